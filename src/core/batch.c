@@ -1,0 +1,39 @@
+/*
+ * batch.c - allocation of the scored-triple batches of batch.h.
+ */
+#include <stdlib.h>
+
+#include "xdrec/batch.h"
+
+xd_status
+xd_batch_init(xd_batch *b, int capacity, int m)
+{
+	b->n = 0;
+	b->n_pos = 0;
+	b->m = m;
+	b->capacity = capacity;
+	b->users = malloc(sizeof(int32_t) * (size_t) capacity);
+	b->items = malloc(sizeof(int32_t) * (size_t) capacity);
+	b->c = malloc(sizeof(float) * (size_t) capacity * (size_t) (m > 0 ? m : 1));
+	b->ratings = malloc(sizeof(float) * (size_t) capacity);
+	if (capacity <= 0 || m < 0 || !b->users || !b->items || !b->c || !b->ratings)
+	{
+		xd_status	s = (capacity <= 0 || m < 0) ? XD_EINVAL : XD_ENOMEM;
+
+		xd_batch_free(b);
+		return s;
+	}
+	return XD_OK;
+}
+
+void
+xd_batch_free(xd_batch *b)
+{
+	free(b->users);
+	free(b->items);
+	free(b->c);
+	free(b->ratings);
+	b->users = b->items = NULL;
+	b->c = b->ratings = NULL;
+	b->n = b->n_pos = b->capacity = 0;
+}
