@@ -1,0 +1,250 @@
+/*
+ * core.h - the MMT-Net model of the pure-C core: configuration, parameter
+ * tensors, the shared/domain split, forward scoring, the training loss and
+ * its gradients, and Adam (DESIGN.md section 3).
+ *
+ * The model is split in two so that transfer (DESIGN.md section 4) can pair the
+ * modules trained on one domain with the embeddings of another:
+ *
+ *   xd_shared   M1 (multimodal residual + context layers), M3u/M3v, M4:
+ *               everything shared across domains.
+ *   xd_domain   user/item embeddings E_u, E_v (M2) and, for explicit feedback,
+ *               the biases s_u, s_v and the global bias s.
+ *   xd_model    a config, one xd_shared, one xd_domain (owned or borrowed),
+ *               the list of all parameters and the workspace that keeps the
+ *               activations of the last forward pass for backward.
+ *
+ * Batches are the xd_batch of batch.h; matrices are row-major float32.
+ */
+#ifndef XDREC_CORE_H
+#define XDREC_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xdrec/batch.h"
+#include "xdrec/rng.h"
+#include "xdrec/status.h"
+
+typedef enum xd_variant
+{
+	XD_VARIANT_MMT = 0,			/* x^l = sigma(W x + b . x) . c (eq. 1-3) */
+	XD_VARIANT_FMT = 1			/* x^l = ReLU(W x + b) */
+} xd_variant;
+
+typedef enum xd_feedback
+{
+	XD_IMPLICIT = 0,			/* eq. 12-14: scores, squared loss with negatives */
+	XD_EXPLICIT = 1				/* eq. 15-16: ratings, squared error */
+} xd_feedback;
+
+typedef struct xd_config
+{
+	int			m;				/* encoded context width, = m_I + m_H + m_A */
+	int			m_I;			/* interactional part c_I, first in c */
+	int			m_H;			/* historical part c_H, then */
+	int			m_A;			/* attributional part c_A, last */
+	int			d;				/* embedding and tower width (64) */
+	int			n_ctx_layers;	/* L_C (2), >= 0 */
+	int			n_tower_layers; /* L_U = L_V (2), >= 0 */
+	xd_variant	variant;		/* MMT (default) or FMT */
+	bool		mm_residual;	/* eq. 4-5; effective only with >= 2 nonzero kinds */
+	xd_feedback feedback;
+	float		dropout;		/* p on tower hidden layers (0.1) */
+	float		beta;			/* novelty curriculum weight of eq. 11 (0) */
+	float		lr;				/* Adam (1e-3, 0.9, 0.999, 1e-8) */
+	float		adam_beta1;
+	float		adam_beta2;
+	float		adam_eps;
+	int			batch_size;		/* training positives per batch (256) */
+	uint64_t	seed;
+} xd_config;
+
+/* Fills the defaults of DESIGN.md section 3; the caller sets m and its split. */
+void		xd_config_defaults(xd_config *cfg);
+
+/* XD_OK when the config is usable (m = m_I + m_H + m_A, sizes positive, ...). */
+xd_status	xd_config_check(const xd_config *cfg);
+
+/* True when the multimodal residual is on and >= 2 kinds have nonzero width. */
+bool		xd_config_has_mm_residual(const xd_config *cfg);
+
+/*
+ * Parameter groups, each with its own learning rate in xd_adam_step. A group
+ * whose learning rate is 0 is frozen and left bit-identical.
+ */
+typedef enum xd_group
+{
+	XD_GROUP_SHARED = 0,		/* M1 (with the multimodal residual), M3, M4 */
+	XD_GROUP_DOMAIN = 1,		/* embeddings and biases */
+	XD_GROUP_RESIDUAL = 2,		/* reserved: the DRR residual layers */
+	XD_N_GROUPS = 3
+} xd_group;
+
+#define XD_PARAM_NAME_LEN 32
+
+/*
+ * One parameter tensor, rows x cols, row-major. Dense tensors accumulate into
+ * the whole of g and take one Adam step counter. Sparse (row-lazy) tensors, the
+ * embedding tables and per-entity biases, accumulate into g only on the rows a
+ * batch touched, listed in touched[0..n_touched), and keep one Adam step count
+ * per row, so a step costs O(rows touched) (DESIGN.md section 3, optimiser).
+ */
+typedef struct xd_param
+{
+	char		name[XD_PARAM_NAME_LEN];	/* stable, used for serialisation */
+	int			rows;
+	int			cols;
+	xd_group	group;
+	bool		sparse;
+	float	   *w;				/* value [rows * cols] */
+	float	   *g;				/* gradient [rows * cols] */
+	float	   *adam_m;			/* first moment [rows * cols] */
+	float	   *adam_v;			/* second moment [rows * cols] */
+	int64_t		step;			/* dense: Adam steps taken */
+	/* sparse only */
+	int64_t    *row_step;		/* [rows] Adam steps taken by each row */
+	int32_t    *touched;		/* [rows] rows with a gradient, no duplicates */
+	int			n_touched;
+	uint8_t    *row_mark;		/* [rows] 1 when the row is in touched */
+} xd_param;
+
+/* The modules shared across domains; parameters in XD_GROUP_SHARED. */
+typedef struct xd_shared
+{
+	xd_config	cfg;
+	bool		has_mm;			/* xd_config_has_mm_residual(&cfg) */
+	/*
+	 * Multimodal residual (eq. 4-5), all kinds at once: mm_W is m x m with the
+	 * diagonal blocks [K,K] held at zero, so row block K of mm_W is
+	 * [W_KK' W_KK''] in the columns of K', K''. mm_b = [b_I; b_H; b_A],
+	 * mm_s = [s_I; s_H; s_A]. NULL when has_mm is false.
+	 */
+	xd_param   *mm_W;			/* "ctx.mm.W"  m x m */
+	xd_param   *mm_b;			/* "ctx.mm.b"  1 x m */
+	xd_param   *mm_s;			/* "ctx.mm.s"  1 x m */
+	xd_param  **ctx_W;			/* "ctx.W1".. [L_C] m x m (eq. 1-3) */
+	xd_param  **ctx_b;			/* "ctx.b1".. [L_C] 1 x m */
+	xd_param   *W_CU;			/* "clu.W_CU"  d x m (eq. 6) */
+	xd_param   *W_CV;			/* "clu.W_CV"  d x m (eq. 7) */
+	xd_param  **U_W;			/* "clu.U.W1".. [L_U] d x d (eq. 8) */
+	xd_param  **U_b;			/* "clu.U.b1".. [L_U] 1 x d */
+	xd_param  **V_W;			/* "clu.V.W1".. [L_V] d x d (eq. 9) */
+	xd_param  **V_b;			/* "clu.V.b1".. [L_V] 1 x d */
+	xd_param   *w_C;			/* "rank.w_C"  1 x m (eq. 10) */
+	xd_param   *b_C;			/* "rank.b_C"  1 x 1 */
+	xd_param   *params;			/* all of the above, [n_params] */
+	int			n_params;
+} xd_shared;
+
+/* One domain's embeddings and biases; parameters in XD_GROUP_DOMAIN. */
+typedef struct xd_domain
+{
+	int			n_users;
+	int			n_items;
+	int			d;
+	xd_feedback feedback;
+	xd_param   *E_u;			/* "emb.user"  n_users x d, sparse */
+	xd_param   *E_v;			/* "emb.item"  n_items x d, sparse */
+	xd_param   *s_u;			/* "bias.user" n_users x 1, sparse; explicit only */
+	xd_param   *s_v;			/* "bias.item" n_items x 1, sparse; explicit only */
+	xd_param   *s;				/* "bias.global" 1 x 1, dense; explicit only */
+	xd_param   *params;			/* [n_params] */
+	int			n_params;
+} xd_domain;
+
+typedef struct xd_workspace xd_workspace;	/* activations, private to the core */
+
+#define XD_MAX_PARAMS 64
+
+typedef struct xd_model
+{
+	xd_config	cfg;
+	xd_shared  *shared;
+	xd_domain  *domain;
+	bool		owns_shared;	/* xd_model_free frees what it owns */
+	bool		owns_domain;
+	xd_param   *params[XD_MAX_PARAMS];	/* shared first, then domain */
+	int			n_params;
+	xd_workspace *ws;
+} xd_model;
+
+/*
+ * Shared modules: allocate (zeroed), then initialise (DESIGN.md section 3:
+ * weights Xavier-uniform, biases 0, s_K = 0.01). Free accepts NULL.
+ */
+xd_status	xd_shared_new(const xd_config *cfg, xd_shared **out);
+void		xd_shared_init(xd_shared *s, xd_rng *rng);
+void		xd_shared_free(xd_shared *s);
+
+/*
+ * Domain state: allocate (zeroed), then initialise (embeddings N(0, 0.1^2),
+ * s_u = s_v = 0, s = mean_rating). Free accepts NULL.
+ */
+xd_status	xd_domain_new(const xd_config *cfg, int n_users, int n_items,
+						  xd_domain **out);
+void		xd_domain_init(xd_domain *dom, xd_rng *rng, float mean_rating);
+void		xd_domain_free(xd_domain *dom);
+
+/*
+ * Ties a config, shared modules and a domain into a model and allocates the
+ * workspace for batches of cfg->batch_size positives. The model frees shared
+ * and domain on xd_model_free when own_shared / own_domain is set (even when
+ * this call fails). shared and domain must have been made with a config of
+ * the same shape (m, d, layers, variant, residual, feedback).
+ */
+xd_status	xd_model_new(const xd_config *cfg, xd_shared *shared, xd_domain *domain,
+						 bool own_shared, bool own_domain, xd_model **out);
+
+/* Convenience: new + init shared and domain from rng, all owned by the model. */
+xd_status	xd_model_create(const xd_config *cfg, int n_users, int n_items,
+							float mean_rating, xd_rng *rng, xd_model **out);
+
+/* Frees the workspace and whatever the model owns. Accepts NULL. */
+void		xd_model_free(xd_model *model);
+
+/* Every parameter of the model (not owned by the caller); shared first. */
+void		xd_model_params(xd_model *model, xd_param ***params, int *n);
+
+/* The parameter of that name, or NULL. */
+xd_param   *xd_model_find_param(xd_model *model, const char *name);
+
+/* Largest number of rows one forward/backward pass takes (3 x batch_size implicit). */
+int			xd_model_max_rows(const xd_model *model);
+
+/*
+ * Scores the n rows of b (users, items, c) in inference mode (no dropout):
+ * implicit s^ (eq. 12), explicit r^ (eq. 15). Any n: processed in chunks of
+ * xd_model_max_rows. Matches xd_score_fn with arg = the model.
+ */
+xd_status	xd_model_score(void *model, const xd_batch *b, float *scores);
+
+/*
+ * The training loss of a batch laid out as batch.h describes (implicit: 3
+ * n_pos rows; explicit: n_pos rows with ratings), averaged over the positives
+ * (eq. 11, 13, 14, 16; DESIGN.md section 3). xd_model_loss_backward also adds
+ * its gradients to every parameter's g (dense params in full, embedding rows
+ * sparsely). train_mode turns dropout on (mask from rng; rng may be NULL when
+ * train_mode is false or dropout is 0). XD_ENUMERIC when the loss is not finite.
+ */
+xd_status	xd_model_loss(xd_model *model, const xd_batch *b, xd_rng *rng,
+						  bool train_mode, double *loss);
+xd_status	xd_model_loss_backward(xd_model *model, const xd_batch *b, xd_rng *rng,
+								   bool train_mode, double *loss);
+
+/* Sets every gradient to zero (sparse tensors: the touched rows) and clears touched. */
+void		xd_model_zero_grad(xd_model *model);
+
+/*
+ * One Adam step (lr per group, indexed by xd_group; 0 freezes the group, which
+ * is then left bit-identical: values, moments, step counts) on the gradients
+ * accumulated since the last step, then zeroes all gradients. Sparse tensors
+ * update only their touched rows, each with its own step count for the bias
+ * correction. Betas and eps come from model->cfg.
+ */
+xd_status	xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS]);
+
+/* The common case: lr_shared for XD_GROUP_SHARED and XD_GROUP_RESIDUAL, lr_domain for XD_GROUP_DOMAIN. */
+xd_status	xd_adam_step2(xd_model *model, float lr_shared, float lr_domain);
+
+#endif
