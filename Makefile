@@ -1,0 +1,108 @@
+# xdrec - PGXS build of the extension, plus the pure-C core's own targets.
+#
+#   make / make install      the extension (xdrec.so, control file, install script)
+#   make installcheck        pg_regress against a running server (sql/, expected/)
+#   make unit                test/unit/xdrec_unit, the core's unit tests (no PG headers)
+#   make check-unit [FILTER=substring]
+#   make valgrind [VALGRIND_FILTER=substring]
+#   make bench               every test/bench/bench_*.c, each its own binary
+#   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
+#
+# Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
+# test to test/unit/, sql/) needs no edit here.
+
+EXTENSION = xdrec
+MODULE_big = xdrec
+
+CORE_SRCS := $(sort $(wildcard src/core/*.c))
+PG_SRCS := $(sort $(wildcard src/pg/*.c))
+OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+
+DATA = sql/xdrec--0.1.0.sql
+
+# Every sql/*.sql except the install/upgrade scripts is a regression test;
+# each test creates and drops what it needs, so the order does not matter.
+REGRESS = $(sort $(filter-out xdrec--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=.
+
+# The serial OpenBLAS, linked explicitly (DESIGN section 8): the default
+# pthread build starts threads at load and may hang after fork.
+OPENBLAS_INC = /usr/include/x86_64-linux-gnu/openblas-serial
+OPENBLAS_LIB = /usr/lib/x86_64-linux-gnu/openblas-serial
+BLAS_LIBS = -L$(OPENBLAS_LIB) -lopenblas -Wl,-rpath,$(OPENBLAS_LIB)
+
+PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
+# PostgreSQL's own headers trip -Wextra's unused-parameter, missing-field-
+# initializers and sign-compare; everything else stays an error. Mixed
+# declarations are legal gnu11 and accepted by the unit build, so the PG build
+# does not reject them either.
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare \
+	-Wno-declaration-after-statement
+SHLIB_LINK = $(BLAS_LIBS) -lm
+
+EXTRA_CLEAN = build test/unit/xdrec_unit results regression.diffs regression.out log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---------------------------------------------------------------------------
+# The pure-C core on its own: plain gcc, no PostgreSQL headers.
+
+UNIT_CC = gcc
+UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wmissing-prototypes \
+	-Werror=vla -Iinclude -I$(OPENBLAS_INC) -MMD -MP
+UNIT_LIBS = $(BLAS_LIBS) -lm
+
+UNIT_SRCS := $(sort $(wildcard test/unit/*.c))
+BENCH_SRCS := $(sort $(wildcard test/bench/bench_*.c))
+CORE_UNIT_OBJS = $(patsubst src/core/%.c,build/core/%.o,$(CORE_SRCS))
+UNIT_OBJS = $(patsubst test/unit/%.c,build/unit/%.o,$(UNIT_SRCS))
+BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
+
+# A postgres header in the core would tie it to the server; refuse it.
+PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
+
+.PHONY: unit check-unit valgrind bench check-core-headers
+
+check-core-headers:
+	@if grep -rnE '$(PG_HEADER_RE)' src/core include/xdrec; then \
+		echo "error: the pure-C core (src/core, include/xdrec) must not include PostgreSQL headers"; \
+		exit 1; \
+	fi
+
+build/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -c -o $@ $<
+
+build/unit/%.o: test/unit/%.c
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -c -o $@ $<
+
+test/unit/xdrec_unit: $(CORE_UNIT_OBJS) $(UNIT_OBJS)
+	$(UNIT_CC) -o $@ $^ $(UNIT_LIBS)
+
+unit: check-core-headers test/unit/xdrec_unit
+
+check-unit: unit
+	test/unit/xdrec_unit $(FILTER)
+
+VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+
+valgrind: unit
+	$(VALGRIND) test/unit/xdrec_unit $(VALGRIND_FILTER)
+
+build/bench/%: test/bench/%.c $(CORE_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+
+bench: check-core-headers $(BENCH_BINS)
+ifeq ($(strip $(BENCH_SRCS)),)
+	@echo "no benchmarks (test/bench/bench_*.c) yet"
+else
+	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+endif
+
+-include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d)
