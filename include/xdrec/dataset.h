@@ -85,6 +85,10 @@ typedef struct xd_feature
 								 * xd_encoder.bin_edges; else -1 */
 } xd_feature;
 
+/* An initializer setting the caller's fields (designated, so -Wextra is quiet). */
+#define XD_FEATURE(k, t, sc, nv) \
+	{ .kind = (k), .type = (t), .scope = (sc), .n_values = (nv) }
+
 typedef struct xd_schema
 {
 	int32_t		n_features;

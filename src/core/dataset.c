@@ -1,0 +1,940 @@
+/*
+ * dataset.c - feature schema, encoder, and one domain's dataset: append,
+ * split, normalisation, profiles and encoding (DESIGN sections 2, 3, 10).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdrec/dataset.h"
+#include "xdrec/rng.h"
+
+/* ---------------------------------------------------------------- schema */
+
+xd_status
+xd_schema_init(xd_schema *s, const xd_feature *features, int n_features)
+{
+	memset(s, 0, sizeof(*s));
+	if (n_features < 0 || (n_features > 0 && features == NULL))
+		return XD_EINVAL;
+	for (int i = 0; i < n_features; i++)
+	{
+		const xd_feature *f = &features[i];
+
+		if ((int) f->kind < 0 || (int) f->kind >= XD_N_KINDS ||
+			(int) f->type < XD_TYPE_NUMERIC || (int) f->type > XD_TYPE_BINNED ||
+			(int) f->scope < XD_SCOPE_INTERACTION || (int) f->scope > XD_SCOPE_ITEM)
+			return XD_EINVAL;
+		if ((f->type == XD_TYPE_CATEGORICAL || f->type == XD_TYPE_BINNED) &&
+			(f->n_values < 1 || f->n_values > (1 << 24)))
+			return XD_EINVAL;
+	}
+	s->features = malloc(sizeof(xd_feature) * (size_t) (n_features > 0 ? n_features : 1));
+	if (!s->features)
+		return XD_ENOMEM;
+	if (n_features > 0)
+		memcpy(s->features, features, sizeof(xd_feature) * (size_t) n_features);
+	s->n_features = n_features;
+
+	/* raw slots, profile slots and bin edges in declaration order */
+	for (int i = 0; i < n_features; i++)
+	{
+		xd_feature *f = &s->features[i];
+		int			is_code = (f->type == XD_TYPE_CATEGORICAL);
+
+		if (f->type == XD_TYPE_NUMERIC || f->type == XD_TYPE_BOOLEAN)
+			f->n_values = 1;
+		f->width = (f->type == XD_TYPE_CATEGORICAL || f->type == XD_TYPE_BINNED) ?
+			f->n_values : 1;
+		f->raw = is_code ? s->n_codes++ : s->n_num++;
+		if (f->scope == XD_SCOPE_USER)
+			f->profile = is_code ? s->n_user_codes++ : s->n_user_num++;
+		else if (f->scope == XD_SCOPE_ITEM)
+			f->profile = is_code ? s->n_item_codes++ : s->n_item_num++;
+		else
+		{
+			f->profile = -1;
+			s->n_interaction++;
+		}
+		if (f->type == XD_TYPE_BINNED)
+		{
+			f->edge_offset = s->n_edges;
+			s->n_edges += f->n_values - 1;
+		}
+		else
+			f->edge_offset = -1;
+	}
+
+	/* c = [c_I ; c_H ; c_A], declaration order within each kind (section 2) */
+	{
+		int			off = 0;
+		int32_t    *kind_width[XD_N_KINDS] = {&s->m_I, &s->m_H, &s->m_A};
+
+		for (int k = 0; k < XD_N_KINDS; k++)
+		{
+			int			start = off;
+
+			for (int i = 0; i < n_features; i++)
+			{
+				xd_feature *f = &s->features[i];
+
+				if ((int) f->kind != k)
+					continue;
+				f->offset = off;
+				off += f->width;
+			}
+			*kind_width[k] = off - start;
+		}
+		s->m = off;
+	}
+	return XD_OK;
+}
+
+xd_status
+xd_schema_copy(xd_schema *dst, const xd_schema *src)
+{
+	*dst = *src;
+	dst->features = malloc(sizeof(xd_feature) * (size_t) (src->n_features > 0 ? src->n_features : 1));
+	if (!dst->features)
+	{
+		memset(dst, 0, sizeof(*dst));
+		return XD_ENOMEM;
+	}
+	if (src->n_features > 0)
+		memcpy(dst->features, src->features, sizeof(xd_feature) * (size_t) src->n_features);
+	return XD_OK;
+}
+
+void
+xd_schema_free(xd_schema *s)
+{
+	free(s->features);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --------------------------------------------------------------- encoder */
+
+static void *
+alloc_n(size_t n, size_t size)
+{
+	return malloc((n > 0 ? n : 1) * size);
+}
+
+xd_status
+xd_encoder_init(xd_encoder *e, const xd_schema *schema, int32_t n_users, int32_t n_items)
+{
+	xd_status	st;
+	const xd_schema *s;
+
+	memset(e, 0, sizeof(*e));
+	if (n_users < 0 || n_items < 0)
+		return XD_EINVAL;
+	st = xd_schema_copy(&e->schema, schema);
+	if (st != XD_OK)
+		return st;
+	s = &e->schema;
+	e->n_users = n_users;
+	e->n_items = n_items;
+	e->num_min = alloc_n((size_t) s->n_num, sizeof(float));
+	e->num_max = alloc_n((size_t) s->n_num, sizeof(float));
+	e->bin_edges = alloc_n((size_t) s->n_edges, sizeof(float));
+	e->user_num = alloc_n((size_t) n_users * (size_t) s->n_user_num, sizeof(float));
+	e->user_codes = alloc_n((size_t) n_users * (size_t) s->n_user_codes, sizeof(int32_t));
+	e->item_num = alloc_n((size_t) n_items * (size_t) s->n_item_num, sizeof(float));
+	e->item_codes = alloc_n((size_t) n_items * (size_t) s->n_item_codes, sizeof(int32_t));
+	if (!e->num_min || !e->num_max || !e->bin_edges || !e->user_num ||
+		!e->user_codes || !e->item_num || !e->item_codes)
+	{
+		xd_encoder_free(e);
+		return XD_ENOMEM;
+	}
+	/* everything starts missing */
+	for (int i = 0; i < s->n_num; i++)
+		e->num_min[i] = e->num_max[i] = XD_MISSING_NUM;
+	for (int i = 0; i < s->n_edges; i++)
+		e->bin_edges[i] = XD_MISSING_NUM;
+	for (size_t i = 0; i < (size_t) n_users * (size_t) s->n_user_num; i++)
+		e->user_num[i] = XD_MISSING_NUM;
+	for (size_t i = 0; i < (size_t) n_users * (size_t) s->n_user_codes; i++)
+		e->user_codes[i] = XD_MISSING_CODE;
+	for (size_t i = 0; i < (size_t) n_items * (size_t) s->n_item_num; i++)
+		e->item_num[i] = XD_MISSING_NUM;
+	for (size_t i = 0; i < (size_t) n_items * (size_t) s->n_item_codes; i++)
+		e->item_codes[i] = XD_MISSING_CODE;
+	return XD_OK;
+}
+
+void
+xd_encoder_free(xd_encoder *e)
+{
+	xd_schema_free(&e->schema);
+	free(e->num_min);
+	free(e->num_max);
+	free(e->bin_edges);
+	free(e->user_num);
+	free(e->user_codes);
+	free(e->item_num);
+	free(e->item_codes);
+	memset(e, 0, sizeof(*e));
+}
+
+float
+xd_encode_numeric(const xd_encoder *e, int f, float x)
+{
+	const xd_feature *ft = &e->schema.features[f];
+	float		lo = e->num_min[ft->raw],
+				hi = e->num_max[ft->raw],
+				y;
+
+	/* missing, no training values, or a constant feature encode 0 (section 2) */
+	if (isnan(x) || isnan(lo) || isnan(hi) || !(hi > lo))
+		return 0.0f;
+	y = (x - lo) / (hi - lo);
+	/* clamped to [0,1] at ranking time (section 2) */
+	return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
+}
+
+/* Writes feature f's block of c from a raw float (numeric/boolean/binned). */
+static inline void
+encode_float(const xd_encoder *e, int f, float x, float *c)
+{
+	const xd_feature *ft = &e->schema.features[f];
+	float	   *blk = c + ft->offset;
+
+	switch (ft->type)
+	{
+		case XD_TYPE_NUMERIC:
+			blk[0] = xd_encode_numeric(e, f, x);
+			break;
+		case XD_TYPE_BOOLEAN:
+			/* a profile's mean of 0/1 stays in [0,1]; missing is 0 */
+			blk[0] = isnan(x) ? 0.0f : (x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x));
+			break;
+		case XD_TYPE_BINNED:
+			{
+				const float *edges = e->bin_edges + ft->edge_offset;
+				int			n_edges = ft->n_values - 1;
+				int			lo = 0,
+							hi = n_edges;
+
+				memset(blk, 0, sizeof(float) * (size_t) ft->width);
+				/* missing, or no training values to place the edges: zeros */
+				if (isnan(x) || (n_edges > 0 && isnan(edges[0])))
+					break;
+				/* bin = number of edges <= x */
+				while (lo < hi)
+				{
+					int			mid = (lo + hi) / 2;
+
+					if (edges[mid] <= x)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				blk[lo] = 1.0f;
+			}
+			break;
+		case XD_TYPE_CATEGORICAL:
+			break;
+	}
+}
+
+/* Writes categorical feature f's one-hot block; negative = missing = zeros. */
+static inline void
+encode_code(const xd_encoder *e, int f, int32_t code, float *c)
+{
+	const xd_feature *ft = &e->schema.features[f];
+	float	   *blk = c + ft->offset;
+
+	memset(blk, 0, sizeof(float) * (size_t) ft->width);
+	if (code < 0)
+		return;
+	/* unseen values map to "other", the last slot (section 2) */
+	blk[code >= ft->n_values - 1 ? ft->n_values - 1 : code] = 1.0f;
+}
+
+static inline void
+encode_from_raw(const xd_encoder *e, int f, const float *num, const int32_t *codes, float *c)
+{
+	const xd_feature *ft = &e->schema.features[f];
+
+	if (ft->type == XD_TYPE_CATEGORICAL)
+		encode_code(e, f, codes ? codes[ft->raw] : XD_MISSING_CODE, c);
+	else
+		encode_float(e, f, num ? num[ft->raw] : XD_MISSING_NUM, c);
+}
+
+static inline void
+encode_from_profile(const xd_encoder *e, int f, int32_t id, float *c)
+{
+	const xd_feature *ft = &e->schema.features[f];
+	const xd_schema *s = &e->schema;
+	int			is_user = (ft->scope == XD_SCOPE_USER);
+	int32_t		n = is_user ? e->n_users : e->n_items;
+
+	if (ft->type == XD_TYPE_CATEGORICAL)
+	{
+		int32_t		code = XD_MISSING_CODE;
+
+		if (id >= 0 && id < n)
+			code = is_user ? e->user_codes[(size_t) id * s->n_user_codes + ft->profile]
+				: e->item_codes[(size_t) id * s->n_item_codes + ft->profile];
+		encode_code(e, f, code, c);
+	}
+	else
+	{
+		float		x = XD_MISSING_NUM;
+
+		if (id >= 0 && id < n)
+			x = is_user ? e->user_num[(size_t) id * s->n_user_num + ft->profile]
+				: e->item_num[(size_t) id * s->n_item_num + ft->profile];
+		encode_float(e, f, x, c);
+	}
+}
+
+void
+xd_encode_interaction(const xd_encoder *e, const float *num, const int32_t *codes, float *c)
+{
+	for (int f = 0; f < e->schema.n_features; f++)
+		if (e->schema.features[f].scope == XD_SCOPE_INTERACTION)
+			encode_from_raw(e, f, num, codes, c);
+}
+
+void
+xd_encode_user(const xd_encoder *e, int32_t user, float *c)
+{
+	for (int f = 0; f < e->schema.n_features; f++)
+		if (e->schema.features[f].scope == XD_SCOPE_USER)
+			encode_from_profile(e, f, user, c);
+}
+
+void
+xd_encode_item(const xd_encoder *e, int32_t item, float *c)
+{
+	for (int f = 0; f < e->schema.n_features; f++)
+		if (e->schema.features[f].scope == XD_SCOPE_ITEM)
+			encode_from_profile(e, f, item, c);
+}
+
+void
+xd_encode_raw(const xd_encoder *e, int32_t user, int32_t item,
+			  const float *num, const int32_t *codes, float *c)
+{
+	for (int f = 0; f < e->schema.n_features; f++)
+	{
+		const xd_feature *ft = &e->schema.features[f];
+
+		switch (ft->scope)
+		{
+			case XD_SCOPE_INTERACTION:
+				encode_from_raw(e, f, num, codes, c);
+				break;
+			case XD_SCOPE_USER:
+				/* the caller's value wins; the profile fills in (section 2) */
+				if (ft->type == XD_TYPE_CATEGORICAL ? (codes && codes[ft->raw] >= 0)
+					: (num && !isnan(num[ft->raw])))
+					encode_from_raw(e, f, num, codes, c);
+				else
+					encode_from_profile(e, f, user, c);
+				break;
+			case XD_SCOPE_ITEM:
+				encode_from_profile(e, f, item, c);
+				break;
+		}
+	}
+}
+
+/* --------------------------------------------------------------- dataset */
+
+/* Accounts bytes against the budget; nonzero when they do not fit. */
+static int
+reserve(xd_dataset *ds, size_t bytes)
+{
+	if (ds->budget && (bytes > ds->budget || ds->memory > ds->budget - bytes))
+		return 1;
+	ds->memory += bytes;
+	return 0;
+}
+
+static size_t
+row_bytes(const xd_dataset *ds)
+{
+	const xd_schema *s = &ds->enc.schema;
+
+	return 2 * sizeof(int32_t) + (ds->has_ratings ? sizeof(float) : 0) +
+		sizeof(float) * (size_t) s->n_num + sizeof(int32_t) * (size_t) s->n_codes;
+}
+
+xd_status
+xd_dataset_create(const xd_schema *schema, int32_t n_users, int32_t n_items,
+				  int has_ratings, size_t budget, xd_dataset **out)
+{
+	xd_dataset *ds;
+	xd_status	st;
+
+	*out = NULL;
+	if (n_users < 0 || n_items < 0)
+		return XD_EINVAL;
+	ds = calloc(1, sizeof(xd_dataset));
+	if (!ds)
+		return XD_ENOMEM;
+	/* the encoder's profile arrays come at finalize; only the schema now */
+	st = xd_schema_copy(&ds->enc.schema, schema);
+	if (st != XD_OK)
+	{
+		free(ds);
+		return st;
+	}
+	ds->n_users = n_users;
+	ds->n_items = n_items;
+	ds->has_ratings = has_ratings ? 1 : 0;
+	ds->budget = budget;
+	ds->memory = sizeof(xd_dataset);
+	*out = ds;
+	return XD_OK;
+}
+
+static xd_status
+grow(xd_dataset *ds)
+{
+	const xd_schema *s = &ds->enc.schema;
+	size_t		rb = row_bytes(ds);
+	int64_t		new_cap = ds->capacity < 1024 ? 1024 : ds->capacity * 2;
+	size_t		base = ds->memory - (size_t) ds->capacity * rb;
+	void	   *p;
+
+	/* geometric growth, trimmed to what the budget still allows */
+	if (ds->budget)
+	{
+		int64_t		fit = ds->budget > base ? (int64_t) ((ds->budget - base) / rb) : 0;
+
+		if (new_cap > fit)
+			new_cap = fit;
+		if (new_cap <= ds->capacity)
+			return XD_ENOMEM;
+	}
+#define GROW(field, type, per_row) \
+	do { \
+		if ((per_row) > 0) \
+		{ \
+			p = realloc(ds->field, sizeof(type) * (size_t) new_cap * (size_t) (per_row)); \
+			if (!p) \
+				return XD_ENOMEM; \
+			ds->field = p; \
+		} \
+	} while (0)
+	GROW(users, int32_t, 1);
+	GROW(items, int32_t, 1);
+	if (ds->has_ratings)
+		GROW(ratings, float, 1);
+	GROW(num, float, s->n_num);
+	GROW(codes, int32_t, s->n_codes);
+#undef GROW
+	ds->capacity = new_cap;
+	ds->memory = base + (size_t) new_cap * rb;
+	return XD_OK;
+}
+
+xd_status
+xd_dataset_append(xd_dataset *ds, int32_t user, int32_t item, float rating,
+				  const float *num, const int32_t *codes)
+{
+	const xd_schema *s = &ds->enc.schema;
+	int64_t		r = ds->n_rows;
+	float	   *dn;
+	int32_t    *dc;
+
+	if (ds->finalized || user < 0 || user >= ds->n_users || item < 0 || item >= ds->n_items)
+		return XD_EINVAL;
+	if (ds->has_ratings && !isfinite(rating))
+		return XD_EINVAL;
+	if ((s->n_num > 0 && !num) || (s->n_codes > 0 && !codes))
+		return XD_EINVAL;
+	for (int i = 0; i < s->n_num; i++)
+		if (isinf(num[i]))
+			return XD_EINVAL;
+	if (r == ds->capacity)
+	{
+		xd_status	st = grow(ds);
+
+		if (st != XD_OK)
+			return st;
+	}
+	ds->users[r] = user;
+	ds->items[r] = item;
+	if (ds->has_ratings)
+		ds->ratings[r] = rating;
+	dn = ds->num + (size_t) r * s->n_num;
+	dc = ds->codes + (size_t) r * s->n_codes;
+
+	/*
+	 * Canonical raw values: one NaN, no -0, booleans 0/1, codes clamped to
+	 * missing/"other", so equal contexts hash and compare equal.
+	 */
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+
+		if (ft->type == XD_TYPE_CATEGORICAL)
+		{
+			int32_t		code = codes[ft->raw];
+
+			dc[ft->raw] = code < 0 ? XD_MISSING_CODE :
+				(code >= ft->n_values - 1 ? ft->n_values - 1 : code);
+		}
+		else
+		{
+			float		x = num[ft->raw];
+
+			if (isnan(x))
+				x = XD_MISSING_NUM;
+			else if (ft->type == XD_TYPE_BOOLEAN)
+				x = (x != 0.0f) ? 1.0f : 0.0f;
+			else if (x == 0.0f)
+				x = 0.0f;
+			dn[ft->raw] = x;
+		}
+	}
+	ds->n_rows = r + 1;
+	return XD_OK;
+}
+
+static inline uint8_t *
+put32(uint8_t *p, uint32_t v)
+{
+	/* little-endian whatever the machine, so splits agree everywhere */
+	p[0] = (uint8_t) v;
+	p[1] = (uint8_t) (v >> 8);
+	p[2] = (uint8_t) (v >> 16);
+	p[3] = (uint8_t) (v >> 24);
+	return p + 4;
+}
+
+xd_split
+xd_split_of(int32_t user, int32_t item, const float *num, int n_num,
+			const int32_t *codes, int n_codes, uint64_t seed)
+{
+	uint8_t		buf[8 + 4 * (size_t) (n_num + n_codes)];
+	uint8_t    *p = buf;
+	uint64_t	h;
+	uint32_t	bucket;
+
+	/*
+	 * DESIGN section 3: the key is (user, item, context values); the domain is
+	 * implicit in the dataset (the caller may fold it into the seed).
+	 */
+	p = put32(p, (uint32_t) user);
+	p = put32(p, (uint32_t) item);
+	for (int i = 0; i < n_num; i++)
+	{
+		float		x = num[i];
+		uint32_t	bits;
+
+		if (isnan(x))
+			bits = 0x7fc00000u;
+		else
+		{
+			if (x == 0.0f)
+				x = 0.0f;
+			memcpy(&bits, &x, 4);
+		}
+		p = put32(p, bits);
+	}
+	for (int i = 0; i < n_codes; i++)
+		p = put32(p, (uint32_t) codes[i]);
+	h = xd_hash_bytes(buf, (uint64_t) (p - buf), seed);
+	bucket = (uint32_t) (((h >> 32) * 10) >> 32);
+	/* 80/10/10 (section 3) */
+	return bucket < 8 ? XD_SPLIT_TRAIN : (bucket == 8 ? XD_SPLIT_VALID : XD_SPLIT_TEST);
+}
+
+static int
+cmp_float(const void *a, const void *b)
+{
+	float		x = *(const float *) a,
+				y = *(const float *) b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Groups the training rows by key (user or item) with a counting sort: on
+ * return off[k]..off[k+1] indexes rows[] for key k, rows ascending.
+ */
+static void
+group_rows(const int32_t *keys, int32_t n_keys, const int64_t *train, int64_t n_train,
+		   int64_t *off, int64_t *rows)
+{
+	memset(off, 0, sizeof(int64_t) * ((size_t) n_keys + 1));
+	for (int64_t i = 0; i < n_train; i++)
+		off[keys[train[i]] + 1]++;
+	for (int32_t k = 0; k < n_keys; k++)
+		off[k + 1] += off[k];
+	for (int64_t i = 0; i < n_train; i++)
+		rows[off[keys[train[i]]]++] = train[i];
+	/* off[k] now holds the end of k's group; shift back */
+	for (int32_t k = n_keys; k > 0; k--)
+		off[k] = off[k - 1];
+	off[0] = 0;
+}
+
+/*
+ * Profiles of one scope (section 2): for each entity, the mean of each
+ * scoped float over its training rows (missing values skipped) and the mode
+ * of each scoped code, ties to the smallest code.
+ */
+static void
+build_profiles(xd_dataset *ds, xd_feature_scope scope, const int64_t *off,
+			   const int64_t *rows, int32_t *scratch)
+{
+	xd_encoder *e = &ds->enc;
+	const xd_schema *s = &e->schema;
+	int			is_user = (scope == XD_SCOPE_USER);
+	int32_t		n = is_user ? e->n_users : e->n_items;
+	int			pn = is_user ? s->n_user_num : s->n_item_num;
+	int			pc = is_user ? s->n_user_codes : s->n_item_codes;
+	float	   *pnum = is_user ? e->user_num : e->item_num;
+	int32_t    *pcode = is_user ? e->user_codes : e->item_codes;
+
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+
+		if (ft->scope != scope)
+			continue;
+		for (int32_t id = 0; id < n; id++)
+		{
+			if (ft->type != XD_TYPE_CATEGORICAL)
+			{
+				double		sum = 0;
+				int64_t		cnt = 0;
+
+				for (int64_t j = off[id]; j < off[id + 1]; j++)
+				{
+					float		x = ds->num[(size_t) rows[j] * s->n_num + ft->raw];
+
+					if (!isnan(x))
+					{
+						sum += x;
+						cnt++;
+					}
+				}
+				pnum[(size_t) id * pn + ft->profile] = cnt ? (float) (sum / cnt) : XD_MISSING_NUM;
+			}
+			else
+			{
+				int64_t		k = 0;
+				int32_t		best = XD_MISSING_CODE;
+				int64_t		best_cnt = 0;
+
+				for (int64_t j = off[id]; j < off[id + 1]; j++)
+				{
+					int32_t		code = ds->codes[(size_t) rows[j] * s->n_codes + ft->raw];
+
+					if (code >= 0)
+						scratch[k++] = code;
+				}
+				qsort(scratch, (size_t) k, sizeof(int32_t), cmp_int32);
+				for (int64_t j = 0; j < k;)
+				{
+					int64_t		run = j;
+
+					while (run < k && scratch[run] == scratch[j])
+						run++;
+					/* strictly greater: in ascending order the smallest code wins ties */
+					if (run - j > best_cnt)
+					{
+						best_cnt = run - j;
+						best = scratch[j];
+					}
+					j = run;
+				}
+				pcode[(size_t) id * pc + ft->profile] = best;
+			}
+		}
+	}
+}
+
+xd_status
+xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
+{
+	const xd_schema *s = &ds->enc.schema;
+	xd_encoder	enc;
+	int64_t		n = ds->n_rows,
+				n_train;
+	int64_t    *train;
+	int64_t    *off = NULL,
+			   *rows = NULL;
+	int32_t    *scratch = NULL;
+	float	   *vals = NULL;
+	size_t		enc_bytes,
+				tmp_bytes;
+	xd_status	st = XD_ENOMEM;
+
+	if (ds->finalized)
+		return XD_EINVAL;
+	if (n == 0)
+		return XD_ENODATA;
+	if (ds->split)
+		return XD_EINVAL;		/* a failed finalize is final: free and reload */
+
+	/* (a) the split: a seeded hash of the key values (section 3) */
+	if (reserve(ds, (size_t) n * (sizeof(uint8_t) + sizeof(int64_t))))
+		return XD_ENOMEM;
+	ds->split = malloc((size_t) n);
+	if (!ds->split)
+		return XD_ENOMEM;
+	memset(ds->n_split, 0, sizeof(ds->n_split));
+	for (int64_t r = 0; r < n; r++)
+	{
+		xd_split	sp = xd_split_of(ds->users[r], ds->items[r],
+									 ds->num + (size_t) r * s->n_num, s->n_num,
+									 ds->codes + (size_t) r * s->n_codes, s->n_codes,
+									 seed);
+
+		ds->split[r] = (uint8_t) sp;
+		ds->n_split[sp]++;
+	}
+	for (int k = 0; k < XD_N_SPLITS; k++)
+	{
+		ds->split_rows[k] = alloc_n((size_t) ds->n_split[k], sizeof(int64_t));
+		if (!ds->split_rows[k])
+			return XD_ENOMEM;
+	}
+	{
+		int64_t		fill[XD_N_SPLITS] = {0, 0, 0};
+
+		for (int64_t r = 0; r < n; r++)
+			ds->split_rows[ds->split[r]][fill[ds->split[r]]++] = r;
+	}
+	train = ds->split_rows[XD_SPLIT_TRAIN];
+	n_train = ds->n_split[XD_SPLIT_TRAIN];
+
+	/* the encoder: stats and profiles */
+	enc_bytes = sizeof(float) * (2 * (size_t) s->n_num + (size_t) s->n_edges +
+								 (size_t) ds->n_users * (s->n_user_num + s->n_user_codes) +
+								 (size_t) ds->n_items * (s->n_item_num + s->n_item_codes));
+	if (reserve(ds, enc_bytes))
+		return XD_ENOMEM;
+	st = xd_encoder_init(&enc, s, ds->n_users, ds->n_items);
+	if (st != XD_OK)
+		return st;
+	xd_schema_free(&ds->enc.schema);
+	ds->enc = enc;
+	s = &ds->enc.schema;
+	st = XD_ENOMEM;
+
+	/* temporaries, released at the end */
+	tmp_bytes = sizeof(int64_t) * ((size_t) (ds->n_users > ds->n_items ? ds->n_users : ds->n_items) + 1 + (size_t) n_train) +
+		sizeof(int32_t) * (size_t) n_train + sizeof(float) * (size_t) n_train;
+	if (reserve(ds, tmp_bytes))
+		return XD_ENOMEM;
+	off = alloc_n((size_t) (ds->n_users > ds->n_items ? ds->n_users : ds->n_items) + 1, sizeof(int64_t));
+	rows = alloc_n((size_t) n_train, sizeof(int64_t));
+	scratch = alloc_n((size_t) n_train, sizeof(int32_t));
+	vals = alloc_n((size_t) n_train, sizeof(float));
+	if (!off || !rows || !scratch || !vals)
+		goto done;
+
+	/* (b) min-max and quantile bin edges from the training split (section 2) */
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+		float		lo = XD_MISSING_NUM,
+					hi = XD_MISSING_NUM;
+		int64_t		k = 0;
+
+		if (ft->type == XD_TYPE_CATEGORICAL)
+			continue;
+		for (int64_t i = 0; i < n_train; i++)
+		{
+			float		x = ds->num[(size_t) train[i] * s->n_num + ft->raw];
+
+			if (isnan(x))
+				continue;
+			if (k == 0 || x < lo)
+				lo = x;
+			if (k == 0 || x > hi)
+				hi = x;
+			vals[k++] = x;
+		}
+		ds->enc.num_min[ft->raw] = lo;
+		ds->enc.num_max[ft->raw] = hi;
+		if (ft->type == XD_TYPE_BINNED && k > 0)
+		{
+			int			nb = ft->n_values;
+
+			/* edge j (1..nb-1) is the (j/nb)-quantile: the sorted value at floor(j k / nb) */
+			qsort(vals, (size_t) k, sizeof(float), cmp_float);
+			for (int j = 1; j < nb; j++)
+				ds->enc.bin_edges[ft->edge_offset + j - 1] = vals[(int64_t) j * k / nb];
+		}
+	}
+
+	/* rating mean of the training split (the explicit model's global bias) */
+	ds->rating_mean = 0;
+	if (ds->has_ratings && n_train > 0)
+	{
+		double		sum = 0;
+
+		for (int64_t i = 0; i < n_train; i++)
+			sum += ds->ratings[train[i]];
+		ds->rating_mean = sum / n_train;
+	}
+
+	/* (c) item profiles, item counts and the item list */
+	group_rows(ds->items, ds->n_items, train, n_train, off, rows);
+	build_profiles(ds, XD_SCOPE_ITEM, off, rows, scratch);
+	if (reserve(ds, sizeof(int32_t) * 2 * (size_t) ds->n_items))
+		goto done;
+	ds->item_train_count = alloc_n((size_t) ds->n_items, sizeof(int32_t));
+	ds->train_items = alloc_n((size_t) ds->n_items, sizeof(int32_t));
+	if (!ds->item_train_count || !ds->train_items)
+		goto done;
+	ds->n_train_items = 0;
+	for (int32_t v = 0; v < ds->n_items; v++)
+	{
+		ds->item_train_count[v] = (int32_t) (off[v + 1] - off[v]);
+		if (ds->item_train_count[v] > 0)
+			ds->train_items[ds->n_train_items++] = v;
+	}
+
+	/* (c) user profiles, (d) each user's distinct training items */
+	group_rows(ds->users, ds->n_users, train, n_train, off, rows);
+	build_profiles(ds, XD_SCOPE_USER, off, rows, scratch);
+	if (reserve(ds, sizeof(int64_t) * ((size_t) ds->n_users + 1) + sizeof(int32_t) * (size_t) n_train))
+		goto done;
+	ds->user_train_off = alloc_n((size_t) ds->n_users + 1, sizeof(int64_t));
+	ds->user_train_items = alloc_n((size_t) n_train, sizeof(int32_t));
+	if (!ds->user_train_off || !ds->user_train_items)
+		goto done;
+	{
+		int64_t		w = 0;
+
+		for (int32_t u = 0; u < ds->n_users; u++)
+		{
+			int64_t		start = w;
+
+			ds->user_train_off[u] = w;
+			for (int64_t j = off[u]; j < off[u + 1]; j++)
+				ds->user_train_items[w++] = ds->items[rows[j]];
+			qsort(ds->user_train_items + start, (size_t) (w - start), sizeof(int32_t), cmp_int32);
+			/* dedupe in place */
+			if (w > start)
+			{
+				int64_t		d = start + 1;
+
+				for (int64_t j = start + 1; j < w; j++)
+					if (ds->user_train_items[j] != ds->user_train_items[d - 1])
+						ds->user_train_items[d++] = ds->user_train_items[j];
+				w = d;
+			}
+		}
+		ds->user_train_off[ds->n_users] = w;
+	}
+
+	ds->seed = seed;
+	ds->finalized = 1;
+	st = XD_OK;
+done:
+	free(off);
+	free(rows);
+	free(scratch);
+	free(vals);
+	ds->memory -= tmp_bytes;
+	return st;
+}
+
+void
+xd_dataset_encode(const xd_dataset *ds, int64_t row, int32_t item_override, float *c)
+{
+	const xd_encoder *e = &ds->enc;
+	const xd_schema *s = &e->schema;
+	const float *num = ds->num + (size_t) row * s->n_num;
+	const int32_t *codes = ds->codes + (size_t) row * s->n_codes;
+	int32_t		user = ds->users[row],
+				item = item_override >= 0 ? item_override : ds->items[row];
+
+	/* training encodes user/item-scoped features from the profiles (section 2) */
+	for (int f = 0; f < s->n_features; f++)
+	{
+		switch (s->features[f].scope)
+		{
+			case XD_SCOPE_INTERACTION:
+				encode_from_raw(e, f, num, codes, c);
+				break;
+			case XD_SCOPE_USER:
+				encode_from_profile(e, f, user, c);
+				break;
+			case XD_SCOPE_ITEM:
+				encode_from_profile(e, f, item, c);
+				break;
+		}
+	}
+}
+
+int
+xd_dataset_seen(const xd_dataset *ds, int32_t user, int32_t item)
+{
+	int64_t		lo,
+				hi;
+
+	if (!ds->finalized || user < 0 || user >= ds->n_users)
+		return 0;
+	lo = ds->user_train_off[user];
+	hi = ds->user_train_off[user + 1];
+	while (lo < hi)
+	{
+		int64_t		mid = (lo + hi) / 2;
+
+		if (ds->user_train_items[mid] < item)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ds->user_train_off[user + 1] && ds->user_train_items[lo] == item;
+}
+
+int
+xd_dataset_user_known(const xd_dataset *ds, int32_t user)
+{
+	return ds->finalized && user >= 0 && user < ds->n_users &&
+		ds->user_train_off[user + 1] > ds->user_train_off[user];
+}
+
+int
+xd_dataset_item_known(const xd_dataset *ds, int32_t item)
+{
+	return ds->finalized && item >= 0 && item < ds->n_items &&
+		ds->item_train_count[item] > 0;
+}
+
+void
+xd_dataset_free(xd_dataset *ds)
+{
+	if (!ds)
+		return;
+	xd_encoder_free(&ds->enc);
+	free(ds->users);
+	free(ds->items);
+	free(ds->ratings);
+	free(ds->num);
+	free(ds->codes);
+	free(ds->split);
+	for (int k = 0; k < XD_N_SPLITS; k++)
+		free(ds->split_rows[k]);
+	free(ds->user_train_off);
+	free(ds->user_train_items);
+	free(ds->item_train_count);
+	free(ds->train_items);
+	free(ds);
+}
