@@ -1,0 +1,212 @@
+/*
+ * cluster.c - the context-conditioned clustering modules M3u and M3v of
+ * MMT-Net (eq. 6-9): the gated embeddings and the user and item towers,
+ * forward and backward over a batch of rows at once (DESIGN.md section 3).
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "model_int.h"
+
+/* The pieces of one side (user or item) of M3. */
+typedef struct xd_tower
+{
+	xd_param   *Wc;				/* W_CU or W_CV, d x m */
+	xd_param  **W;				/* [L] d x d */
+	xd_param  **b;				/* [L] 1 x d */
+	xd_param   *E;				/* embedding table */
+	const int32_t *ids;
+	float	   *gate;			/* sigma(W_C c*) */
+	float	   *e;				/* gathered embedding rows */
+	float	  **h;				/* [L + 1] */
+	float	  **mask;			/* [L] */
+	float	   *d_top;			/* dL/dh^L */
+} xd_tower;
+
+static void
+xd_tower_get(xd_model *model, bool user, xd_tower *t)
+{
+	xd_shared  *sh = model->shared;
+	xd_workspace *ws = model->ws;
+
+	t->Wc = user ? sh->W_CU : sh->W_CV;
+	t->W = user ? sh->U_W : sh->V_W;
+	t->b = user ? sh->U_b : sh->V_b;
+	t->E = user ? model->domain->E_u : model->domain->E_v;
+	t->ids = user ? ws->users : ws->items;
+	t->gate = user ? ws->g_u : ws->g_v;
+	t->e = user ? ws->e_u : ws->e_v;
+	t->h = user ? ws->h_u : ws->h_v;
+	t->mask = user ? ws->mask_u : ws->mask_v;
+	t->d_top = user ? ws->d_top_u : ws->d_top_v;
+}
+
+static void
+xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
+{
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+	int			L = model->cfg.n_tower_layers;
+	const float *cstar = model->ws->x[model->cfg.n_ctx_layers];
+	float		p = model->cfg.dropout;
+	float		keep_scale = 1.0f / (1.0f - p);
+
+	/* eq. 6/7: e~ = e . sigma(W_C c*) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m,
+				1.0f, cstar, m, t->Wc->w, m, 0.0f, t->gate, d);
+	for (int r = 0; r < n; r++)
+	{
+		const float *er = t->E->w + (size_t) t->ids[r] * d;
+		float	   *e = t->e + (size_t) r * d;
+		float	   *g = t->gate + (size_t) r * d;
+		float	   *h0 = t->h[0] + (size_t) r * d;
+
+		memcpy(e, er, sizeof(float) * d);
+		for (int k = 0; k < d; k++)
+		{
+			g[k] = xd_sigmoidf(g[k]);
+			h0[k] = e[k] * g[k];
+		}
+	}
+
+	/* eq. 8/9: h^l = ReLU(W^l h^(l-1) + b^l), dropout on hidden layers only */
+	for (int l = 0; l < L; l++)
+	{
+		float	   *hl = t->h[l + 1];
+		const float *b = t->b[l]->w;
+		bool		drop = dropout && l < L - 1;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, d,
+					1.0f, t->h[l], d, t->W[l]->w, d, 0.0f, hl, d);
+		for (int r = 0; r < n; r++)
+		{
+			float	   *hr = hl + (size_t) r * d;
+
+			for (int k = 0; k < d; k++)
+			{
+				float		z = hr[k] + b[k];
+
+				hr[k] = z > 0.0f ? z : 0.0f;
+			}
+		}
+		if (drop)
+		{
+			/* inverted dropout: keep with 1 - p, scaled by 1 / (1 - p) */
+			float	   *mk = t->mask[l];
+
+			for (size_t i = 0; i < (size_t) n * d; i++)
+			{
+				mk[i] = xd_rng_uniform(rng) < p ? 0.0f : keep_scale;
+				hl[i] *= mk[i];
+			}
+		}
+	}
+}
+
+xd_status
+xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng)
+{
+	xd_tower	tu,
+				tv;
+	bool		dropout = train_mode && model->cfg.dropout > 0.0f &&
+		model->cfg.n_tower_layers > 1;
+
+	if (dropout && !rng)
+		return XD_EINVAL;
+	model->ws->dropped = dropout;
+	xd_tower_get(model, true, &tu);
+	xd_tower_get(model, false, &tv);
+	xd_tower_forward(model, &tu, n, dropout, rng);
+	xd_tower_forward(model, &tv, n, dropout, rng);
+	return XD_OK;
+}
+
+static void
+xd_tower_backward(xd_model *model, xd_tower *t, int n)
+{
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+	int			L = model->cfg.n_tower_layers;
+	const float *cstar = ws->x[model->cfg.n_ctx_layers];
+	float	   *dh = t->d_top;
+	float	   *dnext = ws->d_ha;
+	float	   *spare = ws->d_hb;
+
+	for (int l = L - 1; l >= 0; l--)
+	{
+		const float *hl = t->h[l + 1];
+		const float *mk = (ws->dropped && l < L - 1) ? t->mask[l] : NULL;
+		float	   *gb = t->b[l]->g;
+
+		/*
+		 * eq. 8/9 backward: dz = dh . mask . [h > 0] (the stored h is after
+		 * the mask, and a kept unit is > 0 exactly when its z is);
+		 * db += dz; dW += dz^T h^(l-1); dh^(l-1) = W^T dz
+		 */
+		for (int r = 0; r < n; r++)
+		{
+			size_t		o = (size_t) r * d;
+
+			for (int k = 0; k < d; k++)
+			{
+				float		dz = hl[o + k] > 0.0f ? dh[o + k] : 0.0f;
+
+				if (mk)
+					dz *= mk[o + k];
+				dh[o + k] = dz;
+				gb[k] += dz;
+			}
+		}
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
+					1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d,
+					1.0f, dh, d, t->W[l]->w, d, 0.0f, dnext, d);
+		/* dh now free: keep the two scratch buffers apart from d_top */
+		dh = dnext;
+		dnext = (dnext == ws->d_ha) ? spare : ws->d_ha;
+	}
+
+	/*
+	 * eq. 6/7 backward: e~ = e . g, g = sigma(W_C c*):
+	 * de = de~ . g (sparse rows of E); dz = de~ . e . g (1 - g);
+	 * dW_C += dz^T c*; dc* += W_C^T dz
+	 */
+	{
+		float	   *dz = ws->d_g;
+		xd_param   *E = t->E;
+
+		for (int r = 0; r < n; r++)
+		{
+			size_t		o = (size_t) r * d;
+			int32_t		id = t->ids[r];
+			float	   *gE = E->g + (size_t) id * d;
+
+			xd_param_touch(E, id);
+			for (int k = 0; k < d; k++)
+			{
+				float		g = t->gate[o + k];
+				float		de = dh[o + k];
+
+				gE[k] += de * g;
+				dz[o + k] = de * t->e[o + k] * g * (1.0f - g);
+			}
+		}
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, n,
+					1.0f, dz, d, cstar, m, 1.0f, t->Wc->g, m);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, d,
+					1.0f, dz, d, t->Wc->w, m, 1.0f, ws->d_cstar, m);
+	}
+}
+
+void
+xd_cluster_backward(xd_model *model, int n)
+{
+	xd_tower	tu,
+				tv;
+
+	xd_tower_get(model, true, &tu);
+	xd_tower_get(model, false, &tv);
+	xd_tower_backward(model, &tu, n);
+	xd_tower_backward(model, &tv, n);
+}

@@ -1,0 +1,240 @@
+/*
+ * context.c - the context module M1 of MMT-Net: the multimodal residual
+ * (eq. 4-5) and the context layers (eq. 1-3), or the FMT-Net layers; forward
+ * and backward over a batch of rows at once (DESIGN.md section 3).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "model_int.h"
+
+/* Zeroes the diagonal blocks [K,K] of an m x m matrix (eq. 4-5 mix only across kinds). */
+static void
+xd_mm_zero_diag(const xd_config *cfg, float *W)
+{
+	int			off[3] = {0, cfg->m_I, cfg->m_I + cfg->m_H};
+	int			wid[3] = {cfg->m_I, cfg->m_H, cfg->m_A};
+	int			m = cfg->m;
+
+	for (int K = 0; K < 3; K++)
+		for (int i = off[K]; i < off[K] + wid[K]; i++)
+			memset(W + (size_t) i * m + off[K], 0, sizeof(float) * wid[K]);
+}
+
+void
+xd_context_forward(xd_model *model, int n)
+{
+	xd_shared  *sh = model->shared;
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m;
+	int			LC = model->cfg.n_ctx_layers;
+	size_t		nm = (size_t) n * m;
+	float	   *x0 = ws->x[0];
+
+	if (sh->has_mm)
+	{
+		const float *b = sh->mm_b->w;
+		const float *s = sh->mm_s->w;
+
+		/*
+		 * eq. 4-5: T = tanh(W c + b), one product for all kinds at once, the
+		 * diagonal blocks of W being zero, so that each c_K only sees c_K',
+		 * c_K''; every T_K comes from the unmodified c, then c_K += s_K . T_K.
+		 */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
+					1.0f, ws->c, m, sh->mm_W->w, m, 0.0f, ws->mm_T, m);
+		for (int r = 0; r < n; r++)
+		{
+			float	   *T = ws->mm_T + (size_t) r * m;
+			const float *c = ws->c + (size_t) r * m;
+			float	   *x = x0 + (size_t) r * m;
+
+			for (int j = 0; j < m; j++)
+			{
+				T[j] = tanhf(T[j] + b[j]);
+				x[j] = c[j] + s[j] * T[j];
+			}
+		}
+	}
+	else
+		memcpy(x0, ws->c, sizeof(float) * nm);
+
+	for (int l = 0; l < LC; l++)
+	{
+		const float *xp = ws->x[l];
+		float	   *xl = ws->x[l + 1];
+		const float *b = sh->ctx_b[l]->w;
+
+		if (model->cfg.variant == XD_VARIANT_MMT)
+		{
+			float	   *a = ws->a[l];
+
+			/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
+						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
+			for (int r = 0; r < n; r++)
+			{
+				float	   *ar = a + (size_t) r * m;
+				const float *xr = xp + (size_t) r * m;
+				const float *cr = x0 + (size_t) r * m;
+				float	   *outr = xl + (size_t) r * m;
+
+				for (int j = 0; j < m; j++)
+				{
+					ar[j] = xd_sigmoidf(ar[j] + b[j] * xr[j]);
+					outr[j] = ar[j] * cr[j];
+				}
+			}
+		}
+		else
+		{
+			/* FMT-Net: x^l = ReLU(W^l x^(l-1) + b^l) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
+						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
+			for (int r = 0; r < n; r++)
+			{
+				float	   *outr = xl + (size_t) r * m;
+
+				for (int j = 0; j < m; j++)
+				{
+					float		z = outr[j] + b[j];
+
+					outr[j] = z > 0.0f ? z : 0.0f;
+				}
+			}
+		}
+	}
+}
+
+void
+xd_context_backward(xd_model *model, int n)
+{
+	xd_shared  *sh = model->shared;
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m;
+	int			LC = model->cfg.n_ctx_layers;
+	bool		mmt = model->cfg.variant == XD_VARIANT_MMT;
+	size_t		nm = (size_t) n * m;
+	const float *x0 = ws->x[0];
+	float	   *dcur = ws->d_cstar;
+	float	   *dnext = ws->d_xa;
+	float	   *dx0 = ws->d_x0;	/* MMT: the direct paths x^l -> c = x^0 */
+
+	if (mmt)
+		memset(dx0, 0, sizeof(float) * nm);
+
+	for (int l = LC - 1; l >= 0; l--)
+	{
+		const float *xp = ws->x[l];
+		xd_param   *W = sh->ctx_W[l];
+		xd_param   *bp = sh->ctx_b[l];
+		const float *b = bp->w;
+		float	   *gb = bp->g;
+		bool		need_dprev = l > 0 || sh->has_mm;
+
+		if (mmt)
+		{
+			const float *a = ws->a[l];
+
+			/*
+			 * eq. 1-3 backward: x^l = a . c with a = sigma(z), z = W x^(l-1) + b . x^(l-1):
+			 * dc += dx . a; dz = dx . c . a (1 - a); db += dz . x^(l-1);
+			 * dx^(l-1) = W^T dz + b . dz
+			 */
+			for (int r = 0; r < n; r++)
+			{
+				size_t		o = (size_t) r * m;
+
+				for (int j = 0; j < m; j++)
+				{
+					float		aj = a[o + j];
+					float		dx = dcur[o + j];
+
+					dx0[o + j] += dx * aj;
+					dcur[o + j] = dx * x0[o + j] * aj * (1.0f - aj);
+					gb[j] += dcur[o + j] * xp[o + j];
+				}
+			}
+		}
+		else
+		{
+			const float *xl = ws->x[l + 1];
+
+			/* FMT: dz = dx . [z > 0]; db += dz; dx^(l-1) = W^T dz */
+			for (int r = 0; r < n; r++)
+			{
+				size_t		o = (size_t) r * m;
+
+				for (int j = 0; j < m; j++)
+				{
+					float		dz = xl[o + j] > 0.0f ? dcur[o + j] : 0.0f;
+
+					dcur[o + j] = dz;
+					gb[j] += dz;
+				}
+			}
+		}
+		/* dW^l += dz^T x^(l-1), over the batch */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n,
+					1.0f, dcur, m, xp, m, 1.0f, W->g, m);
+		if (need_dprev)
+		{
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
+						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
+			if (mmt)
+				for (int r = 0; r < n; r++)
+				{
+					size_t		o = (size_t) r * m;
+
+					for (int j = 0; j < m; j++)
+						dnext[o + j] += b[j] * dcur[o + j];
+				}
+		}
+		/* swap: dnext is now the gradient of x^(l-1) */
+		{
+			float	   *t = dcur;
+
+			dcur = dnext;
+			dnext = t;
+		}
+	}
+
+	if (!sh->has_mm)
+		return;
+
+	/* total dL/dx^0: through the chain (dcur) plus, for MMT, the direct paths */
+	if (mmt && LC > 0)
+		for (size_t i = 0; i < nm; i++)
+			dcur[i] += dx0[i];
+
+	/*
+	 * eq. 4-5 backward: x^0 = c + s . T, T = tanh(W c + b), c is data:
+	 * ds += dx0 . T; dz = dx0 . s . (1 - T^2); db += dz; dW += dz^T c (off the
+	 * diagonal blocks)
+	 */
+	{
+		const float *T = ws->mm_T;
+		const float *s = sh->mm_s->w;
+		float	   *gs = sh->mm_s->g;
+		float	   *gbm = sh->mm_b->g;
+
+		for (int r = 0; r < n; r++)
+		{
+			size_t		o = (size_t) r * m;
+
+			for (int j = 0; j < m; j++)
+			{
+				float		dx = dcur[o + j];
+				float		t = T[o + j];
+
+				gs[j] += dx * t;
+				dcur[o + j] = dx * s[j] * (1.0f - t * t);
+				gbm[j] += dcur[o + j];
+			}
+		}
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n,
+					1.0f, dcur, m, ws->c, m, 1.0f, sh->mm_W->g, m);
+		xd_mm_zero_diag(&model->cfg, sh->mm_W->g);
+	}
+}

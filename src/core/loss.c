@@ -1,0 +1,91 @@
+/*
+ * loss.c - the training losses of MMT-Net (eq. 11, 13, 14, 16) over a batch
+ * laid out as batch.h describes, and their gradients (DESIGN.md section 3).
+ */
+#include <math.h>
+
+#include "model_int.h"
+
+/*
+ * Forward over the batch, the loss averaged over the positives, and dL/dscore,
+ * dL/ds_c (the curriculum term) per row in the workspace.
+ */
+static xd_status
+xd_loss_forward(xd_model *model, const xd_batch *b, xd_rng *rng,
+				bool train_mode, double *loss)
+{
+	xd_workspace *ws = model->ws;
+	int			P = b->n_pos;
+	float		beta = model->cfg.beta;
+	double		sum = 0.0;
+	xd_status	st;
+	float		inv;
+
+	*loss = 0.0;
+	if (b->m != model->cfg.m || P < 1)
+		return XD_EINVAL;
+	if (model->cfg.feedback == XD_IMPLICIT ? b->n != 3 * P : b->n != P)
+		return XD_EINVAL;
+	st = xd_model_forward(model, b->users, b->items, b->c, b->n, train_mode, rng);
+	if (st != XD_OK)
+		return st;
+	inv = 1.0f / (float) P;
+
+	if (model->cfg.feedback == XD_IMPLICIT)
+	{
+		/*
+		 * eq. 11, 13, 14 (DESIGN.md section 3): per positive
+		 * L = (1 - s^(u,c,v))^2 + s^(u,c,v-)^2 + s^(u,c-,v)^2 - beta s_c(c)
+		 */
+		for (int i = 0; i < P; i++)
+		{
+			float		sp = ws->score[i];
+			float		sv = ws->score[P + i];
+			float		sc = ws->score[2 * P + i];
+
+			sum += (double) (1.0f - sp) * (1.0f - sp) + (double) sv * sv +
+				(double) sc * sc - (double) beta * ws->s_c[i];
+			ws->d_score[i] = -2.0f * (1.0f - sp) * inv;
+			ws->d_score[P + i] = 2.0f * sv * inv;
+			ws->d_score[2 * P + i] = 2.0f * sc * inv;
+			ws->d_sc[i] = -beta * inv;
+			ws->d_sc[P + i] = 0.0f;
+			ws->d_sc[2 * P + i] = 0.0f;
+		}
+	}
+	else
+	{
+		/* eq. 16 with eq. 11: L = (r - r^)^2 - beta s_c(c) */
+		for (int i = 0; i < P; i++)
+		{
+			float		e = b->ratings[i] - ws->score[i];
+
+			sum += (double) e * e - (double) beta * ws->s_c[i];
+			ws->d_score[i] = -2.0f * e * inv;
+			ws->d_sc[i] = -beta * inv;
+		}
+	}
+	*loss = sum / P;
+	if (!isfinite(*loss))
+		return XD_ENUMERIC;
+	return XD_OK;
+}
+
+xd_status
+xd_model_loss(xd_model *model, const xd_batch *b, xd_rng *rng,
+			  bool train_mode, double *loss)
+{
+	return xd_loss_forward(model, b, rng, train_mode, loss);
+}
+
+xd_status
+xd_model_loss_backward(xd_model *model, const xd_batch *b, xd_rng *rng,
+					   bool train_mode, double *loss)
+{
+	xd_status	st = xd_loss_forward(model, b, rng, train_mode, loss);
+
+	if (st != XD_OK)
+		return st;
+	xd_model_backward(model, b->n);
+	return XD_OK;
+}

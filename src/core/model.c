@@ -1,0 +1,604 @@
+/*
+ * model.c - configuration, parameter tensors, the shared/domain split,
+ * initialisation (DESIGN.md section 3) and the workspace of the model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_int.h"
+
+void
+xd_config_defaults(xd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->m = 0;
+	cfg->m_I = cfg->m_H = cfg->m_A = 0;
+	cfg->d = 64;
+	cfg->n_ctx_layers = 2;
+	cfg->n_tower_layers = 2;
+	cfg->variant = XD_VARIANT_MMT;
+	cfg->mm_residual = true;
+	cfg->feedback = XD_IMPLICIT;
+	cfg->dropout = 0.1f;
+	cfg->beta = 0.0f;
+	cfg->lr = 1e-3f;
+	cfg->adam_beta1 = 0.9f;
+	cfg->adam_beta2 = 0.999f;
+	cfg->adam_eps = 1e-8f;
+	cfg->batch_size = 256;
+	cfg->seed = 42;
+}
+
+xd_status
+xd_config_check(const xd_config *cfg)
+{
+	if (cfg->m_I < 0 || cfg->m_H < 0 || cfg->m_A < 0 ||
+		cfg->m != cfg->m_I + cfg->m_H + cfg->m_A || cfg->m < 1 ||
+		cfg->d < 1 || cfg->n_ctx_layers < 0 || cfg->n_tower_layers < 0 ||
+		cfg->n_ctx_layers > 16 || cfg->n_tower_layers > 16 ||
+		(cfg->variant != XD_VARIANT_MMT && cfg->variant != XD_VARIANT_FMT) ||
+		(cfg->feedback != XD_IMPLICIT && cfg->feedback != XD_EXPLICIT) ||
+		!(cfg->dropout >= 0.0f && cfg->dropout < 1.0f) ||
+		!isfinite(cfg->beta) || !(cfg->lr >= 0.0f) ||
+		!(cfg->adam_beta1 >= 0.0f && cfg->adam_beta1 < 1.0f) ||
+		!(cfg->adam_beta2 >= 0.0f && cfg->adam_beta2 < 1.0f) ||
+		!(cfg->adam_eps > 0.0f) ||
+		cfg->batch_size < 1 || cfg->batch_size > (1 << 24))
+		return XD_EINVAL;
+	return XD_OK;
+}
+
+bool
+xd_config_has_mm_residual(const xd_config *cfg)
+{
+	int			kinds = (cfg->m_I > 0) + (cfg->m_H > 0) + (cfg->m_A > 0);
+
+	/* eq. 4-5 mix a kind with the others: meaningless with one kind */
+	return cfg->mm_residual && kinds >= 2;
+}
+
+/* Allocates one tensor's arrays, zeroed. */
+static xd_status
+xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
+			   xd_group group, bool sparse)
+{
+	size_t		n = (size_t) rows * (size_t) cols;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->rows = rows;
+	p->cols = cols;
+	p->group = group;
+	p->sparse = sparse;
+	if (n == 0)
+		n = 1;
+	p->w = calloc(n, sizeof(float));
+	p->g = calloc(n, sizeof(float));
+	p->adam_m = calloc(n, sizeof(float));
+	p->adam_v = calloc(n, sizeof(float));
+	if (!p->w || !p->g || !p->adam_m || !p->adam_v)
+		return XD_ENOMEM;
+	if (sparse)
+	{
+		p->row_step = calloc((size_t) rows, sizeof(int64_t));
+		p->touched = malloc(sizeof(int32_t) * (size_t) rows);
+		p->row_mark = calloc((size_t) rows, 1);
+		if (!p->row_step || !p->touched || !p->row_mark)
+			return XD_ENOMEM;
+	}
+	return XD_OK;
+}
+
+static void
+xd_param_release(xd_param *p)
+{
+	free(p->w);
+	free(p->g);
+	free(p->adam_m);
+	free(p->adam_v);
+	free(p->row_step);
+	free(p->touched);
+	free(p->row_mark);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Xavier-uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)). */
+static void
+xd_xavier(float *w, size_t n, int fan_in, int fan_out, xd_rng *rng)
+{
+	float		a = sqrtf(6.0f / (float) (fan_in + fan_out));
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
+}
+
+/* ---------------------------------------------------------------- shared */
+
+xd_status
+xd_shared_new(const xd_config *cfg, xd_shared **out)
+{
+	xd_shared  *s;
+	int			LC = cfg->n_ctx_layers;
+	int			LU = cfg->n_tower_layers;
+	int			m = cfg->m;
+	int			d = cfg->d;
+	int			np;
+	int			k = 0;
+	xd_status	st;
+	char		name[XD_PARAM_NAME_LEN];
+
+	*out = NULL;
+	if ((st = xd_config_check(cfg)) != XD_OK)
+		return st;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return XD_ENOMEM;
+	s->cfg = *cfg;
+	s->has_mm = xd_config_has_mm_residual(cfg);
+	np = (s->has_mm ? 3 : 0) + 2 * LC + 2 + 4 * LU + 2;
+	s->params = calloc((size_t) np, sizeof(xd_param));
+	s->ctx_W = calloc((size_t) LC + 1, sizeof(xd_param *));
+	s->ctx_b = calloc((size_t) LC + 1, sizeof(xd_param *));
+	s->U_W = calloc((size_t) LU + 1, sizeof(xd_param *));
+	s->U_b = calloc((size_t) LU + 1, sizeof(xd_param *));
+	s->V_W = calloc((size_t) LU + 1, sizeof(xd_param *));
+	s->V_b = calloc((size_t) LU + 1, sizeof(xd_param *));
+	if (!s->params || !s->ctx_W || !s->ctx_b || !s->U_W || !s->U_b ||
+		!s->V_W || !s->V_b)
+	{
+		xd_shared_free(s);
+		return XD_ENOMEM;
+	}
+
+#define XD_ADD(ptr, nm, r, c) \
+	do { \
+		(ptr) = &s->params[k]; \
+		st = xd_param_alloc(&s->params[k], (nm), (r), (c), XD_GROUP_SHARED, false); \
+		k++; \
+		s->n_params = k; \
+		if (st != XD_OK) \
+		{ \
+			xd_shared_free(s); \
+			return st; \
+		} \
+	} while (0)
+
+	if (s->has_mm)
+	{
+		XD_ADD(s->mm_W, "ctx.mm.W", m, m);
+		XD_ADD(s->mm_b, "ctx.mm.b", 1, m);
+		XD_ADD(s->mm_s, "ctx.mm.s", 1, m);
+	}
+	for (int l = 0; l < LC; l++)
+	{
+		snprintf(name, sizeof(name), "ctx.W%d", l + 1);
+		XD_ADD(s->ctx_W[l], name, m, m);
+		snprintf(name, sizeof(name), "ctx.b%d", l + 1);
+		XD_ADD(s->ctx_b[l], name, 1, m);
+	}
+	XD_ADD(s->W_CU, "clu.W_CU", d, m);
+	XD_ADD(s->W_CV, "clu.W_CV", d, m);
+	for (int l = 0; l < LU; l++)
+	{
+		snprintf(name, sizeof(name), "clu.U.W%d", l + 1);
+		XD_ADD(s->U_W[l], name, d, d);
+		snprintf(name, sizeof(name), "clu.U.b%d", l + 1);
+		XD_ADD(s->U_b[l], name, 1, d);
+	}
+	for (int l = 0; l < LU; l++)
+	{
+		snprintf(name, sizeof(name), "clu.V.W%d", l + 1);
+		XD_ADD(s->V_W[l], name, d, d);
+		snprintf(name, sizeof(name), "clu.V.b%d", l + 1);
+		XD_ADD(s->V_b[l], name, 1, d);
+	}
+	XD_ADD(s->w_C, "rank.w_C", 1, m);
+	XD_ADD(s->b_C, "rank.b_C", 1, 1);
+#undef XD_ADD
+	*out = s;
+	return XD_OK;
+}
+
+void
+xd_shared_init(xd_shared *s, xd_rng *rng)
+{
+	const xd_config *cfg = &s->cfg;
+	int			m = cfg->m;
+	int			d = cfg->d;
+
+	/* every tensor to 0, then the weights; biases stay 0 (DESIGN.md section 3) */
+	for (int i = 0; i < s->n_params; i++)
+	{
+		xd_param   *p = &s->params[i];
+		size_t		n = (size_t) p->rows * p->cols;
+
+		memset(p->w, 0, n * sizeof(float));
+		memset(p->g, 0, n * sizeof(float));
+		memset(p->adam_m, 0, n * sizeof(float));
+		memset(p->adam_v, 0, n * sizeof(float));
+		p->step = 0;
+	}
+	if (s->has_mm)
+	{
+		int			off[3] = {0, cfg->m_I, cfg->m_I + cfg->m_H};
+		int			wid[3] = {cfg->m_I, cfg->m_H, cfg->m_A};
+
+		/*
+		 * eq. 4-5: row block K is [W_KK' W_KK''], a map from the other kinds
+		 * (width m - m_K) to m_K; Xavier over that, diagonal block K,K zero.
+		 */
+		for (int K = 0; K < 3; K++)
+			for (int i = off[K]; i < off[K] + wid[K]; i++)
+				for (int j = 0; j < m; j++)
+				{
+					float		a = sqrtf(6.0f / (float) m);
+					float		v = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
+
+					s->mm_W->w[(size_t) i * m + j] =
+						(j >= off[K] && j < off[K] + wid[K]) ? 0.0f : v;
+				}
+		for (int i = 0; i < m; i++)
+			s->mm_s->w[i] = 0.01f;	/* s_K = 0.01 */
+	}
+	for (int l = 0; l < cfg->n_ctx_layers; l++)
+		xd_xavier(s->ctx_W[l]->w, (size_t) m * m, m, m, rng);
+	xd_xavier(s->W_CU->w, (size_t) d * m, m, d, rng);
+	xd_xavier(s->W_CV->w, (size_t) d * m, m, d, rng);
+	for (int l = 0; l < cfg->n_tower_layers; l++)
+		xd_xavier(s->U_W[l]->w, (size_t) d * d, d, d, rng);
+	for (int l = 0; l < cfg->n_tower_layers; l++)
+		xd_xavier(s->V_W[l]->w, (size_t) d * d, d, d, rng);
+	xd_xavier(s->w_C->w, (size_t) m, m, 1, rng);
+}
+
+void
+xd_shared_free(xd_shared *s)
+{
+	if (!s)
+		return;
+	if (s->params)
+		for (int i = 0; i < s->n_params; i++)
+			xd_param_release(&s->params[i]);
+	free(s->params);
+	free(s->ctx_W);
+	free(s->ctx_b);
+	free(s->U_W);
+	free(s->U_b);
+	free(s->V_W);
+	free(s->V_b);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- domain */
+
+xd_status
+xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
+{
+	xd_domain  *dom;
+	xd_status	st;
+	int			k = 0;
+	bool		expl = cfg->feedback == XD_EXPLICIT;
+
+	*out = NULL;
+	if ((st = xd_config_check(cfg)) != XD_OK)
+		return st;
+	if (n_users < 1 || n_items < 1)
+		return XD_EINVAL;
+	dom = calloc(1, sizeof(*dom));
+	if (!dom)
+		return XD_ENOMEM;
+	dom->n_users = n_users;
+	dom->n_items = n_items;
+	dom->d = cfg->d;
+	dom->feedback = cfg->feedback;
+	dom->params = calloc(5, sizeof(xd_param));
+	if (!dom->params)
+	{
+		free(dom);
+		return XD_ENOMEM;
+	}
+
+#define XD_ADD(ptr, nm, r, c, sp) \
+	do { \
+		(ptr) = &dom->params[k]; \
+		st = xd_param_alloc(&dom->params[k], (nm), (r), (c), XD_GROUP_DOMAIN, (sp)); \
+		k++; \
+		dom->n_params = k; \
+		if (st != XD_OK) \
+		{ \
+			xd_domain_free(dom); \
+			return st; \
+		} \
+	} while (0)
+
+	XD_ADD(dom->E_u, "emb.user", n_users, cfg->d, true);
+	XD_ADD(dom->E_v, "emb.item", n_items, cfg->d, true);
+	if (expl)
+	{
+		XD_ADD(dom->s_u, "bias.user", n_users, 1, true);
+		XD_ADD(dom->s_v, "bias.item", n_items, 1, true);
+		XD_ADD(dom->s, "bias.global", 1, 1, false);
+	}
+#undef XD_ADD
+	*out = dom;
+	return XD_OK;
+}
+
+void
+xd_domain_init(xd_domain *dom, xd_rng *rng, float mean_rating)
+{
+	for (int i = 0; i < dom->n_params; i++)
+	{
+		xd_param   *p = &dom->params[i];
+		size_t		n = (size_t) p->rows * p->cols;
+
+		memset(p->w, 0, n * sizeof(float));
+		memset(p->g, 0, n * sizeof(float));
+		memset(p->adam_m, 0, n * sizeof(float));
+		memset(p->adam_v, 0, n * sizeof(float));
+		p->step = 0;
+		if (p->sparse)
+		{
+			memset(p->row_step, 0, (size_t) p->rows * sizeof(int64_t));
+			memset(p->row_mark, 0, (size_t) p->rows);
+			p->n_touched = 0;
+		}
+	}
+	/* embeddings N(0, 0.1^2); s_u = s_v = 0; s = the mean training rating */
+	for (size_t i = 0; i < (size_t) dom->n_users * dom->d; i++)
+		dom->E_u->w[i] = 0.1f * xd_rng_normal(rng);
+	for (size_t i = 0; i < (size_t) dom->n_items * dom->d; i++)
+		dom->E_v->w[i] = 0.1f * xd_rng_normal(rng);
+	if (dom->s)
+		dom->s->w[0] = mean_rating;
+}
+
+void
+xd_domain_free(xd_domain *dom)
+{
+	if (!dom)
+		return;
+	if (dom->params)
+		for (int i = 0; i < dom->n_params; i++)
+			xd_param_release(&dom->params[i]);
+	free(dom->params);
+	free(dom);
+}
+
+/* ---------------------------------------------------------------- workspace */
+
+#define XD_WS_ARRAYS(X) \
+	X(mm_T, m) X(g_u, d) X(g_v, d) X(e_u, d) X(e_v, d) X(s_c, 1) X(score, 1) \
+	X(d_score, 1) X(d_sc, 1) X(d_cstar, m) X(d_x0, m) X(d_xa, m) X(d_xb, m) \
+	X(d_top_u, d) X(d_top_v, d) X(d_ha, d) X(d_hb, d) X(d_g, d)
+
+xd_status
+xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out)
+{
+	xd_workspace *ws = calloc(1, sizeof(*ws));
+	size_t		m = (size_t) cfg->m;
+	size_t		d = (size_t) cfg->d;
+	int			LC = cfg->n_ctx_layers;
+	int			LU = cfg->n_tower_layers;
+	bool		fail = false;
+
+	*out = NULL;
+	if (!ws)
+		return XD_ENOMEM;
+	ws->cap = cap;
+#define XD_ALLOC(f, w) \
+	if (!(ws->f = malloc(sizeof(float) * (size_t) cap * (w)))) fail = true;
+	XD_WS_ARRAYS(XD_ALLOC)
+#undef XD_ALLOC
+	ws->x = calloc((size_t) LC + 1, sizeof(float *));
+	ws->a = calloc((size_t) LC + 1, sizeof(float *));
+	ws->h_u = calloc((size_t) LU + 1, sizeof(float *));
+	ws->h_v = calloc((size_t) LU + 1, sizeof(float *));
+	ws->mask_u = calloc((size_t) LU + 1, sizeof(float *));
+	ws->mask_v = calloc((size_t) LU + 1, sizeof(float *));
+	if (fail || !ws->x || !ws->a || !ws->h_u || !ws->h_v || !ws->mask_u || !ws->mask_v)
+	{
+		xd_workspace_free(ws, cfg);
+		return XD_ENOMEM;
+	}
+	for (int l = 0; l <= LC; l++)
+	{
+		if (!(ws->x[l] = malloc(sizeof(float) * (size_t) cap * m)))
+			fail = true;
+		if (l < LC && !(ws->a[l] = malloc(sizeof(float) * (size_t) cap * m)))
+			fail = true;
+	}
+	for (int l = 0; l <= LU; l++)
+	{
+		if (!(ws->h_u[l] = malloc(sizeof(float) * (size_t) cap * d)) ||
+			!(ws->h_v[l] = malloc(sizeof(float) * (size_t) cap * d)))
+			fail = true;
+		/* dropout on hidden layers only, never on the last (DESIGN.md section 3) */
+		if (l < LU - 1 &&
+			(!(ws->mask_u[l] = malloc(sizeof(float) * (size_t) cap * d)) ||
+			 !(ws->mask_v[l] = malloc(sizeof(float) * (size_t) cap * d))))
+			fail = true;
+	}
+	if (fail)
+	{
+		xd_workspace_free(ws, cfg);
+		return XD_ENOMEM;
+	}
+	*out = ws;
+	return XD_OK;
+}
+
+void
+xd_workspace_free(xd_workspace *ws, const xd_config *cfg)
+{
+	if (!ws)
+		return;
+#define XD_FREE(f, w) free(ws->f);
+	XD_WS_ARRAYS(XD_FREE)
+#undef XD_FREE
+	for (int l = 0; l <= cfg->n_ctx_layers; l++)
+	{
+		if (ws->x)
+			free(ws->x[l]);
+		if (ws->a)
+			free(ws->a[l]);
+	}
+	for (int l = 0; l <= cfg->n_tower_layers; l++)
+	{
+		if (ws->h_u)
+			free(ws->h_u[l]);
+		if (ws->h_v)
+			free(ws->h_v[l]);
+		if (ws->mask_u)
+			free(ws->mask_u[l]);
+		if (ws->mask_v)
+			free(ws->mask_v[l]);
+	}
+	free(ws->x);
+	free(ws->a);
+	free(ws->h_u);
+	free(ws->h_v);
+	free(ws->mask_u);
+	free(ws->mask_v);
+	free(ws);
+}
+
+/* ---------------------------------------------------------------- model */
+
+static bool
+xd_same_shape(const xd_config *a, const xd_config *b)
+{
+	return a->m == b->m && a->m_I == b->m_I && a->m_H == b->m_H &&
+		a->m_A == b->m_A && a->d == b->d &&
+		a->n_ctx_layers == b->n_ctx_layers &&
+		a->n_tower_layers == b->n_tower_layers &&
+		a->variant == b->variant &&
+		xd_config_has_mm_residual(a) == xd_config_has_mm_residual(b);
+}
+
+xd_status
+xd_model_new(const xd_config *cfg, xd_shared *shared, xd_domain *domain,
+			 bool own_shared, bool own_domain, xd_model **out)
+{
+	xd_model   *model;
+	xd_status	st;
+	int			cap;
+
+	*out = NULL;
+	model = calloc(1, sizeof(*model));
+	if (!model)
+	{
+		if (own_shared)
+			xd_shared_free(shared);
+		if (own_domain)
+			xd_domain_free(domain);
+		return XD_ENOMEM;
+	}
+	model->shared = shared;
+	model->domain = domain;
+	model->owns_shared = own_shared;
+	model->owns_domain = own_domain;
+	if (cfg)
+		model->cfg = *cfg;
+	if (!cfg || !shared || !domain || xd_config_check(cfg) != XD_OK ||
+		!xd_same_shape(cfg, &shared->cfg) || domain->d != cfg->d ||
+		domain->feedback != cfg->feedback ||
+		shared->n_params + domain->n_params > XD_MAX_PARAMS)
+	{
+		xd_model_free(model);
+		return XD_EINVAL;
+	}
+	for (int i = 0; i < shared->n_params; i++)
+		model->params[model->n_params++] = &shared->params[i];
+	for (int i = 0; i < domain->n_params; i++)
+		model->params[model->n_params++] = &domain->params[i];
+	cap = cfg->feedback == XD_IMPLICIT ? 3 * cfg->batch_size : cfg->batch_size;
+	if ((st = xd_workspace_new(cfg, cap, &model->ws)) != XD_OK)
+	{
+		xd_model_free(model);
+		return st;
+	}
+	*out = model;
+	return XD_OK;
+}
+
+xd_status
+xd_model_create(const xd_config *cfg, int n_users, int n_items,
+				float mean_rating, xd_rng *rng, xd_model **out)
+{
+	xd_shared  *s;
+	xd_domain  *dom;
+	xd_status	st;
+
+	*out = NULL;
+	if ((st = xd_shared_new(cfg, &s)) != XD_OK)
+		return st;
+	if ((st = xd_domain_new(cfg, n_users, n_items, &dom)) != XD_OK)
+	{
+		xd_shared_free(s);
+		return st;
+	}
+	xd_shared_init(s, rng);
+	xd_domain_init(dom, rng, mean_rating);
+	return xd_model_new(cfg, s, dom, true, true, out);
+}
+
+void
+xd_model_free(xd_model *model)
+{
+	if (!model)
+		return;
+	xd_workspace_free(model->ws, &model->cfg);
+	if (model->owns_shared)
+		xd_shared_free(model->shared);
+	if (model->owns_domain)
+		xd_domain_free(model->domain);
+	free(model);
+}
+
+void
+xd_model_params(xd_model *model, xd_param ***params, int *n)
+{
+	*params = model->params;
+	*n = model->n_params;
+}
+
+xd_param *
+xd_model_find_param(xd_model *model, const char *name)
+{
+	for (int i = 0; i < model->n_params; i++)
+		if (strcmp(model->params[i]->name, name) == 0)
+			return model->params[i];
+	return NULL;
+}
+
+int
+xd_model_max_rows(const xd_model *model)
+{
+	return model->ws->cap;
+}
+
+void
+xd_model_zero_grad(xd_model *model)
+{
+	for (int i = 0; i < model->n_params; i++)
+	{
+		xd_param   *p = model->params[i];
+
+		if (p->sparse)
+		{
+			for (int t = 0; t < p->n_touched; t++)
+			{
+				int32_t		r = p->touched[t];
+
+				memset(p->g + (size_t) r * p->cols, 0, sizeof(float) * p->cols);
+				p->row_mark[r] = 0;
+			}
+			p->n_touched = 0;
+		}
+		else
+			memset(p->g, 0, sizeof(float) * (size_t) p->rows * p->cols);
+	}
+}

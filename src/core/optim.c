@@ -1,0 +1,93 @@
+/*
+ * optim.c - Adam with per-group learning rates and lazy per-row updates of the
+ * embedding tables (DESIGN.md section 3, optimiser).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "model_int.h"
+
+/*
+ * One Adam update of n values with step count t (already incremented):
+ * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ * w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ */
+static void
+xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
+			   int64_t t, float lr, float b1, float b2, float eps)
+{
+	float		c1 = 1.0f / (float) (1.0 - pow((double) b1, (double) t));
+	float		c2 = 1.0f / (float) (1.0 - pow((double) b2, (double) t));
+
+	for (size_t i = 0; i < n; i++)
+	{
+		float		gi = g[i];
+
+		am[i] = b1 * am[i] + (1.0f - b1) * gi;
+		av[i] = b2 * av[i] + (1.0f - b2) * gi * gi;
+		w[i] -= lr * (am[i] * c1) / (sqrtf(av[i] * c2) + eps);
+	}
+}
+
+xd_status
+xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS])
+{
+	float		b1 = model->cfg.adam_beta1;
+	float		b2 = model->cfg.adam_beta2;
+	float		eps = model->cfg.adam_eps;
+	bool		bad = false;
+
+	for (int i = 0; i < XD_N_GROUPS; i++)
+		if (!(lr[i] >= 0.0f) || !isfinite(lr[i]))
+			return XD_EINVAL;
+
+	for (int i = 0; i < model->n_params; i++)
+	{
+		xd_param   *p = model->params[i];
+		float		plr = lr[p->group];
+		size_t		cols = (size_t) p->cols;
+
+		/* a frozen group (lr 0) is skipped: values, moments, steps unchanged */
+		if (plr > 0.0f)
+		{
+			if (p->sparse)
+			{
+				/* lazy: only the rows this batch touched, each with its own t */
+				for (int k = 0; k < p->n_touched; k++)
+				{
+					int32_t		r = p->touched[k];
+					size_t		o = (size_t) r * cols;
+
+					xd_adam_update(p->w + o, p->g + o, p->adam_m + o, p->adam_v + o,
+								   cols, ++p->row_step[r], plr, b1, b2, eps);
+					for (size_t j = 0; j < cols; j++)
+						if (!isfinite(p->w[o + j]))
+							bad = true;
+				}
+			}
+			else
+			{
+				size_t		n = (size_t) p->rows * cols;
+
+				xd_adam_update(p->w, p->g, p->adam_m, p->adam_v, n,
+							   ++p->step, plr, b1, b2, eps);
+				for (size_t j = 0; j < n; j++)
+					if (!isfinite(p->w[j]))
+						bad = true;
+			}
+		}
+	}
+	xd_model_zero_grad(model);
+	return bad ? XD_ENUMERIC : XD_OK;
+}
+
+xd_status
+xd_adam_step2(xd_model *model, float lr_shared, float lr_domain)
+{
+	float		lr[XD_N_GROUPS];
+
+	lr[XD_GROUP_SHARED] = lr_shared;
+	lr[XD_GROUP_DOMAIN] = lr_domain;
+	lr[XD_GROUP_RESIDUAL] = lr_shared;
+	return xd_adam_step(model, lr);
+}

@@ -1,0 +1,150 @@
+/*
+ * rank.c - the ranking module M4 of MMT-Net (eq. 10, 12, 15), the whole
+ * forward and backward pass over a batch, and scoring (DESIGN.md section 3).
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "model_int.h"
+
+xd_status
+xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
+				 const float *c, int n, bool train_mode, xd_rng *rng)
+{
+	xd_workspace *ws = model->ws;
+	xd_shared  *sh = model->shared;
+	xd_domain  *dom = model->domain;
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+	int			LU = model->cfg.n_tower_layers;
+	const float *cstar;
+	const float *hu;
+	const float *hv;
+	xd_status	st;
+
+	if (n < 0 || n > ws->cap)
+		return XD_EINVAL;
+	for (int r = 0; r < n; r++)
+		if (users[r] < 0 || users[r] >= dom->n_users ||
+			items[r] < 0 || items[r] >= dom->n_items)
+			return XD_EINVAL;
+	ws->n = n;
+	ws->users = users;
+	ws->items = items;
+	ws->c = c;
+	if (n == 0)
+		return XD_OK;
+
+	xd_context_forward(model, n);
+	if ((st = xd_cluster_forward(model, n, train_mode, rng)) != XD_OK)
+		return st;
+
+	/* eq. 10: s_c = w_C . c* + b_C */
+	cstar = ws->x[model->cfg.n_ctx_layers];
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, n, m, 1.0f, cstar, m,
+				sh->w_C->w, 1, 0.0f, ws->s_c, 1);
+	hu = ws->h_u[LU];
+	hv = ws->h_v[LU];
+	for (int r = 0; r < n; r++)
+	{
+		const float *a = hu + (size_t) r * d;
+		const float *b = hv + (size_t) r * d;
+		float		dot = 0.0f;
+
+		for (int k = 0; k < d; k++)
+			dot += a[k] * b[k];
+		ws->s_c[r] += sh->b_C->w[0];
+		/* eq. 12: s^ = h_u . h_v + s_c */
+		ws->score[r] = dot + ws->s_c[r];
+		/* eq. 15: r^ = h_u . h_v + s_c + s_u + s_v + s */
+		if (model->cfg.feedback == XD_EXPLICIT)
+			ws->score[r] += dom->s_u->w[users[r]] + dom->s_v->w[items[r]] +
+				dom->s->w[0];
+	}
+	return XD_OK;
+}
+
+void
+xd_model_backward(xd_model *model, int n)
+{
+	xd_workspace *ws = model->ws;
+	xd_shared  *sh = model->shared;
+	xd_domain  *dom = model->domain;
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+	int			LU = model->cfg.n_tower_layers;
+	const float *cstar = ws->x[model->cfg.n_ctx_layers];
+	const float *hu = ws->h_u[LU];
+	const float *hv = ws->h_v[LU];
+	const float *w_C = sh->w_C->w;
+	float		gbc = 0.0f;
+
+	if (n == 0)
+		return;
+
+	/* eq. 10/12/15 backward: ds_c = dscore + (the curriculum term's own) */
+	for (int r = 0; r < n; r++)
+	{
+		float		ds = ws->d_score[r];
+		float		dsc = ds + ws->d_sc[r];
+		size_t		o = (size_t) r * d;
+		float	   *dcs = ws->d_cstar + (size_t) r * m;
+
+		ws->d_sc[r] = dsc;
+		gbc += dsc;
+		for (int j = 0; j < m; j++)
+			dcs[j] = dsc * w_C[j];
+		for (int k = 0; k < d; k++)
+		{
+			ws->d_top_u[o + k] = ds * hv[o + k];
+			ws->d_top_v[o + k] = ds * hu[o + k];
+		}
+	}
+	sh->b_C->g[0] += gbc;
+	/* dw_C += c*^T ds_c */
+	cblas_sgemv(CblasRowMajor, CblasTrans, n, m, 1.0f, cstar, m,
+				ws->d_sc, 1, 1.0f, sh->w_C->g, 1);
+	if (model->cfg.feedback == XD_EXPLICIT)
+	{
+		float		gs = 0.0f;
+
+		for (int r = 0; r < n; r++)
+		{
+			float		ds = ws->d_score[r];
+
+			xd_param_touch(dom->s_u, ws->users[r]);
+			xd_param_touch(dom->s_v, ws->items[r]);
+			dom->s_u->g[ws->users[r]] += ds;
+			dom->s_v->g[ws->items[r]] += ds;
+			gs += ds;
+		}
+		dom->s->g[0] += gs;
+	}
+
+	xd_cluster_backward(model, n);
+	xd_context_backward(model, n);
+}
+
+xd_status
+xd_model_score(void *arg, const xd_batch *b, float *scores)
+{
+	xd_model   *model = (xd_model *) arg;
+	int			cap = model->ws->cap;
+	int			m = model->cfg.m;
+	xd_status	st;
+
+	if (b->m != m || b->n < 0)
+		return XD_EINVAL;
+	/* inference mode: no dropout; any n, in chunks of the workspace */
+	for (int start = 0; start < b->n; start += cap)
+	{
+		int			k = b->n - start < cap ? b->n - start : cap;
+
+		st = xd_model_forward(model, b->users + start, b->items + start,
+							  b->c + (size_t) start * m, k, false, NULL);
+		if (st != XD_OK)
+			return st;
+		memcpy(scores + start, model->ws->score, sizeof(float) * k);
+	}
+	return XD_OK;
+}

@@ -1,0 +1,300 @@
+/*
+ * test_gradcheck.c - finite-difference checks of every gradient of the model
+ * (context.c, cluster.c, rank.c, loss.c) against central differences.
+ *
+ * The model computes in float32, so the check does too: each entry w is moved
+ * by +-eps (eps = 1e-3), and the numeric derivative (L(w+eps) - L(w-eps)) / 2eps
+ * (loss summed in double) must match the analytic one within
+ * |a - n| <= 1e-3 + 2e-2 * max(|a|, |n|). Float rounding of O(1..10) scores
+ * gives an absolute error near 1e-4..1e-3 on the numeric side; truncation is
+ * O(eps^2). Near a ReLU kink the quotient bends, so an entry that fails at
+ * eps is retried at eps/4 and 4 eps and passes if one of them agrees.
+ * Shapes are small (m = 7 in 3 kinds, d = 5) so every entry of every tensor is
+ * checked: dense tensors in full, embedding and bias tables on the rows the
+ * batch touched (and the others must have a zero gradient). Dropout is off,
+ * except in one check that replays a fixed mask by reusing one rng state.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "xdrec/core.h"
+
+#define GC_EPS 1e-3f
+#define GC_ATOL 1e-3
+#define GC_RTOL 2e-2
+
+typedef struct gc_case
+{
+	xd_feedback feedback;
+	xd_variant	variant;
+	bool		mm;
+	int			m_I,
+				m_H,
+				m_A;
+	float		beta;
+	bool		dropout;
+} gc_case;
+
+static void
+gc_fill_batch(xd_batch *b, const xd_config *cfg, int P, int n_users, int n_items,
+			  xd_rng *rng)
+{
+	int			n = cfg->feedback == XD_IMPLICIT ? 3 * P : P;
+
+	b->n = n;
+	b->n_pos = P;
+	for (int r = 0; r < n; r++)
+	{
+		int			i = r % P;
+
+		/* batch.h layout: item negatives share u, context negatives share u, v */
+		if (r < P)
+		{
+			b->users[r] = (int32_t) xd_rng_below(rng, (uint32_t) n_users);
+			b->items[r] = (int32_t) xd_rng_below(rng, (uint32_t) n_items);
+		}
+		else
+		{
+			b->users[r] = b->users[i];
+			b->items[r] = r < 2 * P ? (int32_t) xd_rng_below(rng, (uint32_t) n_items)
+				: b->items[i];
+		}
+		for (int j = 0; j < cfg->m; j++)
+			b->c[(size_t) r * cfg->m + j] = xd_rng_uniform(rng);
+		b->ratings[r] = 1.0f + (float) xd_rng_below(rng, 5);
+	}
+}
+
+/* Moves every parameter off its special initial values (zero biases, s_K). */
+static void
+gc_perturb(xd_model *model, xd_rng *rng)
+{
+	xd_param  **ps;
+	int			np;
+
+	xd_model_params(model, &ps, &np);
+	for (int i = 0; i < np; i++)
+	{
+		xd_param   *p = ps[i];
+		size_t		n = (size_t) p->rows * p->cols;
+
+		if (strcmp(p->name, "ctx.mm.W") == 0)
+		{
+			for (size_t k = 0; k < n; k++)
+				if (p->w[k] != 0.0f)
+					p->w[k] += 0.3f * xd_rng_normal(rng);
+		}
+		else if (strcmp(p->name, "ctx.mm.s") == 0)
+			for (size_t k = 0; k < n; k++)
+				p->w[k] = 0.5f * xd_rng_normal(rng);
+		else if (p->sparse)
+			for (size_t k = 0; k < n; k++)
+				p->w[k] += 0.5f * xd_rng_normal(rng);
+		else
+			for (size_t k = 0; k < n; k++)
+				p->w[k] += 0.2f * xd_rng_normal(rng);
+	}
+}
+
+/* Is entry k of p one of the structural zeros of eq. 4-5 (diagonal blocks)? */
+static bool
+gc_mm_diag(const xd_config *cfg, const xd_param *p, size_t k)
+{
+	int			off[3] = {0, cfg->m_I, cfg->m_I + cfg->m_H};
+	int			wid[3] = {cfg->m_I, cfg->m_H, cfg->m_A};
+	int			i = (int) (k / cfg->m);
+	int			j = (int) (k % cfg->m);
+
+	if (strcmp(p->name, "ctx.mm.W") != 0)
+		return false;
+	for (int K = 0; K < 3; K++)
+		if (i >= off[K] && i < off[K] + wid[K])
+			return j >= off[K] && j < off[K] + wid[K];
+	return false;
+}
+
+static double
+gc_loss(xd_model *model, const xd_batch *b, const xd_rng *rng0, bool train)
+{
+	xd_rng		rng = *rng0;	/* the same dropout mask at every evaluation */
+	double		loss = 0.0;
+	xd_status	st = xd_model_loss(model, b, &rng, train, &loss);
+
+	XD_CHECK(st == XD_OK);
+	return loss;
+}
+
+static void
+gc_run(const gc_case *gc)
+{
+	xd_config	cfg;
+	xd_model   *model = NULL;
+	xd_batch	b;
+	xd_rng		rng;
+	xd_rng		drop_rng;
+	xd_param  **ps;
+	int			np;
+	int			P = 5;
+	int			n_users = 6;
+	int			n_items = 7;
+	double		loss;
+	int			checked = 0;
+	int			bad = 0;
+
+	xd_config_defaults(&cfg);
+	cfg.m_I = gc->m_I;
+	cfg.m_H = gc->m_H;
+	cfg.m_A = gc->m_A;
+	cfg.m = cfg.m_I + cfg.m_H + cfg.m_A;
+	cfg.d = 5;
+	cfg.variant = gc->variant;
+	cfg.mm_residual = gc->mm;
+	cfg.feedback = gc->feedback;
+	cfg.beta = gc->beta;
+	cfg.dropout = gc->dropout ? 0.3f : 0.0f;
+	cfg.batch_size = P;
+	xd_rng_seed(&rng, 7);
+	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.5f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
+	gc_fill_batch(&b, &cfg, P, n_users, n_items, &rng);
+	gc_perturb(model, &rng);
+	xd_rng_seed(&drop_rng, 99);
+
+	{
+		xd_rng		r = drop_rng;
+
+		xd_model_zero_grad(model);
+		XD_CHECK(xd_model_loss_backward(model, &b, &r, gc->dropout, &loss) == XD_OK);
+		XD_CHECK(isfinite(loss));
+	}
+
+	xd_model_params(model, &ps, &np);
+	for (int i = 0; i < np; i++)
+	{
+		xd_param   *p = ps[i];
+		size_t		n = (size_t) p->rows * p->cols;
+		float	   *ga = malloc(sizeof(float) * n);
+		double		worst = 0.0;
+
+		XD_REQUIRE(ga);
+		memcpy(ga, p->g, sizeof(float) * n);
+		for (size_t k = 0; k < n; k++)
+		{
+			float		w0 = p->w[k];
+			double		lp,
+						lm,
+						num;
+			double		a = ga[k];
+			double		err;
+
+			if (gc_mm_diag(&cfg, p, k))
+			{
+				XD_CHECK(ga[k] == 0.0f);
+				continue;
+			}
+			if (p->sparse && !p->row_mark[k / p->cols])
+			{
+				/* a row the batch does not touch has no gradient */
+				XD_CHECK(ga[k] == 0.0f);
+				continue;
+			}
+			/*
+			 * A ReLU (FMT layers, towers) whose input lies within eps of 0
+			 * bends the difference quotient: then a smaller or larger step
+			 * clears the kink. An entry passes when one of the steps agrees;
+			 * a wrong gradient disagrees at every step.
+			 */
+			err = INFINITY;
+			num = 0.0;
+			for (int e = 0; e < 3 && err > GC_ATOL; e++)
+			{
+				static const float steps[3] = {GC_EPS, GC_EPS / 4, GC_EPS * 4};
+				float		h = steps[e];
+				double		q;
+				double		qe;
+
+				p->w[k] = w0 + h;
+				lp = gc_loss(model, &b, &drop_rng, gc->dropout);
+				p->w[k] = w0 - h;
+				lm = gc_loss(model, &b, &drop_rng, gc->dropout);
+				p->w[k] = w0;
+				q = (lp - lm) / (2.0 * (double) h);
+				qe = fabs(a - q) - GC_RTOL * fmax(fabs(a), fabs(q));
+				if (qe < err)
+				{
+					err = qe;
+					num = q;
+				}
+			}
+			checked++;
+			if (err > worst)
+				worst = err;
+			if (err > GC_ATOL)
+			{
+				char		msg[200];
+
+				snprintf(msg, sizeof(msg), "%s[%zu]: analytic %.6g numeric %.6g",
+						 p->name, k, a, num);
+				if (bad++ < 5)
+					xd_test_fail(__FILE__, __LINE__, msg);
+			}
+		}
+		free(ga);
+	}
+	/* every tensor took part: 8 implicit + 3 explicit at least */
+	XD_CHECK(checked > 100);
+	XD_CHECK(bad == 0);
+	xd_batch_free(&b);
+	xd_model_free(model);
+}
+
+#define GC_TEST(name, fb, var, mm, mi, mh, ma, beta, drop) \
+	XD_TEST(name) \
+	{ \
+		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop}; \
+		gc_run(&gc); \
+	}
+
+GC_TEST(gradcheck_implicit_mmt_residual, XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_implicit_mmt_plain, XD_IMPLICIT, XD_VARIANT_MMT, false, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_implicit_fmt_residual, XD_IMPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_implicit_fmt_plain, XD_IMPLICIT, XD_VARIANT_FMT, false, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_explicit_mmt_residual, XD_EXPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_explicit_mmt_plain, XD_EXPLICIT, XD_VARIANT_MMT, false, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_explicit_fmt_residual, XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, false)
+GC_TEST(gradcheck_explicit_fmt_plain, XD_EXPLICIT, XD_VARIANT_FMT, false, 3, 2, 2, 0.0f, false)
+/* the novelty curriculum term of eq. 11 (beta != 0) */
+GC_TEST(gradcheck_implicit_beta, XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false)
+GC_TEST(gradcheck_explicit_beta, XD_EXPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false)
+/* two kinds present (eq. 4-5 with K' only), and a missing middle kind */
+GC_TEST(gradcheck_residual_two_kinds, XD_IMPLICIT, XD_VARIANT_MMT, true, 4, 0, 3, 0.0f, false)
+/* a fixed dropout mask (rng replayed) */
+GC_TEST(gradcheck_dropout_fixed_mask, XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, true)
+GC_TEST(gradcheck_explicit_dropout_fixed_mask, XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true)
+
+/* With one kind only the residual is off whatever the option says (eq. 4-5). */
+XD_TEST(gradcheck_one_kind_has_no_residual)
+{
+	xd_config	cfg;
+	xd_model   *model = NULL;
+	xd_rng		rng;
+
+	xd_config_defaults(&cfg);
+	cfg.m_I = 6;
+	cfg.m = 6;
+	cfg.d = 4;
+	cfg.batch_size = 4;
+	xd_rng_seed(&rng, 1);
+	XD_REQUIRE(xd_model_create(&cfg, 3, 3, 0.0f, &rng, &model) == XD_OK);
+	XD_CHECK(!xd_config_has_mm_residual(&cfg));
+	XD_CHECK(xd_model_find_param(model, "ctx.mm.W") == NULL);
+	XD_CHECK(xd_model_find_param(model, "ctx.W1") != NULL);
+	xd_model_free(model);
+	{
+		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false};
+
+		gc_run(&gc);
+	}
+}
