@@ -1,0 +1,141 @@
+/*
+ * sample.c - seeded shuffles and the negatives of DESIGN section 3, written
+ * straight into a batch's dense c (no allocation per row).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdrec/sample.h"
+
+/* Redraws of a context negative that came out equal to the positive's c. */
+#define XD_CTX_NEG_TRIES 32
+
+void
+xd_shuffle_rows(int64_t *rows, int64_t n, xd_rng *rng)
+{
+	for (int64_t i = n - 1; i > 0; i--)
+	{
+		int64_t		j;
+		int64_t		t;
+
+		/* xd_rng_below is 32-bit; larger arrays draw from 64 bits */
+		if (i < (int64_t) UINT32_MAX)
+			j = (int64_t) xd_rng_below(rng, (uint32_t) (i + 1));
+		else
+			j = (int64_t) (xd_rng_next(rng) % (uint64_t) (i + 1));
+		t = rows[i];
+		rows[i] = rows[j];
+		rows[j] = t;
+	}
+}
+
+xd_status
+xd_train_rows(const xd_dataset *ds, int64_t **rows, int64_t *n)
+{
+	int64_t		k;
+
+	*rows = NULL;
+	*n = 0;
+	if (!ds->finalized)
+		return XD_EINVAL;
+	k = ds->n_split[XD_SPLIT_TRAIN];
+	if (k == 0)
+		return XD_ENODATA;
+	*rows = malloc(sizeof(int64_t) * (size_t) k);
+	if (!*rows)
+		return XD_ENOMEM;
+	memcpy(*rows, ds->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * (size_t) k);
+	*n = k;
+	return XD_OK;
+}
+
+/* A uniform index in [0, n) for n up to 2^63. */
+static inline int64_t
+below64(xd_rng *rng, int64_t n)
+{
+	if (n <= (int64_t) UINT32_MAX)
+		return (int64_t) xd_rng_below(rng, (uint32_t) n);
+	return (int64_t) (xd_rng_next(rng) % (uint64_t) n);
+}
+
+xd_status
+xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
+				xd_rng *rng, xd_batch *b)
+{
+	const xd_encoder *e = &ds->enc;
+	const xd_schema *s = &e->schema;
+	int			m = s->m;
+	size_t		cb = sizeof(float) * (size_t) m;
+	int			implicit = !ds->has_ratings;
+	const int64_t *train = ds->split_rows[XD_SPLIT_TRAIN];
+	int64_t		n_train = ds->n_split[XD_SPLIT_TRAIN];
+
+	if (!ds->finalized || n_pos < 0 || b->m != m ||
+		b->capacity < (implicit ? 3 * n_pos : n_pos))
+		return XD_EINVAL;
+	if (implicit && n_pos > 0 && (ds->n_items < 2 || n_train < 2))
+		return XD_ENODATA;
+
+	b->n_pos = n_pos;
+	b->n = implicit ? 3 * n_pos : n_pos;
+	for (int i = 0; i < n_pos; i++)
+	{
+		int64_t		row = rows[i];
+		int32_t		u = ds->users[row],
+					v = ds->items[row];
+		float	   *c = b->c + (size_t) i * m;
+
+		b->users[i] = u;
+		b->items[i] = v;
+		xd_dataset_encode(ds, row, -1, c);
+		if (!implicit)
+		{
+			b->ratings[i] = ds->ratings[row];
+			continue;
+		}
+		b->ratings[i] = 1.0f;
+
+		/* item negative: uniform over the domain's items other than v */
+		{
+			int			k = n_pos + i;
+			int32_t		vn = (int32_t) xd_rng_below(rng, (uint32_t) (ds->n_items - 1));
+			float	   *cn = b->c + (size_t) k * m;
+
+			if (vn >= v)
+				vn++;
+			b->users[k] = u;
+			b->items[k] = vn;
+			b->ratings[k] = 0.0f;
+			memcpy(cn, c, cb);
+			/* with the negative item's own item-scoped features (section 3) */
+			xd_encode_item(e, vn, cn);
+		}
+
+		/* context negative: another training row's interaction-scoped part */
+		{
+			int			k = 2 * n_pos + i;
+			float	   *cn = b->c + (size_t) k * m;
+
+			b->users[k] = u;
+			b->items[k] = v;
+			b->ratings[k] = 0.0f;
+			memcpy(cn, c, cb);
+			for (int t = 0; t < XD_CTX_NEG_TRIES; t++)
+			{
+				int64_t		other = train[below64(rng, n_train)];
+
+				if (other == row)
+				{
+					t--;		/* not a draw: n_train >= 2, so this ends */
+					continue;
+				}
+				xd_encode_interaction(e, ds->num + (size_t) other * s->n_num,
+									  ds->codes + (size_t) other * s->n_codes, cn);
+				/* only the interaction-scoped blocks changed, so compare all of c */
+				if (memcmp(cn, c, cb) != 0)
+					break;
+			}
+		}
+	}
+	return XD_OK;
+}
