@@ -1,0 +1,153 @@
+/*
+ * xdrec.c - module entry: the load-time BLAS check, the GUCs, and the BLAS
+ * self-check function (DESIGN sections 8 and 11).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include <cblas.h>
+
+PG_MODULE_MAGIC;
+
+/* GUCs */
+char	   *xdrec_default_model = NULL;
+int			xdrec_train_memory = 1024 * 1024;	/* kB: 1 GB */
+int			xdrec_cache_memory = 256 * 1024;	/* kB: 256 MB */
+
+void		_PG_init(void);
+
+/*
+ * OpenBLAS must be the serial build: the pthread build starts threads as soon
+ * as it loads and can hang a forked backend (DESIGN section 8). The library is
+ * linked by path (openblas-serial), but a system alternative could still
+ * resolve to the pthread one, so check what actually got loaded.
+ */
+static void
+check_blas_is_serial(void)
+{
+	int			parallel = openblas_get_parallel();
+
+	if (parallel != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("xdrec needs the single-threaded OpenBLAS, but the loaded one is parallel (openblas_get_parallel() = %d)",
+						parallel),
+				 errdetail("OpenBLAS configuration: %s", openblas_get_config()),
+				 errhint("Install libopenblas0-serial (Debian: apt-get install libopenblas-serial-dev) and rebuild xdrec.")));
+}
+
+void
+_PG_init(void)
+{
+	check_blas_is_serial();
+
+	DefineCustomStringVariable("xdrec.default_model",
+							   "Model used by the short form xdrec_rank().",
+							   NULL,
+							   &xdrec_default_model,
+							   NULL,
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("xdrec.train_memory",
+							"Memory a training or adaptation run may use for its data and model.",
+							NULL,
+							&xdrec_train_memory,
+							1024 * 1024,
+							1024,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("xdrec.cache_memory",
+							"Memory each backend may use to cache model weights for ranking.",
+							NULL,
+							&xdrec_cache_memory,
+							256 * 1024,
+							0,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("xdrec");
+}
+
+/* The "Threads:" line of /proc/self/status, or -1 when unreadable. */
+static int
+backend_thread_count(void)
+{
+	FILE	   *f = fopen("/proc/self/status", "r");
+	char		line[256];
+	int			threads = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+	{
+		if (strncmp(line, "Threads:", 8) == 0)
+		{
+			threads = atoi(line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	return threads;
+}
+
+/*
+ * xdrec.blas_selfcheck() returns jsonb: runs a real sgemm (a 64x64 product
+ * whose result is known exactly), then reports whether it was right, the
+ * backend's thread count, openblas_get_parallel() and the config string.
+ */
+PG_FUNCTION_INFO_V1(xdrec_blas_selfcheck);
+Datum
+xdrec_blas_selfcheck(PG_FUNCTION_ARGS)
+{
+	enum
+	{
+		N = 64
+	};
+	float	   *a = palloc(sizeof(float) * N * N);
+	float	   *b = palloc(sizeof(float) * N * N);
+	float	   *c = palloc0(sizeof(float) * N * N);
+	bool		sgemm_ok = true;
+	StringInfoData json;
+	char	   *config;
+
+	/* a = all ones, b = identity times 2: every entry of c is 2 */
+	for (int i = 0; i < N * N; i++)
+	{
+		a[i] = 1.0f;
+		b[i] = (i / N == i % N) ? 2.0f : 0.0f;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N,
+				1.0f, a, N, b, N, 0.0f, c, N);
+	for (int i = 0; i < N * N; i++)
+		if (c[i] != 2.0f)
+			sgemm_ok = false;
+
+	config = openblas_get_config();
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"sgemm_ok\": %s, \"threads\": %d, \"parallel\": %d, \"config\": ",
+					 sgemm_ok ? "true" : "false", backend_thread_count(),
+					 openblas_get_parallel());
+	escape_json(&json, config ? config : "");
+	appendStringInfoChar(&json, '}');
+
+	pfree(a);
+	pfree(b);
+	pfree(c);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}

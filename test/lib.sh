@@ -1,0 +1,104 @@
+# test/lib.sh - shared by test/demo.sh, test/check.sh and test/integration/*.sh.
+#
+# Sourced, not run. Sets up a fresh Debian 12 machine (as root), builds and
+# installs xdrec, and runs a throwaway PostgreSQL 15 cluster in a private
+# directory under /tmp. The system cluster (15/main) is never touched.
+
+XD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+XD_PGBIN=/usr/lib/postgresql/15/bin
+XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
+	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind)
+
+xd_log() { printf '== %s\n' "$*"; }
+
+# Install what is missing: one apt-get update, one apt-get install.
+xd_install_deps()
+{
+	local missing=() p
+	for p in "${XD_PACKAGES[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	xd_log "installing ${missing[*]}"
+	# Installing postgresql-15 would create and start the system cluster
+	# 15/main; tell postgresql-common not to create one.
+	if ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q 'install ok installed'; then
+		mkdir -p /etc/postgresql-common
+		if ! grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
+			echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+		fi
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+}
+
+xd_build_install()
+{
+	xd_log "building and installing xdrec"
+	make -C "$XD_ROOT" -s -j2 >/dev/null
+	make -C "$XD_ROOT" -s install >/dev/null
+}
+
+# A port nobody listens on, over TCP or the usual socket directories.
+xd_free_port()
+{
+	local port
+	for port in $(seq 54329 54429); do
+		[ -e "/var/run/postgresql/.s.PGSQL.$port" ] && continue
+		[ -e "/tmp/.s.PGSQL.$port" ] && continue
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		echo "$port"
+		return 0
+	done
+	return 1
+}
+
+xd_cleanup()
+{
+	local rc=$?
+	if [ -n "${XD_TMP:-}" ] && [ -d "$XD_TMP" ]; then
+		if [ -f "$XD_TMP/data/postmaster.pid" ]; then
+			runuser -u postgres -- "$XD_PGBIN/pg_ctl" -D "$XD_TMP/data" -m fast -w stop >/dev/null 2>&1 || true
+		fi
+		rm -rf "$XD_TMP"
+	fi
+	return $rc
+}
+
+# Start the throwaway cluster and export the client environment.
+xd_start_cluster()
+{
+	XD_TMP=$(mktemp -d /tmp/xdrec-test.XXXXXX)
+	trap xd_cleanup EXIT
+	chmod 755 "$XD_TMP"
+	chown postgres: "$XD_TMP"
+	local port
+	port=$(xd_free_port) || { echo "no free port" >&2; return 1; }
+	runuser -u postgres -- "$XD_PGBIN/initdb" -D "$XD_TMP/data" -U postgres -A trust \
+		-E UTF8 --no-locale --no-sync >"$XD_TMP/initdb.log" 2>&1 \
+		|| { cat "$XD_TMP/initdb.log"; return 1; }
+	cat >>"$XD_TMP/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$XD_TMP'
+port = $port
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_worker_processes = 16
+CONF
+	runuser -u postgres -- "$XD_PGBIN/pg_ctl" -D "$XD_TMP/data" -l "$XD_TMP/server.log" -w start >/dev/null \
+		|| { cat "$XD_TMP/server.log"; return 1; }
+	export PGHOST="$XD_TMP" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+	xd_log "throwaway cluster on $PGHOST port $PGPORT"
+}
+
+xd_psql() { psql -X -v ON_ERROR_STOP=1 -q "$@"; }
