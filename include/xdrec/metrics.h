@@ -1,0 +1,102 @@
+/*
+ * metrics.h - evaluation exactly as DESIGN section 5 defines it, written
+ * against xd_score_fn so the model, the generator's oracle and any baseline
+ * are measured the same way.
+ *
+ * Positives whose user or item has no training row are excluded and counted
+ * (n_excluded), as DESIGN section 3 asks. With no eligible positive the
+ * metrics are 0 and n is 0 (XD_OK: the caller decides what that means).
+ */
+#ifndef XDREC_METRICS_H
+#define XDREC_METRICS_H
+
+#include <stdint.h>
+
+#include "xdrec/batch.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+typedef struct xd_eval_opts
+{
+	uint64_t	seed;			/* negatives and the subsample are seeded */
+	int64_t		max_positives;	/* 0 = every eligible positive; else a seeded
+								 * subsample of at most this many (validation
+								 * uses 2,000, DESIGN section 3) */
+	int			n_item_neg;		/* sampled protocol: 50 item negatives */
+	int			n_ctx_neg;		/* sampled protocol: 50 context negatives */
+	int			batch_rows;		/* rows per score call (>= one positive's
+								 * candidates for the sampled protocol) */
+	xd_stop_fn	stop;			/* polled once per score call; may be NULL */
+	void	   *stop_arg;
+} xd_eval_opts;
+
+/* seed 42, all positives, 50 + 50 negatives, 4096 rows per call, no stop. */
+void		xd_eval_opts_default(xd_eval_opts *o);
+
+typedef struct xd_rank_metrics
+{
+	double		h1;				/* fraction of positives with rank <= 1 */
+	double		h5;
+	double		h10;
+	double		ndcg10;			/* 1 / log2(1 + rank) when rank <= 10, else 0 */
+	double		mrr;			/* mean of 1 / rank */
+	int64_t		n;				/* positives evaluated */
+	int64_t		n_excluded;		/* positives without a trained user or item */
+} xd_rank_metrics;
+
+typedef struct xd_full_metrics
+{
+	int			k;
+	double		hit;			/* HitRate@k (Recall@k in s2Meta and CMML) */
+	double		ndcg;			/* NDCG@k */
+	double		mrr;
+	int64_t		n;
+	int64_t		n_excluded;
+} xd_full_metrics;
+
+typedef struct xd_rating_metrics
+{
+	double		rmse;
+	double		mae;
+	int64_t		n;
+	int64_t		n_excluded;
+} xd_rating_metrics;
+
+/*
+ * Rank of a positive scoring pos among n negatives (section 5):
+ * 1 + #(negatives strictly higher) + 1/2 #(negatives tied).
+ */
+double		xd_rank_of(float pos, const float *neg, int n);
+
+/*
+ * The paper's sampled protocol on a split (XD_SPLIT_VALID or XD_SPLIT_TEST):
+ * each positive (u, c, v) is scored with n_item_neg item negatives (distinct
+ * random items != v, carrying their own item-scoped features; all other items
+ * when the domain has no more) and n_ctx_neg context negatives (the
+ * interaction-scoped part of random other rows of the domain, redrawn when
+ * the result equals c; user- and item-scoped parts stay). A positive's
+ * negatives depend only on the seed and its row, not on the subsample or the
+ * batching. In each score call a positive's candidates are contiguous: the
+ * positive, its item negatives, its context negatives (tests rely on it).
+ * XD_ENUMERIC on a NaN score, XD_ECANCELLED when stop says so.
+ */
+xd_status	xd_eval_sampled(const xd_dataset *ds, xd_split split,
+							const xd_eval_opts *o, xd_score_fn score,
+							void *score_arg, xd_rank_metrics *out);
+
+/*
+ * Full ranking: for each positive of the split, the rank (ties count half)
+ * of its item among all the domain's items in its own context, the user's
+ * training items other than the positive's item excluded; HitRate@k, NDCG@k
+ * and MRR. Costs n_items scores per positive: cap with max_positives.
+ */
+xd_status	xd_eval_full(const xd_dataset *ds, xd_split split, int k,
+						 const xd_eval_opts *o, xd_score_fn score,
+						 void *score_arg, xd_full_metrics *out);
+
+/* Explicit feedback: RMSE and MAE of the scores against the ratings. */
+xd_status	xd_eval_ratings(const xd_dataset *ds, xd_split split,
+							const xd_eval_opts *o, xd_score_fn score,
+							void *score_arg, xd_rating_metrics *out);
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * test_metrics.c - the evaluation protocols of DESIGN section 5, checked
+ * against scorers whose metrics are known by hand.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "xdrec/metrics.h"
+#include "xdrec/rng.h"
+
+/*
+ * Schema: c_I = code (categorical, n_items + 1 slots) ; c_H = spend (user) ;
+ * c_A = cat (item, 4 slots). Every row's interaction context is its item
+ * (code = v), so a context negative (redrawn while equal) never carries the
+ * positive's item, and "code == item" is a perfect scorer.
+ */
+static xd_dataset *
+metrics_dataset(int n_users, int n_items, int rows_per_user, int ratings)
+{
+	xd_feature	f[3] = {
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, n_items + 1),
+		XD_FEATURE(XD_KIND_HISTORICAL, XD_TYPE_NUMERIC, XD_SCOPE_USER, 0),
+		XD_FEATURE(XD_KIND_ATTRIBUTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_ITEM, 4),
+	};
+	xd_schema	s;
+	xd_dataset *ds = NULL;
+	xd_rng		r;
+
+	if (xd_schema_init(&s, f, 3) != XD_OK)
+		return NULL;
+	if (xd_dataset_create(&s, n_users, n_items, ratings, 0, &ds) != XD_OK)
+		ds = NULL;
+	xd_schema_free(&s);
+	if (!ds)
+		return NULL;
+	xd_rng_seed(&r, 2024);
+	for (int u = 0; u < n_users; u++)
+		for (int j = 0; j < rows_per_user; j++)
+		{
+			int32_t		v = (int32_t) xd_rng_below(&r, (uint32_t) n_items);
+			int32_t		codes[2] = {v, v % 3};
+			float		num[1] = {(float) (u % 10)};
+
+			if (xd_dataset_append(ds, u, v, (float) (1 + (u * 7 + j) % 5), num, codes) != XD_OK)
+			{
+				xd_dataset_free(ds);
+				return NULL;
+			}
+		}
+	if (xd_dataset_finalize(ds, 3) != XD_OK)
+	{
+		xd_dataset_free(ds);
+		return NULL;
+	}
+	return ds;
+}
+
+/* The code in c's first block. */
+static int
+code_of(const xd_batch *b, int i, int n_slots)
+{
+	const float *c = b->c + (size_t) i * b->m;
+
+	for (int k = 0; k < n_slots; k++)
+		if (c[k] == 1.0f)
+			return k;
+	return -1;
+}
+
+typedef struct
+{
+	int			n_slots;		/* n_items + 1 */
+	int			mode;			/* 0 perfect, 1 constant, 2 reversed */
+} simple_arg;
+
+static xd_status
+simple_score(void *arg, const xd_batch *b, float *scores)
+{
+	simple_arg *a = arg;
+
+	for (int i = 0; i < b->n; i++)
+	{
+		int			hit = code_of(b, i, a->n_slots) == b->items[i];
+
+		scores[i] = a->mode == 1 ? 0.5f : (float) (a->mode == 0 ? hit : !hit);
+	}
+	return XD_OK;
+}
+
+XD_TEST(metrics_rank_of_ties_half)
+{
+	float		neg[5] = {0.7f, 0.5f, 0.5f, 0.1f, 0.9f};
+
+	XD_CHECK_NEAR(xd_rank_of(0.5f, neg, 5), 1 + 2 + 1.0, 1e-12);
+	XD_CHECK_NEAR(xd_rank_of(1.0f, neg, 5), 1.0, 1e-12);
+	XD_CHECK_NEAR(xd_rank_of(0.0f, neg, 5), 6.0, 1e-12);
+	XD_CHECK_NEAR(xd_rank_of(0.1f, neg, 5), 5.5, 1e-12);
+	XD_CHECK_NEAR(xd_rank_of(0.1f, neg, 0), 1.0, 1e-12);
+}
+
+XD_TEST(metrics_sampled_perfect_constant_reversed)
+{
+	xd_dataset *ds = metrics_dataset(150, 80, 8, 0);
+	xd_eval_opts o;
+	xd_rank_metrics m;
+	simple_arg	a = {81, 0};
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, simple_score, &a, &m) == XD_OK);
+	XD_CHECK(m.n > 50);
+	XD_CHECK(m.n + m.n_excluded == ds->n_split[XD_SPLIT_TEST]);
+	XD_CHECK_NEAR(m.h1, 1.0, 1e-12);
+	XD_CHECK_NEAR(m.h10, 1.0, 1e-12);
+	XD_CHECK_NEAR(m.ndcg10, 1.0, 1e-12);
+	XD_CHECK_NEAR(m.mrr, 1.0, 1e-12);
+
+	/* all 100 negatives tied: rank 1 + 100/2 = 51 */
+	a.mode = 1;
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, simple_score, &a, &m) == XD_OK);
+	XD_CHECK(m.h1 == 0 && m.h5 == 0 && m.h10 == 0 && m.ndcg10 == 0);
+	XD_CHECK_NEAR(m.mrr, 1.0 / 51, 1e-12);
+
+	/* every negative above: rank 101 */
+	a.mode = 2;
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_VALID, &o, simple_score, &a, &m) == XD_OK);
+	XD_CHECK(m.n > 50);
+	XD_CHECK_NEAR(m.mrr, 1.0 / 101, 1e-12);
+	xd_dataset_free(ds);
+}
+
+XD_TEST(metrics_sampled_few_items_uses_all_others)
+{
+	xd_dataset *ds = metrics_dataset(100, 30, 8, 0);
+	xd_eval_opts o;
+	xd_rank_metrics m;
+	simple_arg	a = {31, 1};
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	/* 29 item negatives + 50 context negatives, all tied: rank 1 + 79/2 */
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, simple_score, &a, &m) == XD_OK);
+	XD_CHECK(m.n > 0);
+	XD_CHECK_NEAR(m.mrr, 1.0 / 40.5, 1e-12);
+	a.mode = 0;
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, simple_score, &a, &m) == XD_OK);
+	XD_CHECK_NEAR(m.mrr, 1.0, 1e-12);
+	xd_dataset_free(ds);
+}
+
+/* Checks the structure of every candidate group of the sampled protocol. */
+typedef struct
+{
+	const xd_dataset *ds;
+	int			group;			/* 1 + 50 + 50 */
+	int			groups;
+	int			errors;
+	int			calls;
+} record_arg;
+
+static xd_status
+record_score(void *arg, const xd_batch *b, float *scores)
+{
+	record_arg *a = arg;
+	int			m = b->m;
+	float	   *want = malloc(sizeof(float) * (size_t) m);
+
+	a->calls++;
+	if (b->n % a->group != 0)
+		a->errors++;
+	for (int g = 0; g + a->group <= b->n; g += a->group)
+	{
+		const float *cp = b->c + (size_t) g * m;
+		int32_t		u = b->users[g],
+					v = b->items[g];
+
+		a->groups++;
+		for (int i = 1; i <= 50; i++)
+		{
+			const float *ci = b->c + (size_t) (g + i) * m;
+
+			/* distinct items != v, with their own item-scoped features */
+			if (b->users[g + i] != u || b->items[g + i] == v)
+				a->errors++;
+			for (int j = 1; j < i; j++)
+				if (b->items[g + j] == b->items[g + i])
+					a->errors++;
+			memcpy(want, cp, sizeof(float) * (size_t) m);
+			xd_encode_item(&a->ds->enc, b->items[g + i], want);
+			if (memcmp(want, ci, sizeof(float) * (size_t) m) != 0)
+				a->errors++;
+		}
+		for (int i = 51; i <= 100; i++)
+		{
+			const float *cc = b->c + (size_t) (g + i) * m;
+			int			n_int = a->ds->enc.schema.m_I;
+
+			/* same user and item; only c_I (the interaction part) moved */
+			if (b->users[g + i] != u || b->items[g + i] != v)
+				a->errors++;
+			if (memcmp(cc + n_int, cp + n_int, sizeof(float) * (size_t) (m - n_int)) != 0)
+				a->errors++;
+			if (memcmp(cc, cp, sizeof(float) * (size_t) n_int) == 0)
+				a->errors++;
+		}
+	}
+	for (int i = 0; i < b->n; i++)
+		scores[i] = (float) ((b->users[i] * 31 + b->items[i]) % 17);
+	free(want);
+	return XD_OK;
+}
+
+XD_TEST(metrics_sampled_candidates_structure)
+{
+	xd_dataset *ds = metrics_dataset(150, 80, 8, 0);
+	xd_eval_opts o;
+	xd_rank_metrics m;
+	record_arg	a = {0};
+	int64_t		excluded = 0;
+
+	XD_REQUIRE(ds);
+	a.ds = ds;
+	a.group = 101;
+	xd_eval_opts_default(&o);
+	o.batch_rows = 1000;		/* 9 positives a call */
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, record_score, &a, &m) == XD_OK);
+	XD_CHECK(a.errors == 0);
+	XD_CHECK(a.groups == m.n);
+	XD_CHECK(a.calls == (m.n + 8) / 9);
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TEST]; i++)
+	{
+		int64_t		r = ds->split_rows[XD_SPLIT_TEST][i];
+
+		excluded += !xd_dataset_user_known(ds, ds->users[r]) || !xd_dataset_item_known(ds, ds->items[r]);
+	}
+	XD_CHECK(m.n_excluded == excluded);
+	xd_dataset_free(ds);
+}
+
+/*
+ * By position in each group of 101: positive 0; item negatives 1-3 score 1
+ * (above), 4-5 score 0 (tied), the rest -1. Rank 1 + 3 + 1 = 5.
+ */
+static xd_status
+pattern_score(void *arg, const xd_batch *b, float *scores)
+{
+	(void) arg;
+	for (int i = 0; i < b->n; i++)
+	{
+		int			p = i % 101;
+
+		scores[i] = p == 0 ? 0.0f : (p <= 3 ? 1.0f : (p <= 5 ? 0.0f : -1.0f));
+	}
+	return XD_OK;
+}
+
+XD_TEST(metrics_sampled_by_hand)
+{
+	xd_dataset *ds = metrics_dataset(150, 80, 8, 0);
+	xd_eval_opts o;
+	xd_rank_metrics m;
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, pattern_score, NULL, &m) == XD_OK);
+	XD_CHECK(m.h1 == 0.0);
+	XD_CHECK_NEAR(m.h5, 1.0, 1e-12);
+	XD_CHECK_NEAR(m.h10, 1.0, 1e-12);
+	XD_CHECK_NEAR(m.ndcg10, 1.0 / log2(6.0), 1e-12);
+	XD_CHECK_NEAR(m.mrr, 0.2, 1e-12);
+	xd_dataset_free(ds);
+}
+
+/* A deterministic but arbitrary scorer of (u, v, c). */
+static xd_status
+hash_score(void *arg, const xd_batch *b, float *scores)
+{
+	(void) arg;
+	for (int i = 0; i < b->n; i++)
+	{
+		uint64_t	h = xd_hash_bytes(b->c + (size_t) i * b->m, sizeof(float) * (size_t) b->m,
+									  (uint64_t) b->users[i] * 1000003u + (uint64_t) b->items[i]);
+
+		scores[i] = (float) (h % 1000);
+	}
+	return XD_OK;
+}
+
+XD_TEST(metrics_sampled_seeded_batch_invariant_and_capped)
+{
+	xd_dataset *ds = metrics_dataset(150, 80, 8, 0);
+	xd_eval_opts o;
+	xd_rank_metrics a,
+				b,
+				c;
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &a) == XD_OK);
+	o.batch_rows = 101;
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &b) == XD_OK);
+	XD_CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	o.seed = 43;
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &c) == XD_OK);
+	XD_CHECK(c.mrr != a.mrr);
+	/* a random scorer sits near the middle of 101 candidates */
+	XD_CHECK(a.mrr > 0.02 && a.mrr < 0.12);
+
+	/* the cap: a seeded subsample, the same twice */
+	o.max_positives = 10;
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &a) == XD_OK);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &b) == XD_OK);
+	XD_CHECK(a.n == 10);
+	XD_CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	xd_dataset_free(ds);
+}
+
+static xd_status
+item_order_score(void *arg, const xd_batch *b, float *scores)
+{
+	(void) arg;
+	for (int i = 0; i < b->n; i++)
+		scores[i] = -(float) b->items[i];
+	return XD_OK;
+}
+
+XD_TEST(metrics_full_ranking_by_hand)
+{
+	xd_dataset *ds = metrics_dataset(120, 70, 10, 0);
+	xd_eval_opts o;
+	xd_full_metrics m;
+	double		hit = 0,
+				nd = 0,
+				rr = 0;
+	int64_t		n = 0;
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	o.batch_rows = 16;			/* several chunks per positive */
+	XD_REQUIRE(xd_eval_full(ds, XD_SPLIT_TEST, 10, &o, item_order_score, NULL, &m) == XD_OK);
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TEST]; i++)
+	{
+		int64_t		r = ds->split_rows[XD_SPLIT_TEST][i];
+		int32_t		u = ds->users[r],
+					v = ds->items[r];
+		double		rank = 1;
+
+		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
+			continue;
+		/* items scoring higher: smaller ids, not seen in training */
+		for (int32_t w = 0; w < v; w++)
+			rank += !xd_dataset_seen(ds, u, w);
+		hit += rank <= 10;
+		nd += rank <= 10 ? 1.0 / log2(1.0 + rank) : 0;
+		rr += 1.0 / rank;
+		n++;
+	}
+	XD_REQUIRE(n > 0);
+	XD_CHECK(m.n == n);
+	XD_CHECK(m.k == 10);
+	XD_CHECK_NEAR(m.hit, hit / n, 1e-12);
+	XD_CHECK_NEAR(m.ndcg, nd / n, 1e-12);
+	XD_CHECK_NEAR(m.mrr, rr / n, 1e-12);
+
+	/* a constant scorer ties everything: rank 1 + (candidates - 1) / 2 */
+	{
+		simple_arg	a = {71, 1};
+		int64_t		r = -1;
+
+		o.max_positives = 1;
+		XD_REQUIRE(xd_eval_full(ds, XD_SPLIT_TEST, 10, &o, simple_score, &a, &m) == XD_OK);
+		XD_REQUIRE(m.n == 1);
+		/* which positive the cap picked: its reciprocal rank tells */
+		for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TEST] && r < 0; i++)
+		{
+			int64_t		t = ds->split_rows[XD_SPLIT_TEST][i];
+			int32_t		u = ds->users[t];
+			int			cand = 0;
+
+			if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, ds->items[t]))
+				continue;
+			for (int32_t w = 0; w < 70; w++)
+				cand += w != ds->items[t] && !xd_dataset_seen(ds, u, w);
+			if (fabs(m.mrr - 1.0 / (1.0 + 0.5 * cand)) < 1e-12)
+				r = t;
+		}
+		XD_CHECK(r >= 0);
+	}
+	xd_dataset_free(ds);
+}
+
+static xd_status
+rating_score(void *arg, const xd_batch *b, float *scores)
+{
+	(void) arg;
+	for (int i = 0; i < b->n; i++)
+		scores[i] = b->ratings[i] + (b->users[i] % 2 ? -3.0f : 1.0f);
+	return XD_OK;
+}
+
+XD_TEST(metrics_ratings_by_hand)
+{
+	xd_dataset *ds = metrics_dataset(100, 50, 10, 1);
+	xd_dataset *implicit = metrics_dataset(10, 10, 5, 0);
+	xd_eval_opts o;
+	xd_rating_metrics m;
+	int64_t		odd = 0,
+				even = 0;
+
+	XD_REQUIRE(ds && implicit);
+	xd_eval_opts_default(&o);
+	o.batch_rows = 7;
+	XD_REQUIRE(xd_eval_ratings(ds, XD_SPLIT_VALID, &o, rating_score, NULL, &m) == XD_OK);
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_VALID]; i++)
+	{
+		int64_t		r = ds->split_rows[XD_SPLIT_VALID][i];
+
+		if (!xd_dataset_user_known(ds, ds->users[r]) || !xd_dataset_item_known(ds, ds->items[r]))
+			continue;
+		if (ds->users[r] % 2)
+			odd++;
+		else
+			even++;
+	}
+	XD_REQUIRE(odd > 0 && even > 0);
+	XD_CHECK(m.n == odd + even);
+	XD_CHECK_NEAR(m.rmse, sqrt((even * 1.0 + odd * 9.0) / (odd + even)), 1e-9);
+	XD_CHECK_NEAR(m.mae, (even * 1.0 + odd * 3.0) / (odd + even), 1e-9);
+	XD_CHECK(xd_eval_ratings(implicit, XD_SPLIT_TEST, &o, rating_score, NULL, &m) == XD_EINVAL);
+	xd_dataset_free(ds);
+	xd_dataset_free(implicit);
+}
+
+static int
+stop_now(void *arg)
+{
+	(void) arg;
+	return 1;
+}
+
+static xd_status
+nan_score(void *arg, const xd_batch *b, float *scores)
+{
+	(void) arg;
+	for (int i = 0; i < b->n; i++)
+		scores[i] = i == 3 ? NAN : 0.0f;
+	return XD_OK;
+}
+
+static xd_status
+failing_score(void *arg, const xd_batch *b, float *scores)
+{
+	(void) arg;
+	(void) b;
+	(void) scores;
+	return XD_ENOMEM;
+}
+
+XD_TEST(metrics_stop_nan_and_errors)
+{
+	xd_dataset *ds = metrics_dataset(100, 60, 8, 0);
+	xd_eval_opts o;
+	xd_rank_metrics m;
+	xd_full_metrics f;
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, nan_score, NULL, &m) == XD_ENUMERIC);
+	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 5, &o, nan_score, NULL, &f) == XD_ENUMERIC);
+	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, failing_score, NULL, &m) == XD_ENOMEM);
+	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 0, &o, item_order_score, NULL, &f) == XD_EINVAL);
+	o.stop = stop_now;
+	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, pattern_score, NULL, &m) == XD_ECANCELLED);
+	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 5, &o, item_order_score, NULL, &f) == XD_ECANCELLED);
+	xd_dataset_free(ds);
+}
