@@ -510,21 +510,43 @@ put32(uint8_t *p, uint32_t v)
 	return p + 4;
 }
 
+/* Feeds 4 little-endian bytes to a chained hash over 256-byte chunks. */
+typedef struct split_hasher
+{
+	uint8_t		buf[256];
+	int			len;
+	uint64_t	h;
+} split_hasher;
+
+static inline void
+hash_put32(split_hasher *sh, uint32_t v)
+{
+	if (sh->len == (int) sizeof(sh->buf))
+	{
+		sh->h = xd_hash_bytes(sh->buf, (uint64_t) sh->len, sh->h);
+		sh->len = 0;
+	}
+	put32(sh->buf + sh->len, v);
+	sh->len += 4;
+}
+
 xd_split
 xd_split_of(int32_t user, int32_t item, const float *num, int n_num,
 			const int32_t *codes, int n_codes, uint64_t seed)
 {
-	uint8_t		buf[8 + 4 * (size_t) (n_num + n_codes)];
-	uint8_t    *p = buf;
+	split_hasher sh;
 	uint64_t	h;
 	uint32_t	bucket;
 
 	/*
 	 * DESIGN section 3: the key is (user, item, context values); the domain is
-	 * implicit in the dataset (the caller may fold it into the seed).
+	 * implicit in the dataset (the caller may fold it into the seed). Bytes are
+	 * little-endian and NaN/-0 canonical, so every machine agrees.
 	 */
-	p = put32(p, (uint32_t) user);
-	p = put32(p, (uint32_t) item);
+	sh.len = 0;
+	sh.h = seed;
+	hash_put32(&sh, (uint32_t) user);
+	hash_put32(&sh, (uint32_t) item);
 	for (int i = 0; i < n_num; i++)
 	{
 		float		x = num[i];
@@ -538,11 +560,11 @@ xd_split_of(int32_t user, int32_t item, const float *num, int n_num,
 				x = 0.0f;
 			memcpy(&bits, &x, 4);
 		}
-		p = put32(p, bits);
+		hash_put32(&sh, bits);
 	}
 	for (int i = 0; i < n_codes; i++)
-		p = put32(p, (uint32_t) codes[i]);
-	h = xd_hash_bytes(buf, (uint64_t) (p - buf), seed);
+		hash_put32(&sh, (uint32_t) codes[i]);
+	h = xd_hash_bytes(sh.buf, (uint64_t) sh.len, sh.h);
 	bucket = (uint32_t) (((h >> 32) * 10) >> 32);
 	/* 80/10/10 (section 3) */
 	return bucket < 8 ? XD_SPLIT_TRAIN : (bucket == 8 ? XD_SPLIT_VALID : XD_SPLIT_TEST);
