@@ -65,7 +65,8 @@ CREATE TABLE xdrec.version (
 	domain text NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('source', 'target')),
 	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only')),
-	pins_shared_version bigint REFERENCES xdrec.version (id),
+	-- deferred: pg_restore loads this table in heap order, not id order
+	pins_shared_version bigint REFERENCES xdrec.version (id) DEFERRABLE INITIALLY DEFERRED,
 	state text NOT NULL DEFAULT 'building'
 		CHECK (state IN ('building', 'ready', 'failed', 'retired')),
 	metrics jsonb NOT NULL DEFAULT '{}',

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# test/check.sh - every test: the core's unit tests (plain and under
+# valgrind), the regression tests and the integration scripts, against a
+# throwaway cluster. Exits non-zero if anything failed.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$XD_ROOT"
+
+set -e
+xd_install_deps
+xd_build_install
+xd_start_cluster
+set +e
+
+SUMMARY=()
+SUITES_PASSED=0
+SUITES_FAILED=0
+
+# record <suite> <rc> <detail>
+record()
+{
+	if [ "$2" -eq 0 ]; then
+		SUITES_PASSED=$((SUITES_PASSED + 1))
+		SUMMARY+=("ok   $1: $3")
+	else
+		SUITES_FAILED=$((SUITES_FAILED + 1))
+		SUMMARY+=("FAIL $1: $3")
+	fi
+}
+
+# The last "N passed, N failed" line of a log, or a note.
+counts() { grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1 || true; }
+
+LOGS="$XD_TMP/logs"
+mkdir -p "$LOGS"
+
+xd_log "unit tests"
+make -s check-unit 2>&1 | tee "$LOGS/unit.log"
+rc=${PIPESTATUS[0]}
+record unit "$rc" "$(counts "$LOGS/unit.log")"
+
+# The whole unit suite under valgrind, unless VALGRIND_FILTER narrows it.
+xd_log "unit tests under valgrind"
+make -s valgrind VALGRIND_FILTER="${VALGRIND_FILTER:-}" >"$LOGS/valgrind.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && cat "$LOGS/valgrind.log"
+record valgrind "$rc" "$(counts "$LOGS/valgrind.log")"
+
+xd_log "regression tests"
+rm -f regression.diffs regression.out
+make -s installcheck 2>&1 | tee "$LOGS/regress.log"
+rc=${PIPESTATUS[0]}
+if [ $rc -ne 0 ] && [ -f regression.diffs ]; then
+	xd_log "regression.diffs"
+	cat regression.diffs
+fi
+failed_tests=$(grep -cE '\.\.\. FAILED|failed \(ignored\)' "$LOGS/regress.log")
+ran=$(grep -cE '^test .* \.\.\. ' "$LOGS/regress.log")
+record regression "$rc" "$((ran - failed_tests)) passed, $failed_tests failed"
+
+n_int=0
+n_int_failed=0
+for t in test/integration/*.sh; do
+	[ -e "$t" ] || continue
+	n_int=$((n_int + 1))
+	xd_log "integration: $t"
+	if bash "$t"; then
+		echo "ok   $t"
+	else
+		echo "FAIL $t"
+		n_int_failed=$((n_int_failed + 1))
+	fi
+done
+record integration "$n_int_failed" "$((n_int - n_int_failed)) passed, $n_int_failed failed"
+
+echo
+xd_log "summary"
+printf '%s\n' "${SUMMARY[@]}"
+echo "$SUITES_PASSED passed, $SUITES_FAILED failed"
+[ "$SUITES_FAILED" -eq 0 ]
