@@ -35,10 +35,9 @@ PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
 # PostgreSQL's own headers trip -Wextra's unused-parameter, missing-field-
 # initializers and sign-compare; everything else stays an error. Mixed
 # declarations are legal gnu11 and accepted by the unit build, so the PG build
-# does not reject them either. PostgreSQL makes VLAs an error (a VLA sized by
-# data can overflow a backend's stack); until the core has none, both builds
-# show them as warnings (XD_VLA).
-XD_VLA = -Wvla -Wno-error=vla
+# does not reject them either. VLAs stay an error in both builds, as in
+# PostgreSQL's own flags: a VLA sized by data can overflow a backend's stack.
+XD_VLA = -Werror=vla
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare \
 	-Wno-declaration-after-statement $(XD_VLA)
