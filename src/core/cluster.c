@@ -17,7 +17,6 @@ typedef struct xd_tower
 	xd_param   *E;				/* embedding table */
 	const int32_t *ids;
 	float	   *gate;			/* sigma(W_C c*) */
-	float	   *e;				/* gathered embedding rows */
 	float	  **h;				/* [L + 1] */
 	float	  **mask;			/* [L] */
 	float	   *d_top;			/* dL/dh^L */
@@ -35,7 +34,6 @@ xd_tower_get(xd_model *model, bool user, xd_tower *t)
 	t->E = user ? model->domain->E_u : model->domain->E_v;
 	t->ids = user ? ws->users : ws->items;
 	t->gate = user ? ws->g_u : ws->g_v;
-	t->e = user ? ws->e_u : ws->e_v;
 	t->h = user ? ws->h_u : ws->h_v;
 	t->mask = user ? ws->mask_u : ws->mask_v;
 	t->d_top = user ? ws->d_top_u : ws->d_top_v;
@@ -56,12 +54,14 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 				1.0f, cstar, m, t->Wc->w, m, 0.0f, t->gate, d);
 	for (int r = 0; r < n; r++)
 	{
-		const float *er = t->E->w + (size_t) t->ids[r] * d;
-		float	   *e = t->e + (size_t) r * d;
+		const float *e = t->E->w + (size_t) t->ids[r] * d;
 		float	   *g = t->gate + (size_t) r * d;
 		float	   *h0 = t->h[0] + (size_t) r * d;
 
-		memcpy(e, er, sizeof(float) * d);
+		/* embedding rows are random reads from a large table: fetch ahead */
+		if (r + XD_PREFETCH_ROWS < n)
+			xd_prefetch_row(t->E->w + (size_t) t->ids[r + XD_PREFETCH_ROWS] * d, d);
+
 		for (int k = 0; k < d; k++)
 		{
 			g[k] = xd_sigmoidf(g[k]);
@@ -78,26 +78,27 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, d,
 					1.0f, t->h[l], d, t->W[l]->w, d, 0.0f, hl, d);
-		for (int r = 0; r < n; r++)
-		{
-			float	   *hr = hl + (size_t) r * d;
-
-			for (int k = 0; k < d; k++)
-			{
-				float		z = hr[k] + b[k];
-
-				hr[k] = z > 0.0f ? z : 0.0f;
-			}
-		}
+		xd_relu_bias_rows(hl, b, n, d);
 		if (drop)
 		{
-			/* inverted dropout: keep with 1 - p, scaled by 1 / (1 - p) */
+			/*
+			 * inverted dropout: keep with 1 - p, scaled by 1 / (1 - p); four
+			 * 16-bit draws from each 64-bit rng output (p to 1/65536)
+			 */
 			float	   *mk = t->mask[l];
+			size_t		nd = (size_t) n * d;
+			uint32_t	thresh = (uint32_t) (p * 65536.0f + 0.5f);
+			size_t		i = 0;
 
-			for (size_t i = 0; i < (size_t) n * d; i++)
+			while (i < nd)
 			{
-				mk[i] = xd_rng_uniform(rng) < p ? 0.0f : keep_scale;
-				hl[i] *= mk[i];
+				uint64_t	bits = xd_rng_next(rng);
+
+				for (int q = 0; q < 4 && i < nd; q++, i++, bits >>= 16)
+				{
+					mk[i] = (uint32_t) (bits & 0xffff) < thresh ? 0.0f : keep_scale;
+					hl[i] *= mk[i];
+				}
 			}
 		}
 	}
@@ -144,20 +145,12 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 		 * the mask, and a kept unit is > 0 exactly when its z is);
 		 * db += dz; dW += dz^T h^(l-1); dh^(l-1) = W^T dz
 		 */
-		for (int r = 0; r < n; r++)
-		{
-			size_t		o = (size_t) r * d;
+		size_t		nd = (size_t) n * d;
 
-			for (int k = 0; k < d; k++)
-			{
-				float		dz = hl[o + k] > 0.0f ? dh[o + k] : 0.0f;
-
-				if (mk)
-					dz *= mk[o + k];
-				dh[o + k] = dz;
-				gb[k] += dz;
-			}
-		}
+		xd_relu_grad(dh, hl, mk, nd);
+		/* db += dz^T 1 */
+		cblas_sgemv(CblasRowMajor, CblasTrans, n, d, 1.0f, dh, d,
+					ws->ones, 1, 1.0f, gb, 1);
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
 					1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d,
@@ -181,7 +174,15 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 			size_t		o = (size_t) r * d;
 			int32_t		id = t->ids[r];
 			float	   *gE = E->g + (size_t) id * d;
+			const float *e = E->w + (size_t) id * d;	/* unchanged since forward */
 
+			if (r + XD_PREFETCH_ROWS < n)
+			{
+				size_t		ahead = (size_t) t->ids[r + XD_PREFETCH_ROWS] * d;
+
+				xd_prefetch_row(E->w + ahead, d);
+				xd_prefetch_row(E->g + ahead, d);
+			}
 			xd_param_touch(E, id);
 			for (int k = 0; k < d; k++)
 			{
@@ -189,7 +190,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 				float		de = dh[o + k];
 
 				gE[k] += de * g;
-				dz[o + k] = de * t->e[o + k] * g * (1.0f - g);
+				dz[o + k] = de * e[k] * g * (1.0f - g);
 			}
 		}
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, n,

@@ -52,7 +52,7 @@ xd_context_forward(xd_model *model, int n)
 
 			for (int j = 0; j < m; j++)
 			{
-				T[j] = tanhf(T[j] + b[j]);
+				T[j] = xd_tanhf(T[j] + b[j]);
 				x[j] = c[j] + s[j] * T[j];
 			}
 		}
@@ -92,17 +92,7 @@ xd_context_forward(xd_model *model, int n)
 			/* FMT-Net: x^l = ReLU(W^l x^(l-1) + b^l) */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
 						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
-			for (int r = 0; r < n; r++)
-			{
-				float	   *outr = xl + (size_t) r * m;
-
-				for (int j = 0; j < m; j++)
-				{
-					float		z = outr[j] + b[j];
-
-					outr[j] = z > 0.0f ? z : 0.0f;
-				}
-			}
+			xd_relu_bias_rows(xl, b, n, m);
 		}
 	}
 }
@@ -162,18 +152,9 @@ xd_context_backward(xd_model *model, int n)
 			const float *xl = ws->x[l + 1];
 
 			/* FMT: dz = dx . [z > 0]; db += dz; dx^(l-1) = W^T dz */
-			for (int r = 0; r < n; r++)
-			{
-				size_t		o = (size_t) r * m;
-
-				for (int j = 0; j < m; j++)
-				{
-					float		dz = xl[o + j] > 0.0f ? dcur[o + j] : 0.0f;
-
-					dcur[o + j] = dz;
-					gb[j] += dz;
-				}
-			}
+			xd_relu_grad(dcur, xl, NULL, nm);
+			cblas_sgemv(CblasRowMajor, CblasTrans, n, m, 1.0f, dcur, m,
+						ws->ones, 1, 1.0f, gb, 1);
 		}
 		/* dW^l += dz^T x^(l-1), over the batch */
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n,

@@ -370,7 +370,7 @@ xd_domain_free(xd_domain *dom)
 /* ---------------------------------------------------------------- workspace */
 
 #define XD_WS_ARRAYS(X) \
-	X(mm_T, m) X(g_u, d) X(g_v, d) X(e_u, d) X(e_v, d) X(s_c, 1) X(score, 1) \
+	X(mm_T, m) X(g_u, d) X(g_v, d) X(ones, 1) X(s_c, 1) X(score, 1) \
 	X(d_score, 1) X(d_sc, 1) X(d_cstar, m) X(d_x0, m) X(d_xa, m) X(d_xb, m) \
 	X(d_top_u, d) X(d_top_v, d) X(d_ha, d) X(d_hb, d) X(d_g, d)
 
@@ -426,6 +426,8 @@ xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out)
 		xd_workspace_free(ws, cfg);
 		return XD_ENOMEM;
 	}
+	for (int r = 0; r < cap; r++)
+		ws->ones[r] = 1.0f;
 	*out = ws;
 	return XD_OK;
 }

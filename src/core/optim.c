@@ -4,6 +4,9 @@
  */
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "model_int.h"
 
@@ -18,14 +21,45 @@ xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
 {
 	float		c1 = 1.0f / (float) (1.0 - pow((double) b1, (double) t));
 	float		c2 = 1.0f / (float) (1.0 - pow((double) b2, (double) t));
+	float		ob1 = 1.0f - b1;
+	float		ob2 = 1.0f - b2;
+	size_t		i = 0;
 
-	for (size_t i = 0; i < n; i++)
+#ifdef __SSE2__
+	{
+		/* the same arithmetic four lanes at a time (sqrt has no generic vector form) */
+		__m128		vb1 = _mm_set1_ps(b1),
+					vb2 = _mm_set1_ps(b2),
+					vob1 = _mm_set1_ps(ob1),
+					vob2 = _mm_set1_ps(ob2),
+					vc1 = _mm_set1_ps(c1),
+					vc2 = _mm_set1_ps(c2),
+					vlr = _mm_set1_ps(lr),
+					veps = _mm_set1_ps(eps);
+
+		for (; i + 4 <= n; i += 4)
+		{
+			__m128		gi = _mm_loadu_ps(g + i);
+			__m128		mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(am + i)),
+										_mm_mul_ps(vob1, gi));
+			__m128		vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(av + i)),
+										_mm_mul_ps(vob2, _mm_mul_ps(gi, gi)));
+			__m128		num = _mm_mul_ps(vlr, _mm_mul_ps(mi, vc1));
+			__m128		den = _mm_add_ps(_mm_sqrt_ps(_mm_mul_ps(vi, vc2)), veps);
+
+			_mm_storeu_ps(am + i, mi);
+			_mm_storeu_ps(av + i, vi);
+			_mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), _mm_div_ps(num, den)));
+		}
+	}
+#endif
+	for (; i < n; i++)
 	{
 		float		gi = g[i];
 
-		am[i] = b1 * am[i] + (1.0f - b1) * gi;
-		av[i] = b2 * av[i] + (1.0f - b2) * gi * gi;
-		w[i] -= lr * (am[i] * c1) / (sqrtf(av[i] * c2) + eps);
+		am[i] = b1 * am[i] + ob1 * gi;
+		av[i] = b2 * av[i] + ob2 * (gi * gi);
+		w[i] -= (lr * (am[i] * c1)) / (sqrtf(av[i] * c2) + eps);
 	}
 }
 
@@ -57,6 +91,16 @@ xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS])
 				{
 					int32_t		r = p->touched[k];
 					size_t		o = (size_t) r * cols;
+
+					if (k + XD_PREFETCH_ROWS < p->n_touched)
+					{
+						size_t		ahead = (size_t) p->touched[k + XD_PREFETCH_ROWS] * cols;
+
+						xd_prefetch_row(p->w + ahead, (int) cols);
+						xd_prefetch_row(p->g + ahead, (int) cols);
+						xd_prefetch_row(p->adam_m + ahead, (int) cols);
+						xd_prefetch_row(p->adam_v + ahead, (int) cols);
+					}
 
 					xd_adam_update(p->w + o, p->g + o, p->adam_m + o, p->adam_v + o,
 								   cols, ++p->row_step[r], plr, b1, b2, eps);

@@ -1,0 +1,95 @@
+/*
+ * bench_model.c - forward + backward (+ Adam) throughput of the model on one
+ * core, at the shapes of DESIGN.md section 3 (d = 64, 2 + 2 layers, batch 256,
+ * implicit: 3 rows per positive). Not a unit test.
+ *
+ * Usage: bench_model [m] [seconds] [n_users] [n_items]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "xdrec/core.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			m = argc > 1 ? atoi(argv[1]) : 32;
+	double		secs = argc > 2 ? atof(argv[2]) : 3.0;
+	int			n_users = argc > 3 ? atoi(argv[3]) : 100000;
+	int			n_items = argc > 4 ? atoi(argv[4]) : 20000;
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_batch	b;
+	int			P;
+
+	xd_config_defaults(&cfg);
+	cfg.m_I = m / 4;
+	cfg.m_H = m / 4;
+	cfg.m_A = m - 2 * (m / 4);
+	cfg.m = m;
+	P = cfg.batch_size;
+	xd_rng_seed(&rng, 1);
+	if (xd_model_create(&cfg, n_users, n_items, 0.0f, &rng, &model) != XD_OK ||
+		xd_batch_init(&b, 3 * P, m) != XD_OK)
+		return 1;
+	b.n = 3 * P;
+	b.n_pos = P;
+	for (int r = 0; r < 3 * P; r++)
+	{
+		b.users[r] = (int32_t) xd_rng_below(&rng, n_users);
+		b.items[r] = (int32_t) xd_rng_below(&rng, n_items);
+		for (int j = 0; j < m; j++)
+			b.c[(size_t) r * m + j] = xd_rng_uniform(&rng) < 0.3f ? xd_rng_uniform(&rng) : 0.0f;
+	}
+	for (int with_adam = 0; with_adam < 2; with_adam++)
+	{
+		double		t0 = now(),
+					t;
+		long		batches = 0;
+		double		loss;
+
+		do
+		{
+			if (xd_model_loss_backward(model, &b, &rng, true, &loss) != XD_OK)
+				return 2;
+			if (with_adam)
+				xd_adam_step2(model, 1e-3f, 1e-3f);
+			else
+				xd_model_zero_grad(model);
+			batches++;
+			t = now() - t0;
+		} while (t < secs);
+		printf("m=%d d=%d %s: %.0f batches/s, %.0f rows/s, %.0f positives/s\n",
+			   m, cfg.d, with_adam ? "fwd+bwd+adam" : "fwd+bwd     ",
+			   batches / t, batches * 3.0 * P / t, batches * (double) P / t);
+	}
+	{
+		float	   *s = malloc(sizeof(float) * 3 * P);
+		double		t0 = now(),
+					t;
+		long		batches = 0;
+
+		do
+		{
+			xd_model_score(model, &b, s);
+			batches++;
+			t = now() - t0;
+		} while (t < secs);
+		printf("m=%d d=%d score only  : %.0f rows/s\n", m, cfg.d, batches * 3.0 * P / t);
+		free(s);
+	}
+	xd_batch_free(&b);
+	xd_model_free(model);
+	return 0;
+}

@@ -1,0 +1,728 @@
+/*
+ * test_model.c - unit tests of the model outside its gradients: initialisation,
+ * scoring against the loss path, Adam (lazy rows, frozen groups), determinism,
+ * and argument checks.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "xdrec/core.h"
+
+static void
+tm_config(xd_config *cfg, xd_feedback fb, int P)
+{
+	xd_config_defaults(cfg);
+	cfg->m_I = 3;
+	cfg->m_H = 2;
+	cfg->m_A = 2;
+	cfg->m = 7;
+	cfg->d = 6;
+	cfg->feedback = fb;
+	cfg->batch_size = P;
+}
+
+/* A training batch of P positives (batch.h layout) over the given id ranges. */
+static void
+tm_fill(xd_batch *b, const xd_config *cfg, int P, int n_users, int n_items,
+		xd_rng *rng)
+{
+	int			n = cfg->feedback == XD_IMPLICIT ? 3 * P : P;
+
+	b->n = n;
+	b->n_pos = P;
+	for (int r = 0; r < n; r++)
+	{
+		b->users[r] = (int32_t) xd_rng_below(rng, (uint32_t) n_users);
+		b->items[r] = (int32_t) xd_rng_below(rng, (uint32_t) n_items);
+		for (int j = 0; j < cfg->m; j++)
+			b->c[(size_t) r * cfg->m + j] = xd_rng_uniform(rng);
+		b->ratings[r] = 1.0f + (float) xd_rng_below(rng, 5);
+	}
+}
+
+static bool
+tm_param_equal(const xd_param *a, const xd_param *b)
+{
+	size_t		n = (size_t) a->rows * a->cols;
+
+	return a->rows == b->rows && a->cols == b->cols && a->step == b->step &&
+		memcmp(a->w, b->w, n * sizeof(float)) == 0 &&
+		memcmp(a->adam_m, b->adam_m, n * sizeof(float)) == 0 &&
+		memcmp(a->adam_v, b->adam_v, n * sizeof(float)) == 0 &&
+		(!a->sparse || memcmp(a->row_step, b->row_step, a->rows * sizeof(int64_t)) == 0);
+}
+
+/* A snapshot of a parameter's values, moments and steps. */
+typedef struct tm_snap
+{
+	xd_param	p;
+} tm_snap;
+
+static void
+tm_snap_take(tm_snap *s, const xd_param *p)
+{
+	size_t		n = (size_t) p->rows * p->cols;
+
+	s->p = *p;
+	s->p.w = malloc(n * sizeof(float));
+	s->p.adam_m = malloc(n * sizeof(float));
+	s->p.adam_v = malloc(n * sizeof(float));
+	memcpy(s->p.w, p->w, n * sizeof(float));
+	memcpy(s->p.adam_m, p->adam_m, n * sizeof(float));
+	memcpy(s->p.adam_v, p->adam_v, n * sizeof(float));
+	s->p.row_step = NULL;
+	if (p->sparse)
+	{
+		s->p.row_step = malloc(p->rows * sizeof(int64_t));
+		memcpy(s->p.row_step, p->row_step, p->rows * sizeof(int64_t));
+	}
+}
+
+static void
+tm_snap_free(tm_snap *s)
+{
+	free(s->p.w);
+	free(s->p.adam_m);
+	free(s->p.adam_v);
+	free(s->p.row_step);
+}
+
+XD_TEST(model_config_defaults_and_check)
+{
+	xd_config	cfg;
+
+	xd_config_defaults(&cfg);
+	XD_CHECK(cfg.d == 64 && cfg.n_ctx_layers == 2 && cfg.n_tower_layers == 2);
+	XD_CHECK(cfg.batch_size == 256 && cfg.beta == 0.0f);
+	XD_CHECK_NEAR(cfg.dropout, 0.1, 1e-7);
+	XD_CHECK_NEAR(cfg.lr, 1e-3, 1e-9);
+	XD_CHECK(xd_config_check(&cfg) == XD_EINVAL);	/* m not set */
+	cfg.m_I = 2;
+	cfg.m_A = 3;
+	cfg.m = 5;
+	XD_CHECK(xd_config_check(&cfg) == XD_OK);
+	cfg.m = 6;
+	XD_CHECK(xd_config_check(&cfg) == XD_EINVAL);
+	cfg.m = 5;
+	cfg.dropout = 1.0f;
+	XD_CHECK(xd_config_check(&cfg) == XD_EINVAL);
+}
+
+XD_TEST(model_param_names)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	static const char *names[] = {
+		"ctx.mm.W", "ctx.mm.b", "ctx.mm.s", "ctx.W1", "ctx.b1", "ctx.W2", "ctx.b2",
+		"clu.W_CU", "clu.W_CV", "clu.U.W1", "clu.U.b1", "clu.U.W2", "clu.U.b2",
+		"clu.V.W1", "clu.V.b1", "clu.V.W2", "clu.V.b2", "rank.w_C", "rank.b_C",
+		"emb.user", "emb.item", "bias.user", "bias.item", "bias.global"
+	};
+	xd_param  **ps;
+	int			np;
+
+	tm_config(&cfg, XD_EXPLICIT, 4);
+	xd_rng_seed(&rng, 1);
+	XD_REQUIRE(xd_model_create(&cfg, 5, 6, 3.0f, &rng, &model) == XD_OK);
+	xd_model_params(model, &ps, &np);
+	XD_CHECK(np == 24);
+	for (int i = 0; i < np && i < 24; i++)
+	{
+		XD_CHECK(strcmp(ps[i]->name, names[i]) == 0);
+		XD_CHECK(xd_model_find_param(model, names[i]) == ps[i]);
+		XD_CHECK(ps[i]->group == (i < 19 ? XD_GROUP_SHARED : XD_GROUP_DOMAIN));
+	}
+	XD_CHECK(xd_model_find_param(model, "nope") == NULL);
+	XD_CHECK(xd_model_max_rows(model) == 4);
+	xd_model_free(model);
+
+	/* implicit: no biases; the workspace holds 3 rows per positive */
+	tm_config(&cfg, XD_IMPLICIT, 4);
+	XD_REQUIRE(xd_model_create(&cfg, 5, 6, 0.0f, &rng, &model) == XD_OK);
+	XD_CHECK(model->n_params == 21);
+	XD_CHECK(xd_model_find_param(model, "bias.user") == NULL);
+	XD_CHECK(xd_model_max_rows(model) == 12);
+	xd_model_free(model);
+}
+
+XD_TEST(model_init_statistics)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_param  **ps;
+	int			np;
+
+	xd_config_defaults(&cfg);
+	cfg.m_I = 10;
+	cfg.m_H = 12;
+	cfg.m_A = 10;
+	cfg.m = 32;
+	cfg.feedback = XD_EXPLICIT;
+	xd_rng_seed(&rng, 3);
+	XD_REQUIRE(xd_model_create(&cfg, 2000, 1000, 3.7f, &rng, &model) == XD_OK);
+	xd_model_params(model, &ps, &np);
+	for (int i = 0; i < np; i++)
+	{
+		xd_param   *p = ps[i];
+		size_t		n = (size_t) p->rows * p->cols;
+		double		sum = 0.0,
+					sq = 0.0,
+					mx = 0.0;
+		size_t		nz = 0;
+
+		for (size_t k = 0; k < n; k++)
+		{
+			sum += p->w[k];
+			sq += (double) p->w[k] * p->w[k];
+			mx = fmax(mx, fabs(p->w[k]));
+			nz += p->w[k] != 0.0f;
+		}
+		if (strncmp(p->name, "emb.", 4) == 0)
+		{
+			/* N(0, 0.1^2) */
+			XD_CHECK_NEAR(sum / n, 0.0, 0.003);
+			XD_CHECK_NEAR(sqrt(sq / n), 0.1, 0.003);
+		}
+		else if (strcmp(p->name, "ctx.mm.s") == 0)
+			XD_CHECK(sum == 0.01f * 32 && mx == 0.01f);	/* s_K = 0.01 */
+		else if (strcmp(p->name, "bias.global") == 0)
+			XD_CHECK(p->w[0] == 3.7f);
+		else if (p->rows == 1 && strcmp(p->name, "rank.w_C") != 0)
+			XD_CHECK(nz == 0);	/* biases 0 */
+		else if (strcmp(p->name, "bias.user") == 0 || strcmp(p->name, "bias.item") == 0)
+			XD_CHECK(nz == 0);
+		else
+		{
+			/* Xavier-uniform: |w| <= a, var = a^2 / 3 */
+			int			fan = strcmp(p->name, "ctx.mm.W") == 0 ? 32 :
+				p->rows + p->cols;
+			double		a = sqrt(6.0 / fan);
+			size_t		nn = strcmp(p->name, "ctx.mm.W") == 0 ? nz : n;
+
+			XD_CHECK(mx <= a);
+			if (nn > 500)
+			{
+				XD_CHECK_NEAR(sq / nn, a * a / 3.0, 0.12 * a * a / 3.0);
+				XD_CHECK_NEAR(sum / nn, 0.0, 0.1 * a);
+			}
+		}
+		/* moments and gradients start at zero */
+		for (size_t k = 0; k < n; k++)
+			if (p->g[k] != 0.0f || p->adam_m[k] != 0.0f || p->adam_v[k] != 0.0f)
+			{
+				XD_CHECK(!"nonzero gradient or moment after init");
+				break;
+			}
+	}
+	/* eq. 4-5: the diagonal blocks of the residual matrix are zero, the rest not */
+	{
+		xd_param   *W = xd_model_find_param(model, "ctx.mm.W");
+		size_t		nz = 0;
+
+		for (int i = 0; i < 32; i++)
+			for (int j = 0; j < 32; j++)
+			{
+				int			ki = i < 10 ? 0 : i < 22 ? 1 : 2;
+				int			kj = j < 10 ? 0 : j < 22 ? 1 : 2;
+
+				if (ki == kj)
+					XD_CHECK(W->w[i * 32 + j] == 0.0f);
+				else
+					nz += W->w[i * 32 + j] != 0.0f;
+			}
+		XD_CHECK(nz == 32 * 32 - 10 * 10 - 12 * 12 - 10 * 10);
+	}
+	xd_model_free(model);
+}
+
+/* xd_model_score in inference mode equals the scores of the loss path. */
+XD_TEST(model_score_matches_loss_path)
+{
+	for (int fb = 0; fb < 2; fb++)
+	{
+		xd_config	cfg;
+		xd_model   *model;
+		xd_rng		rng;
+		xd_batch	b;
+		int			P = 8;
+		float	   *scores = malloc(sizeof(float) * 3 * P);
+		double		loss,
+					want = 0.0;
+
+		tm_config(&cfg, fb ? XD_EXPLICIT : XD_IMPLICIT, P);
+		cfg.beta = 0.5f;
+		xd_rng_seed(&rng, 11);
+		XD_REQUIRE(xd_model_create(&cfg, 9, 13, 3.2f, &rng, &model) == XD_OK);
+		XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
+		tm_fill(&b, &cfg, P, 9, 13, &rng);
+		XD_CHECK(xd_model_score(model, &b, scores) == XD_OK);
+		XD_CHECK(xd_model_loss(model, &b, NULL, false, &loss) == XD_OK);
+
+		/*
+		 * Recompute the loss from the scores; s_c(c) of the positives comes
+		 * from the difference of two losses at beta and beta = 0.
+		 */
+		for (int i = 0; i < P; i++)
+		{
+			if (fb)
+				want += (b.ratings[i] - scores[i]) * (double) (b.ratings[i] - scores[i]);
+			else
+				want += (1.0 - scores[i]) * (1.0 - scores[i]) +
+					(double) scores[P + i] * scores[P + i] +
+					(double) scores[2 * P + i] * scores[2 * P + i];
+		}
+		want /= P;
+		{
+			double		loss0;
+
+			model->cfg.beta = 0.0f;
+			XD_CHECK(xd_model_loss(model, &b, NULL, false, &loss0) == XD_OK);
+			XD_CHECK_NEAR(loss0, want, 1e-5 * fmax(1.0, want));
+			XD_CHECK(loss != loss0);
+		}
+		/* train mode without dropout computes the same scores */
+		model->cfg.dropout = 0.0f;
+		{
+			double		loss1;
+
+			XD_CHECK(xd_model_loss(model, &b, NULL, true, &loss1) == XD_OK);
+			XD_CHECK_NEAR(loss1, want, 1e-5 * fmax(1.0, want));
+		}
+		xd_batch_free(&b);
+		xd_model_free(model);
+		free(scores);
+	}
+}
+
+/* Scoring more rows than the workspace holds goes in chunks, same numbers. */
+XD_TEST(model_score_chunks)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_batch	big,
+				one;
+	int			n = 50;
+	float	   *s_big = malloc(sizeof(float) * n);
+
+	tm_config(&cfg, XD_IMPLICIT, 4);	/* workspace of 12 rows */
+	xd_rng_seed(&rng, 5);
+	XD_REQUIRE(xd_model_create(&cfg, 10, 10, 0.0f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&big, n, cfg.m) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&one, 1, cfg.m) == XD_OK);
+	big.n_pos = 0;
+	cfg.feedback = XD_EXPLICIT;	/* fill n rows */
+	tm_fill(&big, &cfg, n, 10, 10, &rng);
+	big.n_pos = 0;
+	XD_CHECK(xd_model_score(model, &big, s_big) == XD_OK);
+	for (int r = 0; r < n; r++)
+	{
+		float		s1;
+
+		one.n = 1;
+		one.users[0] = big.users[r];
+		one.items[0] = big.items[r];
+		memcpy(one.c, big.c + (size_t) r * cfg.m, sizeof(float) * cfg.m);
+		XD_CHECK(xd_model_score(model, &one, &s1) == XD_OK);
+		XD_CHECK_NEAR(s1, s_big[r], 1e-5);
+	}
+	xd_batch_free(&big);
+	xd_batch_free(&one);
+	xd_model_free(model);
+	free(s_big);
+}
+
+XD_TEST(model_bad_arguments)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_batch	b;
+	double		loss;
+	float		s[12];
+
+	tm_config(&cfg, XD_IMPLICIT, 4);
+	xd_rng_seed(&rng, 5);
+	XD_REQUIRE(xd_model_create(&cfg, 3, 3, 0.0f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, 12, cfg.m) == XD_OK);
+	tm_fill(&b, &cfg, 4, 3, 3, &rng);
+	XD_CHECK(xd_model_loss_backward(model, &b, &rng, true, &loss) == XD_OK);
+	xd_model_zero_grad(model);
+	b.users[5] = 3;				/* out of range */
+	XD_CHECK(xd_model_score(model, &b, s) == XD_EINVAL);
+	XD_CHECK(xd_model_loss_backward(model, &b, &rng, false, &loss) == XD_EINVAL);
+	b.users[5] = 0;
+	b.items[7] = -1;
+	XD_CHECK(xd_model_score(model, &b, s) == XD_EINVAL);
+	b.items[7] = 0;
+	b.n = 11;					/* not 3 n_pos */
+	XD_CHECK(xd_model_loss(model, &b, NULL, false, &loss) == XD_EINVAL);
+	b.n = 12;
+	/* dropout needs an rng */
+	XD_CHECK(xd_model_loss(model, &b, NULL, true, &loss) == XD_EINVAL);
+	b.m = 6;
+	XD_CHECK(xd_model_score(model, &b, s) == XD_EINVAL);
+	b.m = cfg.m;
+	{
+		float		lr[XD_N_GROUPS] = {-1.0f, 0.0f, 0.0f};
+
+		XD_CHECK(xd_adam_step(model, lr) == XD_EINVAL);
+	}
+	xd_batch_free(&b);
+	xd_model_free(model);
+
+	/* mismatched shapes between config, shared and domain */
+	{
+		xd_shared  *sh;
+		xd_domain  *dom;
+		xd_config	other = cfg;
+
+		other.d = 7;
+		XD_REQUIRE(xd_shared_new(&cfg, &sh) == XD_OK);
+		XD_REQUIRE(xd_domain_new(&other, 3, 3, &dom) == XD_OK);
+		XD_CHECK(xd_model_new(&cfg, sh, dom, true, true, &model) == XD_EINVAL);
+		XD_CHECK(model == NULL);
+		XD_CHECK(xd_domain_new(&cfg, 0, 3, &dom) == XD_EINVAL);
+	}
+	xd_model_free(NULL);
+	xd_shared_free(NULL);
+	xd_domain_free(NULL);
+}
+
+/* A shared module paired with another domain (transfer, DESIGN.md section 4). */
+XD_TEST(model_shared_with_two_domains)
+{
+	xd_config	cfg;
+	xd_shared  *sh;
+	xd_domain  *d1,
+			   *d2;
+	xd_model   *m1,
+			   *m2;
+	xd_rng		rng;
+
+	tm_config(&cfg, XD_IMPLICIT, 4);
+	xd_rng_seed(&rng, 8);
+	XD_REQUIRE(xd_shared_new(&cfg, &sh) == XD_OK);
+	xd_shared_init(sh, &rng);
+	XD_REQUIRE(xd_domain_new(&cfg, 5, 5, &d1) == XD_OK);
+	XD_REQUIRE(xd_domain_new(&cfg, 50, 7, &d2) == XD_OK);
+	xd_domain_init(d1, &rng, 0.0f);
+	xd_domain_init(d2, &rng, 0.0f);
+	XD_REQUIRE(xd_model_new(&cfg, sh, d1, true, true, &m1) == XD_OK);
+	XD_REQUIRE(xd_model_new(&cfg, sh, d2, false, true, &m2) == XD_OK);
+	XD_CHECK(m1->params[0] == m2->params[0]);
+	XD_CHECK(xd_model_find_param(m2, "emb.user")->rows == 50);
+	xd_model_free(m2);			/* frees d2 only */
+	xd_model_free(m1);			/* frees sh and d1 */
+}
+
+/* Adam updates only the embedding rows a batch touched, with per-row steps. */
+XD_TEST(adam_lazy_rows)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_batch	b;
+	int			P = 3;
+	int			n_users = 40,
+				n_items = 50;
+
+	for (int fb = 0; fb < 2; fb++)
+	{
+		tm_snap		before[XD_MAX_PARAMS];
+		xd_param  **ps;
+		int			np;
+		float		lr[XD_N_GROUPS] = {1e-3f, 1e-2f, 1e-3f};
+
+		tm_config(&cfg, fb ? XD_EXPLICIT : XD_IMPLICIT, P);
+		xd_rng_seed(&rng, 21);
+		XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.0f, &rng, &model) == XD_OK);
+		XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
+		xd_model_params(model, &ps, &np);
+
+		for (int step = 0; step < 3; step++)
+		{
+			uint8_t		ut[64] = {0},
+						it[64] = {0};
+			static uint8_t live[XD_MAX_PARAMS][64];
+			int			n_live = 0;
+
+			tm_fill(&b, &cfg, P, n_users, n_items, &rng);
+			for (int r = 0; r < b.n; r++)
+			{
+				ut[b.users[r]] = 1;
+				it[b.items[r]] = 1;
+			}
+			for (int i = 0; i < np; i++)
+				tm_snap_take(&before[i], ps[i]);
+			{
+				double		loss;
+
+				XD_CHECK(xd_model_loss_backward(model, &b, &rng, true, &loss) == XD_OK);
+			}
+			for (int i = 0; i < np; i++)
+				for (int r = 0; r < ps[i]->rows && r < 64; r++)
+				{
+					live[i][r] = 0;
+					for (int k = 0; k < ps[i]->cols; k++)
+					{
+						size_t		o = (size_t) r * ps[i]->cols + k;
+
+						if (ps[i]->g[o] != 0.0f || ps[i]->adam_m[o] != 0.0f)
+							live[i][r] = 1;
+					}
+				}
+			XD_CHECK(xd_adam_step(model, lr) == XD_OK);
+			for (int i = 0; i < np; i++)
+			{
+				xd_param   *p = ps[i];
+				const uint8_t *mark = NULL;
+
+				if (strcmp(p->name, "emb.user") == 0 || strcmp(p->name, "bias.user") == 0)
+					mark = ut;
+				else if (strcmp(p->name, "emb.item") == 0 || strcmp(p->name, "bias.item") == 0)
+					mark = it;
+				XD_CHECK(p->sparse == (mark != NULL));
+				if (!mark)
+				{
+					XD_CHECK(p->step == before[i].p.step + 1);
+					continue;
+				}
+				XD_CHECK(p->n_touched == 0);
+				for (int r = 0; r < p->rows; r++)
+				{
+					size_t		o = (size_t) r * p->cols;
+					size_t		sz = sizeof(float) * p->cols;
+					bool		same = memcmp(p->w + o, before[i].p.w + o, sz) == 0 &&
+						memcmp(p->adam_m + o, before[i].p.adam_m + o, sz) == 0 &&
+						memcmp(p->adam_v + o, before[i].p.adam_v + o, sz) == 0;
+
+					XD_CHECK(p->row_mark[r] == 0);
+					if (mark[r])
+					{
+						XD_CHECK(p->row_step[r] == before[i].p.row_step[r] + 1);
+						/* a row whose gradient and moment are 0 (dead ReLUs) stays */
+						XD_CHECK(!same || !live[i][r]);
+					}
+					else
+					{
+						XD_CHECK(p->row_step[r] == before[i].p.row_step[r]);
+						XD_CHECK(same);
+					}
+					for (int k = 0; k < p->cols; k++)
+						if (p->g[o + k] != 0.0f)
+						{
+							XD_CHECK(!"gradient left after the step");
+							break;
+						}
+				}
+			}
+			for (int i = 0; i < np; i++)
+			{
+				if (ps[i]->sparse)
+					for (int r = 0; r < ps[i]->rows && r < 64; r++)
+						n_live += live[i][r];
+				tm_snap_free(&before[i]);
+			}
+			XD_CHECK(n_live > 2 * P);
+		}
+		xd_batch_free(&b);
+		xd_model_free(model);
+	}
+}
+
+/* A group with lr 0 stays bit-identical: values, moments, step counts. */
+XD_TEST(adam_frozen_group)
+{
+	for (int frozen = 0; frozen < 2; frozen++)
+	{
+		xd_config	cfg;
+		xd_model   *model;
+		xd_rng		rng;
+		xd_batch	b;
+		int			P = 4;
+		tm_snap		before[XD_MAX_PARAMS];
+		xd_param  **ps;
+		int			np;
+		xd_group	fg = frozen ? XD_GROUP_DOMAIN : XD_GROUP_SHARED;
+
+		tm_config(&cfg, XD_EXPLICIT, P);
+		xd_rng_seed(&rng, 4);
+		XD_REQUIRE(xd_model_create(&cfg, 6, 6, 3.0f, &rng, &model) == XD_OK);
+		XD_REQUIRE(xd_batch_init(&b, P, cfg.m) == XD_OK);
+		xd_model_params(model, &ps, &np);
+		/* a step with both groups on, so the moments are not zero */
+		tm_fill(&b, &cfg, P, 6, 6, &rng);
+		{
+			double		loss;
+
+			XD_CHECK(xd_model_loss_backward(model, &b, &rng, true, &loss) == XD_OK);
+			XD_CHECK(xd_adam_step2(model, 1e-3f, 1e-3f) == XD_OK);
+		}
+		for (int i = 0; i < np; i++)
+			tm_snap_take(&before[i], ps[i]);
+		for (int step = 0; step < 5; step++)
+		{
+			double		loss;
+
+			tm_fill(&b, &cfg, P, 6, 6, &rng);
+			XD_CHECK(xd_model_loss_backward(model, &b, &rng, true, &loss) == XD_OK);
+			XD_CHECK(xd_adam_step2(model, frozen ? 1e-2f : 0.0f,
+								   frozen ? 0.0f : 1e-2f) == XD_OK);
+		}
+		for (int i = 0; i < np; i++)
+		{
+			if (ps[i]->group == fg)
+				XD_CHECK(tm_param_equal(ps[i], &before[i].p));
+			else
+				XD_CHECK(!tm_param_equal(ps[i], &before[i].p));
+			tm_snap_free(&before[i]);
+		}
+		xd_batch_free(&b);
+		xd_model_free(model);
+	}
+}
+
+/* The first Adam step moves each entry by lr * g / (|g| + eps), about lr. */
+XD_TEST(adam_first_step)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_param   *p;
+	float	   *w0;
+
+	tm_config(&cfg, XD_IMPLICIT, 2);
+	xd_rng_seed(&rng, 4);
+	XD_REQUIRE(xd_model_create(&cfg, 2, 2, 0.0f, &rng, &model) == XD_OK);
+	p = xd_model_find_param(model, "clu.U.W1");
+	w0 = malloc(sizeof(float) * p->rows * p->cols);
+	memcpy(w0, p->w, sizeof(float) * p->rows * p->cols);
+	for (int k = 0; k < p->rows * p->cols; k++)
+		p->g[k] = (k % 3 - 1) * 0.37f * (k + 1);
+	XD_CHECK(xd_adam_step2(model, 0.01f, 0.0f) == XD_OK);
+	for (int k = 0; k < p->rows * p->cols; k++)
+	{
+		float		g = (k % 3 - 1) * 0.37f * (k + 1);
+		double		want = g == 0.0f ? 0.0 : -0.01 * g / (fabs(g) + 1e-8);
+
+		XD_CHECK_NEAR(p->w[k] - w0[k], want, 1e-6);
+		XD_CHECK(p->g[k] == 0.0f);
+	}
+	free(w0);
+	xd_model_free(model);
+}
+
+/* Training a few hundred steps lowers the loss; the same seeds give the same bits. */
+static void
+tm_train(xd_feedback fb, uint64_t seed, int steps, double *first, double *last,
+		 float *out_w, int n_out)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng,
+				data;
+	xd_batch	b;
+	int			P = 16;
+
+	tm_config(&cfg, fb, P);
+	xd_rng_seed(&rng, seed);
+	xd_rng_seed(&data, 1234);
+	if (xd_model_create(&cfg, 20, 20, 3.0f, &rng, &model) != XD_OK ||
+		xd_batch_init(&b, 3 * P, cfg.m) != XD_OK)
+	{
+		XD_CHECK(!"setup");
+		return;
+	}
+	for (int s = 0; s < steps; s++)
+	{
+		double		loss;
+
+		/* a fixed batch, so the loss must go down */
+		xd_rng		d = data;
+
+		tm_fill(&b, &cfg, P, 20, 20, &d);
+		if (fb == XD_IMPLICIT)
+			for (int i = 0; i < P; i++)
+			{
+				b.users[P + i] = b.users[2 * P + i] = b.users[i];
+				b.items[2 * P + i] = b.items[i];
+			}
+		XD_CHECK(xd_model_loss_backward(model, &b, &rng, true, &loss) == XD_OK);
+		XD_CHECK(xd_adam_step2(model, 1e-2f, 1e-2f) == XD_OK);
+		if (s == 0)
+			*first = loss;
+		*last = loss;
+	}
+	memcpy(out_w, xd_model_find_param(model, "clu.U.W1")->w, sizeof(float) * n_out);
+	xd_batch_free(&b);
+	xd_model_free(model);
+}
+
+XD_TEST(model_training_lowers_loss_and_is_deterministic)
+{
+	for (int fb = 0; fb < 2; fb++)
+	{
+		double		f1,
+					l1,
+					f2,
+					l2,
+					f3,
+					l3;
+		float		w1[36],
+					w2[36],
+					w3[36];
+
+		tm_train(fb ? XD_EXPLICIT : XD_IMPLICIT, 77, 300, &f1, &l1, w1, 36);
+		tm_train(fb ? XD_EXPLICIT : XD_IMPLICIT, 77, 300, &f2, &l2, w2, 36);
+		tm_train(fb ? XD_EXPLICIT : XD_IMPLICIT, 78, 300, &f3, &l3, w3, 36);
+		XD_CHECK(l1 < 0.5 * f1);
+		XD_CHECK(f1 == f2 && l1 == l2);
+		XD_CHECK(memcmp(w1, w2, sizeof(w1)) == 0);
+		XD_CHECK(memcmp(w1, w3, sizeof(w1)) != 0);
+	}
+}
+
+/* Dropout: train mode with p > 0 changes scores, inference mode does not. */
+XD_TEST(model_dropout_only_in_training)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng,
+				r1,
+				r2;
+	xd_batch	b;
+	double		a,
+				c,
+				e,
+				f;
+
+	tm_config(&cfg, XD_IMPLICIT, 8);
+	cfg.dropout = 0.5f;
+	xd_rng_seed(&rng, 9);
+	XD_REQUIRE(xd_model_create(&cfg, 10, 10, 0.0f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, 24, cfg.m) == XD_OK);
+	tm_fill(&b, &cfg, 8, 10, 10, &rng);
+	xd_rng_seed(&r1, 1);
+	xd_rng_seed(&r2, 2);
+	XD_CHECK(xd_model_loss(model, &b, &r1, false, &a) == XD_OK);
+	XD_CHECK(xd_model_loss(model, &b, &r1, false, &c) == XD_OK);
+	XD_CHECK(a == c);
+	XD_CHECK(xd_model_loss(model, &b, &r1, true, &e) == XD_OK);
+	XD_CHECK(xd_model_loss(model, &b, &r2, true, &f) == XD_OK);
+	XD_CHECK(e != a && f != a && e != f);
+	/* one tower layer: no hidden layer, so no dropout at all */
+	xd_model_free(model);
+	cfg.n_tower_layers = 1;
+	xd_rng_seed(&rng, 9);
+	XD_REQUIRE(xd_model_create(&cfg, 10, 10, 0.0f, &rng, &model) == XD_OK);
+	XD_CHECK(xd_model_loss(model, &b, &r1, false, &a) == XD_OK);
+	XD_CHECK(xd_model_loss(model, &b, &r1, true, &e) == XD_OK);
+	XD_CHECK(a == e);
+	xd_batch_free(&b);
+	xd_model_free(model);
+}
