@@ -29,7 +29,12 @@ record()
 }
 
 # The last "N passed, N failed" line of a log, or a note.
-counts() { grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1 || true; }
+counts()
+{
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+	echo "${line:-did not run to the end (build or crash), see above}"
+}
 
 LOGS="$XD_TMP/logs"
 mkdir -p "$LOGS"
