@@ -68,6 +68,9 @@ PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|po
 
 .PHONY: unit check-unit valgrind bench check-core-headers
 
+# the extension's own build enforces the boundary too
+all: check-core-headers
+
 check-core-headers:
 	@if grep -rnE '$(PG_HEADER_RE)' src/core include/xdrec; then \
 		echo "error: the pure-C core (src/core, include/xdrec) must not include PostgreSQL headers"; \
