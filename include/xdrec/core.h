@@ -220,6 +220,16 @@ int			xd_model_max_rows(const xd_model *model);
 xd_status	xd_model_score(void *model, const xd_batch *b, float *scores);
 
 /*
+ * Scores n candidate items for one user in one encoded context c[m] (no
+ * item-scoped features, so the context is the same for every candidate), the
+ * same numbers as xd_model_score on the rows (user, items[i], c) up to float
+ * rounding, at the cost of M1 and the user tower once plus the item tower per
+ * candidate. Any n. Uses the model's workspace (not reentrant, like scoring).
+ */
+xd_status	xd_model_score_items(xd_model *model, int32_t user, const float *c,
+								 const int32_t *items, int n, float *scores);
+
+/*
  * The training loss of a batch laid out as batch.h describes (implicit: 3
  * n_pos rows; explicit: n_pos rows with ratings), averaged over the positives
  * (eq. 11, 13, 14, 16; DESIGN.md section 3). xd_model_loss_backward also adds

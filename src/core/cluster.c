@@ -39,15 +39,15 @@ xd_tower_get(xd_model *model, bool user, xd_tower *t)
 	t->d_top = user ? ws->d_top_u : ws->d_top_v;
 }
 
+static void xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout,
+							xd_rng *rng);
+
 static void
 xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 {
 	int			m = model->cfg.m;
 	int			d = model->cfg.d;
-	int			L = model->cfg.n_tower_layers;
 	const float *cstar = model->ws->x[model->cfg.n_ctx_layers];
-	float		p = model->cfg.dropout;
-	float		keep_scale = 1.0f / (1.0f - p);
 
 	/* eq. 6/7: e~ = e . sigma(W_C c*) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m,
@@ -69,7 +69,18 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 		}
 	}
 
-	/* eq. 8/9: h^l = ReLU(W^l h^(l-1) + b^l), dropout on hidden layers only */
+	xd_tower_layers(model, t, n, dropout, rng);
+}
+
+/* eq. 8/9: h^l = ReLU(W^l h^(l-1) + b^l), dropout on hidden layers only */
+static void
+xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
+{
+	int			d = model->cfg.d;
+	int			L = model->cfg.n_tower_layers;
+	float		p = model->cfg.dropout;
+	float		keep_scale = 1.0f / (1.0f - p);
+
 	for (int l = 0; l < L; l++)
 	{
 		float	   *hl = t->h[l + 1];
@@ -120,6 +131,30 @@ xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng)
 	xd_tower_forward(model, &tu, n, dropout, rng);
 	xd_tower_forward(model, &tv, n, dropout, rng);
 	return XD_OK;
+}
+
+void
+xd_cluster_items_forward(xd_model *model, const int32_t *items, int n,
+						 const float *gate)
+{
+	xd_tower	tv;
+	int			d = model->cfg.d;
+	const float *E = model->domain->E_v->w;
+	float	   *h0 = model->ws->h_v[0];
+
+	/* eq. 7 with one context for all rows: e~_v = e_v . gate */
+	xd_tower_get(model, false, &tv);
+	for (int r = 0; r < n; r++)
+	{
+		const float *e = E + (size_t) items[r] * d;
+		float	   *hr = h0 + (size_t) r * d;
+
+		if (r + XD_PREFETCH_ROWS < n)
+			xd_prefetch_row(E + (size_t) items[r + XD_PREFETCH_ROWS] * d, d);
+		for (int k = 0; k < d; k++)
+			hr[k] = e[k] * gate[k];
+	}
+	xd_tower_layers(model, &tv, n, false, NULL);
 }
 
 static void

@@ -15,7 +15,7 @@
  * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  */
-static void
+static bool
 xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
 			   int64_t t, float lr, float b1, float b2, float eps)
 {
@@ -23,6 +23,7 @@ xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
 	float		c2 = 1.0f / (float) (1.0 - pow((double) b2, (double) t));
 	float		ob1 = 1.0f - b1;
 	float		ob2 = 1.0f - b2;
+	float		poison = 0.0f;	/* w * 0 is NaN exactly when w is NaN or infinite */
 	size_t		i = 0;
 
 #ifdef __SSE2__
@@ -35,7 +36,8 @@ xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
 					vc1 = _mm_set1_ps(c1),
 					vc2 = _mm_set1_ps(c2),
 					vlr = _mm_set1_ps(lr),
-					veps = _mm_set1_ps(eps);
+					veps = _mm_set1_ps(eps),
+					vpoison = _mm_setzero_ps();
 
 		for (; i + 4 <= n; i += 4)
 		{
@@ -49,7 +51,16 @@ xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
 
 			_mm_storeu_ps(am + i, mi);
 			_mm_storeu_ps(av + i, vi);
-			_mm_storeu_ps(w + i, _mm_sub_ps(_mm_loadu_ps(w + i), _mm_div_ps(num, den)));
+			__m128		wi = _mm_sub_ps(_mm_loadu_ps(w + i), _mm_div_ps(num, den));
+
+			_mm_storeu_ps(w + i, wi);
+			vpoison = _mm_add_ps(vpoison, _mm_mul_ps(wi, _mm_setzero_ps()));
+		}
+		{
+			float		lanes[4];
+
+			_mm_storeu_ps(lanes, vpoison);
+			poison = lanes[0] + lanes[1] + lanes[2] + lanes[3];
 		}
 	}
 #endif
@@ -60,7 +71,9 @@ xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
 		am[i] = b1 * am[i] + ob1 * gi;
 		av[i] = b2 * av[i] + ob2 * (gi * gi);
 		w[i] -= (lr * (am[i] * c1)) / (sqrtf(av[i] * c2) + eps);
+		poison += w[i] * 0.0f;
 	}
+	return poison == 0.0f;
 }
 
 xd_status
@@ -102,22 +115,19 @@ xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS])
 						xd_prefetch_row(p->adam_v + ahead, (int) cols);
 					}
 
-					xd_adam_update(p->w + o, p->g + o, p->adam_m + o, p->adam_v + o,
-								   cols, ++p->row_step[r], plr, b1, b2, eps);
-					for (size_t j = 0; j < cols; j++)
-						if (!isfinite(p->w[o + j]))
-							bad = true;
+					if (!xd_adam_update(p->w + o, p->g + o, p->adam_m + o,
+										p->adam_v + o, cols, ++p->row_step[r],
+										plr, b1, b2, eps))
+						bad = true;
 				}
 			}
 			else
 			{
 				size_t		n = (size_t) p->rows * cols;
 
-				xd_adam_update(p->w, p->g, p->adam_m, p->adam_v, n,
-							   ++p->step, plr, b1, b2, eps);
-				for (size_t j = 0; j < n; j++)
-					if (!isfinite(p->w[j]))
-						bad = true;
+				if (!xd_adam_update(p->w, p->g, p->adam_m, p->adam_v, n,
+									++p->step, plr, b1, b2, eps))
+					bad = true;
 			}
 		}
 	}

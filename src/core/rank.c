@@ -148,3 +148,53 @@ xd_model_score(void *arg, const xd_batch *b, float *scores)
 	}
 	return XD_OK;
 }
+
+xd_status
+xd_model_score_items(xd_model *model, int32_t user, const float *c,
+					 const int32_t *items, int n, float *scores)
+{
+	xd_workspace *ws = model->ws;
+	xd_domain  *dom = model->domain;
+	int			d = model->cfg.d;
+	int			LU = model->cfg.n_tower_layers;
+	float	   *hu = ws->d_top_u;	/* scratch in inference: h_u^L */
+	float	   *gate = ws->d_top_v; /* sigma(W_CV c*) */
+	float		base;
+	xd_status	st;
+
+	if (n < 0 || user < 0 || user >= dom->n_users)
+		return XD_EINVAL;
+	for (int r = 0; r < n; r++)
+		if (items[r] < 0 || items[r] >= dom->n_items)
+			return XD_EINVAL;
+	if (n == 0)
+		return XD_OK;
+
+	/* M1, M3u and s_c once: the user and the context are the same for all */
+	st = xd_model_forward(model, &user, items, c, 1, false, NULL);
+	if (st != XD_OK)
+		return st;
+	memcpy(hu, ws->h_u[LU], sizeof(float) * d);
+	memcpy(gate, ws->g_v, sizeof(float) * d);
+	base = ws->s_c[0];
+	if (model->cfg.feedback == XD_EXPLICIT)
+		base += dom->s_u->w[user] + dom->s->w[0];
+
+	for (int start = 0; start < n; start += ws->cap)
+	{
+		int			k = n - start < ws->cap ? n - start : ws->cap;
+		const float *hv = ws->h_v[LU];
+
+		xd_cluster_items_forward(model, items + start, k, gate);
+		/* eq. 12 / 15: h_u . h_v + s_c (+ s_u + s_v + s) */
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, k, d, 1.0f, hv, d, hu, 1,
+					0.0f, scores + start, 1);
+		for (int r = 0; r < k; r++)
+		{
+			scores[start + r] += base;
+			if (model->cfg.feedback == XD_EXPLICIT)
+				scores[start + r] += dom->s_v->w[items[start + r]];
+		}
+	}
+	return XD_OK;
+}

@@ -89,6 +89,27 @@ main(int argc, char **argv)
 		printf("m=%d d=%d score only  : %.0f rows/s\n", m, cfg.d, batches * 3.0 * P / t);
 		free(s);
 	}
+	{
+		/* one user, one context, every item of the domain (DESIGN.md section 5, full ranking) */
+		int32_t    *items = malloc(sizeof(int32_t) * n_items);
+		float	   *s = malloc(sizeof(float) * n_items);
+		double		t0 = now(),
+					t;
+		long		calls = 0;
+
+		for (int i = 0; i < n_items; i++)
+			items[i] = i;
+		do
+		{
+			xd_model_score_items(model, 0, b.c, items, n_items, s);
+			calls++;
+			t = now() - t0;
+		} while (t < secs);
+		printf("m=%d d=%d score_items : %.0f items/s (%.2f ms to rank %d items)\n",
+			   m, cfg.d, calls * (double) n_items / t, 1e3 * t / calls, n_items);
+		free(items);
+		free(s);
+	}
 	xd_batch_free(&b);
 	xd_model_free(model);
 	return 0;

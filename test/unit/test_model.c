@@ -726,3 +726,77 @@ XD_TEST(model_dropout_only_in_training)
 	xd_batch_free(&b);
 	xd_model_free(model);
 }
+
+/* Ranking many items for one user in one context matches row-by-row scoring. */
+XD_TEST(model_score_items_matches_score)
+{
+	for (int fb = 0; fb < 2; fb++)
+	{
+		xd_config	cfg;
+		xd_model   *model;
+		xd_rng		rng;
+		xd_batch	b;
+		int			n = 40;		/* more than the workspace's 12 rows */
+		int32_t    *items = malloc(sizeof(int32_t) * n);
+		float	   *s1 = malloc(sizeof(float) * n),
+				   *s2 = malloc(sizeof(float) * n);
+
+		tm_config(&cfg, fb ? XD_EXPLICIT : XD_IMPLICIT, 4);
+		if (fb)
+			cfg.batch_size = 12;
+		xd_rng_seed(&rng, 31);
+		XD_REQUIRE(xd_model_create(&cfg, 7, 30, 3.0f, &rng, &model) == XD_OK);
+		XD_REQUIRE(xd_batch_init(&b, n, cfg.m) == XD_OK);
+		b.n = n;
+		for (int r = 0; r < n; r++)
+		{
+			items[r] = (int32_t) xd_rng_below(&rng, 30);
+			b.users[r] = 5;
+			b.items[r] = items[r];
+			for (int j = 0; j < cfg.m; j++)
+				b.c[(size_t) r * cfg.m + j] = r == 0 ? xd_rng_uniform(&rng) : b.c[j];
+		}
+		/* make the biases nonzero so they are checked too */
+		if (fb)
+			for (int i = 0; i < 30; i++)
+				xd_model_find_param(model, "bias.item")->w[i] = 0.1f * i;
+		XD_CHECK(xd_model_score(model, &b, s1) == XD_OK);
+		XD_CHECK(xd_model_score_items(model, 5, b.c, items, n, s2) == XD_OK);
+		for (int r = 0; r < n; r++)
+			XD_CHECK_NEAR(s1[r], s2[r], 1e-5);
+		items[3] = 30;
+		XD_CHECK(xd_model_score_items(model, 5, b.c, items, n, s2) == XD_EINVAL);
+		XD_CHECK(xd_model_score_items(model, 7, b.c, items, 0, s2) == XD_EINVAL);
+		xd_batch_free(&b);
+		xd_model_free(model);
+		free(items);
+		free(s1);
+		free(s2);
+	}
+}
+
+/* A gradient that drives a parameter to infinity is reported, not hidden. */
+XD_TEST(adam_reports_non_finite)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_param   *p;
+
+	tm_config(&cfg, XD_IMPLICIT, 2);
+	xd_rng_seed(&rng, 4);
+	XD_REQUIRE(xd_model_create(&cfg, 2, 2, 0.0f, &rng, &model) == XD_OK);
+	p = xd_model_find_param(model, "clu.V.W2");
+	p->g[5] = NAN;
+	XD_CHECK(xd_adam_step2(model, 1e-3f, 1e-3f) == XD_ENUMERIC);
+	XD_CHECK(xd_adam_step2(model, 1e-3f, 1e-3f) == XD_ENUMERIC);	/* w stays NaN */
+	p->w[5] = 0.0f;
+	p->adam_m[5] = p->adam_v[5] = 0.0f;
+	XD_CHECK(xd_adam_step2(model, 1e-3f, 1e-3f) == XD_OK);
+	p = xd_model_find_param(model, "emb.item");
+	p->g[3] = INFINITY;
+	p->touched[p->n_touched++] = 0;
+	p->row_mark[0] = 1;
+	XD_CHECK(xd_adam_step2(model, 1e-3f, 1e-3f) == XD_ENUMERIC);
+	xd_model_free(model);
+}
