@@ -42,7 +42,7 @@ check_blas_is_serial(void)
 				 errmsg("xdrec needs the single-threaded OpenBLAS, but the loaded one is parallel (openblas_get_parallel() = %d)",
 						parallel),
 				 errdetail("OpenBLAS configuration: %s", openblas_get_config()),
-				 errhint("Install libopenblas0-serial (Debian: apt-get install libopenblas-serial-dev) and rebuild xdrec.")));
+				 errhint("Install libopenblas0-serial (apt-get install libopenblas-serial-dev), and make sure nothing loads a threaded libopenblas.so.0 first (LD_LIBRARY_PATH, LD_PRELOAD, another extension).")));
 }
 
 void
