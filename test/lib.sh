@@ -6,6 +6,8 @@
 
 XD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 XD_PGBIN=/usr/lib/postgresql/15/bin
+# build against PostgreSQL 15 whatever else is installed
+export PG_CONFIG=$XD_PGBIN/pg_config
 XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
 	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind)
 

@@ -22,7 +22,7 @@ trap cleanup EXIT
 mkdir "$DIR/lib"
 # every OpenBLAS symbol xdrec.so needs gets a stub; the two it calls at load
 # say "threaded"
-SO="$(pg_config --pkglibdir)/xdrec.so"
+SO="$("${PG_CONFIG:-$PGBIN/pg_config}" --pkglibdir)/xdrec.so"
 REAL=/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0
 {
 	echo 'int openblas_get_parallel(void) { return 1; }'
