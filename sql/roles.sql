@@ -54,6 +54,21 @@ SELECT xdrec.create_model('strangers', 'rt_open', 'user_id', 'item_id', 'city') 
 SELECT name, owner, access FROM xdrec.models ORDER BY name;
 RESET ROLE;
 
+-- column privileges count: a role that may read only the key columns
+-- cannot use a feature column or expression over the others
+CREATE ROLE regress_xdrec_partial;
+GRANT SELECT (user_id, item_id, city) ON rt_interactions TO regress_xdrec_partial;
+SET ROLE regress_xdrec_partial;
+SELECT pg_temp.try($$SELECT xdrec.create_model('partial', 'rt_interactions', 'user_id', 'item_id', 'city',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"}]')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('partial', 'rt_interactions', 'user_id', 'item_id', 'city',
+	features => '[{"name": "h2", "expression": "hour * 2", "kind": "interactional", "type": "numeric"}]')$$);
+SELECT xdrec.create_model('partial', 'rt_interactions', 'user_id', 'item_id', 'city') > 0 AS created;
+SELECT xdrec.drop_model('partial');
+RESET ROLE;
+REVOKE ALL ON rt_interactions FROM regress_xdrec_partial;
+DROP ROLE regress_xdrec_partial;
+
 -- the grantee sees nothing before the grant
 SET ROLE regress_xdrec_grantee;
 SELECT count(*) AS models FROM xdrec.models;
@@ -74,6 +89,14 @@ SET ROLE regress_xdrec_grantee;
 SELECT name, owner, access, features FROM xdrec.models;
 SELECT name, kind FROM xdrec.feature;
 SELECT grantee, privilege FROM xdrec.model_grant;
+-- so do the members of a grantee role
+RESET ROLE;
+CREATE ROLE regress_xdrec_member IN ROLE regress_xdrec_grantee;
+SET ROLE regress_xdrec_member;
+SELECT name, access FROM xdrec.models;
+RESET ROLE;
+DROP ROLE regress_xdrec_member;
+SET ROLE regress_xdrec_grantee;
 -- a grantee cannot drop, grant or revoke
 SELECT pg_temp.try($$SELECT xdrec.drop_model('shared')$$);
 SELECT pg_temp.try($$SELECT xdrec.grant('shared', 'regress_xdrec_stranger')$$);

@@ -505,6 +505,9 @@ BEGIN
 			 OR invalid_text_representation OR undefined_object OR windowing_error THEN
 			RAISE EXCEPTION 'expression of feature "%" is not a valid expression over %: %', feature, rel, SQLERRM
 				USING ERRCODE = SQLSTATE;
+		WHEN insufficient_privilege THEN
+			RAISE EXCEPTION 'expression of feature "%" reads what the current role may not: %', feature, SQLERRM
+				USING ERRCODE = SQLSTATE;
 	END;
 	RETURN t;
 END
