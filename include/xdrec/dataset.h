@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xdrec/batch.h"
 #include "xdrec/status.h"
 
 #define XD_MISSING_NUM		NAN
@@ -198,6 +199,10 @@ typedef struct xd_dataset
 	float	   *num;			/* [capacity * schema.n_num] */
 	int32_t    *codes;			/* [capacity * schema.n_codes] */
 
+	/* polled by xd_dataset_finalize (XD_ECANCELLED); NULL by default */
+	xd_stop_fn	stop;
+	void	   *stop_arg;
+
 	/* set by xd_dataset_finalize */
 	int			finalized;
 	uint64_t	seed;
@@ -239,7 +244,8 @@ xd_status	xd_dataset_append(xd_dataset *ds, int32_t user, int32_t item,
  * split; (c) user and item profiles from the training rows: mean of floats,
  * mode of codes (ties to the smallest code); (d) per-user training item sets
  * and the list of items with training rows. XD_ENODATA without rows,
- * XD_ENOMEM past the budget.
+ * XD_ENOMEM past the budget, XD_ECANCELLED when ds->stop asks. A failed
+ * finalize cannot be retried (XD_EINVAL): free the dataset.
  */
 xd_status	xd_dataset_finalize(xd_dataset *ds, uint64_t seed);
 

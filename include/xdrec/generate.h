@@ -44,6 +44,8 @@ typedef struct xd_gen_config
 								 * features with no effect (width knobs) */
 	int			extra_vocab;	/* their vocabulary, "other" included */
 	uint64_t	split_seed;		/* the seed datasets are finalized with */
+	xd_stop_fn	stop;			/* polled every 1,024 rows; may be NULL */
+	void	   *stop_arg;
 } xd_gen_config;
 
 /*

@@ -718,10 +718,14 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 	memset(ds->n_split, 0, sizeof(ds->n_split));
 	for (int64_t r = 0; r < n; r++)
 	{
-		xd_split	sp = xd_split_of(ds->users[r], ds->items[r],
-									 ds->num + (size_t) r * s->n_num, s->n_num,
-									 ds->codes + (size_t) r * s->n_codes, s->n_codes,
-									 seed);
+		xd_split	sp;
+
+		if ((r & 0xffff) == 0 && ds->stop && ds->stop(ds->stop_arg))
+			return XD_ECANCELLED;
+		sp = xd_split_of(ds->users[r], ds->items[r],
+						 ds->num + (size_t) r * s->n_num, s->n_num,
+						 ds->codes + (size_t) r * s->n_codes, s->n_codes,
+						 seed);
 
 		ds->split[r] = (uint8_t) sp;
 		ds->n_split[sp]++;
@@ -813,6 +817,12 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 		ds->rating_mean = sum / n_train;
 	}
 
+	if (ds->stop && ds->stop(ds->stop_arg))
+	{
+		st = XD_ECANCELLED;
+		goto done;
+	}
+
 	/* (c) item profiles, item counts and the item list */
 	group_rows(ds->items, ds->n_items, train, n_train, off, rows);
 	build_profiles(ds, XD_SCOPE_ITEM, off, rows, scratch);
@@ -828,6 +838,12 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 		ds->item_train_count[v] = (int32_t) (off[v + 1] - off[v]);
 		if (ds->item_train_count[v] > 0)
 			ds->train_items[ds->n_train_items++] = v;
+	}
+
+	if (ds->stop && ds->stop(ds->stop_arg))
+	{
+		st = XD_ECANCELLED;
+		goto done;
 	}
 
 	/* (c) user profiles, (d) each user's distinct training items */

@@ -294,6 +294,12 @@ domain_rows(xd_generated *g, int di)
 					rating = 0;
 		int			wd;
 
+		if ((i & 1023) == 0 && cfg->stop && cfg->stop(cfg->stop_arg))
+		{
+			st = XD_ECANCELLED;
+			goto done;
+		}
+
 		/* the user, by activity */
 		{
 			double		x = xd_rng_uniform(&r) * cum_user[d->n_users - 1];
@@ -387,6 +393,8 @@ domain_rows(xd_generated *g, int di)
 		if (st != XD_OK)
 			goto done;
 	}
+	d->ds->stop = cfg->stop;
+	d->ds->stop_arg = cfg->stop_arg;
 	st = xd_dataset_finalize(d->ds, cfg->split_seed);
 done:
 	free(cum_user);

@@ -255,3 +255,21 @@ XD_TEST(generate_explicit_ratings)
 	xd_gen_oracle_free(&o);
 	xd_generated_free(g);
 }
+
+static int
+gen_stop_now(void *arg)
+{
+	(void) arg;
+	return 1;
+}
+
+XD_TEST(generate_polls_stop)
+{
+	xd_gen_config cfg;
+	xd_generated *g;
+
+	small_config(&cfg);
+	cfg.stop = gen_stop_now;
+	XD_CHECK(xd_generate(&cfg, &g) == XD_ECANCELLED);
+	XD_CHECK(g == NULL);
+}
