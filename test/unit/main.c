@@ -1,7 +1,10 @@
 /*
  * main.c - runs the unit tests registered with XD_TEST.
  *
- * Usage: xdrec_unit [substring]   runs the tests whose name contains it.
+ * Usage: xdrec_unit [pattern ...]
+ *   a pattern "abc" keeps the tests whose name contains abc (any of them);
+ *   a pattern "-abc" drops the tests whose name contains abc (e.g. the slow
+ *   training tests under valgrind).
  * Exit status 0 only when every test that ran passed.
  */
 #include <stdio.h>
@@ -47,10 +50,32 @@ by_name(const void *a, const void *b)
 				  ((const typeof(tests[0]) *) b)->name);
 }
 
+/* Whether a test runs under the patterns of the command line. */
+static int
+selected(const char *name, int argc, char **argv)
+{
+	int			has_keep = 0,
+				kept = 0;
+
+	for (int a = 1; a < argc; a++)
+	{
+		if (argv[a][0] == '-')
+		{
+			if (strstr(name, argv[a] + 1))
+				return 0;
+		}
+		else if (argv[a][0] != '\0')
+		{
+			has_keep = 1;
+			kept |= strstr(name, argv[a]) != NULL;
+		}
+	}
+	return !has_keep || kept;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *filter = argc > 1 ? argv[1] : NULL;
 	int			passed = 0,
 				failed = 0;
 
@@ -58,7 +83,7 @@ main(int argc, char **argv)
 	qsort(tests, n_tests, sizeof(tests[0]), by_name);
 	for (int i = 0; i < n_tests; i++)
 	{
-		if (filter && !strstr(tests[i].name, filter))
+		if (!selected(tests[i].name, argc, argv))
 			continue;
 		current_failures = 0;
 		tests[i].fn();

@@ -1,0 +1,74 @@
+/*
+ * train.h - the training loop of the core (DESIGN.md section 3): epochs over a
+ * seeded shuffle of the training split, batches from sample.h, Adam from
+ * core.h, early stopping on the validation metric, keeping the best epoch.
+ *
+ * The loop never aborts: it returns an xd_status, polls a stop callback once
+ * per batch (the PostgreSQL layer maps it to its interrupt check) and reports
+ * every epoch through a progress callback (the job machinery commits it).
+ */
+#ifndef XDREC_TRAIN_H
+#define XDREC_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xdrec/batch.h"
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+typedef struct xd_epoch_report
+{
+	int			epoch;			/* 1-based */
+	double		loss;			/* mean training loss of the epoch */
+	double		metric;			/* validation MRR (implicit) or RMSE (explicit) */
+	bool		improved;		/* this epoch is the best so far */
+	int			best_epoch;
+	double		best_metric;
+	double		seconds;		/* since the start of training */
+	double		positives_per_sec;	/* training positives per second so far */
+	double		eta_seconds;	/* to max_epochs at the current pace (an upper bound) */
+} xd_epoch_report;
+
+typedef void (*xd_progress_fn) (void *arg, const xd_epoch_report *r);
+
+typedef struct xd_train_opts
+{
+	int			max_epochs;		/* 100 */
+	int			patience;		/* 10 epochs without improvement stop training */
+	int64_t		valid_max;		/* validation subsample, 2,000 positives */
+	float		lr[XD_N_GROUPS];	/* per parameter group; 0 freezes the group */
+	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
+	xd_stop_fn	stop;			/* may be NULL */
+	void	   *stop_arg;
+	xd_progress_fn progress;	/* may be NULL */
+	void	   *progress_arg;
+} xd_train_opts;
+
+/* The defaults of DESIGN.md section 3 for a model config (lr = cfg->lr). */
+void		xd_train_opts_default(xd_train_opts *o, const xd_config *cfg);
+
+typedef struct xd_train_result
+{
+	int			epochs;			/* epochs run */
+	int			best_epoch;		/* whose parameters the model holds on return */
+	double		best_metric;	/* its validation metric */
+	bool		metric_is_loss; /* no validation positive: best = lowest loss */
+	double		seconds;
+	double		positives_per_sec;
+	int64_t		n_train;		/* training positives per epoch */
+	int64_t		n_valid;		/* validation positives evaluated per epoch */
+} xd_train_result;
+
+/*
+ * Trains model on the training split of a finalized dataset. On XD_OK the
+ * model holds the parameters of the best epoch (by validation MRR for
+ * implicit feedback, RMSE for explicit; the training loss when the validation
+ * split has no eligible positive). On any other status the model's values are
+ * unspecified and the caller discards it. Frees everything it allocates.
+ */
+xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+					 xd_train_result *res);
+
+#endif

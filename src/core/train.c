@@ -1,0 +1,240 @@
+/*
+ * train.c - epochs, early stopping and the best-epoch snapshot (DESIGN.md
+ * section 3: Adam, batch 256, patience 10, at most 100 epochs, validation on a
+ * seeded subsample of at most 2,000 positives).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xdrec/metrics.h"
+#include "xdrec/sample.h"
+#include "xdrec/train.h"
+
+void
+xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_epochs = 100;
+	o->patience = 10;
+	o->valid_max = 2000;
+	for (int g = 0; g < XD_N_GROUPS; g++)
+		o->lr[g] = cfg->lr;
+	o->seed = cfg->seed;
+}
+
+static double
+xd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+/*
+ * The values of the trainable parameters at the best epoch. Frozen groups
+ * (lr 0) never change, so they need no copy.
+ */
+typedef struct xd_snapshot
+{
+	int			n;
+	xd_param   *params[XD_MAX_PARAMS];
+	float	   *values[XD_MAX_PARAMS];
+} xd_snapshot;
+
+static void
+xd_snapshot_free(xd_snapshot *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->values[i]);
+	s->n = 0;
+}
+
+static xd_status
+xd_snapshot_init(xd_snapshot *s, xd_model *model, const float lr[XD_N_GROUPS])
+{
+	xd_param  **params;
+	int			n;
+
+	memset(s, 0, sizeof(*s));
+	xd_model_params(model, &params, &n);
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len = (size_t) params[i]->rows * (size_t) params[i]->cols;
+
+		if (lr[params[i]->group] == 0.0f)
+			continue;
+		s->params[s->n] = params[i];
+		s->values[s->n] = malloc(sizeof(float) * (len ? len : 1));
+		if (!s->values[s->n])
+		{
+			xd_snapshot_free(s);
+			return XD_ENOMEM;
+		}
+		s->n++;
+	}
+	return XD_OK;
+}
+
+static void
+xd_snapshot_copy(xd_snapshot *s, bool save)
+{
+	for (int i = 0; i < s->n; i++)
+	{
+		xd_param   *p = s->params[i];
+		size_t		bytes = sizeof(float) * (size_t) p->rows * (size_t) p->cols;
+
+		if (save)
+			memcpy(s->values[i], p->w, bytes);
+		else
+			memcpy(p->w, s->values[i], bytes);
+	}
+}
+
+/*
+ * The validation metric, oriented so that larger is better: MRR (implicit) or
+ * -RMSE (explicit). *n is the number of positives it was computed on.
+ */
+static xd_status
+xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+			double *metric, int64_t *n)
+{
+	xd_eval_opts eo;
+	xd_status	st;
+
+	xd_eval_opts_default(&eo);
+	/* the same subsample and negatives every epoch, so epochs compare fairly */
+	eo.seed = o->seed ^ 0x76616c6964ULL;
+	eo.max_positives = o->valid_max;
+	eo.stop = o->stop;
+	eo.stop_arg = o->stop_arg;
+	if (model->cfg.feedback == XD_IMPLICIT)
+	{
+		xd_rank_metrics rm;
+
+		st = xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rm);
+		*metric = rm.mrr;
+		*n = rm.n;
+	}
+	else
+	{
+		xd_rating_metrics rt;
+
+		st = xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rt);
+		*metric = -rt.rmse;
+		*n = rt.n;
+	}
+	return st;
+}
+
+xd_status
+xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+		 xd_train_result *res)
+{
+	xd_batch	batch = {0};
+	xd_snapshot snap = {0};
+	int64_t    *rows = NULL;
+	int64_t		n_rows = 0;
+	xd_rng		rng;
+	xd_status	st;
+	double		t0 = xd_now();
+	double		best = -INFINITY;
+	int			since_best = 0;
+	int			bs = model->cfg.batch_size;
+
+	memset(res, 0, sizeof(*res));
+	if (o->max_epochs < 1 || o->patience < 1 || o->valid_max < 0 ||
+		model->cfg.m != ds->enc.schema.m ||
+		(model->cfg.feedback == XD_EXPLICIT) != (ds->has_ratings != 0))
+		return XD_EINVAL;
+
+	if ((st = xd_train_rows(ds, &rows, &n_rows)) != XD_OK)
+		return st;
+	if ((st = xd_batch_init(&batch, xd_model_max_rows(model), model->cfg.m)) != XD_OK ||
+		(st = xd_snapshot_init(&snap, model, o->lr)) != XD_OK)
+		goto done;
+
+	xd_rng_seed(&rng, o->seed);
+	res->n_train = n_rows;
+	xd_model_zero_grad(model);
+
+	for (int epoch = 1; epoch <= o->max_epochs; epoch++)
+	{
+		double		loss_sum = 0.0;
+		int64_t		n_batches = 0;
+		double		metric;
+		int64_t		n_valid;
+		xd_epoch_report rep;
+
+		xd_shuffle_rows(rows, n_rows, &rng);
+		for (int64_t start = 0; start < n_rows; start += bs)
+		{
+			int			n_pos = (int) (n_rows - start < bs ? n_rows - start : bs);
+			double		loss;
+
+			if (o->stop && o->stop(o->stop_arg))
+			{
+				st = XD_ECANCELLED;
+				goto done;
+			}
+			if ((st = xd_sample_batch(ds, rows + start, n_pos, &rng, &batch)) != XD_OK ||
+				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK ||
+				(st = xd_adam_step(model, o->lr)) != XD_OK)
+				goto done;
+			loss_sum += loss;
+			n_batches++;
+		}
+
+		if ((st = xd_validate(model, ds, o, &metric, &n_valid)) != XD_OK)
+			goto done;
+		res->n_valid = n_valid;
+		if (n_valid == 0)
+		{
+			/* nothing to validate on (a tiny domain): the training loss decides */
+			res->metric_is_loss = true;
+			metric = -loss_sum / (double) n_batches;
+		}
+
+		memset(&rep, 0, sizeof(rep));
+		rep.epoch = epoch;
+		rep.loss = loss_sum / (double) n_batches;
+		rep.improved = metric > best;
+		if (rep.improved)
+		{
+			best = metric;
+			res->best_epoch = epoch;
+			since_best = 0;
+			xd_snapshot_copy(&snap, true);
+		}
+		else
+			since_best++;
+		res->epochs = epoch;
+		res->seconds = xd_now() - t0;
+		res->positives_per_sec = (double) n_rows * epoch / res->seconds;
+
+		/* report what a user reads: MRR, or RMSE / loss as positive numbers */
+		rep.metric = (model->cfg.feedback == XD_IMPLICIT && !res->metric_is_loss) ? metric : -metric;
+		rep.best_epoch = res->best_epoch;
+		rep.best_metric = (model->cfg.feedback == XD_IMPLICIT && !res->metric_is_loss) ? best : -best;
+		rep.seconds = res->seconds;
+		rep.positives_per_sec = res->positives_per_sec;
+		rep.eta_seconds = res->seconds / epoch * (o->max_epochs - epoch);
+		if (o->progress)
+			o->progress(o->progress_arg, &rep);
+
+		if (since_best >= o->patience)
+			break;
+	}
+
+	xd_snapshot_copy(&snap, false);
+	res->best_metric = (model->cfg.feedback == XD_IMPLICIT && !res->metric_is_loss) ? best : -best;
+	st = XD_OK;
+
+done:
+	xd_snapshot_free(&snap);
+	xd_batch_free(&batch);
+	free(rows);
+	return st;
+}

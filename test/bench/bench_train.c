@@ -1,0 +1,202 @@
+/*
+ * bench_train.c - the training benchmark of the core (not a test).
+ *
+ * Prints, measured in one run on one core:
+ *   - OpenBLAS's single-thread sgemm peak (large square product) and its rate
+ *     at the towers' shape (rows of a batch x d x d);
+ *   - end-to-end training throughput (shuffle, negatives, forward, backward,
+ *     Adam) on a generated source domain of at least one million interactions,
+ *     at d = 64, m = 32, two context and two tower layers, batch 256, and the
+ *     GFLOP/s that represents against the sgemm peak;
+ *   - the time of one step with 10 thousand versus 1 million users (the lazy
+ *     Adam rows make it independent of the table sizes).
+ *
+ * Usage: bench_train [interactions (default 1000000)]
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xdrec/core.h"
+#include "xdrec/generate.h"
+#include "xdrec/sample.h"
+#include "xdrec/train.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+/* GFLOP/s of C = A B^T with A: rows x k, B: n x k, repeated for ~1 second. */
+static double
+sgemm_rate(int rows, int n, int k)
+{
+	float	   *a = calloc((size_t) rows * k, sizeof(float));
+	float	   *b = calloc((size_t) n * k, sizeof(float));
+	float	   *c = calloc((size_t) rows * n, sizeof(float));
+	double		t0,
+				t;
+	long		reps = 0;
+
+	for (size_t i = 0; i < (size_t) rows * k; i++)
+		a[i] = (float) (i % 7) * 0.1f;
+	for (size_t i = 0; i < (size_t) n * k; i++)
+		b[i] = (float) (i % 5) * 0.1f;
+	t0 = now();
+	do
+	{
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, k,
+					1.0f, a, k, b, k, 0.0f, c, n);
+		reps++;
+		t = now() - t0;
+	} while (t < 1.0);
+	free(a);
+	free(b);
+	free(c);
+	return 2.0 * rows * n * k * reps / t / 1e9;
+}
+
+/*
+ * Floating-point operations of one forward pass over one scored row: the
+ * products of the multimodal residual and M1 (m x m each), the two gates
+ * (d x m), the two towers (d x d per layer) and M4's dot products. Backward
+ * costs two such products per matrix (input and weight gradients), so a
+ * training row costs about three forward passes.
+ */
+static double
+flops_per_row(const xd_config *cfg, bool has_mm)
+{
+	double		m = cfg->m,
+				d = cfg->d;
+	double		f = 2.0 * m * m * (cfg->n_ctx_layers + (has_mm ? 1 : 0));
+
+	f += 2.0 * 2.0 * d * m;
+	f += 2.0 * cfg->n_tower_layers * 2.0 * d * d;
+	f += 2.0 * d + 2.0 * m;
+	return f;
+}
+
+/* Mean seconds of one training step on a fixed random batch. */
+static double
+step_seconds(const xd_config *cfg, int n_users, int n_items, int steps)
+{
+	xd_model   *model = NULL;
+	xd_batch	b;
+	xd_rng		rng;
+	double		loss,
+				t0 = 0.0,
+				t;
+	int			P = cfg->batch_size;
+
+	xd_rng_seed(&rng, 7);
+	if (xd_model_create(cfg, n_users, n_items, 0.0f, &rng, &model) != XD_OK ||
+		xd_batch_init(&b, 3 * P, cfg->m) != XD_OK)
+	{
+		xd_model_free(model);
+		return -1.0;
+	}
+	b.n = 3 * P;
+	b.n_pos = P;
+	/* warm up, then time steps whose users and items spread over the tables */
+	for (int s = -20; s < steps; s++)
+	{
+		if (s == 0)
+			t0 = now();
+		for (int r = 0; r < 3 * P; r++)
+		{
+			b.users[r] = (int32_t) xd_rng_below(&rng, (uint32_t) n_users);
+			b.items[r] = (int32_t) xd_rng_below(&rng, (uint32_t) n_items);
+			for (int j = 0; j < cfg->m; j++)
+				b.c[(size_t) r * cfg->m + j] = (j % 4 == r % 4) ? xd_rng_uniform(&rng) : 0.0f;
+		}
+		xd_model_loss_backward(model, &b, &rng, true, &loss);
+		xd_adam_step2(model, cfg->lr, cfg->lr);
+	}
+	t = now() - t0;
+	xd_batch_free(&b);
+	xd_model_free(model);
+	return t / steps;
+}
+
+int
+main(int argc, char **argv)
+{
+	int64_t		n_inter = argc > 1 ? atoll(argv[1]) : 1000000;
+	xd_gen_config gc;
+	xd_generated *g = NULL;
+	xd_config	cfg;
+	xd_model   *model = NULL;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_rng		rng;
+	const xd_dataset *ds;
+	double		peak,
+				tower,
+				t_gen,
+				fl,
+				gflops,
+				step_small,
+				step_large;
+
+	peak = sgemm_rate(1024, 1024, 1024);
+	tower = sgemm_rate(768, 64, 64);
+	printf("openblas %s, single thread (parallel = %d)\n",
+		   openblas_get_config(), openblas_get_parallel());
+	printf("sgemm peak (1024^3):            %8.1f GFLOP/s\n", peak);
+	printf("sgemm at tower shape (768x64x64): %6.1f GFLOP/s (%.0f%% of peak)\n",
+		   tower, 100.0 * tower / peak);
+
+	xd_gen_config_bench(&gc);
+	gc.src_interactions = n_inter;
+	gc.src_users = 20000;
+	gc.src_items = 5000;
+	gc.n_domains = 1;
+	t_gen = now();
+	if (xd_generate(&gc, &g) != XD_OK)
+	{
+		fprintf(stderr, "generation failed\n");
+		return 1;
+	}
+	t_gen = now() - t_gen;
+	ds = g->domains[0].ds;
+
+	xd_config_defaults(&cfg);
+	cfg.m = ds->enc.schema.m;
+	cfg.m_I = ds->enc.schema.m_I;
+	cfg.m_H = ds->enc.schema.m_H;
+	cfg.m_A = ds->enc.schema.m_A;
+	xd_rng_seed(&rng, 1);
+	if (xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
+		return 1;
+	xd_train_opts_default(&o, &cfg);
+	o.max_epochs = 1;
+	if (xd_train(model, ds, &o, &res) != XD_OK)
+	{
+		fprintf(stderr, "training failed\n");
+		return 1;
+	}
+	fl = flops_per_row(&cfg, xd_config_has_mm_residual(&cfg)) * 3.0 /* fwd+bwd */ * 3.0 /* rows per positive */;
+	gflops = res.positives_per_sec * fl / 1e9;
+	printf("data: %lld interactions (%lld training), %d users, %d items, m = %d, generated in %.1f s\n",
+		   (long long) ds->n_rows, (long long) res.n_train, ds->n_users, ds->n_items, cfg.m, t_gen);
+	printf("shape: d = %d, m = %d, %d context + %d tower layers, batch %d, implicit (3 rows per positive)\n",
+		   cfg.d, cfg.m, cfg.n_ctx_layers, cfg.n_tower_layers, cfg.batch_size);
+	printf("training (1 epoch incl. validation): %.1f s, %.0f interactions/s (goal 100000: %.2fx)\n",
+		   res.seconds, res.positives_per_sec, res.positives_per_sec / 100000.0);
+	printf("model arithmetic: %.0f kFLOP per interaction, %.1f GFLOP/s = %.0f%% of the sgemm peak\n",
+		   fl / 1e3, gflops, 100.0 * gflops / peak);
+	xd_model_free(model);
+	xd_generated_free(g);
+
+	step_small = step_seconds(&cfg, 10000, 5000, 300);
+	step_large = step_seconds(&cfg, 1000000, 5000, 300);
+	printf("step time: %.3f ms with 10k users, %.3f ms with 1M users: ratio %.2f (goal <= 1.3)\n",
+		   1e3 * step_small, 1e3 * step_large, step_large / step_small);
+	return 0;
+}
