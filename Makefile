@@ -4,8 +4,9 @@
 #   make installcheck        pg_regress against a running server (sql/, expected/)
 #   make unit                test/unit/xdrec_unit, the core's unit tests (no PG headers)
 #   make check-unit [FILTER=substring]
-#   make valgrind [VALGRIND_FILTER=substring]
+#   make valgrind [VALGRIND_FILTER="pattern -excluded"]  (default: -slow)
 #   make bench               every test/bench/bench_*.c, each its own binary
+#   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #
 # Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
@@ -66,7 +67,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench check-core-headers
+.PHONY: unit check-unit valgrind bench check-core-headers report-context
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -96,6 +97,9 @@ check-unit: unit
 VALGRIND = valgrind --quiet --error-exitcode=1 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
+# Tests with "slow" in their name train to convergence: too slow under valgrind.
+VALGRIND_FILTER ?= -slow
+
 valgrind: unit
 	$(VALGRIND) test/unit/xdrec_unit $(VALGRIND_FILTER)
 
@@ -109,5 +113,8 @@ ifeq ($(strip $(BENCH_SRCS)),)
 else
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 endif
+
+report-context: check-core-headers build/bench/report_context
+	build/bench/report_context > docs/context-report.md
 
 -include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d)
