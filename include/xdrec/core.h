@@ -155,6 +155,42 @@ typedef struct xd_domain
 
 typedef struct xd_workspace xd_workspace;	/* activations, private to the core */
 
+struct xd_encoders;				/* encoder.h: the distributional encoders of DRR */
+
+/*
+ * A target domain's DRR adaptation (DESIGN.md section 4, paper eq. 19): the
+ * residual layers x <- x + tanh(R x + r) on three module inputs,
+ *   x^1 of M1     (after context layer 1, before layer 2; the paper's c^2),
+ *   e~_u, e~_v    (the gated embeddings of eq. 6-7, before the towers),
+ * all in XD_GROUP_RESIDUAL and zero-initialised, so that an adapted model
+ * starts exactly from Direct. It belongs to the target, never to xd_shared.
+ * The optional KL regulariser of eq. 22 reads the encoders (borrowed, never
+ * written) and adds lambda_kl * (KL_C + KL_U + KL_V), averaged over the
+ * training positives, to the loss.
+ */
+typedef struct xd_adapt
+{
+	int			m;
+	int			d;
+	bool		has_ctx;		/* L_C >= 1: there is an x^1 to adapt */
+	xd_param   *R_C;			/* "res.C.R"  m x m (NULL without x^1) */
+	xd_param   *r_C;			/* "res.C.r"  1 x m */
+	xd_param   *R_U;			/* "res.U.R"  d x d */
+	xd_param   *r_U;			/* "res.U.r"  1 x d */
+	xd_param   *R_V;			/* "res.V.R"  d x d */
+	xd_param   *r_V;			/* "res.V.r"  1 x d */
+	xd_param   *params;			/* [n_params] */
+	int			n_params;
+	const struct xd_encoders *enc;	/* eq. 22 regulariser; NULL = off */
+	float		lambda_kl;
+} xd_adapt;
+
+/* Residuals for a config, all zero (Direct). Free accepts NULL. */
+xd_status	xd_adapt_new(const xd_config *cfg, xd_adapt **out);
+void		xd_adapt_free(xd_adapt *a);
+/* Deep copy of values (moments and steps reset); dst of the same shape. */
+void		xd_adapt_copy_values(xd_adapt *dst, const xd_adapt *src);
+
 #define XD_MAX_PARAMS 64
 
 typedef struct xd_model
@@ -164,9 +200,12 @@ typedef struct xd_model
 	xd_domain  *domain;
 	bool		owns_shared;	/* xd_model_free frees what it owns */
 	bool		owns_domain;
-	xd_param   *params[XD_MAX_PARAMS];	/* shared first, then domain */
+	xd_param   *params[XD_MAX_PARAMS];	/* shared first, then domain, then adapt */
 	int			n_params;
 	xd_workspace *ws;
+	/* added for transfer (DESIGN.md section 4); zero/NULL by default */
+	xd_adapt   *adapt;			/* DRR residuals, borrowed; NULL = none */
+	bool		freeze_shared;	/* backward leaves xd_shared untouched */
 } xd_model;
 
 /*
@@ -176,6 +215,8 @@ typedef struct xd_model
 xd_status	xd_shared_new(const xd_config *cfg, xd_shared **out);
 void		xd_shared_init(xd_shared *s, xd_rng *rng);
 void		xd_shared_free(xd_shared *s);
+/* A copy of the values (Adam moments and steps reset, gradients zero). */
+xd_status	xd_shared_clone(const xd_shared *src, xd_shared **out);
 
 /*
  * Domain state: allocate (zeroed), then initialise (embeddings N(0, 0.1^2),
@@ -185,6 +226,8 @@ xd_status	xd_domain_new(const xd_config *cfg, int n_users, int n_items,
 						  xd_domain **out);
 void		xd_domain_init(xd_domain *dom, xd_rng *rng, float mean_rating);
 void		xd_domain_free(xd_domain *dom);
+/* A copy of the values (Adam moments and steps reset, gradients zero). */
+xd_status	xd_domain_clone(const xd_config *cfg, const xd_domain *src, xd_domain **out);
 
 /*
  * Ties a config, shared modules and a domain into a model and allocates the
@@ -199,6 +242,28 @@ xd_status	xd_model_new(const xd_config *cfg, xd_shared *shared, xd_domain *domai
 /* Convenience: new + init shared and domain from rng, all owned by the model. */
 xd_status	xd_model_create(const xd_config *cfg, int n_users, int n_items,
 							float mean_rating, xd_rng *rng, xd_model **out);
+
+/*
+ * Attaches DRR residuals (borrowed: the caller frees them after the model):
+ * their parameters join the model's list (group XD_GROUP_RESIDUAL) and the
+ * forward pass applies them. Once per model; shapes must match.
+ */
+xd_status	xd_model_set_adapt(xd_model *model, xd_adapt *adapt);
+
+/*
+ * Freezing the shared modules: backward computes no gradient for xd_shared
+ * (and skips the passes only they need), zero_grad does not write them, so a
+ * borrowed source stays bit-identical. Train with lr[XD_GROUP_SHARED] = 0.
+ */
+void		xd_model_freeze_shared(xd_model *model, bool frozen);
+
+/*
+ * The module inputs of DRR for the n rows of b, in inference mode, after any
+ * residual: x^1 [n * m] (left alone when L_C = 0), e~_u, e~_v [n * d]. Any n.
+ * Any output may be NULL.
+ */
+xd_status	xd_model_module_inputs(xd_model *model, const xd_batch *b,
+								   float *x1, float *eu, float *ev);
 
 /* Frees the workspace and whatever the model owns. Accepts NULL. */
 void		xd_model_free(xd_model *model);

@@ -20,6 +20,12 @@ typedef struct xd_tower
 	float	  **h;				/* [L + 1] */
 	float	  **mask;			/* [L] */
 	float	   *d_top;			/* dL/dh^L */
+	/* DRR residual on e~ (DESIGN.md section 4); R NULL when none */
+	xd_param   *R;
+	xd_param   *r;
+	float	   *res_pre;		/* e~ before the residual */
+	float	   *res_T;
+	float	   *ext;			/* eq. 22: dKL/de~' of rows [0, n_ext) */
 } xd_tower;
 
 static void
@@ -37,6 +43,15 @@ xd_tower_get(xd_model *model, bool user, xd_tower *t)
 	t->h = user ? ws->h_u : ws->h_v;
 	t->mask = user ? ws->mask_u : ws->mask_v;
 	t->d_top = user ? ws->d_top_u : ws->d_top_v;
+	t->R = t->r = NULL;
+	if (model->adapt)
+	{
+		t->R = user ? model->adapt->R_U : model->adapt->R_V;
+		t->r = user ? model->adapt->r_U : model->adapt->r_V;
+		t->res_pre = user ? ws->res_eu : ws->res_ev;
+		t->res_T = user ? ws->res_TU : ws->res_TV;
+		t->ext = user ? ws->ext_u : ws->ext_v;
+	}
 }
 
 static void xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout,
@@ -68,6 +83,9 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 			h0[k] = e[k] * g[k];
 		}
 	}
+	/* DRR: e~' = e~ + tanh(R e~ + r) before the tower (eq. 19) */
+	if (t->R)
+		xd_residual_forward(t->R, t->r, t->h[0], t->res_pre, t->res_T, n, d);
 
 	xd_tower_layers(model, t, n, dropout, rng);
 }
@@ -154,6 +172,8 @@ xd_cluster_items_forward(xd_model *model, const int32_t *items, int n,
 		for (int k = 0; k < d; k++)
 			hr[k] = e[k] * gate[k];
 	}
+	if (tv.R)
+		xd_residual_forward(tv.R, tv.r, h0, tv.res_pre, tv.res_T, n, d);
 	xd_tower_layers(model, &tv, n, false, NULL);
 }
 
@@ -168,6 +188,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 	float	   *dh = t->d_top;
 	float	   *dnext = ws->d_ha;
 	float	   *spare = ws->d_hb;
+	bool		frozen = model->freeze_shared;
 
 	for (int l = L - 1; l >= 0; l--)
 	{
@@ -183,16 +204,30 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 		size_t		nd = (size_t) n * d;
 
 		xd_relu_grad(dh, hl, mk, nd);
-		/* db += dz^T 1 */
-		cblas_sgemv(CblasRowMajor, CblasTrans, n, d, 1.0f, dh, d,
-					ws->ones, 1, 1.0f, gb, 1);
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
-					1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
+		/* frozen shared modules take no gradient, only pass it down */
+		if (!frozen)
+		{
+			/* db += dz^T 1 */
+			cblas_sgemv(CblasRowMajor, CblasTrans, n, d, 1.0f, dh, d,
+						ws->ones, 1, 1.0f, gb, 1);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
+						1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
+		}
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d,
 					1.0f, dh, d, t->W[l]->w, d, 0.0f, dnext, d);
 		/* dh now free: keep the two scratch buffers apart from d_top */
 		dh = dnext;
 		dnext = (dnext == ws->d_ha) ? spare : ws->d_ha;
+	}
+
+	/* DRR: dh is dL/de~'; add eq. 22's KL term, then back to e~ */
+	if (t->R)
+	{
+		if (ws->n_ext > 0)
+			for (size_t i = 0; i < (size_t) ws->n_ext * d; i++)
+				dh[i] += t->ext[i];
+		xd_residual_backward(t->R, t->r, dh, t->res_pre, t->res_T, ws->res_dz,
+							 n, d);
 	}
 
 	/*
@@ -228,10 +263,13 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 				dz[o + k] = de * e[k] * g * (1.0f - g);
 			}
 		}
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, n,
-					1.0f, dz, d, cstar, m, 1.0f, t->Wc->g, m);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, d,
-					1.0f, dz, d, t->Wc->w, m, 1.0f, ws->d_cstar, m);
+		if (!frozen)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, n,
+						1.0f, dz, d, cstar, m, 1.0f, t->Wc->g, m);
+		/* dc* matters to M1's weights or, frozen, to a residual on x^1 */
+		if (!frozen || (model->adapt && model->adapt->has_ctx))
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, d,
+						1.0f, dz, d, t->Wc->w, m, 1.0f, ws->d_cstar, m);
 	}
 }
 

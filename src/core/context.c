@@ -23,6 +23,55 @@ xd_mm_zero_diag(const xd_config *cfg, float *W)
 }
 
 void
+xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
+					float *pre, float *T, int n, int w)
+{
+	size_t		nw = (size_t) n * w;
+
+	/* eq. 19, DESIGN.md section 4: x' = x + tanh(R x + r) */
+	memcpy(pre, x, sizeof(float) * nw);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, w, w,
+				1.0f, pre, w, R->w, w, 0.0f, T, w);
+	for (int i = 0; i < n; i++)
+	{
+		float	   *Ti = T + (size_t) i * w;
+		float	   *xi = x + (size_t) i * w;
+
+		/* with R = 0, r = 0: tanh(0) = 0 exactly, x' = x bit for bit */
+		for (int j = 0; j < w; j++)
+		{
+			Ti[j] = xd_tanhf(Ti[j] + r->w[j]);
+			xi[j] += Ti[j];
+		}
+	}
+}
+
+void
+xd_residual_backward(xd_param *R, xd_param *r, float *dx,
+					 const float *pre, const float *T, float *dz, int n, int w)
+{
+	size_t		nw = (size_t) n * w;
+
+	/*
+	 * x' = x + tanh(z), z = R x + r: dz = dx' . (1 - T^2); dr += dz;
+	 * dR += dz^T x; dx = dx' + R^T dz
+	 */
+	for (size_t i = 0; i < nw; i++)
+		dz[i] = dx[i] * (1.0f - T[i] * T[i]);
+	for (int i = 0; i < n; i++)
+	{
+		const float *dzi = dz + (size_t) i * w;
+
+		for (int j = 0; j < w; j++)
+			r->g[j] += dzi[j];
+	}
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
+				1.0f, dz, w, pre, w, 1.0f, R->g, w);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
+				1.0f, dz, w, R->w, w, 1.0f, dx, w);
+}
+
+void
 xd_context_forward(xd_model *model, int n)
 {
 	xd_shared  *sh = model->shared;
@@ -94,6 +143,10 @@ xd_context_forward(xd_model *model, int n)
 						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
 			xd_relu_bias_rows(xl, b, n, m);
 		}
+		/* DRR (DESIGN.md section 4): x^1 gets its residual before layer 2 */
+		if (l == 0 && model->adapt && model->adapt->has_ctx)
+			xd_residual_forward(model->adapt->R_C, model->adapt->r_C, xl,
+								ws->res_x1, ws->res_TC, n, m);
 	}
 }
 
@@ -110,7 +163,13 @@ xd_context_backward(xd_model *model, int n)
 	float	   *dcur = ws->d_cstar;
 	float	   *dnext = ws->d_xa;
 	float	   *dx0 = ws->d_x0;	/* MMT: the direct paths x^l -> c = x^0 */
+	xd_adapt   *ad = model->adapt;
+	bool		res_c = ad && ad->has_ctx;
+	bool		frozen = model->freeze_shared;
 
+	/* frozen modules and no residual on x^1: nothing below c* learns */
+	if (frozen && !res_c)
+		return;
 	if (mmt)
 		memset(dx0, 0, sizeof(float) * nm);
 
@@ -122,6 +181,52 @@ xd_context_backward(xd_model *model, int n)
 		const float *b = bp->w;
 		float	   *gb = bp->g;
 		bool		need_dprev = l > 0 || sh->has_mm;
+
+		if (l == 0 && res_c)
+		{
+			/*
+			 * dcur is dL/dx^1' (after the residual): add the KL term of eq. 22
+			 * on the rows it covers, then back through the residual to x^1
+			 */
+			if (ws->n_ext > 0)
+				for (size_t i = 0; i < (size_t) ws->n_ext * m; i++)
+					dcur[i] += ws->ext_x1[i];
+			xd_residual_backward(ad->R_C, ad->r_C, dcur, ws->res_x1, ws->res_TC,
+								 ws->res_dz, n, m);
+			/* below x^1 only the frozen layer 1 and eq. 4-5: done */
+			if (frozen)
+				return;
+		}
+		if (frozen)
+		{
+			/* layers above x^1 of frozen modules: only dL/dx^(l-1) */
+			if (mmt)
+			{
+				const float *a = ws->a[l];
+
+				for (size_t i = 0; i < nm; i++)
+					dcur[i] = dcur[i] * x0[i] * a[i] * (1.0f - a[i]);
+			}
+			else
+				xd_relu_grad(dcur, ws->x[l + 1], NULL, nm);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
+						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
+			if (mmt)
+				for (int r = 0; r < n; r++)
+				{
+					size_t		o = (size_t) r * m;
+
+					for (int j = 0; j < m; j++)
+						dnext[o + j] += b[j] * dcur[o + j];
+				}
+			{
+				float	   *t = dcur;
+
+				dcur = dnext;
+				dnext = t;
+			}
+			continue;
+		}
 
 		if (mmt)
 		{
@@ -149,7 +254,8 @@ xd_context_backward(xd_model *model, int n)
 		}
 		else
 		{
-			const float *xl = ws->x[l + 1];
+			/* layer 1's own output, before a DRR residual changed it */
+			const float *xl = (l == 0 && res_c) ? ws->res_x1 : ws->x[l + 1];
 
 			/* FMT: dz = dx . [z > 0]; db += dz; dx^(l-1) = W^T dz */
 			xd_relu_grad(dcur, xl, NULL, nm);

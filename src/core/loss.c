@@ -71,18 +71,46 @@ xd_loss_forward(xd_model *model, const xd_batch *b, xd_rng *rng,
 	return XD_OK;
 }
 
+/*
+ * DRR's regularised loss (eq. 22, DESIGN.md section 4): when the model's
+ * residuals carry encoders, L_reg = L + lambda_KL (KL_C + KL_U + KL_V) of the
+ * module inputs after their residuals, averaged over the positives (the
+ * encoders learned the source's positives' inputs); with grad, the terms'
+ * gradients w.r.t. those inputs go to the workspace for backward.
+ */
+static xd_status
+xd_loss_forward_reg(xd_model *model, const xd_batch *b, xd_rng *rng,
+					bool train_mode, bool grad, double *loss)
+{
+	xd_status	st = xd_loss_forward(model, b, rng, train_mode, loss);
+	double		kl = 0.0;
+
+	model->ws->last_kl = 0.0;
+	if (st != XD_OK)
+		return st;
+	if (!model->adapt || !model->adapt->enc || model->adapt->lambda_kl == 0.0f)
+		return XD_OK;
+	if ((st = xd_adapt_kl(model, b->n_pos, grad, &kl)) != XD_OK)
+		return st;
+	*loss += kl;
+	model->ws->last_kl = kl;
+	if (!isfinite(*loss))
+		return XD_ENUMERIC;
+	return XD_OK;
+}
+
 xd_status
 xd_model_loss(xd_model *model, const xd_batch *b, xd_rng *rng,
 			  bool train_mode, double *loss)
 {
-	return xd_loss_forward(model, b, rng, train_mode, loss);
+	return xd_loss_forward_reg(model, b, rng, train_mode, false, loss);
 }
 
 xd_status
 xd_model_loss_backward(xd_model *model, const xd_batch *b, xd_rng *rng,
 					   bool train_mode, double *loss)
 {
-	xd_status	st = xd_loss_forward(model, b, rng, train_mode, loss);
+	xd_status	st = xd_loss_forward_reg(model, b, rng, train_mode, true, loss);
 
 	if (st != XD_OK)
 		return st;

@@ -60,7 +60,7 @@ xd_config_has_mm_residual(const xd_config *cfg)
 }
 
 /* Allocates one tensor's arrays, zeroed. */
-static xd_status
+xd_status
 xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 			   xd_group group, bool sparse)
 {
@@ -91,7 +91,7 @@ xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 	return XD_OK;
 }
 
-static void
+void
 xd_param_release(xd_param *p)
 {
 	free(p->w);
@@ -458,6 +458,17 @@ xd_workspace_free(xd_workspace *ws, const xd_config *cfg)
 		if (ws->mask_v)
 			free(ws->mask_v[l]);
 	}
+	free(ws->res_x1);
+	free(ws->res_TC);
+	free(ws->res_eu);
+	free(ws->res_TU);
+	free(ws->res_ev);
+	free(ws->res_TV);
+	free(ws->res_dz);
+	free(ws->ext_x1);
+	free(ws->ext_u);
+	free(ws->ext_v);
+	free(ws->kl_buf);
 	free(ws->x);
 	free(ws->a);
 	free(ws->h_u);
@@ -589,6 +600,9 @@ xd_model_zero_grad(xd_model *model)
 	{
 		xd_param   *p = model->params[i];
 
+		/* a frozen shared module has no gradient and is never written */
+		if (model->freeze_shared && p->group == XD_GROUP_SHARED)
+			continue;
 		if (p->sparse)
 		{
 			for (int t = 0; t < p->n_touched; t++)
@@ -603,4 +617,194 @@ xd_model_zero_grad(xd_model *model)
 		else
 			memset(p->g, 0, sizeof(float) * (size_t) p->rows * p->cols);
 	}
+}
+
+/* ---------------------------------------------------------------- clones */
+
+/* Copies the values of src into dst (same shapes); moments, steps, g stay 0. */
+static void
+xd_param_copy_values(xd_param *dst, const xd_param *src)
+{
+	memcpy(dst->w, src->w, sizeof(float) * (size_t) src->rows * src->cols);
+}
+
+xd_status
+xd_shared_clone(const xd_shared *src, xd_shared **out)
+{
+	xd_status	st = xd_shared_new(&src->cfg, out);
+
+	if (st != XD_OK)
+		return st;
+	for (int i = 0; i < src->n_params; i++)
+		xd_param_copy_values(&(*out)->params[i], &src->params[i]);
+	return XD_OK;
+}
+
+xd_status
+xd_domain_clone(const xd_config *cfg, const xd_domain *src, xd_domain **out)
+{
+	xd_status	st = xd_domain_new(cfg, src->n_users, src->n_items, out);
+
+	if (st != XD_OK)
+		return st;
+	if ((*out)->n_params != src->n_params)
+	{
+		xd_domain_free(*out);
+		*out = NULL;
+		return XD_EINVAL;
+	}
+	for (int i = 0; i < src->n_params; i++)
+		xd_param_copy_values(&(*out)->params[i], &src->params[i]);
+	return XD_OK;
+}
+
+/* ---------------------------------------------------------------- DRR */
+
+xd_status
+xd_adapt_new(const xd_config *cfg, xd_adapt **out)
+{
+	xd_adapt   *a;
+	xd_status	st;
+	int			k = 0;
+
+	*out = NULL;
+	if ((st = xd_config_check(cfg)) != XD_OK)
+		return st;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return XD_ENOMEM;
+	a->m = cfg->m;
+	a->d = cfg->d;
+	a->has_ctx = cfg->n_ctx_layers >= 1;
+	a->lambda_kl = 0.0f;
+	a->params = calloc(6, sizeof(xd_param));
+	if (!a->params)
+	{
+		free(a);
+		return XD_ENOMEM;
+	}
+
+	/* DESIGN.md section 4: zero-initialised, so training starts from Direct */
+#define XD_ADD(ptr, nm, r, c) \
+	do { \
+		(ptr) = &a->params[k]; \
+		st = xd_param_alloc(&a->params[k], (nm), (r), (c), XD_GROUP_RESIDUAL, false); \
+		k++; \
+		a->n_params = k; \
+		if (st != XD_OK) \
+		{ \
+			xd_adapt_free(a); \
+			return st; \
+		} \
+	} while (0)
+
+	if (a->has_ctx)
+	{
+		XD_ADD(a->R_C, "res.C.R", cfg->m, cfg->m);
+		XD_ADD(a->r_C, "res.C.r", 1, cfg->m);
+	}
+	XD_ADD(a->R_U, "res.U.R", cfg->d, cfg->d);
+	XD_ADD(a->r_U, "res.U.r", 1, cfg->d);
+	XD_ADD(a->R_V, "res.V.R", cfg->d, cfg->d);
+	XD_ADD(a->r_V, "res.V.r", 1, cfg->d);
+#undef XD_ADD
+	*out = a;
+	return XD_OK;
+}
+
+void
+xd_adapt_free(xd_adapt *a)
+{
+	if (!a)
+		return;
+	if (a->params)
+		for (int i = 0; i < a->n_params; i++)
+			xd_param_release(&a->params[i]);
+	free(a->params);
+	free(a);
+}
+
+void
+xd_adapt_copy_values(xd_adapt *dst, const xd_adapt *src)
+{
+	for (int i = 0; i < src->n_params && i < dst->n_params; i++)
+		xd_param_copy_values(&dst->params[i], &src->params[i]);
+	dst->enc = src->enc;
+	dst->lambda_kl = src->lambda_kl;
+}
+
+xd_status
+xd_model_set_adapt(xd_model *model, xd_adapt *adapt)
+{
+	xd_workspace *ws = model->ws;
+	size_t		cap = (size_t) ws->cap;
+	size_t		m = (size_t) model->cfg.m;
+	size_t		d = (size_t) model->cfg.d;
+	size_t		w = m > d ? m : d;
+
+	if (!adapt || model->adapt || adapt->m != model->cfg.m ||
+		adapt->d != model->cfg.d ||
+		adapt->has_ctx != (model->cfg.n_ctx_layers >= 1) ||
+		model->n_params + adapt->n_params > XD_MAX_PARAMS)
+		return XD_EINVAL;
+	ws->res_x1 = malloc(sizeof(float) * cap * m);
+	ws->res_TC = malloc(sizeof(float) * cap * m);
+	ws->res_eu = malloc(sizeof(float) * cap * d);
+	ws->res_TU = malloc(sizeof(float) * cap * d);
+	ws->res_ev = malloc(sizeof(float) * cap * d);
+	ws->res_TV = malloc(sizeof(float) * cap * d);
+	ws->res_dz = malloc(sizeof(float) * cap * w);
+	ws->ext_x1 = calloc(cap * m, sizeof(float));
+	ws->ext_u = calloc(cap * d, sizeof(float));
+	ws->ext_v = calloc(cap * d, sizeof(float));
+	if (!ws->res_x1 || !ws->res_TC || !ws->res_eu || !ws->res_TU ||
+		!ws->res_ev || !ws->res_TV || !ws->res_dz || !ws->ext_x1 ||
+		!ws->ext_u || !ws->ext_v)
+		return XD_ENOMEM;		/* xd_model_free releases what was allocated */
+	for (int i = 0; i < adapt->n_params; i++)
+		model->params[model->n_params++] = &adapt->params[i];
+	model->adapt = adapt;
+	return XD_OK;
+}
+
+void
+xd_model_freeze_shared(xd_model *model, bool frozen)
+{
+	if (frozen && !model->freeze_shared)
+	{
+		/* drop whatever the shared modules had accumulated (nothing, normally) */
+		xd_model_zero_grad(model);
+	}
+	model->freeze_shared = frozen;
+}
+
+xd_status
+xd_model_module_inputs(xd_model *model, const xd_batch *b,
+					   float *x1, float *eu, float *ev)
+{
+	xd_workspace *ws = model->ws;
+	int			cap = ws->cap;
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+	xd_status	st;
+
+	if (b->m != m || b->n < 0)
+		return XD_EINVAL;
+	for (int start = 0; start < b->n; start += cap)
+	{
+		int			k = b->n - start < cap ? b->n - start : cap;
+
+		st = xd_model_forward(model, b->users + start, b->items + start,
+							  b->c + (size_t) start * m, k, false, NULL);
+		if (st != XD_OK)
+			return st;
+		/* after the residuals: what the shared modules see */
+		if (x1 && model->cfg.n_ctx_layers >= 1)
+			memcpy(x1 + (size_t) start * m, ws->x[1], sizeof(float) * k * m);
+		if (eu)
+			memcpy(eu + (size_t) start * d, ws->h_u[0], sizeof(float) * k * d);
+		if (ev)
+			memcpy(ev + (size_t) start * d, ws->h_v[0], sizeof(float) * k * d);
+	}
+	return XD_OK;
 }

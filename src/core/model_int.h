@@ -46,7 +46,46 @@ struct xd_workspace
 	float	   *d_ha;			/* [cap * d] */
 	float	   *d_hb;			/* [cap * d] */
 	float	   *d_g;			/* [cap * d] */
+	/* DRR residuals (DESIGN.md section 4); NULL until xd_model_set_adapt */
+	float	   *res_x1;			/* [cap * m] x^1 before its residual */
+	float	   *res_TC;			/* [cap * m] tanh(R_C x^1 + r_C) */
+	float	   *res_eu;			/* [cap * d] e~_u before its residual */
+	float	   *res_TU;			/* [cap * d] */
+	float	   *res_ev;			/* [cap * d] */
+	float	   *res_TV;			/* [cap * d] */
+	float	   *res_dz;			/* [cap * max(m, d)] backward scratch */
+	/* eq. 22: dL/dx of the KL terms on rows [0, n_ext), added in backward */
+	int			n_ext;
+	double		last_kl;		/* eq. 22's term in the last loss (0 without) */
+	float	   *ext_x1;			/* [cap * m] */
+	float	   *ext_u;			/* [cap * d] */
+	float	   *ext_v;			/* [cap * d] */
+	float	   *kl_buf;			/* scratch of encoder.c, kl_buf_len floats */
+	size_t		kl_buf_len;
 };
+
+/* model.c: one tensor's arrays, zeroed; release frees them */
+xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
+						   xd_group group, bool sparse);
+void		xd_param_release(xd_param *p);
+
+/* optim.c: one Adam step of a dense tensor with its own step counter */
+bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
+
+/*
+ * context.c: the DRR residual x <- x + tanh(R x + r) over n rows of width w
+ * (eq. 19): keeps x before it in pre and the tanh in T. Backward turns dx
+ * (w.r.t. the output) into the gradient w.r.t. the input, in place, and adds
+ * into R->g, r->g; dz is scratch [n * w].
+ */
+void		xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
+								float *pre, float *T, int n, int w);
+void		xd_residual_backward(xd_param *R, xd_param *r, float *dx,
+								 const float *pre, const float *T, float *dz,
+								 int n, int w);
+
+/* encoder.c: eq. 22 on the workspace's module inputs of rows [0, P) */
+xd_status	xd_adapt_kl(xd_model *model, int P, bool grad, double *kl);
 
 /* model.c */
 xd_status	xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out);

@@ -29,6 +29,7 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 			items[r] < 0 || items[r] >= dom->n_items)
 			return XD_EINVAL;
 	ws->n = n;
+	ws->n_ext = 0;				/* eq. 22's terms belong to one loss pass */
 	ws->users = users;
 	ws->items = items;
 	ws->c = c;
@@ -100,10 +101,13 @@ xd_model_backward(xd_model *model, int n)
 			ws->d_top_v[o + k] = ds * hu[o + k];
 		}
 	}
-	sh->b_C->g[0] += gbc;
-	/* dw_C += c*^T ds_c */
-	cblas_sgemv(CblasRowMajor, CblasTrans, n, m, 1.0f, cstar, m,
-				ws->d_sc, 1, 1.0f, sh->w_C->g, 1);
+	if (!model->freeze_shared)
+	{
+		sh->b_C->g[0] += gbc;
+		/* dw_C += c*^T ds_c */
+		cblas_sgemv(CblasRowMajor, CblasTrans, n, m, 1.0f, cstar, m,
+					ws->d_sc, 1, 1.0f, sh->w_C->g, 1);
+	}
 	if (model->cfg.feedback == XD_EXPLICIT)
 	{
 		float		gs = 0.0f;

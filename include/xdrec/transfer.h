@@ -1,0 +1,124 @@
+/*
+ * transfer.h - one-to-many transfer of the source's shared modules to a
+ * target domain (DESIGN.md section 4, paper section 5): the target-only
+ * baseline, the shared pipeline (pretrain on T, swap in the source's M1, M3,
+ * M4), Direct, Anneal, DRR and auto.
+ *
+ *   xd_transfer_opts o;
+ *   xd_transfer_opts_default(&o);
+ *   o.method = XD_TRANSFER_DRR;
+ *   xd_transfer(source_shared, encoders, target_dataset, &o, &res);
+ *   ... xd_transfer_score(&res, batch, scores) (an xd_score_fn) ...
+ *   xd_transfer_result_free(&res);
+ *
+ * The source's shared modules and encoders are only read: Direct and DRR
+ * results borrow them (keep them alive while the result scores), Anneal and
+ * target-only results own their modules.
+ */
+#ifndef XDREC_TRANSFER_H
+#define XDREC_TRANSFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xdrec/batch.h"
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/encoder.h"
+#include "xdrec/status.h"
+
+typedef enum xd_transfer_method
+{
+	XD_TRANSFER_TARGET_ONLY = 0,	/* the full model on T alone, to convergence */
+	XD_TRANSFER_DIRECT = 1,		/* pretrain + swap, nothing more */
+	XD_TRANSFER_ANNEAL = 2,		/* + train everything, module lr annealed */
+	XD_TRANSFER_DRR = 3,		/* + residuals and embeddings under eq. 22 */
+	XD_TRANSFER_AUTO = 4,		/* target-only, Anneal, DRR: best on validation */
+	XD_N_TRANSFER = 5
+} xd_transfer_method;
+
+/* "target_only", "direct", "anneal", "drr", "auto" (NULL for a bad value). */
+const char *xd_transfer_method_name(xd_transfer_method m);
+
+typedef struct xd_transfer_opts
+{
+	xd_transfer_method method;
+	int			pretrain_epochs;	/* 2 (paper); 0 = T's embeddings train
+									 * directly under the source modules */
+	float		lambda_kl;		/* DRR's eq. 22 weight, 0.1 */
+	bool		lambda_search;	/* DRR: fit 0.01, 0.1, 1, keep the best */
+	int			max_epochs;		/* 100 (DESIGN.md section 3) */
+	int			patience;		/* 10 */
+	int64_t		valid_max;		/* validation subsample, 2,000 positives */
+	float		lr;				/* eta0; 0 = the source config's lr */
+	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
+	uint64_t	seed;			/* initialisation, shuffles, negatives */
+	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
+	void	   *stop_arg;
+} xd_transfer_opts;
+
+void		xd_transfer_opts_default(xd_transfer_opts *o);
+
+typedef struct xd_transfer_result
+{
+	xd_transfer_method requested;
+	xd_transfer_method method;	/* what the result holds (auto: the winner) */
+	xd_config	cfg;
+	xd_model   *model;			/* scores T; borrows shared/domain/adapt */
+	xd_shared  *shared;			/* owned modules (target-only, Anneal), else
+								 * NULL: the source's are borrowed */
+	xd_domain  *domain;			/* owned: T's embeddings and biases */
+	xd_adapt   *adapt;			/* owned: DRR's residuals, else NULL */
+	float		lambda_kl;		/* DRR: the weight kept */
+	double		seconds;		/* wall time, pretraining (and, for auto and
+								 * the lambda search, every candidate)
+								 * included */
+	double		pretrain_seconds;
+	int			epochs;			/* training epochs after pretraining */
+	int			best_epoch;		/* whose parameters the result holds */
+	double		best_metric;	/* validation MRR (implicit) or RMSE */
+	/* per epoch: pretraining epochs first (metric NaN there), then training */
+	int			n_history;
+	int			n_pretrain;
+	double	   *loss;			/* mean training loss (eq. 22's L_reg for DRR) */
+	double	   *loss_data;		/* the same without the KL term */
+	double	   *metric;			/* validation metric after the epoch */
+	/* auto: the candidates target-only, Anneal, DRR */
+	double		auto_metric[3];
+	double		auto_seconds[3];
+} xd_transfer_result;
+
+/*
+ * Runs o->method for target T against the source's shared modules (source
+ * config, same schema width) and, for DRR, its encoders (may be NULL for the
+ * other methods; DRR without encoders trains without eq. 22's term). The
+ * result is zeroed first and owns what it allocates; free it with
+ * xd_transfer_result_free whatever the status.
+ */
+xd_status	xd_transfer(const xd_shared *source, const xd_encoders *enc,
+						const xd_dataset *target, const xd_transfer_opts *o,
+						xd_transfer_result *out);
+void		xd_transfer_result_free(xd_transfer_result *r);
+
+/*
+ * The source model: the full model of cfg trained on src to convergence with
+ * the same loop and options as target-only (o->method is ignored). The
+ * result's shared modules (out->shared) are what xd_transfer takes as source,
+ * and out->model is the trained source model xd_encoders_train reads.
+ */
+xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
+									 const xd_transfer_opts *o,
+									 xd_transfer_result *out);
+
+/* An xd_score_fn over a result (arg = the xd_transfer_result). */
+xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
+
+/*
+ * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
+ * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
+ * of batches_per_epoch batches.
+ */
+double		xd_anneal_lambda(int64_t batches_per_epoch, double ratio);
+float		xd_anneal_lr(float eta0, double lambda, int64_t b);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * test_gradcheck_drr.c - finite-difference checks of DRR's gradients in the
+ * model path (DESIGN.md section 4): the three residual layers
+ * x <- x + tanh(R x + r) on x^1 of M1, e~_u and e~_v (eq. 19), and the KL
+ * terms of eq. 22 through frozen encoders, w.r.t. the residual parameters,
+ * the embeddings and biases and, with the modules not frozen, every shared
+ * tensor too. Frozen modules must get no gradient at all.
+ *
+ * Same method and tolerance as test_gradcheck.c (float32, eps = 1e-3 with
+ * retries at eps/4 and 4 eps across a ReLU kink, |a - n| <= 1e-3 +
+ * 2e-2 max(|a|, |n|)).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "xdrec/core.h"
+#include "xdrec/encoder.h"
+
+#define GC_EPS 1e-3f
+#define GC_ATOL 1e-3
+#define GC_RTOL 2e-2
+
+typedef struct drr_case
+{
+	xd_feedback feedback;
+	xd_variant	variant;
+	int			n_ctx_layers;
+	bool		frozen;
+	float		lambda_kl;		/* 0: residuals only */
+} drr_case;
+
+static void
+gc_fill_batch(xd_batch *b, const xd_config *cfg, int P, int n_users, int n_items,
+			  xd_rng *rng)
+{
+	int			n = cfg->feedback == XD_IMPLICIT ? 3 * P : P;
+
+	b->n = n;
+	b->n_pos = P;
+	for (int r = 0; r < n; r++)
+	{
+		int			i = r % P;
+
+		/* batch.h layout: item negatives share u, context negatives share u, v */
+		if (r < P)
+		{
+			b->users[r] = (int32_t) xd_rng_below(rng, (uint32_t) n_users);
+			b->items[r] = (int32_t) xd_rng_below(rng, (uint32_t) n_items);
+		}
+		else
+		{
+			b->users[r] = b->users[i];
+			b->items[r] = r < 2 * P ? (int32_t) xd_rng_below(rng, (uint32_t) n_items)
+				: b->items[i];
+		}
+		for (int j = 0; j < cfg->m; j++)
+			b->c[(size_t) r * cfg->m + j] = xd_rng_uniform(rng);
+		b->ratings[r] = 1.0f + (float) xd_rng_below(rng, 5);
+	}
+}
+
+/* Moves every parameter off its special initial values (zero biases, s_K). */
+static void
+gc_perturb(xd_model *model, xd_rng *rng)
+{
+	xd_param  **ps;
+	int			np;
+
+	xd_model_params(model, &ps, &np);
+	for (int i = 0; i < np; i++)
+	{
+		xd_param   *p = ps[i];
+		size_t		n = (size_t) p->rows * p->cols;
+
+		if (strcmp(p->name, "ctx.mm.W") == 0)
+		{
+			for (size_t k = 0; k < n; k++)
+				if (p->w[k] != 0.0f)
+					p->w[k] += 0.3f * xd_rng_normal(rng);
+		}
+		else if (strcmp(p->name, "ctx.mm.s") == 0)
+			for (size_t k = 0; k < n; k++)
+				p->w[k] = 0.5f * xd_rng_normal(rng);
+		else if (p->sparse)
+			for (size_t k = 0; k < n; k++)
+				p->w[k] += 0.5f * xd_rng_normal(rng);
+		else
+			for (size_t k = 0; k < n; k++)
+				p->w[k] += 0.2f * xd_rng_normal(rng);
+	}
+}
+
+/* Is entry k of p one of the structural zeros of eq. 4-5 (diagonal blocks)? */
+static bool
+gc_mm_diag(const xd_config *cfg, const xd_param *p, size_t k)
+{
+	int			off[3] = {0, cfg->m_I, cfg->m_I + cfg->m_H};
+	int			wid[3] = {cfg->m_I, cfg->m_H, cfg->m_A};
+	int			i = (int) (k / cfg->m);
+	int			j = (int) (k % cfg->m);
+
+	if (strcmp(p->name, "ctx.mm.W") != 0)
+		return false;
+	for (int K = 0; K < 3; K++)
+		if (i >= off[K] && i < off[K] + wid[K])
+			return j >= off[K] && j < off[K] + wid[K];
+	return false;
+}
+
+static double
+gc_loss(xd_model *model, const xd_batch *b, const xd_rng *rng0, bool train)
+{
+	xd_rng		rng = *rng0;	/* the same dropout mask at every evaluation */
+	double		loss = 0.0;
+	xd_status	st = xd_model_loss(model, b, &rng, train, &loss);
+
+	XD_CHECK(st == XD_OK);
+	return loss;
+}
+
+static void
+drr_perturb_tensor(xd_param *p, float sd, xd_rng *rng)
+{
+	for (size_t k = 0; k < (size_t) p->rows * p->cols; k++)
+		p->w[k] += sd * xd_rng_normal(rng);
+}
+
+static void
+drr_run(const drr_case *dc)
+{
+	xd_config	cfg;
+	xd_model   *model = NULL;
+	xd_adapt   *ad = NULL;
+	xd_encoders *enc = NULL;
+	xd_batch	b;
+	xd_rng		rng;
+	xd_rng		drop_rng;
+	xd_param  **ps;
+	int			np;
+	int			P = 5;
+	int			n_users = 6;
+	int			n_items = 7;
+	double		loss;
+	int			checked = 0;
+	int			checked_res = 0;
+	int			bad = 0;
+
+	xd_config_defaults(&cfg);
+	cfg.m_I = 3;
+	cfg.m_H = 2;
+	cfg.m_A = 2;
+	cfg.m = 7;
+	cfg.d = 5;
+	cfg.n_ctx_layers = dc->n_ctx_layers;
+	cfg.variant = dc->variant;
+	cfg.feedback = dc->feedback;
+	cfg.dropout = 0.0f;
+	cfg.batch_size = P;
+	xd_rng_seed(&rng, 17);
+	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.5f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_adapt_new(&cfg, &ad) == XD_OK);
+	XD_REQUIRE(xd_model_set_adapt(model, ad) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
+	gc_fill_batch(&b, &cfg, P, n_users, n_items, &rng);
+	gc_perturb(model, &rng);	/* residual params too: off their zero start */
+	for (int i = 0; i < ad->n_params; i++)
+		drr_perturb_tensor(&ad->params[i], 0.3f, &rng);
+	if (dc->lambda_kl > 0.0f)
+	{
+		XD_REQUIRE(xd_encoders_new(&cfg, 6, 3, &enc) == XD_OK);
+		for (int k = 0; k < XD_N_ENC; k++)
+			if (enc->e[k])
+			{
+				xd_dist_encoder_init(enc->e[k], &rng);
+				for (int i = 0; i < enc->e[k]->n_params; i++)
+					drr_perturb_tensor(&enc->e[k]->params[i], 0.1f, &rng);
+			}
+		ad->enc = enc;
+		ad->lambda_kl = dc->lambda_kl;
+	}
+	xd_model_freeze_shared(model, dc->frozen);
+	xd_rng_seed(&drop_rng, 99);
+
+	{
+		xd_rng		r = drop_rng;
+		double		plain;
+
+		xd_model_zero_grad(model);
+		XD_CHECK(xd_model_loss_backward(model, &b, &r, false, &loss) == XD_OK);
+		XD_CHECK(isfinite(loss));
+		if (enc)
+		{
+			/* the KL term is in the loss: without it the loss is smaller */
+			ad->lambda_kl = 0.0f;
+			plain = gc_loss(model, &b, &drop_rng, false);
+			ad->lambda_kl = dc->lambda_kl;
+			XD_CHECK(loss > plain);
+		}
+	}
+
+	xd_model_params(model, &ps, &np);
+	for (int i = 0; i < np; i++)
+	{
+		xd_param   *p = ps[i];
+		size_t		n = (size_t) p->rows * p->cols;
+		float	   *ga = malloc(sizeof(float) * n);
+
+		XD_REQUIRE(ga);
+		memcpy(ga, p->g, sizeof(float) * n);
+		for (size_t k = 0; k < n; k++)
+		{
+			float		w0 = p->w[k];
+			double		a = ga[k];
+			double		err;
+			double		num = 0.0;
+
+			if (dc->frozen && p->group == XD_GROUP_SHARED)
+			{
+				/* frozen modules: backward wrote nothing */
+				XD_CHECK(ga[k] == 0.0f);
+				continue;
+			}
+			if (gc_mm_diag(&cfg, p, k))
+			{
+				XD_CHECK(ga[k] == 0.0f);
+				continue;
+			}
+			if (p->sparse && !p->row_mark[k / p->cols])
+			{
+				XD_CHECK(ga[k] == 0.0f);
+				continue;
+			}
+			/*
+			 * Central differences at three steps, then one-sided ones: a
+			 * ReLU kink (towers, FMT layers, encoders) within 4 eps of w0
+			 * lies on one side only, so one of the one-sided quotients
+			 * clears it; a wrong gradient disagrees with all of them.
+			 */
+			err = INFINITY;
+			for (int e = 0; e < 7 && err > GC_ATOL; e++)
+			{
+				static const float steps[7] = {GC_EPS, GC_EPS / 4, GC_EPS * 4,
+				GC_EPS, GC_EPS / 4, GC_EPS, GC_EPS / 4};
+				float		h = steps[e];
+				double		lp,
+							lm,
+							q,
+							qe;
+
+				p->w[k] = e < 5 ? w0 + h : w0;
+				lp = gc_loss(model, &b, &drop_rng, false);
+				p->w[k] = e < 3 ? w0 - h : (e < 5 ? w0 : w0 - h);
+				lm = gc_loss(model, &b, &drop_rng, false);
+				p->w[k] = w0;
+				q = (lp - lm) / ((e < 3 ? 2.0 : 1.0) * (double) h);
+				qe = fabs(a - q) - GC_RTOL * fmax(fabs(a), fabs(q));
+				if (qe < err)
+				{
+					err = qe;
+					num = q;
+				}
+			}
+			checked++;
+			if (p->group == XD_GROUP_RESIDUAL)
+				checked_res++;
+			if (err > GC_ATOL)
+			{
+				char		msg[200];
+
+				snprintf(msg, sizeof(msg), "%s[%zu]: analytic %.6g numeric %.6g",
+						 p->name, k, a, num);
+				if (bad++ < 5)
+					xd_test_fail(__FILE__, __LINE__, msg);
+			}
+		}
+		free(ga);
+	}
+	/* all three residuals: R_C, r_C (when L_C >= 1), R_U, r_U, R_V, r_V */
+	XD_CHECK(checked_res == (dc->n_ctx_layers >= 1 ? 7 * 7 + 7 : 0) + 2 * (5 * 5 + 5));
+	XD_CHECK(checked > checked_res);
+	XD_CHECK(bad == 0);
+	xd_batch_free(&b);
+	xd_model_free(model);
+	xd_adapt_free(ad);
+	xd_encoders_free(enc);
+}
+
+#define DRR_TEST(name, fb, var, lc, frozen, lambda) \
+	XD_TEST(name) \
+	{ \
+		drr_case	dc = {fb, var, lc, frozen, lambda}; \
+		drr_run(&dc); \
+	}
+
+/* residuals only, every tensor (modules not frozen): the residual backward */
+DRR_TEST(gradcheck_drr_residual_mmt, XD_IMPLICIT, XD_VARIANT_MMT, 2, false, 0.0f)
+DRR_TEST(gradcheck_drr_residual_fmt, XD_IMPLICIT, XD_VARIANT_FMT, 2, false, 0.0f)
+DRR_TEST(gradcheck_drr_residual_explicit, XD_EXPLICIT, XD_VARIANT_MMT, 2, false, 0.0f)
+/* x^1 is c* when L_C = 1; three context layers */
+DRR_TEST(gradcheck_drr_residual_one_layer, XD_IMPLICIT, XD_VARIANT_MMT, 1, false, 0.0f)
+DRR_TEST(gradcheck_drr_residual_three_layers, XD_IMPLICIT, XD_VARIANT_FMT, 3, true, 0.0f)
+/* eq. 22: the KL terms through frozen encoders, modules frozen (DRR training) */
+DRR_TEST(gradcheck_drr_kl_frozen_mmt, XD_IMPLICIT, XD_VARIANT_MMT, 2, true, 0.5f)
+DRR_TEST(gradcheck_drr_kl_frozen_fmt, XD_IMPLICIT, XD_VARIANT_FMT, 2, true, 0.5f)
+DRR_TEST(gradcheck_drr_kl_frozen_explicit, XD_EXPLICIT, XD_VARIANT_MMT, 2, true, 0.5f)
+/* and with every module trainable, the KL terms reach the shared tensors too */
+DRR_TEST(gradcheck_drr_residual_fmt_three_layers_all, XD_IMPLICIT, XD_VARIANT_FMT, 3, false, 0.0f)
+DRR_TEST(gradcheck_drr_residual_mmt_three_layers_frozen, XD_IMPLICIT, XD_VARIANT_MMT, 3, true, 0.0f)
+DRR_TEST(gradcheck_drr_residual_fmt_frozen, XD_IMPLICIT, XD_VARIANT_FMT, 2, true, 0.0f)
+DRR_TEST(gradcheck_drr_residual_mmt_frozen, XD_IMPLICIT, XD_VARIANT_MMT, 2, true, 0.0f)
+DRR_TEST(gradcheck_drr_kl_all, XD_IMPLICIT, XD_VARIANT_MMT, 2, false, 0.5f)
+/* no context layer: no x^1, the item and user residuals only */
+DRR_TEST(gradcheck_drr_no_ctx_layer, XD_IMPLICIT, XD_VARIANT_MMT, 0, true, 0.5f)

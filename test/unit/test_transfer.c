@@ -1,0 +1,545 @@
+/*
+ * test_transfer.c - one-to-many transfer (transfer.c; DESIGN.md section 4):
+ * zero residuals are Direct bit for bit, a DRR adaptation leaves the source's
+ * shared modules and encoders bit-identical, Anneal's schedule, determinism
+ * under a seed, every method end to end (implicit and explicit), auto keeps
+ * the best candidate, and bad arguments.
+ *
+ * The worlds are tiny (d = 16, a few thousand rows) so the whole file runs
+ * in seconds, also under valgrind.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+#include "xdrec/encoder.h"
+#include "xdrec/generate.h"
+#include "xdrec/metrics.h"
+#include "xdrec/transfer.h"
+
+typedef struct tw_world
+{
+	xd_generated *g;
+	xd_config	cfg;
+	xd_transfer_result src;		/* the trained source model */
+	xd_encoders *enc;
+} tw_world;
+
+static bool
+tw_make(tw_world *w, uint64_t seed, int explicit_feedback)
+{
+	xd_gen_config gc;
+	xd_transfer_opts to;
+	xd_encoder_opts eo;
+	const xd_dataset *ds;
+
+	memset(w, 0, sizeof(*w));
+	xd_gen_config_default(&gc);
+	gc.seed = seed;
+	gc.n_domains = 3;
+	gc.src_users = 100;
+	gc.src_items = 60;
+	gc.src_interactions = 3000;
+	gc.tgt_users = 50;
+	gc.tgt_items = 30;
+	gc.tgt_interactions = 500;
+	gc.explicit_feedback = explicit_feedback;
+	if (xd_generate(&gc, &w->g) != XD_OK)
+		return false;
+	ds = w->g->domains[0].ds;
+	xd_config_defaults(&w->cfg);
+	w->cfg.m = ds->enc.schema.m;
+	w->cfg.m_I = ds->enc.schema.m_I;
+	w->cfg.m_H = ds->enc.schema.m_H;
+	w->cfg.m_A = ds->enc.schema.m_A;
+	w->cfg.d = 16;
+	w->cfg.feedback = explicit_feedback ? XD_EXPLICIT : XD_IMPLICIT;
+	xd_transfer_opts_default(&to);
+	to.max_epochs = 4;
+	to.patience = 4;
+	to.seed = seed;
+	if (xd_transfer_train_source(&w->cfg, ds, &to, &w->src) != XD_OK)
+		return false;
+	xd_encoder_opts_default(&eo);
+	eo.epochs = 2;
+	eo.max_rows = 1000;
+	eo.hidden = 16;
+	eo.latent = 4;
+	return xd_encoders_train(w->src.model, ds, &eo, &w->enc, NULL) == XD_OK;
+}
+
+static void
+tw_free(tw_world *w)
+{
+	xd_encoders_free(w->enc);
+	xd_transfer_result_free(&w->src);
+	xd_generated_free(w->g);
+}
+
+static void
+tw_opts(xd_transfer_opts *o, xd_transfer_method m, uint64_t seed)
+{
+	xd_transfer_opts_default(o);
+	o->method = m;
+	o->max_epochs = 3;
+	o->patience = 2;
+	o->pretrain_epochs = 1;
+	o->seed = seed;
+}
+
+/* A scoring batch of the target's test rows (positives only). */
+static bool
+tw_batch(const xd_dataset *ds, xd_batch *b)
+{
+	int			n = (int) ds->n_split[XD_SPLIT_TEST];
+
+	if (n > 200)
+		n = 200;
+	if (xd_batch_init(b, n, ds->enc.schema.m) != XD_OK)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TEST][i];
+
+		b->users[i] = ds->users[row];
+		b->items[i] = ds->items[row];
+		xd_dataset_encode(ds, row, -1, b->c + (size_t) i * b->m);
+	}
+	b->n = n;
+	return n > 0;
+}
+
+/* Every byte of a tensor's state: values, gradient, moments, steps. */
+static size_t
+tw_param_bytes(const xd_param *p)
+{
+	return sizeof(float) * (size_t) p->rows * p->cols;
+}
+
+typedef struct tw_snap
+{
+	int			n;
+	const xd_param *p[128];
+	float	   *copy[128][4];
+	int64_t		step[128];
+} tw_snap;
+
+static void
+tw_snap_take(tw_snap *s, const xd_param *ps, int n)
+{
+	for (int i = 0; i < n && s->n < 128; i++)
+	{
+		const xd_param *p = &ps[i];
+		size_t		bytes = tw_param_bytes(p);
+		const float *src[4] = {p->w, p->g, p->adam_m, p->adam_v};
+
+		s->p[s->n] = p;
+		s->step[s->n] = p->step;
+		for (int k = 0; k < 4; k++)
+		{
+			s->copy[s->n][k] = malloc(bytes);
+			if (s->copy[s->n][k])
+				memcpy(s->copy[s->n][k], src[k], bytes);
+		}
+		s->n++;
+	}
+}
+
+static int
+tw_snap_diff(const tw_snap *s)
+{
+	int			diff = 0;
+
+	for (int i = 0; i < s->n; i++)
+	{
+		const xd_param *p = s->p[i];
+		size_t		bytes = tw_param_bytes(p);
+		const float *now[4] = {p->w, p->g, p->adam_m, p->adam_v};
+
+		for (int k = 0; k < 4; k++)
+			if (!s->copy[i][k] || memcmp(s->copy[i][k], now[k], bytes) != 0)
+				diff++;
+		if (p->step != s->step[i])
+			diff++;
+	}
+	return diff;
+}
+
+static void
+tw_snap_free(tw_snap *s)
+{
+	for (int i = 0; i < s->n; i++)
+		for (int k = 0; k < 4; k++)
+			free(s->copy[i][k]);
+	s->n = 0;
+}
+
+XD_TEST(transfer_anneal_schedule)
+{
+	/* eq. 18: eta_b = eta0 exp(-lambda b), eta0 / 1000 after one epoch */
+	for (int64_t B = 1; B <= 1000; B *= 7)
+	{
+		double		lambda = xd_anneal_lambda(B, 1e-3);
+		float		eta0 = 1e-3f;
+
+		XD_CHECK(lambda > 0.0);
+		XD_CHECK(xd_anneal_lr(eta0, lambda, 0) == eta0);
+		XD_CHECK_NEAR(xd_anneal_lr(eta0, lambda, B) / eta0, 1e-3, 1e-8);
+		XD_CHECK(xd_anneal_lr(eta0, lambda, B / 2) > xd_anneal_lr(eta0, lambda, B));
+		XD_CHECK(xd_anneal_lr(eta0, lambda, 2 * B) < 1.01e-6f * eta0);
+	}
+	XD_CHECK(xd_anneal_lambda(0, 1e-3) == 0.0);
+	XD_CHECK(xd_anneal_lambda(10, 0.0) == 0.0);
+}
+
+XD_TEST(transfer_zero_residuals_are_direct)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result direct;
+	const xd_dataset *ds;
+	xd_batch	b = {0};
+	xd_model   *m2 = NULL;
+	xd_adapt   *ad = NULL;
+	float	   *s1,
+			   *s2;
+	xd_param   *which[3];
+
+	XD_REQUIRE(tw_make(&w, 5, 0));
+	ds = w.g->domains[1].ds;
+	tw_opts(&o, XD_TRANSFER_DIRECT, 5);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &direct) == XD_OK);
+	XD_CHECK(direct.method == XD_TRANSFER_DIRECT && direct.epochs == 0);
+	XD_CHECK(direct.shared == NULL && direct.adapt == NULL);
+	XD_CHECK(direct.n_history == 1 && direct.n_pretrain == 1);
+	XD_REQUIRE(tw_batch(ds, &b));
+	s1 = malloc(sizeof(float) * b.n);
+	s2 = malloc(sizeof(float) * b.n);
+	XD_REQUIRE(s1 && s2);
+	XD_REQUIRE(xd_transfer_score(&direct, &b, s1) == XD_OK);
+
+	/* the same modules and embeddings with zero residuals: the same bits */
+	XD_REQUIRE(xd_model_new(&direct.cfg, w.src.shared, direct.domain, false, false,
+							&m2) == XD_OK);
+	XD_REQUIRE(xd_adapt_new(&direct.cfg, &ad) == XD_OK);
+	XD_REQUIRE(xd_model_set_adapt(m2, ad) == XD_OK);
+	XD_CHECK(xd_model_set_adapt(m2, ad) == XD_EINVAL);	/* once */
+	XD_REQUIRE(xd_model_score(m2, &b, s2) == XD_OK);
+	XD_CHECK(memcmp(s1, s2, sizeof(float) * b.n) == 0);
+
+	/* the KL regulariser changes the loss, never the scores */
+	ad->enc = w.enc;
+	ad->lambda_kl = 1.0f;
+	XD_REQUIRE(xd_model_score(m2, &b, s2) == XD_OK);
+	XD_CHECK(memcmp(s1, s2, sizeof(float) * b.n) == 0);
+
+	/* each residual alone, made nonzero, changes the scores */
+	which[0] = ad->r_C;
+	which[1] = ad->R_U;
+	which[2] = ad->R_V;
+	for (int k = 0; k < 3; k++)
+	{
+		float		saved = which[k]->w[0];
+		int			changed = 0;
+
+		which[k]->w[0] = 0.5f;
+		XD_REQUIRE(xd_model_score(m2, &b, s2) == XD_OK);
+		for (int i = 0; i < b.n; i++)
+			changed += s1[i] != s2[i];
+		XD_CHECK(changed > 0);
+		which[k]->w[0] = saved;
+	}
+
+	/* ranking candidates (score_items) applies the item residual too */
+	{
+		int32_t		items[8];
+		float		si[8],
+					sb[8];
+		xd_batch	bb = {0};
+
+		ad->R_V->w[3] = 0.7f;
+		ad->R_U->w[1] = -0.4f;
+		ad->R_C->w[2] = 0.3f;
+		XD_REQUIRE(xd_batch_init(&bb, 8, b.m) == XD_OK);
+		for (int i = 0; i < 8; i++)
+		{
+			items[i] = i % ds->n_items;
+			bb.users[i] = b.users[0];
+			bb.items[i] = items[i];
+			memcpy(bb.c + (size_t) i * b.m, b.c, sizeof(float) * b.m);
+		}
+		bb.n = 8;
+		XD_CHECK(xd_model_score_items(m2, b.users[0], b.c, items, 8, si) == XD_OK);
+		XD_CHECK(xd_model_score(m2, &bb, sb) == XD_OK);
+		for (int i = 0; i < 8; i++)
+			XD_CHECK_NEAR(si[i], sb[i], 1e-5 * (1.0 + fabs(sb[i])));
+		xd_batch_free(&bb);
+	}
+	xd_model_free(m2);
+	xd_adapt_free(ad);
+	free(s1);
+	free(s2);
+	xd_batch_free(&b);
+	xd_transfer_result_free(&direct);
+	tw_free(&w);
+}
+
+/* A DRR adaptation leaves the source's modules and the encoders bit-identical. */
+XD_TEST(transfer_drr_leaves_shared_bit_identical)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	tw_snap		snap;
+	const xd_dataset *ds;
+
+	memset(&snap, 0, sizeof(snap));
+	XD_REQUIRE(tw_make(&w, 6, 0));
+	ds = w.g->domains[2].ds;
+	tw_snap_take(&snap, w.src.shared->params, w.src.shared->n_params);
+	for (int k = 0; k < XD_N_ENC; k++)
+		tw_snap_take(&snap, w.enc->e[k]->params, w.enc->e[k]->n_params);
+	XD_CHECK(snap.n == w.src.shared->n_params + 3 * 6);
+
+	tw_opts(&o, XD_TRANSFER_DRR, 6);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r) == XD_OK);
+	XD_CHECK(r.method == XD_TRANSFER_DRR && r.adapt && r.shared == NULL);
+	XD_CHECK(r.model->shared == w.src.shared);	/* borrowed, not copied */
+	XD_CHECK(r.lambda_kl == 0.1f && r.epochs >= 1);
+	XD_CHECK(tw_snap_diff(&snap) == 0);
+	/* and it did train: residuals moved off zero, KL in the loss */
+	{
+		int			moved = 0;
+
+		for (int i = 0; i < r.adapt->n_params; i++)
+			for (size_t k = 0; k < tw_param_bytes(&r.adapt->params[i]) / sizeof(float); k++)
+				moved += r.adapt->params[i].w[k] != 0.0f;
+		XD_CHECK(moved > 0);
+		XD_CHECK(r.loss[r.n_history - 1] > r.loss_data[r.n_history - 1]);
+	}
+	xd_transfer_result_free(&r);
+
+	/* Anneal trains its own copy; the source stays as it was too */
+	tw_opts(&o, XD_TRANSFER_ANNEAL, 6);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r) == XD_OK);
+	XD_CHECK(r.shared != NULL && r.shared != w.src.shared && r.adapt == NULL);
+	XD_CHECK(tw_snap_diff(&snap) == 0);
+	{
+		int			moved = 0;
+
+		for (int i = 0; i < r.shared->n_params; i++)
+			moved += memcmp(r.shared->params[i].w, w.src.shared->params[i].w,
+							tw_param_bytes(&r.shared->params[i])) != 0;
+		XD_CHECK(moved > 0);
+	}
+	xd_transfer_result_free(&r);
+	tw_snap_free(&snap);
+	tw_free(&w);
+}
+
+static bool
+tw_same_result(const xd_transfer_result *a, const xd_transfer_result *b)
+{
+	if (a->n_history != b->n_history || a->best_epoch != b->best_epoch ||
+		a->epochs != b->epochs)
+		return false;
+	for (int i = 0; i < a->n_history; i++)
+		if (a->loss[i] != b->loss[i])
+			return false;
+	for (int i = 0; i < a->domain->n_params; i++)
+		if (memcmp(a->domain->params[i].w, b->domain->params[i].w,
+				   tw_param_bytes(&a->domain->params[i])) != 0)
+			return false;
+	if (a->adapt)
+		for (int i = 0; i < a->adapt->n_params; i++)
+			if (memcmp(a->adapt->params[i].w, b->adapt->params[i].w,
+					   tw_param_bytes(&a->adapt->params[i])) != 0)
+				return false;
+	return true;
+}
+
+XD_TEST(transfer_deterministic)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result a,
+				b,
+				c;
+	const xd_dataset *ds;
+
+	XD_REQUIRE(tw_make(&w, 7, 0));
+	ds = w.g->domains[1].ds;
+	tw_opts(&o, XD_TRANSFER_DRR, 11);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &a) == XD_OK);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &b) == XD_OK);
+	o.seed = 12;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &c) == XD_OK);
+	XD_CHECK(tw_same_result(&a, &b));
+	XD_CHECK(a.best_metric == b.best_metric);
+	XD_CHECK(!tw_same_result(&a, &c));
+	xd_transfer_result_free(&a);
+	xd_transfer_result_free(&b);
+	xd_transfer_result_free(&c);
+	tw_free(&w);
+}
+
+static void
+tw_methods(int explicit_feedback)
+{
+	tw_world	w;
+	const xd_dataset *ds;
+
+	XD_REQUIRE(tw_make(&w, 8, explicit_feedback));
+	ds = w.g->domains[1].ds;
+	for (int m = 0; m < XD_N_TRANSFER; m++)
+		for (int pre = 0; pre <= 2; pre += 2)
+		{
+			xd_transfer_opts o;
+			xd_transfer_result r;
+			xd_eval_opts eo;
+
+			tw_opts(&o, (xd_transfer_method) m, 3);
+			o.pretrain_epochs = pre;
+			XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r) == XD_OK);
+			XD_CHECK(r.requested == (xd_transfer_method) m);
+			XD_CHECK(r.model != NULL && r.domain != NULL);
+			XD_CHECK(r.seconds > 0.0 && r.seconds >= r.pretrain_seconds);
+			XD_CHECK(isfinite(r.best_metric));
+			XD_CHECK(explicit_feedback ? r.best_metric > 0.0 :
+					 (r.best_metric > 0.0 && r.best_metric <= 1.0));
+			if (m == XD_TRANSFER_TARGET_ONLY)
+				XD_CHECK(r.n_pretrain == 0);
+			else if (m != XD_TRANSFER_AUTO)
+				XD_CHECK(r.n_pretrain == pre);
+			if (m != XD_TRANSFER_DIRECT && m != XD_TRANSFER_AUTO)
+				XD_CHECK(r.epochs >= 1 && r.n_history == r.n_pretrain + r.epochs);
+			if (m == XD_TRANSFER_AUTO)
+			{
+				double		best = r.auto_metric[0];
+
+				/* the winner is the best candidate on validation */
+				for (int k = 1; k < 3; k++)
+					best = explicit_feedback ? fmin(best, r.auto_metric[k]) :
+						fmax(best, r.auto_metric[k]);
+				XD_CHECK(r.best_metric == best);
+				XD_CHECK(r.method == XD_TRANSFER_TARGET_ONLY ||
+						 r.method == XD_TRANSFER_ANNEAL || r.method == XD_TRANSFER_DRR);
+				XD_CHECK(r.seconds >= r.auto_seconds[0] + r.auto_seconds[1] +
+						 r.auto_seconds[2] - 1e-9);
+			}
+			/* the result scores like any model */
+			xd_eval_opts_default(&eo);
+			if (explicit_feedback)
+			{
+				xd_rating_metrics rm;
+
+				XD_CHECK(xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_transfer_score,
+										 &r, &rm) == XD_OK);
+				XD_CHECK(rm.n > 0 && isfinite(rm.rmse));
+			}
+			else
+			{
+				xd_rank_metrics rm;
+
+				XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_transfer_score,
+										 &r, &rm) == XD_OK);
+				XD_CHECK(rm.n > 0 && rm.mrr > 0.0);
+			}
+			xd_transfer_result_free(&r);
+		}
+	tw_free(&w);
+}
+
+XD_TEST(transfer_every_method_implicit)
+{
+	tw_methods(0);
+}
+
+XD_TEST(transfer_every_method_explicit)
+{
+	tw_methods(1);
+}
+
+XD_TEST(transfer_lambda_search)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r,
+				one;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	tw_opts(&o, XD_TRANSFER_DRR, 4);
+	o.lambda_search = true;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
+	XD_CHECK(r.lambda_kl == 0.01f || r.lambda_kl == 0.1f || r.lambda_kl == 1.0f);
+	XD_CHECK(r.adapt && r.adapt->lambda_kl == r.lambda_kl);
+	XD_CHECK(r.n_pretrain == 1);
+	/* the search's time includes its three fits: more than one fit's */
+	o.lambda_search = false;
+	o.lambda_kl = r.lambda_kl;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &one) == XD_OK);
+	XD_CHECK(r.best_metric == one.best_metric);
+	XD_CHECK(r.seconds > one.seconds);
+	xd_transfer_result_free(&one);
+	xd_transfer_result_free(&r);
+	tw_free(&w);
+}
+
+XD_TEST(transfer_bad_arguments)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	xd_config	cfg;
+
+	XD_REQUIRE(tw_make(&w, 10, 0));
+	tw_opts(&o, XD_TRANSFER_DRR, 1);
+	o.method = XD_N_TRANSFER;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	tw_opts(&o, XD_TRANSFER_DRR, 1);
+	o.patience = 0;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	tw_opts(&o, XD_TRANSFER_DRR, 1);
+	o.pretrain_epochs = -1;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	/* a config whose width is not the target's */
+	cfg = w.cfg;
+	cfg.m_A += 1;
+	cfg.m += 1;
+	tw_opts(&o, XD_TRANSFER_DRR, 1);
+	XD_CHECK(xd_transfer_train_source(&cfg, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	XD_CHECK(strcmp(xd_transfer_method_name(XD_TRANSFER_DRR), "drr") == 0);
+	XD_CHECK(xd_transfer_method_name(XD_N_TRANSFER) == NULL);
+	xd_transfer_result_free(NULL);
+	tw_free(&w);
+}
+
+/* A stop callback cancels cleanly, leaving a result that frees. */
+static int
+tw_stop_after(void *arg)
+{
+	int		   *n = arg;
+
+	return ++(*n) > 3;
+}
+
+XD_TEST(transfer_cancel)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	int			calls = 0;
+
+	XD_REQUIRE(tw_make(&w, 11, 0));
+	tw_opts(&o, XD_TRANSFER_AUTO, 1);
+	o.stop = tw_stop_after;
+	o.stop_arg = &calls;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_ECANCELLED);
+	xd_transfer_result_free(&r);
+	tw_free(&w);
+}
