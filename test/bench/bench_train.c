@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	xd_gen_config_bench(&gc);
 	gc.src_interactions = n_inter;
 	gc.src_users = 20000;
-	gc.src_items = 5000;
+	gc.src_items = 1000;
 	gc.n_domains = 1;
 	t_gen = now();
 	if (xd_generate(&gc, &g) != XD_OK)
