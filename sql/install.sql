@@ -8,8 +8,8 @@ CREATE EXTENSION xdrec SCHEMA app;
 SELECT extname, extversion, extrelocatable, extnamespace::regnamespace AS schema
 FROM pg_extension WHERE extname = 'xdrec';
 
--- the schemas the extension's objects live in (xdrec_rank, in a later
--- release, will be the one object in app)
+-- the schemas the extension's objects live in (xdrec_rank is the one
+-- object in app)
 SELECT DISTINCT classid::regclass AS catalog,
        CASE classid
             WHEN 'pg_class'::regclass THEN (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = objid)

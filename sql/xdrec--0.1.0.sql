@@ -70,6 +70,8 @@ CREATE TABLE xdrec.version (
 	state text NOT NULL DEFAULT 'building'
 		CHECK (state IN ('building', 'ready', 'failed', 'retired')),
 	metrics jsonb NOT NULL DEFAULT '{}',
+	-- config, feature layout and frozen vocabularies (src/pg/catalog.c)
+	encoder jsonb,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	UNIQUE (model_id, id)
 );
@@ -89,6 +91,31 @@ CREATE TABLE xdrec.weight (
 	FOREIGN KEY (model_id, version_id) REFERENCES xdrec.version (model_id, id) ON DELETE CASCADE
 );
 ALTER TABLE xdrec.weight ALTER COLUMN data SET STORAGE EXTERNAL;	-- float noise does not compress
+
+-- A version's key maps: dense id = position in the sorted keys ("C"
+-- collation for text keys, numeric order for integers), in text form,
+-- chunked (src/pg/catalog.c).
+CREATE TABLE xdrec.key_map (
+	model_id bigint NOT NULL,
+	version_id bigint NOT NULL,
+	kind text NOT NULL CHECK (kind IN ('user', 'item')),
+	chunk int NOT NULL CHECK (chunk >= 0),
+	keys text[] NOT NULL,
+	PRIMARY KEY (version_id, kind, chunk),
+	FOREIGN KEY (model_id, version_id) REFERENCES xdrec.version (model_id, id) ON DELETE CASCADE
+);
+
+-- A version's training items per user (exclude_seen): users in id order,
+-- 65,536 per chunk; counts[i] items of user chunk * 65536 + i, then items.
+CREATE TABLE xdrec.seen (
+	model_id bigint NOT NULL,
+	version_id bigint NOT NULL,
+	chunk int NOT NULL CHECK (chunk >= 0),
+	counts int[] NOT NULL,
+	items int[] NOT NULL,
+	PRIMARY KEY (version_id, chunk),
+	FOREIGN KEY (model_id, version_id) REFERENCES xdrec.version (model_id, id) ON DELETE CASCADE
+);
 
 CREATE TABLE xdrec.model_grant (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
@@ -133,6 +160,8 @@ SELECT pg_catalog.pg_extension_config_dump('xdrec.feature', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.domain', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.version', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.weight', '');
+SELECT pg_catalog.pg_extension_config_dump('xdrec.key_map', '');
+SELECT pg_catalog.pg_extension_config_dump('xdrec.seen', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.model_grant', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.job', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.job_progress', '');
@@ -203,6 +232,8 @@ ALTER TABLE xdrec.feature ENABLE ROW LEVEL SECURITY;
 ALTER TABLE xdrec.domain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE xdrec.version ENABLE ROW LEVEL SECURITY;
 ALTER TABLE xdrec.weight ENABLE ROW LEVEL SECURITY;
+ALTER TABLE xdrec.key_map ENABLE ROW LEVEL SECURITY;
+ALTER TABLE xdrec.seen ENABLE ROW LEVEL SECURITY;
 ALTER TABLE xdrec.model_grant ENABLE ROW LEVEL SECURITY;
 ALTER TABLE xdrec.job ENABLE ROW LEVEL SECURITY;
 ALTER TABLE xdrec.job_progress ENABLE ROW LEVEL SECURITY;
@@ -256,6 +287,16 @@ CREATE POLICY weight_select ON xdrec.weight FOR SELECT
 CREATE POLICY weight_write ON xdrec.weight FOR ALL
 	USING (xdrec._model_access(model_id, 'train'))
 	WITH CHECK (xdrec._model_access(model_id, 'train'));
+CREATE POLICY key_map_select ON xdrec.key_map FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY key_map_write ON xdrec.key_map FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+CREATE POLICY seen_select ON xdrec.seen FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY seen_write ON xdrec.seen FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
 CREATE POLICY job_select ON xdrec.job FOR SELECT
 	USING (xdrec._model_access(model_id, 'use'));
 CREATE POLICY job_write ON xdrec.job FOR ALL
@@ -274,6 +315,7 @@ GRANT UPDATE (source_domain) ON xdrec.model TO PUBLIC;
 GRANT SELECT, INSERT, DELETE ON xdrec.feature TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.domain, xdrec.version, xdrec.weight,
 	xdrec.job, xdrec.job_progress TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.key_map, xdrec.seen TO PUBLIC;
 GRANT SELECT, INSERT, DELETE ON xdrec.model_grant TO PUBLIC;
 GRANT UPDATE (privilege, granted_at) ON xdrec.model_grant TO PUBLIC;
 GRANT USAGE ON SEQUENCE xdrec.model_id_seq, xdrec.version_id_seq, xdrec.job_id_seq TO PUBLIC;
@@ -840,3 +882,207 @@ AS 'MODULE_PATHNAME', 'xdrec_blas_selfcheck';
 
 COMMENT ON FUNCTION xdrec.blas_selfcheck() IS
 	'run an sgemm and report the backend''s threads, openblas_get_parallel() and the OpenBLAS build';
+
+-- ---------------------------------------------------------------------------
+-- Training and serving (src/pg/train_fn.c, rank_fn.c, evaluate_fn.c,
+-- generate_fn.c; DESIGN sections 2, 5, 6, 7).
+
+-- Any write to the tables ranking reads through its per-backend cache sends
+-- a relcache invalidation of xdrec.domain, which every backend's cache
+-- listens to (also on a hot standby: invalidations are WAL-logged).
+CREATE FUNCTION xdrec._invalidate_cache()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'xdrec_invalidate_cache';
+
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model_grant
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.domain
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+
+CREATE FUNCTION xdrec.train(name text, source_domain text, background boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_train';
+
+COMMENT ON FUNCTION xdrec.train(text, text, boolean) IS
+	'train the model on its source domain, write a new version and serve it; returns the training summary';
+
+-- Ranking: a bigint form (models whose user and item keys are integers) and a
+-- text form (every model; untyped driver parameters resolve to it). The
+-- context goes by name in ctx; an encoded vector goes in ctx_vector.
+CREATE FUNCTION xdrec.rank(name text, user_key bigint, ctx jsonb, k integer,
+						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+						   candidates bigint[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
+RETURNS TABLE(item_key bigint, score real, rank integer, version bigint)
+LANGUAGE c STABLE PARALLEL SAFE ROWS 10
+AS 'MODULE_PATHNAME', 'xdrec_rank_int8';
+
+CREATE FUNCTION xdrec.rank(name text, user_key text, ctx jsonb, k integer,
+						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+						   candidates text[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
+RETURNS TABLE(item_key text, score real, rank integer, version bigint)
+LANGUAGE c STABLE PARALLEL SAFE ROWS 10
+AS 'MODULE_PATHNAME', 'xdrec_rank_text';
+
+COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[]) IS
+	'the top k items for a user in a context (integer keys)';
+COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[]) IS
+	'the top k items for a user in a context (keys as text)';
+
+-- The short form, in the schema CREATE EXTENSION was given, on the model
+-- named by the setting xdrec.default_model.
+CREATE FUNCTION @extschema@.xdrec_rank(user_key bigint, ctx jsonb, k integer)
+RETURNS TABLE(item_key bigint, score real, rank integer, version bigint)
+LANGUAGE c STABLE PARALLEL SAFE ROWS 10
+AS 'MODULE_PATHNAME', 'xdrec_rank_short_int8';
+
+CREATE FUNCTION @extschema@.xdrec_rank(user_key text, ctx jsonb, k integer)
+RETURNS TABLE(item_key text, score real, rank integer, version bigint)
+LANGUAGE c STABLE PARALLEL SAFE ROWS 10
+AS 'MODULE_PATHNAME', 'xdrec_rank_short_text';
+
+CREATE FUNCTION xdrec.predict(name text, user_key bigint, item_key bigint, ctx jsonb,
+							  domain text DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
+RETURNS real
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_predict_int8';
+
+CREATE FUNCTION xdrec.predict(name text, user_key text, item_key text, ctx jsonb,
+							  domain text DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
+RETURNS real
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_predict_text';
+
+COMMENT ON FUNCTION xdrec.predict(text, bigint, bigint, jsonb, text, real[]) IS
+	'the predicted rating of an item by a user in a context (explicit-feedback models)';
+COMMENT ON FUNCTION xdrec.predict(text, text, text, jsonb, text, real[]) IS
+	'the predicted rating of an item by a user in a context (explicit-feedback models)';
+
+-- ---------------------------------------------------------------------------
+-- Synthetic data (src/core/generate.c, docs/generator.md).
+
+-- The generator's options, validated, with their defaults.
+CREATE FUNCTION xdrec._generate_options(options jsonb)
+RETURNS TABLE(seed bigint, domains int, src_users int, src_items int, src_rows bigint,
+			  tgt_users int, tgt_items int, tgt_rows bigint, explicit boolean, control boolean)
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+	part text;
+	sz jsonb;
+BEGIN
+	seed := 42; domains := 4;
+	src_users := 2000; src_items := 1000; src_rows := 100000;
+	tgt_users := 300; tgt_items := 200; tgt_rows := 3000;
+	explicit := false; control := false;
+	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
+		RAISE EXCEPTION 'generator options must be a json object, not %', coalesce(options::text, 'null')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(options) LOOP
+		CASE k
+			WHEN 'seed' THEN
+				seed := xdrec._int_option('option "seed"', options -> k, 0, 9223372036854775807);
+			WHEN 'domains' THEN
+				domains := xdrec._int_option('option "domains"', options -> k, 1, 100);
+			WHEN 'explicit', 'control' THEN
+				IF jsonb_typeof(options -> k) <> 'boolean' THEN
+					RAISE EXCEPTION 'option "%" must be true or false, not %', k, options -> k
+						USING ERRCODE = 'invalid_parameter_value';
+				END IF;
+				IF k = 'explicit' THEN explicit := (options ->> k)::boolean;
+				ELSE control := (options ->> k)::boolean; END IF;
+			WHEN 'sizes' THEN
+				IF jsonb_typeof(options -> k) <> 'object' THEN
+					RAISE EXCEPTION 'option "sizes" must be an object like {"source": {"users": 2000, "items": 1000, "interactions": 100000}, "target": {...}}'
+						USING ERRCODE = 'invalid_parameter_value';
+				END IF;
+				FOR part IN SELECT jsonb_object_keys(options -> k) LOOP
+					sz := options -> k -> part;
+					IF part NOT IN ('source', 'target') OR jsonb_typeof(sz) <> 'object'
+					   OR EXISTS (SELECT 1 FROM jsonb_object_keys(sz) x WHERE x NOT IN ('users', 'items', 'interactions')) THEN
+						RAISE EXCEPTION 'option "sizes" takes "source" and "target", each an object of "users", "items", "interactions", not %', options -> k
+							USING ERRCODE = 'invalid_parameter_value';
+					END IF;
+					IF part = 'source' THEN
+						src_users := coalesce(xdrec._int_option('sizes.source.users', sz -> 'users', 1, 10000000), src_users);
+						src_items := coalesce(xdrec._int_option('sizes.source.items', sz -> 'items', 2, 10000000), src_items);
+						src_rows := coalesce(xdrec._int_option('sizes.source.interactions', sz -> 'interactions', 1, 1000000000), src_rows);
+					ELSE
+						tgt_users := coalesce(xdrec._int_option('sizes.target.users', sz -> 'users', 1, 10000000), tgt_users);
+						tgt_items := coalesce(xdrec._int_option('sizes.target.items', sz -> 'items', 2, 10000000), tgt_items);
+						tgt_rows := coalesce(xdrec._int_option('sizes.target.interactions', sz -> 'interactions', 1, 1000000000), tgt_rows);
+					END IF;
+				END LOOP;
+			ELSE
+				RAISE EXCEPTION 'unknown generator option "%"', k
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'Known options: seed, domains, sizes, explicit, control.';
+		END CASE;
+	END LOOP;
+	RETURN NEXT;
+END
+$$;
+
+CREATE FUNCTION xdrec._generate_rows(seed bigint, domains int, src_users int, src_items int,
+									 src_rows bigint, tgt_users int, tgt_items int, tgt_rows bigint,
+									 explicit boolean, control boolean)
+RETURNS TABLE(domain text, user_key bigint, item_key bigint, rating real, hour real,
+			  weekday text, rain boolean, spend real, price real, cuisine text)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'xdrec_generate_rows';
+
+CREATE FUNCTION xdrec.generate(table_name text, options jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_generate';
+
+COMMENT ON FUNCTION xdrec.generate(text, jsonb) IS
+	'create a table of synthetic cross-domain interactions (docs/generator.md); returns the rows written';
+
+-- The features argument of create_model for a table made by xdrec.generate.
+CREATE FUNCTION xdrec.generated_features()
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"},
+	         {"name": "weekday", "column": "weekday", "kind": "interactional", "type": "categorical"},
+	         {"name": "rain", "column": "rain", "kind": "interactional", "type": "boolean"},
+	         {"name": "spend", "column": "spend", "kind": "historical", "type": "numeric", "scope": "user"},
+	         {"name": "price", "column": "price", "kind": "attributional", "type": "numeric", "scope": "item"},
+	         {"name": "cuisine", "column": "cuisine", "kind": "attributional", "type": "categorical", "scope": "item"}]'::jsonb
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Evaluation and the domains view.
+
+CREATE FUNCTION xdrec.evaluate(name text, domain text DEFAULT NULL, protocol text DEFAULT 'sampled',
+							   seed integer DEFAULT 42)
+RETURNS TABLE(domain text, method text, metric text, value double precision, n bigint)
+LANGUAGE c VOLATILE SECURITY INVOKER ROWS 6
+AS 'MODULE_PATHNAME', 'xdrec_evaluate';
+
+COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer) IS
+	'measure served versions on their test split (DESIGN section 5)';
+
+CREATE VIEW xdrec.domains WITH (security_invoker = true) AS
+SELECT m.name AS model,
+	   d.domain,
+	   d.role,
+	   d.served_version,
+	   (v.metrics ->> 'rows')::bigint AS rows,
+	   (v.metrics ->> 'users')::bigint AS users,
+	   (v.metrics ->> 'items')::bigint AS items,
+	   v.metrics -> 'test' AS metrics,
+	   v.created_at AS trained_at
+FROM xdrec.domain d
+JOIN xdrec.model m ON m.id = d.model_id
+LEFT JOIN xdrec.version v ON v.id = d.served_version;
+
+GRANT SELECT ON xdrec.domains TO PUBLIC;

@@ -1,0 +1,207 @@
+-- Training, ranking, prediction and evaluation (DESIGN sections 2, 5, 6, 7)
+-- on a small generated table. No raw floats: scores and metrics are checked
+-- by inequalities, since BLAS kernels differ by CPU.
+SET client_min_messages = warning;
+CREATE EXTENSION xdrec;
+RESET client_min_messages;
+
+-- SQLSTATE and message of a statement that must fail
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE q;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
+-- what the catalog holds, to show failing calls change nothing
+CREATE FUNCTION pg_temp.catalog() RETURNS text LANGUAGE sql AS $$
+	SELECT format('versions %s, weights %s, keys %s, seen %s, domains %s, served %s',
+		(SELECT count(*) FROM xdrec.version), (SELECT count(*) FROM xdrec.weight),
+		(SELECT count(*) FROM xdrec.key_map), (SELECT count(*) FROM xdrec.seen),
+		(SELECT count(*) FROM xdrec.domain),
+		(SELECT string_agg(domain || ':' || served_version, ',' ORDER BY domain) FROM xdrec.domain))
+$$;
+
+SELECT xdrec.generate('gen', '{"seed": 3, "domains": 2, "sizes": {"source": {"users": 150, "items": 80, "interactions": 4000}, "target": {"users": 40, "items": 20, "interactions": 300}}}') AS rows;
+SELECT domain, count(*) AS rows, min(user_key) AS first_user, count(DISTINCT item_key) AS items
+FROM gen GROUP BY 1 ORDER BY 1;
+SELECT xdrec.create_model('g', 'gen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 16, "epochs": 3, "seed": 1}') AS model_id;
+
+-- the training summary
+CREATE TEMP TABLE s AS SELECT xdrec.train('g', 'd0') AS j;
+SELECT j->>'rows_read' AS rows_read, j->>'rows_used' AS rows_used, j->'rows_skipped' AS skipped,
+       j->>'users' AS users, j->>'items' AS items, j->>'m' AS m, j->'split' AS split,
+       j->>'epochs' AS epochs, (j->>'best_epoch')::int BETWEEN 1 AND 3 AS best_epoch_ok,
+       (j->'test'->>'mrr')::float8 BETWEEN 0.02 AND 1 AS test_mrr_ok,
+       (j->'test'->>'n')::int > 300 AS test_n_ok,
+       (j->>'interactions_per_sec')::float8 > 0 AS speed_ok
+FROM s;
+SELECT pg_temp.catalog();
+SELECT model, domain, role, served_version, rows, users, items, metrics ? 'mrr' AS has_mrr
+FROM xdrec.domains;
+-- the version's layout: m = 1 + 8 + 1 + 1 + 1 + 13
+SELECT encoder->'schema'->>'m' AS m,
+       jsonb_path_query_array(encoder, '$.schema.features[*].name') AS features,
+       encoder->'schema'->'features'->1->'vocab' AS weekday_vocab
+FROM xdrec.version;
+
+-- evaluate reproduces the training summary's test metrics (same split, seed 42)
+SELECT e.metric, e.n, abs(e.value - (s.j->'test'->>e.metric)::float8) < 1e-5 AS matches_summary
+FROM xdrec.evaluate('g') e, s ORDER BY e.metric;
+SELECT metric, n > 0 AS has_n, value BETWEEN 0 AND 1 AS in_range
+FROM xdrec.evaluate('g', 'd0', 'full') ORDER BY metric;
+SELECT count(*) AS rows FROM xdrec.evaluate('g', seed => 7);
+
+-- rank: both forms, k rows, ranks 1..k, scores not increasing, the served version
+CREATE TEMP TABLE r8 AS
+SELECT * FROM xdrec.rank('g', 0, '{"hour": 12, "weekday": "fri", "rain": true}', 10);
+SELECT count(*) AS n, min(rank) AS first, max(rank) AS last,
+       bool_and(version = (SELECT served_version FROM xdrec.domain)) AS served
+FROM r8;
+SELECT bool_and(score >= next) AS sorted
+FROM (SELECT score, lead(score) OVER (ORDER BY rank) AS next FROM r8) x WHERE next IS NOT NULL;
+SELECT (SELECT array_agg(item_key::text ORDER BY rank) FROM r8) =
+       (SELECT array_agg(item_key ORDER BY rank)
+        FROM xdrec.rank('g', '0', '{"hour": 12, "weekday": "fri", "rain": true}', 10)) AS text_form_agrees;
+SELECT pg_typeof(item_key) FROM xdrec.rank('g', '0', '{}', 1);
+-- the context matters
+SELECT (SELECT array_agg(item_key ORDER BY rank) FROM r8) <>
+       (SELECT array_agg(item_key ORDER BY rank)
+        FROM xdrec.rank('g', 0, '{"hour": 22, "weekday": "sun", "rain": false}', 10)) AS context_changes_ranking;
+-- missing keys and JSON null are missing values (zeros): these agree
+SELECT (SELECT array_agg(item_key ORDER BY rank) FROM xdrec.rank('g', 0, '{}', 10)) =
+       (SELECT array_agg(item_key ORDER BY rank) FROM xdrec.rank('g', 0, '{"hour": null, "weekday": null}', 10))
+       AS null_is_missing;
+-- k beyond the candidates: every unseen item
+SELECT count(*) = (SELECT count(DISTINCT item_key) FROM gen WHERE domain = 'd0') -
+       (SELECT cardinality(items[1:counts[1]]) FROM xdrec.seen) AS all_unseen
+FROM xdrec.rank('g', 0, '{}', 10000);
+-- exclude_seen => false adds back exactly items the user interacted with
+SELECT count(*) AS added, bool_and(item_key IN (SELECT item_key FROM gen WHERE user_key = 0)) AS all_seen
+FROM (SELECT item_key FROM xdrec.rank('g', 0, '{}', 10000, exclude_seen => false)
+      EXCEPT SELECT item_key FROM xdrec.rank('g', 0, '{}', 10000)) x
+HAVING count(*) > 0;
+-- candidates: only those, unknown ones ignored
+SELECT count(*) AS n, bool_and(item_key = ANY ('{1,2,3,4,5,999999}')) AS subset
+FROM xdrec.rank('g', 0, '{}', 10, exclude_seen => false, candidates => '{1,2,3,4,5,999999}');
+SELECT count(*) AS n FROM xdrec.rank('g', '0', '{}', 10, exclude_seen => false, candidates => '{1,2,3,x}');
+-- an encoded context of width m
+SELECT count(*) AS n FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill(0.5::real, ARRAY[25]));
+SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5, ctx_vector => array_fill(0::real, ARRAY[25]));
+-- the short form on xdrec.default_model, in the extension's schema
+SELECT pg_temp.err($$SELECT * FROM xdrec_rank(0, '{}', 5)$$);
+SET xdrec.default_model = 'g';
+SELECT (SELECT array_agg(item_key ORDER BY rank) FROM xdrec_rank(0, '{"hour": 12, "weekday": "fri", "rain": true}', 10)) =
+       (SELECT array_agg(item_key ORDER BY rank) FROM r8) AS short_form_agrees;
+SELECT count(*) AS n FROM xdrec_rank('0', '{}', 3);
+-- untyped parameters, as drivers send them, resolve to the text form
+PREPARE q AS SELECT count(*) AS n, pg_typeof(min(item_key)) FROM xdrec.rank('g', $1, $2, $3);
+EXECUTE q('0', '{"hour": 9}', '4');
+RESET xdrec.default_model;
+
+-- a new version invalidates the cache: the next call serves it
+SELECT (xdrec.train('g', 'd0')->>'version')::bigint AS v2 \gset
+SELECT bool_and(version = :v2) AS new_version FROM xdrec.rank('g', 0, '{}', 3);
+SELECT pg_temp.catalog();
+
+-- bad input: every error with its SQLSTATE, and the catalog unchanged
+SELECT pg_temp.catalog() AS before \gset
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('nope', 0, '{}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank(NULL, 0, '{}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', NULL::bigint, '{}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 0)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', -3)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 10001)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', NULL)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 424242, '{}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 'zz', '{}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5, domain => 'd9')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 12, "minute": 3}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": "noon"}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"rain": 1}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"weekday": ["fri"]}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"price": 3}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 1e39}', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '[1, 2]', 5)$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => '{0, 0, 0}')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill('NaN'::real, ARRAY[25]))$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill('Infinity'::real, ARRAY[25]))$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill(NULL::real, ARRAY[25]))$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 3}', 5, ctx_vector => array_fill(0::real, ARRAY[25]))$$);
+SELECT pg_temp.err($$SELECT xdrec.predict('g', 0, 1, '{}')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', protocol => 'exact')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', 'd9')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('nope')$$);
+SELECT pg_temp.err($$SELECT xdrec.train('g', 'd0', background => true)$$);
+SELECT pg_temp.err($$SELECT xdrec.train('g', 'nowhere')$$);
+SELECT pg_temp.err($$SELECT xdrec.train('g', NULL)$$);
+SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0')$$);
+SELECT xdrec.create_model('nf', 'gen', 'user_key', 'item_key', 'domain') AS no_features;
+SELECT pg_temp.err($$SELECT xdrec.train('nf', 'd0')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('nf', 0, '{}', 5)$$);
+INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', i, i % 3 FROM generate_series(1, 10) i;
+SELECT pg_temp.err($$SELECT xdrec.train('g', 'tiny')$$);
+INSERT INTO gen (domain, user_key, item_key, hour) SELECT 'big', i % 5000, i % 777, i % 24 FROM generate_series(1, 60000) i;
+SET xdrec.train_memory = '1MB';
+SELECT pg_temp.err($$SELECT xdrec.train('g', 'big')$$);
+RESET xdrec.train_memory;
+SELECT pg_temp.err($$SELECT xdrec.generate('gen')$$);
+SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"rows": 5}')$$);
+SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"domains": 0}')$$);
+SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"explicit": "yes"}')$$);
+SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"sizes": {"source": {"users": -1}}}')$$);
+SELECT pg_temp.err($$SELECT xdrec.generate(NULL)$$);
+SELECT pg_temp.catalog() = :'before' AS catalog_unchanged;
+SELECT count(*) AS gen2 FROM pg_class WHERE relname = 'gen2';
+
+-- rows with NULL keys or non-finite values are skipped and counted
+ALTER TABLE gen ALTER domain DROP NOT NULL, ALTER user_key DROP NOT NULL, ALTER item_key DROP NOT NULL;
+INSERT INTO gen (domain, user_key, item_key, hour) VALUES
+	('d0', NULL, 1, 1), ('d0', 1, NULL, 1), ('d0', 1, 1, 'NaN'), ('d0', 1, 2, 'Infinity'), (NULL, 1, 1, 1);
+SELECT xdrec.train('g', 'd0')->'rows_skipped' AS skipped;
+
+-- text keys: the bigint form refuses, naming the text form
+CREATE TABLE gen_text AS SELECT domain, 'u' || user_key AS u, 'i' || item_key AS i, hour FROM gen WHERE domain = 'd0';
+SELECT xdrec.create_model('gt', 'gen_text', 'u', 'i', 'domain',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric", "options": {"bins": 4}}]',
+	options => '{"d": 8, "epochs": 1}') AS model_id;
+SELECT j->>'users' AS users, j->>'m' AS m FROM (SELECT xdrec.train('gt', 'd0') AS j) x;
+SELECT count(*) AS n, bool_and(item_key LIKE 'i%') AS text_keys FROM xdrec.rank('gt', 'u0', '{"hour": 13.5}', 5);
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('gt', 0, '{}', 5)$$);
+
+-- explicit feedback: predict and the rating metrics
+SELECT xdrec.generate('gen_ex', '{"seed": 5, "domains": 1, "explicit": true, "sizes": {"source": {"users": 100, "items": 60, "interactions": 3000}}}') AS rows;
+SELECT xdrec.create_model('ex', 'gen_ex', 'user_key', 'item_key', 'domain', rating_col => 'rating',
+	features => xdrec.generated_features(), options => '{"feedback": "explicit", "d": 8, "epochs": 3}') AS model_id;
+SELECT (j->'test'->>'rmse')::float8 BETWEEN 0 AND 3 AS rmse_ok FROM (SELECT xdrec.train('ex', 'd0') AS j) x;
+SELECT xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}') BETWEEN -1 AND 7 AS predicted;
+SELECT xdrec.predict('ex', '0', (SELECT min(item_key) FROM gen_ex)::text, '{"hour": 12}') =
+       xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}') AS forms_agree;
+SELECT pg_temp.err($$SELECT xdrec.predict('ex', 0, 987654, '{}')$$);
+SELECT metric, value BETWEEN 0 AND 3 AS in_range FROM xdrec.evaluate('ex') ORDER BY metric;
+
+-- another role: no access without a grant; with 'use' it ranks; training needs SELECT
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS xd_train_user;
+RESET client_min_messages;
+CREATE ROLE xd_train_user;
+SET ROLE xd_train_user;
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
+RESET ROLE;
+SELECT xdrec.grant('g', 'xd_train_user', 'train');
+SET ROLE xd_train_user;
+SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5);
+SELECT pg_temp.err($$SELECT xdrec.train('g', 'd0')$$);
+RESET ROLE;
+
+SELECT xdrec.drop_model('g');
+SELECT xdrec.drop_model('gt');
+SELECT xdrec.drop_model('ex');
+SELECT xdrec.drop_model('nf');
+SELECT pg_temp.catalog();
+DROP ROLE xd_train_user;
+DROP TABLE gen, gen_text, gen_ex;
+DROP EXTENSION xdrec;

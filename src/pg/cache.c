@@ -1,0 +1,354 @@
+/*
+ * cache.c - the per-backend cache ranking reads through (DESIGN section 7).
+ *
+ * Two levels:
+ *   served   per (model name, current role): the model id, its key types and
+ *            the served version of each domain. Built with one catalog read
+ *            under the caller's row-level security, dropped on invalidation.
+ *   versions per version id: the deserialised model, encoder, vocabularies,
+ *            key maps and seen items. Versions never change once written, so
+ *            they stay until evicted (least recently used first) to keep the
+ *            cache within xdrec.cache_memory.
+ *
+ * Invalidation: a relcache callback on xdrec.domain. Every write to
+ * xdrec.model, xdrec.model_grant or xdrec.domain (deploying a version,
+ * dropping a model, a grant or revoke) sends a relcache invalidation of
+ * xdrec.domain, by a statement trigger and by xdpg_deploy, so every backend
+ * forgets its served entries before its next call, without a query per call.
+ * Invalidations are WAL-logged, so this holds on a hot standby too.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+
+#include "xdrec_pg.h"
+
+struct XdServed
+{
+	char	   *name;
+	Oid			userid;
+	uint64		gen;			/* the invalidation generation it was read in */
+	int64		model_id;
+	bool		explicit_fb;
+	bool		user_int;
+	bool		item_int;
+	char	   *user_type;
+	char	   *item_type;
+	int			n;
+	char	  **domains;
+	int64	   *versions;
+	struct XdServed *next;
+};
+
+static MemoryContext cache_cxt = NULL;	/* versions */
+static MemoryContext served_cxt = NULL; /* served entries, reset when stale */
+static XdServed *served_list = NULL;
+static uint64 inval_gen = 1;
+static uint64 served_list_gen = 0;
+static Oid	domain_relid = InvalidOid;
+static bool callback_registered = false;
+
+static XdVersion **versions = NULL;
+static int	n_versions = 0;
+static int	cap_versions = 0;
+static uint64 use_clock = 0;
+static Size total_bytes = 0;
+
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	/* no freeing here: a call in progress may hold pointers; just mark */
+	if (relid == InvalidOid || relid == domain_relid)
+		inval_gen++;
+}
+
+static void
+cache_init(void)
+{
+	Oid			relid;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (!cache_cxt)
+	{
+		cache_cxt = AllocSetContextCreate(CacheMemoryContext, "xdrec cache", ALLOCSET_DEFAULT_SIZES);
+		served_cxt = AllocSetContextCreate(cache_cxt, "xdrec served", ALLOCSET_SMALL_SIZES);
+	}
+	/* the extension recreated: a new xdrec.domain, everything is stale */
+	relid = xdpg_domain_relid();
+	if (relid != domain_relid)
+	{
+		domain_relid = relid;
+		inval_gen++;
+		for (int i = 0; i < n_versions; i++)
+		{
+			total_bytes -= versions[i]->bytes;
+			MemoryContextDelete(versions[i]->cxt);
+		}
+		n_versions = 0;
+	}
+	if (served_list_gen != inval_gen)
+	{
+		MemoryContextReset(served_cxt);
+		served_list = NULL;
+		served_list_gen = inval_gen;
+	}
+}
+
+XdServed *
+xdpg_served(const char *name)
+{
+	XdServed   *s;
+	Oid			userid = GetUserId();
+	uint64		gen;
+	XdModelDef *md;
+	MemoryContext old;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1];
+	int			ret;
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be null")));
+	cache_init();
+	for (s = served_list; s; s = s->next)
+		if (s->userid == userid && s->gen == inval_gen && strcmp(s->name, name) == 0)
+			return s;
+
+	gen = inval_gen;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	md = xdpg_model_load(name, "use");
+	vals[0] = Int64GetDatum(md->id);
+	ret = SPI_execute_with_args("SELECT domain, served_version FROM xdrec.domain "
+								"WHERE model_id = $1 AND served_version IS NOT NULL "
+								"ORDER BY role <> 'source', domain COLLATE \"C\"",
+								1, types, vals, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading the served versions of model \"%s\" failed", name);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has not been trained yet", name),
+				 errhint("Train it first: SELECT xdrec.train('%s', source_domain).", name)));
+
+	old = MemoryContextSwitchTo(served_cxt);
+	s = palloc0(sizeof(XdServed));
+	s->name = pstrdup(name);
+	s->userid = userid;
+	s->gen = gen;
+	s->model_id = md->id;
+	s->explicit_fb = md->explicit_fb;
+	s->user_int = md->user_int;
+	s->item_int = md->item_int;
+	s->user_type = pstrdup(md->user_type);
+	s->item_type = pstrdup(md->item_type);
+	s->n = (int) SPI_processed;
+	s->domains = palloc(sizeof(char *) * s->n);
+	s->versions = palloc(sizeof(int64) * s->n);
+	for (int i = 0; i < s->n; i++)
+	{
+		bool		isnull;
+
+		s->domains[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		s->versions[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	s->next = served_list;
+	served_list = s;
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	return s;
+}
+
+int64
+xdpg_served_model_id(XdServed *s)
+{
+	return s->model_id;
+}
+
+bool
+xdpg_served_explicit(XdServed *s)
+{
+	return s->explicit_fb;
+}
+
+bool
+xdpg_served_int_keys(XdServed *s)
+{
+	return s->user_int && s->item_int;
+}
+
+const char *
+xdpg_served_key_type(XdServed *s, bool user)
+{
+	return user ? s->user_type : s->item_type;
+}
+
+int
+xdpg_served_domains(XdServed *s, char ***domains)
+{
+	*domains = s->domains;
+	return s->n;
+}
+
+static Size
+model_bytes(xd_model *m)
+{
+	xd_param  **params;
+	int			n;
+	Size		b = 0;
+
+	xd_model_params(m, &params, &n);
+	for (int i = 0; i < n; i++)
+		b += (Size) params[i]->rows * params[i]->cols * 4 * sizeof(float);
+	return b;
+}
+
+/* Evicts least recently used versions until the cache fits, sparing keep. */
+static void
+evict(XdVersion *keep)
+{
+	Size		budget = (Size) xdrec_cache_memory * 1024;
+
+	while (total_bytes > budget && n_versions > 1)
+	{
+		int			victim = -1;
+
+		for (int i = 0; i < n_versions; i++)
+			if (versions[i] != keep &&
+				(victim < 0 || versions[i]->last_used < versions[victim]->last_used))
+				victim = i;
+		if (victim < 0)
+			break;
+		total_bytes -= versions[victim]->bytes;
+		MemoryContextDelete(versions[victim]->cxt);
+		versions[victim] = versions[--n_versions];
+	}
+}
+
+static XdVersion *
+version_get(int64 model_id, int64 version_id)
+{
+	XdVersion  *v;
+	MemoryContext cxt;
+
+	for (int i = 0; i < n_versions; i++)
+		if (versions[i]->version_id == version_id && versions[i]->model_id == model_id)
+		{
+			versions[i]->last_used = ++use_clock;
+			return versions[i];
+		}
+
+	/*
+	 * Built under the current context, so an error deletes it (and its reset
+	 * callback frees the core objects); moved into the cache once complete.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "xdrec version", ALLOCSET_DEFAULT_SIZES);
+	v = MemoryContextAllocZero(cxt, sizeof(XdVersion));
+	v->cxt = cxt;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	xdpg_read_version(v, model_id, version_id);
+	SPI_finish();
+
+	v->bytes = MemoryContextMemAllocated(cxt, true) + model_bytes(v->model) +
+		sizeof(float) * ((Size) v->enc.n_users * (v->enc.schema.n_user_num + v->enc.schema.n_user_codes) +
+						 (Size) v->enc.n_items * (v->enc.schema.n_item_num + v->enc.schema.n_item_codes));
+	v->last_used = ++use_clock;
+	MemoryContextSetParent(cxt, cache_cxt);
+	if (n_versions == cap_versions)
+	{
+		cap_versions = cap_versions ? cap_versions * 2 : 8;
+		versions = versions ? repalloc(versions, sizeof(XdVersion *) * cap_versions)
+			: MemoryContextAlloc(cache_cxt, sizeof(XdVersion *) * cap_versions);
+	}
+	versions[n_versions++] = v;
+	total_bytes += v->bytes;
+	evict(v);
+	return v;
+}
+
+XdVersion *
+xdpg_version_for_domain(XdServed *s, const char *model, const char *domain)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->domains[i], domain) == 0)
+			return version_get(s->model_id, s->versions[i]);
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("model \"%s\" serves no domain %s", model, domain),
+			 errhint("SELECT domain FROM xdrec.domains WHERE model = '%s' lists its trained domains.", model)));
+	return NULL;
+}
+
+/*
+ * The served version holding the user, and its dense id: in domain when
+ * given, else the one domain whose version knows the key.
+ */
+XdVersion *
+xdpg_find_user(XdServed *s, const char *model, const char *domain,
+			   const char *user_text, int64 user_int, bool is_int, int32 *user_id)
+{
+	XdVersion  *found = NULL;
+	const char *shown = is_int ? psprintf(INT64_FORMAT, user_int) : user_text;
+
+	for (int i = 0; i < s->n; i++)
+	{
+		XdVersion  *v;
+		int32		id;
+
+		if (domain && strcmp(s->domains[i], domain) != 0)
+			continue;
+		v = version_get(s->model_id, s->versions[i]);
+		id = is_int ? xdpg_key_find_int(&v->users, user_int) : xdpg_key_find(&v->users, user_text);
+		if (id < 0)
+			continue;
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("user %s of model \"%s\" is in domains %s and %s", shown, model,
+							found->domain, v->domain),
+					 errhint("Say which one with domain => '%s'.", found->domain)));
+		found = v;
+		*user_id = id;
+	}
+	if (!found)
+	{
+		if (domain)
+			(void) xdpg_version_for_domain(s, model, domain);	/* unknown domain? */
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("user %s is not known to model \"%s\"%s%s", shown, model,
+						domain ? " in domain " : "", domain ? domain : ""),
+				 errhint("Only users with training interactions can be ranked for now (cold-start users come later); train again once the user has some.")));
+	}
+	return found;
+}
+
+/*
+ * xdrec._invalidate_cache(): the statement trigger on xdrec.model,
+ * xdrec.model_grant and xdrec.domain.
+ */
+PG_FUNCTION_INFO_V1(xdrec_invalidate_cache);
+Datum
+xdrec_invalidate_cache(PG_FUNCTION_ARGS)
+{
+	Oid			relid = xdpg_domain_relid();
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "xdrec._invalidate_cache() must be called as a trigger");
+	if (OidIsValid(relid))
+		CacheInvalidateRelcacheByRelid(relid);
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,549 @@
+/*
+ * load.c - one domain's interactions, streamed through SPI cursors as the
+ * calling role (SECURITY INVOKER: the caller's SELECT privilege and row-level
+ * security apply), into the core's compact arrays (DESIGN sections 2 and 10).
+ *
+ * Keys map to dense ids by sorting them in the database: text keys in the
+ * "C" collation, integers numerically, so ids and splits never depend on the
+ * locale or the heap order. Rows with a NULL user or item (or rating, for
+ * explicit feedback) and rows with NaN or infinite values are skipped and
+ * counted; duplicates are kept unless the model's "dedup" option is on.
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "xdrec_pg.h"
+
+#define XDPG_FETCH 10000
+
+static void
+guard_reset(void *arg)
+{
+	XdGuard    *g = (XdGuard *) arg;
+
+	if (g->ds)
+		xd_dataset_free(g->ds);
+	if (g->model)
+		xd_model_free(g->model);
+	if (g->has_schema)
+		xd_schema_free(&g->schema);
+	g->ds = NULL;
+	g->model = NULL;
+	g->has_schema = false;
+}
+
+/*
+ * A guard for the core objects of this call: whatever it holds is freed when
+ * the current memory context is reset or deleted, which an error does too, so
+ * no error path leaks malloc'ed core memory.
+ */
+XdGuard *
+xdpg_guard(void)
+{
+	XdGuard    *g = palloc0(sizeof(XdGuard));
+	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
+
+	cb->func = guard_reset;
+	cb->arg = g;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return g;
+}
+
+/*
+ * The core's stop callback: stop when a cancel or termination is pending; the
+ * caller then runs CHECK_FOR_INTERRUPTS() once the core has returned.
+ */
+int
+xdpg_stop(void *arg)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+/* Maps a core status to an ereport (after an interrupt check for XD_ECANCELLED). */
+void
+xdpg_check_status(xd_status st, const char *what)
+{
+	switch (st)
+	{
+		case XD_OK:
+			return;
+		case XD_ECANCELLED:
+			CHECK_FOR_INTERRUPTS();
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling %s", what)));
+			break;
+		case XD_ENOMEM:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while %s", what),
+					 errhint("Raise xdrec.train_memory or use a smaller model (d, layers).")));
+			break;
+		case XD_ENUMERIC:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s produced a nan or infinite value", what),
+					 errhint("Lower the learning rate (option \"lr\").")));
+			break;
+		case XD_ENODATA:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("not enough data for %s", what)));
+			break;
+		case XD_EFORMAT:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("malformed stored weights while %s", what)));
+			break;
+		case XD_EINVAL:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid argument while %s", what)));
+			break;
+	}
+}
+
+/*
+ * Feature expressions run with search_path = pg_catalog, pg_temp, as
+ * create_model checked them; the setting lasts until the function's GUC nest
+ * level is popped (by the caller, or by the error's abort).
+ */
+void
+xdpg_pin_search_path(void)
+{
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/*
+ * The split seed of a domain: the model's seed with an FNV-1a hash of the
+ * domain key folded in, so the split is per (domain, user, item, context)
+ * (DESIGN section 3) and the same on every machine.
+ */
+uint64
+xdpg_split_seed(uint64 seed, const char *domain)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+
+	for (const unsigned char *p = (const unsigned char *) domain; *p; p++)
+	{
+		h ^= *p;
+		h *= UINT64CONST(0x100000001b3);
+	}
+	return seed ^ h;
+}
+
+static char *
+where_domain(XdModelDef *md)
+{
+	return psprintf("%s = $1::%s", quote_identifier(md->domain_col), md->domain_type);
+}
+
+/* The sorted distinct user (or item) keys of a domain's usable rows. */
+void
+xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
+{
+	const char *col = quote_identifier(user ? md->user_col : md->item_col);
+	bool		is_int = user ? md->user_int : md->item_int;
+	char	   *sql;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(domain)};
+	Portal		portal;
+	int32		cap = 1024;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
+
+	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY 1",
+				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
+				   is_int ? "" : " COLLATE \"C\"",
+				   md->relation, quote_identifier(md->alias), where_domain(md),
+				   quote_identifier(md->user_col), quote_identifier(md->item_col));
+	km->n = 0;
+	km->is_int = is_int;
+	km->ints = NULL;
+	km->texts = NULL;
+	if (is_int)
+		km->ints = SPI_palloc(sizeof(int64) * cap);
+	else
+		km->texts = SPI_palloc(sizeof(char *) * cap);
+
+	portal = SPI_cursor_open_with_args(NULL, sql, 1, argtypes, args, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, XDPG_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (km->n >= INT32_MAX - 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("domain %s has more than %d distinct %s keys", domain, INT32_MAX - 1,
+								user ? "user" : "item")));
+			if (km->n == cap)
+			{
+				cap *= 2;
+				if (is_int)
+					km->ints = repalloc_huge(km->ints, sizeof(int64) * cap);
+				else
+					km->texts = repalloc_huge(km->texts, sizeof(char *) * cap);
+			}
+			if (is_int)
+				km->ints[km->n++] = DatumGetInt64(d);
+			else
+			{
+				MemoryContext old = MemoryContextSwitchTo(tmp);
+				char	   *s = TextDatumGetCString(d);
+				size_t		len = strlen(s);
+				char	   *out;
+
+				MemoryContextSwitchTo(old);
+				out = SPI_palloc(len + 1);
+				memcpy(out, s, len + 1);
+				km->texts[km->n++] = out;
+				MemoryContextReset(tmp);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(tmp);
+}
+
+static int
+cmp_text_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static int
+cmp_int_key(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* The dense id of an integer key, or -1. */
+int32
+xdpg_key_find_int(const XdKeyMap *km, int64 key)
+{
+	int64	   *hit;
+
+	if (!km->is_int || km->n == 0)
+		return -1;
+	hit = bsearch(&key, km->ints, km->n, sizeof(int64), cmp_int_key);
+	return hit ? (int32) (hit - km->ints) : -1;
+}
+
+/* The dense id of a key in its text form, or -1 (ids are sorted positions). */
+int32
+xdpg_key_find(const XdKeyMap *km, const char *key)
+{
+	if (km->n == 0)
+		return -1;
+	if (km->is_int)
+	{
+		char	   *end;
+		long long	v;
+
+		errno = 0;
+		while (*key == ' ')
+			key++;
+		v = strtoll(key, &end, 10);
+		while (*end == ' ')
+			end++;
+		if (errno != 0 || end == key || *end != '\0')
+			return -1;
+		return xdpg_key_find_int(km, (int64) v);
+	}
+	else
+	{
+		char	  **hit = bsearch(&key, km->texts, km->n, sizeof(char *), cmp_text_key);
+
+		return hit ? (int32) (hit - km->texts) : -1;
+	}
+}
+
+/*
+ * A key given as text, in the form the key map holds: uuid keys in their
+ * canonical lowercase form (so 'A0EE...' and '{a0ee...}' find 'a0ee-...');
+ * anything else, or a malformed uuid, unchanged.
+ */
+const char *
+xdpg_key_normalise(const char *type, const char *key)
+{
+	char		hex[33];
+	int			n = 0;
+
+	if (strcmp(type, "uuid") != 0)
+		return key;
+	for (const char *p = key; *p; p++)
+	{
+		if (*p == '-' || *p == '{' || *p == '}')
+			continue;
+		if (!isxdigit((unsigned char) *p) || n == 32)
+			return key;
+		hex[n++] = (char) tolower((unsigned char) *p);
+	}
+	if (n != 32)
+		return key;
+	hex[32] = '\0';
+	return psprintf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+/* The text form of dense id. */
+char *
+xdpg_key_text(const XdKeyMap *km, int32 id)
+{
+	if (km->is_int)
+		return psprintf(INT64_FORMAT, km->ints[id]);
+	return pstrdup(km->texts[id]);
+}
+
+static size_t
+keymap_bytes(const XdKeyMap *km)
+{
+	size_t		b = km->is_int ? sizeof(int64) * (size_t) km->n : sizeof(char *) * (size_t) km->n;
+
+	if (!km->is_int)
+		for (int32 i = 0; i < km->n; i++)
+			b += strlen(km->texts[i]) + 1;
+	return b;
+}
+
+/* The id of a row's key (column col of the current tuple), or -1 when unknown. */
+static int32
+row_key(const XdKeyMap *km, HeapTuple tup, TupleDesc td, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(tup, td, col, isnull);
+
+	if (*isnull)
+		return -1;
+	if (km->is_int)
+		return xdpg_key_find_int(km, DatumGetInt64(d));
+	{
+		char	   *s = TextDatumGetCString(d);
+
+		return xdpg_key_find(km, s);
+	}
+}
+
+/*
+ * Streams the domain's rows into a new dataset and finalizes it (split,
+ * normalisation, profiles). users/items are the key maps to use; the
+ * vocabularies of md's categorical features must be known. The dataset goes
+ * into guard (freed on error); counts says what was read and skipped.
+ */
+xd_dataset *
+xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
+				 const XdKeyMap *items, XdGuard *guard, XdLoadCounts *counts)
+{
+	xd_schema  *s;
+	xd_dataset *ds;
+	xd_status	st;
+	StringInfoData sql;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(domain)};
+	Portal		portal;
+	size_t		budget = (size_t) xdrec_train_memory * 1024;
+	size_t		keys = keymap_bytes(users) + keymap_bytes(items);
+	int			first_feature;
+	float	   *num;
+	int32	   *codes;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec rows", ALLOCSET_DEFAULT_SIZES);
+	int			ret;
+
+	memset(counts, 0, sizeof(*counts));
+
+	/* rows without a domain belong to no domain: counted, never read */
+	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",
+							   md->relation, quote_identifier(md->alias),
+							   quote_identifier(md->domain_col)), true, 0);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+
+		counts->null_domain = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	if (!guard->has_schema)
+	{
+		xdpg_schema(md->features, md->n_features, &guard->schema);
+		guard->has_schema = true;
+	}
+	s = &guard->schema;
+
+	if (keys >= budget)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
+						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+				 errdetail("Its user and item keys alone take %zu bytes.", keys),
+				 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
+	st = xd_dataset_create(s, users->n, items->n, md->explicit_fb ? 1 : 0, budget - keys, &ds);
+	xdpg_check_status(st, "preparing the training data");
+	guard->ds = ds;
+	ds->stop = xdpg_stop;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s(%s)::%s, (%s)::%s, %s",
+					 md->dedup ? "DISTINCT " : "",
+					 quote_identifier(md->user_col), md->user_int ? "pg_catalog.int8" : "pg_catalog.text",
+					 quote_identifier(md->item_col), md->item_int ? "pg_catalog.int8" : "pg_catalog.text",
+					 md->rating_col ? psprintf("(%s)::pg_catalog.float8", quote_identifier(md->rating_col)) : "NULL::pg_catalog.float8");
+	first_feature = 4;
+	for (int i = 0; i < md->n_features; i++)
+	{
+		const XdFeatureDef *f = &md->features[i];
+		const char *cast = f->type == XDPG_NUMERIC ? "pg_catalog.float8" :
+			f->type == XDPG_CATEGORICAL ? "pg_catalog.text" : "pg_catalog.bool";
+
+		if (f->column)
+			appendStringInfo(&sql, ", (%s)::%s", quote_identifier(f->column), cast);
+		else
+			appendStringInfo(&sql, ", ((%s))::%s", f->expression, cast);
+	}
+	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", md->relation,
+					 quote_identifier(md->alias), where_domain(md));
+
+	num = palloc(sizeof(float) * Max(s->n_num, 1));
+	codes = palloc(sizeof(int32) * Max(s->n_codes, 1));
+	portal = SPI_cursor_open_with_args(NULL, sql.data, 1, argtypes, args, NULL, true, 0);
+	for (;;)
+	{
+		MemoryContext old;
+
+		SPI_cursor_fetch(portal, true, XDPG_FETCH);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(tmp);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			bool		unull,
+						inull,
+						isnull,
+						bad = false;
+			int32		u,
+						v;
+			float		rating = 0.0f;
+
+			counts->rows_read++;
+			u = row_key(users, tup, td, 1, &unull);
+			v = row_key(items, tup, td, 2, &inull);
+			if (unull)
+			{
+				counts->null_user++;
+				continue;
+			}
+			if (inull)
+			{
+				counts->null_item++;
+				continue;
+			}
+			if (u < 0 || v < 0)
+			{
+				counts->unknown_key++;
+				continue;
+			}
+			if (md->explicit_fb)
+			{
+				Datum		d = SPI_getbinval(tup, td, 3, &isnull);
+				double		x;
+
+				if (isnull)
+				{
+					counts->null_rating++;
+					continue;
+				}
+				x = DatumGetFloat8(d);
+				if (isnan(x) || isinf(x) || isinf((float) x))
+				{
+					counts->non_finite++;
+					continue;
+				}
+				rating = (float) x;
+			}
+			for (int i = 0; i < md->n_features && !bad; i++)
+			{
+				const XdFeatureDef *f = &md->features[i];
+				const xd_feature *xf = &s->features[i];
+				Datum		d = SPI_getbinval(tup, td, first_feature + i, &isnull);
+
+				switch (f->type)
+				{
+					case XDPG_NUMERIC:
+						if (isnull)
+							num[xf->raw] = NAN;
+						else
+						{
+							double		x = DatumGetFloat8(d);
+
+							/* NaN and infinities skip the row (DESIGN section 2) */
+							if (isnan(x) || isinf(x) || isinf((float) x))
+								bad = true;
+							num[xf->raw] = (float) x;
+						}
+						break;
+					case XDPG_BOOLEAN:
+						num[xf->raw] = isnull ? NAN : (DatumGetBool(d) ? 1.0f : 0.0f);
+						break;
+					case XDPG_CATEGORICAL:
+						codes[xf->raw] = isnull ? XD_MISSING_CODE :
+							xdpg_code_of(f, TextDatumGetCString(d));
+						break;
+				}
+			}
+			if (bad)
+			{
+				counts->non_finite++;
+				continue;
+			}
+			st = xd_dataset_append(ds, u, v, rating, num, codes);
+			if (st == XD_ENOMEM)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
+								GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+						 errdetail("The limit was reached after " INT64_FORMAT " rows.", counts->rows_used),
+						 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
+			xdpg_check_status(st, "loading the training data");
+			counts->rows_used++;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tmp);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(tmp);
+
+	if (counts->rows_used == 0)
+		return ds;				/* the caller reports an empty domain */
+	st = xd_dataset_finalize(ds, xdpg_split_seed(md->cfg.seed, domain));
+	if (st == XD_ENOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
+						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+				 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
+	xdpg_check_status(st, "splitting the training data");
+	return ds;
+}

@@ -1,0 +1,196 @@
+/*
+ * xdrec_pg.h - the PostgreSQL layer's shared declarations: a model's
+ * definition as read from the catalog, its features and frozen vocabularies
+ * (features.c), one domain loaded into the core's arrays (load.c), key maps,
+ * versions in the catalog (catalog.c) and the per-backend cache (cache.c).
+ *
+ * One interaction travels forward through these files (DESIGN section 11):
+ * load.c -> features.c -> the core (train.c ...) -> catalog.c; a query goes
+ * rank_fn.c -> cache.c -> features.c -> the core's forward pass -> rows.
+ */
+#ifndef XDREC_PG_H
+#define XDREC_PG_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+/* GUCs (xdrec.c) */
+extern char *xdrec_default_model;
+extern int	xdrec_train_memory;
+extern int	xdrec_cache_memory;
+
+/* declared SQL type of a feature (xdrec.feature.type) */
+typedef enum XdSqlType
+{
+	XDPG_NUMERIC = 0,
+	XDPG_CATEGORICAL = 1,
+	XDPG_BOOLEAN = 2
+} XdSqlType;
+
+/* one (value, code) of a categorical vocabulary, sorted by value for bsearch */
+typedef struct XdVocabEntry
+{
+	const char *value;
+	int32		code;
+} XdVocabEntry;
+
+typedef struct XdFeatureDef
+{
+	char	   *name;
+	char	   *column;			/* column name, or NULL */
+	char	   *expression;		/* SQL expression, or NULL */
+	xd_feature_kind kind;
+	XdSqlType	type;
+	xd_feature_scope scope;
+	int			bins;			/* numeric: quantile bins (0 = min-max) */
+	int			vocab_cap;		/* categorical: most frequent values kept */
+	/* categorical: the frozen vocabulary; code i = vocab[i], "other" = n_vocab */
+	int			n_vocab;
+	char	  **vocab;
+	XdVocabEntry *sorted;		/* [n_vocab] by value ("C" order) */
+} XdFeatureDef;
+
+/* A model row with its options resolved to the defaults of DESIGN section 3. */
+typedef struct XdModelDef
+{
+	int64		id;
+	char	   *name;
+	char	   *relation;		/* "schema"."table", quoted */
+	char	   *alias;			/* the relation's own name, as create_model checks */
+	char	   *user_col;
+	char	   *item_col;
+	char	   *domain_col;
+	char	   *rating_col;		/* NULL for implicit feedback */
+	char	   *user_type;
+	char	   *item_type;
+	char	   *domain_type;
+	bool		user_int;		/* key column is an integer type */
+	bool		item_int;
+	bool		explicit_fb;
+	char	   *source_domain;	/* NULL before training */
+	xd_config	cfg;			/* m and its split are set with the schema */
+	int			epochs;
+	int			patience;
+	int64		val_sample;
+	bool		dedup;
+	int			n_features;
+	XdFeatureDef *features;
+} XdModelDef;
+
+/* dense id <-> key: keys sorted (ids are positions), integers or text */
+typedef struct XdKeyMap
+{
+	int32		n;
+	bool		is_int;
+	int64	   *ints;			/* [n] when is_int, ascending */
+	char	  **texts;			/* [n] otherwise, ascending in "C" order */
+} XdKeyMap;
+
+/* what loading a domain did (the training summary's counts) */
+typedef struct XdLoadCounts
+{
+	int64		rows_read;
+	int64		rows_used;
+	int64		null_user;
+	int64		null_item;
+	int64		null_rating;
+	int64		non_finite;
+	int64		unknown_key;	/* fixed key maps: a key the version does not know */
+	int64		null_domain;	/* rows of the relation without a domain */
+} XdLoadCounts;
+
+/* the core objects a call owns; freed by a memory context reset callback */
+typedef struct XdGuard
+{
+	xd_dataset *ds;
+	xd_model   *model;
+	xd_schema	schema;
+	bool		has_schema;
+	void	   *gen;			/* xd_generated */
+} XdGuard;
+
+/* cache.c: one served version, deserialised */
+typedef struct XdVersion
+{
+	int64		version_id;
+	int64		model_id;
+	char	   *domain;
+	bool		explicit_fb;
+	int			n_features;
+	XdFeatureDef *features;
+	xd_encoder	enc;			/* schema, normalisation, profiles */
+	bool		has_item_scope;
+	xd_model   *model;
+	XdKeyMap	users;
+	XdKeyMap	items;
+	int64	   *seen_off;		/* [n_users + 1] */
+	int32	   *seen_items;
+	double		split_seed;		/* unused at ranking; kept for evaluate */
+	uint64		seed;
+	Size		bytes;
+	uint64		last_used;
+	MemoryContext cxt;
+} XdVersion;
+
+/* features.c */
+extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
+extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
+extern void xdpg_vocab_index(XdFeatureDef *f);
+extern int32 xdpg_code_of(const XdFeatureDef *f, const char *value);
+extern void xdpg_schema(const XdFeatureDef *features, int n, xd_schema *s);
+extern char *xdpg_features_json(const XdModelDef *md, const xd_encoder *enc);
+extern void xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features,
+								const xd_schema *s, Jsonb *ctx, float *num,
+								int32 *codes);
+extern void xdpg_ctx_vector(const char *model, const xd_schema *s, ArrayType *arr,
+							float *c);
+extern const char *xdpg_kind_name(xd_feature_kind k);
+extern const char *xdpg_scope_name(xd_feature_scope s);
+extern const char *xdpg_type_name(XdSqlType t);
+
+/* load.c */
+extern XdGuard *xdpg_guard(void);
+extern int	xdpg_stop(void *arg);
+extern void xdpg_check_status(xd_status st, const char *what);
+extern void xdpg_pin_search_path(void);
+extern uint64 xdpg_split_seed(uint64 seed, const char *domain);
+extern void xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km);
+extern int32 xdpg_key_find(const XdKeyMap *km, const char *key);
+extern int32 xdpg_key_find_int(const XdKeyMap *km, int64 key);
+extern char *xdpg_key_text(const XdKeyMap *km, int32 id);
+extern const char *xdpg_key_normalise(const char *type, const char *key);
+extern xd_dataset *xdpg_load_domain(XdModelDef *md, const char *domain,
+									const XdKeyMap *users, const XdKeyMap *items,
+									XdGuard *guard, XdLoadCounts *counts);
+
+/* catalog.c */
+extern int64 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
+								const xd_dataset *ds, const XdKeyMap *users,
+								const XdKeyMap *items, const char *metrics_json,
+								const char *encoder_json);
+extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
+						int64 version_id, const char *stats_json);
+extern Oid	xdpg_domain_relid(void);
+extern void xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id);
+
+/* cache.c */
+typedef struct XdServed XdServed;
+extern XdServed *xdpg_served(const char *name);
+extern int64 xdpg_served_model_id(XdServed *s);
+extern bool xdpg_served_explicit(XdServed *s);
+extern bool xdpg_served_int_keys(XdServed *s);
+extern const char *xdpg_served_key_type(XdServed *s, bool user);
+extern XdVersion *xdpg_find_user(XdServed *s, const char *model, const char *domain,
+								 const char *user_text, int64 user_int, bool is_int,
+								 int32 *user_id);
+extern XdVersion *xdpg_version_for_domain(XdServed *s, const char *model,
+										  const char *domain);
+extern int	xdpg_served_domains(XdServed *s, char ***domains);
+
+#endif
