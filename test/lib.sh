@@ -9,7 +9,7 @@ XD_PGBIN=/usr/lib/postgresql/15/bin
 # build against PostgreSQL 15 whatever else is installed
 export PG_CONFIG=$XD_PGBIN/pg_config
 XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
-	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind)
+	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs)
 
 xd_log() { printf '== %s\n' "$*"; }
 
@@ -22,6 +22,11 @@ xd_install_deps()
 			missing+=("$p")
 		fi
 	done
+	# npm (the driver test installs Node's pg): Debian's package, unless
+	# nodejs already brought one (NodeSource's nodejs bundles npm)
+	if ! command -v npm >/dev/null 2>&1; then
+		missing+=(npm)
+	fi
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "missing packages: ${missing[*]} (run as root to install them)" >&2
