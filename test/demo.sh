@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test/demo.sh - the main job, for now: on a throwaway cluster, install xdrec,
-# declare a recommender over a small table of interactions and show what it
-# recorded. (Training and ranking come with later releases.)
+# test/demo.sh - the main job: on a throwaway cluster, install xdrec, generate
+# a cross-domain dataset with a known contextual rule (docs/generator.md),
+# declare a model, train it on the dense source domain, print the training
+# summary, an evaluation table and one user's top 10 in two contexts.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 xd_install_deps
@@ -11,48 +12,46 @@ xd_start_cluster
 xd_psql -e <<'SQL'
 CREATE EXTENSION xdrec;
 
--- Orders in one dense city and two sparse ones.
-CREATE TABLE orders (
-	customer bigint NOT NULL,
-	restaurant bigint NOT NULL,
-	city text NOT NULL,
-	ordered_at timestamptz NOT NULL,
-	spend numeric NOT NULL,
-	cuisine text NOT NULL
-);
-INSERT INTO orders
-SELECT (i * 7919) % CASE c WHEN 'berlin' THEN 500 ELSE 40 END,
-       (i * 104729) % CASE c WHEN 'berlin' THEN 300 ELSE 25 END,
-       c,
-       timestamptz '2024-03-01' + (i % 2000) * interval '37 minutes',
-       5 + (i % 23),
-       (ARRAY['thai', 'pizza', 'sushi', 'burger'])[1 + i % 4]
-FROM generate_series(1, 6000) AS i,
-     LATERAL (SELECT CASE WHEN i % 10 < 8 THEN 'berlin'
-                          WHEN i % 10 = 8 THEN 'jena' ELSE 'goslar' END AS c) AS cc;
+-- Orders in one dense city (d0) and three sparse ones: keys are integers,
+-- the context is the hour, weekday and rain, the customer's spend and each
+-- restaurant's price and cuisine.
+SELECT xdrec.generate('orders', '{"seed": 42, "domains": 4,
+	"sizes": {"source": {"users": 1000, "items": 500, "interactions": 40000},
+	          "target": {"users": 200, "items": 100, "interactions": 2000}}}') AS rows_written;
+SELECT domain, count(*) AS orders, count(DISTINCT user_key) AS customers,
+       count(DISTINCT item_key) AS restaurants
+FROM orders GROUP BY domain ORDER BY domain;
 
-SELECT city, count(*) AS orders, count(DISTINCT customer) AS customers,
-       count(DISTINCT restaurant) AS restaurants
-FROM orders GROUP BY city ORDER BY orders DESC;
+SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 32, "epochs": 30, "patience": 5, "seed": 42}') AS model_id;
 
-SELECT xdrec.create_model('food', 'orders', 'customer', 'restaurant', 'city',
-	features => '[
-		{"name": "hour", "expression": "extract(hour from ordered_at)", "kind": "interactional", "type": "numeric"},
-		{"name": "weekday", "expression": "to_char(ordered_at, ''dy'')", "kind": "interactional", "type": "categorical"},
-		{"name": "avg_spend", "column": "spend", "kind": "historical", "type": "numeric", "scope": "user"},
-		{"name": "cuisine", "column": "cuisine", "kind": "attributional", "type": "categorical", "scope": "item"}
-	]',
-	options => '{"d": 32, "epochs": 50, "seed": 42}') AS model_id;
+-- train MMT-Net on the source domain: the training summary
+SELECT jsonb_pretty(xdrec.train('food', 'd0')) AS training_summary;
 
-\x on
-SELECT * FROM xdrec.models;
-\x off
-SELECT f.position, f.name, coalesce(f.column_name::text, f.expression) AS source, f.kind, f.type, f.scope
-FROM xdrec.feature f JOIN xdrec.models m ON m.id = f.model_id
-WHERE m.name = 'food' ORDER BY f.position;
+-- the test split, paper protocol (50 item + 50 context negatives) and full ranking
+SELECT 'sampled' AS protocol, domain, method, metric, round(value::numeric, 4) AS value, n
+FROM xdrec.evaluate('food')
+UNION ALL
+SELECT 'full', domain, method, metric, round(value::numeric, 4), n
+FROM xdrec.evaluate('food', protocol => 'full')
+ORDER BY 1 DESC, 2, 3, 4;
 
-SELECT (s ->> 'threads')::int AS backend_threads, (s ->> 'parallel')::int AS blas_parallel,
-       (s ->> 'sgemm_ok')::boolean AS sgemm_ok
-FROM xdrec.blas_selfcheck() AS s;
+SELECT model, domain, role, served_version, rows, users, items FROM xdrec.domains;
+
+-- one customer's top 10 at Monday lunch in the rain, and on a dry Saturday night
+SET xdrec.default_model = 'food';
+WITH lunch AS (
+	SELECT * FROM xdrec_rank(7, '{"hour": 12, "weekday": "mon", "rain": true}', 10)),
+night AS (
+	SELECT * FROM xdrec_rank(7, '{"hour": 21, "weekday": "sat", "rain": false}', 10)),
+info AS (
+	SELECT item_key, min(cuisine) AS cuisine, round(avg(price)::numeric, 1) AS price
+	FROM orders WHERE domain = 'd0' GROUP BY item_key)
+SELECT l.rank, l.item_key AS lunch_item, li.cuisine AS lunch_cuisine, round(l.score::numeric, 3) AS lunch_score,
+       n.item_key AS night_item, ni.cuisine AS night_cuisine, round(n.score::numeric, 3) AS night_score
+FROM lunch l JOIN night n USING (rank)
+JOIN info li ON li.item_key = l.item_key JOIN info ni ON ni.item_key = n.item_key
+ORDER BY rank;
 SQL
 xd_log "demo done"
