@@ -154,6 +154,10 @@ SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"domains": 0}')$$);
 SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"explicit": "yes"}')$$);
 SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"sizes": {"source": {"users": -1}}}')$$);
 SELECT pg_temp.err($$SELECT xdrec.generate(NULL)$$);
+-- a cancelled training (here by statement_timeout) leaves nothing behind
+SET statement_timeout = '30ms';
+SELECT xdrec.train('g', 'big');
+RESET statement_timeout;
 SELECT pg_temp.catalog() = :'before' AS catalog_unchanged;
 SELECT count(*) AS gen2 FROM pg_class WHERE relname = 'gen2';
 
@@ -183,6 +187,14 @@ SELECT xdrec.predict('ex', '0', (SELECT min(item_key) FROM gen_ex)::text, '{"hou
 SELECT pg_temp.err($$SELECT xdrec.predict('ex', 0, 987654, '{}')$$);
 SELECT metric, value BETWEEN 0 AND 3 AS in_range FROM xdrec.evaluate('ex') ORDER BY metric;
 
+-- a user key in two served domains needs domain =>
+INSERT INTO gen (domain, user_key, item_key, hour)
+SELECT 'd1', 0, item_key, hour FROM gen WHERE domain = 'd1' ORDER BY item_key, hour LIMIT 40;
+SELECT (xdrec.train('g', 'd1')->>'users')::int > 30 AS d1_trained;
+SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
+SELECT count(*) AS n, bool_and(item_key >= 10000000) AS from_d1 FROM xdrec.rank('g', 0, '{}', 5, domain => 'd1');
+SELECT domain, role, served_version IS NOT NULL AS served FROM xdrec.domains WHERE model = 'g' ORDER BY domain;
+
 -- another role: no access without a grant; with 'use' it ranks; training needs SELECT
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS xd_train_user;
@@ -193,7 +205,7 @@ SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
 RESET ROLE;
 SELECT xdrec.grant('g', 'xd_train_user', 'train');
 SET ROLE xd_train_user;
-SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5);
+SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5, domain => 'd0');
 SELECT pg_temp.err($$SELECT xdrec.train('g', 'd0')$$);
 RESET ROLE;
 
