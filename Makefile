@@ -7,6 +7,8 @@
 #   make valgrind [VALGRIND_FILTER="pattern -excluded"]  (default: -slow)
 #   make bench               every test/bench/bench_*.c, each its own binary
 #   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
+#   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
+#                            target-only, Direct, Anneal, DRR, auto (15-30 min)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #
 # Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
@@ -67,7 +69,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench check-core-headers report-context
+.PHONY: unit check-unit valgrind bench check-core-headers report-context report-transfer
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -116,5 +118,8 @@ endif
 
 report-context: check-core-headers build/bench/report_context
 	build/bench/report_context > docs/context-report.md
+
+report-transfer: check-core-headers build/bench/report_transfer
+	build/bench/report_transfer docs
 
 -include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d)

@@ -1,0 +1,703 @@
+/*
+ * report_transfer.c - the transfer report (DESIGN.md sections 4-5, the
+ * paper's Tables 5-6 and Figures 3 and 5): `make report-transfer` builds and runs it.
+ *
+ * For the generator's shared-rule world and its control world (docs/
+ * generator.md): one dense source and targets of several sizes; the source
+ * model trained to convergence, its encoders; then for every target and seed
+ * target-only, Direct, Anneal, DRR (pretraining 2 epochs), DRR and Anneal
+ * with pretraining 0, and auto (target-only, Anneal, DRR: the best on
+ * validation; its time is the sum of the three). Test metrics on the sampled
+ * protocol of DESIGN.md section 5. Writes docs/transfer-report.md and the
+ * plots docs/img/transfer-*.png (gnuplot), and checks the goals honestly.
+ *
+ * Usage: report_transfer [out_dir (docs)] [--quick]
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xdrec/encoder.h"
+#include "xdrec/generate.h"
+#include "xdrec/metrics.h"
+#include "xdrec/transfer.h"
+
+#define N_SEEDS 3
+#define N_TARGETS 4
+#define MAX_HIST 256
+#define SRC_ROWS 40000
+
+/* The methods of the table, in order. */
+enum
+{
+	M_TO = 0,					/* target-only */
+	M_DIRECT,
+	M_ANNEAL,
+	M_DRR,
+	M_DRR0,						/* DRR, pretraining 0 */
+	M_ANNEAL0,					/* Anneal, pretraining 0 */
+	M_AUTO,
+	N_METHODS
+};
+
+static const char *const method_label[N_METHODS] = {
+	"target-only", "Direct", "Anneal", "DRR", "DRR (pretrain 0)",
+	"Anneal (pretrain 0)", "auto"
+};
+
+typedef struct cell
+{
+	double		mrr,
+				h1,
+				h5,
+				h10,
+				ndcg;
+	double		valid;			/* validation MRR */
+	double		seconds;
+	int			epochs;
+	int			chosen;			/* auto: which method it kept */
+} cell;
+
+typedef struct world_run
+{
+	const char *name;			/* "shared" or "control" */
+	int			control;
+	int32_t		tgt_users[N_TARGETS];
+	int32_t		tgt_items[N_TARGETS];
+	int64_t		tgt_rows[N_TARGETS];
+	int64_t		train_rows[N_TARGETS];
+	double		oracle_mrr[N_TARGETS];
+	double		source_mrr;
+	double		source_seconds;
+	int			source_epochs;
+	xd_encoder_report enc_rep;
+	cell		c[N_TARGETS][N_METHODS][N_SEEDS];
+	/* Figure 3: loss per epoch on the first target, seed 0 */
+	int			n_hist[3];
+	double		hist[3][MAX_HIST];
+} world_run;
+
+static bool quick = false;
+
+/*
+ * Method times are this process's CPU seconds (each world runs single-
+ * threaded with the serial OpenBLAS): on an idle core they equal wall time,
+ * and they stay right when other jobs share the machine.
+ */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+#define CHECK(expr) \
+	do { \
+		xd_status st_ = (expr); \
+		if (st_ != XD_OK) \
+		{ \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr, \
+					xd_status_message(st_)); \
+			exit(1); \
+		} \
+	} while (0)
+
+static void
+eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c)
+{
+	xd_eval_opts eo;
+	xd_rank_metrics rm;
+
+	xd_eval_opts_default(&eo);
+	CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, fn, arg, &rm));
+	c->mrr = rm.mrr;
+	c->h1 = rm.h1;
+	c->h5 = rm.h5;
+	c->h10 = rm.h10;
+	c->ndcg = rm.ndcg10;
+}
+
+static void
+gen_config(xd_gen_config *gc, int control, int k, const world_run *w)
+{
+	xd_gen_config_default(gc);
+	gc->seed = 42;
+	gc->split_seed = 42;
+	gc->control = control;
+	gc->n_domains = k + 2;		/* target k is domain k + 1 */
+	gc->src_users = quick ? 300 : 2000;
+	gc->src_items = quick ? 200 : 1000;
+	gc->src_interactions = quick ? 8000 : SRC_ROWS;
+	gc->tgt_users = w->tgt_users[k];
+	gc->tgt_items = w->tgt_items[k];
+	gc->tgt_interactions = w->tgt_rows[k];
+}
+
+static void
+run_world(world_run *w)
+{
+	xd_generated *g[N_TARGETS];
+	const xd_dataset *src;
+	xd_config	cfg;
+	xd_transfer_opts to;
+	xd_transfer_result source;
+	xd_encoder_opts eo;
+	xd_encoders *enc = NULL;
+	cell		sc;
+	double		t0;
+
+	/* one generation per target size; the source is the same in each */
+	for (int k = 0; k < N_TARGETS; k++)
+	{
+		xd_gen_config gc;
+		xd_gen_oracle o;
+		cell		oc;
+
+		gen_config(&gc, w->control, k, w);
+		CHECK(xd_generate(&gc, &g[k]));
+		if (k > 0 && (g[k]->domains[0].ds->n_rows != g[0]->domains[0].ds->n_rows ||
+					  memcmp(g[k]->domains[0].ds->items, g[0]->domains[0].ds->items,
+							 sizeof(int32_t) * g[0]->domains[0].ds->n_rows) != 0))
+		{
+			fprintf(stderr, "the source differs between generations\n");
+			exit(1);
+		}
+		w->train_rows[k] = g[k]->domains[k + 1].ds->n_split[XD_SPLIT_TRAIN];
+		CHECK(xd_gen_oracle_init(&o, g[k], k + 1, -1));
+		eval_test(g[k]->domains[k + 1].ds, xd_gen_oracle_score, &o, &oc);
+		w->oracle_mrr[k] = oc.mrr;
+		xd_gen_oracle_free(&o);
+	}
+	src = g[0]->domains[0].ds;
+
+	/* the source model, to convergence (DESIGN.md section 3) */
+	xd_config_defaults(&cfg);
+	cfg.m = src->enc.schema.m;
+	cfg.m_I = src->enc.schema.m_I;
+	cfg.m_H = src->enc.schema.m_H;
+	cfg.m_A = src->enc.schema.m_A;
+	xd_transfer_opts_default(&to);
+	if (quick)
+		to.max_epochs = 8;
+	t0 = cpu_now();
+	CHECK(xd_transfer_train_source(&cfg, src, &to, &source));
+	w->source_seconds = cpu_now() - t0;
+	w->source_epochs = source.epochs;
+	eval_test(src, xd_transfer_score, &source, &sc);
+	w->source_mrr = sc.mrr;
+	fprintf(stderr, "[%s] source: %d epochs, %.1f s, test MRR %.4f\n", w->name,
+			source.epochs, w->source_seconds, sc.mrr);
+
+	/* the encoders of DRR, on the source model's inputs */
+	xd_encoder_opts_default(&eo);
+	CHECK(xd_encoders_train(source.model, src, &eo, &enc, &w->enc_rep));
+	fprintf(stderr, "[%s] encoders: %.1f s, KL clean/poisoned C %.2f/%.2f U %.2f/%.2f V %.2f/%.2f\n",
+			w->name, w->enc_rep.seconds, w->enc_rep.kl_clean[0], w->enc_rep.kl_poisoned[0],
+			w->enc_rep.kl_clean[1], w->enc_rep.kl_poisoned[1],
+			w->enc_rep.kl_clean[2], w->enc_rep.kl_poisoned[2]);
+
+	for (int k = 0; k < N_TARGETS; k++)
+	{
+		const xd_dataset *ds = g[k]->domains[k + 1].ds;
+
+		for (int s = 0; s < N_SEEDS; s++)
+		{
+			static const struct
+			{
+				xd_transfer_method m;
+				int			pre;
+			}			plan[N_METHODS - 1] = {
+				{XD_TRANSFER_TARGET_ONLY, 2}, {XD_TRANSFER_DIRECT, 2},
+				{XD_TRANSFER_ANNEAL, 2}, {XD_TRANSFER_DRR, 2},
+				{XD_TRANSFER_DRR, 0}, {XD_TRANSFER_ANNEAL, 0}
+			};
+
+			for (int mi = 0; mi < N_METHODS - 1; mi++)
+			{
+				xd_transfer_opts o;
+				xd_transfer_result r;
+				cell	   *c = &w->c[k][mi][s];
+
+				xd_transfer_opts_default(&o);
+				o.method = plan[mi].m;
+				o.pretrain_epochs = plan[mi].pre;
+				o.seed = 1000 + 17 * s;
+				if (quick)
+					o.max_epochs = 10;
+				t0 = cpu_now();
+				CHECK(xd_transfer(source.shared, enc, ds, &o, &r));
+				c->seconds = cpu_now() - t0;
+				eval_test(ds, xd_transfer_score, &r, c);
+				c->valid = r.best_metric;
+				c->epochs = r.epochs;
+				if (k == 0 && s == 0 && (mi == M_TO || mi == M_ANNEAL || mi == M_DRR))
+				{
+					int			h = mi == M_TO ? 0 : (mi == M_ANNEAL ? 1 : 2);
+
+					w->n_hist[h] = r.n_history < MAX_HIST ? r.n_history : MAX_HIST;
+					for (int e = 0; e < w->n_hist[h]; e++)
+						w->hist[h][e] = r.loss_data[e];
+				}
+				xd_transfer_result_free(&r);
+			}
+			/*
+			 * auto = target-only, Anneal, DRR (pretraining 2), the best on
+			 * validation MRR; what xd_transfer(XD_TRANSFER_AUTO) runs, composed
+			 * from the runs above (same seeds, same numbers) to save the time
+			 */
+			{
+				static const int cand[3] = {M_TO, M_ANNEAL, M_DRR};
+				int			best = M_TO;
+				cell	   *a = &w->c[k][M_AUTO][s];
+
+				for (int i = 0; i < 3; i++)
+					if (w->c[k][cand[i]][s].valid > w->c[k][best][s].valid)
+						best = cand[i];
+				*a = w->c[k][best][s];
+				a->chosen = best;
+				a->seconds = 0.0;
+				for (int i = 0; i < 3; i++)
+					a->seconds += w->c[k][cand[i]][s].seconds;
+			}
+			fprintf(stderr, "[%s] target %d (%lld train rows) seed %d: MRR TO %.4f Direct %.4f Anneal %.4f DRR %.4f DRR0 %.4f Anneal0 %.4f auto %.4f; s TO %.1f DRR %.1f\n",
+					w->name, k + 1, (long long) w->train_rows[k], s,
+					w->c[k][M_TO][s].mrr, w->c[k][M_DIRECT][s].mrr,
+					w->c[k][M_ANNEAL][s].mrr, w->c[k][M_DRR][s].mrr,
+					w->c[k][M_DRR0][s].mrr, w->c[k][M_ANNEAL0][s].mrr,
+					w->c[k][M_AUTO][s].mrr, w->c[k][M_TO][s].seconds,
+					w->c[k][M_DRR][s].seconds);
+		}
+	}
+	xd_encoders_free(enc);
+	xd_transfer_result_free(&source);
+	for (int k = 0; k < N_TARGETS; k++)
+		xd_generated_free(g[k]);
+}
+
+/* ---------------------------------------------------------------- output */
+
+static double
+mean_of(const world_run *w, int k, int m, size_t off)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < N_SEEDS; i++)
+		s += *(const double *) ((const char *) &w->c[k][m][i] + off);
+	return s / N_SEEDS;
+}
+
+static double
+sd_of(const world_run *w, int k, int m, size_t off)
+{
+	double		mu = mean_of(w, k, m, off),
+				s = 0.0;
+
+	for (int i = 0; i < N_SEEDS; i++)
+	{
+		double		v = *(const double *) ((const char *) &w->c[k][m][i] + off) - mu;
+
+		s += v * v;
+	}
+	return sqrt(s / (N_SEEDS - 1));
+}
+
+/* % change of method m against target-only, of the per-seed means */
+static double
+pct(const world_run *w, int k, int m, size_t off)
+{
+	double		base = mean_of(w, k, M_TO, off);
+
+	return base > 0 ? 100.0 * (mean_of(w, k, m, off) / base - 1.0) : NAN;
+}
+
+/* the average over targets of a per-target % change */
+static double
+avg_pct(const world_run *w, int m, size_t off)
+{
+	double		s = 0.0;
+
+	for (int k = 0; k < N_TARGETS; k++)
+		s += pct(w, k, m, off);
+	return s / N_TARGETS;		/* NaN (n/a) when one target's base is 0 */
+}
+
+static double
+avg_ratio_time(const world_run *w, int m)
+{
+	double		s = 0.0;
+
+	for (int k = 0; k < N_TARGETS; k++)
+		s += mean_of(w, k, m, offsetof(cell, seconds)) /
+			mean_of(w, k, M_TO, offsetof(cell, seconds));
+	return s / N_TARGETS;
+}
+
+#define OFF(f) offsetof(cell, f)
+
+/* "+12.3%", or "n/a" when target-only's value is 0 (H@1 on a tiny domain) */
+static const char *
+fp(double v)
+{
+	static char bufs[16][24];
+	static int	next = 0;
+	char	   *b = bufs[next++ % 16];
+
+	if (isfinite(v))
+		snprintf(b, 24, "%+.1f%%", v);
+	else
+		snprintf(b, 24, "n/a");
+	return b;
+}
+
+static void
+write_table_avg(FILE *f, const world_run *w)
+{
+	fprintf(f, "| method | MRR | %%MRR | H@1 | %%H@1 | H@5 | %%H@5 | H@10 | %%H@10 | time (s) | time / target-only |\n");
+	fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");
+	for (int m = 0; m < N_METHODS; m++)
+	{
+		double		v[5] = {0, 0, 0, 0, 0};
+
+		for (int k = 0; k < N_TARGETS; k++)
+		{
+			v[0] += mean_of(w, k, m, OFF(mrr)) / N_TARGETS;
+			v[1] += mean_of(w, k, m, OFF(h1)) / N_TARGETS;
+			v[2] += mean_of(w, k, m, OFF(h5)) / N_TARGETS;
+			v[3] += mean_of(w, k, m, OFF(h10)) / N_TARGETS;
+			v[4] += mean_of(w, k, m, OFF(seconds)) / N_TARGETS;
+		}
+		fprintf(f, "| %s | %.4f | %s | %.4f | %s | %.4f | %s | %.4f | %s | %.2f | %.2f |\n",
+				method_label[m], v[0], fp(avg_pct(w, m, OFF(mrr))), v[1],
+				fp(avg_pct(w, m, OFF(h1))), v[2], fp(avg_pct(w, m, OFF(h5))), v[3],
+				fp(avg_pct(w, m, OFF(h10))), v[4], avg_ratio_time(w, m));
+	}
+	fprintf(f, "\nPercentages are the average over targets of each target's change against "
+			"target-only (means over %d seeds; n/a where target-only's value is 0 on a target); times are CPU seconds of one core (= wall time on an idle core; "
+			"the machine was shared during the run), pretraining included; \"time / target-only\" is the average per-target ratio.\n\n",
+			N_SEEDS);
+}
+
+static void
+write_tables_per_target(FILE *f, const world_run *w)
+{
+	for (int k = 0; k < N_TARGETS; k++)
+	{
+		fprintf(f, "**Target %d**: %d users, %d items, %lld interactions (%lld training); "
+				"oracle test MRR %.3f.\n\n",
+				k + 1, w->tgt_users[k], w->tgt_items[k], (long long) w->tgt_rows[k],
+				(long long) w->train_rows[k], w->oracle_mrr[k]);
+		fprintf(f, "| method | MRR (± sd) | %%MRR | H@1 | %%H@1 | H@5 | %%H@5 | H@10 | %%H@10 | epochs | time (s) | time / TO |\n");
+		fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+		for (int m = 0; m < N_METHODS; m++)
+		{
+			double		ep = 0.0;
+
+			for (int s = 0; s < N_SEEDS; s++)
+				ep += (double) w->c[k][m][s].epochs / N_SEEDS;
+			fprintf(f, "| %s | %.4f ± %.4f | %s | %.4f | %s | %.4f | %s | %.4f | %s | %.1f | %.2f | %.2f |\n",
+					method_label[m], mean_of(w, k, m, OFF(mrr)), sd_of(w, k, m, OFF(mrr)),
+					fp(pct(w, k, m, OFF(mrr))), mean_of(w, k, m, OFF(h1)), fp(pct(w, k, m, OFF(h1))),
+					mean_of(w, k, m, OFF(h5)), fp(pct(w, k, m, OFF(h5))),
+					mean_of(w, k, m, OFF(h10)), fp(pct(w, k, m, OFF(h10))), ep,
+					mean_of(w, k, m, OFF(seconds)),
+					mean_of(w, k, m, OFF(seconds)) / mean_of(w, k, M_TO, OFF(seconds)));
+		}
+		fprintf(f, "\nauto kept:");
+		for (int s = 0; s < N_SEEDS; s++)
+			fprintf(f, " %s", method_label[w->c[k][M_AUTO][s].chosen]);
+		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
+	}
+}
+
+/*
+ * Noise of a per-target MRR difference a - b over seeds: the standard error
+ * of the mean of the per-seed differences (paired: same seed, same data).
+ */
+static double
+paired_se(const world_run *w, int k, int a, int b)
+{
+	double		d[N_SEEDS],
+				mu = 0.0,
+				s = 0.0;
+
+	for (int i = 0; i < N_SEEDS; i++)
+	{
+		d[i] = w->c[k][a][i].mrr - w->c[k][b][i].mrr;
+		mu += d[i] / N_SEEDS;
+	}
+	for (int i = 0; i < N_SEEDS; i++)
+		s += (d[i] - mu) * (d[i] - mu);
+	return sqrt(s / (N_SEEDS - 1) / N_SEEDS);
+}
+
+static void
+write_goals(FILE *f, const world_run *sh, const world_run *ct)
+{
+	double		drr = avg_pct(sh, M_DRR, OFF(mrr));
+	double		drr0 = avg_pct(sh, M_DRR0, OFF(mrr));
+	double		an = avg_pct(sh, M_ANNEAL, OFF(mrr));
+	double		an0 = avg_pct(sh, M_ANNEAL0, OFF(mrr));
+	double		tr = avg_ratio_time(sh, M_DRR);
+	double		tr0 = avg_ratio_time(sh, M_DRR0);
+	double		best_drr = drr > drr0 ? drr : drr0;
+
+	fprintf(f, "## Goals, checked\n\n");
+	fprintf(f, "| goal | measured | verdict |\n|---|---|---|\n");
+	fprintf(f, "| DRR MRR ≥ target-only + 10%% (average over targets, %d seeds) | DRR (pretrain 2) %+.1f%%, DRR (pretrain 0) %+.1f%% | %s |\n",
+			N_SEEDS, drr, drr0,
+			drr >= 10.0 ? "met (pretrain 2)" :
+			(drr0 >= 10.0 ? "met with pretrain 0 only; missed with pretrain 2" :
+			 "missed"));
+	fprintf(f, "| DRR time ≤ 1/3 of target-only's | DRR %.2f×, DRR (pretrain 0) %.2f× | %s |\n",
+			tr, tr0, tr <= 1.0 / 3 ? "met" :
+			(tr0 <= 1.0 / 3 ? "met with pretrain 0 only" : "missed"));
+	{
+		int			worse = 0;
+		char		detail[512] = "";
+		size_t		len = 0;
+
+		for (int k = 0; k < N_TARGETS; k++)
+		{
+			double		d = mean_of(sh, k, M_AUTO, OFF(mrr)) - mean_of(sh, k, M_TO, OFF(mrr));
+			double		se = paired_se(sh, k, M_AUTO, M_TO);
+			bool		bad = d < -2.0 * se && d < -0.002;
+
+			worse += bad;
+			len += snprintf(detail + len, sizeof(detail) - len, "T%d %+.4f (2se %.4f)%s",
+							k + 1, d, 2.0 * se, k + 1 < N_TARGETS ? ", " : "");
+		}
+		fprintf(f, "| auto never worse than target-only beyond noise (ΔMRR vs 2 paired standard errors) | %s | %s |\n",
+				detail, worse == 0 ? "met" : "missed");
+	}
+	{
+		int			gain = 0;
+		char		detail[512] = "";
+		size_t		len = 0;
+
+		for (int k = 0; k < N_TARGETS; k++)
+		{
+			double		d = mean_of(ct, k, M_DRR, OFF(mrr)) - mean_of(ct, k, M_TO, OFF(mrr));
+			double		se = paired_se(ct, k, M_DRR, M_TO);
+
+			gain += d > 2.0 * se && d > 0.002;
+			len += snprintf(detail + len, sizeof(detail) - len, "T%d %+.4f (2se %.4f)%s",
+							k + 1, d, 2.0 * se, k + 1 < N_TARGETS ? ", " : "");
+		}
+		fprintf(f, "| control world: DRR no gain over target-only beyond noise | average %+.1f%%; %s | %s |\n",
+				avg_pct(ct, M_DRR, OFF(mrr)), detail,
+				gain == 0 ? "met" : "missed: a gain where none should be");
+	}
+	fprintf(f, "| which pretraining wins (shared world) | DRR: 2 → %+.1f%%, 0 → %+.1f%%; Anneal: 2 → %+.1f%%, 0 → %+.1f%% | DRR: pretrain %s; Anneal: pretrain %s |\n\n",
+			drr, drr0, an, an0, drr >= drr0 ? "2" : "0", an >= an0 ? "2" : "0");
+	(void) best_drr;
+}
+
+static void
+write_plots(const char *dir, const world_run *sh)
+{
+	char		path[512];
+	char		dat[512];
+	FILE	   *f;
+	FILE	   *gp;
+
+	/* Figure 3: the training loss per epoch, pretraining epochs included */
+	snprintf(dat, sizeof(dat), "%s/img/transfer-loss.dat", dir);
+	if (!(f = fopen(dat, "w")))
+		return;
+	for (int e = 0; e < MAX_HIST; e++)
+	{
+		bool		any = false;
+
+		for (int h = 0; h < 3; h++)
+			any |= e < sh->n_hist[h];
+		if (!any)
+			break;
+		fprintf(f, "%d", e + 1);
+		for (int h = 0; h < 3; h++)
+		{
+			if (e < sh->n_hist[h])
+				fprintf(f, " %.6f", sh->hist[h][e]);
+			else
+				fprintf(f, " NaN");
+		}
+		fprintf(f, "\n");
+	}
+	fclose(f);
+
+	/* Figure 5: time against the target's size */
+	snprintf(path, sizeof(path), "%s/img/transfer-time.dat", dir);
+	if (!(f = fopen(path, "w")))
+		return;
+	for (int k = 0; k < N_TARGETS; k++)
+		fprintf(f, "%lld %.3f %.3f %.3f %.3f %.3f\n", (long long) sh->train_rows[k],
+				mean_of(sh, k, M_TO, OFF(seconds)), mean_of(sh, k, M_ANNEAL, OFF(seconds)),
+				mean_of(sh, k, M_DRR, OFF(seconds)), mean_of(sh, k, M_DRR0, OFF(seconds)),
+				mean_of(sh, k, M_AUTO, OFF(seconds)));
+	fclose(f);
+
+	if (!(gp = popen("gnuplot", "w")))
+	{
+		fprintf(stderr, "gnuplot not found: no plots\n");
+		return;
+	}
+	fprintf(gp, "set terminal png size 800,500\n");
+	fprintf(gp, "set output '%s/img/transfer-loss.png'\n", dir);
+	fprintf(gp, "set title 'Training loss per epoch, target 1 (seed 1): epochs 1-2 of Anneal/DRR are pretraining'\n");
+	fprintf(gp, "set xlabel 'epoch'\nset ylabel 'mean training loss (eq. 13-14, without the KL term)'\n");
+	fprintf(gp, "set key top right\nset grid\n");
+	fprintf(gp, "plot '%s' using 1:2 with linespoints title 'target-only', "
+			"'' using 1:3 with linespoints title 'Anneal', "
+			"'' using 1:4 with linespoints title 'DRR'\n", dat);
+	fprintf(gp, "set output '%s/img/transfer-time.png'\n", dir);
+	fprintf(gp, "set title 'Time per target against its size (mean of %d seeds)'\n", N_SEEDS);
+	fprintf(gp, "set xlabel 'training interactions of the target'\nset ylabel 'CPU seconds (pretraining included)'\n");
+	fprintf(gp, "set key top left\nset logscale x\n");
+	fprintf(gp, "plot '%s' using 1:2 with linespoints title 'target-only', "
+			"'' using 1:3 with linespoints title 'Anneal', "
+			"'' using 1:4 with linespoints title 'DRR', "
+			"'' using 1:5 with linespoints title 'DRR (pretrain 0)', "
+			"'' using 1:6 with linespoints title 'auto'\n", path);
+	pclose(gp);
+	remove(dat);
+	remove(path);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = "docs";
+	static world_run sh,
+				ct;
+	char		path[512];
+	FILE	   *f;
+	double		t0 = now();
+	static const int32_t users[N_TARGETS] = {100, 150, 300, 600};
+	static const int32_t items[N_TARGETS] = {60, 100, 200, 400};
+	static const int64_t rows[N_TARGETS] = {1000, 2000, 4000, 8000};
+
+	for (int a = 1; a < argc; a++)
+	{
+		if (strcmp(argv[a], "--quick") == 0)
+			quick = true;
+		else
+			dir = argv[a];
+	}
+	snprintf(path, sizeof(path), "%s/img", dir);
+	mkdir(path, 0755);
+
+	sh.name = "shared";
+	ct.name = "control";
+	ct.control = 1;
+	for (int k = 0; k < N_TARGETS; k++)
+	{
+		sh.tgt_users[k] = ct.tgt_users[k] = users[k];
+		sh.tgt_items[k] = ct.tgt_items[k] = items[k];
+		sh.tgt_rows[k] = ct.tgt_rows[k] = quick ? rows[k] / 4 : rows[k];
+	}
+	/*
+	 * the two worlds in two processes, one per core (each method's time is
+	 * still one core's); the control world comes back through a file
+	 */
+	{
+		char		tmp[600];
+		pid_t		pid;
+		int			status;
+		FILE	   *tf;
+
+		snprintf(tmp, sizeof(tmp), "%s/img/.control.bin", dir);
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0)
+		{
+			run_world(&ct);
+			if (!(tf = fopen(tmp, "wb")) || fwrite(&ct, sizeof(ct), 1, tf) != 1)
+				_exit(1);
+			fclose(tf);
+			_exit(0);
+		}
+		if (pid < 0)
+			run_world(&ct);
+		run_world(&sh);
+		if (pid > 0)
+		{
+			if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+				WEXITSTATUS(status) != 0 || !(tf = fopen(tmp, "rb")) ||
+				fread(&ct, sizeof(ct), 1, tf) != 1)
+			{
+				fprintf(stderr, "the control world failed\n");
+				return 1;
+			}
+			fclose(tf);
+			remove(tmp);
+			ct.name = "control";
+		}
+	}
+
+	snprintf(path, sizeof(path), "%s/transfer-report.md", dir);
+	if (!(f = fopen(path, "w")))
+	{
+		perror(path);
+		return 1;
+	}
+	fprintf(f, "# Transfer report\n\n");
+	fprintf(f, "Generated by `make report-transfer` (`test/bench/report_transfer.c`)%s; do not edit by hand. "
+			"It measures the pure-C core's transfer methods (`include/xdrec/transfer.h`, "
+			"DESIGN.md section 4) on the synthetic generator (docs/generator.md), the way the "
+			"paper's Tables 5-6 and Figures 3 and 5 do: test metrics on the sampled protocol of "
+			"DESIGN.md section 5 (1 positive against 50 item and 50 context negatives), %d seeds "
+			"per method and target, each method against a target-only model trained to "
+			"convergence (early stopping on validation MRR, patience 10, at most 100 epochs).\n\n",
+			quick ? " in its --quick mode" : "", N_SEEDS);
+	fprintf(f, "Setup: model defaults (d = 64, L_C = L_U = 2, Adam 1e-3, batch 256, dropout 0.1); "
+			"source %d users × %d items × %d interactions (generator seed 42), "
+			"targets of 4 sizes generated with the same rule (shared world) or each with its own rule "
+			"(control world); DRR with λ_KL = 0.1 (no search), pretraining 2 epochs unless noted; "
+			"encoders: 5 alternating epochs on 20,000 source positives; auto = the best of "
+			"target-only, Anneal, DRR on validation MRR, its time the sum of the three. "
+			"Seeds change initialisation, shuffles and negatives; the data stay fixed. "
+			"The shared and the control world run in two processes, one per core of a 2-core machine; total wall time %.0f s.\n\n",
+			quick ? 300 : 2000, quick ? 200 : 1000, quick ? 8000 : SRC_ROWS, now() - t0);
+
+	write_goals(f, &sh, &ct);
+
+	fprintf(f, "## Shared world, averaged over the %d targets (Tables 5-6)\n\n", N_TARGETS);
+	write_table_avg(f, &sh);
+	fprintf(f, "Source model: %d epochs, %.0f s, test MRR %.4f. Encoders (mean KL of clean vs "
+			"poisoned source inputs): x¹ %.2f vs %.2f, ẽ_u %.2f vs %.2f, ẽ_v %.2f vs %.2f (%.1f s).\n\n",
+			sh.source_epochs, sh.source_seconds, sh.source_mrr,
+			sh.enc_rep.kl_clean[0], sh.enc_rep.kl_poisoned[0], sh.enc_rep.kl_clean[1],
+			sh.enc_rep.kl_poisoned[1], sh.enc_rep.kl_clean[2], sh.enc_rep.kl_poisoned[2],
+			sh.enc_rep.seconds);
+	fprintf(f, "![training loss per epoch](img/transfer-loss.png)\n\n");
+	fprintf(f, "![time against target size](img/transfer-time.png)\n\n");
+	fprintf(f, "## Shared world, per target\n\n");
+	write_tables_per_target(f, &sh);
+
+	fprintf(f, "## Control world (each domain its own rule: transfer must not help)\n\n");
+	write_table_avg(f, &ct);
+	fprintf(f, "Source model: %d epochs, %.0f s, test MRR %.4f.\n\n", ct.source_epochs,
+			ct.source_seconds, ct.source_mrr);
+	write_tables_per_target(f, &ct);
+	fclose(f);
+
+	write_plots(dir, &sh);
+	fprintf(stderr, "wrote %s in %.0f s\n", path, now() - t0);
+	return 0;
+}
