@@ -45,12 +45,42 @@ rc=${PIPESTATUS[0]}
 record unit "$rc" "$(counts "$LOGS/unit.log")"
 
 # The unit suite under valgrind but for the tests named "slow" (they train to
-# convergence), unless VALGRIND_FILTER says otherwise.
+# convergence), unless VALGRIND_FILTER says otherwise. The tests the plain run
+# listed are dealt alternately into one shard per core, each shard one
+# valgrind process, so a module of heavy tests is shared between them.
 xd_log "unit tests under valgrind"
-make -s valgrind VALGRIND_FILTER="${VALGRIND_FILTER:--slow}" >"$LOGS/valgrind.log" 2>&1
-rc=$?
-[ $rc -ne 0 ] && cat "$LOGS/valgrind.log"
-record valgrind "$rc" "$(counts "$LOGS/valgrind.log")"
+mapfile -t names < <(sed -nE 's/^(ok|FAIL) +([A-Za-z0-9_]+)$/\2/p' "$LOGS/unit.log")
+if [ -n "${VALGRIND_FILTER:-}" ] || [ ${#names[@]} -eq 0 ]; then
+	make -s valgrind VALGRIND_FILTER="${VALGRIND_FILTER:--slow}" >"$LOGS/valgrind.log" 2>&1
+	rc=$?
+	[ $rc -ne 0 ] && cat "$LOGS/valgrind.log"
+	record valgrind "$rc" "$(counts "$LOGS/valgrind.log")"
+else
+	n_shards=$(nproc 2>/dev/null || echo 2)
+	[ "$n_shards" -gt 4 ] && n_shards=4
+	pids=()
+	for ((k = 0; k < n_shards; k++)); do
+		shard=()
+		for ((i = k; i < ${#names[@]}; i += n_shards)); do
+			shard+=("${names[i]}")
+		done
+		make -s valgrind VALGRIND_FILTER="${shard[*]} -slow" >"$LOGS/valgrind.$k.log" 2>&1 &
+		pids+=($!)
+	done
+	rc=0
+	for ((k = 0; k < n_shards; k++)); do
+		if ! wait "${pids[k]}"; then
+			rc=1
+			cat "$LOGS/valgrind.$k.log"
+		fi
+		grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/valgrind.$k.log" || rc=1
+	done
+	# a name can match in two shards (patterns are substrings): count each once
+	vg_failed=$(cat "$LOGS"/valgrind.*.log | sed -nE 's/^FAIL ([A-Za-z0-9_]+)$/\1/p' | sort -u | wc -l)
+	vg_passed=$(cat "$LOGS"/valgrind.*.log | sed -nE 's/^ok +([A-Za-z0-9_]+)$/\1/p' | sort -u | wc -l)
+	vg_passed=$((vg_passed - vg_failed))
+	record valgrind "$rc" "$vg_passed passed, $vg_failed failed ($n_shards shards)"
+fi
 
 xd_log "regression tests"
 rm -f regression.diffs regression.out
