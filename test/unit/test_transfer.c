@@ -6,7 +6,9 @@
  * the best candidate, and bad arguments.
  *
  * The worlds are tiny (d = 16, a few thousand rows) so the whole file runs
- * in seconds, also under valgrind.
+ * in a few seconds; under valgrind the tests that run many fits take minutes,
+ * so their names carry "slow" and `make valgrind` skips them (they were run
+ * under valgrind once, clean, when written).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -359,7 +361,7 @@ tw_same_result(const xd_transfer_result *a, const xd_transfer_result *b)
 	return true;
 }
 
-XD_TEST(transfer_deterministic)
+XD_TEST(transfer_slow_deterministic)
 {
 	tw_world	w;
 	xd_transfer_opts o;
@@ -451,17 +453,17 @@ tw_methods(int explicit_feedback)
 	tw_free(&w);
 }
 
-XD_TEST(transfer_every_method_implicit)
+XD_TEST(transfer_slow_every_method_implicit)
 {
 	tw_methods(0);
 }
 
-XD_TEST(transfer_every_method_explicit)
+XD_TEST(transfer_slow_every_method_explicit)
 {
 	tw_methods(1);
 }
 
-XD_TEST(transfer_lambda_search)
+XD_TEST(transfer_slow_lambda_search)
 {
 	tw_world	w;
 	xd_transfer_opts o;
