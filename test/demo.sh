@@ -46,7 +46,7 @@ WITH lunch AS (
 night AS (
 	SELECT * FROM xdrec_rank(7, '{"hour": 21, "weekday": "sat", "rain": false}', 10)),
 info AS (
-	SELECT item_key, min(cuisine) AS cuisine, round(avg(price)::numeric, 1) AS price
+	SELECT item_key, min(cuisine) AS cuisine
 	FROM orders WHERE domain = 'd0' GROUP BY item_key)
 SELECT l.rank, l.item_key AS lunch_item, li.cuisine AS lunch_cuisine, round(l.score::numeric, 3) AS lunch_score,
        n.item_key AS night_item, ni.cuisine AS night_cuisine, round(n.score::numeric, 3) AS night_score
