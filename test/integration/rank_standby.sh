@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# rank_standby.sh - ranking works on a hot standby (DESIGN section 6), and a
+# version trained on the primary reaches a standby session's cache before its
+# next call (the relcache invalidation is WAL-logged; DESIGN section 7).
+# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster started by
+# test/lib.sh (trust authentication, replication allowed locally); run as root.
+set -euo pipefail
+
+DB=xd_standby
+PGBIN=/usr/lib/postgresql/15/bin
+SDIR=$(mktemp -d /tmp/xdrec-standby.XXXXXX)
+chmod 755 "$SDIR"
+chown postgres: "$SDIR"
+SPORT=$((PGPORT + 1))
+while (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null || [ -e "$SDIR/.s.PGSQL.$SPORT" ]; do
+	SPORT=$((SPORT + 1))
+done
+cleanup()
+{
+	if [ -f "$SDIR/data/postmaster.pid" ]; then
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$SDIR/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+	rm -rf "$SDIR"
+}
+trap cleanup EXIT
+p() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
+s() { psql -X -q -v ON_ERROR_STOP=1 -At -h "$SDIR" -p "$SPORT" -d "$DB" "$@"; }
+
+dropdb --if-exists "$DB" 2>/dev/null
+createdb "$DB"
+p >/dev/null <<'SQL'
+CREATE EXTENSION xdrec;
+SELECT xdrec.generate('orders', '{"seed": 5, "domains": 1, "sizes": {"source": {"users": 100, "items": 50, "interactions": 2500}}}');
+SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2}');
+SELECT xdrec.train('food', 'd0');
+SQL
+
+runuser -u postgres -- "$PGBIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" \
+	-D "$SDIR/data" -R -X stream -c fast >/dev/null
+cat >>"$SDIR/data/postgresql.conf" <<CONF
+port = $SPORT
+unix_socket_directories = '$SDIR'
+hot_standby = on
+shared_preload_libraries = ''
+CONF
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$SDIR/data" -l "$SDIR/standby.log" -w start >/dev/null \
+	|| { cat "$SDIR/standby.log"; exit 1; }
+[ "$(s -c 'SELECT pg_is_in_recovery()')" = t ] || { echo "FAIL: not a standby"; exit 1; }
+
+# wait until the standby has replayed everything the primary wrote
+catch_up()
+{
+	local lsn i
+	lsn=$(p -c "SELECT pg_current_wal_lsn()")
+	for i in $(seq 1 100); do
+		[ "$(s -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ] && return 0
+		sleep 0.1
+	done
+	echo "FAIL: the standby did not catch up"
+	return 1
+}
+catch_up
+
+Q="SELECT string_agg(item_key::text || ':' || version, ',' ORDER BY rank) FROM xdrec.rank('food', 3, '{\"hour\": 20, \"weekday\": \"fri\"}', 5)"
+[ "$(p -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently"; exit 1; }
+
+# one standby session ranks, the primary trains, the same session ranks again
+coproc STANDBY { psql -X -q -At -h "$SDIR" -p "$SPORT" -d "$DB" 2>&1; }
+ask()
+{
+	echo "$1" >&"${STANDBY[1]}"
+	echo "SELECT 'end-of-answer';" >&"${STANDBY[1]}"
+	local line out=""
+	while read -r -t 30 line <&"${STANDBY[0]}"; do
+		[ "$line" = end-of-answer ] && break
+		out+="$line"
+	done
+	echo "$out"
+}
+v1=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
+v2=$(p -c "SELECT xdrec.train('food', 'd0')->>'version'")
+catch_up
+seen=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
+echo '\q' >&"${STANDBY[1]}"
+wait "$STANDBY_PID" 2>/dev/null || true
+echo "standby session: version $v1, primary trained $v2, the same standby session now serves $seen"
+[ "$seen" = "$v2" ] && [ "$v1" != "$v2" ] || { echo "FAIL: the standby session kept version $seen"; exit 1; }
+[ "$(p -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently after the new version"; exit 1; }
+echo "hot standby: ranks as the primary does; a new version reaches a standby session's cache"
