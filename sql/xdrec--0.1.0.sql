@@ -1071,11 +1071,17 @@ AS 'MODULE_PATHNAME', 'xdrec_evaluate';
 COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer) IS
 	'measure served versions on their test split (DESIGN section 5)';
 
+-- A target is stale when the shared (source) version it pins is no longer the
+-- one the source serves: it keeps serving on its pinned modules until it is
+-- adapted again (DESIGN section 1).
 CREATE VIEW xdrec.domains WITH (security_invoker = true) AS
 SELECT m.name AS model,
 	   d.domain,
 	   d.role,
+	   v.method,
 	   d.served_version,
+	   v.pins_shared_version,
+	   (d.role = 'target' AND v.pins_shared_version IS DISTINCT FROM s.served_version) AS stale,
 	   (v.metrics ->> 'rows')::bigint AS rows,
 	   (v.metrics ->> 'users')::bigint AS users,
 	   (v.metrics ->> 'items')::bigint AS items,
@@ -1083,6 +1089,116 @@ SELECT m.name AS model,
 	   v.created_at AS trained_at
 FROM xdrec.domain d
 JOIN xdrec.model m ON m.id = d.model_id
-LEFT JOIN xdrec.version v ON v.id = d.served_version;
+LEFT JOIN xdrec.version v ON v.id = d.served_version
+LEFT JOIN xdrec.domain s ON s.model_id = d.model_id AND s.domain = m.source_domain;
 
 GRANT SELECT ON xdrec.domains TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- One-to-many transfer (DESIGN section 4): adapt a target domain to the
+-- source's served version, every target at once, and roll a domain back.
+
+CREATE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'drr',
+							background boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_adapt';
+
+COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
+	'adapt a target domain to the served source version, write a new version pinning it and serve it; returns the adaptation summary';
+
+-- Every target domain of the relation (as the caller reads it), stale ones
+-- first, then the others in "C" order; one transaction, so one failing domain
+-- leaves every domain as it was.
+CREATE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false)
+RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r xdrec.model;
+	d text;
+	st boolean;
+	j jsonb;
+BEGIN
+	IF background THEN
+		RAISE EXCEPTION 'background jobs are not available yet'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'Call xdrec.adapt_all without background => true; it adapts in the calling session.';
+	END IF;
+	IF method IS NULL OR method NOT IN ('drr', 'anneal', 'direct', 'auto', 'target_only') THEN
+		RAISE EXCEPTION 'unknown adaptation method "%"', coalesce(method, 'null')
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use ''drr'', ''anneal'', ''direct'', ''auto'' or ''target_only''.';
+	END IF;
+	r := xdrec._model_for(adapt_all.name, 'train');
+	IF r.source_domain IS NULL THEN
+		RAISE EXCEPTION 'model "%" has no trained source domain', r.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = format('Train it first: SELECT xdrec.train(%L, source_domain).', r.name);
+	END IF;
+	FOR d, st IN EXECUTE format(
+		'SELECT t.dom, coalesce(x.stale, false) '
+		'FROM (SELECT DISTINCT %1$I::text AS dom FROM %2$s WHERE %1$I IS NOT NULL) t '
+		'LEFT JOIN xdrec.domains x ON x.model = $1 AND x.domain = t.dom '
+		'WHERE t.dom <> $2 '
+		'ORDER BY coalesce(x.stale, false) DESC, t.dom COLLATE "C"',
+		r.domain_col, r.relation) USING r.name, r.source_domain
+	LOOP
+		j := xdrec.adapt(r.name, d, adapt_all.method);
+		domain := d;
+		was_stale := st;
+		version := (j ->> 'version')::bigint;
+		summary := j;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean) IS
+	'adapt every target domain, stale ones first; one row per domain';
+
+-- Serves a domain's previous ready version (the source's when domain is
+-- NULL) and retires the one it served; an error when there is none.
+CREATE FUNCTION xdrec.rollback(name text, domain text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r xdrec.model;
+	dom text;
+	cur bigint;
+	cur_role text;
+	prev bigint;
+BEGIN
+	r := xdrec._model_for(rollback.name, 'train');
+	dom := coalesce(rollback.domain, r.source_domain);
+	IF dom IS NULL THEN
+		RAISE EXCEPTION 'model "%" has not been trained yet', r.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT x.served_version, x.role INTO cur, cur_role
+	FROM xdrec.domain x WHERE x.model_id = r.id AND x.domain = dom FOR UPDATE;
+	IF cur IS NULL THEN
+		RAISE EXCEPTION 'model "%" serves no domain %', r.name, dom
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('SELECT domain FROM xdrec.domains WHERE model = %L lists its trained domains.', r.name);
+	END IF;
+	SELECT v.id INTO prev FROM xdrec.version v
+	WHERE v.model_id = r.id AND v.domain = dom AND v.kind = cur_role AND v.state = 'ready'
+	  AND v.id < cur
+	ORDER BY v.id DESC LIMIT 1;
+	IF prev IS NULL THEN
+		RAISE EXCEPTION 'domain % of model "%" has no version before %', dom, r.name, cur
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE xdrec.version v SET state = 'retired' WHERE v.id = cur;
+	-- the statement trigger on xdrec.domain invalidates every ranking cache
+	UPDATE xdrec.domain x SET served_version = prev WHERE x.model_id = r.id AND x.domain = dom;
+	RETURN prev;
+END
+$$;
+
+COMMENT ON FUNCTION xdrec.rollback(text, text) IS
+	'serve the previous version of a domain (the source when domain is NULL); returns it';

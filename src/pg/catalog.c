@@ -165,10 +165,12 @@ codes_as_floats(const int32 *codes, size_t n)
 int64
 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 				   const xd_dataset *ds, const XdKeyMap *users, const XdKeyMap *items,
-				   const char *metrics_json, const char *encoder_json)
+				   const char *metrics_json, const char *encoder_json,
+				   const XdVersionInfo *info)
 {
-	Oid			vtypes[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		vvals[4];
+	Oid			vtypes[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		vvals[7];
+	char		vnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			wtypes[5] = {INT8OID, INT8OID, TEXTOID, INT4OID, BYTEAOID};
 	SPIPlanPtr	wplan;
 	int64		version_id;
@@ -183,9 +185,15 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	vvals[1] = CStringGetTextDatum(domain);
 	vvals[2] = CStringGetTextDatum(metrics_json);
 	vvals[3] = CStringGetTextDatum(encoder_json);
-	ret = SPI_execute_with_args("INSERT INTO xdrec.version (model_id, domain, kind, method, state, metrics, encoder) "
-								"VALUES ($1, $2, 'source', 'train', 'ready', $3::jsonb, $4::jsonb) RETURNING id",
-								4, vtypes, vvals, NULL, false, 0);
+	vvals[4] = CStringGetTextDatum(info->kind);
+	vvals[5] = CStringGetTextDatum(info->method);
+	vvals[6] = Int64GetDatum(info->pins_shared_version);
+	if (info->pins_shared_version <= 0)
+		vnulls[6] = 'n';
+	ret = SPI_execute_with_args("INSERT INTO xdrec.version (model_id, domain, kind, method, pins_shared_version, "
+								" state, metrics, encoder) "
+								"VALUES ($1, $2, $5, $6, $7, 'ready', $3::jsonb, $4::jsonb) RETURNING id",
+								7, vtypes, vvals, vnulls, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "xdrec: writing the version failed: %s", SPI_result_code_string(ret));
 	version_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -195,15 +203,38 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	if (!wplan)
 		elog(ERROR, "xdrec: preparing the weight insert failed");
 
-	/* the model's tensors, by the core's names */
+	/*
+	 * The model's tensors, by the core's names: a target adapted by Direct or
+	 * DRR stores only its own (embeddings, biases, residuals); its modules are
+	 * the pinned source version's (DESIGN section 1).
+	 */
 	xd_model_params(model, &params, &n_params);
 	for (int i = 0; i < n_params; i++)
 	{
 		uint64		shape[2] = {(uint64) params[i]->rows, (uint64) params[i]->cols};
 
+		if (info->skip_shared && params[i]->group == XD_GROUP_SHARED)
+			continue;
 		write_tensor(wplan, md->id, version_id, params[i]->name, params[i]->w, 2, shape);
 		CHECK_FOR_INTERRUPTS();
 	}
+
+	/* the source's distributional encoders (DESIGN section 4), "enc.C.W1" ... */
+	if (info->encoders)
+		for (int k = 0; k < XD_N_ENC; k++)
+		{
+			const xd_dist_encoder *e = info->encoders->e[k];
+
+			if (!e)
+				continue;
+			for (int j = 0; j < e->n_params; j++)
+			{
+				uint64		shape[2] = {(uint64) e->params[j].rows, (uint64) e->params[j].cols};
+
+				write_tensor(wplan, md->id, version_id, e->params[j].name, e->params[j].w, 2, shape);
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
 
 	/* the encoder: normalisation, bin edges, profiles */
 	{
@@ -284,6 +315,10 @@ version_reset(void *arg)
 	if (v->model)
 		xd_model_free(v->model);
 	v->model = NULL;
+	xd_adapt_free(v->adapt);	/* after the model, which borrows it */
+	v->adapt = NULL;
+	xd_encoders_free(v->encoders);
+	v->encoders = NULL;
 	xd_encoder_free(&v->enc);
 }
 
@@ -293,6 +328,17 @@ corrupt(int64 version_id, const char *what)
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("version " INT64_FORMAT " is incomplete or malformed: %s", version_id, what)));
+}
+
+static xd_param *
+find_encoder_param(xd_encoders *enc, const char *name)
+{
+	for (int k = 0; k < XD_N_ENC; k++)
+		if (enc->e[k])
+			for (int j = 0; j < enc->e[k]->n_params; j++)
+				if (strcmp(enc->e[k]->params[j].name, name) == 0)
+					return &enc->e[k]->params[j];
+	return NULL;
 }
 
 /* Copies a decoded tensor into its destination, checking the element count. */
@@ -320,8 +366,20 @@ apply_tensor(XdVersion *v, const char *name, const xd_tensor *t)
 			idst = v->enc.user_codes, want = (size_t) v->enc.n_users * s->n_user_codes;
 		else if (strcmp(name, "enc.item_codes") == 0)
 			idst = v->enc.item_codes, want = (size_t) v->enc.n_items * s->n_item_codes;
+		else if (v->encoders && (strncmp(name, "enc.C.", 6) == 0 ||
+								 strncmp(name, "enc.U.", 6) == 0 ||
+								 strncmp(name, "enc.V.", 6) == 0))
+		{
+			xd_param   *p = find_encoder_param(v->encoders, name);
+
+			if (!p)
+				corrupt(v->version_id, psprintf("unknown encoder tensor \"%s\"", name));
+			dst = p->w;
+			want = (size_t) p->rows * (size_t) p->cols;
+			v->n_encoder_tensors++;
+		}
 		else
-			return;				/* a tensor of a later release */
+			return;				/* the encoders when unwanted, or a later release */
 	}
 	else
 	{
@@ -422,7 +480,8 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 								" (encoder->'config'->>'mm_residual')::boolean, encoder->'config'->>'feedback', "
 								" (encoder->'config'->>'batch_size')::int, (encoder->>'n_users')::int, "
 								" (encoder->>'n_items')::int, (encoder->>'rating_mean')::float8, "
-								" (encoder->>'split_seed')::numeric::text, encoder IS NOT NULL "
+								" (encoder->>'split_seed')::numeric::text, encoder IS NOT NULL, "
+								" method, pins_shared_version "
 								"FROM xdrec.version WHERE id = $1 AND model_id = $2",
 								2, types, vals, NULL, true, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
@@ -436,7 +495,13 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 			corrupt(version_id, "it has no encoder");
 		old = MemoryContextSwitchTo(v->cxt);
 		v->domain = SPI_getvalue(tup, td, 1);
+		v->method = SPI_getvalue(tup, td, 14);
 		MemoryContextSwitchTo(old);
+		{
+			Datum		pin = SPI_getbinval(tup, td, 15, &isnull);
+
+			v->pins_shared_version = isnull ? 0 : DatumGetInt64(pin);
+		}
 		xd_config_defaults(&cfg);
 		cfg.d = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
 		cfg.n_ctx_layers = DatumGetInt32(SPI_getbinval(tup, td, 3, &isnull));
@@ -524,12 +589,43 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 		st = xd_model_create(&cfg, n_users, n_items, (float) rating_mean, &rng, &v->model);
 		xdpg_check_status(st, "reading the model");
 	}
+	/* a DRR target: its residuals join the model before the tensors land */
+	if (strcmp(v->method, "drr") == 0)
+	{
+		st = xd_adapt_new(&cfg, &v->adapt);
+		xdpg_check_status(st, "reading the residuals");
+		st = xd_model_set_adapt(v->model, v->adapt);
+		xdpg_check_status(st, "reading the residuals");
+	}
+	if (v->want_encoders)
+	{
+		st = xd_encoders_new(&cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &v->encoders);
+		xdpg_check_status(st, "reading the encoders");
+	}
 
-	/* the tensors, chunk by chunk */
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT tensor, chunk, data FROM xdrec.weight "
-									   "WHERE version_id = $1 ORDER BY tensor, chunk",
-									   1, types, vals, NULL, true, 0);
+	/*
+	 * The tensors, chunk by chunk. A target adapted by Direct or DRR stores no
+	 * modules: M1, M3 and M4 ("ctx.", "clu.", "rank.") come from the source
+	 * version it pins (DESIGN section 1), whatever the source serves now.
+	 */
+	{
+		Oid			wtypes[2] = {INT8OID, INT8OID};
+		Datum		wvals[2];
+		bool		borrow = v->pins_shared_version > 0 &&
+			(strcmp(v->method, "drr") == 0 || strcmp(v->method, "direct") == 0);
+
+		wvals[0] = Int64GetDatum(version_id);
+		wvals[1] = Int64GetDatum(borrow ? v->pins_shared_version : 0);
+		portal = SPI_cursor_open_with_args(NULL,
+										   "SELECT tensor, chunk, data FROM xdrec.weight "
+										   "WHERE version_id = $1 "
+										   "UNION ALL "
+										   "SELECT tensor, chunk, data FROM xdrec.weight "
+										   "WHERE version_id = $2 AND (tensor LIKE 'ctx.%' "
+										   " OR tensor LIKE 'clu.%' OR tensor LIKE 'rank.%') "
+										   "ORDER BY tensor, chunk",
+										   2, wtypes, wvals, NULL, true, 0);
+	}
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 8);
@@ -555,6 +651,12 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 	if (cur)
 		finish_tensor(v, cur, chunks);
 	SPI_cursor_close(portal);
+	if (v->encoders && v->n_encoder_tensors == 0)
+	{
+		/* a version stored without encoders */
+		xd_encoders_free(v->encoders);
+		v->encoders = NULL;
+	}
 
 	/* the key maps */
 	old = MemoryContextSwitchTo(v->cxt);

@@ -149,7 +149,9 @@ xdpg_model_load(const char *name, const char *privilege)
 								" coalesce((m.options->>'val_sample')::int8, 2000), "
 								" coalesce((m.options->>'dedup')::boolean, false), "
 								" coalesce((m.options->>'vocab_cap')::int, " CppAsString2(XDPG_DEFAULT_VOCAB_CAP) "), "
-								" c.oid IS NOT NULL "
+								" c.oid IS NOT NULL, "
+								" coalesce((m.options->>'pretrain_epochs')::int, 2), "
+								" coalesce(m.options->>'lambda_kl', '0.1') "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -213,6 +215,13 @@ xdpg_model_load(const char *name, const char *privilege)
 	md->cfg.seed = (uint64) spi_int8(0, 25);
 	md->val_sample = spi_int8(0, 26);
 	md->dedup = spi_bool(0, 27);
+	md->pretrain_epochs = spi_int4(0, 30);
+	{
+		char	   *lkl = spi_text(0, 31);
+
+		md->lambda_search = strcmp(lkl, "search") == 0;
+		md->lambda_kl = md->lambda_search ? 0.1f : (float) strtod(lkl, NULL);
+	}
 
 	{
 		int			cap = spi_int4(0, 28);

@@ -36,6 +36,12 @@ guard_reset(void *arg)
 		xd_model_free(g->model);
 	if (g->has_schema)
 		xd_schema_free(&g->schema);
+	if (g->transfer)
+		xd_transfer_result_free(g->transfer);
+	if (g->encoders)
+		xd_encoders_free(g->encoders);
+	g->transfer = NULL;
+	g->encoders = NULL;
 	g->ds = NULL;
 	g->model = NULL;
 	g->has_schema = false;

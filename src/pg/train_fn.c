@@ -33,8 +33,8 @@ now_seconds(void)
 	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
-static void
-json_num(StringInfo b, const char *key, double x, bool comma)
+void
+xdpg_json_num(StringInfo b, const char *key, double x, bool comma)
 {
 	if (comma)
 		appendStringInfoString(b, ", ");
@@ -45,8 +45,8 @@ json_num(StringInfo b, const char *key, double x, bool comma)
 		appendStringInfo(b, ": %.6g", x);
 }
 
-static void
-json_int(StringInfo b, const char *key, int64 x, bool comma)
+void
+xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma)
 {
 	if (comma)
 		appendStringInfoString(b, ", ");
@@ -54,8 +54,8 @@ json_int(StringInfo b, const char *key, int64 x, bool comma)
 	appendStringInfo(b, ": " INT64_FORMAT, x);
 }
 
-static char *
-config_json(const XdModelDef *md, const xd_config *cfg)
+char *
+xdpg_config_json(const XdModelDef *md, const xd_config *cfg)
 {
 	StringInfoData b;
 
@@ -93,6 +93,8 @@ xdrec_train(PG_FUNCTION_ARGS)
 	xd_eval_opts eo;
 	xd_rank_metrics rm;
 	xd_rating_metrics ratm;
+	xd_encoder_report erep;
+	XdVersionInfo info = {"source", "train", 0, false, NULL};
 	StringInfoData metrics,
 				summary,
 				encoder,
@@ -188,10 +190,10 @@ xdrec_train(PG_FUNCTION_ARGS)
 		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_model_score, guard->model, &ratm);
 		xdpg_check_status(st, "evaluating");
 		appendStringInfoString(&metrics, "{");
-		json_num(&metrics, "rmse", ratm.rmse, false);
-		json_num(&metrics, "mae", ratm.mae, true);
-		json_int(&metrics, "n", ratm.n, true);
-		json_int(&metrics, "excluded", ratm.n_excluded, true);
+		xdpg_json_num(&metrics, "rmse", ratm.rmse, false);
+		xdpg_json_num(&metrics, "mae", ratm.mae, true);
+		xdpg_json_int(&metrics, "n", ratm.n, true);
+		xdpg_json_int(&metrics, "excluded", ratm.n_excluded, true);
 		appendStringInfoString(&metrics, "}");
 	}
 	else
@@ -199,14 +201,28 @@ xdrec_train(PG_FUNCTION_ARGS)
 		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_model_score, guard->model, &rm);
 		xdpg_check_status(st, "evaluating");
 		appendStringInfoString(&metrics, "{");
-		json_num(&metrics, "h1", rm.h1, false);
-		json_num(&metrics, "h5", rm.h5, true);
-		json_num(&metrics, "h10", rm.h10, true);
-		json_num(&metrics, "ndcg10", rm.ndcg10, true);
-		json_num(&metrics, "mrr", rm.mrr, true);
-		json_int(&metrics, "n", rm.n, true);
-		json_int(&metrics, "excluded", rm.n_excluded, true);
+		xdpg_json_num(&metrics, "h1", rm.h1, false);
+		xdpg_json_num(&metrics, "h5", rm.h5, true);
+		xdpg_json_num(&metrics, "h10", rm.h10, true);
+		xdpg_json_num(&metrics, "ndcg10", rm.ndcg10, true);
+		xdpg_json_num(&metrics, "mrr", rm.mrr, true);
+		xdpg_json_int(&metrics, "n", rm.n, true);
+		xdpg_json_int(&metrics, "excluded", rm.n_excluded, true);
 		appendStringInfoString(&metrics, "}");
+	}
+
+	/*
+	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
+	 * after the source model and stored with it (DESIGN section 4).
+	 */
+	{
+		xd_encoder_opts eopts;
+
+		xd_encoder_opts_default(&eopts);
+		eopts.seed = cfg.seed;
+		eopts.stop = xdpg_stop;
+		st = xd_encoders_train(guard->model, ds, &eopts, &guard->encoders, &erep);
+		xdpg_check_status(st, "training the encoders");
 	}
 
 	/* the summary: what was read and skipped, the run, the test metrics */
@@ -215,39 +231,40 @@ xdrec_train(PG_FUNCTION_ARGS)
 	escape_json(&summary, name);
 	appendStringInfoString(&summary, ", \"domain\": ");
 	escape_json(&summary, domain);
-	json_int(&summary, "rows_read", counts.rows_read, true);
-	json_int(&summary, "rows_used", counts.rows_used, true);
+	xdpg_json_int(&summary, "rows_read", counts.rows_read, true);
+	xdpg_json_int(&summary, "rows_used", counts.rows_used, true);
 	appendStringInfoString(&summary, ", \"rows_skipped\": {");
-	json_int(&summary, "null_user", counts.null_user, false);
-	json_int(&summary, "null_item", counts.null_item, true);
-	json_int(&summary, "null_rating", counts.null_rating, true);
-	json_int(&summary, "non_finite", counts.non_finite, true);
-	json_int(&summary, "null_domain", counts.null_domain, true);
+	xdpg_json_int(&summary, "null_user", counts.null_user, false);
+	xdpg_json_int(&summary, "null_item", counts.null_item, true);
+	xdpg_json_int(&summary, "null_rating", counts.null_rating, true);
+	xdpg_json_int(&summary, "non_finite", counts.non_finite, true);
+	xdpg_json_int(&summary, "null_domain", counts.null_domain, true);
 	appendStringInfoString(&summary, "}");
-	json_int(&summary, "users", ds->n_users, true);
-	json_int(&summary, "items", ds->n_items, true);
-	json_int(&summary, "m", cfg.m, true);
+	xdpg_json_int(&summary, "users", ds->n_users, true);
+	xdpg_json_int(&summary, "items", ds->n_items, true);
+	xdpg_json_int(&summary, "m", cfg.m, true);
 	appendStringInfoString(&summary, ", \"split\": {");
-	json_int(&summary, "train", ds->n_split[XD_SPLIT_TRAIN], false);
-	json_int(&summary, "valid", ds->n_split[XD_SPLIT_VALID], true);
-	json_int(&summary, "test", ds->n_split[XD_SPLIT_TEST], true);
+	xdpg_json_int(&summary, "train", ds->n_split[XD_SPLIT_TRAIN], false);
+	xdpg_json_int(&summary, "valid", ds->n_split[XD_SPLIT_VALID], true);
+	xdpg_json_int(&summary, "test", ds->n_split[XD_SPLIT_TEST], true);
 	appendStringInfoString(&summary, "}");
-	json_int(&summary, "epochs", res.epochs, true);
-	json_int(&summary, "best_epoch", res.best_epoch, true);
+	xdpg_json_int(&summary, "epochs", res.epochs, true);
+	xdpg_json_int(&summary, "best_epoch", res.best_epoch, true);
 	appendStringInfoString(&summary, ", \"best_valid\": {");
-	json_num(&summary, res.metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
+	xdpg_json_num(&summary, res.metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
 			 res.best_metric, false);
-	json_int(&summary, "n", res.n_valid, true);
+	xdpg_json_int(&summary, "n", res.n_valid, true);
 	appendStringInfoString(&summary, "}, \"test\": ");
 	appendStringInfoString(&summary, metrics.data);
-	json_num(&summary, "train_seconds", res.seconds, true);
-	json_num(&summary, "interactions_per_sec", res.positives_per_sec, true);
+	xdpg_json_num(&summary, "train_seconds", res.seconds, true);
+	xdpg_json_num(&summary, "interactions_per_sec", res.positives_per_sec, true);
+	xdpg_json_num(&summary, "encoder_seconds", erep.seconds, true);
 
 	/* the version */
 	initStringInfo(&encoder);
 	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
 					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
-					 config_json(md, &cfg), (int) ds->n_users, (int) ds->n_items,
+					 xdpg_config_json(md, &cfg), (int) ds->n_users, (int) ds->n_items,
 					 ds->rating_mean, (uint64) xdpg_split_seed(cfg.seed, domain),
 					 xdpg_features_json(md, &ds->enc));
 	{
@@ -256,33 +273,36 @@ xdrec_train(PG_FUNCTION_ARGS)
 		initStringInfo(&vm);
 		appendStringInfo(&vm, "{\"test\": %s, ", metrics.data);
 		appendStringInfoString(&vm, "\"valid\": {");
-		json_num(&vm, res.metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
+		xdpg_json_num(&vm, res.metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
 				 res.best_metric, false);
 		appendStringInfoString(&vm, "}");
-		json_int(&vm, "epochs", res.epochs, true);
-		json_int(&vm, "best_epoch", res.best_epoch, true);
-		json_int(&vm, "rows", counts.rows_used, true);
-		json_int(&vm, "users", ds->n_users, true);
-		json_int(&vm, "items", ds->n_items, true);
-		json_num(&vm, "seconds", train_seconds, true);
+		xdpg_json_int(&vm, "epochs", res.epochs, true);
+		xdpg_json_int(&vm, "best_epoch", res.best_epoch, true);
+		xdpg_json_int(&vm, "rows", counts.rows_used, true);
+		xdpg_json_int(&vm, "users", ds->n_users, true);
+		xdpg_json_int(&vm, "items", ds->n_items, true);
+		xdpg_json_num(&vm, "seconds", train_seconds, true);
 		appendStringInfoString(&vm, "}");
+		info.encoders = guard->encoders;
 		version_id = xdpg_write_version(md, domain, guard->model, ds, &users, &items,
-										vm.data, encoder.data);
+										vm.data, encoder.data, &info);
 	}
 	initStringInfo(&stats);
 	appendStringInfoString(&stats, "{");
-	json_int(&stats, "rows", counts.rows_used, false);
-	json_int(&stats, "users", ds->n_users, true);
-	json_int(&stats, "items", ds->n_items, true);
-	json_int(&stats, "m", cfg.m, true);
+	xdpg_json_int(&stats, "rows", counts.rows_used, false);
+	xdpg_json_int(&stats, "users", ds->n_users, true);
+	xdpg_json_int(&stats, "items", ds->n_items, true);
+	xdpg_json_int(&stats, "m", cfg.m, true);
 	appendStringInfoString(&stats, "}");
 	xdpg_deploy(md, domain, "source", version_id, stats.data);
 
-	json_int(&summary, "version", version_id, true);
-	json_num(&summary, "seconds", now_seconds() - t0, true);
+	xdpg_json_int(&summary, "version", version_id, true);
+	xdpg_json_num(&summary, "seconds", now_seconds() - t0, true);
 	appendStringInfoString(&summary, "}");
 
 	/* free the core's memory now rather than at the end of the query */
+	xd_encoders_free(guard->encoders);
+	guard->encoders = NULL;
 	xd_model_free(guard->model);
 	guard->model = NULL;
 	xd_dataset_free(guard->ds);

@@ -14,11 +14,14 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/encoder.h"
 #include "xdrec/status.h"
+#include "xdrec/transfer.h"
 
 /* GUCs (xdrec.c) */
 extern char *xdrec_default_model;
@@ -79,6 +82,9 @@ typedef struct XdModelDef
 	int			patience;
 	int64		val_sample;
 	bool		dedup;
+	int			pretrain_epochs;	/* transfer (DESIGN section 4): 2 */
+	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
+	bool		lambda_search;	/* lambda_kl = 'search' */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
@@ -113,7 +119,19 @@ typedef struct XdGuard
 	xd_schema	schema;
 	bool		has_schema;
 	void	   *gen;			/* xd_generated */
+	xd_encoders *encoders;		/* the source's E_C, E_U, E_V (train) */
+	xd_transfer_result *transfer;	/* a target's adaptation (adapt) */
 } XdGuard;
+
+/* what kind of version xdpg_write_version writes */
+typedef struct XdVersionInfo
+{
+	const char *kind;			/* "source" or "target" */
+	const char *method;			/* "train", "drr", "anneal", "direct", "target_only" */
+	int64		pins_shared_version;	/* target: the source version; 0 = none */
+	bool		skip_shared;	/* the modules live in the pinned version */
+	const xd_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
+} XdVersionInfo;
 
 /* cache.c: one served version, deserialised */
 typedef struct XdVersion
@@ -127,6 +145,12 @@ typedef struct XdVersion
 	xd_encoder	enc;			/* schema, normalisation, profiles */
 	bool		has_item_scope;
 	xd_model   *model;
+	char	   *method;			/* "train", "drr", ... */
+	int64		pins_shared_version;	/* 0 = none (a source version) */
+	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
+	bool		want_encoders;	/* set before reading: read E_C, E_U, E_V */
+	xd_encoders *encoders;		/* read when wanted and stored, else NULL */
+	int			n_encoder_tensors;
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */
@@ -173,11 +197,16 @@ extern xd_dataset *xdpg_load_domain(XdModelDef *md, const char *domain,
 extern int64 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 								const xd_dataset *ds, const XdKeyMap *users,
 								const XdKeyMap *items, const char *metrics_json,
-								const char *encoder_json);
+								const char *encoder_json, const XdVersionInfo *info);
 extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
 						int64 version_id, const char *stats_json);
 extern Oid	xdpg_domain_relid(void);
 extern void xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id);
+
+/* train_fn.c: the summary's JSON */
+extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);
+extern void xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma);
+extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);
 
 /* cache.c */
 typedef struct XdServed XdServed;

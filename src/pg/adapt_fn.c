@@ -1,0 +1,366 @@
+/*
+ * adapt_fn.c - xdrec.adapt(name, domain, method, background): one target
+ * domain adapted to the source's served version (DESIGN section 4, paper
+ * section 5). Loads the target's rows through load.c as the calling role,
+ * with the model's frozen vocabularies and the target's own normalisation,
+ * reads the served source version's shared modules and encoders, runs the
+ * core's xd_transfer, measures the test split, writes a target version that
+ * pins the source version and serves it (catalog.c), all in the caller's
+ * transaction: a failing or cancelled call leaves nothing.
+ *
+ * xdrec.adapt_all and xdrec.rollback are plpgsql (sql/xdrec--0.1.0.sql).
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "xdrec/metrics.h"
+#include "xdrec/transfer.h"
+#include "xdrec_pg.h"
+
+/* a target needs a few training rows and two items to be adapted */
+#define XDPG_MIN_TARGET_ROWS 20
+#define XDPG_MIN_ITEMS 2
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+static xd_transfer_method
+parse_method(const char *m)
+{
+	for (int i = 0; i < XD_N_TRANSFER; i++)
+		if (strcmp(m, xd_transfer_method_name((xd_transfer_method) i)) == 0)
+			return (xd_transfer_method) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown adaptation method \"%s\"", m),
+			 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
+	return XD_TRANSFER_DRR;
+}
+
+/* The source domain's served version, or an error when there is none. */
+static int64
+served_source(XdModelDef *md)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		vals[2];
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
+
+	if (md->source_domain)
+	{
+		vals[0] = Int64GetDatum(md->id);
+		vals[1] = CStringGetTextDatum(md->source_domain);
+		if (SPI_execute_with_args("SELECT served_version FROM xdrec.domain "
+								  "WHERE model_id = $1 AND domain = $2",
+								  2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "xdrec: reading the source version of model \"%s\" failed", md->name);
+		if (SPI_processed == 1)
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no trained source domain", md->name),
+				 errhint("Train it first: SELECT xdrec.train('%s', source_domain).", md->name)));
+	return DatumGetInt64(d);
+}
+
+PG_FUNCTION_INFO_V1(xdrec_adapt);
+Datum
+xdrec_adapt(PG_FUNCTION_ARGS)
+{
+	char	   *name,
+			   *domain,
+			   *method_name;
+	xd_transfer_method method;
+	MemoryContext callcxt = CurrentMemoryContext;
+	MemoryContext old;
+	XdModelDef *md;
+	XdVersion  *src;
+	XdGuard    *guard;
+	XdKeyMap	users,
+				items;
+	XdLoadCounts counts;
+	xd_dataset *ds;
+	xd_shared  *shared;
+	xd_transfer_opts opts;
+	xd_transfer_result *res;
+	xd_status	st;
+	xd_eval_opts eo;
+	StringInfoData metrics,
+				summary,
+				encoder,
+				vm,
+				stats;
+	XdVersionInfo info;
+	int64		source_version,
+				version_id;
+	double		t0 = now_seconds();
+	int			save_nestlevel;
+	Datum		result;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain must not be null")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method must not be null"),
+				 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
+	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("background jobs are not available yet"),
+				 errhint("Call xdrec.adapt without background => true; it adapts in the calling session.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	domain = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	method = parse_method(method_name);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	md = xdpg_model_load(name, "train");
+	source_version = served_source(md);
+	if (strcmp(domain, md->source_domain) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain %s is the source domain of model \"%s\"", domain, name),
+				 errhint("The source is trained, not adapted: SELECT xdrec.train('%s', '%s').", name, domain)));
+
+	/*
+	 * The served source version: its modules and encoders, its frozen
+	 * vocabularies. Read into the call's context before the guard, so that on
+	 * error the guard (the adaptation, which borrows the modules) goes first.
+	 */
+	src = MemoryContextAllocZero(callcxt, sizeof(XdVersion));
+	src->cxt = callcxt;
+	src->want_encoders = true;
+	xdpg_read_version(src, md->id, source_version);
+	old = MemoryContextSwitchTo(callcxt);
+	guard = xdpg_guard();
+	MemoryContextSwitchTo(old);
+	if (md->n_features != src->n_features)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" declares %d features but its source version " INT64_FORMAT " has %d",
+						name, md->n_features, source_version, src->n_features)));
+	if ((method == XD_TRANSFER_DRR || method == XD_TRANSFER_AUTO) && !src->encoders)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("source version " INT64_FORMAT " of model \"%s\" has no distributional encoders", source_version, name),
+				 errhint("Train the source again: SELECT xdrec.train('%s', '%s').", name, md->source_domain)));
+	for (int i = 0; i < md->n_features; i++)
+	{
+		/* the frozen vocabularies, so m and the codes are the source's */
+		md->features[i].n_vocab = src->features[i].n_vocab;
+		md->features[i].vocab = src->features[i].vocab;
+		md->features[i].sorted = src->features[i].sorted;
+		md->features[i].bins = src->features[i].bins;
+	}
+
+	/* the target's rows as the caller, with its own normalisation (DESIGN 2) */
+	save_nestlevel = NewGUCNestLevel();
+	xdpg_pin_search_path();
+	xdpg_load_keys(md, domain, true, &users);
+	xdpg_load_keys(md, domain, false, &items);
+	if (users.n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("domain %s of model \"%s\" has no rows with a user and an item", domain, name),
+				 errhint("The domain is a value of column \"%s\" of %s.", md->domain_col, md->relation)));
+	ds = xdpg_load_domain(md, domain, &users, &items, guard, &counts);
+	AtEOXact_GUC(true, save_nestlevel);
+	if (counts.rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < XDPG_MIN_TARGET_ROWS ||
+		ds->n_items < XDPG_MIN_ITEMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target domain %s has too little data to adapt model \"%s\": " INT64_FORMAT " training rows, %d items",
+						domain, name, counts.rows_used ? ds->n_split[XD_SPLIT_TRAIN] : 0, (int) ds->n_items),
+				 errhint("A target domain needs at least %d training rows (80%% of its rows) and %d items.",
+						 XDPG_MIN_TARGET_ROWS, XDPG_MIN_ITEMS)));
+
+	/*
+	 * The source's modules with the model's training options (a version
+	 * stores only what ranking needs: no dropout, rate or seed).
+	 */
+	shared = src->model->shared;
+	shared->cfg.dropout = md->cfg.dropout;
+	shared->cfg.beta = md->cfg.beta;
+	shared->cfg.lr = md->cfg.lr;
+	shared->cfg.seed = md->cfg.seed;
+	if (ds->enc.schema.m != shared->cfg.m)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
+						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
+
+	xd_transfer_opts_default(&opts);
+	opts.method = method;
+	opts.pretrain_epochs = md->pretrain_epochs;
+	opts.lambda_kl = md->lambda_kl;
+	opts.lambda_search = md->lambda_search;
+	opts.max_epochs = md->epochs;
+	opts.patience = Max(md->patience, 1);
+	opts.valid_max = md->val_sample;
+	opts.seed = md->cfg.seed;
+	opts.stop = xdpg_stop;
+	res = MemoryContextAllocZero(callcxt, sizeof(xd_transfer_result));
+	guard->transfer = res;
+	st = xd_transfer(shared, src->encoders, ds, &opts, res);
+	xdpg_check_status(st, "adapting");
+
+	/* the test split, with the paper's sampled protocol (DESIGN section 5) */
+	xd_eval_opts_default(&eo);
+	eo.stop = xdpg_stop;
+	initStringInfo(&metrics);
+	appendStringInfoString(&metrics, "{");
+	if (md->explicit_fb)
+	{
+		xd_rating_metrics r;
+
+		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_transfer_score, res, &r);
+		xdpg_check_status(st, "evaluating");
+		xdpg_json_num(&metrics, "rmse", r.rmse, false);
+		xdpg_json_num(&metrics, "mae", r.mae, true);
+		xdpg_json_int(&metrics, "n", r.n, true);
+		xdpg_json_int(&metrics, "excluded", r.n_excluded, true);
+	}
+	else
+	{
+		xd_rank_metrics r;
+
+		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_transfer_score, res, &r);
+		xdpg_check_status(st, "evaluating");
+		xdpg_json_num(&metrics, "h1", r.h1, false);
+		xdpg_json_num(&metrics, "h5", r.h5, true);
+		xdpg_json_num(&metrics, "h10", r.h10, true);
+		xdpg_json_num(&metrics, "ndcg10", r.ndcg10, true);
+		xdpg_json_num(&metrics, "mrr", r.mrr, true);
+		xdpg_json_int(&metrics, "n", r.n, true);
+		xdpg_json_int(&metrics, "excluded", r.n_excluded, true);
+	}
+	appendStringInfoString(&metrics, "}");
+
+	/* the version: the target's state, pinning the source version */
+	initStringInfo(&encoder);
+	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
+					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
+					 xdpg_config_json(md, &res->cfg), (int) ds->n_users, (int) ds->n_items,
+					 ds->rating_mean, (uint64) xdpg_split_seed(md->cfg.seed, domain),
+					 xdpg_features_json(md, &ds->enc));
+	initStringInfo(&vm);
+	appendStringInfo(&vm, "{\"test\": %s, \"valid\": {", metrics.data);
+	xdpg_json_num(&vm, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
+	appendStringInfoString(&vm, "}, \"requested\": ");
+	escape_json(&vm, xd_transfer_method_name(method));
+	xdpg_json_int(&vm, "epochs", res->epochs, true);
+	xdpg_json_int(&vm, "best_epoch", res->best_epoch, true);
+	xdpg_json_int(&vm, "pretrain_epochs", res->n_pretrain, true);
+	if (res->method == XD_TRANSFER_DRR)
+		xdpg_json_num(&vm, "lambda_kl", res->lambda_kl, true);
+	xdpg_json_int(&vm, "rows", counts.rows_used, true);
+	xdpg_json_int(&vm, "users", ds->n_users, true);
+	xdpg_json_int(&vm, "items", ds->n_items, true);
+	xdpg_json_num(&vm, "seconds", res->seconds, true);
+	xdpg_json_num(&vm, "pretrain_seconds", res->pretrain_seconds, true);
+	appendStringInfoString(&vm, "}");
+
+	info.kind = "target";
+	info.method = xd_transfer_method_name(res->method);
+	info.pins_shared_version = source_version;
+	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
+	info.encoders = NULL;
+	version_id = xdpg_write_version(md, domain, res->model, ds, &users, &items,
+									vm.data, encoder.data, &info);
+	initStringInfo(&stats);
+	appendStringInfoString(&stats, "{");
+	xdpg_json_int(&stats, "rows", counts.rows_used, false);
+	xdpg_json_int(&stats, "users", ds->n_users, true);
+	xdpg_json_int(&stats, "items", ds->n_items, true);
+	xdpg_json_int(&stats, "m", ds->enc.schema.m, true);
+	appendStringInfoString(&stats, "}");
+	xdpg_deploy(md, domain, "target", version_id, stats.data);
+
+	/* the summary */
+	initStringInfo(&summary);
+	appendStringInfoString(&summary, "{\"model\": ");
+	escape_json(&summary, name);
+	appendStringInfoString(&summary, ", \"domain\": ");
+	escape_json(&summary, domain);
+	appendStringInfoString(&summary, ", \"method\": ");
+	escape_json(&summary, xd_transfer_method_name(res->method));
+	appendStringInfoString(&summary, ", \"requested\": ");
+	escape_json(&summary, xd_transfer_method_name(method));
+	xdpg_json_int(&summary, "rows_read", counts.rows_read, true);
+	xdpg_json_int(&summary, "rows_used", counts.rows_used, true);
+	xdpg_json_int(&summary, "users", ds->n_users, true);
+	xdpg_json_int(&summary, "items", ds->n_items, true);
+	appendStringInfoString(&summary, ", \"split\": {");
+	xdpg_json_int(&summary, "train", ds->n_split[XD_SPLIT_TRAIN], false);
+	xdpg_json_int(&summary, "valid", ds->n_split[XD_SPLIT_VALID], true);
+	xdpg_json_int(&summary, "test", ds->n_split[XD_SPLIT_TEST], true);
+	appendStringInfoString(&summary, "}");
+	xdpg_json_int(&summary, "pretrain_epochs", res->n_pretrain, true);
+	xdpg_json_int(&summary, "epochs", res->epochs, true);
+	xdpg_json_int(&summary, "best_epoch", res->best_epoch, true);
+	appendStringInfoString(&summary, ", \"best_valid\": {");
+	xdpg_json_num(&summary, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
+	appendStringInfoString(&summary, "}");
+	if (res->method == XD_TRANSFER_DRR)
+		xdpg_json_num(&summary, "lambda_kl", res->lambda_kl, true);
+	if (method == XD_TRANSFER_AUTO)
+	{
+		static const char *const cands[3] = {"target_only", "anneal", "drr"};
+
+		appendStringInfoString(&summary, ", \"candidates\": {");
+		for (int i = 0; i < 3; i++)
+			xdpg_json_num(&summary, cands[i], res->auto_metric[i], i > 0);
+		appendStringInfoString(&summary, "}");
+	}
+	appendStringInfoString(&summary, ", \"test\": ");
+	appendStringInfoString(&summary, metrics.data);
+	xdpg_json_num(&summary, "adapt_seconds", res->seconds, true);
+	xdpg_json_num(&summary, "pretrain_seconds", res->pretrain_seconds, true);
+	xdpg_json_int(&summary, "pins_shared_version", source_version, true);
+	xdpg_json_int(&summary, "version", version_id, true);
+	xdpg_json_num(&summary, "seconds", now_seconds() - t0, true);
+	appendStringInfoString(&summary, "}");
+
+	/* free the core's memory now: the adaptation before the modules it borrows */
+	xd_transfer_result_free(res);
+	guard->transfer = NULL;
+	xd_dataset_free(guard->ds);
+	guard->ds = NULL;
+
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(summary.data));
+	{
+		/* copy out of the SPI context before it goes */
+		Jsonb	   *j = DatumGetJsonbP(result);
+		Jsonb	   *out = SPI_palloc(VARSIZE(j));
+
+		memcpy(out, j, VARSIZE(j));
+		SPI_finish();
+		PG_RETURN_JSONB_P(out);
+	}
+}
