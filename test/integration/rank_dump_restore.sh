@@ -2,7 +2,9 @@
 # rank_dump_restore.sh - a database with trained models ranks identically
 # after a superuser's pg_dump -Fc / pg_restore (DESIGN section 7): the same
 # items, scores (every digit) and versions, for integer and text keys, with
-# and without item-scoped features, and evaluate gives the same metrics.
+# and without item-scoped features, for a DRR target pinned to a source
+# version that is no longer served (stale), and evaluate gives the same
+# metrics.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
 
@@ -27,6 +29,8 @@ SELECT xdrec.generate('orders', '{"seed": 21, "domains": 2, "sizes": {"source": 
 SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(), options => '{"d": 16, "epochs": 2}');
 SELECT xdrec.train('food', 'd0');
+SELECT xdrec.adapt('food', 'd1');
+SELECT xdrec.train('food', 'd0');
 CREATE TABLE orders_text AS SELECT domain, 'u' || user_key AS u, 'i' || item_key AS i, hour, weekday FROM orders;
 SELECT xdrec.create_model('food_text', 'orders_text', 'u', 'i', 'domain',
 	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric", "options": {"bins": 5}},
@@ -47,7 +51,13 @@ SELECT 'food_text', u, c, r.rank, r.item_key, r.score::text, r.version
 FROM (SELECT DISTINCT u FROM orders_text WHERE domain = 'd0' ORDER BY 1 LIMIT 3) us,
      unnest(ARRAY['{"hour": 8, "weekday": "mon"}', '{"hour": 21}']::jsonb[]) AS c,
      xdrec.rank('food_text', u, c, 10) r
+UNION ALL
+SELECT 'target', u::text, c, r.rank, r.item_key::text, r.score::text, r.version
+FROM (SELECT DISTINCT user_key AS u FROM orders WHERE domain = 'd1' ORDER BY 1 LIMIT 3) us,
+     unnest(ARRAY['{"hour": 8, "weekday": "mon", "rain": true}', '{"hour": 21, "weekday": "sat"}']::jsonb[]) AS c,
+     xdrec.rank('food', u, c, 10, domain => 'd1') r
 ORDER BY 1, 2, 3, 4;
+SELECT domain, role, method, stale FROM xdrec.domains WHERE model = 'food' ORDER BY domain;
 SELECT metric, value::text, n FROM xdrec.evaluate('food') ORDER BY metric;
 SQL
 }
@@ -62,4 +72,7 @@ if ! diff -u "$WORK/src.txt" "$WORK/dst.txt"; then
 fi
 n=$(grep -c '^food' "$WORK/src.txt")
 [ "$n" -eq 120 ] || { echo "FAIL: expected 120 ranked rows, got $n"; exit 1; }
-echo "pg_dump/pg_restore: $n ranked rows and the evaluation identical after restore"
+t=$(grep -c '^target' "$WORK/src.txt")
+[ "$t" -eq 60 ] || { echo "FAIL: expected 60 ranked target rows, got $t"; exit 1; }
+grep -qx 'd1|target|drr|t' "$WORK/src.txt" || { echo "FAIL: the target is not a stale DRR target"; exit 1; }
+echo "pg_dump/pg_restore: $n ranked rows, $t of a stale DRR target, and the evaluation identical after restore"
