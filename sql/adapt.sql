@@ -176,6 +176,16 @@ RESET statement_timeout;
 \set VERBOSITY default
 SELECT pg_temp.catalog() = :'before_errors' AS catalog_unchanged;
 
+-- with the train privilege, another role adapts and rolls back, as itself
+SELECT xdrec.grant('g', 'xd_adapt_user', 'train');
+SET ROLE xd_adapt_user;
+SELECT j->>'method' AS method, (j->>'version')::bigint > 0 AS adapted
+FROM (SELECT xdrec.adapt('g', 'd1', 'direct') AS j) x;
+SELECT domain, method FROM xdrec.domains WHERE domain = 'd1';
+SELECT xdrec.rollback('g', 'd1') > 0 AS rolled_back;
+SELECT domain, method FROM xdrec.domains WHERE domain = 'd1';
+RESET ROLE;
+
 SELECT xdrec.drop_model('g2');
 SELECT xdrec.drop_model('g');
 DROP OWNED BY xd_adapt_user;
