@@ -104,10 +104,7 @@ xd_dist_encoder_free(xd_dist_encoder *e)
 {
 	if (!e)
 		return;
-	if (e->params)
-		for (int i = 0; i < e->n_params; i++)
-			xd_param_release(&e->params[i]);
-	free(e->params);
+	xd_params_free(e->params, e->n_params);
 	free(e);
 }
 
@@ -183,10 +180,7 @@ xd_poison_free(xd_poison *p)
 {
 	if (!p)
 		return;
-	if (p->params)
-		for (int i = 0; i < p->n_params; i++)
-			xd_param_release(&p->params[i]);
-	free(p->params);
+	xd_params_free(p->params, p->n_params);
 	free(p);
 }
 

@@ -146,6 +146,16 @@ xd_param_release(xd_param *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void
+xd_params_free(xd_param *params, int n)
+{
+	if (!params)
+		return;
+	for (int i = 0; i < n; i++)
+		xd_param_release(&params[i]);
+	free(params);
+}
+
 /* Xavier-uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)). */
 static void
 xd_xavier(float *w, size_t n, int fan_in, int fan_out, xd_rng *rng)
@@ -300,10 +310,7 @@ xd_shared_free(xd_shared *s)
 {
 	if (!s)
 		return;
-	if (s->params)
-		for (int i = 0; i < s->n_params; i++)
-			xd_param_release(&s->params[i]);
-	free(s->params);
+	xd_params_free(s->params, s->n_params);
 	free(s->ctx_W);
 	free(s->ctx_b);
 	free(s->U_W);
@@ -402,10 +409,7 @@ xd_domain_free(xd_domain *dom)
 {
 	if (!dom)
 		return;
-	if (dom->params)
-		for (int i = 0; i < dom->n_params; i++)
-			xd_param_release(&dom->params[i]);
-	free(dom->params);
+	xd_params_free(dom->params, dom->n_params);
 	free(dom);
 }
 
@@ -759,10 +763,7 @@ xd_adapt_free(xd_adapt *a)
 {
 	if (!a)
 		return;
-	if (a->params)
-		for (int i = 0; i < a->n_params; i++)
-			xd_param_release(&a->params[i]);
-	free(a->params);
+	xd_params_free(a->params, a->n_params);
 	free(a);
 }
 

@@ -69,6 +69,9 @@ xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 						   xd_group group, bool sparse);
 void		xd_param_release(xd_param *p);
 
+/* Releases params[0..n) and frees the array itself; accepts NULL. */
+void		xd_params_free(xd_param *params, int n);
+
 /* optim.c: one Adam step of a dense tensor with its own step counter */
 bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
 
