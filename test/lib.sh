@@ -6,7 +6,24 @@
 
 XD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 XD_PGBIN=/usr/lib/postgresql/15/bin
-# build against PostgreSQL 15 whatever else is installed
+# XD_PRIVATE_PG=<dir>: install into, and run the cluster from, a private copy
+# of the PostgreSQL 15 installation under <dir> (made on first use), so that
+# several checkouts on one machine can build and test at once without
+# overwriting each other's installed extension. PostgreSQL finds its share and
+# lib directories relative to its binaries, so the copy is self-contained.
+if [ -n "${XD_PRIVATE_PG:-}" ]; then
+	if [ ! -x "$XD_PRIVATE_PG/usr/lib/postgresql/15/bin/postgres" ]; then
+		mkdir -p "$XD_PRIVATE_PG/usr/lib/postgresql" "$XD_PRIVATE_PG/usr/share/postgresql"
+		cp -a /usr/lib/postgresql/15 "$XD_PRIVATE_PG/usr/lib/postgresql/"
+		cp -a /usr/share/postgresql/15 "$XD_PRIVATE_PG/usr/share/postgresql/"
+		ln -sfn /usr/include "$XD_PRIVATE_PG/usr/include"
+		chmod 755 "$XD_PRIVATE_PG"
+	fi
+	XD_PGBIN=$XD_PRIVATE_PG/usr/lib/postgresql/15/bin
+fi
+# build against PostgreSQL 15 whatever else is installed; the integration
+# scripts start their second servers from the same binaries
+export XD_PGBIN
 export PG_CONFIG=$XD_PGBIN/pg_config
 XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
 	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs)

@@ -7,7 +7,7 @@
 # left installed. Needs root (runuser) and gcc.
 set -euo pipefail
 
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${XD_PGBIN:-/usr/lib/postgresql/15/bin}
 DIR=$(mktemp -d /tmp/xdrec-blas.XXXXXX)
 chmod 755 "$DIR"
 cleanup()

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 DB=xd_standby
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${XD_PGBIN:-/usr/lib/postgresql/15/bin}
 SDIR=$(mktemp -d /tmp/xdrec-standby.XXXXXX)
 chmod 755 "$SDIR"
 chown postgres: "$SDIR"
