@@ -43,10 +43,11 @@ PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
 XD_VLA = -Werror=vla
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare \
-	-Wno-declaration-after-statement $(XD_VLA)
+	-Wno-declaration-after-statement $(XD_VLA) -MMD -MP
 SHLIB_LINK = $(BLAS_LIBS) -lm
 
-EXTRA_CLEAN = build test/unit/xdrec_unit results regression.diffs regression.out log
+EXTRA_CLEAN = build test/unit/xdrec_unit results regression.diffs regression.out log \
+	$(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -122,4 +123,7 @@ report-context: check-core-headers build/bench/report_context
 report-transfer: check-core-headers build/bench/report_transfer
 	build/bench/report_transfer docs
 
--include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d)
+# Header dependencies of both builds (-MMD -MP): a changed header rebuilds
+# every object that includes it (PGXS does not track them unless PostgreSQL
+# itself was configured with --enable-depend).
+-include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d src/core/*.d src/pg/*.d)
