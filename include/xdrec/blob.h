@@ -87,6 +87,15 @@ xd_status	xd_blob_validate(const uint8_t *buf, size_t len, xd_blob_info *info);
 xd_status	xd_blob_read(const uint8_t *buf, size_t len, xd_tensor *t);
 void		xd_tensor_free(xd_tensor *t);
 
+/*
+ * Set every element of row `row` (an index into the first dimension) of a
+ * valid blob to value, in place, in the blob's own byte order, and update its
+ * checksum; the rest of the blob is left byte for byte as it was. XD_EFORMAT
+ * for a malformed blob, XD_EINVAL for a scalar or a row out of range.
+ * Forgetting a user (src/pg/forget_fn.c) clears their row this way.
+ */
+xd_status	xd_blob_fill_row(uint8_t *buf, size_t len, uint64_t row, float value);
+
 /* Number of chunks of at most chunk_size bytes for len bytes (0 for 0). */
 size_t		xd_blob_nchunks(size_t len, size_t chunk_size);
 

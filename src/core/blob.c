@@ -43,10 +43,10 @@ xd_crc32(const void *buf, size_t len)
 }
 
 static void
-put_le(uint8_t *p, uint64_t v, int n)
+put(uint8_t *p, uint64_t v, int n, int big_endian)
 {
 	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t) (v >> (8 * i));
+		p[big_endian ? n - 1 - i : i] = (uint8_t) (v >> (8 * i));
 }
 
 static uint64_t
@@ -99,14 +99,14 @@ xd_blob_write_into(const float *data, int ndim, const uint64_t *shape,
 		return XD_EINVAL;
 
 	memcpy(buf, XD_BLOB_MAGIC, 4);
-	put_le(buf + 4, 0x01020304u, 4);
-	put_le(buf + 8, XD_BLOB_VERSION, 2);
-	put_le(buf + 10, XD_BLOB_FLOAT32, 2);
-	put_le(buf + 12, (uint64_t) ndim, 4);
-	put_le(buf + 16, count * sizeof(float), 8);
-	put_le(buf + 28, 0, 4);
+	put(buf + 4, 0x01020304u, 4, 0);
+	put(buf + 8, XD_BLOB_VERSION, 2, 0);
+	put(buf + 10, XD_BLOB_FLOAT32, 2, 0);
+	put(buf + 12, (uint64_t) ndim, 4, 0);
+	put(buf + 16, count * sizeof(float), 8, 0);
+	put(buf + 28, 0, 4, 0);
 	for (int i = 0; i < ndim; i++)
-		put_le(buf + XD_BLOB_HEADER_FIXED + 8 * i, shape[i], 8);
+		put(buf + XD_BLOB_HEADER_FIXED + 8 * i, shape[i], 8, 0);
 
 	payload = buf + header_len;
 	for (uint64_t i = 0; i < count; i++)
@@ -114,9 +114,9 @@ xd_blob_write_into(const float *data, int ndim, const uint64_t *shape,
 		uint32_t	bits;
 
 		memcpy(&bits, &data[i], sizeof(bits));
-		put_le(payload + 4 * i, bits, 4);
+		put(payload + 4 * i, bits, 4, 0);
 	}
-	put_le(buf + 24, xd_crc32(payload, (size_t) count * sizeof(float)), 4);
+	put(buf + 24, xd_crc32(payload, (size_t) count * sizeof(float)), 4, 0);
 	if (len)
 		*len = total;
 	return XD_OK;
@@ -233,6 +233,29 @@ xd_blob_read(const uint8_t *buf, size_t len, xd_tensor *t)
 	t->ndim = info.ndim;
 	memcpy(t->shape, info.shape, sizeof(t->shape));
 	t->count = info.count;
+	return XD_OK;
+}
+
+xd_status
+xd_blob_fill_row(uint8_t *buf, size_t len, uint64_t row, float value)
+{
+	xd_blob_info info;
+	xd_status	s;
+	uint64_t	row_len;
+	uint8_t    *payload;
+	uint32_t	bits;
+
+	s = xd_blob_validate(buf, len, &info);
+	if (s != XD_OK)
+		return s;
+	if (info.ndim == 0 || row >= info.shape[0])
+		return XD_EINVAL;
+	row_len = info.count / info.shape[0];
+	payload = buf + info.header_len;
+	memcpy(&bits, &value, sizeof(bits));
+	for (uint64_t i = row * row_len; i < (row + 1) * row_len; i++)
+		put(payload + 4 * i, bits, 4, info.big_endian);
+	put(buf + 24, xd_crc32(payload, (size_t) info.count * sizeof(float)), 4, info.big_endian);
 	return XD_OK;
 }
 

@@ -289,6 +289,41 @@ XD_TEST(blob_reads_byte_swapped_input)
 	free(buf);
 }
 
+/* Filling a row changes that row only, in either byte order, and keeps the blob valid. */
+XD_TEST(blob_fill_row_clears_one_row)
+{
+	for (int big = 0; big <= 1; big++)
+	{
+		float		v[12];
+		size_t		len;
+		uint8_t    *buf = make_blob(&len);
+		xd_tensor	t;
+
+		XD_REQUIRE(buf);
+		make_tensor(v, 12);
+		if (big)
+			to_big_endian(buf, len);
+		XD_REQUIRE(xd_blob_fill_row(buf, len, 1, -1.0f) == XD_OK);
+		XD_REQUIRE(xd_blob_read(buf, len, &t) == XD_OK);
+		for (int i = 0; i < 12; i++)
+			XD_CHECK(t.data[i] == (i >= 4 && i < 8 ? -1.0f : v[i]));
+		xd_tensor_free(&t);
+		XD_CHECK(xd_blob_fill_row(buf, len, 3, 0.0f) == XD_EINVAL);
+		buf[len - 1] ^= 0xFF;	/* a blob that no longer checks */
+		XD_CHECK(xd_blob_fill_row(buf, len, 0, 0.0f) == XD_EFORMAT);
+		free(buf);
+	}
+	{
+		float		x = 2.0f;
+		uint8_t    *buf;
+		size_t		len;
+
+		XD_REQUIRE(xd_blob_write(&x, 0, NULL, &buf, &len) == XD_OK);
+		XD_CHECK(xd_blob_fill_row(buf, len, 0, 0.0f) == XD_EINVAL);	/* a scalar has no rows */
+		free(buf);
+	}
+}
+
 XD_TEST(blob_chunk_counts_at_boundaries)
 {
 	XD_CHECK(xd_blob_nchunks(0, 16) == 0);
