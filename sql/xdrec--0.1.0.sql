@@ -1202,3 +1202,56 @@ $$;
 
 COMMENT ON FUNCTION xdrec.rollback(text, text) IS
 	'serve the previous version of a domain (the source when domain is NULL); returns it';
+
+-- ---------------------------------------------------------------------------
+-- Forgetting a user (src/pg/forget_fn.c; docs/security.md, "Forgetting a
+-- user"): their embedding and profile leave every stored version of the
+-- domain, and later training and adaptation leave their rows out.
+
+-- How many users were forgotten from a version since it was written; the
+-- ranking cache re-reads a version whose count moved (src/pg/cache.c).
+ALTER TABLE xdrec.version ADD COLUMN forgotten_users int NOT NULL DEFAULT 0
+	CHECK (forgotten_users >= 0);
+
+-- The users forgotten from a domain, by key in the key maps' text form.
+-- load.c filters the relation's rows on it; the interactions themselves stay
+-- in the owner's relation.
+CREATE TABLE xdrec.forgotten (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	domain text NOT NULL,
+	user_key text NOT NULL,
+	forgotten_by name NOT NULL DEFAULT CURRENT_USER,
+	forgotten_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model_id, domain, user_key)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.forgotten', '');
+
+-- Read and written with 'train' only: the keys of forgotten users are shown
+-- to no role that does not train on the domain.
+ALTER TABLE xdrec.forgotten ENABLE ROW LEVEL SECURITY;
+CREATE POLICY forgotten_select ON xdrec.forgotten FOR SELECT
+	USING (xdrec._model_access(model_id, 'train'));
+CREATE POLICY forgotten_write ON xdrec.forgotten FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+GRANT SELECT, INSERT, DELETE ON xdrec.forgotten TO PUBLIC;
+
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.forgotten
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+
+-- Both forms return how many stored versions held the user (0 when none
+-- did, e.g. when the user was forgotten already: a notice says so).
+CREATE FUNCTION xdrec.forget_user(name text, domain text, user_key text)
+RETURNS integer
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_forget_user_text';
+
+CREATE FUNCTION xdrec.forget_user(name text, domain text, user_key bigint)
+RETURNS integer
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_forget_user_int8';
+
+COMMENT ON FUNCTION xdrec.forget_user(text, text, text) IS
+	'remove a user''s embedding and profile from every stored version of a domain and leave their rows out of later training; returns the versions changed';
+COMMENT ON FUNCTION xdrec.forget_user(text, text, bigint) IS
+	'remove a user''s embedding and profile from every stored version of a domain and leave their rows out of later training; returns the versions changed';

@@ -6,13 +6,17 @@
  *            the served version of each domain. Built with one catalog read
  *            under the caller's row-level security, dropped on invalidation.
  *   versions per version id: the deserialised model, encoder, vocabularies,
- *            key maps and seen items. Versions never change once written, so
- *            they stay until evicted (least recently used first) to keep the
- *            cache within xdrec.cache_memory.
+ *            key maps and seen items. A version changes after it is written
+ *            only when a user is forgotten from it, which bumps its
+ *            forgotten_users; so an entry stays, labelled with that count,
+ *            until the served entry names another count or it is evicted
+ *            (least recently used first) to keep the cache within
+ *            xdrec.cache_memory.
  *
  * Invalidation: a relcache callback on xdrec.domain. Every write to
- * xdrec.model, xdrec.model_grant or xdrec.domain (deploying a version,
- * dropping a model, a grant or revoke) sends a relcache invalidation of
+ * xdrec.model, xdrec.model_grant, xdrec.domain or xdrec.forgotten (deploying
+ * a version, dropping a model, a grant or revoke, forgetting a user) sends a
+ * relcache invalidation of
  * xdrec.domain, by a statement trigger and by xdpg_deploy, so every backend
  * forgets its served entries before its next call, without a query per call.
  * Invalidations are WAL-logged, so this holds on a hot standby too.
@@ -43,6 +47,7 @@ struct XdServed
 	int			n;
 	char	  **domains;
 	int64	   *versions;
+	int32	   *revisions;		/* each version's forgotten_users */
 	struct XdServed *next;
 };
 
@@ -130,9 +135,10 @@ xdpg_served(const char *name)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
 	vals[0] = Int64GetDatum(md->id);
-	ret = SPI_execute_with_args("SELECT domain, served_version FROM xdrec.domain "
-								"WHERE model_id = $1 AND served_version IS NOT NULL "
-								"ORDER BY role <> 'source', domain COLLATE \"C\"",
+	ret = SPI_execute_with_args("SELECT d.domain, d.served_version, v.forgotten_users "
+								"FROM xdrec.domain d JOIN xdrec.version v ON v.id = d.served_version "
+								"WHERE d.model_id = $1 "
+								"ORDER BY d.role <> 'source', d.domain COLLATE \"C\"",
 								1, types, vals, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the served versions of model \"%s\" failed", name);
@@ -156,6 +162,7 @@ xdpg_served(const char *name)
 	s->n = (int) SPI_processed;
 	s->domains = palloc(sizeof(char *) * s->n);
 	s->versions = palloc(sizeof(int64) * s->n);
+	s->revisions = palloc(sizeof(int32) * s->n);
 	for (int i = 0; i < s->n; i++)
 	{
 		bool		isnull;
@@ -163,6 +170,8 @@ xdpg_served(const char *name)
 		s->domains[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		s->versions[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 													 SPI_tuptable->tupdesc, 2, &isnull));
+		s->revisions[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 3, &isnull));
 	}
 	s->next = served_list;
 	served_list = s;
@@ -215,6 +224,14 @@ model_bytes(xd_model *m)
 	return b;
 }
 
+static void
+drop_version(int i)
+{
+	total_bytes -= versions[i]->bytes;
+	MemoryContextDelete(versions[i]->cxt);
+	versions[i] = versions[--n_versions];
+}
+
 /* Evicts least recently used versions until the cache fits, sparing keep. */
 static void
 evict(XdVersion *keep)
@@ -231,14 +248,13 @@ evict(XdVersion *keep)
 				victim = i;
 		if (victim < 0)
 			break;
-		total_bytes -= versions[victim]->bytes;
-		MemoryContextDelete(versions[victim]->cxt);
-		versions[victim] = versions[--n_versions];
+		drop_version(victim);
 	}
 }
 
+/* Version version_id as of its revision (forgotten_users), cached. */
 static XdVersion *
-version_get(int64 model_id, int64 version_id)
+version_get(int64 model_id, int64 version_id, int32 revision)
 {
 	XdVersion  *v;
 	MemoryContext cxt;
@@ -246,6 +262,11 @@ version_get(int64 model_id, int64 version_id)
 	for (int i = 0; i < n_versions; i++)
 		if (versions[i]->version_id == version_id && versions[i]->model_id == model_id)
 		{
+			if (versions[i]->revision != revision)
+			{
+				drop_version(i);	/* a user was forgotten from it since */
+				break;
+			}
 			versions[i]->last_used = ++use_clock;
 			return versions[i];
 		}
@@ -261,6 +282,7 @@ version_get(int64 model_id, int64 version_id)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	xdpg_read_version(v, model_id, version_id);
 	SPI_finish();
+	v->revision = revision;
 
 	v->bytes = MemoryContextMemAllocated(cxt, true) + model_bytes(v->model) +
 		sizeof(float) * ((Size) v->enc.n_users * (v->enc.schema.n_user_num + v->enc.schema.n_user_codes) +
@@ -284,7 +306,7 @@ xdpg_version_for_domain(XdServed *s, const char *model, const char *domain)
 {
 	for (int i = 0; i < s->n; i++)
 		if (strcmp(s->domains[i], domain) == 0)
-			return version_get(s->model_id, s->versions[i]);
+			return version_get(s->model_id, s->versions[i], s->revisions[i]);
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("model \"%s\" serves no domain %s", model, domain),
@@ -310,7 +332,7 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 
 		if (domain && strcmp(s->domains[i], domain) != 0)
 			continue;
-		v = version_get(s->model_id, s->versions[i]);
+		v = version_get(s->model_id, s->versions[i], s->revisions[i]);
 		id = is_int ? xdpg_key_find_int(&v->users, user_int) : xdpg_key_find(&v->users, user_text);
 		if (id < 0)
 			continue;

@@ -272,6 +272,7 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 /*
  * Serves version_id for (md, domain) and invalidates every backend's ranking
  * cache (the invalidation is sent at commit, and WAL-logged for standbys).
+ * Users forgotten from the domain while it trained are cleared from it first.
  */
 void
 xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_id,
@@ -281,6 +282,7 @@ xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_
 	Datum		vals[5];
 	int			ret;
 
+	xdpg_forget_pending(md, domain, version_id);
 	vals[0] = Int64GetDatum(md->id);
 	vals[1] = CStringGetTextDatum(domain);
 	vals[2] = CStringGetTextDatum(role);
@@ -674,6 +676,8 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 	v->items.ints = palloc_extended(sizeof(int64) * Max(n_items, 1), MCXT_ALLOC_HUGE);
 	v->items.texts = palloc_extended(sizeof(char *) * Max(n_items, 1), MCXT_ALLOC_HUGE);
 	v->users.n = v->items.n = 0;
+	v->users.n_keys = v->items.n_keys = 0;
+	v->users.ids = v->items.ids = NULL;
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -693,12 +697,30 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 			corrupt(version_id, "its key maps are longer than its embeddings");
 		for (int k = 0; k < n; k++)
 		{
-			char	   *s = TextDatumGetCString(elems[k]);
+			char	   *s;
 
+			if (nulls[k])
+			{
+				/* a forgotten user (forget_fn.c): the id stays, the key is gone */
+				if (km != &v->users)
+					corrupt(version_id, "its item key map has a null key");
+				if (!km->ids)
+				{
+					km->ids = palloc_extended(sizeof(int32) * Max(cap, 1), MCXT_ALLOC_HUGE);
+					for (int32 i = 0; i < km->n_keys; i++)
+						km->ids[i] = i;
+				}
+				km->n++;
+				continue;
+			}
+			s = TextDatumGetCString(elems[k]);
+			if (km->ids)
+				km->ids[km->n_keys] = km->n;
 			if (is_int)
-				km->ints[km->n++] = pg_strtoint64(s);
+				km->ints[km->n_keys++] = pg_strtoint64(s);
 			else
-				km->texts[km->n++] = s;
+				km->texts[km->n_keys++] = s;
+			km->n++;
 		}
 	}
 	MemoryContextSwitchTo(old);
@@ -759,4 +781,148 @@ xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id)
 		}
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* --------------------------------------------------------------- forgetting */
+
+/*
+ * Sets row `row` of tensor `tensor` of version_id to value and rewrites the
+ * chunks that changed (the one holding the row, and chunk 0, whose header
+ * holds the checksum). A tensor the version does not store (bias.user of an
+ * implicit model) is left alone.
+ */
+static void
+fill_tensor_row(int64 version_id, const char *tensor, int32 row, float value)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, INT4OID, BYTEAOID};
+	Datum		vals[4] = {Int64GetDatum(version_id), CStringGetTextDatum(tensor)};
+	int			n;
+	bytea	  **old;
+	const uint8_t **ptrs;
+	size_t	   *lens;
+	uint8_t    *blob = NULL;
+	size_t		len;
+	xd_status	st;
+
+	if (SPI_execute_with_args("SELECT data FROM xdrec.weight WHERE version_id = $1 AND tensor = $2 "
+							  "ORDER BY chunk", 2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading tensor \"%s\" of version " INT64_FORMAT " failed", tensor, version_id);
+	n = (int) SPI_processed;
+	if (n == 0)
+		return;
+	old = palloc(sizeof(bytea *) * n);
+	ptrs = palloc(sizeof(uint8_t *) * n);
+	lens = palloc(sizeof(size_t) * n);
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		old[i] = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		ptrs[i] = (const uint8_t *) VARDATA(old[i]);
+		lens[i] = VARSIZE(old[i]) - VARHDRSZ;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	st = xd_blob_reassemble(ptrs, lens, n, XDPG_CHUNK_BYTES, &blob, &len);
+	PG_TRY();
+	{
+		if (st == XD_OK)
+			st = xd_blob_fill_row(blob, len, (uint64) row, value);
+		if (st != XD_OK)
+			corrupt(version_id, psprintf("tensor \"%s\": %s", tensor, xd_status_message(st)));
+		for (int i = 0; i < n; i++)
+		{
+			const uint8_t *chunk;
+			size_t		clen;
+			bytea	   *b;
+
+			xd_blob_chunk(blob, len, XDPG_CHUNK_BYTES, i, &chunk, &clen);
+			if (clen == lens[i] && memcmp(chunk, ptrs[i], clen) == 0)
+				continue;
+			b = palloc(VARHDRSZ + clen);
+			SET_VARSIZE(b, VARHDRSZ + clen);
+			memcpy(VARDATA(b), chunk, clen);
+			vals[2] = Int32GetDatum(i);
+			vals[3] = PointerGetDatum(b);
+			if (SPI_execute_with_args("UPDATE xdrec.weight SET data = $4 "
+									  "WHERE version_id = $1 AND tensor = $2 AND chunk = $3",
+									  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_processed != 1)
+				elog(ERROR, "xdrec: rewriting tensor \"%s\" of version " INT64_FORMAT " failed",
+					 tensor, version_id);
+			pfree(b);
+		}
+	}
+	PG_FINALLY();
+	{
+		free(blob);
+	}
+	PG_END_TRY();
+	for (int i = 0; i < n; i++)
+		pfree(old[i]);
+}
+
+/*
+ * Removes the user whose key (in the key map's text form) is user_key from
+ * version_id: the key becomes NULL in the key map, so every other user keeps
+ * their dense id; their seen items go; their rows of the per-user tensors
+ * become those of a user never seen (embedding and bias 0, profile missing).
+ * Bumps the version's forgotten_users, which the ranking cache checks.
+ * Returns false, changing nothing, when the version does not know the key.
+ * SPI connected, as a role that may write the version.
+ */
+bool
+xdpg_forget_in_version(int64 version_id, const char *user_key)
+{
+	static const struct
+	{
+		const char *tensor;
+		float		never_seen;
+	}			per_user[] =
+	{
+		{"emb.user", 0.0f},
+		{"bias.user", 0.0f},
+		{"enc.user_num", XD_MISSING_NUM},
+		{"enc.user_codes", (float) XD_MISSING_CODE},
+	};
+	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID};
+	Datum		vals[5] = {Int64GetDatum(version_id), CStringGetTextDatum(user_key)};
+	int32		key_chunk,
+				pos,
+				user;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT chunk, pg_catalog.array_position(keys, $2) FROM xdrec.key_map "
+							  "WHERE version_id = $1 AND kind = 'user' AND $2 = ANY (keys)",
+							  2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading the user keys of version " INT64_FORMAT " failed", version_id);
+	if (SPI_processed == 0)
+		return false;
+	key_chunk = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	pos = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	user = key_chunk * XDPG_KEYS_PER_CHUNK + pos - 1;	/* write_keys' layout */
+
+	vals[2] = Int32GetDatum(key_chunk);
+	vals[3] = Int32GetDatum(pos);
+	if (SPI_execute_with_args("UPDATE xdrec.key_map SET keys[$4] = NULL "
+							  "WHERE version_id = $1 AND kind = 'user' AND chunk = $3 AND keys[$4] = $2",
+							  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "xdrec: removing a user key from version " INT64_FORMAT " failed", version_id);
+
+	/* the seen items: user % 65536 of chunk user / 65536 (write_seen's layout) */
+	vals[2] = Int32GetDatum(user / XDPG_SEEN_USERS_PER_CHUNK);
+	vals[3] = Int32GetDatum(user % XDPG_SEEN_USERS_PER_CHUNK + 1);
+	if (SPI_execute_with_args("UPDATE xdrec.seen SET counts[$4] = 0, "
+							  " items = items[1:(SELECT coalesce(pg_catalog.sum(c), 0) FROM pg_catalog.unnest(counts[1:$4 - 1]) c)] "
+							  "  || items[(SELECT pg_catalog.sum(c) FROM pg_catalog.unnest(counts[1:$4]) c) + 1:] "
+							  "WHERE version_id = $1 AND chunk = $3 AND pg_catalog.cardinality(counts) >= $4",
+							  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		corrupt(version_id, "its seen items do not cover every user");
+
+	for (int i = 0; i < lengthof(per_user); i++)
+		fill_tensor_row(version_id, per_user[i].tensor, user, per_user[i].never_seen);
+
+	if (SPI_execute_with_args("UPDATE xdrec.version SET forgotten_users = forgotten_users + 1 WHERE id = $1",
+							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "xdrec: recording a forgotten user in version " INT64_FORMAT " failed", version_id);
+	return true;
 }

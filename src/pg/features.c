@@ -320,21 +320,21 @@ xdpg_build_vocabulary(XdModelDef *md, const char *domain)
 	{
 		XdFeatureDef *f = &md->features[i];
 		char	   *sql;
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {CStringGetTextDatum(domain)};
+		Oid			argtypes[2] = {TEXTOID, INT8OID};
+		Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
 		int			ret;
 
 		if (f->type != XDPG_CATEGORICAL)
 			continue;
-		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s = $1::%s "
+		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s "
 					   " AND %s IS NOT NULL AND %s IS NOT NULL) s "
 					   "WHERE v IS NOT NULL GROUP BY v "
 					   "ORDER BY pg_catalog.count(*) DESC, v COLLATE \"C\" LIMIT %d",
 					   feature_sql(f), md->relation, quote_identifier(md->alias),
-					   quote_identifier(md->domain_col), md->domain_type,
+					   xdpg_where_domain(md),
 					   quote_identifier(md->user_col), quote_identifier(md->item_col),
 					   f->vocab_cap);
-		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+		ret = SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the values of feature \"%s\" failed", f->name);
 		f->n_vocab = (int) SPI_processed;

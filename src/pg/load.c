@@ -149,10 +149,19 @@ xdpg_split_seed(uint64 seed, const char *domain)
 	return seed ^ h;
 }
 
-static char *
-where_domain(XdModelDef *md)
+/*
+ * The rows of domain $1 of model $2, less those of users forgotten from the
+ * domain (xdrec.forgotten, forget_fn.c): their interactions stay in the
+ * relation, but no later training or adaptation sees them.
+ */
+char *
+xdpg_where_domain(XdModelDef *md)
 {
-	return psprintf("%s = $1::%s", quote_identifier(md->domain_col), md->domain_type);
+	/* uncorrelated (a hashed subplan), so no column name of it can capture the user column */
+	return psprintf("%s = $1::%s AND (%s)::%s::pg_catalog.text NOT IN (SELECT f.user_key FROM xdrec.forgotten f "
+					"WHERE f.model_id = $2 AND f.domain = $1)",
+					quote_identifier(md->domain_col), md->domain_type,
+					quote_identifier(md->user_col), md->user_int ? "pg_catalog.int8" : "pg_catalog.text");
 }
 
 /* The sorted distinct user (or item) keys of a domain's usable rows. */
@@ -162,8 +171,8 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	const char *col = quote_identifier(user ? md->user_col : md->item_col);
 	bool		is_int = user ? md->user_int : md->item_int;
 	char	   *sql;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(domain)};
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
 	Portal		portal;
 	int32		cap = 1024;
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
@@ -171,10 +180,11 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY 1",
 				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
 				   is_int ? "" : " COLLATE \"C\"",
-				   md->relation, quote_identifier(md->alias), where_domain(md),
+				   md->relation, quote_identifier(md->alias), xdpg_where_domain(md),
 				   quote_identifier(md->user_col), quote_identifier(md->item_col));
 	km->n = 0;
 	km->is_int = is_int;
+	km->ids = NULL;
 	km->ints = NULL;
 	km->texts = NULL;
 	if (is_int)
@@ -182,7 +192,7 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	else
 		km->texts = SPI_palloc(sizeof(char *) * cap);
 
-	portal = SPI_cursor_open_with_args(NULL, sql, 1, argtypes, args, NULL, true, 0);
+	portal = SPI_cursor_open_with_args(NULL, sql, 2, argtypes, args, NULL, true, 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, XDPG_FETCH);
@@ -227,6 +237,7 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(tmp);
+	km->n_keys = km->n;
 }
 
 static int
@@ -244,23 +255,32 @@ cmp_int_key(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* The dense id of the key at position pos (-1: none). */
+static int32
+key_id(const XdKeyMap *km, ptrdiff_t pos)
+{
+	if (pos < 0)
+		return -1;
+	return km->ids ? km->ids[pos] : (int32) pos;
+}
+
 /* The dense id of an integer key, or -1. */
 int32
 xdpg_key_find_int(const XdKeyMap *km, int64 key)
 {
 	int64	   *hit;
 
-	if (!km->is_int || km->n == 0)
+	if (!km->is_int || km->n_keys == 0)
 		return -1;
-	hit = bsearch(&key, km->ints, km->n, sizeof(int64), cmp_int_key);
-	return hit ? (int32) (hit - km->ints) : -1;
+	hit = bsearch(&key, km->ints, km->n_keys, sizeof(int64), cmp_int_key);
+	return key_id(km, hit ? hit - km->ints : -1);
 }
 
 /* The dense id of a key in its text form, or -1 (ids are sorted positions). */
 int32
 xdpg_key_find(const XdKeyMap *km, const char *key)
 {
-	if (km->n == 0)
+	if (km->n_keys == 0)
 		return -1;
 	if (km->is_int)
 	{
@@ -279,9 +299,9 @@ xdpg_key_find(const XdKeyMap *km, const char *key)
 	}
 	else
 	{
-		char	  **hit = bsearch(&key, km->texts, km->n, sizeof(char *), cmp_text_key);
+		char	  **hit = bsearch(&key, km->texts, km->n_keys, sizeof(char *), cmp_text_key);
 
-		return hit ? (int32) (hit - km->texts) : -1;
+		return key_id(km, hit ? hit - km->texts : -1);
 	}
 }
 
@@ -312,10 +332,11 @@ xdpg_key_normalise(const char *type, const char *key)
 	return psprintf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-/* The text form of dense id. */
+/* The text form of dense id, in a map nothing was forgotten from. */
 char *
 xdpg_key_text(const XdKeyMap *km, int32 id)
 {
+	Assert(km->ids == NULL);
 	if (km->is_int)
 		return psprintf(INT64_FORMAT, km->ints[id]);
 	return pstrdup(km->texts[id]);
@@ -324,10 +345,12 @@ xdpg_key_text(const XdKeyMap *km, int32 id)
 static size_t
 keymap_bytes(const XdKeyMap *km)
 {
-	size_t		b = km->is_int ? sizeof(int64) * (size_t) km->n : sizeof(char *) * (size_t) km->n;
+	size_t		b = km->is_int ? sizeof(int64) * (size_t) km->n_keys : sizeof(char *) * (size_t) km->n_keys;
 
+	if (km->ids)
+		b += sizeof(int32) * (size_t) km->n_keys;
 	if (!km->is_int)
-		for (int32 i = 0; i < km->n; i++)
+		for (int32 i = 0; i < km->n_keys; i++)
 			b += strlen(km->texts[i]) + 1;
 	return b;
 }
@@ -363,8 +386,8 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	xd_dataset *ds;
 	xd_status	st;
 	StringInfoData sql;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(domain)};
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
 	Portal		portal;
 	size_t		budget = (size_t) xdrec_train_memory * 1024;
 	size_t		keys = keymap_bytes(users) + keymap_bytes(items);
@@ -426,11 +449,11 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 			appendStringInfo(&sql, ", ((%s))::%s", f->expression, cast);
 	}
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", md->relation,
-					 quote_identifier(md->alias), where_domain(md));
+					 quote_identifier(md->alias), xdpg_where_domain(md));
 
 	num = palloc(sizeof(float) * Max(s->n_num, 1));
 	codes = palloc(sizeof(int32) * Max(s->n_codes, 1));
-	portal = SPI_cursor_open_with_args(NULL, sql.data, 1, argtypes, args, NULL, true, 0);
+	portal = SPI_cursor_open_with_args(NULL, sql.data, 2, argtypes, args, NULL, true, 0);
 	for (;;)
 	{
 		MemoryContext old;

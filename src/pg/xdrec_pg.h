@@ -89,13 +89,19 @@ typedef struct XdModelDef
 	XdFeatureDef *features;
 } XdModelDef;
 
-/* dense id <-> key: keys sorted (ids are positions), integers or text */
+/*
+ * dense id <-> key: keys sorted, integers or text. Ids are the keys'
+ * positions, except in a stored version some users were forgotten from
+ * (forget_fn.c): their keys are gone and ids gives each remaining key's id.
+ */
 typedef struct XdKeyMap
 {
-	int32		n;
+	int32		n;				/* dense ids 0..n-1 */
 	bool		is_int;
-	int64	   *ints;			/* [n] when is_int, ascending */
-	char	  **texts;			/* [n] otherwise, ascending in "C" order */
+	int32		n_keys;			/* keys held: n, less the forgotten */
+	int32	   *ids;			/* [n_keys] each key's id; NULL = positions */
+	int64	   *ints;			/* [n_keys] when is_int, ascending */
+	char	  **texts;			/* [n_keys] otherwise, ascending in "C" order */
 } XdKeyMap;
 
 /* what loading a domain did (the training summary's counts) */
@@ -157,6 +163,7 @@ typedef struct XdVersion
 	int32	   *seen_items;
 	double		split_seed;		/* unused at ranking; kept for evaluate */
 	uint64		seed;
+	int32		revision;		/* its forgotten_users when cached (cache.c) */
 	Size		bytes;
 	uint64		last_used;
 	MemoryContext cxt;
@@ -184,6 +191,7 @@ extern int	xdpg_stop(void *arg);
 extern void xdpg_check_status(xd_status st, const char *what);
 extern void xdpg_pin_search_path(void);
 extern uint64 xdpg_split_seed(uint64 seed, const char *domain);
+extern char *xdpg_where_domain(XdModelDef *md);
 extern void xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km);
 extern int32 xdpg_key_find(const XdKeyMap *km, const char *key);
 extern int32 xdpg_key_find_int(const XdKeyMap *km, int64 key);
@@ -202,6 +210,10 @@ extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
 						int64 version_id, const char *stats_json);
 extern Oid	xdpg_domain_relid(void);
 extern void xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id);
+extern bool xdpg_forget_in_version(int64 version_id, const char *user_key);
+
+/* forget_fn.c */
+extern void xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id);
 
 /* train_fn.c: the summary's JSON */
 extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);
