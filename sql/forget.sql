@@ -79,6 +79,9 @@ SELECT count(*) AS rows,
 						OR float4send(a.score) IS DISTINCT FROM float4send(b.score)) AS differ
 FROM ranked_before b FULL JOIN ranked_after a USING (u, rank);
 
+-- evaluation reads the version with its forgotten user
+SELECT count(*) AS metrics FROM xdrec.evaluate('g', 'd0') WHERE value BETWEEN 0 AND 1;
+
 -- idempotent: a second call changes nothing and says so; text keys too
 SELECT xdrec.forget_user('g', 'd0', '7') AS versions_changed;
 SELECT pg_temp.holds(:v2, '7') AS v2;

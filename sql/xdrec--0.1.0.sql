@@ -1227,13 +1227,13 @@ CREATE TABLE xdrec.forgotten (
 SELECT pg_catalog.pg_extension_config_dump('xdrec.forgotten', '');
 
 -- Read and written with 'train' only: the keys of forgotten users are shown
--- to no role that does not train on the domain.
+-- to no role that does not train on the domain; a row names who wrote it.
 ALTER TABLE xdrec.forgotten ENABLE ROW LEVEL SECURITY;
 CREATE POLICY forgotten_select ON xdrec.forgotten FOR SELECT
 	USING (xdrec._model_access(model_id, 'train'));
 CREATE POLICY forgotten_write ON xdrec.forgotten FOR ALL
 	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train'));
+	WITH CHECK (xdrec._model_access(model_id, 'train') AND forgotten_by = CURRENT_USER);
 GRANT SELECT, INSERT, DELETE ON xdrec.forgotten TO PUBLIC;
 
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.forgotten
