@@ -16,9 +16,9 @@
  * Invalidation: a relcache callback on xdrec.domain. Every write to
  * xdrec.model, xdrec.model_grant, xdrec.domain or xdrec.forgotten (deploying
  * a version, dropping a model, a grant or revoke, forgetting a user) sends a
- * relcache invalidation of
- * xdrec.domain, by a statement trigger and by xdpg_deploy, so every backend
- * forgets its served entries before its next call, without a query per call.
+ * relcache invalidation of xdrec.domain, by a statement trigger and by
+ * xdpg_deploy, so every backend forgets its served entries before its next
+ * call, without a query per call.
  * Invalidations are WAL-logged, so this holds on a hot standby too.
  */
 #include "postgres.h"
