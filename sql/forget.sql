@@ -141,9 +141,31 @@ SELECT (xdrec.train('h', 'd0')->>'version')::bigint AS h1 \gset
 SELECT pg_temp.holds(:h1, '9') AS h1;
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank('h', 9, '{}', 5)$$);
 
+-- explicit feedback: the user's bias goes too (bias.user, one float per
+-- user after a 48-byte header), and other users' predictions stay exact
+SELECT xdrec.generate('gen_ex', '{"seed": 5, "domains": 1, "explicit": true, "sizes": {"source": {"users": 40, "items": 20, "interactions": 800}}}') AS rows;
+SELECT xdrec.create_model('ex', 'gen_ex', 'user_key', 'item_key', 'domain', rating_col => 'rating',
+	features => xdrec.generated_features(), options => '{"feedback": "explicit", "d": 8, "epochs": 2}') > 0 AS created;
+SELECT (xdrec.train('ex', 'd0')->>'version')::bigint AS e1 \gset
+CREATE FUNCTION pg_temp.bias_zero(v bigint, k text) RETURNS boolean LANGUAGE sql AS $$
+	SELECT substring(w.data FROM 49 + 4 * (coalesce(array_position(m.keys, k), array_position(m.keys, NULL)) - 1) FOR 4)
+		   = '\x00000000'::bytea
+	FROM xdrec.weight w, xdrec.key_map m
+	WHERE w.version_id = v AND w.tensor = 'bias.user' AND m.version_id = v AND m.kind = 'user'
+$$;
+CREATE TEMP TABLE predicted_before AS
+SELECT u, float4send(xdrec.predict('ex', u, 3, '{"hour": 12}')) AS p FROM generate_series(0, 39) u WHERE u <> 2;
+SELECT pg_temp.bias_zero(:e1, '2') AS bias_zero_before;
+SELECT xdrec.forget_user('ex', 'd0', 2) AS versions_changed;
+SELECT pg_temp.bias_zero(:e1, '2') AS bias_zero_after;
+SELECT pg_temp.err($$SELECT xdrec.predict('ex', 2, 3, '{}')$$);
+SELECT count(*) AS users, count(*) FILTER (WHERE float4send(xdrec.predict('ex', u, 3, '{"hour": 12}')) <> p) AS differ
+FROM predicted_before;
+
 -- dropping the model drops what it forgot
+SELECT xdrec.drop_model('ex');
 SELECT xdrec.drop_model('h');
 SELECT xdrec.drop_model('g');
 SELECT count(*) AS forgotten_left FROM xdrec.forgotten;
-DROP TABLE gen;
+DROP TABLE gen, gen_ex;
 DROP EXTENSION xdrec;
