@@ -87,4 +87,18 @@ awk -v l="$latency" 'BEGIN { exit !(l < 10) }' || fail "cancel took $latency s"
 [ "$(q -c "SELECT count(*) FROM xdrec.rank('m', (SELECT min(user_key) FROM orders WHERE domain = 'd0'), '{\"hour\": 9}', 5) WHERE version = $ver")" = 5 ] \
 	|| fail "ranking does not answer from version $ver"
 [ "$(q -c "SELECT xdrec.cancel($j2)")" = cancelled ] || fail "cancelling a cancelled job changed it"
-echo "ok: progress advanced, one job per (model, domain), cancel in $latency s with nothing deployed"
+
+# drop_model cancels the model's running job; its worker goes without deploying anything
+j4=$(q -c "SELECT xdrec.train('m', 'd0', background => true) ->> 'job'")
+for _ in $(seq 1 150); do
+	[ "$(q -c "SELECT state FROM xdrec.jobs WHERE job = $j4")" = running ] && break
+	sleep 0.1
+done
+q -c "SELECT xdrec.drop_model('m')" >/dev/null
+for _ in $(seq 1 100); do
+	[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'xdrec job'")" = 0 ] && break
+	sleep 0.1
+done
+[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'xdrec job'")" = 0 ] || fail "drop_model left a worker running"
+[ "$(q -c "SELECT count(*) FROM xdrec.job") $(q -c "SELECT count(*) FROM xdrec.version")" = "0 0" ] || fail "drop_model left jobs or versions"
+echo "ok: progress advanced, one job per (model, domain), cancel in $latency s with nothing deployed, drop_model cancels"
