@@ -215,21 +215,22 @@ live_jobs(bool record_lost, List **keys)
 }
 
 /*
- * Whether job may start now (SPI connected, as the jobs' owner, under the
- * queue lock): fewer than the cap running, and nothing running on its
- * (model, domain). *live says how many run.
+ * Whether a job on (model_id, domain) may start now (SPI connected, as the
+ * jobs' owner, under the queue lock): fewer than the cap running, and
+ * nothing running on its (model, domain).
  */
 bool
-xdpg_job_key_busy(int64 job, int64 model_id, const char *domain, int *live)
+xdpg_job_may_start(int64 model_id, const char *domain)
 {
 	List	   *keys = NIL;
 
-	*live = live_jobs(false, &keys);
-	return *live >= xdpg_jobs_max_workers() || key_in(keys, job_key(model_id, domain));
+	return live_jobs(false, &keys) < xdpg_jobs_max_workers() &&
+		!key_in(keys, job_key(model_id, domain));
 }
 
-static void
-fail_job(int64 job, const char *sqlstate, const char *reason)
+/* A scheduled job that cannot run, recorded failed (SPI connected, as the jobs' owner). */
+void
+xdpg_job_fail(int64 job, const char *sqlstate, const char *reason)
 {
 	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
 	Datum		vals[3] = {Int64GetDatum(job), CStringGetTextDatum(reason), CStringGetTextDatum(sqlstate)};
@@ -317,7 +318,7 @@ xdpg_jobs_dispatch(void)
 			/* a worker that cannot connect would leave the job scheduled for ever */
 			if (!can_login || !OidIsValid(get_role_oid(submitter, true)))
 			{
-				fail_job(id, "28000",
+				xdpg_job_fail(id, "28000",
 						 psprintf("the job cannot run: role \"%s\" %s", can_login ? submitter : login,
 								  can_login ? "no longer exists" : "no longer exists or cannot log in"));
 				continue;
@@ -426,9 +427,12 @@ xdrec_job_state(PG_FUNCTION_ARGS)
 		latest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (latest == NULL || strcmp(latest, "running") == 0 || strcmp(latest, "cancelling") == 0)
 		latest = "failed";
-	state = (text *) MemoryContextAlloc(callcxt, VARHDRSZ + strlen(latest));
-	SET_VARSIZE(state, VARHDRSZ + strlen(latest));
-	memcpy(VARDATA(state), latest, strlen(latest));
+	{
+		MemoryContext old = MemoryContextSwitchTo(callcxt);
+
+		state = cstring_to_text(latest);
+		MemoryContextSwitchTo(old);
+	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(state);
 }

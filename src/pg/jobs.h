@@ -35,6 +35,7 @@ extern bool xdpg_job_alive(int64 job);
 extern void xdpg_queue_lock(void);
 
 extern int	xdpg_jobs_max_workers(void);
-extern bool xdpg_job_key_busy(int64 job, int64 model_id, const char *domain, int *live);
+extern void xdpg_job_fail(int64 job, const char *sqlstate, const char *reason);
+extern bool xdpg_job_may_start(int64 model_id, const char *domain);
 
 #endif

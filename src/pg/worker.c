@@ -85,7 +85,6 @@ job_claim(XdJob *job)
 	Datum		vals[2] = {Int64GetDatum(job->id), Int32GetDatum(MyProcPid)};
 	bool		claimed = false;
 	bool		isnull;
-	int			live;
 
 	job_begin(job, job->owner);
 	if (!xdpg_job_lock(job->id))
@@ -115,7 +114,7 @@ job_claim(XdJob *job)
 		job->domain = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 4));
 		job->method = SPI_getvalue(t, td, 5) ? MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 5)) : NULL;
 		job->submitter = get_role_oid(submitter, true);
-		if (!xdpg_job_key_busy(job->id, model_id, job->domain, &live))
+		if (xdpg_job_may_start(model_id, job->domain))
 		{
 			const char *refusal = NULL;
 
@@ -126,15 +125,7 @@ job_claim(XdJob *job)
 				refusal = psprintf("role \"%s\" is no longer a member of role \"%s\"",
 								   GetUserNameFromId(GetSessionUserId(), false), submitter);
 			if (refusal)
-			{
-				Oid			ftypes[2] = {INT8OID, TEXTOID};
-				Datum		fvals[2] = {Int64GetDatum(job->id), CStringGetTextDatum(refusal)};
-
-				if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'failed', error = $2, "
-										  "sqlstate = '42501', finished_at = pg_catalog.now() WHERE id = $1",
-										  2, ftypes, fvals, NULL, false, 0) != SPI_OK_UPDATE)
-					elog(ERROR, "xdrec: recording job " INT64_FORMAT " failed did not work", job->id);
-			}
+				xdpg_job_fail(job->id, "42501", refusal);
 			else if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'running', pid = $2, "
 										   "started_at = pg_catalog.now() WHERE id = $1",
 										   2, types, vals, NULL, false, 0) == SPI_OK_UPDATE)
