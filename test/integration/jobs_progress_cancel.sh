@@ -77,9 +77,9 @@ SELECT round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 3);
 SQL
 )
 echo "cancel -> cancelled: $latency s"
-read -r st err sqlstate < <(q -F ' ' -c "SELECT state, sqlstate, error FROM xdrec.jobs WHERE job = $j2")
+read -r st code < <(q -F ' ' -c "SELECT state, sqlstate FROM xdrec.jobs WHERE job = $j2")
 [ "$st" = cancelled ] || fail "job $j2 is $st after cancel"
-[ "$err" = 57014 ] || fail "job $j2 ended with SQLSTATE $err, not 57014"
+[ "$code" = 57014 ] || fail "job $j2 ended with SQLSTATE $code, not 57014"
 awk -v l="$latency" 'BEGIN { exit !(l < 10) }' || fail "cancel took $latency s"
 [ "$(q -c "SELECT count(*) FROM xdrec.version")" = "$versions_before" ] || fail "the cancelled job wrote a version"
 [ "$(q -c "SELECT served_version FROM xdrec.domains WHERE model = 'm' AND domain = 'd0'")" = "$ver" ] \
