@@ -4,7 +4,9 @@
 # crash recovery the job reads failed (with the reason) and ranking answers
 # from the previous version; a server restart mid-job, then the job reads
 # failed, a job queued behind the cap is still scheduled (a ranking call does
-# not start it) and the next job call (xdrec.wait) resumes the queue.
+# not start it) and the next job call (xdrec.wait) resumes the queue; with
+# every worker slot taken, a submitted job stays scheduled (with a NOTICE)
+# until a later job call finds a slot.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster, and
 # XD_PGBIN; restarts that cluster.
 set -euo pipefail
@@ -89,3 +91,24 @@ sleep 1
 [ "$(q -c "SELECT state FROM xdrec.job WHERE id = $j2")" = failed ] || fail "job $j2 was not recorded failed"
 [ -n "$(served d1)" ] || fail "job $j3 served nothing"
 echo "ok: restart -> job $j2 failed, job $j3 resumed by xdrec.wait and finished"
+
+# no free worker slot: pg_cron's launcher and the logical replication
+# launcher take two of three
+restart() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -m fast -w restart -l "$data/../server.log" >/dev/null; wait_server; }
+trap 'q -c "ALTER SYSTEM RESET max_worker_processes" >/dev/null 2>&1; restart; cleanup' EXIT
+q -c "ALTER SYSTEM SET max_worker_processes = 3"
+restart
+q -c "SELECT xdrec.set_max_workers(2)" >/dev/null
+j4=$(q -c "SELECT xdrec.train('m', 'd0', background => true) ->> 'job'")
+wait_epoch "$j4"
+notice=$(q -c "SELECT xdrec.adapt('m', 'd1', 'direct', background => true) ->> 'job'" 2>&1 >/dev/null)
+j5=$(q -c "SELECT max(job) FROM xdrec.jobs")
+echo "with no free slot: $notice"
+case "$notice" in *"no background worker slot is free: job $j5 stays scheduled"*) ;; *) fail "no notice for job $j5: $notice" ;; esac
+sleep 1
+[ "$(q -c "SELECT state FROM xdrec.jobs WHERE job = $j5")" = scheduled ] || fail "job $j5 is not scheduled"
+[ "$(q -c "SELECT xdrec.cancel($j4)")" = cancelling ] || fail "job $j4 is not running"
+[ "$(q -c "SELECT xdrec.wait($j4, '30 s')")" = cancelled ] || fail "job $j4 was not cancelled"
+[ "$(q -c "SELECT xdrec.wait($j5, '60 s')")" = finished ] \
+	|| fail "job $j5 did not run once a slot was free: $(q -c "SELECT state, error FROM xdrec.jobs WHERE job = $j5")"
+echo "ok: no free slot -> job $j5 stayed scheduled, then ran"
