@@ -146,7 +146,7 @@ SELECT pg_temp.err($$SELECT xdrec.predict('g', 0, 1, '{}')$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', protocol => 'exact')$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', 'd9')$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('nope')$$);
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'd0', background => true)$$);
+SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0', background => true)$$);
 SELECT pg_temp.err($$SELECT xdrec.train('g', 'nowhere')$$);
 SELECT pg_temp.err($$SELECT xdrec.train('g', NULL)$$);
 SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0')$$);

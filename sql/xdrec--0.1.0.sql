@@ -140,7 +140,9 @@ CREATE TABLE xdrec.job (
 	finished_at timestamptz,
 	error text,
 	options jsonb NOT NULL DEFAULT '{}',
-	result jsonb
+	result jsonb,
+	pid integer,					-- the worker's, while it runs (src/pg/worker.c)
+	sqlstate text					-- of the error a failed or cancelled job ended with
 );
 
 CREATE TABLE xdrec.job_progress (
@@ -790,6 +792,9 @@ DECLARE
 	r xdrec.model;
 BEGIN
 	r := xdrec._model_for(drop_model.name, 'own');
+	-- its jobs are cancelled (docs/jobs.md): a worker deploys nothing to a dropped model
+	PERFORM xdrec.cancel(j.id) FROM xdrec.job j
+	WHERE j.model_id = r.id AND j.state IN ('scheduled', 'running');
 	DELETE FROM xdrec.model x WHERE x.id = r.id;
 END
 $$;
@@ -1109,7 +1114,8 @@ COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
 
 -- Every target domain of the relation (as the caller reads it), stale ones
 -- first, then the others in "C" order; one transaction, so one failing domain
--- leaves every domain as it was.
+-- leaves every domain as it was. In the background, one job per domain
+-- (summary {"job": id, "state": "scheduled"}, version NULL), each failing alone.
 CREATE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false)
 RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -1121,11 +1127,6 @@ DECLARE
 	st boolean;
 	j jsonb;
 BEGIN
-	IF background THEN
-		RAISE EXCEPTION 'background jobs are not available yet'
-			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'Call xdrec.adapt_all without background => true; it adapts in the calling session.';
-	END IF;
 	IF method IS NULL OR method NOT IN ('drr', 'anneal', 'direct', 'auto', 'target_only') THEN
 		RAISE EXCEPTION 'unknown adaptation method "%"', coalesce(method, 'null')
 			USING ERRCODE = 'invalid_parameter_value',
@@ -1145,7 +1146,8 @@ BEGIN
 		'ORDER BY coalesce(x.stale, false) DESC, t.dom COLLATE "C"',
 		r.domain_col, r.relation) USING r.name, r.source_domain
 	LOOP
-		j := xdrec.adapt(r.name, d, adapt_all.method);
+		-- in the background: one job per domain, run in parallel up to xdrec.max_workers()
+		j := xdrec.adapt(r.name, d, adapt_all.method, adapt_all.background);
 		domain := d;
 		was_stale := st;
 		version := (j ->> 'version')::bigint;
@@ -1255,3 +1257,158 @@ COMMENT ON FUNCTION xdrec.forget_user(text, text, text) IS
 	'remove a user''s embedding and profile from every stored version of a domain and leave their rows out of later training; returns the versions changed';
 COMMENT ON FUNCTION xdrec.forget_user(text, text, bigint) IS
 	'remove a user''s embedding and profile from every stored version of a domain and leave their rows out of later training; returns the versions changed';
+
+-- ---------------------------------------------------------------------------
+-- Background jobs (src/pg/jobs.c, src/pg/worker.c; DESIGN section 8;
+-- docs/jobs.md). background => true on train, adapt and adapt_all inserts a
+-- row of xdrec.job; a dynamic background worker runs it as the submitting
+-- role. The queue lives in xdrec.job and the cap in xdrec.setting: without
+-- shared_preload_libraries there is no shared memory.
+
+-- Settings of the job queue; a missing row means the default. Only the
+-- extension's owner writes them (xdrec.set_max_workers).
+CREATE TABLE xdrec.setting (
+	name text PRIMARY KEY CHECK (name IN ('max_workers')),
+	value integer NOT NULL CHECK (value >= 1)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.setting', '');
+ALTER TABLE xdrec.setting ENABLE ROW LEVEL SECURITY;
+CREATE POLICY setting_select ON xdrec.setting FOR SELECT USING (true);
+GRANT SELECT ON xdrec.setting TO PUBLIC;
+
+-- How many jobs run at once in this database (default 2).
+CREATE FUNCTION xdrec.max_workers()
+RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce((SELECT s.value FROM xdrec.setting s WHERE s.name = 'max_workers'), 2)
+$$;
+
+COMMENT ON FUNCTION xdrec.max_workers() IS
+	'how many background jobs run at once in this database (xdrec.set_max_workers sets it)';
+
+CREATE FUNCTION xdrec.run_pending()
+RETURNS integer
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_run_pending';
+
+COMMENT ON FUNCTION xdrec.run_pending() IS
+	'record jobs whose worker vanished as failed and start scheduled jobs up to the cap; returns the workers started';
+
+CREATE FUNCTION xdrec.set_max_workers(n integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT has_table_privilege('xdrec.setting', 'INSERT, UPDATE') THEN
+		RAISE EXCEPTION 'permission denied to set xdrec.max_workers'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Only the owner of extension xdrec sets it.';
+	END IF;
+	IF n IS NULL OR n < 1 OR n > current_setting('max_worker_processes')::int THEN
+		RAISE EXCEPTION 'xdrec.max_workers must be between 1 and max_worker_processes (%), not %',
+			current_setting('max_worker_processes'), coalesce(n::text, 'null')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO xdrec.setting AS s (name, value) VALUES ('max_workers', n)
+	ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+	-- a raised cap starts waiting jobs now
+	PERFORM xdrec.run_pending();
+	RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION xdrec.set_max_workers(integer) IS
+	'set how many background jobs run at once in this database';
+
+-- The state xdrec.jobs shows: running or cancelling with the worker's lock
+-- free reads failed (the worker vanished).
+CREATE FUNCTION xdrec._job_state(job bigint, state text)
+RETURNS text
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'xdrec_job_state';
+
+CREATE FUNCTION xdrec.cancel(job bigint)
+RETURNS text
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_cancel';
+
+COMMENT ON FUNCTION xdrec.cancel(bigint) IS
+	'cancel a job: scheduled ones at once, running ones through their worker; returns the state after the call';
+
+-- Every job the caller may see, with its latest progress row.
+CREATE VIEW xdrec.jobs WITH (security_invoker = true) AS
+SELECT j.id AS job,
+	   m.name AS model,
+	   j.kind,
+	   j.domain,
+	   j.options ->> 'method' AS method,
+	   s.state,
+	   p.epoch,
+	   p.loss,
+	   p.metric,
+	   p.rows_per_sec,
+	   p.eta,
+	   CASE WHEN s.state = 'failed' AND j.state IN ('running', 'cancelling')
+			THEN 'the job''s worker ended without recording an outcome (server crash, restart or terminated backend)'
+			ELSE j.error END AS error,
+	   j.sqlstate,
+	   j.submitted_by,
+	   j.login_role,
+	   j.submitted_at,
+	   j.started_at,
+	   j.finished_at,
+	   j.pid,
+	   j.result
+FROM xdrec.job j
+JOIN xdrec.model m ON m.id = j.model_id
+CROSS JOIN LATERAL (SELECT xdrec._job_state(j.id, j.state) AS state) s
+LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta
+				   FROM xdrec.job_progress x WHERE x.job_id = j.id
+				   ORDER BY x.epoch DESC LIMIT 1) p ON true;
+
+GRANT SELECT ON xdrec.jobs TO PUBLIC;
+
+-- Waits until the job ends and returns its final state, or, after timeout
+-- (NULL: no limit), the state it is in. Polls with fresh snapshots, so it
+-- needs read committed.
+CREATE FUNCTION xdrec.wait(job bigint, timeout interval DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	st text;
+	deadline timestamptz := clock_timestamp() + timeout;
+	next_dispatch timestamptz := clock_timestamp();
+BEGIN
+	IF job IS NULL THEN
+		RAISE EXCEPTION 'job must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'xdrec.wait needs the read committed isolation level'
+			USING ERRCODE = 'invalid_transaction_state',
+				  HINT = 'Under repeatable read or serializable a job''s state never changes within the transaction.';
+	END IF;
+	LOOP
+		-- a job that waits for a slot is started from here too (after a restart, say)
+		IF st IS DISTINCT FROM 'running' AND clock_timestamp() >= next_dispatch THEN
+			PERFORM xdrec.run_pending();
+			next_dispatch := clock_timestamp() + interval '2 seconds';
+		END IF;
+		SELECT x.state INTO st FROM xdrec.jobs x WHERE x.job = wait.job;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'job % does not exist', wait.job USING ERRCODE = 'undefined_object';
+		END IF;
+		EXIT WHEN st IN ('finished', 'cancelled', 'failed')
+			   OR (deadline IS NOT NULL AND clock_timestamp() >= deadline);
+		PERFORM pg_sleep(0.05);
+	END LOOP;
+	RETURN st;
+END
+$$;
+
+COMMENT ON FUNCTION xdrec.wait(bigint, interval) IS
+	'wait for a job to end; returns its final state (or its state when timeout passes)';

@@ -26,6 +26,7 @@
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
 #include "xdrec/status.h"
+#include "xdrec/train.h"
 
 typedef enum xd_transfer_method
 {
@@ -55,6 +56,10 @@ typedef struct xd_transfer_opts
 	uint64_t	seed;			/* initialisation, shuffles, negatives */
 	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
 	void	   *stop_arg;
+	/* after every epoch, pretraining and auto's candidates included (epoch
+	 * counts them all); may be NULL */
+	xd_progress_fn progress;
+	void	   *progress_arg;
 } xd_transfer_opts;
 
 void		xd_transfer_opts_default(xd_transfer_opts *o);

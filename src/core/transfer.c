@@ -110,6 +110,8 @@ typedef struct xd_fit_opts
 	uint64_t	seed;
 	xd_stop_fn	stop;
 	void	   *stop_arg;
+	xd_progress_fn progress;
+	void	   *progress_arg;
 } xd_fit_opts;
 
 typedef struct xd_fit_out
@@ -223,6 +225,7 @@ xd_fit(xd_model *model, const xd_dataset *ds, const xd_fit_opts *fo,
 	int			bs = model->cfg.batch_size;
 	double		lambda = 0.0;
 	bool		validate = fo->patience > 0;
+	double		t0 = xd_tr_now();
 
 	memset(out, 0, sizeof(*out));
 	out->best_metric = NAN;
@@ -291,6 +294,23 @@ xd_fit(xd_model *model, const xd_dataset *ds, const xd_fit_opts *fo,
 								 (loss_sum - kl_sum) / n_batches,
 								 model->cfg.feedback == XD_EXPLICIT ? -metric : metric)) != XD_OK)
 			goto done;
+		if (fo->progress)
+		{
+			double		seconds = xd_tr_now() - t0;
+			xd_epoch_report rep = {
+				.epoch = res->n_history,
+				.loss = loss_sum / n_batches,
+				.metric = model->cfg.feedback == XD_EXPLICIT ? -metric : metric,
+				.improved = out->best_epoch == epoch,
+				.best_epoch = out->best_epoch,
+				.best_metric = out->best_metric,
+				.seconds = seconds,
+				.positives_per_sec = seconds > 0.0 ? (double) n_rows * epoch / seconds : 0.0,
+				.eta_seconds = seconds / epoch * (fo->max_epochs - epoch),
+			};
+
+			fo->progress(fo->progress_arg, &rep);
+		}
 		if (validate && since_best >= fo->patience)
 			break;
 	}
@@ -320,6 +340,8 @@ xd_fit_opts_for(xd_fit_opts *fo, const xd_transfer_opts *o, float eta0,
 	fo->seed = o->seed ^ salt;
 	fo->stop = o->stop;
 	fo->stop_arg = o->stop_arg;
+	fo->progress = o->progress;
+	fo->progress_arg = o->progress_arg;
 }
 
 static xd_status

@@ -81,67 +81,50 @@ served_source(XdModelDef *md)
 	return DatumGetInt64(d);
 }
 
-PG_FUNCTION_INFO_V1(xdrec_adapt);
-Datum
-xdrec_adapt(PG_FUNCTION_ARGS)
+/* One adaptation, kept between its phases (a job commits in between). */
+struct XdAdaptRun
 {
-	char	   *name,
-			   *domain,
-			   *method_name;
+	char	   *name;
+	char	   *domain;
 	xd_transfer_method method;
-	MemoryContext callcxt = CurrentMemoryContext;
+	MemoryContext cxt;
+	XdModelDef *md;
+	XdVersion  *src;			/* the served source version */
+	int64		source_version;
+	XdGuard    *guard;
+	XdKeyMap	users;
+	XdKeyMap	items;
+	XdLoadCounts counts;
+	xd_transfer_result *res;
+	double		t0;
+};
+
+/*
+ * Phase 1, with SPI connected: the model, the served source version and the
+ * target's rows, read as the current role. The run lives in callcxt, which
+ * must be the context current at SPI_connect (see xdpg_train_load).
+ */
+XdAdaptRun *
+xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
+				MemoryContext callcxt)
+{
+	XdAdaptRun *run = MemoryContextAllocZero(callcxt, sizeof(XdAdaptRun));
 	MemoryContext old;
 	XdModelDef *md;
 	XdVersion  *src;
 	XdGuard    *guard;
-	XdKeyMap	users,
-				items;
-	XdLoadCounts counts;
 	xd_dataset *ds;
 	xd_shared  *shared;
-	xd_transfer_opts opts;
-	xd_transfer_result *res;
-	xd_status	st;
-	xd_eval_opts eo;
-	StringInfoData metrics,
-				summary,
-				encoder,
-				vm,
-				stats;
-	XdVersionInfo info;
-	int64		source_version,
-				version_id;
-	double		t0 = now_seconds();
+	int64		source_version;
 	int			save_nestlevel;
-	Datum		result;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be null")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("domain must not be null")));
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method must not be null"),
-				 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
-	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("background jobs are not available yet"),
-				 errhint("Call xdrec.adapt without background => true; it adapts in the calling session.")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	domain = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	method = parse_method(method_name);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "xdrec: SPI_connect failed");
-	md = xdpg_model_load(name, "train");
-	source_version = served_source(md);
+	run->t0 = now_seconds();
+	run->cxt = callcxt;
+	run->name = MemoryContextStrdup(callcxt, name);
+	run->domain = MemoryContextStrdup(callcxt, domain);
+	run->method = parse_method(method_name);
+	md = run->md = xdpg_model_load(name, "train");
+	source_version = run->source_version = served_source(md);
 	if (strcmp(domain, md->source_domain) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -153,19 +136,19 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	 * vocabularies. Read into the call's context before the guard, so that on
 	 * error the guard (the adaptation, which borrows the modules) goes first.
 	 */
-	src = MemoryContextAllocZero(callcxt, sizeof(XdVersion));
+	src = run->src = MemoryContextAllocZero(callcxt, sizeof(XdVersion));
 	src->cxt = callcxt;
 	src->want_encoders = true;
 	xdpg_read_version(src, md->id, source_version);
 	old = MemoryContextSwitchTo(callcxt);
-	guard = xdpg_guard();
+	guard = run->guard = xdpg_guard();
 	MemoryContextSwitchTo(old);
 	if (md->n_features != src->n_features)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" declares %d features but its source version " INT64_FORMAT " has %d",
 						name, md->n_features, source_version, src->n_features)));
-	if ((method == XD_TRANSFER_DRR || method == XD_TRANSFER_AUTO) && !src->encoders)
+	if ((run->method == XD_TRANSFER_DRR || run->method == XD_TRANSFER_AUTO) && !src->encoders)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("source version " INT64_FORMAT " of model \"%s\" has no distributional encoders", source_version, name),
@@ -182,21 +165,21 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	/* the target's rows as the caller, with its own normalisation (DESIGN 2) */
 	save_nestlevel = NewGUCNestLevel();
 	xdpg_pin_search_path();
-	xdpg_load_keys(md, domain, true, &users);
-	xdpg_load_keys(md, domain, false, &items);
-	if (users.n == 0)
+	xdpg_load_keys(md, domain, true, &run->users);
+	xdpg_load_keys(md, domain, false, &run->items);
+	if (run->users.n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("domain %s of model \"%s\" has no rows with a user and an item", domain, name),
 				 errhint("The domain is a value of column \"%s\" of %s.", md->domain_col, md->relation)));
-	ds = xdpg_load_domain(md, domain, &users, &items, guard, &counts);
+	ds = xdpg_load_domain(md, domain, &run->users, &run->items, guard, &run->counts);
 	AtEOXact_GUC(true, save_nestlevel);
-	if (counts.rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < XDPG_MIN_TARGET_ROWS ||
+	if (run->counts.rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < XDPG_MIN_TARGET_ROWS ||
 		ds->n_items < XDPG_MIN_ITEMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("target domain %s has too little data to adapt model \"%s\": " INT64_FORMAT " training rows, %d items",
-						domain, name, counts.rows_used ? ds->n_split[XD_SPLIT_TRAIN] : 0, (int) ds->n_items),
+						domain, name, run->counts.rows_used ? ds->n_split[XD_SPLIT_TRAIN] : 0, (int) ds->n_items),
 				 errhint("A target domain needs at least %d training rows (80%% of its rows) and %d items.",
 						 XDPG_MIN_TARGET_ROWS, XDPG_MIN_ITEMS)));
 
@@ -215,20 +198,57 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
 
+	return run;
+}
+
+/* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
+void
+xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
+{
+	xd_transfer_opts opts;
+	xd_transfer_result *res;
+	xd_status	st;
+
 	xd_transfer_opts_default(&opts);
-	opts.method = method;
-	opts.pretrain_epochs = md->pretrain_epochs;
-	opts.lambda_kl = md->lambda_kl;
-	opts.lambda_search = md->lambda_search;
-	opts.max_epochs = md->epochs;
-	opts.patience = Max(md->patience, 1);
-	opts.valid_max = md->val_sample;
-	opts.seed = md->cfg.seed;
-	opts.stop = xdpg_stop;
-	res = MemoryContextAllocZero(callcxt, sizeof(xd_transfer_result));
-	guard->transfer = res;
-	st = xd_transfer(shared, src->encoders, ds, &opts, res);
+	opts.method = run->method;
+	opts.pretrain_epochs = run->md->pretrain_epochs;
+	opts.lambda_kl = run->md->lambda_kl;
+	opts.lambda_search = run->md->lambda_search;
+	opts.max_epochs = run->md->epochs;
+	opts.patience = Max(run->md->patience, 1);
+	opts.valid_max = run->md->val_sample;
+	opts.seed = run->md->cfg.seed;
+	opts.stop = hooks ? hooks->stop : xdpg_stop;
+	opts.stop_arg = hooks ? hooks->arg : NULL;
+	opts.progress = hooks ? hooks->progress : NULL;
+	opts.progress_arg = hooks ? hooks->arg : NULL;
+	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
+	run->guard->transfer = res;
+	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, &opts, res);
 	xdpg_check_status(st, "adapting");
+}
+
+/*
+ * Phase 3, with SPI connected: test metrics, the target version written and
+ * served. Returns the adaptation summary (JSON text) and frees the core's
+ * objects.
+ */
+char *
+xdpg_adapt_store(XdAdaptRun *run)
+{
+	XdModelDef *md = run->md;
+	XdGuard    *guard = run->guard;
+	xd_dataset *ds = guard->ds;
+	xd_transfer_result *res = run->res;
+	xd_status	st;
+	xd_eval_opts eo;
+	StringInfoData metrics,
+				summary,
+				encoder,
+				vm,
+				stats;
+	XdVersionInfo info;
+	int64		version_id;
 
 	/* the test split, with the paper's sampled protocol (DESIGN section 5) */
 	xd_eval_opts_default(&eo);
@@ -267,19 +287,19 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
 					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
 					 xdpg_config_json(md, &res->cfg), (int) ds->n_users, (int) ds->n_items,
-					 ds->rating_mean, (uint64) xdpg_split_seed(md->cfg.seed, domain),
+					 ds->rating_mean, (uint64) xdpg_split_seed(md->cfg.seed, run->domain),
 					 xdpg_features_json(md, &ds->enc));
 	initStringInfo(&vm);
 	appendStringInfo(&vm, "{\"test\": %s, \"valid\": {", metrics.data);
 	xdpg_json_num(&vm, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
 	appendStringInfoString(&vm, "}, \"requested\": ");
-	escape_json(&vm, xd_transfer_method_name(method));
+	escape_json(&vm, xd_transfer_method_name(run->method));
 	xdpg_json_int(&vm, "epochs", res->epochs, true);
 	xdpg_json_int(&vm, "best_epoch", res->best_epoch, true);
 	xdpg_json_int(&vm, "pretrain_epochs", res->n_pretrain, true);
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&vm, "lambda_kl", res->lambda_kl, true);
-	xdpg_json_int(&vm, "rows", counts.rows_used, true);
+	xdpg_json_int(&vm, "rows", run->counts.rows_used, true);
 	xdpg_json_int(&vm, "users", ds->n_users, true);
 	xdpg_json_int(&vm, "items", ds->n_items, true);
 	xdpg_json_num(&vm, "seconds", res->seconds, true);
@@ -288,32 +308,32 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 
 	info.kind = "target";
 	info.method = xd_transfer_method_name(res->method);
-	info.pins_shared_version = source_version;
+	info.pins_shared_version = run->source_version;
 	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
 	info.encoders = NULL;
-	version_id = xdpg_write_version(md, domain, res->model, ds, &users, &items,
+	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
 									vm.data, encoder.data, &info);
 	initStringInfo(&stats);
 	appendStringInfoString(&stats, "{");
-	xdpg_json_int(&stats, "rows", counts.rows_used, false);
+	xdpg_json_int(&stats, "rows", run->counts.rows_used, false);
 	xdpg_json_int(&stats, "users", ds->n_users, true);
 	xdpg_json_int(&stats, "items", ds->n_items, true);
 	xdpg_json_int(&stats, "m", ds->enc.schema.m, true);
 	appendStringInfoString(&stats, "}");
-	xdpg_deploy(md, domain, "target", version_id, stats.data);
+	xdpg_deploy(md, run->domain, "target", version_id, stats.data);
 
 	/* the summary */
 	initStringInfo(&summary);
 	appendStringInfoString(&summary, "{\"model\": ");
-	escape_json(&summary, name);
+	escape_json(&summary, run->name);
 	appendStringInfoString(&summary, ", \"domain\": ");
-	escape_json(&summary, domain);
+	escape_json(&summary, run->domain);
 	appendStringInfoString(&summary, ", \"method\": ");
 	escape_json(&summary, xd_transfer_method_name(res->method));
 	appendStringInfoString(&summary, ", \"requested\": ");
-	escape_json(&summary, xd_transfer_method_name(method));
-	xdpg_json_int(&summary, "rows_read", counts.rows_read, true);
-	xdpg_json_int(&summary, "rows_used", counts.rows_used, true);
+	escape_json(&summary, xd_transfer_method_name(run->method));
+	xdpg_json_int(&summary, "rows_read", run->counts.rows_read, true);
+	xdpg_json_int(&summary, "rows_used", run->counts.rows_used, true);
 	xdpg_json_int(&summary, "users", ds->n_users, true);
 	xdpg_json_int(&summary, "items", ds->n_items, true);
 	appendStringInfoString(&summary, ", \"split\": {");
@@ -329,7 +349,7 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	appendStringInfoString(&summary, "}");
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&summary, "lambda_kl", res->lambda_kl, true);
-	if (method == XD_TRANSFER_AUTO)
+	if (run->method == XD_TRANSFER_AUTO)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};
 
@@ -342,9 +362,9 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	appendStringInfoString(&summary, metrics.data);
 	xdpg_json_num(&summary, "adapt_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "pretrain_seconds", res->pretrain_seconds, true);
-	xdpg_json_int(&summary, "pins_shared_version", source_version, true);
+	xdpg_json_int(&summary, "pins_shared_version", run->source_version, true);
 	xdpg_json_int(&summary, "version", version_id, true);
-	xdpg_json_num(&summary, "seconds", now_seconds() - t0, true);
+	xdpg_json_num(&summary, "seconds", now_seconds() - run->t0, true);
 	appendStringInfoString(&summary, "}");
 
 	/* free the core's memory now: the adaptation before the modules it borrows */
@@ -353,7 +373,48 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	xd_dataset_free(guard->ds);
 	guard->ds = NULL;
 
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(summary.data));
+	return summary.data;
+}
+
+PG_FUNCTION_INFO_V1(xdrec_adapt);
+Datum
+xdrec_adapt(PG_FUNCTION_ARGS)
+{
+	char	   *name,
+			   *domain,
+			   *method_name;
+	MemoryContext callcxt = CurrentMemoryContext;
+	XdAdaptRun *run;
+	char	   *summary;
+	Datum		result;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain must not be null")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("method must not be null"),
+				 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	domain = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	(void) parse_method(method_name);
+	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
+		PG_RETURN_JSONB_P(xdpg_job_submit(name, "adapt", domain, method_name));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	run = xdpg_adapt_load(name, domain, method_name, callcxt);
+	xdpg_adapt_fit(run, NULL);
+	summary = xdpg_adapt_store(run);
+
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(summary));
 	{
 		/* copy out of the SPI context before it goes */
 		Jsonb	   *j = DatumGetJsonbP(result);

@@ -21,6 +21,7 @@
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
 #include "xdrec/status.h"
+#include "xdrec/train.h"
 #include "xdrec/transfer.h"
 
 /* GUCs (xdrec.c) */
@@ -214,6 +215,35 @@ extern bool xdpg_forget_in_version(int64 version_id, const char *user_key);
 
 /* forget_fn.c */
 extern void xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id);
+
+/*
+ * A run in phases (train_fn.c, adapt_fn.c): load (SPI connected, as the
+ * current role), fit (the core alone), store (SPI connected: the version
+ * written and served; returns the summary). The calling session runs them in
+ * one transaction; a background job (worker.c) commits between them.
+ */
+typedef struct XdRunHooks
+{
+	xd_stop_fn	stop;
+	xd_progress_fn progress;
+	void	   *arg;			/* of both */
+} XdRunHooks;
+
+typedef struct XdTrainRun XdTrainRun;
+extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, MemoryContext cxt);
+extern void xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks);
+extern char *xdpg_train_store(XdTrainRun *run);
+
+typedef struct XdAdaptRun XdAdaptRun;
+extern XdAdaptRun *xdpg_adapt_load(const char *name, const char *domain,
+								   const char *method, MemoryContext cxt);
+extern void xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks);
+extern char *xdpg_adapt_store(XdAdaptRun *run);
+
+/* jobs.c: background jobs (DESIGN section 8, docs/jobs.md) */
+extern Jsonb *xdpg_job_submit(const char *name, const char *kind, const char *domain,
+							  const char *method);
+extern int	xdpg_jobs_dispatch(void);
 
 /* train_fn.c: the summary's JSON */
 extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);

@@ -545,3 +545,42 @@ XD_TEST(transfer_cancel)
 	xd_transfer_result_free(&r);
 	tw_free(&w);
 }
+
+/* One progress report per epoch, pretraining included, numbered in order. */
+typedef struct tw_progress
+{
+	int			n;
+	int			epochs[64];
+	bool		finite_loss;
+} tw_progress;
+
+static void
+tw_log_progress(void *arg, const xd_epoch_report *rep)
+{
+	tw_progress *p = arg;
+
+	if (p->n < 64)
+		p->epochs[p->n++] = rep->epoch;
+	p->finite_loss = p->finite_loss && isfinite(rep->loss) && rep->positives_per_sec > 0;
+}
+
+XD_TEST(transfer_reports_progress)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	tw_progress p = {.finite_loss = true};
+
+	XD_REQUIRE(tw_make(&w, 12, 0));
+	tw_opts(&o, XD_TRANSFER_DRR, 1);
+	o.progress = tw_log_progress;
+	o.progress_arg = &p;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
+	XD_CHECK(p.n == r.n_history);
+	XD_CHECK(p.n == r.n_pretrain + r.epochs);
+	for (int i = 0; i < p.n; i++)
+		XD_CHECK(p.epochs[i] == i + 1);
+	XD_CHECK(p.finite_loss);
+	xd_transfer_result_free(&r);
+	tw_free(&w);
+}

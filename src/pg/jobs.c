@@ -1,0 +1,518 @@
+/*
+ * jobs.c - background jobs (DESIGN section 8, docs/jobs.md): train, adapt
+ * and adapt_all with background => true insert a row of xdrec.job, and the
+ * queue starts one dynamic background worker (worker.c) per scheduled job,
+ * up to xdrec.max_workers() running at once, never two on one (model,
+ * domain). Without shared_preload_libraries there is no shared memory, so
+ * the queue is the table itself: the submitting call, a finishing worker,
+ * xdrec.wait, xdrec.cancel and xdrec.run_pending (a pg_cron sweep) each
+ * start what may start.
+ *
+ * Liveness: a worker holds a session-level advisory lock on its job from
+ * the moment it claims it until its outcome is committed; a running or
+ * cancelling job whose lock is free lost its worker (a crash, a restart,
+ * a terminated backend). xdrec.jobs shows it failed; the next dispatch
+ * records it so.
+ *
+ * The queue's reads and writes switch to the owner of the job table (the
+ * extension's owner) for those statements alone, as pg_cron does, so that a
+ * finishing worker starts another role's job; the job itself runs as its
+ * submitting role (worker.c).
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "postmaster/bgworker.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "jobs.h"
+#include "xdrec_pg.h"
+
+/* field4 of xdrec's advisory lock tags ("xd"), apart from user advisory locks */
+#define XDPG_LOCK_JOB 0x7864
+#define XDPG_LOCK_QUEUE 0x7865
+
+/* the reason a job whose worker vanished is failed with */
+#define XDPG_LOST_WORKER "the job's worker ended without recording an outcome (server crash, restart or terminated backend)"
+
+void
+xdpg_role_switch(Oid role, XdRoleSwitch *save)
+{
+	GetUserIdAndSecContext(&save->save_user, &save->save_sec);
+	SetUserIdAndSecContext(role, save->save_sec | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+xdpg_role_restore(const XdRoleSwitch *save)
+{
+	SetUserIdAndSecContext(save->save_user, save->save_sec);
+}
+
+/* The owner of xdrec.job (the extension's owner): the queue's writes run as it. */
+Oid
+xdpg_jobs_owner(void)
+{
+	Oid			relid = get_relname_relid("job", get_namespace_oid("xdrec", false));
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "xdrec: table xdrec.job is missing");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "xdrec: cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+static void
+job_tag(LOCKTAG *tag, int64 job)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) job >> 32),
+						 (uint32) job, XDPG_LOCK_JOB);
+}
+
+/* The worker's claim on a job, held until its process ends or it unlocks. */
+bool
+xdpg_job_lock(int64 job)
+{
+	LOCKTAG		tag;
+
+	job_tag(&tag, job);
+	return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+void
+xdpg_job_unlock(int64 job)
+{
+	LOCKTAG		tag;
+
+	job_tag(&tag, job);
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
+/* Whether some worker holds the job's lock (another process than this one). */
+bool
+xdpg_job_alive(int64 job)
+{
+	LOCKTAG		tag;
+
+	job_tag(&tag, job);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ShareLock, false);
+	return false;
+}
+
+/* Claims and outcomes take this in turn, so the cap is counted exactly. */
+void
+xdpg_queue_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, XDPG_LOCK_QUEUE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* xdrec.max_workers(), the cap kept in xdrec.setting (SPI connected). */
+int
+xdpg_jobs_max_workers(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT xdrec.max_workers()", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "xdrec: reading xdrec.max_workers() failed");
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static char *
+job_key(int64 model_id, const char *domain)
+{
+	return psprintf(INT64_FORMAT "/%s", model_id, domain ? domain : "");
+}
+
+static bool
+key_in(List *keys, const char *key)
+{
+	ListCell   *lc;
+
+	foreach(lc, keys)
+		if (strcmp((const char *) lfirst(lc), key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The running and cancelling jobs (SPI connected, as the jobs' owner): those
+ * whose worker is alive are counted and their (model, domain) keys listed;
+ * the others lost their worker and, with record_lost, are recorded failed
+ * (not under a transaction snapshot, where the row may be newer than it).
+ */
+static int
+live_jobs(bool record_lost, List **keys)
+{
+	int			live = 0;
+	uint64		n;
+	int64	   *ids;
+	char	  **key_of;
+
+	if (SPI_execute("SELECT id, model_id, domain FROM xdrec.job "
+					"WHERE state IN ('running', 'cancelling') ORDER BY id", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading the running jobs failed");
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	key_of = palloc(sizeof(char *) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(t, td, 1, &isnull));
+		key_of[i] = job_key(DatumGetInt64(SPI_getbinval(t, td, 2, &isnull)), SPI_getvalue(t, td, 3));
+	}
+	for (uint64 i = 0; i < n; i++)
+	{
+		if (xdpg_job_alive(ids[i]))
+		{
+			live++;
+			*keys = lappend(*keys, key_of[i]);
+		}
+		else if (record_lost && !IsolationUsesXactSnapshot())
+		{
+			Oid			types[2] = {INT8OID, TEXTOID};
+			Datum		vals[2] = {Int64GetDatum(ids[i]), CStringGetTextDatum(XDPG_LOST_WORKER)};
+
+			if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'failed', error = $2, "
+									  "finished_at = pg_catalog.now() "
+									  "WHERE id = $1 AND state IN ('running', 'cancelling')",
+									  2, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "xdrec: recording job " INT64_FORMAT " failed did not work", ids[i]);
+		}
+	}
+	return live;
+}
+
+/*
+ * Whether a job on (model_id, domain) may start now (SPI connected, as the
+ * jobs' owner, under the queue lock): fewer than the cap running, and
+ * nothing running on its (model, domain).
+ */
+bool
+xdpg_job_may_start(int64 model_id, const char *domain)
+{
+	List	   *keys = NIL;
+
+	return live_jobs(false, &keys) < xdpg_jobs_max_workers() &&
+		!key_in(keys, job_key(model_id, domain));
+}
+
+/* A scheduled job that cannot run, recorded failed (SPI connected, as the jobs' owner). */
+void
+xdpg_job_fail(int64 job, const char *sqlstate, const char *reason)
+{
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		vals[3] = {Int64GetDatum(job), CStringGetTextDatum(reason), CStringGetTextDatum(sqlstate)};
+
+	if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'failed', error = $2, sqlstate = $3, "
+							  "finished_at = pg_catalog.now() WHERE id = $1 AND state = 'scheduled'",
+							  3, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "xdrec: recording job " INT64_FORMAT " failed did not work", job);
+}
+
+static bool
+start_worker(int64 job, Oid login_role, TransactionId wait_xid)
+{
+	BackgroundWorker w;
+	XdJobLaunch launch = {MyDatabaseId, login_role, wait_xid};
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "xdrec");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "xdrec_job_worker_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "xdrec job " INT64_FORMAT, job);
+	snprintf(w.bgw_type, BGW_MAXLEN, "xdrec job");
+	w.bgw_main_arg = Int64GetDatum(job);
+	StaticAssertStmt(sizeof(XdJobLaunch) <= BGW_EXTRALEN, "XdJobLaunch must fit bgw_extra");
+	memcpy(w.bgw_extra, &launch, sizeof(launch));
+	w.bgw_notify_pid = 0;
+	return RegisterDynamicBackgroundWorker(&w, NULL);
+}
+
+/*
+ * Starts a worker for each scheduled job that may run, oldest first: lost
+ * workers are recorded failed first, then up to the cap, skipping a job
+ * whose (model, domain) is taken. A worker started for a job this
+ * transaction inserted waits for it to commit. A worker that finds the job
+ * taken, or the cap reached, leaves it scheduled; so starting one too many
+ * is harmless. Returns the number of workers started.
+ */
+int
+xdpg_jobs_dispatch(void)
+{
+	XdRoleSwitch save;
+	List	   *keys = NIL;
+	int			live,
+				cap,
+				started = 0;
+	uint64		n;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	xdpg_role_switch(xdpg_jobs_owner(), &save);
+	live = live_jobs(true, &keys);
+	cap = xdpg_jobs_max_workers();
+	if (live < cap)
+	{
+		if (SPI_execute("SELECT id, model_id, domain, login_role, submitted_by, xmin "
+						"FROM xdrec.job WHERE state = 'scheduled' ORDER BY id", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "xdrec: reading the scheduled jobs failed");
+		n = SPI_processed;
+		for (uint64 i = 0; i < n && live + started < cap; i++)
+		{
+			SPITupleTable *tt = SPI_tuptable;
+			HeapTuple	t = tt->vals[i];
+			bool		isnull;
+			int64		id = DatumGetInt64(SPI_getbinval(t, tt->tupdesc, 1, &isnull));
+			char	   *key = job_key(DatumGetInt64(SPI_getbinval(t, tt->tupdesc, 2, &isnull)),
+									  SPI_getvalue(t, tt->tupdesc, 3));
+			char	   *login = SPI_getvalue(t, tt->tupdesc, 4);
+			char	   *submitter = SPI_getvalue(t, tt->tupdesc, 5);
+			TransactionId xmin = DatumGetTransactionId(SPI_getbinval(t, tt->tupdesc, 6, &isnull));
+			Oid			login_oid = get_role_oid(login, true);
+			HeapTuple	role;
+			bool		can_login = false;
+
+			if (key_in(keys, key))
+				continue;
+			keys = lappend(keys, key);
+			if (OidIsValid(login_oid) &&
+				HeapTupleIsValid(role = SearchSysCache1(AUTHOID, ObjectIdGetDatum(login_oid))))
+			{
+				can_login = ((Form_pg_authid) GETSTRUCT(role))->rolcanlogin;
+				ReleaseSysCache(role);
+			}
+			/* a worker that cannot connect would leave the job scheduled for ever */
+			if (!can_login || !OidIsValid(get_role_oid(submitter, true)))
+			{
+				xdpg_job_fail(id, "28000",
+						 psprintf("the job cannot run: role \"%s\" %s", can_login ? submitter : login,
+								  can_login ? "no longer exists" : "no longer exists or cannot log in"));
+				continue;
+			}
+			if (!start_worker(id, login_oid,
+							  TransactionIdIsCurrentTransactionId(xmin) ? GetTopTransactionId() : InvalidTransactionId))
+			{
+				ereport(NOTICE,
+						(errmsg("no background worker slot is free: job " INT64_FORMAT " stays scheduled", id),
+						 errhint("Raise max_worker_processes; the next job call or xdrec.run_pending() starts it.")));
+				break;
+			}
+			started++;
+		}
+	}
+	xdpg_role_restore(&save);
+	SPI_finish();
+	return started;
+}
+
+/* Inserts a job as the current role and starts what may start. */
+Jsonb *
+xdpg_job_submit(const char *name, const char *kind, const char *domain, const char *method)
+{
+	XdModelDef *md;
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		vals[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bool		isnull;
+	int64		id;
+	StringInfoData opts;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	md = xdpg_model_load(name, "train");
+	if (strcmp(kind, "adapt") == 0)
+	{
+		if (md->source_domain == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no trained source domain", name),
+					 errhint("Train it first: SELECT xdrec.train('%s', source_domain).", name)));
+		if (strcmp(domain, md->source_domain) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("domain %s is the source domain of model \"%s\"", domain, name),
+					 errhint("The source is trained, not adapted: SELECT xdrec.train('%s', '%s', background => true).", name, domain)));
+	}
+	initStringInfo(&opts);
+	appendStringInfoString(&opts, "{");
+	if (method)
+	{
+		appendStringInfoString(&opts, "\"method\": ");
+		escape_json(&opts, method);
+	}
+	appendStringInfoString(&opts, "}");
+	vals[0] = Int64GetDatum(md->id);
+	vals[1] = CStringGetTextDatum(domain);
+	vals[2] = CStringGetTextDatum(kind);
+	vals[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(opts.data));
+	if (SPI_execute_with_args("INSERT INTO xdrec.job (model_id, domain, kind, options) "
+							  "VALUES ($1, $2, $3, $4) RETURNING id",
+							  4, types, vals, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "xdrec: inserting the job failed");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	xdpg_jobs_dispatch();
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+											  CStringGetDatum(psprintf("{\"job\": " INT64_FORMAT ", \"state\": \"scheduled\"}", id))));
+}
+
+PG_FUNCTION_INFO_V1(xdrec_run_pending);
+Datum
+xdrec_run_pending(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(xdpg_jobs_dispatch());
+}
+
+/*
+ * xdrec._job_state(job, state): the state xdrec.jobs shows. A running or
+ * cancelling job whose lock is free lost its worker, unless the worker
+ * recorded its outcome after the caller's snapshot: the latest committed
+ * row decides.
+ */
+PG_FUNCTION_INFO_V1(xdrec_job_state);
+Datum
+xdrec_job_state(PG_FUNCTION_ARGS)
+{
+	int64		job = PG_GETARG_INT64(0);
+	text	   *state = PG_GETARG_TEXT_PP(1);
+	char	   *s = text_to_cstring(state);
+	char	   *latest = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(job)};
+	SPIPlanPtr	plan;
+	MemoryContext callcxt = CurrentMemoryContext;
+
+	if ((strcmp(s, "running") != 0 && strcmp(s, "cancelling") != 0) || xdpg_job_alive(job))
+		PG_RETURN_TEXT_P(state);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	plan = SPI_prepare("SELECT state FROM xdrec.job WHERE id = $1", 1, types);
+	if (plan && SPI_execute_snapshot(plan, vals, NULL, GetLatestSnapshot(), InvalidSnapshot,
+									 true, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		latest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (latest == NULL || strcmp(latest, "running") == 0 || strcmp(latest, "cancelling") == 0)
+		latest = "failed";
+	{
+		MemoryContext old = MemoryContextSwitchTo(callcxt);
+
+		state = cstring_to_text(latest);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(state);
+}
+
+/*
+ * xdrec.cancel(job): a scheduled job is cancelled at once; a running one
+ * becomes cancelling and its worker is sent SIGINT, which the core's stop
+ * callback sees at its next batch; the worker then records cancelled, with
+ * nothing deployed. The submitter and the model's owner may cancel.
+ * Returns the job's state after the call.
+ */
+PG_FUNCTION_INFO_V1(xdrec_cancel);
+Datum
+xdrec_cancel(PG_FUNCTION_ARGS)
+{
+	int64		job;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1];
+	bool		isnull;
+	char	   *state;
+	bool		allowed;
+	XdRoleSwitch save;
+	int			pid = 0;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("job must not be null")));
+	job = PG_GETARG_INT64(0);
+	vals[0] = Int64GetDatum(job);
+	xdpg_jobs_dispatch();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	/* as the caller: row-level security decides what it sees */
+	if (SPI_execute_with_args("SELECT state, xdrec._is_member(submitted_by) "
+							  "OR xdrec._model_access(model_id, 'own') FROM xdrec.job WHERE id = $1",
+							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading job " INT64_FORMAT " failed", job);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " does not exist", job)));
+	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	allowed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (!allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to cancel job " INT64_FORMAT, job),
+				 errdetail("Only the role that submitted it and the owner of its model may cancel a job.")));
+
+	xdpg_role_switch(xdpg_jobs_owner(), &save);
+	/* re-evaluated on the newest row if a worker claims it meanwhile */
+	if (SPI_execute_with_args("UPDATE xdrec.job SET "
+							  "state = CASE state WHEN 'scheduled' THEN 'cancelled' ELSE 'cancelling' END, "
+							  "finished_at = CASE state WHEN 'scheduled' THEN pg_catalog.now() END, "
+							  "error = CASE state WHEN 'scheduled' THEN 'cancelled before it started' END "
+							  "WHERE id = $1 AND state IN ('scheduled', 'running') RETURNING state, pid",
+							  1, types, vals, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "xdrec: cancelling job " INT64_FORMAT " failed", job);
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (!isnull)
+			pid = DatumGetInt32(d);
+	}
+	xdpg_role_restore(&save);
+
+	if (pid != 0 && strcmp(state, "cancelling") == 0 && xdpg_job_alive(job))
+	{
+		/* the pid the worker wrote, while it holds the lock: a backend of this database */
+		PGPROC	   *proc = BackendPidGetProc(pid);
+
+		if (proc != NULL && proc->databaseId == MyDatabaseId && kill(pid, SIGINT) != 0)
+			ereport(WARNING,
+					(errmsg("could not signal the worker of job " INT64_FORMAT " (pid %d): %m", job, pid)));
+	}
+	state = pstrdup(state);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(state));
+}

@@ -1,0 +1,326 @@
+/*
+ * worker.c - the dynamic background worker that runs one job (DESIGN
+ * section 8, docs/jobs.md), started by jobs.c.
+ *
+ * It connects to the job's database as the submitting session's login role
+ * (PostgreSQL 15 connects workers only as roles that may log in), waits for
+ * the submitting transaction to end, then claims the job under the queue
+ * lock (the cap and one job per (model, domain) are decided there) and holds
+ * the job's advisory lock until its outcome is committed. The job runs as
+ * the submitting role in three steps: load (one transaction), fit (the core,
+ * outside any transaction, committing one progress row per epoch in its own
+ * transaction), store (one transaction that writes and serves the version
+ * and records the job finished, so a failed, cancelled or killed job deploys
+ * nothing). Any error aborts, and a fresh transaction records the job
+ * failed, or cancelled for a cancel, with its message and SQLSTATE. Then the
+ * worker starts what the queue may start next, and exits.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "jobs.h"
+#include "xdrec_pg.h"
+
+PGDLLEXPORT void xdrec_job_worker_main(Datum arg);
+
+/* The job being run, as its claim read it; lives in cxt, across transactions. */
+typedef struct XdJob
+{
+	int64		id;
+	MemoryContext cxt;
+	Oid			owner;			/* of the job tables: the queue's writes */
+	Oid			submitter;		/* the job runs as this role */
+	char	   *model;
+	char	   *kind;
+	char	   *domain;
+	char	   *method;
+	ErrorData  *deferred;		/* an error in a progress transaction */
+	XdRoleSwitch role;
+} XdJob;
+
+/* A transaction with SPI connected, as role; SPI_palloc lands in job->cxt. */
+static void
+job_begin(XdJob *job, Oid role)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(job->cxt);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	xdpg_role_switch(role, &job->role);
+}
+
+static void
+job_commit(XdJob *job)
+{
+	xdpg_role_restore(&job->role);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(job->cxt);
+}
+
+/*
+ * Claims the job: its lock, then, under the queue lock, scheduled -> running
+ * if the cap and its (model, domain) allow. Otherwise it stays scheduled for
+ * the next dispatch (or is taken by another worker).
+ */
+static bool
+job_claim(XdJob *job)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		vals[2] = {Int64GetDatum(job->id), Int32GetDatum(MyProcPid)};
+	bool		claimed = false;
+	bool		isnull;
+
+	job_begin(job, job->owner);
+	if (!xdpg_job_lock(job->id))
+	{
+		job_commit(job);
+		return false;
+	}
+	xdpg_queue_lock();
+	/* what committed before the queue lock was ours */
+	PopActiveSnapshot();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_execute_with_args("SELECT j.state, m.name, j.kind, j.domain, j.options ->> 'method', "
+							  "j.submitted_by, j.model_id FROM xdrec.job j "
+							  "JOIN xdrec.model m ON m.id = j.model_id WHERE j.id = $1",
+							  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading job " INT64_FORMAT " failed", job->id);
+	if (SPI_processed == 1 &&
+		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "scheduled") == 0)
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		char	   *submitter = SPI_getvalue(t, td, 6);
+		int64		model_id = DatumGetInt64(SPI_getbinval(t, td, 7, &isnull));
+
+		job->model = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 2));
+		job->kind = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 3));
+		job->domain = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 4));
+		job->method = SPI_getvalue(t, td, 5) ? MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 5)) : NULL;
+		job->submitter = get_role_oid(submitter, true);
+		if (xdpg_job_may_start(model_id, job->domain))
+		{
+			const char *refusal = NULL;
+
+			/* the login role must still be allowed to become the submitter (SET ROLE's rule) */
+			if (!OidIsValid(job->submitter))
+				refusal = psprintf("role \"%s\" no longer exists", submitter);
+			else if (!is_member_of_role(GetSessionUserId(), job->submitter))
+				refusal = psprintf("role \"%s\" is no longer a member of role \"%s\"",
+								   GetUserNameFromId(GetSessionUserId(), false), submitter);
+			if (refusal)
+				xdpg_job_fail(job->id, "42501", refusal);
+			else if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'running', pid = $2, "
+										   "started_at = pg_catalog.now() WHERE id = $1",
+										   2, types, vals, NULL, false, 0) == SPI_OK_UPDATE)
+				claimed = true;
+		}
+	}
+	job_commit(job);
+	if (!claimed)
+		xdpg_job_unlock(job->id);
+	return claimed;
+}
+
+/* The job's outcome, as the jobs' owner, in the current transaction. */
+static void
+job_record(XdJob *job, const char *state, const char *result, const ErrorData *e)
+{
+	XdRoleSwitch save;
+	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		vals[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	vals[0] = Int64GetDatum(job->id);
+	vals[1] = CStringGetTextDatum(state);
+	if (result)
+		vals[2] = CStringGetTextDatum(result);
+	else
+		nulls[2] = 'n';
+	if (e && e->message)
+		vals[3] = CStringGetTextDatum(e->message);
+	else
+		nulls[3] = 'n';
+	if (e)
+		vals[4] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+	else
+		nulls[4] = 'n';
+	xdpg_role_switch(job->owner, &save);
+	xdpg_queue_lock();
+	if (SPI_execute_with_args("UPDATE xdrec.job SET state = $2, result = $3::jsonb, error = $4, "
+							  "sqlstate = $5, finished_at = pg_catalog.now() WHERE id = $1",
+							  5, types, vals, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "xdrec: recording the outcome of job " INT64_FORMAT " failed", job->id);
+	xdpg_role_restore(&save);
+}
+
+/* The core's stop callback: a cancel, a termination, or a failed progress write. */
+static int
+job_stop(void *arg)
+{
+	XdJob	   *job = arg;
+
+	return job->deferred != NULL || QueryCancelPending || ProcDiePending;
+}
+
+static Datum
+float_or_null(double x, char *null)
+{
+	*null = isnan(x) || isinf(x) ? 'n' : ' ';
+	return Float8GetDatum(*null == 'n' ? 0.0 : x);
+}
+
+/*
+ * One progress row per epoch, committed in its own transaction. An error
+ * here must not unwind through the core: it is kept, the core is stopped,
+ * and the error is raised once the core has returned.
+ */
+static void
+job_progress(void *arg, const xd_epoch_report *r)
+{
+	XdJob	   *job = arg;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (job->deferred)
+		return;
+	PG_TRY();
+	{
+		Oid			types[6] = {INT8OID, INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
+		Datum		vals[6];
+		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+		vals[0] = Int64GetDatum(job->id);
+		vals[1] = Int32GetDatum(r->epoch);
+		vals[2] = float_or_null(r->loss, &nulls[2]);
+		vals[3] = float_or_null(r->metric, &nulls[3]);
+		vals[4] = float_or_null(r->positives_per_sec, &nulls[4]);
+		vals[5] = float_or_null(r->eta_seconds, &nulls[5]);
+		job_begin(job, job->owner);
+		if (SPI_execute_with_args("INSERT INTO xdrec.job_progress (job_id, epoch, loss, metric, rows_per_sec, eta) "
+								  "VALUES ($1, $2, $3, $4, $5, pg_catalog.make_interval(secs => $6))",
+								  6, types, vals, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "xdrec: writing the progress of job " INT64_FORMAT " failed", job->id);
+		job_commit(job);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(job->cxt);
+		job->deferred = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
+static void
+job_run(XdJob *job)
+{
+	XdRunHooks	hooks = {job_stop, job_progress, job};
+	bool		train = strcmp(job->kind, "train") == 0;
+
+	PG_TRY();
+	{
+		XdTrainRun *trun = NULL;
+		XdAdaptRun *arun = NULL;
+		char	   *summary;
+
+		job_begin(job, job->submitter);
+		if (train)
+			trun = xdpg_train_load(job->model, job->domain, job->cxt);
+		else
+			arun = xdpg_adapt_load(job->model, job->domain, job->method ? job->method : "drr", job->cxt);
+		job_commit(job);
+
+		if (train)
+			xdpg_train_fit(trun, &hooks);
+		else
+			xdpg_adapt_fit(arun, &hooks);
+
+		job_begin(job, job->submitter);
+		summary = train ? xdpg_train_store(trun) : xdpg_adapt_store(arun);
+		job_record(job, "finished", summary, NULL);
+		job_commit(job);
+		/* a cancel that arrives after the version is served has nothing to stop */
+		QueryCancelPending = false;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(job->cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		QueryCancelPending = false;
+		if (job->deferred)
+			e = job->deferred;
+		job_begin(job, job->owner);
+		job_record(job, e->sqlerrcode == ERRCODE_QUERY_CANCELED ? "cancelled" : "failed", NULL, e);
+		job_commit(job);
+	}
+	PG_END_TRY();
+}
+
+void
+xdrec_job_worker_main(Datum arg)
+{
+	XdJobLaunch launch;
+	XdJob		job;
+
+	memcpy(&launch, MyBgworkerEntry->bgw_extra, sizeof(launch));
+	memset(&job, 0, sizeof(job));
+	job.id = DatumGetInt64(arg);
+	/* SIGINT cancels (StatementCancelHandler, set for connected workers); SIGTERM ends */
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(launch.database, launch.login_role, 0);
+	pgstat_report_appname(psprintf("xdrec job " INT64_FORMAT, job.id));
+	job.cxt = AllocSetContextCreate(TopMemoryContext, "xdrec job", ALLOCSET_DEFAULT_SIZES);
+
+	/* never before the submitting transaction has committed (or aborted) */
+	if (TransactionIdIsValid(launch.wait_xid))
+	{
+		StartTransactionCommand();
+		XactLockTableWait(launch.wait_xid, NULL, NULL, XLTW_None);
+		CommitTransactionCommand();
+	}
+	StartTransactionCommand();
+	job.owner = xdpg_jobs_owner();
+	CommitTransactionCommand();
+
+	if (job_claim(&job))
+	{
+		pgstat_report_activity(STATE_RUNNING, psprintf("xdrec job " INT64_FORMAT ": %s %s %s",
+													   job.id, job.kind, job.model, job.domain));
+		job_run(&job);
+		xdpg_job_unlock(job.id);
+	}
+	/* the guard frees the core's objects with the context */
+	MemoryContextDelete(job.cxt);
+
+	/* a finishing worker starts the next scheduled jobs */
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	xdpg_jobs_dispatch();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}
