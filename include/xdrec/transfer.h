@@ -26,6 +26,7 @@
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
 #include "xdrec/status.h"
+#include "xdrec/train.h"
 
 typedef enum xd_transfer_method
 {
@@ -112,13 +113,5 @@ xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 
 /* An xd_score_fn over a result (arg = the xd_transfer_result). */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
-
-/*
- * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
- * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
- * of batches_per_epoch batches.
- */
-double		xd_anneal_lambda(int64_t batches_per_epoch, double ratio);
-float		xd_anneal_lr(float eta0, double lambda, int64_t b);
 
 #endif
