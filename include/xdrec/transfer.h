@@ -50,6 +50,9 @@ typedef struct xd_transfer_opts
 	bool		lambda_search;	/* DRR: fit 0.01, 0.1, 1, keep the best */
 	int			max_epochs;		/* 100 (DESIGN.md section 3) */
 	int			patience;		/* 10 */
+	int			drr_patience;	/* DRR's patience (at most patience): 3. It starts from Direct
+								 * with the modules frozen, so it has no
+								 * plateau to wait out (docs/transfer.md) */
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr;				/* eta0; 0 = the source config's lr */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
