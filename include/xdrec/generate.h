@@ -32,8 +32,9 @@ typedef struct xd_gen_config
 	int			n_user_types;	/* latent user types */
 	int			n_item_types;	/* latent item types (= cuisines) */
 	int			explicit_feedback;	/* ratings instead of implicit choices */
-	int			control;		/* the rule differs per domain: transfer
-								 * must not help */
+	int			control;		/* each target has its own rule of another
+								 * form (docs/generator.md): transfer of
+								 * the source's invariant cannot help */
 	float		temperature;	/* implicit: v ~ exp(score / temperature) */
 	float		context_strength;	/* weight of the context terms */
 	float		rating_noise;	/* explicit: sd of the rating noise */
@@ -60,21 +61,27 @@ void		xd_gen_config_default(xd_gen_config *cfg);
 void		xd_gen_config_bench(xd_gen_config *cfg);
 
 /*
- * The scoring rule (docs/generator.md): affinity of user type and item type,
- * item type x time of day, item type x weekday, item type x rain, and spend
- * level x price level. Shared by all domains, or one per domain in control
- * mode.
+ * The scoring rule (docs/generator.md). Form 0, the family of the shared
+ * world: affinity of user type and item type, item type x time of day, item
+ * type x weekday, item type x rain, and the spend-price distance. Form 1,
+ * the control targets': the same affinity, but the context acts through the
+ * item's price level with the user type's own time, weekday and rain habits,
+ * and spend and price attract bilinearly. Shared by all domains, or one per
+ * domain in control mode (the source form 0, the targets form 1).
  */
 typedef struct xd_gen_rule
 {
+	int			form;			/* 0: the shared family; 1: the control form */
 	int			n_user_types;
 	int			n_item_types;
 	float	   *affinity;		/* [n_user_types * n_item_types] */
-	float	   *time_peak;		/* [n_item_types] phase of day in [0,1) */
-	float	   *time_amp;		/* [n_item_types] */
-	float	   *weekday;		/* [n_item_types * 7] */
-	float	   *rain;			/* [n_item_types] */
-	float		spend_price;	/* gamma: - gamma (z_u - p_v)^2 */
+	/* indexed by item type (form 0) or user type (form 1) */
+	float	   *time_peak;		/* phase of day in [0,1) */
+	float	   *time_amp;
+	float	   *weekday;		/* [type * 7 + weekday] */
+	float	   *rain;
+	float		spend_price;	/* gamma: - gamma (z_u - p_v)^2 (form 0), or
+								 * + gamma (2 z_u - 1)(2 p_v - 1) (form 1) */
 } xd_gen_rule;
 
 typedef struct xd_gen_domain

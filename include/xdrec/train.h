@@ -22,7 +22,11 @@ typedef struct xd_epoch_report
 {
 	int			epoch;			/* 1-based */
 	double		loss;			/* mean training loss of the epoch */
-	double		metric;			/* validation MRR (implicit) or RMSE (explicit) */
+	double		loss_data;		/* the same without eq. 22's KL term (DRR) */
+	double		metric;			/* validation MRR (implicit) or RMSE
+								 * (explicit); the training loss when
+								 * metric_is_loss; NaN when fixed_epochs */
+	bool		metric_is_loss;
 	bool		improved;		/* this epoch is the best so far */
 	int			best_epoch;
 	double		best_metric;
@@ -39,6 +43,11 @@ typedef struct xd_train_opts
 	int			patience;		/* 10 epochs without improvement stop training */
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr[XD_N_GROUPS];	/* per parameter group; 0 freezes the group */
+	double		anneal_ratio;	/* > 0: the shared group's rate follows eq. 18
+								 * (Anneal), falling to anneal_ratio times its
+								 * lr after one epoch; 0: constant */
+	bool		fixed_epochs;	/* run exactly max_epochs, no validation and
+								 * no best-epoch snapshot (pretraining) */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
 	xd_stop_fn	stop;			/* may be NULL */
 	void	   *stop_arg;
@@ -52,8 +61,9 @@ void		xd_train_opts_default(xd_train_opts *o, const xd_config *cfg);
 typedef struct xd_train_result
 {
 	int			epochs;			/* epochs run */
-	int			best_epoch;		/* whose parameters the model holds on return */
-	double		best_metric;	/* its validation metric */
+	int			best_epoch;		/* whose parameters the model holds on return
+								 * (fixed_epochs: 0, the model holds the last) */
+	double		best_metric;	/* its validation metric (NaN: fixed_epochs) */
 	bool		metric_is_loss; /* no validation positive: best = lowest loss */
 	double		seconds;
 	double		positives_per_sec;
@@ -70,5 +80,21 @@ typedef struct xd_train_result
  */
 xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 					 xd_train_result *res);
+
+/*
+ * The loop's validation metric, larger is better: MRR (implicit) or -RMSE
+ * (explicit), on the seeded subsample of o->valid_max positives that every
+ * epoch of a loop with o->seed uses. *n: the positives it was computed on.
+ */
+xd_status	xd_train_validate(xd_model *model, const xd_dataset *ds,
+							  const xd_train_opts *o, double *metric, int64_t *n);
+
+/*
+ * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
+ * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
+ * of batches_per_epoch batches.
+ */
+double		xd_anneal_lambda(int64_t batches_per_epoch, double ratio);
+float		xd_anneal_lr(float eta0, double lambda, int64_t b);
 
 #endif

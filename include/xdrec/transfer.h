@@ -50,6 +50,9 @@ typedef struct xd_transfer_opts
 	bool		lambda_search;	/* DRR: fit 0.01, 0.1, 1, keep the best */
 	int			max_epochs;		/* 100 (DESIGN.md section 3) */
 	int			patience;		/* 10 */
+	int			drr_patience;	/* DRR's patience (at most patience): 3. It starts from Direct
+								 * with the modules frozen, so it has no
+								 * plateau to wait out (docs/transfer.md) */
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr;				/* eta0; 0 = the source config's lr */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
@@ -117,13 +120,5 @@ xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 
 /* An xd_score_fn over a result (arg = the xd_transfer_result). */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
-
-/*
- * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
- * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
- * of batches_per_epoch batches.
- */
-double		xd_anneal_lambda(int64_t batches_per_epoch, double ratio);
-float		xd_anneal_lr(float eta0, double lambda, int64_t b);
 
 #endif

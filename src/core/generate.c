@@ -86,16 +86,20 @@ rule_draw(xd_gen_rule *rule, const xd_gen_config *cfg, int index)
 {
 	int			tu = cfg->n_user_types,
 				tv = cfg->n_item_types;
+	/* the source's rule is of the shared family; control targets' of form 1 */
+	int			form = cfg->control && index > 0 ? 1 : 0;
+	int			nt = form == 1 ? tu : tv;	/* the types the context acts on */
 	xd_rng		r;
 
 	memset(rule, 0, sizeof(*rule));
+	rule->form = form;
 	rule->n_user_types = tu;
 	rule->n_item_types = tv;
 	rule->affinity = malloc(sizeof(float) * (size_t) (tu * tv));
-	rule->time_peak = malloc(sizeof(float) * (size_t) tv);
-	rule->time_amp = malloc(sizeof(float) * (size_t) tv);
-	rule->weekday = malloc(sizeof(float) * (size_t) (tv * 7));
-	rule->rain = malloc(sizeof(float) * (size_t) tv);
+	rule->time_peak = malloc(sizeof(float) * (size_t) nt);
+	rule->time_amp = malloc(sizeof(float) * (size_t) nt);
+	rule->weekday = malloc(sizeof(float) * (size_t) (nt * 7));
+	rule->rain = malloc(sizeof(float) * (size_t) nt);
 	if (!rule->affinity || !rule->time_peak || !rule->time_amp || !rule->weekday || !rule->rain)
 	{
 		rule_free(rule);
@@ -104,7 +108,7 @@ rule_draw(xd_gen_rule *rule, const xd_gen_config *cfg, int index)
 	stream(&r, cfg->seed, 1, (uint64_t) index);
 	for (int i = 0; i < tu * tv; i++)
 		rule->affinity[i] = xd_rng_normal(&r);
-	for (int j = 0; j < tv; j++)
+	for (int j = 0; j < nt; j++)
 	{
 		rule->time_peak[j] = xd_rng_uniform(&r);
 		rule->time_amp[j] = uniform_in(&r, 0.5f, 1.5f);
@@ -112,22 +116,37 @@ rule_draw(xd_gen_rule *rule, const xd_gen_config *cfg, int index)
 		for (int d = 0; d < 7; d++)
 			rule->weekday[j * 7 + d] = 0.5f * xd_rng_normal(&r);
 	}
-	/* shared: users buy at their level; control: any sign, any strength */
-	rule->spend_price = cfg->control ? 3.0f * xd_rng_normal(&r) : uniform_in(&r, 2.0f, 4.0f);
+	/* form 0: users buy at their level; form 1: the richer, the pricier */
+	rule->spend_price = uniform_in(&r, 2.0f, 4.0f);
 	return XD_OK;
 }
 
-/* The context term of item type tv: what the rule adds for (t, weekday, rain). */
+/*
+ * The context term of type k (an item type in form 0, a user type in form 1):
+ * what the rule adds for (t, weekday, rain).
+ */
 static inline float
-context_term(const xd_gen_rule *rule, int tv, float t, int weekday, float rain)
+context_term(const xd_gen_rule *rule, int k, float t, int weekday, float rain)
 {
 	/* a von Mises bump around the type's peak phase, width about 0.06 */
-	float		ctx = 3.0f * rule->time_amp[tv] *
-		expf(8.0f * (cosf((float) (2.0 * XD_PI) * (t - rule->time_peak[tv])) - 1.0f));
+	float		ctx = 3.0f * rule->time_amp[k] *
+		expf(8.0f * (cosf((float) (2.0 * XD_PI) * (t - rule->time_peak[k])) - 1.0f));
 
 	if (weekday >= 0 && weekday < 7)
-		ctx += rule->weekday[tv * 7 + weekday];
-	return ctx + rule->rain[tv] * rain;
+		ctx += rule->weekday[k * 7 + weekday];
+	return ctx + rule->rain[k] * rain;
+}
+
+/*
+ * Form 1: everything but the affinity and the popularity is a * (2 p_v - 1),
+ * a = k ctx_tu(c) + gamma (2 z_u - 1): the price level the user wants now.
+ */
+static inline float
+price_pull(const xd_generated *g, const xd_gen_rule *rule, int tu, float spend,
+		   float t, int weekday, float rain)
+{
+	return g->cfg.context_strength * context_term(rule, tu, t, weekday, rain) +
+		rule->spend_price * (2.0f * spend - 1.0f);
 }
 
 float
@@ -140,6 +159,11 @@ xd_gen_true_score(const xd_generated *g, const xd_gen_rule *rule, int domain,
 	float		ctx,
 				gap = d->user_spend[user] - d->item_price[item];
 
+	if (rule->form == 1)
+		return rule->affinity[tu * rule->n_item_types + tv] +
+			price_pull(g, rule, tu, d->user_spend[user], t, weekday, rain) *
+			(2.0f * d->item_price[item] - 1.0f) +
+			d->item_bias[item];
 	ctx = context_term(rule, tv, t, weekday, rain);
 	return rule->affinity[tu * rule->n_item_types + tv] +
 		g->cfg.context_strength * ctx -
@@ -545,11 +569,12 @@ xd_gen_oracle_init(xd_gen_oracle *o, const xd_generated *g, int domain, int rule
 	}
 
 	/*
-	 * Z(u, c) = sum_v exp(s / T) factorises over item types: the context and
-	 * the affinity depend on v only through its type, so
-	 * Z = sum_t exp((A[tu][t] + k ctx_t(c)) / T) * mass[u][t].
+	 * Form 0: Z(u, c) = sum_v exp(s / T) factorises over item types: the
+	 * context and the affinity depend on v only through its type, so
+	 * Z = sum_t exp((A[tu][t] + k ctx_t(c)) / T) * mass[u][t]. Form 1 sums
+	 * over the items per row (xd_gen_oracle_score).
 	 */
-	for (int32_t u = 0; u < d->n_users; u++)
+	for (int32_t u = 0; u < d->n_users && o->rule->form == 0; u++)
 		for (int32_t v = 0; v < d->n_items; v++)
 		{
 			float		gap = d->user_spend[u] - d->item_price[v];
@@ -620,10 +645,20 @@ xd_gen_oracle_score(void *arg, const xd_batch *b, float *scores)
 			double		z = 0;
 			int			tu = d->user_type[u];
 
-			for (int k = 0; k < n_types; k++)
-				z += exp(inv_t * (rule->affinity[tu * n_types + k] +
-								  g->cfg.context_strength * context_term(rule, k, t, wd, rain))) *
-					o->user_type_mass[(size_t) u * n_types + k];
+			if (rule->form == 1)
+			{
+				float		a = price_pull(g, rule, tu, d->user_spend[u], t, wd, rain);
+
+				for (int32_t w = 0; w < d->n_items; w++)
+					z += exp(inv_t * (rule->affinity[tu * n_types + d->item_type[w]] +
+									  a * (2.0f * d->item_price[w] - 1.0f) +
+									  d->item_bias[w]));
+			}
+			else
+				for (int k = 0; k < n_types; k++)
+					z += exp(inv_t * (rule->affinity[tu * n_types + k] +
+									  g->cfg.context_strength * context_term(rule, k, t, wd, rain))) *
+						o->user_type_mass[(size_t) u * n_types + k];
 			/* + log p(c | u) - log p(c): the habits of u's type against the domain's */
 			scores[i] = (float) (inv_t * sc - log(z) +
 								 log(context_density(d, tu, t, wd)) -

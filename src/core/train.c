@@ -1,13 +1,16 @@
 /*
  * train.c - epochs, early stopping and the best-epoch snapshot (DESIGN.md
  * section 3: Adam, batch 256, patience 10, at most 100 epochs, validation on a
- * seeded subsample of at most 2,000 positives).
+ * seeded subsample of at most 2,000 positives). The one training loop of the
+ * core: the source model, target-only, pretraining (fixed epochs), Anneal
+ * (eq. 18 on the module rate) and DRR (frozen modules, lr 0) all run it.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "model_int.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
 #include "xdrec/train.h"
@@ -22,6 +25,22 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
+}
+
+double
+xd_anneal_lambda(int64_t batches_per_epoch, double ratio)
+{
+	/* eta0 exp(-lambda B) = ratio eta0  =>  lambda = -ln(ratio) / B */
+	if (batches_per_epoch < 1 || !(ratio > 0.0))
+		return 0.0;
+	return -log(ratio) / (double) batches_per_epoch;
+}
+
+float
+xd_anneal_lr(float eta0, double lambda, int64_t b)
+{
+	/* paper eq. 18: eta_b = eta0 exp(-lambda b) */
+	return (float) ((double) eta0 * exp(-lambda * (double) b));
 }
 
 static double
@@ -93,13 +112,9 @@ xd_snapshot_copy(xd_snapshot *s, bool save)
 	}
 }
 
-/*
- * The validation metric, oriented so that larger is better: MRR (implicit) or
- * -RMSE (explicit). *n is the number of positives it was computed on.
- */
-static xd_status
-xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-			double *metric, int64_t *n)
+xd_status
+xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+				  double *metric, int64_t *n)
 {
 	xd_eval_opts eo;
 	xd_status	st;
@@ -137,15 +152,19 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	xd_snapshot snap = {0};
 	int64_t    *rows = NULL;
 	int64_t		n_rows = 0;
+	int64_t		step = 0;
 	xd_rng		rng;
 	xd_status	st;
 	double		t0 = xd_now();
 	double		best = -INFINITY;
+	double		lambda = 0.0;
 	int			since_best = 0;
 	int			bs = model->cfg.batch_size;
+	bool		implicit = model->cfg.feedback == XD_IMPLICIT;
 
 	memset(res, 0, sizeof(*res));
-	if (o->max_epochs < 1 || o->patience < 1 || o->valid_max < 0 ||
+	if (o->max_epochs < 1 || (!o->fixed_epochs && o->patience < 1) ||
+		o->valid_max < 0 || !(o->anneal_ratio >= 0.0) ||
 		model->cfg.m != ds->enc.schema.m ||
 		(model->cfg.feedback == XD_EXPLICIT) != (ds->has_ratings != 0))
 		return XD_EINVAL;
@@ -153,8 +172,10 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	if ((st = xd_train_rows(ds, &rows, &n_rows)) != XD_OK)
 		return st;
 	if ((st = xd_batch_init(&batch, xd_model_max_rows(model), model->cfg.m)) != XD_OK ||
-		(st = xd_snapshot_init(&snap, model, o->lr)) != XD_OK)
+		(!o->fixed_epochs && (st = xd_snapshot_init(&snap, model, o->lr)) != XD_OK))
 		goto done;
+	if (o->anneal_ratio > 0.0)
+		lambda = xd_anneal_lambda((n_rows + bs - 1) / bs, o->anneal_ratio);
 
 	xd_rng_seed(&rng, o->seed);
 	res->n_train = n_rows;
@@ -163,8 +184,9 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	for (int epoch = 1; epoch <= o->max_epochs; epoch++)
 	{
 		double		loss_sum = 0.0;
+		double		kl_sum = 0.0;
 		int64_t		n_batches = 0;
-		double		metric;
+		double		metric = NAN;
 		int64_t		n_valid;
 		xd_epoch_report rep;
 
@@ -172,6 +194,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		for (int64_t start = 0; start < n_rows; start += bs)
 		{
 			int			n_pos = (int) (n_rows - start < bs ? n_rows - start : bs);
+			float		lr[XD_N_GROUPS];
 			double		loss;
 
 			if (o->stop && o->stop(o->stop_arg))
@@ -179,57 +202,73 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				st = XD_ECANCELLED;
 				goto done;
 			}
+			memcpy(lr, o->lr, sizeof(lr));
+			/* Anneal (eq. 18): modules at eta0 exp(-lambda b), embeddings at eta0 */
+			if (lambda > 0.0)
+				lr[XD_GROUP_SHARED] = xd_anneal_lr(o->lr[XD_GROUP_SHARED], lambda, step);
 			if ((st = xd_sample_batch(ds, rows + start, n_pos, &rng, &batch)) != XD_OK ||
 				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK ||
-				(st = xd_adam_step(model, o->lr)) != XD_OK)
+				(st = xd_adam_step(model, lr)) != XD_OK)
 				goto done;
 			loss_sum += loss;
+			kl_sum += model->ws->last_kl;
 			n_batches++;
-		}
-
-		if ((st = xd_validate(model, ds, o, &metric, &n_valid)) != XD_OK)
-			goto done;
-		res->n_valid = n_valid;
-		if (n_valid == 0)
-		{
-			/* nothing to validate on (a tiny domain): the training loss decides */
-			res->metric_is_loss = true;
-			metric = -loss_sum / (double) n_batches;
+			step++;
 		}
 
 		memset(&rep, 0, sizeof(rep));
 		rep.epoch = epoch;
 		rep.loss = loss_sum / (double) n_batches;
-		rep.improved = metric > best;
-		if (rep.improved)
+		rep.loss_data = (loss_sum - kl_sum) / (double) n_batches;
+		if (!o->fixed_epochs)
 		{
-			best = metric;
-			res->best_epoch = epoch;
-			since_best = 0;
-			xd_snapshot_copy(&snap, true);
+			if ((st = xd_train_validate(model, ds, o, &metric, &n_valid)) != XD_OK)
+				goto done;
+			res->n_valid = n_valid;
+			if (n_valid == 0)
+			{
+				/* nothing to validate on (a tiny domain): the training loss decides */
+				res->metric_is_loss = true;
+				metric = -rep.loss;
+			}
+			rep.improved = metric > best;
+			if (rep.improved)
+			{
+				best = metric;
+				res->best_epoch = epoch;
+				since_best = 0;
+				xd_snapshot_copy(&snap, true);
+			}
+			else
+				since_best++;
 		}
-		else
-			since_best++;
 		res->epochs = epoch;
 		res->seconds = xd_now() - t0;
 		res->positives_per_sec = (double) n_rows * epoch / res->seconds;
 
 		/* report what a user reads: MRR, or RMSE / loss as positive numbers */
-		rep.metric = (model->cfg.feedback == XD_IMPLICIT && !res->metric_is_loss) ? metric : -metric;
+		rep.metric_is_loss = res->metric_is_loss;
+		rep.metric = (implicit && !res->metric_is_loss) ? metric : -metric;
 		rep.best_epoch = res->best_epoch;
-		rep.best_metric = (model->cfg.feedback == XD_IMPLICIT && !res->metric_is_loss) ? best : -best;
+		rep.best_metric = o->fixed_epochs ? NAN :
+			((implicit && !res->metric_is_loss) ? best : -best);
 		rep.seconds = res->seconds;
 		rep.positives_per_sec = res->positives_per_sec;
 		rep.eta_seconds = res->seconds / epoch * (o->max_epochs - epoch);
 		if (o->progress)
 			o->progress(o->progress_arg, &rep);
 
-		if (since_best >= o->patience)
+		if (!o->fixed_epochs && since_best >= o->patience)
 			break;
 	}
 
-	xd_snapshot_copy(&snap, false);
-	res->best_metric = (model->cfg.feedback == XD_IMPLICIT && !res->metric_is_loss) ? best : -best;
+	if (o->fixed_epochs)
+		res->best_metric = NAN;
+	else
+	{
+		xd_snapshot_copy(&snap, false);
+		res->best_metric = (implicit && !res->metric_is_loss) ? best : -best;
+	}
 	st = XD_OK;
 
 done:

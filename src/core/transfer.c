@@ -4,9 +4,10 @@
  * DRR (eq. 19, 22) and auto, with early stopping on the validation metric
  * (DESIGN.md section 3) and a per-epoch history for the Figure-3 plot.
  *
- * One epoch loop serves every method, so that their times compare fairly:
- * per-group learning rates (0 freezes a group), an optional annealing of the
- * module rate per batch, and the best-epoch snapshot of train.c.
+ * Every method trains with train.c's loop (xd_train), so that their times
+ * compare fairly: per-group learning rates (0 freezes a group), Anneal's
+ * schedule on the module rate, fixed epochs without validation for
+ * pretraining; its progress callback records the history.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -43,26 +44,11 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->lambda_search = false;
 	o->max_epochs = 100;
 	o->patience = 10;
+	o->drr_patience = 3;
 	o->valid_max = 2000;
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
 	o->seed = 42;
-}
-
-double
-xd_anneal_lambda(int64_t batches_per_epoch, double ratio)
-{
-	/* eta0 exp(-lambda B) = ratio eta0  =>  lambda = -ln(ratio) / B */
-	if (batches_per_epoch < 1 || !(ratio > 0.0))
-		return 0.0;
-	return -log(ratio) / (double) batches_per_epoch;
-}
-
-float
-xd_anneal_lr(float eta0, double lambda, int64_t b)
-{
-	/* paper eq. 18: eta_b = eta0 exp(-lambda b) */
-	return (float) ((double) eta0 * exp(-lambda * (double) b));
 }
 
 static double
@@ -76,272 +62,89 @@ xd_tr_now(void)
 
 /* ---------------------------------------------------------------- history */
 
+/* Room for `more` epochs in the history (xd_history_epoch cannot fail). */
 static xd_status
-xd_history_add(xd_transfer_result *r, double loss, double loss_data, double metric)
+xd_history_reserve(xd_transfer_result *r, int more)
 {
-	int			n = r->n_history + 1;
-	double	   *a = realloc(r->loss, sizeof(double) * n);
+	size_t		n = sizeof(double) * (size_t) (r->n_history + more);
+	double	   *a;
 
-	if (!a)
+	if (!(a = realloc(r->loss, n)))
 		return XD_ENOMEM;
 	r->loss = a;
-	if (!(a = realloc(r->loss_data, sizeof(double) * n)))
+	if (!(a = realloc(r->loss_data, n)))
 		return XD_ENOMEM;
 	r->loss_data = a;
-	if (!(a = realloc(r->metric, sizeof(double) * n)))
+	if (!(a = realloc(r->metric, n)))
 		return XD_ENOMEM;
 	r->metric = a;
-	r->loss[n - 1] = loss;
-	r->loss_data[n - 1] = loss_data;
-	r->metric[n - 1] = metric;
-	r->n_history = n;
 	return XD_OK;
 }
 
-/* ---------------------------------------------------------------- the loop */
-
-typedef struct xd_fit_opts
+/* What xd_fit's progress callback needs: the history, and the caller's callback. */
+typedef struct xd_fit_progress
 {
-	int			max_epochs;
-	int			patience;		/* 0: no validation, run max_epochs (pretraining) */
-	int64_t		valid_max;
-	float		lr[XD_N_GROUPS];
-	double		anneal_ratio;	/* > 0: the shared group's lr follows eq. 18 */
-	uint64_t	seed;
-	xd_stop_fn	stop;
-	void	   *stop_arg;
+	xd_transfer_result *res;
 	xd_progress_fn progress;
 	void	   *progress_arg;
-} xd_fit_opts;
-
-typedef struct xd_fit_out
-{
-	int			epochs;
-	int			best_epoch;
-	double		best_metric;	/* larger is better: MRR, or -RMSE */
-} xd_fit_out;
-
-/* The validation metric, larger is better (train.c's, same subsample and seed). */
-static xd_status
-xd_fit_validate(xd_model *model, const xd_dataset *ds, const xd_fit_opts *fo,
-				double *metric)
-{
-	xd_eval_opts eo;
-	xd_status	st;
-
-	xd_eval_opts_default(&eo);
-	eo.seed = fo->seed ^ 0x76616c6964ULL;
-	eo.max_positives = fo->valid_max;
-	eo.stop = fo->stop;
-	eo.stop_arg = fo->stop_arg;
-	if (model->cfg.feedback == XD_IMPLICIT)
-	{
-		xd_rank_metrics rm;
-
-		st = xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rm);
-		*metric = rm.n > 0 ? rm.mrr : NAN;
-	}
-	else
-	{
-		xd_rating_metrics rt;
-
-		st = xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rt);
-		*metric = rt.n > 0 ? -rt.rmse : NAN;
-	}
-	return st;
-}
-
-/* Copies of the trainable tensors at the best epoch. */
-typedef struct xd_fit_snap
-{
-	int			n;
-	xd_param   *params[XD_MAX_PARAMS];
-	float	   *values[XD_MAX_PARAMS];
-} xd_fit_snap;
-
-static void
-xd_fit_snap_free(xd_fit_snap *s)
-{
-	for (int i = 0; i < s->n; i++)
-		free(s->values[i]);
-	s->n = 0;
-}
-
-static xd_status
-xd_fit_snap_init(xd_fit_snap *s, xd_model *model, const float lr[XD_N_GROUPS])
-{
-	memset(s, 0, sizeof(*s));
-	for (int i = 0; i < model->n_params; i++)
-	{
-		xd_param   *p = model->params[i];
-		size_t		len = (size_t) p->rows * p->cols;
-
-		if (lr[p->group] == 0.0f)
-			continue;			/* frozen: never changes */
-		s->params[s->n] = p;
-		if (!(s->values[s->n] = malloc(sizeof(float) * (len ? len : 1))))
-		{
-			xd_fit_snap_free(s);
-			return XD_ENOMEM;
-		}
-		s->n++;
-	}
-	return XD_OK;
-}
-
-static void
-xd_fit_snap_copy(xd_fit_snap *s, bool save)
-{
-	for (int i = 0; i < s->n; i++)
-	{
-		xd_param   *p = s->params[i];
-		size_t		bytes = sizeof(float) * (size_t) p->rows * p->cols;
-
-		if (save)
-			memcpy(s->values[i], p->w, bytes);
-		else
-			memcpy(p->w, s->values[i], bytes);
-	}
-}
+} xd_fit_progress;
 
 /*
- * Epochs over T's training split (seeded shuffles and negatives, Adam with
- * per-group rates; DESIGN.md section 3). With patience > 0: early stopping on
- * validation, the model left at its best epoch. Appends to res's history.
+ * xd_train's progress callback: one epoch into the history, then on to the
+ * caller's callback with the epoch numbered on across pretraining and auto's
+ * candidates (a job's progress rows are keyed by it).
  */
-static xd_status
-xd_fit(xd_model *model, const xd_dataset *ds, const xd_fit_opts *fo,
-	   xd_transfer_result *res, xd_fit_out *out)
+static void
+xd_history_epoch(void *arg, const xd_epoch_report *rep)
 {
-	xd_batch	batch = {0};
-	xd_fit_snap snap = {0};
-	int64_t    *rows = NULL;
-	int64_t		n_rows = 0;
-	int64_t		step = 0;
-	xd_rng		rng;
-	xd_status	st;
-	double		best = -INFINITY;
-	int			since_best = 0;
-	int			bs = model->cfg.batch_size;
-	double		lambda = 0.0;
-	bool		validate = fo->patience > 0;
-	double		t0 = xd_tr_now();
+	xd_fit_progress *fp = (xd_fit_progress *) arg;
+	xd_transfer_result *r = fp->res;
 
-	memset(out, 0, sizeof(*out));
-	out->best_metric = NAN;
-	if ((st = xd_train_rows(ds, &rows, &n_rows)) != XD_OK)
-		return st;
-	if ((st = xd_batch_init(&batch, xd_model_max_rows(model), model->cfg.m)) != XD_OK ||
-		(validate && (st = xd_fit_snap_init(&snap, model, fo->lr)) != XD_OK))
-		goto done;
-	if (fo->anneal_ratio > 0.0)
-		lambda = xd_anneal_lambda((n_rows + bs - 1) / bs, fo->anneal_ratio);
-	xd_rng_seed(&rng, fo->seed);
-	xd_model_zero_grad(model);
-
-	for (int epoch = 1; epoch <= fo->max_epochs; epoch++)
+	r->loss[r->n_history] = rep->loss;
+	r->loss_data[r->n_history] = rep->loss_data;
+	r->metric[r->n_history] = rep->metric_is_loss ? NAN : rep->metric;
+	r->n_history++;
+	if (fp->progress)
 	{
-		double		loss_sum = 0.0;
-		double		kl_sum = 0.0;
-		int64_t		n_batches = 0;
-		double		metric = NAN;
-		double		score;
+		xd_epoch_report numbered = *rep;
 
-		xd_shuffle_rows(rows, n_rows, &rng);
-		for (int64_t start = 0; start < n_rows; start += bs)
-		{
-			int			n_pos = (int) (n_rows - start < bs ? n_rows - start : bs);
-			float		lr[XD_N_GROUPS];
-			double		loss;
-
-			if (fo->stop && fo->stop(fo->stop_arg))
-			{
-				st = XD_ECANCELLED;
-				goto done;
-			}
-			memcpy(lr, fo->lr, sizeof(lr));
-			/* Anneal (eq. 18): modules at eta0 exp(-lambda b), embeddings at eta0 */
-			if (lambda > 0.0)
-				lr[XD_GROUP_SHARED] = xd_anneal_lr(fo->lr[XD_GROUP_SHARED], lambda, step);
-			if ((st = xd_sample_batch(ds, rows + start, n_pos, &rng, &batch)) != XD_OK ||
-				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK ||
-				(st = xd_adam_step(model, lr)) != XD_OK)
-				goto done;
-			loss_sum += loss;
-			kl_sum += model->ws->last_kl;
-			n_batches++;
-			step++;
-		}
-		if (validate)
-		{
-			if ((st = xd_fit_validate(model, ds, fo, &metric)) != XD_OK)
-				goto done;
-			/* no validation positive (a tiny domain): the training loss decides */
-			score = isnan(metric) ? -loss_sum / n_batches : metric;
-			if (score > best)
-			{
-				best = score;
-				out->best_epoch = epoch;
-				out->best_metric = metric;
-				since_best = 0;
-				xd_fit_snap_copy(&snap, true);
-			}
-			else
-				since_best++;
-		}
-		out->epochs = epoch;
-		if ((st = xd_history_add(res, loss_sum / n_batches,
-								 (loss_sum - kl_sum) / n_batches,
-								 model->cfg.feedback == XD_EXPLICIT ? -metric : metric)) != XD_OK)
-			goto done;
-		if (fo->progress)
-		{
-			double		seconds = xd_tr_now() - t0;
-			xd_epoch_report rep = {
-				.epoch = res->n_history,
-				.loss = loss_sum / n_batches,
-				.metric = model->cfg.feedback == XD_EXPLICIT ? -metric : metric,
-				.improved = out->best_epoch == epoch,
-				.best_epoch = out->best_epoch,
-				.best_metric = out->best_metric,
-				.seconds = seconds,
-				.positives_per_sec = seconds > 0.0 ? (double) n_rows * epoch / seconds : 0.0,
-				.eta_seconds = seconds / epoch * (fo->max_epochs - epoch),
-			};
-
-			fo->progress(fo->progress_arg, &rep);
-		}
-		if (validate && since_best >= fo->patience)
-			break;
+		numbered.epoch = r->n_history;
+		fp->progress(fp->progress_arg, &numbered);
 	}
-	if (validate && out->best_epoch > 0)
-		xd_fit_snap_copy(&snap, false);
-	st = XD_OK;
-done:
-	xd_fit_snap_free(&snap);
-	xd_batch_free(&batch);
-	free(rows);
-	return st;
+}
+
+/* xd_train, each epoch appended to res's history */
+static xd_status
+xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to,
+	   xd_transfer_result *res, xd_train_result *tr)
+{
+	xd_fit_progress fp = {res, to->progress, to->progress_arg};
+	xd_status	st;
+
+	if ((st = xd_history_reserve(res, to->max_epochs)) != XD_OK)
+		return st;
+	to->progress = xd_history_epoch;
+	to->progress_arg = &fp;
+	return xd_train(model, ds, to, tr);
 }
 
 /* ---------------------------------------------------------------- pieces */
 
 static void
-xd_fit_opts_for(xd_fit_opts *fo, const xd_transfer_opts *o, float eta0,
-				uint64_t salt)
+xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
+				  uint64_t salt)
 {
-	memset(fo, 0, sizeof(*fo));
-	fo->max_epochs = o->max_epochs;
-	fo->patience = o->patience;
-	fo->valid_max = o->valid_max;
+	memset(to, 0, sizeof(*to));
+	to->max_epochs = o->max_epochs;
+	to->patience = o->patience;
+	to->valid_max = o->valid_max;
 	for (int g = 0; g < XD_N_GROUPS; g++)
-		fo->lr[g] = eta0;
-	fo->anneal_ratio = 0.0;
-	fo->seed = o->seed ^ salt;
-	fo->stop = o->stop;
-	fo->stop_arg = o->stop_arg;
-	fo->progress = o->progress;
-	fo->progress_arg = o->progress_arg;
+		to->lr[g] = eta0;
+	to->seed = o->seed ^ salt;
+	to->stop = o->stop;
+	to->stop_arg = o->stop_arg;
+	to->progress = o->progress;
+	to->progress_arg = o->progress_arg;
 }
 
 static xd_status
@@ -398,8 +201,8 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		return st;
 	if (o->pretrain_epochs > 0)
 	{
-		xd_fit_opts fo;
-		xd_fit_out fout;
+		xd_train_opts to;
+		xd_train_result tr;
 
 		if ((st = xd_shared_new(cfg, &sh)) != XD_OK)
 			goto fail;
@@ -410,10 +213,10 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 			sh = NULL;			/* the model freed it */
 			goto fail;
 		}
-		xd_fit_opts_for(&fo, o, eta0, 0x707265ULL);
-		fo.max_epochs = o->pretrain_epochs;
-		fo.patience = 0;		/* exactly pretrain_epochs, no validation */
-		if ((st = xd_fit(model, ds, &fo, res, &fout)) != XD_OK)
+		xd_train_opts_for(&to, o, eta0, 0x707265ULL);
+		to.max_epochs = o->pretrain_epochs;
+		to.fixed_epochs = true; /* exactly pretrain_epochs, no validation */
+		if ((st = xd_fit(model, ds, &to, res, &tr)) != XD_OK)
 			goto fail;
 		res->n_pretrain = res->n_history;
 		xd_model_free(model);	/* the swap: T's own modules are dropped */
@@ -438,18 +241,6 @@ fail:
 	return st;
 }
 
-static xd_status
-xd_valid_metric(xd_model *model, const xd_dataset *ds, const xd_transfer_opts *o,
-				double *metric)
-{
-	xd_fit_opts fo;
-	xd_status	st;
-
-	xd_fit_opts_for(&fo, o, 0.0f, 0x747261696eULL);
-	st = xd_fit_validate(model, ds, &fo, metric);
-	return st;
-}
-
 /* One method other than auto, from a (pretrained) domain the result takes over. */
 static xd_status
 xd_run_method(xd_transfer_method method, const xd_shared *source,
@@ -458,14 +249,14 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 			  xd_domain *dom, xd_transfer_result *res)
 {
 	const xd_config *cfg = &res->cfg;
-	xd_fit_opts fo;
-	xd_fit_out	fout;
+	xd_train_opts to;
+	xd_train_result tr;
 	xd_status	st;
 
 	res->method = method;
 	res->domain = dom;
 	/* every training fit uses the same salt, so methods see the same batches */
-	xd_fit_opts_for(&fo, o, eta0, 0x747261696eULL);
+	xd_train_opts_for(&to, o, eta0, 0x747261696eULL);
 
 	if (method == XD_TRANSFER_TARGET_ONLY)
 	{
@@ -487,7 +278,7 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 			return st;
 		if ((st = xd_model_new(cfg, res->shared, dom, false, false, &res->model)) != XD_OK)
 			return st;
-		fo.anneal_ratio = o->anneal_ratio;
+		to.anneal_ratio = o->anneal_ratio;
 	}
 	else
 	{
@@ -499,9 +290,10 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 							   &res->model)) != XD_OK)
 			return st;
 		xd_model_freeze_shared(res->model, true);
-		fo.lr[XD_GROUP_SHARED] = 0.0f;
+		to.lr[XD_GROUP_SHARED] = 0.0f;
 		if (method == XD_TRANSFER_DRR)
 		{
+			to.patience = o->drr_patience < o->patience ? o->drr_patience : o->patience;
 			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK)
 				return st;
 			res->adapt->enc = enc;
@@ -514,19 +306,24 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 
 	if (method == XD_TRANSFER_DIRECT)
 	{
+		double		metric;
+		int64_t		n;
+
+		/* no epochs: the validation metric of the training loop, once */
 		res->epochs = 0;
 		res->best_epoch = 0;
-		if ((st = xd_valid_metric(res->model, ds, o, &res->best_metric)) != XD_OK)
+		if ((st = xd_train_validate(res->model, ds, &to, &metric, &n)) != XD_OK)
 			return st;
-		if (cfg->feedback == XD_EXPLICIT)
-			res->best_metric = -res->best_metric;
+		res->best_metric = n == 0 ? NAN :
+			(cfg->feedback == XD_EXPLICIT ? -metric : metric);
 		return XD_OK;
 	}
-	if ((st = xd_fit(res->model, ds, &fo, res, &fout)) != XD_OK)
+	if ((st = xd_fit(res->model, ds, &to, res, &tr)) != XD_OK)
 		return st;
-	res->epochs = fout.epochs;
-	res->best_epoch = fout.best_epoch;
-	res->best_metric = cfg->feedback == XD_EXPLICIT ? -fout.best_metric : fout.best_metric;
+	res->epochs = tr.epochs;
+	res->best_epoch = tr.best_epoch;
+	/* no validation positive (a tiny domain): no metric to compare on */
+	res->best_metric = tr.metric_is_loss ? NAN : tr.best_metric;
 	return XD_OK;
 }
 
@@ -584,9 +381,13 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 			if ((st = xd_domain_clone(&res->cfg, pre, &dom)) == XD_OK)
 			{
 				/* the candidate starts with the pretraining's history */
-				for (int h = 0; h < res->n_history && st == XD_OK; h++)
-					st = xd_history_add(&cand, res->loss[h], res->loss_data[h],
-										res->metric[h]);
+				if ((st = xd_history_reserve(&cand, res->n_history)) == XD_OK)
+				{
+					memcpy(cand.loss, res->loss, sizeof(double) * res->n_history);
+					memcpy(cand.loss_data, res->loss_data, sizeof(double) * res->n_history);
+					memcpy(cand.metric, res->metric, sizeof(double) * res->n_history);
+					cand.n_history = res->n_history;
+				}
 				cand.n_pretrain = res->n_pretrain;
 				cand.pretrain_seconds = res->pretrain_seconds;
 				if (st == XD_OK)
@@ -629,6 +430,7 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 	memset(out, 0, sizeof(*out));
 	if (!source || !target || !o || o->method < 0 || o->method >= XD_N_TRANSFER ||
 		o->pretrain_epochs < 0 || o->max_epochs < 1 || o->patience < 1 ||
+		o->drr_patience < 1 ||
 		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl))
 		return XD_EINVAL;

@@ -180,6 +180,7 @@ XD_TEST(generate_control_mode_differs)
 		XD_CHECK(shared->domains[d].rule == &shared->rules[0]);
 		XD_CHECK(control->domains[d].rule == &control->rules[d]);
 	}
+	XD_CHECK(control->rules[0].form == 0 && control->rules[1].form == 1);
 	XD_CHECK(memcmp(control->rules[1].affinity, control->rules[2].affinity,
 					sizeof(float) * cfg.n_user_types * cfg.n_item_types) != 0);
 	xd_eval_opts_default(&eo);
@@ -187,7 +188,9 @@ XD_TEST(generate_control_mode_differs)
 	/*
 	 * Score each target with its own rule and with the source's: identical
 	 * when the rule is shared; far worse in control mode, where the source's
-	 * rule says little about a target.
+	 * rule says little about a target. The control form carries less
+	 * context (a price direction, not one of 12 item types: its oracle MRR is
+	 * about 0.19, the shared form's 0.33-0.38).
 	 */
 	for (int d = 1; d < 3; d++)
 	{
@@ -209,13 +212,71 @@ XD_TEST(generate_control_mode_differs)
 		XD_REQUIRE(xd_eval_sampled(control->domains[d].ds, XD_SPLIT_TEST, &eo, xd_gen_oracle_score, &own, &mo) == XD_OK);
 		XD_REQUIRE(xd_eval_sampled(control->domains[d].ds, XD_SPLIT_TEST, &eo, xd_gen_oracle_score, &src, &ms) == XD_OK);
 		printf("    control target %d: own rule MRR %.3f, source rule MRR %.3f\n", d, mo.mrr, ms.mrr);
-		XD_CHECK(mo.mrr > 0.25);
-		XD_CHECK(ms.mrr < mo.mrr - 0.1);
+		XD_CHECK(mo.mrr > 0.15);
+		XD_CHECK(ms.mrr < mo.mrr - 0.08);
 		xd_gen_oracle_free(&own);
 		xd_gen_oracle_free(&src);
 	}
 	xd_generated_free(shared);
 	xd_generated_free(control);
+}
+
+/*
+ * Whatever its rule, the implicit oracle's score is log p(v | u, c) + log
+ * p(c | u) - log p(c), so sum_v exp(score) = p(c | u) / p(c) depends on the
+ * rule only through the normalisation Z(u, c). A control target scored with
+ * its own form-1 rule (Z summed over the items) and with the source's form-0
+ * rule (Z factorised over item types) must give the same sum.
+ */
+XD_TEST(generate_control_oracle_normalised)
+{
+	xd_gen_config cfg;
+	xd_generated *g;
+	xd_gen_oracle own,
+				src;
+	xd_batch	b = {0};
+	const xd_dataset *ds;
+	float	   *so,
+			   *ss;
+
+	small_config(&cfg);
+	cfg.control = 1;
+	XD_REQUIRE(xd_generate(&cfg, &g) == XD_OK);
+	XD_CHECK(g->rules[0].form == 0 && g->rules[1].form == 1 && g->rules[2].form == 1);
+	ds = g->domains[1].ds;
+	XD_REQUIRE(xd_gen_oracle_init(&own, g, 1, -1) == XD_OK);
+	XD_REQUIRE(xd_gen_oracle_init(&src, g, 1, 0) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, g->domains[1].n_items, ds->enc.schema.m) == XD_OK);
+	so = malloc(sizeof(float) * g->domains[1].n_items);
+	ss = malloc(sizeof(float) * g->domains[1].n_items);
+	XD_REQUIRE(so && ss);
+	for (int64_t row = 0; row < 40; row++)
+	{
+		double		zo = 0,
+					zs = 0;
+
+		b.n = g->domains[1].n_items;
+		for (int v = 0; v < b.n; v++)
+		{
+			b.users[v] = ds->users[row];
+			b.items[v] = v;
+			xd_dataset_encode(ds, row, v, b.c + (size_t) v * b.m);
+		}
+		XD_REQUIRE(xd_gen_oracle_score(&own, &b, so) == XD_OK);
+		XD_REQUIRE(xd_gen_oracle_score(&src, &b, ss) == XD_OK);
+		for (int v = 0; v < b.n; v++)
+		{
+			zo += exp(so[v]);
+			zs += exp(ss[v]);
+		}
+		XD_CHECK_NEAR(log(zo), log(zs), 1e-3);
+	}
+	free(so);
+	free(ss);
+	xd_batch_free(&b);
+	xd_gen_oracle_free(&own);
+	xd_gen_oracle_free(&src);
+	xd_generated_free(g);
 }
 
 static xd_status

@@ -3,6 +3,7 @@
  * callbacks, determinism, and the planted-signal check (a model trained on
  * generated data gets close to the generator's oracle, far above random).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,72 @@ XD_TEST(train_keeps_best_epoch_and_reports_progress)
 	XD_REQUIRE(xd_eval_sampled(g->domains[0].ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &vm) == XD_OK);
 	XD_CHECK_NEAR(vm.mrr, res.best_metric, 1e-9);
 	xd_model_free(model);
+	xd_generated_free(g);
+}
+
+/*
+ * Fixed epochs (pretraining) run exactly max_epochs without validation; the
+ * loss without the KL term is the loss when there is no KL term; Anneal's
+ * schedule on the module rate trains differently from a constant rate but
+ * from the same batches; xd_train_validate is the loop's validation metric.
+ */
+XD_TEST(train_fixed_epochs_and_anneal)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *a,
+			   *b;
+	xd_train_opts o;
+	xd_train_result ra,
+				rb;
+	progress_log log = {0};
+	double		metric;
+	int64_t		n;
+
+	tiny_world(&gc, 4, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	XD_REQUIRE(model_for(g->domains[0].ds, 16, 4, &a) == XD_OK);
+	XD_REQUIRE(model_for(g->domains[0].ds, 16, 4, &b) == XD_OK);
+	xd_train_opts_default(&o, &a->cfg);
+	o.max_epochs = 3;
+	o.patience = 0;				/* ignored with fixed epochs */
+	o.fixed_epochs = true;
+	o.progress = log_progress;
+	o.progress_arg = &log;
+	XD_REQUIRE(xd_train(a, g->domains[0].ds, &o, &ra) == XD_OK);
+	XD_CHECK(ra.epochs == 3 && log.n == 3 && ra.best_epoch == 0);
+	XD_CHECK(isnan(ra.best_metric) && ra.n_valid == 0);
+	for (int i = 0; i < log.n; i++)
+	{
+		XD_CHECK(isnan(log.reports[i].metric) && !log.reports[i].improved);
+		XD_CHECK(log.reports[i].loss_data == log.reports[i].loss);
+	}
+	XD_CHECK(log.reports[2].loss < log.reports[0].loss);
+
+	/* the same run with the module rate annealed: same first epoch's batches */
+	o.progress = NULL;
+	o.anneal_ratio = 1e-3;
+	XD_REQUIRE(xd_train(b, g->domains[0].ds, &o, &rb) == XD_OK);
+	XD_CHECK(rb.epochs == 3);
+	XD_CHECK(memcmp(a->shared->params[0].w, b->shared->params[0].w,
+					sizeof(float) * a->shared->params[0].rows * a->shared->params[0].cols) != 0);
+	o.anneal_ratio = -1.0;
+	XD_CHECK(xd_train(b, g->domains[0].ds, &o, &rb) == XD_EINVAL);
+	o.anneal_ratio = 0.0;
+	o.fixed_epochs = false;
+	XD_CHECK(xd_train(b, g->domains[0].ds, &o, &rb) == XD_EINVAL);	/* patience 0 */
+
+	/* the loop's validation metric of a model: deterministic, an MRR */
+	XD_REQUIRE(xd_train_validate(a, g->domains[0].ds, &o, &metric, &n) == XD_OK);
+	XD_CHECK(n > 0 && metric > 0.0 && metric <= 1.0);
+	{
+		double		again;
+
+		XD_REQUIRE(xd_train_validate(a, g->domains[0].ds, &o, &again, &n) == XD_OK);
+		XD_CHECK(again == metric);
+	}
+	xd_model_free(a);
+	xd_model_free(b);
 	xd_generated_free(g);
 }
 

@@ -18,6 +18,7 @@
 #include "xdrec/encoder.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
+#include "xdrec/sample.h"
 #include "xdrec/transfer.h"
 
 typedef struct tw_world
@@ -284,6 +285,98 @@ XD_TEST(transfer_zero_residuals_are_direct)
 	free(s2);
 	xd_batch_free(&b);
 	xd_transfer_result_free(&direct);
+	tw_free(&w);
+}
+
+/*
+ * Frozen modules skip their own gradients and the passes only those need,
+ * never what flows to the residuals and the embeddings: a frozen backward
+ * gives the residuals and T's embeddings and biases the gradients of the
+ * full backward (same batch, same dropout draws), with the KL term on.
+ */
+XD_TEST(transfer_frozen_backward_matches_full)
+{
+	tw_world	w;
+	const xd_dataset *ds;
+	xd_shared  *sh = NULL;
+	xd_domain  *dom = NULL;
+	xd_model   *model = NULL;
+	xd_adapt   *ad = NULL;
+	xd_batch	b = {0};
+	int64_t    *rows = NULL;
+	int64_t		n_rows;
+	xd_param  **params;
+	int			n_params;
+	float	   *full[XD_MAX_PARAMS] = {0};
+	xd_rng		rng;
+	double		loss_full,
+				loss_frozen;
+	int			compared = 0;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	ds = w.g->domains[1].ds;
+	XD_REQUIRE(xd_shared_clone(w.src.shared, &sh) == XD_OK);
+	XD_REQUIRE(xd_domain_new(&w.cfg, ds->n_users, ds->n_items, &dom) == XD_OK);
+	xd_rng_seed(&rng, 9);
+	xd_domain_init(dom, &rng, 0.0f);
+	XD_REQUIRE(xd_model_new(&w.cfg, sh, dom, false, false, &model) == XD_OK);
+	XD_REQUIRE(xd_adapt_new(&w.cfg, &ad) == XD_OK);
+	XD_REQUIRE(xd_model_set_adapt(model, ad) == XD_OK);
+	ad->enc = w.enc;
+	ad->lambda_kl = 0.5f;
+	xd_model_params(model, &params, &n_params);
+	/* nonzero residuals, so that every path through them carries gradient */
+	for (int i = 0; i < n_params; i++)
+		if (params[i]->group == XD_GROUP_RESIDUAL)
+			for (int j = 0; j < params[i]->rows * params[i]->cols; j++)
+				params[i]->w[j] = 0.05f * (float) ((j * 7 + i) % 11 - 5);
+	XD_REQUIRE(xd_train_rows(ds, &rows, &n_rows) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, xd_model_max_rows(model), w.cfg.m) == XD_OK);
+	xd_rng_seed(&rng, 10);
+	XD_REQUIRE(xd_sample_batch(ds, rows, n_rows < 64 ? (int) n_rows : 64, &rng, &b) == XD_OK);
+
+	xd_model_zero_grad(model);
+	xd_rng_seed(&rng, 11);
+	XD_REQUIRE(xd_model_loss_backward(model, &b, &rng, true, &loss_full) == XD_OK);
+	for (int i = 0; i < n_params; i++)
+	{
+		size_t		len = (size_t) params[i]->rows * params[i]->cols;
+
+		XD_REQUIRE((full[i] = malloc(sizeof(float) * (len ? len : 1))) != NULL);
+		memcpy(full[i], params[i]->g, sizeof(float) * len);
+	}
+
+	xd_model_freeze_shared(model, true);
+	xd_model_zero_grad(model);
+	xd_rng_seed(&rng, 11);
+	XD_REQUIRE(xd_model_loss_backward(model, &b, &rng, true, &loss_frozen) == XD_OK);
+	XD_CHECK(loss_full == loss_frozen);
+	for (int i = 0; i < n_params; i++)
+	{
+		const xd_param *p = params[i];
+		double		norm = 0.0;
+
+		if (p->group == XD_GROUP_SHARED)
+			continue;
+		for (int j = 0; j < p->rows * p->cols; j++)
+		{
+			XD_CHECK_NEAR(p->g[j], full[i][j], 1e-6 + 1e-5 * fabs(full[i][j]));
+			norm += fabs(full[i][j]);
+		}
+		/* T's tables get gradient only on the batch's rows, residuals everywhere */
+		XD_CHECK(norm > 0.0);
+		compared++;
+	}
+	XD_CHECK(compared >= 5);	/* embeddings, biases and the three residuals */
+
+	for (int i = 0; i < n_params; i++)
+		free(full[i]);
+	free(rows);
+	xd_batch_free(&b);
+	xd_model_free(model);
+	xd_adapt_free(ad);
+	xd_domain_free(dom);
+	xd_shared_free(sh);
 	tw_free(&w);
 }
 
