@@ -146,6 +146,31 @@ xd_param_release(xd_param *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/*
+ * Serving never steps: the gradients, Adam moments and sparse bookkeeping of
+ * every parameter are three times the weights; free them.
+ */
+void
+xd_model_drop_training_state(xd_model *model)
+{
+	for (int i = 0; i < model->n_params; i++)
+	{
+		xd_param   *p = model->params[i];
+		size_t		n = (size_t) p->rows * (size_t) p->cols;
+
+		xd_tensor_release(p->g, n);
+		xd_tensor_release(p->adam_m, n);
+		xd_tensor_release(p->adam_v, n);
+		free(p->row_step);
+		free(p->touched);
+		free(p->row_mark);
+		p->g = p->adam_m = p->adam_v = NULL;
+		p->row_step = NULL;
+		p->touched = NULL;
+		p->row_mark = NULL;
+	}
+}
+
 void
 xd_params_free(xd_param *params, int n)
 {
