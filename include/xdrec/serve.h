@@ -77,7 +77,9 @@ xd_status	xd_item_outputs_compute(xd_model *model, const float *c,
  * the score of item i for users[u], the same numbers as xd_model_score on
  * the rows (users[u], i, c_i) up to float rounding (summation order).
  * Without per_item, the users' towers are one batch and the scores one sgemm
- * against h_v; per item, each user takes one batched tower over all items.
+ * against h_v (one sgemv for one user, so one user's scores may differ from
+ * the same user's among many in the last bits); per item, each user takes one
+ * batched tower over all items.
  */
 xd_status	xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 								  const int32_t *users, int n_users, float *scores);

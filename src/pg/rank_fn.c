@@ -142,16 +142,14 @@ served_for(const char *name, bool int_form)
 }
 
 /*
- * Every item's score for each of users[0..n_users) from the item outputs io,
- * a row of v->items.n per user; the items a user has seen are NaN when
- * exclude_seen, so top-k skips them. The scores are palloc'ed.
+ * Every item's score for each of users[0..n_users) from the item outputs io
+ * into scores, a row of v->items.n per user; the items a user has seen are
+ * NaN when exclude_seen, so top-k skips them.
  */
-static float *
+static void
 score_users(XdVersion *v, const xd_item_outputs *io, const int32 *users, int n_users,
-			bool exclude_seen)
+			bool exclude_seen, float *scores)
 {
-	float	   *scores = palloc(sizeof(float) * Max((Size) n_users * v->items.n, 1));
-
 	xdpg_check_status(xd_item_outputs_score(v->model, io, users, n_users, scores), "scoring");
 	if (exclude_seen)
 		for (int u = 0; u < n_users; u++)
@@ -161,7 +159,6 @@ score_users(XdVersion *v, const xd_item_outputs *io, const int32 *users, int n_u
 			for (int64 j = v->seen_off[users[u]]; j < v->seen_off[users[u] + 1]; j++)
 				row[v->seen_items[j]] = NAN;
 		}
-	return scores;
 }
 
 static void
@@ -229,7 +226,8 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	c = encode_context(a->name, v, user, a->ctx, a->ctx_vector);
 	if (a->candidates)
 		keep = candidate_mask(s, v, a->candidates, a->int_form);
-	scores = score_users(v, xdpg_item_outputs(v, c), &user, 1, a->exclude_seen);
+	scores = palloc(sizeof(float) * Max(v->items.n, 1));
+	score_users(v, xdpg_item_outputs(v, c), &user, 1, a->exclude_seen, scores);
 	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n, 1)));
 	nh = xd_top_k(scores, keep, v->items.n, a->k, hits);
 
@@ -436,6 +434,9 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		float	   *cs;
 		int			m;
 		xd_hit	   *hits;
+		int			per_chunk;
+		int32	   *ids;
+		float	   *scores;
 
 		for (int i = 0; i < n; i++)
 			if (user_domain[i] == dom)
@@ -468,11 +469,13 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		qsort_arg(group, ng, sizeof(ManyUser), cmp_many, &m);
 
 		hits = palloc(sizeof(xd_hit) * Min(k, Max(v->items.n, 1)));
+		per_chunk = Max(1, XDPG_MANY_SCORES / Max(v->items.n, 1));
+		ids = palloc(sizeof(int32) * Min(per_chunk, ng));
+		scores = palloc(sizeof(float) * Max((Size) Min(per_chunk, ng) * v->items.n, 1));
 		for (int g0 = 0; g0 < ng;)
 		{
 			const xd_item_outputs *io;
 			int			g1 = g0 + 1;
-			int			per_chunk = Max(1, XDPG_MANY_SCORES / Max(v->items.n, 1));
 
 			/* one run of users sharing the full context */
 			while (g1 < ng && memcmp(group[g1].c, group[g0].c, sizeof(float) * m) == 0)
@@ -481,13 +484,11 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 			for (int c0 = g0; c0 < g1; c0 += per_chunk)
 			{
 				int			cnt = Min(per_chunk, g1 - c0);
-				int32	   *ids = palloc(sizeof(int32) * cnt);
-				float	   *scores;
 
 				CHECK_FOR_INTERRUPTS();
 				for (int u = 0; u < cnt; u++)
 					ids[u] = group[c0 + u].user;
-				scores = score_users(v, io, ids, cnt, exclude_seen);
+				score_users(v, io, ids, cnt, exclude_seen, scores);
 				for (int u = 0; u < cnt; u++)
 				{
 					int			pos = group[c0 + u].pos;
@@ -502,8 +503,6 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 					out_n[pos] = nh;
 					out_version[pos] = v->version_id;
 				}
-				pfree(scores);
-				pfree(ids);
 			}
 			g0 = g1;
 		}

@@ -36,7 +36,7 @@ typedef struct XdCtxEntry
 	XdCtxKey	key;			/* first: the dynahash key */
 	dlist_node	lru;			/* most recently used at the head */
 	XdVersion  *v;
-	float	   *c;				/* [m] the context itself */
+	float	   *c;				/* [m] the context itself, at the end of buf */
 	float	   *buf;			/* what io points into */
 	xd_item_outputs io;
 	Size		bytes;
@@ -72,7 +72,6 @@ ctx_remove(XdCtxEntry *e)
 	e->v->ctx_entries--;
 	e->v->ctx_bytes -= e->bytes;
 	ctx_total -= e->bytes;
-	pfree(e->c);
 	pfree(e->buf);
 	hash_search(ctx_hash, &key, HASH_REMOVE, NULL);
 }
@@ -114,14 +113,13 @@ const xd_item_outputs *
 xdpg_item_outputs(XdVersion *v, const float *c)
 {
 	int			m = v->enc.schema.m;
-	Size		c_bytes = sizeof(float) * Max(m, 1);
 	Size		floats = xd_item_outputs_floats(v->model, v->has_item_scope);
-	Size		bytes = sizeof(XdCtxEntry) + c_bytes + sizeof(float) * floats;
+	Size		bytes = sizeof(XdCtxEntry) + sizeof(float) * (floats + Max(m, 1));
 	Size		budget = (Size) xdrec_item_cache_memory * 1024;
 	XdCtxKey	key;
 	XdCtxEntry *e;
-	bool		found;
 	float	   *buf;
+	xd_item_outputs computed;
 	xd_item_outputs *io;
 
 	ctx_init();
@@ -153,15 +151,15 @@ xdpg_item_outputs(XdVersion *v, const float *c)
 		return io;
 	}
 
-	/* computed before it is entered, so an error leaves no half entry */
-	buf = MemoryContextAllocHuge(ctx_cxt, sizeof(float) * floats);
+	/*
+	 * One allocation holds the outputs and then the key; computed before it
+	 * is entered, so an error leaves no half entry.
+	 */
+	buf = MemoryContextAllocHuge(ctx_cxt, sizeof(float) * (floats + Max(m, 1)));
 	PG_TRY();
 	{
-		xd_item_outputs tmp;
-
-		ctx_compute(v, c, buf, &tmp);
-		e = hash_search(ctx_hash, &key, HASH_ENTER, &found);
-		e->io = tmp;
+		ctx_compute(v, c, buf, &computed);
+		e = hash_search(ctx_hash, &key, HASH_ENTER, NULL);
 	}
 	PG_CATCH();
 	{
@@ -169,9 +167,10 @@ xdpg_item_outputs(XdVersion *v, const float *c)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	e->io = computed;
 	e->v = v;
 	e->buf = buf;
-	e->c = MemoryContextAlloc(ctx_cxt, c_bytes);
+	e->c = buf + floats;
 	memcpy(e->c, c, sizeof(float) * m);
 	e->bytes = bytes;
 	dlist_push_head(&ctx_lru, &e->lru);
