@@ -51,6 +51,12 @@ xd_top_k(const float *scores, const uint8_t *keep, int n, int k, xd_hit *out)
 	{
 		xd_hit		x = {scores[i], i};
 
+		/*
+		 * full: only a strictly higher score gets in (an equal one has a
+		 * larger index than all kept); the test also rejects NaN
+		 */
+		if (h == k && !(x.score > out[0].score))
+			continue;
 		if ((keep && !keep[i]) || isnan(x.score))
 			continue;
 		if (h < k)
@@ -158,6 +164,7 @@ xd_item_outputs_compute(xd_model *model, const float *c, const xd_encoder *enc,
 	int			n = io->n_items;
 	int32_t    *ids;
 	float	   *ctx = NULL;
+	float	   *h_last = ws->h_v[LU];
 
 	if (!xd_item_outputs_fit(model, io) || (io->per_item && !enc))
 		return XD_EINVAL;
@@ -195,9 +202,11 @@ xd_item_outputs_compute(xd_model *model, const float *c, const xd_encoder *enc,
 			xd_context_forward(model, k);
 			xd_context_heads(model, k, io->s_c + start, io->g_u + (size_t) start * d);
 		}
+		/* the last layer writes its rows straight into io, saving a copy */
+		ws->h_v[LU] = io->h_v + (size_t) start * d;
 		xd_cluster_gated_forward(model, false, ids, k, ws->g_v, io->per_item ? d : 0);
-		memcpy(io->h_v + (size_t) start * d, ws->h_v[LU], sizeof(float) * (size_t) k * d);
 	}
+	ws->h_v[LU] = h_last;
 	free(ids);
 	free(ctx);
 	return XD_OK;
