@@ -73,7 +73,8 @@ FROM hit h JOIN ctxs c USING (i), unnest(h.items, h.scores) s(item, score)
 WHERE h.m IN ('si', 'su') GROUP BY h.m ORDER BY h.m;
 
 -- 3. rank_many equals rank for each user (a repeated user too), in both key
--- forms; the batched product sums as the one-user call does, within 1e-5
+-- forms: the same items, scores within 1e-5 (a group is one sgemm, a single
+-- user one sgemv, and the two sum in another order)
 CREATE FUNCTION pg_temp.many_vs_rank(model text, c jsonb) RETURNS TABLE(rows bigint, same bool, ordered bool)
 LANGUAGE sql AS $$
 	WITH many AS (

@@ -125,9 +125,10 @@ XD_TEST(serve_item_outputs_match_reference)
 		XD_REQUIRE(xd_schema_init(&s, ts_features, 3) == XD_OK);
 		XD_REQUIRE(xd_encoder_init(&enc, &s, n_users, n_items) == XD_OK);
 		m = s.m;
+		/* price's training range, at its raw slot */
+		enc.num_min[s.features[2].raw] = 0.0f;
+		enc.num_max[s.features[2].raw] = 10.0f;
 		xd_schema_free(&s);
-		enc.num_min[2] = 0.0f;
-		enc.num_max[2] = 10.0f;
 		xd_rng_seed(&rng, 11 + variant);
 		for (int i = 0; i < n_items; i++)
 		{
