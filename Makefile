@@ -6,6 +6,8 @@
 #   make check-unit [FILTER=substring]
 #   make valgrind [VALGRIND_FILTER="pattern -excluded"]  (default: -slow)
 #   make bench               every test/bench/bench_*.c, each its own binary
+#   make bench-serve         serving latency, TPS, rank_many and GFLOP/s at 1k,
+#                            10k, 100k items on a throwaway cluster (docs/serving.md)
 #   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
@@ -70,7 +72,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench check-core-headers report-context report-transfer
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -116,6 +118,9 @@ ifeq ($(strip $(BENCH_SRCS)),)
 else
 	@set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 endif
+
+bench-serve: check-core-headers build/bench/serve_kernel
+	bash test/bench/serve.sh
 
 report-context: check-core-headers build/bench/report_context
 	build/bench/report_context > docs/context-report.md

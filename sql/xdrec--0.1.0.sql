@@ -1412,3 +1412,56 @@ $$;
 
 COMMENT ON FUNCTION xdrec.wait(bigint, interval) IS
 	'wait for a job to end; returns its final state (or its state when timeout passes)';
+
+-- ---------------------------------------------------------------------------
+-- Serving at speed (src/pg/rank_fn.c, serve_cache.c; docs/serving.md).
+
+-- rank for many users in one context: users sharing a full encoded context
+-- (the same domain and, with user-scoped features, the same profile values)
+-- are scored as one matrix product.
+CREATE FUNCTION xdrec.rank_many(name text, user_keys bigint[], ctx jsonb, k integer,
+								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true)
+RETURNS TABLE(user_key bigint, item_key bigint, score real, rank integer, version bigint)
+LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
+AS 'MODULE_PATHNAME', 'xdrec_rank_many_int8';
+
+CREATE FUNCTION xdrec.rank_many(name text, user_keys text[], ctx jsonb, k integer,
+								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true)
+RETURNS TABLE(user_key text, item_key text, score real, rank integer, version bigint)
+LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
+AS 'MODULE_PATHNAME', 'xdrec_rank_many_text';
+
+COMMENT ON FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean) IS
+	'the top k items for each of many users in one context (integer keys)';
+COMMENT ON FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean) IS
+	'the top k items for each of many users in one context (keys as text)';
+
+-- This backend's ranking cache: per cached version, its weights' bytes and
+-- the item-tower outputs cached per context, with their hits and misses.
+CREATE FUNCTION xdrec._cache_stats()
+RETURNS TABLE(model_id bigint, domain text, version bigint, version_bytes bigint,
+			  contexts integer, context_bytes bigint, hits bigint, misses bigint)
+LANGUAGE c VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'xdrec_cache_stats';
+
+CREATE FUNCTION xdrec.cache_stats()
+RETURNS TABLE(model text, domain text, version bigint, version_bytes bigint,
+			  contexts integer, context_bytes bigint, hits bigint, misses bigint)
+LANGUAGE sql VOLATILE PARALLEL RESTRICTED SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.name, s.domain, s.version, s.version_bytes, s.contexts, s.context_bytes,
+		   s.hits, s.misses
+	FROM xdrec._cache_stats() s JOIN xdrec.model m ON m.id = s.model_id
+	ORDER BY m.name, s.domain COLLATE "C", s.version
+$$;
+
+COMMENT ON FUNCTION xdrec.cache_stats() IS
+	'this backend''s ranking cache per model, domain and version: bytes, cached contexts, hits, misses';
+
+CREATE VIEW xdrec.cache_stats WITH (security_invoker = true) AS
+	SELECT * FROM xdrec.cache_stats();
+GRANT SELECT ON xdrec.cache_stats TO PUBLIC;
+
+COMMENT ON VIEW xdrec.cache_stats IS
+	'this backend''s ranking cache (xdrec.cache_stats()): per model, domain and version';

@@ -268,6 +268,13 @@ xd_status	xd_model_module_inputs(xd_model *model, const xd_batch *b,
 /* Frees the workspace and whatever the model owns. Accepts NULL. */
 void		xd_model_free(xd_model *model);
 
+/*
+ * For a model that only scores from now on: frees every parameter's
+ * gradient, Adam moments and row bookkeeping (3x the weights). Training,
+ * backward or an Adam step on it afterwards is a bug.
+ */
+void		xd_model_drop_training_state(xd_model *model);
+
 /* Every parameter of the model (not owned by the caller); shared first. */
 void		xd_model_params(xd_model *model, xd_param ***params, int *n);
 

@@ -152,29 +152,32 @@ xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng)
 }
 
 void
-xd_cluster_items_forward(xd_model *model, const int32_t *items, int n,
-						 const float *gate)
+xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids, int n,
+						 const float *gate, int gate_stride)
 {
-	xd_tower	tv;
+	xd_tower	t;
 	int			d = model->cfg.d;
-	const float *E = model->domain->E_v->w;
-	float	   *h0 = model->ws->h_v[0];
+	const float *E;
+	float	   *h0;
 
-	/* eq. 7 with one context for all rows: e~_v = e_v . gate */
-	xd_tower_get(model, false, &tv);
+	/* eq. 6/7 with the gates given: e~ = e . gate */
+	xd_tower_get(model, user, &t);
+	E = t.E->w;
+	h0 = t.h[0];
 	for (int r = 0; r < n; r++)
 	{
-		const float *e = E + (size_t) items[r] * d;
+		const float *e = E + (size_t) ids[r] * d;
+		const float *g = gate + (size_t) r * gate_stride;
 		float	   *hr = h0 + (size_t) r * d;
 
 		if (r + XD_PREFETCH_ROWS < n)
-			xd_prefetch_row(E + (size_t) items[r + XD_PREFETCH_ROWS] * d, d);
+			xd_prefetch_row(E + (size_t) ids[r + XD_PREFETCH_ROWS] * d, d);
 		for (int k = 0; k < d; k++)
-			hr[k] = e[k] * gate[k];
+			hr[k] = e[k] * g[k];
 	}
-	if (tv.R)
-		xd_residual_forward(tv.R, tv.r, h0, tv.res_pre, tv.res_T, n, d);
-	xd_tower_layers(model, &tv, n, false, NULL);
+	if (t.R)
+		xd_residual_forward(t.R, t.r, h0, t.res_pre, t.res_T, n, d);
+	xd_tower_layers(model, &t, n, false, NULL);
 }
 
 static void

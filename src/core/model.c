@@ -131,19 +131,41 @@ xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 	return XD_OK;
 }
 
-void
-xd_param_release(xd_param *p)
+/* Frees what only training uses: the gradient, Adam moments, row bookkeeping. */
+static void
+xd_param_release_training(xd_param *p)
 {
 	size_t		n = (size_t) p->rows * (size_t) p->cols;
 
-	xd_tensor_release(p->w, n);
 	xd_tensor_release(p->g, n);
 	xd_tensor_release(p->adam_m, n);
 	xd_tensor_release(p->adam_v, n);
 	free(p->row_step);
 	free(p->touched);
 	free(p->row_mark);
+	p->g = p->adam_m = p->adam_v = NULL;
+	p->row_step = NULL;
+	p->touched = NULL;
+	p->row_mark = NULL;
+}
+
+void
+xd_param_release(xd_param *p)
+{
+	xd_param_release_training(p);
+	xd_tensor_release(p->w, (size_t) p->rows * (size_t) p->cols);
 	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Serving never steps: the gradients, Adam moments and sparse bookkeeping of
+ * every parameter are three times the weights; free them.
+ */
+void
+xd_model_drop_training_state(xd_model *model)
+{
+	for (int i = 0; i < model->n_params; i++)
+		xd_param_release_training(model->params[i]);
 }
 
 void

@@ -205,9 +205,13 @@ void		xd_context_backward(xd_model *model, int n);
 
 /* cluster.c: eq. 6-9 from c*, leaves h_u^L, h_v^L */
 xd_status	xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng);
-/* eq. 7, 9 for n items under one context whose sigma(W_CV c*) is gate: h_v^L */
-void		xd_cluster_items_forward(xd_model *model, const int32_t *items, int n,
-									 const float *gate);
+/*
+ * eq. 6-9 in inference for n rows of one side (user or item) whose gates
+ * sigma(W_C c*) are given: row r uses gate + r * gate_stride (0: one gate for
+ * all rows). n <= cap; leaves h^L in ws->h_u or ws->h_v.
+ */
+void		xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids,
+									 int n, const float *gate, int gate_stride);
 /* from ws->d_top_u, d_top_v into M3 and E_u, E_v; adds dL/dc* into ws->d_cstar */
 void		xd_cluster_backward(xd_model *model, int n);
 

@@ -189,7 +189,7 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 		int			k = n - start < ws->cap ? n - start : ws->cap;
 		const float *hv = ws->h_v[LU];
 
-		xd_cluster_items_forward(model, items + start, k, gate);
+		xd_cluster_gated_forward(model, false, items + start, k, gate, 0);
 		/* eq. 12 / 15: h_u . h_v + s_c (+ s_u + s_v + s) */
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, k, d, 1.0f, hv, d, hu, 1,
 					0.0f, scores + start, 1);

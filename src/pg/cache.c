@@ -65,6 +65,15 @@ static int	cap_versions = 0;
 static uint64 use_clock = 0;
 static Size total_bytes = 0;
 
+/* Frees a cached version and the item outputs computed from it. */
+static void
+version_drop(XdVersion *v)
+{
+	xdpg_item_outputs_drop_version(v);
+	total_bytes -= v->bytes;
+	MemoryContextDelete(v->cxt);
+}
+
 static void
 relcache_callback(Datum arg, Oid relid)
 {
@@ -95,10 +104,7 @@ cache_init(void)
 		domain_relid = relid;
 		inval_gen++;
 		for (int i = 0; i < n_versions; i++)
-		{
-			total_bytes -= versions[i]->bytes;
-			MemoryContextDelete(versions[i]->cxt);
-		}
+			version_drop(versions[i]);
 		n_versions = 0;
 	}
 	if (served_list_gen != inval_gen)
@@ -220,15 +226,15 @@ model_bytes(xd_model *m)
 
 	xd_model_params(m, &params, &n);
 	for (int i = 0; i < n; i++)
-		b += (Size) params[i]->rows * params[i]->cols * 4 * sizeof(float);
+		b += (Size) params[i]->rows * params[i]->cols * sizeof(float);
 	return b;
 }
 
+/* Drops the i-th cached version, filling its slot with the last one. */
 static void
 drop_version(int i)
 {
-	total_bytes -= versions[i]->bytes;
-	MemoryContextDelete(versions[i]->cxt);
+	version_drop(versions[i]);
 	versions[i] = versions[--n_versions];
 }
 
@@ -283,6 +289,7 @@ version_get(int64 model_id, int64 version_id, int32 revision)
 	xdpg_read_version(v, model_id, version_id);
 	SPI_finish();
 	v->revision = revision;
+	xd_model_drop_training_state(v->model);
 
 	v->bytes = MemoryContextMemAllocated(cxt, true) + model_bytes(v->model) +
 		sizeof(float) * ((Size) v->enc.n_users * (v->enc.schema.n_user_num + v->enc.schema.n_user_codes) +
@@ -299,6 +306,14 @@ version_get(int64 model_id, int64 version_id, int32 revision)
 	total_bytes += v->bytes;
 	evict(v);
 	return v;
+}
+
+/* The versions this backend holds, for xdrec.cache_stats. */
+int
+xdpg_cached_versions(XdVersion ***out)
+{
+	*out = versions;
+	return n_versions;
 }
 
 XdVersion *

@@ -1,8 +1,10 @@
 /*
- * rank_fn.c - xdrec.rank, the short form xdrec_rank and xdrec.predict
- * (DESIGN section 6): find the user's served version in the cache, encode
- * the caller's context, score the candidates with the core's forward pass,
- * keep the top k by partial selection. Read-only: works on a hot standby.
+ * rank_fn.c - xdrec.rank, the short form xdrec_rank, xdrec.rank_many and
+ * xdrec.predict (DESIGN section 6): find the user's served version in the
+ * cache, encode the caller's context, score every item from the item-tower
+ * outputs cached for that context (serve_cache.c, docs/serving.md), drop
+ * seen items (from the cached version, no table scan) and non-candidates,
+ * keep the top k by a size-k heap. Read-only: works on a hot standby.
  *
  * k must be in 1..10000 (an error otherwise); fewer rows come back when the
  * domain has fewer candidates (after exclude_seen and candidates).
@@ -24,92 +26,6 @@
 #include "xdrec_pg.h"
 
 #define XDPG_MAX_K 10000
-
-typedef struct XdHit
-{
-	float		score;
-	int32		item;
-} XdHit;
-
-/* a is worse than b: lower score, or the same score and a larger id */
-static inline bool
-worse(const XdHit *a, const XdHit *b)
-{
-	return a->score < b->score || (a->score == b->score && a->item > b->item);
-}
-
-static void
-sift_down(XdHit *h, int n, int i)
-{
-	for (;;)
-	{
-		int			l = 2 * i + 1,
-					r = l + 1,
-					m = i;
-		XdHit		t;
-
-		if (l < n && worse(&h[l], &h[m]))
-			m = l;
-		if (r < n && worse(&h[r], &h[m]))
-			m = r;
-		if (m == i)
-			return;
-		t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
-
-static int
-cmp_hits(const void *a, const void *b)
-{
-	const XdHit *x = a,
-			   *y = b;
-
-	if (worse(x, y))
-		return 1;
-	if (worse(y, x))
-		return -1;
-	return 0;
-}
-
-/* The top k of n scored items, best first, into out; returns how many. */
-static int
-top_k(const float *scores, const int32 *items, int n, int k, XdHit *out)
-{
-	int			h = 0;
-
-	/* a min-heap (worst on top) of the best k so far: O(n log k) */
-	for (int i = 0; i < n; i++)
-	{
-		XdHit		x = {scores[i], items[i]};
-
-		if (isnan(x.score))
-			continue;
-		if (h < k)
-		{
-			int			j = h++;
-
-			out[j] = x;
-			while (j > 0 && worse(&out[j], &out[(j - 1) / 2]))
-			{
-				XdHit		t = out[j];
-
-				out[j] = out[(j - 1) / 2];
-				out[(j - 1) / 2] = t;
-				j = (j - 1) / 2;
-			}
-		}
-		else if (worse(&out[0], &x))
-		{
-			out[0] = x;
-			sift_down(out, h, 0);
-		}
-	}
-	qsort(out, h, sizeof(XdHit), cmp_hits);
-	return h;
-}
 
 /* The encoded context of the call: ctx by name or ctx_vector, user profile filled in. */
 static float *
@@ -225,6 +141,70 @@ served_for(const char *name, bool int_form)
 	return s;
 }
 
+/*
+ * Every item's score for each of users[0..n_users) from the item outputs io
+ * into scores, a row of v->items.n per user; the items a user has seen are
+ * NaN when exclude_seen, so top-k skips them.
+ */
+static void
+score_users(XdVersion *v, const xd_item_outputs *io, const int32 *users, int n_users,
+			bool exclude_seen, float *scores)
+{
+	xdpg_check_status(xd_item_outputs_score(v->model, io, users, n_users, scores), "scoring");
+	if (exclude_seen)
+		for (int u = 0; u < n_users; u++)
+		{
+			float	   *row = scores + (Size) u * v->items.n;
+
+			for (int64 j = v->seen_off[users[u]]; j < v->seen_off[users[u] + 1]; j++)
+				row[v->seen_items[j]] = NAN;
+		}
+}
+
+static void
+check_k(int k)
+{
+	if (k <= 0 || k > XDPG_MAX_K)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d, not %d", XDPG_MAX_K, k)));
+}
+
+/* The given candidates the version knows, as a mask over its items. */
+static uint8 *
+candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form)
+{
+	uint8	   *keep = palloc0(Max(v->items.n, 1));
+	Datum	   *elems;
+	bool	   *nulls;
+	int			ne;
+
+	if (int_form)
+		deconstruct_array(candidates, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &elems, &nulls, &ne);
+	else
+		deconstruct_array(candidates, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &ne);
+	for (int i = 0; i < ne; i++)
+	{
+		int32		id;
+
+		if (nulls[i])
+			continue;
+		id = item_id(s, v, elems[i], int_form);
+		if (id >= 0)
+			keep[id] = 1;
+	}
+	return keep;
+}
+
+static Datum
+item_datum(XdVersion *v, int32 item, bool int_form)
+{
+	return int_form ? Int64GetDatum(v->items.ints[item])
+		: CStringGetTextDatum(xdpg_key_text(&v->items, item));
+}
+
 static void
 rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 {
@@ -233,62 +213,23 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	XdVersion  *v;
 	int32		user;
 	float	   *c;
-	int32	   *items;
 	float	   *scores;
-	int			n = 0;
-	XdHit	   *hits;
+	uint8	   *keep = NULL;
+	xd_hit	   *hits;
 	int			nh;
-	bool	   *take;
 
-	if (a->k <= 0 || a->k > XDPG_MAX_K)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be between 1 and %d, not %d", XDPG_MAX_K, a->k)));
+	check_k(a->k);
 	s = served_for(a->name, a->int_form);
 	v = xdpg_find_user(s, a->name, a->domain,
 					   a->int_form ? NULL : user_text(s, a->user),
 					   a->int_form ? DatumGetInt64(a->user) : 0, a->int_form, &user);
 	c = encode_context(a->name, v, user, a->ctx, a->ctx_vector);
-
-	/* the candidates: given ones the version knows, or every item */
-	take = palloc0(sizeof(bool) * Max(v->items.n, 1));
 	if (a->candidates)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			ne;
-
-		if (a->int_form)
-			deconstruct_array(a->candidates, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-							  &elems, &nulls, &ne);
-		else
-			deconstruct_array(a->candidates, TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, &nulls, &ne);
-		for (int i = 0; i < ne; i++)
-		{
-			int32		id;
-
-			if (nulls[i])
-				continue;
-			id = item_id(s, v, elems[i], a->int_form);
-			if (id >= 0)
-				take[id] = true;
-		}
-	}
-	else
-		memset(take, true, sizeof(bool) * v->items.n);
-	if (a->exclude_seen)
-		for (int64 j = v->seen_off[user]; j < v->seen_off[user + 1]; j++)
-			take[v->seen_items[j]] = false;
-	items = palloc(sizeof(int32) * Max(v->items.n, 1));
-	for (int32 i = 0; i < v->items.n; i++)
-		if (take[i])
-			items[n++] = i;
-
-	scores = palloc(sizeof(float) * Max(n, 1));
-	score_items(v, user, c, items, n, scores);
-	hits = palloc(sizeof(XdHit) * Min(a->k, Max(n, 1)));
-	nh = top_k(scores, items, n, Min(a->k, n), hits);
+		keep = candidate_mask(s, v, a->candidates, a->int_form);
+	scores = palloc(sizeof(float) * Max(v->items.n, 1));
+	score_users(v, xdpg_item_outputs(v, c), &user, 1, a->exclude_seen, scores);
+	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n, 1)));
+	nh = xd_top_k(scores, keep, v->items.n, a->k, hits);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < nh; i++)
@@ -296,8 +237,7 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		values[0] = a->int_form ? Int64GetDatum(v->items.ints[hits[i].item])
-			: CStringGetTextDatum(xdpg_key_text(&v->items, hits[i].item));
+		values[0] = item_datum(v, hits[i].item, a->int_form);
 		values[1] = Float4GetDatum(hits[i].score);
 		values[2] = Int32GetDatum(i + 1);
 		values[3] = Int64GetDatum(v->version_id);
@@ -388,6 +328,215 @@ Datum
 xdrec_rank_short_text(PG_FUNCTION_ARGS)
 {
 	return rank_short(fcinfo, false);
+}
+
+/* rank_many scores at most this many (user, item) pairs at once: 16 MB */
+#define XDPG_MANY_SCORES (1 << 22)
+
+/* users of one domain, ordered by their encoded context, then input position */
+typedef struct ManyUser
+{
+	int			pos;			/* in user_keys */
+	int32		user;			/* dense id */
+	const float *c;
+} ManyUser;
+
+static int
+cmp_many(const void *a, const void *b, void *arg)
+{
+	const ManyUser *x = a,
+			   *y = b;
+	int			r = memcmp(x->c, y->c, sizeof(float) * *(const int *) arg);
+
+	return r != 0 ? r : x->pos - y->pos;
+}
+
+/*
+ * xdrec.rank_many(name, user_keys, ctx, k, domain, exclude_seen): rank(...)
+ * for every user in one context. Users are grouped by domain and then by
+ * their full encoded context (user-scoped features make it differ), and each
+ * group is scored as one matrix product against the group's item outputs.
+ * Rows come user by user in the order of user_keys, each user's best first.
+ */
+static Datum
+rank_many(FunctionCallInfo fcinfo, bool int_form)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	Jsonb	   *ctx;
+	int			k;
+	char	   *domain;
+	bool		exclude_seen;
+	XdServed   *s;
+	Datum	   *keys;
+	bool	   *key_nulls;
+	int			n;
+	char	  **domains;
+	int			n_domains;
+	int		   *user_domain;
+	int32	   *user_ids;
+	Datum	   *out_items;
+	float	   *out_scores;
+	int		   *out_n;
+	int64	   *out_version;
+
+	require(fcinfo, 0, "model name");
+	require(fcinfo, 1, "user_keys");
+	require(fcinfo, 3, "k");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ctx = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	k = PG_GETARG_INT32(3);
+	domain = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	exclude_seen = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
+	check_k(k);
+	s = served_for(name, int_form);
+	if (int_form)
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &keys, &key_nulls, &n);
+	else
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
+						  &keys, &key_nulls, &n);
+
+	/*
+	 * Each user's domain (by its index in the served list) and dense id.
+	 * Finding a user may load and evict versions, so no version pointer is
+	 * kept across users.
+	 */
+	n_domains = xdpg_served_domains(s, &domains);
+	user_domain = palloc(sizeof(int) * Max(n, 1));
+	user_ids = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		XdVersion  *v;
+
+		if (key_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("user_keys must not contain nulls")));
+		v = xdpg_find_user(s, name, domain, int_form ? NULL : user_text(s, keys[i]),
+						   int_form ? DatumGetInt64(keys[i]) : 0, int_form, &user_ids[i]);
+		for (user_domain[i] = 0; strcmp(domains[user_domain[i]], v->domain) != 0;)
+			user_domain[i]++;
+	}
+
+	out_items = palloc(sizeof(Datum) * Max((Size) n * k, 1));
+	out_scores = palloc(sizeof(float) * Max((Size) n * k, 1));
+	out_n = palloc0(sizeof(int) * Max(n, 1));
+	out_version = palloc(sizeof(int64) * Max(n, 1));
+	for (int dom = 0; dom < n_domains; dom++)
+	{
+		XdVersion  *v = NULL;
+		const xd_schema *sch;
+		ManyUser   *group;
+		int			ng = 0;
+		float	   *num;
+		int32	   *codes;
+		float	   *cs;
+		int			m;
+		xd_hit	   *hits;
+		int			per_chunk;
+		int32	   *ids;
+		float	   *scores;
+
+		for (int i = 0; i < n; i++)
+			if (user_domain[i] == dom)
+				ng++;
+		if (ng == 0)
+			continue;
+		v = xdpg_version_for_domain(s, name, domains[dom]);
+		sch = &v->enc.schema;
+		m = sch->m;
+
+		/* the context once; each user's profile fills its user-scoped part */
+		num = palloc(sizeof(float) * Max(sch->n_num, 1));
+		codes = palloc(sizeof(int32) * Max(sch->n_codes, 1));
+		xdpg_ctx_from_jsonb(name, v->features, sch, ctx, num, codes);
+		group = palloc(sizeof(ManyUser) * ng);
+		cs = palloc(sizeof(float) * Max((Size) ng * m, 1));
+		ng = 0;
+		for (int i = 0; i < n; i++)
+			if (user_domain[i] == dom)
+			{
+				float	   *c = cs + (Size) ng * m;
+
+				memset(c, 0, sizeof(float) * m);
+				xd_encode_raw(&v->enc, user_ids[i], -1, num, codes, c);
+				group[ng].pos = i;
+				group[ng].user = user_ids[i];
+				group[ng].c = c;
+				ng++;
+			}
+		qsort_arg(group, ng, sizeof(ManyUser), cmp_many, &m);
+
+		hits = palloc(sizeof(xd_hit) * Min(k, Max(v->items.n, 1)));
+		per_chunk = Max(1, XDPG_MANY_SCORES / Max(v->items.n, 1));
+		ids = palloc(sizeof(int32) * Min(per_chunk, ng));
+		scores = palloc(sizeof(float) * Max((Size) Min(per_chunk, ng) * v->items.n, 1));
+		for (int g0 = 0; g0 < ng;)
+		{
+			const xd_item_outputs *io;
+			int			g1 = g0 + 1;
+
+			/* one run of users sharing the full context */
+			while (g1 < ng && memcmp(group[g1].c, group[g0].c, sizeof(float) * m) == 0)
+				g1++;
+			io = xdpg_item_outputs(v, group[g0].c);
+			for (int c0 = g0; c0 < g1; c0 += per_chunk)
+			{
+				int			cnt = Min(per_chunk, g1 - c0);
+
+				CHECK_FOR_INTERRUPTS();
+				for (int u = 0; u < cnt; u++)
+					ids[u] = group[c0 + u].user;
+				score_users(v, io, ids, cnt, exclude_seen, scores);
+				for (int u = 0; u < cnt; u++)
+				{
+					int			pos = group[c0 + u].pos;
+					int			nh = xd_top_k(scores + (Size) u * v->items.n, NULL,
+											  v->items.n, k, hits);
+
+					for (int r = 0; r < nh; r++)
+					{
+						out_items[(Size) pos * k + r] = item_datum(v, hits[r].item, int_form);
+						out_scores[(Size) pos * k + r] = hits[r].score;
+					}
+					out_n[pos] = nh;
+					out_version[pos] = v->version_id;
+				}
+			}
+			g0 = g1;
+		}
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+		for (int r = 0; r < out_n[i]; r++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			values[0] = keys[i];
+			values[1] = out_items[(Size) i * k + r];
+			values[2] = Float4GetDatum(out_scores[(Size) i * k + r]);
+			values[3] = Int32GetDatum(r + 1);
+			values[4] = Int64GetDatum(out_version[i]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(xdrec_rank_many_int8);
+Datum
+xdrec_rank_many_int8(PG_FUNCTION_ARGS)
+{
+	return rank_many(fcinfo, true);
+}
+
+PG_FUNCTION_INFO_V1(xdrec_rank_many_text);
+Datum
+xdrec_rank_many_text(PG_FUNCTION_ARGS)
+{
+	return rank_many(fcinfo, false);
 }
 
 /* xdrec.predict(name, user_key, item_key, ctx, domain, ctx_vector): a rating */

@@ -22,6 +22,7 @@ PG_MODULE_MAGIC;
 char	   *xdrec_default_model = NULL;
 int			xdrec_train_memory = 1024 * 1024;	/* kB: 1 GB */
 int			xdrec_cache_memory = 256 * 1024;	/* kB: 256 MB */
+int			xdrec_item_cache_memory = 128 * 1024;	/* kB: 128 MB */
 
 void		_PG_init(void);
 
@@ -75,6 +76,17 @@ _PG_init(void)
 							NULL,
 							&xdrec_cache_memory,
 							256 * 1024,
+							0,
+							INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("xdrec.item_cache_memory",
+							"Memory each backend may use to cache item-tower outputs per ranking context.",
+							"0 turns the cache off: every ranking call computes the item tower.",
+							&xdrec_item_cache_memory,
+							128 * 1024,
 							0,
 							INT_MAX,
 							PGC_USERSET,

@@ -20,6 +20,7 @@
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
+#include "xdrec/serve.h"
 #include "xdrec/status.h"
 #include "xdrec/train.h"
 #include "xdrec/transfer.h"
@@ -28,6 +29,7 @@
 extern char *xdrec_default_model;
 extern int	xdrec_train_memory;
 extern int	xdrec_cache_memory;
+extern int	xdrec_item_cache_memory;
 
 /* declared SQL type of a feature (xdrec.feature.type) */
 typedef enum XdSqlType
@@ -168,6 +170,11 @@ typedef struct XdVersion
 	Size		bytes;
 	uint64		last_used;
 	MemoryContext cxt;
+	/* serve_cache.c: its item-output entries and their statistics */
+	int			ctx_entries;
+	Size		ctx_bytes;
+	int64		ctx_hits;
+	int64		ctx_misses;
 } XdVersion;
 
 /* features.c */
@@ -263,5 +270,10 @@ extern XdVersion *xdpg_find_user(XdServed *s, const char *model, const char *dom
 extern XdVersion *xdpg_version_for_domain(XdServed *s, const char *model,
 										  const char *domain);
 extern int	xdpg_served_domains(XdServed *s, char ***domains);
+extern int	xdpg_cached_versions(XdVersion ***versions);
+
+/* serve_cache.c */
+extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);
+extern void xdpg_item_outputs_drop_version(XdVersion *v);
 
 #endif

@@ -1,0 +1,90 @@
+/*
+ * serve.h - serving at speed (issue 7): the item tower's outputs under one
+ * encoded context, reusable for every user ranked in that context, the
+ * scores of many users against them as one matrix product, and top-k by
+ * partial selection.
+ *
+ * The item tower depends on the context only through c* (its gate
+ * sigma(W_CV c*)), and the user's side only through its gate sigma(W_CU c*)
+ * and the context bias s_c. So for one full encoded context c, everything but
+ * the user tower can be computed once and kept (xd_item_outputs); ranking a
+ * user in c then costs one user tower and one matrix-vector product.
+ * Item-scoped features make c differ per candidate: then c*, the gates and s_c
+ * are per item (per_item), and a user costs one batched user tower over all
+ * items, still without M1 or the item tower.
+ */
+#ifndef XDREC_SERVE_H
+#define XDREC_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+/* One scored item. */
+typedef struct xd_hit
+{
+	float		score;
+	int32_t		item;
+} xd_hit;
+
+/*
+ * The best k of scores[0..n) (item = index), best first into out[0..k):
+ * higher score first, ties by smaller index. Entries with keep[i] == 0 (keep
+ * may be NULL: all) and NaN scores are skipped. A size-k min-heap, O(n log k),
+ * then the k kept sorted. Returns how many (min(k, candidates)); k <= 0 gives 0.
+ */
+int			xd_top_k(const float *scores, const uint8_t *keep, int n, int k,
+					 xd_hit *out);
+
+/*
+ * The item tower's outputs for all n_items items of a domain under one
+ * context, in caller-owned memory (xd_item_outputs_floats floats, bound with
+ * xd_item_outputs_bind):
+ *   h_v  [n_items * d]  h_v^L of every item, by id
+ *   g_u  [d]            sigma(W_CU c*);  per_item: [n_items * d]
+ *   s_c  [1]            w_C . c* + b_C;  per_item: [n_items]
+ */
+typedef struct xd_item_outputs
+{
+	int			n_items;
+	int			d;
+	bool		per_item;
+	float	   *h_v;
+	float	   *g_u;
+	float	   *s_c;
+} xd_item_outputs;
+
+size_t		xd_item_outputs_floats(const xd_model *model, bool per_item);
+void		xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model,
+								 bool per_item, float *buf);
+
+/*
+ * Computes io for the encoded context c[m]. Per item (io->per_item), each
+ * item's context is c with its item-scoped features from enc's profiles
+ * (xd_encode_item); enc is unused otherwise and may then be NULL. M1 and the
+ * towers run in batches of the workspace's rows (one sgemm per layer per
+ * batch). Uses the model's workspace (not reentrant, like scoring).
+ */
+xd_status	xd_item_outputs_compute(xd_model *model, const float *c,
+									const xd_encoder *enc, xd_item_outputs *io);
+
+/*
+ * Scores every item for n_users users from io: scores[u * n_items + i] is
+ * the score of item i for users[u], the same numbers as xd_model_score on
+ * the rows (users[u], i, c_i) up to float rounding (summation order).
+ * Without per_item, the users' towers are one batch and the scores one sgemm
+ * against h_v (one sgemv for one user, so one user's scores may differ from
+ * the same user's among many in the last bits); per item, each user takes one
+ * batched tower over all items.
+ */
+xd_status	xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
+								  const int32_t *users, int n_users, float *scores);
+
+/* Floating-point operations of xd_item_outputs_compute + score for one user. */
+double		xd_item_outputs_flops(const xd_model *model, bool per_item);
+
+#endif
