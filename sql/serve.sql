@@ -142,6 +142,21 @@ FROM (SELECT DISTINCT item_key FROM sgen WHERE domain = 'd0' ORDER BY 1 LIMIT 3)
 SELECT count(*) AS n, bool_and(item_key = ANY (c.items)) AS only_candidates
 FROM cands c, xdrec.rank('sp', 3, '{"hour": 8}', 10, exclude_seen => false, candidates => c.items);
 
+-- a weights cache smaller than one version: finding a user walks every
+-- domain's version, and loading a later domain's evicts the one the user was
+-- found in; the answer must still be the roomy cache's
+SELECT (xdrec.adapt('sp', 'd1', 'direct')->>'version') IS NOT NULL AS adapted;
+CREATE TEMP TABLE two_users AS
+SELECT domain, min(user_key) AS user_key FROM sgen GROUP BY domain;
+CREATE TEMP TABLE roomy AS
+SELECT u.domain, r.* FROM two_users u, LATERAL xdrec.rank('sp', u.user_key, '{"hour": 8}', 5) r;
+SET xdrec.cache_memory = '1kB';
+SELECT o.domain, count(*) AS n, bool_and(r.item_key = o.item_key AND r.score = o.score) AS same
+FROM two_users u CROSS JOIN LATERAL xdrec.rank('sp', u.user_key, '{"hour": 8}', 5) r
+JOIN roomy o ON o.domain = u.domain AND o.rank = r.rank
+GROUP BY o.domain ORDER BY o.domain;
+RESET xdrec.cache_memory;
+
 -- errors
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

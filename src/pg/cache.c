@@ -337,7 +337,7 @@ XdVersion *
 xdpg_find_user(XdServed *s, const char *model, const char *domain,
 			   const char *user_text, int64 user_int, bool is_int, int32 *user_id)
 {
-	XdVersion  *found = NULL;
+	int			found = -1;
 	const char *shown = is_int ? psprintf(INT64_FORMAT, user_int) : user_text;
 
 	for (int i = 0; i < s->n; i++)
@@ -351,16 +351,16 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 		id = is_int ? xdpg_key_find_int(&v->users, user_int) : xdpg_key_find(&v->users, user_text);
 		if (id < 0)
 			continue;
-		if (found)
+		if (found >= 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("user %s of model \"%s\" is in domains %s and %s", shown, model,
-							found->domain, v->domain),
-					 errhint("Say which one with domain => '%s'.", found->domain)));
-		found = v;
+							s->domains[found], s->domains[i]),
+					 errhint("Say which one with domain => '%s'.", s->domains[found])));
+		found = i;
 		*user_id = id;
 	}
-	if (!found)
+	if (found < 0)
 	{
 		if (domain)
 			(void) xdpg_version_for_domain(s, model, domain);	/* unknown domain? */
@@ -370,7 +370,13 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 						domain ? " in domain " : "", domain ? domain : ""),
 				 errhint("Only users with training interactions can be ranked for now (cold-start users come later); train again once the user has some.")));
 	}
-	return found;
+
+	/*
+	 * Loading a later domain's version may have evicted the one the user was
+	 * found in (a cache smaller than the model): get it again, a hit unless
+	 * it was.
+	 */
+	return version_get(s->model_id, s->versions[found], s->revisions[found]);
 }
 
 /*
