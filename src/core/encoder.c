@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model_int.h"
+#include "xdrec/clock.h"
 #include "xdrec/encoder.h"
 #include "xdrec/sample.h"
 
@@ -622,15 +622,6 @@ xd_encoder_opts_default(xd_encoder_opts *o)
 	o->seed = 42;
 }
 
-static double
-xd_enc_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
 /* Alternating training of one E against one P on X [N * in] (eq. 20-21). */
 static xd_status
 xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
@@ -744,7 +735,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	int			w[XD_N_ENC];
 	xd_rng		rng;
 	xd_status	st;
-	double		t0 = xd_enc_now();
+	double		t0 = xd_clock_seconds();
 	int			m = source->cfg.m;
 	int			d = source->cfg.d;
 
@@ -806,7 +797,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	if (rep)
 	{
 		rep->n_rows = N;
-		rep->seconds = xd_enc_now() - t0;
+		rep->seconds = xd_clock_seconds() - t0;
 	}
 	*out = enc;
 	enc = NULL;

@@ -8,9 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model_int.h"
+#include "xdrec/clock.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
 #include "xdrec/train.h"
@@ -41,15 +41,6 @@ xd_anneal_lr(float eta0, double lambda, int64_t b)
 {
 	/* paper eq. 18: eta_b = eta0 exp(-lambda b) */
 	return (float) ((double) eta0 * exp(-lambda * (double) b));
-}
-
-static double
-xd_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
 /*
@@ -155,7 +146,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	int64_t		step = 0;
 	xd_rng		rng;
 	xd_status	st;
-	double		t0 = xd_now();
+	double		t0 = xd_clock_seconds();
 	double		best = -INFINITY;
 	double		lambda = 0.0;
 	int			since_best = 0;
@@ -243,7 +234,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				since_best++;
 		}
 		res->epochs = epoch;
-		res->seconds = xd_now() - t0;
+		res->seconds = xd_clock_seconds() - t0;
 		res->positives_per_sec = (double) n_rows * epoch / res->seconds;
 
 		/* report what a user reads: MRR, or RMSE / loss as positive numbers */

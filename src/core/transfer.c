@@ -12,9 +12,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model_int.h"
+#include "xdrec/clock.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
 #include "xdrec/transfer.h"
@@ -49,15 +49,6 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
 	o->seed = 42;
-}
-
-static double
-xd_tr_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
 /* ---------------------------------------------------------------- history */
@@ -193,7 +184,7 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 	xd_model   *model = NULL;
 	xd_rng		rng;
 	xd_status	st;
-	double		t0 = xd_tr_now();
+	double		t0 = xd_clock_seconds();
 
 	*out = NULL;
 	xd_rng_seed(&rng, o->seed);
@@ -232,7 +223,7 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_shared_free(sh);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
 	}
-	res->pretrain_seconds += xd_tr_now() - t0;
+	res->pretrain_seconds += xd_clock_seconds() - t0;
 	*out = dom;
 	return XD_OK;
 fail:
@@ -353,7 +344,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 {
 	xd_domain  *dom = NULL;
 	xd_status	st;
-	double		t0 = xd_tr_now();
+	double		t0 = xd_clock_seconds();
 
 	if (method == XD_TRANSFER_TARGET_ONLY)
 	{
@@ -415,7 +406,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 			return st;
 		st = xd_run_method(method, source, enc, ds, o, eta0, o->lambda_kl, dom, res);
 	}
-	res->seconds = xd_tr_now() - t0;
+	res->seconds = xd_clock_seconds() - t0;
 	return st;
 }
 
@@ -493,7 +484,7 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 {
 	xd_domain  *dom = NULL;
 	xd_status	st;
-	double		t0 = xd_tr_now();
+	double		t0 = xd_clock_seconds();
 
 	memset(out, 0, sizeof(*out));
 	if (!cfg || !src || !o || o->max_epochs < 1 || o->patience < 1 ||
@@ -509,7 +500,7 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 	/* target-only on the source domain: the source has no source */
 	st = xd_run_method(XD_TRANSFER_TARGET_ONLY, NULL, NULL, src, o,
 					   o->lr > 0.0f ? o->lr : cfg->lr, 0.0f, dom, out);
-	out->seconds = xd_tr_now() - t0;
+	out->seconds = xd_clock_seconds() - t0;
 	return st;
 }
 

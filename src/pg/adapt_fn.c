@@ -12,8 +12,6 @@
  */
 #include "postgres.h"
 
-#include <time.h>
-
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -23,6 +21,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "xdrec/clock.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
 #include "xdrec_pg.h"
@@ -30,15 +29,6 @@
 /* a target needs a few training rows and two items to be adapted */
 #define XDPG_MIN_TARGET_ROWS 20
 #define XDPG_MIN_ITEMS 2
-
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
 
 static xd_transfer_method
 parse_method(const char *m)
@@ -118,7 +108,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	int64		source_version;
 	int			save_nestlevel;
 
-	run->t0 = now_seconds();
+	run->t0 = xd_clock_seconds();
 	run->cxt = callcxt;
 	run->name = MemoryContextStrdup(callcxt, name);
 	run->domain = MemoryContextStrdup(callcxt, domain);
@@ -364,7 +354,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	xdpg_json_num(&summary, "pretrain_seconds", res->pretrain_seconds, true);
 	xdpg_json_int(&summary, "pins_shared_version", run->source_version, true);
 	xdpg_json_int(&summary, "version", version_id, true);
-	xdpg_json_num(&summary, "seconds", now_seconds() - run->t0, true);
+	xdpg_json_num(&summary, "seconds", xd_clock_seconds() - run->t0, true);
 	appendStringInfoString(&summary, "}");
 
 	/* free the core's memory now: the adaptation before the modules it borrows */

@@ -6,8 +6,6 @@
  */
 #include "postgres.h"
 
-#include <time.h>
-
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -16,6 +14,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "xdrec/clock.h"
 #include "xdrec/metrics.h"
 #include "xdrec/train.h"
 #include "xdrec_pg.h"
@@ -23,15 +22,6 @@
 /* a source domain needs at least this much to be worth training on */
 #define XDPG_MIN_TRAIN_ROWS 20
 #define XDPG_MIN_ITEMS 2
-
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
 
 void
 xdpg_json_num(StringInfo b, const char *key, double x, bool comma)
@@ -105,7 +95,7 @@ xdpg_train_load(const char *name, const char *domain, MemoryContext cxt)
 	xd_status	st;
 	int			save_nestlevel;
 
-	run->t0 = now_seconds();
+	run->t0 = xd_clock_seconds();
 	run->name = pstrdup(name);
 	run->domain = pstrdup(domain);
 	run->guard = xdpg_guard();
@@ -202,7 +192,7 @@ xdpg_train_store(XdTrainRun *run)
 				encoder,
 				stats;
 	int64		version_id;
-	double		train_seconds = now_seconds() - run->t0;
+	double		train_seconds = xd_clock_seconds() - run->t0;
 
 	/* the test split, with the paper's sampled protocol (DESIGN section 5) */
 	xd_eval_opts_default(&eo);
@@ -320,7 +310,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_deploy(md, run->domain, "source", version_id, stats.data);
 
 	xdpg_json_int(&summary, "version", version_id, true);
-	xdpg_json_num(&summary, "seconds", now_seconds() - run->t0, true);
+	xdpg_json_num(&summary, "seconds", xd_clock_seconds() - run->t0, true);
 	appendStringInfoString(&summary, "}");
 
 	/* free the core's memory now rather than at the end of the query */

@@ -19,19 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "xdrec/clock.h"
 #include "xdrec/core.h"
 #include "xdrec/generate.h"
 #include "xdrec/sample.h"
 #include "xdrec/train.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
 
 /* GFLOP/s of C = A B^T with A: rows x k, B: n x k, repeated for ~1 second. */
 static double
@@ -48,13 +40,13 @@ sgemm_rate(int rows, int n, int k)
 		a[i] = (float) (i % 7) * 0.1f;
 	for (size_t i = 0; i < (size_t) n * k; i++)
 		b[i] = (float) (i % 5) * 0.1f;
-	t0 = now();
+	t0 = xd_clock_seconds();
 	do
 	{
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, k,
 					1.0f, a, k, b, k, 0.0f, c, n);
 		reps++;
-		t = now() - t0;
+		t = xd_clock_seconds() - t0;
 	} while (t < 1.0);
 	free(a);
 	free(b);
@@ -137,7 +129,7 @@ step_seconds(const xd_config *cfg, double *small, double *large)
 	for (int round = -1; round < ROUNDS; round++)
 		for (int k = 0; k < 2; k++)
 		{
-			double		t0 = now();
+			double		t0 = xd_clock_seconds();
 
 			for (int s = 0; s < STEPS; s++)
 			{
@@ -146,7 +138,7 @@ step_seconds(const xd_config *cfg, double *small, double *large)
 				xd_adam_step2(model[k], cfg->lr, cfg->lr);
 			}
 			if (round >= 0)		/* round -1 warms both up */
-				times[k][round] = (now() - t0) / STEPS;
+				times[k][round] = (xd_clock_seconds() - t0) / STEPS;
 		}
 	for (int k = 0; k < 2; k++)
 	{
@@ -192,13 +184,13 @@ main(int argc, char **argv)
 	gc.src_users = 20000;
 	gc.src_items = 1000;
 	gc.n_domains = 1;
-	t_gen = now();
+	t_gen = xd_clock_seconds();
 	if (xd_generate(&gc, &g) != XD_OK)
 	{
 		fprintf(stderr, "generation failed\n");
 		return 1;
 	}
-	t_gen = now() - t_gen;
+	t_gen = xd_clock_seconds() - t_gen;
 	ds = g->domains[0].ds;
 
 	xd_config_defaults(&cfg);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xdrec/clock.h"
 #include "xdrec/encoder.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
@@ -97,15 +98,6 @@ cpu_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
 }
 
@@ -594,7 +586,7 @@ main(int argc, char **argv)
 				ct;
 	char		path[512];
 	FILE	   *f;
-	double		t0 = now();
+	double		t0 = xd_clock_seconds();
 	static const int32_t users[N_TARGETS] = {100, 150, 300, 600};
 	static const int32_t items[N_TARGETS] = {60, 100, 200, 400};
 	static const int64_t rows[N_TARGETS] = {1000, 2000, 4000, 8000};
@@ -683,7 +675,7 @@ main(int argc, char **argv)
 			"target-only, Anneal, DRR on validation MRR, its time the sum of the three. "
 			"Seeds change initialisation, shuffles and negatives; the data stay fixed. "
 			"The shared and the control world run in two processes, one per core of a 2-core machine; total wall time %.0f s.\n\n",
-			quick ? 300 : 2000, quick ? 200 : 1000, quick ? 8000 : SRC_ROWS, now() - t0);
+			quick ? 300 : 2000, quick ? 200 : 1000, quick ? 8000 : SRC_ROWS, xd_clock_seconds() - t0);
 
 	write_goals(f, &sh, &ct);
 
@@ -708,6 +700,6 @@ main(int argc, char **argv)
 	fclose(f);
 
 	write_plots(dir, &sh);
-	fprintf(stderr, "wrote %s in %.0f s\n", path, now() - t0);
+	fprintf(stderr, "wrote %s in %.0f s\n", path, xd_clock_seconds() - t0);
 	return 0;
 }
