@@ -129,7 +129,8 @@ xdpg_model_load(const char *name, const char *privilege)
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(privilege);
 	ret = SPI_execute_with_args(
-								"SELECT m.id, pg_catalog.format('%I.%I', n.nspname, c.relname), c.relname::text, "
+								"SELECT m.id, CASE WHEN c.oid IS NOT NULL THEN pg_catalog.format('%I.%I', n.nspname, c.relname) END, "
+								" c.relname::text, "
 								" m.user_col::text, m.item_col::text, m.domain_col::text, m.rating_col::text, "
 								" m.user_type, m.item_type, m.domain_type, m.source_domain, "
 								" xdrec._model_access(m.id, $2), "
@@ -149,7 +150,6 @@ xdpg_model_load(const char *name, const char *privilege)
 								" coalesce((m.options->>'val_sample')::int8, 2000), "
 								" coalesce((m.options->>'dedup')::boolean, false), "
 								" coalesce((m.options->>'vocab_cap')::int, " CppAsString2(XDPG_DEFAULT_VOCAB_CAP) "), "
-								" c.oid IS NOT NULL, "
 								" coalesce((m.options->>'pretrain_epochs')::int, 2), "
 								" coalesce(m.options->>'lambda_kl', '0.1') "
 								"FROM xdrec.model m "
@@ -169,10 +169,6 @@ xdpg_model_load(const char *name, const char *privilege)
 				 errmsg("permission denied to %s model \"%s\"",
 						strcmp(privilege, "train") == 0 ? "train" : "use", name),
 				 errhint("The model's owner can run xdrec.grant('%s', role, '%s').", name, privilege)));
-	if (!spi_bool(0, 29))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("the relation of model \"%s\" no longer exists", name)));
 
 	md = SPI_palloc(sizeof(XdModelDef));
 	memset(md, 0, sizeof(*md));
@@ -215,9 +211,9 @@ xdpg_model_load(const char *name, const char *privilege)
 	md->cfg.seed = (uint64) spi_int8(0, 25);
 	md->val_sample = spi_int8(0, 26);
 	md->dedup = spi_bool(0, 27);
-	md->pretrain_epochs = spi_int4(0, 30);
+	md->pretrain_epochs = spi_int4(0, 29);
 	{
-		char	   *lkl = spi_text(0, 31);
+		char	   *lkl = spi_text(0, 30);
 
 		md->lambda_search = strcmp(lkl, "search") == 0;
 		md->lambda_kl = md->lambda_search ? 0.1f : (float) strtod(lkl, NULL);
@@ -542,7 +538,8 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 									 errmsg("context feature \"%s\" is numeric, not %s", f->name,
 											v.type == jbvString ? "a string" :
 											v.type == jbvBool ? "a boolean" : "a json container")));
-						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+						/* beyond float8 becomes infinite, refused below with the feature's name */
+						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 															   NumericGetDatum(v.val.numeric)));
 						if (isnan(x) || isinf(x) || isinf((float) x))
 							ereport(ERROR,

@@ -149,6 +149,55 @@ xdpg_split_seed(uint64 seed, const char *domain)
 	return seed ^ h;
 }
 
+/*
+ * The model's relation as it is now must still hold its key columns with the
+ * types the model was made with: a dropped relation, a renamed key column or
+ * keys changed between integer and text would otherwise fail deep inside the
+ * loading query with a message that does not say why. (Ranking needs none of
+ * this: it is served from the catalog.)
+ */
+static void
+check_relation(XdModelDef *md)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(md->id)};
+	const char *role[2] = {"user", "item"};
+
+	if (md->relation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the relation of model \"%s\" no longer exists", md->name),
+				 errhint("Drop the model, or create it again on an existing relation.")));
+	if (SPI_execute_with_args("SELECT t::text, t IN ('bigint', 'integer', 'smallint') "
+							  "FROM xdrec.model m, LATERAL (VALUES (1, xdrec._column_type(m.relation, m.user_col)), "
+							  " (2, xdrec._column_type(m.relation, m.item_col))) k(i, t) "
+							  "WHERE m.id = $1 ORDER BY k.i",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 2)
+		elog(ERROR, "xdrec: reading the key columns of model \"%s\" failed", md->name);
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		const char *col = i == 0 ? md->user_col : md->item_col;
+		bool		was_int = i == 0 ? md->user_int : md->item_int;
+		char	   *now;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the %s column \"%s\" of model \"%s\" no longer exists in %s",
+							role[i], col, md->name, md->relation)));
+		now = TextDatumGetCString(d);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) != was_int)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the %s column \"%s\" of %s now has type %s, but model \"%s\" was made with %s keys",
+							role[i], col, md->relation, now, md->name, was_int ? "integer" : "text"),
+					 errhint("Restore the column's type, or create a new model on the relation.")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 static char *
 where_domain(XdModelDef *md)
 {
@@ -166,8 +215,10 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	Datum		args[1] = {CStringGetTextDatum(domain)};
 	Portal		portal;
 	int32		cap = 1024;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext tmp;
 
+	check_relation(md);
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
 	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY 1",
 				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
 				   is_int ? "" : " COLLATE \"C\"",
@@ -375,6 +426,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	int			ret;
 
 	memset(counts, 0, sizeof(*counts));
+	check_relation(md);
 
 	/* rows without a domain belong to no domain: counted, never read */
 	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",

@@ -64,7 +64,7 @@ typedef struct XdModelDef
 {
 	int64		id;
 	char	   *name;
-	char	   *relation;		/* "schema"."table", quoted */
+	char	   *relation;		/* "schema"."table", quoted; NULL once dropped */
 	char	   *alias;			/* the relation's own name, as create_model checks */
 	char	   *user_col;
 	char	   *item_col;
