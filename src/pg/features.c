@@ -292,8 +292,8 @@ xdpg_code_of(const XdFeatureDef *f, const char *value)
 }
 
 /* The SQL of feature f over the relation, cast to what the loader reads. */
-static char *
-feature_sql(const XdFeatureDef *f)
+char *
+xdpg_feature_sql(const XdFeatureDef *f)
 {
 	const char *src = f->column ? quote_identifier(f->column) : NULL;
 	const char *cast = f->type == XDPG_NUMERIC ? "pg_catalog.float8" :
@@ -302,6 +302,35 @@ feature_sql(const XdFeatureDef *f)
 	if (src)
 		return psprintf("(%s)::%s", src, cast);
 	return psprintf("((%s))::%s", f->expression, cast);
+}
+
+/*
+ * " AND ..." conditions that keep the rows training uses (DESIGN section 2):
+ * a user and an item, a finite rating for explicit feedback, and numeric
+ * values NULL or finite as float4 (what load.c stores). Key maps,
+ * vocabularies and profiles come from these rows only, so a key whose every
+ * row is skipped gets no untrained embedding.
+ */
+/* FLT_MAX as a float8 literal: load.c skips values whose magnitude exceeds it */
+#define XDPG_FLOAT4_MAX_SQL "3.4028234663852886e38"
+
+char *
+xdpg_usable_rows_sql(const XdModelDef *md)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, " AND %s IS NOT NULL AND %s IS NOT NULL",
+					 quote_identifier(md->user_col), quote_identifier(md->item_col));
+	/* NaN compares above every number in SQL, so this refuses it too */
+	if (md->explicit_fb)
+		appendStringInfo(&b, " AND pg_catalog.abs((%s)::pg_catalog.float8) <= " XDPG_FLOAT4_MAX_SQL,
+						 quote_identifier(md->rating_col));
+	for (int i = 0; i < md->n_features; i++)
+		if (md->features[i].type == XDPG_NUMERIC)
+			appendStringInfo(&b, " AND COALESCE(pg_catalog.abs(%s) <= " XDPG_FLOAT4_MAX_SQL ", true)",
+							 xdpg_feature_sql(&md->features[i]));
+	return b.data;
 }
 
 /*
@@ -322,14 +351,12 @@ xdpg_build_vocabulary(XdModelDef *md, const char *domain)
 
 		if (f->type != XDPG_CATEGORICAL)
 			continue;
-		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s = $1::%s "
-					   " AND %s IS NOT NULL AND %s IS NOT NULL) s "
+		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s = $1::%s%s) s "
 					   "WHERE v IS NOT NULL GROUP BY v "
 					   "ORDER BY pg_catalog.count(*) DESC, v COLLATE \"C\" LIMIT %d",
-					   feature_sql(f), md->relation, quote_identifier(md->alias),
+					   xdpg_feature_sql(f), md->relation, quote_identifier(md->alias),
 					   quote_identifier(md->domain_col), md->domain_type,
-					   quote_identifier(md->user_col), quote_identifier(md->item_col),
-					   f->vocab_cap);
+					   xdpg_usable_rows_sql(md), f->vocab_cap);
 		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the values of feature \"%s\" failed", f->name);

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -219,11 +220,11 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 
 	check_relation(md);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
-	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY 1",
+	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s%s ORDER BY 1",
 				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
 				   is_int ? "" : " COLLATE \"C\"",
 				   md->relation, quote_identifier(md->alias), where_domain(md),
-				   quote_identifier(md->user_col), quote_identifier(md->item_col));
+				   xdpg_usable_rows_sql(md));
 	km->n = 0;
 	km->is_int = is_int;
 	km->ints = NULL;
@@ -467,16 +468,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 					 md->rating_col ? psprintf("(%s)::pg_catalog.float8", quote_identifier(md->rating_col)) : "NULL::pg_catalog.float8");
 	first_feature = 4;
 	for (int i = 0; i < md->n_features; i++)
-	{
-		const XdFeatureDef *f = &md->features[i];
-		const char *cast = f->type == XDPG_NUMERIC ? "pg_catalog.float8" :
-			f->type == XDPG_CATEGORICAL ? "pg_catalog.text" : "pg_catalog.bool";
-
-		if (f->column)
-			appendStringInfo(&sql, ", (%s)::%s", quote_identifier(f->column), cast);
-		else
-			appendStringInfo(&sql, ", ((%s))::%s", f->expression, cast);
-	}
+		appendStringInfo(&sql, ", %s", xdpg_feature_sql(&md->features[i]));
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", md->relation,
 					 quote_identifier(md->alias), where_domain(md));
 
@@ -516,11 +508,6 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 				counts->null_item++;
 				continue;
 			}
-			if (u < 0 || v < 0)
-			{
-				counts->unknown_key++;
-				continue;
-			}
 			if (md->explicit_fb)
 			{
 				Datum		d = SPI_getbinval(tup, td, 3, &isnull);
@@ -532,7 +519,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 					continue;
 				}
 				x = DatumGetFloat8(d);
-				if (isnan(x) || isinf(x) || isinf((float) x))
+				if (isnan(x) || fabs(x) > FLT_MAX)
 				{
 					counts->non_finite++;
 					continue;
@@ -555,7 +542,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 							double		x = DatumGetFloat8(d);
 
 							/* NaN and infinities skip the row (DESIGN section 2) */
-							if (isnan(x) || isinf(x) || isinf((float) x))
+							if (isnan(x) || fabs(x) > FLT_MAX)
 								bad = true;
 							num[xf->raw] = (float) x;
 						}
@@ -572,6 +559,12 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 			if (bad)
 			{
 				counts->non_finite++;
+				continue;
+			}
+			/* after the value checks: a key whose every row is skipped has no id */
+			if (u < 0 || v < 0)
+			{
+				counts->unknown_key++;
 				continue;
 			}
 			st = xd_dataset_append(ds, u, v, rating, num, codes);

@@ -165,6 +165,8 @@ typedef struct XdVersion
 /* features.c */
 extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
+extern char *xdpg_feature_sql(const XdFeatureDef *f);
+extern char *xdpg_usable_rows_sql(const XdModelDef *md);
 extern void xdpg_vocab_index(XdFeatureDef *f);
 extern int32 xdpg_code_of(const XdFeatureDef *f, const char *value);
 extern void xdpg_schema(const XdFeatureDef *features, int n, xd_schema *s);
