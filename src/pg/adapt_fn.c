@@ -215,6 +215,7 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
 
+	xdpg_check_model_memory(domain, ds, &users, &items, shared->cfg.d);
 	xd_transfer_opts_default(&opts);
 	opts.method = method;
 	opts.pretrain_epochs = md->pretrain_epochs;

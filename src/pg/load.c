@@ -216,6 +216,8 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	Datum		args[1] = {CStringGetTextDatum(domain)};
 	Portal		portal;
 	int32		cap = 1024;
+	size_t		bytes = 0,
+				budget = (size_t) xdrec_train_memory * 1024;
 	MemoryContext tmp;
 
 	check_relation(md);
@@ -250,6 +252,15 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("domain %s has more than %d distinct %s keys", domain, INT32_MAX - 1,
 								user ? "user" : "item")));
+			/* the keys alone must fit in the budget: stop before growing past it */
+			if (bytes > budget)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
+								GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+						 errdetail("Its first %d %s keys alone take %zu bytes.", km->n,
+								   user ? "user" : "item", bytes),
+						 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
 			if (km->n == cap)
 			{
 				cap *= 2;
@@ -259,7 +270,10 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 					km->texts = repalloc_huge(km->texts, sizeof(char *) * cap);
 			}
 			if (is_int)
+			{
 				km->ints[km->n++] = DatumGetInt64(d);
+				bytes += sizeof(int64);
+			}
 			else
 			{
 				MemoryContext old = MemoryContextSwitchTo(tmp);
@@ -271,6 +285,7 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 				out = SPI_palloc(len + 1);
 				memcpy(out, s, len + 1);
 				km->texts[km->n++] = out;
+				bytes += sizeof(char *) + len + 1;
 				MemoryContextReset(tmp);
 			}
 		}
@@ -382,6 +397,31 @@ keymap_bytes(const XdKeyMap *km)
 		for (int32 i = 0; i < km->n; i++)
 			b += strlen(km->texts[i]) + 1;
 	return b;
+}
+
+/*
+ * Refuses, before the core allocates it, a model whose embedding tables
+ * would not fit in xdrec.train_memory next to the loaded data: each user and
+ * item row (d + 1 floats with its bias) exists as weights, gradient, two Adam
+ * moments and the best epoch's copy. The modules are small beside them.
+ */
+void
+xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
+						const XdKeyMap *items, int d)
+{
+	size_t		budget = (size_t) xdrec_train_memory * 1024;
+	size_t		model = (size_t) 5 * ((size_t) ds->n_users + (size_t) ds->n_items) *
+		((size_t) d + 1) * sizeof(float);
+	size_t		data = ds->memory + keymap_bytes(users) + keymap_bytes(items);
+
+	if (data + model > budget)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("training model of domain %s would exceed xdrec.train_memory (%s)", domain,
+						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+				 errdetail("Its %d users and %d items at d = %d need about %zu bytes for embeddings and optimiser state, beside %zu bytes of data.",
+						   (int) ds->n_users, (int) ds->n_items, d, model, data),
+				 errhint("Raise xdrec.train_memory, or use a smaller d (option \"d\").")));
 }
 
 /* The id of a row's key (column col of the current tuple), or -1 when unknown. */

@@ -168,6 +168,7 @@ xdrec_train(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the options of model \"%s\" do not make a valid model", name)));
+	xdpg_check_model_memory(domain, ds, &users, &items, cfg.d);
 	xd_rng_seed(&rng, cfg.seed);
 	st = xd_model_create(&cfg, ds->n_users, ds->n_items, (float) ds->rating_mean, &rng, &guard->model);
 	xdpg_check_status(st, "creating the model");
