@@ -10,8 +10,8 @@
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
-#   make check-asan          the regression tests against xdrec built with
-#                            -fsanitize=address (test/asan.sh; slow, not in check.sh)
+#   make check-server-valgrind  the regression tests against a server under
+#                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
 #
 # Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
 # test to test/unit/, sql/) needs no edit here.
@@ -71,7 +71,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench check-core-headers report-context report-transfer check-asan
+.PHONY: unit check-unit valgrind bench check-core-headers report-context report-transfer check-server-valgrind
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -124,7 +124,7 @@ report-context: check-core-headers build/bench/report_context
 report-transfer: check-core-headers build/bench/report_transfer
 	build/bench/report_transfer docs
 
-check-asan:
-	bash test/asan.sh
+check-server-valgrind:
+	bash test/server_valgrind.sh
 
 -include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d)
