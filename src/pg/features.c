@@ -304,6 +304,9 @@ xdpg_feature_sql(const XdFeatureDef *f)
 	return psprintf("((%s))::%s", f->expression, cast);
 }
 
+/* FLT_MAX as a float8 literal: load.c skips values whose magnitude exceeds it */
+#define XDPG_FLOAT4_MAX_SQL "3.4028234663852886e38"
+
 /*
  * " AND ..." conditions that keep the rows training uses (DESIGN section 2):
  * a user and an item, a finite rating for explicit feedback, and numeric
@@ -311,9 +314,6 @@ xdpg_feature_sql(const XdFeatureDef *f)
  * vocabularies and profiles come from these rows only, so a key whose every
  * row is skipped gets no untrained embedding.
  */
-/* FLT_MAX as a float8 literal: load.c skips values whose magnitude exceeds it */
-#define XDPG_FLOAT4_MAX_SQL "3.4028234663852886e38"
-
 char *
 xdpg_usable_rows_sql(const XdModelDef *md)
 {
