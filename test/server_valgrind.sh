@@ -30,6 +30,7 @@ trap 'xd_cleanup; rm -rf "$REPORTS"' EXIT
 runuser -u postgres -- "$XD_PGBIN/pg_ctl" -D "$XD_TMP/data" -m fast -w stop >/dev/null
 runuser -u postgres -- valgrind --quiet --trace-children=yes --undef-value-errors=no \
 	--leak-check=no --error-limit=no --log-file="$REPORTS/vg.%p" \
+	--suppressions="$XD_ROOT/test/server_valgrind.supp" \
 	"$XD_PGBIN/postgres" -D "$XD_TMP/data" >>"$XD_TMP/server.log" 2>&1 &
 set +e
 for ((i = 0; i < 120; i++)); do
