@@ -44,7 +44,7 @@ t0=$(date +%s)
 # results in a directory of their own, so test/check.sh can run beside it
 mkdir -p "$REPORTS/regress"
 make -s installcheck REGRESS_OPTS="--inputdir=. --outputdir=$REPORTS/regress" \
-	${REGRESS:+REGRESS="$REGRESS"} 2>&1 | tee "$XD_TMP/regress.log"
+	${XD_REGRESS:+REGRESS="$XD_REGRESS"} 2>&1 | tee "$XD_TMP/regress.log"
 rc=${PIPESTATUS[0]}
 [ $rc -ne 0 ] && [ -f "$REPORTS/regress/regression.diffs" ] && cat "$REPORTS/regress/regression.diffs"
 ran=$(grep -cE '^test .* \.\.\. ' "$XD_TMP/regress.log")
