@@ -12,6 +12,8 @@
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
+#   make check-server-valgrind  the regression tests against a server under
+#                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
 #
 # Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
 # test to test/unit/, sql/) needs no edit here.
@@ -72,7 +74,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer check-server-valgrind
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -127,6 +129,9 @@ report-context: check-core-headers build/bench/report_context
 
 report-transfer: check-core-headers build/bench/report_transfer
 	build/bench/report_transfer docs
+
+check-server-valgrind:
+	bash test/server_valgrind.sh
 
 # Header dependencies of both builds (-MMD -MP): a changed header rebuilds
 # every object that includes it (PGXS does not track them unless PostgreSQL

@@ -812,7 +812,10 @@ DECLARE
 BEGIN
 	-- positional: GRANT is a reserved word, so grant.role would not parse
 	r := xdrec._model_for($1, 'own');
-	IF g IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname = g) THEN
+	IF g IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname = g) THEN
 		RAISE EXCEPTION 'role "%" does not exist', g USING ERRCODE = 'undefined_object';
 	END IF;
 	IF p IS NULL OR p NOT IN ('use', 'train') THEN
@@ -842,7 +845,10 @@ DECLARE
 	g text := $2;
 BEGIN
 	r := xdrec._model_for($1, 'own');
-	IF g IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname = g) THEN
+	IF g IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname = g) THEN
 		RAISE EXCEPTION 'role "%" does not exist', g USING ERRCODE = 'undefined_object';
 	END IF;
 	DELETE FROM xdrec.model_grant x WHERE x.model_id = r.id AND x.grantee = g;
@@ -1127,8 +1133,11 @@ DECLARE
 	st boolean;
 	j jsonb;
 BEGIN
-	IF method IS NULL OR method NOT IN ('drr', 'anneal', 'direct', 'auto', 'target_only') THEN
-		RAISE EXCEPTION 'unknown adaptation method "%"', coalesce(method, 'null')
+	IF method IS NULL THEN
+		RAISE EXCEPTION 'method must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF method NOT IN ('drr', 'anneal', 'direct', 'auto', 'target_only') THEN
+		RAISE EXCEPTION 'unknown adaptation method "%"', method
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use ''drr'', ''anneal'', ''direct'', ''auto'' or ''target_only''.';
 	END IF;

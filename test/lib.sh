@@ -26,7 +26,7 @@ fi
 export XD_PGBIN
 export PG_CONFIG=$XD_PGBIN/pg_config
 XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
-	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs)
+	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs sqlsmith)
 
 xd_log() { printf '== %s\n' "$*"; }
 

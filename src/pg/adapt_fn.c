@@ -187,6 +187,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
+	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d);
 
 	return run;
 }

@@ -129,7 +129,8 @@ xdpg_model_load(const char *name, const char *privilege)
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(privilege);
 	ret = SPI_execute_with_args(
-								"SELECT m.id, pg_catalog.format('%I.%I', n.nspname, c.relname), c.relname::text, "
+								"SELECT m.id, CASE WHEN c.oid IS NOT NULL THEN pg_catalog.format('%I.%I', n.nspname, c.relname) END, "
+								" c.relname::text, "
 								" m.user_col::text, m.item_col::text, m.domain_col::text, m.rating_col::text, "
 								" m.user_type, m.item_type, m.domain_type, m.source_domain, "
 								" xdrec._model_access(m.id, $2), "
@@ -149,7 +150,6 @@ xdpg_model_load(const char *name, const char *privilege)
 								" coalesce((m.options->>'val_sample')::int8, 2000), "
 								" coalesce((m.options->>'dedup')::boolean, false), "
 								" coalesce((m.options->>'vocab_cap')::int, " CppAsString2(XDPG_DEFAULT_VOCAB_CAP) "), "
-								" c.oid IS NOT NULL, "
 								" coalesce((m.options->>'pretrain_epochs')::int, 2), "
 								" coalesce(m.options->>'lambda_kl', '0.1') "
 								"FROM xdrec.model m "
@@ -169,10 +169,6 @@ xdpg_model_load(const char *name, const char *privilege)
 				 errmsg("permission denied to %s model \"%s\"",
 						strcmp(privilege, "train") == 0 ? "train" : "use", name),
 				 errhint("The model's owner can run xdrec.grant('%s', role, '%s').", name, privilege)));
-	if (!spi_bool(0, 29))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("the relation of model \"%s\" no longer exists", name)));
 
 	md = SPI_palloc(sizeof(XdModelDef));
 	memset(md, 0, sizeof(*md));
@@ -215,9 +211,9 @@ xdpg_model_load(const char *name, const char *privilege)
 	md->cfg.seed = (uint64) spi_int8(0, 25);
 	md->val_sample = spi_int8(0, 26);
 	md->dedup = spi_bool(0, 27);
-	md->pretrain_epochs = spi_int4(0, 30);
+	md->pretrain_epochs = spi_int4(0, 29);
 	{
-		char	   *lkl = spi_text(0, 31);
+		char	   *lkl = spi_text(0, 30);
 
 		md->lambda_search = strcmp(lkl, "search") == 0;
 		md->lambda_kl = md->lambda_search ? 0.1f : (float) strtod(lkl, NULL);
@@ -296,8 +292,8 @@ xdpg_code_of(const XdFeatureDef *f, const char *value)
 }
 
 /* The SQL of feature f over the relation, cast to what the loader reads. */
-static char *
-feature_sql(const XdFeatureDef *f)
+char *
+xdpg_feature_sql(const XdFeatureDef *f)
 {
 	const char *src = f->column ? quote_identifier(f->column) : NULL;
 	const char *cast = f->type == XDPG_NUMERIC ? "pg_catalog.float8" :
@@ -306,6 +302,35 @@ feature_sql(const XdFeatureDef *f)
 	if (src)
 		return psprintf("(%s)::%s", src, cast);
 	return psprintf("((%s))::%s", f->expression, cast);
+}
+
+/* FLT_MAX as a float8 literal: load.c skips values whose magnitude exceeds it */
+#define XDPG_FLOAT4_MAX_SQL "3.4028234663852886e38"
+
+/*
+ * " AND ..." conditions that keep the rows training uses (DESIGN section 2):
+ * a user and an item, a finite rating for explicit feedback, and numeric
+ * values NULL or finite as float4 (what load.c stores). Key maps,
+ * vocabularies and profiles come from these rows only, so a key whose every
+ * row is skipped gets no untrained embedding.
+ */
+char *
+xdpg_usable_rows_sql(const XdModelDef *md)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, " AND %s IS NOT NULL AND %s IS NOT NULL",
+					 quote_identifier(md->user_col), quote_identifier(md->item_col));
+	/* NaN compares above every number in SQL, so this refuses it too */
+	if (md->explicit_fb)
+		appendStringInfo(&b, " AND pg_catalog.abs((%s)::pg_catalog.float8) <= " XDPG_FLOAT4_MAX_SQL,
+						 quote_identifier(md->rating_col));
+	for (int i = 0; i < md->n_features; i++)
+		if (md->features[i].type == XDPG_NUMERIC)
+			appendStringInfo(&b, " AND COALESCE(pg_catalog.abs(%s) <= " XDPG_FLOAT4_MAX_SQL ", true)",
+							 xdpg_feature_sql(&md->features[i]));
+	return b.data;
 }
 
 /*
@@ -326,14 +351,11 @@ xdpg_build_vocabulary(XdModelDef *md, const char *domain)
 
 		if (f->type != XDPG_CATEGORICAL)
 			continue;
-		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s "
-					   " AND %s IS NOT NULL AND %s IS NOT NULL) s "
+		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s%s) s "
 					   "WHERE v IS NOT NULL GROUP BY v "
 					   "ORDER BY pg_catalog.count(*) DESC, v COLLATE \"C\" LIMIT %d",
-					   feature_sql(f), md->relation, quote_identifier(md->alias),
-					   xdpg_where_domain(md),
-					   quote_identifier(md->user_col), quote_identifier(md->item_col),
-					   f->vocab_cap);
+					   xdpg_feature_sql(f), md->relation, quote_identifier(md->alias),
+					   xdpg_where_domain(md), xdpg_usable_rows_sql(md), f->vocab_cap);
 		ret = SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the values of feature \"%s\" failed", f->name);
@@ -542,7 +564,8 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 									 errmsg("context feature \"%s\" is numeric, not %s", f->name,
 											v.type == jbvString ? "a string" :
 											v.type == jbvBool ? "a boolean" : "a json container")));
-						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+						/* beyond float8 becomes infinite, refused below with the feature's name */
+						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 															   NumericGetDatum(v.val.numeric)));
 						if (isnan(x) || isinf(x) || isinf((float) x))
 							ereport(ERROR,

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -150,6 +151,55 @@ xdpg_split_seed(uint64 seed, const char *domain)
 }
 
 /*
+ * The model's relation as it is now must still hold its key columns with the
+ * types the model was made with: a dropped relation, a renamed key column or
+ * keys changed between integer and text would otherwise fail deep inside the
+ * loading query with a message that does not say why. (Ranking needs none of
+ * this: it is served from the catalog.)
+ */
+static void
+check_relation(XdModelDef *md)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(md->id)};
+	const char *role[2] = {"user", "item"};
+
+	if (md->relation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the relation of model \"%s\" no longer exists", md->name),
+				 errhint("Drop the model, or create it again on an existing relation.")));
+	if (SPI_execute_with_args("SELECT t::text, t IN ('bigint', 'integer', 'smallint') "
+							  "FROM xdrec.model m, LATERAL (VALUES (1, xdrec._column_type(m.relation, m.user_col)), "
+							  " (2, xdrec._column_type(m.relation, m.item_col))) k(i, t) "
+							  "WHERE m.id = $1 ORDER BY k.i",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 2)
+		elog(ERROR, "xdrec: reading the key columns of model \"%s\" failed", md->name);
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		const char *col = i == 0 ? md->user_col : md->item_col;
+		bool		was_int = i == 0 ? md->user_int : md->item_int;
+		char	   *now;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the %s column \"%s\" of model \"%s\" no longer exists in %s",
+							role[i], col, md->name, md->relation)));
+		now = TextDatumGetCString(d);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) != was_int)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the %s column \"%s\" of %s now has type %s, but model \"%s\" was made with %s keys",
+							role[i], col, md->relation, now, md->name, was_int ? "integer" : "text"),
+					 errhint("Restore the column's type, or create a new model on the relation.")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
  * The rows of domain $1 of model $2, less those of users forgotten from the
  * domain (xdrec.forgotten, forget_fn.c): their interactions stay in the
  * relation, but no later training or adaptation sees them.
@@ -175,13 +225,17 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
 	Portal		portal;
 	int32		cap = 1024;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
+	size_t		bytes = 0,
+				budget = (size_t) xdrec_train_memory * 1024;
+	MemoryContext tmp;
 
-	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s AND %s IS NOT NULL AND %s IS NOT NULL ORDER BY 1",
+	check_relation(md);
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
+	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s%s ORDER BY 1",
 				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
 				   is_int ? "" : " COLLATE \"C\"",
 				   md->relation, quote_identifier(md->alias), xdpg_where_domain(md),
-				   quote_identifier(md->user_col), quote_identifier(md->item_col));
+				   xdpg_usable_rows_sql(md));
 	km->n = 0;
 	km->is_int = is_int;
 	km->ids = NULL;
@@ -208,6 +262,15 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("domain %s has more than %d distinct %s keys", domain, INT32_MAX - 1,
 								user ? "user" : "item")));
+			/* the keys alone must fit in the budget: stop before growing past it */
+			if (bytes > budget)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
+								GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+						 errdetail("Its first %d %s keys alone take %zu bytes.", km->n,
+								   user ? "user" : "item", bytes),
+						 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
 			if (km->n == cap)
 			{
 				cap *= 2;
@@ -217,7 +280,10 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 					km->texts = repalloc_huge(km->texts, sizeof(char *) * cap);
 			}
 			if (is_int)
+			{
 				km->ints[km->n++] = DatumGetInt64(d);
+				bytes += sizeof(int64);
+			}
 			else
 			{
 				MemoryContext old = MemoryContextSwitchTo(tmp);
@@ -229,6 +295,7 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 				out = SPI_palloc(len + 1);
 				memcpy(out, s, len + 1);
 				km->texts[km->n++] = out;
+				bytes += sizeof(char *) + len + 1;
 				MemoryContextReset(tmp);
 			}
 		}
@@ -355,6 +422,31 @@ keymap_bytes(const XdKeyMap *km)
 	return b;
 }
 
+/*
+ * Refuses, before the core allocates it, a model whose embedding tables
+ * would not fit in xdrec.train_memory next to the loaded data: each user and
+ * item row (d + 1 floats with its bias) exists as weights, gradient, two Adam
+ * moments and the best epoch's copy. The modules are small beside them.
+ */
+void
+xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
+						const XdKeyMap *items, int d)
+{
+	size_t		budget = (size_t) xdrec_train_memory * 1024;
+	size_t		model = (size_t) 5 * ((size_t) ds->n_users + (size_t) ds->n_items) *
+		((size_t) d + 1) * sizeof(float);
+	size_t		data = ds->memory + keymap_bytes(users) + keymap_bytes(items);
+
+	if (data + model > budget)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("training model of domain %s would exceed xdrec.train_memory (%s)", domain,
+						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+				 errdetail("Its %d users and %d items at d = %d need about %zu bytes for embeddings and optimiser state, beside %zu bytes of data.",
+						   (int) ds->n_users, (int) ds->n_items, d, model, data),
+				 errhint("Raise xdrec.train_memory, or use a smaller d (option \"d\").")));
+}
+
 /* The id of a row's key (column col of the current tuple), or -1 when unknown. */
 static int32
 row_key(const XdKeyMap *km, HeapTuple tup, TupleDesc td, int col, bool *isnull)
@@ -398,6 +490,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	int			ret;
 
 	memset(counts, 0, sizeof(*counts));
+	check_relation(md);
 
 	/* rows without a domain belong to no domain: counted, never read */
 	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",
@@ -438,16 +531,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 					 md->rating_col ? psprintf("(%s)::pg_catalog.float8", quote_identifier(md->rating_col)) : "NULL::pg_catalog.float8");
 	first_feature = 4;
 	for (int i = 0; i < md->n_features; i++)
-	{
-		const XdFeatureDef *f = &md->features[i];
-		const char *cast = f->type == XDPG_NUMERIC ? "pg_catalog.float8" :
-			f->type == XDPG_CATEGORICAL ? "pg_catalog.text" : "pg_catalog.bool";
-
-		if (f->column)
-			appendStringInfo(&sql, ", (%s)::%s", quote_identifier(f->column), cast);
-		else
-			appendStringInfo(&sql, ", ((%s))::%s", f->expression, cast);
-	}
+		appendStringInfo(&sql, ", %s", xdpg_feature_sql(&md->features[i]));
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", md->relation,
 					 quote_identifier(md->alias), xdpg_where_domain(md));
 
@@ -487,11 +571,6 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 				counts->null_item++;
 				continue;
 			}
-			if (u < 0 || v < 0)
-			{
-				counts->unknown_key++;
-				continue;
-			}
 			if (md->explicit_fb)
 			{
 				Datum		d = SPI_getbinval(tup, td, 3, &isnull);
@@ -503,7 +582,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 					continue;
 				}
 				x = DatumGetFloat8(d);
-				if (isnan(x) || isinf(x) || isinf((float) x))
+				if (isnan(x) || fabs(x) > FLT_MAX)
 				{
 					counts->non_finite++;
 					continue;
@@ -526,7 +605,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 							double		x = DatumGetFloat8(d);
 
 							/* NaN and infinities skip the row (DESIGN section 2) */
-							if (isnan(x) || isinf(x) || isinf((float) x))
+							if (isnan(x) || fabs(x) > FLT_MAX)
 								bad = true;
 							num[xf->raw] = (float) x;
 						}
@@ -543,6 +622,12 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 			if (bad)
 			{
 				counts->non_finite++;
+				continue;
+			}
+			/* after the value checks: a key whose every row is skipped has no id */
+			if (u < 0 || v < 0)
+			{
+				counts->unknown_key++;
 				continue;
 			}
 			st = xd_dataset_append(ds, u, v, rating, num, codes);

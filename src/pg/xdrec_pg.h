@@ -67,7 +67,7 @@ typedef struct XdModelDef
 {
 	int64		id;
 	char	   *name;
-	char	   *relation;		/* "schema"."table", quoted */
+	char	   *relation;		/* "schema"."table", quoted; NULL once dropped */
 	char	   *alias;			/* the relation's own name, as create_model checks */
 	char	   *user_col;
 	char	   *item_col;
@@ -180,6 +180,10 @@ typedef struct XdVersion
 /* features.c */
 extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
+extern char *xdpg_feature_sql(const XdFeatureDef *f);
+extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
+									const XdKeyMap *items, int d);
+extern char *xdpg_usable_rows_sql(const XdModelDef *md);
 extern void xdpg_vocab_index(XdFeatureDef *f);
 extern int32 xdpg_code_of(const XdFeatureDef *f, const char *value);
 extern void xdpg_schema(const XdFeatureDef *features, int n, xd_schema *s);
