@@ -175,7 +175,7 @@ INSERT INTO cases (grp, label, q) VALUES
 	('values', 'evaluate untrained model', $$SELECT * FROM xdrec.evaluate('nt')$$),
 	('values', 'train unknown domain', $$SELECT xdrec.train('g', 'd9')$$),
 	('values', 'train 10000-character domain', $$SELECT xdrec.train('g', repeat('d', 10000))$$),
-	('values', 'train background', $$SELECT xdrec.train('g', 'd0', true)$$),
+	('values', 'train background, unknown model', $$SELECT xdrec.train('nope', 'd0', true)$$),
 	('values', 'adapt the source domain', $$SELECT xdrec.adapt('g', 'd0')$$),
 	('values', 'adapt unknown domain', $$SELECT xdrec.adapt('g', 'd9')$$),
 	('values', 'adapt unknown method', $$SELECT xdrec.adapt('g', 'd1', 'bogus')$$),

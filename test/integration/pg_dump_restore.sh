@@ -88,10 +88,6 @@ UNION ALL SELECT 'weight', count(*), md5(coalesce(string_agg(t::text, '|' ORDER 
 UNION ALL SELECT 'model_grant', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY model_id, grantee), '')) FROM xdrec.model_grant t
 UNION ALL SELECT 'job', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM xdrec.job t
 UNION ALL SELECT 'job_progress', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY job_id, epoch), '')) FROM xdrec.job_progress t
-UNION ALL SELECT 'key_map', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY version_id, kind, chunk), '')) FROM xdrec.key_map t
-UNION ALL SELECT 'seen', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY version_id, chunk), '')) FROM xdrec.seen t
-UNION ALL SELECT 'forgotten', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY model_id, domain, user_key), '')) FROM xdrec.forgotten t
-UNION ALL SELECT 'setting', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY name), '')) FROM xdrec.setting t
 UNION ALL SELECT 'model_id_seq', last_value, is_called::text FROM xdrec.model_id_seq
 UNION ALL SELECT 'version_id_seq', last_value, is_called::text FROM xdrec.version_id_seq
 UNION ALL SELECT 'job_id_seq', last_value, is_called::text FROM xdrec.job_id_seq;

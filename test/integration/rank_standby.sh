@@ -68,6 +68,8 @@ Q="SELECT string_agg(item_key::text || ':' || version, ',' ORDER BY rank) FROM x
 
 # one standby session ranks, the primary trains, the same session ranks again
 coproc STANDBY { psql -X -q -At -h "$SDIR" -p "$SPORT" -d "$DB" 2>&1; }
+# bash unsets STANDBY_PID when the coprocess ends: keep it for the wait below
+standby_pid=$STANDBY_PID
 ask()
 {
 	echo "$1" >&"${STANDBY[1]}"
@@ -84,7 +86,7 @@ v2=$(p -c "SELECT xdrec.train('food', 'd0')->>'version'")
 catch_up
 seen=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
 echo '\q' >&"${STANDBY[1]}"
-wait "$STANDBY_PID" 2>/dev/null || true
+wait "$standby_pid" 2>/dev/null || true
 echo "standby session: version $v1, primary trained $v2, the same standby session now serves $seen"
 [ "$seen" = "$v2" ] && [ "$v1" != "$v2" ] || { echo "FAIL: the standby session kept version $seen"; exit 1; }
 [ "$(p -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently after the new version"; exit 1; }
