@@ -17,18 +17,12 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
 #include "xdrec/clock.h"
-#include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
-#include "xdrec_pg.h"
-
-/* a target needs a few training rows and two items to be adapted */
-#define XDPG_MIN_TARGET_ROWS 20
-#define XDPG_MIN_ITEMS 2
+#include "fit_common.h"
 
 static xd_transfer_method
 parse_method(const char *m)
@@ -106,7 +100,6 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	xd_dataset *ds;
 	xd_shared  *shared;
 	int64		source_version;
-	int			save_nestlevel;
 
 	run->t0 = xd_clock_seconds();
 	run->cxt = callcxt;
@@ -153,25 +146,8 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	}
 
 	/* the target's rows as the caller, with its own normalisation (DESIGN 2) */
-	save_nestlevel = NewGUCNestLevel();
-	xdpg_pin_search_path();
-	xdpg_load_keys(md, domain, true, &run->users);
-	xdpg_load_keys(md, domain, false, &run->items);
-	if (run->users.n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("domain %s of model \"%s\" has no rows with a user and an item", domain, name),
-				 errhint("The domain is a value of column \"%s\" of %s.", md->domain_col, md->relation)));
-	ds = xdpg_load_domain(md, domain, &run->users, &run->items, guard, &run->counts);
-	AtEOXact_GUC(true, save_nestlevel);
-	if (run->counts.rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < XDPG_MIN_TARGET_ROWS ||
-		ds->n_items < XDPG_MIN_ITEMS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("target domain %s has too little data to adapt model \"%s\": " INT64_FORMAT " training rows, %d items",
-						domain, name, run->counts.rows_used ? ds->n_split[XD_SPLIT_TRAIN] : 0, (int) ds->n_items),
-				 errhint("A target domain needs at least %d training rows (80%% of its rows) and %d items.",
-						 XDPG_MIN_TARGET_ROWS, XDPG_MIN_ITEMS)));
+	ds = xdpg_fit_load_rows(md, name, domain, false, &run->users, &run->items, guard,
+							&run->counts);
 
 	/*
 	 * The source's modules with the model's training options (a version
@@ -209,10 +185,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
 	opts.patience = Max(run->md->patience, 1);
 	opts.valid_max = run->md->val_sample;
 	opts.seed = run->md->cfg.seed;
-	opts.stop = hooks ? hooks->stop : xdpg_stop;
-	opts.stop_arg = hooks ? hooks->arg : NULL;
-	opts.progress = hooks ? hooks->progress : NULL;
-	opts.progress_arg = hooks ? hooks->arg : NULL;
+	xdpg_fit_hooks(hooks, &opts.stop, &opts.stop_arg, &opts.progress, &opts.progress_arg);
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
 	run->guard->transfer = res;
 	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, &opts, res);
@@ -231,57 +204,17 @@ xdpg_adapt_store(XdAdaptRun *run)
 	XdGuard    *guard = run->guard;
 	xd_dataset *ds = guard->ds;
 	xd_transfer_result *res = run->res;
-	xd_status	st;
-	xd_eval_opts eo;
-	StringInfoData metrics,
-				summary,
-				encoder,
-				vm,
-				stats;
+	char	   *metrics;
+	StringInfoData summary,
+				vm;
 	XdVersionInfo info;
 	int64		version_id;
 
-	/* the test split, with the paper's sampled protocol (DESIGN section 5) */
-	xd_eval_opts_default(&eo);
-	eo.stop = xdpg_stop;
-	initStringInfo(&metrics);
-	appendStringInfoString(&metrics, "{");
-	if (md->explicit_fb)
-	{
-		xd_rating_metrics r;
-
-		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_transfer_score, res, &r);
-		xdpg_check_status(st, "evaluating");
-		xdpg_json_num(&metrics, "rmse", r.rmse, false);
-		xdpg_json_num(&metrics, "mae", r.mae, true);
-		xdpg_json_int(&metrics, "n", r.n, true);
-		xdpg_json_int(&metrics, "excluded", r.n_excluded, true);
-	}
-	else
-	{
-		xd_rank_metrics r;
-
-		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_transfer_score, res, &r);
-		xdpg_check_status(st, "evaluating");
-		xdpg_json_num(&metrics, "h1", r.h1, false);
-		xdpg_json_num(&metrics, "h5", r.h5, true);
-		xdpg_json_num(&metrics, "h10", r.h10, true);
-		xdpg_json_num(&metrics, "ndcg10", r.ndcg10, true);
-		xdpg_json_num(&metrics, "mrr", r.mrr, true);
-		xdpg_json_int(&metrics, "n", r.n, true);
-		xdpg_json_int(&metrics, "excluded", r.n_excluded, true);
-	}
-	appendStringInfoString(&metrics, "}");
+	metrics = xdpg_fit_test_metrics(md, ds, xd_transfer_score, res);
 
 	/* the version: the target's state, pinning the source version */
-	initStringInfo(&encoder);
-	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
-					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
-					 xdpg_config_json(md, &res->cfg), (int) ds->n_users, (int) ds->n_items,
-					 ds->rating_mean, (uint64) xdpg_split_seed(md->cfg.seed, run->domain),
-					 xdpg_features_json(md, &ds->enc));
 	initStringInfo(&vm);
-	appendStringInfo(&vm, "{\"test\": %s, \"valid\": {", metrics.data);
+	appendStringInfo(&vm, "{\"test\": %s, \"valid\": {", metrics);
 	xdpg_json_num(&vm, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
 	appendStringInfoString(&vm, "}, \"requested\": ");
 	escape_json(&vm, xd_transfer_method_name(run->method));
@@ -303,22 +236,14 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
 	info.encoders = NULL;
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
-									vm.data, encoder.data, &info);
-	initStringInfo(&stats);
-	appendStringInfoString(&stats, "{");
-	xdpg_json_int(&stats, "rows", run->counts.rows_used, false);
-	xdpg_json_int(&stats, "users", ds->n_users, true);
-	xdpg_json_int(&stats, "items", ds->n_items, true);
-	xdpg_json_int(&stats, "m", ds->enc.schema.m, true);
-	appendStringInfoString(&stats, "}");
-	xdpg_deploy(md, run->domain, "target", version_id, stats.data);
+									vm.data,
+									xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain),
+									&info);
+	xdpg_deploy(md, run->domain, "target", version_id,
+				xdpg_fit_stats_json(run->counts.rows_used, ds));
 
 	/* the summary */
-	initStringInfo(&summary);
-	appendStringInfoString(&summary, "{\"model\": ");
-	escape_json(&summary, run->name);
-	appendStringInfoString(&summary, ", \"domain\": ");
-	escape_json(&summary, run->domain);
+	xdpg_fit_summary_begin(&summary, run->name, run->domain);
 	appendStringInfoString(&summary, ", \"method\": ");
 	escape_json(&summary, xd_transfer_method_name(res->method));
 	appendStringInfoString(&summary, ", \"requested\": ");
@@ -327,11 +252,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	xdpg_json_int(&summary, "rows_used", run->counts.rows_used, true);
 	xdpg_json_int(&summary, "users", ds->n_users, true);
 	xdpg_json_int(&summary, "items", ds->n_items, true);
-	appendStringInfoString(&summary, ", \"split\": {");
-	xdpg_json_int(&summary, "train", ds->n_split[XD_SPLIT_TRAIN], false);
-	xdpg_json_int(&summary, "valid", ds->n_split[XD_SPLIT_VALID], true);
-	xdpg_json_int(&summary, "test", ds->n_split[XD_SPLIT_TEST], true);
-	appendStringInfoString(&summary, "}");
+	xdpg_fit_summary_split(&summary, ds);
 	xdpg_json_int(&summary, "pretrain_epochs", res->n_pretrain, true);
 	xdpg_json_int(&summary, "epochs", res->epochs, true);
 	xdpg_json_int(&summary, "best_epoch", res->best_epoch, true);
@@ -350,13 +271,11 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	appendStringInfoString(&summary, ", \"test\": ");
-	appendStringInfoString(&summary, metrics.data);
+	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "adapt_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "pretrain_seconds", res->pretrain_seconds, true);
 	xdpg_json_int(&summary, "pins_shared_version", run->source_version, true);
-	xdpg_json_int(&summary, "version", version_id, true);
-	xdpg_json_num(&summary, "seconds", xd_clock_seconds() - run->t0, true);
-	appendStringInfoString(&summary, "}");
+	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now: the adaptation before the modules it borrows */
 	xd_transfer_result_free(res);
@@ -376,24 +295,13 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 			   *method_name;
 	MemoryContext callcxt = CurrentMemoryContext;
 	XdAdaptRun *run;
-	char	   *summary;
-	Datum		result;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be null")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("domain must not be null")));
+	xdpg_fit_args(fcinfo, "domain", &name, &domain);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method must not be null"),
 				 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	domain = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	(void) parse_method(method_name);
 	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
@@ -403,16 +311,5 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	run = xdpg_adapt_load(name, domain, method_name, callcxt);
 	xdpg_adapt_fit(run, NULL);
-	summary = xdpg_adapt_store(run);
-
-	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(summary));
-	{
-		/* copy out of the SPI context before it goes */
-		Jsonb	   *j = DatumGetJsonbP(result);
-		Jsonb	   *out = SPI_palloc(VARSIZE(j));
-
-		memcpy(out, j, VARSIZE(j));
-		SPI_finish();
-		PG_RETURN_JSONB_P(out);
-	}
+	PG_RETURN_DATUM(xdpg_fit_result(xdpg_adapt_store(run)));
 }

@@ -256,7 +256,7 @@ extern Jsonb *xdpg_job_submit(const char *name, const char *kind, const char *do
 							  const char *method);
 extern int	xdpg_jobs_dispatch(void);
 
-/* train_fn.c: the summary's JSON */
+/* fit_common.c: the summary's JSON (more in fit_common.h) */
 extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);
 extern void xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma);
 extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);

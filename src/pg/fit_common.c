@@ -1,0 +1,259 @@
+/*
+ * fit_common.c - the skeleton xdrec.train (train_fn.c) and xdrec.adapt
+ * (adapt_fn.c) share: the SQL functions' first arguments and their result,
+ * a domain's rows read as the calling role, the job hooks, the test split's
+ * metrics (DESIGN section 5), and the JSON of a version and of a summary.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "xdrec/clock.h"
+#include "xdrec/metrics.h"
+#include "fit_common.h"
+
+/* a source domain needs at least this much to be worth training on */
+#define XDPG_MIN_TRAIN_ROWS 20
+/* a target needs a few training rows and two items to be adapted */
+#define XDPG_MIN_TARGET_ROWS 20
+#define XDPG_MIN_ITEMS 2
+
+void
+xdpg_json_num(StringInfo b, const char *key, double x, bool comma)
+{
+	if (comma)
+		appendStringInfoString(b, ", ");
+	escape_json(b, key);
+	if (isnan(x) || isinf(x))
+		appendStringInfoString(b, ": null");
+	else
+		appendStringInfo(b, ": %.6g", x);
+}
+
+void
+xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma)
+{
+	if (comma)
+		appendStringInfoString(b, ", ");
+	escape_json(b, key);
+	appendStringInfo(b, ": " INT64_FORMAT, x);
+}
+
+char *
+xdpg_config_json(const XdModelDef *md, const xd_config *cfg)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, "{\"d\": %d, \"context_layers\": %d, \"tower_layers\": %d, "
+					 "\"variant\": \"%s\", \"mm_residual\": %s, \"feedback\": \"%s\", "
+					 "\"dropout\": %.6g, \"beta\": %.6g, \"lr\": %.6g, \"batch_size\": %d, "
+					 "\"epochs\": %d, \"patience\": %d, \"seed\": " UINT64_FORMAT ", \"m\": %d}",
+					 cfg->d, cfg->n_ctx_layers, cfg->n_tower_layers,
+					 cfg->variant == XD_VARIANT_FMT ? "fmt" : "mmt",
+					 cfg->mm_residual ? "true" : "false",
+					 cfg->feedback == XD_EXPLICIT ? "explicit" : "implicit",
+					 cfg->dropout, cfg->beta, cfg->lr, cfg->batch_size,
+					 md->epochs, md->patience, (uint64) cfg->seed, cfg->m);
+	return b.data;
+}
+
+/*
+ * Arguments 0 (the model) and 1 (the domain, named domain_arg in the error),
+ * both required.
+ */
+void
+xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg, char **name, char **domain)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", domain_arg)));
+	*name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	*domain = text_to_cstring(PG_GETARG_TEXT_PP(1));
+}
+
+/*
+ * The domain's keys and rows, read as the calling role with a pinned
+ * search_path (feature expressions run as the caller). A source builds the
+ * model's vocabularies from its rows; a target keeps the source's frozen
+ * ones, already in md. Errors when the domain is too small to fit.
+ */
+xd_dataset *
+xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is_source,
+				   XdKeyMap *users, XdKeyMap *items, XdGuard *guard, XdLoadCounts *counts)
+{
+	int			min_rows = is_source ? XDPG_MIN_TRAIN_ROWS : XDPG_MIN_TARGET_ROWS;
+	int			save_nestlevel;
+	xd_dataset *ds;
+
+	save_nestlevel = NewGUCNestLevel();
+	xdpg_pin_search_path();
+	xdpg_load_keys(md, domain, true, users);
+	xdpg_load_keys(md, domain, false, items);
+	if (users->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("domain %s of model \"%s\" has no rows with a user and an item", domain, name),
+				 errhint("The domain is a value of column \"%s\" of %s.", md->domain_col, md->relation)));
+	if (is_source)
+		xdpg_build_vocabulary(md, domain);
+	ds = xdpg_load_domain(md, domain, users, items, guard, counts);
+	AtEOXact_GUC(true, save_nestlevel);
+
+	if (counts->rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < min_rows ||
+		ds->n_items < XDPG_MIN_ITEMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s domain %s has too little data to %s model \"%s\": " INT64_FORMAT " training rows, %d items",
+						is_source ? "source" : "target", domain, is_source ? "train" : "adapt", name,
+						counts->rows_used ? ds->n_split[XD_SPLIT_TRAIN] : 0, (int) ds->n_items),
+				 is_source ? errdetail("Rows read " INT64_FORMAT ", skipped " INT64_FORMAT ".",
+									   counts->rows_read, counts->rows_read - counts->rows_used) : 0,
+				 errhint("A %s domain needs at least %d training rows (80%% of its rows) and %d items.",
+						 is_source ? "source" : "target", min_rows, XDPG_MIN_ITEMS)));
+	return ds;
+}
+
+/* The core's callbacks: a job's hooks, or the calling session's interrupts. */
+void
+xdpg_fit_hooks(const XdRunHooks *hooks, xd_stop_fn *stop, void **stop_arg,
+			   xd_progress_fn *progress, void **progress_arg)
+{
+	*stop = hooks ? hooks->stop : xdpg_stop;
+	*stop_arg = hooks ? hooks->arg : NULL;
+	*progress = hooks ? hooks->progress : NULL;
+	*progress_arg = hooks ? hooks->arg : NULL;
+}
+
+/*
+ * The test split's metrics (JSON text), with the paper's sampled protocol
+ * (DESIGN section 5), or RMSE and MAE for explicit feedback.
+ */
+char *
+xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
+					  xd_score_fn score, void *score_arg)
+{
+	xd_eval_opts eo;
+	xd_rating_metrics ratings;
+	xd_rank_metrics ranks;
+	xd_status	st;
+	StringInfoData metrics;
+
+	xd_eval_opts_default(&eo);
+	eo.stop = xdpg_stop;
+	if (md->explicit_fb)
+		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, score, score_arg, &ratings);
+	else
+		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, score, score_arg, &ranks);
+	xdpg_check_status(st, "evaluating");
+
+	initStringInfo(&metrics);
+	appendStringInfoString(&metrics, "{");
+	if (md->explicit_fb)
+	{
+		xdpg_json_num(&metrics, "rmse", ratings.rmse, false);
+		xdpg_json_num(&metrics, "mae", ratings.mae, true);
+		xdpg_json_int(&metrics, "n", ratings.n, true);
+		xdpg_json_int(&metrics, "excluded", ratings.n_excluded, true);
+	}
+	else
+	{
+		xdpg_json_num(&metrics, "h1", ranks.h1, false);
+		xdpg_json_num(&metrics, "h5", ranks.h5, true);
+		xdpg_json_num(&metrics, "h10", ranks.h10, true);
+		xdpg_json_num(&metrics, "ndcg10", ranks.ndcg10, true);
+		xdpg_json_num(&metrics, "mrr", ranks.mrr, true);
+		xdpg_json_int(&metrics, "n", ranks.n, true);
+		xdpg_json_int(&metrics, "excluded", ranks.n_excluded, true);
+	}
+	appendStringInfoString(&metrics, "}");
+	return metrics.data;
+}
+
+/* A version's encoder JSON: its config, sizes, split seed and feature schema. */
+char *
+xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
+					  const xd_dataset *ds, const char *domain)
+{
+	StringInfoData encoder;
+
+	initStringInfo(&encoder);
+	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
+					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
+					 xdpg_config_json(md, cfg), (int) ds->n_users, (int) ds->n_items,
+					 ds->rating_mean, (uint64) xdpg_split_seed(seed, domain),
+					 xdpg_features_json(md, &ds->enc));
+	return encoder.data;
+}
+
+/* The served domain's stats JSON, for xdpg_deploy. */
+char *
+xdpg_fit_stats_json(int64 rows, const xd_dataset *ds)
+{
+	StringInfoData stats;
+
+	initStringInfo(&stats);
+	appendStringInfoString(&stats, "{");
+	xdpg_json_int(&stats, "rows", rows, false);
+	xdpg_json_int(&stats, "users", ds->n_users, true);
+	xdpg_json_int(&stats, "items", ds->n_items, true);
+	xdpg_json_int(&stats, "m", ds->enc.schema.m, true);
+	appendStringInfoString(&stats, "}");
+	return stats.data;
+}
+
+/* A summary opens with the model and the domain ... */
+void
+xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain)
+{
+	initStringInfo(b);
+	appendStringInfoString(b, "{\"model\": ");
+	escape_json(b, name);
+	appendStringInfoString(b, ", \"domain\": ");
+	escape_json(b, domain);
+}
+
+/* ... has the domain's split ... */
+void
+xdpg_fit_summary_split(StringInfo b, const xd_dataset *ds)
+{
+	appendStringInfoString(b, ", \"split\": {");
+	xdpg_json_int(b, "train", ds->n_split[XD_SPLIT_TRAIN], false);
+	xdpg_json_int(b, "valid", ds->n_split[XD_SPLIT_VALID], true);
+	xdpg_json_int(b, "test", ds->n_split[XD_SPLIT_TEST], true);
+	appendStringInfoString(b, "}");
+}
+
+/* ... and closes with the version written and the whole call's seconds. */
+void
+xdpg_fit_summary_end(StringInfo b, int64 version_id, double t0)
+{
+	xdpg_json_int(b, "version", version_id, true);
+	xdpg_json_num(b, "seconds", xd_clock_seconds() - t0, true);
+	appendStringInfoString(b, "}");
+}
+
+/*
+ * The SQL function's jsonb result from the summary, copied out of the SPI
+ * context before SPI_finish frees it.
+ */
+Datum
+xdpg_fit_result(const char *summary)
+{
+	Jsonb	   *j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(summary)));
+	Jsonb	   *out = SPI_palloc(VARSIZE(j));
+
+	memcpy(out, j, VARSIZE(j));
+	SPI_finish();
+	return JsonbPGetDatum(out);
+}
