@@ -7,29 +7,15 @@
 # ranks identically and its next training still leaves the user out.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 SRC=xd_forget_src
 DST=xd_forget_dst
-WORK=$(mktemp -d /tmp/xdrec-forget.XXXXXX)
-cleanup()
-{
-	dropdb --if-exists "$SRC" >/dev/null 2>&1 || true
-	dropdb --if-exists "$DST" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-
-dropdb --if-exists "$SRC" 2>/dev/null
-dropdb --if-exists "$DST" 2>/dev/null
-createdb "$SRC"
-q -d "$SRC" >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 13, "domains": 2, "sizes": {"source": {"users": 80, "items": 40, "interactions": 2000}, "target": {"users": 30, "items": 15, "interactions": 300}}}');
-SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2}');
-SELECT xdrec.train('food', 'd0');
-SQL
+it_databases "$SRC" "$DST"
+it_workdir forget
+it_trained_model "$SRC" food \
+	'{"seed": 13, "domains": 2, "sizes": {"source": {"users": 80, "items": 40, "interactions": 2000}, "target": {"users": 30, "items": 15, "interactions": 300}}}' \
+	'{"d": 8, "epochs": 2}'
 
 # every d0 user's top 10, one line per user
 RANK_ALL="SELECT string_agg(format('%s:%s:%s', u, r.item_key, encode(float4send(r.score), 'hex')), ' ' ORDER BY u, r.rank)

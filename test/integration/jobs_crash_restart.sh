@@ -10,13 +10,11 @@
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster, and
 # XD_PGBIN; restarts that cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 PGBIN=${XD_PGBIN:-/usr/lib/postgresql/15/bin}
 DB=xd_jobs_crash
-cleanup() { dropdb --if-exists "$DB" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+it_databases "$DB"
 
 # the server accepts queries again (after a crash or a restart)
 wait_server()
@@ -40,16 +38,10 @@ wait_epoch()
 
 served() { q -c "SELECT served_version FROM xdrec.domains WHERE model = 'm' AND domain = '$1'"; }
 
-cleanup
-createdb "$DB"
-q >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 6, "domains": 2, "sizes": {"source": {"users": 500, "items": 300, "interactions": 20000}, "target": {"users": 60, "items": 40, "interactions": 800}}}');
-SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 16, "epochs": 2}');
-SELECT xdrec.train('m', 'd0');
-UPDATE xdrec.model SET options = options || '{"epochs": 100, "patience": 100}' WHERE name = 'm';
-SQL
+it_trained_model "$DB" m \
+	'{"seed": 6, "domains": 2, "sizes": {"source": {"users": 500, "items": 300, "interactions": 20000}, "target": {"users": 60, "items": 40, "interactions": 800}}}' \
+	'{"d": 16, "epochs": 2}'
+q -c "UPDATE xdrec.model SET options = options || '{\"epochs\": 100, \"patience\": 100}' WHERE name = 'm'"
 v1=$(served d0)
 user=$(q -c "SELECT min(user_key) FROM orders WHERE domain = 'd0'")
 
@@ -95,7 +87,7 @@ echo "ok: restart -> job $j2 failed, job $j3 resumed by xdrec.wait and finished"
 # no free worker slot: pg_cron's launcher and the logical replication
 # launcher take two of three
 restart() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -m fast -w restart -l "$data/../server.log" >/dev/null; wait_server; }
-trap 'q -c "ALTER SYSTEM RESET max_worker_processes" >/dev/null 2>&1; restart; cleanup' EXIT
+trap 'q -c "ALTER SYSTEM RESET max_worker_processes" >/dev/null 2>&1; restart; it_cleanup' EXIT
 q -c "ALTER SYSTEM SET max_worker_processes = 3"
 restart
 q -c "SELECT xdrec.set_max_workers(2)" >/dev/null

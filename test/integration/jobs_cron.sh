@@ -8,18 +8,18 @@
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster that
 # preloads pg_cron with cron.database_name = 'postgres', and XD_PGBIN.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 PGBIN=${XD_PGBIN:-/usr/lib/postgresql/15/bin}
 DB=xd_jobs_cron
+it_databases "$DB"
 p() { psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup()
 {
 	p -c "SELECT cron.unschedule('xdrec_readapt') FROM cron.job WHERE jobname = 'xdrec_readapt'" >/dev/null 2>&1 || true
 	p -c "DROP EXTENSION IF EXISTS pg_cron" >/dev/null 2>&1 || true
 	p -c "ALTER SYSTEM RESET cron.host" >/dev/null 2>&1 || true
-	dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+	it_cleanup
 }
 trap cleanup EXIT
 
@@ -29,16 +29,10 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$data" -m fast -w restart -l "$data/.
 for _ in $(seq 1 300); do p -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.1; done
 p -c "CREATE EXTENSION IF NOT EXISTS pg_cron"
 
-dropdb --if-exists "$DB" >/dev/null 2>&1
-createdb "$DB"
-q >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 9, "domains": 2, "sizes": {"source": {"users": 200, "items": 100, "interactions": 4000}, "target": {"users": 40, "items": 30, "interactions": 600}}}');
-SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2}');
-SELECT xdrec.train('m', 'd0');
-SELECT xdrec.adapt('m', 'd1', 'direct');
-SQL
+it_trained_model "$DB" m \
+	'{"seed": 9, "domains": 2, "sizes": {"source": {"users": 200, "items": 100, "interactions": 4000}, "target": {"users": 40, "items": 30, "interactions": 600}}}' \
+	'{"d": 8, "epochs": 2}'
+q -c "SELECT xdrec.adapt('m', 'd1', 'direct')" >/dev/null
 v1=$(q -c "SELECT served_version FROM xdrec.domains WHERE model = 'm' AND domain = 'd1'")
 
 start=$(date +%s)

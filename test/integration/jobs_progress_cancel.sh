@@ -8,23 +8,15 @@
 # 10 s), and cancels a scheduled one at once.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_jobs_progress
-cleanup() { dropdb --if-exists "$DB" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+it_databases "$DB"
 
-cleanup
-createdb "$DB"
-q >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 5, "domains": 2, "sizes": {"source": {"users": 500, "items": 300, "interactions": 20000}, "target": {"users": 60, "items": 40, "interactions": 800}}}');
-SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 16, "epochs": 2}');
-SELECT xdrec.train('m', 'd0');
-UPDATE xdrec.model SET options = options || '{"epochs": 8, "patience": 8}' WHERE name = 'm';
-SQL
+it_trained_model "$DB" m \
+	'{"seed": 5, "domains": 2, "sizes": {"source": {"users": 500, "items": 300, "interactions": 20000}, "target": {"users": 60, "items": 40, "interactions": 800}}}' \
+	'{"d": 16, "epochs": 2}'
+q -c "UPDATE xdrec.model SET options = options || '{\"epochs\": 8, \"patience\": 8}' WHERE name = 'm'"
 v1=$(q -c "SELECT served_version FROM xdrec.domains WHERE model = 'm' AND domain = 'd0'")
 
 # J1: 8 epochs in the background

@@ -6,23 +6,15 @@
 # version its job wrote.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_jobs_queue
-cleanup() { dropdb --if-exists "$DB" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+it_databases "$DB"
 
-cleanup
-createdb "$DB"
-q >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 7, "domains": 7, "sizes": {"source": {"users": 300, "items": 150, "interactions": 6000}, "target": {"users": 80, "items": 50, "interactions": 3000}}}');
-SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 16, "epochs": 2}');
-SELECT xdrec.train('m', 'd0');
-UPDATE xdrec.model SET options = options || '{"epochs": 12, "patience": 12}' WHERE name = 'm';
-SQL
+it_trained_model "$DB" m \
+	'{"seed": 7, "domains": 7, "sizes": {"source": {"users": 300, "items": 150, "interactions": 6000}, "target": {"users": 80, "items": 50, "interactions": 3000}}}' \
+	'{"d": 16, "epochs": 2}'
+q -c "UPDATE xdrec.model SET options = options || '{\"epochs\": 12, \"patience\": 12}' WHERE name = 'm'"
 [ "$(q -c "SELECT xdrec.max_workers()")" = 2 ] || fail "the default cap is not 2"
 
 mapfile -t jobs < <(q -c "SELECT summary ->> 'job' FROM xdrec.adapt_all('m', background => true) ORDER BY domain")

@@ -7,26 +7,14 @@
 # in one session invalidates another session's cache before its next call.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_drivers
-WORK=$(mktemp -d /tmp/xdrec-drivers.XXXXXX)
-cleanup()
-{
-	dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
-
-dropdb --if-exists "$DB" 2>/dev/null
-createdb "$DB"
-q >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 11, "domains": 2, "sizes": {"source": {"users": 200, "items": 100, "interactions": 5000}, "target": {"users": 50, "items": 30, "interactions": 400}}}');
-SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 16, "epochs": 2}');
-SELECT xdrec.train('food', 'd0');
-SQL
+it_databases "$DB"
+it_workdir drivers
+it_trained_model "$DB" food \
+	'{"seed": 11, "domains": 2, "sizes": {"source": {"users": 200, "items": 100, "interactions": 5000}, "target": {"users": 50, "items": 30, "interactions": 400}}}' \
+	'{"d": 16, "epochs": 2}'
 
 CTX='{"hour": 19, "weekday": "fri", "rain": true}'
 USER_KEY=$(q -c "SELECT min(user_key) FROM orders WHERE domain = 'd0'")

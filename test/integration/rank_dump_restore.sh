@@ -7,28 +7,16 @@
 # metrics.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 SRC=xd_rank_src
 DST=xd_rank_dst
-WORK=$(mktemp -d /tmp/xdrec-rankdump.XXXXXX)
-cleanup()
-{
-	dropdb --if-exists "$SRC" >/dev/null 2>&1 || true
-	dropdb --if-exists "$DST" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-
-dropdb --if-exists "$SRC" 2>/dev/null
-dropdb --if-exists "$DST" 2>/dev/null
-createdb "$SRC"
+it_databases "$SRC" "$DST"
+it_workdir rankdump
+it_trained_model "$SRC" food \
+	'{"seed": 21, "domains": 2, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 30, "items": 20, "interactions": 300}}}' \
+	'{"d": 16, "epochs": 2}'
 q -d "$SRC" >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 21, "domains": 2, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 30, "items": 20, "interactions": 300}}}');
-SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 16, "epochs": 2}');
-SELECT xdrec.train('food', 'd0');
 SELECT xdrec.adapt('food', 'd1');
 SELECT xdrec.train('food', 'd0');
 CREATE TABLE orders_text AS SELECT domain, 'u' || user_key AS u, 'i' || item_key AS i, hour, weekday FROM orders;

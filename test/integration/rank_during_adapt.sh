@@ -10,28 +10,25 @@
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 # XD_DEPLOYS (8) adaptations, XD_CLIENTS (3) pgbench clients.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_rank_adapt
 DEPLOYS=${XD_DEPLOYS:-8}
 CLIENTS=${XD_CLIENTS:-3}
-WORK=$(mktemp -d /tmp/xdrec-rank-adapt.XXXXXX)
+it_databases "$DB"
+it_workdir rank-adapt
+# pgbench first: its sessions would keep the database from being dropped
 cleanup()
 {
 	[ -n "${BENCH_PID:-}" ] && kill "$BENCH_PID" 2>/dev/null
-	dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
+	it_cleanup
 }
 trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
 
-dropdb --if-exists "$DB" 2>/dev/null
-createdb "$DB"
+it_trained_model "$DB" food \
+	'{"seed": 21, "domains": 2, "sizes": {"source": {"users": 150, "items": 60, "interactions": 3000}, "target": {"users": 40, "items": 25, "interactions": 500}}}' \
+	'{"d": 8, "epochs": 3}'
 q >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 21, "domains": 2, "sizes": {"source": {"users": 150, "items": 60, "interactions": 3000}, "target": {"users": 40, "items": 25, "interactions": 500}}}');
-SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 3}');
-SELECT xdrec.train('food', 'd0');
 CREATE TABLE expected (version bigint PRIMARY KEY, answer text NOT NULL);
 CREATE TABLE answers (lo bigint, hi bigint, answer text);
 SQL

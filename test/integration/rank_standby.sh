@@ -5,8 +5,10 @@
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster started by
 # test/lib.sh (trust authentication, replication allowed locally); run as root.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_standby
+it_databases "$DB"
 PGBIN=${XD_PGBIN:-/usr/lib/postgresql/15/bin}
 SDIR=$(mktemp -d /tmp/xdrec-standby.XXXXXX)
 chmod 755 "$SDIR"
@@ -20,22 +22,15 @@ cleanup()
 	if [ -f "$SDIR/data/postmaster.pid" ]; then
 		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$SDIR/data" -m fast -w stop >/dev/null 2>&1 || true
 	fi
-	dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+	it_cleanup
 	rm -rf "$SDIR"
 }
 trap cleanup EXIT
-p() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
 s() { psql -X -q -v ON_ERROR_STOP=1 -At -h "$SDIR" -p "$SPORT" -d "$DB" "$@"; }
 
-dropdb --if-exists "$DB" 2>/dev/null
-createdb "$DB"
-p >/dev/null <<'SQL'
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 5, "domains": 1, "sizes": {"source": {"users": 100, "items": 50, "interactions": 2500}}}');
-SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2}');
-SELECT xdrec.train('food', 'd0');
-SQL
+it_trained_model "$DB" food \
+	'{"seed": 5, "domains": 1, "sizes": {"source": {"users": 100, "items": 50, "interactions": 2500}}}' \
+	'{"d": 8, "epochs": 2}'
 
 runuser -u postgres -- "$PGBIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" \
 	-D "$SDIR/data" -R -X stream -c fast >/dev/null
@@ -53,7 +48,7 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$SDIR/data" -l "$SDIR/standby.log" -w
 catch_up()
 {
 	local lsn i
-	lsn=$(p -c "SELECT pg_current_wal_lsn()")
+	lsn=$(q -c "SELECT pg_current_wal_lsn()")
 	for i in $(seq 1 100); do
 		[ "$(s -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ] && return 0
 		sleep 0.1
@@ -64,7 +59,7 @@ catch_up()
 catch_up
 
 Q="SELECT string_agg(item_key::text || ':' || version, ',' ORDER BY rank) FROM xdrec.rank('food', 3, '{\"hour\": 20, \"weekday\": \"fri\"}', 5)"
-[ "$(p -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently"; exit 1; }
+[ "$(q -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently"; exit 1; }
 
 # one standby session ranks, the primary trains, the same session ranks again
 coproc STANDBY { psql -X -q -At -h "$SDIR" -p "$SPORT" -d "$DB" 2>&1; }
@@ -82,12 +77,12 @@ ask()
 	echo "$out"
 }
 v1=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
-v2=$(p -c "SELECT xdrec.train('food', 'd0')->>'version'")
+v2=$(q -c "SELECT xdrec.train('food', 'd0')->>'version'")
 catch_up
 seen=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
 echo '\q' >&"${STANDBY[1]}"
 wait "$standby_pid" 2>/dev/null || true
 echo "standby session: version $v1, primary trained $v2, the same standby session now serves $seen"
 [ "$seen" = "$v2" ] && [ "$v1" != "$v2" ] || { echo "FAIL: the standby session kept version $seen"; exit 1; }
-[ "$(p -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently after the new version"; exit 1; }
+[ "$(q -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently after the new version"; exit 1; }
 echo "hot standby: ranks as the primary does; a new version reaches a standby session's cache"

@@ -16,6 +16,7 @@
 # log is read from $PGHOST/server.log, where test/lib.sh puts it.
 # XD_SQLSMITH_QUERIES (5000), XD_SQLSMITH_SECONDS (75), XD_SQLSMITH_SEED.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_sqlsmith
 ROLE=xd_smith
@@ -23,26 +24,22 @@ QUERIES=${XD_SQLSMITH_QUERIES:-5000}
 SECONDS_MAX=${XD_SQLSMITH_SECONDS:-75}
 SEED=${XD_SQLSMITH_SEED:-$((RANDOM * 32768 + RANDOM))}
 SERVER_LOG=$PGHOST/server.log
-WORK=$(mktemp -d /tmp/xdrec-sqlsmith.XXXXXX)
+it_databases "$DB"
+it_workdir sqlsmith
+# the role after the database, which holds its grants
 cleanup()
 {
-	dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+	it_cleanup
 	psql -X -q -c "DROP ROLE IF EXISTS $ROLE" >/dev/null 2>&1 || true
-	rm -rf "$WORK"
 }
 trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
 
 [ -f "$SERVER_LOG" ] || { echo "FAIL: no server log at $SERVER_LOG"; exit 1; }
-dropdb --if-exists "$DB" 2>/dev/null
 psql -X -q -c "DROP ROLE IF EXISTS $ROLE" 2>/dev/null
-createdb "$DB"
+it_trained_model "$DB" food \
+	'{"seed": 11, "domains": 2, "sizes": {"source": {"users": 100, "items": 50, "interactions": 2000}, "target": {"users": 40, "items": 20, "interactions": 400}}}' \
+	'{"d": 8, "epochs": 2}'
 q >/dev/null <<SQL
-CREATE EXTENSION xdrec;
-SELECT xdrec.generate('orders', '{"seed": 11, "domains": 2, "sizes": {"source": {"users": 100, "items": 50, "interactions": 2000}, "target": {"users": 40, "items": 20, "interactions": 400}}}');
-SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2}');
-SELECT xdrec.train('food', 'd0');
 SELECT xdrec.adapt('food', 'd1', 'direct');
 SELECT xdrec.generate('ratings', '{"seed": 12, "domains": 1, "explicit": true, "sizes": {"source": {"users": 40, "items": 20, "interactions": 600}}}');
 SELECT xdrec.create_model('stars', 'ratings', 'user_key', 'item_key', 'domain', rating_col => 'rating',
