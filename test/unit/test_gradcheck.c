@@ -43,14 +43,12 @@ gc_run(const gc_case *gc)
 	xd_batch	b;
 	xd_rng		rng;
 	xd_rng		drop_rng;
-	xd_param  **ps;
-	int			np;
 	int			P = 5;
 	int			n_users = 6;
 	int			n_items = 7;
 	double		loss;
-	int			checked = 0;
-	int			bad = 0;
+	int			checked;
+	int			bad;
 
 	xd_config_defaults(&cfg);
 	cfg.m_I = gc->m_I;
@@ -79,78 +77,11 @@ gc_run(const gc_case *gc)
 		XD_CHECK(isfinite(loss));
 	}
 
-	xd_model_params(model, &ps, &np);
-	for (int i = 0; i < np; i++)
 	{
-		xd_param   *p = ps[i];
-		size_t		n = (size_t) p->rows * p->cols;
-		float	   *ga = malloc(sizeof(float) * n);
-		double		worst = 0.0;
+		gc_opts		opts = {gc->dropout, false, false};
+		int			checked_residual;
 
-		XD_REQUIRE(ga);
-		memcpy(ga, p->g, sizeof(float) * n);
-		for (size_t k = 0; k < n; k++)
-		{
-			float		w0 = p->w[k];
-			double		lp,
-						lm,
-						num;
-			double		a = ga[k];
-			double		err;
-
-			if (gc_mm_diag(&cfg, p, k))
-			{
-				XD_CHECK(ga[k] == 0.0f);
-				continue;
-			}
-			if (p->sparse && !p->row_mark[k / p->cols])
-			{
-				/* a row the batch does not touch has no gradient */
-				XD_CHECK(ga[k] == 0.0f);
-				continue;
-			}
-			/*
-			 * A ReLU (FMT layers, towers) whose input lies within eps of 0
-			 * bends the difference quotient: then a smaller or larger step
-			 * clears the kink. An entry passes when one of the steps agrees;
-			 * a wrong gradient disagrees at every step.
-			 */
-			err = INFINITY;
-			num = 0.0;
-			for (int e = 0; e < 3 && err > GC_ATOL; e++)
-			{
-				static const float steps[3] = {GC_EPS, GC_EPS / 4, GC_EPS * 4};
-				float		h = steps[e];
-				double		q;
-				double		qe;
-
-				p->w[k] = w0 + h;
-				lp = gc_loss(model, &b, &drop_rng, gc->dropout);
-				p->w[k] = w0 - h;
-				lm = gc_loss(model, &b, &drop_rng, gc->dropout);
-				p->w[k] = w0;
-				q = (lp - lm) / (2.0 * (double) h);
-				qe = fabs(a - q) - GC_RTOL * fmax(fabs(a), fabs(q));
-				if (qe < err)
-				{
-					err = qe;
-					num = q;
-				}
-			}
-			checked++;
-			if (err > worst)
-				worst = err;
-			if (err > GC_ATOL)
-			{
-				char		msg[200];
-
-				snprintf(msg, sizeof(msg), "%s[%zu]: analytic %.6g numeric %.6g",
-						 p->name, k, a, num);
-				if (bad++ < 5)
-					xd_test_fail(__FILE__, __LINE__, msg);
-			}
-		}
-		free(ga);
+		bad = gc_check_params(model, &cfg, &b, &drop_rng, &opts, &checked, &checked_residual);
 	}
 	/* every tensor took part: 8 implicit + 3 explicit at least */
 	XD_CHECK(checked > 100);

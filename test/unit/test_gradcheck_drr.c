@@ -46,15 +46,13 @@ drr_run(const drr_case *dc)
 	xd_batch	b;
 	xd_rng		rng;
 	xd_rng		drop_rng;
-	xd_param  **ps;
-	int			np;
 	int			P = 5;
 	int			n_users = 6;
 	int			n_items = 7;
 	double		loss;
-	int			checked = 0;
-	int			checked_res = 0;
-	int			bad = 0;
+	int			checked;
+	int			checked_res;
+	int			bad;
 
 	xd_config_defaults(&cfg);
 	cfg.m_I = 3;
@@ -109,82 +107,14 @@ drr_run(const drr_case *dc)
 		}
 	}
 
-	xd_model_params(model, &ps, &np);
-	for (int i = 0; i < np; i++)
 	{
-		xd_param   *p = ps[i];
-		size_t		n = (size_t) p->rows * p->cols;
-		float	   *ga = malloc(sizeof(float) * n);
+		/*
+		 * One-sided quotients too: a ReLU kink (towers, FMT layers,
+		 * encoders) within 4 eps of w0 lies on one side only.
+		 */
+		gc_opts		opts = {false, true, dc->frozen};
 
-		XD_REQUIRE(ga);
-		memcpy(ga, p->g, sizeof(float) * n);
-		for (size_t k = 0; k < n; k++)
-		{
-			float		w0 = p->w[k];
-			double		a = ga[k];
-			double		err;
-			double		num = 0.0;
-
-			if (dc->frozen && p->group == XD_GROUP_SHARED)
-			{
-				/* frozen modules: backward wrote nothing */
-				XD_CHECK(ga[k] == 0.0f);
-				continue;
-			}
-			if (gc_mm_diag(&cfg, p, k))
-			{
-				XD_CHECK(ga[k] == 0.0f);
-				continue;
-			}
-			if (p->sparse && !p->row_mark[k / p->cols])
-			{
-				XD_CHECK(ga[k] == 0.0f);
-				continue;
-			}
-			/*
-			 * Central differences at three steps, then one-sided ones: a
-			 * ReLU kink (towers, FMT layers, encoders) within 4 eps of w0
-			 * lies on one side only, so one of the one-sided quotients
-			 * clears it; a wrong gradient disagrees with all of them.
-			 */
-			err = INFINITY;
-			for (int e = 0; e < 7 && err > GC_ATOL; e++)
-			{
-				static const float steps[7] = {GC_EPS, GC_EPS / 4, GC_EPS * 4,
-				GC_EPS, GC_EPS / 4, GC_EPS, GC_EPS / 4};
-				float		h = steps[e];
-				double		lp,
-							lm,
-							q,
-							qe;
-
-				p->w[k] = e < 5 ? w0 + h : w0;
-				lp = gc_loss(model, &b, &drop_rng, false);
-				p->w[k] = e < 3 ? w0 - h : (e < 5 ? w0 : w0 - h);
-				lm = gc_loss(model, &b, &drop_rng, false);
-				p->w[k] = w0;
-				q = (lp - lm) / ((e < 3 ? 2.0 : 1.0) * (double) h);
-				qe = fabs(a - q) - GC_RTOL * fmax(fabs(a), fabs(q));
-				if (qe < err)
-				{
-					err = qe;
-					num = q;
-				}
-			}
-			checked++;
-			if (p->group == XD_GROUP_RESIDUAL)
-				checked_res++;
-			if (err > GC_ATOL)
-			{
-				char		msg[200];
-
-				snprintf(msg, sizeof(msg), "%s[%zu]: analytic %.6g numeric %.6g",
-						 p->name, k, a, num);
-				if (bad++ < 5)
-					xd_test_fail(__FILE__, __LINE__, msg);
-			}
-		}
-		free(ga);
+		bad = gc_check_params(model, &cfg, &b, &drop_rng, &opts, &checked, &checked_res);
 	}
 	/* all three residuals: R_C, r_C (when L_C >= 1), R_U, r_U, R_V, r_V */
 	XD_CHECK(checked_res == (dc->n_ctx_layers >= 1 ? 7 * 7 + 7 : 0) + 2 * (5 * 5 + 5));
