@@ -8,13 +8,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 CREATE FUNCTION pg_temp.catalog() RETURNS text LANGUAGE sql AS $$
 	SELECT format('versions %s, weights %s, keys %s, seen %s, domains %s, served %s, states %s',

@@ -7,13 +7,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 -- a digest of a version's blobs, the per-user tensors apart or alone
 CREATE FUNCTION pg_temp.digest(v bigint, per_user boolean) RETURNS text LANGUAGE sql AS $$

@@ -158,13 +158,7 @@ GROUP BY o.domain ORDER BY o.domain;
 RESET xdrec.cache_memory;
 
 -- errors
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);

@@ -5,14 +5,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
--- SQLSTATE and message of a statement that must fail
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 -- what the catalog holds, to show failing calls change nothing
 CREATE FUNCTION pg_temp.catalog_exact() RETURNS text LANGUAGE sql AS $$
