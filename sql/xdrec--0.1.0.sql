@@ -130,7 +130,7 @@ CREATE TABLE xdrec.job (
 	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.job_id_seq'),
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
 	domain text,
-	kind text NOT NULL CHECK (kind IN ('train', 'adapt', 'adapt_all', 'evaluate')),
+	kind text NOT NULL CHECK (kind IN ('train', 'adapt')),	-- adapt_all submits adapt jobs
 	state text NOT NULL DEFAULT 'scheduled'
 		CHECK (state IN ('scheduled', 'running', 'finished', 'cancelling', 'cancelled', 'failed')),
 	submitted_by name NOT NULL DEFAULT CURRENT_USER,

@@ -279,6 +279,7 @@ xdpg_jobs_dispatch(void)
 				cap,
 				started = 0;
 	uint64		n;
+	SPITupleTable *tt;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
@@ -291,9 +292,10 @@ xdpg_jobs_dispatch(void)
 						"FROM xdrec.job WHERE state = 'scheduled' ORDER BY id", false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the scheduled jobs failed");
 		n = SPI_processed;
+		/* kept: xdpg_job_fail below runs SPI, which resets SPI_tuptable */
+		tt = SPI_tuptable;
 		for (uint64 i = 0; i < n && live + started < cap; i++)
 		{
-			SPITupleTable *tt = SPI_tuptable;
 			HeapTuple	t = tt->vals[i];
 			bool		isnull;
 			int64		id = DatumGetInt64(SPI_getbinval(t, tt->tupdesc, 1, &isnull));
