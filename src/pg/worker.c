@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -29,6 +30,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -316,13 +318,22 @@ xdrec_job_worker_main(Datum arg)
 		memset(&job, 0, sizeof(job));
 		job.id = next;
 		job.cxt = AllocSetContextCreate(TopMemoryContext, "xdrec job", ALLOCSET_DEFAULT_SIZES);
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+
+		/*
+		 * Each job starts from a clean session, as in a worker of its own:
+		 * settings and temporary objects that the previous job's SQL (its
+		 * submitter's feature expressions) left at session level go.
+		 */
+		ResetAllOptions();
+		ResetTempTableNamespace();
+		job.owner = xdpg_jobs_owner();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
 		/* what a job allocates outside its transactions goes with its context */
 		MemoryContextSwitchTo(job.cxt);
 		pgstat_report_appname(psprintf("xdrec job " INT64_FORMAT, job.id));
-		StartTransactionCommand();
-		job.owner = xdpg_jobs_owner();
-		CommitTransactionCommand();
-		MemoryContextSwitchTo(job.cxt);
 
 		claimed = job_claim(&job);
 		if (claimed)

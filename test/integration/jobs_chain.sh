@@ -5,7 +5,8 @@
 # drains to finished with no job call from any session (this script only
 # reads xdrec.job), all four in the one worker; a job another login role
 # submitted meanwhile is left scheduled, not run by that worker, and runs
-# later in a worker of its own login role.
+# later in a worker of its own login role. Each job in that worker starts
+# from a clean session: a setting one job's SQL left is gone for the next.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
 
@@ -57,8 +58,15 @@ q >/dev/null <<'SQL'
 CREATE ROLE xdjc_other LOGIN;
 CREATE EXTENSION xdrec;
 SELECT xdrec.generate('orders', '{"seed": 9, "domains": 6, "sizes": {"source": {"users": 200, "items": 100, "interactions": 4000}, "target": {"users": 40, "items": 30, "interactions": 600}}}');
+-- m's jobs fail if a session setting xdjc.leak is on; model leak's job sets it
 SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2}');
+	features => xdrec.generated_features() || '[{"name": "clean", "kind": "interactional", "type": "boolean",
+		"expression": "1 / (current_setting(''xdjc.leak'', true) IS DISTINCT FROM ''on'')::int = 1"}]',
+	options => '{"d": 8, "epochs": 2}');
+SELECT xdrec.create_model('leak', 'orders', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features() || '[{"name": "leak", "kind": "interactional", "type": "boolean",
+		"expression": "set_config(''xdjc.leak'', ''on'', false) = ''on''"}]',
+	options => '{"d": 8, "epochs": 1}');
 SELECT xdrec.train('m', 'd0');
 SELECT xdrec.grant('m', 'xdjc_other', 'train');
 GRANT SELECT ON orders TO xdjc_other;
@@ -89,11 +97,12 @@ until_ok 60 "the slots were not filled" grep -q filled "$TMP/fill.out"
 grep -q "no background worker slot is free" "$TMP/fill.out" || fail "the filler found a free slot every time: $(cat "$TMP/fill.out")"
 
 # 3. the rest of the queue: no worker can be registered for it; a job of
-# another login role in the middle
+# another login role in the middle. The job of model leak leaves a setting
+# in its session that would fail m's next jobs if they inherited it.
 queue=()
-for d in d2 d3; do
-	queue+=("$(q -c "SELECT xdrec.adapt('m', '$d', background => true) ->> 'job'" 2>"$TMP/notice")")
-	grep -q "no background worker slot is free" "$TMP/notice" || fail "a worker was registered for the job on $d"
+for call in "train('leak', 'd0'" "adapt('m', 'd3'"; do
+	queue+=("$(q -c "SELECT xdrec.$call, background => true) ->> 'job'" 2>"$TMP/notice")")
+	grep -q "no background worker slot is free" "$TMP/notice" || fail "a worker was registered for $call)"
 done
 other=$(q -U xdjc_other -c "SELECT xdrec.adapt('m', 'd4', background => true) ->> 'job'" 2>"$TMP/notice")
 grep -q "no background worker slot is free" "$TMP/notice" || fail "a worker was registered for xdjc_other's job"
