@@ -301,9 +301,12 @@ CREATE POLICY seen_write ON xdrec.seen FOR ALL
 	WITH CHECK (xdrec._model_access(model_id, 'train'));
 CREATE POLICY job_select ON xdrec.job FOR SELECT
 	USING (xdrec._model_access(model_id, 'use'));
+-- a job's worker connects as its login_role: a row may name only the
+-- writer's own session (docs/jobs.md)
 CREATE POLICY job_write ON xdrec.job FOR ALL
 	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train') AND submitted_by = CURRENT_USER);
+	WITH CHECK (xdrec._model_access(model_id, 'train') AND submitted_by = CURRENT_USER
+				AND login_role = SESSION_USER);
 CREATE POLICY job_progress_select ON xdrec.job_progress FOR SELECT
 	USING (EXISTS (SELECT 1 FROM xdrec.job j WHERE j.id = job_id));
 CREATE POLICY job_progress_write ON xdrec.job_progress FOR ALL
