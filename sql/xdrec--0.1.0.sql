@@ -130,7 +130,7 @@ CREATE TABLE xdrec.job (
 	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.job_id_seq'),
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
 	domain text,
-	kind text NOT NULL CHECK (kind IN ('train', 'adapt', 'adapt_all', 'evaluate')),
+	kind text NOT NULL CHECK (kind IN ('train', 'adapt')),	-- adapt_all submits adapt jobs
 	state text NOT NULL DEFAULT 'scheduled'
 		CHECK (state IN ('scheduled', 'running', 'finished', 'cancelling', 'cancelled', 'failed')),
 	submitted_by name NOT NULL DEFAULT CURRENT_USER,
@@ -301,9 +301,12 @@ CREATE POLICY seen_write ON xdrec.seen FOR ALL
 	WITH CHECK (xdrec._model_access(model_id, 'train'));
 CREATE POLICY job_select ON xdrec.job FOR SELECT
 	USING (xdrec._model_access(model_id, 'use'));
+-- a job's worker connects as its login_role: a row may name only the
+-- writer's own session (docs/jobs.md)
 CREATE POLICY job_write ON xdrec.job FOR ALL
 	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train') AND submitted_by = CURRENT_USER);
+	WITH CHECK (xdrec._model_access(model_id, 'train') AND submitted_by = CURRENT_USER
+				AND login_role = SESSION_USER);
 CREATE POLICY job_progress_select ON xdrec.job_progress FOR SELECT
 	USING (EXISTS (SELECT 1 FROM xdrec.job j WHERE j.id = job_id));
 CREATE POLICY job_progress_write ON xdrec.job_progress FOR ALL

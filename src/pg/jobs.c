@@ -4,9 +4,10 @@
  * queue starts one dynamic background worker (worker.c) per scheduled job,
  * up to xdrec.max_workers() running at once, never two on one (model,
  * domain). Without shared_preload_libraries there is no shared memory, so
- * the queue is the table itself: the submitting call, a finishing worker,
- * xdrec.wait, xdrec.cancel and xdrec.run_pending (a pg_cron sweep) each
- * start what may start.
+ * the queue is the table itself: the submitting call, a finishing worker
+ * (which also runs the next job of its login role itself), xdrec.wait,
+ * xdrec.cancel and xdrec.run_pending (a pg_cron sweep) each start what may
+ * start.
  *
  * Liveness: a worker holds a session-level advisory lock on its job from
  * the moment it claims it until its outcome is committed; a running or
@@ -269,17 +270,26 @@ start_worker(int64 job, Oid login_role, TransactionId wait_xid)
  * transaction inserted waits for it to commit. A worker that finds the job
  * taken, or the cap reached, leaves it scheduled; so starting one too many
  * is harmless. Returns the number of workers started.
+ *
+ * A finishing worker (worker.c) passes the login role it connected as: the
+ * oldest job that may run and has that login role is left to it, in *own
+ * (0 if none), and counts toward the cap. It runs that job in its own slot,
+ * so the queue drains when no worker slot is free; a worker cannot change
+ * its login role, so other roles' jobs still get workers of their own.
  */
 int
-xdpg_jobs_dispatch(void)
+xdpg_jobs_dispatch_for(Oid self_login, int64 *own)
 {
 	XdRoleSwitch save;
 	List	   *keys = NIL;
 	int			live,
 				cap,
 				started = 0;
+	bool		no_slot = false;
 	uint64		n;
+	SPITupleTable *tt;
 
+	*own = 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	xdpg_role_switch(xdpg_jobs_owner(), &save);
@@ -291,9 +301,10 @@ xdpg_jobs_dispatch(void)
 						"FROM xdrec.job WHERE state = 'scheduled' ORDER BY id", false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the scheduled jobs failed");
 		n = SPI_processed;
-		for (uint64 i = 0; i < n && live + started < cap; i++)
+		/* kept: xdpg_job_fail below runs SPI, which resets SPI_tuptable */
+		tt = SPI_tuptable;
+		for (uint64 i = 0; i < n && live + started + (*own != 0) < cap; i++)
 		{
-			SPITupleTable *tt = SPI_tuptable;
 			HeapTuple	t = tt->vals[i];
 			bool		isnull;
 			int64		id = DatumGetInt64(SPI_getbinval(t, tt->tupdesc, 1, &isnull));
@@ -323,13 +334,24 @@ xdpg_jobs_dispatch(void)
 								  can_login ? "no longer exists" : "no longer exists or cannot log in"));
 				continue;
 			}
+			if (OidIsValid(self_login) && *own == 0 && login_oid == self_login)
+			{
+				*own = id;
+				continue;
+			}
+			if (no_slot)
+				continue;
 			if (!start_worker(id, login_oid,
 							  TransactionIdIsCurrentTransactionId(xmin) ? GetTopTransactionId() : InvalidTransactionId))
 			{
 				ereport(NOTICE,
 						(errmsg("no background worker slot is free: job " INT64_FORMAT " stays scheduled", id),
 						 errhint("Raise max_worker_processes; the next job call or xdrec.run_pending() starts it.")));
-				break;
+				/* a finishing worker still looks for a job it can run itself */
+				if (!OidIsValid(self_login) || *own != 0)
+					break;
+				no_slot = true;
+				continue;
 			}
 			started++;
 		}
@@ -337,6 +359,14 @@ xdpg_jobs_dispatch(void)
 	xdpg_role_restore(&save);
 	SPI_finish();
 	return started;
+}
+
+int
+xdpg_jobs_dispatch(void)
+{
+	int64		own = 0;
+
+	return xdpg_jobs_dispatch_for(InvalidOid, &own);
 }
 
 /* Inserts a job as the current role and starts what may start. */

@@ -37,5 +37,6 @@ extern void xdpg_queue_lock(void);
 extern int	xdpg_jobs_max_workers(void);
 extern void xdpg_job_fail(int64 job, const char *sqlstate, const char *reason);
 extern bool xdpg_job_may_start(int64 model_id, const char *domain);
+extern int	xdpg_jobs_dispatch_for(Oid self_login, int64 *own);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * worker.c - the dynamic background worker that runs one job (DESIGN
+ * worker.c - the dynamic background worker that runs jobs (DESIGN
  * section 8, docs/jobs.md), started by jobs.c.
  *
  * It connects to the job's database as the submitting session's login role
@@ -13,11 +13,13 @@
  * and records the job finished, so a failed, cancelled or killed job deploys
  * nothing). Any error aborts, and a fresh transaction records the job
  * failed, or cancelled for a cancel, with its message and SQLSTATE. Then the
- * worker starts what the queue may start next, and exits.
+ * worker starts workers for what the queue may start next, runs the next
+ * job of its own login role itself, and exits when none is left for it.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -28,6 +30,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -283,16 +286,13 @@ xdrec_job_worker_main(Datum arg)
 {
 	XdJobLaunch launch;
 	XdJob		job;
+	int64		next = DatumGetInt64(arg);
 
 	memcpy(&launch, MyBgworkerEntry->bgw_extra, sizeof(launch));
-	memset(&job, 0, sizeof(job));
-	job.id = DatumGetInt64(arg);
 	/* SIGINT cancels (StatementCancelHandler, set for connected workers); SIGTERM ends */
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(launch.database, launch.login_role, 0);
-	pgstat_report_appname(psprintf("xdrec job " INT64_FORMAT, job.id));
-	job.cxt = AllocSetContextCreate(TopMemoryContext, "xdrec job", ALLOCSET_DEFAULT_SIZES);
 
 	/* never before the submitting transaction has committed (or aborted) */
 	if (TransactionIdIsValid(launch.wait_xid))
@@ -301,26 +301,61 @@ xdrec_job_worker_main(Datum arg)
 		XactLockTableWait(launch.wait_xid, NULL, NULL, XLTW_None);
 		CommitTransactionCommand();
 	}
-	StartTransactionCommand();
-	job.owner = xdpg_jobs_owner();
-	CommitTransactionCommand();
 
-	if (job_claim(&job))
+	/*
+	 * The job it was started for, then each job the queue leaves to it: a
+	 * finishing worker runs the next job of its login role itself, in the
+	 * slot it holds, so a queue drains when max_worker_processes leaves no
+	 * slot for a new worker. It stops when the queue has nothing for it, or
+	 * offers again a job it could not claim (another worker has it, or the
+	 * cap or the job's (model, domain) is taken: whoever holds those starts
+	 * it later).
+	 */
+	for (;;)
 	{
-		pgstat_report_activity(STATE_RUNNING, psprintf("xdrec job " INT64_FORMAT ": %s %s %s",
-													   job.id, job.kind, job.model, job.domain));
-		job_run(&job);
-		xdpg_job_unlock(job.id);
-	}
-	/* the guard frees the core's objects with the context */
-	MemoryContextDelete(job.cxt);
+		bool		claimed;
 
-	/* a finishing worker starts the next scheduled jobs */
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	xdpg_jobs_dispatch();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+		memset(&job, 0, sizeof(job));
+		job.id = next;
+		job.cxt = AllocSetContextCreate(TopMemoryContext, "xdrec job", ALLOCSET_DEFAULT_SIZES);
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+
+		/*
+		 * Each job starts from a clean session, as in a worker of its own:
+		 * settings and temporary objects that the previous job's SQL (its
+		 * submitter's feature expressions) left at session level go.
+		 */
+		ResetAllOptions();
+		ResetTempTableNamespace();
+		job.owner = xdpg_jobs_owner();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		/* what a job allocates outside its transactions goes with its context */
+		MemoryContextSwitchTo(job.cxt);
+		pgstat_report_appname(psprintf("xdrec job " INT64_FORMAT, job.id));
+
+		claimed = job_claim(&job);
+		if (claimed)
+		{
+			pgstat_report_activity(STATE_RUNNING, psprintf("xdrec job " INT64_FORMAT ": %s %s %s",
+														   job.id, job.kind, job.model, job.domain));
+			job_run(&job);
+			xdpg_job_unlock(job.id);
+			pgstat_report_activity(STATE_IDLE, NULL);
+		}
+		/* the guard frees the core's objects with the context */
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextDelete(job.cxt);
+
+		/* starts workers for what others must run; leaves ours in next */
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		xdpg_jobs_dispatch_for(launch.login_role, &next);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (next == 0 || (!claimed && next == job.id))
+			break;
+	}
 	proc_exit(0);
 }
