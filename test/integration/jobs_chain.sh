@@ -9,6 +9,7 @@
 # from a clean session: a setting one job's SQL left is gone for the next.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 DB=xd_jobs_chain
 FILL=xd_jobs_chain_fill
@@ -27,10 +28,9 @@ cleanup()
 	for p in "${HOLDERS[@]}"; do wait "$p" 2>/dev/null || true; done
 	drop_all
 	rm -rf "$TMP"
+	it_cleanup
 }
 trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$DB" "$@"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # hold <name> <database>: a psql session fed through fd 3 (T) or 4 (FILL)
 # that keeps its transaction open until told to end it
