@@ -23,6 +23,9 @@
 /* ln FLT_MIN: below it e^x is no longer a normal float */
 #define XD_EXP_MIN	-87.3365448f
 
+/* bits of exponents: unsigned, so that wrapping is defined for any input */
+typedef uint32_t xd_v4u __attribute__((vector_size(16)));
+
 /* a vector with c in every lane */
 #define XD_V4(c) ((xd_v4f) {(c), (c), (c), (c)})
 
@@ -40,8 +43,9 @@ xd_v4_abs(xd_v4f z)
 }
 
 /*
- * e^x = s (1 + q) for x <= 0, x clamped at XD_EXP_MIN: s = 2^n exactly and
- * q = e^r - 1. A NaN x gives a NaN q.
+ * e^x = s (1 + q) for XD_EXP_MIN <= x <= 0: s = 2^n exactly and q = e^r - 1.
+ * Below XD_EXP_MIN s and q are garbage (the callers clamp or mask); a NaN x
+ * gives a NaN q.
  */
 static inline void
 xd_v4_exp_parts(xd_v4f x, xd_v4f *s, xd_v4f *q)
@@ -52,7 +56,6 @@ xd_v4_exp_parts(xd_v4f x, xd_v4f *s, xd_v4f *q)
 				r,
 				p;
 
-	x = xd_v4_select(x < XD_EXP_MIN, XD_V4(XD_EXP_MIN), x);
 	k = x * XD_LOG2E + magic;
 	n = k - magic;
 	r = x - n * XD_LN2_HI;
@@ -63,8 +66,8 @@ xd_v4_exp_parts(xd_v4f x, xd_v4f *s, xd_v4f *q)
 	p = p * r + 1.6666665459e-1f;
 	p = p * r + 5.0000001201e-1f;
 	*q = r + r * r * p;
-	/* k's bits minus magic's are n; n >= -126 after the clamp */
-	*s = (xd_v4f) (((xd_v4i) k - (xd_v4i) magic + 127) << 23);
+	/* k's bits minus magic's are n, n >= -126 */
+	*s = (xd_v4f) (((xd_v4u) k - (xd_v4u) magic + 127) << 23);
 }
 
 /* sigma(z) = 1 / (1 + e^-|z|) for z >= 0, e^-|z| / (1 + e^-|z|) below */
@@ -78,7 +81,7 @@ xd_v4_sigmoid(xd_v4f z)
 
 	xd_v4_exp_parts(x, &s, &q);
 	t = s * q + s;
-	/* e^x under FLT_MIN flushes to 0 instead of sticking at the clamp */
+	/* e^x under FLT_MIN, or garbage there, flushes to 0; NaN stays */
 	t = (xd_v4f) ((xd_v4i) t & ~(x < XD_EXP_MIN));
 	return xd_v4_select(z >= 0.0f, XD_V4(1.0f), t) / (t + 1.0f);
 }
@@ -92,11 +95,13 @@ static inline xd_v4f
 xd_v4_tanh(xd_v4f z)
 {
 	xd_v4i		sign = (xd_v4i) z & (int32_t) 0x80000000;
+	xd_v4f		x = xd_v4_abs(z) * -2.0f;
 	xd_v4f		s,
 				q,
 				u;
 
-	xd_v4_exp_parts(xd_v4_abs(z) * -2.0f, &s, &q);
+	/* clamped, e^x is at most FLT_MIN and u rounds to 1 */
+	xd_v4_exp_parts(xd_v4_select(x < XD_EXP_MIN, XD_V4(XD_EXP_MIN), x), &s, &q);
 	u = (1.0f - s) - s * q;
 	return (xd_v4f) ((xd_v4i) (u / (2.0f - u)) | sign);
 }
