@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model_int.h"
+#include "xdrec/activation.h"
 
 /* The pieces of one side (user or item) of M3. */
 typedef struct xd_tower
@@ -77,11 +78,9 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 		if (r + XD_PREFETCH_ROWS < n)
 			xd_prefetch_row(t->E->w + (size_t) t->ids[r + XD_PREFETCH_ROWS] * d, d);
 
+		xd_sigmoid_inplace(g, d);
 		for (int k = 0; k < d; k++)
-		{
-			g[k] = xd_sigmoidf(g[k]);
 			h0[k] = e[k] * g[k];
-		}
 	}
 	/* DRR: e~' = e~ + tanh(R e~ + r) before the tower (eq. 19) */
 	if (t->R)

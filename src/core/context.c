@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model_int.h"
+#include "xdrec/activation.h"
 
 /* Zeroes the diagonal blocks [K,K] of an m x m matrix (eq. 4-5 mix only across kinds). */
 static void
@@ -37,12 +38,12 @@ xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 		float	   *Ti = T + (size_t) i * w;
 		float	   *xi = x + (size_t) i * w;
 
+		for (int j = 0; j < w; j++)
+			Ti[j] += r->w[j];
+		xd_tanh_inplace(Ti, w);
 		/* with R = 0, r = 0: tanh(0) = 0 exactly, x' = x bit for bit */
 		for (int j = 0; j < w; j++)
-		{
-			Ti[j] = xd_tanhf(Ti[j] + r->w[j]);
 			xi[j] += Ti[j];
-		}
 	}
 }
 
@@ -100,10 +101,10 @@ xd_context_forward(xd_model *model, int n)
 			float	   *x = x0 + (size_t) r * m;
 
 			for (int j = 0; j < m; j++)
-			{
-				T[j] = xd_tanhf(T[j] + b[j]);
+				T[j] += b[j];
+			xd_tanh_inplace(T, m);
+			for (int j = 0; j < m; j++)
 				x[j] = c[j] + s[j] * T[j];
-			}
 		}
 	}
 	else
@@ -130,10 +131,10 @@ xd_context_forward(xd_model *model, int n)
 				float	   *outr = xl + (size_t) r * m;
 
 				for (int j = 0; j < m; j++)
-				{
-					ar[j] = xd_sigmoidf(ar[j] + b[j] * xr[j]);
+					ar[j] += b[j] * xr[j];
+				xd_sigmoid_inplace(ar, m);
+				for (int j = 0; j < m; j++)
 					outr[j] = ar[j] * cr[j];
-				}
 			}
 		}
 		else

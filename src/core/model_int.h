@@ -105,19 +105,6 @@ xd_param_touch(xd_param *p, int32_t row)
 	}
 }
 
-static inline float
-xd_sigmoidf(float z)
-{
-	return 1.0f / (1.0f + expf(-z));
-}
-
-/* tanh through expf: glibc's tanhf is several times slower; |error| < 1e-6 */
-static inline float
-xd_tanhf(float z)
-{
-	return 1.0f - 2.0f / (1.0f + expf(2.0f * z));
-}
-
 /*
  * Branch-free ReLU loops. At -O2 gcc compiles "z > 0 ? z : 0" to a branch that
  * mispredicts half the time on activations; these use 4-wide generic vectors

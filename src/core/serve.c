@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "model_int.h"
+#include "xdrec/activation.h"
 #include "xdrec/serve.h"
 
 /* a is worse than b: lower score, or the same score and a larger index */
@@ -139,11 +140,8 @@ xd_context_heads(xd_model *model, int n, float *s_c, float *g_u)
 				1.0f, cstar, m, sh->W_CU->w, m, 0.0f, g_u, d);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m,
 				1.0f, cstar, m, sh->W_CV->w, m, 0.0f, ws->g_v, d);
-	for (size_t i = 0; i < nd; i++)
-	{
-		g_u[i] = xd_sigmoidf(g_u[i]);
-		ws->g_v[i] = xd_sigmoidf(ws->g_v[i]);
-	}
+	xd_sigmoid_inplace(g_u, nd);
+	xd_sigmoid_inplace(ws->g_v, nd);
 }
 
 static bool

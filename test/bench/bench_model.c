@@ -1,14 +1,19 @@
 /*
  * bench_model.c - forward + backward (+ Adam) throughput of the model on one
  * core, at the shapes of DESIGN.md section 3 (d = 64, 2 + 2 layers, batch 256,
- * implicit: 3 rows per positive), per CPU-second. Not a unit test.
+ * implicit: 3 rows per positive), per CPU-second; and the cost per element of
+ * the model's sigmoid and tanh, the former scalar expf formulas against the
+ * vectorised ones of activation.h. Not a unit test.
  *
  * Usage: bench_model [m] [seconds] [n_users] [n_items]
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "xdrec/activation.h"
 #include "xdrec/core.h"
 
 /*
@@ -22,6 +27,67 @@ now(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* the scalar helpers model_int.h had before activation.h, as the baseline */
+static void
+scalar_sigmoid(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static void
+scalar_tanh(float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = 1.0f - 2.0f / (1.0f + expf(2.0f * x[i]));
+}
+
+/* ns per element of f over n floats, on a fresh copy of src each pass (the copy untimed) */
+static double
+ns_per_element(void (*f) (float *, size_t), const float *src, float *buf,
+			   size_t n, double secs)
+{
+	double		t = 0.0;
+	long		passes = 0;
+
+	do
+	{
+		double		t0;
+
+		memcpy(buf, src, sizeof(float) * n);
+		t0 = now();
+		f(buf, n);
+		t += now() - t0;
+		passes++;
+	} while (t < secs);
+	return 1e9 * t / ((double) passes * n);
+}
+
+/* the gates of a batch: rows of 3 P x d floats, uniform in [-8, 8] */
+static void
+bench_activations(int n, double secs, xd_rng *rng)
+{
+	float	   *src = malloc(sizeof(float) * n);
+	float	   *buf = malloc(sizeof(float) * n);
+	double		ss,
+				vs,
+				st,
+				vt;
+
+	for (int i = 0; i < n; i++)
+		src[i] = 16.0f * (xd_rng_uniform(rng) - 0.5f);
+	ss = ns_per_element(scalar_sigmoid, src, buf, n, secs);
+	vs = ns_per_element(xd_sigmoid_inplace, src, buf, n, secs);
+	st = ns_per_element(scalar_tanh, src, buf, n, secs);
+	vt = ns_per_element(xd_tanh_inplace, src, buf, n, secs);
+	printf("sigmoid over %d floats: scalar expf %.2f ns/element, vector %.2f ns/element (%.1fx)\n",
+		   n, ss, vs, ss / vs);
+	printf("tanh    over %d floats: scalar expf %.2f ns/element, vector %.2f ns/element (%.1fx)\n",
+		   n, st, vt, st / vt);
+	free(src);
+	free(buf);
 }
 
 int
@@ -114,6 +180,7 @@ main(int argc, char **argv)
 		free(items);
 		free(s);
 	}
+	bench_activations(3 * P * cfg.d, secs / 3.0, &rng);
 	xd_batch_free(&b);
 	xd_model_free(model);
 	return 0;

@@ -1,0 +1,140 @@
+/*
+ * activation.c - sigmoid and tanh over arrays (activation.h) on 4-wide
+ * generic vectors: SSE2 on baseline x86-64, no -march or -ffast-math.
+ *
+ * e^x for x <= 0 as in Cephes' expf: n = round(x log2 e), r = x - n ln 2 with
+ * ln 2 split in two so that n ln2_hi is exact (|r| <= ln2 / 2 + a rounding),
+ * e^r = 1 + q with q = r + r^2 P(r), P of degree 5 (Cephes' coefficients),
+ * and e^x = 2^n (1 + q) with 2^n written into the exponent bits. Keeping 2^n
+ * and q apart gives e^x - 1 = 2^n q + (2^n - 1) without cancellation near 0,
+ * which keeps tanh's relative error small there. Both activations only ever
+ * need e^-|.|, so nothing overflows and 2^n stays a normal float.
+ */
+#include <string.h>
+
+#include "model_int.h"
+#include "xdrec/activation.h"
+
+#define XD_LOG2E	1.44269504088896341f
+#define XD_LN2_HI	0.693359375f	/* 9 bits: n ln2_hi is exact for |n| <= 2^15 */
+#define XD_LN2_LO	-2.12194440e-4f
+/* adding 1.5 * 2^23 rounds |y| < 2^22 to an integer kept in the low mantissa bits */
+#define XD_ROUND_MAGIC 12582912.0f
+/* ln FLT_MIN: below it e^x is no longer a normal float */
+#define XD_EXP_MIN	-87.3365448f
+
+/* bits of exponents: unsigned, so that wrapping is defined for any input */
+typedef uint32_t xd_v4u __attribute__((vector_size(16)));
+
+/* a vector with c in every lane */
+#define XD_V4(c) ((xd_v4f) {(c), (c), (c), (c)})
+
+/* mask ? a : b, lane by lane (C has no vector ?:) */
+static inline xd_v4f
+xd_v4_select(xd_v4i mask, xd_v4f a, xd_v4f b)
+{
+	return (xd_v4f) (((xd_v4i) a & mask) | ((xd_v4i) b & ~mask));
+}
+
+static inline xd_v4f
+xd_v4_abs(xd_v4f z)
+{
+	return (xd_v4f) ((xd_v4i) z & 0x7fffffff);
+}
+
+/*
+ * e^x = s (1 + q) for XD_EXP_MIN <= x <= 0: s = 2^n exactly and q = e^r - 1.
+ * Below XD_EXP_MIN s and q are garbage (the callers clamp or mask); a NaN x
+ * gives a NaN q.
+ */
+static inline void
+xd_v4_exp_parts(xd_v4f x, xd_v4f *s, xd_v4f *q)
+{
+	const xd_v4f magic = XD_V4(XD_ROUND_MAGIC);
+	xd_v4f		k,
+				n,
+				r,
+				p;
+
+	k = x * XD_LOG2E + magic;
+	n = k - magic;
+	r = x - n * XD_LN2_HI;
+	r = r - n * XD_LN2_LO;
+	p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	*q = r + r * r * p;
+	/* k's bits minus magic's are n, n >= -126 */
+	*s = (xd_v4f) (((xd_v4u) k - (xd_v4u) magic + 127) << 23);
+}
+
+/* sigma(z) = 1 / (1 + e^-|z|) for z >= 0, e^-|z| / (1 + e^-|z|) below */
+static inline xd_v4f
+xd_v4_sigmoid(xd_v4f z)
+{
+	xd_v4f		x = -xd_v4_abs(z);
+	xd_v4f		s,
+				q,
+				t;
+
+	xd_v4_exp_parts(x, &s, &q);
+	t = s * q + s;
+	/* e^x under FLT_MIN, or garbage there, flushes to 0; NaN stays */
+	t = (xd_v4f) ((xd_v4i) t & ~(x < XD_EXP_MIN));
+	return xd_v4_select(z >= 0.0f, XD_V4(1.0f), t) / (t + 1.0f);
+}
+
+/*
+ * tanh|z| = (1 - e^-2|z|) / (1 + e^-2|z|) = u / (2 - u) with u = 1 - e^-2|z|
+ * = (1 - s) - s q, exact at n = 0 (u = -q) and for small n (1 - s is); the
+ * sign of z goes back on, so tanh is odd and tanh(+-0) = +-0.
+ */
+static inline xd_v4f
+xd_v4_tanh(xd_v4f z)
+{
+	xd_v4i		sign = (xd_v4i) z & (int32_t) 0x80000000;
+	xd_v4f		x = xd_v4_abs(z) * -2.0f;
+	xd_v4f		s,
+				q,
+				u;
+
+	/* clamped, e^x is at most FLT_MIN and u rounds to 1 */
+	xd_v4_exp_parts(xd_v4_select(x < XD_EXP_MIN, XD_V4(XD_EXP_MIN), x), &s, &q);
+	u = (1.0f - s) - s * q;
+	return (xd_v4f) ((xd_v4i) (u / (2.0f - u)) | sign);
+}
+
+/*
+ * f over x[0..n); the last n % 4 go through the same lanes, zero-padded, so
+ * a value never depends on its position or on n.
+ */
+static inline __attribute__((always_inline)) void
+xd_v4_apply(float *x, size_t n, xd_v4f (*f) (xd_v4f))
+{
+	size_t		i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		xd_v4_store(x + i, f(xd_v4_load(x + i)));
+	if (i < n)
+	{
+		float		tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+
+		memcpy(tail, x + i, sizeof(float) * (n - i));
+		xd_v4_store(tail, f(xd_v4_load(tail)));
+		memcpy(x + i, tail, sizeof(float) * (n - i));
+	}
+}
+
+void
+xd_sigmoid_inplace(float *x, size_t n)
+{
+	xd_v4_apply(x, n, xd_v4_sigmoid);
+}
+
+void
+xd_tanh_inplace(float *x, size_t n)
+{
+	xd_v4_apply(x, n, xd_v4_tanh);
+}
