@@ -69,6 +69,12 @@ SELECT j->'candidates' ?& ARRAY['target_only', 'anneal', 'drr'] AS auto_candidat
        j->>'method' IN ('target_only', 'anneal', 'drr') AS auto_deployed_one,
        v.method = j->>'method' AS stored_as_winner, v.metrics->>'requested' AS requested
 FROM runs r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint WHERE r.method = 'auto';
+-- ... target-only unless a candidate's validation gain exceeds 2 standard errors
+SELECT (j->>'method' = 'target_only') =
+       NOT bool_or((g.value->>'gain')::float8 > 2 * (g.value->>'se')::float8) AS auto_rule_holds,
+       count(*) AS candidates_weighed
+FROM runs, jsonb_each(j->'gain_over_target_only') g
+WHERE method = 'auto' GROUP BY j;
 SELECT (j->>'lambda_kl')::float8 = 0.1 AS drr_lambda_default FROM runs WHERE method = 'drr';
 -- adapting never writes the source's blobs
 SELECT pg_temp.digest(:src1) = :'src1_digest' AS source_unchanged;

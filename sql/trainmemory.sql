@@ -58,6 +58,14 @@ FROM before;
 -- with enough memory the same model trains
 SET xdrec.train_memory = '128MB';
 SELECT (xdrec.train('wide', 'd0')->>'users')::int AS users;
+
+-- a target as wide: auto holds its three fits at once (66 MB), Direct one
+INSERT INTO wide SELECT 'd1', user_key, item_key, hour FROM wide;
+SET xdrec.train_memory = '48MB';
+\set SHOW_CONTEXT never
+SELECT xdrec.adapt('wide', 'd1', 'auto');
+\set SHOW_CONTEXT errors
+SELECT xdrec.adapt('wide', 'd1', 'direct')->>'method' AS adapted;
 RESET xdrec.train_memory;
 
 SELECT xdrec.drop_model(name) FROM xdrec.models ORDER BY name;

@@ -28,6 +28,13 @@ typedef struct xd_eval_opts
 								 * candidates for the sampled protocol) */
 	xd_stop_fn	stop;			/* polled once per score call; may be NULL */
 	void	   *stop_arg;
+	/*
+	 * When not NULL, *each receives a malloc'd array (the caller frees it) of
+	 * every evaluated positive's own term, in row order: 1/rank (sampled) or
+	 * the squared error (ratings). Paired comparisons of two models on the
+	 * same positives need them (auto, docs/transfer.md). NULL when n is 0.
+	 */
+	double	  **each;
 } xd_eval_opts;
 
 /* seed 42, all positives, 50 + 50 negatives, 4096 rows per call, no stop. */

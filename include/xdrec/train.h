@@ -85,9 +85,12 @@ xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o
  * The loop's validation metric, larger is better: MRR (implicit) or -RMSE
  * (explicit), on the seeded subsample of o->valid_max positives that every
  * epoch of a loop with o->seed uses. *n: the positives it was computed on.
+ * each (may be NULL): *each receives a malloc'd array of the *n positives'
+ * own terms, larger is better too: 1/rank, or minus the squared error.
  */
 xd_status	xd_train_validate(xd_model *model, const xd_dataset *ds,
-							  const xd_train_opts *o, double *metric, int64_t *n);
+							  const xd_train_opts *o, double *metric, int64_t *n,
+							  double **each);
 
 /*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0

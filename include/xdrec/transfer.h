@@ -34,7 +34,8 @@ typedef enum xd_transfer_method
 	XD_TRANSFER_DIRECT = 1,		/* pretrain + swap, nothing more */
 	XD_TRANSFER_ANNEAL = 2,		/* + train everything, module lr annealed */
 	XD_TRANSFER_DRR = 3,		/* + residuals and embeddings under eq. 22 */
-	XD_TRANSFER_AUTO = 4,		/* target-only, Anneal, DRR: best on validation */
+	XD_TRANSFER_AUTO = 4,		/* target-only, Anneal, DRR: target-only unless a
+								 * transfer beats it on validation beyond noise */
 	XD_N_TRANSFER = 5
 } xd_transfer_method;
 
@@ -94,6 +95,9 @@ typedef struct xd_transfer_result
 	/* auto: the candidates target-only, Anneal, DRR */
 	double		auto_metric[3];
 	double		auto_seconds[3];
+	/* ... and their gain over target-only, with its standard error ([0] = 0) */
+	double		auto_gain[3];
+	double		auto_gain_se[3];
 } xd_transfer_result;
 
 /*
@@ -117,6 +121,34 @@ void		xd_transfer_result_free(xd_transfer_result *r);
 xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 									 const xd_transfer_opts *o,
 									 xd_transfer_result *out);
+
+/*
+ * A result's validation terms: *each (malloc'd, *n entries, the caller
+ * frees it) holds every validation positive's own term, larger is better
+ * (1/rank, or minus the squared error), on the positives and negatives the
+ * fits of opts o validate on, which are the same for every method. Their
+ * mean is the result's best_metric, the MRR; for explicit feedback it is
+ * minus the MSE, whose root is best_metric, the RMSE.
+ */
+xd_status	xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
+								   const xd_transfer_opts *o, double **each,
+								   int64_t *n);
+
+/*
+ * auto's rule keeps target-only unless a transfer candidate's validation gain
+ * exceeds this many standard errors (docs/transfer.md says why 2).
+ */
+#define XD_AUTO_MARGIN_SE 2.0
+
+/*
+ * auto's choice: each[0] are target-only's validation terms, each[1..] the
+ * candidates', all on the same n positives. Candidate c's gain is the mean of
+ * each[c][i] - each[0][i] and se its standard error (INFINITY for n < 2); the
+ * choice is the candidate of largest gain among those with gain > z se, else
+ * 0 (target-only). gain and se (n_cand entries, [0] = 0) are filled.
+ */
+int			xd_auto_choose(const double *const *each, int n_cand, int64_t n,
+						   double z, double *gain, double *se);
 
 /* An xd_score_fn over a result (arg = the xd_transfer_result). */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);

@@ -125,6 +125,31 @@ check_stop(const xd_eval_opts *o)
 	return o->stop && o->stop(o->stop_arg);
 }
 
+/* Room for n per-positive terms when the caller asked for them (o->each). */
+static xd_status
+each_alloc(const xd_eval_opts *o, int64_t n, double **each)
+{
+	*each = NULL;
+	if (o->each)
+	{
+		*o->each = NULL;
+		if (n > 0 && !(*each = malloc(sizeof(double) * (size_t) n)))
+			return XD_ENOMEM;
+	}
+	return XD_OK;
+}
+
+/* Hands the terms to the caller on success (done: frees what is left). */
+static void
+each_return(const xd_eval_opts *o, double **each)
+{
+	if (o->each)
+	{
+		*o->each = *each;
+		*each = NULL;
+	}
+}
+
 /*
  * Writes positive row's candidates into b from b->n on: the positive, then
  * its item negatives, then its context negatives. Returns the number written.
@@ -224,6 +249,7 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 	int			start[4096 + 1];
 	xd_batch	b;
 	float	   *scores = NULL;
+	double	   *each = NULL;
 	double		h1 = 0,
 				h5 = 0,
 				h10 = 0,
@@ -251,7 +277,7 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 		return st;
 	}
 	scores = malloc(sizeof(float) * (size_t) b.capacity);
-	if (!scores)
+	if (!scores || (st = each_alloc(o, n, &each)) != XD_OK)
 	{
 		st = XD_ENOMEM;
 		goto done;
@@ -293,8 +319,11 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 			h10 += rank <= 10.0;
 			nd += rank <= 10.0 ? dcg(rank) : 0.0;
 			rr += 1.0 / rank;
+			if (each)
+				each[i + j] = 1.0 / rank;
 		}
 	}
+	each_return(o, &each);
 	out->n = n;
 	if (n > 0)
 	{
@@ -306,6 +335,7 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 	}
 	st = XD_OK;
 done:
+	free(each);
 	free(scores);
 	free(rows);
 	xd_batch_free(&b);
@@ -457,6 +487,7 @@ xd_eval_ratings(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 				n_excl;
 	xd_batch	b;
 	float	   *scores = NULL;
+	double	   *each = NULL;
 	double		se = 0,
 				ae = 0;
 	int			cap;
@@ -477,7 +508,7 @@ xd_eval_ratings(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 		return st;
 	}
 	scores = malloc(sizeof(float) * (size_t) cap);
-	if (!scores)
+	if (!scores || (st = each_alloc(o, n, &each)) != XD_OK)
 	{
 		st = XD_ENOMEM;
 		goto done;
@@ -516,8 +547,11 @@ xd_eval_ratings(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 			}
 			se += d * d;
 			ae += fabs(d);
+			if (each)
+				each[i + j] = d * d;
 		}
 	}
+	each_return(o, &each);
 	out->n = n;
 	if (n > 0)
 	{
@@ -526,6 +560,7 @@ xd_eval_ratings(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 	}
 	st = XD_OK;
 done:
+	free(each);
 	free(scores);
 	free(rows);
 	xd_batch_free(&b);

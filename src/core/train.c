@@ -105,7 +105,7 @@ xd_snapshot_copy(xd_snapshot *s, bool save)
 
 xd_status
 xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-				  double *metric, int64_t *n)
+				  double *metric, int64_t *n, double **each)
 {
 	xd_eval_opts eo;
 	xd_status	st;
@@ -116,6 +116,7 @@ xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	eo.max_positives = o->valid_max;
 	eo.stop = o->stop;
 	eo.stop_arg = o->stop_arg;
+	eo.each = each;
 	if (model->cfg.feedback == XD_IMPLICIT)
 	{
 		xd_rank_metrics rm;
@@ -131,6 +132,9 @@ xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		st = xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rt);
 		*metric = -rt.rmse;
 		*n = rt.n;
+		/* larger is better, like the metric */
+		for (int64_t i = 0; each && *each && i < rt.n; i++)
+			(*each)[i] = -(*each)[i];
 	}
 	return st;
 }
@@ -213,7 +217,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		rep.loss_data = (loss_sum - kl_sum) / (double) n_batches;
 		if (!o->fixed_epochs)
 		{
-			if ((st = xd_train_validate(model, ds, o, &metric, &n_valid)) != XD_OK)
+			if ((st = xd_train_validate(model, ds, o, &metric, &n_valid, NULL)) != XD_OK)
 				goto done;
 			res->n_valid = n_valid;
 			if (n_valid == 0)

@@ -138,6 +138,13 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	to->progress_arg = o->progress_arg;
 }
 
+/*
+ * Every fit's loop seed is o->seed ^ this: methods see the same batches and
+ * validate on the same positives and negatives (which auto's paired choice
+ * needs).
+ */
+#define XD_FIT_SALT 0x747261696eULL
+
 static xd_status
 xd_check_target(const xd_config *cfg, const xd_dataset *ds)
 {
@@ -247,7 +254,7 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 	res->method = method;
 	res->domain = dom;
 	/* every training fit uses the same salt, so methods see the same batches */
-	xd_train_opts_for(&to, o, eta0, 0x747261696eULL);
+	xd_train_opts_for(&to, o, eta0, XD_FIT_SALT);
 
 	if (method == XD_TRANSFER_TARGET_ONLY)
 	{
@@ -303,7 +310,7 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		/* no epochs: the validation metric of the training loop, once */
 		res->epochs = 0;
 		res->best_epoch = 0;
-		if ((st = xd_train_validate(res->model, ds, &to, &metric, &n)) != XD_OK)
+		if ((st = xd_train_validate(res->model, ds, &to, &metric, &n, NULL)) != XD_OK)
 			return st;
 		res->best_metric = n == 0 ? NAN :
 			(cfg->feedback == XD_EXPLICIT ? -metric : metric);
@@ -435,47 +442,58 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 	if (o->method != XD_TRANSFER_AUTO)
 		return xd_transfer_one(o->method, source, enc, target, o, eta0, out);
 
-	/* auto: target-only, Anneal, DRR; keep the best on validation */
+	/*
+	 * auto (DESIGN.md section 4): target-only, Anneal and DRR, each with its
+	 * own pretraining; a transfer candidate is deployed only when it beats
+	 * target-only on validation beyond noise (xd_auto_choose)
+	 */
 	{
 		static const xd_transfer_method cands[3] =
 		{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR};
-		xd_transfer_result best;
-		double		metric[3];
-		double		secs[3];
-		double		total = 0.0;
+		xd_transfer_result fits[3];
+		double	   *each[3] = {NULL, NULL, NULL};
+		int64_t		n = 0;
+		double		t0 = xd_clock_seconds();
 
-		memset(&best, 0, sizeof(best));
-		for (int i = 0; i < 3; i++)
+		memset(fits, 0, sizeof(fits));
+		st = XD_OK;
+		for (int i = 0; i < 3 && st == XD_OK; i++)
 		{
-			xd_transfer_result cand;
+			fits[i].requested = XD_TRANSFER_AUTO;
+			fits[i].cfg = out->cfg;
+			st = xd_transfer_one(cands[i], source, enc, target, o, eta0, &fits[i]);
+			if (st == XD_OK)
+				st = xd_transfer_validation(&fits[i], target, o, &each[i], &n);
+		}
+		if (st == XD_OK)
+		{
+			double		gain[3],
+						se[3],
+						metric[3],
+						secs[3];
+			int			chosen = xd_auto_choose((const double *const *) each, 3, n,
+												XD_AUTO_MARGIN_SE, gain, se);
 
-			memset(&cand, 0, sizeof(cand));
-			cand.requested = XD_TRANSFER_AUTO;
-			cand.cfg = out->cfg;
-			st = xd_transfer_one(cands[i], source, enc, target, o, eta0, &cand);
-			if (st != XD_OK)
+			for (int i = 0; i < 3; i++)
 			{
-				xd_transfer_result_free(&cand);
-				xd_transfer_result_free(&best);
-				return st;
+				metric[i] = fits[i].best_metric;
+				secs[i] = fits[i].seconds;
 			}
-			metric[i] = cand.best_metric;
-			secs[i] = cand.seconds;
-			total += cand.seconds;
-			if (best.model == NULL || xd_result_score(&cand) > xd_result_score(&best))
-				xd_result_move(&best, &cand);
-			xd_transfer_result_free(&cand);
+			xd_result_move(out, &fits[chosen]);
+			out->requested = XD_TRANSFER_AUTO;
+			out->seconds = xd_clock_seconds() - t0;
+			memcpy(out->auto_metric, metric, sizeof(metric));
+			memcpy(out->auto_seconds, secs, sizeof(secs));
+			memcpy(out->auto_gain, gain, sizeof(gain));
+			memcpy(out->auto_gain_se, se, sizeof(se));
 		}
-		xd_result_move(out, &best);
-		out->requested = XD_TRANSFER_AUTO;
-		out->seconds = total;
 		for (int i = 0; i < 3; i++)
 		{
-			out->auto_metric[i] = metric[i];
-			out->auto_seconds[i] = secs[i];
+			xd_transfer_result_free(&fits[i]);
+			free(each[i]);
 		}
+		return st;
 	}
-	return XD_OK;
 }
 
 xd_status
@@ -502,6 +520,52 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 					   o->lr > 0.0f ? o->lr : cfg->lr, 0.0f, dom, out);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;
+}
+
+xd_status
+xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
+					   const xd_transfer_opts *o, double **each, int64_t *n)
+{
+	xd_train_opts to;
+	double		metric;
+
+	*each = NULL;
+	*n = 0;
+	if (!r || !r->model || !ds || !o)
+		return XD_EINVAL;
+	xd_train_opts_for(&to, o, 0.0f, XD_FIT_SALT);
+	return xd_train_validate(r->model, ds, &to, &metric, n, each);
+}
+
+int
+xd_auto_choose(const double *const *each, int n_cand, int64_t n, double z,
+			   double *gain, double *se)
+{
+	int			chosen = 0;
+
+	gain[0] = 0.0;
+	se[0] = 0.0;
+	for (int c = 1; c < n_cand; c++)
+	{
+		double		mean = 0.0,
+					ss = 0.0;
+
+		for (int64_t i = 0; i < n; i++)
+			mean += each[c][i] - each[0][i];
+		mean = n > 0 ? mean / n : 0.0;
+		for (int64_t i = 0; i < n; i++)
+		{
+			double		d = each[c][i] - each[0][i] - mean;
+
+			ss += d * d;
+		}
+		gain[c] = mean;
+		/* the standard error of a mean of n paired differences */
+		se[c] = n > 1 ? sqrt(ss / (double) (n - 1) / (double) n) : INFINITY;
+		if (gain[c] > z * se[c] && (chosen == 0 || gain[c] > gain[chosen]))
+			chosen = c;
+	}
+	return chosen;
 }
 
 void

@@ -84,6 +84,21 @@ struct XdAdaptRun
 };
 
 /*
+ * Target models a method holds at once (transfer.c): auto keeps its three
+ * fits until it chooses, and DRR's lambda search a pretrained domain, the
+ * best and the current candidate.
+ */
+static int
+adapt_models_at_once(xd_transfer_method method, bool lambda_search)
+{
+	int			drr = lambda_search ? 3 : 1;
+
+	if (method == XD_TRANSFER_AUTO)
+		return 2 + drr;
+	return method == XD_TRANSFER_DRR ? drr : 1;
+}
+
+/*
  * Phase 1, with SPI connected: the model, the served source version and the
  * target's rows, read as the current role. The run lives in callcxt, which
  * must be the context current at SPI_connect (see xdpg_train_load).
@@ -163,7 +178,8 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
-	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d);
+	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
+							adapt_models_at_once(run->method, md->lambda_search));
 
 	return run;
 }
@@ -268,6 +284,15 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, ", \"candidates\": {");
 		for (int i = 0; i < 3; i++)
 			xdpg_json_num(&summary, cands[i], res->auto_metric[i], i > 0);
+		/* the rule's numbers: a gain counts beyond XD_AUTO_MARGIN_SE of them */
+		appendStringInfoString(&summary, "}, \"gain_over_target_only\": {");
+		for (int i = 1; i < 3; i++)
+		{
+			appendStringInfo(&summary, "%s\"%s\": {", i > 1 ? ", " : "", cands[i]);
+			xdpg_json_num(&summary, "gain", res->auto_gain[i], false);
+			xdpg_json_num(&summary, "se", res->auto_gain_se[i], true);
+			appendStringInfoString(&summary, "}");
+		}
 		appendStringInfoString(&summary, "}");
 	}
 	appendStringInfoString(&summary, ", \"test\": ");

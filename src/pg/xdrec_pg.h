@@ -182,7 +182,7 @@ extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
 extern char *xdpg_feature_sql(const XdFeatureDef *f);
 extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
-									const XdKeyMap *items, int d);
+									const XdKeyMap *items, int d, int n_models);
 extern char *xdpg_usable_rows_sql(const XdModelDef *md);
 extern void xdpg_vocab_index(XdFeatureDef *f);
 extern int32 xdpg_code_of(const XdFeatureDef *f, const char *value);

@@ -185,12 +185,12 @@ XD_TEST(train_fixed_epochs_and_anneal)
 	XD_CHECK(xd_train(b, g->domains[0].ds, &o, &rb) == XD_EINVAL);	/* patience 0 */
 
 	/* the loop's validation metric of a model: deterministic, an MRR */
-	XD_REQUIRE(xd_train_validate(a, g->domains[0].ds, &o, &metric, &n) == XD_OK);
+	XD_REQUIRE(xd_train_validate(a, g->domains[0].ds, &o, &metric, &n, NULL) == XD_OK);
 	XD_CHECK(n > 0 && metric > 0.0 && metric <= 1.0);
 	{
 		double		again;
 
-		XD_REQUIRE(xd_train_validate(a, g->domains[0].ds, &o, &again, &n) == XD_OK);
+		XD_REQUIRE(xd_train_validate(a, g->domains[0].ds, &o, &again, &n, NULL) == XD_OK);
 		XD_CHECK(again == metric);
 	}
 	xd_model_free(a);

@@ -479,6 +479,46 @@ XD_TEST(transfer_slow_deterministic)
 	tw_free(&w);
 }
 
+/*
+ * auto's rule on made-up terms: a gain counts only beyond z standard errors
+ * of the paired differences, and ties or noise keep target-only.
+ */
+XD_TEST(transfer_auto_choose)
+{
+	enum {N = 400};
+	static double base[N],
+				noisy[N],
+				better[N],
+				best[N];
+	const double *each[4] = {base, noisy, better, best};
+	double		gain[4],
+				se[4];
+
+	for (int i = 0; i < N; i++)
+	{
+		base[i] = (i % 10) / 10.0;
+		/* mean gain 0.005, spread 0.3: about 0.33 standard errors */
+		noisy[i] = base[i] + (i % 2 ? 0.305 : -0.295);
+		better[i] = base[i] + 0.05 + (i % 2 ? 0.01 : -0.01);
+		best[i] = base[i] + 0.08 + (i % 2 ? 0.3 : -0.3);
+	}
+	/* noise alone keeps target-only */
+	XD_CHECK(xd_auto_choose(each, 2, N, 2.0, gain, se) == 0);
+	XD_CHECK(fabs(gain[1] - 0.005) < 1e-12 && gain[1] < 2.0 * se[1]);
+	XD_CHECK(gain[0] == 0.0 && se[0] == 0.0);
+	/* a clear gain is taken, and a larger one that also clears its noise wins */
+	XD_CHECK(xd_auto_choose(each, 3, N, 2.0, gain, se) == 2);
+	XD_CHECK(xd_auto_choose(each, 4, N, 2.0, gain, se) == 3);
+	XD_CHECK(gain[3] > gain[2] && gain[3] > 2.0 * se[3]);
+	/* ... unless the margin asked for is wider than its noise allows */
+	XD_CHECK(xd_auto_choose(each, 4, N, 6.0, gain, se) == 2);
+	/* a tie, one positive, or none: target-only */
+	each[1] = base;
+	XD_CHECK(xd_auto_choose(each, 2, N, 2.0, gain, se) == 0);
+	XD_CHECK(xd_auto_choose(each + 1, 3, 1, 2.0, gain, se) == 0 && isinf(se[1]));
+	XD_CHECK(xd_auto_choose(each, 4, 0, 2.0, gain, se) == 0);
+}
+
 static void
 tw_methods(int explicit_feedback)
 {
@@ -511,17 +551,42 @@ tw_methods(int explicit_feedback)
 				XD_CHECK(r.epochs >= 1 && r.n_history == r.n_pretrain + r.epochs);
 			if (m == XD_TRANSFER_AUTO)
 			{
-				double		best = r.auto_metric[0];
+				int			k = r.method == XD_TRANSFER_ANNEAL ? 1 :
+					(r.method == XD_TRANSFER_DRR ? 2 : 0);
 
-				/* the winner is the best candidate on validation */
-				for (int k = 1; k < 3; k++)
-					best = explicit_feedback ? fmin(best, r.auto_metric[k]) :
-						fmax(best, r.auto_metric[k]);
-				XD_CHECK(r.best_metric == best);
+				/*
+				 * target-only unless a candidate gains beyond 2 standard
+				 * errors; then the passing candidate of largest gain
+				 */
 				XD_CHECK(r.method == XD_TRANSFER_TARGET_ONLY ||
 						 r.method == XD_TRANSFER_ANNEAL || r.method == XD_TRANSFER_DRR);
+				XD_CHECK(r.best_metric == r.auto_metric[k]);
+				XD_CHECK(r.auto_gain[0] == 0.0 && r.auto_gain_se[0] == 0.0);
+				for (int c = 1; c < 3; c++)
+				{
+					bool		passes = r.auto_gain[c] > XD_AUTO_MARGIN_SE * r.auto_gain_se[c];
+
+					XD_CHECK(r.auto_gain_se[c] > 0.0);
+					XD_CHECK(k == 0 ? !passes : (c == k ? passes :
+												 !passes || r.auto_gain[c] <= r.auto_gain[k]));
+				}
 				XD_CHECK(r.seconds >= r.auto_seconds[0] + r.auto_seconds[1] +
 						 r.auto_seconds[2] - 1e-9);
+			}
+			else
+			{
+				double	   *each = NULL;
+				double		sum = 0.0;
+				int64_t		n = 0;
+
+				/* the validation terms average to the fit's validation metric */
+				XD_CHECK(xd_transfer_validation(&r, ds, &o, &each, &n) == XD_OK);
+				XD_CHECK(n > 0 && each != NULL);
+				for (int64_t i = 0; i < n; i++)
+					sum += each[i];
+				XD_CHECK(explicit_feedback ? sqrt(-sum / n) == r.best_metric :
+						 sum / n == r.best_metric);
+				free(each);
 			}
 			/* the result scores like any model */
 			xd_eval_opts_default(&eo);
