@@ -70,7 +70,7 @@ SELECT j->'candidates' ?& ARRAY['target_only', 'anneal', 'drr'] AS auto_candidat
        v.method = j->>'method' AS stored_as_winner, v.metrics->>'requested' AS requested
 FROM runs r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint WHERE r.method = 'auto';
 -- ... target-only unless a candidate's validation gain exceeds 2 standard errors
-SELECT (j->>'method' = 'target_only') =
+SELECT (j->>'auto_margin')::float8 AS margin, (j->>'method' = 'target_only') =
        NOT bool_or((g.value->>'gain')::float8 > 2 * (g.value->>'se')::float8) AS auto_rule_holds,
        count(*) AS candidates_weighed
 FROM runs, jsonb_each(j->'gain_over_target_only') g
@@ -124,10 +124,11 @@ SELECT xdrec.rollback('g') = :src1 AS back_to_src1;
 SELECT domain, role, stale FROM xdrec.domains ORDER BY domain;
 SELECT pg_temp.err($$SELECT xdrec.rollback('g')$$);
 
--- options: lambda_kl 'search' and pretrain_epochs 0
+-- options: lambda_kl 'search', pretrain_epochs 0 and auto_margin 0
 SELECT xdrec.create_model('g2', 'gen', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
-	options => '{"d": 16, "epochs": 2, "seed": 1, "lambda_kl": "search", "pretrain_epochs": 0}') AS model_id;
+	options => '{"d": 16, "epochs": 2, "seed": 1, "lambda_kl": "search", "pretrain_epochs": 0,
+	             "auto_margin": 0}') AS model_id;
 SELECT (xdrec.train('g2', 'd0')->>'epochs')::int AS epochs;
 SELECT j->>'method' AS method, (j->>'lambda_kl')::float8 IN (0.01, 0.1, 1) AS lambda_searched,
        (j->>'pretrain_epochs')::int AS pretrain
@@ -135,6 +136,13 @@ FROM (SELECT xdrec.adapt('g2', 'd2') AS j) x;
 SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": "searching"}')$$);
 SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": -1}')$$);
 SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"pretrain_epochs": -1}')$$);
+-- auto_margin 0: auto deploys the best candidate on validation
+SELECT (j->>'auto_margin')::float8 AS margin,
+       j->>'method' = (SELECT key FROM jsonb_each_text(j->'candidates')
+                       ORDER BY value::float8 DESC LIMIT 1) AS best_on_validation
+FROM (SELECT xdrec.adapt('g2', 'd2', 'auto') AS j) x;
+SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": -0.5}')$$);
+SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": "wide"}')$$);
 
 -- bad input: every error with its SQLSTATE, and the catalog unchanged
 SELECT pg_temp.catalog() AS before_errors \gset

@@ -28,6 +28,13 @@
 #include "xdrec/status.h"
 #include "xdrec/train.h"
 
+/*
+ * auto's default rule keeps target-only unless a transfer candidate's
+ * validation gain exceeds this many standard errors (docs/transfer.md says
+ * why 2).
+ */
+#define XD_AUTO_MARGIN_SE 2.0
+
 typedef enum xd_transfer_method
 {
 	XD_TRANSFER_TARGET_ONLY = 0,	/* the full model on T alone, to convergence */
@@ -57,6 +64,10 @@ typedef struct xd_transfer_opts
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr;				/* eta0; 0 = the source config's lr */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
+	double		auto_margin_se; /* auto: a transfer's validation gain must
+								 * exceed this many standard errors:
+								 * XD_AUTO_MARGIN_SE; 0 = the best on
+								 * validation */
 	uint64_t	seed;			/* initialisation, shuffles, negatives */
 	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
 	void	   *stop_arg;
@@ -134,11 +145,6 @@ xd_status	xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *
 								   const xd_transfer_opts *o, double **each,
 								   int64_t *n);
 
-/*
- * auto's rule keeps target-only unless a transfer candidate's validation gain
- * exceeds this many standard errors (docs/transfer.md says why 2).
- */
-#define XD_AUTO_MARGIN_SE 2.0
 
 /*
  * auto's choice: each[0] are target-only's validation terms, each[1..] the

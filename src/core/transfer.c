@@ -48,6 +48,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->valid_max = 2000;
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
+	o->auto_margin_se = XD_AUTO_MARGIN_SE;
 	o->seed = 42;
 }
 
@@ -430,7 +431,8 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 		o->pretrain_epochs < 0 || o->max_epochs < 1 || o->patience < 1 ||
 		o->drr_patience < 1 ||
 		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
-		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl))
+		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
+		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se))
 		return XD_EINVAL;
 	out->requested = o->method;
 	out->cfg = source->cfg;
@@ -472,7 +474,7 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 						metric[3],
 						secs[3];
 			int			chosen = xd_auto_choose((const double *const *) each, 3, n,
-												XD_AUTO_MARGIN_SE, gain, se);
+												o->auto_margin_se, gain, se);
 
 			for (int i = 0; i < 3; i++)
 			{

@@ -196,6 +196,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
 	opts.method = run->method;
 	opts.pretrain_epochs = run->md->pretrain_epochs;
 	opts.lambda_kl = run->md->lambda_kl;
+	opts.auto_margin_se = run->md->auto_margin;
 	opts.lambda_search = run->md->lambda_search;
 	opts.max_epochs = run->md->epochs;
 	opts.patience = Max(run->md->patience, 1);
@@ -284,7 +285,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, ", \"candidates\": {");
 		for (int i = 0; i < 3; i++)
 			xdpg_json_num(&summary, cands[i], res->auto_metric[i], i > 0);
-		/* the rule's numbers: a gain counts beyond XD_AUTO_MARGIN_SE of them */
+		/* the rule's numbers: a gain counts beyond auto_margin of them */
 		appendStringInfoString(&summary, "}, \"gain_over_target_only\": {");
 		for (int i = 1; i < 3; i++)
 		{
@@ -294,6 +295,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 			appendStringInfoString(&summary, "}");
 		}
 		appendStringInfoString(&summary, "}");
+		xdpg_json_num(&summary, "auto_margin", run->md->auto_margin, true);
 	}
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);

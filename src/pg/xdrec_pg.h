@@ -88,6 +88,7 @@ typedef struct XdModelDef
 	int			pretrain_epochs;	/* transfer (DESIGN section 4): 2 */
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
+	double		auto_margin;	/* auto's margin in standard errors: 2 */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;

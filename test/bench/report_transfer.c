@@ -49,8 +49,9 @@ enum
 	M_DRR0,						/* DRR, pretraining 0 */
 	M_ANNEAL0,					/* Anneal, pretraining 0 */
 	M_DRR10,					/* DRR, patience 10 like every other method */
-	M_AUTO,
-	M_AUTO_PLAIN,				/* auto's candidates, the best on validation */
+	M_AUTO,						/* auto at its default margin, 2 */
+	M_AUTO1,					/* auto at margin 1 */
+	M_AUTO0,					/* auto at margin 0: the best on validation */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -70,7 +71,7 @@ static const float lr_grid[N_LR] = {1e-3f, 3e-3f, 1e-2f};
 static const char *const method_label[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (pretrain 0)",
 	"Anneal (pretrain 0)", "DRR (patience 10)", "auto",
-	"best on validation (auto without the noise margin)",
+	"auto (margin 1)", "auto (margin 0: the best on validation)",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -398,35 +399,26 @@ run_world(world_run *w)
 			 * auto = target-only, Anneal, DRR (pretraining 2) under
 			 * xd_auto_choose, what xd_transfer(XD_TRANSFER_AUTO) runs,
 			 * composed from the runs above (same seeds, same numbers) to
-			 * save the time; and the plain best on validation beside it
+			 * save the time: at the default margin, and at 1 and 0
 			 */
+			for (int am = M_AUTO; am <= M_AUTO0; am++)
 			{
 				static const int cand[3] = {M_TO, M_ANNEAL, M_DRR};
 				const double *each[3] = {w->each_to[k][s], w->each_anneal[k][s],
 					w->each_drr[k][w->source_chosen][s]};
+				double		margin = am == M_AUTO ? XD_AUTO_MARGIN_SE : (am == M_AUTO1 ? 1.0 : 0.0);
 				double		gain[3],
 							se[3];
-				int			chosen = xd_auto_choose(each, 3, w->n_each[k],
-													XD_AUTO_MARGIN_SE, gain, se);
-				int			plain = M_TO;
-				cell	   *a = &w->c[k][M_AUTO][s];
-				cell	   *b = &w->c[k][M_AUTO_PLAIN][s];
+				int			chosen = xd_auto_choose(each, 3, w->n_each[k], margin, gain, se);
+				cell	   *a = &w->c[k][am][s];
 
-				for (int i = 0; i < 3; i++)
-					if (w->c[k][cand[i]][s].valid > w->c[k][plain][s].valid)
-						plain = cand[i];
 				*a = w->c[k][cand[chosen]][s];
-				*b = w->c[k][plain][s];
 				a->chosen = cand[chosen];
-				b->chosen = plain;
 				a->gain_z = fmax(gain[1] / se[1], gain[2] / se[2]);
-				a->seconds = b->seconds = 0.0;
+				a->seconds = 0.0;
 				for (int i = 0; i < 3; i++)
-				{
 					a->seconds += w->c[k][cand[i]][s].seconds +
 						w->c[k][cand[i]][s].each_seconds;
-					b->seconds += w->c[k][cand[i]][s].seconds;
-				}
 			}
 			fprintf(stderr, "[%s] target %d (%lld train rows) seed %d: MRR TO %.4f Direct %.4f Anneal %.4f DRR %.4f DRR0 %.4f Anneal0 %.4f DRR10 %.4f auto %.4f; s TO %.1f DRR %.1f\n",
 					w->name, k + 1, (long long) w->train_rows[k], s,
@@ -626,9 +618,12 @@ write_tables_per_target(FILE *f, const world_run *w)
 		for (int s = 0; s < N_SEEDS; s++)
 			fprintf(f, " %s (best gain %.1f se)", method_label[w->c[k][M_AUTO][s].chosen],
 					w->c[k][M_AUTO][s].gain_z);
-		fprintf(f, "; the best on validation:");
+		fprintf(f, "; at margin 1:");
 		for (int s = 0; s < N_SEEDS; s++)
-			fprintf(f, " %s", method_label[w->c[k][M_AUTO_PLAIN][s].chosen]);
+			fprintf(f, " %s", method_label[w->c[k][M_AUTO1][s].chosen]);
+		fprintf(f, "; at margin 0:");
+		for (int s = 0; s < N_SEEDS; s++)
+			fprintf(f, " %s", method_label[w->c[k][M_AUTO0][s].chosen]);
 		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
 	}
 }
@@ -765,13 +760,14 @@ write_goals(FILE *f, const world_run *sh, const world_run *ct)
 			(tr0 <= 1.0 / 3 ? "met with pretrain 0 only" : "missed"));
 	{
 		int			worse = 0;
-		char		detail[512] = "";
+		char		detail[1024] = "";
 		size_t		len = 0;
 
-		for (int m = M_AUTO; m <= M_AUTO_PLAIN; m++)
+		for (int m = M_AUTO; m <= M_AUTO0; m++)
 		{
-			len += snprintf(detail + len, sizeof(detail) - len, "%s", m == M_AUTO ? "auto: " :
-							"; without the margin: ");
+			len += snprintf(detail + len, sizeof(detail) - len, "%s",
+							m == M_AUTO ? "auto (margin 2): " :
+							(m == M_AUTO1 ? "; margin 1: " : "; margin 0: "));
 			for (int k = 0; k < N_TARGETS; k++)
 			{
 				double		d = mean_of(sh, k, m, OFF(mrr)) - mean_of(sh, k, M_TO, OFF(mrr));
@@ -986,7 +982,7 @@ main(int argc, char **argv)
 			"Anneal or DRR beats it on validation MRR by more than %.0f standard errors of the "
 			"per-positive paired difference (then the larger gain; xd_auto_choose, docs/transfer.md), "
 			"its time the sum of the three fits and their validation terms; "
-			"\"best on validation\" is the same three without the margin (auto's earlier rule). "
+			"auto is also shown at margins 1 and 0 (0: the best on validation, auto's earlier rule). "
 			"Seeds change initialisation, shuffles and negatives; the data stay fixed. "
 			"The shared and the control world run in two processes, one per core of a 2-core machine; total wall time %.0f s.\n\n",
 			quick ? 300 : 2000, quick ? 200 : 1000, quick ? 8000 : SRC_ROWS, XD_AUTO_MARGIN_SE,
