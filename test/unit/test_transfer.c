@@ -666,6 +666,13 @@ XD_TEST(transfer_bad_arguments)
 	o.pretrain_epochs = -1;
 	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
 	xd_transfer_result_free(&r);
+	tw_opts(&o, XD_TRANSFER_AUTO, 1);
+	o.auto_margin_se = -1.0;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	o.auto_margin_se = NAN;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
 	/* a config whose width is not the target's */
 	cfg = w.cfg;
 	cfg.m_A += 1;
