@@ -106,6 +106,32 @@ xd_v4_tanh(xd_v4f z)
 	return (xd_v4f) ((xd_v4i) (u / (2.0f - u)) | sign);
 }
 
+/* lanes [0, k) from p (0 < k <= 4), the others 0 */
+static inline xd_v4f
+xd_v4_load_n(const float *p, int k)
+{
+	xd_v4f		v = XD_V4(0.0f);
+
+	if (k == 4)
+		return xd_v4_load(p);
+	for (int i = 0; i < k; i++)
+		v[i] = p[i];
+	return v;
+}
+
+/* lanes [0, k) of v to p (0 < k <= 4) */
+static inline void
+xd_v4_store_n(float *p, xd_v4f v, int k)
+{
+	if (k == 4)
+	{
+		xd_v4_store(p, v);
+		return;
+	}
+	for (int i = 0; i < k; i++)
+		p[i] = v[i];
+}
+
 /*
  * f over x[0..n); the last n % 4 go through the same lanes, zero-padded, so
  * a value never depends on its position or on n.
@@ -118,13 +144,7 @@ xd_v4_apply(float *x, size_t n, xd_v4f (*f) (xd_v4f))
 	for (; i + 4 <= n; i += 4)
 		xd_v4_store(x + i, f(xd_v4_load(x + i)));
 	if (i < n)
-	{
-		float		tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-
-		memcpy(tail, x + i, sizeof(float) * (n - i));
-		xd_v4_store(tail, f(xd_v4_load(tail)));
-		memcpy(x + i, tail, sizeof(float) * (n - i));
-	}
+		xd_v4_store_n(x + i, f(xd_v4_load_n(x + i, (int) (n - i))), (int) (n - i));
 }
 
 void
@@ -137,4 +157,66 @@ void
 xd_tanh_inplace(float *x, size_t n)
 {
 	xd_v4_apply(x, n, xd_v4_tanh);
+}
+
+/*
+ * The row kernels below do in one 4-wide pass per row what the layers did in
+ * three (a scalar bias loop, the activation, a scalar combining loop: gcc
+ * does not vectorise those at -O2). Every lane computes the same operations
+ * in the same order as those loops did, so the values are bit for bit the
+ * same; a row's last w % 4 go through zero-padded lanes.
+ */
+
+void
+xd_tanh_residual_rows(float *T, const float *b, const float *x_in,
+					  const float *s, float *x_out, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		size_t		o = (size_t) r * w;
+
+		for (int j = 0; j < w; j += 4)
+		{
+			int			k = w - j < 4 ? w - j : 4;
+			xd_v4f		t = xd_v4_tanh(xd_v4_load_n(T + o + j, k) + xd_v4_load_n(b + j, k));
+			xd_v4f		st = s ? xd_v4_load_n(s + j, k) * t : t;
+
+			xd_v4_store_n(T + o + j, t, k);
+			xd_v4_store_n(x_out + o + j, xd_v4_load_n(x_in + o + j, k) + st, k);
+		}
+	}
+}
+
+void
+xd_sigmoid_ctx_rows(float *a, const float *b, const float *x, const float *c,
+					float *out, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		size_t		o = (size_t) r * w;
+
+		for (int j = 0; j < w; j += 4)
+		{
+			int			k = w - j < 4 ? w - j : 4;
+			xd_v4f		z = xd_v4_load_n(a + o + j, k) +
+				xd_v4_load_n(b + j, k) * xd_v4_load_n(x + o + j, k);
+			xd_v4f		g = xd_v4_sigmoid(z);
+
+			xd_v4_store_n(a + o + j, g, k);
+			xd_v4_store_n(out + o + j, g * xd_v4_load_n(c + o + j, k), k);
+		}
+	}
+}
+
+void
+xd_sigmoid_gate(float *g, const float *e, float *h, int w)
+{
+	for (int j = 0; j < w; j += 4)
+	{
+		int			k = w - j < 4 ? w - j : 4;
+		xd_v4f		s = xd_v4_sigmoid(xd_v4_load_n(g + j, k));
+
+		xd_v4_store_n(g + j, s, k);
+		xd_v4_store_n(h + j, xd_v4_load_n(e + j, k) * s, k);
+	}
 }

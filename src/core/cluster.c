@@ -78,9 +78,7 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 		if (r + XD_PREFETCH_ROWS < n)
 			xd_prefetch_row(t->E->w + (size_t) t->ids[r + XD_PREFETCH_ROWS] * d, d);
 
-		xd_sigmoid_inplace(g, d);
-		for (int k = 0; k < d; k++)
-			h0[k] = e[k] * g[k];
+		xd_sigmoid_gate(g, e, h0, d);
 	}
 	/* DRR: e~' = e~ + tanh(R e~ + r) before the tower (eq. 19) */
 	if (t->R)
@@ -226,8 +224,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 	if (t->R)
 	{
 		if (ws->n_ext > 0)
-			for (size_t i = 0; i < (size_t) ws->n_ext * d; i++)
-				dh[i] += t->ext[i];
+			xd_add_inplace(dh, t->ext, (size_t) ws->n_ext * d);
 		xd_residual_backward(t->R, t->r, dh, t->res_pre, t->res_T, ws->res_dz,
 							 n, d);
 	}

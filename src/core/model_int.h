@@ -175,6 +175,18 @@ xd_relu_grad(float *dz, const float *h, const float *mask, size_t n)
 		dz[i] = h[i] > 0.0f ? dz[i] * (mask ? mask[i] : 1.0f) : 0.0f;
 }
 
+/* y[i] += x[i] for i < n, four lanes at a time */
+static inline void
+xd_add_inplace(float *y, const float *x, size_t n)
+{
+	size_t		i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		xd_v4_store(y + i, xd_v4_load(y + i) + xd_v4_load(x + i));
+	for (; i < n; i++)
+		y[i] += x[i];
+}
+
 /* Prefetch the cache lines of an embedding row some rows ahead of its use. */
 #define XD_PREFETCH_ROWS 8
 
