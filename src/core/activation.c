@@ -26,8 +26,6 @@
 /* bits of exponents: unsigned, so that wrapping is defined for any input */
 typedef uint32_t xd_v4u __attribute__((vector_size(16)));
 
-/* a vector with c in every lane */
-#define XD_V4(c) ((xd_v4f) {(c), (c), (c), (c)})
 
 /* mask ? a : b, lane by lane (C has no vector ?:) */
 static inline xd_v4f

@@ -116,11 +116,25 @@ xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 			uint32_t	thresh = (uint32_t) (p * 65536.0f + 0.5f);
 			size_t		i = 0;
 
-			while (i < nd)
+			/* one draw's four 16-bit lanes are one vector of the mask */
+			for (; i + 4 <= nd; i += 4)
+			{
+				uint64_t	bits = xd_rng_next(rng);
+				xd_v4i		lane = {(int32_t) (bits & 0xffff),
+					(int32_t) ((bits >> 16) & 0xffff),
+					(int32_t) ((bits >> 32) & 0xffff),
+				(int32_t) (bits >> 48)};
+				xd_v4i		keep = lane >= (int32_t) thresh;
+				xd_v4f		m4 = (xd_v4f) (keep & (xd_v4i) XD_V4(keep_scale));
+
+				xd_v4_store(mk + i, m4);
+				xd_v4_store(hl + i, xd_v4_load(hl + i) * m4);
+			}
+			if (i < nd)
 			{
 				uint64_t	bits = xd_rng_next(rng);
 
-				for (int q = 0; q < 4 && i < nd; q++, i++, bits >>= 16)
+				for (; i < nd; i++, bits >>= 16)
 				{
 					mk[i] = (uint32_t) (bits & 0xffff) < thresh ? 0.0f : keep_scale;
 					hl[i] *= mk[i];

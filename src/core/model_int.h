@@ -113,6 +113,9 @@ xd_param_touch(xd_param *p, int32_t row)
 typedef float xd_v4f __attribute__((vector_size(16)));
 typedef int32_t xd_v4i __attribute__((vector_size(16)));
 
+/* a vector with c in every lane */
+#define XD_V4(c) ((xd_v4f) {(c), (c), (c), (c)})
+
 static inline xd_v4f
 xd_v4_load(const float *p)
 {
