@@ -10,6 +10,7 @@
  * which keeps tanh's relative error small there. Both activations only ever
  * need e^-|.|, so nothing overflows and 2^n stays a normal float.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "model_int.h"
@@ -158,30 +159,92 @@ xd_tanh_inplace(float *x, size_t n)
 }
 
 /*
- * The row kernels below do in one 4-wide pass per row what the layers did in
- * three (a scalar bias loop, the activation, a scalar combining loop: gcc
- * does not vectorise those at -O2). Every lane computes the same operations
- * in the same order as those loops did, so the values are bit for bit the
- * same; a row's last w % 4 go through zero-padded lanes.
+ * The row kernels below do in one 4-wide pass what the layers did in three
+ * (a scalar bias loop, the activation, a scalar combining loop: gcc does not
+ * vectorise those at -O2). Every lane computes the same operations in the
+ * same order as those loops did, so the values are bit for bit the same.
+ *
+ * A run is len consecutive floats with its column vectors (b, s) given
+ * element for element; its last len % 4 go through zero-padded lanes, which
+ * cost as much as several whole vectors (the lanes are written one by one).
+ * So rows whose width w is not a multiple of 4 (M1's m = 25 in the transfer
+ * report) go four at a time: 4 w floats are a whole number of vectors when
+ * the column vectors are tiled four times. The last n % 4 rows, and rows
+ * wider than XD_TILE_W, go one at a time.
  */
+#define XD_TILE_W 128
+
+/* t = v four times over: the columns of four consecutive rows of width w */
+static void
+xd_tile4(float *t, const float *v, int w)
+{
+	for (int q = 0; q < 4; q++)
+		memcpy(t + (size_t) q * w, v, sizeof(float) * w);
+}
+
+/* whether rows of width w go four at a time */
+static inline bool
+xd_rows_tiled(int n, int w)
+{
+	return w % 4 != 0 && w <= XD_TILE_W && n >= 4;
+}
+
+static inline void
+xd_tanh_residual_run(float *T, const float *b, const float *x_in,
+					 const float *s, float *x_out, int len)
+{
+	for (int j = 0; j < len; j += 4)
+	{
+		int			k = len - j < 4 ? len - j : 4;
+		xd_v4f		t = xd_v4_tanh(xd_v4_load_n(T + j, k) + xd_v4_load_n(b + j, k));
+		xd_v4f		st = s ? xd_v4_load_n(s + j, k) * t : t;
+
+		xd_v4_store_n(T + j, t, k);
+		xd_v4_store_n(x_out + j, xd_v4_load_n(x_in + j, k) + st, k);
+	}
+}
 
 void
 xd_tanh_residual_rows(float *T, const float *b, const float *x_in,
 					  const float *s, float *x_out, int n, int w)
 {
-	for (int r = 0; r < n; r++)
+	float		bt[4 * XD_TILE_W],
+				st[4 * XD_TILE_W];
+	int			r = 0;
+
+	if (xd_rows_tiled(n, w))
+	{
+		xd_tile4(bt, b, w);
+		if (s)
+			xd_tile4(st, s, w);
+		for (; r + 4 <= n; r += 4)
+		{
+			size_t		o = (size_t) r * w;
+
+			xd_tanh_residual_run(T + o, bt, x_in + o, s ? st : NULL, x_out + o, 4 * w);
+		}
+	}
+	for (; r < n; r++)
 	{
 		size_t		o = (size_t) r * w;
 
-		for (int j = 0; j < w; j += 4)
-		{
-			int			k = w - j < 4 ? w - j : 4;
-			xd_v4f		t = xd_v4_tanh(xd_v4_load_n(T + o + j, k) + xd_v4_load_n(b + j, k));
-			xd_v4f		st = s ? xd_v4_load_n(s + j, k) * t : t;
+		xd_tanh_residual_run(T + o, b, x_in + o, s, x_out + o, w);
+	}
+}
 
-			xd_v4_store_n(T + o + j, t, k);
-			xd_v4_store_n(x_out + o + j, xd_v4_load_n(x_in + o + j, k) + st, k);
-		}
+static inline void
+xd_sigmoid_ctx_run(float *a, const float *b, const float *x, const float *c,
+				   float *out, int len)
+{
+	for (int j = 0; j < len; j += 4)
+	{
+		int			k = len - j < 4 ? len - j : 4;
+		xd_v4f		z = xd_v4_load_n(a + j, k) +
+			xd_v4_load_n(b + j, k) * xd_v4_load_n(x + j, k);
+		xd_v4f		g = xd_v4_sigmoid(z);
+
+		xd_v4_store_n(a + j, g, k);
+		xd_v4_store_n(out + j, g * xd_v4_load_n(c + j, k), k);
 	}
 }
 
@@ -189,20 +252,24 @@ void
 xd_sigmoid_ctx_rows(float *a, const float *b, const float *x, const float *c,
 					float *out, int n, int w)
 {
-	for (int r = 0; r < n; r++)
+	float		bt[4 * XD_TILE_W];
+	int			r = 0;
+
+	if (xd_rows_tiled(n, w))
+	{
+		xd_tile4(bt, b, w);
+		for (; r + 4 <= n; r += 4)
+		{
+			size_t		o = (size_t) r * w;
+
+			xd_sigmoid_ctx_run(a + o, bt, x + o, c + o, out + o, 4 * w);
+		}
+	}
+	for (; r < n; r++)
 	{
 		size_t		o = (size_t) r * w;
 
-		for (int j = 0; j < w; j += 4)
-		{
-			int			k = w - j < 4 ? w - j : 4;
-			xd_v4f		z = xd_v4_load_n(a + o + j, k) +
-				xd_v4_load_n(b + j, k) * xd_v4_load_n(x + o + j, k);
-			xd_v4f		g = xd_v4_sigmoid(z);
-
-			xd_v4_store_n(a + o + j, g, k);
-			xd_v4_store_n(out + o + j, g * xd_v4_load_n(c + o + j, k), k);
-		}
+		xd_sigmoid_ctx_run(a + o, b, x + o, c + o, out + o, w);
 	}
 }
 

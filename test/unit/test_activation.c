@@ -185,15 +185,17 @@ XD_TEST(activation_independent_of_position)
 /*
  * The fused row kernels equal, bit for bit, the loops they replace (bias,
  * activation of the row, combination), at widths that are and are not
- * multiples of 4, with the elements past each row's end left untouched.
+ * multiples of 4, narrower and wider than the four-row tiles (7 rows: one
+ * group of four, three single rows), with the elements past the last row
+ * left untouched.
  */
 XD_TEST(activation_row_kernels_equal_loops)
 {
 	enum
 	{
-		ROWS = 3, MAXW = 67, LEN = ROWS * MAXW + 4
+		ROWS = 7, MAXW = 131, LEN = ROWS * MAXW + 4
 	};
-	static const int widths[] = {1, 2, 3, 4, 5, 7, 8, 25, 32, 64, 67};
+	static const int widths[] = {1, 2, 3, 4, 5, 7, 8, 25, 32, 64, 67, 128, 131};
 	float		T[LEN],
 				x[LEN],
 				c[LEN],
