@@ -3,7 +3,9 @@
  * core, at the shapes of DESIGN.md section 3 (d = 64, 2 + 2 layers, batch 256,
  * implicit: 3 rows per positive), per CPU-second; and the cost per element of
  * the model's sigmoid and tanh, the former scalar expf formulas against the
- * vectorised ones of activation.h. Not a unit test.
+ * vectorised ones of activation.h; what a DRR epoch costs against a
+ * target-only epoch (bench_drr); eq. 19's fused row kernel against the loops
+ * it replaced. Not a unit test.
  *
  * Usage: bench_model [m] [seconds] [n_users] [n_items]
  */
@@ -228,6 +230,66 @@ bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *r
 	free(scores);
 }
 
+/*
+ * The elementwise part of eq. 19 over n rows of width w as the layers did it
+ * before the fused row kernel (a scalar bias loop, tanh row by row, a scalar
+ * residual loop), as the baseline of xd_tanh_residual_rows.
+ */
+static void
+loops_tanh_residual(float *T, const float *b, float *x, int n, int w)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float	   *Ti = T + (size_t) i * w;
+		float	   *xi = x + (size_t) i * w;
+
+		for (int j = 0; j < w; j++)
+			Ti[j] += b[j];
+		xd_tanh_inplace(Ti, w);
+		for (int j = 0; j < w; j++)
+			xi[j] += Ti[j];
+	}
+}
+
+/* ns per element of eq. 19's elementwise part, former loops against the row kernel */
+static void
+bench_row_kernel(int n, int w, double secs, xd_rng *rng)
+{
+	size_t		nw = (size_t) n * w;
+	float	   *src = malloc(sizeof(float) * nw);
+	float	   *T = malloc(sizeof(float) * nw);
+	float	   *x = calloc(nw, sizeof(float));
+	float	   *b = calloc((size_t) w, sizeof(float));
+	double		t[2] = {0.0, 0.0};
+	long		passes[2] = {0, 0};
+
+	for (size_t i = 0; i < nw; i++)
+		src[i] = 8.0f * (xd_rng_uniform(rng) - 0.5f);
+	/* alternate the two, pass by pass */
+	while (t[0] + t[1] < secs)
+		for (int k = 0; k < 2; k++)
+		{
+			double		t0;
+
+			memcpy(T, src, sizeof(float) * nw);
+			t0 = now();
+			if (k == 0)
+				loops_tanh_residual(T, b, x, n, w);
+			else
+				xd_tanh_residual_rows(T, b, x, NULL, x, n, w);
+			t[k] += now() - t0;
+			passes[k]++;
+		}
+	printf("eq. 19 elementwise, %d rows of width %d: former loops %.2f ns/element, row kernel %.2f ns/element (%.2fx)\n",
+		   n, w, 1e9 * t[0] / ((double) passes[0] * nw),
+		   1e9 * t[1] / ((double) passes[1] * nw),
+		   (t[0] / passes[0]) / (t[1] / passes[1]));
+	free(src);
+	free(T);
+	free(x);
+	free(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -319,6 +381,8 @@ main(int argc, char **argv)
 		free(s);
 	}
 	bench_drr(&cfg, 600, 400, secs, &rng);
+	bench_row_kernel(3 * P, m, secs / 6.0, &rng);
+	bench_row_kernel(3 * P, cfg.d, secs / 6.0, &rng);
 	bench_activations(3 * P * cfg.d, secs / 3.0, &rng);
 	xd_batch_free(&b);
 	xd_model_free(model);
