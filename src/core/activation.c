@@ -27,7 +27,6 @@
 /* bits of exponents: unsigned, so that wrapping is defined for any input */
 typedef uint32_t xd_v4u __attribute__((vector_size(16)));
 
-
 /* mask ? a : b, lane by lane (C has no vector ?:) */
 static inline xd_v4f
 xd_v4_select(xd_v4i mask, xd_v4f a, xd_v4f b)
