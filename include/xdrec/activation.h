@@ -26,4 +26,25 @@ void		xd_sigmoid_inplace(float *x, size_t n);
 /* x[i] = tanh(x[i]) for i < n */
 void		xd_tanh_inplace(float *x, size_t n);
 
+/*
+ * Row kernels: a layer's elementwise work after its matrix product, fused
+ * with the activation into one pass per row. n rows of width w (any w), the
+ * vectors b, s of width w shared by every row; each value is bit for bit what
+ * the separate loops (bias, activation, combination) give.
+ */
+
+/*
+ * eq. 4-5 (s = s_K) and eq. 19 (s NULL, x_out = x_in = x):
+ * T = tanh(T + b), kept for backward; x_out = x_in + s . T. x_out may be x_in.
+ */
+void		xd_tanh_residual_rows(float *T, const float *b, const float *x_in,
+								  const float *s, float *x_out, int n, int w);
+
+/* eq. 1-3: a = sigma(a + b . x), kept for backward; out = a . c */
+void		xd_sigmoid_ctx_rows(float *a, const float *b, const float *x,
+								const float *c, float *out, int n, int w);
+
+/* eq. 6-7, one row: g = sigma(g), kept for backward; h = e . g */
+void		xd_sigmoid_gate(float *g, const float *e, float *h, int w);
+
 #endif							/* XDREC_ACTIVATION_H */

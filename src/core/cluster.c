@@ -78,9 +78,7 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 		if (r + XD_PREFETCH_ROWS < n)
 			xd_prefetch_row(t->E->w + (size_t) t->ids[r + XD_PREFETCH_ROWS] * d, d);
 
-		xd_sigmoid_inplace(g, d);
-		for (int k = 0; k < d; k++)
-			h0[k] = e[k] * g[k];
+		xd_sigmoid_gate(g, e, h0, d);
 	}
 	/* DRR: e~' = e~ + tanh(R e~ + r) before the tower (eq. 19) */
 	if (t->R)
@@ -118,11 +116,25 @@ xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 			uint32_t	thresh = (uint32_t) (p * 65536.0f + 0.5f);
 			size_t		i = 0;
 
-			while (i < nd)
+			/* one draw's four 16-bit lanes are one vector of the mask */
+			for (; i + 4 <= nd; i += 4)
+			{
+				uint64_t	bits = xd_rng_next(rng);
+				xd_v4i		lane = {(int32_t) (bits & 0xffff),
+					(int32_t) ((bits >> 16) & 0xffff),
+					(int32_t) ((bits >> 32) & 0xffff),
+				(int32_t) (bits >> 48)};
+				xd_v4i		keep = lane >= (int32_t) thresh;
+				xd_v4f		m4 = (xd_v4f) (keep & (xd_v4i) XD_V4(keep_scale));
+
+				xd_v4_store(mk + i, m4);
+				xd_v4_store(hl + i, xd_v4_load(hl + i) * m4);
+			}
+			if (i < nd)
 			{
 				uint64_t	bits = xd_rng_next(rng);
 
-				for (int q = 0; q < 4 && i < nd; q++, i++, bits >>= 16)
+				for (; i < nd; i++, bits >>= 16)
 				{
 					mk[i] = (uint32_t) (bits & 0xffff) < thresh ? 0.0f : keep_scale;
 					hl[i] *= mk[i];
@@ -226,8 +238,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 	if (t->R)
 	{
 		if (ws->n_ext > 0)
-			for (size_t i = 0; i < (size_t) ws->n_ext * d; i++)
-				dh[i] += t->ext[i];
+			xd_add_inplace(dh, t->ext, (size_t) ws->n_ext * d);
 		xd_residual_backward(t->R, t->r, dh, t->res_pre, t->res_T, ws->res_dz,
 							 n, d);
 	}

@@ -33,18 +33,8 @@ xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 	memcpy(pre, x, sizeof(float) * nw);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, w, w,
 				1.0f, pre, w, R->w, w, 0.0f, T, w);
-	for (int i = 0; i < n; i++)
-	{
-		float	   *Ti = T + (size_t) i * w;
-		float	   *xi = x + (size_t) i * w;
-
-		for (int j = 0; j < w; j++)
-			Ti[j] += r->w[j];
-		xd_tanh_inplace(Ti, w);
-		/* with R = 0, r = 0: tanh(0) = 0 exactly, x' = x bit for bit */
-		for (int j = 0; j < w; j++)
-			xi[j] += Ti[j];
-	}
+	/* with R = 0, r = 0: tanh(0) = 0 exactly, x' = x bit for bit */
+	xd_tanh_residual_rows(T, r->w, x, NULL, x, n, w);
 }
 
 void
@@ -57,15 +47,21 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 	 * x' = x + tanh(z), z = R x + r: dz = dx' . (1 - T^2); dr += dz;
 	 * dR += dz^T x; dx = dx' + R^T dz
 	 */
-	for (size_t i = 0; i < nw; i++)
-		dz[i] = dx[i] * (1.0f - T[i] * T[i]);
-	for (int i = 0; i < n; i++)
 	{
-		const float *dzi = dz + (size_t) i * w;
+		const xd_v4f one = {1.0f, 1.0f, 1.0f, 1.0f};
+		size_t		i = 0;
 
-		for (int j = 0; j < w; j++)
-			r->g[j] += dzi[j];
+		for (; i + 4 <= nw; i += 4)
+		{
+			xd_v4f		t = xd_v4_load(T + i);
+
+			xd_v4_store(dz + i, xd_v4_load(dx + i) * (one - t * t));
+		}
+		for (; i < nw; i++)
+			dz[i] = dx[i] * (1.0f - T[i] * T[i]);
 	}
+	for (int i = 0; i < n; i++)
+		xd_add_inplace(r->g, dz + (size_t) i * w, w);
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
 				1.0f, dz, w, pre, w, 1.0f, R->g, w);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
@@ -94,18 +90,7 @@ xd_context_forward(xd_model *model, int n)
 		 */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
 					1.0f, ws->c, m, sh->mm_W->w, m, 0.0f, ws->mm_T, m);
-		for (int r = 0; r < n; r++)
-		{
-			float	   *T = ws->mm_T + (size_t) r * m;
-			const float *c = ws->c + (size_t) r * m;
-			float	   *x = x0 + (size_t) r * m;
-
-			for (int j = 0; j < m; j++)
-				T[j] += b[j];
-			xd_tanh_inplace(T, m);
-			for (int j = 0; j < m; j++)
-				x[j] = c[j] + s[j] * T[j];
-		}
+		xd_tanh_residual_rows(ws->mm_T, b, ws->c, s, x0, n, m);
 	}
 	else
 		memcpy(x0, ws->c, sizeof(float) * nm);
@@ -123,19 +108,7 @@ xd_context_forward(xd_model *model, int n)
 			/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
 						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
-			for (int r = 0; r < n; r++)
-			{
-				float	   *ar = a + (size_t) r * m;
-				const float *xr = xp + (size_t) r * m;
-				const float *cr = x0 + (size_t) r * m;
-				float	   *outr = xl + (size_t) r * m;
-
-				for (int j = 0; j < m; j++)
-					ar[j] += b[j] * xr[j];
-				xd_sigmoid_inplace(ar, m);
-				for (int j = 0; j < m; j++)
-					outr[j] = ar[j] * cr[j];
-			}
+			xd_sigmoid_ctx_rows(a, b, xp, x0, xl, n, m);
 		}
 		else
 		{
@@ -190,8 +163,7 @@ xd_context_backward(xd_model *model, int n)
 			 * on the rows it covers, then back through the residual to x^1
 			 */
 			if (ws->n_ext > 0)
-				for (size_t i = 0; i < (size_t) ws->n_ext * m; i++)
-					dcur[i] += ws->ext_x1[i];
+				xd_add_inplace(dcur, ws->ext_x1, (size_t) ws->n_ext * m);
 			xd_residual_backward(ad->R_C, ad->r_C, dcur, ws->res_x1, ws->res_TC,
 								 ws->res_dz, n, m);
 			/* below x^1 only the frozen layer 1 and eq. 4-5: done */

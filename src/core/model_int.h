@@ -113,6 +113,9 @@ xd_param_touch(xd_param *p, int32_t row)
 typedef float xd_v4f __attribute__((vector_size(16)));
 typedef int32_t xd_v4i __attribute__((vector_size(16)));
 
+/* a vector with c in every lane */
+#define XD_V4(c) ((xd_v4f) {(c), (c), (c), (c)})
+
 static inline xd_v4f
 xd_v4_load(const float *p)
 {
@@ -173,6 +176,18 @@ xd_relu_grad(float *dz, const float *h, const float *mask, size_t n)
 	}
 	for (; i < n; i++)
 		dz[i] = h[i] > 0.0f ? dz[i] * (mask ? mask[i] : 1.0f) : 0.0f;
+}
+
+/* y[i] += x[i] for i < n, four lanes at a time */
+static inline void
+xd_add_inplace(float *y, const float *x, size_t n)
+{
+	size_t		i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		xd_v4_store(y + i, xd_v4_load(y + i) + xd_v4_load(x + i));
+	for (; i < n; i++)
+		y[i] += x[i];
 }
 
 /* Prefetch the cache lines of an embedding row some rows ahead of its use. */

@@ -3,7 +3,9 @@
  * core, at the shapes of DESIGN.md section 3 (d = 64, 2 + 2 layers, batch 256,
  * implicit: 3 rows per positive), per CPU-second; and the cost per element of
  * the model's sigmoid and tanh, the former scalar expf formulas against the
- * vectorised ones of activation.h. Not a unit test.
+ * vectorised ones of activation.h; what a DRR epoch costs against a
+ * target-only epoch (bench_drr); eq. 19's fused row kernel against the loops
+ * it replaced. Not a unit test.
  *
  * Usage: bench_model [m] [seconds] [n_users] [n_items]
  */
@@ -15,6 +17,7 @@
 
 #include "xdrec/activation.h"
 #include "xdrec/core.h"
+#include "xdrec/encoder.h"
 
 /*
  * CPU time of this thread, so that other processes on a shared machine do
@@ -88,6 +91,203 @@ bench_activations(int n, double secs, xd_rng *rng)
 		   n, st, vt, st / vt);
 	free(src);
 	free(buf);
+}
+
+/*
+ * What a DRR epoch costs against a target-only epoch (DESIGN.md section 4),
+ * at the shape of the transfer report's largest target: per epoch, T
+ * training positives in batches of P (3 rows each) and validation on V
+ * positives of 101 candidate rows each. Target-only trains everything; DRR
+ * adds the residuals on x^1, e~_u, e~_v and eq. 22's KL terms, with M1, M3,
+ * M4 and the encoders frozen. The two models are measured in alternation,
+ * round by round, so that a change of machine load hits both.
+ */
+typedef struct drr_side
+{
+	xd_model   *model;
+	float		lr[XD_N_GROUPS];
+	double		step_s;			/* CPU seconds of training steps */
+	long		steps;
+	double		score_s;		/* CPU seconds of validation scoring */
+	long		scored;			/* rows */
+} drr_side;
+
+static void
+drr_round(drr_side *sd, const xd_batch *train, const xd_batch *valid, float *scores,
+		  xd_rng *rng, double secs)
+{
+	double		t0 = now(),
+				t;
+	double		loss;
+
+	do
+	{
+		if (xd_model_loss_backward(sd->model, train, rng, true, &loss) != XD_OK ||
+			xd_adam_step(sd->model, sd->lr) != XD_OK)
+			exit(2);
+		sd->steps++;
+		t = now() - t0;
+	} while (t < secs);
+	sd->step_s += t;
+	t0 = now();
+	do
+	{
+		if (xd_model_score(sd->model, valid, scores) != XD_OK)
+			exit(2);
+		sd->scored += valid->n;
+		t = now() - t0;
+	} while (t < secs);
+	sd->score_s += t;
+}
+
+static void
+bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *rng)
+{
+	/* the report's largest target: 6,429 training and ~800 validation positives */
+	const double T = 6429.0,
+				V = 800.0;
+	int			m = cfg->m;
+	int			rows = 40 * 101;	/* 40 positives' candidates, as validation scores them */
+	drr_side	to = {0},
+				drr = {0};
+	xd_adapt   *ad;
+	xd_encoders *enc;
+	xd_batch	train,
+				valid;
+	float	   *scores = malloc(sizeof(float) * rows);
+	double		e_to,
+				e_drr;
+
+	if (xd_model_create(cfg, n_users, n_items, 0.0f, rng, &to.model) != XD_OK ||
+		xd_model_create(cfg, n_users, n_items, 0.0f, rng, &drr.model) != XD_OK ||
+		xd_adapt_new(cfg, &ad) != XD_OK ||
+		xd_encoders_new(cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &enc) != XD_OK ||
+		xd_batch_init(&train, 3 * cfg->batch_size, m) != XD_OK ||
+		xd_batch_init(&valid, rows, m) != XD_OK || !scores)
+		exit(1);
+	for (int k = 0; k < XD_N_ENC; k++)
+		if (enc->e[k])
+			xd_dist_encoder_init(enc->e[k], rng);
+	/* residuals away from 0, as after a few steps (tanh(0) costs the same, but honestly) */
+	for (int i = 0; i < ad->n_params; i++)
+		for (int j = 0; j < ad->params[i].rows * ad->params[i].cols; j++)
+			ad->params[i].w[j] = 0.02f * (xd_rng_uniform(rng) - 0.5f);
+	ad->enc = enc;
+	ad->lambda_kl = 0.1f;
+	if (xd_model_set_adapt(drr.model, ad) != XD_OK)
+		exit(1);
+	xd_model_freeze_shared(drr.model, true);
+	for (int g = 0; g < XD_N_GROUPS; g++)
+		to.lr[g] = drr.lr[g] = 1e-3f;
+	drr.lr[XD_GROUP_SHARED] = 0.0f;
+
+	/* a training batch as in main; validation: one user per 101 rows */
+	train.n = 3 * cfg->batch_size;
+	train.n_pos = cfg->batch_size;
+	for (int r = 0; r < train.n; r++)
+	{
+		train.users[r] = (int32_t) xd_rng_below(rng, n_users);
+		train.items[r] = (int32_t) xd_rng_below(rng, n_items);
+		for (int j = 0; j < m; j++)
+			train.c[(size_t) r * m + j] = xd_rng_uniform(rng) < 0.3f ? xd_rng_uniform(rng) : 0.0f;
+	}
+	valid.n = rows;
+	for (int r = 0; r < rows; r++)
+	{
+		valid.users[r] = train.users[(r / 101) % train.n];
+		valid.items[r] = (int32_t) xd_rng_below(rng, n_items);
+		memcpy(valid.c + (size_t) r * m, train.c + (size_t) (r % train.n) * m,
+			   sizeof(float) * m);
+	}
+	for (int round = 0; round < 6; round++)
+	{
+		drr_round(&to, &train, &valid, scores, rng, secs / 12.0);
+		drr_round(&drr, &train, &valid, scores, rng, secs / 12.0);
+	}
+	{
+		double		st_to = to.step_s / to.steps,
+					st_drr = drr.step_s / drr.steps,
+					sc_to = to.score_s / to.scored,
+					sc_drr = drr.score_s / drr.scored;
+		int			P = cfg->batch_size;
+
+		e_to = ceil(T / P) * st_to + V * 101.0 * sc_to;
+		e_drr = ceil(T / P) * st_drr + V * 101.0 * sc_drr;
+		printf("m=%d d=%d training step : target-only %.3f ms, DRR %.3f ms (%.2fx)\n",
+			   m, cfg->d, 1e3 * st_to, 1e3 * st_drr, st_drr / st_to);
+		printf("m=%d d=%d validation row: target-only %.1f ns, DRR %.1f ns (%.2fx)\n",
+			   m, cfg->d, 1e9 * sc_to, 1e9 * sc_drr, sc_drr / sc_to);
+		printf("m=%d d=%d epoch of %.0f + %.0f validation positives: target-only %.1f ms, DRR %.1f ms; DRR epoch / target-only epoch %.2f (validation %.0f%% of DRR's)\n",
+			   m, cfg->d, T, V, 1e3 * e_to, 1e3 * e_drr, e_drr / e_to,
+			   100.0 * V * 101.0 * sc_drr / e_drr);
+	}
+	xd_model_free(to.model);
+	xd_model_free(drr.model);
+	xd_adapt_free(ad);
+	xd_encoders_free(enc);
+	xd_batch_free(&train);
+	xd_batch_free(&valid);
+	free(scores);
+}
+
+/*
+ * The elementwise part of eq. 19 over n rows of width w as the layers did it
+ * before the fused row kernel (a scalar bias loop, tanh row by row, a scalar
+ * residual loop), as the baseline of xd_tanh_residual_rows.
+ */
+static void
+loops_tanh_residual(float *T, const float *b, float *x, int n, int w)
+{
+	for (int i = 0; i < n; i++)
+	{
+		float	   *Ti = T + (size_t) i * w;
+		float	   *xi = x + (size_t) i * w;
+
+		for (int j = 0; j < w; j++)
+			Ti[j] += b[j];
+		xd_tanh_inplace(Ti, w);
+		for (int j = 0; j < w; j++)
+			xi[j] += Ti[j];
+	}
+}
+
+/* ns per element of eq. 19's elementwise part, former loops against the row kernel */
+static void
+bench_row_kernel(int n, int w, double secs, xd_rng *rng)
+{
+	size_t		nw = (size_t) n * w;
+	float	   *src = malloc(sizeof(float) * nw);
+	float	   *T = malloc(sizeof(float) * nw);
+	float	   *x = calloc(nw, sizeof(float));
+	float	   *b = calloc((size_t) w, sizeof(float));
+	double		t[2] = {0.0, 0.0};
+	long		passes[2] = {0, 0};
+
+	for (size_t i = 0; i < nw; i++)
+		src[i] = 8.0f * (xd_rng_uniform(rng) - 0.5f);
+	/* alternate the two, pass by pass */
+	while (t[0] + t[1] < secs)
+		for (int k = 0; k < 2; k++)
+		{
+			double		t0;
+
+			memcpy(T, src, sizeof(float) * nw);
+			t0 = now();
+			if (k == 0)
+				loops_tanh_residual(T, b, x, n, w);
+			else
+				xd_tanh_residual_rows(T, b, x, NULL, x, n, w);
+			t[k] += now() - t0;
+			passes[k]++;
+		}
+	printf("eq. 19 elementwise, %d rows of width %d: former loops %.2f ns/element, row kernel %.2f ns/element (%.2fx)\n",
+		   n, w, 1e9 * t[0] / ((double) passes[0] * nw),
+		   1e9 * t[1] / ((double) passes[1] * nw),
+		   (t[0] / passes[0]) / (t[1] / passes[1]));
+	free(src);
+	free(T);
+	free(x);
+	free(b);
 }
 
 int
@@ -180,6 +380,9 @@ main(int argc, char **argv)
 		free(items);
 		free(s);
 	}
+	bench_drr(&cfg, 600, 400, secs, &rng);
+	bench_row_kernel(3 * P, m, secs / 6.0, &rng);
+	bench_row_kernel(3 * P, cfg.d, secs / 6.0, &rng);
 	bench_activations(3 * P * cfg.d, secs / 3.0, &rng);
 	xd_batch_free(&b);
 	xd_model_free(model);

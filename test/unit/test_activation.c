@@ -181,3 +181,102 @@ XD_TEST(activation_independent_of_position)
 		}
 	XD_CHECK(bad == 0);
 }
+
+/*
+ * The fused row kernels equal, bit for bit, the loops they replace (bias,
+ * activation of the row, combination), at widths that are and are not
+ * multiples of 4, narrower and wider than the four-row tiles (7 rows: one
+ * group of four, three single rows), with the elements past the last row
+ * left untouched.
+ */
+XD_TEST(activation_row_kernels_equal_loops)
+{
+	enum
+	{
+		ROWS = 7, MAXW = 131, LEN = ROWS * MAXW + 4
+	};
+	static const int widths[] = {1, 2, 3, 4, 5, 7, 8, 25, 32, 64, 67, 128, 131};
+	float		T[LEN],
+				x[LEN],
+				c[LEN],
+				b[MAXW],
+				s[MAXW];
+	float		T1[LEN],
+				x1[LEN],
+				T2[LEN],
+				x2[LEN];
+	xd_rng		rng;
+	int			bad = 0;
+
+	xd_rng_seed(&rng, 12);
+	for (int i = 0; i < LEN; i++)
+	{
+		T[i] = 8.0f * (xd_rng_uniform(&rng) - 0.5f);
+		x[i] = 2.0f * (xd_rng_uniform(&rng) - 0.5f);
+		c[i] = xd_rng_uniform(&rng);
+	}
+	for (int j = 0; j < MAXW; j++)
+	{
+		b[j] = xd_rng_uniform(&rng) - 0.5f;
+		s[j] = 0.1f * xd_rng_uniform(&rng);
+	}
+	for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++)
+	{
+		int			w = widths[wi];
+		size_t		nw = (size_t) ROWS * w;
+
+		/* eq. 19 (s NULL, in place) and eq. 4-5 (scaled, x_in != x_out) */
+		for (int scaled = 0; scaled < 2; scaled++)
+		{
+			memcpy(T1, T, sizeof(T));
+			memcpy(T2, T, sizeof(T));
+			memcpy(x1, x, sizeof(x));
+			memcpy(x2, x, sizeof(x));
+			for (int r = 0; r < ROWS; r++)
+			{
+				float	   *t = T1 + (size_t) r * w;
+
+				for (int j = 0; j < w; j++)
+					t[j] += b[j];
+				xd_tanh_inplace(t, w);
+				for (int j = 0; j < w; j++)
+					x1[(size_t) r * w + j] = (scaled ? c[(size_t) r * w + j] : x[(size_t) r * w + j]) +
+						(scaled ? s[j] * t[j] : t[j]);
+			}
+			xd_tanh_residual_rows(T2, b, scaled ? c : x2, scaled ? s : NULL, x2, ROWS, w);
+			bad += memcmp(T1, T2, sizeof(T)) != 0 || memcmp(x1, x2, sizeof(x)) != 0;
+		}
+
+		/* eq. 1-3: a = sigma(a + b . x), out = a . c */
+		memcpy(T1, T, sizeof(T));
+		memcpy(T2, T, sizeof(T));
+		memcpy(x1, x, sizeof(x));
+		memcpy(x2, x, sizeof(x));
+		for (int r = 0; r < ROWS; r++)
+		{
+			float	   *a = T1 + (size_t) r * w;
+
+			for (int j = 0; j < w; j++)
+				a[j] += b[j] * x[(size_t) r * w + j];
+			xd_sigmoid_inplace(a, w);
+			for (int j = 0; j < w; j++)
+				x1[(size_t) r * w + j] = a[j] * c[(size_t) r * w + j];
+		}
+		xd_sigmoid_ctx_rows(T2, b, x, c, x2, ROWS, w);
+		bad += memcmp(T1, T2, sizeof(T)) != 0 || memcmp(x1, x2, sizeof(x)) != 0;
+
+		/* eq. 6-7, row by row: g = sigma(g), h = e . g */
+		memcpy(T1, T, sizeof(T));
+		memcpy(T2, T, sizeof(T));
+		memcpy(x1, x, sizeof(x));
+		memcpy(x2, x, sizeof(x));
+		xd_sigmoid_inplace(T1, nw);
+		for (size_t i = 0; i < nw; i++)
+			x1[i] = c[i] * T1[i];
+		for (int r = 0; r < ROWS; r++)
+			xd_sigmoid_gate(T2 + (size_t) r * w, c + (size_t) r * w,
+							x2 + (size_t) r * w, w);
+		bad += memcmp(T1, T2, sizeof(T)) != 0 || memcmp(x1, x2, sizeof(x)) != 0;
+	}
+	XD_CHECK(bad == 0);
+}
