@@ -19,8 +19,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/discard.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -30,7 +30,6 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -314,6 +313,7 @@ xdrec_job_worker_main(Datum arg)
 	for (;;)
 	{
 		bool		claimed;
+		DiscardStmt discard = {.type = T_DiscardStmt, .target = DISCARD_ALL};
 
 		memset(&job, 0, sizeof(job));
 		job.id = next;
@@ -322,12 +322,18 @@ xdrec_job_worker_main(Datum arg)
 		PushActiveSnapshot(GetTransactionSnapshot());
 
 		/*
-		 * Each job starts from a clean session, as in a worker of its own:
-		 * settings and temporary objects that the previous job's SQL (its
-		 * submitter's feature expressions) left at session level go.
+		 * Each job starts from a fresh session, as in a worker of its own:
+		 * whatever the previous job's SQL (its submitter's feature
+		 * expressions and the functions they call) left at session level
+		 * goes, as DISCARD ALL does it: settings, session authorization,
+		 * cursors WITH HOLD, prepared statements, LISTEN, advisory locks,
+		 * cached plans, temporary objects, sequence state. The worker's own
+		 * advisory locks are not held here: the last job's was released
+		 * after its outcome, the queue lock with its transaction. DISCARD
+		 * ALL needs the top level outside a transaction block, which a
+		 * worker's StartTransactionCommand() is.
 		 */
-		ResetAllOptions();
-		ResetTempTableNamespace();
+		DiscardCommand(&discard, true);
 		job.owner = xdpg_jobs_owner();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
