@@ -14,7 +14,8 @@
  * nothing). Any error aborts, and a fresh transaction records the job
  * failed, or cancelled for a cancel, with its message and SQLSTATE. Then the
  * worker starts workers for what the queue may start next, runs the next
- * job of its own login role itself, and exits when none is left for it.
+ * job of its own login role itself, from a fresh session (DISCARD ALL),
+ * and exits when none is left for it.
  */
 #include "postgres.h"
 
