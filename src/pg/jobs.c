@@ -29,12 +29,15 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "postmaster/bgworker.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
@@ -85,6 +88,29 @@ xdpg_jobs_owner(void)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * Locks the extension against DROP EXTENSION until the transaction ends;
+ * false if it is gone, or is not the one *ext names (the one the job was
+ * submitted in; dropped, perhaps created again, while the caller waited or
+ * ran outside a transaction). DROP EXTENSION locks the extension before any of its tables,
+ * then each table in turn; a worker that read one table (the queue, an
+ * outcome, a progress row and its foreign key) and then waited for another
+ * could deadlock with it. Taken first, before the transaction's snapshot,
+ * the lock orders the two: the worker runs its transaction before the DROP,
+ * or waits for it and then finds the extension gone.
+ */
+bool
+xdpg_jobs_extension_lock(Oid ext)
+{
+	Oid			now = get_extension_oid("xdrec", true);
+
+	if (now != ext)
+		return false;
+	LockDatabaseObject(ExtensionRelationId, now, 0, AccessShareLock);
+	/* pg_extension has no syscache: this reads it with a fresh snapshot */
+	return get_extension_oid("xdrec", true) == now;
 }
 
 static void
@@ -246,7 +272,7 @@ static bool
 start_worker(int64 job, Oid login_role, TransactionId wait_xid)
 {
 	BackgroundWorker w;
-	XdJobLaunch launch = {MyDatabaseId, login_role, wait_xid};
+	XdJobLaunch launch = {MyDatabaseId, login_role, wait_xid, get_extension_oid("xdrec", false)};
 
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

@@ -16,6 +16,7 @@ typedef struct XdJobLaunch
 	Oid			database;
 	Oid			login_role;		/* the submitting session's login role */
 	TransactionId wait_xid;		/* the submitting transaction, or invalid */
+	Oid			extension;		/* xdrec's pg_extension row: the job's tables */
 } XdJobLaunch;
 
 /* A role switched to, and the one to come back to. */
@@ -28,6 +29,7 @@ typedef struct XdRoleSwitch
 extern void xdpg_role_switch(Oid role, XdRoleSwitch *save);
 extern void xdpg_role_restore(const XdRoleSwitch *save);
 extern Oid	xdpg_jobs_owner(void);
+extern bool xdpg_jobs_extension_lock(Oid ext);
 
 extern bool xdpg_job_lock(int64 job);
 extern void xdpg_job_unlock(int64 job);

@@ -14,13 +14,16 @@
  * nothing). Any error aborts, and a fresh transaction records the job
  * failed, or cancelled for a cancel, with its message and SQLSTATE. Then the
  * worker starts workers for what the queue may start next, runs the next
- * job of its own login role itself, and exits when none is left for it.
+ * job of its own login role itself, from a fresh session (DISCARD ALL),
+ * and exits when none is left for it. Each of its transactions that touches
+ * xdrec's tables locks the extension first, as DROP EXTENSION does; once the
+ * extension is dropped, the worker exits.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/discard.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -30,7 +33,6 @@
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -54,12 +56,34 @@ typedef struct XdJob
 	XdRoleSwitch role;
 } XdJob;
 
+/* The extension the worker's job was submitted in (XdJobLaunch). */
+static Oid	worker_extension = InvalidOid;
+
+/*
+ * A transaction that reads or writes xdrec's tables, with a snapshot. The
+ * extension's lock comes first, as in DROP EXTENSION, so the two never
+ * deadlock (xdpg_jobs_extension_lock). If the extension was dropped, the
+ * job went with it: there is nothing left to run or record, and the worker
+ * exits (its transaction aborts on the way out).
+ */
+static void
+worker_begin(void)
+{
+	StartTransactionCommand();
+	if (!xdpg_jobs_extension_lock(worker_extension))
+	{
+		ereport(LOG,
+				(errmsg("xdrec job worker exits: extension \"xdrec\" was dropped")));
+		proc_exit(0);
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
 /* A transaction with SPI connected, as role; SPI_palloc lands in job->cxt. */
 static void
 job_begin(XdJob *job, Oid role)
 {
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	worker_begin();
 	MemoryContextSwitchTo(job->cxt);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
@@ -289,6 +313,7 @@ xdrec_job_worker_main(Datum arg)
 	int64		next = DatumGetInt64(arg);
 
 	memcpy(&launch, MyBgworkerEntry->bgw_extra, sizeof(launch));
+	worker_extension = launch.extension;
 	/* SIGINT cancels (StatementCancelHandler, set for connected workers); SIGTERM ends */
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -314,20 +339,26 @@ xdrec_job_worker_main(Datum arg)
 	for (;;)
 	{
 		bool		claimed;
+		DiscardStmt discard = {.type = T_DiscardStmt, .target = DISCARD_ALL};
 
 		memset(&job, 0, sizeof(job));
 		job.id = next;
 		job.cxt = AllocSetContextCreate(TopMemoryContext, "xdrec job", ALLOCSET_DEFAULT_SIZES);
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		worker_begin();
 
 		/*
-		 * Each job starts from a clean session, as in a worker of its own:
-		 * settings and temporary objects that the previous job's SQL (its
-		 * submitter's feature expressions) left at session level go.
+		 * Each job starts from a fresh session, as in a worker of its own:
+		 * whatever the previous job's SQL (its submitter's feature
+		 * expressions and the functions they call) left at session level
+		 * goes, as DISCARD ALL does it: settings, session authorization,
+		 * cursors WITH HOLD, prepared statements, LISTEN, advisory locks,
+		 * cached plans, temporary objects, sequence state. The worker's own
+		 * advisory locks are not held here: the last job's was released
+		 * after its outcome, the queue lock with its transaction. DISCARD
+		 * ALL needs the top level outside a transaction block, which a
+		 * worker's StartTransactionCommand() is.
 		 */
-		ResetAllOptions();
-		ResetTempTableNamespace();
+		DiscardCommand(&discard, true);
 		job.owner = xdpg_jobs_owner();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -349,8 +380,7 @@ xdrec_job_worker_main(Datum arg)
 		MemoryContextDelete(job.cxt);
 
 		/* starts workers for what others must run; leaves ours in next */
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		worker_begin();
 		xdpg_jobs_dispatch_for(launch.login_role, &next);
 		PopActiveSnapshot();
 		CommitTransactionCommand();

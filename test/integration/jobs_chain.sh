@@ -6,7 +6,9 @@
 # reads xdrec.job), all four in the one worker; a job another login role
 # submitted meanwhile is left scheduled, not run by that worker, and runs
 # later in a worker of its own login role. Each job in that worker starts
-# from a clean session: a setting one job's SQL left is gone for the next.
+# from a fresh session, as after DISCARD ALL: the setting, advisory lock,
+# prepared statement, currval and cursor WITH HOLD that one job's SQL left
+# are gone for the next.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -58,18 +60,68 @@ q >/dev/null <<'SQL'
 CREATE ROLE xdjc_other LOGIN;
 CREATE EXTENSION xdrec;
 SELECT xdrec.generate('orders', '{"seed": 9, "domains": 6, "sizes": {"source": {"users": 200, "items": 100, "interactions": 4000}, "target": {"users": 40, "items": 30, "interactions": 600}}}');
--- m's jobs fail if a session setting xdjc.leak is on; model leak's job sets it
+-- Model leak's job leaves session state behind, once per session, from its
+-- feature expression: a setting, a session advisory lock, a prepared
+-- statement, a sequence's currval and a cursor WITH HOLD (PostgreSQL
+-- refuses LISTEN in a background worker). m's jobs
+-- fail, naming what they found, if their session holds any of it (checked
+-- once per job: the flag it sets is itself a setting a fresh session lacks).
+CREATE SEQUENCE xdjc_seq;
+CREATE FUNCTION xdjc_leave() RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+	IF current_setting('xdjc.leak', true) IS DISTINCT FROM 'on' THEN
+		PERFORM set_config('xdjc.leak', 'on', false);
+		PERFORM pg_advisory_lock(7007);
+		EXECUTE 'PREPARE xdjc_stmt AS SELECT 1';
+		PERFORM nextval('public.xdjc_seq');
+		EXECUTE 'DECLARE xdjc_cursor CURSOR WITH HOLD FOR SELECT 1';
+	END IF;
+	RETURN true;
+END $f$;
+CREATE FUNCTION xdjc_clean() RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE
+	found text[] := '{}';
+BEGIN
+	IF current_setting('xdjc.checked', true) = 'on' THEN
+		RETURN true;
+	END IF;
+	PERFORM set_config('xdjc.checked', 'on', false);
+	IF current_setting('xdjc.leak', true) = 'on' THEN
+		found := found || 'a setting'::text;
+	END IF;
+	IF EXISTS (SELECT FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'
+			AND objsubid IN (1, 2)) THEN
+		found := found || 'an advisory lock'::text;
+	END IF;
+	IF EXISTS (SELECT FROM pg_prepared_statements) THEN
+		found := found || 'a prepared statement'::text;
+	END IF;
+	IF EXISTS (SELECT FROM pg_cursors WHERE is_holdable) THEN
+		found := found || 'a cursor with hold'::text;
+	END IF;
+	BEGIN
+		PERFORM currval('public.xdjc_seq');
+		found := found || 'a currval'::text;
+	EXCEPTION WHEN object_not_in_prerequisite_state THEN
+		NULL;
+	END;
+	IF found <> '{}' THEN
+		RAISE EXCEPTION 'this session holds what an earlier job left: %', array_to_string(found, ', ');
+	END IF;
+	RETURN true;
+END $f$;
 SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features() || '[{"name": "clean", "kind": "interactional", "type": "boolean",
-		"expression": "1 / (current_setting(''xdjc.leak'', true) IS DISTINCT FROM ''on'')::int = 1"}]',
+		"expression": "public.xdjc_clean()"}]',
 	options => '{"d": 8, "epochs": 2}');
 SELECT xdrec.create_model('leak', 'orders', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features() || '[{"name": "leak", "kind": "interactional", "type": "boolean",
-		"expression": "set_config(''xdjc.leak'', ''on'', false) = ''on''"}]',
+		"expression": "public.xdjc_leave()"}]',
 	options => '{"d": 8, "epochs": 1}');
 SELECT xdrec.train('m', 'd0');
 SELECT xdrec.grant('m', 'xdjc_other', 'train');
 GRANT SELECT ON orders TO xdjc_other;
+GRANT USAGE ON SEQUENCE xdjc_seq TO xdjc_other;
 -- xdjc_other reads the rows only in a session it logged in to itself: run by
 -- another login role's worker, its job would read nothing and fail
 ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
