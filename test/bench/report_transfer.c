@@ -755,7 +755,7 @@ write_goals(FILE *f, const world_run *sh, const world_run *ct)
 			drr >= 10.0 ? "met (pretrain 2)" :
 			(drr0 >= 10.0 ? "met with pretrain 0 only; missed with pretrain 2" :
 			 "missed"));
-	fprintf(f, "| DRR time ≤ 1/3 of target-only's (average per-target ratio) | DRR %.2f×, DRR (pretrain 0) %.2f×, DRR (patience 10) %.2f×; DRR from the source at lr %.0e %.2f× | %s |\n",
+	fprintf(f, "| DRR time ≤ 1/3 of target-only's (average per-target ratio) | DRR %.3f×, DRR (pretrain 0) %.3f×, DRR (patience 10) %.3f×; DRR from the source at lr %.0e %.3f× | %s |\n",
 			tr, tr0, tr10, lr_grid[own], tr_own, tr <= 1.0 / 3 ? "met" :
 			(tr0 <= 1.0 / 3 ? "met with pretrain 0 only" : "missed"));
 	{
