@@ -110,9 +110,10 @@ VALGRIND_FILTER ?= -slow
 valgrind: unit
 	$(VALGRIND) test/unit/xdrec_unit $(VALGRIND_FILTER)
 
+# -Isrc/core: benchmarks may reach the core's internals (model_int.h)
 build/bench/%: test/bench/%.c $(CORE_UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
 
 bench: check-core-headers $(BENCH_BINS)
 ifeq ($(strip $(BENCH_SRCS)),)

@@ -5,6 +5,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_int.h"
@@ -68,14 +69,13 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 				1.0f, dz, w, R->w, w, 1.0f, dx, w);
 }
 
-void
-xd_context_forward(xd_model *model, int n)
+/* eq. 4-5 over ws->c into x^0 (a copy of c without the multimodal residual) */
+static void
+xd_mm_forward(xd_model *model, int n)
 {
 	xd_shared  *sh = model->shared;
 	xd_workspace *ws = model->ws;
 	int			m = model->cfg.m;
-	int			LC = model->cfg.n_ctx_layers;
-	size_t		nm = (size_t) n * m;
 	float	   *x0 = ws->x[0];
 
 	if (sh->has_mm)
@@ -93,35 +93,152 @@ xd_context_forward(xd_model *model, int n)
 		xd_tanh_residual_rows(ws->mm_T, b, ws->c, s, x0, n, m);
 	}
 	else
-		memcpy(x0, ws->c, sizeof(float) * nm);
+		memcpy(x0, ws->c, sizeof(float) * (size_t) n * m);
+}
 
-	for (int l = 0; l < LC; l++)
+/* context layer l + 1: x^(l+1) from x^l */
+static void
+xd_ctx_layer_forward(xd_model *model, int l, int n)
+{
+	xd_shared  *sh = model->shared;
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m;
+	const float *xp = ws->x[l];
+	float	   *xl = ws->x[l + 1];
+	const float *b = sh->ctx_b[l]->w;
+
+	if (model->cfg.variant == XD_VARIANT_MMT)
 	{
-		const float *xp = ws->x[l];
-		float	   *xl = ws->x[l + 1];
-		const float *b = sh->ctx_b[l]->w;
+		float	   *a = ws->a[l];
 
-		if (model->cfg.variant == XD_VARIANT_MMT)
-		{
-			float	   *a = ws->a[l];
-
-			/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
-			xd_sigmoid_ctx_rows(a, b, xp, x0, xl, n, m);
-		}
-		else
-		{
-			/* FMT-Net: x^l = ReLU(W^l x^(l-1) + b^l) */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-						1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
-			xd_relu_bias_rows(xl, b, n, m);
-		}
-		/* DRR (DESIGN.md section 4): x^1 gets its residual before layer 2 */
-		if (l == 0 && model->adapt && model->adapt->has_ctx)
-			xd_residual_forward(model->adapt->R_C, model->adapt->r_C, xl,
-								ws->res_x1, ws->res_TC, n, m);
+		/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
+					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
+		xd_sigmoid_ctx_rows(a, b, xp, ws->x[0], xl, n, m);
 	}
+	else
+	{
+		/* FMT-Net: x^l = ReLU(W^l x^(l-1) + b^l) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
+					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
+		xd_relu_bias_rows(xl, b, n, m);
+	}
+}
+
+/*
+ * The validation cache (model_int.h): copies the n rows' x^0 and x^1 from the
+ * cache, or into it while the first validation fills it. Returns whether the
+ * workspace now holds them from the cache. Out of step (more rows than the
+ * first validation, or than the bound) turns the cache off: computed again.
+ */
+static bool
+xd_valcache_rows(xd_valcache *vc, xd_workspace *ws, int n, int m, bool load)
+{
+	size_t		o = (size_t) vc->pos * m,
+				len = sizeof(float) * (size_t) n * m;
+
+	if (vc->off)
+		return false;
+	if (load ? vc->pos + n > vc->n_rows : vc->pos + n > XD_VALCACHE_MAX_ROWS)
+	{
+		vc->off = true;
+		return false;
+	}
+	if (!load && vc->pos + n > vc->cap_rows)
+	{
+		int64_t		cap = vc->cap_rows * 2 > vc->pos + n ? vc->cap_rows * 2 : vc->pos + n;
+		float	   *x0,
+				   *x1;
+
+		if (cap > XD_VALCACHE_MAX_ROWS)
+			cap = XD_VALCACHE_MAX_ROWS;
+		x0 = realloc(vc->x0, sizeof(float) * (size_t) cap * m);
+		if (x0)
+			vc->x0 = x0;
+		x1 = x0 ? realloc(vc->x1, sizeof(float) * (size_t) cap * m) : NULL;
+		if (x1)
+			vc->x1 = x1;
+		if (!x0 || !x1)
+		{
+			/* no memory for the cache: validate without it */
+			vc->off = true;
+			return false;
+		}
+		vc->cap_rows = cap;
+	}
+	if (load)
+	{
+		memcpy(ws->x[0], vc->x0 + o, len);
+		memcpy(ws->x[1], vc->x1 + o, len);
+	}
+	else
+	{
+		memcpy(vc->x0 + o, ws->x[0], len);
+		memcpy(vc->x1 + o, ws->x[1], len);
+	}
+	vc->pos += n;
+	return load;
+}
+
+void
+xd_valcache_begin(xd_valcache *vc, xd_model *model)
+{
+	/* only x^0, x^1 of frozen modules stay the same from one validation to the next */
+	if (!model->freeze_shared || model->cfg.n_ctx_layers < 1 || vc->off)
+		return;
+	vc->pos = 0;
+	model->ws->vc = vc;
+}
+
+void
+xd_valcache_end(xd_valcache *vc, xd_model *model, bool complete)
+{
+	if (model->ws->vc != vc)
+		return;
+	model->ws->vc = NULL;
+	if (!complete)
+		vc->off = true;
+	else if (!vc->ready)
+	{
+		vc->n_rows = vc->pos;
+		vc->ready = true;
+	}
+	else if (vc->pos != vc->n_rows)
+		vc->off = true;
+}
+
+void
+xd_valcache_release(xd_valcache *vc, xd_model *model)
+{
+	if (model->ws->vc == vc)
+		model->ws->vc = NULL;
+	free(vc->x0);
+	free(vc->x1);
+	memset(vc, 0, sizeof(*vc));
+}
+
+void
+xd_context_forward(xd_model *model, int n)
+{
+	xd_workspace *ws = model->ws;
+	xd_valcache *vc = ws->vc;
+	int			LC = model->cfg.n_ctx_layers;
+
+	/* a later validation of a frozen M1: x^0 and x^1 as the first one made them */
+	if (!(vc && vc->ready && xd_valcache_rows(vc, ws, n, model->cfg.m, true)))
+	{
+		xd_mm_forward(model, n);
+		if (LC > 0)
+			xd_ctx_layer_forward(model, 0, n);
+		if (vc && !vc->ready)
+			xd_valcache_rows(vc, ws, n, model->cfg.m, false);
+	}
+	/* DRR (DESIGN.md section 4): x^1 gets its residual before layer 2 */
+	if (LC > 0 && model->adapt && model->adapt->has_ctx)
+		xd_residual_forward(model->adapt->R_C, model->adapt->r_C, ws->x[1],
+							ws->res_x1, ws->res_TC, n, model->cfg.m);
+	for (int l = 1; l < LC; l++)
+		xd_ctx_layer_forward(model, l, n);
 }
 
 void

@@ -62,7 +62,39 @@ struct xd_workspace
 	float	   *ext_v;			/* [cap * d] */
 	float	   *kl_buf;			/* scratch of encoder.c, kl_buf_len floats */
 	size_t		kl_buf_len;
+	/* train.c's validation cache while it validates a frozen model; else NULL */
+	struct xd_valcache *vc;
 };
+
+/*
+ * The validation cache of one xd_train call (docs/training.md, Speed). Every
+ * validation of a fit scores the same rows in the same batches, and with the
+ * shared modules frozen a row's x^0 (eq. 4-5) and x^1 (eq. 1-3, l = 1, before
+ * DRR's residual) depend on its c alone: the first validation stores them
+ * row after row, the later ones read them back in the same order.
+ */
+typedef struct xd_valcache
+{
+	float	   *x0;				/* [cap_rows * m] */
+	float	   *x1;				/* [cap_rows * m] */
+	int64_t		cap_rows;		/* rows allocated */
+	int64_t		n_rows;			/* rows the first validation scored */
+	int64_t		pos;			/* next row of the running validation */
+	bool		ready;			/* filled: validations read it */
+	bool		off;			/* over the bound or out of step: unused */
+} xd_valcache;
+
+/* At most 2,000 positives of 101 rows: 2 x 202,000 x m floats. */
+#define XD_VALCACHE_MAX_ROWS ((int64_t) 2000 * 101)
+
+/*
+ * context.c: attach vc to the model for one validation (only when its shared
+ * modules are frozen and M1 has a layer); detach it after, complete when
+ * the validation scored all its rows; release frees it and detaches it.
+ */
+void		xd_valcache_begin(xd_valcache *vc, xd_model *model);
+void		xd_valcache_end(xd_valcache *vc, xd_model *model, bool complete);
+void		xd_valcache_release(xd_valcache *vc, xd_model *model);
 
 /* model.c: one tensor's arrays, zeroed; release frees them */
 xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,

@@ -145,6 +145,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 {
 	xd_batch	batch = {0};
 	xd_snapshot snap = {0};
+	xd_valcache vc = {0};
 	int64_t    *rows = NULL;
 	int64_t		n_rows = 0;
 	int64_t		step = 0;
@@ -217,7 +218,11 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		rep.loss_data = (loss_sum - kl_sum) / (double) n_batches;
 		if (!o->fixed_epochs)
 		{
-			if ((st = xd_train_validate(model, ds, o, &metric, &n_valid, NULL)) != XD_OK)
+			/* frozen M1: x^0, x^1 of the validation rows once per fit (model_int.h) */
+			xd_valcache_begin(&vc, model);
+			st = xd_train_validate(model, ds, o, &metric, &n_valid, NULL);
+			xd_valcache_end(&vc, model, st == XD_OK);
+			if (st != XD_OK)
 				goto done;
 			res->n_valid = n_valid;
 			if (n_valid == 0)
@@ -267,6 +272,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	st = XD_OK;
 
 done:
+	xd_valcache_release(&vc, model);
 	xd_snapshot_free(&snap);
 	xd_batch_free(&batch);
 	free(rows);

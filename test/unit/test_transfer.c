@@ -749,3 +749,109 @@ XD_TEST(transfer_reports_progress)
 	xd_transfer_result_free(&r);
 	tw_free(&w);
 }
+
+/*
+ * xd_train's validation cache (docs/training.md, Speed): with the shared
+ * modules frozen, every validation after the first reads x^0 and x^1 (before
+ * DRR's residual on it) of its rows from the first one. After each epoch's
+ * validation, the progress callback validates again without the cache (it is
+ * attached only inside xd_train's own validation) and requires the same
+ * metric to the bit; then it moves the residuals, so that the next epoch's
+ * cached validation must apply the residual anew. A model whose modules
+ * train (target-only) must not use the cache at all: the same check holds.
+ */
+typedef struct vc_check
+{
+	xd_model   *model;
+	xd_adapt   *ad;				/* residuals moved after each check; NULL: none */
+	const xd_dataset *ds;
+	xd_train_opts o;
+	int			checked;
+	int			differ;
+} vc_check;
+
+static void
+vc_progress(void *arg, const xd_epoch_report *rep)
+{
+	vc_check   *c = (vc_check *) arg;
+	double		metric;
+	int64_t		n;
+
+	if (xd_train_validate(c->model, c->ds, &c->o, &metric, &n, NULL) != XD_OK)
+	{
+		c->differ++;
+		return;
+	}
+	c->checked++;
+	/* implicit feedback: the report's metric is the validation MRR itself */
+	if (memcmp(&metric, &rep->metric, sizeof(double)) != 0)
+		c->differ++;
+	for (int i = 0; c->ad && i < c->ad->n_params; i++)
+		for (int j = 0; j < c->ad->params[i].rows * c->ad->params[i].cols; j++)
+			c->ad->params[i].w[j] += 0.03f * (float) ((j * 5 + i + c->checked) % 7 - 3);
+}
+
+static void
+vc_train(xd_model *model, xd_adapt *ad, const xd_dataset *ds, vc_check *c)
+{
+	xd_train_result res;
+
+	memset(c, 0, sizeof(*c));
+	c->model = model;
+	c->ad = ad;
+	c->ds = ds;
+	xd_train_opts_default(&c->o, &model->cfg);
+	c->o.max_epochs = 4;
+	c->o.patience = 10;
+	c->o.seed = 5;
+	c->o.progress = vc_progress;
+	c->o.progress_arg = c;
+	XD_CHECK(xd_train(model, ds, &c->o, &res) == XD_OK);
+	XD_CHECK(res.n_valid > 0);
+}
+
+XD_TEST(transfer_validation_cache_is_exact)
+{
+	tw_world	w;
+	const xd_dataset *ds;
+	xd_shared  *sh = NULL;
+	xd_domain  *dom = NULL;
+	xd_model   *model = NULL,
+			   *free_model = NULL;
+	xd_adapt   *ad = NULL;
+	xd_rng		rng;
+	vc_check	c;
+
+	XD_REQUIRE(tw_make(&w, 12, 0));
+	ds = w.g->domains[1].ds;
+	XD_REQUIRE(xd_shared_clone(w.src.shared, &sh) == XD_OK);
+	XD_REQUIRE(xd_domain_new(&w.cfg, ds->n_users, ds->n_items, &dom) == XD_OK);
+	xd_rng_seed(&rng, 12);
+	xd_domain_init(dom, &rng, 0.0f);
+	XD_REQUIRE(xd_model_new(&w.cfg, sh, dom, false, false, &model) == XD_OK);
+	XD_REQUIRE(xd_adapt_new(&w.cfg, &ad) == XD_OK);
+	XD_REQUIRE(xd_model_set_adapt(model, ad) == XD_OK);
+	ad->enc = w.enc;
+	ad->lambda_kl = 0.5f;
+	xd_model_freeze_shared(model, true);
+
+	/* DRR: frozen modules, the residuals trained and moved between validations */
+	vc_train(model, ad, ds, &c);
+	XD_CHECK(c.checked == 4);
+	XD_CHECK(c.differ == 0);
+
+	/* target-only: everything trains, so nothing may be cached */
+	xd_rng_seed(&rng, 13);
+	XD_REQUIRE(xd_model_create(&w.cfg, ds->n_users, ds->n_items, 0.0f, &rng,
+							   &free_model) == XD_OK);
+	vc_train(free_model, NULL, ds, &c);
+	XD_CHECK(c.checked == 4);
+	XD_CHECK(c.differ == 0);
+
+	xd_model_free(free_model);
+	xd_model_free(model);
+	xd_adapt_free(ad);
+	xd_domain_free(dom);
+	xd_shared_free(sh);
+	tw_free(&w);
+}
