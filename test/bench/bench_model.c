@@ -101,8 +101,9 @@ bench_activations(int n, double secs, xd_rng *rng)
  * positives of 101 candidate rows each. Target-only trains everything; DRR
  * adds the residuals on x^1, e~_u, e~_v and eq. 22's KL terms, with M1, M3,
  * M4 and the encoders frozen, and validates as xd_train does, with x^0 and
- * x^1 of the (always the same) validation rows cached. The two models are measured in alternation,
- * round by round, so that a change of machine load hits both.
+ * x^1 of the (always the same) validation rows cached. The two models are
+ * measured in alternation, round by round, so that a change of machine load
+ * hits both.
  */
 typedef struct drr_side
 {
