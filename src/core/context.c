@@ -148,7 +148,8 @@ xd_valcache_rows(xd_valcache *vc, xd_workspace *ws, int n, int m, bool load)
 	{
 		int64_t		cap = vc->cap_rows * 2 > vc->pos + n ? vc->cap_rows * 2 : vc->pos + n;
 		float	   *x0,
-				   *x1;
+				   *x1,
+				   *c;
 
 		if (cap > XD_VALCACHE_MAX_ROWS)
 			cap = XD_VALCACHE_MAX_ROWS;
@@ -158,13 +159,22 @@ xd_valcache_rows(xd_valcache *vc, xd_workspace *ws, int n, int m, bool load)
 		x1 = x0 ? realloc(vc->x1, sizeof(float) * (size_t) cap * m) : NULL;
 		if (x1)
 			vc->x1 = x1;
-		if (!x0 || !x1)
+		c = x1 ? realloc(vc->c, sizeof(float) * (size_t) cap * m) : NULL;
+		if (c)
+			vc->c = c;
+		if (!x0 || !x1 || !c)
 		{
 			/* no memory for the cache: validate without it */
 			vc->off = true;
 			return false;
 		}
 		vc->cap_rows = cap;
+	}
+	if (load && memcmp(ws->c, vc->c + o, len) != 0)
+	{
+		/* not the rows the first validation stored: compute, from now on */
+		vc->off = true;
+		return false;
 	}
 	if (load)
 	{
@@ -175,6 +185,7 @@ xd_valcache_rows(xd_valcache *vc, xd_workspace *ws, int n, int m, bool load)
 	{
 		memcpy(vc->x0 + o, ws->x[0], len);
 		memcpy(vc->x1 + o, ws->x[1], len);
+		memcpy(vc->c + o, ws->c, len);
 	}
 	vc->pos += n;
 	return load;
@@ -214,6 +225,7 @@ xd_valcache_release(xd_valcache *vc, xd_model *model)
 		model->ws->vc = NULL;
 	free(vc->x0);
 	free(vc->x1);
+	free(vc->c);
 	memset(vc, 0, sizeof(*vc));
 }
 

@@ -71,12 +71,15 @@ struct xd_workspace
  * validation of a fit scores the same rows in the same batches, and with the
  * shared modules frozen a row's x^0 (eq. 4-5) and x^1 (eq. 1-3, l = 1, before
  * DRR's residual) depend on its c alone: the first validation stores them
- * row after row, the later ones read them back in the same order.
+ * row after row, the later ones read them back in the same order. The rows'
+ * c is stored too and compared on every read, so a row out of step turns the
+ * cache off rather than serving another row's values.
  */
 typedef struct xd_valcache
 {
 	float	   *x0;				/* [cap_rows * m] */
 	float	   *x1;				/* [cap_rows * m] */
+	float	   *c;				/* [cap_rows * m]: the rows they were made from */
 	int64_t		cap_rows;		/* rows allocated */
 	int64_t		n_rows;			/* rows the first validation scored */
 	int64_t		pos;			/* next row of the running validation */
@@ -84,7 +87,7 @@ typedef struct xd_valcache
 	bool		off;			/* over the bound or out of step: unused */
 } xd_valcache;
 
-/* At most 2,000 positives of 101 rows: 2 x 202,000 x m floats. */
+/* At most 2,000 positives of 101 rows: 3 x 202,000 x m floats. */
 #define XD_VALCACHE_MAX_ROWS ((int64_t) 2000 * 101)
 
 /*
