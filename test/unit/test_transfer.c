@@ -289,6 +289,32 @@ XD_TEST(transfer_zero_residuals_are_direct)
 }
 
 /*
+ * A DRR model on ds over a copy of the source's modules: a fresh domain
+ * (seeded), zero residuals, the source's encoders at lambda_kl 0.5, shared
+ * modules not yet frozen. The caller frees *model, then *ad, *dom and *sh
+ * (each set as soon as it exists, so also after a failure).
+ */
+static bool
+tw_drr_model(const tw_world *w, const xd_dataset *ds, uint64_t seed, xd_shared **sh,
+			 xd_domain **dom, xd_adapt **ad, xd_model **model)
+{
+	xd_rng		rng;
+
+	if (xd_shared_clone(w->src.shared, sh) != XD_OK ||
+		xd_domain_new(&w->cfg, ds->n_users, ds->n_items, dom) != XD_OK)
+		return false;
+	xd_rng_seed(&rng, seed);
+	xd_domain_init(*dom, &rng, 0.0f);
+	if (xd_model_new(&w->cfg, *sh, *dom, false, false, model) != XD_OK ||
+		xd_adapt_new(&w->cfg, ad) != XD_OK ||
+		xd_model_set_adapt(*model, *ad) != XD_OK)
+		return false;
+	(*ad)->enc = w->enc;
+	(*ad)->lambda_kl = 0.5f;
+	return true;
+}
+
+/*
  * Frozen modules skip their own gradients and the passes only those need,
  * never what flows to the residuals and the embeddings: a frozen backward
  * gives the residuals and T's embeddings and biases the gradients of the
@@ -315,15 +341,7 @@ XD_TEST(transfer_frozen_backward_matches_full)
 
 	XD_REQUIRE(tw_make(&w, 9, 0));
 	ds = w.g->domains[1].ds;
-	XD_REQUIRE(xd_shared_clone(w.src.shared, &sh) == XD_OK);
-	XD_REQUIRE(xd_domain_new(&w.cfg, ds->n_users, ds->n_items, &dom) == XD_OK);
-	xd_rng_seed(&rng, 9);
-	xd_domain_init(dom, &rng, 0.0f);
-	XD_REQUIRE(xd_model_new(&w.cfg, sh, dom, false, false, &model) == XD_OK);
-	XD_REQUIRE(xd_adapt_new(&w.cfg, &ad) == XD_OK);
-	XD_REQUIRE(xd_model_set_adapt(model, ad) == XD_OK);
-	ad->enc = w.enc;
-	ad->lambda_kl = 0.5f;
+	XD_REQUIRE(tw_drr_model(&w, ds, 9, &sh, &dom, &ad, &model));
 	xd_model_params(model, &params, &n_params);
 	/* nonzero residuals, so that every path through them carries gradient */
 	for (int i = 0; i < n_params; i++)
@@ -824,15 +842,7 @@ XD_TEST(transfer_validation_cache_is_exact)
 
 	XD_REQUIRE(tw_make(&w, 12, 0));
 	ds = w.g->domains[1].ds;
-	XD_REQUIRE(xd_shared_clone(w.src.shared, &sh) == XD_OK);
-	XD_REQUIRE(xd_domain_new(&w.cfg, ds->n_users, ds->n_items, &dom) == XD_OK);
-	xd_rng_seed(&rng, 12);
-	xd_domain_init(dom, &rng, 0.0f);
-	XD_REQUIRE(xd_model_new(&w.cfg, sh, dom, false, false, &model) == XD_OK);
-	XD_REQUIRE(xd_adapt_new(&w.cfg, &ad) == XD_OK);
-	XD_REQUIRE(xd_model_set_adapt(model, ad) == XD_OK);
-	ad->enc = w.enc;
-	ad->lambda_kl = 0.5f;
+	XD_REQUIRE(tw_drr_model(&w, ds, 12, &sh, &dom, &ad, &model));
 	xd_model_freeze_shared(model, true);
 
 	/* DRR: frozen modules, the residuals trained and moved between validations */
