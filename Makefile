@@ -45,9 +45,13 @@ PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
 # does not reject them either. VLAs stay an error in both builds, as in
 # PostgreSQL's own flags: a VLA sized by data can overflow a backend's stack.
 XD_VLA = -Werror=vla
+# No a * b + c contracted into one FMA: the activations' wide kernels
+# (AVX2, AVX-512F, src/core/activation.c) are compiled for units that have
+# FMA, and must give the baseline's values bit for bit.
+XD_FP = -ffp-contract=off
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare \
-	-Wno-declaration-after-statement $(XD_VLA) -MMD -MP
+	-Wno-declaration-after-statement $(XD_VLA) $(XD_FP) -MMD -MP
 SHLIB_LINK = $(BLAS_LIBS) -lm
 
 EXTRA_CLEAN = build test/unit/xdrec_unit results regression.diffs regression.out log \
@@ -62,7 +66,7 @@ include $(PGXS)
 
 UNIT_CC = gcc
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wmissing-prototypes \
-	$(XD_VLA) -Iinclude -I$(OPENBLAS_INC) -MMD -MP
+	$(XD_VLA) $(XD_FP) -Iinclude -I$(OPENBLAS_INC) -MMD -MP
 UNIT_LIBS = $(BLAS_LIBS) -lm
 
 UNIT_SRCS := $(sort $(wildcard test/unit/*.c))

@@ -25,4 +25,19 @@ SHOW xdrec.default_model;
 RESET xdrec.default_model;
 SET xdrec.no_such_setting = 1;
 
+-- the activations' vector width: 0 is the widest this CPU runs (at least
+-- 4, the x86-64 baseline); 4 always runs; 5 never does
+SHOW xdrec.simd_lanes;
+SELECT (s ->> 'simd_lanes')::int = (s ->> 'simd_lanes_max')::int AS widest_in_use,
+       (s ->> 'simd_lanes_max')::int IN (4, 8, 16) AS known_width
+FROM xdrec.blas_selfcheck() AS s;
+SET xdrec.simd_lanes = 4;
+SELECT (s ->> 'simd_lanes')::int AS lanes FROM xdrec.blas_selfcheck() AS s;
+SET xdrec.simd_lanes = 5;
+SET xdrec.simd_lanes = 32;
+SHOW xdrec.simd_lanes;
+RESET xdrec.simd_lanes;
+SELECT (s ->> 'simd_lanes')::int = (s ->> 'simd_lanes_max')::int AS widest_again
+FROM xdrec.blas_selfcheck() AS s;
+
 DROP EXTENSION xdrec;

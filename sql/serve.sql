@@ -64,6 +64,16 @@ SELECT s0.model, s0.misses AS uncached_misses, s0.contexts AS kept,
 FROM stats0 s0 JOIN stats1 s1 USING (model, version) JOIN xdrec.cache_stats s2 USING (model, version)
 ORDER BY 1;
 
+-- the same lists and scores, bit for bit, with the activations 4 lanes wide
+-- (xdrec.simd_lanes; the default is the widest this CPU runs)
+SET xdrec.item_cache_memory = 0;
+SET xdrec.simd_lanes = 4;
+CREATE TEMP TABLE narrow AS SELECT m, r.* FROM unnest(ARRAY['si', 'su', 'sp']) m, pg_temp.ranks(m) r;
+RESET xdrec.simd_lanes;
+RESET xdrec.item_cache_memory;
+SELECT count(*) AS lists, bool_and(u.items = n.items AND u.scores = n.scores) AS lanes_identical
+FROM uncached u JOIN narrow n USING (m, i, user_key);
+
 -- 2. the reference path: xdrec.predict scores one row with the core's full
 -- forward pass (item-scoped features) or one context per item; the cached
 -- path sums in another order (a batch sgemm), so within 1e-5 relative

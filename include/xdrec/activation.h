@@ -1,11 +1,14 @@
 /*
  * activation.h - the model's logistic sigmoid (eq. 1-3, 6-7) and tanh (eq. 4-5,
- * 19) applied in place over float arrays, four lanes at a time.
+ * 19) applied in place over float arrays, several lanes at a time: 16
+ * (AVX-512F), 8 (AVX2) or 4 (SSE2), the widest the CPU has, picked at the
+ * first call. Every width gives the same values bit for bit (no FMA, the same
+ * operations per lane).
  *
  * Both take e^x from one vectorised Cephes-style kernel (activation.c) instead
  * of glibc's expf, one call per element. Every element gets the same value
  * wherever it sits in the array and whatever the array's length (the last
- * n % 4 go through the same lanes, padded), and:
+ * elements go through the same lanes, padded), and:
  *   - sigmoid(0) = 0.5 and tanh(0) = 0 exactly (zero DRR residuals are Direct
  *     bit for bit), tanh is odd;
  *   - relative error against the exact function at most 1.8e-7 over every
@@ -46,5 +49,16 @@ void		xd_sigmoid_ctx_rows(float *a, const float *b, const float *x,
 
 /* eq. 6-7, one row: g = sigma(g), kept for backward; h = e . g */
 void		xd_sigmoid_gate(float *g, const float *e, float *h, int w);
+
+/*
+ * The vector width the kernels use: 4, 8 or 16 lanes. xd_activation_set_lanes
+ * picks one (a width the CPU or the build lacks is refused, and nothing
+ * changes) or 0, the widest the CPU runs (the default), and returns the width
+ * in use after; xd_activation_max_lanes is that widest. The values never
+ * differ; the choice is only speed (and, on some CPUs, clock rate).
+ */
+int			xd_activation_lanes(void);
+int			xd_activation_max_lanes(void);
+int			xd_activation_set_lanes(int lanes);
 
 #endif							/* XDREC_ACTIVATION_H */

@@ -1,6 +1,8 @@
 /*
- * activation.c - sigmoid and tanh over arrays (activation.h) on 4-wide
- * generic vectors: SSE2 on baseline x86-64, no -march or -ffast-math.
+ * activation.c - sigmoid and tanh over arrays (activation.h) on generic
+ * vectors: 4 lanes (SSE2, the x86-64 baseline), 8 (AVX2) or 16 (AVX-512F)
+ * where the CPU has them, chosen at run time; no -march, -ffast-math or FMA,
+ * so every width gives the same values bit for bit (activation_lanes.h).
  *
  * e^x for x <= 0 as in Cephes' expf: n = round(x log2 e), r = x - n ln 2 with
  * ln 2 split in two so that n ln2_hi is exact (|r| <= ln2 / 2 + a rounding),
@@ -24,263 +26,208 @@
 /* ln FLT_MIN: below it e^x is no longer a normal float */
 #define XD_EXP_MIN	-87.3365448f
 
-/* bits of exponents: unsigned, so that wrapping is defined for any input */
+/* the kernels at 4 lanes, the baseline every x86-64 (and gcc target) has */
 typedef uint32_t xd_v4u __attribute__((vector_size(16)));
 
-/* mask ? a : b, lane by lane (C has no vector ?:) */
-static inline xd_v4f
-xd_v4_select(xd_v4i mask, xd_v4f a, xd_v4f b)
+/*
+ * The row kernels do in one vector pass what the layers did in three (a
+ * scalar bias loop, the activation, a scalar combining loop: gcc does not
+ * vectorise those at -O2). Every lane computes the same operations in the
+ * same order as those loops did, so the values are bit for bit the same.
+ *
+ * A run's last len % lanes floats go through zero-padded lanes, which cost
+ * as much as several whole vectors (the lanes are written one by one). So
+ * rows whose width w is not a multiple of the lanes (M1's m = 25 in the
+ * transfer report) go lanes rows at a time: lanes * w floats are a whole
+ * number of vectors when the column vectors are tiled lanes times. The last
+ * rows, and rows wider than XD_TILE_W, go one at a time.
+ */
+#define XD_TILE_W 128
+
+/* t = v copies times over: the columns of that many consecutive rows of width w */
+static void
+xd_tile(float *t, const float *v, int w, int copies)
 {
-	return (xd_v4f) (((xd_v4i) a & mask) | ((xd_v4i) b & ~mask));
+	for (int q = 0; q < copies; q++)
+		memcpy(t + (size_t) q * w, v, sizeof(float) * w);
 }
 
-static inline xd_v4f
-xd_v4_abs(xd_v4f z)
+/* whether rows of width w go lanes at a time */
+static inline bool
+xd_rows_tiled(int n, int w, int lanes)
 {
-	return (xd_v4f) ((xd_v4i) z & 0x7fffffff);
+	return w % lanes != 0 && w <= XD_TILE_W && n >= lanes;
 }
+
+#define XD_LANES 4
+#define XD_VF xd_v4f
+#define XD_VI xd_v4i
+#define XD_VU xd_v4u
+#define XD_FN(f) xd_##f##_v4
+#define XD_TARGET
+#include "activation_lanes.h"
+#undef XD_LANES
+#undef XD_VF
+#undef XD_VI
+#undef XD_VU
+#undef XD_FN
+#undef XD_TARGET
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define XD_HAVE_WIDE_KERNELS 1
+typedef float xd_v8f __attribute__((vector_size(32)));
+typedef int32_t xd_v8i __attribute__((vector_size(32)));
+typedef uint32_t xd_v8u __attribute__((vector_size(32)));
+
+#define XD_LANES 8
+#define XD_VF xd_v8f
+#define XD_VI xd_v8i
+#define XD_VU xd_v8u
+#define XD_FN(f) xd_##f##_v8
+#define XD_TARGET __attribute__((target("avx2")))
+#include "activation_lanes.h"
+#undef XD_LANES
+#undef XD_VF
+#undef XD_VI
+#undef XD_VU
+#undef XD_FN
+#undef XD_TARGET
 
 /*
- * e^x = s (1 + q) for XD_EXP_MIN <= x <= 0: s = 2^n exactly and q = e^r - 1.
- * Below XD_EXP_MIN s and q are garbage (the callers clamp or mask); a NaN x
- * gives a NaN q.
+ * AVX-512F implies FMA to the compiler: -ffp-contract=off (Makefile) keeps
+ * a * b + c two roundings, as at 4 lanes.
  */
-static inline void
-xd_v4_exp_parts(xd_v4f x, xd_v4f *s, xd_v4f *q)
-{
-	const xd_v4f magic = XD_V4(XD_ROUND_MAGIC);
-	xd_v4f		k,
-				n,
-				r,
-				p;
+typedef float xd_v16f __attribute__((vector_size(64)));
+typedef int32_t xd_v16i __attribute__((vector_size(64)));
+typedef uint32_t xd_v16u __attribute__((vector_size(64)));
 
-	k = x * XD_LOG2E + magic;
-	n = k - magic;
-	r = x - n * XD_LN2_HI;
-	r = r - n * XD_LN2_LO;
-	p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	*q = r + r * r * p;
-	/* k's bits minus magic's are n, n >= -126 */
-	*s = (xd_v4f) (((xd_v4u) k - (xd_v4u) magic + 127) << 23);
+#define XD_LANES 16
+#define XD_VF xd_v16f
+#define XD_VI xd_v16i
+#define XD_VU xd_v16u
+#define XD_FN(f) xd_##f##_v16
+#define XD_TARGET __attribute__((target("avx512f")))
+#include "activation_lanes.h"
+#undef XD_LANES
+#undef XD_VF
+#undef XD_VI
+#undef XD_VU
+#undef XD_FN
+#undef XD_TARGET
+#endif
+
+/* the kernels of one width */
+typedef struct xd_activation_kernels
+{
+	int			lanes;
+	void		(*sigmoid_inplace) (float *x, size_t n);
+	void		(*tanh_inplace) (float *x, size_t n);
+	void		(*tanh_residual_rows) (float *T, const float *b, const float *x_in,
+									   const float *s, float *x_out, int n, int w);
+	void		(*sigmoid_ctx_rows) (float *a, const float *b, const float *x,
+									 const float *c, float *out, int n, int w);
+	void		(*sigmoid_gate) (float *g, const float *e, float *h, int w);
+} xd_activation_kernels;
+
+#define XD_KERNELS(L) { \
+	L, xd_sigmoid_inplace_v##L, xd_tanh_inplace_v##L, xd_tanh_residual_rows_v##L, \
+	xd_sigmoid_ctx_rows_v##L, xd_sigmoid_gate_v##L }
+
+/* widest last */
+static const xd_activation_kernels xd_kernels_all[] = {
+	XD_KERNELS(4),
+#ifdef XD_HAVE_WIDE_KERNELS
+	XD_KERNELS(8),
+	XD_KERNELS(16),
+#endif
+};
+
+#define XD_N_KERNELS ((int) (sizeof(xd_kernels_all) / sizeof(xd_kernels_all[0])))
+
+/* NULL until the first call picks the widest kernels the CPU runs */
+static const xd_activation_kernels *xd_kernels;
+
+/* whether this CPU runs the kernels of that many lanes */
+static bool
+xd_cpu_runs(int lanes)
+{
+	if (lanes == 4)
+		return true;
+#ifdef XD_HAVE_WIDE_KERNELS
+	__builtin_cpu_init();
+	if (lanes == 8)
+		return __builtin_cpu_supports("avx2");
+	if (lanes == 16)
+		return __builtin_cpu_supports("avx512f");
+#endif
+	return false;
 }
 
-/* sigma(z) = 1 / (1 + e^-|z|) for z >= 0, e^-|z| / (1 + e^-|z|) below */
-static inline xd_v4f
-xd_v4_sigmoid(xd_v4f z)
+static const xd_activation_kernels *
+xd_activation_kernels_get(void)
 {
-	xd_v4f		x = -xd_v4_abs(z);
-	xd_v4f		s,
-				q,
-				t;
-
-	xd_v4_exp_parts(x, &s, &q);
-	t = s * q + s;
-	/* e^x under FLT_MIN, or garbage there, flushes to 0; NaN stays */
-	t = (xd_v4f) ((xd_v4i) t & ~(x < XD_EXP_MIN));
-	return xd_v4_select(z >= 0.0f, XD_V4(1.0f), t) / (t + 1.0f);
+	if (!xd_kernels)
+		xd_activation_set_lanes(0);
+	return xd_kernels;
 }
 
-/*
- * tanh|z| = (1 - e^-2|z|) / (1 + e^-2|z|) = u / (2 - u) with u = 1 - e^-2|z|
- * = (1 - s) - s q, exact at n = 0 (u = -q) and for small n (1 - s is); the
- * sign of z goes back on, so tanh is odd and tanh(+-0) = +-0.
- */
-static inline xd_v4f
-xd_v4_tanh(xd_v4f z)
+int
+xd_activation_max_lanes(void)
 {
-	xd_v4i		sign = (xd_v4i) z & (int32_t) 0x80000000;
-	xd_v4f		x = xd_v4_abs(z) * -2.0f;
-	xd_v4f		s,
-				q,
-				u;
-
-	/* clamped, e^x is at most FLT_MIN and u rounds to 1 */
-	xd_v4_exp_parts(xd_v4_select(x < XD_EXP_MIN, XD_V4(XD_EXP_MIN), x), &s, &q);
-	u = (1.0f - s) - s * q;
-	return (xd_v4f) ((xd_v4i) (u / (2.0f - u)) | sign);
+	for (int k = XD_N_KERNELS - 1; k > 0; k--)
+		if (xd_cpu_runs(xd_kernels_all[k].lanes))
+			return xd_kernels_all[k].lanes;
+	return 4;
 }
 
-/* lanes [0, k) from p (0 < k <= 4), the others 0 */
-static inline xd_v4f
-xd_v4_load_n(const float *p, int k)
+int
+xd_activation_set_lanes(int lanes)
 {
-	xd_v4f		v = XD_V4(0.0f);
-
-	if (k == 4)
-		return xd_v4_load(p);
-	for (int i = 0; i < k; i++)
-		v[i] = p[i];
-	return v;
+	if (lanes == 0)
+		lanes = xd_activation_max_lanes();
+	for (int k = 0; k < XD_N_KERNELS; k++)
+		if (xd_kernels_all[k].lanes == lanes && xd_cpu_runs(lanes))
+		{
+			xd_kernels = &xd_kernels_all[k];
+			return lanes;
+		}
+	return xd_activation_lanes();
 }
 
-/* lanes [0, k) of v to p (0 < k <= 4) */
-static inline void
-xd_v4_store_n(float *p, xd_v4f v, int k)
+int
+xd_activation_lanes(void)
 {
-	if (k == 4)
-	{
-		xd_v4_store(p, v);
-		return;
-	}
-	for (int i = 0; i < k; i++)
-		p[i] = v[i];
-}
-
-/*
- * f over x[0..n); the last n % 4 go through the same lanes, zero-padded, so
- * a value never depends on its position or on n.
- */
-static inline __attribute__((always_inline)) void
-xd_v4_apply(float *x, size_t n, xd_v4f (*f) (xd_v4f))
-{
-	size_t		i = 0;
-
-	for (; i + 4 <= n; i += 4)
-		xd_v4_store(x + i, f(xd_v4_load(x + i)));
-	if (i < n)
-		xd_v4_store_n(x + i, f(xd_v4_load_n(x + i, (int) (n - i))), (int) (n - i));
+	return xd_activation_kernels_get()->lanes;
 }
 
 void
 xd_sigmoid_inplace(float *x, size_t n)
 {
-	xd_v4_apply(x, n, xd_v4_sigmoid);
+	xd_activation_kernels_get()->sigmoid_inplace(x, n);
 }
 
 void
 xd_tanh_inplace(float *x, size_t n)
 {
-	xd_v4_apply(x, n, xd_v4_tanh);
-}
-
-/*
- * The row kernels below do in one 4-wide pass what the layers did in three
- * (a scalar bias loop, the activation, a scalar combining loop: gcc does not
- * vectorise those at -O2). Every lane computes the same operations in the
- * same order as those loops did, so the values are bit for bit the same.
- *
- * A run is len consecutive floats with its column vectors (b, s) given
- * element for element; its last len % 4 go through zero-padded lanes, which
- * cost as much as several whole vectors (the lanes are written one by one).
- * So rows whose width w is not a multiple of 4 (M1's m = 25 in the transfer
- * report) go four at a time: 4 w floats are a whole number of vectors when
- * the column vectors are tiled four times. The last n % 4 rows, and rows
- * wider than XD_TILE_W, go one at a time.
- */
-#define XD_TILE_W 128
-
-/* t = v four times over: the columns of four consecutive rows of width w */
-static void
-xd_tile4(float *t, const float *v, int w)
-{
-	for (int q = 0; q < 4; q++)
-		memcpy(t + (size_t) q * w, v, sizeof(float) * w);
-}
-
-/* whether rows of width w go four at a time */
-static inline bool
-xd_rows_tiled(int n, int w)
-{
-	return w % 4 != 0 && w <= XD_TILE_W && n >= 4;
-}
-
-static inline void
-xd_tanh_residual_run(float *T, const float *b, const float *x_in,
-					 const float *s, float *x_out, int len)
-{
-	for (int j = 0; j < len; j += 4)
-	{
-		int			k = len - j < 4 ? len - j : 4;
-		xd_v4f		t = xd_v4_tanh(xd_v4_load_n(T + j, k) + xd_v4_load_n(b + j, k));
-		xd_v4f		st = s ? xd_v4_load_n(s + j, k) * t : t;
-
-		xd_v4_store_n(T + j, t, k);
-		xd_v4_store_n(x_out + j, xd_v4_load_n(x_in + j, k) + st, k);
-	}
+	xd_activation_kernels_get()->tanh_inplace(x, n);
 }
 
 void
 xd_tanh_residual_rows(float *T, const float *b, const float *x_in,
 					  const float *s, float *x_out, int n, int w)
 {
-	float		bt[4 * XD_TILE_W],
-				st[4 * XD_TILE_W];
-	int			r = 0;
-
-	if (xd_rows_tiled(n, w))
-	{
-		xd_tile4(bt, b, w);
-		if (s)
-			xd_tile4(st, s, w);
-		for (; r + 4 <= n; r += 4)
-		{
-			size_t		o = (size_t) r * w;
-
-			xd_tanh_residual_run(T + o, bt, x_in + o, s ? st : NULL, x_out + o, 4 * w);
-		}
-	}
-	for (; r < n; r++)
-	{
-		size_t		o = (size_t) r * w;
-
-		xd_tanh_residual_run(T + o, b, x_in + o, s, x_out + o, w);
-	}
-}
-
-static inline void
-xd_sigmoid_ctx_run(float *a, const float *b, const float *x, const float *c,
-				   float *out, int len)
-{
-	for (int j = 0; j < len; j += 4)
-	{
-		int			k = len - j < 4 ? len - j : 4;
-		xd_v4f		z = xd_v4_load_n(a + j, k) +
-			xd_v4_load_n(b + j, k) * xd_v4_load_n(x + j, k);
-		xd_v4f		g = xd_v4_sigmoid(z);
-
-		xd_v4_store_n(a + j, g, k);
-		xd_v4_store_n(out + j, g * xd_v4_load_n(c + j, k), k);
-	}
+	xd_activation_kernels_get()->tanh_residual_rows(T, b, x_in, s, x_out, n, w);
 }
 
 void
 xd_sigmoid_ctx_rows(float *a, const float *b, const float *x, const float *c,
 					float *out, int n, int w)
 {
-	float		bt[4 * XD_TILE_W];
-	int			r = 0;
-
-	if (xd_rows_tiled(n, w))
-	{
-		xd_tile4(bt, b, w);
-		for (; r + 4 <= n; r += 4)
-		{
-			size_t		o = (size_t) r * w;
-
-			xd_sigmoid_ctx_run(a + o, bt, x + o, c + o, out + o, 4 * w);
-		}
-	}
-	for (; r < n; r++)
-	{
-		size_t		o = (size_t) r * w;
-
-		xd_sigmoid_ctx_run(a + o, b, x + o, c + o, out + o, w);
-	}
+	xd_activation_kernels_get()->sigmoid_ctx_rows(a, b, x, c, out, n, w);
 }
 
 void
 xd_sigmoid_gate(float *g, const float *e, float *h, int w)
 {
-	for (int j = 0; j < w; j += 4)
-	{
-		int			k = w - j < 4 ? w - j : 4;
-		xd_v4f		s = xd_v4_sigmoid(xd_v4_load_n(g + j, k));
-
-		xd_v4_store_n(g + j, s, k);
-		xd_v4_store_n(h + j, xd_v4_load_n(e + j, k) * s, k);
-	}
+	xd_activation_kernels_get()->sigmoid_gate(g, e, h, w);
 }

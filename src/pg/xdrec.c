@@ -16,6 +16,8 @@
 
 #include <cblas.h>
 
+#include "xdrec/activation.h"
+
 PG_MODULE_MAGIC;
 
 /* GUCs */
@@ -23,6 +25,7 @@ char	   *xdrec_default_model = NULL;
 int			xdrec_train_memory = 1024 * 1024;	/* kB: 1 GB */
 int			xdrec_cache_memory = 256 * 1024;	/* kB: 256 MB */
 int			xdrec_item_cache_memory = 128 * 1024;	/* kB: 128 MB */
+static int	xdrec_simd_lanes = 0;	/* 0: the widest the CPU runs */
 
 void		_PG_init(void);
 
@@ -44,6 +47,29 @@ check_blas_is_serial(void)
 						parallel),
 				 errdetail("OpenBLAS configuration: %s", openblas_get_config()),
 				 errhint("Install libopenblas0-serial (apt-get install libopenblas-serial-dev), and make sure nothing loads a threaded libopenblas.so.0 first (LD_LIBRARY_PATH, LD_PRELOAD, another extension).")));
+}
+
+/*
+ * xdrec.simd_lanes: 0 (the widest), or 4, 8, 16 where the CPU runs them. The
+ * values are the same at every width (activation.h); a DBA may still want a
+ * narrower one, e.g. where AVX-512 lowers a core's clock.
+ */
+static bool
+check_simd_lanes(int *newval, void **extra, GucSource source)
+{
+	int			widest = xd_activation_max_lanes();
+
+	if (*newval == 0 || *newval == 4 || ((*newval == 8 || *newval == 16) && *newval <= widest))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("Valid values are 0 (the widest this CPU runs), 4, and 8 or 16 where the CPU runs that width (8: AVX2, 16: AVX-512F).");
+	return false;
+}
+
+static void
+assign_simd_lanes(int newval, void *extra)
+{
+	xd_activation_set_lanes(newval);
 }
 
 void
@@ -93,6 +119,17 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("xdrec.simd_lanes",
+							"Vector width of the model's activations (sigmoid, tanh).",
+							"0 picks the widest this CPU runs: 16 (AVX-512F), 8 (AVX2) or 4. Every width gives the same values.",
+							&xdrec_simd_lanes,
+							0,
+							0,
+							16,
+							PGC_USERSET,
+							0,
+							check_simd_lanes, assign_simd_lanes, NULL);
+
 	MarkGUCPrefixReserved("xdrec");
 }
 
@@ -121,7 +158,8 @@ backend_thread_count(void)
 /*
  * xdrec.blas_selfcheck() returns jsonb: runs a real sgemm (a 64x64 product
  * whose result is known exactly), then reports whether it was right, the
- * backend's thread count, openblas_get_parallel() and the config string.
+ * backend's thread count, openblas_get_parallel(), the activations' vector
+ * width in use and the widest this CPU runs, and the config string.
  */
 PG_FUNCTION_INFO_V1(xdrec_blas_selfcheck);
 Datum
@@ -152,9 +190,10 @@ xdrec_blas_selfcheck(PG_FUNCTION_ARGS)
 
 	config = openblas_get_config();
 	initStringInfo(&json);
-	appendStringInfo(&json, "{\"sgemm_ok\": %s, \"threads\": %d, \"parallel\": %d, \"config\": ",
+	appendStringInfo(&json, "{\"sgemm_ok\": %s, \"threads\": %d, \"parallel\": %d, \"simd_lanes\": %d, \"simd_lanes_max\": %d, \"config\": ",
 					 sgemm_ok ? "true" : "false", backend_thread_count(),
-					 openblas_get_parallel());
+					 openblas_get_parallel(), xd_activation_lanes(),
+					 xd_activation_max_lanes());
 	escape_json(&json, config ? config : "");
 	appendStringInfoChar(&json, '}');
 

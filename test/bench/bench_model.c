@@ -3,9 +3,10 @@
  * core, at the shapes of DESIGN.md section 3 (d = 64, 2 + 2 layers, batch 256,
  * implicit: 3 rows per positive), per CPU-second; and the cost per element of
  * the model's sigmoid and tanh, the former scalar expf formulas against the
- * vectorised ones of activation.h; what a DRR epoch costs against a
- * target-only epoch (bench_drr); eq. 19's fused row kernel against the loops
- * it replaced. Not a unit test.
+ * vectorised ones of activation.h at 4 lanes and at the widest the CPU runs;
+ * what a DRR epoch costs against a target-only epoch (bench_drr), at every
+ * vector width; eq. 19's fused row kernel against the loops it replaced.
+ * Not a unit test.
  *
  * Usage: bench_model [m] [seconds] [n_users] [n_items]
  */
@@ -75,21 +76,27 @@ bench_activations(int n, double secs, xd_rng *rng)
 {
 	float	   *src = malloc(sizeof(float) * n);
 	float	   *buf = malloc(sizeof(float) * n);
+	int			wide = xd_activation_max_lanes();
 	double		ss,
-				vs,
+				vs[2],
 				st,
-				vt;
+				vt[2];
 
 	for (int i = 0; i < n; i++)
 		src[i] = 16.0f * (xd_rng_uniform(rng) - 0.5f);
 	ss = ns_per_element(scalar_sigmoid, src, buf, n, secs);
-	vs = ns_per_element(xd_sigmoid_inplace, src, buf, n, secs);
 	st = ns_per_element(scalar_tanh, src, buf, n, secs);
-	vt = ns_per_element(xd_tanh_inplace, src, buf, n, secs);
-	printf("sigmoid over %d floats: scalar expf %.2f ns/element, vector %.2f ns/element (%.1fx)\n",
-		   n, ss, vs, ss / vs);
-	printf("tanh    over %d floats: scalar expf %.2f ns/element, vector %.2f ns/element (%.1fx)\n",
-		   n, st, vt, st / vt);
+	for (int k = 0; k < 2; k++)
+	{
+		xd_activation_set_lanes(k == 0 ? 4 : wide);
+		vs[k] = ns_per_element(xd_sigmoid_inplace, src, buf, n, secs);
+		vt[k] = ns_per_element(xd_tanh_inplace, src, buf, n, secs);
+	}
+	xd_activation_set_lanes(0);
+	printf("sigmoid over %d floats: scalar expf %.2f ns/element, 4 lanes %.2f (%.1fx), %d lanes %.2f (%.1fx)\n",
+		   n, ss, vs[0], ss / vs[0], wide, vs[1], ss / vs[1]);
+	printf("tanh    over %d floats: scalar expf %.2f ns/element, 4 lanes %.2f (%.1fx), %d lanes %.2f (%.1fx)\n",
+		   n, st, vt[0], st / vt[0], wide, vt[1], st / vt[1]);
 	free(src);
 	free(buf);
 }
@@ -165,8 +172,6 @@ bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *r
 	xd_batch	train,
 				valid;
 	float	   *scores = malloc(sizeof(float) * rows);
-	double		e_to,
-				e_drr;
 
 	if (xd_model_create(cfg, n_users, n_items, 0.0f, rng, &to.model) != XD_OK ||
 		xd_model_create(cfg, n_users, n_items, 0.0f, rng, &drr.model) != XD_OK ||
@@ -211,27 +216,52 @@ bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *r
 		memcpy(valid.c + (size_t) r * m, train.c + (size_t) (r % train.n) * m,
 			   sizeof(float) * m);
 	}
-	for (int round = 0; round < 6; round++)
+	/* at each vector width of the activations (activation.h), if the CPU has both */
 	{
-		drr_round(&to, &train, &valid, scores, rng, secs / 12.0);
-		drr_round(&drr, &train, &valid, scores, rng, secs / 12.0);
-	}
-	{
-		double		st_to = to.step_s / to.steps,
-					st_drr = drr.step_s / drr.steps,
-					sc_to = to.score_s / to.scored,
-					sc_drr = drr.score_s / drr.scored;
-		int			P = cfg->batch_size;
+		int			widths[3] = {4, 8, 16};
+		int			n_w = 0;
+		drr_side	tw[3],
+					dw[3];
+		double		e_to[3],
+					e_drr[3];
 
-		e_to = ceil(T / P) * st_to + V * 101.0 * sc_to;
-		e_drr = ceil(T / P) * st_drr + V * 101.0 * sc_drr;
-		printf("m=%d d=%d training step : target-only %.3f ms, DRR %.3f ms (%.2fx)\n",
-			   m, cfg->d, 1e3 * st_to, 1e3 * st_drr, st_drr / st_to);
-		printf("m=%d d=%d validation row: target-only %.1f ns, DRR %.1f ns (%.2fx)\n",
-			   m, cfg->d, 1e9 * sc_to, 1e9 * sc_drr, sc_drr / sc_to);
-		printf("m=%d d=%d epoch of %.0f + %.0f validation positives: target-only %.1f ms, DRR %.1f ms; DRR epoch / target-only epoch %.2f (validation %.0f%% of DRR's)\n",
-			   m, cfg->d, T, V, 1e3 * e_to, 1e3 * e_drr, e_drr / e_to,
-			   100.0 * V * 101.0 * sc_drr / e_drr);
+		while (n_w < 3 && widths[n_w] <= xd_activation_max_lanes())
+			n_w++;
+
+		for (int k = 0; k < n_w; k++)
+		{
+			tw[k] = to;
+			dw[k] = drr;
+		}
+		for (int round = 0; round < 6; round++)
+			for (int k = 0; k < n_w; k++)
+			{
+				xd_activation_set_lanes(widths[k]);
+				drr_round(&tw[k], &train, &valid, scores, rng, secs / (12.0 * n_w));
+				drr_round(&dw[k], &train, &valid, scores, rng, secs / (12.0 * n_w));
+			}
+		xd_activation_set_lanes(0);
+		for (int k = 0; k < n_w; k++)
+		{
+			double		st_to = tw[k].step_s / tw[k].steps,
+						st_drr = dw[k].step_s / dw[k].steps,
+						sc_to = tw[k].score_s / tw[k].scored,
+						sc_drr = dw[k].score_s / dw[k].scored;
+			int			P = cfg->batch_size;
+
+			e_to[k] = ceil(T / P) * st_to + V * 101.0 * sc_to;
+			e_drr[k] = ceil(T / P) * st_drr + V * 101.0 * sc_drr;
+			printf("m=%d d=%d %d lanes, training step : target-only %.3f ms, DRR %.3f ms (%.2fx)\n",
+				   m, cfg->d, widths[k], 1e3 * st_to, 1e3 * st_drr, st_drr / st_to);
+			printf("m=%d d=%d %d lanes, validation row: target-only %.1f ns, DRR %.1f ns (%.2fx)\n",
+				   m, cfg->d, widths[k], 1e9 * sc_to, 1e9 * sc_drr, sc_drr / sc_to);
+			printf("m=%d d=%d %d lanes, epoch of %.0f + %.0f validation positives: target-only %.1f ms, DRR %.1f ms; DRR epoch / target-only epoch %.3f (validation %.0f%% of DRR's)\n",
+				   m, cfg->d, widths[k], T, V, 1e3 * e_to[k], 1e3 * e_drr[k],
+				   e_drr[k] / e_to[k], 100.0 * V * 101.0 * sc_drr / e_drr[k]);
+		}
+		for (int k = 1; k < n_w; k++)
+			printf("m=%d d=%d epoch at %d lanes over 4 lanes: target-only %.3f, DRR %.3f\n",
+				   m, cfg->d, widths[k], e_to[k] / e_to[0], e_drr[k] / e_drr[0]);
 	}
 	xd_model_free(to.model);
 	xd_valcache_release(&vc, drr.model);

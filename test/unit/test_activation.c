@@ -185,23 +185,23 @@ XD_TEST(activation_independent_of_position)
 /*
  * The fused row kernels equal, bit for bit, the loops they replace (bias,
  * activation of the row, combination), at widths that are and are not
- * multiples of 4, narrower and wider than the four-row tiles (7 rows: one
- * group of four, three single rows), with the elements past the last row
- * left untouched.
+ * multiples of the lanes, narrower and wider than the tiles of lanes rows
+ * (19 rows: groups of 16, 8 or 4, then 3 single rows), with the elements
+ * past the last row left untouched.
  */
 XD_TEST(activation_row_kernels_equal_loops)
 {
 	enum
 	{
-		ROWS = 7, MAXW = 131, LEN = ROWS * MAXW + 4
+		ROWS = 19, MAXW = 131, LEN = ROWS * MAXW + 4
 	};
 	static const int widths[] = {1, 2, 3, 4, 5, 7, 8, 25, 32, 64, 67, 128, 131};
-	float		T[LEN],
+	static float T[LEN],
 				x[LEN],
 				c[LEN],
 				b[MAXW],
 				s[MAXW];
-	float		T1[LEN],
+	static float T1[LEN],
 				x1[LEN],
 				T2[LEN],
 				x2[LEN];
@@ -279,4 +279,89 @@ XD_TEST(activation_row_kernels_equal_loops)
 		bad += memcmp(T1, T2, sizeof(T)) != 0 || memcmp(x1, x2, sizeof(x)) != 0;
 	}
 	XD_CHECK(bad == 0);
+}
+
+/*
+ * The 8-lane (AVX2) and 16-lane (AVX-512F) kernels give the 4-lane (SSE2)
+ * values bit for bit, so every property the tests above assert at the
+ * default width holds at all: the sweep of the error bound, the specials, and
+ * the row kernels at widths 1..131 and 19 rows, tiled or not. The default is
+ * the widest the CPU runs.
+ */
+static void
+ta_run_all(const float *z, float *out, size_t n, const float *b, const float *sc)
+{
+	size_t		half = n / 2;
+
+	/* in place over all of it, then the row kernels over rows of widths 1..131 */
+	memcpy(out, z, sizeof(float) * n);
+	xd_sigmoid_inplace(out, n / 3);
+	xd_tanh_inplace(out + n / 3, n - n / 3);
+	for (int w = 1, off = 0; w <= 131 && off + 19 * w * 2 <= (int) half; off += 19 * w * 2, w += 13)
+	{
+		float	   *T = out + off,
+				   *x = out + half + off;
+
+		xd_tanh_residual_rows(T, b, x, NULL, x, 19, w);
+		xd_tanh_residual_rows(T + 19 * w, b, x, sc, x + 19 * w, 19, w);
+		xd_sigmoid_ctx_rows(T, b, x, x + 19 * w, T + 19 * w, 19, w);
+		for (int r = 0; r < 19; r++)
+			xd_sigmoid_gate(T + r * w, x + r * w, x + 19 * w + r * w, w);
+	}
+}
+
+XD_TEST(activation_widths_agree_bit_for_bit)
+{
+	enum
+	{
+		N = 1 << 17
+	};
+	static float z[N],
+				o4[N],
+				ow[N];
+	float		b[131],
+				sc[131];
+	static const float special[] = {0.0f, -0.0f, NAN, -NAN, INFINITY, -INFINITY,
+		FLT_MIN, -FLT_MIN, 1e-40f, -1e-40f, FLT_MAX, -FLT_MAX, 87.3f, -87.4f, 44.0f, -44.0f};
+	xd_rng		rng;
+	int			widest = 4,
+				compared = 0;
+
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	widest = __builtin_cpu_supports("avx512f") ? 16 :
+		__builtin_cpu_supports("avx2") ? 8 : 4;
+#endif
+	XD_CHECK(xd_activation_lanes() == widest && xd_activation_max_lanes() == widest);
+	xd_rng_seed(&rng, 21);
+	for (int i = 0; i < N; i++)
+	{
+		float		u = xd_rng_uniform(&rng);
+
+		/* most in [-12, 12], where the activations bend; some up to +-100 */
+		z[i] = i % 7 == 0 ? 200.0f * (u - 0.5f) : 24.0f * (u - 0.5f);
+	}
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		z[97 * i + 5] = special[i];
+	for (int j = 0; j < 131; j++)
+	{
+		b[j] = xd_rng_uniform(&rng) - 0.5f;
+		sc[j] = 0.1f * xd_rng_uniform(&rng);
+	}
+
+	XD_CHECK(xd_activation_set_lanes(4) == 4 && xd_activation_lanes() == 4);
+	ta_run_all(z, o4, N, b, sc);
+	for (int lanes = 8; lanes <= widest; lanes *= 2)
+	{
+		XD_CHECK(xd_activation_set_lanes(lanes) == lanes);
+		ta_run_all(z, ow, N, b, sc);
+		XD_CHECK(memcmp(o4, ow, sizeof(o4)) == 0);
+		compared++;
+	}
+	/* a width the kernels or the CPU do not have changes nothing */
+	XD_CHECK(xd_activation_set_lanes(4) == 4);
+	XD_CHECK(xd_activation_set_lanes(32) == 4 && xd_activation_set_lanes(2 * widest) == 4);
+	XD_CHECK(xd_activation_set_lanes(0) == widest);
+	/* where the CPU has a wider unit, the comparison ran */
+	XD_CHECK(compared == (widest == 16 ? 2 : widest == 8 ? 1 : 0));
 }
