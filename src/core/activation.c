@@ -66,12 +66,6 @@ xd_rows_tiled(int n, int w, int lanes)
 #define XD_FN(f) xd_##f##_v4
 #define XD_TARGET
 #include "activation_lanes.h"
-#undef XD_LANES
-#undef XD_VF
-#undef XD_VI
-#undef XD_VU
-#undef XD_FN
-#undef XD_TARGET
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define XD_HAVE_WIDE_KERNELS 1
@@ -86,12 +80,6 @@ typedef uint32_t xd_v8u __attribute__((vector_size(32)));
 #define XD_FN(f) xd_##f##_v8
 #define XD_TARGET __attribute__((target("avx2")))
 #include "activation_lanes.h"
-#undef XD_LANES
-#undef XD_VF
-#undef XD_VI
-#undef XD_VU
-#undef XD_FN
-#undef XD_TARGET
 
 /*
  * AVX-512F implies FMA to the compiler: -ffp-contract=off (Makefile) keeps
@@ -108,12 +96,6 @@ typedef uint32_t xd_v16u __attribute__((vector_size(64)));
 #define XD_FN(f) xd_##f##_v16
 #define XD_TARGET __attribute__((target("avx512f")))
 #include "activation_lanes.h"
-#undef XD_LANES
-#undef XD_VF
-#undef XD_VI
-#undef XD_VU
-#undef XD_FN
-#undef XD_TARGET
 #endif
 
 /* the kernels of one width */

@@ -9,7 +9,7 @@
  *   XD_TARGET  the function attribute that lets the compiler use the width
  *              (empty for the baseline, else target("avx2") or
  *              target("avx512f"))
- * and undefines them after. Nothing is contracted into FMA (-ffp-contract=
+ * and it undefines them at its end. Nothing is contracted into FMA (-ffp-contract=
  * off): every lane runs the same IEEE single-precision operations in the
  * same order at every width, so the widths give the same values bit for bit
  * (test_activation.c compares them).
@@ -138,29 +138,30 @@ XD_FN(tanh) (XD_VF z)
 }
 
 /*
- * sigmoid or tanh over x[0..n); the last n % XD_LANES go through the same
- * lanes, zero-padded, so a value never depends on its position or on n.
+ * f over x[0..n); the last n % XD_LANES go through the same lanes,
+ * zero-padded, so a value never depends on its position or on n.
  */
-static XD_TARGET void
-XD_FN(sigmoid_inplace) (float *x, size_t n)
+static inline __attribute__((always_inline)) XD_TARGET void
+XD_FN(apply) (float *x, size_t n, XD_VF (*f) (XD_VF))
 {
 	size_t		i = 0;
 
 	for (; i + XD_LANES <= n; i += XD_LANES)
-		XD_FN(store) (x + i, XD_FN(sigmoid) (XD_FN(load) (x + i)));
+		XD_FN(store) (x + i, f(XD_FN(load) (x + i)));
 	if (i < n)
-		XD_FN(store_n) (x + i, XD_FN(sigmoid) (XD_FN(load_n) (x + i, (int) (n - i))), (int) (n - i));
+		XD_FN(store_n) (x + i, f(XD_FN(load_n) (x + i, (int) (n - i))), (int) (n - i));
+}
+
+static XD_TARGET void
+XD_FN(sigmoid_inplace) (float *x, size_t n)
+{
+	XD_FN(apply) (x, n, XD_FN(sigmoid));
 }
 
 static XD_TARGET void
 XD_FN(tanh_inplace) (float *x, size_t n)
 {
-	size_t		i = 0;
-
-	for (; i + XD_LANES <= n; i += XD_LANES)
-		XD_FN(store) (x + i, XD_FN(tanh) (XD_FN(load) (x + i)));
-	if (i < n)
-		XD_FN(store_n) (x + i, XD_FN(tanh) (XD_FN(load_n) (x + i, (int) (n - i))), (int) (n - i));
+	XD_FN(apply) (x, n, XD_FN(tanh));
 }
 
 /*
@@ -269,3 +270,9 @@ XD_FN(sigmoid_gate) (float *g, const float *e, float *h, int w)
 }
 
 #undef XD_SPLAT
+#undef XD_LANES
+#undef XD_VF
+#undef XD_VI
+#undef XD_VU
+#undef XD_FN
+#undef XD_TARGET
