@@ -26,7 +26,7 @@
 /* ln FLT_MIN: below it e^x is no longer a normal float */
 #define XD_EXP_MIN	-87.3365448f
 
-/* the kernels at 4 lanes, the baseline every x86-64 (and gcc target) has */
+/* exponent bits, unsigned so that wrapping is defined for any input (4 lanes) */
 typedef uint32_t xd_v4u __attribute__((vector_size(16)));
 
 /*
