@@ -15,14 +15,15 @@
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
 #
-# Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
-# test to test/unit/, sql/) needs no edit here.
+# Source lists are wildcards over one level of folders (the layers of
+# docs/architecture.md), so adding a file to a folder of src/core/ or src/pg/
+# (or a test to test/unit/, sql/) needs no edit here.
 
 EXTENSION = xdrec
 MODULE_big = xdrec
 
-CORE_SRCS := $(sort $(wildcard src/core/*.c))
-PG_SRCS := $(sort $(wildcard src/pg/*.c))
+CORE_SRCS := $(sort $(wildcard src/core/*/*.c))
+PG_SRCS := $(sort $(wildcard src/pg/*.c src/pg/*/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
 DATA = sql/xdrec--0.1.0.sql
@@ -38,7 +39,9 @@ OPENBLAS_INC = /usr/include/x86_64-linux-gnu/openblas-serial
 OPENBLAS_LIB = /usr/lib/x86_64-linux-gnu/openblas-serial
 BLAS_LIBS = -L$(OPENBLAS_LIB) -lopenblas -Wl,-rpath,$(OPENBLAS_LIB)
 
-PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
+# -Isrc/core: the core's folders share its internal header (mmt/model_int.h);
+# -Isrc/pg: the PostgreSQL layer's folders share its header
+PG_CPPFLAGS = -Iinclude -Isrc/core -Isrc/pg -I$(OPENBLAS_INC)
 # PostgreSQL's own headers trip -Wextra's unused-parameter, missing-field-
 # initializers and sign-compare; everything else stays an error. Mixed
 # declarations are legal gnu11 and accepted by the unit build, so the PG build
@@ -46,7 +49,7 @@ PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
 # PostgreSQL's own flags: a VLA sized by data can overflow a backend's stack.
 XD_VLA = -Werror=vla
 # No a * b + c contracted into one FMA: the activations' wide kernels
-# (AVX2, AVX-512F, src/core/activation.c) are compiled for units that have
+# (AVX2, AVX-512F, src/core/mmt/activation.c) are compiled for units that have
 # FMA, and must give the baseline's values bit for bit.
 XD_FP = -ffp-contract=off
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -66,7 +69,7 @@ include $(PGXS)
 
 UNIT_CC = gcc
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wmissing-prototypes \
-	$(XD_VLA) $(XD_FP) -Iinclude -I$(OPENBLAS_INC) -MMD -MP
+	$(XD_VLA) $(XD_FP) -Iinclude -Isrc/core -I$(OPENBLAS_INC) -MMD -MP
 UNIT_LIBS = $(BLAS_LIBS) -lm
 
 UNIT_SRCS := $(sort $(wildcard test/unit/*.c))
@@ -114,10 +117,10 @@ VALGRIND_FILTER ?= -slow
 valgrind: unit
 	$(VALGRIND) test/unit/xdrec_unit $(VALGRIND_FILTER)
 
-# -Isrc/core: benchmarks may reach the core's internals (model_int.h)
+# benchmarks may reach the core's internals (mmt/model_int.h, on -Isrc/core)
 build/bench/%: test/bench/%.c $(CORE_UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
 
 bench: check-core-headers $(BENCH_BINS)
 ifeq ($(strip $(BENCH_SRCS)),)
@@ -141,4 +144,4 @@ check-server-valgrind:
 # Header dependencies of both builds (-MMD -MP): a changed header rebuilds
 # every object that includes it (PGXS does not track them unless PostgreSQL
 # itself was configured with --enable-depend).
--include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d src/core/*.d src/pg/*.d)
+-include $(wildcard build/core/*/*.d build/unit/*.d build/bench/*.d src/core/*/*.d src/pg/*.d src/pg/*/*.d)
