@@ -26,7 +26,20 @@ CORE_SRCS := $(sort $(wildcard src/core/*/*.c))
 PG_SRCS := $(sort $(wildcard src/pg/*.c src/pg/*/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
-DATA = sql/xdrec--0.1.0.sql
+# The install script of the current version is built from sql/src/*.sql in
+# name order, as pgvector builds its own: parts named *.install.sql (the
+# schema and the tables) run only on CREATE EXTENSION; the others (functions
+# and views, CREATE OR REPLACE) also end the upgrade script to this version,
+# after its head in sql/upgrade/. Released scripts (sql/xdrec--0.1.0.sql) are
+# frozen in sql/ and installed beside them, so ALTER EXTENSION UPDATE works
+# from every release (docs/CONTRIBUTING.md, "The install script").
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+SQL_PARTS := $(sort $(wildcard sql/src/*.sql))
+SQL_RERUNNABLE := $(filter-out %.install.sql,$(SQL_PARTS))
+SQL_UPGRADE_HEADS := $(wildcard sql/upgrade/$(EXTENSION)--*--$(EXTVERSION).sql)
+SQL_BUILT = sql/$(EXTENSION)--$(EXTVERSION).sql $(patsubst sql/upgrade/%,sql/%,$(SQL_UPGRADE_HEADS))
+SQL_RELEASED := $(filter-out $(SQL_BUILT),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA = $(SQL_RELEASED) $(SQL_BUILT)
 
 # Every sql/*.sql except the install/upgrade scripts is a regression test;
 # each test creates and drops what it needs, so the order does not matter.
@@ -58,11 +71,19 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 SHLIB_LINK = $(BLAS_LIBS) -lm
 
 EXTRA_CLEAN = build test/unit/xdrec_unit results regression.diffs regression.out log \
-	$(OBJS:.o=.d)
+	$(OBJS:.o=.d) $(SQL_BUILT)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+all: $(SQL_BUILT)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_RERUNNABLE)
+	cat $^ > $@
 
 # ---------------------------------------------------------------------------
 # The pure-C core on its own: plain gcc, no PostgreSQL headers.
