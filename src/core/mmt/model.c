@@ -442,6 +442,35 @@ xd_domain_free(xd_domain *dom)
 	X(d_score, 1) X(d_sc, 1) X(d_cstar, m) X(d_x0, m) X(d_xa, m) X(d_xb, m) \
 	X(d_top_u, d) X(d_top_v, d) X(d_ha, d) X(d_hb, d) X(d_g, d)
 
+/* Rows one pass takes: a positive and its two negatives when implicit (eq. 13-14). */
+static int
+workspace_cap(const xd_config *cfg)
+{
+	return cfg->feedback == XD_IMPLICIT ? 3 * cfg->batch_size : cfg->batch_size;
+}
+
+size_t
+xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt)
+{
+	size_t		m = (size_t) cfg->m;
+	size_t		d = (size_t) cfg->d;
+	size_t		LC = (size_t) cfg->n_ctx_layers;
+	size_t		LU = (size_t) cfg->n_tower_layers;
+	size_t		per_row = 0;
+
+	/* what xd_workspace_new and xd_model_set_adapt allocate, per row */
+#define XD_COUNT(f, w) per_row += (w);
+	XD_WS_ARRAYS(XD_COUNT)
+#undef XD_COUNT
+	per_row += (LC + 1) * m + LC * m;	/* x, a */
+	per_row += 2 * (LU + 1) * d;	/* h_u, h_v */
+	if (LU >= 2)
+		per_row += 2 * (LU - 1) * d;	/* dropout masks of the hidden layers */
+	if (with_adapt)
+		per_row += 3 * m + 6 * d + (m > d ? m : d);
+	return per_row * (size_t) workspace_cap(cfg) * sizeof(float);
+}
+
 xd_status
 xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out)
 {
@@ -595,7 +624,7 @@ xd_model_new(const xd_config *cfg, xd_shared *shared, xd_domain *domain,
 		model->params[model->n_params++] = &shared->params[i];
 	for (int i = 0; i < domain->n_params; i++)
 		model->params[model->n_params++] = &domain->params[i];
-	cap = cfg->feedback == XD_IMPLICIT ? 3 * cfg->batch_size : cfg->batch_size;
+	cap = workspace_cap(cfg);
 	if ((st = xd_workspace_new(cfg, cap, &model->ws)) != XD_OK)
 	{
 		xd_model_free(model);
