@@ -222,8 +222,10 @@ extern int64 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *mo
 extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
 						int64 version_id, const char *stats_json);
 extern Oid	xdpg_domain_relid(void);
-extern void xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id);
 extern bool xdpg_forget_in_version(int64 version_id, const char *user_key);
+
+/* version_read.c */
+extern void xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id);
 
 /* forget_fn.c */
 extern void xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id);
