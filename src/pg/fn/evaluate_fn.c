@@ -36,24 +36,6 @@ put_row(ReturnSetInfo *rsinfo, const char *domain, const char *method, const cha
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 }
 
-static char *
-version_method(int64 version_id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(version_id)};
-	char	   *m = "train";
-
-	if (SPI_execute_with_args("SELECT method FROM xdrec.version WHERE id = $1", 1, types, vals,
-							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-	{
-		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		m = SPI_palloc(strlen(s) + 1);
-		strcpy(m, s);
-	}
-	return m;
-}
-
 /* Evaluates one served domain into rows. */
 static void
 evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char *domain,
@@ -68,17 +50,12 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	xd_status	st;
 	const xd_schema *sc;
 	int			save_nestlevel;
-	char	   *method;
+	const char *method = v->method;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
-	method = version_method(v->version_id);
-	if (md->n_features != v->n_features)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" declares %d features but version " INT64_FORMAT " has %d",
-						name, md->n_features, v->version_id, v->n_features)));
+	xdpg_check_version_features(md, v);
 	/* the version's frozen vocabularies, so codes mean what they meant */
 	for (int i = 0; i < md->n_features; i++)
 	{

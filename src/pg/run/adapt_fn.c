@@ -136,16 +136,16 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	 */
 	src = run->src = MemoryContextAllocZero(callcxt, sizeof(XdVersion));
 	src->cxt = callcxt;
-	src->want_encoders = true;
-	xdpg_read_version(src, md->id, source_version);
+	{
+		XdVersionRef ref = {md->name, md->id, md->source_domain, source_version, true,
+		"xdrec.train_memory", xdrec_train_memory};
+
+		xdpg_read_version(src, &ref);
+	}
 	old = MemoryContextSwitchTo(callcxt);
 	guard = run->guard = xdpg_guard();
 	MemoryContextSwitchTo(old);
-	if (md->n_features != src->n_features)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model \"%s\" declares %d features but its source version " INT64_FORMAT " has %d",
-						name, md->n_features, source_version, src->n_features)));
+	xdpg_check_version_features(md, src);
 	if ((run->method == XD_TRANSFER_DRR || run->method == XD_TRANSFER_AUTO) && !src->encoders)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

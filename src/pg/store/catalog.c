@@ -9,7 +9,7 @@
  * it is written by the calling role, in the caller's transaction: a failing
  * or cancelled run leaves nothing behind. Deploying points the domain's
  * served_version at it and invalidates every backend's ranking cache.
- * Reading a version back is version_read.c's.
+ * Reading a version back, and validating it, is version_read.c's.
  */
 #include "postgres.h"
 
