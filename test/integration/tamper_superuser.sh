@@ -73,15 +73,9 @@ calls()
 	return 0
 }
 
-cat >"$WORK/helpers.sql" <<'SQL'
--- the SQLSTATE and message of q, or 'no error'
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+# pg_temp.err (the regression tests'), and blob_set to write values into blobs
+echo "\\i $(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/sql/include/err.sql" >"$WORK/helpers.sql"
+cat >>"$WORK/helpers.sql" <<'SQL'
 -- CRC-32 (IEEE, reflected) of b, as blob.c computes it
 CREATE FUNCTION pg_temp.crc32(b bytea) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE

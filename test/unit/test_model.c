@@ -149,28 +149,21 @@ XD_TEST(model_param_names)
 }
 
 /*
- * The workspace a model allocates, counted by hand for m = 3, d = 2, L_C = 1,
- * L_U = 2 and one positive per batch (3 rows implicit): 5m + 7d + 5 floats of
- * scratch, x and a (3m), the towers' h (6d) and one hidden layer's dropout
- * masks (2d) per row; DRR adds 3m + 6d + max(m, d).
+ * The workspace a model allocates, counted by hand for tm_config's m = 7,
+ * d = 6 and the default L_C = L_U = 2, one positive per batch (3 rows
+ * implicit): per row 5m + 7d + 5 floats of scratch, x and a (5m), the towers'
+ * h (6d) and one hidden layer's dropout masks (2d), 165 in all; DRR adds
+ * 3m + 6d + max(m, d) = 64.
  */
 XD_TEST(model_workspace_bytes_counts_every_array)
 {
 	xd_config	cfg;
 
-	xd_config_defaults(&cfg);
-	cfg.m_I = 3;
-	cfg.m = 3;
-	cfg.d = 2;
-	cfg.n_ctx_layers = 1;
-	cfg.n_tower_layers = 2;
-	cfg.batch_size = 1;
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 59 * sizeof(float));
-	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (59 + 24) * sizeof(float));
-	cfg.feedback = XD_EXPLICIT;
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 59 * sizeof(float));
-	cfg.batch_size = 256;
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 59 * sizeof(float));
+	tm_config(&cfg, XD_IMPLICIT, 1);
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 165 * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (165 + 64) * sizeof(float));
+	tm_config(&cfg, XD_EXPLICIT, 256);
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 165 * sizeof(float));
 }
 
 XD_TEST(model_init_statistics)

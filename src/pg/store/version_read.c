@@ -514,23 +514,38 @@ check_tensor_chunks(VersionRead *r, XdStoredTensor *t, int64 n_chunks, int32 fir
 	t->found = true;
 }
 
+/*
+ * A version's weight rows: its own ($1), and for a Direct or DRR target the
+ * modules M1, M3, M4 of the source version it pins ($2; DESIGN section 1),
+ * whatever the source serves now.
+ */
+#define XDPG_VERSION_WEIGHTS \
+	"(SELECT tensor, chunk, data FROM xdrec.weight WHERE version_id = $1 " \
+	" UNION ALL " \
+	" SELECT tensor, chunk, data FROM xdrec.weight WHERE version_id = $2 " \
+	" AND (tensor LIKE 'ctx.%' OR tensor LIKE 'clu.%' OR tensor LIKE 'rank.%')) w "
+
+static Oid	version_weights_types[2] = {INT8OID, INT8OID};
+
+static void
+version_weights_args(const VersionRead *r, Datum *vals)
+{
+	vals[0] = Int64GetDatum(r->ref->version_id);
+	vals[1] = Int64GetDatum(r->borrow ? r->v->pins_shared_version : 0);
+}
+
 /* The tensors' chunks, counted in the catalog without reading them. */
 static void
 take_tensor_inventory(VersionRead *r)
 {
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		vals[2] = {Int64GetDatum(r->ref->version_id),
-	Int64GetDatum(r->borrow ? r->v->pins_shared_version : 0)};
+	Datum		vals[2];
 	int			n_encoders = 0,
 				n_present = 0;
 
+	version_weights_args(r, vals);
 	if (SPI_execute_with_args("SELECT tensor, count(*), min(chunk), max(chunk), sum(octet_length(data)) "
-							  "FROM (SELECT tensor, chunk, data FROM xdrec.weight WHERE version_id = $1 "
-							  "      UNION ALL "
-							  "      SELECT tensor, chunk, data FROM xdrec.weight WHERE version_id = $2 "
-							  "      AND (tensor LIKE 'ctx.%' OR tensor LIKE 'clu.%' OR tensor LIKE 'rank.%')) w "
-							  "GROUP BY tensor",
-							  2, types, vals, NULL, true, 0) != SPI_OK_SELECT)
+							  "FROM " XDPG_VERSION_WEIGHTS "GROUP BY tensor",
+							  2, version_weights_types, vals, NULL, true, 0) != SPI_OK_SELECT)
 		version_corrupt(r, "its tensors cannot be listed");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -852,31 +867,21 @@ read_tensor(VersionRead *r, XdStoredTensor *t, List *chunks)
 	t->found = true;
 }
 
-/*
- * Every expected tensor, chunk by chunk; others are skipped unread. A
- * target adapted by Direct or DRR stores no modules: M1, M3 and M4 come
- * from the source version it pins (DESIGN section 1), whatever the source
- * serves now.
- */
+/* Every expected tensor, chunk by chunk; others are skipped unread. */
 static void
 read_tensors(VersionRead *r)
 {
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		vals[2] = {Int64GetDatum(r->ref->version_id),
-	Int64GetDatum(r->borrow ? r->v->pins_shared_version : 0)};
+	Datum		vals[2];
 	Portal		portal;
 	XdStoredTensor *cur = NULL;
 	List	   *chunks = NIL;
 
 	for (int i = 0; i < r->n_tensors; i++)
 		r->tensors[i].found = false;
+	version_weights_args(r, vals);
 	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT tensor, data, chunk FROM xdrec.weight WHERE version_id = $1 "
-									   "UNION ALL "
-									   "SELECT tensor, data, chunk FROM xdrec.weight WHERE version_id = $2 "
-									   "AND (tensor LIKE 'ctx.%' OR tensor LIKE 'clu.%' OR tensor LIKE 'rank.%') "
-									   "ORDER BY tensor, chunk",
-									   2, types, vals, NULL, true, 0);
+									   "SELECT tensor, data FROM " XDPG_VERSION_WEIGHTS "ORDER BY tensor, chunk",
+									   2, version_weights_types, vals, NULL, true, 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 8);
