@@ -137,8 +137,11 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	src = run->src = MemoryContextAllocZero(callcxt, sizeof(XdVersion));
 	src->cxt = callcxt;
 	{
-		XdVersionRef ref = {md->name, md->id, md->source_domain, source_version, true,
-		"xdrec.train_memory", xdrec_train_memory};
+		XdVersionRef ref = {
+			.model = md->name, .model_id = md->id, .domain = md->source_domain,
+			.version_id = source_version, .want_encoders = true,
+			.budget_setting = "xdrec.train_memory", .budget_kb = xdrec_train_memory,
+		};
 
 		xdpg_read_version(src, &ref);
 	}

@@ -258,8 +258,11 @@ version_get(XdServed *s, int i)
 	int64		model_id = s->model_id;
 	int64		version_id = s->versions[i];
 	int32		revision = s->revisions[i];
-	XdVersionRef ref = {s->name, model_id, s->domains[i], version_id, false,
-	"xdrec.cache_memory", xdrec_cache_memory};
+	XdVersionRef ref = {
+		.model = s->name, .model_id = model_id, .domain = s->domains[i],
+		.version_id = version_id,
+		.budget_setting = "xdrec.cache_memory", .budget_kb = xdrec_cache_memory,
+	};
 	XdVersion  *v;
 	MemoryContext cxt;
 

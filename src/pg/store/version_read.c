@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -280,6 +281,8 @@ read_config(VersionRead *r, JsonbContainer *root)
 	r->n_users = (int32) json_int(r, root, "", "n_users", 1, PG_INT32_MAX - 1);
 	r->n_items = (int32) json_int(r, root, "", "n_items", 1, PG_INT32_MAX - 1);
 	r->rating_mean = json_float(r, root, "", "rating_mean");
+	if (fabs(r->rating_mean) > FLT_MAX)
+		version_corrupt(r, "its encoder's \"rating_mean\" is %g, beyond a float", r->rating_mean);
 }
 
 static const char *const feature_types[] = {"numeric", "categorical", "boolean", NULL};
