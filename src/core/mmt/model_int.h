@@ -240,6 +240,13 @@ void		xd_context_forward(xd_model *model, int n);
 /* from dL/dc* in ws->d_cstar (clobbered) into the gradients of M1 and eq. 4-5 */
 void		xd_context_backward(xd_model *model, int n);
 
+/*
+ * serve.c: from c* of the last context forward over n rows, s_c (eq. 10),
+ * the user gates sigma(W_CU c*) into g_u [n * d] and the item gates into the
+ * workspace's g_v, as xd_model_forward computes them (serving, cold.c)
+ */
+void		xd_context_heads(xd_model *model, int n, float *s_c, float *g_u);
+
 /* cluster.c: eq. 6-9 from c*, leaves h_u^L, h_v^L */
 xd_status	xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng);
 /*
