@@ -205,40 +205,21 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 	return XD_OK;
 }
 
-static void
-xd_cold_xavier(xd_param *p, float gain, xd_rng *rng)
-{
-	float		a = gain * sqrtf(6.0f / (float) (p->rows + p->cols));
-
-	for (size_t i = 0; i < (size_t) p->rows * p->cols; i++)
-		p->w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
-}
-
 void
 xd_cold_init(xd_cold *c, xd_rng *rng)
 {
-	for (int i = 0; i < c->n_params; i++)
-	{
-		xd_param   *p = &c->params[i];
-		size_t		n = (size_t) p->rows * p->cols;
-
-		memset(p->w, 0, n * sizeof(float));
-		memset(p->g, 0, n * sizeof(float));
-		memset(p->adam_m, 0, n * sizeof(float));
-		memset(p->adam_v, 0, n * sizeof(float));
-		p->step = 0;
-	}
-	xd_cold_xavier(c->W1, 1.0f, rng);
-	xd_cold_xavier(c->W2, 1.0f, rng);
-	xd_cold_xavier(c->We, 1.0f, rng);
+	xd_params_zero(c->params, c->n_params);
+	xd_param_xavier(c->W1, 1.0f, rng);
+	xd_param_xavier(c->W2, 1.0f, rng);
+	xd_param_xavier(c->We, 1.0f, rng);
 	/* delta gamma and beta start near 0: the plain tower (PEERS.md, CMML) */
 	for (int l = 0; c->film && l < c->n_layers; l++)
 	{
-		xd_cold_xavier(c->Wg[l], 0.01f, rng);
-		xd_cold_xavier(c->Wb[l], 0.01f, rng);
+		xd_param_xavier(c->Wg[l], 0.01f, rng);
+		xd_param_xavier(c->Wb[l], 0.01f, rng);
 	}
 	if (c->ws_u)
-		xd_cold_xavier(c->ws_u, 0.01f, rng);
+		xd_param_xavier(c->ws_u, 0.01f, rng);
 }
 
 void

@@ -178,14 +178,35 @@ xd_params_free(xd_param *params, int n)
 	free(params);
 }
 
-/* Xavier-uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)). */
-static void
-xd_xavier(float *w, size_t n, int fan_in, int fan_out, xd_rng *rng)
+void
+xd_params_zero(xd_param *params, int n)
 {
-	float		a = sqrtf(6.0f / (float) (fan_in + fan_out));
+	for (int i = 0; i < n; i++)
+	{
+		xd_param   *p = &params[i];
+		size_t		len = (size_t) p->rows * p->cols;
 
-	for (size_t i = 0; i < n; i++)
-		w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
+		memset(p->w, 0, len * sizeof(float));
+		memset(p->g, 0, len * sizeof(float));
+		memset(p->adam_m, 0, len * sizeof(float));
+		memset(p->adam_v, 0, len * sizeof(float));
+		p->step = 0;
+		if (p->sparse)
+		{
+			memset(p->row_step, 0, (size_t) p->rows * sizeof(int64_t));
+			memset(p->row_mark, 0, (size_t) p->rows);
+			p->n_touched = 0;
+		}
+	}
+}
+
+void
+xd_param_xavier(xd_param *p, float gain, xd_rng *rng)
+{
+	float		a = gain * sqrtf(6.0f / (float) (p->rows + p->cols));
+
+	for (size_t i = 0; i < (size_t) p->rows * p->cols; i++)
+		p->w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
 }
 
 /* ---------------------------------------------------------------- shared */
@@ -280,20 +301,9 @@ xd_shared_init(xd_shared *s, xd_rng *rng)
 {
 	const xd_config *cfg = &s->cfg;
 	int			m = cfg->m;
-	int			d = cfg->d;
 
 	/* every tensor to 0, then the weights; biases stay 0 (DESIGN.md section 3) */
-	for (int i = 0; i < s->n_params; i++)
-	{
-		xd_param   *p = &s->params[i];
-		size_t		n = (size_t) p->rows * p->cols;
-
-		memset(p->w, 0, n * sizeof(float));
-		memset(p->g, 0, n * sizeof(float));
-		memset(p->adam_m, 0, n * sizeof(float));
-		memset(p->adam_v, 0, n * sizeof(float));
-		p->step = 0;
-	}
+	xd_params_zero(s->params, s->n_params);
 	if (s->has_mm)
 	{
 		int			off[3] = {0, cfg->m_I, cfg->m_I + cfg->m_H};
@@ -317,14 +327,14 @@ xd_shared_init(xd_shared *s, xd_rng *rng)
 			s->mm_s->w[i] = 0.01f;	/* s_K = 0.01 */
 	}
 	for (int l = 0; l < cfg->n_ctx_layers; l++)
-		xd_xavier(s->ctx_W[l]->w, (size_t) m * m, m, m, rng);
-	xd_xavier(s->W_CU->w, (size_t) d * m, m, d, rng);
-	xd_xavier(s->W_CV->w, (size_t) d * m, m, d, rng);
+		xd_param_xavier(s->ctx_W[l], 1.0f, rng);
+	xd_param_xavier(s->W_CU, 1.0f, rng);
+	xd_param_xavier(s->W_CV, 1.0f, rng);
 	for (int l = 0; l < cfg->n_tower_layers; l++)
-		xd_xavier(s->U_W[l]->w, (size_t) d * d, d, d, rng);
+		xd_param_xavier(s->U_W[l], 1.0f, rng);
 	for (int l = 0; l < cfg->n_tower_layers; l++)
-		xd_xavier(s->V_W[l]->w, (size_t) d * d, d, d, rng);
-	xd_xavier(s->w_C->w, (size_t) m, m, 1, rng);
+		xd_param_xavier(s->V_W[l], 1.0f, rng);
+	xd_param_xavier(s->w_C, 1.0f, rng);
 }
 
 void
@@ -400,23 +410,7 @@ xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 void
 xd_domain_init(xd_domain *dom, xd_rng *rng, float mean_rating)
 {
-	for (int i = 0; i < dom->n_params; i++)
-	{
-		xd_param   *p = &dom->params[i];
-		size_t		n = (size_t) p->rows * p->cols;
-
-		memset(p->w, 0, n * sizeof(float));
-		memset(p->g, 0, n * sizeof(float));
-		memset(p->adam_m, 0, n * sizeof(float));
-		memset(p->adam_v, 0, n * sizeof(float));
-		p->step = 0;
-		if (p->sparse)
-		{
-			memset(p->row_step, 0, (size_t) p->rows * sizeof(int64_t));
-			memset(p->row_mark, 0, (size_t) p->rows);
-			p->n_touched = 0;
-		}
-	}
+	xd_params_zero(dom->params, dom->n_params);
 	/* embeddings N(0, 0.1^2); s_u = s_v = 0; s = the mean training rating */
 	for (size_t i = 0; i < (size_t) dom->n_users * dom->d; i++)
 		dom->E_u->w[i] = 0.1f * xd_rng_normal(rng);

@@ -107,6 +107,16 @@ void		xd_param_release(xd_param *p);
 /* Releases params[0..n) and frees the array itself; accepts NULL. */
 void		xd_params_free(xd_param *params, int n);
 
+/*
+ * params[0..n) back to their state after xd_param_alloc: values, gradients,
+ * Adam's moments and step counts zero (DESIGN.md section 3: biases start at
+ * 0; the caller then fills the weights).
+ */
+void		xd_params_zero(xd_param *params, int n);
+
+/* Xavier-uniform fill of p: U(-a, a), a = gain * sqrt(6 / (rows + cols)). */
+void		xd_param_xavier(xd_param *p, float gain, xd_rng *rng);
+
 /* optim.c: one Adam step of a dense tensor with its own step counter */
 bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
 
