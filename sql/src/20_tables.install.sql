@@ -19,6 +19,8 @@
 SELECT pg_catalog.pg_extension_config_dump('xdrec.model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.version_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.job_id_seq', '');
+-- the owner's writes draw the ids; no role uses the sequences
+REVOKE ALL ON SEQUENCE xdrec.model_id_seq, xdrec.version_id_seq, xdrec.job_id_seq FROM PUBLIC;
 
 CREATE TABLE xdrec.model (
 	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.model_id_seq'),
