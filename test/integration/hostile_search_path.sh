@@ -14,7 +14,8 @@
 # role, in the middle of a training. None of the hostile code may run as
 # another role, no role may gain an attribute or a membership, and the
 # server must not crash. A control query shows the hostile operators work.
-# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
+# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster; the server
+# log is read from $PGHOST/server.log, where test/lib.sh puts it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
@@ -33,7 +34,10 @@ cleanup() { it_cleanup; drop_roles; }
 trap cleanup EXIT
 drop_roles
 
-LOG="$(q -d postgres -c "SHOW data_directory")/../server.log"
+# the server log, where test/lib.sh puts it: a crash restart keeps
+# pg_postmaster_start_time(), so crashes are counted in it
+LOG=$PGHOST/server.log
+[ -f "$LOG" ] || fail "no server log at $LOG"
 crashes() { grep -c "terminated by signal" "$LOG" 2>/dev/null || true; }
 crashes_before=$(crashes)
 

@@ -12,7 +12,8 @@
 #      xdrec.max_workers() workers;
 #   4. a model dropped while a training runs ends the training with 42704,
 #      not a raw foreign key violation (23503).
-# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
+# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster; the server
+# log is read from $PGHOST/server.log, where test/lib.sh puts it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
@@ -42,7 +43,10 @@ cleanup()
 trap cleanup EXIT
 drop_roles
 
-LOG="$(q -d postgres -c "SHOW data_directory")/../server.log"
+# the server log, where test/lib.sh puts it: a crash restart keeps
+# pg_postmaster_start_time(), so crashes are counted in it
+LOG=$PGHOST/server.log
+[ -f "$LOG" ] || fail "no server log at $LOG"
 crashes() { grep -c "terminated by signal" "$LOG" 2>/dev/null || true; }
 crashes_before=$(crashes)
 cases=0

@@ -7,7 +7,8 @@
 # from pg_class, so a table added later is tried too): INSERT, UPDATE of each
 # column, DELETE, TRUNCATE, row locks, and the sequences. Every attempt must
 # be refused with 42501 and the catalog must be unchanged, row for row.
-# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
+# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster; the server
+# log is read from $PGHOST/server.log, where test/lib.sh puts it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
@@ -25,7 +26,10 @@ cleanup() { it_cleanup; drop_roles; }
 trap cleanup EXIT
 drop_roles
 
-LOG="$(q -d postgres -c "SHOW data_directory")/../server.log"
+# the server log, where test/lib.sh puts it: a crash restart keeps
+# pg_postmaster_start_time(), so crashes are counted in it
+LOG=$PGHOST/server.log
+[ -f "$LOG" ] || fail "no server log at $LOG"
 crashes() { grep -c "terminated by signal" "$LOG" 2>/dev/null || true; }
 crashes_before=$(crashes)
 
