@@ -54,7 +54,7 @@ BLAS_LIBS = -L$(OPENBLAS_LIB) -lopenblas -Wl,-rpath,$(OPENBLAS_LIB)
 
 # -Isrc/core: the core's folders share its internal header (mmt/model_int.h);
 # -Isrc/pg: the PostgreSQL layer's folders share its header
-PG_CPPFLAGS = -Iinclude -Isrc/core -Isrc/pg -I$(OPENBLAS_INC)
+PG_CPPFLAGS = -Iinclude -Isrc/core -Isrc/pg -I$(OPENBLAS_INC) -DXDREC_VERSION='"$(EXTVERSION)"'
 # PostgreSQL's own headers trip -Wextra's unused-parameter, missing-field-
 # initializers and sign-compare; everything else stays an error. Mixed
 # declarations are legal gnu11 and accepted by the unit build, so the PG build
@@ -78,6 +78,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 all: $(SQL_BUILT)
+
+# the library is built for the catalog version it checks (src/pg/xdrec.c)
+src/pg/xdrec.o: $(EXTENSION).control
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
