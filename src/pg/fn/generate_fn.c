@@ -89,6 +89,8 @@ xdrec_generate_rows(PG_FUNCTION_ARGS)
 	xd_generated *g;
 	xd_status	st;
 
+	/* 0.1.0's xdrec._generate_rows took ten scalars: not a jsonb to read */
+	xdpg_check_catalog_version();
 	gen_config(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &cfg);
 
 	cb->func = gen_guard_reset;
