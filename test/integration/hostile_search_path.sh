@@ -22,24 +22,9 @@ set -euo pipefail
 DB=xd_hostile
 ATTACKERS=(xdhs_stranger xdhs_grantee xdhs_owner)
 it_databases "$DB"
+it_roles "${ATTACKERS[@]}"
 it_workdir hostile
-drop_roles()
-{
-	local r
-	for r in "${ATTACKERS[@]}"; do
-		psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true
-	done
-}
-cleanup() { it_cleanup; drop_roles; }
-trap cleanup EXIT
-drop_roles
-
-# the server log, where test/lib.sh puts it: a crash restart keeps
-# pg_postmaster_start_time(), so crashes are counted in it
-LOG=$PGHOST/server.log
-[ -f "$LOG" ] || fail "no server log at $LOG"
-crashes() { grep -c "terminated by signal" "$LOG" 2>/dev/null || true; }
-crashes_before=$(crashes)
+crashes_before=$(it_crashes)
 
 createdb "$DB"
 q >/dev/null <<'SQL'
@@ -330,7 +315,7 @@ IFS='|' read -r ran as_others control < <(q -c "SELECT count(*), count(*) FILTER
 	count(*) FILTER (WHERE what = 'text =') FROM hostile.log")
 escalated=$(q -c "SELECT string_agg(DISTINCT at_role || ' ran ' || what, '; ') FROM hostile.log WHERE at_role <> ALL ('{xdhs_stranger,xdhs_grantee,xdhs_owner}'::name[])")
 roles_after=$(q -c "$attributes")
-crashes_after=$(crashes)
+crashes_after=$(it_crashes)
 echo "hostile objects: $n_objects; $functions functions of xdrec called as 3 roles: $calls calls, 2 feature expressions, $jobs background jobs ($finished finished)"
 echo "hostile code ran $ran times, $as_others of them as another role; roles changed: $([ "$roles_before" = "$roles_after" ] && echo no || echo yes); crashes: $((crashes_after - crashes_before))"
 [ "$control" -ge 3 ] || fail "the control query did not reach the hostile operator ($control times)"

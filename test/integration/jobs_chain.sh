@@ -42,16 +42,6 @@ hold()
 	psql -X -q -v ON_ERROR_STOP=1 -At -d "$2" <"$TMP/$1" >"$TMP/$1.out" 2>&1 &
 	HOLDERS+=($!)
 }
-# until <seconds> <what> <command...>: polls the command until it succeeds
-until_ok()
-{
-	local deadline=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@"; do
-		[ $SECONDS -lt $deadline ] || fail "$what"
-		sleep 0.1
-	done
-}
 
 drop_all
 createdb "$DB"

@@ -21,15 +21,9 @@ DB=xd_jobs_forgery
 ROLES=(xdjf_owner xdjf_trainer xdjf_user xdjf_stranger)
 dropdb --if-exists --force "$DB" >/dev/null 2>&1 || true
 it_databases "$DB"
+it_roles "${ROLES[@]}"
 it_workdir jobs-forgery
 PIDS=()
-drop_roles()
-{
-	local r
-	for r in "${ROLES[@]}"; do
-		psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true
-	done
-}
 cleanup()
 {
 	local p
@@ -38,28 +32,10 @@ cleanup()
 	# the sleeper's backend and any job still running go with the database
 	dropdb --if-exists --force "$DB" >/dev/null 2>&1 || true
 	it_cleanup
-	drop_roles
 }
 trap cleanup EXIT
-drop_roles
-
-# the server log, where test/lib.sh puts it: a crash restart keeps
-# pg_postmaster_start_time(), so crashes are counted in it
-LOG=$PGHOST/server.log
-[ -f "$LOG" ] || fail "no server log at $LOG"
-crashes() { grep -c "terminated by signal" "$LOG" 2>/dev/null || true; }
-crashes_before=$(crashes)
+crashes_before=$(it_crashes)
 cases=0
-# until_ok <seconds> <what> <command...>
-until_ok()
-{
-	local deadline=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@"; do
-		[ $SECONDS -lt $deadline ] || fail "$what"
-		sleep 0.1
-	done
-}
 state() { q -c "SELECT state FROM xdrec.jobs WHERE job = $1"; }
 is_running() { [ "$(state "$1")" = running ] && [ -n "$(q -c "SELECT epoch FROM xdrec.jobs WHERE job = $1")" ]; }
 
@@ -194,6 +170,6 @@ grep -q 'ERROR:  42704: model "f1" was dropped' "$WORK/train.out" || fail "the t
 cases=$((cases + 1))
 echo "a model dropped while it trained: $(grep ERROR "$WORK/train.out")"
 
-crashes_after=$(crashes)
+crashes_after=$(it_crashes)
 [ "$crashes_after" = "$crashes_before" ] || fail "the server crashed $((crashes_after - crashes_before)) time(s)"
 echo "ok: $cases forgery, takeover, slot and drop cases refused or bounded; crashes: 0"

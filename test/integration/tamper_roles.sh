@@ -15,23 +15,8 @@ set -euo pipefail
 DB=xd_tamper
 ROLES=(xdtr_stranger xdtr_user xdtr_trainer xdtr_owner)
 it_databases "$DB"
-drop_roles()
-{
-	local r
-	for r in "${ROLES[@]}"; do
-		psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true
-	done
-}
-cleanup() { it_cleanup; drop_roles; }
-trap cleanup EXIT
-drop_roles
-
-# the server log, where test/lib.sh puts it: a crash restart keeps
-# pg_postmaster_start_time(), so crashes are counted in it
-LOG=$PGHOST/server.log
-[ -f "$LOG" ] || fail "no server log at $LOG"
-crashes() { grep -c "terminated by signal" "$LOG" 2>/dev/null || true; }
-crashes_before=$(crashes)
+it_roles "${ROLES[@]}"
+crashes_before=$(it_crashes)
 
 createdb "$DB"
 q >/dev/null <<'SQL'
@@ -57,47 +42,35 @@ SELECT xdrec.set_max_workers(3);
 CREATE FUNCTION tamper() RETURNS TABLE(attempt text, outcome text) LANGUAGE plpgsql AS $f$
 DECLARE
 	t regclass;
-	s regclass;
 	c name;
-	stmt text;
-	stmts text[];
+	stmts text[] := '{}';
 BEGIN
 	FOR t IN SELECT oid FROM pg_class WHERE relnamespace = 'xdrec'::regnamespace AND relkind IN ('r', 'p')
 			 ORDER BY relname LOOP
-		stmts := ARRAY[format('INSERT INTO %s DEFAULT VALUES', t),
-					   format('INSERT INTO %s SELECT * FROM %s', t, t),
-					   format('DELETE FROM %s', t),
-					   format('TRUNCATE %s', t),
-					   format('TRUNCATE %s CASCADE', t),
-					   format('SELECT 1 FROM %s FOR UPDATE', t),
-					   format('SELECT 1 FROM %s FOR KEY SHARE', t)];
+		stmts := stmts || ARRAY[format('INSERT INTO %s DEFAULT VALUES', t),
+								format('INSERT INTO %s SELECT * FROM %s', t, t),
+								format('DELETE FROM %s', t),
+								format('TRUNCATE %s', t),
+								format('TRUNCATE %s CASCADE', t),
+								format('SELECT 1 FROM %s FOR UPDATE', t),
+								format('SELECT 1 FROM %s FOR KEY SHARE', t)];
 		FOR c IN SELECT attname FROM pg_attribute WHERE attrelid = t AND attnum > 0 AND NOT attisdropped
 				 ORDER BY attnum LOOP
 			stmts := stmts || format('UPDATE %s SET %I = %I', t, c, c);
 		END LOOP;
-		FOREACH stmt IN ARRAY stmts LOOP
-			attempt := stmt;
-			BEGIN
-				EXECUTE stmt;
-				outcome := 'ok';
-			EXCEPTION WHEN OTHERS THEN
-				outcome := SQLSTATE;
-			END;
-			RETURN NEXT;
-		END LOOP;
 	END LOOP;
-	FOR s IN SELECT oid FROM pg_class WHERE relnamespace = 'xdrec'::regnamespace AND relkind = 'S'
+	FOR t IN SELECT oid FROM pg_class WHERE relnamespace = 'xdrec'::regnamespace AND relkind = 'S'
 			 ORDER BY relname LOOP
-		FOREACH stmt IN ARRAY ARRAY[format('SELECT nextval(%L)', s), format('SELECT setval(%L, 1000)', s)] LOOP
-			attempt := stmt;
-			BEGIN
-				EXECUTE stmt;
-				outcome := 'ok';
-			EXCEPTION WHEN OTHERS THEN
-				outcome := SQLSTATE;
-			END;
-			RETURN NEXT;
-		END LOOP;
+		stmts := stmts || ARRAY[format('SELECT nextval(%L)', t), format('SELECT setval(%L, 1000)', t)];
+	END LOOP;
+	FOREACH attempt IN ARRAY stmts LOOP
+		BEGIN
+			EXECUTE attempt;
+			outcome := 'ok';
+		EXCEPTION WHEN OTHERS THEN
+			outcome := SQLSTATE;
+		END;
+		RETURN NEXT;
 	END LOOP;
 END $f$;
 GRANT EXECUTE ON FUNCTION tamper() TO PUBLIC;
@@ -146,6 +119,6 @@ after=$(q -c "SELECT catalog_digest()")
 [ "$before" = "$after" ] || fail "the catalog changed"
 # the roles that see rows did see some: the attempts were not vacuous
 [ "$(q -c "SET ROLE xdtr_user; SELECT count(*) FROM xdrec.weight")" -gt 0 ] || fail "the use grantee sees no weights"
-crashes_after=$(crashes)
+crashes_after=$(it_crashes)
 [ "$crashes_after" = "$crashes_before" ] || fail "the server crashed $((crashes_after - crashes_before)) time(s)"
 echo "ok: $total attempts on $tables tables and their sequences by ${#ROLES[@]} roles, every one refused; catalog unchanged; crashes: 0"
