@@ -223,7 +223,8 @@ INSERT INTO cases (grp, label, q) VALUES
 	('values', 'generate option seed "NaN"', $$SELECT xdrec.generate('bi_new', '{"seed": "NaN"}')$$),
 	('values', 'generate option domains 1e10', $$SELECT xdrec.generate('bi_new', '{"domains": 1e10}')$$),
 	('values', 'generate options an array', $$SELECT xdrec.generate('bi_new', '[]')$$),
-	('values', 'generated_features with an argument', $$SELECT xdrec.generated_features(1)$$);
+	('values', 'generated_features with an argument', $$SELECT xdrec.generated_features(1)$$),
+	('values', 'generate_rows called directly, beyond generate''s limits', $$SELECT count(*) FROM xdrec_internal.generate_rows('{"domains": 1000}')$$);
 
 -- an untrained model, for the "not trained" cases
 SELECT xdrec.create_model('nt', 'bi', 'user_key', 'item_key', 'domain', features => xdrec.generated_features()) > 0 AS nt;

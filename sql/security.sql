@@ -90,6 +90,8 @@ SELECT id AS model_id FROM xdrec.model WHERE name = 'sec' \gset
 -- nothing with it, though the owner's ranking is in this backend's cache
 SET ROLE regress_sec_stranger;
 SELECT pg_temp.sees();
+-- nor the cached versions of the owner's model, even from the helper
+SELECT count(*) AS cached_versions_seen FROM xdrec_internal.cache_stats();
 SELECT * FROM pg_temp.attempts();
 -- nor behind the functions' back: roles only read the catalog
 SELECT left(pg_temp.try($$UPDATE xdrec.version SET state = 'retired'$$), 5) AS retire;
