@@ -2,11 +2,12 @@
  * worker.c - the dynamic background worker that runs jobs (DESIGN
  * section 8, docs/jobs.md), started by jobs.c.
  *
- * It connects to the job's database as the submitting session's login role
- * (PostgreSQL 15 connects workers only as roles that may log in), started
- * once the submitting transaction committed (jobs.c), then claims the job
- * under the queue lock (the cap and one job per (model, domain) are decided there) and holds
- * the job's advisory lock until its outcome is committed. The job runs as
+ * It is started once the submitting transaction has committed (jobs.c),
+ * connects to the job's database as the submitting session's login role
+ * (PostgreSQL 15 connects workers only as roles that may log in), then
+ * claims the job under the queue lock (the cap and one job per (model,
+ * domain) are decided there) and holds the job's advisory lock until its
+ * outcome is committed. The job runs as
  * the submitting role in three steps: load (one transaction), fit (the core,
  * outside any transaction, committing one progress row per epoch in its own
  * transaction), store (one transaction that writes and serves the version

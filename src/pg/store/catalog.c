@@ -808,8 +808,8 @@ fill_tensor_row(int64 model_id, int64 version_id, const char *tensor, int32 row,
 	xd_status	st;
 
 	if (SPI_execute_with_args("SELECT data FROM xdrec.weight WHERE version_id OPERATOR(pg_catalog.=) $1 "
-							  "AND tensor OPERATOR(pg_catalog.=) $2 ORDER BY chunk",
-							  2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+							  "AND tensor OPERATOR(pg_catalog.=) $2 AND model_id OPERATOR(pg_catalog.=) $5 "
+							  "ORDER BY chunk", 5, types, vals, "  nn ", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading tensor \"%s\" of version " INT64_FORMAT " failed", tensor, version_id);
 	n = (int) SPI_processed;
 	if (n == 0)
