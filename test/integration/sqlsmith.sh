@@ -98,10 +98,11 @@ ALTER ROLE $OWNER IN DATABASE $DB SET statement_timeout = '1s';
 ALTER ROLE $OWNER IN DATABASE $DB SET xdrec.default_model = 'mine';
 SQL
 
-# smith ROLE WHAT: sqlsmith as ROLE; fails on a crash or if xdrec was not reached
+# smith ROLE WHAT SEED: sqlsmith as ROLE; fails on a crash or if xdrec was not reached
 smith()
 {
 	local started signals_before t0 rc elapsed ran touched called error_rate now signals_after
+	local SEED=$3
 	started=$(q -c "SELECT pg_postmaster_start_time()")
 	signals_before=$(grep -c "terminated by signal" "$SERVER_LOG" || true)
 	t0=$(date +%s)
@@ -138,5 +139,6 @@ smith()
 	echo "ok: no server crash as $2"
 }
 
-smith "$ROLE" "a train grantee"
-smith "$OWNER" "a model's owner"
+# a seed each: the same seed would replay the same queries as the other role
+smith "$ROLE" "a train grantee" "$SEED"
+smith "$OWNER" "a model's owner" "$((SEED + 1))"
