@@ -43,7 +43,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use ''drr'', ''anneal'', ''direct'', ''auto'' or ''target_only''.';
 	END IF;
-	r := xdrec._model_for(adapt_all.name, 'train');
+	r := xdrec_internal.model_for(adapt_all.name, 'train');
 	IF r.source_domain IS NULL THEN
 		RAISE EXCEPTION 'model "%" has no trained source domain', r.name
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -72,46 +72,12 @@ COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean) IS
 	'adapt every target domain, stale ones first; one row per domain';
 
 -- Serves a domain's previous ready version (the source's when domain is
--- NULL) and retires the one it served; an error when there is none.
+-- NULL) and retires the one it served; an error when there is none
+-- (src/pg/fn/model_fn.c).
 CREATE OR REPLACE FUNCTION xdrec.rollback(name text, domain text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	r xdrec.model;
-	dom text;
-	cur bigint;
-	cur_role text;
-	prev bigint;
-BEGIN
-	r := xdrec._model_for(rollback.name, 'train');
-	dom := coalesce(rollback.domain, r.source_domain);
-	IF dom IS NULL THEN
-		RAISE EXCEPTION 'model "%" has not been trained yet', r.name
-			USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-	SELECT x.served_version, x.role INTO cur, cur_role
-	FROM xdrec.domain x WHERE x.model_id = r.id AND x.domain = dom FOR UPDATE;
-	IF cur IS NULL THEN
-		RAISE EXCEPTION 'model "%" serves no domain %', r.name, dom
-			USING ERRCODE = 'undefined_object',
-				  HINT = format('SELECT domain FROM xdrec.domains WHERE model = %L lists its trained domains.', r.name);
-	END IF;
-	SELECT v.id INTO prev FROM xdrec.version v
-	WHERE v.model_id = r.id AND v.domain = dom AND v.kind = cur_role AND v.state = 'ready'
-	  AND v.id < cur
-	ORDER BY v.id DESC LIMIT 1;
-	IF prev IS NULL THEN
-		RAISE EXCEPTION 'domain % of model "%" has no version before %', dom, r.name, cur
-			USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-	UPDATE xdrec.version v SET state = 'retired' WHERE v.id = cur;
-	-- the statement trigger on xdrec.domain invalidates every ranking cache
-	UPDATE xdrec.domain x SET served_version = prev WHERE x.model_id = r.id AND x.domain = dom;
-	RETURN prev;
-END
-$$;
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_rollback';
 
 COMMENT ON FUNCTION xdrec.rollback(text, text) IS
 	'serve the previous version of a domain (the source when domain is NULL); returns it';

@@ -15,7 +15,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/tuplestore.h"
 
 #include "xdrec/metrics.h"
@@ -49,7 +48,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	xd_eval_opts eo;
 	xd_status	st;
 	const xd_schema *sc;
-	int			save_nestlevel;
+	XdSpan		span;
 	const char *method = v->method;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -65,10 +64,9 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 		md->features[i].bins = v->features[i].bins;
 	}
 
-	save_nestlevel = NewGUCNestLevel();
-	xdpg_pin_search_path();
+	xdpg_user_begin(&span);
 	ds = xdpg_load_domain(md, v->domain, &v->users, &v->items, guard, &counts);
-	AtEOXact_GUC(true, save_nestlevel);
+	xdpg_span_end(&span);
 	SPI_finish();
 
 	if (counts.rows_used == 0)
