@@ -14,6 +14,8 @@
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
+#   make check-tap [TAP_TESTS=test/t/NNN_name.pl]  the TAP tests (test/t/README.md),
+#                            installing first; as root
 #
 # Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
 # test to test/unit/, sql/) needs no edit here.
@@ -78,7 +80,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer check-server-valgrind
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer check-server-valgrind check-tap
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -137,6 +139,9 @@ report-transfer: check-core-headers build/bench/report_transfer
 
 check-server-valgrind:
 	bash test/server_valgrind.sh
+
+check-tap:
+	bash -c '. test/lib.sh && xd_build_install && xd_prove $(TAP_TESTS)'
 
 # Header dependencies of both builds (-MMD -MP): a changed header rebuilds
 # every object that includes it (PGXS does not track them unless PostgreSQL
