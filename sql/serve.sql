@@ -168,14 +168,14 @@ GROUP BY o.domain ORDER BY o.domain;
 RESET xdrec.cache_memory;
 
 -- errors
-\i sql/include/err.sql
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, 424242], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{"minute": 1}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('nope', ARRAY[3], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 5, domain => 'd9')$$);
+\i sql/include/try.sql
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, 424242], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{"minute": 1}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('nope', ARRAY[3], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 5, domain => 'd9')$$);
 SET xdrec.item_cache_memory = -1;
 
 SELECT count(xdrec.drop_model(m)) AS dropped FROM unnest(ARRAY['si', 'su', 'sp']) m;
