@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test/check_fresh.sh - `make check-fresh`: the README's two commands on a
 # fresh Debian 12. Builds a bookworm root with debootstrap from this
-# machine's package mirror (/etc/apt/sources.list*), puts the repository's
-# committed state (git archive HEAD) at /srv/xdrec and ../shared beside it at
+# machine's package mirror (/etc/apt/sources.list*), clones the repository
+# (its committed state) to /srv/xdrec and copies ../shared beside it to
 # /srv/shared, and runs `bash test/demo.sh` and `bash test/check.sh` there
 # with chroot, as root, with a clean environment. Whatever the scripts rely
 # on but do not install shows up here. Slow (a root, every package, the whole
@@ -79,8 +79,9 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 
-mkdir -p "$ROOT/srv/xdrec" "$ROOT/srv/shared"
-git -C "$XD_ROOT" archive HEAD | tar -x -C "$ROOT/srv/xdrec"
+# a clone, history included (the upgrade test builds release 0.1.0 from it)
+git clone -q --no-hardlinks "$XD_ROOT" "$ROOT/srv/xdrec"
+mkdir -p "$ROOT/srv/shared"
 cp -a "$SHARED/." "$ROOT/srv/shared/"
 echo "== repository at $(git -C "$XD_ROOT" rev-parse --short HEAD) in /srv/xdrec, shared in /srv/shared"
 
