@@ -74,6 +74,14 @@ rm -f "$ROOT.debootstrap.log"
 # the same sources as this machine (updates and security too)
 printf 'deb %s main\n' "${SOURCES[@]}" >"$ROOT/etc/apt/sources.list"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# and the same local trust anchors, for a network whose HTTPS goes through a
+# proxy with its own CA (npm fetches Node's pg over HTTPS: without them it
+# fails with SELF_SIGNED_CERT_IN_CHAIN); the ca-certificates package the
+# scripts install adds them to the root's store
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+	mkdir -p "$ROOT/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+fi
 # a root without init: packages must not start services (postgresql-common
 # would start clusters); on a real machine it is systemd's business
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
