@@ -16,6 +16,10 @@
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
+#   make check-tap [TAP_TESTS=test/t/NNN_name.pl]  the TAP tests (test/t/README.md),
+#                            installing first; as root
+#   make check-fresh         the README's two commands in a fresh Debian 12 root
+#                            (debootstrap + chroot, test/check_fresh.sh; slow, not in CI)
 #
 # Source lists are wildcards over one level of folders (the layers of
 # docs/architecture.md), so adding a file to a folder of src/core/ or src/pg/
@@ -107,7 +111,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-cold check-server-valgrind
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-cold check-server-valgrind check-tap check-fresh
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -171,6 +175,12 @@ report-cold: check-core-headers build/bench/report_cold
 
 check-server-valgrind:
 	bash test/server_valgrind.sh
+
+check-tap:
+	bash -c '. test/lib.sh && xd_build_install && xd_prove $(TAP_TESTS)'
+
+check-fresh:
+	bash test/check_fresh.sh
 
 # Header dependencies of both builds (-MMD -MP): a changed header rebuilds
 # every object that includes it (PGXS does not track them unless PostgreSQL

@@ -8,7 +8,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
-\i sql/include/err.sql
+\i sql/include/try.sql
 
 CREATE FUNCTION pg_temp.catalog() RETURNS text LANGUAGE sql AS $$
 	SELECT format('versions %s, weights %s, keys %s, seen %s, domains %s, served %s, states %s',
@@ -40,9 +40,9 @@ SELECT xdrec.create_model('g', 'gen', 'user_key', 'item_key', 'domain',
 	options => '{"d": 16, "epochs": 3, "seed": 1}') AS model_id;
 
 -- nothing to adapt against before the source is trained
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'd1')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.adapt_all('g')$$);
-SELECT pg_temp.err($$SELECT xdrec.rollback('g')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'd1')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g')$$);
+SELECT pg_temp.try($$SELECT xdrec.rollback('g')$$);
 SELECT pg_temp.catalog();
 
 -- the source: the model, then its encoders E_C, E_U, E_V, stored with it
@@ -122,7 +122,7 @@ SELECT count(*) AS retired FROM xdrec.version WHERE state = 'retired';
 -- the source back to its previous version: the targets pinned to it are current again
 SELECT xdrec.rollback('g') = :src1 AS back_to_src1;
 SELECT domain, role, stale FROM xdrec.domains ORDER BY domain;
-SELECT pg_temp.err($$SELECT xdrec.rollback('g')$$);
+SELECT pg_temp.try($$SELECT xdrec.rollback('g')$$);
 
 -- options: lambda_kl 'search', pretrain_epochs 0 and auto_margin 0
 SELECT xdrec.create_model('g2', 'gen', 'user_key', 'item_key', 'domain',
@@ -133,37 +133,37 @@ SELECT (xdrec.train('g2', 'd0')->>'epochs')::int AS epochs;
 SELECT j->>'method' AS method, (j->>'lambda_kl')::float8 IN (0.01, 0.1, 1) AS lambda_searched,
        (j->>'pretrain_epochs')::int AS pretrain
 FROM (SELECT xdrec.adapt('g2', 'd2') AS j) x;
-SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": "searching"}')$$);
-SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": -1}')$$);
-SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"pretrain_epochs": -1}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": "searching"}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": -1}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"pretrain_epochs": -1}')$$);
 -- auto_margin 0: auto deploys the best candidate on validation
 SELECT (j->>'auto_margin')::float8 AS margin,
        j->>'method' = (SELECT key FROM jsonb_each_text(j->'candidates')
                        ORDER BY value::float8 DESC LIMIT 1) AS best_on_validation
 FROM (SELECT xdrec.adapt('g2', 'd2', 'auto') AS j) x;
-SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": -0.5}')$$);
-SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": "wide"}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": -0.5}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": "wide"}')$$);
 
 -- bad input: every error with its SQLSTATE, and the catalog unchanged
 SELECT pg_temp.catalog() AS before_errors \gset
-SELECT pg_temp.err($$SELECT xdrec.adapt('nope', 'd1')$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt(NULL, 'd1')$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', NULL)$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'd1', NULL)$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'd1', 'fancy')$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'nowhere')$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'd0')$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('nope', 'd1', background => true)$$);
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'd0', background => true)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.adapt_all('nope')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.adapt_all('g', 'fancy')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.adapt_all('nope', background => true)$$);
-SELECT pg_temp.err($$SELECT xdrec.rollback('nope')$$);
-SELECT pg_temp.err($$SELECT xdrec.rollback('g', 'nowhere')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('nope', 'd1')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt(NULL, 'd1')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'd1', NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'd1', 'fancy')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'nowhere')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'd0')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('nope', 'd1', background => true)$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'd0', background => true)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('nope')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', 'fancy')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('nope', background => true)$$);
+SELECT pg_temp.try($$SELECT xdrec.rollback('nope')$$);
+SELECT pg_temp.try($$SELECT xdrec.rollback('g', 'nowhere')$$);
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', 90000000 + i, i % 3 FROM generate_series(1, 10) i;
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'tiny')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'tiny')$$);
 -- one failing domain fails adapt_all as a whole
-SELECT pg_temp.err($$SELECT * FROM xdrec.adapt_all('g')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g')$$);
 DELETE FROM gen WHERE domain = 'tiny';
 -- another role: adapting needs the train privilege
 SET client_min_messages = warning;
@@ -173,8 +173,8 @@ CREATE ROLE xd_adapt_user;
 GRANT SELECT ON gen TO xd_adapt_user;
 SELECT xdrec.grant('g', 'xd_adapt_user', 'use');
 SET ROLE xd_adapt_user;
-SELECT pg_temp.err($$SELECT xdrec.adapt('g', 'd1')$$);
-SELECT pg_temp.err($$SELECT xdrec.rollback('g', 'd1')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'd1')$$);
+SELECT pg_temp.try($$SELECT xdrec.rollback('g', 'd1')$$);
 SELECT count(*) AS can_rank FROM xdrec.rank('g', :u1, '{}', 3);
 RESET ROLE;
 -- a cancelled adaptation leaves nothing behind

@@ -2,15 +2,7 @@
 -- SQLSTATE and leaves the catalog as it was (DESIGN sections 6 and 9).
 CREATE EXTENSION xdrec;
 
--- try(sql): 'ok', or the error's SQLSTATE and message
-CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/include/try.sql
 
 CREATE TABLE interactions (
 	user_id bigint,

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
-\i sql/include/err.sql
+\i sql/include/try.sql
 
 -- a digest of a version's blobs, the per-user tensors apart or alone
 CREATE FUNCTION pg_temp.digest(v bigint, per_user boolean) RETURNS text LANGUAGE sql AS $$
@@ -83,18 +83,18 @@ SELECT pg_temp.holds(:v2, '7') AS v2;
 -- a target user: only the target's version holds it
 SELECT min(user_key) AS tuser FROM gen WHERE domain = 'd1' \gset
 SELECT xdrec.forget_user('g', 'd1', :tuser) AS versions_changed;
-SELECT pg_temp.err(format($$SELECT * FROM xdrec.rank('g', %s, '{}', 5)$$, :tuser));
+SELECT pg_temp.try(format($$SELECT * FROM xdrec.rank('g', %s, '{}', 5)$$, :tuser));
 
 -- bad input changes nothing
 CREATE TEMP TABLE catalog_before AS
 SELECT (SELECT string_agg(format('%s:%s', id, forgotten_users), ',' ORDER BY id) FROM xdrec.version) AS versions,
 	   (SELECT count(*) FROM xdrec.forgotten) AS forgotten;
-SELECT pg_temp.err($$SELECT xdrec.forget_user('nope', 'd0', 1)$$);
-SELECT pg_temp.err($$SELECT xdrec.forget_user('g', 'd9', 1)$$);
-SELECT pg_temp.err($$SELECT xdrec.forget_user('g', 'd0', 123456789)$$);
-SELECT pg_temp.err($$SELECT xdrec.forget_user('g', 'd0', 'abc')$$);
-SELECT pg_temp.err($$SELECT xdrec.forget_user('g', NULL, 1)$$);
-SELECT pg_temp.err($$SELECT xdrec.forget_user(NULL, 'd0', 1)$$);
+SELECT pg_temp.try($$SELECT xdrec.forget_user('nope', 'd0', 1)$$);
+SELECT pg_temp.try($$SELECT xdrec.forget_user('g', 'd9', 1)$$);
+SELECT pg_temp.try($$SELECT xdrec.forget_user('g', 'd0', 123456789)$$);
+SELECT pg_temp.try($$SELECT xdrec.forget_user('g', 'd0', 'abc')$$);
+SELECT pg_temp.try($$SELECT xdrec.forget_user('g', NULL, 1)$$);
+SELECT pg_temp.try($$SELECT xdrec.forget_user(NULL, 'd0', 1)$$);
 SELECT (SELECT string_agg(format('%s:%s', id, forgotten_users), ',' ORDER BY id) FROM xdrec.version) = versions
 	   AND (SELECT count(*) FROM xdrec.forgotten) = forgotten AS unchanged
 FROM catalog_before;
@@ -116,7 +116,7 @@ FROM v3;
 SELECT (j->>'version')::bigint AS v3 FROM v3 \gset
 SELECT pg_temp.holds(:v3, '7') AS v3_7, pg_temp.holds(:v3, '999') AS v3_999;
 -- and the ranking cache moved to it: user 7 is still unknown
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 7, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 7, '{}', 5)$$);
 SELECT count(*) AS rows FROM xdrec.rank('g', 8, '{}', 5);
 
 -- a user forgotten while a training reads the domain is cleared from the
@@ -133,7 +133,7 @@ SELECT xdrec.create_model('h', 'gen', 'user_key', 'item_key', 'domain',
 	options => '{"d": 8, "epochs": 1, "seed": 1}') > 0 AS created;
 SELECT (xdrec.train('h', 'd0')->>'version')::bigint AS h1 \gset
 SELECT pg_temp.holds(:h1, '9') AS h1;
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('h', 9, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('h', 9, '{}', 5)$$);
 
 -- explicit feedback: the user's bias goes too (bias.user, one float per
 -- user after a 48-byte header), and other users' predictions stay exact
@@ -152,7 +152,7 @@ SELECT u, float4send(xdrec.predict('ex', u, 3, '{"hour": 12}')) AS p FROM genera
 SELECT pg_temp.bias_zero(:e1, '2') AS bias_zero_before;
 SELECT xdrec.forget_user('ex', 'd0', 2) AS versions_changed;
 SELECT pg_temp.bias_zero(:e1, '2') AS bias_zero_after;
-SELECT pg_temp.err($$SELECT xdrec.predict('ex', 2, 3, '{}')$$);
+SELECT pg_temp.try($$SELECT xdrec.predict('ex', 2, 3, '{}')$$);
 SELECT count(*) AS users, count(*) FILTER (WHERE float4send(xdrec.predict('ex', u, 3, '{"hour": 12}')) <> p) AS differ
 FROM predicted_before;
 

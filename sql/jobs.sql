@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
-\i sql/include/err.sql
+\i sql/include/try.sql
 
 CREATE ROLE regress_xdrec_jobs_team NOLOGIN;
 CREATE ROLE regress_xdrec_jobs_user NOLOGIN;
@@ -17,14 +17,14 @@ GRANT SELECT ON jgen TO regress_xdrec_jobs_team;
 -- the cap: default 2, set by the extension's owner only, within max_worker_processes
 SELECT xdrec.max_workers();
 -- (the server's max_worker_processes masked)
-SELECT regexp_replace(pg_temp.err($$SELECT xdrec.set_max_workers(0)$$), '\(\d+\)', '(N)');
-SELECT regexp_replace(pg_temp.err($$SELECT xdrec.set_max_workers(NULL)$$), '\(\d+\)', '(N)');
-SELECT regexp_replace(pg_temp.err($$SELECT xdrec.set_max_workers(1000000)$$), '\(\d+\)', '(N)');
+SELECT regexp_replace(pg_temp.try($$SELECT xdrec.set_max_workers(0)$$), '\(\d+\)', '(N)');
+SELECT regexp_replace(pg_temp.try($$SELECT xdrec.set_max_workers(NULL)$$), '\(\d+\)', '(N)');
+SELECT regexp_replace(pg_temp.try($$SELECT xdrec.set_max_workers(1000000)$$), '\(\d+\)', '(N)');
 SELECT xdrec.set_max_workers(3);
 SELECT xdrec.max_workers();
 SET ROLE regress_xdrec_jobs_team;
-SELECT pg_temp.err($$SELECT xdrec.set_max_workers(4)$$);
-SELECT pg_temp.err($$INSERT INTO xdrec.setting VALUES ('max_workers', 4)$$);
+SELECT pg_temp.try($$SELECT xdrec.set_max_workers(4)$$);
+SELECT pg_temp.try($$INSERT INTO xdrec.setting VALUES ('max_workers', 4)$$);
 RESET ROLE;
 DELETE FROM xdrec.setting;
 SELECT xdrec.max_workers();
@@ -47,24 +47,24 @@ BEGIN;
 SELECT xdrec.train('jm', 'd0', background => true) IS NOT NULL AS submitted;
 ROLLBACK;
 SELECT count(*) AS jobs FROM xdrec.jobs WHERE model = 'jm';
-SELECT pg_temp.err($$SELECT xdrec.adapt('jm', 'd1', background => true)$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('jm', 'd1', background => true)$$);
 SELECT xdrec.grant('jm', 'regress_xdrec_jobs_user', 'use');
 RESET ROLE;
 
 -- who may cancel: not a role with the use privilege only
 SET ROLE regress_xdrec_jobs_user;
 SELECT count(*) AS visible_jobs FROM xdrec.jobs WHERE model = 'jm';
-SELECT pg_temp.err(format('SELECT xdrec.cancel(%s)', max(job))) FROM xdrec.jobs WHERE model = 'jm';
-SELECT pg_temp.err($$SELECT xdrec.train('jm', 'd0', background => true)$$);
+SELECT pg_temp.try(format('SELECT xdrec.cancel(%s)', max(job))) FROM xdrec.jobs WHERE model = 'jm';
+SELECT pg_temp.try($$SELECT xdrec.train('jm', 'd0', background => true)$$);
 RESET ROLE;
 
 -- errors of cancel and wait
-SELECT pg_temp.err($$SELECT xdrec.cancel(NULL)$$);
-SELECT pg_temp.err($$SELECT xdrec.cancel(-1)$$);
-SELECT pg_temp.err($$SELECT xdrec.wait(-1)$$);
-SELECT pg_temp.err($$SELECT xdrec.wait(NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.cancel(NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.cancel(-1)$$);
+SELECT pg_temp.try($$SELECT xdrec.wait(-1)$$);
+SELECT pg_temp.try($$SELECT xdrec.wait(NULL)$$);
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT pg_temp.err($$SELECT xdrec.wait(1)$$);
+SELECT pg_temp.try($$SELECT xdrec.wait(1)$$);
 ROLLBACK;
 SELECT xdrec.run_pending() >= 0 AS swept;
 
@@ -78,14 +78,14 @@ WHERE m.name = 'jm';
 SELECT xdrec.run_pending() >= 0 AS swept;
 SELECT domain, state, sqlstate, error FROM xdrec.jobs
 WHERE model = 'jm' AND login_role = 'regress_xdrec_jobs_team' ORDER BY job;
-SELECT pg_temp.err($$INSERT INTO xdrec.job (model_id, domain, kind, submitted_by, login_role)
+SELECT pg_temp.try($$INSERT INTO xdrec.job (model_id, domain, kind, submitted_by, login_role)
 	SELECT id, 'd0', 'evaluate', current_user, current_user FROM xdrec.model WHERE name = 'jm'$$);
 -- a role writes no job row itself: it cannot name another login role for a
 -- job's worker to connect as
 SET ROLE regress_xdrec_jobs_team;
-SELECT pg_temp.err($$INSERT INTO xdrec.job (model_id, domain, kind, login_role)
+SELECT pg_temp.try($$INSERT INTO xdrec.job (model_id, domain, kind, login_role)
 	SELECT id, 'd0', 'train', 'regress_xdrec_jobs_user' FROM xdrec.model WHERE name = 'jm'$$);
-SELECT pg_temp.err($$UPDATE xdrec.job SET login_role = 'regress_xdrec_jobs_user'
+SELECT pg_temp.try($$UPDATE xdrec.job SET login_role = 'regress_xdrec_jobs_user'
 	WHERE submitted_by = current_user$$);
 RESET ROLE;
 

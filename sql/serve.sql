@@ -174,22 +174,22 @@ GROUP BY o.domain ORDER BY o.domain;
 SELECT count(*) AS cached FROM xdrec.cache_stats WHERE model = 'sp';
 -- a version larger than the whole cache is refused before it is read
 \c
-\i sql/include/err.sql
+\i sql/include/try.sql
 SELECT set_config('xdrec.cache_memory', (:smallest / 2048) || 'kB', false) IS NOT NULL AS none_fits;
-SELECT regexp_replace(regexp_replace(pg_temp.err($$SELECT * FROM xdrec.rank('sp', 3, '{}', 5)$$),
+SELECT regexp_replace(regexp_replace(pg_temp.try($$SELECT * FROM xdrec.rank('sp', 3, '{}', 5)$$),
 	'version \d+', 'version N'), '\(\d+kB\)', '(budget)') AS too_big;
 RESET xdrec.cache_memory;
 DROP TABLE roomy;
 
 
 -- errors
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, 424242], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{"minute": 1}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('nope', ARRAY[3], '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 5, domain => 'd9')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, 424242], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{"minute": 1}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('nope', ARRAY[3], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 5, domain => 'd9')$$);
 SET xdrec.item_cache_memory = -1;
 
 SELECT count(xdrec.drop_model(m)) AS dropped FROM unnest(ARRAY['si', 'su', 'sp']) m;

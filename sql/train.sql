@@ -5,7 +5,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
-\i sql/include/err.sql
+\i sql/include/try.sql
 
 -- what the catalog holds, to show failing calls change nothing
 CREATE FUNCTION pg_temp.catalog_exact() RETURNS text LANGUAGE sql AS $$
@@ -96,7 +96,7 @@ SELECT count(*) AS n FROM xdrec.rank('g', '0', '{}', 10, exclude_seen => false, 
 SELECT count(*) AS n FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill(0.5::real, ARRAY[25]));
 SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5, ctx_vector => array_fill(0::real, ARRAY[25]));
 -- the short form on xdrec.default_model, in the extension's schema
-SELECT pg_temp.err($$SELECT * FROM xdrec_rank(0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec_rank(0, '{}', 5)$$);
 SET xdrec.default_model = 'g';
 SELECT (SELECT array_agg(item_key ORDER BY rank) FROM xdrec_rank(0, '{"hour": 12, "weekday": "fri", "rain": true}', 10)) =
        (SELECT array_agg(item_key ORDER BY rank) FROM r8) AS short_form_agrees;
@@ -113,51 +113,51 @@ SELECT pg_temp.catalog();
 
 -- bad input: every error with its SQLSTATE, and the catalog unchanged
 SELECT pg_temp.catalog_exact() AS before \gset
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('nope', 0, '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank(NULL, 0, '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', NULL::bigint, '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 0)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', -3)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 10001)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 424242, '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 'zz', '{}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5, domain => 'd9')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 12, "minute": 3}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": "noon"}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"rain": 1}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"weekday": ["fri"]}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"price": 3}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 1e39}', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '[1, 2]', 5)$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => '{0, 0, 0}')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill('NaN'::real, ARRAY[25]))$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill('Infinity'::real, ARRAY[25]))$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill(NULL::real, ARRAY[25]))$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 3}', 5, ctx_vector => array_fill(0::real, ARRAY[25]))$$);
-SELECT pg_temp.err($$SELECT xdrec.predict('g', 0, 1, '{}')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', protocol => 'exact')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', 'd9')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('nope')$$);
-SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0', background => true)$$);
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'nowhere')$$);
-SELECT pg_temp.err($$SELECT xdrec.train('g', NULL)$$);
-SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('nope', 0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank(NULL, 0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', NULL::bigint, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', 0)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', -3)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', 10001)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 424242, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 'zz', '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', 5, domain => 'd9')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 12, "minute": 3}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"hour": "noon"}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"rain": 1}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"weekday": ["fri"]}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"price": 3}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 1e39}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '[1, 2]', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => '{0, 0, 0}')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill('NaN'::real, ARRAY[25]))$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill('Infinity'::real, ARRAY[25]))$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, NULL, 5, ctx_vector => array_fill(NULL::real, ARRAY[25]))$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{"hour": 3}', 5, ctx_vector => array_fill(0::real, ARRAY[25]))$$);
+SELECT pg_temp.try($$SELECT xdrec.predict('g', 0, 1, '{}')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('g', protocol => 'exact')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('g', 'd9')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('nope')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('nope', 'd0', background => true)$$);
+SELECT pg_temp.try($$SELECT xdrec.train('g', 'nowhere')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('g', NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.train('nope', 'd0')$$);
 SELECT xdrec.create_model('nf', 'gen', 'user_key', 'item_key', 'domain') AS no_features;
-SELECT pg_temp.err($$SELECT xdrec.train('nf', 'd0')$$);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('nf', 0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT xdrec.train('nf', 'd0')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('nf', 0, '{}', 5)$$);
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', i, i % 3 FROM generate_series(1, 10) i;
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'tiny')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('g', 'tiny')$$);
 INSERT INTO gen (domain, user_key, item_key, hour) SELECT 'big', i % 5000, i % 777, i % 24 FROM generate_series(1, 60000) i;
 SET xdrec.train_memory = '1MB';
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'big')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('g', 'big')$$);
 RESET xdrec.train_memory;
-SELECT pg_temp.err($$SELECT xdrec.generate('gen')$$);
-SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"rows": 5}')$$);
-SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"domains": 0}')$$);
-SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"explicit": "yes"}')$$);
-SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"sizes": {"source": {"users": -1}}}')$$);
-SELECT pg_temp.err($$SELECT xdrec.generate(NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.generate('gen')$$);
+SELECT pg_temp.try($$SELECT xdrec.generate('gen2', '{"rows": 5}')$$);
+SELECT pg_temp.try($$SELECT xdrec.generate('gen2', '{"domains": 0}')$$);
+SELECT pg_temp.try($$SELECT xdrec.generate('gen2', '{"explicit": "yes"}')$$);
+SELECT pg_temp.try($$SELECT xdrec.generate('gen2', '{"sizes": {"source": {"users": -1}}}')$$);
+SELECT pg_temp.try($$SELECT xdrec.generate(NULL)$$);
 -- a cancelled training (here by statement_timeout) leaves nothing behind
 -- (where it stops varies, so no error context)
 \set SHOW_CONTEXT never
@@ -181,7 +181,7 @@ SELECT xdrec.create_model('gt', 'gen_text', 'u', 'i', 'domain',
 	options => '{"d": 8, "epochs": 1}') AS model_id;
 SELECT j->>'users' AS users, j->>'m' AS m FROM (SELECT xdrec.train('gt', 'd0') AS j) x;
 SELECT count(*) AS n, bool_and(item_key LIKE 'i%') AS text_keys FROM xdrec.rank('gt', 'u0', '{"hour": 13.5}', 5);
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('gt', 0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('gt', 0, '{}', 5)$$);
 
 -- explicit feedback: predict and the rating metrics
 SELECT xdrec.generate('gen_ex', '{"seed": 5, "domains": 1, "explicit": true, "sizes": {"source": {"users": 100, "items": 60, "interactions": 3000}}}') AS rows;
@@ -191,14 +191,14 @@ SELECT (j->'test'->>'rmse')::float8 BETWEEN 0 AND 3 AS rmse_ok FROM (SELECT xdre
 SELECT xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}') BETWEEN -1 AND 7 AS predicted;
 SELECT xdrec.predict('ex', '0', (SELECT min(item_key) FROM gen_ex)::text, '{"hour": 12}') =
        xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}') AS forms_agree;
-SELECT pg_temp.err($$SELECT xdrec.predict('ex', 0, 987654, '{}')$$);
+SELECT pg_temp.try($$SELECT xdrec.predict('ex', 0, 987654, '{}')$$);
 SELECT metric, value BETWEEN 0 AND 3 AS in_range FROM xdrec.evaluate('ex') ORDER BY metric;
 
 -- a user key in two served domains needs domain =>
 INSERT INTO gen (domain, user_key, item_key, hour)
 SELECT 'd1', 0, item_key, hour FROM gen WHERE domain = 'd1' ORDER BY item_key, hour LIMIT 40;
 SELECT (xdrec.train('g', 'd1')->>'users')::int > 30 AS d1_trained;
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
 SELECT count(*) AS n, bool_and(item_key >= 10000000) AS from_d1 FROM xdrec.rank('g', 0, '{}', 5, domain => 'd1');
 SELECT domain, role, served_version IS NOT NULL AS served FROM xdrec.domains WHERE model = 'g' ORDER BY domain;
 
@@ -208,12 +208,12 @@ DROP ROLE IF EXISTS xd_train_user;
 RESET client_min_messages;
 CREATE ROLE xd_train_user;
 SET ROLE xd_train_user;
-SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
 RESET ROLE;
 SELECT xdrec.grant('g', 'xd_train_user', 'train');
 SET ROLE xd_train_user;
 SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5, domain => 'd0');
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'd0')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('g', 'd0')$$);
 RESET ROLE;
 
 SELECT xdrec.drop_model('g');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test/check.sh - every test: the core's unit tests (plain and under
-# valgrind), the regression tests and the integration scripts, against a
-# throwaway cluster. Exits non-zero if anything failed.
+# test/check.sh - every test: the core's unit tests (plain, under other
+# OpenBLAS kernels and under valgrind), the regression tests and the
+# integration scripts against a throwaway cluster, and the TAP tests with
+# servers of their own. Exits non-zero if anything failed.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$XD_ROOT"
@@ -157,6 +158,16 @@ fi
 failed_tests=$(grep -cE '\.\.\. FAILED|failed \(ignored\)' "$LOGS/regress.log")
 ran=$(grep -cE '^test .* \.\.\. ' "$LOGS/regress.log")
 record regression "$rc" "$((ran - failed_tests)) passed, $failed_tests failed"
+
+# Tests with servers of their own (a standby, a second cluster, crashes,
+# restarts): TAP, one line per test file from prove (test/t/README.md).
+xd_log "TAP tests"
+xd_prove 2>&1 | tee "$LOGS/tap.log"
+rc=${PIPESTATUS[0]}
+n_tap=$(ls test/t/*.pl | wc -l)
+tap_ok=$(grep -cE '\.pl \.+ ok$' "$LOGS/tap.log")
+checks=$(sed -nE 's/^Files=[0-9]+, Tests=([0-9]+),.*/\1/p' "$LOGS/tap.log")
+record tap "$rc" "$tap_ok passed, $((n_tap - tap_ok)) failed (${checks:-no} checks)"
 
 n_int=0
 n_int_failed=0

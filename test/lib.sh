@@ -25,8 +25,11 @@ fi
 # scripts start their second servers from the same binaries
 export XD_PGBIN
 export PG_CONFIG=$XD_PGBIN/pg_config
+# (perl's prove and IPC::Run: the TAP tests in test/t/; git: the upgrade
+# test builds release 0.1.0 from the checkout's history)
 XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
-	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs sqlsmith)
+	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs sqlsmith
+	perl libipc-run-perl git)
 
 xd_log() { printf '== %s\n' "$*"; }
 
@@ -126,3 +129,35 @@ CONF
 }
 
 xd_psql() { psql -X -v ON_ERROR_STOP=1 -q "$@"; }
+
+# xd_prove [test/t/NNN_name.pl ...]: the TAP tests (every test/t/*.pl by
+# default) with prove, each starting its own nodes from $XD_PGBIN with
+# PostgreSQL::Test::Cluster (test/t/README.md). They run as the postgres user
+# (initdb refuses root), from a copy of test/t/ in a private directory that
+# user owns, whatever the checkout's permissions; on failure, the tail of
+# each test's log.
+xd_prove()
+{
+	local dir tests=() t rc pginstall
+	pginstall=$(dirname "$XD_PGBIN")
+	[ $# -gt 0 ] || set -- "$XD_ROOT"/test/t/*.pl
+	dir=$(mktemp -d /tmp/xdrec-tap.XXXXXX)
+	cp -r "$XD_ROOT/test/t/." "$dir/"
+	for t in "$@"; do
+		tests+=("$dir/$(basename "$t")")
+	done
+	chown -R postgres: "$dir"
+	(cd "$dir" && runuser -u postgres -- env PATH="$XD_PGBIN:$PATH" XD_PGBIN="$XD_PGBIN" \
+		TESTDIR="$dir" PG_REGRESS="$pginstall/lib/pgxs/src/test/regress/pg_regress" \
+		prove -I "$pginstall/lib/pgxs/src/test/perl" "${tests[@]}")
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		for t in "$dir"/tmp_check/log/regress_log_*; do
+			[ -f "$t" ] || continue
+			xd_log "tail of $t"
+			tail -n 40 "$t"
+		done
+	fi
+	[ -n "${XD_TAP_KEEP:-}" ] || rm -rf "$dir"
+	return $rc
+}

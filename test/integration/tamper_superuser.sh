@@ -73,8 +73,8 @@ calls()
 	return 0
 }
 
-# pg_temp.err (the regression tests'), and blob_set to write values into blobs
-echo "\\i $(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/sql/include/err.sql" >"$WORK/helpers.sql"
+# pg_temp.try (the regression tests'), and blob_set to write values into blobs
+echo "\\i $(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/sql/include/try.sql" >"$WORK/helpers.sql"
 cat >>"$WORK/helpers.sql" <<'SQL'
 -- CRC-32 (IEEE, reflected) of b, as blob.c computes it
 CREATE FUNCTION pg_temp.crc32(b bytea) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -283,7 +283,7 @@ run_case()
 		echo "BEGIN;"
 		echo "$sql;"
 		calls "$model" "$domain" "$u" "$i" "$only" | while IFS= read -r call; do
-			echo "SELECT pg_temp.err(\$call\$$call\$call\$);"
+			echo "SELECT pg_temp.try(\$call\$$call\$call\$);"
 		done
 		echo "ROLLBACK;"
 	} >"$WORK/case.sql"
@@ -294,7 +294,7 @@ run_case()
 	[ -n "${XD_TAMPER_VERBOSE:-}" ] && echo "$target $name => $(head -1 <<<"$out")" >&2
 	while IFS= read -r line; do
 		if [ "$expect" = served ]; then
-			[ "$line" = "no error" ] || echo "$target $name: not served: $line"
+			[ "$line" = "ok" ] || echo "$target $name: not served: $line"
 		elif ! [[ "$line" =~ ^XX001:\ version\ [0-9]+\ of\ model\ \"$model\"\ \(domain\ $domain\)\ is\ corrupt:\  ]]; then
 			echo "$target $name: $line"
 		fi

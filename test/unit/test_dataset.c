@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "unit.h"
 #include "xdrec/dataset.h"
 #include "xdrec/rng.h"
@@ -64,42 +65,40 @@ XD_TEST(dataset_schema_layout)
 	}
 }
 
-/* A dataset over the test schema; rows from a seeded stream. */
+typedef struct test_rows
+{
+	int			n_users;
+	int			n_items;
+} test_rows;
+
+static void
+test_row(void *arg, xd_rng *rng, int64_t i, fx_row *r)
+{
+	const test_rows *tr = arg;
+
+	r->num[0] = 10.0f + (float) xd_rng_below(rng, 90);
+	r->num[1] = (float) xd_rng_below(rng, 24);
+	r->num[2] = (float) xd_rng_below(rng, 2);
+	r->num[3] = 1.0f + (float) xd_rng_below(rng, 3);
+	r->codes[0] = (int32_t) xd_rng_below(rng, 5);
+	r->codes[1] = (int32_t) xd_rng_below(rng, 7);
+	r->item = (int32_t) xd_rng_below(rng, (uint32_t) tr->n_items);
+	r->user = (int32_t) xd_rng_below(rng, (uint32_t) tr->n_users);
+	(void) i;
+}
+
+/* A dataset over the test schema, not finalized; rows from a seeded stream. */
 static xd_dataset *
 make_dataset(int n_users, int n_items, int n_rows, uint64_t seed)
 {
-	xd_schema	s;
-	xd_dataset *ds = NULL;
-	xd_rng		r;
+	test_rows	tr = {n_users, n_items};
+	fx_spec		spec = {
+		.features = test_features, .n_features = N_TEST_FEATURES,
+		.n_users = n_users, .n_items = n_items, .n_rows = n_rows, .seed = seed,
+		.row = test_row, .arg = &tr,
+	};
 
-	if (xd_schema_init(&s, test_features, N_TEST_FEATURES) != XD_OK)
-		return NULL;
-	if (xd_dataset_create(&s, n_users, n_items, 0, 0, &ds) != XD_OK)
-	{
-		xd_schema_free(&s);
-		return NULL;
-	}
-	xd_schema_free(&s);
-	xd_rng_seed(&r, seed);
-	for (int i = 0; i < n_rows; i++)
-	{
-		float		num[4];
-		int32_t		codes[2];
-
-		num[0] = 10.0f + (float) xd_rng_below(&r, 90);
-		num[1] = (float) xd_rng_below(&r, 24);
-		num[2] = (float) xd_rng_below(&r, 2);
-		num[3] = 1.0f + (float) xd_rng_below(&r, 3);
-		codes[0] = (int32_t) xd_rng_below(&r, 5);
-		codes[1] = (int32_t) xd_rng_below(&r, 7);
-		if (xd_dataset_append(ds, (int32_t) xd_rng_below(&r, (uint32_t) n_users),
-							  (int32_t) xd_rng_below(&r, (uint32_t) n_items), 0, num, codes) != XD_OK)
-		{
-			xd_dataset_free(ds);
-			return NULL;
-		}
-	}
-	return ds;
+	return fx_dataset(&spec);
 }
 
 XD_TEST(dataset_encode_onehot_other_missing)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "unit.h"
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
@@ -15,6 +16,27 @@
  * (code = v), so a context negative (redrawn while equal) never carries the
  * positive's item, and "code == item" is a perfect scorer.
  */
+typedef struct metrics_rows
+{
+	int			n_items;
+	int			rows_per_user;
+} metrics_rows;
+
+static void
+metrics_row(void *arg, xd_rng *rng, int64_t i, fx_row *r)
+{
+	const metrics_rows *mr = arg;
+	int			u = (int) (i / mr->rows_per_user),
+				j = (int) (i % mr->rows_per_user);
+
+	r->user = u;
+	r->item = (int32_t) xd_rng_below(rng, (uint32_t) mr->n_items);
+	r->rating = (float) (1 + (u * 7 + j) % 5);
+	r->num[0] = (float) (u % 10);
+	r->codes[0] = r->item;
+	r->codes[1] = r->item % 3;
+}
+
 static xd_dataset *
 metrics_dataset(int n_users, int n_items, int rows_per_user, int ratings)
 {
@@ -23,37 +45,15 @@ metrics_dataset(int n_users, int n_items, int rows_per_user, int ratings)
 		XD_FEATURE(XD_KIND_HISTORICAL, XD_TYPE_NUMERIC, XD_SCOPE_USER, 0),
 		XD_FEATURE(XD_KIND_ATTRIBUTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_ITEM, 4),
 	};
-	xd_schema	s;
-	xd_dataset *ds = NULL;
-	xd_rng		r;
+	metrics_rows mr = {n_items, rows_per_user};
+	fx_spec		spec = {
+		.features = f, .n_features = 3, .n_users = n_users, .n_items = n_items,
+		.ratings = ratings, .n_rows = (int64_t) n_users * rows_per_user,
+		.seed = 2024, .row = metrics_row, .arg = &mr,
+		.finalize = true, .split_seed = 3,
+	};
 
-	if (xd_schema_init(&s, f, 3) != XD_OK)
-		return NULL;
-	if (xd_dataset_create(&s, n_users, n_items, ratings, 0, &ds) != XD_OK)
-		ds = NULL;
-	xd_schema_free(&s);
-	if (!ds)
-		return NULL;
-	xd_rng_seed(&r, 2024);
-	for (int u = 0; u < n_users; u++)
-		for (int j = 0; j < rows_per_user; j++)
-		{
-			int32_t		v = (int32_t) xd_rng_below(&r, (uint32_t) n_items);
-			int32_t		codes[2] = {v, v % 3};
-			float		num[1] = {(float) (u % 10)};
-
-			if (xd_dataset_append(ds, u, v, (float) (1 + (u * 7 + j) % 5), num, codes) != XD_OK)
-			{
-				xd_dataset_free(ds);
-				return NULL;
-			}
-		}
-	if (xd_dataset_finalize(ds, 3) != XD_OK)
-	{
-		xd_dataset_free(ds);
-		return NULL;
-	}
-	return ds;
+	return fx_dataset(&spec);
 }
 
 /* The code in c's first block. */

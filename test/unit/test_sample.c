@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "unit.h"
 #include "xdrec/sample.h"
 
@@ -23,41 +24,39 @@ static const xd_feature sample_features[] = {
  * so profiles are exact; hour and weekday vary per row. constant_ctx gives
  * every row the same interaction context.
  */
+typedef struct sample_rows
+{
+	int			n_users;
+	int			n_items;
+	int			constant_ctx;
+} sample_rows;
+
+static void
+sample_row(void *arg, xd_rng *rng, int64_t i, fx_row *r)
+{
+	const sample_rows *sr = arg;
+
+	r->user = (int32_t) xd_rng_below(rng, (uint32_t) sr->n_users);
+	r->item = (int32_t) xd_rng_below(rng, (uint32_t) sr->n_items);
+	r->rating = 1.0f + (float) (i % 5);
+	r->num[0] = sr->constant_ctx ? 5.0f : (float) xd_rng_below(rng, 24);
+	r->num[1] = (float) (r->user % 11);
+	r->num[2] = (float) (r->item % 7);
+	r->codes[0] = sr->constant_ctx ? 1 : (int32_t) xd_rng_below(rng, 4);
+	r->codes[1] = r->item % 5;
+}
+
 static xd_dataset *
 sample_dataset(int n_users, int n_items, int n_rows, int ratings, int constant_ctx)
 {
-	xd_schema	s;
-	xd_dataset *ds = NULL;
-	xd_rng		r;
+	sample_rows sr = {n_users, n_items, constant_ctx};
+	fx_spec		spec = {
+		.features = sample_features, .n_features = 5, .n_users = n_users,
+		.n_items = n_items, .ratings = ratings, .n_rows = n_rows, .seed = 99,
+		.row = sample_row, .arg = &sr, .finalize = true, .split_seed = 1,
+	};
 
-	if (xd_schema_init(&s, sample_features, 5) != XD_OK)
-		return NULL;
-	if (xd_dataset_create(&s, n_users, n_items, ratings, 0, &ds) != XD_OK)
-		ds = NULL;
-	xd_schema_free(&s);
-	if (!ds)
-		return NULL;
-	xd_rng_seed(&r, 99);
-	for (int i = 0; i < n_rows; i++)
-	{
-		int32_t		u = (int32_t) xd_rng_below(&r, (uint32_t) n_users),
-					v = (int32_t) xd_rng_below(&r, (uint32_t) n_items);
-		float		num[3] = {constant_ctx ? 5.0f : (float) xd_rng_below(&r, 24),
-		(float) (u % 11), (float) (v % 7)};
-		int32_t		codes[2] = {constant_ctx ? 1 : (int32_t) xd_rng_below(&r, 4), v % 5};
-
-		if (xd_dataset_append(ds, u, v, 1.0f + (float) (i % 5), num, codes) != XD_OK)
-		{
-			xd_dataset_free(ds);
-			return NULL;
-		}
-	}
-	if (xd_dataset_finalize(ds, 1) != XD_OK)
-	{
-		xd_dataset_free(ds);
-		return NULL;
-	}
-	return ds;
+	return fx_dataset(&spec);
 }
 
 XD_TEST(sample_shuffle_is_seeded_permutation)

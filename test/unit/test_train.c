@@ -25,15 +25,6 @@ tiny_world(xd_gen_config *gc, uint64_t seed, int explicit_feedback)
 	gc->explicit_feedback = explicit_feedback;
 }
 
-/* The world of the quality checks (slow: not run under valgrind). */
-static void
-small_world(xd_gen_config *gc)
-{
-	gc->src_users = 300;
-	gc->src_items = 200;
-	gc->src_interactions = 20000;
-}
-
 static xd_status
 model_for(const xd_dataset *ds, int d, uint64_t seed, xd_model **model)
 {
@@ -51,6 +42,42 @@ model_for(const xd_dataset *ds, int d, uint64_t seed, xd_model **model)
 	xd_rng_seed(&rng, seed);
 	return xd_model_create(&cfg, ds->n_users, ds->n_items, (float) ds->rating_mean,
 						   &rng, model);
+}
+
+/*
+ * The world of the quality checks (300 users, 200 items, 20,000 rows; slow:
+ * not run under valgrind) of that seed, and a model of width d trained on it
+ * (max_epochs 0: the default). On failure *g and *model are NULL or freed.
+ */
+static bool
+small_world_trained(uint64_t seed, int explicit_feedback, int d, int max_epochs,
+					int patience, xd_generated **g, xd_model **model,
+					xd_train_result *res)
+{
+	xd_gen_config gc;
+	xd_train_opts o;
+
+	*g = NULL;
+	*model = NULL;
+	tiny_world(&gc, seed, explicit_feedback);
+	gc.src_users = 300;
+	gc.src_items = 200;
+	gc.src_interactions = 20000;
+	if (xd_generate(&gc, g) == XD_OK &&
+		model_for((*g)->domains[0].ds, d, seed, model) == XD_OK)
+	{
+		xd_train_opts_default(&o, &(*model)->cfg);
+		if (max_epochs > 0)
+			o.max_epochs = max_epochs;
+		o.patience = patience;
+		if (xd_train(*model, (*g)->domains[0].ds, &o, res) == XD_OK)
+			return true;
+	}
+	xd_model_free(*model);
+	xd_generated_free(*g);
+	*model = NULL;
+	*g = NULL;
+	return false;
 }
 
 typedef struct progress_log
@@ -299,10 +326,8 @@ XD_TEST(train_slow_explicit_beats_the_mean)
 
 	for (uint64_t seed = first_seed; seed < first_seed + n_seeds; seed++)
 	{
-		xd_gen_config gc;
 		xd_generated *g;
 		xd_model   *model;
-		xd_train_opts o;
 		xd_train_result res;
 		xd_rating_metrics rm;
 		xd_eval_opts eo;
@@ -310,15 +335,8 @@ XD_TEST(train_slow_explicit_beats_the_mean)
 		double		sq = 0;
 		int64_t		n = 0;
 
-		tiny_world(&gc, seed, 1);
-		small_world(&gc);
-		XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+		XD_REQUIRE(small_world_trained(seed, 1, 16, 30, 3, &g, &model, &res));
 		ds = g->domains[0].ds;
-		XD_REQUIRE(model_for(ds, 16, seed, &model) == XD_OK);
-		xd_train_opts_default(&o, &model->cfg);
-		o.max_epochs = 30;
-		o.patience = 3;
-		XD_REQUIRE(xd_train(model, ds, &o, &res) == XD_OK);
 		xd_eval_opts_default(&eo);
 		XD_REQUIRE(xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_model_score, model, &rm) == XD_OK);
 		for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TEST]; i++)
@@ -378,23 +396,15 @@ XD_TEST(train_slow_planted_signal_approaches_oracle)
 
 	for (uint64_t seed = first_seed; seed < first_seed + n_seeds; seed++)
 	{
-		xd_gen_config gc;
 		xd_generated *g;
 		xd_model   *model;
-		xd_train_opts o;
 		xd_train_result res;
 		xd_gen_oracle oracle;
 		xd_rank_metrics mm,
 					om;
 		xd_eval_opts eo;
 
-		tiny_world(&gc, seed, 0);
-		small_world(&gc);
-		XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
-		XD_REQUIRE(model_for(g->domains[0].ds, 32, seed, &model) == XD_OK);
-		xd_train_opts_default(&o, &model->cfg);
-		o.patience = 5;
-		XD_REQUIRE(xd_train(model, g->domains[0].ds, &o, &res) == XD_OK);
+		XD_REQUIRE(small_world_trained(seed, 0, 32, 0, 5, &g, &model, &res));
 		XD_REQUIRE(test_metrics(model, g->domains[0].ds, &mm) == XD_OK);
 		XD_REQUIRE(xd_gen_oracle_init(&oracle, g, 0, -1) == XD_OK);
 		xd_eval_opts_default(&eo);

@@ -1,31 +1,30 @@
-#!/usr/bin/env bash
-# pg_dump_restore.sh - a superuser's pg_dump -Fc / pg_restore carries the whole
-# xdrec catalog (DESIGN section 7): every catalog table's rows and every
-# sequence match between the original and the restored database, and the
-# row-level security still applies after the restore.
-# Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster with xdrec installed.
-set -euo pipefail
+# 005_pg_dump_restore.pl - a superuser's pg_dump -Fc / pg_restore carries the
+# whole xdrec catalog (DESIGN section 7) to another cluster: every catalog
+# table's rows and every sequence match between the original and the
+# restored database, the row-level security still applies after the
+# restore, and new ids continue the sequences. The roles go first, with
+# pg_dumpall --roles-only, as in a move to a new server; owners and grantees
+# are stored as names, so another cluster's role OIDs do not matter.
+use strict;
+use warnings;
 
-SRC=xd_dump_src
-DST=xd_dump_dst
-WORK=$(mktemp -d /tmp/xdrec-dump.XXXXXX)
-cleanup()
-{
-	dropdb --if-exists "$SRC" || true
-	dropdb --if-exists "$DST" || true
-	psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS xd_it_owner, xd_it_grantee, xd_it_stranger" || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+use FindBin;
+use lib $FindBin::RealBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use XdrecTest;
 
-dropdb --if-exists "$SRC" 2>/dev/null
-dropdb --if-exists "$DST" 2>/dev/null
-createdb "$SRC"
-q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS xd_it_owner, xd_it_grantee, xd_it_stranger" \
-	-c "CREATE ROLE xd_it_owner; CREATE ROLE xd_it_grantee; CREATE ROLE xd_it_stranger"
+my $db = 'xd_dump';
+my $src = xd_node('src');
+my $dst = xd_node('dst');
+$src->start;
+$dst->start;
+my $dir = PostgreSQL::Test::Utils::tempdir;
 
-q -d "$SRC" >/dev/null <<'SQL'
+$src->safe_psql('postgres', "CREATE DATABASE $db");
+$src->safe_psql('postgres', 'CREATE ROLE xd_it_owner; CREATE ROLE xd_it_grantee; CREATE ROLE xd_it_stranger');
+$src->safe_psql($db, <<'SQL');
 CREATE EXTENSION xdrec;
 CREATE SCHEMA shop;
 CREATE TABLE shop.orders (customer text, dish bigint, city text, at timestamptz, spend real, stars int);
@@ -71,15 +70,16 @@ SQL
 
 # pg_dump warns about the self-referencing version table; the deferred key
 # makes the restore safe whatever the row order.
-pg_dump -Fc -d "$SRC" -f "$WORK/src.dump" 2>"$WORK/dump.err"
-grep -v 'circular foreign-key\|detail: version\|hint:' "$WORK/dump.err" >&2 || true
-createdb -T template0 "$DST"
-pg_restore --exit-on-error -d "$DST" "$WORK/src.dump"
+$src->command_ok([ 'pg_dump', '-Fc', '-d', $db, '-f', "$dir/src.dump" ], 'pg_dump -Fc');
+$src->command_ok([ 'pg_dumpall', '--roles-only', '-f', "$dir/roles.sql" ], 'pg_dumpall --roles-only');
+$dst->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-d', 'postgres', '-f', "$dir/roles.sql" ],
+	'the roles restored on the other cluster');
+$dst->safe_psql('postgres', "CREATE DATABASE $db TEMPLATE template0");
+$dst->command_ok([ 'pg_restore', '--exit-on-error', '-d', $db, "$dir/src.dump" ],
+	'pg_restore into the other cluster');
 
 # One fingerprint per catalog table (ordered by its primary key) and sequence.
-fingerprint()
-{
-	q -d "$1" <<'SQL'
+my $fingerprint = <<'SQL';
 SELECT 'model', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM xdrec.model t
 UNION ALL SELECT 'feature', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY model_id, position), '')) FROM xdrec.feature t
 UNION ALL SELECT 'domain', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY model_id, domain), '')) FROM xdrec.domain t
@@ -92,27 +92,18 @@ UNION ALL SELECT 'model_id_seq', last_value, is_called::text FROM xdrec.model_id
 UNION ALL SELECT 'version_id_seq', last_value, is_called::text FROM xdrec.version_id_seq
 UNION ALL SELECT 'job_id_seq', last_value, is_called::text FROM xdrec.job_id_seq;
 SQL
-}
-fingerprint "$SRC" >"$WORK/src.txt"
-fingerprint "$DST" >"$WORK/dst.txt"
-cat "$WORK/src.txt"
-if ! diff -u "$WORK/src.txt" "$WORK/dst.txt"; then
-	echo "FAIL: the restored catalog differs from the original"
-	exit 1
-fi
-# every table had rows to compare
-if awk -F'|' '$2 == 0 { bad = 1 } END { exit !bad }' "$WORK/src.txt"; then
-	echo "FAIL: some catalog table was empty, nothing compared"
-	exit 1
-fi
+my $before = $src->safe_psql($db, $fingerprint);
+note($before);
+is($dst->safe_psql($db, $fingerprint), $before, 'the restored catalog is the original one');
+ok(!grep({ (split /\|/)[1] eq '0' } split /\n/, $before), 'every catalog table had rows to compare');
 
 # Row-level security survives: the grantee sees the model, the stranger not.
-seen=$(q -d "$DST" -c "SET ROLE xd_it_grantee" -c "SELECT string_agg(name || ':' || access, ',') FROM xdrec.models")
-hidden=$(q -d "$DST" -c "SET ROLE xd_it_stranger" -c "SELECT count(*) FROM xdrec.model")
-if [ "$seen" != "dishes:train" ] || [ "$hidden" != "0" ]; then
-	echo "FAIL: after restore the grantee sees '$seen' and the stranger $hidden rows"
-	exit 1
-fi
+is($dst->safe_psql($db, 'SET ROLE xd_it_grantee; SELECT string_agg(name || \':\' || access, \',\') FROM xdrec.models'),
+	'dishes:train', 'after the restore the grantee sees the model it was granted');
+is($dst->safe_psql($db, 'SET ROLE xd_it_stranger; SELECT count(*) FROM xdrec.model'),
+	'0', 'after the restore a stranger sees no model');
 # and the restored database keeps working: new ids continue the sequence
-q -d "$DST" -c "SELECT xdrec.create_model('after', 'shop.orders', 'customer', 'dish', 'city') > (SELECT max(id) FROM xdrec.model WHERE name <> 'after')" >/dev/null
-echo "pg_dump/pg_restore: catalog identical ($(wc -l <"$WORK/src.txt") tables and sequences), RLS intact"
+is($dst->safe_psql($db, "SELECT xdrec.create_model('after', 'shop.orders', 'customer', 'dish', 'city') > (SELECT max(id) FROM xdrec.model WHERE name <> 'after')"),
+	't', 'a new model id continues the restored sequence');
+
+done_testing();

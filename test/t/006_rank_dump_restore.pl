@@ -1,0 +1,70 @@
+# 006_rank_dump_restore.pl - a database with trained models ranks
+# identically after a superuser's pg_dump -Fc / pg_restore into another
+# cluster on the same machine (DESIGN section 7): the same items, scores
+# (every digit) and versions, for integer and text keys, with and without
+# item-scoped features, for a DRR target pinned to a source version that is
+# no longer served (stale), and evaluate gives the same metrics.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use XdrecTest;
+
+my $db = 'xd_rank';
+my $src = xd_node('src');
+my $dst = xd_node('dst');
+$src->start;
+$dst->start;
+my $dir = PostgreSQL::Test::Utils::tempdir;
+
+xd_trained_model($src, $db, 'food',
+	'{"seed": 21, "domains": 2, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 30, "items": 20, "interactions": 300}}}',
+	'{"d": 16, "epochs": 2}');
+$src->safe_psql($db, <<'SQL');
+SELECT xdrec.adapt('food', 'd1');
+SELECT xdrec.train('food', 'd0');
+CREATE TABLE orders_text AS SELECT domain, 'u' || user_key AS u, 'i' || item_key AS i, hour, weekday FROM orders;
+SELECT xdrec.create_model('food_text', 'orders_text', 'u', 'i', 'domain',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric", "options": {"bins": 5}},
+	              {"name": "weekday", "column": "weekday", "kind": "interactional", "type": "categorical"}]',
+	options => '{"d": 8, "epochs": 2}');
+SELECT xdrec.train('food_text', 'd0');
+SQL
+
+my $ranks = <<'SQL';
+SELECT 'food', u::text, c, r.rank, r.item_key::text, r.score::text, r.version
+FROM (SELECT DISTINCT user_key AS u FROM orders WHERE domain = 'd0' ORDER BY 1 LIMIT 3) us,
+     unnest(ARRAY['{"hour": 8, "weekday": "mon", "rain": true}', '{"hour": 21, "weekday": "sat"}']::jsonb[]) AS c,
+     xdrec.rank('food', u, c, 10) r
+UNION ALL
+SELECT 'food_text', u, c, r.rank, r.item_key, r.score::text, r.version
+FROM (SELECT DISTINCT u FROM orders_text WHERE domain = 'd0' ORDER BY 1 LIMIT 3) us,
+     unnest(ARRAY['{"hour": 8, "weekday": "mon"}', '{"hour": 21}']::jsonb[]) AS c,
+     xdrec.rank('food_text', u, c, 10) r
+UNION ALL
+SELECT 'target', u::text, c, r.rank, r.item_key::text, r.score::text, r.version
+FROM (SELECT DISTINCT user_key AS u FROM orders WHERE domain = 'd1' ORDER BY 1 LIMIT 3) us,
+     unnest(ARRAY['{"hour": 8, "weekday": "mon", "rain": true}', '{"hour": 21, "weekday": "sat"}']::jsonb[]) AS c,
+     xdrec.rank('food', u, c, 10, domain => 'd1') r
+ORDER BY 1, 2, 3, 4;
+SELECT domain, role, method, stale FROM xdrec.domains WHERE model = 'food' ORDER BY domain;
+SELECT metric, value::text, n FROM xdrec.evaluate('food') ORDER BY metric;
+SQL
+my $before = $src->safe_psql($db, $ranks);
+$src->command_ok([ 'pg_dump', '-Fc', '-d', $db, '-f', "$dir/src.dump" ], 'pg_dump -Fc');
+$dst->safe_psql('postgres', "CREATE DATABASE $db TEMPLATE template0");
+$dst->command_ok([ 'pg_restore', '--exit-on-error', '-d', $db, "$dir/src.dump" ],
+	'pg_restore into the other cluster');
+is($dst->safe_psql($db, $ranks), $before, 'the restored database ranks and evaluates identically');
+
+my @lines = split /\n/, $before;
+is(scalar(grep { /^food/ } @lines), 120, '120 ranked rows of the source models');
+is(scalar(grep { /^target/ } @lines), 60, '60 ranked rows of the target');
+ok(grep({ $_ eq 'd1|target|drr|t' } @lines), 'the target is a stale DRR target');
+note(scalar(@lines) . ' lines compared');
+
+done_testing();

@@ -1,0 +1,48 @@
+/*
+ * fixture.h - test datasets: a schema from feature declarations, then rows
+ * from a seeded generator, appended and (optionally) finalized. The steps
+ * every test dataset goes through, written once; each test file keeps only
+ * its features and how a row is drawn.
+ */
+#ifndef XDREC_UNIT_FIXTURE_H
+#define XDREC_UNIT_FIXTURE_H
+
+#include <stdbool.h>
+
+#include "xdrec/dataset.h"
+#include "xdrec/rng.h"
+
+#define FX_MAX_RAW 8			/* raw floats, and codes, per row */
+
+/* One row to append: ids, rating (ignored without ratings), raw values. */
+typedef struct fx_row
+{
+	int32_t		user;
+	int32_t		item;
+	float		rating;
+	float		num[FX_MAX_RAW];
+	int32_t		codes[FX_MAX_RAW];
+} fx_row;
+
+/* Fills row i, drawing what it needs from rng (seeded once per dataset). */
+typedef void (*fx_row_fn) (void *arg, xd_rng *rng, int64_t i, fx_row *row);
+
+typedef struct fx_spec
+{
+	const xd_feature *features;
+	int			n_features;
+	int			n_users;
+	int			n_items;
+	int			ratings;		/* has_ratings */
+	int64_t		n_rows;
+	uint64_t	seed;			/* of the rng the rows are drawn from */
+	fx_row_fn	row;
+	void	   *arg;
+	bool		finalize;		/* with split_seed; else the test does */
+	uint64_t	split_seed;
+} fx_spec;
+
+/* The dataset spec describes, or NULL when any step fails (nothing leaks). */
+xd_dataset *fx_dataset(const fx_spec *spec);
+
+#endif
