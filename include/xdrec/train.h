@@ -93,6 +93,45 @@ xd_status	xd_train_validate(xd_model *model, const xd_dataset *ds,
 							  double **each);
 
 /*
+ * The learning-rate search every fit runs by default (docs/training.md,
+ * "Learning-rate search"): the same fit from the same starting state at each
+ * of the first n rates of the ladder below, times the options' lr; the fit
+ * with the best validation metric is kept. Real targets of a few thousand
+ * rows want 3-10 times DESIGN's 1e-3 (docs/real-report.md); larger ones
+ * converge at 1e-3. n is the user's budget (the model option lr_search):
+ * 1 is DESIGN's single fit.
+ */
+#define XD_LR_SEARCH_MAX 5
+#define XD_LR_SEARCH_DEFAULT 3
+extern const float xd_lr_ladder[XD_LR_SEARCH_MAX];
+
+typedef struct xd_lr_search
+{
+	int			n;				/* rates tried */
+	int			chosen;			/* index of the fit kept */
+	float		lr[XD_LR_SEARCH_MAX];	/* the base group's rate of each fit */
+	double		metric[XD_LR_SEARCH_MAX];	/* best validation metric, as the
+											 * result reports it (MRR, RMSE
+											 * or loss) */
+	int			epochs[XD_LR_SEARCH_MAX];
+	double		seconds[XD_LR_SEARCH_MAX];
+} xd_lr_search;
+
+/*
+ * xd_train at each of the first n_rates rates of the ladder (every group's
+ * lr scaled alike; frozen groups stay frozen), each from the model's state
+ * on entry, the shuffles and negatives of o->seed; the model returns with
+ * the fit of the best validation metric (ties: the earlier rate) and res
+ * describes that fit, but for seconds and positives_per_sec, which count
+ * every fit. With
+ * n_rates 1 or o->fixed_epochs it is xd_train. search (may be NULL) records
+ * every fit. Memory: two extra copies of the trainable parameters and
+ * their Adam moments.
+ */
+xd_status	xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+							int n_rates, xd_train_result *res, xd_lr_search *search);
+
+/*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
  * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
  * of batches_per_epoch batches.

@@ -63,6 +63,10 @@ typedef struct xd_transfer_opts
 								 * plateau to wait out (docs/transfer.md) */
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr;				/* eta0; 0 = the source config's lr */
+	int			lr_search;		/* rates of the search every fit runs
+								 * (train.h, xd_train_search): eta0 times
+								 * the first lr_search of the ladder;
+								 * XD_LR_SEARCH_DEFAULT, 1 = eta0 alone */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
 	double		auto_margin_se; /* auto: a transfer's validation gain must
 								 * exceed this many standard errors:
@@ -97,6 +101,7 @@ typedef struct xd_transfer_result
 	int			epochs;			/* training epochs after pretraining */
 	int			best_epoch;		/* whose parameters the result holds */
 	double		best_metric;	/* validation MRR (implicit) or RMSE */
+	xd_lr_search lr_search;		/* the rates tried and kept (n = 0: Direct) */
 	/* per epoch: pretraining epochs first (metric NaN there), then training */
 	int			n_history;
 	int			n_pretrain;

@@ -278,3 +278,177 @@ done:
 	free(rows);
 	return st;
 }
+
+/* ------------------------------------------------------- learning-rate search */
+
+/* DESIGN's 1e-3, then 3x and 10x (what real small targets want), then around */
+const float xd_lr_ladder[XD_LR_SEARCH_MAX] = {1.0f, 3.0f, 10.0f, 0.3f, 30.0f};
+
+/*
+ * A copy of the full optimisation state of the parameters a search trains:
+ * values, Adam moments and step counts, so every rate starts from the state
+ * the model had on entry (fresh, pretrained or the source's clone alike).
+ */
+typedef struct xd_state_copy
+{
+	int			n;
+	xd_param   *params[XD_MAX_PARAMS];
+	float	   *buf[XD_MAX_PARAMS];		/* w, adam_m, adam_v */
+	int64_t    *row_step[XD_MAX_PARAMS];	/* sparse only */
+	int64_t		step[XD_MAX_PARAMS];
+} xd_state_copy;
+
+static void
+xd_state_copy_free(xd_state_copy *s)
+{
+	for (int i = 0; i < s->n; i++)
+	{
+		free(s->buf[i]);
+		free(s->row_step[i]);
+	}
+	s->n = 0;
+}
+
+static xd_status
+xd_state_copy_init(xd_state_copy *s, xd_model *model, const float lr[XD_N_GROUPS])
+{
+	xd_param  **params;
+	int			n;
+
+	memset(s, 0, sizeof(*s));
+	xd_model_params(model, &params, &n);
+	for (int i = 0; i < n; i++)
+	{
+		size_t		len = (size_t) params[i]->rows * (size_t) params[i]->cols;
+
+		if (lr[params[i]->group] == 0.0f)
+			continue;
+		s->params[s->n] = params[i];
+		s->buf[s->n] = malloc(sizeof(float) * 3 * (len ? len : 1));
+		if (params[i]->sparse)
+			s->row_step[s->n] = malloc(sizeof(int64_t) * (params[i]->rows ? params[i]->rows : 1));
+		s->n++;
+		if (!s->buf[s->n - 1] || (params[i]->sparse && !s->row_step[s->n - 1]))
+		{
+			xd_state_copy_free(s);
+			return XD_ENOMEM;
+		}
+	}
+	return XD_OK;
+}
+
+static void
+xd_state_copy_move(xd_state_copy *s, bool save)
+{
+	for (int i = 0; i < s->n; i++)
+	{
+		xd_param   *p = s->params[i];
+		size_t		len = (size_t) p->rows * (size_t) p->cols;
+		float	   *arrays[3] = {p->w, p->adam_m, p->adam_v};
+
+		for (int a = 0; a < 3; a++)
+		{
+			if (save)
+				memcpy(s->buf[i] + a * len, arrays[a], sizeof(float) * len);
+			else
+				memcpy(arrays[a], s->buf[i] + a * len, sizeof(float) * len);
+		}
+		if (save)
+			s->step[i] = p->step;
+		else
+			p->step = s->step[i];
+		if (p->sparse && save)
+			memcpy(s->row_step[i], p->row_step, sizeof(int64_t) * p->rows);
+		else if (p->sparse)
+			memcpy(p->row_step, s->row_step[i], sizeof(int64_t) * p->rows);
+	}
+}
+
+/* larger is better: MRR, or minus RMSE or loss */
+static double
+xd_train_result_score(const xd_model *model, const xd_train_result *r)
+{
+	bool		higher = model->cfg.feedback == XD_IMPLICIT && !r->metric_is_loss;
+
+	return isnan(r->best_metric) ? -INFINITY : (higher ? r->best_metric : -r->best_metric);
+}
+
+xd_status
+xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+				int n_rates, xd_train_result *res, xd_lr_search *search)
+{
+	xd_state_copy start = {0},
+				best = {0};
+	xd_train_result kept = {0};
+	xd_status	st;
+	double		seconds = 0.0;
+	double		positives = 0.0;
+	int			chosen = 0;
+
+	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX)
+		return XD_EINVAL;
+	if (o->fixed_epochs)
+		n_rates = 1;
+	if (search)
+	{
+		memset(search, 0, sizeof(*search));
+		search->n = n_rates;
+	}
+	if (n_rates == 1)
+	{
+		st = xd_train(model, ds, o, res);
+		if (search && st == XD_OK)
+		{
+			search->lr[0] = o->lr[XD_GROUP_DOMAIN];
+			search->metric[0] = res->best_metric;
+			search->epochs[0] = res->epochs;
+			search->seconds[0] = res->seconds;
+		}
+		return st;
+	}
+	if ((st = xd_state_copy_init(&start, model, o->lr)) != XD_OK ||
+		(st = xd_state_copy_init(&best, model, o->lr)) != XD_OK)
+		goto done;
+	xd_state_copy_move(&start, true);
+	for (int i = 0; i < n_rates; i++)
+	{
+		xd_train_opts oi = *o;
+		xd_train_result ri;
+
+		for (int g = 0; g < XD_N_GROUPS; g++)
+			oi.lr[g] = o->lr[g] * xd_lr_ladder[i];
+		if (i > 0)
+			xd_state_copy_move(&start, false);
+		if ((st = xd_train(model, ds, &oi, &ri)) != XD_OK)
+			goto done;
+		seconds += ri.seconds;
+		positives += (double) ri.n_train * ri.epochs;
+		if (search)
+		{
+			search->lr[i] = oi.lr[XD_GROUP_DOMAIN];
+			search->metric[i] = ri.best_metric;
+			search->epochs[i] = ri.epochs;
+			search->seconds[i] = ri.seconds;
+		}
+		if (i == 0 || xd_train_result_score(model, &ri) > xd_train_result_score(model, &kept))
+		{
+			kept = ri;
+			chosen = i;
+			if (i < n_rates - 1)
+				xd_state_copy_move(&best, true);
+		}
+	}
+	/* the last fit is in the model; bring the kept one back if it was earlier */
+	if (chosen < n_rates - 1)
+		xd_state_copy_move(&best, false);
+	*res = kept;
+	res->seconds = seconds;
+	res->positives_per_sec = seconds > 0.0 ? positives / seconds : 0.0;
+	if (search)
+		search->chosen = chosen;
+	st = XD_OK;
+done:
+	xd_state_copy_free(&start);
+	xd_state_copy_free(&best);
+	return st;
+}

@@ -49,6 +49,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
 	o->auto_margin_se = XD_AUTO_MARGIN_SE;
+	o->lr_search = XD_LR_SEARCH_DEFAULT;
 	o->seed = 42;
 }
 
@@ -105,19 +106,39 @@ xd_history_epoch(void *arg, const xd_epoch_report *rep)
 	}
 }
 
-/* xd_train, each epoch appended to res's history */
+/*
+ * xd_train_search over n_rates rates (1: xd_train; pretraining's fixed
+ * epochs: xd_train), recorded in res->lr_search; res's history gets the
+ * kept fit's epochs, the progress callback every fit's.
+ */
 static xd_status
-xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to,
+xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 	   xd_transfer_result *res, xd_train_result *tr)
 {
 	xd_fit_progress fp = {res, to->progress, to->progress_arg};
 	xd_status	st;
+	int			first,
+				skip = 0,
+				kept;
 
-	if ((st = xd_history_reserve(res, to->max_epochs)) != XD_OK)
+	if ((st = xd_history_reserve(res, to->max_epochs * (to->fixed_epochs ? 1 : n_rates))) != XD_OK)
 		return st;
 	to->progress = xd_history_epoch;
 	to->progress_arg = &fp;
-	return xd_train(model, ds, to, tr);
+	if (to->fixed_epochs)
+		return xd_train(model, ds, to, tr);
+	first = res->n_history;
+	if ((st = xd_train_search(model, ds, to, n_rates, tr, &res->lr_search)) != XD_OK)
+		return st;
+	/* the history keeps the kept fit's epochs only (progress saw them all) */
+	for (int i = 0; i < res->lr_search.chosen; i++)
+		skip += res->lr_search.epochs[i];
+	kept = res->lr_search.epochs[res->lr_search.chosen];
+	memmove(res->loss + first, res->loss + first + skip, sizeof(double) * kept);
+	memmove(res->loss_data + first, res->loss_data + first + skip, sizeof(double) * kept);
+	memmove(res->metric + first, res->metric + first + skip, sizeof(double) * kept);
+	res->n_history = first + kept;
+	return XD_OK;
 }
 
 /* ---------------------------------------------------------------- pieces */
@@ -215,7 +236,7 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_train_opts_for(&to, o, eta0, 0x707265ULL);
 		to.max_epochs = o->pretrain_epochs;
 		to.fixed_epochs = true; /* exactly pretrain_epochs, no validation */
-		if ((st = xd_fit(model, ds, &to, res, &tr)) != XD_OK)
+		if ((st = xd_fit(model, ds, &to, 1, res, &tr)) != XD_OK)
 			goto fail;
 		res->n_pretrain = res->n_history;
 		xd_model_free(model);	/* the swap: T's own modules are dropped */
@@ -311,13 +332,14 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		/* no epochs: the validation metric of the training loop, once */
 		res->epochs = 0;
 		res->best_epoch = 0;
+		res->lr_search.n = 0;	/* nothing trains */
 		if ((st = xd_train_validate(res->model, ds, &to, &metric, &n, NULL)) != XD_OK)
 			return st;
 		res->best_metric = n == 0 ? NAN :
 			(cfg->feedback == XD_EXPLICIT ? -metric : metric);
 		return XD_OK;
 	}
-	if ((st = xd_fit(res->model, ds, &to, res, &tr)) != XD_OK)
+	if ((st = xd_fit(res->model, ds, &to, o->lr_search, res, &tr)) != XD_OK)
 		return st;
 	res->epochs = tr.epochs;
 	res->best_epoch = tr.best_epoch;
@@ -429,7 +451,7 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 	memset(out, 0, sizeof(*out));
 	if (!source || !target || !o || o->method < 0 || o->method >= XD_N_TRANSFER ||
 		o->pretrain_epochs < 0 || o->max_epochs < 1 || o->patience < 1 ||
-		o->drr_patience < 1 ||
+		o->drr_patience < 1 || o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX ||
 		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
 		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se))
@@ -508,7 +530,7 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 
 	memset(out, 0, sizeof(*out));
 	if (!cfg || !src || !o || o->max_epochs < 1 || o->patience < 1 ||
-		o->valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
+		o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX || o->valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
 		return XD_EINVAL;
 	out->requested = XD_TRANSFER_TARGET_ONLY;
 	out->cfg = *cfg;

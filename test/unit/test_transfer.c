@@ -759,8 +759,17 @@ XD_TEST(transfer_reports_progress)
 	o.progress = tw_log_progress;
 	o.progress_arg = &p;
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
-	XD_CHECK(p.n == r.n_history);
-	XD_CHECK(p.n == r.n_pretrain + r.epochs);
+	/* progress sees every rate of the search, the history the kept fit */
+	{
+		int			searched = 0;
+
+		XD_CHECK(r.lr_search.n == XD_LR_SEARCH_DEFAULT);
+		for (int i = 0; i < r.lr_search.n; i++)
+			searched += r.lr_search.epochs[i];
+		XD_CHECK(p.n == r.n_pretrain + searched);
+	}
+	XD_CHECK(r.n_history == r.n_pretrain + r.epochs);
+	XD_CHECK(r.epochs == r.lr_search.epochs[r.lr_search.chosen]);
 	for (int i = 0; i < p.n; i++)
 		XD_CHECK(p.epochs[i] == i + 1);
 	XD_CHECK(p.finite_loss);
