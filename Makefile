@@ -11,6 +11,10 @@
 #   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
+#   make report-real         docs/real-report.md + docs/img/real-*.png: every
+#                            method and the heuristics on real public data
+#                            (test/real/fetch.sh fetches and checks it first;
+#                            not a test: CI cannot fetch; 30-60 min)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
@@ -78,7 +82,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer check-server-valgrind
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-real check-server-valgrind
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -134,6 +138,12 @@ report-context: check-core-headers build/bench/report_context
 
 report-transfer: check-core-headers build/bench/report_transfer
 	build/bench/report_transfer docs
+
+REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
+
+report-real: check-core-headers build/bench/report_real
+	bash test/real/fetch.sh
+	build/bench/report_real build/real docs $(REAL_VIEWS)
 
 check-server-valgrind:
 	bash test/server_valgrind.sh

@@ -125,7 +125,8 @@ typedef struct xd_lr_search
  * describes that fit, but for seconds and positives_per_sec, which count
  * every fit. With
  * n_rates 1 or o->fixed_epochs it is xd_train. search (may be NULL) records
- * every fit. Memory: two extra copies of the trainable parameters and
+ * every fit. The progress callback sees every fit's epochs, numbered on
+ * across the rates (a job's progress rows are keyed by them). Memory: two extra copies of the trainable parameters and
  * their Adam moments.
  */
 xd_status	xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,

@@ -364,6 +364,25 @@ xd_state_copy_move(xd_state_copy *s, bool save)
 	}
 }
 
+/* A search's progress: epochs numbered on across its rates (a job's rows are keyed by them). */
+typedef struct xd_search_progress
+{
+	xd_progress_fn progress;
+	void	   *arg;
+	int			offset;
+} xd_search_progress;
+
+static void
+xd_search_epoch(void *arg, const xd_epoch_report *rep)
+{
+	xd_search_progress *sp = (xd_search_progress *) arg;
+	xd_epoch_report numbered = *rep;
+
+	numbered.epoch += sp->offset;
+	numbered.best_epoch += numbered.best_epoch > 0 ? sp->offset : 0;
+	sp->progress(sp->arg, &numbered);
+}
+
 /* larger is better: MRR, or minus RMSE or loss */
 static double
 xd_train_result_score(const xd_model *model, const xd_train_result *r)
@@ -380,6 +399,7 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	xd_state_copy start = {0},
 				best = {0};
 	xd_train_result kept = {0};
+	xd_search_progress sp = {o->progress, o->progress_arg, 0};
 	xd_status	st;
 	double		seconds = 0.0;
 	double		positives = 0.0;
@@ -417,12 +437,18 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 
 		for (int g = 0; g < XD_N_GROUPS; g++)
 			oi.lr[g] = o->lr[g] * xd_lr_ladder[i];
+		if (o->progress)
+		{
+			oi.progress = xd_search_epoch;
+			oi.progress_arg = &sp;
+		}
 		if (i > 0)
 			xd_state_copy_move(&start, false);
 		if ((st = xd_train(model, ds, &oi, &ri)) != XD_OK)
 			goto done;
 		seconds += ri.seconds;
 		positives += (double) ri.n_train * ri.epochs;
+		sp.offset += ri.epochs;
 		if (search)
 		{
 			search->lr[i] = oi.lr[XD_GROUP_DOMAIN];

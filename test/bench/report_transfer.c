@@ -33,6 +33,7 @@
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
+#include "report_common.h"
 
 #define N_SEEDS 3
 #define N_TARGETS 4
@@ -127,30 +128,6 @@ typedef struct world_run
 
 static bool quick = false;
 
-/*
- * Method times are this process's CPU seconds (each world runs single-
- * threaded with the serial OpenBLAS): on an idle core they equal wall time,
- * and they stay right when other jobs share the machine.
- */
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
-}
-
-#define CHECK(expr) \
-	do { \
-		xd_status st_ = (expr); \
-		if (st_ != XD_OK) \
-		{ \
-			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr, \
-					xd_status_message(st_)); \
-			exit(1); \
-		} \
-	} while (0)
 
 static void
 eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c)
@@ -224,6 +201,7 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_encoders *enc,
 		o.pretrain_epochs = p->pre;
 		o.drr_patience = p->drr_patience;
 		o.lr = lr_grid[li];
+		o.lr_search = 1;		/* the grid is this report's own search */
 		o.seed = 1000 + 17 * s;
 		if (quick)
 			o.max_epochs = 10;
@@ -309,6 +287,7 @@ run_world(world_run *w)
 
 		xd_transfer_opts_default(&to);
 		to.lr = lr_grid[li];
+		to.lr_search = 1;
 		if (quick)
 			to.max_epochs = 8;
 		t0 = cpu_now();
@@ -437,6 +416,7 @@ run_world(world_run *w)
 		xd_transfer_opts_default(&o);
 		o.method = XD_TRANSFER_DRR;
 		o.lr = w->c[0][M_DRR][0].lr;
+		o.lr_search = 1;
 		o.seed = 1000;
 		if (quick)
 			o.max_epochs = 10;
