@@ -84,8 +84,11 @@ FROM runs WHERE method IN ('drr', 'anneal', 'target_only') ORDER BY method;
 -- adapting never writes the source's blobs
 SELECT pg_temp.digest(:src1) = :'src1_digest' AS source_unchanged;
 
+-- the default method is auto (docs/transfer.md says why)
+SELECT j->>'requested' AS default_method, j ? 'candidates' AS weighed_candidates
+FROM (SELECT xdrec.adapt('g', 'd1') AS j) x;
 -- DRR deployed: rank and evaluate use the target's version
-SELECT (xdrec.adapt('g', 'd1')->>'version')::bigint AS t1 \gset
+SELECT (xdrec.adapt('g', 'd1', 'drr')->>'version')::bigint AS t1 \gset
 SELECT domain, role, method, served_version = :t1 AS served, pins_shared_version = :src1 AS pinned, stale
 FROM xdrec.domains ORDER BY domain;
 SELECT min(user_key) AS u1 FROM gen WHERE domain = 'd1' \gset
@@ -114,7 +117,7 @@ SELECT (SELECT array_agg(item_key ORDER BY rank) FROM before) =
 -- adapt_all: every target of the relation, stale ones first
 SELECT domain, was_stale, version > :t1 AS new_version, summary->>'method' AS method,
        (summary->>'pins_shared_version')::bigint = :src2 AS pins_new_source
-FROM xdrec.adapt_all('g');
+FROM xdrec.adapt_all('g', 'drr');
 SELECT domain, role, method, pins_shared_version = :src2 AS pinned_new, stale
 FROM xdrec.domains ORDER BY domain;
 SELECT bool_and(version > :t1) AS serves_new FROM xdrec.rank('g', :u1, '{}', 3);
@@ -139,7 +142,7 @@ SELECT (j->>'epochs')::int AS epochs, jsonb_array_length(j->'lr_search'->'tried'
 FROM (SELECT xdrec.train('g2', 'd0') AS j) x;
 SELECT j->>'method' AS method, (j->>'lambda_kl')::float8 IN (0.01, 0.1, 1) AS lambda_searched,
        (j->>'pretrain_epochs')::int AS pretrain, jsonb_array_length(j->'lr_search'->'tried') AS rates_tried
-FROM (SELECT xdrec.adapt('g2', 'd2') AS j) x;
+FROM (SELECT xdrec.adapt('g2', 'd2', 'drr') AS j) x;
 SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": "searching"}')$$);
 SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": -1}')$$);
 SELECT pg_temp.err($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"pretrain_epochs": -1}')$$);

@@ -1113,8 +1113,10 @@ GRANT SELECT ON xdrec.domains TO PUBLIC;
 -- ---------------------------------------------------------------------------
 -- One-to-many transfer (DESIGN section 4): adapt a target domain to the
 -- source's served version, every target at once, and roll a domain back.
+-- The default method is auto: on real data DRR alone lost to a tuned
+-- target-only and auto never did (docs/transfer.md, docs/real-report.md).
 
-CREATE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'drr',
+CREATE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'auto',
 							background boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
@@ -1127,7 +1129,7 @@ COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
 -- first, then the others in "C" order; one transaction, so one failing domain
 -- leaves every domain as it was. In the background, one job per domain
 -- (summary {"job": id, "state": "scheduled"}, version NULL), each failing alone.
-CREATE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false)
+CREATE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'auto', background boolean DEFAULT false)
 RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp

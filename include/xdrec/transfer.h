@@ -58,9 +58,10 @@ typedef struct xd_transfer_opts
 	bool		lambda_search;	/* DRR: fit 0.01, 0.1, 1, keep the best */
 	int			max_epochs;		/* 100 (DESIGN.md section 3) */
 	int			patience;		/* 10 */
-	int			drr_patience;	/* DRR's patience (at most patience): 3. It starts from Direct
-								 * with the modules frozen, so it has no
-								 * plateau to wait out (docs/transfer.md) */
+	int			drr_patience;	/* DRR's patience if in 1..patience; 0 (the
+								 * default) = patience. 0.1.0 used 3, which
+								 * stopped DRR on noise on real data
+								 * (docs/transfer.md) */
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr;				/* eta0; 0 = the source config's lr */
 	int			lr_search;		/* rates of the search every fit runs

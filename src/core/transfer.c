@@ -44,7 +44,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->lambda_search = false;
 	o->max_epochs = 100;
 	o->patience = 10;
-	o->drr_patience = 3;
+	o->drr_patience = 0;		/* = patience (docs/transfer.md: 3 lost on real data) */
 	o->valid_max = 2000;
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
@@ -313,7 +313,8 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		to.lr[XD_GROUP_SHARED] = 0.0f;
 		if (method == XD_TRANSFER_DRR)
 		{
-			to.patience = o->drr_patience < o->patience ? o->drr_patience : o->patience;
+			to.patience = o->drr_patience > 0 && o->drr_patience < o->patience ?
+				o->drr_patience : o->patience;
 			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK)
 				return st;
 			res->adapt->enc = enc;
@@ -451,7 +452,7 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 	memset(out, 0, sizeof(*out));
 	if (!source || !target || !o || o->method < 0 || o->method >= XD_N_TRANSFER ||
 		o->pretrain_epochs < 0 || o->max_epochs < 1 || o->patience < 1 ||
-		o->drr_patience < 1 || o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX ||
+		o->drr_patience < 0 || o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX ||
 		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
 		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se))

@@ -180,7 +180,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
 							adapt_models_at_once(run->method, md->lambda_search) +
-							XDPG_SEARCH_MODELS(md));
+							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)));
 
 	return run;
 }
