@@ -22,6 +22,7 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	o->max_epochs = 100;
 	o->patience = 10;
 	o->valid_max = 2000;
+	o->lr_decay = XD_LR_DECAY_DEFAULT;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
@@ -404,6 +405,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	double		seconds = 0.0;
 	double		positives = 0.0;
 	int			chosen = 0;
+	bool		decay = o->lr_decay;
+	float		scale[XD_LR_SEARCH_MAX];
 
 	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX)
 		return XD_EINVAL;
@@ -426,24 +429,43 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		}
 		return st;
 	}
-	if ((st = xd_state_copy_init(&start, model, o->lr)) != XD_OK ||
+	/* the grid in ladder order; the decay from the largest rate down */
+	memcpy(scale, xd_lr_ladder, sizeof(scale));
+	for (int i = 0; decay && i < n_rates; i++)
+		for (int j = i + 1; j < n_rates; j++)
+			if (scale[j] > scale[i])
+			{
+				float		t = scale[i];
+
+				scale[i] = scale[j];
+				scale[j] = t;
+			}
+	if ((!decay && (st = xd_state_copy_init(&start, model, o->lr)) != XD_OK) ||
 		(st = xd_state_copy_init(&best, model, o->lr)) != XD_OK)
 		goto done;
-	xd_state_copy_move(&start, true);
+	if (!decay)
+		xd_state_copy_move(&start, true);
 	for (int i = 0; i < n_rates; i++)
 	{
 		xd_train_opts oi = *o;
 		xd_train_result ri;
+		int			before = sp.offset;
 
 		for (int g = 0; g < XD_N_GROUPS; g++)
-			oi.lr[g] = o->lr[g] * xd_lr_ladder[i];
+			oi.lr[g] = o->lr[g] * scale[i];
 		if (o->progress)
 		{
 			oi.progress = xd_search_epoch;
 			oi.progress_arg = &sp;
 		}
-		if (i > 0)
+		/*
+		 * grid: every rate from the state on entry; decay: the next rate
+		 * from the best state so far
+		 */
+		if (i > 0 && !decay)
 			xd_state_copy_move(&start, false);
+		else if (i > 0 && chosen != i - 1)
+			xd_state_copy_move(&best, false);
 		if ((st = xd_train(model, ds, &oi, &ri)) != XD_OK)
 			goto done;
 		seconds += ri.seconds;
@@ -459,6 +481,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		if (i == 0 || xd_train_result_score(model, &ri) > xd_train_result_score(model, &kept))
 		{
 			kept = ri;
+			if (decay)
+				kept.best_epoch += before;	/* counted across the stages */
 			chosen = i;
 			if (i < n_rates - 1)
 				xd_state_copy_move(&best, true);
@@ -468,6 +492,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	if (chosen < n_rates - 1)
 		xd_state_copy_move(&best, false);
 	*res = kept;
+	if (decay)
+		res->epochs = sp.offset;	/* one fit: every stage's epochs */
 	res->seconds = seconds;
 	res->positives_per_sec = seconds > 0.0 ? positives / seconds : 0.0;
 	if (search)

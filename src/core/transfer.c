@@ -50,6 +50,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->anneal_ratio = 1e-3;
 	o->auto_margin_se = XD_AUTO_MARGIN_SE;
 	o->lr_search = XD_LR_SEARCH_DEFAULT;
+	o->lr_decay = XD_LR_DECAY_DEFAULT;
 	o->seed = 42;
 }
 
@@ -130,10 +131,13 @@ xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 	first = res->n_history;
 	if ((st = xd_train_search(model, ds, to, n_rates, tr, &res->lr_search)) != XD_OK)
 		return st;
-	/* the history keeps the kept fit's epochs only (progress saw them all) */
-	for (int i = 0; i < res->lr_search.chosen; i++)
+	/*
+	 * the history keeps the kept fit's epochs only (progress saw them all);
+	 * decay's stages are one fit
+	 */
+	for (int i = 0; i < res->lr_search.chosen && !to->lr_decay; i++)
 		skip += res->lr_search.epochs[i];
-	kept = res->lr_search.epochs[res->lr_search.chosen];
+	kept = to->lr_decay ? tr->epochs : res->lr_search.epochs[res->lr_search.chosen];
 	memmove(res->loss + first, res->loss + first + skip, sizeof(double) * kept);
 	memmove(res->loss_data + first, res->loss_data + first + skip, sizeof(double) * kept);
 	memmove(res->metric + first, res->metric + first + skip, sizeof(double) * kept);
@@ -151,6 +155,7 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	to->max_epochs = o->max_epochs;
 	to->patience = o->patience;
 	to->valid_max = o->valid_max;
+	to->lr_decay = o->lr_decay;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		to->lr[g] = eta0;
 	to->seed = o->seed ^ salt;

@@ -41,6 +41,13 @@
 #define MAX_FEATURES 16
 #define MAX_VIEWS 4
 
+/* the search strategy the product does not use by default, shown beside it */
+#if XD_LR_DECAY_DEFAULT
+#define ALT_SEARCH "grid"
+#else
+#define ALT_SEARCH "decay"
+#endif
+
 enum
 {
 	M_TO = 0,					/* target-only, the product's defaults */
@@ -52,9 +59,13 @@ enum
 	M_DRR_NOKL,					/* DRR, lambda_KL 0 */
 	M_TO_010,					/* target-only as 0.1.0 fitted it: lr 1e-3, no search */
 	M_DRR_010,					/* DRR as 0.1.0: lr 1e-3, no search, from the same source */
+	M_TO_ALT,					/* target-only with the other search strategy */
+	M_ANNEAL_ALT,
+	M_DRR_ALT,
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
 	M_AUTO1,					/* the same at margin 1 */
 	M_AUTO0,					/* the same at margin 0: the best on validation */
+	M_AUTO_ALT,					/* auto from the other strategy's fits */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -64,15 +75,17 @@ enum
 static const char *const label_implicit[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
-	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "auto", "auto (margin 1)",
-	"auto (margin 0: the best on validation)",
+	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: " ALT_SEARCH ")",
+	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")", "auto", "auto (margin 1)",
+	"auto (margin 0: the best on validation)", "auto (search: " ALT_SEARCH ")",
 	"popularity in context", "own items first, then popular in context"
 };
 static const char *const label_explicit[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
-	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "auto", "auto (margin 1)",
-	"auto (margin 0: the best on validation)",
+	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: " ALT_SEARCH ")",
+	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")", "auto", "auto (margin 1)",
+	"auto (margin 0: the best on validation)", "auto (search: " ALT_SEARCH ")",
 	"user and item means (damped)", "item mean in context (damped)"
 };
 
@@ -546,6 +559,7 @@ typedef struct fit_plan
 	int			drr_patience;
 	float		lambda_kl;
 	int			lr_search;
+	bool		alt_search;		/* the other strategy than the default's */
 } fit_plan;
 
 static const fit_plan plan[N_FITTED] = {
@@ -558,6 +572,9 @@ static const fit_plan plan[N_FITTED] = {
 	[M_DRR_NOKL] = {XD_TRANSFER_DRR, 2, 0, 0.0f, XD_LR_SEARCH_DEFAULT},
 	[M_TO_010] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, 1},
 	[M_DRR_010] = {XD_TRANSFER_DRR, 2, 3, 0.1f, 1},
+	[M_TO_ALT] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
+	[M_ANNEAL_ALT] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
+	[M_DRR_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
 };
 
 static void
@@ -629,6 +646,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				o.drr_patience = plan[mi].drr_patience;
 				o.lambda_kl = plan[mi].lambda_kl;
 				o.lr_search = plan[mi].lr_search;
+				o.lr_decay = plan[mi].alt_search ? !XD_LR_DECAY_DEFAULT : XD_LR_DECAY_DEFAULT;
 				o.seed = 1000 + 17 * s;
 				t0 = cpu_now();
 				CHECK(xd_transfer(src.shared, enc, ds[k], &o, &r));
@@ -637,7 +655,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				c->valid = r.best_metric;
 				c->epochs = r.epochs;
 				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
-				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR)
+				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR || mi == M_TO_ALT ||
+					mi == M_ANNEAL_ALT || mi == M_DRR_ALT)
 				{
 					t0 = cpu_now();
 					CHECK(xd_transfer_validation(&r, ds[k], &o, &each[mi], &n_each));
@@ -647,11 +666,13 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				xd_transfer_result_free(&r);
 			}
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= M_AUTO0; am++)
+			for (int am = M_AUTO; am <= M_AUTO_ALT; am++)
 			{
-				static const int cand[3] = {M_TO, M_ANNEAL, M_DRR};
-				const double *e[3] = {each[M_TO], each[M_ANNEAL], each[M_DRR]};
-				double		margin = am == M_AUTO ? XD_AUTO_MARGIN_SE : (am == M_AUTO1 ? 1.0 : 0.0);
+				int			alt = am == M_AUTO_ALT;
+				int			cand[3] = {alt ? M_TO_ALT : M_TO, alt ? M_ANNEAL_ALT : M_ANNEAL,
+				alt ? M_DRR_ALT : M_DRR};
+				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
+				double		margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : XD_AUTO_MARGIN_SE);
 				double		gain[3],
 							se[3];
 				int			chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);

@@ -421,3 +421,52 @@ XD_TEST(train_search_keeps_the_best_rate)
 	xd_model_free(model);
 	xd_generated_free(g);
 }
+
+/*
+ * The decay strategy: one fit whose rate steps down (10, 3, 1 times lr),
+ * each stage from the best state so far; the model returns holding the best
+ * state of any stage, which revalidates to the reported metric bit for bit.
+ */
+XD_TEST(train_search_decay_steps_down)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_lr_search search;
+	const xd_dataset *ds;
+	double		best = -INFINITY,
+				again;
+	int64_t		n;
+	int			epochs = 0;
+
+	tiny_world(&gc, 8, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE(model_for(ds, 8, 8, &model) == XD_OK);
+	xd_train_opts_default(&o, &model->cfg);
+	o.max_epochs = 4;
+	o.patience = 2;
+	o.lr_decay = true;
+	XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &search) == XD_OK);
+	XD_CHECK(search.n == 3);
+	XD_CHECK(search.lr[0] == 10.0f * o.lr[XD_GROUP_DOMAIN]);
+	XD_CHECK(search.lr[1] == 3.0f * o.lr[XD_GROUP_DOMAIN]);
+	XD_CHECK(search.lr[2] == o.lr[XD_GROUP_DOMAIN]);
+	for (int i = 0; i < 3; i++)
+	{
+		XD_CHECK(search.epochs[i] >= 1);
+		epochs += search.epochs[i];
+		if (search.metric[i] > best)
+			best = search.metric[i];
+	}
+	XD_CHECK(res.best_metric == best);
+	XD_CHECK(search.metric[search.chosen] == best);
+	XD_CHECK(res.epochs == epochs);
+	XD_CHECK(res.best_epoch >= 1 && res.best_epoch <= epochs);
+	XD_REQUIRE(xd_train_validate(model, ds, &o, &again, &n, NULL) == XD_OK);
+	XD_CHECK(again == best);
+	xd_model_free(model);
+	xd_generated_free(g);
+}
