@@ -75,6 +75,17 @@ typedef struct xd_transfer_opts
 								 * exceed this many standard errors:
 								 * XD_AUTO_MARGIN_SE; 0 = the best on
 								 * validation */
+	/*
+	 * Users the target shares with the source (optional, NULL by default:
+	 * DESIGN's domains share no keys, and the SQL layer passes none):
+	 * user_source[u] is target user u's id in source_domain, or -1. The
+	 * methods under the source's modules (Direct, Anneal, DRR) then start
+	 * those users' embeddings (and, explicit, biases) from the source's
+	 * after the swap; target-only never reads them. docs/real-report.md
+	 * measures it.
+	 */
+	const xd_domain *source_domain;
+	const int32_t *user_source;
 	uint64_t	seed;			/* initialisation, shuffles, negatives */
 	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
 	void	   *stop_arg;

@@ -257,6 +257,19 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_shared_free(sh);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
 	}
+	/* shared users start where the source left them, in the modules' basis */
+	if (o->user_source && o->source_domain && o->source_domain->d == dom->d)
+		for (int32_t u = 0; u < dom->n_users; u++)
+		{
+			int32_t		su = o->user_source[u];
+
+			if (su < 0 || su >= o->source_domain->n_users)
+				continue;
+			memcpy(dom->E_u->w + (size_t) u * dom->d,
+				   o->source_domain->E_u->w + (size_t) su * dom->d, sizeof(float) * dom->d);
+			if (dom->s_u && o->source_domain->s_u)
+				dom->s_u->w[u] = o->source_domain->s_u->w[su];
+		}
 	res->pretrain_seconds += xd_clock_seconds() - t0;
 	*out = dom;
 	return XD_OK;

@@ -62,10 +62,13 @@ enum
 	M_TO_ALT,					/* target-only with the other search strategy */
 	M_ANNEAL_ALT,
 	M_DRR_ALT,
+	M_ANNEAL_SHARED,			/* Anneal, shared users start from the source */
+	M_DRR_SHARED,				/* DRR, the same */
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
 	M_AUTO1,					/* the same at margin 1 */
 	M_AUTO0,					/* the same at margin 0: the best on validation */
 	M_AUTO_ALT,					/* auto from the other strategy's fits */
+	M_AUTO_SHARED,				/* auto over target-only and the shared-user fits */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -76,16 +79,20 @@ static const char *const label_implicit[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
 	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: " ALT_SEARCH ")",
-	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")", "auto", "auto (margin 1)",
+	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")",
+	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (search: " ALT_SEARCH ")",
+	"auto (shared users from the source)",
 	"popularity in context", "own items first, then popular in context"
 };
 static const char *const label_explicit[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
 	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: " ALT_SEARCH ")",
-	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")", "auto", "auto (margin 1)",
+	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")",
+	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (search: " ALT_SEARCH ")",
+	"auto (shared users from the source)",
 	"user and item means (damped)", "item mean in context (damped)"
 };
 
@@ -93,6 +100,8 @@ typedef struct cell
 {
 	double		metric;			/* MRR, or RMSE */
 	double		aux[3];			/* H@1, H@5, H@10, or MAE */
+	double		full_h10,		/* implicit: full ranking, repeats allowed */
+				full_mrr;
 	double		valid;			/* validation MRR or RMSE */
 	double		seconds;
 	int			epochs;
@@ -109,6 +118,7 @@ typedef struct view_run
 	int64_t		rows[MAX_DOMAINS];
 	int32_t		users[MAX_DOMAINS];
 	int32_t		items[MAX_DOMAINS];
+	int32_t		shared_users[MAX_DOMAINS];	/* users the source also has */
 	int64_t		train_rows[MAX_DOMAINS];
 	int64_t		test_n[MAX_DOMAINS];
 	int64_t		test_excluded[MAX_DOMAINS];
@@ -184,6 +194,24 @@ str_id(str_ids *t, const char *s)
 	return t->ids[h];
 }
 
+/* the id of s, or -1 when t does not hold it */
+static int
+str_find(const str_ids *t, const char *s)
+{
+	uint64_t	h;
+
+	if (t->cap == 0)
+		return -1;
+	h = hash_str(s) & (uint64_t) (t->cap - 1);
+	while (t->keys[h])
+	{
+		if (strcmp(t->keys[h], s) == 0)
+			return t->ids[h];
+		h = (h + 1) & (uint64_t) (t->cap - 1);
+	}
+	return -1;
+}
+
 static void
 str_ids_free(str_ids *t)
 {
@@ -209,7 +237,7 @@ typedef struct raw_row
  * domains.
  */
 static int
-load_view(const char *path, view_run *v, xd_dataset **ds)
+load_view(const char *path, view_run *v, xd_dataset **ds, int32_t **user_src)
 {
 	FILE	   *f = fopen(path, "r");
 	char		line[4096],
@@ -223,6 +251,7 @@ load_view(const char *path, view_run *v, xd_dataset **ds)
 				cap = 0;
 	char		dnames[MAX_DOMAINS][32];
 	int			order[MAX_DOMAINS];
+	str_ids		src_users = {0};	/* the source's user keys */
 	int64_t		dcount[MAX_DOMAINS] = {0};
 
 	if (!f)
@@ -344,6 +373,20 @@ load_view(const char *path, view_run *v, xd_dataset **ds)
 										rows[i].rating, NULL, rows[i].codes));
 		CHECK(xd_dataset_finalize(ds[k], 42));
 		snprintf(v->domain[k], sizeof(v->domain[k]), "%s", dnames[d]);
+		/* the target's users the source knows: their source ids, else -1 */
+		if (!(user_src[k] = malloc(sizeof(int32_t) * (u.n ? u.n : 1))))
+			exit(1);
+		for (int i = 0; i < u.cap; i++)
+			if (u.keys[i])
+			{
+				user_src[k][u.ids[i]] = k > 0 ? str_find(&src_users, u.keys[i]) : u.ids[i];
+				v->shared_users[k] += user_src[k][u.ids[i]] >= 0;
+			}
+		if (k == 0)
+		{
+			src_users = u;
+			u = (str_ids) {0};
+		}
 		v->rows[k] = ds[k]->n_rows;
 		v->users[k] = ds[k]->n_users;
 		v->items[k] = ds[k]->n_items;
@@ -351,6 +394,7 @@ load_view(const char *path, view_run *v, xd_dataset **ds)
 		str_ids_free(&u);
 		str_ids_free(&it);
 	}
+	str_ids_free(&src_users);
 	xd_schema_free(&schema);
 	free(rows);
 	v->n_targets = n_dom - 1;
@@ -542,6 +586,8 @@ eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c, int64_t *n,
 	{
 		xd_rank_metrics rm;
 
+		xd_full_metrics fm;
+
 		CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, fn, arg, &rm));
 		c->metric = rm.mrr;
 		c->aux[0] = rm.h1;
@@ -549,6 +595,11 @@ eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c, int64_t *n,
 		c->aux[2] = rm.h10;
 		*n = rm.n;
 		*excluded = rm.n_excluded;
+		/* every item of the domain in the positive's context, the user's own included */
+		eo.keep_seen = true;
+		CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, fn, arg, &fm));
+		c->full_h10 = fm.hit;
+		c->full_mrr = fm.mrr;
 	}
 }
 
@@ -560,6 +611,7 @@ typedef struct fit_plan
 	float		lambda_kl;
 	int			lr_search;
 	bool		alt_search;		/* the other strategy than the default's */
+	bool		shared_users;	/* opts.user_source: users the source knows */
 } fit_plan;
 
 static const fit_plan plan[N_FITTED] = {
@@ -575,6 +627,8 @@ static const fit_plan plan[N_FITTED] = {
 	[M_TO_ALT] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
 	[M_ANNEAL_ALT] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
 	[M_DRR_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
+	[M_ANNEAL_SHARED] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
+	[M_DRR_SHARED] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
 };
 
 static void
@@ -582,6 +636,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 {
 	char		path[1024];
 	xd_dataset *ds[MAX_DOMAINS];
+	int32_t    *user_src[MAX_DOMAINS];
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result src;
@@ -593,7 +648,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
 	memset(v, 0, sizeof(*v));
-	n_dom = load_view(path, v, ds);
+	n_dom = load_view(path, v, ds, user_src);
 
 	/* the source: the product's defaults, its search included */
 	xd_config_defaults(&cfg);
@@ -647,6 +702,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				o.lambda_kl = plan[mi].lambda_kl;
 				o.lr_search = plan[mi].lr_search;
 				o.lr_decay = plan[mi].alt_search ? !XD_LR_DECAY_DEFAULT : XD_LR_DECAY_DEFAULT;
+				if (plan[mi].shared_users)
+				{
+					o.source_domain = src.domain;
+					o.user_source = user_src[k];
+				}
 				o.seed = 1000 + 17 * s;
 				t0 = cpu_now();
 				CHECK(xd_transfer(src.shared, enc, ds[k], &o, &r));
@@ -656,7 +716,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				c->epochs = r.epochs;
 				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
 				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR || mi == M_TO_ALT ||
-					mi == M_ANNEAL_ALT || mi == M_DRR_ALT)
+					mi == M_ANNEAL_ALT || mi == M_DRR_ALT || mi == M_ANNEAL_SHARED ||
+					mi == M_DRR_SHARED)
 				{
 					t0 = cpu_now();
 					CHECK(xd_transfer_validation(&r, ds[k], &o, &each[mi], &n_each));
@@ -666,11 +727,13 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				xd_transfer_result_free(&r);
 			}
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= M_AUTO_ALT; am++)
+			for (int am = M_AUTO; am <= M_AUTO_SHARED; am++)
 			{
-				int			alt = am == M_AUTO_ALT;
-				int			cand[3] = {alt ? M_TO_ALT : M_TO, alt ? M_ANNEAL_ALT : M_ANNEAL,
-				alt ? M_DRR_ALT : M_DRR};
+				int			alt = am == M_AUTO_ALT,
+							sh = am == M_AUTO_SHARED;
+				int			cand[3] = {alt ? M_TO_ALT : M_TO,
+					alt ? M_ANNEAL_ALT : (sh ? M_ANNEAL_SHARED : M_ANNEAL),
+				alt ? M_DRR_ALT : (sh ? M_DRR_SHARED : M_DRR)};
 				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
 				double		margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : XD_AUTO_MARGIN_SE);
 				double		gain[3],
@@ -710,7 +773,10 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_encoders_free(enc);
 	xd_transfer_result_free(&src);
 	for (int k = 0; k < n_dom; k++)
+	{
 		xd_dataset_free(ds[k]);
+		free(user_src[k]);
+	}
 	v->wall_seconds = xd_clock_seconds() - t_view;
 }
 
@@ -834,16 +900,16 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	fprintf(f, "); validation %s %.4f, test %s %.4f; encoders %.1f s. Targets:", metric,
 			v->src_valid, metric, v->src_test, v->enc_seconds);
 	for (int k = 1; k <= v->n_targets; k++)
-		fprintf(f, " %s (%lld rows, %lld training, %d users, %d items, %lld test positives evaluated, %lld excluded)%s",
+		fprintf(f, " %s (%lld rows, %lld training, %d users of whom %d in the source, %d items, %lld test positives evaluated, %lld excluded)%s",
 				v->domain[k], (long long) v->rows[k], (long long) v->train_rows[k], v->users[k],
-				v->items[k], (long long) v->test_n[k], (long long) v->test_excluded[k],
+				v->shared_users[k], v->items[k], (long long) v->test_n[k], (long long) v->test_excluded[k],
 				k < v->n_targets ? ";" : ".");
 	fprintf(f, " Wall time of the view: %.0f s.\n\n", v->wall_seconds);
 
 	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, N_SEEDS);
-	fprintf(f, "| method | sum of %s | vs target-only (+ is better) | targets better / worse beyond 2 se | time / target-only | time / one 0.1.0 fit |\n",
-			metric);
-	fprintf(f, "|---|---|---|---|---|---|\n");
+	fprintf(f, "| method | sum of %s | vs target-only (+ is better) | targets better / worse beyond 2 se | time / target-only | time / one 0.1.0 fit |%s\n",
+			metric, v->explicit_fb ? "" : " full ranking, repeats allowed: mean HitRate@10 | full: mean MRR |");
+	fprintf(f, "|---|---|---|---|---|---|%s\n", v->explicit_fb ? "" : "---|---|");
 	for (int m = 0; m < N_METHODS; m++)
 	{
 		int			better = 0,
@@ -856,10 +922,23 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			better += vd > 0;
 			worse += vd < 0;
 		}
-		fprintf(f, "| %s | %.4f | %+.1f%% | %d / %d | %.2f | %.2f |\n", label(v, m),
+		fprintf(f, "| %s | %.4f | %+.1f%% | %d / %d | %.2f | %.2f |", label(v, m),
 				sum_metric(v, m), sum_gain_pct(v, m), better, worse,
 				is_fitted_or_auto(m) ? time_ratio(v, m, M_TO) : NAN,
 				is_fitted_or_auto(m) ? time_ratio(v, m, M_TO_010) : NAN);
+		if (!v->explicit_fb)
+		{
+			double		h = 0.0,
+						r = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				h += mean_field(v, k, m, OFF(full_h10)) / v->n_targets;
+				r += mean_field(v, k, m, OFF(full_mrr)) / v->n_targets;
+			}
+			fprintf(f, " %.4f | %.4f |", h, r);
+		}
+		fprintf(f, "\n");
 	}
 	fprintf(f, "\nTimes are CPU seconds of one core, pretraining, every rate of the search and (auto) the three candidates and their paired validation terms included; \"time / target-only\" is the mean over targets of the ratio to target-only with the defaults (its own search of %d rates included), \"time / one 0.1.0 fit\" the ratio to one target-only fit at lr 1e-3 without search.\n\n",
 			XD_LR_SEARCH_DEFAULT);
@@ -871,7 +950,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		if (v->explicit_fb)
 			fprintf(f, "| method | RMSE (± sd) | Δ vs target-only (2 se) | MAE | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|\n");
 		else
-			fprintf(f, "| method | MRR (± sd) | Δ vs target-only (2 se) | H@1 | H@5 | H@10 | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|---|---|\n");
+			fprintf(f, "| method | MRR (± sd) | Δ vs target-only (2 se) | H@1 | H@5 | H@10 | full: HitRate@10 | full: MRR | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 		for (int m = 0; m < N_METHODS; m++)
 		{
 			double		mu = mean_metric(v, k, m),
@@ -893,6 +972,9 @@ write_view(FILE *f, const view_run *v, const char *dir)
 					s += v->c[k][m][i].aux[a];
 				fprintf(f, " %.4f |", s / N_SEEDS);
 			}
+			if (!v->explicit_fb)
+				fprintf(f, " %.4f | %.4f |", mean_field(v, k, m, OFF(full_h10)),
+						mean_field(v, k, m, OFF(full_mrr)));
 			if (is_fitted_or_auto(m))
 			{
 				double		epochs = 0.0;
