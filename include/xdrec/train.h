@@ -109,7 +109,6 @@ xd_status	xd_train_validate(xd_model *model, const xd_dataset *ds,
  */
 #define XD_LR_SEARCH_MAX 5
 #define XD_LR_SEARCH_DEFAULT 3
-#define XD_LR_DECAY_DEFAULT 0	/* 1: decay */
 extern const float xd_lr_ladder[XD_LR_SEARCH_MAX];
 
 typedef struct xd_lr_search

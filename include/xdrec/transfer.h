@@ -68,8 +68,9 @@ typedef struct xd_transfer_opts
 								 * (train.h, xd_train_search): eta0 times
 								 * the first lr_search of the ladder;
 								 * XD_LR_SEARCH_DEFAULT, 1 = eta0 alone */
-	bool		lr_decay;		/* the search's strategy (train.h):
-								 * XD_LR_DECAY_DEFAULT */
+	bool		lr_decay;		/* the search's strategy (train.h): false,
+								 * the grid; auto always searches its
+								 * Anneal and DRR candidates by decay */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
 	double		auto_margin_se; /* auto: a transfer's validation gain must
 								 * exceed this many standard errors:

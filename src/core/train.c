@@ -22,7 +22,7 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	o->max_epochs = 100;
 	o->patience = 10;
 	o->valid_max = 2000;
-	o->lr_decay = XD_LR_DECAY_DEFAULT;
+	o->lr_decay = false;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;

@@ -41,12 +41,6 @@
 #define MAX_FEATURES 16
 #define MAX_VIEWS 4
 
-/* the search strategy the product does not use by default, shown beside it */
-#if XD_LR_DECAY_DEFAULT
-#define ALT_SEARCH "grid"
-#else
-#define ALT_SEARCH "decay"
-#endif
 
 enum
 {
@@ -59,7 +53,7 @@ enum
 	M_DRR_NOKL,					/* DRR, lambda_KL 0 */
 	M_TO_010,					/* target-only as 0.1.0 fitted it: lr 1e-3, no search */
 	M_DRR_010,					/* DRR as 0.1.0: lr 1e-3, no search, from the same source */
-	M_TO_ALT,					/* target-only with the other search strategy */
+	M_TO_ALT,					/* target-only searched by decay */
 	M_ANNEAL_ALT,
 	M_DRR_ALT,
 	M_ANNEAL_SHARED,			/* Anneal, shared users start from the source */
@@ -67,7 +61,7 @@ enum
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
 	M_AUTO1,					/* the same at margin 1 */
 	M_AUTO0,					/* the same at margin 0: the best on validation */
-	M_AUTO_ALT,					/* auto from the other strategy's fits */
+	M_AUTO_ALT,					/* auto with every candidate searched by the grid */
 	M_AUTO_SHARED,				/* auto over target-only and the shared-user fits */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
@@ -78,20 +72,20 @@ enum
 static const char *const label_implicit[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
-	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: " ALT_SEARCH ")",
-	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")",
+	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
+	"Anneal (search: decay)", "DRR (search: decay)",
 	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
-	"auto (margin 0: the best on validation)", "auto (search: " ALT_SEARCH ")",
+	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
 	"auto (shared users from the source)",
 	"popularity in context", "own items first, then popular in context"
 };
 static const char *const label_explicit[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
-	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: " ALT_SEARCH ")",
-	"Anneal (search: " ALT_SEARCH ")", "DRR (search: " ALT_SEARCH ")",
+	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
+	"Anneal (search: decay)", "DRR (search: decay)",
 	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
-	"auto (margin 0: the best on validation)", "auto (search: " ALT_SEARCH ")",
+	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
 	"auto (shared users from the source)",
 	"user and item means (damped)", "item mean in context (damped)"
 };
@@ -610,7 +604,7 @@ typedef struct fit_plan
 	int			drr_patience;
 	float		lambda_kl;
 	int			lr_search;
-	bool		alt_search;		/* the other strategy than the default's */
+	bool		decay;			/* the search by decay, not the default grid */
 	bool		shared_users;	/* opts.user_source: users the source knows */
 } fit_plan;
 
@@ -701,7 +695,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				o.drr_patience = plan[mi].drr_patience;
 				o.lambda_kl = plan[mi].lambda_kl;
 				o.lr_search = plan[mi].lr_search;
-				o.lr_decay = plan[mi].alt_search ? !XD_LR_DECAY_DEFAULT : XD_LR_DECAY_DEFAULT;
+				o.lr_decay = plan[mi].decay;
 				if (plan[mi].shared_users)
 				{
 					o.source_domain = src.domain;
@@ -729,11 +723,16 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
 			for (int am = M_AUTO; am <= M_AUTO_SHARED; am++)
 			{
-				int			alt = am == M_AUTO_ALT,
+				/*
+				 * the product's auto: target-only searched by the grid, its
+				 * transfer candidates by decay (xd_transfer); beside it every
+				 * candidate by the grid, and the shared-user candidates
+				 */
+				int			grid = am == M_AUTO_ALT,
 							sh = am == M_AUTO_SHARED;
-				int			cand[3] = {alt ? M_TO_ALT : M_TO,
-					alt ? M_ANNEAL_ALT : (sh ? M_ANNEAL_SHARED : M_ANNEAL),
-				alt ? M_DRR_ALT : (sh ? M_DRR_SHARED : M_DRR)};
+				int			cand[3] = {M_TO,
+					grid ? M_ANNEAL : (sh ? M_ANNEAL_SHARED : M_ANNEAL_ALT),
+				grid ? M_DRR : (sh ? M_DRR_SHARED : M_DRR_ALT)};
 				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
 				double		margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : XD_AUTO_MARGIN_SE);
 				double		gain[3],
@@ -1127,9 +1126,11 @@ main(int argc, char **argv)
 			"Every method runs with the product's defaults (model defaults d = 64, L_C = L_U = 2, "
 			"batch 256, dropout 0.1; Adam 1e-3 times the learning-rate search's first %d rates of "
 			"the ladder 1, 3, 10, the fit with the best validation metric kept; patience 10 "
-			"for every method, at most 100 epochs, pretraining 2, λ_KL 0.1; auto keeps "
-			"target-only unless Anneal or DRR beats it on validation by more than %.0f paired "
-			"standard errors), %d seeds per method and target (initialisation, shuffles, "
+			"for every method, at most 100 epochs, pretraining 2, λ_KL 0.1; auto fits "
+			"target-only (searched by the grid), Anneal and DRR (each searched by decay: one fit "
+			"from rate 1e-2 down to 1e-3, the rate stepped down when early stopping ends a stage) "
+			"and keeps target-only unless Anneal or DRR beats it on validation by more than %.0f "
+			"paired standard errors), %d seeds per method and target (initialisation, shuffles, "
 			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
