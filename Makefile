@@ -19,17 +19,31 @@
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
 #
-# Source lists are wildcards, so adding a file to src/core/ or src/pg/ (or a
-# test to test/unit/, sql/) needs no edit here.
+# Source lists are wildcards over one level of folders (the layers of
+# docs/architecture.md), so adding a file to a folder of src/core/ or src/pg/
+# (or a test to test/unit/, sql/) needs no edit here.
 
 EXTENSION = xdrec
 MODULE_big = xdrec
 
-CORE_SRCS := $(sort $(wildcard src/core/*.c))
-PG_SRCS := $(sort $(wildcard src/pg/*.c))
+CORE_SRCS := $(sort $(wildcard src/core/*/*.c))
+PG_SRCS := $(sort $(wildcard src/pg/*.c src/pg/*/*.c))
 OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
-DATA = sql/xdrec--0.1.0.sql
+# The install script of the current version is built from sql/src/*.sql in
+# name order, as pgvector builds its own: parts named *.install.sql (the
+# schema and the tables) run only on CREATE EXTENSION; the others (functions
+# and views, CREATE OR REPLACE) also end the upgrade script to this version,
+# after its head in sql/upgrade/. Released scripts (sql/xdrec--0.1.0.sql) are
+# frozen in sql/ and installed beside them, so ALTER EXTENSION UPDATE works
+# from every release (docs/CONTRIBUTING.md, "The install script").
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+SQL_PARTS := $(sort $(wildcard sql/src/*.sql))
+SQL_RERUNNABLE := $(filter-out %.install.sql,$(SQL_PARTS))
+SQL_UPGRADE_HEADS := $(wildcard sql/upgrade/$(EXTENSION)--*--$(EXTVERSION).sql)
+SQL_BUILT = sql/$(EXTENSION)--$(EXTVERSION).sql $(patsubst sql/upgrade/%,sql/%,$(SQL_UPGRADE_HEADS))
+SQL_RELEASED := $(filter-out $(SQL_BUILT),$(wildcard sql/$(EXTENSION)--*.sql))
+DATA = $(SQL_RELEASED) $(SQL_BUILT)
 
 # Every sql/*.sql except the install/upgrade scripts is a regression test;
 # each test creates and drops what it needs, so the order does not matter.
@@ -42,7 +56,9 @@ OPENBLAS_INC = /usr/include/x86_64-linux-gnu/openblas-serial
 OPENBLAS_LIB = /usr/lib/x86_64-linux-gnu/openblas-serial
 BLAS_LIBS = -L$(OPENBLAS_LIB) -lopenblas -Wl,-rpath,$(OPENBLAS_LIB)
 
-PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
+# -Isrc/core: the core's folders share its internal header (mmt/model_int.h);
+# -Isrc/pg: the PostgreSQL layer's folders share its header
+PG_CPPFLAGS = -Iinclude -Isrc/core -Isrc/pg -I$(OPENBLAS_INC) -DXDREC_VERSION='"$(EXTVERSION)"'
 # PostgreSQL's own headers trip -Wextra's unused-parameter, missing-field-
 # initializers and sign-compare; everything else stays an error. Mixed
 # declarations are legal gnu11 and accepted by the unit build, so the PG build
@@ -50,7 +66,7 @@ PG_CPPFLAGS = -Iinclude -I$(OPENBLAS_INC)
 # PostgreSQL's own flags: a VLA sized by data can overflow a backend's stack.
 XD_VLA = -Werror=vla
 # No a * b + c contracted into one FMA: the activations' wide kernels
-# (AVX2, AVX-512F, src/core/activation.c) are compiled for units that have
+# (AVX2, AVX-512F, src/core/mmt/activation.c) are compiled for units that have
 # FMA, and must give the baseline's values bit for bit.
 XD_FP = -ffp-contract=off
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -59,18 +75,29 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
 SHLIB_LINK = $(BLAS_LIBS) -lm
 
 EXTRA_CLEAN = build test/unit/xdrec_unit results regression.diffs regression.out log \
-	$(OBJS:.o=.d)
+	$(OBJS:.o=.d) $(SQL_BUILT)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+all: $(SQL_BUILT)
+
+# the library is built for the catalog version it checks (src/pg/xdrec.c)
+src/pg/xdrec.o: $(EXTENSION).control
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+sql/$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_RERUNNABLE)
+	cat $^ > $@
 
 # ---------------------------------------------------------------------------
 # The pure-C core on its own: plain gcc, no PostgreSQL headers.
 
 UNIT_CC = gcc
 UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wmissing-prototypes \
-	$(XD_VLA) $(XD_FP) -Iinclude -I$(OPENBLAS_INC) -MMD -MP
+	$(XD_VLA) $(XD_FP) -Iinclude -Isrc/core -I$(OPENBLAS_INC) -MMD -MP
 UNIT_LIBS = $(BLAS_LIBS) -lm
 
 UNIT_SRCS := $(sort $(wildcard test/unit/*.c))
@@ -118,10 +145,10 @@ VALGRIND_FILTER ?= -slow
 valgrind: unit
 	$(VALGRIND) test/unit/xdrec_unit $(VALGRIND_FILTER)
 
-# -Isrc/core: benchmarks may reach the core's internals (model_int.h)
+# benchmarks may reach the core's internals (mmt/model_int.h, on -Isrc/core)
 build/bench/%: test/bench/%.c $(CORE_UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/core -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_UNIT_OBJS) $(UNIT_LIBS)
 
 bench: check-core-headers $(BENCH_BINS)
 ifeq ($(strip $(BENCH_SRCS)),)
@@ -151,4 +178,4 @@ check-server-valgrind:
 # Header dependencies of both builds (-MMD -MP): a changed header rebuilds
 # every object that includes it (PGXS does not track them unless PostgreSQL
 # itself was configured with --enable-depend).
--include $(wildcard build/core/*.d build/unit/*.d build/bench/*.d src/core/*.d src/pg/*.d)
+-include $(wildcard build/core/*/*.d build/unit/*.d build/bench/*.d src/core/*/*.d src/pg/*.d src/pg/*/*.d)

@@ -1,6 +1,7 @@
 /*
- * xdrec.c - module entry: the load-time BLAS check, the GUCs, and the BLAS
- * self-check function (DESIGN sections 8 and 11).
+ * xdrec.c - module entry: the load-time BLAS check, the GUCs, the check that
+ * the database's catalog is the library's version, and the BLAS self-check
+ * function (DESIGN sections 8 and 11).
  */
 #include "postgres.h"
 
@@ -8,8 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -17,6 +25,7 @@
 #include <cblas.h>
 
 #include "xdrec/activation.h"
+#include "xdrec_pg.h"
 
 PG_MODULE_MAGIC;
 
@@ -47,6 +56,54 @@ check_blas_is_serial(void)
 						parallel),
 				 errdetail("OpenBLAS configuration: %s", openblas_get_config()),
 				 errhint("Install libopenblas0-serial (apt-get install libopenblas-serial-dev), and make sure nothing loads a threaded libopenblas.so.0 first (LD_LIBRARY_PATH, LD_PRELOAD, another extension).")));
+}
+
+/*
+ * The library serves one version of the SQL objects and catalog tables, the
+ * one it was built with. After a package upgrade, new sessions load the new
+ * library while the database keeps the old objects until a DBA runs ALTER
+ * EXTENSION xdrec UPDATE; every call that reads a model checks first and
+ * names the fix, as Citus does, instead of misreading the old tables. The
+ * version is read each time (one index probe of pg_extension): an UPDATE in
+ * another session must be seen at once.
+ */
+void
+xdpg_check_catalog_version(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *installed = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("xdrec"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			installed = text_to_cstring(DatumGetTextPP(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (installed == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension xdrec is not installed in this database")));
+	if (strcmp(installed, XDREC_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension xdrec is version %s in this database, but its library is version %s",
+						installed, XDREC_VERSION),
+				 errhint("A superuser runs ALTER EXTENSION xdrec UPDATE after upgrading the package.")));
+	pfree(installed);
 }
 
 /*

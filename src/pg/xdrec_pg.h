@@ -31,6 +31,8 @@ extern int	xdrec_train_memory;
 extern int	xdrec_cache_memory;
 extern int	xdrec_item_cache_memory;
 
+extern void xdpg_check_catalog_version(void);
+
 /* declared SQL type of a feature (xdrec.feature.type) */
 typedef enum XdSqlType
 {

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model_int.h"
+#include "mmt/model_int.h"
 #include "xdrec/activation.h"
 #include "xdrec/core.h"
 #include "xdrec/encoder.h"

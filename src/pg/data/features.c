@@ -126,6 +126,7 @@ xdpg_model_load(const char *name, const char *privilege)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model name must not be null")));
+	xdpg_check_catalog_version();
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(privilege);
 	ret = SPI_execute_with_args(

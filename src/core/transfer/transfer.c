@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_int.h"
+#include "mmt/model_int.h"
 #include "xdrec/clock.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"

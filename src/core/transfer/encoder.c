@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_int.h"
+#include "mmt/model_int.h"
 #include "xdrec/clock.h"
 #include "xdrec/encoder.h"
 #include "xdrec/sample.h"

@@ -1,0 +1,302 @@
+-- ---------------------------------------------------------------------------
+-- Catalog (DESIGN section 7). Table names are singular; the plural names
+-- (xdrec.models, ...) are the views users read. Relations are regclass, roles
+-- are names: no raw OIDs, so pg_dump/pg_restore carries everything. Each
+-- table comes with what belongs to it: its registration with pg_dump, its
+-- row-level security and policies, its privileges and its triggers.
+--
+-- Any write to a table ranking reads through its per-backend cache (model,
+-- model_grant, domain, forgotten) sends a relcache invalidation of
+-- xdrec.domain by a statement trigger, which every backend's cache listens
+-- to (also on a hot standby: invalidations are WAL-logged).
+
+SELECT pg_catalog.pg_extension_config_dump('xdrec.model_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('xdrec.version_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('xdrec.job_id_seq', '');
+GRANT USAGE ON SEQUENCE xdrec.model_id_seq, xdrec.version_id_seq, xdrec.job_id_seq TO PUBLIC;
+
+CREATE TABLE xdrec.model (
+	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.model_id_seq'),
+	name text NOT NULL UNIQUE
+		CHECK (name <> '' AND pg_catalog.length(name) <= 63),
+	relation regclass NOT NULL,
+	user_col name NOT NULL,
+	item_col name NOT NULL,
+	domain_col name NOT NULL,
+	rating_col name,
+	user_type text NOT NULL,		-- key types, by SQL type name
+	item_type text NOT NULL,
+	domain_type text NOT NULL,
+	options jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
+	owner name NOT NULL DEFAULT CURRENT_USER,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	source_domain text				-- the default source domain, set by training
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.model', '');
+
+-- A model's grants (xdrec.grant); created here, as the model's policies read it.
+CREATE TABLE xdrec.model_grant (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	grantee name NOT NULL,
+	privilege text NOT NULL CHECK (privilege IN ('use', 'train')),
+	owner name NOT NULL,			-- the model's owner when granted; see the policies
+	granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model_id, grantee)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.model_grant', '');
+
+ALTER TABLE xdrec.model ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_select ON xdrec.model FOR SELECT
+	USING (xdrec._is_member(owner)
+		   OR EXISTS (SELECT 1 FROM xdrec.model_grant g
+					  WHERE g.model_id = id AND g.owner = model.owner
+						AND xdrec._is_member(g.grantee)));
+CREATE POLICY model_insert ON xdrec.model FOR INSERT
+	WITH CHECK (owner = CURRENT_USER);
+CREATE POLICY model_update ON xdrec.model FOR UPDATE
+	USING (xdrec._model_access(id, 'train'))
+	WITH CHECK (xdrec._model_access(id, 'train'));
+CREATE POLICY model_delete ON xdrec.model FOR DELETE
+	USING (xdrec._is_member(owner));
+GRANT SELECT, INSERT, DELETE ON xdrec.model TO PUBLIC;
+GRANT UPDATE (source_domain) ON xdrec.model TO PUBLIC;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+ALTER TABLE xdrec.model_grant ENABLE ROW LEVEL SECURITY;
+-- Only a model's owner writes its grants, and a grant counts only while its
+-- recorded owner is still the model's owner (belt and braces: a forged row
+-- cannot name another role's model).
+CREATE POLICY model_grant_select ON xdrec.model_grant FOR SELECT
+	USING (xdrec._is_member(grantee) OR xdrec._is_member(owner));
+CREATE POLICY model_grant_insert ON xdrec.model_grant FOR INSERT
+	WITH CHECK (xdrec._is_member(owner) AND owner = xdrec._model_owner(model_id));
+CREATE POLICY model_grant_update ON xdrec.model_grant FOR UPDATE
+	USING (xdrec._is_member(owner))
+	WITH CHECK (xdrec._is_member(owner) AND owner = xdrec._model_owner(model_id));
+CREATE POLICY model_grant_delete ON xdrec.model_grant FOR DELETE
+	USING (xdrec._is_member(owner));
+GRANT SELECT, INSERT, DELETE ON xdrec.model_grant TO PUBLIC;
+GRANT UPDATE (privilege, granted_at) ON xdrec.model_grant TO PUBLIC;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model_grant
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+
+CREATE TABLE xdrec.feature (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	position int NOT NULL CHECK (position >= 1),
+	name text NOT NULL CHECK (name <> ''),
+	column_name name,
+	expression text,
+	kind text NOT NULL CHECK (kind IN ('interactional', 'historical', 'attributional')),
+	type text NOT NULL CHECK (type IN ('numeric', 'categorical', 'boolean')),
+	scope text NOT NULL DEFAULT 'interaction' CHECK (scope IN ('interaction', 'user', 'item')),
+	options jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
+	PRIMARY KEY (model_id, position),
+	UNIQUE (model_id, name),
+	CHECK ((column_name IS NULL) <> (expression IS NULL))
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.feature', '');
+ALTER TABLE xdrec.feature ENABLE ROW LEVEL SECURITY;
+-- Features are written once, by the owner, when the model is created.
+CREATE POLICY feature_select ON xdrec.feature FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY feature_write ON xdrec.feature FOR ALL
+	USING (xdrec._model_access(model_id, 'own'))
+	WITH CHECK (xdrec._model_access(model_id, 'own'));
+GRANT SELECT, INSERT, DELETE ON xdrec.feature TO PUBLIC;
+
+CREATE TABLE xdrec.version (
+	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.version_id_seq'),
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	domain text NOT NULL,
+	kind text NOT NULL CHECK (kind IN ('source', 'target')),
+	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only')),
+	-- deferred: pg_restore loads this table in heap order, not id order
+	pins_shared_version bigint REFERENCES xdrec.version (id) DEFERRABLE INITIALLY DEFERRED,
+	state text NOT NULL DEFAULT 'building'
+		CHECK (state IN ('building', 'ready', 'failed', 'retired')),
+	metrics jsonb NOT NULL DEFAULT '{}',
+	-- config, feature layout and frozen vocabularies (src/pg/catalog.c)
+	encoder jsonb,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	UNIQUE (model_id, id),
+	-- how many users were forgotten from the version since it was written; the
+	-- ranking cache re-reads a version whose count moved (src/pg/serve/cache.c)
+	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.version', '');
+ALTER TABLE xdrec.version ENABLE ROW LEVEL SECURITY;
+-- Training state: read with 'use', written with 'train'.
+CREATE POLICY version_select ON xdrec.version FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY version_write ON xdrec.version FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.version TO PUBLIC;
+
+CREATE TABLE xdrec.domain (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	domain text NOT NULL,
+	role text NOT NULL CHECK (role IN ('source', 'target')),
+	stats jsonb,					-- normalisation statistics and vocabularies
+	served_version bigint,			-- the version ranking uses; NULL before training
+	PRIMARY KEY (model_id, domain),
+	FOREIGN KEY (model_id, served_version) REFERENCES xdrec.version (model_id, id)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.domain', '');
+ALTER TABLE xdrec.domain ENABLE ROW LEVEL SECURITY;
+CREATE POLICY domain_select ON xdrec.domain FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY domain_write ON xdrec.domain FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.domain TO PUBLIC;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.domain
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+
+-- Generic versioned weight store: blobs of src/core/blob.c, chunked below the
+-- 1 GB datum limit.
+CREATE TABLE xdrec.weight (
+	model_id bigint NOT NULL,
+	version_id bigint NOT NULL,
+	tensor text NOT NULL,
+	chunk int NOT NULL CHECK (chunk >= 0),
+	data bytea NOT NULL,
+	PRIMARY KEY (version_id, tensor, chunk),
+	FOREIGN KEY (model_id, version_id) REFERENCES xdrec.version (model_id, id) ON DELETE CASCADE
+);
+ALTER TABLE xdrec.weight ALTER COLUMN data SET STORAGE EXTERNAL;	-- float noise does not compress
+SELECT pg_catalog.pg_extension_config_dump('xdrec.weight', '');
+ALTER TABLE xdrec.weight ENABLE ROW LEVEL SECURITY;
+CREATE POLICY weight_select ON xdrec.weight FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY weight_write ON xdrec.weight FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.weight TO PUBLIC;
+
+-- A version's key maps: dense id = position in the sorted keys ("C"
+-- collation for text keys, numeric order for integers), in text form,
+-- chunked (src/pg/catalog.c).
+CREATE TABLE xdrec.key_map (
+	model_id bigint NOT NULL,
+	version_id bigint NOT NULL,
+	kind text NOT NULL CHECK (kind IN ('user', 'item')),
+	chunk int NOT NULL CHECK (chunk >= 0),
+	keys text[] NOT NULL,
+	PRIMARY KEY (version_id, kind, chunk),
+	FOREIGN KEY (model_id, version_id) REFERENCES xdrec.version (model_id, id) ON DELETE CASCADE
+);
+
+SELECT pg_catalog.pg_extension_config_dump('xdrec.key_map', '');
+ALTER TABLE xdrec.key_map ENABLE ROW LEVEL SECURITY;
+CREATE POLICY key_map_select ON xdrec.key_map FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY key_map_write ON xdrec.key_map FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.key_map TO PUBLIC;
+
+-- 65,536 per chunk; counts[i] items of user chunk * 65536 + i, then items.
+CREATE TABLE xdrec.seen (
+	model_id bigint NOT NULL,
+	version_id bigint NOT NULL,
+	chunk int NOT NULL CHECK (chunk >= 0),
+	counts int[] NOT NULL,
+	items int[] NOT NULL,
+	PRIMARY KEY (version_id, chunk),
+	FOREIGN KEY (model_id, version_id) REFERENCES xdrec.version (model_id, id) ON DELETE CASCADE
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.seen', '');
+ALTER TABLE xdrec.seen ENABLE ROW LEVEL SECURITY;
+CREATE POLICY seen_select ON xdrec.seen FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+CREATE POLICY seen_write ON xdrec.seen FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.seen TO PUBLIC;
+
+-- The users forgotten from a domain, by key in the key maps' text form.
+-- load.c filters the relation's rows on it; the interactions themselves stay
+-- in the owner's relation (docs/security.md, "Forgetting a user").
+CREATE TABLE xdrec.forgotten (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	domain text NOT NULL,
+	user_key text NOT NULL,
+	forgotten_by name NOT NULL DEFAULT CURRENT_USER,
+	forgotten_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model_id, domain, user_key)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.forgotten', '');
+-- Read and written with 'train' only: the keys of forgotten users are shown
+-- to no role that does not train on the domain; a row names who wrote it.
+ALTER TABLE xdrec.forgotten ENABLE ROW LEVEL SECURITY;
+CREATE POLICY forgotten_select ON xdrec.forgotten FOR SELECT
+	USING (xdrec._model_access(model_id, 'train'));
+CREATE POLICY forgotten_write ON xdrec.forgotten FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train') AND forgotten_by = CURRENT_USER);
+GRANT SELECT, INSERT, DELETE ON xdrec.forgotten TO PUBLIC;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.forgotten
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+
+CREATE TABLE xdrec.job (
+	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.job_id_seq'),
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	domain text,
+	kind text NOT NULL CHECK (kind IN ('train', 'adapt')),	-- adapt_all submits adapt jobs
+	state text NOT NULL DEFAULT 'scheduled'
+		CHECK (state IN ('scheduled', 'running', 'finished', 'cancelling', 'cancelled', 'failed')),
+	submitted_by name NOT NULL DEFAULT CURRENT_USER,
+	login_role name NOT NULL DEFAULT SESSION_USER,
+	submitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	started_at timestamptz,
+	finished_at timestamptz,
+	error text,
+	options jsonb NOT NULL DEFAULT '{}',
+	result jsonb,
+	pid integer,					-- the worker's, while it runs (src/pg/worker.c)
+	sqlstate text					-- of the error a failed or cancelled job ended with
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.job', '');
+ALTER TABLE xdrec.job ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_select ON xdrec.job FOR SELECT
+	USING (xdrec._model_access(model_id, 'use'));
+-- a job's worker connects as its login_role: a row may name only the
+-- writer's own session (docs/jobs.md)
+CREATE POLICY job_write ON xdrec.job FOR ALL
+	USING (xdrec._model_access(model_id, 'train'))
+	WITH CHECK (xdrec._model_access(model_id, 'train') AND submitted_by = CURRENT_USER
+				AND login_role = SESSION_USER);
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.job TO PUBLIC;
+
+CREATE TABLE xdrec.job_progress (
+	job_id bigint NOT NULL REFERENCES xdrec.job (id) ON DELETE CASCADE,
+	epoch int NOT NULL,
+	loss double precision,
+	metric double precision,
+	rows_per_sec double precision,
+	eta interval,
+	at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (job_id, epoch)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.job_progress', '');
+ALTER TABLE xdrec.job_progress ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_progress_select ON xdrec.job_progress FOR SELECT
+	USING (EXISTS (SELECT 1 FROM xdrec.job j WHERE j.id = job_id));
+CREATE POLICY job_progress_write ON xdrec.job_progress FOR ALL
+	USING (EXISTS (SELECT 1 FROM xdrec.job j
+				   WHERE j.id = job_id AND xdrec._model_access(j.model_id, 'train')))
+	WITH CHECK (EXISTS (SELECT 1 FROM xdrec.job j
+						WHERE j.id = job_id AND xdrec._model_access(j.model_id, 'train')));
+GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.job_progress TO PUBLIC;
+
+-- Settings of the job queue; a missing row means the default. Only the
+-- extension's owner writes them (xdrec.set_max_workers).
+CREATE TABLE xdrec.setting (
+	name text PRIMARY KEY CHECK (name IN ('max_workers')),
+	value integer NOT NULL CHECK (value >= 1)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.setting', '');
+ALTER TABLE xdrec.setting ENABLE ROW LEVEL SECURITY;
+CREATE POLICY setting_select ON xdrec.setting FOR SELECT USING (true);
+GRANT SELECT ON xdrec.setting TO PUBLIC;

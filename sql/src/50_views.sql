@@ -1,0 +1,87 @@
+-- ---------------------------------------------------------------------------
+-- Views. security_invoker, so the caller's row-level security applies.
+
+CREATE OR REPLACE VIEW xdrec.models WITH (security_invoker = true) AS
+SELECT m.name,
+	   m.relation,
+	   m.user_col,
+	   m.item_col,
+	   m.domain_col,
+	   m.rating_col,
+	   coalesce(m.options ->> 'feedback', 'implicit') AS feedback,
+	   coalesce(m.options ->> 'variant', 'mmt') AS variant,
+	   (SELECT count(*) FROM xdrec.feature f WHERE f.model_id = m.id) AS features,
+	   m.source_domain,
+	   m.owner,
+	   CASE WHEN xdrec._is_member(m.owner) THEN 'own'
+			WHEN xdrec._model_access(m.id, 'train') THEN 'train'
+			ELSE 'use' END AS access,
+	   m.created_at,
+	   m.options,
+	   m.id
+FROM xdrec.model m;
+
+GRANT SELECT ON xdrec.models TO PUBLIC;
+
+-- A target is stale when the shared (source) version it pins is no longer the
+-- one the source serves: it keeps serving on its pinned modules until it is
+-- adapted again (DESIGN section 1).
+CREATE OR REPLACE VIEW xdrec.domains WITH (security_invoker = true) AS
+SELECT m.name AS model,
+	   d.domain,
+	   d.role,
+	   v.method,
+	   d.served_version,
+	   v.pins_shared_version,
+	   (d.role = 'target' AND v.pins_shared_version IS DISTINCT FROM s.served_version) AS stale,
+	   (v.metrics ->> 'rows')::bigint AS rows,
+	   (v.metrics ->> 'users')::bigint AS users,
+	   (v.metrics ->> 'items')::bigint AS items,
+	   v.metrics -> 'test' AS metrics,
+	   v.created_at AS trained_at
+FROM xdrec.domain d
+JOIN xdrec.model m ON m.id = d.model_id
+LEFT JOIN xdrec.version v ON v.id = d.served_version
+LEFT JOIN xdrec.domain s ON s.model_id = d.model_id AND s.domain = m.source_domain;
+
+GRANT SELECT ON xdrec.domains TO PUBLIC;
+
+-- Every job the caller may see, with its latest progress row.
+CREATE OR REPLACE VIEW xdrec.jobs WITH (security_invoker = true) AS
+SELECT j.id AS job,
+	   m.name AS model,
+	   j.kind,
+	   j.domain,
+	   j.options ->> 'method' AS method,
+	   s.state,
+	   p.epoch,
+	   p.loss,
+	   p.metric,
+	   p.rows_per_sec,
+	   p.eta,
+	   CASE WHEN s.state = 'failed' AND j.state IN ('running', 'cancelling')
+			THEN 'the job''s worker ended without recording an outcome (server crash, restart or terminated backend)'
+			ELSE j.error END AS error,
+	   j.sqlstate,
+	   j.submitted_by,
+	   j.login_role,
+	   j.submitted_at,
+	   j.started_at,
+	   j.finished_at,
+	   j.pid,
+	   j.result
+FROM xdrec.job j
+JOIN xdrec.model m ON m.id = j.model_id
+CROSS JOIN LATERAL (SELECT xdrec._job_state(j.id, j.state) AS state) s
+LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta
+				   FROM xdrec.job_progress x WHERE x.job_id = j.id
+				   ORDER BY x.epoch DESC LIMIT 1) p ON true;
+
+GRANT SELECT ON xdrec.jobs TO PUBLIC;
+
+CREATE OR REPLACE VIEW xdrec.cache_stats WITH (security_invoker = true) AS
+	SELECT * FROM xdrec.cache_stats();
+GRANT SELECT ON xdrec.cache_stats TO PUBLIC;
+
+COMMENT ON VIEW xdrec.cache_stats IS
+	'this backend''s ranking cache (xdrec.cache_stats()): per model, domain and version';
