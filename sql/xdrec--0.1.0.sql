@@ -441,7 +441,7 @@ DECLARE
 	known text[] := ARRAY['d', 'context_layers', 'tower_layers', 'variant', 'mm_residual',
 						  'feedback', 'dropout', 'beta', 'lr', 'batch_size', 'epochs',
 						  'patience', 'seed', 'vocab_cap', 'lambda_kl', 'pretrain_epochs',
-						  'val_sample', 'dedup', 'auto_margin', 'lr_search'];
+						  'val_sample', 'dedup', 'auto_margin'];
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a json object, not %', coalesce(options::text, 'null')
@@ -474,7 +474,6 @@ BEGIN
 				END IF;
 			WHEN 'pretrain_epochs' THEN PERFORM xdrec._int_option('option "pretrain_epochs"', v, 0, 1000);
 			WHEN 'auto_margin' THEN PERFORM xdrec._num_option('option "auto_margin"', v, 0, 100, false, false);
-			WHEN 'lr_search' THEN PERFORM xdrec._int_option('option "lr_search"', v, 1, 5);
 			WHEN 'val_sample' THEN PERFORM xdrec._int_option('option "val_sample"', v, 1, 100000000);
 			WHEN 'mm_residual', 'dedup' THEN
 				IF jsonb_typeof(v) <> 'boolean' THEN
@@ -1113,10 +1112,8 @@ GRANT SELECT ON xdrec.domains TO PUBLIC;
 -- ---------------------------------------------------------------------------
 -- One-to-many transfer (DESIGN section 4): adapt a target domain to the
 -- source's served version, every target at once, and roll a domain back.
--- The default method is auto: on real data DRR alone lost to a tuned
--- target-only and auto never did (docs/transfer.md, docs/real-report.md).
 
-CREATE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'auto',
+CREATE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'drr',
 							background boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
@@ -1129,7 +1126,7 @@ COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
 -- first, then the others in "C" order; one transaction, so one failing domain
 -- leaves every domain as it was. In the background, one job per domain
 -- (summary {"job": id, "state": "scheduled"}, version NULL), each failing alone.
-CREATE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'auto', background boolean DEFAULT false)
+CREATE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false)
 RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp

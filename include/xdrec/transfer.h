@@ -123,6 +123,10 @@ typedef struct xd_transfer_result
 	double	   *loss;			/* mean training loss (eq. 22's L_reg for DRR) */
 	double	   *loss_data;		/* the same without the KL term */
 	double	   *metric;			/* validation metric after the epoch */
+	int			n_reported;		/* epochs the progress callback has seen, every
+								 * rate, candidate and pretraining included:
+								 * they are numbered 1..n_reported (a job's
+								 * progress rows are keyed by them) */
 	/* auto: the candidates target-only, Anneal, DRR */
 	double		auto_metric[3];
 	double		auto_seconds[3];

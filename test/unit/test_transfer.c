@@ -935,3 +935,27 @@ XD_TEST(transfer_shared_users_start_from_the_source)
 	free(map);
 	tw_free(&w);
 }
+
+/*
+ * auto's progress: every epoch of its three candidates (each rate, each
+ * pretraining) numbered on, 1..n, as a job's progress rows need.
+ */
+XD_TEST(transfer_auto_numbers_progress_on)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	tw_progress p = {.finite_loss = true};
+
+	XD_REQUIRE(tw_make(&w, 13, 0));
+	tw_opts(&o, XD_TRANSFER_AUTO, 1);
+	o.progress = tw_log_progress;
+	o.progress_arg = &p;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
+	XD_CHECK(p.n > 3 * o.max_epochs);	/* target-only's grid alone runs 3 fits */
+	XD_CHECK(p.n == r.n_reported);
+	for (int i = 0; i < p.n; i++)
+		XD_CHECK(p.epochs[i] == i + 1);
+	xd_transfer_result_free(&r);
+	tw_free(&w);
+}

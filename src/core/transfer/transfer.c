@@ -102,7 +102,7 @@ xd_history_epoch(void *arg, const xd_epoch_report *rep)
 	{
 		xd_epoch_report numbered = *rep;
 
-		numbered.epoch = r->n_history;
+		numbered.epoch = ++r->n_reported;
 		fp->progress(fp->progress_arg, &numbered);
 	}
 }
@@ -418,6 +418,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 			memset(&cand, 0, sizeof(cand));
 			cand.requested = res->requested;
 			cand.cfg = res->cfg;
+			cand.n_reported = res->n_reported;	/* progress numbers on */
 			if ((st = xd_domain_clone(&res->cfg, pre, &dom)) == XD_OK)
 			{
 				/* the candidate starts with the pretraining's history */
@@ -436,6 +437,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 				else
 					xd_domain_free(dom);
 			}
+			res->n_reported = cand.n_reported;
 			if (st == XD_OK && (best.model == NULL ||
 								xd_result_score(&cand) > xd_result_score(&best)))
 				xd_result_move(&best, &cand);
@@ -447,6 +449,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 			xd_transfer_result_free(&best);
 			return st;
 		}
+		best.n_reported = res->n_reported;
 		xd_result_move(res, &best);
 	}
 	else
@@ -513,6 +516,7 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 		{
 			fits[i].requested = XD_TRANSFER_AUTO;
 			fits[i].cfg = out->cfg;
+			fits[i].n_reported = i > 0 ? fits[i - 1].n_reported : 0;	/* numbered on */
 			st = xd_transfer_one(cands[i], source, enc, target, i == 0 ? o : &cand_opts,
 								 eta0, &fits[i]);
 			if (st == XD_OK)
@@ -532,7 +536,10 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 				metric[i] = fits[i].best_metric;
 				secs[i] = fits[i].seconds;
 			}
+			int			reported = fits[2].n_reported;
+
 			xd_result_move(out, &fits[chosen]);
+			out->n_reported = reported;
 			out->requested = XD_TRANSFER_AUTO;
 			out->seconds = xd_clock_seconds() - t0;
 			memcpy(out->auto_metric, metric, sizeof(metric));
