@@ -45,31 +45,42 @@ xd_anneal_lr(float eta0, double lambda, int64_t b)
 }
 
 /*
- * The values of the trainable parameters at the best epoch. Frozen groups
- * (lr 0) never change, so they need no copy.
+ * A copy of the trainable parameters (frozen groups, lr 0, never change and
+ * need none): their values only (full = false: the best epoch's snapshot),
+ * or their full optimisation state, values, Adam moments and step counts
+ * (full = true: a search restarts every rate from the state the model had on
+ * entry, fresh, pretrained or the source's clone alike).
  */
-typedef struct xd_snapshot
+typedef struct xd_state_copy
 {
 	int			n;
+	bool		full;
 	xd_param   *params[XD_MAX_PARAMS];
-	float	   *values[XD_MAX_PARAMS];
-} xd_snapshot;
+	float	   *buf[XD_MAX_PARAMS];		/* w, adam_m, adam_v */
+	int64_t    *row_step[XD_MAX_PARAMS];	/* sparse only */
+	int64_t		step[XD_MAX_PARAMS];
+} xd_state_copy;
 
 static void
-xd_snapshot_free(xd_snapshot *s)
+xd_state_copy_free(xd_state_copy *s)
 {
 	for (int i = 0; i < s->n; i++)
-		free(s->values[i]);
+	{
+		free(s->buf[i]);
+		free(s->row_step[i]);
+	}
 	s->n = 0;
 }
 
 static xd_status
-xd_snapshot_init(xd_snapshot *s, xd_model *model, const float lr[XD_N_GROUPS])
+xd_state_copy_init(xd_state_copy *s, xd_model *model, const float lr[XD_N_GROUPS], bool full)
 {
 	xd_param  **params;
 	int			n;
+	int			arrays = full ? 3 : 1;
 
 	memset(s, 0, sizeof(*s));
+	s->full = full;
 	xd_model_params(model, &params, &n);
 	for (int i = 0; i < n; i++)
 	{
@@ -78,29 +89,45 @@ xd_snapshot_init(xd_snapshot *s, xd_model *model, const float lr[XD_N_GROUPS])
 		if (lr[params[i]->group] == 0.0f)
 			continue;
 		s->params[s->n] = params[i];
-		s->values[s->n] = malloc(sizeof(float) * (len ? len : 1));
-		if (!s->values[s->n])
+		s->buf[s->n] = malloc(sizeof(float) * arrays * (len ? len : 1));
+		if (full && params[i]->sparse)
+			s->row_step[s->n] = malloc(sizeof(int64_t) * (params[i]->rows ? params[i]->rows : 1));
+		s->n++;
+		if (!s->buf[s->n - 1] || (full && params[i]->sparse && !s->row_step[s->n - 1]))
 		{
-			xd_snapshot_free(s);
+			xd_state_copy_free(s);
 			return XD_ENOMEM;
 		}
-		s->n++;
 	}
 	return XD_OK;
 }
 
 static void
-xd_snapshot_copy(xd_snapshot *s, bool save)
+xd_state_copy_move(xd_state_copy *s, bool save)
 {
 	for (int i = 0; i < s->n; i++)
 	{
 		xd_param   *p = s->params[i];
-		size_t		bytes = sizeof(float) * (size_t) p->rows * (size_t) p->cols;
+		size_t		len = (size_t) p->rows * (size_t) p->cols;
+		float	   *arrays[3] = {p->w, p->adam_m, p->adam_v};
 
+		for (int a = 0; a < (s->full ? 3 : 1); a++)
+		{
+			if (save)
+				memcpy(s->buf[i] + a * len, arrays[a], sizeof(float) * len);
+			else
+				memcpy(arrays[a], s->buf[i] + a * len, sizeof(float) * len);
+		}
+		if (!s->full)
+			continue;
 		if (save)
-			memcpy(s->values[i], p->w, bytes);
+			s->step[i] = p->step;
 		else
-			memcpy(p->w, s->values[i], bytes);
+			p->step = s->step[i];
+		if (p->sparse && save)
+			memcpy(s->row_step[i], p->row_step, sizeof(int64_t) * p->rows);
+		else if (p->sparse)
+			memcpy(p->row_step, s->row_step[i], sizeof(int64_t) * p->rows);
 	}
 }
 
@@ -145,7 +172,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		 xd_train_result *res)
 {
 	xd_batch	batch = {0};
-	xd_snapshot snap = {0};
+	xd_state_copy snap = {0};	/* the best epoch's values */
 	xd_valcache vc = {0};
 	int64_t    *rows = NULL;
 	int64_t		n_rows = 0;
@@ -169,7 +196,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	if ((st = xd_train_rows(ds, &rows, &n_rows)) != XD_OK)
 		return st;
 	if ((st = xd_batch_init(&batch, xd_model_max_rows(model), model->cfg.m)) != XD_OK ||
-		(!o->fixed_epochs && (st = xd_snapshot_init(&snap, model, o->lr)) != XD_OK))
+		(!o->fixed_epochs && (st = xd_state_copy_init(&snap, model, o->lr, false)) != XD_OK))
 		goto done;
 	if (o->anneal_ratio > 0.0)
 		lambda = xd_anneal_lambda((n_rows + bs - 1) / bs, o->anneal_ratio);
@@ -238,7 +265,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				best = metric;
 				res->best_epoch = epoch;
 				since_best = 0;
-				xd_snapshot_copy(&snap, true);
+				xd_state_copy_move(&snap, true);
 			}
 			else
 				since_best++;
@@ -267,14 +294,14 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		res->best_metric = NAN;
 	else
 	{
-		xd_snapshot_copy(&snap, false);
+		xd_state_copy_move(&snap, false);
 		res->best_metric = (implicit && !res->metric_is_loss) ? best : -best;
 	}
 	st = XD_OK;
 
 done:
 	xd_valcache_release(&vc, model);
-	xd_snapshot_free(&snap);
+	xd_state_copy_free(&snap);
 	xd_batch_free(&batch);
 	free(rows);
 	return st;
@@ -284,86 +311,6 @@ done:
 
 /* DESIGN's 1e-3, then 3x and 10x (what real small targets want), then around */
 const float xd_lr_ladder[XD_LR_SEARCH_MAX] = {1.0f, 3.0f, 10.0f, 0.3f, 30.0f};
-
-/*
- * A copy of the full optimisation state of the parameters a search trains:
- * values, Adam moments and step counts, so every rate starts from the state
- * the model had on entry (fresh, pretrained or the source's clone alike).
- */
-typedef struct xd_state_copy
-{
-	int			n;
-	xd_param   *params[XD_MAX_PARAMS];
-	float	   *buf[XD_MAX_PARAMS];		/* w, adam_m, adam_v */
-	int64_t    *row_step[XD_MAX_PARAMS];	/* sparse only */
-	int64_t		step[XD_MAX_PARAMS];
-} xd_state_copy;
-
-static void
-xd_state_copy_free(xd_state_copy *s)
-{
-	for (int i = 0; i < s->n; i++)
-	{
-		free(s->buf[i]);
-		free(s->row_step[i]);
-	}
-	s->n = 0;
-}
-
-static xd_status
-xd_state_copy_init(xd_state_copy *s, xd_model *model, const float lr[XD_N_GROUPS])
-{
-	xd_param  **params;
-	int			n;
-
-	memset(s, 0, sizeof(*s));
-	xd_model_params(model, &params, &n);
-	for (int i = 0; i < n; i++)
-	{
-		size_t		len = (size_t) params[i]->rows * (size_t) params[i]->cols;
-
-		if (lr[params[i]->group] == 0.0f)
-			continue;
-		s->params[s->n] = params[i];
-		s->buf[s->n] = malloc(sizeof(float) * 3 * (len ? len : 1));
-		if (params[i]->sparse)
-			s->row_step[s->n] = malloc(sizeof(int64_t) * (params[i]->rows ? params[i]->rows : 1));
-		s->n++;
-		if (!s->buf[s->n - 1] || (params[i]->sparse && !s->row_step[s->n - 1]))
-		{
-			xd_state_copy_free(s);
-			return XD_ENOMEM;
-		}
-	}
-	return XD_OK;
-}
-
-static void
-xd_state_copy_move(xd_state_copy *s, bool save)
-{
-	for (int i = 0; i < s->n; i++)
-	{
-		xd_param   *p = s->params[i];
-		size_t		len = (size_t) p->rows * (size_t) p->cols;
-		float	   *arrays[3] = {p->w, p->adam_m, p->adam_v};
-
-		for (int a = 0; a < 3; a++)
-		{
-			if (save)
-				memcpy(s->buf[i] + a * len, arrays[a], sizeof(float) * len);
-			else
-				memcpy(arrays[a], s->buf[i] + a * len, sizeof(float) * len);
-		}
-		if (save)
-			s->step[i] = p->step;
-		else
-			p->step = s->step[i];
-		if (p->sparse && save)
-			memcpy(s->row_step[i], p->row_step, sizeof(int64_t) * p->rows);
-		else if (p->sparse)
-			memcpy(p->row_step, s->row_step[i], sizeof(int64_t) * p->rows);
-	}
-}
 
 /* A search's progress: epochs numbered on across its rates (a job's rows are keyed by them). */
 typedef struct xd_search_progress
@@ -440,8 +387,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				scale[i] = scale[j];
 				scale[j] = t;
 			}
-	if ((!decay && (st = xd_state_copy_init(&start, model, o->lr)) != XD_OK) ||
-		(st = xd_state_copy_init(&best, model, o->lr)) != XD_OK)
+	if ((!decay && (st = xd_state_copy_init(&start, model, o->lr, true)) != XD_OK) ||
+		(st = xd_state_copy_init(&best, model, o->lr, true)) != XD_OK)
 		goto done;
 	if (!decay)
 		xd_state_copy_move(&start, true);
