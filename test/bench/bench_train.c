@@ -58,6 +58,24 @@ sgemm_rate(int rows, int n, int k)
 	return 2.0 * rows * n * k * reps / t / 1e9;
 }
 
+/* A fresh model of the default config on ds (seed 1); NULL on failure. */
+static xd_model *
+default_model(const xd_dataset *ds, xd_config *cfg)
+{
+	xd_model   *model = NULL;
+	xd_rng		rng;
+
+	xd_config_defaults(cfg);
+	cfg->m = ds->enc.schema.m;
+	cfg->m_I = ds->enc.schema.m_I;
+	cfg->m_H = ds->enc.schema.m_H;
+	cfg->m_A = ds->enc.schema.m_A;
+	xd_rng_seed(&rng, 1);
+	if (xd_model_create(cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
+		return NULL;
+	return model;
+}
+
 /*
  * Seconds of one fit to convergence (early stopping, DESIGN.md section 3) of
  * a fresh default model on ds, searching n_rates rates; *lr the rate kept.
@@ -66,20 +84,13 @@ static double
 fit_seconds(const xd_dataset *ds, int n_rates, float *lr, int *epochs)
 {
 	xd_config	cfg;
-	xd_model   *model = NULL;
+	xd_model   *model = default_model(ds, &cfg);
 	xd_train_opts o;
 	xd_train_result res;
 	xd_lr_search search;
-	xd_rng		rng;
 	double		t0;
 
-	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
-	xd_rng_seed(&rng, 1);
-	if (xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
+	if (!model)
 		return -1.0;
 	xd_train_opts_default(&o, &cfg);
 	t0 = xd_clock_seconds();
@@ -204,7 +215,6 @@ main(int argc, char **argv)
 	xd_model   *model = NULL;
 	xd_train_opts o;
 	xd_train_result res;
-	xd_rng		rng;
 	const xd_dataset *ds;
 	double		peak,
 				tower,
@@ -236,13 +246,7 @@ main(int argc, char **argv)
 	t_gen = xd_clock_seconds() - t_gen;
 	ds = g->domains[0].ds;
 
-	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
-	xd_rng_seed(&rng, 1);
-	if (xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
+	if (!(model = default_model(ds, &cfg)))
 		return 1;
 	xd_train_opts_default(&o, &cfg);
 	o.max_epochs = 1;

@@ -69,25 +69,19 @@ enum
 };
 #define N_FITTED M_AUTO
 
-static const char *const label_implicit[N_METHODS] = {
+static const char *const method_label[M_HEUR1] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
 	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
 	"Anneal (search: decay)", "DRR (search: decay)",
 	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
-	"auto (shared users from the source)",
-	"popularity in context", "own items first, then popular in context"
+	"auto (shared users from the source)"
 };
-static const char *const label_explicit[N_METHODS] = {
-	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
-	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
-	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
-	"Anneal (search: decay)", "DRR (search: decay)",
-	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
-	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
-	"auto (shared users from the source)",
-	"user and item means (damped)", "item mean in context (damped)"
+/* the heuristics, by feedback: [implicit?][which] */
+static const char *const heuristic_label[2][2] = {
+	{"user and item means (damped)", "item mean in context (damped)"},
+	{"popularity in context", "own items first, then popular in context"}
 };
 
 typedef struct cell
@@ -874,7 +868,7 @@ time_ratio(const view_run *v, int m, int base)
 static const char *
 label(const view_run *v, int m)
 {
-	return v->explicit_fb ? label_explicit[m] : label_implicit[m];
+	return m < M_HEUR1 ? method_label[m] : heuristic_label[!v->explicit_fb][m - M_HEUR1];
 }
 
 static bool
