@@ -1031,7 +1031,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			return;
 		}
 		fprintf(gp, "set terminal png size 900,500\nset output '%s/img/real-%s.png'\n", dir, v->name);
-		fprintf(gp, "set title '%s: %s against target-only per target (+ is better; mean of %d seeds)'\n",
+		fprintf(gp, "set title '%s: %s vs target-only (+ better, %d seeds)'\n",
 				v->name, metric, N_SEEDS);
 		fprintf(gp, "set ylabel '%% change'\nset style data histograms\nset style histogram clustered gap 1\n"
 				"set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset key outside right\n"
