@@ -13,6 +13,10 @@
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
 #   make report-cold         docs/cold-report.md + docs/img/cold-hit10.png: cold-start
 #                            users (CMML) against heuristics, fine-tuning and warm users
+#   make report-real         docs/real-report.md + docs/img/real-*.png: every
+#                            method and the heuristics on real public data
+#                            (test/real/fetch.sh fetches and checks it first;
+#                            not a test: CI cannot fetch; 30-60 min)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
@@ -111,7 +115,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-cold check-server-valgrind check-tap check-fresh
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-cold report-real check-server-valgrind check-tap check-fresh
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -172,6 +176,12 @@ report-cold: check-core-headers build/bench/report_cold
 	bash test/real/cold_data.sh || echo "report-cold: no real data, synthetic only"
 	@mkdir -p docs/img
 	build/bench/report_cold docs build/real/depaulmovie.tsv
+
+REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
+
+report-real: check-core-headers build/bench/report_real
+	bash test/real/fetch.sh
+	build/bench/report_real build/real docs $(REAL_VIEWS)
 
 check-server-valgrind:
 	bash test/server_valgrind.sh

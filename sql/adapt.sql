@@ -76,11 +76,19 @@ SELECT (j->>'auto_margin')::float8 AS margin, (j->>'method' = 'target_only') =
 FROM runs, jsonb_each(j->'gain_over_target_only') g
 WHERE method = 'auto' GROUP BY j;
 SELECT (j->>'lambda_kl')::float8 = 0.1 AS drr_lambda_default FROM runs WHERE method = 'drr';
+-- every fitted method searched its learning rate (3 rates by default) and kept one it tried
+SELECT method, jsonb_array_length(j->'lr_search'->'tried') AS rates_tried,
+       (j->'lr_search'->>'chosen')::float8 IN
+           (SELECT (t->>'lr')::float8 FROM jsonb_array_elements(j->'lr_search'->'tried') t) AS kept_one_tried
+FROM runs WHERE method IN ('drr', 'anneal', 'target_only') ORDER BY method;
 -- adapting never writes the source's blobs
 SELECT pg_temp.digest(:src1) = :'src1_digest' AS source_unchanged;
 
+-- the default method is auto (docs/transfer.md says why)
+SELECT j->>'requested' AS default_method, j ? 'candidates' AS weighed_candidates
+FROM (SELECT xdrec.adapt('g', 'd1') AS j) x;
 -- DRR deployed: rank and evaluate use the target's version
-SELECT (xdrec.adapt('g', 'd1')->>'version')::bigint AS t1 \gset
+SELECT (xdrec.adapt('g', 'd1', 'drr')->>'version')::bigint AS t1 \gset
 SELECT domain, role, method, served_version = :t1 AS served, pins_shared_version = :src1 AS pinned, stale
 FROM xdrec.domains ORDER BY domain;
 SELECT min(user_key) AS u1 FROM gen WHERE domain = 'd1' \gset
@@ -109,7 +117,7 @@ SELECT (SELECT array_agg(item_key ORDER BY rank) FROM before) =
 -- adapt_all: every target of the relation, stale ones first
 SELECT domain, was_stale, version > :t1 AS new_version, summary->>'method' AS method,
        (summary->>'pins_shared_version')::bigint = :src2 AS pins_new_source
-FROM xdrec.adapt_all('g');
+FROM xdrec.adapt_all('g', 'drr');
 SELECT domain, role, method, pins_shared_version = :src2 AS pinned_new, stale
 FROM xdrec.domains ORDER BY domain;
 SELECT bool_and(version > :t1) AS serves_new FROM xdrec.rank('g', :u1, '{}', 3);
@@ -124,15 +132,17 @@ SELECT xdrec.rollback('g') = :src1 AS back_to_src1;
 SELECT domain, role, stale FROM xdrec.domains ORDER BY domain;
 SELECT pg_temp.try($$SELECT xdrec.rollback('g')$$);
 
--- options: lambda_kl 'search', pretrain_epochs 0 and auto_margin 0
+-- options: lambda_kl 'search', pretrain_epochs 0, auto_margin 0, lr_search 1 (one fit at lr)
 SELECT xdrec.create_model('g2', 'gen', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
 	options => '{"d": 16, "epochs": 2, "seed": 1, "lambda_kl": "search", "pretrain_epochs": 0,
-	             "auto_margin": 0}') AS model_id;
-SELECT (xdrec.train('g2', 'd0')->>'epochs')::int AS epochs;
+	             "auto_margin": 0, "lr_search": 1}') AS model_id;
+SELECT (j->>'epochs')::int AS epochs, jsonb_array_length(j->'lr_search'->'tried') AS rates_tried,
+       (j->'lr_search'->>'chosen')::float8 = 0.001 AS at_lr
+FROM (SELECT xdrec.train('g2', 'd0') AS j) x;
 SELECT j->>'method' AS method, (j->>'lambda_kl')::float8 IN (0.01, 0.1, 1) AS lambda_searched,
-       (j->>'pretrain_epochs')::int AS pretrain
-FROM (SELECT xdrec.adapt('g2', 'd2') AS j) x;
+       (j->>'pretrain_epochs')::int AS pretrain, jsonb_array_length(j->'lr_search'->'tried') AS rates_tried
+FROM (SELECT xdrec.adapt('g2', 'd2', 'drr') AS j) x;
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": "searching"}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lambda_kl": -1}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"pretrain_epochs": -1}')$$);
@@ -143,6 +153,9 @@ SELECT (j->>'auto_margin')::float8 AS margin,
 FROM (SELECT xdrec.adapt('g2', 'd2', 'auto') AS j) x;
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": -0.5}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": "wide"}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lr_search": 0}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lr_search": 6}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lr_search": "wide"}')$$);
 
 -- bad input: every error with its SQLSTATE, and the catalog unchanged
 SELECT pg_temp.catalog() AS before_errors \gset

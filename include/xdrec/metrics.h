@@ -10,6 +10,7 @@
 #ifndef XDREC_METRICS_H
 #define XDREC_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "xdrec/batch.h"
@@ -23,6 +24,9 @@ typedef struct xd_eval_opts
 								 * subsample of at most this many (validation
 								 * uses 2,000, DESIGN section 3) */
 	int			n_item_neg;		/* sampled protocol: 50 item negatives */
+	bool		keep_seen;		/* full ranking: the user's training items stay
+								 * among the candidates (repeats allowed);
+								 * false (DESIGN section 5) excludes them */
 	int			n_ctx_neg;		/* sampled protocol: 50 context negatives */
 	int			batch_rows;		/* rows per score call (>= one positive's
 								 * candidates for the sampled protocol) */
@@ -94,7 +98,8 @@ xd_status	xd_eval_sampled(const xd_dataset *ds, xd_split split,
 /*
  * Full ranking: for each positive of the split, the rank (ties count half)
  * of its item among all the domain's items in its own context, the user's
- * training items other than the positive's item excluded; HitRate@k, NDCG@k
+ * training items other than the positive's item excluded (kept with
+ * o->keep_seen); HitRate@k, NDCG@k
  * and MRR. Costs n_items scores per positive: cap with max_positives.
  */
 xd_status	xd_eval_full(const xd_dataset *ds, xd_split split, int k,

@@ -48,6 +48,8 @@ typedef struct xd_train_opts
 								 * lr after one epoch; 0: constant */
 	bool		fixed_epochs;	/* run exactly max_epochs, no validation and
 								 * no best-epoch snapshot (pretraining) */
+	bool		lr_decay;		/* xd_train_search's strategy (below); xd_train
+								 * ignores it */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
 	xd_stop_fn	stop;			/* may be NULL */
 	void	   *stop_arg;
@@ -91,6 +93,50 @@ xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o
 xd_status	xd_train_validate(xd_model *model, const xd_dataset *ds,
 							  const xd_train_opts *o, double *metric, int64_t *n,
 							  double **each);
+
+/*
+ * The learning-rate search every fit runs by default (docs/training.md,
+ * "Learning-rate search"): the first n rates of the ladder below, times the
+ * options' lr, chosen on validation. Real targets of a few thousand rows
+ * want 3-10 times DESIGN's 1e-3, larger ones converge best at 1e-3
+ * (docs/real-report.md). n is the user's budget (the model option
+ * lr_search): 1 is DESIGN's single fit. Two strategies (o->lr_decay):
+ *   grid   one fit per rate, each from the model's state on entry; the fit
+ *          of the best validation metric is kept;
+ *   decay  one fit that starts at the largest of the n rates and, each time
+ *          early stopping ends a stage, goes on from the best state so far
+ *          at the next smaller rate; the best state of any stage is kept.
+ */
+#define XD_LR_SEARCH_MAX 5
+#define XD_LR_SEARCH_DEFAULT 3
+extern const float xd_lr_ladder[XD_LR_SEARCH_MAX];
+
+typedef struct xd_lr_search
+{
+	int			n;				/* rates tried (fits, or decay's stages) */
+	int			chosen;			/* index of the fit (stage) kept */
+	float		lr[XD_LR_SEARCH_MAX];	/* the base group's rate of each */
+	double		metric[XD_LR_SEARCH_MAX];	/* best validation metric, as the
+											 * result reports it (MRR, RMSE
+											 * or loss) */
+	int			epochs[XD_LR_SEARCH_MAX];
+	double		seconds[XD_LR_SEARCH_MAX];
+} xd_lr_search;
+
+/*
+ * The search above over n_rates rates (every group's lr scaled alike;
+ * frozen groups stay frozen), with the shuffles and negatives of o->seed.
+ * The model returns with the best validation metric found (ties: the
+ * earlier); res describes the fit kept (grid) or the whole fit (decay:
+ * epochs of every stage, best_epoch counted across them), its seconds and
+ * positives_per_sec counting every fit. With n_rates 1 or o->fixed_epochs
+ * it is xd_train. search (may be NULL) records every fit or stage. The
+ * progress callback sees every epoch, numbered on across the rates (a
+ * job's progress rows are keyed by them). Memory: up to two extra copies
+ * of the trainable parameters and their Adam moments.
+ */
+xd_status	xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+							int n_rates, xd_train_result *res, xd_lr_search *search);
 
 /*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0

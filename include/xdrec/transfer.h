@@ -58,16 +58,35 @@ typedef struct xd_transfer_opts
 	bool		lambda_search;	/* DRR: fit 0.01, 0.1, 1, keep the best */
 	int			max_epochs;		/* 100 (DESIGN.md section 3) */
 	int			patience;		/* 10 */
-	int			drr_patience;	/* DRR's patience (at most patience): 3. It starts from Direct
-								 * with the modules frozen, so it has no
-								 * plateau to wait out (docs/transfer.md) */
+	int			drr_patience;	/* DRR's patience if in 1..patience; 0 (the
+								 * default) = patience. 0.1.0 used 3, which
+								 * stopped DRR on noise on real data
+								 * (docs/transfer.md) */
 	int64_t		valid_max;		/* validation subsample, 2,000 positives */
 	float		lr;				/* eta0; 0 = the source config's lr */
+	int			lr_search;		/* rates of the search every fit runs
+								 * (train.h, xd_train_search): eta0 times
+								 * the first lr_search of the ladder;
+								 * XD_LR_SEARCH_DEFAULT, 1 = eta0 alone */
+	bool		lr_decay;		/* the search's strategy (train.h): false,
+								 * the grid; auto always searches its
+								 * Anneal and DRR candidates by decay */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
 	double		auto_margin_se; /* auto: a transfer's validation gain must
 								 * exceed this many standard errors:
 								 * XD_AUTO_MARGIN_SE; 0 = the best on
 								 * validation */
+	/*
+	 * Users the target shares with the source (optional, NULL by default:
+	 * DESIGN's domains share no keys, and the SQL layer passes none):
+	 * user_source[u] is target user u's id in source_domain, or -1. The
+	 * methods under the source's modules (Direct, Anneal, DRR) then start
+	 * those users' embeddings (and, explicit, biases) from the source's
+	 * after the swap; target-only never reads them. docs/real-report.md
+	 * measures it.
+	 */
+	const xd_domain *source_domain;
+	const int32_t *user_source;
 	uint64_t	seed;			/* initialisation, shuffles, negatives */
 	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
 	void	   *stop_arg;
@@ -97,12 +116,17 @@ typedef struct xd_transfer_result
 	int			epochs;			/* training epochs after pretraining */
 	int			best_epoch;		/* whose parameters the result holds */
 	double		best_metric;	/* validation MRR (implicit) or RMSE */
+	xd_lr_search lr_search;		/* the rates tried and kept (n = 0: Direct) */
 	/* per epoch: pretraining epochs first (metric NaN there), then training */
 	int			n_history;
 	int			n_pretrain;
 	double	   *loss;			/* mean training loss (eq. 22's L_reg for DRR) */
 	double	   *loss_data;		/* the same without the KL term */
 	double	   *metric;			/* validation metric after the epoch */
+	int			n_reported;		/* epochs the progress callback has seen, every
+								 * rate, candidate and pretraining included:
+								 * they are numbered 1..n_reported (a job's
+								 * progress rows are keyed by them) */
 	/* auto: the candidates target-only, Anneal, DRR */
 	double		auto_metric[3];
 	double		auto_seconds[3];

@@ -117,7 +117,7 @@ DECLARE
 	known text[] := ARRAY['d', 'context_layers', 'tower_layers', 'variant', 'mm_residual',
 						  'feedback', 'dropout', 'beta', 'lr', 'batch_size', 'epochs',
 						  'patience', 'seed', 'vocab_cap', 'lambda_kl', 'pretrain_epochs',
-						  'val_sample', 'dedup', 'auto_margin'];
+						  'val_sample', 'dedup', 'auto_margin', 'lr_search'];
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a json object, not %', coalesce(options::text, 'null')
@@ -150,6 +150,7 @@ BEGIN
 				END IF;
 			WHEN 'pretrain_epochs' THEN PERFORM xdrec_internal.int_option('option "pretrain_epochs"', v, 0, 1000);
 			WHEN 'auto_margin' THEN PERFORM xdrec_internal.num_option('option "auto_margin"', v, 0, 100, false, false);
+			WHEN 'lr_search' THEN PERFORM xdrec_internal.int_option('option "lr_search"', v, 1, 5);
 			WHEN 'val_sample' THEN PERFORM xdrec_internal.int_option('option "val_sample"', v, 1, 100000000);
 			WHEN 'mm_residual', 'dedup' THEN
 				IF jsonb_typeof(v) <> 'boolean' THEN

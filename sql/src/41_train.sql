@@ -1,7 +1,9 @@
 -- ---------------------------------------------------------------------------
 -- Training and one-to-many transfer (src/pg/run/; DESIGN sections 3, 4):
 -- train the source, adapt a target domain to the source's served version,
--- every target at once, and roll a domain back.
+-- every target at once, and roll a domain back. The default method is auto:
+-- on real data DRR alone lost to a target-only tuned as well, and auto never
+-- did (docs/transfer.md, docs/real-report.md).
 
 CREATE OR REPLACE FUNCTION xdrec.train(name text, source_domain text, background boolean DEFAULT false)
 RETURNS jsonb
@@ -11,7 +13,7 @@ AS 'MODULE_PATHNAME', 'xdrec_train';
 COMMENT ON FUNCTION xdrec.train(text, text, boolean) IS
 	'train the model on its source domain, write a new version and serve it; returns the training summary';
 
-CREATE OR REPLACE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'drr',
+CREATE OR REPLACE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'auto',
 							background boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
@@ -24,7 +26,7 @@ COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
 -- first, then the others in "C" order; one transaction, so one failing domain
 -- leaves every domain as it was. In the background, one job per domain
 -- (summary {"job": id, "state": "scheduled"}, version NULL), each failing alone.
-CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'auto', background boolean DEFAULT false)
 RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp

@@ -93,6 +93,7 @@ typedef struct XdModelDef
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
+	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;

@@ -9,7 +9,11 @@
  *     at d = 64, m = 32, two context and two tower layers, batch 256, and the
  *     GFLOP/s that represents against the sgemm peak;
  *   - the time of one step with 10 thousand versus 1 million users (the lazy
- *     Adam rows make it independent of the table sizes).
+ *     Adam rows make it independent of the table sizes);
+ *   - the cost of the default learning-rate search (xd_train_search, 3 rates)
+ *     against one fit as 0.1.0 ran it (lr 1e-3 alone), both to convergence on
+ *     the transfer report's synthetic source (2,000 users, 1,000 items,
+ *     40,000 interactions; goal: at most 1.5x).
  *
  * Usage: bench_train [interactions (default 1000000)]
  */
@@ -52,6 +56,56 @@ sgemm_rate(int rows, int n, int k)
 	free(b);
 	free(c);
 	return 2.0 * rows * n * k * reps / t / 1e9;
+}
+
+/* A fresh model of the default config on ds (seed 1); NULL on failure. */
+static xd_model *
+default_model(const xd_dataset *ds, xd_config *cfg)
+{
+	xd_model   *model = NULL;
+	xd_rng		rng;
+
+	xd_config_defaults(cfg);
+	cfg->m = ds->enc.schema.m;
+	cfg->m_I = ds->enc.schema.m_I;
+	cfg->m_H = ds->enc.schema.m_H;
+	cfg->m_A = ds->enc.schema.m_A;
+	xd_rng_seed(&rng, 1);
+	if (xd_model_create(cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
+		return NULL;
+	return model;
+}
+
+/*
+ * Seconds of one fit to convergence (early stopping, DESIGN.md section 3) of
+ * a fresh default model on ds, searching n_rates rates; *lr the rate kept.
+ */
+static double
+fit_seconds(const xd_dataset *ds, int n_rates, float *lr, int *epochs)
+{
+	xd_config	cfg;
+	xd_model   *model = default_model(ds, &cfg);
+	xd_train_opts o;
+	xd_train_result res;
+	xd_lr_search search;
+	double		t0;
+
+	if (!model)
+		return -1.0;
+	xd_train_opts_default(&o, &cfg);
+	t0 = xd_clock_seconds();
+	if (xd_train_search(model, ds, &o, n_rates, &res, &search) != XD_OK)
+	{
+		xd_model_free(model);
+		return -1.0;
+	}
+	t0 = xd_clock_seconds() - t0;
+	*lr = search.lr[search.chosen];
+	*epochs = 0;
+	for (int i = 0; i < search.n; i++)
+		*epochs += search.epochs[i];
+	xd_model_free(model);
+	return t0;
 }
 
 /*
@@ -161,7 +215,6 @@ main(int argc, char **argv)
 	xd_model   *model = NULL;
 	xd_train_opts o;
 	xd_train_result res;
-	xd_rng		rng;
 	const xd_dataset *ds;
 	double		peak,
 				tower,
@@ -193,13 +246,7 @@ main(int argc, char **argv)
 	t_gen = xd_clock_seconds() - t_gen;
 	ds = g->domains[0].ds;
 
-	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
-	xd_rng_seed(&rng, 1);
-	if (xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
+	if (!(model = default_model(ds, &cfg)))
 		return 1;
 	xd_train_opts_default(&o, &cfg);
 	o.max_epochs = 1;
@@ -225,5 +272,33 @@ main(int argc, char **argv)
 		return 1;
 	printf("step time (median, interleaved): %.3f ms with 10k users, %.3f ms with 1M users: ratio %.2f (goal <= 1.3)\n",
 		   1e3 * step_small, 1e3 * step_large, step_large / step_small);
+
+	/* the default search against one 0.1.0 fit, on the transfer report's source */
+	{
+		double		one,
+					searched;
+		float		lr_one,
+					lr_searched;
+		int			ep_one,
+					ep_searched;
+
+		xd_gen_config_default(&gc);
+		gc.seed = 42;
+		gc.split_seed = 42;
+		gc.n_domains = 1;
+		gc.src_users = 2000;
+		gc.src_items = 1000;
+		gc.src_interactions = 40000;
+		if (xd_generate(&gc, &g) != XD_OK)
+			return 1;
+		one = fit_seconds(g->domains[0].ds, 1, &lr_one, &ep_one);
+		searched = fit_seconds(g->domains[0].ds, XD_LR_SEARCH_DEFAULT, &lr_searched, &ep_searched);
+		xd_generated_free(g);
+		if (one < 0.0 || searched < 0.0)
+			return 1;
+		printf("default search (%d rates, %d epochs, kept lr %g): %.1f s; one 0.1.0 fit (lr %g, %d epochs): %.1f s; ratio %.2f (goal <= 1.5)\n",
+			   XD_LR_SEARCH_DEFAULT, ep_searched, lr_searched, searched, lr_one, ep_one, one,
+			   searched / one);
+	}
 	return 0;
 }

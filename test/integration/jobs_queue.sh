@@ -40,6 +40,6 @@ echo "most jobs running at once: $max_running; queue drained in $(($(date +%s) -
 [ "$(q -c "SELECT count(*) FROM xdrec.jobs WHERE job IN ($list) AND state = 'finished'")" = 6 ] \
 	|| fail "not every job finished: $(q -c "SELECT job, state, error FROM xdrec.jobs WHERE job IN ($list)")"
 [ "$(q -c "SELECT count(*) FROM xdrec.jobs j JOIN xdrec.domains d ON d.model = j.model AND d.domain = j.domain
-	WHERE j.job IN ($list) AND d.served_version = (j.result ->> 'version')::bigint AND d.method = 'drr'")" = 6 ] \
+	WHERE j.job IN ($list) AND d.served_version = (j.result ->> 'version')::bigint AND d.method = j.result ->> 'method'")" = 6 ] \
 	|| fail "a domain does not serve the version its job wrote"
 echo "ok: adapt_all in the background ran two domains at once and drained a queue of 6"

@@ -115,7 +115,7 @@ u >"$WORK/current.out" <<'SQL'
 SELECT count(*) > 0 FROM xdrec.rank('food', '1', '{"hour": 12}', 5, domain => 'd0');
 SELECT count(*) > 0 FROM xdrec.rank_many('food', ARRAY[1, 2]::bigint[], '{"hour": 12}', 5, domain => 'd0');
 SELECT count(*) > 0 FROM xdrec.evaluate('food', 'd1');
-SELECT xdrec.adapt('food', 'd1') ->> 'method';
+SELECT xdrec.adapt('food', 'd1') ->> 'requested';  -- the upgraded default: auto
 SELECT xdrec.train('food', 'd0') ? 'version';
 SELECT count(*) = 2 FROM xdrec.adapt_all('food');
 SELECT xdrec.rollback('food', 'd1') IS NOT NULL;
@@ -129,7 +129,7 @@ SQL
 expected="t
 t
 t
-drr
+auto
 t
 t
 t

@@ -25,7 +25,7 @@ xd_trained_model($src, $db, 'food',
 	'{"seed": 21, "domains": 2, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 30, "items": 20, "interactions": 300}}}',
 	'{"d": 16, "epochs": 2}');
 $src->safe_psql($db, <<'SQL');
-SELECT xdrec.adapt('food', 'd1');
+SELECT xdrec.adapt('food', 'd1', 'drr');
 SELECT xdrec.train('food', 'd0');
 CREATE TABLE orders_text AS SELECT domain, 'u' || user_key AS u, 'i' || item_key AS i, hour, weekday FROM orders;
 SELECT xdrec.create_model('food_text', 'orders_text', 'u', 'i', 'domain',

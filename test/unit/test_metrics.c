@@ -363,6 +363,21 @@ XD_TEST(metrics_full_ranking_by_hand)
 	XD_CHECK_NEAR(m.ndcg, nd / n, 1e-12);
 	XD_CHECK_NEAR(m.mrr, rr / n, 1e-12);
 
+	/* repeats allowed (keep_seen): every smaller id outranks the positive */
+	o.keep_seen = true;
+	XD_REQUIRE(xd_eval_full(ds, XD_SPLIT_TEST, 10, &o, item_order_score, NULL, &m) == XD_OK);
+	rr = 0;
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TEST]; i++)
+	{
+		int64_t		r = ds->split_rows[XD_SPLIT_TEST][i];
+
+		if (xd_dataset_user_known(ds, ds->users[r]) && xd_dataset_item_known(ds, ds->items[r]))
+			rr += 1.0 / (1.0 + ds->items[r]);
+	}
+	XD_CHECK(m.n == n);
+	XD_CHECK_NEAR(m.mrr, rr / n, 1e-12);
+	o.keep_seen = false;
+
 	/* a constant scorer ties everything: rank 1 + (candidates - 1) / 2 */
 	{
 		simple_arg	a = {71, 1};

@@ -426,3 +426,115 @@ XD_TEST(train_slow_planted_signal_approaches_oracle)
 	XD_CHECK(mrr_ratio >= 0.70);
 	XD_CHECK(h1 >= 8.0 / 101.0);
 }
+
+/*
+ * The learning-rate search: every rate starts from the model's state on
+ * entry, so each fit of the search equals a single xd_train at that rate on
+ * a fresh copy of the model, bit for bit; the model returns holding the fit
+ * of the best validation metric, and the record says which.
+ */
+XD_TEST(train_search_keeps_the_best_rate)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_lr_search search;
+	const xd_dataset *ds;
+	double		best = -INFINITY;
+	int			best_i = -1;
+	float		kept_w0,
+				best_w0 = NAN;
+
+	tiny_world(&gc, 7, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+	xd_train_opts_default(&o, &model->cfg);
+	o.max_epochs = 4;
+	o.patience = 2;
+	XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &search) == XD_OK);
+	kept_w0 = xd_model_find_param(model, "emb.user")->w[0];
+	xd_model_free(model);
+	XD_CHECK(search.n == 3);
+	for (int i = 0; i < 3; i++)
+	{
+		xd_train_opts oi = o;
+		xd_train_result ri;
+
+		XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+		for (int gr = 0; gr < XD_N_GROUPS; gr++)
+			oi.lr[gr] = o.lr[gr] * xd_lr_ladder[i];
+		XD_REQUIRE(xd_train(model, ds, &oi, &ri) == XD_OK);
+		XD_CHECK(search.lr[i] == oi.lr[XD_GROUP_DOMAIN]);
+		XD_CHECK(search.metric[i] == ri.best_metric);
+		XD_CHECK(search.epochs[i] == ri.epochs);
+		if (ri.best_metric > best)
+		{
+			best = ri.best_metric;
+			best_i = i;
+			best_w0 = xd_model_find_param(model, "emb.user")->w[0];
+		}
+		xd_model_free(model);
+	}
+	XD_CHECK(search.chosen == best_i);
+	XD_CHECK(kept_w0 == best_w0);
+	XD_CHECK(res.best_metric == best);
+	XD_CHECK(res.epochs == search.epochs[best_i]);
+	/* a budget outside 1..XD_LR_SEARCH_MAX is refused */
+	XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+	XD_CHECK(xd_train_search(model, ds, &o, 0, &res, NULL) == XD_EINVAL);
+	XD_CHECK(xd_train_search(model, ds, &o, XD_LR_SEARCH_MAX + 1, &res, NULL) == XD_EINVAL);
+	xd_model_free(model);
+	xd_generated_free(g);
+}
+
+/*
+ * The decay strategy: one fit whose rate steps down (10, 3, 1 times lr),
+ * each stage from the best state so far; the model returns holding the best
+ * state of any stage, which revalidates to the reported metric bit for bit.
+ */
+XD_TEST(train_search_decay_steps_down)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_lr_search search;
+	const xd_dataset *ds;
+	double		best = -INFINITY,
+				again;
+	int64_t		n;
+	int			epochs = 0;
+
+	tiny_world(&gc, 8, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE(model_for(ds, 8, 8, &model) == XD_OK);
+	xd_train_opts_default(&o, &model->cfg);
+	o.max_epochs = 4;
+	o.patience = 2;
+	o.lr_decay = true;
+	XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &search) == XD_OK);
+	XD_CHECK(search.n == 3);
+	XD_CHECK(search.lr[0] == 10.0f * o.lr[XD_GROUP_DOMAIN]);
+	XD_CHECK(search.lr[1] == 3.0f * o.lr[XD_GROUP_DOMAIN]);
+	XD_CHECK(search.lr[2] == o.lr[XD_GROUP_DOMAIN]);
+	for (int i = 0; i < 3; i++)
+	{
+		XD_CHECK(search.epochs[i] >= 1);
+		epochs += search.epochs[i];
+		if (search.metric[i] > best)
+			best = search.metric[i];
+	}
+	XD_CHECK(res.best_metric == best);
+	XD_CHECK(search.metric[search.chosen] == best);
+	XD_CHECK(res.epochs == epochs);
+	XD_CHECK(res.best_epoch >= 1 && res.best_epoch <= epochs);
+	XD_REQUIRE(xd_train_validate(model, ds, &o, &again, &n, NULL) == XD_OK);
+	XD_CHECK(again == best);
+	xd_model_free(model);
+	xd_generated_free(g);
+}

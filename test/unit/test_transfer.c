@@ -759,8 +759,17 @@ XD_TEST(transfer_reports_progress)
 	o.progress = tw_log_progress;
 	o.progress_arg = &p;
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
-	XD_CHECK(p.n == r.n_history);
-	XD_CHECK(p.n == r.n_pretrain + r.epochs);
+	/* progress sees every rate of the search, the history the kept fit */
+	{
+		int			searched = 0;
+
+		XD_CHECK(r.lr_search.n == XD_LR_SEARCH_DEFAULT);
+		for (int i = 0; i < r.lr_search.n; i++)
+			searched += r.lr_search.epochs[i];
+		XD_CHECK(p.n == r.n_pretrain + searched);
+	}
+	XD_CHECK(r.n_history == r.n_pretrain + r.epochs);
+	XD_CHECK(r.epochs == r.lr_search.epochs[r.lr_search.chosen]);
 	for (int i = 0; i < p.n; i++)
 		XD_CHECK(p.epochs[i] == i + 1);
 	XD_CHECK(p.finite_loss);
@@ -863,5 +872,90 @@ XD_TEST(transfer_validation_cache_is_exact)
 	xd_adapt_free(ad);
 	xd_domain_free(dom);
 	xd_shared_free(sh);
+	tw_free(&w);
+}
+
+/*
+ * Shared users (opts.user_source): under the source's modules a mapped user
+ * starts from the source's embedding (Direct trains nothing, so it keeps it
+ * bit for bit), an unmapped one from the target's own; target-only ignores
+ * the map.
+ */
+XD_TEST(transfer_shared_users_start_from_the_source)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result direct,
+				plain,
+				to_map,
+				to_plain;
+	const xd_dataset *ds;
+	int32_t    *map;
+	int			d;
+
+	XD_REQUIRE(tw_make(&w, 31, 1));
+	ds = w.g->domains[1].ds;
+	d = w.cfg.d;
+	map = malloc(sizeof(int32_t) * ds->n_users);
+	XD_REQUIRE(map);
+	for (int32_t u = 0; u < ds->n_users; u++)
+		map[u] = u % 2 ? -1 : u;	/* every other user is shared */
+	tw_opts(&o, XD_TRANSFER_DIRECT, 31);
+	o.source_domain = w.src.domain;
+	o.user_source = map;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &direct) == XD_OK);
+	o.user_source = NULL;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &plain) == XD_OK);
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		const float *got = direct.domain->E_u->w + (size_t) u * d;
+		const float *want = u % 2 ? plain.domain->E_u->w + (size_t) u * d :
+			w.src.domain->E_u->w + (size_t) u * d;
+
+		XD_CHECK(memcmp(got, want, sizeof(float) * d) == 0);
+		if (u % 2 == 0)
+			XD_CHECK(direct.domain->s_u->w[u] == w.src.domain->s_u->w[u]);
+	}
+	/* items are never shared */
+	XD_CHECK(memcmp(direct.domain->E_v->w, plain.domain->E_v->w,
+					sizeof(float) * (size_t) ds->n_items * d) == 0);
+	/* target-only reads no map */
+	tw_opts(&o, XD_TRANSFER_TARGET_ONLY, 31);
+	o.lr_search = 1;
+	o.source_domain = w.src.domain;
+	o.user_source = map;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &to_map) == XD_OK);
+	o.user_source = NULL;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &to_plain) == XD_OK);
+	XD_CHECK(to_map.best_metric == to_plain.best_metric);
+	xd_transfer_result_free(&direct);
+	xd_transfer_result_free(&plain);
+	xd_transfer_result_free(&to_map);
+	xd_transfer_result_free(&to_plain);
+	free(map);
+	tw_free(&w);
+}
+
+/*
+ * auto's progress: every epoch of its three candidates (each rate, each
+ * pretraining) numbered on, 1..n, as a job's progress rows need.
+ */
+XD_TEST(transfer_auto_numbers_progress_on)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	tw_progress p = {.finite_loss = true};
+
+	XD_REQUIRE(tw_make(&w, 13, 0));
+	tw_opts(&o, XD_TRANSFER_AUTO, 1);
+	o.progress = tw_log_progress;
+	o.progress_arg = &p;
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
+	XD_CHECK(p.n > 3 * o.max_epochs);	/* target-only's grid alone runs 3 fits */
+	XD_CHECK(p.n == r.n_reported);
+	for (int i = 0; i < p.n; i++)
+		XD_CHECK(p.epochs[i] == i + 1);
+	xd_transfer_result_free(&r);
 	tw_free(&w);
 }

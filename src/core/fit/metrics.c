@@ -419,7 +419,7 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 				{
 					int32_t		w = w0++;
 
-					if (w == v || xd_dataset_seen(ds, u, w))
+					if (w == v || (!o->keep_seen && xd_dataset_seen(ds, u, w)))
 						continue;
 					b.users[b.n] = u;
 					b.items[b.n] = w;

@@ -22,6 +22,7 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	o->max_epochs = 100;
 	o->patience = 10;
 	o->valid_max = 2000;
+	o->lr_decay = false;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
@@ -44,31 +45,42 @@ xd_anneal_lr(float eta0, double lambda, int64_t b)
 }
 
 /*
- * The values of the trainable parameters at the best epoch. Frozen groups
- * (lr 0) never change, so they need no copy.
+ * A copy of the trainable parameters (frozen groups, lr 0, never change and
+ * need none): their values only (full = false: the best epoch's snapshot),
+ * or their full optimisation state, values, Adam moments and step counts
+ * (full = true: a search restarts every rate from the state the model had on
+ * entry, fresh, pretrained or the source's clone alike).
  */
-typedef struct xd_snapshot
+typedef struct xd_state_copy
 {
 	int			n;
+	bool		full;
 	xd_param   *params[XD_MAX_PARAMS];
-	float	   *values[XD_MAX_PARAMS];
-} xd_snapshot;
+	float	   *buf[XD_MAX_PARAMS];		/* w, adam_m, adam_v */
+	int64_t    *row_step[XD_MAX_PARAMS];	/* sparse only */
+	int64_t		step[XD_MAX_PARAMS];
+} xd_state_copy;
 
 static void
-xd_snapshot_free(xd_snapshot *s)
+xd_state_copy_free(xd_state_copy *s)
 {
 	for (int i = 0; i < s->n; i++)
-		free(s->values[i]);
+	{
+		free(s->buf[i]);
+		free(s->row_step[i]);
+	}
 	s->n = 0;
 }
 
 static xd_status
-xd_snapshot_init(xd_snapshot *s, xd_model *model, const float lr[XD_N_GROUPS])
+xd_state_copy_init(xd_state_copy *s, xd_model *model, const float lr[XD_N_GROUPS], bool full)
 {
 	xd_param  **params;
 	int			n;
+	int			arrays = full ? 3 : 1;
 
 	memset(s, 0, sizeof(*s));
+	s->full = full;
 	xd_model_params(model, &params, &n);
 	for (int i = 0; i < n; i++)
 	{
@@ -77,29 +89,45 @@ xd_snapshot_init(xd_snapshot *s, xd_model *model, const float lr[XD_N_GROUPS])
 		if (lr[params[i]->group] == 0.0f)
 			continue;
 		s->params[s->n] = params[i];
-		s->values[s->n] = malloc(sizeof(float) * (len ? len : 1));
-		if (!s->values[s->n])
+		s->buf[s->n] = malloc(sizeof(float) * arrays * (len ? len : 1));
+		if (full && params[i]->sparse)
+			s->row_step[s->n] = malloc(sizeof(int64_t) * (params[i]->rows ? params[i]->rows : 1));
+		s->n++;
+		if (!s->buf[s->n - 1] || (full && params[i]->sparse && !s->row_step[s->n - 1]))
 		{
-			xd_snapshot_free(s);
+			xd_state_copy_free(s);
 			return XD_ENOMEM;
 		}
-		s->n++;
 	}
 	return XD_OK;
 }
 
 static void
-xd_snapshot_copy(xd_snapshot *s, bool save)
+xd_state_copy_move(xd_state_copy *s, bool save)
 {
 	for (int i = 0; i < s->n; i++)
 	{
 		xd_param   *p = s->params[i];
-		size_t		bytes = sizeof(float) * (size_t) p->rows * (size_t) p->cols;
+		size_t		len = (size_t) p->rows * (size_t) p->cols;
+		float	   *arrays[3] = {p->w, p->adam_m, p->adam_v};
 
+		for (int a = 0; a < (s->full ? 3 : 1); a++)
+		{
+			if (save)
+				memcpy(s->buf[i] + a * len, arrays[a], sizeof(float) * len);
+			else
+				memcpy(arrays[a], s->buf[i] + a * len, sizeof(float) * len);
+		}
+		if (!s->full)
+			continue;
 		if (save)
-			memcpy(s->values[i], p->w, bytes);
+			s->step[i] = p->step;
 		else
-			memcpy(p->w, s->values[i], bytes);
+			p->step = s->step[i];
+		if (p->sparse && save)
+			memcpy(s->row_step[i], p->row_step, sizeof(int64_t) * p->rows);
+		else if (p->sparse)
+			memcpy(p->row_step, s->row_step[i], sizeof(int64_t) * p->rows);
 	}
 }
 
@@ -144,7 +172,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		 xd_train_result *res)
 {
 	xd_batch	batch = {0};
-	xd_snapshot snap = {0};
+	xd_state_copy snap = {0};	/* the best epoch's values */
 	xd_valcache vc = {0};
 	int64_t    *rows = NULL;
 	int64_t		n_rows = 0;
@@ -168,7 +196,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	if ((st = xd_train_rows(ds, &rows, &n_rows)) != XD_OK)
 		return st;
 	if ((st = xd_batch_init(&batch, xd_model_max_rows(model), model->cfg.m)) != XD_OK ||
-		(!o->fixed_epochs && (st = xd_snapshot_init(&snap, model, o->lr)) != XD_OK))
+		(!o->fixed_epochs && (st = xd_state_copy_init(&snap, model, o->lr, false)) != XD_OK))
 		goto done;
 	if (o->anneal_ratio > 0.0)
 		lambda = xd_anneal_lambda((n_rows + bs - 1) / bs, o->anneal_ratio);
@@ -237,7 +265,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				best = metric;
 				res->best_epoch = epoch;
 				since_best = 0;
-				xd_snapshot_copy(&snap, true);
+				xd_state_copy_move(&snap, true);
 			}
 			else
 				since_best++;
@@ -266,15 +294,160 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		res->best_metric = NAN;
 	else
 	{
-		xd_snapshot_copy(&snap, false);
+		xd_state_copy_move(&snap, false);
 		res->best_metric = (implicit && !res->metric_is_loss) ? best : -best;
 	}
 	st = XD_OK;
 
 done:
 	xd_valcache_release(&vc, model);
-	xd_snapshot_free(&snap);
+	xd_state_copy_free(&snap);
 	xd_batch_free(&batch);
 	free(rows);
+	return st;
+}
+
+/* ------------------------------------------------------- learning-rate search */
+
+/* DESIGN's 1e-3, then 3x and 10x (what real small targets want), then around */
+const float xd_lr_ladder[XD_LR_SEARCH_MAX] = {1.0f, 3.0f, 10.0f, 0.3f, 30.0f};
+
+/* A search's progress: epochs numbered on across its rates (a job's rows are keyed by them). */
+typedef struct xd_search_progress
+{
+	xd_progress_fn progress;
+	void	   *arg;
+	int			offset;
+} xd_search_progress;
+
+static void
+xd_search_epoch(void *arg, const xd_epoch_report *rep)
+{
+	xd_search_progress *sp = (xd_search_progress *) arg;
+	xd_epoch_report numbered = *rep;
+
+	numbered.epoch += sp->offset;
+	numbered.best_epoch += numbered.best_epoch > 0 ? sp->offset : 0;
+	sp->progress(sp->arg, &numbered);
+}
+
+/* larger is better: MRR, or minus RMSE or loss */
+static double
+xd_train_result_score(const xd_model *model, const xd_train_result *r)
+{
+	bool		higher = model->cfg.feedback == XD_IMPLICIT && !r->metric_is_loss;
+
+	return isnan(r->best_metric) ? -INFINITY : (higher ? r->best_metric : -r->best_metric);
+}
+
+xd_status
+xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+				int n_rates, xd_train_result *res, xd_lr_search *search)
+{
+	xd_state_copy start = {0},
+				best = {0};
+	xd_train_result kept = {0};
+	xd_search_progress sp = {o->progress, o->progress_arg, 0};
+	xd_status	st;
+	double		seconds = 0.0;
+	double		positives = 0.0;
+	int			chosen = 0;
+	bool		decay = o->lr_decay;
+	float		scale[XD_LR_SEARCH_MAX];
+
+	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX)
+		return XD_EINVAL;
+	if (o->fixed_epochs)
+		n_rates = 1;
+	if (search)
+	{
+		memset(search, 0, sizeof(*search));
+		search->n = n_rates;
+	}
+	if (n_rates == 1)
+	{
+		st = xd_train(model, ds, o, res);
+		if (search && st == XD_OK)
+		{
+			search->lr[0] = o->lr[XD_GROUP_DOMAIN];
+			search->metric[0] = res->best_metric;
+			search->epochs[0] = res->epochs;
+			search->seconds[0] = res->seconds;
+		}
+		return st;
+	}
+	/* the grid in ladder order; the decay from the largest rate down */
+	memcpy(scale, xd_lr_ladder, sizeof(scale));
+	for (int i = 0; decay && i < n_rates; i++)
+		for (int j = i + 1; j < n_rates; j++)
+			if (scale[j] > scale[i])
+			{
+				float		t = scale[i];
+
+				scale[i] = scale[j];
+				scale[j] = t;
+			}
+	if ((!decay && (st = xd_state_copy_init(&start, model, o->lr, true)) != XD_OK) ||
+		(st = xd_state_copy_init(&best, model, o->lr, true)) != XD_OK)
+		goto done;
+	if (!decay)
+		xd_state_copy_move(&start, true);
+	for (int i = 0; i < n_rates; i++)
+	{
+		xd_train_opts oi = *o;
+		xd_train_result ri;
+		int			before = sp.offset;
+
+		for (int g = 0; g < XD_N_GROUPS; g++)
+			oi.lr[g] = o->lr[g] * scale[i];
+		if (o->progress)
+		{
+			oi.progress = xd_search_epoch;
+			oi.progress_arg = &sp;
+		}
+		/*
+		 * grid: every rate from the state on entry; decay: the next rate
+		 * from the best state so far
+		 */
+		if (i > 0 && !decay)
+			xd_state_copy_move(&start, false);
+		else if (i > 0 && chosen != i - 1)
+			xd_state_copy_move(&best, false);
+		if ((st = xd_train(model, ds, &oi, &ri)) != XD_OK)
+			goto done;
+		seconds += ri.seconds;
+		positives += (double) ri.n_train * ri.epochs;
+		sp.offset += ri.epochs;
+		if (search)
+		{
+			search->lr[i] = oi.lr[XD_GROUP_DOMAIN];
+			search->metric[i] = ri.best_metric;
+			search->epochs[i] = ri.epochs;
+			search->seconds[i] = ri.seconds;
+		}
+		if (i == 0 || xd_train_result_score(model, &ri) > xd_train_result_score(model, &kept))
+		{
+			kept = ri;
+			if (decay)
+				kept.best_epoch += before;	/* counted across the stages */
+			chosen = i;
+			if (i < n_rates - 1)
+				xd_state_copy_move(&best, true);
+		}
+	}
+	/* the last fit is in the model; bring the kept one back if it was earlier */
+	if (chosen < n_rates - 1)
+		xd_state_copy_move(&best, false);
+	*res = kept;
+	if (decay)
+		res->epochs = sp.offset;	/* one fit: every stage's epochs */
+	res->seconds = seconds;
+	res->positives_per_sec = seconds > 0.0 ? positives / seconds : 0.0;
+	if (search)
+		search->chosen = chosen;
+	st = XD_OK;
+done:
+	xd_state_copy_free(&start);
+	xd_state_copy_free(&best);
 	return st;
 }

@@ -44,11 +44,13 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->lambda_search = false;
 	o->max_epochs = 100;
 	o->patience = 10;
-	o->drr_patience = 3;
+	o->drr_patience = 0;		/* = patience (docs/transfer.md: 3 lost on real data) */
 	o->valid_max = 2000;
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
 	o->auto_margin_se = XD_AUTO_MARGIN_SE;
+	o->lr_search = XD_LR_SEARCH_DEFAULT;
+	o->lr_decay = false;		/* the grid; auto decays its transfer candidates */
 	o->seed = 42;
 }
 
@@ -100,24 +102,47 @@ xd_history_epoch(void *arg, const xd_epoch_report *rep)
 	{
 		xd_epoch_report numbered = *rep;
 
-		numbered.epoch = r->n_history;
+		numbered.epoch = ++r->n_reported;
 		fp->progress(fp->progress_arg, &numbered);
 	}
 }
 
-/* xd_train, each epoch appended to res's history */
+/*
+ * xd_train_search over n_rates rates (1: xd_train; pretraining's fixed
+ * epochs: xd_train), recorded in res->lr_search; res's history gets the
+ * kept fit's epochs, the progress callback every fit's.
+ */
 static xd_status
-xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to,
+xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 	   xd_transfer_result *res, xd_train_result *tr)
 {
 	xd_fit_progress fp = {res, to->progress, to->progress_arg};
 	xd_status	st;
+	int			first,
+				skip = 0,
+				kept;
 
-	if ((st = xd_history_reserve(res, to->max_epochs)) != XD_OK)
+	if ((st = xd_history_reserve(res, to->max_epochs * (to->fixed_epochs ? 1 : n_rates))) != XD_OK)
 		return st;
 	to->progress = xd_history_epoch;
 	to->progress_arg = &fp;
-	return xd_train(model, ds, to, tr);
+	if (to->fixed_epochs)
+		return xd_train(model, ds, to, tr);
+	first = res->n_history;
+	if ((st = xd_train_search(model, ds, to, n_rates, tr, &res->lr_search)) != XD_OK)
+		return st;
+	/*
+	 * the history keeps the kept fit's epochs only (progress saw them all);
+	 * decay's stages are one fit
+	 */
+	for (int i = 0; i < res->lr_search.chosen && !to->lr_decay; i++)
+		skip += res->lr_search.epochs[i];
+	kept = to->lr_decay ? tr->epochs : res->lr_search.epochs[res->lr_search.chosen];
+	memmove(res->loss + first, res->loss + first + skip, sizeof(double) * kept);
+	memmove(res->loss_data + first, res->loss_data + first + skip, sizeof(double) * kept);
+	memmove(res->metric + first, res->metric + first + skip, sizeof(double) * kept);
+	res->n_history = first + kept;
+	return XD_OK;
 }
 
 /* ---------------------------------------------------------------- pieces */
@@ -130,6 +155,7 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	to->max_epochs = o->max_epochs;
 	to->patience = o->patience;
 	to->valid_max = o->valid_max;
+	to->lr_decay = o->lr_decay;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		to->lr[g] = eta0;
 	to->seed = o->seed ^ salt;
@@ -215,7 +241,7 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_train_opts_for(&to, o, eta0, 0x707265ULL);
 		to.max_epochs = o->pretrain_epochs;
 		to.fixed_epochs = true; /* exactly pretrain_epochs, no validation */
-		if ((st = xd_fit(model, ds, &to, res, &tr)) != XD_OK)
+		if ((st = xd_fit(model, ds, &to, 1, res, &tr)) != XD_OK)
 			goto fail;
 		res->n_pretrain = res->n_history;
 		xd_model_free(model);	/* the swap: T's own modules are dropped */
@@ -231,6 +257,19 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_shared_free(sh);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
 	}
+	/* shared users start where the source left them, in the modules' basis */
+	if (o->user_source && o->source_domain && o->source_domain->d == dom->d)
+		for (int32_t u = 0; u < dom->n_users; u++)
+		{
+			int32_t		su = o->user_source[u];
+
+			if (su < 0 || su >= o->source_domain->n_users)
+				continue;
+			memcpy(dom->E_u->w + (size_t) u * dom->d,
+				   o->source_domain->E_u->w + (size_t) su * dom->d, sizeof(float) * dom->d);
+			if (dom->s_u && o->source_domain->s_u)
+				dom->s_u->w[u] = o->source_domain->s_u->w[su];
+		}
 	res->pretrain_seconds += xd_clock_seconds() - t0;
 	*out = dom;
 	return XD_OK;
@@ -292,7 +331,8 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		to.lr[XD_GROUP_SHARED] = 0.0f;
 		if (method == XD_TRANSFER_DRR)
 		{
-			to.patience = o->drr_patience < o->patience ? o->drr_patience : o->patience;
+			to.patience = o->drr_patience > 0 && o->drr_patience < o->patience ?
+				o->drr_patience : o->patience;
 			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK)
 				return st;
 			res->adapt->enc = enc;
@@ -311,13 +351,14 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		/* no epochs: the validation metric of the training loop, once */
 		res->epochs = 0;
 		res->best_epoch = 0;
+		res->lr_search.n = 0;	/* nothing trains */
 		if ((st = xd_train_validate(res->model, ds, &to, &metric, &n, NULL)) != XD_OK)
 			return st;
 		res->best_metric = n == 0 ? NAN :
 			(cfg->feedback == XD_EXPLICIT ? -metric : metric);
 		return XD_OK;
 	}
-	if ((st = xd_fit(res->model, ds, &to, res, &tr)) != XD_OK)
+	if ((st = xd_fit(res->model, ds, &to, o->lr_search, res, &tr)) != XD_OK)
 		return st;
 	res->epochs = tr.epochs;
 	res->best_epoch = tr.best_epoch;
@@ -377,6 +418,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 			memset(&cand, 0, sizeof(cand));
 			cand.requested = res->requested;
 			cand.cfg = res->cfg;
+			cand.n_reported = res->n_reported;	/* progress numbers on */
 			if ((st = xd_domain_clone(&res->cfg, pre, &dom)) == XD_OK)
 			{
 				/* the candidate starts with the pretraining's history */
@@ -395,6 +437,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 				else
 					xd_domain_free(dom);
 			}
+			res->n_reported = cand.n_reported;
 			if (st == XD_OK && (best.model == NULL ||
 								xd_result_score(&cand) > xd_result_score(&best)))
 				xd_result_move(&best, &cand);
@@ -406,6 +449,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 			xd_transfer_result_free(&best);
 			return st;
 		}
+		best.n_reported = res->n_reported;
 		xd_result_move(res, &best);
 	}
 	else
@@ -429,7 +473,7 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 	memset(out, 0, sizeof(*out));
 	if (!source || !target || !o || o->method < 0 || o->method >= XD_N_TRANSFER ||
 		o->pretrain_epochs < 0 || o->max_epochs < 1 || o->patience < 1 ||
-		o->drr_patience < 1 ||
+		o->drr_patience < 0 || o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX ||
 		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
 		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se))
@@ -459,11 +503,22 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 
 		memset(fits, 0, sizeof(fits));
 		st = XD_OK;
+		/*
+		 * target-only, the baseline, searches as the options say (the grid
+		 * by default); the transfer candidates by decay, one fit each:
+		 * on the real report that costs half their time and loses nothing
+		 * auto keeps (docs/transfer.md)
+		 */
+		xd_transfer_opts cand_opts = *o;
+
+		cand_opts.lr_decay = true;
 		for (int i = 0; i < 3 && st == XD_OK; i++)
 		{
 			fits[i].requested = XD_TRANSFER_AUTO;
 			fits[i].cfg = out->cfg;
-			st = xd_transfer_one(cands[i], source, enc, target, o, eta0, &fits[i]);
+			fits[i].n_reported = i > 0 ? fits[i - 1].n_reported : 0;	/* numbered on */
+			st = xd_transfer_one(cands[i], source, enc, target, i == 0 ? o : &cand_opts,
+								 eta0, &fits[i]);
 			if (st == XD_OK)
 				st = xd_transfer_validation(&fits[i], target, o, &each[i], &n);
 		}
@@ -481,7 +536,10 @@ xd_transfer(const xd_shared *source, const xd_encoders *enc,
 				metric[i] = fits[i].best_metric;
 				secs[i] = fits[i].seconds;
 			}
+			int			reported = fits[2].n_reported;
+
 			xd_result_move(out, &fits[chosen]);
+			out->n_reported = reported;
 			out->requested = XD_TRANSFER_AUTO;
 			out->seconds = xd_clock_seconds() - t0;
 			memcpy(out->auto_metric, metric, sizeof(metric));
@@ -508,7 +566,7 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 
 	memset(out, 0, sizeof(*out));
 	if (!cfg || !src || !o || o->max_epochs < 1 || o->patience < 1 ||
-		o->valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
+		o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX || o->valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
 		return XD_EINVAL;
 	out->requested = XD_TRANSFER_TARGET_ONLY;
 	out->cfg = *cfg;

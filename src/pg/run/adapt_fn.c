@@ -182,7 +182,8 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
-							adapt_models_at_once(run->method, md->lambda_search));
+							adapt_models_at_once(run->method, md->lambda_search) +
+							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)));
 
 	return run;
 }
@@ -200,6 +201,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
 	opts.pretrain_epochs = run->md->pretrain_epochs;
 	opts.lambda_kl = run->md->lambda_kl;
 	opts.auto_margin_se = run->md->auto_margin;
+	opts.lr_search = run->md->lr_search;
 	opts.lambda_search = run->md->lambda_search;
 	opts.max_epochs = run->md->epochs;
 	opts.patience = Max(run->md->patience, 1);
@@ -281,6 +283,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	appendStringInfoString(&summary, "}");
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&summary, "lambda_kl", res->lambda_kl, true);
+	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
 	if (run->method == XD_TRANSFER_AUTO)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};

@@ -256,3 +256,25 @@ xdpg_fit_result(const char *summary)
 	SPI_finish();
 	return JsonbPGetDatum(out);
 }
+
+/*
+ * The learning-rate search of a fit (docs/training.md): every rate tried,
+ * its best validation metric and epochs, and the rate kept.
+ */
+void
+xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_search *search)
+{
+	appendStringInfoString(b, ", \"lr_search\": {\"tried\": [");
+	for (int i = 0; i < search->n; i++)
+	{
+		appendStringInfo(b, "%s{", i ? ", " : "");
+		xdpg_json_num(b, "lr", search->lr[i], false);
+		xdpg_json_num(b, md->explicit_fb ? "valid_rmse" : "valid_mrr", search->metric[i], true);
+		xdpg_json_int(b, "epochs", search->epochs[i], true);
+		appendStringInfoString(b, "}");
+	}
+	appendStringInfoString(b, "]");
+	if (search->n > 0)
+		xdpg_json_num(b, "chosen", search->lr[search->chosen], true);
+	appendStringInfoString(b, "}");
+}

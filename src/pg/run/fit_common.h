@@ -30,5 +30,9 @@ extern void xdpg_fit_summary_begin(StringInfo b, const char *name, const char *d
 extern void xdpg_fit_summary_split(StringInfo b, const xd_dataset *ds);
 extern void xdpg_fit_summary_end(StringInfo b, int64 version_id, double t0);
 extern Datum xdpg_fit_result(const char *summary);
+extern void xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md,
+									   const xd_lr_search *search);
+/* models in memory at once while a fit searches its rate (two state copies) */
+#define XDPG_SEARCH_MODELS(md) ((md)->lr_search > 1 ? 2 : 0)
 
 #endif

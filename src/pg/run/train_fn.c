@@ -26,6 +26,7 @@ struct XdTrainRun
 	XdLoadCounts counts;
 	xd_config	cfg;
 	xd_train_result res;
+	xd_lr_search search;		/* the rates tried and kept */
 	double		t0;
 };
 
@@ -71,7 +72,8 @@ xdpg_train_load(const char *name, const char *domain, MemoryContext cxt)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the options of model \"%s\" do not make a valid model", name)));
-	xdpg_check_model_memory(domain, ds, &run->users, &run->items, run->cfg.d, 1);
+	xdpg_check_model_memory(domain, ds, &run->users, &run->items, run->cfg.d,
+							1 + XDPG_SEARCH_MODELS(md));
 	xd_rng_seed(&rng, run->cfg.seed);
 	st = xd_model_create(&run->cfg, ds->n_users, ds->n_items, (float) ds->rating_mean, &rng,
 						 &run->guard->model);
@@ -91,7 +93,8 @@ xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
 	opts.patience = run->md->patience;
 	opts.valid_max = run->md->val_sample;
 	xdpg_fit_hooks(hooks, &opts.stop, &opts.stop_arg, &opts.progress, &opts.progress_arg);
-	st = xd_train(run->guard->model, run->guard->ds, &opts, &run->res);
+	st = xd_train_search(run->guard->model, run->guard->ds, &opts, run->md->lr_search,
+						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
 }
 
@@ -152,7 +155,9 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_num(&summary, res->metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
 			 res->best_metric, false);
 	xdpg_json_int(&summary, "n", res->n_valid, true);
-	appendStringInfoString(&summary, "}, \"test\": ");
+	appendStringInfoString(&summary, "}");
+	xdpg_fit_summary_lr_search(&summary, md, &run->search);
+	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "interactions_per_sec", res->positives_per_sec, true);

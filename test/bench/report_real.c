@@ -1,0 +1,1138 @@
+/*
+ * report_real.c - the transfer report on real public data (issue 17):
+ * `make report-real` fetches and prepares the data (test/real/fetch.sh) and
+ * runs this on every view prepare.py wrote.
+ *
+ * For each view (a table of domain, user, item, rating and coded features):
+ * the largest domain is the source, every other domain a target. The source
+ * model is trained with the product's defaults (learning-rate search
+ * included) and its encoders; then for every target and seed every method
+ * with the product's defaults (target-only, Direct, Anneal, DRR, and auto
+ * composed from their fits exactly as xd_transfer(XD_TRANSFER_AUTO) runs
+ * it), the variants that measure why DRR loses (patience 10, pretraining 0,
+ * no KL term), the 0.1.0 behaviour (one fit at lr 1e-3, no search), and the
+ * heuristics a recommender must beat: popularity in context and the user's
+ * own items first, then popular in context (implicit); damped user and item
+ * means, and the item's mean in context (explicit). Test metrics: the
+ * sampled protocol of DESIGN.md section 5 (MRR, H@k) or RMSE/MAE. Writes
+ * docs/real-report.md and docs/img/real-*.png (gnuplot).
+ *
+ * Usage: report_real data_dir out_dir view...   (views: the .tsv basenames)
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xdrec/clock.h"
+#include "xdrec/encoder.h"
+#include "xdrec/metrics.h"
+#include "xdrec/transfer.h"
+#include "report_common.h"
+
+#define N_SEEDS 3
+#define MAX_DOMAINS 16
+#define MAX_FEATURES 16
+#define MAX_VIEWS 4
+
+
+enum
+{
+	M_TO = 0,					/* target-only, the product's defaults */
+	M_DIRECT,
+	M_ANNEAL,
+	M_DRR,
+	M_DRR3,						/* DRR with 0.1.0's patience, 3 */
+	M_DRR0,						/* DRR, pretraining 0 */
+	M_DRR_NOKL,					/* DRR, lambda_KL 0 */
+	M_TO_010,					/* target-only as 0.1.0 fitted it: lr 1e-3, no search */
+	M_DRR_010,					/* DRR as 0.1.0: lr 1e-3, no search, from the same source */
+	M_TO_ALT,					/* target-only searched by decay */
+	M_ANNEAL_ALT,
+	M_DRR_ALT,
+	M_ANNEAL_SHARED,			/* Anneal, shared users start from the source */
+	M_DRR_SHARED,				/* DRR, the same */
+	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
+	M_AUTO1,					/* the same at margin 1 */
+	M_AUTO0,					/* the same at margin 0: the best on validation */
+	M_AUTO_ALT,					/* auto with every candidate searched by the grid */
+	M_AUTO_SHARED,				/* auto over target-only and the shared-user fits */
+	M_HEUR1,					/* popularity in context / damped user and item means */
+	M_HEUR2,					/* own items first, then popular in context / item mean in context */
+	N_METHODS
+};
+#define N_FITTED M_AUTO
+
+static const char *const method_label[M_HEUR1] = {
+	"target-only", "Direct", "Anneal", "DRR", "DRR (patience 3)", "DRR (pretrain 0)",
+	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
+	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
+	"Anneal (search: decay)", "DRR (search: decay)",
+	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
+	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
+	"auto (shared users from the source)"
+};
+/* the heuristics, by feedback: [implicit?][which] */
+static const char *const heuristic_label[2][2] = {
+	{"user and item means (damped)", "item mean in context (damped)"},
+	{"popularity in context", "own items first, then popular in context"}
+};
+
+typedef struct cell
+{
+	double		metric;			/* MRR, or RMSE */
+	double		aux[3];			/* H@1, H@5, H@10, or MAE */
+	double		full_h10,		/* implicit: full ranking, repeats allowed */
+				full_mrr;
+	double		valid;			/* validation MRR or RMSE */
+	double		seconds;
+	int			epochs;
+	float		lr;				/* the rate the search kept */
+	int			chosen;			/* auto: the method kept */
+} cell;
+
+typedef struct view_run
+{
+	char		name[64];
+	bool		explicit_fb;
+	int			n_targets;
+	char		domain[MAX_DOMAINS][32];	/* [0] the source */
+	int64_t		rows[MAX_DOMAINS];
+	int32_t		users[MAX_DOMAINS];
+	int32_t		items[MAX_DOMAINS];
+	int32_t		shared_users[MAX_DOMAINS];	/* users the source also has */
+	int64_t		train_rows[MAX_DOMAINS];
+	int64_t		test_n[MAX_DOMAINS];
+	int64_t		test_excluded[MAX_DOMAINS];
+	/* the source */
+	double		src_seconds,
+				src_valid,
+				src_test;
+	int			src_epochs;
+	xd_lr_search src_search;
+	double		enc_seconds;
+	cell		c[MAX_DOMAINS][N_METHODS][N_SEEDS];
+	double		wall_seconds;
+} view_run;
+
+/* ------------------------------------------------------------ loading */
+
+/* string -> dense id, open addressing; ids in first-seen order */
+typedef struct str_ids
+{
+	int			cap,
+				n;
+	char	  **keys;
+	int		   *ids;
+} str_ids;
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}
+
+static int
+str_id(str_ids *t, const char *s)
+{
+	uint64_t	h;
+
+	if (2 * (t->n + 1) > t->cap)
+	{
+		str_ids		bigger = {t->cap ? 2 * t->cap : 1024, 0, NULL, NULL};
+
+		bigger.keys = calloc(bigger.cap, sizeof(char *));
+		bigger.ids = calloc(bigger.cap, sizeof(int));
+		if (!bigger.keys || !bigger.ids)
+			exit(1);
+		for (int i = 0; i < t->cap; i++)
+			if (t->keys[i])
+			{
+				h = hash_str(t->keys[i]) & (uint64_t) (bigger.cap - 1);
+				while (bigger.keys[h])
+					h = (h + 1) & (uint64_t) (bigger.cap - 1);
+				bigger.keys[h] = t->keys[i];
+				bigger.ids[h] = t->ids[i];
+			}
+		bigger.n = t->n;
+		free(t->keys);
+		free(t->ids);
+		*t = bigger;
+	}
+	h = hash_str(s) & (uint64_t) (t->cap - 1);
+	while (t->keys[h])
+	{
+		if (strcmp(t->keys[h], s) == 0)
+			return t->ids[h];
+		h = (h + 1) & (uint64_t) (t->cap - 1);
+	}
+	if (!(t->keys[h] = strdup(s)))
+		exit(1);
+	t->ids[h] = t->n++;
+	return t->ids[h];
+}
+
+/* the id of s, or -1 when t does not hold it */
+static int
+str_find(const str_ids *t, const char *s)
+{
+	uint64_t	h;
+
+	if (t->cap == 0)
+		return -1;
+	h = hash_str(s) & (uint64_t) (t->cap - 1);
+	while (t->keys[h])
+	{
+		if (strcmp(t->keys[h], s) == 0)
+			return t->ids[h];
+		h = (h + 1) & (uint64_t) (t->cap - 1);
+	}
+	return -1;
+}
+
+static void
+str_ids_free(str_ids *t)
+{
+	for (int i = 0; i < t->cap; i++)
+		free(t->keys[i]);
+	free(t->keys);
+	free(t->ids);
+	memset(t, 0, sizeof(*t));
+}
+
+typedef struct raw_row
+{
+	int			domain;
+	char		user[64];
+	char		item[64];
+	float		rating;
+	int32_t		codes[MAX_FEATURES];
+} raw_row;
+
+/*
+ * Reads a prepared view (test/real/prepare.py's format) into one finalized
+ * dataset per domain, the source (the header's) first. Returns the number of
+ * domains.
+ */
+static int
+load_view(const char *path, view_run *v, xd_dataset **ds, int32_t **user_src)
+{
+	FILE	   *f = fopen(path, "r");
+	char		line[4096],
+				source[64] = "";
+	xd_feature	feats[MAX_FEATURES];
+	int			n_feat = 0,
+				n_dom = 0;
+	xd_schema	schema;
+	raw_row    *rows = NULL;
+	int64_t		n_rows = 0,
+				cap = 0;
+	char		dnames[MAX_DOMAINS][32];
+	int			order[MAX_DOMAINS];
+	str_ids		src_users = {0};	/* the source's user keys */
+	int64_t		dcount[MAX_DOMAINS] = {0};
+
+	if (!f)
+	{
+		perror(path);
+		exit(1);
+	}
+	if (!fgets(line, sizeof(line), f) || strncmp(line, "#xdrec-real ", 12) != 0)
+	{
+		fprintf(stderr, "%s: not a prepared view\n", path);
+		exit(1);
+	}
+	{
+		char	   *p;
+
+		if ((p = strstr(line, "name=")))
+			sscanf(p + 5, "%63s", v->name);
+		v->explicit_fb = strstr(line, "feedback=explicit") != NULL;
+		if ((p = strstr(line, "source=")))
+			sscanf(p + 7, "%63s", source);
+	}
+	/* the header: domain user item rating name:scope:kind:n_values... */
+	if (!fgets(line, sizeof(line), f))
+		exit(1);
+	{
+		char	   *save = NULL;
+		char	   *tok = strtok_r(line, "\t\n", &save);
+
+		for (int col = 0; tok; col++, tok = strtok_r(NULL, "\t\n", &save))
+		{
+			char		name[64],
+						scope[16],
+						kind;
+			int			nv;
+
+			if (col < 4)
+				continue;
+			if (n_feat == MAX_FEATURES ||
+				sscanf(tok, "%63[^:]:%15[^:]:%c:%d", name, scope, &kind, &nv) != 4)
+			{
+				fprintf(stderr, "%s: bad feature column %s\n", path, tok);
+				exit(1);
+			}
+			feats[n_feat++] = (xd_feature) XD_FEATURE(
+				kind == 'I' ? XD_KIND_INTERACTIONAL : (kind == 'H' ? XD_KIND_HISTORICAL : XD_KIND_ATTRIBUTIONAL),
+				XD_TYPE_CATEGORICAL,
+				strcmp(scope, "user") == 0 ? XD_SCOPE_USER :
+				(strcmp(scope, "item") == 0 ? XD_SCOPE_ITEM : XD_SCOPE_INTERACTION), nv);
+		}
+	}
+	CHECK(xd_schema_init(&schema, feats, n_feat));
+	while (fgets(line, sizeof(line), f))
+	{
+		char	   *save = NULL;
+		char	   *tok;
+		raw_row    *r;
+		int			d;
+
+		if (n_rows == cap)
+		{
+			cap = cap ? 2 * cap : 16384;
+			if (!(rows = realloc(rows, sizeof(raw_row) * cap)))
+				exit(1);
+		}
+		r = &rows[n_rows];
+		tok = strtok_r(line, "\t\n", &save);
+		for (d = 0; d < n_dom && strcmp(dnames[d], tok) != 0; d++)
+			;
+		if (d == n_dom)
+		{
+			if (n_dom == MAX_DOMAINS)
+				exit(1);
+			snprintf(dnames[n_dom++], 32, "%s", tok);
+		}
+		r->domain = d;
+		dcount[d]++;
+		snprintf(r->user, sizeof(r->user), "%s", strtok_r(NULL, "\t\n", &save));
+		snprintf(r->item, sizeof(r->item), "%s", strtok_r(NULL, "\t\n", &save));
+		r->rating = strtof(strtok_r(NULL, "\t\n", &save), NULL);
+		for (int i = 0; i < n_feat; i++)
+			r->codes[schema.features[i].raw] = (int32_t) strtol(strtok_r(NULL, "\t\n", &save), NULL, 10);
+		n_rows++;
+	}
+	fclose(f);
+
+	/* the source first, then the targets by decreasing size */
+	for (int d = 0; d < n_dom; d++)
+		order[d] = d;
+	for (int a = 0; a < n_dom; a++)
+		for (int b = a + 1; b < n_dom; b++)
+		{
+			bool		b_first = strcmp(dnames[order[b]], source) == 0 ||
+				(strcmp(dnames[order[a]], source) != 0 && dcount[order[b]] > dcount[order[a]]);
+
+			if (b_first)
+			{
+				int			t = order[a];
+
+				order[a] = order[b];
+				order[b] = t;
+			}
+		}
+	for (int k = 0; k < n_dom; k++)
+	{
+		int			d = order[k];
+		str_ids		u = {0},
+					it = {0};
+
+		for (int64_t i = 0; i < n_rows; i++)
+			if (rows[i].domain == d)
+			{
+				str_id(&u, rows[i].user);
+				str_id(&it, rows[i].item);
+			}
+		CHECK(xd_dataset_create(&schema, u.n, it.n, v->explicit_fb, 0, &ds[k]));
+		for (int64_t i = 0; i < n_rows; i++)
+			if (rows[i].domain == d)
+				CHECK(xd_dataset_append(ds[k], str_id(&u, rows[i].user), str_id(&it, rows[i].item),
+										rows[i].rating, NULL, rows[i].codes));
+		CHECK(xd_dataset_finalize(ds[k], 42));
+		snprintf(v->domain[k], sizeof(v->domain[k]), "%s", dnames[d]);
+		/* the target's users the source knows: their source ids, else -1 */
+		if (!(user_src[k] = malloc(sizeof(int32_t) * (u.n ? u.n : 1))))
+			exit(1);
+		for (int i = 0; i < u.cap; i++)
+			if (u.keys[i])
+			{
+				user_src[k][u.ids[i]] = k > 0 ? str_find(&src_users, u.keys[i]) : u.ids[i];
+				v->shared_users[k] += user_src[k][u.ids[i]] >= 0;
+			}
+		if (k == 0)
+		{
+			src_users = u;
+			u = (str_ids) {0};
+		}
+		v->rows[k] = ds[k]->n_rows;
+		v->users[k] = ds[k]->n_users;
+		v->items[k] = ds[k]->n_items;
+		v->train_rows[k] = ds[k]->n_split[XD_SPLIT_TRAIN];
+		str_ids_free(&u);
+		str_ids_free(&it);
+	}
+	str_ids_free(&src_users);
+	xd_schema_free(&schema);
+	free(rows);
+	v->n_targets = n_dom - 1;
+	return n_dom;
+}
+
+/* ---------------------------------------------------------- heuristics */
+
+/*
+ * The baselines a deployed recommender must beat, as xd_score_fn over the
+ * same protocol: counts (implicit) or rating sums (explicit) of the training
+ * rows per (item, context), per item, per user. The context of a scored row
+ * is read back from its encoded c (the one-hot blocks of the interaction-
+ * scoped features), so context negatives are scored in their own context.
+ */
+typedef struct heuristic
+{
+	const xd_dataset *ds;
+	bool		own_first;		/* implicit: the user's training items first */
+	bool		in_context;		/* explicit: the item's mean in the context */
+	int			table_cap;
+	uint64_t   *keys;			/* (item, context) keys + 1; 0 = empty */
+	double	   *sum;			/* rows (implicit) or rating sum (explicit) */
+	double	   *cnt;
+	double	   *item_sum,
+			   *item_cnt,
+			   *user_sum,
+			   *user_cnt;
+	double		mean;
+} heuristic;
+
+#define DAMPING 5.0
+
+static uint64_t
+ctx_key_of_c(const xd_schema *s, const float *c)
+{
+	uint64_t	key = 7;
+
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+		int			code = -1;
+
+		if (ft->scope != XD_SCOPE_INTERACTION)
+			continue;
+		for (int j = 0; j < ft->width; j++)
+			if (c[ft->offset + j] > 0.5f)
+				code = j;
+		key = key * 1000003ULL + (uint64_t) (code + 1);
+	}
+	return key;
+}
+
+static int
+table_slot(heuristic *h, int32_t item, uint64_t ctx)
+{
+	uint64_t	key = ((ctx * 0x9E3779B97F4A7C15ULL) ^ (uint64_t) item) | 1;
+	uint64_t	i = (key * 0xff51afd7ed558ccdULL) & (uint64_t) (h->table_cap - 1);
+
+	while (h->keys[i] && h->keys[i] != key)
+		i = (i + 1) & (uint64_t) (h->table_cap - 1);
+	h->keys[i] = key;
+	return (int) i;
+}
+
+static void
+heuristic_init(heuristic *h, const xd_dataset *ds, bool second)
+{
+	const xd_schema *s = &ds->enc.schema;
+	int64_t		n = ds->n_split[XD_SPLIT_TRAIN];
+	float	   *c = malloc(sizeof(float) * (s->m ? s->m : 1));
+	double		total = 0.0;
+
+	memset(h, 0, sizeof(*h));
+	h->ds = ds;
+	h->own_first = second && !ds->has_ratings;
+	h->in_context = second && ds->has_ratings;
+	h->table_cap = 1;
+	while (h->table_cap < 4 * (n + 1))
+		h->table_cap *= 2;
+	h->keys = calloc(h->table_cap, sizeof(uint64_t));
+	h->sum = calloc(h->table_cap, sizeof(double));
+	h->cnt = calloc(h->table_cap, sizeof(double));
+	h->item_sum = calloc(ds->n_items, sizeof(double));
+	h->item_cnt = calloc(ds->n_items, sizeof(double));
+	h->user_sum = calloc(ds->n_users, sizeof(double));
+	h->user_cnt = calloc(ds->n_users, sizeof(double));
+	if (!c || !h->keys || !h->sum || !h->cnt || !h->item_sum || !h->item_cnt ||
+		!h->user_sum || !h->user_cnt)
+		exit(1);
+	for (int64_t i = 0; i < n; i++)
+		total += ds->ratings ? ds->ratings[ds->split_rows[XD_SPLIT_TRAIN][i]] : 1.0;
+	h->mean = n > 0 ? total / (double) n : 0.0;
+	/* damped item means first, then the user offsets on top of them */
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+		int32_t		item = ds->items[row];
+		double		r = ds->ratings ? ds->ratings[row] - h->mean : 1.0;
+
+		h->item_sum[item] += r;
+		h->item_cnt[item] += 1.0;
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+		int32_t		item = ds->items[row];
+		double		item_off = h->item_sum[item] / (h->item_cnt[item] + DAMPING);
+		double		r = ds->ratings ? ds->ratings[row] - h->mean - item_off : 1.0;
+		int			slot;
+
+		h->user_sum[ds->users[row]] += r;
+		h->user_cnt[ds->users[row]] += 1.0;
+		xd_dataset_encode(ds, row, -1, c);
+		slot = table_slot(h, item, ctx_key_of_c(s, c));
+		h->sum[slot] += ds->ratings ? ds->ratings[row] : 1.0;
+		h->cnt[slot] += 1.0;
+	}
+	free(c);
+}
+
+static void
+heuristic_free(heuristic *h)
+{
+	free(h->keys);
+	free(h->sum);
+	free(h->cnt);
+	free(h->item_sum);
+	free(h->item_cnt);
+	free(h->user_sum);
+	free(h->user_cnt);
+}
+
+static xd_status
+heuristic_score(void *arg, const xd_batch *b, float *scores)
+{
+	heuristic  *h = arg;
+	const xd_schema *s = &h->ds->enc.schema;
+	double		n_train = (double) h->ds->n_split[XD_SPLIT_TRAIN];
+
+	for (int r = 0; r < b->n; r++)
+	{
+		int32_t		item = b->items[r],
+					user = b->users[r];
+		int			slot = table_slot(h, item, ctx_key_of_c(s, b->c + (size_t) r * b->m));
+
+		if (!h->ds->has_ratings)
+		{
+			/* in-context count first, the item's overall count breaks ties */
+			double		v = h->cnt[slot] + h->item_cnt[item] / (n_train + 1.0);
+
+			if (h->own_first && xd_dataset_seen(h->ds, user, item))
+				v += n_train + 1.0;
+			scores[r] = (float) v;
+		}
+		else
+		{
+			double		item_mean = h->mean + h->item_sum[item] / (h->item_cnt[item] + DAMPING);
+
+			if (h->in_context)
+				scores[r] = (float) ((h->sum[slot] + DAMPING * item_mean) / (h->cnt[slot] + DAMPING));
+			else
+				scores[r] = (float) (item_mean + h->user_sum[user] / (h->user_cnt[user] + DAMPING));
+		}
+	}
+	return XD_OK;
+}
+
+/* ----------------------------------------------------------- the runs */
+
+static void
+eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c, int64_t *n,
+		  int64_t *excluded)
+{
+	xd_eval_opts eo;
+
+	xd_eval_opts_default(&eo);
+	if (ds->has_ratings)
+	{
+		xd_rating_metrics rt;
+
+		CHECK(xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, fn, arg, &rt));
+		c->metric = rt.rmse;
+		c->aux[0] = rt.mae;
+		*n = rt.n;
+		*excluded = rt.n_excluded;
+	}
+	else
+	{
+		xd_rank_metrics rm;
+
+		xd_full_metrics fm;
+
+		CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, fn, arg, &rm));
+		c->metric = rm.mrr;
+		c->aux[0] = rm.h1;
+		c->aux[1] = rm.h5;
+		c->aux[2] = rm.h10;
+		*n = rm.n;
+		*excluded = rm.n_excluded;
+		/* every item of the domain in the positive's context, the user's own included */
+		eo.keep_seen = true;
+		CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, fn, arg, &fm));
+		c->full_h10 = fm.hit;
+		c->full_mrr = fm.mrr;
+	}
+}
+
+typedef struct fit_plan
+{
+	xd_transfer_method m;
+	int			pre;
+	int			drr_patience;
+	float		lambda_kl;
+	int			lr_search;
+	bool		decay;			/* the search by decay, not the default grid */
+	bool		shared_users;	/* opts.user_source: users the source knows */
+} fit_plan;
+
+static const fit_plan plan[N_FITTED] = {
+	[M_TO] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_DIRECT] = {XD_TRANSFER_DIRECT, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_ANNEAL] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_DRR] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_DRR3] = {XD_TRANSFER_DRR, 2, 3, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_DRR0] = {XD_TRANSFER_DRR, 0, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_DRR_NOKL] = {XD_TRANSFER_DRR, 2, 0, 0.0f, XD_LR_SEARCH_DEFAULT},
+	[M_TO_010] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, 1},
+	[M_DRR_010] = {XD_TRANSFER_DRR, 2, 3, 0.1f, 1},
+	[M_TO_ALT] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
+	[M_ANNEAL_ALT] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
+	[M_DRR_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
+	[M_ANNEAL_SHARED] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
+	[M_DRR_SHARED] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
+};
+
+static void
+run_view(const char *data_dir, const char *view, view_run *v)
+{
+	char		path[1024];
+	xd_dataset *ds[MAX_DOMAINS];
+	int32_t    *user_src[MAX_DOMAINS];
+	xd_config	cfg;
+	xd_transfer_opts to;
+	xd_transfer_result src;
+	xd_encoders *enc;
+	xd_encoder_opts eo;
+	xd_encoder_report erep;
+	double		t_view = xd_clock_seconds();
+	int			n_dom;
+
+	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
+	memset(v, 0, sizeof(*v));
+	n_dom = load_view(path, v, ds, user_src);
+
+	/* the source: the product's defaults, its search included */
+	xd_config_defaults(&cfg);
+	cfg.m = ds[0]->enc.schema.m;
+	cfg.m_I = ds[0]->enc.schema.m_I;
+	cfg.m_H = ds[0]->enc.schema.m_H;
+	cfg.m_A = ds[0]->enc.schema.m_A;
+	cfg.feedback = v->explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
+	xd_transfer_opts_default(&to);
+	{
+		double		t0 = cpu_now();
+		cell		sc;
+		int64_t		n,
+					ex;
+
+		CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src));
+		v->src_seconds = cpu_now() - t0;
+		v->src_epochs = src.epochs;
+		v->src_valid = src.best_metric;
+		v->src_search = src.lr_search;
+		eval_test(ds[0], xd_transfer_score, &src, &sc, &n, &ex);
+		v->src_test = sc.metric;
+		v->test_n[0] = n;
+		v->test_excluded[0] = ex;
+	}
+	xd_encoder_opts_default(&eo);
+	CHECK(xd_encoders_train(src.model, ds[0], &eo, &enc, &erep));
+	v->enc_seconds = erep.seconds;
+	fprintf(stderr, "[%s] source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
+			v->name, v->domain[0], src.epochs, src.lr_search.lr[src.lr_search.chosen],
+			v->src_seconds, v->src_valid, v->src_test);
+
+	for (int k = 1; k < n_dom; k++)
+	{
+		for (int s = 0; s < N_SEEDS; s++)
+		{
+			double	   *each[N_FITTED] = {0};
+			int64_t		n_each = 0;
+
+			for (int mi = 0; mi < N_FITTED; mi++)
+			{
+				xd_transfer_opts o;
+				xd_transfer_result r;
+				cell	   *c = &v->c[k][mi][s];
+				double		t0;
+
+				xd_transfer_opts_default(&o);
+				o.method = plan[mi].m;
+				o.pretrain_epochs = plan[mi].pre;
+				o.drr_patience = plan[mi].drr_patience;
+				o.lambda_kl = plan[mi].lambda_kl;
+				o.lr_search = plan[mi].lr_search;
+				o.lr_decay = plan[mi].decay;
+				if (plan[mi].shared_users)
+				{
+					o.source_domain = src.domain;
+					o.user_source = user_src[k];
+				}
+				o.seed = 1000 + 17 * s;
+				t0 = cpu_now();
+				CHECK(xd_transfer(src.shared, enc, ds[k], &o, &r));
+				c->seconds = cpu_now() - t0;
+				eval_test(ds[k], xd_transfer_score, &r, c, &v->test_n[k], &v->test_excluded[k]);
+				c->valid = r.best_metric;
+				c->epochs = r.epochs;
+				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
+				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR || mi == M_TO_ALT ||
+					mi == M_ANNEAL_ALT || mi == M_DRR_ALT || mi == M_ANNEAL_SHARED ||
+					mi == M_DRR_SHARED)
+				{
+					t0 = cpu_now();
+					CHECK(xd_transfer_validation(&r, ds[k], &o, &each[mi], &n_each));
+					/* auto pays for its paired validation terms */
+					c->seconds += cpu_now() - t0;
+				}
+				xd_transfer_result_free(&r);
+			}
+			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
+			for (int am = M_AUTO; am <= M_AUTO_SHARED; am++)
+			{
+				/*
+				 * the product's auto: target-only searched by the grid, its
+				 * transfer candidates by decay (xd_transfer); beside it every
+				 * candidate by the grid, and the shared-user candidates
+				 */
+				int			grid = am == M_AUTO_ALT,
+							sh = am == M_AUTO_SHARED;
+				int			cand[3] = {M_TO,
+					grid ? M_ANNEAL : (sh ? M_ANNEAL_SHARED : M_ANNEAL_ALT),
+				grid ? M_DRR : (sh ? M_DRR_SHARED : M_DRR_ALT)};
+				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
+				double		margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : XD_AUTO_MARGIN_SE);
+				double		gain[3],
+							se[3];
+				int			chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
+				cell	   *a = &v->c[k][am][s];
+
+				*a = v->c[k][cand[chosen]][s];
+				a->chosen = cand[chosen];
+				a->seconds = 0.0;
+				for (int i = 0; i < 3; i++)
+					a->seconds += v->c[k][cand[i]][s].seconds;
+			}
+			for (int mi = 0; mi < N_FITTED; mi++)
+				free(each[mi]);
+			/* the heuristics (deterministic: every seed the same) */
+			for (int hm = M_HEUR1; hm <= M_HEUR2; hm++)
+			{
+				heuristic	h;
+				double		t0 = cpu_now();
+
+				heuristic_init(&h, ds[k], hm == M_HEUR2);
+				eval_test(ds[k], heuristic_score, &h, &v->c[k][hm][s], &v->test_n[k],
+						  &v->test_excluded[k]);
+				v->c[k][hm][s].seconds = cpu_now() - t0;
+				heuristic_free(&h);
+			}
+			fprintf(stderr, "[%s] %s seed %d: TO %.4f (lr %g) DRR %.4f DRR3 %.4f Anneal %.4f auto %.4f TO-0.1.0 %.4f heur %.4f %.4f; s TO %.1f DRR %.1f\n",
+					v->name, v->domain[k], s, v->c[k][M_TO][s].metric, v->c[k][M_TO][s].lr,
+					v->c[k][M_DRR][s].metric, v->c[k][M_DRR3][s].metric,
+					v->c[k][M_ANNEAL][s].metric, v->c[k][M_AUTO][s].metric,
+					v->c[k][M_TO_010][s].metric, v->c[k][M_HEUR1][s].metric,
+					v->c[k][M_HEUR2][s].metric, v->c[k][M_TO][s].seconds,
+					v->c[k][M_DRR][s].seconds);
+		}
+	}
+	xd_encoders_free(enc);
+	xd_transfer_result_free(&src);
+	for (int k = 0; k < n_dom; k++)
+	{
+		xd_dataset_free(ds[k]);
+		free(user_src[k]);
+	}
+	v->wall_seconds = xd_clock_seconds() - t_view;
+}
+
+/* ------------------------------------------------------------- output */
+
+static double
+mean_metric(const view_run *v, int k, int m)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < N_SEEDS; i++)
+		s += v->c[k][m][i].metric;
+	return s / N_SEEDS;
+}
+
+static double
+mean_field(const view_run *v, int k, int m, size_t off)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < N_SEEDS; i++)
+		s += *(const double *) ((const char *) &v->c[k][m][i] + off);
+	return s / N_SEEDS;
+}
+
+#define OFF(f) offsetof(cell, f)
+
+/* the mean over seeds of (method - target-only) and its standard error */
+static void
+paired_diff(const view_run *v, int k, int m, double *d, double *se)
+{
+	double		x[N_SEEDS],
+				mu = 0.0,
+				ss = 0.0;
+
+	for (int i = 0; i < N_SEEDS; i++)
+	{
+		x[i] = v->c[k][m][i].metric - v->c[k][M_TO][i].metric;
+		mu += x[i] / N_SEEDS;
+	}
+	for (int i = 0; i < N_SEEDS; i++)
+		ss += (x[i] - mu) * (x[i] - mu);
+	*d = mu;
+	*se = sqrt(ss / (N_SEEDS - 1) / N_SEEDS);
+}
+
+/* +1: better than target-only beyond 2 standard errors, -1 worse, 0 within */
+static int
+verdict(const view_run *v, int k, int m)
+{
+	double		d,
+				se;
+
+	paired_diff(v, k, m, &d, &se);
+	if (v->explicit_fb)
+		d = -d;
+	if (d > 2.0 * se && d != 0.0)
+		return 1;
+	if (d < -2.0 * se && d != 0.0)
+		return -1;
+	return 0;
+}
+
+/* the sum over targets of the mean metric */
+static double
+sum_metric(const view_run *v, int m)
+{
+	double		s = 0.0;
+
+	for (int k = 1; k <= v->n_targets; k++)
+		s += mean_metric(v, k, m);
+	return s;
+}
+
+/* % change of the sum against target-only's, signed so that + is better */
+static double
+sum_gain_pct(const view_run *v, int m)
+{
+	double		base = sum_metric(v, M_TO),
+				pct = 100.0 * (sum_metric(v, m) / base - 1.0);
+
+	return v->explicit_fb ? -pct : pct;
+}
+
+/* the mean over targets of a method's time over target-only's (or over base's) */
+static double
+time_ratio(const view_run *v, int m, int base)
+{
+	double		s = 0.0;
+
+	for (int k = 1; k <= v->n_targets; k++)
+		s += mean_field(v, k, m, OFF(seconds)) / mean_field(v, k, base, OFF(seconds));
+	return s / v->n_targets;
+}
+
+static const char *
+label(const view_run *v, int m)
+{
+	return m < M_HEUR1 ? method_label[m] : heuristic_label[!v->explicit_fb][m - M_HEUR1];
+}
+
+static bool
+is_fitted_or_auto(int m)
+{
+	return m < M_HEUR1;
+}
+
+static void
+write_view(FILE *f, const view_run *v, const char *dir)
+{
+	const char *metric = v->explicit_fb ? "RMSE" : "MRR";
+
+	fprintf(f, "## %s (%s feedback)\n\n", v->name, v->explicit_fb ? "explicit" : "implicit");
+	fprintf(f, "Source **%s**: %lld rows, %d users, %d items; trained with the defaults in %.1f s "
+			"(%d epochs at the kept rate %g; rates tried:", v->domain[0], (long long) v->rows[0],
+			v->users[0], v->items[0], v->src_seconds, v->src_epochs,
+			v->src_search.lr[v->src_search.chosen]);
+	for (int i = 0; i < v->src_search.n; i++)
+		fprintf(f, " %g → %s %.4f (%d epochs)%s", v->src_search.lr[i], metric,
+				v->src_search.metric[i], v->src_search.epochs[i], i + 1 < v->src_search.n ? "," : "");
+	fprintf(f, "); validation %s %.4f, test %s %.4f; encoders %.1f s. Targets:", metric,
+			v->src_valid, metric, v->src_test, v->enc_seconds);
+	for (int k = 1; k <= v->n_targets; k++)
+		fprintf(f, " %s (%lld rows, %lld training, %d users of whom %d in the source, %d items, %lld test positives evaluated, %lld excluded)%s",
+				v->domain[k], (long long) v->rows[k], (long long) v->train_rows[k], v->users[k],
+				v->shared_users[k], v->items[k], (long long) v->test_n[k], (long long) v->test_excluded[k],
+				k < v->n_targets ? ";" : ".");
+	fprintf(f, " Wall time of the view: %.0f s.\n\n", v->wall_seconds);
+
+	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, N_SEEDS);
+	fprintf(f, "| method | sum of %s | vs target-only (+ is better) | targets better / worse beyond 2 se | time / target-only | time / one 0.1.0 fit |%s\n",
+			metric, v->explicit_fb ? "" : " full ranking, repeats allowed: mean HitRate@10 | full: mean MRR |");
+	fprintf(f, "|---|---|---|---|---|---|%s\n", v->explicit_fb ? "" : "---|---|");
+	for (int m = 0; m < N_METHODS; m++)
+	{
+		int			better = 0,
+					worse = 0;
+
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			int			vd = verdict(v, k, m);
+
+			better += vd > 0;
+			worse += vd < 0;
+		}
+		fprintf(f, "| %s | %.4f | %+.1f%% | %d / %d | %.2f | %.2f |", label(v, m),
+				sum_metric(v, m), sum_gain_pct(v, m), better, worse,
+				is_fitted_or_auto(m) ? time_ratio(v, m, M_TO) : NAN,
+				is_fitted_or_auto(m) ? time_ratio(v, m, M_TO_010) : NAN);
+		if (!v->explicit_fb)
+		{
+			double		h = 0.0,
+						r = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				h += mean_field(v, k, m, OFF(full_h10)) / v->n_targets;
+				r += mean_field(v, k, m, OFF(full_mrr)) / v->n_targets;
+			}
+			fprintf(f, " %.4f | %.4f |", h, r);
+		}
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\nTimes are CPU seconds of one core, pretraining, every rate of the search and (auto) the three candidates and their paired validation terms included; \"time / target-only\" is the mean over targets of the ratio to target-only with the defaults (its own search of %d rates included), \"time / one 0.1.0 fit\" the ratio to one target-only fit at lr 1e-3 without search.\n\n",
+			XD_LR_SEARCH_DEFAULT);
+
+	for (int k = 1; k <= v->n_targets; k++)
+	{
+		fprintf(f, "### Target %s: %lld rows (%lld training), %d users, %d items\n\n", v->domain[k],
+				(long long) v->rows[k], (long long) v->train_rows[k], v->users[k], v->items[k]);
+		if (v->explicit_fb)
+			fprintf(f, "| method | RMSE (± sd) | Δ vs target-only (2 se) | MAE | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|\n");
+		else
+			fprintf(f, "| method | MRR (± sd) | Δ vs target-only (2 se) | H@1 | H@5 | H@10 | full: HitRate@10 | full: MRR | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+		for (int m = 0; m < N_METHODS; m++)
+		{
+			double		mu = mean_metric(v, k, m),
+						sd = 0.0,
+						d,
+						se;
+
+			for (int i = 0; i < N_SEEDS; i++)
+				sd += (v->c[k][m][i].metric - mu) * (v->c[k][m][i].metric - mu);
+			sd = sqrt(sd / (N_SEEDS - 1));
+			paired_diff(v, k, m, &d, &se);
+			fprintf(f, "| %s | %.4f ± %.4f | %+.4f (%.4f)%s |", label(v, m), mu, sd, d, 2 * se,
+					verdict(v, k, m) > 0 ? " better" : (verdict(v, k, m) < 0 ? " **worse**" : ""));
+			for (int a = 0; a < (v->explicit_fb ? 1 : 3); a++)
+			{
+				double		s = 0.0;
+
+				for (int i = 0; i < N_SEEDS; i++)
+					s += v->c[k][m][i].aux[a];
+				fprintf(f, " %.4f |", s / N_SEEDS);
+			}
+			if (!v->explicit_fb)
+				fprintf(f, " %.4f | %.4f |", mean_field(v, k, m, OFF(full_h10)),
+						mean_field(v, k, m, OFF(full_mrr)));
+			if (is_fitted_or_auto(m))
+			{
+				double		epochs = 0.0;
+
+				for (int i = 0; i < N_SEEDS; i++)
+					epochs += (double) v->c[k][m][i].epochs / N_SEEDS;
+				fprintf(f, " %.1f |", epochs);
+				for (int i = 0; i < N_SEEDS; i++)
+				{
+					if (v->c[k][m][i].lr > 0.0f)
+						fprintf(f, " %g", v->c[k][m][i].lr);
+					else
+						fprintf(f, " -");
+				}
+				fprintf(f, " | %.2f | %.2f |\n", mean_field(v, k, m, OFF(seconds)),
+						mean_field(v, k, m, OFF(seconds)) / mean_field(v, k, M_TO, OFF(seconds)));
+			}
+			else
+				fprintf(f, " - | - | %.2f | - |\n", mean_field(v, k, m, OFF(seconds)));
+		}
+		fprintf(f, "\nauto kept:");
+		for (int i = 0; i < N_SEEDS; i++)
+			fprintf(f, " %s", label(v, v->c[k][M_AUTO][i].chosen));
+		fprintf(f, "; at margin 1:");
+		for (int i = 0; i < N_SEEDS; i++)
+			fprintf(f, " %s", label(v, v->c[k][M_AUTO1][i].chosen));
+		fprintf(f, "; at margin 0:");
+		for (int i = 0; i < N_SEEDS; i++)
+			fprintf(f, " %s", label(v, v->c[k][M_AUTO0][i].chosen));
+		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
+	}
+	fprintf(f, "![%s: change against target-only per target](img/real-%s.png)\n\n", v->name, v->name);
+
+	/* the plot: each target's change against target-only, per method */
+	{
+		char		dat[1200];
+		FILE	   *df,
+				   *gp;
+		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_TO_010, M_HEUR1, M_HEUR2};
+		int			n_shown = (int) (sizeof(shown) / sizeof(shown[0]));
+
+		if (snprintf(dat, sizeof(dat), "%s/img/.real-%s.dat", dir, v->name) >= (int) sizeof(dat) ||
+			!(df = fopen(dat, "w")))
+			return;
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			fprintf(df, "%s", v->domain[k]);
+			for (int j = 0; j < n_shown; j++)
+			{
+				double		base = mean_metric(v, k, M_TO),
+							pct = 100.0 * (mean_metric(v, k, shown[j]) / base - 1.0);
+
+				fprintf(df, " %.2f", v->explicit_fb ? -pct : pct);
+			}
+			fprintf(df, "\n");
+		}
+		fclose(df);
+		if (!(gp = popen("gnuplot", "w")))
+		{
+			fprintf(stderr, "gnuplot not found: no plot\n");
+			return;
+		}
+		fprintf(gp, "set terminal png size 900,500\nset output '%s/img/real-%s.png'\n", dir, v->name);
+		fprintf(gp, "set title '%s: %s vs target-only (+ better, %d seeds)'\n",
+				v->name, metric, N_SEEDS);
+		fprintf(gp, "set ylabel '%% change'\nset style data histograms\nset style histogram clustered gap 1\n"
+				"set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset key outside right\n"
+				"set xzeroaxis\n");
+		fprintf(gp, "plot ");
+		for (int j = 0; j < n_shown; j++)
+			fprintf(gp, "%s'%s' using %d:xtic(1) title '%s'", j ? ", " : "", dat, j + 2,
+					label(v, shown[j]));
+		fprintf(gp, "\n");
+		pclose(gp);
+		remove(dat);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static view_run runs[MAX_VIEWS];
+	const char *data_dir,
+			   *dir;
+	int			n_views;
+	char		path[1024];
+	FILE	   *f;
+	double		t0 = xd_clock_seconds();
+	pid_t		pids[MAX_VIEWS];
+
+	if (argc < 4 || argc - 3 > MAX_VIEWS)
+	{
+		fprintf(stderr, "usage: report_real data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		return 2;
+	}
+	data_dir = argv[1];
+	dir = argv[2];
+	n_views = argc - 3;
+	snprintf(path, sizeof(path), "%s/img", dir);
+	mkdir(path, 0755);
+
+	/* one process per view (each method's time is one core's CPU time) */
+	fflush(NULL);
+	for (int i = 0; i < n_views; i++)
+	{
+		pids[i] = fork();
+		if (pids[i] == 0)
+		{
+			FILE	   *tf;
+
+			run_view(data_dir, argv[3 + i], &runs[i]);
+			snprintf(path, sizeof(path), "%s/img/.real-%d.bin", dir, i);
+			if (!(tf = fopen(path, "wb")) || fwrite(&runs[i], sizeof(runs[i]), 1, tf) != 1)
+				_exit(1);
+			fclose(tf);
+			_exit(0);
+		}
+		if (pids[i] < 0)
+		{
+			perror("fork");
+			return 1;
+		}
+	}
+	for (int i = 0; i < n_views; i++)
+	{
+		int			status;
+		FILE	   *tf;
+
+		snprintf(path, sizeof(path), "%s/img/.real-%d.bin", dir, i);
+		if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
+			WEXITSTATUS(status) != 0 || !(tf = fopen(path, "rb")) ||
+			fread(&runs[i], sizeof(runs[i]), 1, tf) != 1)
+		{
+			fprintf(stderr, "view %s failed\n", argv[3 + i]);
+			return 1;
+		}
+		fclose(tf);
+		remove(path);
+	}
+
+	snprintf(path, sizeof(path), "%s/real-report.md", dir);
+	if (!(f = fopen(path, "w")))
+	{
+		perror(path);
+		return 1;
+	}
+	fprintf(f, "# Transfer report on real data\n\n");
+	fprintf(f, "Generated by `make report-real` (`test/real/fetch.sh`, `test/real/prepare.py`, "
+			"`test/bench/report_real.c`); do not edit by hand. docs/transfer.md reads it. "
+			"Every method runs with the product's defaults (model defaults d = 64, L_C = L_U = 2, "
+			"batch 256, dropout 0.1; Adam 1e-3 times the learning-rate search's first %d rates of "
+			"the ladder 1, 3, 10, the fit with the best validation metric kept; patience 10 "
+			"for every method, at most 100 epochs, pretraining 2, λ_KL 0.1; auto fits "
+			"target-only (searched by the grid), Anneal and DRR (each searched by decay: one fit "
+			"from rate 1e-2 down to 1e-3, the rate stepped down when early stopping ends a stage) "
+			"and keeps target-only unless Anneal or DRR beats it on validation by more than %.0f "
+			"paired standard errors), %d seeds per method and target (initialisation, shuffles, "
+			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
+			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
+			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
+			"difference to target-only is beyond 2 standard errors of that difference. Total wall "
+			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, N_SEEDS, xd_clock_seconds() - t0);
+	for (int i = 0; i < n_views; i++)
+		write_view(f, &runs[i], dir);
+	fclose(f);
+	return 0;
+}
