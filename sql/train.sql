@@ -141,16 +141,21 @@ SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', 'd9')$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('nope')$$);
 SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0', background => true)$$);
 SELECT pg_temp.err($$SELECT xdrec.train('g', 'nowhere')$$);
-SELECT pg_temp.err($$SELECT xdrec.train('g', NULL)$$);
+SELECT pg_temp.err($$SELECT xdrec.train('g', deploy => 'maybe')$$);
 SELECT pg_temp.err($$SELECT xdrec.train('nope', 'd0')$$);
 SELECT xdrec.create_model('nf', 'gen', 'user_key', 'item_key', 'domain') AS no_features;
 SELECT pg_temp.err($$SELECT xdrec.train('nf', 'd0')$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank('nf', 0, '{}', 5)$$);
+-- a model not trained yet, whose source may be any domain
+SELECT xdrec.create_model('fresh', 'gen', 'user_key', 'item_key', 'domain',
+	features => '[{"name": "hour", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 1}') AS fresh;
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', i, i % 3 FROM generate_series(1, 10) i;
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'tiny')$$);
+SELECT pg_temp.err($$SELECT xdrec.train('fresh', 'tiny')$$);
+SELECT pg_temp.err($$SELECT xdrec.train('fresh', 'nowhere')$$);
 INSERT INTO gen (domain, user_key, item_key, hour) SELECT 'big', i % 5000, i % 777, i % 24 FROM generate_series(1, 60000) i;
 SET xdrec.train_memory = '1MB';
-SELECT pg_temp.err($$SELECT xdrec.train('g', 'big')$$);
+SELECT pg_temp.err($$SELECT xdrec.train('fresh', 'big')$$);
 RESET xdrec.train_memory;
 SELECT pg_temp.err($$SELECT xdrec.generate('gen')$$);
 SELECT pg_temp.err($$SELECT xdrec.generate('gen2', '{"rows": 5}')$$);
@@ -162,7 +167,7 @@ SELECT pg_temp.err($$SELECT xdrec.generate(NULL)$$);
 -- (where it stops varies, so no error context)
 \set SHOW_CONTEXT never
 SET statement_timeout = '30ms';
-SELECT xdrec.train('g', 'big');
+SELECT xdrec.train('fresh', 'big');
 RESET statement_timeout;
 \set SHOW_CONTEXT errors
 SELECT pg_temp.catalog_exact() = :'before' AS catalog_unchanged;
@@ -197,7 +202,7 @@ SELECT metric, value BETWEEN 0 AND 3 AS in_range FROM xdrec.evaluate('ex') ORDER
 -- a user key in two served domains needs domain =>
 INSERT INTO gen (domain, user_key, item_key, hour)
 SELECT 'd1', 0, item_key, hour FROM gen WHERE domain = 'd1' ORDER BY item_key, hour LIMIT 40;
-SELECT (xdrec.train('g', 'd1')->>'users')::int > 30 AS d1_trained;
+SELECT (xdrec.adapt('g', 'd1', 'target_only')->>'users')::int > 30 AS d1_trained;
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
 SELECT count(*) AS n, bool_and(item_key >= 10000000) AS from_d1 FROM xdrec.rank('g', 0, '{}', 5, domain => 'd1');
 SELECT domain, role, served_version IS NOT NULL AS served FROM xdrec.domains WHERE model = 'g' ORDER BY domain;

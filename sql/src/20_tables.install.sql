@@ -59,7 +59,7 @@ CREATE POLICY model_update ON xdrec.model FOR UPDATE
 CREATE POLICY model_delete ON xdrec.model FOR DELETE
 	USING (xdrec._is_member(owner));
 GRANT SELECT, INSERT, DELETE ON xdrec.model TO PUBLIC;
-GRANT UPDATE (source_domain) ON xdrec.model TO PUBLIC;
+GRANT UPDATE (source_domain, options) ON xdrec.model TO PUBLIC;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model
 	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
 ALTER TABLE xdrec.model_grant ENABLE ROW LEVEL SECURITY;
@@ -121,7 +121,9 @@ CREATE TABLE xdrec.version (
 	UNIQUE (model_id, id),
 	-- how many users were forgotten from the version since it was written; the
 	-- ranking cache re-reads a version whose count moved (src/pg/serve/cache.c)
-	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0)
+	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0),
+	trained_by name NOT NULL DEFAULT CURRENT_USER,	-- the role the run trained as
+	deployed_at timestamptz			-- when last served; NULL: never served
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.version', '');
 ALTER TABLE xdrec.version ENABLE ROW LEVEL SECURITY;

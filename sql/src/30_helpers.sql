@@ -116,7 +116,7 @@ DECLARE
 	known text[] := ARRAY['d', 'context_layers', 'tower_layers', 'variant', 'mm_residual',
 						  'feedback', 'dropout', 'beta', 'lr', 'batch_size', 'epochs',
 						  'patience', 'seed', 'vocab_cap', 'lambda_kl', 'pretrain_epochs',
-						  'val_sample', 'dedup', 'auto_margin'];
+						  'val_sample', 'dedup', 'auto_margin', 'deploy', 'keep_versions'];
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a json object, not %', coalesce(options::text, 'null')
@@ -149,6 +149,9 @@ BEGIN
 				END IF;
 			WHEN 'pretrain_epochs' THEN PERFORM xdrec._int_option('option "pretrain_epochs"', v, 0, 1000);
 			WHEN 'auto_margin' THEN PERFORM xdrec._num_option('option "auto_margin"', v, 0, 100, false, false);
+			WHEN 'deploy' THEN
+				PERFORM xdrec._enum_option('option "deploy"', v, ARRAY['if_better', 'always', 'never']);
+			WHEN 'keep_versions' THEN PERFORM xdrec._int_option('option "keep_versions"', v, 1, 1000000);
 			WHEN 'val_sample' THEN PERFORM xdrec._int_option('option "val_sample"', v, 1, 100000000);
 			WHEN 'mm_residual', 'dedup' THEN
 				IF jsonb_typeof(v) <> 'boolean' THEN

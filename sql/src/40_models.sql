@@ -26,18 +26,7 @@ DECLARE
 	ut text;
 	it text;
 	dt text;
-	f jsonb;
-	fk text;
-	fname text;
-	fkind text;
-	ftype text;
-	fscope text;
-	fopts jsonb;
-	fcol text;
-	fexpr text;
-	t regtype;
-	seen text[] := '{}';
-	pos int := 0;
+	feats jsonb;
 	new_id bigint;
 BEGIN
 	IF m_name IS NULL OR m_name = '' OR length(m_name) > 63 THEN
@@ -79,85 +68,8 @@ BEGIN
 
 	PERFORM xdrec._check_options(options, rating_col IS NOT NULL);
 
-	IF features IS NULL OR jsonb_typeof(features) <> 'array' THEN
-		RAISE EXCEPTION 'features must be a json array of objects, not %', coalesce(features::text, 'null')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
 	-- validate every feature before writing anything
-	FOR f IN SELECT e FROM jsonb_array_elements(features) AS e LOOP
-		pos := pos + 1;
-		IF jsonb_typeof(f) <> 'object' THEN
-			RAISE EXCEPTION 'feature % must be a json object, not %', pos, f
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		FOR fk IN SELECT jsonb_object_keys(f) LOOP
-			IF fk NOT IN ('name', 'column', 'expression', 'kind', 'type', 'scope', 'options') THEN
-				RAISE EXCEPTION 'feature % has an unknown key "%"', pos, fk
-					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Known keys: name, column, expression, kind, type, scope, options.';
-			END IF;
-		END LOOP;
-		IF jsonb_typeof(f -> 'name') IS DISTINCT FROM 'string' OR f ->> 'name' = '' THEN
-			RAISE EXCEPTION 'feature % needs a "name" string', pos
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		fname := f ->> 'name';
-		IF length(fname) > 63 THEN
-			RAISE EXCEPTION 'feature name "%" is longer than 63 characters', fname
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		IF fname = ANY (seen) THEN
-			RAISE EXCEPTION 'feature "%" is declared twice', fname
-				USING ERRCODE = 'duplicate_object';
-		END IF;
-		seen := seen || fname;
-		fkind := xdrec._enum_option(format('kind of feature "%s"', fname), f -> 'kind',
-									ARRAY['interactional', 'historical', 'attributional']);
-		ftype := xdrec._enum_option(format('type of feature "%s"', fname), f -> 'type',
-									ARRAY['numeric', 'categorical', 'boolean']);
-		fscope := xdrec._enum_option(format('scope of feature "%s"', fname),
-									 coalesce(f -> 'scope', '"interaction"'),
-									 ARRAY['interaction', 'user', 'item']);
-		IF (f ? 'column') = (f ? 'expression') THEN
-			RAISE EXCEPTION 'feature "%" needs exactly one of "column" and "expression"', fname
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		IF f ? 'column' THEN
-			IF jsonb_typeof(f -> 'column') <> 'string' THEN
-				RAISE EXCEPTION 'column of feature "%" must be a string, not %', fname, f -> 'column'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-			fcol := f ->> 'column';
-			t := xdrec._check_column(rel, fcol, format('feature "%s"', fname), NULL)::regtype;
-		ELSE
-			IF jsonb_typeof(f -> 'expression') <> 'string' THEN
-				RAISE EXCEPTION 'expression of feature "%" must be a string, not %', fname, f -> 'expression'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-			t := xdrec._check_expression(rel, fname, f ->> 'expression');
-		END IF;
-		IF NOT xdrec._feature_type_ok(ftype, t) THEN
-			RAISE EXCEPTION 'feature "%" is declared %, but its values have type %', fname, ftype, t
-				USING ERRCODE = 'datatype_mismatch',
-					  HINT = 'numeric features need a number type, boolean features a boolean; cast in an expression.';
-		END IF;
-		fopts := coalesce(f -> 'options', '{}');
-		IF jsonb_typeof(fopts) <> 'object' THEN
-			RAISE EXCEPTION 'options of feature "%" must be a json object, not %', fname, fopts
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		FOR fk IN SELECT jsonb_object_keys(fopts) LOOP
-			IF fk = 'bins' AND ftype = 'numeric' THEN
-				PERFORM xdrec._int_option(format('option "bins" of feature "%s"', fname), fopts -> fk, 2, 1000);
-			ELSIF fk = 'vocab_cap' AND ftype = 'categorical' THEN
-				PERFORM xdrec._int_option(format('option "vocab_cap" of feature "%s"', fname), fopts -> fk, 1, 1000000);
-			ELSE
-				RAISE EXCEPTION 'unknown option "%" for % feature "%"', fk, ftype, fname
-					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'numeric features take "bins", categorical features "vocab_cap".';
-			END IF;
-		END LOOP;
-	END LOOP;
+	feats := xdrec._check_features(rel, features);
 
 	BEGIN
 		INSERT INTO xdrec.model (name, relation, user_col, item_col, domain_col, rating_col,
@@ -170,13 +82,7 @@ BEGIN
 				  HINT = 'Model names are unique per database, whoever owns them.';
 	END;
 
-	pos := 0;
-	FOR f IN SELECT e FROM jsonb_array_elements(features) AS e LOOP
-		pos := pos + 1;
-		INSERT INTO xdrec.feature (model_id, position, name, column_name, expression, kind, type, scope, options)
-		VALUES (new_id, pos, f ->> 'name', f ->> 'column', f ->> 'expression', f ->> 'kind',
-				f ->> 'type', coalesce(f ->> 'scope', 'interaction'), coalesce(f -> 'options', '{}'));
-	END LOOP;
+	PERFORM xdrec._write_features(new_id, feats);
 	RETURN new_id;
 END
 $$;

@@ -3,28 +3,28 @@
 -- train the source, adapt a target domain to the source's served version,
 -- every target at once, and roll a domain back.
 
-CREATE OR REPLACE FUNCTION xdrec.train(name text, source_domain text, background boolean DEFAULT false)
+-- source_domain NULL: the model's source. Another domain than the source is
+-- refused (xdrec.set_source changes it). deploy NULL: the model's option
+-- "deploy" (default 'if_better'; src/pg/run/deploy.c).
+CREATE OR REPLACE FUNCTION xdrec.train(name text, source_domain text DEFAULT NULL,
+							background boolean DEFAULT false, deploy text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_train';
 
-COMMENT ON FUNCTION xdrec.train(text, text, boolean) IS
-	'train the model on its source domain, write a new version and serve it; returns the training summary';
-
 CREATE OR REPLACE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'drr',
-							background boolean DEFAULT false)
+							background boolean DEFAULT false, deploy text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_adapt';
 
-COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
-	'adapt a target domain to the served source version, write a new version pinning it and serve it; returns the adaptation summary';
-
 -- Every target domain of the relation (as the caller reads it), stale ones
--- first, then the others in "C" order; one transaction, so one failing domain
+-- first, then the others in "C" order; with only_stale, only those that are
+-- stale or were never adapted. One transaction, so one failing domain
 -- leaves every domain as it was. In the background, one job per domain
 -- (summary {"job": id, "state": "scheduled"}, version NULL), each failing alone.
-CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'drr', background boolean DEFAULT false,
+								deploy text DEFAULT NULL, only_stale boolean DEFAULT false)
 RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
@@ -53,12 +53,12 @@ BEGIN
 		'SELECT t.dom, coalesce(x.stale, false) '
 		'FROM (SELECT DISTINCT %1$I::text AS dom FROM %2$s WHERE %1$I IS NOT NULL) t '
 		'LEFT JOIN xdrec.domains x ON x.model = $1 AND x.domain = t.dom '
-		'WHERE t.dom <> $2 '
+		'WHERE t.dom <> $2 AND (NOT $3 OR x.served_version IS NULL OR x.stale) '
 		'ORDER BY coalesce(x.stale, false) DESC, t.dom COLLATE "C"',
-		r.domain_col, r.relation) USING r.name, r.source_domain
+		r.domain_col, r.relation) USING r.name, r.source_domain, coalesce(adapt_all.only_stale, false)
 	LOOP
 		-- in the background: one job per domain, run in parallel up to xdrec.max_workers()
-		j := xdrec.adapt(r.name, d, adapt_all.method, adapt_all.background);
+		j := xdrec.adapt(r.name, d, adapt_all.method, adapt_all.background, adapt_all.deploy);
 		domain := d;
 		was_stale := st;
 		version := (j ->> 'version')::bigint;
@@ -68,11 +68,10 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean) IS
-	'adapt every target domain, stale ones first; one row per domain';
 
--- Serves a domain's previous ready version (the source's when domain is
--- NULL) and retires the one it served; an error when there is none.
+-- Serves the version a domain served before the current one (the source's
+-- when domain is NULL) and retires the current one; an error when there is
+-- none. Versions the deploy policy stored without serving are skipped.
 CREATE OR REPLACE FUNCTION xdrec.rollback(name text, domain text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -100,7 +99,7 @@ BEGIN
 	END IF;
 	SELECT v.id INTO prev FROM xdrec.version v
 	WHERE v.model_id = r.id AND v.domain = dom AND v.kind = cur_role AND v.state = 'ready'
-	  AND v.id < cur
+	  AND v.id < cur AND v.deployed_at IS NOT NULL
 	ORDER BY v.id DESC LIMIT 1;
 	IF prev IS NULL THEN
 		RAISE EXCEPTION 'domain % of model "%" has no version before %', dom, r.name, cur
@@ -108,6 +107,7 @@ BEGIN
 	END IF;
 	UPDATE xdrec.version v SET state = 'retired' WHERE v.id = cur;
 	-- the statement trigger on xdrec.domain invalidates every ranking cache
+	UPDATE xdrec.version v SET deployed_at = pg_catalog.now() WHERE v.id = prev;
 	UPDATE xdrec.domain x SET served_version = prev WHERE x.model_id = r.id AND x.domain = dom;
 	RETURN prev;
 END
@@ -115,3 +115,4 @@ $$;
 
 COMMENT ON FUNCTION xdrec.rollback(text, text) IS
 	'serve the previous version of a domain (the source when domain is NULL); returns it';
+

@@ -7,3 +7,23 @@
 
 \echo Use "ALTER EXTENSION xdrec UPDATE TO '0.2.0'" to load this file. \quit
 
+
+-- Versions record who trained them and when they were last served (the
+-- deploy policy stores versions it does not serve; rollback and
+-- xdrec.versions read it). 0.1.0 served every version it wrote, by the
+-- model's owner.
+ALTER TABLE xdrec.version ADD COLUMN trained_by name;
+ALTER TABLE xdrec.version ADD COLUMN deployed_at timestamptz;
+UPDATE xdrec.version v SET trained_by = m.owner, deployed_at = v.created_at
+FROM xdrec.model m WHERE m.id = v.model_id;
+ALTER TABLE xdrec.version ALTER COLUMN trained_by SET NOT NULL,
+	ALTER COLUMN trained_by SET DEFAULT CURRENT_USER;
+
+-- train, adapt and adapt_all take a deploy policy; train's domain is
+-- optional (the source) and adapt_all may adapt only stale domains.
+DROP FUNCTION xdrec.train(text, text, boolean);
+DROP FUNCTION xdrec.adapt(text, text, text, boolean);
+DROP FUNCTION xdrec.adapt_all(text, text, boolean);
+
+-- xdrec.alter_model writes a model's options, with the options' validation.
+GRANT UPDATE (options) ON xdrec.model TO PUBLIC;

@@ -91,6 +91,8 @@ typedef struct XdModelDef
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
+	char	   *deploy;			/* "if_better" (default), "always", "never" */
+	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
@@ -244,19 +246,21 @@ typedef struct XdRunHooks
 } XdRunHooks;
 
 typedef struct XdTrainRun XdTrainRun;
-extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, MemoryContext cxt);
+extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, const char *deploy,
+								   MemoryContext cxt);
 extern void xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks);
 extern char *xdpg_train_store(XdTrainRun *run);
 
 typedef struct XdAdaptRun XdAdaptRun;
 extern XdAdaptRun *xdpg_adapt_load(const char *name, const char *domain,
-								   const char *method, MemoryContext cxt);
+								   const char *method, const char *deploy,
+								   MemoryContext cxt);
 extern void xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks);
 extern char *xdpg_adapt_store(XdAdaptRun *run);
 
 /* jobs.c: background jobs (DESIGN section 8, docs/jobs.md) */
 extern Jsonb *xdpg_job_submit(const char *name, const char *kind, const char *domain,
-							  const char *method);
+							  const char *method, const char *deploy);
 extern int	xdpg_jobs_dispatch(void);
 
 /* fit_common.c: the summary's JSON (more in fit_common.h) */

@@ -153,7 +153,9 @@ xdpg_model_load(const char *name, const char *privilege)
 								" coalesce((m.options->>'vocab_cap')::int, " CppAsString2(XDPG_DEFAULT_VOCAB_CAP) "), "
 								" coalesce((m.options->>'pretrain_epochs')::int, 2), "
 								" coalesce(m.options->>'lambda_kl', '0.1'), "
-								" coalesce((m.options->>'auto_margin')::float8, " CppAsString2(XD_AUTO_MARGIN_SE) ") "
+								" coalesce((m.options->>'auto_margin')::float8, " CppAsString2(XD_AUTO_MARGIN_SE) "), "
+								" coalesce(m.options->>'deploy', 'if_better'), "
+								" coalesce((m.options->>'keep_versions')::int, 0) "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -221,6 +223,8 @@ xdpg_model_load(const char *name, const char *privilege)
 		md->lambda_kl = md->lambda_search ? 0.1f : (float) strtod(lkl, NULL);
 	}
 	md->auto_margin = spi_float8(0, 31);
+	md->deploy = spi_text(0, 32);
+	md->keep_versions = spi_int4(0, 33);
 
 	{
 		int			cap = spi_int4(0, 28);

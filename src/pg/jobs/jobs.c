@@ -397,7 +397,8 @@ xdpg_jobs_dispatch(void)
 
 /* Inserts a job as the current role and starts what may start. */
 Jsonb *
-xdpg_job_submit(const char *name, const char *kind, const char *domain, const char *method)
+xdpg_job_submit(const char *name, const char *kind, const char *domain, const char *method,
+				const char *deploy)
 {
 	XdModelDef *md;
 	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
@@ -429,6 +430,11 @@ xdpg_job_submit(const char *name, const char *kind, const char *domain, const ch
 	{
 		appendStringInfoString(&opts, "\"method\": ");
 		escape_json(&opts, method);
+	}
+	if (deploy)
+	{
+		appendStringInfoString(&opts, method ? ", \"deploy\": " : "\"deploy\": ");
+		escape_json(&opts, deploy);
 	}
 	appendStringInfoString(&opts, "}");
 	vals[0] = Int64GetDatum(md->id);

@@ -52,6 +52,7 @@ typedef struct XdJob
 	char	   *kind;
 	char	   *domain;
 	char	   *method;
+	char	   *deploy;			/* the call's deploy policy, or NULL */
 	ErrorData  *deferred;		/* an error in a progress transaction */
 	XdRoleSwitch role;
 } XdJob;
@@ -124,7 +125,7 @@ job_claim(XdJob *job)
 	PopActiveSnapshot();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_execute_with_args("SELECT j.state, m.name, j.kind, j.domain, j.options ->> 'method', "
-							  "j.submitted_by, j.model_id FROM xdrec.job j "
+							  "j.submitted_by, j.model_id, j.options ->> 'deploy' FROM xdrec.job j "
 							  "JOIN xdrec.model m ON m.id = j.model_id WHERE j.id = $1",
 							  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading job " INT64_FORMAT " failed", job->id);
@@ -140,6 +141,7 @@ job_claim(XdJob *job)
 		job->kind = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 3));
 		job->domain = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 4));
 		job->method = SPI_getvalue(t, td, 5) ? MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 5)) : NULL;
+		job->deploy = SPI_getvalue(t, td, 8) ? MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 8)) : NULL;
 		job->submitter = get_role_oid(submitter, true);
 		if (xdpg_job_may_start(model_id, job->domain))
 		{
@@ -270,9 +272,10 @@ job_run(XdJob *job)
 
 		job_begin(job, job->submitter);
 		if (train)
-			trun = xdpg_train_load(job->model, job->domain, job->cxt);
+			trun = xdpg_train_load(job->model, job->domain, job->deploy, job->cxt);
 		else
-			arun = xdpg_adapt_load(job->model, job->domain, job->method ? job->method : "drr", job->cxt);
+			arun = xdpg_adapt_load(job->model, job->domain, job->method ? job->method : "drr",
+								   job->deploy, job->cxt);
 		job_commit(job);
 
 		if (train)

@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -256,4 +258,136 @@ xdpg_fit_result(const char *summary)
 	memcpy(out, j, VARSIZE(j));
 	SPI_finish();
 	return JsonbPGetDatum(out);
+}
+
+/*
+ * The validation metric and its standard error from every validation
+ * positive's own term (xd_train_validate, xd_transfer_validation): 1/rank,
+ * whose mean is the MRR; or minus the squared error, whose mean is minus the
+ * MSE: the RMSE's standard error is the MSE's over 2 RMSE (delta method).
+ */
+void
+xdpg_validation_from_terms(const double *each, int64 n, bool explicit_fb, XdValidation *out)
+{
+	double		sum = 0.0,
+				ss = 0.0,
+				mean,
+				se;
+
+	out->n = n;
+	if (n <= 0 || each == NULL)
+	{
+		out->metric = NAN;
+		out->se = NAN;
+		return;
+	}
+	for (int64 i = 0; i < n; i++)
+		sum += each[i];
+	mean = sum / (double) n;
+	for (int64 i = 0; i < n; i++)
+		ss += (each[i] - mean) * (each[i] - mean);
+	se = n > 1 ? sqrt(ss / (double) (n - 1) / (double) n) : INFINITY;
+	if (explicit_fb)
+	{
+		out->metric = sqrt(Max(-mean, 0.0));
+		out->se = out->metric > 0.0 ? se / (2.0 * out->metric) : se;
+	}
+	else
+	{
+		out->metric = mean;
+		out->se = se;
+	}
+}
+
+/* A version's "valid" object: {"mrr": x, "se": s, "n": n} (or "rmse"). */
+void
+xdpg_validation_json(StringInfo b, const XdModelDef *md, const XdValidation *v)
+{
+	appendStringInfoString(b, "{");
+	xdpg_json_num(b, md->explicit_fb ? "rmse" : "mrr", v->metric, false);
+	xdpg_json_num(b, "se", v->se, true);
+	xdpg_json_int(b, "n", v->n, true);
+	appendStringInfoString(b, "}");
+}
+
+static int
+curve_stop(void *arg)
+{
+	XdCurve    *c = arg;
+
+	return c->inner ? c->inner->stop(c->inner->arg) : xdpg_stop(NULL);
+}
+
+/*
+ * Called by the core after each epoch, outside any transaction in a job: it
+ * must not raise, so a point that finds no memory is left out.
+ */
+static void
+curve_progress(void *arg, const xd_epoch_report *r)
+{
+	XdCurve    *c = arg;
+
+	if (c->n == c->cap)
+	{
+		int			cap = Max(64, 2 * c->cap);
+		XdCurvePoint *p = MemoryContextAllocExtended(c->cxt, sizeof(XdCurvePoint) * cap,
+													 MCXT_ALLOC_NO_OOM);
+
+		if (p != NULL)
+		{
+			if (c->n > 0)
+				memcpy(p, c->points, sizeof(XdCurvePoint) * c->n);
+			c->points = p;
+			c->cap = cap;
+		}
+	}
+	if (c->n < c->cap)
+	{
+		XdCurvePoint *p = &c->points[c->n++];
+
+		p->epoch = r->epoch;
+		p->loss = r->loss;
+		p->metric = r->metric_is_loss ? NAN : r->metric;
+		p->rows_per_sec = r->positives_per_sec;
+		p->seconds = r->seconds;
+	}
+	if (c->inner && c->inner->progress)
+		c->inner->progress(c->inner->arg, r);
+}
+
+void
+xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner, double lr)
+{
+	memset(c, 0, sizeof(*c));
+	c->cxt = cxt;
+	c->inner = inner;
+	c->lr = lr;
+	c->hooks.stop = curve_stop;
+	c->hooks.progress = curve_progress;
+	c->hooks.arg = c;
+}
+
+/* [{"epoch": 1, "loss": .., "valid": .., "lr": .., "rows_per_sec": .., "seconds": ..}, ...] */
+char *
+xdpg_curve_json(const XdCurve *c)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "[");
+	for (int i = 0; i < c->n; i++)
+	{
+		const XdCurvePoint *p = &c->points[i];
+
+		appendStringInfoString(&b, i ? ", {" : "{");
+		xdpg_json_int(&b, "epoch", p->epoch, false);
+		xdpg_json_num(&b, "loss", p->loss, true);
+		xdpg_json_num(&b, "valid", p->metric, true);
+		xdpg_json_num(&b, "lr", c->lr, true);
+		xdpg_json_num(&b, "rows_per_sec", p->rows_per_sec, true);
+		xdpg_json_num(&b, "seconds", p->seconds, true);
+		appendStringInfoString(&b, "}");
+	}
+	appendStringInfoString(&b, "]");
+	return b.data;
 }

@@ -296,6 +296,10 @@ xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "xdrec: deploying version " INT64_FORMAT " failed: %s", version_id,
 			 SPI_result_code_string(ret));
+	ret = SPI_execute_with_args("UPDATE xdrec.version SET deployed_at = pg_catalog.now() WHERE id = $5",
+								5, types, vals, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "xdrec: recording when version " INT64_FORMAT " was deployed failed", version_id);
 	if (strcmp(role, "source") == 0)
 	{
 		ret = SPI_execute_with_args("UPDATE xdrec.model SET source_domain = $2 "

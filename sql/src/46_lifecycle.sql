@@ -1,0 +1,427 @@
+-- ---------------------------------------------------------------------------
+-- A model's lifecycle (DESIGN sections 1, 6, "lifecycle 0.2.0";
+-- docs/sql-reference.md): features validated once for create_model and
+-- alter_model, the source changed on purpose, any stored version served,
+-- the training curve read back.
+--
+-- Written so that the catalog writes can move behind the extension owner's
+-- C helpers (docs/security.md): SECURITY INVOKER, a pinned search_path,
+-- every privilege checked explicitly through xdrec._model_for.
+
+-- "Did you mean ...?" for a word against the names it should have been:
+-- the candidate equal but for case, else the nearest within a third of the
+-- word's length in edits (at least 1, at most 3); NULL when none is near.
+CREATE OR REPLACE FUNCTION xdrec._did_you_mean(word text, candidates text[])
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	c text;
+	best text;
+	best_d int;
+	d int;
+	prev int[];
+	cur int[];
+	a text := lower(word);
+	b text;
+	limit_d int := least(3, greatest(1, length(word) / 3));
+BEGIN
+	IF word IS NULL OR candidates IS NULL THEN
+		RETURN NULL;
+	END IF;
+	FOREACH c IN ARRAY candidates LOOP
+		IF lower(c) = a AND c <> word THEN
+			RETURN format('Did you mean %s?', quote_ident(c));
+		END IF;
+	END LOOP;
+	FOREACH c IN ARRAY candidates LOOP
+		CONTINUE WHEN c = word OR abs(length(c) - length(word)) > limit_d;
+		-- Levenshtein distance, one row at a time
+		b := lower(c);
+		prev := ARRAY(SELECT generate_series(0, length(b)));
+		FOR i IN 1 .. length(a) LOOP
+			cur := ARRAY[i];
+			FOR j IN 1 .. length(b) LOOP
+				cur := cur || least(prev[j + 1] + 1, cur[j] + 1,
+									prev[j] + CASE WHEN substr(a, i, 1) = substr(b, j, 1) THEN 0 ELSE 1 END);
+			END LOOP;
+			prev := cur;
+		END LOOP;
+		d := prev[length(b) + 1];
+		IF d <= limit_d AND (best_d IS NULL OR d < best_d) THEN
+			best := c;
+			best_d := d;
+		END IF;
+	END LOOP;
+	RETURN CASE WHEN best IS NOT NULL THEN format('Did you mean %s?', quote_ident(best)) END;
+END
+$$;
+
+-- The hint for a domain of model r that has no rows: the nearest domain of
+-- its relation (read as the caller), or where the domains come from.
+CREATE OR REPLACE FUNCTION xdrec._domain_hint(r xdrec.model, dom text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	doms text[];
+BEGIN
+	EXECUTE format('SELECT array_agg(DISTINCT %1$I::text) FROM %2$s', r.domain_col, r.relation)
+		INTO doms;
+	RETURN coalesce(xdrec._did_you_mean(dom, doms),
+					format('The domains are the values of column %I of %s.', r.domain_col, r.relation));
+END
+$$;
+
+/*
+ * Validates a features argument over relation rel (create_model,
+ * alter_model) and returns it normalised: every feature with its column
+ * (its own name when it gives neither "column" nor "expression"), scope and
+ * options. Raises on the first bad feature; writes nothing.
+ */
+CREATE OR REPLACE FUNCTION xdrec._check_features(rel regclass, features jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	keys text[] := ARRAY['name', 'column', 'expression', 'kind', 'type', 'scope', 'options'];
+	f jsonb;
+	fk text;
+	fname text;
+	ftype text;
+	fopts jsonb;
+	t regtype;
+	seen text[] := '{}';
+	pos int := 0;
+	out jsonb := '[]';
+BEGIN
+	IF features IS NULL OR jsonb_typeof(features) <> 'array' THEN
+		RAISE EXCEPTION 'features must be a json array of objects, not %', coalesce(features::text, 'null')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR f IN SELECT e FROM jsonb_array_elements(features) AS e LOOP
+		pos := pos + 1;
+		IF jsonb_typeof(f) <> 'object' THEN
+			RAISE EXCEPTION 'feature % must be a json object, not %', pos, f
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		FOR fk IN SELECT jsonb_object_keys(f) LOOP
+			IF NOT (fk = ANY (keys)) THEN
+				RAISE EXCEPTION 'feature % has an unknown key "%"', pos, fk
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = coalesce(xdrec._did_you_mean(fk, keys) || ' ', '')
+								 || 'Known keys: ' || array_to_string(keys, ', ') || '.';
+			END IF;
+		END LOOP;
+		IF jsonb_typeof(f -> 'name') IS DISTINCT FROM 'string' OR f ->> 'name' = '' THEN
+			RAISE EXCEPTION 'feature % needs a "name" string', pos
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		fname := f ->> 'name';
+		IF length(fname) > 63 THEN
+			RAISE EXCEPTION 'feature name "%" is longer than 63 characters', fname
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		IF fname = ANY (seen) THEN
+			RAISE EXCEPTION 'feature "%" is declared twice', fname
+				USING ERRCODE = 'duplicate_object';
+		END IF;
+		seen := seen || fname;
+		PERFORM xdrec._enum_option(format('kind of feature "%s"', fname), f -> 'kind',
+								   ARRAY['interactional', 'historical', 'attributional']);
+		ftype := xdrec._enum_option(format('type of feature "%s"', fname), f -> 'type',
+									ARRAY['numeric', 'categorical', 'boolean']);
+		f := f || jsonb_build_object('scope', xdrec._enum_option(format('scope of feature "%s"', fname),
+									 coalesce(f -> 'scope', '"interaction"'),
+									 ARRAY['interaction', 'user', 'item']));
+		IF f ? 'column' AND f ? 'expression' THEN
+			RAISE EXCEPTION 'feature "%" needs exactly one of "column" and "expression"', fname
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Without either, the column is the feature''s name.';
+		END IF;
+		IF NOT f ? 'expression' THEN
+			-- a feature whose column has its name needs no "column"
+			f := f || jsonb_build_object('column', coalesce(f -> 'column', to_jsonb(fname)));
+			IF jsonb_typeof(f -> 'column') <> 'string' THEN
+				RAISE EXCEPTION 'column of feature "%" must be a string, not %', fname, f -> 'column'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			t := xdrec._check_column(rel, f ->> 'column', format('feature "%s"', fname), NULL)::regtype;
+		ELSE
+			IF jsonb_typeof(f -> 'expression') <> 'string' THEN
+				RAISE EXCEPTION 'expression of feature "%" must be a string, not %', fname, f -> 'expression'
+					USING ERRCODE = 'invalid_parameter_value';
+			END IF;
+			t := xdrec._check_expression(rel, fname, f ->> 'expression');
+		END IF;
+		IF NOT xdrec._feature_type_ok(ftype, t) THEN
+			RAISE EXCEPTION 'feature "%" is declared %, but its values have type %', fname, ftype, t
+				USING ERRCODE = 'datatype_mismatch',
+					  HINT = 'numeric features need a number type, boolean features a boolean; cast in an expression.';
+		END IF;
+		fopts := coalesce(f -> 'options', '{}');
+		IF jsonb_typeof(fopts) <> 'object' THEN
+			RAISE EXCEPTION 'options of feature "%" must be a json object, not %', fname, fopts
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		FOR fk IN SELECT jsonb_object_keys(fopts) LOOP
+			IF fk = 'bins' AND ftype = 'numeric' THEN
+				PERFORM xdrec._int_option(format('option "bins" of feature "%s"', fname), fopts -> fk, 2, 1000);
+			ELSIF fk = 'vocab_cap' AND ftype = 'categorical' THEN
+				PERFORM xdrec._int_option(format('option "vocab_cap" of feature "%s"', fname), fopts -> fk, 1, 1000000);
+			ELSE
+				RAISE EXCEPTION 'unknown option "%" for % feature "%"', fk, ftype, fname
+					USING ERRCODE = 'invalid_parameter_value',
+						  HINT = 'numeric features take "bins", categorical features "vocab_cap".';
+			END IF;
+		END LOOP;
+		out := out || jsonb_build_array(f || jsonb_build_object('options', fopts));
+	END LOOP;
+	RETURN out;
+END
+$$;
+
+-- Writes model m's features from a normalised array (xdrec._check_features).
+CREATE OR REPLACE FUNCTION xdrec._write_features(m bigint, features jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO xdrec.feature (model_id, position, name, column_name, expression, kind, type, scope, options)
+	SELECT m, e.pos, e.f ->> 'name', e.f ->> 'column', e.f ->> 'expression', e.f ->> 'kind',
+		   e.f ->> 'type', e.f ->> 'scope', e.f -> 'options'
+	FROM jsonb_array_elements(features) WITH ORDINALITY AS e(f, pos)
+$$;
+
+/*
+ * Changes a model's options (merged into the stored ones; a JSON null
+ * resets an option to its default) and/or replaces its features, with
+ * create_model's validation. Served versions keep what they were trained
+ * with; the next training uses the new definition. Returns the options.
+ */
+CREATE OR REPLACE FUNCTION xdrec.alter_model(name text, options jsonb DEFAULT NULL, features jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	r xdrec.model;
+	merged jsonb;
+	feats jsonb;
+	trained boolean;
+BEGIN
+	IF options IS NULL AND features IS NULL THEN
+		RAISE EXCEPTION 'alter_model needs options or features'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'SELECT xdrec.alter_model(''m'', options => ''{"epochs": 50}'').';
+	END IF;
+	r := xdrec._model_for(alter_model.name, CASE WHEN features IS NULL THEN 'train' ELSE 'own' END);
+	IF options IS NOT NULL THEN
+		IF jsonb_typeof(options) <> 'object' THEN
+			RAISE EXCEPTION 'options must be a json object, not %', options
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		merged := jsonb_strip_nulls(r.options || options);
+		PERFORM xdrec._check_options(merged, r.rating_col IS NOT NULL);
+	END IF;
+	IF features IS NOT NULL THEN
+		feats := xdrec._check_features(r.relation, features);
+	END IF;
+	-- nothing is written before everything is valid
+	IF merged IS NOT NULL THEN
+		UPDATE xdrec.model x SET options = merged WHERE x.id = r.id;
+	END IF;
+	trained := EXISTS (SELECT 1 FROM xdrec.domain d WHERE d.model_id = r.id);
+	IF feats IS NOT NULL THEN
+		DELETE FROM xdrec.feature x WHERE x.model_id = r.id;
+		PERFORM xdrec._write_features(r.id, feats);
+		IF trained THEN
+			RAISE NOTICE 'the served versions of model "%" keep their features until the source is trained again', r.name
+				USING HINT = format('SELECT xdrec.train(%L), then xdrec.adapt_all(%L).', r.name, r.name);
+		END IF;
+	END IF;
+	RETURN coalesce(merged, r.options);
+END
+$$;
+
+/*
+ * Makes domain the model's source: the next xdrec.train(name) trains it,
+ * and adaptations use it once trained. The old source becomes a target that
+ * keeps serving its version (stale until adapted); the targets adapted
+ * against it are stale. set_source back to the old source undoes it.
+ */
+CREATE OR REPLACE FUNCTION xdrec.set_source(name text, domain text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	r xdrec.model;
+	found_rows boolean;
+BEGIN
+	r := xdrec._model_for(set_source.name, 'train');
+	IF domain IS NULL THEN
+		RAISE EXCEPTION 'domain must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF domain = r.source_domain THEN
+		RAISE NOTICE 'domain % is the source of model "%" already', domain, r.name;
+		RETURN r.source_domain;
+	END IF;
+	EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I::text = $1)', r.relation, r.domain_col)
+		INTO found_rows USING domain;
+	IF NOT found_rows THEN
+		RAISE EXCEPTION 'domain % of model "%" has no rows', domain, r.name
+			USING ERRCODE = 'undefined_object', HINT = xdrec._domain_hint(r, domain);
+	END IF;
+	UPDATE xdrec.domain d SET role = 'target' WHERE d.model_id = r.id AND d.domain = r.source_domain;
+	UPDATE xdrec.domain d SET role = 'source' WHERE d.model_id = r.id AND d.domain = set_source.domain;
+	UPDATE xdrec.model x SET source_domain = set_source.domain WHERE x.id = r.id;
+	IF EXISTS (SELECT 1 FROM xdrec.version v JOIN xdrec.domain d ON d.served_version = v.id
+			   WHERE d.model_id = r.id AND d.domain = set_source.domain AND v.kind = 'source') THEN
+		RAISE NOTICE 'domain % is the source of model "%" again; its targets adapted against it are current', domain, r.name;
+	ELSE
+		RAISE NOTICE 'domain % is the source of model "%"; train it before adapting targets', domain, r.name
+			USING HINT = format('SELECT xdrec.train(%L), then xdrec.adapt_all(%L).', r.name, r.name);
+	END IF;
+	RETURN domain;
+END
+$$;
+
+/*
+ * Serves a stored version of a domain: one the deploy policy kept without
+ * serving, an older one, or one rolled back. A source version serves the
+ * source domain, a target version a target. Returns the version served
+ * before (NULL when none was).
+ */
+CREATE OR REPLACE FUNCTION xdrec.deploy(name text, domain text, version bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	r xdrec.model;
+	v xdrec.version;
+	d xdrec.domain;
+BEGIN
+	r := xdrec._model_for(deploy.name, 'train');
+	IF domain IS NULL OR version IS NULL THEN
+		RAISE EXCEPTION 'domain and version must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO v FROM xdrec.version x WHERE x.id = version AND x.model_id = r.id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" has no version %', r.name, version
+			USING ERRCODE = 'undefined_object',
+				  HINT = format('SELECT version, domain, served FROM xdrec.versions WHERE model = %L lists them.', r.name);
+	END IF;
+	IF v.domain <> domain THEN
+		RAISE EXCEPTION 'version % of model "%" belongs to domain %, not %', version, r.name, v.domain, domain
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF v.state NOT IN ('ready', 'retired') THEN
+		RAISE EXCEPTION 'version % of model "%" is %, not ready', version, r.name, v.state
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT * INTO d FROM xdrec.domain x WHERE x.model_id = r.id AND x.domain = deploy.domain FOR UPDATE;
+	IF v.kind = 'source' AND domain IS DISTINCT FROM coalesce(r.source_domain, domain) THEN
+		RAISE EXCEPTION 'version % is a source version, but the source of model "%" is %', version, r.name, r.source_domain
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = format('SELECT xdrec.set_source(%L, %L) first.', r.name, domain);
+	END IF;
+	IF v.kind = 'target' AND domain = r.source_domain THEN
+		RAISE EXCEPTION 'version % is a target version, but domain % is the source of model "%"', version, domain, r.name
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE xdrec.version x SET state = 'ready', deployed_at = pg_catalog.now() WHERE x.id = v.id;
+	IF d.model_id IS NULL THEN
+		INSERT INTO xdrec.domain (model_id, domain, role, stats, served_version)
+		VALUES (r.id, domain, v.kind,
+				jsonb_build_object('rows', v.metrics -> 'rows', 'users', v.metrics -> 'users',
+								   'items', v.metrics -> 'items', 'm', v.encoder -> 'config' -> 'm'),
+				v.id);
+	ELSE
+		-- the statement trigger on xdrec.domain invalidates every ranking cache
+		UPDATE xdrec.domain x SET served_version = v.id, role = v.kind
+		WHERE x.model_id = r.id AND x.domain = deploy.domain;
+	END IF;
+	IF v.kind = 'source' AND r.source_domain IS NULL THEN
+		UPDATE xdrec.model x SET source_domain = deploy.domain WHERE x.id = r.id;
+	END IF;
+	RETURN d.served_version;
+END
+$$;
+
+-- A text sparkline of a series, one block per value from its minimum (▁)
+-- to its maximum (█); a NULL value is a space.
+CREATE OR REPLACE FUNCTION xdrec.sparkline(vals double precision[])
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT string_agg(CASE WHEN x IS NULL THEN ' '
+						   WHEN hi = lo THEN '▄'
+						   ELSE substr('▁▂▃▄▅▆▇█', 1 + floor(7.999 * (x - lo) / (hi - lo))::int, 1) END,
+					  '' ORDER BY i)
+	FROM unnest(vals) WITH ORDINALITY AS u(x, i),
+		 (SELECT min(y) AS lo, max(y) AS hi FROM unnest(vals) y) r
+$$;
+
+/*
+ * The per-epoch curve of a version (by default the one served; domain NULL:
+ * the source), as BigQuery ML's ML.TRAINING_INFO shows it: the training
+ * loss, the validation metric (MRR, or RMSE for explicit feedback; NULL
+ * while pretraining), the base learning rate, throughput and time. For
+ * adaptations the epochs run on across pretraining and, for auto, every
+ * candidate fit. best marks the epoch of the best validation.
+ */
+CREATE OR REPLACE FUNCTION xdrec.training_info(name text, domain text DEFAULT NULL, version bigint DEFAULT NULL)
+RETURNS TABLE(epoch integer, loss double precision, valid double precision,
+			  lr double precision, rows_per_sec double precision, seconds double precision, best boolean)
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	r xdrec.model;
+	dom text;
+	vid bigint := training_info.version;
+	curve jsonb;
+	explicit boolean;
+BEGIN
+	SELECT * INTO r FROM xdrec.model x WHERE x.name = training_info.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" does not exist', training_info.name USING ERRCODE = 'undefined_object';
+	END IF;
+	dom := coalesce(domain, r.source_domain);
+	IF vid IS NULL THEN
+		SELECT d.served_version INTO vid FROM xdrec.domain d WHERE d.model_id = r.id AND d.domain = dom;
+		IF vid IS NULL THEN
+			RAISE EXCEPTION 'model "%" serves no domain %', r.name, coalesce(dom, 'yet')
+				USING ERRCODE = 'undefined_object', HINT = xdrec._domain_hint(r, dom);
+		END IF;
+	END IF;
+	SELECT v.metrics -> 'curve', v.metrics -> 'valid' ? 'rmse' INTO curve, explicit
+	FROM xdrec.version v WHERE v.id = vid AND v.model_id = r.id AND (domain IS NULL OR v.domain = dom);
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'model "%" has no version % of domain %', r.name, vid, dom
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF curve IS NULL THEN
+		RAISE NOTICE 'version % was trained before curves were recorded (xdrec 0.1.0)', vid;
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT (e ->> 'epoch')::int, (e ->> 'loss')::float8, (e ->> 'valid')::float8,
+		   (e ->> 'lr')::float8, (e ->> 'rows_per_sec')::float8, (e ->> 'seconds')::float8,
+		   (e ->> 'valid')::float8 = (CASE WHEN explicit
+										  THEN min((e ->> 'valid')::float8) OVER ()
+										  ELSE max((e ->> 'valid')::float8) OVER () END)
+	FROM jsonb_array_elements(curve) AS e
+	ORDER BY 1;
+END
+$$;

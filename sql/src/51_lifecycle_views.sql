@@ -1,0 +1,29 @@
+-- ---------------------------------------------------------------------------
+-- Views of a model's lifecycle (sql/src/46_lifecycle.sql). security_invoker,
+-- so the caller's row-level security applies.
+
+-- Every stored version: what trained it and how, how it validated and
+-- tested, whether it is served, and its validation curve.
+CREATE OR REPLACE VIEW xdrec.versions WITH (security_invoker = true) AS
+SELECT m.name AS model,
+	   v.domain,
+	   v.id AS version,
+	   v.kind AS role,
+	   v.method,
+	   v.state,
+	   (d.served_version IS NOT NULL) AS served,
+	   v.pins_shared_version,
+	   v.encoder -> 'config' AS options,
+	   v.metrics -> 'valid' AS valid,
+	   v.metrics -> 'test' AS test,
+	   xdrec.sparkline(ARRAY(SELECT (e ->> 'valid')::float8
+							 FROM jsonb_array_elements(v.metrics -> 'curve') e)) AS valid_curve,
+	   (v.metrics ->> 'rows')::bigint AS rows,
+	   v.created_at AS trained_at,
+	   v.trained_by,
+	   v.deployed_at
+FROM xdrec.version v
+JOIN xdrec.model m ON m.id = v.model_id
+LEFT JOIN xdrec.domain d ON d.model_id = v.model_id AND d.served_version = v.id;
+
+GRANT SELECT ON xdrec.versions TO PUBLIC;
