@@ -141,6 +141,19 @@ SELECT count(*) AS d0_versions,
                                       WHERE p.pins_shared_version = v.version)) AS pinned
 FROM xdrec.versions v WHERE model = 'lc' AND domain = 'd0';
 
+-- the per-epoch curve of a version, served by default (BigQuery ML's
+-- ML.TRAINING_INFO), and a sparkline of a series
+SELECT count(*) AS epochs, count(*) FILTER (WHERE best) >= 1 AS has_best,
+       bool_and(loss > 0 AND valid > 0 AND lr > 0 AND rows_per_sec > 0 AND seconds > 0) AS all_positive,
+       array_agg(epoch ORDER BY epoch) AS numbered
+FROM xdrec.training_info('lc');
+SELECT count(*) AS epochs FROM xdrec.training_info('lc', 'd1');
+SELECT count(*) AS epochs FROM xdrec.training_info('lc', version => :v1);
+SELECT pg_temp.err($$SELECT * FROM xdrec.training_info('nope')$$);
+SELECT pg_temp.err_hint($$SELECT * FROM xdrec.training_info('lc', 'D1')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.training_info('lc', 'd1', version => $$ || :v1 || $$)$$);
+SELECT xdrec.sparkline('{1, 2, 3, NULL, 8, 4}'), xdrec.sparkline('{5, 5}'), xdrec.sparkline('{}') IS NULL AS empty;
+
 SELECT xdrec.drop_model('lc');
 DROP TABLE lgen;
 DROP EXTENSION xdrec;

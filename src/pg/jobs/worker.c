@@ -70,6 +70,8 @@ static Oid	worker_extension = InvalidOid;
 static void
 worker_begin(void)
 {
+	/* now() is the transaction's start: a worker has no statements to set it */
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (!xdpg_jobs_extension_lock(worker_extension))
 	{
