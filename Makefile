@@ -79,6 +79,9 @@ include $(PGXS)
 
 all: $(SQL_BUILT)
 
+# the library is built for the catalog version it checks (src/pg/xdrec.c)
+src/pg/xdrec.o: $(EXTENSION).control
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 

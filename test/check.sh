@@ -49,6 +49,57 @@ done | tee "$LOGS/unit.log"
 rc=${PIPESTATUS[0]}
 record unit "$rc" "$(counts "$LOGS/unit.log")"
 
+# The unit tests whose outcome depends on OpenBLAS's kernel, again under two
+# other kernels and activation widths than the plain run's (which has the
+# CPU's own kernel and its widest width). Each kernel rounds sgemm
+# differently, so training takes another path and quality tests read other
+# values (docs/CONTRIBUTING.md); the widths must change nothing. These are the
+# tests that run the model (its modules call sgemm): model_*, adam_*,
+# gradcheck_*, encoder_*, train_*, transfer_*, serve_* (test_model.c,
+# test_gradcheck*.c, test_encoder.c, test_train.c, test_transfer.c,
+# test_serve.c); the rest (activation, blob, dataset, generate, metrics, rng,
+# sample) never call OpenBLAS. Kernels this CPU cannot run are left out.
+xd_log "unit tests under other OpenBLAS kernels and simd widths"
+KERNEL_TESTS=(model adam gradcheck encoder train transfer serve)
+default_kernel=$(sed -nE 's/^simd lanes [0-9]+, OpenBLAS kernel (.*)$/\1/p' "$LOGS/unit.log" | head -1)
+cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+runs=()
+# kernel:the CPU flag it needs, in order of preference
+for kf in Sandybridge:avx Haswell:avx2 Prescott:pni; do
+	kernel=${kf%%:*}
+	[ "$kernel" = "$default_kernel" ] && continue
+	[[ "$cpu_flags" == *" ${kf#*:} "* ]] || continue
+	# the first at 4 lanes (every x86-64), the second at 8 where AVX2 is
+	if [ ${#runs[@]} -eq 0 ] || [[ "$cpu_flags" != *" avx2 "* ]]; then
+		runs+=("$kernel:4")
+	else
+		runs+=("$kernel:8")
+	fi
+	[ ${#runs[@]} -eq 2 ] && break
+done
+rc=0
+passed=0
+failed=0
+for run in "${runs[@]}"; do
+	kernel=${run%%:*}
+	lanes=${run#*:}
+	log="$LOGS/unit-$kernel-$lanes.log"
+	OPENBLAS_CORETYPE=$kernel XD_SIMD_LANES=$lanes test/unit/xdrec_unit "${KERNEL_TESTS[@]}" 2>&1 | tee "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+	# a build without that kernel would quietly run another
+	if ! grep -qx "simd lanes $lanes, OpenBLAS kernel $kernel" "$log"; then
+		echo "asked for $kernel at $lanes lanes, ran: $(grep -m1 '^simd lanes' "$log")"
+		rc=1
+	fi
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+	line=${line:-0 passed, 1 failed}	# crashed: count the run as one failure
+	passed=$((passed + ${line%% *}))
+	line=${line#*, }
+	failed=$((failed + ${line%% *}))
+done
+[ ${#runs[@]} -gt 0 ] || echo "no other OpenBLAS kernel runs on this CPU"
+record unit-kernels "$rc" "$passed passed, $failed failed (${runs[*]:-none}; kernel:lanes)"
+
 # The unit suite under valgrind but for the tests named "slow" (they train to
 # convergence), unless VALGRIND_FILTER says otherwise. The tests the plain run
 # listed are dealt alternately into one shard per core, each shard one

@@ -1,17 +1,26 @@
 /*
  * main.c - runs the unit tests registered with XD_TEST.
  *
- * Usage: xdrec_unit [pattern ...]
+ * Usage: [XD_SIMD_LANES=4|8|16] xdrec_unit [pattern ...]
  *   a pattern "abc" keeps the tests whose name contains abc (any of them);
  *   a pattern "-abc" drops the tests whose name contains abc (e.g. the slow
  *   training tests under valgrind).
- * Exit status 0 only when every test that ran passed.
+ *   XD_SIMD_LANES runs every test with the activations at that vector width
+ *   (the unit tests' xdrec.simd_lanes; default the widest the CPU runs), and
+ *   OpenBLAS's own OPENBLAS_CORETYPE picks its kernel: test/check.sh runs the
+ *   tests whose outcome depends on training under several of both
+ *   (docs/CONTRIBUTING.md). The first line names the two in use.
+ * Exit status 0 only when every test that ran passed, 2 when the width asked
+ * for cannot run here.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "unit.h"
+#include "xdrec/activation.h"
 
 #define XD_MAX_TESTS 1024
 
@@ -78,6 +87,24 @@ main(int argc, char **argv)
 {
 	int			passed = 0,
 				failed = 0;
+	const char *lanes = getenv("XD_SIMD_LANES");
+
+	/* a width this CPU (or build) lacks would silently run another: refuse */
+	if (lanes && lanes[0] != '\0')
+	{
+		char	   *end;
+		long		want = strtol(lanes, &end, 10);
+
+		if (*end != '\0' || want <= 0 || want > 64 ||
+			xd_activation_set_lanes((int) want) != want)
+		{
+			fprintf(stderr, "XD_SIMD_LANES=%s: not a width this CPU runs (4, 8 or 16, at most %d here)\n",
+					lanes, xd_activation_max_lanes());
+			return 2;
+		}
+	}
+	printf("simd lanes %d, OpenBLAS kernel %s\n", xd_activation_lanes(),
+		   openblas_get_corename());
 
 	/* constructors run in link order; sort so the output is stable */
 	qsort(tests, n_tests, sizeof(tests[0]), by_name);
