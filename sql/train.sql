@@ -52,11 +52,25 @@ SELECT encoder->'schema'->>'m' AS m,
        encoder->'schema'->'features'->1->'vocab' AS weekday_vocab
 FROM xdrec.version;
 
--- evaluate reproduces the training summary's test metrics (same split, seed 42)
-SELECT e.metric, e.n, abs(e.value - (s.j->'test'->>e.metric)::float8) < 1e-5 AS matches_summary
-FROM xdrec.evaluate('g') e, s ORDER BY e.metric;
-SELECT metric, n > 0 AS has_n, value BETWEEN 0 AND 1 AS in_range
-FROM xdrec.evaluate('g', 'd0', 'full') ORDER BY metric;
+-- evaluate reproduces the training summary's test metrics (same split, seed
+-- 42), under the same names, with a standard error and the excluded count
+SELECT e.metric, e.n, e.excluded = (s.j->'test'->>'excluded')::int AS excluded_matches,
+       abs(e.value - (s.j->'test'->>e.metric)::float8) < 1e-5 AS matches_summary,
+       e.std_error BETWEEN 0 AND 0.1 AS has_se
+FROM xdrec.evaluate('g') e, s WHERE e.method = 'train' ORDER BY e.metric;
+-- the baselines beside it: random and popularity in context, the same positives
+SELECT method, count(*) AS metrics, min(n) = max(n) AS same_n
+FROM xdrec.evaluate('g') GROUP BY method ORDER BY method;
+SELECT method, metric, n > 0 AS has_n, value BETWEEN 0 AND 1 AS in_range
+FROM xdrec.evaluate('g', 'd0', 'full') ORDER BY method, metric;
+-- random ranking's expected MRR under the sampled protocol is about 0.05
+SELECT abs(value - 0.052) < 3 * std_error AS random_near_chance
+FROM xdrec.evaluate('g') WHERE method = 'random' AND metric = 'mrr';
+-- rows the caller held out: all of them are the test split
+CREATE TEMP TABLE held AS SELECT * FROM gen WHERE domain = 'd0' AND hour >= 20;
+SELECT (SELECT count(*) FROM held) AS held, n + excluded AS evaluated
+FROM xdrec.evaluate('g', 'd0', test => 'held') WHERE method = 'train' AND metric = 'mrr';
+SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('g', 'd0', test => 'pg_class')$$);
 SELECT count(*) AS rows FROM xdrec.evaluate('g', seed => 7);
 
 -- rank: both forms, k rows, ranks 1..k, scores not increasing, the served version
@@ -197,7 +211,8 @@ SELECT xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}'
 SELECT xdrec.predict('ex', '0', (SELECT min(item_key) FROM gen_ex)::text, '{"hour": 12}') =
        xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}') AS forms_agree;
 SELECT pg_temp.err($$SELECT xdrec.predict('ex', 0, 987654, '{}')$$);
-SELECT metric, value BETWEEN 0 AND 3 AS in_range FROM xdrec.evaluate('ex') ORDER BY metric;
+SELECT method, metric, value BETWEEN 0 AND 3 AS in_range, std_error >= 0 AS has_se
+FROM xdrec.evaluate('ex') ORDER BY method, metric;
 
 -- a user key in two served domains needs domain =>
 INSERT INTO gen (domain, user_key, item_key, hour)

@@ -202,6 +202,7 @@ typedef struct xd_dataset
 	/* polled by xd_dataset_finalize (XD_ECANCELLED); NULL by default */
 	xd_stop_fn	stop;
 	void	   *stop_arg;
+	int64_t		held_out_from;	/* xd_dataset_hold_out: first held-out row; -1 = none */
 
 	/* set by xd_dataset_finalize */
 	int			finalized;
@@ -248,6 +249,16 @@ xd_status	xd_dataset_append(xd_dataset *ds, int32_t user, int32_t item,
  * finalize cannot be retried (XD_EINVAL): free the dataset.
  */
 xd_status	xd_dataset_finalize(xd_dataset *ds, uint64_t seed);
+
+/*
+ * Rows appended from now on are held out: finalize puts them all in the test
+ * split, and the rows appended before that the hash would have put in the
+ * test split go to the validation split instead. The training split, and so
+ * every statistic and profile finalize computes, is the one the earlier rows
+ * alone give. (Evaluating a trained version on rows a caller held out, e.g.
+ * the last week: xdrec.evaluate(..., test => relation).)
+ */
+void		xd_dataset_hold_out(xd_dataset *ds);
 
 /* The split a row falls in, from the hash alone (used by finalize). */
 xd_split	xd_split_of(int32_t user, int32_t item, const float *num, int n_num,

@@ -91,11 +91,12 @@ $$;
 COMMENT ON FUNCTION xdrec.cache_stats() IS
 	'this backend''s ranking cache per model, domain and version: bytes, cached contexts, hits, misses';
 
+-- The served version of each domain (or of one) and, beside it, the random
+-- and popularity-in-context baselines (the mean rating for explicit
+-- feedback), on the test split or on the rows of test, held out by the caller.
 CREATE OR REPLACE FUNCTION xdrec.evaluate(name text, domain text DEFAULT NULL, protocol text DEFAULT 'sampled',
-							   seed integer DEFAULT 42)
-RETURNS TABLE(domain text, method text, metric text, value double precision, n bigint)
-LANGUAGE c VOLATILE SECURITY INVOKER ROWS 6
+							   seed integer DEFAULT 42, test regclass DEFAULT NULL)
+RETURNS TABLE(domain text, method text, metric text, value double precision,
+			  std_error double precision, n bigint, excluded bigint)
+LANGUAGE c VOLATILE SECURITY INVOKER ROWS 15
 AS 'MODULE_PATHNAME', 'xdrec_evaluate';
-
-COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer) IS
-	'measure served versions on their test split (DESIGN section 5)';

@@ -27,3 +27,6 @@ DROP FUNCTION xdrec.adapt_all(text, text, boolean);
 
 -- xdrec.alter_model writes a model's options, with the options' validation.
 GRANT UPDATE (options) ON xdrec.model TO PUBLIC;
+
+-- evaluate: baselines, standard errors, excluded as a column, test => relation
+DROP FUNCTION xdrec.evaluate(text, text, text, integer);

@@ -17,6 +17,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+#include "xdrec/baseline.h"
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
@@ -91,6 +92,8 @@ typedef struct XdModelDef
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
+	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
+	char	   *held_out_alias;	/* its own name, the alias expressions read */
 	char	   *deploy;			/* "if_better" (default), "always", "never" */
 	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	int			n_features;
@@ -135,6 +138,7 @@ typedef struct XdGuard
 	void	   *gen;			/* xd_generated */
 	xd_encoders *encoders;		/* the source's E_C, E_U, E_V (train) */
 	xd_transfer_result *transfer;	/* a target's adaptation (adapt) */
+	xd_popularity *popularity;	/* the popularity baseline (evaluate) */
 } XdGuard;
 
 /* what kind of version xdpg_write_version writes */

@@ -390,8 +390,15 @@ xd_dataset_create(const xd_schema *schema, int32_t n_users, int32_t n_items,
 	ds->has_ratings = has_ratings ? 1 : 0;
 	ds->budget = budget;
 	ds->memory = sizeof(xd_dataset);
+	ds->held_out_from = -1;
 	*out = ds;
 	return XD_OK;
+}
+
+void
+xd_dataset_hold_out(xd_dataset *ds)
+{
+	ds->held_out_from = ds->n_rows;
 }
 
 static xd_status
@@ -726,6 +733,9 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 						 ds->num + (size_t) r * s->n_num, s->n_num,
 						 ds->codes + (size_t) r * s->n_codes, s->n_codes,
 						 seed);
+		if (ds->held_out_from >= 0)
+			sp = r >= ds->held_out_from ? XD_SPLIT_TEST :
+				sp == XD_SPLIT_TEST ? XD_SPLIT_VALID : sp;
 
 		ds->split[r] = (uint8_t) sp;
 		ds->n_split[sp]++;

@@ -170,10 +170,11 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 	}
 	else
 	{
-		xdpg_json_num(&metrics, "h1", ranks.h1, false);
-		xdpg_json_num(&metrics, "h5", ranks.h5, true);
-		xdpg_json_num(&metrics, "h10", ranks.h10, true);
-		xdpg_json_num(&metrics, "ndcg10", ranks.ndcg10, true);
+		/* the names xdrec.evaluate gives them under either protocol */
+		xdpg_json_num(&metrics, "hit@1", ranks.h1, false);
+		xdpg_json_num(&metrics, "hit@5", ranks.h5, true);
+		xdpg_json_num(&metrics, "hit@10", ranks.h10, true);
+		xdpg_json_num(&metrics, "ndcg@10", ranks.ndcg10, true);
 		xdpg_json_num(&metrics, "mrr", ranks.mrr, true);
 		xdpg_json_int(&metrics, "n", ranks.n, true);
 		xdpg_json_int(&metrics, "excluded", ranks.n_excluded, true);
@@ -264,15 +265,12 @@ xdpg_fit_result(const char *summary)
  * The validation metric and its standard error from every validation
  * positive's own term (xd_train_validate, xd_transfer_validation): 1/rank,
  * whose mean is the MRR; or minus the squared error, whose mean is minus the
- * MSE: the RMSE's standard error is the MSE's over 2 RMSE (delta method).
+ * MSE (core/fit/metrics.c computes both with their standard errors).
  */
 void
-xdpg_validation_from_terms(const double *each, int64 n, bool explicit_fb, XdValidation *out)
+xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb, XdValidation *out)
 {
-	double		sum = 0.0,
-				ss = 0.0,
-				mean,
-				se;
+	xd_metric_se m;
 
 	out->n = n;
 	if (n <= 0 || each == NULL)
@@ -281,22 +279,23 @@ xdpg_validation_from_terms(const double *each, int64 n, bool explicit_fb, XdVali
 		out->se = NAN;
 		return;
 	}
-	for (int64 i = 0; i < n; i++)
-		sum += each[i];
-	mean = sum / (double) n;
-	for (int64 i = 0; i < n; i++)
-		ss += (each[i] - mean) * (each[i] - mean);
-	se = n > 1 ? sqrt(ss / (double) (n - 1) / (double) n) : INFINITY;
 	if (explicit_fb)
 	{
-		out->metric = sqrt(Max(-mean, 0.0));
-		out->se = out->metric > 0.0 ? se / (2.0 * out->metric) : se;
+		xd_metric_se mae;
+
+		for (int64 i = 0; i < n; i++)
+			each[i] = -each[i];
+		xd_rating_summary_of(each, n, &m, &mae);
 	}
 	else
 	{
-		out->metric = mean;
-		out->se = se;
+		xd_rank_summary rs;
+
+		xd_rank_summary_of(each, n, &rs);
+		m = rs.mrr;
 	}
+	out->metric = m.value;
+	out->se = m.se;
 }
 
 /* A version's "valid" object: {"mrr": x, "se": s, "n": n} (or "rmse"). */

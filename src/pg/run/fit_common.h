@@ -42,7 +42,7 @@ typedef struct XdValidation
 	int64		n;
 } XdValidation;
 
-extern void xdpg_validation_from_terms(const double *each, int64 n, bool explicit_fb,
+extern void xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb,
 									   XdValidation *out);
 extern void xdpg_validation_json(StringInfo b, const XdModelDef *md, const XdValidation *v);
 
