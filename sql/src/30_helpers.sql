@@ -161,7 +161,8 @@ BEGIN
 			ELSE
 				RAISE EXCEPTION 'unknown option "%"', k
 					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
+						  HINT = coalesce(xdrec._did_you_mean(k, known) || ' ', '')
+								 || 'Known options: ' || array_to_string(known, ', ') || '.';
 		END CASE;
 	END LOOP;
 	RETURN options;

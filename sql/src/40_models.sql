@@ -84,11 +84,17 @@ BEGIN
 
 	PERFORM xdrec._write_features(new_id, feats);
 	RETURN new_id;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
-
-COMMENT ON FUNCTION xdrec.create_model(text, regclass, text, text, text, text, jsonb, jsonb) IS
-	'declare a recommender over an interaction relation; returns the model id';
 
 CREATE OR REPLACE FUNCTION xdrec.drop_model(name text)
 RETURNS void
@@ -103,6 +109,15 @@ BEGIN
 	PERFORM xdrec.cancel(j.id) FROM xdrec.job j
 	WHERE j.model_id = r.id AND j.state IN ('scheduled', 'running');
 	DELETE FROM xdrec.model x WHERE x.id = r.id;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
@@ -138,6 +153,15 @@ BEGIN
 	VALUES (r.id, g, p, r.owner)
 	ON CONFLICT (model_id, grantee)
 	DO UPDATE SET privilege = excluded.privilege, granted_at = pg_catalog.now();
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
@@ -162,5 +186,14 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE NOTICE 'role "%" has no grant on model "%"', g, r.name;
 	END IF;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;

@@ -65,9 +65,17 @@ BEGIN
 		summary := j;
 		RETURN NEXT;
 	END LOOP;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
-
 
 -- Serves the version a domain served before the current one (the source's
 -- when domain is NULL) and retires the current one; an error when there is
@@ -110,9 +118,15 @@ BEGIN
 	UPDATE xdrec.version v SET deployed_at = pg_catalog.now() WHERE v.id = prev;
 	UPDATE xdrec.domain x SET served_version = prev WHERE x.model_id = r.id AND x.domain = dom;
 	RETURN prev;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
-
-COMMENT ON FUNCTION xdrec.rollback(text, text) IS
-	'serve the previous version of a domain (the source when domain is NULL); returns it';
 

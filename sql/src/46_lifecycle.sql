@@ -8,55 +8,19 @@
 -- C helpers (docs/security.md): SECURITY INVOKER, a pinned search_path,
 -- every privilege checked explicitly through xdrec._model_for.
 
--- "Did you mean ...?" for a word against the names it should have been:
--- the candidate equal but for case, else the nearest within a third of the
--- word's length in edits (at least 1, at most 3); NULL when none is near.
+-- "Did you mean ...?" for a word against the names it should have been
+-- (src/pg/data/suggest.c); NULL when none is near.
 CREATE OR REPLACE FUNCTION xdrec._did_you_mean(word text, candidates text[])
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	c text;
-	best text;
-	best_d int;
-	d int;
-	prev int[];
-	cur int[];
-	a text := lower(word);
-	b text;
-	limit_d int := least(3, greatest(1, length(word) / 3));
-BEGIN
-	IF word IS NULL OR candidates IS NULL THEN
-		RETURN NULL;
-	END IF;
-	FOREACH c IN ARRAY candidates LOOP
-		IF lower(c) = a AND c <> word THEN
-			RETURN format('Did you mean %s?', quote_ident(c));
-		END IF;
-	END LOOP;
-	FOREACH c IN ARRAY candidates LOOP
-		CONTINUE WHEN c = word OR abs(length(c) - length(word)) > limit_d;
-		-- Levenshtein distance, one row at a time
-		b := lower(c);
-		prev := ARRAY(SELECT generate_series(0, length(b)));
-		FOR i IN 1 .. length(a) LOOP
-			cur := ARRAY[i];
-			FOR j IN 1 .. length(b) LOOP
-				cur := cur || least(prev[j + 1] + 1, cur[j] + 1,
-									prev[j] + CASE WHEN substr(a, i, 1) = substr(b, j, 1) THEN 0 ELSE 1 END);
-			END LOOP;
-			prev := cur;
-		END LOOP;
-		d := prev[length(b) + 1];
-		IF d <= limit_d AND (best_d IS NULL OR d < best_d) THEN
-			best := c;
-			best_d := d;
-		END IF;
-	END LOOP;
-	RETURN CASE WHEN best IS NOT NULL THEN format('Did you mean %s?', quote_ident(best)) END;
-END
-$$;
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_did_you_mean';
+
+-- Raises an error a user-facing function caught, as its own, without the
+-- internal frames it came through as CONTEXT lines (src/pg/fn/help_fn.c).
+CREATE OR REPLACE FUNCTION xdrec._raise(sqlstate text, message text, detail text, hint text)
+RETURNS void
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'xdrec_raise';
 
 -- The hint for a domain of model r that has no rows: the nearest domain of
 -- its relation (read as the caller), or where the domains come from.
@@ -245,6 +209,15 @@ BEGIN
 		END IF;
 	END IF;
 	RETURN coalesce(merged, r.options);
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
@@ -289,6 +262,15 @@ BEGIN
 			USING HINT = format('SELECT xdrec.train(%L), then xdrec.adapt_all(%L).', r.name, r.name);
 	END IF;
 	RETURN domain;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
@@ -353,6 +335,15 @@ BEGIN
 		UPDATE xdrec.model x SET source_domain = deploy.domain WHERE x.id = r.id;
 	END IF;
 	RETURN d.served_version;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
@@ -423,5 +414,14 @@ BEGIN
 										  ELSE max((e ->> 'valid')::float8) OVER () END)
 	FROM jsonb_array_elements(curve) AS e
 	ORDER BY 1;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;

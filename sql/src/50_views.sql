@@ -104,5 +104,3 @@ CREATE OR REPLACE VIEW xdrec.cache_stats WITH (security_invoker = true) AS
 	SELECT * FROM xdrec.cache_stats();
 GRANT SELECT ON xdrec.cache_stats TO PUBLIC;
 
-COMMENT ON VIEW xdrec.cache_stats IS
-	'this backend''s ranking cache (xdrec.cache_stats()): per model, domain and version';

@@ -34,6 +34,14 @@ char	   *xdrec_default_model = NULL;
 int			xdrec_train_memory = 1024 * 1024;	/* kB: 1 GB */
 int			xdrec_cache_memory = 256 * 1024;	/* kB: 256 MB */
 int			xdrec_item_cache_memory = 128 * 1024;	/* kB: 128 MB */
+int			xdrec_unknown_category = XDPG_UNKNOWN_NOTICE;
+
+static const struct config_enum_entry unknown_category_options[] = {
+	{"notice", XDPG_UNKNOWN_NOTICE, false},
+	{"error", XDPG_UNKNOWN_ERROR, false},
+	{"ignore", XDPG_UNKNOWN_IGNORE, false},
+	{NULL, 0, false}
+};
 static int	xdrec_simd_lanes = 0;	/* 0: the widest the CPU runs */
 
 void		_PG_init(void);
@@ -186,6 +194,16 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							check_simd_lanes, assign_simd_lanes, NULL);
+
+	DefineCustomEnumVariable("xdrec.unknown_category",
+							 "What ranking does with a categorical context value outside the feature's vocabulary.",
+							 "It ranks as \"other\" in every case; 'notice' says so, 'error' refuses the call, 'ignore' is silent.",
+							 &xdrec_unknown_category,
+							 XDPG_UNKNOWN_NOTICE,
+							 unknown_category_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("xdrec");
 }

@@ -31,6 +31,18 @@ extern char *xdrec_default_model;
 extern int	xdrec_train_memory;
 extern int	xdrec_cache_memory;
 extern int	xdrec_item_cache_memory;
+extern int	xdrec_unknown_category;
+
+/* xdrec.unknown_category: a categorical value outside the vocabulary */
+typedef enum XdUnknownCategory
+{
+	XDPG_UNKNOWN_NOTICE,
+	XDPG_UNKNOWN_ERROR,
+	XDPG_UNKNOWN_IGNORE
+} XdUnknownCategory;
+
+/* suggest.c */
+extern const char *xdpg_did_you_mean(const char *word, const char *const *cands, int n);
 
 extern void xdpg_check_catalog_version(void);
 

@@ -491,6 +491,31 @@ find_feature(const XdFeatureDef *features, const xd_schema *s, const char *name,
 	return NULL;
 }
 
+/*
+ * A categorical context value outside the feature's frozen vocabulary ranks
+ * as "other", which may not be what the caller meant ("Fri" for "fri"):
+ * xdrec.unknown_category says whether to say so, refuse, or stay silent.
+ */
+static void
+unknown_category(const char *model, const XdFeatureDef *f, const char *value)
+{
+	const char *near;
+
+	if (xdrec_unknown_category == XDPG_UNKNOWN_IGNORE)
+		return;
+	near = xdpg_did_you_mean(value, (const char *const *) f->vocab, f->n_vocab);
+	ereport(xdrec_unknown_category == XDPG_UNKNOWN_ERROR ? ERROR : NOTICE,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("value \"%s\" of context feature \"%s\" is not in its vocabulary", value, f->name),
+			 xdrec_unknown_category == XDPG_UNKNOWN_ERROR ?
+			 errdetail("xdrec.unknown_category is 'error'; 'notice' ranks it as \"other\".") :
+			 errdetail("It ranks as \"other\", as every value the vocabulary did not keep does."),
+			 near ? errhint("Did you mean \"%s\"? SELECT vocabulary FROM xdrec.features WHERE model = '%s' lists the values.",
+							near, model) :
+			 errhint("SELECT vocabulary FROM xdrec.features WHERE model = '%s' lists the values; SET xdrec.unknown_category = 'ignore' silences this.",
+					 model)));
+}
+
 static char *
 feature_list(const XdFeatureDef *features, const xd_schema *s)
 {
@@ -542,11 +567,22 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 		{
 			f = find_feature(features, s, v.val.string.val, v.val.string.len, &fi);
 			if (f == NULL)
+			{
+				const char **names = palloc(sizeof(char *) * Max(s->n_features, 1));
+				const char *near;
+
+				for (int i = 0; i < s->n_features; i++)
+					names[i] = features[i].name;
+				near = xdpg_did_you_mean(pnstrdup(v.val.string.val, v.val.string.len), names,
+										 s->n_features);
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("model \"%s\" has no context feature \"%.*s\"", model,
 								v.val.string.len, v.val.string.val),
+						 near ? errhint("Did you mean \"%s\"? Its features are: %s.", near,
+										feature_list(features, s)) :
 						 errhint("Its features are: %s.", feature_list(features, s))));
+			}
 			if (f->scope == XD_SCOPE_ITEM)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -607,6 +643,8 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 									 errmsg("context feature \"%s\" is categorical: give a string, not a json container",
 											f->name)));
 						codes[xf->raw] = xdpg_code_of(f, text);
+						if (codes[xf->raw] == f->n_vocab && f->n_vocab > 0)
+							unknown_category(model, f, text);
 					}
 					break;
 			}

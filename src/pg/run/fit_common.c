@@ -103,10 +103,20 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 	xdpg_load_keys(md, domain, true, users);
 	xdpg_load_keys(md, domain, false, items);
 	if (users->n == 0)
+	{
+		/* the nearest domain of the relation, read as the caller */
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		vals[2] = {Int64GetDatum(md->id), CStringGetTextDatum(domain)};
+		char	   *hint = NULL;
+
+		if (SPI_execute_with_args("SELECT xdrec._domain_hint(m, $2) FROM xdrec.model m WHERE m.id = $1",
+								  2, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			hint = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("domain %s of model \"%s\" has no rows with a user and an item", domain, name),
-				 errhint("The domain is a value of column \"%s\" of %s.", md->domain_col, md->relation)));
+				 hint ? errhint("%s", hint) : 0));
+	}
 	if (is_source)
 		xdpg_build_vocabulary(md, domain);
 	ds = xdpg_load_domain(md, domain, users, items, guard, counts);
