@@ -141,6 +141,13 @@ SELECT count(*) AS d0_versions,
                                       WHERE p.pins_shared_version = v.version)) AS pinned
 FROM xdrec.versions v WHERE model = 'lc' AND domain = 'd0';
 
+-- a pinned version cannot be deleted; a pin must name a version of the model
+SELECT regexp_replace(pg_temp.err($$DELETE FROM xdrec.version WHERE id = (SELECT min(pins_shared_version) FROM xdrec.version)$$), 'version \d+', 'version N', 'g') AS delete_pinned;
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT regexp_replace(pg_temp.err($$UPDATE xdrec.version SET pins_shared_version = 424242 WHERE kind = 'target'$$), 'version \d+ pins', 'version N pins') AS bad_pin;
+ROLLBACK;
+
 -- the per-epoch curve of a version, served by default (BigQuery ML's
 -- ML.TRAINING_INFO), and a sparkline of a series
 SELECT count(*) AS epochs, count(*) FILTER (WHERE best) >= 1 AS has_best,

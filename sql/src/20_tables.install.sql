@@ -110,8 +110,9 @@ CREATE TABLE xdrec.version (
 	domain text NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('source', 'target')),
 	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only')),
-	-- deferred: pg_restore loads this table in heap order, not id order
-	pins_shared_version bigint REFERENCES xdrec.version (id) DEFERRABLE INITIALLY DEFERRED,
+	-- a version of the same model, kept by the triggers below (not a
+	-- foreign key: pg_dump warns of circular foreign keys on one)
+	pins_shared_version bigint,
 	state text NOT NULL DEFAULT 'building'
 		CHECK (state IN ('building', 'ready', 'failed', 'retired')),
 	metrics jsonb NOT NULL DEFAULT '{}',
@@ -134,6 +135,10 @@ CREATE POLICY version_write ON xdrec.version FOR ALL
 	USING (xdrec._model_access(model_id, 'train'))
 	WITH CHECK (xdrec._model_access(model_id, 'train'));
 GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.version TO PUBLIC;
+CREATE CONSTRAINT TRIGGER check_pin AFTER INSERT OR UPDATE OF pins_shared_version ON xdrec.version
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec._check_pin();
+CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._keep_pinned();
 
 CREATE TABLE xdrec.domain (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,

@@ -30,3 +30,14 @@ GRANT UPDATE (options) ON xdrec.model TO PUBLIC;
 
 -- evaluate: baselines, standard errors, excluded as a column, test => relation
 DROP FUNCTION xdrec.evaluate(text, text, text, integer);
+
+-- A version's pin was a self-referencing foreign key, and every pg_dump
+-- warned of circular foreign keys; two triggers keep the rule now. Their
+-- functions are defined in full by sql/src/10_access.sql, which follows.
+ALTER TABLE xdrec.version DROP CONSTRAINT version_pins_shared_version_fkey;
+CREATE FUNCTION xdrec._check_pin() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE FUNCTION xdrec._keep_pinned() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE CONSTRAINT TRIGGER check_pin AFTER INSERT OR UPDATE OF pins_shared_version ON xdrec.version
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec._check_pin();
+CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._keep_pinned();
