@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "access/genam.h"
+#include "access/xlog.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
@@ -64,6 +65,22 @@ check_blas_is_serial(void)
 						parallel),
 				 errdetail("OpenBLAS configuration: %s", openblas_get_config()),
 				 errhint("Install libopenblas0-serial (apt-get install libopenblas-serial-dev), and make sure nothing loads a threaded libopenblas.so.0 first (LD_LIBRARY_PATH, LD_PRELOAD, another extension).")));
+}
+
+/*
+ * Refuses a call that writes the catalog on a hot standby, in words a DBA
+ * can act on, before it does any work (a training would otherwise run for
+ * minutes, then fail at its first INSERT with "cannot execute INSERT in a
+ * read-only transaction").
+ */
+void
+xdpg_check_writable(const char *what)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s writes xdrec's catalog, and this server is a hot standby", what),
+				 errhint("Run it on the primary; rank, rank_many, predict and evaluate work here.")));
 }
 
 /*

@@ -45,6 +45,7 @@ typedef enum XdUnknownCategory
 extern const char *xdpg_did_you_mean(const char *word, const char *const *cands, int n);
 
 extern void xdpg_check_catalog_version(void);
+extern void xdpg_check_writable(const char *what);
 
 /* declared SQL type of a feature (xdrec.feature.type) */
 typedef enum XdSqlType

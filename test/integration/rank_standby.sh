@@ -48,7 +48,7 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$SDIR/data" -l "$SDIR/standby.log" -w
 catch_up()
 {
 	local lsn i
-	lsn=$(q -c "SELECT pg_current_wal_lsn()")
+	lsn=$(q -c "SELECT pg_current_wal_insert_lsn()")
 	for i in $(seq 1 100); do
 		[ "$(s -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ] && return 0
 		sleep 0.1
@@ -77,7 +77,7 @@ ask()
 	echo "$out"
 }
 v1=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
-v2=$(q -c "SELECT xdrec.train('food', 'd0')->>'version'")
+v2=$(q -c "SELECT xdrec.train('food', 'd0', deploy => 'always')->>'version'")
 catch_up
 seen=$(ask "SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5);")
 echo '\q' >&"${STANDBY[1]}"
@@ -86,3 +86,20 @@ echo "standby session: version $v1, primary trained $v2, the same standby sessio
 [ "$seen" = "$v2" ] && [ "$v1" != "$v2" ] || { echo "FAIL: the standby session kept version $seen"; exit 1; }
 [ "$(q -c "$Q")" = "$(s -c "$Q")" ] || { echo "FAIL: the standby ranks differently after the new version"; exit 1; }
 echo "hot standby: ranks as the primary does; a new version reaches a standby session's cache"
+
+# what writes is refused up front, saying why, in C and in plpgsql alike
+for call in "SELECT xdrec.train('food')" "SELECT xdrec.train('food', background => true)" \
+	"SELECT xdrec.adapt('food', 'd1', background => true)" "SELECT xdrec.forget_user('food', 'd0', 3)" \
+	"SELECT xdrec.create_model('x', 'orders', 'user_key', 'item_key', 'domain')" \
+	"SELECT xdrec.deploy('food', 'd0', $v1)" "SELECT xdrec.alter_model('food', '{\"epochs\": 3}')"; do
+	err=$(s -v VERBOSITY=verbose -c "$call" 2>&1 >/dev/null || true)
+	echo "$call on the standby: $(echo "$err" | head -1)"
+	case "$err" in
+	*"ERROR:  25006: "*"writes xdrec's catalog, and this server is a hot standby"*) ;;
+	*) echo "FAIL: no clear refusal of $call on the standby: $err"; exit 1 ;;
+	esac
+	case "$err" in
+	*"read-only transaction"* | *CONTEXT*) echo "FAIL: $call shows internals on the standby: $err"; exit 1 ;;
+	esac
+done
+echo "hot standby: every write is refused with the reason and where to run it"

@@ -31,6 +31,9 @@ xdrec_raise(PG_FUNCTION_ARGS)
 		state = "XX000";
 	/* PG_TRY blocks up the stack restore it as the error unwinds */
 	error_context_stack = NULL;
+	/* a plpgsql function's first write on a hot standby (25006) */
+	if (strcmp(state, "25006") == 0)
+		xdpg_check_writable("this call");
 	ereport(ERROR,
 			(errcode(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4])),
 			 errmsg_internal("%s", message),

@@ -408,6 +408,7 @@ xdpg_job_submit(const char *name, const char *kind, const char *domain, const ch
 	int64		id;
 	StringInfoData opts;
 
+	xdpg_check_writable(psprintf("xdrec.%s", kind));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "train");
@@ -519,6 +520,7 @@ xdrec_cancel(PG_FUNCTION_ARGS)
 	XdRoleSwitch save;
 	int			pid = 0;
 
+	xdpg_check_writable("xdrec.cancel");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

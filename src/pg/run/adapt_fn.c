@@ -358,6 +358,7 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	MemoryContext callcxt = CurrentMemoryContext;
 	XdAdaptRun *run;
 
+	xdpg_check_writable("xdrec.adapt");
 	xdpg_fit_args(fcinfo, "domain", &name, &domain);
 	deploy = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? text_to_cstring(PG_GETARG_TEXT_PP(4)) : NULL;
 	if (PG_ARGISNULL(2))
