@@ -425,3 +425,20 @@ EXCEPTION WHEN OTHERS THEN
 	END;
 END
 $$;
+
+-- The rows of each domain in model m's relation now, read as the caller
+-- (none when the caller may not read it, or it is gone): xdrec.overview
+-- sets them beside the rows the served versions were trained on.
+CREATE OR REPLACE FUNCTION xdrec._domain_rows(m xdrec.model)
+RETURNS TABLE(domain text, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT coalesce(pg_catalog.has_column_privilege(m.relation, m.domain_col, 'SELECT'), false) THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE format('SELECT %1$I::text, pg_catalog.count(*) FROM %2$s WHERE %1$I IS NOT NULL GROUP BY 1',
+								m.domain_col, m.relation);
+END
+$$;

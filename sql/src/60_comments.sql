@@ -242,3 +242,20 @@ COMMENT ON COLUMN xdrec.cache_stats.contexts IS 'contexts whose item-tower outpu
 COMMENT ON COLUMN xdrec.cache_stats.context_bytes IS 'bytes those outputs take';
 COMMENT ON COLUMN xdrec.cache_stats.hits IS 'rankings that found their context cached';
 COMMENT ON COLUMN xdrec.cache_stats.misses IS 'rankings that computed it';
+
+COMMENT ON VIEW xdrec.overview IS 'The DBA''s health view: per model and domain, what serves, its test metric against the baseline, the rows it was trained on against the rows now, the last job, and a one-word health. Counts each relation''s rows (a scan).';
+COMMENT ON COLUMN xdrec.overview.model IS 'the model';
+COMMENT ON COLUMN xdrec.overview.domain IS 'a trained domain, or one of the relation not trained yet';
+COMMENT ON COLUMN xdrec.overview.role IS 'source or target (NULL before the source is trained)';
+COMMENT ON COLUMN xdrec.overview.served_version IS 'the version ranking uses; NULL before training';
+COMMENT ON COLUMN xdrec.overview.method IS 'how the served version was made';
+COMMENT ON COLUMN xdrec.overview.stale IS 'a target adapted against a source version no longer served';
+COMMENT ON COLUMN xdrec.overview.test_metric IS 'the served version''s test MRR (RMSE for explicit feedback), sampled protocol';
+COMMENT ON COLUMN xdrec.overview.baseline_metric IS 'the same for popularity in context (the mean rating for explicit feedback), on the same positives';
+COMMENT ON COLUMN xdrec.overview.rows_trained IS 'interactions the served version was trained on';
+COMMENT ON COLUMN xdrec.overview.rows_now IS 'interactions of the domain in the relation now (NULL when the caller may not read it)';
+COMMENT ON COLUMN xdrec.overview.trained_at IS 'when the served version was written';
+COMMENT ON COLUMN xdrec.overview.last_job IS 'the domain''s latest background job';
+COMMENT ON COLUMN xdrec.overview.last_job_state IS 'its state';
+COMMENT ON COLUMN xdrec.overview.last_job_error IS 'its error, if it failed or was cancelled';
+COMMENT ON COLUMN xdrec.overview.health IS 'ok, not trained, not adapted, stale: adapt again, data changed: train (or adapt) again, below popularity, worse than the mean rating, or last job failed';

@@ -156,17 +156,35 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 					  xd_score_fn score, void *score_arg)
 {
 	xd_eval_opts eo;
-	xd_rating_metrics ratings;
-	xd_rank_metrics ranks;
+	xd_rating_metrics ratings,
+				base_ratings;
+	xd_rank_metrics ranks,
+				base_ranks;
 	xd_status	st;
 	StringInfoData metrics;
 
 	xd_eval_opts_default(&eo);
 	eo.stop = xdpg_stop;
 	if (md->explicit_fb)
+	{
+		float		mean = (float) ds->rating_mean;
+
 		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, score, score_arg, &ratings);
+		if (st == XD_OK)
+			st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_constant_score, &mean, &base_ratings);
+	}
 	else
+	{
+		xd_popularity *pop = NULL;
+
 		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, score, score_arg, &ranks);
+		/* the baseline xdrec.overview weighs the version against */
+		if (st == XD_OK)
+			st = xd_popularity_fit(ds, &pop);
+		if (st == XD_OK)
+			st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_popularity_score, pop, &base_ranks);
+		xd_popularity_free(pop);
+	}
 	xdpg_check_status(st, "evaluating");
 
 	initStringInfo(&metrics);
@@ -177,6 +195,9 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 		xdpg_json_num(&metrics, "mae", ratings.mae, true);
 		xdpg_json_int(&metrics, "n", ratings.n, true);
 		xdpg_json_int(&metrics, "excluded", ratings.n_excluded, true);
+		appendStringInfoString(&metrics, ", \"mean\": {");
+		xdpg_json_num(&metrics, "rmse", base_ratings.rmse, false);
+		appendStringInfoString(&metrics, "}");
 	}
 	else
 	{
@@ -188,6 +209,10 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 		xdpg_json_num(&metrics, "mrr", ranks.mrr, true);
 		xdpg_json_int(&metrics, "n", ranks.n, true);
 		xdpg_json_int(&metrics, "excluded", ranks.n_excluded, true);
+		appendStringInfoString(&metrics, ", \"popularity\": {");
+		xdpg_json_num(&metrics, "hit@10", base_ranks.h10, false);
+		xdpg_json_num(&metrics, "mrr", base_ranks.mrr, true);
+		appendStringInfoString(&metrics, "}");
 	}
 	appendStringInfoString(&metrics, "}");
 	return metrics.data;
