@@ -9,7 +9,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
--- every function a user calls, every view and every view column has a
+-- every function a user calls, every view, table and column has a
 -- comment; internal helpers (named _*) have none
 SELECT p.oid::regprocedure AS uncommented_function
 FROM pg_proc p
@@ -20,8 +20,10 @@ WHERE (p.proname NOT LIKE '\_%') = (obj_description(p.oid, 'pg_proc') IS NULL)
 SELECT c.relname AS uncommented_view FROM pg_class c
 WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind = 'v' AND obj_description(c.oid, 'pg_class') IS NULL;
 SELECT c.relname, a.attname AS uncommented_column
-FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
-WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind = 'v' AND col_description(c.oid, a.attnum) IS NULL;
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind IN ('v', 'r') AND col_description(c.oid, a.attnum) IS NULL;
+SELECT c.relname AS uncommented_table FROM pg_class c
+WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') IS NULL;
 -- each function's comment names its arguments
 SELECT p.proname AS comment_without_arguments
 FROM pg_proc p

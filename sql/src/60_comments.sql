@@ -259,3 +259,118 @@ COMMENT ON COLUMN xdrec.overview.last_job IS 'the domain''s latest background jo
 COMMENT ON COLUMN xdrec.overview.last_job_state IS 'its state';
 COMMENT ON COLUMN xdrec.overview.last_job_error IS 'its error, if it failed or was cancelled';
 COMMENT ON COLUMN xdrec.overview.health IS 'ok, not trained, not adapted, stale: adapt again, data changed: train (or adapt) again, below popularity, worse than the mean rating, or last job failed';
+
+-- the catalog tables (read the views; xdrec's functions write them)
+COMMENT ON TABLE xdrec.model IS 'Models (xdrec.models shows them): one row per create_model.';
+COMMENT ON COLUMN xdrec.model.id IS 'the model''s id';
+COMMENT ON COLUMN xdrec.model.name IS 'its name, unique per database';
+COMMENT ON COLUMN xdrec.model.relation IS 'the interaction relation';
+COMMENT ON COLUMN xdrec.model.user_col IS 'the user key column';
+COMMENT ON COLUMN xdrec.model.item_col IS 'the item key column';
+COMMENT ON COLUMN xdrec.model.domain_col IS 'the domain column';
+COMMENT ON COLUMN xdrec.model.rating_col IS 'the rating column (explicit feedback), or NULL';
+COMMENT ON COLUMN xdrec.model.user_type IS 'the user key''s SQL type when the model was created';
+COMMENT ON COLUMN xdrec.model.item_type IS 'the item key''s SQL type';
+COMMENT ON COLUMN xdrec.model.domain_type IS 'the domain''s SQL type';
+COMMENT ON COLUMN xdrec.model.options IS 'its options as given (xdrec.help(''options''))';
+COMMENT ON COLUMN xdrec.model.owner IS 'the role that owns it';
+COMMENT ON COLUMN xdrec.model.created_at IS 'when it was created';
+COMMENT ON COLUMN xdrec.model.source_domain IS 'its source domain: named by the first training or by xdrec.set_source';
+
+COMMENT ON TABLE xdrec.model_grant IS 'Grants of a model to other roles (xdrec.grant, xdrec.revoke).';
+COMMENT ON COLUMN xdrec.model_grant.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.model_grant.grantee IS 'the role granted';
+COMMENT ON COLUMN xdrec.model_grant.privilege IS 'use or train';
+COMMENT ON COLUMN xdrec.model_grant.owner IS 'the model''s owner when granted; the grant counts only while it still owns the model';
+COMMENT ON COLUMN xdrec.model_grant.granted_at IS 'when it was granted';
+
+COMMENT ON TABLE xdrec.feature IS 'A model''s declared context features (xdrec.features shows them).';
+COMMENT ON COLUMN xdrec.feature.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.feature.position IS 'its place in the declaration';
+COMMENT ON COLUMN xdrec.feature.name IS 'its name, the key of ctx';
+COMMENT ON COLUMN xdrec.feature.column_name IS 'the column it reads, or NULL';
+COMMENT ON COLUMN xdrec.feature.expression IS 'the expression it reads, or NULL';
+COMMENT ON COLUMN xdrec.feature.kind IS 'interactional, historical or attributional';
+COMMENT ON COLUMN xdrec.feature.type IS 'numeric, categorical or boolean';
+COMMENT ON COLUMN xdrec.feature.scope IS 'interaction, user or item';
+COMMENT ON COLUMN xdrec.feature.options IS 'bins or vocab_cap';
+
+COMMENT ON TABLE xdrec.version IS 'Every training or adaptation run''s version (xdrec.versions shows them).';
+COMMENT ON COLUMN xdrec.version.id IS 'the version''s id';
+COMMENT ON COLUMN xdrec.version.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.version.domain IS 'the domain it was trained or adapted on';
+COMMENT ON COLUMN xdrec.version.kind IS 'source or target';
+COMMENT ON COLUMN xdrec.version.method IS 'train, drr, anneal, direct or target_only';
+COMMENT ON COLUMN xdrec.version.pins_shared_version IS 'a target: the source version whose modules it serves on';
+COMMENT ON COLUMN xdrec.version.state IS 'building, ready, failed or retired';
+COMMENT ON COLUMN xdrec.version.metrics IS 'test and validation metrics, the per-epoch curve, sizes and times';
+COMMENT ON COLUMN xdrec.version.encoder IS 'its configuration, feature layout and frozen vocabularies';
+COMMENT ON COLUMN xdrec.version.created_at IS 'when it was written';
+COMMENT ON COLUMN xdrec.version.forgotten_users IS 'how many users were forgotten from it since';
+COMMENT ON COLUMN xdrec.version.trained_by IS 'the role that trained it';
+COMMENT ON COLUMN xdrec.version.deployed_at IS 'when it was last served; NULL if never';
+
+COMMENT ON TABLE xdrec.domain IS 'Per trained domain: its role and the version it serves (xdrec.domains shows them).';
+COMMENT ON COLUMN xdrec.domain.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.domain.domain IS 'the domain';
+COMMENT ON COLUMN xdrec.domain.role IS 'source or target';
+COMMENT ON COLUMN xdrec.domain.stats IS 'rows, users, items and context width of the served version';
+COMMENT ON COLUMN xdrec.domain.served_version IS 'the version ranking uses';
+
+COMMENT ON TABLE xdrec.weight IS 'A version''s tensors, as chunked weight blobs.';
+COMMENT ON COLUMN xdrec.weight.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.weight.version_id IS 'the version';
+COMMENT ON COLUMN xdrec.weight.tensor IS 'the tensor''s name (ctx.W1, emb.user, enc.num_min, ...)';
+COMMENT ON COLUMN xdrec.weight.chunk IS 'its chunk number';
+COMMENT ON COLUMN xdrec.weight.data IS 'the blob''s bytes (header, shape, float32 payload)';
+
+COMMENT ON TABLE xdrec.key_map IS 'A version''s user and item keys in id order.';
+COMMENT ON COLUMN xdrec.key_map.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.key_map.version_id IS 'the version';
+COMMENT ON COLUMN xdrec.key_map.kind IS 'user or item';
+COMMENT ON COLUMN xdrec.key_map.chunk IS 'its chunk number';
+COMMENT ON COLUMN xdrec.key_map.keys IS 'keys in text form; a forgotten user''s is NULL';
+
+COMMENT ON TABLE xdrec.seen IS 'A version''s training items per user (exclude_seen).';
+COMMENT ON COLUMN xdrec.seen.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.seen.version_id IS 'the version';
+COMMENT ON COLUMN xdrec.seen.chunk IS 'its chunk number (65,536 users each)';
+COMMENT ON COLUMN xdrec.seen.counts IS 'each user''s number of items';
+COMMENT ON COLUMN xdrec.seen.items IS 'the items, user after user';
+
+COMMENT ON TABLE xdrec.forgotten IS 'Users forgotten from a domain (xdrec.forget_user).';
+COMMENT ON COLUMN xdrec.forgotten.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.forgotten.domain IS 'the domain';
+COMMENT ON COLUMN xdrec.forgotten.user_key IS 'the user''s key in text form';
+COMMENT ON COLUMN xdrec.forgotten.forgotten_by IS 'the role that forgot them';
+COMMENT ON COLUMN xdrec.forgotten.forgotten_at IS 'when';
+
+COMMENT ON TABLE xdrec.job IS 'Background jobs (xdrec.jobs shows them).';
+COMMENT ON COLUMN xdrec.job.id IS 'the job''s id';
+COMMENT ON COLUMN xdrec.job.model_id IS 'the model';
+COMMENT ON COLUMN xdrec.job.domain IS 'the domain';
+COMMENT ON COLUMN xdrec.job.kind IS 'train or adapt';
+COMMENT ON COLUMN xdrec.job.state IS 'scheduled, running, finished, cancelling, cancelled or failed, as last recorded';
+COMMENT ON COLUMN xdrec.job.submitted_by IS 'the role it runs as';
+COMMENT ON COLUMN xdrec.job.login_role IS 'the login role its worker connects as';
+COMMENT ON COLUMN xdrec.job.submitted_at IS 'when it was submitted';
+COMMENT ON COLUMN xdrec.job.started_at IS 'when its worker claimed it';
+COMMENT ON COLUMN xdrec.job.finished_at IS 'when it ended';
+COMMENT ON COLUMN xdrec.job.error IS 'the error it ended with';
+COMMENT ON COLUMN xdrec.job.options IS 'the call''s method and deploy policy';
+COMMENT ON COLUMN xdrec.job.result IS 'the summary, once finished';
+COMMENT ON COLUMN xdrec.job.pid IS 'its worker''s process id while it runs';
+COMMENT ON COLUMN xdrec.job.sqlstate IS 'the SQLSTATE of its error';
+
+COMMENT ON TABLE xdrec.job_progress IS 'One row per epoch of a job, committed as it runs.';
+COMMENT ON COLUMN xdrec.job_progress.job_id IS 'the job';
+COMMENT ON COLUMN xdrec.job_progress.epoch IS 'the epoch';
+COMMENT ON COLUMN xdrec.job_progress.loss IS 'its training loss';
+COMMENT ON COLUMN xdrec.job_progress.metric IS 'its validation metric (MRR, or RMSE)';
+COMMENT ON COLUMN xdrec.job_progress.rows_per_sec IS 'training interactions per second so far';
+COMMENT ON COLUMN xdrec.job_progress.eta IS 'time left to the most epochs at the current pace';
+COMMENT ON COLUMN xdrec.job_progress.at IS 'when the epoch ended';
+
+COMMENT ON TABLE xdrec.setting IS 'The job queue''s settings (xdrec.set_max_workers); no row is the default.';
+COMMENT ON COLUMN xdrec.setting.name IS 'max_workers';
+COMMENT ON COLUMN xdrec.setting.value IS 'its value';
