@@ -116,7 +116,7 @@ DECLARE
 	known text[] := ARRAY['d', 'context_layers', 'tower_layers', 'variant', 'mm_residual',
 						  'feedback', 'dropout', 'beta', 'lr', 'batch_size', 'epochs',
 						  'patience', 'seed', 'vocab_cap', 'lambda_kl', 'pretrain_epochs',
-						  'val_sample', 'dedup', 'auto_margin', 'deploy', 'keep_versions'];
+						  'val_sample', 'dedup', 'auto_margin', 'deploy', 'keep_versions', 'time_col'];
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a json object, not %', coalesce(options::text, 'null')
@@ -152,6 +152,12 @@ BEGIN
 			WHEN 'deploy' THEN
 				PERFORM xdrec._enum_option('option "deploy"', v, ARRAY['if_better', 'always', 'never']);
 			WHEN 'keep_versions' THEN PERFORM xdrec._int_option('option "keep_versions"', v, 1, 1000000);
+			-- a column of the relation, checked by xdrec._check_time_col
+			WHEN 'time_col' THEN
+				IF jsonb_typeof(v) <> 'string' OR v #>> '{}' = '' THEN
+					RAISE EXCEPTION 'option "time_col" must be a column name, not %', v
+						USING ERRCODE = 'invalid_parameter_value';
+				END IF;
 			WHEN 'val_sample' THEN PERFORM xdrec._int_option('option "val_sample"', v, 1, 100000000);
 			WHEN 'mm_residual', 'dedup' THEN
 				IF jsonb_typeof(v) <> 'boolean' THEN

@@ -67,6 +67,7 @@ BEGIN
 	END IF;
 
 	PERFORM xdrec._check_options(options, rating_col IS NOT NULL);
+	PERFORM xdrec._check_time_col(rel, options);
 
 	-- validate every feature before writing anything
 	feats := xdrec._check_features(rel, features);

@@ -39,6 +39,22 @@ BEGIN
 END
 $$;
 
+-- The option "time_col": a column of rel that orders the interactions in
+-- time (the internal split is then by time: the last 10% test).
+CREATE OR REPLACE FUNCTION xdrec._check_time_col(rel regclass, options jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF options ? 'time_col' THEN
+		PERFORM xdrec._check_column(rel, options ->> 'time_col', 'time',
+			ARRAY['timestamp with time zone', 'timestamp without time zone', 'date', 'smallint',
+				  'integer', 'bigint', 'real', 'double precision', 'numeric']::regtype[]);
+	END IF;
+END
+$$;
+
 /*
  * Validates a features argument over relation rel (create_model,
  * alter_model) and returns it normalised: every feature with its column
@@ -191,6 +207,7 @@ BEGIN
 		END IF;
 		merged := jsonb_strip_nulls(r.options || options);
 		PERFORM xdrec._check_options(merged, r.rating_col IS NOT NULL);
+		PERFORM xdrec._check_time_col(r.relation, merged);
 	END IF;
 	IF features IS NOT NULL THEN
 		feats := xdrec._check_features(r.relation, features);

@@ -50,7 +50,8 @@ BEGIN
 			|| E'  batch_size 256, dropout 0.1, beta 0, seed 42, val_sample 2000, dedup false, vocab_cap 100, mm_residual true\n'
 			|| E'  pretrain_epochs 2, lambda_kl 0.1 (or "search"), auto_margin 2   adaptation\n'
 			|| E'  deploy if_better     if_better, always or never: whether a new version is served\n'
-			|| E'  keep_versions        versions kept per domain (never a served or pinned one); default all';
+			|| E'  keep_versions        versions kept per domain (never a served or pinned one); default all\n'
+			|| E'  time_col             a time column: the split follows it (the latest 10% test); default a seeded hash';
 	END IF;
 
 	-- a function: every form, its words, an example

@@ -9,7 +9,7 @@ $$Declare a recommender over an interaction relation; returns the model id.
 create_model(name, relation, user_col, item_col, domain_col, rating_col => NULL, features => '[]', options => '{}')
 name: unique per database. relation: a table or view with one row per interaction. user_col, item_col, domain_col: the key columns (bigint, int or text). rating_col: explicit ratings (with options "feedback": "explicit").
 features: a json array of {"name", "kind": interactional|historical|attributional, "type": numeric|categorical|boolean, "scope": interaction|user|item, "column" (default: the name) or "expression", "options"}.
-options: d, epochs, patience, lr, seed, deploy (if_better|always|never), keep_versions, ... (xdrec.help('options')).$$;
+options: d, epochs, patience, lr, seed, deploy (if_better|always|never), keep_versions, time_col (split by time), ... (xdrec.help('options')).$$;
 
 COMMENT ON FUNCTION xdrec.alter_model(text, jsonb, jsonb) IS
 $$Change a model's options and/or replace its features, validated as create_model validates them; returns the options.

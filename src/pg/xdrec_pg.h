@@ -105,6 +105,7 @@ typedef struct XdModelDef
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
+	char	   *time_col;		/* option "time_col": the split is by time; else NULL */
 	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
 	char	   *held_out_alias;	/* its own name, the alias expressions read */
 	char	   *deploy;			/* "if_better" (default), "always", "never" */

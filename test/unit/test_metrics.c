@@ -605,3 +605,54 @@ XD_TEST(dataset_hold_out_rows_are_the_test_split)
 	xd_dataset_free(ds);
 	xd_dataset_free(plain);
 }
+
+/*
+ * A split by row order: train, then validation, then test; a hold-out after
+ * it makes the held-out rows the test split and the ordered test rows
+ * validation, the training split unchanged.
+ */
+XD_TEST(dataset_split_by_order_then_hold_out)
+{
+	xd_dataset *plain = metrics_dataset(60, 30, 10, 0);
+	xd_dataset *ds = NULL;
+	int64_t		n;
+
+	XD_REQUIRE(plain);
+	n = plain->n_rows;
+	for (int round = 0; round < 2; round++)
+	{
+		XD_REQUIRE(xd_dataset_create(&plain->enc.schema, 60, 30, 0, 0, &ds) == XD_OK);
+		for (int64_t r = 0; r < n; r++)
+			XD_REQUIRE(xd_dataset_append(ds, plain->users[r], plain->items[r], 0,
+										 plain->num + r * plain->enc.schema.n_num,
+										 plain->codes + r * plain->enc.schema.n_codes) == XD_OK);
+		xd_dataset_split_by_order(ds, n * 8 / 10, n * 9 / 10);
+		if (round == 1)
+		{
+			int32_t		codes[2] = {1, 1};
+			float		num[1] = {1};
+
+			xd_dataset_hold_out(ds);
+			for (int i = 0; i < 5; i++)
+				XD_REQUIRE(xd_dataset_append(ds, i, i, 0, num, codes) == XD_OK);
+		}
+		XD_REQUIRE(xd_dataset_finalize(ds, 3) == XD_OK);
+		XD_CHECK(ds->n_split[XD_SPLIT_TRAIN] == n * 8 / 10);
+		for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TRAIN]; i++)
+			XD_CHECK(ds->split_rows[XD_SPLIT_TRAIN][i] == i);
+		if (round == 0)
+		{
+			XD_CHECK(ds->n_split[XD_SPLIT_VALID] == n * 9 / 10 - n * 8 / 10);
+			XD_CHECK(ds->n_split[XD_SPLIT_TEST] == n - n * 9 / 10);
+			XD_CHECK(ds->split_rows[XD_SPLIT_TEST][0] == n * 9 / 10);
+		}
+		else
+		{
+			XD_CHECK(ds->n_split[XD_SPLIT_VALID] == n - n * 8 / 10);
+			XD_CHECK(ds->n_split[XD_SPLIT_TEST] == 5);
+			XD_CHECK(ds->split_rows[XD_SPLIT_TEST][0] == n);
+		}
+		xd_dataset_free(ds);
+	}
+	xd_dataset_free(plain);
+}

@@ -155,7 +155,8 @@ xdpg_model_load(const char *name, const char *privilege)
 								" coalesce(m.options->>'lambda_kl', '0.1'), "
 								" coalesce((m.options->>'auto_margin')::float8, " CppAsString2(XD_AUTO_MARGIN_SE) "), "
 								" coalesce(m.options->>'deploy', 'if_better'), "
-								" coalesce((m.options->>'keep_versions')::int, 0) "
+								" coalesce((m.options->>'keep_versions')::int, 0), "
+								" m.options->>'time_col' "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -225,6 +226,7 @@ xdpg_model_load(const char *name, const char *privilege)
 	md->auto_margin = spi_float8(0, 31);
 	md->deploy = spi_text(0, 32);
 	md->keep_versions = spi_int4(0, 33);
+	md->time_col = spi_text(0, 34);
 
 	{
 		int			cap = spi_int4(0, 28);

@@ -469,11 +469,13 @@ row_key(const XdKeyMap *km, HeapTuple tup, TupleDesc td, int col, bool *isnull)
 
 /*
  * Appends the domain's usable rows of relation (the model's, or rows held
- * out from it, read by the same expressions) to ds, counting what it skips.
+ * out from it, read by the same expressions) to ds, counting what it skips;
+ * by_time: in the order of the model's time_col (NULL first), ties by key in
+ * "C" order, so the split by order is the same on every machine.
  */
 static void
 append_rows(XdModelDef *md, const char *relation, const char *alias, const char *domain,
-			const XdKeyMap *users, const XdKeyMap *items, xd_dataset *ds,
+			bool by_time, const XdKeyMap *users, const XdKeyMap *items, xd_dataset *ds,
 			XdLoadCounts *counts)
 {
 	const xd_schema *s = &ds->enc.schema;
@@ -496,8 +498,13 @@ append_rows(XdModelDef *md, const char *relation, const char *alias, const char 
 	first_feature = 4;
 	for (int i = 0; i < md->n_features; i++)
 		appendStringInfo(&sql, ", %s", xdpg_feature_sql(&md->features[i]));
+	if (by_time)
+		appendStringInfo(&sql, ", %s", quote_identifier(md->time_col));
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", relation,
 					 quote_identifier(alias), xdpg_where_domain(md));
+	if (by_time)
+		appendStringInfo(&sql, " ORDER BY %d NULLS FIRST, 1%s, 2%s", first_feature + md->n_features,
+						 md->user_int ? "" : " COLLATE \"C\"", md->item_int ? "" : " COLLATE \"C\"");
 
 	num = palloc(sizeof(float) * Max(s->n_num, 1));
 	codes = palloc(sizeof(int32) * Max(s->n_codes, 1));
@@ -666,12 +673,15 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	guard->ds = ds;
 	ds->stop = xdpg_stop;
 
-	append_rows(md, md->relation, md->alias, domain, users, items, ds, counts);
+	append_rows(md, md->relation, md->alias, domain, md->time_col != NULL, users, items, ds, counts);
+	/* option time_col: the split is by time, the last 10% of the rows test */
+	if (md->time_col)
+		xd_dataset_split_by_order(ds, ds->n_rows * 8 / 10, ds->n_rows * 9 / 10);
 	if (md->held_out)
 	{
 		/* evaluation on rows the caller held out: they are the test split */
 		xd_dataset_hold_out(ds);
-		append_rows(md, md->held_out, md->held_out_alias, domain, users, items, ds, counts);
+		append_rows(md, md->held_out, md->held_out_alias, domain, false, users, items, ds, counts);
 	}
 
 	if (counts->rows_used == 0)

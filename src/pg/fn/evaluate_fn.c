@@ -62,20 +62,31 @@ put_row(EvalOut *out, const char *method, const char *metric, xd_metric_se m, in
 	tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, v, nulls);
 }
 
+/*
+ * How a version was made and split: its method, and the time column its
+ * split followed (NULL: the hash split), whatever the model's options say now.
+ */
 static char *
-version_method(int64 version_id)
+version_method(int64 version_id, char **time_col)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(version_id)};
 	char	   *m = "train";
 
-	if (SPI_execute_with_args("SELECT method FROM xdrec.version WHERE id = $1", 1, types, vals,
-							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	*time_col = NULL;
+	if (SPI_execute_with_args("SELECT method, encoder ->> 'time_col' FROM xdrec.version WHERE id = $1",
+							  1, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
 		m = SPI_palloc(strlen(s) + 1);
 		strcpy(m, s);
+		if (t)
+		{
+			*time_col = SPI_palloc(strlen(t) + 1);
+			strcpy(*time_col, t);
+		}
 	}
 	return m;
 }
@@ -164,7 +175,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
-	method = version_method(v->version_id);
+	method = version_method(v->version_id, &md->time_col);
 	for (int i = 0; i < Max(md->n_features, v->n_features); i++)
 		if (i >= md->n_features || i >= v->n_features ||
 			strcmp(md->features[i].name, v->features[i].name) != 0)

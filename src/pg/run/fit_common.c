@@ -227,10 +227,17 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 
 	initStringInfo(&encoder);
 	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
-					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
+					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s",
 					 xdpg_config_json(md, cfg), (int) ds->n_users, (int) ds->n_items,
 					 ds->rating_mean, (uint64) xdpg_split_seed(seed, domain),
 					 xdpg_features_json(md, &ds->enc));
+	/* the split by time, which evaluate must repeat whatever the model says now */
+	if (md->time_col)
+	{
+		appendStringInfoString(&encoder, ", \"time_col\": ");
+		escape_json(&encoder, md->time_col);
+	}
+	appendStringInfoString(&encoder, "}");
 	return encoder.data;
 }
 
