@@ -11,6 +11,8 @@
 #   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
+#   make report-cold         docs/cold-report.md + docs/img/cold-hit10.png: cold-start
+#                            users (CMML) against heuristics, fine-tuning and warm users
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
@@ -105,7 +107,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer check-server-valgrind
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-cold check-server-valgrind
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -161,6 +163,11 @@ report-context: check-core-headers build/bench/report_context
 
 report-transfer: check-core-headers build/bench/report_transfer
 	build/bench/report_transfer docs
+
+report-cold: check-core-headers build/bench/report_cold
+	bash test/real/cold_data.sh || echo "report-cold: no real data, synthetic only"
+	@mkdir -p docs/img
+	build/bench/report_cold docs build/real/depaulmovie.tsv
 
 check-server-valgrind:
 	bash test/server_valgrind.sh

@@ -161,6 +161,16 @@ SELECT pg_temp.err_hint($$SELECT * FROM xdrec.training_info('lc', 'D1')$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.training_info('lc', 'd1', version => $$ || :v1 || $$)$$);
 SELECT xdrec.sparkline('{1, 2, 3, NULL, 8, 4}'), xdrec.sparkline('{5, 5}'), xdrec.sparkline('{}') IS NULL AS empty;
 
+-- features replaced by alter_model: what was trained before is out of date
+-- (not corrupt) until the source is trained again
+SELECT xdrec.alter_model('lc', features => (SELECT jsonb_agg(f) FROM jsonb_array_elements(xdrec.generated_features()) f
+                                            WHERE f ->> 'name' <> 'cuisine')) ? 'd' AS altered;
+SELECT pg_temp.err($$SELECT xdrec.adapt('lc', 'd1', 'direct')$$);
+SELECT pg_temp.err($$SELECT * FROM xdrec.evaluate('lc', 'd0')$$);
+SELECT xdrec.train('lc', deploy => 'always') ->> 'm' AS narrower_context;
+SELECT xdrec.adapt('lc', 'd1', 'direct') ? 'version' AS adapted_again;
+SELECT count(*) > 0 AS evaluates FROM xdrec.evaluate('lc', 'd0');
+
 SELECT xdrec.drop_model('lc');
 DROP TABLE lgen;
 DROP EXTENSION xdrec;

@@ -152,23 +152,37 @@ FROM (SELECT DISTINCT item_key FROM sgen WHERE domain = 'd0' ORDER BY 1 LIMIT 3)
 SELECT count(*) AS n, bool_and(item_key = ANY (c.items)) AS only_candidates
 FROM cands c, xdrec.rank('sp', 3, '{"hour": 8}', 10, exclude_seen => false, candidates => c.items);
 
--- a weights cache smaller than one version: finding a user walks every
--- domain's version, and loading a later domain's evicts the one the user was
--- found in; the answer must still be the roomy cache's
+-- a weights cache that holds one version but not two, in a new session (an
+-- empty cache): finding a user walks every domain's version, and loading a
+-- later domain's evicts the one the user was found in; the answer must still
+-- be the roomy cache's
 SELECT (xdrec.adapt('sp', 'd1', 'direct')->>'version') IS NOT NULL AS adapted;
-CREATE TEMP TABLE two_users AS
-SELECT domain, min(user_key) AS user_key FROM sgen GROUP BY domain;
-CREATE TEMP TABLE roomy AS
-SELECT u.domain, r.* FROM two_users u, LATERAL xdrec.rank('sp', u.user_key, '{"hour": 8}', 5) r;
-SET xdrec.cache_memory = '1kB';
+CREATE TABLE roomy AS
+SELECT u.domain, u.user_key, r.*
+FROM (SELECT domain, min(user_key) AS user_key FROM sgen GROUP BY domain) u,
+	 LATERAL xdrec.rank('sp', u.user_key, '{"hour": 8}', 5) r;
+SELECT max(s.version_bytes) + min(s.version_bytes) / 2 AS one_not_two, min(s.version_bytes) AS smallest
+FROM xdrec.cache_stats s JOIN xdrec.domains d ON d.model = s.model AND d.served_version = s.version
+WHERE s.model = 'sp' \gset
+\c
+SELECT set_config('xdrec.cache_memory', (:one_not_two / 1024) || 'kB', false) IS NOT NULL AS one_fits;
 SELECT o.domain, count(*) AS n, bool_and(r.item_key = o.item_key AND r.score = o.score) AS same
-FROM two_users u CROSS JOIN LATERAL xdrec.rank('sp', u.user_key, '{"hour": 8}', 5) r
+FROM (SELECT DISTINCT domain, user_key FROM roomy) u
+CROSS JOIN LATERAL xdrec.rank('sp', u.user_key, '{"hour": 8}', 5) r
 JOIN roomy o ON o.domain = u.domain AND o.rank = r.rank
 GROUP BY o.domain ORDER BY o.domain;
+SELECT count(*) AS cached FROM xdrec.cache_stats WHERE model = 'sp';
+-- a version larger than the whole cache is refused before it is read
+\c
+\i sql/include/err.sql
+SELECT set_config('xdrec.cache_memory', (:smallest / 2048) || 'kB', false) IS NOT NULL AS none_fits;
+SELECT regexp_replace(regexp_replace(pg_temp.err($$SELECT * FROM xdrec.rank('sp', 3, '{}', 5)$$),
+	'version \d+', 'version N'), '\(\d+kB\)', '(budget)') AS too_big;
 RESET xdrec.cache_memory;
+DROP TABLE roomy;
+
 
 -- errors
-\i sql/include/err.sql
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
 SELECT pg_temp.err($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);

@@ -20,6 +20,7 @@
 #define XDREC_CORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xdrec/batch.h"
@@ -283,6 +284,12 @@ xd_param   *xd_model_find_param(xd_model *model, const char *name);
 
 /* Largest number of rows one forward/backward pass takes (3 x batch_size implicit). */
 int			xd_model_max_rows(const xd_model *model);
+
+/*
+ * Bytes of the workspace a model of this config allocates (with DRR residuals
+ * attached when with_adapt), so a caller can bound memory before creating it.
+ */
+size_t		xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt);
 
 /*
  * Scores the n rows of b (users, items, c) in inference mode (no dropout):

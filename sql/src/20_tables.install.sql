@@ -30,7 +30,8 @@ CREATE TABLE xdrec.model (
 	options jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
 	owner name NOT NULL DEFAULT CURRENT_USER,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	source_domain text				-- the default source domain, set by training
+	source_domain text,				-- the default source domain, set by training
+	features_changed_at timestamptz	-- xdrec.alter_model replaced the features then
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.model', '');
 
@@ -59,7 +60,7 @@ CREATE POLICY model_update ON xdrec.model FOR UPDATE
 CREATE POLICY model_delete ON xdrec.model FOR DELETE
 	USING (xdrec._is_member(owner));
 GRANT SELECT, INSERT, DELETE ON xdrec.model TO PUBLIC;
-GRANT UPDATE (source_domain, options) ON xdrec.model TO PUBLIC;
+GRANT UPDATE (source_domain, options, features_changed_at) ON xdrec.model TO PUBLIC;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model
 	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
 ALTER TABLE xdrec.model_grant ENABLE ROW LEVEL SECURITY;

@@ -220,6 +220,7 @@ BEGIN
 	IF feats IS NOT NULL THEN
 		DELETE FROM xdrec.feature x WHERE x.model_id = r.id;
 		PERFORM xdrec._write_features(r.id, feats);
+		UPDATE xdrec.model x SET features_changed_at = pg_catalog.clock_timestamp() WHERE x.id = r.id;
 		IF trained THEN
 			RAISE NOTICE 'the served versions of model "%" keep their features until the source is trained again', r.name
 				USING HINT = format('SELECT xdrec.train(%L), then xdrec.adapt_all(%L).', r.name, r.name);

@@ -276,6 +276,7 @@ COMMENT ON COLUMN xdrec.model.options IS 'its options as given (xdrec.help(''opt
 COMMENT ON COLUMN xdrec.model.owner IS 'the role that owns it';
 COMMENT ON COLUMN xdrec.model.created_at IS 'when it was created';
 COMMENT ON COLUMN xdrec.model.source_domain IS 'its source domain: named by the first training or by xdrec.set_source';
+COMMENT ON COLUMN xdrec.model.features_changed_at IS 'when xdrec.alter_model last replaced its features; NULL if never';
 
 COMMENT ON TABLE xdrec.model_grant IS 'Grants of a model to other roles (xdrec.grant, xdrec.revoke).';
 COMMENT ON COLUMN xdrec.model_grant.model_id IS 'the model';

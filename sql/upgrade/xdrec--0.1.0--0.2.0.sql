@@ -25,8 +25,11 @@ DROP FUNCTION xdrec.train(text, text, boolean);
 DROP FUNCTION xdrec.adapt(text, text, text, boolean);
 DROP FUNCTION xdrec.adapt_all(text, text, boolean);
 
--- xdrec.alter_model writes a model's options, with the options' validation.
-GRANT UPDATE (options) ON xdrec.model TO PUBLIC;
+-- xdrec.alter_model writes a model's options, with the options' validation,
+-- and records when it replaced the features (a version trained before them
+-- is then not corrupt but out of date).
+ALTER TABLE xdrec.model ADD COLUMN features_changed_at timestamptz;
+GRANT UPDATE (options, features_changed_at) ON xdrec.model TO PUBLIC;
 
 -- evaluate: baselines, standard errors, excluded as a column, test => relation
 DROP FUNCTION xdrec.evaluate(text, text, text, integer);

@@ -2,11 +2,13 @@
  * xdrec_pg.h - the PostgreSQL layer's shared declarations: a model's
  * definition as read from the catalog, its features and frozen vocabularies
  * (features.c), one domain loaded into the core's arrays (load.c), key maps,
- * versions in the catalog (catalog.c) and the per-backend cache (cache.c).
+ * versions in the catalog (catalog.c writes them, version_read.c reads them
+ * back) and the per-backend cache (cache.c).
  *
  * One interaction travels forward through these files (DESIGN section 11):
  * load.c -> features.c -> the core (train.c ...) -> catalog.c; a query goes
- * rank_fn.c -> cache.c -> features.c -> the core's forward pass -> rows.
+ * rank_fn.c -> cache.c -> version_read.c (once per version) -> features.c ->
+ * the core's forward pass -> rows.
  */
 #ifndef XDREC_PG_H
 #define XDREC_PG_H
@@ -180,15 +182,12 @@ typedef struct XdVersion
 	char	   *method;			/* "train", "drr", ... */
 	int64		pins_shared_version;	/* 0 = none (a source version) */
 	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
-	bool		want_encoders;	/* set before reading: read E_C, E_U, E_V */
 	xd_encoders *encoders;		/* read when wanted and stored, else NULL */
-	int			n_encoder_tensors;
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */
 	int32	   *seen_items;
-	double		split_seed;		/* unused at ranking; kept for evaluate */
-	uint64		seed;
+	Size		core_bytes;		/* tensors and workspace, malloc'ed by the core */
 	int32		revision;		/* its forgotten_users when cached (cache.c) */
 	Size		bytes;
 	uint64		last_used;
@@ -200,8 +199,21 @@ typedef struct XdVersion
 	int64		ctx_misses;
 } XdVersion;
 
+/* which version xdpg_read_version reads, and for whom */
+typedef struct XdVersionRef
+{
+	const char *model;			/* the model's name, for errors */
+	int64		model_id;
+	const char *domain;			/* the domain it is served (or read) for */
+	int64		version_id;
+	bool		want_encoders;	/* read E_C, E_U, E_V too (adapt) */
+	const char *budget_setting; /* the memory setting it must fit in, */
+	int			budget_kb;		/* and its value */
+} XdVersionRef;
+
 /* features.c */
 extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
+extern void xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id);
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
 extern char *xdpg_feature_sql(const XdFeatureDef *f);
 extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
@@ -244,8 +256,11 @@ extern int64 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *mo
 extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
 						int64 version_id, const char *stats_json);
 extern Oid	xdpg_domain_relid(void);
-extern void xdpg_read_version(XdVersion *v, int64 model_id, int64 version_id);
 extern bool xdpg_forget_in_version(int64 version_id, const char *user_key);
+
+/* version_read.c */
+extern void xdpg_read_version(XdVersion *v, const XdVersionRef *ref);
+extern void xdpg_check_version_features(const XdModelDef *md, const XdVersion *v);
 
 /* forget_fn.c */
 extern void xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id);

@@ -148,6 +148,24 @@ XD_TEST(model_param_names)
 	xd_model_free(model);
 }
 
+/*
+ * The workspace a model allocates, counted by hand for tm_config's m = 7,
+ * d = 6 and the default L_C = L_U = 2, one positive per batch (3 rows
+ * implicit): per row 5m + 7d + 5 floats of scratch, x and a (5m), the towers'
+ * h (6d) and one hidden layer's dropout masks (2d), 165 in all; DRR adds
+ * 3m + 6d + max(m, d) = 64.
+ */
+XD_TEST(model_workspace_bytes_counts_every_array)
+{
+	xd_config	cfg;
+
+	tm_config(&cfg, XD_IMPLICIT, 1);
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 165 * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (165 + 64) * sizeof(float));
+	tm_config(&cfg, XD_EXPLICIT, 256);
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 165 * sizeof(float));
+}
+
 XD_TEST(model_init_statistics)
 {
 	xd_config	cfg;

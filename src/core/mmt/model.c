@@ -178,14 +178,35 @@ xd_params_free(xd_param *params, int n)
 	free(params);
 }
 
-/* Xavier-uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)). */
-static void
-xd_xavier(float *w, size_t n, int fan_in, int fan_out, xd_rng *rng)
+void
+xd_params_zero(xd_param *params, int n)
 {
-	float		a = sqrtf(6.0f / (float) (fan_in + fan_out));
+	for (int i = 0; i < n; i++)
+	{
+		xd_param   *p = &params[i];
+		size_t		len = (size_t) p->rows * p->cols;
 
-	for (size_t i = 0; i < n; i++)
-		w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
+		memset(p->w, 0, len * sizeof(float));
+		memset(p->g, 0, len * sizeof(float));
+		memset(p->adam_m, 0, len * sizeof(float));
+		memset(p->adam_v, 0, len * sizeof(float));
+		p->step = 0;
+		if (p->sparse)
+		{
+			memset(p->row_step, 0, (size_t) p->rows * sizeof(int64_t));
+			memset(p->row_mark, 0, (size_t) p->rows);
+			p->n_touched = 0;
+		}
+	}
+}
+
+void
+xd_param_xavier(xd_param *p, float gain, xd_rng *rng)
+{
+	float		a = gain * sqrtf(6.0f / (float) (p->rows + p->cols));
+
+	for (size_t i = 0; i < (size_t) p->rows * p->cols; i++)
+		p->w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
 }
 
 /* ---------------------------------------------------------------- shared */
@@ -280,20 +301,9 @@ xd_shared_init(xd_shared *s, xd_rng *rng)
 {
 	const xd_config *cfg = &s->cfg;
 	int			m = cfg->m;
-	int			d = cfg->d;
 
 	/* every tensor to 0, then the weights; biases stay 0 (DESIGN.md section 3) */
-	for (int i = 0; i < s->n_params; i++)
-	{
-		xd_param   *p = &s->params[i];
-		size_t		n = (size_t) p->rows * p->cols;
-
-		memset(p->w, 0, n * sizeof(float));
-		memset(p->g, 0, n * sizeof(float));
-		memset(p->adam_m, 0, n * sizeof(float));
-		memset(p->adam_v, 0, n * sizeof(float));
-		p->step = 0;
-	}
+	xd_params_zero(s->params, s->n_params);
 	if (s->has_mm)
 	{
 		int			off[3] = {0, cfg->m_I, cfg->m_I + cfg->m_H};
@@ -317,14 +327,14 @@ xd_shared_init(xd_shared *s, xd_rng *rng)
 			s->mm_s->w[i] = 0.01f;	/* s_K = 0.01 */
 	}
 	for (int l = 0; l < cfg->n_ctx_layers; l++)
-		xd_xavier(s->ctx_W[l]->w, (size_t) m * m, m, m, rng);
-	xd_xavier(s->W_CU->w, (size_t) d * m, m, d, rng);
-	xd_xavier(s->W_CV->w, (size_t) d * m, m, d, rng);
+		xd_param_xavier(s->ctx_W[l], 1.0f, rng);
+	xd_param_xavier(s->W_CU, 1.0f, rng);
+	xd_param_xavier(s->W_CV, 1.0f, rng);
 	for (int l = 0; l < cfg->n_tower_layers; l++)
-		xd_xavier(s->U_W[l]->w, (size_t) d * d, d, d, rng);
+		xd_param_xavier(s->U_W[l], 1.0f, rng);
 	for (int l = 0; l < cfg->n_tower_layers; l++)
-		xd_xavier(s->V_W[l]->w, (size_t) d * d, d, d, rng);
-	xd_xavier(s->w_C->w, (size_t) m, m, 1, rng);
+		xd_param_xavier(s->V_W[l], 1.0f, rng);
+	xd_param_xavier(s->w_C, 1.0f, rng);
 }
 
 void
@@ -400,23 +410,7 @@ xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 void
 xd_domain_init(xd_domain *dom, xd_rng *rng, float mean_rating)
 {
-	for (int i = 0; i < dom->n_params; i++)
-	{
-		xd_param   *p = &dom->params[i];
-		size_t		n = (size_t) p->rows * p->cols;
-
-		memset(p->w, 0, n * sizeof(float));
-		memset(p->g, 0, n * sizeof(float));
-		memset(p->adam_m, 0, n * sizeof(float));
-		memset(p->adam_v, 0, n * sizeof(float));
-		p->step = 0;
-		if (p->sparse)
-		{
-			memset(p->row_step, 0, (size_t) p->rows * sizeof(int64_t));
-			memset(p->row_mark, 0, (size_t) p->rows);
-			p->n_touched = 0;
-		}
-	}
+	xd_params_zero(dom->params, dom->n_params);
 	/* embeddings N(0, 0.1^2); s_u = s_v = 0; s = the mean training rating */
 	for (size_t i = 0; i < (size_t) dom->n_users * dom->d; i++)
 		dom->E_u->w[i] = 0.1f * xd_rng_normal(rng);
@@ -441,6 +435,35 @@ xd_domain_free(xd_domain *dom)
 	X(mm_T, m) X(g_u, d) X(g_v, d) X(ones, 1) X(s_c, 1) X(score, 1) \
 	X(d_score, 1) X(d_sc, 1) X(d_cstar, m) X(d_x0, m) X(d_xa, m) X(d_xb, m) \
 	X(d_top_u, d) X(d_top_v, d) X(d_ha, d) X(d_hb, d) X(d_g, d)
+
+/* Rows one pass takes: a positive and its two negatives when implicit (eq. 13-14). */
+static int
+workspace_cap(const xd_config *cfg)
+{
+	return cfg->feedback == XD_IMPLICIT ? 3 * cfg->batch_size : cfg->batch_size;
+}
+
+size_t
+xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt)
+{
+	size_t		m = (size_t) cfg->m;
+	size_t		d = (size_t) cfg->d;
+	size_t		LC = (size_t) cfg->n_ctx_layers;
+	size_t		LU = (size_t) cfg->n_tower_layers;
+	size_t		per_row = 0;
+
+	/* what xd_workspace_new and xd_model_set_adapt allocate, per row */
+#define XD_COUNT(f, w) per_row += (w);
+	XD_WS_ARRAYS(XD_COUNT)
+#undef XD_COUNT
+	per_row += (LC + 1) * m + LC * m;	/* x, a */
+	per_row += 2 * (LU + 1) * d;	/* h_u, h_v */
+	if (LU >= 2)
+		per_row += 2 * (LU - 1) * d;	/* dropout masks of the hidden layers */
+	if (with_adapt)
+		per_row += 3 * m + 6 * d + (m > d ? m : d);
+	return per_row * (size_t) workspace_cap(cfg) * sizeof(float);
+}
 
 xd_status
 xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out)
@@ -595,7 +618,7 @@ xd_model_new(const xd_config *cfg, xd_shared *shared, xd_domain *domain,
 		model->params[model->n_params++] = &shared->params[i];
 	for (int i = 0; i < domain->n_params; i++)
 		model->params[model->n_params++] = &domain->params[i];
-	cap = cfg->feedback == XD_IMPLICIT ? 3 * cfg->batch_size : cfg->batch_size;
+	cap = workspace_cap(cfg);
 	if ((st = xd_workspace_new(cfg, cap, &model->ws)) != XD_OK)
 	{
 		xd_model_free(model);

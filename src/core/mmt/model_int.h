@@ -107,6 +107,16 @@ void		xd_param_release(xd_param *p);
 /* Releases params[0..n) and frees the array itself; accepts NULL. */
 void		xd_params_free(xd_param *params, int n);
 
+/*
+ * params[0..n) back to their state after xd_param_alloc: values, gradients,
+ * Adam's moments and step counts zero (DESIGN.md section 3: biases start at
+ * 0; the caller then fills the weights).
+ */
+void		xd_params_zero(xd_param *params, int n);
+
+/* Xavier-uniform fill of p: U(-a, a), a = gain * sqrt(6 / (rows + cols)). */
+void		xd_param_xavier(xd_param *p, float gain, xd_rng *rng);
+
 /* optim.c: one Adam step of a dense tensor with its own step counter */
 bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
 
@@ -239,6 +249,13 @@ xd_prefetch_row(const float *p, int w)
 void		xd_context_forward(xd_model *model, int n);
 /* from dL/dc* in ws->d_cstar (clobbered) into the gradients of M1 and eq. 4-5 */
 void		xd_context_backward(xd_model *model, int n);
+
+/*
+ * serve.c: from c* of the last context forward over n rows, s_c (eq. 10),
+ * the user gates sigma(W_CU c*) into g_u [n * d] and the item gates into the
+ * workspace's g_v, as xd_model_forward computes them (serving, cold.c)
+ */
+void		xd_context_heads(xd_model *model, int n, float *s_c, float *g_u);
 
 /* cluster.c: eq. 6-9 from c*, leaves h_u^L, h_v^L */
 xd_status	xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng);

@@ -117,12 +117,7 @@ xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model, bool per_item,
 	io->s_c = io->g_u + (per_item ? n * d : d);
 }
 
-/*
- * From c* of the last context forward over n rows: s_c (eq. 10), the user
- * gates sigma(W_CU c*) into g_u and the item gates into the workspace's g_v,
- * as xd_model_forward computes them.
- */
-static void
+void
 xd_context_heads(xd_model *model, int n, float *s_c, float *g_u)
 {
 	xd_workspace *ws = model->ws;

@@ -16,15 +16,6 @@
 
 /* ---------------------------------------------------------------- objects */
 
-static void
-xd_xavier_fill(float *w, int rows, int cols, float gain, xd_rng *rng)
-{
-	float		a = gain * sqrtf(6.0f / (float) (rows + cols));
-
-	for (size_t i = 0; i < (size_t) rows * cols; i++)
-		w[i] = a * (2.0f * xd_rng_uniform(rng) - 1.0f);
-}
-
 xd_status
 xd_dist_encoder_new(int in, int hidden, int latent, const char *prefix,
 					xd_dist_encoder **out)
@@ -83,20 +74,10 @@ xd_dist_encoder_new(int in, int hidden, int latent, const char *prefix,
 void
 xd_dist_encoder_init(xd_dist_encoder *e, xd_rng *rng)
 {
-	for (int i = 0; i < e->n_params; i++)
-	{
-		xd_param   *p = &e->params[i];
-		size_t		n = (size_t) p->rows * p->cols;
-
-		memset(p->w, 0, n * sizeof(float));
-		memset(p->g, 0, n * sizeof(float));
-		memset(p->adam_m, 0, n * sizeof(float));
-		memset(p->adam_v, 0, n * sizeof(float));
-		p->step = 0;
-	}
-	xd_xavier_fill(e->W1->w, e->hidden, e->in, 1.0f, rng);
-	xd_xavier_fill(e->Wm->w, e->latent, e->hidden, 1.0f, rng);
-	xd_xavier_fill(e->Wl->w, e->latent, e->hidden, 1.0f, rng);
+	xd_params_zero(e->params, e->n_params);
+	xd_param_xavier(e->W1, 1.0f, rng);
+	xd_param_xavier(e->Wm, 1.0f, rng);
+	xd_param_xavier(e->Wl, 1.0f, rng);
 }
 
 void
@@ -159,20 +140,10 @@ xd_poison_new(int in, int hidden, const char *prefix, xd_poison **out)
 void
 xd_poison_init(xd_poison *p, xd_rng *rng)
 {
-	for (int i = 0; i < p->n_params; i++)
-	{
-		xd_param   *q = &p->params[i];
-		size_t		n = (size_t) q->rows * q->cols;
-
-		memset(q->w, 0, n * sizeof(float));
-		memset(q->g, 0, n * sizeof(float));
-		memset(q->adam_m, 0, n * sizeof(float));
-		memset(q->adam_v, 0, n * sizeof(float));
-		q->step = 0;
-	}
-	xd_xavier_fill(p->W1->w, p->hidden, p->in, 1.0f, rng);
+	xd_params_zero(p->params, p->n_params);
+	xd_param_xavier(p->W1, 1.0f, rng);
 	/* small perturbations at first: poisoned samples start near the data */
-	xd_xavier_fill(p->W2->w, p->in, p->hidden, 0.1f, rng);
+	xd_param_xavier(p->W2, 0.1f, rng);
 }
 
 void

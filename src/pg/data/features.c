@@ -688,3 +688,26 @@ xdpg_ctx_vector(const char *model, const xd_schema *s, ArrayType *arr, float *c)
 		c[i] = x;
 	}
 }
+
+/*
+ * Refuses, as out of date rather than corrupt, a version trained before
+ * xdrec.alter_model replaced the model's features: its vocabularies and
+ * modules encode the old ones until the source is trained again.
+ */
+void
+xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		vals[2] = {Int64GetDatum(md->id), Int64GetDatum(version_id)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM xdrec.model m JOIN xdrec.version v ON v.model_id = m.id "
+							  "WHERE m.id = $1 AND v.id = $2 AND m.features_changed_at > v.created_at",
+							  2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading when the features of model \"%s\" changed failed", md->name);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the features of model \"%s\" changed since version " INT64_FORMAT " was trained",
+						md->name, version_id),
+				 errhint("Train the source again first: SELECT xdrec.train('%s').", md->name)));
+}

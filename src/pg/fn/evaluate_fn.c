@@ -63,32 +63,26 @@ put_row(EvalOut *out, const char *method, const char *metric, xd_metric_se m, in
 }
 
 /*
- * How a version was made and split: its method, and the time column its
- * split followed (NULL: the hash split), whatever the model's options say now.
+ * The time column a version's split followed (NULL: the hash split),
+ * whatever the model's options say now.
  */
 static char *
-version_method(int64 version_id, char **time_col)
+version_time_col(int64 version_id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(version_id)};
-	char	   *m = "train";
+	char	   *t = NULL;
 
-	*time_col = NULL;
-	if (SPI_execute_with_args("SELECT method, encoder ->> 'time_col' FROM xdrec.version WHERE id = $1",
-							  1, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	if (SPI_execute_with_args("SELECT encoder ->> 'time_col' FROM xdrec.version WHERE id = $1",
+							  1, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
+		(t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) != NULL)
 	{
-		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		char	   *copy = SPI_palloc(strlen(t) + 1);
 
-		m = SPI_palloc(strlen(s) + 1);
-		strcpy(m, s);
-		if (t)
-		{
-			*time_col = SPI_palloc(strlen(t) + 1);
-			strcpy(*time_col, t);
-		}
+		strcpy(copy, t);
+		t = copy;
 	}
-	return m;
+	return t;
 }
 
 /* One scorer under the protocol: its rows, and the positives it ranked. */
@@ -168,22 +162,16 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	xd_dataset *ds;
 	const xd_schema *sc;
 	int			save_nestlevel;
-	char	   *method;
+	const char *method = v->method;
 	EvalOut		out = {rsinfo, domain, 0};
 	int64		n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
-	method = version_method(v->version_id, &md->time_col);
-	for (int i = 0; i < Max(md->n_features, v->n_features); i++)
-		if (i >= md->n_features || i >= v->n_features ||
-			strcmp(md->features[i].name, v->features[i].name) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the features of model \"%s\" changed since version " INT64_FORMAT " was trained",
-							name, v->version_id),
-					 errhint("Train the source again: SELECT xdrec.train('%s').", name)));
+	md->time_col = version_time_col(v->version_id);
+	xdpg_check_features_unchanged(md, v->version_id);
+	xdpg_check_version_features(md, v);
 	/* the version's frozen vocabularies, so codes mean what they meant */
 	for (int i = 0; i < md->n_features; i++)
 	{

@@ -147,19 +147,20 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	 */
 	src = run->src = MemoryContextAllocZero(callcxt, sizeof(XdVersion));
 	src->cxt = callcxt;
-	src->want_encoders = true;
-	xdpg_read_version(src, md->id, source_version);
+	{
+		XdVersionRef ref = {
+			.model = md->name, .model_id = md->id, .domain = md->source_domain,
+			.version_id = source_version, .want_encoders = true,
+			.budget_setting = "xdrec.train_memory", .budget_kb = xdrec_train_memory,
+		};
+
+		xdpg_read_version(src, &ref);
+	}
 	old = MemoryContextSwitchTo(callcxt);
 	guard = run->guard = xdpg_guard();
 	MemoryContextSwitchTo(old);
-	for (int i = 0; i < Max(md->n_features, src->n_features); i++)
-		if (i >= md->n_features || i >= src->n_features ||
-			strcmp(md->features[i].name, src->features[i].name) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the features of model \"%s\" changed since its source version " INT64_FORMAT " was trained",
-							name, source_version),
-					 errhint("Train the source again first: SELECT xdrec.train('%s').", name)));
+	xdpg_check_features_unchanged(md, source_version);
+	xdpg_check_version_features(md, src);
 	if ((run->method == XD_TRANSFER_DRR || run->method == XD_TRANSFER_AUTO) && !src->encoders)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

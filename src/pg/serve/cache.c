@@ -6,7 +6,10 @@
  *            the served version of each domain. Built with one catalog read
  *            under the caller's row-level security, dropped on invalidation.
  *   versions per version id: the deserialised model, encoder, vocabularies,
- *            key maps and seen items. A version changes after it is written
+ *            key maps and seen items, read and validated once per load by
+ *            version_read.c (a corrupt version is XX001 and is not cached;
+ *            one that alone would not fit in xdrec.cache_memory is refused
+ *            before it is read). A version changes after it is written
  *            only when a user is forgotten from it, which bumps its
  *            forgotten_users; so an entry stays, labelled with that count,
  *            until the served entry names another count or it is evicted
@@ -217,19 +220,6 @@ xdpg_served_domains(XdServed *s, char ***domains)
 	return s->n;
 }
 
-static Size
-model_bytes(xd_model *m)
-{
-	xd_param  **params;
-	int			n;
-	Size		b = 0;
-
-	xd_model_params(m, &params, &n);
-	for (int i = 0; i < n; i++)
-		b += (Size) params[i]->rows * params[i]->cols * sizeof(float);
-	return b;
-}
-
 /* Drops the i-th cached version, filling its slot with the last one. */
 static void
 drop_version(int i)
@@ -258,23 +248,34 @@ evict(XdVersion *keep)
 	}
 }
 
-/* Version version_id as of its revision (forgotten_users), cached. */
+/*
+ * The version served for domain i of s, as of its revision (forgotten_users),
+ * cached; read and validated (version_read.c) on a miss.
+ */
 static XdVersion *
-version_get(int64 model_id, int64 version_id, int32 revision)
+version_get(XdServed *s, int i)
 {
+	int64		model_id = s->model_id;
+	int64		version_id = s->versions[i];
+	int32		revision = s->revisions[i];
+	XdVersionRef ref = {
+		.model = s->name, .model_id = model_id, .domain = s->domains[i],
+		.version_id = version_id,
+		.budget_setting = "xdrec.cache_memory", .budget_kb = xdrec_cache_memory,
+	};
 	XdVersion  *v;
 	MemoryContext cxt;
 
-	for (int i = 0; i < n_versions; i++)
-		if (versions[i]->version_id == version_id && versions[i]->model_id == model_id)
+	for (int k = 0; k < n_versions; k++)
+		if (versions[k]->version_id == version_id && versions[k]->model_id == model_id)
 		{
-			if (versions[i]->revision != revision)
+			if (versions[k]->revision != revision)
 			{
-				drop_version(i);	/* a user was forgotten from it since */
+				drop_version(k);	/* a user was forgotten from it since */
 				break;
 			}
-			versions[i]->last_used = ++use_clock;
-			return versions[i];
+			versions[k]->last_used = ++use_clock;
+			return versions[k];
 		}
 
 	/*
@@ -286,14 +287,12 @@ version_get(int64 model_id, int64 version_id, int32 revision)
 	v->cxt = cxt;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	xdpg_read_version(v, model_id, version_id);
+	xdpg_read_version(v, &ref);
 	SPI_finish();
 	v->revision = revision;
 	xd_model_drop_training_state(v->model);
 
-	v->bytes = MemoryContextMemAllocated(cxt, true) + model_bytes(v->model) +
-		sizeof(float) * ((Size) v->enc.n_users * (v->enc.schema.n_user_num + v->enc.schema.n_user_codes) +
-						 (Size) v->enc.n_items * (v->enc.schema.n_item_num + v->enc.schema.n_item_codes));
+	v->bytes = MemoryContextMemAllocated(cxt, true) + v->core_bytes;
 	v->last_used = ++use_clock;
 	MemoryContextSetParent(cxt, cache_cxt);
 	if (n_versions == cap_versions)
@@ -323,7 +322,7 @@ xdpg_version_for_domain(XdServed *s, const char *model, const char *domain)
 
 	for (int i = 0; i < s->n; i++)
 		if (strcmp(s->domains[i], domain) == 0)
-			return version_get(s->model_id, s->versions[i], s->revisions[i]);
+			return version_get(s, i);
 	near = xdpg_did_you_mean(domain, (const char *const *) s->domains, s->n);
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -351,7 +350,7 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 
 		if (domain && strcmp(s->domains[i], domain) != 0)
 			continue;
-		v = version_get(s->model_id, s->versions[i], s->revisions[i]);
+		v = version_get(s, i);
 		id = is_int ? xdpg_key_find_int(&v->users, user_int) : xdpg_key_find(&v->users, user_text);
 		if (id < 0)
 			continue;
@@ -380,7 +379,7 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 	 * found in (a cache smaller than the model): get it again, a hit unless
 	 * it was.
 	 */
-	return version_get(s->model_id, s->versions[found], s->revisions[found]);
+	return version_get(s, found);
 }
 
 /*

@@ -1,0 +1,239 @@
+/*
+ * cold.h - ranking users the model was never trained on, feed-forward: the
+ * CMML context encoder and the modulation of MMT-Net's user side
+ * (seeds/cmml-cikm21.txt, PEERS.md; docs/cold-start.md says why each choice).
+ *
+ * A cold user is a task whose support set is its few interactions, each
+ * with seeded item negatives (CMML, section 4.4: without them Recall@10 fell
+ * from 40 to 32). The encoder pools the support into a task context C
+ * (paper eq. 6, the pooled encoder):
+ *
+ *   z_k = [e_v(k) ; c*_k ; y_k]             the domain's item embedding, the
+ *                                           shared M1's output, the label
+ *   C   = mean_k ReLU(W2 ReLU(W1 z_k + b1) + b2)
+ *
+ * and C sets the user side of the frozen model (the paper's backbone):
+ *
+ *   e_u = W_e C + b_e                       the user's embedding (no row of E_u)
+ *   h^0 = e_u . sigma(W_CU c*)  (+ DRR's residual in a target, eq. 19)
+ *   h^l = ReLU(gamma_l . (W_U^l h^(l-1) + b_U^l) + beta_l)     (paper eq. 11,
+ *         FiLM) with gamma_l = 1 + W_g,l C + b_g,l and beta_l = W_b,l C + b_b,l,
+ *         both heads starting near 0, so a new encoder starts from the plain
+ *         tower (PEERS.md: raw gamma made CMML seed-sensitive)
+ *   s   = h^L . h_v + s_c  (+ s_u + s_v + s explicit, s_u = w_s . C + b_s)
+ *
+ * Every tensor of the model stays frozen: warm users are served exactly as
+ * before, and (gamma, beta, e_u) are computed once per user, so a cold user
+ * costs one support pass plus a warm user's scoring. The paper's hybrid
+ * context C_h = C . x_ui (eq. 8) would make the modulation differ per
+ * candidate, a tower per item; it is left out for that cost (the dot
+ * product h_u . h_v already pairs the task with each item).
+ *
+ * Tensors are named "cold.enc.W1", "cold.emb.W", "cold.film.g1.W", ..., so
+ * the PostgreSQL layer stores them with the version like the model's.
+ */
+#ifndef XDREC_COLD_H
+#define XDREC_COLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+#define XD_COLD_HIDDEN 64
+/* item negatives per support positive (CMML used as many as positives) */
+#define XD_COLD_NEGATIVES 2
+
+typedef struct xd_cold_ws xd_cold_ws;	/* scratch, private to cold.c */
+
+typedef struct xd_cold
+{
+	int			d;
+	int			m;
+	int			in;				/* d + m + 1: [e_v ; c* ; y] */
+	int			hidden;
+	int			n_layers;		/* the user tower's L_U */
+	bool		film;			/* false: e_u only, gamma = 1, beta = 0 */
+	xd_feedback feedback;
+	xd_param   *W1;				/* "cold.enc.W1"  hidden x in */
+	xd_param   *b1;				/* "cold.enc.b1"  1 x hidden */
+	xd_param   *W2;				/* "cold.enc.W2"  hidden x hidden */
+	xd_param   *b2;				/* "cold.enc.b2"  1 x hidden */
+	xd_param   *We;				/* "cold.emb.W"   d x hidden */
+	xd_param   *be;				/* "cold.emb.b"   1 x d */
+	xd_param  **Wg;				/* "cold.film.g1.W".. [L] d x hidden (film) */
+	xd_param  **bg;				/* "cold.film.g1.b".. [L] 1 x d */
+	xd_param  **Wb;				/* "cold.film.b1.W".. [L] d x hidden */
+	xd_param  **bb;				/* "cold.film.b1.b".. [L] 1 x d */
+	xd_param   *ws_u;			/* "cold.bias.W"  1 x hidden (explicit) */
+	xd_param   *bs_u;			/* "cold.bias.b"  1 x 1 (explicit) */
+	xd_param   *params;			/* [n_params] */
+	int			n_params;
+	xd_cold_ws *ws;
+} xd_cold;
+
+/*
+ * Allocates (zeroed) the encoder and heads for a model config; film turns
+ * the modulation heads on. cap: the most support or query rows one pass
+ * takes (xd_model_max_rows of the model it serves). Free accepts NULL.
+ */
+xd_status	xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap,
+						xd_cold **out);
+/* Xavier-uniform encoder and embedding head, the FiLM heads at 0.01 of it. */
+void		xd_cold_init(xd_cold *cold, xd_rng *rng);
+void		xd_cold_free(xd_cold *cold);
+/* The parameter of that name, or NULL. */
+xd_param   *xd_cold_find_param(xd_cold *cold, const char *name);
+
+/*
+ * A support set: n rows (a cold user's positives and their negatives) with
+ * the encoded context of each row (its item's item-scoped features in it)
+ * and a label: implicit 1 or 0, explicit the rating less the model's
+ * global bias s.
+ */
+typedef struct xd_support
+{
+	int			n;
+	int			capacity;
+	int			m;
+	int32_t    *items;			/* [capacity] */
+	float	   *c;				/* [capacity * m] */
+	float	   *label;			/* [capacity] */
+} xd_support;
+
+xd_status	xd_support_init(xd_support *s, int capacity, int m);
+void		xd_support_free(xd_support *s);
+
+/*
+ * Appends a positive (item, c, label) and, for implicit feedback,
+ * n_neg item negatives drawn from rng uniformly among the other n_items
+ * items, each with c carrying its own item-scoped features (enc; NULL when
+ * the schema has none) and label 0. XD_EINVAL when it does not fit.
+ */
+xd_status	xd_support_add(xd_support *s, int32_t item, const float *c, float label,
+						   int n_neg, int32_t n_items, const xd_encoder *enc,
+						   xd_rng *rng);
+
+/*
+ * The seed a support's negatives are drawn from: a hash of its positives'
+ * items and contexts and of the version's seed, so the same rows, read from
+ * the table or given as a session's history, give the same negatives.
+ */
+uint64_t	xd_support_seed(const int32_t *items, const float *c, int n, int m,
+							uint64_t seed);
+
+/* What the encoder made of one support: the user side, ready to score. */
+typedef struct xd_cold_task
+{
+	int			n_support;		/* rows pooled */
+	float	   *C;				/* [hidden] */
+	float	   *e_u;			/* [d] */
+	float	   *gamma;			/* [L * d] 1 + delta gamma */
+	float	   *beta;			/* [L * d] */
+	float		s_u;			/* explicit: the user bias */
+} xd_cold_task;
+
+xd_status	xd_cold_task_init(xd_cold_task *t, const xd_cold *cold);
+void		xd_cold_task_free(xd_cold_task *t);
+
+/*
+ * The task of a support (at most the model's workspace rows, n >= 1): M1 on
+ * its contexts, the encoder, the heads. Inference only; uses the model's
+ * workspace. XD_EINVAL on an item out of range or an empty support.
+ */
+xd_status	xd_cold_encode(xd_cold *cold, xd_model *model, const xd_support *s,
+						   xd_cold_task *t);
+
+/*
+ * Scores every item for a task from the item tower's outputs of one context
+ * (serve.h), as xd_item_outputs_score scores a warm user: scores[n_items].
+ */
+struct xd_item_outputs;
+xd_status	xd_cold_score_outputs(xd_cold *cold, xd_model *model,
+								  const xd_cold_task *t,
+								  const struct xd_item_outputs *io, float *scores);
+
+/*
+ * Scores n rows (items[r] in its own encoded context c[r * m]) for a task;
+ * the rows' users are not read. Any n.
+ */
+xd_status	xd_cold_score_rows(xd_cold *cold, xd_model *model, const xd_cold_task *t,
+							   const int32_t *items, const float *c, int n,
+							   float *scores);
+
+/*
+ * One episode's loss (training): the task of support s scores the rows of
+ * query q, laid out as batch.h's training batches (implicit: positives,
+ * item negatives, context negatives; explicit: ratings), with the model's
+ * own loss (DESIGN.md section 3, eq. 13-14 or 16) averaged over q's
+ * positives. With grad, scale times its gradient w.r.t. every parameter of
+ * cold is added into their g; the model is only read.
+ */
+xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support *s,
+								 const xd_batch *q, bool grad, float scale,
+								 double *loss);
+
+/*
+ * The fine-tuning baseline (MeLU-style, PEERS.md): no encoder; the user's
+ * embedding starts at e0[d] and takes `steps` Adam steps of rate lr on the
+ * support's own loss (its positives against its negatives, squared as the
+ * model's), everything else frozen. Writes t->e_u (gamma 1, beta 0, s_u 0).
+ * Needs a cold made for the model (its scratch); its tensors are unused.
+ */
+xd_status	xd_cold_finetune(xd_cold *cold, xd_model *model, const xd_support *s,
+							 const float *e0, int steps, float lr, xd_cold_task *t);
+
+/* The mean of the embeddings of users with a training row: e0 for finetune. */
+void		xd_cold_mean_user(const xd_model *model, const xd_dataset *ds, float *e0);
+
+/* ---------------------------------------------------------------- meta-training */
+
+typedef struct xd_cold_opts
+{
+	bool		film;			/* the modulation heads (true) */
+	int			hidden;			/* 64 */
+	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
+	int			n_neg;			/* support negatives per positive (2) */
+	int			max_query;		/* query positives per episode (16) */
+	int			episodes_per_step;	/* episodes averaged per Adam step (16) */
+	int			max_epochs;		/* passes over the training users (30) */
+	int			patience;		/* epochs without a better validation loss (4) */
+	float		lr;				/* Adam (1e-3) */
+	int64_t		max_episodes;	/* episodes per epoch at most (20,000) */
+	uint64_t	seed;
+	xd_stop_fn	stop;			/* polled once per episode; may be NULL */
+	void	   *stop_arg;
+} xd_cold_opts;
+
+void		xd_cold_opts_default(xd_cold_opts *o);
+
+typedef struct xd_cold_report
+{
+	int			epochs;
+	int			best_epoch;
+	double		best_valid_loss;	/* mean episode loss on validation episodes */
+	double		first_valid_loss;	/* before training: the plain tower's */
+	int64_t		n_train_users;	/* users episodes were cut from */
+	int64_t		n_valid_users;
+	int64_t		episodes;		/* trained, all epochs */
+	double		seconds;
+} xd_cold_report;
+
+/*
+ * Meta-trains a cold module for a trained model on episodes cut from ds
+ * (the data the model was trained on; users with >= 2 training rows): each
+ * episode draws a user, K of its training rows as the support (with
+ * negatives) and up to max_query of the others as the query. Validation
+ * episodes take the support from a user's training rows and the query from
+ * its validation rows. Keeps the epoch with the lowest validation loss.
+ * start (may be NULL) is copied as the starting point, e.g. the source's
+ * module for a target. The model is only read. XD_ENODATA when no user has
+ * two training rows.
+ */
+xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
+						  const xd_cold_opts *o, xd_cold **out, xd_cold_report *rep);
+
+#endif

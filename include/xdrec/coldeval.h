@@ -1,0 +1,113 @@
+/*
+ * coldeval.h - the cold-start protocol (DESIGN.md section 5, issue 19): users
+ * held out of training entirely are ranked from their first K interactions
+ * and tested on their later ones by full ranking (HitRate@10, NDCG@10, MRR),
+ * beside the heuristics a demanding user tries first and the papers' own
+ * baseline:
+ *
+ *   cmml           the cold module (cold.h), no gradient step
+ *   finetune       MeLU-style: the mean user's embedding, a few Adam steps
+ *                  on the support (cold.h, xd_cold_finetune)
+ *   pop_domain     the items' training counts in the domain
+ *   pop_context    the counts among training rows whose interaction-scoped
+ *                  context falls in the query's cell (numeric values in
+ *                  eighths of their scaled range, categories as they are),
+ *                  then the domain's
+ *   support_first  the user's support items first (most often chosen
+ *                  first), then pop_context
+ *   warm           users trained on their first K_max training rows (the
+ *                  same number of training interactions), ranked by the
+ *                  warm path on the same kind of queries
+ *
+ * Queries are every held-out user's rows after its first K_max, the same for
+ * every K, so the curves differ by the support alone. Ranks follow
+ * xd_eval_full: 1 + (items scoring higher) + half the ties, over all the
+ * domain's items, the support's items other than the query's own excluded
+ * (the warm user's training items likewise).
+ */
+#ifndef XDREC_COLDEVAL_H
+#define XDREC_COLDEVAL_H
+
+#include <stdint.h>
+
+#include "xdrec/cold.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+typedef enum xd_cold_method
+{
+	XD_COLD_CMML = 0,
+	XD_COLD_FINETUNE,
+	XD_COLD_POP_DOMAIN,
+	XD_COLD_POP_CONTEXT,
+	XD_COLD_SUPPORT_FIRST,
+	XD_COLD_WARM,
+	XD_COLD_N_METHODS
+} xd_cold_method;
+
+const char *xd_cold_method_name(xd_cold_method m);
+
+#define XD_COLD_MAX_KS 8
+
+/*
+ * Held-out users' rows in raw form (dataset.h's layout), each user's rows
+ * in arrival order: rows [off[u], off[u + 1]). warm[u] is the user's id in
+ * the training dataset when it was trained on its first rows (a warm
+ * comparison user), -1 for a cold user (no row in training).
+ */
+typedef struct xd_holdout
+{
+	int32_t		n_users;
+	int64_t    *off;			/* [n_users + 1] */
+	int32_t    *items;
+	float	   *num;			/* [rows * n_num] */
+	int32_t    *codes;			/* [rows * n_codes] */
+	int32_t    *warm;			/* [n_users] */
+	int32_t    *warm_rows;		/* [n_users] rows of the user in training */
+} xd_holdout;
+
+typedef struct xd_coldeval_opts
+{
+	int			n_ks;
+	int			ks[XD_COLD_MAX_KS];	/* 1, 5, 10, 20 */
+	int			max_query;		/* queries per user at most (10) */
+	int			n_neg;			/* support negatives per positive (2) */
+	int			finetune_steps; /* 10 */
+	float		finetune_lr;	/* 0.05 */
+	uint64_t	seed;			/* the supports' negatives */
+	xd_stop_fn	stop;
+	void	   *stop_arg;
+} xd_coldeval_opts;
+
+void		xd_coldeval_opts_default(xd_coldeval_opts *o);
+
+typedef struct xd_cold_cell
+{
+	double		hit10;
+	double		ndcg10;
+	double		mrr;
+	double		hit10_se;		/* standard error of hit10 over queries */
+	int64_t		n;				/* queries */
+	double		seconds;		/* building the user side (cmml, finetune) */
+} xd_cold_cell;
+
+typedef struct xd_coldeval_result
+{
+	int			n_ks;
+	int			ks[XD_COLD_MAX_KS];
+	/* [k][method]; warm is filled at the last K only */
+	xd_cold_cell cell[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	int64_t		n_cold_users;	/* evaluated (more than K_max rows) */
+	int64_t		n_warm_users;
+} xd_coldeval_result;
+
+/*
+ * Runs the protocol for a model trained on ds (ds's encoder encodes the
+ * held-out rows; their user-scoped values come from the rows themselves),
+ * the cold module cold (may be NULL: no cmml row) and the held-out users h.
+ */
+xd_status	xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
+							const xd_holdout *h, const xd_coldeval_opts *o,
+							xd_coldeval_result *out);
+
+#endif

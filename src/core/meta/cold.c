@@ -1,0 +1,843 @@
+/*
+ * cold.c - the CMML cold-start module (cold.h): supports, the context
+ * encoder (paper eq. 6, pooled), the heads that set a cold user's side of
+ * the frozen MMT-Net (its embedding, and FiLM per tower layer, eq. 11 with
+ * gamma = 1 + delta gamma), scoring, one episode's loss and its gradient,
+ * and the fine-tuning baseline. All passes are batched over rows with BLAS.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmt/model_int.h"
+#include "xdrec/cold.h"
+#include "xdrec/serve.h"
+
+/* Scratch for cap rows of a support or a query. */
+struct xd_cold_ws
+{
+	int			cap;
+	/* support side: the encoder */
+	float	   *z;				/* [cap * in] [e_v ; c* ; y] */
+	float	   *a1;				/* [cap * hidden] */
+	float	   *a2;				/* [cap * hidden] */
+	float	   *da1;			/* [cap * hidden] */
+	float	   *da2;			/* [cap * hidden] */
+	float	   *dC;				/* [hidden] */
+	/* query side: the modulated user tower */
+	float	   *gate;			/* [cap * d] sigma(W_CU c*) of each row */
+	float	   *hv;				/* [cap * d] h_v^L of each row's item */
+	float	   *sc;				/* [cap] s_c */
+	float	  **h;				/* [L + 1][cap * d]: h^0 after DRR's residual */
+	float	  **zl;				/* [L][cap * d]: W h + b, before FiLM */
+	float	   *pre0;			/* [cap * d] h^0 before the residual */
+	float	   *T0;				/* [cap * d] its tanh */
+	float	   *dh;				/* [cap * d] */
+	float	   *dn;				/* [cap * d] */
+	float	   *score;			/* [cap] */
+	float	   *dscore;			/* [cap] */
+	float	   *de;				/* [d] */
+	float	   *dgamma;			/* [L * d] */
+	float	   *dbeta;			/* [L * d] */
+	float		ds_u;
+	xd_cold_task task;			/* the episode's */
+};
+
+/* ---------------------------------------------------------------- objects */
+
+static void
+xd_cold_ws_free(xd_cold_ws *w, int L)
+{
+	if (!w)
+		return;
+	free(w->z);
+	free(w->a1);
+	free(w->a2);
+	free(w->da1);
+	free(w->da2);
+	free(w->dC);
+	free(w->gate);
+	free(w->hv);
+	free(w->sc);
+	if (w->h)
+		for (int l = 0; l <= L; l++)
+			free(w->h[l]);
+	free(w->h);
+	if (w->zl)
+		for (int l = 0; l < L; l++)
+			free(w->zl[l]);
+	free(w->zl);
+	free(w->pre0);
+	free(w->T0);
+	free(w->dh);
+	free(w->dn);
+	free(w->score);
+	free(w->dscore);
+	free(w->de);
+	free(w->dgamma);
+	free(w->dbeta);
+	xd_cold_task_free(&w->task);
+	free(w);
+}
+
+static xd_status
+xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
+{
+	xd_cold_ws *w = calloc(1, sizeof(*w));
+	size_t		cd = (size_t) cap * c->d;
+	size_t		ch = (size_t) cap * c->hidden;
+	int			L = c->n_layers;
+	bool		ok;
+
+	*out = NULL;
+	if (!w)
+		return XD_ENOMEM;
+	w->cap = cap;
+	w->z = malloc(sizeof(float) * (size_t) cap * c->in);
+	w->a1 = malloc(sizeof(float) * ch);
+	w->a2 = malloc(sizeof(float) * ch);
+	w->da1 = malloc(sizeof(float) * ch);
+	w->da2 = malloc(sizeof(float) * ch);
+	w->dC = malloc(sizeof(float) * c->hidden);
+	w->gate = malloc(sizeof(float) * cd);
+	w->hv = malloc(sizeof(float) * cd);
+	w->sc = malloc(sizeof(float) * cap);
+	w->h = calloc(L + 1, sizeof(float *));
+	w->zl = calloc(L + 1, sizeof(float *));
+	w->pre0 = malloc(sizeof(float) * cd);
+	w->T0 = malloc(sizeof(float) * cd);
+	w->dh = malloc(sizeof(float) * cd);
+	w->dn = malloc(sizeof(float) * cd);
+	w->score = malloc(sizeof(float) * cap);
+	w->dscore = malloc(sizeof(float) * cap);
+	w->de = malloc(sizeof(float) * c->d);
+	w->dgamma = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
+	w->dbeta = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
+	ok = w->z && w->a1 && w->a2 && w->da1 && w->da2 && w->dC && w->gate &&
+		w->hv && w->sc && w->h && w->zl && w->pre0 && w->T0 && w->dh && w->dn &&
+		w->score && w->dscore && w->de && w->dgamma && w->dbeta;
+	for (int l = 0; ok && l <= L; l++)
+		ok = (w->h[l] = malloc(sizeof(float) * cd)) != NULL &&
+			(l == L || (w->zl[l] = malloc(sizeof(float) * cd)) != NULL);
+	if (!ok || xd_cold_task_init(&w->task, c) != XD_OK)
+	{
+		xd_cold_ws_free(w, L);
+		return XD_ENOMEM;
+	}
+	*out = w;
+	return XD_OK;
+}
+
+xd_status
+xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
+{
+	xd_cold    *c;
+	int			L = cfg->n_tower_layers;
+	int			n_max = 6 + 4 * L + 2;
+	int			np = 0;
+	xd_status	st = XD_OK;
+	char		name[XD_PARAM_NAME_LEN];
+
+	*out = NULL;
+	if (hidden < 1 || cap < 1 || xd_config_check(cfg) != XD_OK)
+		return XD_EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return XD_ENOMEM;
+	c->d = cfg->d;
+	c->m = cfg->m;
+	c->in = cfg->d + cfg->m + 1;
+	c->hidden = hidden;
+	c->n_layers = L;
+	c->film = film;
+	c->feedback = cfg->feedback;
+	c->params = calloc(n_max, sizeof(xd_param));
+	c->Wg = calloc(L + 1, sizeof(xd_param *));
+	c->bg = calloc(L + 1, sizeof(xd_param *));
+	c->Wb = calloc(L + 1, sizeof(xd_param *));
+	c->bb = calloc(L + 1, sizeof(xd_param *));
+	if (!c->params || !c->Wg || !c->bg || !c->Wb || !c->bb)
+	{
+		xd_cold_free(c);
+		return XD_ENOMEM;
+	}
+
+	/* cold modules are shared modules of their version: frozen when serving */
+#define XD_COLD_PARAM(field, nm, r, cl) \
+	do { if (st == XD_OK) { \
+		st = xd_param_alloc(&c->params[np], (nm), (r), (cl), XD_GROUP_SHARED, false); \
+		(field) = &c->params[np++]; \
+	} } while (0)
+
+	XD_COLD_PARAM(c->W1, "cold.enc.W1", hidden, c->in);
+	XD_COLD_PARAM(c->b1, "cold.enc.b1", 1, hidden);
+	XD_COLD_PARAM(c->W2, "cold.enc.W2", hidden, hidden);
+	XD_COLD_PARAM(c->b2, "cold.enc.b2", 1, hidden);
+	XD_COLD_PARAM(c->We, "cold.emb.W", c->d, hidden);
+	XD_COLD_PARAM(c->be, "cold.emb.b", 1, c->d);
+	for (int l = 0; film && l < L; l++)
+	{
+		snprintf(name, sizeof(name), "cold.film.g%d.W", l + 1);
+		XD_COLD_PARAM(c->Wg[l], name, c->d, hidden);
+		snprintf(name, sizeof(name), "cold.film.g%d.b", l + 1);
+		XD_COLD_PARAM(c->bg[l], name, 1, c->d);
+		snprintf(name, sizeof(name), "cold.film.b%d.W", l + 1);
+		XD_COLD_PARAM(c->Wb[l], name, c->d, hidden);
+		snprintf(name, sizeof(name), "cold.film.b%d.b", l + 1);
+		XD_COLD_PARAM(c->bb[l], name, 1, c->d);
+	}
+	if (cfg->feedback == XD_EXPLICIT)
+	{
+		XD_COLD_PARAM(c->ws_u, "cold.bias.W", 1, hidden);
+		XD_COLD_PARAM(c->bs_u, "cold.bias.b", 1, 1);
+	}
+#undef XD_COLD_PARAM
+	c->n_params = np;
+	if (st == XD_OK)
+		st = xd_cold_ws_new(c, cap, &c->ws);
+	if (st != XD_OK)
+	{
+		xd_cold_free(c);
+		return st;
+	}
+	*out = c;
+	return XD_OK;
+}
+
+void
+xd_cold_init(xd_cold *c, xd_rng *rng)
+{
+	xd_params_zero(c->params, c->n_params);
+	xd_param_xavier(c->W1, 1.0f, rng);
+	xd_param_xavier(c->W2, 1.0f, rng);
+	xd_param_xavier(c->We, 1.0f, rng);
+	/* delta gamma and beta start near 0: the plain tower (PEERS.md, CMML) */
+	for (int l = 0; c->film && l < c->n_layers; l++)
+	{
+		xd_param_xavier(c->Wg[l], 0.01f, rng);
+		xd_param_xavier(c->Wb[l], 0.01f, rng);
+	}
+	if (c->ws_u)
+		xd_param_xavier(c->ws_u, 0.01f, rng);
+}
+
+void
+xd_cold_free(xd_cold *c)
+{
+	if (!c)
+		return;
+	xd_cold_ws_free(c->ws, c->n_layers);
+	xd_params_free(c->params, c->n_params);
+	free(c->Wg);
+	free(c->bg);
+	free(c->Wb);
+	free(c->bb);
+	free(c);
+}
+
+xd_param *
+xd_cold_find_param(xd_cold *c, const char *name)
+{
+	for (int i = 0; i < c->n_params; i++)
+		if (strcmp(c->params[i].name, name) == 0)
+			return &c->params[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- supports */
+
+xd_status
+xd_support_init(xd_support *s, int capacity, int m)
+{
+	memset(s, 0, sizeof(*s));
+	if (capacity < 1 || m < 0)
+		return XD_EINVAL;
+	s->items = malloc(sizeof(int32_t) * capacity);
+	s->c = malloc(sizeof(float) * (size_t) capacity * (m > 0 ? m : 1));
+	s->label = malloc(sizeof(float) * capacity);
+	if (!s->items || !s->c || !s->label)
+	{
+		xd_support_free(s);
+		return XD_ENOMEM;
+	}
+	s->capacity = capacity;
+	s->m = m;
+	return XD_OK;
+}
+
+void
+xd_support_free(xd_support *s)
+{
+	free(s->items);
+	free(s->c);
+	free(s->label);
+	memset(s, 0, sizeof(*s));
+}
+
+xd_status
+xd_support_add(xd_support *s, int32_t item, const float *c, float label,
+			   int n_neg, int32_t n_items, const xd_encoder *enc, xd_rng *rng)
+{
+	size_t		cb = sizeof(float) * (size_t) s->m;
+
+	if (n_neg < 0 || s->n + 1 + n_neg > s->capacity || item < 0 || item >= n_items ||
+		(n_neg > 0 && n_items < 2))
+		return XD_EINVAL;
+	s->items[s->n] = item;
+	memcpy(s->c + (size_t) s->n * s->m, c, cb);
+	s->label[s->n++] = label;
+	for (int k = 0; k < n_neg; k++)
+	{
+		/* uniform over the other items, as the model's own negatives (sample.c) */
+		int32_t		vn = (int32_t) xd_rng_below(rng, (uint32_t) (n_items - 1));
+		float	   *cn = s->c + (size_t) s->n * s->m;
+
+		if (vn >= item)
+			vn++;
+		memcpy(cn, c, cb);
+		if (enc)
+			xd_encode_item(enc, vn, cn);
+		s->items[s->n] = vn;
+		s->label[s->n++] = 0.0f;
+	}
+	return XD_OK;
+}
+
+uint64_t
+xd_support_seed(const int32_t *items, const float *c, int n, int m, uint64_t seed)
+{
+	uint64_t	h = xd_hash_bytes(items, sizeof(int32_t) * (uint64_t) n, seed);
+
+	return xd_hash_bytes(c, sizeof(float) * (uint64_t) n * m, h);
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+xd_status
+xd_cold_task_init(xd_cold_task *t, const xd_cold *c)
+{
+	size_t		ld = (size_t) (c->n_layers + 1) * c->d;
+
+	memset(t, 0, sizeof(*t));
+	t->C = calloc(c->hidden, sizeof(float));
+	t->e_u = calloc(c->d, sizeof(float));
+	t->gamma = malloc(sizeof(float) * ld);
+	t->beta = calloc(ld, sizeof(float));
+	if (!t->C || !t->e_u || !t->gamma || !t->beta)
+	{
+		xd_cold_task_free(t);
+		return XD_ENOMEM;
+	}
+	for (size_t i = 0; i < ld; i++)
+		t->gamma[i] = 1.0f;
+	return XD_OK;
+}
+
+void
+xd_cold_task_free(xd_cold_task *t)
+{
+	free(t->C);
+	free(t->e_u);
+	free(t->gamma);
+	free(t->beta);
+	memset(t, 0, sizeof(*t));
+}
+
+/* y = W x + b for one vector (W rows x cols) */
+static void
+xd_affine(const xd_param *W, const xd_param *b, const float *x, float *y)
+{
+	memcpy(y, b->w, sizeof(float) * W->rows);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, W->rows, W->cols, 1.0f, W->w,
+				W->cols, x, 1, 1.0f, y, 1);
+}
+
+xd_status
+xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t)
+{
+	xd_workspace *mws = model->ws;
+	xd_cold_ws *w = c->ws;
+	int			n = s->n;
+	int			d = c->d,
+				m = c->m,
+				H = c->hidden,
+				in = c->in;
+	const float *E = model->domain->E_v->w;
+	const float *cstar;
+
+	if (n < 1 || n > w->cap || n > mws->cap || s->m != m || model->cfg.d != d ||
+		model->cfg.m != m)
+		return XD_EINVAL;
+	for (int k = 0; k < n; k++)
+		if (s->items[k] < 0 || s->items[k] >= model->domain->n_items)
+			return XD_EINVAL;
+
+	/* c* of every support row through the frozen M1 (eq. 1-5) */
+	mws->c = s->c;
+	mws->n_ext = 0;
+	xd_context_forward(model, n);
+	cstar = mws->x[model->cfg.n_ctx_layers];
+
+	/* eq. 6: z_k = [e_v ; c* ; y], two ReLU layers, mean-pooled */
+	for (int k = 0; k < n; k++)
+	{
+		float	   *zk = w->z + (size_t) k * in;
+
+		memcpy(zk, E + (size_t) s->items[k] * d, sizeof(float) * d);
+		memcpy(zk + d, cstar + (size_t) k * m, sizeof(float) * m);
+		zk[d + m] = s->label[k];
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, H, in, 1.0f, w->z, in,
+				c->W1->w, in, 0.0f, w->a1, H);
+	xd_relu_bias_rows(w->a1, c->b1->w, n, H);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, H, H, 1.0f, w->a1, H,
+				c->W2->w, H, 0.0f, w->a2, H);
+	xd_relu_bias_rows(w->a2, c->b2->w, n, H);
+	memset(t->C, 0, sizeof(float) * H);
+	for (int k = 0; k < n; k++)
+		xd_add_inplace(t->C, w->a2 + (size_t) k * H, H);
+	for (int j = 0; j < H; j++)
+		t->C[j] /= (float) n;
+	t->n_support = n;
+
+	/* the heads: the user's embedding, FiLM per tower layer, its bias */
+	xd_affine(c->We, c->be, t->C, t->e_u);
+	for (int l = 0; c->film && l < c->n_layers; l++)
+	{
+		float	   *g = t->gamma + (size_t) l * d;
+
+		xd_affine(c->Wg[l], c->bg[l], t->C, g);
+		for (int k = 0; k < d; k++)
+			g[k] += 1.0f;		/* gamma = 1 + delta gamma */
+		xd_affine(c->Wb[l], c->bb[l], t->C, t->beta + (size_t) l * d);
+	}
+	t->s_u = 0.0f;
+	if (c->ws_u)
+		t->s_u = cblas_sdot(H, c->ws_u->w, 1, t->C, 1) + c->bs_u->w[0];
+	return XD_OK;
+}
+
+/* ---------------------------------------------------------------- the user side */
+
+/*
+ * The item side of n rows (n <= both caps) through the frozen model: each
+ * row's user gate sigma(W_CU c*), its item's h_v^L and s_c, into the scratch.
+ */
+static void
+xd_cold_item_side(xd_cold *c, xd_model *model, const int32_t *items, const float *ctx,
+				  int n)
+{
+	xd_workspace *mws = model->ws;
+	xd_cold_ws *w = c->ws;
+	int			d = c->d;
+
+	mws->c = ctx;
+	mws->n_ext = 0;
+	xd_context_forward(model, n);
+	xd_context_heads(model, n, w->sc, w->gate);
+	xd_cluster_gated_forward(model, false, items, n, mws->g_v, d);
+	memcpy(w->hv, mws->h_v[model->cfg.n_tower_layers], sizeof(float) * (size_t) n * d);
+}
+
+/*
+ * The modulated user tower over n rows whose gates are gate + r * stride:
+ * h^0 = e_u . gate (then DRR's residual), h^l = ReLU(gamma (W h + b) + beta).
+ * Leaves h^L in w->h[L].
+ */
+static void
+xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *gate,
+			  int stride, int n)
+{
+	xd_cold_ws *w = c->ws;
+	xd_shared  *sh = model->shared;
+	int			d = c->d;
+
+	for (int r = 0; r < n; r++)
+	{
+		const float *g = gate + (size_t) r * stride;
+		float	   *h0 = w->h[0] + (size_t) r * d;
+
+		for (int k = 0; k < d; k++)
+			h0[k] = t->e_u[k] * g[k];
+	}
+	if (model->adapt)
+		xd_residual_forward(model->adapt->R_U, model->adapt->r_U, w->h[0], w->pre0,
+							w->T0, n, d);
+	for (int l = 0; l < c->n_layers; l++)
+	{
+		const float *gm = t->gamma + (size_t) l * d;
+		const float *bt = t->beta + (size_t) l * d;
+		const float *b = sh->U_b[l]->w;
+		float	   *z = w->zl[l];
+		float	   *h = w->h[l + 1];
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, d, 1.0f, w->h[l], d,
+					sh->U_W[l]->w, d, 0.0f, z, d);
+		for (int r = 0; r < n; r++)
+		{
+			float	   *zr = z + (size_t) r * d;
+			float	   *hr = h + (size_t) r * d;
+
+			for (int k = 0; k < d; k++)
+			{
+				float		v;
+
+				zr[k] += b[k];
+				v = gm[k] * zr[k] + bt[k];
+				hr[k] = v > 0.0f ? v : 0.0f;
+			}
+		}
+	}
+}
+
+/* eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out */
+static void
+xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
+			int n, float *out)
+{
+	xd_cold_ws *w = c->ws;
+	xd_domain  *dom = model->domain;
+	int			d = c->d;
+	const float *hu = w->h[c->n_layers];
+
+	for (int r = 0; r < n; r++)
+	{
+		out[r] = cblas_sdot(d, hu + (size_t) r * d, 1, w->hv + (size_t) r * d, 1) + w->sc[r];
+		if (c->feedback == XD_EXPLICIT)
+			out[r] += t->s_u + dom->s_v->w[items[r]] + dom->s->w[0];
+	}
+}
+
+xd_status
+xd_cold_score_rows(xd_cold *c, xd_model *model, const xd_cold_task *t,
+				   const int32_t *items, const float *ctx, int n, float *scores)
+{
+	int			cap = c->ws->cap < model->ws->cap ? c->ws->cap : model->ws->cap;
+
+	if (n < 0)
+		return XD_EINVAL;
+	for (int r = 0; r < n; r++)
+		if (items[r] < 0 || items[r] >= model->domain->n_items)
+			return XD_EINVAL;
+	for (int start = 0; start < n; start += cap)
+	{
+		int			k = n - start < cap ? n - start : cap;
+
+		xd_cold_item_side(c, model, items + start, ctx + (size_t) start * c->m, k);
+		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
+		xd_cold_dot(c, model, t, items + start, k, scores + start);
+	}
+	return XD_OK;
+}
+
+xd_status
+xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
+					  const xd_item_outputs *io, float *scores)
+{
+	xd_cold_ws *w = c->ws;
+	xd_domain  *dom = model->domain;
+	int			d = c->d;
+	int			n = io->n_items;
+	const float *hu = w->h[c->n_layers];
+	bool		explicit_fb = c->feedback == XD_EXPLICIT;
+
+	if (n != dom->n_items || io->d != d)
+		return XD_EINVAL;
+	if (!io->per_item)
+	{
+		/* one context: the tower once, then one matrix-vector product */
+		xd_cold_tower(c, model, t, io->g_u, 0, 1);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, n, d, 1.0f, io->h_v, d, hu, 1,
+					0.0f, scores, 1);
+		for (int i = 0; i < n; i++)
+		{
+			scores[i] += io->s_c[0];
+			if (explicit_fb)
+				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
+		}
+		return XD_OK;
+	}
+	/* item-scoped features: a gate per item, the tower in batches */
+	for (int start = 0; start < n; start += w->cap)
+	{
+		int			k = n - start < w->cap ? n - start : w->cap;
+
+		xd_cold_tower(c, model, t, io->g_u + (size_t) start * d, d, k);
+		for (int r = 0; r < k; r++)
+		{
+			int			i = start + r;
+
+			scores[i] = cblas_sdot(d, hu + (size_t) r * d, 1, io->h_v + (size_t) i * d, 1) +
+				io->s_c[i];
+			if (explicit_fb)
+				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
+		}
+	}
+	return XD_OK;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/*
+ * From w->dscore over n rows back through the modulated tower into
+ * w->de (dL/de_u), w->dgamma, w->dbeta (dL/d gamma_l, dL/d beta_l) and
+ * w->ds_u; the model's tensors take no gradient.
+ */
+static void
+xd_cold_tower_backward(xd_cold *c, xd_model *model, const xd_cold_task *t, int n)
+{
+	xd_cold_ws *w = c->ws;
+	xd_shared  *sh = model->shared;
+	int			d = c->d;
+	int			L = c->n_layers;
+	float	   *dh = w->dh;
+	float	   *dn = w->dn;
+
+	memset(w->dgamma, 0, sizeof(float) * (size_t) (L + 1) * d);
+	memset(w->dbeta, 0, sizeof(float) * (size_t) (L + 1) * d);
+	memset(w->de, 0, sizeof(float) * d);
+	w->ds_u = 0.0f;
+	for (int r = 0; r < n; r++)
+	{
+		float		ds = w->dscore[r];
+
+		/* eq. 12: ds/dh_u^L = h_v */
+		for (int k = 0; k < d; k++)
+			dh[(size_t) r * d + k] = ds * w->hv[(size_t) r * d + k];
+		w->ds_u += ds;
+	}
+	for (int l = L - 1; l >= 0; l--)
+	{
+		const float *h = w->h[l + 1];
+		const float *z = w->zl[l];
+		const float *gm = t->gamma + (size_t) l * d;
+		float	   *dg = w->dgamma + (size_t) l * d;
+		float	   *db = w->dbeta + (size_t) l * d;
+		float	   *tmp;
+
+		/* h = ReLU(gamma z + beta): dpre = dh [h > 0]; dgamma += dpre z; dz = dpre gamma */
+		xd_relu_grad(dh, h, NULL, (size_t) n * d);
+		for (int r = 0; r < n; r++)
+			for (int k = 0; k < d; k++)
+			{
+				size_t		o = (size_t) r * d + k;
+
+				dg[k] += dh[o] * z[o];
+				db[k] += dh[o];
+				dh[o] *= gm[k];
+			}
+		/* z = W h + b: dh^(l-1) = dz W */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d, 1.0f, dh, d,
+					sh->U_W[l]->w, d, 0.0f, dn, d);
+		tmp = dh;
+		dh = dn;
+		dn = tmp;
+	}
+	/* DRR's residual, frozen: x' = x + tanh(R x + r), dx = dx' + ((1 - T^2) dx') R */
+	if (model->adapt)
+	{
+		const float *R = model->adapt->R_U->w;
+
+		for (size_t i = 0; i < (size_t) n * d; i++)
+			dn[i] = dh[i] * (1.0f - w->T0[i] * w->T0[i]);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d, 1.0f, dn, d,
+					R, d, 1.0f, dh, d);
+	}
+	/* h^0 = e_u . gate */
+	for (int r = 0; r < n; r++)
+		for (int k = 0; k < d; k++)
+			w->de[k] += dh[(size_t) r * d + k] * w->gate[(size_t) r * d + k];
+}
+
+/* y += a x^T for vectors a [rows], x [cols] into W->g; b->g += a */
+static void
+xd_affine_grad(xd_param *W, xd_param *b, const float *a, const float *x)
+{
+	cblas_sger(CblasRowMajor, W->rows, W->cols, 1.0f, a, 1, x, 1, W->g, W->cols);
+	xd_add_inplace(b->g, a, W->rows);
+}
+
+/* dL/dx += W^T a */
+static void
+xd_affine_back(const xd_param *W, const float *a, float *dx)
+{
+	cblas_sgemv(CblasRowMajor, CblasTrans, W->rows, W->cols, 1.0f, W->w, W->cols,
+				a, 1, 1.0f, dx, 1);
+}
+
+/* From w->de, dgamma, dbeta, ds_u into the heads' and the encoder's gradients. */
+static void
+xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
+{
+	xd_cold_ws *w = c->ws;
+	int			n = t->n_support;
+	int			H = c->hidden;
+	int			d = c->d;
+
+	memset(w->dC, 0, sizeof(float) * H);
+	xd_affine_grad(c->We, c->be, w->de, t->C);
+	xd_affine_back(c->We, w->de, w->dC);
+	for (int l = 0; c->film && l < c->n_layers; l++)
+	{
+		xd_affine_grad(c->Wg[l], c->bg[l], w->dgamma + (size_t) l * d, t->C);
+		xd_affine_back(c->Wg[l], w->dgamma + (size_t) l * d, w->dC);
+		xd_affine_grad(c->Wb[l], c->bb[l], w->dbeta + (size_t) l * d, t->C);
+		xd_affine_back(c->Wb[l], w->dbeta + (size_t) l * d, w->dC);
+	}
+	if (c->ws_u)
+	{
+		cblas_saxpy(H, w->ds_u, t->C, 1, c->ws_u->g, 1);
+		c->bs_u->g[0] += w->ds_u;
+		cblas_saxpy(H, w->ds_u, c->ws_u->w, 1, w->dC, 1);
+	}
+
+	/* the mean pool and the two ReLU layers of eq. 6 */
+	for (int k = 0; k < n; k++)
+		memcpy(w->da2 + (size_t) k * H, w->dC, sizeof(float) * H);
+	cblas_sscal(n * H, 1.0f / (float) n, w->da2, 1);
+	xd_relu_grad(w->da2, w->a2, NULL, (size_t) n * H);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, H, n, 1.0f, w->da2, H,
+				w->a1, H, 1.0f, c->W2->g, H);
+	for (int k = 0; k < n; k++)
+		xd_add_inplace(c->b2->g, w->da2 + (size_t) k * H, H);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, H, 1.0f, w->da2, H,
+				c->W2->w, H, 0.0f, w->da1, H);
+	xd_relu_grad(w->da1, w->a1, NULL, (size_t) n * H);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, c->in, n, 1.0f, w->da1, H,
+				w->z, c->in, 1.0f, c->W1->g, c->in);
+	for (int k = 0; k < n; k++)
+		xd_add_inplace(c->b1->g, w->da1 + (size_t) k * H, H);
+}
+
+/*
+ * The model's loss over the n rows of q from w->score (eq. 13-14 implicit:
+ * (1 - s+)^2 + s(v-)^2 + s(c-)^2 per positive; eq. 16 explicit), averaged
+ * over the positives; scale times dL/ds into w->dscore.
+ */
+static double
+xd_cold_query_loss(xd_cold *c, const xd_batch *q, float scale)
+{
+	xd_cold_ws *w = c->ws;
+	int			P = q->n_pos > 0 ? q->n_pos : q->n;
+	double		loss = 0.0;
+
+	for (int r = 0; r < q->n; r++)
+	{
+		float		target = c->feedback == XD_EXPLICIT ? q->ratings[r] :
+			(r < P ? 1.0f : 0.0f);
+		float		e = w->score[r] - target;
+
+		loss += (double) e * e;
+		w->dscore[r] = scale * 2.0f * e / (float) P;
+	}
+	return loss / P;
+}
+
+xd_status
+xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
+					 const xd_batch *q, bool grad, float scale, double *loss)
+{
+	xd_cold_ws *w = c->ws;
+	xd_cold_task *t = &w->task;
+	xd_status	st;
+
+	if (q->n < 1 || q->n > w->cap || q->n > model->ws->cap || q->m != c->m ||
+		(c->feedback == XD_IMPLICIT && q->n != 3 * q->n_pos))
+		return XD_EINVAL;
+	for (int r = 0; r < q->n; r++)
+		if (q->items[r] < 0 || q->items[r] >= model->domain->n_items)
+			return XD_EINVAL;
+	if ((st = xd_cold_encode(c, model, s, t)) != XD_OK)
+		return st;
+	xd_cold_item_side(c, model, q->items, q->c, q->n);
+	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
+	xd_cold_dot(c, model, t, q->items, q->n, w->score);
+	*loss = xd_cold_query_loss(c, q, scale);
+	if (!isfinite(*loss))
+		return XD_ENUMERIC;
+	if (grad)
+	{
+		xd_cold_tower_backward(c, model, t, q->n);
+		xd_cold_heads_backward(c, t);
+	}
+	return XD_OK;
+}
+
+/* ---------------------------------------------------------------- fine-tuning */
+
+xd_status
+xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *e0,
+				 int steps, float lr, xd_cold_task *t)
+{
+	xd_cold_ws *w = c->ws;
+	xd_param	e;
+	xd_domain  *dom = model->domain;
+	int			n = s->n;
+	int			d = c->d;
+	size_t		ld = (size_t) c->n_layers * d;
+	xd_status	st;
+
+	if (n < 1 || n > w->cap || n > model->ws->cap || steps < 0)
+		return XD_EINVAL;
+	for (int k = 0; k < n; k++)
+		if (s->items[k] < 0 || s->items[k] >= dom->n_items)
+			return XD_EINVAL;
+	if ((st = xd_param_alloc(&e, "cold.finetune.e_u", 1, d, XD_GROUP_DOMAIN, false)) != XD_OK)
+	{
+		xd_param_release(&e);
+		return st;
+	}
+	memcpy(e.w, e0, sizeof(float) * d);
+	for (size_t i = 0; i < ld; i++)
+	{
+		t->gamma[i] = 1.0f;
+		t->beta[i] = 0.0f;
+	}
+	t->s_u = 0.0f;
+	t->n_support = n;
+	/* the support's rows through the frozen item side once */
+	xd_cold_item_side(c, model, s->items, s->c, n);
+	for (int step = 0; step < steps; step++)
+	{
+		memcpy(t->e_u, e.w, sizeof(float) * d);
+		xd_cold_tower(c, model, t, w->gate, d, n);
+		xd_cold_dot(c, model, t, s->items, n, w->score);
+		/* the model's squared loss on the support: labels 1/0, or ratings */
+		for (int k = 0; k < n; k++)
+		{
+			float		target = s->label[k] +
+				(c->feedback == XD_EXPLICIT ? dom->s->w[0] : 0.0f);
+
+			w->dscore[k] = 2.0f * (w->score[k] - target) / (float) n;
+		}
+		xd_cold_tower_backward(c, model, t, n);
+		memcpy(e.g, w->de, sizeof(float) * d);
+		if (!xd_param_adam(&e, lr, model->cfg.adam_beta1, model->cfg.adam_beta2,
+						   model->cfg.adam_eps))
+		{
+			xd_param_release(&e);
+			return XD_ENUMERIC;
+		}
+	}
+	memcpy(t->e_u, e.w, sizeof(float) * d);
+	xd_param_release(&e);
+	return XD_OK;
+}
+
+void
+xd_cold_mean_user(const xd_model *model, const xd_dataset *ds, float *e0)
+{
+	int			d = model->cfg.d;
+	int64_t		n = 0;
+
+	memset(e0, 0, sizeof(float) * d);
+	for (int32_t u = 0; u < model->domain->n_users && u < ds->n_users; u++)
+		if (xd_dataset_user_known(ds, u))
+		{
+			xd_add_inplace(e0, model->domain->E_u->w + (size_t) u * d, d);
+			n++;
+		}
+	for (int k = 0; n > 0 && k < d; k++)
+		e0[k] /= (float) n;
+}

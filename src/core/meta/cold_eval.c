@@ -1,0 +1,454 @@
+/*
+ * cold_eval.c - the cold-start protocol and its heuristics (coldeval.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdrec/clock.h"
+#include "xdrec/coldeval.h"
+#include "xdrec/serve.h"
+
+static const char *const xd_cold_method_names[XD_COLD_N_METHODS] = {
+	"cmml", "finetune", "pop_domain", "pop_context", "support_first", "warm"
+};
+
+const char *
+xd_cold_method_name(xd_cold_method m)
+{
+	return (m >= 0 && m < XD_COLD_N_METHODS) ? xd_cold_method_names[m] : "?";
+}
+
+void
+xd_coldeval_opts_default(xd_coldeval_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->n_ks = 4;
+	o->ks[0] = 1;
+	o->ks[1] = 5;
+	o->ks[2] = 10;
+	o->ks[3] = 20;
+	o->max_query = 10;
+	o->n_neg = XD_COLD_NEGATIVES;
+	o->finetune_steps = 10;
+	o->finetune_lr = 0.05f;
+	o->seed = 42;
+}
+
+/*
+ * The cell of a raw row's interaction-scoped context: numeric values in
+ * eighths of their scaled range, categories (and bins) by code, -1 missing.
+ */
+static uint64_t
+xd_context_cell(const xd_encoder *e, const float *num, const int32_t *codes)
+{
+	const xd_schema *s = &e->schema;
+	uint64_t	h = 0x63656c6cULL;
+
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+		int32_t		v;
+
+		if (ft->scope != XD_SCOPE_INTERACTION)
+			continue;
+		if (ft->type == XD_TYPE_CATEGORICAL)
+			v = codes[ft->raw] < 0 ? -1 :
+				(codes[ft->raw] >= ft->n_values - 1 ? ft->n_values - 1 : codes[ft->raw]);
+		else if (isnan(num[ft->raw]))
+			v = -1;
+		else
+		{
+			float		x = xd_encode_numeric(e, f, num[ft->raw]);
+
+			v = (int32_t) floorf(x * 8.0f);
+			v = v < 0 ? 0 : (v > 7 ? 7 : v);
+		}
+		h = xd_hash_bytes(&v, sizeof(v), h);
+	}
+	return h;
+}
+
+/* training rows by (cell, item), for popularity in context */
+typedef struct xd_cell_row
+{
+	uint64_t	cell;
+	int32_t		item;
+} xd_cell_row;
+
+static int
+xd_cell_row_cmp(const void *a, const void *b)
+{
+	const xd_cell_row *x = a,
+			   *y = b;
+
+	if (x->cell != y->cell)
+		return x->cell < y->cell ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* Rank of item v by score among items not excluded (keep[i] != 0), ties half. */
+static double
+xd_rank_in(const double *score, const uint8_t *keep, int n, int32_t v)
+{
+	double		higher = 0.0,
+				ties = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (i == v || !keep[i])
+			continue;
+		if (score[i] > score[v])
+			higher += 1.0;
+		else if (score[i] == score[v])
+			ties += 1.0;
+	}
+	return 1.0 + higher + 0.5 * ties;
+}
+
+static void
+xd_cell_add(xd_cold_cell *c, double rank)
+{
+	c->n++;
+	c->mrr += 1.0 / rank;
+	if (rank <= 10.0)
+	{
+		c->hit10 += 1.0;
+		c->ndcg10 += 1.0 / log2(1.0 + rank);
+	}
+}
+
+typedef struct xd_ce
+{
+	xd_model   *model;
+	xd_cold    *cold;
+	xd_cold    *ft;				/* scratch of the fine-tuning baseline */
+	const xd_dataset *ds;
+	const xd_holdout *h;
+	const xd_coldeval_opts *o;
+	int			n_items;
+	int			m;
+	bool		per_item;
+	float	   *io_buf;
+	xd_item_outputs io;
+	float	   *c;				/* [m] */
+	float	   *fs;				/* [n_items] float scores */
+	double	   *score;			/* [n_items] */
+	double	   *ctxpop;			/* [n_items] */
+	uint8_t    *keep;			/* [n_items] */
+	int32_t    *in_support;		/* [n_items] positives of the support */
+	xd_cell_row *cells;			/* [n_train] sorted */
+	int64_t		n_cells;
+	float	   *e0;				/* [d] the mean user */
+	xd_support	s;
+	xd_cold_task cmml[XD_COLD_MAX_KS];
+	xd_cold_task fine[XD_COLD_MAX_KS];
+} xd_ce;
+
+/* pop_context for the query's cell into ce->ctxpop (then the domain's) */
+static void
+xd_ce_ctxpop(xd_ce *ce, uint64_t cell)
+{
+	const int32_t *cnt = ce->ds->item_train_count;
+	double		maxc = 1.0;
+	int64_t		lo = 0,
+				hi = ce->n_cells;
+
+	for (int i = 0; i < ce->n_items; i++)
+		if (cnt[i] + 1.0 > maxc)
+			maxc = cnt[i] + 1.0;
+	for (int i = 0; i < ce->n_items; i++)
+		ce->ctxpop[i] = cnt[i] / maxc;
+	while (lo < hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (ce->cells[mid].cell < cell)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int64_t r = lo; r < ce->n_cells && ce->cells[r].cell == cell; r++)
+		ce->ctxpop[ce->cells[r].item] += 1.0;
+}
+
+/* Item outputs of one raw query row's context (user-scoped from the row). */
+static xd_status
+xd_ce_outputs(xd_ce *ce, int64_t row)
+{
+	const xd_schema *s = &ce->ds->enc.schema;
+
+	memset(ce->c, 0, sizeof(float) * (ce->m > 0 ? ce->m : 1));
+	xd_encode_raw(&ce->ds->enc, -1, -1, ce->h->num + (size_t) row * s->n_num,
+				  ce->h->codes + (size_t) row * s->n_codes, ce->c);
+	return xd_item_outputs_compute(ce->model, ce->c, &ce->ds->enc, &ce->io);
+}
+
+static void
+xd_ce_rank_floats(xd_ce *ce, int32_t v, xd_cold_cell *cell)
+{
+	for (int i = 0; i < ce->n_items; i++)
+		ce->score[i] = ce->fs[i];
+	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v));
+}
+
+/* The support of the first k rows of holdout user u, negatives seeded by its rows. */
+static xd_status
+xd_ce_support(xd_ce *ce, int64_t first, int k)
+{
+	const xd_schema *sc = &ce->ds->enc.schema;
+	const xd_holdout *h = ce->h;
+	xd_rng		rng;
+	xd_status	st = XD_OK;
+	float	   *pos = malloc(sizeof(float) * (size_t) k * (ce->m > 0 ? ce->m : 1));
+
+	if (!pos)
+		return XD_ENOMEM;
+	for (int i = 0; i < k; i++)
+	{
+		int64_t		row = first + i;
+		float	   *c = pos + (size_t) i * ce->m;
+
+		memset(c, 0, sizeof(float) * ce->m);
+		xd_encode_raw(&ce->ds->enc, -1, h->items[row], h->num + (size_t) row * sc->n_num,
+					  h->codes + (size_t) row * sc->n_codes, c);
+	}
+	xd_rng_seed(&rng, xd_support_seed(h->items + first, pos, k, ce->m, ce->o->seed));
+	ce->s.n = 0;
+	for (int i = 0; i < k && st == XD_OK; i++)
+		st = xd_support_add(&ce->s, h->items[first + i], pos + (size_t) i * ce->m, 1.0f,
+							ce->o->n_neg, ce->n_items, &ce->ds->enc, &rng);
+	free(pos);
+	return st;
+}
+
+/* one cold user: supports of each K, then every query under every method */
+static xd_status
+xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
+{
+	const xd_holdout *h = ce->h;
+	const xd_coldeval_opts *o = ce->o;
+	int64_t		a = h->off[u],
+				b = h->off[u + 1];
+	int64_t		qend = b - a - kmax > o->max_query ? a + kmax + o->max_query : b;
+	xd_status	st;
+
+	for (int ki = 0; ki < o->n_ks; ki++)
+	{
+		int			k = o->ks[ki];
+		double		t0;
+
+		if ((st = xd_ce_support(ce, a, k)) != XD_OK)
+			return st;
+		if (ce->cold)
+		{
+			t0 = xd_clock_seconds();
+			if ((st = xd_cold_encode(ce->cold, ce->model, &ce->s, &ce->cmml[ki])) != XD_OK)
+				return st;
+			out->cell[ki][XD_COLD_CMML].seconds += xd_clock_seconds() - t0;
+		}
+		t0 = xd_clock_seconds();
+		st = xd_cold_finetune(ce->ft, ce->model, &ce->s, ce->e0, o->finetune_steps,
+							  o->finetune_lr, &ce->fine[ki]);
+		if (st != XD_OK)
+			return st;
+		out->cell[ki][XD_COLD_FINETUNE].seconds += xd_clock_seconds() - t0;
+	}
+	for (int64_t q = a + kmax; q < qend; q++)
+	{
+		int32_t		v = h->items[q];
+		const xd_schema *sc = &ce->ds->enc.schema;
+
+		if (o->stop && o->stop(o->stop_arg))
+			return XD_ECANCELLED;
+		if ((st = xd_ce_outputs(ce, q)) != XD_OK)
+			return st;
+		xd_ce_ctxpop(ce, xd_context_cell(&ce->ds->enc, h->num + (size_t) q * sc->n_num,
+										 h->codes + (size_t) q * sc->n_codes));
+		for (int ki = 0; ki < o->n_ks; ki++)
+		{
+			int			k = o->ks[ki];
+
+			/* the support's items other than the query's own are excluded */
+			memset(ce->keep, 1, ce->n_items);
+			memset(ce->in_support, 0, sizeof(int32_t) * ce->n_items);
+			for (int i = 0; i < k; i++)
+			{
+				ce->in_support[h->items[a + i]]++;
+				if (h->items[a + i] != v)
+					ce->keep[h->items[a + i]] = 0;
+			}
+			if (ce->cold)
+			{
+				if ((st = xd_cold_score_outputs(ce->cold, ce->model, &ce->cmml[ki], &ce->io,
+												 ce->fs)) != XD_OK)
+					return st;
+				xd_ce_rank_floats(ce, v, &out->cell[ki][XD_COLD_CMML]);
+			}
+			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], &ce->io,
+											 ce->fs)) != XD_OK)
+				return st;
+			xd_ce_rank_floats(ce, v, &out->cell[ki][XD_COLD_FINETUNE]);
+			for (int i = 0; i < ce->n_items; i++)
+				ce->score[i] = ce->ds->item_train_count[i];
+			xd_cell_add(&out->cell[ki][XD_COLD_POP_DOMAIN],
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v));
+			xd_cell_add(&out->cell[ki][XD_COLD_POP_CONTEXT],
+						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v));
+			/* ctxpop < 2 whatever the counts: a support item always ranks first */
+			for (int i = 0; i < ce->n_items; i++)
+				ce->score[i] = ce->ctxpop[i] / (ce->ctxpop[i] + 1.0) + 2.0 * ce->in_support[i];
+			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST],
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v));
+		}
+	}
+	return XD_OK;
+}
+
+/* one warm comparison user: the warm path on its rows after the trained ones */
+static xd_status
+xd_ce_warm_user(xd_ce *ce, int32_t u, xd_cold_cell *cell)
+{
+	const xd_holdout *h = ce->h;
+	const xd_dataset *ds = ce->ds;
+	int32_t		id = h->warm[u];
+	int64_t		a = h->off[u] + h->warm_rows[u],
+				b = h->off[u + 1];
+	xd_status	st;
+
+	if (b - a > ce->o->max_query)
+		b = a + ce->o->max_query;
+	for (int64_t q = a; q < b; q++)
+	{
+		int32_t		v = h->items[q];
+
+		if ((st = xd_ce_outputs(ce, q)) != XD_OK)
+			return st;
+		if ((st = xd_item_outputs_score(ce->model, &ce->io, &id, 1, ce->fs)) != XD_OK)
+			return st;
+		memset(ce->keep, 1, ce->n_items);
+		for (int64_t j = ds->user_train_off[id]; j < ds->user_train_off[id + 1]; j++)
+			if (ds->user_train_items[j] != v)
+				ce->keep[ds->user_train_items[j]] = 0;
+		xd_ce_rank_floats(ce, v, cell);
+	}
+	return XD_OK;
+}
+
+static void
+xd_ce_free(xd_ce *ce)
+{
+	xd_cold_free(ce->ft);
+	free(ce->io_buf);
+	free(ce->c);
+	free(ce->fs);
+	free(ce->score);
+	free(ce->ctxpop);
+	free(ce->keep);
+	free(ce->in_support);
+	free(ce->cells);
+	free(ce->e0);
+	xd_support_free(&ce->s);
+	for (int k = 0; k < XD_COLD_MAX_KS; k++)
+	{
+		xd_cold_task_free(&ce->cmml[k]);
+		xd_cold_task_free(&ce->fine[k]);
+	}
+}
+
+xd_status
+xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
+				const xd_holdout *h, const xd_coldeval_opts *o, xd_coldeval_result *out)
+{
+	xd_ce		ce;
+	const xd_schema *sc = &ds->enc.schema;
+	int			kmax = 0;
+	int64_t		n_train;
+	xd_status	st = XD_OK;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ce, 0, sizeof(ce));
+	if (!ds->finalized || ds->has_ratings || o->n_ks < 1 || o->n_ks > XD_COLD_MAX_KS ||
+		o->max_query < 1 || model->domain->n_items != ds->n_items)
+		return XD_EINVAL;
+	for (int i = 0; i < o->n_ks; i++)
+	{
+		if (o->ks[i] < 1 || o->ks[i] * (1 + o->n_neg) > xd_model_max_rows(model))
+			return XD_EINVAL;
+		kmax = o->ks[i] > kmax ? o->ks[i] : kmax;
+	}
+	out->n_ks = o->n_ks;
+	memcpy(out->ks, o->ks, sizeof(o->ks));
+	ce.model = model;
+	ce.cold = cold;
+	ce.ds = ds;
+	ce.h = h;
+	ce.o = o;
+	ce.n_items = ds->n_items;
+	ce.m = sc->m;
+	ce.per_item = sc->n_item_num + sc->n_item_codes > 0;
+	ce.io_buf = malloc(sizeof(float) * xd_item_outputs_floats(model, ce.per_item));
+	ce.c = malloc(sizeof(float) * (ce.m > 0 ? ce.m : 1));
+	ce.fs = malloc(sizeof(float) * ce.n_items);
+	ce.score = malloc(sizeof(double) * ce.n_items);
+	ce.ctxpop = malloc(sizeof(double) * ce.n_items);
+	ce.keep = malloc(ce.n_items);
+	ce.in_support = malloc(sizeof(int32_t) * ce.n_items);
+	ce.e0 = malloc(sizeof(float) * model->cfg.d);
+	n_train = ds->n_split[XD_SPLIT_TRAIN];
+	ce.cells = malloc(sizeof(xd_cell_row) * (size_t) (n_train > 0 ? n_train : 1));
+	if (!ce.io_buf || !ce.c || !ce.fs || !ce.score || !ce.ctxpop || !ce.keep ||
+		!ce.in_support || !ce.e0 || !ce.cells)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
+	if ((st = xd_cold_new(&model->cfg, false, 1, xd_model_max_rows(model), &ce.ft)) != XD_OK ||
+		(st = xd_support_init(&ce.s, kmax * (1 + o->n_neg), ce.m)) != XD_OK)
+		goto done;
+	for (int k = 0; k < o->n_ks; k++)
+		if ((cold && (st = xd_cold_task_init(&ce.cmml[k], cold)) != XD_OK) ||
+			(st = xd_cold_task_init(&ce.fine[k], ce.ft)) != XD_OK)
+			goto done;
+	xd_item_outputs_bind(&ce.io, model, ce.per_item, ce.io_buf);
+	xd_cold_mean_user(model, ds, ce.e0);
+	for (int64_t i = 0; i < n_train; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+
+		ce.cells[i].cell = xd_context_cell(&ds->enc, ds->num + (size_t) row * sc->n_num,
+										   ds->codes + (size_t) row * sc->n_codes);
+		ce.cells[i].item = ds->items[row];
+	}
+	ce.n_cells = n_train;
+	qsort(ce.cells, (size_t) n_train, sizeof(xd_cell_row), xd_cell_row_cmp);
+
+	for (int32_t u = 0; u < h->n_users && st == XD_OK; u++)
+	{
+		if (h->warm[u] >= 0)
+		{
+			st = xd_ce_warm_user(&ce, u, &out->cell[o->n_ks - 1][XD_COLD_WARM]);
+			out->n_warm_users++;
+		}
+		else if (h->off[u + 1] - h->off[u] > kmax)
+		{
+			st = xd_ce_cold_user(&ce, u, kmax, out);
+			out->n_cold_users++;
+		}
+	}
+	for (int k = 0; k < o->n_ks; k++)
+		for (int m = 0; m < XD_COLD_N_METHODS; m++)
+		{
+			xd_cold_cell *c = &out->cell[k][m];
+
+			if (c->n == 0)
+				continue;
+			c->hit10 /= c->n;
+			c->ndcg10 /= c->n;
+			c->mrr /= c->n;
+			c->hit10_se = sqrt(c->hit10 * (1.0 - c->hit10) / c->n);
+		}
+done:
+	xd_ce_free(&ce);
+	return st;
+}

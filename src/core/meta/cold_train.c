@@ -1,0 +1,378 @@
+/*
+ * cold_train.c - meta-training the cold module on episodes (cold.h; CMML
+ * Algorithm 1): a task is a user of the domain, its support K of its
+ * training rows with item negatives, its query others of its rows with the
+ * model's own negatives (sample.c). The model is frozen; only the encoder
+ * and the heads learn, by Adam on the query loss averaged over a few
+ * episodes per step. Early stopping on the loss of fixed validation
+ * episodes (the query from each user's validation rows).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmt/model_int.h"
+#include "xdrec/clock.h"
+#include "xdrec/cold.h"
+#include "xdrec/sample.h"
+
+/* Validation episodes, at most: their loss is computed every epoch. */
+#define XD_COLD_VALID_USERS 1000
+
+void
+xd_cold_opts_default(xd_cold_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->film = true;
+	o->hidden = XD_COLD_HIDDEN;
+	o->max_support = 20;
+	o->n_neg = XD_COLD_NEGATIVES;
+	o->max_query = 16;
+	o->episodes_per_step = 16;
+	o->max_epochs = 30;
+	o->patience = 4;
+	o->lr = 1e-3f;
+	o->max_episodes = 20000;
+	o->seed = 42;
+}
+
+/* Each user's rows of one split, in row order (CSR). */
+typedef struct xd_user_rows
+{
+	int64_t    *off;			/* [n_users + 1] */
+	int64_t    *rows;
+} xd_user_rows;
+
+static void
+xd_user_rows_free(xd_user_rows *ur)
+{
+	free(ur->off);
+	free(ur->rows);
+}
+
+static xd_status
+xd_user_rows_build(const xd_dataset *ds, xd_split split, xd_user_rows *ur)
+{
+	int64_t		n = ds->n_split[split];
+	const int64_t *rows = ds->split_rows[split];
+	int64_t    *fill;
+
+	ur->off = calloc((size_t) ds->n_users + 1, sizeof(int64_t));
+	ur->rows = malloc(sizeof(int64_t) * (size_t) (n > 0 ? n : 1));
+	fill = malloc(sizeof(int64_t) * ((size_t) ds->n_users + 1));
+	if (!ur->off || !ur->rows || !fill)
+	{
+		free(fill);
+		xd_user_rows_free(ur);
+		return XD_ENOMEM;
+	}
+	for (int64_t i = 0; i < n; i++)
+		ur->off[ds->users[rows[i]] + 1]++;
+	for (int32_t u = 0; u < ds->n_users; u++)
+		ur->off[u + 1] += ur->off[u];
+	memcpy(fill, ur->off, sizeof(int64_t) * ((size_t) ds->n_users + 1));
+	/* split_rows ascend, so each user's rows stay in row (arrival) order */
+	for (int64_t i = 0; i < n; i++)
+		ur->rows[fill[ds->users[rows[i]]]++] = rows[i];
+	free(fill);
+	return XD_OK;
+}
+
+/* The support of rows[0..k) of ds with n_neg negatives each (seeded by rng). */
+static xd_status
+xd_support_from_rows(const xd_dataset *ds, const xd_model *model, const int64_t *rows,
+					 int k, int n_neg, xd_rng *rng, float *cbuf, xd_support *s)
+{
+	float		s0 = ds->has_ratings ? model->domain->s->w[0] : 0.0f;
+	xd_status	st = XD_OK;
+
+	s->n = 0;
+	for (int i = 0; i < k && st == XD_OK; i++)
+	{
+		int64_t		row = rows[i];
+
+		xd_dataset_encode(ds, row, -1, cbuf);
+		st = xd_support_add(s, ds->items[row], cbuf,
+							ds->has_ratings ? ds->ratings[row] - s0 : 1.0f,
+							ds->has_ratings ? 0 : n_neg, ds->n_items, &ds->enc, rng);
+	}
+	return st;
+}
+
+/* Moves k random entries of a[0..n) to its front (a partial Fisher-Yates). */
+static void
+xd_pick_front(int64_t *a, int64_t n, int64_t k, xd_rng *rng)
+{
+	for (int64_t i = 0; i < k && i < n - 1; i++)
+	{
+		int64_t		j = i + (int64_t) xd_rng_below(rng, (uint32_t) (n - i));
+		int64_t		t = a[i];
+
+		a[i] = a[j];
+		a[j] = t;
+	}
+}
+
+typedef struct xd_cold_loop
+{
+	xd_model   *model;
+	const xd_dataset *ds;
+	const xd_cold_opts *o;
+	xd_user_rows train;
+	xd_user_rows valid;
+	int64_t    *scratch;		/* one user's rows */
+	float	   *cbuf;			/* [m] */
+	xd_support	s;
+	xd_batch	q;
+} xd_cold_loop;
+
+/*
+ * One episode of user u: K support rows and up to max_query query rows from
+ * its training rows (query_split XD_SPLIT_TRAIN) or its validation rows.
+ */
+static xd_status
+xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
+				bool grad, float scale, xd_rng *rng, double *loss)
+{
+	const xd_cold_opts *o = lp->o;
+	int64_t		a = lp->train.off[u],
+				nt = lp->train.off[u + 1] - a;
+	int64_t		k,
+				nq;
+	const int64_t *qrows;
+	xd_status	st;
+
+	memcpy(lp->scratch, lp->train.rows + a, sizeof(int64_t) * (size_t) nt);
+	if (validation)
+	{
+		k = nt < o->max_support ? nt : o->max_support;
+		k = 1 + (int64_t) xd_rng_below(rng, (uint32_t) k);
+		xd_pick_front(lp->scratch, nt, k, rng);
+		qrows = lp->valid.rows + lp->valid.off[u];
+		nq = lp->valid.off[u + 1] - lp->valid.off[u];
+	}
+	else
+	{
+		/* K in 1..min(max_support, rows - 1), the rest may be queried */
+		int64_t		kmax = nt - 1 < o->max_support ? nt - 1 : o->max_support;
+
+		k = 1 + (int64_t) xd_rng_below(rng, (uint32_t) kmax);
+		nq = nt - k < o->max_query ? nt - k : o->max_query;
+		xd_pick_front(lp->scratch, nt, k + nq, rng);
+		qrows = lp->scratch + k;
+	}
+	if (nq > o->max_query)
+		nq = o->max_query;
+	if ((st = xd_support_from_rows(lp->ds, lp->model, lp->scratch, (int) k, o->n_neg,
+								   rng, lp->cbuf, &lp->s)) != XD_OK)
+		return st;
+	if ((st = xd_sample_batch(lp->ds, qrows, (int) nq, rng, &lp->q)) != XD_OK)
+		return st;
+	return xd_cold_episode_loss(cold, lp->model, &lp->s, &lp->q, grad, scale, loss);
+}
+
+/* Mean loss of the fixed validation episodes (the same draws every call). */
+static xd_status
+xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t n,
+				 double *mean)
+{
+	xd_rng		rng;
+	double		sum = 0.0;
+	xd_status	st;
+
+	xd_rng_seed(&rng, lp->o->seed ^ 0x76616c6964ULL);
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		l;
+
+		if (lp->o->stop && lp->o->stop(lp->o->stop_arg))
+			return XD_ECANCELLED;
+		if ((st = xd_cold_episode(lp, cold, users[i], true, false, 0.0f, &rng, &l)) != XD_OK)
+			return st;
+		sum += l;
+	}
+	*mean = n > 0 ? sum / n : 0.0;
+	return XD_OK;
+}
+
+static void
+xd_cold_copy_values(xd_cold *dst, const xd_cold *src)
+{
+	for (int i = 0; i < dst->n_params; i++)
+		memcpy(dst->params[i].w, src->params[i].w,
+			   sizeof(float) * (size_t) src->params[i].rows * src->params[i].cols);
+}
+
+xd_status
+xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
+			  const xd_cold_opts *o, xd_cold **out, xd_cold_report *rep)
+{
+	xd_cold_loop lp;
+	xd_cold    *cold = NULL;
+	xd_cold    *best = NULL;
+	int32_t    *tusers = NULL;
+	int32_t    *vusers = NULL;
+	int64_t		n_t = 0,
+				n_v = 0,
+				max_rows = 0;
+	int			cap = xd_model_max_rows(model);
+	int			since = 0;
+	double		best_loss;
+	double		t0 = xd_clock_seconds();
+	xd_rng		rng;
+	xd_status	st;
+
+	*out = NULL;
+	memset(rep, 0, sizeof(*rep));
+	memset(&lp, 0, sizeof(lp));
+	if (!ds->finalized || o->max_support < 1 || o->max_query < 1 || o->n_neg < 0 ||
+		o->episodes_per_step < 1 || o->max_epochs < 0 || o->patience < 1 ||
+		!(o->lr > 0.0f) || o->max_episodes < 1 || ds->enc.schema.m != model->cfg.m ||
+		o->max_support * (1 + o->n_neg) > cap || 3 * o->max_query > cap ||
+		(start && (start->film != o->film || start->hidden != o->hidden)))
+		return XD_EINVAL;
+	lp.model = model;
+	lp.ds = ds;
+	lp.o = o;
+	xd_rng_seed(&rng, o->seed);
+	if ((st = xd_user_rows_build(ds, XD_SPLIT_TRAIN, &lp.train)) != XD_OK ||
+		(st = xd_user_rows_build(ds, XD_SPLIT_VALID, &lp.valid)) != XD_OK)
+		goto done;
+	tusers = malloc(sizeof(int32_t) * ((size_t) ds->n_users + 1));
+	vusers = malloc(sizeof(int32_t) * ((size_t) ds->n_users + 1));
+	if (!tusers || !vusers)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		int64_t		nt = lp.train.off[u + 1] - lp.train.off[u];
+
+		if (nt >= 2)
+			tusers[n_t++] = u;
+		if (nt >= 1 && lp.valid.off[u + 1] > lp.valid.off[u])
+			vusers[n_v++] = u;
+		if (nt > max_rows)
+			max_rows = nt;
+	}
+	if (n_t == 0)
+	{
+		st = XD_ENODATA;
+		goto done;
+	}
+	/* a seeded subset of the validation users, in id order */
+	if (n_v > XD_COLD_VALID_USERS)
+	{
+		xd_rng		vr;
+		int64_t    *idx = malloc(sizeof(int64_t) * (size_t) n_v);
+
+		if (!idx)
+		{
+			st = XD_ENOMEM;
+			goto done;
+		}
+		xd_rng_seed(&vr, o->seed ^ 0x7573657273ULL);
+		for (int64_t i = 0; i < n_v; i++)
+			idx[i] = vusers[i];
+		xd_pick_front(idx, n_v, XD_COLD_VALID_USERS, &vr);
+		for (int64_t i = 0; i < XD_COLD_VALID_USERS; i++)
+			vusers[i] = (int32_t) idx[i];
+		free(idx);
+		n_v = XD_COLD_VALID_USERS;
+	}
+	lp.scratch = malloc(sizeof(int64_t) * (size_t) max_rows);
+	lp.cbuf = malloc(sizeof(float) * (size_t) (model->cfg.m > 0 ? model->cfg.m : 1));
+	if (!lp.scratch || !lp.cbuf ||
+		(st = xd_support_init(&lp.s, o->max_support * (1 + o->n_neg), model->cfg.m)) != XD_OK ||
+		(st = xd_batch_init(&lp.q, 3 * o->max_query, model->cfg.m)) != XD_OK)
+	{
+		st = st != XD_OK ? st : XD_ENOMEM;
+		goto done;
+	}
+	if ((st = xd_cold_new(&model->cfg, o->film, o->hidden, cap, &cold)) != XD_OK ||
+		(st = xd_cold_new(&model->cfg, o->film, o->hidden, 1, &best)) != XD_OK)
+		goto done;
+	if (start)
+		xd_cold_copy_values(cold, start);
+	else
+		xd_cold_init(cold, &rng);
+
+	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &best_loss)) != XD_OK)
+		goto done;
+	rep->first_valid_loss = best_loss;
+	xd_cold_copy_values(best, cold);
+	for (int ep = 1; ep <= o->max_epochs && since < o->patience; ep++)
+	{
+		int64_t		n_ep = n_t < o->max_episodes ? n_t : o->max_episodes;
+		int			in_step = 0;
+		double		vloss;
+
+		/* a seeded permutation of the training users, its first n_ep */
+		for (int64_t i = n_t - 1; i > 0; i--)
+		{
+			int64_t		j = (int64_t) xd_rng_below(&rng, (uint32_t) (i + 1));
+			int32_t		t = tusers[i];
+
+			tusers[i] = tusers[j];
+			tusers[j] = t;
+		}
+		for (int64_t i = 0; i < n_ep; i++)
+		{
+			double		l;
+
+			if (o->stop && o->stop(o->stop_arg))
+			{
+				st = XD_ECANCELLED;
+				goto done;
+			}
+			st = xd_cold_episode(&lp, cold, tusers[i], false, true,
+								 1.0f / (float) o->episodes_per_step, &rng, &l);
+			if (st != XD_OK)
+				goto done;
+			rep->episodes++;
+			/* Algorithm 1: one step on the mean over a batch of tasks */
+			if (++in_step == o->episodes_per_step || i == n_ep - 1)
+			{
+				for (int p = 0; p < cold->n_params; p++)
+					if (!xd_param_adam(&cold->params[p], o->lr, model->cfg.adam_beta1,
+									   model->cfg.adam_beta2, model->cfg.adam_eps))
+					{
+						st = XD_ENUMERIC;
+						goto done;
+					}
+				in_step = 0;
+			}
+		}
+		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &vloss)) != XD_OK)
+			goto done;
+		rep->epochs = ep;
+		if (vloss < best_loss)
+		{
+			best_loss = vloss;
+			rep->best_epoch = ep;
+			xd_cold_copy_values(best, cold);
+			since = 0;
+		}
+		else
+			since++;
+	}
+	xd_cold_copy_values(cold, best);
+	rep->best_valid_loss = best_loss;
+	rep->n_train_users = n_t;
+	rep->n_valid_users = n_v;
+	*out = cold;
+	cold = NULL;
+done:
+	rep->seconds = xd_clock_seconds() - t0;
+	xd_cold_free(cold);
+	xd_cold_free(best);
+	free(tusers);
+	free(vusers);
+	free(lp.scratch);
+	free(lp.cbuf);
+	xd_support_free(&lp.s);
+	xd_batch_free(&lp.q);
+	xd_user_rows_free(&lp.train);
+	xd_user_rows_free(&lp.valid);
+	return st;
+}

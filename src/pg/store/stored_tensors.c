@@ -1,0 +1,215 @@
+/*
+ * stored_tensors.c - the one table of the tensors a version stores in
+ * xdrec.weight (DESIGN section 7): each one's name (the core's, xd_param),
+ * shape, which versions hold it, where, and what its values may be.
+ *
+ * The reader (version_read.c) expands it for a version's config and layout
+ * into the list of tensors that must be there, each exactly of its shape,
+ * before it allocates anything; a tensor a later paper adds is a new row
+ * here. The writer (catalog.c) still walks the model's parameters itself;
+ * checking what it writes against this list is left for later.
+ */
+#include "postgres.h"
+
+#include "xdrec/encoder.h"
+#include "store/store.h"
+
+static const XdTensorRule stored_tensors[] = {
+	/* M1: the multimodal residual (eq. 4-5) and the context layers (eq. 1-3) */
+	{"ctx.mm.W", XDPG_NEED_MM_RESIDUAL, XDPG_ONCE, XDPG_DIM_M, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"ctx.mm.b", XDPG_NEED_MM_RESIDUAL, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"ctx.mm.s", XDPG_NEED_MM_RESIDUAL, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"ctx.W%d", XDPG_NEED_ALWAYS, XDPG_PER_CTX_LAYER, XDPG_DIM_M, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"ctx.b%d", XDPG_NEED_ALWAYS, XDPG_PER_CTX_LAYER, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	/* M3: the gates (eq. 6-7) and the towers (eq. 8-9) */
+	{"clu.W_CU", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_D, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"clu.W_CV", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_D, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"clu.U.W%d", XDPG_NEED_ALWAYS, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_D, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"clu.U.b%d", XDPG_NEED_ALWAYS, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"clu.V.W%d", XDPG_NEED_ALWAYS, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_D, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"clu.V.b%d", XDPG_NEED_ALWAYS, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_MODULE, XDPG_FINITE},
+	/* M4: the context bias (eq. 10) */
+	{"rank.w_C", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_MODULE, XDPG_FINITE},
+	{"rank.b_C", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_MODULE, XDPG_FINITE},
+	/* M2: the domain's embeddings, and the biases of eq. 15 */
+	{"emb.user", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
+	{"emb.item", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
+	{"bias.user", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
+	{"bias.item", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
+	{"bias.global", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
+	/* DRR's residual layers (eq. 19) */
+	{"res.C.R", XDPG_NEED_DRR_CTX, XDPG_ONCE, XDPG_DIM_M, XDPG_DIM_M, XDPG_HOME_OWN, XDPG_FINITE},
+	{"res.C.r", XDPG_NEED_DRR_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_OWN, XDPG_FINITE},
+	{"res.U.R", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_D, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
+	{"res.U.r", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
+	{"res.V.R", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_D, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
+	{"res.V.r", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
+	/* the encoding (dataset.h): normalisation, bin edges, profiles */
+	{"enc.num_min", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_NUM, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"enc.num_max", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_NUM, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"enc.bin_edges", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_EDGES, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"enc.user_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"enc.user_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_CODES, XDPG_HOME_OWN, XDPG_USER_CODES},
+	{"enc.item_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"enc.item_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_CODES, XDPG_HOME_OWN, XDPG_ITEM_CODES},
+	/* the source's distributional encoders E_C, E_U, E_V (encoder.h) */
+	{"enc.C.W1", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_HIDDEN, XDPG_DIM_M, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.C.b1", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.C.Wm", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.C.bm", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.C.Wl", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.C.bl", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.U.W1", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_HIDDEN, XDPG_DIM_D, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.U.b1", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.U.Wm", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.U.bm", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.U.Wl", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.U.bl", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.V.W1", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_HIDDEN, XDPG_DIM_D, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.V.b1", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.V.Wm", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.V.bm", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.V.Wl", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	{"enc.V.bl", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+};
+
+static bool
+needed(XdTensorNeed need, const XdVersionLayout *l)
+{
+	bool		has_ctx = l->cfg->n_ctx_layers >= 1;
+
+	switch (need)
+	{
+		case XDPG_NEED_ALWAYS:
+			return true;
+		case XDPG_NEED_MM_RESIDUAL:
+			return xd_config_has_mm_residual(l->cfg);
+		case XDPG_NEED_EXPLICIT:
+			return l->cfg->feedback == XD_EXPLICIT;
+		case XDPG_NEED_DRR:
+			return l->drr;
+		case XDPG_NEED_DRR_CTX:
+			return l->drr && has_ctx;
+		case XDPG_NEED_ENCODERS:
+			return l->encoders;
+		case XDPG_NEED_ENCODERS_CTX:
+			return l->encoders && has_ctx;
+	}
+	return false;
+}
+
+static uint64
+dim(XdDim d, const XdVersionLayout *l)
+{
+	const xd_schema *s = l->schema;
+
+	switch (d)
+	{
+		case XDPG_DIM_NONE:
+		case XDPG_DIM_ONE:
+			return 1;
+		case XDPG_DIM_M:
+			return (uint64) l->cfg->m;
+		case XDPG_DIM_D:
+			return (uint64) l->cfg->d;
+		case XDPG_DIM_USERS:
+			return (uint64) l->n_users;
+		case XDPG_DIM_ITEMS:
+			return (uint64) l->n_items;
+		case XDPG_DIM_NUM:
+			return (uint64) s->n_num;
+		case XDPG_DIM_EDGES:
+			return (uint64) s->n_edges;
+		case XDPG_DIM_USER_NUM:
+			return (uint64) s->n_user_num;
+		case XDPG_DIM_USER_CODES:
+			return (uint64) s->n_user_codes;
+		case XDPG_DIM_ITEM_NUM:
+			return (uint64) s->n_item_num;
+		case XDPG_DIM_ITEM_CODES:
+			return (uint64) s->n_item_codes;
+		case XDPG_DIM_ENC_HIDDEN:
+			return XD_ENC_HIDDEN;
+		case XDPG_DIM_ENC_LATENT:
+			return XD_ENC_LATENT;
+	}
+	return 0;
+}
+
+/*
+ * The tensors a version of this layout stores, in table order (palloc'd);
+ * returns how many.
+ */
+int
+xdpg_stored_tensors(const XdVersionLayout *layout, XdStoredTensor **tensors)
+{
+	int			cap = 0,
+				n = 0;
+	XdStoredTensor *out;
+
+	for (int i = 0; i < lengthof(stored_tensors); i++)
+		cap += stored_tensors[i].repeat == XDPG_PER_CTX_LAYER ? layout->cfg->n_ctx_layers :
+			stored_tensors[i].repeat == XDPG_PER_TOWER_LAYER ? layout->cfg->n_tower_layers : 1;
+	out = palloc0(sizeof(XdStoredTensor) * Max(cap, 1));
+	for (int i = 0; i < lengthof(stored_tensors); i++)
+	{
+		const XdTensorRule *r = &stored_tensors[i];
+		int			layers = r->repeat == XDPG_PER_CTX_LAYER ? layout->cfg->n_ctx_layers :
+			r->repeat == XDPG_PER_TOWER_LAYER ? layout->cfg->n_tower_layers : 1;
+
+		if (!needed(r->need, layout))
+			continue;
+		for (int l = 1; l <= layers; l++)
+		{
+			XdStoredTensor *t = &out[n++];
+
+			if (r->repeat == XDPG_ONCE)
+				strlcpy(t->name, r->name, sizeof(t->name));
+			else
+				snprintf(t->name, sizeof(t->name), r->name, l);
+			t->ndim = r->cols == XDPG_DIM_NONE ? 1 : 2;
+			t->shape[0] = dim(r->rows, layout);
+			t->shape[1] = dim(r->cols, layout);
+			t->home = r->home;
+			t->values = r->values;
+		}
+	}
+	*tensors = out;
+	return n;
+}
+
+/*
+ * The table's row for a tensor name ("ctx.W3" matches "ctx.W%d"), or NULL
+ * for a name the table does not know (a later release's tensor).
+ */
+const XdTensorRule *
+xdpg_stored_tensor_rule(const char *name)
+{
+	for (int i = 0; i < lengthof(stored_tensors); i++)
+	{
+		const char *pattern = stored_tensors[i].name;
+		const char *layer = strstr(pattern, "%d");
+
+		if (!layer)
+		{
+			if (strcmp(name, pattern) == 0)
+				return &stored_tensors[i];
+		}
+		else if (strncmp(name, pattern, layer - pattern) == 0)
+		{
+			const char *digits = name + (layer - pattern);
+
+			if (digits[0] >= '1' && digits[0] <= '9' &&
+				strspn(digits, "0123456789") == strlen(digits))
+				return &stored_tensors[i];
+		}
+	}
+	return NULL;
+}
+
+/* Number of elements of a stored tensor. */
+uint64
+xdpg_stored_tensor_count(const XdStoredTensor *t)
+{
+	return t->ndim == 1 ? t->shape[0] : t->shape[0] * t->shape[1];
+}
