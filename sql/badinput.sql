@@ -212,15 +212,29 @@ INSERT INTO cases (grp, label, q) VALUES
 	('values', 'create_model option d text', $$SELECT xdrec.create_model('nm', 'bi', 'user_key', 'item_key', 'domain', options => '{"d": "64"}')$$),
 	('values', 'create_model option epochs -1', $$SELECT xdrec.create_model('nm', 'bi', 'user_key', 'item_key', 'domain', options => '{"epochs": -1}')$$),
 	('values', 'create_model unknown option', $$SELECT xdrec.create_model('nm', 'bi', 'user_key', 'item_key', 'domain', options => '{"depth": 3}')$$),
+	('values', 'create_model option patience 0', $$SELECT xdrec.create_model('nm', 'bi', 'user_key', 'item_key', 'domain', options => '{"patience": 0}')$$),
+	('values', 'create_model 1001 features', $$SELECT xdrec.create_model('nm', 'bi', 'user_key', 'item_key', 'domain',
+		features => (SELECT jsonb_agg(jsonb_build_object('name', 'f' || i, 'column', 'hour', 'kind', 'interactional', 'type', 'numeric'))
+					 FROM generate_series(1, 1001) i))$$),
+	('values', 'train 16+16 layers, explicit', $$SELECT xdrec.train('wx', 'd0') ? 'version'$$),
+	('values', 'adapt 16+16 layers by DRR', $$SELECT xdrec.adapt('wi', 'd1', 'drr') ? 'version'$$),
 	('values', 'generate existing table', $$SELECT xdrec.generate('bi')$$),
 	('values', 'generate empty name', $$SELECT xdrec.generate('')$$),
 	('values', 'generate option seed "NaN"', $$SELECT xdrec.generate('bi_new', '{"seed": "NaN"}')$$),
 	('values', 'generate option domains 1e10', $$SELECT xdrec.generate('bi_new', '{"domains": 1e10}')$$),
 	('values', 'generate options an array', $$SELECT xdrec.generate('bi_new', '[]')$$),
-	('values', 'generated_features with an argument', $$SELECT xdrec.generated_features(1)$$);
+	('values', 'generated_features with an argument', $$SELECT xdrec.generated_features(1)$$),
+	('values', 'generate_rows called directly, beyond generate''s limits', $$SELECT count(*) FROM xdrec_internal.generate_rows('{"domains": 1000}')$$);
 
 -- an untrained model, for the "not trained" cases
 SELECT xdrec.create_model('nt', 'bi', 'user_key', 'item_key', 'domain', features => xdrec.generated_features()) > 0 AS nt;
+-- the widest models the options allow (16 context and 16 tower layers), to
+-- train and adapt
+SELECT xdrec.create_model('wx', 'bx', 'user_key', 'item_key', 'domain', rating_col => 'rating', features => xdrec.generated_features(),
+	options => '{"feedback": "explicit", "d": 4, "epochs": 1, "context_layers": 16, "tower_layers": 16}') > 0 AS wx,
+	xdrec.create_model('wi', 'bi', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(),
+	options => '{"d": 4, "epochs": 1, "pretrain_epochs": 1, "context_layers": 16, "tower_layers": 16}') > 0 AS wi;
+SELECT xdrec.train('wi', 'd0') ? 'version' AS wi_trained;
 UPDATE before SET d = pg_temp.digest();
 
 SELECT pg_temp.run('null');

@@ -123,8 +123,8 @@ SELECT count(*) AS rows FROM xdrec.rank('g', 8, '{}', 5);
 -- version before it is served: here the training itself forgets user 9, in
 -- a feature expression, after the rows were read
 CREATE FUNCTION pg_temp.forget_9(hour real) RETURNS real LANGUAGE sql AS $$
-	INSERT INTO xdrec.forgotten (model_id, domain, user_key)
-	SELECT id, 'd0', '9' FROM xdrec.model WHERE name = 'h'
+	INSERT INTO xdrec.forgotten (model_id, domain, user_key, forgotten_by)
+	SELECT id, 'd0', '9', current_user FROM xdrec.model WHERE name = 'h'
 	ON CONFLICT DO NOTHING;
 	SELECT hour
 $$;

@@ -10,12 +10,12 @@ CREATE EXTENSION xdrec;
 RESET client_min_messages;
 
 -- every function a user calls, every view, table and column has a
--- comment; internal helpers (named _*) have none
+-- comment; internal helpers (schema xdrec_internal) have none
 SELECT p.oid::regprocedure AS uncommented_function
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'xdrec'
-WHERE (p.proname NOT LIKE '\_%') = (obj_description(p.oid, 'pg_proc') IS NULL)
+WHERE (p.pronamespace <> 'xdrec_internal'::regnamespace) = (obj_description(p.oid, 'pg_proc') IS NULL)
   AND p.prorettype <> 'trigger'::regtype;
 SELECT c.relname AS uncommented_view FROM pg_class c
 WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind = 'v' AND obj_description(c.oid, 'pg_class') IS NULL;

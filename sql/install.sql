@@ -1,7 +1,9 @@
 -- The shape of the installation (DESIGN sections 6, 7, 9): everything in
--- schema xdrec whatever schema CREATE EXTENSION is given, every catalog table
--- and sequence dumped, row-level security on every table, no SECURITY
--- DEFINER, a pinned search_path on every function, nothing left after DROP.
+-- schemas xdrec and xdrec_internal whatever schema CREATE EXTENSION is
+-- given, every catalog table and sequence dumped, row-level security on
+-- every table, tables PUBLIC may only read, no SECURITY DEFINER, a pinned
+-- search_path on every function, nothing left after DROP.
+CREATE ROLE regress_xdrec_install_nobody;
 CREATE SCHEMA app;
 CREATE EXTENSION xdrec SCHEMA app;
 
@@ -38,8 +40,27 @@ WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind IN ('r', 'p', 'S')
 SELECT p.proname, p.prosecdef,
        coalesce(p.proconfig::text, '') LIKE '%search_path=pg_catalog, pg_temp%' AS pinned
 FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-WHERE p.pronamespace = 'xdrec'::regnamespace
+WHERE p.pronamespace IN ('xdrec'::regnamespace, 'xdrec_internal'::regnamespace)
   AND (p.prosecdef OR (l.lanname <> 'c' AND coalesce(p.proconfig::text, '') NOT LIKE '%search_path=pg_catalog, pg_temp%'));
+
+-- roles only read the catalog (DESIGN section 9): PUBLIC may SELECT each
+-- table, and nothing else on a table, a column or a sequence
+SELECT c.relname, c.relkind, coalesce(string_agg(a.privilege_type, ', ' ORDER BY a.privilege_type), '')
+	   AS public_may
+FROM pg_class c LEFT JOIN LATERAL aclexplode(c.relacl) a ON a.grantee = 0
+WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind IN ('r', 'S')
+GROUP BY c.relname, c.relkind ORDER BY c.relkind, c.relname;
+SELECT a.attrelid::regclass, a.attname, x.privilege_type
+FROM pg_attribute a, aclexplode(a.attacl) x
+WHERE a.attrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'xdrec'::regnamespace)
+  AND x.grantee = 0;
+
+-- schema xdrec holds what users call, xdrec_internal the helpers; only the
+-- trigger function is not PUBLIC's to call
+SELECT p.proname FROM pg_proc p
+WHERE p.pronamespace = 'xdrec'::regnamespace AND p.proname LIKE '\_%';
+SELECT p.proname, has_function_privilege('regress_xdrec_install_nobody', p.oid, 'EXECUTE') AS anyone_may_call
+FROM pg_proc p WHERE p.pronamespace = 'xdrec_internal'::regnamespace ORDER BY 1;
 
 -- the views run as the caller
 SELECT c.relname, c.reloptions FROM pg_class c
@@ -48,8 +69,9 @@ WHERE c.relnamespace = 'xdrec'::regnamespace AND c.relkind = 'v' ORDER BY 1;
 -- installing twice, or over an existing schema xdrec, fails cleanly
 CREATE EXTENSION xdrec;
 DROP EXTENSION xdrec;
-SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname = 'xdrec';
+SELECT count(*) AS schemas_left FROM pg_namespace WHERE nspname IN ('xdrec', 'xdrec_internal');
 CREATE SCHEMA xdrec;
 CREATE EXTENSION xdrec;
 DROP SCHEMA xdrec;
 DROP SCHEMA app;
+DROP ROLE regress_xdrec_install_nobody;

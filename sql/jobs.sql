@@ -71,15 +71,17 @@ SELECT xdrec.run_pending() >= 0 AS swept;
 -- jobs whose login role cannot log in fail with 28000, every one of them (a
 -- second such job once crashed the dispatching backend); a kind nothing
 -- submits is refused
-INSERT INTO xdrec.job (model_id, domain, kind, login_role)
-SELECT m.id, d, 'train', 'regress_xdrec_jobs_team' FROM xdrec.model m, (VALUES ('d0'), ('d1')) v(d)
+INSERT INTO xdrec.job (model_id, domain, kind, submitted_by, login_role)
+SELECT m.id, d, 'train', 'regress_xdrec_jobs_team', 'regress_xdrec_jobs_team'
+FROM xdrec.model m, (VALUES ('d0'), ('d1')) v(d)
 WHERE m.name = 'jm';
 SELECT xdrec.run_pending() >= 0 AS swept;
 SELECT domain, state, sqlstate, error FROM xdrec.jobs
 WHERE model = 'jm' AND login_role = 'regress_xdrec_jobs_team' ORDER BY job;
-SELECT pg_temp.err($$INSERT INTO xdrec.job (model_id, domain, kind)
-	SELECT id, 'd0', 'evaluate' FROM xdrec.model WHERE name = 'jm'$$);
--- a role may not name another login role for a job's worker to connect as
+SELECT pg_temp.err($$INSERT INTO xdrec.job (model_id, domain, kind, submitted_by, login_role)
+	SELECT id, 'd0', 'evaluate', current_user, current_user FROM xdrec.model WHERE name = 'jm'$$);
+-- a role writes no job row itself: it cannot name another login role for a
+-- job's worker to connect as
 SET ROLE regress_xdrec_jobs_team;
 SELECT pg_temp.err($$INSERT INTO xdrec.job (model_id, domain, kind, login_role)
 	SELECT id, 'd0', 'train', 'regress_xdrec_jobs_user' FROM xdrec.model WHERE name = 'jm'$$);

@@ -192,7 +192,13 @@ void		xd_adapt_free(xd_adapt *a);
 /* Deep copy of values (moments and steps reset); dst of the same shape. */
 void		xd_adapt_copy_values(xd_adapt *dst, const xd_adapt *src);
 
-#define XD_MAX_PARAMS 64
+/*
+ * Enough for the widest model the options allow (16 context and 16 tower
+ * layers: 2 * 16 + 4 * 16 shared tensors, 7 more shared, 5 of a domain with
+ * explicit feedback, 6 DRR residuals), so create_model's ranges are what
+ * training accepts.
+ */
+#define XD_MAX_PARAMS 128
 
 typedef struct xd_model
 {

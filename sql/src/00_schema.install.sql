@@ -7,10 +7,16 @@
 \echo Use "CREATE EXTENSION xdrec" to load this file. \quit
 
 -- Everything lives in the fixed schema xdrec; only the short form xdrec_rank
--- (a later release) goes to @extschema@, the schema CREATE EXTENSION chose.
+-- goes to @extschema@, the schema CREATE EXTENSION chose. The helpers of
+-- xdrec's functions, views and policies live in xdrec_internal, apart from
+-- what users call (docs/security.md): each is safe to call directly, giving
+-- a role nothing the functions of xdrec would not.
 CREATE SCHEMA xdrec;
 GRANT USAGE ON SCHEMA xdrec TO PUBLIC;
 COMMENT ON SCHEMA xdrec IS 'xdrec: catalog, functions and views of the recommender';
+CREATE SCHEMA xdrec_internal;
+GRANT USAGE ON SCHEMA xdrec_internal TO PUBLIC;
+COMMENT ON SCHEMA xdrec_internal IS 'xdrec: helpers of its functions, views and policies (not an interface)';
 
 -- ---------------------------------------------------------------------------
 -- Catalog. Table names are singular; the plural names (xdrec.models, ...) are

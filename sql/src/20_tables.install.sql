@@ -5,6 +5,12 @@
 -- table comes with what belongs to it: its registration with pg_dump, its
 -- row-level security and policies, its privileges and its triggers.
 --
+-- Roles may only read the tables, under row-level security (DESIGN section
+-- 9): the catalog is written by xdrec's own code, as the tables' owner, once
+-- it has checked the caller's privilege (src/pg/store/owner.c). Columns that
+-- name a role have no default: a default such as CURRENT_USER would name the
+-- owner the write runs as; the code passes the caller's name.
+--
 -- Any write to a table ranking reads through its per-backend cache (model,
 -- model_grant, domain, forgotten) sends a relcache invalidation of
 -- xdrec.domain by a statement trigger, which every backend's cache listens
@@ -13,7 +19,8 @@
 SELECT pg_catalog.pg_extension_config_dump('xdrec.model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.version_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('xdrec.job_id_seq', '');
-GRANT USAGE ON SEQUENCE xdrec.model_id_seq, xdrec.version_id_seq, xdrec.job_id_seq TO PUBLIC;
+-- the owner's writes draw the ids; no role uses the sequences
+REVOKE ALL ON SEQUENCE xdrec.model_id_seq, xdrec.version_id_seq, xdrec.job_id_seq FROM PUBLIC;
 
 CREATE TABLE xdrec.model (
 	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.model_id_seq'),
@@ -28,7 +35,7 @@ CREATE TABLE xdrec.model (
 	item_type text NOT NULL,
 	domain_type text NOT NULL,
 	options jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
-	owner name NOT NULL DEFAULT CURRENT_USER,
+	owner name NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	source_domain text,				-- the default source domain, set by training
 	features_changed_at timestamptz	-- xdrec.alter_model replaced the features then
@@ -48,38 +55,20 @@ SELECT pg_catalog.pg_extension_config_dump('xdrec.model_grant', '');
 
 ALTER TABLE xdrec.model ENABLE ROW LEVEL SECURITY;
 CREATE POLICY model_select ON xdrec.model FOR SELECT
-	USING (xdrec._is_member(owner)
+	USING (xdrec_internal.is_member(owner)
 		   OR EXISTS (SELECT 1 FROM xdrec.model_grant g
 					  WHERE g.model_id = id AND g.owner = model.owner
-						AND xdrec._is_member(g.grantee)));
-CREATE POLICY model_insert ON xdrec.model FOR INSERT
-	WITH CHECK (owner = CURRENT_USER);
-CREATE POLICY model_update ON xdrec.model FOR UPDATE
-	USING (xdrec._model_access(id, 'train'))
-	WITH CHECK (xdrec._model_access(id, 'train'));
-CREATE POLICY model_delete ON xdrec.model FOR DELETE
-	USING (xdrec._is_member(owner));
-GRANT SELECT, INSERT, DELETE ON xdrec.model TO PUBLIC;
-GRANT UPDATE (source_domain, options, features_changed_at) ON xdrec.model TO PUBLIC;
+						AND xdrec_internal.is_member(g.grantee)));
+GRANT SELECT ON xdrec.model TO PUBLIC;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model
-	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 ALTER TABLE xdrec.model_grant ENABLE ROW LEVEL SECURITY;
--- Only a model's owner writes its grants, and a grant counts only while its
--- recorded owner is still the model's owner (belt and braces: a forged row
--- cannot name another role's model).
+-- A grant counts only while its recorded owner is still the model's owner.
 CREATE POLICY model_grant_select ON xdrec.model_grant FOR SELECT
-	USING (xdrec._is_member(grantee) OR xdrec._is_member(owner));
-CREATE POLICY model_grant_insert ON xdrec.model_grant FOR INSERT
-	WITH CHECK (xdrec._is_member(owner) AND owner = xdrec._model_owner(model_id));
-CREATE POLICY model_grant_update ON xdrec.model_grant FOR UPDATE
-	USING (xdrec._is_member(owner))
-	WITH CHECK (xdrec._is_member(owner) AND owner = xdrec._model_owner(model_id));
-CREATE POLICY model_grant_delete ON xdrec.model_grant FOR DELETE
-	USING (xdrec._is_member(owner));
-GRANT SELECT, INSERT, DELETE ON xdrec.model_grant TO PUBLIC;
-GRANT UPDATE (privilege, granted_at) ON xdrec.model_grant TO PUBLIC;
+	USING (xdrec_internal.is_member(grantee) OR xdrec_internal.is_member(owner));
+GRANT SELECT ON xdrec.model_grant TO PUBLIC;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.model_grant
-	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 
 CREATE TABLE xdrec.feature (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
@@ -97,13 +86,10 @@ CREATE TABLE xdrec.feature (
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.feature', '');
 ALTER TABLE xdrec.feature ENABLE ROW LEVEL SECURITY;
--- Features are written once, by the owner, when the model is created.
+-- Features are written once, when the model is created.
 CREATE POLICY feature_select ON xdrec.feature FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
-CREATE POLICY feature_write ON xdrec.feature FOR ALL
-	USING (xdrec._model_access(model_id, 'own'))
-	WITH CHECK (xdrec._model_access(model_id, 'own'));
-GRANT SELECT, INSERT, DELETE ON xdrec.feature TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.feature TO PUBLIC;
 
 CREATE TABLE xdrec.version (
 	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.version_id_seq'),
@@ -111,6 +97,7 @@ CREATE TABLE xdrec.version (
 	domain text NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('source', 'target')),
 	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only')),
+	-- deferred: pg_restore loads this table in heap order, not id order
 	-- a version of the same model, kept by the triggers below (not a
 	-- foreign key: pg_dump warns of circular foreign keys on one)
 	pins_shared_version bigint,
@@ -124,22 +111,20 @@ CREATE TABLE xdrec.version (
 	-- how many users were forgotten from the version since it was written; the
 	-- ranking cache re-reads a version whose count moved (src/pg/serve/cache.c)
 	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0),
-	trained_by name NOT NULL DEFAULT CURRENT_USER,	-- the role the run trained as
+	trained_by name NOT NULL,		-- the role the run trained as
 	deployed_at timestamptz			-- when last served; NULL: never served
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.version', '');
 ALTER TABLE xdrec.version ENABLE ROW LEVEL SECURITY;
--- Training state: read with 'use', written with 'train'.
+-- Training state: read with 'use' (written by train, adapt, rollback and
+-- forget_user for roles with 'train').
 CREATE POLICY version_select ON xdrec.version FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
-CREATE POLICY version_write ON xdrec.version FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.version TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.version TO PUBLIC;
 CREATE CONSTRAINT TRIGGER check_pin AFTER INSERT OR UPDATE OF pins_shared_version ON xdrec.version
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec._check_pin();
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec_internal.check_pin();
 CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE AS gone
-	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._keep_pinned();
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.keep_pinned();
 
 CREATE TABLE xdrec.domain (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
@@ -153,13 +138,10 @@ CREATE TABLE xdrec.domain (
 SELECT pg_catalog.pg_extension_config_dump('xdrec.domain', '');
 ALTER TABLE xdrec.domain ENABLE ROW LEVEL SECURITY;
 CREATE POLICY domain_select ON xdrec.domain FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
-CREATE POLICY domain_write ON xdrec.domain FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.domain TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.domain TO PUBLIC;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.domain
-	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 
 -- Generic versioned weight store: blobs of src/core/blob.c, chunked below the
 -- 1 GB datum limit.
@@ -176,11 +158,8 @@ ALTER TABLE xdrec.weight ALTER COLUMN data SET STORAGE EXTERNAL;	-- float noise 
 SELECT pg_catalog.pg_extension_config_dump('xdrec.weight', '');
 ALTER TABLE xdrec.weight ENABLE ROW LEVEL SECURITY;
 CREATE POLICY weight_select ON xdrec.weight FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
-CREATE POLICY weight_write ON xdrec.weight FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.weight TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.weight TO PUBLIC;
 
 -- A version's key maps: dense id = position in the sorted keys ("C"
 -- collation for text keys, numeric order for integers), in text form,
@@ -198,11 +177,8 @@ CREATE TABLE xdrec.key_map (
 SELECT pg_catalog.pg_extension_config_dump('xdrec.key_map', '');
 ALTER TABLE xdrec.key_map ENABLE ROW LEVEL SECURITY;
 CREATE POLICY key_map_select ON xdrec.key_map FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
-CREATE POLICY key_map_write ON xdrec.key_map FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.key_map TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.key_map TO PUBLIC;
 
 -- 65,536 per chunk; counts[i] items of user chunk * 65536 + i, then items.
 CREATE TABLE xdrec.seen (
@@ -217,11 +193,8 @@ CREATE TABLE xdrec.seen (
 SELECT pg_catalog.pg_extension_config_dump('xdrec.seen', '');
 ALTER TABLE xdrec.seen ENABLE ROW LEVEL SECURITY;
 CREATE POLICY seen_select ON xdrec.seen FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
-CREATE POLICY seen_write ON xdrec.seen FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.seen TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.seen TO PUBLIC;
 
 -- The users forgotten from a domain, by key in the key maps' text form.
 -- load.c filters the relation's rows on it; the interactions themselves stay
@@ -230,22 +203,19 @@ CREATE TABLE xdrec.forgotten (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
 	domain text NOT NULL,
 	user_key text NOT NULL,
-	forgotten_by name NOT NULL DEFAULT CURRENT_USER,
+	forgotten_by name NOT NULL,
 	forgotten_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (model_id, domain, user_key)
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.forgotten', '');
--- Read and written with 'train' only: the keys of forgotten users are shown
--- to no role that does not train on the domain; a row names who wrote it.
+-- Read with 'train' only: the keys of forgotten users are shown to no role
+-- that does not train on the domain; a row names who forgot the user.
 ALTER TABLE xdrec.forgotten ENABLE ROW LEVEL SECURITY;
 CREATE POLICY forgotten_select ON xdrec.forgotten FOR SELECT
-	USING (xdrec._model_access(model_id, 'train'));
-CREATE POLICY forgotten_write ON xdrec.forgotten FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train') AND forgotten_by = CURRENT_USER);
-GRANT SELECT, INSERT, DELETE ON xdrec.forgotten TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'train'));
+GRANT SELECT ON xdrec.forgotten TO PUBLIC;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.forgotten
-	FOR EACH STATEMENT EXECUTE FUNCTION xdrec._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 
 CREATE TABLE xdrec.job (
 	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('xdrec.job_id_seq'),
@@ -254,28 +224,24 @@ CREATE TABLE xdrec.job (
 	kind text NOT NULL CHECK (kind IN ('train', 'adapt')),	-- adapt_all submits adapt jobs
 	state text NOT NULL DEFAULT 'scheduled'
 		CHECK (state IN ('scheduled', 'running', 'finished', 'cancelling', 'cancelled', 'failed')),
-	submitted_by name NOT NULL DEFAULT CURRENT_USER,
-	login_role name NOT NULL DEFAULT SESSION_USER,
+	submitted_by name NOT NULL,
+	login_role name NOT NULL,		-- the submitting session's: its worker connects as it
 	submitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	started_at timestamptz,
 	finished_at timestamptz,
 	error text,
 	options jsonb NOT NULL DEFAULT '{}',
 	result jsonb,
-	pid integer,					-- the worker's, while it runs (src/pg/worker.c)
+	pid integer,					-- the worker's, while it runs (src/pg/jobs/worker.c)
 	sqlstate text					-- of the error a failed or cancelled job ended with
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.job', '');
 ALTER TABLE xdrec.job ENABLE ROW LEVEL SECURITY;
+-- Jobs are written by the queue alone (src/pg/jobs/): their state, outcome
+-- and pid never come from a role.
 CREATE POLICY job_select ON xdrec.job FOR SELECT
-	USING (xdrec._model_access(model_id, 'use'));
--- a job's worker connects as its login_role: a row may name only the
--- writer's own session (docs/jobs.md)
-CREATE POLICY job_write ON xdrec.job FOR ALL
-	USING (xdrec._model_access(model_id, 'train'))
-	WITH CHECK (xdrec._model_access(model_id, 'train') AND submitted_by = CURRENT_USER
-				AND login_role = SESSION_USER);
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.job TO PUBLIC;
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.job TO PUBLIC;
 
 CREATE TABLE xdrec.job_progress (
 	job_id bigint NOT NULL REFERENCES xdrec.job (id) ON DELETE CASCADE,
@@ -291,12 +257,7 @@ SELECT pg_catalog.pg_extension_config_dump('xdrec.job_progress', '');
 ALTER TABLE xdrec.job_progress ENABLE ROW LEVEL SECURITY;
 CREATE POLICY job_progress_select ON xdrec.job_progress FOR SELECT
 	USING (EXISTS (SELECT 1 FROM xdrec.job j WHERE j.id = job_id));
-CREATE POLICY job_progress_write ON xdrec.job_progress FOR ALL
-	USING (EXISTS (SELECT 1 FROM xdrec.job j
-				   WHERE j.id = job_id AND xdrec._model_access(j.model_id, 'train')))
-	WITH CHECK (EXISTS (SELECT 1 FROM xdrec.job j
-						WHERE j.id = job_id AND xdrec._model_access(j.model_id, 'train')));
-GRANT SELECT, INSERT, UPDATE, DELETE ON xdrec.job_progress TO PUBLIC;
+GRANT SELECT ON xdrec.job_progress TO PUBLIC;
 
 -- Settings of the job queue; a missing row means the default. Only the
 -- extension's owner writes them (xdrec.set_max_workers).

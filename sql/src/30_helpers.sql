@@ -1,11 +1,12 @@
 -- ---------------------------------------------------------------------------
--- Internal helpers of the functions below (named _*): create_model's
+-- Internal helpers of the functions below, in xdrec_internal: create_model's
 -- validation, the model a call names, the generator's options and rows, a
--- job's shown state, the cache's statistics.
+-- job's shown state, the cache's statistics. Each runs as its caller and is
+-- safe to call directly: it checks what the function it serves would check.
 
 -- The type of column col of relation rel, domains resolved to their base
 -- type; NULL when there is no such column.
-CREATE OR REPLACE FUNCTION xdrec._column_type(rel regclass, col text)
+CREATE OR REPLACE FUNCTION xdrec_internal.column_type(rel regclass, col text)
 RETURNS regtype
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -18,7 +19,7 @@ $$;
 
 -- Check that col exists in rel, the caller may read it, and its type is one
 -- of allowed; returns the type's name. what names the column's role.
-CREATE OR REPLACE FUNCTION xdrec._check_column(rel regclass, col text, what text, allowed regtype[])
+CREATE OR REPLACE FUNCTION xdrec_internal.check_column(rel regclass, col text, what text, allowed regtype[])
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -30,7 +31,7 @@ BEGIN
 		RAISE EXCEPTION 'the % column must not be null or empty', what
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	t := xdrec._column_type(rel, col);
+	t := xdrec_internal.column_type(rel, col);
 	IF t IS NULL THEN
 		RAISE EXCEPTION 'column "%" of relation % does not exist', col, rel
 			USING ERRCODE = 'undefined_column',
@@ -51,7 +52,7 @@ END
 $$;
 
 -- A jsonb value as an integer in [lo, hi], or an error naming the option.
-CREATE OR REPLACE FUNCTION xdrec._int_option(what text, v jsonb, lo bigint, hi bigint)
+CREATE OR REPLACE FUNCTION xdrec_internal.int_option(what text, v jsonb, lo bigint, hi bigint)
 RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -67,7 +68,7 @@ END
 $$;
 
 -- A jsonb value as a number in [lo, hi] (or [lo, hi) when hi_open).
-CREATE OR REPLACE FUNCTION xdrec._num_option(what text, v jsonb, lo numeric, hi numeric, lo_open boolean, hi_open boolean)
+CREATE OR REPLACE FUNCTION xdrec_internal.num_option(what text, v jsonb, lo numeric, hi numeric, lo_open boolean, hi_open boolean)
 RETURNS numeric
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -89,7 +90,7 @@ END
 $$;
 
 -- A jsonb value as one of the strings allowed.
-CREATE OR REPLACE FUNCTION xdrec._enum_option(what text, v jsonb, allowed text[])
+CREATE OR REPLACE FUNCTION xdrec_internal.enum_option(what text, v jsonb, allowed text[])
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -105,7 +106,7 @@ END
 $$;
 
 -- Model options (DESIGN sections 3 and 4): known keys only, in range.
-CREATE OR REPLACE FUNCTION xdrec._check_options(options jsonb, has_rating boolean)
+CREATE OR REPLACE FUNCTION xdrec_internal.check_options(options jsonb, has_rating boolean)
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -124,41 +125,41 @@ BEGIN
 	END IF;
 	FOR k, v IN SELECT * FROM jsonb_each(options) LOOP
 		CASE k
-			WHEN 'd' THEN PERFORM xdrec._int_option('option "d"', v, 1, 1024);
-			WHEN 'context_layers' THEN PERFORM xdrec._int_option('option "context_layers"', v, 0, 16);
-			WHEN 'tower_layers' THEN PERFORM xdrec._int_option('option "tower_layers"', v, 0, 16);
-			WHEN 'variant' THEN PERFORM xdrec._enum_option('option "variant"', v, ARRAY['mmt', 'fmt']);
+			WHEN 'd' THEN PERFORM xdrec_internal.int_option('option "d"', v, 1, 1024);
+			WHEN 'context_layers' THEN PERFORM xdrec_internal.int_option('option "context_layers"', v, 0, 16);
+			WHEN 'tower_layers' THEN PERFORM xdrec_internal.int_option('option "tower_layers"', v, 0, 16);
+			WHEN 'variant' THEN PERFORM xdrec_internal.enum_option('option "variant"', v, ARRAY['mmt', 'fmt']);
 			WHEN 'feedback' THEN
-				IF xdrec._enum_option('option "feedback"', v, ARRAY['implicit', 'explicit']) = 'explicit'
+				IF xdrec_internal.enum_option('option "feedback"', v, ARRAY['implicit', 'explicit']) = 'explicit'
 				   AND NOT has_rating THEN
 					RAISE EXCEPTION 'option "feedback" is "explicit" but no rating column was given'
 						USING ERRCODE = 'invalid_parameter_value',
 							  HINT = 'Pass rating_col => the column holding the ratings.';
 				END IF;
-			WHEN 'dropout' THEN PERFORM xdrec._num_option('option "dropout"', v, 0, 1, false, true);
-			WHEN 'beta' THEN PERFORM xdrec._num_option('option "beta"', v, 0, 100, false, false);
-			WHEN 'lr' THEN PERFORM xdrec._num_option('option "lr"', v, 0, 1, true, false);
-			WHEN 'batch_size' THEN PERFORM xdrec._int_option('option "batch_size"', v, 1, 1048576);
-			WHEN 'epochs' THEN PERFORM xdrec._int_option('option "epochs"', v, 1, 100000);
-			WHEN 'patience' THEN PERFORM xdrec._int_option('option "patience"', v, 0, 100000);
-			WHEN 'seed' THEN PERFORM xdrec._int_option('option "seed"', v, 0, 9223372036854775807);
-			WHEN 'vocab_cap' THEN PERFORM xdrec._int_option('option "vocab_cap"', v, 1, 1000000);
+			WHEN 'dropout' THEN PERFORM xdrec_internal.num_option('option "dropout"', v, 0, 1, false, true);
+			WHEN 'beta' THEN PERFORM xdrec_internal.num_option('option "beta"', v, 0, 100, false, false);
+			WHEN 'lr' THEN PERFORM xdrec_internal.num_option('option "lr"', v, 0, 1, true, false);
+			WHEN 'batch_size' THEN PERFORM xdrec_internal.int_option('option "batch_size"', v, 1, 1048576);
+			WHEN 'epochs' THEN PERFORM xdrec_internal.int_option('option "epochs"', v, 1, 100000);
+			WHEN 'patience' THEN PERFORM xdrec_internal.int_option('option "patience"', v, 1, 100000);
+			WHEN 'seed' THEN PERFORM xdrec_internal.int_option('option "seed"', v, 0, 9223372036854775807);
+			WHEN 'vocab_cap' THEN PERFORM xdrec_internal.int_option('option "vocab_cap"', v, 1, 1000000);
 			WHEN 'lambda_kl' THEN
 				IF v IS DISTINCT FROM '"search"'::jsonb THEN
-					PERFORM xdrec._num_option('option "lambda_kl"', v, 0, 1000, false, false);
+					PERFORM xdrec_internal.num_option('option "lambda_kl"', v, 0, 1000, false, false);
 				END IF;
-			WHEN 'pretrain_epochs' THEN PERFORM xdrec._int_option('option "pretrain_epochs"', v, 0, 1000);
-			WHEN 'auto_margin' THEN PERFORM xdrec._num_option('option "auto_margin"', v, 0, 100, false, false);
+			WHEN 'pretrain_epochs' THEN PERFORM xdrec_internal.int_option('option "pretrain_epochs"', v, 0, 1000);
+			WHEN 'auto_margin' THEN PERFORM xdrec_internal.num_option('option "auto_margin"', v, 0, 100, false, false);
+			WHEN 'val_sample' THEN PERFORM xdrec_internal.int_option('option "val_sample"', v, 1, 100000000);
 			WHEN 'deploy' THEN
-				PERFORM xdrec._enum_option('option "deploy"', v, ARRAY['if_better', 'always', 'never']);
-			WHEN 'keep_versions' THEN PERFORM xdrec._int_option('option "keep_versions"', v, 1, 1000000);
-			-- a column of the relation, checked by xdrec._check_time_col
+				PERFORM xdrec_internal.enum_option('option "deploy"', v, ARRAY['if_better', 'always', 'never']);
+			WHEN 'keep_versions' THEN PERFORM xdrec_internal.int_option('option "keep_versions"', v, 1, 1000000);
+			-- a column of the relation, checked by xdrec_internal.check_time_col
 			WHEN 'time_col' THEN
 				IF jsonb_typeof(v) <> 'string' OR v #>> '{}' = '' THEN
 					RAISE EXCEPTION 'option "time_col" must be a column name, not %', v
 						USING ERRCODE = 'invalid_parameter_value';
 				END IF;
-			WHEN 'val_sample' THEN PERFORM xdrec._int_option('option "val_sample"', v, 1, 100000000);
 			WHEN 'mm_residual', 'dedup' THEN
 				IF jsonb_typeof(v) <> 'boolean' THEN
 					RAISE EXCEPTION 'option "%" must be true or false, not %', k, v
@@ -167,7 +168,7 @@ BEGIN
 			ELSE
 				RAISE EXCEPTION 'unknown option "%"', k
 					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = coalesce(xdrec._did_you_mean(k, known) || ' ', '')
+						  HINT = coalesce(xdrec_internal.did_you_mean(k, known) || ' ', '')
 								 || 'Known options: ' || array_to_string(known, ', ') || '.';
 		END CASE;
 	END LOOP;
@@ -183,7 +184,7 @@ $$;
  * window or set-returning function). It is planned with the caller's
  * privileges and never evaluated (LIMIT 0 under an outer join).
  */
-CREATE OR REPLACE FUNCTION xdrec._check_expression(rel regclass, feature text, expr text)
+CREATE OR REPLACE FUNCTION xdrec_internal.check_expression(rel regclass, feature text, expr text)
 RETURNS regtype
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -247,7 +248,7 @@ END
 $$;
 
 -- The type names a feature of each type accepts.
-CREATE OR REPLACE FUNCTION xdrec._feature_type_ok(ftype text, t regtype)
+CREATE OR REPLACE FUNCTION xdrec_internal.feature_type_ok(ftype text, t regtype)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -260,9 +261,87 @@ AS $$
 	END
 $$;
 
+/*
+ * create_model's validation, as the caller (the caller's privileges on the
+ * relation and its columns decide, and feature expressions are planned with
+ * them): the relation, the key, rating and feature columns, the feature
+ * declarations and the options. Returns the key columns' types. Writes
+ * nothing; xdrec.create_model (src/pg/fn/model_fn.c) writes the model once
+ * this passed.
+ */
+CREATE OR REPLACE FUNCTION xdrec_internal.check_model(
+	name text,
+	relation regclass,
+	user_col text,
+	item_col text,
+	domain_col text,
+	rating_col text,
+	features jsonb,
+	options jsonb,
+	OUT user_type text,
+	OUT item_type text,
+	OUT domain_type text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	m_name text := check_model.name;
+	rel regclass := check_model.relation;
+	key_types regtype[] := ARRAY['bigint', 'integer', 'smallint', 'text', 'character varying',
+								 'character', 'uuid']::regtype[];
+	rating_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'real', 'double precision',
+									'numeric']::regtype[];
+	relkind "char";
+BEGIN
+	IF m_name IS NULL OR m_name = '' OR length(m_name) > 63 THEN
+		RAISE EXCEPTION 'model name must be between 1 and 63 characters, not %', coalesce(quote_literal(m_name), 'null')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'relation must not be null' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT c.relkind INTO relkind FROM pg_catalog.pg_class c WHERE c.oid = rel;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with oid % does not exist', rel::oid USING ERRCODE = 'undefined_table';
+	END IF;
+	IF relkind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+		RAISE EXCEPTION '% is not a table, view, materialized view or foreign table', rel
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF NOT pg_catalog.has_any_column_privilege(rel, 'SELECT') THEN
+		RAISE EXCEPTION 'permission denied for relation %', rel
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'A model reads its relation with the privileges of the role that creates and trains it.';
+	END IF;
+
+	user_type := xdrec_internal.check_column(rel, user_col, 'user', key_types);
+	item_type := xdrec_internal.check_column(rel, item_col, 'item', key_types);
+	domain_type := xdrec_internal.check_column(rel, domain_col, 'domain', key_types);
+	IF user_col = item_col OR user_col = domain_col OR item_col = domain_col THEN
+		RAISE EXCEPTION 'the user, item and domain columns must be distinct, not "%", "%", "%"',
+			user_col, item_col, domain_col
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF rating_col IS NOT NULL THEN
+		PERFORM xdrec_internal.check_column(rel, rating_col, 'rating', rating_types);
+		IF rating_col IN (user_col, item_col, domain_col) THEN
+			RAISE EXCEPTION 'the rating column "%" must differ from the user, item and domain columns', rating_col
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END IF;
+
+	PERFORM xdrec_internal.check_options(options, rating_col IS NOT NULL);
+
+	PERFORM xdrec_internal.check_time_col(rel, options);
+	-- every feature (xdrec_internal.check_features, which alter_model uses too)
+	PERFORM xdrec_internal.check_features(rel, features);
+END
+$$;
+
 -- The visible model named m_name, locked, with the caller's check: 'own'
 -- raises 42501 unless the caller owns it. Unknown or invisible: 42704.
-CREATE OR REPLACE FUNCTION xdrec._model_for(m_name text, privilege text)
+CREATE OR REPLACE FUNCTION xdrec_internal.model_for(m_name text, privilege text)
 RETURNS xdrec.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -277,7 +356,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'model "%" does not exist', m_name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF NOT xdrec._model_access(r.id, privilege) THEN
+	IF NOT xdrec_internal.model_access(r.id, privilege) THEN
 		RAISE EXCEPTION 'must be owner of model "%"', m_name
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = format('Model "%s" is owned by role "%s".', m_name, r.owner);
@@ -289,7 +368,7 @@ $$;
 -- Synthetic data (src/core/generate.c, docs/generator.md).
 
 -- The generator's options, validated, with their defaults.
-CREATE OR REPLACE FUNCTION xdrec._generate_options(options jsonb)
+CREATE OR REPLACE FUNCTION xdrec_internal.generate_options(options jsonb)
 RETURNS TABLE(seed bigint, domains int, src_users int, src_items int, src_rows bigint,
 			  tgt_users int, tgt_items int, tgt_rows bigint, explicit boolean, control boolean)
 LANGUAGE plpgsql IMMUTABLE
@@ -311,9 +390,9 @@ BEGIN
 	FOR k IN SELECT jsonb_object_keys(options) LOOP
 		CASE k
 			WHEN 'seed' THEN
-				seed := xdrec._int_option('option "seed"', options -> k, 0, 9223372036854775807);
+				seed := xdrec_internal.int_option('option "seed"', options -> k, 0, 9223372036854775807);
 			WHEN 'domains' THEN
-				domains := xdrec._int_option('option "domains"', options -> k, 1, 100);
+				domains := xdrec_internal.int_option('option "domains"', options -> k, 1, 100);
 			WHEN 'explicit', 'control' THEN
 				IF jsonb_typeof(options -> k) <> 'boolean' THEN
 					RAISE EXCEPTION 'option "%" must be true or false, not %', k, options -> k
@@ -334,13 +413,13 @@ BEGIN
 							USING ERRCODE = 'invalid_parameter_value';
 					END IF;
 					IF part = 'source' THEN
-						src_users := coalesce(xdrec._int_option('sizes.source.users', sz -> 'users', 1, 10000000), src_users);
-						src_items := coalesce(xdrec._int_option('sizes.source.items', sz -> 'items', 2, 10000000), src_items);
-						src_rows := coalesce(xdrec._int_option('sizes.source.interactions', sz -> 'interactions', 1, 1000000000), src_rows);
+						src_users := coalesce(xdrec_internal.int_option('sizes.source.users', sz -> 'users', 1, 10000000), src_users);
+						src_items := coalesce(xdrec_internal.int_option('sizes.source.items', sz -> 'items', 2, 10000000), src_items);
+						src_rows := coalesce(xdrec_internal.int_option('sizes.source.interactions', sz -> 'interactions', 1, 1000000000), src_rows);
 					ELSE
-						tgt_users := coalesce(xdrec._int_option('sizes.target.users', sz -> 'users', 1, 10000000), tgt_users);
-						tgt_items := coalesce(xdrec._int_option('sizes.target.items', sz -> 'items', 2, 10000000), tgt_items);
-						tgt_rows := coalesce(xdrec._int_option('sizes.target.interactions', sz -> 'interactions', 1, 1000000000), tgt_rows);
+						tgt_users := coalesce(xdrec_internal.int_option('sizes.target.users', sz -> 'users', 1, 10000000), tgt_users);
+						tgt_items := coalesce(xdrec_internal.int_option('sizes.target.items', sz -> 'items', 2, 10000000), tgt_items);
+						tgt_rows := coalesce(xdrec_internal.int_option('sizes.target.interactions', sz -> 'interactions', 1, 1000000000), tgt_rows);
 					END IF;
 				END LOOP;
 			ELSE
@@ -353,23 +432,23 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION xdrec._generate_rows(seed bigint, domains int, src_users int, src_items int,
-									 src_rows bigint, tgt_users int, tgt_items int, tgt_rows bigint,
-									 explicit boolean, control boolean)
+-- The generator's rows for options, validated here too (generate_options),
+-- so that a direct call is held to xdrec.generate's limits.
+CREATE OR REPLACE FUNCTION xdrec_internal.generate_rows(options jsonb)
 RETURNS TABLE(domain text, user_key bigint, item_key bigint, rating real, hour real,
 			  weekday text, rain boolean, spend real, price real, cuisine text)
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'xdrec_generate_rows';
 
 -- free reads failed (the worker vanished).
-CREATE OR REPLACE FUNCTION xdrec._job_state(job bigint, state text)
+CREATE OR REPLACE FUNCTION xdrec_internal.job_state(job bigint, state text)
 RETURNS text
 LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'xdrec_job_state';
 
 -- This backend's ranking cache: per cached version, its weights' bytes and
 -- the item-tower outputs cached per context, with their hits and misses.
-CREATE OR REPLACE FUNCTION xdrec._cache_stats()
+CREATE OR REPLACE FUNCTION xdrec_internal.cache_stats()
 RETURNS TABLE(model_id bigint, domain text, version bigint, version_bytes bigint,
 			  contexts integer, context_bytes bigint, hits bigint, misses bigint)
 LANGUAGE c VOLATILE PARALLEL RESTRICTED

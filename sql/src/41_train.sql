@@ -43,7 +43,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Use ''drr'', ''anneal'', ''direct'', ''auto'' or ''target_only''.';
 	END IF;
-	r := xdrec._model_for(adapt_all.name, 'train');
+	r := xdrec_internal.model_for(adapt_all.name, 'train');
 	IF r.source_domain IS NULL THEN
 		RAISE EXCEPTION 'model "%" has no trained source domain', r.name
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -72,61 +72,17 @@ EXCEPTION WHEN OTHERS THEN
 	BEGIN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 END
 $$;
 
 -- Serves the version a domain served before the current one (the source's
 -- when domain is NULL) and retires the current one; an error when there is
--- none. Versions the deploy policy stored without serving are skipped.
+-- none. Versions the deploy policy stored without serving are skipped
+-- (src/pg/fn/model_fn.c).
 CREATE OR REPLACE FUNCTION xdrec.rollback(name text, domain text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	r xdrec.model;
-	dom text;
-	cur bigint;
-	cur_role text;
-	prev bigint;
-BEGIN
-	r := xdrec._model_for(rollback.name, 'train');
-	dom := coalesce(rollback.domain, r.source_domain);
-	IF dom IS NULL THEN
-		RAISE EXCEPTION 'model "%" has not been trained yet', r.name
-			USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-	SELECT x.served_version, x.role INTO cur, cur_role
-	FROM xdrec.domain x WHERE x.model_id = r.id AND x.domain = dom FOR UPDATE;
-	IF cur IS NULL THEN
-		RAISE EXCEPTION 'model "%" serves no domain %', r.name, dom
-			USING ERRCODE = 'undefined_object',
-				  HINT = format('SELECT domain FROM xdrec.domains WHERE model = %L lists its trained domains.', r.name);
-	END IF;
-	SELECT v.id INTO prev FROM xdrec.version v
-	WHERE v.model_id = r.id AND v.domain = dom AND v.kind = cur_role AND v.state = 'ready'
-	  AND v.id < cur AND v.deployed_at IS NOT NULL
-	ORDER BY v.id DESC LIMIT 1;
-	IF prev IS NULL THEN
-		RAISE EXCEPTION 'domain % of model "%" has no version before %', dom, r.name, cur
-			USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-	UPDATE xdrec.version v SET state = 'retired' WHERE v.id = cur;
-	-- the statement trigger on xdrec.domain invalidates every ranking cache
-	UPDATE xdrec.version v SET deployed_at = pg_catalog.now() WHERE v.id = prev;
-	UPDATE xdrec.domain x SET served_version = prev WHERE x.model_id = r.id AND x.domain = dom;
-	RETURN prev;
-EXCEPTION WHEN OTHERS THEN
-	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
-	DECLARE
-		e_state text; e_msg text; e_detail text; e_hint text;
-	BEGIN
-		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
-			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
-	END;
-END
-$$;
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_rollback';
 

@@ -69,7 +69,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT m.name, s.domain, s.version, s.version_bytes, s.contexts, s.context_bytes,
 		   s.hits, s.misses
-	FROM xdrec._cache_stats() s JOIN xdrec.model m ON m.id = s.model_id
+	FROM xdrec_internal.cache_stats() s JOIN xdrec.model m ON m.id = s.model_id
 	ORDER BY m.name, s.domain COLLATE "C", s.version
 $$;
 

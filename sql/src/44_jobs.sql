@@ -47,7 +47,7 @@ EXCEPTION WHEN OTHERS THEN
 	BEGIN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 END
 $$;
@@ -100,7 +100,7 @@ EXCEPTION WHEN OTHERS THEN
 	BEGIN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 END
 $$;

@@ -4,27 +4,27 @@
 -- alter_model, the source changed on purpose, any stored version served,
 -- the training curve read back.
 --
--- Written so that the catalog writes can move behind the extension owner's
--- C helpers (docs/security.md): SECURITY INVOKER, a pinned search_path,
--- every privilege checked explicitly through xdrec._model_for.
+-- Roles write none of the catalog: alter_model, set_source and deploy are C
+-- (src/pg/fn/lifecycle_fn.c) that check the caller here, as the caller, then
+-- write as the catalog's owner (docs/security.md).
 
 -- "Did you mean ...?" for a word against the names it should have been
 -- (src/pg/data/suggest.c); NULL when none is near.
-CREATE OR REPLACE FUNCTION xdrec._did_you_mean(word text, candidates text[])
+CREATE OR REPLACE FUNCTION xdrec_internal.did_you_mean(word text, candidates text[])
 RETURNS text
 LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'xdrec_did_you_mean';
 
 -- Raises an error a user-facing function caught, as its own, without the
 -- internal frames it came through as CONTEXT lines (src/pg/fn/help_fn.c).
-CREATE OR REPLACE FUNCTION xdrec._raise(sqlstate text, message text, detail text, hint text)
+CREATE OR REPLACE FUNCTION xdrec_internal.reraise(sqlstate text, message text, detail text, hint text)
 RETURNS void
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'xdrec_raise';
 
 -- The hint for a domain of model r that has no rows: the nearest domain of
 -- its relation (read as the caller), or where the domains come from.
-CREATE OR REPLACE FUNCTION xdrec._domain_hint(r xdrec.model, dom text)
+CREATE OR REPLACE FUNCTION xdrec_internal.domain_hint(r xdrec.model, dom text)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -34,21 +34,21 @@ DECLARE
 BEGIN
 	EXECUTE format('SELECT array_agg(DISTINCT %1$I::text) FROM %2$s', r.domain_col, r.relation)
 		INTO doms;
-	RETURN coalesce(xdrec._did_you_mean(dom, doms),
+	RETURN coalesce(xdrec_internal.did_you_mean(dom, doms),
 					format('The domains are the values of column %I of %s.', r.domain_col, r.relation));
 END
 $$;
 
 -- The option "time_col": a column of rel that orders the interactions in
 -- time (the internal split is then by time: the last 10% test).
-CREATE OR REPLACE FUNCTION xdrec._check_time_col(rel regclass, options jsonb)
+CREATE OR REPLACE FUNCTION xdrec_internal.check_time_col(rel regclass, options jsonb)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF options ? 'time_col' THEN
-		PERFORM xdrec._check_column(rel, options ->> 'time_col', 'time',
+		PERFORM xdrec_internal.check_column(rel, options ->> 'time_col', 'time',
 			ARRAY['timestamp with time zone', 'timestamp without time zone', 'date', 'smallint',
 				  'integer', 'bigint', 'real', 'double precision', 'numeric']::regtype[]);
 	END IF;
@@ -61,7 +61,7 @@ $$;
  * (its own name when it gives neither "column" nor "expression"), scope and
  * options. Raises on the first bad feature; writes nothing.
  */
-CREATE OR REPLACE FUNCTION xdrec._check_features(rel regclass, features jsonb)
+CREATE OR REPLACE FUNCTION xdrec_internal.check_features(rel regclass, features jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -82,6 +82,11 @@ BEGIN
 		RAISE EXCEPTION 'features must be a json array of objects, not %', coalesce(features::text, 'null')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- training reads every feature as a column of one query (at most 1664)
+	IF jsonb_array_length(features) > 1000 THEN
+		RAISE EXCEPTION 'a model declares at most 1000 features, not %', jsonb_array_length(features)
+			USING ERRCODE = 'program_limit_exceeded';
+	END IF;
 	FOR f IN SELECT e FROM jsonb_array_elements(features) AS e LOOP
 		pos := pos + 1;
 		IF jsonb_typeof(f) <> 'object' THEN
@@ -92,7 +97,7 @@ BEGIN
 			IF NOT (fk = ANY (keys)) THEN
 				RAISE EXCEPTION 'feature % has an unknown key "%"', pos, fk
 					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = coalesce(xdrec._did_you_mean(fk, keys) || ' ', '')
+						  HINT = coalesce(xdrec_internal.did_you_mean(fk, keys) || ' ', '')
 								 || 'Known keys: ' || array_to_string(keys, ', ') || '.';
 			END IF;
 		END LOOP;
@@ -110,11 +115,11 @@ BEGIN
 				USING ERRCODE = 'duplicate_object';
 		END IF;
 		seen := seen || fname;
-		PERFORM xdrec._enum_option(format('kind of feature "%s"', fname), f -> 'kind',
+		PERFORM xdrec_internal.enum_option(format('kind of feature "%s"', fname), f -> 'kind',
 								   ARRAY['interactional', 'historical', 'attributional']);
-		ftype := xdrec._enum_option(format('type of feature "%s"', fname), f -> 'type',
+		ftype := xdrec_internal.enum_option(format('type of feature "%s"', fname), f -> 'type',
 									ARRAY['numeric', 'categorical', 'boolean']);
-		f := f || jsonb_build_object('scope', xdrec._enum_option(format('scope of feature "%s"', fname),
+		f := f || jsonb_build_object('scope', xdrec_internal.enum_option(format('scope of feature "%s"', fname),
 									 coalesce(f -> 'scope', '"interaction"'),
 									 ARRAY['interaction', 'user', 'item']));
 		IF f ? 'column' AND f ? 'expression' THEN
@@ -129,15 +134,15 @@ BEGIN
 				RAISE EXCEPTION 'column of feature "%" must be a string, not %', fname, f -> 'column'
 					USING ERRCODE = 'invalid_parameter_value';
 			END IF;
-			t := xdrec._check_column(rel, f ->> 'column', format('feature "%s"', fname), NULL)::regtype;
+			t := xdrec_internal.check_column(rel, f ->> 'column', format('feature "%s"', fname), NULL)::regtype;
 		ELSE
 			IF jsonb_typeof(f -> 'expression') <> 'string' THEN
 				RAISE EXCEPTION 'expression of feature "%" must be a string, not %', fname, f -> 'expression'
 					USING ERRCODE = 'invalid_parameter_value';
 			END IF;
-			t := xdrec._check_expression(rel, fname, f ->> 'expression');
+			t := xdrec_internal.check_expression(rel, fname, f ->> 'expression');
 		END IF;
-		IF NOT xdrec._feature_type_ok(ftype, t) THEN
+		IF NOT xdrec_internal.feature_type_ok(ftype, t) THEN
 			RAISE EXCEPTION 'feature "%" is declared %, but its values have type %', fname, ftype, t
 				USING ERRCODE = 'datatype_mismatch',
 					  HINT = 'numeric features need a number type, boolean features a boolean; cast in an expression.';
@@ -149,9 +154,9 @@ BEGIN
 		END IF;
 		FOR fk IN SELECT jsonb_object_keys(fopts) LOOP
 			IF fk = 'bins' AND ftype = 'numeric' THEN
-				PERFORM xdrec._int_option(format('option "bins" of feature "%s"', fname), fopts -> fk, 2, 1000);
+				PERFORM xdrec_internal.int_option(format('option "bins" of feature "%s"', fname), fopts -> fk, 2, 1000);
 			ELSIF fk = 'vocab_cap' AND ftype = 'categorical' THEN
-				PERFORM xdrec._int_option(format('option "vocab_cap" of feature "%s"', fname), fopts -> fk, 1, 1000000);
+				PERFORM xdrec_internal.int_option(format('option "vocab_cap" of feature "%s"', fname), fopts -> fk, 1, 1000000);
 			ELSE
 				RAISE EXCEPTION 'unknown option "%" for % feature "%"', fk, ftype, fname
 					USING ERRCODE = 'invalid_parameter_value',
@@ -164,90 +169,54 @@ BEGIN
 END
 $$;
 
--- Writes model m's features from a normalised array (xdrec._check_features).
-CREATE OR REPLACE FUNCTION xdrec._write_features(m bigint, features jsonb)
-RETURNS void
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	INSERT INTO xdrec.feature (model_id, position, name, column_name, expression, kind, type, scope, options)
-	SELECT m, e.pos, e.f ->> 'name', e.f ->> 'column', e.f ->> 'expression', e.f ->> 'kind',
-		   e.f ->> 'type', e.f ->> 'scope', e.f -> 'options'
-	FROM jsonb_array_elements(features) WITH ORDINALITY AS e(f, pos)
-$$;
-
 /*
- * Changes a model's options (merged into the stored ones; a JSON null
- * resets an option to its default) and/or replaces its features, with
- * create_model's validation. Served versions keep what they were trained
- * with; the next training uses the new definition. Returns the options.
+ * alter_model's checks, as the caller (src/pg/fn/lifecycle_fn.c writes once
+ * they pass): the model it may change ('own' for features, 'train' for
+ * options), its options merged (a JSON null resets one) and validated as
+ * create_model validates them, its features normalised. NULL for what the
+ * call does not change.
  */
-CREATE OR REPLACE FUNCTION xdrec.alter_model(name text, options jsonb DEFAULT NULL, features jsonb DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+CREATE OR REPLACE FUNCTION xdrec_internal.check_alter(name text, options jsonb, features jsonb,
+	OUT model_id bigint, OUT options_after jsonb, OUT features_after jsonb, OUT trained boolean)
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
 	r xdrec.model;
-	merged jsonb;
-	feats jsonb;
-	trained boolean;
 BEGIN
 	IF options IS NULL AND features IS NULL THEN
 		RAISE EXCEPTION 'alter_model needs options or features'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'SELECT xdrec.alter_model(''m'', options => ''{"epochs": 50}'').';
 	END IF;
-	r := xdrec._model_for(alter_model.name, CASE WHEN features IS NULL THEN 'train' ELSE 'own' END);
+	r := xdrec_internal.model_for(check_alter.name, CASE WHEN features IS NULL THEN 'train' ELSE 'own' END);
+	model_id := r.id;
 	IF options IS NOT NULL THEN
 		IF jsonb_typeof(options) <> 'object' THEN
 			RAISE EXCEPTION 'options must be a json object, not %', options
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
-		merged := jsonb_strip_nulls(r.options || options);
-		PERFORM xdrec._check_options(merged, r.rating_col IS NOT NULL);
-		PERFORM xdrec._check_time_col(r.relation, merged);
+		options_after := jsonb_strip_nulls(r.options || options);
+		PERFORM xdrec_internal.check_options(options_after, r.rating_col IS NOT NULL);
+		PERFORM xdrec_internal.check_time_col(r.relation, options_after);
 	END IF;
 	IF features IS NOT NULL THEN
-		feats := xdrec._check_features(r.relation, features);
-	END IF;
-	-- nothing is written before everything is valid
-	IF merged IS NOT NULL THEN
-		UPDATE xdrec.model x SET options = merged WHERE x.id = r.id;
+		features_after := xdrec_internal.check_features(r.relation, features);
 	END IF;
 	trained := EXISTS (SELECT 1 FROM xdrec.domain d WHERE d.model_id = r.id);
-	IF feats IS NOT NULL THEN
-		DELETE FROM xdrec.feature x WHERE x.model_id = r.id;
-		PERFORM xdrec._write_features(r.id, feats);
-		UPDATE xdrec.model x SET features_changed_at = pg_catalog.clock_timestamp() WHERE x.id = r.id;
-		IF trained THEN
-			RAISE NOTICE 'the served versions of model "%" keep their features until the source is trained again', r.name
-				USING HINT = format('SELECT xdrec.train(%L), then xdrec.adapt_all(%L).', r.name, r.name);
-		END IF;
-	END IF;
-	RETURN coalesce(merged, r.options);
-EXCEPTION WHEN OTHERS THEN
-	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
-	DECLARE
-		e_state text; e_msg text; e_detail text; e_hint text;
-	BEGIN
-		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
-			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
-	END;
 END
 $$;
 
 /*
- * Makes domain the model's source: the next xdrec.train(name) trains it,
- * and adaptations use it once trained. The old source becomes a target that
- * keeps serving its version (stale until adapted); the targets adapted
- * against it are stale. set_source back to the old source undoes it.
+ * set_source's checks, as the caller: the model it may train, the domain
+ * (which must have rows in the relation; the hint names the nearest), the
+ * source it replaces, and whether the domain serves a source version already
+ * (set_source back to an old source).
  */
-CREATE OR REPLACE FUNCTION xdrec.set_source(name text, domain text)
-RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+CREATE OR REPLACE FUNCTION xdrec_internal.check_source(name text, domain text,
+	OUT model_id bigint, OUT old_source text, OUT trained boolean)
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
@@ -255,61 +224,43 @@ DECLARE
 	r xdrec.model;
 	found_rows boolean;
 BEGIN
-	r := xdrec._model_for(set_source.name, 'train');
+	r := xdrec_internal.model_for(check_source.name, 'train');
 	IF domain IS NULL THEN
 		RAISE EXCEPTION 'domain must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF domain = r.source_domain THEN
-		RAISE NOTICE 'domain % is the source of model "%" already', domain, r.name;
-		RETURN r.source_domain;
+	model_id := r.id;
+	old_source := r.source_domain;
+	IF domain IS DISTINCT FROM r.source_domain THEN
+		EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I::text = $1)', r.relation, r.domain_col)
+			INTO found_rows USING domain;
+		IF NOT found_rows THEN
+			RAISE EXCEPTION 'domain % of model "%" has no rows', domain, r.name
+				USING ERRCODE = 'undefined_object', HINT = xdrec_internal.domain_hint(r, domain);
+		END IF;
 	END IF;
-	EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I::text = $1)', r.relation, r.domain_col)
-		INTO found_rows USING domain;
-	IF NOT found_rows THEN
-		RAISE EXCEPTION 'domain % of model "%" has no rows', domain, r.name
-			USING ERRCODE = 'undefined_object', HINT = xdrec._domain_hint(r, domain);
-	END IF;
-	UPDATE xdrec.domain d SET role = 'target' WHERE d.model_id = r.id AND d.domain = r.source_domain;
-	UPDATE xdrec.domain d SET role = 'source' WHERE d.model_id = r.id AND d.domain = set_source.domain;
-	UPDATE xdrec.model x SET source_domain = set_source.domain WHERE x.id = r.id;
-	IF EXISTS (SELECT 1 FROM xdrec.version v JOIN xdrec.domain d ON d.served_version = v.id
-			   WHERE d.model_id = r.id AND d.domain = set_source.domain AND v.kind = 'source') THEN
-		RAISE NOTICE 'domain % is the source of model "%" again; its targets adapted against it are current', domain, r.name;
-	ELSE
-		RAISE NOTICE 'domain % is the source of model "%"; train it before adapting targets', domain, r.name
-			USING HINT = format('SELECT xdrec.train(%L), then xdrec.adapt_all(%L).', r.name, r.name);
-	END IF;
-	RETURN domain;
-EXCEPTION WHEN OTHERS THEN
-	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
-	DECLARE
-		e_state text; e_msg text; e_detail text; e_hint text;
-	BEGIN
-		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
-			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
-	END;
+	trained := EXISTS (SELECT 1 FROM xdrec.version v JOIN xdrec.domain d ON d.served_version = v.id
+					   WHERE d.model_id = r.id AND d.domain = check_source.domain AND v.kind = 'source');
 END
 $$;
 
 /*
- * Serves a stored version of a domain: one the deploy policy kept without
- * serving, an older one, or one rolled back. A source version serves the
- * source domain, a target version a target. Returns the version served
- * before (NULL when none was).
+ * deploy's checks, as the caller: the model it may train, the version (of
+ * that domain, ready or retired, a source version for the source domain and
+ * a target version for a target), the version served now, and what the
+ * domain's row needs if it has none yet.
  */
-CREATE OR REPLACE FUNCTION xdrec.deploy(name text, domain text, version bigint)
-RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+CREATE OR REPLACE FUNCTION xdrec_internal.check_deploy(name text, domain text, version bigint,
+	OUT model_id bigint, OUT kind text, OUT previous bigint, OUT has_row boolean,
+	OUT sets_source boolean, OUT stats jsonb)
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
 	r xdrec.model;
 	v xdrec.version;
-	d xdrec.domain;
 BEGIN
-	r := xdrec._model_for(deploy.name, 'train');
+	r := xdrec_internal.model_for(check_deploy.name, 'train');
 	IF domain IS NULL OR version IS NULL THEN
 		RAISE EXCEPTION 'domain and version must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -327,7 +278,6 @@ BEGIN
 		RAISE EXCEPTION 'version % of model "%" is %, not ready', version, r.name, v.state
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
-	SELECT * INTO d FROM xdrec.domain x WHERE x.model_id = r.id AND x.domain = deploy.domain FOR UPDATE;
 	IF v.kind = 'source' AND domain IS DISTINCT FROM coalesce(r.source_domain, domain) THEN
 		RAISE EXCEPTION 'version % is a source version, but the source of model "%" is %', version, r.name, r.source_domain
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -337,33 +287,39 @@ BEGIN
 		RAISE EXCEPTION 'version % is a target version, but domain % is the source of model "%"', version, domain, r.name
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
-	UPDATE xdrec.version x SET state = 'ready', deployed_at = pg_catalog.now() WHERE x.id = v.id;
-	IF d.model_id IS NULL THEN
-		INSERT INTO xdrec.domain (model_id, domain, role, stats, served_version)
-		VALUES (r.id, domain, v.kind,
-				jsonb_build_object('rows', v.metrics -> 'rows', 'users', v.metrics -> 'users',
-								   'items', v.metrics -> 'items', 'm', v.encoder -> 'config' -> 'm'),
-				v.id);
-	ELSE
-		-- the statement trigger on xdrec.domain invalidates every ranking cache
-		UPDATE xdrec.domain x SET served_version = v.id, role = v.kind
-		WHERE x.model_id = r.id AND x.domain = deploy.domain;
-	END IF;
-	IF v.kind = 'source' AND r.source_domain IS NULL THEN
-		UPDATE xdrec.model x SET source_domain = deploy.domain WHERE x.id = r.id;
-	END IF;
-	RETURN d.served_version;
-EXCEPTION WHEN OTHERS THEN
-	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
-	DECLARE
-		e_state text; e_msg text; e_detail text; e_hint text;
-	BEGIN
-		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
-			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
-	END;
+	model_id := r.id;
+	kind := v.kind;
+	SELECT d.served_version INTO previous FROM xdrec.domain d
+	WHERE d.model_id = r.id AND d.domain = check_deploy.domain;
+	has_row := FOUND;
+	sets_source := v.kind = 'source' AND r.source_domain IS NULL;
+	stats := jsonb_build_object('rows', v.metrics -> 'rows', 'users', v.metrics -> 'users',
+								'items', v.metrics -> 'items', 'm', v.encoder -> 'config' -> 'm');
 END
 $$;
+
+-- Changes a model's options (merged; a JSON null resets one) and/or
+-- replaces its features, with create_model's validation; returns the
+-- options. Served versions keep what they were trained with.
+CREATE OR REPLACE FUNCTION xdrec.alter_model(name text, options jsonb DEFAULT NULL, features jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_alter_model';
+
+-- Makes domain the model's source: the next xdrec.train(name) trains it.
+-- The old source becomes a target that keeps serving its version (stale
+-- until adapted); set_source back to it undoes the change.
+CREATE OR REPLACE FUNCTION xdrec.set_source(name text, domain text)
+RETURNS text
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_set_source';
+
+-- Serves a stored version of a domain; returns the version served before
+-- (NULL when none was).
+CREATE OR REPLACE FUNCTION xdrec.deploy(name text, domain text, version bigint)
+RETURNS bigint
+LANGUAGE c VOLATILE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'xdrec_deploy';
 
 -- A text sparkline of a series, one block per value from its minimum (▁)
 -- to its maximum (█); a NULL value is a space.
@@ -411,7 +367,7 @@ BEGIN
 		SELECT d.served_version INTO vid FROM xdrec.domain d WHERE d.model_id = r.id AND d.domain = dom;
 		IF vid IS NULL THEN
 			RAISE EXCEPTION 'model "%" serves no domain %', r.name, coalesce(dom, 'yet')
-				USING ERRCODE = 'undefined_object', HINT = xdrec._domain_hint(r, dom);
+				USING ERRCODE = 'undefined_object', HINT = xdrec_internal.domain_hint(r, dom);
 		END IF;
 	END IF;
 	SELECT v.metrics -> 'curve', v.metrics -> 'valid' ? 'rmse' INTO curve, explicit
@@ -439,7 +395,7 @@ EXCEPTION WHEN OTHERS THEN
 	BEGIN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 END
 $$;
@@ -447,7 +403,7 @@ $$;
 -- The rows of each domain in model m's relation now, read as the caller
 -- (none when the caller may not read it, or it is gone): xdrec.overview
 -- sets them beside the rows the served versions were trained on.
-CREATE OR REPLACE FUNCTION xdrec._domain_rows(m xdrec.model)
+CREATE OR REPLACE FUNCTION xdrec_internal.domain_rows(m xdrec.model)
 RETURNS TABLE(domain text, n bigint)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp

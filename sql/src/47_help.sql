@@ -123,7 +123,7 @@ FROM xdrec.evaluate('food', 'graz') WHERE metric IN ('mrr', 'hit@10');$x$
 					UNION SELECT 'options' UNION SELECT 'xdrec_rank');
 	RAISE EXCEPTION 'xdrec has no function or view "%"', topic
 		USING ERRCODE = 'undefined_object',
-			  HINT = coalesce(xdrec._did_you_mean(t, topics) || ' ', '') || 'SELECT xdrec.help() lists them.';
+			  HINT = coalesce(xdrec_internal.did_you_mean(t, topics) || ' ', '') || 'SELECT xdrec.help() lists them.';
 EXCEPTION WHEN OTHERS THEN
 	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
 	DECLARE
@@ -131,7 +131,7 @@ EXCEPTION WHEN OTHERS THEN
 	BEGIN
 		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
 			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
-		PERFORM xdrec._raise(e_state, e_msg, e_detail, e_hint);
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
 	END;
 END
 $help$;

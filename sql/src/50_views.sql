@@ -13,8 +13,8 @@ SELECT m.name,
 	   (SELECT count(*) FROM xdrec.feature f WHERE f.model_id = m.id) AS features,
 	   m.source_domain,
 	   m.owner,
-	   CASE WHEN xdrec._is_member(m.owner) THEN 'own'
-			WHEN xdrec._model_access(m.id, 'train') THEN 'train'
+	   CASE WHEN xdrec_internal.is_member(m.owner) THEN 'own'
+			WHEN xdrec_internal.model_access(m.id, 'train') THEN 'train'
 			ELSE 'use' END AS access,
 	   m.created_at,
 	   m.options,
@@ -82,7 +82,7 @@ SELECT j.id AS job,
 			THEN format('epoch %s of at most %s', p.epoch, e.epochs_max) END AS progress
 FROM xdrec.job j
 JOIN xdrec.model m ON m.id = j.model_id
-CROSS JOIN LATERAL (SELECT xdrec._job_state(j.id, j.state) AS state) s
+CROSS JOIN LATERAL (SELECT xdrec_internal.job_state(j.id, j.state) AS state) s
 LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta, x.at
 				   FROM xdrec.job_progress x WHERE x.job_id = j.id
 				   ORDER BY x.epoch DESC LIMIT 1) p ON true

@@ -61,7 +61,7 @@ GRANT SELECT ON xdrec.features TO PUBLIC;
 CREATE OR REPLACE VIEW xdrec.overview WITH (security_invoker = true) AS
 WITH now_rows AS (
 	SELECT m.id AS model_id, r.domain, r.n
-	FROM xdrec.model m CROSS JOIN LATERAL xdrec._domain_rows(m) r
+	FROM xdrec.model m CROSS JOIN LATERAL xdrec_internal.domain_rows(m) r
 ), pairs AS (
 	SELECT d.model_id, d.domain FROM xdrec.domain d
 	UNION

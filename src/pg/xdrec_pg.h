@@ -49,6 +49,13 @@ extern const char *xdpg_did_you_mean(const char *word, const char *const *cands,
 extern void xdpg_check_catalog_version(void);
 extern void xdpg_check_writable(const char *what);
 
+/* model_fn.c */
+extern void xdpg_write_features(int64 model_id, Datum features);
+
+/* help_fn.c */
+extern int	xdpg_spi_user_facing(const char *sql, int nargs, Oid *types, Datum *vals,
+								 const char *nulls, bool read_only, long count);
+
 /* declared SQL type of a feature (xdrec.feature.type) */
 typedef enum XdSqlType
 {
@@ -211,6 +218,27 @@ typedef struct XdVersionRef
 	int			budget_kb;		/* and its value */
 } XdVersionRef;
 
+/*
+ * owner.c: who runs xdrec's SQL. A span switches role and pins search_path
+ * = pg_catalog, pg_temp until xdpg_span_end (or the error's abort).
+ */
+typedef struct XdSpan
+{
+	Oid			save_user;
+	int			save_sec;
+	int			guc_level;
+} XdSpan;
+
+extern Oid	xdpg_extension_owner(void);
+extern void xdpg_owner_begin(XdSpan *span);
+extern void xdpg_user_begin(XdSpan *span);
+extern void xdpg_role_begin(XdSpan *span, Oid role);
+extern void xdpg_span_end(XdSpan *span);
+extern uint64 xdpg_owner_execute(const char *sql, int nargs, Oid *types, Datum *vals,
+								 const char *nulls, int expect);
+extern Datum xdpg_current_role_name(void);
+extern void xdpg_model_check_write(int64 model_id, const char *name, const char *privilege);
+
 /* features.c */
 extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
 extern void xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id);
@@ -236,7 +264,6 @@ extern const char *xdpg_type_name(XdSqlType t);
 extern XdGuard *xdpg_guard(void);
 extern int	xdpg_stop(void *arg);
 extern void xdpg_check_status(xd_status st, const char *what);
-extern void xdpg_pin_search_path(void);
 extern uint64 xdpg_split_seed(uint64 seed, const char *domain);
 extern char *xdpg_where_domain(XdModelDef *md);
 extern void xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km);
@@ -256,7 +283,7 @@ extern int64 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *mo
 extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
 						int64 version_id, const char *stats_json);
 extern Oid	xdpg_domain_relid(void);
-extern bool xdpg_forget_in_version(int64 version_id, const char *user_key);
+extern bool xdpg_forget_in_version(int64 model_id, int64 version_id, const char *user_key);
 
 /* version_read.c */
 extern void xdpg_read_version(XdVersion *v, const XdVersionRef *ref);

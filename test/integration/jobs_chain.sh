@@ -42,16 +42,6 @@ hold()
 	psql -X -q -v ON_ERROR_STOP=1 -At -d "$2" <"$TMP/$1" >"$TMP/$1.out" 2>&1 &
 	HOLDERS+=($!)
 }
-# until <seconds> <what> <command...>: polls the command until it succeeds
-until_ok()
-{
-	local deadline=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@"; do
-		[ $SECONDS -lt $deadline ] || fail "$what"
-		sleep 0.1
-	done
-}
 
 drop_all
 createdb "$DB"
@@ -127,26 +117,36 @@ GRANT USAGE ON SEQUENCE xdjc_seq TO xdjc_other;
 ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_session ON orders USING (session_user = 'xdjc_other');
 SQL
+# the filler: a target domain per worker slot, and a cap that lets them all run
 psql -X -q -v ON_ERROR_STOP=1 -d "$FILL" >/dev/null <<'SQL'
 CREATE EXTENSION xdrec;
-SELECT xdrec.generate('f', '{"seed": 1, "domains": 2, "sizes": {"source": {"users": 20, "items": 10, "interactions": 100}, "target": {"users": 10, "items": 5, "interactions": 50}}}');
-SELECT xdrec.create_model('fm', 'f', 'user_key', 'item_key', 'domain', features => xdrec.generated_features());
+SELECT xdrec.generate('f', format('{"seed": 1, "domains": %s, "sizes": {"source": {"users": 20, "items": 10, "interactions": 100}, "target": {"users": 10, "items": 5, "interactions": 50}}}',
+	current_setting('max_worker_processes')::int + 1)::jsonb);
+SELECT xdrec.create_model('fm', 'f', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(),
+	options => '{"d": 4, "epochs": 1}');
+SELECT xdrec.train('fm', 'd0');
+SELECT xdrec.set_max_workers(current_setting('max_worker_processes')::int);
 SQL
 
-# 1. the first job's worker is registered; it waits for this open transaction
+# 1. the first job's worker takes a slot: it runs the job, and waits for the
+# lock this open transaction holds on the job's relation
 hold first "$DB"
 exec 3>"$TMP/first"
-echo "BEGIN; SELECT xdrec.adapt('m', 'd1', background => true) ->> 'job'; \\echo submitted" >&3
-until_ok 30 "the first job was not submitted" grep -q submitted "$TMP/first.out"
-first=$(head -1 "$TMP/first.out")
+echo "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; \\echo locked" >&3
+until_ok 30 "orders was not locked" grep -q locked "$TMP/first.out"
+first=$(q -c "SELECT xdrec.adapt('m', 'd1', background => true) ->> 'job'")
+first_running() { [ "$(q -c "SELECT state FROM xdrec.job WHERE id = $first")" = running ]; }
+until_ok 30 "the first job did not start" first_running
 
-# 2. every other worker slot taken: each call registers a worker for the
-# same uncommitted job of another database, until none is free
+# 2. every other worker slot taken: the filler's jobs, one per target domain
+# of another database, committed at once, each blocked the same way (the
+# commit registers as many workers as the cap allows, until none is free)
 hold fill "$FILL"
 exec 4>"$TMP/fill"
-echo "BEGIN; SELECT count(xdrec.train('fm', 'd0', background => true)) FROM generate_series(1, current_setting('max_worker_processes')::int); \\echo filled" >&4
-until_ok 60 "the slots were not filled" grep -q filled "$TMP/fill.out"
-grep -q "no background worker slot is free" "$TMP/fill.out" || fail "the filler found a free slot every time: $(cat "$TMP/fill.out")"
+echo "BEGIN; LOCK TABLE f IN ACCESS EXCLUSIVE MODE; \\echo locked" >&4
+until_ok 30 "f was not locked" grep -q locked "$TMP/fill.out"
+psql -X -q -v ON_ERROR_STOP=1 -At -d "$FILL" -c "SELECT count(xdrec.adapt('fm', 'd' || i, 'direct', background => true)) FROM generate_series(1, current_setting('max_worker_processes')::int) i" >"$TMP/filled" 2>&1
+grep -q "no background worker slot is free" "$TMP/filled" || fail "the filler found a free slot every time: $(cat "$TMP/filled")"
 
 # 3. the rest of the queue: no worker can be registered for it; a job of
 # another login role in the middle. The job of model leak leaves a setting
@@ -161,9 +161,9 @@ grep -q "no background worker slot is free" "$TMP/notice" || fail "a worker was 
 queue+=("$(q -c "SELECT xdrec.adapt('m', 'd5', background => true) ->> 'job'" 2>"$TMP/notice")")
 grep -q "no background worker slot is free" "$TMP/notice" || fail "a worker was registered for the job on d5"
 
-# 4. commit the first job; from here on no session calls a job function
+# 4. the first job's relation unlocked; from here on no session calls a job function
 started=$EPOCHREALTIME
-echo "COMMIT;" >&3
+echo "ROLLBACK;" >&3
 exec 3>&-
 list="$first,$(IFS=,; echo "${queue[*]}")"
 drained() { [ "$(q -c "SELECT count(*) FROM xdrec.job WHERE id IN ($list) AND state IN ('finished', 'failed', 'cancelled')")" = 4 ]; }
@@ -180,7 +180,8 @@ until_ok 30 "the worker did not exit" worker_gone
 IFS='|' read -r st started_at < <(q -c "SELECT state, started_at IS NULL FROM xdrec.job WHERE id = $other")
 [ "$st|$started_at" = "scheduled|t" ] || fail "xdjc_other's job $other is $st (never started: $started_at)"
 
-# 6. slots free again: a job call starts xdjc_other's job in its own worker
+# 6. slots free again (the filler's jobs unlocked end): a job call starts
+# xdjc_other's job in its own worker
 echo "ROLLBACK;" >&4
 exec 4>&-
 st=$(q -U xdjc_other -c "SELECT xdrec.wait($other, '60 s')")

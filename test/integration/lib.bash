@@ -1,11 +1,12 @@
 # test/integration/lib.bash - the prelude the integration scripts share:
-# their databases and work directory, made fresh and removed at exit, q,
-# fail, and the usual trained model. Sourced by each script, which stays
-# runnable on its own; named .bash, not .sh, because test/check.sh runs every
-# test/integration/*.sh as a test.
+# their databases, roles and work directory, made fresh and removed at exit,
+# q, fail, until_ok, the crash count, and the usual trained model. Sourced by
+# each script, which stays runnable on its own; named .bash, not .sh, because
+# test/check.sh runs every test/integration/*.sh as a test.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 
 IT_DATABASES=()
+IT_ROLES=()
 WORK=
 
 # it_databases NAME...: databases the script makes; any an earlier run left
@@ -19,16 +20,52 @@ it_databases()
 	done
 }
 
+# it_roles NAME...: roles the script makes (they are the cluster's); any an
+# earlier run left are dropped now, and all of them at exit, after the
+# databases that hold their objects and grants
+it_roles()
+{
+	local r
+	for r in "$@"; do
+		psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true
+		IT_ROLES+=("$r")
+	done
+}
+
 # it_workdir NAME: $WORK, a private directory under /tmp removed at exit
 it_workdir() { WORK=$(mktemp -d "/tmp/xdrec-$1.XXXXXX"); }
+
+# it_crashes: how many server processes the server log (where test/lib.sh
+# puts it) says were terminated by a signal. A crash restart keeps
+# pg_postmaster_start_time(), so crashes are counted here.
+it_crashes()
+{
+	[ -f "$PGHOST/server.log" ] || fail "no server log at $PGHOST/server.log"
+	grep -c "terminated by signal" "$PGHOST/server.log" || true
+}
+
+# until_ok SECONDS WHAT COMMAND...: polls COMMAND until it succeeds, or fails
+# with WHAT after SECONDS
+until_ok()
+{
+	local deadline=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || fail "$what"
+		sleep 0.1
+	done
+}
 
 # What the script made. A script with more to undo traps its own function
 # and calls this one from it.
 it_cleanup()
 {
-	local db
+	local db r
 	for db in "${IT_DATABASES[@]}"; do
 		dropdb --if-exists "$db" >/dev/null 2>&1 || true
+	done
+	for r in "${IT_ROLES[@]}"; do
+		psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true
 	done
 	if [ -n "$WORK" ]; then
 		rm -rf "$WORK"

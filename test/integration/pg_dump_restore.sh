@@ -62,8 +62,8 @@ UPDATE xdrec.version SET state = 'ready' WHERE kind = 'source';
 INSERT INTO xdrec.weight (model_id, version_id, tensor, chunk, data)
 SELECT v.model_id, v.id, t, c, decode(md5(t || c), 'hex') || '\x00ff'::bytea
 FROM xdrec.version v, unnest(ARRAY['m1.w', 'm3u.w']) AS t, generate_series(0, 2) AS c;
-INSERT INTO xdrec.job (model_id, domain, kind, state, options)
-SELECT id, 'a', 'train', 'finished', '{"epochs": 2}' FROM xdrec.model WHERE name = 'dishes';
+INSERT INTO xdrec.job (model_id, domain, kind, state, options, submitted_by, login_role)
+SELECT id, 'a', 'train', 'finished', '{"epochs": 2}', owner, owner FROM xdrec.model WHERE name = 'dishes';
 INSERT INTO xdrec.job_progress (job_id, epoch, loss, metric, rows_per_sec, eta)
 SELECT j.id, e, 1.0 / e, 0.1 * e, 1000, interval '1 second' * (2 - e)
 FROM xdrec.job j, generate_series(1, 2) AS e;

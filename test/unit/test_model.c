@@ -411,6 +411,42 @@ XD_TEST(model_bad_arguments)
 	xd_domain_free(NULL);
 }
 
+/*
+ * The widest config xd_config_check accepts (16 context and 16 tower layers,
+ * every kind present, explicit feedback) makes a model, DRR's residuals
+ * attach to it, and its loss and gradients compute: create_model's ranges
+ * are what training accepts.
+ */
+XD_TEST(model_widest_config_has_room_for_every_parameter)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_adapt   *adapt;
+	xd_rng		rng;
+	xd_batch	b;
+	double		loss;
+
+	tm_config(&cfg, XD_EXPLICIT, 4);
+	cfg.n_ctx_layers = 16;
+	cfg.n_tower_layers = 16;
+	XD_REQUIRE(xd_config_check(&cfg) == XD_OK);
+	cfg.n_tower_layers = 17;
+	XD_CHECK(xd_config_check(&cfg) == XD_EINVAL);
+	cfg.n_tower_layers = 16;
+	xd_rng_seed(&rng, 3);
+	XD_REQUIRE(xd_model_create(&cfg, 5, 6, 3.0f, &rng, &model) == XD_OK);
+	XD_CHECK(model->n_params == 3 + 2 * 16 + 2 + 4 * 16 + 2 + 5);
+	XD_REQUIRE(xd_adapt_new(&cfg, &adapt) == XD_OK);
+	XD_CHECK(xd_model_set_adapt(model, adapt) == XD_OK);
+	XD_CHECK(model->n_params == 3 + 2 * 16 + 2 + 4 * 16 + 2 + 5 + 6);
+	XD_REQUIRE(xd_batch_init(&b, 4, cfg.m) == XD_OK);
+	tm_fill(&b, &cfg, 4, 5, 6, &rng);
+	XD_CHECK(xd_model_loss_backward(model, &b, &rng, true, &loss) == XD_OK && isfinite(loss));
+	xd_batch_free(&b);
+	xd_model_free(model);
+	xd_adapt_free(adapt);
+}
+
 /* A shared module paired with another domain (transfer, DESIGN.md section 4). */
 XD_TEST(model_shared_with_two_domains)
 {

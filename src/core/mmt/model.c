@@ -32,6 +32,14 @@ xd_config_defaults(xd_config *cfg)
 	cfg->seed = 42;
 }
 
+/*
+ * The widest config xd_config_check accepts fits a model's parameter list:
+ * eq. 4-5's three, two per context layer, W_CU and W_CV, four per tower
+ * layer, w_C and b_C; five of an explicit domain; six DRR residuals.
+ */
+_Static_assert(3 + 2 * 16 + 2 + 4 * 16 + 2 + 5 + 6 <= XD_MAX_PARAMS,
+			   "XD_MAX_PARAMS must hold a model with 16 context and 16 tower layers");
+
 xd_status
 xd_config_check(const xd_config *cfg)
 {

@@ -134,7 +134,7 @@ xdpg_model_load(const char *name, const char *privilege)
 								" c.relname::text, "
 								" m.user_col::text, m.item_col::text, m.domain_col::text, m.rating_col::text, "
 								" m.user_type, m.item_type, m.domain_type, m.source_domain, "
-								" xdrec._model_access(m.id, $2), "
+								" xdrec_internal.model_access(m.id, $2), "
 								" coalesce((m.options->>'d')::int, 64), "
 								" coalesce((m.options->>'context_layers')::int, 2), "
 								" coalesce((m.options->>'tower_layers')::int, 2), "
@@ -609,13 +609,22 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 									 errmsg("context feature \"%s\" is numeric, not %s", f->name,
 											v.type == jbvString ? "a string" :
 											v.type == jbvBool ? "a boolean" : "a json container")));
-						/* beyond float8 becomes infinite, refused below with the feature's name */
+						/*
+						 * JSON numbers are finite; beyond float8 this gives
+						 * infinity, refused as beyond float4 with the value
+						 */
 						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 															   NumericGetDatum(v.val.numeric)));
-						if (isnan(x) || isinf(x) || isinf((float) x))
+						if (isnan(x))
 							ereport(ERROR,
 									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("context feature \"%s\" must be a finite number", f->name)));
+									 errmsg("context feature \"%s\" must be a number, not NaN", f->name)));
+						if (isinf(x) || isinf((float) x))
+							ereport(ERROR,
+									(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+									 errmsg("context feature \"%s\" is out of range for a real: %s", f->name,
+											numeric_out_sci(v.val.numeric, 1)),
+									 errhint("Numeric features are stored as real (float4), whose magnitude stays below 3.4e38.")));
 						num[xf->raw] = (float) x;
 					}
 					break;
@@ -700,8 +709,10 @@ xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id)
 	Oid			types[2] = {INT8OID, INT8OID};
 	Datum		vals[2] = {Int64GetDatum(md->id), Int64GetDatum(version_id)};
 
-	if (SPI_execute_with_args("SELECT 1 FROM xdrec.model m JOIN xdrec.version v ON v.model_id = m.id "
-							  "WHERE m.id = $1 AND v.id = $2 AND m.features_changed_at > v.created_at",
+	if (SPI_execute_with_args("SELECT 1 FROM xdrec.model m JOIN xdrec.version v "
+							  " ON v.model_id OPERATOR(pg_catalog.=) m.id "
+							  "WHERE m.id OPERATOR(pg_catalog.=) $1 AND v.id OPERATOR(pg_catalog.=) $2 "
+							  "AND m.features_changed_at OPERATOR(pg_catalog.>) v.created_at",
 							  2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading when the features of model \"%s\" changed failed", md->name);
 	if (SPI_processed > 0)

@@ -19,7 +19,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "xdrec_pg.h"
@@ -122,19 +121,6 @@ xdpg_check_status(xd_status st, const char *what)
 }
 
 /*
- * Feature expressions run with search_path = pg_catalog, pg_temp, as
- * create_model checked them; the setting lasts until the function's GUC nest
- * level is popped (by the caller, or by the error's abort).
- */
-void
-xdpg_pin_search_path(void)
-{
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-}
-
-/*
  * The split seed of a domain: the model's seed with an FNV-1a hash of the
  * domain key folded in, so the split is per (domain, user, item, context)
  * (DESIGN section 3) and the same on every machine.
@@ -172,8 +158,8 @@ check_relation(XdModelDef *md)
 				 errmsg("the relation of model \"%s\" no longer exists", md->name),
 				 errhint("Drop the model, or create it again on an existing relation.")));
 	if (SPI_execute_with_args("SELECT t::text, t IN ('bigint', 'integer', 'smallint') "
-							  "FROM xdrec.model m, LATERAL (VALUES (1, xdrec._column_type(m.relation, m.user_col)), "
-							  " (2, xdrec._column_type(m.relation, m.item_col))) k(i, t) "
+							  "FROM xdrec.model m, LATERAL (VALUES (1, xdrec_internal.column_type(m.relation, m.user_col)), "
+							  " (2, xdrec_internal.column_type(m.relation, m.item_col))) k(i, t) "
 							  "WHERE m.id = $1 ORDER BY k.i",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 2)
 		elog(ERROR, "xdrec: reading the key columns of model \"%s\" failed", md->name);

@@ -1,7 +1,7 @@
 /*
  * suggest.c - "did you mean ...?" for a name given where one of a known set
  * was expected: options, features, categorical values, domains (help inside
- * psql, docs/sql-reference.md). SQL reaches it as xdrec._did_you_mean.
+ * psql, docs/sql-reference.md). SQL reaches it as xdrec_internal.did_you_mean.
  */
 #include "postgres.h"
 

@@ -26,7 +26,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/tuplestore.h"
@@ -73,7 +72,8 @@ version_time_col(int64 version_id)
 	Datum		vals[1] = {Int64GetDatum(version_id)};
 	char	   *t = NULL;
 
-	if (SPI_execute_with_args("SELECT encoder ->> 'time_col' FROM xdrec.version WHERE id = $1",
+	if (SPI_execute_with_args("SELECT encoder OPERATOR(pg_catalog.->>) 'time_col' FROM xdrec.version "
+							  "WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
 		(t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) != NULL)
 	{
@@ -161,7 +161,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	XdLoadCounts counts;
 	xd_dataset *ds;
 	const xd_schema *sc;
-	int			save_nestlevel;
+	XdSpan		span;
 	const char *method = v->method;
 	EvalOut		out = {rsinfo, domain, 0};
 	int64		n;
@@ -201,10 +201,9 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 		}
 	}
 
-	save_nestlevel = NewGUCNestLevel();
-	xdpg_pin_search_path();
+	xdpg_user_begin(&span);
 	ds = xdpg_load_domain(md, v->domain, &v->users, &v->items, guard, &counts);
-	AtEOXact_GUC(true, save_nestlevel);
+	xdpg_span_end(&span);
 	SPI_finish();
 
 	if (counts.unknown_key > 0)

@@ -1,8 +1,9 @@
 /*
  * generate_fn.c - the core's synthetic generator (docs/generator.md) as rows:
- * xdrec._generate_rows(...) returns every domain's interactions with their
- * raw context values; xdrec.generate(table_name, options) (plpgsql, in the
- * install script) validates the options, creates the table and inserts them.
+ * xdrec_internal.generate_rows(options) validates the options
+ * (xdrec_internal.generate_options) and returns every domain's interactions
+ * with their raw context values; xdrec.generate(table_name, options) creates
+ * the table and inserts them.
  */
 #include "postgres.h"
 
@@ -39,9 +40,44 @@ gen_guard_reset(void *arg)
 }
 
 /*
- * xdrec._generate_rows(seed, domains, src_users, src_items, src_rows,
- *                      tgt_users, tgt_items, tgt_rows, explicit, control)
+ * The generator's config for options, validated with xdrec.generate's limits
+ * by xdrec_internal.generate_options (its errors are the caller's).
  */
+static void
+gen_config(Datum options, bool isnull, xd_gen_config *cfg)
+{
+	Oid			types[1] = {JSONBOID};
+	Datum		args[1] = {isnull ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : options};
+	Datum		v[10];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT * FROM xdrec_internal.generate_options($1)", 1, types, args,
+							  NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "xdrec: reading the generator options failed");
+	for (int i = 0; i < 10; i++)
+	{
+		bool		null;
+
+		v[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &null);
+	}
+	xd_gen_config_default(cfg);
+	cfg->seed = (uint64) DatumGetInt64(v[0]);
+	cfg->split_seed = cfg->seed;
+	cfg->n_domains = DatumGetInt32(v[1]);
+	cfg->src_users = DatumGetInt32(v[2]);
+	cfg->src_items = DatumGetInt32(v[3]);
+	cfg->src_interactions = DatumGetInt64(v[4]);
+	cfg->tgt_users = DatumGetInt32(v[5]);
+	cfg->tgt_items = DatumGetInt32(v[6]);
+	cfg->tgt_interactions = DatumGetInt64(v[7]);
+	cfg->explicit_feedback = DatumGetBool(v[8]) ? 1 : 0;
+	cfg->control = DatumGetBool(v[9]) ? 1 : 0;
+	cfg->stop = xdpg_stop;
+	SPI_finish();
+}
+
+/* xdrec_internal.generate_rows(options) */
 PG_FUNCTION_INFO_V1(xdrec_generate_rows);
 Datum
 xdrec_generate_rows(PG_FUNCTION_ARGS)
@@ -53,24 +89,9 @@ xdrec_generate_rows(PG_FUNCTION_ARGS)
 	xd_generated *g;
 	xd_status	st;
 
-	for (int i = 0; i < 10; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("generator options must not be null")));
-	xd_gen_config_default(&cfg);
-	cfg.seed = (uint64) PG_GETARG_INT64(0);
-	cfg.split_seed = cfg.seed;
-	cfg.n_domains = PG_GETARG_INT32(1);
-	cfg.src_users = PG_GETARG_INT32(2);
-	cfg.src_items = PG_GETARG_INT32(3);
-	cfg.src_interactions = PG_GETARG_INT64(4);
-	cfg.tgt_users = PG_GETARG_INT32(5);
-	cfg.tgt_items = PG_GETARG_INT32(6);
-	cfg.tgt_interactions = PG_GETARG_INT64(7);
-	cfg.explicit_feedback = PG_GETARG_BOOL(8) ? 1 : 0;
-	cfg.control = PG_GETARG_BOOL(9) ? 1 : 0;
-	cfg.stop = xdpg_stop;
+	/* 0.1.0's xdrec._generate_rows took ten scalars: not a jsonb to read */
+	xdpg_check_catalog_version();
+	gen_config(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &cfg);
 
 	cb->func = gen_guard_reset;
 	cb->arg = gp;
@@ -134,9 +155,9 @@ xdrec_generate_rows(PG_FUNCTION_ARGS)
 }
 
 /*
- * xdrec.generate(table_name, options) RETURNS bigint: validates the options
- * (xdrec._generate_options), creates the table as the caller would (an
- * unqualified name goes to the caller's creation schema) and fills it.
+ * xdrec.generate(table_name, options) RETURNS bigint: creates the table as
+ * the caller would (an unqualified name goes to the caller's creation
+ * schema) and fills it; the options are validated before anything is created.
  */
 PG_FUNCTION_INFO_V1(xdrec_generate);
 Datum
@@ -149,8 +170,7 @@ xdrec_generate(PG_FUNCTION_ARGS)
 	char	   *qname;
 	Oid			types[1] = {JSONBOID};
 	Datum		args[1];
-	Oid			gtypes[10];
-	Datum		gvals[10];
+	xd_gen_config cfg;
 	int			ret;
 	uint64		n;
 
@@ -165,28 +185,18 @@ xdrec_generate(PG_FUNCTION_ARGS)
 	nsp = RangeVarGetCreationNamespace(rv);
 	qname = quote_qualified_identifier(get_namespace_name(nsp), rv->relname);
 	args[0] = PG_ARGISNULL(1) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(1);
+	gen_config(args[0], false, &cfg);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT * FROM xdrec._generate_options($1)", 1, types, args, NULL, false, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "xdrec: reading the generator options failed");
-	for (int i = 0; i < 10; i++)
-	{
-		bool		isnull;
-
-		gtypes[i] = SPI_gettypeid(SPI_tuptable->tupdesc, i + 1);
-		gvals[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
-	}
 	ret = SPI_execute(psprintf("CREATE TABLE %s (domain text NOT NULL, user_key bigint NOT NULL, "
 							   "item_key bigint NOT NULL, rating real, hour real, weekday text, "
 							   "rain boolean, spend real, price real, cuisine text)", qname),
 					  false, 0);
 	if (ret != SPI_OK_UTILITY)
 		elog(ERROR, "xdrec: creating %s failed", qname);
-	ret = SPI_execute_with_args(psprintf("INSERT INTO %s SELECT * FROM xdrec._generate_rows("
-										 "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", qname),
-								10, gtypes, gvals, NULL, false, 0);
+	ret = SPI_execute_with_args(psprintf("INSERT INTO %s SELECT * FROM xdrec_internal.generate_rows($1)", qname),
+								1, types, args, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "xdrec: filling %s failed", qname);
 	n = SPI_processed;

@@ -15,10 +15,15 @@
  * a terminated backend). xdrec.jobs shows it failed; the next dispatch
  * records it so.
  *
- * The queue's reads and writes switch to the owner of the job table (the
- * extension's owner) for those statements alone, as pg_cron does, so that a
- * finishing worker starts another role's job; the job itself runs as its
- * submitting role (worker.c).
+ * The queue's reads and writes run as the extension's owner, in owner
+ * spans (owner.c: search_path pinned, every operator schema-qualified), so
+ * that a finishing worker starts another role's job; the job itself runs as
+ * its submitting role (worker.c). No role writes xdrec.job itself.
+ *
+ * Workers start only after the submitting transaction commits: a
+ * submission records its job in this backend's list, and the commit starts
+ * at most xdrec.max_workers() workers for the jobs it made visible; an open
+ * transaction holds no worker slot, however many jobs it submits.
  */
 #include "postgres.h"
 
@@ -46,6 +51,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -58,37 +64,6 @@
 
 /* the reason a job whose worker vanished is failed with */
 #define XDPG_LOST_WORKER "the job's worker ended without recording an outcome (server crash, restart or terminated backend)"
-
-void
-xdpg_role_switch(Oid role, XdRoleSwitch *save)
-{
-	GetUserIdAndSecContext(&save->save_user, &save->save_sec);
-	SetUserIdAndSecContext(role, save->save_sec | SECURITY_LOCAL_USERID_CHANGE);
-}
-
-void
-xdpg_role_restore(const XdRoleSwitch *save)
-{
-	SetUserIdAndSecContext(save->save_user, save->save_sec);
-}
-
-/* The owner of xdrec.job (the extension's owner): the queue's writes run as it. */
-Oid
-xdpg_jobs_owner(void)
-{
-	Oid			relid = get_relname_relid("job", get_namespace_oid("xdrec", false));
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "xdrec: table xdrec.job is missing");
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "xdrec: cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
 
 /*
  * Locks the extension against DROP EXTENSION until the transaction ends;
@@ -162,6 +137,31 @@ xdpg_queue_lock(void)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+/*
+ * The pid of the process that holds job's lock (its worker), or 0. The lock,
+ * not xdrec.job.pid, says which process runs a job: only a superuser can
+ * write that column, but a forged pid must still never be signalled.
+ */
+static int
+job_holder(int64 job)
+{
+	LOCKTAG		tag;
+	LockData   *locks;
+	int			pid = 0;
+
+	job_tag(&tag, job);
+	locks = GetLockStatusData();
+	for (int i = 0; i < locks->nelements && pid == 0; i++)
+	{
+		LockInstanceData *l = &locks->locks[i];
+
+		if (memcmp(&l->locktag, &tag, sizeof(tag)) == 0 &&
+			(l->holdMask & LOCKBIT_ON(ExclusiveLock)) != 0)
+			pid = l->pid;
+	}
+	return pid;
+}
+
 /* xdrec.max_workers(), the cap kept in xdrec.setting (SPI connected). */
 int
 xdpg_jobs_max_workers(void)
@@ -191,7 +191,7 @@ key_in(List *keys, const char *key)
 }
 
 /*
- * The running and cancelling jobs (SPI connected, as the jobs' owner): those
+ * The running and cancelling jobs (SPI connected, in an owner span): those
  * whose worker is alive are counted and their (model, domain) keys listed;
  * the others lost their worker and, with record_lost, are recorded failed
  * (not under a transaction snapshot, where the row may be newer than it).
@@ -205,7 +205,8 @@ live_jobs(bool record_lost, List **keys)
 	char	  **key_of;
 
 	if (SPI_execute("SELECT id, model_id, domain FROM xdrec.job "
-					"WHERE state IN ('running', 'cancelling') ORDER BY id", true, 0) != SPI_OK_SELECT)
+					"WHERE state OPERATOR(pg_catalog.=) ANY ('{running,cancelling}'::pg_catalog.text[]) "
+					"ORDER BY id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the running jobs failed");
 	n = SPI_processed;
 	ids = palloc(sizeof(int64) * Max(n, 1));
@@ -233,7 +234,8 @@ live_jobs(bool record_lost, List **keys)
 
 			if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'failed', error = $2, "
 									  "finished_at = pg_catalog.now() "
-									  "WHERE id = $1 AND state IN ('running', 'cancelling')",
+									  "WHERE id OPERATOR(pg_catalog.=) $1 "
+									  "AND state OPERATOR(pg_catalog.=) ANY ('{running,cancelling}'::pg_catalog.text[])",
 									  2, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
 				elog(ERROR, "xdrec: recording job " INT64_FORMAT " failed did not work", ids[i]);
 		}
@@ -242,8 +244,8 @@ live_jobs(bool record_lost, List **keys)
 }
 
 /*
- * Whether a job on (model_id, domain) may start now (SPI connected, as the
- * jobs' owner, under the queue lock): fewer than the cap running, and
+ * Whether a job on (model_id, domain) may start now (SPI connected, in an
+ * owner span, under the queue lock): fewer than the cap running, and
  * nothing running on its (model, domain).
  */
 bool
@@ -255,7 +257,7 @@ xdpg_job_may_start(int64 model_id, const char *domain)
 		!key_in(keys, job_key(model_id, domain));
 }
 
-/* A scheduled job that cannot run, recorded failed (SPI connected, as the jobs' owner). */
+/* A scheduled job that cannot run, recorded failed (SPI connected, in an owner span). */
 void
 xdpg_job_fail(int64 job, const char *sqlstate, const char *reason)
 {
@@ -263,16 +265,21 @@ xdpg_job_fail(int64 job, const char *sqlstate, const char *reason)
 	Datum		vals[3] = {Int64GetDatum(job), CStringGetTextDatum(reason), CStringGetTextDatum(sqlstate)};
 
 	if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'failed', error = $2, sqlstate = $3, "
-							  "finished_at = pg_catalog.now() WHERE id = $1 AND state = 'scheduled'",
+							  "finished_at = pg_catalog.now() "
+							  "WHERE id OPERATOR(pg_catalog.=) $1 AND state OPERATOR(pg_catalog.=) 'scheduled'",
 							  3, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "xdrec: recording job " INT64_FORMAT " failed did not work", job);
 }
 
+/*
+ * Registers a worker for job; false (with a NOTICE) when no slot is free.
+ * Needs no catalog access: the commit of a submission calls it too.
+ */
 static bool
-start_worker(int64 job, Oid login_role, TransactionId wait_xid)
+start_worker(int64 job, Oid login_role, Oid extension)
 {
 	BackgroundWorker w;
-	XdJobLaunch launch = {MyDatabaseId, login_role, wait_xid, get_extension_oid("xdrec", false)};
+	XdJobLaunch launch = {MyDatabaseId, login_role, extension};
 
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -281,21 +288,120 @@ start_worker(int64 job, Oid login_role, TransactionId wait_xid)
 	snprintf(w.bgw_library_name, BGW_MAXLEN, "xdrec");
 	snprintf(w.bgw_function_name, BGW_MAXLEN, "xdrec_job_worker_main");
 	snprintf(w.bgw_name, BGW_MAXLEN, "xdrec job " INT64_FORMAT, job);
-	snprintf(w.bgw_type, BGW_MAXLEN, "xdrec job");
+	snprintf(w.bgw_type, BGW_MAXLEN, XDPG_WORKER_TYPE);
 	w.bgw_main_arg = Int64GetDatum(job);
 	StaticAssertStmt(sizeof(XdJobLaunch) <= BGW_EXTRALEN, "XdJobLaunch must fit bgw_extra");
 	memcpy(w.bgw_extra, &launch, sizeof(launch));
 	w.bgw_notify_pid = 0;
-	return RegisterDynamicBackgroundWorker(&w, NULL);
+	if (RegisterDynamicBackgroundWorker(&w, NULL))
+		return true;
+	ereport(NOTICE,
+			(errmsg("no background worker slot is free: job " INT64_FORMAT " stays scheduled", job),
+			 errhint("Raise max_worker_processes; the next job call or xdrec.run_pending() starts it.")));
+	return false;
 }
+
+/* ------------------------------------------------ starting at commit */
+
+/* A job this backend's open transaction submitted: its worker starts at commit. */
+typedef struct XdPendingJob
+{
+	int64		job;
+	Oid			login_role;
+	SubTransactionId subxact;	/* where it was inserted */
+} XdPendingJob;
+
+static List *pending_jobs = NIL;	/* of XdPendingJob, in TopMemoryContext */
+static int	pending_cap = 0;	/* xdrec.max_workers() at the last submission */
+static Oid	pending_extension = InvalidOid;
+static bool callbacks_registered = false;
+
+static void
+pending_clear(void)
+{
+	list_free_deep(pending_jobs);
+	pending_jobs = NIL;
+}
+
+/*
+ * At commit, workers for the jobs the transaction submitted, oldest first,
+ * at most the cap: a worker finding the cap reached leaves its job
+ * scheduled, and a finishing worker starts the rest. Only shared memory is
+ * touched here; the commit is already visible, so the workers need not wait.
+ */
+static void
+pending_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+	int			started = 0;
+
+	if (pending_jobs == NIL)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+		foreach(lc, pending_jobs)
+		{
+			XdPendingJob *p = lfirst(lc);
+
+			if (started >= pending_cap || !start_worker(p->job, p->login_role, pending_extension))
+				break;
+			started++;
+		}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE || event == XACT_EVENT_PARALLEL_ABORT)
+		pending_clear();
+}
+
+/* A rolled-back subtransaction took its jobs (and its children's) with it. */
+static void
+pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, pending_jobs)
+	{
+		XdPendingJob *p = lfirst(lc);
+
+		if (p->subxact >= mySubid)
+		{
+			pending_jobs = foreach_delete_current(pending_jobs, lc);
+			pfree(p);
+		}
+	}
+}
+
+static void
+pending_add(int64 job, int cap)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	XdPendingJob *p = palloc(sizeof(XdPendingJob));
+
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(pending_xact_callback, NULL);
+		RegisterSubXactCallback(pending_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+	p->job = job;
+	p->login_role = GetSessionUserId();
+	p->subxact = GetCurrentSubTransactionId();
+	pending_jobs = lappend(pending_jobs, p);
+	pending_cap = cap;
+	pending_extension = get_extension_oid("xdrec", false);
+	MemoryContextSwitchTo(old);
+}
+
+/* ------------------------------------------------------------ the queue */
 
 /*
  * Starts a worker for each scheduled job that may run, oldest first: lost
  * workers are recorded failed first, then up to the cap, skipping a job
- * whose (model, domain) is taken. A worker started for a job this
- * transaction inserted waits for it to commit. A worker that finds the job
- * taken, or the cap reached, leaves it scheduled; so starting one too many
- * is harmless. Returns the number of workers started.
+ * whose (model, domain) is taken. Jobs this transaction submitted are left
+ * to its commit. A worker that finds the job taken, or the cap reached,
+ * leaves it scheduled; so starting one too many is harmless. Returns the
+ * number of workers started.
  *
  * A finishing worker (worker.c) passes the login role it connected as: the
  * oldest job that may run and has that login role is left to it, in *own
@@ -306,7 +412,7 @@ start_worker(int64 job, Oid login_role, TransactionId wait_xid)
 int
 xdpg_jobs_dispatch_for(Oid self_login, int64 *own)
 {
-	XdRoleSwitch save;
+	XdSpan		span;
 	List	   *keys = NIL;
 	int			live,
 				cap,
@@ -314,17 +420,19 @@ xdpg_jobs_dispatch_for(Oid self_login, int64 *own)
 	bool		no_slot = false;
 	uint64		n;
 	SPITupleTable *tt;
+	Oid			extension = get_extension_oid("xdrec", false);
 
 	*own = 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	xdpg_role_switch(xdpg_jobs_owner(), &save);
+	xdpg_owner_begin(&span);
 	live = live_jobs(true, &keys);
 	cap = xdpg_jobs_max_workers();
 	if (live < cap)
 	{
 		if (SPI_execute("SELECT id, model_id, domain, login_role, submitted_by, xmin "
-						"FROM xdrec.job WHERE state = 'scheduled' ORDER BY id", false, 0) != SPI_OK_SELECT)
+						"FROM xdrec.job WHERE state OPERATOR(pg_catalog.=) 'scheduled' ORDER BY id",
+						false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the scheduled jobs failed");
 		n = SPI_processed;
 		/* kept: xdpg_job_fail below runs SPI, which resets SPI_tuptable */
@@ -343,6 +451,9 @@ xdpg_jobs_dispatch_for(Oid self_login, int64 *own)
 			HeapTuple	role;
 			bool		can_login = false;
 
+			/* its worker starts when this transaction commits */
+			if (TransactionIdIsCurrentTransactionId(xmin))
+				continue;
 			if (key_in(keys, key))
 				continue;
 			keys = lappend(keys, key);
@@ -367,12 +478,8 @@ xdpg_jobs_dispatch_for(Oid self_login, int64 *own)
 			}
 			if (no_slot)
 				continue;
-			if (!start_worker(id, login_oid,
-							  TransactionIdIsCurrentTransactionId(xmin) ? GetTopTransactionId() : InvalidTransactionId))
+			if (!start_worker(id, login_oid, extension))
 			{
-				ereport(NOTICE,
-						(errmsg("no background worker slot is free: job " INT64_FORMAT " stays scheduled", id),
-						 errhint("Raise max_worker_processes; the next job call or xdrec.run_pending() starts it.")));
 				/* a finishing worker still looks for a job it can run itself */
 				if (!OidIsValid(self_login) || *own != 0)
 					break;
@@ -382,7 +489,7 @@ xdpg_jobs_dispatch_for(Oid self_login, int64 *own)
 			started++;
 		}
 	}
-	xdpg_role_restore(&save);
+	xdpg_span_end(&span);
 	SPI_finish();
 	return started;
 }
@@ -395,17 +502,21 @@ xdpg_jobs_dispatch(void)
 	return xdpg_jobs_dispatch_for(InvalidOid, &own);
 }
 
-/* Inserts a job as the current role and starts what may start. */
+/*
+ * Inserts a job for the current role (the model's 'train' privilege checked
+ * as it), starts what may start of the others, and leaves this one's worker
+ * to the commit.
+ */
 Jsonb *
 xdpg_job_submit(const char *name, const char *kind, const char *domain, const char *method,
 				const char *deploy)
 {
 	XdModelDef *md;
-	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
-	Datum		vals[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
+	Datum		vals[6];
 	bool		isnull;
 	int64		id;
+	int			cap;
 	StringInfoData opts;
 
 	xdpg_check_writable(psprintf("xdrec.%s", kind));
@@ -442,13 +553,18 @@ xdpg_job_submit(const char *name, const char *kind, const char *domain, const ch
 	vals[1] = CStringGetTextDatum(domain);
 	vals[2] = CStringGetTextDatum(kind);
 	vals[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(opts.data));
-	if (SPI_execute_with_args("INSERT INTO xdrec.job (model_id, domain, kind, options) "
-							  "VALUES ($1, $2, $3, $4) RETURNING id",
-							  4, types, vals, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	vals[4] = xdpg_current_role_name();
+	vals[5] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+	xdpg_model_check_write(md->id, name, "train");
+	if (xdpg_owner_execute("INSERT INTO xdrec.job (model_id, domain, kind, options, submitted_by, login_role) "
+						   "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+						   6, types, vals, NULL, SPI_OK_INSERT_RETURNING) != 1)
 		elog(ERROR, "xdrec: inserting the job failed");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	cap = xdpg_jobs_max_workers();
 	SPI_finish();
 
+	pending_add(id, cap);
 	xdpg_jobs_dispatch();
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 											  CStringGetDatum(psprintf("{\"job\": " INT64_FORMAT ", \"state\": \"scheduled\"}", id))));
@@ -462,10 +578,11 @@ xdrec_run_pending(PG_FUNCTION_ARGS)
 }
 
 /*
- * xdrec._job_state(job, state): the state xdrec.jobs shows. A running or
- * cancelling job whose lock is free lost its worker, unless the worker
- * recorded its outcome after the caller's snapshot: the latest committed
- * row decides.
+ * xdrec_internal.job_state(job, state): the state xdrec.jobs shows. A
+ * running or cancelling job whose lock is free lost its worker, unless the
+ * worker recorded its outcome after the caller's snapshot: the latest
+ * committed row decides. Called directly, it tells nothing about a job the
+ * caller cannot see: the state given comes back, as for a live job.
  */
 PG_FUNCTION_INFO_V1(xdrec_job_state);
 Datum
@@ -478,18 +595,24 @@ xdrec_job_state(PG_FUNCTION_ARGS)
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(job)};
 	SPIPlanPtr	plan;
+	bool		visible = false;
 	MemoryContext callcxt = CurrentMemoryContext;
 
 	if ((strcmp(s, "running") != 0 && strcmp(s, "cancelling") != 0) || xdpg_job_alive(job))
 		PG_RETURN_TEXT_P(state);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	plan = SPI_prepare("SELECT state FROM xdrec.job WHERE id = $1", 1, types);
+	/* as the caller: row-level security hides other models' jobs */
+	plan = SPI_prepare("SELECT state FROM xdrec.job WHERE id OPERATOR(pg_catalog.=) $1", 1, types);
 	if (plan && SPI_execute_snapshot(plan, vals, NULL, GetLatestSnapshot(), InvalidSnapshot,
 									 true, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		visible = true;
 		latest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (latest == NULL || strcmp(latest, "running") == 0 || strcmp(latest, "cancelling") == 0)
+	}
+	if (visible && (strcmp(latest, "running") == 0 || strcmp(latest, "cancelling") == 0))
 		latest = "failed";
+	if (visible)
 	{
 		MemoryContext old = MemoryContextSwitchTo(callcxt);
 
@@ -504,8 +627,10 @@ xdrec_job_state(PG_FUNCTION_ARGS)
  * xdrec.cancel(job): a scheduled job is cancelled at once; a running one
  * becomes cancelling and its worker is sent SIGINT, which the core's stop
  * callback sees at its next batch; the worker then records cancelled, with
- * nothing deployed. The submitter and the model's owner may cancel.
- * Returns the job's state after the call.
+ * nothing deployed. The submitter and the model's owner may cancel. The
+ * signal goes only to the process holding the job's lock, and only if it is
+ * an xdrec job worker of this database. Returns the job's state after the
+ * call.
  */
 PG_FUNCTION_INFO_V1(xdrec_cancel);
 Datum
@@ -517,8 +642,7 @@ xdrec_cancel(PG_FUNCTION_ARGS)
 	bool		isnull;
 	char	   *state;
 	bool		allowed;
-	XdRoleSwitch save;
-	int			pid = 0;
+	int			pid;
 
 	xdpg_check_writable("xdrec.cancel");
 	if (PG_ARGISNULL(0))
@@ -532,8 +656,9 @@ xdrec_cancel(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	/* as the caller: row-level security decides what it sees */
-	if (SPI_execute_with_args("SELECT state, xdrec._is_member(submitted_by) "
-							  "OR xdrec._model_access(model_id, 'own') FROM xdrec.job WHERE id = $1",
+	if (SPI_execute_with_args("SELECT state, xdrec_internal.is_member(submitted_by) "
+							  "OR xdrec_internal.model_access(model_id, 'own') "
+							  "FROM xdrec.job WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading job " INT64_FORMAT " failed", job);
 	if (SPI_processed == 0)
@@ -548,31 +673,27 @@ xdrec_cancel(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to cancel job " INT64_FORMAT, job),
 				 errdetail("Only the role that submitted it and the owner of its model may cancel a job.")));
 
-	xdpg_role_switch(xdpg_jobs_owner(), &save);
 	/* re-evaluated on the newest row if a worker claims it meanwhile */
-	if (SPI_execute_with_args("UPDATE xdrec.job SET "
-							  "state = CASE state WHEN 'scheduled' THEN 'cancelled' ELSE 'cancelling' END, "
-							  "finished_at = CASE state WHEN 'scheduled' THEN pg_catalog.now() END, "
-							  "error = CASE state WHEN 'scheduled' THEN 'cancelled before it started' END "
-							  "WHERE id = $1 AND state IN ('scheduled', 'running') RETURNING state, pid",
-							  1, types, vals, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "xdrec: cancelling job " INT64_FORMAT " failed", job);
-	if (SPI_processed == 1)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-
+	if (xdpg_owner_execute("UPDATE xdrec.job SET "
+						   "state = CASE WHEN state OPERATOR(pg_catalog.=) 'scheduled' THEN 'cancelled' ELSE 'cancelling' END, "
+						   "finished_at = CASE WHEN state OPERATOR(pg_catalog.=) 'scheduled' THEN pg_catalog.now() END, "
+						   "error = CASE WHEN state OPERATOR(pg_catalog.=) 'scheduled' THEN 'cancelled before it started' END "
+						   "WHERE id OPERATOR(pg_catalog.=) $1 "
+						   "AND state OPERATOR(pg_catalog.=) ANY ('{scheduled,running}'::pg_catalog.text[]) "
+						   "RETURNING state",
+						   1, types, vals, NULL, SPI_OK_UPDATE_RETURNING) == 1)
 		state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		if (!isnull)
-			pid = DatumGetInt32(d);
-	}
-	xdpg_role_restore(&save);
 
-	if (pid != 0 && strcmp(state, "cancelling") == 0 && xdpg_job_alive(job))
+	if (strcmp(state, "cancelling") == 0 && (pid = job_holder(job)) != 0)
 	{
-		/* the pid the worker wrote, while it holds the lock: a backend of this database */
 		PGPROC	   *proc = BackendPidGetProc(pid);
+		const char *type = GetBackgroundWorkerTypeByPid(pid);
 
-		if (proc != NULL && proc->databaseId == MyDatabaseId && kill(pid, SIGINT) != 0)
+		if (proc == NULL || proc->databaseId != MyDatabaseId || type == NULL ||
+			strcmp(type, XDPG_WORKER_TYPE) != 0)
+			ereport(WARNING,
+					(errmsg("job " INT64_FORMAT " was not signalled: the process holding its lock (pid %d) is not an xdrec job worker of this database", job, pid)));
+		else if (kill(pid, SIGINT) != 0)
 			ereport(WARNING,
 					(errmsg("could not signal the worker of job " INT64_FORMAT " (pid %d): %m", job, pid)));
 	}

@@ -10,25 +10,20 @@
 
 #include "miscadmin.h"
 
-/* What a worker is started with, in bgw_extra (bgw_main_arg is the job id). */
+/* the bgw_type of xdrec's workers: cancel signals no other process */
+#define XDPG_WORKER_TYPE "xdrec job"
+
+/*
+ * What a worker is started with, in bgw_extra (bgw_main_arg is the job id).
+ * Workers start only for committed jobs, so none waits for a transaction.
+ */
 typedef struct XdJobLaunch
 {
 	Oid			database;
 	Oid			login_role;		/* the submitting session's login role */
-	TransactionId wait_xid;		/* the submitting transaction, or invalid */
 	Oid			extension;		/* xdrec's pg_extension row: the job's tables */
 } XdJobLaunch;
 
-/* A role switched to, and the one to come back to. */
-typedef struct XdRoleSwitch
-{
-	Oid			save_user;
-	int			save_sec;
-} XdRoleSwitch;
-
-extern void xdpg_role_switch(Oid role, XdRoleSwitch *save);
-extern void xdpg_role_restore(const XdRoleSwitch *save);
-extern Oid	xdpg_jobs_owner(void);
 extern bool xdpg_jobs_extension_lock(Oid ext);
 
 extern bool xdpg_job_lock(int64 job);

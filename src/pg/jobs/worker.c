@@ -2,11 +2,12 @@
  * worker.c - the dynamic background worker that runs jobs (DESIGN
  * section 8, docs/jobs.md), started by jobs.c.
  *
- * It connects to the job's database as the submitting session's login role
- * (PostgreSQL 15 connects workers only as roles that may log in), waits for
- * the submitting transaction to end, then claims the job under the queue
- * lock (the cap and one job per (model, domain) are decided there) and holds
- * the job's advisory lock until its outcome is committed. The job runs as
+ * It is started once the submitting transaction has committed (jobs.c),
+ * connects to the job's database as the submitting session's login role
+ * (PostgreSQL 15 connects workers only as roles that may log in), then
+ * claims the job under the queue lock (the cap and one job per (model,
+ * domain) are decided there) and holds the job's advisory lock until its
+ * outcome is committed. The job runs as
  * the submitting role in three steps: load (one transaction), fit (the core,
  * outside any transaction, committing one progress row per epoch in its own
  * transaction), store (one transaction that writes and serves the version
@@ -18,6 +19,12 @@
  * and exits when none is left for it. Each of its transactions that touches
  * xdrec's tables locks the extension first, as DROP EXTENSION does; once the
  * extension is dropped, the worker exits.
+ *
+ * Every transaction starts with search_path = pg_catalog, pg_temp at session
+ * level, whatever the login role's default (ALTER ROLE ... SET search_path)
+ * or the previous job's SQL left, and all of its SQL runs in spans
+ * (owner.c) that pin it again: the queue's statements as the extension's
+ * owner, the job's as its submitter, locked to that role.
  */
 #include "postgres.h"
 
@@ -29,10 +36,10 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
-#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -46,7 +53,6 @@ typedef struct XdJob
 {
 	int64		id;
 	MemoryContext cxt;
-	Oid			owner;			/* of the job tables: the queue's writes */
 	Oid			submitter;		/* the job runs as this role */
 	char	   *model;
 	char	   *kind;
@@ -54,7 +60,7 @@ typedef struct XdJob
 	char	   *method;
 	char	   *deploy;			/* the call's deploy policy, or NULL */
 	ErrorData  *deferred;		/* an error in a progress transaction */
-	XdRoleSwitch role;
+	XdSpan		span;
 } XdJob;
 
 /* The extension the worker's job was submitted in (XdJobLaunch). */
@@ -73,6 +79,8 @@ worker_begin(void)
 	/* now() is the transaction's start: a worker has no statements to set it */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
 	if (!xdpg_jobs_extension_lock(worker_extension))
 	{
 		ereport(LOG,
@@ -82,21 +90,28 @@ worker_begin(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 }
 
-/* A transaction with SPI connected, as role; SPI_palloc lands in job->cxt. */
+/*
+ * A transaction with SPI connected, as the extension's owner (the queue's
+ * statements) or as the job's submitter (the job itself); SPI_palloc lands
+ * in job->cxt.
+ */
 static void
-job_begin(XdJob *job, Oid role)
+job_begin(XdJob *job, bool as_owner)
 {
 	worker_begin();
 	MemoryContextSwitchTo(job->cxt);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	xdpg_role_switch(role, &job->role);
+	if (as_owner)
+		xdpg_owner_begin(&job->span);
+	else
+		xdpg_role_begin(&job->span, job->submitter);
 }
 
 static void
 job_commit(XdJob *job)
 {
-	xdpg_role_restore(&job->role);
+	xdpg_span_end(&job->span);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -116,7 +131,7 @@ job_claim(XdJob *job)
 	bool		claimed = false;
 	bool		isnull;
 
-	job_begin(job, job->owner);
+	job_begin(job, true);
 	if (!xdpg_job_lock(job->id))
 	{
 		job_commit(job);
@@ -126,9 +141,11 @@ job_claim(XdJob *job)
 	/* what committed before the queue lock was ours */
 	PopActiveSnapshot();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_execute_with_args("SELECT j.state, m.name, j.kind, j.domain, j.options ->> 'method', "
-							  "j.submitted_by, j.model_id, j.options ->> 'deploy' FROM xdrec.job j "
-							  "JOIN xdrec.model m ON m.id = j.model_id WHERE j.id = $1",
+	if (SPI_execute_with_args("SELECT j.state, m.name, j.kind, j.domain, "
+							  "j.options OPERATOR(pg_catalog.->>) 'method', j.submitted_by, j.model_id, "
+							  "j.options OPERATOR(pg_catalog.->>) 'deploy' "
+							  "FROM xdrec.job j JOIN xdrec.model m ON m.id OPERATOR(pg_catalog.=) j.model_id "
+							  "WHERE j.id OPERATOR(pg_catalog.=) $1",
 							  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading job " INT64_FORMAT " failed", job->id);
 	if (SPI_processed == 1 &&
@@ -158,7 +175,7 @@ job_claim(XdJob *job)
 			if (refusal)
 				xdpg_job_fail(job->id, "42501", refusal);
 			else if (SPI_execute_with_args("UPDATE xdrec.job SET state = 'running', pid = $2, "
-										   "started_at = pg_catalog.now() WHERE id = $1",
+										   "started_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1",
 										   2, types, vals, NULL, false, 0) == SPI_OK_UPDATE)
 				claimed = true;
 		}
@@ -169,11 +186,11 @@ job_claim(XdJob *job)
 	return claimed;
 }
 
-/* The job's outcome, as the jobs' owner, in the current transaction. */
+/* The job's outcome, as the extension's owner, in the current transaction. */
 static void
 job_record(XdJob *job, const char *state, const char *result, const ErrorData *e)
 {
-	XdRoleSwitch save;
+	XdSpan		span;
 	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		vals[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -192,13 +209,13 @@ job_record(XdJob *job, const char *state, const char *result, const ErrorData *e
 		vals[4] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
 	else
 		nulls[4] = 'n';
-	xdpg_role_switch(job->owner, &save);
+	xdpg_owner_begin(&span);
 	xdpg_queue_lock();
-	if (SPI_execute_with_args("UPDATE xdrec.job SET state = $2, result = $3::jsonb, error = $4, "
-							  "sqlstate = $5, finished_at = pg_catalog.now() WHERE id = $1",
+	if (SPI_execute_with_args("UPDATE xdrec.job SET state = $2, result = $3::pg_catalog.jsonb, error = $4, "
+							  "sqlstate = $5, finished_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1",
 							  5, types, vals, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "xdrec: recording the outcome of job " INT64_FORMAT " failed", job->id);
-	xdpg_role_restore(&save);
+	xdpg_span_end(&span);
 }
 
 /* The core's stop callback: a cancel, a termination, or a failed progress write. */
@@ -242,7 +259,7 @@ job_progress(void *arg, const xd_epoch_report *r)
 		vals[3] = float_or_null(r->metric, &nulls[3]);
 		vals[4] = float_or_null(r->positives_per_sec, &nulls[4]);
 		vals[5] = float_or_null(r->eta_seconds, &nulls[5]);
-		job_begin(job, job->owner);
+		job_begin(job, true);
 		if (SPI_execute_with_args("INSERT INTO xdrec.job_progress (job_id, epoch, loss, metric, rows_per_sec, eta) "
 								  "VALUES ($1, $2, $3, $4, $5, pg_catalog.make_interval(secs => $6))",
 								  6, types, vals, nulls, false, 0) != SPI_OK_INSERT)
@@ -272,7 +289,7 @@ job_run(XdJob *job)
 		XdAdaptRun *arun = NULL;
 		char	   *summary;
 
-		job_begin(job, job->submitter);
+		job_begin(job, false);
 		if (train)
 			trun = xdpg_train_load(job->model, job->domain, job->deploy, job->cxt);
 		else
@@ -285,7 +302,7 @@ job_run(XdJob *job)
 		else
 			xdpg_adapt_fit(arun, &hooks);
 
-		job_begin(job, job->submitter);
+		job_begin(job, false);
 		summary = train ? xdpg_train_store(trun) : xdpg_adapt_store(arun);
 		job_record(job, "finished", summary, NULL);
 		job_commit(job);
@@ -303,7 +320,7 @@ job_run(XdJob *job)
 		QueryCancelPending = false;
 		if (job->deferred)
 			e = job->deferred;
-		job_begin(job, job->owner);
+		job_begin(job, true);
 		job_record(job, e->sqlerrcode == ERRCODE_QUERY_CANCELED ? "cancelled" : "failed", NULL, e);
 		job_commit(job);
 	}
@@ -323,14 +340,6 @@ xdrec_job_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(launch.database, launch.login_role, 0);
-
-	/* never before the submitting transaction has committed (or aborted) */
-	if (TransactionIdIsValid(launch.wait_xid))
-	{
-		StartTransactionCommand();
-		XactLockTableWait(launch.wait_xid, NULL, NULL, XLTW_None);
-		CommitTransactionCommand();
-	}
 
 	/*
 	 * The job it was started for, then each job the queue leaves to it: a
@@ -364,7 +373,6 @@ xdrec_job_worker_main(Datum arg)
 		 * worker's StartTransactionCommand() is.
 		 */
 		DiscardCommand(&discard, true);
-		job.owner = xdpg_jobs_owner();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		/* what a job allocates outside its transactions goes with its context */

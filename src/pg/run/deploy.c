@@ -74,12 +74,14 @@ xdpg_deploy_decide(const XdModelDef *md, const char *domain, const char *role,
 		*reason = "deploy => 'never'";
 		return false;
 	}
+	/* operators qualified: the caller's search_path does not choose them */
 	if (SPI_execute_with_args("SELECT d.served_version, v.kind, "
-							  " (v.metrics -> 'valid' ->> 'mrr')::float8, "
-							  " (v.metrics -> 'valid' ->> 'rmse')::float8, "
-							  " (v.metrics -> 'valid' ->> 'se')::float8 "
-							  "FROM xdrec.domain d LEFT JOIN xdrec.version v ON v.id = d.served_version "
-							  "WHERE d.model_id = $1 AND d.domain = $2",
+							  " (v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'mrr')::pg_catalog.float8, "
+							  " (v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'rmse')::pg_catalog.float8, "
+							  " (v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'se')::pg_catalog.float8 "
+							  "FROM xdrec.domain d LEFT JOIN xdrec.version v "
+							  " ON v.id OPERATOR(pg_catalog.=) d.served_version "
+							  "WHERE d.model_id OPERATOR(pg_catalog.=) $1 AND d.domain OPERATOR(pg_catalog.=) $2",
 							  2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the served version of domain %s failed", domain);
 	if (SPI_processed == 0 ||
@@ -131,16 +133,18 @@ xdpg_prune_versions(const XdModelDef *md, const char *domain)
 	vals[0] = Int64GetDatum(md->id);
 	vals[1] = CStringGetTextDatum(domain);
 	vals[2] = Int32GetDatum(md->keep_versions);
-	if (SPI_execute_with_args("DELETE FROM xdrec.version v "
-							  "WHERE v.id IN (SELECT x.id FROM xdrec.version x "
-							  "               WHERE x.model_id = $1 AND x.domain = $2 "
-							  "               ORDER BY x.id DESC OFFSET $3) "
-							  "AND NOT EXISTS (SELECT 1 FROM xdrec.domain d "
-							  "                WHERE d.model_id = v.model_id AND d.served_version = v.id) "
-							  "AND NOT EXISTS (SELECT 1 FROM xdrec.version p WHERE p.pins_shared_version = v.id)",
-							  3, types, vals, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "xdrec: pruning the versions of domain %s failed", domain);
-	return (int64) SPI_processed;
+	/* as the catalog's owner, as every write (owner.c) */
+	return (int64) xdpg_owner_execute("DELETE FROM xdrec.version v "
+									  "WHERE v.model_id OPERATOR(pg_catalog.=) $1 AND v.domain OPERATOR(pg_catalog.=) $2 "
+									  "AND v.id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT x.id FROM xdrec.version x "
+									  "  WHERE x.model_id OPERATOR(pg_catalog.=) $1 AND x.domain OPERATOR(pg_catalog.=) $2 "
+									  "  ORDER BY x.id DESC OFFSET $3)) "
+									  "AND NOT EXISTS (SELECT 1 FROM xdrec.domain d "
+									  "  WHERE d.model_id OPERATOR(pg_catalog.=) v.model_id "
+									  "  AND d.served_version OPERATOR(pg_catalog.=) v.id) "
+									  "AND NOT EXISTS (SELECT 1 FROM xdrec.version p "
+									  "  WHERE p.pins_shared_version OPERATOR(pg_catalog.=) v.id)",
+									  3, types, vals, NULL, SPI_OK_DELETE);
 }
 
 /*

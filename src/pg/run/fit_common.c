@@ -11,7 +11,6 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
@@ -85,8 +84,9 @@ xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg, char **name, char
 }
 
 /*
- * The domain's keys and rows, read as the calling role with a pinned
- * search_path (feature expressions run as the caller). A source builds the
+ * The domain's keys and rows, read as the calling role in a user span
+ * (owner.c: feature expressions run as the caller, who stays the caller,
+ * with search_path pinned). A source builds the
  * model's vocabularies from its rows; a target keeps the source's frozen
  * ones, already in md. Errors when the domain is too small to fit.
  */
@@ -95,11 +95,10 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 				   XdKeyMap *users, XdKeyMap *items, XdGuard *guard, XdLoadCounts *counts)
 {
 	int			min_rows = is_source ? XDPG_MIN_TRAIN_ROWS : XDPG_MIN_TARGET_ROWS;
-	int			save_nestlevel;
+	XdSpan		span;
 	xd_dataset *ds;
 
-	save_nestlevel = NewGUCNestLevel();
-	xdpg_pin_search_path();
+	xdpg_user_begin(&span);
 	xdpg_load_keys(md, domain, true, users);
 	xdpg_load_keys(md, domain, false, items);
 	if (users->n == 0)
@@ -109,7 +108,8 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 		Datum		vals[2] = {Int64GetDatum(md->id), CStringGetTextDatum(domain)};
 		char	   *hint = NULL;
 
-		if (SPI_execute_with_args("SELECT xdrec._domain_hint(m, $2) FROM xdrec.model m WHERE m.id = $1",
+		if (SPI_execute_with_args("SELECT xdrec_internal.domain_hint(m, $2) FROM xdrec.model m "
+								  "WHERE m.id OPERATOR(pg_catalog.=) $1",
 								  2, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 			hint = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		ereport(ERROR,
@@ -120,7 +120,7 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 	if (is_source)
 		xdpg_build_vocabulary(md, domain);
 	ds = xdpg_load_domain(md, domain, users, items, guard, counts);
-	AtEOXact_GUC(true, save_nestlevel);
+	xdpg_span_end(&span);
 
 	if (counts->rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < min_rows ||
 		ds->n_items < XDPG_MIN_ITEMS)

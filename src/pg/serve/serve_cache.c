@@ -15,7 +15,9 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/ilist.h"
 #include "utils/builtins.h"
@@ -180,10 +182,30 @@ xdpg_item_outputs(XdVersion *v, const float *c)
 	return &e->io;
 }
 
+/* Whether the current role may use model_id (its cached versions are shown). */
+static bool
+may_use(int64 model_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(model_id)};
+	bool		isnull;
+	bool		ok;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT xdrec_internal.model_access($1, 'use')", 1, types, vals, NULL,
+							  true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "xdrec: checking the privileges on a cached model failed");
+	ok = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return ok;
+}
+
 /*
- * xdrec._cache_stats(): one row per version in this backend's cache
+ * xdrec_internal.cache_stats(): one row per version in this backend's cache
  * (model_id, domain, version, version_bytes, contexts, context_bytes, hits,
- * misses); xdrec.cache_stats adds the model's name.
+ * misses) of the models the current role may use (a session that changed
+ * roles may cache another role's); xdrec.cache_stats adds the model's name.
  */
 PG_FUNCTION_INFO_V1(xdrec_cache_stats);
 Datum
@@ -192,12 +214,12 @@ xdrec_cache_stats(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	XdVersion **vs;
 	int			n = xdpg_cached_versions(&vs);
+	Datum	   *rows = palloc(sizeof(Datum) * 8 * Max(n, 1));
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* copied first: the privilege checks' queries may invalidate the cache */
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[8];
-		bool		nulls[8] = {0};
+		Datum	   *values = rows + 8 * i;
 
 		values[0] = Int64GetDatum(vs[i]->model_id);
 		values[1] = CStringGetTextDatum(vs[i]->domain);
@@ -207,7 +229,14 @@ xdrec_cache_stats(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum((int64) vs[i]->ctx_bytes);
 		values[6] = Int64GetDatum(vs[i]->ctx_hits);
 		values[7] = Int64GetDatum(vs[i]->ctx_misses);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		bool		nulls[8] = {0};
+
+		if (may_use(DatumGetInt64(rows[8 * i])))
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, rows + 8 * i, nulls);
 	}
 	return (Datum) 0;
 }

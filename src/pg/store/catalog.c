@@ -6,10 +6,12 @@
  * xdrec.weight (model tensors by their core names, "ctx.W1", "emb.user", ...,
  * and the encoder's arrays as "enc.num_min", "enc.user_num", ...), its key
  * maps in xdrec.key_map and each user's training items in xdrec.seen. All of
- * it is written by the calling role, in the caller's transaction: a failing
- * or cancelled run leaves nothing behind. Deploying points the domain's
- * served_version at it and invalidates every backend's ranking cache.
- * Reading a version back, and validating it, is version_read.c's.
+ * it is written in the caller's transaction, once the caller's 'train'
+ * privilege is checked, by the extension's owner (owner.c: no role writes
+ * the catalog itself): a failing or cancelled run leaves nothing behind.
+ * Deploying points the domain's served_version at it and invalidates every
+ * backend's ranking cache. Reading a version back, and validating it, is
+ * version_read.c's.
  */
 #include "postgres.h"
 
@@ -158,7 +160,8 @@ codes_as_floats(const int32 *codes, size_t n)
 
 /*
  * Writes a new ready version of domain for md: the row, every tensor, the key
- * maps and the seen items. Returns its id. Nothing is served yet.
+ * maps and the seen items. Returns its id. Nothing is served yet. The
+ * current role must have 'train' on the model.
  */
 int64
 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
@@ -166,9 +169,9 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 				   const char *metrics_json, const char *encoder_json,
 				   const XdVersionInfo *info)
 {
-	Oid			vtypes[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
-	Datum		vvals[7];
-	char		vnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			vtypes[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		vvals[8];
+	char		vnulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			wtypes[5] = {INT8OID, INT8OID, TEXTOID, INT4OID, BYTEAOID};
 	SPIPlanPtr	wplan;
 	int64		version_id;
@@ -178,7 +181,9 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	const xd_encoder *enc = &ds->enc;
 	const xd_schema *s = &enc->schema;
 	int			ret;
+	XdSpan		span;
 
+	xdpg_model_check_write(md->id, md->name, "train");
 	vvals[0] = Int64GetDatum(md->id);
 	vvals[1] = CStringGetTextDatum(domain);
 	vvals[2] = CStringGetTextDatum(metrics_json);
@@ -188,10 +193,12 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	vvals[6] = Int64GetDatum(info->pins_shared_version);
 	if (info->pins_shared_version <= 0)
 		vnulls[6] = 'n';
+	vvals[7] = xdpg_current_role_name();	/* who trained it, before the span */
+	xdpg_owner_begin(&span);
 	ret = SPI_execute_with_args("INSERT INTO xdrec.version (model_id, domain, kind, method, pins_shared_version, "
-								" state, metrics, encoder) "
-								"VALUES ($1, $2, $5, $6, $7, 'ready', $3::jsonb, $4::jsonb) RETURNING id",
-								7, vtypes, vvals, vnulls, false, 0);
+								" state, metrics, encoder, trained_by) "
+								"VALUES ($1, $2, $5, $6, $7, 'ready', $3::pg_catalog.jsonb, $4::pg_catalog.jsonb, $8) RETURNING id",
+								8, vtypes, vvals, vnulls, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "xdrec: writing the version failed: %s", SPI_result_code_string(ret));
 	version_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -264,6 +271,7 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	write_keys(md->id, version_id, "user", users);
 	write_keys(md->id, version_id, "item", items);
 	write_seen(md->id, version_id, ds);
+	xdpg_span_end(&span);
 	return version_id;
 }
 
@@ -271,6 +279,7 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
  * Serves version_id for (md, domain) and invalidates every backend's ranking
  * cache (the invalidation is sent at commit, and WAL-logged for standbys).
  * Users forgotten from the domain while it trained are cleared from it first.
+ * The current role must have 'train' on the model.
  */
 void
 xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_id,
@@ -278,34 +287,27 @@ xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_
 {
 	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
 	Datum		vals[5];
-	int			ret;
 
+	xdpg_model_check_write(md->id, md->name, "train");
 	xdpg_forget_pending(md, domain, version_id);
 	vals[0] = Int64GetDatum(md->id);
 	vals[1] = CStringGetTextDatum(domain);
 	vals[2] = CStringGetTextDatum(role);
 	vals[3] = CStringGetTextDatum(stats_json);
 	vals[4] = Int64GetDatum(version_id);
-	ret = SPI_execute_with_args("INSERT INTO xdrec.domain AS d (model_id, domain, role, stats, served_version) "
-								"VALUES ($1, $2, $3, $4::jsonb, $5) "
-								"ON CONFLICT (model_id, domain) DO UPDATE SET role = excluded.role, "
-								" stats = excluded.stats, served_version = excluded.served_version",
-								5, types, vals, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "xdrec: deploying version " INT64_FORMAT " failed: %s", version_id,
-			 SPI_result_code_string(ret));
-	ret = SPI_execute_with_args("UPDATE xdrec.version SET deployed_at = pg_catalog.now() WHERE id = $5",
-								5, types, vals, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "xdrec: recording when version " INT64_FORMAT " was deployed failed", version_id);
+	xdpg_owner_execute("INSERT INTO xdrec.domain AS d (model_id, domain, role, stats, served_version) "
+					   "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5) "
+					   "ON CONFLICT (model_id, domain) DO UPDATE SET role = excluded.role, "
+					   " stats = excluded.stats, served_version = excluded.served_version",
+					   5, types, vals, NULL, SPI_OK_INSERT);
+	xdpg_owner_execute("UPDATE xdrec.version SET deployed_at = pg_catalog.now() "
+					   "WHERE id OPERATOR(pg_catalog.=) $5",
+					   5, types, vals, NULL, SPI_OK_UPDATE);
 	if (strcmp(role, "source") == 0)
-	{
-		ret = SPI_execute_with_args("UPDATE xdrec.model SET source_domain = $2 "
-									"WHERE id = $1 AND source_domain IS DISTINCT FROM $2",
-									2, types, vals, NULL, false, 0);
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "xdrec: recording the source domain failed");
-	}
+		xdpg_owner_execute("UPDATE xdrec.model SET source_domain = $2 "
+						   "WHERE id OPERATOR(pg_catalog.=) $1 "
+						   "AND (source_domain IS NULL OR source_domain OPERATOR(pg_catalog.<>) $2)",
+						   2, types, vals, NULL, SPI_OK_UPDATE);
 	CacheInvalidateRelcacheByRelid(xdpg_domain_relid());
 }
 
@@ -320,16 +322,17 @@ corrupt(int64 version_id, const char *what)
 }
 
 /*
- * Sets row `row` of tensor `tensor` of version_id to value and rewrites the
- * chunks that changed (the one holding the row, and chunk 0, whose header
- * holds the checksum). A tensor the version does not store (bias.user of an
- * implicit model) is left alone.
+ * Sets row `row` of tensor `tensor` of version_id (of model_id) to value and
+ * rewrites the chunks that changed (the one holding the row, and chunk 0,
+ * whose header holds the checksum). A tensor the version does not store
+ * (bias.user of an implicit model) is left alone.
  */
 static void
-fill_tensor_row(int64 version_id, const char *tensor, int32 row, float value)
+fill_tensor_row(int64 model_id, int64 version_id, const char *tensor, int32 row, float value)
 {
-	Oid			types[4] = {INT8OID, TEXTOID, INT4OID, BYTEAOID};
-	Datum		vals[4] = {Int64GetDatum(version_id), CStringGetTextDatum(tensor)};
+	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, BYTEAOID, INT8OID};
+	Datum		vals[5] = {Int64GetDatum(version_id), CStringGetTextDatum(tensor), 0, 0,
+	Int64GetDatum(model_id)};
 	int			n;
 	bytea	  **old;
 	const uint8_t **ptrs;
@@ -338,8 +341,9 @@ fill_tensor_row(int64 version_id, const char *tensor, int32 row, float value)
 	size_t		len;
 	xd_status	st;
 
-	if (SPI_execute_with_args("SELECT data FROM xdrec.weight WHERE version_id = $1 AND tensor = $2 "
-							  "ORDER BY chunk", 2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT data FROM xdrec.weight WHERE version_id OPERATOR(pg_catalog.=) $1 "
+							  "AND tensor OPERATOR(pg_catalog.=) $2 AND model_id OPERATOR(pg_catalog.=) $5 "
+							  "ORDER BY chunk", 5, types, vals, "  nn ", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading tensor \"%s\" of version " INT64_FORMAT " failed", tensor, version_id);
 	n = (int) SPI_processed;
 	if (n == 0)
@@ -377,10 +381,10 @@ fill_tensor_row(int64 version_id, const char *tensor, int32 row, float value)
 			memcpy(VARDATA(b), chunk, clen);
 			vals[2] = Int32GetDatum(i);
 			vals[3] = PointerGetDatum(b);
-			if (SPI_execute_with_args("UPDATE xdrec.weight SET data = $4 "
-									  "WHERE version_id = $1 AND tensor = $2 AND chunk = $3",
-									  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_processed != 1)
+			if (xdpg_owner_execute("UPDATE xdrec.weight SET data = $4 "
+								   "WHERE version_id OPERATOR(pg_catalog.=) $1 AND tensor OPERATOR(pg_catalog.=) $2 "
+								   "AND chunk OPERATOR(pg_catalog.=) $3 AND model_id OPERATOR(pg_catalog.=) $5",
+								   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
 				elog(ERROR, "xdrec: rewriting tensor \"%s\" of version " INT64_FORMAT " failed",
 					 tensor, version_id);
 			pfree(b);
@@ -397,15 +401,16 @@ fill_tensor_row(int64 version_id, const char *tensor, int32 row, float value)
 
 /*
  * Removes the user whose key (in the key map's text form) is user_key from
- * version_id: the key becomes NULL in the key map, so every other user keeps
- * their dense id; their seen items go; their rows of the per-user tensors
- * become those of a user never seen (embedding and bias 0, profile missing).
- * Bumps the version's forgotten_users, which the ranking cache checks.
- * Returns false, changing nothing, when the version does not know the key.
- * SPI connected, as a role that may write the version.
+ * version_id of model_id: the key becomes NULL in the key map, so every
+ * other user keeps their dense id; their seen items go; their rows of the
+ * per-user tensors become those of a user never seen (embedding and bias 0,
+ * profile missing). Bumps the version's forgotten_users, which the ranking
+ * cache checks. Returns false, changing nothing, when the version does not
+ * know the key. SPI connected, as a role with 'train' on model_id: it reads
+ * as that role, and every write, as the owner, names model_id.
  */
 bool
-xdpg_forget_in_version(int64 version_id, const char *user_key)
+xdpg_forget_in_version(int64 model_id, int64 version_id, const char *user_key)
 {
 	static const struct
 	{
@@ -418,16 +423,18 @@ xdpg_forget_in_version(int64 version_id, const char *user_key)
 		{"enc.user_num", XD_MISSING_NUM},
 		{"enc.user_codes", (float) XD_MISSING_CODE},
 	};
-	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT4OID};
-	Datum		vals[5] = {Int64GetDatum(version_id), CStringGetTextDatum(user_key)};
+	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT8OID};
+	Datum		vals[5] = {Int64GetDatum(version_id), CStringGetTextDatum(user_key), 0, 0,
+	Int64GetDatum(model_id)};
 	int32		key_chunk,
 				pos,
 				user;
 	bool		isnull;
 
 	if (SPI_execute_with_args("SELECT chunk, pg_catalog.array_position(keys, $2) FROM xdrec.key_map "
-							  "WHERE version_id = $1 AND kind = 'user' AND $2 = ANY (keys)",
-							  2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+							  "WHERE version_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) 'user' "
+							  "AND $2 OPERATOR(pg_catalog.=) ANY (keys) AND model_id OPERATOR(pg_catalog.=) $5",
+							  5, types, vals, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the user keys of version " INT64_FORMAT " failed", version_id);
 	if (SPI_processed == 0)
 		return false;
@@ -437,26 +444,33 @@ xdpg_forget_in_version(int64 version_id, const char *user_key)
 
 	vals[2] = Int32GetDatum(key_chunk);
 	vals[3] = Int32GetDatum(pos);
-	if (SPI_execute_with_args("UPDATE xdrec.key_map SET keys[$4] = NULL "
-							  "WHERE version_id = $1 AND kind = 'user' AND chunk = $3 AND keys[$4] = $2",
-							  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+	if (xdpg_owner_execute("UPDATE xdrec.key_map SET keys[$4] = NULL "
+						   "WHERE version_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) 'user' "
+						   "AND chunk OPERATOR(pg_catalog.=) $3 AND keys[$4] OPERATOR(pg_catalog.=) $2 "
+						   "AND model_id OPERATOR(pg_catalog.=) $5",
+						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
 		elog(ERROR, "xdrec: removing a user key from version " INT64_FORMAT " failed", version_id);
 
 	/* the seen items: user % 65536 of chunk user / 65536 (write_seen's layout) */
 	vals[2] = Int32GetDatum(user / XDPG_SEEN_USERS_PER_CHUNK);
 	vals[3] = Int32GetDatum(user % XDPG_SEEN_USERS_PER_CHUNK + 1);
-	if (SPI_execute_with_args("UPDATE xdrec.seen SET counts[$4] = 0, "
-							  " items = items[1:(SELECT coalesce(pg_catalog.sum(c), 0) FROM pg_catalog.unnest(counts[1:$4 - 1]) c)] "
-							  "  || items[(SELECT pg_catalog.sum(c) FROM pg_catalog.unnest(counts[1:$4]) c) + 1:] "
-							  "WHERE version_id = $1 AND chunk = $3 AND pg_catalog.cardinality(counts) >= $4",
-							  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+	if (xdpg_owner_execute("UPDATE xdrec.seen SET counts[$4] = 0, "
+						   " items = items[1:(SELECT coalesce(pg_catalog.sum(c), 0) "
+						   "                  FROM pg_catalog.unnest(counts[1:$4 OPERATOR(pg_catalog.-) 1]) c)] "
+						   "  OPERATOR(pg_catalog.||) items[(SELECT pg_catalog.sum(c) FROM pg_catalog.unnest(counts[1:$4]) c) "
+						   "                                OPERATOR(pg_catalog.+) 1:] "
+						   "WHERE version_id OPERATOR(pg_catalog.=) $1 AND chunk OPERATOR(pg_catalog.=) $3 "
+						   "AND pg_catalog.cardinality(counts) OPERATOR(pg_catalog.>=) $4 "
+						   "AND model_id OPERATOR(pg_catalog.=) $5",
+						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
 		corrupt(version_id, "its seen items do not cover every user");
 
 	for (int i = 0; i < lengthof(per_user); i++)
-		fill_tensor_row(version_id, per_user[i].tensor, user, per_user[i].never_seen);
+		fill_tensor_row(model_id, version_id, per_user[i].tensor, user, per_user[i].never_seen);
 
-	if (SPI_execute_with_args("UPDATE xdrec.version SET forgotten_users = forgotten_users + 1 WHERE id = $1",
-							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+	if (xdpg_owner_execute("UPDATE xdrec.version SET forgotten_users = forgotten_users OPERATOR(pg_catalog.+) 1 "
+						   "WHERE id OPERATOR(pg_catalog.=) $1 AND model_id OPERATOR(pg_catalog.=) $5",
+						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
 		elog(ERROR, "xdrec: recording a forgotten user in version " INT64_FORMAT " failed", version_id);
 	return true;
 }

@@ -53,8 +53,9 @@ xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id)
 	lock_domain(md->id, domain);
 	if (SPI_execute_with_args("SELECT f.user_key FROM xdrec.forgotten f "
 							  "JOIN (SELECT pg_catalog.unnest(k.keys) AS key FROM xdrec.key_map k "
-							  "      WHERE k.version_id = $3 AND k.kind = 'user') m ON m.key = f.user_key "
-							  "WHERE f.model_id = $1 AND f.domain = $2",
+							  "      WHERE k.version_id OPERATOR(pg_catalog.=) $3 "
+							  "      AND k.kind OPERATOR(pg_catalog.=) 'user') m ON m.key OPERATOR(pg_catalog.=) f.user_key "
+							  "WHERE f.model_id OPERATOR(pg_catalog.=) $1 AND f.domain OPERATOR(pg_catalog.=) $2",
 							  3, types, vals, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the users forgotten from domain %s failed", domain);
 	n = (int) SPI_processed;
@@ -62,7 +63,7 @@ xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id)
 	for (int i = 0; i < n; i++)
 		keys[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 	for (int i = 0; i < n; i++)
-		(void) xdpg_forget_in_version(version_id, keys[i]);
+		(void) xdpg_forget_in_version(md->id, version_id, keys[i]);
 }
 
 /* Whether md's relation has a row of domain (and of user_key, when given). */
@@ -73,6 +74,7 @@ relation_has(XdModelDef *md, const char *domain, const char *user_key)
 	Datum		vals[2] = {CStringGetTextDatum(domain), user_key ? CStringGetTextDatum(user_key) : (Datum) 0};
 	char	   *sql;
 	bool		isnull;
+	XdSpan		span;
 
 	sql = psprintf("SELECT EXISTS (SELECT 1 FROM %s AS %s WHERE %s = $1::%s%s)",
 				   md->relation, quote_identifier(md->alias),
@@ -80,8 +82,11 @@ relation_has(XdModelDef *md, const char *domain, const char *user_key)
 				   !user_key ? "" :
 				   psprintf(" AND (%s)::%s::pg_catalog.text = $2", quote_identifier(md->user_col),
 							md->user_int ? "pg_catalog.int8" : "pg_catalog.text"));
+	/* the relation's views and policies may run the caller's SQL */
+	xdpg_user_begin(&span);
 	if (SPI_execute_with_args(sql, user_key ? 2 : 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the relation of model \"%s\" failed", md->name);
+	xdpg_span_end(&span);
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
@@ -94,8 +99,8 @@ forget_user(const char *name, const char *domain, const char *user_key)
 {
 	XdModelDef *md;
 	const char *key;
-	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
-	Datum		vals[3];
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		vals[4];
 	int			n_versions;
 	int64	   *versions;
 	bool		already;
@@ -104,6 +109,7 @@ forget_user(const char *name, const char *domain, const char *user_key)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "train");
+	xdpg_model_check_write(md->id, name, "train");
 	/* the key maps' text form: integers canonical, uuids lowercase */
 	key = md->user_int ? psprintf(INT64_FORMAT, pg_strtoint64(user_key))
 		: xdpg_key_normalise(md->user_type, user_key);
@@ -112,7 +118,8 @@ forget_user(const char *name, const char *domain, const char *user_key)
 	vals[0] = Int64GetDatum(md->id);
 	vals[1] = CStringGetTextDatum(domain);
 	vals[2] = CStringGetTextDatum(key);
-	if (SPI_execute_with_args("SELECT id FROM xdrec.version WHERE model_id = $1 AND domain = $2 ORDER BY id",
+	if (SPI_execute_with_args("SELECT id FROM xdrec.version WHERE model_id OPERATOR(pg_catalog.=) $1 "
+							  "AND domain OPERATOR(pg_catalog.=) $2 ORDER BY id",
 							  2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the versions of model \"%s\" failed", name);
 	n_versions = (int) SPI_processed;
@@ -123,13 +130,14 @@ forget_user(const char *name, const char *domain, const char *user_key)
 
 		versions[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	if (SPI_execute_with_args("SELECT 1 FROM xdrec.forgotten WHERE model_id = $1 AND domain = $2 AND user_key = $3",
+	if (SPI_execute_with_args("SELECT 1 FROM xdrec.forgotten WHERE model_id OPERATOR(pg_catalog.=) $1 "
+							  "AND domain OPERATOR(pg_catalog.=) $2 AND user_key OPERATOR(pg_catalog.=) $3",
 							  3, types, vals, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the forgotten users of model \"%s\" failed", name);
 	already = SPI_processed > 0;
 
 	for (int i = 0; i < n_versions; i++)
-		if (xdpg_forget_in_version(versions[i], key))
+		if (xdpg_forget_in_version(md->id, versions[i], key))
 			removed++;
 
 	/* a user no version holds may still be in the relation, to be trained on */
@@ -149,9 +157,12 @@ forget_user(const char *name, const char *domain, const char *user_key)
 	if (already && removed == 0)
 		ereport(NOTICE,
 				(errmsg("user %s was forgotten from domain %s of model \"%s\" already", key, domain, name)));
-	else if (!already && SPI_execute_with_args("INSERT INTO xdrec.forgotten (model_id, domain, user_key) VALUES ($1, $2, $3)",
-								   3, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "xdrec: recording the forgotten user failed");
+	else if (!already)
+	{
+		vals[3] = xdpg_current_role_name();
+		xdpg_owner_execute("INSERT INTO xdrec.forgotten (model_id, domain, user_key, forgotten_by) "
+						   "VALUES ($1, $2, $3, $4)", 4, types, vals, NULL, SPI_OK_INSERT);
+	}
 	SPI_finish();
 	return removed;
 }

@@ -1111,10 +1111,13 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	Jsonb	   *encoder;
 	xd_schema	schema;
 	XdVersionLayout layout;
-	int			save_nestlevel = NewGUCNestLevel();
+	XdSpan		span;
 
-	/* the queries below read the catalog's own operators, whoever calls */
-	xdpg_pin_search_path();
+	/*
+	 * As the caller (row-level security decides what it may read), in a user
+	 * span: the queries below read the catalog's own operators (owner.c)
+	 */
+	xdpg_user_begin(&span);
 	v->version_id = ref->version_id;
 	v->model_id = ref->model_id;
 	cb = MemoryContextAllocZero(v->cxt, sizeof(MemoryContextCallback));
@@ -1151,7 +1154,7 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	read_tensors(&r);
 	read_key_maps(&r);
 	read_seen(&r);
-	AtEOXact_GUC(true, save_nestlevel);
+	xdpg_span_end(&span);
 }
 
 /*
