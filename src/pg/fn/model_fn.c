@@ -99,6 +99,8 @@ xdrec_create_model(PG_FUNCTION_ARGS)
 	int64		id;
 	bool		isnull;
 
+	xdpg_check_writable("xdrec.create_model");
+
 	for (int i = 0; i < 8; i++)
 	{
 		vals[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
@@ -167,6 +169,8 @@ xdrec_drop_model(PG_FUNCTION_ARGS)
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1];
 
+	xdpg_check_writable("xdrec.drop_model");
+
 	spi_connect();
 	r = model_ref(fcinfo, "own");
 	vals[0] = Int64GetDatum(r.id);
@@ -193,6 +197,8 @@ xdrec_grant(PG_FUNCTION_ARGS)
 	char	   *privilege;
 	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		vals[4];
+
+	xdpg_check_writable("xdrec.grant");
 
 	spi_connect();
 	r = model_ref(fcinfo, "own");
@@ -232,6 +238,8 @@ xdrec_revoke(PG_FUNCTION_ARGS)
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		vals[2];
 
+	xdpg_check_writable("xdrec.revoke");
+
 	spi_connect();
 	r = model_ref(fcinfo, "own");
 	role = role_arg(fcinfo, 1);
@@ -265,6 +273,8 @@ xdrec_rollback(PG_FUNCTION_ARGS)
 	int64		cur,
 				prev;
 	char	   *cur_role;
+
+	xdpg_check_writable("xdrec.rollback");
 
 	spi_connect();
 	r = model_ref(fcinfo, "train");
