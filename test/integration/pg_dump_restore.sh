@@ -50,10 +50,10 @@ RESET ROLE;
 -- training state as later releases will write it, weights included
 INSERT INTO xdrec.domain (model_id, domain, role, stats)
 SELECT id, 'a', 'source', '{"spend": {"min": 0, "max": 16}}' FROM xdrec.model WHERE name = 'dishes';
-INSERT INTO xdrec.version (model_id, domain, kind, method, state, metrics)
-SELECT id, 'a', 'source', 'train', 'ready', '{"rmse": "0.9"}' FROM xdrec.model WHERE name = 'dishes';
-INSERT INTO xdrec.version (model_id, domain, kind, method, state, pins_shared_version)
-SELECT m.id, 'b', 'target', 'drr', 'ready', v.id
+INSERT INTO xdrec.version (model_id, domain, kind, method, state, metrics, trained_by)
+SELECT id, 'a', 'source', 'train', 'ready', '{"rmse": "0.9"}', owner FROM xdrec.model WHERE name = 'dishes';
+INSERT INTO xdrec.version (model_id, domain, kind, method, state, pins_shared_version, trained_by, deployed_at)
+SELECT m.id, 'b', 'target', 'drr', 'ready', v.id, m.owner, now()
 FROM xdrec.model m JOIN xdrec.version v ON v.model_id = m.id WHERE m.name = 'dishes';
 UPDATE xdrec.domain SET served_version = (SELECT min(id) FROM xdrec.version);
 -- move the source version after its pinning target in the heap: the dump then
