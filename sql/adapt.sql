@@ -97,11 +97,11 @@ SELECT count(*) AS n, bool_and(version = :t1) AS target_version,
        bool_and(item_key IN (SELECT item_key FROM gen WHERE domain = 'd1')) AS target_items
 FROM before;
 SELECT metric, method, n > 0 AS has_n, value BETWEEN 0 AND 1 AS in_range
-FROM xdrec.evaluate('g', 'd1') WHERE metric IN ('mrr', 'h10') ORDER BY metric;
+FROM xdrec.evaluate('g', 'd1') WHERE metric IN ('mrr', 'hit@10') AND method = 'drr' ORDER BY metric;
 -- evaluate agrees with the adaptation's own test metrics (same split and seed)
 SELECT abs(e.value - (v.metrics->'test'->>'mrr')::float8) < 1e-5 AS matches_summary
-FROM xdrec.evaluate('g', 'd1') e, xdrec.version v WHERE e.metric = 'mrr' AND v.id = :t1;
-SELECT count(*) AS both_domains FROM xdrec.evaluate('g') WHERE metric = 'mrr';
+FROM xdrec.evaluate('g', 'd1') e, xdrec.version v WHERE e.metric = 'mrr' AND e.method = 'drr' AND v.id = :t1;
+SELECT count(*) AS both_domains FROM xdrec.evaluate('g') WHERE metric = 'mrr' AND method = 'popularity';
 
 -- a retrained source: the target keeps serving on its pinned modules, stale
 SELECT (xdrec.train('g', 'd0')->>'version')::bigint AS src2 \gset

@@ -97,7 +97,7 @@ INSERT INTO valid_call VALUES
 	 '{text,bigint,bigint,jsonb,text,real[]}'),
 	('xdrec.predict', false, '{"''x''","''0''","(SELECT min(item_key)::text FROM bx)","''{}''","''d0''","NULL"}',
 	 '{text,text,text,jsonb,text,real[]}'),
-	('xdrec.evaluate', true, '{"''g''","''d0''","''sampled''",42}', '{text,text,text,integer}'),
+	('xdrec.evaluate', true, '{"''g''","''d0''","''sampled''",42,"''bi''"}', '{text,text,text,integer,regclass}'),
 	('xdrec.generate', false,
 	 '{"''bi_new''","''{\"domains\": 1, \"sizes\": {\"source\": {\"users\": 5, \"items\": 3, \"interactions\": 10}}}''"}',
 	 '{text,jsonb}');

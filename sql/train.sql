@@ -52,11 +52,25 @@ SELECT encoder->'schema'->>'m' AS m,
        encoder->'schema'->'features'->1->'vocab' AS weekday_vocab
 FROM xdrec.version;
 
--- evaluate reproduces the training summary's test metrics (same split, seed 42)
-SELECT e.metric, e.n, abs(e.value - (s.j->'test'->>e.metric)::float8) < 1e-5 AS matches_summary
-FROM xdrec.evaluate('g') e, s ORDER BY e.metric;
-SELECT metric, n > 0 AS has_n, value BETWEEN 0 AND 1 AS in_range
-FROM xdrec.evaluate('g', 'd0', 'full') ORDER BY metric;
+-- evaluate reproduces the training summary's test metrics (same split, seed
+-- 42), under the same names, with a standard error and the excluded count
+SELECT e.metric, e.n, e.excluded = (s.j->'test'->>'excluded')::int AS excluded_matches,
+       abs(e.value - (s.j->'test'->>e.metric)::float8) < 1e-5 AS matches_summary,
+       e.std_error BETWEEN 0 AND 0.1 AS has_se
+FROM xdrec.evaluate('g') e, s WHERE e.method = 'train' ORDER BY e.metric;
+-- the baselines beside it: random and popularity in context, the same positives
+SELECT method, count(*) AS metrics, min(n) = max(n) AS same_n
+FROM xdrec.evaluate('g') GROUP BY method ORDER BY method;
+SELECT method, metric, n > 0 AS has_n, value BETWEEN 0 AND 1 AS in_range
+FROM xdrec.evaluate('g', 'd0', 'full') ORDER BY method, metric;
+-- random ranking's expected MRR under the sampled protocol is about 0.05
+SELECT abs(value - 0.052) < 3 * std_error AS random_near_chance
+FROM xdrec.evaluate('g') WHERE method = 'random' AND metric = 'mrr';
+-- rows the caller held out: all of them are the test split
+CREATE TEMP TABLE held AS SELECT * FROM gen WHERE domain = 'd0' AND hour >= 20;
+SELECT (SELECT count(*) FROM held) AS held, n + excluded AS evaluated
+FROM xdrec.evaluate('g', 'd0', test => 'held') WHERE method = 'train' AND metric = 'mrr';
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('g', 'd0', test => 'pg_class')$$);
 SELECT count(*) AS rows FROM xdrec.evaluate('g', seed => 7);
 
 -- rank: both forms, k rows, ranks 1..k, scores not increasing, the served version
@@ -141,16 +155,21 @@ SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('g', 'd9')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('nope')$$);
 SELECT pg_temp.try($$SELECT xdrec.train('nope', 'd0', background => true)$$);
 SELECT pg_temp.try($$SELECT xdrec.train('g', 'nowhere')$$);
-SELECT pg_temp.try($$SELECT xdrec.train('g', NULL)$$);
+SELECT pg_temp.try($$SELECT xdrec.train('g', deploy => 'maybe')$$);
 SELECT pg_temp.try($$SELECT xdrec.train('nope', 'd0')$$);
 SELECT xdrec.create_model('nf', 'gen', 'user_key', 'item_key', 'domain') AS no_features;
 SELECT pg_temp.try($$SELECT xdrec.train('nf', 'd0')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('nf', 0, '{}', 5)$$);
+-- a model not trained yet, whose source may be any domain
+SELECT xdrec.create_model('fresh', 'gen', 'user_key', 'item_key', 'domain',
+	features => '[{"name": "hour", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 1}') AS fresh;
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', i, i % 3 FROM generate_series(1, 10) i;
-SELECT pg_temp.try($$SELECT xdrec.train('g', 'tiny')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('fresh', 'tiny')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('fresh', 'nowhere')$$);
 INSERT INTO gen (domain, user_key, item_key, hour) SELECT 'big', i % 5000, i % 777, i % 24 FROM generate_series(1, 60000) i;
 SET xdrec.train_memory = '1MB';
-SELECT pg_temp.try($$SELECT xdrec.train('g', 'big')$$);
+SELECT pg_temp.try($$SELECT xdrec.train('fresh', 'big')$$);
 RESET xdrec.train_memory;
 SELECT pg_temp.try($$SELECT xdrec.generate('gen')$$);
 SELECT pg_temp.try($$SELECT xdrec.generate('gen2', '{"rows": 5}')$$);
@@ -162,7 +181,7 @@ SELECT pg_temp.try($$SELECT xdrec.generate(NULL)$$);
 -- (where it stops varies, so no error context)
 \set SHOW_CONTEXT never
 SET statement_timeout = '30ms';
-SELECT xdrec.train('g', 'big');
+SELECT xdrec.train('fresh', 'big');
 RESET statement_timeout;
 \set SHOW_CONTEXT errors
 SELECT pg_temp.catalog_exact() = :'before' AS catalog_unchanged;
@@ -192,12 +211,13 @@ SELECT xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}'
 SELECT xdrec.predict('ex', '0', (SELECT min(item_key) FROM gen_ex)::text, '{"hour": 12}') =
        xdrec.predict('ex', 0, (SELECT min(item_key) FROM gen_ex), '{"hour": 12}') AS forms_agree;
 SELECT pg_temp.try($$SELECT xdrec.predict('ex', 0, 987654, '{}')$$);
-SELECT metric, value BETWEEN 0 AND 3 AS in_range FROM xdrec.evaluate('ex') ORDER BY metric;
+SELECT method, metric, value BETWEEN 0 AND 3 AS in_range, std_error >= 0 AS has_se
+FROM xdrec.evaluate('ex') ORDER BY method, metric;
 
 -- a user key in two served domains needs domain =>
 INSERT INTO gen (domain, user_key, item_key, hour)
 SELECT 'd1', 0, item_key, hour FROM gen WHERE domain = 'd1' ORDER BY item_key, hour LIMIT 40;
-SELECT (xdrec.train('g', 'd1')->>'users')::int > 30 AS d1_trained;
+SELECT (xdrec.adapt('g', 'd1', 'target_only')->>'users')::int > 30 AS d1_trained;
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 0, '{}', 5)$$);
 SELECT count(*) AS n, bool_and(item_key >= 10000000) AS from_d1 FROM xdrec.rank('g', 0, '{}', 5, domain => 'd1');
 SELECT domain, role, served_version IS NOT NULL AS served FROM xdrec.domains WHERE model = 'g' ORDER BY domain;

@@ -202,6 +202,10 @@ typedef struct xd_dataset
 	/* polled by xd_dataset_finalize (XD_ECANCELLED); NULL by default */
 	xd_stop_fn	stop;
 	void	   *stop_arg;
+	/* the split by row order (xd_dataset_split_by_order, xd_dataset_hold_out) */
+	int			split_by_order; /* rows before valid_from train; else hashed */
+	int64_t		valid_from;		/* first validation row; -1 = none */
+	int64_t		test_from;		/* first test row; -1 = none */
 
 	/* set by xd_dataset_finalize */
 	int			finalized;
@@ -248,6 +252,24 @@ xd_status	xd_dataset_append(xd_dataset *ds, int32_t user, int32_t item,
  * finalize cannot be retried (XD_EINVAL): free the dataset.
  */
 xd_status	xd_dataset_finalize(xd_dataset *ds, uint64_t seed);
+
+/*
+ * Rows appended from now on are held out: finalize puts them all in the test
+ * split, and the rows appended before that the hash would have put in the
+ * test split go to the validation split instead. The training split, and so
+ * every statistic and profile finalize computes, is the one the earlier rows
+ * alone give. (Evaluating a trained version on rows a caller held out, e.g.
+ * the last week: xdrec.evaluate(..., test => relation).)
+ */
+void		xd_dataset_hold_out(xd_dataset *ds);
+
+/*
+ * A split by row order instead of the hash: rows before valid_from train,
+ * rows from valid_from validate, rows from test_from test. Rows appended in
+ * time order make it a time-based split (the last 10% test). A later
+ * xd_dataset_hold_out moves the test rows to validation.
+ */
+void		xd_dataset_split_by_order(xd_dataset *ds, int64_t valid_from, int64_t test_from);
 
 /* The split a row falls in, from the hash alone (used by finalize). */
 xd_split	xd_split_of(int32_t user, int32_t item, const float *num, int n_num,

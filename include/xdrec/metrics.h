@@ -34,8 +34,8 @@ typedef struct xd_eval_opts
 	void	   *stop_arg;
 	/*
 	 * When not NULL, *each receives a malloc'd array (the caller frees it) of
-	 * every evaluated positive's own term, in row order: 1/rank (sampled) or
-	 * the squared error (ratings). Paired comparisons of two models on the
+	 * every evaluated positive's own term, in row order: 1/rank (sampled and
+	 * full ranking) or the squared error (ratings). Paired comparisons of two models on the
 	 * same positives need them (auto, docs/transfer.md). NULL when n is 0.
 	 */
 	double	  **each;
@@ -110,5 +110,36 @@ xd_status	xd_eval_full(const xd_dataset *ds, xd_split split, int k,
 xd_status	xd_eval_ratings(const xd_dataset *ds, xd_split split,
 							const xd_eval_opts *o, xd_score_fn score,
 							void *score_arg, xd_rating_metrics *out);
+
+/* A metric's value over n positives and its standard error. */
+typedef struct xd_metric_se
+{
+	double		value;
+	double		se;				/* sd / sqrt(n) (sd with n - 1); INFINITY for n < 2 */
+} xd_metric_se;
+
+/*
+ * Every ranking metric from each positive's 1/rank (o->each of the sampled
+ * and full protocols), with its standard error: HitRate@1, @5, @10 (the
+ * sampled protocol's H@k), NDCG@10 and MRR. n = 0 gives zeros.
+ */
+typedef struct xd_rank_summary
+{
+	xd_metric_se hit1,
+				hit5,
+				hit10,
+				ndcg10,
+				mrr;
+	int64_t		n;
+} xd_rank_summary;
+
+void		xd_rank_summary_of(const double *inv_rank, int64_t n, xd_rank_summary *out);
+
+/*
+ * RMSE and MAE from each positive's squared error, with standard errors (the
+ * RMSE's by the delta method: the MSE's over 2 RMSE).
+ */
+void		xd_rating_summary_of(const double *sq_err, int64_t n, xd_metric_se *rmse,
+								 xd_metric_se *mae);
 
 #endif

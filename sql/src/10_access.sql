@@ -58,3 +58,52 @@ RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'xdrec_invalidate_cache';
 REVOKE EXECUTE ON FUNCTION xdrec_internal.invalidate_cache() FROM PUBLIC;
+
+/*
+ * A target version pins the source version it was adapted against
+ * (pins_shared_version). A self-referencing foreign key said so until 0.2.0,
+ * but made every pg_dump warn of circular foreign keys; these two triggers
+ * keep the same rule. A pin must name a version of the same model, checked
+ * at commit (pg_restore loads the table in heap order, not id order) ...
+ * Trigger functions: no role calls them.
+ */
+CREATE OR REPLACE FUNCTION xdrec_internal.check_pin()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.pins_shared_version IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM xdrec.version v
+					   WHERE v.id OPERATOR(pg_catalog.=) NEW.pins_shared_version
+						 AND v.model_id OPERATOR(pg_catalog.=) NEW.model_id) THEN
+		RAISE EXCEPTION 'version % pins version %, which model % does not have',
+			NEW.id, NEW.pins_shared_version, NEW.model_id
+			USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION xdrec_internal.check_pin() FROM PUBLIC;
+
+-- ... and a version still pinned by one that stays is never deleted.
+CREATE OR REPLACE FUNCTION xdrec_internal.keep_pinned()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	gone_id bigint;
+	by_id bigint;
+BEGIN
+	SELECT g.id, v.id INTO gone_id, by_id
+	FROM gone g JOIN xdrec.version v ON v.pins_shared_version OPERATOR(pg_catalog.=) g.id LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'version % is pinned by version %, which serves on its modules', gone_id, by_id
+			USING ERRCODE = 'foreign_key_violation',
+				  HINT = 'Delete or re-adapt the pinning versions first.';
+	END IF;
+	RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION xdrec_internal.keep_pinned() FROM PUBLIC;

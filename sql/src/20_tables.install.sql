@@ -37,7 +37,8 @@ CREATE TABLE xdrec.model (
 	options jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(options) = 'object'),
 	owner name NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	source_domain text				-- the default source domain, set by training
+	source_domain text,				-- the default source domain, set by training
+	features_changed_at timestamptz	-- xdrec.alter_model replaced the features then
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.model', '');
 
@@ -97,7 +98,9 @@ CREATE TABLE xdrec.version (
 	kind text NOT NULL CHECK (kind IN ('source', 'target')),
 	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only')),
 	-- deferred: pg_restore loads this table in heap order, not id order
-	pins_shared_version bigint REFERENCES xdrec.version (id) DEFERRABLE INITIALLY DEFERRED,
+	-- a version of the same model, kept by the triggers below (not a
+	-- foreign key: pg_dump warns of circular foreign keys on one)
+	pins_shared_version bigint,
 	state text NOT NULL DEFAULT 'building'
 		CHECK (state IN ('building', 'ready', 'failed', 'retired')),
 	metrics jsonb NOT NULL DEFAULT '{}',
@@ -107,7 +110,9 @@ CREATE TABLE xdrec.version (
 	UNIQUE (model_id, id),
 	-- how many users were forgotten from the version since it was written; the
 	-- ranking cache re-reads a version whose count moved (src/pg/serve/cache.c)
-	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0)
+	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0),
+	trained_by name NOT NULL,		-- the role the run trained as
+	deployed_at timestamptz			-- when last served; NULL: never served
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.version', '');
 ALTER TABLE xdrec.version ENABLE ROW LEVEL SECURITY;
@@ -116,6 +121,10 @@ ALTER TABLE xdrec.version ENABLE ROW LEVEL SECURITY;
 CREATE POLICY version_select ON xdrec.version FOR SELECT
 	USING (xdrec_internal.model_access(model_id, 'use'));
 GRANT SELECT ON xdrec.version TO PUBLIC;
+CREATE CONSTRAINT TRIGGER check_pin AFTER INSERT OR UPDATE OF pins_shared_version ON xdrec.version
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec_internal.check_pin();
+CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.keep_pinned();
 
 CREATE TABLE xdrec.domain (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,

@@ -117,7 +117,7 @@ DECLARE
 	known text[] := ARRAY['d', 'context_layers', 'tower_layers', 'variant', 'mm_residual',
 						  'feedback', 'dropout', 'beta', 'lr', 'batch_size', 'epochs',
 						  'patience', 'seed', 'vocab_cap', 'lambda_kl', 'pretrain_epochs',
-						  'val_sample', 'dedup', 'auto_margin', 'lr_search'];
+						  'val_sample', 'dedup', 'auto_margin', 'lr_search', 'deploy', 'keep_versions', 'time_col'];
 BEGIN
 	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
 		RAISE EXCEPTION 'options must be a json object, not %', coalesce(options::text, 'null')
@@ -152,6 +152,15 @@ BEGIN
 			WHEN 'auto_margin' THEN PERFORM xdrec_internal.num_option('option "auto_margin"', v, 0, 100, false, false);
 			WHEN 'lr_search' THEN PERFORM xdrec_internal.int_option('option "lr_search"', v, 1, 5);
 			WHEN 'val_sample' THEN PERFORM xdrec_internal.int_option('option "val_sample"', v, 1, 100000000);
+			WHEN 'deploy' THEN
+				PERFORM xdrec_internal.enum_option('option "deploy"', v, ARRAY['if_better', 'always', 'never']);
+			WHEN 'keep_versions' THEN PERFORM xdrec_internal.int_option('option "keep_versions"', v, 1, 1000000);
+			-- a column of the relation, checked by xdrec_internal.check_time_col
+			WHEN 'time_col' THEN
+				IF jsonb_typeof(v) <> 'string' OR v #>> '{}' = '' THEN
+					RAISE EXCEPTION 'option "time_col" must be a column name, not %', v
+						USING ERRCODE = 'invalid_parameter_value';
+				END IF;
 			WHEN 'mm_residual', 'dedup' THEN
 				IF jsonb_typeof(v) <> 'boolean' THEN
 					RAISE EXCEPTION 'option "%" must be true or false, not %', k, v
@@ -160,7 +169,8 @@ BEGIN
 			ELSE
 				RAISE EXCEPTION 'unknown option "%"', k
 					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Known options: ' || array_to_string(known, ', ') || '.';
+						  HINT = coalesce(xdrec_internal.did_you_mean(k, known) || ' ', '')
+								 || 'Known options: ' || array_to_string(known, ', ') || '.';
 		END CASE;
 	END LOOP;
 	RETURN options;
@@ -284,18 +294,6 @@ DECLARE
 	rating_types regtype[] := ARRAY['smallint', 'integer', 'bigint', 'real', 'double precision',
 									'numeric']::regtype[];
 	relkind "char";
-	f jsonb;
-	fk text;
-	fname text;
-	fkind text;
-	ftype text;
-	fscope text;
-	fopts jsonb;
-	fcol text;
-	fexpr text;
-	t regtype;
-	seen text[] := '{}';
-	pos int := 0;
 BEGIN
 	IF m_name IS NULL OR m_name = '' OR length(m_name) > 63 THEN
 		RAISE EXCEPTION 'model name must be between 1 and 63 characters, not %', coalesce(quote_literal(m_name), 'null')
@@ -336,91 +334,9 @@ BEGIN
 
 	PERFORM xdrec_internal.check_options(options, rating_col IS NOT NULL);
 
-	IF features IS NULL OR jsonb_typeof(features) <> 'array' THEN
-		RAISE EXCEPTION 'features must be a json array of objects, not %', coalesce(features::text, 'null')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	-- training reads every feature as a column of one query (at most 1664)
-	IF jsonb_array_length(features) > 1000 THEN
-		RAISE EXCEPTION 'a model declares at most 1000 features, not %', jsonb_array_length(features)
-			USING ERRCODE = 'program_limit_exceeded';
-	END IF;
-	-- validate every feature before writing anything
-	FOR f IN SELECT e FROM jsonb_array_elements(features) AS e LOOP
-		pos := pos + 1;
-		IF jsonb_typeof(f) <> 'object' THEN
-			RAISE EXCEPTION 'feature % must be a json object, not %', pos, f
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		FOR fk IN SELECT jsonb_object_keys(f) LOOP
-			IF fk NOT IN ('name', 'column', 'expression', 'kind', 'type', 'scope', 'options') THEN
-				RAISE EXCEPTION 'feature % has an unknown key "%"', pos, fk
-					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'Known keys: name, column, expression, kind, type, scope, options.';
-			END IF;
-		END LOOP;
-		IF jsonb_typeof(f -> 'name') IS DISTINCT FROM 'string' OR f ->> 'name' = '' THEN
-			RAISE EXCEPTION 'feature % needs a "name" string', pos
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		fname := f ->> 'name';
-		IF length(fname) > 63 THEN
-			RAISE EXCEPTION 'feature name "%" is longer than 63 characters', fname
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		IF fname = ANY (seen) THEN
-			RAISE EXCEPTION 'feature "%" is declared twice', fname
-				USING ERRCODE = 'duplicate_object';
-		END IF;
-		seen := seen || fname;
-		fkind := xdrec_internal.enum_option(format('kind of feature "%s"', fname), f -> 'kind',
-									ARRAY['interactional', 'historical', 'attributional']);
-		ftype := xdrec_internal.enum_option(format('type of feature "%s"', fname), f -> 'type',
-									ARRAY['numeric', 'categorical', 'boolean']);
-		fscope := xdrec_internal.enum_option(format('scope of feature "%s"', fname),
-									 coalesce(f -> 'scope', '"interaction"'),
-									 ARRAY['interaction', 'user', 'item']);
-		IF (f ? 'column') = (f ? 'expression') THEN
-			RAISE EXCEPTION 'feature "%" needs exactly one of "column" and "expression"', fname
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		IF f ? 'column' THEN
-			IF jsonb_typeof(f -> 'column') <> 'string' THEN
-				RAISE EXCEPTION 'column of feature "%" must be a string, not %', fname, f -> 'column'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-			fcol := f ->> 'column';
-			t := xdrec_internal.check_column(rel, fcol, format('feature "%s"', fname), NULL)::regtype;
-		ELSE
-			IF jsonb_typeof(f -> 'expression') <> 'string' THEN
-				RAISE EXCEPTION 'expression of feature "%" must be a string, not %', fname, f -> 'expression'
-					USING ERRCODE = 'invalid_parameter_value';
-			END IF;
-			t := xdrec_internal.check_expression(rel, fname, f ->> 'expression');
-		END IF;
-		IF NOT xdrec_internal.feature_type_ok(ftype, t) THEN
-			RAISE EXCEPTION 'feature "%" is declared %, but its values have type %', fname, ftype, t
-				USING ERRCODE = 'datatype_mismatch',
-					  HINT = 'numeric features need a number type, boolean features a boolean; cast in an expression.';
-		END IF;
-		fopts := coalesce(f -> 'options', '{}');
-		IF jsonb_typeof(fopts) <> 'object' THEN
-			RAISE EXCEPTION 'options of feature "%" must be a json object, not %', fname, fopts
-				USING ERRCODE = 'invalid_parameter_value';
-		END IF;
-		FOR fk IN SELECT jsonb_object_keys(fopts) LOOP
-			IF fk = 'bins' AND ftype = 'numeric' THEN
-				PERFORM xdrec_internal.int_option(format('option "bins" of feature "%s"', fname), fopts -> fk, 2, 1000);
-			ELSIF fk = 'vocab_cap' AND ftype = 'categorical' THEN
-				PERFORM xdrec_internal.int_option(format('option "vocab_cap" of feature "%s"', fname), fopts -> fk, 1, 1000000);
-			ELSE
-				RAISE EXCEPTION 'unknown option "%" for % feature "%"', fk, ftype, fname
-					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = 'numeric features take "bins", categorical features "vocab_cap".';
-			END IF;
-		END LOOP;
-	END LOOP;
-
+	PERFORM xdrec_internal.check_time_col(rel, options);
+	-- every feature (xdrec_internal.check_features, which alter_model uses too)
+	PERFORM xdrec_internal.check_features(rel, features);
 END
 $$;
 

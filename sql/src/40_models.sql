@@ -17,9 +17,6 @@ RETURNS bigint
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_create_model';
 
-COMMENT ON FUNCTION xdrec.create_model(text, regclass, text, text, text, text, jsonb, jsonb) IS
-	'declare a recommender over an interaction relation; returns the model id';
-
 -- Its jobs are cancelled first (docs/jobs.md): a worker deploys nothing to a
 -- dropped model.
 CREATE OR REPLACE FUNCTION xdrec.drop_model(name text)

@@ -5,28 +5,28 @@
 -- on real data DRR alone lost to a target-only tuned as well, and auto never
 -- did (docs/transfer.md, docs/real-report.md).
 
-CREATE OR REPLACE FUNCTION xdrec.train(name text, source_domain text, background boolean DEFAULT false)
+-- source_domain NULL: the model's source. Another domain than the source is
+-- refused (xdrec.set_source changes it). deploy NULL: the model's option
+-- "deploy" (default 'if_better'; src/pg/run/deploy.c).
+CREATE OR REPLACE FUNCTION xdrec.train(name text, source_domain text DEFAULT NULL,
+							background boolean DEFAULT false, deploy text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_train';
 
-COMMENT ON FUNCTION xdrec.train(text, text, boolean) IS
-	'train the model on its source domain, write a new version and serve it; returns the training summary';
-
 CREATE OR REPLACE FUNCTION xdrec.adapt(name text, domain text, method text DEFAULT 'auto',
-							background boolean DEFAULT false)
+							background boolean DEFAULT false, deploy text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_adapt';
 
-COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean) IS
-	'adapt a target domain to the served source version, write a new version pinning it and serve it; returns the adaptation summary';
-
 -- Every target domain of the relation (as the caller reads it), stale ones
--- first, then the others in "C" order; one transaction, so one failing domain
+-- first, then the others in "C" order; with only_stale, only those that are
+-- stale or were never adapted. One transaction, so one failing domain
 -- leaves every domain as it was. In the background, one job per domain
 -- (summary {"job": id, "state": "scheduled"}, version NULL), each failing alone.
-CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'auto', background boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'auto', background boolean DEFAULT false,
+								deploy text DEFAULT NULL, only_stale boolean DEFAULT false)
 RETURNS TABLE(domain text, was_stale boolean, version bigint, summary jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
@@ -55,31 +55,36 @@ BEGIN
 		'SELECT t.dom, coalesce(x.stale, false) '
 		'FROM (SELECT DISTINCT %1$I::text AS dom FROM %2$s WHERE %1$I IS NOT NULL) t '
 		'LEFT JOIN xdrec.domains x ON x.model = $1 AND x.domain = t.dom '
-		'WHERE t.dom <> $2 '
+		'WHERE t.dom <> $2 AND (NOT $3 OR x.served_version IS NULL OR x.stale) '
 		'ORDER BY coalesce(x.stale, false) DESC, t.dom COLLATE "C"',
-		r.domain_col, r.relation) USING r.name, r.source_domain
+		r.domain_col, r.relation) USING r.name, r.source_domain, coalesce(adapt_all.only_stale, false)
 	LOOP
 		-- in the background: one job per domain, run in parallel up to xdrec.max_workers()
-		j := xdrec.adapt(r.name, d, adapt_all.method, adapt_all.background);
+		j := xdrec.adapt(r.name, d, adapt_all.method, adapt_all.background, adapt_all.deploy);
 		domain := d;
 		was_stale := st;
 		version := (j ->> 'version')::bigint;
 		summary := j;
 		RETURN NEXT;
 	END LOOP;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
-COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean) IS
-	'adapt every target domain, stale ones first; one row per domain';
-
--- Serves a domain's previous ready version (the source's when domain is
--- NULL) and retires the one it served; an error when there is none
+-- Serves the version a domain served before the current one (the source's
+-- when domain is NULL) and retires the current one; an error when there is
+-- none. Versions the deploy policy stored without serving are skipped
 -- (src/pg/fn/model_fn.c).
 CREATE OR REPLACE FUNCTION xdrec.rollback(name text, domain text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_rollback';
 
-COMMENT ON FUNCTION xdrec.rollback(text, text) IS
-	'serve the previous version of a domain (the source when domain is NULL); returns it';

@@ -5,33 +5,28 @@
 -- Ranking: a bigint form (models whose user and item keys are integers) and a
 -- text form (every model; untyped driver parameters resolve to it). The
 -- context goes by name in ctx; an encoded vector goes in ctx_vector.
-CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key bigint, ctx jsonb, k integer,
+CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key bigint, ctx jsonb, k integer DEFAULT 10,
 						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
 						   candidates bigint[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
 RETURNS TABLE(item_key bigint, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_int8';
 
-CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key text, ctx jsonb, k integer,
+CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key text, ctx jsonb, k integer DEFAULT 10,
 						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
 						   candidates text[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
 RETURNS TABLE(item_key text, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_text';
 
-COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[]) IS
-	'the top k items for a user in a context (integer keys)';
-COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[]) IS
-	'the top k items for a user in a context (keys as text)';
-
 -- The short form, in the schema CREATE EXTENSION was given, on the model
 -- named by the setting xdrec.default_model.
-CREATE OR REPLACE FUNCTION @extschema@.xdrec_rank(user_key bigint, ctx jsonb, k integer)
+CREATE OR REPLACE FUNCTION @extschema@.xdrec_rank(user_key bigint, ctx jsonb, k integer DEFAULT 10)
 RETURNS TABLE(item_key bigint, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_short_int8';
 
-CREATE OR REPLACE FUNCTION @extschema@.xdrec_rank(user_key text, ctx jsonb, k integer)
+CREATE OR REPLACE FUNCTION @extschema@.xdrec_rank(user_key text, ctx jsonb, k integer DEFAULT 10)
 RETURNS TABLE(item_key text, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_short_text';
@@ -48,33 +43,23 @@ RETURNS real
 LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'xdrec_predict_text';
 
-COMMENT ON FUNCTION xdrec.predict(text, bigint, bigint, jsonb, text, real[]) IS
-	'the predicted rating of an item by a user in a context (explicit-feedback models)';
-COMMENT ON FUNCTION xdrec.predict(text, text, text, jsonb, text, real[]) IS
-	'the predicted rating of an item by a user in a context (explicit-feedback models)';
-
 -- ---------------------------------------------------------------------------
 -- Serving at speed (src/pg/rank_fn.c, serve_cache.c; docs/serving.md).
 
 -- rank for many users in one context: users sharing a full encoded context
 -- (the same domain and, with user-scoped features, the same profile values)
 -- are scored as one matrix product.
-CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys bigint[], ctx jsonb, k integer,
+CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys bigint[], ctx jsonb, k integer DEFAULT 10,
 								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true)
 RETURNS TABLE(user_key bigint, item_key bigint, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
 AS 'MODULE_PATHNAME', 'xdrec_rank_many_int8';
 
-CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys text[], ctx jsonb, k integer,
+CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys text[], ctx jsonb, k integer DEFAULT 10,
 								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true)
 RETURNS TABLE(user_key text, item_key text, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
 AS 'MODULE_PATHNAME', 'xdrec_rank_many_text';
-
-COMMENT ON FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean) IS
-	'the top k items for each of many users in one context (integer keys)';
-COMMENT ON FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean) IS
-	'the top k items for each of many users in one context (keys as text)';
 
 CREATE OR REPLACE FUNCTION xdrec.cache_stats()
 RETURNS TABLE(model text, domain text, version bigint, version_bytes bigint,
@@ -88,14 +73,12 @@ AS $$
 	ORDER BY m.name, s.domain COLLATE "C", s.version
 $$;
 
-COMMENT ON FUNCTION xdrec.cache_stats() IS
-	'this backend''s ranking cache per model, domain and version: bytes, cached contexts, hits, misses';
-
+-- The served version of each domain (or of one) and, beside it, the random
+-- and popularity-in-context baselines (the mean rating for explicit
+-- feedback), on the test split or on the rows of test, held out by the caller.
 CREATE OR REPLACE FUNCTION xdrec.evaluate(name text, domain text DEFAULT NULL, protocol text DEFAULT 'sampled',
-							   seed integer DEFAULT 42)
-RETURNS TABLE(domain text, method text, metric text, value double precision, n bigint)
-LANGUAGE c VOLATILE SECURITY INVOKER ROWS 6
+							   seed integer DEFAULT 42, test regclass DEFAULT NULL)
+RETURNS TABLE(domain text, method text, metric text, value double precision,
+			  std_error double precision, n bigint, excluded bigint)
+LANGUAGE c VOLATILE SECURITY INVOKER ROWS 15
 AS 'MODULE_PATHNAME', 'xdrec_evaluate';
-
-COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer) IS
-	'measure served versions on their test split (DESIGN section 5)';

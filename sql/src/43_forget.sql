@@ -15,7 +15,3 @@ RETURNS integer
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_forget_user_int8';
 
-COMMENT ON FUNCTION xdrec.forget_user(text, text, text) IS
-	'remove a user''s embedding and profile from every stored version of a domain and leave their rows out of later training; returns the versions changed';
-COMMENT ON FUNCTION xdrec.forget_user(text, text, bigint) IS
-	'remove a user''s embedding and profile from every stored version of a domain and leave their rows out of later training; returns the versions changed';

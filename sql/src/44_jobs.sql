@@ -14,16 +14,10 @@ AS $$
 	SELECT coalesce((SELECT s.value FROM xdrec.setting s WHERE s.name = 'max_workers'), 2)
 $$;
 
-COMMENT ON FUNCTION xdrec.max_workers() IS
-	'how many background jobs run at once in this database (xdrec.set_max_workers sets it)';
-
 CREATE OR REPLACE FUNCTION xdrec.run_pending()
 RETURNS integer
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_run_pending';
-
-COMMENT ON FUNCTION xdrec.run_pending() IS
-	'record jobs whose worker vanished as failed and start scheduled jobs up to the cap; returns the workers started';
 
 CREATE OR REPLACE FUNCTION xdrec.set_max_workers(n integer)
 RETURNS integer
@@ -46,21 +40,22 @@ BEGIN
 	-- a raised cap starts waiting jobs now
 	PERFORM xdrec.run_pending();
 	RETURN n;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
-
-COMMENT ON FUNCTION xdrec.set_max_workers(integer) IS
-	'set how many background jobs run at once in this database';
-
 
 CREATE OR REPLACE FUNCTION xdrec.cancel(job bigint)
 RETURNS text
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_cancel';
-
-COMMENT ON FUNCTION xdrec.cancel(bigint) IS
-	'cancel a job: scheduled ones at once, running ones through their worker; returns the state after the call';
-
 
 -- Waits until the job ends and returns its final state, or, after timeout
 -- (NULL: no limit), the state it is in. Polls with fresh snapshots, so it
@@ -98,8 +93,15 @@ BEGIN
 		PERFORM pg_sleep(0.05);
 	END LOOP;
 	RETURN st;
+EXCEPTION WHEN OTHERS THEN
+	-- the error as the caller's own: xdrec's internal frames are no CONTEXT
+	DECLARE
+		e_state text; e_msg text; e_detail text; e_hint text;
+	BEGIN
+		GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT,
+			e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;
+		PERFORM xdrec_internal.reraise(e_state, e_msg, e_detail, e_hint);
+	END;
 END
 $$;
 
-COMMENT ON FUNCTION xdrec.wait(bigint, interval) IS
-	'wait for a job to end; returns its final state (or its state when timeout passes)';

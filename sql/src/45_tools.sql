@@ -7,9 +7,6 @@ RETURNS bigint
 LANGUAGE c VOLATILE SECURITY INVOKER
 AS 'MODULE_PATHNAME', 'xdrec_generate';
 
-COMMENT ON FUNCTION xdrec.generate(text, jsonb) IS
-	'create a table of synthetic cross-domain interactions (docs/generator.md); returns the rows written';
-
 -- The features argument of create_model for a table made by xdrec.generate.
 CREATE OR REPLACE FUNCTION xdrec.generated_features()
 RETURNS jsonb
@@ -24,11 +21,8 @@ AS $$
 	         {"name": "cuisine", "column": "cuisine", "kind": "attributional", "type": "categorical", "scope": "item"}]'::jsonb
 $$;
 
-
 CREATE OR REPLACE FUNCTION xdrec.blas_selfcheck()
 RETURNS jsonb
 LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'xdrec_blas_selfcheck';
 
-COMMENT ON FUNCTION xdrec.blas_selfcheck() IS
-	'run an sgemm and report the backend''s threads, openblas_get_parallel() and the OpenBLAS build';

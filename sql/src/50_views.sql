@@ -69,13 +69,34 @@ SELECT j.id AS job,
 	   j.started_at,
 	   j.finished_at,
 	   j.pid,
-	   j.result
+	   j.result,
+	   e.epochs_max,
+	   -- time-based: the run so far against it plus the ETA to epochs_max
+	   -- (early stopping ends sooner, so this is a lower bound)
+	   CASE WHEN s.state = 'finished' THEN 100
+			WHEN p.eta IS NOT NULL AND p.at > j.started_at
+			THEN floor(100 * extract(epoch FROM p.at - j.started_at)
+					   / (extract(epoch FROM p.at - j.started_at) + extract(epoch FROM p.eta)))::int
+	   END AS percent,
+	   CASE WHEN s.state IN ('running', 'cancelling') AND p.epoch IS NOT NULL
+			THEN format('epoch %s of at most %s', p.epoch, e.epochs_max) END AS progress
 FROM xdrec.job j
 JOIN xdrec.model m ON m.id = j.model_id
 CROSS JOIN LATERAL (SELECT xdrec_internal.job_state(j.id, j.state) AS state) s
-LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta
+LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta, x.at
 				   FROM xdrec.job_progress x WHERE x.job_id = j.id
-				   ORDER BY x.epoch DESC LIMIT 1) p ON true;
+				   ORDER BY x.epoch DESC LIMIT 1) p ON true
+-- the most epochs the run may take: training's "epochs"; an adaptation
+-- pretrains first, and auto (and DRR's lambda_kl search) fit three times
+CROSS JOIN LATERAL (SELECT coalesce((m.options ->> 'epochs')::int, 100) AS fit,
+						   coalesce((m.options ->> 'pretrain_epochs')::int, 2) AS pre) o
+CROSS JOIN LATERAL (SELECT CASE WHEN j.kind = 'train' THEN o.fit
+								WHEN j.options ->> 'method' = 'direct' THEN o.pre
+								WHEN j.options ->> 'method' = 'auto'
+									 OR (coalesce(j.options ->> 'method', 'drr') = 'drr'
+										 AND m.options ->> 'lambda_kl' = 'search')
+								THEN o.pre + 3 * o.fit
+								ELSE o.pre + o.fit END AS epochs_max) e;
 
 GRANT SELECT ON xdrec.jobs TO PUBLIC;
 
@@ -83,5 +104,3 @@ CREATE OR REPLACE VIEW xdrec.cache_stats WITH (security_invoker = true) AS
 	SELECT * FROM xdrec.cache_stats();
 GRANT SELECT ON xdrec.cache_stats TO PUBLIC;
 
-COMMENT ON VIEW xdrec.cache_stats IS
-	'this backend''s ranking cache (xdrec.cache_stats()): per model, domain and version';

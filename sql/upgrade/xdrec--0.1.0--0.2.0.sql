@@ -76,3 +76,37 @@ DROP FUNCTION xdrec._generate_options(jsonb);
 DROP FUNCTION xdrec._generate_rows(bigint, integer, integer, integer, bigint, integer, integer,
 								   bigint, boolean, boolean);
 DROP FUNCTION xdrec._cache_stats();
+
+-- ---------------------------------------------------------------------------
+-- The lifecycle (sql/src/46_lifecycle.sql). Versions record who trained them
+-- and when they were last served (the deploy policy stores versions it does
+-- not serve; rollback and xdrec.versions read it); 0.1.0 served every version
+-- it wrote, trained by the model's owner. A model records when alter_model
+-- last replaced its features (a version trained before is then out of date,
+-- not corrupt).
+ALTER TABLE xdrec.version ADD COLUMN trained_by name;
+ALTER TABLE xdrec.version ADD COLUMN deployed_at timestamptz;
+UPDATE xdrec.version v SET trained_by = m.owner, deployed_at = v.created_at
+FROM xdrec.model m WHERE m.id = v.model_id;
+ALTER TABLE xdrec.version ALTER COLUMN trained_by SET NOT NULL;
+ALTER TABLE xdrec.model ADD COLUMN features_changed_at timestamptz;
+
+-- train, adapt and adapt_all take a deploy policy; train's domain is
+-- optional (the source) and adapt_all may adapt only stale domains;
+-- evaluate has baselines, standard errors, excluded as a column and
+-- test => relation.
+DROP FUNCTION xdrec.train(text, text, boolean);
+DROP FUNCTION xdrec.adapt(text, text, text, boolean);
+DROP FUNCTION xdrec.adapt_all(text, text, boolean);
+DROP FUNCTION xdrec.evaluate(text, text, text, integer);
+
+-- A version's pin was a self-referencing foreign key, and every pg_dump
+-- warned of circular foreign keys; two triggers keep the rule now. Their
+-- functions are defined in full by sql/src/10_access.sql, which follows.
+ALTER TABLE xdrec.version DROP CONSTRAINT version_pins_shared_version_fkey;
+CREATE FUNCTION xdrec_internal.check_pin() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE FUNCTION xdrec_internal.keep_pinned() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END';
+CREATE CONSTRAINT TRIGGER check_pin AFTER INSERT OR UPDATE OF pins_shared_version ON xdrec.version
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec_internal.check_pin();
+CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.keep_pinned();

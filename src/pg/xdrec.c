@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "access/genam.h"
+#include "access/xlog.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
@@ -34,6 +35,14 @@ char	   *xdrec_default_model = NULL;
 int			xdrec_train_memory = 1024 * 1024;	/* kB: 1 GB */
 int			xdrec_cache_memory = 256 * 1024;	/* kB: 256 MB */
 int			xdrec_item_cache_memory = 128 * 1024;	/* kB: 128 MB */
+int			xdrec_unknown_category = XDPG_UNKNOWN_NOTICE;
+
+static const struct config_enum_entry unknown_category_options[] = {
+	{"notice", XDPG_UNKNOWN_NOTICE, false},
+	{"error", XDPG_UNKNOWN_ERROR, false},
+	{"ignore", XDPG_UNKNOWN_IGNORE, false},
+	{NULL, 0, false}
+};
 static int	xdrec_simd_lanes = 0;	/* 0: the widest the CPU runs */
 
 void		_PG_init(void);
@@ -56,6 +65,22 @@ check_blas_is_serial(void)
 						parallel),
 				 errdetail("OpenBLAS configuration: %s", openblas_get_config()),
 				 errhint("Install libopenblas0-serial (apt-get install libopenblas-serial-dev), and make sure nothing loads a threaded libopenblas.so.0 first (LD_LIBRARY_PATH, LD_PRELOAD, another extension).")));
+}
+
+/*
+ * Refuses a call that writes the catalog on a hot standby, in words a DBA
+ * can act on, before it does any work (a training would otherwise run for
+ * minutes, then fail at its first INSERT with "cannot execute INSERT in a
+ * read-only transaction").
+ */
+void
+xdpg_check_writable(const char *what)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s writes xdrec's catalog, and this server is a hot standby", what),
+				 errhint("Run it on the primary; rank, rank_many, predict and evaluate work here.")));
 }
 
 /*
@@ -186,6 +211,16 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							check_simd_lanes, assign_simd_lanes, NULL);
+
+	DefineCustomEnumVariable("xdrec.unknown_category",
+							 "What ranking does with a categorical context value outside the feature's vocabulary.",
+							 "It ranks as \"other\" in every case; 'notice' says so, 'error' refuses the call, 'ignore' is silent.",
+							 &xdrec_unknown_category,
+							 XDPG_UNKNOWN_NOTICE,
+							 unknown_category_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("xdrec");
 }

@@ -19,6 +19,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+#include "xdrec/baseline.h"
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
@@ -32,8 +33,28 @@ extern char *xdrec_default_model;
 extern int	xdrec_train_memory;
 extern int	xdrec_cache_memory;
 extern int	xdrec_item_cache_memory;
+extern int	xdrec_unknown_category;
+
+/* xdrec.unknown_category: a categorical value outside the vocabulary */
+typedef enum XdUnknownCategory
+{
+	XDPG_UNKNOWN_NOTICE,
+	XDPG_UNKNOWN_ERROR,
+	XDPG_UNKNOWN_IGNORE
+} XdUnknownCategory;
+
+/* suggest.c */
+extern const char *xdpg_did_you_mean(const char *word, const char *const *cands, int n);
 
 extern void xdpg_check_catalog_version(void);
+extern void xdpg_check_writable(const char *what);
+
+/* model_fn.c */
+extern void xdpg_write_features(int64 model_id, Datum features);
+
+/* help_fn.c */
+extern int	xdpg_spi_user_facing(const char *sql, int nargs, Oid *types, Datum *vals,
+								 const char *nulls, bool read_only, long count);
 
 /* declared SQL type of a feature (xdrec.feature.type) */
 typedef enum XdSqlType
@@ -94,6 +115,11 @@ typedef struct XdModelDef
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
 	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
+	char	   *time_col;		/* option "time_col": the split is by time; else NULL */
+	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
+	char	   *held_out_alias;	/* its own name, the alias expressions read */
+	char	   *deploy;			/* "if_better" (default), "always", "never" */
+	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
@@ -136,6 +162,7 @@ typedef struct XdGuard
 	void	   *gen;			/* xd_generated */
 	xd_encoders *encoders;		/* the source's E_C, E_U, E_V (train) */
 	xd_transfer_result *transfer;	/* a target's adaptation (adapt) */
+	xd_popularity *popularity;	/* the popularity baseline (evaluate) */
 } XdGuard;
 
 /* what kind of version xdpg_write_version writes */
@@ -215,6 +242,7 @@ extern void xdpg_model_check_write(int64 model_id, const char *name, const char 
 
 /* features.c */
 extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
+extern void xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id);
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
 extern char *xdpg_feature_sql(const XdFeatureDef *f);
 extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
@@ -279,19 +307,21 @@ typedef struct XdRunHooks
 } XdRunHooks;
 
 typedef struct XdTrainRun XdTrainRun;
-extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, MemoryContext cxt);
+extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, const char *deploy,
+								   MemoryContext cxt);
 extern void xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks);
 extern char *xdpg_train_store(XdTrainRun *run);
 
 typedef struct XdAdaptRun XdAdaptRun;
 extern XdAdaptRun *xdpg_adapt_load(const char *name, const char *domain,
-								   const char *method, MemoryContext cxt);
+								   const char *method, const char *deploy,
+								   MemoryContext cxt);
 extern void xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks);
 extern char *xdpg_adapt_store(XdAdaptRun *run);
 
 /* jobs.c: background jobs (DESIGN section 8, docs/jobs.md) */
 extern Jsonb *xdpg_job_submit(const char *name, const char *kind, const char *domain,
-							  const char *method);
+							  const char *method, const char *deploy);
 extern int	xdpg_jobs_dispatch(void);
 
 /* fit_common.c: the summary's JSON (more in fit_common.h) */

@@ -134,7 +134,7 @@ done
 if [ -n "${RESULT[10000]:-}" ]; then
 	read -r rep50 new50 tps kern peak <<<"${RESULT[10000]}"
 	goal() { printf '   %-4s %s\n' "$(if [ "$1" = 1 ]; then echo ok; else echo MISS; fi)" "$2"; }
-	xd_log "goals at 10k items (issue 7)"
+	xd_log "goals at 10k items"
 	goal "$(echo "$new50 <= 10" | bc)" "new context p50 $new50 ms <= 10 ms"
 	goal "$(echo "$rep50 <= 0.5" | bc)" "repeated context p50 $rep50 ms <= 0.5 ms"
 	goal "$(echo "$tps >= 2000" | bc)" "2 clients $tps TPS >= 2000"

@@ -29,10 +29,10 @@ for round in $(seq 1 "$rounds"); do
 	q >/dev/null 2>"$WORK/setup.err" <<SQL || fail "round $round: $(cat "$WORK/setup.err")"
 CREATE EXTENSION xdrec;
 SELECT xdrec.generate('orders', '{"seed": $round, "domains": 6, "sizes": {"source": {"users": 60, "items": 30, "interactions": 400}, "target": {"users": 30, "items": 20, "interactions": 200}}}');
-SELECT xdrec.create_model('m', 'orders', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 3}');
+SELECT count(xdrec.create_model('m' || i, 'orders', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 3}')) FROM generate_series(0, 5) i;
 SELECT xdrec.set_max_workers(4);
-SELECT count(xdrec.train('m', 'd' || i, background => true)) FROM generate_series(0, 5) i;
+SELECT count(xdrec.train('m' || i, 'd' || i, background => true)) FROM generate_series(0, 5) i;
 SQL
 	sleep "0.$((RANDOM % 10 / 2))5"
 	if ! q -c "DROP EXTENSION xdrec" 2>"$WORK/drop.err"; then

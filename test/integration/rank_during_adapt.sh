@@ -40,7 +40,7 @@ deploy()
 {
 	q >/dev/null <<SQL
 INSERT INTO orders SELECT * FROM orders WHERE domain = 'd1' ORDER BY random() LIMIT 25;
-SELECT xdrec.adapt('food', 'd1', 'direct');
+SELECT xdrec.adapt('food', 'd1', 'direct', deploy => 'always');
 INSERT INTO expected SELECT min(version), string_agg(item_key || ':' || score, ',' ORDER BY rank) FROM $RANK;
 SQL
 }

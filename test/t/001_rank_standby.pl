@@ -35,7 +35,7 @@ is($standby->safe_psql($db, $q), $primary->safe_psql($db, $q),
 # one standby session ranks, the primary trains, the same session ranks again
 my $session = $standby->background_psql($db);
 my $v1 = $session->query_safe(q{SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5)});
-my $v2 = $primary->safe_psql($db, q{SELECT xdrec.train('food', 'd0')->>'version'});
+my $v2 = $primary->safe_psql($db, q{SELECT xdrec.train('food', 'd0', deploy => 'always')->>'version'});
 $primary->wait_for_catchup($standby, 'replay');
 pass('the standby caught up with the new version');
 my $seen = $session->query_safe(q{SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5)});
@@ -44,5 +44,18 @@ note("standby session: version $v1, primary trained $v2, the same session now se
 ok($seen eq $v2 && $v1 ne $v2, 'the standby session serves the version trained on the primary');
 is($standby->safe_psql($db, $q), $primary->safe_psql($db, $q),
 	'the standby ranks as the primary does after the new version');
+
+# what writes is refused up front, saying why, in C and in plpgsql alike
+for my $call ("SELECT xdrec.train('food')", "SELECT xdrec.train('food', background => true)",
+	"SELECT xdrec.adapt('food', 'd1', background => true)", "SELECT xdrec.forget_user('food', 'd0', 3)",
+	"SELECT xdrec.create_model('x', 'orders', 'user_key', 'item_key', 'domain')",
+	"SELECT xdrec.deploy('food', 'd0', $v1)", "SELECT xdrec.alter_model('food', '{\"epochs\": 3}')")
+{
+	my ($ret, $out, $err) = $standby->psql($db, $call, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	note("$call on the standby: " . (split /\n/, $err)[0]);
+	like($err, qr/ERROR:  25006: .*writes xdrec's catalog, and this server is a hot standby/,
+		"$call is refused on the standby with the reason");
+	unlike($err, qr/read-only transaction|CONTEXT/, "$call shows no internals on the standby");
+}
 
 done_testing();

@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 #include "unit.h"
+#include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
 
@@ -489,4 +490,184 @@ XD_TEST(metrics_stop_nan_and_errors)
 	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, pattern_score, NULL, &m) == XD_ECANCELLED);
 	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 5, &o, item_order_score, NULL, &f) == XD_ECANCELLED);
 	xd_dataset_free(ds);
+}
+
+/* Full ranking hands back each positive's 1/rank, and the summary of them
+ * reproduces the protocol's own means. */
+XD_TEST(metrics_full_each_and_summary)
+{
+	xd_dataset *ds = metrics_dataset(120, 70, 10, 0);
+	xd_eval_opts o;
+	xd_full_metrics m;
+	xd_rank_summary s;
+	double	   *each = NULL;
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	o.each = &each;
+	XD_REQUIRE(xd_eval_full(ds, XD_SPLIT_TEST, 10, &o, item_order_score, NULL, &m) == XD_OK);
+	XD_REQUIRE(each != NULL && m.n > 1);
+	xd_rank_summary_of(each, m.n, &s);
+	XD_CHECK(s.n == m.n);
+	XD_CHECK_NEAR(s.mrr.value, m.mrr, 1e-12);
+	XD_CHECK_NEAR(s.hit10.value, m.hit, 1e-12);
+	XD_CHECK_NEAR(s.ndcg10.value, m.ndcg, 1e-12);
+	XD_CHECK(s.hit1.value <= s.hit5.value && s.hit5.value <= s.hit10.value);
+	XD_CHECK(s.mrr.se > 0 && isfinite(s.mrr.se));
+	free(each);
+	xd_dataset_free(ds);
+}
+
+/* Ranks 1, 2, 1.5 (a tie), 5, 11: the metrics and MRR's standard error by hand. */
+XD_TEST(metrics_summary_by_hand)
+{
+	double		inv[5] = {1.0, 0.5, 1.0 / 1.5, 0.2, 1.0 / 11};
+	double		mean = 0,
+				ss = 0;
+	xd_rank_summary s;
+	xd_metric_se rmse,
+				mae;
+	double		sq[4] = {1, 4, 0, 9};
+
+	xd_rank_summary_of(inv, 5, &s);
+	XD_CHECK_NEAR(s.hit1.value, 0.2, 1e-12);
+	XD_CHECK_NEAR(s.hit5.value, 0.8, 1e-12);
+	XD_CHECK_NEAR(s.hit10.value, 0.8, 1e-12);
+	XD_CHECK_NEAR(s.ndcg10.value, (1 + 1 / log2(3.0) + 1 / log2(2.5) + 1 / log2(6.0)) / 5, 1e-12);
+	/* a hit rate's standard error is the binomial one with n - 1 */
+	XD_CHECK_NEAR(s.hit1.se, sqrt(0.2 * 0.8 * 5 / 4 / 5), 1e-12);
+	for (int i = 0; i < 5; i++)
+		mean += inv[i] / 5;
+	for (int i = 0; i < 5; i++)
+		ss += (inv[i] - mean) * (inv[i] - mean);
+	XD_CHECK_NEAR(s.mrr.value, mean, 1e-12);
+	XD_CHECK_NEAR(s.mrr.se, sqrt(ss / 4 / 5), 1e-12);
+	xd_rank_summary_of(inv, 1, &s);
+	XD_CHECK(isinf(s.mrr.se));
+
+	/* errors 1, 2, 0, 3: MSE 3.5, RMSE sqrt(3.5), MAE 1.5 */
+	xd_rating_summary_of(sq, 4, &rmse, &mae);
+	XD_CHECK_NEAR(rmse.value, sqrt(3.5), 1e-12);
+	XD_CHECK_NEAR(mae.value, 1.5, 1e-12);
+	XD_CHECK_NEAR(mae.se, sqrt((0.25 + 0.25 + 2.25 + 2.25) / 3 / 4), 1e-12);
+	XD_CHECK_NEAR(rmse.se, sqrt((6.25 + 0.25 + 12.25 + 30.25) / 3 / 4) / (2 * sqrt(3.5)), 1e-12);
+}
+
+/*
+ * The baselines under the sampled protocol. Every row's interaction context
+ * is its item, so popularity in context ranks each positive first; a
+ * constant ties everything (rank 1 + 100 / 2); random lands near the
+ * expected 1/101 (1 + 1/2 + ... + 1/101) = 0.0519.
+ */
+XD_TEST(metrics_baselines_sampled)
+{
+	xd_dataset *ds = metrics_dataset(200, 150, 10, 0);
+	xd_eval_opts o;
+	xd_rank_metrics m,
+				again;
+	xd_popularity *pop = NULL;
+	uint64_t	seed = 7;
+	float		zero = 0.0f;
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	XD_REQUIRE(xd_popularity_fit(ds, &pop) == XD_OK);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, xd_popularity_score, pop, &m) == XD_OK);
+	XD_REQUIRE(m.n > 100);
+	XD_CHECK_NEAR(m.mrr, 1.0, 1e-12);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, xd_constant_score, &zero, &m) == XD_OK);
+	XD_CHECK_NEAR(m.mrr, 1.0 / 51, 1e-12);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, xd_random_score, &seed, &m) == XD_OK);
+	XD_CHECK(m.mrr > 0.03 && m.mrr < 0.08);
+	/* seeded: the same scores again */
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, xd_random_score, &seed, &again) == XD_OK);
+	XD_CHECK(again.mrr == m.mrr);
+	xd_popularity_free(pop);
+	xd_dataset_free(ds);
+}
+
+/* Held-out rows are the test split; the training split is what it was. */
+XD_TEST(dataset_hold_out_rows_are_the_test_split)
+{
+	xd_dataset *plain = metrics_dataset(60, 30, 10, 0);
+	xd_dataset *ds = NULL;
+	int64_t		n_before;
+
+	XD_REQUIRE(plain);
+	XD_REQUIRE(xd_dataset_create(&plain->enc.schema, 60, 30, 0, 0, &ds) == XD_OK);
+	for (int64_t r = 0; r < plain->n_rows; r++)
+		XD_REQUIRE(xd_dataset_append(ds, plain->users[r], plain->items[r], 0,
+									 plain->num + r * plain->enc.schema.n_num,
+									 plain->codes + r * plain->enc.schema.n_codes) == XD_OK);
+	n_before = ds->n_rows;
+	xd_dataset_hold_out(ds);
+	for (int32_t u = 0; u < 10; u++)
+	{
+		int32_t		codes[2] = {u, u % 3};
+		float		num[1] = {1};
+
+		XD_REQUIRE(xd_dataset_append(ds, u, u, 0, num, codes) == XD_OK);
+	}
+	XD_REQUIRE(xd_dataset_finalize(ds, 3) == XD_OK);
+	XD_CHECK(ds->n_split[XD_SPLIT_TEST] == 10);
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TEST]; i++)
+		XD_CHECK(ds->split_rows[XD_SPLIT_TEST][i] >= n_before);
+	XD_CHECK(ds->n_split[XD_SPLIT_TRAIN] == plain->n_split[XD_SPLIT_TRAIN]);
+	XD_CHECK(memcmp(ds->split_rows[XD_SPLIT_TRAIN], plain->split_rows[XD_SPLIT_TRAIN],
+					sizeof(int64_t) * (size_t) ds->n_split[XD_SPLIT_TRAIN]) == 0);
+	XD_CHECK(ds->n_split[XD_SPLIT_VALID] ==
+			 plain->n_split[XD_SPLIT_VALID] + plain->n_split[XD_SPLIT_TEST]);
+	xd_dataset_free(ds);
+	xd_dataset_free(plain);
+}
+
+/*
+ * A split by row order: train, then validation, then test; a hold-out after
+ * it makes the held-out rows the test split and the ordered test rows
+ * validation, the training split unchanged.
+ */
+XD_TEST(dataset_split_by_order_then_hold_out)
+{
+	xd_dataset *plain = metrics_dataset(60, 30, 10, 0);
+	xd_dataset *ds = NULL;
+	int64_t		n;
+
+	XD_REQUIRE(plain);
+	n = plain->n_rows;
+	for (int round = 0; round < 2; round++)
+	{
+		XD_REQUIRE(xd_dataset_create(&plain->enc.schema, 60, 30, 0, 0, &ds) == XD_OK);
+		for (int64_t r = 0; r < n; r++)
+			XD_REQUIRE(xd_dataset_append(ds, plain->users[r], plain->items[r], 0,
+										 plain->num + r * plain->enc.schema.n_num,
+										 plain->codes + r * plain->enc.schema.n_codes) == XD_OK);
+		xd_dataset_split_by_order(ds, n * 8 / 10, n * 9 / 10);
+		if (round == 1)
+		{
+			int32_t		codes[2] = {1, 1};
+			float		num[1] = {1};
+
+			xd_dataset_hold_out(ds);
+			for (int i = 0; i < 5; i++)
+				XD_REQUIRE(xd_dataset_append(ds, i, i, 0, num, codes) == XD_OK);
+		}
+		XD_REQUIRE(xd_dataset_finalize(ds, 3) == XD_OK);
+		XD_CHECK(ds->n_split[XD_SPLIT_TRAIN] == n * 8 / 10);
+		for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TRAIN]; i++)
+			XD_CHECK(ds->split_rows[XD_SPLIT_TRAIN][i] == i);
+		if (round == 0)
+		{
+			XD_CHECK(ds->n_split[XD_SPLIT_VALID] == n * 9 / 10 - n * 8 / 10);
+			XD_CHECK(ds->n_split[XD_SPLIT_TEST] == n - n * 9 / 10);
+			XD_CHECK(ds->split_rows[XD_SPLIT_TEST][0] == n * 9 / 10);
+		}
+		else
+		{
+			XD_CHECK(ds->n_split[XD_SPLIT_VALID] == n - n * 8 / 10);
+			XD_CHECK(ds->n_split[XD_SPLIT_TEST] == 5);
+			XD_CHECK(ds->split_rows[XD_SPLIT_TEST][0] == n);
+		}
+		xd_dataset_free(ds);
+	}
+	xd_dataset_free(plain);
 }

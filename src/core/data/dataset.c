@@ -390,8 +390,24 @@ xd_dataset_create(const xd_schema *schema, int32_t n_users, int32_t n_items,
 	ds->has_ratings = has_ratings ? 1 : 0;
 	ds->budget = budget;
 	ds->memory = sizeof(xd_dataset);
+	ds->valid_from = -1;
+	ds->test_from = -1;
 	*out = ds;
 	return XD_OK;
+}
+
+void
+xd_dataset_hold_out(xd_dataset *ds)
+{
+	ds->test_from = ds->n_rows;
+}
+
+void
+xd_dataset_split_by_order(xd_dataset *ds, int64_t valid_from, int64_t test_from)
+{
+	ds->split_by_order = 1;
+	ds->valid_from = valid_from;
+	ds->test_from = test_from;
 }
 
 static xd_status
@@ -726,6 +742,12 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 						 ds->num + (size_t) r * s->n_num, s->n_num,
 						 ds->codes + (size_t) r * s->n_codes, s->n_codes,
 						 seed);
+		if (ds->split_by_order)
+			sp = r >= ds->test_from ? XD_SPLIT_TEST :
+				r >= ds->valid_from ? XD_SPLIT_VALID : XD_SPLIT_TRAIN;
+		else if (ds->test_from >= 0)
+			sp = r >= ds->test_from ? XD_SPLIT_TEST :
+				sp == XD_SPLIT_TEST ? XD_SPLIT_VALID : sp;
 
 		ds->split[r] = (uint8_t) sp;
 		ds->n_split[sp]++;

@@ -355,6 +355,7 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 	xd_batch	b;
 	float	   *scores = NULL,
 			   *base = NULL;
+	double	   *each = NULL;
 	double		hit = 0,
 				nd = 0,
 				rr = 0;
@@ -369,6 +370,11 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 	if (st != XD_OK)
 		return st;
 	out->n_excluded = n_excl;
+	if ((st = each_alloc(o, n, &each)) != XD_OK)
+	{
+		free(rows);
+		return st;
+	}
 	cap = o->batch_rows > 0 ? o->batch_rows : 4096;
 	if (cap > ds->n_items && ds->n_items > 0)
 		cap = ds->n_items;
@@ -460,6 +466,8 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 		hit += rank <= k;
 		nd += rank <= k ? dcg(rank) : 0.0;
 		rr += 1.0 / rank;
+		if (each)
+			each[i] = 1.0 / rank;
 	}
 	out->n = n;
 	if (n > 0)
@@ -468,8 +476,10 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 		out->ndcg = nd / n;
 		out->mrr = rr / n;
 	}
+	each_return(o, &each);
 	st = XD_OK;
 done:
+	free(each);
 	free(scores);
 	free(base);
 	free(rows);
@@ -565,4 +575,87 @@ done:
 	free(rows);
 	xd_batch_free(&b);
 	return st;
+}
+
+/* The mean of x(term) over n terms and its standard error. */
+static xd_metric_se
+mean_se(const double *t, int64_t n, double (*x) (double))
+{
+	xd_metric_se m = {0.0, INFINITY};
+	double		sum = 0.0,
+				ss = 0.0;
+
+	if (n <= 0)
+	{
+		m.se = 0.0;
+		return m;
+	}
+	for (int64_t i = 0; i < n; i++)
+		sum += x(t[i]);
+	m.value = sum / (double) n;
+	for (int64_t i = 0; i < n; i++)
+		ss += (x(t[i]) - m.value) * (x(t[i]) - m.value);
+	if (n > 1)
+		m.se = sqrt(ss / (double) (n - 1) / (double) n);
+	return m;
+}
+
+/* 1/rank back to the rank; ranks are whole or half numbers */
+static double
+rank_of_inv(double inv)
+{
+	return round(2.0 / inv) / 2.0;
+}
+
+static double
+hit1_of(double inv)
+{
+	return rank_of_inv(inv) <= 1.0;
+}
+
+static double
+hit5_of(double inv)
+{
+	return rank_of_inv(inv) <= 5.0;
+}
+
+static double
+hit10_of(double inv)
+{
+	return rank_of_inv(inv) <= 10.0;
+}
+
+static double
+ndcg10_of(double inv)
+{
+	double		r = rank_of_inv(inv);
+
+	return r <= 10.0 ? dcg(r) : 0.0;
+}
+
+static double
+identity(double x)
+{
+	return x;
+}
+
+void
+xd_rank_summary_of(const double *inv_rank, int64_t n, xd_rank_summary *out)
+{
+	out->n = n;
+	out->hit1 = mean_se(inv_rank, n, hit1_of);
+	out->hit5 = mean_se(inv_rank, n, hit5_of);
+	out->hit10 = mean_se(inv_rank, n, hit10_of);
+	out->ndcg10 = mean_se(inv_rank, n, ndcg10_of);
+	out->mrr = mean_se(inv_rank, n, identity);
+}
+
+void
+xd_rating_summary_of(const double *sq_err, int64_t n, xd_metric_se *rmse, xd_metric_se *mae)
+{
+	xd_metric_se mse = mean_se(sq_err, n, identity);
+
+	*mae = mean_se(sq_err, n, sqrt);
+	rmse->value = sqrt(mse.value);
+	rmse->se = rmse->value > 0.0 ? mse.se / (2.0 * rmse->value) : mse.se;
 }

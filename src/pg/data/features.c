@@ -154,7 +154,10 @@ xdpg_model_load(const char *name, const char *privilege)
 								" coalesce((m.options->>'pretrain_epochs')::int, 2), "
 								" coalesce(m.options->>'lambda_kl', '0.1'), "
 								" coalesce((m.options->>'auto_margin')::float8, " CppAsString2(XD_AUTO_MARGIN_SE) "), "
-								" coalesce((m.options->>'lr_search')::int, " CppAsString2(XD_LR_SEARCH_DEFAULT) ") "
+								" coalesce((m.options->>'lr_search')::int, " CppAsString2(XD_LR_SEARCH_DEFAULT) "), "
+								" coalesce(m.options->>'deploy', 'if_better'), "
+								" coalesce((m.options->>'keep_versions')::int, 0), "
+								" m.options->>'time_col' "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -223,6 +226,9 @@ xdpg_model_load(const char *name, const char *privilege)
 	}
 	md->auto_margin = spi_float8(0, 31);
 	md->lr_search = spi_int4(0, 32);
+	md->deploy = spi_text(0, 33);
+	md->keep_versions = spi_int4(0, 34);
+	md->time_col = spi_text(0, 35);
 
 	{
 		int			cap = spi_int4(0, 28);
@@ -489,6 +495,31 @@ find_feature(const XdFeatureDef *features, const xd_schema *s, const char *name,
 	return NULL;
 }
 
+/*
+ * A categorical context value outside the feature's frozen vocabulary ranks
+ * as "other", which may not be what the caller meant ("Fri" for "fri"):
+ * xdrec.unknown_category says whether to say so, refuse, or stay silent.
+ */
+static void
+unknown_category(const char *model, const XdFeatureDef *f, const char *value)
+{
+	const char *near;
+
+	if (xdrec_unknown_category == XDPG_UNKNOWN_IGNORE)
+		return;
+	near = xdpg_did_you_mean(value, (const char *const *) f->vocab, f->n_vocab);
+	ereport(xdrec_unknown_category == XDPG_UNKNOWN_ERROR ? ERROR : NOTICE,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("value \"%s\" of context feature \"%s\" is not in its vocabulary", value, f->name),
+			 xdrec_unknown_category == XDPG_UNKNOWN_ERROR ?
+			 errdetail("xdrec.unknown_category is 'error'; 'notice' ranks it as \"other\".") :
+			 errdetail("It ranks as \"other\", as every value the vocabulary did not keep does."),
+			 near ? errhint("Did you mean \"%s\"? SELECT vocabulary FROM xdrec.features WHERE model = '%s' lists the values.",
+							near, model) :
+			 errhint("SELECT vocabulary FROM xdrec.features WHERE model = '%s' lists the values; SET xdrec.unknown_category = 'ignore' silences this.",
+					 model)));
+}
+
 static char *
 feature_list(const XdFeatureDef *features, const xd_schema *s)
 {
@@ -540,11 +571,22 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 		{
 			f = find_feature(features, s, v.val.string.val, v.val.string.len, &fi);
 			if (f == NULL)
+			{
+				const char **names = palloc(sizeof(char *) * Max(s->n_features, 1));
+				const char *near;
+
+				for (int i = 0; i < s->n_features; i++)
+					names[i] = features[i].name;
+				near = xdpg_did_you_mean(pnstrdup(v.val.string.val, v.val.string.len), names,
+										 s->n_features);
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("model \"%s\" has no context feature \"%.*s\"", model,
 								v.val.string.len, v.val.string.val),
+						 near ? errhint("Did you mean \"%s\"? Its features are: %s.", near,
+										feature_list(features, s)) :
 						 errhint("Its features are: %s.", feature_list(features, s))));
+			}
 			if (f->scope == XD_SCOPE_ITEM)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -614,6 +656,8 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 									 errmsg("context feature \"%s\" is categorical: give a string, not a json container",
 											f->name)));
 						codes[xf->raw] = xdpg_code_of(f, text);
+						if (codes[xf->raw] == f->n_vocab && f->n_vocab > 0)
+							unknown_category(model, f, text);
 					}
 					break;
 			}
@@ -654,4 +698,29 @@ xdpg_ctx_vector(const char *model, const xd_schema *s, ArrayType *arr, float *c)
 					 errmsg("ctx_vector[%d] must be finite, not %g", i + 1, x)));
 		c[i] = x;
 	}
+}
+
+/*
+ * Refuses, as out of date rather than corrupt, a version trained before
+ * xdrec.alter_model replaced the model's features: its vocabularies and
+ * modules encode the old ones until the source is trained again.
+ */
+void
+xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		vals[2] = {Int64GetDatum(md->id), Int64GetDatum(version_id)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM xdrec.model m JOIN xdrec.version v "
+							  " ON v.model_id OPERATOR(pg_catalog.=) m.id "
+							  "WHERE m.id OPERATOR(pg_catalog.=) $1 AND v.id OPERATOR(pg_catalog.=) $2 "
+							  "AND m.features_changed_at OPERATOR(pg_catalog.>) v.created_at",
+							  2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading when the features of model \"%s\" changed failed", md->name);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the features of model \"%s\" changed since version " INT64_FORMAT " was trained",
+						md->name, version_id),
+				 errhint("Train the source again first: SELECT xdrec.train('%s').", md->name)));
 }

@@ -40,6 +40,8 @@ guard_reset(void *arg)
 		xd_transfer_result_free(g->transfer);
 	if (g->encoders)
 		xd_encoders_free(g->encoders);
+	xd_popularity_free(g->popularity);
+	g->popularity = NULL;
 	g->transfer = NULL;
 	g->encoders = NULL;
 	g->ds = NULL;
@@ -452,63 +454,26 @@ row_key(const XdKeyMap *km, HeapTuple tup, TupleDesc td, int col, bool *isnull)
 }
 
 /*
- * Streams the domain's rows into a new dataset and finalizes it (split,
- * normalisation, profiles). users/items are the key maps to use; the
- * vocabularies of md's categorical features must be known. The dataset goes
- * into guard (freed on error); counts says what was read and skipped.
+ * Appends the domain's usable rows of relation (the model's, or rows held
+ * out from it, read by the same expressions) to ds, counting what it skips;
+ * by_time: in the order of the model's time_col (NULL first), ties by key in
+ * "C" order, so the split by order is the same on every machine.
  */
-xd_dataset *
-xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
-				 const XdKeyMap *items, XdGuard *guard, XdLoadCounts *counts)
+static void
+append_rows(XdModelDef *md, const char *relation, const char *alias, const char *domain,
+			bool by_time, const XdKeyMap *users, const XdKeyMap *items, xd_dataset *ds,
+			XdLoadCounts *counts)
 {
-	xd_schema  *s;
-	xd_dataset *ds;
-	xd_status	st;
+	const xd_schema *s = &ds->enc.schema;
 	StringInfoData sql;
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
 	Portal		portal;
-	size_t		budget = (size_t) xdrec_train_memory * 1024;
-	size_t		keys = keymap_bytes(users) + keymap_bytes(items);
 	int			first_feature;
 	float	   *num;
 	int32	   *codes;
+	xd_status	st;
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec rows", ALLOCSET_DEFAULT_SIZES);
-	int			ret;
-
-	memset(counts, 0, sizeof(*counts));
-	check_relation(md);
-
-	/* rows without a domain belong to no domain: counted, never read */
-	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",
-							   md->relation, quote_identifier(md->alias),
-							   quote_identifier(md->domain_col)), true, 0);
-	if (ret == SPI_OK_SELECT && SPI_processed == 1)
-	{
-		bool		isnull;
-
-		counts->null_domain = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 1, &isnull));
-	}
-
-	if (!guard->has_schema)
-	{
-		xdpg_schema(md->features, md->n_features, &guard->schema);
-		guard->has_schema = true;
-	}
-	s = &guard->schema;
-
-	if (keys >= budget)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
-						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
-				 errdetail("Its user and item keys alone take %zu bytes.", keys),
-				 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
-	st = xd_dataset_create(s, users->n, items->n, md->explicit_fb ? 1 : 0, budget - keys, &ds);
-	xdpg_check_status(st, "preparing the training data");
-	guard->ds = ds;
-	ds->stop = xdpg_stop;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s(%s)::%s, (%s)::%s, %s",
@@ -519,8 +484,13 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	first_feature = 4;
 	for (int i = 0; i < md->n_features; i++)
 		appendStringInfo(&sql, ", %s", xdpg_feature_sql(&md->features[i]));
-	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", md->relation,
-					 quote_identifier(md->alias), xdpg_where_domain(md));
+	if (by_time)
+		appendStringInfo(&sql, ", %s", quote_identifier(md->time_col));
+	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", relation,
+					 quote_identifier(alias), xdpg_where_domain(md));
+	if (by_time)
+		appendStringInfo(&sql, " ORDER BY %d NULLS FIRST, 1%s, 2%s", first_feature + md->n_features,
+						 md->user_int ? "" : " COLLATE \"C\"", md->item_int ? "" : " COLLATE \"C\"");
 
 	num = palloc(sizeof(float) * Max(s->n_num, 1));
 	codes = palloc(sizeof(int32) * Max(s->n_codes, 1));
@@ -635,6 +605,70 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(tmp);
+
+}
+
+/*
+ * Streams the domain's rows into a new dataset and finalizes it (split,
+ * normalisation, profiles). users/items are the key maps to use; the
+ * vocabularies of md's categorical features must be known. The dataset goes
+ * into guard (freed on error); counts says what was read and skipped.
+ */
+xd_dataset *
+xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
+				 const XdKeyMap *items, XdGuard *guard, XdLoadCounts *counts)
+{
+	xd_schema  *s;
+	xd_dataset *ds;
+	xd_status	st;
+	size_t		budget = (size_t) xdrec_train_memory * 1024;
+	size_t		keys = keymap_bytes(users) + keymap_bytes(items);
+	int			ret;
+
+	memset(counts, 0, sizeof(*counts));
+	check_relation(md);
+
+	/* rows without a domain belong to no domain: counted, never read */
+	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",
+							   md->relation, quote_identifier(md->alias),
+							   quote_identifier(md->domain_col)), true, 0);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+
+		counts->null_domain = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	if (!guard->has_schema)
+	{
+		xdpg_schema(md->features, md->n_features, &guard->schema);
+		guard->has_schema = true;
+	}
+	s = &guard->schema;
+
+	if (keys >= budget)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("training data of domain %s exceeds xdrec.train_memory (%s)", domain,
+						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
+				 errdetail("Its user and item keys alone take %zu bytes.", keys),
+				 errhint("Raise xdrec.train_memory, e.g. SET xdrec.train_memory = '4GB'.")));
+	st = xd_dataset_create(s, users->n, items->n, md->explicit_fb ? 1 : 0, budget - keys, &ds);
+	xdpg_check_status(st, "preparing the training data");
+	guard->ds = ds;
+	ds->stop = xdpg_stop;
+
+	append_rows(md, md->relation, md->alias, domain, md->time_col != NULL, users, items, ds, counts);
+	/* option time_col: the split is by time, the last 10% of the rows test */
+	if (md->time_col)
+		xd_dataset_split_by_order(ds, ds->n_rows * 8 / 10, ds->n_rows * 9 / 10);
+	if (md->held_out)
+	{
+		/* evaluation on rows the caller held out: they are the test split */
+		xd_dataset_hold_out(ds);
+		append_rows(md, md->held_out, md->held_out_alias, domain, false, users, items, ds, counts);
+	}
 
 	if (counts->rows_used == 0)
 		return ds;				/* the caller reports an empty domain */

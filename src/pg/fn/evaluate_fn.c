@@ -1,59 +1,176 @@
 /*
- * evaluate_fn.c - xdrec.evaluate(name, domain, protocol, seed): reloads a
- * served domain's rows through the version's key maps (rows whose user or
- * item the version does not know are excluded and counted), splits them the
- * same way training did, encodes them with the version's own normalisation
- * and profiles, and measures the test split by DESIGN section 5:
- *   'sampled'  H@1, H@5, H@10, NDCG@10, MRR against 50 + 50 negatives
- *   'full'     HitRate@10, NDCG@10, MRR against every item of the domain
- *   explicit   RMSE and MAE (either protocol name)
+ * evaluate_fn.c - xdrec.evaluate(name, domain, protocol, seed, test): reloads
+ * a served domain's rows through the version's key maps (rows whose user or
+ * item the version does not know are left out, and a notice says how many),
+ * splits them the same way training did, encodes them with the version's own
+ * normalisation and profiles, and measures the test split (or the rows of
+ * test, held out by the caller) by DESIGN section 5, for the served version
+ * and, beside it, for the baselines of core/fit/baseline.c:
+ *
+ *   implicit   hit@1, hit@5, hit@10, ndcg@10, mrr under either protocol:
+ *              'sampled' ranks each positive against 50 item and 50 context
+ *              negatives, 'full' against every item of the domain (the
+ *              user's training items left out); methods: the version's,
+ *              'random' and 'popularity' (in context)
+ *   explicit   rmse and mae; methods: the version's and 'mean'
+ *
+ * Every value comes with its standard error; excluded counts the positives
+ * whose user or item has no training row. Fewer than 50 positives draw a
+ * notice: differences that small a test set shows are mostly noise.
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/tuplestore.h"
 
+#include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
 #include "xdrec_pg.h"
 
-static void
-put_row(ReturnSetInfo *rsinfo, const char *domain, const char *method, const char *metric,
-		double value, int64 n)
-{
-	Datum		v[5];
-	bool		nulls[5] = {false, false, false, false, false};
+/* below this many test positives a notice says the metrics are noisy */
+#define XDPG_EVAL_FEW 50
 
-	v[0] = CStringGetTextDatum(domain);
+typedef struct EvalOut
+{
+	ReturnSetInfo *rsinfo;
+	const char *domain;
+	int64		excluded;
+} EvalOut;
+
+static void
+put_row(EvalOut *out, const char *method, const char *metric, xd_metric_se m, int64 n)
+{
+	Datum		v[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+
+	v[0] = CStringGetTextDatum(out->domain);
 	v[1] = CStringGetTextDatum(method);
 	v[2] = CStringGetTextDatum(metric);
-	v[3] = Float8GetDatum(value);
-	v[4] = Int64GetDatum(n);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	v[3] = Float8GetDatum(m.value);
+	v[4] = Float8GetDatum(m.se);
+	nulls[4] = !isfinite(m.se);
+	v[5] = Int64GetDatum(n);
+	v[6] = Int64GetDatum(out->excluded);
+	tuplestore_putvalues(out->rsinfo->setResult, out->rsinfo->setDesc, v, nulls);
+}
+
+/*
+ * The time column a version's split followed (NULL: the hash split),
+ * whatever the model's options say now.
+ */
+static char *
+version_time_col(int64 version_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(version_id)};
+	char	   *t = NULL;
+
+	if (SPI_execute_with_args("SELECT encoder OPERATOR(pg_catalog.->>) 'time_col' FROM xdrec.version "
+							  "WHERE id OPERATOR(pg_catalog.=) $1",
+							  1, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
+		(t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) != NULL)
+	{
+		char	   *copy = SPI_palloc(strlen(t) + 1);
+
+		strcpy(copy, t);
+		t = copy;
+	}
+	return t;
+}
+
+/* One scorer under the protocol: its rows, and the positives it ranked. */
+static int64
+evaluate_scorer(EvalOut *out, const xd_dataset *ds, bool explicit_fb, bool full, int seed,
+				const char *method, xd_score_fn score, void *arg)
+{
+	xd_eval_opts eo;
+	xd_status	st;
+	double	   *each = NULL;
+	int64		n;
+
+	xd_eval_opts_default(&eo);
+	eo.seed = (uint64) seed;
+	eo.stop = xdpg_stop;
+	eo.each = &each;
+	if (explicit_fb)
+	{
+		xd_rating_metrics r;
+		xd_metric_se rmse,
+					mae;
+
+		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, score, arg, &r);
+		if (st == XD_OK)
+		{
+			xd_rating_summary_of(each, r.n, &rmse, &mae);
+			out->excluded = r.n_excluded;
+			put_row(out, method, "rmse", rmse, r.n);
+			put_row(out, method, "mae", mae, r.n);
+		}
+		n = r.n;
+	}
+	else
+	{
+		xd_rank_summary s;
+
+		if (full)
+		{
+			xd_full_metrics f;
+
+			st = xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, score, arg, &f);
+			n = f.n;
+			out->excluded = f.n_excluded;
+		}
+		else
+		{
+			xd_rank_metrics r;
+
+			st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, score, arg, &r);
+			n = r.n;
+			out->excluded = r.n_excluded;
+		}
+		if (st == XD_OK)
+		{
+			xd_rank_summary_of(each, n, &s);
+			put_row(out, method, "hit@1", s.hit1, n);
+			put_row(out, method, "hit@5", s.hit5, n);
+			put_row(out, method, "hit@10", s.hit10, n);
+			put_row(out, method, "ndcg@10", s.ndcg10, n);
+			put_row(out, method, "mrr", s.mrr, n);
+		}
+	}
+	free(each);
+	xdpg_check_status(st, "evaluating");
+	return n;
 }
 
 /* Evaluates one served domain into rows. */
 static void
 evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char *domain,
-				bool full, int seed)
+				bool full, int seed, Oid test)
 {
 	XdVersion  *v = xdpg_version_for_domain(s, name, domain);
 	XdModelDef *md;
 	XdGuard    *guard = xdpg_guard();
 	XdLoadCounts counts;
 	xd_dataset *ds;
-	xd_eval_opts eo;
-	xd_status	st;
 	const xd_schema *sc;
 	XdSpan		span;
 	const char *method = v->method;
+	EvalOut		out = {rsinfo, domain, 0};
+	int64		n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
+	md->time_col = version_time_col(v->version_id);
+	xdpg_check_features_unchanged(md, v->version_id);
 	xdpg_check_version_features(md, v);
 	/* the version's frozen vocabularies, so codes mean what they meant */
 	for (int i = 0; i < md->n_features; i++)
@@ -63,17 +180,39 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 		md->features[i].sorted = v->features[i].sorted;
 		md->features[i].bins = v->features[i].bins;
 	}
+	if (OidIsValid(test))
+	{
+		const char *cols[4] = {md->user_col, md->item_col, md->domain_col, md->rating_col};
+
+		md->held_out = quote_qualified_identifier(get_namespace_name(get_rel_namespace(test)),
+												  get_rel_name(test));
+		md->held_out_alias = get_rel_name(test);
+		/* the rows are read as the model's are: its columns must be there */
+		for (int i = 0; i < 4 + md->n_features; i++)
+		{
+			const char *col = i < 4 ? cols[i] : md->features[i - 4].column;
+
+			if (col && get_attnum(test, col) == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("relation %s has no column \"%s\", which model \"%s\" reads",
+								md->held_out, col, name),
+						 errhint("Held-out rows need the columns of the model's relation, %s.", md->relation)));
+		}
+	}
 
 	xdpg_user_begin(&span);
 	ds = xdpg_load_domain(md, v->domain, &v->users, &v->items, guard, &counts);
 	xdpg_span_end(&span);
 	SPI_finish();
 
+	if (counts.unknown_key > 0)
+		ereport(NOTICE,
+				(errmsg("domain %s: " INT64_FORMAT " rows have a user or item version " INT64_FORMAT " was not trained on, and are left out",
+						domain, counts.unknown_key, v->version_id),
+				 errhint("Train (or adapt) the domain again to include them.")));
 	if (counts.rows_used == 0)
-	{
-		put_row(rsinfo, domain, method, "rows_unknown", (double) counts.unknown_key, counts.unknown_key);
 		return;
-	}
 
 	/* encode with the served version's normalisation and profiles */
 	sc = &ds->enc.schema;
@@ -90,45 +229,32 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	memcpy(ds->enc.item_num, v->enc.item_num, sizeof(float) * (size_t) ds->n_items * sc->n_item_num);
 	memcpy(ds->enc.item_codes, v->enc.item_codes, sizeof(int32) * (size_t) ds->n_items * sc->n_item_codes);
 
-	xd_eval_opts_default(&eo);
-	eo.seed = (uint64) seed;
-	eo.stop = xdpg_stop;
+	n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
 	if (v->explicit_fb)
 	{
-		xd_rating_metrics r;
+		float		mean = (float) ds->rating_mean;
 
-		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_model_score, v->model, &r);
-		xdpg_check_status(st, "evaluating");
-		put_row(rsinfo, domain, method, "rmse", r.rmse, r.n);
-		put_row(rsinfo, domain, method, "mae", r.mae, r.n);
-		put_row(rsinfo, domain, method, "excluded", (double) r.n_excluded, r.n_excluded);
-	}
-	else if (full)
-	{
-		xd_full_metrics f;
-
-		st = xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, xd_model_score, v->model, &f);
-		xdpg_check_status(st, "evaluating");
-		put_row(rsinfo, domain, method, "hit@10", f.hit, f.n);
-		put_row(rsinfo, domain, method, "ndcg@10", f.ndcg, f.n);
-		put_row(rsinfo, domain, method, "mrr", f.mrr, f.n);
-		put_row(rsinfo, domain, method, "excluded", (double) f.n_excluded, f.n_excluded);
+		evaluate_scorer(&out, ds, true, full, seed, "mean", xd_constant_score, &mean);
 	}
 	else
 	{
-		xd_rank_metrics r;
+		uint64		rseed = (uint64) seed;
+		xd_status	st;
 
-		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_model_score, v->model, &r);
-		xdpg_check_status(st, "evaluating");
-		put_row(rsinfo, domain, method, "h1", r.h1, r.n);
-		put_row(rsinfo, domain, method, "h5", r.h5, r.n);
-		put_row(rsinfo, domain, method, "h10", r.h10, r.n);
-		put_row(rsinfo, domain, method, "ndcg10", r.ndcg10, r.n);
-		put_row(rsinfo, domain, method, "mrr", r.mrr, r.n);
-		put_row(rsinfo, domain, method, "excluded", (double) r.n_excluded, r.n_excluded);
+		evaluate_scorer(&out, ds, false, full, seed, "random", xd_random_score, &rseed);
+		st = xd_popularity_fit(ds, &guard->popularity);
+		xdpg_check_status(st, "counting popularity");
+		evaluate_scorer(&out, ds, false, full, seed, "popularity", xd_popularity_score,
+						guard->popularity);
 	}
-	if (counts.unknown_key > 0)
-		put_row(rsinfo, domain, method, "rows_unknown", (double) counts.unknown_key, counts.unknown_key);
+	if (n < XDPG_EVAL_FEW)
+		ereport(NOTICE,
+				(errmsg("domain %s has only " INT64_FORMAT " test positives: its metrics are noisy", domain, n),
+				 errdetail("A difference smaller than about two standard errors (std_error) is noise."),
+				 OidIsValid(test) ? 0 :
+				 errhint("Hold out more rows and pass them as test => relation, or compare several seeds.")));
+	xd_popularity_free(guard->popularity);
+	guard->popularity = NULL;
 	xd_dataset_free(guard->ds);
 	guard->ds = NULL;
 	if (guard->has_schema)
@@ -148,6 +274,7 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 			   *protocol;
 	bool		full;
 	int			seed;
+	Oid			test;
 	XdServed   *s;
 	char	  **domains;
 	int			n;
@@ -166,6 +293,11 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item.")));
 	full = strcmp(protocol, "full") == 0;
 	seed = PG_ARGISNULL(3) ? 42 : PG_GETARG_INT32(3);
+	test = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
+	if (OidIsValid(test) && get_rel_relkind(test) == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with oid %u does not exist", test)));
 
 	s = xdpg_served(name);
 	n = xdpg_served_domains(s, &domains);
@@ -181,10 +313,10 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	if (domain)
 	{
 		(void) xdpg_version_for_domain(s, name, domain);
-		evaluate_domain(rsinfo, s, name, domain, full, seed);
+		evaluate_domain(rsinfo, s, name, domain, full, seed, test);
 	}
 	else
 		for (int i = 0; i < n; i++)
-			evaluate_domain(rsinfo, s, name, domains[i], full, seed);
+			evaluate_domain(rsinfo, s, name, domains[i], full, seed, test);
 	return (Datum) 0;
 }

@@ -174,6 +174,7 @@ xdrec_generate(PG_FUNCTION_ARGS)
 	int			ret;
 	uint64		n;
 
+	xdpg_check_writable("xdrec.generate");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -45,7 +45,7 @@ model_ref(FunctionCallInfo fcinfo, const char *privilege)
 	XdModelRef	r;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT m.id, m.name, m.owner::pg_catalog.text, m.source_domain "
+	if (xdpg_spi_user_facing("SELECT m.id, m.name, m.owner::pg_catalog.text, m.source_domain "
 							  "FROM xdrec_internal.model_for($1, $2) m",
 							  2, types, vals, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "xdrec: reading the model failed");
@@ -95,11 +95,11 @@ xdrec_create_model(PG_FUNCTION_ARGS)
 	JSONBOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		vals[12];
 	char		nulls[12];
-	Oid			ftypes[2] = {INT8OID, JSONBOID};
-	Datum		fvals[2];
 	XdSpan		span;
 	int64		id;
 	bool		isnull;
+
+	xdpg_check_writable("xdrec.create_model");
 
 	for (int i = 0; i < 8; i++)
 	{
@@ -109,7 +109,7 @@ xdrec_create_model(PG_FUNCTION_ARGS)
 	spi_connect();
 	/* the checks plan feature expressions: the caller's SQL */
 	xdpg_user_begin(&span);
-	if (SPI_execute_with_args("SELECT c.user_type, c.item_type, c.domain_type "
+	if (xdpg_spi_user_facing("SELECT c.user_type, c.item_type, c.domain_type "
 							  "FROM xdrec_internal.check_model($1, $2, $3, $4, $5, $6, $7, $8) c",
 							  8, types, vals, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "xdrec: checking the model failed");
@@ -131,19 +131,33 @@ xdrec_create_model(PG_FUNCTION_ARGS)
 				 errmsg("model \"%s\" already exists", text_to_cstring(PG_GETARG_TEXT_PP(0))),
 				 errhint("Model names are unique per database, whoever owns them.")));
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	fvals[0] = Int64GetDatum(id);
-	fvals[1] = PG_GETARG_DATUM(6);
+	xdpg_write_features(id, PG_GETARG_DATUM(6));
+	SPI_finish();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * Writes model_id's features, as the owner, from a features argument that
+ * xdrec_internal.check_features passed (create_model, alter_model): a
+ * feature without "column" or "expression" reads the column of its name.
+ */
+void
+xdpg_write_features(int64 model_id, Datum features)
+{
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		vals[2] = {Int64GetDatum(model_id), features};
+
 	xdpg_owner_execute("INSERT INTO xdrec.feature (model_id, position, name, column_name, expression, "
 					   " kind, type, scope, options) "
 					   "SELECT $1, f.i, f.e OPERATOR(pg_catalog.->>) 'name', "
-					   " f.e OPERATOR(pg_catalog.->>) 'column', f.e OPERATOR(pg_catalog.->>) 'expression', "
+					   " CASE WHEN f.e OPERATOR(pg_catalog.?) 'expression' THEN NULL "
+					   "  ELSE coalesce(f.e OPERATOR(pg_catalog.->>) 'column', f.e OPERATOR(pg_catalog.->>) 'name') END, "
+					   " f.e OPERATOR(pg_catalog.->>) 'expression', "
 					   " f.e OPERATOR(pg_catalog.->>) 'kind', f.e OPERATOR(pg_catalog.->>) 'type', "
 					   " coalesce(f.e OPERATOR(pg_catalog.->>) 'scope', 'interaction'), "
 					   " coalesce(f.e OPERATOR(pg_catalog.->) 'options', '{}') "
 					   "FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY AS f(e, i)",
-					   2, ftypes, fvals, NULL, SPI_OK_INSERT);
-	SPI_finish();
-	PG_RETURN_INT64(id);
+					   2, types, vals, NULL, SPI_OK_INSERT);
 }
 
 /* xdrec.drop_model(name): by the owner; its jobs cancelled, then everything of it deleted. */
@@ -154,6 +168,8 @@ xdrec_drop_model(PG_FUNCTION_ARGS)
 	XdModelRef	r;
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1];
+
+	xdpg_check_writable("xdrec.drop_model");
 
 	spi_connect();
 	r = model_ref(fcinfo, "own");
@@ -181,6 +197,8 @@ xdrec_grant(PG_FUNCTION_ARGS)
 	char	   *privilege;
 	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		vals[4];
+
+	xdpg_check_writable("xdrec.grant");
 
 	spi_connect();
 	r = model_ref(fcinfo, "own");
@@ -220,6 +238,8 @@ xdrec_revoke(PG_FUNCTION_ARGS)
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		vals[2];
 
+	xdpg_check_writable("xdrec.revoke");
+
 	spi_connect();
 	r = model_ref(fcinfo, "own");
 	role = role_arg(fcinfo, 1);
@@ -254,6 +274,8 @@ xdrec_rollback(PG_FUNCTION_ARGS)
 				prev;
 	char	   *cur_role;
 
+	xdpg_check_writable("xdrec.rollback");
+
 	spi_connect();
 	r = model_ref(fcinfo, "train");
 	domain = PG_ARGISNULL(1) ? r.source_domain : text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -285,7 +307,8 @@ xdrec_rollback(PG_FUNCTION_ARGS)
 	if (SPI_execute_with_args("SELECT id FROM xdrec.version "
 							  "WHERE model_id OPERATOR(pg_catalog.=) $1 AND domain OPERATOR(pg_catalog.=) $2 "
 							  "AND kind OPERATOR(pg_catalog.=) $4 AND state OPERATOR(pg_catalog.=) 'ready' "
-							  "AND id OPERATOR(pg_catalog.<) $3 ORDER BY id DESC LIMIT 1",
+							  "AND id OPERATOR(pg_catalog.<) $3 AND deployed_at IS NOT NULL "
+							  "ORDER BY id DESC LIMIT 1",
 							  4, types, vals, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the versions of domain %s failed", domain);
 	if (SPI_processed != 1)
@@ -299,6 +322,10 @@ xdrec_rollback(PG_FUNCTION_ARGS)
 		elog(ERROR, "xdrec: retiring version " INT64_FORMAT " failed", cur);
 	/* the statement trigger on xdrec.domain invalidates every ranking cache */
 	vals[2] = Int64GetDatum(prev);
+	if (SPI_execute_with_args("UPDATE xdrec.version SET deployed_at = pg_catalog.now() "
+							  "WHERE id OPERATOR(pg_catalog.=) $3 AND model_id OPERATOR(pg_catalog.=) $1",
+							  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "xdrec: stamping version " INT64_FORMAT " failed", prev);
 	if (SPI_execute_with_args("UPDATE xdrec.domain SET served_version = $3 "
 							  "WHERE model_id OPERATOR(pg_catalog.=) $1 AND domain OPERATOR(pg_catalog.=) $2",
 							  4, types, vals, NULL, false, 0) != SPI_OK_UPDATE)

@@ -508,7 +508,8 @@ xdpg_jobs_dispatch(void)
  * to the commit.
  */
 Jsonb *
-xdpg_job_submit(const char *name, const char *kind, const char *domain, const char *method)
+xdpg_job_submit(const char *name, const char *kind, const char *domain, const char *method,
+				const char *deploy)
 {
 	XdModelDef *md;
 	Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID};
@@ -518,6 +519,7 @@ xdpg_job_submit(const char *name, const char *kind, const char *domain, const ch
 	int			cap;
 	StringInfoData opts;
 
+	xdpg_check_writable(psprintf("xdrec.%s", kind));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "train");
@@ -540,6 +542,11 @@ xdpg_job_submit(const char *name, const char *kind, const char *domain, const ch
 	{
 		appendStringInfoString(&opts, "\"method\": ");
 		escape_json(&opts, method);
+	}
+	if (deploy)
+	{
+		appendStringInfoString(&opts, method ? ", \"deploy\": " : "\"deploy\": ");
+		escape_json(&opts, deploy);
 	}
 	appendStringInfoString(&opts, "}");
 	vals[0] = Int64GetDatum(md->id);
@@ -637,6 +644,7 @@ xdrec_cancel(PG_FUNCTION_ARGS)
 	bool		allowed;
 	int			pid;
 
+	xdpg_check_writable("xdrec.cancel");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

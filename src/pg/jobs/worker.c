@@ -58,6 +58,7 @@ typedef struct XdJob
 	char	   *kind;
 	char	   *domain;
 	char	   *method;
+	char	   *deploy;			/* the call's deploy policy, or NULL */
 	ErrorData  *deferred;		/* an error in a progress transaction */
 	XdSpan		span;
 } XdJob;
@@ -75,6 +76,8 @@ static Oid	worker_extension = InvalidOid;
 static void
 worker_begin(void)
 {
+	/* now() is the transaction's start: a worker has no statements to set it */
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SET, true, 0, false);
@@ -139,7 +142,8 @@ job_claim(XdJob *job)
 	PopActiveSnapshot();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_execute_with_args("SELECT j.state, m.name, j.kind, j.domain, "
-							  "j.options OPERATOR(pg_catalog.->>) 'method', j.submitted_by, j.model_id "
+							  "j.options OPERATOR(pg_catalog.->>) 'method', j.submitted_by, j.model_id, "
+							  "j.options OPERATOR(pg_catalog.->>) 'deploy' "
 							  "FROM xdrec.job j JOIN xdrec.model m ON m.id OPERATOR(pg_catalog.=) j.model_id "
 							  "WHERE j.id OPERATOR(pg_catalog.=) $1",
 							  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
@@ -156,6 +160,7 @@ job_claim(XdJob *job)
 		job->kind = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 3));
 		job->domain = MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 4));
 		job->method = SPI_getvalue(t, td, 5) ? MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 5)) : NULL;
+		job->deploy = SPI_getvalue(t, td, 8) ? MemoryContextStrdup(job->cxt, SPI_getvalue(t, td, 8)) : NULL;
 		job->submitter = get_role_oid(submitter, true);
 		if (xdpg_job_may_start(model_id, job->domain))
 		{
@@ -286,9 +291,10 @@ job_run(XdJob *job)
 
 		job_begin(job, false);
 		if (train)
-			trun = xdpg_train_load(job->model, job->domain, job->cxt);
+			trun = xdpg_train_load(job->model, job->domain, job->deploy, job->cxt);
 		else
-			arun = xdpg_adapt_load(job->model, job->domain, job->method ? job->method : "drr", job->cxt);
+			arun = xdpg_adapt_load(job->model, job->domain, job->method ? job->method : "drr",
+								   job->deploy, job->cxt);
 		job_commit(job);
 
 		if (train)

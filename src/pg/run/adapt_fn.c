@@ -1,12 +1,13 @@
 /*
- * adapt_fn.c - xdrec.adapt(name, domain, method, background): one target
+ * adapt_fn.c - xdrec.adapt(name, domain, method, background, deploy): one target
  * domain adapted to the source's served version (DESIGN section 4, paper
  * section 5). Loads the target's rows through load.c as the calling role,
  * with the model's frozen vocabularies and the target's own normalisation,
  * reads the served source version's shared modules and encoders, runs the
  * core's xd_transfer, measures the test split, writes a target version that
- * pins the source version and serves it (catalog.c), all in the caller's
- * transaction: a failing or cancelled call leaves nothing.
+ * pins the source version and serves it if the deploy policy says so
+ * (deploy.c, catalog.c), all in the caller's transaction: a failing or
+ * cancelled call leaves nothing. The per-epoch curve is kept with the version.
  *
  * xdrec.adapt_all and xdrec.rollback are plpgsql (sql/xdrec--0.1.0.sql).
  */
@@ -37,7 +38,10 @@ parse_method(const char *m)
 	return XD_TRANSFER_DRR;
 }
 
-/* The source domain's served version, or an error when there is none. */
+/*
+ * The source domain's served source version, or an error when there is none
+ * (never trained, or a domain xdrec.set_source named and no one trained yet).
+ */
 static int64
 served_source(XdModelDef *md)
 {
@@ -50,8 +54,9 @@ served_source(XdModelDef *md)
 	{
 		vals[0] = Int64GetDatum(md->id);
 		vals[1] = CStringGetTextDatum(md->source_domain);
-		if (SPI_execute_with_args("SELECT served_version FROM xdrec.domain "
-								  "WHERE model_id = $1 AND domain = $2",
+		if (SPI_execute_with_args("SELECT d.served_version FROM xdrec.domain d "
+								  "JOIN xdrec.version v ON v.id = d.served_version AND v.kind = 'source' "
+								  "WHERE d.model_id = $1 AND d.domain = $2",
 								  2, types, vals, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "xdrec: reading the source version of model \"%s\" failed", md->name);
 		if (SPI_processed == 1)
@@ -61,6 +66,8 @@ served_source(XdModelDef *md)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" has no trained source domain", md->name),
+				 md->source_domain ?
+				 errhint("Train it first: SELECT xdrec.train('%s').", md->name) :
 				 errhint("Train it first: SELECT xdrec.train('%s', source_domain).", md->name)));
 	return DatumGetInt64(d);
 }
@@ -71,6 +78,7 @@ struct XdAdaptRun
 	char	   *name;
 	char	   *domain;
 	xd_transfer_method method;
+	const char *deploy;			/* the deploy policy (deploy.c) */
 	MemoryContext cxt;
 	XdModelDef *md;
 	XdVersion  *src;			/* the served source version */
@@ -79,6 +87,8 @@ struct XdAdaptRun
 	XdKeyMap	users;
 	XdKeyMap	items;
 	XdLoadCounts counts;
+	xd_transfer_opts opts;
+	XdCurve		curve;
 	xd_transfer_result *res;
 	double		t0;
 };
@@ -105,7 +115,7 @@ adapt_models_at_once(xd_transfer_method method, bool lambda_search)
  */
 XdAdaptRun *
 xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
-				MemoryContext callcxt)
+				const char *deploy, MemoryContext callcxt)
 {
 	XdAdaptRun *run = MemoryContextAllocZero(callcxt, sizeof(XdAdaptRun));
 	MemoryContext old;
@@ -122,6 +132,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	run->domain = MemoryContextStrdup(callcxt, domain);
 	run->method = parse_method(method_name);
 	md = run->md = xdpg_model_load(name, "train");
+	run->deploy = MemoryContextStrdup(callcxt, xdpg_deploy_policy(md, deploy));
 	source_version = run->source_version = served_source(md);
 	if (strcmp(domain, md->source_domain) == 0)
 		ereport(ERROR,
@@ -148,6 +159,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	old = MemoryContextSwitchTo(callcxt);
 	guard = run->guard = xdpg_guard();
 	MemoryContextSwitchTo(old);
+	xdpg_check_features_unchanged(md, source_version);
 	xdpg_check_version_features(md, src);
 	if ((run->method == XD_TRANSFER_DRR || run->method == XD_TRANSFER_AUTO) && !src->encoders)
 		ereport(ERROR,
@@ -192,25 +204,27 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 void
 xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
 {
-	xd_transfer_opts opts;
+	xd_transfer_opts *opts = &run->opts;
 	xd_transfer_result *res;
 	xd_status	st;
 
-	xd_transfer_opts_default(&opts);
-	opts.method = run->method;
-	opts.pretrain_epochs = run->md->pretrain_epochs;
-	opts.lambda_kl = run->md->lambda_kl;
-	opts.auto_margin_se = run->md->auto_margin;
-	opts.lr_search = run->md->lr_search;
-	opts.lambda_search = run->md->lambda_search;
-	opts.max_epochs = run->md->epochs;
-	opts.patience = Max(run->md->patience, 1);
-	opts.valid_max = run->md->val_sample;
-	opts.seed = run->md->cfg.seed;
-	xdpg_fit_hooks(hooks, &opts.stop, &opts.stop_arg, &opts.progress, &opts.progress_arg);
+	xd_transfer_opts_default(opts);
+	opts->method = run->method;
+	opts->pretrain_epochs = run->md->pretrain_epochs;
+	opts->lambda_kl = run->md->lambda_kl;
+	opts->auto_margin_se = run->md->auto_margin;
+	opts->lr_search = run->md->lr_search;
+	opts->lambda_search = run->md->lambda_search;
+	opts->max_epochs = run->md->epochs;
+	opts->patience = Max(run->md->patience, 1);
+	opts->valid_max = run->md->val_sample;
+	opts->seed = run->md->cfg.seed;
+	xdpg_curve_init(&run->curve, run->cxt, hooks, run->md->cfg.lr);
+	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
+				   &opts->progress_arg);
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
 	run->guard->transfer = res;
-	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, &opts, res);
+	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
 	xdpg_check_status(st, "adapting");
 }
 
@@ -231,14 +245,32 @@ xdpg_adapt_store(XdAdaptRun *run)
 				vm;
 	XdVersionInfo info;
 	int64		version_id;
+	XdValidation valid;
 
 	metrics = xdpg_fit_test_metrics(md, ds, xd_transfer_score, res);
 
+	/* the kept fit's validation terms, for their standard error */
+	{
+		xd_transfer_opts vo = run->opts;
+		double	   *each = NULL;
+		int64_t		n;
+		xd_status	st;
+
+		vo.stop = xdpg_stop;
+		st = xd_transfer_validation(res, ds, &vo, &each, &n);
+		if (st == XD_OK)
+			xdpg_validation_from_terms(each, n, md->explicit_fb, &valid);
+		free(each);
+		xdpg_check_status(st, "validating");
+	}
+
 	/* the version: the target's state, pinning the source version */
 	initStringInfo(&vm);
-	appendStringInfo(&vm, "{\"test\": %s, \"valid\": {", metrics);
-	xdpg_json_num(&vm, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
-	appendStringInfoString(&vm, "}, \"requested\": ");
+	appendStringInfo(&vm, "{\"test\": %s, \"valid\": ", metrics);
+	xdpg_validation_json(&vm, md, &valid);
+	appendStringInfo(&vm, ", \"curve\": %s", xdpg_curve_json(&run->curve));
+	xdpg_json_int(&vm, "max_epochs", md->epochs, true);
+	appendStringInfoString(&vm, ", \"requested\": ");
 	escape_json(&vm, xd_transfer_method_name(run->method));
 	xdpg_json_int(&vm, "epochs", res->epochs, true);
 	xdpg_json_int(&vm, "best_epoch", res->best_epoch, true);
@@ -261,9 +293,6 @@ xdpg_adapt_store(XdAdaptRun *run)
 									vm.data,
 									xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain),
 									&info);
-	xdpg_deploy(md, run->domain, "target", version_id,
-				xdpg_fit_stats_json(run->counts.rows_used, ds));
-
 	/* the summary */
 	xdpg_fit_summary_begin(&summary, run->name, run->domain);
 	appendStringInfoString(&summary, ", \"method\": ");
@@ -280,6 +309,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	xdpg_json_int(&summary, "best_epoch", res->best_epoch, true);
 	appendStringInfoString(&summary, ", \"best_valid\": {");
 	xdpg_json_num(&summary, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
+	xdpg_json_num(&summary, "se", valid.se, true);
 	appendStringInfoString(&summary, "}");
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&summary, "lambda_kl", res->lambda_kl, true);
@@ -308,6 +338,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	xdpg_json_num(&summary, "adapt_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "pretrain_seconds", res->pretrain_seconds, true);
 	xdpg_json_int(&summary, "pins_shared_version", run->source_version, true);
+	xdpg_deploy_after_run(md, run->domain, "target", run->deploy, &valid, version_id,
+						  xdpg_fit_stats_json(run->counts.rows_used, ds), &summary);
 	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now: the adaptation before the modules it borrows */
@@ -325,11 +357,14 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 {
 	char	   *name,
 			   *domain,
-			   *method_name;
+			   *method_name,
+			   *deploy;
 	MemoryContext callcxt = CurrentMemoryContext;
 	XdAdaptRun *run;
 
+	xdpg_check_writable("xdrec.adapt");
 	xdpg_fit_args(fcinfo, "domain", &name, &domain);
+	deploy = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? text_to_cstring(PG_GETARG_TEXT_PP(4)) : NULL;
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -338,11 +373,11 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	(void) parse_method(method_name);
 	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
-		PG_RETURN_JSONB_P(xdpg_job_submit(name, "adapt", domain, method_name));
+		PG_RETURN_JSONB_P(xdpg_job_submit(name, "adapt", domain, method_name, deploy));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	run = xdpg_adapt_load(name, domain, method_name, callcxt);
+	run = xdpg_adapt_load(name, domain, method_name, deploy, callcxt);
 	xdpg_adapt_fit(run, NULL);
 	PG_RETURN_DATUM(xdpg_fit_result(xdpg_adapt_store(run)));
 }

@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -100,10 +102,21 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 	xdpg_load_keys(md, domain, true, users);
 	xdpg_load_keys(md, domain, false, items);
 	if (users->n == 0)
+	{
+		/* the nearest domain of the relation, read as the caller */
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		vals[2] = {Int64GetDatum(md->id), CStringGetTextDatum(domain)};
+		char	   *hint = NULL;
+
+		if (SPI_execute_with_args("SELECT xdrec_internal.domain_hint(m, $2) FROM xdrec.model m "
+								  "WHERE m.id OPERATOR(pg_catalog.=) $1",
+								  2, types, vals, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			hint = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("domain %s of model \"%s\" has no rows with a user and an item", domain, name),
-				 errhint("The domain is a value of column \"%s\" of %s.", md->domain_col, md->relation)));
+				 hint ? errhint("%s", hint) : 0));
+	}
 	if (is_source)
 		xdpg_build_vocabulary(md, domain);
 	ds = xdpg_load_domain(md, domain, users, items, guard, counts);
@@ -143,17 +156,35 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 					  xd_score_fn score, void *score_arg)
 {
 	xd_eval_opts eo;
-	xd_rating_metrics ratings;
-	xd_rank_metrics ranks;
+	xd_rating_metrics ratings,
+				base_ratings;
+	xd_rank_metrics ranks,
+				base_ranks;
 	xd_status	st;
 	StringInfoData metrics;
 
 	xd_eval_opts_default(&eo);
 	eo.stop = xdpg_stop;
 	if (md->explicit_fb)
+	{
+		float		mean = (float) ds->rating_mean;
+
 		st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, score, score_arg, &ratings);
+		if (st == XD_OK)
+			st = xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, xd_constant_score, &mean, &base_ratings);
+	}
 	else
+	{
+		xd_popularity *pop = NULL;
+
 		st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, score, score_arg, &ranks);
+		/* the baseline xdrec.overview weighs the version against */
+		if (st == XD_OK)
+			st = xd_popularity_fit(ds, &pop);
+		if (st == XD_OK)
+			st = xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_popularity_score, pop, &base_ranks);
+		xd_popularity_free(pop);
+	}
 	xdpg_check_status(st, "evaluating");
 
 	initStringInfo(&metrics);
@@ -164,16 +195,24 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 		xdpg_json_num(&metrics, "mae", ratings.mae, true);
 		xdpg_json_int(&metrics, "n", ratings.n, true);
 		xdpg_json_int(&metrics, "excluded", ratings.n_excluded, true);
+		appendStringInfoString(&metrics, ", \"mean\": {");
+		xdpg_json_num(&metrics, "rmse", base_ratings.rmse, false);
+		appendStringInfoString(&metrics, "}");
 	}
 	else
 	{
-		xdpg_json_num(&metrics, "h1", ranks.h1, false);
-		xdpg_json_num(&metrics, "h5", ranks.h5, true);
-		xdpg_json_num(&metrics, "h10", ranks.h10, true);
-		xdpg_json_num(&metrics, "ndcg10", ranks.ndcg10, true);
+		/* the names xdrec.evaluate gives them under either protocol */
+		xdpg_json_num(&metrics, "hit@1", ranks.h1, false);
+		xdpg_json_num(&metrics, "hit@5", ranks.h5, true);
+		xdpg_json_num(&metrics, "hit@10", ranks.h10, true);
+		xdpg_json_num(&metrics, "ndcg@10", ranks.ndcg10, true);
 		xdpg_json_num(&metrics, "mrr", ranks.mrr, true);
 		xdpg_json_int(&metrics, "n", ranks.n, true);
 		xdpg_json_int(&metrics, "excluded", ranks.n_excluded, true);
+		appendStringInfoString(&metrics, ", \"popularity\": {");
+		xdpg_json_num(&metrics, "hit@10", base_ranks.h10, false);
+		xdpg_json_num(&metrics, "mrr", base_ranks.mrr, true);
+		appendStringInfoString(&metrics, "}");
 	}
 	appendStringInfoString(&metrics, "}");
 	return metrics.data;
@@ -188,10 +227,17 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 
 	initStringInfo(&encoder);
 	appendStringInfo(&encoder, "{\"format\": 1, \"config\": %s, \"n_users\": %d, \"n_items\": %d, "
-					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s}",
+					 "\"rating_mean\": %.9g, \"split_seed\": " UINT64_FORMAT ", \"schema\": %s",
 					 xdpg_config_json(md, cfg), (int) ds->n_users, (int) ds->n_items,
 					 ds->rating_mean, (uint64) xdpg_split_seed(seed, domain),
 					 xdpg_features_json(md, &ds->enc));
+	/* the split by time, which evaluate must repeat whatever the model says now */
+	if (md->time_col)
+	{
+		appendStringInfoString(&encoder, ", \"time_col\": ");
+		escape_json(&encoder, md->time_col);
+	}
+	appendStringInfoString(&encoder, "}");
 	return encoder.data;
 }
 
@@ -277,4 +323,134 @@ xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_searc
 	if (search->n > 0)
 		xdpg_json_num(b, "chosen", search->lr[search->chosen], true);
 	appendStringInfoString(b, "}");
+}
+
+/*
+ * The validation metric and its standard error from every validation
+ * positive's own term (xd_train_validate, xd_transfer_validation): 1/rank,
+ * whose mean is the MRR; or minus the squared error, whose mean is minus the
+ * MSE (core/fit/metrics.c computes both with their standard errors).
+ */
+void
+xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb, XdValidation *out)
+{
+	xd_metric_se m;
+
+	out->n = n;
+	if (n <= 0 || each == NULL)
+	{
+		out->metric = NAN;
+		out->se = NAN;
+		return;
+	}
+	if (explicit_fb)
+	{
+		xd_metric_se mae;
+
+		for (int64 i = 0; i < n; i++)
+			each[i] = -each[i];
+		xd_rating_summary_of(each, n, &m, &mae);
+	}
+	else
+	{
+		xd_rank_summary rs;
+
+		xd_rank_summary_of(each, n, &rs);
+		m = rs.mrr;
+	}
+	out->metric = m.value;
+	out->se = m.se;
+}
+
+/* A version's "valid" object: {"mrr": x, "se": s, "n": n} (or "rmse"). */
+void
+xdpg_validation_json(StringInfo b, const XdModelDef *md, const XdValidation *v)
+{
+	appendStringInfoString(b, "{");
+	xdpg_json_num(b, md->explicit_fb ? "rmse" : "mrr", v->metric, false);
+	xdpg_json_num(b, "se", v->se, true);
+	xdpg_json_int(b, "n", v->n, true);
+	appendStringInfoString(b, "}");
+}
+
+static int
+curve_stop(void *arg)
+{
+	XdCurve    *c = arg;
+
+	return c->inner ? c->inner->stop(c->inner->arg) : xdpg_stop(NULL);
+}
+
+/*
+ * Called by the core after each epoch, outside any transaction in a job: it
+ * must not raise, so a point that finds no memory is left out.
+ */
+static void
+curve_progress(void *arg, const xd_epoch_report *r)
+{
+	XdCurve    *c = arg;
+
+	if (c->n == c->cap)
+	{
+		int			cap = Max(64, 2 * c->cap);
+		XdCurvePoint *p = MemoryContextAllocExtended(c->cxt, sizeof(XdCurvePoint) * cap,
+													 MCXT_ALLOC_NO_OOM);
+
+		if (p != NULL)
+		{
+			if (c->n > 0)
+				memcpy(p, c->points, sizeof(XdCurvePoint) * c->n);
+			c->points = p;
+			c->cap = cap;
+		}
+	}
+	if (c->n < c->cap)
+	{
+		XdCurvePoint *p = &c->points[c->n++];
+
+		p->epoch = r->epoch;
+		p->loss = r->loss;
+		p->metric = r->metric_is_loss ? NAN : r->metric;
+		p->rows_per_sec = r->positives_per_sec;
+		p->seconds = r->seconds;
+	}
+	if (c->inner && c->inner->progress)
+		c->inner->progress(c->inner->arg, r);
+}
+
+void
+xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner, double lr)
+{
+	memset(c, 0, sizeof(*c));
+	c->cxt = cxt;
+	c->inner = inner;
+	c->lr = lr;
+	c->hooks.stop = curve_stop;
+	c->hooks.progress = curve_progress;
+	c->hooks.arg = c;
+}
+
+/* [{"epoch": 1, "loss": .., "valid": .., "lr": .., "rows_per_sec": .., "seconds": ..}, ...] */
+char *
+xdpg_curve_json(const XdCurve *c)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "[");
+	for (int i = 0; i < c->n; i++)
+	{
+		const XdCurvePoint *p = &c->points[i];
+
+		appendStringInfoString(&b, i ? ", {" : "{");
+		xdpg_json_int(&b, "epoch", p->epoch, false);
+		xdpg_json_num(&b, "loss", p->loss, true);
+		xdpg_json_num(&b, "valid", p->metric, true);
+		xdpg_json_num(&b, "lr", c->lr, true);
+		xdpg_json_num(&b, "rows_per_sec", p->rows_per_sec, true);
+		xdpg_json_num(&b, "seconds", p->seconds, true);
+		appendStringInfoString(&b, "}");
+	}
+	appendStringInfoString(&b, "]");
+	return b.data;
 }

@@ -35,4 +35,56 @@ extern void xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md,
 /* models in memory at once while a fit searches its rate (two state copies) */
 #define XDPG_SEARCH_MODELS(md) ((md)->lr_search > 1 ? 2 : 0)
 
+/*
+ * A version's validation: its metric (MRR, or RMSE for explicit feedback)
+ * over n positives, with the standard error the deploy policy weighs.
+ */
+typedef struct XdValidation
+{
+	double		metric;
+	double		se;
+	int64		n;
+} XdValidation;
+
+extern void xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb,
+									   XdValidation *out);
+extern void xdpg_validation_json(StringInfo b, const XdModelDef *md, const XdValidation *v);
+
+/*
+ * The per-epoch curve of a run (xdrec.training_info), recorded by its
+ * progress callback in the foreground as in a job, which it passes on to
+ * (inner: a job's hooks, or NULL).
+ */
+typedef struct XdCurvePoint
+{
+	int			epoch;
+	double		loss;
+	double		metric;
+	double		rows_per_sec;
+	double		seconds;
+} XdCurvePoint;
+
+typedef struct XdCurve
+{
+	MemoryContext cxt;
+	const XdRunHooks *inner;
+	XdRunHooks	hooks;			/* what the fit is given */
+	double		lr;				/* the fit's base learning rate */
+	int			n;
+	int			cap;
+	XdCurvePoint *points;
+} XdCurve;
+
+extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner, double lr);
+extern char *xdpg_curve_json(const XdCurve *c);
+
+/* deploy.c: the deploy policy and pruning after a run wrote a version */
+extern const char *xdpg_deploy_policy(const XdModelDef *md, const char *requested);
+extern bool xdpg_deploy_decide(const XdModelDef *md, const char *domain, const char *role,
+							   const char *policy, const XdValidation *valid, char **reason);
+extern int64 xdpg_prune_versions(const XdModelDef *md, const char *domain);
+extern void xdpg_deploy_after_run(XdModelDef *md, const char *domain, const char *role,
+								  const char *policy, const XdValidation *valid,
+								  int64 version_id, const char *stats_json, StringInfo b);
+
 #endif

@@ -1,13 +1,17 @@
 /*
- * train_fn.c - xdrec.train(name, source_domain, background): load the source
- * domain (load.c), train MMT-Net with the core's loop (train.c), measure the
- * test split with the paper's sampled protocol, write a new version and serve
- * it (catalog.c), all in the caller's transaction (DESIGN sections 3, 5, 7).
+ * train_fn.c - xdrec.train(name, source_domain, background, deploy): load the
+ * source domain (load.c), train MMT-Net with the core's loop (train.c),
+ * recording its per-epoch curve, measure the test split with the paper's
+ * sampled protocol, write a new version and serve it if the deploy policy
+ * says so (deploy.c, catalog.c), all in the caller's transaction (DESIGN
+ * sections 1, 3, 5, 7). The source is the model's: another domain is trained
+ * only after xdrec.set_source names it.
  */
 #include "postgres.h"
 
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
 
 #include "xdrec/clock.h"
@@ -19,16 +23,49 @@ struct XdTrainRun
 {
 	char	   *name;
 	char	   *domain;
+	const char *deploy;			/* the deploy policy (deploy.c) */
+	MemoryContext cxt;
 	XdModelDef *md;
 	XdGuard    *guard;
 	XdKeyMap	users;
 	XdKeyMap	items;
 	XdLoadCounts counts;
 	xd_config	cfg;
+	xd_train_opts opts;
+	XdCurve		curve;
 	xd_train_result res;
 	xd_lr_search search;		/* the rates tried and kept */
 	double		t0;
 };
+
+/*
+ * The domain a training call trains: the one named, or the model's source
+ * when none is. A domain other than the source is refused: training it would
+ * make it the source and leave every target stale, which a typo must not do
+ * (xdrec.set_source changes the source on purpose).
+ */
+static const char *
+source_domain_for(const XdModelDef *md, const char *requested)
+{
+	if (requested == NULL)
+	{
+		if (md->source_domain == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no source domain yet", md->name),
+					 errhint("Name it the first time: SELECT xdrec.train('%s', source_domain).", md->name)));
+		return md->source_domain;
+	}
+	if (md->source_domain && strcmp(requested, md->source_domain) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("domain %s is not the source of model \"%s\": its source is %s",
+						requested, md->name, md->source_domain),
+				 errdetail("Training another domain would make it the source and leave every target stale."),
+				 errhint("SELECT xdrec.train('%s') trains the source; SELECT xdrec.set_source('%s', '%s') makes %s the source first.",
+						 md->name, md->name, requested, requested)));
+	return requested;
+}
 
 /*
  * Phase 1, with SPI connected: the model and the source domain's rows, read
@@ -37,7 +74,7 @@ struct XdTrainRun
  * key maps); the guard frees the core's objects with it.
  */
 XdTrainRun *
-xdpg_train_load(const char *name, const char *domain, MemoryContext cxt)
+xdpg_train_load(const char *name, const char *domain, const char *deploy, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	XdTrainRun *run = palloc0(sizeof(XdTrainRun));
@@ -47,11 +84,13 @@ xdpg_train_load(const char *name, const char *domain, MemoryContext cxt)
 	xd_status	st;
 
 	run->t0 = xd_clock_seconds();
+	run->cxt = cxt;
 	run->name = pstrdup(name);
-	run->domain = pstrdup(domain);
 	run->guard = xdpg_guard();
 	MemoryContextSwitchTo(old);
 	md = run->md = xdpg_model_load(name, "train");
+	domain = run->domain = MemoryContextStrdup(cxt, source_domain_for(md, domain));
+	run->deploy = MemoryContextStrdup(cxt, xdpg_deploy_policy(md, deploy));
 
 	/* the source's rows, which build the model's vocabularies */
 	ds = xdpg_fit_load_rows(md, name, domain, true, &run->users, &run->items, run->guard,
@@ -85,15 +124,17 @@ xdpg_train_load(const char *name, const char *domain, MemoryContext cxt)
 void
 xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
 {
-	xd_train_opts opts;
+	xd_train_opts *opts = &run->opts;
 	xd_status	st;
 
-	xd_train_opts_default(&opts, &run->cfg);
-	opts.max_epochs = run->md->epochs;
-	opts.patience = run->md->patience;
-	opts.valid_max = run->md->val_sample;
-	xdpg_fit_hooks(hooks, &opts.stop, &opts.stop_arg, &opts.progress, &opts.progress_arg);
-	st = xd_train_search(run->guard->model, run->guard->ds, &opts, run->md->lr_search,
+	xd_train_opts_default(opts, &run->cfg);
+	opts->max_epochs = run->md->epochs;
+	opts->patience = run->md->patience;
+	opts->valid_max = run->md->val_sample;
+	xdpg_curve_init(&run->curve, run->cxt, hooks, run->cfg.lr);
+	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
+				   &opts->progress_arg);
+	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
 }
@@ -117,8 +158,24 @@ xdpg_train_store(XdTrainRun *run)
 	StringInfoData summary;
 	int64		version_id;
 	double		train_seconds = xd_clock_seconds() - run->t0;
+	XdValidation valid;
 
 	metrics = xdpg_fit_test_metrics(md, ds, xd_model_score, guard->model);
+
+	/* the best epoch's validation terms again, for their standard error */
+	{
+		xd_train_opts vo = run->opts;
+		double	   *each = NULL;
+		double		metric;
+		int64_t		n;
+
+		vo.stop = xdpg_stop;
+		st = xd_train_validate(guard->model, ds, &vo, &metric, &n, &each);
+		if (st == XD_OK)
+			xdpg_validation_from_terms(each, n, md->explicit_fb, &valid);
+		free(each);
+		xdpg_check_status(st, "validating");
+	}
 
 	/*
 	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
@@ -154,6 +211,7 @@ xdpg_train_store(XdTrainRun *run)
 	appendStringInfoString(&summary, ", \"best_valid\": {");
 	xdpg_json_num(&summary, res->metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
 			 res->best_metric, false);
+	xdpg_json_num(&summary, "se", valid.se, true);
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
@@ -169,10 +227,10 @@ xdpg_train_store(XdTrainRun *run)
 
 		initStringInfo(&vm);
 		appendStringInfo(&vm, "{\"test\": %s, ", metrics);
-		appendStringInfoString(&vm, "\"valid\": {");
-		xdpg_json_num(&vm, res->metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
-				 res->best_metric, false);
-		appendStringInfoString(&vm, "}");
+		appendStringInfoString(&vm, "\"valid\": ");
+		xdpg_validation_json(&vm, md, &valid);
+		appendStringInfo(&vm, ", \"curve\": %s", xdpg_curve_json(&run->curve));
+		xdpg_json_int(&vm, "max_epochs", md->epochs, true);
 		xdpg_json_int(&vm, "epochs", res->epochs, true);
 		xdpg_json_int(&vm, "best_epoch", res->best_epoch, true);
 		xdpg_json_int(&vm, "rows", run->counts.rows_used, true);
@@ -186,8 +244,8 @@ xdpg_train_store(XdTrainRun *run)
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),
 										&info);
 	}
-	xdpg_deploy(md, run->domain, "source", version_id,
-				xdpg_fit_stats_json(run->counts.rows_used, ds));
+	xdpg_deploy_after_run(md, run->domain, "source", run->deploy, &valid, version_id,
+						  xdpg_fit_stats_json(run->counts.rows_used, ds), &summary);
 	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now rather than at the end of the query */
@@ -206,17 +264,36 @@ Datum
 xdrec_train(PG_FUNCTION_ARGS)
 {
 	char	   *name,
-			   *domain;
+			   *domain,
+			   *deploy;
 	XdTrainRun *run;
 	MemoryContext callcxt = CurrentMemoryContext;
 
-	xdpg_fit_args(fcinfo, "source_domain", &name, &domain);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be null")));
+	xdpg_check_writable("xdrec.train");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	domain = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	deploy = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : NULL;
 	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2))
-		PG_RETURN_JSONB_P(xdpg_job_submit(name, "train", domain, NULL));
+	{
+		XdModelDef *md;
+
+		/* the job names its domain now, checked as the call would */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "xdrec: SPI_connect failed");
+		md = xdpg_model_load(name, "train");
+		domain = MemoryContextStrdup(callcxt, source_domain_for(md, domain));
+		(void) xdpg_deploy_policy(md, deploy);
+		SPI_finish();
+		PG_RETURN_JSONB_P(xdpg_job_submit(name, "train", domain, NULL, deploy));
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
-	run = xdpg_train_load(name, domain, callcxt);
+	run = xdpg_train_load(name, domain, deploy, callcxt);
 	xdpg_train_fit(run, NULL);
 	PG_RETURN_DATUM(xdpg_fit_result(xdpg_train_store(run)));
 }

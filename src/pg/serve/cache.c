@@ -318,12 +318,16 @@ xdpg_cached_versions(XdVersion ***out)
 XdVersion *
 xdpg_version_for_domain(XdServed *s, const char *model, const char *domain)
 {
+	const char *near;
+
 	for (int i = 0; i < s->n; i++)
 		if (strcmp(s->domains[i], domain) == 0)
 			return version_get(s, i);
+	near = xdpg_did_you_mean(domain, (const char *const *) s->domains, s->n);
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("model \"%s\" serves no domain %s", model, domain),
+			 near ? errhint("Did you mean \"%s\"?", near) :
 			 errhint("SELECT domain FROM xdrec.domains WHERE model = '%s' lists its trained domains.", model)));
 	return NULL;
 }

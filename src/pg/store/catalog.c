@@ -169,9 +169,9 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 				   const char *metrics_json, const char *encoder_json,
 				   const XdVersionInfo *info)
 {
-	Oid			vtypes[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
-	Datum		vvals[7];
-	char		vnulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			vtypes[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
+	Datum		vvals[8];
+	char		vnulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			wtypes[5] = {INT8OID, INT8OID, TEXTOID, INT4OID, BYTEAOID};
 	SPIPlanPtr	wplan;
 	int64		version_id;
@@ -193,11 +193,12 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	vvals[6] = Int64GetDatum(info->pins_shared_version);
 	if (info->pins_shared_version <= 0)
 		vnulls[6] = 'n';
+	vvals[7] = xdpg_current_role_name();	/* who trained it, before the span */
 	xdpg_owner_begin(&span);
 	ret = SPI_execute_with_args("INSERT INTO xdrec.version (model_id, domain, kind, method, pins_shared_version, "
-								" state, metrics, encoder) "
-								"VALUES ($1, $2, $5, $6, $7, 'ready', $3::pg_catalog.jsonb, $4::pg_catalog.jsonb) RETURNING id",
-								7, vtypes, vvals, vnulls, false, 0);
+								" state, metrics, encoder, trained_by) "
+								"VALUES ($1, $2, $5, $6, $7, 'ready', $3::pg_catalog.jsonb, $4::pg_catalog.jsonb, $8) RETURNING id",
+								8, vtypes, vvals, vnulls, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "xdrec: writing the version failed: %s", SPI_result_code_string(ret));
 	version_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -299,6 +300,9 @@ xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_
 					   "ON CONFLICT (model_id, domain) DO UPDATE SET role = excluded.role, "
 					   " stats = excluded.stats, served_version = excluded.served_version",
 					   5, types, vals, NULL, SPI_OK_INSERT);
+	xdpg_owner_execute("UPDATE xdrec.version SET deployed_at = pg_catalog.now() "
+					   "WHERE id OPERATOR(pg_catalog.=) $5",
+					   5, types, vals, NULL, SPI_OK_UPDATE);
 	if (strcmp(role, "source") == 0)
 		xdpg_owner_execute("UPDATE xdrec.model SET source_domain = $2 "
 						   "WHERE id OPERATOR(pg_catalog.=) $1 "

@@ -183,6 +183,7 @@ PG_FUNCTION_INFO_V1(xdrec_forget_user_text);
 Datum
 xdrec_forget_user_text(PG_FUNCTION_ARGS)
 {
+	xdpg_check_writable("xdrec.forget_user");
 	check_args(fcinfo);
 	PG_RETURN_INT32(forget_user(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 								text_to_cstring(PG_GETARG_TEXT_PP(1)),
@@ -193,6 +194,7 @@ PG_FUNCTION_INFO_V1(xdrec_forget_user_int8);
 Datum
 xdrec_forget_user_int8(PG_FUNCTION_ARGS)
 {
+	xdpg_check_writable("xdrec.forget_user");
 	check_args(fcinfo);
 	PG_RETURN_INT32(forget_user(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 								text_to_cstring(PG_GETARG_TEXT_PP(1)),

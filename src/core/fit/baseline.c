@@ -1,0 +1,169 @@
+/*
+ * baseline.c - random, popularity in context and constant scorers
+ * (include/xdrec/baseline.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdrec/baseline.h"
+
+/* splitmix64's finaliser: a good 64-bit mix, one multiply-xorshift chain */
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+xd_status
+xd_random_score(void *arg, const xd_batch *b, float *scores)
+{
+	uint64_t	seed = *(const uint64_t *) arg;
+
+	for (int r = 0; r < b->n; r++)
+	{
+		uint64_t	h = mix64(seed ^ ((uint64_t) (uint32_t) b->users[r] << 32 | (uint32_t) b->items[r]));
+		const float *c = b->c + (size_t) r * b->m;
+
+		/* the context too: a context negative draws its own score */
+		for (int j = 0; j < b->m; j++)
+		{
+			uint32_t	bits;
+
+			memcpy(&bits, &c[j], sizeof(bits));
+			h = mix64(h ^ bits);
+		}
+		scores[r] = (float) ((h >> 40) * (1.0 / 16777216.0));
+	}
+	return XD_OK;
+}
+
+xd_status
+xd_constant_score(void *arg, const xd_batch *b, float *scores)
+{
+	float		v = *(const float *) arg;
+
+	for (int r = 0; r < b->n; r++)
+		scores[r] = v;
+	return XD_OK;
+}
+
+/* an eighth of a scaled numeric value's range is one cell */
+#define XD_POP_CELLS 8
+
+struct xd_popularity
+{
+	const xd_dataset *ds;
+	int			n_dims;			/* interaction-scoped entries of c */
+	int32_t    *dims;
+	uint64_t	cap;			/* a power of two */
+	uint64_t   *keys;			/* (item, cell) hashes; 0 = empty */
+	int32_t    *counts;
+};
+
+/* The key of item v in the cell of context c: never 0 (the empty slot). */
+static uint64_t
+cell_key(const xd_popularity *p, int32_t v, const float *c)
+{
+	uint64_t	h = mix64((uint64_t) (uint32_t) v);
+
+	for (int j = 0; j < p->n_dims; j++)
+	{
+		float		x = c[p->dims[j]];
+		int			q = x != x ? 0 : (int) floorf(x * XD_POP_CELLS);
+
+		q = q < 0 ? 0 : q > XD_POP_CELLS ? XD_POP_CELLS : q;
+		h = mix64(h ^ (uint64_t) (q + 1));
+	}
+	return h ? h : 1;
+}
+
+static uint64_t
+slot_of(const xd_popularity *p, uint64_t key)
+{
+	uint64_t	i = key & (p->cap - 1);
+
+	while (p->keys[i] != 0 && p->keys[i] != key)
+		i = (i + 1) & (p->cap - 1);
+	return i;
+}
+
+xd_status
+xd_popularity_fit(const xd_dataset *ds, xd_popularity **out)
+{
+	const xd_schema *s = &ds->enc.schema;
+	int64_t		n = ds->n_split[XD_SPLIT_TRAIN];
+	xd_popularity *p;
+	float	   *c;
+
+	*out = NULL;
+	if (!ds->finalized)
+		return XD_EINVAL;
+	if (!(p = calloc(1, sizeof(*p))))
+		return XD_ENOMEM;
+	p->ds = ds;
+	p->dims = malloc(sizeof(int32_t) * (size_t) (s->m > 0 ? s->m : 1));
+	c = calloc((size_t) (s->m > 0 ? s->m : 1), sizeof(float));
+	for (p->cap = 16; p->cap < 2 * (uint64_t) n; p->cap *= 2)
+		;
+	p->keys = calloc(p->cap, sizeof(uint64_t));
+	p->counts = calloc(p->cap, sizeof(int32_t));
+	if (!p->dims || !c || !p->keys || !p->counts)
+	{
+		free(c);
+		xd_popularity_free(p);
+		return XD_ENOMEM;
+	}
+	for (int f = 0; f < s->n_features; f++)
+		if (s->features[f].scope == XD_SCOPE_INTERACTION)
+			for (int w = 0; w < s->features[f].width; w++)
+				p->dims[p->n_dims++] = s->features[f].offset + w;
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		r = ds->split_rows[XD_SPLIT_TRAIN][i];
+		uint64_t	key,
+					slot;
+
+		xd_encode_interaction(&ds->enc, ds->num + (size_t) r * s->n_num,
+							  ds->codes + (size_t) r * s->n_codes, c);
+		key = cell_key(p, ds->items[r], c);
+		slot = slot_of(p, key);
+		p->keys[slot] = key;
+		p->counts[slot]++;
+	}
+	free(c);
+	*out = p;
+	return XD_OK;
+}
+
+void
+xd_popularity_free(xd_popularity *p)
+{
+	if (!p)
+		return;
+	free(p->dims);
+	free(p->keys);
+	free(p->counts);
+	free(p);
+}
+
+xd_status
+xd_popularity_score(void *arg, const xd_batch *b, float *scores)
+{
+	const xd_popularity *p = arg;
+
+	for (int r = 0; r < b->n; r++)
+	{
+		int32_t		v = b->items[r];
+		uint64_t	slot = slot_of(p, cell_key(p, v, b->c + (size_t) r * b->m));
+		int32_t		in_cell = p->keys[slot] ? p->counts[slot] : 0;
+		int32_t		overall = v >= 0 && v < p->ds->n_items ? p->ds->item_train_count[v] : 0;
+
+		/* the cell first; overall popularity only breaks its ties */
+		scores[r] = (float) (log1p((double) in_cell) + 1e-3 * log1p((double) overall));
+	}
+	return XD_OK;
+}
