@@ -19,8 +19,10 @@ use XdrecTest;
 
 my $db = 'xd_jobs_crash';
 my $node = xd_node('main');
-# the kill -9 below is a crash: the postmaster must reinitialise, not stop
-$node->append_conf('postgresql.conf', 'restart_after_crash = on');
+# the kill -9 below is a crash: the postmaster must reinitialise, not stop;
+# and a crash loses the last asynchronous commits (the job's own row, say),
+# so commits here are synchronous
+$node->append_conf('postgresql.conf', "restart_after_crash = on\nsynchronous_commit = on");
 $node->start;
 
 sub sql { return $node->safe_psql($db, shift); }
