@@ -340,9 +340,10 @@ $$;
  * The per-epoch curve of a version (by default the one served; domain NULL:
  * the source), as BigQuery ML's ML.TRAINING_INFO shows it: the training
  * loss, the validation metric (MRR, or RMSE for explicit feedback; NULL
- * while pretraining), the base learning rate, throughput and time. For
- * adaptations the epochs run on across pretraining and, for auto, every
- * candidate fit. best marks the epoch of the best validation.
+ * while pretraining), the fit's base learning rate, throughput and time.
+ * The epochs run on across every fit of the learning-rate search (lr tells
+ * the fits apart) and, for adaptations, across pretraining and, for auto,
+ * every candidate. best marks the epoch of the best validation.
  */
 CREATE OR REPLACE FUNCTION xdrec.training_info(name text, domain text DEFAULT NULL, version bigint DEFAULT NULL)
 RETURNS TABLE(epoch integer, loss double precision, valid double precision,

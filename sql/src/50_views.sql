@@ -86,9 +86,11 @@ CROSS JOIN LATERAL (SELECT xdrec_internal.job_state(j.id, j.state) AS state) s
 LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta, x.at
 				   FROM xdrec.job_progress x WHERE x.job_id = j.id
 				   ORDER BY x.epoch DESC LIMIT 1) p ON true
--- the most epochs the run may take: training's "epochs"; an adaptation
--- pretrains first, and auto (and DRR's lambda_kl search) fit three times
-CROSS JOIN LATERAL (SELECT coalesce((m.options ->> 'epochs')::int, 100) AS fit,
+-- the most epochs the run may take: training's "epochs" for each rate of
+-- the learning-rate search; an adaptation pretrains first, and auto (and
+-- DRR's lambda_kl search) fit three times
+CROSS JOIN LATERAL (SELECT coalesce((m.options ->> 'epochs')::int, 100)
+						   * coalesce((m.options ->> 'lr_search')::int, 3) AS fit,
 						   coalesce((m.options ->> 'pretrain_epochs')::int, 2) AS pre) o
 CROSS JOIN LATERAL (SELECT CASE WHEN j.kind = 'train' THEN o.fit
 								WHEN j.options ->> 'method' = 'direct' THEN o.pre

@@ -244,6 +244,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		rep.epoch = epoch;
 		rep.loss = loss_sum / (double) n_batches;
 		rep.loss_data = (loss_sum - kl_sum) / (double) n_batches;
+		rep.lr = o->lr[XD_GROUP_DOMAIN];
 		if (!o->fixed_epochs)
 		{
 			/* frozen M1: x^0, x^1 of the validation rows once per fit (model_int.h) */

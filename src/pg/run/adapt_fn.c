@@ -219,7 +219,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
 	opts->patience = Max(run->md->patience, 1);
 	opts->valid_max = run->md->val_sample;
 	opts->seed = run->md->cfg.seed;
-	xdpg_curve_init(&run->curve, run->cxt, hooks, run->md->cfg.lr);
+	xdpg_curve_init(&run->curve, run->cxt, hooks);
 	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
 				   &opts->progress_arg);
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));

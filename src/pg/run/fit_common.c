@@ -410,6 +410,7 @@ curve_progress(void *arg, const xd_epoch_report *r)
 
 		p->epoch = r->epoch;
 		p->loss = r->loss;
+		p->lr = r->lr;
 		p->metric = r->metric_is_loss ? NAN : r->metric;
 		p->rows_per_sec = r->positives_per_sec;
 		p->seconds = r->seconds;
@@ -419,12 +420,11 @@ curve_progress(void *arg, const xd_epoch_report *r)
 }
 
 void
-xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner, double lr)
+xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner)
 {
 	memset(c, 0, sizeof(*c));
 	c->cxt = cxt;
 	c->inner = inner;
-	c->lr = lr;
 	c->hooks.stop = curve_stop;
 	c->hooks.progress = curve_progress;
 	c->hooks.arg = c;
@@ -446,7 +446,7 @@ xdpg_curve_json(const XdCurve *c)
 		xdpg_json_int(&b, "epoch", p->epoch, false);
 		xdpg_json_num(&b, "loss", p->loss, true);
 		xdpg_json_num(&b, "valid", p->metric, true);
-		xdpg_json_num(&b, "lr", c->lr, true);
+		xdpg_json_num(&b, "lr", p->lr, true);
 		xdpg_json_num(&b, "rows_per_sec", p->rows_per_sec, true);
 		xdpg_json_num(&b, "seconds", p->seconds, true);
 		appendStringInfoString(&b, "}");

@@ -60,6 +60,7 @@ typedef struct XdCurvePoint
 	int			epoch;
 	double		loss;
 	double		metric;
+	double		lr;				/* its fit's base rate (the search's) */
 	double		rows_per_sec;
 	double		seconds;
 } XdCurvePoint;
@@ -69,13 +70,12 @@ typedef struct XdCurve
 	MemoryContext cxt;
 	const XdRunHooks *inner;
 	XdRunHooks	hooks;			/* what the fit is given */
-	double		lr;				/* the fit's base learning rate */
 	int			n;
 	int			cap;
 	XdCurvePoint *points;
 } XdCurve;
 
-extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner, double lr);
+extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner);
 extern char *xdpg_curve_json(const XdCurve *c);
 
 /* deploy.c: the deploy policy and pruning after a run wrote a version */

@@ -131,7 +131,7 @@ xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
 	opts->max_epochs = run->md->epochs;
 	opts->patience = run->md->patience;
 	opts->valid_max = run->md->val_sample;
-	xdpg_curve_init(&run->curve, run->cxt, hooks, run->cfg.lr);
+	xdpg_curve_init(&run->curve, run->cxt, hooks);
 	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
 				   &opts->progress_arg);
 	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
