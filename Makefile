@@ -18,6 +18,9 @@
 #                            (test/real/fetch.sh fetches and checks it first;
 #                            not a test: CI cannot fetch; 30-60 min)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
+#   make deps                fails if files of the PostgreSQL layer depend on each
+#                            other in a circle, or a folder on a later one
+#                            (test/deps.sh; docs/CONTRIBUTING.md)
 #   make check-server-valgrind  the regression tests against a server under
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
 #   make check-tap [TAP_TESTS=test/t/NNN_name.pl]  the TAP tests (test/t/README.md),
@@ -63,7 +66,8 @@ OPENBLAS_LIB = /usr/lib/x86_64-linux-gnu/openblas-serial
 BLAS_LIBS = -L$(OPENBLAS_LIB) -lopenblas -Wl,-rpath,$(OPENBLAS_LIB)
 
 # -Isrc/core: the core's folders share its internal header (mmt/model_int.h);
-# -Isrc/pg: the PostgreSQL layer's folders share its header
+# -Isrc/pg: each folder of the PostgreSQL layer has its header ("data/data.h",
+# "store/store.h", ...), which the later folders include
 PG_CPPFLAGS = -Iinclude -Isrc/core -Isrc/pg -I$(OPENBLAS_INC) -DXDREC_VERSION='"$(EXTVERSION)"'
 # PostgreSQL's own headers trip -Wextra's unused-parameter, missing-field-
 # initializers and sign-compare; everything else stays an error. Mixed
@@ -115,7 +119,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers report-context report-transfer report-cold report-real check-server-valgrind check-tap check-fresh
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-real check-server-valgrind check-tap check-fresh
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -185,6 +189,10 @@ report-real: check-core-headers build/bench/report_real
 
 check-server-valgrind:
 	bash test/server_valgrind.sh
+
+# the objects first: test/deps.sh reads who defines and uses what with nm
+deps: $(PG_SRCS:.c=.o)
+	bash test/deps.sh
 
 check-tap:
 	bash -c '. test/lib.sh && xd_build_install && xd_prove $(TAP_TESTS)'

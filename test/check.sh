@@ -40,6 +40,11 @@ counts()
 LOGS="$XD_TMP/logs"
 mkdir -p "$LOGS"
 
+xd_log "dependencies between the PostgreSQL layer's files"
+make -s deps 2>&1 | tee "$LOGS/deps.log"
+rc=${PIPESTATUS[0]}
+record deps "$rc" "$(tail -1 "$LOGS/deps.log")"
+
 xd_log "unit tests"
 # each line stamped on arrival: a test's plain duration decides below whether
 # it also runs under valgrind

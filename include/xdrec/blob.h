@@ -92,7 +92,7 @@ void		xd_tensor_free(xd_tensor *t);
  * valid blob to value, in place, in the blob's own byte order, and update its
  * checksum; the rest of the blob is left byte for byte as it was. XD_EFORMAT
  * for a malformed blob, XD_EINVAL for a scalar or a row out of range.
- * Forgetting a user (src/pg/forget_fn.c) clears their row this way.
+ * Forgetting a user (src/pg/store/forget.c) clears their row this way.
  */
 xd_status	xd_blob_fill_row(uint8_t *buf, size_t len, uint64_t row, float value);
 

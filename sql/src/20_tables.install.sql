@@ -104,12 +104,12 @@ CREATE TABLE xdrec.version (
 	state text NOT NULL DEFAULT 'building'
 		CHECK (state IN ('building', 'ready', 'failed', 'retired')),
 	metrics jsonb NOT NULL DEFAULT '{}',
-	-- config, feature layout and frozen vocabularies (src/pg/catalog.c)
+	-- config, feature layout and frozen vocabularies (src/pg/store/version_write.c)
 	encoder jsonb,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	UNIQUE (model_id, id),
 	-- how many users were forgotten from the version since it was written; the
-	-- ranking cache re-reads a version whose count moved (src/pg/serve/cache.c)
+	-- ranking cache re-reads a version whose count moved (src/pg/serve/version_cache.c)
 	forgotten_users int NOT NULL DEFAULT 0 CHECK (forgotten_users >= 0),
 	trained_by name NOT NULL,		-- the role the run trained as
 	deployed_at timestamptz			-- when last served; NULL: never served
@@ -163,7 +163,7 @@ GRANT SELECT ON xdrec.weight TO PUBLIC;
 
 -- A version's key maps: dense id = position in the sorted keys ("C"
 -- collation for text keys, numeric order for integers), in text form,
--- chunked (src/pg/catalog.c).
+-- chunked (src/pg/store/version_write.c).
 CREATE TABLE xdrec.key_map (
 	model_id bigint NOT NULL,
 	version_id bigint NOT NULL,
@@ -197,8 +197,9 @@ CREATE POLICY seen_select ON xdrec.seen FOR SELECT
 GRANT SELECT ON xdrec.seen TO PUBLIC;
 
 -- The users forgotten from a domain, by key in the key maps' text form.
--- load.c filters the relation's rows on it; the interactions themselves stay
--- in the owner's relation (docs/security.md, "Forgetting a user").
+-- src/pg/data/relation.c filters the relation's rows on it; the interactions
+-- themselves stay in the owner's relation (docs/security.md, "Forgetting a
+-- user").
 CREATE TABLE xdrec.forgotten (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
 	domain text NOT NULL,

@@ -44,7 +44,7 @@ LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'xdrec_predict_text';
 
 -- ---------------------------------------------------------------------------
--- Serving at speed (src/pg/rank_fn.c, serve_cache.c; docs/serving.md).
+-- Serving at speed (src/pg/fn/rank_fn.c, src/pg/serve/item_cache.c; docs/serving.md).
 
 -- rank for many users in one context: users sharing a full encoded context
 -- (the same domain and, with user-scoped features, the same profile values)

@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- Forgetting a user (src/pg/store/forget_fn.c; docs/security.md, "Forgetting a
+-- Forgetting a user (src/pg/store/forget.c; docs/security.md, "Forgetting a
 -- user"): their embedding and profile leave every stored version of the
 -- domain, and later training and adaptation leave their rows out.
 

@@ -26,7 +26,7 @@
 #include <cblas.h>
 
 #include "xdrec/activation.h"
-#include "xdrec_pg.h"
+#include "xdrec.h"
 
 PG_MODULE_MAGIC;
 

@@ -8,6 +8,9 @@
  * locale or the heap order. Rows with a NULL user or item (or rating, for
  * explicit feedback) and rows with NaN or infinite values are skipped and
  * counted; duplicates are kept unless the model's "dedup" option is on.
+ * The categorical vocabularies are read here too, from the source domain's
+ * rows, when the source is trained. Only loading lives here: key lookups are
+ * keymap.c's, the SQL of the relation relation.c's.
  */
 #include "postgres.h"
 
@@ -21,104 +24,9 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "xdrec_pg.h"
+#include "data/data.h"
 
 #define XDPG_FETCH 10000
-
-static void
-guard_reset(void *arg)
-{
-	XdGuard    *g = (XdGuard *) arg;
-
-	if (g->ds)
-		xd_dataset_free(g->ds);
-	if (g->model)
-		xd_model_free(g->model);
-	if (g->has_schema)
-		xd_schema_free(&g->schema);
-	if (g->transfer)
-		xd_transfer_result_free(g->transfer);
-	if (g->encoders)
-		xd_encoders_free(g->encoders);
-	xd_popularity_free(g->popularity);
-	g->popularity = NULL;
-	g->transfer = NULL;
-	g->encoders = NULL;
-	g->ds = NULL;
-	g->model = NULL;
-	g->has_schema = false;
-}
-
-/*
- * A guard for the core objects of this call: whatever it holds is freed when
- * the current memory context is reset or deleted, which an error does too, so
- * no error path leaks malloc'ed core memory.
- */
-XdGuard *
-xdpg_guard(void)
-{
-	XdGuard    *g = palloc0(sizeof(XdGuard));
-	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
-
-	cb->func = guard_reset;
-	cb->arg = g;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
-	return g;
-}
-
-/*
- * The core's stop callback: stop when a cancel or termination is pending; the
- * caller then runs CHECK_FOR_INTERRUPTS() once the core has returned.
- */
-int
-xdpg_stop(void *arg)
-{
-	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
-}
-
-/* Maps a core status to an ereport (after an interrupt check for XD_ECANCELLED). */
-void
-xdpg_check_status(xd_status st, const char *what)
-{
-	switch (st)
-	{
-		case XD_OK:
-			return;
-		case XD_ECANCELLED:
-			CHECK_FOR_INTERRUPTS();
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("canceling %s", what)));
-			break;
-		case XD_ENOMEM:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory while %s", what),
-					 errhint("Raise xdrec.train_memory or use a smaller model (d, layers).")));
-			break;
-		case XD_ENUMERIC:
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("%s produced a nan or infinite value", what),
-					 errhint("Lower the learning rate (option \"lr\").")));
-			break;
-		case XD_ENODATA:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("not enough data for %s", what)));
-			break;
-		case XD_EFORMAT:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("malformed stored weights while %s", what)));
-			break;
-		case XD_EINVAL:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid argument while %s", what)));
-			break;
-	}
-}
 
 /*
  * The split seed of a domain: the model's seed with an FNV-1a hash of the
@@ -138,70 +46,6 @@ xdpg_split_seed(uint64 seed, const char *domain)
 	return seed ^ h;
 }
 
-/*
- * The model's relation as it is now must still hold its key columns with the
- * types the model was made with: a dropped relation, a renamed key column or
- * keys changed between integer and text would otherwise fail deep inside the
- * loading query with a message that does not say why. (Ranking needs none of
- * this: it is served from the catalog.)
- */
-static void
-check_relation(XdModelDef *md)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(md->id)};
-	const char *role[2] = {"user", "item"};
-
-	if (md->relation == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("the relation of model \"%s\" no longer exists", md->name),
-				 errhint("Drop the model, or create it again on an existing relation.")));
-	if (SPI_execute_with_args("SELECT t::text, t IN ('bigint', 'integer', 'smallint') "
-							  "FROM xdrec.model m, LATERAL (VALUES (1, xdrec_internal.column_type(m.relation, m.user_col)), "
-							  " (2, xdrec_internal.column_type(m.relation, m.item_col))) k(i, t) "
-							  "WHERE m.id = $1 ORDER BY k.i",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 2)
-		elog(ERROR, "xdrec: reading the key columns of model \"%s\" failed", md->name);
-	for (int i = 0; i < 2; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		const char *col = i == 0 ? md->user_col : md->item_col;
-		bool		was_int = i == 0 ? md->user_int : md->item_int;
-		char	   *now;
-
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("the %s column \"%s\" of model \"%s\" no longer exists in %s",
-							role[i], col, md->name, md->relation)));
-		now = TextDatumGetCString(d);
-		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) != was_int)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("the %s column \"%s\" of %s now has type %s, but model \"%s\" was made with %s keys",
-							role[i], col, md->relation, now, md->name, was_int ? "integer" : "text"),
-					 errhint("Restore the column's type, or create a new model on the relation.")));
-	}
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/*
- * The rows of domain $1 of model $2, less those of users forgotten from the
- * domain (xdrec.forgotten, forget_fn.c): their interactions stay in the
- * relation, but no later training or adaptation sees them.
- */
-char *
-xdpg_where_domain(XdModelDef *md)
-{
-	/* uncorrelated (a hashed subplan), so no column name of it can capture the user column */
-	return psprintf("%s = $1::%s AND (%s)::%s::pg_catalog.text NOT IN (SELECT f.user_key FROM xdrec.forgotten f "
-					"WHERE f.model_id = $2 AND f.domain = $1)",
-					quote_identifier(md->domain_col), md->domain_type,
-					quote_identifier(md->user_col), md->user_int ? "pg_catalog.int8" : "pg_catalog.text");
-}
-
 /* The sorted distinct user (or item) keys of a domain's usable rows. */
 void
 xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
@@ -217,7 +61,7 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 				budget = (size_t) xdrec_train_memory * 1024;
 	MemoryContext tmp;
 
-	check_relation(md);
+	xdpg_check_relation(md);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
 	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s%s ORDER BY 1",
 				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
@@ -295,119 +139,38 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 	km->n_keys = km->n;
 }
 
-static int
-cmp_text_key(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-static int
-cmp_int_key(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-/* The dense id of the key at position pos (-1: none). */
-static int32
-key_id(const XdKeyMap *km, ptrdiff_t pos)
-{
-	if (pos < 0)
-		return -1;
-	return km->ids ? km->ids[pos] : (int32) pos;
-}
-
-/* The dense id of an integer key, or -1. */
-int32
-xdpg_key_find_int(const XdKeyMap *km, int64 key)
-{
-	int64	   *hit;
-
-	if (!km->is_int || km->n_keys == 0)
-		return -1;
-	hit = bsearch(&key, km->ints, km->n_keys, sizeof(int64), cmp_int_key);
-	return key_id(km, hit ? hit - km->ints : -1);
-}
-
-/* The dense id of a key in its text form, or -1 (ids are sorted positions). */
-int32
-xdpg_key_find(const XdKeyMap *km, const char *key)
-{
-	if (km->n_keys == 0)
-		return -1;
-	if (km->is_int)
-	{
-		char	   *end;
-		long long	v;
-
-		errno = 0;
-		while (*key == ' ')
-			key++;
-		v = strtoll(key, &end, 10);
-		while (*end == ' ')
-			end++;
-		if (errno != 0 || end == key || *end != '\0')
-			return -1;
-		return xdpg_key_find_int(km, (int64) v);
-	}
-	else
-	{
-		char	  **hit = bsearch(&key, km->texts, km->n_keys, sizeof(char *), cmp_text_key);
-
-		return key_id(km, hit ? hit - km->texts : -1);
-	}
-}
-
 /*
- * A key given as text, in the form the key map holds: uuid keys in their
- * canonical lowercase form (so 'A0EE...' and '{a0ee...}' find 'a0ee-...');
- * anything else, or a malformed uuid, unchanged.
+ * The vocabulary of every categorical feature: its most frequent values in
+ * the (source) domain's rows, up to its cap, ties broken by value in "C"
+ * order; everything else is "other" (DESIGN section 2). Frozen from here on.
  */
-const char *
-xdpg_key_normalise(const char *type, const char *key)
+void
+xdpg_build_vocabulary(XdModelDef *md, const char *domain)
 {
-	char		hex[33];
-	int			n = 0;
-
-	if (strcmp(type, "uuid") != 0)
-		return key;
-	for (const char *p = key; *p; p++)
+	for (int i = 0; i < md->n_features; i++)
 	{
-		if (*p == '-' || *p == '{' || *p == '}')
+		XdFeatureDef *f = &md->features[i];
+		char	   *sql;
+		Oid			argtypes[2] = {TEXTOID, INT8OID};
+		Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
+		int			ret;
+
+		if (f->type != XDPG_CATEGORICAL)
 			continue;
-		if (!isxdigit((unsigned char) *p) || n == 32)
-			return key;
-		hex[n++] = (char) tolower((unsigned char) *p);
+		sql = psprintf("SELECT v FROM (SELECT %s AS v FROM %s AS %s WHERE %s%s) s "
+					   "WHERE v IS NOT NULL GROUP BY v "
+					   "ORDER BY pg_catalog.count(*) DESC, v COLLATE \"C\" LIMIT %d",
+					   xdpg_feature_sql(f), md->relation, quote_identifier(md->alias),
+					   xdpg_where_domain(md), xdpg_usable_rows_sql(md), f->vocab_cap);
+		ret = SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "xdrec: reading the values of feature \"%s\" failed", f->name);
+		f->n_vocab = (int) SPI_processed;
+		f->vocab = SPI_palloc(sizeof(char *) * Max(f->n_vocab, 1));
+		for (int r = 0; r < f->n_vocab; r++)
+			f->vocab[r] = xdpg_spi_text(r, 1);
+		xdpg_vocab_index(f, SPI_palloc(sizeof(XdVocabEntry) * Max(f->n_vocab, 1)));
 	}
-	if (n != 32)
-		return key;
-	hex[32] = '\0';
-	return psprintf("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
-/* The text form of dense id, in a map nothing was forgotten from. */
-char *
-xdpg_key_text(const XdKeyMap *km, int32 id)
-{
-	Assert(km->ids == NULL);
-	if (km->is_int)
-		return psprintf(INT64_FORMAT, km->ints[id]);
-	return pstrdup(km->texts[id]);
-}
-
-static size_t
-keymap_bytes(const XdKeyMap *km)
-{
-	size_t		b = km->is_int ? sizeof(int64) * (size_t) km->n_keys : sizeof(char *) * (size_t) km->n_keys;
-
-	if (km->ids)
-		b += sizeof(int32) * (size_t) km->n_keys;
-	if (!km->is_int)
-		for (int32 i = 0; i < km->n_keys; i++)
-			b += strlen(km->texts[i]) + 1;
-	return b;
 }
 
 /*
@@ -424,7 +187,7 @@ xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap
 	size_t		budget = (size_t) xdrec_train_memory * 1024;
 	size_t		model = (size_t) 5 * (size_t) n_models *
 		((size_t) ds->n_users + (size_t) ds->n_items) * ((size_t) d + 1) * sizeof(float);
-	size_t		data = ds->memory + keymap_bytes(users) + keymap_bytes(items);
+	size_t		data = ds->memory + xdpg_keymap_bytes(users) + xdpg_keymap_bytes(items);
 
 	if (data + model > budget)
 		ereport(ERROR,
@@ -622,11 +385,11 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	xd_dataset *ds;
 	xd_status	st;
 	size_t		budget = (size_t) xdrec_train_memory * 1024;
-	size_t		keys = keymap_bytes(users) + keymap_bytes(items);
+	size_t		keys = xdpg_keymap_bytes(users) + xdpg_keymap_bytes(items);
 	int			ret;
 
 	memset(counts, 0, sizeof(*counts));
-	check_relation(md);
+	xdpg_check_relation(md);
 
 	/* rows without a domain belong to no domain: counted, never read */
 	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",

@@ -7,7 +7,7 @@
 
 #include "utils/varlena.h"
 
-#include "xdrec_pg.h"
+#include "data/data.h"
 
 /*
  * The candidate word most likely meant: one equal to it but for case, else

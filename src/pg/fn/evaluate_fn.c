@@ -32,7 +32,7 @@
 
 #include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
-#include "xdrec_pg.h"
+#include "serve/serve.h"
 
 /* below this many test positives a notice says the metrics are noisy */
 #define XDPG_EVAL_FEW 50

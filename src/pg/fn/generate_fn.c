@@ -22,7 +22,7 @@
 #include "utils/tuplestore.h"
 
 #include "xdrec/generate.h"
-#include "xdrec_pg.h"
+#include "data/data.h"
 
 static const char *const weekday_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 

@@ -10,7 +10,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
-#include "xdrec_pg.h"
+#include "data/data.h"
 
 /*
  * xdrec_internal.reraise(sqlstate, message, detail, hint): raises the error a
@@ -67,36 +67,4 @@ xdrec_did_you_mean(PG_FUNCTION_ARGS)
 	if (best == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("Did you mean \"%s\"?", best)));
-}
-
-/*
- * SPI_execute_with_args for a check a C function runs on the caller's
- * behalf (xdrec_internal.check_model, model_for, ...): an error it raises is
- * the caller's, so it is re-raised without the frames of xdrec's own
- * PL/pgSQL and SQL it came through (no CONTEXT lines), as
- * xdrec_internal.reraise does for plpgsql functions.
- */
-int
-xdpg_spi_user_facing(const char *sql, int nargs, Oid *types, Datum *vals, const char *nulls,
-					 bool read_only, long count)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	int			ret = 0;
-
-	PG_TRY();
-	{
-		ret = SPI_execute_with_args(sql, nargs, types, vals, nulls, read_only, count);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(cxt);
-		e = CopyErrorData();
-		FlushErrorState();
-		e->context = NULL;
-		ReThrowError(e);
-	}
-	PG_END_TRY();
-	return ret;
 }

@@ -17,7 +17,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "xdrec_pg.h"
+#include "store/store.h"
 
 static void
 spi_connect(void)

@@ -19,7 +19,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 
-#include "xdrec_pg.h"
+#include "store/store.h"
 
 /* What xdrec_internal.model_for returned: the model as the caller sees it. */
 typedef struct XdModelRef
@@ -134,30 +134,6 @@ xdrec_create_model(PG_FUNCTION_ARGS)
 	xdpg_write_features(id, PG_GETARG_DATUM(6));
 	SPI_finish();
 	PG_RETURN_INT64(id);
-}
-
-/*
- * Writes model_id's features, as the owner, from a features argument that
- * xdrec_internal.check_features passed (create_model, alter_model): a
- * feature without "column" or "expression" reads the column of its name.
- */
-void
-xdpg_write_features(int64 model_id, Datum features)
-{
-	Oid			types[2] = {INT8OID, JSONBOID};
-	Datum		vals[2] = {Int64GetDatum(model_id), features};
-
-	xdpg_owner_execute("INSERT INTO xdrec.feature (model_id, position, name, column_name, expression, "
-					   " kind, type, scope, options) "
-					   "SELECT $1, f.i, f.e OPERATOR(pg_catalog.->>) 'name', "
-					   " CASE WHEN f.e OPERATOR(pg_catalog.?) 'expression' THEN NULL "
-					   "  ELSE coalesce(f.e OPERATOR(pg_catalog.->>) 'column', f.e OPERATOR(pg_catalog.->>) 'name') END, "
-					   " f.e OPERATOR(pg_catalog.->>) 'expression', "
-					   " f.e OPERATOR(pg_catalog.->>) 'kind', f.e OPERATOR(pg_catalog.->>) 'type', "
-					   " coalesce(f.e OPERATOR(pg_catalog.->>) 'scope', 'interaction'), "
-					   " coalesce(f.e OPERATOR(pg_catalog.->) 'options', '{}') "
-					   "FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY AS f(e, i)",
-					   2, types, vals, NULL, SPI_OK_INSERT);
 }
 
 /* xdrec.drop_model(name): by the owner; its jobs cancelled, then everything of it deleted. */

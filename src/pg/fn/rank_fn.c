@@ -2,7 +2,7 @@
  * rank_fn.c - xdrec.rank, the short form xdrec_rank, xdrec.rank_many and
  * xdrec.predict (DESIGN section 6): find the user's served version in the
  * cache, encode the caller's context, score every item from the item-tower
- * outputs cached for that context (serve_cache.c, docs/serving.md), drop
+ * outputs cached for that context (serve/item_cache.c, docs/serving.md), drop
  * seen items (from the cached version, no table scan) and non-candidates,
  * keep the top k by a size-k heap. Read-only: works on a hot standby.
  *
@@ -23,7 +23,7 @@
 #include "utils/tuplestore.h"
 
 #include "xdrec/batch.h"
-#include "xdrec_pg.h"
+#include "serve/serve.h"
 
 #define XDPG_MAX_K 10000
 

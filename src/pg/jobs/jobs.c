@@ -55,8 +55,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "jobs.h"
-#include "xdrec_pg.h"
+#include "jobs/jobs.h"
 
 /* field4 of xdrec's advisory lock tags ("xd"), apart from user advisory locks */
 #define XDPG_LOCK_JOB 0x7864

@@ -1,12 +1,14 @@
 /*
- * jobs.h - what jobs.c (submitting, the queue, cancel, liveness) and
- * worker.c (the dynamic background worker that runs one job) share
- * (DESIGN section 8, docs/jobs.md).
+ * jobs.h - the jobs layer (src/pg/jobs/): submitting a job (what
+ * fn/train_fn.c and fn/adapt_fn.c call for background => true) and what
+ * jobs.c (submitting, the queue, cancel, liveness) and worker.c (the dynamic
+ * background worker that runs one job's phases, run/) share (DESIGN
+ * section 8, docs/jobs.md).
  */
 #ifndef XDREC_JOBS_H
 #define XDREC_JOBS_H
 
-#include "postgres.h"
+#include "run/run.h"
 
 #include "miscadmin.h"
 
@@ -23,6 +25,10 @@ typedef struct XdJobLaunch
 	Oid			login_role;		/* the submitting session's login role */
 	Oid			extension;		/* xdrec's pg_extension row: the job's tables */
 } XdJobLaunch;
+
+extern Jsonb *xdpg_job_submit(const char *name, const char *kind, const char *domain,
+							  const char *method, const char *deploy);
+extern int	xdpg_jobs_dispatch(void);
 
 extern bool xdpg_jobs_extension_lock(Oid ext);
 

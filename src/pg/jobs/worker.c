@@ -43,8 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "jobs.h"
-#include "xdrec_pg.h"
+#include "jobs/jobs.h"
 
 PGDLLEXPORT void xdrec_job_worker_main(Datum arg);
 

@@ -25,7 +25,7 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 
-#include "fit_common.h"
+#include "run/run.h"
 
 /* as auto's rule (XD_AUTO_MARGIN_SE, docs/transfer.md): 2 standard errors */
 #define XDPG_DEPLOY_MARGIN_SE 2.0

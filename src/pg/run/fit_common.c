@@ -1,6 +1,6 @@
 /*
- * fit_common.c - the skeleton xdrec.train (train_fn.c) and xdrec.adapt
- * (adapt_fn.c) share: the SQL functions' first arguments and their result,
+ * fit_common.c - the skeleton a training (train_run.c) and an adaptation
+ * (adapt_run.c) share: the SQL functions' first arguments and their result,
  * a domain's rows read as the calling role, the job hooks, the test split's
  * metrics (DESIGN section 5), and the JSON of a version and of a summary.
  */
@@ -16,7 +16,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/metrics.h"
-#include "fit_common.h"
+#include "run/run.h"
 
 /* a source domain needs at least this much to be worth training on */
 #define XDPG_MIN_TRAIN_ROWS 20

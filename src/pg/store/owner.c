@@ -26,6 +26,9 @@
  * views and policies) does it in a user span: the caller's own role, locked
  * (a set_config('role', ...) in it is refused with 42501 instead of changing
  * who the rest of the call runs as), with search_path pinned as well.
+ *
+ * A check a C function runs on the caller's behalf (xdpg_spi_user_facing)
+ * raises its errors as the caller's own, without xdrec's internal frames.
  */
 #include "postgres.h"
 
@@ -40,7 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "xdrec_pg.h"
+#include "store/store.h"
 
 /* The owner of xdrec.model (and of every other table of the extension). */
 Oid
@@ -170,4 +173,36 @@ xdpg_model_check_write(int64 model_id, const char *name, const char *privilege)
 				 errmsg("permission denied to %s model \"%s\"",
 						strcmp(privilege, "own") == 0 ? "change" : privilege, name),
 				 errhint("The model's owner can run xdrec.grant('%s', role, '%s').", name, privilege)));
+}
+
+/*
+ * SPI_execute_with_args for a check a C function runs on the caller's
+ * behalf (xdrec_internal.check_model, model_for, ...): an error it raises is
+ * the caller's, so it is re-raised without the frames of xdrec's own
+ * PL/pgSQL and SQL it came through (no CONTEXT lines), as
+ * xdrec_internal.reraise does for plpgsql functions.
+ */
+int
+xdpg_spi_user_facing(const char *sql, int nargs, Oid *types, Datum *vals, const char *nulls,
+					 bool read_only, long count)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret = 0;
+
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args(sql, nargs, types, vals, nulls, read_only, count);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		e->context = NULL;
+		ReThrowError(e);
+	}
+	PG_END_TRY();
+	return ret;
 }

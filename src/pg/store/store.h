@@ -1,16 +1,15 @@
 /*
- * store.h - what the store layer (src/pg/store/) shares: how a version's rows
- * are cut (catalog.c writes them, version_read.c reads them back, forgetting
- * rewrites them in place) and the table of stored tensors (stored_tensors.c):
- * which tensors a version holds, of what shape, with what values.
+ * store.h - the store layer (src/pg/store/): who writes the catalog and as
+ * which role (owner.c), how a version's rows are cut (version_write.c writes
+ * them, version_read.c reads them back, forget.c rewrites them in place), the
+ * table of stored tensors (stored_tensors.c: which tensors a version holds,
+ * of what shape, with what values), a version deserialised (XdVersion), which
+ * version a domain serves (served.c) and forgetting a user (forget.c).
  */
 #ifndef XDREC_PG_STORE_H
 #define XDREC_PG_STORE_H
 
-#include "postgres.h"
-
-#include "xdrec/core.h"
-#include "xdrec/dataset.h"
+#include "data/data.h"
 
 /* weight chunks stay far below the 1 GB datum limit */
 #define XDPG_CHUNK_BYTES (64 * 1024 * 1024)
@@ -111,5 +110,105 @@ typedef struct XdStoredTensor
 extern int	xdpg_stored_tensors(const XdVersionLayout *layout, XdStoredTensor **tensors);
 extern const XdTensorRule *xdpg_stored_tensor_rule(const char *name);
 extern uint64 xdpg_stored_tensor_count(const XdStoredTensor *t);
+
+/* what kind of version xdpg_write_version writes */
+typedef struct XdVersionInfo
+{
+	const char *kind;			/* "source" or "target" */
+	const char *method;			/* "train", "drr", "anneal", "direct", "target_only" */
+	int64		pins_shared_version;	/* target: the source version; 0 = none */
+	bool		skip_shared;	/* the modules live in the pinned version */
+	const xd_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
+} XdVersionInfo;
+
+/* one version, deserialised (version_read.c) for the cache (serve/version_cache.c) */
+typedef struct XdVersion
+{
+	int64		version_id;
+	int64		model_id;
+	char	   *domain;
+	bool		explicit_fb;
+	int			n_features;
+	XdFeatureDef *features;
+	xd_encoder	enc;			/* schema, normalisation, profiles */
+	bool		has_item_scope;
+	xd_model   *model;
+	char	   *method;			/* "train", "drr", ... */
+	int64		pins_shared_version;	/* 0 = none (a source version) */
+	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
+	xd_encoders *encoders;		/* read when wanted and stored, else NULL */
+	XdKeyMap	users;
+	XdKeyMap	items;
+	int64	   *seen_off;		/* [n_users + 1] */
+	int32	   *seen_items;
+	Size		core_bytes;		/* tensors and workspace, malloc'ed by the core */
+	int32		revision;		/* its forgotten_users when cached */
+	Size		bytes;
+	uint64		last_used;
+	MemoryContext cxt;
+	/* serve/item_cache.c: its item-output entries and their statistics */
+	int			ctx_entries;
+	Size		ctx_bytes;
+	int64		ctx_hits;
+	int64		ctx_misses;
+} XdVersion;
+
+/* which version xdpg_read_version reads, and for whom */
+typedef struct XdVersionRef
+{
+	const char *model;			/* the model's name, for errors */
+	int64		model_id;
+	const char *domain;			/* the domain it is served (or read) for */
+	int64		version_id;
+	bool		want_encoders;	/* read E_C, E_U, E_V too (adapt) */
+	const char *budget_setting; /* the memory setting it must fit in, */
+	int			budget_kb;		/* and its value */
+} XdVersionRef;
+
+/*
+ * owner.c: who runs xdrec's SQL. A span switches role and pins search_path
+ * = pg_catalog, pg_temp until xdpg_span_end (or the error's abort).
+ */
+typedef struct XdSpan
+{
+	Oid			save_user;
+	int			save_sec;
+	int			guc_level;
+} XdSpan;
+
+extern Oid	xdpg_extension_owner(void);
+extern void xdpg_owner_begin(XdSpan *span);
+extern void xdpg_user_begin(XdSpan *span);
+extern void xdpg_role_begin(XdSpan *span, Oid role);
+extern void xdpg_span_end(XdSpan *span);
+extern uint64 xdpg_owner_execute(const char *sql, int nargs, Oid *types, Datum *vals,
+								 const char *nulls, int expect);
+extern Datum xdpg_current_role_name(void);
+extern void xdpg_model_check_write(int64 model_id, const char *name, const char *privilege);
+
+extern int	xdpg_spi_user_facing(const char *sql, int nargs, Oid *types, Datum *vals,
+								 const char *nulls, bool read_only, long count);
+
+/* model_write.c */
+extern void xdpg_write_features(int64 model_id, Datum features);
+
+/* version_write.c */
+extern int64 xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
+								const xd_dataset *ds, const XdKeyMap *users,
+								const XdKeyMap *items, const char *metrics_json,
+								const char *encoder_json, const XdVersionInfo *info);
+
+/* version_read.c */
+extern void xdpg_read_version(XdVersion *v, const XdVersionRef *ref);
+extern void xdpg_check_version_features(const XdModelDef *md, const XdVersion *v);
+
+/* served.c */
+extern Oid	xdpg_domain_relid(void);
+extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
+						int64 version_id, const char *stats_json);
+
+/* forget.c */
+extern void xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id);
+extern int32 xdpg_forget_user(const char *name, const char *domain, const char *user_key);
 
 #endif

@@ -6,7 +6,7 @@
  * The reader (version_read.c) expands it for a version's config and layout
  * into the list of tensors that must be there, each exactly of its shape,
  * before it allocates anything; a tensor a later paper adds is a new row
- * here. The writer (catalog.c) still walks the model's parameters itself;
+ * here. The writer (version_write.c) still walks the model's parameters itself;
  * checking what it writes against this list is left for later.
  */
 #include "postgres.h"

@@ -42,7 +42,6 @@
 #include "utils/numeric.h"
 
 #include "xdrec/blob.h"
-#include "xdrec_pg.h"
 #include "store/store.h"
 
 /* the bounds create_model puts on the options (sql/src/30_helpers.sql) */
@@ -302,8 +301,6 @@ read_vocabulary(VersionRead *r, JsonbContainer *feature, const char *path, XdFea
 	JsonbContainer *vocab = json_container(r, feature, path, "vocab", JSON_ARRAY);
 	char	   *vpath = json_path(path, "vocab");
 
-	MemoryContext old;
-
 	f->n_vocab = (int) JsonContainerSize(vocab);
 	if (f->n_vocab > XDPG_MAX_VOCAB)
 		version_corrupt(r, "its encoder's \"%s\" has %d values, more than %d", vpath,
@@ -319,9 +316,7 @@ read_vocabulary(VersionRead *r, JsonbContainer *feature, const char *path, XdFea
 		pfree(jv);
 	}
 	/* codes are positions: two equal values would make one of them unreachable */
-	old = MemoryContextSwitchTo(r->v->cxt);
-	xdpg_vocab_index(f);
-	MemoryContextSwitchTo(old);
+	xdpg_vocab_index(f, MemoryContextAlloc(r->v->cxt, sizeof(XdVocabEntry) * Max(f->n_vocab, 1)));
 	for (int k = 1; k < f->n_vocab; k++)
 		if (cmp_vocab_entry(&f->sorted[k - 1], &f->sorted[k]) == 0)
 			version_corrupt(r, "its encoder's \"%s\" lists \"%s\" twice", vpath, f->sorted[k].value);
@@ -956,7 +951,7 @@ read_key_chunk(VersionRead *r, XdKeyMap *km, bool user, int32 cap, ArrayType *ar
 
 		if (nulls[k])
 		{
-			/* a forgotten user (forget_fn.c): the id stays, the key is gone */
+			/* a forgotten user (forget.c): the id stays, the key is gone */
 			if (!user)
 				version_corrupt(r, "its item key map has a null key");
 			if (!km->ids)
@@ -1019,7 +1014,7 @@ read_key_maps(VersionRead *r)
 		XdKeyMap   *km = user ? &v->users : &v->items;
 		int32		cap = user ? r->n_users : r->n_items;
 
-		/* every chunk but the last holds XDPG_KEYS_PER_CHUNK keys (forget_fn.c counts on it) */
+		/* every chunk but the last holds XDPG_KEYS_PER_CHUNK keys (forget.c counts on it) */
 		if (km->n != DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull)) * XDPG_KEYS_PER_CHUNK)
 			version_corrupt(r, "its %s key map has a chunk of the wrong length", user ? "user" : "item");
 		read_key_chunk(r, km, user, cap,

@@ -1,15 +1,15 @@
 /*
- * adapt_fn.c - xdrec.adapt(name, domain, method, background, deploy): one target
- * domain adapted to the source's served version (DESIGN section 4, paper
- * section 5). Loads the target's rows through load.c as the calling role,
- * with the model's frozen vocabularies and the target's own normalisation,
- * reads the served source version's shared modules and encoders, runs the
- * core's xd_transfer, measures the test split, writes a target version that
- * pins the source version and serves it if the deploy policy says so
- * (deploy.c, catalog.c), all in the caller's transaction: a failing or
- * cancelled call leaves nothing. The per-epoch curve is kept with the version.
- *
- * xdrec.adapt_all and xdrec.rollback are plpgsql (sql/xdrec--0.1.0.sql).
+ * adapt_run.c - an adaptation run of xdrec.adapt (fn/adapt_fn.c) or of a job
+ * (jobs/worker.c), in three phases: one target domain adapted to the
+ * source's served version (DESIGN section 4, paper section 5). Loads the
+ * target's rows through data/load.c as the calling role, with the model's
+ * frozen vocabularies and the target's own normalisation, reads the served
+ * source version's shared modules and encoders (store/version_read.c), runs
+ * the core's xd_transfer, measures the test split, writes a target version
+ * that pins the source version (store/version_write.c) and serves it if the
+ * deploy policy says so (deploy.c), all in the caller's transaction: a
+ * failing or cancelled call leaves nothing. The per-epoch curve is kept with
+ * the version.
  */
 #include "postgres.h"
 
@@ -23,10 +23,11 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/transfer.h"
-#include "fit_common.h"
+#include "run/run.h"
 
-static xd_transfer_method
-parse_method(const char *m)
+/* An adaptation method by its name, or an error naming the methods. */
+xd_transfer_method
+xdpg_adapt_method(const char *m)
 {
 	for (int i = 0; i < XD_N_TRANSFER; i++)
 		if (strcmp(m, xd_transfer_method_name((xd_transfer_method) i)) == 0)
@@ -130,7 +131,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	run->cxt = callcxt;
 	run->name = MemoryContextStrdup(callcxt, name);
 	run->domain = MemoryContextStrdup(callcxt, domain);
-	run->method = parse_method(method_name);
+	run->method = xdpg_adapt_method(method_name);
 	md = run->md = xdpg_model_load(name, "train");
 	run->deploy = MemoryContextStrdup(callcxt, xdpg_deploy_policy(md, deploy));
 	source_version = run->source_version = served_source(md);
@@ -349,35 +350,4 @@ xdpg_adapt_store(XdAdaptRun *run)
 	guard->ds = NULL;
 
 	return summary.data;
-}
-
-PG_FUNCTION_INFO_V1(xdrec_adapt);
-Datum
-xdrec_adapt(PG_FUNCTION_ARGS)
-{
-	char	   *name,
-			   *domain,
-			   *method_name,
-			   *deploy;
-	MemoryContext callcxt = CurrentMemoryContext;
-	XdAdaptRun *run;
-
-	xdpg_check_writable("xdrec.adapt");
-	xdpg_fit_args(fcinfo, "domain", &name, &domain);
-	deploy = PG_NARGS() > 4 && !PG_ARGISNULL(4) ? text_to_cstring(PG_GETARG_TEXT_PP(4)) : NULL;
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("method must not be null"),
-				 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
-	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	(void) parse_method(method_name);
-	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
-		PG_RETURN_JSONB_P(xdpg_job_submit(name, "adapt", domain, method_name, deploy));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "xdrec: SPI_connect failed");
-	run = xdpg_adapt_load(name, domain, method_name, deploy, callcxt);
-	xdpg_adapt_fit(run, NULL);
-	PG_RETURN_DATUM(xdpg_fit_result(xdpg_adapt_store(run)));
 }

@@ -1,7 +1,7 @@
 /*
- * serve_cache.c - the item-tower output cache (issue 7, docs/serving.md).
+ * item_cache.c - the item-tower output cache (issue 7, docs/serving.md).
  *
- * Per backend, beside the version cache of cache.c: for a served version and
+ * Per backend, beside the version cache of version_cache.c: for a served version and
  * a full encoded context c (interaction-scoped values and the user's profile
  * for user-scoped features), the core's xd_item_outputs: every item's tower
  * output h_v^L, the user gate and the context bias. A repeated context then
@@ -11,7 +11,8 @@
  * xdrec.item_cache_memory, and dropped with their version: versions never
  * change once written, so an entry is never stale while its version lives.
  *
- * Each version counts its hits and misses; xdrec.cache_stats shows them.
+ * Each version counts its hits and misses; xdrec.cache_stats (fn/cache_fn.c)
+ * shows them.
  */
 #include "postgres.h"
 
@@ -25,7 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
-#include "xdrec_pg.h"
+#include "serve/serve.h"
 
 typedef struct XdCtxKey
 {
@@ -180,63 +181,4 @@ xdpg_item_outputs(XdVersion *v, const float *c)
 	v->ctx_bytes += bytes;
 	ctx_total += bytes;
 	return &e->io;
-}
-
-/* Whether the current role may use model_id (its cached versions are shown). */
-static bool
-may_use(int64 model_id)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(model_id)};
-	bool		isnull;
-	bool		ok;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "xdrec: SPI_connect failed");
-	if (SPI_execute_with_args("SELECT xdrec_internal.model_access($1, 'use')", 1, types, vals, NULL,
-							  true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "xdrec: checking the privileges on a cached model failed");
-	ok = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return ok;
-}
-
-/*
- * xdrec_internal.cache_stats(): one row per version in this backend's cache
- * (model_id, domain, version, version_bytes, contexts, context_bytes, hits,
- * misses) of the models the current role may use (a session that changed
- * roles may cache another role's); xdrec.cache_stats adds the model's name.
- */
-PG_FUNCTION_INFO_V1(xdrec_cache_stats);
-Datum
-xdrec_cache_stats(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	XdVersion **vs;
-	int			n = xdpg_cached_versions(&vs);
-	Datum	   *rows = palloc(sizeof(Datum) * 8 * Max(n, 1));
-
-	/* copied first: the privilege checks' queries may invalidate the cache */
-	for (int i = 0; i < n; i++)
-	{
-		Datum	   *values = rows + 8 * i;
-
-		values[0] = Int64GetDatum(vs[i]->model_id);
-		values[1] = CStringGetTextDatum(vs[i]->domain);
-		values[2] = Int64GetDatum(vs[i]->version_id);
-		values[3] = Int64GetDatum((int64) vs[i]->bytes);
-		values[4] = Int32GetDatum(vs[i]->ctx_entries);
-		values[5] = Int64GetDatum((int64) vs[i]->ctx_bytes);
-		values[6] = Int64GetDatum(vs[i]->ctx_hits);
-		values[7] = Int64GetDatum(vs[i]->ctx_misses);
-	}
-	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i < n; i++)
-	{
-		bool		nulls[8] = {0};
-
-		if (may_use(DatumGetInt64(rows[8 * i])))
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, rows + 8 * i, nulls);
-	}
-	return (Datum) 0;
 }

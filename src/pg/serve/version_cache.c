@@ -1,5 +1,5 @@
 /*
- * cache.c - the per-backend cache ranking reads through (DESIGN section 7).
+ * version_cache.c - the per-backend cache ranking reads through (DESIGN section 7).
  *
  * Two levels:
  *   served   per (model name, current role): the model id, its key types and
@@ -34,7 +34,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 
-#include "xdrec_pg.h"
+#include "serve/serve.h"
 
 struct XdServed
 {
@@ -380,21 +380,4 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 	 * it was.
 	 */
 	return version_get(s, found);
-}
-
-/*
- * xdrec._invalidate_cache(): the statement trigger on xdrec.model,
- * xdrec.model_grant and xdrec.domain.
- */
-PG_FUNCTION_INFO_V1(xdrec_invalidate_cache);
-Datum
-xdrec_invalidate_cache(PG_FUNCTION_ARGS)
-{
-	Oid			relid = xdpg_domain_relid();
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "xdrec._invalidate_cache() must be called as a trigger");
-	if (OidIsValid(relid))
-		CacheInvalidateRelcacheByRelid(relid);
-	return PointerGetDatum(NULL);
 }

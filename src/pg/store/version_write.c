@@ -1,5 +1,5 @@
 /*
- * catalog.c - versions in the catalog (DESIGN section 7).
+ * version_write.c - a version written to the catalog (DESIGN section 7).
  *
  * A version is one row of xdrec.version (its config and encoder layout in
  * "encoder", its metrics in "metrics"), its tensors as chunked weight blobs in
@@ -9,9 +9,8 @@
  * it is written in the caller's transaction, once the caller's 'train'
  * privilege is checked, by the extension's owner (owner.c: no role writes
  * the catalog itself): a failing or cancelled run leaves nothing behind.
- * Deploying points the domain's served_version at it and invalidates every
- * backend's ranking cache. Reading a version back, and validating it, is
- * version_read.c's.
+ * Serving it is served.c's; reading it back, and validating it,
+ * version_read.c's; rewriting it when a user is forgotten, forget.c's.
  */
 #include "postgres.h"
 
@@ -27,17 +26,7 @@
 #include "utils/memutils.h"
 
 #include "xdrec/blob.h"
-#include "xdrec_pg.h"
 #include "store/store.h"
-
-
-Oid
-xdpg_domain_relid(void)
-{
-	Oid			nsp = get_namespace_oid("xdrec", true);
-
-	return OidIsValid(nsp) ? get_relname_relid("domain", nsp) : InvalidOid;
-}
 
 /* Serialises one tensor and inserts its chunks. */
 static void
@@ -273,204 +262,4 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	write_seen(md->id, version_id, ds);
 	xdpg_span_end(&span);
 	return version_id;
-}
-
-/*
- * Serves version_id for (md, domain) and invalidates every backend's ranking
- * cache (the invalidation is sent at commit, and WAL-logged for standbys).
- * Users forgotten from the domain while it trained are cleared from it first.
- * The current role must have 'train' on the model.
- */
-void
-xdpg_deploy(XdModelDef *md, const char *domain, const char *role, int64 version_id,
-			const char *stats_json)
-{
-	Oid			types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID};
-	Datum		vals[5];
-
-	xdpg_model_check_write(md->id, md->name, "train");
-	xdpg_forget_pending(md, domain, version_id);
-	vals[0] = Int64GetDatum(md->id);
-	vals[1] = CStringGetTextDatum(domain);
-	vals[2] = CStringGetTextDatum(role);
-	vals[3] = CStringGetTextDatum(stats_json);
-	vals[4] = Int64GetDatum(version_id);
-	xdpg_owner_execute("INSERT INTO xdrec.domain AS d (model_id, domain, role, stats, served_version) "
-					   "VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5) "
-					   "ON CONFLICT (model_id, domain) DO UPDATE SET role = excluded.role, "
-					   " stats = excluded.stats, served_version = excluded.served_version",
-					   5, types, vals, NULL, SPI_OK_INSERT);
-	xdpg_owner_execute("UPDATE xdrec.version SET deployed_at = pg_catalog.now() "
-					   "WHERE id OPERATOR(pg_catalog.=) $5",
-					   5, types, vals, NULL, SPI_OK_UPDATE);
-	if (strcmp(role, "source") == 0)
-		xdpg_owner_execute("UPDATE xdrec.model SET source_domain = $2 "
-						   "WHERE id OPERATOR(pg_catalog.=) $1 "
-						   "AND (source_domain IS NULL OR source_domain OPERATOR(pg_catalog.<>) $2)",
-						   2, types, vals, NULL, SPI_OK_UPDATE);
-	CacheInvalidateRelcacheByRelid(xdpg_domain_relid());
-}
-
-/* --------------------------------------------------------------- forgetting */
-
-static void
-corrupt(int64 version_id, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("version " INT64_FORMAT " is incomplete or malformed: %s", version_id, what)));
-}
-
-/*
- * Sets row `row` of tensor `tensor` of version_id (of model_id) to value and
- * rewrites the chunks that changed (the one holding the row, and chunk 0,
- * whose header holds the checksum). A tensor the version does not store
- * (bias.user of an implicit model) is left alone.
- */
-static void
-fill_tensor_row(int64 model_id, int64 version_id, const char *tensor, int32 row, float value)
-{
-	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, BYTEAOID, INT8OID};
-	Datum		vals[5] = {Int64GetDatum(version_id), CStringGetTextDatum(tensor), 0, 0,
-	Int64GetDatum(model_id)};
-	int			n;
-	bytea	  **old;
-	const uint8_t **ptrs;
-	size_t	   *lens;
-	uint8_t    *blob = NULL;
-	size_t		len;
-	xd_status	st;
-
-	if (SPI_execute_with_args("SELECT data FROM xdrec.weight WHERE version_id OPERATOR(pg_catalog.=) $1 "
-							  "AND tensor OPERATOR(pg_catalog.=) $2 AND model_id OPERATOR(pg_catalog.=) $5 "
-							  "ORDER BY chunk", 5, types, vals, "  nn ", false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "xdrec: reading tensor \"%s\" of version " INT64_FORMAT " failed", tensor, version_id);
-	n = (int) SPI_processed;
-	if (n == 0)
-		return;
-	old = palloc(sizeof(bytea *) * n);
-	ptrs = palloc(sizeof(uint8_t *) * n);
-	lens = palloc(sizeof(size_t) * n);
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		old[i] = DatumGetByteaPCopy(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		ptrs[i] = (const uint8_t *) VARDATA(old[i]);
-		lens[i] = VARSIZE(old[i]) - VARHDRSZ;
-	}
-	SPI_freetuptable(SPI_tuptable);
-	st = xd_blob_reassemble(ptrs, lens, n, XDPG_CHUNK_BYTES, &blob, &len);
-	PG_TRY();
-	{
-		if (st == XD_OK)
-			st = xd_blob_fill_row(blob, len, (uint64) row, value);
-		if (st != XD_OK)
-			corrupt(version_id, psprintf("tensor \"%s\": %s", tensor, xd_status_message(st)));
-		for (int i = 0; i < n; i++)
-		{
-			const uint8_t *chunk;
-			size_t		clen;
-			bytea	   *b;
-
-			xd_blob_chunk(blob, len, XDPG_CHUNK_BYTES, i, &chunk, &clen);
-			if (clen == lens[i] && memcmp(chunk, ptrs[i], clen) == 0)
-				continue;
-			b = palloc(VARHDRSZ + clen);
-			SET_VARSIZE(b, VARHDRSZ + clen);
-			memcpy(VARDATA(b), chunk, clen);
-			vals[2] = Int32GetDatum(i);
-			vals[3] = PointerGetDatum(b);
-			if (xdpg_owner_execute("UPDATE xdrec.weight SET data = $4 "
-								   "WHERE version_id OPERATOR(pg_catalog.=) $1 AND tensor OPERATOR(pg_catalog.=) $2 "
-								   "AND chunk OPERATOR(pg_catalog.=) $3 AND model_id OPERATOR(pg_catalog.=) $5",
-								   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
-				elog(ERROR, "xdrec: rewriting tensor \"%s\" of version " INT64_FORMAT " failed",
-					 tensor, version_id);
-			pfree(b);
-		}
-	}
-	PG_FINALLY();
-	{
-		free(blob);
-	}
-	PG_END_TRY();
-	for (int i = 0; i < n; i++)
-		pfree(old[i]);
-}
-
-/*
- * Removes the user whose key (in the key map's text form) is user_key from
- * version_id of model_id: the key becomes NULL in the key map, so every
- * other user keeps their dense id; their seen items go; their rows of the
- * per-user tensors become those of a user never seen (embedding and bias 0,
- * profile missing). Bumps the version's forgotten_users, which the ranking
- * cache checks. Returns false, changing nothing, when the version does not
- * know the key. SPI connected, as a role with 'train' on model_id: it reads
- * as that role, and every write, as the owner, names model_id.
- */
-bool
-xdpg_forget_in_version(int64 model_id, int64 version_id, const char *user_key)
-{
-	static const struct
-	{
-		const char *tensor;
-		float		never_seen;
-	}			per_user[] =
-	{
-		{"emb.user", 0.0f},
-		{"bias.user", 0.0f},
-		{"enc.user_num", XD_MISSING_NUM},
-		{"enc.user_codes", (float) XD_MISSING_CODE},
-	};
-	Oid			types[5] = {INT8OID, TEXTOID, INT4OID, INT4OID, INT8OID};
-	Datum		vals[5] = {Int64GetDatum(version_id), CStringGetTextDatum(user_key), 0, 0,
-	Int64GetDatum(model_id)};
-	int32		key_chunk,
-				pos,
-				user;
-	bool		isnull;
-
-	if (SPI_execute_with_args("SELECT chunk, pg_catalog.array_position(keys, $2) FROM xdrec.key_map "
-							  "WHERE version_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) 'user' "
-							  "AND $2 OPERATOR(pg_catalog.=) ANY (keys) AND model_id OPERATOR(pg_catalog.=) $5",
-							  5, types, vals, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "xdrec: reading the user keys of version " INT64_FORMAT " failed", version_id);
-	if (SPI_processed == 0)
-		return false;
-	key_chunk = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	pos = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	user = key_chunk * XDPG_KEYS_PER_CHUNK + pos - 1;	/* write_keys' layout */
-
-	vals[2] = Int32GetDatum(key_chunk);
-	vals[3] = Int32GetDatum(pos);
-	if (xdpg_owner_execute("UPDATE xdrec.key_map SET keys[$4] = NULL "
-						   "WHERE version_id OPERATOR(pg_catalog.=) $1 AND kind OPERATOR(pg_catalog.=) 'user' "
-						   "AND chunk OPERATOR(pg_catalog.=) $3 AND keys[$4] OPERATOR(pg_catalog.=) $2 "
-						   "AND model_id OPERATOR(pg_catalog.=) $5",
-						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
-		elog(ERROR, "xdrec: removing a user key from version " INT64_FORMAT " failed", version_id);
-
-	/* the seen items: user % 65536 of chunk user / 65536 (write_seen's layout) */
-	vals[2] = Int32GetDatum(user / XDPG_SEEN_USERS_PER_CHUNK);
-	vals[3] = Int32GetDatum(user % XDPG_SEEN_USERS_PER_CHUNK + 1);
-	if (xdpg_owner_execute("UPDATE xdrec.seen SET counts[$4] = 0, "
-						   " items = items[1:(SELECT coalesce(pg_catalog.sum(c), 0) "
-						   "                  FROM pg_catalog.unnest(counts[1:$4 OPERATOR(pg_catalog.-) 1]) c)] "
-						   "  OPERATOR(pg_catalog.||) items[(SELECT pg_catalog.sum(c) FROM pg_catalog.unnest(counts[1:$4]) c) "
-						   "                                OPERATOR(pg_catalog.+) 1:] "
-						   "WHERE version_id OPERATOR(pg_catalog.=) $1 AND chunk OPERATOR(pg_catalog.=) $3 "
-						   "AND pg_catalog.cardinality(counts) OPERATOR(pg_catalog.>=) $4 "
-						   "AND model_id OPERATOR(pg_catalog.=) $5",
-						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
-		corrupt(version_id, "its seen items do not cover every user");
-
-	for (int i = 0; i < lengthof(per_user); i++)
-		fill_tensor_row(model_id, version_id, per_user[i].tensor, user, per_user[i].never_seen);
-
-	if (xdpg_owner_execute("UPDATE xdrec.version SET forgotten_users = forgotten_users OPERATOR(pg_catalog.+) 1 "
-						   "WHERE id OPERATOR(pg_catalog.=) $1 AND model_id OPERATOR(pg_catalog.=) $5",
-						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
-		elog(ERROR, "xdrec: recording a forgotten user in version " INT64_FORMAT " failed", version_id);
-	return true;
 }

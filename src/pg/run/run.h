@@ -1,17 +1,47 @@
 /*
- * fit_common.h - what xdrec.train (train_fn.c) and xdrec.adapt (adapt_fn.c)
- * share: their arguments, the domain's rows, the job hooks, the test
- * metrics, the version's JSON and the summary's frame. Each caller says
- * only what differs between a source trained and a target adapted.
+ * run.h - the run layer (src/pg/run/): a training (train_run.c) or an
+ * adaptation (adapt_run.c) in three phases, load (SPI connected, as the
+ * current role), fit (the core alone) and store (SPI connected: the version
+ * written and served; returns the summary). The calling session runs them in
+ * one transaction; a background job (jobs/worker.c) commits between them.
+ * What both share (fit_common.c: their arguments, the domain's rows, the job
+ * hooks, the test metrics, the version's JSON and the summary's frame) and
+ * the deploy policy after a run (deploy.c).
  */
-#ifndef XDREC_FIT_COMMON_H
-#define XDREC_FIT_COMMON_H
+#ifndef XDREC_PG_RUN_H
+#define XDREC_PG_RUN_H
 
-#include "fmgr.h"
-#include "lib/stringinfo.h"
+#include "store/store.h"
 
-#include "xdrec_pg.h"
+#include "xdrec/train.h"
 
+typedef struct XdRunHooks
+{
+	xd_stop_fn	stop;
+	xd_progress_fn progress;
+	void	   *arg;			/* of both */
+} XdRunHooks;
+
+typedef struct XdTrainRun XdTrainRun;
+extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, const char *deploy,
+								   MemoryContext cxt);
+extern void xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks);
+extern char *xdpg_train_store(XdTrainRun *run);
+
+typedef struct XdAdaptRun XdAdaptRun;
+extern XdAdaptRun *xdpg_adapt_load(const char *name, const char *domain,
+								   const char *method, const char *deploy,
+								   MemoryContext cxt);
+extern void xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks);
+extern char *xdpg_adapt_store(XdAdaptRun *run);
+
+extern const char *xdpg_train_source_domain(const XdModelDef *md, const char *requested);
+extern xd_transfer_method xdpg_adapt_method(const char *name);
+
+/* fit_common.c */
+extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);
+extern void xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma);
+extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);
 extern void xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg,
 						  char **name, char **domain);
 extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,

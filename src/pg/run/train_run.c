@@ -1,11 +1,11 @@
 /*
- * train_fn.c - xdrec.train(name, source_domain, background, deploy): load the
- * source domain (load.c), train MMT-Net with the core's loop (train.c),
- * recording its per-epoch curve, measure the test split with the paper's
- * sampled protocol, write a new version and serve it if the deploy policy
- * says so (deploy.c, catalog.c), all in the caller's transaction (DESIGN
- * sections 1, 3, 5, 7). The source is the model's: another domain is trained
- * only after xdrec.set_source names it.
+ * train_run.c - a training run of xdrec.train (fn/train_fn.c) or of a job
+ * (jobs/worker.c), in three phases: load the source domain (data/load.c),
+ * fit MMT-Net with the core's loop (train.c), recording its per-epoch curve,
+ * then store: measure the test split with the paper's sampled protocol,
+ * write a new version (store/version_write.c) and serve it if the deploy
+ * policy says so (deploy.c) (DESIGN sections 1, 3, 5, 7). The source is the
+ * model's: another domain is trained only after xdrec.set_source names it.
  */
 #include "postgres.h"
 
@@ -16,7 +16,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/train.h"
-#include "fit_common.h"
+#include "run/run.h"
 
 /* One training run, kept between its phases (a job commits in between). */
 struct XdTrainRun
@@ -44,8 +44,8 @@ struct XdTrainRun
  * make it the source and leave every target stale, which a typo must not do
  * (xdrec.set_source changes the source on purpose).
  */
-static const char *
-source_domain_for(const XdModelDef *md, const char *requested)
+const char *
+xdpg_train_source_domain(const XdModelDef *md, const char *requested)
 {
 	if (requested == NULL)
 	{
@@ -89,7 +89,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 	run->guard = xdpg_guard();
 	MemoryContextSwitchTo(old);
 	md = run->md = xdpg_model_load(name, "train");
-	domain = run->domain = MemoryContextStrdup(cxt, source_domain_for(md, domain));
+	domain = run->domain = MemoryContextStrdup(cxt, xdpg_train_source_domain(md, domain));
 	run->deploy = MemoryContextStrdup(cxt, xdpg_deploy_policy(md, deploy));
 
 	/* the source's rows, which build the model's vocabularies */
@@ -257,43 +257,4 @@ xdpg_train_store(XdTrainRun *run)
 	guard->ds = NULL;
 
 	return summary.data;
-}
-
-PG_FUNCTION_INFO_V1(xdrec_train);
-Datum
-xdrec_train(PG_FUNCTION_ARGS)
-{
-	char	   *name,
-			   *domain,
-			   *deploy;
-	XdTrainRun *run;
-	MemoryContext callcxt = CurrentMemoryContext;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be null")));
-	xdpg_check_writable("xdrec.train");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	domain = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	deploy = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? text_to_cstring(PG_GETARG_TEXT_PP(3)) : NULL;
-	if (!PG_ARGISNULL(2) && PG_GETARG_BOOL(2))
-	{
-		XdModelDef *md;
-
-		/* the job names its domain now, checked as the call would */
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "xdrec: SPI_connect failed");
-		md = xdpg_model_load(name, "train");
-		domain = MemoryContextStrdup(callcxt, source_domain_for(md, domain));
-		(void) xdpg_deploy_policy(md, deploy);
-		SPI_finish();
-		PG_RETURN_JSONB_P(xdpg_job_submit(name, "train", domain, NULL, deploy));
-	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "xdrec: SPI_connect failed");
-	run = xdpg_train_load(name, domain, deploy, callcxt);
-	xdpg_train_fit(run, NULL);
-	PG_RETURN_DATUM(xdpg_fit_result(xdpg_train_store(run)));
 }

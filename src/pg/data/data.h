@@ -1,0 +1,193 @@
+/*
+ * data.h - the data layer (src/pg/data/): a model's definition as read from
+ * the catalog (model_def.c), its features and frozen vocabularies
+ * (features.c), the SQL over its relation (relation.c),
+ * one domain loaded into the core's arrays (load.c), key maps (keymap.c),
+ * ranking contexts encoded (context.c), the guard that frees the core's
+ * objects on error (guard.c) and the core's status as an ereport (status.c).
+ *
+ * A training run reads forward: model_def.c -> relation.c -> load.c
+ * (keymap.c, features.c) -> the core. A query encodes its context with
+ * context.c and finds its user with keymap.c.
+ */
+#ifndef XDREC_PG_DATA_H
+#define XDREC_PG_DATA_H
+
+#include "xdrec.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "xdrec/baseline.h"
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/encoder.h"
+#include "xdrec/status.h"
+#include "xdrec/transfer.h"
+
+/* declared SQL type of a feature (xdrec.feature.type) */
+typedef enum XdSqlType
+{
+	XDPG_NUMERIC = 0,
+	XDPG_CATEGORICAL = 1,
+	XDPG_BOOLEAN = 2
+} XdSqlType;
+
+/* one (value, code) of a categorical vocabulary, sorted by value for bsearch */
+typedef struct XdVocabEntry
+{
+	const char *value;
+	int32		code;
+} XdVocabEntry;
+
+typedef struct XdFeatureDef
+{
+	char	   *name;
+	char	   *column;			/* column name, or NULL */
+	char	   *expression;		/* SQL expression, or NULL */
+	xd_feature_kind kind;
+	XdSqlType	type;
+	xd_feature_scope scope;
+	int			bins;			/* numeric: quantile bins (0 = min-max) */
+	int			vocab_cap;		/* categorical: most frequent values kept */
+	/* categorical: the frozen vocabulary; code i = vocab[i], "other" = n_vocab */
+	int			n_vocab;
+	char	  **vocab;
+	XdVocabEntry *sorted;		/* [n_vocab] by value ("C" order) */
+} XdFeatureDef;
+
+/* A model row with its options resolved to the defaults of DESIGN section 3. */
+typedef struct XdModelDef
+{
+	int64		id;
+	char	   *name;
+	char	   *relation;		/* "schema"."table", quoted; NULL once dropped */
+	char	   *alias;			/* the relation's own name, as create_model checks */
+	char	   *user_col;
+	char	   *item_col;
+	char	   *domain_col;
+	char	   *rating_col;		/* NULL for implicit feedback */
+	char	   *user_type;
+	char	   *item_type;
+	char	   *domain_type;
+	bool		user_int;		/* key column is an integer type */
+	bool		item_int;
+	bool		explicit_fb;
+	char	   *source_domain;	/* NULL before training */
+	xd_config	cfg;			/* m and its split are set with the schema */
+	int			epochs;
+	int			patience;
+	int64		val_sample;
+	bool		dedup;
+	int			pretrain_epochs;	/* transfer (DESIGN section 4): 2 */
+	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
+	bool		lambda_search;	/* lambda_kl = 'search' */
+	double		auto_margin;	/* auto's margin in standard errors: 2 */
+	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
+	char	   *time_col;		/* option "time_col": the split is by time; else NULL */
+	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
+	char	   *held_out_alias;	/* its own name, the alias expressions read */
+	char	   *deploy;			/* "if_better" (default), "always", "never" */
+	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
+	int			n_features;
+	XdFeatureDef *features;
+} XdModelDef;
+
+/*
+ * dense id <-> key: keys sorted, integers or text. Ids are the keys'
+ * positions, except in a stored version some users were forgotten from
+ * (store/forget.c): their keys are gone and ids gives each remaining key's id.
+ */
+typedef struct XdKeyMap
+{
+	int32		n;				/* dense ids 0..n-1 */
+	bool		is_int;
+	int32		n_keys;			/* keys held: n, less the forgotten */
+	int32	   *ids;			/* [n_keys] each key's id; NULL = positions */
+	int64	   *ints;			/* [n_keys] when is_int, ascending */
+	char	  **texts;			/* [n_keys] otherwise, ascending in "C" order */
+} XdKeyMap;
+
+/* what loading a domain did (the training summary's counts) */
+typedef struct XdLoadCounts
+{
+	int64		rows_read;
+	int64		rows_used;
+	int64		null_user;
+	int64		null_item;
+	int64		null_rating;
+	int64		non_finite;
+	int64		unknown_key;	/* fixed key maps: a key the version does not know */
+	int64		null_domain;	/* rows of the relation without a domain */
+} XdLoadCounts;
+
+/* the core objects a call owns; freed by a memory context reset callback */
+typedef struct XdGuard
+{
+	xd_dataset *ds;
+	xd_model   *model;
+	xd_schema	schema;
+	bool		has_schema;
+	void	   *gen;			/* xd_generated */
+	xd_encoders *encoders;		/* the source's E_C, E_U, E_V (train) */
+	xd_transfer_result *transfer;	/* a target's adaptation (adapt) */
+	xd_popularity *popularity;	/* the popularity baseline (evaluate) */
+} XdGuard;
+
+/* suggest.c */
+extern const char *xdpg_did_you_mean(const char *word, const char *const *cands, int n);
+
+/* model_def.c */
+extern char *xdpg_spi_text(int row, int col);
+extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
+extern void xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id);
+extern const char *xdpg_kind_name(xd_feature_kind k);
+extern const char *xdpg_scope_name(xd_feature_scope s);
+extern const char *xdpg_type_name(XdSqlType t);
+
+/* relation.c */
+extern void xdpg_check_relation(XdModelDef *md);
+extern char *xdpg_where_domain(XdModelDef *md);
+extern char *xdpg_feature_sql(const XdFeatureDef *f);
+extern char *xdpg_usable_rows_sql(const XdModelDef *md);
+
+/* features.c */
+extern void xdpg_vocab_index(XdFeatureDef *f, XdVocabEntry *sorted);
+extern int32 xdpg_code_of(const XdFeatureDef *f, const char *value);
+extern void xdpg_schema(const XdFeatureDef *features, int n, xd_schema *s);
+extern char *xdpg_features_json(const XdModelDef *md, const xd_encoder *enc);
+
+/* status.c */
+extern int	xdpg_stop(void *arg);
+extern void xdpg_check_status(xd_status st, const char *what);
+
+/* guard.c */
+extern XdGuard *xdpg_guard(void);
+
+/* keymap.c */
+extern int32 xdpg_key_find(const XdKeyMap *km, const char *key);
+extern int32 xdpg_key_find_int(const XdKeyMap *km, int64 key);
+extern char *xdpg_key_text(const XdKeyMap *km, int32 id);
+extern const char *xdpg_key_normalise(const char *type, const char *key);
+extern size_t xdpg_keymap_bytes(const XdKeyMap *km);
+
+/* load.c */
+extern uint64 xdpg_split_seed(uint64 seed, const char *domain);
+extern void xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km);
+extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
+extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
+									const XdKeyMap *items, int d, int n_models);
+extern xd_dataset *xdpg_load_domain(XdModelDef *md, const char *domain,
+									const XdKeyMap *users, const XdKeyMap *items,
+									XdGuard *guard, XdLoadCounts *counts);
+
+/* context.c */
+extern void xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features,
+								const xd_schema *s, Jsonb *ctx, float *num,
+								int32 *codes);
+extern void xdpg_ctx_vector(const char *model, const xd_schema *s, ArrayType *arr,
+							float *c);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * relation.c - the model's relation as training reads it: the check that it
+ * still holds the key columns the model was made with, and the SQL of its
+ * usable rows of one domain (which rows, and each feature's column or
+ * expression cast to what the loader reads). load.c runs it.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "data/data.h"
+
+/*
+ * The model's relation as it is now must still hold its key columns with the
+ * types the model was made with: a dropped relation, a renamed key column or
+ * keys changed between integer and text would otherwise fail deep inside the
+ * loading query with a message that does not say why. (Ranking needs none of
+ * this: it is served from the catalog.)
+ */
+void
+xdpg_check_relation(XdModelDef *md)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(md->id)};
+	const char *role[2] = {"user", "item"};
+
+	if (md->relation == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the relation of model \"%s\" no longer exists", md->name),
+				 errhint("Drop the model, or create it again on an existing relation.")));
+	if (SPI_execute_with_args("SELECT t::text, t IN ('bigint', 'integer', 'smallint') "
+							  "FROM xdrec.model m, LATERAL (VALUES (1, xdrec_internal.column_type(m.relation, m.user_col)), "
+							  " (2, xdrec_internal.column_type(m.relation, m.item_col))) k(i, t) "
+							  "WHERE m.id = $1 ORDER BY k.i",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 2)
+		elog(ERROR, "xdrec: reading the key columns of model \"%s\" failed", md->name);
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		const char *col = i == 0 ? md->user_col : md->item_col;
+		bool		was_int = i == 0 ? md->user_int : md->item_int;
+		char	   *now;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("the %s column \"%s\" of model \"%s\" no longer exists in %s",
+							role[i], col, md->name, md->relation)));
+		now = TextDatumGetCString(d);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) != was_int)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the %s column \"%s\" of %s now has type %s, but model \"%s\" was made with %s keys",
+							role[i], col, md->relation, now, md->name, was_int ? "integer" : "text"),
+					 errhint("Restore the column's type, or create a new model on the relation.")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * The rows of domain $1 of model $2, less those of users forgotten from the
+ * domain (xdrec.forgotten, store/forget.c): their interactions stay in the
+ * relation, but no later training or adaptation sees them.
+ */
+char *
+xdpg_where_domain(XdModelDef *md)
+{
+	/* uncorrelated (a hashed subplan), so no column name of it can capture the user column */
+	return psprintf("%s = $1::%s AND (%s)::%s::pg_catalog.text NOT IN (SELECT f.user_key FROM xdrec.forgotten f "
+					"WHERE f.model_id = $2 AND f.domain = $1)",
+					quote_identifier(md->domain_col), md->domain_type,
+					quote_identifier(md->user_col), md->user_int ? "pg_catalog.int8" : "pg_catalog.text");
+}
+
+/* The SQL of feature f over the relation, cast to what the loader reads. */
+char *
+xdpg_feature_sql(const XdFeatureDef *f)
+{
+	const char *src = f->column ? quote_identifier(f->column) : NULL;
+	const char *cast = f->type == XDPG_NUMERIC ? "pg_catalog.float8" :
+		f->type == XDPG_CATEGORICAL ? "pg_catalog.text" : "pg_catalog.bool";
+
+	if (src)
+		return psprintf("(%s)::%s", src, cast);
+	return psprintf("((%s))::%s", f->expression, cast);
+}
+
+/* FLT_MAX as a float8 literal: load.c skips values whose magnitude exceeds it */
+#define XDPG_FLOAT4_MAX_SQL "3.4028234663852886e38"
+
+/*
+ * " AND ..." conditions that keep the rows training uses (DESIGN section 2):
+ * a user and an item, a finite rating for explicit feedback, and numeric
+ * values NULL or finite as float4 (what load.c stores). Key maps,
+ * vocabularies and profiles come from these rows only, so a key whose every
+ * row is skipped gets no untrained embedding.
+ */
+char *
+xdpg_usable_rows_sql(const XdModelDef *md)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, " AND %s IS NOT NULL AND %s IS NOT NULL",
+					 quote_identifier(md->user_col), quote_identifier(md->item_col));
+	/* NaN compares above every number in SQL, so this refuses it too */
+	if (md->explicit_fb)
+		appendStringInfo(&b, " AND pg_catalog.abs((%s)::pg_catalog.float8) <= " XDPG_FLOAT4_MAX_SQL,
+						 quote_identifier(md->rating_col));
+	for (int i = 0; i < md->n_features; i++)
+		if (md->features[i].type == XDPG_NUMERIC)
+			appendStringInfo(&b, " AND COALESCE(pg_catalog.abs(%s) <= " XDPG_FLOAT4_MAX_SQL ", true)",
+							 xdpg_feature_sql(&md->features[i]));
+	return b.data;
+}

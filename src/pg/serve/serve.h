@@ -1,0 +1,34 @@
+/*
+ * serve.h - the serving layer (src/pg/serve/): the per-backend cache of
+ * served versions (version_cache.c), which reads a version once through
+ * store/version_read.c, and the cache of item-tower outputs per (version,
+ * encoded context) (item_cache.c). A query goes forward: version_cache.c ->
+ * (version_read.c) -> data/context.c -> item_cache.c -> the core's scoring.
+ */
+#ifndef XDREC_PG_SERVE_H
+#define XDREC_PG_SERVE_H
+
+#include "store/store.h"
+
+#include "xdrec/serve.h"
+
+/* version_cache.c */
+typedef struct XdServed XdServed;
+extern XdServed *xdpg_served(const char *name);
+extern int64 xdpg_served_model_id(XdServed *s);
+extern bool xdpg_served_explicit(XdServed *s);
+extern bool xdpg_served_int_keys(XdServed *s);
+extern const char *xdpg_served_key_type(XdServed *s, bool user);
+extern XdVersion *xdpg_find_user(XdServed *s, const char *model, const char *domain,
+								 const char *user_text, int64 user_int, bool is_int,
+								 int32 *user_id);
+extern XdVersion *xdpg_version_for_domain(XdServed *s, const char *model,
+										  const char *domain);
+extern int	xdpg_served_domains(XdServed *s, char ***domains);
+extern int	xdpg_cached_versions(XdVersion ***versions);
+
+/* item_cache.c */
+extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);
+extern void xdpg_item_outputs_drop_version(XdVersion *v);
+
+#endif
