@@ -67,28 +67,6 @@ BEGIN
 END
 $$;
 
--- A jsonb value as a number in [lo, hi] (or [lo, hi) when hi_open).
-CREATE OR REPLACE FUNCTION xdrec_internal.num_option(what text, v jsonb, lo numeric, hi numeric, lo_open boolean, hi_open boolean)
-RETURNS numeric
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	x numeric;
-BEGIN
-	IF jsonb_typeof(v) = 'number' THEN
-		x := (v #>> '{}')::numeric;
-	END IF;
-	IF x IS NULL OR x < lo OR x > hi OR (lo_open AND x = lo) OR (hi_open AND x = hi) THEN
-		RAISE EXCEPTION '% must be a number in %, not %', what,
-			CASE WHEN lo_open THEN '(' ELSE '[' END || lo || ', ' || hi
-			|| CASE WHEN hi_open THEN ')' ELSE ']' END, v
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	RETURN x;
-END
-$$;
-
 -- A jsonb value as one of the strings allowed.
 CREATE OR REPLACE FUNCTION xdrec_internal.enum_option(what text, v jsonb, allowed text[])
 RETURNS text
@@ -105,77 +83,27 @@ BEGIN
 END
 $$;
 
--- Model options (DESIGN sections 3 and 4): known keys only, in range.
+-- Model options (DESIGN sections 3 and 4): known keys only, each of its type
+-- and in its range, by the table of options (src/pg/data/options.c).
 CREATE OR REPLACE FUNCTION xdrec_internal.check_options(options jsonb, has_rating boolean)
 RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	k text;
-	v jsonb;
-	known text[] := ARRAY['d', 'context_layers', 'tower_layers', 'variant', 'mm_residual',
-						  'feedback', 'dropout', 'beta', 'lr', 'batch_size', 'epochs',
-						  'patience', 'seed', 'vocab_cap', 'lambda_kl', 'pretrain_epochs',
-						  'val_sample', 'dedup', 'auto_margin', 'lr_search', 'deploy', 'keep_versions', 'time_col'];
-BEGIN
-	IF options IS NULL OR jsonb_typeof(options) <> 'object' THEN
-		RAISE EXCEPTION 'options must be a json object, not %', coalesce(options::text, 'null')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR k, v IN SELECT * FROM jsonb_each(options) LOOP
-		CASE k
-			WHEN 'd' THEN PERFORM xdrec_internal.int_option('option "d"', v, 1, 1024);
-			WHEN 'context_layers' THEN PERFORM xdrec_internal.int_option('option "context_layers"', v, 0, 16);
-			WHEN 'tower_layers' THEN PERFORM xdrec_internal.int_option('option "tower_layers"', v, 0, 16);
-			WHEN 'variant' THEN PERFORM xdrec_internal.enum_option('option "variant"', v, ARRAY['mmt', 'fmt']);
-			WHEN 'feedback' THEN
-				IF xdrec_internal.enum_option('option "feedback"', v, ARRAY['implicit', 'explicit']) = 'explicit'
-				   AND NOT has_rating THEN
-					RAISE EXCEPTION 'option "feedback" is "explicit" but no rating column was given'
-						USING ERRCODE = 'invalid_parameter_value',
-							  HINT = 'Pass rating_col => the column holding the ratings.';
-				END IF;
-			WHEN 'dropout' THEN PERFORM xdrec_internal.num_option('option "dropout"', v, 0, 1, false, true);
-			WHEN 'beta' THEN PERFORM xdrec_internal.num_option('option "beta"', v, 0, 100, false, false);
-			WHEN 'lr' THEN PERFORM xdrec_internal.num_option('option "lr"', v, 0, 1, true, false);
-			WHEN 'batch_size' THEN PERFORM xdrec_internal.int_option('option "batch_size"', v, 1, 1048576);
-			WHEN 'epochs' THEN PERFORM xdrec_internal.int_option('option "epochs"', v, 1, 100000);
-			WHEN 'patience' THEN PERFORM xdrec_internal.int_option('option "patience"', v, 1, 100000);
-			WHEN 'seed' THEN PERFORM xdrec_internal.int_option('option "seed"', v, 0, 9223372036854775807);
-			WHEN 'vocab_cap' THEN PERFORM xdrec_internal.int_option('option "vocab_cap"', v, 1, 1000000);
-			WHEN 'lambda_kl' THEN
-				IF v IS DISTINCT FROM '"search"'::jsonb THEN
-					PERFORM xdrec_internal.num_option('option "lambda_kl"', v, 0, 1000, false, false);
-				END IF;
-			WHEN 'pretrain_epochs' THEN PERFORM xdrec_internal.int_option('option "pretrain_epochs"', v, 0, 1000);
-			WHEN 'auto_margin' THEN PERFORM xdrec_internal.num_option('option "auto_margin"', v, 0, 100, false, false);
-			WHEN 'lr_search' THEN PERFORM xdrec_internal.int_option('option "lr_search"', v, 1, 5);
-			WHEN 'val_sample' THEN PERFORM xdrec_internal.int_option('option "val_sample"', v, 1, 100000000);
-			WHEN 'deploy' THEN
-				PERFORM xdrec_internal.enum_option('option "deploy"', v, ARRAY['if_better', 'always', 'never']);
-			WHEN 'keep_versions' THEN PERFORM xdrec_internal.int_option('option "keep_versions"', v, 1, 1000000);
-			-- a column of the relation, checked by xdrec_internal.check_time_col
-			WHEN 'time_col' THEN
-				IF jsonb_typeof(v) <> 'string' OR v #>> '{}' = '' THEN
-					RAISE EXCEPTION 'option "time_col" must be a column name, not %', v
-						USING ERRCODE = 'invalid_parameter_value';
-				END IF;
-			WHEN 'mm_residual', 'dedup' THEN
-				IF jsonb_typeof(v) <> 'boolean' THEN
-					RAISE EXCEPTION 'option "%" must be true or false, not %', k, v
-						USING ERRCODE = 'invalid_parameter_value';
-				END IF;
-			ELSE
-				RAISE EXCEPTION 'unknown option "%"', k
-					USING ERRCODE = 'invalid_parameter_value',
-						  HINT = coalesce(xdrec_internal.did_you_mean(k, known) || ' ', '')
-								 || 'Known options: ' || array_to_string(known, ', ') || '.';
-		END CASE;
-	END LOOP;
-	RETURN options;
-END
-$$;
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_check_options';
+
+-- Every option of a model whose stored options are these, with the defaults
+-- (the core's) resolved: the views read defaults here, never from a copy.
+CREATE OR REPLACE FUNCTION xdrec_internal.resolved_options(options jsonb)
+RETURNS jsonb
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_resolved_options';
+
+-- The table of options (src/pg/data/options.c): what each takes, its default
+-- ("the core's" ones resolved), whether a version records it, a line of help.
+CREATE OR REPLACE FUNCTION xdrec_internal.options(
+	OUT name text, OUT "values" text, OUT "default" text, OUT recorded boolean, OUT help text)
+RETURNS SETOF record
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_options';
 
 /*
  * Check a feature expression and return its type. It must be one scalar

@@ -38,20 +38,12 @@ BEGIN
 	END IF;
 
 	IF t = 'options' THEN
-		RETURN E'Model options (create_model(options => ...), alter_model(options => ...)), with their defaults:\n'
-			|| E'  d 64                 embedding width\n'
-			|| E'  context_layers 2     layers of the context module M1\n'
-			|| E'  tower_layers 2       layers of the user and item towers\n'
-			|| E'  variant mmt          mmt (MMT-Net) or fmt (FMT-Net)\n'
-			|| E'  feedback implicit    or explicit, with rating_col\n'
-			|| E'  epochs 100           most training epochs; early stopping on validation\n'
-			|| E'  patience 10          epochs without a better validation before stopping\n'
-			|| E'  lr 0.001             learning rate\n'
-			|| E'  batch_size 256, dropout 0.1, beta 0, seed 42, val_sample 2000, dedup false, vocab_cap 100, mm_residual true\n'
-			|| E'  pretrain_epochs 2, lambda_kl 0.1 (or "search"), auto_margin 2   adaptation\n'
-			|| E'  deploy if_better     if_better, always or never: whether a new version is served\n'
-			|| E'  keep_versions        versions kept per domain (never a served or pinned one); default all\n'
-			|| E'  time_col             a time column: the split follows it (the latest 10% test); default a seeded hash';
+		-- the table of options (src/pg/data/options.c), so help cannot disagree with it
+		out := 'Model options (create_model(options => ...), alter_model(options => ...)), with their defaults:';
+		FOR r IN SELECT * FROM xdrec_internal.options() LOOP
+			out := out || format(E'\n  %-16s %-8s %s: %s', r.name, r."default", r.help, r."values");
+		END LOOP;
+		RETURN out;
 	END IF;
 
 	-- a function: every form, its words, an example

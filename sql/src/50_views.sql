@@ -8,8 +8,8 @@ SELECT m.name,
 	   m.item_col,
 	   m.domain_col,
 	   m.rating_col,
-	   coalesce(m.options ->> 'feedback', 'implicit') AS feedback,
-	   coalesce(m.options ->> 'variant', 'mmt') AS variant,
+	   xdrec_internal.resolved_options(m.options) ->> 'feedback' AS feedback,
+	   xdrec_internal.resolved_options(m.options) ->> 'variant' AS variant,
 	   (SELECT count(*) FROM xdrec.feature f WHERE f.model_id = m.id) AS features,
 	   m.source_domain,
 	   m.owner,
@@ -89,9 +89,9 @@ LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta, x.at
 -- the most epochs the run may take: training's "epochs" for each rate of
 -- the learning-rate search; an adaptation pretrains first, and auto (and
 -- DRR's lambda_kl search) fit three times
-CROSS JOIN LATERAL (SELECT coalesce((m.options ->> 'epochs')::int, 100)
-						   * coalesce((m.options ->> 'lr_search')::int, 3) AS fit,
-						   coalesce((m.options ->> 'pretrain_epochs')::int, 2) AS pre) o
+CROSS JOIN LATERAL (SELECT xdrec_internal.resolved_options(m.options) AS r) ro
+CROSS JOIN LATERAL (SELECT (ro.r ->> 'epochs')::int * (ro.r ->> 'lr_search')::int AS fit,
+						   (ro.r ->> 'pretrain_epochs')::int AS pre) o
 CROSS JOIN LATERAL (SELECT CASE WHEN j.kind = 'train' THEN o.fit
 								WHEN j.options ->> 'method' = 'direct' THEN o.pre
 								WHEN j.options ->> 'method' = 'auto'

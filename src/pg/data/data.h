@@ -1,7 +1,7 @@
 /*
  * data.h - the data layer (src/pg/data/): a model's definition as read from
- * the catalog (model_def.c), its features and frozen vocabularies
- * (features.c), the SQL over its relation (relation.c),
+ * the catalog (model_def.c), its options (options.c), its features and
+ * frozen vocabularies (features.c), the SQL over its relation (relation.c),
  * one domain loaded into the core's arrays (load.c), key maps (keymap.c),
  * ranking contexts encoded (context.c), the guard that frees the core's
  * objects on error (guard.c) and the core's status as an ereport (status.c).
@@ -58,7 +58,7 @@ typedef struct XdFeatureDef
 	XdVocabEntry *sorted;		/* [n_vocab] by value ("C" order) */
 } XdFeatureDef;
 
-/* A model row with its options resolved to the defaults of DESIGN section 3. */
+/* A model row with its options resolved (options.c) to the core's defaults. */
 typedef struct XdModelDef
 {
 	int64		id;
@@ -86,6 +86,7 @@ typedef struct XdModelDef
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
 	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
+	int			vocab_cap;		/* a categorical feature's, unless it has its own */
 	char	   *time_col;		/* option "time_col": the split is by time; else NULL */
 	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
 	char	   *held_out_alias;	/* its own name, the alias expressions read */
@@ -135,6 +136,58 @@ typedef struct XdGuard
 	xd_transfer_result *transfer;	/* a target's adaptation (adapt) */
 	xd_popularity *popularity;	/* the popularity baseline (evaluate) */
 } XdGuard;
+
+/* options.c: one row per model option */
+typedef enum XdOptionType
+{
+	XDPG_OPT_INT,				/* an integer in min..max */
+	XDPG_OPT_NUMBER,			/* a number from lo to hi, either end open */
+	XDPG_OPT_CHOICE,			/* one of choices */
+	XDPG_OPT_BOOL,
+	XDPG_OPT_COLUMN				/* a column name of the relation */
+} XdOptionType;
+
+/* the type of its field in XdModelDef */
+typedef enum XdOptionField
+{
+	XDPG_FIELD_INT,
+	XDPG_FIELD_INT64,
+	XDPG_FIELD_FLOAT,
+	XDPG_FIELD_DOUBLE,
+	XDPG_FIELD_BOOL,
+	XDPG_FIELD_CHOICE,			/* an int-sized enum: the choice's index */
+	XDPG_FIELD_STRING			/* a char *; NULL when unset */
+} XdOptionField;
+
+typedef struct XdOption
+{
+	const char *name;			/* its key in options, and in a version's config */
+	XdOptionType type;
+	XdOptionField field;
+	size_t		offset;			/* of its field in XdModelDef */
+	int64		min,
+				max;			/* XDPG_OPT_INT */
+	double		lo,
+				hi;				/* XDPG_OPT_NUMBER */
+	bool		lo_open,
+				hi_open;
+	const char *const *choices; /* XDPG_OPT_CHOICE, NULL-terminated */
+	const char *word;			/* XDPG_OPT_NUMBER: a string it also takes, */
+	size_t		word_field;		/* which sets this bool of XdModelDef */
+	const char *deflt;			/* JSON; NULL: the core's default (or none) */
+	const char *shown;			/* the default in words, when not a value */
+	bool		recorded;		/* in the config a version records */
+	const char *help;
+} XdOption;
+
+extern int	xdpg_options(const XdOption **rows);
+extern const XdOption *xdpg_option(const char *name);
+extern void xdpg_options_check(Jsonb *opts, bool has_rating);
+extern void xdpg_options_read(XdModelDef *md, Jsonb *opts);
+extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);
+extern char *xdpg_options_json(Jsonb *opts);
+extern char *xdpg_option_values(const XdOption *o);
+extern char *xdpg_option_default(const XdOption *o);
 
 /* suggest.c */
 extern const char *xdpg_did_you_mean(const char *word, const char *const *cands, int n);

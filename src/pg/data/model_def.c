@@ -13,11 +13,9 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "data/data.h"
-
-/* Default vocabulary cap of a categorical feature (DESIGN section 2). */
-#define XDPG_DEFAULT_VOCAB_CAP 100
 
 const char *
 xdpg_kind_name(xd_feature_kind k)
@@ -76,15 +74,6 @@ spi_int4(int row, int col)
 	return isnull ? 0 : DatumGetInt32(d);
 }
 
-static double
-spi_float8(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	return isnull ? 0.0 : DatumGetFloat8(d);
-}
-
 static bool
 spi_bool(int row, int col)
 {
@@ -102,8 +91,8 @@ is_int_type(const char *t)
 
 /*
  * The visible model called name, with its features, checked for privilege
- * ('use' or 'train'). Options are resolved here with the defaults of DESIGN
- * section 3 (create_model stores them as given).
+ * ('use' or 'train'). Its options are resolved by options.c, with the
+ * core's defaults (create_model stores them as given).
  */
 XdModelDef *
 xdpg_model_load(const char *name, const char *privilege)
@@ -112,8 +101,6 @@ xdpg_model_load(const char *name, const char *privilege)
 	Datum		args[2];
 	XdModelDef *md;
 	int			ret;
-	char	   *variant,
-			   *feedback;
 
 	if (name == NULL)
 		ereport(ERROR,
@@ -127,30 +114,7 @@ xdpg_model_load(const char *name, const char *privilege)
 								" c.relname::text, "
 								" m.user_col::text, m.item_col::text, m.domain_col::text, m.rating_col::text, "
 								" m.user_type, m.item_type, m.domain_type, m.source_domain, "
-								" xdrec_internal.model_access(m.id, $2), "
-								" coalesce((m.options->>'d')::int, 64), "
-								" coalesce((m.options->>'context_layers')::int, 2), "
-								" coalesce((m.options->>'tower_layers')::int, 2), "
-								" coalesce(m.options->>'variant', 'mmt'), "
-								" coalesce((m.options->>'mm_residual')::boolean, true), "
-								" coalesce(m.options->>'feedback', 'implicit'), "
-								" coalesce((m.options->>'dropout')::float8, 0.1), "
-								" coalesce((m.options->>'beta')::float8, 0), "
-								" coalesce((m.options->>'lr')::float8, 0.001), "
-								" coalesce((m.options->>'batch_size')::int, 256), "
-								" coalesce((m.options->>'epochs')::int, 100), "
-								" coalesce((m.options->>'patience')::int, 10), "
-								" coalesce((m.options->>'seed')::int8, 42), "
-								" coalesce((m.options->>'val_sample')::int8, 2000), "
-								" coalesce((m.options->>'dedup')::boolean, false), "
-								" coalesce((m.options->>'vocab_cap')::int, " CppAsString2(XDPG_DEFAULT_VOCAB_CAP) "), "
-								" coalesce((m.options->>'pretrain_epochs')::int, 2), "
-								" coalesce(m.options->>'lambda_kl', '0.1'), "
-								" coalesce((m.options->>'auto_margin')::float8, " CppAsString2(XD_AUTO_MARGIN_SE) "), "
-								" coalesce((m.options->>'lr_search')::int, " CppAsString2(XD_LR_SEARCH_DEFAULT) "), "
-								" coalesce(m.options->>'deploy', 'if_better'), "
-								" coalesce((m.options->>'keep_versions')::int, 0), "
-								" m.options->>'time_col' "
+								" xdrec_internal.model_access(m.id, $2), m.options "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -191,40 +155,17 @@ xdpg_model_load(const char *name, const char *privilege)
 	md->user_int = is_int_type(md->user_type);
 	md->item_int = is_int_type(md->item_type);
 
-	xd_config_defaults(&md->cfg);
-	md->cfg.d = spi_int4(0, 13);
-	md->cfg.n_ctx_layers = spi_int4(0, 14);
-	md->cfg.n_tower_layers = spi_int4(0, 15);
-	variant = xdpg_spi_text(0, 16);
-	md->cfg.variant = strcmp(variant, "fmt") == 0 ? XD_VARIANT_FMT : XD_VARIANT_MMT;
-	md->cfg.mm_residual = spi_bool(0, 17);
-	feedback = xdpg_spi_text(0, 18);
-	md->explicit_fb = strcmp(feedback, "explicit") == 0;
-	md->cfg.feedback = md->explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
-	md->cfg.dropout = (float) spi_float8(0, 19);
-	md->cfg.beta = (float) spi_float8(0, 20);
-	md->cfg.lr = (float) spi_float8(0, 21);
-	md->cfg.batch_size = spi_int4(0, 22);
-	md->epochs = spi_int4(0, 23);
-	md->patience = spi_int4(0, 24);
-	md->cfg.seed = (uint64) spi_int8(0, 25);
-	md->val_sample = spi_int8(0, 26);
-	md->dedup = spi_bool(0, 27);
-	md->pretrain_epochs = spi_int4(0, 29);
 	{
-		char	   *lkl = xdpg_spi_text(0, 30);
+		bool		isnull;
+		Datum		opts = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 13, &isnull);
+		/* the upper context, which md is in (SPI_palloc) */
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(md));
 
-		md->lambda_search = strcmp(lkl, "search") == 0;
-		md->lambda_kl = md->lambda_search ? 0.1f : (float) strtod(lkl, NULL);
+		xdpg_options_read(md, isnull ? NULL : DatumGetJsonbP(opts));
+		MemoryContextSwitchTo(old);
 	}
-	md->auto_margin = spi_float8(0, 31);
-	md->lr_search = spi_int4(0, 32);
-	md->deploy = xdpg_spi_text(0, 33);
-	md->keep_versions = spi_int4(0, 34);
-	md->time_col = xdpg_spi_text(0, 35);
 
 	{
-		int			cap = spi_int4(0, 28);
 		Oid			ftypes[1] = {INT8OID};
 		Datum		fargs[1] = {Int64GetDatum(md->id)};
 
@@ -257,7 +198,7 @@ xdpg_model_load(const char *name, const char *privilege)
 				strcmp(scope, "user") == 0 ? XD_SCOPE_USER : XD_SCOPE_ITEM;
 			f->bins = spi_int4(i, 7);
 			SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 8, &isnull);
-			f->vocab_cap = isnull ? cap : spi_int4(i, 8);
+			f->vocab_cap = isnull ? md->vocab_cap : spi_int4(i, 8);
 		}
 	}
 	return md;

@@ -45,25 +45,6 @@ xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma)
 	appendStringInfo(b, ": " INT64_FORMAT, x);
 }
 
-char *
-xdpg_config_json(const XdModelDef *md, const xd_config *cfg)
-{
-	StringInfoData b;
-
-	initStringInfo(&b);
-	appendStringInfo(&b, "{\"d\": %d, \"context_layers\": %d, \"tower_layers\": %d, "
-					 "\"variant\": \"%s\", \"mm_residual\": %s, \"feedback\": \"%s\", "
-					 "\"dropout\": %.6g, \"beta\": %.6g, \"lr\": %.6g, \"batch_size\": %d, "
-					 "\"epochs\": %d, \"patience\": %d, \"seed\": " UINT64_FORMAT ", \"m\": %d}",
-					 cfg->d, cfg->n_ctx_layers, cfg->n_tower_layers,
-					 cfg->variant == XD_VARIANT_FMT ? "fmt" : "mmt",
-					 cfg->mm_residual ? "true" : "false",
-					 cfg->feedback == XD_EXPLICIT ? "explicit" : "implicit",
-					 cfg->dropout, cfg->beta, cfg->lr, cfg->batch_size,
-					 md->epochs, md->patience, (uint64) cfg->seed, cfg->m);
-	return b.data;
-}
-
 /*
  * Arguments 0 (the model) and 1 (the domain, named domain_arg in the error),
  * both required.

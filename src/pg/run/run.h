@@ -41,7 +41,6 @@ extern xd_transfer_method xdpg_adapt_method(const char *name);
 /* fit_common.c */
 extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);
 extern void xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma);
-extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);
 extern void xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg,
 						  char **name, char **domain);
 extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,

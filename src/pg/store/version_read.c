@@ -44,12 +44,8 @@
 #include "xdrec/blob.h"
 #include "store/store.h"
 
-/* the bounds create_model puts on the options (sql/src/30_helpers.sql) */
-#define XDPG_MAX_D 1024
-#define XDPG_MAX_LAYERS 16
-#define XDPG_MAX_BATCH 1048576
+/* the bound create_model puts on a feature's bins (sql/src/46_lifecycle.sql) */
 #define XDPG_MAX_BINS 1000
-#define XDPG_MAX_VOCAB 1000000
 
 /* one version being read: what its errors name and what was learnt so far */
 typedef struct VersionRead
@@ -250,8 +246,14 @@ json_element(const VersionRead *r, JsonbContainer *arr, const char *path, uint32
 	return jv;
 }
 
-static const char *const variants[] = {"mmt", "fmt", NULL};
-static const char *const feedbacks[] = {"implicit", "explicit", NULL};
+/* a recorded option's integer, within the bounds create_model puts on it */
+static int
+config_int(const VersionRead *r, JsonbContainer *c, const char *name)
+{
+	const XdOption *o = xdpg_option(name);
+
+	return (int) json_int(r, c, "config", name, o->min, o->max);
+}
 
 /*
  * The model's config and sizes ("config", "n_users", "n_items",
@@ -265,18 +267,19 @@ read_config(VersionRead *r, JsonbContainer *root)
 
 	xd_config_defaults(cfg);
 	cfg->dropout = 0.0f;		/* scoring only */
-	cfg->d = (int) json_int(r, c, "config", "d", 1, XDPG_MAX_D);
-	cfg->n_ctx_layers = (int) json_int(r, c, "config", "context_layers", 0, XDPG_MAX_LAYERS);
-	cfg->n_tower_layers = (int) json_int(r, c, "config", "tower_layers", 0, XDPG_MAX_LAYERS);
-	cfg->variant = json_choice(r, c, "config", "variant", variants) == 1 ? XD_VARIANT_FMT : XD_VARIANT_MMT;
+	cfg->d = config_int(r, c, "d");
+	cfg->n_ctx_layers = config_int(r, c, "context_layers");
+	cfg->n_tower_layers = config_int(r, c, "tower_layers");
+	/* the choices' order is the core's enum's (options.c) */
+	cfg->variant = (xd_variant) json_choice(r, c, "config", "variant", xdpg_option("variant")->choices);
 	cfg->mm_residual = json_bool(r, c, "config", "mm_residual");
-	cfg->feedback = json_choice(r, c, "config", "feedback", feedbacks) == 1 ? XD_EXPLICIT : XD_IMPLICIT;
-	cfg->batch_size = (int) json_int(r, c, "config", "batch_size", 1, XDPG_MAX_BATCH);
+	cfg->feedback = (xd_feedback) json_choice(r, c, "config", "feedback", xdpg_option("feedback")->choices);
+	cfg->batch_size = config_int(r, c, "batch_size");
 	cfg->m = (int) json_int(r, c, "config", "m", 1, PG_INT32_MAX);
 	r->v->explicit_fb = cfg->feedback == XD_EXPLICIT;
 	if (r->v->explicit_fb != r->explicit_model)
 		version_corrupt(r, "it learnt %s feedback, but its model has %s",
-						feedbacks[r->v->explicit_fb], r->explicit_model ? "ratings" : "no ratings");
+						xdpg_option("feedback")->choices[cfg->feedback], r->explicit_model ? "ratings" : "no ratings");
 	r->n_users = (int32) json_int(r, root, "", "n_users", 1, PG_INT32_MAX - 1);
 	r->n_items = (int32) json_int(r, root, "", "n_items", 1, PG_INT32_MAX - 1);
 	r->rating_mean = json_float(r, root, "", "rating_mean");
@@ -302,9 +305,9 @@ read_vocabulary(VersionRead *r, JsonbContainer *feature, const char *path, XdFea
 	char	   *vpath = json_path(path, "vocab");
 
 	f->n_vocab = (int) JsonContainerSize(vocab);
-	if (f->n_vocab > XDPG_MAX_VOCAB)
+	if (f->n_vocab > xdpg_option("vocab_cap")->max)
 		version_corrupt(r, "its encoder's \"%s\" has %d values, more than %d", vpath,
-						f->n_vocab, XDPG_MAX_VOCAB);
+						f->n_vocab, (int) xdpg_option("vocab_cap")->max);
 	f->vocab = MemoryContextAlloc(r->v->cxt, sizeof(char *) * Max(f->n_vocab, 1));
 	for (int k = 0; k < f->n_vocab; k++)
 	{

@@ -1,0 +1,556 @@
+/*
+ * options.c - the model options, one row each (options[] below): name, type,
+ * range, default, where the value goes in XdModelDef, whether a version
+ * records it, and a line of help. The table drives
+ *   - create_model's and alter_model's validation (xdpg_options_check, the
+ *     C behind xdrec_internal.check_options), with its messages;
+ *   - the options a run uses (xdpg_options_read): the core's defaults first
+ *     (xd_config_defaults, xd_train_opts_default, xd_transfer_opts_default:
+ *     the only defaults of the options the core has), then the row's default
+ *     for an option the core does not have, then the stored values;
+ *   - the configuration a version records (xdpg_config_json), whose bounds
+ *     store/version_read.c checks on reading it back (xdpg_option);
+ *   - xdrec.help('options') and the did-you-mean hint, and through
+ *     xdrec_internal.options() the test that docs/sql-reference.md's table
+ *     agrees (test/integration/options_docs.sh).
+ * Adding an option is one row (docs/CONTRIBUTING.md, "Adding an option").
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "xdrec/train.h"
+#include "data/data.h"
+
+static const char *const variants[] = {"mmt", "fmt", NULL};	/* xd_variant */
+static const char *const feedbacks[] = {"implicit", "explicit", NULL};	/* xd_feedback */
+static const char *const deploys[] = {"if_better", "always", "never", NULL};
+
+#define FIELD(f) offsetof(XdModelDef, f)
+
+/*
+ * The options in the order the did-you-mean hint lists them. A row without
+ * a default takes the core's (xdpg_options_read); "shown" is the default as
+ * help and the reference show it when it is not a value.
+ */
+static const XdOption options[] = {
+	{"d", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cfg.d), .min = 1, .max = 1024,
+	.recorded = true, .help = "embedding width"},
+	{"context_layers", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cfg.n_ctx_layers), .min = 0, .max = 16,
+	.recorded = true, .help = "layers of the context module M1"},
+	{"tower_layers", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cfg.n_tower_layers), .min = 0, .max = 16,
+	.recorded = true, .help = "layers of the user and item towers"},
+	{"variant", XDPG_OPT_CHOICE, XDPG_FIELD_CHOICE, FIELD(cfg.variant), .choices = variants,
+	.recorded = true, .help = "mmt (MMT-Net) or fmt (FMT-Net)"},
+	{"mm_residual", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cfg.mm_residual),
+	.recorded = true, .help = "the multimodal residual of eq. 4-5"},
+	{"feedback", XDPG_OPT_CHOICE, XDPG_FIELD_CHOICE, FIELD(cfg.feedback), .choices = feedbacks,
+	.recorded = true, .help = "implicit, or explicit with rating_col"},
+	{"dropout", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(cfg.dropout), .lo = 0, .hi = 1, .hi_open = true,
+	.recorded = true, .help = "dropout on the towers' hidden layers"},
+	{"beta", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(cfg.beta), .lo = 0, .hi = 100,
+	.recorded = true, .help = "weight of the novelty curriculum (eq. 11)"},
+	{"lr", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(cfg.lr), .lo = 0, .hi = 1, .lo_open = true,
+	.recorded = true, .help = "learning rate"},
+	{"batch_size", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cfg.batch_size), .min = 1, .max = 1048576,
+	.recorded = true, .help = "positives per batch"},
+	{"epochs", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(epochs), .min = 1, .max = 100000,
+	.recorded = true, .help = "most training epochs; early stopping on validation"},
+	{"patience", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(patience), .min = 1, .max = 100000,
+	.recorded = true, .help = "epochs without a better validation before stopping"},
+	{"seed", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(cfg.seed), .min = 0, .max = PG_INT64_MAX,
+	.recorded = true, .help = "seed of the split, initialisation, shuffles and negatives"},
+	{"vocab_cap", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(vocab_cap), .min = 1, .max = 1000000,
+	.deflt = "100", .help = "values a categorical feature keeps (the most frequent)"},
+	{"lambda_kl", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(lambda_kl), .lo = 0, .hi = 1000,
+	.word = "search", .word_field = FIELD(lambda_search),
+	.help = "DRR's weight of eq. 22; \"search\" fits 0.01, 0.1 and 1"},
+	{"pretrain_epochs", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(pretrain_epochs), .min = 0, .max = 1000,
+	.help = "epochs an adaptation pretrains the target"},
+	{"val_sample", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(val_sample), .min = 1, .max = 100000000,
+	.help = "validation positives sampled per epoch"},
+	{"dedup", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(dedup),
+	.deflt = "false", .help = "read SELECT DISTINCT rows"},
+	{"auto_margin", XDPG_OPT_NUMBER, XDPG_FIELD_DOUBLE, FIELD(auto_margin), .lo = 0, .hi = 100,
+	.help = "standard errors a transfer must gain for auto to keep it"},
+	{"lr_search", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(lr_search), .min = 1, .max = 5,
+	.help = "learning rates every fit tries"},
+	{"deploy", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(deploy), .choices = deploys,
+	.deflt = "\"if_better\"", .help = "whether a new version is served"},
+	{"keep_versions", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(keep_versions), .min = 1, .max = 1000000,
+	.deflt = "0", .shown = "all", .help = "versions kept per domain (never a served or pinned one)"},
+	{"time_col", XDPG_OPT_COLUMN, XDPG_FIELD_STRING, FIELD(time_col),
+	.shown = "the seeded hash split", .help = "a time column: the split follows it (the latest 10% test)"},
+};
+
+#define N_OPTIONS lengthof(options)
+
+int
+xdpg_options(const XdOption **rows)
+{
+	*rows = options;
+	return N_OPTIONS;
+}
+
+/* The row of option name, or NULL. */
+const XdOption *
+xdpg_option(const char *name)
+{
+	for (int i = 0; i < N_OPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* "d, context_layers, ...": the hint's list */
+static char *
+option_names(void)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (int i = 0; i < N_OPTIONS; i++)
+		appendStringInfo(&b, "%s%s", i ? ", " : "", options[i].name);
+	return b.data;
+}
+
+/* a value as jsonb shows it ("abc" quoted, 1.50 as written) */
+static char *
+value_text(JsonbValue *v)
+{
+	return JsonbToCString(NULL, &JsonbValueToJsonb(v)->root, 0);
+}
+
+/* "option \"d\"": what the messages call it */
+static char *
+what(const XdOption *o)
+{
+	return psprintf("option \"%s\"", o->name);
+}
+
+/* the index of a string value among choices, or -1 */
+static int
+choice_of(const XdOption *o, JsonbValue *v)
+{
+	if (v->type != jbvString)
+		return -1;
+	for (int i = 0; o->choices[i]; i++)
+		if ((int) strlen(o->choices[i]) == v->val.string.len &&
+			memcmp(o->choices[i], v->val.string.val, v->val.string.len) == 0)
+			return i;
+	return -1;
+}
+
+static bool
+is_word(const XdOption *o, JsonbValue *v)
+{
+	return o->word && v->type == jbvString && (int) strlen(o->word) == v->val.string.len &&
+		memcmp(o->word, v->val.string.val, v->val.string.len) == 0;
+}
+
+/* "mmt, fmt" (the message's list) */
+static char *
+choice_list(const XdOption *o)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (int i = 0; o->choices[i]; i++)
+		appendStringInfo(&b, "%s%s", i ? ", " : "", o->choices[i]);
+	return b.data;
+}
+
+/* a number as the range shows it (as SQL prints a numeric: 0, 1, 100) */
+static char *
+bound_text(double x)
+{
+	return psprintf("%.15g", x);
+}
+
+/*
+ * Checks one value of o and returns it as a double (an integer, a number, a
+ * choice's index, a boolean's 0 or 1; NaN for a string or the number's
+ * word). Errors as create_model gives them (22023).
+ */
+static double
+check_value(const XdOption *o, JsonbValue *v, bool has_rating)
+{
+	switch (o->type)
+	{
+		case XDPG_OPT_INT:
+			{
+				char	   *text = v->type == jbvNumeric ? numeric_normalize(v->val.numeric) : "";
+				char	   *end;
+				long long	x;
+
+				errno = 0;
+				x = strtoll(text, &end, 10);
+				if (v->type != jbvNumeric || errno != 0 || end == text || *end != '\0' ||
+					x < o->min || x > o->max)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s must be an integer between " INT64_FORMAT " and " INT64_FORMAT ", not %s",
+									what(o), o->min, o->max, value_text(v))));
+				return (double) x;
+			}
+		case XDPG_OPT_NUMBER:
+			{
+				double		x = NAN;
+
+				if (is_word(o, v))
+					return NAN;
+				if (v->type == jbvNumeric)
+					x = strtod(numeric_normalize(v->val.numeric), NULL);
+				if (!(x >= o->lo && x <= o->hi) || (o->lo_open && x == o->lo) || (o->hi_open && x == o->hi))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s must be a number in %s%s, %s%s, not %s", what(o),
+									o->lo_open ? "(" : "[", bound_text(o->lo), bound_text(o->hi),
+									o->hi_open ? ")" : "]", value_text(v))));
+				return x;
+			}
+		case XDPG_OPT_CHOICE:
+			{
+				int			i = choice_of(o, v);
+
+				if (i < 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s must be one of %s, not %s", what(o), choice_list(o), value_text(v))));
+				/* explicit feedback learns ratings: it needs their column */
+				if (o->offset == FIELD(cfg.feedback) && i == XD_EXPLICIT && !has_rating)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("option \"feedback\" is \"explicit\" but no rating column was given"),
+							 errhint("Pass rating_col => the column holding the ratings.")));
+				return (double) i;
+			}
+		case XDPG_OPT_BOOL:
+			if (v->type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" must be true or false, not %s", o->name, value_text(v))));
+			return v->val.boolean ? 1.0 : 0.0;
+		case XDPG_OPT_COLUMN:
+			/* a column of the relation: xdrec_internal.check_time_col checks it */
+			if (v->type != jbvString || v->val.string.len == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s must be a column name, not %s", what(o), value_text(v))));
+			return NAN;
+	}
+	return NAN;
+}
+
+/* Stores a checked value of o into md, in the current memory context. */
+static void
+store_value(const XdOption *o, JsonbValue *v, double x, XdModelDef *md)
+{
+	char	   *p = (char *) md + o->offset;
+
+	if (is_word(o, v))
+	{
+		*(bool *) ((char *) md + o->word_field) = true;
+		return;
+	}
+	switch (o->field)
+	{
+		case XDPG_FIELD_INT:
+		case XDPG_FIELD_CHOICE:
+			*(int *) p = (int) x;
+			break;
+		case XDPG_FIELD_INT64:
+			*(int64 *) p = (int64) x;
+			break;
+		case XDPG_FIELD_FLOAT:
+			*(float *) p = (float) x;
+			break;
+		case XDPG_FIELD_DOUBLE:
+			*(double *) p = x;
+			break;
+		case XDPG_FIELD_BOOL:
+			*(bool *) p = x != 0.0;
+			break;
+		case XDPG_FIELD_STRING:
+			*(char **) p = pnstrdup(v->val.string.val, v->val.string.len);
+			break;
+	}
+}
+
+/* an int64 value in full: a double holds integers up to 2^53 only */
+static void
+store_int64(const XdOption *o, JsonbValue *v, XdModelDef *md)
+{
+	*(int64 *) ((char *) md + o->offset) =
+		DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+}
+
+/*
+ * Options as create_model and alter_model take them: a JSON object of known
+ * options, each value of its type and in its range (DESIGN sections 3, 4).
+ */
+void
+xdpg_options_check(Jsonb *opts, bool has_rating)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	if (opts == NULL || !JB_ROOT_IS_OBJECT(opts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a json object, not %s",
+						opts ? JsonbToCString(NULL, &opts->root, VARSIZE(opts)) : "null")));
+	it = JsonbIteratorInit(&opts->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		const XdOption *o;
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		o = xdpg_option(key);
+		if (o == NULL)
+		{
+			const char *names[lengthof(options)];
+			const char *near;
+
+			for (int i = 0; i < N_OPTIONS; i++)
+				names[i] = options[i].name;
+			near = xdpg_did_you_mean(key, names, N_OPTIONS);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\"", key),
+					 errhint("%sKnown options: %s.",
+							 near ? psprintf("Did you mean \"%s\"? ", near) : "", option_names())));
+		}
+		tok = JsonbIteratorNext(&it, &v, true);
+		Assert(tok == WJB_VALUE);
+		(void) check_value(o, &v, has_rating);
+	}
+}
+
+/* Applies one option's value (JSON), checked, to md. */
+static void
+apply(const XdOption *o, JsonbValue *v, XdModelDef *md)
+{
+	double		x = check_value(o, v, true);
+
+	if (o->field == XDPG_FIELD_INT64 && v->type == jbvNumeric)
+		store_int64(o, v, md);
+	else
+		store_value(o, v, x, md);
+}
+
+/*
+ * md's options: the core's defaults, each row's own default where the core
+ * has none, then the stored options (opts; NULL = none), each checked again
+ * (a catalog value is validated when it is read). Strings are allocated in
+ * the current memory context.
+ */
+void
+xdpg_options_read(XdModelDef *md, Jsonb *opts)
+{
+	xd_train_opts train;
+	xd_transfer_opts transfer;
+
+	xd_config_defaults(&md->cfg);
+	xd_train_opts_default(&train, &md->cfg);
+	md->epochs = train.max_epochs;
+	md->patience = train.patience;
+	md->val_sample = train.valid_max;
+	xd_transfer_opts_default(&transfer);
+	md->pretrain_epochs = transfer.pretrain_epochs;
+	md->lambda_kl = transfer.lambda_kl;
+	md->lambda_search = transfer.lambda_search;
+	md->auto_margin = transfer.auto_margin_se;
+	md->lr_search = transfer.lr_search;
+	for (int i = 0; i < N_OPTIONS; i++)
+		if (options[i].deflt)
+		{
+			Jsonb	   *d = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(options[i].deflt)));
+			JsonbValue	v;
+
+			if (!JsonbExtractScalar(&d->root, &v))
+				elog(ERROR, "xdrec: the default of option \"%s\" is not a scalar", options[i].name);
+			store_value(&options[i], &v, v.type == jbvNumeric ?
+						strtod(numeric_normalize(v.val.numeric), NULL) :
+						v.type == jbvBool ? (double) v.val.boolean : NAN, md);
+		}
+
+	if (opts && JB_ROOT_IS_OBJECT(opts))
+	{
+		JsonbIterator *it = JsonbIteratorInit(&opts->root);
+		JsonbValue	k,
+					v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		{
+			const XdOption *o;
+
+			if (tok != WJB_KEY)
+				continue;
+			o = xdpg_option(pnstrdup(k.val.string.val, k.val.string.len));
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (o && !(v.type == jbvNull))
+				apply(o, &v, md);
+		}
+	}
+	md->explicit_fb = md->cfg.feedback == XD_EXPLICIT;
+}
+
+/* Appends o's value in md (or cfg, for its fields) as JSON. */
+static void
+append_value(StringInfo b, const XdOption *o, const XdModelDef *md, const xd_config *cfg)
+{
+	const char *p = (const char *) md + o->offset;
+
+	if (o->offset >= FIELD(cfg) && o->offset < FIELD(cfg) + sizeof(xd_config))
+		p = (const char *) cfg + (o->offset - FIELD(cfg));
+	if (o->word && *(const bool *) ((const char *) md + o->word_field))
+	{
+		escape_json(b, o->word);
+		return;
+	}
+	switch (o->field)
+	{
+		case XDPG_FIELD_INT:
+			appendStringInfo(b, "%d", *(const int *) p);
+			break;
+		case XDPG_FIELD_CHOICE:
+			escape_json(b, o->choices[*(const int *) p]);
+			break;
+		case XDPG_FIELD_INT64:
+			appendStringInfo(b, INT64_FORMAT, *(const int64 *) p);
+			break;
+		case XDPG_FIELD_FLOAT:
+			appendStringInfo(b, "%.6g", *(const float *) p);
+			break;
+		case XDPG_FIELD_DOUBLE:
+			appendStringInfo(b, "%.6g", *(const double *) p);
+			break;
+		case XDPG_FIELD_BOOL:
+			appendStringInfoString(b, *(const bool *) p ? "true" : "false");
+			break;
+		case XDPG_FIELD_STRING:
+			if (*(char *const *) p)
+				escape_json(b, *(char *const *) p);
+			else
+				appendStringInfoString(b, "null");
+			break;
+	}
+}
+
+/* "key": value, for every option (or every recorded one) */
+static void
+append_options(StringInfo b, const XdModelDef *md, const xd_config *cfg, bool recorded_only)
+{
+	for (int i = 0; i < N_OPTIONS; i++)
+		if (options[i].recorded || !recorded_only)
+		{
+			escape_json(b, options[i].name);
+			appendStringInfoString(b, ": ");
+			append_value(b, &options[i], md, cfg);
+			appendStringInfoString(b, ", ");
+		}
+}
+
+/*
+ * The configuration a version records ("config" of xdrec.version.encoder):
+ * every recorded option with the value it was trained with (cfg: the core's
+ * config as the fit used it; md: the rest), and the encoded width m.
+ */
+char *
+xdpg_config_json(const XdModelDef *md, const xd_config *cfg)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	append_options(&b, md, cfg, true);
+	appendStringInfo(&b, "\"m\": %d}", cfg->m);
+	return b.data;
+}
+
+/*
+ * Every option of a model whose stored options are opts, defaults resolved,
+ * as a JSON object (xdrec_internal.resolved_options: the views read the
+ * defaults from here, never from a copy).
+ */
+char *
+xdpg_options_json(Jsonb *opts)
+{
+	XdModelDef	md;
+	StringInfoData b;
+
+	memset(&md, 0, sizeof(md));
+	xdpg_options_read(&md, opts);
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	append_options(&b, &md, &md.cfg, false);
+	b.len -= 2;					/* the last ", " */
+	b.data[b.len] = '\0';
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
+/* What values o takes, as help and the reference say it. */
+char *
+xdpg_option_values(const XdOption *o)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	switch (o->type)
+	{
+		case XDPG_OPT_INT:
+			if (o->max == PG_INT64_MAX)
+				appendStringInfo(&b, "integer " INT64_FORMAT "..2^63-1", o->min);
+			else
+				appendStringInfo(&b, "integer " INT64_FORMAT ".." INT64_FORMAT, o->min, o->max);
+			break;
+		case XDPG_OPT_NUMBER:
+			appendStringInfo(&b, "number in %s%s, %s%s", o->lo_open ? "(" : "[", bound_text(o->lo),
+							 bound_text(o->hi), o->hi_open ? ")" : "]");
+			if (o->word)
+				appendStringInfo(&b, " or \"%s\"", o->word);
+			break;
+		case XDPG_OPT_CHOICE:
+			for (int i = 0; o->choices[i]; i++)
+				appendStringInfo(&b, "%s\"%s\"", i == 0 ? "" : o->choices[i + 1] ? ", " : " or ",
+								 o->choices[i]);
+			break;
+		case XDPG_OPT_BOOL:
+			appendStringInfoString(&b, "boolean");
+			break;
+		case XDPG_OPT_COLUMN:
+			appendStringInfoString(&b, "a column of the relation");
+			break;
+	}
+	return b.data;
+}
+
+/* o's default as help and the reference show it. */
+char *
+xdpg_option_default(const XdOption *o)
+{
+	XdModelDef	md;
+	StringInfoData b;
+
+	if (o->shown)
+		return pstrdup(o->shown);
+	memset(&md, 0, sizeof(md));
+	xdpg_options_read(&md, NULL);
+	initStringInfo(&b);
+	append_value(&b, o, &md, &md.cfg);
+	return b.data;
+}
