@@ -176,10 +176,12 @@ bound_text(double x)
 /*
  * Checks one value of o and returns it as a double (an integer, a number, a
  * choice's index, a boolean's 0 or 1; NaN for a string or the number's
- * word). Errors as create_model gives them (22023).
+ * word). Errors as create_model gives them (22023). Without ranges, only
+ * its type: a stored value was checked by the rules of the release that
+ * stored it (0.1.0 took patience 0).
  */
 static double
-check_value(const XdOption *o, JsonbValue *v, bool has_rating)
+check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 {
 	switch (o->type)
 	{
@@ -192,7 +194,7 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating)
 				errno = 0;
 				x = strtoll(text, &end, 10);
 				if (v->type != jbvNumeric || errno != 0 || end == text || *end != '\0' ||
-					x < o->min || x > o->max)
+					(ranges && (x < o->min || x > o->max)))
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("%s must be an integer between " INT64_FORMAT " and " INT64_FORMAT ", not %s",
@@ -207,7 +209,8 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating)
 					return NAN;
 				if (v->type == jbvNumeric)
 					x = strtod(numeric_normalize(v->val.numeric), NULL);
-				if (!(x >= o->lo && x <= o->hi) || (o->lo_open && x == o->lo) || (o->hi_open && x == o->hi))
+				if (isnan(x) || (ranges && (x < o->lo || x > o->hi || (o->lo_open && x == o->lo) ||
+											(o->hi_open && x == o->hi))))
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("%s must be a number in %s%s, %s%s, not %s", what(o),
@@ -334,15 +337,15 @@ xdpg_options_check(Jsonb *opts, bool has_rating)
 		}
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
-		(void) check_value(o, &v, has_rating);
+		(void) check_value(o, &v, has_rating, true);
 	}
 }
 
-/* Applies one option's value (JSON), checked, to md. */
+/* Applies one stored option's value (JSON), of its type, to md. */
 static void
 apply(const XdOption *o, JsonbValue *v, XdModelDef *md)
 {
-	double		x = check_value(o, v, true);
+	double		x = check_value(o, v, true, false);
 
 	if (o->field == XDPG_FIELD_INT64 && v->type == jbvNumeric)
 		store_int64(o, v, md);
@@ -352,9 +355,9 @@ apply(const XdOption *o, JsonbValue *v, XdModelDef *md)
 
 /*
  * md's options: the core's defaults, each row's own default where the core
- * has none, then the stored options (opts; NULL = none), each checked again
- * (a catalog value is validated when it is read). Strings are allocated in
- * the current memory context.
+ * has none, then the stored options (opts; NULL = none), each checked for
+ * its type again (a catalog value is validated when it is read). Strings
+ * are allocated in the current memory context.
  */
 void
 xdpg_options_read(XdModelDef *md, Jsonb *opts)

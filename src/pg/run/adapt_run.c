@@ -259,29 +259,17 @@ xdpg_adapt_store(XdAdaptRun *run)
 
 		vo.stop = xdpg_stop;
 		st = xd_transfer_validation(res, ds, &vo, &each, &n);
-		if (st == XD_OK)
-			xdpg_validation_from_terms(each, n, md->explicit_fb, &valid);
-		free(each);
-		xdpg_check_status(st, "validating");
+		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
 	}
 
 	/* the version: the target's state, pinning the source version */
-	initStringInfo(&vm);
-	appendStringInfo(&vm, "{\"test\": %s, \"valid\": ", metrics);
-	xdpg_validation_json(&vm, md, &valid);
-	appendStringInfo(&vm, ", \"curve\": %s", xdpg_curve_json(&run->curve));
-	xdpg_json_int(&vm, "max_epochs", md->epochs, true);
+	xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
+							 res->best_epoch, run->counts.rows_used, ds, res->seconds);
 	appendStringInfoString(&vm, ", \"requested\": ");
 	escape_json(&vm, xd_transfer_method_name(run->method));
-	xdpg_json_int(&vm, "epochs", res->epochs, true);
-	xdpg_json_int(&vm, "best_epoch", res->best_epoch, true);
 	xdpg_json_int(&vm, "pretrain_epochs", res->n_pretrain, true);
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&vm, "lambda_kl", res->lambda_kl, true);
-	xdpg_json_int(&vm, "rows", run->counts.rows_used, true);
-	xdpg_json_int(&vm, "users", ds->n_users, true);
-	xdpg_json_int(&vm, "items", ds->n_items, true);
-	xdpg_json_num(&vm, "seconds", res->seconds, true);
 	xdpg_json_num(&vm, "pretrain_seconds", res->pretrain_seconds, true);
 	appendStringInfoString(&vm, "}");
 
@@ -300,17 +288,10 @@ xdpg_adapt_store(XdAdaptRun *run)
 	escape_json(&summary, xd_transfer_method_name(res->method));
 	appendStringInfoString(&summary, ", \"requested\": ");
 	escape_json(&summary, xd_transfer_method_name(run->method));
-	xdpg_json_int(&summary, "rows_read", run->counts.rows_read, true);
-	xdpg_json_int(&summary, "rows_used", run->counts.rows_used, true);
-	xdpg_json_int(&summary, "users", ds->n_users, true);
-	xdpg_json_int(&summary, "items", ds->n_items, true);
-	xdpg_fit_summary_split(&summary, ds);
+	xdpg_fit_summary_data(&summary, &run->counts, ds);
 	xdpg_json_int(&summary, "pretrain_epochs", res->n_pretrain, true);
-	xdpg_json_int(&summary, "epochs", res->epochs, true);
-	xdpg_json_int(&summary, "best_epoch", res->best_epoch, true);
-	appendStringInfoString(&summary, ", \"best_valid\": {");
-	xdpg_json_num(&summary, md->explicit_fb ? "rmse" : "mrr", res->best_metric, false);
-	xdpg_json_num(&summary, "se", valid.se, true);
+	xdpg_fit_summary_best(&summary, res->epochs, res->best_epoch, md->explicit_fb ? "rmse" : "mrr",
+						  res->best_metric, valid.se);
 	appendStringInfoString(&summary, "}");
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&summary, "lambda_kl", res->lambda_kl, true);

@@ -249,15 +249,34 @@ xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain)
 	escape_json(b, domain);
 }
 
-/* ... has the domain's split ... */
+/* ... has the rows read and used, the users, the items and the split ... */
 void
-xdpg_fit_summary_split(StringInfo b, const xd_dataset *ds)
+xdpg_fit_summary_data(StringInfo b, const XdLoadCounts *counts, const xd_dataset *ds)
 {
+	xdpg_json_int(b, "rows_read", counts->rows_read, true);
+	xdpg_json_int(b, "rows_used", counts->rows_used, true);
+	xdpg_json_int(b, "users", ds->n_users, true);
+	xdpg_json_int(b, "items", ds->n_items, true);
 	appendStringInfoString(b, ", \"split\": {");
 	xdpg_json_int(b, "train", ds->n_split[XD_SPLIT_TRAIN], false);
 	xdpg_json_int(b, "valid", ds->n_split[XD_SPLIT_VALID], true);
 	xdpg_json_int(b, "test", ds->n_split[XD_SPLIT_TEST], true);
 	appendStringInfoString(b, "}");
+}
+
+/*
+ * ... has the epochs run and the best one, with its validation metric
+ * (named metric) and standard error in "best_valid", left open for more ...
+ */
+void
+xdpg_fit_summary_best(StringInfo b, int epochs, int best_epoch, const char *metric,
+					  double best, double se)
+{
+	xdpg_json_int(b, "epochs", epochs, true);
+	xdpg_json_int(b, "best_epoch", best_epoch, true);
+	appendStringInfoString(b, ", \"best_valid\": {");
+	xdpg_json_num(b, metric, best, false);
+	xdpg_json_num(b, "se", se, true);
 }
 
 /* ... and closes with the version written and the whole call's seconds. */
@@ -312,8 +331,8 @@ xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_searc
  * whose mean is the MRR; or minus the squared error, whose mean is minus the
  * MSE (core/fit/metrics.c computes both with their standard errors).
  */
-void
-xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb, XdValidation *out)
+static void
+validation_from_terms(double *each, int64 n, bool explicit_fb, XdValidation *out)
 {
 	xd_metric_se m;
 
@@ -341,6 +360,42 @@ xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb, XdValidation
 	}
 	out->metric = m.value;
 	out->se = m.se;
+}
+
+/*
+ * The validation of a fit from the per-positive terms a core call returned
+ * (st; each, freed here, and n), or the call's error.
+ */
+void
+xdpg_fit_validation(xd_status st, double *each, int64 n, bool explicit_fb, XdValidation *out)
+{
+	if (st == XD_OK)
+		validation_from_terms(each, n, explicit_fb, out);
+	free(each);
+	xdpg_check_status(st, "validating");
+}
+
+/*
+ * A version's metrics (xdrec.version.metrics): the test metrics (JSON), the
+ * validation, the per-epoch curve, the epochs, the data and the fit's
+ * seconds; left open for what a run adds.
+ */
+void
+xdpg_fit_version_metrics(StringInfo vm, const XdModelDef *md, const char *test,
+						 const XdValidation *valid, const XdCurve *curve, int epochs,
+						 int best_epoch, int64 rows, const xd_dataset *ds, double seconds)
+{
+	initStringInfo(vm);
+	appendStringInfo(vm, "{\"test\": %s, \"valid\": ", test);
+	xdpg_validation_json(vm, md, valid);
+	appendStringInfo(vm, ", \"curve\": %s", xdpg_curve_json(curve));
+	xdpg_json_int(vm, "max_epochs", md->epochs, true);
+	xdpg_json_int(vm, "epochs", epochs, true);
+	xdpg_json_int(vm, "best_epoch", best_epoch, true);
+	xdpg_json_int(vm, "rows", rows, true);
+	xdpg_json_int(vm, "users", ds->n_users, true);
+	xdpg_json_int(vm, "items", ds->n_items, true);
+	xdpg_json_num(vm, "seconds", seconds, true);
 }
 
 /* A version's "valid" object: {"mrr": x, "se": s, "n": n} (or "rmse"). */

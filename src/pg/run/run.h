@@ -56,7 +56,9 @@ extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,
 								   const char *domain);
 extern char *xdpg_fit_stats_json(int64 rows, const xd_dataset *ds);
 extern void xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain);
-extern void xdpg_fit_summary_split(StringInfo b, const xd_dataset *ds);
+extern void xdpg_fit_summary_data(StringInfo b, const XdLoadCounts *counts, const xd_dataset *ds);
+extern void xdpg_fit_summary_best(StringInfo b, int epochs, int best_epoch, const char *metric,
+								  double best, double se);
 extern void xdpg_fit_summary_end(StringInfo b, int64 version_id, double t0);
 extern Datum xdpg_fit_result(const char *summary);
 extern void xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md,
@@ -75,8 +77,8 @@ typedef struct XdValidation
 	int64		n;
 } XdValidation;
 
-extern void xdpg_validation_from_terms(double *each, int64 n, bool explicit_fb,
-									   XdValidation *out);
+extern void xdpg_fit_validation(xd_status st, double *each, int64 n, bool explicit_fb,
+								XdValidation *out);
 extern void xdpg_validation_json(StringInfo b, const XdModelDef *md, const XdValidation *v);
 
 /*
@@ -106,6 +108,9 @@ typedef struct XdCurve
 
 extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner);
 extern char *xdpg_curve_json(const XdCurve *c);
+extern void xdpg_fit_version_metrics(StringInfo vm, const XdModelDef *md, const char *test,
+									 const XdValidation *valid, const XdCurve *curve, int epochs,
+									 int best_epoch, int64 rows, const xd_dataset *ds, double seconds);
 
 /* deploy.c: the deploy policy and pruning after a run wrote a version */
 extern const char *xdpg_deploy_policy(const XdModelDef *md, const char *requested);

@@ -171,10 +171,7 @@ xdpg_train_store(XdTrainRun *run)
 
 		vo.stop = xdpg_stop;
 		st = xd_train_validate(guard->model, ds, &vo, &metric, &n, &each);
-		if (st == XD_OK)
-			xdpg_validation_from_terms(each, n, md->explicit_fb, &valid);
-		free(each);
-		xdpg_check_status(st, "validating");
+		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
 	}
 
 	/*
@@ -193,8 +190,7 @@ xdpg_train_store(XdTrainRun *run)
 
 	/* the summary: what was read and skipped, the run, the test metrics */
 	xdpg_fit_summary_begin(&summary, run->name, run->domain);
-	xdpg_json_int(&summary, "rows_read", run->counts.rows_read, true);
-	xdpg_json_int(&summary, "rows_used", run->counts.rows_used, true);
+	xdpg_fit_summary_data(&summary, &run->counts, ds);
 	appendStringInfoString(&summary, ", \"rows_skipped\": {");
 	xdpg_json_int(&summary, "null_user", run->counts.null_user, false);
 	xdpg_json_int(&summary, "null_item", run->counts.null_item, true);
@@ -202,16 +198,10 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_int(&summary, "non_finite", run->counts.non_finite, true);
 	xdpg_json_int(&summary, "null_domain", run->counts.null_domain, true);
 	appendStringInfoString(&summary, "}");
-	xdpg_json_int(&summary, "users", ds->n_users, true);
-	xdpg_json_int(&summary, "items", ds->n_items, true);
 	xdpg_json_int(&summary, "m", run->cfg.m, true);
-	xdpg_fit_summary_split(&summary, ds);
-	xdpg_json_int(&summary, "epochs", res->epochs, true);
-	xdpg_json_int(&summary, "best_epoch", res->best_epoch, true);
-	appendStringInfoString(&summary, ", \"best_valid\": {");
-	xdpg_json_num(&summary, res->metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
-			 res->best_metric, false);
-	xdpg_json_num(&summary, "se", valid.se, true);
+	xdpg_fit_summary_best(&summary, res->epochs, res->best_epoch,
+						  res->metric_is_loss ? "loss" : (md->explicit_fb ? "rmse" : "mrr"),
+						  res->best_metric, valid.se);
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
@@ -225,18 +215,8 @@ xdpg_train_store(XdTrainRun *run)
 	{
 		StringInfoData vm;
 
-		initStringInfo(&vm);
-		appendStringInfo(&vm, "{\"test\": %s, ", metrics);
-		appendStringInfoString(&vm, "\"valid\": ");
-		xdpg_validation_json(&vm, md, &valid);
-		appendStringInfo(&vm, ", \"curve\": %s", xdpg_curve_json(&run->curve));
-		xdpg_json_int(&vm, "max_epochs", md->epochs, true);
-		xdpg_json_int(&vm, "epochs", res->epochs, true);
-		xdpg_json_int(&vm, "best_epoch", res->best_epoch, true);
-		xdpg_json_int(&vm, "rows", run->counts.rows_used, true);
-		xdpg_json_int(&vm, "users", ds->n_users, true);
-		xdpg_json_int(&vm, "items", ds->n_items, true);
-		xdpg_json_num(&vm, "seconds", train_seconds, true);
+		xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
+								 res->best_epoch, run->counts.rows_used, ds, train_seconds);
 		appendStringInfoString(&vm, "}");
 		info.encoders = guard->encoders;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
