@@ -74,6 +74,111 @@ feature_list(const XdFeatureDef *features, const xd_schema *s)
 }
 
 /*
+ * The feature a context key names (its index in fi), or an error: a name the
+ * model does not have (with the nearest), or an item-scoped feature.
+ */
+static const XdFeatureDef *
+context_feature(const char *model, const XdFeatureDef *features, const xd_schema *s,
+				const char *name, int len, int *fi)
+{
+	const XdFeatureDef *f = find_feature(features, s, name, len, fi);
+
+	if (f == NULL)
+	{
+		const char **names = palloc(sizeof(char *) * Max(s->n_features, 1));
+		const char *near;
+
+		for (int i = 0; i < s->n_features; i++)
+			names[i] = features[i].name;
+		near = xdpg_did_you_mean(pnstrdup(name, len), names, s->n_features);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("model \"%s\" has no context feature \"%.*s\"", model, len, name),
+				 near ? errhint("Did you mean \"%s\"? Its features are: %s.", near,
+								feature_list(features, s)) :
+				 errhint("Its features are: %s.", feature_list(features, s))));
+	}
+	if (f->scope == XD_SCOPE_ITEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature \"%s\" is item-scoped: it comes from each candidate item's profile, not from ctx",
+						f->name)));
+	return f;
+}
+
+/*
+ * Feature f's value v (not JSON null) into its raw slot (xf) of num or
+ * codes, or an error: the wrong JSON type, NaN, or beyond a float4.
+ */
+static void
+context_value(const char *model, const XdFeatureDef *f, const xd_feature *xf, JsonbValue *v,
+			  float *num, int32 *codes)
+{
+	switch (f->type)
+	{
+		case XDPG_NUMERIC:
+			{
+				double		x;
+
+				if (v->type != jbvNumeric)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("context feature \"%s\" is numeric, not %s", f->name,
+									v->type == jbvString ? "a string" :
+									v->type == jbvBool ? "a boolean" : "a json container")));
+				/*
+				 * JSON numbers are finite; beyond float8 this gives infinity,
+				 * refused as beyond float4 with the value
+				 */
+				x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+													   NumericGetDatum(v->val.numeric)));
+				if (isnan(x))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("context feature \"%s\" must be a number, not NaN", f->name)));
+				if (isinf(x) || isinf((float) x))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("context feature \"%s\" is out of range for a real: %s", f->name,
+									numeric_out_sci(v->val.numeric, 1)),
+							 errhint("Numeric features are stored as real (float4), whose magnitude stays below 3.4e38.")));
+				num[xf->raw] = (float) x;
+			}
+			break;
+		case XDPG_BOOLEAN:
+			if (v->type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("context feature \"%s\" is boolean, not %s", f->name,
+								v->type == jbvString ? "a string" :
+								v->type == jbvNumeric ? "a number" : "a json container")));
+			num[xf->raw] = v->val.boolean ? 1.0f : 0.0f;
+			break;
+		case XDPG_CATEGORICAL:
+			{
+				char	   *text;
+
+				if (v->type == jbvString)
+					text = pnstrdup(v->val.string.val, v->val.string.len);
+				else if (v->type == jbvNumeric)
+					text = DatumGetCString(DirectFunctionCall1(numeric_out,
+															   NumericGetDatum(v->val.numeric)));
+				else if (v->type == jbvBool)
+					text = v->val.boolean ? "true" : "false";
+				else
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("context feature \"%s\" is categorical: give a string, not a json container",
+									f->name)));
+				codes[xf->raw] = xdpg_code_of(f, text);
+				if (codes[xf->raw] == f->n_vocab && f->n_vocab > 0)
+					unknown_category(model, f, text);
+			}
+			break;
+	}
+}
+
+/*
  * A ranking context by feature name into raw values (num, codes in the
  * schema's raw layout; missing = NaN / -1). Unknown names, wrong JSON types,
  * NaN or infinite numbers and item-scoped features are errors.
@@ -104,100 +209,10 @@ xdpg_ctx_from_jsonb(const char *model, const XdFeatureDef *features, const xd_sc
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		if (tok == WJB_KEY)
-		{
-			f = find_feature(features, s, v.val.string.val, v.val.string.len, &fi);
-			if (f == NULL)
-			{
-				const char **names = palloc(sizeof(char *) * Max(s->n_features, 1));
-				const char *near;
-
-				for (int i = 0; i < s->n_features; i++)
-					names[i] = features[i].name;
-				near = xdpg_did_you_mean(pnstrdup(v.val.string.val, v.val.string.len), names,
-										 s->n_features);
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("model \"%s\" has no context feature \"%.*s\"", model,
-								v.val.string.len, v.val.string.val),
-						 near ? errhint("Did you mean \"%s\"? Its features are: %s.", near,
-										feature_list(features, s)) :
-						 errhint("Its features are: %s.", feature_list(features, s))));
-			}
-			if (f->scope == XD_SCOPE_ITEM)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("feature \"%s\" is item-scoped: it comes from each candidate item's profile, not from ctx",
-								f->name)));
-		}
-		else if (tok == WJB_VALUE && f != NULL)
-		{
-			const xd_feature *xf = &s->features[fi];
-
-			if (v.type == jbvNull)
-				continue;		/* JSON null: missing, encodes 0 */
-			switch (f->type)
-			{
-				case XDPG_NUMERIC:
-					{
-						double		x;
-
-						if (v.type != jbvNumeric)
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("context feature \"%s\" is numeric, not %s", f->name,
-											v.type == jbvString ? "a string" :
-											v.type == jbvBool ? "a boolean" : "a json container")));
-						/*
-						 * JSON numbers are finite; beyond float8 this gives
-						 * infinity, refused as beyond float4 with the value
-						 */
-						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-															   NumericGetDatum(v.val.numeric)));
-						if (isnan(x))
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("context feature \"%s\" must be a number, not NaN", f->name)));
-						if (isinf(x) || isinf((float) x))
-							ereport(ERROR,
-									(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-									 errmsg("context feature \"%s\" is out of range for a real: %s", f->name,
-											numeric_out_sci(v.val.numeric, 1)),
-									 errhint("Numeric features are stored as real (float4), whose magnitude stays below 3.4e38.")));
-						num[xf->raw] = (float) x;
-					}
-					break;
-				case XDPG_BOOLEAN:
-					if (v.type != jbvBool)
-						ereport(ERROR,
-								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-								 errmsg("context feature \"%s\" is boolean, not %s", f->name,
-										v.type == jbvString ? "a string" :
-										v.type == jbvNumeric ? "a number" : "a json container")));
-					num[xf->raw] = v.val.boolean ? 1.0f : 0.0f;
-					break;
-				case XDPG_CATEGORICAL:
-					{
-						char	   *text;
-
-						if (v.type == jbvString)
-							text = pnstrdup(v.val.string.val, v.val.string.len);
-						else if (v.type == jbvNumeric)
-							text = DatumGetCString(DirectFunctionCall1(numeric_out,
-																	   NumericGetDatum(v.val.numeric)));
-						else if (v.type == jbvBool)
-							text = v.val.boolean ? "true" : "false";
-						else
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("context feature \"%s\" is categorical: give a string, not a json container",
-											f->name)));
-						codes[xf->raw] = xdpg_code_of(f, text);
-						if (codes[xf->raw] == f->n_vocab && f->n_vocab > 0)
-							unknown_category(model, f, text);
-					}
-					break;
-			}
-		}
+			f = context_feature(model, features, s, v.val.string.val, v.val.string.len, &fi);
+		/* JSON null: missing, encodes 0 */
+		else if (tok == WJB_VALUE && f != NULL && v.type != jbvNull)
+			context_value(model, f, &s->features[fi], &v, num, codes);
 	}
 }
 

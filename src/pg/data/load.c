@@ -216,27 +216,19 @@ row_key(const XdKeyMap *km, HeapTuple tup, TupleDesc td, int col, bool *isnull)
 	}
 }
 
+/* The columns load.c reads: user, item, rating, each feature, the time. */
+#define XDPG_FIRST_FEATURE 4
+
 /*
- * Appends the domain's usable rows of relation (the model's, or rows held
- * out from it, read by the same expressions) to ds, counting what it skips;
- * by_time: in the order of the model's time_col (NULL first), ties by key in
- * "C" order, so the split by order is the same on every machine.
+ * The query of the domain's rows of relation (the model's, or rows held out
+ * from it, read by the same expressions); by_time: in the order of the
+ * model's time_col (NULL first), ties by key in "C" order, so the split by
+ * order is the same on every machine.
  */
-static void
-append_rows(XdModelDef *md, const char *relation, const char *alias, const char *domain,
-			bool by_time, const XdKeyMap *users, const XdKeyMap *items, xd_dataset *ds,
-			XdLoadCounts *counts)
+static char *
+rows_sql(XdModelDef *md, const char *relation, const char *alias, bool by_time)
 {
-	const xd_schema *s = &ds->enc.schema;
 	StringInfoData sql;
-	Oid			argtypes[2] = {TEXTOID, INT8OID};
-	Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
-	Portal		portal;
-	int			first_feature;
-	float	   *num;
-	int32	   *codes;
-	xd_status	st;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec rows", ALLOCSET_DEFAULT_SIZES);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s(%s)::%s, (%s)::%s, %s",
@@ -244,7 +236,6 @@ append_rows(XdModelDef *md, const char *relation, const char *alias, const char 
 					 quote_identifier(md->user_col), md->user_int ? "pg_catalog.int8" : "pg_catalog.text",
 					 quote_identifier(md->item_col), md->item_int ? "pg_catalog.int8" : "pg_catalog.text",
 					 md->rating_col ? psprintf("(%s)::pg_catalog.float8", quote_identifier(md->rating_col)) : "NULL::pg_catalog.float8");
-	first_feature = 4;
 	for (int i = 0; i < md->n_features; i++)
 		appendStringInfo(&sql, ", %s", xdpg_feature_sql(&md->features[i]));
 	if (by_time)
@@ -252,12 +243,122 @@ append_rows(XdModelDef *md, const char *relation, const char *alias, const char 
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s", relation,
 					 quote_identifier(alias), xdpg_where_domain(md));
 	if (by_time)
-		appendStringInfo(&sql, " ORDER BY %d NULLS FIRST, 1%s, 2%s", first_feature + md->n_features,
+		appendStringInfo(&sql, " ORDER BY %d NULLS FIRST, 1%s, 2%s", XDPG_FIRST_FEATURE + md->n_features,
 						 md->user_int ? "" : " COLLATE \"C\"", md->item_int ? "" : " COLLATE \"C\"");
+	return sql.data;
+}
 
-	num = palloc(sizeof(float) * Max(s->n_num, 1));
-	codes = palloc(sizeof(int32) * Max(s->n_codes, 1));
-	portal = SPI_cursor_open_with_args(NULL, sql.data, 2, argtypes, args, NULL, true, 0);
+/*
+ * One fetched row into ids (u, v), a rating and the raw values (num, codes
+ * in the schema's raw layout); false, counted, when the row is skipped: a
+ * NULL user, item or (explicit) rating, a NaN or infinite value, or a key
+ * the maps do not know.
+ */
+static bool
+read_row(const XdModelDef *md, const xd_schema *s, HeapTuple tup, TupleDesc td,
+		 const XdKeyMap *users, const XdKeyMap *items, int32 *u, int32 *v, float *rating,
+		 float *num, int32 *codes, XdLoadCounts *counts)
+{
+	bool		unull,
+				inull,
+				isnull,
+				bad = false;
+
+	counts->rows_read++;
+	*u = row_key(users, tup, td, 1, &unull);
+	*v = row_key(items, tup, td, 2, &inull);
+	if (unull)
+	{
+		counts->null_user++;
+		return false;
+	}
+	if (inull)
+	{
+		counts->null_item++;
+		return false;
+	}
+	*rating = 0.0f;
+	if (md->explicit_fb)
+	{
+		Datum		d = SPI_getbinval(tup, td, 3, &isnull);
+		double		x;
+
+		if (isnull)
+		{
+			counts->null_rating++;
+			return false;
+		}
+		x = DatumGetFloat8(d);
+		if (isnan(x) || fabs(x) > FLT_MAX)
+		{
+			counts->non_finite++;
+			return false;
+		}
+		*rating = (float) x;
+	}
+	for (int i = 0; i < md->n_features && !bad; i++)
+	{
+		const XdFeatureDef *f = &md->features[i];
+		const xd_feature *xf = &s->features[i];
+		Datum		d = SPI_getbinval(tup, td, XDPG_FIRST_FEATURE + i, &isnull);
+
+		switch (f->type)
+		{
+			case XDPG_NUMERIC:
+				if (isnull)
+					num[xf->raw] = NAN;
+				else
+				{
+					double		x = DatumGetFloat8(d);
+
+					/* NaN and infinities skip the row (DESIGN section 2) */
+					if (isnan(x) || fabs(x) > FLT_MAX)
+						bad = true;
+					num[xf->raw] = (float) x;
+				}
+				break;
+			case XDPG_BOOLEAN:
+				num[xf->raw] = isnull ? NAN : (DatumGetBool(d) ? 1.0f : 0.0f);
+				break;
+			case XDPG_CATEGORICAL:
+				codes[xf->raw] = isnull ? XD_MISSING_CODE :
+					xdpg_code_of(f, TextDatumGetCString(d));
+				break;
+		}
+	}
+	if (bad)
+	{
+		counts->non_finite++;
+		return false;
+	}
+	/* after the value checks: a key whose every row is skipped has no id */
+	if (*u < 0 || *v < 0)
+	{
+		counts->unknown_key++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Appends the domain's usable rows of relation (rows_sql) to ds, counting
+ * what it skips.
+ */
+static void
+append_rows(XdModelDef *md, const char *relation, const char *alias, const char *domain,
+			bool by_time, const XdKeyMap *users, const XdKeyMap *items, xd_dataset *ds,
+			XdLoadCounts *counts)
+{
+	const xd_schema *s = &ds->enc.schema;
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {CStringGetTextDatum(domain), Int64GetDatum(md->id)};
+	Portal		portal;
+	float	   *num = palloc(sizeof(float) * Max(s->n_num, 1));
+	int32	   *codes = palloc(sizeof(int32) * Max(s->n_codes, 1));
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec rows", ALLOCSET_DEFAULT_SIZES);
+
+	portal = SPI_cursor_open_with_args(NULL, rows_sql(md, relation, alias, by_time), 2, argtypes,
+									   args, NULL, true, 0);
 	for (;;)
 	{
 		MemoryContext old;
@@ -268,88 +369,14 @@ append_rows(XdModelDef *md, const char *relation, const char *alias, const char 
 		old = MemoryContextSwitchTo(tmp);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		unull,
-						inull,
-						isnull,
-						bad = false;
 			int32		u,
 						v;
-			float		rating = 0.0f;
+			float		rating;
+			xd_status	st;
 
-			counts->rows_read++;
-			u = row_key(users, tup, td, 1, &unull);
-			v = row_key(items, tup, td, 2, &inull);
-			if (unull)
-			{
-				counts->null_user++;
+			if (!read_row(md, s, SPI_tuptable->vals[r], SPI_tuptable->tupdesc, users, items,
+						  &u, &v, &rating, num, codes, counts))
 				continue;
-			}
-			if (inull)
-			{
-				counts->null_item++;
-				continue;
-			}
-			if (md->explicit_fb)
-			{
-				Datum		d = SPI_getbinval(tup, td, 3, &isnull);
-				double		x;
-
-				if (isnull)
-				{
-					counts->null_rating++;
-					continue;
-				}
-				x = DatumGetFloat8(d);
-				if (isnan(x) || fabs(x) > FLT_MAX)
-				{
-					counts->non_finite++;
-					continue;
-				}
-				rating = (float) x;
-			}
-			for (int i = 0; i < md->n_features && !bad; i++)
-			{
-				const XdFeatureDef *f = &md->features[i];
-				const xd_feature *xf = &s->features[i];
-				Datum		d = SPI_getbinval(tup, td, first_feature + i, &isnull);
-
-				switch (f->type)
-				{
-					case XDPG_NUMERIC:
-						if (isnull)
-							num[xf->raw] = NAN;
-						else
-						{
-							double		x = DatumGetFloat8(d);
-
-							/* NaN and infinities skip the row (DESIGN section 2) */
-							if (isnan(x) || fabs(x) > FLT_MAX)
-								bad = true;
-							num[xf->raw] = (float) x;
-						}
-						break;
-					case XDPG_BOOLEAN:
-						num[xf->raw] = isnull ? NAN : (DatumGetBool(d) ? 1.0f : 0.0f);
-						break;
-					case XDPG_CATEGORICAL:
-						codes[xf->raw] = isnull ? XD_MISSING_CODE :
-							xdpg_code_of(f, TextDatumGetCString(d));
-						break;
-				}
-			}
-			if (bad)
-			{
-				counts->non_finite++;
-				continue;
-			}
-			/* after the value checks: a key whose every row is skipped has no id */
-			if (u < 0 || v < 0)
-			{
-				counts->unknown_key++;
-				continue;
-			}
 			st = xd_dataset_append(ds, u, v, rating, num, codes);
 			if (st == XD_ENOMEM)
 				ereport(ERROR,
@@ -368,7 +395,6 @@ append_rows(XdModelDef *md, const char *relation, const char *alias, const char 
 	}
 	SPI_cursor_close(portal);
 	MemoryContextDelete(tmp);
-
 }
 
 /*

@@ -291,12 +291,6 @@ static const char *const feature_types[] = {"numeric", "categorical", "boolean",
 static const char *const feature_kinds[] = {"interactional", "historical", "attributional", NULL};
 static const char *const feature_scopes[] = {"interaction", "user", "item", NULL};
 
-static int
-cmp_vocab_entry(const void *a, const void *b)
-{
-	return strcmp(((const XdVocabEntry *) a)->value, ((const XdVocabEntry *) b)->value);
-}
-
 /* A categorical feature's frozen vocabulary: distinct strings. */
 static void
 read_vocabulary(VersionRead *r, JsonbContainer *feature, const char *path, XdFeatureDef *f)
@@ -321,7 +315,7 @@ read_vocabulary(VersionRead *r, JsonbContainer *feature, const char *path, XdFea
 	/* codes are positions: two equal values would make one of them unreachable */
 	xdpg_vocab_index(f, MemoryContextAlloc(r->v->cxt, sizeof(XdVocabEntry) * Max(f->n_vocab, 1)));
 	for (int k = 1; k < f->n_vocab; k++)
-		if (cmp_vocab_entry(&f->sorted[k - 1], &f->sorted[k]) == 0)
+		if (strcmp(f->sorted[k - 1].value, f->sorted[k].value) == 0)
 			version_corrupt(r, "its encoder's \"%s\" lists \"%s\" twice", vpath, f->sorted[k].value);
 }
 
