@@ -90,6 +90,50 @@ is_int_type(const char *t)
 }
 
 /*
+ * md's declared features in order, into the upper context; a categorical
+ * feature without its own vocab_cap takes the model's.
+ */
+static void
+read_features(XdModelDef *md)
+{
+	int			ret;
+	Oid			ftypes[1] = {INT8OID};
+	Datum		fargs[1] = {Int64GetDatum(md->id)};
+
+	ret = SPI_execute_with_args(
+								"SELECT name, column_name::text, expression, kind, type, scope, "
+								" coalesce((options->>'bins')::int, 0), (options->>'vocab_cap')::int "
+								"FROM xdrec.feature WHERE model_id = $1 ORDER BY position",
+								1, ftypes, fargs, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading the features of model \"%s\" failed", md->name);
+	md->n_features = (int) SPI_processed;
+	md->features = SPI_palloc(sizeof(XdFeatureDef) * Max(md->n_features, 1));
+	memset(md->features, 0, sizeof(XdFeatureDef) * Max(md->n_features, 1));
+	for (int i = 0; i < md->n_features; i++)
+	{
+		XdFeatureDef *f = &md->features[i];
+		char	   *kind = xdpg_spi_text(i, 4),
+				   *type = xdpg_spi_text(i, 5),
+				   *scope = xdpg_spi_text(i, 6);
+		bool		isnull;
+
+		f->name = xdpg_spi_text(i, 1);
+		f->column = xdpg_spi_text(i, 2);
+		f->expression = xdpg_spi_text(i, 3);
+		f->kind = strcmp(kind, "interactional") == 0 ? XD_KIND_INTERACTIONAL :
+			strcmp(kind, "historical") == 0 ? XD_KIND_HISTORICAL : XD_KIND_ATTRIBUTIONAL;
+		f->type = strcmp(type, "numeric") == 0 ? XDPG_NUMERIC :
+			strcmp(type, "categorical") == 0 ? XDPG_CATEGORICAL : XDPG_BOOLEAN;
+		f->scope = strcmp(scope, "interaction") == 0 ? XD_SCOPE_INTERACTION :
+			strcmp(scope, "user") == 0 ? XD_SCOPE_USER : XD_SCOPE_ITEM;
+		f->bins = spi_int4(i, 7);
+		SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 8, &isnull);
+		f->vocab_cap = isnull ? md->vocab_cap : spi_int4(i, 8);
+	}
+}
+
+/*
  * The visible model called name, with its features, checked for privilege
  * ('use' or 'train'). Its options are resolved by options.c, with the
  * core's defaults (create_model stores them as given).
@@ -165,42 +209,7 @@ xdpg_model_load(const char *name, const char *privilege)
 		MemoryContextSwitchTo(old);
 	}
 
-	{
-		Oid			ftypes[1] = {INT8OID};
-		Datum		fargs[1] = {Int64GetDatum(md->id)};
-
-		ret = SPI_execute_with_args(
-									"SELECT name, column_name::text, expression, kind, type, scope, "
-									" coalesce((options->>'bins')::int, 0), (options->>'vocab_cap')::int "
-									"FROM xdrec.feature WHERE model_id = $1 ORDER BY position",
-									1, ftypes, fargs, NULL, true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "xdrec: reading the features of model \"%s\" failed", name);
-		md->n_features = (int) SPI_processed;
-		md->features = SPI_palloc(sizeof(XdFeatureDef) * Max(md->n_features, 1));
-		memset(md->features, 0, sizeof(XdFeatureDef) * Max(md->n_features, 1));
-		for (int i = 0; i < md->n_features; i++)
-		{
-			XdFeatureDef *f = &md->features[i];
-			char	   *kind = xdpg_spi_text(i, 4),
-					   *type = xdpg_spi_text(i, 5),
-					   *scope = xdpg_spi_text(i, 6);
-			bool		isnull;
-
-			f->name = xdpg_spi_text(i, 1);
-			f->column = xdpg_spi_text(i, 2);
-			f->expression = xdpg_spi_text(i, 3);
-			f->kind = strcmp(kind, "interactional") == 0 ? XD_KIND_INTERACTIONAL :
-				strcmp(kind, "historical") == 0 ? XD_KIND_HISTORICAL : XD_KIND_ATTRIBUTIONAL;
-			f->type = strcmp(type, "numeric") == 0 ? XDPG_NUMERIC :
-				strcmp(type, "categorical") == 0 ? XDPG_CATEGORICAL : XDPG_BOOLEAN;
-			f->scope = strcmp(scope, "interaction") == 0 ? XD_SCOPE_INTERACTION :
-				strcmp(scope, "user") == 0 ? XD_SCOPE_USER : XD_SCOPE_ITEM;
-			f->bins = spi_int4(i, 7);
-			SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 8, &isnull);
-			f->vocab_cap = isnull ? md->vocab_cap : spi_int4(i, 8);
-		}
-	}
+	read_features(md);
 	return md;
 }
 

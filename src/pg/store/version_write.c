@@ -147,32 +147,17 @@ codes_as_floats(const int32 *codes, size_t n)
 	return f;
 }
 
-/*
- * Writes a new ready version of domain for md: the row, every tensor, the key
- * maps and the seen items. Returns its id. Nothing is served yet. The
- * current role must have 'train' on the model.
- */
-int64
-xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
-				   const xd_dataset *ds, const XdKeyMap *users, const XdKeyMap *items,
-				   const char *metrics_json, const char *encoder_json,
-				   const XdVersionInfo *info)
+/* The version's row; its id. In the owner span, "trained_by" given. */
+static int64
+insert_version_row(XdModelDef *md, const char *domain, const char *metrics_json,
+				   const char *encoder_json, const XdVersionInfo *info, Datum trained_by)
 {
 	Oid			vtypes[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
 	Datum		vvals[8];
 	char		vnulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	Oid			wtypes[5] = {INT8OID, INT8OID, TEXTOID, INT4OID, BYTEAOID};
-	SPIPlanPtr	wplan;
-	int64		version_id;
 	bool		isnull;
-	xd_param  **params;
-	int			n_params;
-	const xd_encoder *enc = &ds->enc;
-	const xd_schema *s = &enc->schema;
 	int			ret;
-	XdSpan		span;
 
-	xdpg_model_check_write(md->id, md->name, "train");
 	vvals[0] = Int64GetDatum(md->id);
 	vvals[1] = CStringGetTextDatum(domain);
 	vvals[2] = CStringGetTextDatum(metrics_json);
@@ -182,26 +167,29 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 	vvals[6] = Int64GetDatum(info->pins_shared_version);
 	if (info->pins_shared_version <= 0)
 		vnulls[6] = 'n';
-	vvals[7] = xdpg_current_role_name();	/* who trained it, before the span */
-	xdpg_owner_begin(&span);
+	vvals[7] = trained_by;
 	ret = SPI_execute_with_args("INSERT INTO xdrec.version (model_id, domain, kind, method, pins_shared_version, "
 								" state, metrics, encoder, trained_by) "
 								"VALUES ($1, $2, $5, $6, $7, 'ready', $3::pg_catalog.jsonb, $4::pg_catalog.jsonb, $8) RETURNING id",
 								8, vtypes, vvals, vnulls, false, 0);
 	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "xdrec: writing the version failed: %s", SPI_result_code_string(ret));
-	version_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
 
-	wplan = SPI_prepare("INSERT INTO xdrec.weight (model_id, version_id, tensor, chunk, data) "
-						"VALUES ($1, $2, $3, $4, $5)", 5, wtypes);
-	if (!wplan)
-		elog(ERROR, "xdrec: preparing the weight insert failed");
+/*
+ * The model's tensors, by the core's names: a target adapted by Direct or
+ * DRR stores only its own (embeddings, biases, residuals); its modules are
+ * the pinned source version's (DESIGN section 1). Then a source's
+ * distributional encoders (DESIGN section 4), "enc.C.W1" ...
+ */
+static void
+write_model_tensors(SPIPlanPtr wplan, int64 model_id, int64 version_id, xd_model *model,
+					const XdVersionInfo *info)
+{
+	xd_param  **params;
+	int			n_params;
 
-	/*
-	 * The model's tensors, by the core's names: a target adapted by Direct or
-	 * DRR stores only its own (embeddings, biases, residuals); its modules are
-	 * the pinned source version's (DESIGN section 1).
-	 */
 	xd_model_params(model, &params, &n_params);
 	for (int i = 0; i < n_params; i++)
 	{
@@ -209,11 +197,10 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 
 		if (info->skip_shared && params[i]->group == XD_GROUP_SHARED)
 			continue;
-		write_tensor(wplan, md->id, version_id, params[i]->name, params[i]->w, 2, shape);
+		write_tensor(wplan, model_id, version_id, params[i]->name, params[i]->w, 2, shape);
 		CHECK_FOR_INTERRUPTS();
 	}
 
-	/* the source's distributional encoders (DESIGN section 4), "enc.C.W1" ... */
 	if (info->encoders)
 		for (int k = 0; k < XD_N_ENC; k++)
 		{
@@ -225,36 +212,69 @@ xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
 			{
 				uint64		shape[2] = {(uint64) e->params[j].rows, (uint64) e->params[j].cols};
 
-				write_tensor(wplan, md->id, version_id, e->params[j].name, e->params[j].w, 2, shape);
+				write_tensor(wplan, model_id, version_id, e->params[j].name, e->params[j].w, 2, shape);
 			}
 			CHECK_FOR_INTERRUPTS();
 		}
+}
 
-	/* the encoder: normalisation, bin edges, profiles */
-	{
-		uint64		sh[2];
-		float	   *f;
+/* The feature encoder's arrays: normalisation, bin edges, profiles. */
+static void
+write_encoder_arrays(SPIPlanPtr wplan, int64 model_id, int64 version_id, const xd_encoder *enc)
+{
+	const xd_schema *s = &enc->schema;
+	uint64		sh[2];
+	float	   *f;
 
-		sh[0] = (uint64) s->n_num;
-		write_tensor(wplan, md->id, version_id, "enc.num_min", enc->num_min, 1, sh);
-		write_tensor(wplan, md->id, version_id, "enc.num_max", enc->num_max, 1, sh);
-		sh[0] = (uint64) s->n_edges;
-		write_tensor(wplan, md->id, version_id, "enc.bin_edges", enc->bin_edges, 1, sh);
-		sh[0] = (uint64) enc->n_users;
-		sh[1] = (uint64) s->n_user_num;
-		write_tensor(wplan, md->id, version_id, "enc.user_num", enc->user_num, 2, sh);
-		sh[1] = (uint64) s->n_user_codes;
-		f = codes_as_floats(enc->user_codes, (size_t) enc->n_users * s->n_user_codes);
-		write_tensor(wplan, md->id, version_id, "enc.user_codes", f, 2, sh);
-		pfree(f);
-		sh[0] = (uint64) enc->n_items;
-		sh[1] = (uint64) s->n_item_num;
-		write_tensor(wplan, md->id, version_id, "enc.item_num", enc->item_num, 2, sh);
-		sh[1] = (uint64) s->n_item_codes;
-		f = codes_as_floats(enc->item_codes, (size_t) enc->n_items * s->n_item_codes);
-		write_tensor(wplan, md->id, version_id, "enc.item_codes", f, 2, sh);
-		pfree(f);
-	}
+	sh[0] = (uint64) s->n_num;
+	write_tensor(wplan, model_id, version_id, "enc.num_min", enc->num_min, 1, sh);
+	write_tensor(wplan, model_id, version_id, "enc.num_max", enc->num_max, 1, sh);
+	sh[0] = (uint64) s->n_edges;
+	write_tensor(wplan, model_id, version_id, "enc.bin_edges", enc->bin_edges, 1, sh);
+	sh[0] = (uint64) enc->n_users;
+	sh[1] = (uint64) s->n_user_num;
+	write_tensor(wplan, model_id, version_id, "enc.user_num", enc->user_num, 2, sh);
+	sh[1] = (uint64) s->n_user_codes;
+	f = codes_as_floats(enc->user_codes, (size_t) enc->n_users * s->n_user_codes);
+	write_tensor(wplan, model_id, version_id, "enc.user_codes", f, 2, sh);
+	pfree(f);
+	sh[0] = (uint64) enc->n_items;
+	sh[1] = (uint64) s->n_item_num;
+	write_tensor(wplan, model_id, version_id, "enc.item_num", enc->item_num, 2, sh);
+	sh[1] = (uint64) s->n_item_codes;
+	f = codes_as_floats(enc->item_codes, (size_t) enc->n_items * s->n_item_codes);
+	write_tensor(wplan, model_id, version_id, "enc.item_codes", f, 2, sh);
+	pfree(f);
+}
+
+/*
+ * Writes a new ready version of domain for md: the row, every tensor, the key
+ * maps and the seen items. Returns its id. Nothing is served yet. The
+ * current role must have 'train' on the model.
+ */
+int64
+xdpg_write_version(XdModelDef *md, const char *domain, xd_model *model,
+				   const xd_dataset *ds, const XdKeyMap *users, const XdKeyMap *items,
+				   const char *metrics_json, const char *encoder_json,
+				   const XdVersionInfo *info)
+{
+	Oid			wtypes[5] = {INT8OID, INT8OID, TEXTOID, INT4OID, BYTEAOID};
+	SPIPlanPtr	wplan;
+	int64		version_id;
+	Datum		trained_by;
+	XdSpan		span;
+
+	xdpg_model_check_write(md->id, md->name, "train");
+	trained_by = xdpg_current_role_name();	/* who trained it, before the span */
+	xdpg_owner_begin(&span);
+	version_id = insert_version_row(md, domain, metrics_json, encoder_json, info, trained_by);
+
+	wplan = SPI_prepare("INSERT INTO xdrec.weight (model_id, version_id, tensor, chunk, data) "
+						"VALUES ($1, $2, $3, $4, $5)", 5, wtypes);
+	if (!wplan)
+		elog(ERROR, "xdrec: preparing the weight insert failed");
+	write_model_tensors(wplan, md->id, version_id, model, info);
+	write_encoder_arrays(wplan, md->id, version_id, &ds->enc);
 	SPI_freeplan(wplan);
 
 	write_keys(md->id, version_id, "user", users);
