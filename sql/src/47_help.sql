@@ -41,7 +41,7 @@ BEGIN
 		-- the table of options (src/pg/data/options.c), so help cannot disagree with it
 		out := 'Model options (create_model(options => ...), alter_model(options => ...)), with their defaults:';
 		FOR r IN SELECT * FROM xdrec_internal.options() LOOP
-			out := out || format(E'\n  %-16s %-8s %s: %s', r.name, r."default", r.help, r."values");
+			out := out || format(E'\n  %-16s %s (%s; default %s)', r.name, r.help, r."values", r."default");
 		END LOOP;
 		RETURN out;
 	END IF;

@@ -40,9 +40,11 @@ while IFS='|' read -r name values def; do
 	n=$((n + 1))
 done <"$WORK/codec" 3<"$WORK/docs"
 
-# help lists every option with its default
+# help lists every option with what it takes and its default
 help=$(q -c "SELECT xdrec.help('options')")
 while IFS='|' read -r name values def; do
-	grep -qE "^  $name +$def " <<<"$help" || fail "xdrec.help('options') does not show $name with its default $def"
+	line=$(grep -E "^  $name " <<<"$help" || true)
+	[[ "$line" == *"($values; default $def)" ]] ||
+		fail "xdrec.help('options') does not show $name with its values and default $def: $line"
 done <"$WORK/codec"
 echo "ok: the reference's $n options, their values and defaults are the table's; help shows them"
