@@ -116,6 +116,16 @@ xd_status	xd_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x
 xd_status	xd_poison_loss(const xd_dist_encoder *e, xd_poison *p, const float *x,
 						   int n, bool grad, double *loss);
 
+/*
+ * DRR's regulariser (eq. 22, DESIGN.md section 4) on a model with residuals
+ * attached (xd_model_set_adapt): records enc (borrowed) and lambda_kl in its
+ * xd_adapt and, when both are set, registers the KL of the module inputs
+ * after their residuals as an extra loss term (xd_model_add_loss_term).
+ * Setting the adapt's lambda_kl to 0 afterwards turns the term off.
+ */
+xd_status	xd_adapt_add_kl(xd_model *model, const struct xd_encoders *enc,
+							float lambda_kl);
+
 typedef struct xd_encoder_opts
 {
 	int			epochs;			/* 5 alternating epochs */

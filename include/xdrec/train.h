@@ -22,7 +22,8 @@ typedef struct xd_epoch_report
 {
 	int			epoch;			/* 1-based */
 	double		loss;			/* mean training loss of the epoch */
-	double		loss_data;		/* the same without eq. 22's KL term (DRR) */
+	double		loss_data;		/* the same without the model's extra loss
+								 * terms (DRR: eq. 22's KL) */
 	double		lr;				/* the fit's base rate (the embeddings'
 								 * group, as xd_lr_search records it) */
 	double		metric;			/* validation MRR (implicit) or RMSE

@@ -84,8 +84,7 @@ drr_run(const drr_case *dc)
 				for (int i = 0; i < enc->e[k]->n_params; i++)
 					drr_perturb_tensor(&enc->e[k]->params[i], 0.1f, &rng);
 			}
-		ad->enc = enc;
-		ad->lambda_kl = dc->lambda_kl;
+		XD_REQUIRE(xd_adapt_add_kl(model, enc, dc->lambda_kl) == XD_OK);
 	}
 	xd_model_freeze_shared(model, dc->frozen);
 	xd_rng_seed(&drop_rng, 99);

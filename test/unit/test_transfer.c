@@ -232,8 +232,7 @@ XD_TEST(transfer_zero_residuals_are_direct)
 	XD_CHECK(memcmp(s1, s2, sizeof(float) * b.n) == 0);
 
 	/* the KL regulariser changes the loss, never the scores */
-	ad->enc = w.enc;
-	ad->lambda_kl = 1.0f;
+	XD_REQUIRE(xd_adapt_add_kl(m2, w.enc, 1.0f) == XD_OK);
 	XD_REQUIRE(xd_model_score(m2, &b, s2) == XD_OK);
 	XD_CHECK(memcmp(s1, s2, sizeof(float) * b.n) == 0);
 
@@ -307,10 +306,9 @@ tw_drr_model(const tw_world *w, const xd_dataset *ds, uint64_t seed, xd_shared *
 	xd_domain_init(*dom, &rng, 0.0f);
 	if (xd_model_new(&w->cfg, *sh, *dom, false, false, model) != XD_OK ||
 		xd_adapt_new(&w->cfg, ad) != XD_OK ||
-		xd_model_set_adapt(*model, *ad) != XD_OK)
+		xd_model_set_adapt(*model, *ad) != XD_OK ||
+		xd_adapt_add_kl(*model, w->enc, 0.5f) != XD_OK)
 		return false;
-	(*ad)->enc = w->enc;
-	(*ad)->lambda_kl = 0.5f;
 	return true;
 }
 

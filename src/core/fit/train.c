@@ -208,7 +208,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	for (int epoch = 1; epoch <= o->max_epochs; epoch++)
 	{
 		double		loss_sum = 0.0;
-		double		kl_sum = 0.0;
+		double		extra_sum = 0.0;
 		int64_t		n_batches = 0;
 		double		metric = NAN;
 		int64_t		n_valid;
@@ -235,7 +235,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				(st = xd_adam_step(model, lr)) != XD_OK)
 				goto done;
 			loss_sum += loss;
-			kl_sum += model->ws->last_kl;
+			extra_sum += model->ws->last_extra;
 			n_batches++;
 			step++;
 		}
@@ -243,7 +243,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		memset(&rep, 0, sizeof(rep));
 		rep.epoch = epoch;
 		rep.loss = loss_sum / (double) n_batches;
-		rep.loss_data = (loss_sum - kl_sum) / (double) n_batches;
+		rep.loss_data = (loss_sum - extra_sum) / (double) n_batches;
 		rep.lr = o->lr[XD_GROUP_DOMAIN];
 		if (!o->fixed_epochs)
 		{

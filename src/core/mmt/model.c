@@ -460,7 +460,10 @@ xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt)
 	size_t		LU = (size_t) cfg->n_tower_layers;
 	size_t		per_row = 0;
 
-	/* what xd_workspace_new and xd_model_set_adapt allocate, per row */
+	/*
+	 * what xd_workspace_new and, with DRR, xd_model_set_adapt and its KL
+	 * term's xd_model_add_loss_term allocate, per row
+	 */
 #define XD_COUNT(f, w) per_row += (w);
 	XD_WS_ARRAYS(XD_COUNT)
 #undef XD_COUNT
@@ -567,7 +570,6 @@ xd_workspace_free(xd_workspace *ws, const xd_config *cfg)
 	free(ws->ext_x1);
 	free(ws->ext_u);
 	free(ws->ext_v);
-	free(ws->kl_buf);
 	free(ws->x);
 	free(ws->a);
 	free(ws->h_u);
@@ -817,6 +819,7 @@ xd_adapt_free(xd_adapt *a)
 	if (!a)
 		return;
 	xd_params_free(a->params, a->n_params);
+	free(a->kl_buf);
 	free(a);
 }
 
@@ -850,16 +853,41 @@ xd_model_set_adapt(xd_model *model, xd_adapt *adapt)
 	ws->res_ev = malloc(sizeof(float) * cap * d);
 	ws->res_TV = malloc(sizeof(float) * cap * d);
 	ws->res_dz = malloc(sizeof(float) * cap * w);
-	ws->ext_x1 = calloc(cap * m, sizeof(float));
-	ws->ext_u = calloc(cap * d, sizeof(float));
-	ws->ext_v = calloc(cap * d, sizeof(float));
 	if (!ws->res_x1 || !ws->res_TC || !ws->res_eu || !ws->res_TU ||
-		!ws->res_ev || !ws->res_TV || !ws->res_dz || !ws->ext_x1 ||
-		!ws->ext_u || !ws->ext_v)
+		!ws->res_ev || !ws->res_TV || !ws->res_dz)
 		return XD_ENOMEM;		/* xd_model_free releases what was allocated */
 	for (int i = 0; i < adapt->n_params; i++)
 		model->params[model->n_params++] = &adapt->params[i];
 	model->adapt = adapt;
+	return XD_OK;
+}
+
+xd_status
+xd_model_add_loss_term(xd_model *model, xd_loss_term_fn fn, void *arg)
+{
+	xd_workspace *ws = model->ws;
+	size_t		cap = (size_t) ws->cap;
+
+	if (!fn || model->n_terms >= XD_MAX_LOSS_TERMS)
+		return XD_EINVAL;
+	if (!ws->ext_x1)
+	{
+		ws->ext_x1 = calloc(cap * (size_t) model->cfg.m, sizeof(float));
+		ws->ext_u = calloc(cap * (size_t) model->cfg.d, sizeof(float));
+		ws->ext_v = calloc(cap * (size_t) model->cfg.d, sizeof(float));
+		if (!ws->ext_x1 || !ws->ext_u || !ws->ext_v)
+		{
+			/* all or none, so the next call tries again */
+			free(ws->ext_x1);
+			free(ws->ext_u);
+			free(ws->ext_v);
+			ws->ext_x1 = ws->ext_u = ws->ext_v = NULL;
+			return XD_ENOMEM;
+		}
+	}
+	model->terms[model->n_terms].fn = fn;
+	model->terms[model->n_terms].arg = arg;
+	model->n_terms++;
 	return XD_OK;
 }
 

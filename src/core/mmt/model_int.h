@@ -54,14 +54,15 @@ struct xd_workspace
 	float	   *res_ev;			/* [cap * d] */
 	float	   *res_TV;			/* [cap * d] */
 	float	   *res_dz;			/* [cap * max(m, d)] backward scratch */
-	/* eq. 22: dL/dx of the KL terms on rows [0, n_ext), added in backward */
+	/*
+	 * The extra loss terms' dL/dx of the module inputs (xd_loss_inputs) on
+	 * rows [0, n_ext), added in backward; NULL until xd_model_add_loss_term
+	 */
 	int			n_ext;
-	double		last_kl;		/* eq. 22's term in the last loss (0 without) */
+	double		last_extra;		/* the extra terms in the last loss (0 without) */
 	float	   *ext_x1;			/* [cap * m] */
 	float	   *ext_u;			/* [cap * d] */
 	float	   *ext_v;			/* [cap * d] */
-	float	   *kl_buf;			/* scratch of encoder.c, kl_buf_len floats */
-	size_t		kl_buf_len;
 	/* train.c's validation cache while it validates a frozen model; else NULL */
 	struct xd_valcache *vc;
 };
@@ -131,9 +132,6 @@ void		xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 void		xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 								 const float *pre, const float *T, float *dz,
 								 int n, int w);
-
-/* encoder.c: eq. 22 on the workspace's module inputs of rows [0, P) */
-xd_status	xd_adapt_kl(xd_model *model, int P, bool grad, double *kl);
 
 /* model.c */
 xd_status	xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out);

@@ -513,68 +513,79 @@ done:
 
 /* ---------------------------------------------------------------- eq. 22 */
 
-xd_status
-xd_adapt_kl(xd_model *model, int P, bool grad, double *kl)
+/*
+ * eq. 22 (DESIGN.md section 4) as an extra loss term of the adapted model:
+ * lambda_KL (KL(E_C(x^1')) + KL(E_U(e~_u')) + KL(E_V(e~_v'))) on the inputs
+ * after their residuals, mean over the positives; arg is the xd_adapt.
+ */
+static xd_status
+xd_adapt_kl_term(void *arg, const xd_batch *b, const xd_loss_inputs *in,
+				 double *value)
 {
-	xd_workspace *ws = model->ws;
-	xd_adapt   *ad = model->adapt;
+	xd_adapt   *ad = arg;
 	const xd_encoders *enc = ad->enc;
 	float		lambda = ad->lambda_kl;
+	int			P = in->n_pos;
 	float		scale = lambda / (float) P;
 	const float *x[XD_N_ENC];
-	float	   *ext[XD_N_ENC];
+	float	   *dx[XD_N_ENC];
 	int			w[XD_N_ENC];
 	size_t		need = 0;
 	double		total = 0.0;
 
-	*kl = 0.0;
-	if (P < 1 || P > ws->n)
+	(void) b;
+	*value = 0.0;
+	if (!enc || lambda == 0.0f)
+		return XD_OK;
+	if (P < 1)
 		return XD_EINVAL;
-	x[XD_ENC_C] = ad->has_ctx ? ws->x[1] : NULL;
-	x[XD_ENC_U] = ws->h_u[0];
-	x[XD_ENC_V] = ws->h_v[0];
-	ext[XD_ENC_C] = ws->ext_x1;
-	ext[XD_ENC_U] = ws->ext_u;
-	ext[XD_ENC_V] = ws->ext_v;
-	w[XD_ENC_C] = model->cfg.m;
-	w[XD_ENC_U] = w[XD_ENC_V] = model->cfg.d;
+	x[XD_ENC_C] = in->x1;
+	x[XD_ENC_U] = in->eu;
+	x[XD_ENC_V] = in->ev;
+	dx[XD_ENC_C] = in->d_x1;
+	dx[XD_ENC_U] = in->d_eu;
+	dx[XD_ENC_V] = in->d_ev;
+	w[XD_ENC_C] = in->m;
+	w[XD_ENC_U] = w[XD_ENC_V] = in->d;
 	for (int k = 0; k < XD_N_ENC; k++)
 		if (enc->e[k] && x[k])
 		{
 			if (enc->e[k]->in != w[k])
 				return XD_EINVAL;
-			if (xd_dist_kl_buf_len(enc->e[k], ws->cap) > need)
-				need = xd_dist_kl_buf_len(enc->e[k], ws->cap);
+			if (xd_dist_kl_buf_len(enc->e[k], P) > need)
+				need = xd_dist_kl_buf_len(enc->e[k], P);
 		}
-	if (ws->kl_buf_len < need)
+	if (ad->kl_buf_len < need)
 	{
-		free(ws->kl_buf);
-		ws->kl_buf_len = 0;
-		if (!(ws->kl_buf = malloc(sizeof(float) * need)))
+		free(ad->kl_buf);
+		ad->kl_buf_len = 0;
+		if (!(ad->kl_buf = malloc(sizeof(float) * need)))
 			return XD_ENOMEM;
-		ws->kl_buf_len = need;
+		ad->kl_buf_len = need;
 	}
-	/*
-	 * eq. 22 (DESIGN.md section 4): lambda_KL (KL(E_C(x^1')) + KL(E_U(e~_u'))
-	 * + KL(E_V(e~_v'))) on the inputs after their residuals, mean over the
-	 * positives; the gradients w.r.t. those inputs wait in ext_* for backward
-	 */
 	for (int k = 0; k < XD_N_ENC; k++)
 	{
 		double		s = 0.0;
 
-		if (grad)
-			memset(ext[k], 0, sizeof(float) * (size_t) P * w[k]);
 		if (!enc->e[k] || !x[k])
 			continue;
-		xd_dist_kl(enc->e[k], x[k], P, &s, NULL, scale, grad ? ext[k] : NULL,
-				   ws->kl_buf);
+		xd_dist_kl(enc->e[k], x[k], P, &s, NULL, scale, dx[k], ad->kl_buf);
 		total += s;
 	}
-	*kl = (double) lambda * total / P;
-	if (grad)
-		ws->n_ext = P;
+	*value = (double) lambda * total / P;
 	return XD_OK;
+}
+
+xd_status
+xd_adapt_add_kl(xd_model *model, const xd_encoders *enc, float lambda_kl)
+{
+	if (!model->adapt)
+		return XD_EINVAL;
+	model->adapt->enc = enc;
+	model->adapt->lambda_kl = enc ? lambda_kl : 0.0f;
+	if (!enc || lambda_kl == 0.0f)
+		return XD_OK;
+	return xd_model_add_loss_term(model, xd_adapt_kl_term, model->adapt);
 }
 
 /* ---------------------------------------------------------------- training */

@@ -333,13 +333,11 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		{
 			to.patience = o->drr_patience > 0 && o->drr_patience < o->patience ?
 				o->drr_patience : o->patience;
-			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK)
+			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK ||
+				(st = xd_model_set_adapt(res->model, res->adapt)) != XD_OK ||
+				(st = xd_adapt_add_kl(res->model, enc, lambda_kl)) != XD_OK)
 				return st;
-			res->adapt->enc = enc;
-			res->adapt->lambda_kl = enc ? lambda_kl : 0.0f;
 			res->lambda_kl = res->adapt->lambda_kl;
-			if ((st = xd_model_set_adapt(res->model, res->adapt)) != XD_OK)
-				return st;
 		}
 	}
 
