@@ -34,6 +34,7 @@ typedef struct gc_case
 	float		beta;
 	bool		dropout;
 	bool		term;			/* with gc_quad_term as an extra loss term */
+	bool		weighted;		/* rows weighted in [0.2, 2) (batch.h) */
 } gc_case;
 
 /*
@@ -99,6 +100,9 @@ gc_run(const gc_case *gc)
 	XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
 	gc_fill_batch(&b, &cfg, P, n_users, n_items, &rng);
 	gc_perturb(model, &rng);
+	if (gc->weighted)
+		for (int r = 0; r < b.n; r++)
+			b.weights[r] = 0.2f + 1.8f * xd_rng_uniform(&rng);
 	xd_rng_seed(&drop_rng, 99);
 	if (gc->term)
 	{
@@ -133,7 +137,7 @@ gc_run(const gc_case *gc)
 #define GC_TEST(name, fb, var, mm, mi, mh, ma, beta, drop) \
 	XD_TEST(name) \
 	{ \
-		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false}; \
+		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false, false}; \
 		gc_run(&gc); \
 	}
 
@@ -173,7 +177,7 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
 	XD_CHECK(xd_model_find_param(model, "ctx.W1") != NULL);
 	xd_model_free(model);
 	{
-		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false};
+		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false, false};
 
 		gc_run(&gc);
 	}
@@ -186,8 +190,21 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
  */
 XD_TEST(gradcheck_extra_loss_term)
 {
-	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true};
-	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true};
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true, false};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true, false};
+
+	gc_run(&imp);
+	gc_run(&exp);
+}
+
+/*
+ * Per-row weights (batch.h): every row's term, the curriculum term (beta)
+ * included, under its own weight, entry by entry against central differences.
+ */
+XD_TEST(gradcheck_row_weights)
+{
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false, false, true};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.7f, false, false, true};
 
 	gc_run(&imp);
 	gc_run(&exp);

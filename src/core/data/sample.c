@@ -78,6 +78,9 @@ xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 
 	b->n_pos = n_pos;
 	b->n = implicit ? 3 * n_pos : n_pos;
+	/* the dataset's rows are unweighted (batch.h) */
+	for (int k = 0; k < b->n; k++)
+		b->weights[k] = 1.0f;
 	for (int i = 0; i < n_pos; i++)
 	{
 		int64_t		row = rows[i];

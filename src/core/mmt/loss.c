@@ -35,34 +35,40 @@ xd_loss_forward(xd_model *model, const xd_batch *b, xd_rng *rng,
 	{
 		/*
 		 * eq. 11, 13, 14 (DESIGN.md section 3): per positive
-		 * L = (1 - s^(u,c,v))^2 + s^(u,c,v-)^2 + s^(u,c-,v)^2 - beta s_c(c)
+		 * L = (1 - s^(u,c,v))^2 + s^(u,c,v-)^2 + s^(u,c-,v)^2 - beta s_c(c),
+		 * each row's term times its weight (batch.h; the curriculum term
+		 * the positive's)
 		 */
 		for (int i = 0; i < P; i++)
 		{
 			float		sp = ws->score[i];
 			float		sv = ws->score[P + i];
 			float		sc = ws->score[2 * P + i];
+			float		wp = b->weights[i];
+			float		wv = b->weights[P + i];
+			float		wc = b->weights[2 * P + i];
 
-			sum += (double) (1.0f - sp) * (1.0f - sp) + (double) sv * sv +
-				(double) sc * sc - (double) beta * ws->s_c[i];
-			ws->d_score[i] = -2.0f * (1.0f - sp) * inv;
-			ws->d_score[P + i] = 2.0f * sv * inv;
-			ws->d_score[2 * P + i] = 2.0f * sc * inv;
-			ws->d_sc[i] = -beta * inv;
+			sum += (double) wp * (1.0f - sp) * (1.0f - sp) + (double) wv * sv * sv +
+				(double) wc * sc * sc - (double) (beta * wp) * ws->s_c[i];
+			ws->d_score[i] = -2.0f * wp * (1.0f - sp) * inv;
+			ws->d_score[P + i] = 2.0f * wv * sv * inv;
+			ws->d_score[2 * P + i] = 2.0f * wc * sc * inv;
+			ws->d_sc[i] = -(beta * wp) * inv;
 			ws->d_sc[P + i] = 0.0f;
 			ws->d_sc[2 * P + i] = 0.0f;
 		}
 	}
 	else
 	{
-		/* eq. 16 with eq. 11: L = (r - r^)^2 - beta s_c(c) */
+		/* eq. 16 with eq. 11: L = (r - r^)^2 - beta s_c(c), times the row's weight */
 		for (int i = 0; i < P; i++)
 		{
 			float		e = b->ratings[i] - ws->score[i];
+			float		w = b->weights[i];
 
-			sum += (double) e * e - (double) beta * ws->s_c[i];
-			ws->d_score[i] = -2.0f * e * inv;
-			ws->d_sc[i] = -beta * inv;
+			sum += (double) w * e * e - (double) (beta * w) * ws->s_c[i];
+			ws->d_score[i] = -2.0f * w * e * inv;
+			ws->d_sc[i] = -(beta * w) * inv;
 		}
 	}
 	*loss = sum / P;
