@@ -50,7 +50,4 @@ void		xd_batch_free(xd_batch *b);
  */
 typedef xd_status (*xd_score_fn) (void *arg, const xd_batch *b, float *scores);
 
-/* Polled in every long loop; returns nonzero to ask the core to stop. */
-typedef int (*xd_stop_fn) (void *arg);
-
 #endif

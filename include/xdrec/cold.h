@@ -41,6 +41,7 @@
 
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 #define XD_COLD_HIDDEN 64
@@ -204,8 +205,7 @@ typedef struct xd_cold_opts
 	float		lr;				/* Adam (1e-3) */
 	int64_t		max_episodes;	/* episodes per epoch at most (20,000) */
 	uint64_t	seed;
-	xd_stop_fn	stop;			/* polled once per episode; may be NULL */
-	void	   *stop_arg;
+	xd_hooks	hooks;			/* stop polled once per episode */
 } xd_cold_opts;
 
 void		xd_cold_opts_default(xd_cold_opts *o);

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "xdrec/batch.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 #define XD_MISSING_NUM		NAN
@@ -199,9 +200,8 @@ typedef struct xd_dataset
 	float	   *num;			/* [capacity * schema.n_num] */
 	int32_t    *codes;			/* [capacity * schema.n_codes] */
 
-	/* polled by xd_dataset_finalize (XD_ECANCELLED); NULL by default */
-	xd_stop_fn	stop;
-	void	   *stop_arg;
+	/* stop polled by xd_dataset_finalize (XD_ECANCELLED); none by default */
+	xd_hooks	hooks;
 	/* the split by row order (xd_dataset_split_by_order, xd_dataset_hold_out) */
 	int			split_by_order; /* rows before valid_from train; else hashed */
 	int64_t		valid_from;		/* first validation row; -1 = none */

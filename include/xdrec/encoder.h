@@ -26,6 +26,7 @@
 
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 #define XD_ENC_HIDDEN 64
@@ -136,8 +137,7 @@ typedef struct xd_encoder_opts
 	int			latent;			/* 16 */
 	int64_t		max_rows;		/* source training positives used (20,000) */
 	uint64_t	seed;
-	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
-	void	   *stop_arg;
+	xd_hooks	hooks;			/* stop polled once per batch */
 } xd_encoder_opts;
 
 void		xd_encoder_opts_default(xd_encoder_opts *o);

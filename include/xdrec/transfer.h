@@ -25,6 +25,7 @@
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
 #include "xdrec/encoder.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 #include "xdrec/train.h"
 
@@ -88,12 +89,11 @@ typedef struct xd_transfer_opts
 	const xd_domain *source_domain;
 	const int32_t *user_source;
 	uint64_t	seed;			/* initialisation, shuffles, negatives */
-	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
-	void	   *stop_arg;
-	/* after every epoch, pretraining and auto's candidates included (epoch
-	 * counts them all); may be NULL */
-	xd_progress_fn progress;
-	void	   *progress_arg;
+	/*
+	 * stop polled once per batch; progress after every epoch, pretraining
+	 * and auto's candidates included (epoch counts them all)
+	 */
+	xd_hooks	hooks;
 } xd_transfer_opts;
 
 void		xd_transfer_opts_default(xd_transfer_opts *o);

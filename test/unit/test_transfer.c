@@ -720,8 +720,8 @@ XD_TEST(transfer_cancel)
 
 	XD_REQUIRE(tw_make(&w, 11, 0));
 	tw_opts(&o, XD_TRANSFER_AUTO, 1);
-	o.stop = tw_stop_after;
-	o.stop_arg = &calls;
+	o.hooks.stop = tw_stop_after;
+	o.hooks.stop_arg = &calls;
 	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_ECANCELLED);
 	xd_transfer_result_free(&r);
 	tw_free(&w);
@@ -754,8 +754,8 @@ XD_TEST(transfer_reports_progress)
 
 	XD_REQUIRE(tw_make(&w, 12, 0));
 	tw_opts(&o, XD_TRANSFER_DRR, 1);
-	o.progress = tw_log_progress;
-	o.progress_arg = &p;
+	o.hooks.progress = tw_log_progress;
+	o.hooks.progress_arg = &p;
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
 	/* progress sees every rate of the search, the history the kept fit */
 	{
@@ -829,8 +829,8 @@ vc_train(xd_model *model, xd_adapt *ad, const xd_dataset *ds, vc_check *c)
 	c->o.max_epochs = 4;
 	c->o.patience = 10;
 	c->o.seed = 5;
-	c->o.progress = vc_progress;
-	c->o.progress_arg = c;
+	c->o.hooks.progress = vc_progress;
+	c->o.hooks.progress_arg = c;
 	XD_CHECK(xd_train(model, ds, &c->o, &res) == XD_OK);
 	XD_CHECK(res.n_valid > 0);
 }
@@ -947,8 +947,8 @@ XD_TEST(transfer_auto_numbers_progress_on)
 
 	XD_REQUIRE(tw_make(&w, 13, 0));
 	tw_opts(&o, XD_TRANSFER_AUTO, 1);
-	o.progress = tw_log_progress;
-	o.progress_arg = &p;
+	o.hooks.progress = tw_log_progress;
+	o.hooks.progress_arg = &p;
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
 	XD_CHECK(p.n > 3 * o.max_epochs);	/* target-only's grid alone runs 3 fits */
 	XD_CHECK(p.n == r.n_reported);

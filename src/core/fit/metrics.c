@@ -122,7 +122,7 @@ eligible_rows(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 static inline int
 check_stop(const xd_eval_opts *o)
 {
-	return o->stop && o->stop(o->stop_arg);
+	return xd_hooks_stopped(&o->hooks);
 }
 
 /* Room for n per-positive terms when the caller asked for them (o->each). */

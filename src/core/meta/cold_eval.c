@@ -259,7 +259,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 		int32_t		v = h->items[q];
 		const xd_schema *sc = &ce->ds->enc.schema;
 
-		if (o->stop && o->stop(o->stop_arg))
+		if (xd_hooks_stopped(&o->hooks))
 			return XD_ECANCELLED;
 		if ((st = xd_ce_outputs(ce, q)) != XD_OK)
 			return st;

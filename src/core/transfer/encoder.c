@@ -635,7 +635,7 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 			double		loss;
 			bool		ok = true;
 
-			if (o->stop && o->stop(o->stop_arg))
+			if (xd_hooks_stopped(&o->hooks))
 			{
 				st = XD_ECANCELLED;
 				goto done;

@@ -79,8 +79,7 @@ xd_history_reserve(xd_transfer_result *r, int more)
 typedef struct xd_fit_progress
 {
 	xd_transfer_result *res;
-	xd_progress_fn progress;
-	void	   *progress_arg;
+	xd_hooks	outer;			/* the caller's */
 } xd_fit_progress;
 
 /*
@@ -98,12 +97,12 @@ xd_history_epoch(void *arg, const xd_epoch_report *rep)
 	r->loss_data[r->n_history] = rep->loss_data;
 	r->metric[r->n_history] = rep->metric_is_loss ? NAN : rep->metric;
 	r->n_history++;
-	if (fp->progress)
+	if (fp->outer.progress)
 	{
 		xd_epoch_report numbered = *rep;
 
 		numbered.epoch = ++r->n_reported;
-		fp->progress(fp->progress_arg, &numbered);
+		xd_hooks_report(&fp->outer, &numbered);
 	}
 }
 
@@ -116,7 +115,7 @@ static xd_status
 xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 	   xd_transfer_result *res, xd_train_result *tr)
 {
-	xd_fit_progress fp = {res, to->progress, to->progress_arg};
+	xd_fit_progress fp = {res, to->hooks};
 	xd_status	st;
 	int			first,
 				skip = 0,
@@ -124,8 +123,8 @@ xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 
 	if ((st = xd_history_reserve(res, to->max_epochs * (to->fixed_epochs ? 1 : n_rates))) != XD_OK)
 		return st;
-	to->progress = xd_history_epoch;
-	to->progress_arg = &fp;
+	to->hooks.progress = xd_history_epoch;
+	to->hooks.progress_arg = &fp;
 	if (to->fixed_epochs)
 		return xd_train(model, ds, to, tr);
 	first = res->n_history;
@@ -159,10 +158,7 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		to->lr[g] = eta0;
 	to->seed = o->seed ^ salt;
-	to->stop = o->stop;
-	to->stop_arg = o->stop_arg;
-	to->progress = o->progress;
-	to->progress_arg = o->progress_arg;
+	to->hooks = o->hooks;
 }
 
 /*

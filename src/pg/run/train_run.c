@@ -122,7 +122,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 
 /* Phase 2, the core alone: MMT-Net's training loop (hooks: a job's callbacks). */
 void
-xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
+xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 {
 	xd_train_opts *opts = &run->opts;
 	xd_status	st;
@@ -132,8 +132,7 @@ xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
 	opts->patience = run->md->patience;
 	opts->valid_max = run->md->val_sample;
 	xdpg_curve_init(&run->curve, run->cxt, hooks);
-	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
-				   &opts->progress_arg);
+	opts->hooks = run->curve.hooks;
 	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
@@ -169,7 +168,7 @@ xdpg_train_store(XdTrainRun *run)
 		double		metric;
 		int64_t		n;
 
-		vo.stop = xdpg_stop;
+		vo.hooks.stop = xdpg_stop;
 		st = xd_train_validate(guard->model, ds, &vo, &metric, &n, &each);
 		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
 	}
@@ -183,7 +182,7 @@ xdpg_train_store(XdTrainRun *run)
 
 		xd_encoder_opts_default(&eopts);
 		eopts.seed = run->cfg.seed;
-		eopts.stop = xdpg_stop;
+		eopts.hooks.stop = xdpg_stop;
 		st = xd_encoders_train(guard->model, ds, &eopts, &guard->encoders, &erep);
 		xdpg_check_status(st, "training the encoders");
 	}
