@@ -200,8 +200,13 @@ typedef struct xd_dataset
 	float	   *num;			/* [capacity * schema.n_num] */
 	int32_t    *codes;			/* [capacity * schema.n_codes] */
 
-	/* stop polled by xd_dataset_finalize (XD_ECANCELLED); none by default */
-	xd_hooks	hooks;
+	/*
+	 * polled by xd_dataset_finalize (XD_ECANCELLED); NULL by default. The
+	 * stop half of an xd_hooks (hooks.h), as two fields: the dataset's size
+	 * counts in xdrec.train_memory's accounting, which errors print.
+	 */
+	xd_stop_fn	stop;
+	void	   *stop_arg;
 	/* the split by row order (xd_dataset_split_by_order, xd_dataset_hold_out) */
 	int			split_by_order; /* rows before valid_from train; else hashed */
 	int64_t		valid_from;		/* first validation row; -1 = none */

@@ -3,8 +3,8 @@
  * struct: a stop callback it polls in every long loop (the PostgreSQL layer
  * maps it to its interrupt check, a job to its cancel check) and a progress
  * callback it calls after every epoch (a job commits it as a progress row).
- * Training, transfer, the encoders, metrics, cold start, the dataset's
- * finalisation and the generator all take an xd_hooks; a zeroed one asks
+ * Training, transfer, the encoders, metrics, cold start and the generator
+ * all take an xd_hooks (a dataset keeps its stop half); a zeroed one asks
  * for nothing.
  */
 #ifndef XDREC_HOOKS_H

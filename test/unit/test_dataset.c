@@ -604,11 +604,11 @@ XD_TEST(dataset_finalize_polls_stop)
 	xd_dataset *ds = make_dataset(10, 10, 100, 20);
 
 	XD_REQUIRE(ds);
-	ds->hooks.stop = dataset_stop_now;
+	ds->stop = dataset_stop_now;
 	XD_CHECK(xd_dataset_finalize(ds, 1) == XD_ECANCELLED);
 	XD_CHECK(!ds->finalized);
 	/* a failed finalize is final */
-	ds->hooks.stop = NULL;
+	ds->stop = NULL;
 	XD_CHECK(xd_dataset_finalize(ds, 1) == XD_EINVAL);
 	xd_dataset_free(ds);
 }

@@ -736,7 +736,7 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 	{
 		xd_split	sp;
 
-		if ((r & 0xffff) == 0 && xd_hooks_stopped(&ds->hooks))
+		if ((r & 0xffff) == 0 && ds->stop && ds->stop(ds->stop_arg))
 			return XD_ECANCELLED;
 		sp = xd_split_of(ds->users[r], ds->items[r],
 						 ds->num + (size_t) r * s->n_num, s->n_num,
@@ -839,7 +839,7 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 		ds->rating_mean = sum / n_train;
 	}
 
-	if (xd_hooks_stopped(&ds->hooks))
+	if (ds->stop && ds->stop(ds->stop_arg))
 	{
 		st = XD_ECANCELLED;
 		goto done;
@@ -862,7 +862,7 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 			ds->train_items[ds->n_train_items++] = v;
 	}
 
-	if (xd_hooks_stopped(&ds->hooks))
+	if (ds->stop && ds->stop(ds->stop_arg))
 	{
 		st = XD_ECANCELLED;
 		goto done;

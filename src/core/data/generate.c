@@ -417,7 +417,8 @@ domain_rows(xd_generated *g, int di)
 		if (st != XD_OK)
 			goto done;
 	}
-	d->ds->hooks = cfg->hooks;
+	d->ds->stop = cfg->hooks.stop;
+	d->ds->stop_arg = cfg->hooks.stop_arg;
 	st = xd_dataset_finalize(d->ds, cfg->split_seed);
 done:
 	free(cum_user);

@@ -446,7 +446,7 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	st = xd_dataset_create(s, users->n, items->n, md->explicit_fb ? 1 : 0, budget - keys, &ds);
 	xdpg_check_status(st, "preparing the training data");
 	guard->ds = ds;
-	ds->hooks.stop = xdpg_stop;
+	ds->stop = xdpg_stop;
 
 	append_rows(md, md->relation, md->alias, domain, md->time_col != NULL, users, items, ds, counts);
 	/* option time_col: the split is by time, the last 10% of the rows test */
