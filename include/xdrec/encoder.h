@@ -127,9 +127,12 @@ xd_status	xd_poison_loss(const xd_dist_encoder *e, xd_poison *p, const float *x,
 xd_status	xd_adapt_add_kl(xd_model *model, const struct xd_encoders *enc,
 							float lambda_kl);
 
+/* each encoder's alternating epochs by default (xdrec.jobs' epochs_max counts them) */
+#define XD_ENC_EPOCHS 5
+
 typedef struct xd_encoder_opts
 {
-	int			epochs;			/* 5 alternating epochs */
+	int			epochs;			/* XD_ENC_EPOCHS alternating epochs per encoder */
 	int			batch_size;		/* 256 */
 	float		lr;				/* Adam 1e-3 for E and P */
 	float		kappa;			/* 10 */
@@ -137,7 +140,10 @@ typedef struct xd_encoder_opts
 	int			latent;			/* 16 */
 	int64_t		max_rows;		/* source training positives used (20,000) */
 	uint64_t	seed;
-	xd_hooks	hooks;			/* stop polled once per batch */
+	xd_hooks	hooks;			/* stop polled once per batch; progress after
+								 * every epoch of every encoder, numbered
+								 * 1.. across them (C's, then U's, then V's),
+								 * with E's mean loss of eq. 20 and no metric */
 } xd_encoder_opts;
 
 void		xd_encoder_opts_default(xd_encoder_opts *o);

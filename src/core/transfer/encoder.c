@@ -594,7 +594,7 @@ void
 xd_encoder_opts_default(xd_encoder_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->epochs = 5;
+	o->epochs = XD_ENC_EPOCHS;
 	o->batch_size = 256;
 	o->lr = 1e-3f;
 	o->kappa = XD_ENC_KAPPA;
@@ -604,10 +604,41 @@ xd_encoder_opts_default(xd_encoder_opts *o)
 	o->seed = 42;
 }
 
-/* Alternating training of one E against one P on X [N * in] (eq. 20-21). */
+/* Where xd_encoders_train is, for its progress reports. */
+typedef struct xd_enc_progress
+{
+	double		t0;
+	int			done;			/* epochs finished, every encoder's */
+	int			total;			/* epochs of every encoder */
+	int64_t		rows;			/* rows trained on so far */
+} xd_enc_progress;
+
+/* After an epoch of one encoder: one progress report, numbered on across encoders. */
+static void
+xd_enc_report(const xd_encoder_opts *o, xd_enc_progress *pr, double loss)
+{
+	xd_epoch_report r;
+
+	memset(&r, 0, sizeof(r));
+	r.epoch = ++pr->done;
+	r.loss = r.loss_data = loss;
+	r.lr = o->lr;
+	r.metric = NAN;				/* no validation: E learns the source's inputs */
+	r.best_metric = NAN;
+	r.seconds = xd_clock_seconds() - pr->t0;
+	r.positives_per_sec = r.seconds > 0.0 ? (double) pr->rows / r.seconds : 0.0;
+	r.eta_seconds = r.seconds / pr->done * (pr->total - pr->done);
+	xd_hooks_report(&o->hooks, &r);
+}
+
+/*
+ * Alternating training of one E against one P on X [N * in] (eq. 20-21);
+ * each epoch reported with E's mean loss (eq. 20).
+ */
 static xd_status
 xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
-			 const xd_encoder_opts *o, xd_rng *rng, int k, xd_encoder_report *rep)
+			 const xd_encoder_opts *o, xd_rng *rng, int k, xd_encoder_report *rep,
+			 xd_enc_progress *pr)
 {
 	int64_t    *idx = malloc(sizeof(int64_t) * (size_t) N);
 	float	   *xb = malloc(sizeof(float) * (size_t) o->batch_size * e->in);
@@ -628,6 +659,9 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 		idx[i] = i;
 	for (int ep = 0; ep < o->epochs; ep++)
 	{
+		double		e_loss = 0.0;
+		int64_t		n_batches = 0;
+
 		xd_shuffle_rows(idx, N, rng);
 		for (int64_t start = 0; start < N; start += o->batch_size)
 		{
@@ -646,6 +680,8 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 			/* E step (eq. 20), then P step (eq. 21), each on its own params */
 			if ((st = xd_encoder_loss(e, p, xb, n, o->kappa, true, &loss)) != XD_OK)
 				goto done;
+			e_loss += loss;
+			n_batches++;
 			for (int i = 0; i < e->n_params; i++)
 				ok &= xd_param_adam(&e->params[i], o->lr, b1, b2, eps);
 			if ((st = xd_poison_loss(e, p, xb, n, true, &loss)) != XD_OK)
@@ -658,6 +694,8 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 				goto done;
 			}
 		}
+		pr->rows += N;
+		xd_enc_report(o, pr, n_batches > 0 ? e_loss / (double) n_batches : NAN);
 	}
 	/* what E learned: mean KL of clean and of poisoned source inputs */
 	if (rep)
@@ -720,6 +758,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	double		t0 = xd_clock_seconds();
 	int			m = source->cfg.m;
 	int			d = source->cfg.d;
+	xd_enc_progress pr = {t0, 0, 0, 0};
 
 	*out = NULL;
 	if (rep)
@@ -760,6 +799,8 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 		goto done;
 
 	for (int k = 0; k < XD_N_ENC; k++)
+		pr.total += enc->e[k] ? o->epochs : 0;
+	for (int k = 0; k < XD_N_ENC; k++)
 	{
 		xd_poison  *p = NULL;
 		static const char *const pname[XD_N_ENC] = {"poison.C", "poison.U", "poison.V"};
@@ -770,7 +811,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 		if ((st = xd_poison_new(w[k], o->hidden, pname[k], &p)) != XD_OK)
 			goto done;
 		xd_poison_init(p, &rng);
-		st = xd_train_one(enc->e[k], p, X[k], N, o, &rng, k, rep);
+		st = xd_train_one(enc->e[k], p, X[k], N, o, &rng, k, rep, &pr);
 		/* P is discarded: only E is stored (DESIGN.md section 4) */
 		xd_poison_free(p);
 		if (st != XD_OK)

@@ -440,8 +440,22 @@ curve_progress(void *arg, const xd_epoch_report *r)
 		p->rows_per_sec = r->positives_per_sec;
 		p->seconds = r->seconds;
 	}
+	c->last_epoch = Max(c->last_epoch, r->epoch);
 	if (c->inner)
 		xd_hooks_report(c->inner, r);
+}
+
+/* After the fit: on to inner, numbered after the fit's epochs, not in the curve. */
+static void
+curve_after_progress(void *arg, const xd_epoch_report *r)
+{
+	XdCurve    *c = arg;
+	xd_epoch_report numbered = *r;
+
+	numbered.epoch += c->last_epoch;
+	numbered.best_epoch = 0;
+	if (c->inner)
+		xd_hooks_report(c->inner, &numbered);
 }
 
 void
@@ -454,6 +468,8 @@ xdpg_curve_init(XdCurve *c, MemoryContext cxt, const xd_hooks *inner)
 	c->hooks.stop_arg = c;
 	c->hooks.progress = curve_progress;
 	c->hooks.progress_arg = c;
+	c->after = c->hooks;
+	c->after.progress = curve_after_progress;
 }
 
 /* [{"epoch": 1, "loss": .., "valid": .., "lr": .., "rows_per_sec": .., "seconds": ..}, ...] */

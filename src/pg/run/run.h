@@ -94,11 +94,19 @@ typedef struct XdCurve
 	MemoryContext cxt;
 	const xd_hooks *inner;		/* a job's, or NULL: the session's interrupts */
 	xd_hooks	hooks;			/* what the fit is given */
+	xd_hooks	after;			/* what the fit phase runs after it is given */
+	int			last_epoch;		/* the last epoch the fit reported */
 	int			n;
 	int			cap;
 	XdCurvePoint *points;
 } XdCurve;
 
+/*
+ * c->hooks record the fit's epochs in the curve and pass them on to inner;
+ * c->after pass what the fit phase trains after the fit (DRR's encoders) on
+ * to inner only, its epochs numbered after the fit's (a job's progress rows
+ * go on; the version's curve is the fit's).
+ */
 extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const xd_hooks *inner);
 extern char *xdpg_curve_json(const XdCurve *c);
 extern void xdpg_fit_version_metrics(StringInfo vm, const XdModelDef *md, const char *test,
