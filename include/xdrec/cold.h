@@ -115,7 +115,7 @@ void		xd_support_free(xd_support *s);
  * the schema has none) and label 0. XD_EINVAL when it does not fit.
  */
 xd_status	xd_support_add(xd_support *s, int32_t item, const float *c, float label,
-						   int n_neg, int32_t n_items, const xd_encoder *enc,
+						   int n_neg, int32_t n_items, const xd_feature_encoder *enc,
 						   xd_rng *rng);
 
 /*

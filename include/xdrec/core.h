@@ -156,7 +156,7 @@ typedef struct xd_domain
 
 typedef struct xd_workspace xd_workspace;	/* activations, private to the core */
 
-struct xd_encoders;				/* encoder.h: the distributional encoders of DRR */
+struct xd_dist_encoders;				/* dist_encoder.h: the distributional encoders of DRR */
 
 /*
  * A target domain's DRR adaptation (DESIGN.md section 4, paper eq. 19): the
@@ -166,7 +166,7 @@ struct xd_encoders;				/* encoder.h: the distributional encoders of DRR */
  * all in XD_GROUP_RESIDUAL and zero-initialised, so that an adapted model
  * starts exactly from Direct. It belongs to the target, never to xd_shared.
  * The optional KL regulariser of eq. 22 is an extra loss term (below) that
- * encoder.h's xd_adapt_add_kl registers: it reads the encoders (borrowed,
+ * dist_encoder.h's xd_adapt_add_kl registers: it reads the encoders (borrowed,
  * never written) and adds lambda_kl * (KL_C + KL_U + KL_V), averaged over
  * the training positives, to the loss.
  */
@@ -183,7 +183,7 @@ typedef struct xd_adapt
 	xd_param   *r_V;			/* "res.V.r"  1 x d */
 	xd_param   *params;			/* [n_params] */
 	int			n_params;
-	const struct xd_encoders *enc;	/* eq. 22 regulariser; NULL = off */
+	const struct xd_dist_encoders *enc;	/* eq. 22 regulariser; NULL = off */
 	float		lambda_kl;
 	float	   *kl_buf;			/* the regulariser's scratch, kl_buf_len floats */
 	size_t		kl_buf_len;

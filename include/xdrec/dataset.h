@@ -37,7 +37,7 @@ typedef enum xd_split
 
 typedef struct xd_dataset
 {
-	xd_encoder	enc;			/* schema; stats and profiles after finalize */
+	xd_feature_encoder	enc;			/* schema; stats and profiles after finalize */
 	int32_t		n_users;		/* dense user ids [0, n_users) */
 	int32_t		n_items;		/* dense item ids [0, n_items) */
 	int			has_ratings;

@@ -5,9 +5,9 @@
  * values into c.
  *
  * The encoder state (schema, normalisation statistics, bin edges, user and item
- * profiles) lives in an xd_encoder, which a dataset embeds (dataset.h) and
+ * profiles) lives in an xd_feature_encoder, which a dataset embeds (dataset.h) and
  * which can also be rebuilt without rows from stored statistics
- * (xd_encoder_init, then fill the arrays), so ranking encodes contexts exactly
+ * (xd_feature_encoder_init, then fill the arrays), so ranking encodes contexts exactly
  * as training did.
  *
  * Raw row values. Every row carries schema.n_num floats and schema.n_codes
@@ -74,7 +74,7 @@ typedef struct xd_feature
 	int32_t		profile;		/* index into the user's or item's profile floats
 								 * or codes; -1 for interaction scope */
 	int32_t		edge_offset;	/* binned: first of its n_values - 1 edges in
-								 * xd_encoder.bin_edges; else -1 */
+								 * xd_feature_encoder.bin_edges; else -1 */
 } xd_feature;
 
 /* An initializer setting the caller's fields (designated, so -Wextra is quiet). */
@@ -114,10 +114,10 @@ void		xd_schema_free(xd_schema *s);
 
 /*
  * The encoder: what is needed to turn raw values into c. All arrays are owned.
- * A restored encoder is built with xd_encoder_init (everything missing: NaN
+ * A restored encoder is built with xd_feature_encoder_init (everything missing: NaN
  * stats, NaN/-1 profiles) and then filled by the deserialiser.
  */
-typedef struct xd_encoder
+typedef struct xd_feature_encoder
 {
 	xd_schema	schema;			/* owned copy */
 	int32_t		n_users;
@@ -133,11 +133,11 @@ typedef struct xd_encoder
 								 * missing */
 	float	   *item_num;		/* [n_items * schema.n_item_num] */
 	int32_t    *item_codes;		/* [n_items * schema.n_item_codes] */
-} xd_encoder;
+} xd_feature_encoder;
 
-xd_status	xd_encoder_init(xd_encoder *e, const xd_schema *schema,
+xd_status	xd_feature_encoder_init(xd_feature_encoder *e, const xd_schema *schema,
 							int32_t n_users, int32_t n_items);
-void		xd_encoder_free(xd_encoder *e);
+void		xd_feature_encoder_free(xd_feature_encoder *e);
 
 /*
  * Partial encoders: each writes only the blocks of c that belong to features
@@ -145,17 +145,17 @@ void		xd_encoder_free(xd_encoder *e);
  * A full vector is the three together. num/codes are a raw row (layout above);
  * user/item < 0 means unknown, which encodes zeros.
  */
-void		xd_encode_interaction(const xd_encoder *e, const float *num,
+void		xd_encode_interaction(const xd_feature_encoder *e, const float *num,
 								  const int32_t *codes, float *c);
-void		xd_encode_user(const xd_encoder *e, int32_t user, float *c);
-void		xd_encode_item(const xd_encoder *e, int32_t item, float *c);
+void		xd_encode_user(const xd_feature_encoder *e, int32_t user, float *c);
+void		xd_encode_item(const xd_feature_encoder *e, int32_t item, float *c);
 
 /*
  * Training's encoding of a stored row (xd_dataset_encode): the
  * interaction-scoped features from its raw values num/codes, the user- and
  * item-scoped ones from the profiles of user and item (DESIGN section 2).
  */
-void		xd_encode_row(const xd_encoder *e, int32_t user, int32_t item,
+void		xd_encode_row(const xd_feature_encoder *e, int32_t user, int32_t item,
 						  const float *num, const int32_t *codes, float *c);
 
 /*
@@ -165,10 +165,10 @@ void		xd_encode_row(const xd_encoder *e, int32_t user, int32_t item,
  * item-scoped ones always from the item's profile. Numeric values are clamped
  * to [0,1] after scaling. num/codes may be NULL when the schema has none.
  */
-void		xd_encode_raw(const xd_encoder *e, int32_t user, int32_t item,
+void		xd_encode_raw(const xd_feature_encoder *e, int32_t user, int32_t item,
 						  const float *num, const int32_t *codes, float *c);
 
 /* Scale one raw value of numeric feature f as the encoder does (0 if missing). */
-float		xd_encode_numeric(const xd_encoder *e, int f, float x);
+float		xd_encode_numeric(const xd_feature_encoder *e, int f, float x);
 
 #endif

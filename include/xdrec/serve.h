@@ -75,7 +75,7 @@ void		xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model,
  * batch). Uses the model's workspace (not reentrant, like scoring).
  */
 xd_status	xd_item_outputs_compute(xd_model *model, const float *c,
-									const xd_encoder *enc, xd_item_outputs *io);
+									const xd_feature_encoder *enc, xd_item_outputs *io);
 
 /*
  * Scores every item for n_users users from io: scores[u * n_items + i] is
@@ -118,7 +118,7 @@ xd_status	xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *i
  * workspace's rows. The same numbers as xd_model_score on those rows.
  */
 xd_status	xd_score_candidates(xd_model *model, int32_t user, const float *c,
-								const xd_encoder *item_scope, const int32_t *items,
+								const xd_feature_encoder *item_scope, const int32_t *items,
 								int n, float *scores);
 
 /*

@@ -95,14 +95,14 @@ static const xd_feature ts_features[] = {
  * workspace of 12 rows, so that every path takes many batches.
  */
 static void
-ts_setup(xd_encoder *enc, xd_model **model, xd_adapt **ad, int n_users, int n_items,
+ts_setup(xd_feature_encoder *enc, xd_model **model, xd_adapt **ad, int n_users, int n_items,
 		 bool explicit_fb, xd_rng *rng)
 {
 	xd_schema	s;
 	xd_config	cfg;
 
 	XD_REQUIRE(xd_schema_init(&s, ts_features, 3) == XD_OK);
-	XD_REQUIRE(xd_encoder_init(enc, &s, n_users, n_items) == XD_OK);
+	XD_REQUIRE(xd_feature_encoder_init(enc, &s, n_users, n_items) == XD_OK);
 	/* price's training range, at its raw slot */
 	enc->num_min[s.features[2].raw] = 0.0f;
 	enc->num_max[s.features[2].raw] = 10.0f;
@@ -148,7 +148,7 @@ XD_TEST(serve_item_outputs_match_reference)
 		int			n_users = 6,
 					n_items = 53;
 		int32_t		users[3] = {4, 0, 4};
-		xd_encoder	enc;
+		xd_feature_encoder	enc;
 		xd_model   *model;
 		xd_adapt   *ad;
 		xd_rng		rng;
@@ -222,7 +222,7 @@ XD_TEST(serve_item_outputs_match_reference)
 		xd_batch_free(&b);
 		xd_model_free(model);
 		xd_adapt_free(ad);
-		xd_encoder_free(&enc);
+		xd_feature_encoder_free(&enc);
 	}
 }
 
@@ -238,7 +238,7 @@ XD_TEST(serve_score_candidates_match_model_score)
 	{
 		int			n_items = 40,
 					n = 29;
-		xd_encoder	enc;
+		xd_feature_encoder	enc;
 		xd_model   *model;
 		xd_adapt   *ad;
 		xd_rng		rng;
@@ -286,7 +286,7 @@ XD_TEST(serve_score_candidates_match_model_score)
 		xd_batch_free(&b);
 		xd_model_free(model);
 		xd_adapt_free(ad);
-		xd_encoder_free(&enc);
+		xd_feature_encoder_free(&enc);
 	}
 }
 
@@ -294,7 +294,7 @@ XD_TEST(serve_score_candidates_match_model_score)
 typedef struct ts_outputs
 {
 	xd_model   *model;
-	const xd_encoder *enc;
+	const xd_feature_encoder *enc;
 	xd_item_outputs io[4];
 	float	   *buf[4];
 	const float *ctx[4];
@@ -342,7 +342,7 @@ XD_TEST(serve_rank_many_groups_by_context)
 		int64_t		off[N_USERS + 1] = {0, 0, 3, 3, 4, 6, 6};
 		int32_t		seen_items[6] = {0, 1, 2, 7, 8, 9};
 		xd_seen		seen = {off, seen_items};
-		xd_encoder	enc;
+		xd_feature_encoder	enc;
 		xd_model   *model;
 		xd_adapt   *ad;
 		xd_rng		rng;
@@ -452,6 +452,6 @@ XD_TEST(serve_rank_many_groups_by_context)
 			free(t.buf[g]);
 		xd_model_free(model);
 		xd_adapt_free(ad);
-		xd_encoder_free(&enc);
+		xd_feature_encoder_free(&enc);
 	}
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
@@ -26,7 +26,7 @@ typedef struct tw_world
 	xd_generated *g;
 	xd_config	cfg;
 	xd_transfer_result src;		/* the trained source model */
-	xd_encoders *enc;
+	xd_dist_encoders *enc;
 } tw_world;
 
 static bool
@@ -34,7 +34,7 @@ tw_make(tw_world *w, uint64_t seed, int explicit_feedback)
 {
 	xd_gen_config gc;
 	xd_transfer_opts to;
-	xd_encoder_opts eo;
+	xd_dist_encoder_opts eo;
 	const xd_dataset *ds;
 
 	memset(w, 0, sizeof(*w));
@@ -64,18 +64,18 @@ tw_make(tw_world *w, uint64_t seed, int explicit_feedback)
 	to.seed = seed;
 	if (xd_transfer_train_source(&w->cfg, ds, &to, &w->src) != XD_OK)
 		return false;
-	xd_encoder_opts_default(&eo);
+	xd_dist_encoder_opts_default(&eo);
 	eo.epochs = 2;
 	eo.max_rows = 1000;
 	eo.hidden = 16;
 	eo.latent = 4;
-	return xd_encoders_train(w->src.model, ds, &eo, &w->enc, NULL) == XD_OK;
+	return xd_dist_encoders_train(w->src.model, ds, &eo, &w->enc, NULL) == XD_OK;
 }
 
 static void
 tw_free(tw_world *w)
 {
-	xd_encoders_free(w->enc);
+	xd_dist_encoders_free(w->enc);
 	xd_transfer_result_free(&w->src);
 	xd_generated_free(w->g);
 }

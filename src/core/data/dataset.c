@@ -301,7 +301,7 @@ static void
 build_profiles(xd_dataset *ds, xd_feature_scope scope, const int64_t *off,
 			   const int64_t *rows, int32_t *scratch)
 {
-	xd_encoder *e = &ds->enc;
+	xd_feature_encoder *e = &ds->enc;
 	const xd_schema *s = &e->schema;
 	int			is_user = (scope == XD_SCOPE_USER);
 	int32_t		n = is_user ? e->n_users : e->n_items;
@@ -373,7 +373,7 @@ xd_status
 xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 {
 	const xd_schema *s = &ds->enc.schema;
-	xd_encoder	enc;
+	xd_feature_encoder	enc;
 	int64_t		n = ds->n_rows,
 				n_train;
 	int64_t    *train;
@@ -440,7 +440,7 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 								 (size_t) ds->n_items * (s->n_item_num + s->n_item_codes));
 	if (reserve(ds, enc_bytes))
 		return XD_ENOMEM;
-	st = xd_encoder_init(&enc, s, ds->n_users, ds->n_items);
+	st = xd_feature_encoder_init(&enc, s, ds->n_users, ds->n_items);
 	if (st != XD_OK)
 		return st;
 	xd_schema_free(&ds->enc.schema);
@@ -584,7 +584,7 @@ done:
 void
 xd_dataset_encode(const xd_dataset *ds, int64_t row, int32_t item_override, float *c)
 {
-	const xd_encoder *e = &ds->enc;
+	const xd_feature_encoder *e = &ds->enc;
 	const xd_schema *s = &e->schema;
 	const float *num = ds->num + (size_t) row * s->n_num;
 	const int32_t *codes = ds->codes + (size_t) row * s->n_codes;
@@ -634,7 +634,7 @@ xd_dataset_free(xd_dataset *ds)
 {
 	if (!ds)
 		return;
-	xd_encoder_free(&ds->enc);
+	xd_feature_encoder_free(&ds->enc);
 	free(ds->users);
 	free(ds->items);
 	free(ds->ratings);

@@ -116,7 +116,7 @@ xd_schema_free(xd_schema *s)
 /* --------------------------------------------------------------- encoder */
 
 xd_status
-xd_encoder_init(xd_encoder *e, const xd_schema *schema, int32_t n_users, int32_t n_items)
+xd_feature_encoder_init(xd_feature_encoder *e, const xd_schema *schema, int32_t n_users, int32_t n_items)
 {
 	xd_status	st;
 	const xd_schema *s;
@@ -140,7 +140,7 @@ xd_encoder_init(xd_encoder *e, const xd_schema *schema, int32_t n_users, int32_t
 	if (!e->num_min || !e->num_max || !e->bin_edges || !e->user_num ||
 		!e->user_codes || !e->item_num || !e->item_codes)
 	{
-		xd_encoder_free(e);
+		xd_feature_encoder_free(e);
 		return XD_ENOMEM;
 	}
 	/* everything starts missing */
@@ -160,7 +160,7 @@ xd_encoder_init(xd_encoder *e, const xd_schema *schema, int32_t n_users, int32_t
 }
 
 void
-xd_encoder_free(xd_encoder *e)
+xd_feature_encoder_free(xd_feature_encoder *e)
 {
 	xd_schema_free(&e->schema);
 	free(e->num_min);
@@ -174,7 +174,7 @@ xd_encoder_free(xd_encoder *e)
 }
 
 float
-xd_encode_numeric(const xd_encoder *e, int f, float x)
+xd_encode_numeric(const xd_feature_encoder *e, int f, float x)
 {
 	const xd_feature *ft = &e->schema.features[f];
 	float		lo = e->num_min[ft->raw],
@@ -191,7 +191,7 @@ xd_encode_numeric(const xd_encoder *e, int f, float x)
 
 /* Writes feature f's block of c from a raw float (numeric/boolean/binned). */
 static inline void
-encode_float(const xd_encoder *e, int f, float x, float *c)
+encode_float(const xd_feature_encoder *e, int f, float x, float *c)
 {
 	const xd_feature *ft = &e->schema.features[f];
 	float	   *blk = c + ft->offset;
@@ -236,7 +236,7 @@ encode_float(const xd_encoder *e, int f, float x, float *c)
 
 /* Writes categorical feature f's one-hot block; negative = missing = zeros. */
 static inline void
-encode_code(const xd_encoder *e, int f, int32_t code, float *c)
+encode_code(const xd_feature_encoder *e, int f, int32_t code, float *c)
 {
 	const xd_feature *ft = &e->schema.features[f];
 	float	   *blk = c + ft->offset;
@@ -249,7 +249,7 @@ encode_code(const xd_encoder *e, int f, int32_t code, float *c)
 }
 
 static inline void
-encode_from_raw(const xd_encoder *e, int f, const float *num, const int32_t *codes, float *c)
+encode_from_raw(const xd_feature_encoder *e, int f, const float *num, const int32_t *codes, float *c)
 {
 	const xd_feature *ft = &e->schema.features[f];
 
@@ -260,7 +260,7 @@ encode_from_raw(const xd_encoder *e, int f, const float *num, const int32_t *cod
 }
 
 static inline void
-encode_from_profile(const xd_encoder *e, int f, int32_t id, float *c)
+encode_from_profile(const xd_feature_encoder *e, int f, int32_t id, float *c)
 {
 	const xd_feature *ft = &e->schema.features[f];
 	const xd_schema *s = &e->schema;
@@ -288,7 +288,7 @@ encode_from_profile(const xd_encoder *e, int f, int32_t id, float *c)
 }
 
 void
-xd_encode_row(const xd_encoder *e, int32_t user, int32_t item,
+xd_encode_row(const xd_feature_encoder *e, int32_t user, int32_t item,
 			  const float *num, const int32_t *codes, float *c)
 {
 	const xd_schema *s = &e->schema;
@@ -312,7 +312,7 @@ xd_encode_row(const xd_encoder *e, int32_t user, int32_t item,
 }
 
 void
-xd_encode_interaction(const xd_encoder *e, const float *num, const int32_t *codes, float *c)
+xd_encode_interaction(const xd_feature_encoder *e, const float *num, const int32_t *codes, float *c)
 {
 	for (int f = 0; f < e->schema.n_features; f++)
 		if (e->schema.features[f].scope == XD_SCOPE_INTERACTION)
@@ -320,7 +320,7 @@ xd_encode_interaction(const xd_encoder *e, const float *num, const int32_t *code
 }
 
 void
-xd_encode_user(const xd_encoder *e, int32_t user, float *c)
+xd_encode_user(const xd_feature_encoder *e, int32_t user, float *c)
 {
 	for (int f = 0; f < e->schema.n_features; f++)
 		if (e->schema.features[f].scope == XD_SCOPE_USER)
@@ -328,7 +328,7 @@ xd_encode_user(const xd_encoder *e, int32_t user, float *c)
 }
 
 void
-xd_encode_item(const xd_encoder *e, int32_t item, float *c)
+xd_encode_item(const xd_feature_encoder *e, int32_t item, float *c)
 {
 	for (int f = 0; f < e->schema.n_features; f++)
 		if (e->schema.features[f].scope == XD_SCOPE_ITEM)
@@ -336,7 +336,7 @@ xd_encode_item(const xd_encoder *e, int32_t item, float *c)
 }
 
 void
-xd_encode_raw(const xd_encoder *e, int32_t user, int32_t item,
+xd_encode_raw(const xd_feature_encoder *e, int32_t user, int32_t item,
 			  const float *num, const int32_t *codes, float *c)
 {
 	for (int f = 0; f < e->schema.n_features; f++)

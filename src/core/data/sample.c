@@ -62,7 +62,7 @@ xd_status
 xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 				xd_rng *rng, xd_batch *b)
 {
-	const xd_encoder *e = &ds->enc;
+	const xd_feature_encoder *e = &ds->enc;
 	const xd_schema *s = &e->schema;
 	int			m = s->m;
 	size_t		cb = sizeof(float) * (size_t) m;

@@ -40,7 +40,7 @@ xd_coldeval_opts_default(xd_coldeval_opts *o)
  * eighths of their scaled range, categories (and bins) by code, -1 missing.
  */
 static uint64_t
-xd_context_cell(const xd_encoder *e, const float *num, const int32_t *codes)
+xd_context_cell(const xd_feature_encoder *e, const float *num, const int32_t *codes)
 {
 	const xd_schema *s = &e->schema;
 	uint64_t	h = 0x63656c6cULL;

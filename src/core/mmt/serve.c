@@ -146,7 +146,7 @@ xd_item_outputs_fit(const xd_model *model, const xd_item_outputs *io)
 }
 
 xd_status
-xd_item_outputs_compute(xd_model *model, const float *c, const xd_encoder *enc,
+xd_item_outputs_compute(xd_model *model, const float *c, const xd_feature_encoder *enc,
 						xd_item_outputs *io)
 {
 	xd_workspace *ws = model->ws;
@@ -331,7 +331,7 @@ xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
 
 xd_status
 xd_score_candidates(xd_model *model, int32_t user, const float *c,
-					const xd_encoder *item_scope, const int32_t *items,
+					const xd_feature_encoder *item_scope, const int32_t *items,
 					int n, float *scores)
 {
 	int			m = model->cfg.m;

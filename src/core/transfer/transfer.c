@@ -278,7 +278,7 @@ fail:
 /* One method other than auto, from a (pretrained) domain the result takes over. */
 static xd_status
 xd_run_method(xd_transfer_method method, const xd_shared *source,
-			  const xd_encoders *enc, const xd_dataset *ds,
+			  const xd_dist_encoders *enc, const xd_dataset *ds,
 			  const xd_transfer_opts *o, float eta0, float lambda_kl,
 			  xd_domain *dom, xd_transfer_result *res)
 {
@@ -382,7 +382,7 @@ xd_result_score(const xd_transfer_result *r)
 /* One method, its own pretraining included (not auto). */
 static xd_status
 xd_transfer_one(xd_transfer_method method, const xd_shared *source,
-				const xd_encoders *enc, const xd_dataset *ds,
+				const xd_dist_encoders *enc, const xd_dataset *ds,
 				const xd_transfer_opts *o, float eta0, xd_transfer_result *res)
 {
 	xd_domain  *dom = NULL;
@@ -457,7 +457,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 }
 
 xd_status
-xd_transfer(const xd_shared *source, const xd_encoders *enc,
+xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 			const xd_dataset *target, const xd_transfer_opts *o,
 			xd_transfer_result *out)
 {

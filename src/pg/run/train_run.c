@@ -35,7 +35,7 @@ struct XdTrainRun
 	XdCurve		curve;
 	xd_train_result res;
 	xd_lr_search search;		/* the rates tried and kept */
-	xd_encoder_report erep;		/* DRR's encoders' training */
+	xd_dist_encoder_report erep;		/* DRR's encoders' training */
 	double		t0;
 };
 
@@ -129,7 +129,7 @@ void
 xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 {
 	xd_train_opts *opts = &run->opts;
-	xd_encoder_opts eopts;
+	xd_dist_encoder_opts eopts;
 	xd_status	st;
 
 	xd_train_opts_default(opts, &run->cfg);
@@ -148,10 +148,10 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 	 * that the store phase only writes and a job shows their epochs after the
 	 * fit's (xdrec.jobs' epochs_max counts them).
 	 */
-	xd_encoder_opts_default(&eopts);
+	xd_dist_encoder_opts_default(&eopts);
 	eopts.seed = run->cfg.seed;
 	eopts.hooks = run->curve.after;
-	st = xd_encoders_train(run->guard->model, run->guard->ds, &eopts, &run->guard->encoders,
+	st = xd_dist_encoders_train(run->guard->model, run->guard->ds, &eopts, &run->guard->encoders,
 						   &run->erep);
 	xdpg_check_status(st, "training the encoders");
 }
@@ -232,7 +232,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now rather than at the end of the query */
-	xd_encoders_free(guard->encoders);
+	xd_dist_encoders_free(guard->encoders);
 	guard->encoders = NULL;
 	xd_model_free(guard->model);
 	guard->model = NULL;

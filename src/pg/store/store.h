@@ -118,7 +118,7 @@ typedef struct XdVersionInfo
 	const char *method;			/* "train", "drr", "anneal", "direct", "target_only" */
 	int64		pins_shared_version;	/* target: the source version; 0 = none */
 	bool		skip_shared;	/* the modules live in the pinned version */
-	const xd_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
+	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
 } XdVersionInfo;
 
 /* one version, deserialised (version_read.c) for the cache (serve/version_cache.c) */
@@ -130,13 +130,13 @@ typedef struct XdVersion
 	bool		explicit_fb;
 	int			n_features;
 	XdFeatureDef *features;
-	xd_encoder	enc;			/* schema, normalisation, profiles */
+	xd_feature_encoder	enc;			/* schema, normalisation, profiles */
 	bool		has_item_scope;
 	xd_model   *model;
 	char	   *method;			/* "train", "drr", ... */
 	int64		pins_shared_version;	/* 0 = none (a source version) */
 	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
-	xd_encoders *encoders;		/* read when wanted and stored, else NULL */
+	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */

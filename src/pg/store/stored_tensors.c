@@ -11,7 +11,7 @@
  */
 #include "postgres.h"
 
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "store/store.h"
 
 static const XdTensorRule stored_tensors[] = {
@@ -52,7 +52,7 @@ static const XdTensorRule stored_tensors[] = {
 	{"enc.user_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_CODES, XDPG_HOME_OWN, XDPG_USER_CODES},
 	{"enc.item_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
 	{"enc.item_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_CODES, XDPG_HOME_OWN, XDPG_ITEM_CODES},
-	/* the source's distributional encoders E_C, E_U, E_V (encoder.h) */
+	/* the source's distributional encoders E_C, E_U, E_V (dist_encoder.h) */
 	{"enc.C.W1", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_HIDDEN, XDPG_DIM_M, XDPG_HOME_ENCODERS, XDPG_FINITE},
 	{"enc.C.b1", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
 	{"enc.C.Wm", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},

@@ -685,9 +685,9 @@ version_reset(void *arg)
 	v->model = NULL;
 	xd_adapt_free(v->adapt);	/* after the model, which borrows it */
 	v->adapt = NULL;
-	xd_encoders_free(v->encoders);
+	xd_dist_encoders_free(v->encoders);
 	v->encoders = NULL;
-	xd_encoder_free(&v->enc);
+	xd_feature_encoder_free(&v->enc);
 }
 
 /* A tensor the core allocated must have its row in the table, of its shape. */
@@ -710,7 +710,7 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 	int			n_params;
 	xd_rng		rng;
 
-	xdpg_check_status(xd_encoder_init(&v->enc, schema, r->n_users, r->n_items), "reading the encoder");
+	xdpg_check_status(xd_feature_encoder_init(&v->enc, schema, r->n_users, r->n_items), "reading the encoder");
 	xd_rng_seed(&rng, 1);
 	xdpg_check_status(xd_model_create(&r->cfg, r->n_users, r->n_items, (float) r->rating_mean,
 									  &rng, &v->model), "reading the model");
@@ -725,7 +725,7 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 		check_table_covers(r, params[i]);
 	if (r->has_encoders)
 	{
-		xdpg_check_status(xd_encoders_new(&r->cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &v->encoders),
+		xdpg_check_status(xd_dist_encoders_new(&r->cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &v->encoders),
 						  "reading the encoders");
 		for (int k = 0; k < XD_N_ENC; k++)
 			for (int j = 0; v->encoders->e[k] && j < v->encoders->e[k]->n_params; j++)
@@ -736,7 +736,7 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 /* ------------------------------------------------------------ the tensors */
 
 static xd_param *
-find_encoder_param(xd_encoders *enc, const char *name)
+find_encoder_param(xd_dist_encoders *enc, const char *name)
 {
 	for (int k = 0; k < XD_N_ENC; k++)
 		if (enc->e[k])
@@ -783,7 +783,7 @@ check_values(VersionRead *r, const XdStoredTensor *t, const float *x)
 static void
 tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **codes)
 {
-	xd_encoder *e = &r->v->enc;
+	xd_feature_encoder *e = &r->v->enc;
 	xd_param   *p;
 
 	*f = NULL;

@@ -220,7 +220,7 @@ write_model_tensors(SPIPlanPtr wplan, int64 model_id, int64 version_id, xd_model
 
 /* The feature encoder's arrays: normalisation, bin edges, profiles. */
 static void
-write_encoder_arrays(SPIPlanPtr wplan, int64 model_id, int64 version_id, const xd_encoder *enc)
+write_encoder_arrays(SPIPlanPtr wplan, int64 model_id, int64 version_id, const xd_feature_encoder *enc)
 {
 	const xd_schema *s = &enc->schema;
 	uint64		sh[2];

@@ -1,5 +1,5 @@
 /*
- * encoder.c - the distributional encoders E, the poisoning models P and the
+ * dist_encoder.c - the distributional encoders E, the poisoning models P and the
  * KL regulariser of DRR (DESIGN.md section 4; paper section 5.3.2, eq. 20-22).
  * All passes are batched over rows with BLAS, like the model's.
  */
@@ -11,7 +11,7 @@
 
 #include "mmt/model_int.h"
 #include "xdrec/clock.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/sample.h"
 
 /* ---------------------------------------------------------------- objects */
@@ -156,9 +156,9 @@ xd_poison_free(xd_poison *p)
 }
 
 xd_status
-xd_encoders_new(const xd_config *cfg, int hidden, int latent, xd_encoders **out)
+xd_dist_encoders_new(const xd_config *cfg, int hidden, int latent, xd_dist_encoders **out)
 {
-	xd_encoders *enc;
+	xd_dist_encoders *enc;
 	xd_status	st = XD_OK;
 
 	*out = NULL;
@@ -173,7 +173,7 @@ xd_encoders_new(const xd_config *cfg, int hidden, int latent, xd_encoders **out)
 		st = xd_dist_encoder_new(cfg->d, hidden, latent, "enc.V", &enc->e[XD_ENC_V]);
 	if (st != XD_OK)
 	{
-		xd_encoders_free(enc);
+		xd_dist_encoders_free(enc);
 		return st;
 	}
 	*out = enc;
@@ -181,7 +181,7 @@ xd_encoders_new(const xd_config *cfg, int hidden, int latent, xd_encoders **out)
 }
 
 void
-xd_encoders_free(xd_encoders *enc)
+xd_dist_encoders_free(xd_dist_encoders *enc)
 {
 	if (!enc)
 		return;
@@ -365,7 +365,7 @@ xd_poison_forward(const xd_poison *p, const float *x, int n, float *G, float *ou
 }
 
 xd_status
-xd_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x, int n,
+xd_dist_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x, int n,
 				float kappa, bool grad, double *loss)
 {
 	size_t		nin = (size_t) n * e->in;
@@ -523,7 +523,7 @@ xd_adapt_kl_term(void *arg, const xd_batch *b, const xd_loss_inputs *in,
 				 double *value)
 {
 	xd_adapt   *ad = arg;
-	const xd_encoders *enc = ad->enc;
+	const xd_dist_encoders *enc = ad->enc;
 	float		lambda = ad->lambda_kl;
 	int			P = in->n_pos;
 	float		scale = lambda / (float) P;
@@ -577,7 +577,7 @@ xd_adapt_kl_term(void *arg, const xd_batch *b, const xd_loss_inputs *in,
 }
 
 xd_status
-xd_adapt_add_kl(xd_model *model, const xd_encoders *enc, float lambda_kl)
+xd_adapt_add_kl(xd_model *model, const xd_dist_encoders *enc, float lambda_kl)
 {
 	if (!model->adapt)
 		return XD_EINVAL;
@@ -591,7 +591,7 @@ xd_adapt_add_kl(xd_model *model, const xd_encoders *enc, float lambda_kl)
 /* ---------------------------------------------------------------- training */
 
 void
-xd_encoder_opts_default(xd_encoder_opts *o)
+xd_dist_encoder_opts_default(xd_dist_encoder_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->epochs = XD_ENC_EPOCHS;
@@ -604,7 +604,7 @@ xd_encoder_opts_default(xd_encoder_opts *o)
 	o->seed = 42;
 }
 
-/* Where xd_encoders_train is, for its progress reports. */
+/* Where xd_dist_encoders_train is, for its progress reports. */
 typedef struct xd_enc_progress
 {
 	double		t0;
@@ -615,7 +615,7 @@ typedef struct xd_enc_progress
 
 /* After an epoch of one encoder: one progress report, numbered on across encoders. */
 static void
-xd_enc_report(const xd_encoder_opts *o, xd_enc_progress *pr, double loss)
+xd_enc_report(const xd_dist_encoder_opts *o, xd_enc_progress *pr, double loss)
 {
 	xd_epoch_report r;
 
@@ -637,7 +637,7 @@ xd_enc_report(const xd_encoder_opts *o, xd_enc_progress *pr, double loss)
  */
 static xd_status
 xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
-			 const xd_encoder_opts *o, xd_rng *rng, int k, xd_encoder_report *rep,
+			 const xd_dist_encoder_opts *o, xd_rng *rng, int k, xd_dist_encoder_report *rep,
 			 xd_enc_progress *pr)
 {
 	int64_t    *idx = malloc(sizeof(int64_t) * (size_t) N);
@@ -678,7 +678,7 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 				memcpy(xb + (size_t) r * e->in, X + (size_t) idx[start + r] * e->in,
 					   sizeof(float) * e->in);
 			/* E step (eq. 20), then P step (eq. 21), each on its own params */
-			if ((st = xd_encoder_loss(e, p, xb, n, o->kappa, true, &loss)) != XD_OK)
+			if ((st = xd_dist_encoder_loss(e, p, xb, n, o->kappa, true, &loss)) != XD_OK)
 				goto done;
 			e_loss += loss;
 			n_batches++;
@@ -742,11 +742,11 @@ done:
 }
 
 xd_status
-xd_encoders_train(xd_model *source, const xd_dataset *src,
-				  const xd_encoder_opts *o, xd_encoders **out,
-				  xd_encoder_report *rep)
+xd_dist_encoders_train(xd_model *source, const xd_dataset *src,
+				  const xd_dist_encoder_opts *o, xd_dist_encoders **out,
+				  xd_dist_encoder_report *rep)
 {
-	xd_encoders *enc = NULL;
+	xd_dist_encoders *enc = NULL;
 	xd_batch	b = {0};
 	int64_t    *rows = NULL;
 	int64_t		n_rows = 0;
@@ -795,7 +795,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	if ((st = xd_model_module_inputs(source, &b, X[XD_ENC_C], X[XD_ENC_U],
 									 X[XD_ENC_V])) != XD_OK)
 		goto done;
-	if ((st = xd_encoders_new(&source->cfg, o->hidden, o->latent, &enc)) != XD_OK)
+	if ((st = xd_dist_encoders_new(&source->cfg, o->hidden, o->latent, &enc)) != XD_OK)
 		goto done;
 
 	for (int k = 0; k < XD_N_ENC; k++)
@@ -825,7 +825,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	*out = enc;
 	enc = NULL;
 done:
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 	for (int k = 0; k < XD_N_ENC; k++)
 		free(X[k]);
 	xd_batch_free(&b);
