@@ -902,33 +902,36 @@ xd_model_freeze_shared(xd_model *model, bool frozen)
 	model->freeze_shared = frozen;
 }
 
+/* where xd_model_module_inputs copies each chunk's module inputs */
+typedef struct xd_inputs_out
+{
+	float	   *x1;
+	float	   *eu;
+	float	   *ev;
+} xd_inputs_out;
+
+static void
+xd_take_inputs(void *arg, const xd_model *model, int start, int k)
+{
+	xd_inputs_out *o = arg;
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+
+	/* after the residuals: what the shared modules see */
+	if (o->x1 && model->cfg.n_ctx_layers >= 1)
+		memcpy(o->x1 + (size_t) start * m, ws->x[1], sizeof(float) * k * m);
+	if (o->eu)
+		memcpy(o->eu + (size_t) start * d, ws->h_u[0], sizeof(float) * k * d);
+	if (o->ev)
+		memcpy(o->ev + (size_t) start * d, ws->h_v[0], sizeof(float) * k * d);
+}
+
 xd_status
 xd_model_module_inputs(xd_model *model, const xd_batch *b,
 					   float *x1, float *eu, float *ev)
 {
-	xd_workspace *ws = model->ws;
-	int			cap = ws->cap;
-	int			m = model->cfg.m;
-	int			d = model->cfg.d;
-	xd_status	st;
+	xd_inputs_out o = {x1, eu, ev};
 
-	if (b->m != m || b->n < 0)
-		return XD_EINVAL;
-	for (int start = 0; start < b->n; start += cap)
-	{
-		int			k = b->n - start < cap ? b->n - start : cap;
-
-		st = xd_model_forward(model, b->users + start, b->items + start,
-							  b->c + (size_t) start * m, k, false, NULL);
-		if (st != XD_OK)
-			return st;
-		/* after the residuals: what the shared modules see */
-		if (x1 && model->cfg.n_ctx_layers >= 1)
-			memcpy(x1 + (size_t) start * m, ws->x[1], sizeof(float) * k * m);
-		if (eu)
-			memcpy(eu + (size_t) start * d, ws->h_u[0], sizeof(float) * k * d);
-		if (ev)
-			memcpy(ev + (size_t) start * d, ws->h_v[0], sizeof(float) * k * d);
-	}
-	return XD_OK;
+	return xd_model_forward_chunks(model, b, xd_take_inputs, &o);
 }

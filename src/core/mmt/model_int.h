@@ -267,6 +267,16 @@ void		xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids,
 /* from ws->d_top_u, d_top_v into M3 and E_u, E_v; adds dL/dc* into ws->d_cstar */
 void		xd_cluster_backward(xd_model *model, int n);
 
+/*
+ * rank.c: the inference forward pass (no dropout) over any number of rows
+ * of b, in chunks of the workspace's rows; after each chunk of k rows from
+ * row start, take copies out of the workspace what its caller wants
+ * (xd_model_score: the scores; xd_model_module_inputs: DRR's inputs)
+ */
+typedef void (*xd_chunk_fn) (void *arg, const xd_model *model, int start, int k);
+xd_status	xd_model_forward_chunks(xd_model *model, const xd_batch *b, xd_chunk_fn take,
+									void *arg);
+
 /* rank.c: the whole forward pass over n rows, scores into ws->score */
 xd_status	xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 							 const float *c, int n, bool train_mode, xd_rng *rng);
