@@ -109,6 +109,7 @@ typedef struct XdStoredTensor
 
 extern int	xdpg_stored_tensors(const XdVersionLayout *layout, XdStoredTensor **tensors);
 extern const XdTensorRule *xdpg_stored_tensor_rule(const char *name);
+extern const char *xdpg_stored_tensor_current_name(const char *name);
 extern uint64 xdpg_stored_tensor_count(const XdStoredTensor *t);
 
 /* what kind of version xdpg_write_version writes */

@@ -478,9 +478,11 @@ read_row(VersionRead *r)
 
 /* ------------------------------------------------------- the inventory */
 
+/* The expected tensor stored under name (0.1.0's names included), or NULL. */
 static XdStoredTensor *
 expected_tensor(VersionRead *r, const char *name)
 {
+	name = xdpg_stored_tensor_current_name(name);
 	for (int i = 0; i < r->n_tensors; i++)
 		if (strcmp(r->tensors[i].name, name) == 0)
 			return &r->tensors[i];
@@ -498,6 +500,8 @@ check_tensor_chunks(VersionRead *r, XdStoredTensor *t, int64 n_chunks, int32 fir
 {
 	size_t		need;
 
+	if (t->found)
+		version_corrupt(r, "it stores tensor \"%s\" twice, under its 0.1.0 name too", t->name);
 	if (first != 0 || last != n_chunks - 1)
 		version_corrupt(r, "tensor \"%s\" has chunks %d..%d, not 0..%d", t->name, first, last,
 						(int) n_chunks - 1);
@@ -788,19 +792,19 @@ tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **c
 
 	*f = NULL;
 	*codes = NULL;
-	if (strcmp(t->name, "enc.num_min") == 0)
+	if (strcmp(t->name, "feat.num_min") == 0)
 		*f = e->num_min;
-	else if (strcmp(t->name, "enc.num_max") == 0)
+	else if (strcmp(t->name, "feat.num_max") == 0)
 		*f = e->num_max;
-	else if (strcmp(t->name, "enc.bin_edges") == 0)
+	else if (strcmp(t->name, "feat.bin_edges") == 0)
 		*f = e->bin_edges;
-	else if (strcmp(t->name, "enc.user_num") == 0)
+	else if (strcmp(t->name, "feat.user_num") == 0)
 		*f = e->user_num;
-	else if (strcmp(t->name, "enc.item_num") == 0)
+	else if (strcmp(t->name, "feat.item_num") == 0)
 		*f = e->item_num;
-	else if (strcmp(t->name, "enc.user_codes") == 0)
+	else if (strcmp(t->name, "feat.user_codes") == 0)
 		*codes = e->user_codes;
-	else if (strcmp(t->name, "enc.item_codes") == 0)
+	else if (strcmp(t->name, "feat.item_codes") == 0)
 		*codes = e->item_codes;
 	else if ((p = t->home == XDPG_HOME_ENCODERS ? find_encoder_param(r->v->encoders, t->name)
 			  : xd_model_find_param(r->v->model, t->name)) != NULL)
