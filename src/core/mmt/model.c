@@ -186,6 +186,34 @@ xd_params_free(xd_param *params, int n)
 	free(params);
 }
 
+xd_status
+xd_params_new(const char *prefix, const xd_param_spec *specs, int n, xd_group group,
+			  xd_param **out)
+{
+	xd_param   *params = calloc((size_t) (n > 0 ? n : 1), sizeof(xd_param));
+	xd_status	st = XD_OK;
+	int			k = 0;
+
+	*out = NULL;
+	if (!params)
+		return XD_ENOMEM;
+	while (k < n && st == XD_OK)
+	{
+		char		name[XD_PARAM_NAME_LEN];
+
+		snprintf(name, sizeof(name), "%s.%s", prefix, specs[k].name);
+		st = xd_param_alloc(&params[k], name, specs[k].rows, specs[k].cols, group, false);
+		k++;
+	}
+	if (st != XD_OK)
+	{
+		xd_params_free(params, k);
+		return st;
+	}
+	*out = params;
+	return XD_OK;
+}
+
 void
 xd_params_zero(xd_param *params, int n)
 {

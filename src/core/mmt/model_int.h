@@ -105,6 +105,22 @@ xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 						   xd_group group, bool sparse);
 void		xd_param_release(xd_param *p);
 
+/* One dense tensor of a small module: its name after the module's prefix, its shape. */
+typedef struct xd_param_spec
+{
+	const char *name;
+	int			rows;
+	int			cols;
+} xd_param_spec;
+
+/*
+ * A module's n dense tensors in group, zeroed, named "<prefix>.<name>" from
+ * specs, in one array *out (xd_params_free(*out, n)); nothing stays
+ * allocated on failure.
+ */
+xd_status	xd_params_new(const char *prefix, const xd_param_spec *specs, int n,
+						  xd_group group, xd_param **out);
+
 /* Releases params[0..n) and frees the array itself; accepts NULL. */
 void		xd_params_free(xd_param *params, int n);
 

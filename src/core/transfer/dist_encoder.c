@@ -20,12 +20,13 @@ xd_status
 xd_dist_encoder_new(int in, int hidden, int latent, const char *prefix,
 					xd_dist_encoder **out)
 {
+	xd_param_spec specs[6] = {
+		{"W1", hidden, in}, {"b1", 1, hidden},
+		{"Wm", latent, hidden}, {"bm", 1, latent},
+		{"Wl", latent, hidden}, {"bl", 1, latent},
+	};
 	xd_dist_encoder *e;
-	xd_status	st = XD_OK;
-	char		name[XD_PARAM_NAME_LEN];
-	static const char *const names[6] = {"W1", "b1", "Wm", "bm", "Wl", "bl"};
-	int			rows[6],
-				cols[6];
+	xd_status	st;
 
 	*out = NULL;
 	if (in < 1 || hidden < 1 || latent < 1)
@@ -33,34 +34,16 @@ xd_dist_encoder_new(int in, int hidden, int latent, const char *prefix,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return XD_ENOMEM;
+	/* encoders are shared modules (DESIGN.md section 1) */
+	if ((st = xd_params_new(prefix, specs, 6, XD_GROUP_SHARED, &e->params)) != XD_OK)
+	{
+		free(e);
+		return st;
+	}
+	e->n_params = 6;
 	e->in = in;
 	e->hidden = hidden;
 	e->latent = latent;
-	e->params = calloc(6, sizeof(xd_param));
-	if (!e->params)
-	{
-		free(e);
-		return XD_ENOMEM;
-	}
-	rows[0] = hidden, cols[0] = in;
-	rows[1] = 1, cols[1] = hidden;
-	rows[2] = latent, cols[2] = hidden;
-	rows[3] = 1, cols[3] = latent;
-	rows[4] = latent, cols[4] = hidden;
-	rows[5] = 1, cols[5] = latent;
-	for (int i = 0; i < 6 && st == XD_OK; i++)
-	{
-		snprintf(name, sizeof(name), "%s.%s", prefix, names[i]);
-		/* encoders are shared modules (DESIGN.md section 1) */
-		st = xd_param_alloc(&e->params[i], name, rows[i], cols[i],
-							XD_GROUP_SHARED, false);
-		e->n_params = i + 1;
-	}
-	if (st != XD_OK)
-	{
-		xd_dist_encoder_free(e);
-		return st;
-	}
 	e->W1 = &e->params[0];
 	e->b1 = &e->params[1];
 	e->Wm = &e->params[2];
@@ -92,12 +75,12 @@ xd_dist_encoder_free(xd_dist_encoder *e)
 xd_status
 xd_poison_new(int in, int hidden, const char *prefix, xd_poison **out)
 {
+	xd_param_spec specs[4] = {
+		{"W1", hidden, in}, {"b1", 1, hidden},
+		{"W2", in, hidden}, {"b2", 1, in},
+	};
 	xd_poison  *p;
-	xd_status	st = XD_OK;
-	char		name[XD_PARAM_NAME_LEN];
-	static const char *const names[4] = {"W1", "b1", "W2", "b2"};
-	int			rows[4],
-				cols[4];
+	xd_status	st;
 
 	*out = NULL;
 	if (in < 1 || hidden < 1)
@@ -105,30 +88,14 @@ xd_poison_new(int in, int hidden, const char *prefix, xd_poison **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return XD_ENOMEM;
-	p->in = in;
-	p->hidden = hidden;
-	p->params = calloc(4, sizeof(xd_param));
-	if (!p->params)
+	if ((st = xd_params_new(prefix, specs, 4, XD_GROUP_SHARED, &p->params)) != XD_OK)
 	{
 		free(p);
-		return XD_ENOMEM;
-	}
-	rows[0] = hidden, cols[0] = in;
-	rows[1] = 1, cols[1] = hidden;
-	rows[2] = in, cols[2] = hidden;
-	rows[3] = 1, cols[3] = in;
-	for (int i = 0; i < 4 && st == XD_OK; i++)
-	{
-		snprintf(name, sizeof(name), "%s.%s", prefix, names[i]);
-		st = xd_param_alloc(&p->params[i], name, rows[i], cols[i],
-							XD_GROUP_SHARED, false);
-		p->n_params = i + 1;
-	}
-	if (st != XD_OK)
-	{
-		xd_poison_free(p);
 		return st;
 	}
+	p->n_params = 4;
+	p->in = in;
+	p->hidden = hidden;
 	p->W1 = &p->params[0];
 	p->b1 = &p->params[1];
 	p->W2 = &p->params[2];
