@@ -13,7 +13,7 @@ RESET client_min_messages;
 CREATE FUNCTION pg_temp.digest(v bigint, per_user boolean) RETURNS text LANGUAGE sql AS $$
 	SELECT md5(string_agg(md5(data), '' ORDER BY tensor, chunk)) FROM xdrec.weight
 	WHERE version_id = v
-	  AND (tensor IN ('emb.user', 'bias.user', 'enc.user_num', 'enc.user_codes')) = per_user
+	  AND (tensor IN ('emb.user', 'bias.user', 'feat.user_num', 'feat.user_codes')) = per_user
 $$;
 
 -- what a version holds of user key k: the key, null keys (forgotten users),

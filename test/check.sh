@@ -62,7 +62,7 @@ record unit "$rc" "$(counts "$LOGS/unit.log")"
 # values (docs/CONTRIBUTING.md); the widths must change nothing. These are the
 # tests that run the model (its modules call sgemm): model_*, adam_*,
 # gradcheck_*, encoder_*, train_*, transfer_*, serve_* (test_model.c,
-# test_gradcheck*.c, test_encoder.c, test_train.c, test_transfer.c,
+# test_gradcheck*.c, test_dist_encoder.c, test_train.c, test_transfer.c,
 # test_serve.c); the rest (activation, blob, dataset, generate, metrics, rng,
 # sample) never call OpenBLAS. Kernels this CPU cannot run are left out.
 xd_log "unit tests under other OpenBLAS kernels and simd widths"

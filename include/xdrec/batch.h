@@ -13,6 +13,11 @@
  *   [2 n_pos, 3 n_pos)  their context negatives (u, c-, v), where only the
  *                       interaction-scoped part of c was swapped
  * Explicit training batches have n = n_pos rows and a rating per row.
+ * Every row of a training batch carries a weight (1 unless a method weights
+ * its rows, as source weighting will): the row's term of the loss, and so
+ * its gradient, is multiplied by it, and the loss stays a mean over the
+ * n_pos positives, so a weight of 2 counts a row twice. xd_batch_init sets
+ * every weight to 1.
  * Scoring batches (ranking, evaluation) use only n, users, items, c.
  */
 #ifndef XDREC_BATCH_H
@@ -32,6 +37,7 @@ typedef struct xd_batch
 	int32_t    *items;			/* [capacity] */
 	float	   *c;				/* [capacity * m], row-major */
 	float	   *ratings;		/* [capacity], explicit feedback only */
+	float	   *weights;		/* [capacity], training: each row's loss weight */
 } xd_batch;
 
 xd_status	xd_batch_init(xd_batch *b, int capacity, int m);
@@ -43,8 +49,5 @@ void		xd_batch_free(xd_batch *b);
  * oracle and any baseline alike.
  */
 typedef xd_status (*xd_score_fn) (void *arg, const xd_batch *b, float *scores);
-
-/* Polled in every long loop; returns nonzero to ask the core to stop. */
-typedef int (*xd_stop_fn) (void *arg);
 
 #endif

@@ -41,6 +41,7 @@
 
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 #define XD_COLD_HIDDEN 64
@@ -114,7 +115,7 @@ void		xd_support_free(xd_support *s);
  * the schema has none) and label 0. XD_EINVAL when it does not fit.
  */
 xd_status	xd_support_add(xd_support *s, int32_t item, const float *c, float label,
-						   int n_neg, int32_t n_items, const xd_encoder *enc,
+						   int n_neg, int32_t n_items, const xd_feature_encoder *enc,
 						   xd_rng *rng);
 
 /*
@@ -204,8 +205,7 @@ typedef struct xd_cold_opts
 	float		lr;				/* Adam (1e-3) */
 	int64_t		max_episodes;	/* episodes per epoch at most (20,000) */
 	uint64_t	seed;
-	xd_stop_fn	stop;			/* polled once per episode; may be NULL */
-	void	   *stop_arg;
+	xd_hooks	hooks;			/* stop polled once per episode */
 } xd_cold_opts;
 
 void		xd_cold_opts_default(xd_cold_opts *o);

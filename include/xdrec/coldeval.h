@@ -32,6 +32,7 @@
 
 #include "xdrec/cold.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 typedef enum xd_cold_method
@@ -75,8 +76,7 @@ typedef struct xd_coldeval_opts
 	int			finetune_steps; /* 10 */
 	float		finetune_lr;	/* 0.05 */
 	uint64_t	seed;			/* the supports' negatives */
-	xd_stop_fn	stop;
-	void	   *stop_arg;
+	xd_hooks	hooks;			/* stop polled once per user */
 } xd_coldeval_opts;
 
 void		xd_coldeval_opts_default(xd_coldeval_opts *o);

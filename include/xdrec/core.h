@@ -156,7 +156,7 @@ typedef struct xd_domain
 
 typedef struct xd_workspace xd_workspace;	/* activations, private to the core */
 
-struct xd_encoders;				/* encoder.h: the distributional encoders of DRR */
+struct xd_dist_encoders;				/* dist_encoder.h: the distributional encoders of DRR */
 
 /*
  * A target domain's DRR adaptation (DESIGN.md section 4, paper eq. 19): the
@@ -165,9 +165,10 @@ struct xd_encoders;				/* encoder.h: the distributional encoders of DRR */
  *   e~_u, e~_v    (the gated embeddings of eq. 6-7, before the towers),
  * all in XD_GROUP_RESIDUAL and zero-initialised, so that an adapted model
  * starts exactly from Direct. It belongs to the target, never to xd_shared.
- * The optional KL regulariser of eq. 22 reads the encoders (borrowed, never
- * written) and adds lambda_kl * (KL_C + KL_U + KL_V), averaged over the
- * training positives, to the loss.
+ * The optional KL regulariser of eq. 22 is an extra loss term (below) that
+ * dist_encoder.h's xd_adapt_add_kl registers: it reads the encoders (borrowed,
+ * never written) and adds lambda_kl * (KL_C + KL_U + KL_V), averaged over
+ * the training positives, to the loss.
  */
 typedef struct xd_adapt
 {
@@ -182,8 +183,10 @@ typedef struct xd_adapt
 	xd_param   *r_V;			/* "res.V.r"  1 x d */
 	xd_param   *params;			/* [n_params] */
 	int			n_params;
-	const struct xd_encoders *enc;	/* eq. 22 regulariser; NULL = off */
+	const struct xd_dist_encoders *enc;	/* eq. 22 regulariser; NULL = off */
 	float		lambda_kl;
+	float	   *kl_buf;			/* the regulariser's scratch, kl_buf_len floats */
+	size_t		kl_buf_len;
 } xd_adapt;
 
 /* Residuals for a config, all zero (Direct). Free accepts NULL. */
@@ -191,6 +194,46 @@ xd_status	xd_adapt_new(const xd_config *cfg, xd_adapt **out);
 void		xd_adapt_free(xd_adapt *a);
 /* Deep copy of values (moments and steps reset); dst of the same shape. */
 void		xd_adapt_copy_values(xd_adapt *dst, const xd_adapt *src);
+
+typedef struct xd_model xd_model;
+
+/*
+ * What an extra loss term sees of the forward pass over a training batch:
+ * the module inputs of its n_pos positives (rows [0, n_pos) of batch.h's
+ * layout) after any DRR residual, and, when the loss is differentiated,
+ * where the term adds its gradient w.r.t. each of them (zeroed before the
+ * first term; the backward pass carries it to every trainable tensor below
+ * that input). Gradient pointers are NULL when only the loss is wanted.
+ */
+typedef struct xd_loss_inputs
+{
+	int			n_pos;
+	int			m;
+	int			d;
+	const float *x1;			/* [n_pos * m] x^1 of M1; NULL when L_C = 0 */
+	const float *eu;			/* [n_pos * d] e~_u (eq. 6) */
+	const float *ev;			/* [n_pos * d] e~_v (eq. 7) */
+	float	   *d_x1;			/* as x1, or NULL */
+	float	   *d_eu;
+	float	   *d_ev;
+} xd_loss_inputs;
+
+/*
+ * An extra term of the training loss, a seam for the transfer and peer
+ * methods (DESIGN.md section 4: DRR's KL of eq. 22; source weighting next):
+ * stores its value, already averaged over the positives, in *value and,
+ * when in has gradient pointers, adds its gradients there.
+ */
+typedef xd_status (*xd_loss_term_fn) (void *arg, const xd_batch *b,
+									  const xd_loss_inputs *in, double *value);
+
+typedef struct xd_loss_term
+{
+	xd_loss_term_fn fn;
+	void	   *arg;			/* borrowed: outlives the model's training */
+} xd_loss_term;
+
+#define XD_MAX_LOSS_TERMS 4
 
 /*
  * Enough for the widest model the options allow (16 context and 16 tower
@@ -200,7 +243,7 @@ void		xd_adapt_copy_values(xd_adapt *dst, const xd_adapt *src);
  */
 #define XD_MAX_PARAMS 128
 
-typedef struct xd_model
+struct xd_model
 {
 	xd_config	cfg;
 	xd_shared  *shared;
@@ -213,7 +256,9 @@ typedef struct xd_model
 	/* added for transfer (DESIGN.md section 4); zero/NULL by default */
 	xd_adapt   *adapt;			/* DRR residuals, borrowed; NULL = none */
 	bool		freeze_shared;	/* backward leaves xd_shared untouched */
-} xd_model;
+	xd_loss_term terms[XD_MAX_LOSS_TERMS];	/* extra loss terms, in order */
+	int			n_terms;
+};
 
 /*
  * Shared modules: allocate (zeroed), then initialise (DESIGN.md section 3:
@@ -256,6 +301,13 @@ xd_status	xd_model_create(const xd_config *cfg, int n_users, int n_items,
  * forward pass applies them. Once per model; shapes must match.
  */
 xd_status	xd_model_set_adapt(xd_model *model, xd_adapt *adapt);
+
+/*
+ * Registers an extra loss term (see xd_loss_term_fn): xd_model_loss and
+ * xd_model_loss_backward add it to every loss after the model's own. At most
+ * XD_MAX_LOSS_TERMS; fn's arg is borrowed.
+ */
+xd_status	xd_model_add_loss_term(xd_model *model, xd_loss_term_fn fn, void *arg);
 
 /*
  * Freezing the shared modules: backward computes no gradient for xd_shared
@@ -317,7 +369,8 @@ xd_status	xd_model_score_items(xd_model *model, int32_t user, const float *c,
 /*
  * The training loss of a batch laid out as batch.h describes (implicit: 3
  * n_pos rows; explicit: n_pos rows with ratings), averaged over the positives
- * (eq. 11, 13, 14, 16; DESIGN.md section 3). xd_model_loss_backward also adds
+ * (eq. 11, 13, 14, 16; DESIGN.md section 3), plus the model's extra loss
+ * terms (xd_model_add_loss_term). xd_model_loss_backward also adds
  * its gradients to every parameter's g (dense params in full, embedding rows
  * sparsely). train_mode turns dropout on (mask from rng; rng may be NULL when
  * train_mode is false or dropout is 0). XD_ENUMERIC when the loss is not finite.

@@ -17,6 +17,7 @@
 
 #include "xdrec/batch.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 typedef struct xd_gen_config
@@ -45,8 +46,7 @@ typedef struct xd_gen_config
 								 * features with no effect (width knobs) */
 	int			extra_vocab;	/* their vocabulary, "other" included */
 	uint64_t	split_seed;		/* the seed datasets are finalized with */
-	xd_stop_fn	stop;			/* polled every 1,024 rows; may be NULL */
-	void	   *stop_arg;
+	xd_hooks	hooks;			/* stop polled every 1,024 rows */
 } xd_gen_config;
 
 /*

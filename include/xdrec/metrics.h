@@ -15,6 +15,7 @@
 
 #include "xdrec/batch.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 typedef struct xd_eval_opts
@@ -30,8 +31,7 @@ typedef struct xd_eval_opts
 	int			n_ctx_neg;		/* sampled protocol: 50 context negatives */
 	int			batch_rows;		/* rows per score call (>= one positive's
 								 * candidates for the sampled protocol) */
-	xd_stop_fn	stop;			/* polled once per score call; may be NULL */
-	void	   *stop_arg;
+	xd_hooks	hooks;			/* stop polled once per score call */
 	/*
 	 * When not NULL, *each receives a malloc'd array (the caller frees it) of
 	 * every evaluated positive's own term, in row order: 1/rank (sampled and

@@ -12,6 +12,10 @@
  * Item-scoped features make c differ per candidate: then c*, the gates and s_c
  * are per item (per_item), and a user costs one batched user tower over all
  * items, still without M1 or the item tower.
+ *
+ * On top of these, what the ranking functions do with them: one user's
+ * scores without the items it has seen, a few candidates scored for
+ * predict, and many users in one call (rank_many) grouped by their context.
  */
 #ifndef XDREC_SERVE_H
 #define XDREC_SERVE_H
@@ -22,6 +26,7 @@
 
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 /* One scored item. */
@@ -70,7 +75,7 @@ void		xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model,
  * batch). Uses the model's workspace (not reentrant, like scoring).
  */
 xd_status	xd_item_outputs_compute(xd_model *model, const float *c,
-									const xd_encoder *enc, xd_item_outputs *io);
+									const xd_feature_encoder *enc, xd_item_outputs *io);
 
 /*
  * Scores every item for n_users users from io: scores[u * n_items + i] is
@@ -86,5 +91,71 @@ xd_status	xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 
 /* Floating-point operations of xd_item_outputs_compute + score for one user. */
 double		xd_item_outputs_flops(const xd_model *model, bool per_item);
+
+/*
+ * The items a domain's users have seen, as compressed rows: user u's are
+ * items[off[u] .. off[u + 1]). Ranking with exclude_seen leaves them out.
+ */
+typedef struct xd_seen
+{
+	const int64_t *off;			/* [n_users + 1] */
+	const int32_t *items;
+} xd_seen;
+
+/*
+ * xd_item_outputs_score, then each user's seen items (seen may be NULL:
+ * none left out) set to NaN, which xd_top_k skips.
+ */
+xd_status	xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
+										 const int32_t *users, int n_users,
+										 const xd_seen *seen, float *scores);
+
+/*
+ * Scores items[0..n) for one user in the encoded context c[m] (predict): one
+ * user tower and one context for all (xd_model_score_items) when item_scope
+ * is NULL; else each candidate's context is c with its item-scoped features
+ * from item_scope's profiles (xd_encode_item), scored in batches of the
+ * workspace's rows. The same numbers as xd_model_score on those rows.
+ */
+xd_status	xd_score_candidates(xd_model *model, int32_t user, const float *c,
+								const xd_feature_encoder *item_scope, const int32_t *items,
+								int n, float *scores);
+
+/*
+ * rank_many (DESIGN.md section 6) for the users of one domain, each with its
+ * full encoded context (user-scoped features make contexts differ): users
+ * are grouped by context, and each group is scored against the item
+ * outputs of its context as matrix products of at most max_scores scores.
+ * The item outputs come from the caller (the PostgreSQL layer caches them
+ * across calls), once per distinct context, in the order of the contexts'
+ * bytes; the callback may also leave by longjmp (an ereport): the call holds
+ * no memory of its own, its scratch is the caller's.
+ */
+typedef const xd_item_outputs *(*xd_outputs_fn) (void *arg, const float *c);
+
+typedef struct xd_rank_many_opts
+{
+	int			k;				/* best k per user, >= 1 */
+	const xd_seen *seen;		/* exclude_seen; NULL keeps seen items */
+	size_t		max_scores;		/* (user, item) scores held at once */
+	xd_outputs_fn outputs;		/* the item outputs of a context; NULL: XD_ENOMEM */
+	void	   *outputs_arg;
+	xd_hooks	hooks;			/* stop polled once per matrix product */
+} xd_rank_many_opts;
+
+/* Bytes of scratch xd_rank_many needs for n users of a model. */
+size_t		xd_rank_many_scratch_bytes(const xd_model *model, int n,
+									   const xd_rank_many_opts *o);
+
+/*
+ * Ranks users[0..n), user i in context cs[i * m ..]: hits[i * k ..] gets its
+ * best items, best first (xd_top_k), and n_hits[i] how many. scratch holds
+ * xd_rank_many_scratch_bytes. Users with equal contexts are scored together,
+ * in input order within a context, so the result never depends on how the
+ * users were grouped.
+ */
+xd_status	xd_rank_many(xd_model *model, const int32_t *users, const float *cs, int n,
+						 const xd_rank_many_opts *o, void *scratch, xd_hit *hits,
+						 int *n_hits);
 
 #endif

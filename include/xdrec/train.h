@@ -16,28 +16,8 @@
 #include "xdrec/batch.h"
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
-
-typedef struct xd_epoch_report
-{
-	int			epoch;			/* 1-based */
-	double		loss;			/* mean training loss of the epoch */
-	double		loss_data;		/* the same without eq. 22's KL term (DRR) */
-	double		lr;				/* the fit's base rate (the embeddings'
-								 * group, as xd_lr_search records it) */
-	double		metric;			/* validation MRR (implicit) or RMSE
-								 * (explicit); the training loss when
-								 * metric_is_loss; NaN when fixed_epochs */
-	bool		metric_is_loss;
-	bool		improved;		/* this epoch is the best so far */
-	int			best_epoch;
-	double		best_metric;
-	double		seconds;		/* since the start of training */
-	double		positives_per_sec;	/* training positives per second so far */
-	double		eta_seconds;	/* to max_epochs at the current pace (an upper bound) */
-} xd_epoch_report;
-
-typedef void (*xd_progress_fn) (void *arg, const xd_epoch_report *r);
 
 typedef struct xd_train_opts
 {
@@ -53,10 +33,8 @@ typedef struct xd_train_opts
 	bool		lr_decay;		/* xd_train_search's strategy (below); xd_train
 								 * ignores it */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
-	xd_stop_fn	stop;			/* may be NULL */
-	void	   *stop_arg;
-	xd_progress_fn progress;	/* may be NULL */
-	void	   *progress_arg;
+	xd_hooks	hooks;			/* stop polled once per batch, progress after
+								 * every epoch */
 } xd_train_opts;
 
 /* The defaults of DESIGN.md section 3 for a model config (lr = cfg->lr). */

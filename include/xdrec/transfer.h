@@ -24,7 +24,8 @@
 #include "xdrec/batch.h"
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 #include "xdrec/train.h"
 
@@ -88,12 +89,11 @@ typedef struct xd_transfer_opts
 	const xd_domain *source_domain;
 	const int32_t *user_source;
 	uint64_t	seed;			/* initialisation, shuffles, negatives */
-	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
-	void	   *stop_arg;
-	/* after every epoch, pretraining and auto's candidates included (epoch
-	 * counts them all); may be NULL */
-	xd_progress_fn progress;
-	void	   *progress_arg;
+	/*
+	 * stop polled once per batch; progress after every epoch, pretraining
+	 * and auto's candidates included (epoch counts them all)
+	 */
+	xd_hooks	hooks;
 } xd_transfer_opts;
 
 void		xd_transfer_opts_default(xd_transfer_opts *o);
@@ -142,7 +142,7 @@ typedef struct xd_transfer_result
  * result is zeroed first and owns what it allocates; free it with
  * xd_transfer_result_free whatever the status.
  */
-xd_status	xd_transfer(const xd_shared *source, const xd_encoders *enc,
+xd_status	xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 						const xd_dataset *target, const xd_transfer_opts *o,
 						xd_transfer_result *out);
 void		xd_transfer_result_free(xd_transfer_result *r);
@@ -151,7 +151,7 @@ void		xd_transfer_result_free(xd_transfer_result *r);
  * The source model: the full model of cfg trained on src to convergence with
  * the same loop and options as target-only (o->method is ignored). The
  * result's shared modules (out->shared) are what xd_transfer takes as source,
- * and out->model is the trained source model xd_encoders_train reads.
+ * and out->model is the trained source model xd_dist_encoders_train reads.
  */
 xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 									 const xd_transfer_opts *o,

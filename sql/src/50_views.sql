@@ -87,12 +87,13 @@ LEFT JOIN LATERAL (SELECT x.epoch, x.loss, x.metric, x.rows_per_sec, x.eta, x.at
 				   FROM xdrec.job_progress x WHERE x.job_id = j.id
 				   ORDER BY x.epoch DESC LIMIT 1) p ON true
 -- the most epochs the run may take: training's "epochs" for each rate of
--- the learning-rate search; an adaptation pretrains first, and auto (and
--- DRR's lambda_kl search) fit three times
+-- the learning-rate search, then 5 epochs of each of DRR's three encoders
+-- (XD_ENC_EPOCHS, include/xdrec/encoder.h); an adaptation pretrains first,
+-- and auto (and DRR's lambda_kl search) fit three times
 CROSS JOIN LATERAL (SELECT xdrec_internal.resolved_options(m.options) AS r) ro
 CROSS JOIN LATERAL (SELECT (ro.r ->> 'epochs')::int * (ro.r ->> 'lr_search')::int AS fit,
 						   (ro.r ->> 'pretrain_epochs')::int AS pre) o
-CROSS JOIN LATERAL (SELECT CASE WHEN j.kind = 'train' THEN o.fit
+CROSS JOIN LATERAL (SELECT CASE WHEN j.kind = 'train' THEN o.fit + 3 * 5
 								WHEN j.options ->> 'method' = 'direct' THEN o.pre
 								WHEN j.options ->> 'method' = 'auto'
 									 OR (coalesce(j.options ->> 'method', 'drr') = 'drr'

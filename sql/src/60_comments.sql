@@ -321,7 +321,7 @@ COMMENT ON COLUMN xdrec.domain.served_version IS 'the version ranking uses';
 COMMENT ON TABLE xdrec.weight IS 'A version''s tensors, as chunked weight blobs.';
 COMMENT ON COLUMN xdrec.weight.model_id IS 'the model';
 COMMENT ON COLUMN xdrec.weight.version_id IS 'the version';
-COMMENT ON COLUMN xdrec.weight.tensor IS 'the tensor''s name (ctx.W1, emb.user, enc.num_min, ...)';
+COMMENT ON COLUMN xdrec.weight.tensor IS 'the tensor''s name (ctx.W1, emb.user, feat.num_min, enc.C.W1, ...)';
 COMMENT ON COLUMN xdrec.weight.chunk IS 'its chunk number';
 COMMENT ON COLUMN xdrec.weight.data IS 'the blob''s bytes (header, shape, float32 payload)';
 

@@ -19,7 +19,7 @@
 #include "mmt/model_int.h"
 #include "xdrec/activation.h"
 #include "xdrec/core.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 
 /*
  * CPU time of this thread, so that other processes on a shared machine do
@@ -168,7 +168,7 @@ bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *r
 				drr = {0};
 	xd_valcache vc = {0};
 	xd_adapt   *ad;
-	xd_encoders *enc;
+	xd_dist_encoders *enc;
 	xd_batch	train,
 				valid;
 	float	   *scores = malloc(sizeof(float) * rows);
@@ -176,7 +176,7 @@ bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *r
 	if (xd_model_create(cfg, n_users, n_items, 0.0f, rng, &to.model) != XD_OK ||
 		xd_model_create(cfg, n_users, n_items, 0.0f, rng, &drr.model) != XD_OK ||
 		xd_adapt_new(cfg, &ad) != XD_OK ||
-		xd_encoders_new(cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &enc) != XD_OK ||
+		xd_dist_encoders_new(cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &enc) != XD_OK ||
 		xd_batch_init(&train, 3 * cfg->batch_size, m) != XD_OK ||
 		xd_batch_init(&valid, rows, m) != XD_OK || !scores)
 		exit(1);
@@ -267,7 +267,7 @@ bench_drr(const xd_config *cfg, int n_users, int n_items, double secs, xd_rng *r
 	xd_valcache_release(&vc, drr.model);
 	xd_model_free(drr.model);
 	xd_adapt_free(ad);
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 	xd_batch_free(&train);
 	xd_batch_free(&valid);
 	free(scores);

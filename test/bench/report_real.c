@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "xdrec/clock.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
 #include "report_common.h"
@@ -628,9 +628,9 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result src;
-	xd_encoders *enc;
-	xd_encoder_opts eo;
-	xd_encoder_report erep;
+	xd_dist_encoders *enc;
+	xd_dist_encoder_opts eo;
+	xd_dist_encoder_report erep;
 	double		t_view = xd_clock_seconds();
 	int			n_dom;
 
@@ -662,8 +662,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 		v->test_n[0] = n;
 		v->test_excluded[0] = ex;
 	}
-	xd_encoder_opts_default(&eo);
-	CHECK(xd_encoders_train(src.model, ds[0], &eo, &enc, &erep));
+	xd_dist_encoder_opts_default(&eo);
+	CHECK(xd_dist_encoders_train(src.model, ds[0], &eo, &enc, &erep));
 	v->enc_seconds = erep.seconds;
 	fprintf(stderr, "[%s] source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
 			v->name, v->domain[0], src.epochs, src.lr_search.lr[src.lr_search.chosen],
@@ -763,7 +763,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					v->c[k][M_DRR][s].seconds);
 		}
 	}
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 	xd_transfer_result_free(&src);
 	for (int k = 0; k < n_dom; k++)
 	{

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "xdrec/clock.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
@@ -109,7 +109,7 @@ typedef struct world_run
 	double		source_mrr[N_LR];
 	double		source_seconds[N_LR];
 	int			source_epochs[N_LR];
-	xd_encoder_report enc_rep;
+	xd_dist_encoder_report enc_rep;
 	cell		c[N_TARGETS][N_METHODS][N_SEEDS];
 	/* DRR from each source (the choice of the source, and its sensitivity) */
 	cell		drr_src[N_TARGETS][N_LR][N_SEEDS];
@@ -183,7 +183,7 @@ static const fit_plan plan[N_FITTED] = {
  * fit's validation terms (malloc'd, *n_each of them), what auto chooses on.
  */
 static void
-fit_grid(const fit_plan *p, const xd_shared *source, const xd_encoders *enc,
+fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc,
 		 const xd_dataset *ds, int s, cell *best, cell *at_default,
 		 double *hist, int *n_hist, double **each, int64_t *n_each)
 {
@@ -241,8 +241,8 @@ run_world(world_run *w)
 	const xd_dataset *src;
 	xd_config	cfg;
 	xd_transfer_result sources[N_LR];
-	xd_encoders *encs[N_LR];
-	xd_encoder_report enc_reps[N_LR];
+	xd_dist_encoders *encs[N_LR];
+	xd_dist_encoder_report enc_reps[N_LR];
 	double		hist[MAX_HIST];
 	int			n_hist;
 
@@ -282,7 +282,7 @@ run_world(world_run *w)
 	for (int li = 0; li < N_LR; li++)
 	{
 		xd_transfer_opts to;
-		xd_encoder_opts eo;
+		xd_dist_encoder_opts eo;
 		cell		sc;
 		double		t0;
 
@@ -298,8 +298,8 @@ run_world(world_run *w)
 		w->source_valid[li] = sources[li].best_metric;
 		eval_test(src, xd_transfer_score, &sources[li], &sc);
 		w->source_mrr[li] = sc.mrr;
-		xd_encoder_opts_default(&eo);
-		CHECK(xd_encoders_train(sources[li].model, src, &eo, &encs[li], &enc_reps[li]));
+		xd_dist_encoder_opts_default(&eo);
+		CHECK(xd_dist_encoders_train(sources[li].model, src, &eo, &encs[li], &enc_reps[li]));
 		fprintf(stderr, "[%s] source at lr %g: %d epochs, %.1f s, validation MRR %.4f, test MRR %.4f\n",
 				w->name, lr_grid[li], sources[li].epochs, w->source_seconds[li],
 				sources[li].best_metric, sc.mrr);
@@ -357,7 +357,7 @@ run_world(world_run *w)
 	{
 		const xd_dataset *ds = g[k]->domains[k + 1].ds;
 		const xd_shared *source = sources[w->source_chosen].shared;
-		const xd_encoders *enc = encs[w->source_chosen];
+		const xd_dist_encoders *enc = encs[w->source_chosen];
 
 		for (int s = 0; s < N_SEEDS; s++)
 		{
@@ -431,7 +431,7 @@ run_world(world_run *w)
 	}
 	for (int li = 0; li < N_LR; li++)
 	{
-		xd_encoders_free(encs[li]);
+		xd_dist_encoders_free(encs[li]);
 		xd_transfer_result_free(&sources[li]);
 	}
 	for (int k = 0; k < N_TARGETS; k++)

@@ -20,7 +20,8 @@ q -c "UPDATE xdrec.model SET options = options || '{\"epochs\": 8, \"patience\":
 v1=$(q -c "SELECT served_version FROM xdrec.domains WHERE model = 'm' AND domain = 'd0'")
 
 # J1: 8 epochs in the background at each of the learning-rate search's 3 rates
-# (patience 8: every rate runs its 8 epochs), numbered on: 24 progress rows
+# (patience 8: every rate runs its 8 epochs), numbered on, then 5 epochs of
+# each of DRR's 3 encoders: 24 + 15 = 39 progress rows
 j1=$(q -c "SELECT xdrec.train('m', 'd0', background => true) ->> 'job'")
 
 # once J1 has read its options (it runs), J2 asks for many epochs; it waits for J1
@@ -63,7 +64,7 @@ echo "progress seen while job $j1 ran: epochs $seen"
 read -r rows last ver served < <(q -F ' ' -c "SELECT count(*), max(p.epoch), (j.result ->> 'version'),
 	(SELECT served_version FROM xdrec.domains WHERE model = 'm' AND domain = 'd0')
 	FROM xdrec.job_progress p JOIN xdrec.job j ON j.id = p.job_id WHERE p.job_id = $j1 GROUP BY j.result")
-[ "$rows" = 24 ] && [ "$last" = 24 ] || fail "job $j1 wrote $rows progress rows up to epoch $last, not 3 rates x 8 = 24"
+[ "$rows" = 39 ] && [ "$last" = 39 ] || fail "job $j1 wrote $rows progress rows up to epoch $last, not 3 rates x 8 + 3 encoders x 5 = 39"
 [ "$ver" = "$served" ] && [ "$ver" -gt "$v1" ] || fail "job $j1 deployed version $ver but d0 serves $served"
 
 # J1's worker started J2; J3 waits behind it and is cancelled at once

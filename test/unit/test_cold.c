@@ -500,8 +500,8 @@ XD_TEST(cold_meta_training_slow)
 	XD_CHECK(r1.best_valid_loss == r2.best_valid_loss);
 
 	/* the stop callback ends it, with nothing returned */
-	o.stop = stop_now;
-	o.stop_arg = &polls;
+	o.hooks.stop = stop_now;
+	o.hooks.stop_arg = &polls;
 	XD_CHECK(xd_cold_train(w.model, w.ds, NULL, &o, &c3, &r2) == XD_ECANCELLED);
 	XD_CHECK(c3 == NULL);
 

@@ -104,13 +104,13 @@ make_dataset(int n_users, int n_items, int n_rows, uint64_t seed)
 XD_TEST(dataset_encode_onehot_other_missing)
 {
 	xd_schema	s;
-	xd_encoder	e;
+	xd_feature_encoder	e;
 	float		c[11];
 	float		num[4] = {XD_MISSING_NUM, 12.0f, 1.0f, XD_MISSING_NUM};
 	int32_t		codes[2] = {0, 1};
 
 	XD_REQUIRE(xd_schema_init(&s, test_features, N_TEST_FEATURES) == XD_OK);
-	XD_REQUIRE(xd_encoder_init(&e, &s, 2, 2) == XD_OK);
+	XD_REQUIRE(xd_feature_encoder_init(&e, &s, 2, 2) == XD_OK);
 	xd_schema_free(&s);
 	e.num_min[1] = 0.0f;
 	e.num_max[1] = 24.0f;
@@ -143,7 +143,7 @@ XD_TEST(dataset_encode_onehot_other_missing)
 	num[1] = -3.0f;				/* below the min: clamped to 0 */
 	xd_encode_interaction(&e, num, codes, c);
 	XD_CHECK(c[0] == 0.0f);
-	xd_encoder_free(&e);
+	xd_feature_encoder_free(&e);
 }
 
 XD_TEST(dataset_split_proportions)
@@ -435,7 +435,7 @@ XD_TEST(dataset_encode_uses_profiles_and_item_override)
 XD_TEST(dataset_encoder_restored_from_stats)
 {
 	xd_dataset *ds = make_dataset(30, 20, 2000, 14);
-	xd_encoder	e;
+	xd_feature_encoder	e;
 	const xd_schema *s;
 	float		c[11],
 				d[11];
@@ -444,7 +444,7 @@ XD_TEST(dataset_encoder_restored_from_stats)
 	XD_REQUIRE(xd_dataset_finalize(ds, 15) == XD_OK);
 	s = &ds->enc.schema;
 	/* what a serialiser stores, and a restored encoder without rows */
-	XD_REQUIRE(xd_encoder_init(&e, s, 30, 20) == XD_OK);
+	XD_REQUIRE(xd_feature_encoder_init(&e, s, 30, 20) == XD_OK);
 	memcpy(e.num_min, ds->enc.num_min, sizeof(float) * s->n_num);
 	memcpy(e.num_max, ds->enc.num_max, sizeof(float) * s->n_num);
 	memcpy(e.user_num, ds->enc.user_num, sizeof(float) * 30 * s->n_user_num);
@@ -465,7 +465,7 @@ XD_TEST(dataset_encoder_restored_from_stats)
 		xd_encode_raw(&e, ds->users[r], ds->items[r], num, ds->codes + r * 2, d);
 		XD_CHECK(d[5] == 1.0f);
 	}
-	xd_encoder_free(&e);
+	xd_feature_encoder_free(&e);
 	xd_dataset_free(ds);
 }
 

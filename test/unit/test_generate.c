@@ -330,7 +330,7 @@ XD_TEST(generate_polls_stop)
 	xd_generated *g;
 
 	small_config(&cfg);
-	cfg.stop = gen_stop_now;
+	cfg.hooks.stop = gen_stop_now;
 	XD_CHECK(xd_generate(&cfg, &g) == XD_ECANCELLED);
 	XD_CHECK(g == NULL);
 }

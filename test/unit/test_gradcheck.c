@@ -33,7 +33,40 @@ typedef struct gc_case
 				m_A;
 	float		beta;
 	bool		dropout;
+	bool		term;			/* with gc_quad_term as an extra loss term */
+	bool		weighted;		/* rows weighted in [0.2, 2) (batch.h) */
 } gc_case;
+
+/*
+ * A toy extra loss term (core.h, xd_model_add_loss_term) on every module
+ * input: 0.3 / P sum (|x^1|^2 + 2 |e~_u|^2 + 3 |e~_v|^2), so each input's
+ * gradient has its own scale and a term reaching the wrong input shows.
+ */
+static xd_status
+gc_quad_term(void *arg, const xd_batch *b, const xd_loss_inputs *in, double *value)
+{
+	const float *x[3] = {in->x1, in->eu, in->ev};
+	float	   *dx[3] = {in->d_x1, in->d_eu, in->d_ev};
+	size_t		w[3] = {(size_t) in->m, (size_t) in->d, (size_t) in->d};
+	float		k = 0.3f / (float) in->n_pos;
+	double		s = 0.0;
+
+	(void) arg;
+	(void) b;
+	for (int t = 0; t < 3; t++)
+	{
+		if (!x[t])
+			continue;
+		for (size_t i = 0; i < (size_t) in->n_pos * w[t]; i++)
+		{
+			s += (double) (t + 1) * x[t][i] * x[t][i];
+			if (dx[t])
+				dx[t][i] += 2.0f * (float) (t + 1) * k * x[t][i];
+		}
+	}
+	*value = (double) k * s;
+	return XD_OK;
+}
 
 static void
 gc_run(const gc_case *gc)
@@ -67,7 +100,18 @@ gc_run(const gc_case *gc)
 	XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
 	gc_fill_batch(&b, &cfg, P, n_users, n_items, &rng);
 	gc_perturb(model, &rng);
+	if (gc->weighted)
+		for (int r = 0; r < b.n; r++)
+			b.weights[r] = 0.2f + 1.8f * xd_rng_uniform(&rng);
 	xd_rng_seed(&drop_rng, 99);
+	if (gc->term)
+	{
+		double		plain = gc_loss(model, &b, &drop_rng, gc->dropout);
+
+		XD_REQUIRE(xd_model_add_loss_term(model, gc_quad_term, NULL) == XD_OK);
+		/* the term is in the loss: a positive amount more */
+		XD_CHECK(gc_loss(model, &b, &drop_rng, gc->dropout) > plain + 1e-3);
+	}
 
 	{
 		xd_rng		r = drop_rng;
@@ -93,7 +137,7 @@ gc_run(const gc_case *gc)
 #define GC_TEST(name, fb, var, mm, mi, mh, ma, beta, drop) \
 	XD_TEST(name) \
 	{ \
-		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop}; \
+		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false, false}; \
 		gc_run(&gc); \
 	}
 
@@ -133,8 +177,35 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
 	XD_CHECK(xd_model_find_param(model, "ctx.W1") != NULL);
 	xd_model_free(model);
 	{
-		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false};
+		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false, false};
 
 		gc_run(&gc);
 	}
+}
+
+/*
+ * An extra loss term without DRR (the seam source weighting will use): its
+ * gradients w.r.t. x^1, e~_u and e~_v reach M1, the gates and the
+ * embeddings through backward, checked entry by entry.
+ */
+XD_TEST(gradcheck_extra_loss_term)
+{
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true, false};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true, false};
+
+	gc_run(&imp);
+	gc_run(&exp);
+}
+
+/*
+ * Per-row weights (batch.h): every row's term, the curriculum term (beta)
+ * included, under its own weight, entry by entry against central differences.
+ */
+XD_TEST(gradcheck_row_weights)
+{
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false, false, true};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.7f, false, false, true};
+
+	gc_run(&imp);
+	gc_run(&exp);
 }

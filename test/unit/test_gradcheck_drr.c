@@ -17,7 +17,7 @@
 #include "gradcheck.h"
 #include "unit.h"
 #include "xdrec/core.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 
 
 typedef struct drr_case
@@ -42,7 +42,7 @@ drr_run(const drr_case *dc)
 	xd_config	cfg;
 	xd_model   *model = NULL;
 	xd_adapt   *ad = NULL;
-	xd_encoders *enc = NULL;
+	xd_dist_encoders *enc = NULL;
 	xd_batch	b;
 	xd_rng		rng;
 	xd_rng		drop_rng;
@@ -76,7 +76,7 @@ drr_run(const drr_case *dc)
 		drr_perturb_tensor(&ad->params[i], 0.3f, &rng);
 	if (dc->lambda_kl > 0.0f)
 	{
-		XD_REQUIRE(xd_encoders_new(&cfg, 6, 3, &enc) == XD_OK);
+		XD_REQUIRE(xd_dist_encoders_new(&cfg, 6, 3, &enc) == XD_OK);
 		for (int k = 0; k < XD_N_ENC; k++)
 			if (enc->e[k])
 			{
@@ -84,8 +84,7 @@ drr_run(const drr_case *dc)
 				for (int i = 0; i < enc->e[k]->n_params; i++)
 					drr_perturb_tensor(&enc->e[k]->params[i], 0.1f, &rng);
 			}
-		ad->enc = enc;
-		ad->lambda_kl = dc->lambda_kl;
+		XD_REQUIRE(xd_adapt_add_kl(model, enc, dc->lambda_kl) == XD_OK);
 	}
 	xd_model_freeze_shared(model, dc->frozen);
 	xd_rng_seed(&drop_rng, 99);
@@ -123,7 +122,7 @@ drr_run(const drr_case *dc)
 	xd_batch_free(&b);
 	xd_model_free(model);
 	xd_adapt_free(ad);
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 }
 
 #define DRR_TEST(name, fb, var, lc, frozen, lambda) \

@@ -486,7 +486,7 @@ XD_TEST(metrics_stop_nan_and_errors)
 	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 5, &o, nan_score, NULL, &f) == XD_ENUMERIC);
 	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, failing_score, NULL, &m) == XD_ENOMEM);
 	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 0, &o, item_order_score, NULL, &f) == XD_EINVAL);
-	o.stop = stop_now;
+	o.hooks.stop = stop_now;
 	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, pattern_score, NULL, &m) == XD_ECANCELLED);
 	XD_CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 5, &o, item_order_score, NULL, &f) == XD_ECANCELLED);
 	xd_dataset_free(ds);

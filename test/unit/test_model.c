@@ -316,6 +316,91 @@ XD_TEST(model_score_matches_loss_path)
 	}
 }
 
+/*
+ * Per-row weights (batch.h) scale each row's term of the loss: the loss is
+ * the weighted terms recomputed from the scores, and doubling every weight
+ * doubles the loss and every gradient exactly (a power of two commutes with
+ * rounding, whatever the BLAS kernel). gradcheck_row_weights checks the
+ * gradients of unequal weights by finite differences.
+ */
+XD_TEST(loss_row_weights_scale_rows)
+{
+	for (int fb = 0; fb < 2; fb++)
+	{
+		xd_config	cfg;
+		xd_model   *model;
+		xd_rng		rng;
+		xd_batch	b;
+		int			P = 8;
+		float	   *scores = malloc(sizeof(float) * 3 * P);
+		double		loss1,
+					loss2,
+					want = 0.0;
+		xd_param  **ps;
+		int			np;
+		float	  **g1;
+		int			same = 0,
+					total = 0;
+
+		tm_config(&cfg, fb ? XD_EXPLICIT : XD_IMPLICIT, P);
+		cfg.dropout = 0.0f;
+		xd_rng_seed(&rng, 23);
+		XD_REQUIRE(xd_model_create(&cfg, 9, 13, 3.2f, &rng, &model) == XD_OK);
+		XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
+		tm_fill(&b, &cfg, P, 9, 13, &rng);
+		for (int r = 0; r < b.n; r++)
+			XD_CHECK(b.weights[r] == 1.0f);	/* xd_batch_init's default */
+		for (int r = 0; r < b.n; r++)
+			b.weights[r] = (float) (r % 4) * 0.5f;	/* 0, 0.5, 1, 1.5 */
+		XD_CHECK(xd_model_score(model, &b, scores) == XD_OK);
+		XD_CHECK(xd_model_loss(model, &b, NULL, false, &loss1) == XD_OK);
+		for (int i = 0; i < P; i++)
+		{
+			if (fb)
+				want += b.weights[i] * (b.ratings[i] - scores[i]) *
+					(double) (b.ratings[i] - scores[i]);
+			else
+				want += b.weights[i] * (1.0 - scores[i]) * (1.0 - scores[i]) +
+					b.weights[P + i] * (double) scores[P + i] * scores[P + i] +
+					b.weights[2 * P + i] * (double) scores[2 * P + i] * scores[2 * P + i];
+		}
+		want /= P;
+		XD_CHECK_NEAR(loss1, want, 1e-5 * fmax(1.0, want));
+
+		/* all weights doubled: loss and gradients doubled, bit for bit */
+		xd_model_params(model, &ps, &np);
+		g1 = calloc(np, sizeof(float *));
+		xd_model_zero_grad(model);
+		XD_CHECK(xd_model_loss_backward(model, &b, NULL, false, &loss1) == XD_OK);
+		for (int k = 0; k < np; k++)
+		{
+			size_t		n = (size_t) ps[k]->rows * ps[k]->cols;
+
+			g1[k] = malloc(sizeof(float) * n);
+			memcpy(g1[k], ps[k]->g, sizeof(float) * n);
+		}
+		for (int r = 0; r < b.n; r++)
+			b.weights[r] *= 2.0f;
+		xd_model_zero_grad(model);
+		XD_CHECK(xd_model_loss_backward(model, &b, NULL, false, &loss2) == XD_OK);
+		XD_CHECK(loss2 == 2.0 * loss1);
+		for (int k = 0; k < np; k++)
+			for (size_t i = 0; i < (size_t) ps[k]->rows * ps[k]->cols; i++)
+			{
+				total += g1[k][i] != 0.0f;
+				same += g1[k][i] != 0.0f && ps[k]->g[i] == 2.0f * g1[k][i];
+			}
+		XD_CHECK(total > 100 && same == total);
+		for (int k = 0; k < np; k++)
+			free(g1[k]);
+		free(g1);
+		xd_model_zero_grad(model);
+		xd_batch_free(&b);
+		xd_model_free(model);
+		free(scores);
+	}
+}
+
 /* Scoring more rows than the workspace holds goes in chunks, same numbers. */
 XD_TEST(model_score_chunks)
 {

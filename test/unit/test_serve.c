@@ -1,8 +1,10 @@
 /*
- * test_serve.c - serving (serve.h): top-k by partial selection, and the item
+ * test_serve.c - serving (serve.h): top-k by partial selection, the item
  * tower's outputs under one context scored for many users, against the
- * reference path (xd_model_score on every (user, item, c) row).
+ * reference path (xd_model_score on every (user, item, c) row), predict's
+ * candidates and rank_many's grouping by context.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +90,48 @@ static const xd_feature ts_features[] = {
 };
 
 /*
+ * A served model over ts_features for n_users x n_items with item profiles
+ * from rng, DRR residuals attached (nonzero) and, explicit, item biases; a
+ * workspace of 12 rows, so that every path takes many batches.
+ */
+static void
+ts_setup(xd_feature_encoder *enc, xd_model **model, xd_adapt **ad, int n_users, int n_items,
+		 bool explicit_fb, xd_rng *rng)
+{
+	xd_schema	s;
+	xd_config	cfg;
+
+	XD_REQUIRE(xd_schema_init(&s, ts_features, 3) == XD_OK);
+	XD_REQUIRE(xd_feature_encoder_init(enc, &s, n_users, n_items) == XD_OK);
+	/* price's training range, at its raw slot */
+	enc->num_min[s.features[2].raw] = 0.0f;
+	enc->num_max[s.features[2].raw] = 10.0f;
+	for (int i = 0; i < n_items; i++)
+	{
+		enc->item_codes[i] = (int32_t) xd_rng_below(rng, 3);
+		enc->item_num[i] = 10.0f * xd_rng_uniform(rng);
+	}
+	xd_config_defaults(&cfg);
+	cfg.m = s.m;
+	cfg.m_I = 1;
+	cfg.m_A = 4;
+	cfg.d = 8;
+	cfg.batch_size = 4;		/* a workspace of 12 rows: many batches */
+	cfg.feedback = explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
+	xd_schema_free(&s);
+	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.0f, rng, model) == XD_OK);
+	XD_REQUIRE(xd_adapt_new(&cfg, ad) == XD_OK);
+	for (int p = 0; p < (*ad)->n_params; p++)
+		for (int i = 0; i < (*ad)->params[p].rows * (*ad)->params[p].cols; i++)
+			(*ad)->params[p].w[i] = 0.2f * (xd_rng_uniform(rng) - 0.5f);
+	XD_REQUIRE(xd_model_set_adapt(*model, *ad) == XD_OK);
+	if (explicit_fb)
+		for (int i = 0; i < n_items; i++)
+			xd_model_find_param(*model, "bias.item")->w[i] = 0.05f * i;
+	xd_model_drop_training_state(*model);
+}
+
+/*
  * The outputs for one context scored for three users equal xd_model_score on
  * every (user, item, c_item) row within 1e-5 (the batched products sum in
  * another order than the reference's), implicit and explicit, with and
@@ -104,9 +148,7 @@ XD_TEST(serve_item_outputs_match_reference)
 		int			n_users = 6,
 					n_items = 53;
 		int32_t		users[3] = {4, 0, 4};
-		xd_schema	s;
-		xd_encoder	enc;
-		xd_config	cfg;
+		xd_feature_encoder	enc;
 		xd_model   *model;
 		xd_adapt   *ad;
 		xd_rng		rng;
@@ -122,36 +164,9 @@ XD_TEST(serve_item_outputs_match_reference)
 		float		c[5];
 		int			m;
 
-		XD_REQUIRE(xd_schema_init(&s, ts_features, 3) == XD_OK);
-		XD_REQUIRE(xd_encoder_init(&enc, &s, n_users, n_items) == XD_OK);
-		m = s.m;
-		/* price's training range, at its raw slot */
-		enc.num_min[s.features[2].raw] = 0.0f;
-		enc.num_max[s.features[2].raw] = 10.0f;
-		xd_schema_free(&s);
 		xd_rng_seed(&rng, 11 + variant);
-		for (int i = 0; i < n_items; i++)
-		{
-			enc.item_codes[i] = (int32_t) xd_rng_below(&rng, 3);
-			enc.item_num[i] = 10.0f * xd_rng_uniform(&rng);
-		}
-		xd_config_defaults(&cfg);
-		cfg.m = m;
-		cfg.m_I = 1;
-		cfg.m_A = 4;
-		cfg.d = 8;
-		cfg.batch_size = 4;		/* a workspace of 12 rows: many batches */
-		cfg.feedback = explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
-		XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.0f, &rng, &model) == XD_OK);
-		XD_REQUIRE(xd_adapt_new(&cfg, &ad) == XD_OK);
-		for (int p = 0; p < ad->n_params; p++)
-			for (int i = 0; i < ad->params[p].rows * ad->params[p].cols; i++)
-				ad->params[p].w[i] = 0.2f * (xd_rng_uniform(&rng) - 0.5f);
-		XD_REQUIRE(xd_model_set_adapt(model, ad) == XD_OK);
-		if (explicit_fb)
-			for (int i = 0; i < n_items; i++)
-				xd_model_find_param(model, "bias.item")->w[i] = 0.05f * i;
-		xd_model_drop_training_state(model);
+		ts_setup(&enc, &model, &ad, n_users, n_items, explicit_fb, &rng);
+		m = model->cfg.m;
 
 		/* a context whose item-scoped part is not the items' */
 		for (int j = 0; j < m; j++)
@@ -207,6 +222,236 @@ XD_TEST(serve_item_outputs_match_reference)
 		xd_batch_free(&b);
 		xd_model_free(model);
 		xd_adapt_free(ad);
-		xd_encoder_free(&enc);
+		xd_feature_encoder_free(&enc);
+	}
+}
+
+/*
+ * predict's path (xd_score_candidates): candidates in any order, more than
+ * the workspace holds, score as xd_model_score does on their rows, with each
+ * candidate's item-scoped features when given a profile source and with the
+ * caller's context alone when not.
+ */
+XD_TEST(serve_score_candidates_match_model_score)
+{
+	for (int per_item = 0; per_item < 2; per_item++)
+	{
+		int			n_items = 40,
+					n = 29;
+		xd_feature_encoder	enc;
+		xd_model   *model;
+		xd_adapt   *ad;
+		xd_rng		rng;
+		xd_batch	b;
+		int32_t		items[29];
+		float		c[5],
+					ref[29],
+					got[29];
+		int			m;
+
+		xd_rng_seed(&rng, 41 + per_item);
+		ts_setup(&enc, &model, &ad, 5, n_items, per_item, &rng);
+		m = model->cfg.m;
+		for (int j = 0; j < m; j++)
+			c[j] = xd_rng_uniform(&rng);
+		XD_REQUIRE(xd_batch_init(&b, n, m) == XD_OK);
+		for (int i = 0; i < n; i++)
+		{
+			items[i] = (int32_t) ((i * 7 + 3) % n_items);
+			b.users[i] = 2;
+			b.items[i] = items[i];
+			memcpy(b.c + (size_t) i * m, c, sizeof(c));
+			if (per_item)
+				xd_encode_item(&enc, items[i], b.c + (size_t) i * m);
+		}
+		b.n = n;
+		XD_REQUIRE(xd_model_score(model, &b, ref) == XD_OK);
+		XD_REQUIRE(xd_score_candidates(model, 2, c, per_item ? &enc : NULL, items, n,
+									   got) == XD_OK);
+		for (int i = 0; i < n; i++)
+			XD_CHECK_NEAR(got[i], ref[i], 1e-5);
+		/* the item-scoped features matter: without them other scores */
+		if (per_item)
+		{
+			float		plain[29];
+			int			differ = 0;
+
+			XD_REQUIRE(xd_score_candidates(model, 2, c, NULL, items, n, plain) == XD_OK);
+			for (int i = 0; i < n; i++)
+				differ += fabsf(plain[i] - got[i]) > 1e-4f;
+			XD_CHECK(differ > n / 2);
+		}
+		XD_CHECK(xd_score_candidates(model, 2, c, NULL, items, 0, got) == XD_OK);
+		XD_CHECK(xd_score_candidates(model, 2, c, NULL, items, -1, got) == XD_EINVAL);
+		xd_batch_free(&b);
+		xd_model_free(model);
+		xd_adapt_free(ad);
+		xd_feature_encoder_free(&enc);
+	}
+}
+
+/* rank_many's item outputs in a test: computed on demand, calls counted */
+typedef struct ts_outputs
+{
+	xd_model   *model;
+	const xd_feature_encoder *enc;
+	xd_item_outputs io[4];
+	float	   *buf[4];
+	const float *ctx[4];
+	int			calls;
+} ts_outputs;
+
+static const xd_item_outputs *
+ts_outputs_for(void *arg, const float *c)
+{
+	ts_outputs *t = arg;
+
+	if (t->calls == 4)
+		return NULL;
+	t->ctx[t->calls] = c;
+	if (xd_item_outputs_compute(t->model, c, t->enc, &t->io[t->calls]) != XD_OK)
+		return NULL;
+	return &t->io[t->calls++];
+}
+
+static int
+ts_stop_now(void *arg)
+{
+	(void) arg;
+	return 1;
+}
+
+/*
+ * rank_many (xd_rank_many): users given in mixed order under three distinct
+ * contexts get the item outputs once per context, in groups of two users per
+ * matrix product (max_scores); each user's hits are its top k of the scores
+ * its own context gives (checked against one user scored alone, within
+ * rounding), best first, never an item it has seen when seen is given; a
+ * stop callback cancels it.
+ */
+XD_TEST(serve_rank_many_groups_by_context)
+{
+	for (int per_item = 0; per_item < 2; per_item++)
+	{
+		enum
+		{
+			N = 7, K = 5, N_ITEMS = 30, N_USERS = 6
+		};
+		int32_t		users[N] = {3, 1, 3, 0, 5, 2, 4};
+		int			which[N] = {2, 0, 1, 2, 0, 2, 1};	/* each user's context */
+		int64_t		off[N_USERS + 1] = {0, 0, 3, 3, 4, 6, 6};
+		int32_t		seen_items[6] = {0, 1, 2, 7, 8, 9};
+		xd_seen		seen = {off, seen_items};
+		xd_feature_encoder	enc;
+		xd_model   *model;
+		xd_adapt   *ad;
+		xd_rng		rng;
+		float		ctxs[3][5];
+		float		cs[N * 5];
+		xd_hit		hits[N * K];
+		int			n_hits[N];
+		ts_outputs	t;
+		xd_rank_many_opts o;
+		void	   *scratch;
+		int			m;
+		bool		ok = true;
+
+		xd_rng_seed(&rng, 77 + per_item);
+		ts_setup(&enc, &model, &ad, N_USERS, N_ITEMS, false, &rng);
+		m = model->cfg.m;
+		for (int g = 0; g < 3; g++)
+			for (int j = 0; j < m; j++)
+				ctxs[g][j] = xd_rng_uniform(&rng);
+		for (int i = 0; i < N; i++)
+			memcpy(cs + i * m, ctxs[which[i]], sizeof(float) * m);
+		memset(&t, 0, sizeof(t));
+		t.model = model;
+		t.enc = &enc;
+		for (int g = 0; g < 4; g++)
+		{
+			t.buf[g] = malloc(sizeof(float) * xd_item_outputs_floats(model, per_item));
+			xd_item_outputs_bind(&t.io[g], model, per_item, t.buf[g]);
+		}
+		memset(&o, 0, sizeof(o));
+		o.k = K;
+		o.seen = &seen;
+		o.max_scores = 2 * N_ITEMS;
+		o.outputs = ts_outputs_for;
+		o.outputs_arg = &t;
+		scratch = malloc(xd_rank_many_scratch_bytes(model, N, &o));
+		XD_REQUIRE(xd_rank_many(model, users, cs, N, &o, scratch, hits, n_hits) == XD_OK);
+		XD_CHECK(t.calls == 3);
+
+		for (int i = 0; i < N; i++)
+		{
+			const xd_item_outputs *io = NULL;
+			float		ref[N_ITEMS];
+
+			/* the outputs of user i's context, as the call made them */
+			for (int g = 0; g < t.calls; g++)
+				if (memcmp(t.ctx[g], ctxs[which[i]], sizeof(float) * m) == 0)
+					io = &t.io[g];
+			XD_REQUIRE(io != NULL);
+			XD_REQUIRE(xd_item_outputs_score(model, io, &users[i], 1, ref) == XD_OK);
+			XD_CHECK(n_hits[i] == K);
+			for (int r = 0; r < n_hits[i]; r++)
+			{
+				int32_t		it = hits[i * K + r].item;
+
+				ok = ok && fabsf(hits[i * K + r].score - ref[it]) <= 1e-5f;
+				ok = ok && (r == 0 || hits[i * K + r].score <= hits[i * K + r - 1].score);
+				for (int64_t j = off[users[i]]; j < off[users[i] + 1]; j++)
+					ok = ok && it != seen_items[j];
+				/* nothing unseen left out scores above the last hit */
+				for (int x = 0; r == n_hits[i] - 1 && x < N_ITEMS; x++)
+				{
+					bool		hit = false,
+								is_seen = false;
+
+					for (int q = 0; q < n_hits[i]; q++)
+						hit = hit || hits[i * K + q].item == x;
+					for (int64_t j = off[users[i]]; j < off[users[i] + 1]; j++)
+						is_seen = is_seen || x == seen_items[j];
+					ok = ok && (hit || is_seen || ref[x] <= hits[i * K + r].score + 1e-5f);
+				}
+			}
+		}
+		XD_CHECK(ok);
+
+		/* without seen, a seen item may come back: user 1 (id 1) saw 0, 1, 2 */
+		o.seen = NULL;
+		t.calls = 0;
+		XD_REQUIRE(xd_rank_many(model, users, cs, N, &o, scratch, hits, n_hits) == XD_OK);
+		{
+			xd_hit		all[N_ITEMS];
+			float		ref[N_ITEMS];
+			int			g;
+
+			for (g = 0; g < t.calls; g++)
+				if (memcmp(t.ctx[g], ctxs[which[1]], sizeof(float) * m) == 0)
+					break;
+			XD_REQUIRE(g < t.calls);
+			XD_REQUIRE(xd_item_outputs_score(model, &t.io[g], &users[1], 1, ref) == XD_OK);
+			XD_CHECK(xd_top_k(ref, NULL, N_ITEMS, N_ITEMS, all) == N_ITEMS);
+			XD_CHECK(hits[1 * K].item == all[0].item);
+		}
+
+		/* a stop callback cancels; bad arguments */
+		o.hooks.stop = ts_stop_now;
+		t.calls = 0;
+		XD_CHECK(xd_rank_many(model, users, cs, N, &o, scratch, hits, n_hits) == XD_ECANCELLED);
+		o.hooks.stop = NULL;
+		o.k = 0;
+		XD_CHECK(xd_rank_many(model, users, cs, N, &o, scratch, hits, n_hits) == XD_EINVAL);
+		o.k = K;
+		o.outputs = NULL;
+		XD_CHECK(xd_rank_many(model, users, cs, N, &o, scratch, hits, n_hits) == XD_ENOMEM);
+
+		free(scratch);
+		for (int g = 0; g < 4; g++)
+			free(t.buf[g]);
+		xd_model_free(model);
+		xd_adapt_free(ad);
+		xd_feature_encoder_free(&enc);
 	}
 }

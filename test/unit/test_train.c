@@ -132,8 +132,8 @@ XD_TEST(train_keeps_best_epoch_and_reports_progress)
 	xd_train_opts_default(&o, &model->cfg);
 	o.max_epochs = 6;
 	o.patience = 2;
-	o.progress = log_progress;
-	o.progress_arg = &log;
+	o.hooks.progress = log_progress;
+	o.hooks.progress_arg = &log;
 	XD_REQUIRE(xd_train(model, g->domains[0].ds, &o, &res) == XD_OK);
 
 	XD_CHECK(res.epochs == log.n);
@@ -189,8 +189,8 @@ XD_TEST(train_fixed_epochs_and_anneal)
 	o.max_epochs = 3;
 	o.patience = 0;				/* ignored with fixed epochs */
 	o.fixed_epochs = true;
-	o.progress = log_progress;
-	o.progress_arg = &log;
+	o.hooks.progress = log_progress;
+	o.hooks.progress_arg = &log;
 	XD_REQUIRE(xd_train(a, g->domains[0].ds, &o, &ra) == XD_OK);
 	XD_CHECK(ra.epochs == 3 && log.n == 3 && ra.best_epoch == 0);
 	XD_CHECK(isnan(ra.best_metric) && ra.n_valid == 0);
@@ -204,7 +204,7 @@ XD_TEST(train_fixed_epochs_and_anneal)
 	XD_CHECK(log.reports[2].loss < log.reports[0].loss);
 
 	/* the same run with the module rate annealed: same first epoch's batches */
-	o.progress = NULL;
+	o.hooks.progress = NULL;
 	o.anneal_ratio = 1e-3;
 	XD_REQUIRE(xd_train(b, g->domains[0].ds, &o, &rb) == XD_OK);
 	XD_CHECK(rb.epochs == 3);
@@ -244,8 +244,8 @@ XD_TEST(train_stop_callback_cancels)
 	XD_REQUIRE(model_for(g->domains[0].ds, 8, 4, &model) == XD_OK);
 	xd_train_opts_default(&o, &model->cfg);
 	log.stop_after_batches = 5;
-	o.stop = stop_after;
-	o.stop_arg = &log;
+	o.hooks.stop = stop_after;
+	o.hooks.stop_arg = &log;
 	XD_CHECK(xd_train(model, g->domains[0].ds, &o, &res) == XD_ECANCELLED);
 	XD_CHECK(log.batches == 6);
 	xd_model_free(model);

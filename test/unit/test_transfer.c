@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
@@ -26,7 +26,7 @@ typedef struct tw_world
 	xd_generated *g;
 	xd_config	cfg;
 	xd_transfer_result src;		/* the trained source model */
-	xd_encoders *enc;
+	xd_dist_encoders *enc;
 } tw_world;
 
 static bool
@@ -34,7 +34,7 @@ tw_make(tw_world *w, uint64_t seed, int explicit_feedback)
 {
 	xd_gen_config gc;
 	xd_transfer_opts to;
-	xd_encoder_opts eo;
+	xd_dist_encoder_opts eo;
 	const xd_dataset *ds;
 
 	memset(w, 0, sizeof(*w));
@@ -64,18 +64,18 @@ tw_make(tw_world *w, uint64_t seed, int explicit_feedback)
 	to.seed = seed;
 	if (xd_transfer_train_source(&w->cfg, ds, &to, &w->src) != XD_OK)
 		return false;
-	xd_encoder_opts_default(&eo);
+	xd_dist_encoder_opts_default(&eo);
 	eo.epochs = 2;
 	eo.max_rows = 1000;
 	eo.hidden = 16;
 	eo.latent = 4;
-	return xd_encoders_train(w->src.model, ds, &eo, &w->enc, NULL) == XD_OK;
+	return xd_dist_encoders_train(w->src.model, ds, &eo, &w->enc, NULL) == XD_OK;
 }
 
 static void
 tw_free(tw_world *w)
 {
-	xd_encoders_free(w->enc);
+	xd_dist_encoders_free(w->enc);
 	xd_transfer_result_free(&w->src);
 	xd_generated_free(w->g);
 }
@@ -232,8 +232,7 @@ XD_TEST(transfer_zero_residuals_are_direct)
 	XD_CHECK(memcmp(s1, s2, sizeof(float) * b.n) == 0);
 
 	/* the KL regulariser changes the loss, never the scores */
-	ad->enc = w.enc;
-	ad->lambda_kl = 1.0f;
+	XD_REQUIRE(xd_adapt_add_kl(m2, w.enc, 1.0f) == XD_OK);
 	XD_REQUIRE(xd_model_score(m2, &b, s2) == XD_OK);
 	XD_CHECK(memcmp(s1, s2, sizeof(float) * b.n) == 0);
 
@@ -307,10 +306,9 @@ tw_drr_model(const tw_world *w, const xd_dataset *ds, uint64_t seed, xd_shared *
 	xd_domain_init(*dom, &rng, 0.0f);
 	if (xd_model_new(&w->cfg, *sh, *dom, false, false, model) != XD_OK ||
 		xd_adapt_new(&w->cfg, ad) != XD_OK ||
-		xd_model_set_adapt(*model, *ad) != XD_OK)
+		xd_model_set_adapt(*model, *ad) != XD_OK ||
+		xd_adapt_add_kl(*model, w->enc, 0.5f) != XD_OK)
 		return false;
-	(*ad)->enc = w->enc;
-	(*ad)->lambda_kl = 0.5f;
 	return true;
 }
 
@@ -722,8 +720,8 @@ XD_TEST(transfer_cancel)
 
 	XD_REQUIRE(tw_make(&w, 11, 0));
 	tw_opts(&o, XD_TRANSFER_AUTO, 1);
-	o.stop = tw_stop_after;
-	o.stop_arg = &calls;
+	o.hooks.stop = tw_stop_after;
+	o.hooks.stop_arg = &calls;
 	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_ECANCELLED);
 	xd_transfer_result_free(&r);
 	tw_free(&w);
@@ -756,8 +754,8 @@ XD_TEST(transfer_reports_progress)
 
 	XD_REQUIRE(tw_make(&w, 12, 0));
 	tw_opts(&o, XD_TRANSFER_DRR, 1);
-	o.progress = tw_log_progress;
-	o.progress_arg = &p;
+	o.hooks.progress = tw_log_progress;
+	o.hooks.progress_arg = &p;
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
 	/* progress sees every rate of the search, the history the kept fit */
 	{
@@ -831,8 +829,8 @@ vc_train(xd_model *model, xd_adapt *ad, const xd_dataset *ds, vc_check *c)
 	c->o.max_epochs = 4;
 	c->o.patience = 10;
 	c->o.seed = 5;
-	c->o.progress = vc_progress;
-	c->o.progress_arg = c;
+	c->o.hooks.progress = vc_progress;
+	c->o.hooks.progress_arg = c;
 	XD_CHECK(xd_train(model, ds, &c->o, &res) == XD_OK);
 	XD_CHECK(res.n_valid > 0);
 }
@@ -949,8 +947,8 @@ XD_TEST(transfer_auto_numbers_progress_on)
 
 	XD_REQUIRE(tw_make(&w, 13, 0));
 	tw_opts(&o, XD_TRANSFER_AUTO, 1);
-	o.progress = tw_log_progress;
-	o.progress_arg = &p;
+	o.hooks.progress = tw_log_progress;
+	o.hooks.progress_arg = &p;
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
 	XD_CHECK(p.n > 3 * o.max_epochs);	/* target-only's grid alone runs 3 fits */
 	XD_CHECK(p.n == r.n_reported);

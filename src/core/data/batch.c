@@ -16,13 +16,17 @@ xd_batch_init(xd_batch *b, int capacity, int m)
 	b->items = malloc(sizeof(int32_t) * (size_t) capacity);
 	b->c = malloc(sizeof(float) * (size_t) capacity * (size_t) (m > 0 ? m : 1));
 	b->ratings = malloc(sizeof(float) * (size_t) capacity);
-	if (capacity <= 0 || m < 0 || !b->users || !b->items || !b->c || !b->ratings)
+	b->weights = malloc(sizeof(float) * (size_t) capacity);
+	if (capacity <= 0 || m < 0 || !b->users || !b->items || !b->c || !b->ratings ||
+		!b->weights)
 	{
 		xd_status	s = (capacity <= 0 || m < 0) ? XD_EINVAL : XD_ENOMEM;
 
 		xd_batch_free(b);
 		return s;
 	}
+	for (int i = 0; i < capacity; i++)
+		b->weights[i] = 1.0f;
 	return XD_OK;
 }
 
@@ -33,7 +37,8 @@ xd_batch_free(xd_batch *b)
 	free(b->items);
 	free(b->c);
 	free(b->ratings);
+	free(b->weights);
 	b->users = b->items = NULL;
-	b->c = b->ratings = NULL;
+	b->c = b->ratings = b->weights = NULL;
 	b->n = b->n_pos = b->capacity = 0;
 }

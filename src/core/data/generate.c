@@ -318,7 +318,7 @@ domain_rows(xd_generated *g, int di)
 					rating = 0;
 		int			wd;
 
-		if ((i & 1023) == 0 && cfg->stop && cfg->stop(cfg->stop_arg))
+		if ((i & 1023) == 0 && xd_hooks_stopped(&cfg->hooks))
 		{
 			st = XD_ECANCELLED;
 			goto done;
@@ -417,8 +417,8 @@ domain_rows(xd_generated *g, int di)
 		if (st != XD_OK)
 			goto done;
 	}
-	d->ds->stop = cfg->stop;
-	d->ds->stop_arg = cfg->stop_arg;
+	d->ds->stop = cfg->hooks.stop;
+	d->ds->stop_arg = cfg->hooks.stop_arg;
 	st = xd_dataset_finalize(d->ds, cfg->split_seed);
 done:
 	free(cum_user);

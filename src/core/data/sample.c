@@ -62,7 +62,7 @@ xd_status
 xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 				xd_rng *rng, xd_batch *b)
 {
-	const xd_encoder *e = &ds->enc;
+	const xd_feature_encoder *e = &ds->enc;
 	const xd_schema *s = &e->schema;
 	int			m = s->m;
 	size_t		cb = sizeof(float) * (size_t) m;
@@ -78,6 +78,9 @@ xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 
 	b->n_pos = n_pos;
 	b->n = implicit ? 3 * n_pos : n_pos;
+	/* the dataset's rows are unweighted (batch.h) */
+	for (int k = 0; k < b->n; k++)
+		b->weights[k] = 1.0f;
 	for (int i = 0; i < n_pos; i++)
 	{
 		int64_t		row = rows[i];

@@ -122,7 +122,7 @@ eligible_rows(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 static inline int
 check_stop(const xd_eval_opts *o)
 {
-	return o->stop && o->stop(o->stop_arg);
+	return xd_hooks_stopped(&o->hooks);
 }
 
 /* Room for n per-positive terms when the caller asked for them (o->each). */
@@ -157,7 +157,7 @@ each_return(const xd_eval_opts *o, double **each)
 static int
 sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_batch *b)
 {
-	const xd_encoder *e = &ds->enc;
+	const xd_feature_encoder *e = &ds->enc;
 	int			m = e->schema.m;
 	size_t		cb = sizeof(float) * (size_t) m;
 	int32_t		u = ds->users[row],
@@ -346,7 +346,7 @@ xd_status
 xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 			 xd_score_fn score, void *score_arg, xd_full_metrics *out)
 {
-	const xd_encoder *e = &ds->enc;
+	const xd_feature_encoder *e = &ds->enc;
 	int			m = e->schema.m;
 	size_t		cb = sizeof(float) * (size_t) m;
 	int64_t    *rows = NULL;

@@ -142,8 +142,7 @@ xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	/* the same subsample and negatives every epoch, so epochs compare fairly */
 	eo.seed = o->seed ^ 0x76616c6964ULL;
 	eo.max_positives = o->valid_max;
-	eo.stop = o->stop;
-	eo.stop_arg = o->stop_arg;
+	eo.hooks = o->hooks;
 	eo.each = each;
 	if (model->cfg.feedback == XD_IMPLICIT)
 	{
@@ -208,7 +207,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	for (int epoch = 1; epoch <= o->max_epochs; epoch++)
 	{
 		double		loss_sum = 0.0;
-		double		kl_sum = 0.0;
+		double		extra_sum = 0.0;
 		int64_t		n_batches = 0;
 		double		metric = NAN;
 		int64_t		n_valid;
@@ -221,7 +220,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			float		lr[XD_N_GROUPS];
 			double		loss;
 
-			if (o->stop && o->stop(o->stop_arg))
+			if (xd_hooks_stopped(&o->hooks))
 			{
 				st = XD_ECANCELLED;
 				goto done;
@@ -235,7 +234,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				(st = xd_adam_step(model, lr)) != XD_OK)
 				goto done;
 			loss_sum += loss;
-			kl_sum += model->ws->last_kl;
+			extra_sum += model->ws->last_extra;
 			n_batches++;
 			step++;
 		}
@@ -243,7 +242,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		memset(&rep, 0, sizeof(rep));
 		rep.epoch = epoch;
 		rep.loss = loss_sum / (double) n_batches;
-		rep.loss_data = (loss_sum - kl_sum) / (double) n_batches;
+		rep.loss_data = (loss_sum - extra_sum) / (double) n_batches;
 		rep.lr = o->lr[XD_GROUP_DOMAIN];
 		if (!o->fixed_epochs)
 		{
@@ -284,8 +283,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		rep.seconds = res->seconds;
 		rep.positives_per_sec = res->positives_per_sec;
 		rep.eta_seconds = res->seconds / epoch * (o->max_epochs - epoch);
-		if (o->progress)
-			o->progress(o->progress_arg, &rep);
+		xd_hooks_report(&o->hooks, &rep);
 
 		if (!o->fixed_epochs && since_best >= o->patience)
 			break;
@@ -316,8 +314,7 @@ const float xd_lr_ladder[XD_LR_SEARCH_MAX] = {1.0f, 3.0f, 10.0f, 0.3f, 30.0f};
 /* A search's progress: epochs numbered on across its rates (a job's rows are keyed by them). */
 typedef struct xd_search_progress
 {
-	xd_progress_fn progress;
-	void	   *arg;
+	xd_hooks	outer;			/* the caller's */
 	int			offset;
 } xd_search_progress;
 
@@ -329,7 +326,7 @@ xd_search_epoch(void *arg, const xd_epoch_report *rep)
 
 	numbered.epoch += sp->offset;
 	numbered.best_epoch += numbered.best_epoch > 0 ? sp->offset : 0;
-	sp->progress(sp->arg, &numbered);
+	xd_hooks_report(&sp->outer, &numbered);
 }
 
 /* larger is better: MRR, or minus RMSE or loss */
@@ -348,7 +345,7 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	xd_state_copy start = {0},
 				best = {0};
 	xd_train_result kept = {0};
-	xd_search_progress sp = {o->progress, o->progress_arg, 0};
+	xd_search_progress sp = {o->hooks, 0};
 	xd_status	st;
 	double		seconds = 0.0;
 	double		positives = 0.0;
@@ -401,10 +398,10 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 
 		for (int g = 0; g < XD_N_GROUPS; g++)
 			oi.lr[g] = o->lr[g] * scale[i];
-		if (o->progress)
+		if (o->hooks.progress)
 		{
-			oi.progress = xd_search_epoch;
-			oi.progress_arg = &sp;
+			oi.hooks.progress = xd_search_epoch;
+			oi.hooks.progress_arg = &sp;
 		}
 		/*
 		 * grid: every rate from the state on entry; decay: the next rate

@@ -277,7 +277,7 @@ xd_support_free(xd_support *s)
 
 xd_status
 xd_support_add(xd_support *s, int32_t item, const float *c, float label,
-			   int n_neg, int32_t n_items, const xd_encoder *enc, xd_rng *rng)
+			   int n_neg, int32_t n_items, const xd_feature_encoder *enc, xd_rng *rng)
 {
 	size_t		cb = sizeof(float) * (size_t) s->m;
 

@@ -40,7 +40,7 @@ xd_coldeval_opts_default(xd_coldeval_opts *o)
  * eighths of their scaled range, categories (and bins) by code, -1 missing.
  */
 static uint64_t
-xd_context_cell(const xd_encoder *e, const float *num, const int32_t *codes)
+xd_context_cell(const xd_feature_encoder *e, const float *num, const int32_t *codes)
 {
 	const xd_schema *s = &e->schema;
 	uint64_t	h = 0x63656c6cULL;
@@ -259,7 +259,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 		int32_t		v = h->items[q];
 		const xd_schema *sc = &ce->ds->enc.schema;
 
-		if (o->stop && o->stop(o->stop_arg))
+		if (xd_hooks_stopped(&o->hooks))
 			return XD_ECANCELLED;
 		if ((st = xd_ce_outputs(ce, q)) != XD_OK)
 			return st;

@@ -184,7 +184,7 @@ xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t 
 	{
 		double		l;
 
-		if (lp->o->stop && lp->o->stop(lp->o->stop_arg))
+		if (xd_hooks_stopped(&lp->o->hooks))
 			return XD_ECANCELLED;
 		if ((st = xd_cold_episode(lp, cold, users[i], true, false, 0.0f, &rng, &l)) != XD_OK)
 			return st;
@@ -320,7 +320,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 		{
 			double		l;
 
-			if (o->stop && o->stop(o->stop_arg))
+			if (xd_hooks_stopped(&o->hooks))
 			{
 				st = XD_ECANCELLED;
 				goto done;

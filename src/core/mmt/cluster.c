@@ -26,7 +26,7 @@ typedef struct xd_tower
 	xd_param   *r;
 	float	   *res_pre;		/* e~ before the residual */
 	float	   *res_T;
-	float	   *ext;			/* eq. 22: dKL/de~' of rows [0, n_ext) */
+	float	   *ext;			/* extra loss terms' dL/de~' of rows [0, n_ext) */
 } xd_tower;
 
 static void
@@ -44,6 +44,7 @@ xd_tower_get(xd_model *model, bool user, xd_tower *t)
 	t->h = user ? ws->h_u : ws->h_v;
 	t->mask = user ? ws->mask_u : ws->mask_v;
 	t->d_top = user ? ws->d_top_u : ws->d_top_v;
+	t->ext = user ? ws->ext_u : ws->ext_v;
 	t->R = t->r = NULL;
 	if (model->adapt)
 	{
@@ -51,7 +52,6 @@ xd_tower_get(xd_model *model, bool user, xd_tower *t)
 		t->r = user ? model->adapt->r_U : model->adapt->r_V;
 		t->res_pre = user ? ws->res_eu : ws->res_ev;
 		t->res_T = user ? ws->res_TU : ws->res_TV;
-		t->ext = user ? ws->ext_u : ws->ext_v;
 	}
 }
 
@@ -234,11 +234,14 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 		dnext = (dnext == ws->d_ha) ? spare : ws->d_ha;
 	}
 
-	/* DRR: dh is dL/de~'; add eq. 22's KL term, then back to e~ */
+	/*
+	 * dh is dL/de~' (after any DRR residual): add the extra loss terms'
+	 * gradient (eq. 22's KL with DRR), then back through the residual to e~
+	 */
+	if (ws->n_ext > 0)
+		xd_add_inplace(dh, t->ext, (size_t) ws->n_ext * d);
 	if (t->R)
 	{
-		if (ws->n_ext > 0)
-			xd_add_inplace(dh, t->ext, (size_t) ws->n_ext * d);
 		xd_residual_backward(t->R, t->r, dh, t->res_pre, t->res_T, ws->res_dz,
 							 n, d);
 	}

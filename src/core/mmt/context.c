@@ -285,14 +285,15 @@ xd_context_backward(xd_model *model, int n)
 		float	   *gb = bp->g;
 		bool		need_dprev = l > 0 || sh->has_mm;
 
+		/*
+		 * dcur is dL/dx^1' (after any residual): add the extra loss terms'
+		 * gradient (eq. 22's KL with DRR) on the rows it covers
+		 */
+		if (l == 0 && ws->n_ext > 0)
+			xd_add_inplace(dcur, ws->ext_x1, (size_t) ws->n_ext * m);
 		if (l == 0 && res_c)
 		{
-			/*
-			 * dcur is dL/dx^1' (after the residual): add the KL term of eq. 22
-			 * on the rows it covers, then back through the residual to x^1
-			 */
-			if (ws->n_ext > 0)
-				xd_add_inplace(dcur, ws->ext_x1, (size_t) ws->n_ext * m);
+			/* back through the residual to x^1 */
 			xd_residual_backward(ad->R_C, ad->r_C, dcur, ws->res_x1, ws->res_TC,
 								 ws->res_dz, n, m);
 			/* below x^1 only the frozen layer 1 and eq. 4-5: done */

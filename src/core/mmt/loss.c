@@ -35,34 +35,40 @@ xd_loss_forward(xd_model *model, const xd_batch *b, xd_rng *rng,
 	{
 		/*
 		 * eq. 11, 13, 14 (DESIGN.md section 3): per positive
-		 * L = (1 - s^(u,c,v))^2 + s^(u,c,v-)^2 + s^(u,c-,v)^2 - beta s_c(c)
+		 * L = (1 - s^(u,c,v))^2 + s^(u,c,v-)^2 + s^(u,c-,v)^2 - beta s_c(c),
+		 * each row's term times its weight (batch.h; the curriculum term
+		 * the positive's)
 		 */
 		for (int i = 0; i < P; i++)
 		{
 			float		sp = ws->score[i];
 			float		sv = ws->score[P + i];
 			float		sc = ws->score[2 * P + i];
+			float		wp = b->weights[i];
+			float		wv = b->weights[P + i];
+			float		wc = b->weights[2 * P + i];
 
-			sum += (double) (1.0f - sp) * (1.0f - sp) + (double) sv * sv +
-				(double) sc * sc - (double) beta * ws->s_c[i];
-			ws->d_score[i] = -2.0f * (1.0f - sp) * inv;
-			ws->d_score[P + i] = 2.0f * sv * inv;
-			ws->d_score[2 * P + i] = 2.0f * sc * inv;
-			ws->d_sc[i] = -beta * inv;
+			sum += (double) wp * (1.0f - sp) * (1.0f - sp) + (double) wv * sv * sv +
+				(double) wc * sc * sc - (double) (beta * wp) * ws->s_c[i];
+			ws->d_score[i] = -2.0f * wp * (1.0f - sp) * inv;
+			ws->d_score[P + i] = 2.0f * wv * sv * inv;
+			ws->d_score[2 * P + i] = 2.0f * wc * sc * inv;
+			ws->d_sc[i] = -(beta * wp) * inv;
 			ws->d_sc[P + i] = 0.0f;
 			ws->d_sc[2 * P + i] = 0.0f;
 		}
 	}
 	else
 	{
-		/* eq. 16 with eq. 11: L = (r - r^)^2 - beta s_c(c) */
+		/* eq. 16 with eq. 11: L = (r - r^)^2 - beta s_c(c), times the row's weight */
 		for (int i = 0; i < P; i++)
 		{
 			float		e = b->ratings[i] - ws->score[i];
+			float		w = b->weights[i];
 
-			sum += (double) e * e - (double) beta * ws->s_c[i];
-			ws->d_score[i] = -2.0f * e * inv;
-			ws->d_sc[i] = -beta * inv;
+			sum += (double) w * e * e - (double) (beta * w) * ws->s_c[i];
+			ws->d_score[i] = -2.0f * w * e * inv;
+			ws->d_sc[i] = -(beta * w) * inv;
 		}
 	}
 	*loss = sum / P;
@@ -72,28 +78,52 @@ xd_loss_forward(xd_model *model, const xd_batch *b, xd_rng *rng,
 }
 
 /*
- * DRR's regularised loss (eq. 22, DESIGN.md section 4): when the model's
- * residuals carry encoders, L_reg = L + lambda_KL (KL_C + KL_U + KL_V) of the
- * module inputs after their residuals, averaged over the positives (the
- * encoders learned the source's positives' inputs); with grad, the terms'
- * gradients w.r.t. those inputs go to the workspace for backward.
+ * The model's loss plus its extra terms (xd_model_add_loss_term; DRR's
+ * eq. 22 is one, DESIGN.md section 4), each on the module inputs of the
+ * positives after their residuals; with grad, the terms' gradients w.r.t.
+ * those inputs go to the workspace, where backward adds them.
  */
 static xd_status
-xd_loss_forward_reg(xd_model *model, const xd_batch *b, xd_rng *rng,
-					bool train_mode, bool grad, double *loss)
+xd_loss_forward_terms(xd_model *model, const xd_batch *b, xd_rng *rng,
+					  bool train_mode, bool grad, double *loss)
 {
 	xd_status	st = xd_loss_forward(model, b, rng, train_mode, loss);
-	double		kl = 0.0;
+	xd_workspace *ws = model->ws;
+	xd_loss_inputs in;
+	double		extra = 0.0;
+	int			P = b->n_pos;
 
-	model->ws->last_kl = 0.0;
-	if (st != XD_OK)
+	ws->last_extra = 0.0;
+	if (st != XD_OK || model->n_terms == 0)
 		return st;
-	if (!model->adapt || !model->adapt->enc || model->adapt->lambda_kl == 0.0f)
-		return XD_OK;
-	if ((st = xd_adapt_kl(model, b->n_pos, grad, &kl)) != XD_OK)
-		return st;
-	*loss += kl;
-	model->ws->last_kl = kl;
+	in.n_pos = P;
+	in.m = model->cfg.m;
+	in.d = model->cfg.d;
+	in.x1 = model->cfg.n_ctx_layers >= 1 ? ws->x[1] : NULL;
+	in.eu = ws->h_u[0];
+	in.ev = ws->h_v[0];
+	in.d_x1 = in.d_eu = in.d_ev = NULL;
+	if (grad)
+	{
+		in.d_x1 = in.x1 ? ws->ext_x1 : NULL;
+		in.d_eu = ws->ext_u;
+		in.d_ev = ws->ext_v;
+		if (in.d_x1)
+			memset(in.d_x1, 0, sizeof(float) * (size_t) P * in.m);
+		memset(in.d_eu, 0, sizeof(float) * (size_t) P * in.d);
+		memset(in.d_ev, 0, sizeof(float) * (size_t) P * in.d);
+		ws->n_ext = P;
+	}
+	for (int t = 0; t < model->n_terms; t++)
+	{
+		double		v = 0.0;
+
+		if ((st = model->terms[t].fn(model->terms[t].arg, b, &in, &v)) != XD_OK)
+			return st;
+		extra += v;
+	}
+	*loss += extra;
+	ws->last_extra = extra;
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
 	return XD_OK;
@@ -103,14 +133,14 @@ xd_status
 xd_model_loss(xd_model *model, const xd_batch *b, xd_rng *rng,
 			  bool train_mode, double *loss)
 {
-	return xd_loss_forward_reg(model, b, rng, train_mode, false, loss);
+	return xd_loss_forward_terms(model, b, rng, train_mode, false, loss);
 }
 
 xd_status
 xd_model_loss_backward(xd_model *model, const xd_batch *b, xd_rng *rng,
 					   bool train_mode, double *loss)
 {
-	xd_status	st = xd_loss_forward_reg(model, b, rng, train_mode, true, loss);
+	xd_status	st = xd_loss_forward_terms(model, b, rng, train_mode, true, loss);
 
 	if (st != XD_OK)
 		return st;

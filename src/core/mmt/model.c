@@ -186,6 +186,34 @@ xd_params_free(xd_param *params, int n)
 	free(params);
 }
 
+xd_status
+xd_params_new(const char *prefix, const xd_param_spec *specs, int n, xd_group group,
+			  xd_param **out)
+{
+	xd_param   *params = calloc((size_t) (n > 0 ? n : 1), sizeof(xd_param));
+	xd_status	st = XD_OK;
+	int			k = 0;
+
+	*out = NULL;
+	if (!params)
+		return XD_ENOMEM;
+	while (k < n && st == XD_OK)
+	{
+		char		name[XD_PARAM_NAME_LEN];
+
+		snprintf(name, sizeof(name), "%s.%s", prefix, specs[k].name);
+		st = xd_param_alloc(&params[k], name, specs[k].rows, specs[k].cols, group, false);
+		k++;
+	}
+	if (st != XD_OK)
+	{
+		xd_params_free(params, k);
+		return st;
+	}
+	*out = params;
+	return XD_OK;
+}
+
 void
 xd_params_zero(xd_param *params, int n)
 {
@@ -460,7 +488,10 @@ xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt)
 	size_t		LU = (size_t) cfg->n_tower_layers;
 	size_t		per_row = 0;
 
-	/* what xd_workspace_new and xd_model_set_adapt allocate, per row */
+	/*
+	 * what xd_workspace_new and, with DRR, xd_model_set_adapt and its KL
+	 * term's xd_model_add_loss_term allocate, per row
+	 */
 #define XD_COUNT(f, w) per_row += (w);
 	XD_WS_ARRAYS(XD_COUNT)
 #undef XD_COUNT
@@ -567,7 +598,6 @@ xd_workspace_free(xd_workspace *ws, const xd_config *cfg)
 	free(ws->ext_x1);
 	free(ws->ext_u);
 	free(ws->ext_v);
-	free(ws->kl_buf);
 	free(ws->x);
 	free(ws->a);
 	free(ws->h_u);
@@ -817,6 +847,7 @@ xd_adapt_free(xd_adapt *a)
 	if (!a)
 		return;
 	xd_params_free(a->params, a->n_params);
+	free(a->kl_buf);
 	free(a);
 }
 
@@ -850,16 +881,41 @@ xd_model_set_adapt(xd_model *model, xd_adapt *adapt)
 	ws->res_ev = malloc(sizeof(float) * cap * d);
 	ws->res_TV = malloc(sizeof(float) * cap * d);
 	ws->res_dz = malloc(sizeof(float) * cap * w);
-	ws->ext_x1 = calloc(cap * m, sizeof(float));
-	ws->ext_u = calloc(cap * d, sizeof(float));
-	ws->ext_v = calloc(cap * d, sizeof(float));
 	if (!ws->res_x1 || !ws->res_TC || !ws->res_eu || !ws->res_TU ||
-		!ws->res_ev || !ws->res_TV || !ws->res_dz || !ws->ext_x1 ||
-		!ws->ext_u || !ws->ext_v)
+		!ws->res_ev || !ws->res_TV || !ws->res_dz)
 		return XD_ENOMEM;		/* xd_model_free releases what was allocated */
 	for (int i = 0; i < adapt->n_params; i++)
 		model->params[model->n_params++] = &adapt->params[i];
 	model->adapt = adapt;
+	return XD_OK;
+}
+
+xd_status
+xd_model_add_loss_term(xd_model *model, xd_loss_term_fn fn, void *arg)
+{
+	xd_workspace *ws = model->ws;
+	size_t		cap = (size_t) ws->cap;
+
+	if (!fn || model->n_terms >= XD_MAX_LOSS_TERMS)
+		return XD_EINVAL;
+	if (!ws->ext_x1)
+	{
+		ws->ext_x1 = calloc(cap * (size_t) model->cfg.m, sizeof(float));
+		ws->ext_u = calloc(cap * (size_t) model->cfg.d, sizeof(float));
+		ws->ext_v = calloc(cap * (size_t) model->cfg.d, sizeof(float));
+		if (!ws->ext_x1 || !ws->ext_u || !ws->ext_v)
+		{
+			/* all or none, so the next call tries again */
+			free(ws->ext_x1);
+			free(ws->ext_u);
+			free(ws->ext_v);
+			ws->ext_x1 = ws->ext_u = ws->ext_v = NULL;
+			return XD_ENOMEM;
+		}
+	}
+	model->terms[model->n_terms].fn = fn;
+	model->terms[model->n_terms].arg = arg;
+	model->n_terms++;
 	return XD_OK;
 }
 
@@ -874,33 +930,36 @@ xd_model_freeze_shared(xd_model *model, bool frozen)
 	model->freeze_shared = frozen;
 }
 
+/* where xd_model_module_inputs copies each chunk's module inputs */
+typedef struct xd_inputs_out
+{
+	float	   *x1;
+	float	   *eu;
+	float	   *ev;
+} xd_inputs_out;
+
+static void
+xd_take_inputs(void *arg, const xd_model *model, int start, int k)
+{
+	xd_inputs_out *o = arg;
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m;
+	int			d = model->cfg.d;
+
+	/* after the residuals: what the shared modules see */
+	if (o->x1 && model->cfg.n_ctx_layers >= 1)
+		memcpy(o->x1 + (size_t) start * m, ws->x[1], sizeof(float) * k * m);
+	if (o->eu)
+		memcpy(o->eu + (size_t) start * d, ws->h_u[0], sizeof(float) * k * d);
+	if (o->ev)
+		memcpy(o->ev + (size_t) start * d, ws->h_v[0], sizeof(float) * k * d);
+}
+
 xd_status
 xd_model_module_inputs(xd_model *model, const xd_batch *b,
 					   float *x1, float *eu, float *ev)
 {
-	xd_workspace *ws = model->ws;
-	int			cap = ws->cap;
-	int			m = model->cfg.m;
-	int			d = model->cfg.d;
-	xd_status	st;
+	xd_inputs_out o = {x1, eu, ev};
 
-	if (b->m != m || b->n < 0)
-		return XD_EINVAL;
-	for (int start = 0; start < b->n; start += cap)
-	{
-		int			k = b->n - start < cap ? b->n - start : cap;
-
-		st = xd_model_forward(model, b->users + start, b->items + start,
-							  b->c + (size_t) start * m, k, false, NULL);
-		if (st != XD_OK)
-			return st;
-		/* after the residuals: what the shared modules see */
-		if (x1 && model->cfg.n_ctx_layers >= 1)
-			memcpy(x1 + (size_t) start * m, ws->x[1], sizeof(float) * k * m);
-		if (eu)
-			memcpy(eu + (size_t) start * d, ws->h_u[0], sizeof(float) * k * d);
-		if (ev)
-			memcpy(ev + (size_t) start * d, ws->h_v[0], sizeof(float) * k * d);
-	}
-	return XD_OK;
+	return xd_model_forward_chunks(model, b, xd_take_inputs, &o);
 }

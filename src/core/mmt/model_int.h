@@ -54,14 +54,15 @@ struct xd_workspace
 	float	   *res_ev;			/* [cap * d] */
 	float	   *res_TV;			/* [cap * d] */
 	float	   *res_dz;			/* [cap * max(m, d)] backward scratch */
-	/* eq. 22: dL/dx of the KL terms on rows [0, n_ext), added in backward */
+	/*
+	 * The extra loss terms' dL/dx of the module inputs (xd_loss_inputs) on
+	 * rows [0, n_ext), added in backward; NULL until xd_model_add_loss_term
+	 */
 	int			n_ext;
-	double		last_kl;		/* eq. 22's term in the last loss (0 without) */
+	double		last_extra;		/* the extra terms in the last loss (0 without) */
 	float	   *ext_x1;			/* [cap * m] */
 	float	   *ext_u;			/* [cap * d] */
 	float	   *ext_v;			/* [cap * d] */
-	float	   *kl_buf;			/* scratch of encoder.c, kl_buf_len floats */
-	size_t		kl_buf_len;
 	/* train.c's validation cache while it validates a frozen model; else NULL */
 	struct xd_valcache *vc;
 };
@@ -104,6 +105,22 @@ xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 						   xd_group group, bool sparse);
 void		xd_param_release(xd_param *p);
 
+/* One dense tensor of a small module: its name after the module's prefix, its shape. */
+typedef struct xd_param_spec
+{
+	const char *name;
+	int			rows;
+	int			cols;
+} xd_param_spec;
+
+/*
+ * A module's n dense tensors in group, zeroed, named "<prefix>.<name>" from
+ * specs, in one array *out (xd_params_free(*out, n)); nothing stays
+ * allocated on failure.
+ */
+xd_status	xd_params_new(const char *prefix, const xd_param_spec *specs, int n,
+						  xd_group group, xd_param **out);
+
 /* Releases params[0..n) and frees the array itself; accepts NULL. */
 void		xd_params_free(xd_param *params, int n);
 
@@ -131,9 +148,6 @@ void		xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 void		xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 								 const float *pre, const float *T, float *dz,
 								 int n, int w);
-
-/* encoder.c: eq. 22 on the workspace's module inputs of rows [0, P) */
-xd_status	xd_adapt_kl(xd_model *model, int P, bool grad, double *kl);
 
 /* model.c */
 xd_status	xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out);
@@ -268,6 +282,16 @@ void		xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids,
 									 int n, const float *gate, int gate_stride);
 /* from ws->d_top_u, d_top_v into M3 and E_u, E_v; adds dL/dc* into ws->d_cstar */
 void		xd_cluster_backward(xd_model *model, int n);
+
+/*
+ * rank.c: the inference forward pass (no dropout) over any number of rows
+ * of b, in chunks of the workspace's rows; after each chunk of k rows from
+ * row start, take copies out of the workspace what its caller wants
+ * (xd_model_score: the scores; xd_model_module_inputs: DRR's inputs)
+ */
+typedef void (*xd_chunk_fn) (void *arg, const xd_model *model, int start, int k);
+xd_status	xd_model_forward_chunks(xd_model *model, const xd_batch *b, xd_chunk_fn take,
+									void *arg);
 
 /* rank.c: the whole forward pass over n rows, scores into ws->score */
 xd_status	xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,

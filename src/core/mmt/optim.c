@@ -151,7 +151,7 @@ xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps)
 {
 	bool		ok;
 
-	/* the dense update above, for tensors outside a model (encoder.c) */
+	/* the dense update above, for tensors outside a model (dist_encoder.c) */
 	ok = xd_adam_update(p->w, p->g, p->adam_m, p->adam_v,
 						(size_t) p->rows * p->cols, ++p->step, lr, b1, b2, eps);
 	memset(p->g, 0, sizeof(float) * (size_t) p->rows * p->cols);

@@ -130,9 +130,8 @@ xd_model_backward(xd_model *model, int n)
 }
 
 xd_status
-xd_model_score(void *arg, const xd_batch *b, float *scores)
+xd_model_forward_chunks(xd_model *model, const xd_batch *b, xd_chunk_fn take, void *arg)
 {
-	xd_model   *model = (xd_model *) arg;
 	int			cap = model->ws->cap;
 	int			m = model->cfg.m;
 	xd_status	st;
@@ -148,9 +147,22 @@ xd_model_score(void *arg, const xd_batch *b, float *scores)
 							  b->c + (size_t) start * m, k, false, NULL);
 		if (st != XD_OK)
 			return st;
-		memcpy(scores + start, model->ws->score, sizeof(float) * k);
+		take(arg, model, start, k);
 	}
 	return XD_OK;
+}
+
+/* xd_model_score's chunk: its scores */
+static void
+xd_take_scores(void *arg, const xd_model *model, int start, int k)
+{
+	memcpy((float *) arg + start, model->ws->score, sizeof(float) * k);
+}
+
+xd_status
+xd_model_score(void *arg, const xd_batch *b, float *scores)
+{
+	return xd_model_forward_chunks((xd_model *) arg, b, xd_take_scores, scores);
 }
 
 xd_status

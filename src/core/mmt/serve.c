@@ -146,7 +146,7 @@ xd_item_outputs_fit(const xd_model *model, const xd_item_outputs *io)
 }
 
 xd_status
-xd_item_outputs_compute(xd_model *model, const float *c, const xd_encoder *enc,
+xd_item_outputs_compute(xd_model *model, const float *c, const xd_feature_encoder *enc,
 						xd_item_outputs *io)
 {
 	xd_workspace *ws = model->ws;
@@ -306,4 +306,162 @@ xd_item_outputs_flops(const xd_model *model, bool per_item)
 		return n * (tower + 2.0 * d);
 	return n * (2.0 * tower + 2.0 * m * m * model->cfg.n_ctx_layers +
 				2.0 * 2.0 * d * m + 2.0 * m + 2.0 * d);
+}
+
+/* ---------------------------------------------------------------- ranking */
+
+xd_status
+xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
+							 const int32_t *users, int n_users,
+							 const xd_seen *seen, float *scores)
+{
+	xd_status	st = xd_item_outputs_score(model, io, users, n_users, scores);
+
+	if (st != XD_OK || !seen)
+		return st;
+	for (int u = 0; u < n_users; u++)
+	{
+		float	   *row = scores + (size_t) u * io->n_items;
+
+		for (int64_t j = seen->off[users[u]]; j < seen->off[users[u] + 1]; j++)
+			row[seen->items[j]] = NAN;
+	}
+	return XD_OK;
+}
+
+xd_status
+xd_score_candidates(xd_model *model, int32_t user, const float *c,
+					const xd_feature_encoder *item_scope, const int32_t *items,
+					int n, float *scores)
+{
+	int			m = model->cfg.m;
+	int			cap = xd_model_max_rows(model);
+	xd_batch	b;
+	xd_status	st;
+
+	if (n <= 0)
+		return n == 0 ? XD_OK : XD_EINVAL;
+	if (!item_scope)
+		return xd_model_score_items(model, user, c, items, n, scores);
+	/* item-scoped features: the context differs per candidate (DESIGN.md section 2) */
+	if ((st = xd_batch_init(&b, cap < n ? cap : n, m)) != XD_OK)
+		return st;
+	for (int start = 0; start < n && st == XD_OK; start += b.capacity)
+	{
+		int			cnt = n - start < b.capacity ? n - start : b.capacity;
+
+		b.n = cnt;
+		b.n_pos = 0;
+		for (int i = 0; i < cnt; i++)
+		{
+			float	   *row = b.c + (size_t) i * m;
+
+			b.users[i] = user;
+			b.items[i] = items[start + i];
+			memcpy(row, c, sizeof(float) * m);
+			xd_encode_item(item_scope, items[start + i], row);
+		}
+		st = xd_model_score(model, &b, scores + start);
+	}
+	xd_batch_free(&b);
+	return st;
+}
+
+/* a user of rank_many: its context, and its position in the input */
+typedef struct xd_many_key
+{
+	const float *c;
+	int			m;
+	int			pos;
+} xd_many_key;
+
+/* by the context's bytes, then input position: a total order */
+static int
+xd_many_cmp(const void *a, const void *b)
+{
+	const xd_many_key *x = a,
+			   *y = b;
+	int			r = memcmp(x->c, y->c, sizeof(float) * (size_t) x->m);
+
+	return r != 0 ? r : x->pos - y->pos;
+}
+
+/* users scored in one matrix product */
+static int
+xd_many_chunk(const xd_model *model, int n, const xd_rank_many_opts *o)
+{
+	size_t		n_items = model->domain->n_items > 0 ? (size_t) model->domain->n_items : 1;
+	size_t		per = o->max_scores / n_items;
+
+	if (per < 1)
+		per = 1;
+	return per < (size_t) n ? (int) per : (n > 0 ? n : 1);
+}
+
+size_t
+xd_rank_many_scratch_bytes(const xd_model *model, int n, const xd_rank_many_opts *o)
+{
+	size_t		chunk = (size_t) xd_many_chunk(model, n, o);
+	size_t		n_items = model->domain->n_items > 0 ? (size_t) model->domain->n_items : 1;
+
+	return sizeof(xd_many_key) * (size_t) (n > 0 ? n : 1) +
+		sizeof(int32_t) * chunk + sizeof(float) * chunk * n_items;
+}
+
+xd_status
+xd_rank_many(xd_model *model, const int32_t *users, const float *cs, int n,
+			 const xd_rank_many_opts *o, void *scratch, xd_hit *hits, int *n_hits)
+{
+	int			m = model->cfg.m;
+	int			n_items = model->domain->n_items;
+	int			chunk = xd_many_chunk(model, n, o);
+	xd_many_key *keys = scratch;
+	int32_t    *ids = (int32_t *) (keys + (n > 0 ? n : 1));
+	float	   *scores = (float *) (ids + chunk);
+	int			k = o->k;
+
+	if (n < 0 || k < 1 || !o->outputs)
+		return n < 0 || k < 1 ? XD_EINVAL : XD_ENOMEM;
+	for (int i = 0; i < n; i++)
+	{
+		keys[i].c = cs + (size_t) i * m;
+		keys[i].m = m;
+		keys[i].pos = i;
+	}
+	qsort(keys, (size_t) n, sizeof(xd_many_key), xd_many_cmp);
+	for (int g0 = 0; g0 < n;)
+	{
+		const xd_item_outputs *io;
+		int			g1 = g0 + 1;
+
+		/* one run of users sharing the full context, its item outputs once */
+		while (g1 < n && memcmp(keys[g1].c, keys[g0].c, sizeof(float) * (size_t) m) == 0)
+			g1++;
+		if (!(io = o->outputs(o->outputs_arg, keys[g0].c)))
+			return XD_ENOMEM;
+		if (io->n_items != n_items)
+			return XD_EINVAL;
+		for (int c0 = g0; c0 < g1; c0 += chunk)
+		{
+			int			cnt = g1 - c0 < chunk ? g1 - c0 : chunk;
+			xd_status	st;
+
+			if (xd_hooks_stopped(&o->hooks))
+				return XD_ECANCELLED;
+			for (int u = 0; u < cnt; u++)
+				ids[u] = users[keys[c0 + u].pos];
+			st = xd_item_outputs_score_unseen(model, io, ids, cnt, o->seen, scores);
+			if (st != XD_OK)
+				return st;
+			for (int u = 0; u < cnt; u++)
+			{
+				int			pos = keys[c0 + u].pos;
+
+				n_hits[pos] = xd_top_k(scores + (size_t) u * n_items, NULL, n_items, k,
+									   hits + (size_t) pos * k);
+			}
+		}
+		g0 = g1;
+	}
+	return XD_OK;
 }

@@ -79,8 +79,7 @@ xd_history_reserve(xd_transfer_result *r, int more)
 typedef struct xd_fit_progress
 {
 	xd_transfer_result *res;
-	xd_progress_fn progress;
-	void	   *progress_arg;
+	xd_hooks	outer;			/* the caller's */
 } xd_fit_progress;
 
 /*
@@ -98,12 +97,12 @@ xd_history_epoch(void *arg, const xd_epoch_report *rep)
 	r->loss_data[r->n_history] = rep->loss_data;
 	r->metric[r->n_history] = rep->metric_is_loss ? NAN : rep->metric;
 	r->n_history++;
-	if (fp->progress)
+	if (fp->outer.progress)
 	{
 		xd_epoch_report numbered = *rep;
 
 		numbered.epoch = ++r->n_reported;
-		fp->progress(fp->progress_arg, &numbered);
+		xd_hooks_report(&fp->outer, &numbered);
 	}
 }
 
@@ -116,7 +115,7 @@ static xd_status
 xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 	   xd_transfer_result *res, xd_train_result *tr)
 {
-	xd_fit_progress fp = {res, to->progress, to->progress_arg};
+	xd_fit_progress fp = {res, to->hooks};
 	xd_status	st;
 	int			first,
 				skip = 0,
@@ -124,8 +123,8 @@ xd_fit(xd_model *model, const xd_dataset *ds, xd_train_opts *to, int n_rates,
 
 	if ((st = xd_history_reserve(res, to->max_epochs * (to->fixed_epochs ? 1 : n_rates))) != XD_OK)
 		return st;
-	to->progress = xd_history_epoch;
-	to->progress_arg = &fp;
+	to->hooks.progress = xd_history_epoch;
+	to->hooks.progress_arg = &fp;
 	if (to->fixed_epochs)
 		return xd_train(model, ds, to, tr);
 	first = res->n_history;
@@ -159,10 +158,7 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		to->lr[g] = eta0;
 	to->seed = o->seed ^ salt;
-	to->stop = o->stop;
-	to->stop_arg = o->stop_arg;
-	to->progress = o->progress;
-	to->progress_arg = o->progress_arg;
+	to->hooks = o->hooks;
 }
 
 /*
@@ -282,7 +278,7 @@ fail:
 /* One method other than auto, from a (pretrained) domain the result takes over. */
 static xd_status
 xd_run_method(xd_transfer_method method, const xd_shared *source,
-			  const xd_encoders *enc, const xd_dataset *ds,
+			  const xd_dist_encoders *enc, const xd_dataset *ds,
 			  const xd_transfer_opts *o, float eta0, float lambda_kl,
 			  xd_domain *dom, xd_transfer_result *res)
 {
@@ -333,13 +329,11 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		{
 			to.patience = o->drr_patience > 0 && o->drr_patience < o->patience ?
 				o->drr_patience : o->patience;
-			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK)
+			if ((st = xd_adapt_new(cfg, &res->adapt)) != XD_OK ||
+				(st = xd_model_set_adapt(res->model, res->adapt)) != XD_OK ||
+				(st = xd_adapt_add_kl(res->model, enc, lambda_kl)) != XD_OK)
 				return st;
-			res->adapt->enc = enc;
-			res->adapt->lambda_kl = enc ? lambda_kl : 0.0f;
 			res->lambda_kl = res->adapt->lambda_kl;
-			if ((st = xd_model_set_adapt(res->model, res->adapt)) != XD_OK)
-				return st;
 		}
 	}
 
@@ -388,7 +382,7 @@ xd_result_score(const xd_transfer_result *r)
 /* One method, its own pretraining included (not auto). */
 static xd_status
 xd_transfer_one(xd_transfer_method method, const xd_shared *source,
-				const xd_encoders *enc, const xd_dataset *ds,
+				const xd_dist_encoders *enc, const xd_dataset *ds,
 				const xd_transfer_opts *o, float eta0, xd_transfer_result *res)
 {
 	xd_domain  *dom = NULL;
@@ -463,7 +457,7 @@ xd_transfer_one(xd_transfer_method method, const xd_shared *source,
 }
 
 xd_status
-xd_transfer(const xd_shared *source, const xd_encoders *enc,
+xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 			const xd_dataset *target, const xd_transfer_opts *o,
 			xd_transfer_result *out)
 {

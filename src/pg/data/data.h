@@ -23,7 +23,7 @@
 #include "xdrec/baseline.h"
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/status.h"
 #include "xdrec/transfer.h"
 
@@ -132,7 +132,7 @@ typedef struct XdGuard
 	xd_schema	schema;
 	bool		has_schema;
 	void	   *gen;			/* xd_generated */
-	xd_encoders *encoders;		/* the source's E_C, E_U, E_V (train) */
+	xd_dist_encoders *encoders;		/* the source's E_C, E_U, E_V (train) */
 	xd_transfer_result *transfer;	/* a target's adaptation (adapt) */
 	xd_popularity *popularity;	/* the popularity baseline (evaluate) */
 } XdGuard;
@@ -210,7 +210,7 @@ extern char *xdpg_usable_rows_sql(const XdModelDef *md);
 extern void xdpg_vocab_index(XdFeatureDef *f, XdVocabEntry *sorted);
 extern int32 xdpg_code_of(const XdFeatureDef *f, const char *value);
 extern void xdpg_schema(const XdFeatureDef *features, int n, xd_schema *s);
-extern char *xdpg_features_json(const XdModelDef *md, const xd_encoder *enc);
+extern char *xdpg_features_json(const XdModelDef *md, const xd_feature_encoder *enc);
 
 /* status.c */
 extern int	xdpg_stop(void *arg);

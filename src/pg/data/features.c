@@ -100,7 +100,7 @@ json_float(StringInfo buf, double x)
  * vocabulary, and the readable normalisation statistics.
  */
 char *
-xdpg_features_json(const XdModelDef *md, const xd_encoder *enc)
+xdpg_features_json(const XdModelDef *md, const xd_feature_encoder *enc)
 {
 	StringInfoData buf;
 	const xd_schema *s = &enc->schema;

@@ -23,7 +23,7 @@ guard_reset(void *arg)
 	if (g->transfer)
 		xd_transfer_result_free(g->transfer);
 	if (g->encoders)
-		xd_encoders_free(g->encoders);
+		xd_dist_encoders_free(g->encoders);
 	xd_popularity_free(g->popularity);
 	g->popularity = NULL;
 	g->transfer = NULL;

@@ -97,7 +97,7 @@ evaluate_scorer(EvalOut *out, const xd_dataset *ds, bool explicit_fb, bool full,
 
 	xd_eval_opts_default(&eo);
 	eo.seed = (uint64) seed;
-	eo.stop = xdpg_stop;
+	eo.hooks.stop = xdpg_stop;
 	eo.each = &each;
 	if (explicit_fb)
 	{

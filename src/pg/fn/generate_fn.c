@@ -73,7 +73,7 @@ gen_config(Datum options, bool isnull, xd_gen_config *cfg)
 	cfg->tgt_interactions = DatumGetInt64(v[7]);
 	cfg->explicit_feedback = DatumGetBool(v[8]) ? 1 : 0;
 	cfg->control = DatumGetBool(v[9]) ? 1 : 0;
-	cfg->stop = xdpg_stop;
+	cfg->hooks.stop = xdpg_stop;
 	SPI_finish();
 }
 

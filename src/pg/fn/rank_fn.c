@@ -1,10 +1,12 @@
 /*
  * rank_fn.c - xdrec.rank, the short form xdrec_rank, xdrec.rank_many and
  * xdrec.predict (DESIGN section 6): find the user's served version in the
- * cache, encode the caller's context, score every item from the item-tower
- * outputs cached for that context (serve/item_cache.c, docs/serving.md), drop
- * seen items (from the cached version, no table scan) and non-candidates,
- * keep the top k by a size-k heap. Read-only: works on a hot standby.
+ * cache, encode the caller's context, and let the core's serving code
+ * (xdrec/serve.h) score every item from the item-tower outputs cached for
+ * that context (serve/item_cache.c, docs/serving.md), drop seen items (from
+ * the cached version, no table scan) and non-candidates, keep the top k by a
+ * size-k heap, and for rank_many group the users by context. Read-only:
+ * works on a hot standby.
  *
  * k must be in 1..10000 (an error otherwise); fewer rows come back when the
  * domain has fewer candidates (after exclude_seen and candidates).
@@ -22,7 +24,6 @@
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
-#include "xdrec/batch.h"
 #include "serve/serve.h"
 
 #define XDPG_MAX_K 10000
@@ -52,52 +53,6 @@ encode_context(const char *model, XdVersion *v, int32 user, Jsonb *ctx, ArrayTyp
 		xd_encode_raw(&v->enc, user, -1, num, codes, c);
 	}
 	return c;
-}
-
-/*
- * Scores items[0..n) for user in context c: one user tower and one context
- * for all (xd_model_score_items) unless item-scoped features make the
- * context differ per candidate, then batches with each item's profile.
- */
-static void
-score_items(XdVersion *v, int32 user, const float *c, const int32 *items, int n, float *scores)
-{
-	xd_status	st;
-
-	if (n == 0)
-		return;
-	if (!v->has_item_scope)
-		st = xd_model_score_items(v->model, user, c, items, n, scores);
-	else
-	{
-		int			m = v->enc.schema.m;
-		int			cap = Min(xd_model_max_rows(v->model), n);
-		xd_batch	b;
-
-		st = xd_batch_init(&b, cap, m);
-		if (st == XD_OK)
-		{
-			for (int start = 0; start < n && st == XD_OK; start += cap)
-			{
-				int			cnt = Min(cap, n - start);
-
-				b.n = cnt;
-				b.n_pos = 0;
-				for (int i = 0; i < cnt; i++)
-				{
-					float	   *row = b.c + (size_t) i * m;
-
-					b.users[i] = user;
-					b.items[i] = items[start + i];
-					memcpy(row, c, sizeof(float) * m);
-					xd_encode_item(&v->enc, items[start + i], row);
-				}
-				st = xd_model_score(v->model, &b, scores + start);
-			}
-			xd_batch_free(&b);
-		}
-	}
-	xdpg_check_status(st, "scoring");
 }
 
 static int32
@@ -141,24 +96,15 @@ served_for(const char *name, bool int_form)
 	return s;
 }
 
-/*
- * Every item's score for each of users[0..n_users) from the item outputs io
- * into scores, a row of v->items.n per user; the items a user has seen are
- * NaN when exclude_seen, so top-k skips them.
- */
-static void
-score_users(XdVersion *v, const xd_item_outputs *io, const int32 *users, int n_users,
-			bool exclude_seen, float *scores)
+/* The items v's users have seen, for exclude_seen; NULL keeps them. */
+static const xd_seen *
+seen_of(XdVersion *v, bool exclude_seen, xd_seen *buf)
 {
-	xdpg_check_status(xd_item_outputs_score(v->model, io, users, n_users, scores), "scoring");
-	if (exclude_seen)
-		for (int u = 0; u < n_users; u++)
-		{
-			float	   *row = scores + (Size) u * v->items.n;
-
-			for (int64 j = v->seen_off[users[u]]; j < v->seen_off[users[u] + 1]; j++)
-				row[v->seen_items[j]] = NAN;
-		}
+	if (!exclude_seen)
+		return NULL;
+	buf->off = v->seen_off;
+	buf->items = v->seen_items;
+	return buf;
 }
 
 static void
@@ -217,6 +163,7 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	uint8	   *keep = NULL;
 	xd_hit	   *hits;
 	int			nh;
+	xd_seen		seen;
 
 	check_k(a->k);
 	s = served_for(a->name, a->int_form);
@@ -227,7 +174,9 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	if (a->candidates)
 		keep = candidate_mask(s, v, a->candidates, a->int_form);
 	scores = palloc(sizeof(float) * Max(v->items.n, 1));
-	score_users(v, xdpg_item_outputs(v, c), &user, 1, a->exclude_seen, scores);
+	xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
+												   seen_of(v, a->exclude_seen, &seen), scores),
+					  "scoring");
 	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n, 1)));
 	nh = xd_top_k(scores, keep, v->items.n, a->k, hits);
 
@@ -333,22 +282,11 @@ xdrec_rank_short_text(PG_FUNCTION_ARGS)
 /* rank_many scores at most this many (user, item) pairs at once: 16 MB */
 #define XDPG_MANY_SCORES (1 << 22)
 
-/* users of one domain, ordered by their encoded context, then input position */
-typedef struct ManyUser
+/* xd_rank_many's item outputs: the version's cache (serve/item_cache.c) */
+static const xd_item_outputs *
+many_outputs(void *arg, const float *c)
 {
-	int			pos;			/* in user_keys */
-	int32		user;			/* dense id */
-	const float *c;
-} ManyUser;
-
-static int
-cmp_many(const void *a, const void *b, void *arg)
-{
-	const ManyUser *x = a,
-			   *y = b;
-	int			r = memcmp(x->c, y->c, sizeof(float) * *(const int *) arg);
-
-	return r != 0 ? r : x->pos - y->pos;
+	return xdpg_item_outputs((XdVersion *) arg, c);
 }
 
 /*
@@ -427,16 +365,17 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	{
 		XdVersion  *v = NULL;
 		const xd_schema *sch;
-		ManyUser   *group;
 		int			ng = 0;
 		float	   *num;
 		int32	   *codes;
 		float	   *cs;
 		int			m;
-		xd_hit	   *hits;
-		int			per_chunk;
+		int		   *pos;
 		int32	   *ids;
-		float	   *scores;
+		xd_hit	   *hits;
+		int		   *nh;
+		xd_seen		seen;
+		xd_rank_many_opts mo;
 
 		for (int i = 0; i < n; i++)
 			if (user_domain[i] == dom)
@@ -451,60 +390,43 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		num = palloc(sizeof(float) * Max(sch->n_num, 1));
 		codes = palloc(sizeof(int32) * Max(sch->n_codes, 1));
 		xdpg_ctx_from_jsonb(name, v->features, sch, ctx, num, codes);
-		group = palloc(sizeof(ManyUser) * ng);
-		cs = palloc(sizeof(float) * Max((Size) ng * m, 1));
+		pos = palloc(sizeof(int) * ng);
+		ids = palloc(sizeof(int32) * ng);
+		cs = palloc0(sizeof(float) * Max((Size) ng * m, 1));
 		ng = 0;
 		for (int i = 0; i < n; i++)
 			if (user_domain[i] == dom)
 			{
-				float	   *c = cs + (Size) ng * m;
-
-				memset(c, 0, sizeof(float) * m);
-				xd_encode_raw(&v->enc, user_ids[i], -1, num, codes, c);
-				group[ng].pos = i;
-				group[ng].user = user_ids[i];
-				group[ng].c = c;
+				xd_encode_raw(&v->enc, user_ids[i], -1, num, codes, cs + (Size) ng * m);
+				pos[ng] = i;
+				ids[ng] = user_ids[i];
 				ng++;
 			}
-		qsort_arg(group, ng, sizeof(ManyUser), cmp_many, &m);
 
-		hits = palloc(sizeof(xd_hit) * Min(k, Max(v->items.n, 1)));
-		per_chunk = Max(1, XDPG_MANY_SCORES / Max(v->items.n, 1));
-		ids = palloc(sizeof(int32) * Min(per_chunk, ng));
-		scores = palloc(sizeof(float) * Max((Size) Min(per_chunk, ng) * v->items.n, 1));
-		for (int g0 = 0; g0 < ng;)
+		/* the core groups them by context, one matrix product per chunk */
+		memset(&mo, 0, sizeof(mo));
+		mo.k = k;
+		mo.seen = seen_of(v, exclude_seen, &seen);
+		mo.max_scores = XDPG_MANY_SCORES;
+		mo.outputs = many_outputs;
+		mo.outputs_arg = v;
+		mo.hooks.stop = xdpg_stop;
+		hits = palloc(sizeof(xd_hit) * (Size) ng * k);
+		nh = palloc(sizeof(int) * ng);
+		xdpg_check_status(xd_rank_many(v->model, ids, cs, ng, &mo,
+									   palloc(xd_rank_many_scratch_bytes(v->model, ng, &mo)),
+									   hits, nh),
+						  "scoring");
+		for (int u = 0; u < ng; u++)
 		{
-			const xd_item_outputs *io;
-			int			g1 = g0 + 1;
-
-			/* one run of users sharing the full context */
-			while (g1 < ng && memcmp(group[g1].c, group[g0].c, sizeof(float) * m) == 0)
-				g1++;
-			io = xdpg_item_outputs(v, group[g0].c);
-			for (int c0 = g0; c0 < g1; c0 += per_chunk)
+			for (int r = 0; r < nh[u]; r++)
 			{
-				int			cnt = Min(per_chunk, g1 - c0);
-
-				CHECK_FOR_INTERRUPTS();
-				for (int u = 0; u < cnt; u++)
-					ids[u] = group[c0 + u].user;
-				score_users(v, io, ids, cnt, exclude_seen, scores);
-				for (int u = 0; u < cnt; u++)
-				{
-					int			pos = group[c0 + u].pos;
-					int			nh = xd_top_k(scores + (Size) u * v->items.n, NULL,
-											  v->items.n, k, hits);
-
-					for (int r = 0; r < nh; r++)
-					{
-						out_items[(Size) pos * k + r] = item_datum(v, hits[r].item, int_form);
-						out_scores[(Size) pos * k + r] = hits[r].score;
-					}
-					out_n[pos] = nh;
-					out_version[pos] = v->version_id;
-				}
+				out_items[(Size) pos[u] * k + r] = item_datum(v, hits[(Size) u * k + r].item,
+															  int_form);
+				out_scores[(Size) pos[u] * k + r] = hits[(Size) u * k + r].score;
 			}
-			g0 = g1;
+			out_n[pos[u]] = nh[u];
+			out_version[pos[u]] = v->version_id;
 		}
 	}
 
@@ -576,7 +498,9 @@ predict(FunctionCallInfo fcinfo, bool int_form)
 	c = encode_context(name, v, user,
 					   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
 					   PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5));
-	score_items(v, user, c, &item, 1, &score);
+	xdpg_check_status(xd_score_candidates(v->model, user, c,
+										  v->has_item_scope ? &v->enc : NULL, &item, 1, &score),
+					  "scoring");
 	PG_RETURN_FLOAT4(score);
 }
 

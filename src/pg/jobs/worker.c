@@ -279,7 +279,7 @@ job_progress(void *arg, const xd_epoch_report *r)
 static void
 job_run(XdJob *job)
 {
-	XdRunHooks	hooks = {job_stop, job_progress, job};
+	xd_hooks	hooks = {job_stop, job, job_progress, job};
 	bool		train = strcmp(job->kind, "train") == 0;
 
 	PG_TRY();

@@ -203,7 +203,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 
 /* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
 void
-xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
+xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 {
 	xd_transfer_opts *opts = &run->opts;
 	xd_transfer_result *res;
@@ -221,8 +221,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks)
 	opts->valid_max = run->md->val_sample;
 	opts->seed = run->md->cfg.seed;
 	xdpg_curve_init(&run->curve, run->cxt, hooks);
-	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
-				   &opts->progress_arg);
+	opts->hooks = run->curve.hooks;
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
 	run->guard->transfer = res;
 	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
@@ -257,7 +256,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		int64_t		n;
 		xd_status	st;
 
-		vo.stop = xdpg_stop;
+		vo.hooks.stop = xdpg_stop;
 		st = xd_transfer_validation(res, ds, &vo, &each, &n);
 		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
 	}

@@ -117,17 +117,6 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 	return ds;
 }
 
-/* The core's callbacks: a job's hooks, or the calling session's interrupts. */
-void
-xdpg_fit_hooks(const XdRunHooks *hooks, xd_stop_fn *stop, void **stop_arg,
-			   xd_progress_fn *progress, void **progress_arg)
-{
-	*stop = hooks ? hooks->stop : xdpg_stop;
-	*stop_arg = hooks ? hooks->arg : NULL;
-	*progress = hooks ? hooks->progress : NULL;
-	*progress_arg = hooks ? hooks->arg : NULL;
-}
-
 /*
  * The test split's metrics (JSON text), with the paper's sampled protocol
  * (DESIGN section 5), or RMSE and MAE for explicit feedback.
@@ -145,7 +134,7 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 	StringInfoData metrics;
 
 	xd_eval_opts_default(&eo);
-	eo.stop = xdpg_stop;
+	eo.hooks.stop = xdpg_stop;
 	if (md->explicit_fb)
 	{
 		float		mean = (float) ds->rating_mean;
@@ -414,7 +403,7 @@ curve_stop(void *arg)
 {
 	XdCurve    *c = arg;
 
-	return c->inner ? c->inner->stop(c->inner->arg) : xdpg_stop(NULL);
+	return c->inner ? xd_hooks_stopped(c->inner) : xdpg_stop(NULL);
 }
 
 /*
@@ -451,19 +440,36 @@ curve_progress(void *arg, const xd_epoch_report *r)
 		p->rows_per_sec = r->positives_per_sec;
 		p->seconds = r->seconds;
 	}
-	if (c->inner && c->inner->progress)
-		c->inner->progress(c->inner->arg, r);
+	c->last_epoch = Max(c->last_epoch, r->epoch);
+	if (c->inner)
+		xd_hooks_report(c->inner, r);
+}
+
+/* After the fit: on to inner, numbered after the fit's epochs, not in the curve. */
+static void
+curve_after_progress(void *arg, const xd_epoch_report *r)
+{
+	XdCurve    *c = arg;
+	xd_epoch_report numbered = *r;
+
+	numbered.epoch += c->last_epoch;
+	numbered.best_epoch = 0;
+	if (c->inner)
+		xd_hooks_report(c->inner, &numbered);
 }
 
 void
-xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner)
+xdpg_curve_init(XdCurve *c, MemoryContext cxt, const xd_hooks *inner)
 {
 	memset(c, 0, sizeof(*c));
 	c->cxt = cxt;
 	c->inner = inner;
 	c->hooks.stop = curve_stop;
+	c->hooks.stop_arg = c;
 	c->hooks.progress = curve_progress;
-	c->hooks.arg = c;
+	c->hooks.progress_arg = c;
+	c->after = c->hooks;
+	c->after.progress = curve_after_progress;
 }
 
 /* [{"epoch": 1, "loss": .., "valid": .., "lr": .., "rows_per_sec": .., "seconds": ..}, ...] */

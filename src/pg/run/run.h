@@ -3,7 +3,9 @@
  * adaptation (adapt_run.c) in three phases, load (SPI connected, as the
  * current role), fit (the core alone) and store (SPI connected: the version
  * written and served; returns the summary). The calling session runs them in
- * one transaction; a background job (jobs/worker.c) commits between them.
+ * one transaction; a background job (jobs/worker.c) commits between them,
+ * and gives the fit its hooks (xdrec/hooks.h: its cancel check and progress
+ * rows).
  * What both share (fit_common.c: their arguments, the domain's rows, the job
  * hooks, the test metrics, the version's JSON and the summary's frame) and
  * the deploy policy after a run (deploy.c).
@@ -15,24 +17,17 @@
 
 #include "xdrec/train.h"
 
-typedef struct XdRunHooks
-{
-	xd_stop_fn	stop;
-	xd_progress_fn progress;
-	void	   *arg;			/* of both */
-} XdRunHooks;
-
 typedef struct XdTrainRun XdTrainRun;
 extern XdTrainRun *xdpg_train_load(const char *name, const char *domain, const char *deploy,
 								   MemoryContext cxt);
-extern void xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks);
+extern void xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks);
 extern char *xdpg_train_store(XdTrainRun *run);
 
 typedef struct XdAdaptRun XdAdaptRun;
 extern XdAdaptRun *xdpg_adapt_load(const char *name, const char *domain,
 								   const char *method, const char *deploy,
 								   MemoryContext cxt);
-extern void xdpg_adapt_fit(XdAdaptRun *run, const XdRunHooks *hooks);
+extern void xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks);
 extern char *xdpg_adapt_store(XdAdaptRun *run);
 
 extern const char *xdpg_train_source_domain(const XdModelDef *md, const char *requested);
@@ -47,8 +42,6 @@ extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,
 									  const char *domain, bool is_source,
 									  XdKeyMap *users, XdKeyMap *items,
 									  XdGuard *guard, XdLoadCounts *counts);
-extern void xdpg_fit_hooks(const XdRunHooks *hooks, xd_stop_fn *stop, void **stop_arg,
-						   xd_progress_fn *progress, void **progress_arg);
 extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 								   xd_score_fn score, void *score_arg);
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,
@@ -99,14 +92,22 @@ typedef struct XdCurvePoint
 typedef struct XdCurve
 {
 	MemoryContext cxt;
-	const XdRunHooks *inner;
-	XdRunHooks	hooks;			/* what the fit is given */
+	const xd_hooks *inner;		/* a job's, or NULL: the session's interrupts */
+	xd_hooks	hooks;			/* what the fit is given */
+	xd_hooks	after;			/* what the fit phase runs after it is given */
+	int			last_epoch;		/* the last epoch the fit reported */
 	int			n;
 	int			cap;
 	XdCurvePoint *points;
 } XdCurve;
 
-extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const XdRunHooks *inner);
+/*
+ * c->hooks record the fit's epochs in the curve and pass them on to inner;
+ * c->after pass what the fit phase trains after the fit (DRR's encoders) on
+ * to inner only, its epochs numbered after the fit's (a job's progress rows
+ * go on; the version's curve is the fit's).
+ */
+extern void xdpg_curve_init(XdCurve *c, MemoryContext cxt, const xd_hooks *inner);
 extern char *xdpg_curve_json(const XdCurve *c);
 extern void xdpg_fit_version_metrics(StringInfo vm, const XdModelDef *md, const char *test,
 									 const XdValidation *valid, const XdCurve *curve, int epochs,

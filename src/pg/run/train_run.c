@@ -35,6 +35,7 @@ struct XdTrainRun
 	XdCurve		curve;
 	xd_train_result res;
 	xd_lr_search search;		/* the rates tried and kept */
+	xd_dist_encoder_report erep;		/* DRR's encoders' training */
 	double		t0;
 };
 
@@ -120,11 +121,15 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 	return run;
 }
 
-/* Phase 2, the core alone: MMT-Net's training loop (hooks: a job's callbacks). */
+/*
+ * Phase 2, the core alone: MMT-Net's training loop, then DRR's encoders
+ * (hooks: a job's callbacks).
+ */
 void
-xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
+xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 {
 	xd_train_opts *opts = &run->opts;
+	xd_dist_encoder_opts eopts;
 	xd_status	st;
 
 	xd_train_opts_default(opts, &run->cfg);
@@ -132,16 +137,28 @@ xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
 	opts->patience = run->md->patience;
 	opts->valid_max = run->md->val_sample;
 	xdpg_curve_init(&run->curve, run->cxt, hooks);
-	xdpg_fit_hooks(&run->curve.hooks, &opts->stop, &opts->stop_arg, &opts->progress,
-				   &opts->progress_arg);
+	opts->hooks = run->curve.hooks;
 	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
+
+	/*
+	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
+	 * after the source model and stored with it (DESIGN section 4): here, so
+	 * that the store phase only writes and a job shows their epochs after the
+	 * fit's (xdrec.jobs' epochs_max counts them).
+	 */
+	xd_dist_encoder_opts_default(&eopts);
+	eopts.seed = run->cfg.seed;
+	eopts.hooks = run->curve.after;
+	st = xd_dist_encoders_train(run->guard->model, run->guard->ds, &eopts, &run->guard->encoders,
+						   &run->erep);
+	xdpg_check_status(st, "training the encoders");
 }
 
 /*
- * Phase 3, with SPI connected: test metrics, the encoders, the version
- * written and served. Returns the training summary (JSON text) and frees the
+ * Phase 3, with SPI connected: test metrics, the version (with the
+ * encoders) written and served. Returns the training summary (JSON text) and frees the
  * core's objects.
  */
 char *
@@ -152,12 +169,12 @@ xdpg_train_store(XdTrainRun *run)
 	xd_dataset *ds = guard->ds;
 	xd_train_result *res = &run->res;
 	xd_status	st;
-	xd_encoder_report erep;
 	XdVersionInfo info = {"source", "train", 0, false, NULL};
 	char	   *metrics;
 	StringInfoData summary;
 	int64		version_id;
-	double		train_seconds = xd_clock_seconds() - run->t0;
+	/* the run without DRR's encoders, which the summary times apart */
+	double		train_seconds = xd_clock_seconds() - run->t0 - run->erep.seconds;
 	XdValidation valid;
 
 	metrics = xdpg_fit_test_metrics(md, ds, xd_model_score, guard->model);
@@ -169,23 +186,9 @@ xdpg_train_store(XdTrainRun *run)
 		double		metric;
 		int64_t		n;
 
-		vo.stop = xdpg_stop;
+		vo.hooks.stop = xdpg_stop;
 		st = xd_train_validate(guard->model, ds, &vo, &metric, &n, &each);
 		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
-	}
-
-	/*
-	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
-	 * after the source model and stored with it (DESIGN section 4).
-	 */
-	{
-		xd_encoder_opts eopts;
-
-		xd_encoder_opts_default(&eopts);
-		eopts.seed = run->cfg.seed;
-		eopts.stop = xdpg_stop;
-		st = xd_encoders_train(guard->model, ds, &eopts, &guard->encoders, &erep);
-		xdpg_check_status(st, "training the encoders");
 	}
 
 	/* the summary: what was read and skipped, the run, the test metrics */
@@ -209,7 +212,7 @@ xdpg_train_store(XdTrainRun *run)
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "interactions_per_sec", res->positives_per_sec, true);
-	xdpg_json_num(&summary, "encoder_seconds", erep.seconds, true);
+	xdpg_json_num(&summary, "encoder_seconds", run->erep.seconds, true);
 
 	/* the version */
 	{
@@ -229,7 +232,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now rather than at the end of the query */
-	xd_encoders_free(guard->encoders);
+	xd_dist_encoders_free(guard->encoders);
 	guard->encoders = NULL;
 	xd_model_free(guard->model);
 	guard->model = NULL;

@@ -145,6 +145,9 @@ forget_in_version(int64 model_id, int64 version_id, const char *user_key)
 	{
 		{"emb.user", 0.0f},
 		{"bias.user", 0.0f},
+		{"feat.user_num", XD_MISSING_NUM},
+		{"feat.user_codes", (float) XD_MISSING_CODE},
+		/* the same, as 0.1.0 named them (stored_tensors.c) */
 		{"enc.user_num", XD_MISSING_NUM},
 		{"enc.user_codes", (float) XD_MISSING_CODE},
 	};

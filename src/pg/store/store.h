@@ -109,6 +109,7 @@ typedef struct XdStoredTensor
 
 extern int	xdpg_stored_tensors(const XdVersionLayout *layout, XdStoredTensor **tensors);
 extern const XdTensorRule *xdpg_stored_tensor_rule(const char *name);
+extern const char *xdpg_stored_tensor_current_name(const char *name);
 extern uint64 xdpg_stored_tensor_count(const XdStoredTensor *t);
 
 /* what kind of version xdpg_write_version writes */
@@ -118,7 +119,7 @@ typedef struct XdVersionInfo
 	const char *method;			/* "train", "drr", "anneal", "direct", "target_only" */
 	int64		pins_shared_version;	/* target: the source version; 0 = none */
 	bool		skip_shared;	/* the modules live in the pinned version */
-	const xd_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
+	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
 } XdVersionInfo;
 
 /* one version, deserialised (version_read.c) for the cache (serve/version_cache.c) */
@@ -130,13 +131,13 @@ typedef struct XdVersion
 	bool		explicit_fb;
 	int			n_features;
 	XdFeatureDef *features;
-	xd_encoder	enc;			/* schema, normalisation, profiles */
+	xd_feature_encoder	enc;			/* schema, normalisation, profiles */
 	bool		has_item_scope;
 	xd_model   *model;
 	char	   *method;			/* "train", "drr", ... */
 	int64		pins_shared_version;	/* 0 = none (a source version) */
 	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
-	xd_encoders *encoders;		/* read when wanted and stored, else NULL */
+	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */

@@ -11,7 +11,7 @@
  */
 #include "postgres.h"
 
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "store/store.h"
 
 static const XdTensorRule stored_tensors[] = {
@@ -44,15 +44,18 @@ static const XdTensorRule stored_tensors[] = {
 	{"res.U.r", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
 	{"res.V.R", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_D, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
 	{"res.V.r", XDPG_NEED_DRR, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_OWN, XDPG_FINITE},
-	/* the encoding (dataset.h): normalisation, bin edges, profiles */
-	{"enc.num_min", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_NUM, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
-	{"enc.num_max", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_NUM, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
-	{"enc.bin_edges", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_EDGES, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
-	{"enc.user_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
-	{"enc.user_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_CODES, XDPG_HOME_OWN, XDPG_USER_CODES},
-	{"enc.item_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
-	{"enc.item_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_CODES, XDPG_HOME_OWN, XDPG_ITEM_CODES},
-	/* the source's distributional encoders E_C, E_U, E_V (encoder.h) */
+	/*
+	 * the feature encoding (features.h): normalisation, bin edges, profiles;
+	 * 0.1.0 wrote them as "enc.num_min", ... (xdpg_stored_tensor_current_name)
+	 */
+	{"feat.num_min", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_NUM, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"feat.num_max", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_NUM, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"feat.bin_edges", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_EDGES, XDPG_DIM_NONE, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"feat.user_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"feat.user_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_USER_CODES, XDPG_HOME_OWN, XDPG_USER_CODES},
+	{"feat.item_num", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_NUM, XDPG_HOME_OWN, XDPG_FINITE_OR_MISSING},
+	{"feat.item_codes", XDPG_NEED_ALWAYS, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ITEM_CODES, XDPG_HOME_OWN, XDPG_ITEM_CODES},
+	/* the source's distributional encoders E_C, E_U, E_V (dist_encoder.h) */
 	{"enc.C.W1", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_HIDDEN, XDPG_DIM_M, XDPG_HOME_ENCODERS, XDPG_FINITE},
 	{"enc.C.b1", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
 	{"enc.C.Wm", XDPG_NEED_ENCODERS_CTX, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
@@ -179,12 +182,36 @@ xdpg_stored_tensors(const XdVersionLayout *layout, XdStoredTensor **tensors)
 }
 
 /*
- * The table's row for a tensor name ("ctx.W3" matches "ctx.W%d"), or NULL
- * for a name the table does not know (a later release's tensor).
+ * The name a tensor has now for one stored under name: 0.1.0 stored the
+ * feature encoding under "enc.", the prefix of DRR's distributional encoders
+ * ("enc.C.W1"), and versions written since store it under "feat."; the reader
+ * takes both (test/integration/upgrade_from_0_1_0.sh). Other names are
+ * their own.
+ */
+const char *
+xdpg_stored_tensor_current_name(const char *name)
+{
+	if (strncmp(name, "enc.", 4) == 0)
+	{
+		char	   *feat = psprintf("feat.%s", name + 4);
+
+		for (int i = 0; i < lengthof(stored_tensors); i++)
+			if (strcmp(stored_tensors[i].name, feat) == 0)
+				return stored_tensors[i].name;
+		pfree(feat);
+	}
+	return name;
+}
+
+/*
+ * The table's row for a tensor name ("ctx.W3" matches "ctx.W%d"; 0.1.0's
+ * names as xdpg_stored_tensor_current_name reads them), or NULL for a name
+ * the table does not know (a later release's tensor).
  */
 const XdTensorRule *
 xdpg_stored_tensor_rule(const char *name)
 {
+	name = xdpg_stored_tensor_current_name(name);
 	for (int i = 0; i < lengthof(stored_tensors); i++)
 	{
 		const char *pattern = stored_tensors[i].name;

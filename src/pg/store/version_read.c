@@ -478,9 +478,11 @@ read_row(VersionRead *r)
 
 /* ------------------------------------------------------- the inventory */
 
+/* The expected tensor stored under name (0.1.0's names included), or NULL. */
 static XdStoredTensor *
 expected_tensor(VersionRead *r, const char *name)
 {
+	name = xdpg_stored_tensor_current_name(name);
 	for (int i = 0; i < r->n_tensors; i++)
 		if (strcmp(r->tensors[i].name, name) == 0)
 			return &r->tensors[i];
@@ -498,6 +500,8 @@ check_tensor_chunks(VersionRead *r, XdStoredTensor *t, int64 n_chunks, int32 fir
 {
 	size_t		need;
 
+	if (t->found)
+		version_corrupt(r, "it stores tensor \"%s\" twice, under its 0.1.0 name too", t->name);
 	if (first != 0 || last != n_chunks - 1)
 		version_corrupt(r, "tensor \"%s\" has chunks %d..%d, not 0..%d", t->name, first, last,
 						(int) n_chunks - 1);
@@ -685,9 +689,9 @@ version_reset(void *arg)
 	v->model = NULL;
 	xd_adapt_free(v->adapt);	/* after the model, which borrows it */
 	v->adapt = NULL;
-	xd_encoders_free(v->encoders);
+	xd_dist_encoders_free(v->encoders);
 	v->encoders = NULL;
-	xd_encoder_free(&v->enc);
+	xd_feature_encoder_free(&v->enc);
 }
 
 /* A tensor the core allocated must have its row in the table, of its shape. */
@@ -710,7 +714,7 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 	int			n_params;
 	xd_rng		rng;
 
-	xdpg_check_status(xd_encoder_init(&v->enc, schema, r->n_users, r->n_items), "reading the encoder");
+	xdpg_check_status(xd_feature_encoder_init(&v->enc, schema, r->n_users, r->n_items), "reading the encoder");
 	xd_rng_seed(&rng, 1);
 	xdpg_check_status(xd_model_create(&r->cfg, r->n_users, r->n_items, (float) r->rating_mean,
 									  &rng, &v->model), "reading the model");
@@ -725,7 +729,7 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 		check_table_covers(r, params[i]);
 	if (r->has_encoders)
 	{
-		xdpg_check_status(xd_encoders_new(&r->cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &v->encoders),
+		xdpg_check_status(xd_dist_encoders_new(&r->cfg, XD_ENC_HIDDEN, XD_ENC_LATENT, &v->encoders),
 						  "reading the encoders");
 		for (int k = 0; k < XD_N_ENC; k++)
 			for (int j = 0; v->encoders->e[k] && j < v->encoders->e[k]->n_params; j++)
@@ -736,7 +740,7 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 /* ------------------------------------------------------------ the tensors */
 
 static xd_param *
-find_encoder_param(xd_encoders *enc, const char *name)
+find_encoder_param(xd_dist_encoders *enc, const char *name)
 {
 	for (int k = 0; k < XD_N_ENC; k++)
 		if (enc->e[k])
@@ -783,24 +787,24 @@ check_values(VersionRead *r, const XdStoredTensor *t, const float *x)
 static void
 tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **codes)
 {
-	xd_encoder *e = &r->v->enc;
+	xd_feature_encoder *e = &r->v->enc;
 	xd_param   *p;
 
 	*f = NULL;
 	*codes = NULL;
-	if (strcmp(t->name, "enc.num_min") == 0)
+	if (strcmp(t->name, "feat.num_min") == 0)
 		*f = e->num_min;
-	else if (strcmp(t->name, "enc.num_max") == 0)
+	else if (strcmp(t->name, "feat.num_max") == 0)
 		*f = e->num_max;
-	else if (strcmp(t->name, "enc.bin_edges") == 0)
+	else if (strcmp(t->name, "feat.bin_edges") == 0)
 		*f = e->bin_edges;
-	else if (strcmp(t->name, "enc.user_num") == 0)
+	else if (strcmp(t->name, "feat.user_num") == 0)
 		*f = e->user_num;
-	else if (strcmp(t->name, "enc.item_num") == 0)
+	else if (strcmp(t->name, "feat.item_num") == 0)
 		*f = e->item_num;
-	else if (strcmp(t->name, "enc.user_codes") == 0)
+	else if (strcmp(t->name, "feat.user_codes") == 0)
 		*codes = e->user_codes;
-	else if (strcmp(t->name, "enc.item_codes") == 0)
+	else if (strcmp(t->name, "feat.item_codes") == 0)
 		*codes = e->item_codes;
 	else if ((p = t->home == XDPG_HOME_ENCODERS ? find_encoder_param(r->v->encoders, t->name)
 			  : xd_model_find_param(r->v->model, t->name)) != NULL)

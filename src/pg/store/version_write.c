@@ -4,7 +4,7 @@
  * A version is one row of xdrec.version (its config and encoder layout in
  * "encoder", its metrics in "metrics"), its tensors as chunked weight blobs in
  * xdrec.weight (model tensors by their core names, "ctx.W1", "emb.user", ...,
- * and the encoder's arrays as "enc.num_min", "enc.user_num", ...), its key
+ * and the encoder's arrays as "feat.num_min", "feat.user_num", ...), its key
  * maps in xdrec.key_map and each user's training items in xdrec.seen. All of
  * it is written in the caller's transaction, once the caller's 'train'
  * privilege is checked, by the extension's owner (owner.c: no role writes
@@ -220,30 +220,30 @@ write_model_tensors(SPIPlanPtr wplan, int64 model_id, int64 version_id, xd_model
 
 /* The feature encoder's arrays: normalisation, bin edges, profiles. */
 static void
-write_encoder_arrays(SPIPlanPtr wplan, int64 model_id, int64 version_id, const xd_encoder *enc)
+write_encoder_arrays(SPIPlanPtr wplan, int64 model_id, int64 version_id, const xd_feature_encoder *enc)
 {
 	const xd_schema *s = &enc->schema;
 	uint64		sh[2];
 	float	   *f;
 
 	sh[0] = (uint64) s->n_num;
-	write_tensor(wplan, model_id, version_id, "enc.num_min", enc->num_min, 1, sh);
-	write_tensor(wplan, model_id, version_id, "enc.num_max", enc->num_max, 1, sh);
+	write_tensor(wplan, model_id, version_id, "feat.num_min", enc->num_min, 1, sh);
+	write_tensor(wplan, model_id, version_id, "feat.num_max", enc->num_max, 1, sh);
 	sh[0] = (uint64) s->n_edges;
-	write_tensor(wplan, model_id, version_id, "enc.bin_edges", enc->bin_edges, 1, sh);
+	write_tensor(wplan, model_id, version_id, "feat.bin_edges", enc->bin_edges, 1, sh);
 	sh[0] = (uint64) enc->n_users;
 	sh[1] = (uint64) s->n_user_num;
-	write_tensor(wplan, model_id, version_id, "enc.user_num", enc->user_num, 2, sh);
+	write_tensor(wplan, model_id, version_id, "feat.user_num", enc->user_num, 2, sh);
 	sh[1] = (uint64) s->n_user_codes;
 	f = codes_as_floats(enc->user_codes, (size_t) enc->n_users * s->n_user_codes);
-	write_tensor(wplan, model_id, version_id, "enc.user_codes", f, 2, sh);
+	write_tensor(wplan, model_id, version_id, "feat.user_codes", f, 2, sh);
 	pfree(f);
 	sh[0] = (uint64) enc->n_items;
 	sh[1] = (uint64) s->n_item_num;
-	write_tensor(wplan, model_id, version_id, "enc.item_num", enc->item_num, 2, sh);
+	write_tensor(wplan, model_id, version_id, "feat.item_num", enc->item_num, 2, sh);
 	sh[1] = (uint64) s->n_item_codes;
 	f = codes_as_floats(enc->item_codes, (size_t) enc->n_items * s->n_item_codes);
-	write_tensor(wplan, model_id, version_id, "enc.item_codes", f, 2, sh);
+	write_tensor(wplan, model_id, version_id, "feat.item_codes", f, 2, sh);
 	pfree(f);
 }
 

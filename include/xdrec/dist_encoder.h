@@ -1,5 +1,5 @@
 /*
- * encoder.h - the distributional encoders E and poisoning models P of DRR
+ * dist_encoder.h - the distributional encoders E and poisoning models P of DRR
  * (DESIGN.md section 4, paper section 5.3.2, eq. 20-22).
  *
  * One encoder per module input x in {x^1 of M1, e~_u, e~_v}:
@@ -17,8 +17,8 @@
  * Parameters are xd_param tensors named "enc.C.W1", "enc.U.bm", ... so the
  * PostgreSQL layer can store them as blobs like the model's.
  */
-#ifndef XDREC_ENCODER_H
-#define XDREC_ENCODER_H
+#ifndef XDREC_DIST_ENCODER_H
+#define XDREC_DIST_ENCODER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +26,7 @@
 
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 #define XD_ENC_HIDDEN 64
@@ -70,10 +71,10 @@ typedef enum xd_enc_input
 } xd_enc_input;
 
 /* The three encoders of a source model; e[XD_ENC_C] is NULL when L_C = 0. */
-typedef struct xd_encoders
+typedef struct xd_dist_encoders
 {
 	xd_dist_encoder *e[XD_N_ENC];
-} xd_encoders;
+} xd_dist_encoders;
 
 /*
  * One encoder / poisoning model: allocate (zeroed; prefix names the tensors,
@@ -90,9 +91,9 @@ void		xd_poison_init(xd_poison *p, xd_rng *rng);
 void		xd_poison_free(xd_poison *p);
 
 /* Allocates the three encoders for a model config (uninitialised). */
-xd_status	xd_encoders_new(const xd_config *cfg, int hidden, int latent,
-							xd_encoders **out);
-void		xd_encoders_free(xd_encoders *enc);
+xd_status	xd_dist_encoders_new(const xd_config *cfg, int hidden, int latent,
+							xd_dist_encoders **out);
+void		xd_dist_encoders_free(xd_dist_encoders *enc);
 
 /* Floats of scratch xd_dist_kl needs for n rows. */
 size_t		xd_dist_kl_buf_len(const xd_dist_encoder *e, int n);
@@ -111,14 +112,27 @@ void		xd_dist_kl(const xd_dist_encoder *e, const float *x, int n,
  * their gradients w.r.t. E's (resp. P's) parameters are added into the g of
  * those tensors (the other model is held fixed).
  */
-xd_status	xd_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x,
+xd_status	xd_dist_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x,
 							int n, float kappa, bool grad, double *loss);
 xd_status	xd_poison_loss(const xd_dist_encoder *e, xd_poison *p, const float *x,
 						   int n, bool grad, double *loss);
 
-typedef struct xd_encoder_opts
+/*
+ * DRR's regulariser (eq. 22, DESIGN.md section 4) on a model with residuals
+ * attached (xd_model_set_adapt): records enc (borrowed) and lambda_kl in its
+ * xd_adapt and, when both are set, registers the KL of the module inputs
+ * after their residuals as an extra loss term (xd_model_add_loss_term).
+ * Setting the adapt's lambda_kl to 0 afterwards turns the term off.
+ */
+xd_status	xd_adapt_add_kl(xd_model *model, const struct xd_dist_encoders *enc,
+							float lambda_kl);
+
+/* each encoder's alternating epochs by default (xdrec.jobs' epochs_max counts them) */
+#define XD_ENC_EPOCHS 5
+
+typedef struct xd_dist_encoder_opts
 {
-	int			epochs;			/* 5 alternating epochs */
+	int			epochs;			/* XD_ENC_EPOCHS alternating epochs per encoder */
 	int			batch_size;		/* 256 */
 	float		lr;				/* Adam 1e-3 for E and P */
 	float		kappa;			/* 10 */
@@ -126,21 +140,23 @@ typedef struct xd_encoder_opts
 	int			latent;			/* 16 */
 	int64_t		max_rows;		/* source training positives used (20,000) */
 	uint64_t	seed;
-	xd_stop_fn	stop;			/* polled once per batch; may be NULL */
-	void	   *stop_arg;
-} xd_encoder_opts;
+	xd_hooks	hooks;			/* stop polled once per batch; progress after
+								 * every epoch of every encoder, numbered
+								 * 1.. across them (C's, then U's, then V's),
+								 * with E's mean loss of eq. 20 and no metric */
+} xd_dist_encoder_opts;
 
-void		xd_encoder_opts_default(xd_encoder_opts *o);
+void		xd_dist_encoder_opts_default(xd_dist_encoder_opts *o);
 
 /* What training measured, per input (C, U, V), on the last epoch. */
-typedef struct xd_encoder_report
+typedef struct xd_dist_encoder_report
 {
 	int64_t		n_rows;
 	double		kl_clean[XD_N_ENC];		/* mean KL of source inputs */
 	double		kl_poisoned[XD_N_ENC];	/* mean KL of x + P(x) */
 	double		poison_norm[XD_N_ENC];	/* mean ||P(x)|| */
 	double		seconds;
-} xd_encoder_report;
+} xd_dist_encoder_report;
 
 /*
  * Trains the three encoders on the module inputs that the trained source
@@ -148,8 +164,8 @@ typedef struct xd_encoder_report
  * src (DESIGN.md section 4). The model is only read (its workspace is used).
  * rep may be NULL.
  */
-xd_status	xd_encoders_train(xd_model *source, const xd_dataset *src,
-							  const xd_encoder_opts *o, xd_encoders **out,
-							  xd_encoder_report *rep);
+xd_status	xd_dist_encoders_train(xd_model *source, const xd_dataset *src,
+							  const xd_dist_encoder_opts *o, xd_dist_encoders **out,
+							  xd_dist_encoder_report *rep);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * encoder.c - the distributional encoders E, the poisoning models P and the
+ * dist_encoder.c - the distributional encoders E, the poisoning models P and the
  * KL regulariser of DRR (DESIGN.md section 4; paper section 5.3.2, eq. 20-22).
  * All passes are batched over rows with BLAS, like the model's.
  */
@@ -11,7 +11,7 @@
 
 #include "mmt/model_int.h"
 #include "xdrec/clock.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/sample.h"
 
 /* ---------------------------------------------------------------- objects */
@@ -20,12 +20,13 @@ xd_status
 xd_dist_encoder_new(int in, int hidden, int latent, const char *prefix,
 					xd_dist_encoder **out)
 {
+	xd_param_spec specs[6] = {
+		{"W1", hidden, in}, {"b1", 1, hidden},
+		{"Wm", latent, hidden}, {"bm", 1, latent},
+		{"Wl", latent, hidden}, {"bl", 1, latent},
+	};
 	xd_dist_encoder *e;
-	xd_status	st = XD_OK;
-	char		name[XD_PARAM_NAME_LEN];
-	static const char *const names[6] = {"W1", "b1", "Wm", "bm", "Wl", "bl"};
-	int			rows[6],
-				cols[6];
+	xd_status	st;
 
 	*out = NULL;
 	if (in < 1 || hidden < 1 || latent < 1)
@@ -33,34 +34,16 @@ xd_dist_encoder_new(int in, int hidden, int latent, const char *prefix,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return XD_ENOMEM;
+	/* encoders are shared modules (DESIGN.md section 1) */
+	if ((st = xd_params_new(prefix, specs, 6, XD_GROUP_SHARED, &e->params)) != XD_OK)
+	{
+		free(e);
+		return st;
+	}
+	e->n_params = 6;
 	e->in = in;
 	e->hidden = hidden;
 	e->latent = latent;
-	e->params = calloc(6, sizeof(xd_param));
-	if (!e->params)
-	{
-		free(e);
-		return XD_ENOMEM;
-	}
-	rows[0] = hidden, cols[0] = in;
-	rows[1] = 1, cols[1] = hidden;
-	rows[2] = latent, cols[2] = hidden;
-	rows[3] = 1, cols[3] = latent;
-	rows[4] = latent, cols[4] = hidden;
-	rows[5] = 1, cols[5] = latent;
-	for (int i = 0; i < 6 && st == XD_OK; i++)
-	{
-		snprintf(name, sizeof(name), "%s.%s", prefix, names[i]);
-		/* encoders are shared modules (DESIGN.md section 1) */
-		st = xd_param_alloc(&e->params[i], name, rows[i], cols[i],
-							XD_GROUP_SHARED, false);
-		e->n_params = i + 1;
-	}
-	if (st != XD_OK)
-	{
-		xd_dist_encoder_free(e);
-		return st;
-	}
 	e->W1 = &e->params[0];
 	e->b1 = &e->params[1];
 	e->Wm = &e->params[2];
@@ -92,12 +75,12 @@ xd_dist_encoder_free(xd_dist_encoder *e)
 xd_status
 xd_poison_new(int in, int hidden, const char *prefix, xd_poison **out)
 {
+	xd_param_spec specs[4] = {
+		{"W1", hidden, in}, {"b1", 1, hidden},
+		{"W2", in, hidden}, {"b2", 1, in},
+	};
 	xd_poison  *p;
-	xd_status	st = XD_OK;
-	char		name[XD_PARAM_NAME_LEN];
-	static const char *const names[4] = {"W1", "b1", "W2", "b2"};
-	int			rows[4],
-				cols[4];
+	xd_status	st;
 
 	*out = NULL;
 	if (in < 1 || hidden < 1)
@@ -105,30 +88,14 @@ xd_poison_new(int in, int hidden, const char *prefix, xd_poison **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return XD_ENOMEM;
-	p->in = in;
-	p->hidden = hidden;
-	p->params = calloc(4, sizeof(xd_param));
-	if (!p->params)
+	if ((st = xd_params_new(prefix, specs, 4, XD_GROUP_SHARED, &p->params)) != XD_OK)
 	{
 		free(p);
-		return XD_ENOMEM;
-	}
-	rows[0] = hidden, cols[0] = in;
-	rows[1] = 1, cols[1] = hidden;
-	rows[2] = in, cols[2] = hidden;
-	rows[3] = 1, cols[3] = in;
-	for (int i = 0; i < 4 && st == XD_OK; i++)
-	{
-		snprintf(name, sizeof(name), "%s.%s", prefix, names[i]);
-		st = xd_param_alloc(&p->params[i], name, rows[i], cols[i],
-							XD_GROUP_SHARED, false);
-		p->n_params = i + 1;
-	}
-	if (st != XD_OK)
-	{
-		xd_poison_free(p);
 		return st;
 	}
+	p->n_params = 4;
+	p->in = in;
+	p->hidden = hidden;
 	p->W1 = &p->params[0];
 	p->b1 = &p->params[1];
 	p->W2 = &p->params[2];
@@ -156,9 +123,9 @@ xd_poison_free(xd_poison *p)
 }
 
 xd_status
-xd_encoders_new(const xd_config *cfg, int hidden, int latent, xd_encoders **out)
+xd_dist_encoders_new(const xd_config *cfg, int hidden, int latent, xd_dist_encoders **out)
 {
-	xd_encoders *enc;
+	xd_dist_encoders *enc;
 	xd_status	st = XD_OK;
 
 	*out = NULL;
@@ -173,7 +140,7 @@ xd_encoders_new(const xd_config *cfg, int hidden, int latent, xd_encoders **out)
 		st = xd_dist_encoder_new(cfg->d, hidden, latent, "enc.V", &enc->e[XD_ENC_V]);
 	if (st != XD_OK)
 	{
-		xd_encoders_free(enc);
+		xd_dist_encoders_free(enc);
 		return st;
 	}
 	*out = enc;
@@ -181,7 +148,7 @@ xd_encoders_new(const xd_config *cfg, int hidden, int latent, xd_encoders **out)
 }
 
 void
-xd_encoders_free(xd_encoders *enc)
+xd_dist_encoders_free(xd_dist_encoders *enc)
 {
 	if (!enc)
 		return;
@@ -365,7 +332,7 @@ xd_poison_forward(const xd_poison *p, const float *x, int n, float *G, float *ou
 }
 
 xd_status
-xd_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x, int n,
+xd_dist_encoder_loss(xd_dist_encoder *e, const xd_poison *p, const float *x, int n,
 				float kappa, bool grad, double *loss)
 {
 	size_t		nin = (size_t) n * e->in;
@@ -513,77 +480,88 @@ done:
 
 /* ---------------------------------------------------------------- eq. 22 */
 
-xd_status
-xd_adapt_kl(xd_model *model, int P, bool grad, double *kl)
+/*
+ * eq. 22 (DESIGN.md section 4) as an extra loss term of the adapted model:
+ * lambda_KL (KL(E_C(x^1')) + KL(E_U(e~_u')) + KL(E_V(e~_v'))) on the inputs
+ * after their residuals, mean over the positives; arg is the xd_adapt.
+ */
+static xd_status
+xd_adapt_kl_term(void *arg, const xd_batch *b, const xd_loss_inputs *in,
+				 double *value)
 {
-	xd_workspace *ws = model->ws;
-	xd_adapt   *ad = model->adapt;
-	const xd_encoders *enc = ad->enc;
+	xd_adapt   *ad = arg;
+	const xd_dist_encoders *enc = ad->enc;
 	float		lambda = ad->lambda_kl;
+	int			P = in->n_pos;
 	float		scale = lambda / (float) P;
 	const float *x[XD_N_ENC];
-	float	   *ext[XD_N_ENC];
+	float	   *dx[XD_N_ENC];
 	int			w[XD_N_ENC];
 	size_t		need = 0;
 	double		total = 0.0;
 
-	*kl = 0.0;
-	if (P < 1 || P > ws->n)
+	(void) b;
+	*value = 0.0;
+	if (!enc || lambda == 0.0f)
+		return XD_OK;
+	if (P < 1)
 		return XD_EINVAL;
-	x[XD_ENC_C] = ad->has_ctx ? ws->x[1] : NULL;
-	x[XD_ENC_U] = ws->h_u[0];
-	x[XD_ENC_V] = ws->h_v[0];
-	ext[XD_ENC_C] = ws->ext_x1;
-	ext[XD_ENC_U] = ws->ext_u;
-	ext[XD_ENC_V] = ws->ext_v;
-	w[XD_ENC_C] = model->cfg.m;
-	w[XD_ENC_U] = w[XD_ENC_V] = model->cfg.d;
+	x[XD_ENC_C] = in->x1;
+	x[XD_ENC_U] = in->eu;
+	x[XD_ENC_V] = in->ev;
+	dx[XD_ENC_C] = in->d_x1;
+	dx[XD_ENC_U] = in->d_eu;
+	dx[XD_ENC_V] = in->d_ev;
+	w[XD_ENC_C] = in->m;
+	w[XD_ENC_U] = w[XD_ENC_V] = in->d;
 	for (int k = 0; k < XD_N_ENC; k++)
 		if (enc->e[k] && x[k])
 		{
 			if (enc->e[k]->in != w[k])
 				return XD_EINVAL;
-			if (xd_dist_kl_buf_len(enc->e[k], ws->cap) > need)
-				need = xd_dist_kl_buf_len(enc->e[k], ws->cap);
+			if (xd_dist_kl_buf_len(enc->e[k], P) > need)
+				need = xd_dist_kl_buf_len(enc->e[k], P);
 		}
-	if (ws->kl_buf_len < need)
+	if (ad->kl_buf_len < need)
 	{
-		free(ws->kl_buf);
-		ws->kl_buf_len = 0;
-		if (!(ws->kl_buf = malloc(sizeof(float) * need)))
+		free(ad->kl_buf);
+		ad->kl_buf_len = 0;
+		if (!(ad->kl_buf = malloc(sizeof(float) * need)))
 			return XD_ENOMEM;
-		ws->kl_buf_len = need;
+		ad->kl_buf_len = need;
 	}
-	/*
-	 * eq. 22 (DESIGN.md section 4): lambda_KL (KL(E_C(x^1')) + KL(E_U(e~_u'))
-	 * + KL(E_V(e~_v'))) on the inputs after their residuals, mean over the
-	 * positives; the gradients w.r.t. those inputs wait in ext_* for backward
-	 */
 	for (int k = 0; k < XD_N_ENC; k++)
 	{
 		double		s = 0.0;
 
-		if (grad)
-			memset(ext[k], 0, sizeof(float) * (size_t) P * w[k]);
 		if (!enc->e[k] || !x[k])
 			continue;
-		xd_dist_kl(enc->e[k], x[k], P, &s, NULL, scale, grad ? ext[k] : NULL,
-				   ws->kl_buf);
+		xd_dist_kl(enc->e[k], x[k], P, &s, NULL, scale, dx[k], ad->kl_buf);
 		total += s;
 	}
-	*kl = (double) lambda * total / P;
-	if (grad)
-		ws->n_ext = P;
+	*value = (double) lambda * total / P;
 	return XD_OK;
+}
+
+xd_status
+xd_adapt_add_kl(xd_model *model, const xd_dist_encoders *enc, float lambda_kl)
+{
+	if (!model->adapt)
+		return XD_EINVAL;
+	model->adapt->enc = enc;
+	model->adapt->lambda_kl = enc ? lambda_kl : 0.0f;
+	if (!enc || lambda_kl == 0.0f)
+		return XD_OK;
+	return xd_model_add_loss_term(model, xd_adapt_kl_term, model->adapt);
 }
 
 /* ---------------------------------------------------------------- training */
 
 void
-xd_encoder_opts_default(xd_encoder_opts *o)
+xd_dist_encoder_opts_default(xd_dist_encoder_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->epochs = 5;
+	o->epochs = XD_ENC_EPOCHS;
 	o->batch_size = 256;
 	o->lr = 1e-3f;
 	o->kappa = XD_ENC_KAPPA;
@@ -593,10 +571,41 @@ xd_encoder_opts_default(xd_encoder_opts *o)
 	o->seed = 42;
 }
 
-/* Alternating training of one E against one P on X [N * in] (eq. 20-21). */
+/* Where xd_dist_encoders_train is, for its progress reports. */
+typedef struct xd_enc_progress
+{
+	double		t0;
+	int			done;			/* epochs finished, every encoder's */
+	int			total;			/* epochs of every encoder */
+	int64_t		rows;			/* rows trained on so far */
+} xd_enc_progress;
+
+/* After an epoch of one encoder: one progress report, numbered on across encoders. */
+static void
+xd_enc_report(const xd_dist_encoder_opts *o, xd_enc_progress *pr, double loss)
+{
+	xd_epoch_report r;
+
+	memset(&r, 0, sizeof(r));
+	r.epoch = ++pr->done;
+	r.loss = r.loss_data = loss;
+	r.lr = o->lr;
+	r.metric = NAN;				/* no validation: E learns the source's inputs */
+	r.best_metric = NAN;
+	r.seconds = xd_clock_seconds() - pr->t0;
+	r.positives_per_sec = r.seconds > 0.0 ? (double) pr->rows / r.seconds : 0.0;
+	r.eta_seconds = r.seconds / pr->done * (pr->total - pr->done);
+	xd_hooks_report(&o->hooks, &r);
+}
+
+/*
+ * Alternating training of one E against one P on X [N * in] (eq. 20-21);
+ * each epoch reported with E's mean loss (eq. 20).
+ */
 static xd_status
 xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
-			 const xd_encoder_opts *o, xd_rng *rng, int k, xd_encoder_report *rep)
+			 const xd_dist_encoder_opts *o, xd_rng *rng, int k, xd_dist_encoder_report *rep,
+			 xd_enc_progress *pr)
 {
 	int64_t    *idx = malloc(sizeof(int64_t) * (size_t) N);
 	float	   *xb = malloc(sizeof(float) * (size_t) o->batch_size * e->in);
@@ -617,6 +626,9 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 		idx[i] = i;
 	for (int ep = 0; ep < o->epochs; ep++)
 	{
+		double		e_loss = 0.0;
+		int64_t		n_batches = 0;
+
 		xd_shuffle_rows(idx, N, rng);
 		for (int64_t start = 0; start < N; start += o->batch_size)
 		{
@@ -624,7 +636,7 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 			double		loss;
 			bool		ok = true;
 
-			if (o->stop && o->stop(o->stop_arg))
+			if (xd_hooks_stopped(&o->hooks))
 			{
 				st = XD_ECANCELLED;
 				goto done;
@@ -633,8 +645,10 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 				memcpy(xb + (size_t) r * e->in, X + (size_t) idx[start + r] * e->in,
 					   sizeof(float) * e->in);
 			/* E step (eq. 20), then P step (eq. 21), each on its own params */
-			if ((st = xd_encoder_loss(e, p, xb, n, o->kappa, true, &loss)) != XD_OK)
+			if ((st = xd_dist_encoder_loss(e, p, xb, n, o->kappa, true, &loss)) != XD_OK)
 				goto done;
+			e_loss += loss;
+			n_batches++;
 			for (int i = 0; i < e->n_params; i++)
 				ok &= xd_param_adam(&e->params[i], o->lr, b1, b2, eps);
 			if ((st = xd_poison_loss(e, p, xb, n, true, &loss)) != XD_OK)
@@ -647,6 +661,8 @@ xd_train_one(xd_dist_encoder *e, xd_poison *p, const float *X, int64_t N,
 				goto done;
 			}
 		}
+		pr->rows += N;
+		xd_enc_report(o, pr, n_batches > 0 ? e_loss / (double) n_batches : NAN);
 	}
 	/* what E learned: mean KL of clean and of poisoned source inputs */
 	if (rep)
@@ -693,11 +709,11 @@ done:
 }
 
 xd_status
-xd_encoders_train(xd_model *source, const xd_dataset *src,
-				  const xd_encoder_opts *o, xd_encoders **out,
-				  xd_encoder_report *rep)
+xd_dist_encoders_train(xd_model *source, const xd_dataset *src,
+				  const xd_dist_encoder_opts *o, xd_dist_encoders **out,
+				  xd_dist_encoder_report *rep)
 {
-	xd_encoders *enc = NULL;
+	xd_dist_encoders *enc = NULL;
 	xd_batch	b = {0};
 	int64_t    *rows = NULL;
 	int64_t		n_rows = 0;
@@ -709,6 +725,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	double		t0 = xd_clock_seconds();
 	int			m = source->cfg.m;
 	int			d = source->cfg.d;
+	xd_enc_progress pr = {t0, 0, 0, 0};
 
 	*out = NULL;
 	if (rep)
@@ -745,9 +762,11 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	if ((st = xd_model_module_inputs(source, &b, X[XD_ENC_C], X[XD_ENC_U],
 									 X[XD_ENC_V])) != XD_OK)
 		goto done;
-	if ((st = xd_encoders_new(&source->cfg, o->hidden, o->latent, &enc)) != XD_OK)
+	if ((st = xd_dist_encoders_new(&source->cfg, o->hidden, o->latent, &enc)) != XD_OK)
 		goto done;
 
+	for (int k = 0; k < XD_N_ENC; k++)
+		pr.total += enc->e[k] ? o->epochs : 0;
 	for (int k = 0; k < XD_N_ENC; k++)
 	{
 		xd_poison  *p = NULL;
@@ -759,7 +778,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 		if ((st = xd_poison_new(w[k], o->hidden, pname[k], &p)) != XD_OK)
 			goto done;
 		xd_poison_init(p, &rng);
-		st = xd_train_one(enc->e[k], p, X[k], N, o, &rng, k, rep);
+		st = xd_train_one(enc->e[k], p, X[k], N, o, &rng, k, rep, &pr);
 		/* P is discarded: only E is stored (DESIGN.md section 4) */
 		xd_poison_free(p);
 		if (st != XD_OK)
@@ -773,7 +792,7 @@ xd_encoders_train(xd_model *source, const xd_dataset *src,
 	*out = enc;
 	enc = NULL;
 done:
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 	for (int k = 0; k < XD_N_ENC; k++)
 		free(X[k]);
 	xd_batch_free(&b);

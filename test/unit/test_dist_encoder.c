@@ -1,6 +1,6 @@
 /*
- * test_encoder.c - the distributional encoders and poisoning models of DRR
- * (encoder.c; DESIGN.md section 4, eq. 20-22): the closed-form KL, finite-
+ * test_dist_encoder.c - the distributional encoders and poisoning models of DRR
+ * (dist_encoder.c; DESIGN.md section 4, eq. 20-22): the closed-form KL, finite-
  * difference checks of the encoder's loss (eq. 20) w.r.t. E's parameters, of
  * the poisoning loss (eq. 21) w.r.t. P's, and of dKL/dx; the alternating
  * training separates clean from poisoned source inputs.
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "unit.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/transfer.h"
 #include "xdrec/generate.h"
 
@@ -112,7 +112,7 @@ ec_enc_loss(void *arg)
 	ec_ctx	   *c = arg;
 	double		l = 0.0;
 
-	XD_CHECK(xd_encoder_loss(c->e, c->p, c->x, c->n, c->kappa, false, &l) == XD_OK);
+	XD_CHECK(xd_dist_encoder_loss(c->e, c->p, c->x, c->n, c->kappa, false, &l) == XD_OK);
 	return l;
 }
 
@@ -233,7 +233,7 @@ XD_TEST(gradcheck_encoder_loss)
 			free(kl);
 			free(buf);
 		}
-		XD_CHECK(xd_encoder_loss(e, p, x, 7, c.kappa, true, &l) == XD_OK);
+		XD_CHECK(xd_dist_encoder_loss(e, p, x, 7, c.kappa, true, &l) == XD_OK);
 		XD_CHECK(isfinite(l));
 		/* P is held fixed in E's step */
 		for (int i = 0; i < p->n_params; i++)
@@ -341,23 +341,44 @@ XD_TEST(encoder_bad_arguments)
 	XD_CHECK(xd_poison_new(3, 0, "p", &p) == XD_EINVAL && p == NULL);
 	XD_REQUIRE(xd_dist_encoder_new(4, 4, 2, "e", &e) == XD_OK);
 	XD_REQUIRE(xd_poison_new(3, 4, "p", &p) == XD_OK);
-	XD_CHECK(xd_encoder_loss(e, p, x, 1, 10.0f, false, &l) == XD_EINVAL);
+	XD_CHECK(xd_dist_encoder_loss(e, p, x, 1, 10.0f, false, &l) == XD_EINVAL);
 	XD_CHECK(xd_poison_loss(e, p, x, 0, false, &l) == XD_EINVAL);
 	xd_dist_encoder_free(e);
 	xd_poison_free(p);
-	xd_encoders_free(NULL);
+	xd_dist_encoders_free(NULL);
 	xd_dist_encoder_free(NULL);
 	xd_poison_free(NULL);
 }
 
 /*
  * Trained on a small source model's inputs, each encoder puts the clean
- * inputs closer to N(0, I) than the poisoned ones, and training is
- * deterministic under a seed. KL clean against poisoned, under the SkylakeX,
+ * inputs closer to N(0, I) than the poisoned ones, training is
+ * deterministic under a seed, and reports each epoch of each encoder. KL clean against poisoned, under the SkylakeX,
  * Sandybridge, Haswell, Zen and Prescott kernels alike: E_C 0.0707 / 0.0970,
  * E_U 0.0058 / 0.0105, E_V 0.0036 / 0.0055; the poisoned KL is at least 1.37x
  * the clean one, the check asks for any gap.
  */
+/* Records what the encoders' training reports after each epoch. */
+typedef struct te_progress
+{
+	int			calls;
+	int			last_epoch;
+	bool		ok;				/* numbered 1, 2, ..., finite loss, no metric */
+	double		last_eta;
+} te_progress;
+
+static void
+te_log(void *arg, const xd_epoch_report *r)
+{
+	te_progress *p = arg;
+
+	p->calls++;
+	p->ok = p->ok && r->epoch == p->last_epoch + 1 && isfinite(r->loss) &&
+		isnan(r->metric) && r->eta_seconds >= 0.0;
+	p->last_epoch = r->epoch;
+	p->last_eta = r->eta_seconds;
+}
+
 XD_TEST(encoder_train_separates)
 {
 	xd_gen_config gc;
@@ -365,11 +386,12 @@ XD_TEST(encoder_train_separates)
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result src;
-	xd_encoder_opts eo;
-	xd_encoders *enc1 = NULL,
+	xd_dist_encoder_opts eo;
+	xd_dist_encoders *enc1 = NULL,
 			   *enc2 = NULL;
-	xd_encoder_report rep;
+	xd_dist_encoder_report rep;
 	const xd_dataset *ds;
+	te_progress prog = {0, 0, true, -1.0};
 
 	xd_gen_config_default(&gc);
 	gc.n_domains = 1;
@@ -389,13 +411,18 @@ XD_TEST(encoder_train_separates)
 	to.patience = 3;
 	XD_REQUIRE(xd_transfer_train_source(&cfg, ds, &to, &src) == XD_OK);
 
-	xd_encoder_opts_default(&eo);
+	xd_dist_encoder_opts_default(&eo);
 	eo.epochs = 3;
 	eo.max_rows = 1000;
 	eo.hidden = 16;
 	eo.latent = 4;
-	XD_REQUIRE(xd_encoders_train(src.model, ds, &eo, &enc1, &rep) == XD_OK);
-	XD_REQUIRE(xd_encoders_train(src.model, ds, &eo, &enc2, NULL) == XD_OK);
+	XD_REQUIRE(xd_dist_encoders_train(src.model, ds, &eo, &enc1, &rep) == XD_OK);
+	/* the progress callback sees every epoch of every encoder, and changes nothing */
+	eo.hooks.progress = te_log;
+	eo.hooks.progress_arg = &prog;
+	XD_REQUIRE(xd_dist_encoders_train(src.model, ds, &eo, &enc2, NULL) == XD_OK);
+	XD_CHECK(prog.ok && prog.calls == 3 * XD_N_ENC && prog.last_epoch == 9);
+	XD_CHECK(prog.last_eta == 0.0);
 	XD_CHECK(rep.n_rows == 1000);
 	for (int k = 0; k < XD_N_ENC; k++)
 	{
@@ -411,8 +438,8 @@ XD_TEST(encoder_train_separates)
 							enc1->e[k]->params[i].cols) == 0);
 	}
 	XD_CHECK(enc1->e[XD_ENC_C]->in == cfg.m && enc1->e[XD_ENC_U]->in == cfg.d);
-	xd_encoders_free(enc1);
-	xd_encoders_free(enc2);
+	xd_dist_encoders_free(enc1);
+	xd_dist_encoders_free(enc2);
 	xd_transfer_result_free(&src);
 	xd_generated_free(g);
 }
