@@ -14,6 +14,7 @@
 #include "xdrec/fewshot.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
+#include "xdrec/sample.h"
 #include "xdrec/train.h"
 
 #define STEPS 3
@@ -281,23 +282,62 @@ XD_TEST(fewshot_stops_deterministically)
 	fs_world_free(&w);
 }
 
+/* Mean query loss after adapting to 8 fixed pseudo-domains of N = 64 of the source */
+static double
+held_out_loss(xd_fewshot *fs, const fs_world *w)
+{
+	xd_rng		rng;
+	double		sum = 0.0;
+
+	xd_rng_seed(&rng, 424242);
+	for (int k = 0; k < 8; k++)
+	{
+		xd_dataset *pd,
+				   *cut;
+		xd_fewshot_result r;
+		xd_batch	q;
+		double		loss;
+		int			n;
+
+		if (xd_fewshot_pseudo_domain(w->g->domains[0].ds, 200, &rng, 77 + k, &pd) != XD_OK ||
+			xd_fewshot_support_of(pd, 64, 78 + k, &cut) != XD_OK ||
+			xd_fewshot_adapt(fs, w->src->shared, cut, 79 + k, &r) != XD_OK ||
+			xd_batch_init(&q, xd_model_max_rows(r.model), cut->enc.schema.m) != XD_OK)
+			return NAN;
+		n = cut->n_split[XD_SPLIT_TEST] < XD_FS_BATCH ? (int) cut->n_split[XD_SPLIT_TEST] : XD_FS_BATCH;
+		if (xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], n, &rng, &q) != XD_OK ||
+			xd_model_loss(r.model, &q, NULL, false, &loss) != XD_OK)
+			return NAN;
+		sum += loss;
+		xd_batch_free(&q);
+		xd_fewshot_result_free(&r);
+		xd_dataset_free(cut);
+		xd_dataset_free(pd);
+	}
+	return sum / 8;
+}
+
 XD_TEST(fewshot_meta_training_lowers_the_query_loss_slow)
 {
 	fs_world	w;
 	xd_fewshot *fs;
 	xd_fewshot_opts o;
 	xd_fewshot_report rep;
+	double		before,
+				after;
 
 	XD_REQUIRE(fs_world_make(&w, 6, 0));
 	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	before = held_out_loss(fs, &w);
 	xd_fewshot_opts_default(&o);
 	o.episodes = 200;
 	o.max_support = 128;
 	XD_REQUIRE(xd_fewshot_train(fs, w.src->shared, w.g->domains[0].ds, &o, &rep) == XD_OK);
-	printf("    query loss %.4f -> %.4f, %.1f steps, %.1f s\n", rep.first_query_loss,
-		   rep.last_query_loss, rep.mean_steps, rep.seconds);
+	after = held_out_loss(fs, &w);
+	printf("    held-out query loss %.4f -> %.4f (episodes' %.4f -> %.4f), %.1f steps, %.1f s\n",
+		   before, after, rep.first_query_loss, rep.last_query_loss, rep.mean_steps, rep.seconds);
 	XD_CHECK(rep.episodes == 200);
-	XD_CHECK(rep.last_query_loss < rep.first_query_loss);
+	XD_CHECK(after < before);
 	XD_CHECK(rep.mean_steps >= XD_FS_MIN_STEPS && rep.mean_steps <= XD_FS_MAX_STEPS);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);
