@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "meta/fewshot_int.h"
 #include "unit.h"
 #include "xdrec/fewshot.h"
 #include "xdrec/generate.h"
@@ -277,6 +278,175 @@ XD_TEST(fewshot_stops_deterministically)
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
 	XD_CHECK(r1.steps == fs->fixed_steps);
 	xd_fewshot_result_free(&r1);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
+ * The first-order meta-gradient (xd_fs_backward) against finite differences
+ * of the same first-order function: the run's updates replayed with its
+ * recorded controller inputs and clamped gradients held constant, from a
+ * perturbed omega, to the query loss at theta^T.
+ */
+typedef struct replay
+{
+	xd_fewshot *fs;
+	xd_fewshot_result *res;
+	xd_fs_trace *tr;
+	const xd_batch *q;
+	float	   *init0[XD_FS_N_SLOTS];	/* omega_R as the run used it */
+} replay;
+
+static double
+replay_loss(replay *rp)
+{
+	xd_fewshot *fs = rp->fs;
+	double		loss = NAN;
+
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		int64_t		n = rp->tr->n[s];
+		xd_param   *P;
+		float	   *h,
+				   *c,
+				   *out,
+				   *scr;
+		int			ni;
+
+		if (n == 0 || !(P = xd_fs_slot_param(rp->res, s)))
+			continue;
+		ni = fs->init[s]->rows * fs->init[s]->cols;
+		h = malloc(sizeof(float) * n * XD_FS_HIDDEN * 2);
+		c = malloc(sizeof(float) * n * XD_FS_HIDDEN * 2);
+		out = malloc(sizeof(float) * n * 2);
+		scr = malloc(sizeof(float) * n * 4 * XD_FS_HIDDEN);
+		for (int64_t k = 0; k < n; k++)
+			P->w[k] = rp->tr->theta[s][k] + fs->init[s]->w[k % ni] - rp->init0[s][k % ni];
+		for (int t = 0; t < rp->res->steps; t++)
+		{
+			float	   *hp = h + (size_t) ((t + 1) % 2) * n * XD_FS_HIDDEN,
+					   *cp = c + (size_t) ((t + 1) % 2) * n * XD_FS_HIDDEN;
+
+			xd_fs_lstm_forward(&fs->upd[s], (int) n, rp->tr->x[s] + (size_t) t * n * XD_FS_UPD_IN,
+							   t ? hp : NULL, t ? cp : NULL,
+							   h + (size_t) (t % 2) * n * XD_FS_HIDDEN,
+							   c + (size_t) (t % 2) * n * XD_FS_HIDDEN, out, scr);
+			for (int64_t k = 0; k < n; k++)
+			{
+				float		a = 1.0f / (1.0f + expf(-out[2 * k])),
+							be = 1.0f / (1.0f + expf(-out[2 * k + 1]));
+
+				P->w[k] = be * P->w[k] - a * rp->tr->gcl[s][(size_t) t * n + k];
+			}
+		}
+		free(h);
+		free(c);
+		free(out);
+		free(scr);
+	}
+	if (xd_model_loss(rp->res->model, rp->q, NULL, false, &loss) != XD_OK)
+		return NAN;
+	return loss;
+}
+
+XD_TEST(fewshot_meta_gradient_matches_finite_differences)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result res;
+	xd_fs_trace tr;
+	xd_dataset *cut;
+	xd_batch	q;
+	xd_rng		rng;
+	replay		rp;
+	int			bad = 0,
+				checked = 0,
+				large = 0;
+	const xd_fs_slot slots[3] = {XD_FS_RES_U_R, XD_FS_EMB_V, XD_FS_RES_C_r};
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	fs->use_stop = false;
+	fs->fixed_steps = 3;
+	xd_rng_seed(&rng, 21);
+	/* omega off its initial values, the heads large enough to matter */
+	for (int i = 0; i < fs->n_params; i++)
+		for (int k = 0; k < fs->params[i].rows * fs->params[i].cols; k++)
+			fs->params[i].w[k] += 0.2f * xd_rng_normal(&rng);
+	/* beta ~ 0.6, not 0.993: the chain through beta must show in the check */
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		if (fs->active[s])
+			fs->upd[s].bo->w[1] = 0.5f;
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 32, 9, &cut) == XD_OK);
+	XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&q, xd_model_max_rows(res.model), cut->enc.schema.m) == XD_OK);
+	XD_REQUIRE(xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], 16, &rng, &q) == XD_OK);
+	XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
+	{
+		int64_t		n = cut->n_split[XD_SPLIT_TRAIN] + cut->n_split[XD_SPLIT_VALID];
+		int64_t    *rows = malloc(sizeof(int64_t) * n);
+
+		memcpy(rows, cut->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * cut->n_split[XD_SPLIT_TRAIN]);
+		memcpy(rows + cut->n_split[XD_SPLIT_TRAIN], cut->split_rows[XD_SPLIT_VALID],
+			   sizeof(int64_t) * cut->n_split[XD_SPLIT_VALID]);
+		XD_REQUIRE(xd_fs_run(fs, &res, cut, rows, n, &rng, false, &tr, &q) == XD_OK);
+		free(rows);
+	}
+	XD_REQUIRE(res.steps == 3);
+	for (int i = 0; i < fs->n_params; i++)
+		memset(fs->params[i].g, 0, sizeof(float) * fs->params[i].rows * fs->params[i].cols);
+	XD_REQUIRE(xd_fs_backward(fs, &res, &tr, &q, 1.0f) == XD_OK);
+
+	rp.fs = fs;
+	rp.res = &res;
+	rp.tr = &tr;
+	rp.q = &q;
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		rp.init0[s] = NULL;
+		if (fs->active[s])
+		{
+			size_t		ni = (size_t) fs->init[s]->rows * fs->init[s]->cols;
+
+			rp.init0[s] = malloc(sizeof(float) * ni);
+			memcpy(rp.init0[s], fs->init[s]->w, sizeof(float) * ni);
+		}
+	}
+	for (int si = 0; si < 3; si++)
+	{
+		xd_fs_lstm *l = &fs->upd[slots[si]];
+		xd_param   *ps[5] = {fs->init[slots[si]], l->Wx, l->b, l->Wo, l->bo};
+
+		for (int i = 0; i < 5; i++)
+			for (int k = 0; k < ps[i]->rows * ps[i]->cols && k < 12; k++)
+			{
+				float		w0 = ps[i]->w[k];
+				double		lp,
+							lm,
+							num,
+							an = ps[i]->g[k];
+
+				ps[i]->w[k] = w0 + GC_EPS;
+				lp = replay_loss(&rp);
+				ps[i]->w[k] = w0 - GC_EPS;
+				lm = replay_loss(&rp);
+				ps[i]->w[k] = w0;
+				num = (lp - lm) / (2.0 * GC_EPS);
+				checked++;
+				large += fabs(an) > 2e-3;
+				if (fabs(an - num) > GC_ATOL + GC_RTOL * fmax(fabs(an), fabs(num)) && bad++ < 5)
+					printf("    %s[%d]: analytic %.6f, numeric %.6f\n", ps[i]->name, k, an, num);
+			}
+	}
+	printf("    %d meta-gradient entries checked, %d above 2e-3\n", checked, large);
+	XD_CHECK(bad == 0);
+	XD_CHECK(large >= 10);
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		free(rp.init0[s]);
+	xd_fs_trace_free(&tr);
+	xd_batch_free(&q);
+	xd_fewshot_result_free(&res);
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);

@@ -59,6 +59,14 @@ xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
 					  const int64_t *rows, int64_t n_rows, xd_rng *rng, bool sample,
 					  xd_fs_trace *tr, const xd_batch *q);
 
+/*
+ * The meta-gradient of a traced run (fewshot_train.c, at its top) added into
+ * fs's g times scale: the query loss q at res's theta^T back to omega_R and
+ * the update LSTMs, first order, and REINFORCE into the stop LSTM.
+ */
+xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr,
+						   const xd_batch *q, float scale);
+
 /* The model tensor of a slot in res's model, or NULL when it has none. */
 xd_param   *xd_fs_slot_param(xd_fewshot_result *res, xd_fs_slot s);
 

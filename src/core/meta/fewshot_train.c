@@ -165,9 +165,8 @@ xd_fewshot_pseudo_domain(const xd_dataset *src, int64_t rows, xd_rng *rng, uint6
 	return st;
 }
 
-/* The meta-gradient of one traced run into fs's g (scaled); see the top. */
-static xd_status
-backward_run(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd_batch *q,
+xd_status
+xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd_batch *q,
 			 float scale)
 {
 	xd_model   *model = res->model;
@@ -354,7 +353,7 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 			st = xd_fs_run(fs, &res, cut, rows, n_sup, &rng, true, &tr, &q);
 		}
 		if (st == XD_OK)
-			st = backward_run(fs, &res, &tr, &q, 1.0f / (float) o->episodes_per_step);
+			st = xd_fs_backward(fs, &res, &tr, &q, 1.0f / (float) o->episodes_per_step);
 		if (st == XD_OK)
 		{
 			if (e < tenth)
