@@ -1,7 +1,8 @@
 /*
  * test_fewshot.c - the s²Meta meta-learner (fewshot.h): finite-difference
  * checks of the controllers' LSTM cell (the update controller's shape and
- * the stop controller's) unrolled over steps, the preprocessing of eq. 12,
+ * the stop controller's) unrolled over steps, of the first-order
+ * meta-gradient through a run's updates, the preprocessing of eq. 12,
  * deterministic stopping at serving, the few-shot cut of a domain, and
  * meta-training on pseudo-domains of a generated source.
  */
