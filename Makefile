@@ -13,6 +13,9 @@
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
 #   make report-cold         docs/cold-report.md + docs/img/cold-hit10.png: cold-start
 #                            users (CMML) against heuristics, fine-tuning and warm users
+#   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
+#                            domains from N = 16..512 interactions, s²Meta against
+#                            DRR, target-only, heuristics and its ablations
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data
 #                            (test/real/fetch.sh fetches and checks it first;
@@ -119,7 +122,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-real check-server-valgrind check-tap check-fresh
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-real check-server-valgrind check-tap check-fresh
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -182,6 +185,9 @@ report-cold: check-core-headers build/bench/report_cold
 	build/bench/report_cold docs build/real/depaulmovie.tsv
 
 REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
+
+report-fewshot: check-core-headers build/bench/report_fewshot
+	build/bench/report_fewshot docs
 
 report-real: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh

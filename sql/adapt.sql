@@ -175,8 +175,11 @@ SELECT pg_temp.try($$SELECT xdrec.rollback('nope')$$);
 SELECT pg_temp.try($$SELECT xdrec.rollback('g', 'nowhere')$$);
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', 90000000 + i, i % 3 FROM generate_series(1, 10) i;
 SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'tiny')$$);
--- one failing domain fails adapt_all as a whole
-SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g')$$);
+-- on_error => 'fail': one failing domain fails adapt_all as a whole
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', on_error => 'fail')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', on_error => 'ignore')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', on_error => NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', min_rows => -1)$$);
 DELETE FROM gen WHERE domain = 'tiny';
 -- another role: adapting needs the train privilege
 SET client_min_messages = warning;
@@ -207,6 +210,19 @@ SELECT domain, method FROM xdrec.domains WHERE domain = 'd1';
 SELECT xdrec.rollback('g', 'd1') > 0 AS rolled_back;
 SELECT domain, method FROM xdrec.domains WHERE domain = 'd1';
 RESET ROLE;
+
+INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', 90000000 + i, i % 3 FROM generate_series(1, 10) i;
+-- a tiny domain no longer blocks the others: its failure is its row's outcome,
+-- the other targets get new versions (each domain in a subtransaction)
+SELECT count(*) AS versions_before FROM xdrec.version \gset
+SELECT domain, outcome, reason, summary->>'sqlstate' AS sqlstate, (summary->>'rows')::int AS rows,
+       summary->>'method' AS method, version IS NOT NULL AS has_version
+FROM xdrec.adapt_all('g', 'direct', deploy => 'always') ORDER BY domain;
+SELECT count(*) - :versions_before AS new_versions FROM xdrec.version;
+SELECT domain, served_version > :t1 AS new_served FROM xdrec.domains WHERE model = 'g' AND role = 'target' ORDER BY domain;
+-- min_rows: below it a domain is not even tried
+SELECT domain, outcome, reason FROM xdrec.adapt_all('g', 'direct', min_rows => 11) ORDER BY domain;
+DELETE FROM gen WHERE domain = 'tiny';
 
 SELECT xdrec.drop_model('g2');
 SELECT xdrec.drop_model('g');

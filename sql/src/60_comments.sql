@@ -37,10 +37,10 @@ $$Adapt a target domain to the served source version; returns the adaptation sum
 adapt(name, domain, method => 'auto', background => false, deploy => NULL)
 method: 'auto' (the default: target-only unless a transfer clearly wins on validation), 'drr' (distributionally regularized residuals), 'anneal', 'direct' or 'target_only'. deploy as in xdrec.train.$$;
 
-COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean, text, boolean) IS
-$$Adapt every target domain, stale ones first; one row per domain.
-adapt_all(name, method => 'auto', background => false, deploy => NULL, only_stale => false)
-only_stale: only the domains whose version is stale (adapted against an older source) or that were never adapted, as a nightly schedule wants. background: one job per domain.$$;
+COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean, text, boolean, integer, text) IS
+$$Adapt every target domain, stale ones first; one row per domain with its outcome (adapted, scheduled, skipped, failed) and the reason.
+adapt_all(name, method => 'auto', background => false, deploy => NULL, only_stale => false, min_rows => NULL, on_error => 'skip')
+only_stale: only the domains whose version is stale (adapted against an older source) or that were never adapted, as a nightly schedule wants. min_rows: domains with fewer rows are skipped, not tried. on_error: 'skip' reports a domain's failure in its row and keeps the others' versions; 'fail' raises it and changes nothing. background: one job per domain.$$;
 
 COMMENT ON FUNCTION xdrec.set_source(text, text) IS
 $$Make a domain the model's source; returns it. set_source(name, domain)

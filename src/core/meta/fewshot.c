@@ -1,0 +1,582 @@
+/*
+ * fewshot.c - the s²Meta meta-learner's tensors and one adaptation of a new
+ * domain (fewshot.h; seeds/s2meta-kdd19.txt, Algorithm 1 lines 4-15): theta^0
+ * from omega_R, then per step a support batch, its loss and gradient under
+ * the frozen source modules, the stop controller (eq. 9), and the update
+ * controllers (eq. 7-8).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta/fewshot_int.h"
+#include "mmt/model_int.h"
+#include "xdrec/clock.h"
+#include "xdrec/sample.h"
+
+static const char *const slot_names[XD_FS_N_SLOTS] = {
+	"res.C.R", "res.C.r", "res.U.R", "res.U.r", "res.V.R", "res.V.r",
+	"emb.user", "emb.item", "bias.user", "bias.item", "bias.global"
+};
+
+const char *
+xd_fs_slot_name(xd_fs_slot s)
+{
+	return s >= 0 && s < XD_FS_N_SLOTS ? slot_names[s] : NULL;
+}
+
+/* Tables (one row per user or item) learn one initial row, not a tensor. */
+static bool
+slot_is_table(xd_fs_slot s)
+{
+	return s == XD_FS_EMB_U || s == XD_FS_EMB_V || s == XD_FS_BIAS_U || s == XD_FS_BIAS_V;
+}
+
+static inline float
+sigm(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+void
+xd_fewshot_free(xd_fewshot *fs)
+{
+	if (!fs)
+		return;
+	xd_params_free(fs->params, fs->n_params);
+	free(fs);
+}
+
+xd_param *
+xd_fewshot_find_param(xd_fewshot *fs, const char *name)
+{
+	for (int i = 0; i < fs->n_params; i++)
+		if (strcmp(fs->params[i].name, name) == 0)
+			return &fs->params[i];
+	return NULL;
+}
+
+static xd_status
+lstm_alloc(xd_fewshot *fs, xd_fs_lstm *l, const char *prefix, int in, int n_out)
+{
+	struct
+	{
+		xd_param  **p;
+		const char *nm;
+		int			r,
+					c;
+	}			t[] = {
+		{&l->Wx, "Wx", 4 * XD_FS_HIDDEN, in},
+		{&l->Wh, "Wh", 4 * XD_FS_HIDDEN, XD_FS_HIDDEN},
+		{&l->b, "b", 1, 4 * XD_FS_HIDDEN},
+		{&l->ln_g, "ln_g", 1, 4 * XD_FS_HIDDEN},
+		{&l->ln_b, "ln_b", 1, 4 * XD_FS_HIDDEN},
+		{&l->Wo, "Wo", n_out, XD_FS_HIDDEN},
+		{&l->bo, "bo", 1, n_out},
+	};
+
+	l->in = in;
+	l->hidden = XD_FS_HIDDEN;
+	l->n_out = n_out;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+	{
+		char		name[XD_PARAM_NAME_LEN];
+		xd_status	st;
+
+		snprintf(name, sizeof(name), "%s.%s", prefix, t[i].nm);
+		*t[i].p = &fs->params[fs->n_params];
+		st = xd_param_alloc(&fs->params[fs->n_params], name, t[i].r, t[i].c,
+							XD_GROUP_SHARED, false);
+		fs->n_params++;
+		if (st != XD_OK)
+			return st;
+	}
+	return XD_OK;
+}
+
+/* Xavier cell, LayerNorm gain 1, the head small with its biases given */
+static void
+lstm_init(xd_fs_lstm *l, xd_rng *rng, const float *head_bias)
+{
+	xd_param_xavier(l->Wx, 1.0f, rng);
+	xd_param_xavier(l->Wh, 1.0f, rng);
+	for (int k = 0; k < 4 * l->hidden; k++)
+		l->ln_g->w[k] = 1.0f;
+	xd_param_xavier(l->Wo, 0.01f, rng);
+	for (int j = 0; j < l->n_out; j++)
+		l->bo->w[j] = head_bias[j];
+}
+
+xd_status
+xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
+{
+	xd_fewshot *fs;
+	xd_rng		rng;
+	xd_status	st;
+	const float upd_bias[2] = {logf(XD_FS_ALPHA0 / (1.0f - XD_FS_ALPHA0)), XD_FS_FORGET_BIAS};
+	const float stop_bias[1] = {-2.0f};
+
+	*out = NULL;
+	if ((st = xd_config_check(cfg)) != XD_OK)
+		return st;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return XD_ENOMEM;
+	fs->params = calloc(XD_FS_N_SLOTS * 8 + 7, sizeof(xd_param));
+	if (!fs->params)
+	{
+		free(fs);
+		return XD_ENOMEM;
+	}
+	fs->m = cfg->m;
+	fs->d = cfg->d;
+	fs->feedback = cfg->feedback;
+	fs->has_ctx = cfg->n_ctx_layers >= 1;
+	fs->use_init = fs->use_update = fs->use_stop = true;
+	fs->fixed_steps = 10;
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		int			rows = 1,
+					cols;
+		char		name[XD_PARAM_NAME_LEN];
+
+		fs->active[s] = (s > XD_FS_RES_C_r || fs->has_ctx) &&
+			(s < XD_FS_BIAS_U || cfg->feedback == XD_EXPLICIT);
+		if (!fs->active[s])
+			continue;
+		switch ((xd_fs_slot) s)
+		{
+			case XD_FS_RES_C_R:
+				rows = cols = cfg->m;
+				break;
+			case XD_FS_RES_C_r:
+				cols = cfg->m;
+				break;
+			case XD_FS_RES_U_R:
+			case XD_FS_RES_V_R:
+				rows = cols = cfg->d;
+				break;
+			case XD_FS_RES_U_r:
+			case XD_FS_RES_V_r:
+			case XD_FS_EMB_U:
+			case XD_FS_EMB_V:
+				cols = cfg->d;
+				break;
+			default:
+				cols = 1;
+				break;
+		}
+		snprintf(name, sizeof(name), "fs.init.%s", slot_names[s]);
+		fs->init[s] = &fs->params[fs->n_params];
+		st = xd_param_alloc(&fs->params[fs->n_params++], name, rows, cols,
+							XD_GROUP_SHARED, false);
+		if (st == XD_OK)
+		{
+			snprintf(name, sizeof(name), "fs.upd.%s", slot_names[s]);
+			st = lstm_alloc(fs, &fs->upd[s], name, XD_FS_UPD_IN, 2);
+		}
+		if (st != XD_OK)
+		{
+			xd_fewshot_free(fs);
+			return st;
+		}
+	}
+	if ((st = lstm_alloc(fs, &fs->stop, "fs.stop", XD_FS_STOP_IN, 1)) != XD_OK)
+	{
+		xd_fewshot_free(fs);
+		return st;
+	}
+	xd_rng_seed(&rng, seed);
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		if (fs->active[s])
+			lstm_init(&fs->upd[s], &rng, upd_bias);
+	lstm_init(&fs->stop, &rng, stop_bias);
+	*out = fs;
+	return XD_OK;
+}
+
+xd_param *
+xd_fs_slot_param(xd_fewshot_result *res, xd_fs_slot s)
+{
+	return xd_model_find_param(res->model, slot_names[s]);
+}
+
+void
+xd_fewshot_result_free(xd_fewshot_result *r)
+{
+	if (!r)
+		return;
+	xd_model_free(r->model);	/* owns the domain */
+	xd_adapt_free(r->adapt);
+	memset(r, 0, sizeof(*r));
+}
+
+xd_status
+xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T, xd_rng *rng,
+			xd_fewshot_result *out)
+{
+	xd_config	cfg = source->cfg;
+	xd_status	st;
+
+	memset(out, 0, sizeof(*out));
+	if (cfg.m != fs->m || cfg.d != fs->d || cfg.feedback != fs->feedback ||
+		(cfg.n_ctx_layers >= 1) != fs->has_ctx || T->enc.schema.m != cfg.m)
+		return XD_EINVAL;
+	cfg.batch_size = XD_FS_BATCH;
+	cfg.dropout = 0.0f;
+	if ((st = xd_domain_new(&cfg, T->n_users, T->n_items, &out->domain)) != XD_OK)
+		return st;
+	xd_domain_init(out->domain, rng, (float) T->rating_mean);
+	if ((st = xd_model_new(&cfg, (xd_shared *) source, out->domain, false, true,
+						   &out->model)) != XD_OK)
+	{
+		out->domain = NULL;		/* freed by xd_model_new */
+		return st;
+	}
+	if ((st = xd_adapt_new(&cfg, &out->adapt)) != XD_OK ||
+		(st = xd_model_set_adapt(out->model, out->adapt)) != XD_OK)
+		return st;
+	xd_model_freeze_shared(out->model, true);
+	if (!fs->use_init)
+		return XD_OK;
+	/* theta^0 = omega_R: tensors as they are, tables' rows offset by the learned row */
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		xd_param   *p;
+
+		if (!fs->active[s] || !(p = xd_fs_slot_param(out, s)))
+			continue;
+		if (slot_is_table(s))
+			for (int r = 0; r < p->rows; r++)
+				for (int j = 0; j < p->cols; j++)
+					p->w[(size_t) r * p->cols + j] += fs->init[s]->w[j];
+		else
+			for (size_t k = 0; k < (size_t) p->rows * p->cols; k++)
+				p->w[k] += fs->init[s]->w[k];
+	}
+	return XD_OK;
+}
+
+xd_status
+xd_fs_trace_init(xd_fs_trace *tr, const xd_fewshot *fs, const xd_model *model,
+				 int cap_steps)
+{
+	size_t		C = (size_t) cap_steps;
+	bool		ok = true;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->cap_steps = cap_steps;
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		xd_param   *p;
+		size_t		n;
+
+		if (!fs->active[s] || !(p = xd_model_find_param((xd_model *) model, slot_names[s])))
+			continue;
+		n = (size_t) p->rows * p->cols;
+		tr->n[s] = (int64_t) n;
+		tr->x[s] = malloc(sizeof(float) * C * n * XD_FS_UPD_IN);
+		tr->h[s] = malloc(sizeof(float) * C * n * XD_FS_HIDDEN);
+		tr->c[s] = malloc(sizeof(float) * C * n * XD_FS_HIDDEN);
+		tr->theta[s] = malloc(sizeof(float) * (C + 1) * n);
+		tr->gcl[s] = malloc(sizeof(float) * C * n);
+		tr->ab[s] = malloc(sizeof(float) * C * n * 2);
+		ok &= tr->x[s] && tr->h[s] && tr->c[s] && tr->theta[s] && tr->gcl[s] && tr->ab[s];
+	}
+	tr->sx = malloc(sizeof(float) * (C + 1) * XD_FS_STOP_IN);
+	tr->sh = malloc(sizeof(float) * (C + 1) * XD_FS_HIDDEN);
+	tr->sc = malloc(sizeof(float) * (C + 1) * XD_FS_HIDDEN);
+	tr->sp = malloc(sizeof(float) * (C + 1));
+	tr->decided = calloc(C + 1, sizeof(bool));
+	tr->query_loss = malloc(sizeof(double) * (C + 1));
+	ok &= tr->sx && tr->sh && tr->sc && tr->sp && tr->decided && tr->query_loss;
+	if (!ok)
+	{
+		xd_fs_trace_free(tr);
+		return XD_ENOMEM;
+	}
+	return XD_OK;
+}
+
+void
+xd_fs_trace_free(xd_fs_trace *tr)
+{
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		free(tr->x[s]);
+		free(tr->h[s]);
+		free(tr->c[s]);
+		free(tr->theta[s]);
+		free(tr->gcl[s]);
+		free(tr->ab[s]);
+	}
+	free(tr->sx);
+	free(tr->sh);
+	free(tr->sc);
+	free(tr->sp);
+	free(tr->decided);
+	free(tr->query_loss);
+	memset(tr, 0, sizeof(*tr));
+}
+
+/* Support positives for one step: all of them up to XD_FS_BATCH, else a seeded draw */
+static void
+step_rows(const int64_t *rows, int64_t n_rows, int64_t *pick, int *n_pick, xd_rng *rng)
+{
+	if (n_rows <= XD_FS_BATCH)
+	{
+		memcpy(pick, rows, sizeof(int64_t) * n_rows);
+		*n_pick = (int) n_rows;
+		return;
+	}
+	for (int i = 0; i < XD_FS_BATCH; i++)
+		pick[i] = rows[xd_rng_below(rng, (uint32_t) n_rows)];
+	*n_pick = XD_FS_BATCH;
+}
+
+/* The per-slot controller state of one run, when no trace keeps it. */
+typedef struct run_state
+{
+	float	   *h[XD_FS_N_SLOTS];
+	float	   *c[XD_FS_N_SLOTS];
+	float	   *x;				/* [max n * 6] */
+	float	   *out;			/* [max n * 2] */
+	float	   *scratch;		/* [max n * 4H] */
+	float	   *sh,
+			   *sc;				/* the stop controller's [H] each */
+} run_state;
+
+static void
+run_state_free(run_state *rs)
+{
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		free(rs->h[s]);
+		free(rs->c[s]);
+	}
+	free(rs->x);
+	free(rs->out);
+	free(rs->scratch);
+	free(rs->sh);
+	free(rs->sc);
+}
+
+xd_status
+xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
+		  int64_t n_rows, xd_rng *rng, bool sample, xd_fs_trace *tr, const xd_batch *q)
+{
+	xd_model   *model = res->model;
+	xd_param   *P[XD_FS_N_SLOTS] = {0};
+	run_state	rs;
+	xd_batch	b;
+	int64_t		pick[XD_FS_BATCH];
+	size_t		nmax = 1;
+	xd_status	st = XD_OK;
+	int			max_steps = fs->use_stop ? XD_FS_MAX_STEPS : fs->fixed_steps;
+	bool		have_state = false;
+
+	memset(&rs, 0, sizeof(rs));
+	if (n_rows < 2 || T->n_items < 2)
+		return XD_ENODATA;
+	if (tr && tr->cap_steps < max_steps)
+		return XD_EINVAL;
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		if (fs->active[s] && (P[s] = xd_fs_slot_param(res, s)))
+		{
+			size_t		n = (size_t) P[s]->rows * P[s]->cols;
+
+			nmax = n > nmax ? n : nmax;
+			rs.h[s] = calloc(n * XD_FS_HIDDEN, sizeof(float));
+			rs.c[s] = calloc(n * XD_FS_HIDDEN, sizeof(float));
+			if (!rs.h[s] || !rs.c[s])
+				st = XD_ENOMEM;
+		}
+	rs.x = malloc(sizeof(float) * nmax * XD_FS_UPD_IN);
+	rs.out = malloc(sizeof(float) * nmax * 2);
+	rs.scratch = malloc(sizeof(float) * nmax * 4 * XD_FS_HIDDEN);
+	rs.sh = calloc(XD_FS_HIDDEN, sizeof(float));
+	rs.sc = calloc(XD_FS_HIDDEN, sizeof(float));
+	if (st != XD_OK || !rs.x || !rs.out || !rs.scratch || !rs.sh || !rs.sc ||
+		(st = xd_batch_init(&b, xd_model_max_rows(model), T->enc.schema.m)) != XD_OK)
+	{
+		run_state_free(&rs);
+		return st != XD_OK ? st : XD_ENOMEM;
+	}
+	if (tr)
+	{
+		for (int s = 0; s < XD_FS_N_SLOTS; s++)
+			if (P[s])
+				memcpy(tr->theta[s], P[s]->w, sizeof(float) * tr->n[s]);
+		tr->n_stop = 0;
+		if (q)
+			st = xd_model_loss(model, q, NULL, false, &tr->query_loss[0]);
+	}
+	res->steps = 0;
+	for (int t = 0; st == XD_OK && t < max_steps; t++)
+	{
+		double		loss;
+		float		sx[XD_FS_STOP_IN] = {0},
+					lpre[2],
+					p,
+					out1;
+		int			n_pick;
+
+		step_rows(rows, n_rows, pick, &n_pick, rng);
+		if ((st = xd_sample_batch(T, pick, n_pick, rng, &b)) != XD_OK)
+			break;
+		xd_model_zero_grad(model);
+		if ((st = xd_model_loss_backward(model, &b, NULL, false, &loss)) != XD_OK)
+			break;
+		if (t == 0)
+			res->first_loss = loss;
+		res->last_loss = loss;
+
+		/* the stop controller (eq. 9): the loss and every slot's gradient norm */
+		xd_fs_preprocess((float) loss, lpre);
+		sx[0] = lpre[0];
+		sx[1] = lpre[1];
+		for (int s = 0; s < XD_FS_N_SLOTS; s++)
+			if (P[s])
+			{
+				double		nrm = 0.0;
+
+				for (int64_t k = 0; k < (int64_t) P[s]->rows * P[s]->cols; k++)
+					nrm += (double) P[s]->g[k] * P[s]->g[k];
+				xd_fs_preprocess((float) sqrt(nrm), sx + 2 + 2 * s);
+			}
+		if (fs->use_stop)
+		{
+			float	   *hp = have_state ? rs.sh : NULL,
+					   *cp = have_state ? rs.sc : NULL;
+			float		hn[XD_FS_HIDDEN],
+						cn[XD_FS_HIDDEN],
+						scr[4 * XD_FS_HIDDEN];
+
+			xd_fs_lstm_forward(&fs->stop, 1, sx, hp, cp, hn, cn, &out1, scr);
+			memcpy(rs.sh, hn, sizeof(hn));
+			memcpy(rs.sc, cn, sizeof(cn));
+			p = sigm(out1);
+			if (tr)
+			{
+				memcpy(tr->sx + (size_t) t * XD_FS_STOP_IN, sx, sizeof(sx));
+				memcpy(tr->sh + (size_t) t * XD_FS_HIDDEN, hn, sizeof(hn));
+				memcpy(tr->sc + (size_t) t * XD_FS_HIDDEN, cn, sizeof(cn));
+				tr->sp[t] = p;
+				tr->decided[t] = false;
+				tr->n_stop = t + 1;
+			}
+			/* Algorithm 1 line 9; serving: deterministic p > 0.5 after the minimum */
+			if (t >= XD_FS_MIN_STEPS)
+			{
+				bool		stop_now = sample ? xd_rng_uniform(rng) < p : p > 0.5f;
+
+				if (tr)
+					tr->decided[t] = true;
+				if (stop_now)
+					break;
+			}
+		}
+
+		/* the update controllers (eq. 7-8), every coordinate of a slot at once */
+		for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		{
+			int64_t		n;
+			float	   *w,
+					   *g,
+					   *hn,
+					   *cn;
+
+			if (!P[s])
+				continue;
+			n = (int64_t) P[s]->rows * P[s]->cols;
+			w = P[s]->w;
+			g = P[s]->g;
+			if (!fs->use_update)
+			{
+				for (int64_t k = 0; k < n; k++)
+				{
+					float		gc = fminf(1.0f, fmaxf(-1.0f, g[k]));
+
+					if (tr)
+						tr->gcl[s][(size_t) t * n + k] = gc;
+					w[k] -= XD_FS_ALPHA0 * gc;
+				}
+			}
+			else
+			{
+				float	   *x = tr ? tr->x[s] + (size_t) t * n * XD_FS_UPD_IN : rs.x;
+				float	   *hp = have_state ? (tr ? tr->h[s] + (size_t) (t - 1) * n * XD_FS_HIDDEN : rs.h[s]) : NULL;
+				float	   *cp = have_state ? (tr ? tr->c[s] + (size_t) (t - 1) * n * XD_FS_HIDDEN : rs.c[s]) : NULL;
+
+				hn = tr ? tr->h[s] + (size_t) t * n * XD_FS_HIDDEN : rs.h[s];
+				cn = tr ? tr->c[s] + (size_t) t * n * XD_FS_HIDDEN : rs.c[s];
+				for (int64_t k = 0; k < n; k++)
+				{
+					xd_fs_preprocess(g[k], x + k * XD_FS_UPD_IN);
+					xd_fs_preprocess(w[k], x + k * XD_FS_UPD_IN + 2);
+					x[k * XD_FS_UPD_IN + 4] = lpre[0];
+					x[k * XD_FS_UPD_IN + 5] = lpre[1];
+				}
+				/* without a trace, h and c are overwritten in place: the cell
+				 * reads all of h' into its gates before it writes h, and
+				 * each c'[k] just before c[k] */
+				xd_fs_lstm_forward(&fs->upd[s], (int) n, x, hp, cp, hn, cn, rs.out, rs.scratch);
+				for (int64_t k = 0; k < n; k++)
+				{
+					float		a = sigm(rs.out[2 * k]),
+								be = sigm(rs.out[2 * k + 1]),
+								gc = fminf(1.0f, fmaxf(-1.0f, g[k]));
+
+					if (tr)
+					{
+						tr->gcl[s][(size_t) t * n + k] = gc;
+						tr->ab[s][((size_t) t * n + k) * 2] = a;
+						tr->ab[s][((size_t) t * n + k) * 2 + 1] = be;
+					}
+					w[k] = be * w[k] - a * gc;
+				}
+			}
+			if (tr)
+				memcpy(tr->theta[s] + (size_t) (t + 1) * n, w, sizeof(float) * n);
+		}
+		have_state = true;
+		res->steps = t + 1;
+		if (tr && q)
+			st = xd_model_loss(model, q, NULL, false, &tr->query_loss[t + 1]);
+	}
+	xd_model_zero_grad(model);
+	xd_batch_free(&b);
+	run_state_free(&rs);
+	return st;
+}
+
+xd_status
+xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
+				 uint64_t seed, xd_fewshot_result *out)
+{
+	double		t0 = xd_clock_seconds();
+	xd_rng		rng;
+	int64_t    *rows;
+	int64_t		n = T->n_split[XD_SPLIT_TRAIN] + T->n_split[XD_SPLIT_VALID];
+	xd_status	st;
+
+	memset(out, 0, sizeof(*out));
+	if (!T->finalized)
+		return XD_EINVAL;
+	if (n < 2 || T->n_items < 2)
+		return XD_ENODATA;
+	rows = malloc(sizeof(int64_t) * n);
+	if (!rows)
+		return XD_ENOMEM;
+	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
+	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
+		   sizeof(int64_t) * T->n_split[XD_SPLIT_VALID]);
+	xd_rng_seed(&rng, seed);
+	st = xd_fs_setup(fs, source, T, &rng, out);
+	if (st == XD_OK)
+		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL);
+	free(rows);
+	out->seconds = xd_clock_seconds() - t0;
+	return st;
+}

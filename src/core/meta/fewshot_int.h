@@ -1,0 +1,73 @@
+/*
+ * fewshot_int.h - what fewshot.c (the meta-learner and one adaptation) shares
+ * with fewshot_train.c (meta-training): the run of the inner loop, which
+ * meta-training traces to differentiate it.
+ */
+#ifndef XDREC_FEWSHOT_INT_H
+#define XDREC_FEWSHOT_INT_H
+
+#include "xdrec/batch.h"
+#include "xdrec/fewshot.h"
+#include "xdrec/rng.h"
+
+#define XD_FS_STOP_IN (2 + 2 * XD_FS_N_SLOTS)	/* [pre(L), pre(|g_s|) ...] */
+
+/*
+ * One run's record, for meta-training: per active slot s and update t
+ * (0-based, t < steps), the controller's input x, state h and c after the
+ * step, theta before it (theta[s] has steps + 1 blocks: theta^0..theta^T),
+ * the clamped gradient and alpha, beta; per stop decision its input, state
+ * and p; the query loss at theta^0..theta^T.
+ */
+typedef struct xd_fs_trace
+{
+	int			cap_steps;
+	int64_t		n[XD_FS_N_SLOTS];	/* coordinates of the slot */
+	float	   *x[XD_FS_N_SLOTS];	/* [cap * n * 6] */
+	float	   *h[XD_FS_N_SLOTS];	/* [cap * n * H] */
+	float	   *c[XD_FS_N_SLOTS];
+	float	   *theta[XD_FS_N_SLOTS];	/* [(cap + 1) * n] */
+	float	   *gcl[XD_FS_N_SLOTS];	/* [cap * n] */
+	float	   *ab[XD_FS_N_SLOTS];	/* [cap * n * 2] alpha, beta */
+	int			n_stop;			/* stop controller steps run (steps or steps + 1) */
+	float	   *sx;				/* [(cap + 1) * XD_FS_STOP_IN] */
+	float	   *sh;				/* [(cap + 1) * H] */
+	float	   *sc;
+	float	   *sp;				/* [cap + 1] p */
+	bool	   *decided;		/* [cap + 1] a sampled decision was taken there */
+	double	   *query_loss;		/* [cap + 1] */
+} xd_fs_trace;
+
+xd_status	xd_fs_trace_init(xd_fs_trace *tr, const xd_fewshot *fs, const xd_model *model,
+							 int cap_steps);
+void		xd_fs_trace_free(xd_fs_trace *tr);
+
+/*
+ * The target's model and theta^0 (fewshot.h): a new domain of T's shape,
+ * the residuals, omega_R (when fs->use_init) plus the tables' noise from rng.
+ */
+xd_status	xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
+						xd_rng *rng, xd_fewshot_result *out);
+
+/*
+ * The inner loop on support rows[n_rows] of T. sample: draw the stop
+ * decisions from rng (meta-training) instead of p > 0.5; tr (may be NULL)
+ * records the run, with the query loss on q after every update when q is
+ * given.
+ */
+xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
+					  const int64_t *rows, int64_t n_rows, xd_rng *rng, bool sample,
+					  xd_fs_trace *tr, const xd_batch *q);
+
+/*
+ * The meta-gradient of a traced run (fewshot_train.c, at its top) added into
+ * fs's g times scale: the query loss q at res's theta^T back to omega_R and
+ * the update LSTMs, first order, and REINFORCE into the stop LSTM.
+ */
+xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr,
+						   const xd_batch *q, float scale);
+
+/* The model tensor of a slot in res's model, or NULL when it has none. */
+xd_param   *xd_fs_slot_param(xd_fewshot_result *res, xd_fs_slot s);
+
+#endif

@@ -1,0 +1,515 @@
+/*
+ * test_fewshot.c - the s²Meta meta-learner (fewshot.h): finite-difference
+ * checks of the controllers' LSTM cell (the update controller's shape and
+ * the stop controller's) unrolled over steps, of the first-order
+ * meta-gradient through a run's updates, the preprocessing of eq. 12,
+ * deterministic stopping at serving, the few-shot cut of a domain, and
+ * meta-training on pseudo-domains of a generated source.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "meta/fewshot_int.h"
+#include "unit.h"
+#include "xdrec/fewshot.h"
+#include "xdrec/generate.h"
+#include "xdrec/metrics.h"
+#include "xdrec/sample.h"
+#include "xdrec/train.h"
+
+#define STEPS 3
+#define ROWS 3
+
+/* sum_t sum_r w_t,r . out_t,r over STEPS steps of ROWS rows; h, c, out kept */
+static double
+unrolled_loss(const xd_fs_lstm *l, const float *x, const float *wout, float *h, float *c,
+			  float *scratch)
+{
+	int			H = l->hidden;
+	double		loss = 0.0;
+	float		out[ROWS * 4];
+
+	for (int t = 0; t < STEPS; t++)
+	{
+		xd_fs_lstm_forward(l, ROWS, x + t * ROWS * l->in,
+						   t ? h + (t - 1) * ROWS * H : NULL, t ? c + (t - 1) * ROWS * H : NULL,
+						   h + t * ROWS * H, c + t * ROWS * H, out, scratch);
+		for (int k = 0; k < ROWS * l->n_out; k++)
+			loss += (double) wout[t * ROWS * l->n_out + k] * out[k];
+	}
+	return loss;
+}
+
+static void
+check_lstm(xd_fewshot *fs, xd_fs_lstm *l)
+{
+	int			H = l->hidden;
+	float	   *x = malloc(sizeof(float) * STEPS * ROWS * l->in);
+	float	   *wout = malloc(sizeof(float) * STEPS * ROWS * l->n_out);
+	float	   *h = malloc(sizeof(float) * STEPS * ROWS * H);
+	float	   *c = malloc(sizeof(float) * STEPS * ROWS * H);
+	float	   *scratch = malloc(sizeof(float) * ROWS * 5 * H);
+	float		dh[ROWS * XD_FS_HIDDEN] = {0},
+				dc[ROWS * XD_FS_HIDDEN] = {0};
+	xd_param   *ps[7] = {l->Wx, l->Wh, l->b, l->ln_g, l->ln_b, l->Wo, l->bo};
+	xd_rng		rng;
+	int			bad = 0,
+				checked = 0;
+
+	xd_rng_seed(&rng, 5);
+	for (int k = 0; k < STEPS * ROWS * l->in; k++)
+		x[k] = xd_rng_normal(&rng);
+	for (int k = 0; k < STEPS * ROWS * l->n_out; k++)
+		wout[k] = xd_rng_normal(&rng);
+	/* off the initial values: gains away from 1, biases and head nonzero */
+	for (int i = 0; i < 7; i++)
+		for (int k = 0; k < ps[i]->rows * ps[i]->cols; k++)
+		{
+			ps[i]->w[k] += 0.3f * xd_rng_normal(&rng);
+			ps[i]->g[k] = 0.0f;
+		}
+	unrolled_loss(l, x, wout, h, c, scratch);
+	for (int t = STEPS - 1; t >= 0; t--)
+		xd_fs_lstm_backward(l, ROWS, x + t * ROWS * l->in,
+							t ? h + (t - 1) * ROWS * H : NULL, t ? c + (t - 1) * ROWS * H : NULL,
+							wout + t * ROWS * l->n_out, dh, dc, scratch);
+	for (int i = 0; i < 7; i++)
+		for (int k = 0; k < ps[i]->rows * ps[i]->cols; k++)
+		{
+			float		w0 = ps[i]->w[k];
+			double		lp,
+						lm,
+						num,
+						an = ps[i]->g[k];
+
+			ps[i]->w[k] = w0 + GC_EPS;
+			lp = unrolled_loss(l, x, wout, h, c, scratch);
+			ps[i]->w[k] = w0 - GC_EPS;
+			lm = unrolled_loss(l, x, wout, h, c, scratch);
+			ps[i]->w[k] = w0;
+			num = (lp - lm) / (2.0 * GC_EPS);
+			checked++;
+			if (fabs(an - num) > GC_ATOL + GC_RTOL * fmax(fabs(an), fabs(num)))
+			{
+				if (bad++ < 5)
+					printf("    %s[%d]: analytic %.6f, numeric %.6f\n", ps[i]->name, k, an, num);
+			}
+		}
+	XD_CHECK(bad == 0);
+	XD_CHECK(checked == 4 * H * (l->in + H + 3) + l->n_out * (H + 1));
+	(void) fs;
+	free(x);
+	free(wout);
+	free(h);
+	free(c);
+	free(scratch);
+}
+
+static xd_config
+small_config(int m_I, int m_H, int m_A, int d)
+{
+	xd_config	cfg;
+
+	xd_config_defaults(&cfg);
+	cfg.m_I = m_I;
+	cfg.m_H = m_H;
+	cfg.m_A = m_A;
+	cfg.m = m_I + m_H + m_A;
+	cfg.d = d;
+	return cfg;
+}
+
+XD_TEST(fewshot_update_lstm_gradients_match_finite_differences)
+{
+	xd_config	cfg = small_config(3, 2, 2, 4);
+	xd_fewshot *fs;
+
+	XD_REQUIRE(xd_fewshot_new(&cfg, 3, &fs) == XD_OK);
+	check_lstm(fs, &fs->upd[XD_FS_RES_U_R]);
+	xd_fewshot_free(fs);
+}
+
+XD_TEST(fewshot_stop_lstm_gradients_match_finite_differences)
+{
+	xd_config	cfg = small_config(3, 2, 2, 4);
+	xd_fewshot *fs;
+
+	XD_REQUIRE(xd_fewshot_new(&cfg, 4, &fs) == XD_OK);
+	check_lstm(fs, &fs->stop);
+	xd_fewshot_free(fs);
+}
+
+XD_TEST(fewshot_preprocessing_follows_eq12)
+{
+	float		o[2];
+
+	xd_fs_preprocess(1.0f, o);
+	XD_CHECK(o[0] == 0.0f && o[1] == 1.0f);
+	xd_fs_preprocess(-expf(-5.0f), o);
+	XD_CHECK(fabsf(o[0] + 0.5f) < 1e-6f && o[1] == -1.0f);
+	xd_fs_preprocess(1e-6f, o);	/* below e^-10 ~ 4.5e-5: (-1, e^10 x) */
+	XD_CHECK(o[0] == -1.0f && fabsf(o[1] - expf(10.0f) * 1e-6f) < 1e-6f);
+	xd_fs_preprocess(0.0f, o);
+	XD_CHECK(o[0] == -1.0f && o[1] == 0.0f);
+}
+
+XD_TEST(fewshot_new_names_its_tensors_by_slot)
+{
+	xd_config	cfg = small_config(3, 2, 2, 4);
+	xd_fewshot *fs;
+
+	XD_REQUIRE(xd_fewshot_new(&cfg, 3, &fs) == XD_OK);
+	/* implicit: 8 slots (no biases), each an init and 7 LSTM tensors, + the stop LSTM */
+	XD_CHECK(fs->n_params == 8 * 8 + 7);
+	XD_CHECK(xd_fewshot_find_param(fs, "fs.init.res.C.R") != NULL);
+	XD_CHECK(xd_fewshot_find_param(fs, "fs.upd.emb.item.Wx") != NULL);
+	XD_CHECK(xd_fewshot_find_param(fs, "fs.stop.bo") != NULL);
+	XD_CHECK(xd_fewshot_find_param(fs, "fs.init.bias.user") == NULL);
+	XD_CHECK(fabsf(fs->upd[XD_FS_EMB_U].bo->w[1] - XD_FS_FORGET_BIAS) < 1e-6f);
+	xd_fewshot_free(fs);
+	cfg.feedback = XD_EXPLICIT;
+	XD_REQUIRE(xd_fewshot_new(&cfg, 3, &fs) == XD_OK);
+	XD_CHECK(fs->n_params == 11 * 8 + 7);
+	xd_fewshot_free(fs);
+}
+
+/* ---------------------------------------------------------------- a small world */
+
+typedef struct fs_world
+{
+	xd_generated *g;
+	xd_config	cfg;
+	xd_model   *src;			/* trained on domain 0 */
+} fs_world;
+
+static bool
+fs_world_make(fs_world *w, int epochs, int control)
+{
+	xd_gen_config gc;
+	xd_train_opts to;
+	xd_train_result tr;
+	xd_rng		rng;
+
+	memset(w, 0, sizeof(*w));
+	xd_gen_config_default(&gc);
+	gc.n_domains = 3;
+	gc.src_users = 300;
+	gc.src_items = 120;
+	gc.src_interactions = 12000;
+	gc.tgt_users = 80;
+	gc.tgt_items = 60;
+	gc.tgt_interactions = 1200;
+	gc.control = control;
+	if (xd_generate(&gc, &w->g) != XD_OK)
+		return false;
+	w->cfg = small_config(w->g->schema.m_I, w->g->schema.m_H, w->g->schema.m_A, 16);
+	xd_rng_seed(&rng, 7);
+	if (xd_model_create(&w->cfg, w->g->domains[0].n_users, w->g->domains[0].n_items, 0.0f,
+						&rng, &w->src) != XD_OK)
+		return false;
+	if (epochs == 0)
+		return true;
+	xd_train_opts_default(&to, &w->cfg);
+	to.max_epochs = epochs;
+	to.lr[XD_GROUP_SHARED] = to.lr[XD_GROUP_DOMAIN] = 3e-3f;
+	return xd_train(w->src, w->g->domains[0].ds, &to, &tr) == XD_OK;
+}
+
+static void
+fs_world_free(fs_world *w)
+{
+	xd_model_free(w->src);
+	xd_generated_free(w->g);
+}
+
+XD_TEST(fewshot_support_of_cuts_n_rows_and_keeps_the_rest_as_query)
+{
+	fs_world	w;
+	xd_dataset *cut;
+	const xd_dataset *T;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	T = w.g->domains[1].ds;
+	XD_REQUIRE(xd_fewshot_support_of(T, 64, 9, &cut) == XD_OK);
+	XD_CHECK(cut->n_split[XD_SPLIT_TRAIN] + cut->n_split[XD_SPLIT_VALID] == 64);
+	XD_CHECK(cut->n_split[XD_SPLIT_TRAIN] == 52);
+	XD_CHECK(cut->n_split[XD_SPLIT_TEST] == T->n_rows - 64);
+	xd_dataset_free(cut);
+	XD_CHECK(xd_fewshot_support_of(T, T->n_rows, 9, &cut) == XD_ENODATA && cut == NULL);
+	fs_world_free(&w);
+}
+
+XD_TEST(fewshot_stops_deterministically)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result r1,
+				r2;
+	xd_dataset *cut;
+	xd_param   *e1,
+			   *e2;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
+
+	/* p ~ 1: the minimum of 4 updates; p ~ 0: the maximum of 20 */
+	fs->stop.bo->w[0] = 20.0f;
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
+	XD_CHECK(r1.steps == XD_FS_MIN_STEPS);
+	xd_fewshot_result_free(&r1);
+	fs->stop.bo->w[0] = -20.0f;
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
+	XD_CHECK(r1.steps == XD_FS_MAX_STEPS);
+	XD_CHECK(r1.last_loss < r1.first_loss);
+
+	/* the same seed: the same steps and tensors, bit for bit */
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r2) == XD_OK);
+	e1 = xd_model_find_param(r1.model, "emb.item");
+	e2 = xd_model_find_param(r2.model, "emb.item");
+	XD_CHECK(r2.steps == r1.steps);
+	XD_CHECK(memcmp(e1->w, e2->w, sizeof(float) * e1->rows * e1->cols) == 0);
+	xd_fewshot_result_free(&r1);
+	xd_fewshot_result_free(&r2);
+
+	/* without the stop controller: the fixed number of updates */
+	fs->use_stop = false;
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
+	XD_CHECK(r1.steps == fs->fixed_steps);
+	xd_fewshot_result_free(&r1);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
+ * The first-order meta-gradient (xd_fs_backward) against finite differences
+ * of the same first-order function: the run's updates replayed with its
+ * recorded controller inputs and clamped gradients held constant, from a
+ * perturbed omega, to the query loss at theta^T.
+ */
+typedef struct replay
+{
+	xd_fewshot *fs;
+	xd_fewshot_result *res;
+	xd_fs_trace *tr;
+	const xd_batch *q;
+	float	   *init0[XD_FS_N_SLOTS];	/* omega_R as the run used it */
+} replay;
+
+static double
+replay_loss(replay *rp)
+{
+	xd_fewshot *fs = rp->fs;
+	double		loss = NAN;
+
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		int64_t		n = rp->tr->n[s];
+		xd_param   *P;
+		float	   *h,
+				   *c,
+				   *out,
+				   *scr;
+		int			ni;
+
+		if (n == 0 || !(P = xd_fs_slot_param(rp->res, s)))
+			continue;
+		ni = fs->init[s]->rows * fs->init[s]->cols;
+		h = malloc(sizeof(float) * n * XD_FS_HIDDEN * 2);
+		c = malloc(sizeof(float) * n * XD_FS_HIDDEN * 2);
+		out = malloc(sizeof(float) * n * 2);
+		scr = malloc(sizeof(float) * n * 4 * XD_FS_HIDDEN);
+		for (int64_t k = 0; k < n; k++)
+			P->w[k] = rp->tr->theta[s][k] + fs->init[s]->w[k % ni] - rp->init0[s][k % ni];
+		for (int t = 0; t < rp->res->steps; t++)
+		{
+			float	   *hp = h + (size_t) ((t + 1) % 2) * n * XD_FS_HIDDEN,
+					   *cp = c + (size_t) ((t + 1) % 2) * n * XD_FS_HIDDEN;
+
+			xd_fs_lstm_forward(&fs->upd[s], (int) n, rp->tr->x[s] + (size_t) t * n * XD_FS_UPD_IN,
+							   t ? hp : NULL, t ? cp : NULL,
+							   h + (size_t) (t % 2) * n * XD_FS_HIDDEN,
+							   c + (size_t) (t % 2) * n * XD_FS_HIDDEN, out, scr);
+			for (int64_t k = 0; k < n; k++)
+			{
+				float		a = 1.0f / (1.0f + expf(-out[2 * k])),
+							be = 1.0f / (1.0f + expf(-out[2 * k + 1]));
+
+				P->w[k] = be * P->w[k] - a * rp->tr->gcl[s][(size_t) t * n + k];
+			}
+		}
+		free(h);
+		free(c);
+		free(out);
+		free(scr);
+	}
+	if (xd_model_loss(rp->res->model, rp->q, NULL, false, &loss) != XD_OK)
+		return NAN;
+	return loss;
+}
+
+XD_TEST(fewshot_meta_gradient_matches_finite_differences)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result res;
+	xd_fs_trace tr;
+	xd_dataset *cut;
+	xd_batch	q;
+	xd_rng		rng;
+	replay		rp;
+	int			bad = 0,
+				checked = 0,
+				large = 0;
+	const xd_fs_slot slots[3] = {XD_FS_RES_U_R, XD_FS_EMB_V, XD_FS_RES_C_r};
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	fs->use_stop = false;
+	fs->fixed_steps = 3;
+	xd_rng_seed(&rng, 21);
+	/* omega off its initial values, the heads large enough to matter */
+	for (int i = 0; i < fs->n_params; i++)
+		for (int k = 0; k < fs->params[i].rows * fs->params[i].cols; k++)
+			fs->params[i].w[k] += 0.2f * xd_rng_normal(&rng);
+	/* beta ~ 0.6, not 0.993: the chain through beta must show in the check */
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		if (fs->active[s])
+			fs->upd[s].bo->w[1] = 0.5f;
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 32, 9, &cut) == XD_OK);
+	XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&q, xd_model_max_rows(res.model), cut->enc.schema.m) == XD_OK);
+	XD_REQUIRE(xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], 16, &rng, &q) == XD_OK);
+	XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
+	{
+		int64_t		n = cut->n_split[XD_SPLIT_TRAIN] + cut->n_split[XD_SPLIT_VALID];
+		int64_t    *rows = malloc(sizeof(int64_t) * n);
+
+		memcpy(rows, cut->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * cut->n_split[XD_SPLIT_TRAIN]);
+		memcpy(rows + cut->n_split[XD_SPLIT_TRAIN], cut->split_rows[XD_SPLIT_VALID],
+			   sizeof(int64_t) * cut->n_split[XD_SPLIT_VALID]);
+		XD_REQUIRE(xd_fs_run(fs, &res, cut, rows, n, &rng, false, &tr, &q) == XD_OK);
+		free(rows);
+	}
+	XD_REQUIRE(res.steps == 3);
+	for (int i = 0; i < fs->n_params; i++)
+		memset(fs->params[i].g, 0, sizeof(float) * fs->params[i].rows * fs->params[i].cols);
+	XD_REQUIRE(xd_fs_backward(fs, &res, &tr, &q, 1.0f) == XD_OK);
+
+	rp.fs = fs;
+	rp.res = &res;
+	rp.tr = &tr;
+	rp.q = &q;
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		rp.init0[s] = NULL;
+		if (fs->active[s])
+		{
+			size_t		ni = (size_t) fs->init[s]->rows * fs->init[s]->cols;
+
+			rp.init0[s] = malloc(sizeof(float) * ni);
+			memcpy(rp.init0[s], fs->init[s]->w, sizeof(float) * ni);
+		}
+	}
+	for (int si = 0; si < 3; si++)
+	{
+		xd_fs_lstm *l = &fs->upd[slots[si]];
+		xd_param   *ps[5] = {fs->init[slots[si]], l->Wx, l->b, l->Wo, l->bo};
+
+		for (int i = 0; i < 5; i++)
+			for (int k = 0; k < ps[i]->rows * ps[i]->cols && k < 12; k++)
+			{
+				float		w0 = ps[i]->w[k];
+				double		lp,
+							lm,
+							num,
+							an = ps[i]->g[k];
+
+				ps[i]->w[k] = w0 + GC_EPS;
+				lp = replay_loss(&rp);
+				ps[i]->w[k] = w0 - GC_EPS;
+				lm = replay_loss(&rp);
+				ps[i]->w[k] = w0;
+				num = (lp - lm) / (2.0 * GC_EPS);
+				checked++;
+				large += fabs(an) > 2e-3;
+				if (fabs(an - num) > GC_ATOL + GC_RTOL * fmax(fabs(an), fabs(num)) && bad++ < 5)
+					printf("    %s[%d]: analytic %.6f, numeric %.6f\n", ps[i]->name, k, an, num);
+			}
+	}
+	printf("    %d meta-gradient entries checked, %d above 2e-3\n", checked, large);
+	XD_CHECK(bad == 0);
+	XD_CHECK(large >= 10);
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		free(rp.init0[s]);
+	xd_fs_trace_free(&tr);
+	xd_batch_free(&q);
+	xd_fewshot_result_free(&res);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/* Mean query loss after adapting to 8 fixed pseudo-domains of N = 64 of the source */
+static double
+held_out_loss(xd_fewshot *fs, const fs_world *w)
+{
+	xd_rng		rng;
+	double		sum = 0.0;
+
+	xd_rng_seed(&rng, 424242);
+	for (int k = 0; k < 8; k++)
+	{
+		xd_dataset *pd,
+				   *cut;
+		xd_fewshot_result r;
+		xd_batch	q;
+		double		loss;
+		int			n;
+
+		if (xd_fewshot_pseudo_domain(w->g->domains[0].ds, 200, &rng, 77 + k, &pd) != XD_OK ||
+			xd_fewshot_support_of(pd, 64, 78 + k, &cut) != XD_OK ||
+			xd_fewshot_adapt(fs, w->src->shared, cut, 79 + k, &r) != XD_OK ||
+			xd_batch_init(&q, xd_model_max_rows(r.model), cut->enc.schema.m) != XD_OK)
+			return NAN;
+		n = cut->n_split[XD_SPLIT_TEST] < XD_FS_BATCH ? (int) cut->n_split[XD_SPLIT_TEST] : XD_FS_BATCH;
+		if (xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], n, &rng, &q) != XD_OK ||
+			xd_model_loss(r.model, &q, NULL, false, &loss) != XD_OK)
+			return NAN;
+		sum += loss;
+		xd_batch_free(&q);
+		xd_fewshot_result_free(&r);
+		xd_dataset_free(cut);
+		xd_dataset_free(pd);
+	}
+	return sum / 8;
+}
+
+XD_TEST(fewshot_meta_training_lowers_the_query_loss_slow)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_opts o;
+	xd_fewshot_report rep;
+	double		before,
+				after;
+
+	XD_REQUIRE(fs_world_make(&w, 6, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	before = held_out_loss(fs, &w);
+	xd_fewshot_opts_default(&o);
+	o.episodes = 200;
+	o.max_support = 128;
+	XD_REQUIRE(xd_fewshot_train(fs, w.src->shared, w.g->domains[0].ds, &o, &rep) == XD_OK);
+	after = held_out_loss(fs, &w);
+	printf("    held-out query loss %.4f -> %.4f (episodes' %.4f -> %.4f), %.1f steps, %.1f s\n",
+		   before, after, rep.first_query_loss, rep.last_query_loss, rep.mean_steps, rep.seconds);
+	XD_CHECK(rep.episodes == 200);
+	XD_CHECK(after < before);
+	XD_CHECK(rep.mean_steps >= XD_FS_MIN_STEPS && rep.mean_steps <= XD_FS_MAX_STEPS);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
