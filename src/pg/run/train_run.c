@@ -16,6 +16,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/train.h"
+#include "run/cold_fit.h"
 #include "run/run.h"
 
 /* One training run, kept between its phases (a job commits in between). */
@@ -35,6 +36,7 @@ struct XdTrainRun
 	XdCurve		curve;
 	xd_train_result res;
 	xd_lr_search search;		/* the rates tried and kept */
+	XdColdFit  *cold;			/* the cold-start module (cold_fit.c) */
 	double		t0;
 };
 
@@ -137,6 +139,7 @@ xdpg_train_fit(XdTrainRun *run, const XdRunHooks *hooks)
 	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
+	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, hooks, run->cxt);
 }
 
 /*
@@ -210,6 +213,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "interactions_per_sec", res->positives_per_sec, true);
 	xdpg_json_num(&summary, "encoder_seconds", erep.seconds, true);
+	xdpg_cold_fit_json(&summary, run->cold);
 
 	/* the version */
 	{
@@ -219,6 +223,7 @@ xdpg_train_store(XdTrainRun *run)
 								 res->best_epoch, run->counts.rows_used, ds, train_seconds);
 		appendStringInfoString(&vm, "}");
 		info.encoders = guard->encoders;
+		info.cold = run->cold->cold;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),
