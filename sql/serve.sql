@@ -186,7 +186,10 @@ DROP TABLE roomy;
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, NULL], '{}', 5)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', NULL::bigint[], '{}', 5)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 0)$$);
+-- a user with neither an embedding nor rows is left out by default
+-- (on_unknown => 'cold'), and fails the call with on_unknown => 'error'
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, 424242], '{}', 5)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3, 424242], '{}', 5, on_unknown => 'error')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{"minute": 1}', 5)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('nope', ARRAY[3], '{}', 5)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sp', ARRAY[3], '{}', 5, domain => 'd9')$$);

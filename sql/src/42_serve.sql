@@ -4,17 +4,21 @@
 
 -- Ranking: a bigint form (models whose user and item keys are integers) and a
 -- text form (every model; untyped driver parameters resolve to it). The
--- context goes by name in ctx; an encoded vector goes in ctx_vector.
+-- context goes by name in ctx; an encoded vector goes in ctx_vector. A user
+-- without a trained embedding is ranked from their rows in the relation, and
+-- an anonymous session (user_key NULL) from history (docs/cold-start.md).
 CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key bigint, ctx jsonb, k integer DEFAULT 10,
 						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
-						   candidates bigint[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
+						   candidates bigint[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL,
+						   history jsonb DEFAULT NULL)
 RETURNS TABLE(item_key bigint, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_int8';
 
 CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key text, ctx jsonb, k integer DEFAULT 10,
 						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
-						   candidates text[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL)
+						   candidates text[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL,
+						   history jsonb DEFAULT NULL)
 RETURNS TABLE(item_key text, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_text';
@@ -48,15 +52,19 @@ AS 'MODULE_PATHNAME', 'xdrec_predict_text';
 
 -- rank for many users in one context: users sharing a full encoded context
 -- (the same domain and, with user-scoped features, the same profile values)
--- are scored as one matrix product.
+-- are scored as one matrix product. on_unknown: what a user without a trained
+-- embedding gets: 'cold' (default) ranks them from their rows, 'skip' leaves
+-- them out, 'error' fails the call.
 CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys bigint[], ctx jsonb, k integer DEFAULT 10,
-								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true)
+								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+								on_unknown text DEFAULT 'cold')
 RETURNS TABLE(user_key bigint, item_key bigint, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
 AS 'MODULE_PATHNAME', 'xdrec_rank_many_int8';
 
 CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys text[], ctx jsonb, k integer DEFAULT 10,
-								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true)
+								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+								on_unknown text DEFAULT 'cold')
 RETURNS TABLE(user_key text, item_key text, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
 AS 'MODULE_PATHNAME', 'xdrec_rank_many_text';

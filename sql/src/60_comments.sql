@@ -63,15 +63,15 @@ COMMENT ON FUNCTION xdrec.sparkline(double precision[]) IS
 $$A text sparkline of a series, one block per value from its minimum to its maximum (NULL: a space). sparkline(values)$$;
 
 -- serving and evaluation
-COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[]) IS
+COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[], jsonb) IS
 $$The top k items for a user in a context (integer keys).
-rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL)
-ctx: feature values by name, e.g. '{"hour": 19, "weekday": "fri"}'; leave out what you do not know. domain: when the user is in two domains. exclude_seen: leaves out the user's training items; pass false where users buy again (groceries, food delivery, app usage). candidates: rank only these items. ctx_vector: an already encoded context instead of ctx.$$;
+rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL)
+ctx: feature values by name, e.g. '{"hour": 19, "weekday": "fri"}'; leave out what you do not know. domain: when the user is in two domains. exclude_seen: leaves out the user's training items; pass false where users buy again (groceries, food delivery, app usage). candidates: rank only these items. ctx_vector: an already encoded context instead of ctx. A user without a trained embedding is ranked from their latest rows (cold start); history: an anonymous session's items, oldest first, e.g. '[12, 40]' or '[{"item": 12, "ctx": {"hour": 9}}]', with user_key NULL.$$;
 
-COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[]) IS
+COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[], jsonb) IS
 $$The top k items for a user in a context (keys as text; every model, and drivers that send untyped parameters).
-rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL)
-As the bigint form: exclude_seen => false where users buy again.$$;
+rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL)
+As the bigint form: exclude_seen => false where users buy again; history => '[...]' with user_key NULL for an anonymous session.$$;
 
 COMMENT ON FUNCTION xdrec_rank(bigint, jsonb, integer) IS
 $$The top k items for a user in a context, on the model named by the setting xdrec.default_model (integer keys). xdrec_rank(user_key, ctx, k => 10)$$;
@@ -79,13 +79,14 @@ $$The top k items for a user in a context, on the model named by the setting xdr
 COMMENT ON FUNCTION xdrec_rank(text, jsonb, integer) IS
 $$The top k items for a user in a context, on the model named by the setting xdrec.default_model (keys as text). xdrec_rank(user_key, ctx, k => 10)$$;
 
-COMMENT ON FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean) IS
+COMMENT ON FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean, text) IS
 $$The top k items for each of many users in one context (integer keys); users sharing a domain are scored as one matrix product.
-rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true)$$;
+rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true, on_unknown => 'cold')
+on_unknown: users without a trained embedding are ranked from their rows ('cold'), left out ('skip') or fail the call ('error').$$;
 
-COMMENT ON FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean) IS
+COMMENT ON FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean, text) IS
 $$The top k items for each of many users in one context (keys as text).
-rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true)$$;
+rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true, on_unknown => 'cold')$$;
 
 COMMENT ON FUNCTION xdrec.predict(text, bigint, bigint, jsonb, text, real[]) IS
 $$The predicted rating of an item by a user in a context (explicit-feedback models; integer keys).

@@ -100,6 +100,13 @@ DROP FUNCTION xdrec.adapt(text, text, text, boolean);
 DROP FUNCTION xdrec.adapt_all(text, text, boolean);
 DROP FUNCTION xdrec.evaluate(text, text, text, integer);
 
+-- cold-start users (issue 19): rank takes an anonymous session's history,
+-- rank_many says what users without a trained embedding get (on_unknown)
+DROP FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[]);
+DROP FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[]);
+DROP FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean);
+DROP FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean);
+
 -- A version's pin was a self-referencing foreign key, and every pg_dump
 -- warned of circular foreign keys; two triggers keep the rule now. Their
 -- functions are defined in full by sql/src/10_access.sql, which follows.

@@ -9,6 +9,11 @@
 #     client's first call, which loads the version into its backend, left out);
 #   - pgbench TPS with 2 clients (both scripts);
 #   - rows/s of xdrec.rank_many for 1000 users, k = 10 (new and repeated context);
+#   - cold-start users (issue 19, docs/cold-start.md): p50/p99 of xdrec_rank
+#     for 200 users inserted after training with 20 rows each (read through
+#     an index on the user column), and of xdrec.rank with an anonymous
+#     history of 20 random items, both in the repeated context, against the
+#     warm user's repeated-context p50;
 #   - the uncached path's GFLOP/s on one core against OpenBLAS's single-thread
 #     sgemm at the towers' shape (test/bench/serve_kernel.c), and the rate the
 #     new-context p50 implies end to end.
@@ -69,6 +74,10 @@ cat >"$WORK/scripts/repeated.sql" <<'SQL'
 \set uid random(0, 1999)
 SELECT * FROM xdrec_rank((:uid)::bigint, '{"hour": 12, "weekday": "fri"}', 10);
 SQL
+cat >"$WORK/scripts/cold.sql" <<'SQL'
+\set uid random(100000, 100199)
+SELECT * FROM xdrec_rank((:uid)::bigint, '{"hour": 12, "weekday": "fri"}', 10);
+SQL
 cat >"$WORK/scripts/new.sql" <<'SQL'
 \set uid random(0, 1999)
 \set h random(0, 999999)
@@ -101,6 +110,23 @@ SQL
 	export PGOPTIONS="-c xdrec.default_model=$t"
 	read -r rep50 rep99 _ repn < <(run "rep$n" 1 "$WORK/scripts/repeated.sql")
 	read -r new50 new99 _ newn < <(run "new$n" 1 "$WORK/scripts/new.sql")
+	# cold-start users: 200 users arrive after training with 20 rows each; an
+	# anonymous session of 20 random items (xdrec.rank's history)
+	xd_psql -v ON_ERROR_STOP=1 <<SQL >/dev/null
+INSERT INTO $t SELECT 'd0', 100000 + u, floor(random() * $n)::bigint, floor(random() * 24)::real,
+	(ARRAY['mon','tue','wed','thu','fri','sat','sun'])[1 + floor(random() * 7)::int]
+FROM generate_series(0, 199) u, generate_series(1, 20) r;
+CREATE INDEX ON $t (user_key);
+ANALYZE $t;
+SQL
+	{
+		for i in $(seq 1 20); do echo "\\set i$i random(0, $((n - 1)))"; done
+		printf "SELECT * FROM xdrec.rank('%s', NULL, '{\"hour\": 12, \"weekday\": \"fri\"}', 10, history => jsonb_build_array(" "$t"
+		for i in $(seq 1 20); do printf '%s(:i%d)::int' "$([ "$i" = 1 ] || echo ', ')" "$i"; done
+		echo "));"
+	} >"$WORK/scripts/hist$n.sql"
+	read -r cold50 cold99 _ coldn < <(run "cold$n" 1 "$WORK/scripts/cold.sql")
+	read -r hist50 hist99 _ histn < <(run "hist$n" 1 "$WORK/scripts/hist$n.sql")
 	read -r _ _ rep_tps _ < <(run "rep2c$n" 2 "$WORK/scripts/repeated.sql")
 	read -r _ _ new_tps _ < <(run "new2c$n" 2 "$WORK/scripts/new.sql")
 	cat >"$WORK/scripts/many_new$n.sql" <<SQL
@@ -122,21 +148,27 @@ SQL
 
 	printf '   xdrec_rank, repeated context: p50 %s ms, p99 %s ms (%s calls, 1 client)\n' "$rep50" "$rep99" "$repn"
 	printf '   xdrec_rank, new context:      p50 %s ms, p99 %s ms (%s calls, 1 client)\n' "$new50" "$new99" "$newn"
+	printf '   cold user from 20 rows:       p50 %s ms, p99 %s ms (%s calls): %s x the warm p50\n' "$cold50" "$cold99" "$coldn" \
+		"$(awk -v a="$cold50" -v b="$rep50" 'BEGIN { printf "%.2f", a / b }')"
+	printf '   anonymous history of 20:      p50 %s ms, p99 %s ms (%s calls): %s x the warm p50\n' "$hist50" "$hist99" "$histn" \
+		"$(awk -v a="$hist50" -v b="$rep50" 'BEGIN { printf "%.2f", a / b }')"
 	printf '   2 clients: %s TPS repeated context, %s TPS new context\n' "$rep_tps" "$new_tps"
 	printf '   rank_many, 1000 users x k 10: %s rows/s new context, %s rows/s repeated\n' \
 		"$(awk -v a="$many_new_tps" -v b="$many_rows" 'BEGIN { printf "%.0f", a * b }')" \
 		"$(awk -v a="$many_rep_tps" -v b="$many_rows" 'BEGIN { printf "%.0f", a * b }')"
 	printf '   %s\n   %s\n' "${kernel[0]}" "${kernel[1]}"
 	printf '   end to end, towers flops / new-context p50: %s GFLOP/s\n' "$e2e"
-	RESULT[$n]="$rep50 $new50 $rep_tps $kern $peak"
+	RESULT[$n]="$rep50 $new50 $rep_tps $kern $peak $cold50 $hist50"
 done
 
 if [ -n "${RESULT[10000]:-}" ]; then
-	read -r rep50 new50 tps kern peak <<<"${RESULT[10000]}"
+	read -r rep50 new50 tps kern peak cold50 hist50 <<<"${RESULT[10000]}"
 	goal() { printf '   %-4s %s\n' "$(if [ "$1" = 1 ]; then echo ok; else echo MISS; fi)" "$2"; }
 	xd_log "goals at 10k items"
 	goal "$(echo "$new50 <= 10" | bc)" "new context p50 $new50 ms <= 10 ms"
 	goal "$(echo "$rep50 <= 0.5" | bc)" "repeated context p50 $rep50 ms <= 0.5 ms"
 	goal "$(echo "$tps >= 2000" | bc)" "2 clients $tps TPS >= 2000"
 	goal "$(echo "$kern * 2 >= $peak" | bc)" "uncached $kern GFLOP/s >= half the sgemm peak $peak GFLOP/s"
+	goal "$(echo "$cold50 <= 2 * $rep50" | bc)" "cold user from 20 rows p50 $cold50 ms <= 2 x the warm p50 $rep50 ms"
+	goal "$(echo "$hist50 <= 2 * $rep50" | bc)" "anonymous history of 20 p50 $hist50 ms <= 2 x the warm p50 $rep50 ms"
 fi

@@ -3,7 +3,9 @@
 # cluster on the same machine (DESIGN section 7): the same items, scores
 # (every digit) and versions, for integer and text keys, with and without
 # item-scoped features, for a DRR target pinned to a source version that is
-# no longer served (stale), and evaluate gives the same metrics.
+# no longer served (stale), for a user inserted after training (ranked by
+# the stored cold-start module from their rows) and an anonymous history,
+# and evaluate gives the same metrics.
 use strict;
 use warnings;
 
@@ -33,6 +35,9 @@ SELECT xdrec.create_model('food_text', 'orders_text', 'u', 'i', 'domain',
 	              {"name": "weekday", "column": "weekday", "kind": "interactional", "type": "categorical"}]',
 	options => '{"d": 8, "epochs": 2}');
 SELECT xdrec.train('food_text', 'd0');
+INSERT INTO orders SELECT domain, 990001, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM orders WHERE domain = 'd0' AND user_key = (SELECT min(user_key) FROM orders WHERE domain = 'd0')
+ORDER BY item_key, hour LIMIT 5;
 SQL
 
 my $ranks = <<'SQL';
@@ -50,6 +55,15 @@ SELECT 'target', u::text, c, r.rank, r.item_key::text, r.score::text, r.version
 FROM (SELECT DISTINCT user_key AS u FROM orders WHERE domain = 'd1' ORDER BY 1 LIMIT 3) us,
      unnest(ARRAY['{"hour": 8, "weekday": "mon", "rain": true}', '{"hour": 21, "weekday": "sat"}']::jsonb[]) AS c,
      xdrec.rank('food', u, c, 10, domain => 'd1') r
+UNION ALL
+SELECT 'cold', '990001', c, r.rank, r.item_key::text, r.score::text, r.version
+FROM unnest(ARRAY['{"hour": 8, "weekday": "mon", "rain": true}']::jsonb[]) AS c,
+     xdrec.rank('food', 990001::bigint, c, 10) r
+UNION ALL
+SELECT 'history', '-', c, r.rank, r.item_key, r.score::text, r.version
+FROM unnest(ARRAY['{"hour": 21, "weekday": "sat"}']::jsonb[]) AS c,
+     xdrec.rank('food', NULL, c, 10,
+		history => (SELECT jsonb_agg(item_key ORDER BY item_key) FROM orders WHERE user_key = 990001)) r
 ORDER BY 1, 2, 3, 4;
 SELECT domain, role, method, stale FROM xdrec.domains WHERE model = 'food' ORDER BY domain;
 SELECT metric, value::text, n FROM xdrec.evaluate('food') ORDER BY metric;
@@ -64,6 +78,8 @@ is($dst->safe_psql($db, $ranks), $before, 'the restored database ranks and evalu
 my @lines = split /\n/, $before;
 is(scalar(grep { /^food/ } @lines), 120, '120 ranked rows of the source models');
 is(scalar(grep { /^target/ } @lines), 60, '60 ranked rows of the target');
+is(scalar(grep { /^cold\|/ } @lines), 10, '10 ranked rows of the user inserted after training');
+is(scalar(grep { /^history\|/ } @lines), 10, '10 ranked rows of the anonymous history');
 ok(grep({ $_ eq 'd1|target|drr|t' } @lines), 'the target is a stale DRR target');
 note(scalar(@lines) . ' lines compared');
 

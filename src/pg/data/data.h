@@ -15,6 +15,8 @@
 
 #include "xdrec.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -92,6 +94,8 @@ typedef struct XdModelDef
 	char	   *held_out_alias;	/* its own name, the alias expressions read */
 	char	   *deploy;			/* "if_better" (default), "always", "never" */
 	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
+	bool		cold;			/* option "cold": meta-train the cold-start module */
+	int			cold_support;	/* option "cold_support": a cold user's rows read */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
@@ -232,6 +236,8 @@ extern void xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyM
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
 extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
 									const XdKeyMap *items, int d, int n_models);
+extern bool xdpg_row_values(const XdFeatureDef *features, int n_features, const xd_schema *s,
+							HeapTuple tup, TupleDesc td, int first, float *num, int32 *codes);
 extern xd_dataset *xdpg_load_domain(XdModelDef *md, const char *domain,
 									const XdKeyMap *users, const XdKeyMap *items,
 									XdGuard *guard, XdLoadCounts *counts);

@@ -220,6 +220,52 @@ row_key(const XdKeyMap *km, HeapTuple tup, TupleDesc td, int col, bool *isnull)
 #define XDPG_FIRST_FEATURE 4
 
 /*
+ * The feature values of one row read by xdpg_feature_sql's expressions (from
+ * column first on) into a raw row (num, codes in the schema's layout; NULL
+ * is missing). features give the types and the frozen vocabularies. False
+ * when a numeric value is NaN or infinite: such a row is skipped (DESIGN
+ * section 2).
+ */
+bool
+xdpg_row_values(const XdFeatureDef *features, int n_features, const xd_schema *s,
+				HeapTuple tup, TupleDesc td, int first, float *num, int32 *codes)
+{
+	bool		ok = true;
+
+	for (int i = 0; i < n_features && ok; i++)
+	{
+		const XdFeatureDef *f = &features[i];
+		const xd_feature *xf = &s->features[i];
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, td, first + i, &isnull);
+
+		switch (f->type)
+		{
+			case XDPG_NUMERIC:
+				if (isnull)
+					num[xf->raw] = NAN;
+				else
+				{
+					double		x = DatumGetFloat8(d);
+
+					if (isnan(x) || fabs(x) > FLT_MAX)
+						ok = false;
+					num[xf->raw] = (float) x;
+				}
+				break;
+			case XDPG_BOOLEAN:
+				num[xf->raw] = isnull ? NAN : (DatumGetBool(d) ? 1.0f : 0.0f);
+				break;
+			case XDPG_CATEGORICAL:
+				codes[xf->raw] = isnull ? XD_MISSING_CODE :
+					xdpg_code_of(f, TextDatumGetCString(d));
+				break;
+		}
+	}
+	return ok;
+}
+
+/*
  * The query of the domain's rows of relation (the model's, or rows held out
  * from it, read by the same expressions); by_time: in the order of the
  * model's time_col (NULL first), ties by key in "C" order, so the split by
@@ -296,36 +342,8 @@ read_row(const XdModelDef *md, const xd_schema *s, HeapTuple tup, TupleDesc td,
 		}
 		*rating = (float) x;
 	}
-	for (int i = 0; i < md->n_features && !bad; i++)
-	{
-		const XdFeatureDef *f = &md->features[i];
-		const xd_feature *xf = &s->features[i];
-		Datum		d = SPI_getbinval(tup, td, XDPG_FIRST_FEATURE + i, &isnull);
-
-		switch (f->type)
-		{
-			case XDPG_NUMERIC:
-				if (isnull)
-					num[xf->raw] = NAN;
-				else
-				{
-					double		x = DatumGetFloat8(d);
-
-					/* NaN and infinities skip the row (DESIGN section 2) */
-					if (isnan(x) || fabs(x) > FLT_MAX)
-						bad = true;
-					num[xf->raw] = (float) x;
-				}
-				break;
-			case XDPG_BOOLEAN:
-				num[xf->raw] = isnull ? NAN : (DatumGetBool(d) ? 1.0f : 0.0f);
-				break;
-			case XDPG_CATEGORICAL:
-				codes[xf->raw] = isnull ? XD_MISSING_CODE :
-					xdpg_code_of(f, TextDatumGetCString(d));
-				break;
-		}
-	}
+	bad = !xdpg_row_values(md->features, md->n_features, s, tup, td, XDPG_FIRST_FEATURE,
+						   num, codes);
 	if (bad)
 	{
 		counts->non_finite++;

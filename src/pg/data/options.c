@@ -86,7 +86,11 @@ static const XdOption options[] = {
 	{"keep_versions", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(keep_versions), .min = 1, .max = 1000000,
 	.deflt = "0", .shown = "all", .help = "versions kept per domain (never a served or pinned one)"},
 	{"time_col", XDPG_OPT_COLUMN, XDPG_FIELD_STRING, FIELD(time_col),
-	.shown = "the seeded hash split", .help = "a time column the split follows, the latest 10% test"},
+	.shown = "the seeded hash split", .help = "a time column: the split follows it (the latest 10% test), and a cold user's latest rows"},
+	{"cold", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cold),
+	.deflt = "true", .help = "meta-train the cold-start module with the source (users without an embedding)"},
+	{"cold_support", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cold_support), .min = 1, .max = 1000,
+	.deflt = "20", .help = "a cold user's most recent rows the cold-start module reads"},
 };
 
 #define N_OPTIONS lengthof(options)

@@ -10,7 +10,8 @@
  *
  * k must be in 1..10000 (an error otherwise); fewer rows come back when the
  * domain has fewer candidates (after exclude_seen and candidates).
- * Candidate keys the version does not know are ignored, as are repeats.
+ * Candidate keys the version does not know are left out with a NOTICE
+ * (items that arrived after training); repeats are ignored.
  */
 #include "postgres.h"
 
@@ -25,6 +26,7 @@
 #include "utils/tuplestore.h"
 
 #include "serve/serve.h"
+#include "serve/cold_user.h"
 
 #define XDPG_MAX_K 10000
 
@@ -81,6 +83,7 @@ typedef struct RankArgs
 	bool		exclude_seen;
 	ArrayType  *candidates;
 	ArrayType  *ctx_vector;
+	Jsonb	   *history;		/* an anonymous session (user NULL), or NULL */
 } RankArgs;
 
 static XdServed *
@@ -116,14 +119,21 @@ check_k(int k)
 				 errmsg("k must be between 1 and %d, not %d", XDPG_MAX_K, k)));
 }
 
-/* The given candidates the version knows, as a mask over its items. */
+/*
+ * The given candidates the version knows, as a mask over its items; those it
+ * does not know (items that arrived after training) are left out, and a
+ * NOTICE says how many, so none is dropped silently (issue 19).
+ */
 static uint8 *
-candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form)
+candidate_mask(const char *model, XdServed *s, XdVersion *v, ArrayType *candidates,
+			   bool int_form)
 {
 	uint8	   *keep = palloc0(Max(v->items.n, 1));
 	Datum	   *elems;
 	bool	   *nulls;
 	int			ne;
+	int			unknown = 0,
+				first_unknown = -1;
 
 	if (int_form)
 		deconstruct_array(candidates, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
@@ -140,7 +150,16 @@ candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form)
 		id = item_id(s, v, elems[i], int_form);
 		if (id >= 0)
 			keep[id] = 1;
+		else if (unknown++ == 0)
+			first_unknown = i;
 	}
+	if (unknown > 0)
+		ereport(NOTICE,
+				(errmsg("%d candidate%s not known to version " INT64_FORMAT " of model \"%s\" (domain %s): left out",
+						unknown, unknown == 1 ? " is" : "s are", v->version_id, model, v->domain),
+				 errdetail("Item %s, for one: an item that arrived after training has no embedding until the domain is trained again.",
+						   int_form ? psprintf(INT64_FORMAT, DatumGetInt64(elems[first_unknown]))
+						   : TextDatumGetCString(elems[first_unknown]))));
 	return keep;
 }
 
@@ -156,7 +175,7 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	XdServed   *s;
-	XdVersion  *v;
+	XdVersion  *v = NULL;
 	int32		user;
 	float	   *c;
 	float	   *scores;
@@ -165,18 +184,38 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	int			nh;
 	xd_seen		seen;
 
+	XdColdUser *cu = NULL;
+
 	check_k(a->k);
 	s = served_for(a->name, a->int_form);
-	v = xdpg_find_user(s, a->name, a->domain,
-					   a->int_form ? NULL : user_text(s, a->user),
-					   a->int_form ? DatumGetInt64(a->user) : 0, a->int_form, &user);
+	if (a->history)
+		cu = xdpg_cold_from_history(s, a->name, a->domain, a->history);
+	else
+	{
+		const char *ut = a->int_form ? NULL : user_text(s, a->user);
+		int64		ui = a->int_form ? DatumGetInt64(a->user) : 0;
+
+		v = xdpg_lookup_user(s, a->name, a->domain, ut, ui, a->int_form, &user);
+		/* no trained embedding: their rows in the relation, or an error */
+		if (v == NULL && (cu = xdpg_cold_from_rows(s, a->name, a->domain, ut, ui,
+												   a->int_form)) == NULL)
+			xdpg_unknown_user(a->name, a->domain, ut, ui, a->int_form);
+	}
+	if (cu)
+	{
+		v = cu->v;
+		user = -1;				/* user-scoped features only from ctx */
+	}
 	c = encode_context(a->name, v, user, a->ctx, a->ctx_vector);
 	if (a->candidates)
-		keep = candidate_mask(s, v, a->candidates, a->int_form);
+		keep = candidate_mask(a->name, s, v, a->candidates, a->int_form);
 	scores = palloc(sizeof(float) * Max(v->items.n, 1));
-	xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
-												   seen_of(v, a->exclude_seen, &seen), scores),
-					  "scoring");
+	if (cu)
+		xdpg_cold_scores(cu, c, a->exclude_seen, scores);
+	else
+		xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
+													   seen_of(v, a->exclude_seen, &seen), scores),
+						  "scoring");
 	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n, 1)));
 	nh = xd_top_k(scores, keep, v->items.n, a->k, hits);
 
@@ -203,14 +242,24 @@ require(FunctionCallInfo fcinfo, int arg, const char *what)
 				 errmsg("%s must not be null", what)));
 }
 
-/* xdrec.rank(name, user_key, ctx, k, domain, exclude_seen, candidates, ctx_vector) */
+/*
+ * xdrec.rank(name, user_key, ctx, k, domain, exclude_seen, candidates,
+ * ctx_vector, history): history ranks an anonymous session, user_key NULL.
+ */
 static Datum
 rank_full(FunctionCallInfo fcinfo, bool int_form)
 {
 	RankArgs	a;
 
 	require(fcinfo, 0, "model name");
-	require(fcinfo, 1, "user_key");
+	a.history = PG_NARGS() > 8 && !PG_ARGISNULL(8) ? PG_GETARG_JSONB_P(8) : NULL;
+	if (a.history && !PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("give either user_key or history, not both"),
+				 errhint("history ranks an anonymous session: pass user_key => NULL with it.")));
+	if (!a.history)
+		require(fcinfo, 1, "user_key");
 	require(fcinfo, 3, "k");
 	a.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	a.int_form = int_form;
@@ -261,6 +310,7 @@ rank_short(FunctionCallInfo fcinfo, bool int_form)
 	a.exclude_seen = true;
 	a.candidates = NULL;
 	a.ctx_vector = NULL;
+	a.history = NULL;
 	rank_impl(fcinfo, &a);
 	return (Datum) 0;
 }
@@ -289,9 +339,75 @@ many_outputs(void *arg, const float *c)
 	return xdpg_item_outputs((XdVersion *) arg, c);
 }
 
+/* rank_many's on_unknown: what a user without a trained embedding gets */
+typedef enum OnUnknown
+{
+	ON_UNKNOWN_COLD,			/* ranked from their rows; left out when none */
+	ON_UNKNOWN_SKIP,			/* left out */
+	ON_UNKNOWN_ERROR			/* the call fails, as rank's does */
+} OnUnknown;
+
+static OnUnknown
+on_unknown_arg(FunctionCallInfo fcinfo, int arg)
+{
+	char	   *s;
+
+	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+		return ON_UNKNOWN_COLD;
+	s = text_to_cstring(PG_GETARG_TEXT_PP(arg));
+	if (strcmp(s, "cold") == 0)
+		return ON_UNKNOWN_COLD;
+	if (strcmp(s, "skip") == 0)
+		return ON_UNKNOWN_SKIP;
+	if (strcmp(s, "error") == 0)
+		return ON_UNKNOWN_ERROR;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("on_unknown must be 'cold', 'skip' or 'error', not \"%s\"", s)));
+	return ON_UNKNOWN_COLD;
+}
+
 /*
- * xdrec.rank_many(name, user_keys, ctx, k, domain, exclude_seen): rank(...)
- * for every user in one context. Users are grouped by domain and then by
+ * The top k of a cold user (cold_user.c) into rank_many's outputs at pos;
+ * false, writing nothing, when the user has no rows to rank them from.
+ */
+static bool
+rank_many_cold(XdServed *s, const char *name, const char *domain, Datum key, bool int_form,
+			   Jsonb *ctx, int k, bool exclude_seen, int pos, Datum *out_items,
+			   float *out_scores, int *out_n, int64 *out_version)
+{
+	XdColdUser *cu = xdpg_cold_from_rows(s, name, domain,
+										 int_form ? NULL : user_text(s, key),
+										 int_form ? DatumGetInt64(key) : 0, int_form);
+	XdVersion  *v;
+	float	   *c,
+			   *scores;
+	xd_hit	   *hits;
+	int			nh;
+
+	if (cu == NULL)
+		return false;
+	v = cu->v;
+	c = encode_context(name, v, -1, ctx, NULL);
+	scores = palloc(sizeof(float) * Max(v->items.n, 1));
+	xdpg_cold_scores(cu, c, exclude_seen, scores);
+	hits = palloc(sizeof(xd_hit) * Min(k, Max(v->items.n, 1)));
+	nh = xd_top_k(scores, NULL, v->items.n, k, hits);
+	for (int r = 0; r < nh; r++)
+	{
+		out_items[(Size) pos * k + r] = item_datum(v, hits[r].item, int_form);
+		out_scores[(Size) pos * k + r] = hits[r].score;
+	}
+	out_n[pos] = nh;
+	out_version[pos] = v->version_id;
+	pfree(scores);
+	pfree(hits);
+	return true;
+}
+
+/*
+ * xdrec.rank_many(name, user_keys, ctx, k, domain, exclude_seen, on_unknown):
+ * rank(...) for every user in one context. Users are grouped by domain and then by
  * their full encoded context (user-scoped features make it differ), and each
  * group is scored as one matrix product against the group's item outputs.
  * Rows come user by user in the order of user_keys, each user's best first.
@@ -317,6 +433,9 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	float	   *out_scores;
 	int		   *out_n;
 	int64	   *out_version;
+	OnUnknown	on_unknown = on_unknown_arg(fcinfo, 6);
+	int			n_cold = 0,
+				n_left_out = 0;
 
 	require(fcinfo, 0, "model name");
 	require(fcinfo, 1, "user_keys");
@@ -351,8 +470,18 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("user_keys must not contain nulls")));
-		v = xdpg_find_user(s, name, domain, int_form ? NULL : user_text(s, keys[i]),
-						   int_form ? DatumGetInt64(keys[i]) : 0, int_form, &user_ids[i]);
+		v = xdpg_lookup_user(s, name, domain, int_form ? NULL : user_text(s, keys[i]),
+							 int_form ? DatumGetInt64(keys[i]) : 0, int_form, &user_ids[i]);
+		if (v == NULL)
+		{
+			/* no trained embedding: on_unknown says, after the warm users */
+			if (on_unknown == ON_UNKNOWN_ERROR)
+				xdpg_unknown_user(name, domain, int_form ? NULL : user_text(s, keys[i]),
+								  int_form ? DatumGetInt64(keys[i]) : 0, int_form);
+			user_domain[i] = -1;
+			n_cold++;
+			continue;
+		}
 		for (user_domain[i] = 0; strcmp(domains[user_domain[i]], v->domain) != 0;)
 			user_domain[i]++;
 	}
@@ -429,6 +558,23 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 			out_version[pos[u]] = v->version_id;
 		}
 	}
+
+	/*
+	 * Users without an embedding, one by one (each pools its own rows), after
+	 * the warm ones, so no version pointer is kept across them either.
+	 */
+	for (int i = 0; i < n && n_cold > 0; i++)
+		if (user_domain[i] < 0 &&
+			(on_unknown == ON_UNKNOWN_SKIP ||
+			 !rank_many_cold(s, name, domain, keys[i], int_form, ctx, k, exclude_seen, i,
+							 out_items, out_scores, out_n, out_version)))
+			n_left_out++;
+	if (n_left_out > 0)
+		ereport(NOTICE,
+				(errmsg("left out %d user%s not known to model \"%s\"%s",
+						n_left_out, n_left_out == 1 ? "" : "s", name,
+						on_unknown == ON_UNKNOWN_SKIP ? "" : ", with no rows to rank from"),
+				 errhint("on_unknown => 'error' fails the call instead.")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)

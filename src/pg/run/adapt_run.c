@@ -243,7 +243,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	char	   *metrics;
 	StringInfoData summary,
 				vm;
-	XdVersionInfo info;
+	XdVersionInfo info = {0};
 	int64		version_id;
 	XdValidation valid;
 

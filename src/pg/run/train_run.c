@@ -16,6 +16,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/train.h"
+#include "run/cold_fit.h"
 #include "run/run.h"
 
 /* One training run, kept between its phases (a job commits in between). */
@@ -36,6 +37,7 @@ struct XdTrainRun
 	xd_train_result res;
 	xd_lr_search search;		/* the rates tried and kept */
 	xd_dist_encoder_report erep;		/* DRR's encoders' training */
+	XdColdFit  *cold;			/* the cold-start module (cold_fit.c) */
 	double		t0;
 };
 
@@ -154,6 +156,9 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 	st = xd_dist_encoders_train(run->guard->model, run->guard->ds, &eopts, &run->guard->encoders,
 						   &run->erep);
 	xdpg_check_status(st, "training the encoders");
+
+	/* the cold-start module (CMML), on the trained model */
+	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, hooks, run->cxt);
 }
 
 /*
@@ -213,6 +218,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
 	xdpg_json_num(&summary, "interactions_per_sec", res->positives_per_sec, true);
 	xdpg_json_num(&summary, "encoder_seconds", run->erep.seconds, true);
+	xdpg_cold_fit_json(&summary, run->cold);
 
 	/* the version */
 	{
@@ -222,6 +228,7 @@ xdpg_train_store(XdTrainRun *run)
 								 res->best_epoch, run->counts.rows_used, ds, train_seconds);
 		appendStringInfoString(&vm, "}");
 		info.encoders = guard->encoders;
+		info.cold = run->cold->cold;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),

@@ -19,6 +19,12 @@ extern int64 xdpg_served_model_id(XdServed *s);
 extern bool xdpg_served_explicit(XdServed *s);
 extern bool xdpg_served_int_keys(XdServed *s);
 extern const char *xdpg_served_key_type(XdServed *s, bool user);
+extern XdVersion *xdpg_lookup_user(XdServed *s, const char *model, const char *domain,
+								   const char *user_text, int64 user_int, bool is_int,
+								   int32 *user_id);
+extern void xdpg_unknown_user(const char *model, const char *domain, const char *user_text,
+							  int64 user_int, bool is_int) pg_attribute_noreturn();
+extern XdModelDef *xdpg_served_model(XdServed *s);
 extern XdVersion *xdpg_find_user(XdServed *s, const char *model, const char *domain,
 								 const char *user_text, int64 user_int, bool is_int,
 								 int32 *user_id);

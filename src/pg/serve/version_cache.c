@@ -51,6 +51,7 @@ struct XdServed
 	char	  **domains;
 	int64	   *versions;
 	int32	   *revisions;		/* each version's forgotten_users */
+	XdModelDef *md;				/* the model's definition: the cold path reads rows */
 	struct XdServed *next;
 };
 
@@ -125,7 +126,8 @@ xdpg_served(const char *name)
 	Oid			userid = GetUserId();
 	uint64		gen;
 	XdModelDef *md;
-	MemoryContext old;
+	MemoryContext old,
+				callcxt;
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1];
 	int			ret;
@@ -140,6 +142,11 @@ xdpg_served(const char *name)
 			return s;
 
 	gen = inval_gen;
+	/*
+	 * The definition is SPI_palloc'ed where SPI was connected, so it is kept
+	 * with s; SPI_finish returns there, hence the switch back to callcxt.
+	 */
+	callcxt = MemoryContextSwitchTo(served_cxt);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
@@ -168,6 +175,7 @@ xdpg_served(const char *name)
 	s->item_int = md->item_int;
 	s->user_type = pstrdup(md->user_type);
 	s->item_type = pstrdup(md->item_type);
+	s->md = md;
 	s->n = (int) SPI_processed;
 	s->domains = palloc(sizeof(char *) * s->n);
 	s->versions = palloc(sizeof(int64) * s->n);
@@ -186,6 +194,7 @@ xdpg_served(const char *name)
 	served_list = s;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
+	MemoryContextSwitchTo(callcxt);
 	return s;
 }
 
@@ -211,6 +220,12 @@ const char *
 xdpg_served_key_type(XdServed *s, bool user)
 {
 	return user ? s->user_type : s->item_type;
+}
+
+XdModelDef *
+xdpg_served_model(XdServed *s)
+{
+	return s->md;
 }
 
 int
@@ -334,11 +349,12 @@ xdpg_version_for_domain(XdServed *s, const char *model, const char *domain)
 
 /*
  * The served version holding the user, and its dense id: in domain when
- * given, else the one domain whose version knows the key.
+ * given, else the one domain whose version knows the key; NULL when none
+ * does (the cold path's turn, cold_user.c).
  */
 XdVersion *
-xdpg_find_user(XdServed *s, const char *model, const char *domain,
-			   const char *user_text, int64 user_int, bool is_int, int32 *user_id)
+xdpg_lookup_user(XdServed *s, const char *model, const char *domain,
+				 const char *user_text, int64 user_int, bool is_int, int32 *user_id)
 {
 	int			found = -1;
 	const char *shown = is_int ? psprintf(INT64_FORMAT, user_int) : user_text;
@@ -367,11 +383,7 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 	{
 		if (domain)
 			(void) xdpg_version_for_domain(s, model, domain);	/* unknown domain? */
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("user %s is not known to model \"%s\"%s%s", shown, model,
-						domain ? " in domain " : "", domain ? domain : ""),
-				 errhint("Only users with training interactions can be ranked for now (cold-start users come later); train again once the user has some.")));
+		return NULL;
 	}
 
 	/*
@@ -380,4 +392,29 @@ xdpg_find_user(XdServed *s, const char *model, const char *domain,
 	 * it was.
 	 */
 	return version_get(s, found);
+}
+
+/* The user unknown to every served version, with no rows to rank them from. */
+void
+xdpg_unknown_user(const char *model, const char *domain, const char *user_text,
+				  int64 user_int, bool is_int)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("user %s is not known to model \"%s\"%s%s",
+					is_int ? psprintf(INT64_FORMAT, user_int) : user_text, model,
+					domain ? " in domain " : "", domain ? domain : ""),
+			 errhint("A user with rows in the model's relation is ranked from them; an anonymous session passes its items as history => '[...]'.")));
+}
+
+/* The served version holding the user and its dense id, or an error. */
+XdVersion *
+xdpg_find_user(XdServed *s, const char *model, const char *domain,
+			   const char *user_text, int64 user_int, bool is_int, int32 *user_id)
+{
+	XdVersion  *v = xdpg_lookup_user(s, model, domain, user_text, user_int, is_int, user_id);
+
+	if (v == NULL)
+		xdpg_unknown_user(model, domain, user_text, user_int, is_int);
+	return v;
 }

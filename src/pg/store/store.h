@@ -32,7 +32,9 @@ typedef enum XdDim
 	XDPG_DIM_ITEM_NUM,			/* item profile floats, codes */
 	XDPG_DIM_ITEM_CODES,
 	XDPG_DIM_ENC_HIDDEN,		/* the distributional encoders' widths */
-	XDPG_DIM_ENC_LATENT
+	XDPG_DIM_ENC_LATENT,
+	XDPG_DIM_COLD_HIDDEN,		/* the cold-start encoder's width (cold.h) */
+	XDPG_DIM_COLD_IN			/* its input [e_v ; c* ; y]: d + m + 1 */
 } XdDim;
 
 /* which versions store a tensor */
@@ -44,7 +46,9 @@ typedef enum XdTensorNeed
 	XDPG_NEED_DRR,				/* a DRR target: the residuals of eq. 19 */
 	XDPG_NEED_DRR_CTX,			/* ... on x^1, when L_C >= 1 */
 	XDPG_NEED_ENCODERS,			/* a source's E_U, E_V (DESIGN section 4) */
-	XDPG_NEED_ENCODERS_CTX		/* ... and E_C, when L_C >= 1 */
+	XDPG_NEED_ENCODERS_CTX,		/* ... and E_C, when L_C >= 1 */
+	XDPG_NEED_COLD,				/* the cold-start module (CMML, cold.h) */
+	XDPG_NEED_COLD_EXPLICIT		/* ... its user bias head, explicit feedback */
 } XdTensorNeed;
 
 /* one tensor per version, or one per layer with its number in the name */
@@ -61,7 +65,9 @@ typedef enum XdTensorHome
 	XDPG_HOME_OWN,				/* the version's own rows */
 	XDPG_HOME_MODULE,			/* M1, M3, M4: its own, or for Direct and DRR its
 								 * pinned source version's (DESIGN section 1) */
-	XDPG_HOME_ENCODERS			/* a source's encoders: all of them or none */
+	XDPG_HOME_ENCODERS,			/* a source's encoders: all of them or none */
+	XDPG_HOME_COLD,				/* the cold-start module: all of it or none */
+	XDPG_HOME_COLD_FILM			/* its FiLM heads: all or none, with the module */
 } XdTensorHome;
 
 /* what its values may be */
@@ -94,6 +100,7 @@ typedef struct XdVersionLayout
 	int32		n_items;
 	bool		drr;			/* a DRR target */
 	bool		encoders;		/* the distributional encoders are wanted */
+	bool		cold;			/* the cold-start module may be stored */
 } XdVersionLayout;
 
 /* one tensor a version must hold, by the table */
@@ -120,6 +127,7 @@ typedef struct XdVersionInfo
 	int64		pins_shared_version;	/* target: the source version; 0 = none */
 	bool		skip_shared;	/* the modules live in the pinned version */
 	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
+	const struct xd_cold *cold; /* the cold-start module (cold.h); NULL = none */
 } XdVersionInfo;
 
 /* one version, deserialised (version_read.c) for the cache (serve/version_cache.c) */
@@ -138,6 +146,7 @@ typedef struct XdVersion
 	int64		pins_shared_version;	/* 0 = none (a source version) */
 	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
 	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
+	struct xd_cold *cold;		/* the cold-start module when stored, else NULL */
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */

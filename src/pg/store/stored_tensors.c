@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "xdrec/cold.h"
 #include "xdrec/dist_encoder.h"
 #include "store/store.h"
 
@@ -74,6 +75,20 @@ static const XdTensorRule stored_tensors[] = {
 	{"enc.V.bm", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
 	{"enc.V.Wl", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ENC_LATENT, XDPG_DIM_ENC_HIDDEN, XDPG_HOME_ENCODERS, XDPG_FINITE},
 	{"enc.V.bl", XDPG_NEED_ENCODERS, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ENC_LATENT, XDPG_HOME_ENCODERS, XDPG_FINITE},
+	/* the cold-start module (CMML, cold.h): the encoder (paper eq. 6), the heads */
+	{"cold.enc.W1", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_COLD_HIDDEN, XDPG_DIM_COLD_IN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.enc.b1", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.enc.W2", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_COLD_HIDDEN, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.enc.b2", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.emb.W", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.emb.b", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.bias.W", XDPG_NEED_COLD_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.bias.b", XDPG_NEED_COLD_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD, XDPG_FINITE},
+	/* FiLM per user tower layer (paper eq. 11): gamma = 1 + W_g C + b_g, beta */
+	{"cold.film.g%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
+	{"cold.film.g%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
+	{"cold.film.b%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
+	{"cold.film.b%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 };
 
 static bool
@@ -97,6 +112,10 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return l->encoders;
 		case XDPG_NEED_ENCODERS_CTX:
 			return l->encoders && has_ctx;
+		case XDPG_NEED_COLD:
+			return l->cold;
+		case XDPG_NEED_COLD_EXPLICIT:
+			return l->cold && l->cfg->feedback == XD_EXPLICIT;
 	}
 	return false;
 }
@@ -135,6 +154,10 @@ dim(XdDim d, const XdVersionLayout *l)
 			return XD_ENC_HIDDEN;
 		case XDPG_DIM_ENC_LATENT:
 			return XD_ENC_LATENT;
+		case XDPG_DIM_COLD_HIDDEN:
+			return XD_COLD_HIDDEN;
+		case XDPG_DIM_COLD_IN:
+			return (uint64) l->cfg->d + (uint64) l->cfg->m + 1;
 	}
 	return 0;
 }
@@ -204,9 +227,10 @@ xdpg_stored_tensor_current_name(const char *name)
 }
 
 /*
- * The table's row for a tensor name ("ctx.W3" matches "ctx.W%d"; 0.1.0's
- * names as xdpg_stored_tensor_current_name reads them), or NULL for a name
- * the table does not know (a later release's tensor).
+ * The table's row for a tensor name ("ctx.W3" matches "ctx.W%d",
+ * "cold.film.g2.W" matches "cold.film.g%d.W"; 0.1.0's names as
+ * xdpg_stored_tensor_current_name reads them), or NULL for a name the
+ * table does not know (a later release's tensor).
  */
 const XdTensorRule *
 xdpg_stored_tensor_rule(const char *name)
@@ -225,9 +249,10 @@ xdpg_stored_tensor_rule(const char *name)
 		else if (strncmp(name, pattern, layer - pattern) == 0)
 		{
 			const char *digits = name + (layer - pattern);
+			size_t		n_digits = strspn(digits, "0123456789");
 
 			if (digits[0] >= '1' && digits[0] <= '9' &&
-				strspn(digits, "0123456789") == strlen(digits))
+				strcmp(digits + n_digits, layer + 2) == 0)
 				return &stored_tensors[i];
 		}
 	}

@@ -42,6 +42,7 @@
 #include "utils/numeric.h"
 
 #include "xdrec/blob.h"
+#include "xdrec/cold.h"
 #include "store/store.h"
 
 /* the bound create_model puts on a feature's bins (sql/src/46_lifecycle.sql) */
@@ -63,6 +64,8 @@ typedef struct VersionRead
 	XdStoredTensor *tensors;	/* what the table says it holds */
 	int			n_tensors;
 	bool		has_encoders;	/* wanted and stored */
+	bool		has_cold;		/* the cold-start module is stored */
+	bool		has_cold_film;	/* ... with its FiLM heads */
 	int32	   *code_values[2]; /* users, items: n_values of each profile code */
 	int64		n_seen_items;
 	int64		key_bytes;		/* the key maps' stored size */
@@ -533,13 +536,47 @@ version_weights_args(const VersionRead *r, Datum *vals)
 	vals[1] = Int64GetDatum(r->borrow ? r->v->pins_shared_version : 0);
 }
 
+/* A tensor stored as a whole group or not at all: the encoders, the cold module. */
+static bool
+optional_home(XdTensorHome home)
+{
+	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM;
+}
+
+/* How many of home's expected tensors the inventory found, of how many. */
+static int
+home_found(const VersionRead *r, XdTensorHome home, int *of)
+{
+	int			n = 0;
+
+	*of = 0;
+	for (int i = 0; i < r->n_tensors; i++)
+		if (r->tensors[i].home == home)
+		{
+			(*of)++;
+			n += r->tensors[i].found;
+		}
+	return n;
+}
+
+/* Is this optional tensor read: its group stored (and, for encoders, wanted)? */
+static bool
+optional_read(const VersionRead *r, XdTensorHome home)
+{
+	return home == XDPG_HOME_ENCODERS ? r->has_encoders :
+		home == XDPG_HOME_COLD ? r->has_cold :
+		home == XDPG_HOME_COLD_FILM ? r->has_cold_film : true;
+}
+
 /* The tensors' chunks, counted in the catalog without reading them. */
 static void
 take_tensor_inventory(VersionRead *r)
 {
 	Datum		vals[2];
 	int			n_encoders = 0,
-				n_present = 0;
+				n_present = 0,
+				n_cold = 0,
+				n_film = 0;
 
 	version_weights_args(r, vals);
 	if (SPI_execute_with_args("SELECT tensor, count(*), min(chunk), max(chunk), sum(octet_length(data)) "
@@ -563,7 +600,7 @@ take_tensor_inventory(VersionRead *r)
 			 * wanted and a later release's tensors, which are left unread.
 			 */
 			rule = xdpg_stored_tensor_rule(name);
-			if (rule && rule->home != XDPG_HOME_ENCODERS)
+			if (rule && !optional_home(rule->home))
 				version_corrupt(r, "it stores tensor \"%s\", which its config has no place for", name);
 			continue;
 		}
@@ -573,19 +610,29 @@ take_tensor_inventory(VersionRead *r)
 							DatumGetInt32(SPI_getbinval(tup, td, 4, &isnull)),
 							DatumGetInt64(SPI_getbinval(tup, td, 5, &isnull)));
 	}
-	for (int i = 0; i < r->n_tensors; i++)
-		if (r->tensors[i].home == XDPG_HOME_ENCODERS)
-		{
-			n_encoders++;
-			n_present += r->tensors[i].found;
-		}
+	n_present = home_found(r, XDPG_HOME_ENCODERS, &n_encoders);
 	/* a source version has all of its encoders, or none (stored without) */
 	r->has_encoders = n_present > 0;
 	if (n_present > 0 && n_present < n_encoders)
 		version_corrupt(r, "it stores %d of the %d tensors of its distributional encoders",
 						n_present, n_encoders);
+
+	/*
+	 * The cold-start module likewise (trained with option cold, cold_fit.c):
+	 * all of it or none, and its FiLM heads, all or none, only beside it.
+	 */
+	n_present = home_found(r, XDPG_HOME_COLD, &n_cold);
+	r->has_cold = n_present > 0;
+	if (n_present > 0 && n_present < n_cold)
+		version_corrupt(r, "it stores %d of the %d tensors of its cold-start module",
+						n_present, n_cold);
+	n_present = home_found(r, XDPG_HOME_COLD_FILM, &n_film);
+	r->has_cold_film = n_present > 0;
+	if (n_present > 0 && (n_present < n_film || !r->has_cold))
+		version_corrupt(r, "it stores %d of the %d FiLM tensors of its cold-start module%s",
+						n_present, n_film, r->has_cold ? "" : ", but not the module");
 	for (int i = 0; i < r->n_tensors; i++)
-		if (!r->tensors[i].found && (r->tensors[i].home != XDPG_HOME_ENCODERS))
+		if (!r->tensors[i].found && !optional_home(r->tensors[i].home))
 			version_corrupt(r, "tensor \"%s\" is missing%s", r->tensors[i].name,
 							r->tensors[i].home == XDPG_HOME_MODULE && r->borrow ?
 							psprintf(" from the source version " INT64_FORMAT " it pins",
@@ -691,6 +738,8 @@ version_reset(void *arg)
 	v->adapt = NULL;
 	xd_dist_encoders_free(v->encoders);
 	v->encoders = NULL;
+	xd_cold_free(v->cold);
+	v->cold = NULL;
 	xd_feature_encoder_free(&v->enc);
 }
 
@@ -734,6 +783,15 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 		for (int k = 0; k < XD_N_ENC; k++)
 			for (int j = 0; v->encoders->e[k] && j < v->encoders->e[k]->n_params; j++)
 				check_table_covers(r, &v->encoders->e[k]->params[j]);
+	}
+	if (r->has_cold)
+	{
+		/* its scratch holds a pass of the model's rows, as the model's does */
+		xdpg_check_status(xd_cold_new(&r->cfg, r->has_cold_film, XD_COLD_HIDDEN,
+									  xd_model_max_rows(v->model), &v->cold),
+						  "reading the cold-start module");
+		for (int j = 0; j < v->cold->n_params; j++)
+			check_table_covers(r, &v->cold->params[j]);
 	}
 }
 
@@ -807,6 +865,8 @@ tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **c
 	else if (strcmp(t->name, "feat.item_codes") == 0)
 		*codes = e->item_codes;
 	else if ((p = t->home == XDPG_HOME_ENCODERS ? find_encoder_param(r->v->encoders, t->name)
+			  : t->home == XDPG_HOME_COLD || t->home == XDPG_HOME_COLD_FILM ?
+			  xd_cold_find_param(r->v->cold, t->name)
 			  : xd_model_find_param(r->v->model, t->name)) != NULL)
 		*f = p->w;
 	else
@@ -901,7 +961,7 @@ read_tensors(VersionRead *r)
 				chunks = NIL;
 			}
 			cur = t;
-			if (t && (t->home != XDPG_HOME_ENCODERS || r->has_encoders))
+			if (t && optional_read(r, t->home))
 				chunks = lappend(chunks, PG_DETOAST_DATUM_COPY(SPI_getbinval(tup, td, 2, &isnull)));
 			else
 				cur = NULL;
@@ -912,7 +972,7 @@ read_tensors(VersionRead *r)
 		read_tensor(r, cur, chunks);
 	SPI_cursor_close(portal);
 	for (int i = 0; i < r->n_tensors; i++)
-		if (!r->tensors[i].found && (r->tensors[i].home != XDPG_HOME_ENCODERS || r->has_encoders))
+		if (!r->tensors[i].found && optional_read(r, r->tensors[i].home))
 			version_corrupt(r, "tensor \"%s\" is missing", r->tensors[i].name);
 }
 
@@ -1133,6 +1193,7 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	layout.n_items = r.n_items;
 	layout.drr = strcmp(v->method, "drr") == 0;
 	layout.encoders = ref->want_encoders;
+	layout.cold = true;
 	r.n_tensors = xdpg_stored_tensors(&layout, &r.tensors);
 	take_tensor_inventory(&r);
 	take_key_inventory(&r);

@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "xdrec/blob.h"
+#include "xdrec/cold.h"
 #include "store/store.h"
 
 /* Serialises one tensor and inserts its chunks. */
@@ -215,6 +216,16 @@ write_model_tensors(SPIPlanPtr wplan, int64 model_id, int64 version_id, xd_model
 				write_tensor(wplan, model_id, version_id, e->params[j].name, e->params[j].w, 2, shape);
 			}
 			CHECK_FOR_INTERRUPTS();
+		}
+
+	/* the cold-start module (cold.h), "cold.enc.W1" ... */
+	if (info->cold)
+		for (int j = 0; j < info->cold->n_params; j++)
+		{
+			const xd_param *p = &info->cold->params[j];
+			uint64		shape[2] = {(uint64) p->rows, (uint64) p->cols};
+
+			write_tensor(wplan, model_id, version_id, p->name, p->w, 2, shape);
 		}
 }
 

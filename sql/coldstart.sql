@@ -1,0 +1,155 @@
+-- Cold-start users (issue 19, docs/cold-start.md): the CMML module trained
+-- with the source and stored with its version, a user inserted after
+-- training ranked from their rows, the same rows given as an anonymous
+-- history ranking identically, rank_many's on_unknown, and the errors. No
+-- raw floats: scores are compared bit for bit with themselves.
+SET client_min_messages = warning;
+CREATE EXTENSION xdrec;
+RESET client_min_messages;
+
+\i sql/include/try.sql
+
+SELECT xdrec.generate('cgen', '{"seed": 4, "domains": 2, "sizes": {"source": {"users": 80, "items": 60, "interactions": 2400}, "target": {"users": 20, "items": 20, "interactions": 200}}}') AS rows;
+-- every generated feature: interaction-, user- (spend) and item-scoped
+-- (price, cuisine), so the cold path pools rows through the per-item gates
+SELECT xdrec.create_model('c', 'cgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1}') > 0 AS c;
+
+-- 1. train meta-trains the module in its fit phase and says so
+CREATE TEMP TABLE s AS SELECT xdrec.train('c', 'd0') AS j;
+SELECT j->'cold'->>'trained' AS trained, (j->'cold'->>'epochs')::int > 0 AS epochs,
+	   (j->'cold'->>'episodes')::int > 0 AS episodes,
+	   (j->'cold'->>'valid_loss')::float8 <= (j->'cold'->>'valid_loss_before')::float8 AS no_worse
+FROM s;
+-- stored with the version: the encoder, the embedding head, FiLM per tower layer
+SELECT count(*) AS cold_tensors, count(*) FILTER (WHERE tensor LIKE 'cold.film.%') AS film
+FROM xdrec.weight WHERE version_id = (SELECT (j->>'version')::bigint FROM s) AND chunk = 0
+  AND tensor LIKE 'cold.%';
+
+-- 2. a user inserted after training, with six rows, is ranked from them
+INSERT INTO cgen SELECT domain, 900001, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE domain = 'd0' AND user_key = (SELECT min(user_key) FROM cgen WHERE domain = 'd0')
+ORDER BY item_key, hour LIMIT 6;
+CREATE TEMP TABLE cold AS
+SELECT array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores,
+	   min(version) = (SELECT (j->>'version')::bigint FROM s) AS served_version
+FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10);
+SELECT cardinality(items) AS ranked, served_version,
+	   NOT (items && (SELECT array_agg(item_key) FROM cgen WHERE user_key = 900001)) AS seen_excluded
+FROM cold;
+-- with exclude_seen => false their own items may come back; the same list otherwise
+SELECT count(*) AS ranked FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10, exclude_seen => false);
+-- the text form ranks them the same
+SELECT (SELECT array_agg(item_key::bigint ORDER BY rank) FROM xdrec.rank('c', '900001', '{"hour": 12, "weekday": "fri"}', 10))
+	   = items AS text_form_same FROM cold;
+
+-- 3. the same rows as an anonymous history rank identically, in any order
+CREATE TEMP TABLE hist AS
+SELECT jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+		jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend))
+		ORDER BY item_key, hour) AS fwd,
+	   jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+		jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend))
+		ORDER BY item_key DESC, hour DESC) AS back
+FROM cgen WHERE user_key = 900001;
+SELECT (SELECT array_agg(item_key::bigint ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => h.fwd)) = c.items
+	   AND (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => h.fwd)) = c.scores
+	   AS history_identical,
+	   (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => h.back)) = c.scores
+	   AS any_order_identical
+FROM hist h, cold c;
+-- a plain array of item keys (no context) ranks too
+SELECT count(*) AS ranked FROM xdrec.rank('c', NULL, '{"hour": 12}', 5,
+	history => (SELECT jsonb_agg(item_key) FROM cgen WHERE user_key = 900001));
+-- an item the version does not know is left out with a notice
+SELECT count(*) AS ranked FROM xdrec.rank('c', NULL, '{"hour": 12}', 5,
+	history => (SELECT jsonb_agg(item_key) || '[424242]'::jsonb FROM cgen WHERE user_key = 900001));
+
+-- an item that arrived after training, among the candidates, is reported
+INSERT INTO cgen SELECT domain, user_key, 555555, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE domain = 'd0' AND user_key = 900001 LIMIT 2;
+SELECT count(*) AS ranked FROM xdrec.rank('c', 900001, '{"hour": 12}', 5,
+	candidates => ARRAY[555555, (SELECT max(item_key) FROM cgen WHERE item_key < 555555)]);
+DELETE FROM cgen WHERE item_key = 555555;
+
+-- 4. rank_many: on_unknown 'cold' (the default) ranks the new user as rank
+-- does and leaves out one with no rows; 'skip' leaves both out; 'error' fails
+CREATE TEMP TABLE warm AS SELECT min(user_key) AS u FROM cgen WHERE domain = 'd0';
+CREATE TEMP TABLE many AS
+SELECT user_key, array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores
+FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12, "weekday": "fri"}', 10)
+GROUP BY user_key;
+SELECT count(*) AS users, bool_and(m.items = c.items AND m.scores = c.scores) FILTER (WHERE m.user_key = 900001) AS cold_as_rank
+FROM many m, cold c;
+SELECT count(DISTINCT user_key) AS users
+FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 3, on_unknown => 'skip');
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'error')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'popular')$$);
+
+-- 5. errors
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 777777, '{"hour": 12}', 3)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 900001, '{"hour": 12}', 3, history => '[1]')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '{"item": 1}')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[]')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[{"itm": 1}]')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[[1]]')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[424242]')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[{"item": 1, "ctx": {"hour": "x"}}]')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[true]')$$);
+
+-- 6. option time_col: the user's most recent cold_support rows are read,
+-- exactly the last entries of the same history
+CREATE TABLE cgen_t AS SELECT *, row_number() OVER (ORDER BY domain, user_key, item_key, hour) AS ts FROM cgen WHERE user_key <> 900001;
+SELECT xdrec.create_model('ct', 'cgen_t', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1, "time_col": "ts", "cold_support": 3}') > 0 AS ct;
+SELECT xdrec.train('ct', 'd0')->'cold'->>'trained' AS trained;
+INSERT INTO cgen_t SELECT domain, 900002, item_key, rating, hour, weekday, rain, spend, price, cuisine, 100000 + row_number() OVER (ORDER BY item_key, hour)
+FROM cgen WHERE user_key = 900001;
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('ct', 900002, '{"hour": 12}', 10))
+	 = (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('ct', NULL, '{"hour": 12}', 10, history =>
+		(SELECT jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+			jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend)) ORDER BY ts)
+		 FROM cgen_t WHERE user_key = 900002)))
+	 AS latest_three;
+
+-- 7. option cold => false: no module, and a new user is an error saying so
+SELECT xdrec.create_model('cn', 'cgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 1, "seed": 1, "lr_search": 1, "cold": false}') > 0 AS cn;
+SELECT xdrec.train('cn', 'd0')->'cold' AS cold;
+INSERT INTO cgen SELECT domain, 900003, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE user_key = 900001;
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cn', 900003, '{"hour": 12}', 3)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cn', NULL, '{"hour": 12}', 3, history => '[1]')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"cold_support": 0}')$$);
+
+-- 8. uuid user keys: a new user is read through the column's own type
+CREATE TABLE cgen_u AS SELECT domain, md5(user_key::text)::uuid AS u, item_key, hour, weekday FROM cgen WHERE user_key < 900000;
+SELECT xdrec.create_model('cu', 'cgen_u', 'u', 'item_key', 'domain',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 1, "seed": 1, "lr_search": 1}') > 0 AS cu;
+SELECT xdrec.train('cu', 'd0')->'cold'->>'trained' AS trained;
+INSERT INTO cgen_u SELECT domain, '00000000-0000-0000-0000-0000000000aa', item_key, hour, weekday FROM cgen WHERE user_key = 900001;
+SELECT count(*) AS ranked FROM xdrec.rank('cu', '00000000-0000-0000-0000-0000000000AA', '{"hour": 12}', 5);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cu', 'not-a-uuid', '{"hour": 12}', 5)$$);
+
+-- 9. explicit feedback: the support's labels are the ratings less the global
+-- bias; a history must carry them, and then ranks as the rows do
+SELECT xdrec.generate('cgen_e', '{"seed": 6, "domains": 1, "explicit": true, "sizes": {"source": {"users": 60, "items": 40, "interactions": 1500}}}') AS rows;
+SELECT xdrec.create_model('ce', 'cgen_e', 'user_key', 'item_key', 'domain', rating_col => 'rating',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1, "feedback": "explicit"}') > 0 AS ce;
+SELECT xdrec.train('ce', 'd0')->'cold'->>'trained' AS trained;
+INSERT INTO cgen_e SELECT domain, 900001, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen_e WHERE user_key = (SELECT min(user_key) FROM cgen_e) ORDER BY item_key, hour LIMIT 5;
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('ce', 900001, '{"hour": 12}', 5))
+	 = (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('ce', NULL, '{"hour": 12}', 5, history =>
+		(SELECT jsonb_agg(jsonb_build_object('item', item_key, 'rating', rating, 'ctx', jsonb_build_object('hour', hour)))
+		 FROM cgen_e WHERE user_key = 900001))) AS explicit_history_identical;
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('ce', NULL, '{"hour": 12}', 5, history => '[1]')$$);
+
+DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
+DROP EXTENSION xdrec CASCADE;
