@@ -189,13 +189,16 @@ rows_sql(const XdModelDef *md, int limit)
 						 md->features[i].type == XDPG_CATEGORICAL ? " COLLATE \"C\"" : "");
 	/*
 	 * The column itself against the key, so an index on it is used; a uuid
-	 * key is given in its canonical text form (key_datum)
+	 * key is given in its canonical text form (key_datum). It runs as the
+	 * caller, under the caller's search_path: operators are pg_catalog's, so
+	 * no operator of a schema on that path is called.
 	 */
-	appendStringInfo(&sql, " FROM %s AS %s WHERE %s = $1::%s "
-					 "AND (%s)::pg_catalog.text = ANY ($2::pg_catalog.text[]) "
+	appendStringInfo(&sql, " FROM %s AS %s WHERE %s OPERATOR(pg_catalog.=) $1::%s "
+					 "AND (%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) "
 					 "AND NOT EXISTS (SELECT 1 FROM xdrec.forgotten xdrec_forgotten "
-					 " WHERE xdrec_forgotten.model_id = $3 AND xdrec_forgotten.user_key = $4 "
-					 " AND xdrec_forgotten.domain = (%s.%s)::pg_catalog.text) ORDER BY ",
+					 " WHERE xdrec_forgotten.model_id OPERATOR(pg_catalog.=) $3 "
+					 " AND xdrec_forgotten.user_key OPERATOR(pg_catalog.=) $4 "
+					 " AND xdrec_forgotten.domain OPERATOR(pg_catalog.=) (%s.%s)::pg_catalog.text) ORDER BY ",
 					 md->relation, alias, quote_identifier(md->user_col),
 					 md->user_int ? "pg_catalog.int8" :
 					 strcmp(md->user_type, "uuid") == 0 ? "pg_catalog.uuid" : "pg_catalog.text",
