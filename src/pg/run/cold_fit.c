@@ -58,9 +58,13 @@ xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 	/* episodes' supports as long as serving reads (option cold_support) */
 	o.max_support = Min(md->cold_support,
 						xd_model_max_rows(model) / (1 + XD_COLD_NEGATIVES));
-	/* a job's cancel reaches it; its episodes are no epochs of the job's progress */
-	o.hooks.stop = hooks ? hooks->stop : NULL;
-	o.hooks.stop_arg = hooks ? hooks->stop_arg : NULL;
+	/*
+	 * The stop half only: a job's cancel or a foreground Ctrl-C reaches it
+	 * (the curve's stop checks for interrupts); its episodes are no epochs
+	 * of the job's progress
+	 */
+	o.hooks.stop = hooks->stop;
+	o.hooks.stop_arg = hooks->stop_arg;
 	st = xd_cold_train(model, ds, NULL, &o, &f->cold, &f->rep);
 	if (st == XD_ENODATA)
 		return f;				/* no user with two rows: reported, not an error */

@@ -158,7 +158,7 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 	xdpg_check_status(st, "training the encoders");
 
 	/* the cold-start module (CMML), on the trained model */
-	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, hooks, run->cxt);
+	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, &run->curve.after, run->cxt);
 }
 
 /*
