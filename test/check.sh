@@ -17,15 +17,19 @@ SUMMARY=()
 SUITES_PASSED=0
 SUITES_FAILED=0
 
-# record <suite> <rc> <detail>
+# record <suite> <rc> <detail>: one summary line, with the suite's wall
+# seconds (since the last record), so the time budget's share of each shows
+SUITE_START=$SECONDS
 record()
 {
+	local took=$((SECONDS - SUITE_START))
+	SUITE_START=$SECONDS
 	if [ "$2" -eq 0 ]; then
 		SUITES_PASSED=$((SUITES_PASSED + 1))
-		SUMMARY+=("ok   $1: $3")
+		SUMMARY+=("ok   $1: $3 [${took}s]")
 	else
 		SUITES_FAILED=$((SUITES_FAILED + 1))
-		SUMMARY+=("FAIL $1: $3")
+		SUMMARY+=("FAIL $1: $3 [${took}s]")
 	fi
 }
 
@@ -180,10 +184,11 @@ for t in test/integration/*.sh; do
 	[ -e "$t" ] || continue
 	n_int=$((n_int + 1))
 	xd_log "integration: $t"
+	t_start=$SECONDS
 	if bash "$t"; then
-		echo "ok   $t"
+		echo "ok   $t [$((SECONDS - t_start))s]"
 	else
-		echo "FAIL $t"
+		echo "FAIL $t [$((SECONDS - t_start))s]"
 		n_int_failed=$((n_int_failed + 1))
 	fi
 done
