@@ -1,0 +1,114 @@
+/*
+ * route.c - scale-out routing (docs/scale.md): whether another node holds
+ * the domain a ranking call is for, and that node's answer. The placement
+ * and the user directory are read by xdrec_internal.route, the remote call
+ * made by xdrec_internal.rank_remote and rank_many_remote through PL/Proxy
+ * (sql/src/48_scale.sql), all as the calling role: the holding node checks
+ * its privileges as it would for a local call.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "serve/serve.h"
+
+/* the routing query, planned once per backend */
+static SPIPlanPtr route_plan = NULL;
+
+/*
+ * The node other than this one that answers a call on model for domain (or,
+ * domain NULL, for the users in user_keys, a text[]), or NULL when this node
+ * answers. *to_domain: the domain the call goes to, NULL when the users are
+ * in several domains of that node (the node finds each, as here).
+ */
+char *
+xdpg_route(const char *model, const char *domain, Datum user_keys, char **to_domain)
+{
+	Datum		vals[3];
+	char		nulls[3] = {' ', domain ? ' ' : 'n', domain ? 'n' : ' '};
+	char	   *node = NULL;
+	char	   *dom = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	*to_domain = NULL;
+	vals[0] = CStringGetTextDatum(model);
+	vals[1] = domain ? CStringGetTextDatum(domain) : (Datum) 0;
+	vals[2] = domain ? (Datum) 0 : user_keys;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	if (route_plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT to_node, to_domain FROM xdrec_internal.route($1, $2, $3)",
+									   3, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "xdrec: preparing the routing query failed: %s",
+				 SPI_result_code_string(SPI_result));
+		route_plan = plan;
+	}
+	if (SPI_execute_plan(route_plan, vals, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: the routing query failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *n = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *d = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		if (node && strcmp(node, n) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the users of this call to model \"%s\" are held by nodes \"%s\" and \"%s\"",
+							model, node, n),
+					 errhint("Rank the users of each domain in a call of their own, naming it with domain => ...")));
+		dom = node ? NULL : d;	/* two domains of one node: it finds each */
+		node = n;
+	}
+	if (node)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		node = pstrdup(node);
+		*to_domain = dom ? pstrdup(dom) : NULL;
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return node;
+}
+
+/*
+ * Run sql, a query over one of the remote functions whose columns are the
+ * calling set-returning function's, and return its rows as the result.
+ */
+void
+xdpg_route_rows(FunctionCallInfo fcinfo, const char *sql, int nargs, Oid *types,
+				Datum *vals, const char *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			natts;
+	Datum	   *values;
+	bool	   *isnull;
+
+	InitMaterializedSRF(fcinfo, 0);
+	natts = rsinfo->setDesc->natts;
+	values = palloc(sizeof(Datum) * natts);
+	isnull = palloc(sizeof(bool) * natts);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	if (SPI_execute_with_args(sql, nargs, types, vals, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: the routed call failed");
+	if (SPI_tuptable->tupdesc->natts != natts)
+		elog(ERROR, "xdrec: the routed call returned %d columns, not %d",
+			 SPI_tuptable->tupdesc->natts, natts);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		for (int c = 0; c < natts; c++)
+			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
+									  &isnull[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	SPI_finish();
+}
