@@ -145,6 +145,8 @@ xd_prove()
 	dir=$(mktemp -d /tmp/xdrec-tap.XXXXXX)
 	cp -r "$XD_ROOT/test/t/." "$dir/"
 	for t in "$@"; do
+		# a script from elsewhere (test/bench/cluster.pl) beside XdrecTest.pm
+		[ -e "$dir/$(basename "$t")" ] || cp "$t" "$dir/"
 		tests+=("$dir/$(basename "$t")")
 	done
 	chown -R postgres: "$dir"
