@@ -235,39 +235,6 @@ AS $$
 $$;
 
 /*
- * Where a ranking call goes (src/pg/serve/route.c): the (node, domain) pairs
- * other than this node that hold the domain, or the domains of user_keys in
- * the directory when domain is NULL. No row: this node answers (no scale-out,
- * a domain held here, a user the directory does not know). Read under the
- * caller's policies: a model the caller may not use routes nowhere, and
- * fails here as it would anywhere.
- */
-CREATE OR REPLACE FUNCTION xdrec_internal.route(model text, domain text, user_keys text[])
-RETURNS TABLE(to_node text, to_domain text)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	WITH here AS (
-		SELECT s.value FROM xdrec.setting s WHERE s.name OPERATOR(pg_catalog.=) 'node'
-	), m AS (
-		SELECT x.id FROM xdrec.model x WHERE x.name OPERATOR(pg_catalog.=) route.model
-	), doms AS (
-		SELECT route.domain AS d WHERE route.domain IS NOT NULL
-		UNION
-		SELECT u.domain FROM xdrec.user_domain u, m
-		WHERE route.domain IS NULL AND u.model_id OPERATOR(pg_catalog.=) m.id
-		  AND u.user_key OPERATOR(pg_catalog.=) ANY (route.user_keys)
-	)
-	SELECT n.name, p.domain
-	FROM here, m, doms
-	JOIN xdrec.placement p ON p.domain OPERATOR(pg_catalog.=) doms.d
-	JOIN xdrec.node n ON n.name OPERATOR(pg_catalog.=) p.node
-	WHERE p.model_id OPERATOR(pg_catalog.=) m.id
-	  AND n.number OPERATOR(pg_catalog.<>) here.value
-	ORDER BY 1, 2
-$$;
-
-/*
  * A ranking call answered by node through PL/Proxy, as the calling role
  * (src/pg/serve/route.c). A node that cannot be reached fails with
  * connection_failure naming it; other domains keep serving.

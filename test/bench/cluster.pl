@@ -1,7 +1,7 @@
 # cluster.pl - `make bench-cluster` (docs/scale.md, issue 22): three local
 # nodes set up as test/t/007_scale_out.pl sets them up; prints a table of
 # routing overhead (p50/p99 of xdrec.rank at 10k items, on the holding node
-# and through a router), the routing lookup every call pays, the replication
+# and through a router), the replication
 # lag and volume of a new source version, and adapt_all of 30 domains on one
 # node against three nodes (at once on this machine's cores, and each alone:
 # what one core per node would give). Not a test: numbers go to stderr.
@@ -88,8 +88,6 @@ SQL
 my $rank = q{SELECT * FROM xdrec.rank('big', users[1 + i % 100], '{}', 10)};
 push @rows, [ 'rank at 10k items, on the holding node (p50 / p99 ms)', $lat->($n2, $rank) ];
 push @rows, [ 'rank at 10k items, through the router (p50 / p99 ms)', $lat->($n1, $rank) ];
-push @rows, [ 'routing lookup alone, every call pays it (p50 / p99 ms)',
-	$lat->($n2, q{SELECT * FROM xdrec_internal.route('big', NULL, ARRAY[users[1 + i % 100]])}) ];
 
 # a new source version: how long until the subscribers serve it, and its size
 my $t0 = time;

@@ -170,7 +170,7 @@ item_datum(XdVersion *v, int32 item, bool int_form)
 		: CStringGetTextDatum(xdpg_key_text(&v->items, item));
 }
 
-/* user keys as the text[] routing reads (xdrec_internal.route) */
+/* user keys as the text[] the routing query reads (serve/route.c) */
 static Datum
 keys_as_text(ArrayType *keys, bool int_form)
 {

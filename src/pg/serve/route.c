@@ -1,7 +1,7 @@
 /*
  * route.c - scale-out routing (docs/scale.md): whether another node holds
  * the domain a ranking call is for, and that node's answer. The placement
- * and the user directory are read by xdrec_internal.route, the remote call
+ * and the user directory are read by route_sql below, the remote call
  * made by xdrec_internal.rank_remote and rank_many_remote through PL/Proxy
  * (sql/src/48_scale.sql), all as the calling role: the holding node checks
  * its privileges as it would for a local call.
@@ -16,7 +16,36 @@
 
 #include "serve/serve.h"
 
-/* the routing query, planned once per backend */
+/*
+ * Where a call goes: the (node, domain) pairs other than this node that hold
+ * the domain ($2), or the domains of the users $3 (text[]) in the directory
+ * when it is NULL. No row: this node answers (no scale-out, a domain held
+ * here or placed nowhere, a user the directory does not know). Read under
+ * the caller's policies: a model the caller may not use routes nowhere, and
+ * fails here as it would anywhere. Every rank call runs it, as the caller:
+ * every name and operator is qualified (DESIGN section 9).
+ */
+static const char *route_sql =
+"WITH here AS ("
+"  SELECT s.value FROM xdrec.setting s WHERE s.name OPERATOR(pg_catalog.=) 'node'"
+"), m AS ("
+"  SELECT x.id FROM xdrec.model x WHERE x.name OPERATOR(pg_catalog.=) $1"
+"), doms AS ("
+"  SELECT $2 AS d WHERE $2 IS NOT NULL"
+"  UNION"
+"  SELECT u.domain FROM xdrec.user_domain u, m"
+"  WHERE $2 IS NULL AND u.model_id OPERATOR(pg_catalog.=) m.id"
+"    AND u.user_key OPERATOR(pg_catalog.=) ANY ($3)"
+") "
+"SELECT n.name, p.domain "
+"FROM here, m, doms "
+"JOIN xdrec.placement p ON p.domain OPERATOR(pg_catalog.=) doms.d "
+"JOIN xdrec.node n ON n.name OPERATOR(pg_catalog.=) p.node "
+"WHERE p.model_id OPERATOR(pg_catalog.=) m.id "
+"  AND n.number OPERATOR(pg_catalog.<>) here.value "
+"ORDER BY 1, 2";
+
+/* route_sql, planned once per backend */
 static SPIPlanPtr route_plan = NULL;
 
 /*
@@ -43,8 +72,7 @@ xdpg_route(const char *model, const char *domain, Datum user_keys, char **to_dom
 	if (route_plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
-		SPIPlanPtr	plan = SPI_prepare("SELECT to_node, to_domain FROM xdrec_internal.route($1, $2, $3)",
-									   3, types);
+		SPIPlanPtr	plan = SPI_prepare(route_sql, 3, types);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "xdrec: preparing the routing query failed: %s",
