@@ -222,6 +222,15 @@ BEGIN
 		SELECT user_key, item_key, score, rank, version
 		FROM xdrec.rank_many(name, user_keys, ctx, k, domain, exclude_seen, on_unknown);
 	$p$;
+	-- members of the extension, so that DROP EXTENSION xdrec drops them too
+	-- (pg_dump does not carry them: run enable_routing again after a restore)
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+					 AND d.objid OPERATOR(pg_catalog.=) 'xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb)'::pg_catalog.regprocedure
+					 AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+		ALTER EXTENSION xdrec ADD FUNCTION xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb);
+		ALTER EXTENSION xdrec ADD FUNCTION xdrec_internal.proxy_rank_many(text, text, text[], jsonb, integer, text, boolean, text);
+	END IF;
 END
 $$;
 

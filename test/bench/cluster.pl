@@ -85,7 +85,7 @@ SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' /
 	   round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3) FROM lat;
 SQL
 };
-my $rank = q{SELECT * FROM xdrec.rank('big', users[1 + i % 100], '{}', 10)};
+my $rank = q{SELECT * FROM xdrec.rank('big', users[1 + i % 100], '{}', 10, domain => 'd0')};
 push @rows, [ 'rank at 10k items, on the holding node (p50 / p99 ms)', $lat->($n2, $rank) ];
 push @rows, [ 'rank at 10k items, through the router (p50 / p99 ms)', $lat->($n1, $rank) ];
 
@@ -144,6 +144,16 @@ for my $n (@nodes)
 }
 push @rows, [ 'the same, each node alone: slowest node = one core per node (s)',
 	sprintf('%.1f (%s)', (sort { $b <=> $a } @alone)[0], join(', ', map { sprintf '%.1f', $_ } @alone)) ];
+push @rows, [ 'stored bytes of one adapted target version, mean over b2\'s (weights + key maps + seen)',
+	$n2->safe_psql($db, <<'SQL') ];
+SELECT round(avg(b)) FROM (
+	SELECT v.id, (SELECT coalesce(sum(pg_column_size(data)), 0) FROM xdrec.weight w WHERE w.version_id = v.id)
+		 + (SELECT coalesce(sum(pg_column_size(keys)), 0) FROM xdrec.key_map k WHERE k.version_id = v.id)
+		 + (SELECT coalesce(sum(pg_column_size(counts)) + sum(pg_column_size(items)), 0) FROM xdrec.seen s WHERE s.version_id = v.id) AS b
+	FROM xdrec.version v WHERE v.kind = 'target' AND v.state = 'ready') x
+SQL
+push @rows, [ 'methods the adapted targets chose on b2', $n2->safe_psql($db,
+	q{SELECT string_agg(method || ' ' || n, ', ') FROM (SELECT method, count(*) n FROM xdrec.version WHERE kind = 'target' GROUP BY 1) x}) ];
 push @rows, [ 'cores on this machine', `nproc` =~ s/\s+//gr ];
 
 diag(sprintf('%-92s %s', 'measure', 'value'));
