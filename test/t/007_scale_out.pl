@@ -62,6 +62,14 @@ SQL
 is($n1->safe_psql($db, "SELECT id >= 2^48 AND id < 2 * 2^48 FROM xdrec.model"), 't',
 	'the model id is in node 1\'s range');
 
+# a subscriber's replay position in pg_stat_replication is what it received,
+# not yet what it applied: wait for the rows themselves
+sub wait_rows
+{
+	my ($node, $sql) = @_;
+	$node->poll_query_until($db, $sql) or die "timed out waiting on " . $node->name . " for: $sql";
+	return;
+}
 my $synced = "SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')";
 for my $i (2, 3)
 {
@@ -119,14 +127,14 @@ $n2->safe_psql($db, q{DELETE FROM xdrec.model_grant WHERE grantee = 'xd_user'});
 note("xd_user routed to n2 without a grant there: " . (split /\n/, $err)[0]);
 like($err, qr/ERROR/, 'the router connects as the caller: n2 refuses a role it has no grant for');
 $n1->safe_psql($db, q{SET ROLE xd_owner; SELECT xdrec.revoke('m', 'xd_user'); SELECT xdrec.grant('m', 'xd_user', 'use')});
-$n1->wait_for_catchup('shared_n2');
+wait_rows($n2, q{SELECT count(*) = 1 FROM xdrec.model_grant WHERE grantee = 'xd_user'});
 is($n1->safe_psql($db, $rank->('d1')), $local, 'a grant replicated back lets the caller rank again');
 
 # a retrained source: targets stale on every node, subscriber caches invalidated
 my $session = $n2->background_psql($db);
 my $v1 = $session->query_safe(q{SELECT DISTINCT version FROM xdrec.rank('m', '1'::text, '{}', 3, domain => 'd0')});
 my $v2 = $n1->safe_psql($db, q{SET ROLE xd_owner; SELECT xdrec.train('m', deploy => 'always')->>'version'});
-$n1->wait_for_catchup("shared_n$_") for 2, 3;
+wait_rows($_, "SELECT served_version = $v2 FROM xdrec.domains WHERE domain = 'd0'") for $n2, $n3;
 my $seen = $session->query_safe(q{SELECT DISTINCT version FROM xdrec.rank('m', '1'::text, '{}', 3, domain => 'd0')});
 $session->quit;
 note("n2 session: source version $v1, n1 trained $v2, the same session now serves $seen");
@@ -152,12 +160,12 @@ $n3->start;
 # a moved domain serves from its new node
 $n3->safe_psql($db, "INSERT INTO orders SELECT * FROM gen WHERE domain = 'd3'");
 $n1->safe_psql($db, "SELECT xdrec.place('m', 'd3', 'n3')");
-$n1->wait_for_catchup("shared_n$_") for 2, 3;
+wait_rows($_, q{SELECT node = 'n3' FROM xdrec.placement WHERE domain = 'd3'}) for $n2, $n3;
 # the old holder drops its users from the directory before the new one lists them
 $n2->safe_psql($db, q{SELECT xdrec.refresh_directory('m')});
-$n2->wait_for_catchup('directory_n2');
+wait_rows($n1, q{SELECT count(*) = 0 FROM xdrec.user_domain WHERE domain = 'd3'});
 $n3->safe_psql($db, q{SET ROLE xd_owner; SELECT xdrec.adapt('m', 'd3'); RESET ROLE; SELECT xdrec.refresh_directory('m')});
-$n3->wait_for_catchup('directory_n3');
+wait_rows($n1, q{SELECT count(*) > 0 FROM xdrec.user_domain WHERE domain = 'd3'});
 my $moved = q{SET ROLE xd_user; SELECT DISTINCT version >= 3 * 2^48 FROM xdrec.rank('m', (SELECT min(user_key) FROM xdrec.user_domain WHERE domain = 'd3'), '{}', 3, domain => 'd3')};
 is($n1->safe_psql($db, $moved), 't', 'the moved domain serves n3\'s version through the router');
 
