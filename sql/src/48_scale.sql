@@ -36,6 +36,10 @@ BEGIN
 	END IF;
 	LOCK TABLE xdrec.node IN EXCLUSIVE MODE;	-- two at once would draw one number
 	SELECT coalesce(pg_catalog.max(x.number), 0) OPERATOR(pg_catalog.+) 1 INTO n FROM xdrec.node x;
+	IF EXISTS (SELECT 1 FROM xdrec.node x WHERE x.name OPERATOR(pg_catalog.=) add_node.name) THEN
+		RAISE EXCEPTION 'node "%" exists', name
+			USING ERRCODE = 'duplicate_object';
+	END IF;
 	INSERT INTO xdrec.node (name, number, connstr) VALUES (add_node.name, n, add_node.connstr);
 	RETURN n;
 END
