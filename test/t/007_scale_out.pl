@@ -169,5 +169,10 @@ wait_rows($n1, q{SELECT count(*) > 0 FROM xdrec.user_domain WHERE domain = 'd3'}
 my $moved = q{SET ROLE xd_user; SELECT DISTINCT version >= 3 * 2^48 FROM xdrec.rank('m', (SELECT min(user_key) FROM xdrec.user_domain WHERE domain = 'd3'), '{}', 3, domain => 'd3')};
 is($n1->safe_psql($db, $moved), 't', 'the moved domain serves n3\'s version through the router');
 
+# the proxy functions enable_routing made are the extension's: DROP takes them
+$n3->safe_psql($db, 'DROP SUBSCRIPTION shared_n3; DROP EXTENSION xdrec');
+is($n3->safe_psql($db, q{SELECT count(*) FROM pg_proc WHERE proname LIKE 'proxy_rank%'}), '0',
+	'DROP EXTENSION xdrec drops the proxy functions');
+
 $_->stop for @nodes;
 done_testing();
