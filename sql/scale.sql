@@ -44,6 +44,12 @@ SELECT count(*) AS ranked FROM xdrec.rank('sc', (SELECT min(user_key) FROM sc_ge
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('sc', 1::bigint, '{}', 5, domain => 'd1')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sc', ARRAY['1'], '{}', 5, domain => 'd1')$$);
 SELECT pg_temp.try($$SELECT xdrec.enable_routing()$$);
+-- each backend remembers whether this database is a node until xdrec.setting
+-- changes: no longer a node, d1 ranks here; a node again, it is routed
+DELETE FROM xdrec.setting WHERE name = 'node';
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('sc', (SELECT min(user_key) FROM sc_gen WHERE domain = 'd1'), '{}', 5, domain => 'd1')$$) AS not_a_node;
+SELECT xdrec.set_local_node('a') AS node_again;
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('sc', (SELECT min(user_key) FROM sc_gen WHERE domain = 'd1'), '{}', 5, domain => 'd1')$$) AS routed_again;
 
 -- only the extension's owner writes them; roles read under row-level security
 SET ROLE regress_xdrec_scale_user;

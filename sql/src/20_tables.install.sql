@@ -272,6 +272,10 @@ SELECT pg_catalog.pg_extension_config_dump('xdrec.setting', '');
 ALTER TABLE xdrec.setting ENABLE ROW LEVEL SECURITY;
 CREATE POLICY setting_select ON xdrec.setting FOR SELECT USING (true);
 GRANT SELECT ON xdrec.setting TO PUBLIC;
+-- routing reads whether this database is a node once per backend, until
+-- this invalidation (src/pg/serve/route.c)
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.setting
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 
 -- ---------------------------------------------------------------------------
 -- Scale-out (docs/scale.md, DESIGN section 10): the nodes, where each domain

@@ -123,6 +123,8 @@ CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE A
 -- logical replication applies.
 ALTER TABLE xdrec.setting DROP CONSTRAINT setting_name_check;
 ALTER TABLE xdrec.setting ADD CONSTRAINT setting_name_check CHECK (name IN ('max_workers', 'node'));
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.setting
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 -- ---------------------------------------------------------------------------
 -- Scale-out (docs/scale.md, DESIGN section 10): the nodes, where each domain
 -- is held, and which domain a user is in. Written by the extension's owner

@@ -13,6 +13,7 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 
 #include "serve/serve.h"
 
@@ -49,6 +50,23 @@ static const char *route_sql =
 static SPIPlanPtr route_plan = NULL;
 
 /*
+ * Whether this database is a node (xdrec.setting has 'node'): -1 not known.
+ * A server that is none skips route_sql; a write to xdrec.setting sends the
+ * relcache invalidation of xdrec.domain (its statement trigger), which
+ * makes it unknown again.
+ */
+static int	is_node = -1;
+static Oid	is_node_relid = InvalidOid;
+static bool callback_registered = false;
+
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == is_node_relid)
+		is_node = -1;
+}
+
+/*
  * The node other than this one that answers a call on model for domain (or,
  * domain NULL, for the users in user_keys, a text[]), or NULL when this node
  * answers. *to_domain: the domain the call goes to, NULL when the users are
@@ -64,11 +82,35 @@ xdpg_route(const char *model, const char *domain, Datum user_keys, char **to_dom
 	MemoryContext caller = CurrentMemoryContext;
 
 	*to_domain = NULL;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	if (xdpg_domain_relid() != is_node_relid)
+	{
+		is_node_relid = xdpg_domain_relid();	/* the extension recreated */
+		is_node = -1;
+	}
+	if (is_node == 0)
+		return NULL;
 	vals[0] = CStringGetTextDatum(model);
 	vals[1] = domain ? CStringGetTextDatum(domain) : (Datum) 0;
 	vals[2] = domain ? (Datum) 0 : user_keys;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
+	if (is_node < 0)
+	{
+		if (SPI_execute("SELECT EXISTS (SELECT 1 FROM xdrec.setting s "
+						"WHERE s.name OPERATOR(pg_catalog.=) 'node')", true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "xdrec: reading the node setting failed");
+		is_node = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+		if (!is_node)
+		{
+			SPI_finish();
+			return NULL;
+		}
+	}
 	if (route_plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
