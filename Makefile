@@ -28,6 +28,8 @@
 #                            valgrind (test/server_valgrind.sh; slow, not in check.sh)
 #   make check-tap [TAP_TESTS=test/t/NNN_name.pl]  the TAP tests (test/t/README.md),
 #                            installing first; as root
+#   make bench-cluster       scale-out over three local nodes: routing p50/p99,
+#                            replication lag, adapt_all on 1 vs 3 nodes; as root
 #   make check-fresh         the README's two commands in a fresh Debian 12 root
 #                            (debootstrap + chroot, test/check_fresh.sh; slow, not in CI)
 #
@@ -122,7 +124,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-real check-server-valgrind check-tap check-fresh
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -202,6 +204,11 @@ deps: $(PG_SRCS:.c=.o)
 
 check-tap:
 	bash -c '. test/lib.sh && xd_build_install && xd_prove $(TAP_TESTS)'
+
+# scale-out over three local nodes: routing overhead, replication lag,
+# adapt_all on one node against three (docs/scale.md); a few minutes
+bench-cluster:
+	bash -c '. test/lib.sh && xd_build_install && xd_prove test/bench/cluster.pl'
 
 check-fresh:
 	bash test/check_fresh.sh

@@ -26,9 +26,10 @@ fi
 export XD_PGBIN
 export PG_CONFIG=$XD_PGBIN/pg_config
 # (perl's prove and IPC::Run: the TAP tests in test/t/; git: the upgrade
-# test builds release 0.1.0 from the checkout's history)
+# test builds release 0.1.0 from the checkout's history; PL/Proxy: the
+# scale-out routing and its TAP test, optional at runtime, docs/scale.md)
 XD_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev
-	postgresql-15-cron gnuplot-nox python3-psycopg2 make gcc valgrind nodejs sqlsmith
+	postgresql-15-cron postgresql-15-plproxy gnuplot-nox python3-psycopg2 make gcc valgrind nodejs sqlsmith
 	perl libipc-run-perl git)
 
 xd_log() { printf '== %s\n' "$*"; }
@@ -144,6 +145,8 @@ xd_prove()
 	dir=$(mktemp -d /tmp/xdrec-tap.XXXXXX)
 	cp -r "$XD_ROOT/test/t/." "$dir/"
 	for t in "$@"; do
+		# a script from elsewhere (test/bench/cluster.pl) beside XdrecTest.pm
+		[ -e "$dir/$(basename "$t")" ] || cp "$t" "$dir/"
 		tests+=("$dir/$(basename "$t")")
 	done
 	chown -R postgres: "$dir"

@@ -261,12 +261,83 @@ CREATE POLICY job_progress_select ON xdrec.job_progress FOR SELECT
 GRANT SELECT ON xdrec.job_progress TO PUBLIC;
 
 -- Settings of the job queue; a missing row means the default. Only the
--- extension's owner writes them (xdrec.set_max_workers).
+-- extension's owner writes them (xdrec.set_max_workers; 'node', the number
+-- of this database's node in a scale-out: xdrec.set_local_node, never
+-- replicated).
 CREATE TABLE xdrec.setting (
-	name text PRIMARY KEY CHECK (name IN ('max_workers')),
+	name text PRIMARY KEY CHECK (name IN ('max_workers', 'node')),
 	value integer NOT NULL CHECK (value >= 1)
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.setting', '');
 ALTER TABLE xdrec.setting ENABLE ROW LEVEL SECURITY;
 CREATE POLICY setting_select ON xdrec.setting FOR SELECT USING (true);
 GRANT SELECT ON xdrec.setting TO PUBLIC;
+-- routing reads whether this database is a node once per backend, until
+-- this invalidation (src/pg/serve/route.c)
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON xdrec.setting
+	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.invalidate_cache();
+
+-- ---------------------------------------------------------------------------
+-- Scale-out (docs/scale.md, DESIGN section 10): the nodes, where each domain
+-- is held, and which domain a user is in. Written by the extension's owner
+-- on the node that trains the source (xdrec.add_node, xdrec.place) and
+-- replicated from there with the shared modules; the directory is written
+-- by each holding node (xdrec.refresh_directory) and replicated to the
+-- routers. Rows replicated in (logical replication's apply runs with
+-- session_replication_role = replica, where statement triggers do not fire)
+-- invalidate the ranking caches through the row triggers enabled for
+-- replica mode only.
+
+-- A node's number goes into the high bits of the model and version ids it
+-- draws (number * 2^48, xdrec.set_local_node), so ids never collide.
+-- Connection strings name no user: PL/Proxy then connects as the calling
+-- role, which the holding node checks (docs/scale.md, "Privileges").
+CREATE TABLE xdrec.node (
+	name text PRIMARY KEY CHECK (name <> '' AND pg_catalog.length(name) <= 63),
+	number integer NOT NULL UNIQUE CHECK (number >= 1 AND number <= 32767),
+	connstr text NOT NULL,
+	added_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.node', '');
+ALTER TABLE xdrec.node ENABLE ROW LEVEL SECURITY;
+CREATE POLICY node_select ON xdrec.node FOR SELECT USING (true);
+GRANT SELECT ON xdrec.node TO PUBLIC;
+
+CREATE TABLE xdrec.placement (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	domain text NOT NULL,
+	node text NOT NULL REFERENCES xdrec.node (name),
+	placed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (model_id, domain)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.placement', '');
+ALTER TABLE xdrec.placement ENABLE ROW LEVEL SECURITY;
+CREATE POLICY placement_select ON xdrec.placement FOR SELECT
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.placement TO PUBLIC;
+
+-- The user→domain directory routing reads when a call names no domain.
+CREATE TABLE xdrec.user_domain (
+	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
+	user_key text NOT NULL,
+	domain text NOT NULL,
+	PRIMARY KEY (model_id, user_key, domain)
+);
+SELECT pg_catalog.pg_extension_config_dump('xdrec.user_domain', '');
+ALTER TABLE xdrec.user_domain ENABLE ROW LEVEL SECURITY;
+CREATE POLICY user_domain_select ON xdrec.user_domain FOR SELECT
+	USING (xdrec_internal.model_access(model_id, 'use'));
+GRANT SELECT ON xdrec.user_domain TO PUBLIC;
+
+-- The publication of the shared modules filters xdrec.domain on role, which
+-- UPDATE and DELETE can only do with every column in the replica identity.
+ALTER TABLE xdrec.domain REPLICA IDENTITY FULL;
+CREATE TRIGGER invalidate_cache_applied AFTER INSERT OR UPDATE OR DELETE ON xdrec.model
+	FOR EACH ROW EXECUTE FUNCTION xdrec_internal.invalidate_cache();
+ALTER TABLE xdrec.model ENABLE REPLICA TRIGGER invalidate_cache_applied;
+CREATE TRIGGER invalidate_cache_applied AFTER INSERT OR UPDATE OR DELETE ON xdrec.model_grant
+	FOR EACH ROW EXECUTE FUNCTION xdrec_internal.invalidate_cache();
+ALTER TABLE xdrec.model_grant ENABLE REPLICA TRIGGER invalidate_cache_applied;
+CREATE TRIGGER invalidate_cache_applied AFTER INSERT OR UPDATE OR DELETE ON xdrec.domain
+	FOR EACH ROW EXECUTE FUNCTION xdrec_internal.invalidate_cache();
+ALTER TABLE xdrec.domain ENABLE REPLICA TRIGGER invalidate_cache_applied;

@@ -373,6 +373,35 @@ COMMENT ON COLUMN xdrec.job_progress.rows_per_sec IS 'training interactions per 
 COMMENT ON COLUMN xdrec.job_progress.eta IS 'time left to the most epochs at the current pace';
 COMMENT ON COLUMN xdrec.job_progress.at IS 'when the epoch ended';
 
-COMMENT ON TABLE xdrec.setting IS 'The job queue''s settings (xdrec.set_max_workers); no row is the default.';
-COMMENT ON COLUMN xdrec.setting.name IS 'max_workers';
+COMMENT ON TABLE xdrec.setting IS 'This database''s settings: the job queue''s (xdrec.set_max_workers) and its node number (xdrec.set_local_node); no row is the default.';
+COMMENT ON COLUMN xdrec.setting.name IS 'max_workers or node';
 COMMENT ON COLUMN xdrec.setting.value IS 'its value';
+
+-- scale-out (docs/scale.md)
+COMMENT ON FUNCTION xdrec.add_node(text, text) IS
+$$Register a node of a scale-out; returns its number, which goes into the high bits of the ids it draws. Only the extension's owner, on the node that trains the source (the table replicates).
+add_node(name, connstr)
+connstr: a libpq connection string to the node's database that names no user (routed calls connect as the calling role; passwords go in the server's ~/.pgpass).$$;
+COMMENT ON FUNCTION xdrec.set_local_node(text) IS
+$$Say which registered node this database is: its model and version ids are drawn from that node's range from now on. set_local_node(name). Only the extension's owner.$$;
+COMMENT ON FUNCTION xdrec.place(text, text, text) IS
+$$Place a domain of a model on a node, or move it there; calls on any other node are routed to it. place(model, domain, node). The node then adapts it and lists its users (xdrec.refresh_directory). Only the extension's owner.$$;
+COMMENT ON FUNCTION xdrec.refresh_directory(text) IS
+$$On a holding node: list the users of the model's domains placed here, from their served versions, in the user directory routers read; returns how many. refresh_directory(model). Only the extension's owner.$$;
+COMMENT ON FUNCTION xdrec.enable_routing() IS
+$$Create the PL/Proxy functions that route rank and rank_many to the node holding a domain; needs CREATE EXTENSION plproxy first. enable_routing(). Only the extension's owner.$$;
+
+COMMENT ON TABLE xdrec.node IS 'The nodes of a scale-out (xdrec.add_node; docs/scale.md).';
+COMMENT ON COLUMN xdrec.node.name IS 'the node''s name';
+COMMENT ON COLUMN xdrec.node.number IS 'its number: its ids are number * 2^48 and up';
+COMMENT ON COLUMN xdrec.node.connstr IS 'libpq connection string of its database, naming no user';
+COMMENT ON COLUMN xdrec.node.added_at IS 'when it was added';
+COMMENT ON TABLE xdrec.placement IS 'Which node holds each placed domain (xdrec.place); calls elsewhere are routed there.';
+COMMENT ON COLUMN xdrec.placement.model_id IS 'the model (xdrec.models.id)';
+COMMENT ON COLUMN xdrec.placement.domain IS 'the domain';
+COMMENT ON COLUMN xdrec.placement.node IS 'the node holding it';
+COMMENT ON COLUMN xdrec.placement.placed_at IS 'when it was placed there';
+COMMENT ON TABLE xdrec.user_domain IS 'The user directory: the domain each user of a placed domain is in (xdrec.refresh_directory), read to route calls that name no domain.';
+COMMENT ON COLUMN xdrec.user_domain.model_id IS 'the model (xdrec.models.id)';
+COMMENT ON COLUMN xdrec.user_domain.user_key IS 'the user''s key, as text';
+COMMENT ON COLUMN xdrec.user_domain.domain IS 'a domain whose served version knows the user';

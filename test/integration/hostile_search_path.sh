@@ -192,6 +192,12 @@ SELECT xdrec.adapt('hm', 'd1', 'direct');
 SELECT xdrec.grant('hm', 'xdhs_grantee', 'train');
 RESET ROLE;
 SELECT xdrec.set_max_workers(4);
+-- a scale-out node holding d1, with d2 placed on another node: every rank
+-- call reads the placement and the directory (src/pg/serve/route.c)
+SELECT xdrec.add_node('hs1', 'dbname=xd_hostile'), xdrec.add_node('hs2', 'host=/nonexistent dbname=x');
+SELECT xdrec.set_local_node('hs1');
+SELECT xdrec.place('hm', 'd1', 'hs1'), xdrec.place('hm', 'd2', 'hs2');
+SELECT xdrec.refresh_directory('hm');
 SQL
 attributes="SELECT string_agg(format('%s %s%s%s%s%s%s', rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb,
 	rolcanlogin, rolreplication, rolbypassrls), ',' ORDER BY rolname) || ' / ' ||

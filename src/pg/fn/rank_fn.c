@@ -170,6 +170,75 @@ item_datum(XdVersion *v, int32 item, bool int_form)
 		: CStringGetTextDatum(xdpg_key_text(&v->items, item));
 }
 
+/* user keys as the text[] the routing query reads (serve/route.c) */
+static Datum
+keys_as_text(ArrayType *keys, bool int_form)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (!int_form)
+		return PointerGetDatum(keys);
+	deconstruct_array(keys, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			elems[i] = CStringGetTextDatum(psprintf(INT64_FORMAT, DatumGetInt64(elems[i])));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, &n, (int[]) {1}, TEXTOID, -1,
+											  false, TYPALIGN_INT));
+}
+
+/*
+ * A call for a domain another node holds (docs/scale.md) is answered there,
+ * through PL/Proxy, as the calling role: true when it was.
+ */
+static bool
+rank_routed(FunctionCallInfo fcinfo, RankArgs *a)
+{
+	Datum		ukey = (Datum) 0;
+	Datum		vals[10];
+	char		nulls[10];
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT4OID, TEXTOID, BOOLOID,
+		a->int_form ? INT8ARRAYOID : TEXTARRAYOID, FLOAT4ARRAYOID, JSONBOID};
+	char	   *node;
+	char	   *to_domain;
+
+	if (!a->history)
+		ukey = a->int_form ? CStringGetTextDatum(psprintf(INT64_FORMAT, DatumGetInt64(a->user)))
+			: a->user;
+	node = xdpg_route(a->name, a->domain,
+					  PointerGetDatum(construct_array(&ukey, a->history ? 0 : 1, TEXTOID, -1,
+													  false, TYPALIGN_INT)),
+					  &to_domain);
+	if (node == NULL)
+		return false;
+	memset(nulls, ' ', sizeof(nulls));
+	vals[0] = CStringGetTextDatum(node);
+	vals[1] = CStringGetTextDatum(a->name);
+	vals[2] = ukey;
+	nulls[2] = a->history ? 'n' : ' ';
+	vals[3] = PointerGetDatum(a->ctx);
+	nulls[3] = a->ctx ? ' ' : 'n';
+	vals[4] = Int32GetDatum(a->k);
+	vals[5] = to_domain ? CStringGetTextDatum(to_domain) : (Datum) 0;
+	nulls[5] = to_domain ? ' ' : 'n';
+	vals[6] = BoolGetDatum(a->exclude_seen);
+	vals[7] = PointerGetDatum(a->candidates);
+	nulls[7] = a->candidates ? ' ' : 'n';
+	vals[8] = PointerGetDatum(a->ctx_vector);
+	nulls[8] = a->ctx_vector ? ' ' : 'n';
+	vals[9] = PointerGetDatum(a->history);
+	nulls[9] = a->history ? ' ' : 'n';
+	xdpg_route_rows(fcinfo, a->int_form
+					? "SELECT r.item_key::pg_catalog.int8, r.score, r.rank, r.version "
+					"FROM xdrec_internal.rank_remote($1, $2, $3, $4, $5, $6, $7, "
+					"$8::pg_catalog.text[], $9, $10) r"
+					: "SELECT r.item_key, r.score, r.rank, r.version "
+					"FROM xdrec_internal.rank_remote($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) r",
+					10, types, vals, nulls);
+	return true;
+}
+
 static void
 rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 {
@@ -187,6 +256,8 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	XdColdUser *cu = NULL;
 
 	check_k(a->k);
+	if (rank_routed(fcinfo, a))
+		return;
 	s = served_for(a->name, a->int_form);
 	if (a->history)
 		cu = xdpg_cold_from_history(s, a->name, a->domain, a->history);
@@ -412,6 +483,42 @@ rank_many_cold(XdServed *s, const char *name, const char *domain, Datum key, boo
  * group is scored as one matrix product against the group's item outputs.
  * Rows come user by user in the order of user_keys, each user's best first.
  */
+/* rank_many for users another node holds, answered there (rank_routed) */
+static bool
+rank_many_routed(FunctionCallInfo fcinfo, const char *name, const char *domain, bool int_form)
+{
+	Datum		keys = keys_as_text(PG_GETARG_ARRAYTYPE_P(1), int_form);
+	Datum		vals[8];
+	char		nulls[8];
+	Oid			types[8] = {TEXTOID, TEXTOID, TEXTARRAYOID, JSONBOID, INT4OID, TEXTOID, BOOLOID,
+		TEXTOID};
+	char	   *node;
+	char	   *to_domain;
+
+	node = xdpg_route(name, domain, keys, &to_domain);
+	if (node == NULL)
+		return false;
+	memset(nulls, ' ', sizeof(nulls));
+	vals[0] = CStringGetTextDatum(node);
+	vals[1] = CStringGetTextDatum(name);
+	vals[2] = keys;
+	vals[3] = PG_GETARG_DATUM(2);
+	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
+	vals[4] = PG_GETARG_DATUM(3);
+	vals[5] = to_domain ? CStringGetTextDatum(to_domain) : (Datum) 0;
+	nulls[5] = to_domain ? ' ' : 'n';
+	vals[6] = PG_ARGISNULL(5) ? BoolGetDatum(true) : PG_GETARG_DATUM(5);
+	vals[7] = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? PG_GETARG_DATUM(6) : (Datum) 0;
+	nulls[7] = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? ' ' : 'n';
+	xdpg_route_rows(fcinfo, int_form
+					? "SELECT r.user_key::pg_catalog.int8, r.item_key::pg_catalog.int8, r.score, "
+					"r.rank, r.version FROM xdrec_internal.rank_many_remote($1, $2, $3, $4, $5, $6, $7, $8) r"
+					: "SELECT r.user_key, r.item_key, r.score, r.rank, r.version "
+					"FROM xdrec_internal.rank_many_remote($1, $2, $3, $4, $5, $6, $7, $8) r",
+					8, types, vals, nulls);
+	return true;
+}
+
 static Datum
 rank_many(FunctionCallInfo fcinfo, bool int_form)
 {
@@ -446,6 +553,8 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	domain = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	exclude_seen = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
 	check_k(k);
+	if (rank_many_routed(fcinfo, name, domain, int_form))
+		return (Datum) 0;
 	s = served_for(name, int_form);
 	if (int_form)
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), INT8OID, 8, FLOAT8PASSBYVAL,

@@ -33,6 +33,12 @@ extern XdVersion *xdpg_version_for_domain(XdServed *s, const char *model,
 extern int	xdpg_served_domains(XdServed *s, char ***domains);
 extern int	xdpg_cached_versions(XdVersion ***versions);
 
+/* route.c */
+extern char *xdpg_route(const char *model, const char *domain, Datum user_keys,
+						char **to_domain);
+extern void xdpg_route_rows(FunctionCallInfo fcinfo, const char *sql, int nargs, Oid *types,
+							Datum *vals, const char *nulls);
+
 /* item_cache.c */
 extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);
 extern void xdpg_item_outputs_drop_version(XdVersion *v);
