@@ -74,6 +74,8 @@ typedef enum xd_fs_slot
 	XD_FS_N_SLOTS
 } xd_fs_slot;
 
+#define XD_FS_STOP_IN (2 + 2 * XD_FS_N_SLOTS)	/* [pre(L), pre(|g_s|) ...] */
+
 /* The model tensor name of a slot. */
 const char *xd_fs_slot_name(xd_fs_slot s);
 

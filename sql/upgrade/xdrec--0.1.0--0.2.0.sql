@@ -117,3 +117,8 @@ CREATE CONSTRAINT TRIGGER check_pin AFTER INSERT OR UPDATE OF pins_shared_versio
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION xdrec_internal.check_pin();
 CREATE TRIGGER keep_pinned AFTER DELETE ON xdrec.version REFERENCING OLD TABLE AS gone
 	FOR EACH STATEMENT EXECUTE FUNCTION xdrec_internal.keep_pinned();
+
+-- few-shot markets (issue 20): a target adapted with method 'fewshot'
+ALTER TABLE xdrec.version DROP CONSTRAINT version_method_check;
+ALTER TABLE xdrec.version ADD CONSTRAINT version_method_check
+	CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only', 'fewshot'));

@@ -10,8 +10,6 @@
 #include "xdrec/fewshot.h"
 #include "xdrec/rng.h"
 
-#define XD_FS_STOP_IN (2 + 2 * XD_FS_N_SLOTS)	/* [pre(L), pre(|g_s|) ...] */
-
 /*
  * One run's record, for meta-training: per active slot s and update t
  * (0-based, t < steps), the controller's input x, state h and c after the
