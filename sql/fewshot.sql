@@ -92,3 +92,4 @@ SELECT (xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never')->>'method') AS inta
 
 SELECT xdrec.drop_model('f');
 DROP TABLE fsgen;
+DROP EXTENSION xdrec;
