@@ -68,6 +68,18 @@ SELECT xdrec.adapt('f', 'd2', 'fewshot') AS t \gset
 SELECT :'t'::jsonb->>'method' AS tiny_method,
        (:'t'::jsonb->'fewshot'->>'support_rows')::int AS support_rows;
 SELECT count(*) AS tiny_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd2'), '{}', 5, domain => 'd2');
+-- auto: fewshot below fewshot_rows training rows (default 20, the others' minimum) ...
+SELECT xdrec.adapt('f', 'd2', deploy => 'never') AS t \gset
+SELECT :'t'::jsonb->>'method' AS auto_tiny, :'t'::jsonb->>'requested' AS requested,
+       :'t'::jsonb->'fewshot'->>'reason' AS reason;
+-- ... the usual candidates above it
+SELECT xdrec.adapt('f', 'd1', deploy => 'never') AS t \gset
+SELECT :'t'::jsonb->>'method' <> 'fewshot' AS auto_large_not_fewshot, :'t'::jsonb ? 'candidates' AS has_candidates;
+-- ... and fewshot again when the option says so
+SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 1000}') ? 'fewshot_rows' AS altered;
+SELECT xdrec.adapt('f', 'd1', deploy => 'never')->'fewshot'->>'reason' AS reason;
+SELECT pg_temp.try($$SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 19}')$$);
+
 -- two orders of one item: not even fewshot
 INSERT INTO fsgen (domain, user_key, item_key) VALUES ('d9', 1, 1), ('d9', 2, 1);
 SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd9', 'fewshot')$$);

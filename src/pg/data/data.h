@@ -98,6 +98,7 @@ typedef struct XdModelDef
 	int			cold_support;	/* option "cold_support": a cold user's rows read */
 	bool		fewshot;		/* option "fewshot": meta-train the s2Meta learner */
 	int			fewshot_episodes;	/* its meta-training episodes: 400 */
+	int			fewshot_rows;	/* auto: fewshot below these training rows */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;

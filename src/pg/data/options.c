@@ -96,6 +96,8 @@ static const XdOption options[] = {
 	.deflt = "false", .help = "meta-train the few-shot meta-learner with the source (adapt's method 'fewshot')"},
 	{"fewshot_episodes", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(fewshot_episodes), .min = 1, .max = 100000,
 	.help = "meta-training episodes of the few-shot meta-learner"},
+	{"fewshot_rows", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(fewshot_rows), .min = 20, .max = 100000000,
+	.deflt = "20", .help = "auto adapts a domain of fewer training rows with fewshot (a source trained with it)"},
 };
 
 #define N_OPTIONS lengthof(options)

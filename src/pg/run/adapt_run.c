@@ -88,7 +88,8 @@ struct XdAdaptRun
 	char	   *name;
 	char	   *domain;
 	xd_transfer_method method;
-	bool		fewshot;		/* method "fewshot": the source's meta-learner */
+	bool		fewshot;		/* method "fewshot": the source's meta-learner, */
+	bool		auto_fewshot;	/* ... which auto chose for a small domain */
 	double		fs_first_loss;	/* the support's loss at theta^0, */
 	double		fs_last_loss;	/* and at the last step */
 	const char *deploy;			/* the deploy policy (deploy.c) */
@@ -164,7 +165,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 		XdVersionRef ref = {
 			.model = md->name, .model_id = md->id, .domain = md->source_domain,
 			.version_id = source_version, .want_encoders = true,
-			.want_fewshot = run->fewshot,
+			.want_fewshot = run->fewshot || run->method == XD_TRANSFER_AUTO,
 			.budget_setting = "xdrec.train_memory", .budget_kb = xdrec_train_memory,
 		};
 
@@ -195,9 +196,17 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 		md->features[i].bins = src->features[i].bins;
 	}
 
-	/* the target's rows as the caller, with its own normalisation (DESIGN 2) */
-	ds = xdpg_fit_load_rows(md, name, domain, false, run->fewshot, &run->users, &run->items, guard,
-							&run->counts);
+	/*
+	 * The target's rows as the caller, with its own normalisation (DESIGN 2).
+	 * auto takes a domain too small for the other methods when the source
+	 * has the meta-learner: fewshot below fewshot_rows training rows.
+	 */
+	ds = xdpg_fit_load_rows(md, name, domain, false,
+							run->fewshot || (run->method == XD_TRANSFER_AUTO && src->fewshot),
+							&run->users, &run->items, guard, &run->counts);
+	if (run->method == XD_TRANSFER_AUTO && src->fewshot &&
+		ds->n_split[XD_SPLIT_TRAIN] < md->fewshot_rows)
+		run->fewshot = run->auto_fewshot = true;
 
 	/*
 	 * The source's modules with the model's training options (a version
@@ -313,7 +322,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	int64		version_id;
 	XdValidation valid;
 	const char *method = run->fewshot ? "fewshot" : xd_transfer_method_name(res->method);
-	const char *requested = run->fewshot ? "fewshot" : xd_transfer_method_name(run->method);
+	const char *requested = run->fewshot && !run->auto_fewshot ? "fewshot" :
+		xd_transfer_method_name(run->method);
 
 	metrics = xdpg_fit_test_metrics(md, ds, xd_transfer_score, res);
 
@@ -376,10 +386,14 @@ xdpg_adapt_store(XdAdaptRun *run)
 					  ds->n_split[XD_SPLIT_TRAIN] + ds->n_split[XD_SPLIT_VALID], true);
 		xdpg_json_num(&summary, "first_loss", run->fs_first_loss, true);
 		xdpg_json_num(&summary, "last_loss", run->fs_last_loss, true);
-		appendStringInfoString(&summary, ", \"reason\": \"requested\"}");
+		appendStringInfoString(&summary, ", \"reason\": ");
+		escape_json(&summary, run->auto_fewshot ?
+					psprintf("auto: " INT64_FORMAT " training rows, fewer than fewshot_rows %d",
+							 ds->n_split[XD_SPLIT_TRAIN], md->fewshot_rows) : "requested");
+		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
-	if (run->method == XD_TRANSFER_AUTO)
+	if (run->method == XD_TRANSFER_AUTO && !run->fewshot)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};
 
