@@ -24,7 +24,7 @@
 
 #include "report_common.h"
 #include "xdrec/baseline.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/fewshot.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
@@ -124,9 +124,9 @@ run_world(int wi, bool control, bool quick)
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result source;
-	xd_encoder_opts eo;
-	xd_encoders *enc;
-	xd_encoder_report erep;
+	xd_dist_encoder_opts eo;
+	xd_dist_encoders *enc;
+	xd_dist_encoder_report erep;
 	xd_fewshot *fs[4];
 	int			n_targets = quick ? 3 : 6;
 	int			n_seeds = 2;
@@ -153,8 +153,8 @@ run_world(int wi, bool control, bool quick)
 		to.max_epochs = 8;
 	t0 = cpu_now();
 	CHECK(xd_transfer_train_source(&cfg, g->domains[0].ds, &to, &source));
-	xd_encoder_opts_default(&eo);
-	CHECK(xd_encoders_train(source.model, g->domains[0].ds, &eo, &enc, &erep));
+	xd_dist_encoder_opts_default(&eo);
+	CHECK(xd_dist_encoders_train(source.model, g->domains[0].ds, &eo, &enc, &erep));
 	fprintf(stderr, "[world %d] source: %d epochs, %.1f s\n", wi, source.epochs, cpu_now() - t0);
 
 	for (int v = 0; v < 4; v++)
@@ -234,7 +234,7 @@ run_world(int wi, bool control, bool quick)
 			}
 	for (int v = 0; v < 4; v++)
 		xd_fewshot_free(fs[v]);
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 	xd_transfer_result_free(&source);
 	xd_generated_free(g);
 }
