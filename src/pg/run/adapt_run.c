@@ -261,13 +261,7 @@ adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
 		fr->domain = NULL;		/* the model's */
 	}
 	xd_fewshot_result_free(fr);
-	if (st == XD_ENODATA)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("domain %s has too few rows for method fewshot", run->domain),
-				 errdetail("It needs 2 training and validation rows and 2 items; it has " INT64_FORMAT " rows and %d items.",
-						   run->guard->ds->n_split[XD_SPLIT_TRAIN] + run->guard->ds->n_split[XD_SPLIT_VALID],
-						   run->guard->ds->n_items)));
+	/* the loader refused a domain below 2 training rows and 2 items, its minimum */
 	xdpg_check_status(st, "adapting with the few-shot meta-learner");
 }
 
