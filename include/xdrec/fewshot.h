@@ -135,10 +135,12 @@ typedef struct xd_fewshot
 	bool		use_update;		/* residuals and xd_domain_init; false = */
 	bool		use_stop;		/* plain steps alpha0 . clamp(g); false = */
 	int			fixed_steps;	/* always fixed_steps updates (10) */
-	bool		upd_tables;		/* the update LSTMs run on the tables' rows too;
-								 * false = the tables (most of theta's
-								 * coordinates) take plain steps, the
-								 * controllers only the residuals */
+	bool		upd_tables;		/* the update LSTMs run on the tables' rows too
+								 * (an ablation); false (the default) = the
+								 * tables, most of theta's coordinates, take
+								 * plain steps, the controllers set only the
+								 * residuals' (their tables' LSTMs are kept,
+								 * unused, so the stored shape is one) */
 	bool		active[XD_FS_N_SLOTS];	/* the slot exists for this model */
 	xd_param   *init[XD_FS_N_SLOTS];	/* omega_R ("fs.init.<slot>") */
 	xd_fs_lstm	upd[XD_FS_N_SLOTS];	/* "fs.upd.<slot>.*" */

@@ -32,17 +32,17 @@
 
 enum
 {
-	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_RES_ONLY, M_DRR, M_TARGET_ONLY, M_POP,
+	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_TABLES_TOO, M_DRR, M_TARGET_ONLY, M_POP,
 	M_SUPPORT_FIRST, N_METHODS
 };
 static const char *const method_names[N_METHODS] = {
 	"fewshot", "fewshot, no learned init", "fewshot, no update controller",
-	"fewshot, no stop controller", "fewshot, update controller on the residuals only",
+	"fewshot, no stop controller", "fewshot, update controller on the tables too",
 	"DRR", "target-only", "popularity", "support first"
 };
 
-/* the meta-learners: fewshot and its variants, M_FEWSHOT..M_RES_ONLY */
-#define N_FS (M_RES_ONLY + 1)
+/* the meta-learners: fewshot and its variants, M_FEWSHOT..M_TABLES_TOO */
+#define N_FS (M_TABLES_TOO + 1)
 
 #define N_SIZES 6
 static const int sizes[N_SIZES] = {16, 32, 64, 128, 256, 512};
@@ -170,7 +170,7 @@ run_world(int wi, bool control, bool quick)
 		fs[v]->use_init = v != 1;
 		fs[v]->use_update = v != 2;
 		fs[v]->use_stop = v != 3;
-		fs[v]->upd_tables = v != M_RES_ONLY;
+		fs[v]->upd_tables = v == M_TABLES_TOO;
 		xd_fewshot_opts_default(&fo);
 		fo.episodes = quick ? 150 : 400;
 		t0 = cpu_now();
@@ -353,9 +353,9 @@ main(int argc, char **argv)
 		for (int v = 0; v < N_FS; v++)
 			fprintf(out, " %s %.3f -> %.3f in %.0f s%s", method_names[v], meta_loss[wi][v][0],
 					meta_loss[wi][v][1], meta_seconds[wi][v], v < N_FS - 1 ? ";" : ".\n\n");
-		fprintf(out, "Mean updates at N=64: fewshot %.1f, on the residuals only %.1f. Runs per cell at N=64: %d.\n\n",
+		fprintf(out, "Mean updates at N=64: fewshot %.1f, with the controller on the tables too %.1f. Runs per cell at N=64: %d.\n\n",
 				cells[wi][2][M_FEWSHOT].n ? cells[wi][2][M_FEWSHOT].steps / cells[wi][2][M_FEWSHOT].n : NAN,
-				cells[wi][2][M_RES_ONLY].n ? cells[wi][2][M_RES_ONLY].steps / cells[wi][2][M_RES_ONLY].n : NAN,
+				cells[wi][2][M_TABLES_TOO].n ? cells[wi][2][M_TABLES_TOO].steps / cells[wi][2][M_TABLES_TOO].n : NAN,
 				cells[wi][2][M_FEWSHOT].n);
 	}
 	fclose(out);

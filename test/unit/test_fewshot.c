@@ -442,6 +442,7 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
 	fs->use_stop = false;
 	fs->fixed_steps = 3;
+	fs->upd_tables = true;		/* every update LSTM in the chain, EMB_V's too */
 	xd_rng_seed(&rng, 21);
 	/* omega off its initial values, the heads large enough to matter */
 	for (int i = 0; i < fs->n_params; i++)

@@ -139,7 +139,13 @@ xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
 	fs->d = cfg->d;
 	fs->feedback = cfg->feedback;
 	fs->has_ctx = cfg->n_ctx_layers >= 1;
-	fs->use_init = fs->use_update = fs->use_stop = fs->upd_tables = true;
+	fs->use_init = fs->use_update = fs->use_stop = true;
+	/*
+	 * The update controllers on the residuals only: on the tables too (most
+	 * of theta's coordinates) they cost 3x the time for the same HitRate
+	 * (docs/fewshot-report.md, "update controller on the tables too")
+	 */
+	fs->upd_tables = false;
 	fs->fixed_steps = 10;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 	{
