@@ -13,7 +13,9 @@
  *             tensor as a whole; an embedding or bias table as one learned
  *             row plus the seeded N(0, 0.1^2) noise of xd_domain_init, so
  *             rows stay apart
- *   update    a coordinate-wise LSTM (hidden 16, LayerNorm over its gate
+ *   update    (the residual slots by default, upd_tables below; the tables'
+ *             rows take plain steps alpha0 . clamp(g))
+ *             a coordinate-wise LSTM (hidden 16, LayerNorm over its gate
  *             pre-activations) per slot, input [pre(g), pre(theta), pre(L)]
  *             with pre the p = 10 preprocessing (paper eq. 12), giving
  *             alpha = sigma(.) and beta = sigma(.) (eq. 8, beta's bias 5, so
