@@ -13,7 +13,9 @@
  *             tensor as a whole; an embedding or bias table as one learned
  *             row plus the seeded N(0, 0.1^2) noise of xd_domain_init, so
  *             rows stay apart
- *   update    a coordinate-wise LSTM (hidden 16, LayerNorm over its gate
+ *   update    (the residual slots by default, upd_tables below; the tables'
+ *             rows take plain steps alpha0 . clamp(g))
+ *             a coordinate-wise LSTM (hidden 16, LayerNorm over its gate
  *             pre-activations) per slot, input [pre(g), pre(theta), pre(L)]
  *             with pre the p = 10 preprocessing (paper eq. 12), giving
  *             alpha = sigma(.) and beta = sigma(.) (eq. 8, beta's bias 5, so
@@ -74,6 +76,8 @@ typedef enum xd_fs_slot
 	XD_FS_N_SLOTS
 } xd_fs_slot;
 
+#define XD_FS_STOP_IN (2 + 2 * XD_FS_N_SLOTS)	/* [pre(L), pre(|g_s|) ...] */
+
 /* The model tensor name of a slot. */
 const char *xd_fs_slot_name(xd_fs_slot s);
 
@@ -133,6 +137,12 @@ typedef struct xd_fewshot
 	bool		use_update;		/* residuals and xd_domain_init; false = */
 	bool		use_stop;		/* plain steps alpha0 . clamp(g); false = */
 	int			fixed_steps;	/* always fixed_steps updates (10) */
+	bool		upd_tables;		/* the update LSTMs run on the tables' rows too
+								 * (an ablation); false (the default) = the
+								 * tables, most of theta's coordinates, take
+								 * plain steps, the controllers set only the
+								 * residuals' (their tables' LSTMs are kept,
+								 * unused, so the stored shape is one) */
 	bool		active[XD_FS_N_SLOTS];	/* the slot exists for this model */
 	xd_param   *init[XD_FS_N_SLOTS];	/* omega_R ("fs.init.<slot>") */
 	xd_fs_lstm	upd[XD_FS_N_SLOTS];	/* "fs.upd.<slot>.*" */

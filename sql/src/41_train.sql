@@ -48,10 +48,10 @@ BEGIN
 	IF method IS NULL THEN
 		RAISE EXCEPTION 'method must not be null' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF method NOT IN ('drr', 'anneal', 'direct', 'auto', 'target_only') THEN
+	IF method NOT IN ('drr', 'anneal', 'direct', 'auto', 'target_only', 'fewshot') THEN
 		RAISE EXCEPTION 'unknown adaptation method "%"', method
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Use ''drr'', ''anneal'', ''direct'', ''auto'' or ''target_only''.';
+				  HINT = 'Use ''drr'', ''anneal'', ''direct'', ''auto'', ''target_only'' or ''fewshot''.';
 	END IF;
 	IF on_error IS NULL OR on_error NOT IN ('skip', 'fail') THEN
 		RAISE EXCEPTION 'on_error must be ''skip'' or ''fail'', not %', coalesce(quote_literal(on_error), 'null')

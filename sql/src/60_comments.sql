@@ -35,7 +35,7 @@ deploy: 'if_better' (the default, or the model's option "deploy") serves the new
 COMMENT ON FUNCTION xdrec.adapt(text, text, text, boolean, text) IS
 $$Adapt a target domain to the served source version; returns the adaptation summary (or {"job": id}).
 adapt(name, domain, method => 'auto', background => false, deploy => NULL)
-method: 'auto' (the default: target-only unless a transfer clearly wins on validation), 'drr' (distributionally regularized residuals), 'anneal', 'direct' or 'target_only'. deploy as in xdrec.train.$$;
+method: 'auto' (the default: target-only unless a transfer clearly wins on validation), 'drr' (distributionally regularized residuals), 'anneal', 'direct', 'target_only' or 'fewshot' (the s2Meta meta-learner a source trained with option fewshot stores: a new market from its first rows). deploy as in xdrec.train.$$;
 
 COMMENT ON FUNCTION xdrec.adapt_all(text, text, boolean, text, boolean, integer, text) IS
 $$Adapt every target domain, stale ones first; one row per domain with its outcome (adapted, scheduled, skipped, failed) and the reason.

@@ -189,3 +189,8 @@ ALTER TABLE xdrec.model_grant ENABLE REPLICA TRIGGER invalidate_cache_applied;
 CREATE TRIGGER invalidate_cache_applied AFTER INSERT OR UPDATE OR DELETE ON xdrec.domain
 	FOR EACH ROW EXECUTE FUNCTION xdrec_internal.invalidate_cache();
 ALTER TABLE xdrec.domain ENABLE REPLICA TRIGGER invalidate_cache_applied;
+
+-- few-shot markets (issue 20): a target adapted with method 'fewshot'
+ALTER TABLE xdrec.version DROP CONSTRAINT version_method_check;
+ALTER TABLE xdrec.version ADD CONSTRAINT version_method_check
+	CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only', 'fewshot'));

@@ -24,7 +24,7 @@
 
 #include "report_common.h"
 #include "xdrec/baseline.h"
-#include "xdrec/encoder.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/fewshot.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
@@ -32,13 +32,17 @@
 
 enum
 {
-	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_DRR, M_TARGET_ONLY, M_POP, M_SUPPORT_FIRST,
-	N_METHODS
+	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_TABLES_TOO, M_DRR, M_TARGET_ONLY, M_POP,
+	M_SUPPORT_FIRST, N_METHODS
 };
 static const char *const method_names[N_METHODS] = {
 	"fewshot", "fewshot, no learned init", "fewshot, no update controller",
-	"fewshot, no stop controller", "DRR", "target-only", "popularity", "support first"
+	"fewshot, no stop controller", "fewshot, update controller on the tables too",
+	"DRR", "target-only", "popularity", "support first"
 };
+
+/* the meta-learners: fewshot and its variants, M_FEWSHOT..M_TABLES_TOO */
+#define N_FS (M_TABLES_TOO + 1)
 
 #define N_SIZES 6
 static const int sizes[N_SIZES] = {16, 32, 64, 128, 256, 512};
@@ -55,8 +59,8 @@ typedef struct cell
 } cell;
 
 static cell cells[N_WORLDS][N_SIZES][N_METHODS];
-static double meta_seconds[N_WORLDS][4];
-static double meta_loss[N_WORLDS][4][2];
+static double meta_seconds[N_WORLDS][N_FS];
+static double meta_loss[N_WORLDS][N_FS][2];
 
 /* popularity over the whole support (train and validation rows) */
 typedef struct support_pop
@@ -124,10 +128,10 @@ run_world(int wi, bool control, bool quick)
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result source;
-	xd_encoder_opts eo;
-	xd_encoders *enc;
-	xd_encoder_report erep;
-	xd_fewshot *fs[4];
+	xd_dist_encoder_opts eo;
+	xd_dist_encoders *enc;
+	xd_dist_encoder_report erep;
+	xd_fewshot *fs[N_FS];
 	int			n_targets = quick ? 3 : 6;
 	int			n_seeds = 2;
 	double		t0;
@@ -153,11 +157,11 @@ run_world(int wi, bool control, bool quick)
 		to.max_epochs = 8;
 	t0 = cpu_now();
 	CHECK(xd_transfer_train_source(&cfg, g->domains[0].ds, &to, &source));
-	xd_encoder_opts_default(&eo);
-	CHECK(xd_encoders_train(source.model, g->domains[0].ds, &eo, &enc, &erep));
+	xd_dist_encoder_opts_default(&eo);
+	CHECK(xd_dist_encoders_train(source.model, g->domains[0].ds, &eo, &enc, &erep));
 	fprintf(stderr, "[world %d] source: %d epochs, %.1f s\n", wi, source.epochs, cpu_now() - t0);
 
-	for (int v = 0; v < 4; v++)
+	for (int v = 0; v < N_FS; v++)
 	{
 		xd_fewshot_opts fo;
 		xd_fewshot_report rep;
@@ -166,6 +170,7 @@ run_world(int wi, bool control, bool quick)
 		fs[v]->use_init = v != 1;
 		fs[v]->use_update = v != 2;
 		fs[v]->use_stop = v != 3;
+		fs[v]->upd_tables = v == M_TABLES_TOO;
 		xd_fewshot_opts_default(&fo);
 		fo.episodes = quick ? 150 : 400;
 		t0 = cpu_now();
@@ -189,7 +194,7 @@ run_world(int wi, bool control, bool quick)
 				if (T->n_rows < sizes[si] + 100)
 					continue;
 				CHECK(xd_fewshot_support_of(T, sizes[si], 100 + seed * 7 + di, &cut));
-				for (int v = 0; v < 4; v++)
+				for (int v = 0; v < N_FS; v++)
 				{
 					xd_fewshot_result r;
 
@@ -232,9 +237,9 @@ run_world(int wi, bool control, bool quick)
 				fprintf(stderr, "[world %d] domain %d N %d seed %d done\n", wi, di, sizes[si], seed);
 				xd_dataset_free(cut);
 			}
-	for (int v = 0; v < 4; v++)
+	for (int v = 0; v < N_FS; v++)
 		xd_fewshot_free(fs[v]);
-	xd_encoders_free(enc);
+	xd_dist_encoders_free(enc);
 	xd_transfer_result_free(&source);
 	xd_generated_free(g);
 }
@@ -345,11 +350,12 @@ main(int argc, char **argv)
 			fprintf(out, " %.0f |", cells[wi][si][M_POP].n ? cells[wi][si][M_POP].ranked / cells[wi][si][M_POP].n : NAN);
 		fprintf(out, " |\n");
 		fprintf(out, "\nMeta-training (query loss over the first and last tenth of episodes, CPU s):");
-		for (int v = 0; v < 4; v++)
+		for (int v = 0; v < N_FS; v++)
 			fprintf(out, " %s %.3f -> %.3f in %.0f s%s", method_names[v], meta_loss[wi][v][0],
-					meta_loss[wi][v][1], meta_seconds[wi][v], v < 3 ? ";" : ".\n\n");
-		fprintf(out, "Mean updates of fewshot at N=64: %.1f. Runs per cell at N=64: %d.\n\n",
+					meta_loss[wi][v][1], meta_seconds[wi][v], v < N_FS - 1 ? ";" : ".\n\n");
+		fprintf(out, "Mean updates at N=64: fewshot %.1f, with the controller on the tables too %.1f. Runs per cell at N=64: %d.\n\n",
 				cells[wi][2][M_FEWSHOT].n ? cells[wi][2][M_FEWSHOT].steps / cells[wi][2][M_FEWSHOT].n : NAN,
+				cells[wi][2][M_TABLES_TOO].n ? cells[wi][2][M_TABLES_TOO].steps / cells[wi][2][M_TABLES_TOO].n : NAN,
 				cells[wi][2][M_FEWSHOT].n);
 	}
 	fclose(out);

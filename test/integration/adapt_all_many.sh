@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # adapt_all_many.sh - many small markets (issue 20): a model with 100
-# generated domains (99 targets of 8 to 2,000 rows). adapt_all finishes, every
-# domain gets a row with its outcome, every domain with enough data is
-# adapted and served, the too-small ones say why (22023) and keep serving
-# nothing, and the 8-row domain, tried first ("C" order), blocks no one.
-# on_error => 'fail' still fails as a whole and changes nothing.
+# generated domains (99 targets of 8 to 2,000 rows), its source trained with
+# the few-shot meta-learner (option fewshot). adapt_all finishes, every
+# domain gets a row with its outcome and is adapted and served: auto adapts
+# the domains below fewshot_rows (20) training rows with fewshot, the 8-row
+# domain, tried first ("C" order), included. on_error => 'fail' with a
+# method that needs 20 training rows still fails as a whole and changes
+# nothing; min_rows skips the small ones without trying them.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
@@ -14,7 +16,7 @@ it_databases "$DB"
 
 it_trained_model "$DB" m \
 	'{"seed": 20, "domains": 100, "sizes": {"source": {"users": 300, "items": 150, "interactions": 8000}, "target": {"users": 150, "items": 60, "interactions": 2000}}}' \
-	'{"d": 8, "epochs": 2, "lr_search": 1}'
+	'{"d": 8, "epochs": 2, "lr_search": 1, "fewshot": true, "fewshot_episodes": 16}'
 
 # domain dk keeps 8 * 250^((k-1)/98) of its rows: d1 8 rows, d99 2,000,
 # geometric between
@@ -39,34 +41,35 @@ case $err in *"too little data"*) ;; *) fail "on_error => 'fail' did not fail on
 start=$SECONDS
 q -c "CREATE TABLE outcome AS SELECT * FROM xdrec.adapt_all('m')"
 took=$((SECONDS - start))
-read -r rows adapted failed other first_dom first_outcome < <(q -F ' ' -c "
+read -r rows adapted fewshot other d1_outcome d1_method < <(q -F ' ' -c "
 	SELECT count(*), count(*) FILTER (WHERE outcome = 'adapted' AND version IS NOT NULL),
-		   count(*) FILTER (WHERE outcome = 'failed' AND summary->>'sqlstate' = '22023' AND reason LIKE '%too little data%'),
-		   count(*) FILTER (WHERE outcome NOT IN ('adapted', 'failed')),
-		   (SELECT domain FROM outcome WHERE domain = 'd1'), (SELECT outcome FROM outcome WHERE domain = 'd1')
+		   count(*) FILTER (WHERE summary->>'method' = 'fewshot' AND summary->'fewshot'->>'reason' LIKE 'auto: %'),
+		   count(*) FILTER (WHERE outcome <> 'adapted'),
+		   (SELECT outcome FROM outcome WHERE domain = 'd1'), (SELECT summary->>'method' FROM outcome WHERE domain = 'd1')
 	FROM outcome")
-echo "adapt_all in ${took} s: $rows rows, $adapted adapted, $failed too small, $other other; d1: $first_outcome"
+echo "adapt_all in ${took} s: $rows rows, $adapted adapted ($fewshot by fewshot), $other not; d1: $d1_outcome by $d1_method"
 [ "$rows" = 99 ] || fail "adapt_all returned $rows rows, not one per target (99)"
-[ "$first_dom" = d1 ] && [ "$first_outcome" = failed ] || fail "the 8-row domain d1 was not reported as failed"
-[ "$other" = 0 ] && [ $((adapted + failed)) = 99 ] || fail "some domains are neither adapted nor reported too small"
-# the adapt's threshold (20 training rows, 80% of the rows): about 25 rows
-[ "$adapted" -ge 70 ] && [ "$failed" -ge 10 ] || fail "$adapted adapted and $failed too small: not the expected split"
+[ "$d1_outcome" = adapted ] && [ "$d1_method" = fewshot ] || fail "the 8-row domain d1 was not adapted with fewshot: $d1_outcome $d1_method"
+[ "$other" = 0 ] && [ "$adapted" = 99 ] || fail "$other domains were not adapted: $(q -c "SELECT string_agg(domain || ' ' || reason, '; ') FROM outcome WHERE outcome <> 'adapted'")"
+# fewshot below 20 training rows (80% of the rows): about 25 rows
+[ "$fewshot" -ge 10 ] && [ "$fewshot" -le 30 ] || fail "$fewshot domains adapted with fewshot: not the expected split"
 
-# the failed ones are the smallest, the adapted ones are served
-read -r max_failed min_adapted served < <(q -F ' ' -c "
+# the fewshot ones are the smallest; every domain serves its new version
+read -r max_fewshot min_other served < <(q -F ' ' -c "
 	WITH n AS (SELECT domain, count(*) AS n FROM orders GROUP BY domain)
-	SELECT (SELECT max(n.n) FROM outcome o JOIN n USING (domain) WHERE o.outcome = 'failed'),
-		   (SELECT min(n.n) FROM outcome o JOIN n USING (domain) WHERE o.outcome = 'adapted'),
+	SELECT (SELECT max(n.n) FROM outcome o JOIN n USING (domain) WHERE o.summary->>'method' = 'fewshot'),
+		   (SELECT min(n.n) FROM outcome o JOIN n USING (domain) WHERE o.summary->>'method' <> 'fewshot'),
 		   (SELECT count(*) FROM outcome o JOIN xdrec.domains d ON d.model = 'm' AND d.domain = o.domain
-			WHERE o.outcome = 'adapted' AND d.served_version = o.version)")
-echo "failed up to $max_failed rows, adapted from $min_adapted rows; $served adapted domains serve their new version"
-[ "$max_failed" -lt "$min_adapted" ] || fail "a domain of $max_failed rows failed while one of $min_adapted was adapted"
-[ "$served" = "$adapted" ] || fail "$served of $adapted adapted domains serve their new version"
+			WHERE d.served_version = o.version)")
+echo "fewshot up to $max_fewshot rows, the others from $min_other rows; $served domains serve their new version"
+[ "$max_fewshot" -lt "$min_other" ] || fail "a domain of $max_fewshot rows was adapted with fewshot while one of $min_other was not"
+[ "$served" = 99 ] || fail "$served of 99 adapted domains serve their new version"
 
 # min_rows: the small ones are skipped without being tried; nothing fails
 read -r skipped failed2 < <(q -F ' ' -c "
 	SELECT count(*) FILTER (WHERE outcome = 'skipped'), count(*) FILTER (WHERE outcome = 'failed')
-	FROM xdrec.adapt_all('m', 'direct', only_stale => true, min_rows => 30)")
-echo "only_stale, min_rows => 30: $skipped skipped, $failed2 failed"
-[ "$skipped" = "$failed" ] && [ "$failed2" = 0 ] || fail "min_rows 30 skipped $skipped (not $failed) and $failed2 failed"
+	FROM xdrec.adapt_all('m', 'direct', min_rows => 30)")
+small=$(q -c "SELECT count(*) FROM (SELECT domain FROM orders WHERE domain <> 'd0' GROUP BY domain HAVING count(*) < 30) x")
+echo "min_rows => 30: $skipped skipped, $failed2 failed"
+[ "$skipped" = "$small" ] && [ "$failed2" = 0 ] || fail "min_rows 30 skipped $skipped (not $small) and $failed2 failed"
 echo "ok"

@@ -307,6 +307,19 @@ SQL
 [ "$(q -c "SELECT sqlstate FROM hostile.outcome WHERE n = 1002")" = 42501 ] \
 	|| fail "an expression that changes the role did not fail with 42501: $(q -c "SELECT sqlstate FROM hostile.outcome WHERE n = 1002")"
 
+# Method fewshot (issue 20): a source trained with the meta-learner and a
+# market adapted from it, under the owner's hostile search_path, in the
+# foreground and in a job.
+q -U xdhs_owner >"$WORK/fewshot.out" 2>&1 <<'SQL'
+SELECT xdrec.create_model('hs_few', 'g', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 1, "fewshot": true, "fewshot_episodes": 2}');
+SELECT hostile.try(1003, $$SELECT xdrec.train('hs_few', 'd0')$$);
+SELECT hostile.try(1004, $$SELECT xdrec.adapt('hs_few', 'd1', 'fewshot')$$);
+SELECT xdrec.adapt('hs_few', 'd2', 'fewshot', background => true);
+SQL
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1003, 1004)")" = ok,ok ] \
+	|| fail "training with fewshot or adapting with it failed: $(cat "$WORK/fewshot.out")"
+
 # every job to its end, waited for with a clean search_path
 q -c "SELECT count(xdrec.wait(id, '120 s')) FROM xdrec.job" >/dev/null
 IFS='|' read -r jobs finished role_job < <(q -c "SELECT count(*), count(*) FILTER (WHERE j.state = 'finished'),
@@ -314,6 +327,8 @@ IFS='|' read -r jobs finished role_job < <(q -c "SELECT count(*), count(*) FILTE
 	FROM xdrec.job j")
 [ "$finished" -gt 0 ] || fail "no background job finished: $(q -c "SELECT state, error FROM xdrec.job")"
 [ "$role_job" = "failed 42501" ] || fail "the job whose expression changes the role ended $role_job"
+fewshot_job=$(q -c "SELECT x.state FROM xdrec.job x JOIN xdrec.model m ON m.id = x.model_id WHERE m.name = 'hs_few'")
+[ "$fewshot_job" = finished ] || fail "the fewshot adaptation job ended $fewshot_job: $(q -c "SELECT error FROM xdrec.job x JOIN xdrec.model m ON m.id = x.model_id WHERE m.name = 'hs_few'")"
 
 # the verdict
 calls=$(q -c "SELECT count(*) FROM calls")

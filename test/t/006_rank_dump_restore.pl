@@ -5,7 +5,9 @@
 # item-scoped features, for a DRR target pinned to a source version that is
 # no longer served (stale), for a user inserted after training (ranked by
 # the stored cold-start module from their rows) and an anonymous history,
-# and evaluate gives the same metrics.
+# and evaluate gives the same metrics; the few-shot meta-learner stored with
+# a source version (option fewshot) survives byte for byte and adapts a
+# market exactly as before.
 use strict;
 use warnings;
 
@@ -33,7 +35,7 @@ CREATE TABLE orders_text AS SELECT domain, 'u' || user_key AS u, 'i' || item_key
 SELECT xdrec.create_model('food_text', 'orders_text', 'u', 'i', 'domain',
 	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric", "options": {"bins": 5}},
 	              {"name": "weekday", "column": "weekday", "kind": "interactional", "type": "categorical"}]',
-	options => '{"d": 8, "epochs": 2}');
+	options => '{"d": 8, "epochs": 2, "fewshot": true, "fewshot_episodes": 4}');
 SELECT xdrec.train('food_text', 'd0');
 INSERT INTO orders SELECT domain, 990001, item_key, rating, hour, weekday, rain, spend, price, cuisine
 FROM orders WHERE domain = 'd0' AND user_key = (SELECT min(user_key) FROM orders WHERE domain = 'd0')
@@ -67,6 +69,8 @@ FROM unnest(ARRAY['{"hour": 21, "weekday": "sat"}']::jsonb[]) AS c,
 ORDER BY 1, 2, 3, 4;
 SELECT domain, role, method, stale FROM xdrec.domains WHERE model = 'food' ORDER BY domain;
 SELECT metric, value::text, n FROM xdrec.evaluate('food') ORDER BY metric;
+SELECT 'fs', count(DISTINCT tensor), md5(string_agg(md5(data), '' ORDER BY tensor, chunk))
+FROM xdrec.weight WHERE tensor LIKE 'fs.%';
 SQL
 my $before = $src->safe_psql($db, $ranks);
 $src->command_ok([ 'pg_dump', '-Fc', '-d', $db, '-f', "$dir/src.dump" ], 'pg_dump -Fc');
@@ -74,6 +78,13 @@ $dst->safe_psql('postgres', "CREATE DATABASE $db TEMPLATE template0");
 $dst->command_ok([ 'pg_restore', '--exit-on-error', '-d', $db, "$dir/src.dump" ],
 	'pg_restore into the other cluster');
 is($dst->safe_psql($db, $ranks), $before, 'the restored database ranks and evaluates identically');
+my $fewshot = <<'SQL';
+SELECT j->>'method', j->'fewshot'->>'steps', j->'test'->>'mrr'
+FROM xdrec.adapt('food_text', 'd1', 'fewshot', deploy => 'never') j;
+SQL
+my $fs_before = $src->safe_psql($db, $fewshot);
+like($fs_before, qr/^fewshot\|\d+\|/, 'a market adapts with the stored meta-learner');
+is($dst->safe_psql($db, $fewshot), $fs_before, '... and the restored one adapts it identically');
 
 my @lines = split /\n/, $before;
 is(scalar(grep { /^food/ } @lines), 120, '120 ranked rows of the source models');
@@ -81,6 +92,7 @@ is(scalar(grep { /^target/ } @lines), 60, '60 ranked rows of the target');
 is(scalar(grep { /^cold\|/ } @lines), 10, '10 ranked rows of the user inserted after training');
 is(scalar(grep { /^history\|/ } @lines), 10, '10 ranked rows of the anonymous history');
 ok(grep({ $_ eq 'd1|target|drr|t' } @lines), 'the target is a stale DRR target');
+ok(grep({ /^fs\|71\|/ } @lines), 'the 71 tensors of the few-shot meta-learner are compared');
 note(scalar(@lines) . ' lines compared');
 
 done_testing();

@@ -285,6 +285,78 @@ XD_TEST(fewshot_stops_deterministically)
 }
 
 /*
+ * upd_tables = false (the update controllers on the residuals only): every
+ * step of a table's rows is the plain alpha0 . clamp(g), a residual's is the
+ * controller's; meta-training leaves the tables' unused update LSTMs as they
+ * were and still trains the residuals'.
+ */
+XD_TEST(fewshot_controller_on_residuals_only_steps_tables_plainly)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result res;
+	xd_fs_trace tr;
+	xd_dataset *cut;
+	xd_rng		rng;
+	xd_fewshot_opts o;
+	xd_fewshot_report rep;
+	int64_t		n_emb,
+				n_res,
+				plain_res = 0;
+	float	   *wx_emb,
+			   *wx_res;
+	size_t		nw;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	fs->upd_tables = false;
+	fs->use_stop = false;
+	fs->fixed_steps = 3;
+	xd_rng_seed(&rng, 5);
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
+	XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
+	XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
+	XD_REQUIRE(xd_fs_run(fs, &res, cut, cut->split_rows[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN],
+						 &rng, false, &tr, NULL) == XD_OK);
+	XD_REQUIRE(res.steps == 3);
+	n_emb = tr.n[XD_FS_EMB_V];
+	n_res = tr.n[XD_FS_RES_U_R];
+	XD_REQUIRE(n_emb > 0 && n_res > 0);
+	for (int t = 0; t < 3; t++)
+	{
+		for (int64_t k = 0; k < n_emb; k++)
+			XD_CHECK(tr.theta[XD_FS_EMB_V][(size_t) (t + 1) * n_emb + k] ==
+					 tr.theta[XD_FS_EMB_V][(size_t) t * n_emb + k] -
+					 XD_FS_ALPHA0 * tr.gcl[XD_FS_EMB_V][(size_t) t * n_emb + k]);
+		for (int64_t k = 0; k < n_res; k++)
+			plain_res += tr.theta[XD_FS_RES_U_R][(size_t) (t + 1) * n_res + k] ==
+				tr.theta[XD_FS_RES_U_R][(size_t) t * n_res + k] -
+				XD_FS_ALPHA0 * tr.gcl[XD_FS_RES_U_R][(size_t) t * n_res + k];
+	}
+	/* the controller's steps are its own: beta < 1 moves every coordinate */
+	XD_CHECK(plain_res < n_res);
+	xd_fs_trace_free(&tr);
+	xd_fewshot_result_free(&res);
+
+	nw = (size_t) fs->upd[XD_FS_EMB_V].Wx->rows * fs->upd[XD_FS_EMB_V].Wx->cols;
+	wx_emb = malloc(sizeof(float) * nw);
+	wx_res = malloc(sizeof(float) * nw);
+	memcpy(wx_emb, fs->upd[XD_FS_EMB_V].Wx->w, sizeof(float) * nw);
+	memcpy(wx_res, fs->upd[XD_FS_RES_U_R].Wx->w, sizeof(float) * nw);
+	xd_fewshot_opts_default(&o);
+	o.episodes = 4;
+	o.seed = 8;
+	XD_REQUIRE(xd_fewshot_train(fs, w.src->shared, w.g->domains[0].ds, &o, &rep) == XD_OK);
+	XD_CHECK(memcmp(wx_emb, fs->upd[XD_FS_EMB_V].Wx->w, sizeof(float) * nw) == 0);
+	XD_CHECK(memcmp(wx_res, fs->upd[XD_FS_RES_U_R].Wx->w, sizeof(float) * nw) != 0);
+	free(wx_emb);
+	free(wx_res);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
  * The first-order meta-gradient (xd_fs_backward) against finite differences
  * of the same first-order function: the run's updates replayed with its
  * recorded controller inputs and clamped gradients held constant, from a
@@ -370,6 +442,7 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
 	fs->use_stop = false;
 	fs->fixed_steps = 3;
+	fs->upd_tables = true;		/* every update LSTM in the chain, EMB_V's too */
 	xd_rng_seed(&rng, 21);
 	/* omega off its initial values, the heads large enough to matter */
 	for (int i = 0; i < fs->n_params; i++)

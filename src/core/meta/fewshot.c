@@ -33,6 +33,12 @@ slot_is_table(xd_fs_slot s)
 	return s == XD_FS_EMB_U || s == XD_FS_EMB_V || s == XD_FS_BIAS_U || s == XD_FS_BIAS_V;
 }
 
+bool
+xd_fs_slot_controlled(const xd_fewshot *fs, xd_fs_slot s)
+{
+	return fs->use_update && (fs->upd_tables || !slot_is_table(s));
+}
+
 static inline float
 sigm(float x)
 {
@@ -134,6 +140,12 @@ xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
 	fs->feedback = cfg->feedback;
 	fs->has_ctx = cfg->n_ctx_layers >= 1;
 	fs->use_init = fs->use_update = fs->use_stop = true;
+	/*
+	 * The update controllers on the residuals only: on the tables too (most
+	 * of theta's coordinates) they cost 3x the time for the same HitRate
+	 * (docs/fewshot-report.md, "update controller on the tables too")
+	 */
+	fs->upd_tables = false;
 	fs->fixed_steps = 10;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 	{
@@ -492,7 +504,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			n = (int64_t) P[s]->rows * P[s]->cols;
 			w = P[s]->w;
 			g = P[s]->g;
-			if (!fs->use_update)
+			if (!xd_fs_slot_controlled(fs, s))
 			{
 				for (int64_t k = 0; k < n; k++)
 				{

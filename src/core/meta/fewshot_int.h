@@ -10,8 +10,6 @@
 #include "xdrec/fewshot.h"
 #include "xdrec/rng.h"
 
-#define XD_FS_STOP_IN (2 + 2 * XD_FS_N_SLOTS)	/* [pre(L), pre(|g_s|) ...] */
-
 /*
  * One run's record, for meta-training: per active slot s and update t
  * (0-based, t < steps), the controller's input x, state h and c after the
@@ -66,6 +64,12 @@ xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
  */
 xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr,
 						   const xd_batch *q, float scale);
+
+/*
+ * Whether slot s's update LSTM sets its steps (eq. 7-8), or it takes plain
+ * steps alpha0 . clamp(g): use_update, and upd_tables for the tables.
+ */
+bool		xd_fs_slot_controlled(const xd_fewshot *fs, xd_fs_slot s);
 
 /* The model tensor of a slot in res's model, or NULL when it has none. */
 xd_param   *xd_fs_slot_param(xd_fewshot_result *res, xd_fs_slot s);

@@ -12,15 +12,10 @@
 
 #include <cblas.h>
 
+#include "xdrec/activation.h"
 #include "xdrec/fewshot.h"
 
 #define LN_EPS 1e-5f
-
-static inline float
-sigm(float x)
-{
-	return 1.0f / (1.0f + expf(-x));
-}
 
 void
 xd_fs_preprocess(float x, float *out2)
@@ -77,6 +72,27 @@ layer_norm(const xd_fs_lstm *l, const float *z, float *zh, float *a)
 	return rs;
 }
 
+/*
+ * One row's gates from its normalised pre-activations a [G]: g = [i, f, u,
+ * o] = [sigma, sigma, tanh, sigma](a), c = f . c' + i . u and tc = tanh(c),
+ * [H] each. The activations are activation.h's vectorised kernels: the
+ * update controller runs over every coordinate of theta, and glibc's expf
+ * and tanhf, one call an element, were half of an adaptation's time (perf).
+ * Forward and backward both take them from here, so they agree.
+ */
+static void
+gate_acts(int H, const float *a, const float *cp, float *g, float *c, float *tc)
+{
+	memcpy(g, a, sizeof(float) * 4 * H);
+	xd_sigmoid_inplace(g, 2 * (size_t) H);
+	xd_tanh_inplace(g + 2 * H, (size_t) H);
+	xd_sigmoid_inplace(g + 3 * H, (size_t) H);
+	for (int k = 0; k < H; k++)
+		c[k] = (cp ? g[H + k] * cp[k] : 0.0f) + g[k] * g[2 * H + k];
+	memcpy(tc, c, sizeof(float) * H);
+	xd_tanh_inplace(tc, (size_t) H);
+}
+
 void
 xd_fs_lstm_forward(const xd_fs_lstm *l, int n, const float *x, const float *h_prev,
 				   const float *c_prev, float *h, float *c, float *out, float *scratch)
@@ -84,7 +100,9 @@ xd_fs_lstm_forward(const xd_fs_lstm *l, int n, const float *x, const float *h_pr
 	int			H = l->hidden,
 				G = 4 * H;
 	float		zh[4 * XD_FS_HIDDEN],
-				a[4 * XD_FS_HIDDEN];
+				a[4 * XD_FS_HIDDEN],
+				g[4 * XD_FS_HIDDEN],
+				tc[XD_FS_HIDDEN];
 
 	gates_pre(l, n, x, h_prev, scratch);
 	for (int r = 0; r < n; r++)
@@ -94,16 +112,10 @@ xd_fs_lstm_forward(const xd_fs_lstm *l, int n, const float *x, const float *h_pr
 				   *cr = c + (size_t) r * H;
 
 		layer_norm(l, scratch + (size_t) r * G, zh, a);
+		/* c' is read before c is written: c may be c_prev (fewshot.c) */
+		gate_acts(H, a, cp, g, cr, tc);
 		for (int k = 0; k < H; k++)
-		{
-			float		i = sigm(a[k]),
-						f = sigm(a[H + k]),
-						u = tanhf(a[2 * H + k]),
-						o = sigm(a[3 * H + k]);
-
-			cr[k] = (cp ? f * cp[k] : 0.0f) + i * u;
-			hr[k] = o * tanhf(cr[k]);
-		}
+			hr[k] = g[3 * H + k] * tc[k];
 	}
 	/* out = h Wo^T + bo */
 	for (int r = 0; r < n; r++)
@@ -123,6 +135,9 @@ xd_fs_lstm_backward(xd_fs_lstm *l, int n, const float *x, const float *h_prev,
 	float	   *hh = scratch + (size_t) n * G;	/* [n * H] this step's h */
 	float		zh[4 * XD_FS_HIDDEN],
 				a[4 * XD_FS_HIDDEN],
+				gv[4 * XD_FS_HIDDEN],
+				ccv[XD_FS_HIDDEN],
+				tcv[XD_FS_HIDDEN],
 				da[4 * XD_FS_HIDDEN];
 
 	gates_pre(l, n, x, h_prev, z);
@@ -137,15 +152,15 @@ xd_fs_lstm_backward(xd_fs_lstm *l, int n, const float *x, const float *h_prev,
 					m2 = 0.0f;
 
 		/* dh += Wo^T d_out; the head's own gradients need this step's h */
+		gate_acts(H, a, cp, gv, ccv, tcv);
 		for (int k = 0; k < H; k++)
 		{
-			float		i = sigm(a[k]),
-						f = sigm(a[H + k]),
-						u = tanhf(a[2 * H + k]),
-						o = sigm(a[3 * H + k]),
+			float		i = gv[k],
+						f = gv[H + k],
+						u = gv[2 * H + k],
+						o = gv[3 * H + k],
 						cprev = cp ? cp[k] : 0.0f,
-						cc = f * cprev + i * u,
-						tc = tanhf(cc),
+						tc = tcv[k],
 						dhk = dhr[k],
 						dck;
 

@@ -165,6 +165,16 @@ xd_fewshot_pseudo_domain(const xd_dataset *src, int64_t rows, xd_rng *rng, uint6
 	return st;
 }
 
+/* Whether p belongs to an update LSTM that runs (xd_fs_slot_controlled). */
+static bool
+upd_param_used(const xd_fewshot *fs, const xd_param *p)
+{
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		if (fs->active[s] && p >= fs->upd[s].Wx && p <= fs->upd[s].bo)
+			return xd_fs_slot_controlled(fs, (xd_fs_slot) s);
+	return false;
+}
+
 xd_status
 xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd_batch *q,
 			 float scale)
@@ -212,7 +222,7 @@ xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd
 			const float *th0 = tr->theta[s] + (size_t) t * n;
 			const float *gc = tr->gcl[s] + (size_t) t * n;
 
-			if (!fs->use_update)
+			if (!xd_fs_slot_controlled(fs, s))
 				continue;		/* theta^t = theta^(t-1) - alpha0 g: d passes as it is */
 			for (int64_t k = 0; k < n; k++)
 			{
@@ -381,7 +391,7 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 				/* an ablated part stays as it was: its gradient is zero, but
 				 * Adam would still move it by its moments' rounding */
 				if ((!fs->use_init && strncmp(p->name, "fs.init.", 8) == 0) ||
-					(!fs->use_update && strncmp(p->name, "fs.upd.", 7) == 0) ||
+					(strncmp(p->name, "fs.upd.", 7) == 0 && !upd_param_used(fs, p)) ||
 					(!fs->use_stop && is_stop_param(fs, p)))
 				{
 					memset(p->g, 0, sizeof(float) * p->rows * p->cols);

@@ -96,6 +96,9 @@ typedef struct XdModelDef
 	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	bool		cold;			/* option "cold": meta-train the cold-start module */
 	int			cold_support;	/* option "cold_support": a cold user's rows read */
+	bool		fewshot;		/* option "fewshot": meta-train the s2Meta learner */
+	int			fewshot_episodes;	/* its meta-training episodes: 400 */
+	int			fewshot_rows;	/* auto: fewshot below these training rows */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;

@@ -25,6 +25,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "xdrec/fewshot.h"
 #include "xdrec/train.h"
 #include "data/data.h"
 
@@ -91,6 +92,12 @@ static const XdOption options[] = {
 	.deflt = "true", .help = "meta-train the cold-start module with the source (users without an embedding)"},
 	{"cold_support", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cold_support), .min = 1, .max = 1000,
 	.deflt = "20", .help = "a cold user's most recent rows the cold-start module reads"},
+	{"fewshot", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(fewshot),
+	.deflt = "false", .help = "meta-train the few-shot meta-learner with the source (adapt's method 'fewshot')"},
+	{"fewshot_episodes", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(fewshot_episodes), .min = 1, .max = 100000,
+	.help = "meta-training episodes of the few-shot meta-learner"},
+	{"fewshot_rows", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(fewshot_rows), .min = 20, .max = 100000000,
+	.deflt = "20", .help = "auto adapts a domain of fewer training rows with fewshot (a source trained with it)"},
 };
 
 #define N_OPTIONS lengthof(options)
@@ -368,6 +375,7 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 {
 	xd_train_opts train;
 	xd_transfer_opts transfer;
+	xd_fewshot_opts fewshot;
 
 	xd_config_defaults(&md->cfg);
 	xd_train_opts_default(&train, &md->cfg);
@@ -380,6 +388,8 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 	md->lambda_search = transfer.lambda_search;
 	md->auto_margin = transfer.auto_margin_se;
 	md->lr_search = transfer.lr_search;
+	xd_fewshot_opts_default(&fewshot);
+	md->fewshot_episodes = fewshot.episodes;
 	for (int i = 0; i < N_OPTIONS; i++)
 		if (options[i].deflt)
 		{

@@ -24,6 +24,7 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 			   *deploy;
 	MemoryContext callcxt = CurrentMemoryContext;
 	XdAdaptRun *run;
+	bool		fewshot;
 
 	xdpg_check_writable("xdrec.adapt");
 	xdpg_fit_args(fcinfo, "domain", &name, &domain);
@@ -32,9 +33,9 @@ xdrec_adapt(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("method must not be null"),
-				 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
+				 errhint("Use 'drr', 'anneal', 'direct', 'auto', 'target_only' or 'fewshot'.")));
 	method_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	(void) xdpg_adapt_method(method_name);
+	(void) xdpg_adapt_method(method_name, &fewshot);
 	if (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3))
 		PG_RETURN_JSONB_P(xdpg_job_submit(name, "adapt", domain, method_name, deploy));
 

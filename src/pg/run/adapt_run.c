@@ -22,20 +22,29 @@
 #include "utils/jsonb.h"
 
 #include "xdrec/clock.h"
+#include "xdrec/fewshot.h"
 #include "xdrec/transfer.h"
 #include "run/run.h"
 
-/* An adaptation method by its name, or an error naming the methods. */
+/*
+ * An adaptation method by its name, or an error naming the methods: one of
+ * the core's transfers (transfer.h), or "fewshot", the meta-learner stored
+ * with the source version (fewshot.h), which sets *fewshot and returns
+ * Direct, the transfer it starts from (the source's modules, frozen).
+ */
 xd_transfer_method
-xdpg_adapt_method(const char *m)
+xdpg_adapt_method(const char *m, bool *fewshot)
 {
+	*fewshot = strcmp(m, "fewshot") == 0;
+	if (*fewshot)
+		return XD_TRANSFER_DIRECT;
 	for (int i = 0; i < XD_N_TRANSFER; i++)
 		if (strcmp(m, xd_transfer_method_name((xd_transfer_method) i)) == 0)
 			return (xd_transfer_method) i;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown adaptation method \"%s\"", m),
-			 errhint("Use 'drr', 'anneal', 'direct', 'auto' or 'target_only'.")));
+			 errhint("Use 'drr', 'anneal', 'direct', 'auto', 'target_only' or 'fewshot'.")));
 	return XD_TRANSFER_DRR;
 }
 
@@ -79,6 +88,10 @@ struct XdAdaptRun
 	char	   *name;
 	char	   *domain;
 	xd_transfer_method method;
+	bool		fewshot;		/* method "fewshot": the source's meta-learner, */
+	bool		auto_fewshot;	/* ... which auto chose for a small domain */
+	double		fs_first_loss;	/* the support's loss at theta^0, */
+	double		fs_last_loss;	/* and at the last step */
 	const char *deploy;			/* the deploy policy (deploy.c) */
 	MemoryContext cxt;
 	XdModelDef *md;
@@ -131,7 +144,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	run->cxt = callcxt;
 	run->name = MemoryContextStrdup(callcxt, name);
 	run->domain = MemoryContextStrdup(callcxt, domain);
-	run->method = xdpg_adapt_method(method_name);
+	run->method = xdpg_adapt_method(method_name, &run->fewshot);
 	md = run->md = xdpg_model_load(name, "train");
 	run->deploy = MemoryContextStrdup(callcxt, xdpg_deploy_policy(md, deploy));
 	source_version = run->source_version = served_source(md);
@@ -152,6 +165,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 		XdVersionRef ref = {
 			.model = md->name, .model_id = md->id, .domain = md->source_domain,
 			.version_id = source_version, .want_encoders = true,
+			.want_fewshot = run->fewshot || run->method == XD_TRANSFER_AUTO,
 			.budget_setting = "xdrec.train_memory", .budget_kb = xdrec_train_memory,
 		};
 
@@ -167,6 +181,12 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("source version " INT64_FORMAT " of model \"%s\" has no distributional encoders", source_version, name),
 				 errhint("Train the source again: SELECT xdrec.train('%s', '%s').", name, md->source_domain)));
+	if (run->fewshot && !src->fewshot)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("source version " INT64_FORMAT " of model \"%s\" has no few-shot meta-learner", source_version, name),
+				 errhint("Train the source with it: SELECT xdrec.alter_model('%s', options => '{\"fewshot\": true}'); SELECT xdrec.train('%s', '%s').",
+						 name, name, md->source_domain)));
 	for (int i = 0; i < md->n_features; i++)
 	{
 		/* the frozen vocabularies, so m and the codes are the source's */
@@ -176,9 +196,17 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 		md->features[i].bins = src->features[i].bins;
 	}
 
-	/* the target's rows as the caller, with its own normalisation (DESIGN 2) */
-	ds = xdpg_fit_load_rows(md, name, domain, false, &run->users, &run->items, guard,
-							&run->counts);
+	/*
+	 * The target's rows as the caller, with its own normalisation (DESIGN 2).
+	 * auto takes a domain too small for the other methods when the source
+	 * has the meta-learner: fewshot below fewshot_rows training rows.
+	 */
+	ds = xdpg_fit_load_rows(md, name, domain, false,
+							run->fewshot || (run->method == XD_TRANSFER_AUTO && src->fewshot),
+							&run->users, &run->items, guard, &run->counts);
+	if (run->method == XD_TRANSFER_AUTO && src->fewshot &&
+		ds->n_split[XD_SPLIT_TRAIN] < md->fewshot_rows)
+		run->fewshot = run->auto_fewshot = true;
 
 	/*
 	 * The source's modules with the model's training options (a version
@@ -195,10 +223,46 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
+							run->fewshot ? 1 :
 							adapt_models_at_once(run->method, md->lambda_search) +
 							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)));
 
 	return run;
+}
+
+/*
+ * Method fewshot in phase 2: the target's residuals and tables from the
+ * meta-learner's initialisation, updated by its controllers on the support
+ * (the training and validation rows) until its stop controller says so,
+ * the source's modules frozen (xd_fewshot_adapt). The result is kept as a
+ * transfer's, whose model owns its domain.
+ */
+static void
+adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
+{
+	xd_fewshot_result fs;
+	xd_fewshot_result *fr = &fs;
+	xd_status	st;
+
+	st = xd_fewshot_adapt(run->src->fewshot, run->src->model->shared, run->guard->ds,
+						  run->md->cfg.seed, fr);
+	if (st == XD_OK)
+	{
+		res->requested = res->method = XD_TRANSFER_DIRECT;
+		res->cfg = run->src->model->shared->cfg;
+		res->model = fr->model;
+		res->adapt = fr->adapt;
+		res->epochs = res->best_epoch = fr->steps;
+		res->seconds = fr->seconds;
+		run->fs_first_loss = fr->first_loss;
+		run->fs_last_loss = fr->last_loss;
+		fr->model = NULL;
+		fr->adapt = NULL;
+		fr->domain = NULL;		/* the model's */
+	}
+	xd_fewshot_result_free(fr);
+	/* the loader refused a domain below 2 training rows and 2 items, its minimum */
+	xdpg_check_status(st, "adapting with the few-shot meta-learner");
 }
 
 /* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
@@ -224,6 +288,11 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 	opts->hooks = run->curve.hooks;
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
 	run->guard->transfer = res;
+	if (run->fewshot)
+	{
+		adapt_fewshot(run, res);
+		return;
+	}
 	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
 	xdpg_check_status(st, "adapting");
 }
@@ -246,6 +315,9 @@ xdpg_adapt_store(XdAdaptRun *run)
 	XdVersionInfo info = {0};
 	int64		version_id;
 	XdValidation valid;
+	const char *method = run->fewshot ? "fewshot" : xd_transfer_method_name(res->method);
+	const char *requested = run->fewshot && !run->auto_fewshot ? "fewshot" :
+		xd_transfer_method_name(run->method);
 
 	metrics = xdpg_fit_test_metrics(md, ds, xd_transfer_score, res);
 
@@ -260,12 +332,14 @@ xdpg_adapt_store(XdAdaptRun *run)
 		st = xd_transfer_validation(res, ds, &vo, &each, &n);
 		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
 	}
+	if (run->fewshot)
+		res->best_metric = valid.metric;	/* no epochs chose it: the steps' end */
 
 	/* the version: the target's state, pinning the source version */
 	xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
 							 res->best_epoch, run->counts.rows_used, ds, res->seconds);
 	appendStringInfoString(&vm, ", \"requested\": ");
-	escape_json(&vm, xd_transfer_method_name(run->method));
+	escape_json(&vm, requested);
 	xdpg_json_int(&vm, "pretrain_epochs", res->n_pretrain, true);
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&vm, "lambda_kl", res->lambda_kl, true);
@@ -273,7 +347,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	appendStringInfoString(&vm, "}");
 
 	info.kind = "target";
-	info.method = xd_transfer_method_name(res->method);
+	info.method = method;
 	info.pins_shared_version = run->source_version;
 	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
 	info.encoders = NULL;
@@ -284,9 +358,9 @@ xdpg_adapt_store(XdAdaptRun *run)
 	/* the summary */
 	xdpg_fit_summary_begin(&summary, run->name, run->domain);
 	appendStringInfoString(&summary, ", \"method\": ");
-	escape_json(&summary, xd_transfer_method_name(res->method));
+	escape_json(&summary, method);
 	appendStringInfoString(&summary, ", \"requested\": ");
-	escape_json(&summary, xd_transfer_method_name(run->method));
+	escape_json(&summary, requested);
 	xdpg_fit_summary_data(&summary, &run->counts, ds);
 	xdpg_json_int(&summary, "pretrain_epochs", res->n_pretrain, true);
 	xdpg_fit_summary_best(&summary, res->epochs, res->best_epoch, md->explicit_fb ? "rmse" : "mrr",
@@ -294,8 +368,26 @@ xdpg_adapt_store(XdAdaptRun *run)
 	appendStringInfoString(&summary, "}");
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&summary, "lambda_kl", res->lambda_kl, true);
+	if (run->fewshot)
+	{
+		/*
+		 * How it was served: the steps the stop controller allowed, the
+		 * support's loss before and after them
+		 */
+		appendStringInfoString(&summary, ", \"fewshot\": {");
+		xdpg_json_int(&summary, "steps", res->epochs, false);
+		xdpg_json_int(&summary, "support_rows",
+					  ds->n_split[XD_SPLIT_TRAIN] + ds->n_split[XD_SPLIT_VALID], true);
+		xdpg_json_num(&summary, "first_loss", run->fs_first_loss, true);
+		xdpg_json_num(&summary, "last_loss", run->fs_last_loss, true);
+		appendStringInfoString(&summary, ", \"reason\": ");
+		escape_json(&summary, run->auto_fewshot ?
+					psprintf("auto: " INT64_FORMAT " training rows, fewer than fewshot_rows %d",
+							 ds->n_split[XD_SPLIT_TRAIN], md->fewshot_rows) : "requested");
+		appendStringInfoString(&summary, "}");
+	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
-	if (run->method == XD_TRANSFER_AUTO)
+	if (run->method == XD_TRANSFER_AUTO && !run->fewshot)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};
 

@@ -22,6 +22,8 @@
 #define XDPG_MIN_TRAIN_ROWS 20
 /* a target needs a few training rows and two items to be adapted */
 #define XDPG_MIN_TARGET_ROWS 20
+/* ... except for method fewshot, whose support may be tiny (fewshot.h) */
+#define XDPG_MIN_FEWSHOT_ROWS 2
 #define XDPG_MIN_ITEMS 2
 
 void
@@ -73,9 +75,11 @@ xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg, char **name, char
  */
 xd_dataset *
 xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is_source,
-				   XdKeyMap *users, XdKeyMap *items, XdGuard *guard, XdLoadCounts *counts)
+				   bool fewshot, XdKeyMap *users, XdKeyMap *items, XdGuard *guard,
+				   XdLoadCounts *counts)
 {
-	int			min_rows = is_source ? XDPG_MIN_TRAIN_ROWS : XDPG_MIN_TARGET_ROWS;
+	int			min_rows = is_source ? XDPG_MIN_TRAIN_ROWS :
+		fewshot ? XDPG_MIN_FEWSHOT_ROWS : XDPG_MIN_TARGET_ROWS;
 	XdSpan		span;
 	xd_dataset *ds;
 
@@ -112,8 +116,10 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 						counts->rows_used ? ds->n_split[XD_SPLIT_TRAIN] : 0, (int) ds->n_items),
 				 is_source ? errdetail("Rows read " INT64_FORMAT ", skipped " INT64_FORMAT ".",
 									   counts->rows_read, counts->rows_read - counts->rows_used) : 0,
-				 errhint("A %s domain needs at least %d training rows (80%% of its rows) and %d items.",
-						 is_source ? "source" : "target", min_rows, XDPG_MIN_ITEMS)));
+				 errhint("A %s domain needs at least %d training rows (80%% of its rows) and %d items%s.",
+						 is_source ? "source" : "target", min_rows, XDPG_MIN_ITEMS,
+						 is_source ? "" : fewshot ? " for method fewshot" :
+						 " (method fewshot, with a source trained with option fewshot, needs 2)")));
 	return ds;
 }
 

@@ -31,7 +31,7 @@ extern void xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks);
 extern char *xdpg_adapt_store(XdAdaptRun *run);
 
 extern const char *xdpg_train_source_domain(const XdModelDef *md, const char *requested);
-extern xd_transfer_method xdpg_adapt_method(const char *name);
+extern xd_transfer_method xdpg_adapt_method(const char *name, bool *fewshot);
 
 /* fit_common.c */
 extern void xdpg_json_num(StringInfo b, const char *key, double x, bool comma);
@@ -39,7 +39,7 @@ extern void xdpg_json_int(StringInfo b, const char *key, int64 x, bool comma);
 extern void xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg,
 						  char **name, char **domain);
 extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,
-									  const char *domain, bool is_source,
+									  const char *domain, bool is_source, bool fewshot,
 									  XdKeyMap *users, XdKeyMap *items,
 									  XdGuard *guard, XdLoadCounts *counts);
 extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,

@@ -17,6 +17,7 @@
 #include "xdrec/clock.h"
 #include "xdrec/train.h"
 #include "run/cold_fit.h"
+#include "run/fewshot_fit.h"
 #include "run/run.h"
 
 /* One training run, kept between its phases (a job commits in between). */
@@ -38,6 +39,7 @@ struct XdTrainRun
 	xd_lr_search search;		/* the rates tried and kept */
 	xd_dist_encoder_report erep;		/* DRR's encoders' training */
 	XdColdFit  *cold;			/* the cold-start module (cold_fit.c) */
+	XdFewshotFit *fewshot;		/* the few-shot meta-learner (fewshot_fit.c) */
 	double		t0;
 };
 
@@ -96,7 +98,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 	run->deploy = MemoryContextStrdup(cxt, xdpg_deploy_policy(md, deploy));
 
 	/* the source's rows, which build the model's vocabularies */
-	ds = xdpg_fit_load_rows(md, name, domain, true, &run->users, &run->items, run->guard,
+	ds = xdpg_fit_load_rows(md, name, domain, true, false, &run->users, &run->items, run->guard,
 							&run->counts);
 
 	/* the model */
@@ -159,6 +161,9 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 
 	/* the cold-start module (CMML), on the trained model */
 	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, &run->curve.after, run->cxt);
+	/* the few-shot meta-learner (s2Meta), on the trained model's modules */
+	run->fewshot = xdpg_fewshot_fit(run->md, run->guard->model, run->guard->ds, &run->curve.after,
+									run->cxt);
 }
 
 /*
@@ -219,6 +224,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_num(&summary, "interactions_per_sec", res->positives_per_sec, true);
 	xdpg_json_num(&summary, "encoder_seconds", run->erep.seconds, true);
 	xdpg_cold_fit_json(&summary, run->cold);
+	xdpg_fewshot_fit_json(&summary, run->fewshot);
 
 	/* the version */
 	{
@@ -229,6 +235,7 @@ xdpg_train_store(XdTrainRun *run)
 		appendStringInfoString(&vm, "}");
 		info.encoders = guard->encoders;
 		info.cold = run->cold->cold;
+		info.fewshot = run->fewshot->fs;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),

@@ -34,7 +34,12 @@ typedef enum XdDim
 	XDPG_DIM_ENC_HIDDEN,		/* the distributional encoders' widths */
 	XDPG_DIM_ENC_LATENT,
 	XDPG_DIM_COLD_HIDDEN,		/* the cold-start encoder's width (cold.h) */
-	XDPG_DIM_COLD_IN			/* its input [e_v ; c* ; y]: d + m + 1 */
+	XDPG_DIM_COLD_IN,			/* its input [e_v ; c* ; y]: d + m + 1 */
+	XDPG_DIM_FS_GATES,			/* the few-shot LSTMs' 4H gates (fewshot.h) */
+	XDPG_DIM_FS_HIDDEN,			/* ... their H */
+	XDPG_DIM_FS_UPD_IN,			/* the update LSTM's input, */
+	XDPG_DIM_FS_UPD_OUT,		/* its outputs alpha, beta */
+	XDPG_DIM_FS_STOP_IN			/* the stop LSTM's input */
 } XdDim;
 
 /* which versions store a tensor */
@@ -48,7 +53,10 @@ typedef enum XdTensorNeed
 	XDPG_NEED_ENCODERS,			/* a source's E_U, E_V (DESIGN section 4) */
 	XDPG_NEED_ENCODERS_CTX,		/* ... and E_C, when L_C >= 1 */
 	XDPG_NEED_COLD,				/* the cold-start module (CMML, cold.h) */
-	XDPG_NEED_COLD_EXPLICIT		/* ... its user bias head, explicit feedback */
+	XDPG_NEED_COLD_EXPLICIT,	/* ... its user bias head, explicit feedback */
+	XDPG_NEED_FEWSHOT,			/* the few-shot meta-learner (s2Meta, fewshot.h) */
+	XDPG_NEED_FEWSHOT_CTX,		/* ... its slots of res.C, when L_C >= 1 */
+	XDPG_NEED_FEWSHOT_EXPLICIT	/* ... its slots of the biases, explicit feedback */
 } XdTensorNeed;
 
 /* one tensor per version, or one per layer with its number in the name */
@@ -67,7 +75,8 @@ typedef enum XdTensorHome
 								 * pinned source version's (DESIGN section 1) */
 	XDPG_HOME_ENCODERS,			/* a source's encoders: all of them or none */
 	XDPG_HOME_COLD,				/* the cold-start module: all of it or none */
-	XDPG_HOME_COLD_FILM			/* its FiLM heads: all or none, with the module */
+	XDPG_HOME_COLD_FILM,		/* its FiLM heads: all or none, with the module */
+	XDPG_HOME_FEWSHOT			/* the few-shot meta-learner: all of it or none */
 } XdTensorHome;
 
 /* what its values may be */
@@ -101,6 +110,7 @@ typedef struct XdVersionLayout
 	bool		drr;			/* a DRR target */
 	bool		encoders;		/* the distributional encoders are wanted */
 	bool		cold;			/* the cold-start module may be stored */
+	bool		fewshot;		/* the few-shot meta-learner is wanted */
 } XdVersionLayout;
 
 /* one tensor a version must hold, by the table */
@@ -128,6 +138,7 @@ typedef struct XdVersionInfo
 	bool		skip_shared;	/* the modules live in the pinned version */
 	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
 	const struct xd_cold *cold; /* the cold-start module (cold.h); NULL = none */
+	const struct xd_fewshot *fewshot;	/* the meta-learner (fewshot.h); NULL = none */
 } XdVersionInfo;
 
 /* one version, deserialised (version_read.c) for the cache (serve/version_cache.c) */
@@ -147,6 +158,7 @@ typedef struct XdVersion
 	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
 	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
 	struct xd_cold *cold;		/* the cold-start module when stored, else NULL */
+	struct xd_fewshot *fewshot; /* the meta-learner when wanted and stored */
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */
@@ -171,6 +183,7 @@ typedef struct XdVersionRef
 	const char *domain;			/* the domain it is served (or read) for */
 	int64		version_id;
 	bool		want_encoders;	/* read E_C, E_U, E_V too (adapt) */
+	bool		want_fewshot;	/* read the few-shot meta-learner too (adapt) */
 	const char *budget_setting; /* the memory setting it must fit in, */
 	int			budget_kb;		/* and its value */
 } XdVersionRef;

@@ -13,7 +13,22 @@
 
 #include "xdrec/cold.h"
 #include "xdrec/dist_encoder.h"
+#include "xdrec/fewshot.h"
 #include "store/store.h"
+
+/* an LSTM of fewshot.h (xd_fs_lstm): its seven tensors */
+#define FS_LSTM(prefix, need, in, out) \
+	{prefix ".Wx", need, XDPG_ONCE, XDPG_DIM_FS_GATES, in, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	{prefix ".Wh", need, XDPG_ONCE, XDPG_DIM_FS_GATES, XDPG_DIM_FS_HIDDEN, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	{prefix ".b", need, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_FS_GATES, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	{prefix ".ln_g", need, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_FS_GATES, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	{prefix ".ln_b", need, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_FS_GATES, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	{prefix ".Wo", need, XDPG_ONCE, out, XDPG_DIM_FS_HIDDEN, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	{prefix ".bo", need, XDPG_ONCE, XDPG_DIM_ONE, out, XDPG_HOME_FEWSHOT, XDPG_FINITE}
+/* a slot of theta: "fs.init.<slot>" and the LSTM "fs.upd.<slot>.*" */
+#define FS_SLOT(slot, need, rows, cols) \
+	{"fs.init." slot, need, XDPG_ONCE, rows, cols, XDPG_HOME_FEWSHOT, XDPG_FINITE}, \
+	FS_LSTM("fs.upd." slot, need, XDPG_DIM_FS_UPD_IN, XDPG_DIM_FS_UPD_OUT)
 
 static const XdTensorRule stored_tensors[] = {
 	/* M1: the multimodal residual (eq. 4-5) and the context layers (eq. 1-3) */
@@ -89,6 +104,23 @@ static const XdTensorRule stored_tensors[] = {
 	{"cold.film.g%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.b%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.b%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
+	/*
+	 * the few-shot meta-learner (s2Meta, fewshot.h): per slot of theta its
+	 * learned initialisation omega_R (a residual tensor whole, a table's one
+	 * row) and its update LSTM (eq. 7-8); then the stop LSTM (eq. 9)
+	 */
+	FS_SLOT("res.C.R", XDPG_NEED_FEWSHOT_CTX, XDPG_DIM_M, XDPG_DIM_M),
+	FS_SLOT("res.C.r", XDPG_NEED_FEWSHOT_CTX, XDPG_DIM_ONE, XDPG_DIM_M),
+	FS_SLOT("res.U.R", XDPG_NEED_FEWSHOT, XDPG_DIM_D, XDPG_DIM_D),
+	FS_SLOT("res.U.r", XDPG_NEED_FEWSHOT, XDPG_DIM_ONE, XDPG_DIM_D),
+	FS_SLOT("res.V.R", XDPG_NEED_FEWSHOT, XDPG_DIM_D, XDPG_DIM_D),
+	FS_SLOT("res.V.r", XDPG_NEED_FEWSHOT, XDPG_DIM_ONE, XDPG_DIM_D),
+	FS_SLOT("emb.user", XDPG_NEED_FEWSHOT, XDPG_DIM_ONE, XDPG_DIM_D),
+	FS_SLOT("emb.item", XDPG_NEED_FEWSHOT, XDPG_DIM_ONE, XDPG_DIM_D),
+	FS_SLOT("bias.user", XDPG_NEED_FEWSHOT_EXPLICIT, XDPG_DIM_ONE, XDPG_DIM_ONE),
+	FS_SLOT("bias.item", XDPG_NEED_FEWSHOT_EXPLICIT, XDPG_DIM_ONE, XDPG_DIM_ONE),
+	FS_SLOT("bias.global", XDPG_NEED_FEWSHOT_EXPLICIT, XDPG_DIM_ONE, XDPG_DIM_ONE),
+	FS_LSTM("fs.stop", XDPG_NEED_FEWSHOT, XDPG_DIM_FS_STOP_IN, XDPG_DIM_ONE),
 };
 
 static bool
@@ -116,6 +148,12 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return l->cold;
 		case XDPG_NEED_COLD_EXPLICIT:
 			return l->cold && l->cfg->feedback == XD_EXPLICIT;
+		case XDPG_NEED_FEWSHOT:
+			return l->fewshot;
+		case XDPG_NEED_FEWSHOT_CTX:
+			return l->fewshot && has_ctx;
+		case XDPG_NEED_FEWSHOT_EXPLICIT:
+			return l->fewshot && l->cfg->feedback == XD_EXPLICIT;
 	}
 	return false;
 }
@@ -158,6 +196,16 @@ dim(XdDim d, const XdVersionLayout *l)
 			return XD_COLD_HIDDEN;
 		case XDPG_DIM_COLD_IN:
 			return (uint64) l->cfg->d + (uint64) l->cfg->m + 1;
+		case XDPG_DIM_FS_GATES:
+			return 4 * XD_FS_HIDDEN;
+		case XDPG_DIM_FS_HIDDEN:
+			return XD_FS_HIDDEN;
+		case XDPG_DIM_FS_UPD_IN:
+			return XD_FS_UPD_IN;
+		case XDPG_DIM_FS_UPD_OUT:
+			return 2;
+		case XDPG_DIM_FS_STOP_IN:
+			return XD_FS_STOP_IN;
 	}
 	return 0;
 }

@@ -43,6 +43,7 @@
 
 #include "xdrec/blob.h"
 #include "xdrec/cold.h"
+#include "xdrec/fewshot.h"
 #include "store/store.h"
 
 /* the bound create_model puts on a feature's bins (sql/src/46_lifecycle.sql) */
@@ -66,6 +67,7 @@ typedef struct VersionRead
 	bool		has_encoders;	/* wanted and stored */
 	bool		has_cold;		/* the cold-start module is stored */
 	bool		has_cold_film;	/* ... with its FiLM heads */
+	bool		has_fewshot;	/* the few-shot meta-learner: wanted and stored */
 	int32	   *code_values[2]; /* users, items: n_values of each profile code */
 	int64		n_seen_items;
 	int64		key_bytes;		/* the key maps' stored size */
@@ -418,7 +420,18 @@ read_features(VersionRead *r, JsonbContainer *root, xd_schema *schema)
 
 /* ------------------------------------------------------------- the row */
 
-static const char *const methods[] = {"train", "drr", "anneal", "direct", "target_only", NULL};
+static const char *const methods[] = {"train", "drr", "anneal", "direct", "target_only", "fewshot", NULL};
+
+/*
+ * A target whose own rows hold DRR's residual layers (eq. 19) over the
+ * modules of the source it pins: DRR's, and fewshot's (fewshot.h: theta is
+ * the residuals and the domain's tables, the source's modules frozen).
+ */
+static bool
+method_has_residuals(const char *method)
+{
+	return strcmp(method, "drr") == 0 || strcmp(method, "fewshot") == 0;
+}
 
 /*
  * The version's row, its model's key types and feedback, and its pinned
@@ -468,8 +481,8 @@ read_row(VersionRead *r)
 	r->explicit_model = DatumGetBool(SPI_getbinval(tup, td, 7, &isnull));
 	pin_ok = DatumGetBool(SPI_getbinval(tup, td, 8, &isnull)) && !isnull;
 
-	/* a Direct or DRR target serves the modules of the source it pins */
-	r->borrow = strcmp(v->method, "drr") == 0 || strcmp(v->method, "direct") == 0;
+	/* a Direct, DRR or fewshot target serves the modules of the source it pins */
+	r->borrow = method_has_residuals(v->method) || strcmp(v->method, "direct") == 0;
 	if (r->borrow && (v->pins_shared_version <= 0 || !pin_ok))
 		version_corrupt(r, "it is a %s target, but it does not pin a source version of its model",
 						v->method);
@@ -536,11 +549,15 @@ version_weights_args(const VersionRead *r, Datum *vals)
 	vals[1] = Int64GetDatum(r->borrow ? r->v->pins_shared_version : 0);
 }
 
-/* A tensor stored as a whole group or not at all: the encoders, the cold module. */
+/*
+ * A tensor stored as a whole group or not at all: the encoders, the cold
+ * module, the few-shot meta-learner.
+ */
 static bool
 optional_home(XdTensorHome home)
 {
-	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM;
+	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM ||
+		home == XDPG_HOME_FEWSHOT;
 }
 
 /* How many of home's expected tensors the inventory found, of how many. */
@@ -565,7 +582,8 @@ optional_read(const VersionRead *r, XdTensorHome home)
 {
 	return home == XDPG_HOME_ENCODERS ? r->has_encoders :
 		home == XDPG_HOME_COLD ? r->has_cold :
-		home == XDPG_HOME_COLD_FILM ? r->has_cold_film : true;
+		home == XDPG_HOME_COLD_FILM ? r->has_cold_film :
+		home == XDPG_HOME_FEWSHOT ? r->has_fewshot : true;
 }
 
 /* The tensors' chunks, counted in the catalog without reading them. */
@@ -576,7 +594,8 @@ take_tensor_inventory(VersionRead *r)
 	int			n_encoders = 0,
 				n_present = 0,
 				n_cold = 0,
-				n_film = 0;
+				n_film = 0,
+				n_fewshot = 0;
 
 	version_weights_args(r, vals);
 	if (SPI_execute_with_args("SELECT tensor, count(*), min(chunk), max(chunk), sum(octet_length(data)) "
@@ -631,6 +650,16 @@ take_tensor_inventory(VersionRead *r)
 	if (n_present > 0 && (n_present < n_film || !r->has_cold))
 		version_corrupt(r, "it stores %d of the %d FiLM tensors of its cold-start module%s",
 						n_present, n_film, r->has_cold ? "" : ", but not the module");
+
+	/*
+	 * The few-shot meta-learner (option fewshot, fewshot_fit.c), when wanted:
+	 * all of it or none
+	 */
+	n_present = home_found(r, XDPG_HOME_FEWSHOT, &n_fewshot);
+	r->has_fewshot = n_present > 0;
+	if (n_present > 0 && n_present < n_fewshot)
+		version_corrupt(r, "it stores %d of the %d tensors of its few-shot meta-learner",
+						n_present, n_fewshot);
 	for (int i = 0; i < r->n_tensors; i++)
 		if (!r->tensors[i].found && !optional_home(r->tensors[i].home))
 			version_corrupt(r, "tensor \"%s\" is missing%s", r->tensors[i].name,
@@ -709,7 +738,7 @@ check_budget(VersionRead *r)
 	for (int i = 0; i < r->n_tensors; i++)
 		if (r->tensors[i].found)
 			tensors += (Size) xdpg_stored_tensor_count(&r->tensors[i]) * sizeof(float);
-	r->v->core_bytes = tensors + xd_model_workspace_bytes(&r->cfg, strcmp(r->v->method, "drr") == 0);
+	r->v->core_bytes = tensors + xd_model_workspace_bytes(&r->cfg, method_has_residuals(r->v->method));
 	data = ((Size) r->n_users + (Size) r->n_items) * (sizeof(int64) + sizeof(char *)) +
 		(Size) r->key_bytes + ((Size) r->n_users + 1) * sizeof(int64) +
 		(Size) r->n_seen_items * sizeof(int32);
@@ -740,6 +769,8 @@ version_reset(void *arg)
 	v->encoders = NULL;
 	xd_cold_free(v->cold);
 	v->cold = NULL;
+	xd_fewshot_free(v->fewshot);
+	v->fewshot = NULL;
 	xd_feature_encoder_free(&v->enc);
 }
 
@@ -767,8 +798,8 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 	xd_rng_seed(&rng, 1);
 	xdpg_check_status(xd_model_create(&r->cfg, r->n_users, r->n_items, (float) r->rating_mean,
 									  &rng, &v->model), "reading the model");
-	/* a DRR target: its residuals join the model before the tensors land */
-	if (strcmp(v->method, "drr") == 0)
+	/* a DRR or fewshot target: its residuals join the model before the tensors land */
+	if (method_has_residuals(v->method))
 	{
 		xdpg_check_status(xd_adapt_new(&r->cfg, &v->adapt), "reading the residuals");
 		xdpg_check_status(xd_model_set_adapt(v->model, v->adapt), "reading the residuals");
@@ -792,6 +823,12 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 						  "reading the cold-start module");
 		for (int j = 0; j < v->cold->n_params; j++)
 			check_table_covers(r, &v->cold->params[j]);
+	}
+	if (r->has_fewshot)
+	{
+		xdpg_check_status(xd_fewshot_new(&r->cfg, 1, &v->fewshot), "reading the few-shot meta-learner");
+		for (int j = 0; j < v->fewshot->n_params; j++)
+			check_table_covers(r, &v->fewshot->params[j]);
 	}
 }
 
@@ -867,6 +904,7 @@ tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **c
 	else if ((p = t->home == XDPG_HOME_ENCODERS ? find_encoder_param(r->v->encoders, t->name)
 			  : t->home == XDPG_HOME_COLD || t->home == XDPG_HOME_COLD_FILM ?
 			  xd_cold_find_param(r->v->cold, t->name)
+			  : t->home == XDPG_HOME_FEWSHOT ? xd_fewshot_find_param(r->v->fewshot, t->name)
 			  : xd_model_find_param(r->v->model, t->name)) != NULL)
 		*f = p->w;
 	else
@@ -1191,9 +1229,10 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	layout.schema = &schema;
 	layout.n_users = r.n_users;
 	layout.n_items = r.n_items;
-	layout.drr = strcmp(v->method, "drr") == 0;
+	layout.drr = method_has_residuals(v->method);
 	layout.encoders = ref->want_encoders;
 	layout.cold = true;
+	layout.fewshot = ref->want_fewshot;
 	r.n_tensors = xdpg_stored_tensors(&layout, &r.tensors);
 	take_tensor_inventory(&r);
 	take_key_inventory(&r);

@@ -27,6 +27,7 @@
 
 #include "xdrec/blob.h"
 #include "xdrec/cold.h"
+#include "xdrec/fewshot.h"
 #include "store/store.h"
 
 /* Serialises one tensor and inserts its chunks. */
@@ -223,6 +224,16 @@ write_model_tensors(SPIPlanPtr wplan, int64 model_id, int64 version_id, xd_model
 		for (int j = 0; j < info->cold->n_params; j++)
 		{
 			const xd_param *p = &info->cold->params[j];
+			uint64		shape[2] = {(uint64) p->rows, (uint64) p->cols};
+
+			write_tensor(wplan, model_id, version_id, p->name, p->w, 2, shape);
+		}
+
+	/* the few-shot meta-learner (fewshot.h), "fs.init.res.U.R" ... */
+	if (info->fewshot)
+		for (int j = 0; j < info->fewshot->n_params; j++)
+		{
+			const xd_param *p = &info->fewshot->params[j];
 			uint64		shape[2] = {(uint64) p->rows, (uint64) p->cols};
 
 			write_tensor(wplan, model_id, version_id, p->name, p->w, 2, shape);

@@ -1,0 +1,107 @@
+-- Few-shot markets in SQL (issue 20): option fewshot meta-trains the s2Meta
+-- meta-learner with the source and stores it with the version ("fs.*"
+-- tensors, all or none), xdrec.adapt(..., method => 'fewshot') adapts a new
+-- market from its first rows under the source's frozen modules, a source
+-- without it is refused with a hint, a tiny market too small for the other
+-- methods is adapted, and a version missing one of its tensors is refused
+-- on load. The core's tests check the numbers (FD gradients, deterministic
+-- stopping); this checks the SQL layer. No raw floats.
+SET client_min_messages = warning;
+CREATE EXTENSION xdrec;
+RESET client_min_messages;
+
+\i sql/include/try.sql
+
+CREATE FUNCTION pg_temp.tensors(v bigint) RETURNS text LANGUAGE sql AS $$
+	SELECT format('modules %s, embeddings %s, residuals %s, fewshot %s',
+		count(*) FILTER (WHERE tensor ~ '^(ctx|clu|rank)\.'),
+		count(DISTINCT tensor) FILTER (WHERE tensor ~ '^(emb|bias)\.'),
+		count(*) FILTER (WHERE tensor ~ '^res\.'),
+		count(DISTINCT tensor) FILTER (WHERE tensor ~ '^fs\.'))
+	FROM xdrec.weight WHERE version_id = v
+$$;
+
+SELECT xdrec.generate('fsgen', '{"seed": 5, "domains": 3, "sizes": {"source": {"users": 150, "items": 80, "interactions": 4000}, "target": {"users": 40, "items": 20, "interactions": 300}}}') AS rows;
+-- a market with its first 12 orders
+DELETE FROM fsgen WHERE domain = 'd2' AND ctid NOT IN
+	(SELECT ctid FROM fsgen WHERE domain = 'd2' ORDER BY user_key, item_key LIMIT 12);
+SELECT xdrec.create_model('f', 'fsgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 16, "epochs": 3, "seed": 1}') AS model_id;
+
+-- off by default: the summary says so, and method fewshot is refused
+SELECT (xdrec.train('f', 'd0')->'fewshot') AS fewshot_off;
+SELECT count(*) AS versions_before FROM xdrec.version \gset
+SELECT xdrec.adapt('f', 'd1', 'fewshot');
+SELECT count(*) = :versions_before AS catalog_unchanged FROM xdrec.version;
+
+-- on: meta-trained in train's fit phase, stored with the source version
+SELECT xdrec.alter_model('f', options => '{"fewshot": true, "fewshot_episodes": 24}') ? 'fewshot' AS altered;
+SELECT xdrec.train('f') AS j \gset
+SELECT (:'j'::jsonb->'fewshot'->>'trained')::boolean AS trained,
+       (:'j'::jsonb->'fewshot'->>'episodes')::int AS episodes,
+       (:'j'::jsonb->'fewshot'->>'seconds')::float8 > 0 AS costed,
+       (:'j'::jsonb->'fewshot'->>'last_query_loss')::float8 > 0 AS has_loss;
+SELECT (:'j'::jsonb->>'version')::bigint AS src \gset
+-- implicit feedback, context layers: 8 slots of (init + 7 LSTM tensors), the stop LSTM's 7
+SELECT pg_temp.tensors(:src);
+-- the source still ranks (serving never reads the meta-learner)
+SELECT count(*) AS source_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd0'), '{}', 5, domain => 'd0');
+
+-- a market adapted with it: the source's modules pinned, residuals and tables its own
+SELECT xdrec.adapt('f', 'd1', 'fewshot') AS a \gset
+SELECT :'a'::jsonb->>'method' AS method, :'a'::jsonb->>'requested' AS requested,
+       (:'a'::jsonb->>'pins_shared_version')::bigint = :src AS pins_source,
+       (:'a'::jsonb->'fewshot'->>'steps')::int BETWEEN 4 AND 20 AS steps_in_range,
+       (:'a'::jsonb->'fewshot'->>'support_rows')::int > 0 AS has_support,
+       :'a'::jsonb->'fewshot'->>'reason' AS reason,
+       (:'a'::jsonb->'test'->>'mrr')::float8 BETWEEN 0 AND 1 AS mrr_ok;
+SELECT pg_temp.tensors((:'a'::jsonb->>'version')::bigint);
+SELECT method FROM xdrec.version WHERE id = (:'a'::jsonb->>'version')::bigint;
+SELECT count(*) AS target_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd1'), '{}', 5, domain => 'd1');
+-- the same adaptation again gives the same steps (deterministic stopping)
+SELECT (xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never')->'fewshot'->>'steps') = :'a'::jsonb->'fewshot'->>'steps' AS same_steps;
+
+-- 12 orders: too few for DRR, enough for fewshot
+SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd2', 'drr')$$);
+SELECT xdrec.adapt('f', 'd2', 'fewshot') AS t \gset
+SELECT :'t'::jsonb->>'method' AS tiny_method,
+       (:'t'::jsonb->'fewshot'->>'support_rows')::int AS support_rows;
+SELECT count(*) AS tiny_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd2'), '{}', 5, domain => 'd2');
+-- auto: fewshot below fewshot_rows training rows (default 20, the others' minimum) ...
+SELECT xdrec.adapt('f', 'd2', deploy => 'never') AS t \gset
+SELECT :'t'::jsonb->>'method' AS auto_tiny, :'t'::jsonb->>'requested' AS requested,
+       :'t'::jsonb->'fewshot'->>'reason' AS reason;
+-- ... the usual candidates above it
+SELECT xdrec.adapt('f', 'd1', deploy => 'never') AS t \gset
+SELECT :'t'::jsonb->>'method' <> 'fewshot' AS auto_large_not_fewshot, :'t'::jsonb ? 'candidates' AS has_candidates;
+-- ... and fewshot again when the option says so
+SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 1000}') ? 'fewshot_rows' AS altered;
+SELECT xdrec.adapt('f', 'd1', deploy => 'never')->'fewshot'->>'reason' AS reason;
+SELECT pg_temp.try($$SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 19}')$$);
+
+-- two orders of one item: not even fewshot
+INSERT INTO fsgen (domain, user_key, item_key) VALUES ('d9', 1, 1), ('d9', 2, 1);
+SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd9', 'fewshot')$$);
+DELETE FROM fsgen WHERE domain = 'd9';
+
+-- a method the function does not know names fewshot in its hint
+SELECT xdrec.adapt('f', 'd1', 'fewshots');
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('f', 'fewshots')$$);
+
+-- corrupt: one of the meta-learner's tensors gone is refused on load
+BEGIN;
+DELETE FROM xdrec.weight WHERE version_id = :src AND tensor = 'fs.stop.Wo';
+SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd1', 'fewshot')$$);
+ROLLBACK;
+-- ... or of the wrong shape (another version's init row of res.U.R: 1 x d, not d x d)
+BEGIN;
+UPDATE xdrec.weight w SET data = (SELECT data FROM xdrec.weight WHERE version_id = :src AND tensor = 'fs.init.emb.user' AND chunk = 0)
+WHERE w.version_id = :src AND w.tensor = 'fs.init.res.U.R' AND w.chunk = 0;
+SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd1', 'fewshot')$$);
+ROLLBACK;
+SELECT (xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never')->>'method') AS intact_again;
+
+SELECT xdrec.drop_model('f');
+DROP TABLE fsgen;
+DROP EXTENSION xdrec;
