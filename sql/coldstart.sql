@@ -85,7 +85,58 @@ FROM many m, cold c;
 SELECT count(DISTINCT user_key) AS users
 FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 3, on_unknown => 'skip');
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'error')$$);
-SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'popular')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'nope')$$);
+
+-- 4b. how each user was served: the read-only setting xdrec.served_as after
+-- each call, and xdrec.cache_stats's counts (deltas over this section)
+CREATE TEMP TABLE stats0 AS SELECT * FROM xdrec.cache_stats WHERE model = 'c';
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', (SELECT u FROM warm), '{"hour": 12}', 3);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 900001, '{"hour": 12}', 3);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[1, 2]');
+-- on_unknown on rank: a user with neither an embedding nor rows is an error
+-- by default, ranked by popularity in the domain with 'popular', left out
+-- with 'skip'; 'error' refuses even a user who has rows
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 777777, '{"hour": 12}', 3, on_unknown => 'cold')$$);
+CREATE TEMP TABLE pop AS
+SELECT array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores,
+	   current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 777777, '{"hour": 12}', 5, on_unknown => 'popular');
+-- the scores are shares of the domain's trained users, best first, and the
+-- best is the item most users of d0 chose (ties: any of the tied items)
+SELECT served_as, cardinality(items) AS ranked,
+	   scores[1] > 0 AND scores[1] <= 1 AND scores[1] >= scores[5] AS shares,
+	   items[1] IN (SELECT item_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
+					GROUP BY item_key
+					HAVING count(DISTINCT user_key) >= (SELECT max(n) FROM (SELECT count(DISTINCT user_key) AS n
+						FROM cgen WHERE domain = 'd0' AND user_key < 900000 GROUP BY item_key) t) - 2) AS near_most_chosen
+FROM pop;
+-- a user with rows is still ranked from them under 'popular'
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10, on_unknown => 'popular')) = scores
+	   AS rows_first, current_setting('xdrec.served_as') AS served_as FROM cold;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 777777, '{"hour": 12}', 3, on_unknown => 'skip');
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 900001, '{"hour": 12}', 3, on_unknown => 'error')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 900001, '{"hour": 12}', 3, on_unknown => 'warm')$$);
+-- rank_many 'popular': the warm user, the cold one and the unknown one, the
+-- last as rank ranks it; the setting counts each way
+CREATE TEMP TABLE many_pop AS
+SELECT user_key, array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores,
+	   current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 5, on_unknown => 'popular')
+GROUP BY user_key;
+SELECT count(*) AS users, min(m.served_as) AS served_as,
+	   bool_and(m.items = p.items AND m.scores = p.scores) FILTER (WHERE m.user_key = 777777) AS popular_as_rank
+FROM many_pop m, pop p;
+SELECT count(*) AS rows, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 2, on_unknown => 'skip');
+SELECT s1.served_warm - s0.served_warm AS warm, s1.served_cold - s0.served_cold AS cold,
+	   s1.served_history - s0.served_history AS history, s1.served_popular - s0.served_popular AS popular
+FROM stats0 s0 JOIN xdrec.cache_stats s1 USING (model, domain, version);
+-- the setting is read-only
+SELECT pg_temp.try($$SET xdrec.served_as = 'warm'$$);
 
 -- 5. errors
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 777777, '{"hour": 12}', 3)$$);
@@ -124,6 +175,11 @@ INSERT INTO cgen SELECT domain, 900003, item_key, rating, hour, weekday, rain, s
 FROM cgen WHERE user_key = 900001;
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cn', 900003, '{"hour": 12}', 3)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cn', NULL, '{"hour": 12}', 3, history => '[1]')$$);
+-- ... unless the caller allows popularity: both ranked by it
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cn', 900003, '{"hour": 12}', 3, on_unknown => 'popular');
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cn', NULL, '{"hour": 12}', 3, history => '[1]', on_unknown => 'popular');
 SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"cold_support": 0}')$$);
 
 -- 8. uuid user keys: a new user is read through the column's own type
