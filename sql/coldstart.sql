@@ -207,5 +207,39 @@ SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('ce', 900001, '{"h
 		 FROM cgen_e WHERE user_key = 900001))) AS explicit_history_identical;
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('ce', NULL, '{"hour": 12}', 5, history => '[1]')$$);
 
+-- 10. evaluate(protocol => 'cold'): option cold_holdout leaves a seeded
+-- share of the users out of training; evaluate ranks each from its first K
+-- rows (K = 1, 5, 10, 20) by full ranking, beside the heuristics and
+-- fine-tuning, and only users with more than 20 rows are evaluated
+SELECT xdrec.create_model('ch', 'cgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1, "cold_holdout": 0.25}') > 0 AS ch;
+SELECT xdrec.train('ch', 'd0')->'cold'->>'trained' AS trained;
+-- the held-out users are not in the version: about a quarter of d0's users
+SELECT (SELECT count(DISTINCT user_key) FROM cgen WHERE domain = 'd0' AND user_key < 900000)
+	   - (SELECT (encoder->>'n_users')::int FROM xdrec.version v JOIN xdrec.model m ON m.id = v.model_id
+		  WHERE m.name = 'ch' AND v.domain = 'd0') BETWEEN 10 AND 30 AS about_a_quarter_held_out;
+CREATE TEMP TABLE ev AS SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'cold', seed => 1);
+SELECT method, count(*) AS metrics, bool_and(value BETWEEN 0 AND 1) AS in_range,
+	   min(n) = max(n) AND min(n) > 0 AS same_queries
+FROM ev GROUP BY method ORDER BY method;
+SELECT string_agg(DISTINCT metric, ', ' ORDER BY metric) AS metrics FROM ev WHERE method = 'cmml';
+-- the standard error is given for hit@10 alone
+SELECT bool_and(std_error IS NOT NULL) FILTER (WHERE metric LIKE 'hit@10%') AS hit_se,
+	   bool_and(std_error IS NULL) FILTER (WHERE metric NOT LIKE 'hit@10%') AS others_none
+FROM ev;
+-- the same seed gives the same numbers
+SELECT count(*) AS differ FROM ev e
+JOIN xdrec.evaluate('ch', 'd0', protocol => 'cold', seed => 1) f USING (method, metric)
+WHERE e.value <> f.value;
+-- a held-out user (the seeded hash of the key under the share) is served cold
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('ch', (SELECT min(user_key) FROM cgen WHERE domain = 'd0' AND user_key < 900000
+	AND ((hashtextextended(user_key::text, 1) % 10000) + 10000) % 10000 < 2500), '{"hour": 12}', 3);
+-- a version trained on every user has no one to hold out
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('c', 'd0', protocol => 'cold')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'warm')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_holdout": 0.6}')$$);
+
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

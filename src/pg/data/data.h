@@ -96,6 +96,8 @@ typedef struct XdModelDef
 	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	bool		cold;			/* option "cold": meta-train the cold-start module */
 	int			cold_support;	/* option "cold_support": a cold user's rows read */
+	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
+								 * users left out of training (protocol 'cold') */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
@@ -209,6 +211,7 @@ extern void xdpg_check_relation(XdModelDef *md);
 extern char *xdpg_where_domain(XdModelDef *md);
 extern char *xdpg_feature_sql(const XdFeatureDef *f);
 extern char *xdpg_usable_rows_sql(const XdModelDef *md);
+extern char *xdpg_holdout_sql(const XdModelDef *md, double share, int64 seed);
 
 /* features.c */
 extern void xdpg_vocab_index(XdFeatureDef *f, XdVocabEntry *sorted);

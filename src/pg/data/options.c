@@ -91,6 +91,8 @@ static const XdOption options[] = {
 	.deflt = "true", .help = "meta-train the cold-start module with the source (users without an embedding)"},
 	{"cold_support", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cold_support), .min = 1, .max = 1000,
 	.deflt = "20", .help = "a cold user's most recent rows the cold-start module reads"},
+	{"cold_holdout", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(cold_holdout), .lo = 0, .hi = 0.5,
+	.deflt = "0", .help = "the seeded share of each domain's users left out of training, for evaluate's protocol 'cold'"},
 };
 
 #define N_OPTIONS lengthof(options)
