@@ -301,6 +301,19 @@ SQL
 [ "$(q -c "SELECT sqlstate FROM hostile.outcome WHERE n = 1002")" = 42501 ] \
 	|| fail "an expression that changes the role did not fail with 42501: $(q -c "SELECT sqlstate FROM hostile.outcome WHERE n = 1002")"
 
+# The cold paths under the hostile search_path (the owner's default): a
+# model holding users out of training, evaluate's protocol 'cold' reading
+# them, and rank's popularity fallback for a user with nothing to rank from.
+q -U xdhs_owner >"$WORK/cold.out" 2>&1 <<'SQL'
+SELECT xdrec.create_model('hs_cold', 'g', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 1, "cold_holdout": 0.3}');
+SELECT hostile.try(1003, $$SELECT xdrec.train('hs_cold', 'd0')$$);
+SELECT hostile.try(1004, $$SELECT * FROM xdrec.evaluate('hs_cold', 'd0', protocol => 'cold')$$);
+SELECT hostile.try(1005, $$SELECT * FROM xdrec.rank('hs_cold', 10000003, '{}', 3, on_unknown => 'popular')$$);
+SQL
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n BETWEEN 1003 AND 1005")" = ok,ok,ok ] \
+	|| fail "the cold paths failed under the hostile search_path: $(cat "$WORK/cold.out")"
+
 # every job to its end, waited for with a clean search_path
 q -c "SELECT count(xdrec.wait(id, '120 s')) FROM xdrec.job" >/dev/null
 IFS='|' read -r jobs finished role_job < <(q -c "SELECT count(*), count(*) FILTER (WHERE j.state = 'finished'),
