@@ -85,7 +85,58 @@ FROM many m, cold c;
 SELECT count(DISTINCT user_key) AS users
 FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 3, on_unknown => 'skip');
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'error')$$);
-SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'popular')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('c', ARRAY[900001], '{"hour": 12}', 3, on_unknown => 'nope')$$);
+
+-- 4b. how each user was served: the read-only setting xdrec.served_as after
+-- each call, and xdrec.cache_stats's counts (deltas over this section)
+CREATE TEMP TABLE stats0 AS SELECT * FROM xdrec.cache_stats WHERE model = 'c';
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', (SELECT u FROM warm), '{"hour": 12}', 3);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 900001, '{"hour": 12}', 3);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', NULL, '{"hour": 12}', 3, history => '[1, 2]');
+-- on_unknown on rank: a user with neither an embedding nor rows is an error
+-- by default, ranked by popularity in the domain with 'popular', left out
+-- with 'skip'; 'error' refuses even a user who has rows
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 777777, '{"hour": 12}', 3, on_unknown => 'cold')$$);
+CREATE TEMP TABLE pop AS
+SELECT array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores,
+	   current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 777777, '{"hour": 12}', 5, on_unknown => 'popular');
+-- the scores are shares of the domain's trained users, best first, and the
+-- best is the item most users of d0 chose (ties: any of the tied items)
+SELECT served_as, cardinality(items) AS ranked,
+	   scores[1] > 0 AND scores[1] <= 1 AND scores[1] >= scores[5] AS shares,
+	   items[1] IN (SELECT item_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
+					GROUP BY item_key
+					HAVING count(DISTINCT user_key) >= (SELECT max(n) FROM (SELECT count(DISTINCT user_key) AS n
+						FROM cgen WHERE domain = 'd0' AND user_key < 900000 GROUP BY item_key) t) - 2) AS near_most_chosen
+FROM pop;
+-- a user with rows is still ranked from them under 'popular'
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10, on_unknown => 'popular')) = scores
+	   AS rows_first, current_setting('xdrec.served_as') AS served_as FROM cold;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 777777, '{"hour": 12}', 3, on_unknown => 'skip');
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 900001, '{"hour": 12}', 3, on_unknown => 'error')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 900001, '{"hour": 12}', 3, on_unknown => 'warm')$$);
+-- rank_many 'popular': the warm user, the cold one and the unknown one, the
+-- last as rank ranks it; the setting counts each way
+CREATE TEMP TABLE many_pop AS
+SELECT user_key, array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores,
+	   current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 5, on_unknown => 'popular')
+GROUP BY user_key;
+SELECT count(*) AS users, min(m.served_as) AS served_as,
+	   bool_and(m.items = p.items AND m.scores = p.scores) FILTER (WHERE m.user_key = 777777) AS popular_as_rank
+FROM many_pop m, pop p;
+SELECT count(*) AS rows, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12}', 2, on_unknown => 'skip');
+SELECT s1.served_warm - s0.served_warm AS warm, s1.served_cold - s0.served_cold AS cold,
+	   s1.served_history - s0.served_history AS history, s1.served_popular - s0.served_popular AS popular
+FROM stats0 s0 JOIN xdrec.cache_stats s1 USING (model, domain, version);
+-- the setting is read-only
+SELECT pg_temp.try($$SET xdrec.served_as = 'warm'$$);
 
 -- 5. errors
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('c', 777777, '{"hour": 12}', 3)$$);
@@ -124,6 +175,11 @@ INSERT INTO cgen SELECT domain, 900003, item_key, rating, hour, weekday, rain, s
 FROM cgen WHERE user_key = 900001;
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cn', 900003, '{"hour": 12}', 3)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('cn', NULL, '{"hour": 12}', 3, history => '[1]')$$);
+-- ... unless the caller allows popularity: both ranked by it
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cn', 900003, '{"hour": 12}', 3, on_unknown => 'popular');
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cn', NULL, '{"hour": 12}', 3, history => '[1]', on_unknown => 'popular');
 SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"cold_support": 0}')$$);
 
 -- 8. uuid user keys: a new user is read through the column's own type
@@ -150,6 +206,40 @@ SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('ce', 900001, '{"h
 		(SELECT jsonb_agg(jsonb_build_object('item', item_key, 'rating', rating, 'ctx', jsonb_build_object('hour', hour)))
 		 FROM cgen_e WHERE user_key = 900001))) AS explicit_history_identical;
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('ce', NULL, '{"hour": 12}', 5, history => '[1]')$$);
+
+-- 10. evaluate(protocol => 'cold'): option cold_holdout leaves a seeded
+-- share of the users out of training; evaluate ranks each from its first K
+-- rows (K = 1, 5, 10, 20) by full ranking, beside the heuristics and
+-- fine-tuning, and only users with more than 20 rows are evaluated
+SELECT xdrec.create_model('ch', 'cgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1, "cold_holdout": 0.25}') > 0 AS ch;
+SELECT xdrec.train('ch', 'd0')->'cold'->>'trained' AS trained;
+-- the held-out users are not in the version: about a quarter of d0's users
+SELECT (SELECT count(DISTINCT user_key) FROM cgen WHERE domain = 'd0' AND user_key < 900000)
+	   - (SELECT (encoder->>'n_users')::int FROM xdrec.version v JOIN xdrec.model m ON m.id = v.model_id
+		  WHERE m.name = 'ch' AND v.domain = 'd0') BETWEEN 10 AND 30 AS about_a_quarter_held_out;
+CREATE TEMP TABLE ev AS SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'cold', seed => 1);
+SELECT method, count(*) AS metrics, bool_and(value BETWEEN 0 AND 1) AS in_range,
+	   min(n) = max(n) AND min(n) > 0 AS same_queries
+FROM ev GROUP BY method ORDER BY method;
+SELECT string_agg(DISTINCT metric, ', ' ORDER BY metric) AS metrics FROM ev WHERE method = 'cmml';
+-- the standard error is given for hit@10 alone
+SELECT bool_and(std_error IS NOT NULL) FILTER (WHERE metric LIKE 'hit@10%') AS hit_se,
+	   bool_and(std_error IS NULL) FILTER (WHERE metric NOT LIKE 'hit@10%') AS others_none
+FROM ev;
+-- the same seed gives the same numbers
+SELECT count(*) AS differ FROM ev e
+JOIN xdrec.evaluate('ch', 'd0', protocol => 'cold', seed => 1) f USING (method, metric)
+WHERE e.value <> f.value;
+-- a held-out user (the seeded hash of the key under the share) is served cold
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('ch', (SELECT min(user_key) FROM cgen WHERE domain = 'd0' AND user_key < 900000
+	AND ((hashtextextended(user_key::text, 1) % 10000) + 10000) % 10000 < 2500), '{"hour": 12}', 3);
+-- a version trained on every user has no one to hold out
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('c', 'd0', protocol => 'cold')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'warm')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_holdout": 0.6}')$$);
 
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

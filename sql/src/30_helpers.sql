@@ -376,9 +376,12 @@ LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'xdrec_job_state';
 
 -- This backend's ranking cache: per cached version, its weights' bytes and
--- the item-tower outputs cached per context, with their hits and misses.
+-- the item-tower outputs cached per context, with their hits and misses, and
+-- how the users it ranked were served.
 CREATE OR REPLACE FUNCTION xdrec_internal.cache_stats()
 RETURNS TABLE(model_id bigint, domain text, version bigint, version_bytes bigint,
-			  contexts integer, context_bytes bigint, hits bigint, misses bigint)
+			  contexts integer, context_bytes bigint, hits bigint, misses bigint,
+			  served_warm bigint, served_cold bigint, served_history bigint,
+			  served_popular bigint)
 LANGUAGE c VOLATILE PARALLEL RESTRICTED
 AS 'MODULE_PATHNAME', 'xdrec_cache_stats';

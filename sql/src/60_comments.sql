@@ -63,15 +63,15 @@ COMMENT ON FUNCTION xdrec.sparkline(double precision[]) IS
 $$A text sparkline of a series, one block per value from its minimum to its maximum (NULL: a space). sparkline(values)$$;
 
 -- serving and evaluation
-COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[], jsonb) IS
+COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[], jsonb, text) IS
 $$The top k items for a user in a context (integer keys).
-rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL)
-ctx: feature values by name, e.g. '{"hour": 19, "weekday": "fri"}'; leave out what you do not know. domain: when the user is in two domains. exclude_seen: leaves out the user's training items; pass false where users buy again (groceries, food delivery, app usage). candidates: rank only these items. ctx_vector: an already encoded context instead of ctx. A user without a trained embedding is ranked from their latest rows (cold start); history: an anonymous session's items, oldest first, e.g. '[12, 40]' or '[{"item": 12, "ctx": {"hour": 9}}]', with user_key NULL.$$;
+rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL, on_unknown => 'cold')
+ctx: feature values by name, e.g. '{"hour": 19, "weekday": "fri"}'; leave out what you do not know. domain: when the user is in two domains. exclude_seen: leaves out the user's training items; pass false where users buy again (groceries, food delivery, app usage). candidates: rank only these items. ctx_vector: an already encoded context instead of ctx. A user without a trained embedding is ranked from their latest rows (cold start); history: an anonymous session's items, oldest first, e.g. '[12, 40]' or '[{"item": 12, "ctx": {"hour": 9}}]', with user_key NULL. on_unknown: a user without a trained embedding and without rows (or a domain without a cold-start module) fails the call ('cold'), is ranked by popularity in the domain ('popular'), gets no rows ('skip'); 'error' fails even with rows. The setting xdrec.served_as then says warm, cold, history, popular or skipped.$$;
 
-COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[], jsonb) IS
+COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[], jsonb, text) IS
 $$The top k items for a user in a context (keys as text; every model, and drivers that send untyped parameters).
-rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL)
-As the bigint form: exclude_seen => false where users buy again; history => '[...]' with user_key NULL for an anonymous session.$$;
+rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL, on_unknown => 'cold')
+As the bigint form: exclude_seen => false where users buy again; history => '[...]' with user_key NULL for an anonymous session; on_unknown => 'popular' ranks a user nothing else can by popularity.$$;
 
 COMMENT ON FUNCTION xdrec_rank(bigint, jsonb, integer) IS
 $$The top k items for a user in a context, on the model named by the setting xdrec.default_model (integer keys). xdrec_rank(user_key, ctx, k => 10)$$;
@@ -82,7 +82,7 @@ $$The top k items for a user in a context, on the model named by the setting xdr
 COMMENT ON FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean, text) IS
 $$The top k items for each of many users in one context (integer keys); users sharing a domain are scored as one matrix product.
 rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true, on_unknown => 'cold')
-on_unknown: users without a trained embedding are ranked from their rows ('cold'), left out ('skip') or fail the call ('error').$$;
+on_unknown: users without a trained embedding are ranked from their rows ('cold', others left out), from their rows or else by popularity in the domain ('popular'), left out ('skip') or fail the call ('error'). The setting xdrec.served_as then counts each way.$$;
 
 COMMENT ON FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean, text) IS
 $$The top k items for each of many users in one context (keys as text).
@@ -99,11 +99,11 @@ predict(name, user_key, item_key, ctx, domain => NULL, ctx_vector => NULL)$$;
 COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer, regclass) IS
 $$Measure each served version (or one domain's) beside the random and popularity-in-context baselines; one row per domain, method and metric, with its standard error.
 evaluate(name, domain => NULL, protocol => 'sampled', seed => 42, test => NULL)
-protocol: 'sampled' ranks each test positive against 50 other items and 50 other contexts (the paper's); 'full' against every item of the domain. The sampled protocol's context negatives make it the harder one for a model that ignores context, so full-ranking MRR can exceed it.
+protocol: 'sampled' ranks each test positive against 50 other items and 50 other contexts (the paper's); 'full' against every item of the domain; 'cold' ranks the users option cold_holdout left out of training from their first K rows (K = 1, 5, 10, 20), beside popularity, popularity in context, their items first and fine-tuning. The sampled protocol's context negatives make it the harder one for a model that ignores context, so full-ranking MRR can exceed it.
 test: a relation of rows you held out (e.g. the last week), evaluated instead of the internal test split.$$;
 
 COMMENT ON FUNCTION xdrec.cache_stats() IS
-$$This backend's ranking cache per model, domain and version: bytes, cached contexts, hits and misses. cache_stats()$$;
+$$This backend's ranking cache per model, domain and version: bytes, cached contexts, hits and misses, and the users it ranked warm, cold from their rows, from a history and by popularity. cache_stats()$$;
 
 COMMENT ON FUNCTION xdrec.forget_user(text, text, text) IS
 $$Remove a user's embedding and profile from every stored version of a domain, and leave their rows out of later training; returns the versions changed.
@@ -243,6 +243,10 @@ COMMENT ON COLUMN xdrec.cache_stats.contexts IS 'contexts whose item-tower outpu
 COMMENT ON COLUMN xdrec.cache_stats.context_bytes IS 'bytes those outputs take';
 COMMENT ON COLUMN xdrec.cache_stats.hits IS 'rankings that found their context cached';
 COMMENT ON COLUMN xdrec.cache_stats.misses IS 'rankings that computed it';
+COMMENT ON COLUMN xdrec.cache_stats.served_warm IS 'users it ranked from their trained embedding';
+COMMENT ON COLUMN xdrec.cache_stats.served_cold IS 'users without one it ranked from their rows (the cold-start module)';
+COMMENT ON COLUMN xdrec.cache_stats.served_history IS 'anonymous sessions it ranked from history';
+COMMENT ON COLUMN xdrec.cache_stats.served_popular IS 'users it ranked by popularity (on_unknown ''popular'')';
 
 COMMENT ON VIEW xdrec.overview IS 'The DBA''s health view: per model and domain, what serves, its test metric against the baseline, the rows it was trained on against the rows now, the last job, and a one-word health. Counts each relation''s rows (a scan).';
 COMMENT ON COLUMN xdrec.overview.model IS 'the model';

@@ -76,6 +76,10 @@ DROP FUNCTION xdrec._generate_options(jsonb);
 DROP FUNCTION xdrec._generate_rows(bigint, integer, integer, integer, bigint, integer, integer,
 								   bigint, boolean, boolean);
 DROP FUNCTION xdrec._cache_stats();
+-- cache_stats counts how the users were served (issue 19): its view and
+-- function come back with the new columns from the parts that follow
+DROP VIEW xdrec.cache_stats;
+DROP FUNCTION xdrec.cache_stats();
 
 -- ---------------------------------------------------------------------------
 -- The lifecycle (sql/src/46_lifecycle.sql). Versions record who trained them

@@ -37,6 +37,27 @@ int			xdrec_cache_memory = 256 * 1024;	/* kB: 256 MB */
 int			xdrec_item_cache_memory = 128 * 1024;	/* kB: 128 MB */
 int			xdrec_unknown_category = XDPG_UNKNOWN_NOTICE;
 
+/*
+ * xdrec.served_as: how this backend's last rank or rank_many served its
+ * users (issue 19; docs/serving.md). Shown from a buffer by its show hook,
+ * never assigned through the GUC machinery, which refuses assignments in
+ * parallel mode (rank is PARALLEL SAFE); users cannot SET it.
+ */
+static char *served_as_guc = NULL;
+static char served_as[128] = "";
+
+void
+xdpg_set_served_as(const char *how)
+{
+	strlcpy(served_as, how, sizeof(served_as));
+}
+
+static const char *
+show_served_as(void)
+{
+	return served_as;
+}
+
 static const struct config_enum_entry unknown_category_options[] = {
 	{"notice", XDPG_UNKNOWN_NOTICE, false},
 	{"error", XDPG_UNKNOWN_ERROR, false},
@@ -221,6 +242,15 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("xdrec.served_as",
+							   "How the last xdrec.rank or xdrec.rank_many of this session served its users (read-only).",
+							   "rank: warm, cold, history, popular or skipped; rank_many: the count of each.",
+							   &served_as_guc,
+							   "",
+							   PGC_INTERNAL,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_NO_RESET_ALL,
+							   NULL, NULL, show_served_as);
 
 	MarkGUCPrefixReserved("xdrec");
 }

@@ -16,6 +16,9 @@ extern int	xdrec_cache_memory;
 extern int	xdrec_item_cache_memory;
 extern int	xdrec_unknown_category;
 
+/* how the last ranking call was served: the read-only xdrec.served_as */
+extern void xdpg_set_served_as(const char *how);
+
 /* xdrec.unknown_category: a categorical value outside the vocabulary */
 typedef enum XdUnknownCategory
 {

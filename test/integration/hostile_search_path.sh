@@ -319,6 +319,18 @@ SELECT xdrec.adapt('hs_few', 'd2', 'fewshot', background => true);
 SQL
 [ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1003, 1004)")" = ok,ok ] \
 	|| fail "training with fewshot or adapting with it failed: $(cat "$WORK/fewshot.out")"
+# The cold paths under the hostile search_path (the owner's default): a
+# model holding users out of training, evaluate's protocol 'cold' reading
+# them, and rank's popularity fallback for a user with nothing to rank from.
+q -U xdhs_owner >"$WORK/cold.out" 2>&1 <<'SQL'
+SELECT xdrec.create_model('hs_cold', 'g', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 1, "cold_holdout": 0.3}');
+SELECT hostile.try(1013, $$SELECT xdrec.train('hs_cold', 'd0')$$);
+SELECT hostile.try(1014, $$SELECT * FROM xdrec.evaluate('hs_cold', 'd0', protocol => 'cold')$$);
+SELECT hostile.try(1015, $$SELECT * FROM xdrec.rank('hs_cold', 10000003, '{}', 3, on_unknown => 'popular')$$);
+SQL
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n BETWEEN 1013 AND 1015")" = ok,ok,ok ] \
+	|| fail "the cold paths failed under the hostile search_path: $(cat "$WORK/cold.out")"
 
 # every job to its end, waited for with a clean search_path
 q -c "SELECT count(xdrec.wait(id, '120 s')) FROM xdrec.job" >/dev/null

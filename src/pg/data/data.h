@@ -99,6 +99,8 @@ typedef struct XdModelDef
 	bool		fewshot;		/* option "fewshot": meta-train the s2Meta learner */
 	int			fewshot_episodes;	/* its meta-training episodes: 400 */
 	int			fewshot_rows;	/* auto: fewshot below these training rows */
+	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
+								 * users left out of training (protocol 'cold') */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
@@ -212,6 +214,7 @@ extern void xdpg_check_relation(XdModelDef *md);
 extern char *xdpg_where_domain(XdModelDef *md);
 extern char *xdpg_feature_sql(const XdFeatureDef *f);
 extern char *xdpg_usable_rows_sql(const XdModelDef *md);
+extern char *xdpg_holdout_sql(const XdModelDef *md, double share, int64 seed);
 
 /* features.c */
 extern void xdpg_vocab_index(XdFeatureDef *f, XdVocabEntry *sorted);

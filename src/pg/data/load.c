@@ -63,11 +63,14 @@ xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km)
 
 	xdpg_check_relation(md);
 	tmp = AllocSetContextCreate(CurrentMemoryContext, "xdrec keys", ALLOCSET_DEFAULT_SIZES);
-	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s%s ORDER BY 1",
+	/* option cold_holdout: those users are not trained, so their rows are not read */
+	sql = psprintf("SELECT DISTINCT (%s)::%s%s FROM %s AS %s WHERE %s%s%s ORDER BY 1",
 				   col, is_int ? "pg_catalog.int8" : "pg_catalog.text",
 				   is_int ? "" : " COLLATE \"C\"",
 				   md->relation, quote_identifier(md->alias), xdpg_where_domain(md),
-				   xdpg_usable_rows_sql(md));
+				   xdpg_usable_rows_sql(md),
+				   user && md->cold_holdout > 0
+				   ? psprintf(" AND NOT %s", xdpg_holdout_sql(md, md->cold_holdout, md->cfg.seed)) : "");
 	km->n = 0;
 	km->is_int = is_int;
 	km->ids = NULL;

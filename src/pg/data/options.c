@@ -98,6 +98,8 @@ static const XdOption options[] = {
 	.help = "meta-training episodes of the few-shot meta-learner"},
 	{"fewshot_rows", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(fewshot_rows), .min = 20, .max = 100000000,
 	.deflt = "20", .help = "auto adapts a domain of fewer training rows with fewshot (a source trained with it)"},
+	{"cold_holdout", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(cold_holdout), .lo = 0, .hi = 0.5,
+	.deflt = "0", .help = "the seeded share of each domain's users left out of training, for evaluate's protocol 'cold'"},
 };
 
 #define N_OPTIONS lengthof(options)

@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -117,4 +119,19 @@ xdpg_usable_rows_sql(const XdModelDef *md)
 			appendStringInfo(&b, " AND COALESCE(pg_catalog.abs(%s) <= " XDPG_FLOAT4_MAX_SQL ", true)",
 							 xdpg_feature_sql(&md->features[i]));
 	return b.data;
+}
+
+/*
+ * The predicate of the users option cold_holdout leaves out of training: a
+ * seeded hash of the user key's text form puts share of them (to 1/10000)
+ * out, the same users in every domain and on every read (training's keys,
+ * evaluate's protocol 'cold'). Schema-qualified: it runs as the caller.
+ */
+char *
+xdpg_holdout_sql(const XdModelDef *md, double share, int64 seed)
+{
+	return psprintf("(((pg_catalog.hashtextextended((%s)::pg_catalog.text, " INT64_FORMAT ") "
+					"OPERATOR(pg_catalog.%%) 10000::pg_catalog.int8) OPERATOR(pg_catalog.+) 10000::pg_catalog.int8) "
+					"OPERATOR(pg_catalog.%%) 10000::pg_catalog.int8 OPERATOR(pg_catalog.<) %d::pg_catalog.int8)",
+					quote_identifier(md->user_col), seed, (int) rint(share * 10000.0));
 }

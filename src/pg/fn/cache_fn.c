@@ -15,6 +15,8 @@
 
 #include "serve/serve.h"
 
+#define XDPG_STATS_COLS 12
+
 /* Whether the current role may use model_id (its cached versions are shown). */
 static bool
 may_use(int64 model_id)
@@ -37,7 +39,8 @@ may_use(int64 model_id)
 /*
  * xdrec_internal.cache_stats(): one row per version in this backend's cache
  * (model_id, domain, version, version_bytes, contexts, context_bytes, hits,
- * misses) of the models the current role may use (a session that changed
+ * misses, and the users it ranked warm, cold from rows, from a history and by
+ * popularity) of the models the current role may use (a session that changed
  * roles may cache another role's); xdrec.cache_stats adds the model's name.
  */
 PG_FUNCTION_INFO_V1(xdrec_cache_stats);
@@ -47,12 +50,12 @@ xdrec_cache_stats(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	XdVersion **vs;
 	int			n = xdpg_cached_versions(&vs);
-	Datum	   *rows = palloc(sizeof(Datum) * 8 * Max(n, 1));
+	Datum	   *rows = palloc(sizeof(Datum) * XDPG_STATS_COLS * Max(n, 1));
 
 	/* copied first: the privilege checks' queries may invalidate the cache */
 	for (int i = 0; i < n; i++)
 	{
-		Datum	   *values = rows + 8 * i;
+		Datum	   *values = rows + XDPG_STATS_COLS * i;
 
 		values[0] = Int64GetDatum(vs[i]->model_id);
 		values[1] = CStringGetTextDatum(vs[i]->domain);
@@ -62,14 +65,19 @@ xdrec_cache_stats(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum((int64) vs[i]->ctx_bytes);
 		values[6] = Int64GetDatum(vs[i]->ctx_hits);
 		values[7] = Int64GetDatum(vs[i]->ctx_misses);
+		values[8] = Int64GetDatum(vs[i]->served_warm);
+		values[9] = Int64GetDatum(vs[i]->served_cold);
+		values[10] = Int64GetDatum(vs[i]->served_history);
+		values[11] = Int64GetDatum(vs[i]->served_popular);
 	}
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)
 	{
-		bool		nulls[8] = {0};
+		bool		nulls[XDPG_STATS_COLS] = {0};
 
-		if (may_use(DatumGetInt64(rows[8 * i])))
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, rows + 8 * i, nulls);
+		if (may_use(DatumGetInt64(rows[XDPG_STATS_COLS * i])))
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, rows + XDPG_STATS_COLS * i,
+								 nulls);
 	}
 	return (Datum) 0;
 }

@@ -32,7 +32,7 @@
 
 #include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
-#include "serve/serve.h"
+#include "run/cold_fit.h"
 
 /* below this many test positives a notice says the metrics are noisy */
 #define XDPG_EVAL_FEW 50
@@ -160,7 +160,6 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	XdGuard    *guard = xdpg_guard();
 	XdLoadCounts counts;
 	xd_dataset *ds;
-	const xd_schema *sc;
 	XdSpan		span;
 	const char *method = v->method;
 	EvalOut		out = {rsinfo, domain, 0};
@@ -172,14 +171,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	md->time_col = version_time_col(v->version_id);
 	xdpg_check_features_unchanged(md, v->version_id);
 	xdpg_check_version_features(md, v);
-	/* the version's frozen vocabularies, so codes mean what they meant */
-	for (int i = 0; i < md->n_features; i++)
-	{
-		md->features[i].n_vocab = v->features[i].n_vocab;
-		md->features[i].vocab = v->features[i].vocab;
-		md->features[i].sorted = v->features[i].sorted;
-		md->features[i].bins = v->features[i].bins;
-	}
+	xdpg_eval_use_vocabularies(md, v);
 	if (OidIsValid(test))
 	{
 		const char *cols[4] = {md->user_col, md->item_col, md->domain_col, md->rating_col};
@@ -215,19 +207,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 		return;
 
 	/* encode with the served version's normalisation and profiles */
-	sc = &ds->enc.schema;
-	if (sc->n_num != v->enc.schema.n_num || sc->n_edges != v->enc.schema.n_edges ||
-		ds->n_users != v->enc.n_users || ds->n_items != v->enc.n_items)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("the encoder of version " INT64_FORMAT " does not match its model", v->version_id)));
-	memcpy(ds->enc.num_min, v->enc.num_min, sizeof(float) * sc->n_num);
-	memcpy(ds->enc.num_max, v->enc.num_max, sizeof(float) * sc->n_num);
-	memcpy(ds->enc.bin_edges, v->enc.bin_edges, sizeof(float) * sc->n_edges);
-	memcpy(ds->enc.user_num, v->enc.user_num, sizeof(float) * (size_t) ds->n_users * sc->n_user_num);
-	memcpy(ds->enc.user_codes, v->enc.user_codes, sizeof(int32) * (size_t) ds->n_users * sc->n_user_codes);
-	memcpy(ds->enc.item_num, v->enc.item_num, sizeof(float) * (size_t) ds->n_items * sc->n_item_num);
-	memcpy(ds->enc.item_codes, v->enc.item_codes, sizeof(int32) * (size_t) ds->n_items * sc->n_item_codes);
+	xdpg_eval_use_encoding(ds, v);
 
 	n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
 	if (v->explicit_fb)
@@ -264,6 +244,44 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	}
 }
 
+/*
+ * Protocol 'cold' on one domain (run/cold_eval.c): per K and method, method
+ * 'cmml' the cold-start module, 'finetune' a few gradient steps on the
+ * support, and the heuristics 'pop_domain', 'pop_context', 'support_first';
+ * metrics 'hit@10', 'ndcg@10', 'mrr' named with their K ("hit@10 k=5"),
+ * n the queries, excluded the held-out users with too few rows for the
+ * largest K.
+ */
+static void
+evaluate_cold_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char *domain,
+					 int seed)
+{
+	xd_coldeval_result res;
+	int64		n_read;
+	EvalOut		out = {rsinfo, domain, 0};
+
+	xdpg_cold_evaluate(s, name, domain, seed, &res, &n_read);
+	out.excluded = n_read - res.n_cold_users;
+	for (int k = 0; k < res.n_ks; k++)
+		for (int m = 0; m < XD_COLD_N_METHODS; m++)
+		{
+			const xd_cold_cell *c = &res.cell[k][m];
+			xd_metric_se hit = {c->hit10, c->hit10_se},
+						ndcg = {c->ndcg10, NAN},
+						mrr = {c->mrr, NAN};
+
+			if (m == XD_COLD_WARM || c->n == 0)
+				continue;		/* warm: no user is trained on its first rows here */
+			put_row(&out, xd_cold_method_name(m), psprintf("hit@10 k=%d", res.ks[k]), hit, c->n);
+			put_row(&out, xd_cold_method_name(m), psprintf("ndcg@10 k=%d", res.ks[k]), ndcg, c->n);
+			put_row(&out, xd_cold_method_name(m), psprintf("mrr k=%d", res.ks[k]), mrr, c->n);
+		}
+	if (res.n_cold_users == 0)
+		ereport(NOTICE,
+				(errmsg("domain %s: none of its " INT64_FORMAT " held-out users has more than %d rows, so protocol 'cold' ranked none",
+						domain, n_read, res.ks[res.n_ks - 1])));
+}
+
 PG_FUNCTION_INFO_V1(xdrec_evaluate);
 Datum
 xdrec_evaluate(PG_FUNCTION_ARGS)
@@ -286,11 +304,12 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	domain = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	protocol = PG_ARGISNULL(2) ? "sampled" : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	if (strcmp(protocol, "sampled") != 0 && strcmp(protocol, "full") != 0)
+	if (strcmp(protocol, "sampled") != 0 && strcmp(protocol, "full") != 0 &&
+		strcmp(protocol, "cold") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("protocol must be 'sampled' or 'full', not '%s'", protocol),
-				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item.")));
+				 errmsg("protocol must be 'sampled', 'full' or 'cold', not '%s'", protocol),
+				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item; 'cold' ranks the users option cold_holdout left out of training.")));
 	full = strcmp(protocol, "full") == 0;
 	seed = PG_ARGISNULL(3) ? 42 : PG_GETARG_INT32(3);
 	test = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
@@ -311,12 +330,19 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	}
 	InitMaterializedSRF(fcinfo, 0);
 	if (domain)
-	{
 		(void) xdpg_version_for_domain(s, name, domain);
-		evaluate_domain(rsinfo, s, name, domain, full, seed, test);
+	for (int i = 0; i < (domain ? 1 : n); i++)
+	{
+		if (strcmp(protocol, "cold") == 0)
+		{
+			if (OidIsValid(test))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("protocol 'cold' reads the held-out users from the model's relation, so it takes no test relation")));
+			evaluate_cold_domain(rsinfo, s, name, domain ? domain : domains[i], seed);
+		}
+		else
+			evaluate_domain(rsinfo, s, name, domain ? domain : domains[i], full, seed, test);
 	}
-	else
-		for (int i = 0; i < n; i++)
-			evaluate_domain(rsinfo, s, name, domains[i], full, seed, test);
 	return (Datum) 0;
 }

@@ -72,6 +72,42 @@ user_text(XdServed *s, Datum key)
 	return xdpg_key_normalise(xdpg_served_key_type(s, true), TextDatumGetCString(key));
 }
 
+/*
+ * rank's and rank_many's on_unknown: what a user without a trained
+ * embedding gets (docs/serving.md)
+ */
+typedef enum OnUnknown
+{
+	ON_UNKNOWN_COLD,			/* ranked from their rows; else rank fails and
+								 * rank_many leaves them out */
+	ON_UNKNOWN_POPULAR,			/* ... else by popularity in the domain, as is
+								 * a domain without a cold-start module */
+	ON_UNKNOWN_SKIP,			/* left out */
+	ON_UNKNOWN_ERROR			/* the call fails */
+} OnUnknown;
+
+static OnUnknown
+on_unknown_arg(FunctionCallInfo fcinfo, int arg)
+{
+	char	   *s;
+
+	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
+		return ON_UNKNOWN_COLD;
+	s = text_to_cstring(PG_GETARG_TEXT_PP(arg));
+	if (strcmp(s, "cold") == 0)
+		return ON_UNKNOWN_COLD;
+	if (strcmp(s, "popular") == 0)
+		return ON_UNKNOWN_POPULAR;
+	if (strcmp(s, "skip") == 0)
+		return ON_UNKNOWN_SKIP;
+	if (strcmp(s, "error") == 0)
+		return ON_UNKNOWN_ERROR;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("on_unknown must be 'cold', 'popular', 'skip' or 'error', not \"%s\"", s)));
+	return ON_UNKNOWN_COLD;
+}
+
 typedef struct RankArgs
 {
 	char	   *name;
@@ -84,6 +120,7 @@ typedef struct RankArgs
 	ArrayType  *candidates;
 	ArrayType  *ctx_vector;
 	Jsonb	   *history;		/* an anonymous session (user NULL), or NULL */
+	OnUnknown	on_unknown;
 } RankArgs;
 
 static XdServed *
@@ -255,21 +292,32 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 
 	XdColdUser *cu = NULL;
 
+	bool		popular_ok = a->on_unknown == ON_UNKNOWN_POPULAR;
+
 	check_k(a->k);
 	if (rank_routed(fcinfo, a))
 		return;
 	s = served_for(a->name, a->int_form);
 	if (a->history)
-		cu = xdpg_cold_from_history(s, a->name, a->domain, a->history);
+		cu = xdpg_cold_from_history(s, a->name, a->domain, a->history, popular_ok);
 	else
 	{
 		const char *ut = a->int_form ? NULL : user_text(s, a->user);
 		int64		ui = a->int_form ? DatumGetInt64(a->user) : 0;
 
 		v = xdpg_lookup_user(s, a->name, a->domain, ut, ui, a->int_form, &user);
-		/* no trained embedding: their rows in the relation, or an error */
-		if (v == NULL && (cu = xdpg_cold_from_rows(s, a->name, a->domain, ut, ui,
-												   a->int_form)) == NULL)
+		/* no trained embedding: on_unknown says */
+		if (v == NULL && a->on_unknown == ON_UNKNOWN_SKIP)
+		{
+			xdpg_set_served_as("skipped");
+			InitMaterializedSRF(fcinfo, 0);
+			return;
+		}
+		if (v == NULL && a->on_unknown != ON_UNKNOWN_ERROR)
+			cu = xdpg_cold_from_rows(s, a->name, a->domain, ut, ui, a->int_form, popular_ok);
+		if (v == NULL && cu == NULL && popular_ok)
+			cu = xdpg_popular_user(s, a->name, a->domain);
+		if (v == NULL && cu == NULL)
 			xdpg_unknown_user(a->name, a->domain, ut, ui, a->int_form);
 	}
 	if (cu)
@@ -289,6 +337,8 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 						  "scoring");
 	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n, 1)));
 	nh = xd_top_k(scores, keep, v->items.n, a->k, hits);
+	xdpg_count_served(v, cu ? cu->served_as : XDPG_SERVED_WARM);
+	xdpg_set_served_as(xdpg_served_as_name(cu ? cu->served_as : XDPG_SERVED_WARM));
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < nh; i++)
@@ -315,7 +365,8 @@ require(FunctionCallInfo fcinfo, int arg, const char *what)
 
 /*
  * xdrec.rank(name, user_key, ctx, k, domain, exclude_seen, candidates,
- * ctx_vector, history): history ranks an anonymous session, user_key NULL.
+ * ctx_vector, history, on_unknown): history ranks an anonymous session,
+ * user_key NULL.
  */
 static Datum
 rank_full(FunctionCallInfo fcinfo, bool int_form)
@@ -341,6 +392,7 @@ rank_full(FunctionCallInfo fcinfo, bool int_form)
 	a.exclude_seen = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
 	a.candidates = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
 	a.ctx_vector = PG_ARGISNULL(7) ? NULL : PG_GETARG_ARRAYTYPE_P(7);
+	a.on_unknown = on_unknown_arg(fcinfo, 9);
 	rank_impl(fcinfo, &a);
 	return (Datum) 0;
 }
@@ -382,6 +434,7 @@ rank_short(FunctionCallInfo fcinfo, bool int_form)
 	a.candidates = NULL;
 	a.ctx_vector = NULL;
 	a.history = NULL;
+	a.on_unknown = ON_UNKNOWN_COLD;
 	rank_impl(fcinfo, &a);
 	return (Datum) 0;
 }
@@ -410,54 +463,18 @@ many_outputs(void *arg, const float *c)
 	return xdpg_item_outputs((XdVersion *) arg, c);
 }
 
-/* rank_many's on_unknown: what a user without a trained embedding gets */
-typedef enum OnUnknown
+/* The top k of a cold or popular user cu into rank_many's outputs at pos. */
+static void
+rank_many_cold(XdColdUser *cu, const char *name, Jsonb *ctx, int k, bool exclude_seen,
+			   bool int_form, int pos, Datum *out_items, float *out_scores, int *out_n,
+			   int64 *out_version)
 {
-	ON_UNKNOWN_COLD,			/* ranked from their rows; left out when none */
-	ON_UNKNOWN_SKIP,			/* left out */
-	ON_UNKNOWN_ERROR			/* the call fails, as rank's does */
-} OnUnknown;
-
-static OnUnknown
-on_unknown_arg(FunctionCallInfo fcinfo, int arg)
-{
-	char	   *s;
-
-	if (PG_NARGS() <= arg || PG_ARGISNULL(arg))
-		return ON_UNKNOWN_COLD;
-	s = text_to_cstring(PG_GETARG_TEXT_PP(arg));
-	if (strcmp(s, "cold") == 0)
-		return ON_UNKNOWN_COLD;
-	if (strcmp(s, "skip") == 0)
-		return ON_UNKNOWN_SKIP;
-	if (strcmp(s, "error") == 0)
-		return ON_UNKNOWN_ERROR;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("on_unknown must be 'cold', 'skip' or 'error', not \"%s\"", s)));
-	return ON_UNKNOWN_COLD;
-}
-
-/*
- * The top k of a cold user (cold_user.c) into rank_many's outputs at pos;
- * false, writing nothing, when the user has no rows to rank them from.
- */
-static bool
-rank_many_cold(XdServed *s, const char *name, const char *domain, Datum key, bool int_form,
-			   Jsonb *ctx, int k, bool exclude_seen, int pos, Datum *out_items,
-			   float *out_scores, int *out_n, int64 *out_version)
-{
-	XdColdUser *cu = xdpg_cold_from_rows(s, name, domain,
-										 int_form ? NULL : user_text(s, key),
-										 int_form ? DatumGetInt64(key) : 0, int_form);
 	XdVersion  *v;
 	float	   *c,
 			   *scores;
 	xd_hit	   *hits;
 	int			nh;
 
-	if (cu == NULL)
-		return false;
 	v = cu->v;
 	c = encode_context(name, v, -1, ctx, NULL);
 	scores = palloc(sizeof(float) * Max(v->items.n, 1));
@@ -471,9 +488,9 @@ rank_many_cold(XdServed *s, const char *name, const char *domain, Datum key, boo
 	}
 	out_n[pos] = nh;
 	out_version[pos] = v->version_id;
+	xdpg_count_served(v, cu->served_as);
 	pfree(scores);
 	pfree(hits);
-	return true;
 }
 
 /*
@@ -543,6 +560,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	OnUnknown	on_unknown = on_unknown_arg(fcinfo, 6);
 	int			n_cold = 0,
 				n_left_out = 0;
+	int			n_served[XDPG_SERVED_POPULAR + 1] = {0};
 
 	require(fcinfo, 0, "model name");
 	require(fcinfo, 1, "user_keys");
@@ -666,6 +684,8 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 			out_n[pos[u]] = nh[u];
 			out_version[pos[u]] = v->version_id;
 		}
+		v->served_warm += ng;
+		n_served[XDPG_SERVED_WARM] += ng;
 	}
 
 	/*
@@ -673,17 +693,35 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	 * the warm ones, so no version pointer is kept across them either.
 	 */
 	for (int i = 0; i < n && n_cold > 0; i++)
-		if (user_domain[i] < 0 &&
-			(on_unknown == ON_UNKNOWN_SKIP ||
-			 !rank_many_cold(s, name, domain, keys[i], int_form, ctx, k, exclude_seen, i,
-							 out_items, out_scores, out_n, out_version)))
+	{
+		XdColdUser *cu = NULL;
+
+		if (user_domain[i] >= 0)
+			continue;
+		if (on_unknown != ON_UNKNOWN_SKIP)
+			cu = xdpg_cold_from_rows(s, name, domain, int_form ? NULL : user_text(s, keys[i]),
+									 int_form ? DatumGetInt64(keys[i]) : 0, int_form,
+									 on_unknown == ON_UNKNOWN_POPULAR);
+		if (cu == NULL && on_unknown == ON_UNKNOWN_POPULAR)
+			cu = xdpg_popular_user(s, name, domain);
+		if (cu == NULL)
+		{
 			n_left_out++;
+			continue;
+		}
+		rank_many_cold(cu, name, ctx, k, exclude_seen, int_form, i, out_items, out_scores,
+					   out_n, out_version);
+		n_served[cu->served_as]++;
+	}
+	xdpg_set_served_as(psprintf("warm %d, cold %d, popular %d, skipped %d",
+								n_served[XDPG_SERVED_WARM], n_served[XDPG_SERVED_COLD_ROWS],
+								n_served[XDPG_SERVED_POPULAR], n_left_out));
 	if (n_left_out > 0)
 		ereport(NOTICE,
 				(errmsg("left out %d user%s not known to model \"%s\"%s",
 						n_left_out, n_left_out == 1 ? "" : "s", name,
 						on_unknown == ON_UNKNOWN_SKIP ? "" : ", with no rows to rank from"),
-				 errhint("on_unknown => 'error' fails the call instead.")));
+				 errhint("on_unknown => 'popular' ranks them by popularity, 'error' fails the call.")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)

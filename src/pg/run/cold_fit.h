@@ -1,6 +1,7 @@
 /*
  * cold_fit.h - the cold-start module meta-trained in train's fit phase
- * (cold_fit.c), kept between the run's phases and written with the version.
+ * (cold_fit.c), kept between the run's phases and written with the version;
+ * evaluate's protocol 'cold' on the users held out of training (cold_eval.c).
  */
 #ifndef XDREC_COLD_FIT_H
 #define XDREC_COLD_FIT_H
@@ -8,7 +9,9 @@
 #include "lib/stringinfo.h"
 
 #include "xdrec/cold.h"
+#include "xdrec/coldeval.h"
 #include "run/run.h"
+#include "serve/serve.h"
 
 typedef struct XdColdFit
 {
@@ -20,5 +23,11 @@ typedef struct XdColdFit
 extern XdColdFit *xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 								const xd_hooks *hooks, MemoryContext cxt);
 extern void xdpg_cold_fit_json(StringInfo b, const XdColdFit *f);
+
+/* cold_eval.c */
+extern void xdpg_eval_use_vocabularies(XdModelDef *md, const XdVersion *v);
+extern void xdpg_eval_use_encoding(xd_dataset *ds, const XdVersion *v);
+extern void xdpg_cold_evaluate(XdServed *s, const char *name, const char *domain, int seed,
+							   xd_coldeval_result *res, int64 *n_read);
 
 #endif

@@ -213,6 +213,10 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 		appendStringInfoString(&encoder, ", \"time_col\": ");
 		escape_json(&encoder, md->time_col);
 	}
+	/* the users left out of training, which evaluate's protocol 'cold' ranks */
+	if (md->cold_holdout > 0)
+		appendStringInfo(&encoder, ", \"cold_holdout\": %.9g, \"cold_holdout_seed\": " INT64_FORMAT,
+						 md->cold_holdout, (int64) md->cfg.seed);
 	appendStringInfoString(&encoder, "}");
 	return encoder.data;
 }

@@ -58,6 +58,8 @@ cmp_cold_row(const void *a, const void *b, void *arg)
 	return x->label < y->label ? -1 : x->label > y->label ? 1 : 0;
 }
 
+static XdColdUser *cold_user_new(void);
+
 static void
 cold_user_reset(void *arg)
 {
@@ -83,6 +85,95 @@ require_cold_module(const char *model, XdVersion *v, const char *who)
 						v->version_id, model, v->domain, who),
 				 errdetail("The cold-start module is meta-trained with the source (option cold, on by default); adapted targets have none yet."),
 				 errhint("Train the source again: SELECT xdrec.train('%s').", model)));
+}
+
+/*
+ * Each item's share of v's trained users who chose it (their seen lists: the
+ * training interactions of the served version), computed once per cached
+ * version. Not per context: a version keeps no interaction's context.
+ */
+static const float *
+version_popularity(XdVersion *v)
+{
+	if (v->popularity == NULL)
+	{
+		float	   *p = MemoryContextAllocZero(v->cxt, sizeof(float) * Max(v->items.n, 1));
+		int32		n_users = v->users.n;
+
+		for (int32 u = 0; u < n_users; u++)
+			for (int64 j = v->seen_off[u]; j < v->seen_off[u + 1]; j++)
+				p[v->seen_items[j]] += 1.0f;
+		for (int32 i = 0; i < v->items.n; i++)
+			p[i] /= (float) Max(n_users, 1);
+		v->popularity = p;
+	}
+	return v->popularity;
+}
+
+/* A user served by v's popularity: no support, nothing seen. */
+static XdColdUser *
+popular_of(XdVersion *v)
+{
+	XdColdUser *cu = cold_user_new();
+
+	version_popularity(v);
+	cu->v = v;
+	cu->served_as = XDPG_SERVED_POPULAR;
+	return cu;
+}
+
+/*
+ * A user with neither an embedding nor rows to rank from, served by the
+ * popularity of domain's version (the source's when domain is NULL), for
+ * on_unknown 'popular'.
+ */
+XdColdUser *
+xdpg_popular_user(XdServed *s, const char *model, const char *domain)
+{
+	char	  **domains;
+
+	if (xdpg_served_domains(s, &domains) == 0)
+		elog(ERROR, "xdrec: model \"%s\" serves no domain", model);
+	return popular_of(xdpg_version_for_domain(s, model, domain ? domain : domains[0]));
+}
+
+/* One more user ranked by v, as how (xdrec.cache_stats). */
+void
+xdpg_count_served(XdVersion *v, XdServedAs how)
+{
+	switch (how)
+	{
+		case XDPG_SERVED_WARM:
+			v->served_warm++;
+			break;
+		case XDPG_SERVED_COLD_ROWS:
+			v->served_cold++;
+			break;
+		case XDPG_SERVED_HISTORY:
+			v->served_history++;
+			break;
+		case XDPG_SERVED_POPULAR:
+			v->served_popular++;
+			break;
+	}
+}
+
+/* how as the setting xdrec.served_as words it (docs/serving.md) */
+const char *
+xdpg_served_as_name(XdServedAs how)
+{
+	switch (how)
+	{
+		case XDPG_SERVED_WARM:
+			return "warm";
+		case XDPG_SERVED_COLD_ROWS:
+			return "cold";
+		case XDPG_SERVED_HISTORY:
+			return "history";
+		case XDPG_SERVED_POPULAR:
+			return "popular";
+	}
+	return "unknown";
 }
 
 /*
@@ -313,7 +404,7 @@ key_datum(const XdModelDef *md, const char *user_text, int64 user_int, bool is_i
  */
 XdColdUser *
 xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
-					const char *user_text, int64 user_int, bool is_int)
+					const char *user_text, int64 user_int, bool is_int, bool popular_ok)
 {
 	XdModelDef *md = xdpg_served_model(s);
 	char	  **domains;
@@ -386,6 +477,11 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	/* their domain's version (a nested read on a miss), then its encoding */
 	v = xdpg_version_for_domain(s, model, user_domain);
 	xdpg_check_version_features(md, v);
+	if (v->cold == NULL && popular_ok)
+	{
+		SPI_finish();
+		return popular_of(v);
+	}
 	require_cold_module(model, v, psprintf("user %s, who has no trained embedding", shown));
 	sch = &v->enc.schema;
 	limit = support_cap(md, v);
@@ -518,7 +614,8 @@ history_entry(JsonbContainer *obj, JsonbValue *item, Jsonb **ctx, JsonbValue *ra
  * does not know are left out with a NOTICE; nothing is stored.
  */
 XdColdUser *
-xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb *history)
+xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb *history,
+					   bool popular_ok)
 {
 	XdModelDef *md = xdpg_served_model(s);
 	char	  **domains;
@@ -540,6 +637,8 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	if (xdpg_served_domains(s, &domains) == 0)
 		elog(ERROR, "xdrec: model \"%s\" serves no domain", model);
 	v = xdpg_version_for_domain(s, model, domain ? domain : domains[0]);
+	if (v->cold == NULL && popular_ok)
+		return popular_of(v);
 	require_cold_module(model, v, "an anonymous history");
 	if (!JB_ROOT_IS_ARRAY(history) || JB_ROOT_IS_SCALAR(history))
 		ereport(ERROR,
@@ -634,6 +733,11 @@ xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *score
 {
 	XdVersion  *v = cu->v;
 
+	if (cu->served_as == XDPG_SERVED_POPULAR)
+	{
+		memcpy(scores, version_popularity(v), sizeof(float) * v->items.n);
+		return;
+	}
 	xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task,
 											xdpg_item_outputs(v, c), scores),
 					  "scoring the cold user");

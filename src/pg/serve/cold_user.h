@@ -13,24 +13,33 @@ typedef enum XdServedAs
 {
 	XDPG_SERVED_WARM,			/* a trained embedding */
 	XDPG_SERVED_COLD_ROWS,		/* the cold-start module, from their rows */
-	XDPG_SERVED_HISTORY			/* the cold-start module, from history => */
+	XDPG_SERVED_HISTORY,		/* the cold-start module, from history => */
+	XDPG_SERVED_POPULAR			/* popularity in the domain (on_unknown 'popular') */
 } XdServedAs;
 
 /* a cold user's side of the model, pooled once per call */
 typedef struct XdColdUser
 {
 	XdVersion  *v;
-	XdServedAs	served_as;
+	XdServedAs	served_as;		/* COLD_ROWS, HISTORY or POPULAR (no task) */
 	xd_cold_task task;			/* malloc'd; freed with the call's context */
 	int			n_support;		/* positives pooled */
 	int			n_seen;
 	int32	   *seen;			/* their items, which exclude_seen drops */
 } XdColdUser;
 
+/*
+ * popular_ok: a version without a cold-start module serves the user by
+ * popularity (xdpg_popular_user) instead of an error.
+ */
 extern XdColdUser *xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
-									   const char *user_text, int64 user_int, bool is_int);
+									   const char *user_text, int64 user_int, bool is_int,
+									   bool popular_ok);
 extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const char *domain,
-										  Jsonb *history);
+										  Jsonb *history, bool popular_ok);
+extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
 extern void xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *scores);
+extern void xdpg_count_served(XdVersion *v, XdServedAs how);
+extern const char *xdpg_served_as_name(XdServedAs how);
 
 #endif

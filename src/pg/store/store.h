@@ -173,6 +173,12 @@ typedef struct XdVersion
 	Size		ctx_bytes;
 	int64		ctx_hits;
 	int64		ctx_misses;
+	/* how the users it ranked were served (xdrec.cache_stats, issue 19) */
+	int64		served_warm;
+	int64		served_cold;	/* the cold-start module, from their rows */
+	int64		served_history; /* ... from history => */
+	int64		served_popular; /* the popularity fallback */
+	float	   *popularity;		/* [n_items] its share of users, when used */
 } XdVersion;
 
 /* which version xdpg_read_version reads, and for whom */
