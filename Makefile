@@ -16,6 +16,9 @@
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations
+#   make report-biao         docs/biao-report.md: BIAO's weighted source training
+#                            against plain, its ablations and weights (quick: ~10 min;
+#                            REPORT_BIAO_FLAGS=--full for the larger world)
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data
 #                            (test/real/fetch.sh fetches and checks it first;
@@ -122,7 +125,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-real check-server-valgrind check-tap check-fresh
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-biao report-real check-server-valgrind check-tap check-fresh
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -188,6 +191,14 @@ REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
 
 report-fewshot: check-core-headers build/bench/report_fewshot
 	build/bench/report_fewshot docs
+
+# the BIAO report draws its world from the unit tests' fixtures
+build/bench/report_biao: test/bench/report_biao.c test/unit/fixture.c $(CORE_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -Itest/unit -o $@ $< test/unit/fixture.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+
+report-biao: check-core-headers build/bench/report_biao
+	build/bench/report_biao docs $(REPORT_BIAO_FLAGS)
 
 report-real: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh

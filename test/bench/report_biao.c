@@ -1,0 +1,466 @@
+/*
+ * report_biao.c - the source-weighting report (biao.h; seeds/biao-www23.txt
+ * Tables 2-3 and Figure 3, PEERS.md): `make report-biao` builds and runs it.
+ *
+ * The world is test/unit/fixture.h's fx_biao_world: a source whose rows of
+ * mode 1 (a share of them) follow a rule no target shares, and targets that
+ * follow the shared rule only. Per seed, the source's model is trained
+ * plainly and with BIAO (and its ablations: no global term, no local term,
+ * a held-out developing split instead of reorder-and-reuse), every one to
+ * early stopping on the source's validation MRR, from the same
+ * initialisation; then every target is adapted from each source with DRR
+ * (its encoders trained on that source) and with auto (target-only, Anneal,
+ * DRR: the default). Test MRR on the sampled protocol of DESIGN.md section
+ * 5, summed over targets; the sources' training CPU time; the mean BIAO
+ * weight per context value (hour x mode: Figure 3). Writes
+ * docs/biao-report.md.
+ *
+ * Usage: report_biao [out_dir (docs)] [--full]   (quick by default)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "report_common.h"
+#include "xdrec/biao.h"
+#include "xdrec/dist_encoder.h"
+#include "xdrec/metrics.h"
+#include "xdrec/sample.h"
+#include "xdrec/transfer.h"
+
+#define N_SEEDS 3
+#define N_TGT 3
+#define FOREIGN_SHARE 0.4f
+
+enum
+{
+	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_ORACLE, N_SRC
+};
+static const char *const src_label[N_SRC] = {
+	"plain", "BIAO", "BIAO, no global term", "BIAO, no local term",
+	"BIAO, held-out developing split", "oracle weights (mode 1 rows dropped)"
+};
+
+enum
+{
+	A_DRR = 0, A_AUTO, N_ADAPT
+};
+static const char *const adapt_label[N_ADAPT] = {"DRR", "auto"};
+
+static bool full = false;
+
+typedef struct source_run
+{
+	double		seconds;
+	int			epochs;
+	double		valid;			/* source validation MRR */
+	int			n_upper;
+	double		dev_first;
+	double		dev_last;
+	double		upper_seconds;
+} source_run;
+
+static source_run srun[N_SRC][N_SEEDS];
+static double mrr[N_SRC][N_ADAPT][N_TGT][N_SEEDS];
+static int	auto_kept[N_SRC][N_TGT][N_SEEDS];
+/* mean weight (n_pos w: 1 is plain) per hour x mode, BIAO, per seed */
+static double wmean[4][2][N_SEEDS];
+
+static double
+mean_of(const double *v, int n)
+{
+	double		s = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	return s / n;
+}
+
+static double
+sd_of(const double *v, int n)
+{
+	double		m = mean_of(v, n),
+				s = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += (v[i] - m) * (v[i] - m);
+	return n > 1 ? sqrt(s / (n - 1)) : 0.0;
+}
+
+static xd_model *
+new_model(const xd_dataset *src, uint64_t seed)
+{
+	xd_config	cfg;
+	xd_rng		rng;
+	xd_model   *model;
+
+	xd_config_defaults(&cfg);
+	cfg.m = src->enc.schema.m;
+	cfg.m_I = src->enc.schema.m_I;
+	cfg.m_H = src->enc.schema.m_H;
+	cfg.m_A = src->enc.schema.m_A;
+	cfg.d = full ? 32 : 16;
+	cfg.batch_size = 128;
+	cfg.seed = seed;
+	xd_rng_seed(&rng, seed);
+	CHECK(xd_model_create(&cfg, src->n_users, src->n_items, 0.0f, &rng, &model));
+	return model;
+}
+
+/* the mean of n_pos w per (hour, mode) over the source's training positives */
+static void
+weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
+{
+	int64_t    *rows = NULL;
+	int64_t		n = 0;
+	int			P = model->cfg.batch_size;
+	xd_batch	b = {0};
+	float	   *w = malloc(sizeof(float) * P);
+	double		sum[4][2] = {{0}};
+	int64_t		cnt[4][2] = {{0}};
+	xd_rng		rng;
+
+	xd_rng_seed(&rng, 1);
+	CHECK(w ? XD_OK : XD_ENOMEM);
+	CHECK(xd_train_rows(src, &rows, &n));
+	CHECK(xd_batch_init(&b, 3 * P, src->enc.schema.m));
+	xd_shuffle_rows(rows, n, &rng);
+	for (int64_t at = 0; at + P <= n; at += P)
+	{
+		CHECK(xd_sample_batch(src, rows + at, P, &rng, &b));
+		CHECK(xd_biao_weights(bi, model, &b, w));
+		for (int j = 0; j < P; j++)
+		{
+			int			hour = src->codes[rows[at + j] * 2];
+			int			mode = src->codes[rows[at + j] * 2 + 1];
+
+			sum[hour][mode] += (double) P * w[j];
+			cnt[hour][mode]++;
+		}
+	}
+	for (int h = 0; h < 4; h++)
+		for (int k = 0; k < 2; k++)
+			wmean[h][k][s] = cnt[h][k] ? sum[h][k] / cnt[h][k] : NAN;
+	xd_batch_free(&b);
+	free(rows);
+	free(w);
+}
+
+/*
+ * The oracle's weigh hook: the rows of mode 1 (their context's mode slot,
+ * arg: its index in c) weigh 0, the others n_pos / (rows of mode 0), so the
+ * weights still average 1. What perfect weighting could gain in this world.
+ */
+static xd_status
+oracle_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	int			slot = *(const int *) arg;
+	int			P = b->n_pos;
+	int			keep = 0;
+
+	(void) step;
+	for (int j = 0; j < P; j++)
+		keep += b->c[(size_t) j * b->m + slot] < 0.5f;
+	for (int j = 0; j < P; j++)
+	{
+		float		w = b->c[(size_t) j * b->m + slot] < 0.5f ? (float) P / (float) (keep ? keep : 1) : 0.0f;
+
+		b->weights[j] = w;
+		if (model->cfg.feedback == XD_IMPLICIT)
+			b->weights[P + j] = b->weights[2 * P + j] = w;
+	}
+	return XD_OK;
+}
+
+/* the source model of variant v, trained to early stopping */
+static xd_model *
+train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	xd_model   *model = new_model(src, 1000 + s);
+	xd_train_opts o;
+	xd_train_result res;
+	xd_biao    *bi = NULL;
+	source_run *r = &srun[v][s];
+	double		t0 = cpu_now();
+	/* the slot of mode 1 in c: the mode feature's one-hot block, second slot */
+	int			slot = src->enc.schema.features[1].offset + 1;
+
+	xd_train_opts_default(&o, &model->cfg);
+	if (v == S_ORACLE)
+	{
+		o.weigh = oracle_weigh;
+		o.weigh_arg = &slot;
+	}
+	else if (v != S_PLAIN)
+	{
+		xd_biao_opts bo;
+
+		xd_biao_opts_default(&bo);
+		bo.interval = 20;
+		bo.seed = 7 + s;
+		bo.use_global = v != S_NOGLOBAL;
+		bo.use_local = v != S_NOLOCAL;
+		bo.heldout_dev = v == S_HELDOUT;
+		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+		o.weigh = xd_biao_weigh;
+		o.weigh_arg = bi;
+	}
+	CHECK(xd_train(model, src, &o, &res));
+	r->seconds = cpu_now() - t0;
+	r->epochs = res.epochs;
+	r->valid = res.best_metric;
+	if (bi)
+	{
+		xd_biao_stats st;
+
+		xd_biao_get_stats(bi, &st);
+		r->n_upper = st.n_upper;
+		r->dev_first = st.n_upper ? st.dev_loss[0] : NAN;
+		r->dev_last = st.n_upper ? st.dev_loss[st.n_upper - 1] : NAN;
+		r->upper_seconds = st.upper_seconds;
+		if (v == S_BIAO)
+			weights_by_context(bi, model, src, s);
+		xd_biao_free(bi);
+	}
+	fprintf(stderr, "seed %d %s: %d epochs, valid MRR %.4f, %.1f s, %d upper steps\n",
+			s, src_label[v], r->epochs, r->valid, r->seconds, r->n_upper);
+	return model;
+}
+
+static void
+adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	xd_dist_encoder_opts eo;
+	xd_dist_encoder_report rep;
+	xd_dist_encoders *enc = NULL;
+
+	xd_dist_encoder_opts_default(&eo);
+	eo.seed = 2000 + s;
+	CHECK(xd_dist_encoders_train(model, src, &eo, &enc, &rep));
+	for (int t = 0; t < N_TGT; t++)
+		for (int a = 0; a < N_ADAPT; a++)
+		{
+			xd_transfer_opts o;
+			xd_transfer_result r;
+			xd_eval_opts ev;
+			xd_rank_metrics rm;
+
+			xd_transfer_opts_default(&o);
+			o.method = a == A_DRR ? XD_TRANSFER_DRR : XD_TRANSFER_AUTO;
+			o.seed = 3000 + s;
+			if (!full)
+				o.lr_search = 1;
+			CHECK(xd_transfer(model->shared, enc, tgt[t], &o, &r));
+			xd_eval_opts_default(&ev);
+			CHECK(xd_eval_sampled(tgt[t], XD_SPLIT_TEST, &ev, xd_transfer_score, &r, &rm));
+			mrr[v][a][t][s] = rm.mrr;
+			if (a == A_AUTO)
+				auto_kept[v][t][s] = r.method;
+			xd_transfer_result_free(&r);
+		}
+	xd_dist_encoders_free(enc);
+}
+
+static double
+summed(int v, int a, int s)
+{
+	double		x = 0.0;
+
+	for (int t = 0; t < N_TGT; t++)
+		x += mrr[v][a][t][s];
+	return x;
+}
+
+static void
+write_report(FILE *f, double wall)
+{
+	double		plain_sec[N_SEEDS];
+
+	for (int s = 0; s < N_SEEDS; s++)
+		plain_sec[s] = srun[S_PLAIN][s].seconds;
+
+	fprintf(f, "# Source weighting (BIAO) report\n\n"
+			"Written by `make report-biao` (test/bench/report_biao.c, %s mode, %.0f s of CPU), "
+			"%d seeds. Read [training.md](training.md#source-weighting-biao) for the method.\n\n",
+			full ? "full" : "quick", wall, N_SEEDS);
+	fprintf(f, "The world (test/unit/fixture.h, `fx_biao_world`): interaction features hour (4 "
+			"values) and mode. A row's item is of the hour's group (the shared rule) or, in "
+			"mode 1, of the user's group whatever the hour (a rule no target shares); one row "
+			"in five is of a random group. Source: %d users, %d items, %d rows, %.0f%% of "
+			"mode 1. %d targets of %d users, %d items, %d rows, mode 0 only. Model d = %d, "
+			"batch 128; every source trained to early stopping on its validation MRR "
+			"(DESIGN's patience 10, at most 100 epochs) from the same initialisation per seed; "
+			"BIAO with interval 20 and the defaults of biao.h. Adaptation: DRR (encoders "
+			"trained on each source) and auto, the default (target-only, Anneal, DRR), at "
+			"lr_search %s. Test MRR on the sampled protocol (50 item + 50 context "
+			"negatives).\n\n",
+			full ? 1000 : 400, full ? 160 : 96, full ? 60000 : 20000, 100 * FOREIGN_SHARE,
+			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, full ? 32 : 16,
+			full ? "3 (default)" : "1");
+
+	fprintf(f, "## Summed test MRR over the targets\n\n"
+			"Mean over seeds (sd); the gain is against plain source training, relative.\n\n"
+			"| source training | DRR | gain | auto | gain |\n|---|---|---|---|---|\n");
+	for (int v = 0; v < N_SRC; v++)
+	{
+		fprintf(f, "| %s |", src_label[v]);
+		for (int a = 0; a < N_ADAPT; a++)
+		{
+			double		x[N_SEEDS],
+						p[N_SEEDS];
+
+			for (int s = 0; s < N_SEEDS; s++)
+			{
+				x[s] = summed(v, a, s);
+				p[s] = summed(S_PLAIN, a, s);
+			}
+			fprintf(f, " %.4f (%.4f) |", mean_of(x, N_SEEDS), sd_of(x, N_SEEDS));
+			if (v == S_PLAIN)
+				fprintf(f, " |");
+			else
+				fprintf(f, " %+.1f%% |", 100.0 * (mean_of(x, N_SEEDS) / mean_of(p, N_SEEDS) - 1.0));
+		}
+		fprintf(f, "\n");
+	}
+
+	fprintf(f, "\n## Per target\n\nTest MRR, mean over seeds; the paired difference BIAO - "
+			"plain with its standard error over seeds (sd / sqrt(%d)).\n\n"
+			"| target | adaptation | plain | BIAO | difference (se) |\n|---|---|---|---|---|\n",
+			N_SEEDS);
+	for (int t = 0; t < N_TGT; t++)
+		for (int a = 0; a < N_ADAPT; a++)
+		{
+			double		d[N_SEEDS];
+
+			for (int s = 0; s < N_SEEDS; s++)
+				d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
+			fprintf(f, "| %d | %s | %.4f | %.4f | %+.4f (%.4f) |\n", t + 1, adapt_label[a],
+					mean_of(mrr[S_PLAIN][a][t], N_SEEDS), mean_of(mrr[S_BIAO][a][t], N_SEEDS),
+					mean_of(d, N_SEEDS), sd_of(d, N_SEEDS) / sqrt((double) N_SEEDS));
+		}
+	fprintf(f, "\nauto kept (target-only 0, Anneal 2, DRR 3), per target and seed:");
+	for (int v = S_PLAIN; v <= S_BIAO; v++)
+	{
+		fprintf(f, " %s", src_label[v]);
+		for (int t = 0; t < N_TGT; t++)
+		{
+			fprintf(f, " [");
+			for (int s = 0; s < N_SEEDS; s++)
+				fprintf(f, "%s%d", s ? " " : "", auto_kept[v][t][s]);
+			fprintf(f, "]");
+		}
+		fprintf(f, v == S_PLAIN ? ";" : ".\n");
+	}
+
+	fprintf(f, "\n## Source training cost\n\nCPU seconds to early stopping, mean over seeds; "
+			"the ratio to plain training per seed, then averaged (goal: at most 3x).\n\n"
+			"| source training | epochs | source valid MRR | seconds | ratio | per epoch ratio | "
+			"upper steps | upper seconds | L_dev first -> last |\n|---|---|---|---|---|---|---|---|---|\n");
+	for (int v = 0; v < N_SRC; v++)
+	{
+		double		ep[N_SEEDS],
+					va[N_SEEDS],
+					se[N_SEEDS],
+					ra[N_SEEDS],
+					pe[N_SEEDS],
+					up[N_SEEDS],
+					us[N_SEEDS],
+					d0[N_SEEDS],
+					d1[N_SEEDS];
+
+		for (int s = 0; s < N_SEEDS; s++)
+		{
+			source_run *r = &srun[v][s];
+
+			ep[s] = r->epochs;
+			va[s] = r->valid;
+			se[s] = r->seconds;
+			ra[s] = r->seconds / plain_sec[s];
+			pe[s] = (r->seconds / r->epochs) / (plain_sec[s] / srun[S_PLAIN][s].epochs);
+			up[s] = r->n_upper;
+			us[s] = r->upper_seconds;
+			d0[s] = r->dev_first;
+			d1[s] = r->dev_last;
+		}
+		fprintf(f, "| %s | %.1f | %.4f | %.1f | %.2f | %.2f |", src_label[v],
+				mean_of(ep, N_SEEDS), mean_of(va, N_SEEDS), mean_of(se, N_SEEDS),
+				mean_of(ra, N_SEEDS), mean_of(pe, N_SEEDS));
+		if (v == S_PLAIN || v == S_ORACLE)
+			fprintf(f, " | | |\n");
+		else
+			fprintf(f, " %.0f | %.1f | %.4f -> %.4f |\n", mean_of(up, N_SEEDS),
+					mean_of(us, N_SEEDS), mean_of(d0, N_SEEDS), mean_of(d1, N_SEEDS));
+	}
+
+	fprintf(f, "\n## Mean weight per context value (the paper's Figure 3)\n\n"
+			"BIAO's weight times the batch size (1 = plain training's) over the source's "
+			"training positives, mean over seeds (per seed in brackets). Mode 1 is the rule "
+			"no target shares: its weights should fall.\n\n"
+			"| hour | mode 0 (shared rule) | mode 1 (foreign rule) |\n|---|---|---|\n");
+	for (int h = 0; h < 4; h++)
+	{
+		fprintf(f, "| %d |", h);
+		for (int k = 0; k < 2; k++)
+		{
+			fprintf(f, " %.3f [", mean_of(wmean[h][k], N_SEEDS));
+			for (int s = 0; s < N_SEEDS; s++)
+				fprintf(f, "%s%.2f", s ? " " : "", wmean[h][k][s]);
+			fprintf(f, "] |");
+		}
+		fprintf(f, "\n");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *out_dir = "docs";
+	char		path[1024];
+	double		t0 = cpu_now();
+	FILE	   *f;
+
+	for (int i = 1; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--full") == 0)
+			full = true;
+		else
+			out_dir = argv[i];
+	}
+	for (int s = 0; s < N_SEEDS; s++)
+	{
+		xd_dataset *src = fx_biao_world(100 + s, full ? 1000 : 400, full ? 160 : 96,
+										full ? 60000 : 20000, FOREIGN_SHARE);
+		xd_dataset *tgt[N_TGT];
+
+		CHECK(src ? XD_OK : XD_ENOMEM);
+		for (int t = 0; t < N_TGT; t++)
+		{
+			tgt[t] = fx_biao_world(200 + 10 * s + t, full ? 200 : 100, 64,
+								   full ? 2000 : 1200, 0.0f);
+			CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
+		}
+		for (int v = 0; v < N_SRC; v++)
+		{
+			xd_model   *model = train_source(v, s, src, tgt);
+
+			adapt(v, s, model, src, tgt);
+			xd_model_free(model);
+		}
+		for (int t = 0; t < N_TGT; t++)
+			xd_dataset_free(tgt[t]);
+		xd_dataset_free(src);
+	}
+	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
+	f = fopen(path, "w");
+	if (!f)
+	{
+		perror(path);
+		return 1;
+	}
+	write_report(f, cpu_now() - t0);
+	fclose(f);
+	printf("wrote %s\n", path);
+	return 0;
+}
