@@ -15,7 +15,8 @@
  * weight per context value (hour x mode: Figure 3). Writes
  * docs/biao-report.md.
  *
- * Usage: report_biao [out_dir (docs)] [--full]   (quick by default)
+ * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.4)]
+ *        (quick by default)
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +33,6 @@
 
 #define N_SEEDS 3
 #define N_TGT 3
-#define FOREIGN_SHARE 0.4f
 
 enum
 {
@@ -50,6 +50,7 @@ enum
 static const char *const adapt_label[N_ADAPT] = {"DRR", "auto"};
 
 static bool full = false;
+static float foreign_share = 0.4f;	/* --foreign x */
 
 typedef struct source_run
 {
@@ -296,7 +297,7 @@ write_report(FILE *f, double wall)
 			"trained on each source) and auto, the default (target-only, Anneal, DRR), at "
 			"lr_search %s. Test MRR on the sampled protocol (50 item + 50 context "
 			"negatives).\n\n",
-			full ? 1000 : 400, full ? 160 : 96, full ? 60000 : 20000, 100 * FOREIGN_SHARE,
+			full ? 1000 : 400, full ? 160 : 96, full ? 60000 : 20000, 100 * foreign_share,
 			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, full ? 32 : 16,
 			full ? "3 (default)" : "1");
 
@@ -425,13 +426,15 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[i], "--full") == 0)
 			full = true;
+		else if (strcmp(argv[i], "--foreign") == 0 && i + 1 < argc)
+			foreign_share = (float) atof(argv[++i]);
 		else
 			out_dir = argv[i];
 	}
 	for (int s = 0; s < N_SEEDS; s++)
 	{
 		xd_dataset *src = fx_biao_world(100 + s, full ? 1000 : 400, full ? 160 : 96,
-										full ? 60000 : 20000, FOREIGN_SHARE);
+										full ? 60000 : 20000, foreign_share);
 		xd_dataset *tgt[N_TGT];
 
 		CHECK(src ? XD_OK : XD_ENOMEM);
