@@ -69,6 +69,10 @@ struct xd_biao
 	float	   *mT;				/* [cap * m] */
 	float	   *att;			/* [max(history, n_proto)] */
 	float	   *dq;				/* [max(d, m)] */
+	float	   *dms;			/* [d] */
+	float	   *dmt;			/* [m] */
+	float	   *pool;			/* [max(d, m)] attention output, recomputed */
+	double	   *acc;			/* [m] k-means sums */
 	float	   *q;				/* [max(d, m)] */
 	float	   *scores;			/* [3 cap] */
 	double	   *lp,
@@ -402,11 +406,9 @@ percept_backward(xd_biao *bi, xd_model *model, const xd_batch *b, const float *g
 	const float *phi = bi->phi;
 	const float **keys;
 	double		mean = 0.0;
-	float		dms[512];
-	float		dmt[512];
-
-	if (d > 512 || m > 512)
-		return XD_EINVAL;
+	float	   *dms = bi->dms;
+	float	   *dmt = bi->dmt;
+	float	   *tmp = bi->pool;
 	keys = bi->keys;
 	memset(grad, 0, sizeof(float) * bi->n_phi);
 	for (int j = 0; j < P; j++)
@@ -447,8 +449,6 @@ percept_backward(xd_biao *bi, xd_model *model, const xd_batch *b, const float *g
 			nh = history_keys(bi, model, b->users[j], keys);
 			if (nh > 0)
 			{
-				float		tmp[512];
-
 				matvec(phi + bi->off_AS, d, zd, z, bi->q);
 				attend(bi->q, keys, nh, d, bi->att, tmp);
 				attend_back(dms, keys, nh, d, bi->att, bi->dq);
@@ -458,8 +458,6 @@ percept_backward(xd_biao *bi, xd_model *model, const xd_batch *b, const float *g
 			}
 			if (bi->n_proto > 0)
 			{
-				float		tmp[512];
-
 				for (int k = 0; k < bi->n_proto; k++)
 					keys[k] = bi->proto + (size_t) k * m;
 				matvec(phi + bi->off_AT, m, zd, z, bi->q);
@@ -639,7 +637,7 @@ prototypes(xd_biao *bi, int t, const float *x, int n)
 	int			m = bi->m;
 	float	   *c = bi->proto + (size_t) t * K * m;
 	int		   *assign = bi->assign;
-	double		acc[512];
+	double	   *acc = bi->acc;
 
 	for (int k = 0; k < K; k++)
 		memcpy(c + (size_t) k * m, x + (size_t) ((int64_t) k * n / K) * m, sizeof(float) * m);
@@ -857,6 +855,10 @@ xd_biao_free(xd_biao *bi)
 	free(bi->mT);
 	free(bi->att);
 	free(bi->dq);
+	free(bi->dms);
+	free(bi->dmt);
+	free(bi->pool);
+	free(bi->acc);
 	free(bi->q);
 	free(bi->scores);
 	free(bi->lp);
@@ -987,7 +989,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	*out = NULL;
 	if (o->interval < 1 || o->neumann_terms < 0 || !(o->fd_step > 0.0f) ||
 		o->refit_steps < 0 || o->history < 0 || o->prototypes < 1 ||
-		n_targets < 1 || d > 512 || m > 512 || source->cfg.beta != 0.0f ||
+		n_targets < 1 || source->cfg.beta != 0.0f ||
 		src->enc.schema.m != m || src->n_users != source->domain->n_users ||
 		src->n_items != source->domain->n_items)
 		return XD_EINVAL;
@@ -1027,6 +1029,10 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	bi->att = malloc(sizeof(float) * (katt + 1));
 	bi->dq = malloc(sizeof(float) * (d > m ? d : m));
 	bi->q = malloc(sizeof(float) * (d > m ? d : m));
+	bi->dms = malloc(sizeof(float) * d);
+	bi->dmt = malloc(sizeof(float) * m);
+	bi->pool = malloc(sizeof(float) * (d > m ? d : m));
+	bi->acc = malloc(sizeof(double) * m);
 	bi->scores = malloc(sizeof(float) * 3 * (size_t) cap);
 	bi->lp = malloc(sizeof(double) * cap);
 	bi->lm = malloc(sizeof(double) * cap);
@@ -1043,7 +1049,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	bi->keys = malloc(sizeof(float *) * (katt + 1));
 	if (!bi->phi || !bi->phi_m || !bi->phi_v || !bi->proto || !bi->t || !bi->z ||
 		!bi->x || !bi->g || !bi->l || !bi->s || !bi->sm || !bi->mS || !bi->mT ||
-		!bi->att || !bi->dq || !bi->q || !bi->scores || !bi->lp || !bi->lm ||
+		!bi->att || !bi->dq || !bi->q || !bi->dms || !bi->dmt || !bi->pool || !bi->acc || !bi->scores || !bi->lp || !bi->lm ||
 		!bi->gw || !bi->theta0 || !bi->gp || !bi->gm || !bi->vv || !bi->pp ||
 		!bi->cur || !bi->hv || !bi->phig || !bi->assign || !bi->keys)
 	{
