@@ -39,7 +39,7 @@
  * the weighted source loss on the current batch; every H v and every
  * p . grad l_j by central differences along v or p (no double backprop);
  * then grad_phi L_dev = -sum_j (p . grad_theta l_j) grad_phi w_j
- * (eq. 14) and one Adam step on phi. The developing batches are the
+ * (eq. 14) and one SGD step on phi. The developing batches are the
  * targets' training rows in a second, independent shuffle
  * (reorder-and-reuse, section 3.4), or, as the ablation, a held-out fifth.
  * The per-row losses are the model's squared terms (eq. 13-14, 16): the
@@ -65,9 +65,10 @@ typedef struct xd_biao_opts
 								 * norm in parameter space (1e-2) */
 	int			refit_steps;	/* target embedding steps per upper step (4) */
 	float		refit_lr;		/* their Adam rate (1e-2) */
-	float		upper_lr;		/* the perceptron's Adam rate (5e-2: the synthetic
-								 * world of test_biao.c learns too little at
-								 * the paper's SGD 1e-2 in 10 epochs) */
+	float		upper_lr;		/* the perceptron's SGD rate (0.5: the paper's
+								 * 1e-2 is for its loss scale; ours is a
+								 * weighted mean, and 0.5 moved the weights
+								 * of test_biao.c's world in 10 epochs) */
 	int			history;		/* source items per user attended (20) */
 	int			prototypes;		/* k-means centroids per target (4) */
 	bool		use_global;		/* the global term (off: g = 1) */

@@ -306,8 +306,11 @@ mean_weight_by_mode(biao_world *w, double out[2])
 
 /*
  * The rows of mode 1 follow a rule no target shares: after training, their
- * mean weight is below the others', over five seeds (one of them, seed 2,
- * goes the other way: the upper level works from one source batch and one
+ * mean weight is below the others', summed over five seeds. Measured
+ * (the same under the SkylakeX, Sandybridge and Haswell kernels): foreign
+ * / shared 0.003 / 1.68, 1.17 / 0.88, 0.12 / 1.59, 0.02 / 1.71, 1.13 /
+ * 0.92: three seeds all but drop the foreign rows, two go mildly the
+ * other way (the upper level works from one source batch and one
  * developing batch per target per step, a noisy signal).
  */
 XD_TEST(biao_slow_foreign_rule_gets_lower_weights)
@@ -335,5 +338,5 @@ XD_TEST(biao_slow_foreign_rule_gets_lower_weights)
 		sum[1] += mw[1];
 		world_free(&w);
 	}
-	XD_CHECK(sum[1] < 0.8 * sum[0]);
+	XD_CHECK(sum[1] < 0.6 * sum[0]);
 }

@@ -45,9 +45,6 @@ struct xd_biao
 				off_wL,
 				off_bL;
 	float	   *phi;
-	float	   *phi_m;			/* Adam moments */
-	float	   *phi_v;
-	int64_t		phi_step;
 	/* the source users' histories: items of their first training rows */
 	int32_t    *hist_off;		/* [n_users + 1] */
 	int32_t    *hist_item;
@@ -108,7 +105,7 @@ xd_biao_opts_default(xd_biao_opts *o)
 	o->fd_step = 1e-2f;
 	o->refit_steps = 4;
 	o->refit_lr = 1e-2f;
-	o->upper_lr = 5e-2f;
+	o->upper_lr = 0.5f;
 	o->history = 20;
 	o->prototypes = 4;
 	o->use_global = true;
@@ -768,22 +765,18 @@ xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b)
 		bi->cap_upper = cap;
 	}
 	bi->dev_loss[bi->n_upper++] = dev;
-	/* p ~ H^-1 v, then eq. 14 and an Adam step on phi */
+	/* p ~ H^-1 v, then eq. 14 and a step on phi */
 	if ((st = xd_biao_neumann(bi, model, b, bi->vv, bi->pp)) != XD_OK ||
 		(st = xd_biao_phi_grad(bi, model, b, bi->pp, bi->phig)) != XD_OK)
 		return st;
-	bi->phi_step++;
+	/*
+	 * SGD, as the paper's upper optimiser: a step in proportion to the
+	 * hypergradient, where Adam's normalised steps turned the noise of
+	 * one-batch estimates into full-size moves (docs/training.md)
+	 */
 	for (int k = 0; k < bi->n_phi; k++)
 	{
-		float		g = bi->phig[k];
-		double		mh,
-					vh;
-
-		bi->phi_m[k] = 0.9f * bi->phi_m[k] + 0.1f * g;
-		bi->phi_v[k] = 0.999f * bi->phi_v[k] + 0.001f * g * g;
-		mh = bi->phi_m[k] / (1.0 - pow(0.9, (double) bi->phi_step));
-		vh = bi->phi_v[k] / (1.0 - pow(0.999, (double) bi->phi_step));
-		bi->phi[k] -= (float) (bi->o.upper_lr * mh / (sqrt(vh) + 1e-8));
+		bi->phi[k] -= bi->o.upper_lr * bi->phig[k];
 		if (!isfinite(bi->phi[k]))
 			return XD_ENUMERIC;
 	}
@@ -840,8 +833,6 @@ xd_biao_free(xd_biao *bi)
 	}
 	free(bi->t);
 	free(bi->phi);
-	free(bi->phi_m);
-	free(bi->phi_v);
 	free(bi->hist_off);
 	free(bi->hist_item);
 	free(bi->proto);
@@ -1014,8 +1005,6 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	xd_rng_seed(&bi->rng, o->seed);
 
 	bi->phi = calloc(bi->n_phi, sizeof(float));
-	bi->phi_m = calloc(bi->n_phi, sizeof(float));
-	bi->phi_v = calloc(bi->n_phi, sizeof(float));
 	bi->proto = calloc((size_t) bi->n_proto * m, sizeof(float));
 	bi->t = calloc(n_targets, sizeof(xd_biao_target));
 	bi->z = malloc(sizeof(float) * (size_t) cap * zd);
@@ -1047,7 +1036,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	bi->phig = malloc(sizeof(float) * bi->n_phi);
 	bi->assign = malloc(sizeof(int) * cap);
 	bi->keys = malloc(sizeof(float *) * (katt + 1));
-	if (!bi->phi || !bi->phi_m || !bi->phi_v || !bi->proto || !bi->t || !bi->z ||
+	if (!bi->phi || !bi->proto || !bi->t || !bi->z ||
 		!bi->x || !bi->g || !bi->l || !bi->s || !bi->sm || !bi->mS || !bi->mT ||
 		!bi->att || !bi->dq || !bi->q || !bi->dms || !bi->dmt || !bi->pool || !bi->acc || !bi->scores || !bi->lp || !bi->lm ||
 		!bi->gw || !bi->theta0 || !bi->gp || !bi->gm || !bi->vv || !bi->pp ||
