@@ -17,7 +17,8 @@
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations
 #   make report-biao         docs/biao-report.md: BIAO's weighted source training
-#                            against plain, its ablations and weights (quick: ~10 min;
+#                            against plain, its ablations and weights, synthetic and
+#                            (test/real/fetch.sh) TripAdvisor (quick: ~10 min;
 #                            REPORT_BIAO_FLAGS=--full for the larger world)
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data
@@ -205,7 +206,8 @@ build/bench/report_biao: test/bench/report_biao.c test/bench/real_view.c test/un
 
 report-biao: check-core-headers build/bench/report_biao
 	bash test/real/fetch.sh || echo "report-biao: no real data, synthetic only"
-	build/bench/report_biao docs $(REPORT_BIAO_FLAGS)
+	build/bench/report_biao docs $$(test -f build/real/tripadvisor.tsv && \
+		echo --real build/real/tripadvisor.tsv) $(REPORT_BIAO_FLAGS)
 
 report-real: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
