@@ -18,7 +18,7 @@
 #                            DRR, target-only, heuristics and its ablations
 #   make report-biao         docs/biao-report.md: BIAO's weighted source training
 #                            against plain, its ablations and weights, synthetic and
-#                            (test/real/fetch.sh) TripAdvisor (quick: ~10 min;
+#                            (test/real/fetch.sh) TripAdvisor (quick: ~12 min of CPU;
 #                            REPORT_BIAO_FLAGS=--full for the larger world)
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data
