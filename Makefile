@@ -16,6 +16,10 @@
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations
+#   make report-biao         docs/biao-report.md: BIAO's weighted source training
+#                            against plain, its ablations and weights, synthetic and
+#                            (test/real/fetch.sh) TripAdvisor (quick: ~12 min of CPU;
+#                            REPORT_BIAO_FLAGS=--full for the larger world)
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data
 #                            (test/real/fetch.sh fetches and checks it first;
@@ -124,7 +128,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-real check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-biao report-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -190,6 +194,22 @@ REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
 
 report-fewshot: check-core-headers build/bench/report_fewshot
 	build/bench/report_fewshot docs
+
+# the reports on real data share the loader of prepared views; the BIAO
+# report draws its synthetic world from the unit tests' fixtures
+build/bench/report_real: test/bench/report_real.c test/bench/real_view.c $(CORE_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< test/bench/real_view.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+
+build/bench/report_biao: test/bench/report_biao.c test/bench/real_view.c test/unit/fixture.c $(CORE_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -Itest/unit -o $@ $< test/bench/real_view.c test/unit/fixture.c \
+		$(CORE_UNIT_OBJS) $(UNIT_LIBS)
+
+report-biao: check-core-headers build/bench/report_biao
+	bash test/real/fetch.sh || echo "report-biao: no real data, synthetic only"
+	build/bench/report_biao docs $$(test -f build/real/tripadvisor.tsv && \
+		echo --real build/real/tripadvisor.tsv) $(REPORT_BIAO_FLAGS)
 
 report-real: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh

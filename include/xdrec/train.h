@@ -35,6 +35,14 @@ typedef struct xd_train_opts
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
 	xd_hooks	hooks;			/* stop polled once per batch, progress after
 								 * every epoch */
+	/*
+	 * Called on every training batch after it is sampled and before its
+	 * loss, with the number of batches trained so far: it may set the
+	 * rows' weights (batch.h) and do work between steps, leaving every
+	 * gradient zero (source weighting: biao.h's xd_biao_weigh). NULL: none.
+	 */
+	xd_status	(*weigh) (void *arg, xd_model *model, xd_batch *b, int64_t step);
+	void	   *weigh_arg;
 } xd_train_opts;
 
 /* The defaults of DESIGN.md section 3 for a model config (lr = cfg->lr). */

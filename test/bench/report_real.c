@@ -34,11 +34,11 @@
 #include "xdrec/dist_encoder.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
+#include "real_view.h"
 #include "report_common.h"
 
 #define N_SEEDS 3
-#define MAX_DOMAINS 16
-#define MAX_FEATURES 16
+#define MAX_DOMAINS REAL_MAX_DOMAINS
 #define MAX_VIEWS 4
 
 
@@ -123,270 +123,28 @@ typedef struct view_run
 
 /* ------------------------------------------------------------ loading */
 
-/* string -> dense id, open addressing; ids in first-seen order */
-typedef struct str_ids
-{
-	int			cap,
-				n;
-	char	  **keys;
-	int		   *ids;
-} str_ids;
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-	return h;
-}
-
-static int
-str_id(str_ids *t, const char *s)
-{
-	uint64_t	h;
-
-	if (2 * (t->n + 1) > t->cap)
-	{
-		str_ids		bigger = {t->cap ? 2 * t->cap : 1024, 0, NULL, NULL};
-
-		bigger.keys = calloc(bigger.cap, sizeof(char *));
-		bigger.ids = calloc(bigger.cap, sizeof(int));
-		if (!bigger.keys || !bigger.ids)
-			exit(1);
-		for (int i = 0; i < t->cap; i++)
-			if (t->keys[i])
-			{
-				h = hash_str(t->keys[i]) & (uint64_t) (bigger.cap - 1);
-				while (bigger.keys[h])
-					h = (h + 1) & (uint64_t) (bigger.cap - 1);
-				bigger.keys[h] = t->keys[i];
-				bigger.ids[h] = t->ids[i];
-			}
-		bigger.n = t->n;
-		free(t->keys);
-		free(t->ids);
-		*t = bigger;
-	}
-	h = hash_str(s) & (uint64_t) (t->cap - 1);
-	while (t->keys[h])
-	{
-		if (strcmp(t->keys[h], s) == 0)
-			return t->ids[h];
-		h = (h + 1) & (uint64_t) (t->cap - 1);
-	}
-	if (!(t->keys[h] = strdup(s)))
-		exit(1);
-	t->ids[h] = t->n++;
-	return t->ids[h];
-}
-
-/* the id of s, or -1 when t does not hold it */
-static int
-str_find(const str_ids *t, const char *s)
-{
-	uint64_t	h;
-
-	if (t->cap == 0)
-		return -1;
-	h = hash_str(s) & (uint64_t) (t->cap - 1);
-	while (t->keys[h])
-	{
-		if (strcmp(t->keys[h], s) == 0)
-			return t->ids[h];
-		h = (h + 1) & (uint64_t) (t->cap - 1);
-	}
-	return -1;
-}
-
-static void
-str_ids_free(str_ids *t)
-{
-	for (int i = 0; i < t->cap; i++)
-		free(t->keys[i]);
-	free(t->keys);
-	free(t->ids);
-	memset(t, 0, sizeof(*t));
-}
-
-typedef struct raw_row
-{
-	int			domain;
-	char		user[64];
-	char		item[64];
-	float		rating;
-	int32_t		codes[MAX_FEATURES];
-} raw_row;
-
-/*
- * Reads a prepared view (test/real/prepare.py's format) into one finalized
- * dataset per domain, the source (the header's) first. Returns the number of
- * domains.
- */
+/* real_view.h's loader, its counts copied into v. Returns the number of domains. */
 static int
 load_view(const char *path, view_run *v, xd_dataset **ds, int32_t **user_src)
 {
-	FILE	   *f = fopen(path, "r");
-	char		line[4096],
-				source[64] = "";
-	xd_feature	feats[MAX_FEATURES];
-	int			n_feat = 0,
-				n_dom = 0;
-	xd_schema	schema;
-	raw_row    *rows = NULL;
-	int64_t		n_rows = 0,
-				cap = 0;
-	char		dnames[MAX_DOMAINS][32];
-	int			order[MAX_DOMAINS];
-	str_ids		src_users = {0};	/* the source's user keys */
-	int64_t		dcount[MAX_DOMAINS] = {0};
+	real_view	rv;
 
-	if (!f)
+	real_view_load(path, &rv);
+	snprintf(v->name, sizeof(v->name), "%s", rv.name);
+	v->explicit_fb = rv.explicit_fb;
+	v->n_targets = rv.n_domains - 1;
+	for (int k = 0; k < rv.n_domains; k++)
 	{
-		perror(path);
-		exit(1);
+		snprintf(v->domain[k], sizeof(v->domain[k]), "%s", rv.domain[k]);
+		v->rows[k] = rv.ds[k]->n_rows;
+		v->users[k] = rv.ds[k]->n_users;
+		v->items[k] = rv.ds[k]->n_items;
+		v->shared_users[k] = rv.shared_users[k];
+		v->train_rows[k] = rv.ds[k]->n_split[XD_SPLIT_TRAIN];
+		ds[k] = rv.ds[k];
+		user_src[k] = rv.user_src[k];
 	}
-	if (!fgets(line, sizeof(line), f) || strncmp(line, "#xdrec-real ", 12) != 0)
-	{
-		fprintf(stderr, "%s: not a prepared view\n", path);
-		exit(1);
-	}
-	{
-		char	   *p;
-
-		if ((p = strstr(line, "name=")))
-			sscanf(p + 5, "%63s", v->name);
-		v->explicit_fb = strstr(line, "feedback=explicit") != NULL;
-		if ((p = strstr(line, "source=")))
-			sscanf(p + 7, "%63s", source);
-	}
-	/* the header: domain user item rating name:scope:kind:n_values... */
-	if (!fgets(line, sizeof(line), f))
-		exit(1);
-	{
-		char	   *save = NULL;
-		char	   *tok = strtok_r(line, "\t\n", &save);
-
-		for (int col = 0; tok; col++, tok = strtok_r(NULL, "\t\n", &save))
-		{
-			char		name[64],
-						scope[16],
-						kind;
-			int			nv;
-
-			if (col < 4)
-				continue;
-			if (n_feat == MAX_FEATURES ||
-				sscanf(tok, "%63[^:]:%15[^:]:%c:%d", name, scope, &kind, &nv) != 4)
-			{
-				fprintf(stderr, "%s: bad feature column %s\n", path, tok);
-				exit(1);
-			}
-			feats[n_feat++] = (xd_feature) XD_FEATURE(
-				kind == 'I' ? XD_KIND_INTERACTIONAL : (kind == 'H' ? XD_KIND_HISTORICAL : XD_KIND_ATTRIBUTIONAL),
-				XD_TYPE_CATEGORICAL,
-				strcmp(scope, "user") == 0 ? XD_SCOPE_USER :
-				(strcmp(scope, "item") == 0 ? XD_SCOPE_ITEM : XD_SCOPE_INTERACTION), nv);
-		}
-	}
-	CHECK(xd_schema_init(&schema, feats, n_feat));
-	while (fgets(line, sizeof(line), f))
-	{
-		char	   *save = NULL;
-		char	   *tok;
-		raw_row    *r;
-		int			d;
-
-		if (n_rows == cap)
-		{
-			cap = cap ? 2 * cap : 16384;
-			if (!(rows = realloc(rows, sizeof(raw_row) * cap)))
-				exit(1);
-		}
-		r = &rows[n_rows];
-		tok = strtok_r(line, "\t\n", &save);
-		for (d = 0; d < n_dom && strcmp(dnames[d], tok) != 0; d++)
-			;
-		if (d == n_dom)
-		{
-			if (n_dom == MAX_DOMAINS)
-				exit(1);
-			snprintf(dnames[n_dom++], 32, "%s", tok);
-		}
-		r->domain = d;
-		dcount[d]++;
-		snprintf(r->user, sizeof(r->user), "%s", strtok_r(NULL, "\t\n", &save));
-		snprintf(r->item, sizeof(r->item), "%s", strtok_r(NULL, "\t\n", &save));
-		r->rating = strtof(strtok_r(NULL, "\t\n", &save), NULL);
-		for (int i = 0; i < n_feat; i++)
-			r->codes[schema.features[i].raw] = (int32_t) strtol(strtok_r(NULL, "\t\n", &save), NULL, 10);
-		n_rows++;
-	}
-	fclose(f);
-
-	/* the source first, then the targets by decreasing size */
-	for (int d = 0; d < n_dom; d++)
-		order[d] = d;
-	for (int a = 0; a < n_dom; a++)
-		for (int b = a + 1; b < n_dom; b++)
-		{
-			bool		b_first = strcmp(dnames[order[b]], source) == 0 ||
-				(strcmp(dnames[order[a]], source) != 0 && dcount[order[b]] > dcount[order[a]]);
-
-			if (b_first)
-			{
-				int			t = order[a];
-
-				order[a] = order[b];
-				order[b] = t;
-			}
-		}
-	for (int k = 0; k < n_dom; k++)
-	{
-		int			d = order[k];
-		str_ids		u = {0},
-					it = {0};
-
-		for (int64_t i = 0; i < n_rows; i++)
-			if (rows[i].domain == d)
-			{
-				str_id(&u, rows[i].user);
-				str_id(&it, rows[i].item);
-			}
-		CHECK(xd_dataset_create(&schema, u.n, it.n, v->explicit_fb, 0, &ds[k]));
-		for (int64_t i = 0; i < n_rows; i++)
-			if (rows[i].domain == d)
-				CHECK(xd_dataset_append(ds[k], str_id(&u, rows[i].user), str_id(&it, rows[i].item),
-										rows[i].rating, NULL, rows[i].codes));
-		CHECK(xd_dataset_finalize(ds[k], 42));
-		snprintf(v->domain[k], sizeof(v->domain[k]), "%s", dnames[d]);
-		/* the target's users the source knows: their source ids, else -1 */
-		if (!(user_src[k] = malloc(sizeof(int32_t) * (u.n ? u.n : 1))))
-			exit(1);
-		for (int i = 0; i < u.cap; i++)
-			if (u.keys[i])
-			{
-				user_src[k][u.ids[i]] = k > 0 ? str_find(&src_users, u.keys[i]) : u.ids[i];
-				v->shared_users[k] += user_src[k][u.ids[i]] >= 0;
-			}
-		if (k == 0)
-		{
-			src_users = u;
-			u = (str_ids) {0};
-		}
-		v->rows[k] = ds[k]->n_rows;
-		v->users[k] = ds[k]->n_users;
-		v->items[k] = ds[k]->n_items;
-		v->train_rows[k] = ds[k]->n_split[XD_SPLIT_TRAIN];
-		str_ids_free(&u);
-		str_ids_free(&it);
-	}
-	str_ids_free(&src_users);
-	xd_schema_free(&schema);
-	free(rows);
-	v->n_targets = n_dom - 1;
-	return n_dom;
+	return rv.n_domains;
 }
 
 /* ---------------------------------------------------------- heuristics */

@@ -45,4 +45,15 @@ typedef struct fx_spec
 /* The dataset spec describes, or NULL when any step fails (nothing leaks). */
 xd_dataset *fx_dataset(const fx_spec *spec);
 
+/*
+ * The source-weighting world (biao.h's tests and report): two interaction
+ * features, an hour (4 values) and a mode; rows of mode 0 follow a rule
+ * (the item's group is the hour's) that rows of mode 1, a share
+ * foreign_share of them, invert. Targets are worlds with foreign_share 0.
+ * The codes of row r: ds->codes[r * 2] is the hour, [r * 2 + 1] the mode.
+ * n_items a multiple of 8. Finalized with seed.
+ */
+xd_dataset *fx_biao_world(uint64_t seed, int32_t n_users, int32_t n_items,
+						  int64_t n_rows, float foreign_share);
+
 #endif

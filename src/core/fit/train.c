@@ -230,6 +230,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			if (lambda > 0.0)
 				lr[XD_GROUP_SHARED] = xd_anneal_lr(o->lr[XD_GROUP_SHARED], lambda, step);
 			if ((st = xd_sample_batch(ds, rows + start, n_pos, &rng, &batch)) != XD_OK ||
+				(o->weigh && (st = o->weigh(o->weigh_arg, model, &batch, step)) != XD_OK) ||
 				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK ||
 				(st = xd_adam_step(model, lr)) != XD_OK)
 				goto done;

@@ -1,0 +1,136 @@
+/*
+ * biao.h - weighting the source's interactions by what they teach the
+ * targets (BIAO, seeds/biao-www23.txt, adapted in PEERS.md): a behavioural
+ * perceptron gives each source positive a weight, the shared modules train
+ * on the weighted source loss (the lower level: xd_train with
+ * xd_biao_weigh as its weigh hook), and every `interval` lower steps the
+ * upper level moves the perceptron along the implicit gradient of the
+ * targets' developing loss (eq. 9-14).
+ *
+ *   xd_biao_opts bo;
+ *   xd_biao_opts_default(&bo);
+ *   xd_biao_new(&bo, source_model, targets, n_targets, &biao);
+ *   train_opts.weigh = xd_biao_weigh;
+ *   train_opts.weigh_arg = biao;
+ *   xd_train(source_model, source_dataset, &train_opts, &res);
+ *   ... xd_biao_weights(biao, source_model, batch, w) ...
+ *   xd_biao_free(biao);
+ *
+ * The perceptron (eq. 3-8, PEERS.md): for source positive j with item
+ * embedding e_j (stop-gradient, as the paper's section 4.1) and context
+ * output x_j (x^1 of M1, the raw c when L_C = 0), z_j = [e_j; x_j],
+ *   global  g_j = w_G . z_j + b_G                                (eq. 3)
+ *   local   m_S = attention of A_S z_j over the user's source history
+ *                 (item embeddings), m_T = attention of A_T z_j over the
+ *                 per-target prototypes (k-means centroids of the
+ *                 targets' x), l_j = w_L . [m_S; m_T] + b_L   (eq. 4-7)
+ *   weight  w_j = gamma softmax_batch(g_j l_j)                   (eq. 8)
+ * so the weights of a batch sum to gamma, fixed at 1: under Adam, the
+ * lower level's optimiser, a learnable scale of the whole loss changes
+ * nothing, and at the start (g l equal for all) training is plain. The
+ * batch's row weights (batch.h) are n_pos w_j on the positive and its two
+ * negatives, so a uniform weighting is plain training.
+ *
+ * The upper step (PEERS.md): the targets' embeddings are re-fitted a few
+ * steps under the current shared modules (frozen); v = grad over the shared
+ * modules of L_dev, the mean over targets of their loss on a developing
+ * batch; a 3-term Neumann series p = v; repeat: v <- v - alpha H v,
+ * p <- p + v, for H^-1 restricted to the shared modules, H the Hessian of
+ * the weighted source loss on the current batch; every H v and every
+ * p . grad l_j by central differences along v or p (no double backprop);
+ * then grad_phi L_dev = -sum_j (p . grad_theta l_j) grad_phi w_j
+ * (eq. 14) and one SGD step on phi. The developing batches are the
+ * targets' training rows in a second, independent shuffle
+ * (reorder-and-reuse, section 3.4), or, as the ablation, a held-out fifth.
+ * The per-row losses are the model's squared terms (eq. 13-14, 16): the
+ * curriculum term must be off (beta = 0, the default).
+ */
+#ifndef XDREC_BIAO_H
+#define XDREC_BIAO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xdrec/batch.h"
+#include "xdrec/core.h"
+#include "xdrec/dataset.h"
+#include "xdrec/status.h"
+
+typedef struct xd_biao_opts
+{
+	int			interval;		/* lower steps per upper step (100) */
+	int			neumann_terms;	/* 3 (paper section 4.1) */
+	float		neumann_alpha;	/* the series' step (0.01) */
+	float		fd_step;		/* central differences: the perturbation's
+								 * norm in parameter space (1e-2) */
+	int			refit_steps;	/* target embedding steps per upper step (4) */
+	float		refit_lr;		/* their Adam rate (1e-2) */
+	float		upper_lr;		/* the perceptron's SGD rate (0.5: the paper's
+								 * 1e-2 is for its loss scale; ours is a
+								 * weighted mean, and 0.5 moved the weights
+								 * of test_biao.c's world in 10 epochs) */
+	int			history;		/* source items per user attended (20) */
+	int			prototypes;		/* k-means centroids per target (4) */
+	bool		use_global;		/* the global term (off: g = 1) */
+	bool		use_local;		/* the local term (off: l = 1) */
+	bool		heldout_dev;	/* ablation: developing rows a fixed fifth of
+								 * each target's training rows, refitting
+								 * on the rest (not reorder-and-reuse) */
+	uint64_t	seed;			/* perceptron init, shuffles, negatives */
+} xd_biao_opts;
+
+void		xd_biao_opts_default(xd_biao_opts *o);
+
+typedef struct xd_biao xd_biao;
+
+/*
+ * A perceptron for the source model (whose shared modules will train) and
+ * n_targets finalized target datasets of the same encoded width (borrowed:
+ * they outlive the object). The source's history is read from src's
+ * training rows. XD_EINVAL on a shape mismatch or beta != 0.
+ */
+xd_status	xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
+						const xd_dataset *const *targets, int n_targets, xd_biao **out);
+void		xd_biao_free(xd_biao *b);
+
+/*
+ * xd_train_opts.weigh: every `interval` steps (step > 0) an upper step, then
+ * the batch's row weights from the perceptron.
+ */
+xd_status	xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step);
+
+/* The weights w[n_pos] of a training batch's positives (they sum to gamma). */
+xd_status	xd_biao_weights(xd_biao *bi, xd_model *model, const xd_batch *b, float *w);
+
+/* One upper step on the training batch b (its rows' weights are set first). */
+xd_status	xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b);
+
+/*
+ * The upper gradient for a direction p over the shared modules (length
+ * xd_biao_shared_size): grad[n_phi] = -sum_j (p . grad_theta l_j)
+ * grad_phi w_j, the inner products by central differences along p. With
+ * p = H^-1 grad L_dev it is the implicit hypergradient of eq. 14.
+ */
+xd_status	xd_biao_phi_grad(xd_biao *bi, xd_model *model, const xd_batch *b,
+							 const float *p, float *grad);
+
+/* The implicit direction p ~ H^-1 v of the Neumann series on batch b. */
+xd_status	xd_biao_neumann(xd_biao *bi, xd_model *model, const xd_batch *b,
+							const float *v, float *p);
+
+/* The perceptron's parameters (read/write, for tests and storage) and sizes. */
+float	   *xd_biao_phi(xd_biao *bi, int *n_phi);
+int64_t		xd_biao_shared_size(const xd_model *model);
+
+/* What the upper level did. */
+typedef struct xd_biao_stats
+{
+	int			n_upper;		/* upper steps */
+	const double *dev_loss;		/* [n_upper] L_dev before each step's update */
+	double		upper_seconds;	/* in upper steps */
+	double		weigh_seconds;	/* in the perceptron's forward per batch */
+} xd_biao_stats;
+
+void		xd_biao_get_stats(const xd_biao *bi, xd_biao_stats *s);
+
+#endif
