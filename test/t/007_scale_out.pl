@@ -4,7 +4,7 @@
 # and publish their user directories to n1, which routes calls through
 # PL/Proxy. Checks: ids drawn in each node's range; shared modules
 # replicate; routed rankings equal the holding node's bit for bit (domain
-# named, or found in the directory; rank and rank_many); a retrained source
+# named, or found in the directory; rank, rank_many and evaluate); a retrained source
 # makes targets stale on every node and invalidates a subscriber session's
 # cache; adapt_all re-adapts them; the holding node checks the calling
 # role's privileges; a stopped node fails only its domains, with an error
@@ -34,7 +34,7 @@ CREATE EXTENSION xdrec;
 CREATE EXTENSION plproxy;
 SELECT xdrec.generate('gen', '{"seed": 7, "domains": 4, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 40, "items": 30, "interactions": 600}}}');
 CREATE TABLE orders AS SELECT * FROM gen WHERE false;
-GRANT SELECT ON orders TO xd_owner;
+GRANT SELECT ON orders TO xd_owner, xd_user;  -- evaluate reads it as the caller
 SQL
 }
 my %held = (n1 => "'d0'", n2 => "'d0', 'd1', 'd3'", n3 => "'d0', 'd2'");
@@ -118,6 +118,16 @@ is($n3->safe_psql($db, $rank->('d1')), $local, 'another holding node routes too'
 my $many = q{SET ROLE xd_user; SELECT string_agg(user_key || ':' || item_key || ':' || score, ',' ORDER BY user_key, rank)
 	FROM xdrec.rank_many('m', ARRAY(SELECT user_key FROM xdrec.user_domain WHERE domain = 'd2' ORDER BY 1 LIMIT 3), '{}', 3, domain => 'd2')};
 is($n1->safe_psql($db, $many), $n3->safe_psql($db, $many), 'rank_many routes as well');
+# every column of every row, floats in full (extra_float_digits 1: exact)
+my $eval = sub {
+	my ($domain, $protocol) = @_;
+	return qq{SET ROLE xd_user; SELECT string_agg(concat_ws(':', domain, method, metric, value, std_error, n, excluded), ',' ORDER BY method, metric)
+		FROM xdrec.evaluate('m', '$domain', '$protocol')};
+};
+my $evaluated = $n2->safe_psql($db, $eval->('d1', 'sampled'));
+like($evaluated, qr/^d1:[^,]+:hit\@1:/, 'the holding node evaluates d1');
+is($n1->safe_psql($db, $eval->('d1', 'sampled')), $evaluated, 'evaluate routes: the router returns the holding node\'s rows exactly');
+is($n1->safe_psql($db, $eval->('d2', 'full')), $n3->safe_psql($db, $eval->('d2', 'full')), 'evaluate with protocol full routes to n3');
 
 # privileges: the holding node checks the calling role
 my ($ret, $out, $err) = $n1->psql($db, 'SET ROLE xd_stranger; ' . $rank->('d1') =~ s/SET ROLE xd_user; //r);
@@ -154,6 +164,9 @@ $n3->stop;
 note("d2 with n3 down: " . (split /\n/, $err)[0]);
 like($err, qr/ERROR:  08006: node "n3", which holds domain "d2" of model "m", cannot be reached/,
 	'a stopped node gives a clear error naming it');
+($ret, $out, $err) = $n1->psql($db, $eval->('d2', 'sampled'), extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/ERROR:  08006: node "n3", which holds domain "d2" of model "m", cannot be reached/,
+	'a routed evaluate gives the same error');
 is($n1->safe_psql($db, $rank->('d1')), $n2->safe_psql($db, $rank->('d1')), 'domains elsewhere keep serving');
 $n3->start;
 
@@ -170,8 +183,10 @@ my $moved = q{SET ROLE xd_user; SELECT DISTINCT version >= 3 * 2^48 FROM xdrec.r
 is($n1->safe_psql($db, $moved), 't', 'the moved domain serves n3\'s version through the router');
 
 # the proxy functions enable_routing made are the extension's: DROP takes them
+my $proxies = q{SELECT count(*) FROM pg_proc WHERE pronamespace = 'xdrec_internal'::regnamespace AND proname LIKE 'proxy\_%'};
+is($n3->safe_psql($db, $proxies), '3', 'enable_routing made three proxy functions');
 $n3->safe_psql($db, 'DROP SUBSCRIPTION shared_n3; DROP EXTENSION xdrec');
-is($n3->safe_psql($db, q{SELECT count(*) FROM pg_proc WHERE proname LIKE 'proxy_rank%'}), '0',
+is($n3->safe_psql($db, q{SELECT count(*) FROM pg_proc WHERE proname LIKE 'proxy\_%'}), '0',
 	'DROP EXTENSION xdrec drops the proxy functions');
 
 $_->stop for @nodes;
