@@ -133,9 +133,10 @@ $$;
 
 -- On a holding node: list the users of the domains of model placed here, from
 -- their served versions' key maps, in the directory routers read (replicated
--- to them), and drop those of domains moved away (the old holder refreshes
--- before the new one: a router's copy would see a user listed twice).
--- Returns the number of users listed.
+-- to them), in place of the rows this node listed before (those of domains
+-- moved away go). Rows are this node's own, so the old and the new holder of
+-- a moved domain may refresh in either order. Returns the number of users
+-- listed.
 CREATE OR REPLACE FUNCTION xdrec.refresh_directory(model text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -163,20 +164,10 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'xdrec.set_local_node(name) says which node it is.';
 	END IF;
-	-- this node's rows: its domains, and those it adapted before they moved
-	-- (a router's rows, replicated in, are of domains it holds no target of)
 	DELETE FROM xdrec.user_domain u
-	WHERE u.model_id OPERATOR(pg_catalog.=) m
-	  AND (EXISTS (SELECT 1 FROM xdrec.placement p
-				   WHERE p.model_id OPERATOR(pg_catalog.=) m
-					 AND p.domain OPERATOR(pg_catalog.=) u.domain
-					 AND p.node OPERATOR(pg_catalog.=) here)
-		   OR EXISTS (SELECT 1 FROM xdrec.domain d
-					  WHERE d.model_id OPERATOR(pg_catalog.=) m
-						AND d.domain OPERATOR(pg_catalog.=) u.domain
-						AND d.role OPERATOR(pg_catalog.=) 'target'));
-	INSERT INTO xdrec.user_domain (model_id, user_key, domain)
-	SELECT DISTINCT m, k.key, d.domain
+	WHERE u.model_id OPERATOR(pg_catalog.=) m AND u.node OPERATOR(pg_catalog.=) here;
+	INSERT INTO xdrec.user_domain (model_id, user_key, domain, node)
+	SELECT DISTINCT m, k.key, d.domain, here
 	FROM xdrec.placement p
 	JOIN xdrec.domain d ON d.model_id OPERATOR(pg_catalog.=) p.model_id
 						AND d.domain OPERATOR(pg_catalog.=) p.domain
