@@ -43,6 +43,7 @@ FROM xdrec.user_domain;
 SELECT count(*) AS ranked FROM xdrec.rank('sc', (SELECT min(user_key) FROM sc_gen WHERE domain = 'd0'), '{}', 5);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank('sc', 1::bigint, '{}', 5, domain => 'd1')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.rank_many('sc', ARRAY['1'], '{}', 5, domain => 'd1')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('sc', 'd1')$$);
 SELECT pg_temp.try($$SELECT xdrec.enable_routing()$$);
 -- each backend remembers whether this database is a node until xdrec.setting
 -- changes: no longer a node, d1 ranks here; a node again, it is routed

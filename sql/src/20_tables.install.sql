@@ -317,11 +317,15 @@ CREATE POLICY placement_select ON xdrec.placement FOR SELECT
 GRANT SELECT ON xdrec.placement TO PUBLIC;
 
 -- The user→domain directory routing reads when a call names no domain.
+-- Each holding node writes only its own rows (node), so that a domain moved
+-- between two nodes is listed by both until the old one refreshes, in either
+-- order, and never conflicts on a router (the placement says where it goes).
 CREATE TABLE xdrec.user_domain (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
 	user_key text NOT NULL,
 	domain text NOT NULL,
-	PRIMARY KEY (model_id, user_key, domain)
+	node text NOT NULL,
+	PRIMARY KEY (model_id, user_key, domain, node)
 );
 SELECT pg_catalog.pg_extension_config_dump('xdrec.user_domain', '');
 ALTER TABLE xdrec.user_domain ENABLE ROW LEVEL SECURITY;

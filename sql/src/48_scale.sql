@@ -133,9 +133,10 @@ $$;
 
 -- On a holding node: list the users of the domains of model placed here, from
 -- their served versions' key maps, in the directory routers read (replicated
--- to them), and drop those of domains moved away (the old holder refreshes
--- before the new one: a router's copy would see a user listed twice).
--- Returns the number of users listed.
+-- to them), in place of the rows this node listed before (those of domains
+-- moved away go). Rows are this node's own, so the old and the new holder of
+-- a moved domain may refresh in either order. Returns the number of users
+-- listed.
 CREATE OR REPLACE FUNCTION xdrec.refresh_directory(model text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -163,20 +164,10 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'xdrec.set_local_node(name) says which node it is.';
 	END IF;
-	-- this node's rows: its domains, and those it adapted before they moved
-	-- (a router's rows, replicated in, are of domains it holds no target of)
 	DELETE FROM xdrec.user_domain u
-	WHERE u.model_id OPERATOR(pg_catalog.=) m
-	  AND (EXISTS (SELECT 1 FROM xdrec.placement p
-				   WHERE p.model_id OPERATOR(pg_catalog.=) m
-					 AND p.domain OPERATOR(pg_catalog.=) u.domain
-					 AND p.node OPERATOR(pg_catalog.=) here)
-		   OR EXISTS (SELECT 1 FROM xdrec.domain d
-					  WHERE d.model_id OPERATOR(pg_catalog.=) m
-						AND d.domain OPERATOR(pg_catalog.=) u.domain
-						AND d.role OPERATOR(pg_catalog.=) 'target'));
-	INSERT INTO xdrec.user_domain (model_id, user_key, domain)
-	SELECT DISTINCT m, k.key, d.domain
+	WHERE u.model_id OPERATOR(pg_catalog.=) m AND u.node OPERATOR(pg_catalog.=) here;
+	INSERT INTO xdrec.user_domain (model_id, user_key, domain, node)
+	SELECT DISTINCT m, k.key, d.domain, here
 	FROM xdrec.placement p
 	JOIN xdrec.domain d ON d.model_id OPERATOR(pg_catalog.=) p.model_id
 						AND d.domain OPERATOR(pg_catalog.=) p.domain
@@ -191,12 +182,15 @@ $$;
 
 -- Create the PL/Proxy functions routed calls go through, once plproxy is
 -- installed (CREATE EXTENSION plproxy). They connect to the holding node by
--- its name (never a connection string a caller passes) as the calling role.
+-- its name (never a connection string a caller passes) as the calling role;
+-- xdpg_route_rows (src/pg/serve/route.c) calls them and reports their errors.
 CREATE OR REPLACE FUNCTION xdrec.enable_routing()
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	f pg_catalog.regprocedure;
 BEGIN
 	IF NOT pg_catalog.has_table_privilege('xdrec.node', 'INSERT') THEN
 		RAISE EXCEPTION 'permission denied to enable routing'
@@ -226,15 +220,29 @@ BEGIN
 		SELECT user_key, item_key, score, rank, version
 		FROM xdrec.rank_many(name, user_keys, ctx, k, domain, exclude_seen, on_unknown);
 	$p$;
+	CREATE OR REPLACE FUNCTION xdrec_internal.proxy_evaluate(node text, name text, dom text,
+		protocol text, seed integer, test text)
+	RETURNS TABLE(domain text, method text, metric text, value double precision,
+				  std_error double precision, n bigint, excluded bigint)
+	LANGUAGE plproxy
+	AS $p$
+		CONNECT xdrec_internal.node_connstr(node);
+		SELECT domain, method, metric, value, std_error, n, excluded
+		FROM xdrec.evaluate(name, dom, protocol, seed, test::pg_catalog.regclass);
+	$p$;
 	-- members of the extension, so that DROP EXTENSION xdrec drops them too
 	-- (pg_dump does not carry them: run enable_routing again after a restore)
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-				   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-					 AND d.objid OPERATOR(pg_catalog.=) 'xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb)'::pg_catalog.regprocedure
-					 AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
-		ALTER EXTENSION xdrec ADD FUNCTION xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb);
-		ALTER EXTENSION xdrec ADD FUNCTION xdrec_internal.proxy_rank_many(text, text, text[], jsonb, integer, text, boolean, text);
-	END IF;
+	FOREACH f IN ARRAY ARRAY[
+		'xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb)',
+		'xdrec_internal.proxy_rank_many(text, text, text[], jsonb, integer, text, boolean, text)',
+		'xdrec_internal.proxy_evaluate(text, text, text, text, integer, text)']::pg_catalog.regprocedure[] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+					   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+						 AND d.objid OPERATOR(pg_catalog.=) f
+						 AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+			EXECUTE pg_catalog.format('ALTER EXTENSION xdrec ADD FUNCTION %s', f);
+		END IF;
+	END LOOP;
 END
 $$;
 
@@ -245,69 +253,4 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT x.connstr FROM xdrec.node x WHERE x.name OPERATOR(pg_catalog.=) node
-$$;
-
-/*
- * A ranking call answered by node through PL/Proxy, as the calling role
- * (src/pg/serve/route.c). A node that cannot be reached fails with
- * connection_failure naming it; other domains keep serving.
- */
-CREATE OR REPLACE FUNCTION xdrec_internal.rank_remote(node text, name text, user_key text, ctx jsonb,
-	k integer, domain text, exclude_seen boolean, candidates text[], ctx_vector real[], history jsonb)
-RETURNS TABLE(item_key text, score real, rank integer, version bigint)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF pg_catalog.to_regprocedure('xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb)') IS NULL THEN
-		RAISE EXCEPTION 'domain "%" of model "%" is held by node "%", and routing is not enabled here', domain, name, node
-			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'The owner of extension xdrec enables it: CREATE EXTENSION plproxy; SELECT xdrec.enable_routing();';
-	END IF;
-	RETURN QUERY EXECUTE 'SELECT * FROM xdrec_internal.proxy_rank($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)'
-		USING node, name, user_key, ctx, k, domain, exclude_seen, candidates, ctx_vector, history;
-EXCEPTION WHEN internal_error OR connection_exception THEN
-	-- PL/Proxy's own failures to connect are internal errors; the holding
-	-- node's errors arrive with their own SQLSTATE, marked REMOTE ERROR
-	DECLARE
-		e_msg text;
-	BEGIN
-		GET STACKED DIAGNOSTICS e_msg = MESSAGE_TEXT;
-		IF pg_catalog.strpos(e_msg, 'REMOTE ERROR') OPERATOR(pg_catalog.>) 0 THEN
-			RAISE;
-		END IF;
-		RAISE EXCEPTION 'node "%", which holds domain "%" of model "%", cannot be reached', node, domain, name
-			USING ERRCODE = 'connection_failure', DETAIL = e_msg;
-	END;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION xdrec_internal.rank_many_remote(node text, name text, user_keys text[], ctx jsonb,
-	k integer, domain text, exclude_seen boolean, on_unknown text)
-RETURNS TABLE(user_key text, item_key text, score real, rank integer, version bigint)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF pg_catalog.to_regprocedure('xdrec_internal.proxy_rank_many(text, text, text[], jsonb, integer, text, boolean, text)') IS NULL THEN
-		RAISE EXCEPTION 'domain "%" of model "%" is held by node "%", and routing is not enabled here', domain, name, node
-			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'The owner of extension xdrec enables it: CREATE EXTENSION plproxy; SELECT xdrec.enable_routing();';
-	END IF;
-	RETURN QUERY EXECUTE 'SELECT * FROM xdrec_internal.proxy_rank_many($1, $2, $3, $4, $5, $6, $7, $8)'
-		USING node, name, user_keys, ctx, k, domain, exclude_seen, on_unknown;
-EXCEPTION WHEN internal_error OR connection_exception THEN
-	-- PL/Proxy's own failures to connect are internal errors; the holding
-	-- node's errors arrive with their own SQLSTATE, marked REMOTE ERROR
-	DECLARE
-		e_msg text;
-	BEGIN
-		GET STACKED DIAGNOSTICS e_msg = MESSAGE_TEXT;
-		IF pg_catalog.strpos(e_msg, 'REMOTE ERROR') OPERATOR(pg_catalog.>) 0 THEN
-			RAISE;
-		END IF;
-		RAISE EXCEPTION 'node "%", which holds domain "%" of model "%", cannot be reached', node, domain, name
-			USING ERRCODE = 'connection_failure', DETAIL = e_msg;
-	END;
-END
 $$;

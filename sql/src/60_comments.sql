@@ -409,3 +409,4 @@ COMMENT ON TABLE xdrec.user_domain IS 'The user directory: the domain each user 
 COMMENT ON COLUMN xdrec.user_domain.model_id IS 'the model (xdrec.models.id)';
 COMMENT ON COLUMN xdrec.user_domain.user_key IS 'the user''s key, as text';
 COMMENT ON COLUMN xdrec.user_domain.domain IS 'a domain whose served version knows the user';
+COMMENT ON COLUMN xdrec.user_domain.node IS 'the node that listed the row (xdrec.refresh_directory there), which replaces only its own rows';

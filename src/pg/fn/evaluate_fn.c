@@ -282,6 +282,39 @@ evaluate_cold_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const
 						domain, n_read, res.ks[res.n_ks - 1])));
 }
 
+/*
+ * A domain another node holds (docs/scale.md) is evaluated there, through
+ * PL/Proxy, as the calling role: true when it was. test goes by its
+ * qualified name, which the holding node resolves among its own relations.
+ */
+static bool
+evaluate_routed(FunctionCallInfo fcinfo, const char *name, const char *domain,
+				const char *protocol, int seed, Oid test)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
+	Datum		vals[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', OidIsValid(test) ? ' ' : 'n'};
+	char	   *to_domain;
+	char	   *node = xdpg_route(name, domain, (Datum) 0, &to_domain);
+
+	if (node == NULL)
+		return false;
+	vals[0] = CStringGetTextDatum(node);
+	vals[1] = CStringGetTextDatum(name);
+	vals[2] = CStringGetTextDatum(domain);
+	vals[3] = CStringGetTextDatum(protocol);
+	vals[4] = Int32GetDatum(seed);
+	vals[5] = OidIsValid(test)
+		? CStringGetTextDatum(quote_qualified_identifier(get_namespace_name(get_rel_namespace(test)),
+														 get_rel_name(test)))
+		: (Datum) 0;
+	xdpg_route_rows(fcinfo, node, name, domain, "proxy_evaluate",
+					"SELECT r.domain, r.method, r.metric, r.value, r.std_error, r.n, r.excluded "
+					"FROM xdrec_internal.proxy_evaluate($1, $2, $3, $4, $5, $6) r",
+					6, types, vals, nulls);
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(xdrec_evaluate);
 Datum
 xdrec_evaluate(PG_FUNCTION_ARGS)
@@ -318,6 +351,8 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with oid %u does not exist", test)));
 
+	if (domain && evaluate_routed(fcinfo, name, domain, protocol, seed, test))
+		return (Datum) 0;
 	s = xdpg_served(name);
 	n = xdpg_served_domains(s, &domains);
 	/* copy: loading versions may drop the served entry on invalidation */

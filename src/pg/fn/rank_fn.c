@@ -266,12 +266,12 @@ rank_routed(FunctionCallInfo fcinfo, RankArgs *a)
 	nulls[8] = a->ctx_vector ? ' ' : 'n';
 	vals[9] = PointerGetDatum(a->history);
 	nulls[9] = a->history ? ' ' : 'n';
-	xdpg_route_rows(fcinfo, a->int_form
+	xdpg_route_rows(fcinfo, node, a->name, to_domain, "proxy_rank", a->int_form
 					? "SELECT r.item_key::pg_catalog.int8, r.score, r.rank, r.version "
-					"FROM xdrec_internal.rank_remote($1, $2, $3, $4, $5, $6, $7, "
+					"FROM xdrec_internal.proxy_rank($1, $2, $3, $4, $5, $6, $7, "
 					"$8::pg_catalog.text[], $9, $10) r"
 					: "SELECT r.item_key, r.score, r.rank, r.version "
-					"FROM xdrec_internal.rank_remote($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) r",
+					"FROM xdrec_internal.proxy_rank($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) r",
 					10, types, vals, nulls);
 	return true;
 }
@@ -527,11 +527,11 @@ rank_many_routed(FunctionCallInfo fcinfo, const char *name, const char *domain, 
 	vals[6] = PG_ARGISNULL(5) ? BoolGetDatum(true) : PG_GETARG_DATUM(5);
 	vals[7] = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? PG_GETARG_DATUM(6) : (Datum) 0;
 	nulls[7] = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? ' ' : 'n';
-	xdpg_route_rows(fcinfo, int_form
+	xdpg_route_rows(fcinfo, node, name, to_domain, "proxy_rank_many", int_form
 					? "SELECT r.user_key::pg_catalog.int8, r.item_key::pg_catalog.int8, r.score, "
-					"r.rank, r.version FROM xdrec_internal.rank_many_remote($1, $2, $3, $4, $5, $6, $7, $8) r"
+					"r.rank, r.version FROM xdrec_internal.proxy_rank_many($1, $2, $3, $4, $5, $6, $7, $8) r"
 					: "SELECT r.user_key, r.item_key, r.score, r.rank, r.version "
-					"FROM xdrec_internal.rank_many_remote($1, $2, $3, $4, $5, $6, $7, $8) r",
+					"FROM xdrec_internal.proxy_rank_many($1, $2, $3, $4, $5, $6, $7, $8) r",
 					8, types, vals, nulls);
 	return true;
 }

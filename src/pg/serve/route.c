@@ -2,18 +2,22 @@
  * route.c - scale-out routing (docs/scale.md): whether another node holds
  * the domain a ranking call is for, and that node's answer. The placement
  * and the user directory are read by route_sql below, the remote call
- * made by xdrec_internal.rank_remote and rank_many_remote through PL/Proxy
- * (sql/src/48_scale.sql), all as the calling role: the holding node checks
- * its privileges as it would for a local call.
+ * made by xdpg_route_rows through the PL/Proxy functions of
+ * xdrec.enable_routing (sql/src/48_scale.sql), all as the calling role: the
+ * holding node checks its privileges as it would for a local call.
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/value.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/resowner.h"
 
 #include "serve/serve.h"
 
@@ -150,35 +154,82 @@ xdpg_route(const char *model, const char *domain, Datum user_keys, char **to_dom
 }
 
 /*
- * Run sql, a query over one of the remote functions whose columns are the
- * calling set-returning function's, and return its rows as the result.
+ * Answer the calling set-returning function with the rows of sql, a query
+ * over the PL/Proxy function xdrec_internal.<proxy> (made by
+ * xdrec.enable_routing) whose columns are the caller's, run as the calling
+ * role. The one place a routed call fails: not enabled here (0A000), or node
+ * not reached (08006, naming it and what it holds: PL/Proxy reports a failed
+ * connection as an internal error); errors the holding node raised keep
+ * their own SQLSTATE (PL/Proxy marks them REMOTE ERROR). domain NULL: the
+ * call's users, found in the directory, are in several domains of node.
  */
 void
-xdpg_route_rows(FunctionCallInfo fcinfo, const char *sql, int nargs, Oid *types,
-				Datum *vals, const char *nulls)
+xdpg_route_rows(FunctionCallInfo fcinfo, const char *node, const char *model,
+				const char *domain, const char *proxy, const char *sql, int nargs,
+				Oid *types, Datum *vals, const char *nulls)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	const char *what = domain ? psprintf("domain \"%s\"", domain) : "the users of this call";
 	int			natts;
 	Datum	   *values;
 	bool	   *isnull;
 
+	if (FuncnameGetCandidates(list_make2(makeString("xdrec_internal"), makeString(pstrdup(proxy))),
+							  -1, NIL, false, false, false, true) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s of model \"%s\" is held by node \"%s\", and routing is not enabled here",
+						what, model, node),
+				 errhint("The owner of extension xdrec enables it: CREATE EXTENSION plproxy; SELECT xdrec.enable_routing();")));
 	InitMaterializedSRF(fcinfo, 0);
 	natts = rsinfo->setDesc->natts;
 	values = palloc(sizeof(Datum) * natts);
 	isnull = palloc(sizeof(bool) * natts);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "xdrec: SPI_connect failed");
-	if (SPI_execute_with_args(sql, nargs, types, vals, nulls, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "xdrec: the routed call failed");
-	if (SPI_tuptable->tupdesc->natts != natts)
-		elog(ERROR, "xdrec: the routed call returned %d columns, not %d",
-			 SPI_tuptable->tupdesc->natts, natts);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	/* a subtransaction, as a PL/pgSQL exception block, to read the error */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller);
+	PG_TRY();
 	{
-		for (int c = 0; c < natts; c++)
-			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
-									  &isnull[c]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "xdrec: SPI_connect failed");
+		if (SPI_execute_with_args(sql, nargs, types, vals, nulls, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "xdrec: the routed call failed");
+		if (SPI_tuptable->tupdesc->natts != natts)
+			elog(ERROR, "xdrec: the routed call returned %d columns, not %d",
+				 SPI_tuptable->tupdesc->natts, natts);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			for (int c = 0; c < natts; c++)
+				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
+										  &isnull[c]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+		}
+		SPI_finish();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
 	}
-	SPI_finish();
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(caller);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		if ((e->sqlerrcode == ERRCODE_INTERNAL_ERROR ||
+			 ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_CONNECTION_EXCEPTION) &&
+			(e->message == NULL || strstr(e->message, "REMOTE ERROR") == NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("node \"%s\", which holds %s of model \"%s\", cannot be reached",
+							node, what, model),
+					 e->message ? errdetail_internal("%s", e->message) : 0));
+		ReThrowError(e);
+	}
+	PG_END_TRY();
 }

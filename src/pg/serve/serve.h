@@ -36,8 +36,9 @@ extern int	xdpg_cached_versions(XdVersion ***versions);
 /* route.c */
 extern char *xdpg_route(const char *model, const char *domain, Datum user_keys,
 						char **to_domain);
-extern void xdpg_route_rows(FunctionCallInfo fcinfo, const char *sql, int nargs, Oid *types,
-							Datum *vals, const char *nulls);
+extern void xdpg_route_rows(FunctionCallInfo fcinfo, const char *node, const char *model,
+							const char *domain, const char *proxy, const char *sql, int nargs,
+							Oid *types, Datum *vals, const char *nulls);
 
 /* item_cache.c */
 extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);
