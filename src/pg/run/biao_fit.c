@@ -1,0 +1,273 @@
+/*
+ * biao_fit.c - option source_weighting 'biao' (issue 21; the method in
+ * include/xdrec/biao.h, docs/training.md#source-weighting-biao): xdrec.train
+ * of the source also reads every other domain of the model's relation as a
+ * target, as the caller and with the source's frozen vocabularies (the rows
+ * an adaptation would read, data/load.c), and trains the shared modules on
+ * the source's interactions weighted by BIAO's perceptron, which an upper
+ * step moves every biao_interval training steps along the implicit gradient
+ * of the targets' developing loss. Targets then adapt unchanged on the
+ * weighted modules. The perceptron is written with the version (tensor
+ * "biao.phi", stored_tensors.c); the summary's "source_weighting" reports
+ * the weights' distribution, the developing loss per upper step and what
+ * the upper level cost.
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+
+#include "xdrec/sample.h"
+#include "run/biao_fit.h"
+
+/* a target the loader would refuse to adapt is not read either (fit_common.c) */
+#define XDPG_BIAO_MIN_TARGET_ROWS 20
+/* the summary's developing losses: at most this many, evenly spaced */
+#define XDPG_BIAO_DEV_SHOWN 50
+
+static void
+biao_fit_reset(void *arg)
+{
+	XdBiaoFit  *f = arg;
+
+	xd_biao_free(f->biao);
+	f->biao = NULL;
+}
+
+/*
+ * Phase 1, with SPI connected: the target domains' rows, every domain of the
+ * relation but the source, in name order, read as the caller in a user span
+ * with md's vocabularies (the source's, built by its load just before). A
+ * domain under 20 training rows or 2 items is skipped, as adapt refuses it;
+ * none left is an error. Each dataset is freed with cxt (its own guard).
+ */
+XdBiaoFit *
+xdpg_biao_load(XdModelDef *md, const char *name, const char *source, MemoryContext cxt)
+{
+	XdBiaoFit  *f = MemoryContextAllocZero(cxt, sizeof(XdBiaoFit));
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+	XdSpan		span;
+	char	  **domains;
+	uint64		n;
+
+	cb->func = biao_fit_reset;
+	cb->arg = f;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	f->enabled = md->source_weighting == XDPG_WEIGH_BIAO;
+	if (!f->enabled)
+		return f;
+	if (md->cfg.beta != 0.0f)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source_weighting 'biao' needs option beta 0, not %g", md->cfg.beta),
+				 errdetail("BIAO weighs the per-row squared terms of the loss; the novelty curriculum is not one."),
+				 errhint("SELECT xdrec.alter_model('%s', options => '{\"beta\": 0}').", name)));
+
+	/* the domains, as the caller (the relation's own privileges) */
+	xdpg_user_begin(&span);
+	xdpg_check_relation(md);
+	if (SPI_execute(psprintf("SELECT DISTINCT (%s)::pg_catalog.text COLLATE \"C\" FROM %s AS %s "
+							 "WHERE %s IS NOT NULL ORDER BY 1",
+							 quote_identifier(md->domain_col), md->relation,
+							 quote_identifier(md->alias), quote_identifier(md->domain_col)),
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: the domains of model \"%s\" cannot be listed", name);
+	n = SPI_processed;
+	domains = palloc(sizeof(char *) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+		domains[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	f->names = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
+	f->targets = MemoryContextAlloc(cxt, sizeof(xd_dataset *) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		XdKeyMap   *users = MemoryContextAllocZero(cxt, sizeof(XdKeyMap));
+		XdKeyMap   *items = MemoryContextAllocZero(cxt, sizeof(XdKeyMap));
+		XdGuard    *guard;
+		MemoryContext old;
+		XdLoadCounts counts;
+		xd_dataset *ds;
+
+		if (strcmp(domains[i], source) == 0)
+			continue;
+		xdpg_load_keys(md, domains[i], true, users);
+		xdpg_load_keys(md, domains[i], false, items);
+		if (users->n == 0)
+		{
+			f->n_skipped++;
+			continue;
+		}
+		old = MemoryContextSwitchTo(cxt);
+		guard = xdpg_guard();	/* frees the dataset with cxt, error or not */
+		MemoryContextSwitchTo(old);
+		ds = xdpg_load_domain(md, domains[i], users, items, guard, &counts);
+		if (counts.rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < XDPG_BIAO_MIN_TARGET_ROWS ||
+			ds->n_items < 2)
+		{
+			xd_dataset_free(ds);
+			guard->ds = NULL;
+			f->n_skipped++;
+			continue;
+		}
+		xdpg_check_model_memory(domains[i], ds, users, items, md->cfg.d, 1);
+		f->names[f->n_targets] = MemoryContextStrdup(cxt, domains[i]);
+		f->targets[f->n_targets++] = ds;
+	}
+	xdpg_span_end(&span);
+	if (f->n_targets == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("source_weighting 'biao' of model \"%s\" found no target domain to weigh the source by", name),
+				 errdetail("Domains besides the source: " UINT64_FORMAT ", skipped as too small: %d.",
+						   n - 1 + (n == 0), f->n_skipped),
+				 errhint("A target needs %d training rows and 2 items; or SELECT xdrec.alter_model('%s', options => '{\"source_weighting\": \"none\"}').",
+						 XDPG_BIAO_MIN_TARGET_ROWS, name)));
+	return f;
+}
+
+/*
+ * Phase 2, before the training loop: the perceptron for the new model and
+ * its hook in opts. With lr_search above 1 one perceptron goes on learning
+ * across the rates (train.c's search refits the model in place).
+ */
+void
+xdpg_biao_begin(XdBiaoFit *f, const XdModelDef *md, xd_model *model, const xd_dataset *src,
+				xd_train_opts *opts)
+{
+	xd_biao_opts bo;
+
+	if (!f->enabled)
+		return;
+	xd_biao_opts_default(&bo);
+	bo.interval = md->biao_interval;
+	bo.seed = md->cfg.seed;
+	xdpg_check_status(xd_biao_new(&bo, model, src, (const xd_dataset *const *) f->targets,
+								  f->n_targets, &f->biao),
+					  "making the source weighting's perceptron");
+	opts->weigh = xd_biao_weigh;
+	opts->weigh_arg = f->biao;
+}
+
+static int
+cmp_float(const void *a, const void *b)
+{
+	float		x = *(const float *) a,
+				y = *(const float *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Phase 2, after training: the weights of the trained perceptron over the
+ * source's training positives, in batches of the training's size drawn in a
+ * seeded shuffle (a weight is relative to its batch, eq. 8), times the batch
+ * size so that 1 is plain training's; their quantiles for the summary.
+ */
+void
+xdpg_biao_end(XdBiaoFit *f, xd_model *model, const xd_dataset *src)
+{
+	int64_t    *rows = NULL;
+	int64_t		n = 0,
+				k = 0;
+	int			P = model->cfg.batch_size;
+	xd_batch	b = {0};
+	float	   *w,
+			   *all;
+	int64		below = 0;
+	xd_rng		rng;
+	xd_status	st;
+
+	if (!f->biao)
+		return;
+	xd_rng_seed(&rng, model->cfg.seed);
+	xdpg_check_status(xd_train_rows(src, &rows, &n), "weighing the source");
+	w = palloc(sizeof(float) * P);
+	all = palloc(sizeof(float) * Max(n, 1));
+	st = xd_batch_init(&b, 3 * P, src->enc.schema.m);
+	xd_shuffle_rows(rows, n, &rng);
+	for (int64_t at = 0; st == XD_OK && at < n; at += P)
+	{
+		int			np = (int) Min((int64_t) P, n - at);
+
+		if ((st = xd_sample_batch(src, rows + at, np, &rng, &b)) != XD_OK ||
+			(st = xd_biao_weights(f->biao, model, &b, w)) != XD_OK)
+			break;
+		for (int j = 0; j < np; j++)
+		{
+			all[k] = (float) np * w[j];
+			below += all[k++] < 1.0f;
+		}
+	}
+	xd_batch_free(&b);
+	free(rows);
+	xdpg_check_status(st, "weighing the source");
+	f->n_weights = k;
+	if (k == 0)
+		return;
+	qsort(all, k, sizeof(float), cmp_float);
+	f->w_min = all[0];
+	f->w_q10 = all[k / 10];
+	f->w_median = all[k / 2];
+	f->w_q90 = all[k * 9 / 10];
+	f->w_max = all[k - 1];
+	f->w_below = (double) below / (double) k;
+	pfree(all);
+	pfree(w);
+}
+
+/*
+ * The summary's "source_weighting": the targets, the weights' distribution,
+ * the developing loss per upper step (at most 50, evenly spaced: "dev_every"
+ * says the spacing) and the upper level's cost. "cost_vs_plain" is this
+ * run's training seconds over the same run without the perceptron's work
+ * (its forward per batch and the upper steps): the ratio to plain training
+ * at the same number of epochs; plain training may stop at another epoch.
+ */
+void
+xdpg_biao_fit_json(StringInfo b, const XdBiaoFit *f, double train_seconds)
+{
+	xd_biao_stats st;
+	int			every;
+	double		extra;
+
+	appendStringInfoString(b, ", \"source_weighting\": ");
+	if (!f->enabled)
+	{
+		appendStringInfoString(b, "{\"method\": \"none\"}");
+		return;
+	}
+	xd_biao_get_stats(f->biao, &st);
+	appendStringInfoString(b, "{\"method\": \"biao\", \"targets\": [");
+	for (int t = 0; t < f->n_targets; t++)
+	{
+		if (t > 0)
+			appendStringInfoString(b, ", ");
+		escape_json(b, f->names[t]);
+	}
+	appendStringInfoString(b, "]");
+	xdpg_json_int(b, "targets_skipped", f->n_skipped, true);
+	appendStringInfoString(b, ", \"weights\": {");
+	xdpg_json_int(b, "n", f->n_weights, false);
+	xdpg_json_num(b, "min", f->w_min, true);
+	xdpg_json_num(b, "q10", f->w_q10, true);
+	xdpg_json_num(b, "median", f->w_median, true);
+	xdpg_json_num(b, "q90", f->w_q90, true);
+	xdpg_json_num(b, "max", f->w_max, true);
+	xdpg_json_num(b, "share_below_1", f->w_below, true);
+	appendStringInfoString(b, "}");
+	xdpg_json_int(b, "upper_steps", st.n_upper, true);
+	every = (st.n_upper + XDPG_BIAO_DEV_SHOWN - 1) / XDPG_BIAO_DEV_SHOWN;
+	xdpg_json_int(b, "dev_every", Max(every, 1), true);
+	appendStringInfoString(b, ", \"dev_loss\": [");
+	for (int i = 0; i < st.n_upper; i += Max(every, 1))
+		appendStringInfo(b, "%s%.6g", i > 0 ? ", " : "", st.dev_loss[i]);
+	appendStringInfoString(b, "]");
+	xdpg_json_num(b, "upper_seconds", st.upper_seconds, true);
+	xdpg_json_num(b, "weigh_seconds", st.weigh_seconds, true);
+	extra = st.upper_seconds + st.weigh_seconds;
+	xdpg_json_num(b, "cost_vs_plain", train_seconds > extra ? train_seconds / (train_seconds - extra) : NAN,
+				  true);
+	appendStringInfoString(b, "}");
+}
