@@ -20,6 +20,7 @@ SELECT xdrec.create_model('b', 'bgen', 'user_key', 'item_key', 'domain',
 -- off by default: plain training, no perceptron stored
 SELECT xdrec.train('b', 'd0') AS j \gset
 SELECT :'j'::jsonb->'source_weighting' AS weighting_off;
+SELECT pg_temp.try($$SELECT * FROM xdrec.source_weights('b')$$);
 SELECT count(*) AS phi_tensors FROM xdrec.weight
 WHERE version_id = (:'j'::jsonb->>'version')::bigint AND tensor = 'biao.phi';
 
@@ -52,6 +53,21 @@ SELECT count(*) AS phi_tensors FROM xdrec.weight WHERE version_id = :src AND ten
 -- the source ranks (its load validates the perceptron), a target adapts unchanged on it
 SELECT count(*) AS source_ranks FROM xdrec.rank('b', (SELECT min(user_key) FROM bgen WHERE domain = 'd0'), '{}', 5, domain => 'd0');
 SELECT (xdrec.adapt('b', 'd1', 'drr')->>'pins_shared_version')::bigint = :src AS target_pins_weighted_source;
+
+-- the interactions weighted most and least, with their context (biao_keep 20 per end)
+SELECT side, count(*) AS n, bool_and(user_key IS NOT NULL AND item_key IS NOT NULL) AS keyed,
+       bool_and(context ?& array['hour', 'weekday']) AS has_context
+FROM xdrec.source_weights('b', 5) GROUP BY side ORDER BY side DESC;
+SELECT min(weight) FILTER (WHERE side = 'top') >= max(weight) FILTER (WHERE side = 'bottom') AS top_above_bottom,
+       bool_and(weight > 0) AS positive
+FROM xdrec.source_weights('b', 100);
+SELECT count(*) AS kept FROM xdrec.source_weights('b', 100);
+-- ranked by weight within each side
+SELECT bool_and(ok) AS ordered FROM (
+	SELECT CASE side WHEN 'top' THEN weight <= lag(weight) OVER w ELSE weight >= lag(weight) OVER w END IS NOT FALSE AS ok
+	FROM xdrec.source_weights('b', 20) WINDOW w AS (PARTITION BY side ORDER BY rank)) s;
+SELECT pg_temp.try($$SELECT * FROM xdrec.source_weights('b', 0)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.source_weights('nope', 3)$$);
 
 -- corrupt: the perceptron of another shape, or not finite, is refused on load
 BEGIN;

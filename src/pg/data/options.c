@@ -106,6 +106,8 @@ static const XdOption options[] = {
 	.deflt = "\"none\"", .help = "none, or biao: train the source on interactions weighted by what they teach the targets"},
 	{"biao_interval", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_interval), .min = 1, .max = 1000000,
 	.help = "source_weighting biao: training steps between the perceptron's updates"},
+	{"biao_keep", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_keep), .min = 0, .max = 1000,
+	.deflt = "20", .help = "source_weighting biao: the highest and the lowest weighted source interactions a version keeps (xdrec.source_weights)"},
 };
 
 #define N_OPTIONS lengthof(options)

@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -150,32 +152,45 @@ xdpg_biao_begin(XdBiaoFit *f, const XdModelDef *md, xd_model *model, const xd_da
 	opts->weigh_arg = f->biao;
 }
 
-static int
-cmp_float(const void *a, const void *b)
+/* a source training positive and its weight, sorted by weight then row */
+typedef struct
 {
-	float		x = *(const float *) a,
-				y = *(const float *) b;
+	float		w;
+	int64		row;
+} WeighedRow;
 
-	return (x > y) - (x < y);
+static int
+cmp_weighed(const void *a, const void *b)
+{
+	const WeighedRow *x = a,
+			   *y = b;
+
+	if (x->w != y->w)
+		return (x->w > y->w) - (x->w < y->w);
+	return (x->row > y->row) - (x->row < y->row);
 }
 
 /*
  * Phase 2, after training: the weights of the trained perceptron over the
  * source's training positives, in batches of the training's size drawn in a
  * seeded shuffle (a weight is relative to its batch, eq. 8), times the batch
- * size so that 1 is plain training's; their quantiles for the summary.
+ * size so that 1 is plain training's; their quantiles for the summary, and
+ * the option biao_keep highest and lowest for the version
+ * (xdrec.source_weights). Memory: 12 bytes per training positive, freed
+ * before the store phase.
  */
 void
-xdpg_biao_end(XdBiaoFit *f, xd_model *model, const xd_dataset *src)
+xdpg_biao_end(XdBiaoFit *f, const XdModelDef *md, xd_model *model, const xd_dataset *src)
 {
 	int64_t    *rows = NULL;
 	int64_t		n = 0,
 				k = 0;
 	int			P = model->cfg.batch_size;
 	xd_batch	b = {0};
-	float	   *w,
-			   *all;
+	float	   *w;
+	WeighedRow *all;
 	int64		below = 0;
+	int			keep;
 	xd_rng		rng;
 	xd_status	st;
 
@@ -184,7 +199,7 @@ xdpg_biao_end(XdBiaoFit *f, xd_model *model, const xd_dataset *src)
 	xd_rng_seed(&rng, model->cfg.seed);
 	xdpg_check_status(xd_train_rows(src, &rows, &n), "weighing the source");
 	w = palloc(sizeof(float) * P);
-	all = palloc(sizeof(float) * Max(n, 1));
+	all = palloc(sizeof(WeighedRow) * Max(n, 1));
 	st = xd_batch_init(&b, 3 * P, src->enc.schema.m);
 	xd_shuffle_rows(rows, n, &rng);
 	for (int64_t at = 0; st == XD_OK && at < n; at += P)
@@ -196,8 +211,9 @@ xdpg_biao_end(XdBiaoFit *f, xd_model *model, const xd_dataset *src)
 			break;
 		for (int j = 0; j < np; j++)
 		{
-			all[k] = (float) np * w[j];
-			below += all[k++] < 1.0f;
+			all[k].w = (float) np * w[j];
+			all[k].row = rows[at + j];
+			below += all[k++].w < 1.0f;
 		}
 	}
 	xd_batch_free(&b);
@@ -206,15 +222,113 @@ xdpg_biao_end(XdBiaoFit *f, xd_model *model, const xd_dataset *src)
 	f->n_weights = k;
 	if (k == 0)
 		return;
-	qsort(all, k, sizeof(float), cmp_float);
-	f->w_min = all[0];
-	f->w_q10 = all[k / 10];
-	f->w_median = all[k / 2];
-	f->w_q90 = all[k * 9 / 10];
-	f->w_max = all[k - 1];
+	qsort(all, k, sizeof(WeighedRow), cmp_weighed);
+	f->w_min = all[0].w;
+	f->w_q10 = all[k / 10].w;
+	f->w_median = all[k / 2].w;
+	f->w_q90 = all[k * 9 / 10].w;
+	f->w_max = all[k - 1].w;
 	f->w_below = (double) below / (double) k;
+
+	/* the highest first, then the lowest first; each end at most half */
+	keep = (int) Min((int64) md->biao_keep, k / 2);
+	f->n_top = f->n_bottom = keep;
+	f->keep_rows = MemoryContextAlloc(GetMemoryChunkContext(f), sizeof(int64) * Max(2 * keep, 1));
+	f->keep_w = MemoryContextAlloc(GetMemoryChunkContext(f), sizeof(float) * Max(2 * keep, 1));
+	for (int i = 0; i < keep; i++)
+	{
+		f->keep_rows[i] = all[k - 1 - i].row;
+		f->keep_w[i] = all[k - 1 - i].w;
+		f->keep_rows[keep + i] = all[i].row;
+		f->keep_w[keep + i] = all[i].w;
+	}
 	pfree(all);
 	pfree(w);
+}
+
+/* A source row's interaction features as a JSON object: name -> value */
+static void
+row_context_json(StringInfo b, const XdModelDef *md, const xd_dataset *src, int64 row)
+{
+	const xd_schema *s = &src->enc.schema;
+	bool		first = true;
+
+	appendStringInfoChar(b, '{');
+	for (int i = 0; i < md->n_features && i < s->n_features; i++)
+	{
+		const XdFeatureDef *fd = &md->features[i];
+		const xd_feature *xf = &s->features[i];
+
+		if (fd->scope != XD_SCOPE_INTERACTION)
+			continue;
+		if (!first)
+			appendStringInfoString(b, ", ");
+		first = false;
+		escape_json(b, fd->name);
+		appendStringInfoString(b, ": ");
+		if (fd->type == XDPG_CATEGORICAL)
+		{
+			int32		code = src->codes[row * s->n_codes + xf->raw];
+
+			if (code >= 0 && code < fd->n_vocab)
+				escape_json(b, fd->vocab[code]);
+			else
+				/* missing, or a value past vocab_cap (the "other" slot) */
+				appendStringInfoString(b, code == XD_MISSING_CODE ? "null" : "\"(other)\"");
+		}
+		else
+		{
+			float		x = src->num[row * s->n_num + xf->raw];
+
+			if (isnan(x))
+				appendStringInfoString(b, "null");
+			else if (fd->type == XDPG_BOOLEAN)
+				appendStringInfoString(b, x != 0.0f ? "true" : "false");
+			else
+				appendStringInfo(b, "%.9g", x);
+		}
+	}
+	appendStringInfoChar(b, '}');
+}
+
+static void
+kept_json(StringInfo b, const XdBiaoFit *f, const XdModelDef *md, const xd_dataset *src,
+		  const XdKeyMap *users, const XdKeyMap *items, int from, int n)
+{
+	appendStringInfoChar(b, '[');
+	for (int i = from; i < from + n; i++)
+	{
+		int64		row = f->keep_rows[i];
+
+		appendStringInfoString(b, i > from ? ", {\"user\": " : "{\"user\": ");
+		escape_json(b, xdpg_key_text(users, src->users[row]));
+		appendStringInfoString(b, ", \"item\": ");
+		escape_json(b, xdpg_key_text(items, src->items[row]));
+		appendStringInfoString(b, ", \"context\": ");
+		row_context_json(b, md, src, row);
+		xdpg_json_num(b, "weight", f->keep_w[i], true);
+		appendStringInfoChar(b, '}');
+	}
+	appendStringInfoChar(b, ']');
+}
+
+/*
+ * The version's "source_weights" (its metrics, read by xdrec.source_weights):
+ * the kept positives with their user, item, interaction features and weight,
+ * the highest first in "top", the lowest first in "bottom". Nothing without
+ * source weighting.
+ */
+void
+xdpg_biao_version_json(StringInfo b, const XdBiaoFit *f, const XdModelDef *md,
+					   const xd_dataset *src, const XdKeyMap *users, const XdKeyMap *items)
+{
+	if (!f->biao)
+		return;
+	appendStringInfoString(b, ", \"source_weights\": {\"top\": ");
+	kept_json(b, f, md, src, users, items, 0, f->n_top);
+	appendStringInfoString(b, ", \"bottom\": ");
+	kept_json(b, f, md, src, users, items, f->n_top, f->n_bottom);
+	appendStringInfoChar(b, '}');
 }
 
 /*

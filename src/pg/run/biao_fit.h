@@ -28,13 +28,22 @@ typedef struct XdBiaoFit
 				w_q90,
 				w_max,
 				w_below;		/* the share of positives weighted below 1 */
+	/* the option biao_keep highest, then lowest weighted positives */
+	int			n_top,
+				n_bottom;
+	int64	   *keep_rows;		/* [n_top + n_bottom] rows of the source */
+	float	   *keep_w;			/* [n_top + n_bottom] their n_pos w */
 } XdBiaoFit;
 
 extern XdBiaoFit *xdpg_biao_load(XdModelDef *md, const char *name, const char *source,
 								 MemoryContext cxt);
 extern void xdpg_biao_begin(XdBiaoFit *f, const XdModelDef *md, xd_model *model,
 							const xd_dataset *src, xd_train_opts *opts);
-extern void xdpg_biao_end(XdBiaoFit *f, xd_model *model, const xd_dataset *src);
+extern void xdpg_biao_end(XdBiaoFit *f, const XdModelDef *md, xd_model *model,
+						  const xd_dataset *src);
+extern void xdpg_biao_version_json(StringInfo b, const XdBiaoFit *f, const XdModelDef *md,
+								   const xd_dataset *src, const XdKeyMap *users,
+								   const XdKeyMap *items);
 extern void xdpg_biao_fit_json(StringInfo b, const XdBiaoFit *f, double train_seconds);
 
 #endif

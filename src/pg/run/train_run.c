@@ -150,7 +150,7 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
-	xdpg_biao_end(run->biao, run->guard->model, run->guard->ds);
+	xdpg_biao_end(run->biao, run->md, run->guard->model, run->guard->ds);
 
 	/*
 	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
@@ -239,6 +239,7 @@ xdpg_train_store(XdTrainRun *run)
 
 		xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
 								 res->best_epoch, run->counts.rows_used, ds, train_seconds);
+		xdpg_biao_version_json(&vm, run->biao, md, ds, &run->users, &run->items);
 		appendStringInfoString(&vm, "}");
 		info.encoders = guard->encoders;
 		info.cold = run->cold->cold;
