@@ -50,6 +50,9 @@ SELECT (s->>'upper_steps')::int > 0 AS stepped,
 FROM (SELECT :'j'::jsonb->'source_weighting' AS s) t;
 SELECT (:'j'::jsonb->>'version')::bigint AS src \gset
 SELECT count(*) AS phi_tensors FROM xdrec.weight WHERE version_id = :src AND tensor = 'biao.phi';
+-- pg_dump keeps them: the perceptron and the kept weights live in tables the extension dumps
+SELECT bool_and(t::regclass = ANY (e.extconfig)) AS dumped
+FROM pg_extension e, unnest('{xdrec.weight,xdrec.version}'::text[]) t WHERE e.extname = 'xdrec';
 -- the source ranks (its load validates the perceptron), a target adapts unchanged on it
 SELECT count(*) AS source_ranks FROM xdrec.rank('b', (SELECT min(user_key) FROM bgen WHERE domain = 'd0'), '{}', 5, domain => 'd0');
 SELECT (xdrec.adapt('b', 'd1', 'drr')->>'pins_shared_version')::bigint = :src AS target_pins_weighted_source;
