@@ -30,8 +30,9 @@
 /* the summary's developing losses: at most this many, evenly spaced */
 #define XDPG_BIAO_DEV_SHOWN 50
 
-static void
-biao_fit_reset(void *arg)
+/* the perceptron, freed after the store phase or with the run's context */
+void
+xdpg_biao_free(void *arg)
 {
 	XdBiaoFit  *f = arg;
 
@@ -55,7 +56,7 @@ xdpg_biao_load(XdModelDef *md, const char *name, const char *source, MemoryConte
 	char	  **domains;
 	uint64		n;
 
-	cb->func = biao_fit_reset;
+	cb->func = xdpg_biao_free;
 	cb->arg = f;
 	MemoryContextRegisterResetCallback(cxt, cb);
 	f->enabled = md->source_weighting == XDPG_WEIGH_BIAO;

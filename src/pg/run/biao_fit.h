@@ -44,6 +44,7 @@ extern void xdpg_biao_end(XdBiaoFit *f, const XdModelDef *md, xd_model *model,
 extern void xdpg_biao_version_json(StringInfo b, const XdBiaoFit *f, const XdModelDef *md,
 								   const xd_dataset *src, const XdKeyMap *users,
 								   const XdKeyMap *items);
+extern void xdpg_biao_free(void *f);
 extern void xdpg_biao_fit_json(StringInfo b, const XdBiaoFit *f, double train_seconds);
 
 #endif

@@ -255,6 +255,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now rather than at the end of the query */
+	xdpg_biao_free(run->biao);	/* borrows the model's shared modules */
 	xd_dist_encoders_free(guard->encoders);
 	guard->encoders = NULL;
 	xd_model_free(guard->model);
