@@ -71,6 +71,11 @@ SELECT bool_and(ok) AS ordered FROM (
 	FROM xdrec.source_weights('b', 20) WINDOW w AS (PARTITION BY side ORDER BY rank)) s;
 SELECT pg_temp.try($$SELECT * FROM xdrec.source_weights('b', 0)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.source_weights('nope', 3)$$);
+-- corrupt: the kept weights not of the shape training writes
+BEGIN;
+UPDATE xdrec.version SET metrics = jsonb_set(metrics, '{source_weights,top,0,weight}', '"heavy"') WHERE id = :src;
+SELECT pg_temp.try($$SELECT * FROM xdrec.source_weights('b', 3)$$);
+ROLLBACK;
 
 -- corrupt: the perceptron of another shape, or not finite, is refused on load
 BEGIN;

@@ -41,6 +41,19 @@ BEGIN
 				  HINT = format('SELECT xdrec.alter_model(%L, options => ''{"source_weighting": "biao"}''); SELECT xdrec.train(%L).',
 								r.name, r.name);
 	END IF;
+	-- catalog contents are input: the shape the training wrote, or an error
+	IF jsonb_typeof(sw) IS DISTINCT FROM 'object'
+	   OR jsonb_typeof(sw -> 'top') IS DISTINCT FROM 'array'
+	   OR jsonb_typeof(sw -> 'bottom') IS DISTINCT FROM 'array'
+	   OR EXISTS (SELECT 1 FROM jsonb_array_elements((sw -> 'top') || (sw -> 'bottom')) AS e
+				  WHERE jsonb_typeof(e) IS DISTINCT FROM 'object'
+					 OR jsonb_typeof(e -> 'weight') IS DISTINCT FROM 'number'
+					 OR jsonb_typeof(e -> 'context') IS DISTINCT FROM 'object'
+					 OR jsonb_typeof(e -> 'user') IS DISTINCT FROM 'string'
+					 OR jsonb_typeof(e -> 'item') IS DISTINCT FROM 'string') THEN
+		RAISE EXCEPTION 'version % of model "%" is corrupt: its source_weights are malformed', vid, r.name
+			USING ERRCODE = 'data_corrupted';
+	END IF;
 	RETURN QUERY
 	SELECT s.side_, s.i::integer, s.e ->> 'user', s.e ->> 'item', s.e -> 'context', (s.e ->> 'weight')::float8
 	FROM (SELECT 'top' AS side_, 0 AS o, t.e, t.i FROM jsonb_array_elements(sw -> 'top') WITH ORDINALITY AS t(e, i)
