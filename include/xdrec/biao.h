@@ -58,7 +58,8 @@
 
 typedef struct xd_biao_opts
 {
-	int			interval;		/* lower steps per upper step (100) */
+	int			interval;		/* lower steps per upper step (20, the
+								 * interval docs/biao-report.md measured) */
 	int			neumann_terms;	/* 3 (paper section 4.1) */
 	float		neumann_alpha;	/* the series' step (0.01) */
 	float		fd_step;		/* central differences: the perturbation's
@@ -120,6 +121,8 @@ xd_status	xd_biao_neumann(xd_biao *bi, xd_model *model, const xd_batch *b,
 
 /* The perceptron's parameters (read/write, for tests and storage) and sizes. */
 float	   *xd_biao_phi(xd_biao *bi, int *n_phi);
+/* n_phi of a model of width d and m context values: (d + m)(d + m + 2) + 2 */
+int64_t		xd_biao_phi_size(int d, int m);
 int64_t		xd_biao_shared_size(const xd_model *model);
 
 /* What the upper level did. */

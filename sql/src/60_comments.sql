@@ -59,6 +59,10 @@ COMMENT ON FUNCTION xdrec.training_info(text, text, bigint) IS
 $$The per-epoch curve of a version: loss, validation metric (MRR, or RMSE), base learning rate, rows per second, seconds; best marks the best epoch.
 training_info(name, domain => NULL, version => NULL): domain NULL is the source, version NULL the one served.$$;
 
+COMMENT ON FUNCTION xdrec.source_weights(text, integer) IS
+$$The source interactions BIAO weighted most and least (option source_weighting 'biao'), as the served source version kept them: side (top, bottom), rank, user and item keys, interaction features, weight (1 is plain training's).
+source_weights(name, k => 10): at most k per side, at most the option biao_keep the version was trained with.$$;
+
 COMMENT ON FUNCTION xdrec.sparkline(double precision[]) IS
 $$A text sparkline of a series, one block per value from its minimum to its maximum (NULL: a space). sparkline(values)$$;
 

@@ -319,6 +319,18 @@ SELECT xdrec.adapt('hs_few', 'd2', 'fewshot', background => true);
 SQL
 [ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1003, 1004)")" = ok,ok ] \
 	|| fail "training with fewshot or adapting with it failed: $(cat "$WORK/fewshot.out")"
+# Source weighting (issue 21): train of the source reads the targets' rows
+# as the caller and runs BIAO; source_weights reads what the version kept.
+q -U xdhs_owner >"$WORK/biao.out" 2>&1 <<'SQL'
+SELECT xdrec.create_model('hs_biao', 'g', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 4, "epochs": 1, "lr_search": 1, "source_weighting": "biao", "biao_interval": 2}');
+SELECT hostile.try(1005, $$SELECT xdrec.train('hs_biao', 'd0')$$);
+SELECT hostile.try(1006, $$SELECT * FROM xdrec.source_weights('hs_biao', 3)$$);
+SELECT xdrec.train('hs_biao', 'd0', background => true);
+SQL
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1005, 1006)")" = ok,ok ] \
+	|| fail "training with source weighting or reading its weights failed: $(cat "$WORK/biao.out")"
 # The cold paths under the hostile search_path (the owner's default): a
 # model holding users out of training, evaluate's protocol 'cold' reading
 # them, and rank's popularity fallback for a user with nothing to rank from.
@@ -339,6 +351,8 @@ IFS='|' read -r jobs finished role_job < <(q -c "SELECT count(*), count(*) FILTE
 	FROM xdrec.job j")
 [ "$finished" -gt 0 ] || fail "no background job finished: $(q -c "SELECT state, error FROM xdrec.job")"
 [ "$role_job" = "failed 42501" ] || fail "the job whose expression changes the role ended $role_job"
+biao_job=$(q -c "SELECT x.state FROM xdrec.job x JOIN xdrec.model m ON m.id = x.model_id WHERE m.name = 'hs_biao'")
+[ "$biao_job" = finished ] || fail "the source weighting training job ended $biao_job: $(q -c "SELECT error FROM xdrec.job x JOIN xdrec.model m ON m.id = x.model_id WHERE m.name = 'hs_biao'")"
 fewshot_job=$(q -c "SELECT x.state FROM xdrec.job x JOIN xdrec.model m ON m.id = x.model_id WHERE m.name = 'hs_few'")
 [ "$fewshot_job" = finished ] || fail "the fewshot adaptation job ended $fewshot_job: $(q -c "SELECT error FROM xdrec.job x JOIN xdrec.model m ON m.id = x.model_id WHERE m.name = 'hs_few'")"
 

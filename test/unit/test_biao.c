@@ -135,6 +135,8 @@ XD_TEST(biao_hypergradient_matches_finite_differences)
 		goto done;
 	}
 	phi = xd_biao_phi(w.bi, &n_phi);
+	/* the size the store expects (stored_tensors.c's "biao.phi") */
+	XD_CHECK(n_phi == xd_biao_phi_size(w.model->cfg.d, w.model->cfg.m));
 	ns = xd_biao_shared_size(w.model);
 	p = malloc(sizeof(float) * ns);
 	grad = malloc(sizeof(float) * n_phi);

@@ -99,7 +99,7 @@ void
 xd_biao_opts_default(xd_biao_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->interval = 100;
+	o->interval = 20;
 	o->neumann_terms = 3;
 	o->neumann_alpha = 0.01f;
 	o->fd_step = 1e-2f;
@@ -810,6 +810,15 @@ xd_biao_phi(xd_biao *bi, int *n_phi)
 	return bi->phi;
 }
 
+/* w_G, b_G, A_S [d x zd], A_T [m x zd], w_L [d + m], b_L with zd = d + m */
+int64_t
+xd_biao_phi_size(int d, int m)
+{
+	int64_t		zd = (int64_t) d + m;
+
+	return zd * (zd + 2) + 2;
+}
+
 void
 xd_biao_get_stats(const xd_biao *bi, xd_biao_stats *s)
 {
@@ -997,7 +1006,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	bi->off_AT = bi->off_AS + d * zd;
 	bi->off_wL = bi->off_AT + m * zd;
 	bi->off_bL = bi->off_wL + d + m;
-	bi->n_phi = bi->off_bL + 1;
+	bi->n_phi = bi->off_bL + 1;	/* = xd_biao_phi_size(d, m) */
 	bi->n_targets = n_targets;
 	bi->n_proto = n_targets * o->prototypes;
 	bi->n_shared = xd_biao_shared_size(source);

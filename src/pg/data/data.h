@@ -61,6 +61,13 @@ typedef struct XdFeatureDef
 } XdFeatureDef;
 
 /* A model row with its options resolved (options.c) to the core's defaults. */
+/* option "source_weighting", in the order of its choices (options.c) */
+typedef enum XdSourceWeighting
+{
+	XDPG_WEIGH_NONE,			/* every source interaction alike */
+	XDPG_WEIGH_BIAO				/* BIAO's perceptron (xdrec/biao.h, train_run.c) */
+} XdSourceWeighting;
+
 typedef struct XdModelDef
 {
 	int64		id;
@@ -99,6 +106,9 @@ typedef struct XdModelDef
 	bool		fewshot;		/* option "fewshot": meta-train the s2Meta learner */
 	int			fewshot_episodes;	/* its meta-training episodes: 400 */
 	int			fewshot_rows;	/* auto: fewshot below these training rows */
+	int			source_weighting;	/* option "source_weighting": XDPG_WEIGH_* */
+	int			biao_interval;	/* BIAO's lower steps per upper step (biao.h) */
+	int			biao_keep;		/* positives kept at each end for source_weights */
 	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
 								 * users left out of training (protocol 'cold') */
 	int			n_features;

@@ -25,12 +25,14 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "xdrec/biao.h"
 #include "xdrec/fewshot.h"
 #include "xdrec/train.h"
 #include "data/data.h"
 
 static const char *const variants[] = {"mmt", "fmt", NULL};	/* xd_variant */
 static const char *const feedbacks[] = {"implicit", "explicit", NULL};	/* xd_feedback */
+static const char *const weightings[] = {"none", "biao", NULL};	/* XdSourceWeighting */
 static const char *const deploys[] = {"if_better", "always", "never", NULL};
 
 #define FIELD(f) offsetof(XdModelDef, f)
@@ -100,6 +102,12 @@ static const XdOption options[] = {
 	.deflt = "20", .help = "auto adapts a domain of fewer training rows with fewshot (a source trained with it)"},
 	{"cold_holdout", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(cold_holdout), .lo = 0, .hi = 0.5,
 	.deflt = "0", .help = "the seeded share of each domain's users left out of training, for evaluate's protocol 'cold'"},
+	{"source_weighting", XDPG_OPT_CHOICE, XDPG_FIELD_CHOICE, FIELD(source_weighting), .choices = weightings,
+	.deflt = "\"none\"", .help = "none, or biao: train the source on interactions weighted by what they teach the targets"},
+	{"biao_interval", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_interval), .min = 1, .max = 1000000,
+	.help = "source_weighting biao: training steps between the perceptron's updates"},
+	{"biao_keep", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_keep), .min = 0, .max = 1000,
+	.deflt = "20", .help = "source_weighting biao: the highest and the lowest weighted source interactions a version keeps (xdrec.source_weights)"},
 };
 
 #define N_OPTIONS lengthof(options)
@@ -378,6 +386,7 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 	xd_train_opts train;
 	xd_transfer_opts transfer;
 	xd_fewshot_opts fewshot;
+	xd_biao_opts biao;
 
 	xd_config_defaults(&md->cfg);
 	xd_train_opts_default(&train, &md->cfg);
@@ -392,6 +401,8 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 	md->lr_search = transfer.lr_search;
 	xd_fewshot_opts_default(&fewshot);
 	md->fewshot_episodes = fewshot.episodes;
+	xd_biao_opts_default(&biao);
+	md->biao_interval = biao.interval;
 	for (int i = 0; i < N_OPTIONS; i++)
 		if (options[i].deflt)
 		{
@@ -400,9 +411,11 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 
 			if (!JsonbExtractScalar(&d->root, &v))
 				elog(ERROR, "xdrec: the default of option \"%s\" is not a scalar", options[i].name);
+			/* a choice's default is its name: stored as its index */
 			store_value(&options[i], &v, v.type == jbvNumeric ?
 						strtod(numeric_normalize(v.val.numeric), NULL) :
-						v.type == jbvBool ? (double) v.val.boolean : NAN, md);
+						v.type == jbvBool ? (double) v.val.boolean :
+						options[i].field == XDPG_FIELD_CHOICE ? (double) choice_of(&options[i], &v) : NAN, md);
 		}
 
 	if (opts && JB_ROOT_IS_OBJECT(opts))

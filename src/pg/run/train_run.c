@@ -16,6 +16,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/train.h"
+#include "run/biao_fit.h"
 #include "run/cold_fit.h"
 #include "run/fewshot_fit.h"
 #include "run/run.h"
@@ -40,6 +41,7 @@ struct XdTrainRun
 	xd_dist_encoder_report erep;		/* DRR's encoders' training */
 	XdColdFit  *cold;			/* the cold-start module (cold_fit.c) */
 	XdFewshotFit *fewshot;		/* the few-shot meta-learner (fewshot_fit.c) */
+	XdBiaoFit  *biao;			/* source weighting's targets, perceptron (biao_fit.c) */
 	double		t0;
 };
 
@@ -100,6 +102,8 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 	/* the source's rows, which build the model's vocabularies */
 	ds = xdpg_fit_load_rows(md, name, domain, true, false, &run->users, &run->items, run->guard,
 							&run->counts);
+	/* option source_weighting 'biao': the targets' rows, with the source's vocabularies */
+	run->biao = xdpg_biao_load(md, name, domain, cxt);
 
 	/* the model */
 	if (md->n_features == 0)
@@ -142,9 +146,11 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 	opts->valid_max = run->md->val_sample;
 	xdpg_curve_init(&run->curve, run->cxt, hooks);
 	opts->hooks = run->curve.hooks;
+	xdpg_biao_begin(run->biao, run->md, run->guard->model, run->guard->ds, opts);
 	st = xd_train_search(run->guard->model, run->guard->ds, opts, run->md->lr_search,
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
+	xdpg_biao_end(run->biao, run->md, run->guard->model, run->guard->ds);
 
 	/*
 	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
@@ -225,6 +231,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_num(&summary, "encoder_seconds", run->erep.seconds, true);
 	xdpg_cold_fit_json(&summary, run->cold);
 	xdpg_fewshot_fit_json(&summary, run->fewshot);
+	xdpg_biao_fit_json(&summary, run->biao, res->seconds);
 
 	/* the version */
 	{
@@ -232,10 +239,12 @@ xdpg_train_store(XdTrainRun *run)
 
 		xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
 								 res->best_epoch, run->counts.rows_used, ds, train_seconds);
+		xdpg_biao_version_json(&vm, run->biao, md, ds, &run->users, &run->items);
 		appendStringInfoString(&vm, "}");
 		info.encoders = guard->encoders;
 		info.cold = run->cold->cold;
 		info.fewshot = run->fewshot->fs;
+		info.biao = run->biao->biao;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),
@@ -246,6 +255,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_fit_summary_end(&summary, version_id, run->t0);
 
 	/* free the core's memory now rather than at the end of the query */
+	xdpg_biao_free(run->biao);	/* borrows the model's shared modules */
 	xd_dist_encoders_free(guard->encoders);
 	guard->encoders = NULL;
 	xd_model_free(guard->model);

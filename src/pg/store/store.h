@@ -39,7 +39,8 @@ typedef enum XdDim
 	XDPG_DIM_FS_HIDDEN,			/* ... their H */
 	XDPG_DIM_FS_UPD_IN,			/* the update LSTM's input, */
 	XDPG_DIM_FS_UPD_OUT,		/* its outputs alpha, beta */
-	XDPG_DIM_FS_STOP_IN			/* the stop LSTM's input */
+	XDPG_DIM_FS_STOP_IN,		/* the stop LSTM's input */
+	XDPG_DIM_BIAO_PHI			/* BIAO's perceptron: (d + m)(d + m + 2) + 2 (biao.h) */
 } XdDim;
 
 /* which versions store a tensor */
@@ -56,7 +57,8 @@ typedef enum XdTensorNeed
 	XDPG_NEED_COLD_EXPLICIT,	/* ... its user bias head, explicit feedback */
 	XDPG_NEED_FEWSHOT,			/* the few-shot meta-learner (s2Meta, fewshot.h) */
 	XDPG_NEED_FEWSHOT_CTX,		/* ... its slots of res.C, when L_C >= 1 */
-	XDPG_NEED_FEWSHOT_EXPLICIT	/* ... its slots of the biases, explicit feedback */
+	XDPG_NEED_FEWSHOT_EXPLICIT,	/* ... its slots of the biases, explicit feedback */
+	XDPG_NEED_BIAO				/* a source's BIAO perceptron (option source_weighting) */
 } XdTensorNeed;
 
 /* one tensor per version, or one per layer with its number in the name */
@@ -76,7 +78,8 @@ typedef enum XdTensorHome
 	XDPG_HOME_ENCODERS,			/* a source's encoders: all of them or none */
 	XDPG_HOME_COLD,				/* the cold-start module: all of it or none */
 	XDPG_HOME_COLD_FILM,		/* its FiLM heads: all or none, with the module */
-	XDPG_HOME_FEWSHOT			/* the few-shot meta-learner: all of it or none */
+	XDPG_HOME_FEWSHOT,			/* the few-shot meta-learner: all of it or none */
+	XDPG_HOME_BIAO				/* BIAO's perceptron: stored or not */
 } XdTensorHome;
 
 /* what its values may be */
@@ -111,6 +114,7 @@ typedef struct XdVersionLayout
 	bool		encoders;		/* the distributional encoders are wanted */
 	bool		cold;			/* the cold-start module may be stored */
 	bool		fewshot;		/* the few-shot meta-learner is wanted */
+	bool		biao;			/* BIAO's perceptron may be stored */
 } XdVersionLayout;
 
 /* one tensor a version must hold, by the table */
@@ -139,6 +143,7 @@ typedef struct XdVersionInfo
 	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
 	const struct xd_cold *cold; /* the cold-start module (cold.h); NULL = none */
 	const struct xd_fewshot *fewshot;	/* the meta-learner (fewshot.h); NULL = none */
+	struct xd_biao *biao;		/* BIAO's perceptron (biao.h); NULL = none */
 } XdVersionInfo;
 
 /* one version, deserialised (version_read.c) for the cache (serve/version_cache.c) */
@@ -159,6 +164,7 @@ typedef struct XdVersion
 	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
 	struct xd_cold *cold;		/* the cold-start module when stored, else NULL */
 	struct xd_fewshot *fewshot; /* the meta-learner when wanted and stored */
+	xd_param	biao_phi;		/* BIAO's perceptron when stored (w NULL: not) */
 	XdKeyMap	users;
 	XdKeyMap	items;
 	int64	   *seen_off;		/* [n_users + 1] */

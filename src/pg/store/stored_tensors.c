@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "xdrec/biao.h"
 #include "xdrec/cold.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/fewshot.h"
@@ -121,6 +122,11 @@ static const XdTensorRule stored_tensors[] = {
 	FS_SLOT("bias.item", XDPG_NEED_FEWSHOT_EXPLICIT, XDPG_DIM_ONE, XDPG_DIM_ONE),
 	FS_SLOT("bias.global", XDPG_NEED_FEWSHOT_EXPLICIT, XDPG_DIM_ONE, XDPG_DIM_ONE),
 	FS_LSTM("fs.stop", XDPG_NEED_FEWSHOT, XDPG_DIM_FS_STOP_IN, XDPG_DIM_ONE),
+	/*
+	 * BIAO's behavioural perceptron (biao.h, eq. 3-8), its parameters phi in
+	 * one row: w_G, b_G, A_S, A_T, w_L, b_L
+	 */
+	{"biao.phi", XDPG_NEED_BIAO, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_BIAO_PHI, XDPG_HOME_BIAO, XDPG_FINITE},
 };
 
 static bool
@@ -154,6 +160,8 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return l->fewshot && has_ctx;
 		case XDPG_NEED_FEWSHOT_EXPLICIT:
 			return l->fewshot && l->cfg->feedback == XD_EXPLICIT;
+		case XDPG_NEED_BIAO:
+			return l->biao;
 	}
 	return false;
 }
@@ -206,6 +214,8 @@ dim(XdDim d, const XdVersionLayout *l)
 			return 2;
 		case XDPG_DIM_FS_STOP_IN:
 			return XD_FS_STOP_IN;
+		case XDPG_DIM_BIAO_PHI:
+			return (uint64) xd_biao_phi_size(l->cfg->d, l->cfg->m);
 	}
 	return 0;
 }

@@ -42,6 +42,7 @@
 #include "utils/numeric.h"
 
 #include "xdrec/blob.h"
+#include "xdrec/biao.h"
 #include "xdrec/cold.h"
 #include "xdrec/fewshot.h"
 #include "store/store.h"
@@ -68,6 +69,7 @@ typedef struct VersionRead
 	bool		has_cold;		/* the cold-start module is stored */
 	bool		has_cold_film;	/* ... with its FiLM heads */
 	bool		has_fewshot;	/* the few-shot meta-learner: wanted and stored */
+	bool		has_biao;		/* BIAO's perceptron is stored */
 	int32	   *code_values[2]; /* users, items: n_values of each profile code */
 	int64		n_seen_items;
 	int64		key_bytes;		/* the key maps' stored size */
@@ -557,7 +559,7 @@ static bool
 optional_home(XdTensorHome home)
 {
 	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM ||
-		home == XDPG_HOME_FEWSHOT;
+		home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO;
 }
 
 /* How many of home's expected tensors the inventory found, of how many. */
@@ -583,7 +585,8 @@ optional_read(const VersionRead *r, XdTensorHome home)
 	return home == XDPG_HOME_ENCODERS ? r->has_encoders :
 		home == XDPG_HOME_COLD ? r->has_cold :
 		home == XDPG_HOME_COLD_FILM ? r->has_cold_film :
-		home == XDPG_HOME_FEWSHOT ? r->has_fewshot : true;
+		home == XDPG_HOME_FEWSHOT ? r->has_fewshot :
+		home == XDPG_HOME_BIAO ? r->has_biao : true;
 }
 
 /* The tensors' chunks, counted in the catalog without reading them. */
@@ -595,7 +598,8 @@ take_tensor_inventory(VersionRead *r)
 				n_present = 0,
 				n_cold = 0,
 				n_film = 0,
-				n_fewshot = 0;
+				n_fewshot = 0,
+				n_biao = 0;
 
 	version_weights_args(r, vals);
 	if (SPI_execute_with_args("SELECT tensor, count(*), min(chunk), max(chunk), sum(octet_length(data)) "
@@ -660,6 +664,8 @@ take_tensor_inventory(VersionRead *r)
 	if (n_present > 0 && n_present < n_fewshot)
 		version_corrupt(r, "it stores %d of the %d tensors of its few-shot meta-learner",
 						n_present, n_fewshot);
+	/* BIAO's perceptron (option source_weighting, biao_fit.c): one tensor */
+	r->has_biao = home_found(r, XDPG_HOME_BIAO, &n_biao) > 0;
 	for (int i = 0; i < r->n_tensors; i++)
 		if (!r->tensors[i].found && !optional_home(r->tensors[i].home))
 			version_corrupt(r, "tensor \"%s\" is missing%s", r->tensors[i].name,
@@ -771,6 +777,8 @@ version_reset(void *arg)
 	v->cold = NULL;
 	xd_fewshot_free(v->fewshot);
 	v->fewshot = NULL;
+	free(v->biao_phi.w);
+	v->biao_phi.w = NULL;
 	xd_feature_encoder_free(&v->enc);
 }
 
@@ -829,6 +837,18 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 		xdpg_check_status(xd_fewshot_new(&r->cfg, 1, &v->fewshot), "reading the few-shot meta-learner");
 		for (int j = 0; j < v->fewshot->n_params; j++)
 			check_table_covers(r, &v->fewshot->params[j]);
+	}
+	if (r->has_biao)
+	{
+		xd_param   *p = &v->biao_phi;
+
+		strlcpy(p->name, "biao.phi", sizeof(p->name));
+		p->rows = 1;
+		p->cols = (int) xd_biao_phi_size(r->cfg.d, r->cfg.m);
+		p->w = malloc(sizeof(float) * p->cols);
+		if (!p->w)
+			xdpg_check_status(XD_ENOMEM, "reading the source weighting's perceptron");
+		check_table_covers(r, p);
 	}
 }
 
@@ -905,6 +925,7 @@ tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **c
 			  : t->home == XDPG_HOME_COLD || t->home == XDPG_HOME_COLD_FILM ?
 			  xd_cold_find_param(r->v->cold, t->name)
 			  : t->home == XDPG_HOME_FEWSHOT ? xd_fewshot_find_param(r->v->fewshot, t->name)
+			  : t->home == XDPG_HOME_BIAO ? &r->v->biao_phi
 			  : xd_model_find_param(r->v->model, t->name)) != NULL)
 		*f = p->w;
 	else
@@ -1233,6 +1254,7 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	layout.encoders = ref->want_encoders;
 	layout.cold = true;
 	layout.fewshot = ref->want_fewshot;
+	layout.biao = true;
 	r.n_tensors = xdpg_stored_tensors(&layout, &r.tensors);
 	take_tensor_inventory(&r);
 	take_key_inventory(&r);

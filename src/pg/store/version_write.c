@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "xdrec/blob.h"
+#include "xdrec/biao.h"
 #include "xdrec/cold.h"
 #include "xdrec/fewshot.h"
 #include "store/store.h"
@@ -238,6 +239,16 @@ write_model_tensors(SPIPlanPtr wplan, int64 model_id, int64 version_id, xd_model
 
 			write_tensor(wplan, model_id, version_id, p->name, p->w, 2, shape);
 		}
+
+	/* BIAO's perceptron (biao.h), "biao.phi" */
+	if (info->biao)
+	{
+		int			n_phi;
+		float	   *phi = xd_biao_phi(info->biao, &n_phi);
+		uint64		shape[2] = {1, (uint64) n_phi};
+
+		write_tensor(wplan, model_id, version_id, "biao.phi", phi, 2, shape);
+	}
 }
 
 /* The feature encoder's arrays: normalisation, bin edges, profiles. */
