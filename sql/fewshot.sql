@@ -83,7 +83,30 @@ SELECT pg_temp.try($$SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 
 -- two orders of one item: not even fewshot
 INSERT INTO fsgen (domain, user_key, item_key) VALUES ('d9', 1, 1), ('d9', 2, 1);
 SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd9', 'fewshot')$$);
+-- ... auto serves it by popularity instead, and says how and why
+SELECT xdrec.adapt('f', 'd9') AS t \gset
+SELECT :'t'::jsonb->>'method' AS method, :'t'::jsonb->>'requested' AS requested,
+       :'t'::jsonb->'popularity'->>'reason' AS reason, :'t'::jsonb->'test' AS test,
+       (:'t'::jsonb->>'pins_shared_version')::bigint = :src AS pins_source;
+SELECT method FROM xdrec.domains WHERE model = 'f' AND domain = 'd9';
+SELECT item_key, rank FROM xdrec.rank('f', 2, '{}', 5, domain => 'd9');
+SELECT current_setting('xdrec.served_as') AS served_as;
+SELECT count(*) AS ranked_many FROM xdrec.rank_many('f', ARRAY[1, 2], '{}', 5, domain => 'd9');
+SELECT current_setting('xdrec.served_as') AS served_as;
 DELETE FROM fsgen WHERE domain = 'd9';
+
+-- many small markets: an 8-row and a 1-row market block neither the others
+-- nor themselves; each row says how its domain is served
+INSERT INTO fsgen (domain, user_key, item_key) SELECT 'e8', 800 + i, i % 5 FROM generate_series(1, 8) i;
+INSERT INTO fsgen (domain, user_key, item_key) VALUES ('e1', 900, 3);
+SELECT domain, outcome, summary->>'method' AS method, reason, version IS NOT NULL AS has_version
+FROM xdrec.adapt_all('f', deploy => 'always') ORDER BY domain;
+SELECT domain, method FROM xdrec.domains WHERE model = 'f' ORDER BY domain;
+SELECT item_key, rank FROM xdrec.rank('f', 900, '{}', 5, domain => 'e1');
+SELECT current_setting('xdrec.served_as') AS served_as;
+SELECT count(*) AS e8_ranks FROM xdrec.rank('f', 801, '{}', 5, domain => 'e8');
+SELECT current_setting('xdrec.served_as') AS served_as;
+DELETE FROM fsgen WHERE domain IN ('e1', 'e8');
 
 -- a method the function does not know names fewshot in its hint
 SELECT xdrec.adapt('f', 'd1', 'fewshots');

@@ -33,6 +33,7 @@
 #include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
 #include "run/cold_fit.h"
+#include "serve/cold_user.h"
 
 /* below this many test positives a notice says the metrics are noisy */
 #define XDPG_EVAL_FEW 50
@@ -163,7 +164,8 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	XdSpan		span;
 	const char *method = v->method;
 	EvalOut		out = {rsinfo, domain, 0};
-	int64		n;
+	int64		n = -1,
+				n_base;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
@@ -209,12 +211,18 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	/* encode with the served version's normalisation and profiles */
 	xdpg_eval_use_encoding(ds, v);
 
-	n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
+	/*
+	 * A domain served by popularity (adapt_run.c) has no model to measure:
+	 * the "popularity" rows measure the heuristic that serves it (here in
+	 * context, from the training split).
+	 */
+	if (!xdpg_version_popular(v))
+		n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
 	if (v->explicit_fb)
 	{
 		float		mean = (float) ds->rating_mean;
 
-		evaluate_scorer(&out, ds, true, full, seed, "mean", xd_constant_score, &mean);
+		n_base = evaluate_scorer(&out, ds, true, full, seed, "mean", xd_constant_score, &mean);
 	}
 	else
 	{
@@ -224,9 +232,11 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 		evaluate_scorer(&out, ds, false, full, seed, "random", xd_random_score, &rseed);
 		st = xd_popularity_fit(ds, &guard->popularity);
 		xdpg_check_status(st, "counting popularity");
-		evaluate_scorer(&out, ds, false, full, seed, "popularity", xd_popularity_score,
-						guard->popularity);
+		n_base = evaluate_scorer(&out, ds, false, full, seed, "popularity", xd_popularity_score,
+								 guard->popularity);
 	}
+	if (n < 0)
+		n = n_base;
 	if (n < XDPG_EVAL_FEW)
 		ereport(NOTICE,
 				(errmsg("domain %s has only " INT64_FORMAT " test positives: its metrics are noisy", domain, n),

@@ -41,7 +41,8 @@ extern void xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg,
 extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,
 									  const char *domain, bool is_source, bool fewshot,
 									  XdKeyMap *users, XdKeyMap *items,
-									  XdGuard *guard, XdLoadCounts *counts);
+									  XdGuard *guard, XdLoadCounts *counts,
+									  char **too_small);
 extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 								   xd_score_fn score, void *score_arg);
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,

@@ -99,7 +99,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 
 	/* the source's rows, which build the model's vocabularies */
 	ds = xdpg_fit_load_rows(md, name, domain, true, false, &run->users, &run->items, run->guard,
-							&run->counts);
+							&run->counts, NULL);
 
 	/* the model */
 	if (md->n_features == 0)

@@ -137,6 +137,17 @@ xdpg_popular_user(XdServed *s, const char *model, const char *domain)
 	return popular_of(xdpg_version_for_domain(s, model, domain ? domain : domains[0]));
 }
 
+/*
+ * Whether v is a domain served by popularity (adapt's auto on a domain too
+ * small for any method, adapt_run.c): every user it ranks is served by its
+ * popularity, as on_unknown 'popular' would.
+ */
+bool
+xdpg_version_popular(const XdVersion *v)
+{
+	return strcmp(v->method, "popularity") == 0;
+}
+
 /* One more user ranked by v, as how (xdrec.cache_stats). */
 void
 xdpg_count_served(XdVersion *v, XdServedAs how)
@@ -477,7 +488,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	/* their domain's version (a nested read on a miss), then its encoding */
 	v = xdpg_version_for_domain(s, model, user_domain);
 	xdpg_check_version_features(md, v);
-	if (v->cold == NULL && popular_ok)
+	if (v->cold == NULL && (popular_ok || xdpg_version_popular(v)))
 	{
 		SPI_finish();
 		return popular_of(v);
@@ -637,7 +648,7 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	if (xdpg_served_domains(s, &domains) == 0)
 		elog(ERROR, "xdrec: model \"%s\" serves no domain", model);
 	v = xdpg_version_for_domain(s, model, domain ? domain : domains[0]);
-	if (v->cold == NULL && popular_ok)
+	if (v->cold == NULL && (popular_ok || xdpg_version_popular(v)))
 		return popular_of(v);
 	require_cold_module(model, v, "an anonymous history");
 	if (!JB_ROOT_IS_ARRAY(history) || JB_ROOT_IS_SCALAR(history))
