@@ -80,6 +80,26 @@ SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 1000}') ? 'fewshot_ro
 SELECT xdrec.adapt('f', 'd1', deploy => 'never')->'fewshot'->>'reason' AS reason;
 SELECT pg_temp.try($$SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 19}')$$);
 
+-- evaluate's protocol 'fewshot': d1 adapted from a seeded 48 of its rows by
+-- each method, the rest ranked against every item
+CREATE TEMP TABLE fse AS SELECT * FROM xdrec.evaluate('f', 'd1', protocol => 'fewshot', support => 48);
+SELECT method, string_agg(metric, ', ' ORDER BY metric) AS metrics,
+       bool_and(value >= 0 AND (metric = 'seconds' OR value <= 1)) AS in_range,
+       bool_and(n = 48) FILTER (WHERE metric = 'seconds') AS support_rows
+FROM fse GROUP BY method ORDER BY method;
+-- the same query positives for every method, HitRate@20 at least @10
+SELECT count(DISTINCT n) AS query_sizes, count(DISTINCT excluded) AS excluded_counts
+FROM fse WHERE metric <> 'seconds';
+SELECT bool_and(h20.value >= h10.value) AS hit20_ge_hit10
+FROM fse h10 JOIN fse h20 USING (method) WHERE h10.metric = 'hit@10' AND h20.metric = 'hit@20';
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd1', protocol => 'fewshot')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd1', support => 48)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd1', protocol => 'fewshot', support => 1)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd2', protocol => 'fewshot', support => 48)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd0', protocol => 'fewshot', support => 48)$$);
+-- every served target: the 12-order d2 left out with a notice
+SELECT DISTINCT domain FROM xdrec.evaluate('f', protocol => 'fewshot', support => 48) ORDER BY 1;
+
 -- two orders of one item: not even fewshot
 INSERT INTO fsgen (domain, user_key, item_key) VALUES ('d9', 1, 1), ('d9', 2, 1);
 SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd9', 'fewshot')$$);

@@ -1,5 +1,5 @@
 /*
- * evaluate_fn.c - xdrec.evaluate(name, domain, protocol, seed, test): reloads
+ * evaluate_fn.c - xdrec.evaluate(name, domain, protocol, seed, test, support): reloads
  * a served domain's rows through the version's key maps (rows whose user or
  * item the version does not know are left out, and a notice says how many),
  * splits them the same way training did, encodes them with the version's own
@@ -17,6 +17,9 @@
  * Every value comes with its standard error; excluded counts the positives
  * whose user or item has no training row. Fewer than 50 positives draw a
  * notice: differences that small a test set shows are mostly noise.
+ * Protocol 'cold' (run/cold_eval.c) ranks held-out users from their first
+ * rows; protocol 'fewshot' (support => N; run/adapt_run.c) adapts each
+ * target from N of its rows and ranks the rest.
  */
 #include "postgres.h"
 
@@ -292,6 +295,70 @@ evaluate_cold_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const
 						domain, n_read, res.ks[res.n_ks - 1])));
 }
 
+/*
+ * Protocol 'fewshot' on one target domain (run/adapt_run.c, fewshoteval.h):
+ * a seeded support of the domain's rows, the rest the query; per method
+ * ('fewshot' when the source version has the meta-learner, 'drr',
+ * 'target_only', 'popularity', 'support_first') 'hit@10', 'hit@20',
+ * 'ndcg@10' and 'mrr' by full ranking, n the query positives ranked,
+ * excluded those whose user or item has no support row; and 'seconds', a
+ * fitted method's time on the support (n the support's rows). A domain
+ * with too few rows for the support and a query is an error when asked
+ * for, else left out with a notice.
+ */
+static void
+evaluate_fewshot_domain(ReturnSetInfo *rsinfo, const char *name, const char *domain,
+						bool asked, int64 support, int seed)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "xdrec fewshot evaluation",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	EvalOut		out = {rsinfo, domain, 0};
+	xd_fse_result res;
+	XdAdaptRun *run;
+	int64		n_rows;
+	bool		ran;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	run = xdpg_adapt_load(name, domain, "auto", "never", cxt);
+	ran = xdpg_adapt_evaluate_fewshot(run, support, seed, &res, &n_rows);
+	SPI_finish();
+	if (!ran)
+	{
+		ereport(asked ? ERROR : NOTICE,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain %s of model \"%s\" has " INT64_FORMAT " rows, too few for a support of " INT64_FORMAT " and a query%s",
+						domain, name, n_rows, (int64) support, asked ? "" : ": left out"),
+				 asked ? errhint("Pass a support below " INT64_FORMAT ".", n_rows) : 0));
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return;
+	}
+	out.excluded = res.excluded;
+	for (int m = 0; m < XD_FSE_N_METHODS; m++)
+	{
+		const xd_fse_cell *c = &res.cell[m];
+		xd_metric_se secs = {c->seconds, NAN};
+
+		if (!c->ran)
+			continue;
+		put_row(&out, xd_fse_method_name(m), "hit@10", c->s.hit10, c->s.n);
+		put_row(&out, xd_fse_method_name(m), "hit@20", c->s.hit20, c->s.n);
+		put_row(&out, xd_fse_method_name(m), "ndcg@10", c->s.ndcg10, c->s.n);
+		put_row(&out, xd_fse_method_name(m), "mrr", c->s.mrr, c->s.n);
+		if (m <= XD_FSE_TARGET_ONLY)
+			put_row(&out, xd_fse_method_name(m), "seconds", secs, res.support);
+	}
+	if (!res.cell[XD_FSE_FEWSHOT].ran)
+		ereport(NOTICE,
+				(errmsg("domain %s: the served source version has no few-shot meta-learner, so method fewshot is not measured", domain),
+				 errhint("Train the source with it: SELECT xdrec.alter_model('%s', options => '{\"fewshot\": true}'); SELECT xdrec.train('%s');",
+						 name, name)));
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
 PG_FUNCTION_INFO_V1(xdrec_evaluate);
 Datum
 xdrec_evaluate(PG_FUNCTION_ARGS)
@@ -303,6 +370,7 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	bool		full;
 	int			seed;
 	Oid			test;
+	int64		support = 0;
 	XdServed   *s;
 	char	  **domains;
 	int			n;
@@ -315,11 +383,20 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	domain = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	protocol = PG_ARGISNULL(2) ? "sampled" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (strcmp(protocol, "sampled") != 0 && strcmp(protocol, "full") != 0 &&
-		strcmp(protocol, "cold") != 0)
+		strcmp(protocol, "cold") != 0 && strcmp(protocol, "fewshot") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("protocol must be 'sampled', 'full' or 'cold', not '%s'", protocol),
-				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item; 'cold' ranks the users option cold_holdout left out of training.")));
+				 errmsg("protocol must be 'sampled', 'full', 'cold' or 'fewshot', not '%s'", protocol),
+				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item; 'cold' ranks the users option cold_holdout left out of training; 'fewshot' adapts each target from a support of support => N of its rows.")));
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		support = PG_GETARG_INT32(5);
+	if ((strcmp(protocol, "fewshot") == 0) != (support != 0) || support < 0 ||
+		(support > 0 && support < 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(strcmp(protocol, "fewshot") == 0 ?
+						"protocol 'fewshot' needs support => N, the rows a domain is adapted from, at least 2" :
+						"support => N goes with protocol 'fewshot' only")));
 	full = strcmp(protocol, "full") == 0;
 	seed = PG_ARGISNULL(3) ? 42 : PG_GETARG_INT32(3);
 	test = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
@@ -339,11 +416,23 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 		domains = copy;
 	}
 	InitMaterializedSRF(fcinfo, 0);
-	if (domain)
+	if (domain && support == 0)
 		(void) xdpg_version_for_domain(s, name, domain);
 	for (int i = 0; i < (domain ? 1 : n); i++)
 	{
-		if (strcmp(protocol, "cold") == 0)
+		if (support > 0)
+		{
+			if (OidIsValid(test))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("protocol 'fewshot' cuts its query from the domain's rows, so it takes no test relation")));
+			/* every served target, or the domain asked for (served or not) */
+			if (!domain && xdpg_version_for_domain(s, name, domains[i])->pins_shared_version == 0)
+				continue;
+			evaluate_fewshot_domain(rsinfo, name, domain ? domain : domains[i], domain != NULL,
+									support, seed);
+		}
+		else if (strcmp(protocol, "cold") == 0)
 		{
 			if (OidIsValid(test))
 				ereport(ERROR,

@@ -25,6 +25,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/fewshot.h"
+#include "xdrec/fewshoteval.h"
 #include "xdrec/transfer.h"
 #include "run/run.h"
 
@@ -294,14 +295,10 @@ adapt_popular(XdAdaptRun *run, xd_transfer_result *res)
 					  "making the domain's tables");
 }
 
-/* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
-void
-xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
+/* The transfer options of a run: the method and the model's options. */
+static void
+adapt_opts(const XdAdaptRun *run, xd_transfer_opts *opts)
 {
-	xd_transfer_opts *opts = &run->opts;
-	xd_transfer_result *res;
-	xd_status	st;
-
 	xd_transfer_opts_default(opts);
 	opts->method = run->method;
 	opts->pretrain_epochs = run->md->pretrain_epochs;
@@ -313,6 +310,17 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 	opts->patience = Max(run->md->patience, 1);
 	opts->valid_max = run->md->val_sample;
 	opts->seed = run->md->cfg.seed;
+}
+
+/* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
+void
+xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
+{
+	xd_transfer_opts *opts = &run->opts;
+	xd_transfer_result *res;
+	xd_status	st;
+
+	adapt_opts(run, opts);
 	xdpg_curve_init(&run->curve, run->cxt, hooks);
 	opts->hooks = run->curve.hooks;
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
@@ -473,4 +481,37 @@ xdpg_adapt_store(XdAdaptRun *run)
 	guard->ds = NULL;
 
 	return summary.data;
+}
+
+/*
+ * xdrec.evaluate's protocol 'fewshot' on a run loaded with method auto (the
+ * source version's meta-learner, when it has one, and its encoders read):
+ * the core's protocol (fewshoteval.h) on the domain's rows, with the fits
+ * adapt would make (the model's options), nothing written. Frees the rows.
+ * False when the domain has too few rows for the support and a query
+ * (*n_rows says how many).
+ */
+bool
+xdpg_adapt_evaluate_fewshot(XdAdaptRun *run, int64 support, int seed, xd_fse_result *res,
+							int64 *n_rows)
+{
+	xd_transfer_opts o;
+	xd_status	st;
+
+	if (run->md->explicit_fb)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("protocol 'fewshot' ranks items, so it measures implicit-feedback models only"),
+				 errhint("Model \"%s\" learns ratings: use protocol 'sampled' or 'full'.", run->name)));
+	*n_rows = run->guard->ds->n_rows;
+	adapt_opts(run, &o);
+	o.hooks.stop = xdpg_stop;
+	st = xd_fseval_run(run->src->fewshot, run->src->model->shared, run->src->encoders,
+					   run->guard->ds, support, (uint64) seed, &o, res);
+	xd_dataset_free(run->guard->ds);
+	run->guard->ds = NULL;
+	if (st == XD_ENODATA)
+		return false;
+	xdpg_check_status(st, "evaluating on the few-shot protocol");
+	return true;
 }
