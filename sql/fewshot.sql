@@ -109,10 +109,13 @@ SELECT :'t'::jsonb->>'method' AS method, :'t'::jsonb->>'requested' AS requested,
        :'t'::jsonb->'popularity'->>'reason' AS reason, :'t'::jsonb->'test' AS test,
        (:'t'::jsonb->>'pins_shared_version')::bigint = :src AS pins_source;
 SELECT method FROM xdrec.domains WHERE model = 'f' AND domain = 'd9';
-SELECT item_key, rank FROM xdrec.rank('f', 2, '{}', 5, domain => 'd9');
+-- its only item is what its users chose: exclude_seen drops it as for a warm user
+SELECT item_key, rank FROM xdrec.rank('f', 2, '{}', 5, domain => 'd9', exclude_seen => false);
 SELECT current_setting('xdrec.served_as') AS served_as;
-SELECT count(*) AS ranked_many FROM xdrec.rank_many('f', ARRAY[1, 2], '{}', 5, domain => 'd9');
+SELECT count(*) AS unseen FROM xdrec.rank('f', 2, '{}', 5, domain => 'd9');
+SELECT count(*) AS ranked_many FROM xdrec.rank_many('f', ARRAY[1, 2], '{}', 5, domain => 'd9', exclude_seen => false);
 SELECT current_setting('xdrec.served_as') AS served_as;
+SELECT count(*) AS unseen_many FROM xdrec.rank_many('f', ARRAY[1, 2], '{}', 5, domain => 'd9');
 DELETE FROM fsgen WHERE domain = 'd9';
 
 -- many small markets: an 8-row and a 1-row market block neither the others
@@ -122,7 +125,7 @@ INSERT INTO fsgen (domain, user_key, item_key) VALUES ('e1', 900, 3);
 SELECT domain, outcome, summary->>'method' AS method, reason, version IS NOT NULL AS has_version
 FROM xdrec.adapt_all('f', deploy => 'always') ORDER BY domain;
 SELECT domain, method FROM xdrec.domains WHERE model = 'f' ORDER BY domain;
-SELECT item_key, rank FROM xdrec.rank('f', 900, '{}', 5, domain => 'e1');
+SELECT item_key, rank FROM xdrec.rank('f', 900, '{}', 5, domain => 'e1', exclude_seen => false);
 SELECT current_setting('xdrec.served_as') AS served_as;
 SELECT count(*) AS e8_ranks FROM xdrec.rank('f', 801, '{}', 5, domain => 'e8');
 SELECT current_setting('xdrec.served_as') AS served_as;

@@ -308,7 +308,7 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		v = xdpg_lookup_user(s, a->name, a->domain, ut, ui, a->int_form, &user);
 		/* a domain served by popularity serves its known users so too */
 		if (v && xdpg_version_popular(v))
-			cu = xdpg_popular_user(s, a->name, pstrdup(v->domain));
+			cu = xdpg_popular_known_user(s, a->name, pstrdup(v->domain), user);
 		/* no trained embedding: on_unknown says */
 		if (v == NULL && a->on_unknown == ON_UNKNOWN_SKIP)
 		{
@@ -712,7 +712,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		if (user_domain[i] >= 0)
 			continue;
 		if (popular_domain[i])
-			cu = xdpg_popular_user(s, name, popular_domain[i]);
+			cu = xdpg_popular_known_user(s, name, popular_domain[i], user_ids[i]);
 		else if (on_unknown != ON_UNKNOWN_SKIP)
 			cu = xdpg_cold_from_rows(s, name, domain, int_form ? NULL : user_text(s, keys[i]),
 									 int_form ? DatumGetInt64(keys[i]) : 0, int_form,

@@ -148,6 +148,26 @@ xdpg_version_popular(const XdVersion *v)
 	return strcmp(v->method, "popularity") == 0;
 }
 
+/*
+ * A user the version of domain knows as user (its dense id), served by
+ * popularity because that version serves its domain so
+ * (xdpg_version_popular): its seen items are the user's, which
+ * exclude_seen drops as for a warm user.
+ */
+XdColdUser *
+xdpg_popular_known_user(XdServed *s, const char *model, const char *domain, int32 user)
+{
+	XdVersion  *v = xdpg_version_for_domain(s, model, domain);
+	XdColdUser *cu = popular_of(v);
+
+	if (user >= 0 && user < v->users.n)
+	{
+		cu->seen = v->seen_items + v->seen_off[user];
+		cu->n_seen = (int) (v->seen_off[user + 1] - v->seen_off[user]);
+	}
+	return cu;
+}
+
 /* One more user ranked by v, as how (xdrec.cache_stats). */
 void
 xdpg_count_served(XdVersion *v, XdServedAs how)
@@ -745,13 +765,11 @@ xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *score
 	XdVersion  *v = cu->v;
 
 	if (cu->served_as == XDPG_SERVED_POPULAR)
-	{
 		memcpy(scores, version_popularity(v), sizeof(float) * v->items.n);
-		return;
-	}
-	xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task,
-											xdpg_item_outputs(v, c), scores),
-					  "scoring the cold user");
+	else
+		xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task,
+												xdpg_item_outputs(v, c), scores),
+						  "scoring the cold user");
 	if (exclude_seen)
 		for (int i = 0; i < cu->n_seen; i++)
 			scores[cu->seen[i]] = NAN;

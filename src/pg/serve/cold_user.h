@@ -40,6 +40,8 @@ extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const 
 										  Jsonb *history, bool popular_ok);
 extern bool xdpg_version_popular(const XdVersion *v);
 extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
+extern XdColdUser *xdpg_popular_known_user(XdServed *s, const char *model, const char *domain,
+										   int32 user);
 extern void xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *scores);
 extern void xdpg_count_served(XdVersion *v, XdServedAs how);
 extern const char *xdpg_served_as_name(XdServedAs how);
