@@ -174,9 +174,9 @@ SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('nope', background => true)$$
 SELECT pg_temp.try($$SELECT xdrec.rollback('nope')$$);
 SELECT pg_temp.try($$SELECT xdrec.rollback('g', 'nowhere')$$);
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', 90000000 + i, i % 3 FROM generate_series(1, 10) i;
-SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'tiny')$$);
+SELECT pg_temp.try($$SELECT xdrec.adapt('g', 'tiny', 'direct')$$);
 -- on_error => 'fail': one failing domain fails adapt_all as a whole
-SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', on_error => 'fail')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', 'direct', on_error => 'fail')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', on_error => 'ignore')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', on_error => NULL)$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.adapt_all('g', min_rows => -1)$$);
@@ -213,7 +213,11 @@ RESET ROLE;
 
 INSERT INTO gen (domain, user_key, item_key) SELECT 'tiny', 90000000 + i, i % 3 FROM generate_series(1, 10) i;
 -- a tiny domain no longer blocks the others: its failure is its row's outcome,
--- the other targets get new versions (each domain in a subtransaction)
+-- the other targets get new versions (each domain in a subtransaction);
+-- auto serves it by popularity (this source has no few-shot meta-learner)
+SELECT xdrec.adapt('g', 'tiny')->'popularity'->>'reason' AS reason;
+-- ... which evaluate measures as the popularity heuristic (no model to score)
+SELECT string_agg(DISTINCT method, ', ') AS evaluated FROM xdrec.evaluate('g', 'tiny');
 SELECT count(*) AS versions_before FROM xdrec.version \gset
 SELECT domain, outcome, reason, summary->>'sqlstate' AS sqlstate, (summary->>'rows')::int AS rows,
        summary->>'method' AS method, version IS NOT NULL AS has_version

@@ -80,10 +80,56 @@ SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 1000}') ? 'fewshot_ro
 SELECT xdrec.adapt('f', 'd1', deploy => 'never')->'fewshot'->>'reason' AS reason;
 SELECT pg_temp.try($$SELECT xdrec.alter_model('f', options => '{"fewshot_rows": 19}')$$);
 
+-- evaluate's protocol 'fewshot': d1 adapted from a seeded 48 of its rows by
+-- each method, the rest ranked against every item
+CREATE TEMP TABLE fse AS SELECT * FROM xdrec.evaluate('f', 'd1', protocol => 'fewshot', support => 48);
+SELECT method, string_agg(metric, ', ' ORDER BY metric) AS metrics,
+       bool_and(value >= 0 AND (metric = 'seconds' OR value <= 1)) AS in_range,
+       bool_and(n = 48) FILTER (WHERE metric = 'seconds') AS support_rows
+FROM fse GROUP BY method ORDER BY method;
+-- the same query positives for every method, HitRate@20 at least @10
+SELECT count(DISTINCT n) AS query_sizes, count(DISTINCT excluded) AS excluded_counts
+FROM fse WHERE metric <> 'seconds';
+SELECT bool_and(h20.value >= h10.value) AS hit20_ge_hit10
+FROM fse h10 JOIN fse h20 USING (method) WHERE h10.metric = 'hit@10' AND h20.metric = 'hit@20';
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd1', protocol => 'fewshot')$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd1', support => 48)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd1', protocol => 'fewshot', support => 1)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd2', protocol => 'fewshot', support => 48)$$);
+SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('f', 'd0', protocol => 'fewshot', support => 48)$$);
+-- every served target: the 12-order d2 left out with a notice
+SELECT DISTINCT domain FROM xdrec.evaluate('f', protocol => 'fewshot', support => 48) ORDER BY 1;
+
 -- two orders of one item: not even fewshot
 INSERT INTO fsgen (domain, user_key, item_key) VALUES ('d9', 1, 1), ('d9', 2, 1);
 SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd9', 'fewshot')$$);
+-- ... auto serves it by popularity instead, and says how and why
+SELECT xdrec.adapt('f', 'd9') AS t \gset
+SELECT :'t'::jsonb->>'method' AS method, :'t'::jsonb->>'requested' AS requested,
+       :'t'::jsonb->'popularity'->>'reason' AS reason, :'t'::jsonb->'test' AS test,
+       (:'t'::jsonb->>'pins_shared_version')::bigint = :src AS pins_source;
+SELECT method FROM xdrec.domains WHERE model = 'f' AND domain = 'd9';
+-- its only item is what its users chose: exclude_seen drops it as for a warm user
+SELECT item_key, rank FROM xdrec.rank('f', 2, '{}', 5, domain => 'd9', exclude_seen => false);
+SELECT current_setting('xdrec.served_as') AS served_as;
+SELECT count(*) AS unseen FROM xdrec.rank('f', 2, '{}', 5, domain => 'd9');
+SELECT count(*) AS ranked_many FROM xdrec.rank_many('f', ARRAY[1, 2], '{}', 5, domain => 'd9', exclude_seen => false);
+SELECT current_setting('xdrec.served_as') AS served_as;
+SELECT count(*) AS unseen_many FROM xdrec.rank_many('f', ARRAY[1, 2], '{}', 5, domain => 'd9');
 DELETE FROM fsgen WHERE domain = 'd9';
+
+-- many small markets: an 8-row and a 1-row market block neither the others
+-- nor themselves; each row says how its domain is served
+INSERT INTO fsgen (domain, user_key, item_key) SELECT 'e8', 800 + i, i % 5 FROM generate_series(1, 8) i;
+INSERT INTO fsgen (domain, user_key, item_key) VALUES ('e1', 900, 3);
+SELECT domain, outcome, summary->>'method' AS method, reason, version IS NOT NULL AS has_version
+FROM xdrec.adapt_all('f', deploy => 'always') ORDER BY domain;
+SELECT domain, method FROM xdrec.domains WHERE model = 'f' ORDER BY domain;
+SELECT item_key, rank FROM xdrec.rank('f', 900, '{}', 5, domain => 'e1', exclude_seen => false);
+SELECT current_setting('xdrec.served_as') AS served_as;
+SELECT count(*) AS e8_ranks FROM xdrec.rank('f', 801, '{}', 5, domain => 'e8');
+SELECT current_setting('xdrec.served_as') AS served_as;
+DELETE FROM fsgen WHERE domain IN ('e1', 'e8');
 
 -- a method the function does not know names fewshot in its hint
 SELECT xdrec.adapt('f', 'd1', 'fewshots');

@@ -34,6 +34,8 @@ typedef struct xd_popularity xd_popularity;
  * scorer, which reads its item counts). XD_ENOMEM, XD_EINVAL unfinalized.
  */
 xd_status	xd_popularity_fit(const xd_dataset *ds, xd_popularity **out);
+/* ... its training and validation rows: a few-shot support (fewshoteval.h) */
+xd_status	xd_popularity_fit_support(const xd_dataset *ds, xd_popularity **out);
 void		xd_popularity_free(xd_popularity *p);
 
 /* arg: an xd_popularity */

@@ -121,13 +121,14 @@ typedef struct xd_metric_se
 /*
  * Every ranking metric from each positive's 1/rank (o->each of the sampled
  * and full protocols), with its standard error: HitRate@1, @5, @10 (the
- * sampled protocol's H@k), NDCG@10 and MRR. n = 0 gives zeros.
+ * sampled protocol's H@k), @20, NDCG@10 and MRR. n = 0 gives zeros.
  */
 typedef struct xd_rank_summary
 {
 	xd_metric_se hit1,
 				hit5,
 				hit10,
+				hit20,
 				ndcg10,
 				mrr;
 	int64_t		n;

@@ -26,7 +26,10 @@ AS 'MODULE_PATHNAME', 'xdrec_adapt';
 -- its own: with on_error => 'skip' (the default) a domain that fails (too
 -- little data, a bad row) is reported in its row and leaves the others'
 -- versions; 'fail' raises its error and no domain changes. A domain with
--- fewer than min_rows rows is not tried and says so. In the background, one
+-- fewer than min_rows rows is not tried and says so. With method 'auto', one
+-- too small for any method (fewshot's 2 training rows and 2 items, or 20
+-- without a few-shot meta-learner) is served by the popularity of its items
+-- (outcome 'popular', the reason its summary gives). In the background, one
 -- job per domain (summary {"job": id, "state": "scheduled"}, version NULL),
 -- each failing alone. A cancel is never skipped: it stops the whole call.
 CREATE OR REPLACE FUNCTION xdrec.adapt_all(name text, method text DEFAULT 'auto', background boolean DEFAULT false,
@@ -106,8 +109,10 @@ BEGIN
 		END IF;
 		version := (j ->> 'version')::bigint;
 		summary := j;
-		outcome := CASE WHEN adapt_all.background THEN 'scheduled' ELSE 'adapted' END;
-		reason := NULL;
+		-- too small for any method: served by popularity, and why
+		outcome := CASE WHEN adapt_all.background THEN 'scheduled'
+						WHEN j ->> 'method' = 'popularity' THEN 'popular' ELSE 'adapted' END;
+		reason := j -> 'popularity' ->> 'reason';
 		RETURN NEXT;
 	END LOOP;
 EXCEPTION WHEN OTHERS THEN

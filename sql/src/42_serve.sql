@@ -89,9 +89,11 @@ $$;
 -- The served version of each domain (or of one) and, beside it, the random
 -- and popularity-in-context baselines (the mean rating for explicit
 -- feedback), on the test split or on the rows of test, held out by the caller;
--- protocol 'cold' the users option cold_holdout left out of training.
+-- protocol 'cold' the users option cold_holdout left out of training;
+-- protocol 'fewshot' each target adapted from support => N of its rows.
 CREATE OR REPLACE FUNCTION xdrec.evaluate(name text, domain text DEFAULT NULL, protocol text DEFAULT 'sampled',
-							   seed integer DEFAULT 42, test regclass DEFAULT NULL)
+							   seed integer DEFAULT 42, test regclass DEFAULT NULL,
+							   support integer DEFAULT NULL)
 RETURNS TABLE(domain text, method text, metric text, value double precision,
 			  std_error double precision, n bigint, excluded bigint)
 LANGUAGE c VOLATILE SECURITY INVOKER ROWS 15

@@ -221,21 +221,21 @@ BEGIN
 		FROM xdrec.rank_many(name, user_keys, ctx, k, domain, exclude_seen, on_unknown);
 	$p$;
 	CREATE OR REPLACE FUNCTION xdrec_internal.proxy_evaluate(node text, name text, dom text,
-		protocol text, seed integer, test text)
+		protocol text, seed integer, test text, support integer)
 	RETURNS TABLE(domain text, method text, metric text, value double precision,
 				  std_error double precision, n bigint, excluded bigint)
 	LANGUAGE plproxy
 	AS $p$
 		CONNECT xdrec_internal.node_connstr(node);
 		SELECT domain, method, metric, value, std_error, n, excluded
-		FROM xdrec.evaluate(name, dom, protocol, seed, test::pg_catalog.regclass);
+		FROM xdrec.evaluate(name, dom, protocol, seed, test::pg_catalog.regclass, support);
 	$p$;
 	-- members of the extension, so that DROP EXTENSION xdrec drops them too
 	-- (pg_dump does not carry them: run enable_routing again after a restore)
 	FOREACH f IN ARRAY ARRAY[
 		'xdrec_internal.proxy_rank(text, text, text, jsonb, integer, text, boolean, text[], real[], jsonb)',
 		'xdrec_internal.proxy_rank_many(text, text, text[], jsonb, integer, text, boolean, text)',
-		'xdrec_internal.proxy_evaluate(text, text, text, text, integer, text)']::pg_catalog.regprocedure[] LOOP
+		'xdrec_internal.proxy_evaluate(text, text, text, text, integer, text, integer)']::pg_catalog.regprocedure[] LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
 					   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
 						 AND d.objid OPERATOR(pg_catalog.=) f

@@ -100,10 +100,10 @@ COMMENT ON FUNCTION xdrec.predict(text, text, text, jsonb, text, real[]) IS
 $$The predicted rating of an item by a user in a context (explicit-feedback models; keys as text).
 predict(name, user_key, item_key, ctx, domain => NULL, ctx_vector => NULL)$$;
 
-COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer, regclass) IS
+COMMENT ON FUNCTION xdrec.evaluate(text, text, text, integer, regclass, integer) IS
 $$Measure each served version (or one domain's) beside the random and popularity-in-context baselines; one row per domain, method and metric, with its standard error.
-evaluate(name, domain => NULL, protocol => 'sampled', seed => 42, test => NULL)
-protocol: 'sampled' ranks each test positive against 50 other items and 50 other contexts (the paper's); 'full' against every item of the domain; 'cold' ranks the users option cold_holdout left out of training from their first K rows (K = 1, 5, 10, 20), beside popularity, popularity in context, their items first and fine-tuning. The sampled protocol's context negatives make it the harder one for a model that ignores context, so full-ranking MRR can exceed it.
+evaluate(name, domain => NULL, protocol => 'sampled', seed => 42, test => NULL, support => NULL)
+protocol: 'sampled' ranks each test positive against 50 other items and 50 other contexts (the paper's); 'full' against every item of the domain; 'cold' ranks the users option cold_holdout left out of training from their first K rows (K = 1, 5, 10, 20), beside popularity, popularity in context, their items first and fine-tuning; 'fewshot' (with support => N) adapts each target (or domain) from a seeded N of its rows with fewshot (when the source has the meta-learner), DRR and target-only, beside popularity in context and the user's support items first, and ranks the rest against every item (hit@10, hit@20, ndcg@10, mrr, and each fit's seconds). The sampled protocol's context negatives make it the harder one for a model that ignores context, so full-ranking MRR can exceed it.
 test: a relation of rows you held out (e.g. the last week), evaluated instead of the internal test split.$$;
 
 COMMENT ON FUNCTION xdrec.cache_stats() IS

@@ -309,27 +309,28 @@ SQL
 
 # Method fewshot (issue 20): a source trained with the meta-learner and a
 # market adapted from it, under the owner's hostile search_path, in the
-# foreground and in a job.
+# foreground and in a job, and evaluate's protocol 'fewshot' on it.
 q -U xdhs_owner >"$WORK/fewshot.out" 2>&1 <<'SQL'
 SELECT xdrec.create_model('hs_few', 'g', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 1, "fewshot": true, "fewshot_episodes": 2}');
 SELECT hostile.try(1003, $$SELECT xdrec.train('hs_few', 'd0')$$);
 SELECT hostile.try(1004, $$SELECT xdrec.adapt('hs_few', 'd1', 'fewshot')$$);
+SELECT hostile.try(1005, $$SELECT * FROM xdrec.evaluate('hs_few', 'd1', protocol => 'fewshot', support => 16)$$);
 SELECT xdrec.adapt('hs_few', 'd2', 'fewshot', background => true);
 SQL
-[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1003, 1004)")" = ok,ok ] \
-	|| fail "training with fewshot or adapting with it failed: $(cat "$WORK/fewshot.out")"
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1003, 1004, 1005)")" = ok,ok,ok ] \
+	|| fail "training with fewshot, adapting with it or evaluate's protocol 'fewshot' failed: $(cat "$WORK/fewshot.out")"
 # Source weighting (issue 21): train of the source reads the targets' rows
 # as the caller and runs BIAO; source_weights reads what the version kept.
 q -U xdhs_owner >"$WORK/biao.out" 2>&1 <<'SQL'
 SELECT xdrec.create_model('hs_biao', 'g', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
 	options => '{"d": 4, "epochs": 1, "lr_search": 1, "source_weighting": "biao", "biao_interval": 2}');
-SELECT hostile.try(1005, $$SELECT xdrec.train('hs_biao', 'd0')$$);
-SELECT hostile.try(1006, $$SELECT * FROM xdrec.source_weights('hs_biao', 3)$$);
+SELECT hostile.try(1007, $$SELECT xdrec.train('hs_biao', 'd0')$$);
+SELECT hostile.try(1008, $$SELECT * FROM xdrec.source_weights('hs_biao', 3)$$);
 SELECT xdrec.train('hs_biao', 'd0', background => true);
 SQL
-[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1005, 1006)")" = ok,ok ] \
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n IN (1007, 1008)")" = ok,ok ] \
 	|| fail "training with source weighting or reading its weights failed: $(cat "$WORK/biao.out")"
 # The cold paths under the hostile search_path (the owner's default): a
 # model holding users out of training, evaluate's protocol 'cold' reading

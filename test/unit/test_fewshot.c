@@ -3,8 +3,9 @@
  * checks of the controllers' LSTM cell (the update controller's shape and
  * the stop controller's) unrolled over steps, of the first-order
  * meta-gradient through a run's updates, the preprocessing of eq. 12,
- * deterministic stopping at serving, the few-shot cut of a domain, and
- * meta-training on pseudo-domains of a generated source.
+ * deterministic stopping at serving, the few-shot cut of a domain and the
+ * protocol on it (fewshoteval.h), and meta-training on pseudo-domains of a
+ * generated source.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "meta/fewshot_int.h"
 #include "unit.h"
 #include "xdrec/fewshot.h"
+#include "xdrec/fewshoteval.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
@@ -280,6 +282,53 @@ XD_TEST(fewshot_stops_deterministically)
 	XD_CHECK(r1.steps == fs->fixed_steps);
 	xd_fewshot_result_free(&r1);
 	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
+ * The few-shot protocol (fewshoteval.h): every method on the same support
+ * and the same query positives, HitRate@20 at least @10, reruns identical,
+ * no fewshot row without a meta-learner, too large a support refused.
+ */
+XD_TEST(fewshot_protocol_ranks_every_method_on_one_support)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_transfer_opts to;
+	xd_fse_result a,
+				b;
+	const xd_dataset *T;
+
+	XD_REQUIRE(fs_world_make(&w, 2, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	T = w.g->domains[1].ds;
+	xd_transfer_opts_default(&to);
+	to.max_epochs = 2;
+	to.pretrain_epochs = 1;
+	to.lr_search = 1;
+	to.seed = 5;
+	XD_REQUIRE(xd_fseval_run(fs, w.src->shared, NULL, T, 64, 9, &to, &a) == XD_OK);
+	XD_CHECK(a.support == 64 && a.query == T->n_rows - 64);
+	for (int m = 0; m < XD_FSE_N_METHODS; m++)
+	{
+		const xd_rank_summary *s = &a.cell[m].s;
+
+		XD_CHECK(a.cell[m].ran);
+		XD_CHECK(s->n > 0 && s->n == a.cell[0].s.n);
+		XD_CHECK(s->hit10.value <= s->hit20.value && s->hit20.value <= 1.0);
+		XD_CHECK(s->mrr.value > 0.0 && s->ndcg10.value <= s->hit10.value);
+	}
+	XD_CHECK(a.cell[XD_FSE_FEWSHOT].steps >= XD_FS_MIN_STEPS &&
+			 a.cell[XD_FSE_FEWSHOT].steps <= XD_FS_MAX_STEPS);
+	XD_CHECK(strcmp(xd_fse_method_name(XD_FSE_SUPPORT_FIRST), "support_first") == 0);
+
+	/* the same seed, the same numbers; no meta-learner, no fewshot row */
+	XD_REQUIRE(xd_fseval_run(NULL, w.src->shared, NULL, T, 64, 9, &to, &b) == XD_OK);
+	XD_CHECK(!b.cell[XD_FSE_FEWSHOT].ran);
+	for (int m = XD_FSE_DRR; m < XD_FSE_N_METHODS; m++)
+		XD_CHECK(b.cell[m].s.mrr.value == a.cell[m].s.mrr.value);
+	XD_CHECK(xd_fseval_run(fs, w.src->shared, NULL, T, T->n_rows, 9, &to, &b) == XD_ENODATA);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);
 }

@@ -533,6 +533,7 @@ XD_TEST(metrics_summary_by_hand)
 	XD_CHECK_NEAR(s.hit1.value, 0.2, 1e-12);
 	XD_CHECK_NEAR(s.hit5.value, 0.8, 1e-12);
 	XD_CHECK_NEAR(s.hit10.value, 0.8, 1e-12);
+	XD_CHECK_NEAR(s.hit20.value, 1.0, 1e-12);	/* rank 11 */
 	XD_CHECK_NEAR(s.ndcg10.value, (1 + 1 / log2(3.0) + 1 / log2(2.5) + 1 / log2(6.0)) / 5, 1e-12);
 	/* a hit rate's standard error is the binomial one with n - 1 */
 	XD_CHECK_NEAR(s.hit1.se, sqrt(0.2 * 0.8 * 5 / 4 / 5), 1e-12);

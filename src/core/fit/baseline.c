@@ -62,6 +62,7 @@ struct xd_popularity
 	uint64_t	cap;			/* a power of two */
 	uint64_t   *keys;			/* (item, cell) hashes; 0 = empty */
 	int32_t    *counts;
+	int32_t    *overall;		/* [n_items] rows per item counted */
 };
 
 /* The key of item v in the cell of context c: never 0 (the empty slot). */
@@ -91,17 +92,20 @@ slot_of(const xd_popularity *p, uint64_t key)
 	return i;
 }
 
-xd_status
-xd_popularity_fit(const xd_dataset *ds, xd_popularity **out)
+/* Counts the rows of splits[0..n_splits) of ds. */
+static xd_status
+popularity_fit(const xd_dataset *ds, const xd_split *splits, int n_splits, xd_popularity **out)
 {
 	const xd_schema *s = &ds->enc.schema;
-	int64_t		n = ds->n_split[XD_SPLIT_TRAIN];
+	int64_t		n = 0;
 	xd_popularity *p;
 	float	   *c;
 
 	*out = NULL;
 	if (!ds->finalized)
 		return XD_EINVAL;
+	for (int k = 0; k < n_splits; k++)
+		n += ds->n_split[splits[k]];
 	if (!(p = calloc(1, sizeof(*p))))
 		return XD_ENOMEM;
 	p->ds = ds;
@@ -111,7 +115,8 @@ xd_popularity_fit(const xd_dataset *ds, xd_popularity **out)
 		;
 	p->keys = calloc(p->cap, sizeof(uint64_t));
 	p->counts = calloc(p->cap, sizeof(int32_t));
-	if (!p->dims || !c || !p->keys || !p->counts)
+	p->overall = calloc((size_t) (ds->n_items > 0 ? ds->n_items : 1), sizeof(int32_t));
+	if (!p->dims || !c || !p->keys || !p->counts || !p->overall)
 	{
 		free(c);
 		xd_popularity_free(p);
@@ -121,22 +126,40 @@ xd_popularity_fit(const xd_dataset *ds, xd_popularity **out)
 		if (s->features[f].scope == XD_SCOPE_INTERACTION)
 			for (int w = 0; w < s->features[f].width; w++)
 				p->dims[p->n_dims++] = s->features[f].offset + w;
-	for (int64_t i = 0; i < n; i++)
-	{
-		int64_t		r = ds->split_rows[XD_SPLIT_TRAIN][i];
-		uint64_t	key,
-					slot;
+	for (int k = 0; k < n_splits; k++)
+		for (int64_t i = 0; i < ds->n_split[splits[k]]; i++)
+		{
+			int64_t		r = ds->split_rows[splits[k]][i];
+			uint64_t	key,
+						slot;
 
-		xd_encode_interaction(&ds->enc, ds->num + (size_t) r * s->n_num,
-							  ds->codes + (size_t) r * s->n_codes, c);
-		key = cell_key(p, ds->items[r], c);
-		slot = slot_of(p, key);
-		p->keys[slot] = key;
-		p->counts[slot]++;
-	}
+			xd_encode_interaction(&ds->enc, ds->num + (size_t) r * s->n_num,
+								  ds->codes + (size_t) r * s->n_codes, c);
+			key = cell_key(p, ds->items[r], c);
+			slot = slot_of(p, key);
+			p->keys[slot] = key;
+			p->counts[slot]++;
+			p->overall[ds->items[r]]++;
+		}
 	free(c);
 	*out = p;
 	return XD_OK;
+}
+
+xd_status
+xd_popularity_fit(const xd_dataset *ds, xd_popularity **out)
+{
+	const xd_split train = XD_SPLIT_TRAIN;
+
+	return popularity_fit(ds, &train, 1, out);
+}
+
+xd_status
+xd_popularity_fit_support(const xd_dataset *ds, xd_popularity **out)
+{
+	const xd_split support[2] = {XD_SPLIT_TRAIN, XD_SPLIT_VALID};
+
+	return popularity_fit(ds, support, 2, out);
 }
 
 void
@@ -147,6 +170,7 @@ xd_popularity_free(xd_popularity *p)
 	free(p->dims);
 	free(p->keys);
 	free(p->counts);
+	free(p->overall);
 	free(p);
 }
 
@@ -160,7 +184,7 @@ xd_popularity_score(void *arg, const xd_batch *b, float *scores)
 		int32_t		v = b->items[r];
 		uint64_t	slot = slot_of(p, cell_key(p, v, b->c + (size_t) r * b->m));
 		int32_t		in_cell = p->keys[slot] ? p->counts[slot] : 0;
-		int32_t		overall = v >= 0 && v < p->ds->n_items ? p->ds->item_train_count[v] : 0;
+		int32_t		overall = v >= 0 && v < p->ds->n_items ? p->overall[v] : 0;
 
 		/* the cell first; overall popularity only breaks its ties */
 		scores[r] = (float) (log1p((double) in_cell) + 1e-3 * log1p((double) overall));

@@ -626,6 +626,12 @@ hit10_of(double inv)
 }
 
 static double
+hit20_of(double inv)
+{
+	return rank_of_inv(inv) <= 20.0;
+}
+
+static double
 ndcg10_of(double inv)
 {
 	double		r = rank_of_inv(inv);
@@ -646,6 +652,7 @@ xd_rank_summary_of(const double *inv_rank, int64_t n, xd_rank_summary *out)
 	out->hit1 = mean_se(inv_rank, n, hit1_of);
 	out->hit5 = mean_se(inv_rank, n, hit5_of);
 	out->hit10 = mean_se(inv_rank, n, hit10_of);
+	out->hit20 = mean_se(inv_rank, n, hit20_of);
 	out->ndcg10 = mean_se(inv_rank, n, ndcg10_of);
 	out->mrr = mean_se(inv_rank, n, identity);
 }

@@ -97,6 +97,7 @@ typedef struct XdModelDef
 	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
 	int			vocab_cap;		/* a categorical feature's, unless it has its own */
 	char	   *time_col;		/* option "time_col": the split is by time; else NULL */
+	bool		all_train;		/* load: every row trains (a domain served by popularity) */
 	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
 	char	   *held_out_alias;	/* its own name, the alias expressions read */
 	char	   *deploy;			/* "if_better" (default), "always", "never" */

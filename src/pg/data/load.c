@@ -470,8 +470,11 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 	ds->stop = xdpg_stop;
 
 	append_rows(md, md->relation, md->alias, domain, md->time_col != NULL, users, items, ds, counts);
+	/* a domain served by popularity counts all its rows (adapt_run.c) */
+	if (md->all_train)
+		xd_dataset_split_by_order(ds, ds->n_rows, ds->n_rows);
 	/* option time_col: the split is by time, the last 10% of the rows test */
-	if (md->time_col)
+	else if (md->time_col)
 		xd_dataset_split_by_order(ds, ds->n_rows * 8 / 10, ds->n_rows * 9 / 10);
 	if (md->held_out)
 	{

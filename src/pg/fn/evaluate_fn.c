@@ -1,5 +1,5 @@
 /*
- * evaluate_fn.c - xdrec.evaluate(name, domain, protocol, seed, test): reloads
+ * evaluate_fn.c - xdrec.evaluate(name, domain, protocol, seed, test, support): reloads
  * a served domain's rows through the version's key maps (rows whose user or
  * item the version does not know are left out, and a notice says how many),
  * splits them the same way training did, encodes them with the version's own
@@ -17,6 +17,9 @@
  * Every value comes with its standard error; excluded counts the positives
  * whose user or item has no training row. Fewer than 50 positives draw a
  * notice: differences that small a test set shows are mostly noise.
+ * Protocol 'cold' (run/cold_eval.c) ranks held-out users from their first
+ * rows; protocol 'fewshot' (support => N; run/adapt_run.c) adapts each
+ * target from N of its rows and ranks the rest.
  */
 #include "postgres.h"
 
@@ -33,6 +36,7 @@
 #include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
 #include "run/cold_fit.h"
+#include "serve/cold_user.h"
 
 /* below this many test positives a notice says the metrics are noisy */
 #define XDPG_EVAL_FEW 50
@@ -163,7 +167,8 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	XdSpan		span;
 	const char *method = v->method;
 	EvalOut		out = {rsinfo, domain, 0};
-	int64		n;
+	int64		n = -1,
+				n_base;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
@@ -209,12 +214,18 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	/* encode with the served version's normalisation and profiles */
 	xdpg_eval_use_encoding(ds, v);
 
-	n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
+	/*
+	 * A domain served by popularity (adapt_run.c) has no model to measure:
+	 * the "popularity" rows measure the heuristic that serves it (here in
+	 * context, from the training split).
+	 */
+	if (!xdpg_version_popular(v))
+		n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
 	if (v->explicit_fb)
 	{
 		float		mean = (float) ds->rating_mean;
 
-		evaluate_scorer(&out, ds, true, full, seed, "mean", xd_constant_score, &mean);
+		n_base = evaluate_scorer(&out, ds, true, full, seed, "mean", xd_constant_score, &mean);
 	}
 	else
 	{
@@ -224,9 +235,11 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 		evaluate_scorer(&out, ds, false, full, seed, "random", xd_random_score, &rseed);
 		st = xd_popularity_fit(ds, &guard->popularity);
 		xdpg_check_status(st, "counting popularity");
-		evaluate_scorer(&out, ds, false, full, seed, "popularity", xd_popularity_score,
-						guard->popularity);
+		n_base = evaluate_scorer(&out, ds, false, full, seed, "popularity", xd_popularity_score,
+								 guard->popularity);
 	}
+	if (n < 0)
+		n = n_base;
 	if (n < XDPG_EVAL_FEW)
 		ereport(NOTICE,
 				(errmsg("domain %s has only " INT64_FORMAT " test positives: its metrics are noisy", domain, n),
@@ -289,11 +302,11 @@ evaluate_cold_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const
  */
 static bool
 evaluate_routed(FunctionCallInfo fcinfo, const char *name, const char *domain,
-				const char *protocol, int seed, Oid test)
+				const char *protocol, int seed, Oid test, int64 support)
 {
-	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID};
-	Datum		vals[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', OidIsValid(test) ? ' ' : 'n'};
+	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TEXTOID, INT4OID};
+	Datum		vals[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', OidIsValid(test) ? ' ' : 'n', support > 0 ? ' ' : 'n'};
 	char	   *to_domain;
 	char	   *node = xdpg_route(name, domain, (Datum) 0, &to_domain);
 
@@ -308,11 +321,76 @@ evaluate_routed(FunctionCallInfo fcinfo, const char *name, const char *domain,
 		? CStringGetTextDatum(quote_qualified_identifier(get_namespace_name(get_rel_namespace(test)),
 														 get_rel_name(test)))
 		: (Datum) 0;
+	vals[6] = Int32GetDatum((int32) support);
 	xdpg_route_rows(fcinfo, node, name, domain, "proxy_evaluate",
 					"SELECT r.domain, r.method, r.metric, r.value, r.std_error, r.n, r.excluded "
-					"FROM xdrec_internal.proxy_evaluate($1, $2, $3, $4, $5, $6) r",
-					6, types, vals, nulls);
+					"FROM xdrec_internal.proxy_evaluate($1, $2, $3, $4, $5, $6, $7) r",
+					7, types, vals, nulls);
 	return true;
+}
+
+/*
+ * Protocol 'fewshot' on one target domain (run/adapt_run.c, fewshoteval.h):
+ * a seeded support of the domain's rows, the rest the query; per method
+ * ('fewshot' when the source version has the meta-learner, 'drr',
+ * 'target_only', 'popularity', 'support_first') 'hit@10', 'hit@20',
+ * 'ndcg@10' and 'mrr' by full ranking, n the query positives ranked,
+ * excluded those whose user or item has no support row; and 'seconds', a
+ * fitted method's time on the support (n the support's rows). A domain
+ * with too few rows for the support and a query is an error when asked
+ * for, else left out with a notice.
+ */
+static void
+evaluate_fewshot_domain(ReturnSetInfo *rsinfo, const char *name, const char *domain,
+						bool asked, int64 support, int seed)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "xdrec fewshot evaluation",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	EvalOut		out = {rsinfo, domain, 0};
+	xd_fse_result res;
+	XdAdaptRun *run;
+	int64		n_rows;
+	bool		ran;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	run = xdpg_adapt_load(name, domain, "auto", "never", cxt);
+	ran = xdpg_adapt_evaluate_fewshot(run, support, seed, &res, &n_rows);
+	SPI_finish();
+	if (!ran)
+	{
+		ereport(asked ? ERROR : NOTICE,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("domain %s of model \"%s\" has " INT64_FORMAT " rows, too few for a support of " INT64_FORMAT " and a query%s",
+						domain, name, n_rows, (int64) support, asked ? "" : ": left out"),
+				 asked ? errhint("Pass a support below " INT64_FORMAT ".", n_rows) : 0));
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return;
+	}
+	out.excluded = res.excluded;
+	for (int m = 0; m < XD_FSE_N_METHODS; m++)
+	{
+		const xd_fse_cell *c = &res.cell[m];
+		xd_metric_se secs = {c->seconds, NAN};
+
+		if (!c->ran)
+			continue;
+		put_row(&out, xd_fse_method_name(m), "hit@10", c->s.hit10, c->s.n);
+		put_row(&out, xd_fse_method_name(m), "hit@20", c->s.hit20, c->s.n);
+		put_row(&out, xd_fse_method_name(m), "ndcg@10", c->s.ndcg10, c->s.n);
+		put_row(&out, xd_fse_method_name(m), "mrr", c->s.mrr, c->s.n);
+		if (m <= XD_FSE_TARGET_ONLY)
+			put_row(&out, xd_fse_method_name(m), "seconds", secs, res.support);
+	}
+	if (!res.cell[XD_FSE_FEWSHOT].ran)
+		ereport(NOTICE,
+				(errmsg("domain %s: the served source version has no few-shot meta-learner, so method fewshot is not measured", domain),
+				 errhint("Train the source with it: SELECT xdrec.alter_model('%s', options => '{\"fewshot\": true}'); SELECT xdrec.train('%s');",
+						 name, name)));
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
 
 PG_FUNCTION_INFO_V1(xdrec_evaluate);
@@ -326,6 +404,7 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	bool		full;
 	int			seed;
 	Oid			test;
+	int64		support = 0;
 	XdServed   *s;
 	char	  **domains;
 	int			n;
@@ -338,11 +417,20 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 	domain = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	protocol = PG_ARGISNULL(2) ? "sampled" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (strcmp(protocol, "sampled") != 0 && strcmp(protocol, "full") != 0 &&
-		strcmp(protocol, "cold") != 0)
+		strcmp(protocol, "cold") != 0 && strcmp(protocol, "fewshot") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("protocol must be 'sampled', 'full' or 'cold', not '%s'", protocol),
-				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item; 'cold' ranks the users option cold_holdout left out of training.")));
+				 errmsg("protocol must be 'sampled', 'full', 'cold' or 'fewshot', not '%s'", protocol),
+				 errhint("'sampled' is the paper's (50 item and 50 context negatives); 'full' ranks every item; 'cold' ranks the users option cold_holdout left out of training; 'fewshot' adapts each target from a support of support => N of its rows.")));
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		support = PG_GETARG_INT32(5);
+	if ((strcmp(protocol, "fewshot") == 0) != (support != 0) || support < 0 ||
+		(support > 0 && support < 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(strcmp(protocol, "fewshot") == 0 ?
+						"protocol 'fewshot' needs support => N, the rows a domain is adapted from, at least 2" :
+						"support => N goes with protocol 'fewshot' only")));
 	full = strcmp(protocol, "full") == 0;
 	seed = PG_ARGISNULL(3) ? 42 : PG_GETARG_INT32(3);
 	test = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
@@ -351,7 +439,7 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with oid %u does not exist", test)));
 
-	if (domain && evaluate_routed(fcinfo, name, domain, protocol, seed, test))
+	if (domain && evaluate_routed(fcinfo, name, domain, protocol, seed, test, support))
 		return (Datum) 0;
 	s = xdpg_served(name);
 	n = xdpg_served_domains(s, &domains);
@@ -364,11 +452,23 @@ xdrec_evaluate(PG_FUNCTION_ARGS)
 		domains = copy;
 	}
 	InitMaterializedSRF(fcinfo, 0);
-	if (domain)
+	if (domain && support == 0)
 		(void) xdpg_version_for_domain(s, name, domain);
 	for (int i = 0; i < (domain ? 1 : n); i++)
 	{
-		if (strcmp(protocol, "cold") == 0)
+		if (support > 0)
+		{
+			if (OidIsValid(test))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("protocol 'fewshot' cuts its query from the domain's rows, so it takes no test relation")));
+			/* every served target, or the domain asked for (served or not) */
+			if (!domain && xdpg_version_for_domain(s, name, domains[i])->pins_shared_version == 0)
+				continue;
+			evaluate_fewshot_domain(rsinfo, name, domain ? domain : domains[i], domain != NULL,
+									support, seed);
+		}
+		else if (strcmp(protocol, "cold") == 0)
 		{
 			if (OidIsValid(test))
 				ereport(ERROR,

@@ -306,6 +306,9 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		int64		ui = a->int_form ? DatumGetInt64(a->user) : 0;
 
 		v = xdpg_lookup_user(s, a->name, a->domain, ut, ui, a->int_form, &user);
+		/* a domain served by popularity serves its known users so too */
+		if (v && xdpg_version_popular(v))
+			cu = xdpg_popular_known_user(s, a->name, pstrdup(v->domain), user);
 		/* no trained embedding: on_unknown says */
 		if (v == NULL && a->on_unknown == ON_UNKNOWN_SKIP)
 		{
@@ -552,6 +555,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	char	  **domains;
 	int			n_domains;
 	int		   *user_domain;
+	char	  **popular_domain;	/* known to a domain served by popularity */
 	int32	   *user_ids;
 	Datum	   *out_items;
 	float	   *out_scores;
@@ -588,6 +592,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	 */
 	n_domains = xdpg_served_domains(s, &domains);
 	user_domain = palloc(sizeof(int) * Max(n, 1));
+	popular_domain = palloc0(sizeof(char *) * Max(n, 1));
 	user_ids = palloc(sizeof(int32) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -605,6 +610,14 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 			if (on_unknown == ON_UNKNOWN_ERROR)
 				xdpg_unknown_user(name, domain, int_form ? NULL : user_text(s, keys[i]),
 								  int_form ? DatumGetInt64(keys[i]) : 0, int_form);
+			user_domain[i] = -1;
+			n_cold++;
+			continue;
+		}
+		if (xdpg_version_popular(v))
+		{
+			/* served with the users without an embedding, by popularity */
+			popular_domain[i] = pstrdup(v->domain);
 			user_domain[i] = -1;
 			n_cold++;
 			continue;
@@ -698,7 +711,9 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 
 		if (user_domain[i] >= 0)
 			continue;
-		if (on_unknown != ON_UNKNOWN_SKIP)
+		if (popular_domain[i])
+			cu = xdpg_popular_known_user(s, name, popular_domain[i], user_ids[i]);
+		else if (on_unknown != ON_UNKNOWN_SKIP)
 			cu = xdpg_cold_from_rows(s, name, domain, int_form ? NULL : user_text(s, keys[i]),
 									 int_form ? DatumGetInt64(keys[i]) : 0, int_form,
 									 on_unknown == ON_UNKNOWN_POPULAR);

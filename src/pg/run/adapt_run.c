@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -23,6 +25,7 @@
 
 #include "xdrec/clock.h"
 #include "xdrec/fewshot.h"
+#include "xdrec/fewshoteval.h"
 #include "xdrec/transfer.h"
 #include "run/run.h"
 
@@ -90,6 +93,8 @@ struct XdAdaptRun
 	xd_transfer_method method;
 	bool		fewshot;		/* method "fewshot": the source's meta-learner, */
 	bool		auto_fewshot;	/* ... which auto chose for a small domain */
+	char	   *popular;		/* auto on a domain too small for any method:
+								 * why it is served by popularity; else NULL */
 	double		fs_first_loss;	/* the support's loss at theta^0, */
 	double		fs_last_loss;	/* and at the last step */
 	const char *deploy;			/* the deploy policy (deploy.c) */
@@ -199,12 +204,15 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	/*
 	 * The target's rows as the caller, with its own normalisation (DESIGN 2).
 	 * auto takes a domain too small for the other methods when the source
-	 * has the meta-learner: fewshot below fewshot_rows training rows.
+	 * has the meta-learner: fewshot below fewshot_rows training rows; and
+	 * one too small for any method (fewshot's 2 rows and 2 items, or the
+	 * others' 20 without the meta-learner) is served by popularity.
 	 */
 	ds = xdpg_fit_load_rows(md, name, domain, false,
 							run->fewshot || (run->method == XD_TRANSFER_AUTO && src->fewshot),
-							&run->users, &run->items, guard, &run->counts);
-	if (run->method == XD_TRANSFER_AUTO && src->fewshot &&
+							&run->users, &run->items, guard, &run->counts,
+							run->method == XD_TRANSFER_AUTO ? &run->popular : NULL);
+	if (run->method == XD_TRANSFER_AUTO && src->fewshot && !run->popular &&
 		ds->n_split[XD_SPLIT_TRAIN] < md->fewshot_rows)
 		run->fewshot = run->auto_fewshot = true;
 
@@ -223,7 +231,7 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 				 errmsg("domain %s encodes %d context values but source version " INT64_FORMAT " expects %d",
 						domain, ds->enc.schema.m, source_version, shared->cfg.m)));
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
-							run->fewshot ? 1 :
+							run->fewshot || run->popular ? 1 :
 							adapt_models_at_once(run->method, md->lambda_search) +
 							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)));
 
@@ -265,14 +273,32 @@ adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
 	xdpg_check_status(st, "adapting with the few-shot meta-learner");
 }
 
-/* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
-void
-xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
+/*
+ * A domain served by popularity in phase 2: no fit, only its tables (zero:
+ * serving never scores them, serve/cold_user.c ranks its items by the share
+ * of its users who chose them) over the source's modules, for the version
+ * to hold its keys and rows.
+ */
+static void
+adapt_popular(XdAdaptRun *run, xd_transfer_result *res)
 {
-	xd_transfer_opts *opts = &run->opts;
-	xd_transfer_result *res;
-	xd_status	st;
+	const xd_config *cfg = &run->src->model->shared->cfg;
 
+	res->requested = res->method = XD_TRANSFER_DIRECT;
+	res->cfg = *cfg;
+	res->best_metric = NAN;
+	xdpg_check_status(xd_domain_new(cfg, run->guard->ds->n_users, run->guard->ds->n_items,
+									&res->domain),
+					  "making the domain's tables");
+	xdpg_check_status(xd_model_new(cfg, run->src->model->shared, res->domain, false, false,
+								   &res->model),
+					  "making the domain's tables");
+}
+
+/* The transfer options of a run: the method and the model's options. */
+static void
+adapt_opts(const XdAdaptRun *run, xd_transfer_opts *opts)
+{
 	xd_transfer_opts_default(opts);
 	opts->method = run->method;
 	opts->pretrain_epochs = run->md->pretrain_epochs;
@@ -284,10 +310,26 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 	opts->patience = Max(run->md->patience, 1);
 	opts->valid_max = run->md->val_sample;
 	opts->seed = run->md->cfg.seed;
+}
+
+/* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
+void
+xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
+{
+	xd_transfer_opts *opts = &run->opts;
+	xd_transfer_result *res;
+	xd_status	st;
+
+	adapt_opts(run, opts);
 	xdpg_curve_init(&run->curve, run->cxt, hooks);
 	opts->hooks = run->curve.hooks;
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
 	run->guard->transfer = res;
+	if (run->popular)
+	{
+		adapt_popular(run, res);
+		return;
+	}
 	if (run->fewshot)
 	{
 		adapt_fewshot(run, res);
@@ -315,19 +357,26 @@ xdpg_adapt_store(XdAdaptRun *run)
 	XdVersionInfo info = {0};
 	int64		version_id;
 	XdValidation valid;
-	const char *method = run->fewshot ? "fewshot" : xd_transfer_method_name(res->method);
+	const char *method = run->popular ? "popularity" : run->fewshot ? "fewshot" :
+		xd_transfer_method_name(res->method);
 	const char *requested = run->fewshot && !run->auto_fewshot ? "fewshot" :
 		xd_transfer_method_name(run->method);
 
-	metrics = xdpg_fit_test_metrics(md, ds, xd_transfer_score, res);
-
-	/* the kept fit's validation terms, for their standard error */
+	/* a domain served by popularity has no split to measure or validate on */
+	if (run->popular)
+	{
+		metrics = "null";
+		valid.metric = valid.se = NAN;
+		valid.n = 0;
+	}
+	else
 	{
 		xd_transfer_opts vo = run->opts;
 		double	   *each = NULL;
 		int64_t		n;
 		xd_status	st;
 
+		metrics = xdpg_fit_test_metrics(md, ds, xd_transfer_score, res);
 		vo.hooks.stop = xdpg_stop;
 		st = xd_transfer_validation(res, ds, &vo, &each, &n);
 		xdpg_fit_validation(st, each, n, md->explicit_fb, &valid);
@@ -386,8 +435,18 @@ xdpg_adapt_store(XdAdaptRun *run)
 							 ds->n_split[XD_SPLIT_TRAIN], md->fewshot_rows) : "requested");
 		appendStringInfoString(&summary, "}");
 	}
+	if (run->popular)
+	{
+		/* how it is served and why (adapt_all's reason) */
+		appendStringInfoString(&summary, ", \"popularity\": {\"reason\": ");
+		escape_json(&summary, psprintf("auto: %s; served by popularity in the domain: its items by the share "
+									   "of its users who chose them, from its " INT64_FORMAT " row%s",
+									   run->popular, run->counts.rows_used,
+									   run->counts.rows_used == 1 ? "" : "s"));
+		appendStringInfoString(&summary, "}");
+	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
-	if (run->method == XD_TRANSFER_AUTO && !run->fewshot)
+	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};
 
@@ -422,4 +481,37 @@ xdpg_adapt_store(XdAdaptRun *run)
 	guard->ds = NULL;
 
 	return summary.data;
+}
+
+/*
+ * xdrec.evaluate's protocol 'fewshot' on a run loaded with method auto (the
+ * source version's meta-learner, when it has one, and its encoders read):
+ * the core's protocol (fewshoteval.h) on the domain's rows, with the fits
+ * adapt would make (the model's options), nothing written. Frees the rows.
+ * False when the domain has too few rows for the support and a query
+ * (*n_rows says how many).
+ */
+bool
+xdpg_adapt_evaluate_fewshot(XdAdaptRun *run, int64 support, int seed, xd_fse_result *res,
+							int64 *n_rows)
+{
+	xd_transfer_opts o;
+	xd_status	st;
+
+	if (run->md->explicit_fb)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("protocol 'fewshot' ranks items, so it measures implicit-feedback models only"),
+				 errhint("Model \"%s\" learns ratings: use protocol 'sampled' or 'full'.", run->name)));
+	*n_rows = run->guard->ds->n_rows;
+	adapt_opts(run, &o);
+	o.hooks.stop = xdpg_stop;
+	st = xd_fseval_run(run->src->fewshot, run->src->model->shared, run->src->encoders,
+					   run->guard->ds, support, (uint64) seed, &o, res);
+	xd_dataset_free(run->guard->ds);
+	run->guard->ds = NULL;
+	if (st == XD_ENODATA)
+		return false;
+	xdpg_check_status(st, "evaluating on the few-shot protocol");
+	return true;
 }

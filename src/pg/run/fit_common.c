@@ -71,12 +71,15 @@ xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg, char **name, char
  * (owner.c: feature expressions run as the caller, who stays the caller,
  * with search_path pinned). A source builds the
  * model's vocabularies from its rows; a target keeps the source's frozen
- * ones, already in md. Errors when the domain is too small to fit.
+ * ones, already in md. Errors when the domain is too small to fit, unless
+ * too_small is given (adapt's auto, issue 20): then a domain with rows but
+ * too few to fit is read again with every row in the training split (what
+ * serving it by popularity counts), and *too_small says why (else NULL).
  */
 xd_dataset *
 xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is_source,
 				   bool fewshot, XdKeyMap *users, XdKeyMap *items, XdGuard *guard,
-				   XdLoadCounts *counts)
+				   XdLoadCounts *counts, char **too_small)
 {
 	int			min_rows = is_source ? XDPG_MIN_TRAIN_ROWS :
 		fewshot ? XDPG_MIN_FEWSHOT_ROWS : XDPG_MIN_TARGET_ROWS;
@@ -105,6 +108,24 @@ xdpg_fit_load_rows(XdModelDef *md, const char *name, const char *domain, bool is
 	if (is_source)
 		xdpg_build_vocabulary(md, domain);
 	ds = xdpg_load_domain(md, domain, users, items, guard, counts);
+	if (too_small)
+		*too_small = NULL;
+	if (too_small && counts->rows_used > 0 &&
+		(ds->n_split[XD_SPLIT_TRAIN] < min_rows || ds->n_items < XDPG_MIN_ITEMS))
+	{
+		*too_small = psprintf(INT64_FORMAT " training rows and %d item%s, below the %d training rows and %d items %s",
+							  ds->n_split[XD_SPLIT_TRAIN], (int) ds->n_items,
+							  ds->n_items == 1 ? "" : "s", min_rows, XDPG_MIN_ITEMS,
+							  fewshot ? "method fewshot needs" :
+							  "the methods need (fewshot, with a source trained with option fewshot, needs 2 and 2)");
+		xd_dataset_free(guard->ds);
+		guard->ds = NULL;
+		md->all_train = true;
+		ds = xdpg_load_domain(md, domain, users, items, guard, counts);
+		md->all_train = false;
+		xdpg_span_end(&span);
+		return ds;
+	}
 	xdpg_span_end(&span);
 
 	if (counts->rows_used == 0 || ds->n_split[XD_SPLIT_TRAIN] < min_rows ||

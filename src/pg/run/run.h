@@ -15,6 +15,7 @@
 
 #include "store/store.h"
 
+#include "xdrec/fewshoteval.h"
 #include "xdrec/train.h"
 
 typedef struct XdTrainRun XdTrainRun;
@@ -29,6 +30,9 @@ extern XdAdaptRun *xdpg_adapt_load(const char *name, const char *domain,
 								   MemoryContext cxt);
 extern void xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks);
 extern char *xdpg_adapt_store(XdAdaptRun *run);
+/* ... or, instead of fit and store, evaluate's protocol 'fewshot' */
+extern bool xdpg_adapt_evaluate_fewshot(XdAdaptRun *run, int64 support, int seed,
+										xd_fse_result *res, int64 *n_rows);
 
 extern const char *xdpg_train_source_domain(const XdModelDef *md, const char *requested);
 extern xd_transfer_method xdpg_adapt_method(const char *name, bool *fewshot);
@@ -41,7 +45,8 @@ extern void xdpg_fit_args(FunctionCallInfo fcinfo, const char *domain_arg,
 extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,
 									  const char *domain, bool is_source, bool fewshot,
 									  XdKeyMap *users, XdKeyMap *items,
-									  XdGuard *guard, XdLoadCounts *counts);
+									  XdGuard *guard, XdLoadCounts *counts,
+									  char **too_small);
 extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 								   xd_score_fn score, void *score_arg);
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,

@@ -101,7 +101,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 
 	/* the source's rows, which build the model's vocabularies */
 	ds = xdpg_fit_load_rows(md, name, domain, true, false, &run->users, &run->items, run->guard,
-							&run->counts);
+							&run->counts, NULL);
 	/* option source_weighting 'biao': the targets' rows, with the source's vocabularies */
 	run->biao = xdpg_biao_load(md, name, domain, cxt);
 

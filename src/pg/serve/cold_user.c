@@ -137,6 +137,37 @@ xdpg_popular_user(XdServed *s, const char *model, const char *domain)
 	return popular_of(xdpg_version_for_domain(s, model, domain ? domain : domains[0]));
 }
 
+/*
+ * Whether v is a domain served by popularity (adapt's auto on a domain too
+ * small for any method, adapt_run.c): every user it ranks is served by its
+ * popularity, as on_unknown 'popular' would.
+ */
+bool
+xdpg_version_popular(const XdVersion *v)
+{
+	return strcmp(v->method, "popularity") == 0;
+}
+
+/*
+ * A user the version of domain knows as user (its dense id), served by
+ * popularity because that version serves its domain so
+ * (xdpg_version_popular): its seen items are the user's, which
+ * exclude_seen drops as for a warm user.
+ */
+XdColdUser *
+xdpg_popular_known_user(XdServed *s, const char *model, const char *domain, int32 user)
+{
+	XdVersion  *v = xdpg_version_for_domain(s, model, domain);
+	XdColdUser *cu = popular_of(v);
+
+	if (user >= 0 && user < v->users.n)
+	{
+		cu->seen = v->seen_items + v->seen_off[user];
+		cu->n_seen = (int) (v->seen_off[user + 1] - v->seen_off[user]);
+	}
+	return cu;
+}
+
 /* One more user ranked by v, as how (xdrec.cache_stats). */
 void
 xdpg_count_served(XdVersion *v, XdServedAs how)
@@ -477,7 +508,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	/* their domain's version (a nested read on a miss), then its encoding */
 	v = xdpg_version_for_domain(s, model, user_domain);
 	xdpg_check_version_features(md, v);
-	if (v->cold == NULL && popular_ok)
+	if (v->cold == NULL && (popular_ok || xdpg_version_popular(v)))
 	{
 		SPI_finish();
 		return popular_of(v);
@@ -637,7 +668,7 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	if (xdpg_served_domains(s, &domains) == 0)
 		elog(ERROR, "xdrec: model \"%s\" serves no domain", model);
 	v = xdpg_version_for_domain(s, model, domain ? domain : domains[0]);
-	if (v->cold == NULL && popular_ok)
+	if (v->cold == NULL && (popular_ok || xdpg_version_popular(v)))
 		return popular_of(v);
 	require_cold_module(model, v, "an anonymous history");
 	if (!JB_ROOT_IS_ARRAY(history) || JB_ROOT_IS_SCALAR(history))
@@ -734,13 +765,11 @@ xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *score
 	XdVersion  *v = cu->v;
 
 	if (cu->served_as == XDPG_SERVED_POPULAR)
-	{
 		memcpy(scores, version_popularity(v), sizeof(float) * v->items.n);
-		return;
-	}
-	xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task,
-											xdpg_item_outputs(v, c), scores),
-					  "scoring the cold user");
+	else
+		xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task,
+												xdpg_item_outputs(v, c), scores),
+						  "scoring the cold user");
 	if (exclude_seen)
 		for (int i = 0; i < cu->n_seen; i++)
 			scores[cu->seen[i]] = NAN;

@@ -30,14 +30,18 @@ typedef struct XdColdUser
 
 /*
  * popular_ok: a version without a cold-start module serves the user by
- * popularity (xdpg_popular_user) instead of an error.
+ * popularity (xdpg_popular_user) instead of an error; a version of a domain
+ * served by popularity (xdpg_version_popular) always does.
  */
 extern XdColdUser *xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 									   const char *user_text, int64 user_int, bool is_int,
 									   bool popular_ok);
 extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const char *domain,
 										  Jsonb *history, bool popular_ok);
+extern bool xdpg_version_popular(const XdVersion *v);
 extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
+extern XdColdUser *xdpg_popular_known_user(XdServed *s, const char *model, const char *domain,
+										   int32 user);
 extern void xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *scores);
 extern void xdpg_count_served(XdVersion *v, XdServedAs how);
 extern const char *xdpg_served_as_name(XdServedAs how);

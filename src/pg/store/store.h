@@ -137,7 +137,8 @@ extern uint64 xdpg_stored_tensor_count(const XdStoredTensor *t);
 typedef struct XdVersionInfo
 {
 	const char *kind;			/* "source" or "target" */
-	const char *method;			/* "train", "drr", "anneal", "direct", "target_only" */
+	const char *method;			/* "train", "drr", "anneal", "direct", "target_only",
+								 * "fewshot", "popularity" */
 	int64		pins_shared_version;	/* target: the source version; 0 = none */
 	bool		skip_shared;	/* the modules live in the pinned version */
 	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */

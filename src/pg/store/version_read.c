@@ -422,7 +422,9 @@ read_features(VersionRead *r, JsonbContainer *root, xd_schema *schema)
 
 /* ------------------------------------------------------------- the row */
 
-static const char *const methods[] = {"train", "drr", "anneal", "direct", "target_only", "fewshot", NULL};
+static const char *const methods[] = {
+	"train", "drr", "anneal", "direct", "target_only", "fewshot", "popularity", NULL
+};
 
 /*
  * A target whose own rows hold DRR's residual layers (eq. 19) over the
@@ -483,8 +485,12 @@ read_row(VersionRead *r)
 	r->explicit_model = DatumGetBool(SPI_getbinval(tup, td, 7, &isnull));
 	pin_ok = DatumGetBool(SPI_getbinval(tup, td, 8, &isnull)) && !isnull;
 
-	/* a Direct, DRR or fewshot target serves the modules of the source it pins */
-	r->borrow = method_has_residuals(v->method) || strcmp(v->method, "direct") == 0;
+	/*
+	 * a Direct, DRR or fewshot target serves the modules of the source it
+	 * pins; so does one served by popularity (its tables unused, adapt_run.c)
+	 */
+	r->borrow = method_has_residuals(v->method) || strcmp(v->method, "direct") == 0 ||
+		strcmp(v->method, "popularity") == 0;
 	if (r->borrow && (v->pins_shared_version <= 0 || !pin_ok))
 		version_corrupt(r, "it is a %s target, but it does not pin a source version of its model",
 						v->method);
