@@ -573,6 +573,33 @@ XD_TEST(serve_item_map_recovers_planted_map)
 		}
 	}
 	XD_CHECK(worst < 1e-3);
+	/* an item's profile given as raw values encodes as its stored profile */
+	for (int i = 0; i < n_items; i++)
+	{
+		const xd_schema *s = &enc.schema;
+		float		num[4],
+					want[5],
+					got[5];
+		int32_t		codes[4];
+
+		XD_REQUIRE(s->n_num <= 4 && s->n_codes <= 4);
+		for (int f = 0; f < s->n_features; f++)
+		{
+			const xd_feature *ft = &s->features[f];
+
+			if (ft->scope != XD_SCOPE_ITEM)
+				continue;
+			if (ft->type == XD_TYPE_CATEGORICAL)
+				codes[ft->raw] = enc.item_codes[(size_t) i * s->n_item_codes + ft->profile];
+			else
+				num[ft->raw] = enc.item_num[(size_t) i * s->n_item_num + ft->profile];
+		}
+		memset(want, 0, sizeof(want));
+		memset(got, 0, sizeof(got));
+		xd_encode_item(&enc, i, want);
+		xd_encode_item_raw(&enc, num, codes, got);
+		XD_CHECK(memcmp(want, got, sizeof(want)) == 0);
+	}
 	xd_item_map_free(&map);
 	XD_CHECK(xd_item_map_fit(model, &enc, 0.0, &map) == XD_EINVAL);
 	XD_CHECK(map.A == NULL);

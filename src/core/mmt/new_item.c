@@ -58,6 +58,8 @@ xd_item_map_fit(const xd_model *model, const xd_feature_encoder *enc, double lam
 	double	   *G = NULL,
 			   *R = NULL,
 			   *x = NULL;
+	int		   *nzi = NULL;
+	int			nz;
 	float	   *c = NULL;
 	xd_status	st = XD_OK;
 
@@ -76,7 +78,8 @@ xd_item_map_fit(const xd_model *model, const xd_feature_encoder *enc, double lam
 	R = calloc((size_t) p * d, sizeof(double));
 	x = malloc(sizeof(double) * (size_t) p);
 	c = malloc(sizeof(float) * (size_t) m);
-	if (!map->slot || !map->A || !G || !R || !x || !c)
+	nzi = malloc(sizeof(int) * (size_t) p);
+	if (!map->slot || !map->A || !G || !R || !x || !c || !nzi)
 	{
 		st = XD_ENOMEM;
 		goto done;
@@ -97,12 +100,17 @@ xd_item_map_fit(const xd_model *model, const xd_feature_encoder *enc, double lam
 		for (int k = 0; k < q; k++)
 			x[k] = c[map->slot[k]];
 		x[q] = 1.0;
+		/* over the nonzero entries only: one-hot blocks are mostly 0 */
+		nz = 0;
 		for (int a = 0; a < p; a++)
+			if (x[a] != 0.0)
+				nzi[nz++] = a;
+		for (int ia = 0; ia < nz; ia++)
 		{
-			if (x[a] == 0.0)
-				continue;		/* one-hot blocks are mostly 0 */
-			for (int b = 0; b <= a; b++)
-				G[(size_t) a * p + b] += x[a] * x[b];
+			int			a = nzi[ia];
+
+			for (int ib = 0; ib <= ia; ib++)
+				G[(size_t) a * p + nzi[ib]] += x[a] * x[nzi[ib]];
 			for (int k = 0; k < d; k++)
 				R[(size_t) a * d + k] += x[a] * e[k];
 		}
@@ -145,6 +153,7 @@ done:
 	free(R);
 	free(x);
 	free(c);
+	free(nzi);
 	if (st != XD_OK)
 		xd_item_map_free(map);
 	return st;

@@ -44,6 +44,7 @@
 #include "xdrec/blob.h"
 #include "xdrec/cold.h"
 #include "xdrec/fewshot.h"
+#include "xdrec/serve.h"
 #include "store/store.h"
 
 /* the bound create_model puts on a feature's bins (sql/src/46_lifecycle.sql) */
@@ -771,6 +772,9 @@ version_reset(void *arg)
 	v->cold = NULL;
 	xd_fewshot_free(v->fewshot);
 	v->fewshot = NULL;
+	if (v->item_map)
+		xd_item_map_free(v->item_map);	/* its arrays; the struct is in v->cxt */
+	v->item_map = NULL;
 	xd_feature_encoder_free(&v->enc);
 }
 
