@@ -158,11 +158,29 @@ check_k(int k)
 				 errmsg("k must be between 1 and %d, not %d", XDPG_MAX_K, k)));
 }
 
+/* item keys (int8, or text in "C" order: bytes, then length) */
+static int
+cmp_key(const void *a, const void *b, void *arg)
+{
+	Datum		x = *(const Datum *) a,
+				y = *(const Datum *) b;
+	int			lx,
+				ly,
+				r;
+
+	if (*(bool *) arg)
+		return DatumGetInt64(x) < DatumGetInt64(y) ? -1 : DatumGetInt64(x) > DatumGetInt64(y);
+	lx = VARSIZE_ANY_EXHDR(DatumGetPointer(x));
+	ly = VARSIZE_ANY_EXHDR(DatumGetPointer(y));
+	r = memcmp(VARDATA_ANY(DatumGetPointer(x)), VARDATA_ANY(DatumGetPointer(y)), Min(lx, ly));
+	return r != 0 ? r : (lx > ly) - (lx < ly);
+}
+
 /*
  * The given candidates the version knows, as a mask over its items; those
  * it does not know (items that arrived after training) into *unknown (int8,
- * or text normalised as the version's keys), for new_candidates. Repeats
- * and NULLs are ignored.
+ * or text normalised as the version's keys), sorted and without repeats,
+ * for new_candidates. Repeats and NULLs are ignored.
  */
 static uint8 *
 candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form,
@@ -195,6 +213,16 @@ candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form,
 				: CStringGetTextDatum(xdpg_key_normalise(xdpg_served_key_type(s, false),
 														 TextDatumGetCString(elems[i])));
 	}
+	qsort_arg(*unknown, *n_unknown, sizeof(Datum), cmp_key, &int_form);
+	if (*n_unknown > 1)
+	{
+		int			u = 1;
+
+		for (int i = 1; i < *n_unknown; i++)
+			if (cmp_key(&(*unknown)[i], &(*unknown)[u - 1], &int_form) != 0)
+				(*unknown)[u++] = (*unknown)[i];
+		*n_unknown = u;
+	}
 	return keep;
 }
 
@@ -226,14 +254,12 @@ new_candidates(const char *model, XdServed *s, XdVersion *v, int32 user, const f
 		xdpg_check_status(xd_score_embedded_items(v->model, user, ni->c, ni->E, ni->n,
 												  *ni_scores), "scoring new items");
 	}
-	for (int i = 0; i < n_unknown; i++)
+	/* both in key order ("C" for text): one walk finds the ones left out */
+	for (int i = 0, j = 0; i < n_unknown; i++)
 	{
-		bool		ranked = false;
-
-		for (int j = 0; j < ni->n && !ranked; j++)
-			ranked = int_form ? DatumGetInt64(ni->keys[j]) == DatumGetInt64(unknown[i])
-				: strcmp(TextDatumGetCString(ni->keys[j]), TextDatumGetCString(unknown[i])) == 0;
-		if (!ranked && left++ == 0)
+		while (j < ni->n && cmp_key(&ni->keys[j], &unknown[i], &int_form) < 0)
+			j++;
+		if (!(j < ni->n && cmp_key(&ni->keys[j], &unknown[i], &int_form) == 0) && left++ == 0)
 			first = i;
 	}
 	if (left == 0)
