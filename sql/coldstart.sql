@@ -66,7 +66,8 @@ SELECT count(*) AS ranked FROM xdrec.rank('c', NULL, '{"hour": 12}', 5,
 SELECT count(*) AS ranked FROM xdrec.rank('c', NULL, '{"hour": 12}', 5,
 	history => (SELECT jsonb_agg(item_key) || '[424242]'::jsonb FROM cgen WHERE user_key = 900001));
 
--- an item that arrived after training, among the candidates, is reported
+-- an item that arrived after training, among the candidates, is ranked for
+-- the cold user too, from its item-scoped features through the modulated tower
 INSERT INTO cgen SELECT domain, user_key, 555555, rating, hour, weekday, rain, spend, price, cuisine
 FROM cgen WHERE domain = 'd0' AND user_key = 900001 LIMIT 2;
 SELECT count(*) AS ranked FROM xdrec.rank('c', 900001, '{"hour": 12}', 5,

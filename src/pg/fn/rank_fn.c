@@ -11,9 +11,9 @@
  * k must be in 1..10000 (an error otherwise); fewer rows come back when the
  * domain has fewer candidates (after exclude_seen and candidates).
  * Candidate keys the version does not know (items that arrived after
- * training) are ranked from their item-scoped features for a trained user
- * when the model has any and they have rows (serve/new_items.c), else left
- * out with a NOTICE; repeats are ignored.
+ * training) are ranked from their item-scoped features when the model has
+ * any and they have rows (serve/new_items.c), else left out with a NOTICE;
+ * repeats are ignored.
  */
 #include "postgres.h"
 
@@ -228,31 +228,36 @@ candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form,
 
 /*
  * Candidates the version does not know (items that arrived after training,
- * issue 19): for a trained user of a version with item-scoped features,
- * those with rows in the domain come back in *ni, scored into ni_scores,
+ * issue 19): in a version with item-scoped features, for a trained user, a
+ * cold user or a history (cu), those with rows in the domain come back in
+ * *ni, scored into ni_scores,
  * from their features (serve/new_items.c); every other one is left out
  * with a NOTICE that counts them, names one and says why, so none is
  * dropped silently.
  */
 static void
-new_candidates(const char *model, XdServed *s, XdVersion *v, int32 user, const float *c,
-			   Datum *unknown, int n_unknown, bool int_form, XdNewItems *ni,
+new_candidates(const char *model, XdServed *s, XdVersion *v, int32 user, XdColdUser *cu,
+			   const float *c, Datum *unknown, int n_unknown, bool int_form, XdNewItems *ni,
 			   float **ni_scores)
 {
 	int			left = 0,
 				first = -1;
+	bool		popular = cu && cu->served_as == XDPG_SERVED_POPULAR;
 	const char *why;
 
 	memset(ni, 0, sizeof(*ni));
 	*ni_scores = NULL;
 	if (n_unknown == 0)
 		return;
-	if (user >= 0 && v->has_item_scope)
+	if (v->has_item_scope && !popular)
 	{
 		xdpg_new_items(s, v, c, unknown, n_unknown, ni);
 		*ni_scores = palloc(sizeof(float) * Max(ni->n, 1));
-		xdpg_check_status(xd_score_embedded_items(v->model, user, ni->c, ni->E, ni->n,
-												  *ni_scores), "scoring new items");
+		/* a cold user or history: its modulated tower (cold.h) */
+		xdpg_check_status(cu ? xd_cold_score_embedded(v->cold, v->model, &cu->task, ni->E, ni->c,
+													  ni->n, *ni_scores)
+						  : xd_score_embedded_items(v->model, user, ni->c, ni->E, ni->n,
+													*ni_scores), "scoring new items");
 	}
 	/* both in key order ("C" for text): one walk finds the ones left out */
 	for (int i = 0, j = 0; i < n_unknown; i++)
@@ -266,8 +271,8 @@ new_candidates(const char *model, XdServed *s, XdVersion *v, int32 user, const f
 		return;
 	why = !v->has_item_scope
 		? "the model has no item-scoped feature to rank an item that arrived after training from; it is ranked once the domain is trained again"
-		: user < 0
-		? "a user without a trained embedding is scored against trained items only"
+		: popular
+		? "a user ranked by popularity is ranked against trained items only"
 		: "an item with no row in the domain's relation (that you may read) has no features to rank it from";
 	ereport(NOTICE,
 			(errmsg("%d candidate%s not known to version " INT64_FORMAT " of model \"%s\" (domain %s): left out",
@@ -411,7 +416,7 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		int			n_unknown;
 
 		keep = candidate_mask(s, v, a->candidates, a->int_form, &unknown, &n_unknown);
-		new_candidates(a->name, s, v, user, c, unknown, n_unknown, a->int_form, &ni,
+		new_candidates(a->name, s, v, user, cu, c, unknown, n_unknown, a->int_form, &ni,
 					   &ni_scores);
 	}
 	/* new items after the trained ones: item n_items + j is new item j */
