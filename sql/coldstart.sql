@@ -66,12 +66,29 @@ SELECT count(*) AS ranked FROM xdrec.rank('c', NULL, '{"hour": 12}', 5,
 SELECT count(*) AS ranked FROM xdrec.rank('c', NULL, '{"hour": 12}', 5,
 	history => (SELECT jsonb_agg(item_key) || '[424242]'::jsonb FROM cgen WHERE user_key = 900001));
 
--- an item that arrived after training, among the candidates, is reported
+-- an item that arrived after training, among the candidates, is ranked for
+-- the cold user too, from its item-scoped features through the modulated tower
 INSERT INTO cgen SELECT domain, user_key, 555555, rating, hour, weekday, rain, spend, price, cuisine
 FROM cgen WHERE domain = 'd0' AND user_key = 900001 LIMIT 2;
 SELECT count(*) AS ranked FROM xdrec.rank('c', 900001, '{"hour": 12}', 5,
 	candidates => ARRAY[555555, (SELECT max(item_key) FROM cgen WHERE item_key < 555555)]);
-DELETE FROM cgen WHERE item_key = 555555;
+-- ... and for a trained user it is ranked from its item-scoped features
+-- (price, cuisine: the version's ridge map to an embedding), one with no
+-- row is reported; two new items with the same features score the same,
+-- and features that differ give another score
+INSERT INTO cgen SELECT domain, user_key, 555556, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE item_key = 555555;
+INSERT INTO cgen SELECT domain, user_key, 555557, rating, hour, weekday, rain, spend, price + 50, 'other-cuisine'
+FROM cgen WHERE item_key = 555555;
+CREATE TEMP TABLE newi AS
+SELECT item_key, score, rank FROM xdrec.rank('c', (SELECT min(user_key) FROM cgen WHERE domain = 'd0'),
+	'{"hour": 12}', 10, exclude_seen => false,
+	candidates => ARRAY[555555, 555556, 555557, 555558, (SELECT max(item_key) FROM cgen WHERE item_key < 555555)]);
+SELECT count(*) AS ranked, count(*) FILTER (WHERE item_key >= 555555) AS new_ranked,
+	   bool_and(score = score) AS finite_scores FROM newi;
+SELECT (SELECT score FROM newi WHERE item_key = 555555) = (SELECT score FROM newi WHERE item_key = 555556) AS same_features_same_score,
+	   (SELECT score FROM newi WHERE item_key = 555555) <> (SELECT score FROM newi WHERE item_key = 555557) AS other_features_other_score;
+DELETE FROM cgen WHERE item_key >= 555555;
 
 -- 4. rank_many: on_unknown 'cold' (the default) ranks the new user as rank
 -- does and leaves out one with no rows; 'skip' leaves both out; 'error' fails

@@ -164,6 +164,12 @@ xd_status	xd_cold_score_outputs(xd_cold *cold, xd_model *model,
 xd_status	xd_cold_score_rows(xd_cold *cold, xd_model *model, const xd_cold_task *t,
 							   const int32_t *items, const float *c, int n,
 							   float *scores);
+/*
+ * ... rows of new items (serve.h's xd_item_map) given by their embeddings
+ * E[n * d] instead of items: no item bias. Any n.
+ */
+xd_status	xd_cold_score_embedded(xd_cold *cold, xd_model *model, const xd_cold_task *t,
+								   const float *E, const float *c, int n, float *scores);
 
 /*
  * One episode's loss (training): the task of support s scores the rows of

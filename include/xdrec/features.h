@@ -149,6 +149,9 @@ void		xd_encode_interaction(const xd_feature_encoder *e, const float *num,
 								  const int32_t *codes, float *c);
 void		xd_encode_user(const xd_feature_encoder *e, int32_t user, float *c);
 void		xd_encode_item(const xd_feature_encoder *e, int32_t item, float *c);
+/* ... the item-scoped blocks from raw values num/codes: an item with no profile (issue 19) */
+void		xd_encode_item_raw(const xd_feature_encoder *e, const float *num,
+							   const int32_t *codes, float *c);
 
 /*
  * Training's encoding of a stored row (xd_dataset_encode): the

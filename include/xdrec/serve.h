@@ -122,6 +122,45 @@ xd_status	xd_score_candidates(xd_model *model, int32_t user, const float *c,
 								int n, float *scores);
 
 /*
+ * New items (issue 19, docs/cold-start.md): an item that arrived after
+ * training has no row of E_v, so its embedding is mapped from its
+ * item-scoped features, by a ridge regression fit on the trained items:
+ *
+ *   e_v(x) = A^T [x ; 1],   A = argmin_A sum_i |E_v[i] - A^T [x_i ; 1]|^2 + lambda |A|^2
+ *
+ * x the item-scoped blocks of an encoded context (for trained item i, of
+ * its profile: xd_encode_item). A closed form (the normal equations,
+ * Cholesky), a function of the trained E_v and the stored profiles alone.
+ */
+typedef struct xd_item_map
+{
+	int			q;				/* item-scoped slots of c */
+	int			d;
+	int32_t    *slot;			/* [q] their indices in c */
+	float	   *A;				/* [(q + 1) * d], the last row the bias */
+} xd_item_map;
+
+/*
+ * Fits the map on model's trained items and enc's item profiles; ridge
+ * lambda > 0. XD_EINVAL when the schema has no item-scoped feature or
+ * the domain no item; XD_ENOMEM. Free accepts a zeroed map.
+ */
+xd_status	xd_item_map_fit(const xd_model *model, const xd_feature_encoder *enc,
+							double lambda, xd_item_map *map);
+void		xd_item_map_free(xd_item_map *map);
+/* The embedding e[d] of an item whose item-scoped features are encoded in c[m]. */
+void		xd_item_map_embed(const xd_item_map *map, const float *c, float *e);
+
+/*
+ * Scores n new items for one trained user: item r with embedding E[r * d]
+ * in its own encoded context c[r * m] (the caller's, its item-scoped blocks
+ * the item's), as xd_model_score scores a trained item (its s_v 0 when
+ * explicit). Any n; uses the model's workspace.
+ */
+xd_status	xd_score_embedded_items(xd_model *model, int32_t user, const float *c,
+									const float *E, int n, float *scores);
+
+/*
  * rank_many (DESIGN.md section 6) for the users of one domain, each with its
  * full encoded context (user-scoped features make contexts differ): users
  * are grouped by context, and each group is scored against the item

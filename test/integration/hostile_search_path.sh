@@ -334,7 +334,9 @@ SQL
 	|| fail "training with source weighting or reading its weights failed: $(cat "$WORK/biao.out")"
 # The cold paths under the hostile search_path (the owner's default): a
 # model holding users out of training, evaluate's protocol 'cold' reading
-# them, and rank's popularity fallback for a user with nothing to rank from.
+# them, rank's popularity fallback for a user with nothing to rank from, and
+# a new item (rows added after training) among the candidates of trained
+# users, ranked from its item-scoped features read from the relation.
 q -U xdhs_owner >"$WORK/cold.out" 2>&1 <<'SQL'
 SELECT xdrec.create_model('hs_cold', 'g', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(), options => '{"d": 4, "epochs": 1, "cold_holdout": 0.3}');
@@ -342,7 +344,15 @@ SELECT hostile.try(1013, $$SELECT xdrec.train('hs_cold', 'd0')$$);
 SELECT hostile.try(1014, $$SELECT * FROM xdrec.evaluate('hs_cold', 'd0', protocol => 'cold')$$);
 SELECT hostile.try(1015, $$SELECT * FROM xdrec.rank('hs_cold', 10000003, '{}', 3, on_unknown => 'popular')$$);
 SQL
-[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n BETWEEN 1013 AND 1015")" = ok,ok,ok ] \
+q >/dev/null <<'SQL'
+INSERT INTO g SELECT domain, user_key, 990001, rating, hour, weekday, rain, spend, price, cuisine
+FROM g WHERE domain = 'd0' ORDER BY user_key, item_key LIMIT 3;
+SQL
+q -U xdhs_owner >>"$WORK/cold.out" 2>&1 <<'SQL'
+SELECT hostile.try(1016, $$SELECT count(*) FROM (SELECT DISTINCT user_key FROM g WHERE domain = 'd0') u,
+	LATERAL xdrec.rank('hs_cold', u.user_key, '{}', 3, candidates => ARRAY[990001::bigint], on_unknown => 'skip') r$$);
+SQL
+[ "$(q -c "SELECT string_agg(sqlstate, ',' ORDER BY n) FROM hostile.outcome WHERE n BETWEEN 1013 AND 1016")" = ok,ok,ok,ok ] \
 	|| fail "the cold paths failed under the hostile search_path: $(cat "$WORK/cold.out")"
 
 # every job to its end, waited for with a clean search_path

@@ -319,6 +319,15 @@ XD_TEST(cold_serving_from_item_outputs_matches_scoring_rows)
 	XD_REQUIRE(xd_cold_score_rows(f.cold, f.model, &t, items, rows, n, b) == XD_OK);
 	for (int i = 0; i < n; i++)
 		XD_CHECK_NEAR(a[i], b[i], 1e-4 * (1.0 + fabs(b[i])));
+	/* new items given their embeddings: the same, less the item bias */
+	{
+		float		e[9];
+
+		XD_REQUIRE(xd_cold_score_embedded(f.cold, f.model, &t, f.model->domain->E_v->w,
+										  rows, n, e) == XD_OK);
+		for (int i = 0; i < n; i++)
+			XD_CHECK_NEAR(e[i], b[i] - f.model->domain->s_v->w[i], 1e-5 * (1.0 + fabs(b[i])));
+	}
 	items[0] = n;
 	XD_CHECK(xd_cold_score_rows(f.cold, f.model, &t, items, rows, 1, b) == XD_EINVAL);
 	free(buf);

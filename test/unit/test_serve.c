@@ -455,3 +455,156 @@ XD_TEST(serve_rank_many_groups_by_context)
 		xd_feature_encoder_free(&enc);
 	}
 }
+
+/*
+ * New items (xd_score_embedded_items): given the embeddings of trained
+ * items and their own contexts, the scores are xd_model_score's on those
+ * rows (less the item bias s_v, which a new item has none of: explicit),
+ * over more rows than the workspace holds, with DRR residuals attached.
+ */
+XD_TEST(serve_embedded_items_match_model_score)
+{
+	for (int explicit_fb = 0; explicit_fb < 2; explicit_fb++)
+	{
+		int			n_items = 40,
+					n = 29;
+		xd_feature_encoder	enc;
+		xd_model   *model;
+		xd_adapt   *ad;
+		xd_rng		rng;
+		xd_batch	b;
+		float		ref[29],
+					got[29];
+		float	   *E;
+		int			m,
+					d;
+
+		xd_rng_seed(&rng, 61 + explicit_fb);
+		ts_setup(&enc, &model, &ad, 5, n_items, explicit_fb, &rng);
+		m = model->cfg.m;
+		d = model->cfg.d;
+		E = malloc(sizeof(float) * (size_t) n * d);
+		XD_REQUIRE(E && xd_batch_init(&b, n, m) == XD_OK);
+		for (int i = 0; i < n; i++)
+		{
+			int32_t		item = (int32_t) ((i * 7 + 3) % n_items);
+
+			b.users[i] = 2;
+			b.items[i] = item;
+			for (int j = 0; j < m; j++)
+				b.c[(size_t) i * m + j] = xd_rng_uniform(&rng);
+			xd_encode_item(&enc, item, b.c + (size_t) i * m);
+			memcpy(E + (size_t) i * d, model->domain->E_v->w + (size_t) item * d,
+				   sizeof(float) * d);
+		}
+		b.n = n;
+		XD_REQUIRE(xd_model_score(model, &b, ref) == XD_OK);
+		XD_REQUIRE(xd_score_embedded_items(model, 2, b.c, E, n, got) == XD_OK);
+		for (int i = 0; i < n; i++)
+			XD_CHECK_NEAR(got[i], ref[i] - (explicit_fb ? model->domain->s_v->w[b.items[i]] : 0.0f),
+						  1e-5);
+		XD_CHECK(xd_score_embedded_items(model, 5, b.c, E, n, got) == XD_EINVAL);
+		XD_CHECK(xd_score_embedded_items(model, 2, b.c, E, 0, got) == XD_OK);
+		free(E);
+		xd_batch_free(&b);
+		xd_model_free(model);
+		xd_adapt_free(ad);
+		xd_feature_encoder_free(&enc);
+	}
+}
+
+/*
+ * The ridge map from item-scoped features recovers embeddings that are an
+ * exact affine function of them (a planted A, tiny lambda), and predicts
+ * from an encoded context alone what it fit from the profile; it refuses
+ * lambda <= 0.
+ */
+XD_TEST(serve_item_map_recovers_planted_map)
+{
+	int			n_items = 60;
+	xd_feature_encoder	enc;
+	xd_model   *model;
+	xd_adapt   *ad;
+	xd_rng		rng;
+	xd_item_map map;
+	int			m,
+				d,
+				q = 4;			/* cuisine (3) and price */
+	float	   *A;
+	float		c[5],
+				e[8];
+	double		worst = 0.0;
+
+	xd_rng_seed(&rng, 67);
+	ts_setup(&enc, &model, &ad, 5, n_items, false, &rng);
+	m = model->cfg.m;
+	d = model->cfg.d;
+	A = malloc(sizeof(float) * (size_t) (q + 1) * d);
+	XD_REQUIRE(A != NULL && m == 5 && d == 8);
+	for (int i = 0; i < (q + 1) * d; i++)
+		A[i] = 2.0f * xd_rng_uniform(&rng) - 1.0f;
+	/* E_v[i] = A^T [x_i ; 1], x_i = c[1..4] of item i's profile */
+	for (int i = 0; i < n_items; i++)
+	{
+		float	   *row = model->domain->E_v->w + (size_t) i * d;
+
+		memset(c, 0, sizeof(c));
+		xd_encode_item(&enc, i, c);
+		for (int k = 0; k < d; k++)
+		{
+			row[k] = A[(size_t) q * d + k];
+			for (int j = 0; j < q; j++)
+				row[k] += c[1 + j] * A[(size_t) j * d + k];
+		}
+	}
+	XD_REQUIRE(xd_item_map_fit(model, &enc, 1e-6, &map) == XD_OK);
+	XD_CHECK(map.q == q && map.d == d);
+	for (int i = 0; i < n_items; i++)
+	{
+		/* the interaction-scoped slot is ignored */
+		c[0] = xd_rng_uniform(&rng);
+		xd_encode_item(&enc, i, c);
+		xd_item_map_embed(&map, c, e);
+		for (int k = 0; k < d; k++)
+		{
+			double		err = fabs(e[k] - model->domain->E_v->w[(size_t) i * d + k]);
+
+			worst = err > worst ? err : worst;
+		}
+	}
+	XD_CHECK(worst < 1e-3);
+	/* an item's profile given as raw values encodes as its stored profile */
+	for (int i = 0; i < n_items; i++)
+	{
+		const xd_schema *s = &enc.schema;
+		float		num[4],
+					want[5],
+					got[5];
+		int32_t		codes[4];
+
+		XD_REQUIRE(s->n_num <= 4 && s->n_codes <= 4);
+		for (int f = 0; f < s->n_features; f++)
+		{
+			const xd_feature *ft = &s->features[f];
+
+			if (ft->scope != XD_SCOPE_ITEM)
+				continue;
+			if (ft->type == XD_TYPE_CATEGORICAL)
+				codes[ft->raw] = enc.item_codes[(size_t) i * s->n_item_codes + ft->profile];
+			else
+				num[ft->raw] = enc.item_num[(size_t) i * s->n_item_num + ft->profile];
+		}
+		memset(want, 0, sizeof(want));
+		memset(got, 0, sizeof(got));
+		xd_encode_item(&enc, i, want);
+		xd_encode_item_raw(&enc, num, codes, got);
+		XD_CHECK(memcmp(want, got, sizeof(want)) == 0);
+	}
+	xd_item_map_free(&map);
+	XD_CHECK(xd_item_map_fit(model, &enc, 0.0, &map) == XD_EINVAL);
+	XD_CHECK(map.A == NULL);
+	free(A);
+	xd_model_free(model);
+	xd_adapt_free(ad);
+	xd_feature_encoder_free(&enc);
+}

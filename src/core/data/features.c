@@ -336,6 +336,15 @@ xd_encode_item(const xd_feature_encoder *e, int32_t item, float *c)
 }
 
 void
+xd_encode_item_raw(const xd_feature_encoder *e, const float *num, const int32_t *codes,
+				   float *c)
+{
+	for (int f = 0; f < e->schema.n_features; f++)
+		if (e->schema.features[f].scope == XD_SCOPE_ITEM)
+			encode_from_raw(e, f, num, codes, c);
+}
+
+void
 xd_encode_raw(const xd_feature_encoder *e, int32_t user, int32_t item,
 			  const float *num, const int32_t *codes, float *c)
 {

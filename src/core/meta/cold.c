@@ -422,11 +422,12 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 
 /*
  * The item side of n rows (n <= both caps) through the frozen model: each
- * row's user gate sigma(W_CU c*), its item's h_v^L and s_c, into the scratch.
+ * row's user gate sigma(W_CU c*), its item's h_v^L and s_c, into the scratch;
+ * the items' embeddings are their rows of E_v, or (items NULL) E[n * d].
  */
 static void
-xd_cold_item_side(xd_cold *c, xd_model *model, const int32_t *items, const float *ctx,
-				  int n)
+xd_cold_item_side(xd_cold *c, xd_model *model, const int32_t *items, const float *E,
+				  const float *ctx, int n)
 {
 	xd_workspace *mws = model->ws;
 	xd_cold_ws *w = c->ws;
@@ -436,7 +437,10 @@ xd_cold_item_side(xd_cold *c, xd_model *model, const int32_t *items, const float
 	mws->n_ext = 0;
 	xd_context_forward(model, n);
 	xd_context_heads(model, n, w->sc, w->gate);
-	xd_cluster_gated_forward(model, false, items, n, mws->g_v, d);
+	if (items)
+		xd_cluster_gated_forward(model, false, items, n, mws->g_v, d);
+	else
+		xd_cluster_embedded_forward(model, E, n, mws->g_v, d);	/* new items */
 	memcpy(w->hv, mws->h_v[model->cfg.n_tower_layers], sizeof(float) * (size_t) n * d);
 }
 
@@ -505,7 +509,25 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 	{
 		out[r] = cblas_sdot(d, hu + (size_t) r * d, 1, w->hv + (size_t) r * d, 1) + w->sc[r];
 		if (c->feedback == XD_EXPLICIT)
-			out[r] += t->s_u + dom->s_v->w[items[r]] + dom->s->w[0];
+			out[r] += t->s_u + (items ? dom->s_v->w[items[r]] : 0.0f) + dom->s->w[0];
+	}
+}
+
+/* n rows by their items, or (items NULL) by their embeddings E[n * d] */
+static void
+xd_cold_rows(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
+			 const float *E, const float *ctx, int n, float *scores)
+{
+	int			cap = c->ws->cap < model->ws->cap ? c->ws->cap : model->ws->cap;
+
+	for (int start = 0; start < n; start += cap)
+	{
+		int			k = n - start < cap ? n - start : cap;
+
+		xd_cold_item_side(c, model, items ? items + start : NULL,
+						  E ? E + (size_t) start * c->d : NULL, ctx + (size_t) start * c->m, k);
+		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
+		xd_cold_dot(c, model, t, items ? items + start : NULL, k, scores + start);
 	}
 }
 
@@ -513,21 +535,22 @@ xd_status
 xd_cold_score_rows(xd_cold *c, xd_model *model, const xd_cold_task *t,
 				   const int32_t *items, const float *ctx, int n, float *scores)
 {
-	int			cap = c->ws->cap < model->ws->cap ? c->ws->cap : model->ws->cap;
-
 	if (n < 0)
 		return XD_EINVAL;
 	for (int r = 0; r < n; r++)
 		if (items[r] < 0 || items[r] >= model->domain->n_items)
 			return XD_EINVAL;
-	for (int start = 0; start < n; start += cap)
-	{
-		int			k = n - start < cap ? n - start : cap;
+	xd_cold_rows(c, model, t, items, NULL, ctx, n, scores);
+	return XD_OK;
+}
 
-		xd_cold_item_side(c, model, items + start, ctx + (size_t) start * c->m, k);
-		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
-		xd_cold_dot(c, model, t, items + start, k, scores + start);
-	}
+xd_status
+xd_cold_score_embedded(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *E,
+					   const float *ctx, int n, float *scores)
+{
+	if (n < 0)
+		return XD_EINVAL;
+	xd_cold_rows(c, model, t, NULL, E, ctx, n, scores);
 	return XD_OK;
 }
 
@@ -750,7 +773,7 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 			return XD_EINVAL;
 	if ((st = xd_cold_encode(c, model, s, t)) != XD_OK)
 		return st;
-	xd_cold_item_side(c, model, q->items, q->c, q->n);
+	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
 	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
 	xd_cold_dot(c, model, t, q->items, q->n, w->score);
 	*loss = xd_cold_query_loss(c, q, scale);
@@ -797,7 +820,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	t->s_u = 0.0f;
 	t->n_support = n;
 	/* the support's rows through the frozen item side once */
-	xd_cold_item_side(c, model, s->items, s->c, n);
+	xd_cold_item_side(c, model, s->items, NULL, s->c, n);
 	for (int step = 0; step < steps; step++)
 	{
 		memcpy(t->e_u, e.w, sizeof(float) * d);

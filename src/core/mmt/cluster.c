@@ -162,26 +162,29 @@ xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng)
 	return XD_OK;
 }
 
-void
-xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids, int n,
-						 const float *gate, int gate_stride)
+/*
+ * eq. 6-9 in inference from given gates for rows whose embeddings are
+ * E + ids[r] * d (a table and its ids) or, ids NULL, E + r * d (rows given
+ * by the caller: new items, serve.h).
+ */
+static void
+xd_cluster_rows_forward(xd_model *model, bool user, const float *E, const int32_t *ids,
+						int n, const float *gate, int gate_stride)
 {
 	xd_tower	t;
 	int			d = model->cfg.d;
-	const float *E;
 	float	   *h0;
 
 	/* eq. 6/7 with the gates given: e~ = e . gate */
 	xd_tower_get(model, user, &t);
-	E = t.E->w;
 	h0 = t.h[0];
 	for (int r = 0; r < n; r++)
 	{
-		const float *e = E + (size_t) ids[r] * d;
+		const float *e = E + (size_t) (ids ? ids[r] : r) * d;
 		const float *g = gate + (size_t) r * gate_stride;
 		float	   *hr = h0 + (size_t) r * d;
 
-		if (r + XD_PREFETCH_ROWS < n)
+		if (ids && r + XD_PREFETCH_ROWS < n)
 			xd_prefetch_row(E + (size_t) ids[r + XD_PREFETCH_ROWS] * d, d);
 		for (int k = 0; k < d; k++)
 			hr[k] = e[k] * g[k];
@@ -189,6 +192,23 @@ xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids, int n,
 	if (t.R)
 		xd_residual_forward(t.R, t.r, h0, t.res_pre, t.res_T, n, d);
 	xd_tower_layers(model, &t, n, false, NULL);
+}
+
+void
+xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids, int n,
+						 const float *gate, int gate_stride)
+{
+	xd_tower	t;
+
+	xd_tower_get(model, user, &t);
+	xd_cluster_rows_forward(model, user, t.E->w, ids, n, gate, gate_stride);
+}
+
+void
+xd_cluster_embedded_forward(xd_model *model, const float *E, int n, const float *gate,
+							int gate_stride)
+{
+	xd_cluster_rows_forward(model, false, E, NULL, n, gate, gate_stride);
 }
 
 static void

@@ -280,6 +280,9 @@ xd_status	xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rn
  */
 void		xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids,
 									 int n, const float *gate, int gate_stride);
+/* ... the item side of n rows whose embeddings are given: E[n * d] (new items) */
+void		xd_cluster_embedded_forward(xd_model *model, const float *E, int n,
+										const float *gate, int gate_stride);
 /* from ws->d_top_u, d_top_v into M3 and E_u, E_v; adds dL/dc* into ws->d_cstar */
 void		xd_cluster_backward(xd_model *model, int n);
 

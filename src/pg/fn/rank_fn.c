@@ -10,8 +10,10 @@
  *
  * k must be in 1..10000 (an error otherwise); fewer rows come back when the
  * domain has fewer candidates (after exclude_seen and candidates).
- * Candidate keys the version does not know are left out with a NOTICE
- * (items that arrived after training); repeats are ignored.
+ * Candidate keys the version does not know (items that arrived after
+ * training) are ranked from their item-scoped features when the model has
+ * any and they have rows (serve/new_items.c), else left out with a NOTICE;
+ * repeats are ignored.
  */
 #include "postgres.h"
 
@@ -156,21 +158,38 @@ check_k(int k)
 				 errmsg("k must be between 1 and %d, not %d", XDPG_MAX_K, k)));
 }
 
+/* item keys (int8, or text in "C" order: bytes, then length) */
+static int
+cmp_key(const void *a, const void *b, void *arg)
+{
+	Datum		x = *(const Datum *) a,
+				y = *(const Datum *) b;
+	int			lx,
+				ly,
+				r;
+
+	if (*(bool *) arg)
+		return DatumGetInt64(x) < DatumGetInt64(y) ? -1 : DatumGetInt64(x) > DatumGetInt64(y);
+	lx = VARSIZE_ANY_EXHDR(DatumGetPointer(x));
+	ly = VARSIZE_ANY_EXHDR(DatumGetPointer(y));
+	r = memcmp(VARDATA_ANY(DatumGetPointer(x)), VARDATA_ANY(DatumGetPointer(y)), Min(lx, ly));
+	return r != 0 ? r : (lx > ly) - (lx < ly);
+}
+
 /*
- * The given candidates the version knows, as a mask over its items; those it
- * does not know (items that arrived after training) are left out, and a
- * NOTICE says how many, so none is dropped silently (issue 19).
+ * The given candidates the version knows, as a mask over its items; those
+ * it does not know (items that arrived after training) into *unknown (int8,
+ * or text normalised as the version's keys), sorted and without repeats,
+ * for new_candidates. Repeats and NULLs are ignored.
  */
 static uint8 *
-candidate_mask(const char *model, XdServed *s, XdVersion *v, ArrayType *candidates,
-			   bool int_form)
+candidate_mask(XdServed *s, XdVersion *v, ArrayType *candidates, bool int_form,
+			   Datum **unknown, int *n_unknown)
 {
 	uint8	   *keep = palloc0(Max(v->items.n, 1));
 	Datum	   *elems;
 	bool	   *nulls;
 	int			ne;
-	int			unknown = 0,
-				first_unknown = -1;
 
 	if (int_form)
 		deconstruct_array(candidates, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
@@ -178,6 +197,8 @@ candidate_mask(const char *model, XdServed *s, XdVersion *v, ArrayType *candidat
 	else
 		deconstruct_array(candidates, TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &ne);
+	*unknown = palloc(sizeof(Datum) * Max(ne, 1));
+	*n_unknown = 0;
 	for (int i = 0; i < ne; i++)
 	{
 		int32		id;
@@ -187,17 +208,78 @@ candidate_mask(const char *model, XdServed *s, XdVersion *v, ArrayType *candidat
 		id = item_id(s, v, elems[i], int_form);
 		if (id >= 0)
 			keep[id] = 1;
-		else if (unknown++ == 0)
-			first_unknown = i;
+		else
+			(*unknown)[(*n_unknown)++] = int_form ? elems[i]
+				: CStringGetTextDatum(xdpg_key_normalise(xdpg_served_key_type(s, false),
+														 TextDatumGetCString(elems[i])));
 	}
-	if (unknown > 0)
-		ereport(NOTICE,
-				(errmsg("%d candidate%s not known to version " INT64_FORMAT " of model \"%s\" (domain %s): left out",
-						unknown, unknown == 1 ? " is" : "s are", v->version_id, model, v->domain),
-				 errdetail("Item %s, for one: an item that arrived after training has no embedding until the domain is trained again.",
-						   int_form ? psprintf(INT64_FORMAT, DatumGetInt64(elems[first_unknown]))
-						   : TextDatumGetCString(elems[first_unknown]))));
+	qsort_arg(*unknown, *n_unknown, sizeof(Datum), cmp_key, &int_form);
+	if (*n_unknown > 1)
+	{
+		int			u = 1;
+
+		for (int i = 1; i < *n_unknown; i++)
+			if (cmp_key(&(*unknown)[i], &(*unknown)[u - 1], &int_form) != 0)
+				(*unknown)[u++] = (*unknown)[i];
+		*n_unknown = u;
+	}
 	return keep;
+}
+
+/*
+ * Candidates the version does not know (items that arrived after training,
+ * issue 19): in a version with item-scoped features, for a trained user, a
+ * cold user or a history (cu), those with rows in the domain come back in
+ * *ni, scored into ni_scores,
+ * from their features (serve/new_items.c); every other one is left out
+ * with a NOTICE that counts them, names one and says why, so none is
+ * dropped silently.
+ */
+static void
+new_candidates(const char *model, XdServed *s, XdVersion *v, int32 user, XdColdUser *cu,
+			   const float *c, Datum *unknown, int n_unknown, bool int_form, XdNewItems *ni,
+			   float **ni_scores)
+{
+	int			left = 0,
+				first = -1;
+	bool		popular = cu && cu->served_as == XDPG_SERVED_POPULAR;
+	const char *why;
+
+	memset(ni, 0, sizeof(*ni));
+	*ni_scores = NULL;
+	if (n_unknown == 0)
+		return;
+	if (v->has_item_scope && !popular)
+	{
+		xdpg_new_items(s, v, c, unknown, n_unknown, ni);
+		*ni_scores = palloc(sizeof(float) * Max(ni->n, 1));
+		/* a cold user or history: its modulated tower (cold.h) */
+		xdpg_check_status(cu ? xd_cold_score_embedded(v->cold, v->model, &cu->task, ni->E, ni->c,
+													  ni->n, *ni_scores)
+						  : xd_score_embedded_items(v->model, user, ni->c, ni->E, ni->n,
+													*ni_scores), "scoring new items");
+	}
+	/* both in key order ("C" for text): one walk finds the ones left out */
+	for (int i = 0, j = 0; i < n_unknown; i++)
+	{
+		while (j < ni->n && cmp_key(&ni->keys[j], &unknown[i], &int_form) < 0)
+			j++;
+		if (!(j < ni->n && cmp_key(&ni->keys[j], &unknown[i], &int_form) == 0) && left++ == 0)
+			first = i;
+	}
+	if (left == 0)
+		return;
+	why = !v->has_item_scope
+		? "the model has no item-scoped feature to rank an item that arrived after training from; it is ranked once the domain is trained again"
+		: popular
+		? "a user ranked by popularity is ranked against trained items only"
+		: "an item with no row in the domain's relation (that you may read) has no features to rank it from";
+	ereport(NOTICE,
+			(errmsg("%d candidate%s not known to version " INT64_FORMAT " of model \"%s\" (domain %s): left out",
+					left, left == 1 ? " is" : "s are", v->version_id, model, v->domain),
+			 errdetail("Item %s, for one: %s.",
+					   int_form ? psprintf(INT64_FORMAT, DatumGetInt64(unknown[first]))
+					   : TextDatumGetCString(unknown[first]), why)));
 }
 
 static Datum
@@ -289,6 +371,8 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	xd_hit	   *hits;
 	int			nh;
 	xd_seen		seen;
+	XdNewItems	ni = {0};
+	float	   *ni_scores = NULL;
 
 	XdColdUser *cu = NULL;
 
@@ -330,16 +414,30 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	}
 	c = encode_context(a->name, v, user, a->ctx, a->ctx_vector);
 	if (a->candidates)
-		keep = candidate_mask(a->name, s, v, a->candidates, a->int_form);
-	scores = palloc(sizeof(float) * Max(v->items.n, 1));
+	{
+		Datum	   *unknown;
+		int			n_unknown;
+
+		keep = candidate_mask(s, v, a->candidates, a->int_form, &unknown, &n_unknown);
+		new_candidates(a->name, s, v, user, cu, c, unknown, n_unknown, a->int_form, &ni,
+					   &ni_scores);
+	}
+	/* new items after the trained ones: item n_items + j is new item j */
+	scores = palloc(sizeof(float) * Max(v->items.n + ni.n, 1));
 	if (cu)
 		xdpg_cold_scores(cu, c, a->exclude_seen, scores);
 	else
 		xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
 													   seen_of(v, a->exclude_seen, &seen), scores),
 						  "scoring");
-	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n, 1)));
-	nh = xd_top_k(scores, keep, v->items.n, a->k, hits);
+	if (ni.n > 0)
+	{
+		keep = repalloc(keep, v->items.n + ni.n);
+		memset(keep + v->items.n, 1, ni.n);
+		memcpy(scores + v->items.n, ni_scores, sizeof(float) * ni.n);
+	}
+	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n + ni.n, 1)));
+	nh = xd_top_k(scores, keep, v->items.n + ni.n, a->k, hits);
 	xdpg_count_served(v, cu ? cu->served_as : XDPG_SERVED_WARM);
 	xdpg_set_served_as(xdpg_served_as_name(cu ? cu->served_as : XDPG_SERVED_WARM));
 
@@ -349,7 +447,8 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		values[0] = item_datum(v, hits[i].item, a->int_form);
+		values[0] = hits[i].item < v->items.n ? item_datum(v, hits[i].item, a->int_form)
+			: ni.keys[hits[i].item - v->items.n];
 		values[1] = Float4GetDatum(hits[i].score);
 		values[2] = Int32GetDatum(i + 1);
 		values[3] = Int64GetDatum(v->version_id);

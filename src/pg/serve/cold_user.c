@@ -315,12 +315,17 @@ rows_sql(const XdModelDef *md, int limit)
 	 * caller, under the caller's search_path: operators are pg_catalog's, so
 	 * no operator of a schema on that path is called.
 	 */
+	/*
+	 * The domains the user was forgotten from are read once per call (an
+	 * uncorrelated ARRAY sublink, an initplan), not probed per row under
+	 * xdrec.forgotten's row-level policy: a shorter plan for each call.
+	 */
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s OPERATOR(pg_catalog.=) $1::%s "
 					 "AND (%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) "
-					 "AND NOT EXISTS (SELECT 1 FROM xdrec.forgotten xdrec_forgotten "
+					 "AND NOT ((%s.%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY("
+					 "SELECT xdrec_forgotten.domain FROM xdrec.forgotten xdrec_forgotten "
 					 " WHERE xdrec_forgotten.model_id OPERATOR(pg_catalog.=) $3 "
-					 " AND xdrec_forgotten.user_key OPERATOR(pg_catalog.=) $4 "
-					 " AND xdrec_forgotten.domain OPERATOR(pg_catalog.=) (%s.%s)::pg_catalog.text) ORDER BY ",
+					 " AND xdrec_forgotten.user_key OPERATOR(pg_catalog.=) $4))) ORDER BY ",
 					 md->relation, alias, quote_identifier(md->user_col),
 					 md->user_int ? "pg_catalog.int8" :
 					 strcmp(md->user_type, "uuid") == 0 ? "pg_catalog.uuid" : "pg_catalog.text",

@@ -40,6 +40,17 @@ extern void xdpg_route_rows(FunctionCallInfo fcinfo, const char *node, const cha
 							const char *domain, const char *proxy, const char *sql, int nargs,
 							Oid *types, Datum *vals, const char *nulls);
 
+/* new_items.c: candidates that arrived after training (issue 19) */
+typedef struct XdNewItems
+{
+	int			n;
+	Datum	   *keys;			/* [n] int8 or text, in key order */
+	float	   *c;				/* [n * m] the call's context, each its own item-scoped part */
+	float	   *E;				/* [n * d] their mapped embeddings */
+} XdNewItems;
+extern void xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *keys, int n_keys,
+						   XdNewItems *out);
+
 /* item_cache.c */
 extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);
 extern void xdpg_item_outputs_drop_version(XdVersion *v);

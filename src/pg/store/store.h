@@ -186,6 +186,7 @@ typedef struct XdVersion
 	int64		served_history; /* ... from history => */
 	int64		served_popular; /* the popularity fallback */
 	float	   *popularity;		/* [n_items] its share of users, when used */
+	struct xd_item_map *item_map;	/* new items' map (serve/new_items.c), when used */
 } XdVersion;
 
 /* which version xdpg_read_version reads, and for whom */

@@ -45,6 +45,7 @@
 #include "xdrec/biao.h"
 #include "xdrec/cold.h"
 #include "xdrec/fewshot.h"
+#include "xdrec/serve.h"
 #include "store/store.h"
 
 /* the bound create_model puts on a feature's bins (sql/src/46_lifecycle.sql) */
@@ -785,6 +786,9 @@ version_reset(void *arg)
 	v->fewshot = NULL;
 	free(v->biao_phi.w);
 	v->biao_phi.w = NULL;
+	if (v->item_map)
+		xd_item_map_free(v->item_map);	/* its arrays; the struct is in v->cxt */
+	v->item_map = NULL;
 	xd_feature_encoder_free(&v->enc);
 }
 
