@@ -792,7 +792,7 @@ predict(FunctionCallInfo fcinfo, bool int_form)
 					   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
 					   PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5));
 	xdpg_check_status(xd_score_candidates(v->model, user, c,
-										  v->has_item_scope ? &v->enc : NULL, &item, 1, &score),
+										  v->has_item_scope ? &v->enc : NULL, &item, NULL, 1, &score),
 					  "scoring");
 	PG_RETURN_FLOAT4(score);
 }
