@@ -20,9 +20,9 @@
  * implicit views add full ranking with the user's own items allowed.
  *
  * Usage: report_real [--quick] data_dir out_dir view...   (views: the .tsv
- * basenames). --quick fits only target-only and DRR, with and without the
- * repeat term, beside the heuristics, and prints their means to stdout
- * instead of writing the report (make report-real-quick).
+ * basenames). --quick fits only target-only, with and without the repeat
+ * term, beside the heuristics, and prints their means to stdout instead of
+ * writing the report (make report-real-quick).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -394,7 +394,7 @@ static bool quick;
 static bool
 fitted_in_this_run(int m)
 {
-	return !quick || m == M_TO || m == M_DRR || m == M_TO_REP || m == M_DRR_REP;
+	return !quick || m == M_TO || m == M_TO_REP;
 }
 
 static void

@@ -61,6 +61,14 @@ typedef struct XdFeatureDef
 } XdFeatureDef;
 
 /* A model row with its options resolved (options.c) to the core's defaults. */
+/*
+ * Option exclude_seen ("auto", "always", "never"), rank's default when the
+ * caller passes NULL: auto leaves seen items out unless at least this share
+ * of the version's training rows repeat a (user, item) pair of an earlier
+ * row (docs/serving.md, Repeats).
+ */
+#define XDPG_REPEAT_SHARE 0.25
+
 typedef struct XdModelDef
 {
 	int64		id;
@@ -101,6 +109,7 @@ typedef struct XdModelDef
 	int			fewshot_rows;	/* auto: fewshot below these training rows */
 	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
 								 * users left out of training (protocol 'cold') */
+	char	   *exclude_seen;	/* option "exclude_seen": "auto", "always", "never" */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;
