@@ -600,6 +600,7 @@ main(int argc, char **argv)
 		for (int s = 0; s < N_SEEDS; s++)
 			run_world(&worlds[wi], (uint64_t) (11 + s), &rr[s]);
 		report_world(md, dat, &worlds[wi], rr, N_SEEDS, wi);
+		fflush(md);				/* a long run shows each world when it is done */
 		titles[wi] = worlds[wi].name;
 	}
 	fprintf(md, "Total wall time of the report: %.0f s on this machine (2 cores, one used).\n",
