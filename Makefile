@@ -24,6 +24,9 @@
 #                            method and the heuristics on real public data
 #                            (test/real/fetch.sh fetches and checks it first;
 #                            not a test: CI cannot fetch; 30-60 min)
+#   make report-real-quick   target-only with and without the repeat term
+#                            against the heuristics on TripAdvisor, printed
+#                            (~6 min of CPU)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make deps                fails if files of the PostgreSQL layer depend on each
 #                            other in a circle, or a folder on a later one
@@ -128,7 +131,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-biao report-real check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-fewshot report-biao report-real report-real-quick check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -214,6 +217,12 @@ report-biao: check-core-headers build/bench/report_biao
 report-real: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
 	build/bench/report_real build/real docs $(REAL_VIEWS)
+
+# target-only with and without the repeat term beside the heuristics, on the
+# implicit view, printed (minutes, not the report's hour)
+report-real-quick: check-core-headers build/bench/report_real
+	bash test/real/fetch.sh
+	build/bench/report_real --quick build/real docs tripadvisor
 
 check-server-valgrind:
 	bash test/server_valgrind.sh

@@ -67,7 +67,7 @@ SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd2', 'drr')$$);
 SELECT xdrec.adapt('f', 'd2', 'fewshot') AS t \gset
 SELECT :'t'::jsonb->>'method' AS tiny_method,
        (:'t'::jsonb->'fewshot'->>'support_rows')::int AS support_rows;
-SELECT count(*) AS tiny_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd2'), '{}', 5, domain => 'd2');
+SELECT count(*) AS tiny_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd2'), '{}', 5, domain => 'd2', exclude_seen => true);
 -- auto: fewshot below fewshot_rows training rows (default 20, the others' minimum) ...
 SELECT xdrec.adapt('f', 'd2', deploy => 'never') AS t \gset
 SELECT :'t'::jsonb->>'method' AS auto_tiny, :'t'::jsonb->>'requested' AS requested,

@@ -34,7 +34,7 @@ WHERE p.pronamespace = 'xdrec'::regnamespace AND p.proname NOT LIKE '\_%'
 SELECT split_part(xdrec.help(), E'\n', 1) AS first_line,
        xdrec.help() ~ 'rank +The top k items' AS lists_rank,
        xdrec.help() ~ 'xdrec.versions +Every stored version' AS lists_versions;
-SELECT xdrec.help('rank') ~ 'exclude_seen: leaves out the user''s training items; pass false where users buy again' AS explains_exclude_seen,
+SELECT xdrec.help('rank') ~ 'exclude_seen: true leaves out the user''s training items, false keeps them' AS explains_exclude_seen,
        xdrec.help('rank') ~ 'k integer DEFAULT 10' AS shows_default_k,
        xdrec.help('xdrec.rank') = xdrec.help('rank') AS schema_prefix_ok,
        xdrec.help('rank') ~ 'Example:' AS has_example;

@@ -96,12 +96,22 @@ SELECT (SELECT array_agg(item_key ORDER BY rank) FROM xdrec.rank('g', 0, '{}', 1
 -- k beyond the candidates: every unseen item
 SELECT count(*) = (SELECT count(DISTINCT item_key) FROM gen WHERE domain = 'd0') -
        (SELECT cardinality(items[1:counts[1]]) FROM xdrec.seen) AS all_unseen
-FROM xdrec.rank('g', 0, '{}', 10000);
+FROM xdrec.rank('g', 0, '{}', 10000, exclude_seen => true);
 -- exclude_seen => false adds back exactly items the user interacted with
 SELECT count(*) AS added, bool_and(item_key IN (SELECT item_key FROM gen WHERE user_key = 0)) AS all_seen
 FROM (SELECT item_key FROM xdrec.rank('g', 0, '{}', 10000, exclude_seen => false)
-      EXCEPT SELECT item_key FROM xdrec.rank('g', 0, '{}', 10000)) x
+      EXCEPT SELECT item_key FROM xdrec.rank('g', 0, '{}', 10000, exclude_seen => true)) x
 HAVING count(*) > 0;
+-- option exclude_seen 'auto' (the default): the version records the share
+-- of its training rows that repeat a (user, item) pair, and rank's default
+-- (exclude_seen NULL) leaves seen items out below a quarter, keeps them above
+SELECT v.id AS gv, (v.encoder->>'repeat_share')::float8 AS share,
+       v.encoder->'config'->>'exclude_seen' AS mode, v.encoder->'config'->>'repeat' AS repeat_term
+FROM xdrec.version v WHERE v.id = (SELECT max(version) FROM xdrec.rank('g', 0, '{}', 1)) \gset
+SELECT :share BETWEEN 0 AND 1 AS share_ok, :'mode' AS mode, :'repeat_term' AS repeat_term;
+SELECT (SELECT array_agg(item_key ORDER BY rank) FROM xdrec.rank('g', 0, '{}', 60)) =
+       (SELECT array_agg(item_key ORDER BY rank) FROM xdrec.rank('g', 0, '{}', 60,
+			exclude_seen => :share < 0.25)) AS default_follows_share;
 -- candidates: only those, unknown ones ignored
 SELECT count(*) AS n, bool_and(item_key = ANY ('{1,2,3,4,5,999999}')) AS subset
 FROM xdrec.rank('g', 0, '{}', 10, exclude_seen => false, candidates => '{1,2,3,4,5,999999}');
@@ -236,6 +246,21 @@ SELECT count(*) AS n FROM xdrec.rank('g', 0, '{}', 5, domain => 'd0');
 SELECT pg_temp.try($$SELECT xdrec.train('g', 'd0')$$);
 RESET ROLE;
 
+-- the repeat term (option repeat): its tensors are stored with the version
+-- and read back; repeats allowed, the user's own items are ranked with it
+SELECT xdrec.create_model('rep', 'gen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 2, "seed": 1, "repeat": true, "exclude_seen": "never"}') AS rep_model;
+SELECT (xdrec.train('rep', 'd0')->>'version')::bigint AS rv \gset
+SELECT string_agg(DISTINCT tensor, ',' ORDER BY tensor) AS rep_tensors
+FROM xdrec.weight WHERE version_id = :rv AND tensor LIKE 'rep.%';
+SELECT count(*) AS ranked, count(*) FILTER (WHERE item_key IN (SELECT item_key FROM gen WHERE user_key = 0 AND domain = 'd0')) > 0 AS has_own
+FROM xdrec.rank('rep', 0, '{}', 80);
+SELECT (SELECT count(*) FROM xdrec.rank('rep', 0, '{}', 80)) -
+       (SELECT count(*) FROM xdrec.rank('rep', 0, '{}', 80, exclude_seen => true)) =
+       (SELECT counts[1] FROM xdrec.seen WHERE version_id = :rv AND chunk = 0) AS seen_kept_with_never;
+SELECT pg_temp.try($$SELECT xdrec.create_model('rep2', 'gen', 'user_key', 'item_key', 'domain', options => '{"exclude_seen": "sometimes"}')$$);
+SELECT xdrec.drop_model('rep') IS NOT NULL AS rep_dropped;
 SELECT xdrec.drop_model('g');
 SELECT xdrec.drop_model('gt');
 SELECT xdrec.drop_model('ex');

@@ -18,7 +18,14 @@
  * its gradient, is multiplied by it, and the loss stays a mean over the
  * n_pos positives, so a weight of 2 counts a row twice. xd_batch_init sets
  * every weight to 1.
- * Scoring batches (ranking, evaluation) use only n, users, items, c.
+ * Scoring batches (ranking, evaluation) use only n, users, items, c, and
+ * hist.
+ *
+ * hist[r] is g(h_ui) of the repeat term (core.h, xd_config.repeat): 1 when
+ * the row's user has another training row with its item, else 0. A training
+ * positive never counts itself (its other rows only), so the term cannot
+ * read the label it is trained on. xd_batch_init sets every hist to 0; a
+ * batch built without it may leave hist NULL (all 0).
  */
 #ifndef XDREC_BATCH_H
 #define XDREC_BATCH_H
@@ -38,6 +45,7 @@ typedef struct xd_batch
 	float	   *c;				/* [capacity * m], row-major */
 	float	   *ratings;		/* [capacity], explicit feedback only */
 	float	   *weights;		/* [capacity], training: each row's loss weight */
+	float	   *hist;			/* [capacity] the repeat term's g(h_ui); NULL = 0 */
 } xd_batch;
 
 xd_status	xd_batch_init(xd_batch *b, int capacity, int m);

@@ -21,6 +21,9 @@
  *         both heads starting near 0, so a new encoder starts from the plain
  *         tower (PEERS.md: raw gamma made CMML seed-sensitive)
  *   s   = h^L . h_v + s_c  (+ s_u + s_v + s explicit, s_u = w_s . C + b_s)
+ *         (+ r(c) when the model has the repeat term and the item is
+ *         among the support's positives: core.h, the same term as a warm
+ *         user's with the support as the user's history)
  *
  * Every tensor of the model stays frozen: warm users are served exactly as
  * before, and (gamma, beta, e_u) are computed once per user, so a cold user
@@ -135,6 +138,13 @@ typedef struct xd_cold_task
 	float	   *gamma;			/* [L * d] 1 + delta gamma */
 	float	   *beta;			/* [L * d] */
 	float		s_u;			/* explicit: the user bias */
+	/*
+	 * the repeat term's history (core.h): the support's positive items,
+	 * ascending and distinct, g(h_ui) = 1 for each; empty when the model
+	 * has no repeat term
+	 */
+	int32_t    *hist;
+	int			n_hist;
 } xd_cold_task;
 
 xd_status	xd_cold_task_init(xd_cold_task *t, const xd_cold *cold);

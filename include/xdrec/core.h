@@ -59,6 +59,15 @@ typedef struct xd_config
 	float		adam_eps;
 	int			batch_size;		/* training positives per batch (256) */
 	uint64_t	seed;
+	/*
+	 * The repeat term (issue 17): s^ += r(c) g(h_ui) with r(c) = w_R . c* +
+	 * b_R, g(h_ui) the batch's hist (batch.h: 1 when the user has another
+	 * training row with the item). Its tensors belong to the domain (how
+	 * much a market repeats is the market's), zero at the start, so a model
+	 * starts as without it, and a user without history is never touched.
+	 * Implicit feedback only: explicit domains get no repeat tensors.
+	 */
+	bool		repeat;
 } xd_config;
 
 /* Fills the defaults of DESIGN.md section 3; the caller sets m and its split. */
@@ -150,6 +159,8 @@ typedef struct xd_domain
 	xd_param   *s_u;			/* "bias.user" n_users x 1, sparse; explicit only */
 	xd_param   *s_v;			/* "bias.item" n_items x 1, sparse; explicit only */
 	xd_param   *s;				/* "bias.global" 1 x 1, dense; explicit only */
+	xd_param   *w_R;			/* "rep.w" 1 x m, dense; cfg.repeat, implicit only */
+	xd_param   *b_R;			/* "rep.b" 1 x 1, dense; cfg.repeat, implicit only */
 	xd_param   *params;			/* [n_params] */
 	int			n_params;
 } xd_domain;
@@ -272,7 +283,8 @@ xd_status	xd_shared_clone(const xd_shared *src, xd_shared **out);
 
 /*
  * Domain state: allocate (zeroed), then initialise (embeddings N(0, 0.1^2),
- * s_u = s_v = 0, s = mean_rating). Free accepts NULL.
+ * s_u = s_v = 0, s = mean_rating, the repeat term's w_R = b_R = 0). Free
+ * accepts NULL.
  */
 xd_status	xd_domain_new(const xd_config *cfg, int n_users, int n_items,
 						  xd_domain **out);
@@ -359,12 +371,25 @@ xd_status	xd_model_score(void *model, const xd_batch *b, float *scores);
 /*
  * Scores n candidate items for one user in one encoded context c[m] (no
  * item-scoped features, so the context is the same for every candidate), the
- * same numbers as xd_model_score on the rows (user, items[i], c) up to float
- * rounding, at the cost of M1 and the user tower once plus the item tower per
- * candidate. Any n. Uses the model's workspace (not reentrant, like scoring).
+ * same numbers as xd_model_score on the rows (user, items[i], c, hist[i])
+ * up to float rounding, at the cost of M1 and the user tower once plus the
+ * item tower per candidate. hist may be NULL (no history). Any n. Uses the
+ * model's workspace (not reentrant, like scoring).
  */
 xd_status	xd_model_score_items(xd_model *model, int32_t user, const float *c,
-								 const int32_t *items, int n, float *scores);
+								 const int32_t *items, const float *hist, int n,
+								 float *scores);
+
+/*
+ * The repeat term's r(c) = w_R . c* + b_R for the n rows of the last forward
+ * pass (the context outputs c* it left in the workspace) into r[n]; 0 when
+ * the model has no repeat term. Serving adds r(c) g(h_ui) to scores it built
+ * from the towers' outputs.
+ */
+void		xd_model_repeat_coef(const xd_model *model, int n, float *r);
+
+/* Whether the model's domain has the repeat term. */
+bool		xd_model_has_repeat(const xd_model *model);
 
 /*
  * The training loss of a batch laid out as batch.h describes (implicit: 3

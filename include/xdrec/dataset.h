@@ -75,6 +75,7 @@ typedef struct xd_dataset
 	int64_t    *user_train_off; /* [n_users + 1] CSR into user_train_items */
 	int32_t    *user_train_items;	/* each user's distinct training items,
 									 * ascending */
+	int32_t    *user_train_count;	/* parallel: the user's training rows with it */
 	int32_t    *item_train_count;	/* [n_items] training rows per item */
 	int32_t		n_train_items;	/* items with at least one training row */
 	int32_t    *train_items;	/* [n_train_items] ascending */
@@ -143,6 +144,16 @@ void		xd_dataset_encode(const xd_dataset *ds, int64_t row,
 
 /* Whether item is among user's training items (exclude-seen). */
 int			xd_dataset_seen(const xd_dataset *ds, int32_t user, int32_t item);
+
+/* The user's training rows with item (0 when none: the repeat term's h_ui). */
+int32_t		xd_dataset_train_count(const xd_dataset *ds, int32_t user, int32_t item);
+
+/*
+ * The repeat term's g(h_ui) (batch.h) for row's user and item: 1 when the
+ * user has a training row with item other than row itself, else 0. The
+ * dataset must be finalized.
+ */
+float		xd_dataset_hist(const xd_dataset *ds, int64_t row, int32_t item);
 
 /* Whether the user / item has at least one training row. */
 int			xd_dataset_user_known(const xd_dataset *ds, int32_t user);

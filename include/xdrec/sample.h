@@ -37,6 +37,8 @@ xd_status	xd_train_rows(const xd_dataset *ds, int64_t **rows, int64_t *n);
  *                       features, has no different context to offer)
  *   ratings are 1 for positives and 0 for negatives.
  * Explicit feedback: b->n = b->n_pos = n_pos with the rows' ratings.
+ * Every row's hist (batch.h) is 1 when its user has a training row with its
+ * item other than the positive's own row, else 0.
  *
  * XD_EINVAL when b->capacity is too small, b->m differs from the schema's m,
  * or the dataset is not finalized; XD_ENODATA (implicit) when the domain has

@@ -52,6 +52,8 @@ int			xd_top_k(const float *scores, const uint8_t *keep, int n, int k,
  *   h_v  [n_items * d]  h_v^L of every item, by id
  *   g_u  [d]            sigma(W_CU c*);  per_item: [n_items * d]
  *   s_c  [1]            w_C . c* + b_C;  per_item: [n_items]
+ *   r_c  [1]            the repeat term's r(c) (core.h, 0 without it);
+ *                       per_item: [n_items]
  */
 typedef struct xd_item_outputs
 {
@@ -61,6 +63,7 @@ typedef struct xd_item_outputs
 	float	   *h_v;
 	float	   *g_u;
 	float	   *s_c;
+	float	   *r_c;
 } xd_item_outputs;
 
 size_t		xd_item_outputs_floats(const xd_model *model, bool per_item);
@@ -94,17 +97,21 @@ double		xd_item_outputs_flops(const xd_model *model, bool per_item);
 
 /*
  * The items a domain's users have seen, as compressed rows: user u's are
- * items[off[u] .. off[u + 1]). Ranking with exclude_seen leaves them out.
+ * items[off[u] .. off[u + 1]). Ranking with exclude_seen leaves them out;
+ * with keep (repeats allowed) they stay, and they are the user's history
+ * of the repeat term (core.h: g(h_ui) = 1 for each of them).
  */
 typedef struct xd_seen
 {
 	const int64_t *off;			/* [n_users + 1] */
 	const int32_t *items;
+	bool		keep;			/* false: left out; true: kept, with the repeat term */
 } xd_seen;
 
 /*
  * xd_item_outputs_score, then each user's seen items (seen may be NULL:
- * none left out) set to NaN, which xd_top_k skips.
+ * none left out, no history) set to NaN, which xd_top_k skips, or with
+ * seen->keep given the repeat term r(c) (io->r_c).
  */
 xd_status	xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
 										 const int32_t *users, int n_users,
@@ -115,11 +122,12 @@ xd_status	xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *i
  * user tower and one context for all (xd_model_score_items) when item_scope
  * is NULL; else each candidate's context is c with its item-scoped features
  * from item_scope's profiles (xd_encode_item), scored in batches of the
- * workspace's rows. The same numbers as xd_model_score on those rows.
+ * workspace's rows. hist[n] the candidates' g(h_ui), or NULL (no history).
+ * The same numbers as xd_model_score on those rows.
  */
 xd_status	xd_score_candidates(xd_model *model, int32_t user, const float *c,
 								const xd_feature_encoder *item_scope, const int32_t *items,
-								int n, float *scores);
+								const float *hist, int n, float *scores);
 
 /*
  * New items (issue 19, docs/cold-start.md): an item that arrived after

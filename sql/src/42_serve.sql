@@ -10,7 +10,7 @@
 -- on_unknown says what else ('popular', 'skip', 'error'), and the setting
 -- xdrec.served_as how the call served its user.
 CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key bigint, ctx jsonb, k integer DEFAULT 10,
-						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT NULL,
 						   candidates bigint[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL,
 						   history jsonb DEFAULT NULL, on_unknown text DEFAULT 'cold')
 RETURNS TABLE(item_key bigint, score real, rank integer, version bigint)
@@ -18,7 +18,7 @@ LANGUAGE c STABLE PARALLEL SAFE ROWS 10
 AS 'MODULE_PATHNAME', 'xdrec_rank_int8';
 
 CREATE OR REPLACE FUNCTION xdrec.rank(name text, user_key text, ctx jsonb, k integer DEFAULT 10,
-						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+						   domain text DEFAULT NULL, exclude_seen boolean DEFAULT NULL,
 						   candidates text[] DEFAULT NULL, ctx_vector real[] DEFAULT NULL,
 						   history jsonb DEFAULT NULL, on_unknown text DEFAULT 'cold')
 RETURNS TABLE(item_key text, score real, rank integer, version bigint)
@@ -59,14 +59,14 @@ AS 'MODULE_PATHNAME', 'xdrec_predict_text';
 -- too and by popularity when that fails, 'skip' leaves them out, 'error'
 -- fails the call.
 CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys bigint[], ctx jsonb, k integer DEFAULT 10,
-								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+								domain text DEFAULT NULL, exclude_seen boolean DEFAULT NULL,
 								on_unknown text DEFAULT 'cold')
 RETURNS TABLE(user_key bigint, item_key bigint, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 1000
 AS 'MODULE_PATHNAME', 'xdrec_rank_many_int8';
 
 CREATE OR REPLACE FUNCTION xdrec.rank_many(name text, user_keys text[], ctx jsonb, k integer DEFAULT 10,
-								domain text DEFAULT NULL, exclude_seen boolean DEFAULT true,
+								domain text DEFAULT NULL, exclude_seen boolean DEFAULT NULL,
 								on_unknown text DEFAULT 'cold')
 RETURNS TABLE(user_key text, item_key text, score real, rank integer, version bigint)
 LANGUAGE c STABLE PARALLEL SAFE ROWS 1000

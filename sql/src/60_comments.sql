@@ -69,12 +69,12 @@ $$A text sparkline of a series, one block per value from its minimum to its maxi
 -- serving and evaluation
 COMMENT ON FUNCTION xdrec.rank(text, bigint, jsonb, integer, text, boolean, bigint[], real[], jsonb, text) IS
 $$The top k items for a user in a context (integer keys).
-rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL, on_unknown => 'cold')
-ctx: feature values by name, e.g. '{"hour": 19, "weekday": "fri"}'; leave out what you do not know. domain: when the user is in two domains. exclude_seen: leaves out the user's training items; pass false where users buy again (groceries, food delivery, app usage). candidates: rank only these items. ctx_vector: an already encoded context instead of ctx. A user without a trained embedding is ranked from their latest rows (cold start); history: an anonymous session's items, oldest first, e.g. '[12, 40]' or '[{"item": 12, "ctx": {"hour": 9}}]', with user_key NULL. on_unknown: a user without a trained embedding and without rows (or a domain without a cold-start module) fails the call ('cold'), is ranked by popularity in the domain ('popular'), gets no rows ('skip'); 'error' fails even with rows. The setting xdrec.served_as then says warm, cold, history, popular or skipped.$$;
+rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => NULL, candidates => NULL, ctx_vector => NULL, history => NULL, on_unknown => 'cold')
+ctx: feature values by name, e.g. '{"hour": 19, "weekday": "fri"}'; leave out what you do not know. domain: when the user is in two domains. exclude_seen: true leaves out the user's training items, false keeps them (with the repeat term of option repeat), NULL does what the model's option exclude_seen says (auto: leave them out unless a quarter of the training rows are repeats). candidates: rank only these items. ctx_vector: an already encoded context instead of ctx. A user without a trained embedding is ranked from their latest rows (cold start); history: an anonymous session's items, oldest first, e.g. '[12, 40]' or '[{"item": 12, "ctx": {"hour": 9}}]', with user_key NULL. on_unknown: a user without a trained embedding and without rows (or a domain without a cold-start module) fails the call ('cold'), is ranked by popularity in the domain ('popular'), gets no rows ('skip'); 'error' fails even with rows. The setting xdrec.served_as then says warm, cold, history, popular or skipped.$$;
 
 COMMENT ON FUNCTION xdrec.rank(text, text, jsonb, integer, text, boolean, text[], real[], jsonb, text) IS
 $$The top k items for a user in a context (keys as text; every model, and drivers that send untyped parameters).
-rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => true, candidates => NULL, ctx_vector => NULL, history => NULL, on_unknown => 'cold')
+rank(name, user_key, ctx, k => 10, domain => NULL, exclude_seen => NULL, candidates => NULL, ctx_vector => NULL, history => NULL, on_unknown => 'cold')
 As the bigint form: exclude_seen => false where users buy again; history => '[...]' with user_key NULL for an anonymous session; on_unknown => 'popular' ranks a user nothing else can by popularity.$$;
 
 COMMENT ON FUNCTION xdrec_rank(bigint, jsonb, integer) IS
@@ -85,12 +85,12 @@ $$The top k items for a user in a context, on the model named by the setting xdr
 
 COMMENT ON FUNCTION xdrec.rank_many(text, bigint[], jsonb, integer, text, boolean, text) IS
 $$The top k items for each of many users in one context (integer keys); users sharing a domain are scored as one matrix product.
-rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true, on_unknown => 'cold')
+rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => NULL, on_unknown => 'cold')
 on_unknown: users without a trained embedding are ranked from their rows ('cold', others left out), from their rows or else by popularity in the domain ('popular'), left out ('skip') or fail the call ('error'). The setting xdrec.served_as then counts each way.$$;
 
 COMMENT ON FUNCTION xdrec.rank_many(text, text[], jsonb, integer, text, boolean, text) IS
 $$The top k items for each of many users in one context (keys as text).
-rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => true, on_unknown => 'cold')$$;
+rank_many(name, user_keys, ctx, k => 10, domain => NULL, exclude_seen => NULL, on_unknown => 'cold')$$;
 
 COMMENT ON FUNCTION xdrec.predict(text, bigint, bigint, jsonb, text, real[]) IS
 $$The predicted rating of an item by a user in a context (explicit-feedback models; integer keys).

@@ -414,7 +414,7 @@ main(int argc, char **argv)
 			items[i] = i;
 		do
 		{
-			xd_model_score_items(model, 0, b.c, items, n_items, s);
+			xd_model_score_items(model, 0, b.c, items, NULL, n_items, s);
 			calls++;
 			t = now() - t0;
 		} while (t < secs);

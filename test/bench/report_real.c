@@ -15,9 +15,14 @@
  * own items first, then popular in context (implicit); damped user and item
  * means, and the item's mean in context (explicit). Test metrics: the
  * sampled protocol of DESIGN.md section 5 (MRR, H@k) or RMSE/MAE. Writes
- * docs/real-report.md and docs/img/real-*.png (gnuplot).
+ * docs/real-report.md and docs/img/real-*.png (gnuplot). Target-only and
+ * DRR also run with the repeat term (core.h, a source trained with it), and
+ * implicit views add full ranking with the user's own items allowed.
  *
- * Usage: report_real data_dir out_dir view...   (views: the .tsv basenames)
+ * Usage: report_real [--quick] data_dir out_dir view...   (views: the .tsv
+ * basenames). --quick fits only target-only, with and without the repeat
+ * term, beside the heuristics, and prints their means to stdout instead of
+ * writing the report (make report-real-quick).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -58,6 +63,8 @@ enum
 	M_DRR_ALT,
 	M_ANNEAL_SHARED,			/* Anneal, shared users start from the source */
 	M_DRR_SHARED,				/* DRR, the same */
+	M_TO_REP,					/* target-only with the repeat term (core.h) */
+	M_DRR_REP,					/* DRR with it, from a source trained with it */
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
 	M_AUTO1,					/* the same at margin 1 */
 	M_AUTO0,					/* the same at margin 0: the best on validation */
@@ -74,7 +81,8 @@ static const char *const method_label[M_HEUR1] = {
 	"DRR (λ_KL 0)", "target-only (0.1.0: lr 1e-3, no search)",
 	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
 	"Anneal (search: decay)", "DRR (search: decay)",
-	"Anneal (shared users from the source)", "DRR (shared users from the source)", "auto", "auto (margin 1)",
+	"Anneal (shared users from the source)", "DRR (shared users from the source)",
+	"target-only (repeat term)", "DRR (repeat term)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
 	"auto (shared users from the source)"
 };
@@ -358,6 +366,7 @@ typedef struct fit_plan
 	int			lr_search;
 	bool		decay;			/* the search by decay, not the default grid */
 	bool		shared_users;	/* opts.user_source: users the source knows */
+	bool		repeat;			/* from the source trained with the repeat term */
 } fit_plan;
 
 static const fit_plan plan[N_FITTED] = {
@@ -375,7 +384,18 @@ static const fit_plan plan[N_FITTED] = {
 	[M_DRR_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
 	[M_ANNEAL_SHARED] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
 	[M_DRR_SHARED] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
+	[M_TO_REP] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
+	[M_DRR_REP] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 };
+
+/* --quick: the methods it fits */
+static bool quick;
+
+static bool
+fitted_in_this_run(int m)
+{
+	return !quick || m == M_TO || m == M_TO_REP;
+}
 
 static void
 run_view(const char *data_dir, const char *view, view_run *v)
@@ -385,8 +405,10 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	int32_t    *user_src[MAX_DOMAINS];
 	xd_config	cfg;
 	xd_transfer_opts to;
-	xd_transfer_result src;
-	xd_dist_encoders *enc;
+	xd_transfer_result src,
+				src_rep;
+	xd_dist_encoders *enc,
+			   *enc_rep;
 	xd_dist_encoder_opts eo;
 	xd_dist_encoder_report erep;
 	double		t_view = xd_clock_seconds();
@@ -423,6 +445,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_dist_encoder_opts_default(&eo);
 	CHECK(xd_dist_encoders_train(src.model, ds[0], &eo, &enc, &erep));
 	v->enc_seconds = erep.seconds;
+	/* the same source with the repeat term, for the targets' repeat-term fits */
+	cfg.repeat = true;
+	CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
+	CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
+	cfg.repeat = false;
 	fprintf(stderr, "[%s] source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
 			v->name, v->domain[0], src.epochs, src.lr_search.lr[src.lr_search.chosen],
 			v->src_seconds, v->src_valid, v->src_test);
@@ -441,6 +468,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				cell	   *c = &v->c[k][mi][s];
 				double		t0;
 
+				if (!fitted_in_this_run(mi))
+					continue;
 				xd_transfer_opts_default(&o);
 				o.method = plan[mi].m;
 				o.pretrain_epochs = plan[mi].pre;
@@ -455,7 +484,10 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 				o.seed = 1000 + 17 * s;
 				t0 = cpu_now();
-				CHECK(xd_transfer(src.shared, enc, ds[k], &o, &r));
+				if (plan[mi].repeat)
+					CHECK(xd_transfer(src_rep.shared, enc_rep, ds[k], &o, &r));
+				else
+					CHECK(xd_transfer(src.shared, enc, ds[k], &o, &r));
 				c->seconds = cpu_now() - t0;
 				eval_test(ds[k], xd_transfer_score, &r, c, &v->test_n[k], &v->test_excluded[k]);
 				c->valid = r.best_metric;
@@ -473,7 +505,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				xd_transfer_result_free(&r);
 			}
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= M_AUTO_SHARED; am++)
+			for (int am = M_AUTO; am <= M_AUTO_SHARED && !quick; am++)
 			{
 				/*
 				 * the product's auto: target-only searched by the grid, its
@@ -522,7 +554,9 @@ run_view(const char *data_dir, const char *view, view_run *v)
 		}
 	}
 	xd_dist_encoders_free(enc);
+	xd_dist_encoders_free(enc_rep);
 	xd_transfer_result_free(&src);
+	xd_transfer_result_free(&src_rep);
 	for (int k = 0; k < n_dom; k++)
 	{
 		xd_dataset_free(ds[k]);
@@ -804,6 +838,31 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	}
 }
 
+/* --quick: the fitted methods and the heuristics, means over seeds and targets */
+static void
+print_quick(const view_run *v)
+{
+	printf("%s (%s): sum of %s, then full ranking with repeats allowed: mean HitRate@10, mean MRR; per target HitRate@10\n",
+		   v->name, v->explicit_fb ? "explicit" : "implicit", v->explicit_fb ? "RMSE" : "MRR");
+	for (int m = 0; m < N_METHODS; m++)
+	{
+		double		h = 0.0,
+					r = 0.0;
+
+		if (m < M_HEUR1 && (m >= M_AUTO || !fitted_in_this_run(m)))
+			continue;
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			h += mean_field(v, k, m, OFF(full_h10)) / v->n_targets;
+			r += mean_field(v, k, m, OFF(full_mrr)) / v->n_targets;
+		}
+		printf("  %-45s %.4f | %.4f %.4f |", label(v, m), sum_metric(v, m), h, r);
+		for (int k = 1; k <= v->n_targets; k++)
+			printf(" %s %.4f", v->domain[k], mean_field(v, k, m, OFF(full_h10)));
+		printf("\n");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -816,9 +875,15 @@ main(int argc, char **argv)
 	double		t0 = xd_clock_seconds();
 	pid_t		pids[MAX_VIEWS];
 
+	if (argc > 1 && strcmp(argv[1], "--quick") == 0)
+	{
+		quick = true;
+		argv++;
+		argc--;
+	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--quick] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -864,6 +929,12 @@ main(int argc, char **argv)
 		}
 		fclose(tf);
 		remove(path);
+	}
+	if (quick)
+	{
+		for (int i = 0; i < n_views; i++)
+			print_quick(&runs[i]);
+		return 0;
 	}
 
 	snprintf(path, sizeof(path), "%s/real-report.md", dir);

@@ -35,6 +35,7 @@ typedef struct gc_case
 	bool		dropout;
 	bool		term;			/* with gc_quad_term as an extra loss term */
 	bool		weighted;		/* rows weighted in [0.2, 2) (batch.h) */
+	bool		repeat;			/* the repeat term (core.h), rows with history */
 } gc_case;
 
 /*
@@ -95,6 +96,7 @@ gc_run(const gc_case *gc)
 	cfg.beta = gc->beta;
 	cfg.dropout = gc->dropout ? 0.3f : 0.0f;
 	cfg.batch_size = P;
+	cfg.repeat = gc->repeat;
 	xd_rng_seed(&rng, 7);
 	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.5f, &rng, &model) == XD_OK);
 	XD_REQUIRE(xd_batch_init(&b, 3 * P, cfg.m) == XD_OK);
@@ -103,6 +105,13 @@ gc_run(const gc_case *gc)
 	if (gc->weighted)
 		for (int r = 0; r < b.n; r++)
 			b.weights[r] = 0.2f + 1.8f * xd_rng_uniform(&rng);
+	if (gc->repeat)
+	{
+		/* about half the rows with history: g(h_ui) in {0, 1} (batch.h) */
+		for (int r = 0; r < b.n; r++)
+			b.hist[r] = xd_rng_uniform(&rng) < 0.5f ? 1.0f : 0.0f;
+		XD_REQUIRE(xd_model_find_param(model, "rep.w") != NULL);
+	}
 	xd_rng_seed(&drop_rng, 99);
 	if (gc->term)
 	{
@@ -137,7 +146,7 @@ gc_run(const gc_case *gc)
 #define GC_TEST(name, fb, var, mm, mi, mh, ma, beta, drop) \
 	XD_TEST(name) \
 	{ \
-		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false, false}; \
+		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false, false, false}; \
 		gc_run(&gc); \
 	}
 
@@ -177,7 +186,7 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
 	XD_CHECK(xd_model_find_param(model, "ctx.W1") != NULL);
 	xd_model_free(model);
 	{
-		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false, false};
+		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false, false, false};
 
 		gc_run(&gc);
 	}
@@ -190,8 +199,8 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
  */
 XD_TEST(gradcheck_extra_loss_term)
 {
-	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true, false};
-	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true, false};
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true, false, false};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true, false, false};
 
 	gc_run(&imp);
 	gc_run(&exp);
@@ -203,9 +212,23 @@ XD_TEST(gradcheck_extra_loss_term)
  */
 XD_TEST(gradcheck_row_weights)
 {
-	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false, false, true};
-	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.7f, false, false, true};
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false, false, true, false};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.7f, false, false, true, false};
 
 	gc_run(&imp);
 	gc_run(&exp);
+}
+
+/*
+ * The repeat term (core.h): s^ += (w_R . c* + b_R) g(h_ui), its gradients
+ * into w_R, b_R and through c* into M1, entry by entry, with the curriculum
+ * term, weighted rows and a fixed dropout mask.
+ */
+XD_TEST(gradcheck_repeat_term)
+{
+	gc_case		plain = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, false, false, true};
+	gc_case		mixed = {XD_IMPLICIT, XD_VARIANT_FMT, false, 3, 2, 2, 0.7f, true, true, true, true};
+
+	gc_run(&plain);
+	gc_run(&mixed);
 }

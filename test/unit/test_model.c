@@ -151,8 +151,9 @@ XD_TEST(model_param_names)
 /*
  * The workspace a model allocates, counted by hand for tm_config's m = 7,
  * d = 6 and the default L_C = L_U = 2, one positive per batch (3 rows
- * implicit): per row 5m + 7d + 5 floats of scratch, x and a (5m), the towers'
- * h (6d) and one hidden layer's dropout masks (2d), 165 in all; DRR adds
+ * implicit): per row 5m + 7d + 6 floats of scratch (with the repeat term's
+ * r(c)), x and a (5m), the towers' h (6d) and one hidden layer's dropout
+ * masks (2d), 166 in all; DRR adds
  * 3m + 6d + max(m, d) = 64.
  */
 XD_TEST(model_workspace_bytes_counts_every_array)
@@ -160,10 +161,10 @@ XD_TEST(model_workspace_bytes_counts_every_array)
 	xd_config	cfg;
 
 	tm_config(&cfg, XD_IMPLICIT, 1);
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 165 * sizeof(float));
-	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (165 + 64) * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 166 * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (166 + 64) * sizeof(float));
 	tm_config(&cfg, XD_EXPLICIT, 256);
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 165 * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 166 * sizeof(float));
 }
 
 XD_TEST(model_init_statistics)
@@ -909,12 +910,12 @@ XD_TEST(model_score_items_matches_score)
 			for (int i = 0; i < 30; i++)
 				xd_model_find_param(model, "bias.item")->w[i] = 0.1f * i;
 		XD_CHECK(xd_model_score(model, &b, s1) == XD_OK);
-		XD_CHECK(xd_model_score_items(model, 5, b.c, items, n, s2) == XD_OK);
+		XD_CHECK(xd_model_score_items(model, 5, b.c, items, NULL, n, s2) == XD_OK);
 		for (int r = 0; r < n; r++)
 			XD_CHECK_NEAR(s1[r], s2[r], 1e-5);
 		items[3] = 30;
-		XD_CHECK(xd_model_score_items(model, 5, b.c, items, n, s2) == XD_EINVAL);
-		XD_CHECK(xd_model_score_items(model, 7, b.c, items, 0, s2) == XD_EINVAL);
+		XD_CHECK(xd_model_score_items(model, 5, b.c, items, NULL, n, s2) == XD_EINVAL);
+		XD_CHECK(xd_model_score_items(model, 7, b.c, items, NULL, 0, s2) == XD_EINVAL);
 		xd_batch_free(&b);
 		xd_model_free(model);
 		free(items);

@@ -220,3 +220,52 @@ XD_TEST(sample_explicit_batch_and_errors)
 	xd_dataset_free(same);
 	xd_dataset_free(one_item);
 }
+
+/*
+ * The repeat term's history (batch.h): a row's hist counts the user's other
+ * training rows with its item, never the positive's own row, so a pair seen
+ * once in training gives its positive 0 and a pair seen twice gives 1; item
+ * negatives read the user's rows with the negative item, context negatives
+ * their positive's. Counted by hand over the dataset's training rows.
+ */
+XD_TEST(sample_history_excludes_the_positive)
+{
+	/* 40 users x 12 items, 900 rows: some pairs repeat, some do not */
+	xd_dataset *ds = sample_dataset(40, 12, 900, 0, 0);
+	xd_batch	b;
+	xd_rng		r;
+	int64_t    *rows;
+	int64_t		n_train;
+	int			np = 200;
+	int			ones = 0,
+				zeros = 0;
+
+	XD_REQUIRE(ds != NULL);
+	XD_REQUIRE(xd_train_rows(ds, &rows, &n_train) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b, 3 * np, ds->enc.schema.m) == XD_OK);
+	xd_rng_seed(&r, 3);
+	XD_REQUIRE(xd_sample_batch(ds, rows, np, &r, &b) == XD_OK);
+	for (int i = 0; i < b.n; i++)
+	{
+		int			same = 0;
+		bool		pos_row = i < np || i >= 2 * np;
+		int64_t		self = rows[i % np];
+
+		for (int64_t t = 0; t < n_train; t++)
+		{
+			int64_t		row = rows[t];
+
+			if (ds->users[row] == b.users[i] && ds->items[row] == b.items[i] &&
+				!(pos_row && row == self))
+				same++;
+		}
+		XD_CHECK(b.hist[i] == (same > 0 ? 1.0f : 0.0f));
+		ones += b.hist[i] == 1.0f;
+		zeros += b.hist[i] == 0.0f;
+	}
+	/* both cases occur, so the check could fail either way */
+	XD_CHECK(ones > 50 && zeros > 50);
+	xd_batch_free(&b);
+	free(rows);
+	xd_dataset_free(ds);
+}

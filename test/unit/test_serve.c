@@ -91,8 +91,9 @@ static const xd_feature ts_features[] = {
 
 /*
  * A served model over ts_features for n_users x n_items with item profiles
- * from rng, DRR residuals attached (nonzero) and, explicit, item biases; a
- * workspace of 12 rows, so that every path takes many batches.
+ * from rng, DRR residuals attached (nonzero) and, explicit, item biases,
+ * implicit, a nonzero repeat term (core.h); a workspace of 12 rows, so that
+ * every path takes many batches.
  */
 static void
 ts_setup(xd_feature_encoder *enc, xd_model **model, xd_adapt **ad, int n_users, int n_items,
@@ -118,8 +119,17 @@ ts_setup(xd_feature_encoder *enc, xd_model **model, xd_adapt **ad, int n_users, 
 	cfg.d = 8;
 	cfg.batch_size = 4;		/* a workspace of 12 rows: many batches */
 	cfg.feedback = explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
+	cfg.repeat = true;
 	xd_schema_free(&s);
 	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 3.0f, rng, model) == XD_OK);
+	if (!explicit_fb)
+	{
+		xd_param   *w_R = xd_model_find_param(*model, "rep.w");
+
+		for (int j = 0; j < w_R->cols; j++)
+			w_R->w[j] = xd_rng_uniform(rng) - 0.5f;
+		xd_model_find_param(*model, "rep.b")->w[0] = 0.7f;
+	}
 	XD_REQUIRE(xd_adapt_new(&cfg, ad) == XD_OK);
 	for (int p = 0; p < (*ad)->n_params; p++)
 		for (int i = 0; i < (*ad)->params[p].rows * (*ad)->params[p].cols; i++)
@@ -266,7 +276,7 @@ XD_TEST(serve_score_candidates_match_model_score)
 		}
 		b.n = n;
 		XD_REQUIRE(xd_model_score(model, &b, ref) == XD_OK);
-		XD_REQUIRE(xd_score_candidates(model, 2, c, per_item ? &enc : NULL, items, n,
+		XD_REQUIRE(xd_score_candidates(model, 2, c, per_item ? &enc : NULL, items, NULL, n,
 									   got) == XD_OK);
 		for (int i = 0; i < n; i++)
 			XD_CHECK_NEAR(got[i], ref[i], 1e-5);
@@ -276,13 +286,13 @@ XD_TEST(serve_score_candidates_match_model_score)
 			float		plain[29];
 			int			differ = 0;
 
-			XD_REQUIRE(xd_score_candidates(model, 2, c, NULL, items, n, plain) == XD_OK);
+			XD_REQUIRE(xd_score_candidates(model, 2, c, NULL, items, NULL, n, plain) == XD_OK);
 			for (int i = 0; i < n; i++)
 				differ += fabsf(plain[i] - got[i]) > 1e-4f;
 			XD_CHECK(differ > n / 2);
 		}
-		XD_CHECK(xd_score_candidates(model, 2, c, NULL, items, 0, got) == XD_OK);
-		XD_CHECK(xd_score_candidates(model, 2, c, NULL, items, -1, got) == XD_EINVAL);
+		XD_CHECK(xd_score_candidates(model, 2, c, NULL, items, NULL, 0, got) == XD_OK);
+		XD_CHECK(xd_score_candidates(model, 2, c, NULL, items, NULL, -1, got) == XD_EINVAL);
 		xd_batch_free(&b);
 		xd_model_free(model);
 		xd_adapt_free(ad);
@@ -341,7 +351,7 @@ XD_TEST(serve_rank_many_groups_by_context)
 		int			which[N] = {2, 0, 1, 2, 0, 2, 1};	/* each user's context */
 		int64_t		off[N_USERS + 1] = {0, 0, 3, 3, 4, 6, 6};
 		int32_t		seen_items[6] = {0, 1, 2, 7, 8, 9};
-		xd_seen		seen = {off, seen_items};
+		xd_seen		seen = {off, seen_items, false};
 		xd_feature_encoder	enc;
 		xd_model   *model;
 		xd_adapt   *ad;
@@ -607,4 +617,97 @@ XD_TEST(serve_item_map_recovers_planted_map)
 	xd_model_free(model);
 	xd_adapt_free(ad);
 	xd_feature_encoder_free(&enc);
+}
+
+/*
+ * Repeats allowed (xd_seen.keep): each user's seen items keep their place
+ * with the repeat term r(c) added, the same numbers as xd_model_score on the
+ * rows with hist 1 at the seen items (within 1e-5), with and without
+ * item-scoped features; predict's candidates take the same hist; the term
+ * moves the seen items' scores, and exclude_seen still leaves them out.
+ */
+XD_TEST(serve_repeat_term_matches_reference)
+{
+	for (int per_item = 0; per_item < 2; per_item++)
+	{
+		int			n_users = 6,
+					n_items = 53;
+		int32_t		users[2] = {4, 0};
+		int64_t		off[7] = {0, 2, 2, 2, 2, 6, 6};
+		int32_t		seen_items[6] = {2, 52, 1, 5, 7, 30};
+		xd_seen		keep = {off, seen_items, true},
+					drop = {off, seen_items, false};
+		xd_feature_encoder enc;
+		xd_model   *model;
+		xd_adapt   *ad;
+		xd_rng		rng;
+		xd_batch	b;
+		xd_item_outputs io;
+		float	   *buf,
+				   *ref = malloc(sizeof(float) * 2 * n_items),
+				   *plain = malloc(sizeof(float) * 2 * n_items),
+				   *got = malloc(sizeof(float) * 2 * n_items);
+		float		c[5];
+		int			m,
+					moved = 0;
+
+		xd_rng_seed(&rng, 21 + per_item);
+		ts_setup(&enc, &model, &ad, n_users, n_items, false, &rng);
+		m = model->cfg.m;
+		XD_REQUIRE(xd_model_has_repeat(model));
+		for (int j = 0; j < m; j++)
+			c[j] = xd_rng_uniform(&rng);
+		XD_REQUIRE(xd_batch_init(&b, 2 * n_items, m) == XD_OK);
+		b.n = 2 * n_items;
+		for (int u = 0; u < 2; u++)
+			for (int i = 0; i < n_items; i++)
+			{
+				int			r = u * n_items + i;
+
+				b.users[r] = users[u];
+				b.items[r] = i;
+				memcpy(b.c + (size_t) r * m, c, sizeof(c));
+				if (per_item)
+					xd_encode_item(&enc, i, b.c + (size_t) r * m);
+			}
+		XD_REQUIRE(xd_model_score(model, &b, plain) == XD_OK);
+		for (int u = 0; u < 2; u++)
+			for (int64_t j = off[users[u]]; j < off[users[u] + 1]; j++)
+				b.hist[u * n_items + seen_items[j]] = 1.0f;
+		XD_REQUIRE(xd_model_score(model, &b, ref) == XD_OK);
+		for (int r = 0; r < 2 * n_items; r++)
+			moved += fabsf(ref[r] - plain[r]) > 1e-3f;
+		/* the six seen items moved, nothing else */
+		XD_CHECK(moved == 6);
+
+		buf = malloc(sizeof(float) * xd_item_outputs_floats(model, per_item));
+		xd_item_outputs_bind(&io, model, per_item, buf);
+		XD_REQUIRE(xd_item_outputs_compute(model, c, &enc, &io) == XD_OK);
+		XD_REQUIRE(xd_item_outputs_score_unseen(model, &io, users, 2, &keep, got) == XD_OK);
+		for (int r = 0; r < 2 * n_items; r++)
+			XD_CHECK_NEAR(got[r], ref[r], 1e-5);
+		XD_REQUIRE(xd_item_outputs_score_unseen(model, &io, users, 2, &drop, got) == XD_OK);
+		for (int r = 0; r < 2 * n_items; r++)
+			XD_CHECK(b.hist[r] == 1.0f ? isnan(got[r]) : fabsf(got[r] - plain[r]) <= 1e-5f);
+
+		/* predict: user 4's items with their history */
+		{
+			int32_t		items[53];
+
+			for (int i = 0; i < n_items; i++)
+				items[i] = i;
+			XD_REQUIRE(xd_score_candidates(model, 4, c, per_item ? &enc : NULL, items,
+										   b.hist, n_items, got) == XD_OK);
+			for (int i = 0; i < n_items; i++)
+				XD_CHECK_NEAR(got[i], ref[i], 1e-5);
+		}
+		free(buf);
+		free(ref);
+		free(plain);
+		free(got);
+		xd_batch_free(&b);
+		xd_model_free(model);
+		xd_adapt_free(ad);
+		xd_feature_encoder_free(&enc);
+	}
 }

@@ -272,7 +272,7 @@ XD_TEST(transfer_zero_residuals_are_direct)
 			memcpy(bb.c + (size_t) i * b.m, b.c, sizeof(float) * b.m);
 		}
 		bb.n = 8;
-		XD_CHECK(xd_model_score_items(m2, b.users[0], b.c, items, 8, si) == XD_OK);
+		XD_CHECK(xd_model_score_items(m2, b.users[0], b.c, items, NULL, 8, si) == XD_OK);
 		XD_CHECK(xd_model_score(m2, &bb, sb) == XD_OK);
 		for (int i = 0; i < 8; i++)
 			XD_CHECK_NEAR(si[i], sb[i], 1e-5 * (1.0 + fabs(sb[i])));

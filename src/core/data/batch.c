@@ -17,8 +17,9 @@ xd_batch_init(xd_batch *b, int capacity, int m)
 	b->c = malloc(sizeof(float) * (size_t) capacity * (size_t) (m > 0 ? m : 1));
 	b->ratings = malloc(sizeof(float) * (size_t) capacity);
 	b->weights = malloc(sizeof(float) * (size_t) capacity);
+	b->hist = calloc(capacity > 0 ? (size_t) capacity : 1, sizeof(float));
 	if (capacity <= 0 || m < 0 || !b->users || !b->items || !b->c || !b->ratings ||
-		!b->weights)
+		!b->weights || !b->hist)
 	{
 		xd_status	s = (capacity <= 0 || m < 0) ? XD_EINVAL : XD_ENOMEM;
 
@@ -38,7 +39,8 @@ xd_batch_free(xd_batch *b)
 	free(b->c);
 	free(b->ratings);
 	free(b->weights);
+	free(b->hist);
 	b->users = b->items = NULL;
-	b->c = b->ratings = b->weights = NULL;
+	b->c = b->ratings = b->weights = b->hist = NULL;
 	b->n = b->n_pos = b->capacity = 0;
 }

@@ -538,11 +538,12 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 	/* (c) user profiles, (d) each user's distinct training items */
 	group_rows(ds->users, ds->n_users, train, n_train, off, rows);
 	build_profiles(ds, XD_SCOPE_USER, off, rows, scratch);
-	if (reserve(ds, sizeof(int64_t) * ((size_t) ds->n_users + 1) + sizeof(int32_t) * (size_t) n_train))
+	if (reserve(ds, sizeof(int64_t) * ((size_t) ds->n_users + 1) + 2 * sizeof(int32_t) * (size_t) n_train))
 		goto done;
 	ds->user_train_off = xd_alloc_n((size_t) ds->n_users + 1, sizeof(int64_t));
 	ds->user_train_items = xd_alloc_n((size_t) n_train, sizeof(int32_t));
-	if (!ds->user_train_off || !ds->user_train_items)
+	ds->user_train_count = xd_alloc_n((size_t) n_train, sizeof(int32_t));
+	if (!ds->user_train_off || !ds->user_train_items || !ds->user_train_count)
 		goto done;
 	{
 		int64_t		w = 0;
@@ -555,14 +556,20 @@ xd_dataset_finalize(xd_dataset *ds, uint64_t seed)
 			for (int64_t j = off[u]; j < off[u + 1]; j++)
 				ds->user_train_items[w++] = ds->items[rows[j]];
 			qsort(ds->user_train_items + start, (size_t) (w - start), sizeof(int32_t), cmp_int32);
-			/* dedupe in place */
+			/* dedupe in place, counting each item's rows (the repeat term) */
 			if (w > start)
 			{
 				int64_t		d = start + 1;
 
+				ds->user_train_count[start] = 1;
 				for (int64_t j = start + 1; j < w; j++)
 					if (ds->user_train_items[j] != ds->user_train_items[d - 1])
+					{
+						ds->user_train_count[d] = 1;
 						ds->user_train_items[d++] = ds->user_train_items[j];
+					}
+					else
+						ds->user_train_count[d - 1]++;
 				w = d;
 			}
 		}
@@ -596,6 +603,12 @@ xd_dataset_encode(const xd_dataset *ds, int64_t row, int32_t item_override, floa
 int
 xd_dataset_seen(const xd_dataset *ds, int32_t user, int32_t item)
 {
+	return xd_dataset_train_count(ds, user, item) > 0;
+}
+
+int32_t
+xd_dataset_train_count(const xd_dataset *ds, int32_t user, int32_t item)
+{
 	int64_t		lo,
 				hi;
 
@@ -612,7 +625,17 @@ xd_dataset_seen(const xd_dataset *ds, int32_t user, int32_t item)
 		else
 			hi = mid;
 	}
-	return lo < ds->user_train_off[user + 1] && ds->user_train_items[lo] == item;
+	return lo < ds->user_train_off[user + 1] && ds->user_train_items[lo] == item ?
+		ds->user_train_count[lo] : 0;
+}
+
+float
+xd_dataset_hist(const xd_dataset *ds, int64_t row, int32_t item)
+{
+	int32_t		u = ds->users[row];
+	int32_t		self = item == ds->items[row] && ds->split[row] == XD_SPLIT_TRAIN;
+
+	return xd_dataset_train_count(ds, u, item) - self > 0 ? 1.0f : 0.0f;
 }
 
 int
@@ -645,6 +668,7 @@ xd_dataset_free(xd_dataset *ds)
 		free(ds->split_rows[k]);
 	free(ds->user_train_off);
 	free(ds->user_train_items);
+	free(ds->user_train_count);
 	free(ds->item_train_count);
 	free(ds->train_items);
 	free(ds);

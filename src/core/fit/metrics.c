@@ -170,6 +170,7 @@ sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_
 	row_rng(&r, o->seed, row);
 	b->users[k] = u;
 	b->items[k] = v;
+	b->hist[k] = xd_dataset_hist(ds, row, v);
 	xd_dataset_encode(ds, row, -1, c);
 	k++;
 
@@ -182,6 +183,7 @@ sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_
 				continue;
 			b->users[k] = u;
 			b->items[k] = w;
+			b->hist[k] = xd_dataset_hist(ds, row, w);
 			memcpy(b->c + (size_t) k * m, c, cb);
 			xd_encode_item(e, w, b->c + (size_t) k * m);
 			k++;
@@ -205,6 +207,7 @@ sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_
 			} while (dup);
 			b->users[k] = u;
 			b->items[k] = w;
+			b->hist[k] = xd_dataset_hist(ds, row, w);
 			memcpy(b->c + (size_t) k * m, c, cb);
 			xd_encode_item(e, w, b->c + (size_t) k * m);
 			k++;
@@ -218,6 +221,7 @@ sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_
 
 		b->users[k] = u;
 		b->items[k] = v;
+		b->hist[k] = b->hist[base];
 		memcpy(cn, c, cb);
 		for (int t = 0; t < XD_EVAL_CTX_TRIES; t++)
 		{
@@ -415,6 +419,8 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 			{
 				b.users[0] = u;
 				b.items[0] = v;
+				/* without seen items among the candidates, none has history */
+				b.hist[0] = o->keep_seen ? xd_dataset_hist(ds, row, v) : 0.0f;
 				memcpy(b.c, base, cb);
 				b.n = 1;
 				w0 = 0;
@@ -429,6 +435,7 @@ xd_eval_full(const xd_dataset *ds, xd_split split, int k, const xd_eval_opts *o,
 						continue;
 					b.users[b.n] = u;
 					b.items[b.n] = w;
+					b.hist[b.n] = xd_dataset_hist(ds, row, w);
 					memcpy(b.c + (size_t) b.n * m, base, cb);
 					xd_encode_item(e, w, b.c + (size_t) b.n * m);
 					b.n++;
@@ -538,6 +545,7 @@ xd_eval_ratings(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 
 			b.users[j] = ds->users[row];
 			b.items[j] = ds->items[row];
+			b.hist[j] = xd_dataset_hist(ds, row, ds->items[row]);
 			b.ratings[j] = ds->ratings[row];
 			xd_dataset_encode(ds, row, -1, b.c + (size_t) j * m);
 		}

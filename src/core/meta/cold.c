@@ -29,6 +29,7 @@ struct xd_cold_ws
 	float	   *gate;			/* [cap * d] sigma(W_CU c*) of each row */
 	float	   *hv;				/* [cap * d] h_v^L of each row's item */
 	float	   *sc;				/* [cap] s_c */
+	float	   *rep;			/* [cap] the repeat term's r(c) */
 	float	  **h;				/* [L + 1][cap * d]: h^0 after DRR's residual */
 	float	  **zl;				/* [L][cap * d]: W h + b, before FiLM */
 	float	   *pre0;			/* [cap * d] h^0 before the residual */
@@ -60,6 +61,7 @@ xd_cold_ws_free(xd_cold_ws *w, int L)
 	free(w->gate);
 	free(w->hv);
 	free(w->sc);
+	free(w->rep);
 	if (w->h)
 		for (int l = 0; l <= L; l++)
 			free(w->h[l]);
@@ -103,6 +105,7 @@ xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
 	w->gate = malloc(sizeof(float) * cd);
 	w->hv = malloc(sizeof(float) * cd);
 	w->sc = malloc(sizeof(float) * cap);
+	w->rep = malloc(sizeof(float) * cap);
 	w->h = calloc(L + 1, sizeof(float *));
 	w->zl = calloc(L + 1, sizeof(float *));
 	w->pre0 = malloc(sizeof(float) * cd);
@@ -115,7 +118,7 @@ xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
 	w->dgamma = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
 	w->dbeta = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
 	ok = w->z && w->a1 && w->a2 && w->da1 && w->da2 && w->dC && w->gate &&
-		w->hv && w->sc && w->h && w->zl && w->pre0 && w->T0 && w->dh && w->dn &&
+		w->hv && w->sc && w->rep && w->h && w->zl && w->pre0 && w->T0 && w->dh && w->dn &&
 		w->score && w->dscore && w->de && w->dgamma && w->dbeta;
 	for (int l = 0; ok && l <= L; l++)
 		ok = (w->h[l] = malloc(sizeof(float) * cd)) != NULL &&
@@ -341,7 +344,48 @@ xd_cold_task_free(xd_cold_task *t)
 	free(t->e_u);
 	free(t->gamma);
 	free(t->beta);
+	free(t->hist);
 	memset(t, 0, sizeof(*t));
+}
+
+static int
+xd_cmp_item(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* the support's positives as the task's history (xd_cold_task.hist) */
+static xd_status
+xd_cold_task_history(xd_cold_task *t, const xd_model *model, const xd_support *s)
+{
+	int			n = 0;
+	int32_t    *h;
+
+	t->n_hist = 0;
+	if (!xd_model_has_repeat(model))
+		return XD_OK;
+	if (!(h = realloc(t->hist, sizeof(int32_t) * (size_t) (s->n > 0 ? s->n : 1))))
+		return XD_ENOMEM;
+	t->hist = h;
+	for (int k = 0; k < s->n; k++)
+		if (s->label[k] > 0.0f)
+			h[n++] = s->items[k];
+	qsort(h, (size_t) n, sizeof(int32_t), xd_cmp_item);
+	for (int k = 0; k < n; k++)
+		if (t->n_hist == 0 || h[t->n_hist - 1] != h[k])
+			h[t->n_hist++] = h[k];
+	return XD_OK;
+}
+
+/* 1 when item is in the task's history, else 0: g(h_ui) */
+static float
+xd_cold_hist_of(const xd_cold_task *t, int32_t item)
+{
+	return t->n_hist > 0 &&
+		bsearch(&item, t->hist, (size_t) t->n_hist, sizeof(int32_t), xd_cmp_item) ? 1.0f : 0.0f;
 }
 
 /* y = W x + b for one vector (W rows x cols) */
@@ -415,7 +459,7 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	t->s_u = 0.0f;
 	if (c->ws_u)
 		t->s_u = cblas_sdot(H, c->ws_u->w, 1, t->C, 1) + c->bs_u->w[0];
-	return XD_OK;
+	return xd_cold_task_history(t, model, s);
 }
 
 /* ---------------------------------------------------------------- the user side */
@@ -437,6 +481,7 @@ xd_cold_item_side(xd_cold *c, xd_model *model, const int32_t *items, const float
 	mws->n_ext = 0;
 	xd_context_forward(model, n);
 	xd_context_heads(model, n, w->sc, w->gate);
+	xd_model_repeat_coef(model, n, w->rep);
 	if (items)
 		xd_cluster_gated_forward(model, false, items, n, mws->g_v, d);
 	else
@@ -510,6 +555,8 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 		out[r] = cblas_sdot(d, hu + (size_t) r * d, 1, w->hv + (size_t) r * d, 1) + w->sc[r];
 		if (c->feedback == XD_EXPLICIT)
 			out[r] += t->s_u + (items ? dom->s_v->w[items[r]] : 0.0f) + dom->s->w[0];
+		if (items)				/* a new item has no history */
+			out[r] += w->rep[r] * xd_cold_hist_of(t, items[r]);
 	}
 }
 
@@ -579,6 +626,8 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 			if (explicit_fb)
 				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
 		}
+		for (int j = 0; j < t->n_hist; j++)
+			scores[t->hist[j]] += io->r_c[0];
 		return XD_OK;
 	}
 	/* item-scoped features: a gate per item, the tower in batches */
@@ -597,6 +646,8 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
 		}
 	}
+	for (int j = 0; j < t->n_hist; j++)
+		scores[t->hist[j]] += io->r_c[t->hist[j]];
 	return XD_OK;
 }
 
@@ -819,6 +870,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	}
 	t->s_u = 0.0f;
 	t->n_support = n;
+	t->n_hist = 0;				/* a support row is not its own history */
 	/* the support's rows through the frozen item side once */
 	xd_cold_item_side(c, model, s->items, NULL, s->c, n);
 	for (int step = 0; step < steps; step++)
@@ -845,7 +897,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	}
 	memcpy(t->e_u, e.w, sizeof(float) * d);
 	xd_param_release(&e);
-	return XD_OK;
+	return xd_cold_task_history(t, model, s);
 }
 
 void

@@ -314,6 +314,7 @@ xd_ce_warm_user(xd_ce *ce, int32_t u, xd_cold_cell *cell)
 	int32_t		id = h->warm[u];
 	int64_t		a = h->off[u] + h->warm_rows[u],
 				b = h->off[u + 1];
+	xd_seen		seen = {ds->user_train_off, ds->user_train_items, true};
 	xd_status	st;
 
 	if (b - a > ce->o->max_query)
@@ -324,7 +325,8 @@ xd_ce_warm_user(xd_ce *ce, int32_t u, xd_cold_cell *cell)
 
 		if ((st = xd_ce_outputs(ce, q)) != XD_OK)
 			return st;
-		if ((st = xd_item_outputs_score(ce->model, &ce->io, &id, 1, ce->fs)) != XD_OK)
+		/* its training items are its history (the repeat term, core.h) */
+		if ((st = xd_item_outputs_score_unseen(ce->model, &ce->io, &id, 1, &seen, ce->fs)) != XD_OK)
 			return st;
 		memset(ce->keep, 1, ce->n_items);
 		for (int64_t j = ds->user_train_off[id]; j < ds->user_train_off[id + 1]; j++)

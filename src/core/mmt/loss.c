@@ -26,7 +26,7 @@ xd_loss_forward(xd_model *model, const xd_batch *b, xd_rng *rng,
 		return XD_EINVAL;
 	if (model->cfg.feedback == XD_IMPLICIT ? b->n != 3 * P : b->n != P)
 		return XD_EINVAL;
-	st = xd_model_forward(model, b->users, b->items, b->c, b->n, train_mode, rng);
+	st = xd_model_forward(model, b->users, b->items, b->c, b->hist, b->n, train_mode, rng);
 	if (st != XD_OK)
 		return st;
 	inv = 1.0f / (float) P;

@@ -30,14 +30,16 @@ xd_config_defaults(xd_config *cfg)
 	cfg->adam_eps = 1e-8f;
 	cfg->batch_size = 256;
 	cfg->seed = 42;
+	cfg->repeat = false;
 }
 
 /*
  * The widest config xd_config_check accepts fits a model's parameter list:
  * eq. 4-5's three, two per context layer, W_CU and W_CV, four per tower
- * layer, w_C and b_C; five of an explicit domain; six DRR residuals.
+ * layer, w_C and b_C; five of an explicit domain and two of its repeat term;
+ * six DRR residuals.
  */
-_Static_assert(3 + 2 * 16 + 2 + 4 * 16 + 2 + 5 + 6 <= XD_MAX_PARAMS,
+_Static_assert(3 + 2 * 16 + 2 + 4 * 16 + 2 + 5 + 2 + 6 <= XD_MAX_PARAMS,
 			   "XD_MAX_PARAMS must hold a model with 16 context and 16 tower layers");
 
 xd_status
@@ -410,7 +412,7 @@ xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 	dom->n_items = n_items;
 	dom->d = cfg->d;
 	dom->feedback = cfg->feedback;
-	dom->params = calloc(5, sizeof(xd_param));
+	dom->params = calloc(7, sizeof(xd_param));
 	if (!dom->params)
 	{
 		free(dom);
@@ -437,6 +439,11 @@ xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 		XD_ADD(dom->s_u, "bias.user", n_users, 1, true);
 		XD_ADD(dom->s_v, "bias.item", n_items, 1, true);
 		XD_ADD(dom->s, "bias.global", 1, 1, false);
+	}
+	if (cfg->repeat && !expl)
+	{
+		XD_ADD(dom->w_R, "rep.w", 1, cfg->m, false);
+		XD_ADD(dom->b_R, "rep.b", 1, 1, false);
 	}
 #undef XD_ADD
 	*out = dom;
@@ -468,7 +475,7 @@ xd_domain_free(xd_domain *dom)
 /* ---------------------------------------------------------------- workspace */
 
 #define XD_WS_ARRAYS(X) \
-	X(mm_T, m) X(g_u, d) X(g_v, d) X(ones, 1) X(s_c, 1) X(score, 1) \
+	X(mm_T, m) X(g_u, d) X(g_v, d) X(ones, 1) X(s_c, 1) X(rep_r, 1) X(score, 1) \
 	X(d_score, 1) X(d_sc, 1) X(d_cstar, m) X(d_x0, m) X(d_xa, m) X(d_xb, m) \
 	X(d_top_u, d) X(d_top_v, d) X(d_ha, d) X(d_hb, d) X(d_g, d)
 

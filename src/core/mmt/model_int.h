@@ -33,6 +33,8 @@ struct xd_workspace
 	bool		dropped;		/* the last forward applied dropout */
 	/* M4 */
 	float	   *s_c;			/* [cap] context bias (eq. 10) */
+	const float *hist;			/* the last forward's g(h_ui) (borrowed); NULL = 0 */
+	float	   *rep_r;			/* [cap] the repeat term's r(c) (core.h) */
 	float	   *score;			/* [cap] */
 	/* backward scratch */
 	float	   *d_score;		/* [cap] dL/dscore */
@@ -296,9 +298,13 @@ typedef void (*xd_chunk_fn) (void *arg, const xd_model *model, int start, int k)
 xd_status	xd_model_forward_chunks(xd_model *model, const xd_batch *b, xd_chunk_fn take,
 									void *arg);
 
-/* rank.c: the whole forward pass over n rows, scores into ws->score */
+/*
+ * rank.c: the whole forward pass over n rows, scores into ws->score; hist
+ * [n] the rows' g(h_ui) of the repeat term, or NULL (none)
+ */
 xd_status	xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
-							 const float *c, int n, bool train_mode, xd_rng *rng);
+							 const float *c, const float *hist, int n, bool train_mode,
+							 xd_rng *rng);
 /* the whole backward pass from ws->d_score and ws->d_sc */
 void		xd_model_backward(xd_model *model, int n);
 

@@ -208,7 +208,7 @@ xd_score_embedded_items(xd_model *model, int32_t user, const float *c, const flo
 		 * 0 standing in (its embedding is not read below); then the item
 		 * tower from the given embeddings (eq. 7, 9) and eq. 12 / 15
 		 */
-		st = xd_model_forward(model, users, items, c + (size_t) start * m, k, false, NULL);
+		st = xd_model_forward(model, users, items, c + (size_t) start * m, NULL, k, false, NULL);
 		if (st != XD_OK)
 			break;
 		xd_cluster_embedded_forward(model, E + (size_t) start * d, k, ws->g_v, d);

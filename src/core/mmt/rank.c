@@ -7,9 +7,33 @@
 
 #include "model_int.h"
 
+bool
+xd_model_has_repeat(const xd_model *model)
+{
+	return model->domain->w_R != NULL;
+}
+
+void
+xd_model_repeat_coef(const xd_model *model, int n, float *r)
+{
+	const xd_domain *dom = model->domain;
+	int			m = model->cfg.m;
+
+	if (!dom->w_R)
+	{
+		memset(r, 0, sizeof(float) * (size_t) n);
+		return;
+	}
+	/* r(c) = w_R . c* + b_R, the repeat term's weight in context (core.h) */
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, n, m, 1.0f,
+				model->ws->x[model->cfg.n_ctx_layers], m, dom->w_R->w, 1, 0.0f, r, 1);
+	for (int i = 0; i < n; i++)
+		r[i] += dom->b_R->w[0];
+}
+
 xd_status
 xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
-				 const float *c, int n, bool train_mode, xd_rng *rng)
+				 const float *c, const float *hist, int n, bool train_mode, xd_rng *rng)
 {
 	xd_workspace *ws = model->ws;
 	xd_shared  *sh = model->shared;
@@ -33,6 +57,7 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 	ws->users = users;
 	ws->items = items;
 	ws->c = c;
+	ws->hist = dom->w_R ? hist : NULL;
 	if (n == 0)
 		return XD_OK;
 
@@ -61,6 +86,13 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 		if (model->cfg.feedback == XD_EXPLICIT)
 			ws->score[r] += dom->s_u->w[users[r]] + dom->s_v->w[items[r]] +
 				dom->s->w[0];
+	}
+	if (ws->hist)
+	{
+		/* the repeat term: s^ += r(c) g(h_ui) (core.h) */
+		xd_model_repeat_coef(model, n, ws->rep_r);
+		for (int r = 0; r < n; r++)
+			ws->score[r] += ws->rep_r[r] * ws->hist[r];
 	}
 	return XD_OK;
 }
@@ -125,6 +157,27 @@ xd_model_backward(xd_model *model, int n)
 		dom->s->g[0] += gs;
 	}
 
+	if (ws->hist)
+	{
+		/* d(r g)/dw_R = g c*, /db_R = g, /dc* = g w_R */
+		const float *w_R = dom->w_R->w;
+
+		for (int r = 0; r < n; r++)
+		{
+			float		dr = ws->d_score[r] * ws->hist[r];
+			float	   *dcs = ws->d_cstar + (size_t) r * m;
+			const float *cs = cstar + (size_t) r * m;
+
+			if (dr == 0.0f)
+				continue;
+			dom->b_R->g[0] += dr;
+			for (int j = 0; j < m; j++)
+			{
+				dom->w_R->g[j] += dr * cs[j];
+				dcs[j] += dr * w_R[j];
+			}
+		}
+	}
 	xd_cluster_backward(model, n);
 	xd_context_backward(model, n);
 }
@@ -144,7 +197,8 @@ xd_model_forward_chunks(xd_model *model, const xd_batch *b, xd_chunk_fn take, vo
 		int			k = b->n - start < cap ? b->n - start : cap;
 
 		st = xd_model_forward(model, b->users + start, b->items + start,
-							  b->c + (size_t) start * m, k, false, NULL);
+							  b->c + (size_t) start * m, b->hist ? b->hist + start : NULL,
+							  k, false, NULL);
 		if (st != XD_OK)
 			return st;
 		take(arg, model, start, k);
@@ -167,7 +221,7 @@ xd_model_score(void *arg, const xd_batch *b, float *scores)
 
 xd_status
 xd_model_score_items(xd_model *model, int32_t user, const float *c,
-					 const int32_t *items, int n, float *scores)
+					 const int32_t *items, const float *hist, int n, float *scores)
 {
 	xd_workspace *ws = model->ws;
 	xd_domain  *dom = model->domain;
@@ -175,7 +229,8 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 	int			LU = model->cfg.n_tower_layers;
 	float	   *hu = ws->d_top_u;	/* scratch in inference: h_u^L */
 	float	   *gate = ws->d_top_v; /* sigma(W_CV c*) */
-	float		base;
+	float		base,
+				rep = 0.0f;
 	xd_status	st;
 
 	if (n < 0 || user < 0 || user >= dom->n_users)
@@ -187,9 +242,11 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 		return XD_OK;
 
 	/* M1, M3u and s_c once: the user and the context are the same for all */
-	st = xd_model_forward(model, &user, items, c, 1, false, NULL);
+	st = xd_model_forward(model, &user, items, c, NULL, 1, false, NULL);
 	if (st != XD_OK)
 		return st;
+	if (hist)
+		xd_model_repeat_coef(model, 1, &rep);
 	memcpy(hu, ws->h_u[LU], sizeof(float) * d);
 	memcpy(gate, ws->g_v, sizeof(float) * d);
 	base = ws->s_c[0];
@@ -210,6 +267,8 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 			scores[start + r] += base;
 			if (model->cfg.feedback == XD_EXPLICIT)
 				scores[start + r] += dom->s_v->w[items[start + r]];
+			if (hist)
+				scores[start + r] += rep * hist[start + r];
 		}
 	}
 	return XD_OK;

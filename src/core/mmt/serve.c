@@ -99,7 +99,7 @@ xd_item_outputs_floats(const xd_model *model, bool per_item)
 	size_t		n = (size_t) model->domain->n_items;
 	size_t		d = (size_t) model->cfg.d;
 
-	return n * d + (per_item ? n * d + n : d + 1);
+	return n * d + (per_item ? n * d + 2 * n : d + 2);
 }
 
 void
@@ -115,6 +115,7 @@ xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model, bool per_item,
 	io->h_v = buf;
 	io->g_u = buf + n * d;
 	io->s_c = io->g_u + (per_item ? n * d : d);
+	io->r_c = io->s_c + (per_item ? n : 1);
 }
 
 void
@@ -177,6 +178,7 @@ xd_item_outputs_compute(xd_model *model, const float *c, const xd_feature_encode
 		ws->c = c;
 		xd_context_forward(model, 1);
 		xd_context_heads(model, 1, io->s_c, io->g_u);
+		xd_model_repeat_coef(model, 1, io->r_c);
 	}
 	for (int start = 0; start < n; start += cap)
 	{
@@ -194,6 +196,7 @@ xd_item_outputs_compute(xd_model *model, const float *c, const xd_feature_encode
 			ws->c = ctx;
 			xd_context_forward(model, k);
 			xd_context_heads(model, k, io->s_c + start, io->g_u + (size_t) start * d);
+			xd_model_repeat_coef(model, k, io->r_c + start);
 		}
 		/* the last layer writes its rows straight into io, saving a copy */
 		ws->h_v[LU] = io->h_v + (size_t) start * d;
@@ -317,14 +320,22 @@ xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
 {
 	xd_status	st = xd_item_outputs_score(model, io, users, n_users, scores);
 
-	if (st != XD_OK || !seen)
+	if (st != XD_OK || !seen || (seen->keep && !xd_model_has_repeat(model)))
 		return st;
 	for (int u = 0; u < n_users; u++)
 	{
 		float	   *row = scores + (size_t) u * io->n_items;
 
 		for (int64_t j = seen->off[users[u]]; j < seen->off[users[u] + 1]; j++)
-			row[seen->items[j]] = NAN;
+		{
+			int32_t		i = seen->items[j];
+
+			/* the repeat term, g(h_ui) = 1 (core.h), in xd_model_forward's order */
+			if (seen->keep)
+				row[i] += io->r_c[io->per_item ? i : 0];
+			else
+				row[i] = NAN;
+		}
 	}
 	return XD_OK;
 }
@@ -332,7 +343,7 @@ xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
 xd_status
 xd_score_candidates(xd_model *model, int32_t user, const float *c,
 					const xd_feature_encoder *item_scope, const int32_t *items,
-					int n, float *scores)
+					const float *hist, int n, float *scores)
 {
 	int			m = model->cfg.m;
 	int			cap = xd_model_max_rows(model);
@@ -342,7 +353,7 @@ xd_score_candidates(xd_model *model, int32_t user, const float *c,
 	if (n <= 0)
 		return n == 0 ? XD_OK : XD_EINVAL;
 	if (!item_scope)
-		return xd_model_score_items(model, user, c, items, n, scores);
+		return xd_model_score_items(model, user, c, items, hist, n, scores);
 	/* item-scoped features: the context differs per candidate (DESIGN.md section 2) */
 	if ((st = xd_batch_init(&b, cap < n ? cap : n, m)) != XD_OK)
 		return st;
@@ -358,6 +369,7 @@ xd_score_candidates(xd_model *model, int32_t user, const float *c,
 
 			b.users[i] = user;
 			b.items[i] = items[start + i];
+			b.hist[i] = hist ? hist[start + i] : 0.0f;
 			memcpy(row, c, sizeof(float) * m);
 			xd_encode_item(item_scope, items[start + i], row);
 		}

@@ -60,7 +60,6 @@ typedef struct XdFeatureDef
 	XdVocabEntry *sorted;		/* [n_vocab] by value ("C" order) */
 } XdFeatureDef;
 
-/* A model row with its options resolved (options.c) to the core's defaults. */
 /* option "source_weighting", in the order of its choices (options.c) */
 typedef enum XdSourceWeighting
 {
@@ -68,6 +67,15 @@ typedef enum XdSourceWeighting
 	XDPG_WEIGH_BIAO				/* BIAO's perceptron (xdrec/biao.h, train_run.c) */
 } XdSourceWeighting;
 
+/*
+ * Option exclude_seen ("auto", "always", "never"), rank's default when the
+ * caller passes NULL: auto leaves seen items out unless at least this share
+ * of the version's training rows repeat a (user, item) pair of an earlier
+ * row (docs/serving.md, Repeats).
+ */
+#define XDPG_REPEAT_SHARE 0.25
+
+/* A model row with its options resolved (options.c) to the core's defaults. */
 typedef struct XdModelDef
 {
 	int64		id;
@@ -112,6 +120,7 @@ typedef struct XdModelDef
 	int			biao_keep;		/* positives kept at each end for source_weights */
 	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
 								 * users left out of training (protocol 'cold') */
+	char	   *exclude_seen;	/* option "exclude_seen": "auto", "always", "never" */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;

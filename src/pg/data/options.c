@@ -34,6 +34,7 @@ static const char *const variants[] = {"mmt", "fmt", NULL};	/* xd_variant */
 static const char *const feedbacks[] = {"implicit", "explicit", NULL};	/* xd_feedback */
 static const char *const weightings[] = {"none", "biao", NULL};	/* XdSourceWeighting */
 static const char *const deploys[] = {"if_better", "always", "never", NULL};
+static const char *const seen_choices[] = {"auto", "always", "never", NULL};
 
 #define FIELD(f) offsetof(XdModelDef, f)
 
@@ -69,6 +70,11 @@ static const XdOption options[] = {
 	.recorded = true, .help = "epochs without a better validation before stopping"},
 	{"seed", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(cfg.seed), .min = 0, .max = PG_INT64_MAX,
 	.recorded = true, .help = "seed of the split, initialisation, shuffles and negatives"},
+	{"repeat", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cfg.repeat),
+	.recorded = true, .help = "a learned repeat term for the user's own items, in context (implicit)"},
+	{"exclude_seen", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(exclude_seen), .choices = seen_choices,
+	.deflt = "\"auto\"", .recorded = true,
+	.help = "rank's default for exclude_seen; auto: leave seen items out unless a quarter of the training rows repeat"},
 	{"vocab_cap", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(vocab_cap), .min = 1, .max = 1000000,
 	.deflt = "100", .help = "values a categorical feature keeps (the most frequent)"},
 	{"lambda_kl", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(lambda_kl), .lo = 0, .hi = 1000,

@@ -118,7 +118,7 @@ typedef struct RankArgs
 	Jsonb	   *ctx;
 	int			k;
 	char	   *domain;
-	bool		exclude_seen;
+	int			exclude_seen;	/* 1 leaves seen items out, 0 keeps them, -1 the version's */
 	ArrayType  *candidates;
 	ArrayType  *ctx_vector;
 	Jsonb	   *history;		/* an anonymous session (user NULL), or NULL */
@@ -138,14 +138,34 @@ served_for(const char *name, bool int_form)
 	return s;
 }
 
-/* The items v's users have seen, for exclude_seen; NULL keeps them. */
+/*
+ * exclude_seen as the caller gave it (1, 0), or NULL (-1): the version's
+ * own, decided at training from its data (option exclude_seen, docs/serving.md)
+ */
+static int
+exclude_seen_arg(FunctionCallInfo fcinfo, int arg)
+{
+	return PG_ARGISNULL(arg) ? -1 : PG_GETARG_BOOL(arg);
+}
+
+static bool
+exclude_of(const XdVersion *v, int exclude_seen)
+{
+	return exclude_seen < 0 ? v->exclude_seen : exclude_seen != 0;
+}
+
+/*
+ * The items v's users have seen: left out (exclude_seen), or kept as their
+ * history for the repeat term (core.h; NULL when the model has none).
+ */
 static const xd_seen *
 seen_of(XdVersion *v, bool exclude_seen, xd_seen *buf)
 {
-	if (!exclude_seen)
+	if (!exclude_seen && !xd_model_has_repeat(v->model))
 		return NULL;
 	buf->off = v->seen_off;
 	buf->items = v->seen_items;
+	buf->keep = !exclude_seen;
 	return buf;
 }
 
@@ -341,7 +361,8 @@ rank_routed(FunctionCallInfo fcinfo, RankArgs *a)
 	vals[4] = Int32GetDatum(a->k);
 	vals[5] = to_domain ? CStringGetTextDatum(to_domain) : (Datum) 0;
 	nulls[5] = to_domain ? ' ' : 'n';
-	vals[6] = BoolGetDatum(a->exclude_seen);
+	vals[6] = BoolGetDatum(a->exclude_seen > 0);
+	nulls[6] = a->exclude_seen < 0 ? 'n' : ' ';
 	vals[7] = PointerGetDatum(a->candidates);
 	nulls[7] = a->candidates ? ' ' : 'n';
 	vals[8] = PointerGetDatum(a->ctx_vector);
@@ -425,10 +446,11 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	/* new items after the trained ones: item n_items + j is new item j */
 	scores = palloc(sizeof(float) * Max(v->items.n + ni.n, 1));
 	if (cu)
-		xdpg_cold_scores(cu, c, a->exclude_seen, scores);
+		xdpg_cold_scores(cu, c, exclude_of(v, a->exclude_seen), scores);
 	else
 		xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
-													   seen_of(v, a->exclude_seen, &seen), scores),
+													   seen_of(v, exclude_of(v, a->exclude_seen), &seen),
+													   scores),
 						  "scoring");
 	if (ni.n > 0)
 	{
@@ -491,7 +513,7 @@ rank_full(FunctionCallInfo fcinfo, bool int_form)
 	a.ctx = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 	a.k = PG_GETARG_INT32(3);
 	a.domain = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	a.exclude_seen = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
+	a.exclude_seen = exclude_seen_arg(fcinfo, 5);
 	a.candidates = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
 	a.ctx_vector = PG_ARGISNULL(7) ? NULL : PG_GETARG_ARRAYTYPE_P(7);
 	a.on_unknown = on_unknown_arg(fcinfo, 9);
@@ -532,7 +554,7 @@ rank_short(FunctionCallInfo fcinfo, bool int_form)
 	a.ctx = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	a.k = PG_GETARG_INT32(2);
 	a.domain = NULL;
-	a.exclude_seen = true;
+	a.exclude_seen = -1;
 	a.candidates = NULL;
 	a.ctx_vector = NULL;
 	a.history = NULL;
@@ -567,7 +589,7 @@ many_outputs(void *arg, const float *c)
 
 /* The top k of a cold or popular user cu into rank_many's outputs at pos. */
 static void
-rank_many_cold(XdColdUser *cu, const char *name, Jsonb *ctx, int k, bool exclude_seen,
+rank_many_cold(XdColdUser *cu, const char *name, Jsonb *ctx, int k, int exclude_seen,
 			   bool int_form, int pos, Datum *out_items, float *out_scores, int *out_n,
 			   int64 *out_version)
 {
@@ -580,7 +602,7 @@ rank_many_cold(XdColdUser *cu, const char *name, Jsonb *ctx, int k, bool exclude
 	v = cu->v;
 	c = encode_context(name, v, -1, ctx, NULL);
 	scores = palloc(sizeof(float) * Max(v->items.n, 1));
-	xdpg_cold_scores(cu, c, exclude_seen, scores);
+	xdpg_cold_scores(cu, c, exclude_of(v, exclude_seen), scores);
 	hits = palloc(sizeof(xd_hit) * Min(k, Max(v->items.n, 1)));
 	nh = xd_top_k(scores, NULL, v->items.n, k, hits);
 	for (int r = 0; r < nh; r++)
@@ -626,7 +648,8 @@ rank_many_routed(FunctionCallInfo fcinfo, const char *name, const char *domain, 
 	vals[4] = PG_GETARG_DATUM(3);
 	vals[5] = to_domain ? CStringGetTextDatum(to_domain) : (Datum) 0;
 	nulls[5] = to_domain ? ' ' : 'n';
-	vals[6] = PG_ARGISNULL(5) ? BoolGetDatum(true) : PG_GETARG_DATUM(5);
+	vals[6] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+	nulls[6] = PG_ARGISNULL(5) ? 'n' : ' ';
 	vals[7] = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? PG_GETARG_DATUM(6) : (Datum) 0;
 	nulls[7] = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? ' ' : 'n';
 	xdpg_route_rows(fcinfo, node, name, to_domain, "proxy_rank_many", int_form
@@ -646,7 +669,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	Jsonb	   *ctx;
 	int			k;
 	char	   *domain;
-	bool		exclude_seen;
+	int			exclude_seen;
 	XdServed   *s;
 	Datum	   *keys;
 	bool	   *key_nulls;
@@ -672,7 +695,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	ctx = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 	k = PG_GETARG_INT32(3);
 	domain = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	exclude_seen = PG_ARGISNULL(5) ? true : PG_GETARG_BOOL(5);
+	exclude_seen = exclude_seen_arg(fcinfo, 5);
 	check_k(k);
 	if (rank_many_routed(fcinfo, name, domain, int_form))
 		return (Datum) 0;
@@ -774,7 +797,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		/* the core groups them by context, one matrix product per chunk */
 		memset(&mo, 0, sizeof(mo));
 		mo.k = k;
-		mo.seen = seen_of(v, exclude_seen, &seen);
+		mo.seen = seen_of(v, exclude_of(v, exclude_seen), &seen);
 		mo.max_scores = XDPG_MANY_SCORES;
 		mo.outputs = many_outputs;
 		mo.outputs_arg = v;
@@ -906,7 +929,7 @@ predict(FunctionCallInfo fcinfo, bool int_form)
 					   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
 					   PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5));
 	xdpg_check_status(xd_score_candidates(v->model, user, c,
-										  v->has_item_scope ? &v->enc : NULL, &item, 1, &score),
+										  v->has_item_scope ? &v->enc : NULL, &item, NULL, 1, &score),
 					  "scoring");
 	PG_RETURN_FLOAT4(score);
 }

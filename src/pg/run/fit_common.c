@@ -228,7 +228,14 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 					 xdpg_config_json(md, cfg), (int) ds->n_users, (int) ds->n_items,
 					 ds->rating_mean, (uint64) xdpg_split_seed(seed, domain),
 					 xdpg_features_json(md, &ds->enc));
-	/* the split by time, which evaluate must repeat whatever the model says now */
+	/*
+	 * the share of training rows repeating a (user, item) pair: option
+	 * exclude_seen's auto decides rank's default from it (docs/serving.md)
+	 */
+	appendStringInfo(&encoder, ", \"repeat_share\": %.6g",
+					 ds->n_split[XD_SPLIT_TRAIN] > 0 ?
+					 1.0 - (double) ds->user_train_off[ds->n_users] / (double) ds->n_split[XD_SPLIT_TRAIN] : 0.0);
+		/* the split by time, which evaluate must repeat whatever the model says now */
 	if (md->time_col)
 	{
 		appendStringInfoString(&encoder, ", \"time_col\": ");

@@ -49,6 +49,7 @@ typedef enum XdTensorNeed
 	XDPG_NEED_ALWAYS,
 	XDPG_NEED_MM_RESIDUAL,		/* eq. 4-5 is on (xd_config_has_mm_residual) */
 	XDPG_NEED_EXPLICIT,			/* explicit feedback: the biases of eq. 15 */
+	XDPG_NEED_REPEAT,			/* the repeat term (core.h): option repeat, implicit */
 	XDPG_NEED_DRR,				/* a DRR target: the residuals of eq. 19 */
 	XDPG_NEED_DRR_CTX,			/* ... on x^1, when L_C >= 1 */
 	XDPG_NEED_ENCODERS,			/* a source's E_U, E_V (DESIGN section 4) */
@@ -154,6 +155,7 @@ typedef struct XdVersion
 	int64		model_id;
 	char	   *domain;
 	bool		explicit_fb;
+	bool		exclude_seen;	/* rank's exclude_seen when the caller passes NULL */
 	int			n_features;
 	XdFeatureDef *features;
 	xd_feature_encoder	enc;			/* schema, normalisation, profiles */

@@ -54,6 +54,9 @@ static const XdTensorRule stored_tensors[] = {
 	{"bias.user", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
 	{"bias.item", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
 	{"bias.global", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
+	/* the repeat term's r(c) = w_R . c* + b_R (core.h) */
+	{"rep.w", XDPG_NEED_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_OWN, XDPG_FINITE},
+	{"rep.b", XDPG_NEED_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
 	/* DRR's residual layers (eq. 19) */
 	{"res.C.R", XDPG_NEED_DRR_CTX, XDPG_ONCE, XDPG_DIM_M, XDPG_DIM_M, XDPG_HOME_OWN, XDPG_FINITE},
 	{"res.C.r", XDPG_NEED_DRR_CTX, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_OWN, XDPG_FINITE},
@@ -142,6 +145,8 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return xd_config_has_mm_residual(l->cfg);
 		case XDPG_NEED_EXPLICIT:
 			return l->cfg->feedback == XD_EXPLICIT;
+		case XDPG_NEED_REPEAT:
+			return l->cfg->repeat && l->cfg->feedback == XD_IMPLICIT;
 		case XDPG_NEED_DRR:
 			return l->drr;
 		case XDPG_NEED_DRR_CTX:

@@ -168,6 +168,17 @@ json_key(const VersionRead *r, JsonbContainer *obj, const char *path, const char
 	return jv;
 }
 
+/* obj's key when it is there (a version older than the key has none), of kind want */
+static bool
+json_opt_key(const VersionRead *r, JsonbContainer *obj, const char *path, const char *key,
+			 JsonKind want, JsonbValue *jv)
+{
+	if (!getKeyJsonValueFromContainer(obj, key, strlen(key), jv))
+		return false;
+	json_expect(r, jv, json_path(path, key), want);
+	return true;
+}
+
 static JsonbContainer *
 json_container(const VersionRead *r, JsonbContainer *obj, const char *path, const char *key,
 			   JsonKind want)
@@ -264,6 +275,32 @@ config_int(const VersionRead *r, JsonbContainer *c, const char *name)
 }
 
 /*
+ * The repeat term (config "repeat") and rank's exclude_seen default (config
+ * "exclude_seen", "repeat_share"), which versions before them lack: no
+ * term, and seen items left out, as those versions were served.
+ */
+static void
+read_repeat(VersionRead *r, JsonbContainer *root, JsonbContainer *c)
+{
+	JsonbValue	jv;
+	const char *mode = "always";
+	double		share = 0.0;
+
+	r->cfg.repeat = json_opt_key(r, c, "config", "repeat", JSON_BOOL, &jv) && jv.val.boolean;
+	if (json_opt_key(r, c, "config", "exclude_seen", JSON_STRING, &jv))
+		mode = xdpg_option("exclude_seen")->choices[json_choice(r, c, "config", "exclude_seen",
+																 xdpg_option("exclude_seen")->choices)];
+	if (json_opt_key(r, root, "", "repeat_share", JSON_NUMBER, &jv))
+	{
+		share = json_float(r, root, "", "repeat_share");
+		if (!(share >= 0.0 && share <= 1.0))
+			version_corrupt(r, "its encoder's \"repeat_share\" is %g, not a share", share);
+	}
+	r->v->exclude_seen = strcmp(mode, "never") != 0 &&
+		(strcmp(mode, "always") == 0 || share < XDPG_REPEAT_SHARE);
+}
+
+/*
  * The model's config and sizes ("config", "n_users", "n_items",
  * "rating_mean"), within the bounds create_model puts on the options.
  */
@@ -285,6 +322,7 @@ read_config(VersionRead *r, JsonbContainer *root)
 	cfg->batch_size = config_int(r, c, "batch_size");
 	cfg->m = (int) json_int(r, c, "config", "m", 1, PG_INT32_MAX);
 	r->v->explicit_fb = cfg->feedback == XD_EXPLICIT;
+	read_repeat(r, root, c);
 	if (r->v->explicit_fb != r->explicit_model)
 		version_corrupt(r, "it learnt %s feedback, but its model has %s",
 						xdpg_option("feedback")->choices[cfg->feedback], r->explicit_model ? "ratings" : "no ratings");
