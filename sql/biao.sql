@@ -95,6 +95,15 @@ SELECT xdrec.alter_model('b', options => '{"beta": 0.5}') ? 'beta' AS altered;
 SELECT pg_temp.try($$SELECT xdrec.train('b')$$);
 SELECT count(*) = :versions_before AS catalog_unchanged FROM xdrec.version;
 
+-- forgetting a source user removes their kept interactions too, and only theirs
+SELECT user_key AS fu, (SELECT count(*) FROM xdrec.source_weights('b', 1000)) AS kept_before
+FROM xdrec.source_weights('b', 1000) WHERE side = 'top' AND rank = 1 \gset
+SELECT count(*) AS kept_of_user FROM xdrec.source_weights('b', 1000) WHERE user_key = :'fu' \gset
+SELECT :kept_of_user >= 1 AS user_kept, xdrec.forget_user('b', 'd0', :'fu') >= 1 AS forgotten;
+SELECT count(*) FILTER (WHERE user_key = :'fu') AS kept_of_forgotten,
+       count(*) = :kept_before - :kept_of_user AS others_kept
+FROM xdrec.source_weights('b', 1000);
+
 SELECT xdrec.drop_model('b');
 DROP TABLE bgen;
 DROP EXTENSION xdrec;

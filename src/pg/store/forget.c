@@ -134,6 +134,13 @@ fill_tensor_row(int64 model_id, int64 version_id, const char *tensor, int32 row,
  * know the key. SPI connected, as a role with 'train' on model_id: it reads
  * as that role, and every write, as the owner, names model_id.
  */
+/* SQL: the version's kept source interactions of one side, less user $2's */
+#define KEPT_WITHOUT_USER(side) \
+	"(SELECT COALESCE(pg_catalog.jsonb_agg(k.e ORDER BY k.i), '[]'::pg_catalog.jsonb) " \
+	" FROM pg_catalog.jsonb_array_elements(metrics OPERATOR(pg_catalog.->) 'source_weights' " \
+	"  OPERATOR(pg_catalog.->) '" side "') WITH ORDINALITY AS k(e, i) " \
+	" WHERE NOT ((k.e OPERATOR(pg_catalog.->>) 'user') OPERATOR(pg_catalog.=) $2))"
+
 static bool
 forget_in_version(int64 model_id, int64 version_id, const char *user_key)
 {
@@ -196,7 +203,16 @@ forget_in_version(int64 model_id, int64 version_id, const char *user_key)
 	for (int i = 0; i < lengthof(per_user); i++)
 		fill_tensor_row(model_id, version_id, per_user[i].tensor, user, per_user[i].never_seen);
 
-	if (xdpg_owner_execute("UPDATE xdrec.version SET forgotten_users = forgotten_users OPERATOR(pg_catalog.+) 1 "
+	/*
+	 * The count the ranking cache checks; and a source version trained with
+	 * source weighting kept some of the user's interactions for
+	 * xdrec.source_weights (run/biao_fit.c): they go too.
+	 */
+	if (xdpg_owner_execute("UPDATE xdrec.version SET forgotten_users = forgotten_users OPERATOR(pg_catalog.+) 1, "
+						   " metrics = CASE WHEN metrics OPERATOR(pg_catalog.?) 'source_weights' "
+						   "  THEN pg_catalog.jsonb_set(metrics, '{source_weights}', pg_catalog.jsonb_build_object("
+						   "   'top', " KEPT_WITHOUT_USER("top") ", 'bottom', " KEPT_WITHOUT_USER("bottom") ")) "
+						   "  ELSE metrics END "
 						   "WHERE id OPERATOR(pg_catalog.=) $1 AND model_id OPERATOR(pg_catalog.=) $5",
 						   5, types, vals, NULL, SPI_OK_UPDATE) != 1)
 		elog(ERROR, "xdrec: recording a forgotten user in version " INT64_FORMAT " failed", version_id);
