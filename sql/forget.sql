@@ -63,6 +63,19 @@ SELECT model_id > 0 AS model, domain, user_key, forgotten_by = current_user AS b
 -- ranking the user now fails in this backend, whose cache held the version
 SELECT * FROM xdrec.rank('g', 7, '{}', 5);
 SELECT * FROM xdrec.rank('g', '7', '{}', 5, domain => 'd0');
+-- nor is the user ranked from their rows for a role with 'use' only, which
+-- may read the relation but not xdrec.forgotten
+CREATE ROLE xdf_reader;
+GRANT SELECT ON gen TO xdf_reader;
+SELECT xdrec.grant('g', 'xdf_reader', 'use');
+SET ROLE xdf_reader;
+SELECT count(*) AS forgotten_rows_visible FROM xdrec.forgotten;
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('g', 7, '{}', 5)$$);
+SELECT count(*) AS neighbour_rows FROM xdrec.rank('g', 8, '{}', 5);
+RESET ROLE;
+SELECT xdrec.revoke('g', 'xdf_reader');
+REVOKE SELECT ON gen FROM xdf_reader;
+DROP ROLE xdf_reader;
 -- everyone else ranks bit-identically
 CREATE TEMP TABLE ranked_after AS
 SELECT u, r.rank, r.item_key, r.score

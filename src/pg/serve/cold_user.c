@@ -289,7 +289,7 @@ explicit_label(XdVersion *v, double rating)
 /*
  * The caller's query of a user's rows: domain, item, rating, the features'
  * values, most recent first (time_col) or in key order; $1 the user key,
- * $2 the served domains, $3 the model, $4 the key as text (xdrec.forgotten).
+ * $2 the served domains, $3 the domains the user was forgotten from.
  */
 static char *
 rows_sql(const XdModelDef *md, int limit)
@@ -316,16 +316,12 @@ rows_sql(const XdModelDef *md, int limit)
 	 * no operator of a schema on that path is called.
 	 */
 	/*
-	 * The domains the user was forgotten from are read once per call (an
-	 * uncorrelated ARRAY sublink, an initplan), not probed per row under
-	 * xdrec.forgotten's row-level policy: a shorter plan for each call.
+	 * The domains the user was forgotten from are read before, as the owner
+	 * (xdpg_forgotten_of): the caller may not see xdrec.forgotten's rows.
 	 */
 	appendStringInfo(&sql, " FROM %s AS %s WHERE %s OPERATOR(pg_catalog.=) $1::%s "
 					 "AND (%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) "
-					 "AND NOT ((%s.%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY("
-					 "SELECT xdrec_forgotten.domain FROM xdrec.forgotten xdrec_forgotten "
-					 " WHERE xdrec_forgotten.model_id OPERATOR(pg_catalog.=) $3 "
-					 " AND xdrec_forgotten.user_key OPERATOR(pg_catalog.=) $4))) ORDER BY ",
+					 "AND NOT ((%s.%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[])) ORDER BY ",
 					 md->relation, alias, quote_identifier(md->user_col),
 					 md->user_int ? "pg_catalog.int8" :
 					 strcmp(md->user_type, "uuid") == 0 ? "pg_catalog.uuid" : "pg_catalog.text",
@@ -380,7 +376,7 @@ rows_plan(const char *sql, Oid *types)
 		if (p->used < slot->used)
 			slot = p;
 	}
-	plan = SPI_prepare(sql, 4, types);
+	plan = SPI_prepare(sql, 3, types);
 	if (plan == NULL)
 		elog(ERROR, "xdrec: preparing the rows of a cold user failed: %s",
 			 SPI_result_code_string(SPI_result));
@@ -446,8 +442,8 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	char	  **domains;
 	int			n_domains = xdpg_served_domains(s, &domains);
 	const char *shown = is_int ? psprintf(INT64_FORMAT, user_int) : user_text;
-	Datum		vals[4];
-	Oid			types[4] = {md->user_int ? INT8OID : TEXTOID, TEXTARRAYOID, INT8OID, TEXTOID};
+	Datum		vals[3];
+	Oid			types[3] = {md->user_int ? INT8OID : TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
 	char	   *key_text;
 	Datum	   *dom_elems;
 	int			n_dom = 0;
@@ -475,8 +471,6 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	if (n_dom == 0)
 		return NULL;
 	vals[1] = PointerGetDatum(construct_array(dom_elems, n_dom, TEXTOID, -1, false, TYPALIGN_INT));
-	vals[2] = Int64GetDatum(md->id);
-	vals[3] = CStringGetTextDatum(key_text);
 
 	/*
 	 * The limit of the largest support a served version takes; the rows are
@@ -485,6 +479,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	limit = Max(1, md->cold_support);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
+	vals[2] = xdpg_forgotten_of(md->id, NULL, key_text);
 	xdpg_user_begin(&span);
 	if (SPI_execute_plan(rows_plan(rows_sql(md, limit), types), vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the rows of user %s failed", shown);

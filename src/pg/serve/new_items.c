@@ -49,8 +49,8 @@ version_item_map(XdVersion *v)
 /*
  * The caller's query of the new items' profiles in v's domain: the key,
  * then one aggregate per item-scoped feature; $1 the domain, $2 the keys,
- * $3 the model (users forgotten from the domain are left out, as training
- * leaves them out). Every operator is pg_catalog's: it runs under the
+ * $3 the users forgotten from the domain (left out, as training leaves
+ * them out; read as the owner, xdpg_forgotten_of). Every operator is pg_catalog's: it runs under the
  * caller's search_path.
  */
 static char *
@@ -83,10 +83,7 @@ profile_sql(const XdModelDef *md, const XdVersion *v)
 	appendStringInfo(&sql, " FROM %s AS %s JOIN pg_catalog.unnest($2) AS xdrec_new(k) "
 					 "ON %s OPERATOR(pg_catalog.=) xdrec_new.k "
 					 "WHERE (%s)::pg_catalog.text OPERATOR(pg_catalog.=) $1 "
-					 "AND NOT ((%s.%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY("
-					 "SELECT xdrec_forgotten.user_key FROM xdrec.forgotten xdrec_forgotten "
-					 " WHERE xdrec_forgotten.model_id OPERATOR(pg_catalog.=) $3 "
-					 " AND xdrec_forgotten.domain OPERATOR(pg_catalog.=) $1))) "
+					 "AND NOT ((%s.%s)::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[])) "
 					 "GROUP BY 1 ORDER BY 1",
 					 md->relation, alias, key, quote_identifier(md->domain_col),
 					 alias, quote_identifier(md->user_col));
@@ -109,7 +106,7 @@ xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *keys, int n_key
 	const xd_schema *sch = &v->enc.schema;
 	int			m = sch->m,
 				d = v->model->cfg.d;
-	Oid			types[3] = {TEXTOID, md->item_int ? INT8ARRAYOID : TEXTARRAYOID, INT8OID};
+	Oid			types[3] = {TEXTOID, md->item_int ? INT8ARRAYOID : TEXTARRAYOID, TEXTARRAYOID};
 	Datum		vals[3];
 	float	   *num = palloc(sizeof(float) * Max(sch->n_num, 1));
 	int32	   *codes = palloc(sizeof(int32) * Max(sch->n_codes, 1));
@@ -124,9 +121,9 @@ xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *keys, int n_key
 	vals[1] = PointerGetDatum(construct_array(keys, n_keys, md->item_int ? INT8OID : TEXTOID,
 											  md->item_int ? 8 : -1, md->item_int ? FLOAT8PASSBYVAL : false,
 											  md->item_int ? TYPALIGN_DOUBLE : TYPALIGN_INT));
-	vals[2] = Int64GetDatum(md->id);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
+	vals[2] = xdpg_forgotten_of(md->id, v->domain, NULL);
 	xdpg_user_begin(&span);
 	if (SPI_execute_with_args(profile_sql(md, v), 3, types, vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the rows of new items failed");

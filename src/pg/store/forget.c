@@ -220,6 +220,30 @@ forget_in_version(int64 model_id, int64 version_id, const char *user_key)
 }
 
 /*
+ * A text[] of what xdrec.forgotten holds for model_id, read as the owner:
+ * the domains the user (key text form) was forgotten from, or (user_key
+ * NULL) the users forgotten from domain. Serving reads rows as the caller,
+ * and xdrec.forgotten's policy shows its rows to 'train' only: a role with
+ * 'use' must still not be served from a forgotten user's rows. SPI
+ * connected; the array lives until SPI_finish.
+ */
+Datum
+xdpg_forgotten_of(int64 model_id, const char *domain, const char *user_key)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		vals[2] = {Int64GetDatum(model_id), CStringGetTextDatum(user_key ? user_key : domain)};
+	bool		isnull;
+
+	xdpg_owner_execute(user_key
+					   ? "SELECT COALESCE(pg_catalog.array_agg(domain), '{}') FROM xdrec.forgotten "
+					   "WHERE model_id OPERATOR(pg_catalog.=) $1 AND user_key OPERATOR(pg_catalog.=) $2"
+					   : "SELECT COALESCE(pg_catalog.array_agg(user_key), '{}') FROM xdrec.forgotten "
+					   "WHERE model_id OPERATOR(pg_catalog.=) $1 AND domain OPERATOR(pg_catalog.=) $2",
+					   2, types, vals, NULL, SPI_OK_SELECT);
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+}
+
+/*
  * Clears version_id, about to be served for (md, domain), of the users
  * forgotten from the domain since its rows were read. Normally there are
  * none: load.c left them out.

@@ -249,5 +249,6 @@ extern void xdpg_deploy(XdModelDef *md, const char *domain, const char *role,
 /* forget.c */
 extern void xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id);
 extern int32 xdpg_forget_user(const char *name, const char *domain, const char *user_key);
+extern Datum xdpg_forgotten_of(int64 model_id, const char *domain, const char *user_key);
 
 #endif
