@@ -117,6 +117,7 @@ typedef struct xd_transfer_result
 	int			best_epoch;		/* whose parameters the result holds */
 	double		best_metric;	/* validation MRR (implicit) or RMSE */
 	xd_lr_search lr_search;		/* the rates tried and kept (n = 0: Direct) */
+	xd_repeat_calibration repeat;	/* the repeat term's calibration (train.h) */
 	/* per epoch: pretraining epochs first (metric NaN there), then training */
 	int			n_history;
 	int			n_pretrain;
