@@ -594,11 +594,18 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					grid ? M_ANNEAL : (sh ? M_ANNEAL_SHARED : M_ANNEAL_ALT),
 				grid ? M_DRR : (sh ? M_DRR_SHARED : M_DRR_ALT)};
 				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
-				double		margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : XD_AUTO_MARGIN_SE);
+				xd_transfer_opts po;
+				double		margin;
+
 				double		gain[3],
 							se[3];
-				int			chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
+				int			chosen;
 				cell	   *a = &v->c[k][am][s];
+
+				/* the product's margin: 0 on a target below auto_small_rows */
+				xd_transfer_opts_default(&po);
+				margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : xd_auto_margin(&po, ds[k]));
+				chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
 
 				*a = v->c[k][cand[chosen]][s];
 				a->chosen = cand[chosen];
@@ -1091,13 +1098,14 @@ main(int argc, char **argv)
 			"target-only (searched by the grid), Anneal and DRR (each searched by decay: one fit "
 			"from rate 1e-2 down to 1e-3, the rate stepped down when early stopping ends a stage) "
 			"and keeps target-only unless Anneal or DRR beats it on validation by more than %.0f "
-			"paired standard errors), %d seeds per method and target (initialisation, shuffles, "
+			"paired standard errors, none on a target of fewer than %d training rows), %d seeds per method and target (initialisation, shuffles, "
 			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
 			"difference to target-only is beyond 2 standard errors of that difference. Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
-			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, N_SEEDS, xd_clock_seconds() - t0);
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
+			xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
 	fclose(f);
