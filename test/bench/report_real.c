@@ -38,6 +38,7 @@
 #include "xdrec/clock.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/metrics.h"
+#include "xdrec/rng.h"
 #include "xdrec/transfer.h"
 #include "real_view.h"
 #include "report_common.h"
@@ -151,6 +152,8 @@ typedef struct view_run
 	xd_lr_search src_search;
 	double		enc_seconds;
 	cell		c[MAX_DOMAINS][N_METHODS][N_SEEDS];
+	cell		lift[MAX_DOMAINS][N_SEEDS];	/* --quick: target-only, the repeat
+												 * term a calibrated lift only */
 	double		wall_seconds;
 } view_run;
 
@@ -464,6 +467,50 @@ fitted_in_this_run(int m)
 	return !quick || m == M_TO || m == M_TO_REP;
 }
 
+/* the training batches without history: the repeat term stays zero in training */
+static xd_status
+no_history(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	(void) arg;
+	(void) model;
+	(void) step;
+	memset(b->hist, 0, sizeof(float) * (size_t) b->n);
+	return XD_OK;
+}
+
+/*
+ * --quick's experiment: target-only with the repeat term's tensors kept at
+ * zero in training (no history in its batches), so the model is target-only's;
+ * the calibration after the search (train.h) then chooses a lift of the
+ * user's own items, or none, on validation.
+ */
+static void
+fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
+{
+	xd_config	cfg = *src_cfg;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_rng		rng;
+	int64_t		n,
+				ex;
+	double		t0 = cpu_now();
+
+	cfg.repeat = true;
+	cfg.seed = 1000 + 17 * s;
+	xd_rng_seed(&rng, cfg.seed);
+	CHECK(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model));
+	xd_train_opts_default(&o, &cfg);
+	o.seed = cfg.seed;
+	o.weigh = no_history;
+	CHECK(xd_train_search(model, ds, &o, XD_LR_SEARCH_DEFAULT, &res, NULL));
+	c->seconds = cpu_now() - t0;
+	eval_test(ds, xd_model_score, model, c, &n, &ex);
+	c->repeat_choice = res.repeat.chosen;
+	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TEST, 0, NULL, c->repeat_test, &n));
+	xd_model_free(model);
+}
+
 static void
 run_view(const char *data_dir, const char *view, view_run *v)
 {
@@ -580,6 +627,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 				xd_transfer_result_free(&r);
 			}
+			if (quick && !v->explicit_fb)
+				fit_lift_only(&src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
 			for (int am = M_AUTO; am <= M_AUTO_SHARED && !quick; am++)
 			{
@@ -976,9 +1025,51 @@ print_quick(const view_run *v)
 		}
 		printf("\n");
 	}
-	/* the same full ranking split by query kind, positives pooled over targets */
 	if (v->explicit_fb)
 		return;
+	{
+		double		h = 0.0,
+					r = 0.0,
+					sm = 0.0;
+
+		for (int k = 1; k <= v->n_targets; k++)
+			for (int s = 0; s < N_SEEDS; s++)
+			{
+				h += v->lift[k][s].full_h10 / (N_SEEDS * v->n_targets);
+				r += v->lift[k][s].full_mrr / (N_SEEDS * v->n_targets);
+				sm += v->lift[k][s].metric / N_SEEDS;
+			}
+		printf("  %-45s %.4f | %.4f %.4f | kept:", "target-only, repeat term a lift only", sm, h, r);
+		for (int k = 1; k <= v->n_targets; k++)
+			for (int s = 0; s < N_SEEDS; s++)
+				printf(" %s", repeat_choice_label(v->lift[k][s].repeat_choice));
+		printf("\n    test full MRR by candidate:");
+		for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
+		{
+			double		t = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+					t += v->lift[k][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+			printf(" %s %.4f", repeat_choice_label(i), t);
+		}
+		printf("\n    by query kind:");
+		for (int g = 0; g < N_GROUPS; g++)
+		{
+			double		rr = 0.0;
+			int64_t		n = 0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				n += v->lift[k][0].grp_n[g];
+				for (int s = 0; s < N_SEEDS; s++)
+					rr += v->lift[k][s].grp_rr[g] / N_SEEDS;
+			}
+			printf(" [%s] %.4f", group_label[g], n > 0 ? rr / (double) n : 0.0);
+		}
+		printf("\n");
+	}
+	/* the same full ranking split by query kind, positives pooled over targets */
 	printf("%s: full-ranking MRR by query kind (positives of every target pooled; mean over seeds; n = positives)\n",
 		   v->name);
 	printf("  %-30s %6s", "query kind", "n");

@@ -754,7 +754,7 @@ write_goals(FILE *f, const world_run *sh, const world_run *ct)
 		for (int m = M_AUTO; m <= M_AUTO0; m++)
 		{
 			len += snprintf(detail + len, sizeof(detail) - len, "%s",
-							m == M_AUTO ? "auto (margin 2): " :
+							m == M_AUTO ? "auto (the default rule): " :
 							(m == M_AUTO1 ? "; margin 1: " : "; margin 0: "));
 			for (int k = 0; k < N_TARGETS; k++)
 			{
