@@ -148,7 +148,8 @@ xd_status	xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_
  * The repeat term's calibration (core.h's r(c) g(h_ui); repeat_fit.c):
  * after a fit of a model with the term, the validation split is ranked
  * against every item of the domain in its context, the user's own items
- * allowed (metrics.h, xd_eval_full with keep_seen, at most 1,000 positives),
+ * allowed (metrics.h, xd_eval_full with keep_seen; at most 1,000 positives
+ * and 20M scores, at least 100 positives),
  * with the learned term, with b_R raised by 0.5, 1, 2, 4 and 8, and with no
  * term (w_R = b_R = 0); the model keeps the best MRR (ties: the earlier).
  * A model without the term, or no validation positive: nothing changes.

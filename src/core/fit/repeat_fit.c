@@ -27,8 +27,14 @@
 /* b_R's shifts tried after the learned term itself (candidates 1..5) */
 static const float xd_repeat_shifts[XD_REPEAT_OFF - 1] = {0.5f, 1.0f, 2.0f, 4.0f, 8.0f};
 
-/* validation positives ranked (each against every item) */
+/*
+ * validation positives ranked, each against every item: at most 1,000, and
+ * at most 20M scores in all (a catalog of 100,000 items ranks 200), but
+ * never fewer than 100
+ */
 #define XD_REPEAT_CAL_POSITIVES 1000
+#define XD_REPEAT_CAL_SCORES 20000000
+#define XD_REPEAT_CAL_MIN 100
 
 /* candidate k's score of an item: s its score with the term, s0 without */
 static inline float
@@ -192,6 +198,10 @@ xd_repeat_calibrate(xd_model *model, const xd_dataset *ds, const xd_train_opts *
 	int64_t		cap = o->valid_max > 0 && o->valid_max < XD_REPEAT_CAL_POSITIVES ?
 		o->valid_max : XD_REPEAT_CAL_POSITIVES;
 	xd_status	st;
+
+	if (ds->n_items > 0 && cap * ds->n_items > XD_REPEAT_CAL_SCORES)
+		cap = XD_REPEAT_CAL_SCORES / ds->n_items > XD_REPEAT_CAL_MIN ?
+			XD_REPEAT_CAL_SCORES / ds->n_items : XD_REPEAT_CAL_MIN;
 
 	memset(out, 0, sizeof(*out));
 	out->chosen = XD_REPEAT_LEARNED;
