@@ -22,7 +22,10 @@
  * Usage: report_real [--quick] data_dir out_dir view...   (views: the .tsv
  * basenames). --quick fits only target-only, with and without the repeat
  * term, beside the heuristics, and prints their means to stdout instead of
- * writing the report (make report-real-quick).
+ * writing the report (make report-real-quick): the full ranking also split
+ * by query kind (a repeated pair or a new one, by the user's and the item's
+ * training rows), every repeat-term candidate's test MRR (train.h), and an
+ * experiment, the term as a calibrated lift only (fit_lift_only).
  */
 #include <math.h>
 #include <stdbool.h>
