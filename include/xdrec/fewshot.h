@@ -19,9 +19,13 @@
  *             preprocessing (paper eq. 12) and rms the root mean square over
  *             the tensor, giving one alpha = sigma(.) and beta = sigma(.)
  *             for the tensor (eq. 8, beta's bias 5, so beta ~ 0.993) and
- *             theta^t = beta theta^(t-1) - alpha clamp(g, -1, 1) (eq. 7;
- *             the clamp keeps one large gradient of a few rows from
- *             throwing an embedding away). Not the paper's coordinate-wise
+ *             theta^t = beta theta^(t-1) - alpha clamp(g / rms g, -3, 3)
+ *             (eq. 7 on the gradient in units of its tensor's rms: alpha in
+ *             (0, 1) is then a step size, where on the raw gradient of a
+ *             few rows, ~1e-3 a coordinate, no alpha below 1 moved an
+ *             embedding in 4-20 steps; the clamp keeps one large gradient
+ *             of a few rows from throwing an embedding away). Not the
+ *             paper's coordinate-wise
  *             controller: that one cost 3/4 of an adaptation's time (its
  *             cell over every coordinate at every step) for no HitRate
  *             over a constant step (docs/fewshot-report.md of 2026-12-03,
@@ -66,7 +70,8 @@
 #define XD_FS_MIN_STEPS 4
 #define XD_FS_MAX_STEPS 20
 #define XD_FS_FORGET_BIAS 5.0f	/* beta = sigma(5) ~ 0.993 at the start */
-#define XD_FS_ALPHA0 0.02f		/* alpha at the start, on clamped gradients */
+#define XD_FS_ALPHA0 0.02f		/* alpha at the start, on normalised gradients */
+#define XD_FS_CLIP 3.0f			/* |g / rms g| at most */
 #define XD_FS_BATCH 128			/* support positives per step at most */
 #define XD_FS_UPD_IN 6			/* [pre(rms g), pre(rms theta), pre(L)] */
 #define XD_FS_STEP_COST 0.002f	/* query loss an update must gain (REINFORCE) */
@@ -148,7 +153,7 @@ typedef struct xd_fewshot
 	/*
 	 * The ablations (paper Table 4): use_init false = theta^0 is zero
 	 * residuals and xd_domain_init's tables; use_update false = every
-	 * tensor takes plain steps alpha0 clamp(g); use_stop false = always
+	 * tensor takes plain steps alpha0 clamp(g / rms g); use_stop false = always
 	 * fixed_steps updates (10)
 	 */
 	bool		use_init;

@@ -19,7 +19,8 @@
  * adaptation.
  *
  * Usage: report_fewshot DOCS_DIR [quick] [--real PREPARED_VIEW.tsv [--real-only]]
- * (--real-only: the real view alone, to try a setting)
+ * [--targets K] (to try a setting: --real-only, the real view alone;
+ * --targets, at most K targets a world)
  */
 #include <inttypes.h>
 #include <math.h>
@@ -73,6 +74,7 @@ static bool world_ran[N_WORLDS];
 static int	world_targets[N_WORLDS];
 static int	world_seeds[N_WORLDS];
 static real_view real;			/* --real */
+static int	max_targets = 1000;	/* --targets */
 
 /* popularity over the whole support (train and validation rows) */
 typedef struct support_pop
@@ -193,6 +195,7 @@ run_world(int wi, bool quick)
 	cfg.m_I = src_ds->enc.schema.m_I;
 	cfg.m_H = src_ds->enc.schema.m_H;
 	cfg.m_A = src_ds->enc.schema.m_A;
+	n_targets = n_targets < max_targets ? n_targets : max_targets;
 	world_ran[wi] = true;
 	world_targets[wi] = n_targets;
 	world_seeds[wi] = n_seeds;
@@ -389,6 +392,8 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[i], "quick") == 0)
 			quick = true;
+		else if (strcmp(argv[i], "--targets") == 0 && i + 1 < argc)
+			max_targets = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--real") == 0 && i + 1 < argc)

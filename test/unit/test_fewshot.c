@@ -371,8 +371,8 @@ XD_TEST(fewshot_protocol_ranks_every_method_on_one_support)
 /*
  * The update controllers run per tensor: every coordinate of a slot steps by
  * its tensor's one alpha and beta (theta^(t+1) = beta theta^t - alpha
- * clamp(g)), the slots' rates differ; without them (use_update false) every
- * step is the plain alpha0 clamp(g).
+ * clamp(g / rms g)), the slots' rates differ; without them (use_update
+ * false) every step is the plain alpha0 clamp(g / rms g).
  */
 XD_TEST(fewshot_controller_sets_one_rate_per_tensor)
 {

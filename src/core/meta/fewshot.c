@@ -471,7 +471,9 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 					   *g,
 					   *gcl,
 						a = XD_FS_ALPHA0,
-						be = 1.0f;
+						be = 1.0f,
+						g_rms,
+						inv;
 
 			if (!P[s])
 				continue;
@@ -479,6 +481,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			w = P[s]->w;
 			g = P[s]->g;
 			gcl = tr ? tr->gcl[s] + (size_t) t * n : NULL;
+			g_rms = rms(g, n);
 			if (fs->use_update)
 			{
 				float		x[XD_FS_UPD_IN],
@@ -487,7 +490,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 							out2[2],
 							scr[4 * XD_FS_HIDDEN];
 
-				xd_fs_preprocess(rms(g, n), x);
+				xd_fs_preprocess(g_rms, x);
 				xd_fs_preprocess(rms(w, n), x + 2);
 				x[4] = lpre[0];
 				x[5] = lpre[1];
@@ -506,9 +509,11 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 					tr->ab[s][(size_t) t * 2 + 1] = be;
 				}
 			}
+			/* the step in units of the tensor's gradient rms (fewshot.h) */
+			inv = g_rms > 0.0f ? 1.0f / g_rms : 0.0f;
 			for (int64_t k = 0; k < n; k++)
 			{
-				float		gc = fminf(1.0f, fmaxf(-1.0f, g[k]));
+				float		gc = fminf(XD_FS_CLIP, fmaxf(-XD_FS_CLIP, g[k] * inv));
 
 				if (gcl)
 					gcl[k] = gc;

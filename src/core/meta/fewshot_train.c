@@ -7,9 +7,9 @@
  * Per episode: a pseudo-domain, a support of N and a query, the inner loop
  * with sampled stops, traced; then
  *   omega_R, update LSTMs: the query loss at theta^T back through
- *     theta^t = beta theta^(t-1) - alpha clamp(g), alpha and beta one per
- *     tensor: d theta^(t-1) = beta d theta^t, d alpha = -sum d theta^t .
- *     clamp(g), d beta = sum d theta^t . theta^(t-1), into the heads and
+ *     theta^t = beta theta^(t-1) - alpha u, u = clamp(g / rms g), alpha and
+ *     beta one per tensor: d theta^(t-1) = beta d theta^t, d alpha = -sum
+ *     d theta^t . u, d beta = sum d theta^t . theta^(t-1), into the heads and
  *     the cells through time; the
  *     gradients g and the cells' inputs held constant (first order, [4]);
  *   stop LSTM: REINFORCE, each continue decision j weighted by what the
