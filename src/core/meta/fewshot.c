@@ -561,13 +561,11 @@ xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	int64_t		n = T->n_split[XD_SPLIT_TRAIN] + T->n_split[XD_SPLIT_VALID];
 	xd_status	st;
 
+	/* xd_fs_adapt_rows checks the rest */
 	memset(out, 0, sizeof(*out));
 	if (!T->finalized)
 		return XD_EINVAL;
-	if (n < 2 || T->n_items < 2)
-		return XD_ENODATA;
-	rows = malloc(sizeof(int64_t) * n);
-	if (!rows)
+	if (!(rows = malloc(sizeof(int64_t) * (n + 1))))
 		return XD_ENOMEM;
 	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
 	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
