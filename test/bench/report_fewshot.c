@@ -22,6 +22,7 @@
  * [--targets K] (to try a setting: --real-only, the real view alone;
  * --targets, at most K targets a world)
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -435,7 +436,7 @@ main(int argc, char **argv)
 	{
 		if (!world_ran[wi])
 			continue;
-		fprintf(out, "## %c%s\n\n", world_titles[wi][0] - 'a' + 'A', world_titles[wi] + 1);
+		fprintf(out, "## %c%s\n\n", toupper((unsigned char) world_titles[wi][0]), world_titles[wi] + 1);
 		if (wi == W_REAL)
 		{
 			fprintf(out, "TripAdvisor v2 hotel reviews (test/real/prepare.py's view `%s`), "
