@@ -16,7 +16,7 @@
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations, synthetic
-#                            and (test/real/fetch.sh) TripAdvisor by state
+#                            and (test/real/fetch.sh) TripAdvisor by state (~11 min of CPU)
 #   make report-biao         docs/biao-report.md: BIAO's weighted source training
 #                            against plain, its ablations and weights, synthetic and
 #                            (test/real/fetch.sh) TripAdvisor (quick: ~12 min of CPU;
