@@ -426,7 +426,11 @@ main(int argc, char **argv)
 			"target's items; only query rows whose user and item have a support row are ranked, "
 			"few at N = 16, so the small-N columns rest on few rows and favour repeat "
 			"items). `fewshot` is meta-trained on pseudo-domains of the source "
-			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. Times are CPU "
+			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. \"fewshot or a "
+			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "
+			"fewshot, popularity and support first fitted on the support's training rows, the "
+			"best MRR on its validation rows served (a heuristic only when strictly better); its "
+			"time adds the choice to fewshot's when fewshot is served. Times are CPU "
 			"seconds of one adaptation, every method's measured in the same run.\n\n"
 			"![HitRate@10 against N](img/fewshot-hit10.png)\n\n",
 			quick ? " in its quick mode" : "", world_targets[0],
