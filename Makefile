@@ -15,7 +15,8 @@
 #                            users (CMML) against heuristics, fine-tuning and warm users
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
-#                            DRR, target-only, heuristics and its ablations
+#                            DRR, target-only, heuristics and its ablations, synthetic
+#                            and (test/real/fetch.sh) TripAdvisor by state (~11 min of CPU)
 #   make report-biao         docs/biao-report.md: BIAO's weighted source training
 #                            against plain, its ablations and weights, synthetic and
 #                            (test/real/fetch.sh) TripAdvisor (quick: ~12 min of CPU;
@@ -196,11 +197,17 @@ report-cold: check-core-headers build/bench/report_cold
 REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
 
 report-fewshot: check-core-headers build/bench/report_fewshot
-	build/bench/report_fewshot docs
+	bash test/real/fetch.sh || echo "report-fewshot: no real data, synthetic only"
+	build/bench/report_fewshot docs $$(test -f build/real/tripadvisor_states.tsv && \
+		echo --real build/real/tripadvisor_states.tsv)
 
 # the reports on real data share the loader of prepared views; the BIAO
 # report draws its synthetic world from the unit tests' fixtures
 build/bench/report_real: test/bench/report_real.c test/bench/real_view.c $(CORE_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< test/bench/real_view.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+
+build/bench/report_fewshot: test/bench/report_fewshot.c test/bench/real_view.c $(CORE_UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< test/bench/real_view.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
 
