@@ -32,7 +32,8 @@
 #include "xdrec/train.h"
 
 #define KMAX 20
-#define N_SEEDS 2
+#define N_SEEDS 2			/* by default; --seeds N */
+#define MAX_SEEDS 10
 
 /* --repeat: MMT-Net with the repeat term */
 static bool with_repeat;
@@ -126,8 +127,15 @@ tsv_world(const char *path, world *w)
 	if (!f)
 		return false;
 	memset(w, 0, sizeof(*w));
-	w->name = "DePaulMovie";
-	if (!fgets(line, sizeof(line), f) || !fgets(line, sizeof(line), f))
+	/* "#xdrec-real name=NAME ...": the world's name */
+	if (!fgets(line, sizeof(line), f))
+		return false;
+	{
+		char	   *nm = strstr(line, "name=");
+
+		w->name = strdup(nm ? strtok(nm + 5, " \t\n") : path);
+	}
+	if (!fgets(line, sizeof(line), f))
 		return false;
 	/* header: domain user item rating name:scope:kind:n_values ... */
 	{
@@ -185,7 +193,83 @@ typedef struct run_result
 	double		meta_seconds_plain;
 	int			epochs;
 	double		first_valid;
+	/* the repeat term's training signal (docs/cold-start.md, The repeat term) */
+	double		pos_hist;		/* share of training positives with g = 1 */
+	double		ineg_hist;		/* ... of uniform item negatives */
+	double		r_mean;			/* mean r(c) over the positives with g = 1 */
 } run_result;
+
+/* The sum over b's rows of their score with g = 1 less with g = 0: r(c). */
+static double
+repeat_sum(xd_model *model, xd_batch *b, float *s1, float *s0)
+{
+	double		sum = 0.0;
+
+	for (int k = 0; k < b->n; k++)
+		b->hist[k] = 1.0f;
+	if (xd_model_score(model, b, s1) != XD_OK)
+		die("score", XD_EINVAL);
+	for (int k = 0; k < b->n; k++)
+		b->hist[k] = 0.0f;
+	if (xd_model_score(model, b, s0) != XD_OK)
+		die("score", XD_EINVAL);
+	for (int k = 0; k < b->n; k++)
+		sum += s1[k] - s0[k];
+	b->n = 0;
+	return sum;
+}
+
+/*
+ * What the repeat term trains on: the share of training positives whose item
+ * the user has in another training row (g = 1), the share of item negatives
+ * with g = 1 (sample.c draws them uniformly; a context negative always
+ * shares its positive's g), and the learned r(c) on the positives with
+ * g = 1 (their score with g = 1 less with g = 0).
+ */
+static void
+repeat_signal(xd_model *model, const xd_dataset *ds, run_result *rr)
+{
+	int			cap = xd_model_max_rows(model);
+	int			m = model->cfg.m;
+	xd_batch	b;
+	float	   *s1 = malloc(sizeof(float) * cap),
+			   *s0 = malloc(sizeof(float) * cap);
+	int64_t		n = ds->n_split[XD_SPLIT_TRAIN],
+				n_h = 0,
+				n_neg_h = 0;
+	double		r_sum = 0.0;
+	xd_rng		rng;
+
+	xd_rng_seed(&rng, 7);
+	if (xd_batch_init(&b, cap, m) != XD_OK || !s1 || !s0)
+		die("batch", XD_ENOMEM);
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+		int32_t		v = ds->items[row],
+					vn = (int32_t) xd_rng_below(&rng, (uint32_t) (ds->n_items - 1));
+
+		n_neg_h += xd_dataset_hist(ds, row, vn >= v ? vn + 1 : vn) > 0.0f;
+		if (xd_dataset_hist(ds, row, v) == 0.0f)
+			continue;
+		n_h++;
+		if (!xd_model_has_repeat(model))
+			continue;
+		b.users[b.n] = ds->users[row];
+		b.items[b.n] = v;
+		xd_dataset_encode(ds, row, -1, b.c + (size_t) b.n * m);
+		if (++b.n == cap)
+			r_sum += repeat_sum(model, &b, s1, s0);
+	}
+	if (b.n > 0)
+		r_sum += repeat_sum(model, &b, s1, s0);
+	rr->pos_hist = n > 0 ? (double) n_h / n : 0.0;
+	rr->ineg_hist = n > 0 ? (double) n_neg_h / n : 0.0;
+	rr->r_mean = n_h > 0 ? r_sum / n_h : 0.0;
+	xd_batch_free(&b);
+	free(s1);
+	free(s0);
+}
 
 static void
 run_world(const world *w, uint64_t seed, run_result *rr)
@@ -330,6 +414,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		die("train", st);
 	rr->train_seconds = xd_clock_seconds() - t0;
 	rr->epochs = tr.epochs;
+	repeat_signal(model, ds, rr);
 
 	/* the cold module with and without FiLM */
 	xd_cold_opts_default(&co);
@@ -384,6 +469,13 @@ typedef struct summary
 	double		mrr[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
 	double		ms_per_user[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
 	double		plain_hit[XD_COLD_MAX_KS];
+	double		rep_share[XD_COLD_MAX_KS];	/* queries repeating a support item */
+	double		hit_rep[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	double		hit_new[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	double		rho[XD_COLD_MAX_KS];
+	double		pos_hist;
+	double		ineg_hist;
+	double		r_mean;
 	int64_t		n_queries[XD_COLD_MAX_KS];
 	int64_t		n_cold;
 	int64_t		n_warm;
@@ -400,17 +492,26 @@ summarise(run_result *rr, int n, summary *s)
 		xd_coldeval_result *r = film ? &rr[i].film : &rr[i].plain;
 
 		s->film_wins += film;
+		s->pos_hist += rr[i].pos_hist / n;
+		s->ineg_hist += rr[i].ineg_hist / n;
+		s->r_mean += rr[i].r_mean / n;
 		s->n_cold += r->n_cold_users;
 		s->n_warm += r->n_warm_users;
 		for (int k = 0; k < r->n_ks; k++)
 		{
 			s->n_queries[k] += r->cell[k][XD_COLD_CMML].n;
 			s->plain_hit[k] += rr[i].plain.cell[k][XD_COLD_CMML].hit10 / n;
+			s->rho[k] += r->cell[k][XD_COLD_CMML].rho / n;
+			if (r->cell[k][XD_COLD_CMML].n > 0)
+				s->rep_share[k] += (double) r->cell[k][XD_COLD_CMML].n_rep /
+					r->cell[k][XD_COLD_CMML].n / n;
 			for (int m = 0; m < XD_COLD_N_METHODS; m++)
 			{
 				const xd_cold_cell *c = &r->cell[k][m];
 
 				s->hit[k][m] += c->hit10 / n;
+				s->hit_rep[k][m] += c->hit10_rep / n;
+				s->hit_new[k][m] += c->hit10_new / n;
 				s->ndcg[k][m] += c->ndcg10 / n;
 				s->mrr[k][m] += c->mrr / n;
 				if (r->n_cold_users > 0)
@@ -515,6 +616,25 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			10, s.hit[k20][XD_COLD_FINETUNE], s.ms_per_user[k20][XD_COLD_FINETUNE],
 			s.ms_per_user[k20][XD_COLD_CMML]);
 
+	fprintf(md, "Repeats (docs/cold-start.md, The repeat term): %.1f%% of the training "
+			"positives have their item in another training row of the user (g = 1), "
+			"%.2f%% of uniform item negatives do, a context negative always shares its "
+			"positive's g", 100.0 * s.pos_hist, 100.0 * s.ineg_hist);
+	if (with_repeat)
+		fprintf(md, "; the model's learned r(c) on the positives with g = 1 is %.3f "
+				"on average", s.r_mean);
+	fprintf(md, ". Per K, the share of cold queries whose item is among the "
+			"support's, HitRate@10 on those (repeats) and on the others, and the cold "
+			"path's mean task repeat weight rho:\n\n| K | repeats | cmml: repeats, others | "
+			"support_first: repeats, others | pop_context: others | rho |\n"
+			"|---|---|---|---|---|---|\n");
+	for (int k = 0; k < r0->n_ks; k++)
+		fprintf(md, "| %d | %.1f%% | %.4f, %.4f | %.4f, %.4f | %.4f | %.3f |\n", r0->ks[k],
+				100.0 * s.rep_share[k], s.hit_rep[k][XD_COLD_CMML], s.hit_new[k][XD_COLD_CMML],
+				s.hit_rep[k][XD_COLD_SUPPORT_FIRST], s.hit_new[k][XD_COLD_SUPPORT_FIRST],
+				s.hit_new[k][XD_COLD_POP_CONTEXT], s.rho[k]);
+	fprintf(md, "\n");
+
 	for (int k = 0; k < r0->n_ks; k++)
 	{
 		fprintf(dat, "%d %d", world_index, r0->ks[k]);
@@ -556,24 +676,48 @@ plot(const char *dir, const char *datpath, int n_worlds, const char **titles)
 int
 main(int argc, char **argv)
 {
-	int			a = argc > 1 && strcmp(argv[1], "--repeat") == 0 ? 2 : 1;
-	const char *dir = argc > a ? argv[a] : "docs";
-	const char *tsv = argc > a + 1 ? argv[a + 1] : "build/real/depaulmovie.tsv";
-	world		worlds[2];
+	const char *dir = NULL;
+	const char *tsvs[8];
+	int			n_tsv = 0;
+	int			n_seeds = N_SEEDS;
+	bool		real_only = false;
+	world		worlds[9];
 	int			n_worlds = 0;
-	const char *titles[2];
+	const char *titles[9];
 	char		path[1024],
 				datpath[1024];
 	FILE	   *md,
 			   *dat;
 	double		t0 = xd_clock_seconds();
 
-	with_repeat = a == 2;
-	worlds[n_worlds++] = synthetic_world();
-	if (tsv_world(tsv, &worlds[n_worlds]))
-		n_worlds++;
-	else
-		fprintf(stderr, "report_cold: %s not found: run test/real/cold_data.sh (synthetic only)\n", tsv);
+	for (int a = 1; a < argc; a++)
+	{
+		if (strcmp(argv[a], "--repeat") == 0)
+			with_repeat = true;
+		else if (strcmp(argv[a], "--real-only") == 0)
+			real_only = true;
+		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
+			n_seeds = atoi(argv[++a]);
+		else if (!dir)
+			dir = argv[a];
+		else if (n_tsv < 8)
+			tsvs[n_tsv++] = argv[a];
+	}
+	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS)
+	{
+		fprintf(stderr, "usage: report_cold [--repeat] [--real-only] [--seeds N (1..%d)] "
+				"DOCS_DIR [TSV...]\n", MAX_SEEDS);
+		return 2;
+	}
+	if (!real_only)
+		worlds[n_worlds++] = synthetic_world();
+	for (int i = 0; i < n_tsv; i++)
+	{
+		if (tsv_world(tsvs[i], &worlds[n_worlds]))
+			n_worlds++;
+		else
+			fprintf(stderr, "report_cold: %s not found: run test/real/cold_data.sh\n", tsvs[i]);
+	}
 	snprintf(path, sizeof(path), "%s/cold-report.md", dir);
 	snprintf(datpath, sizeof(datpath), "build/cold-hit10.dat");
 	md = fopen(path, "w");
@@ -590,16 +734,17 @@ main(int argc, char **argv)
 			"item negatives per positive) and tested on their later ones by full ranking "
 			"over the domain's items. MMT-Net %s.\n\n", XD_COLD_NEGATIVES,
 			with_repeat ? "has the repeat term (`--repeat`; docs/serving.md, Repeats): a user's "
-			"support items, and a warm user's training items, take its learned r(c)" :
+			"support items, and a warm user's training items, take its learned r(c), the "
+			"cold path's also the task's rho" :
 			"has no repeat term (`report_cold --repeat` adds it)");
 	fprintf(md, "![HitRate@10 against K](img/cold-hit10.png)\n\n");
 	for (int wi = 0; wi < n_worlds; wi++)
 	{
-		run_result rr[N_SEEDS];
+		run_result rr[MAX_SEEDS];
 
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			run_world(&worlds[wi], (uint64_t) (11 + s), &rr[s]);
-		report_world(md, dat, &worlds[wi], rr, N_SEEDS, wi);
+		report_world(md, dat, &worlds[wi], rr, n_seeds, wi);
 		fflush(md);				/* a long run shows each world when it is done */
 		titles[wi] = worlds[wi].name;
 	}

@@ -42,6 +42,7 @@ struct xd_cold_ws
 	float	   *dgamma;			/* [L * d] */
 	float	   *dbeta;			/* [L * d] */
 	float		ds_u;
+	float		drho;			/* dL/d rho */
 	xd_cold_task task;			/* the episode's */
 };
 
@@ -137,7 +138,7 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 {
 	xd_cold    *c;
 	int			L = cfg->n_tower_layers;
-	int			n_max = 6 + 4 * L + 2;
+	int			n_max = 6 + 4 * L + 2 + 2;
 	int			np = 0;
 	xd_status	st = XD_OK;
 	char		name[XD_PARAM_NAME_LEN];
@@ -194,6 +195,12 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 	{
 		XD_COLD_PARAM(c->ws_u, "cold.bias.W", 1, hidden);
 		XD_COLD_PARAM(c->bs_u, "cold.bias.b", 1, 1);
+	}
+	/* the task's repeat weight, beside the model's repeat term (core.h) */
+	if (cfg->repeat && cfg->feedback == XD_IMPLICIT)
+	{
+		XD_COLD_PARAM(c->w_rho, "cold.rep.W", 1, hidden);
+		XD_COLD_PARAM(c->b_rho, "cold.rep.b", 1, 1);
 	}
 #undef XD_COLD_PARAM
 	c->n_params = np;
@@ -459,6 +466,9 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	t->s_u = 0.0f;
 	if (c->ws_u)
 		t->s_u = cblas_sdot(H, c->ws_u->w, 1, t->C, 1) + c->bs_u->w[0];
+	t->rho = 0.0f;
+	if (c->w_rho)
+		t->rho = cblas_sdot(H, c->w_rho->w, 1, t->C, 1) + c->b_rho->w[0];
 	return xd_cold_task_history(t, model, s);
 }
 
@@ -540,10 +550,14 @@ xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *g
 	}
 }
 
-/* eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out */
+/*
+ * eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out; the
+ * repeat term on rows in the task's history, the task's rho on the first
+ * n_rho of them only (xd_cold_episode_loss: not on context negatives)
+ */
 static void
 xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
-			int n, float *out)
+			int n, int n_rho, float *out)
 {
 	xd_cold_ws *w = c->ws;
 	xd_domain  *dom = model->domain;
@@ -556,7 +570,7 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 		if (c->feedback == XD_EXPLICIT)
 			out[r] += t->s_u + (items ? dom->s_v->w[items[r]] : 0.0f) + dom->s->w[0];
 		if (items)				/* a new item has no history */
-			out[r] += w->rep[r] * xd_cold_hist_of(t, items[r]);
+			out[r] += (w->rep[r] + (r < n_rho ? t->rho : 0.0f)) * xd_cold_hist_of(t, items[r]);
 	}
 }
 
@@ -574,7 +588,7 @@ xd_cold_rows(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *
 		xd_cold_item_side(c, model, items ? items + start : NULL,
 						  E ? E + (size_t) start * c->d : NULL, ctx + (size_t) start * c->m, k);
 		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
-		xd_cold_dot(c, model, t, items ? items + start : NULL, k, scores + start);
+		xd_cold_dot(c, model, t, items ? items + start : NULL, k, k, scores + start);
 	}
 }
 
@@ -627,7 +641,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
 		}
 		for (int j = 0; j < t->n_hist; j++)
-			scores[t->hist[j]] += io->r_c[0];
+			scores[t->hist[j]] += io->r_c[0] + t->rho;
 		return XD_OK;
 	}
 	/* item-scoped features: a gate per item, the tower in batches */
@@ -647,7 +661,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 		}
 	}
 	for (int j = 0; j < t->n_hist; j++)
-		scores[t->hist[j]] += io->r_c[t->hist[j]];
+		scores[t->hist[j]] += io->r_c[t->hist[j]] + t->rho;
 	return XD_OK;
 }
 
@@ -765,6 +779,12 @@ xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
 		c->bs_u->g[0] += w->ds_u;
 		cblas_saxpy(H, w->ds_u, c->ws_u->w, 1, w->dC, 1);
 	}
+	if (c->w_rho)
+	{
+		cblas_saxpy(H, w->drho, t->C, 1, c->w_rho->g, 1);
+		c->b_rho->g[0] += w->drho;
+		cblas_saxpy(H, w->drho, c->w_rho->w, 1, w->dC, 1);
+	}
 
 	/* the mean pool and the two ReLU layers of eq. 6 */
 	for (int k = 0; k < n; k++)
@@ -814,6 +834,7 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 {
 	xd_cold_ws *w = c->ws;
 	xd_cold_task *t = &w->task;
+	int			n_rho;
 	xd_status	st;
 
 	if (q->n < 1 || q->n > w->cap || q->n > model->ws->cap || q->m != c->m ||
@@ -824,14 +845,19 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 			return XD_EINVAL;
 	if ((st = xd_cold_encode(c, model, s, t)) != XD_OK)
 		return st;
+	/* implicit: positives, item negatives, then context negatives (batch.h) */
+	n_rho = c->feedback == XD_IMPLICIT ? 2 * q->n_pos : q->n;
 	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
 	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
-	xd_cold_dot(c, model, t, q->items, q->n, w->score);
+	xd_cold_dot(c, model, t, q->items, q->n, n_rho, w->score);
 	*loss = xd_cold_query_loss(c, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
 	if (grad)
 	{
+		w->drho = 0.0f;
+		for (int r = 0; r < n_rho; r++)
+			w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
 		xd_cold_tower_backward(c, model, t, q->n);
 		xd_cold_heads_backward(c, t);
 	}
@@ -869,6 +895,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 		t->beta[i] = 0.0f;
 	}
 	t->s_u = 0.0f;
+	t->rho = 0.0f;
 	t->n_support = n;
 	t->n_hist = 0;				/* a support row is not its own history */
 	/* the support's rows through the frozen item side once */
@@ -877,7 +904,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	{
 		memcpy(t->e_u, e.w, sizeof(float) * d);
 		xd_cold_tower(c, model, t, w->gate, d, n);
-		xd_cold_dot(c, model, t, s->items, n, w->score);
+		xd_cold_dot(c, model, t, s->items, n, n, w->score);
 		/* the model's squared loss on the support: labels 1/0, or ratings */
 		for (int k = 0; k < n; k++)
 		{
