@@ -202,6 +202,14 @@ xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support 
 								 double *loss);
 
 /*
+ * After xd_cold_episode_loss on an implicit query q: how many of q's
+ * positives scored above their item negative (ties count half), the
+ * ranking the loss stands in for (context negatives left out: serving
+ * ranks items in one context).
+ */
+double		xd_cold_episode_wins(const xd_cold *cold, const xd_batch *q);
+
+/*
  * The fine-tuning baseline (MeLU-style, PEERS.md): no encoder; the user's
  * embedding starts at e0[d] and takes `steps` Adam steps of rate lr on the
  * support's own loss (its positives against its negatives, squared as the
@@ -219,6 +227,8 @@ void		xd_cold_mean_user(const xd_model *model, const xd_dataset *ds, float *e0);
 typedef struct xd_cold_opts
 {
 	bool		film;			/* the modulation heads (true) */
+	bool		rho;			/* the task's repeat weight, when the model has
+								 * the repeat term (true) */
 	int			hidden;			/* 64 */
 	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
 	int			n_neg;			/* support negatives per positive (2) */
@@ -240,6 +250,8 @@ typedef struct xd_cold_report
 	int			best_epoch;
 	double		best_valid_loss;	/* mean episode loss on validation episodes */
 	double		first_valid_loss;	/* before training: the plain tower's */
+	double		valid_auc;		/* the kept epoch's validation positives scored
+								 * above their item negative (implicit) */
 	int64_t		n_train_users;	/* users episodes were cut from */
 	int64_t		n_valid_users;
 	int64_t		episodes;		/* trained, all epochs */

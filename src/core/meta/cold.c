@@ -864,6 +864,17 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 	return XD_OK;
 }
 
+double
+xd_cold_episode_wins(const xd_cold *c, const xd_batch *q)
+{
+	const float *sc = c->ws->score;
+	double		wins = 0.0;
+
+	for (int r = 0; c->feedback == XD_IMPLICIT && r < q->n_pos; r++)
+		wins += sc[r] > sc[q->n_pos + r] ? 1.0 : (sc[r] == sc[q->n_pos + r] ? 0.5 : 0.0);
+	return wins;
+}
+
 /* ---------------------------------------------------------------- fine-tuning */
 
 xd_status
