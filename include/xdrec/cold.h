@@ -190,11 +190,11 @@ xd_status	xd_cold_score_embedded(xd_cold *cold, xd_model *model, const xd_cold_t
  * query q, laid out as batch.h's training batches (implicit: positives,
  * item negatives, context negatives; explicit: ratings), with the model's
  * own loss (DESIGN.md section 3, eq. 13-14 or 16) averaged over q's
- * positives. A context negative takes the model's r(c) but not the task's
- * rho: rho weighs the user's history against other items in one context,
- * and a context negative (the positive's own item in another context)
- * would pull it toward zero with no ranking to learn (cold-start.md,
- * "The repeat term"). With grad, scale times its gradient w.r.t. every parameter of
+ * positives. A context negative whose item is in the task's history (the
+ * support's positives) counts nothing: serving ranks a history item against
+ * other items in one context, and such a row (the positive's own item in
+ * another context, its g = 1) pulls rho toward zero, or, without rho in it,
+ * the item's own score down (docs/cold-start.md, The repeat term). With grad, scale times its gradient w.r.t. every parameter of
  * cold is added into their g; the model is only read.
  */
 xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support *s,

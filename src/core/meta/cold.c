@@ -552,12 +552,11 @@ xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *g
 
 /*
  * eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out; the
- * repeat term on rows in the task's history, the task's rho on the first
- * n_rho of them only (xd_cold_episode_loss: not on context negatives)
+ * repeat term and the task's rho on rows in the task's history
  */
 static void
 xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
-			int n, int n_rho, float *out)
+			int n, float *out)
 {
 	xd_cold_ws *w = c->ws;
 	xd_domain  *dom = model->domain;
@@ -570,7 +569,7 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 		if (c->feedback == XD_EXPLICIT)
 			out[r] += t->s_u + (items ? dom->s_v->w[items[r]] : 0.0f) + dom->s->w[0];
 		if (items)				/* a new item has no history */
-			out[r] += (w->rep[r] + (r < n_rho ? t->rho : 0.0f)) * xd_cold_hist_of(t, items[r]);
+			out[r] += (w->rep[r] + t->rho) * xd_cold_hist_of(t, items[r]);
 	}
 }
 
@@ -588,7 +587,7 @@ xd_cold_rows(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *
 		xd_cold_item_side(c, model, items ? items + start : NULL,
 						  E ? E + (size_t) start * c->d : NULL, ctx + (size_t) start * c->m, k);
 		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
-		xd_cold_dot(c, model, t, items ? items + start : NULL, k, k, scores + start);
+		xd_cold_dot(c, model, t, items ? items + start : NULL, k, scores + start);
 	}
 }
 
@@ -807,10 +806,11 @@ xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
 /*
  * The model's loss over the n rows of q from w->score (eq. 13-14 implicit:
  * (1 - s+)^2 + s(v-)^2 + s(c-)^2 per positive; eq. 16 explicit), averaged
- * over the positives; scale times dL/ds into w->dscore.
+ * over the positives; scale times dL/ds into w->dscore. A context negative
+ * of an item in the task's history counts nothing (cold.h).
  */
 static double
-xd_cold_query_loss(xd_cold *c, const xd_batch *q, float scale)
+xd_cold_query_loss(xd_cold *c, const xd_cold_task *t, const xd_batch *q, float scale)
 {
 	xd_cold_ws *w = c->ws;
 	int			P = q->n_pos > 0 ? q->n_pos : q->n;
@@ -821,6 +821,12 @@ xd_cold_query_loss(xd_cold *c, const xd_batch *q, float scale)
 		float		target = c->feedback == XD_EXPLICIT ? q->ratings[r] :
 			(r < P ? 1.0f : 0.0f);
 		float		e = w->score[r] - target;
+
+		if (c->feedback == XD_IMPLICIT && r >= 2 * P && xd_cold_hist_of(t, q->items[r]) > 0.0f)
+		{
+			w->dscore[r] = 0.0f;
+			continue;
+		}
 
 		loss += (double) e * e;
 		w->dscore[r] = scale * 2.0f * e / (float) P;
@@ -834,7 +840,6 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 {
 	xd_cold_ws *w = c->ws;
 	xd_cold_task *t = &w->task;
-	int			n_rho;
 	xd_status	st;
 
 	if (q->n < 1 || q->n > w->cap || q->n > model->ws->cap || q->m != c->m ||
@@ -845,18 +850,16 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 			return XD_EINVAL;
 	if ((st = xd_cold_encode(c, model, s, t)) != XD_OK)
 		return st;
-	/* implicit: positives, item negatives, then context negatives (batch.h) */
-	n_rho = c->feedback == XD_IMPLICIT ? 2 * q->n_pos : q->n;
 	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
 	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
-	xd_cold_dot(c, model, t, q->items, q->n, n_rho, w->score);
-	*loss = xd_cold_query_loss(c, q, scale);
+	xd_cold_dot(c, model, t, q->items, q->n, w->score);
+	*loss = xd_cold_query_loss(c, t, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
 	if (grad)
 	{
 		w->drho = 0.0f;
-		for (int r = 0; r < n_rho; r++)
+		for (int r = 0; r < q->n; r++)
 			w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
 		xd_cold_tower_backward(c, model, t, q->n);
 		xd_cold_heads_backward(c, t);
@@ -915,7 +918,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	{
 		memcpy(t->e_u, e.w, sizeof(float) * d);
 		xd_cold_tower(c, model, t, w->gate, d, n);
-		xd_cold_dot(c, model, t, s->items, n, n, w->score);
+		xd_cold_dot(c, model, t, s->items, n, w->score);
 		/* the model's squared loss on the support: labels 1/0, or ratings */
 		for (int k = 0; k < n; k++)
 		{
