@@ -43,9 +43,10 @@ static bool with_repeat;
 
 /*
  * The cold module's variants, each meta-trained and run; the report keeps
- * per seed the one whose validation episodes rank best (their positives
- * above their item negatives), the ranking the protocol measures. rho: the
- * task's repeat weight (cold.h), with the repeat term only.
+ * per seed the one with the lowest validation loss, and prints beside it
+ * how well each one's validation episodes rank (their positives above their
+ * item negatives). rho: the task's repeat weight (cold.h), with the repeat
+ * term only.
  */
 #define N_VARIANTS 4
 static const char *const variant_names[N_VARIANTS] = {
@@ -204,7 +205,7 @@ typedef struct run_result
 	double		valid_loss[N_VARIANTS];
 	double		valid_auc[N_VARIANTS];
 	double		meta_seconds[N_VARIANTS];
-	int			kept;			/* the highest validation AUC */
+	int			kept;			/* the lowest validation loss */
 	double		train_seconds;
 	int			epochs;
 	double		first_valid;
@@ -445,7 +446,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		rr->valid_auc[v] = crep.valid_auc;
 		rr->meta_seconds[v] = crep.seconds;
 		rr->first_valid = crep.first_valid_loss;
-		if (rr->valid_auc[v] > rr->valid_auc[rr->kept])
+		if (rr->valid_loss[v] < rr->valid_loss[rr->kept])
 			rr->kept = v;
 	}
 
@@ -585,7 +586,8 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 		fprintf(md, "%s%s", v ? "; " : "", variant_names[v]);
 	fprintf(md, ". Per seed, each one's meta-training seconds, validation loss (the "
 			"plain tower's before it) and validation ranking (the share of validation "
-			"query positives scored above their item negative); the kept one ranks best.\n\n"
+			"query positives scored above their item negative); the kept one has the "
+			"lowest validation loss.\n\n"
 			"| seed | MMT-Net epochs | training s | meta-training s | validation loss | "
 			"validation ranking | kept |\n|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < n; i++)
