@@ -258,6 +258,17 @@ XD_TEST(cold_gradients_with_repeat_match_finite_differences)
 		l0 = episode_loss(&f);
 		w->w[0] += 0.5f;
 		XD_CHECK(fabs(episode_loss(&f) - l0) > 1e-4);
+		/*
+		 * the context negative of a history item (row 2P, item 2) counts
+		 * nothing; another (row 2P + 1, item 8) does
+		 */
+		l0 = episode_loss(&f);
+		for (int j = 0; j < f.cfg.m; j++)
+			f.q.c[(size_t) 2 * f.q.n_pos * f.cfg.m + j] += 0.7f;
+		XD_CHECK(episode_loss(&f) == l0);
+		for (int j = 0; j < f.cfg.m; j++)
+			f.q.c[(size_t) (2 * f.q.n_pos + 1) * f.cfg.m + j] += 0.7f;
+		XD_CHECK(fabs(episode_loss(&f) - l0) > 1e-6);
 		fixture_free(&f);
 	}
 	/* no repeat term in the model: no head */
