@@ -194,8 +194,9 @@ xd_status	xd_cold_score_embedded(xd_cold *cold, xd_model *model, const xd_cold_t
  * support's positives) counts nothing: serving ranks a history item against
  * other items in one context, and such a row (the positive's own item in
  * another context, its g = 1) pulls rho toward zero, or, without rho in it,
- * the item's own score down (docs/cold-start.md, The repeat term). With grad, scale times its gradient w.r.t. every parameter of
- * cold is added into their g; the model is only read.
+ * the item's own score down (docs/cold-start.md, The repeat term). With
+ * grad, scale times its gradient w.r.t. every parameter of cold is added
+ * into their g; the model is only read.
  */
 xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support *s,
 								 const xd_batch *q, bool grad, float scale,
