@@ -14,7 +14,7 @@
 #   make report-cold         docs/cold-report.md + docs/img/cold-hit10.png: cold-start
 #                            users (CMML, with the repeat term) against heuristics,
 #                            fine-tuning and warm users; synthetic, DePaulMovie and the
-#                            Tijuana restaurants (~15 min of CPU)
+#                            Tijuana restaurants (~18 min on the shared machine)
 #   make report-cold-real    the real tables alone, printed (~4 min of CPU)
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
