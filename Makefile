@@ -28,9 +28,10 @@
 #                            method and the heuristics on real public data
 #                            (test/real/fetch.sh fetches and checks it first;
 #                            not a test: CI cannot fetch; 30-60 min)
-#   make report-real-quick   target-only with and without the repeat term
-#                            against the heuristics on TripAdvisor, printed
-#                            (~6 min of CPU)
+#   make report-real-quick   target-only with and without the repeat term (and
+#                            the term as a calibrated lift only) against the
+#                            heuristics on TripAdvisor, full-ranking MRR split
+#                            by query kind, printed (~8 min of CPU)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make deps                fails if files of the PostgreSQL layer depend on each
 #                            other in a circle, or a folder on a later one
@@ -239,7 +240,7 @@ report-real: check-core-headers build/bench/report_real
 	build/bench/report_real build/real docs $(REAL_VIEWS)
 
 # target-only with and without the repeat term beside the heuristics, on the
-# implicit view, printed (minutes, not the report's hour)
+# implicit view, split by query kind, printed (minutes, not the report's hour)
 report-real-quick: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
 	build/bench/report_real --quick build/real docs tripadvisor
