@@ -62,8 +62,8 @@ typedef struct xd_eval_opts
 	xd_eval_set **reuse;
 } xd_eval_opts;
 
-/* A set's bound: 2,000 positives x 101 rows at m = 64 take 54 MB. */
-#define XD_EVAL_SET_MAX_BYTES ((size_t) 96 << 20)
+/* A set's bound: 2,000 positives x 101 rows take 54 MB at m = 64. */
+#define XD_EVAL_SET_MAX_BYTES ((size_t) 64 << 20)
 
 /* seed 42, all positives, 50 + 50 negatives, 4096 rows per call, no stop. */
 void		xd_eval_opts_default(xd_eval_opts *o);
