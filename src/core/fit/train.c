@@ -229,8 +229,7 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		double		metric = NAN;
 		int64_t		n_valid;
 		xd_epoch_report rep;
-
-		double		tc = xd_clock_seconds();
+		double		tc = xd_clock_seconds();	/* the phases' clock */
 
 		xd_shuffle_rows(rows, n_rows, &rng);
 		for (int64_t start = 0; start < n_rows; start += bs)
