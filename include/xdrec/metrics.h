@@ -18,6 +18,16 @@
 #include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
+/*
+ * The candidates of one sampled evaluation (xd_eval_sampled), kept so that
+ * later evaluations with the same dataset, split and options score the same
+ * rows again without drawing and encoding them (training's validation: the
+ * same positives and negatives after every epoch of every fit).
+ */
+typedef struct xd_eval_set xd_eval_set;
+
+void		xd_eval_set_free(xd_eval_set *s);
+
 typedef struct xd_eval_opts
 {
 	uint64_t	seed;			/* negatives and the subsample are seeded */
@@ -39,7 +49,21 @@ typedef struct xd_eval_opts
 	 * same positives need them (auto, docs/transfer.md). NULL when n is 0.
 	 */
 	double	  **each;
+	/*
+	 * Sampled protocol only. When not NULL and *reuse is NULL, the call
+	 * draws its candidates as usual and keeps them in a new *reuse (unless
+	 * they would take more than XD_EVAL_SET_MAX_BYTES: *reuse stays NULL);
+	 * when *reuse holds a set, the call scores its rows instead of drawing
+	 * them (the same rows, so the same metrics bit for bit). The set must
+	 * come from a call on the same dataset and split with the same seed,
+	 * max_positives, negatives and batch_rows (else XD_EINVAL). The caller
+	 * frees it (xd_eval_set_free).
+	 */
+	xd_eval_set **reuse;
 } xd_eval_opts;
+
+/* A set's bound: 2,000 positives x 101 rows take 54 MB at m = 64. */
+#define XD_EVAL_SET_MAX_BYTES ((size_t) 64 << 20)
 
 /* seed 42, all positives, 50 + 50 negatives, 4096 rows per call, no stop. */
 void		xd_eval_opts_default(xd_eval_opts *o);

@@ -72,6 +72,12 @@ typedef struct xd_train_result
 	double		best_metric;	/* its validation metric (NaN: fixed_epochs) */
 	bool		metric_is_loss; /* no validation positive: best = lowest loss */
 	double		seconds;
+	/* of seconds: shuffles and batches drawn, forward and backward (and
+	 * weigh), Adam steps, validation (docs/training.md "Speed") */
+	double		sample_seconds;
+	double		step_seconds;
+	double		adam_seconds;
+	double		valid_seconds;
 	double		positives_per_sec;
 	int64_t		n_train;		/* training positives per epoch */
 	int64_t		n_valid;		/* validation positives evaluated per epoch */

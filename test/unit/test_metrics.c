@@ -317,6 +317,68 @@ XD_TEST(metrics_sampled_seeded_batch_invariant_and_capped)
 	xd_dataset_free(ds);
 }
 
+/* hash_score, and a running hash of every row it was given (u, v, c, hist) */
+static xd_status
+hash_score_seen(void *arg, const xd_batch *b, float *scores)
+{
+	uint64_t   *seen = (uint64_t *) arg;
+
+	for (int i = 0; i < b->n; i++)
+	{
+		*seen = xd_hash_bytes(b->c + (size_t) i * b->m, sizeof(float) * (size_t) b->m,
+							  *seen ^ ((uint64_t) b->users[i] * 1000003u + (uint64_t) b->items[i]));
+		*seen = xd_hash_bytes(&b->hist[i], sizeof(float), *seen);
+	}
+	return hash_score(NULL, b, scores);
+}
+
+/*
+ * o.reuse: the first call keeps its candidates, later calls score exactly
+ * those rows (the scorer sees the same rows in the same batches) and give
+ * the same metrics and terms; options or a split that differ are refused.
+ */
+XD_TEST(metrics_sampled_reuse_scores_the_same_rows)
+{
+	xd_dataset *ds = metrics_dataset(150, 80, 8, 0);
+	xd_eval_opts o;
+	xd_eval_set *set = NULL;
+	xd_rank_metrics fresh,
+				kept,
+				again;
+	uint64_t	seen[3] = {0, 0, 0};
+	double	   *each[3] = {NULL, NULL, NULL};
+
+	XD_REQUIRE(ds);
+	xd_eval_opts_default(&o);
+	o.batch_rows = 505;			/* several score calls */
+	o.each = &each[0];
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score_seen, &seen[0], &fresh) == XD_OK);
+	o.reuse = &set;
+	o.each = &each[1];
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score_seen, &seen[1], &kept) == XD_OK);
+	XD_REQUIRE(set != NULL);
+	o.each = &each[2];
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score_seen, &seen[2], &again) == XD_OK);
+	XD_CHECK(fresh.n > 20);
+	XD_CHECK(memcmp(&fresh, &kept, sizeof(fresh)) == 0);
+	XD_CHECK(memcmp(&fresh, &again, sizeof(fresh)) == 0);
+	XD_CHECK(seen[0] == seen[1] && seen[0] == seen[2]);
+	XD_REQUIRE(each[0] && each[1] && each[2]);
+	XD_CHECK(memcmp(each[0], each[2], sizeof(double) * (size_t) fresh.n) == 0);
+	/* a set drawn for other options or another split is not scored */
+	o.each = NULL;
+	o.seed = 43;
+	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &again) == XD_EINVAL);
+	o.seed = 42;
+	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_VALID, &o, hash_score, NULL, &again) == XD_EINVAL);
+	o.max_positives = 10;
+	XD_CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &o, hash_score, NULL, &again) == XD_EINVAL);
+	for (int i = 0; i < 3; i++)
+		free(each[i]);
+	xd_eval_set_free(set);
+	xd_dataset_free(ds);
+}
+
 static xd_status
 item_order_score(void *arg, const xd_batch *b, float *scores)
 {

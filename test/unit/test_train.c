@@ -149,6 +149,11 @@ XD_TEST(train_keeps_best_epoch_and_reports_progress)
 		XD_CHECK(log.reports[i].metric <= log.reports[res.best_epoch - 1].metric);
 	}
 	XD_CHECK(log.reports[res.best_epoch - 1].improved);
+	/* the phases are parts of the fit's time (bench_train prints them) */
+	XD_CHECK(res.sample_seconds > 0 && res.step_seconds > 0 && res.adam_seconds > 0 &&
+			 res.valid_seconds > 0);
+	XD_CHECK(res.sample_seconds + res.step_seconds + res.adam_seconds + res.valid_seconds <=
+			 res.seconds);
 	/* the model was rolled back to the best epoch: validating it again gives its metric */
 	xd_eval_opts_default(&eo);
 	eo.seed = o.seed ^ 0x76616c6964ULL;

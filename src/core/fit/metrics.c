@@ -241,6 +241,115 @@ sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_
 	return k - base;
 }
 
+/* ---------------------------------------------- kept candidates (xd_eval_set) */
+
+struct xd_eval_set
+{
+	/* what the candidates were drawn for */
+	const xd_dataset *ds;
+	xd_split	split;
+	uint64_t	seed;
+	int64_t		max_positives;
+	int			n_item_neg;
+	int			n_ctx_neg;
+	int			batch_rows;
+	/* the result of eligible_rows */
+	int64_t		n;
+	int64_t		n_excluded;
+	/* one scoring batch per score call, with its positives' first rows */
+	int			n_batches;
+	int			stride;			/* pos_per_batch + 1 */
+	xd_batch   *batches;		/* n, m, users, items, c, hist only */
+	int		   *starts;			/* [n_batches * stride] */
+};
+
+void
+xd_eval_set_free(xd_eval_set *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n_batches; i++)
+		xd_batch_free(&s->batches[i]);
+	free(s->batches);
+	free(s->starts);
+	free(s);
+}
+
+static bool
+eval_set_matches(const xd_eval_set *s, const xd_dataset *ds, xd_split split,
+				 const xd_eval_opts *o)
+{
+	return s->ds == ds && s->split == split && s->seed == o->seed &&
+		s->max_positives == o->max_positives && s->n_item_neg == o->n_item_neg &&
+		s->n_ctx_neg == o->n_ctx_neg && s->batch_rows == o->batch_rows;
+}
+
+/*
+ * An empty set for n positives in batches of pos_per_batch, or NULL in *out
+ * when their rows (at most per_pos each) would exceed XD_EVAL_SET_MAX_BYTES.
+ */
+static xd_status
+eval_set_new(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
+			 int64_t n, int64_t n_excl, int pos_per_batch, int per_pos,
+			 xd_eval_set **out)
+{
+	size_t		row = sizeof(float) * (size_t) ds->enc.schema.m +
+		2 * sizeof(int32_t) + sizeof(float);
+	int64_t		n_batches = (n + pos_per_batch - 1) / pos_per_batch;
+	xd_eval_set *s;
+
+	*out = NULL;
+	if ((double) n * per_pos * row > (double) XD_EVAL_SET_MAX_BYTES)
+		return XD_OK;
+	if (!(s = calloc(1, sizeof(*s))))
+		return XD_ENOMEM;
+	s->ds = ds;
+	s->split = split;
+	s->seed = o->seed;
+	s->max_positives = o->max_positives;
+	s->n_item_neg = o->n_item_neg;
+	s->n_ctx_neg = o->n_ctx_neg;
+	s->batch_rows = o->batch_rows;
+	s->n = n;
+	s->n_excluded = n_excl;
+	s->stride = pos_per_batch + 1;
+	s->batches = calloc(n_batches > 0 ? (size_t) n_batches : 1, sizeof(xd_batch));
+	s->starts = malloc(sizeof(int) * (size_t) (n_batches > 0 ? n_batches : 1) * s->stride);
+	if (!s->batches || !s->starts)
+	{
+		xd_eval_set_free(s);
+		return XD_ENOMEM;
+	}
+	*out = s;
+	return XD_OK;
+}
+
+/* Appends a copy of b's scored rows and their np + 1 starts to s. */
+static xd_status
+eval_set_add(xd_eval_set *s, const xd_batch *b, const int *start, int np)
+{
+	xd_batch   *k = &s->batches[s->n_batches];
+	size_t		n = (size_t) (b->n > 0 ? b->n : 1);
+
+	k->n = b->n;
+	k->m = b->m;
+	k->capacity = b->n;
+	k->users = malloc(sizeof(int32_t) * n);
+	k->items = malloc(sizeof(int32_t) * n);
+	k->c = malloc(sizeof(float) * n * (size_t) (b->m > 0 ? b->m : 1));
+	k->hist = malloc(sizeof(float) * n);
+	s->n_batches++;				/* freed with the set, filled or not */
+	if (!k->users || !k->items || !k->c || !k->hist)
+		return XD_ENOMEM;
+	memcpy(k->users, b->users, sizeof(int32_t) * (size_t) b->n);
+	memcpy(k->items, b->items, sizeof(int32_t) * (size_t) b->n);
+	memcpy(k->c, b->c, sizeof(float) * (size_t) b->n * (size_t) b->m);
+	memcpy(k->hist, b->hist, sizeof(float) * (size_t) b->n);
+	memcpy(s->starts + (size_t) (s->n_batches - 1) * s->stride, start,
+		   sizeof(int) * (size_t) (np + 1));
+	return XD_OK;
+}
+
 xd_status
 xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 				xd_score_fn score, void *score_arg, xd_rank_metrics *out)
@@ -251,7 +360,9 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 	int			per_pos,
 				pos_per_batch;
 	int			start[4096 + 1];
-	xd_batch	b;
+	xd_batch	b = {0};
+	xd_eval_set *set = o->reuse ? *o->reuse : NULL; /* scored again */
+	xd_eval_set *keep = NULL;	/* being filled, for o->reuse */
 	float	   *scores = NULL;
 	double	   *each = NULL;
 	double		h1 = 0,
@@ -262,62 +373,81 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 	xd_status	st;
 
 	memset(out, 0, sizeof(*out));
-	if (o->n_item_neg < 0 || o->n_ctx_neg < 0)
+	if (o->n_item_neg < 0 || o->n_ctx_neg < 0 ||
+		(set && !eval_set_matches(set, ds, split, o)))
 		return XD_EINVAL;
-	st = eligible_rows(ds, split, o, &rows, &n, &n_excl);
-	if (st != XD_OK)
-		return st;
-	out->n_excluded = n_excl;
 	per_pos = 1 + o->n_item_neg + o->n_ctx_neg;
 	pos_per_batch = o->batch_rows / per_pos;
 	if (pos_per_batch < 1)
 		pos_per_batch = 1;
 	if (pos_per_batch > 4096)
 		pos_per_batch = 4096;
-	st = xd_batch_init(&b, pos_per_batch * per_pos, ds->enc.schema.m);
-	if (st != XD_OK)
+	if (set)
 	{
-		free(rows);
-		return st;
+		n = set->n;
+		n_excl = set->n_excluded;
 	}
-	scores = malloc(sizeof(float) * (size_t) b.capacity);
+	else
+	{
+		st = eligible_rows(ds, split, o, &rows, &n, &n_excl);
+		if (st != XD_OK)
+			return st;
+		if ((o->reuse &&
+			 (st = eval_set_new(ds, split, o, n, n_excl, pos_per_batch, per_pos, &keep)) != XD_OK) ||
+			(st = xd_batch_init(&b, pos_per_batch * per_pos, ds->enc.schema.m)) != XD_OK)
+			goto done;
+	}
+	out->n_excluded = n_excl;
+	scores = malloc(sizeof(float) * (size_t) pos_per_batch * per_pos);
 	if (!scores || (st = each_alloc(o, n, &each)) != XD_OK)
 	{
 		st = XD_ENOMEM;
 		goto done;
 	}
-	for (int64_t i = 0; i < n; i += pos_per_batch)
+	for (int64_t i = 0, k = 0; i < n; i += pos_per_batch, k++)
 	{
 		int			np = (int) (n - i < pos_per_batch ? n - i : pos_per_batch);
+		const xd_batch *bp = &b;
+		const int  *sp = start;
 
 		if (check_stop(o))
 		{
 			st = XD_ECANCELLED;
 			goto done;
 		}
-		b.n = 0;
-		b.n_pos = 0;
-		for (int j = 0; j < np; j++)
+		if (set)
 		{
-			start[j] = b.n;
-			sampled_candidates(ds, rows[i + j], o, &b);
+			bp = &set->batches[k];
+			sp = set->starts + (size_t) k * set->stride;
 		}
-		start[np] = b.n;
-		st = score(score_arg, &b, scores);
+		else
+		{
+			b.n = 0;
+			b.n_pos = 0;
+			for (int j = 0; j < np; j++)
+			{
+				start[j] = b.n;
+				sampled_candidates(ds, rows[i + j], o, &b);
+			}
+			start[np] = b.n;
+			if (keep && (st = eval_set_add(keep, &b, start, np)) != XD_OK)
+				goto done;
+		}
+		st = score(score_arg, bp, scores);
 		if (st != XD_OK)
 			goto done;
 		for (int j = 0; j < np; j++)
 		{
-			float		pos = scores[start[j]];
+			float		pos = scores[sp[j]];
 			double		rank;
 
-			for (int t = start[j]; t < start[j + 1]; t++)
+			for (int t = sp[j]; t < sp[j + 1]; t++)
 				if (isnan(scores[t]))
 				{
 					st = XD_ENUMERIC;
 					goto done;
 				}
-			rank = xd_rank_of(pos, scores + start[j] + 1, start[j + 1] - start[j] - 1);
+			rank = xd_rank_of(pos, scores + sp[j] + 1, sp[j + 1] - sp[j] - 1);
 			h1 += rank <= 1.0;
 			h5 += rank <= 5.0;
 			h10 += rank <= 10.0;
@@ -337,8 +467,14 @@ xd_eval_sampled(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 		out->ndcg10 = nd / n;
 		out->mrr = rr / n;
 	}
+	if (keep)
+	{
+		*o->reuse = keep;
+		keep = NULL;
+	}
 	st = XD_OK;
 done:
+	xd_eval_set_free(keep);
 	free(each);
 	free(scores);
 	free(rows);

@@ -131,9 +131,13 @@ xd_state_copy_move(xd_state_copy *s, bool save)
 	}
 }
 
-xd_status
-xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-				  double *metric, int64_t *n, double **each)
+/*
+ * xd_train_validate; valset (may be NULL): the validation candidates kept
+ * from the first validation for every later one (xd_eval_opts.reuse).
+ */
+static xd_status
+xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+			xd_eval_set **valset, double *metric, int64_t *n, double **each)
 {
 	xd_eval_opts eo;
 	xd_status	st;
@@ -148,6 +152,7 @@ xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	{
 		xd_rank_metrics rm;
 
+		eo.reuse = valset;
 		st = xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rm);
 		*metric = rm.mrr;
 		*n = rm.n;
@@ -167,8 +172,20 @@ xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 }
 
 xd_status
-xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-		 xd_train_result *res)
+xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+				  double *metric, int64_t *n, double **each)
+{
+	return xd_validate(model, ds, o, NULL, metric, n, each);
+}
+
+/*
+ * xd_train; valset: the validation candidates of o->seed, drawn by the first
+ * validation and scored again by every later one, of this fit and of the
+ * search's other fits (the same rows: the same metrics bit for bit).
+ */
+static xd_status
+xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+			 xd_eval_set **valset, xd_train_result *res)
 {
 	xd_batch	batch = {0};
 	xd_state_copy snap = {0};	/* the best epoch's values */
@@ -212,13 +229,16 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		double		metric = NAN;
 		int64_t		n_valid;
 		xd_epoch_report rep;
+		double		tc = xd_clock_seconds();	/* the phases' clock */
 
 		xd_shuffle_rows(rows, n_rows, &rng);
 		for (int64_t start = 0; start < n_rows; start += bs)
 		{
 			int			n_pos = (int) (n_rows - start < bs ? n_rows - start : bs);
 			float		lr[XD_N_GROUPS];
-			double		loss;
+			double		loss,
+						ts,
+						tb;
 
 			if (xd_hooks_stopped(&o->hooks))
 			{
@@ -229,11 +249,19 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			/* Anneal (eq. 18): modules at eta0 exp(-lambda b), embeddings at eta0 */
 			if (lambda > 0.0)
 				lr[XD_GROUP_SHARED] = xd_anneal_lr(o->lr[XD_GROUP_SHARED], lambda, step);
-			if ((st = xd_sample_batch(ds, rows + start, n_pos, &rng, &batch)) != XD_OK ||
-				(o->weigh && (st = o->weigh(o->weigh_arg, model, &batch, step)) != XD_OK) ||
-				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK ||
-				(st = xd_adam_step(model, lr)) != XD_OK)
+			if ((st = xd_sample_batch(ds, rows + start, n_pos, &rng, &batch)) != XD_OK)
 				goto done;
+			ts = xd_clock_seconds();
+			res->sample_seconds += ts - tc;
+			if ((o->weigh && (st = o->weigh(o->weigh_arg, model, &batch, step)) != XD_OK) ||
+				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK)
+				goto done;
+			tb = xd_clock_seconds();
+			res->step_seconds += tb - ts;
+			if ((st = xd_adam_step(model, lr)) != XD_OK)
+				goto done;
+			tc = xd_clock_seconds();
+			res->adam_seconds += tc - tb;
 			loss_sum += loss;
 			extra_sum += model->ws->last_extra;
 			n_batches++;
@@ -249,8 +277,9 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		{
 			/* frozen M1: x^0, x^1 of the validation rows once per fit (model_int.h) */
 			xd_valcache_begin(&vc, model);
-			st = xd_train_validate(model, ds, o, &metric, &n_valid, NULL);
+			st = xd_validate(model, ds, o, valset, &metric, &n_valid, NULL);
 			xd_valcache_end(&vc, model, st == XD_OK);
+			res->valid_seconds += xd_clock_seconds() - tc;
 			if (st != XD_OK)
 				goto done;
 			res->n_valid = n_valid;
@@ -307,6 +336,17 @@ done:
 	return st;
 }
 
+xd_status
+xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+		 xd_train_result *res)
+{
+	xd_eval_set *valset = NULL;
+	xd_status	st = xd_train_fit(model, ds, o, &valset, res);
+
+	xd_eval_set_free(valset);
+	return st;
+}
+
 /* ------------------------------------------------------- learning-rate search */
 
 /* DESIGN's 1e-3, then 3x and 10x (what real small targets want), then around */
@@ -347,8 +387,10 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				best = {0};
 	xd_train_result kept = {0};
 	xd_search_progress sp = {o->hooks, 0};
+	xd_eval_set *valset = NULL; /* every fit validates on the same rows */
 	xd_status	st;
 	double		seconds = 0.0;
+	double		phase[4] = {0.0, 0.0, 0.0, 0.0};	/* every fit's, as in res */
 	double		positives = 0.0;
 	int			chosen = 0;
 	bool		decay = o->lr_decay;
@@ -414,9 +456,13 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			xd_state_copy_move(&start, false);
 		else if (i > 0 && chosen != i - 1)
 			xd_state_copy_move(&best, false);
-		if ((st = xd_train(model, ds, &oi, &ri)) != XD_OK)
+		if ((st = xd_train_fit(model, ds, &oi, &valset, &ri)) != XD_OK)
 			goto done;
 		seconds += ri.seconds;
+		phase[0] += ri.sample_seconds;
+		phase[1] += ri.step_seconds;
+		phase[2] += ri.adam_seconds;
+		phase[3] += ri.valid_seconds;
 		positives += (double) ri.n_train * ri.epochs;
 		sp.offset += ri.epochs;
 		if (search)
@@ -443,11 +489,16 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	if (decay)
 		res->epochs = sp.offset;	/* one fit: every stage's epochs */
 	res->seconds = seconds;
+	res->sample_seconds = phase[0];
+	res->step_seconds = phase[1];
+	res->adam_seconds = phase[2];
+	res->valid_seconds = phase[3];
 	res->positives_per_sec = seconds > 0.0 ? positives / seconds : 0.0;
 	if (search)
 		search->chosen = chosen;
 	st = xd_repeat_calibrate(model, ds, o, &res->repeat);
 done:
+	xd_eval_set_free(valset);
 	xd_state_copy_free(&start);
 	xd_state_copy_free(&best);
 	return st;
