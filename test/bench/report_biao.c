@@ -16,8 +16,13 @@
  * docs/biao-report.md.
  *
  * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.7)]
+ *        [--contradiction share (0)] [--target-mode1 share (0)]
+ *        [--src-rows n] (the world, fixture.h)
+ *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
  *        [--interval n (biao.h's default)] [--neumann terms (biao.h's)]
  *        [--real-only] (with --real: the real part alone, to try a setting)
+ *        [--only list] (synthetic: plain and the variants listed, of
+ *        biao,noglobal,nolocal,heldout,oracle: to try a world or a setting)
  *        (quick by default)
  */
 #include <math.h>
@@ -34,7 +39,7 @@
 #include "xdrec/sample.h"
 #include "xdrec/transfer.h"
 
-#define N_SEEDS 3
+#define MAX_SEEDS 5
 #define N_TGT 3
 
 enum
@@ -57,6 +62,12 @@ static float foreign_share = 0.7f;	/* --foreign x */
 static int	opt_interval = 0;	/* --interval n; 0: biao.h's default */
 static int	opt_neumann = -1;	/* --neumann terms; -1: biao.h's default */
 static bool real_only = false;	/* --real-only */
+static int	n_seeds = 3;		/* --seeds n (at most MAX_SEEDS) */
+static int	seed_offset = 0;	/* --seed-offset k: seeds k .. k + n - 1 */
+static float contradiction = 0.0f;	/* --contradiction x */
+static float target_mode1 = 0.0f;	/* --target-mode1 x */
+static int	src_rows = 0;		/* --src-rows n; 0: the mode's */
+static unsigned variants = ~0u;	/* --only list: the variants run (bits) */
 
 typedef struct source_run
 {
@@ -69,15 +80,15 @@ typedef struct source_run
 	double		upper_seconds;
 } source_run;
 
-static source_run srun[N_SRC][N_SEEDS];
-static double mrr[N_SRC][N_ADAPT][N_TGT][N_SEEDS];
-static int	auto_kept[N_SRC][N_TGT][N_SEEDS];
+static source_run srun[N_SRC][MAX_SEEDS];
+static double mrr[N_SRC][N_ADAPT][N_TGT][MAX_SEEDS];
+static int	auto_kept[N_SRC][N_TGT][MAX_SEEDS];
 /*
  * mean weight (n_pos w: 1 is plain) per context value, BIAO, per seed: by
  * the codes ctx_a (ctx_na values) and ctx_b (ctx_nb; -1: none) of the rows
  */
 #define MAX_CTX 16
-static double wmean[MAX_CTX][2][N_SEEDS];
+static double wmean[MAX_CTX][2][MAX_SEEDS];
 static int	ctx_a,
 			ctx_na,
 			ctx_b,
@@ -195,11 +206,49 @@ oracle_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	return XD_OK;
 }
 
+/* the source's rows in the synthetic world */
+static int64_t
+synthetic_src_rows(void)
+{
+	return src_rows > 0 ? src_rows : full ? 60000 : 20000;
+}
+
+/* whether variant v runs: plain always, the others as --only says */
+static bool
+ran(int v)
+{
+	return v == S_PLAIN || (variants >> v & 1u);
+}
+
+/* --only's list (plain, biao, noglobal, nolocal, heldout, oracle) as bits */
+static bool
+parse_variants(const char *list)
+{
+	static const char *const key[N_SRC] = {
+		"plain", "biao", "noglobal", "nolocal", "heldout", "oracle"
+	};
+	char		buf[256];
+
+	variants = 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
+	{
+		int			v = 0;
+
+		while (v < N_SRC && strcmp(tok, key[v]) != 0)
+			v++;
+		if (v == N_SRC)
+			return false;
+		variants |= 1u << v;
+	}
+	return true;
+}
+
 /* the source model of variant v, trained to early stopping */
 static xd_model *
 train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 {
-	xd_model   *model = new_model(src, 1000 + s);
+	xd_model   *model = new_model(src, 1000 + seed_offset + s);
 	xd_train_opts o;
 	xd_train_result res;
 	xd_biao    *bi = NULL;
@@ -223,7 +272,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 			bo.interval = opt_interval;
 		if (opt_neumann >= 0)
 			bo.neumann_terms = opt_neumann;
-		bo.seed = 7 + s;
+		bo.seed = 7 + seed_offset + s;
 		bo.use_global = v != S_NOGLOBAL;
 		bo.use_local = v != S_NOLOCAL;
 		bo.heldout_dev = v == S_HELDOUT;
@@ -261,7 +310,7 @@ adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *t
 	xd_dist_encoders *enc = NULL;
 
 	xd_dist_encoder_opts_default(&eo);
-	eo.seed = 2000 + s;
+	eo.seed = 2000 + seed_offset + s;
 	CHECK(xd_dist_encoders_train(model, src, &eo, &enc, &rep));
 	for (int t = 0; t < N_TGT; t++)
 		for (int a = 0; a < N_ADAPT; a++)
@@ -273,7 +322,7 @@ adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *t
 
 			xd_transfer_opts_default(&o);
 			o.method = a == A_DRR ? XD_TRANSFER_DRR : XD_TRANSFER_AUTO;
-			o.seed = 3000 + s;
+			o.seed = 3000 + seed_offset + s;
 			if (!full)
 				o.lr_search = 1;
 			CHECK(xd_transfer(model->shared, enc, tgt[t], &o, &r));
@@ -310,16 +359,18 @@ write_intro(FILE *f)
 	fprintf(f, "## Synthetic world\n\n"
 			"The world (test/unit/fixture.h, `fx_biao_world`): interaction features hour (4 "
 			"values) and mode. A row's item is of the hour's group (the shared rule) or, in "
-			"mode 1, of the user's group whatever the hour (a rule no target shares); one row "
-			"in five is of a random group. Source: %d users, %d items, %d rows, %.0f%% of "
-			"mode 1. %d targets of %d users, %d items, %d rows, mode 0 only. Model d = %d, "
+			"mode 1, of the user's group whatever the hour or, %.0f%% of the mode 1 rows "
+			"(the world's contradiction), of the opposite hour's group (a rule no target "
+			"shares); one row in five is of a random group. Source: %d users, %d items, %d "
+			"rows, %.0f%% of mode 1. %d targets of %d users, %d items, %d rows, mode 0 only. Model d = %d, "
 			"batch 128; every source trained to early stopping on its validation MRR "
 			"(DESIGN's patience 10, at most 100 epochs) from the same initialisation per seed; "
 			"BIAO with interval %d, %d Neumann terms and the other defaults of biao.h. Adaptation: DRR (encoders "
 			"trained on each source) and auto, the default (target-only, Anneal, DRR), at "
 			"lr_search %s. Test MRR on the sampled protocol (50 item + 50 context "
 			"negatives).\n\n",
-			full ? 1000 : 400, full ? 160 : 96, full ? 60000 : 20000, 100 * foreign_share,
+			100 * contradiction, full ? 1000 : 400, full ? 160 : 96, (int) synthetic_src_rows(),
+			100 * foreign_share,
 			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, full ? 32 : 16,
 			bo.interval, bo.neumann_terms, full ? "3 (default)" : "1");
 }
@@ -328,10 +379,11 @@ write_intro(FILE *f)
 static void
 write_tables(FILE *f)
 {
-	double		plain_sec[N_SEEDS];
+	double		plain_sec[MAX_SEEDS];
 	int			n_src = real_mode ? S_ORACLE : N_SRC;
+	bool		has_biao = real_mode || ran(S_BIAO);
 
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 		plain_sec[s] = srun[S_PLAIN][s].seconds;
 
 	fprintf(f, "### Summed test MRR over the targets\n\n"
@@ -339,40 +391,64 @@ write_tables(FILE *f)
 			"| source training | DRR | gain | auto | gain |\n|---|---|---|---|---|\n");
 	for (int v = 0; v < n_src; v++)
 	{
+		if (!real_mode && !ran(v))
+			continue;
 		fprintf(f, "| %s |", src_label[v]);
 		for (int a = 0; a < N_ADAPT; a++)
 		{
-			double		x[N_SEEDS],
-						p[N_SEEDS];
+			double		x[MAX_SEEDS],
+						p[MAX_SEEDS];
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				x[s] = summed(v, a, s);
 				p[s] = summed(S_PLAIN, a, s);
 			}
-			fprintf(f, " %.4f (%.4f) |", mean_of(x, N_SEEDS), sd_of(x, N_SEEDS));
+			fprintf(f, " %.4f (%.4f) |", mean_of(x, n_seeds), sd_of(x, n_seeds));
 			if (v == S_PLAIN)
 				fprintf(f, " |");
 			else
-				fprintf(f, " %+.1f%% |", 100.0 * (mean_of(x, N_SEEDS) / mean_of(p, N_SEEDS) - 1.0));
+				fprintf(f, " %+.1f%% |", 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0));
 		}
 		fprintf(f, "\n");
 	}
 
+	fprintf(f, "\n### Gain per seed\n\nSummed test MRR over the targets against plain "
+			"source training on the same seed, relative, auto / DRR.\n\n| source training |");
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, " seed %d |", seed_offset + s);
+	fprintf(f, "\n|---|");
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, "---|");
+	fprintf(f, "\n");
+	for (int v = 1; v < n_src; v++)
+	{
+		if (!real_mode && !ran(v))
+			continue;
+		fprintf(f, "| %s |", src_label[v]);
+		for (int s = 0; s < n_seeds; s++)
+			fprintf(f, " %+.1f%% / %+.1f%% |",
+					100.0 * (summed(v, A_AUTO, s) / summed(S_PLAIN, A_AUTO, s) - 1.0),
+					100.0 * (summed(v, A_DRR, s) / summed(S_PLAIN, A_DRR, s) - 1.0));
+		fprintf(f, "\n");
+	}
+	if (!has_biao)
+		return;
+
 	fprintf(f, "\n### Per target\n\nTest MRR, mean over seeds; the paired difference BIAO - "
 			"plain with its standard error over seeds (sd / sqrt(%d)).\n\n"
 			"| target | adaptation | plain | BIAO | difference (se) |\n|---|---|---|---|---|\n",
-			N_SEEDS);
+			n_seeds);
 	for (int t = 0; t < N_TGT; t++)
 		for (int a = 0; a < N_ADAPT; a++)
 		{
-			double		d[N_SEEDS];
+			double		d[MAX_SEEDS];
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
 			fprintf(f, "| %d | %s | %.4f | %.4f | %+.4f (%.4f) |\n", t + 1, adapt_label[a],
-					mean_of(mrr[S_PLAIN][a][t], N_SEEDS), mean_of(mrr[S_BIAO][a][t], N_SEEDS),
-					mean_of(d, N_SEEDS), sd_of(d, N_SEEDS) / sqrt((double) N_SEEDS));
+					mean_of(mrr[S_PLAIN][a][t], n_seeds), mean_of(mrr[S_BIAO][a][t], n_seeds),
+					mean_of(d, n_seeds), sd_of(d, n_seeds) / sqrt((double) n_seeds));
 		}
 	fprintf(f, "\nauto kept (target-only 0, Anneal 2, DRR 3), per target and seed:");
 	for (int v = S_PLAIN; v <= S_BIAO; v++)
@@ -381,7 +457,7 @@ write_tables(FILE *f)
 		for (int t = 0; t < N_TGT; t++)
 		{
 			fprintf(f, " [");
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				fprintf(f, "%s%d", s ? " " : "", auto_kept[v][t][s]);
 			fprintf(f, "]");
 		}
@@ -394,17 +470,19 @@ write_tables(FILE *f)
 			"upper steps | upper seconds | L_dev first -> last |\n|---|---|---|---|---|---|---|---|---|\n");
 	for (int v = 0; v < n_src; v++)
 	{
-		double		ep[N_SEEDS],
-					va[N_SEEDS],
-					se[N_SEEDS],
-					ra[N_SEEDS],
-					pe[N_SEEDS],
-					up[N_SEEDS],
-					us[N_SEEDS],
-					d0[N_SEEDS],
-					d1[N_SEEDS];
+		double		ep[MAX_SEEDS],
+					va[MAX_SEEDS],
+					se[MAX_SEEDS],
+					ra[MAX_SEEDS],
+					pe[MAX_SEEDS],
+					up[MAX_SEEDS],
+					us[MAX_SEEDS],
+					d0[MAX_SEEDS],
+					d1[MAX_SEEDS];
 
-		for (int s = 0; s < N_SEEDS; s++)
+		if (!real_mode && !ran(v))
+			continue;
+		for (int s = 0; s < n_seeds; s++)
 		{
 			source_run *r = &srun[v][s];
 
@@ -419,48 +497,48 @@ write_tables(FILE *f)
 			d1[s] = r->dev_last;
 		}
 		fprintf(f, "| %s | %.1f | %.4f | %.1f | %.2f | %.2f |", src_label[v],
-				mean_of(ep, N_SEEDS), mean_of(va, N_SEEDS), mean_of(se, N_SEEDS),
-				mean_of(ra, N_SEEDS), mean_of(pe, N_SEEDS));
+				mean_of(ep, n_seeds), mean_of(va, n_seeds), mean_of(se, n_seeds),
+				mean_of(ra, n_seeds), mean_of(pe, n_seeds));
 		if (v == S_PLAIN || v == S_ORACLE)
 			fprintf(f, " | | |\n");
 		else
-			fprintf(f, " %.0f | %.1f | %.4f -> %.4f |\n", mean_of(up, N_SEEDS),
-					mean_of(us, N_SEEDS), mean_of(d0, N_SEEDS), mean_of(d1, N_SEEDS));
+			fprintf(f, " %.0f | %.1f | %.4f -> %.4f |\n", mean_of(up, n_seeds),
+					mean_of(us, n_seeds), mean_of(d0, n_seeds), mean_of(d1, n_seeds));
 	}
 
 	{
 		double		g[N_ADAPT],
-					ratio[N_SEEDS],
+					ratio[MAX_SEEDS],
 					w0 = 0.0,
 					w1 = 0.0;
 		int			worse[N_ADAPT] = {0};
 
 		for (int a = 0; a < N_ADAPT; a++)
 		{
-			double		x[N_SEEDS],
-						p[N_SEEDS];
+			double		x[MAX_SEEDS],
+						p[MAX_SEEDS];
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				x[s] = summed(S_BIAO, a, s);
 				p[s] = summed(S_PLAIN, a, s);
 			}
-			g[a] = 100.0 * (mean_of(x, N_SEEDS) / mean_of(p, N_SEEDS) - 1.0);
+			g[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0);
 			for (int t = 0; t < N_TGT; t++)
 			{
-				double		d[N_SEEDS];
+				double		d[MAX_SEEDS];
 
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
-				worse[a] += mean_of(d, N_SEEDS) < -2.0 * sd_of(d, N_SEEDS) / sqrt((double) N_SEEDS);
+				worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
 			}
 		}
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			ratio[s] = srun[S_BIAO][s].seconds / plain_sec[s];
 		for (int h = 0; h < 4; h++)
 		{
-			w0 += mean_of(wmean[h][0], N_SEEDS) / 4.0;
-			w1 += mean_of(wmean[h][1], N_SEEDS) / 4.0;
+			w0 += mean_of(wmean[h][0], n_seeds) / 4.0;
+			w1 += mean_of(wmean[h][1], n_seeds) / 4.0;
 		}
 		fprintf(f, "\n### Goals\n\n"
 				"- Summed test MRR, BIAO against plain source training: %+.1f%% with auto (the "
@@ -471,7 +549,7 @@ write_tables(FILE *f)
 				"3x: %s.\n",
 				g[A_AUTO], g[A_DRR], g[A_AUTO] >= 5.0 ? "met" : "missed",
 				worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
-				mean_of(ratio, N_SEEDS), mean_of(ratio, N_SEEDS) <= 3.0 ? "met" : "missed");
+				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
 		if (!real_mode)
 			fprintf(f, "- Mean weight of the foreign rule's rows %.3f against the shared rule's "
 					"%.3f (1 is plain): %s.\n", w1, w0, w1 < w0 ? "lower, as it should be" : "not lower");
@@ -490,8 +568,8 @@ write_tables(FILE *f)
 		fprintf(f, "| %d |", h);
 		for (int k = 0; k < ctx_nb; k++)
 		{
-			fprintf(f, " %.3f [", mean_of(wmean[h][k], N_SEEDS));
-			for (int s = 0; s < N_SEEDS; s++)
+			fprintf(f, " %.3f [", mean_of(wmean[h][k], n_seeds));
+			for (int s = 0; s < n_seeds; s++)
 				fprintf(f, "%s%.2f", s ? " " : "", wmean[h][k][s]);
 			fprintf(f, "] |");
 		}
@@ -529,7 +607,7 @@ run_real(FILE *f, const char *path)
 	ctx_b = -1;
 	ctx_nb = 1;
 	snprintf(real_ctx_name, sizeof(real_ctx_name), "first interaction feature's");
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 		for (int v = 0; v < S_ORACLE; v++)
 		{
 			xd_model   *model = train_source(v, s, rv.ds[0], rv.ds + 1);
@@ -575,10 +653,33 @@ main(int argc, char **argv)
 			opt_neumann = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+		{
+			if (!parse_variants(argv[++i]))
+			{
+				fprintf(stderr, "report_biao: --only takes plain,biao,noglobal,nolocal,heldout,oracle\n");
+				return 1;
+			}
+		}
+		else if (strcmp(argv[i], "--target-mode1") == 0 && i + 1 < argc)
+			target_mode1 = (float) atof(argv[++i]);
+		else if (strcmp(argv[i], "--contradiction") == 0 && i + 1 < argc)
+			contradiction = (float) atof(argv[++i]);
+		else if (strcmp(argv[i], "--src-rows") == 0 && i + 1 < argc)
+			src_rows = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
+			n_seeds = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--seed-offset") == 0 && i + 1 < argc)
+			seed_offset = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real") == 0 && i + 1 < argc)
 			real_path = argv[++i];
 		else
 			out_dir = argv[i];
+	}
+	if (n_seeds < 2 || n_seeds > MAX_SEEDS || seed_offset < 0)
+	{
+		fprintf(stderr, "report_biao: --seeds 2..%d, --seed-offset >= 0\n", MAX_SEEDS);
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
 	f = fopen(path, "w");
@@ -590,27 +691,40 @@ main(int argc, char **argv)
 	fprintf(f, "# Source weighting (BIAO) report\n\n"
 			"Written by `make report-biao` (test/bench/report_biao.c, %s mode), %d seeds. "
 			"Read [training.md](training.md#source-weighting-biao) for the method.\n\n",
-			full ? "full" : "quick", N_SEEDS);
+			full ? "full" : "quick", n_seeds);
 	ctx_a = 0;
 	ctx_na = 4;
 	ctx_b = 1;
 	ctx_nb = 2;
-	for (int s = 0; s < N_SEEDS && !real_only; s++)
+	for (int s = 0; s < n_seeds && !real_only; s++)
 	{
-		xd_dataset *src = fx_biao_world(100 + s, full ? 1000 : 400, full ? 160 : 96,
-										full ? 60000 : 20000, foreign_share);
+		fx_biao_opts so,
+					to;
+		xd_dataset *src;
 		xd_dataset *tgt[N_TGT];
+
+		fx_biao_world_opts_default(&so);
+		so.foreign_share = foreign_share;
+		so.contradiction = contradiction;
+		fx_biao_world_opts_default(&to);
+		to.shared_mode1 = target_mode1;
+		src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
+							synthetic_src_rows(), &so);
 
 		CHECK(src ? XD_OK : XD_ENOMEM);
 		for (int t = 0; t < N_TGT; t++)
 		{
-			tgt[t] = fx_biao_world(200 + 10 * s + t, full ? 200 : 100, 64,
-								   full ? 2000 : 1200, 0.0f);
+			tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
+								   full ? 2000 : 1200, &to);
 			CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
 		}
 		for (int v = 0; v < N_SRC; v++)
 		{
-			xd_model   *model = train_source(v, s, src, tgt);
+			xd_model   *model;
+
+			if (!ran(v))
+				continue;
+			model = train_source(v, s, src, tgt);
 
 			adapt(v, s, model, src, tgt);
 			xd_model_free(model);

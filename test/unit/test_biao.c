@@ -41,11 +41,14 @@ world_new(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts *bo
 {
 	xd_config	cfg;
 	xd_rng		rng;
+	fx_biao_opts fo;
 
 	memset(w, 0, sizeof(*w));
-	w->src = fx_biao_world(seed, 60, 40, src_rows, 0.4f);
+	fx_biao_world_opts_default(&fo);
 	for (int t = 0; t < N_TGT; t++)
-		w->tgt[t] = fx_biao_world(seed + 100 + t, 30, 24, 600, 0.0f);
+		w->tgt[t] = fx_biao_world(seed + 100 + t, 30, 24, 600, &fo);
+	fo.foreign_share = 0.4f;
+	w->src = fx_biao_world(seed, 60, 40, src_rows, &fo);
 	if (!w->src || !w->tgt[0] || !w->tgt[1])
 		return false;
 	xd_config_defaults(&cfg);
