@@ -15,11 +15,11 @@
  * weight per context value (hour x mode: Figure 3). Writes
  * docs/biao-report.md.
  *
- * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.7)]
- *        [--contradiction share (0)] [--target-mode1 share (0)]
+ * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.5)]
+ *        [--contradiction share (1)] [--target-mode1 share (0.5)]
  *        [--src-rows n] (the world, fixture.h)
  *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
- *        [--interval n (biao.h's default)] [--neumann terms (biao.h's)]
+ *        [--interval n] [--neumann terms] [--warmup epochs] (biao.h's defaults)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--only list] (synthetic: plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,oracle: to try a world or a setting)
@@ -58,14 +58,15 @@ enum
 static const char *const adapt_label[N_ADAPT] = {"DRR", "auto"};
 
 static bool full = false;
-static float foreign_share = 0.7f;	/* --foreign x */
+static float foreign_share = 0.5f;	/* --foreign x */
 static int	opt_interval = 0;	/* --interval n; 0: biao.h's default */
 static int	opt_neumann = -1;	/* --neumann terms; -1: biao.h's default */
+static int	opt_warmup = -1;	/* --warmup epochs; -1: biao.h's default */
 static bool real_only = false;	/* --real-only */
 static int	n_seeds = 3;		/* --seeds n (at most MAX_SEEDS) */
 static int	seed_offset = 0;	/* --seed-offset k: seeds k .. k + n - 1 */
-static float contradiction = 0.0f;	/* --contradiction x */
-static float target_mode1 = 0.0f;	/* --target-mode1 x */
+static float contradiction = 1.0f;	/* --contradiction x */
+static float target_mode1 = 0.5f;	/* --target-mode1 x */
 static int	src_rows = 0;		/* --src-rows n; 0: the mode's */
 static unsigned variants = ~0u;	/* --only list: the variants run (bits) */
 
@@ -78,6 +79,7 @@ typedef struct source_run
 	double		dev_first;
 	double		dev_last;
 	double		upper_seconds;
+	double		trained_w[2];	/* mean weight trained with, mode 0 / 1 */
 } source_run;
 
 static source_run srun[N_SRC][MAX_SEEDS];
@@ -244,6 +246,39 @@ parse_variants(const char *list)
 	return true;
 }
 
+/*
+ * BIAO's weigh hook, counting the weights the lower level trained with
+ * after the first upper step, by the mode shown (synthetic world: slot is
+ * the mode 1 slot's index in c; real views: -1, not counted)
+ */
+typedef struct tracked
+{
+	xd_biao    *bi;
+	int			slot;
+	double		sum[2];
+	int64_t		cnt[2];
+} tracked;
+
+static xd_status
+tracked_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	tracked    *t = arg;
+	xd_biao_stats st;
+	xd_status	rc = xd_biao_weigh(t->bi, model, b, step);
+
+	xd_biao_get_stats(t->bi, &st);
+	if (rc != XD_OK || t->slot < 0 || st.n_upper == 0)
+		return rc;
+	for (int j = 0; j < b->n_pos; j++)
+	{
+		int			k = b->c[(size_t) j * b->m + t->slot] > 0.5f;
+
+		t->sum[k] += b->weights[j];
+		t->cnt[k]++;
+	}
+	return rc;
+}
+
 /* the source model of variant v, trained to early stopping */
 static xd_model *
 train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
@@ -252,6 +287,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	xd_train_opts o;
 	xd_train_result res;
 	xd_biao    *bi = NULL;
+	tracked		tr = {0};
 	source_run *r = &srun[v][s];
 	double		t0 = cpu_now();
 	/* the slot of mode 1 in c: the mode feature's one-hot block, second slot */
@@ -272,13 +308,17 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 			bo.interval = opt_interval;
 		if (opt_neumann >= 0)
 			bo.neumann_terms = opt_neumann;
+		if (opt_warmup >= 0)
+			bo.warmup_epochs = opt_warmup;
 		bo.seed = 7 + seed_offset + s;
 		bo.use_global = v != S_NOGLOBAL;
 		bo.use_local = v != S_NOLOCAL;
 		bo.heldout_dev = v == S_HELDOUT;
 		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
-		o.weigh = xd_biao_weigh;
-		o.weigh_arg = bi;
+		tr.bi = bi;
+		tr.slot = real_mode ? -1 : slot;
+		o.weigh = tracked_weigh;
+		o.weigh_arg = &tr;
 	}
 	CHECK(xd_train(model, src, &o, &res));
 	r->seconds = cpu_now() - t0;
@@ -293,6 +333,8 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		r->dev_first = st.n_upper ? st.dev_loss[0] : NAN;
 		r->dev_last = st.n_upper ? st.dev_loss[st.n_upper - 1] : NAN;
 		r->upper_seconds = st.upper_seconds;
+		for (int k = 0; k < 2; k++)
+			r->trained_w[k] = tr.cnt[k] ? tr.sum[k] / tr.cnt[k] : NAN;
 		if (v == S_BIAO)
 			weights_by_context(bi, model, src, s);
 		xd_biao_free(bi);
@@ -356,23 +398,28 @@ write_intro(FILE *f)
 		bo.interval = opt_interval;
 	if (opt_neumann >= 0)
 		bo.neumann_terms = opt_neumann;
+	if (opt_warmup >= 0)
+		bo.warmup_epochs = opt_warmup;
 	fprintf(f, "## Synthetic world\n\n"
 			"The world (test/unit/fixture.h, `fx_biao_world`): interaction features hour (4 "
 			"values) and mode. A row's item is of the hour's group (the shared rule) or, in "
 			"mode 1, of the user's group whatever the hour or, %.0f%% of the mode 1 rows "
 			"(the world's contradiction), of the opposite hour's group (a rule no target "
 			"shares); one row in five is of a random group. Source: %d users, %d items, %d "
-			"rows, %.0f%% of mode 1. %d targets of %d users, %d items, %d rows, mode 0 only. Model d = %d, "
+			"rows, %.0f%% of mode 1. %d targets of %d users, %d items, %d rows, of the shared "
+			"rule only, %.0f%% of them showing mode 1 (where a source that learnt the foreign "
+			"rule misleads them). Model d = %d, "
 			"batch 128; every source trained to early stopping on its validation MRR "
 			"(DESIGN's patience 10, at most 100 epochs) from the same initialisation per seed; "
-			"BIAO with interval %d, %d Neumann terms and the other defaults of biao.h. Adaptation: DRR (encoders "
+			"BIAO with interval %d, %d Neumann terms, the first upper step after %d epochs "
+			"and the other defaults of biao.h. Adaptation: DRR (encoders "
 			"trained on each source) and auto, the default (target-only, Anneal, DRR), at "
 			"lr_search %s. Test MRR on the sampled protocol (50 item + 50 context "
 			"negatives).\n\n",
 			100 * contradiction, full ? 1000 : 400, full ? 160 : 96, (int) synthetic_src_rows(),
 			100 * foreign_share,
-			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, full ? 32 : 16,
-			bo.interval, bo.neumann_terms, full ? "3 (default)" : "1");
+			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, 100 * target_mode1, full ? 32 : 16,
+			bo.interval, bo.neumann_terms, bo.warmup_epochs, full ? "3 (default)" : "1");
 }
 
 /* the tables of one world: summed and per-target MRR, cost, goals, weights */
@@ -551,8 +598,42 @@ write_tables(FILE *f)
 				worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
 				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
 		if (!real_mode)
+		{
 			fprintf(f, "- Mean weight of the foreign rule's rows %.3f against the shared rule's "
-					"%.3f (1 is plain): %s.\n", w1, w0, w1 < w0 ? "lower, as it should be" : "not lower");
+					"%.3f (1 is plain): %s; per seed (foreign / shared):", w1, w0,
+					w1 < w0 ? "lower, as it should be" : "not lower");
+			for (int s = 0; s < n_seeds; s++)
+			{
+				double		a = 0.0,
+							b = 0.0;
+
+				for (int h = 0; h < 4; h++)
+				{
+					a += wmean[h][1][s] / 4.0;
+					b += wmean[h][0][s] / 4.0;
+				}
+				fprintf(f, " %.2f / %.2f%s", a, b, s + 1 < n_seeds ? "," : ".\n");
+			}
+			fprintf(f, "- Those are the final perceptron's. The weights the lower level "
+					"trained with, every batch after the first upper step, foreign / shared, "
+					"per seed:");
+			for (int s = 0; s < n_seeds; s++)
+				fprintf(f, " %.2f / %.2f%s", srun[S_BIAO][s].trained_w[1],
+						srun[S_BIAO][s].trained_w[0], s + 1 < n_seeds ? "," : ".\n");
+			if (ran(S_ORACLE))
+			{
+				double		lo = INFINITY;
+
+				for (int s = 0; s < n_seeds; s++)
+				{
+					double		x = summed(S_ORACLE, A_AUTO, s) / summed(S_PLAIN, A_AUTO, s) - 1.0;
+
+					lo = x < lo ? x : lo;
+				}
+				fprintf(f, "- The world rewards dropping the foreign rows: the oracle's gain "
+						"(auto) is at least %+.1f%% on every seed.\n", 100.0 * lo);
+			}
+		}
 	}
 
 	fprintf(f, "\n### Mean weight per context value (the paper's Figure 3)\n\n"
@@ -651,6 +732,8 @@ main(int argc, char **argv)
 			opt_interval = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--neumann") == 0 && i + 1 < argc)
 			opt_neumann = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+			opt_warmup = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)

@@ -249,6 +249,7 @@ XD_TEST(biao_is_deterministic)
 
 	xd_biao_opts_default(&bo);
 	bo.interval = 10;
+	bo.warmup_epochs = 0;
 	if (!train_biao(7, &bo, 1, &a) || !train_biao(7, &bo, 1, &b))
 	{
 		XD_CHECK(false);
@@ -267,6 +268,40 @@ XD_TEST(biao_is_deterministic)
 	XD_CHECK(sa.n_upper > 0 && sa.dev_loss[sa.n_upper - 1] == sb.dev_loss[sb.n_upper - 1]);
 	world_free(&a);
 	world_free(&b);
+}
+
+/*
+ * the upper steps wait for warmup_epochs of the source's batches: after one
+ * epoch of warm-up, the second epoch's steps at multiples of the interval
+ * and none of the first's
+ */
+XD_TEST(biao_upper_steps_wait_for_the_warmup)
+{
+	xd_biao_opts bo;
+	biao_world	w;
+	xd_biao_stats st;
+	int64_t    *rows = NULL;
+	int64_t		n = 0,
+				per_epoch,
+				want = 0;
+
+	xd_biao_opts_default(&bo);
+	bo.interval = 10;
+	bo.warmup_epochs = 1;
+	if (!train_biao(5, &bo, 2, &w) || xd_train_rows(w.src, &rows, &n) != XD_OK)
+	{
+		XD_CHECK(false);
+		free(rows);
+		world_free(&w);
+		return;
+	}
+	per_epoch = (n + w.model->cfg.batch_size - 1) / w.model->cfg.batch_size;
+	for (int64_t step = per_epoch; step < 2 * per_epoch; step++)
+		want += step % bo.interval == 0;
+	xd_biao_get_stats(w.bi, &st);
+	XD_CHECK(want > 0 && st.n_upper == want);
+	free(rows);
+	world_free(&w);
 }
 
 /* the mean weight (times n_pos: 1 is plain) of the source's training positives by mode */
@@ -325,6 +360,7 @@ XD_TEST(biao_slow_foreign_rule_gets_lower_weights)
 
 	xd_biao_opts_default(&bo);
 	bo.interval = 10;
+	bo.warmup_epochs = 0;		/* measured so, before the warm-up existed */
 	for (uint64_t seed = 1; seed <= 5; seed++)
 	{
 		biao_world	w;
