@@ -6,7 +6,9 @@
  * mode 1 (a share of them) follow a rule no target shares, and targets that
  * follow the shared rule only. Per seed, the source's model is trained
  * plainly and with BIAO (and its ablations: no global term, no local term,
- * a held-out developing split instead of reorder-and-reuse), every one to
+ * a held-out developing split instead of reorder-and-reuse; and a control,
+ * the perceptron frozen at its start: what a run with BIAO's cost and its
+ * near-uniform weights gives without learning them), every one to
  * early stopping on the source's validation MRR, from the same
  * initialisation; then every target is adapted from each source with DRR
  * (its encoders trained on that source) and with auto (target-only, Anneal,
@@ -19,10 +21,12 @@
  *        [--contradiction share (1)] [--target-mode1 share (0.5)]
  *        [--src-rows n] (the world, fixture.h)
  *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
- *        [--interval n] [--neumann terms] [--warmup epochs] (biao.h's defaults)
+ *        [--interval n] [--neumann terms] [--warmup epochs] [--upper-lr x]
+ *        (biao.h's defaults)
  *        [--real-only] (with --real: the real part alone, to try a setting)
- *        [--only list] (synthetic: plain and the variants listed, of
- *        biao,noglobal,nolocal,heldout,oracle: to try a world or a setting)
+ *        [--only list] (plain and the variants listed, of
+ *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
+ *        setting)
  *        (quick by default)
  */
 #include <math.h>
@@ -44,11 +48,12 @@
 
 enum
 {
-	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_ORACLE, N_SRC
+	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_FROZEN, S_ORACLE, N_SRC
 };
 static const char *const src_label[N_SRC] = {
 	"plain", "BIAO", "BIAO, no global term", "BIAO, no local term",
-	"BIAO, held-out developing split", "oracle weights (mode 1 rows dropped)"
+	"BIAO, held-out developing split", "BIAO, perceptron frozen (control)",
+	"oracle weights (mode 1 rows dropped)"
 };
 
 enum
@@ -62,6 +67,9 @@ static float foreign_share = 0.5f;	/* --foreign x */
 static int	opt_interval = 0;	/* --interval n; 0: biao.h's default */
 static int	opt_neumann = -1;	/* --neumann terms; -1: biao.h's default */
 static int	opt_warmup = -1;	/* --warmup epochs; -1: biao.h's default */
+static float opt_upper_lr = -1.0f;	/* --upper-lr x; < 0: biao.h's default
+									 * (0: the perceptron never moves, a
+									 * control for the perturbation alone) */
 static bool real_only = false;	/* --real-only */
 static int	n_seeds = 3;		/* --seeds n (at most MAX_SEEDS) */
 static int	seed_offset = 0;	/* --seed-offset k: seeds k .. k + n - 1 */
@@ -227,7 +235,7 @@ static bool
 parse_variants(const char *list)
 {
 	static const char *const key[N_SRC] = {
-		"plain", "biao", "noglobal", "nolocal", "heldout", "oracle"
+		"plain", "biao", "noglobal", "nolocal", "heldout", "frozen", "oracle"
 	};
 	char		buf[256];
 
@@ -310,6 +318,11 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 			bo.neumann_terms = opt_neumann;
 		if (opt_warmup >= 0)
 			bo.warmup_epochs = opt_warmup;
+		if (opt_upper_lr >= 0.0f)
+			bo.upper_lr = opt_upper_lr;
+		/* the control: the same run, its perceptron never moving */
+		if (v == S_FROZEN)
+			bo.upper_lr = 0.0f;
 		bo.seed = 7 + seed_offset + s;
 		bo.use_global = v != S_NOGLOBAL;
 		bo.use_local = v != S_NOLOCAL;
@@ -428,7 +441,7 @@ write_tables(FILE *f)
 {
 	double		plain_sec[MAX_SEEDS];
 	int			n_src = real_mode ? S_ORACLE : N_SRC;
-	bool		has_biao = real_mode || ran(S_BIAO);
+	bool		has_biao = ran(S_BIAO);
 
 	for (int s = 0; s < n_seeds; s++)
 		plain_sec[s] = srun[S_PLAIN][s].seconds;
@@ -438,7 +451,7 @@ write_tables(FILE *f)
 			"| source training | DRR | gain | auto | gain |\n|---|---|---|---|---|\n");
 	for (int v = 0; v < n_src; v++)
 	{
-		if (!real_mode && !ran(v))
+		if (!ran(v))
 			continue;
 		fprintf(f, "| %s |", src_label[v]);
 		for (int a = 0; a < N_ADAPT; a++)
@@ -470,7 +483,7 @@ write_tables(FILE *f)
 	fprintf(f, "\n");
 	for (int v = 1; v < n_src; v++)
 	{
-		if (!real_mode && !ran(v))
+		if (!ran(v))
 			continue;
 		fprintf(f, "| %s |", src_label[v]);
 		for (int s = 0; s < n_seeds; s++)
@@ -527,7 +540,7 @@ write_tables(FILE *f)
 					d0[MAX_SEEDS],
 					d1[MAX_SEEDS];
 
-		if (!real_mode && !ran(v))
+		if (!ran(v))
 			continue;
 		for (int s = 0; s < n_seeds; s++)
 		{
@@ -597,6 +610,27 @@ write_tables(FILE *f)
 				g[A_AUTO], g[A_DRR], g[A_AUTO] >= 5.0 ? "met" : "missed",
 				worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
 				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
+		if (ran(S_FROZEN) && ran(S_BIAO))
+		{
+			double		gc[N_ADAPT];
+
+			for (int a = 0; a < N_ADAPT; a++)
+			{
+				double		x[MAX_SEEDS],
+							c[MAX_SEEDS];
+
+				for (int s = 0; s < n_seeds; s++)
+				{
+					x[s] = summed(S_BIAO, a, s);
+					c[s] = summed(S_FROZEN, a, s);
+				}
+				gc[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
+			}
+			fprintf(f, "- Against the control (the same runs with the perceptron frozen at its "
+					"start: BIAO's cost and perturbation without its learning): %+.1f%% with "
+					"auto, %+.1f%% with DRR. What the learnt weights add.\n",
+					gc[A_AUTO], gc[A_DRR]);
+		}
 		if (!real_mode)
 		{
 			fprintf(f, "- Mean weight of the foreign rule's rows %.3f against the shared rule's "
@@ -691,8 +725,11 @@ run_real(FILE *f, const char *path)
 	for (int s = 0; s < n_seeds; s++)
 		for (int v = 0; v < S_ORACLE; v++)
 		{
-			xd_model   *model = train_source(v, s, rv.ds[0], rv.ds + 1);
+			xd_model   *model;
 
+			if (!ran(v))
+				continue;
+			model = train_source(v, s, rv.ds[0], rv.ds + 1);
 			adapt(v, s, model, rv.ds[0], rv.ds + 1);
 			xd_model_free(model);
 		}
@@ -734,13 +771,15 @@ main(int argc, char **argv)
 			opt_neumann = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
 			opt_warmup = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--upper-lr") == 0 && i + 1 < argc)
+			opt_upper_lr = (float) atof(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 		{
 			if (!parse_variants(argv[++i]))
 			{
-				fprintf(stderr, "report_biao: --only takes plain,biao,noglobal,nolocal,heldout,oracle\n");
+				fprintf(stderr, "report_biao: --only takes plain,biao,noglobal,nolocal,heldout,frozen,oracle\n");
 				return 1;
 			}
 		}
