@@ -69,9 +69,11 @@ SELECT j->'candidates' ?& ARRAY['target_only', 'anneal', 'drr'] AS auto_candidat
        j->>'method' IN ('target_only', 'anneal', 'drr') AS auto_deployed_one,
        v.method = j->>'method' AS stored_as_winner, v.metrics->>'requested' AS requested
 FROM runs r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint WHERE r.method = 'auto';
--- ... target-only unless a candidate's validation gain exceeds 2 standard errors
+-- ... target-only unless a candidate's validation gain exceeds the margin: 2
+-- standard errors, none on a target below auto_small_rows (1,000) training
+-- rows, as this one (about 240)
 SELECT (j->>'auto_margin')::float8 AS margin, (j->>'method' = 'target_only') =
-       NOT bool_or((g.value->>'gain')::float8 > 2 * (g.value->>'se')::float8) AS auto_rule_holds,
+       NOT bool_or((g.value->>'gain')::float8 > (j->>'auto_margin')::float8 * (g.value->>'se')::float8) AS auto_rule_holds,
        count(*) AS candidates_weighed
 FROM runs, jsonb_each(j->'gain_over_target_only') g
 WHERE method = 'auto' GROUP BY j;
@@ -153,6 +155,7 @@ SELECT (j->>'auto_margin')::float8 AS margin,
 FROM (SELECT xdrec.adapt('g2', 'd2', 'auto') AS j) x;
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": -0.5}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_margin": "wide"}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"auto_small_rows": -1}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lr_search": 0}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lr_search": 6}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('g3', 'gen', 'user_key', 'item_key', 'domain', features => xdrec.generated_features(), options => '{"lr_search": "wide"}')$$);

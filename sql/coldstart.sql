@@ -253,6 +253,26 @@ WHERE e.value <> f.value;
 SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
 FROM xdrec.rank('ch', (SELECT min(user_key) FROM cgen WHERE domain = 'd0' AND user_key < 900000
 	AND ((hashtextextended(user_key::text, 1) % 10000) + 10000) % 10000 < 2500), '{"hour": 12}', 3);
+-- a held-out user forgotten from d0 is evaluated no more, whoever asks: the
+-- owner, or a role with 'use' only, to whom xdrec.forgotten shows no row
+SELECT user_key AS fuser FROM cgen WHERE domain = 'd0' AND user_key < 900000
+	AND ((hashtextextended(user_key::text, 1) % 10000) + 10000) % 10000 < 2500
+GROUP BY user_key HAVING count(*) > 25 ORDER BY user_key LIMIT 1 \gset
+SELECT xdrec.forget_user('ch', 'd0', :fuser) AS versions_changed;
+CREATE ROLE xdc_reader;
+GRANT SELECT ON cgen TO xdc_reader;
+SELECT xdrec.grant('ch', 'xdc_reader', 'use');
+SET ROLE xdc_reader;
+CREATE TEMP TABLE ev_use AS SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'cold', seed => 1);
+RESET ROLE;
+SELECT (SELECT max(n) FROM ev WHERE method = 'cmml') > (SELECT max(n) FROM ev_use WHERE method = 'cmml')
+	   AS fewer_queries,
+	   (SELECT count(*) FROM ev_use u JOIN xdrec.evaluate('ch', 'd0', protocol => 'cold', seed => 1) f
+		USING (method, metric) WHERE u.value <> f.value OR u.n <> f.n) AS differ_from_owner;
+SELECT xdrec.revoke('ch', 'xdc_reader');
+REVOKE SELECT ON cgen FROM xdc_reader;
+DROP TABLE ev_use;
+DROP ROLE xdc_reader;
 -- a version trained on every user has no one to hold out
 SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('c', 'd0', protocol => 'cold')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'warm')$$);

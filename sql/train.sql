@@ -254,6 +254,14 @@ SELECT xdrec.create_model('rep', 'gen', 'user_key', 'item_key', 'domain',
 SELECT (xdrec.train('rep', 'd0')->>'version')::bigint AS rv \gset
 SELECT string_agg(DISTINCT tensor, ',' ORDER BY tensor) AS rep_tensors
 FROM xdrec.weight WHERE version_id = :rv AND tensor LIKE 'rep.%';
+-- ... and the cold path's own repeat weight (cold.rep.*) beside it: a
+-- history is ranked by the module read back, its own items kept
+SELECT string_agg(DISTINCT tensor, ',' ORDER BY tensor) AS cold_rep_tensors
+FROM xdrec.weight WHERE version_id = :rv AND tensor LIKE 'cold.rep.%';
+SELECT count(*) AS history_ranked,
+       count(*) FILTER (WHERE item_key::bigint IN (SELECT item_key FROM gen WHERE user_key = 0 AND domain = 'd0')) > 0 AS history_items_kept
+FROM xdrec.rank('rep', NULL, '{}', 80,
+	history => (SELECT jsonb_agg(item_key) FROM gen WHERE user_key = 0 AND domain = 'd0'));
 SELECT count(*) AS ranked, count(*) FILTER (WHERE item_key IN (SELECT item_key FROM gen WHERE user_key = 0 AND domain = 'd0')) > 0 AS has_own
 FROM xdrec.rank('rep', 0, '{}', 80);
 SELECT (SELECT count(*) FROM xdrec.rank('rep', 0, '{}', 80)) -

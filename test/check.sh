@@ -87,15 +87,24 @@ for kf in Sandybridge:avx Haswell:avx2 Prescott:pni; do
 	fi
 	[ ${#runs[@]} -eq 2 ] && break
 done
+# The runs are independent single-threaded processes (serial OpenBLAS): they
+# run side by side, one per core, and their logs are shown one after the other.
 rc=0
 passed=0
 failed=0
+pids=()
 for run in "${runs[@]}"; do
+	OPENBLAS_CORETYPE=${run%%:*} XD_SIMD_LANES=${run#*:} test/unit/xdrec_unit "${KERNEL_TESTS[@]}" \
+		>"$LOGS/unit-${run%%:*}-${run#*:}.log" 2>&1 &
+	pids+=($!)
+done
+for i in "${!runs[@]}"; do
+	run=${runs[i]}
 	kernel=${run%%:*}
 	lanes=${run#*:}
 	log="$LOGS/unit-$kernel-$lanes.log"
-	OPENBLAS_CORETYPE=$kernel XD_SIMD_LANES=$lanes test/unit/xdrec_unit "${KERNEL_TESTS[@]}" 2>&1 | tee "$log"
-	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+	wait "${pids[i]}" || rc=1
+	cat "$log"
 	# a build without that kernel would quietly run another
 	if ! grep -qx "simd lanes $lanes, OpenBLAS kernel $kernel" "$log"; then
 		echo "asked for $kernel at $lanes lanes, ran: $(grep -m1 '^simd lanes' "$log")"

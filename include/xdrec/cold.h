@@ -21,9 +21,10 @@
  *         both heads starting near 0, so a new encoder starts from the plain
  *         tower (PEERS.md: raw gamma made CMML seed-sensitive)
  *   s   = h^L . h_v + s_c  (+ s_u + s_v + s explicit, s_u = w_s . C + b_s)
- *         (+ r(c) when the model has the repeat term and the item is
- *         among the support's positives: core.h, the same term as a warm
- *         user's with the support as the user's history)
+ *         (+ r(c) + rho when the model has the repeat term and the item
+ *         is among the support's positives: core.h's term with the support
+ *         as the user's history, plus the task's own repeat weight
+ *         rho = w_rho . C + b_rho, zero at the start)
  *
  * Every tensor of the model stays frozen: warm users are served exactly as
  * before, and (gamma, beta, e_u) are computed once per user, so a cold user
@@ -74,6 +75,8 @@ typedef struct xd_cold
 	xd_param  **bb;				/* "cold.film.b1.b".. [L] 1 x d */
 	xd_param   *ws_u;			/* "cold.bias.W"  1 x hidden (explicit) */
 	xd_param   *bs_u;			/* "cold.bias.b"  1 x 1 (explicit) */
+	xd_param   *w_rho;			/* "cold.rep.W"   1 x hidden (repeat term) */
+	xd_param   *b_rho;			/* "cold.rep.b"   1 x 1 (repeat term) */
 	xd_param   *params;			/* [n_params] */
 	int			n_params;
 	xd_cold_ws *ws;
@@ -138,6 +141,7 @@ typedef struct xd_cold_task
 	float	   *gamma;			/* [L * d] 1 + delta gamma */
 	float	   *beta;			/* [L * d] */
 	float		s_u;			/* explicit: the user bias */
+	float		rho;			/* the task's repeat weight (0 without it) */
 	/*
 	 * the repeat term's history (core.h): the support's positive items,
 	 * ascending and distinct, g(h_ui) = 1 for each; empty when the model
@@ -186,12 +190,25 @@ xd_status	xd_cold_score_embedded(xd_cold *cold, xd_model *model, const xd_cold_t
  * query q, laid out as batch.h's training batches (implicit: positives,
  * item negatives, context negatives; explicit: ratings), with the model's
  * own loss (DESIGN.md section 3, eq. 13-14 or 16) averaged over q's
- * positives. With grad, scale times its gradient w.r.t. every parameter of
- * cold is added into their g; the model is only read.
+ * positives. A context negative whose item is in the task's history (the
+ * support's positives) counts nothing: serving ranks a history item against
+ * other items in one context, and such a row (the positive's own item in
+ * another context, its g = 1) pulls rho toward zero, or, without rho in it,
+ * the item's own score down (docs/cold-start.md, The repeat term). With
+ * grad, scale times its gradient w.r.t. every parameter of cold is added
+ * into their g; the model is only read.
  */
 xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support *s,
 								 const xd_batch *q, bool grad, float scale,
 								 double *loss);
+
+/*
+ * After xd_cold_episode_loss on an implicit query q: how many of q's
+ * positives scored above their item negative (ties count half), the
+ * ranking the loss stands in for (context negatives left out: serving
+ * ranks items in one context).
+ */
+double		xd_cold_episode_wins(const xd_cold *cold, const xd_batch *q);
 
 /*
  * The fine-tuning baseline (MeLU-style, PEERS.md): no encoder; the user's
@@ -211,6 +228,8 @@ void		xd_cold_mean_user(const xd_model *model, const xd_dataset *ds, float *e0);
 typedef struct xd_cold_opts
 {
 	bool		film;			/* the modulation heads (true) */
+	bool		rho;			/* the task's repeat weight, when the model has
+								 * the repeat term (true) */
 	int			hidden;			/* 64 */
 	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
 	int			n_neg;			/* support negatives per positive (2) */
@@ -232,6 +251,8 @@ typedef struct xd_cold_report
 	int			best_epoch;
 	double		best_valid_loss;	/* mean episode loss on validation episodes */
 	double		first_valid_loss;	/* before training: the plain tower's */
+	double		valid_auc;		/* the kept epoch's validation positives scored
+								 * above their item negative (implicit) */
 	int64_t		n_train_users;	/* users episodes were cut from */
 	int64_t		n_valid_users;
 	int64_t		episodes;		/* trained, all epochs */

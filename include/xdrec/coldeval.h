@@ -89,6 +89,11 @@ typedef struct xd_cold_cell
 	double		hit10_se;		/* standard error of hit10 over queries */
 	int64_t		n;				/* queries */
 	double		seconds;		/* building the user side (cmml, finetune) */
+	/* the queries whose item is among the support's positives: repeats */
+	int64_t		n_rep;
+	double		hit10_rep;		/* HitRate@10 over them */
+	double		hit10_new;		/* ... and over the other queries */
+	double		rho;			/* cmml: the mean task's repeat weight rho */
 } xd_cold_cell;
 
 typedef struct xd_coldeval_result

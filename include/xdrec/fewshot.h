@@ -13,20 +13,35 @@
  *             tensor as a whole; an embedding or bias table as one learned
  *             row plus the seeded N(0, 0.1^2) noise of xd_domain_init, so
  *             rows stay apart
- *   update    (the residual slots by default, upd_tables below; the tables'
- *             rows take plain steps alpha0 . clamp(g))
- *             a coordinate-wise LSTM (hidden 16, LayerNorm over its gate
- *             pre-activations) per slot, input [pre(g), pre(theta), pre(L)]
- *             with pre the p = 10 preprocessing (paper eq. 12), giving
- *             alpha = sigma(.) and beta = sigma(.) (eq. 8, beta's bias 5, so
- *             beta ~ 0.993) and theta^t = beta . theta^(t-1) - alpha .
- *             clamp(g, -1, 1) (eq. 7; the clamp keeps one large gradient of a
- *             few rows from throwing an embedding away)
+ *   update    an LSTM (hidden 16, LayerNorm over its gate pre-activations)
+ *             per slot, run once per step on the tensor as a whole: input
+ *             [pre(rms g), pre(rms theta), pre(L)] with pre the p = 10
+ *             preprocessing (paper eq. 12) and rms the root mean square over
+ *             the tensor, giving one alpha = sigma(.) and beta = sigma(.)
+ *             for the tensor (eq. 8, beta's bias 5, so beta ~ 0.993) and
+ *             theta^t = beta theta^(t-1) - alpha clamp(g / rms g, -3, 3)
+ *             (eq. 7 on the gradient in units of its tensor's rms: alpha in
+ *             (0, 1) is then a step size, where on the raw gradient of a
+ *             few rows, ~1e-3 a coordinate, no alpha below 1 moved an
+ *             embedding in 4-20 steps; the clamp keeps one large gradient
+ *             of a few rows from throwing an embedding away). Not the
+ *             paper's coordinate-wise
+ *             controller: that one cost 3/4 of an adaptation's time (its
+ *             cell over every coordinate at every step) for no HitRate
+ *             over a constant step (docs/fewshot-report.md of 2026-12-03,
+ *             "no update controller"); per tensor it costs nothing beside
+ *             the model's own forward and backward, and still sets each
+ *             tensor's learning and forget rates from its statistics
  *   stop      one LSTM (hidden 16, LayerNorm) over [pre(L), pre(|g_slot|)
  *             for every slot] giving p^t = sigma(.) (eq. 9); at least
- *             XD_FS_MIN_STEPS and at most XD_FS_MAX_STEPS updates; serving
- *             stops deterministically at the first p^t > 0.5 after the
- *             minimum, meta-training samples Bernoulli(p^t) (Algorithm 1)
+ *             XD_FS_MIN_STEPS and at most XD_FS_MAX_STEPS updates;
+ *             meta-training samples Bernoulli(p^t) (Algorithm 1) and prices
+ *             each update at XD_FS_STEP_COST of query loss; serving stops
+ *             deterministically at the median of that policy's stopping
+ *             time, the first t after the minimum with 1 - prod (1 - p^j)
+ *             >= 1/2 (the issue's p^t > 0.5 never held: the learned p^t
+ *             stays near 0.1-0.2 a step, so serving always ran the maximum
+ *             while the sampled episodes averaged 8 updates)
  *
  * L is the model's own loss (DESIGN.md section 3, eq. 13-14 or 16) on a
  * batch of the support (all of it up to XD_FS_BATCH positives), not the
@@ -55,9 +70,11 @@
 #define XD_FS_MIN_STEPS 4
 #define XD_FS_MAX_STEPS 20
 #define XD_FS_FORGET_BIAS 5.0f	/* beta = sigma(5) ~ 0.993 at the start */
-#define XD_FS_ALPHA0 0.02f		/* alpha at the start, on clamped gradients */
+#define XD_FS_ALPHA0 0.02f		/* alpha at the start, on normalised gradients */
+#define XD_FS_CLIP 3.0f			/* |g / rms g| at most */
 #define XD_FS_BATCH 128			/* support positives per step at most */
-#define XD_FS_UPD_IN 6			/* [pre(g), pre(theta), pre(L)] */
+#define XD_FS_UPD_IN 6			/* [pre(rms g), pre(rms theta), pre(L)] */
+#define XD_FS_STEP_COST 0.002f	/* query loss an update must gain (REINFORCE) */
 
 /* The tensors of theta a controller is kept for (their model names). */
 typedef enum xd_fs_slot
@@ -133,16 +150,16 @@ typedef struct xd_fewshot
 	int			d;
 	xd_feedback feedback;
 	bool		has_ctx;		/* L_C >= 1: the slots of res.C exist */
-	bool		use_init;		/* ablations (paper Table 4): false = zero */
-	bool		use_update;		/* residuals and xd_domain_init; false = */
-	bool		use_stop;		/* plain steps alpha0 . clamp(g); false = */
-	int			fixed_steps;	/* always fixed_steps updates (10) */
-	bool		upd_tables;		/* the update LSTMs run on the tables' rows too
-								 * (an ablation); false (the default) = the
-								 * tables, most of theta's coordinates, take
-								 * plain steps, the controllers set only the
-								 * residuals' (their tables' LSTMs are kept,
-								 * unused, so the stored shape is one) */
+	/*
+	 * The ablations (paper Table 4): use_init false = theta^0 is zero
+	 * residuals and xd_domain_init's tables; use_update false = every
+	 * tensor takes plain steps alpha0 clamp(g / rms g); use_stop false = always
+	 * fixed_steps updates (10)
+	 */
+	bool		use_init;
+	bool		use_update;
+	bool		use_stop;
+	int			fixed_steps;
 	bool		active[XD_FS_N_SLOTS];	/* the slot exists for this model */
 	xd_param   *init[XD_FS_N_SLOTS];	/* omega_R ("fs.init.<slot>") */
 	xd_fs_lstm	upd[XD_FS_N_SLOTS];	/* "fs.upd.<slot>.*" */

@@ -72,4 +72,24 @@ xd_status	xd_fseval_run(xd_fewshot *fs, const xd_shared *source, const xd_dist_e
 						  const xd_dataset *T, int64_t n, uint64_t seed,
 						  const xd_transfer_opts *to, xd_fse_result *out);
 
+/*
+ * Which way to serve a few-shot support validates best (docs/transfer.md,
+ * few-shot): fewshot with fs, popularity in context and the user's support
+ * items first, each fitted on cut's training rows alone and ranking its
+ * validation rows (full ranking, as the query); a heuristic is chosen only
+ * when its MRR is strictly higher than fewshot's (and the other's), so a
+ * support with no rankable validation row keeps fewshot. cut: a few-shot
+ * cut (xd_fewshot_support_of) or a domain with a validation split.
+ */
+typedef struct xd_fse_choice
+{
+	xd_fse_method method;		/* XD_FSE_FEWSHOT, _POPULARITY or _SUPPORT_FIRST */
+	double		mrr[XD_FSE_N_METHODS];	/* on the validation rows; NaN: not a candidate */
+	int64_t		n;				/* validation positives ranked */
+	double		seconds;		/* the choice's own cost (wall) */
+} xd_fse_choice;
+
+xd_status	xd_fseval_choose(xd_fewshot *fs, const xd_shared *source, const xd_dataset *cut,
+							 uint64_t seed, const xd_hooks *hooks, xd_fse_choice *out);
+
 #endif

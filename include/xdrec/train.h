@@ -48,6 +48,22 @@ typedef struct xd_train_opts
 /* The defaults of DESIGN.md section 3 for a model config (lr = cfg->lr). */
 void		xd_train_opts_default(xd_train_opts *o, const xd_config *cfg);
 
+/* The repeat term's calibration (xd_repeat_calibrate below). */
+enum
+{
+	XD_REPEAT_LEARNED = 0,		/* the term as trained; 1..5 the shifts */
+	XD_REPEAT_OFF = 6,			/* no term */
+	XD_REPEAT_CANDIDATES = 7
+};
+
+typedef struct xd_repeat_calibration
+{
+	int			chosen;			/* XD_REPEAT_LEARNED, a shift's 1 + index, XD_REPEAT_OFF */
+	float		shift;			/* added to b_R (0 when learned or off) */
+	double		mrr[XD_REPEAT_CANDIDATES];	/* each candidate's validation MRR */
+	int64_t		n_valid;		/* positives ranked (0: not calibrated) */
+} xd_repeat_calibration;
+
 typedef struct xd_train_result
 {
 	int			epochs;			/* epochs run */
@@ -59,6 +75,8 @@ typedef struct xd_train_result
 	double		positives_per_sec;
 	int64_t		n_train;		/* training positives per epoch */
 	int64_t		n_valid;		/* validation positives evaluated per epoch */
+	xd_repeat_calibration repeat;	/* xd_train_search: the repeat term's
+									 * calibration (below) */
 } xd_train_result;
 
 /*
@@ -125,6 +143,34 @@ typedef struct xd_lr_search
  */
 xd_status	xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 							int n_rates, xd_train_result *res, xd_lr_search *search);
+
+/*
+ * The repeat term's calibration (core.h's r(c) g(h_ui); repeat_fit.c):
+ * after a fit of a model with the term, the validation split is ranked
+ * against every item of the domain in its context, the user's own items
+ * allowed (metrics.h, xd_eval_full with keep_seen; at most 1,000 positives
+ * and 20M scores, at least 100 positives),
+ * with the learned term, with b_R raised by 0.5, 1, 2, 4 and 8, and with no
+ * term (w_R = b_R = 0); the model keeps the best MRR (ties: the earlier).
+ * A model without the term, or no validation positive: nothing changes.
+ * xd_train_search runs it unless o->fixed_epochs.
+ */
+xd_status	xd_repeat_calibrate(xd_model *model, const xd_dataset *ds,
+								const xd_train_opts *o, xd_repeat_calibration *out);
+
+/*
+ * Each candidate's full-ranking MRR on a split (the user's own items
+ * allowed) with at most max_positives of its rows, spread evenly (0: all):
+ * what the calibration chooses on, for any split (the real report reads
+ * the test split's). *n: the positives ranked; 0 and zeros for a model
+ * without the term. hooks (may be NULL): stop polled per positive.
+ */
+xd_status	xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split split,
+								 int64_t max_positives, const xd_hooks *hooks,
+								 double mrr[XD_REPEAT_CANDIDATES], int64_t *n);
+
+/* Sets the term to a candidate: b_R raised by a shift, or w_R = b_R = 0 (off). */
+void		xd_repeat_apply(xd_model *model, int candidate);
 
 /*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0

@@ -36,6 +36,15 @@
  */
 #define XD_AUTO_MARGIN_SE 2.0
 
+/*
+ * ... except on a small target: below this many training rows auto keeps
+ * the best candidate on validation (margin 0). On the real report's tiny
+ * InCarMusic targets (86-298 training rows) margin 0 gains +6.2% RMSE on
+ * the sum against +1.9% at 2, no target worse beyond noise; on TripAdvisor's
+ * markets (1,228-3,163 rows) it loses 6.8% MRR (docs/transfer.md).
+ */
+#define XD_AUTO_SMALL_ROWS 1000
+
 typedef enum xd_transfer_method
 {
 	XD_TRANSFER_TARGET_ONLY = 0,	/* the full model on T alone, to convergence */
@@ -77,6 +86,9 @@ typedef struct xd_transfer_opts
 								 * exceed this many standard errors:
 								 * XD_AUTO_MARGIN_SE; 0 = the best on
 								 * validation */
+	int64_t		auto_small_rows;	/* auto: a target with fewer training rows
+									 * keeps the best on validation (margin
+									 * 0): XD_AUTO_SMALL_ROWS; 0 = never */
 	/*
 	 * Users the target shares with the source (optional, NULL by default:
 	 * DESIGN's domains share no keys, and the SQL layer passes none):
@@ -117,6 +129,7 @@ typedef struct xd_transfer_result
 	int			best_epoch;		/* whose parameters the result holds */
 	double		best_metric;	/* validation MRR (implicit) or RMSE */
 	xd_lr_search lr_search;		/* the rates tried and kept (n = 0: Direct) */
+	xd_repeat_calibration repeat;	/* the repeat term's calibration (train.h) */
 	/* per epoch: pretraining epochs first (metric NaN there), then training */
 	int			n_history;
 	int			n_pretrain;
@@ -133,6 +146,7 @@ typedef struct xd_transfer_result
 	/* ... and their gain over target-only, with its standard error ([0] = 0) */
 	double		auto_gain[3];
 	double		auto_gain_se[3];
+	double		auto_margin;	/* the margin auto used (xd_auto_margin) */
 } xd_transfer_result;
 
 /*
@@ -179,6 +193,12 @@ xd_status	xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *
  */
 int			xd_auto_choose(const double *const *each, int n_cand, int64_t n,
 						   double z, double *gain, double *se);
+
+/*
+ * auto's margin on a target: 0 when it has fewer than o->auto_small_rows
+ * training rows, else o->auto_margin_se.
+ */
+double		xd_auto_margin(const xd_transfer_opts *o, const xd_dataset *target);
 
 /* An xd_score_fn over a result (arg = the xd_transfer_result). */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);

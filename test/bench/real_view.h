@@ -13,7 +13,7 @@
 
 #include "xdrec/dataset.h"
 
-#define REAL_MAX_DOMAINS 16
+#define REAL_MAX_DOMAINS 40
 #define REAL_MAX_FEATURES 16
 
 typedef struct real_view

@@ -1,8 +1,8 @@
 /*
  * report_cold.c - `make report-cold`: docs/cold-report.md and
  * docs/img/cold-hit10.png, the cold-start protocol (coldeval.h) on the
- * synthetic world's source domain and on DePaulMovie
- * (test/real/cold_data.sh), over two seeds.
+ * synthetic world's source domain and on the real tables of
+ * test/real/cold_data.sh (DePaulMovie, the Tijuana restaurants).
  *
  * Per world and seed:
  *  1. users with more than K_max = 20 rows are eligible; a seeded 10% of them
@@ -16,9 +16,12 @@
  *  4. the goals are checked as the issue states them: cmml >= 1.10 x the
  *     best heuristic's HitRate@10 at K = 5, and >= 0.90 x warm at K = 20.
  *
- * usage: report_cold [--repeat] DOCS_DIR [TSV]   (TSV:
- * build/real/depaulmovie.tsv); --repeat trains MMT-Net with the repeat term
- * (core.h), which the cold path then applies to the support's items.
+ * usage: report_cold [--repeat] [--real-only] [--seeds N] [--real-seeds N]
+ * DOCS_DIR [TSV...] (the tables of test/real/cold_data.sh); --repeat trains
+ * MMT-Net with the repeat term (core.h), which the cold path then applies to
+ * the support's items with its task's rho; --seeds N seeds per world (2),
+ * --real-seeds N for the real tables (small: more seeds are cheap);
+ * --real-only skips the synthetic world (minutes) to iterate.
  */
 #include <math.h>
 #include <stdio.h>
@@ -32,10 +35,23 @@
 #include "xdrec/train.h"
 
 #define KMAX 20
-#define N_SEEDS 2
+#define N_SEEDS 2			/* by default; --seeds N */
+#define MAX_SEEDS 10
 
 /* --repeat: MMT-Net with the repeat term */
 static bool with_repeat;
+
+/*
+ * The cold module's variants, each meta-trained and run; the report keeps
+ * per seed the one with the lowest validation loss, and prints beside it
+ * how well each one's validation episodes rank (their positives above their
+ * item negatives). rho: the task's repeat weight (cold.h), with the repeat
+ * term only.
+ */
+#define N_VARIANTS 4
+static const char *const variant_names[N_VARIANTS] = {
+	"FiLM", "e_u only", "FiLM, no rho", "e_u only, no rho"
+};
 
 /* one domain's rows in arrival order, raw */
 typedef struct world
@@ -126,8 +142,15 @@ tsv_world(const char *path, world *w)
 	if (!f)
 		return false;
 	memset(w, 0, sizeof(*w));
-	w->name = "DePaulMovie";
-	if (!fgets(line, sizeof(line), f) || !fgets(line, sizeof(line), f))
+	/* "#xdrec-real name=NAME ...": the world's name */
+	if (!fgets(line, sizeof(line), f))
+		return false;
+	{
+		char	   *nm = strstr(line, "name=");
+
+		w->name = strdup(nm ? strtok(nm + 5, " \t\n") : path);
+	}
+	if (!fgets(line, sizeof(line), f))
 		return false;
 	/* header: domain user item rating name:scope:kind:n_values ... */
 	{
@@ -176,16 +199,93 @@ tsv_world(const char *path, world *w)
 
 typedef struct run_result
 {
-	xd_coldeval_result film;
-	xd_coldeval_result plain;
-	double		valid_film;
-	double		valid_plain;
+	/* the cold module's variants (variant_names), those run */
+	int			n_variants;
+	xd_coldeval_result res[N_VARIANTS];
+	double		valid_loss[N_VARIANTS];
+	double		valid_auc[N_VARIANTS];
+	double		meta_seconds[N_VARIANTS];
+	int			kept;			/* the lowest validation loss */
 	double		train_seconds;
-	double		meta_seconds_film;
-	double		meta_seconds_plain;
 	int			epochs;
 	double		first_valid;
+	/* the repeat term's training signal (docs/cold-start.md, The repeat term) */
+	double		pos_hist;		/* share of training positives with g = 1 */
+	double		ineg_hist;		/* ... of uniform item negatives */
+	double		r_mean;			/* mean r(c) over the positives with g = 1 */
 } run_result;
+
+/* The sum over b's rows of their score with g = 1 less with g = 0: r(c). */
+static double
+repeat_sum(xd_model *model, xd_batch *b, float *s1, float *s0)
+{
+	double		sum = 0.0;
+
+	for (int k = 0; k < b->n; k++)
+		b->hist[k] = 1.0f;
+	if (xd_model_score(model, b, s1) != XD_OK)
+		die("score", XD_EINVAL);
+	for (int k = 0; k < b->n; k++)
+		b->hist[k] = 0.0f;
+	if (xd_model_score(model, b, s0) != XD_OK)
+		die("score", XD_EINVAL);
+	for (int k = 0; k < b->n; k++)
+		sum += s1[k] - s0[k];
+	b->n = 0;
+	return sum;
+}
+
+/*
+ * What the repeat term trains on: the share of training positives whose item
+ * the user has in another training row (g = 1), the share of item negatives
+ * with g = 1 (sample.c draws them uniformly; a context negative always
+ * shares its positive's g), and the learned r(c) on the positives with
+ * g = 1 (their score with g = 1 less with g = 0).
+ */
+static void
+repeat_signal(xd_model *model, const xd_dataset *ds, run_result *rr)
+{
+	int			cap = xd_model_max_rows(model);
+	int			m = model->cfg.m;
+	xd_batch	b;
+	float	   *s1 = malloc(sizeof(float) * cap),
+			   *s0 = malloc(sizeof(float) * cap);
+	int64_t		n = ds->n_split[XD_SPLIT_TRAIN],
+				n_h = 0,
+				n_neg_h = 0;
+	double		r_sum = 0.0;
+	xd_rng		rng;
+
+	xd_rng_seed(&rng, 7);
+	if (xd_batch_init(&b, cap, m) != XD_OK || !s1 || !s0)
+		die("batch", XD_ENOMEM);
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+		int32_t		v = ds->items[row],
+					vn = (int32_t) xd_rng_below(&rng, (uint32_t) (ds->n_items - 1));
+
+		n_neg_h += xd_dataset_hist(ds, row, vn >= v ? vn + 1 : vn) > 0.0f;
+		if (xd_dataset_hist(ds, row, v) == 0.0f)
+			continue;
+		n_h++;
+		if (!xd_model_has_repeat(model))
+			continue;
+		b.users[b.n] = ds->users[row];
+		b.items[b.n] = v;
+		xd_dataset_encode(ds, row, -1, b.c + (size_t) b.n * m);
+		if (++b.n == cap)
+			r_sum += repeat_sum(model, &b, s1, s0);
+	}
+	if (b.n > 0)
+		r_sum += repeat_sum(model, &b, s1, s0);
+	rr->pos_hist = n > 0 ? (double) n_h / n : 0.0;
+	rr->ineg_hist = n > 0 ? (double) n_neg_h / n : 0.0;
+	rr->r_mean = n_h > 0 ? r_sum / n_h : 0.0;
+	xd_batch_free(&b);
+	free(s1);
+	free(s0);
+}
 
 static void
 run_world(const world *w, uint64_t seed, run_result *rr)
@@ -207,8 +307,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	xd_train_result tr;
 	xd_cold_opts co;
 	xd_cold_report crep;
-	xd_cold    *cold_film,
-			   *cold_plain;
+	xd_cold    *cold[N_VARIANTS];
 	xd_coldeval_opts eo;
 	xd_status	st;
 	int			nn = w->schema.n_num,
@@ -330,34 +429,41 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		die("train", st);
 	rr->train_seconds = xd_clock_seconds() - t0;
 	rr->epochs = tr.epochs;
+	repeat_signal(model, ds, rr);
 
-	/* the cold module with and without FiLM */
-	xd_cold_opts_default(&co);
-	co.seed = seed;
-	if ((st = xd_cold_train(model, ds, NULL, &co, &cold_film, &crep)) != XD_OK)
-		die("cold train", st);
-	rr->valid_film = crep.best_valid_loss;
-	rr->first_valid = crep.first_valid_loss;
-	rr->meta_seconds_film = crep.seconds;
-	co.film = false;
-	if ((st = xd_cold_train(model, ds, NULL, &co, &cold_plain, &crep)) != XD_OK)
-		die("cold train", st);
-	rr->valid_plain = crep.best_valid_loss;
-	rr->meta_seconds_plain = crep.seconds;
+	/* the cold module's variants: with and without FiLM, rho */
+	rr->n_variants = xd_model_has_repeat(model) ? 4 : 2;
+	rr->kept = 0;
+	for (int v = 0; v < rr->n_variants; v++)
+	{
+		xd_cold_opts_default(&co);
+		co.seed = seed;
+		co.film = v % 2 == 0;
+		co.rho = v < 2;
+		if ((st = xd_cold_train(model, ds, NULL, &co, &cold[v], &crep)) != XD_OK)
+			die("cold train", st);
+		rr->valid_loss[v] = crep.best_valid_loss;
+		rr->valid_auc[v] = crep.valid_auc;
+		rr->meta_seconds[v] = crep.seconds;
+		rr->first_valid = crep.first_valid_loss;
+		if (rr->valid_loss[v] < rr->valid_loss[rr->kept])
+			rr->kept = v;
+	}
 
 	xd_coldeval_opts_default(&eo);
 	eo.seed = seed;
 	eo.max_query = 5;
-	if ((st = xd_coldeval_run(model, cold_film, ds, &h, &eo, &rr->film)) != XD_OK ||
-		(st = xd_coldeval_run(model, cold_plain, ds, &h, &eo, &rr->plain)) != XD_OK)
-		die("cold protocol", st);
-	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, meta %.0fs/%.0fs, %lld cold %lld warm users\n",
+	for (int v = 0; v < rr->n_variants; v++)
+	{
+		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)
+			die("cold protocol", st);
+		xd_cold_free(cold[v]);
+	}
+	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, kept %s, %lld cold %lld warm users\n",
 			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
-			rr->meta_seconds_film, rr->meta_seconds_plain,
-			(long long) rr->film.n_cold_users, (long long) rr->film.n_warm_users);
+			variant_names[rr->kept], (long long) rr->res[0].n_cold_users,
+			(long long) rr->res[0].n_warm_users);
 
-	xd_cold_free(cold_film);
-	xd_cold_free(cold_plain);
 	xd_model_free(model);
 	xd_dataset_free(ds);
 	free(h.off);
@@ -383,11 +489,19 @@ typedef struct summary
 	double		ndcg[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
 	double		mrr[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
 	double		ms_per_user[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
-	double		plain_hit[XD_COLD_MAX_KS];
+	double		variant_hit[XD_COLD_MAX_KS][N_VARIANTS];
+	double		rep_share[XD_COLD_MAX_KS];	/* queries repeating a support item */
+	double		rep_share_warm; /* ... a warm user's training item */
+	double		hit_rep[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	double		hit_new[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	double		rho[XD_COLD_MAX_KS];
+	double		pos_hist;
+	double		ineg_hist;
+	double		r_mean;
 	int64_t		n_queries[XD_COLD_MAX_KS];
 	int64_t		n_cold;
 	int64_t		n_warm;
-	int			film_wins;		/* seeds whose validation preferred FiLM */
+	int			n_variants;
 } summary;
 
 static void
@@ -396,21 +510,33 @@ summarise(run_result *rr, int n, summary *s)
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < n; i++)
 	{
-		bool		film = rr[i].valid_film <= rr[i].valid_plain;
-		xd_coldeval_result *r = film ? &rr[i].film : &rr[i].plain;
+		xd_coldeval_result *r = &rr[i].res[rr[i].kept];
 
-		s->film_wins += film;
+		s->n_variants = rr[i].n_variants;
+		s->pos_hist += rr[i].pos_hist / n;
+		s->ineg_hist += rr[i].ineg_hist / n;
+		s->r_mean += rr[i].r_mean / n;
 		s->n_cold += r->n_cold_users;
 		s->n_warm += r->n_warm_users;
 		for (int k = 0; k < r->n_ks; k++)
 		{
 			s->n_queries[k] += r->cell[k][XD_COLD_CMML].n;
-			s->plain_hit[k] += rr[i].plain.cell[k][XD_COLD_CMML].hit10 / n;
+			for (int v = 0; v < rr[i].n_variants; v++)
+				s->variant_hit[k][v] += rr[i].res[v].cell[k][XD_COLD_CMML].hit10 / n;
+			s->rho[k] += r->cell[k][XD_COLD_CMML].rho / n;
+			if (r->cell[k][XD_COLD_CMML].n > 0)
+				s->rep_share[k] += (double) r->cell[k][XD_COLD_CMML].n_rep /
+					r->cell[k][XD_COLD_CMML].n / n;
+			if (r->cell[k][XD_COLD_WARM].n > 0)
+				s->rep_share_warm += (double) r->cell[k][XD_COLD_WARM].n_rep /
+					r->cell[k][XD_COLD_WARM].n / n;
 			for (int m = 0; m < XD_COLD_N_METHODS; m++)
 			{
 				const xd_cold_cell *c = &r->cell[k][m];
 
 				s->hit[k][m] += c->hit10 / n;
+				s->hit_rep[k][m] += c->hit10_rep / n;
+				s->hit_new[k][m] += c->hit10_new / n;
 				s->ndcg[k][m] += c->ndcg10 / n;
 				s->mrr[k][m] += c->mrr / n;
 				if (r->n_cold_users > 0)
@@ -420,8 +546,7 @@ summarise(run_result *rr, int n, summary *s)
 	}
 	for (int i = 0; i < n; i++)
 	{
-		bool		film = rr[i].valid_film <= rr[i].valid_plain;
-		xd_coldeval_result *r = film ? &rr[i].film : &rr[i].plain;
+		xd_coldeval_result *r = &rr[i].res[rr[i].kept];
 
 		for (int k = 0; k < r->n_ks; k++)
 			for (int m = 0; m < XD_COLD_N_METHODS; m++)
@@ -440,7 +565,7 @@ static void
 report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int world_index)
 {
 	summary		s;
-	const xd_coldeval_result *r0 = &rr[0].film;
+	const xd_coldeval_result *r0 = &rr[0].res[0];
 	int			k5 = 1,
 				k20 = r0->n_ks - 1;
 	double		best_h5 = 0.0;
@@ -456,16 +581,31 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			"comparison users.\n\n",
 			(long long) w->n_rows, w->n_users, w->n_items, n, (long long) (s.n_cold / n),
 			KMAX, (long long) (s.n_warm / n));
-	fprintf(md, "| seed | MMT-Net epochs | training s | meta-training s (FiLM / e_u only) | "
-			"validation loss: plain tower, FiLM, e_u only | kept |\n|---|---|---|---|---|---|\n");
+	fprintf(md, "Cold module variants, in this order: ");
+	for (int v = 0; v < s.n_variants; v++)
+		fprintf(md, "%s%s", v ? "; " : "", variant_names[v]);
+	fprintf(md, ". Per seed, each one's meta-training seconds, validation loss (the "
+			"plain tower's before it) and validation ranking (the share of validation "
+			"query positives scored above their item negative); the kept one has the "
+			"lowest validation loss.\n\n"
+			"| seed | MMT-Net epochs | training s | meta-training s | validation loss | "
+			"validation ranking | kept |\n|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < n; i++)
-		fprintf(md, "| %d | %d | %.1f | %.1f / %.1f | %.4f, %.4f, %.4f | %s |\n", i + 1,
-				rr[i].epochs, rr[i].train_seconds, rr[i].meta_seconds_film,
-				rr[i].meta_seconds_plain, rr[i].first_valid, rr[i].valid_film,
-				rr[i].valid_plain, rr[i].valid_film <= rr[i].valid_plain ? "FiLM" : "e_u only");
+	{
+		fprintf(md, "| %d | %d | %.1f |", i + 1, rr[i].epochs, rr[i].train_seconds);
+		for (int v = 0; v < rr[i].n_variants; v++)
+			fprintf(md, "%s %.1f", v ? "," : "", rr[i].meta_seconds[v]);
+		fprintf(md, " | %.4f;", rr[i].first_valid);
+		for (int v = 0; v < rr[i].n_variants; v++)
+			fprintf(md, "%s %.4f", v ? "," : "", rr[i].valid_loss[v]);
+		fprintf(md, " |");
+		for (int v = 0; v < rr[i].n_variants; v++)
+			fprintf(md, "%s %.4f", v ? "," : "", rr[i].valid_auc[v]);
+		fprintf(md, " | %s |\n", variant_names[rr[i].kept]);
+	}
 	fprintf(md, "\nHitRate@10 (mean over seeds, ± sd over seeds), NDCG@10 and MRR "
-			"below it; `cmml` is the module validation kept per seed, `cmml e_u only` "
-			"the other variant's HitRate@10 when FiLM was kept.\n\n");
+			"below it; `cmml` is the variant validation kept per seed; below the "
+			"methods, each variant's HitRate@10.\n\n");
 	fprintf(md, "| method |");
 	for (int k = 0; k < r0->n_ks; k++)
 		fprintf(md, " K = %d |", r0->ks[k]);
@@ -489,10 +629,14 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 		else
 			fprintf(md, " |\n");
 	}
-	fprintf(md, "| cmml e_u only |");
-	for (int k = 0; k < r0->n_ks; k++)
-		fprintf(md, " %.4f |", s.plain_hit[k]);
-	fprintf(md, " |\n\n");
+	for (int v = 0; v < s.n_variants; v++)
+	{
+		fprintf(md, "| cmml: %s |", variant_names[v]);
+		for (int k = 0; k < r0->n_ks; k++)
+			fprintf(md, " %.4f |", s.variant_hit[k][v]);
+		fprintf(md, " |\n");
+	}
+	fprintf(md, "\n");
 
 	for (int m = XD_COLD_POP_DOMAIN; m <= XD_COLD_SUPPORT_FIRST; m++)
 		if (s.hit[k5][m] > best_h5)
@@ -514,6 +658,27 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			"%.4f in %.3f ms per user; cmml %.3f ms per user.\n\n",
 			10, s.hit[k20][XD_COLD_FINETUNE], s.ms_per_user[k20][XD_COLD_FINETUNE],
 			s.ms_per_user[k20][XD_COLD_CMML]);
+
+	fprintf(md, "Repeats (docs/cold-start.md, The repeat term): %.1f%% of the training "
+			"positives have their item in another training row of the user (g = 1), "
+			"%.2f%% of uniform item negatives do, a context negative always shares its "
+			"positive's g", 100.0 * s.pos_hist, 100.0 * s.ineg_hist);
+	if (with_repeat)
+		fprintf(md, "; the model's learned r(c) on the positives with g = 1 is %.3f "
+				"on average", s.r_mean);
+	fprintf(md, ". Per K, the share of cold queries whose item is among the "
+			"support's, HitRate@10 on those (repeats) and on the others, and the cold "
+			"path's mean task repeat weight rho:\n\n| K | repeats | cmml: repeats, others | "
+			"support_first: repeats, others | pop_context: others | rho |\n"
+			"|---|---|---|---|---|---|\n");
+	for (int k = 0; k < r0->n_ks; k++)
+		fprintf(md, "| %d | %.1f%% | %.4f, %.4f | %.4f, %.4f | %.4f | %.3f |\n", r0->ks[k],
+				100.0 * s.rep_share[k], s.hit_rep[k][XD_COLD_CMML], s.hit_new[k][XD_COLD_CMML],
+				s.hit_rep[k][XD_COLD_SUPPORT_FIRST], s.hit_new[k][XD_COLD_SUPPORT_FIRST],
+				s.hit_new[k][XD_COLD_POP_CONTEXT], s.rho[k]);
+	fprintf(md, "\nWarm comparison users (20 training rows): %.1f%% of their queries repeat "
+			"a training item; HitRate@10 %.4f on those, %.4f on the others.\n\n",
+			100.0 * s.rep_share_warm, s.hit_rep[k20][XD_COLD_WARM], s.hit_new[k20][XD_COLD_WARM]);
 
 	for (int k = 0; k < r0->n_ks; k++)
 	{
@@ -556,24 +721,53 @@ plot(const char *dir, const char *datpath, int n_worlds, const char **titles)
 int
 main(int argc, char **argv)
 {
-	int			a = argc > 1 && strcmp(argv[1], "--repeat") == 0 ? 2 : 1;
-	const char *dir = argc > a ? argv[a] : "docs";
-	const char *tsv = argc > a + 1 ? argv[a + 1] : "build/real/depaulmovie.tsv";
-	world		worlds[2];
+	const char *dir = NULL;
+	const char *tsvs[8];
+	int			n_tsv = 0;
+	int			n_seeds = N_SEEDS,
+				real_seeds = 0;
+	bool		real_only = false;
+	world		worlds[9];
 	int			n_worlds = 0;
-	const char *titles[2];
+	const char *titles[9];
 	char		path[1024],
 				datpath[1024];
 	FILE	   *md,
 			   *dat;
 	double		t0 = xd_clock_seconds();
 
-	with_repeat = a == 2;
-	worlds[n_worlds++] = synthetic_world();
-	if (tsv_world(tsv, &worlds[n_worlds]))
-		n_worlds++;
-	else
-		fprintf(stderr, "report_cold: %s not found: run test/real/cold_data.sh (synthetic only)\n", tsv);
+	for (int a = 1; a < argc; a++)
+	{
+		if (strcmp(argv[a], "--repeat") == 0)
+			with_repeat = true;
+		else if (strcmp(argv[a], "--real-only") == 0)
+			real_only = true;
+		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
+			n_seeds = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--real-seeds") == 0 && a + 1 < argc)
+			real_seeds = atoi(argv[++a]);
+		else if (!dir)
+			dir = argv[a];
+		else if (n_tsv < 8)
+			tsvs[n_tsv++] = argv[a];
+	}
+	if (real_seeds == 0)
+		real_seeds = n_seeds;
+	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS)
+	{
+		fprintf(stderr, "usage: report_cold [--repeat] [--real-only] [--seeds N] "
+				"[--real-seeds N] DOCS_DIR [TSV...]   (N in 1..%d)\n", MAX_SEEDS);
+		return 2;
+	}
+	if (!real_only)
+		worlds[n_worlds++] = synthetic_world();
+	for (int i = 0; i < n_tsv; i++)
+	{
+		if (tsv_world(tsvs[i], &worlds[n_worlds]))
+			n_worlds++;
+		else
+			fprintf(stderr, "report_cold: %s not found: run test/real/cold_data.sh\n", tsvs[i]);
+	}
 	snprintf(path, sizeof(path), "%s/cold-report.md", dir);
 	snprintf(datpath, sizeof(datpath), "build/cold-hit10.dat");
 	md = fopen(path, "w");
@@ -590,16 +784,18 @@ main(int argc, char **argv)
 			"item negatives per positive) and tested on their later ones by full ranking "
 			"over the domain's items. MMT-Net %s.\n\n", XD_COLD_NEGATIVES,
 			with_repeat ? "has the repeat term (`--repeat`; docs/serving.md, Repeats): a user's "
-			"support items, and a warm user's training items, take its learned r(c)" :
+			"support items, and a warm user's training items, take its learned r(c), the "
+			"cold path's also the task's rho" :
 			"has no repeat term (`report_cold --repeat` adds it)");
 	fprintf(md, "![HitRate@10 against K](img/cold-hit10.png)\n\n");
 	for (int wi = 0; wi < n_worlds; wi++)
 	{
-		run_result rr[N_SEEDS];
+		run_result rr[MAX_SEEDS];
+		int			ns = wi == 0 && !real_only ? n_seeds : real_seeds;
 
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < ns; s++)
 			run_world(&worlds[wi], (uint64_t) (11 + s), &rr[s]);
-		report_world(md, dat, &worlds[wi], rr, N_SEEDS, wi);
+		report_world(md, dat, &worlds[wi], rr, ns, wi);
 		fflush(md);				/* a long run shows each world when it is done */
 		titles[wi] = worlds[wi].name;
 	}

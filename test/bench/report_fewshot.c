@@ -2,7 +2,10 @@
  * report_fewshot.c - docs/fewshot-report.md and docs/img/fewshot-hit10.png
  * (make report-fewshot; issue 20): new domains served from their first N
  * interactions, N = 16..512, on two generated worlds, the targets following
- * the source's rule or the control rule (docs/generator.md).
+ * the source's rule or the control rule (docs/generator.md), and on a real
+ * view of many small markets (--real: TripAdvisor by the hotel's state,
+ * test/real/prepare.py's tripadvisor_states; each target at the sizes it
+ * holds, N + 100 rows at least).
  *
  * Per world: the source trained to convergence (xd_transfer_train_source),
  * its DRR encoders, and the s²Meta learner meta-trained on pseudo-domains of
@@ -15,38 +18,45 @@
  * excluded, metrics.h). Times are this process's CPU seconds of each
  * adaptation.
  *
- * Usage: report_fewshot DOCS_DIR [quick]
+ * Usage: report_fewshot DOCS_DIR [quick] [--real PREPARED_VIEW.tsv [--real-only]]
+ * [--targets K] (to try a setting: --real-only, the real view alone;
+ * --targets, at most K targets a world)
  */
+#include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "real_view.h"
 #include "report_common.h"
 #include "xdrec/baseline.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/fewshot.h"
+#include "xdrec/fewshoteval.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
 
 enum
 {
-	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_TABLES_TOO, M_DRR, M_TARGET_ONLY, M_POP,
+	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_CHOSEN, M_DRR, M_TARGET_ONLY, M_POP,
 	M_SUPPORT_FIRST, N_METHODS
 };
 static const char *const method_names[N_METHODS] = {
 	"fewshot", "fewshot, no learned init", "fewshot, no update controller",
-	"fewshot, no stop controller", "fewshot, update controller on the tables too",
+	"fewshot, no stop controller", "fewshot or a heuristic, chosen on validation",
 	"DRR", "target-only", "popularity", "support first"
 };
 
-/* the meta-learners: fewshot and its variants, M_FEWSHOT..M_TABLES_TOO */
-#define N_FS (M_TABLES_TOO + 1)
+/* the meta-learners: fewshot and its ablations, M_FEWSHOT..M_NO_STOP */
+#define N_FS (M_NO_STOP + 1)
 
 #define N_SIZES 6
 static const int sizes[N_SIZES] = {16, 32, 64, 128, 256, 512};
-#define N_WORLDS 2
+#define N_WORLDS 3				/* the source's rule, the control rule, real */
+#define W_REAL 2
 
 typedef struct cell
 {
@@ -61,6 +71,11 @@ typedef struct cell
 static cell cells[N_WORLDS][N_SIZES][N_METHODS];
 static double meta_seconds[N_WORLDS][N_FS];
 static double meta_loss[N_WORLDS][N_FS][2];
+static bool world_ran[N_WORLDS];
+static int	world_targets[N_WORLDS];
+static int	world_seeds[N_WORLDS];
+static real_view real;			/* --real */
+static int	max_targets = 1000;	/* --targets */
 
 /* popularity over the whole support (train and validation rows) */
 typedef struct support_pop
@@ -103,9 +118,18 @@ hit10(const xd_dataset *ds, xd_score_fn fn, void *arg)
 	return fm.hit;
 }
 
+/* the last run's cells, for the progress line */
+static cell last[N_METHODS];
+
 static void
 add(cell *c, double hit, double seconds, double steps)
 {
+	cell	   *l = &last[(c - &cells[0][0][0]) % N_METHODS];
+
+	l->hit = hit;
+	l->seconds = seconds;
+	l->steps = steps;
+	l->ranked = (double) last_ranked;
 	c->hit += hit;
 	c->hit2 += hit * hit;
 	c->seconds += seconds;
@@ -120,11 +144,16 @@ fewshot_score(void *arg, const xd_batch *b, float *scores)
 	return xd_model_score(((xd_fewshot_result *) arg)->model, b, scores);
 }
 
+/*
+ * One world: wi 0 and 1 generate the source's rule and the control rule,
+ * W_REAL reads the real view's source and targets.
+ */
 static void
-run_world(int wi, bool control, bool quick)
+run_world(int wi, bool quick)
 {
 	xd_gen_config gc;
-	xd_generated *g;
+	xd_generated *g = NULL;
+	const xd_dataset *src_ds;
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result source;
@@ -136,29 +165,45 @@ run_world(int wi, bool control, bool quick)
 	int			n_seeds = 2;
 	double		t0;
 
-	xd_gen_config_default(&gc);
-	gc.n_domains = 1 + n_targets;
-	gc.src_users = 800;
-	gc.src_items = 300;
-	gc.src_interactions = 30000;
-	gc.tgt_users = 150;
-	gc.tgt_items = 100;
-	gc.tgt_interactions = 900;
-	gc.control = control;
-	CHECK(xd_generate(&gc, &g));
-	xd_config_defaults(&cfg);
-	cfg.m = g->schema.m;
-	cfg.m_I = g->schema.m_I;
-	cfg.m_H = g->schema.m_H;
-	cfg.m_A = g->schema.m_A;
-	cfg.d = 32;
-	xd_transfer_opts_default(&to);
-	if (quick)
-		to.max_epochs = 8;
+	if (wi == W_REAL)
+	{
+		/* the product's defaults, as report_real.c trains its sources */
+		src_ds = real.ds[0];
+		n_targets = real.n_domains - 1;
+		xd_config_defaults(&cfg);
+		xd_transfer_opts_default(&to);
+	}
+	else
+	{
+		xd_gen_config_default(&gc);
+		gc.n_domains = 1 + n_targets;
+		gc.src_users = 800;
+		gc.src_items = 300;
+		gc.src_interactions = 30000;
+		gc.tgt_users = 150;
+		gc.tgt_items = 100;
+		gc.tgt_interactions = 900;
+		gc.control = wi == 1;
+		CHECK(xd_generate(&gc, &g));
+		src_ds = g->domains[0].ds;
+		xd_config_defaults(&cfg);
+		cfg.d = 32;
+		xd_transfer_opts_default(&to);
+		if (quick)
+			to.max_epochs = 8;
+	}
+	cfg.m = src_ds->enc.schema.m;
+	cfg.m_I = src_ds->enc.schema.m_I;
+	cfg.m_H = src_ds->enc.schema.m_H;
+	cfg.m_A = src_ds->enc.schema.m_A;
+	n_targets = n_targets < max_targets ? n_targets : max_targets;
+	world_ran[wi] = true;
+	world_targets[wi] = n_targets;
+	world_seeds[wi] = n_seeds;
 	t0 = cpu_now();
-	CHECK(xd_transfer_train_source(&cfg, g->domains[0].ds, &to, &source));
+	CHECK(xd_transfer_train_source(&cfg, src_ds, &to, &source));
 	xd_dist_encoder_opts_default(&eo);
-	CHECK(xd_dist_encoders_train(source.model, g->domains[0].ds, &eo, &enc, &erep));
+	CHECK(xd_dist_encoders_train(source.model, src_ds, &eo, &enc, &erep));
 	fprintf(stderr, "[world %d] source: %d epochs, %.1f s\n", wi, source.epochs, cpu_now() - t0);
 
 	for (int v = 0; v < N_FS; v++)
@@ -170,11 +215,10 @@ run_world(int wi, bool control, bool quick)
 		fs[v]->use_init = v != 1;
 		fs[v]->use_update = v != 2;
 		fs[v]->use_stop = v != 3;
-		fs[v]->upd_tables = v == M_TABLES_TOO;
 		xd_fewshot_opts_default(&fo);
 		fo.episodes = quick ? 150 : 400;
 		t0 = cpu_now();
-		CHECK(xd_fewshot_train(fs[v], source.shared, g->domains[0].ds, &fo, &rep));
+		CHECK(xd_fewshot_train(fs[v], source.shared, src_ds, &fo, &rep));
 		meta_seconds[wi][v] = cpu_now() - t0;
 		meta_loss[wi][v][0] = rep.first_query_loss;
 		meta_loss[wi][v][1] = rep.last_query_loss;
@@ -187,7 +231,7 @@ run_world(int wi, bool control, bool quick)
 		for (int si = 0; si < N_SIZES; si++)
 			for (int seed = 0; seed < n_seeds; seed++)
 			{
-				const xd_dataset *T = g->domains[di].ds;
+				const xd_dataset *T = wi == W_REAL ? real.ds[di] : g->domains[di].ds;
 				xd_dataset *cut;
 				support_pop sp;
 
@@ -234,14 +278,34 @@ run_world(int wi, bool control, bool quick)
 				sp.user_first = true;
 				add(&cells[wi][si][M_SUPPORT_FIRST], hit10(cut, support_pop_score, &sp), 0.0, 0);
 				free(sp.count);
-				fprintf(stderr, "[world %d] domain %d N %d seed %d done\n", wi, di, sizes[si], seed);
+				{
+					/* fewshot, or the heuristic the support's validation prefers */
+					xd_fse_choice ch;
+					xd_hooks	hooks = {0};
+					int			m;
+					double		secs;
+
+					t0 = cpu_now();
+					CHECK(xd_fseval_choose(fs[M_FEWSHOT], source.shared, cut, 5 + seed, &hooks, &ch));
+					secs = cpu_now() - t0;
+					m = ch.method == XD_FSE_POPULARITY ? M_POP :
+						ch.method == XD_FSE_SUPPORT_FIRST ? M_SUPPORT_FIRST : M_FEWSHOT;
+					last_ranked = (int64_t) (last[m].ranked);
+					add(&cells[wi][si][M_CHOSEN], last[m].hit,
+						secs + (m == M_FEWSHOT ? last[M_FEWSHOT].seconds : 0.0), m != M_FEWSHOT);
+				}
+				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.4f s, %d steps; DRR %.3f in %.4f s; support first %.3f\n",
+						wi, di, sizes[si], seed, last[M_FEWSHOT].hit, last[M_FEWSHOT].seconds,
+						(int) last[M_FEWSHOT].steps, last[M_DRR].hit, last[M_DRR].seconds,
+						last[M_SUPPORT_FIRST].hit);
 				xd_dataset_free(cut);
 			}
 	for (int v = 0; v < N_FS; v++)
 		xd_fewshot_free(fs[v]);
 	xd_dist_encoders_free(enc);
 	xd_transfer_result_free(&source);
-	xd_generated_free(g);
+	if (g)
+		xd_generated_free(g);
 }
 
 static double
@@ -258,12 +322,17 @@ se(const cell *c)
 	return c->n > 1 ? sqrt(fmax(0.0, c->hit2 / c->n - m * m) / (c->n - 1)) : NAN;
 }
 
+static const char *const world_titles[N_WORLDS] = {
+	"targets of the source's rule", "control rule", "TripAdvisor by state (real)"
+};
+
 static void
 plot(const char *dir)
 {
 	char		path[512];
 	FILE	   *dat,
 			   *gp;
+	int			n_ran = 0;
 
 	snprintf(path, sizeof(path), "%s/img/fewshot-hit10.dat", dir);
 	dat = fopen(path, "w");
@@ -271,6 +340,7 @@ plot(const char *dir)
 		return;
 	for (int wi = 0; wi < N_WORLDS; wi++)
 	{
+		n_ran += world_ran[wi];
 		for (int si = 0; si < N_SIZES; si++)
 		{
 			fprintf(dat, "%d", sizes[si]);
@@ -284,13 +354,15 @@ plot(const char *dir)
 	gp = popen("gnuplot", "w");
 	if (!gp)
 		return;
-	fprintf(gp, "set terminal pngcairo size 1100,450 font ',10' noenhanced\n");
+	fprintf(gp, "set terminal pngcairo size %d,450 font ',10' noenhanced\n", 550 * n_ran);
 	fprintf(gp, "set output '%s/img/fewshot-hit10.png'\n", dir);
-	fprintf(gp, "set multiplot layout 1,2\nset xlabel 'N (support interactions)'\n"
-			"set ylabel 'HitRate@10'\nset logscale x 2\nset key top left\n");
+	fprintf(gp, "set multiplot layout 1,%d\nset xlabel 'N (support interactions)'\n"
+			"set ylabel 'HitRate@10'\nset logscale x 2\nset key top left\n", n_ran);
 	for (int wi = 0; wi < N_WORLDS; wi++)
 	{
-		fprintf(gp, "set title \"%s\"\nplot ", wi == 0 ? "targets of the source's rule" : "control rule");
+		if (!world_ran[wi])
+			continue;
+		fprintf(gp, "set title \"%s\"\nplot ", world_titles[wi]);
 		for (int m = 0; m < N_METHODS; m++)
 			fprintf(gp, "%s'%s' index %d using 1:%d with linespoints title '%s'",
 					m ? ", " : "", path, wi, m + 2, method_names[m]);
@@ -301,16 +373,45 @@ plot(const char *dir)
 	remove(path);
 }
 
+static double
+cell_mean_of(const cell *c, double sum)
+{
+	return c->n ? sum / c->n : NAN;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : "docs";
-	bool		quick = argc > 2 && strcmp(argv[2], "quick") == 0;
+	const char *dir = "docs";
+	const char *real_path = NULL;
+	bool		quick = false,
+				real_only = false;
 	char		path[512];
 	FILE	   *out;
 
-	run_world(0, false, quick);
-	run_world(1, true, quick);
+	for (int i = 1; i < argc; i++)
+	{
+		if (strcmp(argv[i], "quick") == 0)
+			quick = true;
+		else if (strcmp(argv[i], "--targets") == 0 && i + 1 < argc)
+			max_targets = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--real-only") == 0)
+			real_only = true;
+		else if (strcmp(argv[i], "--real") == 0 && i + 1 < argc)
+			real_path = argv[++i];
+		else
+			dir = argv[i];
+	}
+	if (!real_only || !real_path)
+	{
+		run_world(0, quick);
+		run_world(1, quick);
+	}
+	if (real_path)
+	{
+		real_view_load(real_path, &real);
+		run_world(W_REAL, quick);
+	}
 	snprintf(path, sizeof(path), "%s/fewshot-report.md", dir);
 	out = fopen(path, "w");
 	if (!out)
@@ -318,20 +419,40 @@ main(int argc, char **argv)
 	fprintf(out, "# Few-shot markets: s²Meta against DRR, target-only and heuristics\n\n"
 			"Written by `make report-fewshot` (test/bench/report_fewshot.c)%s. Two generated "
 			"worlds (docs/generator.md): a source of 800 users, 300 items and 30,000 rows, and "
-			"targets of 150 users, 100 items and 900 rows whose rule is the source's (left) or "
-			"the control rule (right). For each target, support size N and seed, N of the "
+			"%d targets of 150 users, 100 items and 900 rows whose rule is the source's or "
+			"the control rule; %s. For each target, support size N and seed, N of the "
 			"target's rows are the support (80%% training, 20%% validation for the methods "
 			"that stop early) and the rest the query, ranked in full (HitRate@10 over all the "
 			"target's items; only query rows whose user and item have a support row are ranked, "
 			"few at N = 16, so the small-N columns rest on few rows and favour repeat "
 			"items). `fewshot` is meta-trained on pseudo-domains of the source "
-			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. Times are CPU "
-			"seconds of one adaptation.\n\n"
+			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. \"fewshot or a "
+			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "
+			"fewshot, popularity and support first fitted on the support's training rows, the "
+			"best MRR on its validation rows served (a heuristic only when strictly better); its "
+			"time adds the choice to fewshot's when fewshot is served. Times are CPU "
+			"seconds of one adaptation, every method's measured in the same run.\n\n"
 			"![HitRate@10 against N](img/fewshot-hit10.png)\n\n",
-			quick ? " in its quick mode" : "");
+			quick ? " in its quick mode" : "", world_targets[0],
+			real_path ? "and a real view of many small markets (below)" :
+			"no real view (test/real/fetch.sh found no data)");
 	for (int wi = 0; wi < N_WORLDS; wi++)
 	{
-		fprintf(out, "## %s\n\n| method |", wi == 0 ? "Targets of the source's rule" : "Control rule");
+		if (!world_ran[wi])
+			continue;
+		fprintf(out, "## %c%s\n\n", toupper((unsigned char) world_titles[wi][0]), world_titles[wi] + 1);
+		if (wi == W_REAL)
+		{
+			fprintf(out, "TripAdvisor v2 hotel reviews (test/real/prepare.py's view `%s`), "
+					"implicit, one domain per hotel state: %s, %" PRId64 " rows, is the source, "
+					"%d states of %" PRId64 " to %" PRId64 " rows the targets, each at the support sizes it "
+					"holds (N + 100 rows at least: the column's runs are over fewer states as N "
+					"grows). Context: the trip type; user: the reviewer's region; item: the "
+					"hotel's city. The source and DRR are trained with the product's defaults.\n\n",
+					real.name, real.domain[0], real.ds[0]->n_rows, real.n_domains - 1,
+					real.ds[real.n_domains - 1]->n_rows, real.ds[1]->n_rows);
+		}
+		fprintf(out, "| method |");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " N=%d |", sizes[si]);
 		fprintf(out, " time at N=64 (s) |\n|---|");
@@ -343,20 +464,29 @@ main(int argc, char **argv)
 			fprintf(out, "| %s |", method_names[m]);
 			for (int si = 0; si < N_SIZES; si++)
 				fprintf(out, " %.3f ± %.3f |", mean(&cells[wi][si][m]), se(&cells[wi][si][m]));
-			fprintf(out, " %.3f |\n", cells[wi][2][m].n ? cells[wi][2][m].seconds / cells[wi][2][m].n : NAN);
+			fprintf(out, " %.4f |\n", cell_mean_of(&cells[wi][2][m], cells[wi][2][m].seconds));
 		}
 		fprintf(out, "| *query positives ranked per run* |");
 		for (int si = 0; si < N_SIZES; si++)
-			fprintf(out, " %.0f |", cells[wi][si][M_POP].n ? cells[wi][si][M_POP].ranked / cells[wi][si][M_POP].n : NAN);
+			fprintf(out, " %.0f |", cell_mean_of(&cells[wi][si][M_POP], cells[wi][si][M_POP].ranked));
+		fprintf(out, " |\n| *runs* |");
+		for (int si = 0; si < N_SIZES; si++)
+			fprintf(out, " %d |", cells[wi][si][M_POP].n);
 		fprintf(out, " |\n");
 		fprintf(out, "\nMeta-training (query loss over the first and last tenth of episodes, CPU s):");
 		for (int v = 0; v < N_FS; v++)
 			fprintf(out, " %s %.3f -> %.3f in %.0f s%s", method_names[v], meta_loss[wi][v][0],
 					meta_loss[wi][v][1], meta_seconds[wi][v], v < N_FS - 1 ? ";" : ".\n\n");
-		fprintf(out, "Mean updates at N=64: fewshot %.1f, with the controller on the tables too %.1f. Runs per cell at N=64: %d.\n\n",
-				cells[wi][2][M_FEWSHOT].n ? cells[wi][2][M_FEWSHOT].steps / cells[wi][2][M_FEWSHOT].n : NAN,
-				cells[wi][2][M_TABLES_TOO].n ? cells[wi][2][M_TABLES_TOO].steps / cells[wi][2][M_TABLES_TOO].n : NAN,
-				cells[wi][2][M_FEWSHOT].n);
+		fprintf(out, "Mean updates at N=64:");
+		for (int v = 0; v < N_FS; v++)
+			fprintf(out, " %s %.1f%s", method_names[v],
+					cell_mean_of(&cells[wi][2][v], cells[wi][2][v].steps), v < N_FS - 1 ? ";" : ".");
+		fprintf(out, " Share of runs the choice served by a heuristic, N=16..512:");
+		for (int si = 0; si < N_SIZES; si++)
+			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_CHOSEN], cells[wi][si][M_CHOSEN].steps));
+		fprintf(out, ". Time at N=64, fewshot against DRR: %.2f ×.\n\n",
+				cells[wi][2][M_FEWSHOT].seconds / cells[wi][2][M_FEWSHOT].n /
+				(cells[wi][2][M_DRR].seconds / cells[wi][2][M_DRR].n));
 	}
 	fclose(out);
 	plot(dir);

@@ -22,7 +22,10 @@
  * Usage: report_real [--quick] data_dir out_dir view...   (views: the .tsv
  * basenames). --quick fits only target-only, with and without the repeat
  * term, beside the heuristics, and prints their means to stdout instead of
- * writing the report (make report-real-quick).
+ * writing the report (make report-real-quick): the full ranking also split
+ * by query kind (a repeated pair or a new one, by the user's and the item's
+ * training rows), every repeat-term candidate's test MRR (train.h), and an
+ * experiment, the term as a calibrated lift only (fit_lift_only).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -38,6 +41,7 @@
 #include "xdrec/clock.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/metrics.h"
+#include "xdrec/rng.h"
 #include "xdrec/transfer.h"
 #include "real_view.h"
 #include "report_common.h"
@@ -92,6 +96,26 @@ static const char *const heuristic_label[2][2] = {
 	{"popularity in context", "own items first, then popular in context"}
 };
 
+/*
+ * Full ranking split by query kind (--quick prints it): the test positive's
+ * (user, item) pair is in the user's training rows (a repeat) or not, by the
+ * user's training rows, and (new pairs) by the item's training rows.
+ */
+enum
+{
+	G_REPEAT = 0, G_NEW,
+	G_REP_U1, G_REP_U24, G_REP_U5,
+	G_NEW_U1, G_NEW_U24, G_NEW_U5,
+	G_NEW_I14, G_NEW_I519, G_NEW_I20,
+	N_GROUPS
+};
+static const char *const group_label[N_GROUPS] = {
+	"repeat (pair in training)", "new pair",
+	"repeat, user 1 row", "repeat, user 2-4 rows", "repeat, user 5+ rows",
+	"new, user 1 row", "new, user 2-4 rows", "new, user 5+ rows",
+	"new, item 1-4 rows", "new, item 5-19 rows", "new, item 20+ rows"
+};
+
 typedef struct cell
 {
 	double		metric;			/* MRR, or RMSE */
@@ -103,6 +127,11 @@ typedef struct cell
 	int			epochs;
 	float		lr;				/* the rate the search kept */
 	int			chosen;			/* auto: the method kept */
+	int			repeat_choice;	/* the repeat term's calibration (train.h) */
+	double		repeat_test[XD_REPEAT_CANDIDATES];	/* --quick: each candidate's
+													 * test full-ranking MRR */
+	double		grp_rr[N_GROUPS];	/* implicit: full ranking's sum of 1/rank */
+	int32_t		grp_n[N_GROUPS];	/* and positives, per group */
 } cell;
 
 typedef struct view_run
@@ -126,6 +155,8 @@ typedef struct view_run
 	xd_lr_search src_search;
 	double		enc_seconds;
 	cell		c[MAX_DOMAINS][N_METHODS][N_SEEDS];
+	cell		lift[MAX_DOMAINS][N_SEEDS];	/* --quick: target-only, the repeat
+												 * term a calibrated lift only */
 	double		wall_seconds;
 } view_run;
 
@@ -319,6 +350,44 @@ heuristic_score(void *arg, const xd_batch *b, float *scores)
 
 /* ----------------------------------------------------------- the runs */
 
+/* each[] of xd_eval_full (every eligible test positive, in row order) into c's groups */
+static void
+full_groups(const xd_dataset *ds, const double *each, int64_t n, cell *c)
+{
+	int64_t		i = 0;
+
+	memset(c->grp_rr, 0, sizeof(c->grp_rr));
+	memset(c->grp_n, 0, sizeof(c->grp_n));
+	for (int64_t t = 0; t < ds->n_split[XD_SPLIT_TEST] && i < n; t++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TEST][t];
+		int32_t		u = ds->users[row],
+					v = ds->items[row];
+		int64_t		urows = 0;
+		int32_t		irows;
+		bool		rep;
+		int			g[3],
+					ng = 0;
+
+		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
+			continue;
+		for (int64_t j = ds->user_train_off[u]; j < ds->user_train_off[u + 1]; j++)
+			urows += ds->user_train_count[j];
+		irows = ds->item_train_count[v];
+		rep = xd_dataset_train_count(ds, u, v) > 0;
+		g[ng++] = rep ? G_REPEAT : G_NEW;
+		g[ng++] = (rep ? G_REP_U1 : G_NEW_U1) + (urows >= 5 ? 2 : urows >= 2 ? 1 : 0);
+		if (!rep)
+			g[ng++] = irows >= 20 ? G_NEW_I20 : irows >= 5 ? G_NEW_I519 : G_NEW_I14;
+		for (int q = 0; q < ng; q++)
+		{
+			c->grp_rr[g[q]] += each[i];
+			c->grp_n[g[q]]++;
+		}
+		i++;
+	}
+}
+
 static void
 eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c, int64_t *n,
 		  int64_t *excluded)
@@ -341,6 +410,7 @@ eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c, int64_t *n,
 		xd_rank_metrics rm;
 
 		xd_full_metrics fm;
+		double	   *each = NULL;
 
 		CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, fn, arg, &rm));
 		c->metric = rm.mrr;
@@ -351,9 +421,12 @@ eval_test(const xd_dataset *ds, xd_score_fn fn, void *arg, cell *c, int64_t *n,
 		*excluded = rm.n_excluded;
 		/* every item of the domain in the positive's context, the user's own included */
 		eo.keep_seen = true;
+		eo.each = &each;
 		CHECK(xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, fn, arg, &fm));
 		c->full_h10 = fm.hit;
 		c->full_mrr = fm.mrr;
+		full_groups(ds, each, fm.n, c);
+		free(each);
 	}
 }
 
@@ -395,6 +468,50 @@ static bool
 fitted_in_this_run(int m)
 {
 	return !quick || m == M_TO || m == M_TO_REP;
+}
+
+/* the training batches without history: the repeat term stays zero in training */
+static xd_status
+no_history(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	(void) arg;
+	(void) model;
+	(void) step;
+	memset(b->hist, 0, sizeof(float) * (size_t) b->n);
+	return XD_OK;
+}
+
+/*
+ * --quick's experiment: target-only with the repeat term's tensors kept at
+ * zero in training (no history in its batches), so the model is target-only's;
+ * the calibration after the search (train.h) then chooses a lift of the
+ * user's own items, or none, on validation.
+ */
+static void
+fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
+{
+	xd_config	cfg = *src_cfg;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_rng		rng;
+	int64_t		n,
+				ex;
+	double		t0 = cpu_now();
+
+	cfg.repeat = true;
+	cfg.seed = 1000 + 17 * s;
+	xd_rng_seed(&rng, cfg.seed);
+	CHECK(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model));
+	xd_train_opts_default(&o, &cfg);
+	o.seed = cfg.seed;
+	o.weigh = no_history;
+	CHECK(xd_train_search(model, ds, &o, XD_LR_SEARCH_DEFAULT, &res, NULL));
+	c->seconds = cpu_now() - t0;
+	eval_test(ds, xd_model_score, model, c, &n, &ex);
+	c->repeat_choice = res.repeat.chosen;
+	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TEST, 0, NULL, c->repeat_test, &n));
+	xd_model_free(model);
 }
 
 static void
@@ -493,6 +610,15 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				c->valid = r.best_metric;
 				c->epochs = r.epochs;
 				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
+				c->repeat_choice = r.repeat.chosen;
+				if (quick && plan[mi].repeat && !v->explicit_fb)
+				{
+					/* every candidate on the test split, around the kept one */
+					int64_t		nt;
+
+					CHECK(xd_repeat_candidates(r.model, ds[k], XD_SPLIT_TEST, 0, NULL,
+											   c->repeat_test, &nt));
+				}
 				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR || mi == M_TO_ALT ||
 					mi == M_ANNEAL_ALT || mi == M_DRR_ALT || mi == M_ANNEAL_SHARED ||
 					mi == M_DRR_SHARED)
@@ -504,6 +630,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 				xd_transfer_result_free(&r);
 			}
+			if (quick && !v->explicit_fb)
+				fit_lift_only(&src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
 			for (int am = M_AUTO; am <= M_AUTO_SHARED && !quick; am++)
 			{
@@ -518,11 +646,18 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					grid ? M_ANNEAL : (sh ? M_ANNEAL_SHARED : M_ANNEAL_ALT),
 				grid ? M_DRR : (sh ? M_DRR_SHARED : M_DRR_ALT)};
 				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
-				double		margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : XD_AUTO_MARGIN_SE);
+				xd_transfer_opts po;
+				double		margin;
+
 				double		gain[3],
 							se[3];
-				int			chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
+				int			chosen;
 				cell	   *a = &v->c[k][am][s];
+
+				/* the product's margin: 0 on a target below auto_small_rows */
+				xd_transfer_opts_default(&po);
+				margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : xd_auto_margin(&po, ds[k]));
+				chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
 
 				*a = v->c[k][cand[chosen]][s];
 				a->chosen = cand[chosen];
@@ -838,6 +973,16 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	}
 }
 
+static const char *
+repeat_choice_label(int chosen)
+{
+	static const char *const l[XD_REPEAT_CANDIDATES] = {
+		"learned", "+0.5", "+1", "+2", "+4", "+8", "off"
+	};
+
+	return chosen >= 0 && chosen < XD_REPEAT_CANDIDATES ? l[chosen] : "?";
+}
+
 /* --quick: the fitted methods and the heuristics, means over seeds and targets */
 static void
 print_quick(const view_run *v)
@@ -859,6 +1004,100 @@ print_quick(const view_run *v)
 		printf("  %-45s %.4f | %.4f %.4f |", label(v, m), sum_metric(v, m), h, r);
 		for (int k = 1; k <= v->n_targets; k++)
 			printf(" %s %.4f", v->domain[k], mean_field(v, k, m, OFF(full_h10)));
+		if (m < M_HEUR1 && plan[m].repeat)
+		{
+			/* the calibration's choice per target and seed (train.h) */
+			printf("; repeat term kept:");
+			for (int k = 1; k <= v->n_targets; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+					printf(" %s", repeat_choice_label(v->c[k][m][s].repeat_choice));
+		}
+		if (m < M_HEUR1 && plan[m].repeat && !v->explicit_fb)
+		{
+			/* test full-ranking MRR of each candidate from the kept term (mean over targets) */
+			printf("\n    test full MRR by candidate, from the kept term:");
+			for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
+			{
+				double		t = 0.0;
+
+				for (int k = 1; k <= v->n_targets; k++)
+					for (int s = 0; s < N_SEEDS; s++)
+						t += v->c[k][m][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+				printf(" %s %.4f", repeat_choice_label(i), t);
+			}
+		}
+		printf("\n");
+	}
+	if (v->explicit_fb)
+		return;
+	{
+		double		h = 0.0,
+					r = 0.0,
+					sm = 0.0;
+
+		for (int k = 1; k <= v->n_targets; k++)
+			for (int s = 0; s < N_SEEDS; s++)
+			{
+				h += v->lift[k][s].full_h10 / (N_SEEDS * v->n_targets);
+				r += v->lift[k][s].full_mrr / (N_SEEDS * v->n_targets);
+				sm += v->lift[k][s].metric / N_SEEDS;
+			}
+		printf("  %-45s %.4f | %.4f %.4f | kept:", "target-only, repeat term a lift only", sm, h, r);
+		for (int k = 1; k <= v->n_targets; k++)
+			for (int s = 0; s < N_SEEDS; s++)
+				printf(" %s", repeat_choice_label(v->lift[k][s].repeat_choice));
+		printf("\n    test full MRR by candidate:");
+		for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
+		{
+			double		t = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+					t += v->lift[k][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+			printf(" %s %.4f", repeat_choice_label(i), t);
+		}
+		printf("\n    by query kind:");
+		for (int g = 0; g < N_GROUPS; g++)
+		{
+			double		rr = 0.0;
+			int64_t		n = 0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				n += v->lift[k][0].grp_n[g];
+				for (int s = 0; s < N_SEEDS; s++)
+					rr += v->lift[k][s].grp_rr[g] / N_SEEDS;
+			}
+			printf(" [%s] %.4f", group_label[g], n > 0 ? rr / (double) n : 0.0);
+		}
+		printf("\n");
+	}
+	/* the same full ranking split by query kind, positives pooled over targets */
+	printf("%s: full-ranking MRR by query kind (positives of every target pooled; mean over seeds; n = positives)\n",
+		   v->name);
+	printf("  %-30s %6s", "query kind", "n");
+	for (int m = 0; m < N_METHODS; m++)
+		if (m >= M_HEUR1 || (m < M_AUTO && fitted_in_this_run(m)))
+			printf(" | %-12.12s", label(v, m));
+	printf("\n");
+	for (int g = 0; g < N_GROUPS; g++)
+	{
+		int64_t		n = 0;
+
+		for (int k = 1; k <= v->n_targets; k++)
+			n += v->c[k][M_HEUR1][0].grp_n[g];
+		printf("  %-30s %6lld", group_label[g], (long long) n);
+		for (int m = 0; m < N_METHODS; m++)
+		{
+			double		rr = 0.0;
+
+			if (!(m >= M_HEUR1 || (m < M_AUTO && fitted_in_this_run(m))))
+				continue;
+			for (int k = 1; k <= v->n_targets; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+					rr += v->c[k][m][s].grp_rr[g] / N_SEEDS;
+			printf(" | %12.4f", n > 0 ? rr / (double) n : 0.0);
+		}
 		printf("\n");
 	}
 }
@@ -953,13 +1192,14 @@ main(int argc, char **argv)
 			"target-only (searched by the grid), Anneal and DRR (each searched by decay: one fit "
 			"from rate 1e-2 down to 1e-3, the rate stepped down when early stopping ends a stage) "
 			"and keeps target-only unless Anneal or DRR beats it on validation by more than %.0f "
-			"paired standard errors), %d seeds per method and target (initialisation, shuffles, "
+			"paired standard errors, none on a target of fewer than %d training rows), %d seeds per method and target (initialisation, shuffles, "
 			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
 			"difference to target-only is beyond 2 standard errors of that difference. Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
-			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, N_SEEDS, xd_clock_seconds() - t0);
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
+			xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
 	fclose(f);

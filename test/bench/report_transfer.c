@@ -387,7 +387,12 @@ run_world(world_run *w)
 				static const int cand[3] = {M_TO, M_ANNEAL, M_DRR10};
 				const double *each[3] = {w->each_to[k][s], w->each_anneal[k][s],
 					w->each_drr10[k][s]};
-				double		margin = am == M_AUTO ? XD_AUTO_MARGIN_SE : (am == M_AUTO1 ? 1.0 : 0.0);
+				xd_transfer_opts po;
+				double		margin;
+
+				/* the product's margin: 0 on a target below auto_small_rows */
+				xd_transfer_opts_default(&po);
+				margin = am == M_AUTO ? xd_auto_margin(&po, ds) : (am == M_AUTO1 ? 1.0 : 0.0);
 				double		gain[3],
 							se[3];
 				int			chosen = xd_auto_choose(each, 3, w->n_each[k], margin, gain, se);
@@ -749,7 +754,7 @@ write_goals(FILE *f, const world_run *sh, const world_run *ct)
 		for (int m = M_AUTO; m <= M_AUTO0; m++)
 		{
 			len += snprintf(detail + len, sizeof(detail) - len, "%s",
-							m == M_AUTO ? "auto (margin 2): " :
+							m == M_AUTO ? "auto (the default rule): " :
 							(m == M_AUTO1 ? "; margin 1: " : "; margin 0: "));
 			for (int k = 0; k < N_TARGETS; k++)
 			{
@@ -963,13 +968,14 @@ main(int argc, char **argv)
 			"docs/generator.md); DRR with λ_KL = 0.1 (no search), pretraining 2 epochs unless noted; "
 			"encoders: 5 alternating epochs on 20,000 source positives; auto = target-only unless "
 			"Anneal or DRR beats it on validation MRR by more than %.0f standard errors of the "
-			"per-positive paired difference (then the larger gain; xd_auto_choose, docs/transfer.md), "
+			"per-positive paired difference (none on a target of fewer than %d training rows; then "
+			"the larger gain; xd_auto_choose, xd_auto_margin, docs/transfer.md), "
 			"its time the sum of the three fits and their validation terms; "
 			"auto is also shown at margins 1 and 0 (0: the best on validation, auto's earlier rule). "
 			"Seeds change initialisation, shuffles and negatives; the data stay fixed. "
 			"The shared and the control world run in two processes, one per core of a 2-core machine; total wall time %.0f s.\n\n",
 			quick ? 300 : 2000, quick ? 200 : 1000, quick ? 8000 : SRC_ROWS, XD_AUTO_MARGIN_SE,
-			xd_clock_seconds() - t0);
+			XD_AUTO_SMALL_ROWS, xd_clock_seconds() - t0);
 
 	write_goals(f, &sh, &ct);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""test/real/cold_prepare.py ZIP OUT - DePaulMovie as one implicit domain.
+"""test/real/cold_prepare.py ZIP OUT - DePaulMovie or the Tijuana
+restaurants as one implicit domain (which one: the archive's contents).
 
-Every rating is an interaction (the user chose to watch and rate the movie
+DePaulMovie: every rating is an interaction (the user chose to watch and rate the movie
 in that context), in the file's order, which is the arrival order the cold
 protocol takes a user's first K from (the data carry no timestamps). The
 table has the layout test/bench/report_cold.c reads:
@@ -12,19 +13,74 @@ table has the layout test/bench/report_cold.c reads:
 Features (interaction-scoped, kind I): Time (weekday/weekend), Location
 (home/cinema), Companion (alone/partner/family); integer codes by
 descending frequency, -1 missing ("NA"); n_values counts the "other" slot.
-Python's standard library only.
+Tijuana restaurants (the survey's sheet Q8.xlsx: each user rated
+restaurants in up to six situations): every rating is an interaction, in
+the sheet's order (user by user, restaurant by restaurant, the situations in
+turn: the order the survey asked them; no timestamps), the restaurant's name
+trimmed and lowercased as its key; one feature, the situation (1-6).
+
+Python's standard library only (the .xlsx is read as its XML).
 """
 import csv
 import io
+import re
 import sys
 import zipfile
+import xml.etree.ElementTree as ET
 from collections import Counter
+
+XLSX = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def xlsx_rows(data):
+    """The first sheet of an .xlsx as a list of {column letter: text}."""
+    with zipfile.ZipFile(io.BytesIO(data)) as x:
+        shared = []
+        if "xl/sharedStrings.xml" in x.namelist():
+            for si in ET.fromstring(x.read("xl/sharedStrings.xml")).iter(XLSX + "si"):
+                shared.append("".join(t.text or "" for t in si.iter(XLSX + "t")))
+        rows = []
+        for r in ET.fromstring(x.read("xl/worksheets/sheet1.xml")).iter(XLSX + "row"):
+            row = {}
+            for c in r.iter(XLSX + "c"):
+                v = c.find(XLSX + "v")
+                if v is None:
+                    continue
+                text = shared[int(v.text)] if c.get("t") == "s" else v.text
+                row[re.match(r"[A-Z]+", c.get("r")).group(0)] = text
+            rows.append(row)
+        return rows
+
+
+def write(out, name, feats, rows):
+    """rows: (user, item, rating, [code per feature]); feats: (name, n_values)."""
+    with open(out, "w", newline="") as fh:
+        fh.write(f"#xdrec-real name={name} feedback=implicit source=all\n")
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(["domain", "user", "item", "rating"] +
+                   [f"{f}:interaction:I:{n}" for f, n in feats])
+        for u, i, r, codes in rows:
+            w.writerow(["all", u, i, r] + codes)
+    print(f"{out}: {len(rows)} rows")
+
+
+def tijuana(zf, out):
+    name = [n for n in zf.namelist() if n.endswith("/Q8.xlsx")][0]
+    rows = []
+    for r in xlsx_rows(zf.read(name)):
+        u, item, ctx, rating = (r.get(k, "").strip() for k in "ABCD")
+        if not (u.isdigit() and ctx.isdigit() and rating and item):
+            continue            # the title and header rows, unrated cells
+        rows.append((u, item.lower(), rating, [int(ctx) - 1]))
+    write(out, "tijuana", [("Situation", 7)], rows)
 
 
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     with zipfile.ZipFile(sys.argv[1]) as zf:
+        if any(n.endswith("/Q8.xlsx") for n in zf.namelist()):
+            return tijuana(zf, sys.argv[2])
         name = [n for n in zf.namelist() if n.endswith("ratings.txt")][0]
         rows = list(csv.DictReader(io.StringIO(zf.read(name).decode("utf-8"))))
     feats = ["Time", "Location", "Companion"]
@@ -32,15 +88,9 @@ def main():
     for f in feats:
         counts = Counter(r[f] for r in rows if r[f] not in ("", "NA"))
         vocab[f] = {v: i for i, v in enumerate(sorted(counts, key=lambda v: (-counts[v], v)))}
-    with open(sys.argv[2], "w", newline="") as fh:
-        fh.write("#xdrec-real name=depaulmovie feedback=implicit source=all\n")
-        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["domain", "user", "item", "rating"] +
-                   [f"{f}:interaction:I:{len(vocab[f]) + 1}" for f in feats])
-        for r in rows:
-            w.writerow(["all", r["userid"], r["itemid"], r["rating"]] +
-                       [vocab[f].get(r[f], -1) for f in feats])
-    print(f"{sys.argv[2]}: {len(rows)} rows")
+    write(sys.argv[2], "depaulmovie", [(f, len(vocab[f]) + 1) for f in feats],
+          [(r["userid"], r["itemid"], r["rating"], [vocab[f].get(r[f], -1) for f in feats])
+           for r in rows])
 
 
 if __name__ == "__main__":

@@ -19,6 +19,11 @@ Views (docs/real-report.md says why these):
                        (EASTERN, the largest, is the source); context: the
                        trip type; user: the reviewer's region; item: state.
   tripadvisor_ratings  the same rows with their 1-5 ratings (explicit).
+  tripadvisor_states   the same rows, implicit, one domain per hotel state
+                       (31, of 46 to 2,363 rows; CA, the largest, is the
+                       source): many small markets, for `make report-fewshot`;
+                       context: the trip type; user: the reviewer's region;
+                       item: the hotel's city.
   incarmusic           InCarMusic ratings 0-5 (explicit); domain: the track's
                        music category (the largest is the source); context:
                        the eight in-car situation factors.
@@ -90,6 +95,18 @@ def tripadvisor(raw, out):
                rows, features)
 
 
+def tripadvisor_states(raw, out):
+    with zipfile.ZipFile(f"{raw}/Travel_TripAdvisor_v2.zip") as zf:
+        text = member(zf, "Data_TripAdvisor_v2.csv").decode("utf-8")
+    rows = [{"domain": r["ItemState"], "user": r["UserID"], "item": r["ItemID"],
+             "rating": r["Rating"], "trip_type": r["TripType"] or None,
+             "user_region": r["UserTimeZone"] or None, "item_city": r["ItemCity"] or None}
+            for r in csv.DictReader(io.StringIO(text))]
+    write_view(f"{out}/tripadvisor_states.tsv", "tripadvisor_states", "implicit", rows,
+               [("trip_type", "interaction", "I"), ("user_region", "user", "A"),
+                ("item_city", "item", "A")])
+
+
 def xlsx_sheets(data):
     """Every sheet of an .xlsx as a list of rows ({column letter: text})."""
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -141,6 +158,7 @@ def main():
         sys.exit(__doc__)
     raw, out = sys.argv[1], sys.argv[2]
     tripadvisor(raw, out)
+    tripadvisor_states(raw, out)
     incarmusic(raw, out)
 
 

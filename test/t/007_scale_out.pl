@@ -134,6 +134,17 @@ my $evaluated = $n2->safe_psql($db, $eval->('d1', 'full'));
 like($evaluated, qr/^d1:[^,]+:hit\@1:/, 'the holding node evaluates d1');
 is($n1->safe_psql($db, $eval->('d1', 'full')), $evaluated,
 	'evaluate routes (protocol full): the router returns the holding node\'s rows exactly');
+# support => travels with the call: a few-shot evaluation on 24 support rows,
+# and not another number of them, is the holding node's to the last digit (the protocol
+# fits, so the owner asks)
+my $fewshot = sub {
+	return ($eval->('d1', 'fewshot') =~ s/'fewshot'\)/'fewshot'$_[0])/r =~ s/xd_user/xd_owner/r)
+	  . q{ WHERE metric <> 'seconds'};	# a time, not a result
+};
+my $fs24 = $n2->safe_psql($db, $fewshot->(', support => 24'));
+like($fs24, qr/^d1:[^,]+:hit\@10:/, 'the holding node evaluates d1 on a few-shot support');
+isnt($fs24, $n2->safe_psql($db, $fewshot->(', support => 40')), 'on n2, 24 support rows give other numbers than 40');
+is($n1->safe_psql($db, $fewshot->(', support => 24')), $fs24, 'evaluate routes protocol fewshot with its support');
 # test => goes by name: the holding node reads its own relation of that name
 $n1->safe_psql($db, 'CREATE TABLE held AS SELECT * FROM gen WHERE false; GRANT SELECT ON held TO xd_user');
 $n2->safe_psql($db, "CREATE TABLE held AS SELECT * FROM gen WHERE domain = 'd1'; GRANT SELECT ON held TO xd_user");

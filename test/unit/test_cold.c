@@ -41,7 +41,7 @@ typedef struct cold_fixture
 
 /* A small perturbed model, a cold module off its initial values, a support, a query. */
 static bool
-fixture_make(cold_fixture *f, xd_feedback fb, bool drr, bool film)
+fixture_make_repeat(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat)
 {
 	xd_rng		rng;
 	int			n_items = 9;
@@ -56,6 +56,7 @@ fixture_make(cold_fixture *f, xd_feedback fb, bool drr, bool film)
 	f->cfg.m = 7;
 	f->cfg.d = 5;
 	f->cfg.feedback = fb;
+	f->cfg.repeat = repeat;
 	f->cfg.dropout = 0.0f;
 	f->cfg.batch_size = 8;
 	xd_rng_seed(&rng, 23);
@@ -87,7 +88,20 @@ fixture_make(cold_fixture *f, xd_feedback fb, bool drr, bool film)
 			return false;
 	}
 	gc_fill_batch(&f->q, &f->cfg, P, 3, n_items, &rng);
+	if (repeat)
+	{
+		/* a query positive, its context negative and an item negative in the history */
+		f->q.items[0] = f->q.items[2 * P] = 2;
+		f->q.items[P + 1] = 3;
+		f->q.items[1] = f->q.items[2 * P + 1] = 8;
+	}
 	return true;
+}
+
+static bool
+fixture_make(cold_fixture *f, xd_feedback fb, bool drr, bool film)
+{
+	return fixture_make_repeat(f, fb, drr, film, false);
 }
 
 static void
@@ -221,6 +235,50 @@ XD_TEST(cold_gradients_explicit_match_finite_differences)
 XD_TEST(cold_gradients_without_film_match_finite_differences)
 {
 	gradcheck_case(XD_IMPLICIT, true, false);
+}
+
+/*
+ * The task's repeat weight rho: its head's gradient through the history rows
+ * of the query (not its context negatives), under DRR's residual too.
+ */
+XD_TEST(cold_gradients_with_repeat_match_finite_differences)
+{
+	for (int drr = 0; drr < 2; drr++)
+	{
+		cold_fixture f;
+		xd_param   *w;
+		int			checked;
+		double		l0;
+
+		XD_REQUIRE(fixture_make_repeat(&f, XD_IMPLICIT, drr, true, true));
+		XD_REQUIRE(xd_cold_find_param(f.cold, "cold.rep.W") != NULL);
+		XD_CHECK(check_cold_gradients(&f, &checked) == 0);
+		/* rho moves the loss: its bias is a real input of the scores */
+		w = xd_cold_find_param(f.cold, "cold.rep.b");
+		l0 = episode_loss(&f);
+		w->w[0] += 0.5f;
+		XD_CHECK(fabs(episode_loss(&f) - l0) > 1e-4);
+		/*
+		 * the context negative of a history item (row 2P, item 2) counts
+		 * nothing; another (row 2P + 1, item 8) does
+		 */
+		l0 = episode_loss(&f);
+		for (int j = 0; j < f.cfg.m; j++)
+			f.q.c[(size_t) 2 * f.q.n_pos * f.cfg.m + j] += 0.7f;
+		XD_CHECK(episode_loss(&f) == l0);
+		for (int j = 0; j < f.cfg.m; j++)
+			f.q.c[(size_t) (2 * f.q.n_pos + 1) * f.cfg.m + j] += 0.7f;
+		XD_CHECK(fabs(episode_loss(&f) - l0) > 1e-6);
+		fixture_free(&f);
+	}
+	/* no repeat term in the model: no head */
+	{
+		cold_fixture f;
+
+		XD_REQUIRE(fixture_make(&f, XD_IMPLICIT, false, true));
+		XD_CHECK(xd_cold_find_param(f.cold, "cold.rep.W") == NULL);
+		fixture_free(&f);
+	}
 }
 
 XD_TEST(cold_film_starts_at_the_plain_tower)

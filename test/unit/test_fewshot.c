@@ -267,6 +267,19 @@ XD_TEST(fewshot_stops_deterministically)
 	XD_CHECK(r1.steps == XD_FS_MAX_STEPS);
 	XD_CHECK(r1.last_loss < r1.first_loss);
 
+	/*
+	 * p = 0.2 at every step (the head's weights zero): serving stops at the
+	 * median of the policy's stopping time, after the decisions at t = 4..7
+	 * (0.8^4 = 0.41 <= 1/2 < 0.8^3), so 7 updates
+	 */
+	memset(fs->stop.Wo->w, 0, sizeof(float) * fs->stop.Wo->rows * fs->stop.Wo->cols);
+	fs->stop.bo->w[0] = logf(0.2f / 0.8f);
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
+	XD_CHECK(r1.steps == 7);
+	xd_fewshot_result_free(&r1);
+	fs->stop.bo->w[0] = -20.0f;
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
+
 	/* the same seed: the same steps and tensors, bit for bit */
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r2) == XD_OK);
 	e1 = xd_model_find_param(r1.model, "emb.item");
@@ -329,77 +342,94 @@ XD_TEST(fewshot_protocol_ranks_every_method_on_one_support)
 	for (int m = XD_FSE_DRR; m < XD_FSE_N_METHODS; m++)
 		XD_CHECK(b.cell[m].s.mrr.value == a.cell[m].s.mrr.value);
 	XD_CHECK(xd_fseval_run(fs, w.src->shared, NULL, T, T->n_rows, 9, &to, &b) == XD_ENODATA);
+
+	/* the choice on the support's validation rows: the best MRR, fewshot on ties */
+	{
+		xd_dataset *cut;
+		xd_fse_choice ch,
+					ch2;
+		xd_hooks	hooks = {0};
+
+		XD_REQUIRE(xd_fewshot_support_of(T, 128, 9, &cut) == XD_OK);
+		XD_REQUIRE(xd_fseval_choose(fs, w.src->shared, cut, 9, &hooks, &ch) == XD_OK);
+		XD_REQUIRE(xd_fseval_choose(fs, w.src->shared, cut, 9, &hooks, &ch2) == XD_OK);
+		printf("    choice on %d validation positives: fewshot %.3f, popularity %.3f, support first %.3f -> %s\n",
+			   (int) ch.n, ch.mrr[XD_FSE_FEWSHOT], ch.mrr[XD_FSE_POPULARITY],
+			   ch.mrr[XD_FSE_SUPPORT_FIRST], xd_fse_method_name(ch.method));
+		XD_CHECK(ch.n > 0 && ch2.method == ch.method &&
+				 ch2.mrr[XD_FSE_FEWSHOT] == ch.mrr[XD_FSE_FEWSHOT]);
+		XD_CHECK(isnan(ch.mrr[XD_FSE_DRR]) && isnan(ch.mrr[XD_FSE_TARGET_ONLY]));
+		for (int m = XD_FSE_FEWSHOT; m < XD_FSE_N_METHODS; m++)
+			if (!isnan(ch.mrr[m]))
+				XD_CHECK(ch.mrr[ch.method] >= ch.mrr[m]);
+		xd_dataset_free(cut);
+	}
 	xd_fewshot_free(fs);
 	fs_world_free(&w);
 }
 
 /*
- * upd_tables = false (the update controllers on the residuals only): every
- * step of a table's rows is the plain alpha0 . clamp(g), a residual's is the
- * controller's; meta-training leaves the tables' unused update LSTMs as they
- * were and still trains the residuals'.
+ * The update controllers run per tensor: every coordinate of a slot steps by
+ * its tensor's one alpha and beta (theta^(t+1) = beta theta^t - alpha
+ * clamp(g / rms g)), the slots' rates differ; without them (use_update
+ * false) every step is the plain alpha0 clamp(g / rms g).
  */
-XD_TEST(fewshot_controller_on_residuals_only_steps_tables_plainly)
+XD_TEST(fewshot_controller_sets_one_rate_per_tensor)
 {
 	fs_world	w;
 	xd_fewshot *fs;
-	xd_fewshot_result res;
-	xd_fs_trace tr;
 	xd_dataset *cut;
-	xd_rng		rng;
-	xd_fewshot_opts o;
-	xd_fewshot_report rep;
-	int64_t		n_emb,
-				n_res,
-				plain_res = 0;
-	float	   *wx_emb,
-			   *wx_res;
-	size_t		nw;
+	const xd_fs_slot slots[2] = {XD_FS_EMB_V, XD_FS_RES_U_R};
 
 	XD_REQUIRE(fs_world_make(&w, 0, 0));
 	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
-	fs->upd_tables = false;
 	fs->use_stop = false;
 	fs->fixed_steps = 3;
-	xd_rng_seed(&rng, 5);
+	/* rates off their common start, so the slots' controllers differ */
+	fs->upd[XD_FS_RES_U_R].bo->w[0] += 1.0f;
+	fs->upd[XD_FS_RES_U_R].bo->w[1] -= 6.0f;
 	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
-	XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
-	XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
-	XD_REQUIRE(xd_fs_run(fs, &res, cut, cut->split_rows[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN],
-						 &rng, false, &tr, NULL) == XD_OK);
-	XD_REQUIRE(res.steps == 3);
-	n_emb = tr.n[XD_FS_EMB_V];
-	n_res = tr.n[XD_FS_RES_U_R];
-	XD_REQUIRE(n_emb > 0 && n_res > 0);
-	for (int t = 0; t < 3; t++)
+	for (int upd = 1; upd >= 0; upd--)
 	{
-		for (int64_t k = 0; k < n_emb; k++)
-			XD_CHECK(tr.theta[XD_FS_EMB_V][(size_t) (t + 1) * n_emb + k] ==
-					 tr.theta[XD_FS_EMB_V][(size_t) t * n_emb + k] -
-					 XD_FS_ALPHA0 * tr.gcl[XD_FS_EMB_V][(size_t) t * n_emb + k]);
-		for (int64_t k = 0; k < n_res; k++)
-			plain_res += tr.theta[XD_FS_RES_U_R][(size_t) (t + 1) * n_res + k] ==
-				tr.theta[XD_FS_RES_U_R][(size_t) t * n_res + k] -
-				XD_FS_ALPHA0 * tr.gcl[XD_FS_RES_U_R][(size_t) t * n_res + k];
-	}
-	/* the controller's steps are its own: beta < 1 moves every coordinate */
-	XD_CHECK(plain_res < n_res);
-	xd_fs_trace_free(&tr);
-	xd_fewshot_result_free(&res);
+		xd_fewshot_result res;
+		xd_fs_trace tr;
+		xd_rng		rng;
+		int64_t		off = 0,
+					checked = 0;
 
-	nw = (size_t) fs->upd[XD_FS_EMB_V].Wx->rows * fs->upd[XD_FS_EMB_V].Wx->cols;
-	wx_emb = malloc(sizeof(float) * nw);
-	wx_res = malloc(sizeof(float) * nw);
-	memcpy(wx_emb, fs->upd[XD_FS_EMB_V].Wx->w, sizeof(float) * nw);
-	memcpy(wx_res, fs->upd[XD_FS_RES_U_R].Wx->w, sizeof(float) * nw);
-	xd_fewshot_opts_default(&o);
-	o.episodes = 4;
-	o.seed = 8;
-	XD_REQUIRE(xd_fewshot_train(fs, w.src->shared, w.g->domains[0].ds, &o, &rep) == XD_OK);
-	XD_CHECK(memcmp(wx_emb, fs->upd[XD_FS_EMB_V].Wx->w, sizeof(float) * nw) == 0);
-	XD_CHECK(memcmp(wx_res, fs->upd[XD_FS_RES_U_R].Wx->w, sizeof(float) * nw) != 0);
-	free(wx_emb);
-	free(wx_res);
+		fs->use_update = upd;
+		xd_rng_seed(&rng, 5);
+		XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
+		XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
+		XD_REQUIRE(xd_fs_run(fs, &res, cut, cut->split_rows[XD_SPLIT_TRAIN],
+							 cut->n_split[XD_SPLIT_TRAIN], &rng, false, &tr, NULL) == XD_OK);
+		XD_REQUIRE(res.steps == 3);
+		for (int si = 0; si < 2; si++)
+		{
+			xd_fs_slot	s = slots[si];
+			int64_t		n = tr.n[s];
+
+			XD_REQUIRE(n > 0);
+			for (int t = 0; t < 3; t++)
+			{
+				float		a = upd ? tr.ab[s][t * 2] : XD_FS_ALPHA0,
+							be = upd ? tr.ab[s][t * 2 + 1] : 1.0f;
+
+				for (int64_t k = 0; k < n; k++)
+				{
+					off += tr.theta[s][(size_t) (t + 1) * n + k] !=
+						be * tr.theta[s][(size_t) t * n + k] - a * tr.gcl[s][(size_t) t * n + k];
+					checked++;
+				}
+			}
+		}
+		XD_CHECK(off == 0 && checked > 1000);
+		if (upd)
+			XD_CHECK(tr.ab[XD_FS_EMB_V][0] != tr.ab[XD_FS_RES_U_R][0] &&
+					 tr.ab[XD_FS_RES_U_R][1] < 0.5f && tr.ab[XD_FS_EMB_V][1] > 0.9f);
+		xd_fs_trace_free(&tr);
+		xd_fewshot_result_free(&res);
+	}
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);
@@ -430,42 +460,30 @@ replay_loss(replay *rp)
 	{
 		int64_t		n = rp->tr->n[s];
 		xd_param   *P;
-		float	   *h,
-				   *c,
-				   *out,
-				   *scr;
+		float		h[2][XD_FS_HIDDEN],
+					c[2][XD_FS_HIDDEN],
+					out[2],
+					scr[4 * XD_FS_HIDDEN];
 		int			ni;
 
 		if (n == 0 || !(P = xd_fs_slot_param(rp->res, s)))
 			continue;
 		ni = fs->init[s]->rows * fs->init[s]->cols;
-		h = malloc(sizeof(float) * n * XD_FS_HIDDEN * 2);
-		c = malloc(sizeof(float) * n * XD_FS_HIDDEN * 2);
-		out = malloc(sizeof(float) * n * 2);
-		scr = malloc(sizeof(float) * n * 4 * XD_FS_HIDDEN);
 		for (int64_t k = 0; k < n; k++)
 			P->w[k] = rp->tr->theta[s][k] + fs->init[s]->w[k % ni] - rp->init0[s][k % ni];
 		for (int t = 0; t < rp->res->steps; t++)
 		{
-			float	   *hp = h + (size_t) ((t + 1) % 2) * n * XD_FS_HIDDEN,
-					   *cp = c + (size_t) ((t + 1) % 2) * n * XD_FS_HIDDEN;
+			float		a,
+						be;
 
-			xd_fs_lstm_forward(&fs->upd[s], (int) n, rp->tr->x[s] + (size_t) t * n * XD_FS_UPD_IN,
-							   t ? hp : NULL, t ? cp : NULL,
-							   h + (size_t) (t % 2) * n * XD_FS_HIDDEN,
-							   c + (size_t) (t % 2) * n * XD_FS_HIDDEN, out, scr);
+			xd_fs_lstm_forward(&fs->upd[s], 1, rp->tr->x[s] + (size_t) t * XD_FS_UPD_IN,
+							   t ? h[(t + 1) % 2] : NULL, t ? c[(t + 1) % 2] : NULL,
+							   h[t % 2], c[t % 2], out, scr);
+			a = 1.0f / (1.0f + expf(-out[0]));
+			be = 1.0f / (1.0f + expf(-out[1]));
 			for (int64_t k = 0; k < n; k++)
-			{
-				float		a = 1.0f / (1.0f + expf(-out[2 * k])),
-							be = 1.0f / (1.0f + expf(-out[2 * k + 1]));
-
 				P->w[k] = be * P->w[k] - a * rp->tr->gcl[s][(size_t) t * n + k];
-			}
 		}
-		free(h);
-		free(c);
-		free(out);
-		free(scr);
 	}
 	if (xd_model_loss(rp->res->model, rp->q, NULL, false, &loss) != XD_OK)
 		return NAN;
@@ -491,7 +509,6 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
 	fs->use_stop = false;
 	fs->fixed_steps = 3;
-	fs->upd_tables = true;		/* every update LSTM in the chain, EMB_V's too */
 	xd_rng_seed(&rng, 21);
 	/* omega off its initial values, the heads large enough to matter */
 	for (int i = 0; i < fs->n_params; i++)

@@ -552,6 +552,8 @@ tw_methods(int explicit_feedback)
 
 			tw_opts(&o, (xd_transfer_method) m, 3);
 			o.pretrain_epochs = pre;
+			/* auto's small-target rule on (margin 0) without pretraining, off with */
+			o.auto_small_rows = pre == 0 ? ds->n_split[XD_SPLIT_TRAIN] + 1 : 0;
 			XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r) == XD_OK);
 			XD_CHECK(r.requested == (xd_transfer_method) m);
 			XD_CHECK(r.model != NULL && r.domain != NULL);
@@ -571,16 +573,19 @@ tw_methods(int explicit_feedback)
 					(r.method == XD_TRANSFER_DRR ? 2 : 0);
 
 				/*
-				 * target-only unless a candidate gains beyond 2 standard
-				 * errors; then the passing candidate of largest gain
+				 * target-only unless a candidate gains beyond the margin (2
+				 * standard errors; 0 on a small target); then the passing
+				 * candidate of largest gain
 				 */
+				XD_CHECK(r.auto_margin == (pre == 0 ? 0.0 : XD_AUTO_MARGIN_SE));
+				XD_CHECK(r.auto_margin == xd_auto_margin(&o, ds));
 				XD_CHECK(r.method == XD_TRANSFER_TARGET_ONLY ||
 						 r.method == XD_TRANSFER_ANNEAL || r.method == XD_TRANSFER_DRR);
 				XD_CHECK(r.best_metric == r.auto_metric[k]);
 				XD_CHECK(r.auto_gain[0] == 0.0 && r.auto_gain_se[0] == 0.0);
 				for (int c = 1; c < 3; c++)
 				{
-					bool		passes = r.auto_gain[c] > XD_AUTO_MARGIN_SE * r.auto_gain_se[c];
+					bool		passes = r.auto_gain[c] > r.auto_margin * r.auto_gain_se[c];
 
 					XD_CHECK(r.auto_gain_se[c] > 0.0);
 					XD_CHECK(k == 0 ? !passes : (c == k ? passes :
@@ -687,6 +692,10 @@ XD_TEST(transfer_bad_arguments)
 	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
 	xd_transfer_result_free(&r);
 	o.auto_margin_se = NAN;
+	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	tw_opts(&o, XD_TRANSFER_AUTO, 1);
+	o.auto_small_rows = -1;
 	XD_CHECK(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_EINVAL);
 	xd_transfer_result_free(&r);
 	/* a config whose width is not the target's */

@@ -373,6 +373,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			search->epochs[0] = res->epochs;
 			search->seconds[0] = res->seconds;
 		}
+		if (st == XD_OK && !o->fixed_epochs)
+			st = xd_repeat_calibrate(model, ds, o, &res->repeat);
 		return st;
 	}
 	/* the grid in ladder order; the decay from the largest rate down */
@@ -444,7 +446,7 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	res->positives_per_sec = seconds > 0.0 ? positives / seconds : 0.0;
 	if (search)
 		search->chosen = chosen;
-	st = XD_OK;
+	st = xd_repeat_calibrate(model, ds, o, &res->repeat);
 done:
 	xd_state_copy_free(&start);
 	xd_state_copy_free(&best);

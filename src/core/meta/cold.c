@@ -42,6 +42,7 @@ struct xd_cold_ws
 	float	   *dgamma;			/* [L * d] */
 	float	   *dbeta;			/* [L * d] */
 	float		ds_u;
+	float		drho;			/* dL/d rho */
 	xd_cold_task task;			/* the episode's */
 };
 
@@ -137,7 +138,7 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 {
 	xd_cold    *c;
 	int			L = cfg->n_tower_layers;
-	int			n_max = 6 + 4 * L + 2;
+	int			n_max = 6 + 4 * L + 2 + 2;
 	int			np = 0;
 	xd_status	st = XD_OK;
 	char		name[XD_PARAM_NAME_LEN];
@@ -194,6 +195,12 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 	{
 		XD_COLD_PARAM(c->ws_u, "cold.bias.W", 1, hidden);
 		XD_COLD_PARAM(c->bs_u, "cold.bias.b", 1, 1);
+	}
+	/* the task's repeat weight, beside the model's repeat term (core.h) */
+	if (cfg->repeat && cfg->feedback == XD_IMPLICIT)
+	{
+		XD_COLD_PARAM(c->w_rho, "cold.rep.W", 1, hidden);
+		XD_COLD_PARAM(c->b_rho, "cold.rep.b", 1, 1);
 	}
 #undef XD_COLD_PARAM
 	c->n_params = np;
@@ -459,6 +466,9 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	t->s_u = 0.0f;
 	if (c->ws_u)
 		t->s_u = cblas_sdot(H, c->ws_u->w, 1, t->C, 1) + c->bs_u->w[0];
+	t->rho = 0.0f;
+	if (c->w_rho)
+		t->rho = cblas_sdot(H, c->w_rho->w, 1, t->C, 1) + c->b_rho->w[0];
 	return xd_cold_task_history(t, model, s);
 }
 
@@ -540,7 +550,10 @@ xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *g
 	}
 }
 
-/* eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out */
+/*
+ * eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out; the
+ * repeat term and the task's rho on rows in the task's history
+ */
 static void
 xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
 			int n, float *out)
@@ -556,7 +569,7 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 		if (c->feedback == XD_EXPLICIT)
 			out[r] += t->s_u + (items ? dom->s_v->w[items[r]] : 0.0f) + dom->s->w[0];
 		if (items)				/* a new item has no history */
-			out[r] += w->rep[r] * xd_cold_hist_of(t, items[r]);
+			out[r] += (w->rep[r] + t->rho) * xd_cold_hist_of(t, items[r]);
 	}
 }
 
@@ -627,7 +640,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
 		}
 		for (int j = 0; j < t->n_hist; j++)
-			scores[t->hist[j]] += io->r_c[0];
+			scores[t->hist[j]] += io->r_c[0] + t->rho;
 		return XD_OK;
 	}
 	/* item-scoped features: a gate per item, the tower in batches */
@@ -647,7 +660,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 		}
 	}
 	for (int j = 0; j < t->n_hist; j++)
-		scores[t->hist[j]] += io->r_c[t->hist[j]];
+		scores[t->hist[j]] += io->r_c[t->hist[j]] + t->rho;
 	return XD_OK;
 }
 
@@ -765,6 +778,12 @@ xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
 		c->bs_u->g[0] += w->ds_u;
 		cblas_saxpy(H, w->ds_u, c->ws_u->w, 1, w->dC, 1);
 	}
+	if (c->w_rho)
+	{
+		cblas_saxpy(H, w->drho, t->C, 1, c->w_rho->g, 1);
+		c->b_rho->g[0] += w->drho;
+		cblas_saxpy(H, w->drho, c->w_rho->w, 1, w->dC, 1);
+	}
 
 	/* the mean pool and the two ReLU layers of eq. 6 */
 	for (int k = 0; k < n; k++)
@@ -787,10 +806,11 @@ xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
 /*
  * The model's loss over the n rows of q from w->score (eq. 13-14 implicit:
  * (1 - s+)^2 + s(v-)^2 + s(c-)^2 per positive; eq. 16 explicit), averaged
- * over the positives; scale times dL/ds into w->dscore.
+ * over the positives; scale times dL/ds into w->dscore. A context negative
+ * of an item in the task's history counts nothing (cold.h).
  */
 static double
-xd_cold_query_loss(xd_cold *c, const xd_batch *q, float scale)
+xd_cold_query_loss(xd_cold *c, const xd_cold_task *t, const xd_batch *q, float scale)
 {
 	xd_cold_ws *w = c->ws;
 	int			P = q->n_pos > 0 ? q->n_pos : q->n;
@@ -801,6 +821,12 @@ xd_cold_query_loss(xd_cold *c, const xd_batch *q, float scale)
 		float		target = c->feedback == XD_EXPLICIT ? q->ratings[r] :
 			(r < P ? 1.0f : 0.0f);
 		float		e = w->score[r] - target;
+
+		if (c->feedback == XD_IMPLICIT && r >= 2 * P && xd_cold_hist_of(t, q->items[r]) > 0.0f)
+		{
+			w->dscore[r] = 0.0f;
+			continue;
+		}
 
 		loss += (double) e * e;
 		w->dscore[r] = scale * 2.0f * e / (float) P;
@@ -827,15 +853,29 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
 	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
 	xd_cold_dot(c, model, t, q->items, q->n, w->score);
-	*loss = xd_cold_query_loss(c, q, scale);
+	*loss = xd_cold_query_loss(c, t, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
 	if (grad)
 	{
+		w->drho = 0.0f;
+		for (int r = 0; r < q->n; r++)
+			w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
 		xd_cold_tower_backward(c, model, t, q->n);
 		xd_cold_heads_backward(c, t);
 	}
 	return XD_OK;
+}
+
+double
+xd_cold_episode_wins(const xd_cold *c, const xd_batch *q)
+{
+	const float *sc = c->ws->score;
+	double		wins = 0.0;
+
+	for (int r = 0; c->feedback == XD_IMPLICIT && r < q->n_pos; r++)
+		wins += sc[r] > sc[q->n_pos + r] ? 1.0 : (sc[r] == sc[q->n_pos + r] ? 0.5 : 0.0);
+	return wins;
 }
 
 /* ---------------------------------------------------------------- fine-tuning */
@@ -869,6 +909,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 		t->beta[i] = 0.0f;
 	}
 	t->s_u = 0.0f;
+	t->rho = 0.0f;
 	t->n_support = n;
 	t->n_hist = 0;				/* a support row is not its own history */
 	/* the support's rows through the frozen item side once */

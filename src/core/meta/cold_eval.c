@@ -106,15 +106,21 @@ xd_rank_in(const double *score, const uint8_t *keep, int n, int32_t v)
 	return 1.0 + higher + 0.5 * ties;
 }
 
+/* one query's rank; rep: its item is among the support's (a repeat) */
 static void
-xd_cell_add(xd_cold_cell *c, double rank)
+xd_cell_add(xd_cold_cell *c, double rank, bool rep)
 {
 	c->n++;
+	c->n_rep += rep;
 	c->mrr += 1.0 / rank;
 	if (rank <= 10.0)
 	{
 		c->hit10 += 1.0;
 		c->ndcg10 += 1.0 / log2(1.0 + rank);
+		if (rep)
+			c->hit10_rep += 1.0;
+		else
+			c->hit10_new += 1.0;
 	}
 }
 
@@ -185,11 +191,11 @@ xd_ce_outputs(xd_ce *ce, int64_t row)
 }
 
 static void
-xd_ce_rank_floats(xd_ce *ce, int32_t v, xd_cold_cell *cell)
+xd_ce_rank_floats(xd_ce *ce, int32_t v, bool rep, xd_cold_cell *cell)
 {
 	for (int i = 0; i < ce->n_items; i++)
 		ce->score[i] = ce->fs[i];
-	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v));
+	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
 }
 
 /* The support of the first k rows of holdout user u, negatives seeded by its rows. */
@@ -246,6 +252,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			if ((st = xd_cold_encode(ce->cold, ce->model, &ce->s, &ce->cmml[ki])) != XD_OK)
 				return st;
 			out->cell[ki][XD_COLD_CMML].seconds += xd_clock_seconds() - t0;
+			out->cell[ki][XD_COLD_CMML].rho += ce->cmml[ki].rho;
 		}
 		t0 = xd_clock_seconds();
 		st = xd_cold_finetune(ce->ft, ce->model, &ce->s, ce->e0, o->finetune_steps,
@@ -268,6 +275,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 		for (int ki = 0; ki < o->n_ks; ki++)
 		{
 			int			k = o->ks[ki];
+			bool		rep;
 
 			/* the support's items other than the query's own are excluded */
 			memset(ce->keep, 1, ce->n_items);
@@ -278,28 +286,29 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 				if (h->items[a + i] != v)
 					ce->keep[h->items[a + i]] = 0;
 			}
+			rep = ce->in_support[v] > 0;
 			if (ce->cold)
 			{
 				if ((st = xd_cold_score_outputs(ce->cold, ce->model, &ce->cmml[ki], &ce->io,
 												 ce->fs)) != XD_OK)
 					return st;
-				xd_ce_rank_floats(ce, v, &out->cell[ki][XD_COLD_CMML]);
+				xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
 			}
 			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], &ce->io,
 											 ce->fs)) != XD_OK)
 				return st;
-			xd_ce_rank_floats(ce, v, &out->cell[ki][XD_COLD_FINETUNE]);
+			xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_FINETUNE]);
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ds->item_train_count[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_DOMAIN],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v));
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_CONTEXT],
-						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v));
+						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep);
 			/* ctxpop < 2 whatever the counts: a support item always ranks first */
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ctxpop[i] / (ce->ctxpop[i] + 1.0) + 2.0 * ce->in_support[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v));
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
 		}
 	}
 	return XD_OK;
@@ -332,7 +341,7 @@ xd_ce_warm_user(xd_ce *ce, int32_t u, xd_cold_cell *cell)
 		for (int64_t j = ds->user_train_off[id]; j < ds->user_train_off[id + 1]; j++)
 			if (ds->user_train_items[j] != v)
 				ce->keep[ds->user_train_items[j]] = 0;
-		xd_ce_rank_floats(ce, v, cell);
+		xd_ce_rank_floats(ce, v, xd_dataset_seen(ds, id, v), cell);
 	}
 	return XD_OK;
 }
@@ -445,6 +454,12 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 
 			if (c->n == 0)
 				continue;
+			if (c->n_rep > 0)
+				c->hit10_rep /= c->n_rep;
+			if (c->n > c->n_rep)
+				c->hit10_new /= c->n - c->n_rep;
+			if (m == XD_COLD_CMML && out->n_cold_users > 0)
+				c->rho /= out->n_cold_users;
 			c->hit10 /= c->n;
 			c->ndcg10 /= c->n;
 			c->mrr /= c->n;

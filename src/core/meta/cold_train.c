@@ -23,6 +23,7 @@ xd_cold_opts_default(xd_cold_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->film = true;
+	o->rho = true;
 	o->hidden = XD_COLD_HIDDEN;
 	o->max_support = 20;
 	o->n_neg = XD_COLD_NEGATIVES;
@@ -170,13 +171,18 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 	return xd_cold_episode_loss(cold, lp->model, &lp->s, &lp->q, grad, scale, loss);
 }
 
-/* Mean loss of the fixed validation episodes (the same draws every call). */
+/*
+ * Mean loss of the fixed validation episodes (the same draws every call),
+ * and the share of their positives scored above their item negative.
+ */
 static xd_status
 xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t n,
-				 double *mean)
+				 double *mean, double *auc)
 {
 	xd_rng		rng;
-	double		sum = 0.0;
+	double		sum = 0.0,
+				wins = 0.0;
+	int64_t		pos = 0;
 	xd_status	st;
 
 	xd_rng_seed(&rng, lp->o->seed ^ 0x76616c6964ULL);
@@ -189,8 +195,11 @@ xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t 
 		if ((st = xd_cold_episode(lp, cold, users[i], true, false, 0.0f, &rng, &l)) != XD_OK)
 			return st;
 		sum += l;
+		wins += xd_cold_episode_wins(cold, &lp->q);
+		pos += lp->q.n_pos;
 	}
 	*mean = n > 0 ? sum / n : 0.0;
+	*auc = pos > 0 ? wins / pos : 0.0;
 	return XD_OK;
 }
 
@@ -216,7 +225,9 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 				max_rows = 0;
 	int			cap = xd_model_max_rows(model);
 	int			since = 0;
-	double		best_loss;
+	double		best_loss,
+				auc;
+	xd_config	cfg = model->cfg;
 	double		t0 = xd_clock_seconds();
 	xd_rng		rng;
 	xd_status	st;
@@ -228,7 +239,9 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 		o->episodes_per_step < 1 || o->max_epochs < 0 || o->patience < 1 ||
 		!(o->lr > 0.0f) || o->max_episodes < 1 || ds->enc.schema.m != model->cfg.m ||
 		o->max_support * (1 + o->n_neg) > cap || 3 * o->max_query > cap ||
-		(start && (start->film != o->film || start->hidden != o->hidden)))
+		(start && (start->film != o->film || start->hidden != o->hidden ||
+				   (start->w_rho != NULL) != (model->cfg.repeat && o->rho &&
+											  model->cfg.feedback == XD_IMPLICIT))))
 		return XD_EINVAL;
 	lp.model = model;
 	lp.ds = ds;
@@ -289,17 +302,20 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 		st = st != XD_OK ? st : XD_ENOMEM;
 		goto done;
 	}
-	if ((st = xd_cold_new(&model->cfg, o->film, o->hidden, cap, &cold)) != XD_OK ||
-		(st = xd_cold_new(&model->cfg, o->film, o->hidden, 1, &best)) != XD_OK)
+	/* without rho the module is made as for a model without the term */
+	cfg.repeat = cfg.repeat && o->rho;
+	if ((st = xd_cold_new(&cfg, o->film, o->hidden, cap, &cold)) != XD_OK ||
+		(st = xd_cold_new(&cfg, o->film, o->hidden, 1, &best)) != XD_OK)
 		goto done;
 	if (start)
 		xd_cold_copy_values(cold, start);
 	else
 		xd_cold_init(cold, &rng);
 
-	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &best_loss)) != XD_OK)
+	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &best_loss, &auc)) != XD_OK)
 		goto done;
 	rep->first_valid_loss = best_loss;
+	rep->valid_auc = auc;
 	xd_cold_copy_values(best, cold);
 	for (int ep = 1; ep <= o->max_epochs && since < o->patience; ep++)
 	{
@@ -343,12 +359,13 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 				in_step = 0;
 			}
 		}
-		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &vloss)) != XD_OK)
+		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &vloss, &auc)) != XD_OK)
 			goto done;
 		rep->epochs = ep;
 		if (vloss < best_loss)
 		{
 			best_loss = vloss;
+			rep->valid_auc = auc;
 			rep->best_epoch = ep;
 			xd_cold_copy_values(best, cold);
 			since = 0;

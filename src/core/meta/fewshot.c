@@ -33,12 +33,6 @@ slot_is_table(xd_fs_slot s)
 	return s == XD_FS_EMB_U || s == XD_FS_EMB_V || s == XD_FS_BIAS_U || s == XD_FS_BIAS_V;
 }
 
-bool
-xd_fs_slot_controlled(const xd_fewshot *fs, xd_fs_slot s)
-{
-	return fs->use_update && (fs->upd_tables || !slot_is_table(s));
-}
-
 static inline float
 sigm(float x)
 {
@@ -140,12 +134,6 @@ xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
 	fs->feedback = cfg->feedback;
 	fs->has_ctx = cfg->n_ctx_layers >= 1;
 	fs->use_init = fs->use_update = fs->use_stop = true;
-	/*
-	 * The update controllers on the residuals only: on the tables too (most
-	 * of theta's coordinates) they cost 3x the time for the same HitRate
-	 * (docs/fewshot-report.md, "update controller on the tables too")
-	 */
-	fs->upd_tables = false;
 	fs->fixed_steps = 10;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 	{
@@ -288,12 +276,12 @@ xd_fs_trace_init(xd_fs_trace *tr, const xd_fewshot *fs, const xd_model *model,
 			continue;
 		n = (size_t) p->rows * p->cols;
 		tr->n[s] = (int64_t) n;
-		tr->x[s] = malloc(sizeof(float) * C * n * XD_FS_UPD_IN);
-		tr->h[s] = malloc(sizeof(float) * C * n * XD_FS_HIDDEN);
-		tr->c[s] = malloc(sizeof(float) * C * n * XD_FS_HIDDEN);
+		tr->x[s] = malloc(sizeof(float) * C * XD_FS_UPD_IN);
+		tr->h[s] = malloc(sizeof(float) * C * XD_FS_HIDDEN);
+		tr->c[s] = malloc(sizeof(float) * C * XD_FS_HIDDEN);
 		tr->theta[s] = malloc(sizeof(float) * (C + 1) * n);
 		tr->gcl[s] = malloc(sizeof(float) * C * n);
-		tr->ab[s] = malloc(sizeof(float) * C * n * 2);
+		tr->ab[s] = malloc(sizeof(float) * C * 2);
 		ok &= tr->x[s] && tr->h[s] && tr->c[s] && tr->theta[s] && tr->gcl[s] && tr->ab[s];
 	}
 	tr->sx = malloc(sizeof(float) * (C + 1) * XD_FS_STOP_IN);
@@ -347,31 +335,24 @@ step_rows(const int64_t *rows, int64_t n_rows, int64_t *pick, int *n_pick, xd_rn
 	*n_pick = XD_FS_BATCH;
 }
 
-/* The per-slot controller state of one run, when no trace keeps it. */
+/* The controllers' state of one run, when no trace keeps it: [H] each. */
 typedef struct run_state
 {
-	float	   *h[XD_FS_N_SLOTS];
-	float	   *c[XD_FS_N_SLOTS];
-	float	   *x;				/* [max n * 6] */
-	float	   *out;			/* [max n * 2] */
-	float	   *scratch;		/* [max n * 4H] */
-	float	   *sh,
-			   *sc;				/* the stop controller's [H] each */
+	float		h[XD_FS_N_SLOTS][XD_FS_HIDDEN];
+	float		c[XD_FS_N_SLOTS][XD_FS_HIDDEN];
+	float		sh[XD_FS_HIDDEN];
+	float		sc[XD_FS_HIDDEN];
 } run_state;
 
-static void
-run_state_free(run_state *rs)
+/* root mean square of x[n] */
+static float
+rms(const float *x, int64_t n)
 {
-	for (int s = 0; s < XD_FS_N_SLOTS; s++)
-	{
-		free(rs->h[s]);
-		free(rs->c[s]);
-	}
-	free(rs->x);
-	free(rs->out);
-	free(rs->scratch);
-	free(rs->sh);
-	free(rs->sc);
+	double		ss = 0.0;
+
+	for (int64_t k = 0; k < n; k++)
+		ss += (double) x[k] * x[k];
+	return n > 0 ? (float) sqrt(ss / (double) n) : 0.0f;
 }
 
 xd_status
@@ -383,38 +364,20 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	run_state	rs;
 	xd_batch	b;
 	int64_t		pick[XD_FS_BATCH];
-	size_t		nmax = 1;
 	xd_status	st = XD_OK;
 	int			max_steps = fs->use_stop ? XD_FS_MAX_STEPS : fs->fixed_steps;
 	bool		have_state = false;
+	double		go = 1.0;		/* the policy's probability of going on so far */
 
-	memset(&rs, 0, sizeof(rs));
 	if (n_rows < 2 || T->n_items < 2)
 		return XD_ENODATA;
 	if (tr && tr->cap_steps < max_steps)
 		return XD_EINVAL;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
-		if (fs->active[s] && (P[s] = xd_fs_slot_param(res, s)))
-		{
-			size_t		n = (size_t) P[s]->rows * P[s]->cols;
-
-			nmax = n > nmax ? n : nmax;
-			rs.h[s] = calloc(n * XD_FS_HIDDEN, sizeof(float));
-			rs.c[s] = calloc(n * XD_FS_HIDDEN, sizeof(float));
-			if (!rs.h[s] || !rs.c[s])
-				st = XD_ENOMEM;
-		}
-	rs.x = malloc(sizeof(float) * nmax * XD_FS_UPD_IN);
-	rs.out = malloc(sizeof(float) * nmax * 2);
-	rs.scratch = malloc(sizeof(float) * nmax * 4 * XD_FS_HIDDEN);
-	rs.sh = calloc(XD_FS_HIDDEN, sizeof(float));
-	rs.sc = calloc(XD_FS_HIDDEN, sizeof(float));
-	if (st != XD_OK || !rs.x || !rs.out || !rs.scratch || !rs.sh || !rs.sc ||
-		(st = xd_batch_init(&b, xd_model_max_rows(model), T->enc.schema.m)) != XD_OK)
-	{
-		run_state_free(&rs);
-		return st != XD_OK ? st : XD_ENOMEM;
-	}
+		if (fs->active[s])
+			P[s] = xd_fs_slot_param(res, s);
+	if ((st = xd_batch_init(&b, xd_model_max_rows(model), T->enc.schema.m)) != XD_OK)
+		return st;
 	if (tr)
 	{
 		for (int s = 0; s < XD_FS_N_SLOTS; s++)
@@ -478,10 +441,17 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 				tr->decided[t] = false;
 				tr->n_stop = t + 1;
 			}
-			/* Algorithm 1 line 9; serving: deterministic p > 0.5 after the minimum */
+			/*
+			 * Algorithm 1 line 9 when sampling; serving stops at the median
+			 * of the sampled policy's stopping time, the first t after the
+			 * minimum where it would have stopped with probability >= 1/2
+			 */
 			if (t >= XD_FS_MIN_STEPS)
 			{
-				bool		stop_now = sample ? xd_rng_uniform(rng) < p : p > 0.5f;
+				bool		stop_now;
+
+				go *= 1.0 - p;
+				stop_now = sample ? xd_rng_uniform(rng) < p : go <= 0.5;
 
 				if (tr)
 					tr->decided[t] = true;
@@ -490,64 +460,64 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			}
 		}
 
-		/* the update controllers (eq. 7-8), every coordinate of a slot at once */
+		/*
+		 * The update controllers (eq. 7-8), one alpha and beta per tensor
+		 * from its gradient's and its values' root mean square and the loss
+		 */
 		for (int s = 0; s < XD_FS_N_SLOTS; s++)
 		{
 			int64_t		n;
 			float	   *w,
 					   *g,
-					   *hn,
-					   *cn;
+					   *gcl,
+						a = XD_FS_ALPHA0,
+						be = 1.0f,
+						g_rms,
+						inv;
 
 			if (!P[s])
 				continue;
 			n = (int64_t) P[s]->rows * P[s]->cols;
 			w = P[s]->w;
 			g = P[s]->g;
-			if (!xd_fs_slot_controlled(fs, s))
+			gcl = tr ? tr->gcl[s] + (size_t) t * n : NULL;
+			g_rms = rms(g, n);
+			if (fs->use_update)
 			{
-				for (int64_t k = 0; k < n; k++)
-				{
-					float		gc = fminf(1.0f, fmaxf(-1.0f, g[k]));
+				float		x[XD_FS_UPD_IN],
+							hn[XD_FS_HIDDEN],
+							cn[XD_FS_HIDDEN],
+							out2[2],
+							scr[4 * XD_FS_HIDDEN];
 
-					if (tr)
-						tr->gcl[s][(size_t) t * n + k] = gc;
-					w[k] -= XD_FS_ALPHA0 * gc;
+				xd_fs_preprocess(g_rms, x);
+				xd_fs_preprocess(rms(w, n), x + 2);
+				x[4] = lpre[0];
+				x[5] = lpre[1];
+				xd_fs_lstm_forward(&fs->upd[s], 1, x, have_state ? rs.h[s] : NULL,
+								   have_state ? rs.c[s] : NULL, hn, cn, out2, scr);
+				memcpy(rs.h[s], hn, sizeof(hn));
+				memcpy(rs.c[s], cn, sizeof(cn));
+				a = sigm(out2[0]);
+				be = sigm(out2[1]);
+				if (tr)
+				{
+					memcpy(tr->x[s] + (size_t) t * XD_FS_UPD_IN, x, sizeof(x));
+					memcpy(tr->h[s] + (size_t) t * XD_FS_HIDDEN, hn, sizeof(hn));
+					memcpy(tr->c[s] + (size_t) t * XD_FS_HIDDEN, cn, sizeof(cn));
+					tr->ab[s][(size_t) t * 2] = a;
+					tr->ab[s][(size_t) t * 2 + 1] = be;
 				}
 			}
-			else
+			/* the step in units of the tensor's gradient rms (fewshot.h) */
+			inv = g_rms > 0.0f ? 1.0f / g_rms : 0.0f;
+			for (int64_t k = 0; k < n; k++)
 			{
-				float	   *x = tr ? tr->x[s] + (size_t) t * n * XD_FS_UPD_IN : rs.x;
-				float	   *hp = have_state ? (tr ? tr->h[s] + (size_t) (t - 1) * n * XD_FS_HIDDEN : rs.h[s]) : NULL;
-				float	   *cp = have_state ? (tr ? tr->c[s] + (size_t) (t - 1) * n * XD_FS_HIDDEN : rs.c[s]) : NULL;
+				float		gc = fminf(XD_FS_CLIP, fmaxf(-XD_FS_CLIP, g[k] * inv));
 
-				hn = tr ? tr->h[s] + (size_t) t * n * XD_FS_HIDDEN : rs.h[s];
-				cn = tr ? tr->c[s] + (size_t) t * n * XD_FS_HIDDEN : rs.c[s];
-				for (int64_t k = 0; k < n; k++)
-				{
-					xd_fs_preprocess(g[k], x + k * XD_FS_UPD_IN);
-					xd_fs_preprocess(w[k], x + k * XD_FS_UPD_IN + 2);
-					x[k * XD_FS_UPD_IN + 4] = lpre[0];
-					x[k * XD_FS_UPD_IN + 5] = lpre[1];
-				}
-				/* without a trace, h and c are overwritten in place: the cell
-				 * reads all of h' into its gates before it writes h, and
-				 * each c'[k] just before c[k] */
-				xd_fs_lstm_forward(&fs->upd[s], (int) n, x, hp, cp, hn, cn, rs.out, rs.scratch);
-				for (int64_t k = 0; k < n; k++)
-				{
-					float		a = sigm(rs.out[2 * k]),
-								be = sigm(rs.out[2 * k + 1]),
-								gc = fminf(1.0f, fmaxf(-1.0f, g[k]));
-
-					if (tr)
-					{
-						tr->gcl[s][(size_t) t * n + k] = gc;
-						tr->ab[s][((size_t) t * n + k) * 2] = a;
-						tr->ab[s][((size_t) t * n + k) * 2 + 1] = be;
-					}
-					w[k] = be * w[k] - a * gc;
-				}
+				if (gcl)
+					gcl[k] = gc;
+				w[k] = be * w[k] - a * gc;
 			}
 			if (tr)
 				memcpy(tr->theta[s] + (size_t) (t + 1) * n, w, sizeof(float) * n);
@@ -559,18 +529,15 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	}
 	xd_model_zero_grad(model);
 	xd_batch_free(&b);
-	run_state_free(&rs);
 	return st;
 }
 
 xd_status
-xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
-				 uint64_t seed, xd_fewshot_result *out)
+xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
+				 const int64_t *rows, int64_t n, uint64_t seed, xd_fewshot_result *out)
 {
 	double		t0 = xd_clock_seconds();
 	xd_rng		rng;
-	int64_t    *rows;
-	int64_t		n = T->n_split[XD_SPLIT_TRAIN] + T->n_split[XD_SPLIT_VALID];
 	xd_status	st;
 
 	memset(out, 0, sizeof(*out));
@@ -578,17 +545,32 @@ xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 		return XD_EINVAL;
 	if (n < 2 || T->n_items < 2)
 		return XD_ENODATA;
-	rows = malloc(sizeof(int64_t) * n);
-	if (!rows)
-		return XD_ENOMEM;
-	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
-	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
-		   sizeof(int64_t) * T->n_split[XD_SPLIT_VALID]);
 	xd_rng_seed(&rng, seed);
 	st = xd_fs_setup(fs, source, T, &rng, out);
 	if (st == XD_OK)
 		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL);
-	free(rows);
 	out->seconds = xd_clock_seconds() - t0;
+	return st;
+}
+
+xd_status
+xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
+				 uint64_t seed, xd_fewshot_result *out)
+{
+	int64_t    *rows;
+	int64_t		n = T->n_split[XD_SPLIT_TRAIN] + T->n_split[XD_SPLIT_VALID];
+	xd_status	st;
+
+	/* xd_fs_adapt_rows checks the rest */
+	memset(out, 0, sizeof(*out));
+	if (!T->finalized)
+		return XD_EINVAL;
+	if (!(rows = malloc(sizeof(int64_t) * (n + 1))))
+		return XD_ENOMEM;
+	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
+	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
+		   sizeof(int64_t) * T->n_split[XD_SPLIT_VALID]);
+	st = xd_fs_adapt_rows(fs, source, T, rows, n, seed, out);
+	free(rows);
 	return st;
 }

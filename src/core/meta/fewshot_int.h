@@ -13,20 +13,21 @@
 /*
  * One run's record, for meta-training: per active slot s and update t
  * (0-based, t < steps), the controller's input x, state h and c after the
- * step, theta before it (theta[s] has steps + 1 blocks: theta^0..theta^T),
- * the clamped gradient and alpha, beta; per stop decision its input, state
- * and p; the query loss at theta^0..theta^T.
+ * step and the tensor's alpha, beta; theta before it (theta[s] has steps + 1
+ * blocks: theta^0..theta^T) and the clamped gradient, per coordinate; per
+ * stop decision its input, state and p; the query loss at
+ * theta^0..theta^T.
  */
 typedef struct xd_fs_trace
 {
 	int			cap_steps;
 	int64_t		n[XD_FS_N_SLOTS];	/* coordinates of the slot */
-	float	   *x[XD_FS_N_SLOTS];	/* [cap * n * 6] */
-	float	   *h[XD_FS_N_SLOTS];	/* [cap * n * H] */
+	float	   *x[XD_FS_N_SLOTS];	/* [cap * 6] */
+	float	   *h[XD_FS_N_SLOTS];	/* [cap * H] */
 	float	   *c[XD_FS_N_SLOTS];
 	float	   *theta[XD_FS_N_SLOTS];	/* [(cap + 1) * n] */
 	float	   *gcl[XD_FS_N_SLOTS];	/* [cap * n] */
-	float	   *ab[XD_FS_N_SLOTS];	/* [cap * n * 2] alpha, beta */
+	float	   *ab[XD_FS_N_SLOTS];	/* [cap * 2] alpha, beta */
 	int			n_stop;			/* stop controller steps run (steps or steps + 1) */
 	float	   *sx;				/* [(cap + 1) * XD_FS_STOP_IN] */
 	float	   *sh;				/* [(cap + 1) * H] */
@@ -49,7 +50,7 @@ xd_status	xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset 
 
 /*
  * The inner loop on support rows[n_rows] of T. sample: draw the stop
- * decisions from rng (meta-training) instead of p > 0.5; tr (may be NULL)
+ * decisions from rng (meta-training) instead of the median rule; tr (may be NULL)
  * records the run, with the query loss on q after every update when q is
  * given.
  */
@@ -58,18 +59,20 @@ xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
 					  xd_fs_trace *tr, const xd_batch *q);
 
 /*
+ * xd_fewshot_adapt on support rows[n] of T (finalized): what the few-shot
+ * choice (fewshot_eval.c) fits on the training rows alone.
+ */
+xd_status	xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
+							 const int64_t *rows, int64_t n, uint64_t seed,
+							 xd_fewshot_result *out);
+
+/*
  * The meta-gradient of a traced run (fewshot_train.c, at its top) added into
  * fs's g times scale: the query loss q at res's theta^T back to omega_R and
  * the update LSTMs, first order, and REINFORCE into the stop LSTM.
  */
 xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr,
 						   const xd_batch *q, float scale);
-
-/*
- * Whether slot s's update LSTM sets its steps (eq. 7-8), or it takes plain
- * steps alpha0 . clamp(g): use_update, and upd_tables for the tables.
- */
-bool		xd_fs_slot_controlled(const xd_fewshot *fs, xd_fs_slot s);
 
 /* The model tensor of a slot in res's model, or NULL when it has none. */
 xd_param   *xd_fs_slot_param(xd_fewshot_result *res, xd_fs_slot s);

@@ -7,13 +7,15 @@
  * Per episode: a pseudo-domain, a support of N and a query, the inner loop
  * with sampled stops, traced; then
  *   omega_R, update LSTMs: the query loss at theta^T back through
- *     theta^t = beta . theta^(t-1) - alpha . clamp(g): d theta^(t-1) =
- *     beta . d theta^t, d alpha = -d theta^t . clamp(g), d beta = d theta^t
- *     . theta^(t-1), into the heads and the cells through time; the
+ *     theta^t = beta theta^(t-1) - alpha u, u = clamp(g / rms g), alpha and
+ *     beta one per tensor: d theta^(t-1) = beta d theta^t, d alpha = -sum
+ *     d theta^t . u, d beta = sum d theta^t . theta^(t-1), into the heads and
+ *     the cells through time; the
  *     gradients g and the cells' inputs held constant (first order, [4]);
  *   stop LSTM: REINFORCE, each continue decision j weighted by what the
- *     steps after it gained on the query, Q = L(theta^(j-1)) - L(theta^T)
- *     (eq. 10), ascending Q ln(1 - p^j) (Algorithm 1 line 20).
+ *     steps after it gained on the query less their cost, Q =
+ *     L(theta^(j-1)) - L(theta^T) - XD_FS_STEP_COST (T - j + 1) (eq. 10 and a
+ *     price per update), ascending Q ln(1 - p^j) (Algorithm 1 line 20).
  * Adam after every episodes_per_step episodes.
  */
 #include <math.h>
@@ -165,16 +167,6 @@ xd_fewshot_pseudo_domain(const xd_dataset *src, int64_t rows, xd_rng *rng, uint6
 	return st;
 }
 
-/* Whether p belongs to an update LSTM that runs (xd_fs_slot_controlled). */
-static bool
-upd_param_used(const xd_fewshot *fs, const xd_param *p)
-{
-	for (int s = 0; s < XD_FS_N_SLOTS; s++)
-		if (fs->active[s] && p >= fs->upd[s].Wx && p <= fs->upd[s].bo)
-			return xd_fs_slot_controlled(fs, (xd_fs_slot) s);
-	return false;
-}
-
 xd_status
 xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd_batch *q,
 			 float scale)
@@ -183,25 +175,14 @@ xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd
 	double		loss;
 	xd_status	st;
 	int			T = res->steps;
-	float	   *scratch = NULL,
-			   *dth = NULL,
-			   *dh = NULL,
-			   *dc = NULL,
-			   *dout = NULL;
+	float		scratch[5 * XD_FS_HIDDEN];
+	float	   *dth = NULL;
 	int64_t		nmax = 1;
 
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 		nmax = tr->n[s] > nmax ? tr->n[s] : nmax;
-	scratch = malloc(sizeof(float) * nmax * 5 * XD_FS_HIDDEN);
-	dth = malloc(sizeof(float) * nmax);
-	dh = malloc(sizeof(float) * nmax * XD_FS_HIDDEN);
-	dc = malloc(sizeof(float) * nmax * XD_FS_HIDDEN);
-	dout = malloc(sizeof(float) * nmax * 2);
-	if (!scratch || !dth || !dh || !dc || !dout)
-	{
-		st = XD_ENOMEM;
-		goto done;
-	}
+	if (!(dth = malloc(sizeof(float) * nmax)))
+		return XD_ENOMEM;
 	/* d L_query / d theta^T */
 	xd_model_zero_grad(model);
 	if ((st = xd_model_loss_backward(model, q, NULL, false, &loss)) != XD_OK)
@@ -210,33 +191,35 @@ xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd
 	{
 		xd_param   *P;
 		int64_t		n = tr->n[s];
+		float		dh[XD_FS_HIDDEN] = {0},
+					dc[XD_FS_HIDDEN] = {0};
 
 		if (n == 0 || !(P = xd_fs_slot_param(res, s)))
 			continue;
 		for (int64_t k = 0; k < n; k++)
 			dth[k] = scale * P->g[k];
-		memset(dh, 0, sizeof(float) * n * XD_FS_HIDDEN);
-		memset(dc, 0, sizeof(float) * n * XD_FS_HIDDEN);
-		for (int t = T - 1; t >= 0; t--)
+		for (int t = T - 1; t >= 0 && fs->use_update; t--)
 		{
 			const float *th0 = tr->theta[s] + (size_t) t * n;
 			const float *gc = tr->gcl[s] + (size_t) t * n;
+			float		a = tr->ab[s][(size_t) t * 2],
+						be = tr->ab[s][(size_t) t * 2 + 1];
+			double		da = 0.0,
+						db = 0.0;
+			float		dout[2];
 
-			if (!xd_fs_slot_controlled(fs, s))
-				continue;		/* theta^t = theta^(t-1) - alpha0 g: d passes as it is */
+			/* one alpha and beta for the tensor: their gradients sum over it */
 			for (int64_t k = 0; k < n; k++)
 			{
-				float		a = tr->ab[s][((size_t) t * n + k) * 2],
-							be = tr->ab[s][((size_t) t * n + k) * 2 + 1];
-
-				dout[2 * k] = -dth[k] * gc[k] * a * (1.0f - a);
-				dout[2 * k + 1] = dth[k] * th0[k] * be * (1.0f - be);
+				da -= (double) dth[k] * gc[k];
+				db += (double) dth[k] * th0[k];
 				dth[k] *= be;
 			}
-			xd_fs_lstm_backward(&fs->upd[s], (int) n,
-								tr->x[s] + (size_t) t * n * XD_FS_UPD_IN,
-								t > 0 ? tr->h[s] + (size_t) (t - 1) * n * XD_FS_HIDDEN : NULL,
-								t > 0 ? tr->c[s] + (size_t) (t - 1) * n * XD_FS_HIDDEN : NULL,
+			dout[0] = (float) da * a * (1.0f - a);
+			dout[1] = (float) db * be * (1.0f - be);
+			xd_fs_lstm_backward(&fs->upd[s], 1, tr->x[s] + (size_t) t * XD_FS_UPD_IN,
+								t > 0 ? tr->h[s] + (size_t) (t - 1) * XD_FS_HIDDEN : NULL,
+								t > 0 ? tr->c[s] + (size_t) (t - 1) * XD_FS_HIDDEN : NULL,
 								dout, dh, dc, scratch);
 		}
 		if (!fs->use_init)
@@ -259,9 +242,15 @@ xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd
 		{
 			float		d = 0.0f;
 
-			/* a continue at t was followed by updates t..T-1: Q = L(t) - L(T) */
+			/*
+			 * a continue at t was followed by updates t..T-1: Q = L(t) -
+			 * L(T) less their cost, XD_FS_STEP_COST each (not the paper's:
+			 * without it every update that still gains a little on the
+			 * query is worth taking, and the controller never stops)
+			 */
 			if (tr->decided[t] && t < T)
-				d = scale * (float) (tr->query_loss[t] - tr->query_loss[T]) * tr->sp[t];
+				d = scale * (float) (tr->query_loss[t] - tr->query_loss[T] -
+									 XD_FS_STEP_COST * (T - t)) * tr->sp[t];
 			xd_fs_lstm_backward(&fs->stop, 1, tr->sx + (size_t) t * XD_FS_STOP_IN,
 								t > 0 ? tr->sh + (size_t) (t - 1) * XD_FS_HIDDEN : NULL,
 								t > 0 ? tr->sc + (size_t) (t - 1) * XD_FS_HIDDEN : NULL,
@@ -270,11 +259,7 @@ xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr, const xd
 	}
 done:
 	xd_model_zero_grad(model);
-	free(scratch);
 	free(dth);
-	free(dh);
-	free(dc);
-	free(dout);
 	return st;
 }
 
@@ -391,7 +376,7 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 				/* an ablated part stays as it was: its gradient is zero, but
 				 * Adam would still move it by its moments' rounding */
 				if ((!fs->use_init && strncmp(p->name, "fs.init.", 8) == 0) ||
-					(strncmp(p->name, "fs.upd.", 7) == 0 && !upd_param_used(fs, p)) ||
+					(!fs->use_update && strncmp(p->name, "fs.upd.", 7) == 0) ||
 					(!fs->use_stop && is_stop_param(fs, p)))
 				{
 					memset(p->g, 0, sizeof(float) * p->rows * p->cols);

@@ -49,6 +49,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->lr = 0.0f;
 	o->anneal_ratio = 1e-3;
 	o->auto_margin_se = XD_AUTO_MARGIN_SE;
+	o->auto_small_rows = XD_AUTO_SMALL_ROWS;
 	o->lr_search = XD_LR_SEARCH_DEFAULT;
 	o->lr_decay = false;		/* the grid; auto decays its transfer candidates */
 	o->seed = 42;
@@ -356,6 +357,7 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 		return st;
 	res->epochs = tr.epochs;
 	res->best_epoch = tr.best_epoch;
+	res->repeat = tr.repeat;
 	/* no validation positive (a tiny domain): no metric to compare on */
 	res->best_metric = tr.metric_is_loss ? NAN : tr.best_metric;
 	return XD_OK;
@@ -470,7 +472,8 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		o->drr_patience < 0 || o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX ||
 		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
-		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se))
+		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se) ||
+		o->auto_small_rows < 0)
 		return XD_EINVAL;
 	out->requested = o->method;
 	out->cfg = source->cfg;
@@ -522,8 +525,9 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 						se[3],
 						metric[3],
 						secs[3];
+			double		margin = xd_auto_margin(o, target);
 			int			chosen = xd_auto_choose((const double *const *) each, 3, n,
-												o->auto_margin_se, gain, se);
+												margin, gain, se);
 
 			for (int i = 0; i < 3; i++)
 			{
@@ -540,6 +544,7 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 			memcpy(out->auto_seconds, secs, sizeof(secs));
 			memcpy(out->auto_gain, gain, sizeof(gain));
 			memcpy(out->auto_gain_se, se, sizeof(se));
+			out->auto_margin = margin;
 		}
 		for (int i = 0; i < 3; i++)
 		{
@@ -548,6 +553,12 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		}
 		return st;
 	}
+}
+
+double
+xd_auto_margin(const xd_transfer_opts *o, const xd_dataset *target)
+{
+	return target->n_split[XD_SPLIT_TRAIN] < o->auto_small_rows ? 0.0 : o->auto_margin_se;
 }
 
 xd_status

@@ -102,6 +102,7 @@ typedef struct XdModelDef
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
+	int64		auto_small_rows;	/* ... 0 below this many training rows: 1000 */
 	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
 	int			vocab_cap;		/* a categorical feature's, unless it has its own */
 	char	   *time_col;		/* option "time_col": the split is by time; else NULL */

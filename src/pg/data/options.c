@@ -88,6 +88,8 @@ static const XdOption options[] = {
 	.deflt = "false", .help = "read SELECT DISTINCT rows"},
 	{"auto_margin", XDPG_OPT_NUMBER, XDPG_FIELD_DOUBLE, FIELD(auto_margin), .lo = 0, .hi = 100,
 	.help = "standard errors a transfer must gain for auto to keep it"},
+	{"auto_small_rows", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(auto_small_rows), .min = 0, .max = 1000000000,
+	.help = "auto keeps the best on validation (margin 0) on a target with fewer training rows; 0: never"},
 	{"lr_search", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(lr_search), .min = 1, .max = 5,
 	.help = "learning rates every fit tries"},
 	{"deploy", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(deploy), .choices = deploys,
@@ -406,6 +408,7 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 	md->lambda_kl = transfer.lambda_kl;
 	md->lambda_search = transfer.lambda_search;
 	md->auto_margin = transfer.auto_margin_se;
+	md->auto_small_rows = transfer.auto_small_rows;
 	md->lr_search = transfer.lr_search;
 	xd_fewshot_opts_default(&fewshot);
 	md->fewshot_episodes = fewshot.episodes;

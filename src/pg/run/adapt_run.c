@@ -304,6 +304,7 @@ adapt_opts(const XdAdaptRun *run, xd_transfer_opts *opts)
 	opts->pretrain_epochs = run->md->pretrain_epochs;
 	opts->lambda_kl = run->md->lambda_kl;
 	opts->auto_margin_se = run->md->auto_margin;
+	opts->auto_small_rows = run->md->auto_small_rows;
 	opts->lr_search = run->md->lr_search;
 	opts->lambda_search = run->md->lambda_search;
 	opts->max_epochs = run->md->epochs;
@@ -463,7 +464,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 			appendStringInfoString(&summary, "}");
 		}
 		appendStringInfoString(&summary, "}");
-		xdpg_json_num(&summary, "auto_margin", run->md->auto_margin, true);
+		/* the margin used: 0 on a target below auto_small_rows training rows */
+		xdpg_json_num(&summary, "auto_margin", res->auto_margin, true);
 	}
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);

@@ -106,9 +106,12 @@ holdout_rows_sql(XdModelDef *md, double share, int64 seed)
 	for (int i = 0; i < md->n_features; i++)
 		appendStringInfo(&sql, ", %s%s", xdpg_feature_sql(&md->features[i]),
 						 md->features[i].type == XDPG_CATEGORICAL ? " COLLATE \"C\"" : "");
-	appendStringInfo(&sql, " FROM %s AS %s WHERE %s%s AND %s ORDER BY 1, ",
+	/* $3: the users forgotten from the domain, read as the owner (xdpg_forgotten_of) */
+	appendStringInfo(&sql, " FROM %s AS %s WHERE %s%s AND %s AND (%s)::pg_catalog.text "
+					 "OPERATOR(pg_catalog.<>) ALL ($3::pg_catalog.text[]) ORDER BY 1, ",
 					 md->relation, quote_identifier(md->alias), xdpg_where_domain(md),
-					 xdpg_usable_rows_sql(md), xdpg_holdout_sql(md, share, seed));
+					 xdpg_usable_rows_sql(md), xdpg_holdout_sql(md, share, seed),
+					 quote_identifier(md->user_col));
 	if (md->time_col)
 		appendStringInfo(&sql, "%s.%s NULLS FIRST, ", quote_identifier(md->alias),
 						 quote_identifier(md->time_col));
@@ -137,8 +140,8 @@ xdpg_cold_evaluate(XdServed *s, const char *name, const char *domain, int seed,
 	double		share;
 	int64		hseed;
 	char	   *time_col;
-	Oid			types[2] = {TEXTOID, INT8OID};
-	Datum		vals[2];
+	Oid			types[3] = {TEXTOID, INT8OID, TEXTARRAYOID};
+	Datum		vals[3];
 	xd_holdout	h;
 	xd_coldeval_opts o;
 	int64		cap,
@@ -165,12 +168,18 @@ xdpg_cold_evaluate(XdServed *s, const char *name, const char *domain, int seed,
 	xdpg_check_version_features(md, v);
 	xdpg_eval_use_vocabularies(md, v);
 
+	/*
+	 * xdrec.forgotten shows its rows to 'train' only, and the rows below are
+	 * read as a caller who may hold 'use' only: the held-out users forgotten
+	 * from the domain are read as the owner first.
+	 */
+	vals[2] = xdpg_forgotten_of(md->id, domain, NULL);
 	xdpg_user_begin(&span);
 	/* the training rows: the heuristics' counts (held-out users' rows are not known) */
 	ds = xdpg_load_domain(md, v->domain, &v->users, &v->items, guard, &counts);
 	vals[0] = CStringGetTextDatum(domain);
 	vals[1] = Int64GetDatum(md->id);
-	if (SPI_execute_with_args(holdout_rows_sql(md, share, hseed), 2, types, vals, NULL, true, 0)
+	if (SPI_execute_with_args(holdout_rows_sql(md, share, hseed), 3, types, vals, NULL, true, 0)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the held-out users of domain %s failed", domain);
 	xdpg_span_end(&span);

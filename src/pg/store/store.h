@@ -56,6 +56,7 @@ typedef enum XdTensorNeed
 	XDPG_NEED_ENCODERS_CTX,		/* ... and E_C, when L_C >= 1 */
 	XDPG_NEED_COLD,				/* the cold-start module (CMML, cold.h) */
 	XDPG_NEED_COLD_EXPLICIT,	/* ... its user bias head, explicit feedback */
+	XDPG_NEED_COLD_REPEAT,		/* ... its repeat weight head, with the repeat term */
 	XDPG_NEED_FEWSHOT,			/* the few-shot meta-learner (s2Meta, fewshot.h) */
 	XDPG_NEED_FEWSHOT_CTX,		/* ... its slots of res.C, when L_C >= 1 */
 	XDPG_NEED_FEWSHOT_EXPLICIT,	/* ... its slots of the biases, explicit feedback */

@@ -103,6 +103,8 @@ static const XdTensorRule stored_tensors[] = {
 	{"cold.emb.b", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD, XDPG_FINITE},
 	{"cold.bias.W", XDPG_NEED_COLD_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
 	{"cold.bias.b", XDPG_NEED_COLD_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.rep.W", XDPG_NEED_COLD_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
+	{"cold.rep.b", XDPG_NEED_COLD_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD, XDPG_FINITE},
 	/* FiLM per user tower layer (paper eq. 11): gamma = 1 + W_g C + b_g, beta */
 	{"cold.film.g%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.g%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
@@ -159,6 +161,8 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return l->cold;
 		case XDPG_NEED_COLD_EXPLICIT:
 			return l->cold && l->cfg->feedback == XD_EXPLICIT;
+		case XDPG_NEED_COLD_REPEAT:
+			return l->cold && l->cfg->repeat && l->cfg->feedback == XD_IMPLICIT;
 		case XDPG_NEED_FEWSHOT:
 			return l->fewshot;
 		case XDPG_NEED_FEWSHOT_CTX:

@@ -1,0 +1,236 @@
+/*
+ * repeat_fit.c - the repeat term's calibration after a fit (train.h,
+ * xd_repeat_calibrate).
+ *
+ * Trained on sampled item negatives, the repeat term r(c) g(h_ui) (core.h)
+ * learns only what the user's other rows with the item add to a pair the
+ * embeddings already fit, and stays small: on TripAdvisor's markets it took
+ * a repeat's full-ranking MRR from 0.03 to 0.11 where "own items first"
+ * reaches 0.76 (docs/transfer.md, "Repeats"). The calibration chooses, on
+ * the validation split ranked against every item with the user's own items
+ * allowed, how far the term lifts the user's items: the learned term, the
+ * term with b_R raised by each shift of a ladder, or no term at all.
+ *
+ * Every candidate differs from the learned term only on the user's own
+ * items, so each validation positive is scored once against every item
+ * (s, with the term) and its own items once more without the term (s0):
+ * a candidate's score is s + shift on the own items (s0 for "no term"),
+ * and its ranks follow without scoring again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdrec/features.h"
+#include "xdrec/metrics.h"
+#include "xdrec/train.h"
+
+/* b_R's shifts tried after the learned term itself (candidates 1..5) */
+static const float xd_repeat_shifts[XD_REPEAT_OFF - 1] = {0.5f, 1.0f, 2.0f, 4.0f, 8.0f};
+
+/*
+ * validation positives ranked, each against every item: at most 1,000, and
+ * at most 20M scores in all (a catalog of 100,000 items ranks 200), but
+ * never fewer than 100
+ */
+#define XD_REPEAT_CAL_POSITIVES 1000
+#define XD_REPEAT_CAL_SCORES 20000000
+#define XD_REPEAT_CAL_MIN 100
+
+/* candidate k's score of an item: s its score with the term, s0 without */
+static inline float
+xd_repeat_candidate(int k, float s, float s0, float g)
+{
+	if (g == 0.0f)
+		return s;
+	return k == XD_REPEAT_OFF ? s0 : s + (k == XD_REPEAT_LEARNED ? 0.0f : xd_repeat_shifts[k - 1]) * g;
+}
+
+/*
+ * Adds 1/rank of row's positive under each candidate to rr[]: every item of
+ * the domain in the row's context, the user's own included (xd_eval_full's
+ * keep_seen), ties counting half.
+ */
+static xd_status
+xd_repeat_rank_row(xd_model *model, const xd_dataset *ds, int64_t row, xd_batch *b,
+				   float *s, float *s0, float *g, double *rr)
+{
+	const xd_feature_encoder *e = &ds->enc;
+	int			m = e->schema.m;
+	int32_t		u = ds->users[row],
+				v = ds->items[row],
+				n = ds->n_items;
+	xd_status	st;
+
+	/* every item with the term, in chunks of the batch's capacity */
+	for (int32_t w0 = 0; w0 < n; w0 += b->capacity)
+	{
+		b->n = n - w0 < b->capacity ? n - w0 : b->capacity;
+		for (int t = 0; t < b->n; t++)
+		{
+			b->users[t] = u;
+			b->items[t] = w0 + t;
+			b->hist[t] = xd_dataset_hist(ds, row, w0 + t);
+			xd_dataset_encode(ds, row, w0 + t, b->c + (size_t) t * m);
+			g[w0 + t] = b->hist[t];
+		}
+		if ((st = xd_model_score(model, b, s + w0)) != XD_OK)
+			return st;
+	}
+	/* the user's own items again without it */
+	b->n = 0;
+	for (int32_t w = 0; w < n; w++)
+	{
+		s0[w] = s[w];
+		if (g[w] == 0.0f)
+			continue;
+		b->users[b->n] = u;
+		b->items[b->n] = w;
+		b->hist[b->n] = 0.0f;
+		xd_dataset_encode(ds, row, w, b->c + (size_t) b->n * m);
+		b->n++;
+		if (b->n == b->capacity)
+		{
+			float	   *tmp = s0 + n;	/* scratch after s0's n entries */
+
+			if ((st = xd_model_score(model, b, tmp)) != XD_OK)
+				return st;
+			for (int t = 0; t < b->n; t++)
+				s0[b->items[t]] = tmp[t];
+			b->n = 0;
+		}
+	}
+	if (b->n > 0)
+	{
+		float	   *tmp = s0 + n;
+
+		if ((st = xd_model_score(model, b, tmp)) != XD_OK)
+			return st;
+		for (int t = 0; t < b->n; t++)
+			s0[b->items[t]] = tmp[t];
+	}
+	for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
+	{
+		float		pos = xd_repeat_candidate(k, s[v], s0[v], g[v]);
+		int64_t		higher = 0,
+					tied = 0;
+
+		for (int32_t w = 0; w < n; w++)
+		{
+			float		x;
+
+			if (w == v)
+				continue;
+			x = xd_repeat_candidate(k, s[w], s0[w], g[w]);
+			higher += x > pos;
+			tied += x == pos;
+		}
+		rr[k] += 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+	}
+	return XD_OK;
+}
+
+xd_status
+xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split split,
+					 int64_t max_positives, const xd_hooks *hooks,
+					 double mrr[XD_REPEAT_CANDIDATES], int64_t *n_out)
+{
+	const int64_t *rows = ds->split_rows[split];
+	int64_t		n_rows = ds->n_split[split],
+				n_pos = 0,
+				stride;
+	int32_t		n_items = ds->n_items;
+	xd_batch	b = {0};
+	float	   *s = NULL,
+			   *s0 = NULL,
+			   *g = NULL;
+	double		rr[XD_REPEAT_CANDIDATES] = {0};
+	int			cap_rows = n_items < 4096 ? (n_items > 0 ? n_items : 1) : 4096;
+	xd_status	st;
+
+	memset(mrr, 0, sizeof(double) * XD_REPEAT_CANDIDATES);
+	*n_out = 0;
+	if (!xd_model_has_repeat(model) || n_rows == 0 || n_items == 0)
+		return XD_OK;
+	if ((st = xd_batch_init(&b, cap_rows, ds->enc.schema.m)) != XD_OK)
+		return st;
+	s = malloc(sizeof(float) * (size_t) n_items);
+	s0 = malloc(sizeof(float) * ((size_t) n_items + (size_t) cap_rows));
+	g = malloc(sizeof(float) * (size_t) n_items);
+	if (!s || !s0 || !g)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
+	/* at most max_positives rows, spread evenly over the split */
+	stride = max_positives > 0 && n_rows > max_positives ?
+		(n_rows + max_positives - 1) / max_positives : 1;
+	for (int64_t i = 0; i < n_rows; i += stride)
+	{
+		int64_t		row = rows[i];
+
+		if (!xd_dataset_user_known(ds, ds->users[row]) || !xd_dataset_item_known(ds, ds->items[row]))
+			continue;
+		if (hooks && xd_hooks_stopped(hooks))
+		{
+			st = XD_ECANCELLED;
+			goto done;
+		}
+		if ((st = xd_repeat_rank_row(model, ds, row, &b, s, s0, g, rr)) != XD_OK)
+			goto done;
+		n_pos++;
+	}
+	for (int k = 0; k < XD_REPEAT_CANDIDATES && n_pos > 0; k++)
+		mrr[k] = rr[k] / (double) n_pos;
+	*n_out = n_pos;
+	st = XD_OK;
+done:
+	free(s);
+	free(s0);
+	free(g);
+	xd_batch_free(&b);
+	return st;
+}
+
+xd_status
+xd_repeat_calibrate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+					xd_repeat_calibration *out)
+{
+	int64_t		cap = o->valid_max > 0 && o->valid_max < XD_REPEAT_CAL_POSITIVES ?
+		o->valid_max : XD_REPEAT_CAL_POSITIVES;
+	xd_status	st;
+
+	if (ds->n_items > 0 && cap * ds->n_items > XD_REPEAT_CAL_SCORES)
+		cap = XD_REPEAT_CAL_SCORES / ds->n_items > XD_REPEAT_CAL_MIN ?
+			XD_REPEAT_CAL_SCORES / ds->n_items : XD_REPEAT_CAL_MIN;
+
+	memset(out, 0, sizeof(*out));
+	out->chosen = XD_REPEAT_LEARNED;
+	st = xd_repeat_candidates(model, ds, XD_SPLIT_VALID, cap, &o->hooks, out->mrr, &out->n_valid);
+	/* no validation positive: nothing to choose on, the learned term stays */
+	if (st != XD_OK || out->n_valid == 0)
+		return st;
+	/* ties keep the earlier: the learned term, then the smaller lift */
+	for (int k = 1; k < XD_REPEAT_CANDIDATES; k++)
+		if (out->mrr[k] > out->mrr[out->chosen])
+			out->chosen = k;
+	xd_repeat_apply(model, out->chosen);
+	out->shift = out->chosen == XD_REPEAT_OFF || out->chosen == XD_REPEAT_LEARNED ? 0.0f :
+		xd_repeat_shifts[out->chosen - 1];
+	return XD_OK;
+}
+
+void
+xd_repeat_apply(xd_model *model, int candidate)
+{
+	xd_domain  *dom = model->domain;
+
+	if (!xd_model_has_repeat(model))
+		return;
+	if (candidate == XD_REPEAT_OFF)
+	{
+		memset(dom->w_R->w, 0, sizeof(float) * (size_t) model->cfg.m);
+		dom->b_R->w[0] = 0.0f;
+	}
+	else if (candidate > XD_REPEAT_LEARNED && candidate < XD_REPEAT_OFF)
+		dom->b_R->w[0] += xd_repeat_shifts[candidate - 1];
+}
