@@ -30,7 +30,7 @@ SELECT pg_temp.try($$SELECT xdrec.alter_model('b', options => '{"biao_interval":
 SELECT options ? 'source_weighting' AS changed FROM xdrec.model WHERE name = 'b';
 
 -- on: the other domains are the targets, the perceptron moves every 5 steps
-SELECT xdrec.alter_model('b', options => '{"source_weighting": "biao", "biao_interval": 5}') ? 'source_weighting' AS altered;
+SELECT xdrec.alter_model('b', options => '{"source_weighting": "biao", "biao_interval": 5, "biao_warmup": 0}') ? 'source_weighting' AS altered;
 SELECT xdrec.train('b') AS j \gset
 SELECT :'j'::jsonb->'source_weighting'->>'method' AS method,
        :'j'::jsonb->'source_weighting'->'targets' AS targets,

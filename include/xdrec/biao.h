@@ -60,6 +60,11 @@ typedef struct xd_biao_opts
 {
 	int			interval;		/* lower steps per upper step (20, the
 								 * interval docs/biao-report.md measured) */
+	int			warmup_epochs;	/* lower epochs before the first upper step
+								 * (5): the implicit gradient assumes the
+								 * lower level near its optimum; far from
+								 * it, in the first epochs, it pointed the
+								 * other way (docs/training.md) */
 	int			neumann_terms;	/* 3 (paper section 4.1) */
 	float		neumann_alpha;	/* the series' step (0.01) */
 	float		fd_step;		/* central differences: the perturbation's
@@ -95,8 +100,9 @@ xd_status	xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset 
 void		xd_biao_free(xd_biao *b);
 
 /*
- * xd_train_opts.weigh: every `interval` steps (step > 0) an upper step, then
- * the batch's row weights from the perceptron.
+ * xd_train_opts.weigh: every `interval` steps (step > 0) after the first
+ * warmup_epochs an upper step, then the batch's row weights from the
+ * perceptron.
  */
 xd_status	xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step);
 

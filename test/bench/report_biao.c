@@ -6,7 +6,9 @@
  * mode 1 (a share of them) follow a rule no target shares, and targets that
  * follow the shared rule only. Per seed, the source's model is trained
  * plainly and with BIAO (and its ablations: no global term, no local term,
- * a held-out developing split instead of reorder-and-reuse), every one to
+ * a held-out developing split instead of reorder-and-reuse; and a control,
+ * the perceptron frozen at its start: what a run with BIAO's cost and its
+ * near-uniform weights gives without learning them), every one to
  * early stopping on the source's validation MRR, from the same
  * initialisation; then every target is adapted from each source with DRR
  * (its encoders trained on that source) and with auto (target-only, Anneal,
@@ -15,9 +17,16 @@
  * weight per context value (hour x mode: Figure 3). Writes
  * docs/biao-report.md.
  *
- * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.7)]
- *        [--interval n (biao.h's default)] [--neumann terms (biao.h's)]
+ * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.5)]
+ *        [--contradiction share (1)] [--target-mode1 share (0.5)]
+ *        [--src-rows n] (the world, fixture.h)
+ *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
+ *        [--interval n] [--neumann terms] [--warmup epochs] [--upper-lr x]
+ *        (biao.h's defaults)
  *        [--real-only] (with --real: the real part alone, to try a setting)
+ *        [--only list] (plain and the variants listed, of
+ *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
+ *        setting)
  *        (quick by default)
  */
 #include <math.h>
@@ -34,16 +43,17 @@
 #include "xdrec/sample.h"
 #include "xdrec/transfer.h"
 
-#define N_SEEDS 3
+#define MAX_SEEDS 5
 #define N_TGT 3
 
 enum
 {
-	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_ORACLE, N_SRC
+	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_FROZEN, S_ORACLE, N_SRC
 };
 static const char *const src_label[N_SRC] = {
 	"plain", "BIAO", "BIAO, no global term", "BIAO, no local term",
-	"BIAO, held-out developing split", "oracle weights (mode 1 rows dropped)"
+	"BIAO, held-out developing split", "BIAO, perceptron frozen (control)",
+	"oracle weights (mode 1 rows dropped)"
 };
 
 enum
@@ -53,10 +63,20 @@ enum
 static const char *const adapt_label[N_ADAPT] = {"DRR", "auto"};
 
 static bool full = false;
-static float foreign_share = 0.7f;	/* --foreign x */
+static float foreign_share = 0.5f;	/* --foreign x */
 static int	opt_interval = 0;	/* --interval n; 0: biao.h's default */
 static int	opt_neumann = -1;	/* --neumann terms; -1: biao.h's default */
+static int	opt_warmup = -1;	/* --warmup epochs; -1: biao.h's default */
+static float opt_upper_lr = -1.0f;	/* --upper-lr x; < 0: biao.h's default
+									 * (0: the perceptron never moves, a
+									 * control for the perturbation alone) */
 static bool real_only = false;	/* --real-only */
+static int	n_seeds = 3;		/* --seeds n (at most MAX_SEEDS) */
+static int	seed_offset = 0;	/* --seed-offset k: seeds k .. k + n - 1 */
+static float contradiction = 1.0f;	/* --contradiction x */
+static float target_mode1 = 0.5f;	/* --target-mode1 x */
+static int	src_rows = 0;		/* --src-rows n; 0: the mode's */
+static unsigned variants = ~0u;	/* --only list: the variants run (bits) */
 
 typedef struct source_run
 {
@@ -67,17 +87,18 @@ typedef struct source_run
 	double		dev_first;
 	double		dev_last;
 	double		upper_seconds;
+	double		trained_w[2];	/* mean weight trained with, mode 0 / 1 */
 } source_run;
 
-static source_run srun[N_SRC][N_SEEDS];
-static double mrr[N_SRC][N_ADAPT][N_TGT][N_SEEDS];
-static int	auto_kept[N_SRC][N_TGT][N_SEEDS];
+static source_run srun[N_SRC][MAX_SEEDS];
+static double mrr[N_SRC][N_ADAPT][N_TGT][MAX_SEEDS];
+static int	auto_kept[N_SRC][N_TGT][MAX_SEEDS];
 /*
  * mean weight (n_pos w: 1 is plain) per context value, BIAO, per seed: by
  * the codes ctx_a (ctx_na values) and ctx_b (ctx_nb; -1: none) of the rows
  */
 #define MAX_CTX 16
-static double wmean[MAX_CTX][2][N_SEEDS];
+static double wmean[MAX_CTX][2][MAX_SEEDS];
 static int	ctx_a,
 			ctx_na,
 			ctx_b,
@@ -195,14 +216,86 @@ oracle_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	return XD_OK;
 }
 
+/* the source's rows in the synthetic world */
+static int64_t
+synthetic_src_rows(void)
+{
+	return src_rows > 0 ? src_rows : full ? 60000 : 20000;
+}
+
+/* whether variant v runs: plain always, the others as --only says */
+static bool
+ran(int v)
+{
+	return v == S_PLAIN || (variants >> v & 1u);
+}
+
+/* --only's list (plain, biao, noglobal, nolocal, heldout, oracle) as bits */
+static bool
+parse_variants(const char *list)
+{
+	static const char *const key[N_SRC] = {
+		"plain", "biao", "noglobal", "nolocal", "heldout", "frozen", "oracle"
+	};
+	char		buf[256];
+
+	variants = 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","))
+	{
+		int			v = 0;
+
+		while (v < N_SRC && strcmp(tok, key[v]) != 0)
+			v++;
+		if (v == N_SRC)
+			return false;
+		variants |= 1u << v;
+	}
+	return true;
+}
+
+/*
+ * BIAO's weigh hook, counting the weights the lower level trained with
+ * after the first upper step, by the mode shown (synthetic world: slot is
+ * the mode 1 slot's index in c; real views: -1, not counted)
+ */
+typedef struct tracked
+{
+	xd_biao    *bi;
+	int			slot;
+	double		sum[2];
+	int64_t		cnt[2];
+} tracked;
+
+static xd_status
+tracked_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	tracked    *t = arg;
+	xd_biao_stats st;
+	xd_status	rc = xd_biao_weigh(t->bi, model, b, step);
+
+	xd_biao_get_stats(t->bi, &st);
+	if (rc != XD_OK || t->slot < 0 || st.n_upper == 0)
+		return rc;
+	for (int j = 0; j < b->n_pos; j++)
+	{
+		int			k = b->c[(size_t) j * b->m + t->slot] > 0.5f;
+
+		t->sum[k] += b->weights[j];
+		t->cnt[k]++;
+	}
+	return rc;
+}
+
 /* the source model of variant v, trained to early stopping */
 static xd_model *
 train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 {
-	xd_model   *model = new_model(src, 1000 + s);
+	xd_model   *model = new_model(src, 1000 + seed_offset + s);
 	xd_train_opts o;
 	xd_train_result res;
 	xd_biao    *bi = NULL;
+	tracked		tr = {0};
 	source_run *r = &srun[v][s];
 	double		t0 = cpu_now();
 	/* the slot of mode 1 in c: the mode feature's one-hot block, second slot */
@@ -223,13 +316,22 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 			bo.interval = opt_interval;
 		if (opt_neumann >= 0)
 			bo.neumann_terms = opt_neumann;
-		bo.seed = 7 + s;
+		if (opt_warmup >= 0)
+			bo.warmup_epochs = opt_warmup;
+		if (opt_upper_lr >= 0.0f)
+			bo.upper_lr = opt_upper_lr;
+		/* the control: the same run, its perceptron never moving */
+		if (v == S_FROZEN)
+			bo.upper_lr = 0.0f;
+		bo.seed = 7 + seed_offset + s;
 		bo.use_global = v != S_NOGLOBAL;
 		bo.use_local = v != S_NOLOCAL;
 		bo.heldout_dev = v == S_HELDOUT;
 		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
-		o.weigh = xd_biao_weigh;
-		o.weigh_arg = bi;
+		tr.bi = bi;
+		tr.slot = real_mode ? -1 : slot;
+		o.weigh = tracked_weigh;
+		o.weigh_arg = &tr;
 	}
 	CHECK(xd_train(model, src, &o, &res));
 	r->seconds = cpu_now() - t0;
@@ -244,6 +346,8 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		r->dev_first = st.n_upper ? st.dev_loss[0] : NAN;
 		r->dev_last = st.n_upper ? st.dev_loss[st.n_upper - 1] : NAN;
 		r->upper_seconds = st.upper_seconds;
+		for (int k = 0; k < 2; k++)
+			r->trained_w[k] = tr.cnt[k] ? tr.sum[k] / tr.cnt[k] : NAN;
 		if (v == S_BIAO)
 			weights_by_context(bi, model, src, s);
 		xd_biao_free(bi);
@@ -261,7 +365,7 @@ adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *t
 	xd_dist_encoders *enc = NULL;
 
 	xd_dist_encoder_opts_default(&eo);
-	eo.seed = 2000 + s;
+	eo.seed = 2000 + seed_offset + s;
 	CHECK(xd_dist_encoders_train(model, src, &eo, &enc, &rep));
 	for (int t = 0; t < N_TGT; t++)
 		for (int a = 0; a < N_ADAPT; a++)
@@ -273,7 +377,7 @@ adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *t
 
 			xd_transfer_opts_default(&o);
 			o.method = a == A_DRR ? XD_TRANSFER_DRR : XD_TRANSFER_AUTO;
-			o.seed = 3000 + s;
+			o.seed = 3000 + seed_offset + s;
 			if (!full)
 				o.lr_search = 1;
 			CHECK(xd_transfer(model->shared, enc, tgt[t], &o, &r));
@@ -307,31 +411,39 @@ write_intro(FILE *f)
 		bo.interval = opt_interval;
 	if (opt_neumann >= 0)
 		bo.neumann_terms = opt_neumann;
+	if (opt_warmup >= 0)
+		bo.warmup_epochs = opt_warmup;
 	fprintf(f, "## Synthetic world\n\n"
 			"The world (test/unit/fixture.h, `fx_biao_world`): interaction features hour (4 "
 			"values) and mode. A row's item is of the hour's group (the shared rule) or, in "
-			"mode 1, of the user's group whatever the hour (a rule no target shares); one row "
-			"in five is of a random group. Source: %d users, %d items, %d rows, %.0f%% of "
-			"mode 1. %d targets of %d users, %d items, %d rows, mode 0 only. Model d = %d, "
+			"mode 1, of the user's group whatever the hour or, %.0f%% of the mode 1 rows "
+			"(the world's contradiction), of the opposite hour's group (a rule no target "
+			"shares); one row in five is of a random group. Source: %d users, %d items, %d "
+			"rows, %.0f%% of mode 1. %d targets of %d users, %d items, %d rows, of the shared "
+			"rule only, %.0f%% of them showing mode 1 (where a source that learnt the foreign "
+			"rule misleads them). Model d = %d, "
 			"batch 128; every source trained to early stopping on its validation MRR "
 			"(DESIGN's patience 10, at most 100 epochs) from the same initialisation per seed; "
-			"BIAO with interval %d, %d Neumann terms and the other defaults of biao.h. Adaptation: DRR (encoders "
+			"BIAO with interval %d, %d Neumann terms, the first upper step after %d epochs "
+			"and the other defaults of biao.h. Adaptation: DRR (encoders "
 			"trained on each source) and auto, the default (target-only, Anneal, DRR), at "
 			"lr_search %s. Test MRR on the sampled protocol (50 item + 50 context "
 			"negatives).\n\n",
-			full ? 1000 : 400, full ? 160 : 96, full ? 60000 : 20000, 100 * foreign_share,
-			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, full ? 32 : 16,
-			bo.interval, bo.neumann_terms, full ? "3 (default)" : "1");
+			100 * contradiction, full ? 1000 : 400, full ? 160 : 96, (int) synthetic_src_rows(),
+			100 * foreign_share,
+			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, 100 * target_mode1, full ? 32 : 16,
+			bo.interval, bo.neumann_terms, bo.warmup_epochs, full ? "3 (default)" : "1");
 }
 
 /* the tables of one world: summed and per-target MRR, cost, goals, weights */
 static void
 write_tables(FILE *f)
 {
-	double		plain_sec[N_SEEDS];
+	double		plain_sec[MAX_SEEDS];
 	int			n_src = real_mode ? S_ORACLE : N_SRC;
+	bool		has_biao = ran(S_BIAO);
 
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 		plain_sec[s] = srun[S_PLAIN][s].seconds;
 
 	fprintf(f, "### Summed test MRR over the targets\n\n"
@@ -339,40 +451,64 @@ write_tables(FILE *f)
 			"| source training | DRR | gain | auto | gain |\n|---|---|---|---|---|\n");
 	for (int v = 0; v < n_src; v++)
 	{
+		if (!ran(v))
+			continue;
 		fprintf(f, "| %s |", src_label[v]);
 		for (int a = 0; a < N_ADAPT; a++)
 		{
-			double		x[N_SEEDS],
-						p[N_SEEDS];
+			double		x[MAX_SEEDS],
+						p[MAX_SEEDS];
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				x[s] = summed(v, a, s);
 				p[s] = summed(S_PLAIN, a, s);
 			}
-			fprintf(f, " %.4f (%.4f) |", mean_of(x, N_SEEDS), sd_of(x, N_SEEDS));
+			fprintf(f, " %.4f (%.4f) |", mean_of(x, n_seeds), sd_of(x, n_seeds));
 			if (v == S_PLAIN)
 				fprintf(f, " |");
 			else
-				fprintf(f, " %+.1f%% |", 100.0 * (mean_of(x, N_SEEDS) / mean_of(p, N_SEEDS) - 1.0));
+				fprintf(f, " %+.1f%% |", 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0));
 		}
 		fprintf(f, "\n");
 	}
 
+	fprintf(f, "\n### Gain per seed\n\nSummed test MRR over the targets against plain "
+			"source training on the same seed, relative, auto / DRR.\n\n| source training |");
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, " seed %d |", seed_offset + s);
+	fprintf(f, "\n|---|");
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, "---|");
+	fprintf(f, "\n");
+	for (int v = 1; v < n_src; v++)
+	{
+		if (!ran(v))
+			continue;
+		fprintf(f, "| %s |", src_label[v]);
+		for (int s = 0; s < n_seeds; s++)
+			fprintf(f, " %+.1f%% / %+.1f%% |",
+					100.0 * (summed(v, A_AUTO, s) / summed(S_PLAIN, A_AUTO, s) - 1.0),
+					100.0 * (summed(v, A_DRR, s) / summed(S_PLAIN, A_DRR, s) - 1.0));
+		fprintf(f, "\n");
+	}
+	if (!has_biao)
+		return;
+
 	fprintf(f, "\n### Per target\n\nTest MRR, mean over seeds; the paired difference BIAO - "
 			"plain with its standard error over seeds (sd / sqrt(%d)).\n\n"
 			"| target | adaptation | plain | BIAO | difference (se) |\n|---|---|---|---|---|\n",
-			N_SEEDS);
+			n_seeds);
 	for (int t = 0; t < N_TGT; t++)
 		for (int a = 0; a < N_ADAPT; a++)
 		{
-			double		d[N_SEEDS];
+			double		d[MAX_SEEDS];
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
 			fprintf(f, "| %d | %s | %.4f | %.4f | %+.4f (%.4f) |\n", t + 1, adapt_label[a],
-					mean_of(mrr[S_PLAIN][a][t], N_SEEDS), mean_of(mrr[S_BIAO][a][t], N_SEEDS),
-					mean_of(d, N_SEEDS), sd_of(d, N_SEEDS) / sqrt((double) N_SEEDS));
+					mean_of(mrr[S_PLAIN][a][t], n_seeds), mean_of(mrr[S_BIAO][a][t], n_seeds),
+					mean_of(d, n_seeds), sd_of(d, n_seeds) / sqrt((double) n_seeds));
 		}
 	fprintf(f, "\nauto kept (target-only 0, Anneal 2, DRR 3), per target and seed:");
 	for (int v = S_PLAIN; v <= S_BIAO; v++)
@@ -381,7 +517,7 @@ write_tables(FILE *f)
 		for (int t = 0; t < N_TGT; t++)
 		{
 			fprintf(f, " [");
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				fprintf(f, "%s%d", s ? " " : "", auto_kept[v][t][s]);
 			fprintf(f, "]");
 		}
@@ -394,17 +530,19 @@ write_tables(FILE *f)
 			"upper steps | upper seconds | L_dev first -> last |\n|---|---|---|---|---|---|---|---|---|\n");
 	for (int v = 0; v < n_src; v++)
 	{
-		double		ep[N_SEEDS],
-					va[N_SEEDS],
-					se[N_SEEDS],
-					ra[N_SEEDS],
-					pe[N_SEEDS],
-					up[N_SEEDS],
-					us[N_SEEDS],
-					d0[N_SEEDS],
-					d1[N_SEEDS];
+		double		ep[MAX_SEEDS],
+					va[MAX_SEEDS],
+					se[MAX_SEEDS],
+					ra[MAX_SEEDS],
+					pe[MAX_SEEDS],
+					up[MAX_SEEDS],
+					us[MAX_SEEDS],
+					d0[MAX_SEEDS],
+					d1[MAX_SEEDS];
 
-		for (int s = 0; s < N_SEEDS; s++)
+		if (!ran(v))
+			continue;
+		for (int s = 0; s < n_seeds; s++)
 		{
 			source_run *r = &srun[v][s];
 
@@ -419,48 +557,48 @@ write_tables(FILE *f)
 			d1[s] = r->dev_last;
 		}
 		fprintf(f, "| %s | %.1f | %.4f | %.1f | %.2f | %.2f |", src_label[v],
-				mean_of(ep, N_SEEDS), mean_of(va, N_SEEDS), mean_of(se, N_SEEDS),
-				mean_of(ra, N_SEEDS), mean_of(pe, N_SEEDS));
+				mean_of(ep, n_seeds), mean_of(va, n_seeds), mean_of(se, n_seeds),
+				mean_of(ra, n_seeds), mean_of(pe, n_seeds));
 		if (v == S_PLAIN || v == S_ORACLE)
 			fprintf(f, " | | |\n");
 		else
-			fprintf(f, " %.0f | %.1f | %.4f -> %.4f |\n", mean_of(up, N_SEEDS),
-					mean_of(us, N_SEEDS), mean_of(d0, N_SEEDS), mean_of(d1, N_SEEDS));
+			fprintf(f, " %.0f | %.1f | %.4f -> %.4f |\n", mean_of(up, n_seeds),
+					mean_of(us, n_seeds), mean_of(d0, n_seeds), mean_of(d1, n_seeds));
 	}
 
 	{
 		double		g[N_ADAPT],
-					ratio[N_SEEDS],
+					ratio[MAX_SEEDS],
 					w0 = 0.0,
 					w1 = 0.0;
 		int			worse[N_ADAPT] = {0};
 
 		for (int a = 0; a < N_ADAPT; a++)
 		{
-			double		x[N_SEEDS],
-						p[N_SEEDS];
+			double		x[MAX_SEEDS],
+						p[MAX_SEEDS];
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				x[s] = summed(S_BIAO, a, s);
 				p[s] = summed(S_PLAIN, a, s);
 			}
-			g[a] = 100.0 * (mean_of(x, N_SEEDS) / mean_of(p, N_SEEDS) - 1.0);
+			g[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0);
 			for (int t = 0; t < N_TGT; t++)
 			{
-				double		d[N_SEEDS];
+				double		d[MAX_SEEDS];
 
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
-				worse[a] += mean_of(d, N_SEEDS) < -2.0 * sd_of(d, N_SEEDS) / sqrt((double) N_SEEDS);
+				worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
 			}
 		}
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			ratio[s] = srun[S_BIAO][s].seconds / plain_sec[s];
 		for (int h = 0; h < 4; h++)
 		{
-			w0 += mean_of(wmean[h][0], N_SEEDS) / 4.0;
-			w1 += mean_of(wmean[h][1], N_SEEDS) / 4.0;
+			w0 += mean_of(wmean[h][0], n_seeds) / 4.0;
+			w1 += mean_of(wmean[h][1], n_seeds) / 4.0;
 		}
 		fprintf(f, "\n### Goals\n\n"
 				"- Summed test MRR, BIAO against plain source training: %+.1f%% with auto (the "
@@ -471,10 +609,65 @@ write_tables(FILE *f)
 				"3x: %s.\n",
 				g[A_AUTO], g[A_DRR], g[A_AUTO] >= 5.0 ? "met" : "missed",
 				worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
-				mean_of(ratio, N_SEEDS), mean_of(ratio, N_SEEDS) <= 3.0 ? "met" : "missed");
+				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
+		if (ran(S_FROZEN) && ran(S_BIAO))
+		{
+			double		gc[N_ADAPT];
+
+			for (int a = 0; a < N_ADAPT; a++)
+			{
+				double		x[MAX_SEEDS],
+							c[MAX_SEEDS];
+
+				for (int s = 0; s < n_seeds; s++)
+				{
+					x[s] = summed(S_BIAO, a, s);
+					c[s] = summed(S_FROZEN, a, s);
+				}
+				gc[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
+			}
+			fprintf(f, "- Against the control (the same runs with the perceptron frozen at its "
+					"start: BIAO's cost and perturbation without its learning): %+.1f%% with "
+					"auto, %+.1f%% with DRR. What the learnt weights add.\n",
+					gc[A_AUTO], gc[A_DRR]);
+		}
 		if (!real_mode)
+		{
 			fprintf(f, "- Mean weight of the foreign rule's rows %.3f against the shared rule's "
-					"%.3f (1 is plain): %s.\n", w1, w0, w1 < w0 ? "lower, as it should be" : "not lower");
+					"%.3f (1 is plain): %s; per seed (foreign / shared):", w1, w0,
+					w1 < w0 ? "lower, as it should be" : "not lower");
+			for (int s = 0; s < n_seeds; s++)
+			{
+				double		a = 0.0,
+							b = 0.0;
+
+				for (int h = 0; h < 4; h++)
+				{
+					a += wmean[h][1][s] / 4.0;
+					b += wmean[h][0][s] / 4.0;
+				}
+				fprintf(f, " %.2f / %.2f%s", a, b, s + 1 < n_seeds ? "," : ".\n");
+			}
+			fprintf(f, "- Those are the final perceptron's. The weights the lower level "
+					"trained with, every batch after the first upper step, foreign / shared, "
+					"per seed:");
+			for (int s = 0; s < n_seeds; s++)
+				fprintf(f, " %.2f / %.2f%s", srun[S_BIAO][s].trained_w[1],
+						srun[S_BIAO][s].trained_w[0], s + 1 < n_seeds ? "," : ".\n");
+			if (ran(S_ORACLE))
+			{
+				double		lo = INFINITY;
+
+				for (int s = 0; s < n_seeds; s++)
+				{
+					double		x = summed(S_ORACLE, A_AUTO, s) / summed(S_PLAIN, A_AUTO, s) - 1.0;
+
+					lo = x < lo ? x : lo;
+				}
+				fprintf(f, "- The world rewards dropping the foreign rows: the oracle's gain "
+						"(auto) is at least %+.1f%% on every seed.\n", 100.0 * lo);
+			}
+		}
 	}
 
 	fprintf(f, "\n### Mean weight per context value (the paper's Figure 3)\n\n"
@@ -490,8 +683,8 @@ write_tables(FILE *f)
 		fprintf(f, "| %d |", h);
 		for (int k = 0; k < ctx_nb; k++)
 		{
-			fprintf(f, " %.3f [", mean_of(wmean[h][k], N_SEEDS));
-			for (int s = 0; s < N_SEEDS; s++)
+			fprintf(f, " %.3f [", mean_of(wmean[h][k], n_seeds));
+			for (int s = 0; s < n_seeds; s++)
 				fprintf(f, "%s%.2f", s ? " " : "", wmean[h][k][s]);
 			fprintf(f, "] |");
 		}
@@ -529,11 +722,14 @@ run_real(FILE *f, const char *path)
 	ctx_b = -1;
 	ctx_nb = 1;
 	snprintf(real_ctx_name, sizeof(real_ctx_name), "first interaction feature's");
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 		for (int v = 0; v < S_ORACLE; v++)
 		{
-			xd_model   *model = train_source(v, s, rv.ds[0], rv.ds + 1);
+			xd_model   *model;
 
+			if (!ran(v))
+				continue;
+			model = train_source(v, s, rv.ds[0], rv.ds + 1);
 			adapt(v, s, model, rv.ds[0], rv.ds + 1);
 			xd_model_free(model);
 		}
@@ -573,12 +769,39 @@ main(int argc, char **argv)
 			opt_interval = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--neumann") == 0 && i + 1 < argc)
 			opt_neumann = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
+			opt_warmup = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--upper-lr") == 0 && i + 1 < argc)
+			opt_upper_lr = (float) atof(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+		{
+			if (!parse_variants(argv[++i]))
+			{
+				fprintf(stderr, "report_biao: --only takes plain,biao,noglobal,nolocal,heldout,frozen,oracle\n");
+				return 1;
+			}
+		}
+		else if (strcmp(argv[i], "--target-mode1") == 0 && i + 1 < argc)
+			target_mode1 = (float) atof(argv[++i]);
+		else if (strcmp(argv[i], "--contradiction") == 0 && i + 1 < argc)
+			contradiction = (float) atof(argv[++i]);
+		else if (strcmp(argv[i], "--src-rows") == 0 && i + 1 < argc)
+			src_rows = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--seeds") == 0 && i + 1 < argc)
+			n_seeds = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--seed-offset") == 0 && i + 1 < argc)
+			seed_offset = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real") == 0 && i + 1 < argc)
 			real_path = argv[++i];
 		else
 			out_dir = argv[i];
+	}
+	if (n_seeds < 2 || n_seeds > MAX_SEEDS || seed_offset < 0)
+	{
+		fprintf(stderr, "report_biao: --seeds 2..%d, --seed-offset >= 0\n", MAX_SEEDS);
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
 	f = fopen(path, "w");
@@ -590,27 +813,40 @@ main(int argc, char **argv)
 	fprintf(f, "# Source weighting (BIAO) report\n\n"
 			"Written by `make report-biao` (test/bench/report_biao.c, %s mode), %d seeds. "
 			"Read [training.md](training.md#source-weighting-biao) for the method.\n\n",
-			full ? "full" : "quick", N_SEEDS);
+			full ? "full" : "quick", n_seeds);
 	ctx_a = 0;
 	ctx_na = 4;
 	ctx_b = 1;
 	ctx_nb = 2;
-	for (int s = 0; s < N_SEEDS && !real_only; s++)
+	for (int s = 0; s < n_seeds && !real_only; s++)
 	{
-		xd_dataset *src = fx_biao_world(100 + s, full ? 1000 : 400, full ? 160 : 96,
-										full ? 60000 : 20000, foreign_share);
+		fx_biao_opts so,
+					to;
+		xd_dataset *src;
 		xd_dataset *tgt[N_TGT];
+
+		fx_biao_world_opts_default(&so);
+		so.foreign_share = foreign_share;
+		so.contradiction = contradiction;
+		fx_biao_world_opts_default(&to);
+		to.shared_mode1 = target_mode1;
+		src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
+							synthetic_src_rows(), &so);
 
 		CHECK(src ? XD_OK : XD_ENOMEM);
 		for (int t = 0; t < N_TGT; t++)
 		{
-			tgt[t] = fx_biao_world(200 + 10 * s + t, full ? 200 : 100, 64,
-								   full ? 2000 : 1200, 0.0f);
+			tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
+								   full ? 2000 : 1200, &to);
 			CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
 		}
 		for (int v = 0; v < N_SRC; v++)
 		{
-			xd_model   *model = train_source(v, s, src, tgt);
+			xd_model   *model;
+
+			if (!ran(v))
+				continue;
+			model = train_source(v, s, src, tgt);
 
 			adapt(v, s, model, src, tgt);
 			xd_model_free(model);

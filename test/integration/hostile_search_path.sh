@@ -325,7 +325,7 @@ SQL
 q -U xdhs_owner >"$WORK/biao.out" 2>&1 <<'SQL'
 SELECT xdrec.create_model('hs_biao', 'g', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
-	options => '{"d": 4, "epochs": 1, "lr_search": 1, "source_weighting": "biao", "biao_interval": 2}');
+	options => '{"d": 4, "epochs": 1, "lr_search": 1, "source_weighting": "biao", "biao_interval": 2, "biao_warmup": 0}');
 SELECT hostile.try(1007, $$SELECT xdrec.train('hs_biao', 'd0')$$);
 SELECT hostile.try(1008, $$SELECT * FROM xdrec.source_weights('hs_biao', 3)$$);
 SELECT xdrec.train('hs_biao', 'd0', background => true);

@@ -43,8 +43,12 @@ fx_dataset(const fx_spec *spec)
  * The source-weighting world (fixture.h): hour h in 0..3 and a mode; a
  * row's item is of group h (the shared rule) or, in mode 1, of the user's
  * group u mod 4 whatever the hour (the foreign rule: not a relabelling of
- * groups, which the targets' own embeddings would absorb), or, one time in
- * five, of a random group; within the group, of the user's parity.
+ * groups, which the targets' own embeddings would absorb) or, a share
+ * contradiction of the mode 1 rows, of the opposite hour's group
+ * (h + 2) mod 4, or, one time in five, of a random group; within the
+ * group, of the user's parity. A share shared_mode1 of the shared rule's
+ * rows shows mode 1 too: in a target, the context where the source's
+ * foreign rule would mislead it.
  */
 static const xd_feature fx_biao_features[] = {
 	XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, 5),
@@ -55,7 +59,7 @@ typedef struct fx_biao_arg
 {
 	int32_t		n_users;
 	int32_t		n_items;
-	float		foreign_share;
+	fx_biao_opts o;
 } fx_biao_arg;
 
 static void
@@ -63,25 +67,39 @@ fx_biao_row(void *arg, xd_rng *rng, int64_t i, fx_row *r)
 {
 	const fx_biao_arg *a = arg;
 	int32_t		hour = (int32_t) xd_rng_below(rng, 4);
-	int32_t		mode = xd_rng_uniform(rng) < a->foreign_share ? 1 : 0;
+	int32_t		mode = xd_rng_uniform(rng) < a->o.foreign_share ? 1 : 0;
+	int32_t		shown = mode;
 	int32_t		per_parity = a->n_items / 8;
 	int32_t		group;
 
 	(void) i;
 	r->user = (int32_t) xd_rng_below(rng, (uint32_t) a->n_users);
 	group = mode == 0 ? hour : r->user % 4;
+	/* drawn only when asked: the default options keep the default world's bytes */
+	if (mode == 1 && a->o.contradiction > 0.0f && xd_rng_uniform(rng) < a->o.contradiction)
+		group = (hour + 2) % 4;
+	if (mode == 0 && a->o.shared_mode1 > 0.0f && xd_rng_uniform(rng) < a->o.shared_mode1)
+		shown = 1;
 	if (xd_rng_uniform(rng) < 0.2f)
 		group = (int32_t) xd_rng_below(rng, 4);
 	r->item = group + 4 * (2 * (int32_t) xd_rng_below(rng, (uint32_t) per_parity) + r->user % 2);
 	r->codes[0] = hour;
-	r->codes[1] = mode;
+	r->codes[1] = shown;
+}
+
+void
+fx_biao_world_opts_default(fx_biao_opts *o)
+{
+	o->foreign_share = 0.0f;
+	o->contradiction = 0.0f;
+	o->shared_mode1 = 0.0f;
 }
 
 xd_dataset *
 fx_biao_world(uint64_t seed, int32_t n_users, int32_t n_items, int64_t n_rows,
-			  float foreign_share)
+			  const fx_biao_opts *o)
 {
-	fx_biao_arg a = {n_users, n_items, foreign_share};
+	fx_biao_arg a = {n_users, n_items, *o};
 	fx_spec		spec = {
 		.features = fx_biao_features, .n_features = 2, .n_users = n_users,
 		.n_items = n_items, .n_rows = n_rows, .seed = seed, .row = fx_biao_row,

@@ -46,14 +46,26 @@ typedef struct fx_spec
 xd_dataset *fx_dataset(const fx_spec *spec);
 
 /*
- * The source-weighting world (biao.h's tests and report): two interaction
- * features, an hour (4 values) and a mode; rows of mode 0 follow a rule
- * (the item's group is the hour's) that rows of mode 1, a share
- * foreign_share of them, invert. Targets are worlds with foreign_share 0.
- * The codes of row r: ds->codes[r * 2] is the hour, [r * 2 + 1] the mode.
- * n_items a multiple of 8. Finalized with seed.
+ * The source-weighting world (biao.h's tests and report, docs/generator.md):
+ * two interaction features, an hour (4 values) and a mode; rows of the
+ * shared rule (the item's group is the hour's) show mode 0, the rows of a
+ * foreign rule no target shares, a share foreign_share of them, mode 1.
+ * Targets are worlds with foreign_share 0. The codes of row r:
+ * ds->codes[r * 2] is the hour, [r * 2 + 1] the mode shown. n_items a
+ * multiple of 8. Finalized with seed.
  */
+typedef struct fx_biao_opts
+{
+	float		foreign_share;	/* rows of the foreign rule (0) */
+	float		contradiction;	/* of those, the share whose item is of the
+								 * opposite hour's group, not of the user's
+								 * (0) */
+	float		shared_mode1;	/* of the shared rule's rows, the share that
+								 * shows mode 1 (0) */
+} fx_biao_opts;
+
+void		fx_biao_world_opts_default(fx_biao_opts *o);
 xd_dataset *fx_biao_world(uint64_t seed, int32_t n_users, int32_t n_items,
-						  int64_t n_rows, float foreign_share);
+						  int64_t n_rows, const fx_biao_opts *o);
 
 #endif

@@ -41,11 +41,14 @@ world_new(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts *bo
 {
 	xd_config	cfg;
 	xd_rng		rng;
+	fx_biao_opts fo;
 
 	memset(w, 0, sizeof(*w));
-	w->src = fx_biao_world(seed, 60, 40, src_rows, 0.4f);
+	fx_biao_world_opts_default(&fo);
 	for (int t = 0; t < N_TGT; t++)
-		w->tgt[t] = fx_biao_world(seed + 100 + t, 30, 24, 600, 0.0f);
+		w->tgt[t] = fx_biao_world(seed + 100 + t, 30, 24, 600, &fo);
+	fo.foreign_share = 0.4f;
+	w->src = fx_biao_world(seed, 60, 40, src_rows, &fo);
 	if (!w->src || !w->tgt[0] || !w->tgt[1])
 		return false;
 	xd_config_defaults(&cfg);
@@ -246,6 +249,7 @@ XD_TEST(biao_is_deterministic)
 
 	xd_biao_opts_default(&bo);
 	bo.interval = 10;
+	bo.warmup_epochs = 0;
 	if (!train_biao(7, &bo, 1, &a) || !train_biao(7, &bo, 1, &b))
 	{
 		XD_CHECK(false);
@@ -264,6 +268,40 @@ XD_TEST(biao_is_deterministic)
 	XD_CHECK(sa.n_upper > 0 && sa.dev_loss[sa.n_upper - 1] == sb.dev_loss[sb.n_upper - 1]);
 	world_free(&a);
 	world_free(&b);
+}
+
+/*
+ * the upper steps wait for warmup_epochs of the source's batches: after one
+ * epoch of warm-up, the second epoch's steps at multiples of the interval
+ * and none of the first's
+ */
+XD_TEST(biao_upper_steps_wait_for_the_warmup)
+{
+	xd_biao_opts bo;
+	biao_world	w;
+	xd_biao_stats st;
+	int64_t    *rows = NULL;
+	int64_t		n = 0,
+				per_epoch,
+				want = 0;
+
+	xd_biao_opts_default(&bo);
+	bo.interval = 10;
+	bo.warmup_epochs = 1;
+	if (!train_biao(5, &bo, 2, &w) || xd_train_rows(w.src, &rows, &n) != XD_OK)
+	{
+		XD_CHECK(false);
+		free(rows);
+		world_free(&w);
+		return;
+	}
+	per_epoch = (n + w.model->cfg.batch_size - 1) / w.model->cfg.batch_size;
+	for (int64_t step = per_epoch; step < 2 * per_epoch; step++)
+		want += step % bo.interval == 0;
+	xd_biao_get_stats(w.bi, &st);
+	XD_CHECK(want > 0 && st.n_upper == want);
+	free(rows);
+	world_free(&w);
 }
 
 /* the mean weight (times n_pos: 1 is plain) of the source's training positives by mode */
@@ -322,6 +360,7 @@ XD_TEST(biao_slow_foreign_rule_gets_lower_weights)
 
 	xd_biao_opts_default(&bo);
 	bo.interval = 10;
+	bo.warmup_epochs = 0;		/* measured so, before the warm-up existed */
 	for (uint64_t seed = 1; seed <= 5; seed++)
 	{
 		biao_world	w;

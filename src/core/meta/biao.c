@@ -87,6 +87,7 @@ struct xd_biao
 			   *cur,
 			   *hv,
 			   *phig;
+	int64_t		warmup_steps;	/* warmup_epochs of the source's batches */
 	/* stats */
 	int			n_upper;
 	int			cap_upper;
@@ -100,6 +101,7 @@ xd_biao_opts_default(xd_biao_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->interval = 20;
+	o->warmup_epochs = 5;
 	o->neumann_terms = 3;
 	o->neumann_alpha = 0.01f;
 	o->fd_step = 1e-2f;
@@ -792,7 +794,7 @@ xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	double		t0;
 	xd_status	st;
 
-	if (step > 0 && step % bi->o.interval == 0 &&
+	if (step > 0 && step >= bi->warmup_steps && step % bi->o.interval == 0 &&
 		(st = xd_biao_upper_step(bi, model, b)) != XD_OK)
 		return st;
 	t0 = xd_clock_seconds();
@@ -899,6 +901,8 @@ histories(xd_biao *bi, const xd_dataset *src)
 		free(rows);
 		return XD_ENOMEM;
 	}
+	/* xd_train's steps: one per batch of the source's training rows */
+	bi->warmup_steps = (int64_t) bi->o.warmup_epochs * ((n + bi->cap - 1) / bi->cap);
 	for (int64_t i = 0; i < n; i++)
 		if (bi->hist_off[src->users[rows[i]] + 1] < bi->o.history)
 			bi->hist_off[src->users[rows[i]] + 1]++;
@@ -987,7 +991,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	xd_status	st = XD_OK;
 
 	*out = NULL;
-	if (o->interval < 1 || o->neumann_terms < 0 || !(o->fd_step > 0.0f) ||
+	if (o->interval < 1 || o->warmup_epochs < 0 || o->neumann_terms < 0 || !(o->fd_step > 0.0f) ||
 		o->refit_steps < 0 || o->history < 0 || o->prototypes < 1 ||
 		n_targets < 1 || source->cfg.beta != 0.0f ||
 		src->enc.schema.m != m || src->n_users != source->domain->n_users ||

@@ -114,6 +114,8 @@ static const XdOption options[] = {
 	.deflt = "\"none\"", .help = "none, or biao: train the source on interactions weighted by what they teach the targets"},
 	{"biao_interval", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_interval), .min = 1, .max = 1000000,
 	.help = "source_weighting biao: training steps between the perceptron's updates"},
+	{"biao_warmup", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_warmup), .min = 0, .max = 1000,
+	.help = "source_weighting biao: training epochs before the perceptron's first update"},
 	{"biao_keep", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_keep), .min = 0, .max = 1000,
 	.deflt = "20", .help = "source_weighting biao: the highest and the lowest weighted source interactions a version keeps (xdrec.source_weights)"},
 };
@@ -412,6 +414,7 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 	md->fewshot_episodes = fewshot.episodes;
 	xd_biao_opts_default(&biao);
 	md->biao_interval = biao.interval;
+	md->biao_warmup = biao.warmup_epochs;
 	for (int i = 0; i < N_OPTIONS; i++)
 		if (options[i].deflt)
 		{

@@ -145,6 +145,7 @@ xdpg_biao_begin(XdBiaoFit *f, const XdModelDef *md, xd_model *model, const xd_da
 		return;
 	xd_biao_opts_default(&bo);
 	bo.interval = md->biao_interval;
+	bo.warmup_epochs = md->biao_warmup;
 	bo.seed = md->cfg.seed;
 	xdpg_check_status(xd_biao_new(&bo, model, src, (const xd_dataset *const *) f->targets,
 								  f->n_targets, &f->biao),
