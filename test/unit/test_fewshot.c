@@ -266,6 +266,7 @@ XD_TEST(fewshot_stops_deterministically)
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
 	XD_CHECK(r1.steps == XD_FS_MAX_STEPS);
 	XD_CHECK(r1.last_loss < r1.first_loss);
+	xd_fewshot_result_free(&r1);
 
 	/*
 	 * p = 0.2 at every step (the head's weights zero): serving stops at the
