@@ -74,6 +74,11 @@ enum
 	M_AUTO0,					/* the same at margin 0: the best on validation */
 	M_AUTO_ALT,					/* auto with every candidate searched by the grid */
 	M_AUTO_SHARED,				/* auto over target-only and the shared-user fits */
+	M_BLEND_DRR,				/* (1-a) target-only + a DRR (decay), a on validation */
+	M_BLEND_ANNEAL,				/* the same with Anneal (decay) */
+	M_BLEND_DRR_HALF,			/* target-only and DRR (decay), a = 0.5 fixed */
+	M_BLEND_TO,					/* control: target-only + target-only (decay) */
+	M_BLEND_AUTO,				/* auto's candidates and their blends with target-only */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -88,7 +93,12 @@ static const char *const method_label[M_HEUR1] = {
 	"Anneal (shared users from the source)", "DRR (shared users from the source)",
 	"target-only (repeat term)", "DRR (repeat term)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
-	"auto (shared users from the source)"
+	"auto (shared users from the source)",
+	"blend: target-only + DRR (search: decay), a on validation",
+	"blend: target-only + Anneal (search: decay), a on validation",
+	"blend: target-only + DRR (search: decay), a = 0.5",
+	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
+	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -514,6 +524,134 @@ fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
 	xd_model_free(model);
 }
 
+/*
+ * The blend (issue 17): s = (1 - a) s_target-only + a s_transfer, the two
+ * fits' scores mixed per candidate; a from BLEND_A chosen on validation by
+ * auto's rule (xd_auto_choose over each a's paired validation terms, a = 0,
+ * target-only, unless another a beats it beyond the product's margin).
+ */
+#define N_BLEND_A 5
+static const float BLEND_A[N_BLEND_A] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+
+typedef struct blend
+{
+	const xd_transfer_result *to;	/* a = 0 */
+	const xd_transfer_result *tr;	/* a = 1 */
+	float		a;
+	float	   *tmp;
+	int			cap;
+} blend;
+
+static xd_status
+blend_score(void *arg, const xd_batch *b, float *scores)
+{
+	blend	   *bl = arg;
+	xd_status	st;
+
+	if (b->n > bl->cap)
+	{
+		float	   *t = realloc(bl->tmp, sizeof(float) * (size_t) b->n);
+
+		if (!t)
+			return XD_ENOMEM;
+		bl->tmp = t;
+		bl->cap = b->n;
+	}
+	if ((st = xd_transfer_score((void *) bl->to, b, scores)) != XD_OK ||
+		(st = xd_transfer_score((void *) bl->tr, b, bl->tmp)) != XD_OK)
+		return st;
+	for (int r = 0; r < b->n; r++)
+		scores[r] = (1.0f - bl->a) * scores[r] + bl->a * bl->tmp[r];
+	return XD_OK;
+}
+
+/* each validation positive's term of the blend at bl->a (larger is better) */
+static void
+blend_validation(const xd_dataset *ds, blend *bl, int s, double **each, int64_t *n)
+{
+	xd_eval_opts eo;
+
+	xd_eval_opts_default(&eo);
+	eo.seed = (uint64_t) (1000 + 17 * s) ^ 0x626c656e64ULL;
+	eo.each = each;
+	if (ds->has_ratings)
+	{
+		xd_rating_metrics rt;
+
+		CHECK(xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, blend_score, bl, &rt));
+		*n = rt.n;
+		for (int64_t i = 0; *each && i < rt.n; i++)
+			(*each)[i] = -(*each)[i];
+	}
+	else
+	{
+		xd_rank_metrics rm;
+
+		CHECK(xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, blend_score, bl, &rm));
+		*n = rm.n;
+	}
+}
+
+/*
+ * The blend of to with each of the n_tr partners tr into c. Candidates:
+ * target-only (a = 0), then per partner every other a of BLEND_A; one a
+ * fixed (fixed_a >= 0, one partner) or the candidate chosen on validation at
+ * the margin. c->chosen is the candidate: 0, or 1 + partner (N_BLEND_A - 1)
+ * + a's index - 1. The time is every fit's (their cells) and the blends'
+ * validation.
+ */
+static void
+fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
+		  int n_tr, const xd_transfer_result *const *tr, const cell *const *c_tr,
+		  int s, float fixed_a, double margin, cell *c)
+{
+	blend		bl = {to, tr[0], 0.0f, NULL, 0};
+	int			n_cand = 1 + n_tr * (N_BLEND_A - 1);
+	double	   *e[1 + 2 * (N_BLEND_A - 1)] = {0};
+	double		gain[1 + 2 * (N_BLEND_A - 1)],
+				se[1 + 2 * (N_BLEND_A - 1)];
+	int64_t		n = 0,
+				tn,
+				tex;
+	int			chosen = 0;
+	double		t0 = cpu_now();
+
+	if (n_tr < 1 || n_tr > 2)
+		abort();
+	if (fixed_a >= 0.0f)
+	{
+		for (int j = 1; j < N_BLEND_A; j++)
+			if (BLEND_A[j] == fixed_a)
+				chosen = j;
+	}
+	else
+	{
+		blend_validation(ds, &bl, s, &e[0], &n);
+		for (int i = 1; i < n_cand; i++)
+		{
+			bl.tr = tr[(i - 1) / (N_BLEND_A - 1)];
+			bl.a = BLEND_A[1 + (i - 1) % (N_BLEND_A - 1)];
+			blend_validation(ds, &bl, s, &e[i], &n);
+		}
+		chosen = xd_auto_choose((const double *const *) e, n_cand, n, margin, gain, se);
+		for (int i = 0; i < n_cand; i++)
+			free(e[i]);
+	}
+	*c = *c_to;
+	bl.tr = chosen > 0 ? tr[(chosen - 1) / (N_BLEND_A - 1)] : tr[0];
+	bl.a = chosen > 0 ? BLEND_A[1 + (chosen - 1) % (N_BLEND_A - 1)] : 0.0f;
+	eval_test(ds, blend_score, &bl, c, &tn, &tex);
+	c->chosen = chosen;
+	c->seconds = c_to->seconds + (cpu_now() - t0);
+	c->epochs = c_to->epochs;
+	for (int i = 0; i < n_tr; i++)
+	{
+		c->seconds += c_tr[i]->seconds;
+		c->epochs += c_tr[i]->epochs;
+	}
+	free(bl.tmp);
+}
+
 static void
 run_view(const char *data_dir, const char *view, view_run *v)
 {
@@ -577,6 +715,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 		{
 			double	   *each[N_FITTED] = {0};
 			int64_t		n_each = 0;
+			xd_transfer_result kept[N_FITTED] = {0};	/* the blends' fits */
 
 			for (int mi = 0; mi < N_FITTED; mi++)
 			{
@@ -628,7 +767,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					/* auto pays for its paired validation terms */
 					c->seconds += cpu_now() - t0;
 				}
-				xd_transfer_result_free(&r);
+				if (!quick && (mi == M_TO || mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
+							   mi == M_DRR_ALT))
+					kept[mi] = r;
+				else
+					xd_transfer_result_free(&r);
 			}
 			if (quick && !v->explicit_fb)
 				fit_lift_only(&src.cfg, ds[k], s, &v->lift[k][s]);
@@ -667,6 +810,31 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			}
 			for (int mi = 0; mi < N_FITTED; mi++)
 				free(each[mi]);
+			/* the blends of target-only with the fits auto also runs */
+			if (!quick)
+			{
+				/* the partners; M_BLEND_AUTO's are DRR's and Anneal's */
+				static const int partner[][2] = {{M_DRR_ALT}, {M_ANNEAL_ALT}, {M_DRR_ALT},
+				{M_TO_ALT}, {M_DRR_ALT, M_ANNEAL_ALT}};
+				xd_transfer_opts po;
+				double		margin;
+
+				xd_transfer_opts_default(&po);
+				margin = xd_auto_margin(&po, ds[k]);
+				for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
+				{
+					const int  *p = partner[bm - M_BLEND_DRR];
+					int			n_tr = bm == M_BLEND_AUTO ? 2 : 1;
+					const xd_transfer_result *tr[2] = {&kept[p[0]], &kept[p[1]]};
+					const cell *ct[2] = {&v->c[k][p[0]][s], &v->c[k][p[1]][s]};
+
+					fit_blend(ds[k], &kept[M_TO], &v->c[k][M_TO][s], n_tr, tr, ct, s,
+							  bm == M_BLEND_DRR_HALF ? 0.5f : -1.0f, margin, &v->c[k][bm][s]);
+				}
+			}
+			for (int mi = 0; mi < N_FITTED; mi++)
+				if (kept[mi].model)
+					xd_transfer_result_free(&kept[mi]);
 			/* the heuristics (deterministic: every seed the same) */
 			for (int hm = M_HEUR1; hm <= M_HEUR2; hm++)
 			{
@@ -679,10 +847,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				v->c[k][hm][s].seconds = cpu_now() - t0;
 				heuristic_free(&h);
 			}
-			fprintf(stderr, "[%s] %s seed %d: TO %.4f (lr %g) DRR %.4f DRR3 %.4f Anneal %.4f auto %.4f TO-0.1.0 %.4f heur %.4f %.4f; s TO %.1f DRR %.1f\n",
+			fprintf(stderr, "[%s] %s seed %d: TO %.4f (lr %g) DRR %.4f DRR3 %.4f Anneal %.4f auto %.4f auto+blend %.4f (cand %d) TO-0.1.0 %.4f heur %.4f %.4f; s TO %.1f DRR %.1f\n",
 					v->name, v->domain[k], s, v->c[k][M_TO][s].metric, v->c[k][M_TO][s].lr,
 					v->c[k][M_DRR][s].metric, v->c[k][M_DRR3][s].metric,
 					v->c[k][M_ANNEAL][s].metric, v->c[k][M_AUTO][s].metric,
+					v->c[k][M_BLEND_AUTO][s].metric, v->c[k][M_BLEND_AUTO][s].chosen,
 					v->c[k][M_TO_010][s].metric, v->c[k][M_HEUR1][s].metric,
 					v->c[k][M_HEUR2][s].metric, v->c[k][M_TO][s].seconds,
 					v->c[k][M_DRR][s].seconds);
@@ -924,7 +1093,25 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		fprintf(f, "; at margin 0:");
 		for (int i = 0; i < N_SEEDS; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO0][i].chosen));
-		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
+		fprintf(f, " (seeds 1..%d).", N_SEEDS);
+		for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
+		{
+			fprintf(f, " %s: kept", label(v, bm));
+			for (int i = 0; i < N_SEEDS; i++)
+			{
+				int			ch = v->c[k][bm][i].chosen;
+
+				if (ch == 0)
+					fprintf(f, " target-only");
+				else if (bm == M_BLEND_AUTO)
+					fprintf(f, " %s a=%g", (ch - 1) / (N_BLEND_A - 1) ? "Anneal" : "DRR",
+							BLEND_A[1 + (ch - 1) % (N_BLEND_A - 1)]);
+				else
+					fprintf(f, " a=%g", BLEND_A[ch]);
+			}
+			fprintf(f, "%s", bm < M_BLEND_AUTO ? ";" : ".");
+		}
+		fprintf(f, "\n\n");
 	}
 	fprintf(f, "![%s: change against target-only per target](img/real-%s.png)\n\n", v->name, v->name);
 
@@ -933,7 +1120,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		char		dat[1200];
 		FILE	   *df,
 				   *gp;
-		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_TO_010, M_HEUR1, M_HEUR2};
+		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_BLEND_AUTO, M_TO_010,
+			M_HEUR1, M_HEUR2};
 		int			n_shown = (int) (sizeof(shown) / sizeof(shown[0]));
 
 		if (snprintf(dat, sizeof(dat), "%s/img/.real-%s.dat", dir, v->name) >= (int) sizeof(dat) ||
@@ -1196,7 +1384,13 @@ main(int argc, char **argv)
 			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
-			"difference to target-only is beyond 2 standard errors of that difference. Total wall "
+			"difference to target-only is beyond 2 standard errors of that difference. The "
+			"blend rows mix target-only's scores with a transferred fit's (the fits of the rows "
+			"above, no new training): s = (1 - a) s_target-only + a s_transfer, a in 0, 0.25, 0.5, "
+			"0.75, 1 chosen on validation (every validation positive) by auto's rule at the "
+			"product's margin (a = 0 unless another a beats it beyond the margin); \"auto with the "
+			"blends\" chooses so among target-only and both transfer fits' blends at every a; "
+			"their time is the fits' and the blends' validation. Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
 			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
 			xd_clock_seconds() - t0);
