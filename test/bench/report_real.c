@@ -43,6 +43,7 @@
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
 #include "xdrec/transfer.h"
+#include "blend.h"
 #include "real_view.h"
 #include "report_common.h"
 
@@ -525,99 +526,23 @@ fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
 }
 
 /*
- * The blend (issue 17): s = (1 - a) s_target-only + a s_transfer, the two
- * fits' scores mixed per candidate; a from BLEND_A chosen on validation by
- * auto's rule (xd_auto_choose over each a's paired validation terms, a = 0,
- * target-only, unless another a beats it beyond the product's margin).
- */
-#define N_BLEND_A 5
-static const float BLEND_A[N_BLEND_A] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
-
-typedef struct blend
-{
-	const xd_transfer_result *to;	/* a = 0 */
-	const xd_transfer_result *tr;	/* a = 1 */
-	float		a;
-	float	   *tmp;
-	int			cap;
-} blend;
-
-static xd_status
-blend_score(void *arg, const xd_batch *b, float *scores)
-{
-	blend	   *bl = arg;
-	xd_status	st;
-
-	if (b->n > bl->cap)
-	{
-		float	   *t = realloc(bl->tmp, sizeof(float) * (size_t) b->n);
-
-		if (!t)
-			return XD_ENOMEM;
-		bl->tmp = t;
-		bl->cap = b->n;
-	}
-	if ((st = xd_transfer_score((void *) bl->to, b, scores)) != XD_OK ||
-		(st = xd_transfer_score((void *) bl->tr, b, bl->tmp)) != XD_OK)
-		return st;
-	for (int r = 0; r < b->n; r++)
-		scores[r] = (1.0f - bl->a) * scores[r] + bl->a * bl->tmp[r];
-	return XD_OK;
-}
-
-/* each validation positive's term of the blend at bl->a (larger is better) */
-static void
-blend_validation(const xd_dataset *ds, blend *bl, int s, double **each, int64_t *n)
-{
-	xd_eval_opts eo;
-
-	xd_eval_opts_default(&eo);
-	eo.seed = (uint64_t) (1000 + 17 * s) ^ 0x626c656e64ULL;
-	eo.each = each;
-	if (ds->has_ratings)
-	{
-		xd_rating_metrics rt;
-
-		CHECK(xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, blend_score, bl, &rt));
-		*n = rt.n;
-		for (int64_t i = 0; *each && i < rt.n; i++)
-			(*each)[i] = -(*each)[i];
-	}
-	else
-	{
-		xd_rank_metrics rm;
-
-		CHECK(xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, blend_score, bl, &rm));
-		*n = rm.n;
-	}
-}
-
-/*
  * The blend of to with each of the n_tr partners tr into c. Candidates:
  * target-only (a = 0), then per partner every other a of BLEND_A; one a
  * fixed (fixed_a >= 0, one partner) or the candidate chosen on validation at
- * the margin. c->chosen is the candidate: 0, or 1 + partner (N_BLEND_A - 1)
- * + a's index - 1. The time is every fit's (their cells) and the blends'
- * validation.
+ * the margin. c->chosen is the candidate, numbered as blend_choose's. The
+ * time is every fit's (their cells) and the blends' validation.
  */
 static void
 fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
 		  int n_tr, const xd_transfer_result *const *tr, const cell *const *c_tr,
 		  int s, float fixed_a, double margin, cell *c)
 {
-	blend		bl = {to, tr[0], 0.0f, NULL, 0};
-	int			n_cand = 1 + n_tr * (N_BLEND_A - 1);
-	double	   *e[1 + 2 * (N_BLEND_A - 1)] = {0};
-	double		gain[1 + 2 * (N_BLEND_A - 1)],
-				se[1 + 2 * (N_BLEND_A - 1)];
-	int64_t		n = 0,
-				tn,
+	blend		bl = {to, tr[0], fixed_a, NULL, 0};
+	int64_t		tn,
 				tex;
 	int			chosen = 0;
 	double		t0 = cpu_now();
 
-	if (n_tr < 1 || n_tr > 2)
-		abort();
 	if (fixed_a >= 0.0f)
 	{
 		for (int j = 1; j < N_BLEND_A; j++)
@@ -625,21 +550,8 @@ fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
 				chosen = j;
 	}
 	else
-	{
-		blend_validation(ds, &bl, s, &e[0], &n);
-		for (int i = 1; i < n_cand; i++)
-		{
-			bl.tr = tr[(i - 1) / (N_BLEND_A - 1)];
-			bl.a = BLEND_A[1 + (i - 1) % (N_BLEND_A - 1)];
-			blend_validation(ds, &bl, s, &e[i], &n);
-		}
-		chosen = xd_auto_choose((const double *const *) e, n_cand, n, margin, gain, se);
-		for (int i = 0; i < n_cand; i++)
-			free(e[i]);
-	}
+		chosen = blend_choose(ds, &bl, n_tr, tr, (uint64_t) (1000 + 17 * s), margin);
 	*c = *c_to;
-	bl.tr = chosen > 0 ? tr[(chosen - 1) / (N_BLEND_A - 1)] : tr[0];
-	bl.a = chosen > 0 ? BLEND_A[1 + (chosen - 1) % (N_BLEND_A - 1)] : 0.0f;
 	eval_test(ds, blend_score, &bl, c, &tn, &tex);
 	c->chosen = chosen;
 	c->seconds = c_to->seconds + (cpu_now() - t0);
@@ -1101,13 +1013,16 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			{
 				int			ch = v->c[k][bm][i].chosen;
 
+				int			p;
+				float		a;
+
+				blend_candidate(ch, &p, &a);
 				if (ch == 0)
 					fprintf(f, " target-only");
 				else if (bm == M_BLEND_AUTO)
-					fprintf(f, " %s a=%g", (ch - 1) / (N_BLEND_A - 1) ? "Anneal" : "DRR",
-							BLEND_A[1 + (ch - 1) % (N_BLEND_A - 1)]);
+					fprintf(f, " %s a=%g", p ? "Anneal" : "DRR", a);
 				else
-					fprintf(f, " a=%g", BLEND_A[ch]);
+					fprintf(f, " a=%g", a);
 			}
 			fprintf(f, "%s", bm < M_BLEND_AUTO ? ";" : ".");
 		}
