@@ -17,15 +17,20 @@
  * sampled protocol of DESIGN.md section 5 (MRR, H@k) or RMSE/MAE. Writes
  * docs/real-report.md and docs/img/real-*.png (gnuplot). Target-only and
  * DRR also run with the repeat term (core.h, a source trained with it), and
- * implicit views add full ranking with the user's own items allowed.
+ * implicit views add full ranking with the user's own items allowed. The
+ * blends (blend.h) mix target-only's scores with a transfer's, from the same
+ * fits.
  *
- * Usage: report_real [--quick] data_dir out_dir view...   (views: the .tsv
+ * Usage: report_real [--quick | --blend] data_dir out_dir view...   (views: the .tsv
  * basenames). --quick fits only target-only, with and without the repeat
  * term, beside the heuristics, and prints their means to stdout instead of
  * writing the report (make report-real-quick): the full ranking also split
  * by query kind (a repeated pair or a new one, by the user's and the item's
  * training rows), every repeat-term candidate's test MRR (train.h), and an
- * experiment, the term as a calibrated lift only (fit_lift_only).
+ * experiment, the term as a calibrated lift only (fit_lift_only). --blend
+ * fits only what the blends read (target-only, and target-only, Anneal and
+ * DRR searched by decay) and prints the blends against target-only, sums and
+ * per target with 2 standard errors.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -79,6 +84,7 @@ enum
 	M_BLEND_ANNEAL,				/* the same with Anneal (decay) */
 	M_BLEND_DRR_HALF,			/* target-only and DRR (decay), a = 0.5 fixed */
 	M_BLEND_TO,					/* control: target-only + target-only (decay) */
+	M_BLEND_TO_HALF,			/* the same at a = 0.5 fixed */
 	M_BLEND_AUTO,				/* auto's candidates and their blends with target-only */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
@@ -99,6 +105,7 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only + Anneal (search: decay), a on validation",
 	"blend: target-only + DRR (search: decay), a = 0.5",
 	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
+	"blend: target-only + target-only (search: decay), a = 0.5 (no transfer)",
 	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation"
 };
 /* the heuristics, by feedback: [implicit?][which] */
@@ -475,9 +482,14 @@ static const fit_plan plan[N_FITTED] = {
 /* --quick: the methods it fits */
 static bool quick;
 
+/* --blend: only the fits the blends read, and the blends, printed */
+static bool blend_only;
+
 static bool
 fitted_in_this_run(int m)
 {
+	if (blend_only)
+		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	return !quick || m == M_TO || m == M_TO_REP;
 }
 
@@ -688,7 +700,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			if (quick && !v->explicit_fb)
 				fit_lift_only(&src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= M_AUTO_SHARED && !quick; am++)
+			for (int am = M_AUTO; am <= (blend_only ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
 			{
 				/*
 				 * the product's auto: target-only searched by the grid, its
@@ -727,7 +739,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			{
 				/* the partners; M_BLEND_AUTO's are DRR's and Anneal's */
 				static const int partner[][2] = {{M_DRR_ALT}, {M_ANNEAL_ALT}, {M_DRR_ALT},
-				{M_TO_ALT}, {M_DRR_ALT, M_ANNEAL_ALT}};
+				{M_TO_ALT}, {M_TO_ALT}, {M_DRR_ALT, M_ANNEAL_ALT}};
 				xd_transfer_opts po;
 				double		margin;
 
@@ -741,7 +753,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					const cell *ct[2] = {&v->c[k][p[0]][s], &v->c[k][p[1]][s]};
 
 					fit_blend(ds[k], &kept[M_TO], &v->c[k][M_TO][s], n_tr, tr, ct, s,
-							  bm == M_BLEND_DRR_HALF ? 0.5f : -1.0f, margin, &v->c[k][bm][s]);
+							  bm == M_BLEND_DRR_HALF || bm == M_BLEND_TO_HALF ? 0.5f : -1.0f,
+							  margin, &v->c[k][bm][s]);
 				}
 			}
 			for (int mi = 0; mi < N_FITTED; mi++)
@@ -1205,6 +1218,40 @@ print_quick(const view_run *v)
 	}
 }
 
+/* --blend: the blends beside the fits they read, sums and per target */
+static void
+print_blend(const view_run *v)
+{
+	static const int shown[] = {M_TO, M_ANNEAL_ALT, M_DRR_ALT, M_TO_ALT, M_AUTO, M_BLEND_DRR,
+		M_BLEND_ANNEAL, M_BLEND_DRR_HALF, M_BLEND_TO, M_BLEND_TO_HALF, M_BLEND_AUTO};
+
+	printf("%s (%s): sum of %s, %% vs target-only (+ better), targets better / worse beyond 2 se; per target the difference (2 se)\n",
+		   v->name, v->explicit_fb ? "explicit" : "implicit", v->explicit_fb ? "RMSE" : "MRR");
+	for (size_t j = 0; j < sizeof(shown) / sizeof(shown[0]); j++)
+	{
+		int			m = shown[j],
+					better = 0,
+					worse = 0;
+
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			better += verdict(v, k, m) > 0;
+			worse += verdict(v, k, m) < 0;
+		}
+		printf("  %-80s %.4f %+6.1f%% %d/%d |", label(v, m), sum_metric(v, m),
+			   sum_gain_pct(v, m), better, worse);
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			double		d,
+						se;
+
+			paired_diff(v, k, m, &d, &se);
+			printf(" %s %+.4f (%.4f)", v->domain[k], d, 2 * se);
+		}
+		printf("\n");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1223,9 +1270,15 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	else if (argc > 1 && strcmp(argv[1], "--blend") == 0)
+	{
+		blend_only = true;
+		argv++;
+		argc--;
+	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--quick] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--quick | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -1272,10 +1325,10 @@ main(int argc, char **argv)
 		fclose(tf);
 		remove(path);
 	}
-	if (quick)
+	if (quick || blend_only)
 	{
 		for (int i = 0; i < n_views; i++)
-			print_quick(&runs[i]);
+			(quick ? print_quick : print_blend) (&runs[i]);
 		return 0;
 	}
 
