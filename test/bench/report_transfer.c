@@ -55,6 +55,7 @@ enum
 	M_AUTO1,					/* auto at margin 1 */
 	M_AUTO0,					/* auto at margin 0: the best on validation */
 	M_AUTO_BLEND,				/* auto's candidates and their blends (blend.h) */
+	M_BLEND_HALF,				/* target-only and DRR (patience 10) at a = 0.5 */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -76,6 +77,7 @@ static const char *const method_label[N_METHODS] = {
 	"Anneal (pretrain 0)", "DRR (patience 10)", "auto",
 	"auto (margin 1)", "auto (margin 0: the best on validation)",
 	"auto with the blends: target-only, or it + Anneal or DRR",
+	"blend: target-only + DRR (patience 10), a = 0.5",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -440,18 +442,26 @@ run_world(world_run *w)
 										 xd_auto_margin(&po, ds));
 				eval_test(ds, blend_score, &bl, a);
 				a->seconds = w->c[k][M_AUTO][s].seconds + (cpu_now() - t0);
+				/* the fixed blend: both fits' time */
+				bl.tr = &keep_drr;
+				bl.a = 0.5f;
+				a = &w->c[k][M_BLEND_HALF][s];
+				*a = w->c[k][M_TO][s];
+				eval_test(ds, blend_score, &bl, a);
+				a->seconds += w->c[k][M_DRR10][s].seconds;
 				free(bl.tmp);
 				xd_transfer_result_free(&keep_an);
 				xd_transfer_result_free(&keep_drr);
 				xd_transfer_result_free(&keep_to[k][s]);
 			}
-			fprintf(stderr, "[%s] target %d (%lld train rows) seed %d: MRR TO %.4f Direct %.4f Anneal %.4f DRR %.4f DRR0 %.4f Anneal0 %.4f DRR10 %.4f auto %.4f auto+blend %.4f (cand %d); s TO %.1f DRR %.1f\n",
+			fprintf(stderr, "[%s] target %d (%lld train rows) seed %d: MRR TO %.4f Direct %.4f Anneal %.4f DRR %.4f DRR0 %.4f Anneal0 %.4f DRR10 %.4f auto %.4f auto+blend %.4f (cand %d) blend0.5 %.4f; s TO %.1f DRR %.1f\n",
 					w->name, k + 1, (long long) w->train_rows[k], s,
 					w->c[k][M_TO][s].mrr, w->c[k][M_DIRECT][s].mrr,
 					w->c[k][M_ANNEAL][s].mrr, w->c[k][M_DRR][s].mrr,
 					w->c[k][M_DRR0][s].mrr, w->c[k][M_ANNEAL0][s].mrr,
 					w->c[k][M_DRR10][s].mrr, w->c[k][M_AUTO][s].mrr,
 					w->c[k][M_AUTO_BLEND][s].mrr, w->c[k][M_AUTO_BLEND][s].chosen,
+					w->c[k][M_BLEND_HALF][s].mrr,
 					w->c[k][M_TO][s].seconds, w->c[k][M_DRR][s].seconds);
 		}
 	}
