@@ -96,6 +96,17 @@ xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o
 					 xd_train_result *res);
 
 /*
+ * The bytes a fit validating on at most valid_max positives (xd_train_opts;
+ * a search's fits share them) may hold in its
+ * validation caches beside the model, counted in xdrec.train_memory: the
+ * kept validation candidates (metrics.h, implicit feedback) and, when the
+ * shared modules are frozen (DRR, Anneal's second stage), x^0, x^1 and c of
+ * every validation row (docs/training.md, Speed).
+ */
+size_t		xd_train_cache_bytes(const xd_dataset *ds, const xd_config *cfg,
+								 int64_t valid_max, bool frozen_shared);
+
+/*
  * The loop's validation metric, larger is better: MRR (implicit) or -RMSE
  * (explicit), on the seeded subsample of o->valid_max positives that every
  * epoch of a loop with o->seed uses. *n: the positives it was computed on.

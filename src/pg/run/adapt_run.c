@@ -233,7 +233,10 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
 							run->fewshot || run->popular ? 1 :
 							adapt_models_at_once(run->method, md->lambda_search) +
-							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)));
+							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)),
+							run->fewshot || run->popular ? 0 :
+							xd_train_cache_bytes(ds, &shared->cfg, md->val_sample,
+												 run->method != XD_TRANSFER_TARGET_ONLY));
 
 	return run;
 }
