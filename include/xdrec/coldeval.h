@@ -49,6 +49,7 @@ typedef enum xd_cold_method
 const char *xd_cold_method_name(xd_cold_method m);
 
 #define XD_COLD_MAX_KS 8
+#define XD_COLD_POP_BANDS 3
 
 /*
  * Held-out users' rows in raw form (dataset.h's layout), each user's rows
@@ -94,6 +95,13 @@ typedef struct xd_cold_cell
 	double		hit10_rep;		/* HitRate@10 over them */
 	double		hit10_new;		/* ... and over the other queries */
 	double		rho;			/* cmml: the mean task's repeat weight rho */
+	/*
+	 * the other (new-item) queries by their item's popularity band: the
+	 * domain's items by training rows, most chosen first, cut where they
+	 * hold a third and two thirds of the training rows (head, middle, tail)
+	 */
+	int64_t		n_band[XD_COLD_POP_BANDS];
+	double		hit10_band[XD_COLD_POP_BANDS];	/* HitRate@10 over them */
 } xd_cold_cell;
 
 typedef struct xd_coldeval_result

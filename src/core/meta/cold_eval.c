@@ -106,12 +106,17 @@ xd_rank_in(const double *score, const uint8_t *keep, int n, int32_t v)
 	return 1.0 + higher + 0.5 * ties;
 }
 
-/* one query's rank; rep: its item is among the support's (a repeat) */
+/*
+ * one query's rank; rep: its item is among the support's (a repeat), band:
+ * its item's popularity band
+ */
 static void
-xd_cell_add(xd_cold_cell *c, double rank, bool rep)
+xd_cell_add(xd_cold_cell *c, double rank, bool rep, int band)
 {
 	c->n++;
 	c->n_rep += rep;
+	if (!rep)
+		c->n_band[band]++;
 	c->mrr += 1.0 / rank;
 	if (rank <= 10.0)
 	{
@@ -120,7 +125,10 @@ xd_cell_add(xd_cold_cell *c, double rank, bool rep)
 		if (rep)
 			c->hit10_rep += 1.0;
 		else
+		{
 			c->hit10_new += 1.0;
+			c->hit10_band[band] += 1.0;
+		}
 	}
 }
 
@@ -142,6 +150,7 @@ typedef struct xd_ce
 	double	   *score;			/* [n_items] */
 	double	   *ctxpop;			/* [n_items] */
 	uint8_t    *keep;			/* [n_items] */
+	uint8_t    *band;			/* [n_items] popularity band (coldeval.h) */
 	int32_t    *in_support;		/* [n_items] positives of the support */
 	xd_cell_row *cells;			/* [n_train] sorted */
 	int64_t		n_cells;
@@ -195,7 +204,54 @@ xd_ce_rank_floats(xd_ce *ce, int32_t v, bool rep, xd_cold_cell *cell)
 {
 	for (int i = 0; i < ce->n_items; i++)
 		ce->score[i] = ce->fs[i];
-	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
+	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
+}
+
+/* an item and its training rows, for the popularity bands */
+typedef struct xd_item_count
+{
+	int32_t		count;
+	int32_t		item;
+} xd_item_count;
+
+static int
+xd_item_count_cmp(const void *a, const void *b)
+{
+	const xd_item_count *x = a,
+			   *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* ce->band: items by training rows, most chosen first, cut at thirds of the rows */
+static xd_status
+xd_ce_bands(xd_ce *ce)
+{
+	const int32_t *cnt = ce->ds->item_train_count;
+	xd_item_count *order = malloc(sizeof(xd_item_count) * (ce->n_items > 0 ? ce->n_items : 1));
+	double		total = 0.0,
+				cum = 0.0;
+
+	if (!order)
+		return XD_ENOMEM;
+	for (int i = 0; i < ce->n_items; i++)
+	{
+		order[i].count = cnt[i];
+		order[i].item = i;
+		total += cnt[i];
+	}
+	qsort(order, (size_t) ce->n_items, sizeof(xd_item_count), xd_item_count_cmp);
+	for (int i = 0; i < ce->n_items; i++)
+	{
+		int			b = total > 0.0 ? (int) (XD_COLD_POP_BANDS * cum / total) : 0;
+
+		ce->band[order[i].item] = (uint8_t) (b < XD_COLD_POP_BANDS ? b : XD_COLD_POP_BANDS - 1);
+		cum += order[i].count;
+	}
+	free(order);
+	return XD_OK;
 }
 
 /* The support of the first k rows of holdout user u, negatives seeded by its rows. */
@@ -301,14 +357,14 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ds->item_train_count[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_DOMAIN],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_CONTEXT],
-						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep);
+						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep, ce->band[v]);
 			/* ctxpop < 2 whatever the counts: a support item always ranks first */
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ctxpop[i] / (ce->ctxpop[i] + 1.0) + 2.0 * ce->in_support[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
 		}
 	}
 	return XD_OK;
@@ -356,6 +412,7 @@ xd_ce_free(xd_ce *ce)
 	free(ce->score);
 	free(ce->ctxpop);
 	free(ce->keep);
+	free(ce->band);
 	free(ce->in_support);
 	free(ce->cells);
 	free(ce->e0);
@@ -404,16 +461,19 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 	ce.score = malloc(sizeof(double) * ce.n_items);
 	ce.ctxpop = malloc(sizeof(double) * ce.n_items);
 	ce.keep = malloc(ce.n_items);
+	ce.band = malloc(ce.n_items > 0 ? ce.n_items : 1);
 	ce.in_support = malloc(sizeof(int32_t) * ce.n_items);
 	ce.e0 = malloc(sizeof(float) * model->cfg.d);
 	n_train = ds->n_split[XD_SPLIT_TRAIN];
 	ce.cells = malloc(sizeof(xd_cell_row) * (size_t) (n_train > 0 ? n_train : 1));
 	if (!ce.io_buf || !ce.c || !ce.fs || !ce.score || !ce.ctxpop || !ce.keep ||
-		!ce.in_support || !ce.e0 || !ce.cells)
+		!ce.band || !ce.in_support || !ce.e0 || !ce.cells)
 	{
 		st = XD_ENOMEM;
 		goto done;
 	}
+	if ((st = xd_ce_bands(&ce)) != XD_OK)
+		goto done;
 	if ((st = xd_cold_new(&model->cfg, false, 1, xd_model_max_rows(model), &ce.ft)) != XD_OK ||
 		(st = xd_support_init(&ce.s, kmax * (1 + o->n_neg), ce.m)) != XD_OK)
 		goto done;
@@ -458,6 +518,9 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 				c->hit10_rep /= c->n_rep;
 			if (c->n > c->n_rep)
 				c->hit10_new /= c->n - c->n_rep;
+			for (int b = 0; b < XD_COLD_POP_BANDS; b++)
+				if (c->n_band[b] > 0)
+					c->hit10_band[b] /= c->n_band[b];
 			if (m == XD_COLD_CMML && out->n_cold_users > 0)
 				c->rho /= out->n_cold_users;
 			c->hit10 /= c->n;
