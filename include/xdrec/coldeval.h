@@ -104,12 +104,33 @@ typedef struct xd_cold_cell
 	double		hit10_band[XD_COLD_POP_BANDS];	/* HitRate@10 over them */
 } xd_cold_cell;
 
+/*
+ * The headroom of two priors the cold path could lean on (docs/cold-start.md,
+ * Where the 10% is): cmml's scores, standardised over the ranked items, plus
+ * lambda times a standardised prior, either log(1 + pop_context's score) or
+ * each item's similarity e_v . e_bar to the mean embedding of the support's
+ * positives. lambda is swept over xd_cold_blend_lambdas on the test queries
+ * themselves, so the best of them bounds what such a prior could add; it is
+ * not a result, and nothing is served this way.
+ */
+typedef enum xd_cold_prior
+{
+	XD_COLD_PRIOR_POP_CONTEXT = 0,
+	XD_COLD_PRIOR_ITEM_SIM,
+	XD_COLD_N_PRIORS
+} xd_cold_prior;
+
+#define XD_COLD_N_LAMBDAS 4
+extern const double xd_cold_blend_lambdas[XD_COLD_N_LAMBDAS];	/* 0.1 .. 1 */
+
 typedef struct xd_coldeval_result
 {
 	int			n_ks;
 	int			ks[XD_COLD_MAX_KS];
 	/* [k][method]; warm is filled at the last K only */
 	xd_cold_cell cell[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	/* cmml blended with a prior (above), when there is a cold module */
+	xd_cold_cell blend[XD_COLD_MAX_KS][XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS];
 	int64_t		n_cold_users;	/* evaluated (more than K_max rows) */
 	int64_t		n_warm_users;
 } xd_coldeval_result;

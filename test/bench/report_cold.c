@@ -501,6 +501,8 @@ typedef struct summary
 	 * popularity band b
 	 */
 	double		kind_n[XD_COLD_MAX_KS][2 + XD_COLD_POP_BANDS];
+	/* ... and of cmml blended with a prior (coldeval.h), the kept variant's */
+	double		blend_hit[XD_COLD_MAX_KS][XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS][2 + XD_COLD_POP_BANDS];
 	double		kind_hit[XD_COLD_MAX_KS][XD_COLD_N_METHODS][2 + XD_COLD_POP_BANDS];
 	double		pos_hist;
 	double		ineg_hist;
@@ -534,6 +536,16 @@ summarise(run_result *rr, int n, summary *s)
 			if (r->cell[k][XD_COLD_CMML].n > 0)
 				s->rep_share[k] += (double) r->cell[k][XD_COLD_CMML].n_rep /
 					r->cell[k][XD_COLD_CMML].n / n;
+			for (int p = 0; p < XD_COLD_N_PRIORS; p++)
+				for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+				{
+					const xd_cold_cell *c = &r->blend[k][p][l];
+
+					s->blend_hit[k][p][l][0] += c->hit10_rep * c->n_rep;
+					s->blend_hit[k][p][l][1] += c->hit10_new * (c->n - c->n_rep);
+					for (int b = 0; b < XD_COLD_POP_BANDS; b++)
+						s->blend_hit[k][p][l][2 + b] += c->hit10_band[b] * c->n_band[b];
+				}
 			s->kind_n[k][0] += r->cell[k][XD_COLD_CMML].n_rep;
 			s->kind_n[k][1] += r->cell[k][XD_COLD_CMML].n - r->cell[k][XD_COLD_CMML].n_rep;
 			for (int b = 0; b < XD_COLD_POP_BANDS; b++)
@@ -712,6 +724,24 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			fprintf(md, " %.4f |", s.kind_hit[k5][m][j] / fmax(1.0, s.kind_n[k5][j]));
 		fprintf(md, "\n");
 	}
+	for (int p = 0; p < XD_COLD_N_PRIORS; p++)
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+		{
+			const double *bh = s.blend_hit[k5][p][l];
+
+			fprintf(md, "| cmml + %.2f %s | %.4f |", xd_cold_blend_lambdas[l],
+					p == XD_COLD_PRIOR_POP_CONTEXT ? "pop_context" : "item similarity",
+					(bh[0] + bh[1]) / fmax(1.0, s.kind_n[k5][0] + s.kind_n[k5][1]));
+			for (int j = 0; j < 2 + XD_COLD_POP_BANDS; j++)
+				fprintf(md, " %.4f |", bh[j] / fmax(1.0, s.kind_n[k5][j]));
+			fprintf(md, "\n");
+		}
+	fprintf(md, "\nThe `cmml + lambda prior` rows are a headroom probe, not a method: the "
+			"kept variant's scores standardised over the ranked items plus lambda times a "
+			"standardised prior, log(1 + pop_context's score) or each item's embedding's "
+			"dot product with the mean embedding of the support's positives; lambda is "
+			"swept on these test queries, so the best row bounds what such a prior could "
+			"add. Nothing is served this way.\n");
 	fprintf(md, "\n");
 
 	for (int k = 0; k < r0->n_ks; k++)

@@ -607,6 +607,10 @@ XD_TEST(cold_meta_training_slow)
 			XD_CHECK(fabs(c->hit10_rep * c->n_rep + c->hit10_new * (c->n - c->n_rep) -
 						  c->hit10 * c->n) < 1e-6);
 		}
+	for (int p = 0; p < XD_COLD_N_PRIORS; p++)
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+			XD_CHECK(res.blend[0][p][l].n == res.cell[0][XD_COLD_CMML].n &&
+					 res.blend[0][p][l].n_rep == res.cell[0][XD_COLD_CMML].n_rep);
 	XD_CHECK(res.cell[1][XD_COLD_SUPPORT_FIRST].n_rep > 0);
 	XD_CHECK(res.cell[1][XD_COLD_SUPPORT_FIRST].hit10_rep == 1.0);
 	XD_CHECK(res.cell[1][XD_COLD_POP_DOMAIN].n_band[0] > 0 &&
