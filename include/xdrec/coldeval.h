@@ -77,6 +77,7 @@ typedef struct xd_coldeval_opts
 	int			finetune_steps; /* 10 */
 	float		finetune_lr;	/* 0.05 */
 	uint64_t	seed;			/* the supports' negatives */
+	bool		probe_priors;	/* fill the result's blend cells (false) */
 	xd_hooks	hooks;			/* stop polled once per user */
 } xd_coldeval_opts;
 
@@ -111,7 +112,8 @@ typedef struct xd_cold_cell
  * each item's similarity e_v . e_bar to the mean embedding of the support's
  * positives. lambda is swept over xd_cold_blend_lambdas on the test queries
  * themselves, so the best of them bounds what such a prior could add; it is
- * not a result, and nothing is served this way.
+ * not a result, and nothing is served this way (make report-cold asks for it
+ * with probe_priors; evaluate does not).
  */
 typedef enum xd_cold_prior
 {
@@ -129,7 +131,7 @@ typedef struct xd_coldeval_result
 	int			ks[XD_COLD_MAX_KS];
 	/* [k][method]; warm is filled at the last K only */
 	xd_cold_cell cell[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
-	/* cmml blended with a prior (above), when there is a cold module */
+	/* cmml blended with a prior (above): with a cold module and probe_priors */
 	xd_cold_cell blend[XD_COLD_MAX_KS][XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS];
 	int64_t		n_cold_users;	/* evaluated (more than K_max rows) */
 	int64_t		n_warm_users;

@@ -453,6 +453,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	xd_coldeval_opts_default(&eo);
 	eo.seed = seed;
 	eo.max_query = 5;
+	eo.probe_priors = true;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
 		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)

@@ -582,6 +582,7 @@ XD_TEST(cold_meta_training_slow)
 	eo.n_ks = 2;
 	eo.ks[0] = 5;
 	eo.ks[1] = 20;
+	eo.probe_priors = true;
 	XD_REQUIRE(xd_coldeval_run(w.model, c1, w.ds, &w.h, &eo, &res) == XD_OK);
 	XD_CHECK(res.n_cold_users == w.h.n_users);
 	XD_CHECK(res.cell[0][XD_COLD_CMML].n > 0);

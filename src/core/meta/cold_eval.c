@@ -412,7 +412,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			return st;
 		out->cell[ki][XD_COLD_FINETUNE].seconds += xd_clock_seconds() - t0;
 	}
-	for (int ki = 0; ki < o->n_ks && ce->cold; ki++)
+	for (int ki = 0; ki < o->n_ks && ce->cold && o->probe_priors; ki++)
 		xd_ce_item_sim(ce, a, o->ks[ki], ce->sim + (size_t) ki * ce->n_items);
 	for (int64_t q = a + kmax; q < qend; q++)
 	{
@@ -446,7 +446,9 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 												 ce->fs)) != XD_OK)
 					return st;
 				xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
-				xd_ce_blends(ce, ce->sim + (size_t) ki * ce->n_items, v, rep, out->blend[ki]);
+				if (o->probe_priors)
+					xd_ce_blends(ce, ce->sim + (size_t) ki * ce->n_items, v, rep,
+								 out->blend[ki]);
 			}
 			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], &ce->io,
 											 ce->fs)) != XD_OK)
