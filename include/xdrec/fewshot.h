@@ -73,7 +73,7 @@
 #define XD_FS_ALPHA0 0.02f		/* alpha at the start, on normalised gradients */
 #define XD_FS_CLIP 3.0f			/* |g / rms g| at most */
 #define XD_FS_BATCH 128			/* positives of a query batch at most */
-#define XD_FS_STEP_ROWS 32		/* support positives per update at most */
+#define XD_FS_STEP_ROWS 64		/* support positives per update at most */
 #define XD_FS_LIFT_ROWS 16		/* support rows the repeat lift is chosen on */
 #define XD_FS_LIFT_NEW 16		/* items a row's user never chose it ranks against */
 #define XD_FS_UPD_IN 6			/* [pre(rms g), pre(rms theta), pre(L)] */
