@@ -44,7 +44,8 @@
  *             while the sampled episodes averaged 8 updates)
  *
  * L is the model's own loss (DESIGN.md section 3, eq. 13-14 or 16) on a
- * batch of the support (all of it up to XD_FS_BATCH positives), not the
+ * batch of the support (all of it up to XD_FS_STEP_ROWS positives, else
+ * that many a step from a seeded shuffle of it), not the
  * paper's hinge: the source was trained with it and its scores keep their
  * scale. Meta-training (fewshot_train.c) differentiates the query loss
  * after the last step through the updates to omega_R and the update LSTMs,
@@ -222,10 +223,11 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
  * Scores b with an adaptation (an xd_score_fn, arg the result): its model's
  * score, plus r->lift where the row's user has the row's item in the
  * support. The lift is chosen after the updates, on the support (up to
- * XD_FS_LIFT_ROWS rows of users with another support row, each ranked
- * against every item with that row left out): a ladder from 0 (the model
- * alone) to 1000 (the user's support items first), the best mean
- * reciprocal rank; fs->use_lift false keeps it 0.
+ * XD_FS_LIFT_ROWS rows of users with another support row, each left out
+ * and ranked against the user's other support items and XD_FS_LIFT_NEW
+ * items the user never chose): a ladder from 0 (the model alone) to 1000
+ * (the user's support items first), the best mean reciprocal rank;
+ * fs->use_lift false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

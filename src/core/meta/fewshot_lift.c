@@ -5,13 +5,17 @@
  * an amount the support itself calibrates.
  *
  * After the updates, up to XD_FS_LIFT_ROWS support rows of users with
- * another support row are ranked, each against every item of the domain in
- * its own context, leaving the row out: the user's other support items are
- * its own items, the positive is one when the user chose it in another row.
- * Every lift of the ladder (0 = the model alone, the last = the user's
- * support items first, as the heuristic) shifts only the own items, so the
- * row is scored once and each lift's rank follows. The lift with the best
- * mean reciprocal rank is kept, the smaller on a tie, 0 without a row.
+ * another support row are ranked in their own context, leaving the row out:
+ * the user's other support items are its own items (all of them ranked),
+ * the positive is one when the user chose it in another row, and the items
+ * the user never chose are all ranked when few, else a seeded
+ * XD_FS_LIFT_NEW stand for them (each counting for its share). Every lift
+ * of the ladder (0 = the model alone, the last = the user's support items
+ * first, as the heuristic) shifts only the own items, so all the rows'
+ * candidates are scored once, in one batch, and each lift's rank follows.
+ * The lift with the best mean reciprocal rank is kept, the smaller on a
+ * tie, 0 without a row. It costs about a tenth of an adaptation at N = 64
+ * (perf, the report's world); ranking every item was a third.
  * The model was fitted on the row it ranks, which flatters the positive
  * against items the user never chose more than against the user's other
  * items (fitted too): the leave-one-out leans, if anywhere, to a smaller lift.
