@@ -77,6 +77,12 @@ static float contradiction = 1.0f;	/* --contradiction x */
 static float target_mode1 = 0.5f;	/* --target-mode1 x */
 static int	src_rows = 0;		/* --src-rows n; 0: the mode's */
 static unsigned variants = ~0u;	/* --only list: the variants run (bits) */
+static int	opt_dev_batches = 0;	/* --dev-batches n; 0: biao.h's default */
+static int	opt_source_batches = 0; /* --source-batches n; 0: biao.h's */
+static int	opt_refit_steps = -1;	/* --refit-steps n; -1: biao.h's */
+static int	snr_epochs = 0;		/* --snr epochs: measure the upper signal */
+static int	snr_n = 40;			/* --snr-n: estimates per seed */
+static int	snr_burn = 0;		/* --snr-burn: estimates discarded first */
 
 typedef struct source_run
 {
@@ -287,6 +293,34 @@ tracked_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	return rc;
 }
 
+/* biao.h's options for variant v on seed s, as the command line set them */
+static void
+biao_opts_of(int v, int s, xd_biao_opts *bo)
+{
+	xd_biao_opts_default(bo);
+	if (opt_interval > 0)
+		bo->interval = opt_interval;
+	if (opt_neumann >= 0)
+		bo->neumann_terms = opt_neumann;
+	if (opt_warmup >= 0)
+		bo->warmup_epochs = opt_warmup;
+	if (opt_upper_lr >= 0.0f)
+		bo->upper_lr = opt_upper_lr;
+	if (opt_refit_steps >= 0)
+		bo->refit_steps = opt_refit_steps;
+	if (opt_dev_batches > 0)
+		bo->dev_batches = opt_dev_batches;
+	if (opt_source_batches > 0)
+		bo->source_batches = opt_source_batches;
+	/* the control: the same run, its perceptron never moving */
+	if (v == S_FROZEN)
+		bo->upper_lr = 0.0f;
+	bo->seed = 7 + seed_offset + s;
+	bo->use_global = v != S_NOGLOBAL;
+	bo->use_local = v != S_NOLOCAL;
+	bo->heldout_dev = v == S_HELDOUT;
+}
+
 /* the source model of variant v, trained to early stopping */
 static xd_model *
 train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
@@ -311,22 +345,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	{
 		xd_biao_opts bo;
 
-		xd_biao_opts_default(&bo);
-		if (opt_interval > 0)
-			bo.interval = opt_interval;
-		if (opt_neumann >= 0)
-			bo.neumann_terms = opt_neumann;
-		if (opt_warmup >= 0)
-			bo.warmup_epochs = opt_warmup;
-		if (opt_upper_lr >= 0.0f)
-			bo.upper_lr = opt_upper_lr;
-		/* the control: the same run, its perceptron never moving */
-		if (v == S_FROZEN)
-			bo.upper_lr = 0.0f;
-		bo.seed = 7 + seed_offset + s;
-		bo.use_global = v != S_NOGLOBAL;
-		bo.use_local = v != S_NOLOCAL;
-		bo.heldout_dev = v == S_HELDOUT;
+		biao_opts_of(v, s, &bo);
 		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
 		tr.bi = bi;
 		tr.slot = real_mode ? -1 : slot;
@@ -355,6 +374,134 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	fprintf(stderr, "seed %d %s: %d epochs, valid MRR %.4f, %.1f s, %d upper steps\n",
 			s, src_label[v], r->epochs, r->valid, r->seconds, r->n_upper);
 	return model;
+}
+
+#define SNR_REF 8				/* reference batches of the weight gap */
+
+/* the gap: mean n_pos w of the mode 1 rows minus the mode 0 rows' */
+static double
+weight_gap(xd_biao *bi, xd_model *model, xd_batch *ref, int slot, float *w)
+{
+	double		sum[2] = {0},
+				cnt[2] = {0};
+
+	for (int r = 0; r < SNR_REF; r++)
+	{
+		CHECK(xd_biao_weights(bi, model, &ref[r], w));
+		for (int j = 0; j < ref[r].n_pos; j++)
+		{
+			int			k = ref[r].c[(size_t) j * ref[r].m + slot] > 0.5f;
+
+			sum[k] += (double) ref[r].n_pos * w[j];
+			cnt[k]++;
+		}
+	}
+	return sum[1] / cnt[1] - sum[0] / cnt[0];
+}
+
+/*
+ * --snr E: the upper level's signal against its noise at a fixed source
+ * state (plain training for E epochs), with the command line's BIAO
+ * options: snr_n hypergradients g (xd_biao_hypergrad, phi not moved), each
+ * one's rate of change of the foreign/shared weight gap G along the step
+ * -g, s = grad G . g (central differences in phi over SNR_REF reference
+ * batches; s > 0: the step lowers the foreign rows' weights). Prints mean
+ * s, its sd and their ratio (the signal-to-noise of one upper step) per
+ * seed.
+ */
+static void
+measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	xd_model   *model = new_model(src, 1000 + seed_offset + s);
+	int			slot = src->enc.schema.features[1].offset + 1;
+	int			P = model->cfg.batch_size;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_biao_opts bo;
+	xd_biao    *bi = NULL;
+	xd_batch	ref[SNR_REF] = {{0}},
+				b = {0};
+	int64_t    *rows = NULL;
+	int64_t		n = 0,
+				at;
+	float	   *w = malloc(sizeof(float) * P);
+	float	   *g,
+			   *phi,
+			   *phi0;
+	int			n_phi;
+	double	   *sv = malloc(sizeof(double) * snr_n);
+	double		t0;
+	xd_rng		rng;
+
+	CHECK(w && sv ? XD_OK : XD_ENOMEM);
+	xd_train_opts_default(&o, &model->cfg);
+	o.fixed_epochs = true;
+	o.max_epochs = snr_epochs;
+	CHECK(xd_train(model, src, &o, &res));
+	biao_opts_of(S_BIAO, s, &bo);
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	phi = xd_biao_phi(bi, &n_phi);
+	g = malloc(sizeof(float) * n_phi);
+	phi0 = malloc(sizeof(float) * n_phi);
+	CHECK(g && phi0 ? XD_OK : XD_ENOMEM);
+	xd_rng_seed(&rng, 5 + s);
+	CHECK(xd_train_rows(src, &rows, &n));
+	xd_shuffle_rows(rows, n, &rng);
+	CHECK(n >= (int64_t) (SNR_REF + 1) * P ? XD_OK : XD_EINVAL);
+	for (int r = 0; r < SNR_REF; r++)
+	{
+		CHECK(xd_batch_init(&ref[r], 3 * P, src->enc.schema.m));
+		CHECK(xd_sample_batch(src, rows + (int64_t) r * P, P, &rng, &ref[r]));
+	}
+	CHECK(xd_batch_init(&b, 3 * P, src->enc.schema.m));
+	at = (int64_t) SNR_REF *P;
+
+	t0 = cpu_now();
+	for (int i = -snr_burn; i < snr_n; i++)
+	{
+		double		gn = 0.0,
+					eps,
+					gp,
+					gm;
+
+		if (at + P > n)
+			at = (int64_t) SNR_REF *P;
+		CHECK(xd_sample_batch(src, rows + at, P, &rng, &b));
+		at += P;
+		CHECK(xd_biao_hypergrad(bi, model, &b, g, NULL));
+		if (i < 0)
+			continue;			/* the targets' embeddings settling */
+		for (int k = 0; k < n_phi; k++)
+			gn += (double) g[k] * g[k];
+		eps = gn > 0.0 ? 1e-3 / sqrt(gn) : 0.0;
+		memcpy(phi0, phi, sizeof(float) * n_phi);
+		for (int k = 0; k < n_phi; k++)
+			phi[k] = (float) (phi0[k] + eps * g[k]);
+		gp = weight_gap(bi, model, ref, slot, w);
+		for (int k = 0; k < n_phi; k++)
+			phi[k] = (float) (phi0[k] - eps * g[k]);
+		gm = weight_gap(bi, model, ref, slot, w);
+		memcpy(phi, phi0, sizeof(float) * n_phi);
+		sv[i] = eps > 0.0 ? (gp - gm) / (2.0 * eps) : 0.0;
+	}
+	printf("snr seed %d after %d epochs, dev_batches %d, source_batches %d, %d Neumann terms: "
+		   "signal %.4g, sd %.4g, signal/noise per upper step %+.3f (z over %d %+.1f), "
+		   "%.1f ms per estimate\n",
+		   seed_offset + s, snr_epochs, bo.dev_batches, bo.source_batches, bo.neumann_terms,
+		   mean_of(sv, snr_n), sd_of(sv, snr_n), mean_of(sv, snr_n) / sd_of(sv, snr_n), snr_n,
+		   mean_of(sv, snr_n) / sd_of(sv, snr_n) * sqrt((double) snr_n),
+		   1e3 * (cpu_now() - t0) / snr_n);
+	fflush(stdout);
+	for (int r = 0; r < SNR_REF; r++)
+		xd_batch_free(&ref[r]);
+	xd_batch_free(&b);
+	xd_biao_free(bi);
+	xd_model_free(model);
+	free(rows);
+	free(w);
+	free(g);
+	free(phi0);
+	free(sv);
 }
 
 static void
@@ -750,6 +897,29 @@ run_real(FILE *f, const char *path)
 	}
 }
 
+/* seed s's synthetic world: its source and targets */
+static void
+make_world(int s, xd_dataset **src, xd_dataset **tgt)
+{
+	fx_biao_opts so,
+				to;
+
+	fx_biao_world_opts_default(&so);
+	so.foreign_share = foreign_share;
+	so.contradiction = contradiction;
+	fx_biao_world_opts_default(&to);
+	to.shared_mode1 = target_mode1;
+	*src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
+						 synthetic_src_rows(), &so);
+	CHECK(*src ? XD_OK : XD_ENOMEM);
+	for (int t = 0; t < N_TGT; t++)
+	{
+		tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
+							   full ? 2000 : 1200, &to);
+		CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -773,6 +943,18 @@ main(int argc, char **argv)
 			opt_warmup = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--upper-lr") == 0 && i + 1 < argc)
 			opt_upper_lr = (float) atof(argv[++i]);
+		else if (strcmp(argv[i], "--dev-batches") == 0 && i + 1 < argc)
+			opt_dev_batches = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--source-batches") == 0 && i + 1 < argc)
+			opt_source_batches = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--snr") == 0 && i + 1 < argc)
+			snr_epochs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--refit-steps") == 0 && i + 1 < argc)
+			opt_refit_steps = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--snr-burn") == 0 && i + 1 < argc)
+			snr_burn = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
+			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -803,6 +985,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "report_biao: --seeds 2..%d, --seed-offset >= 0\n", MAX_SEEDS);
 		return 1;
 	}
+	for (int s = 0; s < n_seeds && snr_epochs > 0; s++)
+	{
+		xd_dataset *src;
+		xd_dataset *tgt[N_TGT];
+
+		make_world(s, &src, tgt);
+		measure_snr(s, src, tgt);
+		for (int t = 0; t < N_TGT; t++)
+			xd_dataset_free(tgt[t]);
+		xd_dataset_free(src);
+	}
+	if (snr_epochs > 0)
+		return 0;				/* --snr writes no report */
 	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
 	f = fopen(path, "w");
 	if (!f)
@@ -820,26 +1015,10 @@ main(int argc, char **argv)
 	ctx_nb = 2;
 	for (int s = 0; s < n_seeds && !real_only; s++)
 	{
-		fx_biao_opts so,
-					to;
 		xd_dataset *src;
 		xd_dataset *tgt[N_TGT];
 
-		fx_biao_world_opts_default(&so);
-		so.foreign_share = foreign_share;
-		so.contradiction = contradiction;
-		fx_biao_world_opts_default(&to);
-		to.shared_mode1 = target_mode1;
-		src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
-							synthetic_src_rows(), &so);
-
-		CHECK(src ? XD_OK : XD_ENOMEM);
-		for (int t = 0; t < N_TGT; t++)
-		{
-			tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
-								   full ? 2000 : 1200, &to);
-			CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
-		}
+		make_world(s, &src, tgt);
 		for (int v = 0; v < N_SRC; v++)
 		{
 			xd_model   *model;
