@@ -71,6 +71,9 @@ typedef struct xd_biao_opts
 								 * norm in parameter space (1e-2) */
 	int			refit_steps;	/* target embedding steps per upper step (4) */
 	float		refit_lr;		/* their Adam rate (1e-2) */
+	bool		refit_fresh;	/* every upper step re-fits the targets'
+								 * embeddings from a new initialisation
+								 * (false: they go on from the last step's) */
 	float		upper_lr;		/* the perceptron's SGD rate (0.5: the paper's
 								 * 1e-2 is for its loss scale; ours is a
 								 * weighted mean, and 0.5 moved the weights

@@ -726,6 +726,8 @@ refit(xd_biao *bi, int t)
 	float		lr[XD_N_GROUPS] = {0.0f, bi->o.refit_lr, 0.0f};
 	xd_status	st = XD_OK;
 
+	if (bi->o.refit_fresh)
+		xd_domain_init(tg->model->domain, &bi->rng, (float) tg->ds->rating_mean);
 	xd_model_freeze_shared(tg->model, true);
 	for (int s = 0; s < bi->o.refit_steps && st == XD_OK; s++)
 	{
