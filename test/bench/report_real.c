@@ -19,13 +19,16 @@
  * DRR also run with the repeat term (core.h, a source trained with it), and
  * implicit views add full ranking with the user's own items allowed.
  *
- * Usage: report_real [--quick] data_dir out_dir view...   (views: the .tsv
- * basenames). --quick fits only target-only, with and without the repeat
- * term, beside the heuristics, and prints their means to stdout instead of
- * writing the report (make report-real-quick): the full ranking also split
- * by query kind (a repeated pair or a new one, by the user's and the item's
- * training rows), every repeat-term candidate's test MRR (train.h), and an
- * experiment, the term as a calibrated lift only (fit_lift_only).
+ * Usage: report_real [--quick [--lift]] data_dir out_dir view...   (views:
+ * the .tsv basenames). --quick fits only target-only, with and without the
+ * repeat term, beside the heuristics, and prints their means to stdout
+ * instead of writing the report (make report-real-quick): the full ranking
+ * also split by query kind (a repeated pair or a new one, by the user's and
+ * the item's training rows), every repeat-term candidate's test MRR
+ * (train.h), and target-only trained as xdrec.train fits it with repeat
+ * 'lift' (fit_lift_only) with the lift each rule would choose. --lift: the
+ * repeat-term fits are repeat 'lift' too (make report-real-lift, DePaulMovie
+ * included as its own target).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -152,6 +155,9 @@ typedef struct cell
 	double		repeat_test[XD_REPEAT_CANDIDATES];	/* --quick: each candidate's
 													 * test full-ranking MRR */
 	int			lift_rule[N_LIFT_RULES];	/* --quick, the lift: each rule's choice */
+	double		lift_valid[XD_REPEAT_CANDIDATES];	/* and each candidate's validation
+													 * MRR, and on training rows */
+	double		lift_train[XD_REPEAT_CANDIDATES];
 	double		grp_rr[N_GROUPS];	/* implicit: full ranking's sum of 1/rank */
 	int32_t		grp_n[N_GROUPS];	/* and positives, per group */
 } cell;
@@ -483,14 +489,18 @@ static const fit_plan plan[N_FITTED] = {
 	[M_DRR_REP] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 };
 
-/* --quick: the methods it fits; --lift: none, only the lift and the heuristics */
+/*
+ * --quick: the methods it fits; --lift: the repeat-term rows are repeat
+ * 'lift' (core.h's repeat_lift, a source trained with it), and a view of
+ * one domain is its own target
+ */
 static bool quick;
-static bool lift_only;
+static bool lift_mode;
 
 static bool
 fitted_in_this_run(int m)
 {
-	return !quick || (!lift_only && (m == M_TO || m == M_TO_REP));
+	return !quick || m == M_TO || m == M_TO_REP;
 }
 
 /* the best of no lift and the lifts on mrr (ties: no lift, then the smaller) */
@@ -543,11 +553,33 @@ fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
 	for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
 		pooled[k] = (res.repeat.mrr[k] * (double) res.repeat.n_valid + train_mrr[k] * (double) n_train) /
 			(double) (res.repeat.n_valid + n_train);
+	memcpy(c->lift_valid, res.repeat.mrr, sizeof(c->lift_valid));
+	memcpy(c->lift_train, train_mrr, sizeof(c->lift_train));
 	c->lift_rule[RULE_PRODUCT] = res.repeat.chosen;
 	c->lift_rule[RULE_VALID] = best_lift(res.repeat.mrr);
 	c->lift_rule[RULE_POOLED] = best_lift(pooled);
 	c->lift_rule[RULE_TRAIN] = best_lift(train_mrr);
 	xd_model_free(model);
+}
+
+/*
+ * --lift: a view of one domain (test/real/cold_data.sh's DePaulMovie) is
+ * its own target too, so the lift and the heuristics run on it. Returns the
+ * number of domains, 2.
+ */
+static int
+own_target(view_run *v, xd_dataset **ds, int32_t **user_src)
+{
+	memcpy(v->domain[1], v->domain[0], sizeof(v->domain[0]));
+	v->rows[1] = v->rows[0];
+	v->users[1] = v->users[0];
+	v->items[1] = v->items[0];
+	v->shared_users[1] = v->users[0];
+	v->train_rows[1] = v->train_rows[0];
+	v->n_targets = 1;
+	ds[1] = ds[0];
+	user_src[1] = user_src[0];
+	return 2;
 }
 
 static void
@@ -559,9 +591,9 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_config	cfg;
 	xd_transfer_opts to;
 	xd_transfer_result src,
-				src_rep = {0};
+				src_rep;
 	xd_dist_encoders *enc,
-			   *enc_rep = NULL;
+			   *enc_rep;
 	xd_dist_encoder_opts eo;
 	xd_dist_encoder_report erep;
 	double		t_view = xd_clock_seconds();
@@ -570,6 +602,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
 	memset(v, 0, sizeof(*v));
 	n_dom = load_view(path, v, ds, user_src);
+	if (n_dom == 1 && lift_mode)
+		n_dom = own_target(v, ds, user_src);
 
 	/* the source: the product's defaults, its search included */
 	xd_config_defaults(&cfg);
@@ -600,12 +634,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	v->enc_seconds = erep.seconds;
 	/* the same source with the repeat term, for the targets' repeat-term fits */
 	cfg.repeat = true;
-	if (!lift_only)
-	{
-		CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
-		CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
-	}
+	cfg.repeat_lift = lift_mode;
+	CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
+	CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
 	cfg.repeat = false;
+	cfg.repeat_lift = false;
 	fprintf(stderr, "[%s] source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
 			v->name, v->domain[0], src.epochs, src.lr_search.lr[src.lr_search.chosen],
 			v->src_seconds, v->src_valid, v->src_test);
@@ -732,10 +765,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_transfer_result_free(&src);
 	xd_transfer_result_free(&src_rep);
 	for (int k = 0; k < n_dom; k++)
-	{
-		xd_dataset_free(ds[k]);
-		free(user_src[k]);
-	}
+		if (k == 0 || ds[k] != ds[0])
+		{
+			xd_dataset_free(ds[k]);
+			free(user_src[k]);
+		}
 	v->wall_seconds = xd_clock_seconds() - t_view;
 }
 
@@ -1041,6 +1075,20 @@ print_lift_rules(const view_run *v)
 			}
 		printf("; test full MRR %.4f", t);
 	}
+	for (int w = 0; w < 2; w++)
+	{
+		printf("\n    %s full MRR by candidate:", w ? "training rows'" : "validation");
+		for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
+		{
+			double		t = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+					t += (w ? v->lift[k][s].lift_train[i] : v->lift[k][s].lift_valid[i]) /
+						(N_SEEDS * v->n_targets);
+			printf(" %s %.4f", repeat_choice_label(i), t);
+		}
+	}
 }
 
 /* --quick: the fitted methods and the heuristics, means over seeds and targets */
@@ -1061,7 +1109,8 @@ print_quick(const view_run *v)
 			h += mean_field(v, k, m, OFF(full_h10)) / v->n_targets;
 			r += mean_field(v, k, m, OFF(full_mrr)) / v->n_targets;
 		}
-		printf("  %-45s %.4f | %.4f %.4f |", label(v, m), sum_metric(v, m), h, r);
+		printf("  %-45s %.4f | %.4f %.4f |", lift_mode && m == M_TO_REP ?
+			   "target-only, repeat 'lift' (adapt's path)" : label(v, m), sum_metric(v, m), h, r);
 		for (int k = 1; k <= v->n_targets; k++)
 			printf(" %s %.4f", v->domain[k], mean_field(v, k, m, OFF(full_h10)));
 		if (m < M_HEUR1 && plan[m].repeat)
@@ -1182,7 +1231,7 @@ main(int argc, char **argv)
 		argc--;
 		if (argc > 1 && strcmp(argv[1], "--lift") == 0)
 		{
-			lift_only = true;
+			lift_mode = true;
 			argv++;
 			argc--;
 		}
