@@ -203,7 +203,7 @@ typedef struct XdOption
 	bool		lo_open,
 				hi_open;
 	const char *const *choices; /* XDPG_OPT_CHOICE, NULL-terminated */
-	const char *word;			/* XDPG_OPT_NUMBER: a string it also takes, */
+	const char *word;			/* XDPG_OPT_NUMBER, _BOOL: a string it also takes, */
 	size_t		word_field;		/* which sets this bool of XdModelDef */
 	const char *deflt;			/* JSON; NULL: the core's default (or none) */
 	const char *shown;			/* the default in words, when not a value */

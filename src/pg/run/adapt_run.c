@@ -467,6 +467,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
+	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};

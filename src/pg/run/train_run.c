@@ -225,6 +225,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
+	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
