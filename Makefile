@@ -32,6 +32,10 @@
 #                            the term as a calibrated lift only) against the
 #                            heuristics on TripAdvisor, full-ranking MRR split
 #                            by query kind, printed (~8 min of CPU)
+#   make report-real-lift    the same with the repeat-term rows as repeat 'lift'
+#                            (docs/serving.md#repeats), each rule that could
+#                            choose the lift, TripAdvisor and DePaulMovie, printed
+#                            (~10 min of CPU)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make deps                fails if files of the PostgreSQL layer depend on each
 #                            other in a circle, or a folder on a later one
@@ -136,7 +140,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -244,6 +248,13 @@ report-real: check-core-headers build/bench/report_real
 report-real-quick: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
 	build/bench/report_real --quick build/real docs tripadvisor
+
+# repeat 'lift' (docs/serving.md#repeats): the repeat-term rows fitted with
+# it, beside the heuristics, on TripAdvisor and DePaulMovie (its own target)
+report-real-lift: check-core-headers build/bench/report_real
+	bash test/real/fetch.sh
+	bash test/real/cold_data.sh
+	build/bench/report_real --quick --lift build/real docs tripadvisor depaulmovie
 
 check-server-valgrind:
 	bash test/server_valgrind.sh

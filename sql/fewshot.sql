@@ -55,6 +55,7 @@ SELECT :'a'::jsonb->>'method' AS method, :'a'::jsonb->>'requested' AS requested,
        (:'a'::jsonb->'fewshot'->>'steps')::int BETWEEN 4 AND 20 AS steps_in_range,
        (:'a'::jsonb->'fewshot'->>'support_rows')::int > 0 AS has_support,
        :'a'::jsonb->'fewshot'->>'reason' AS reason,
+       (:'a'::jsonb->'fewshot'->>'lift')::float8 BETWEEN 0 AND 1000 AS lift_ok,
        (:'a'::jsonb->'test'->>'mrr')::float8 BETWEEN 0 AND 1 AS mrr_ok;
 SELECT pg_temp.tensors((:'a'::jsonb->>'version')::bigint);
 SELECT method FROM xdrec.version WHERE id = (:'a'::jsonb->>'version')::bigint;

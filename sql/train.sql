@@ -268,6 +268,26 @@ SELECT (SELECT count(*) FROM xdrec.rank('rep', 0, '{}', 80)) -
        (SELECT count(*) FROM xdrec.rank('rep', 0, '{}', 80, exclude_seen => true)) =
        (SELECT counts[1] FROM xdrec.seen WHERE version_id = :rv AND chunk = 0) AS seen_kept_with_never;
 SELECT pg_temp.try($$SELECT xdrec.create_model('rep2', 'gen', 'user_key', 'item_key', 'domain', options => '{"exclude_seen": "sometimes"}')$$);
+-- repeat "lift" (docs/serving.md#repeats): the term as a lift only; the
+-- version records "lift", rep.w stays zero, the summary says what the
+-- calibration kept; a value other than a boolean or "lift" is refused
+SELECT pg_temp.try($$SELECT xdrec.create_model('rep2', 'gen', 'user_key', 'item_key', 'domain', options => '{"repeat": "yes"}')$$);
+SELECT xdrec.alter_model('rep', options => '{"repeat": "lift"}')->>'repeat' AS altered;
+SELECT xdrec.train('rep', 'd0') AS lift_run \gset
+SELECT (:'lift_run'::jsonb->>'version')::bigint AS lv \gset
+SELECT v.encoder->'config'->>'repeat' AS recorded, :'lift_run'::jsonb->'repeat'->>'kept' IN ('lift', 'off') AS kept_lift_or_off,
+       (:'lift_run'::jsonb->'repeat'->>'n')::int > 0 AS calibrated
+FROM xdrec.version v WHERE v.id = :lv;
+-- the stored rep.w is zero and rep.b the kept lift (floats after a 48-byte header)
+SELECT (SELECT ltrim(encode(substring(data FROM 49), 'hex'), '0') = '' FROM xdrec.weight
+        WHERE version_id = :lv AND tensor = 'rep.w' AND chunk = 0) AS rep_w_zero,
+       (SELECT encode(substring(data FROM 49), 'hex') FROM xdrec.weight
+        WHERE version_id = :lv AND tensor = 'rep.b' AND chunk = 0) =
+       CASE (:'lift_run'::jsonb->'repeat'->>'lift')::float8
+            WHEN 0 THEN '00000000' WHEN 0.5 THEN '0000003f' WHEN 1 THEN '0000803f'
+            WHEN 2 THEN '00000040' WHEN 4 THEN '00008040' WHEN 8 THEN '00000041' END AS rep_b_is_the_lift;
+SELECT count(*) AS ranked FROM xdrec.rank('rep', 0, '{}', 80);
+SELECT xdrec.alter_model('rep', options => '{"repeat": false}')->>'repeat' AS altered_back;
 SELECT xdrec.drop_model('rep') IS NOT NULL AS rep_dropped;
 SELECT xdrec.drop_model('g');
 SELECT xdrec.drop_model('gt');

@@ -71,10 +71,19 @@ typedef struct xd_biao_opts
 								 * norm in parameter space (1e-2) */
 	int			refit_steps;	/* target embedding steps per upper step (4) */
 	float		refit_lr;		/* their Adam rate (1e-2) */
+	bool		refit_fresh;	/* every upper step re-fits the targets'
+								 * embeddings from a new initialisation
+								 * (false: they go on from the last step's) */
 	float		upper_lr;		/* the perceptron's SGD rate (0.5: the paper's
 								 * 1e-2 is for its loss scale; ours is a
 								 * weighted mean, and 0.5 moved the weights
 								 * of test_biao.c's world in 10 epochs) */
+	int			dev_batches;	/* developing batches per target whose
+								 * gradients an upper step averages (1) */
+	int			source_batches; /* source batches eq. 14's sum runs over per
+								 * upper step, the current one and more in
+								 * a shuffle of their own, all against the
+								 * same Neumann direction p (1) */
 	int			history;		/* source items per user attended (20) */
 	int			prototypes;		/* k-means centroids per target (4) */
 	bool		use_global;		/* the global term (off: g = 1) */
@@ -108,6 +117,16 @@ xd_status	xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step);
 
 /* The weights w[n_pos] of a training batch's positives (they sum to gamma). */
 xd_status	xd_biao_weights(xd_biao *bi, xd_model *model, const xd_batch *b, float *w);
+
+/*
+ * An upper step's hypergradient without the step: grad[n_phi] = eq. 14
+ * averaged over dev_batches developing batches per target and
+ * source_batches source batches (b first), the targets' embeddings re-fitted
+ * first; *dev_loss (may be NULL) the mean developing loss. The object's
+ * shuffles and target embeddings move on, phi does not.
+ */
+xd_status	xd_biao_hypergrad(xd_biao *bi, xd_model *model, xd_batch *b, float *grad,
+							  double *dev_loss);
 
 /* One upper step on the training batch b (its rows' weights are set first). */
 xd_status	xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b);

@@ -49,6 +49,7 @@ typedef enum xd_cold_method
 const char *xd_cold_method_name(xd_cold_method m);
 
 #define XD_COLD_MAX_KS 8
+#define XD_COLD_POP_BANDS 3
 
 /*
  * Held-out users' rows in raw form (dataset.h's layout), each user's rows
@@ -76,6 +77,7 @@ typedef struct xd_coldeval_opts
 	int			finetune_steps; /* 10 */
 	float		finetune_lr;	/* 0.05 */
 	uint64_t	seed;			/* the supports' negatives */
+	bool		probe_priors;	/* fill the result's blend cells (false) */
 	xd_hooks	hooks;			/* stop polled once per user */
 } xd_coldeval_opts;
 
@@ -94,7 +96,34 @@ typedef struct xd_cold_cell
 	double		hit10_rep;		/* HitRate@10 over them */
 	double		hit10_new;		/* ... and over the other queries */
 	double		rho;			/* cmml: the mean task's repeat weight rho */
+	/*
+	 * the other (new-item) queries by their item's popularity band: the
+	 * domain's items by training rows, most chosen first, cut where they
+	 * hold a third and two thirds of the training rows (head, middle, tail)
+	 */
+	int64_t		n_band[XD_COLD_POP_BANDS];
+	double		hit10_band[XD_COLD_POP_BANDS];	/* HitRate@10 over them */
 } xd_cold_cell;
+
+/*
+ * The headroom of two priors the cold path could lean on (docs/cold-start.md,
+ * Where the 10% is): cmml's scores, standardised over the ranked items, plus
+ * lambda times a standardised prior, either log(1 + pop_context's score) or
+ * each item's similarity e_v . e_bar to the mean embedding of the support's
+ * positives. lambda is swept over xd_cold_blend_lambdas on the test queries
+ * themselves, so the best of them bounds what such a prior could add; it is
+ * not a result, and nothing is served this way (make report-cold asks for it
+ * with probe_priors; evaluate does not).
+ */
+typedef enum xd_cold_prior
+{
+	XD_COLD_PRIOR_POP_CONTEXT = 0,
+	XD_COLD_PRIOR_ITEM_SIM,
+	XD_COLD_N_PRIORS
+} xd_cold_prior;
+
+#define XD_COLD_N_LAMBDAS 4
+extern const double xd_cold_blend_lambdas[XD_COLD_N_LAMBDAS];	/* 0.1 .. 1 */
 
 typedef struct xd_coldeval_result
 {
@@ -102,6 +131,8 @@ typedef struct xd_coldeval_result
 	int			ks[XD_COLD_MAX_KS];
 	/* [k][method]; warm is filled at the last K only */
 	xd_cold_cell cell[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
+	/* cmml blended with a prior (above): with a cold module and probe_priors */
+	xd_cold_cell blend[XD_COLD_MAX_KS][XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS];
 	int64_t		n_cold_users;	/* evaluated (more than K_max rows) */
 	int64_t		n_warm_users;
 } xd_coldeval_result;

@@ -68,6 +68,16 @@ typedef struct xd_config
 	 * Implicit feedback only: explicit domains get no repeat tensors.
 	 */
 	bool		repeat;
+
+	/*
+	 * With repeat: the term as a calibrated lift only (option repeat
+	 * 'lift', docs/serving.md#repeats). Training ignores the history
+	 * (train-mode forward passes leave the term out), so w_R = b_R = 0 and
+	 * the rest of the model is the model without the term; the calibration
+	 * after the fit (train.h, xd_repeat_calibrate) then sets b_R to a lift
+	 * of the user's own items, or leaves it 0.
+	 */
+	bool		repeat_lift;
 } xd_config;
 
 /* Fills the defaults of DESIGN.md section 3; the caller sets m and its split. */

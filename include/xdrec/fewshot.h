@@ -44,7 +44,8 @@
  *             while the sampled episodes averaged 8 updates)
  *
  * L is the model's own loss (DESIGN.md section 3, eq. 13-14 or 16) on a
- * batch of the support (all of it up to XD_FS_BATCH positives), not the
+ * batch of the support (all of it up to XD_FS_STEP_ROWS positives, else
+ * that many a step from a seeded shuffle of it), not the
  * paper's hinge: the source was trained with it and its scores keep their
  * scale. Meta-training (fewshot_train.c) differentiates the query loss
  * after the last step through the updates to omega_R and the update LSTMs,
@@ -72,7 +73,10 @@
 #define XD_FS_FORGET_BIAS 5.0f	/* beta = sigma(5) ~ 0.993 at the start */
 #define XD_FS_ALPHA0 0.02f		/* alpha at the start, on normalised gradients */
 #define XD_FS_CLIP 3.0f			/* |g / rms g| at most */
-#define XD_FS_BATCH 128			/* support positives per step at most */
+#define XD_FS_BATCH 128			/* positives of a query batch at most */
+#define XD_FS_STEP_ROWS 64		/* support positives per update at most */
+#define XD_FS_LIFT_ROWS 16		/* support rows the repeat lift is chosen on */
+#define XD_FS_LIFT_NEW 16		/* items a row's user never chose it ranks against */
 #define XD_FS_UPD_IN 6			/* [pre(rms g), pre(rms theta), pre(L)] */
 #define XD_FS_STEP_COST 0.002f	/* query loss an update must gain (REINFORCE) */
 
@@ -159,6 +163,7 @@ typedef struct xd_fewshot
 	bool		use_init;
 	bool		use_update;
 	bool		use_stop;
+	bool		use_lift;		/* false: no repeat lift (xd_fewshot_score) */
 	int			fixed_steps;
 	bool		active[XD_FS_N_SLOTS];	/* the slot exists for this model */
 	xd_param   *init[XD_FS_N_SLOTS];	/* omega_R ("fs.init.<slot>") */
@@ -190,6 +195,15 @@ typedef struct xd_fewshot_result
 	double		first_loss;		/* support loss at theta^0 */
 	double		last_loss;		/* at the last step's batch */
 	double		seconds;		/* wall time of the adaptation */
+	/*
+	 * The repeat lift (fewshot_lift.c): the support's (user, item) pairs,
+	 * sorted, and how much xd_fewshot_score lifts a user's support items,
+	 * chosen on lift_rows support rows (0: none could move it)
+	 */
+	uint64_t   *own;
+	int64_t		n_own;
+	float		lift;
+	int			lift_rows;
 } xd_fewshot_result;
 
 /*
@@ -204,6 +218,18 @@ xd_status	xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source,
 							 const xd_dataset *target, uint64_t seed,
 							 xd_fewshot_result *out);
 void		xd_fewshot_result_free(xd_fewshot_result *r);
+
+/*
+ * Scores b with an adaptation (an xd_score_fn, arg the result): its model's
+ * score, plus r->lift where the row's user has the row's item in the
+ * support. The lift is chosen after the updates, on the support (up to
+ * XD_FS_LIFT_ROWS rows of users with another support row, each left out
+ * and ranked against the user's other support items and XD_FS_LIFT_NEW
+ * items the user never chose): a ladder from 0 (the model alone) to 1000
+ * (the user's support items first), the best mean reciprocal rank;
+ * fs->use_lift false keeps it 0.
+ */
+xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 
 /* ---------------------------------------------------------------- meta-training */
 

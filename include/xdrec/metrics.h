@@ -65,6 +65,13 @@ typedef struct xd_eval_opts
 /* A set's bound: 2,000 positives x 101 rows take 54 MB at m = 64. */
 #define XD_EVAL_SET_MAX_BYTES ((size_t) 64 << 20)
 
+/*
+ * The bytes a set kept for split under o would hold at most (every positive
+ * of the split eligible, o->max_positives applied), or 0 when it would exceed
+ * XD_EVAL_SET_MAX_BYTES and so is not kept. xdrec.train_memory counts it.
+ */
+size_t		xd_eval_set_bytes(const xd_dataset *ds, xd_split split, const xd_eval_opts *o);
+
 /* seed 42, all positives, 50 + 50 negatives, 4096 rows per call, no stop. */
 void		xd_eval_opts_default(xd_eval_opts *o);
 

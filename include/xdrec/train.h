@@ -61,6 +61,8 @@ typedef struct xd_repeat_calibration
 	int			chosen;			/* XD_REPEAT_LEARNED, a shift's 1 + index, XD_REPEAT_OFF */
 	float		shift;			/* added to b_R (0 when learned or off) */
 	double		mrr[XD_REPEAT_CANDIDATES];	/* each candidate's validation MRR */
+	double		se[XD_REPEAT_CANDIDATES];	/* the standard error of its difference
+											 * with no term's (paired, per positive) */
 	int64_t		n_valid;		/* positives ranked (0: not calibrated) */
 } xd_repeat_calibration;
 
@@ -94,6 +96,17 @@ typedef struct xd_train_result
  */
 xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 					 xd_train_result *res);
+
+/*
+ * The bytes a fit validating on at most valid_max positives (xd_train_opts;
+ * a search's fits share them) may hold in its
+ * validation caches beside the model, counted in xdrec.train_memory: the
+ * kept validation candidates (metrics.h, implicit feedback) and, when the
+ * shared modules are frozen (DRR, Anneal's second stage), x^0, x^1 and c of
+ * every validation row (docs/training.md, Speed).
+ */
+size_t		xd_train_cache_bytes(const xd_dataset *ds, const xd_config *cfg,
+								 int64_t valid_max, bool frozen_shared);
 
 /*
  * The loop's validation metric, larger is better: MRR (implicit) or -RMSE
@@ -173,7 +186,21 @@ xd_status	xd_repeat_calibrate(xd_model *model, const xd_dataset *ds,
  */
 xd_status	xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split split,
 								 int64_t max_positives, const xd_hooks *hooks,
-								 double mrr[XD_REPEAT_CANDIDATES], int64_t *n);
+								 double mrr[XD_REPEAT_CANDIDATES], double se[XD_REPEAT_CANDIDATES],
+								 int64_t *n);
+
+/*
+ * The lift-only term's choice (core.h, repeat_lift) from the candidates'
+ * validation MRRs and standard errors: the lift of the best MRR (ties: the
+ * smaller), unless no lift beats it by more than XD_REPEAT_LIFT_MARGIN
+ * standard errors of their paired difference; then XD_REPEAT_OFF. Validation
+ * holds few repeats (about 5 per TripAdvisor target), so the lift is the
+ * prior and only clear evidence against it removes it
+ * (docs/serving.md#repeats).
+ */
+#define XD_REPEAT_LIFT_MARGIN 2.0
+int			xd_repeat_lift_choice(const double mrr[XD_REPEAT_CANDIDATES],
+								  const double se[XD_REPEAT_CANDIDATES]);
 
 /* Sets the term to a candidate: b_R raised by a shift, or w_R = b_R = 0 (off). */
 void		xd_repeat_apply(xd_model *model, int candidate);

@@ -14,15 +14,21 @@
  * (its encoders trained on that source) and with auto (target-only, Anneal,
  * DRR: the default). Test MRR on the sampled protocol of DESIGN.md section
  * 5, summed over targets; the sources' training CPU time; the mean BIAO
- * weight per context value (hour x mode: Figure 3). Writes
- * docs/biao-report.md.
+ * weight per context value (hour x mode: Figure 3); what the upper level
+ * optimises (the targets' developing loss and Direct's MRR under each
+ * source's frozen modules); and one upper step's signal against its noise
+ * at a fixed source state. Writes docs/biao-report.md.
  *
  * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.5)]
  *        [--contradiction share (1)] [--target-mode1 share (0.5)]
  *        [--src-rows n] (the world, fixture.h)
  *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
  *        [--interval n] [--neumann terms] [--warmup epochs] [--upper-lr x]
- *        (biao.h's defaults)
+ *        [--dev-batches n] [--source-batches n] [--refit-steps n]
+ *        [--refit-fresh] (biao.h's defaults)
+ *        [--snr epochs [--snr-n n (40)] [--snr-burn n (30)]] (no report:
+ *        one upper step's signal and noise at the source state after
+ *        plain training for the epochs given, per seed, on stdout)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--only list] (plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
@@ -77,6 +83,24 @@ static float contradiction = 1.0f;	/* --contradiction x */
 static float target_mode1 = 0.5f;	/* --target-mode1 x */
 static int	src_rows = 0;		/* --src-rows n; 0: the mode's */
 static unsigned variants = ~0u;	/* --only list: the variants run (bits) */
+static int	opt_dev_batches = 0;	/* --dev-batches n; 0: biao.h's default */
+static int	opt_source_batches = 0; /* --source-batches n; 0: biao.h's */
+static int	opt_refit_steps = -1;	/* --refit-steps n; -1: biao.h's */
+static bool opt_refit_fresh = false;	/* --refit-fresh */
+static int	snr_epochs = 0;		/* --snr epochs: measure the upper signal */
+static int	snr_n = 40;			/* --snr-n: estimates per seed */
+static int	snr_burn = 30;		/* --snr-burn: estimates discarded first
+								 * (the targets' embeddings settling) */
+
+/*
+ * The report's upper-signal table: one upper step's signal and noise
+ * (measure_snr) after 10 epochs of plain training, per seed, for the
+ * averaging settings below (developing batches, source batches)
+ */
+#define N_SNR 3
+static const int snr_cfg[N_SNR][2] = {{1, 1}, {8, 1}, {1, 8}};
+static double snr_sig[N_SNR][MAX_SEEDS],
+			snr_sd[N_SNR][MAX_SEEDS];
 
 typedef struct source_run
 {
@@ -88,6 +112,9 @@ typedef struct source_run
 	double		dev_last;
 	double		upper_seconds;
 	double		trained_w[2];	/* mean weight trained with, mode 0 / 1 */
+	double		dev_fresh;		/* L_dev of the trained modules (fresh_dev) */
+	double		direct;			/* summed test MRR of Direct (embeddings
+								 * fitted under the frozen modules) */
 } source_run;
 
 static source_run srun[N_SRC][MAX_SEEDS];
@@ -287,6 +314,35 @@ tracked_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	return rc;
 }
 
+/* biao.h's options for variant v on seed s, as the command line set them */
+static void
+biao_opts_of(int v, int s, xd_biao_opts *bo)
+{
+	xd_biao_opts_default(bo);
+	if (opt_interval > 0)
+		bo->interval = opt_interval;
+	if (opt_neumann >= 0)
+		bo->neumann_terms = opt_neumann;
+	if (opt_warmup >= 0)
+		bo->warmup_epochs = opt_warmup;
+	if (opt_upper_lr >= 0.0f)
+		bo->upper_lr = opt_upper_lr;
+	if (opt_refit_steps >= 0)
+		bo->refit_steps = opt_refit_steps;
+	bo->refit_fresh = opt_refit_fresh;
+	if (opt_dev_batches > 0)
+		bo->dev_batches = opt_dev_batches;
+	if (opt_source_batches > 0)
+		bo->source_batches = opt_source_batches;
+	/* the control: the same run, its perceptron never moving */
+	if (v == S_FROZEN)
+		bo->upper_lr = 0.0f;
+	bo->seed = 7 + seed_offset + s;
+	bo->use_global = v != S_NOGLOBAL;
+	bo->use_local = v != S_NOLOCAL;
+	bo->heldout_dev = v == S_HELDOUT;
+}
+
 /* the source model of variant v, trained to early stopping */
 static xd_model *
 train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
@@ -311,22 +367,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	{
 		xd_biao_opts bo;
 
-		xd_biao_opts_default(&bo);
-		if (opt_interval > 0)
-			bo.interval = opt_interval;
-		if (opt_neumann >= 0)
-			bo.neumann_terms = opt_neumann;
-		if (opt_warmup >= 0)
-			bo.warmup_epochs = opt_warmup;
-		if (opt_upper_lr >= 0.0f)
-			bo.upper_lr = opt_upper_lr;
-		/* the control: the same run, its perceptron never moving */
-		if (v == S_FROZEN)
-			bo.upper_lr = 0.0f;
-		bo.seed = 7 + seed_offset + s;
-		bo.use_global = v != S_NOGLOBAL;
-		bo.use_local = v != S_NOLOCAL;
-		bo.heldout_dev = v == S_HELDOUT;
+		biao_opts_of(v, s, &bo);
 		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
 		tr.bi = bi;
 		tr.slot = real_mode ? -1 : slot;
@@ -355,6 +396,203 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	fprintf(stderr, "seed %d %s: %d epochs, valid MRR %.4f, %.1f s, %d upper steps\n",
 			s, src_label[v], r->epochs, r->valid, r->seconds, r->n_upper);
 	return model;
+}
+
+#define SNR_REF 8				/* reference batches of the weight gap */
+
+/* the gap: mean n_pos w of the mode 1 rows minus the mode 0 rows' */
+static double
+weight_gap(xd_biao *bi, xd_model *model, xd_batch *ref, int slot, float *w)
+{
+	double		sum[2] = {0},
+				cnt[2] = {0};
+
+	for (int r = 0; r < SNR_REF; r++)
+	{
+		CHECK(xd_biao_weights(bi, model, &ref[r], w));
+		for (int j = 0; j < ref[r].n_pos; j++)
+		{
+			int			k = ref[r].c[(size_t) j * ref[r].m + slot] > 0.5f;
+
+			sum[k] += (double) ref[r].n_pos * w[j];
+			cnt[k]++;
+		}
+	}
+	return sum[1] / cnt[1] - sum[0] / cnt[0];
+}
+
+/*
+ * --snr E: the upper level's signal against its noise at a fixed source
+ * state (plain training for E epochs), with the command line's BIAO
+ * options: snr_n hypergradients g (xd_biao_hypergrad, phi not moved), each
+ * one's rate of change of the foreign/shared weight gap G along the step
+ * -g, s = grad G . g (central differences in phi over SNR_REF reference
+ * batches; s > 0: the step lowers the foreign rows' weights). Prints mean
+ * s, its sd and their ratio (the signal-to-noise of one upper step) per
+ * seed.
+ */
+static void
+measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, int dev_b,
+			int src_b, double *signal, double *noise)
+{
+	xd_model   *model = new_model(src, 1000 + seed_offset + s);
+	int			slot = src->enc.schema.features[1].offset + 1;
+	int			P = model->cfg.batch_size;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_biao_opts bo;
+	xd_biao    *bi = NULL;
+	xd_batch	ref[SNR_REF] = {{0}},
+				b = {0};
+	int64_t    *rows = NULL;
+	int64_t		n = 0,
+				at;
+	float	   *w = malloc(sizeof(float) * P);
+	float	   *g,
+			   *phi,
+			   *phi0;
+	int			n_phi;
+	double	   *sv = malloc(sizeof(double) * snr_n);
+	double		t0;
+	xd_rng		rng;
+
+	CHECK(w && sv ? XD_OK : XD_ENOMEM);
+	xd_train_opts_default(&o, &model->cfg);
+	o.fixed_epochs = true;
+	o.max_epochs = epochs;
+	CHECK(xd_train(model, src, &o, &res));
+	biao_opts_of(S_BIAO, s, &bo);
+	if (dev_b > 0)
+		bo.dev_batches = dev_b;
+	if (src_b > 0)
+		bo.source_batches = src_b;
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	phi = xd_biao_phi(bi, &n_phi);
+	g = malloc(sizeof(float) * n_phi);
+	phi0 = malloc(sizeof(float) * n_phi);
+	CHECK(g && phi0 ? XD_OK : XD_ENOMEM);
+	xd_rng_seed(&rng, 5 + s);
+	CHECK(xd_train_rows(src, &rows, &n));
+	xd_shuffle_rows(rows, n, &rng);
+	CHECK(n >= (int64_t) (SNR_REF + 1) * P ? XD_OK : XD_EINVAL);
+	for (int r = 0; r < SNR_REF; r++)
+	{
+		CHECK(xd_batch_init(&ref[r], 3 * P, src->enc.schema.m));
+		CHECK(xd_sample_batch(src, rows + (int64_t) r * P, P, &rng, &ref[r]));
+	}
+	CHECK(xd_batch_init(&b, 3 * P, src->enc.schema.m));
+	at = (int64_t) SNR_REF *P;
+
+	t0 = cpu_now();
+	for (int i = -snr_burn; i < snr_n; i++)
+	{
+		double		gn = 0.0,
+					eps,
+					gp,
+					gm;
+
+		if (at + P > n)
+			at = (int64_t) SNR_REF *P;
+		CHECK(xd_sample_batch(src, rows + at, P, &rng, &b));
+		at += P;
+		CHECK(xd_biao_hypergrad(bi, model, &b, g, NULL));
+		if (i < 0)
+			continue;			/* the targets' embeddings settling */
+		for (int k = 0; k < n_phi; k++)
+			gn += (double) g[k] * g[k];
+		eps = gn > 0.0 ? 1e-3 / sqrt(gn) : 0.0;
+		memcpy(phi0, phi, sizeof(float) * n_phi);
+		for (int k = 0; k < n_phi; k++)
+			phi[k] = (float) (phi0[k] + eps * g[k]);
+		gp = weight_gap(bi, model, ref, slot, w);
+		for (int k = 0; k < n_phi; k++)
+			phi[k] = (float) (phi0[k] - eps * g[k]);
+		gm = weight_gap(bi, model, ref, slot, w);
+		memcpy(phi, phi0, sizeof(float) * n_phi);
+		sv[i] = eps > 0.0 ? (gp - gm) / (2.0 * eps) : 0.0;
+	}
+	printf("snr seed %d after %d epochs, dev_batches %d, source_batches %d, %d Neumann terms: "
+		   "signal %.4g, sd %.4g, signal/noise per upper step %+.3f (z over %d %+.1f), "
+		   "%.1f ms per estimate\n",
+		   seed_offset + s, epochs, bo.dev_batches, bo.source_batches, bo.neumann_terms,
+		   mean_of(sv, snr_n), sd_of(sv, snr_n), mean_of(sv, snr_n) / sd_of(sv, snr_n), snr_n,
+		   mean_of(sv, snr_n) / sd_of(sv, snr_n) * sqrt((double) snr_n),
+		   1e3 * (cpu_now() - t0) / snr_n);
+	fflush(stdout);
+	*signal = mean_of(sv, snr_n);
+	*noise = sd_of(sv, snr_n);
+	for (int r = 0; r < SNR_REF; r++)
+		xd_batch_free(&ref[r]);
+	xd_batch_free(&b);
+	xd_biao_free(bi);
+	xd_model_free(model);
+	free(rows);
+	free(w);
+	free(g);
+	free(phi0);
+	free(sv);
+}
+
+/*
+ * BIAO's upper objective on a trained source: L_dev, the mean developing
+ * loss of the targets with their embeddings fitted afresh (100 Adam steps)
+ * under the frozen shared modules, 8 developing batches per target, 3
+ * draws; and Direct's summed test MRR (the same embeddings-only fit, to
+ * convergence). If the oracle's modules, which gain the most with DRR, do
+ * not have the lowest L_dev, no descent on L_dev finds the oracle's weights.
+ */
+static void
+upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	xd_biao_opts bo;
+	xd_biao    *bi;
+	xd_batch	b = {0};
+	int64_t    *rows = NULL;
+	int64_t		n;
+	double		l;
+	xd_rng		rng;
+	float	   *g = malloc(sizeof(float) * xd_biao_phi_size(model->cfg.d, model->cfg.m));
+	source_run *r = &srun[v][s];
+
+	CHECK(g ? XD_OK : XD_ENOMEM);
+	biao_opts_of(S_BIAO, s, &bo);
+	bo.refit_fresh = true;
+	bo.refit_steps = 100;
+	bo.dev_batches = 8;
+	xd_rng_seed(&rng, 3);
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	CHECK(xd_train_rows(src, &rows, &n));
+	CHECK(xd_batch_init(&b, 3 * model->cfg.batch_size, src->enc.schema.m));
+	CHECK(xd_sample_batch(src, rows, model->cfg.batch_size, &rng, &b));
+	r->dev_fresh = 0.0;
+	for (int k = 0; k < 3; k++)
+	{
+		CHECK(xd_biao_hypergrad(bi, model, &b, g, &l));
+		r->dev_fresh += l / 3.0;
+	}
+	r->direct = 0.0;
+	for (int t = 0; t < N_TGT; t++)
+	{
+		xd_transfer_opts to;
+		xd_transfer_result tr;
+		xd_eval_opts ev;
+		xd_rank_metrics rm;
+
+		xd_transfer_opts_default(&to);
+		to.method = XD_TRANSFER_DIRECT;
+		to.seed = 3000 + seed_offset + s;
+		if (!full)
+			to.lr_search = 1;
+		CHECK(xd_transfer(model->shared, NULL, tgt[t], &to, &tr));
+		xd_eval_opts_default(&ev);
+		CHECK(xd_eval_sampled(tgt[t], XD_SPLIT_TEST, &ev, xd_transfer_score, &tr, &rm));
+		r->direct += rm.mrr;
+		xd_transfer_result_free(&tr);
+	}
+	xd_batch_free(&b);
+	free(rows);
+	free(g);
+	xd_biao_free(bi);
 }
 
 static void
@@ -566,6 +804,47 @@ write_tables(FILE *f)
 					mean_of(us, n_seeds), mean_of(d0, n_seeds), mean_of(d1, n_seeds));
 	}
 
+	fprintf(f, "\n### What the upper level optimises\n\n"
+			"L_dev: the targets' developing loss (the squared loss the upper level descends) with "
+			"their embeddings fitted afresh under the trained shared modules, frozen (100 Adam "
+			"steps; 8 developing batches per target, 3 draws). Direct: the same embeddings-only "
+			"fit, to convergence, summed test MRR. Lower L_dev is what BIAO's hypergradient "
+			"seeks; if the modules that gain most with DRR do not have it, no descent on L_dev "
+			"finds their weights. Mean over seeds (per seed in brackets).\n\n"
+			"| source training | L_dev | Direct summed test MRR | Direct gain | DRR gain |\n"
+			"|---|---|---|---|---|\n");
+	for (int v = 0; v < n_src; v++)
+	{
+		double		dv[MAX_SEEDS],
+					di[MAX_SEEDS],
+					dp[MAX_SEEDS],
+					x[MAX_SEEDS],
+					p[MAX_SEEDS];
+
+		if (!ran(v))
+			continue;
+		for (int s = 0; s < n_seeds; s++)
+		{
+			dv[s] = srun[v][s].dev_fresh;
+			di[s] = srun[v][s].direct;
+			dp[s] = srun[S_PLAIN][s].direct;
+			x[s] = summed(v, A_DRR, s);
+			p[s] = summed(S_PLAIN, A_DRR, s);
+		}
+		fprintf(f, "| %s | %.4f [", src_label[v], mean_of(dv, n_seeds));
+		for (int s = 0; s < n_seeds; s++)
+			fprintf(f, "%s%.3f", s ? " " : "", dv[s]);
+		fprintf(f, "] | %.4f [", mean_of(di, n_seeds));
+		for (int s = 0; s < n_seeds; s++)
+			fprintf(f, "%s%.3f", s ? " " : "", di[s]);
+		if (v == S_PLAIN)
+			fprintf(f, "] | | |\n");
+		else
+			fprintf(f, "] | %+.1f%% | %+.1f%% |\n",
+					100.0 * (mean_of(di, n_seeds) / mean_of(dp, n_seeds) - 1.0),
+					100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0));
+	}
+
 	{
 		double		g[N_ADAPT],
 					ratio[MAX_SEEDS],
@@ -731,6 +1010,7 @@ run_real(FILE *f, const char *path)
 				continue;
 			model = train_source(v, s, rv.ds[0], rv.ds + 1);
 			adapt(v, s, model, rv.ds[0], rv.ds + 1);
+			upper_objective(v, s, model, rv.ds[0], rv.ds + 1);
 			xd_model_free(model);
 		}
 	fprintf(f, "\n## Real data: %s\n\n"
@@ -747,6 +1027,60 @@ run_real(FILE *f, const char *path)
 	{
 		xd_dataset_free(rv.ds[d]);
 		free(rv.user_src[d]);
+	}
+}
+
+/* the upper-signal table of the synthetic world (measure_snr) */
+static void
+write_snr(FILE *f)
+{
+	fprintf(f, "\n### The upper step's signal against its noise\n\n"
+			"At a fixed source state (plain training, 10 epochs; the state the first upper step "
+			"meets after the warm-up), %d hypergradients g of the default options but the "
+			"averaging (after %d discarded while the targets' embeddings settle), each one's "
+			"rate of change of the weight gap G (mean weight of the foreign rule's rows minus "
+			"the shared rule's, over 1024 source rows) along the step -g: s = grad G . g "
+			"(central differences in phi; s > 0 lowers the foreign rows). Per seed: the mean "
+			"of s / its sd (their ratio, the signal-to-noise of one upper step). "
+			"`build/bench/report_biao /tmp/x --snr 10 --dev-batches D --source-batches S` "
+			"prints one row.\n\n"
+			"| developing batches per target | source batches |", snr_n, snr_burn);
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, " seed %d |", seed_offset + s);
+	fprintf(f, "\n|---|---|");
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, "---|");
+	fprintf(f, "\n");
+	for (int c = 0; c < N_SNR; c++)
+	{
+		fprintf(f, "| %d | %d |", snr_cfg[c][0], snr_cfg[c][1]);
+		for (int s = 0; s < n_seeds; s++)
+			fprintf(f, " %+.4f / %.4f (%+.2f) |", snr_sig[c][s], snr_sd[c][s],
+					snr_sig[c][s] / snr_sd[c][s]);
+		fprintf(f, "\n");
+	}
+}
+
+/* seed s's synthetic world: its source and targets */
+static void
+make_world(int s, xd_dataset **src, xd_dataset **tgt)
+{
+	fx_biao_opts so,
+				to;
+
+	fx_biao_world_opts_default(&so);
+	so.foreign_share = foreign_share;
+	so.contradiction = contradiction;
+	fx_biao_world_opts_default(&to);
+	to.shared_mode1 = target_mode1;
+	*src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
+						 synthetic_src_rows(), &so);
+	CHECK(*src ? XD_OK : XD_ENOMEM);
+	for (int t = 0; t < N_TGT; t++)
+	{
+		tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
+							   full ? 2000 : 1200, &to);
+		CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
 	}
 }
 
@@ -773,6 +1107,20 @@ main(int argc, char **argv)
 			opt_warmup = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--upper-lr") == 0 && i + 1 < argc)
 			opt_upper_lr = (float) atof(argv[++i]);
+		else if (strcmp(argv[i], "--dev-batches") == 0 && i + 1 < argc)
+			opt_dev_batches = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--source-batches") == 0 && i + 1 < argc)
+			opt_source_batches = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--snr") == 0 && i + 1 < argc)
+			snr_epochs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--refit-steps") == 0 && i + 1 < argc)
+			opt_refit_steps = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--refit-fresh") == 0)
+			opt_refit_fresh = true;
+		else if (strcmp(argv[i], "--snr-burn") == 0 && i + 1 < argc)
+			snr_burn = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
+			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -803,6 +1151,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "report_biao: --seeds 2..%d, --seed-offset >= 0\n", MAX_SEEDS);
 		return 1;
 	}
+	for (int s = 0; s < n_seeds && snr_epochs > 0; s++)
+	{
+		xd_dataset *src;
+		xd_dataset *tgt[N_TGT];
+
+		double		sg,
+					ns;
+
+		make_world(s, &src, tgt);
+		measure_snr(s, src, tgt, snr_epochs, 0, 0, &sg, &ns);
+		for (int t = 0; t < N_TGT; t++)
+			xd_dataset_free(tgt[t]);
+		xd_dataset_free(src);
+	}
+	if (snr_epochs > 0)
+		return 0;				/* --snr writes no report */
 	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
 	f = fopen(path, "w");
 	if (!f)
@@ -820,26 +1184,10 @@ main(int argc, char **argv)
 	ctx_nb = 2;
 	for (int s = 0; s < n_seeds && !real_only; s++)
 	{
-		fx_biao_opts so,
-					to;
 		xd_dataset *src;
 		xd_dataset *tgt[N_TGT];
 
-		fx_biao_world_opts_default(&so);
-		so.foreign_share = foreign_share;
-		so.contradiction = contradiction;
-		fx_biao_world_opts_default(&to);
-		to.shared_mode1 = target_mode1;
-		src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
-							synthetic_src_rows(), &so);
-
-		CHECK(src ? XD_OK : XD_ENOMEM);
-		for (int t = 0; t < N_TGT; t++)
-		{
-			tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
-								   full ? 2000 : 1200, &to);
-			CHECK(tgt[t] ? XD_OK : XD_ENOMEM);
-		}
+		make_world(s, &src, tgt);
 		for (int v = 0; v < N_SRC; v++)
 		{
 			xd_model   *model;
@@ -849,8 +1197,12 @@ main(int argc, char **argv)
 			model = train_source(v, s, src, tgt);
 
 			adapt(v, s, model, src, tgt);
+			upper_objective(v, s, model, src, tgt);
 			xd_model_free(model);
 		}
+		for (int c = 0; c < N_SNR && ran(S_BIAO); c++)
+			measure_snr(s, src, tgt, 10, snr_cfg[c][0], snr_cfg[c][1], &snr_sig[c][s],
+						&snr_sd[c][s]);
 		for (int t = 0; t < N_TGT; t++)
 			xd_dataset_free(tgt[t]);
 		xd_dataset_free(src);
@@ -861,6 +1213,8 @@ main(int argc, char **argv)
 	{
 		write_intro(f);
 		write_tables(f);
+		if (ran(S_BIAO))
+			write_snr(f);
 		fprintf(f, "\n(synthetic part: %.0f s of CPU)\n", cpu_now() - t0);
 	}
 	if (real_path)

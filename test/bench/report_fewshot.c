@@ -41,12 +41,13 @@
 
 enum
 {
-	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_CHOSEN, M_DRR, M_TARGET_ONLY, M_POP,
-	M_SUPPORT_FIRST, N_METHODS
+	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_NO_LIFT, M_CHOSEN, M_DRR, M_TARGET_ONLY,
+	M_POP, M_SUPPORT_FIRST, N_METHODS
 };
 static const char *const method_names[N_METHODS] = {
 	"fewshot", "fewshot, no learned init", "fewshot, no update controller",
-	"fewshot, no stop controller", "fewshot or a heuristic, chosen on validation",
+	"fewshot, no stop controller", "fewshot, no repeat lift",
+	"fewshot or a heuristic, chosen on validation",
 	"DRR", "target-only", "popularity", "support first"
 };
 
@@ -76,6 +77,7 @@ static int	world_targets[N_WORLDS];
 static int	world_seeds[N_WORLDS];
 static real_view real;			/* --real */
 static int	max_targets = 1000;	/* --targets */
+static double lift_sum[N_WORLDS][N_SIZES];	/* fewshot's repeat lifts, summed over runs */
 
 /* popularity over the whole support (train and validation rows) */
 typedef struct support_pop
@@ -136,12 +138,6 @@ add(cell *c, double hit, double seconds, double steps)
 	c->steps += steps;
 	c->ranked += (double) last_ranked;
 	c->n++;
-}
-
-static xd_status
-fewshot_score(void *arg, const xd_batch *b, float *scores)
-{
-	return xd_model_score(((xd_fewshot_result *) arg)->model, b, scores);
 }
 
 /*
@@ -247,7 +243,22 @@ run_world(int wi, bool quick)
 					t0 = cpu_now();
 					CHECK(xd_fewshot_adapt(fs[v], source.shared, cut, 5 + seed, &r));
 					secs = cpu_now() - t0;	/* the adaptation alone, not its evaluation */
-					add(&cells[wi][si][v], hit10(cut, fewshot_score, &r), secs, r.steps);
+					add(&cells[wi][si][v], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
+					if (v == M_FEWSHOT)
+						lift_sum[wi][si] += r.lift;
+					xd_fewshot_result_free(&r);
+				}
+				{
+					/* fewshot without its repeat lift: the same run, the lift left at 0 */
+					xd_fewshot_result r;
+					double		secs;
+
+					fs[M_FEWSHOT]->use_lift = false;
+					t0 = cpu_now();
+					CHECK(xd_fewshot_adapt(fs[M_FEWSHOT], source.shared, cut, 5 + seed, &r));
+					secs = cpu_now() - t0;
+					fs[M_FEWSHOT]->use_lift = true;
+					add(&cells[wi][si][M_NO_LIFT], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
 					xd_fewshot_result_free(&r);
 				}
 				for (int m = M_DRR; m <= M_TARGET_ONLY; m++)
@@ -426,7 +437,10 @@ main(int argc, char **argv)
 			"target's items; only query rows whose user and item have a support row are ranked, "
 			"few at N = 16, so the small-N columns rest on few rows and favour repeat "
 			"items). `fewshot` is meta-trained on pseudo-domains of the source "
-			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. \"fewshot or a "
+			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. fewshot lifts "
+			"the user's support items by a repeat lift it chooses on the support "
+			"(src/core/meta/fewshot_lift.c; every fewshot row but \"no repeat lift\", which is "
+			"fewshot with the lift left at 0). \"fewshot or a "
 			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "
 			"fewshot, popularity and support first fitted on the support's training rows, the "
 			"best MRR on its validation rows served (a heuristic only when strictly better); its "
@@ -481,7 +495,10 @@ main(int argc, char **argv)
 		for (int v = 0; v < N_FS; v++)
 			fprintf(out, " %s %.1f%s", method_names[v],
 					cell_mean_of(&cells[wi][2][v], cells[wi][2][v].steps), v < N_FS - 1 ? ";" : ".");
-		fprintf(out, " Share of runs the choice served by a heuristic, N=16..512:");
+		fprintf(out, " fewshot's mean repeat lift, N=16..512:");
+		for (int si = 0; si < N_SIZES; si++)
+			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_FEWSHOT], lift_sum[wi][si]));
+		fprintf(out, ". Share of runs the choice served by a heuristic, N=16..512:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_CHOSEN], cells[wi][si][M_CHOSEN].steps));
 		fprintf(out, ". Time at N=64, fewshot against DRR: %.2f ×.\n\n",

@@ -21,16 +21,19 @@
  * blends (blend.h) mix target-only's scores with a transfer's, from the same
  * fits.
  *
- * Usage: report_real [--quick | --blend] data_dir out_dir view...   (views: the .tsv
- * basenames). --quick fits only target-only, with and without the repeat
- * term, beside the heuristics, and prints their means to stdout instead of
- * writing the report (make report-real-quick): the full ranking also split
- * by query kind (a repeated pair or a new one, by the user's and the item's
- * training rows), every repeat-term candidate's test MRR (train.h), and an
- * experiment, the term as a calibrated lift only (fit_lift_only). --blend
- * fits only what the blends read (target-only, and target-only, Anneal and
- * DRR searched by decay) and prints the blends against target-only, sums and
- * per target with 2 standard errors.
+ * Usage: report_real [--quick [--lift] | --blend] data_dir out_dir view...
+ * (views: the .tsv basenames). --quick fits only target-only, with and
+ * without the repeat term, beside the heuristics, and prints their means to
+ * stdout instead of writing the report (make report-real-quick): the full
+ * ranking also split by query kind (a repeated pair or a new one, by the
+ * user's and the item's training rows), every repeat-term candidate's test
+ * MRR (train.h), and target-only trained as xdrec.train fits it with repeat
+ * 'lift' (fit_lift_only) with the lift each rule would choose. --lift: the
+ * repeat-term fits are repeat 'lift' too (make report-real-lift, DePaulMovie
+ * included as its own target). --blend fits only what the blends read
+ * (target-only, and target-only, Anneal and DRR searched by decay) and
+ * prints the blends against target-only, sums and per target with 2
+ * standard errors.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -134,6 +137,27 @@ static const char *const group_label[N_GROUPS] = {
 	"new, item 1-4 rows", "new, item 5-19 rows", "new, item 20+ rows"
 };
 
+/*
+ * --quick, the lift only: the rules that choose it after the fit, each
+ * from the same fit's candidates (train.h): the product's (the best lift
+ * unless no lift wins on validation beyond 2 standard errors), the best on
+ * validation, the best on validation pooled with a leave-one-out ranking of
+ * training rows (each ranked with the user's other training rows as history),
+ * and the best on those training rows alone
+ */
+enum
+{
+	RULE_PRODUCT = 0,
+	RULE_VALID,
+	RULE_POOLED,
+	RULE_TRAIN,
+	N_LIFT_RULES
+};
+static const char *const lift_rule_label[N_LIFT_RULES] = {
+	"product: lift unless valid rejects (2 s.e.)", "best on validation",
+	"best on validation + training rows", "best on training rows"
+};
+
 typedef struct cell
 {
 	double		metric;			/* MRR, or RMSE */
@@ -148,6 +172,10 @@ typedef struct cell
 	int			repeat_choice;	/* the repeat term's calibration (train.h) */
 	double		repeat_test[XD_REPEAT_CANDIDATES];	/* --quick: each candidate's
 													 * test full-ranking MRR */
+	int			lift_rule[N_LIFT_RULES];	/* --quick, the lift: each rule's choice */
+	double		lift_valid[XD_REPEAT_CANDIDATES];	/* and each candidate's validation
+													 * MRR, and on training rows */
+	double		lift_train[XD_REPEAT_CANDIDATES];
 	double		grp_rr[N_GROUPS];	/* implicit: full ranking's sum of 1/rank */
 	int32_t		grp_n[N_GROUPS];	/* and positives, per group */
 } cell;
@@ -479,8 +507,13 @@ static const fit_plan plan[N_FITTED] = {
 	[M_DRR_REP] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 };
 
-/* --quick: the methods it fits */
+/*
+ * --quick: the methods it fits; --lift: the repeat-term rows are repeat
+ * 'lift' (core.h's repeat_lift, a source trained with it), and a view of
+ * one domain is its own target
+ */
 static bool quick;
+static bool lift_mode;
 
 /* --blend: only the fits the blends read, and the blends, printed */
 static bool blend_only;
@@ -493,22 +526,22 @@ fitted_in_this_run(int m)
 	return !quick || m == M_TO || m == M_TO_REP;
 }
 
-/* the training batches without history: the repeat term stays zero in training */
-static xd_status
-no_history(void *arg, xd_model *model, xd_batch *b, int64_t step)
+/* the best of no lift and the lifts on mrr (ties: no lift, then the smaller) */
+static int
+best_lift(const double *mrr)
 {
-	(void) arg;
-	(void) model;
-	(void) step;
-	memset(b->hist, 0, sizeof(float) * (size_t) b->n);
-	return XD_OK;
+	int			best = XD_REPEAT_OFF;
+
+	for (int k = 1; k < XD_REPEAT_OFF; k++)
+		if (mrr[k] > mrr[best])
+			best = k;
+	return best;
 }
 
 /*
- * --quick's experiment: target-only with the repeat term's tensors kept at
- * zero in training (no history in its batches), so the model is target-only's;
- * the calibration after the search (train.h) then chooses a lift of the
- * user's own items, or none, on validation.
+ * --quick: target-only with the repeat term a calibrated lift only (option
+ * repeat 'lift': core.h's repeat_lift), as the product fits it, and the
+ * lift each rule above would choose from the same fit.
  */
 static void
 fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
@@ -519,21 +552,36 @@ fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
 	xd_train_result res;
 	xd_rng		rng;
 	int64_t		n,
-				ex;
+				ex,
+				n_train;
+	double		train_mrr[XD_REPEAT_CANDIDATES],
+				pooled[XD_REPEAT_CANDIDATES];
 	double		t0 = cpu_now();
 
 	cfg.repeat = true;
+	cfg.repeat_lift = true;
 	cfg.seed = 1000 + 17 * s;
 	xd_rng_seed(&rng, cfg.seed);
 	CHECK(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model));
 	xd_train_opts_default(&o, &cfg);
 	o.seed = cfg.seed;
-	o.weigh = no_history;
 	CHECK(xd_train_search(model, ds, &o, XD_LR_SEARCH_DEFAULT, &res, NULL));
 	c->seconds = cpu_now() - t0;
 	eval_test(ds, xd_model_score, model, c, &n, &ex);
 	c->repeat_choice = res.repeat.chosen;
-	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TEST, 0, NULL, c->repeat_test, &n));
+	/* every candidate from the model as trained (no lift) */
+	xd_repeat_apply(model, XD_REPEAT_OFF);
+	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TEST, 0, NULL, c->repeat_test, NULL, &n));
+	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TRAIN, 1000, NULL, train_mrr, NULL, &n_train));
+	for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
+		pooled[k] = (res.repeat.mrr[k] * (double) res.repeat.n_valid + train_mrr[k] * (double) n_train) /
+			(double) (res.repeat.n_valid + n_train);
+	memcpy(c->lift_valid, res.repeat.mrr, sizeof(c->lift_valid));
+	memcpy(c->lift_train, train_mrr, sizeof(c->lift_train));
+	c->lift_rule[RULE_PRODUCT] = res.repeat.chosen;
+	c->lift_rule[RULE_VALID] = best_lift(res.repeat.mrr);
+	c->lift_rule[RULE_POOLED] = best_lift(pooled);
+	c->lift_rule[RULE_TRAIN] = best_lift(train_mrr);
 	xd_model_free(model);
 }
 
@@ -576,6 +624,26 @@ fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
 	free(bl.tmp);
 }
 
+/*
+ * --lift: a view of one domain (test/real/cold_data.sh's DePaulMovie) is
+ * its own target too, so the lift and the heuristics run on it. Returns the
+ * number of domains, 2.
+ */
+static int
+own_target(view_run *v, xd_dataset **ds, int32_t **user_src)
+{
+	memcpy(v->domain[1], v->domain[0], sizeof(v->domain[0]));
+	v->rows[1] = v->rows[0];
+	v->users[1] = v->users[0];
+	v->items[1] = v->items[0];
+	v->shared_users[1] = v->users[0];
+	v->train_rows[1] = v->train_rows[0];
+	v->n_targets = 1;
+	ds[1] = ds[0];
+	user_src[1] = user_src[0];
+	return 2;
+}
+
 static void
 run_view(const char *data_dir, const char *view, view_run *v)
 {
@@ -596,6 +664,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
 	memset(v, 0, sizeof(*v));
 	n_dom = load_view(path, v, ds, user_src);
+	if (n_dom == 1 && lift_mode)
+		n_dom = own_target(v, ds, user_src);
 
 	/* the source: the product's defaults, its search included */
 	xd_config_defaults(&cfg);
@@ -626,9 +696,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	v->enc_seconds = erep.seconds;
 	/* the same source with the repeat term, for the targets' repeat-term fits */
 	cfg.repeat = true;
+	cfg.repeat_lift = lift_mode;
 	CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
 	CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
 	cfg.repeat = false;
+	cfg.repeat_lift = false;
 	fprintf(stderr, "[%s] source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
 			v->name, v->domain[0], src.epochs, src.lr_search.lr[src.lr_search.chosen],
 			v->src_seconds, v->src_valid, v->src_test);
@@ -680,7 +752,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					int64_t		nt;
 
 					CHECK(xd_repeat_candidates(r.model, ds[k], XD_SPLIT_TEST, 0, NULL,
-											   c->repeat_test, &nt));
+											   c->repeat_test, NULL, &nt));
 				}
 				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR || mi == M_TO_ALT ||
 					mi == M_ANNEAL_ALT || mi == M_DRR_ALT || mi == M_ANNEAL_SHARED ||
@@ -787,10 +859,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_transfer_result_free(&src);
 	xd_transfer_result_free(&src_rep);
 	for (int k = 0; k < n_dom; k++)
-	{
-		xd_dataset_free(ds[k]);
-		free(user_src[k]);
-	}
+		if (k == 0 || ds[k] != ds[0])
+		{
+			xd_dataset_free(ds[k]);
+			free(user_src[k]);
+		}
 	v->wall_seconds = xd_clock_seconds() - t_view;
 }
 
@@ -1099,6 +1172,41 @@ repeat_choice_label(int chosen)
 	return chosen >= 0 && chosen < XD_REPEAT_CANDIDATES ? l[chosen] : "?";
 }
 
+/* --quick, the lift: each rule's choices and the test full MRR they give */
+static void
+print_lift_rules(const view_run *v)
+{
+	for (int r = 0; r < N_LIFT_RULES; r++)
+	{
+		double		t = 0.0;
+
+		printf("\n    rule %-45s kept:", lift_rule_label[r]);
+		for (int k = 1; k <= v->n_targets; k++)
+			for (int s = 0; s < N_SEEDS; s++)
+			{
+				const cell *c = &v->lift[k][s];
+
+				printf(" %s", repeat_choice_label(c->lift_rule[r]));
+				t += c->repeat_test[c->lift_rule[r]] / (N_SEEDS * v->n_targets);
+			}
+		printf("; test full MRR %.4f", t);
+	}
+	for (int w = 0; w < 2; w++)
+	{
+		printf("\n    %s full MRR by candidate:", w ? "training rows'" : "validation");
+		for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
+		{
+			double		t = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+					t += (w ? v->lift[k][s].lift_train[i] : v->lift[k][s].lift_valid[i]) /
+						(N_SEEDS * v->n_targets);
+			printf(" %s %.4f", repeat_choice_label(i), t);
+		}
+	}
+}
+
 /* --quick: the fitted methods and the heuristics, means over seeds and targets */
 static void
 print_quick(const view_run *v)
@@ -1117,7 +1225,8 @@ print_quick(const view_run *v)
 			h += mean_field(v, k, m, OFF(full_h10)) / v->n_targets;
 			r += mean_field(v, k, m, OFF(full_mrr)) / v->n_targets;
 		}
-		printf("  %-45s %.4f | %.4f %.4f |", label(v, m), sum_metric(v, m), h, r);
+		printf("  %-45s %.4f | %.4f %.4f |", lift_mode && m == M_TO_REP ?
+			   "target-only, repeat 'lift' (adapt's path)" : label(v, m), sum_metric(v, m), h, r);
 		for (int k = 1; k <= v->n_targets; k++)
 			printf(" %s %.4f", v->domain[k], mean_field(v, k, m, OFF(full_h10)));
 		if (m < M_HEUR1 && plan[m].repeat)
@@ -1158,10 +1267,11 @@ print_quick(const view_run *v)
 				r += v->lift[k][s].full_mrr / (N_SEEDS * v->n_targets);
 				sm += v->lift[k][s].metric / N_SEEDS;
 			}
-		printf("  %-45s %.4f | %.4f %.4f | kept:", "target-only, repeat term a lift only", sm, h, r);
+		printf("  %-45s %.4f | %.4f %.4f | kept:", "target-only, repeat 'lift'", sm, h, r);
 		for (int k = 1; k <= v->n_targets; k++)
 			for (int s = 0; s < N_SEEDS; s++)
 				printf(" %s", repeat_choice_label(v->lift[k][s].repeat_choice));
+		print_lift_rules(v);
 		printf("\n    test full MRR by candidate:");
 		for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
 		{
@@ -1269,6 +1379,12 @@ main(int argc, char **argv)
 		quick = true;
 		argv++;
 		argc--;
+		if (argc > 1 && strcmp(argv[1], "--lift") == 0)
+		{
+			lift_mode = true;
+			argv++;
+			argc--;
+		}
 	}
 	else if (argc > 1 && strcmp(argv[1], "--blend") == 0)
 	{
@@ -1278,7 +1394,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--quick | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--quick [--lift] | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];

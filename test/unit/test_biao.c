@@ -235,9 +235,9 @@ train_biao(uint64_t seed, const xd_biao_opts *bo, int epochs, biao_world *w)
 }
 
 /* the same seeds give the same perceptron and modules bit for bit */
-XD_TEST(biao_is_deterministic)
+static void
+check_deterministic(const xd_biao_opts *bo)
 {
-	xd_biao_opts bo;
 	biao_world	a,
 				b;
 	float	   *pa,
@@ -247,10 +247,7 @@ XD_TEST(biao_is_deterministic)
 	xd_biao_stats sa,
 				sb;
 
-	xd_biao_opts_default(&bo);
-	bo.interval = 10;
-	bo.warmup_epochs = 0;
-	if (!train_biao(7, &bo, 1, &a) || !train_biao(7, &bo, 1, &b))
+	if (!train_biao(7, bo, 1, &a) || !train_biao(7, bo, 1, &b))
 	{
 		XD_CHECK(false);
 		world_free(&a);
@@ -268,6 +265,20 @@ XD_TEST(biao_is_deterministic)
 	XD_CHECK(sa.n_upper > 0 && sa.dev_loss[sa.n_upper - 1] == sb.dev_loss[sb.n_upper - 1]);
 	world_free(&a);
 	world_free(&b);
+}
+
+XD_TEST(biao_is_deterministic)
+{
+	xd_biao_opts bo;
+
+	xd_biao_opts_default(&bo);
+	bo.interval = 10;
+	bo.warmup_epochs = 0;
+	check_deterministic(&bo);
+	/* and the averaged estimate, its extra source batches and dev batches */
+	bo.source_batches = 3;
+	bo.dev_batches = 2;
+	check_deterministic(&bo);
 }
 
 /*

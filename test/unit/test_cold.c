@@ -582,10 +582,40 @@ XD_TEST(cold_meta_training_slow)
 	eo.n_ks = 2;
 	eo.ks[0] = 5;
 	eo.ks[1] = 20;
+	eo.probe_priors = true;
 	XD_REQUIRE(xd_coldeval_run(w.model, c1, w.ds, &w.h, &eo, &res) == XD_OK);
 	XD_CHECK(res.n_cold_users == w.h.n_users);
 	XD_CHECK(res.cell[0][XD_COLD_CMML].n > 0);
 	XD_CHECK(res.cell[0][XD_COLD_CMML].hit10 > res.cell[0][XD_COLD_POP_DOMAIN].hit10);
+	/*
+	 * the split by query kind adds up: the popularity bands partition the
+	 * new-item queries and their hits; support_first ranks every repeat first
+	 */
+	for (int k = 0; k < eo.n_ks; k++)
+		for (int m = 0; m < XD_COLD_WARM; m++)
+		{
+			const xd_cold_cell *c = &res.cell[k][m];
+			int64_t		nb = 0;
+			double		hb = 0.0;
+
+			for (int b = 0; b < XD_COLD_POP_BANDS; b++)
+			{
+				nb += c->n_band[b];
+				hb += c->hit10_band[b] * c->n_band[b];
+			}
+			XD_CHECK(nb == c->n - c->n_rep);
+			XD_CHECK(fabs(hb - c->hit10_new * (double) (c->n - c->n_rep)) < 1e-6);
+			XD_CHECK(fabs(c->hit10_rep * c->n_rep + c->hit10_new * (c->n - c->n_rep) -
+						  c->hit10 * c->n) < 1e-6);
+		}
+	for (int p = 0; p < XD_COLD_N_PRIORS; p++)
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+			XD_CHECK(res.blend[0][p][l].n == res.cell[0][XD_COLD_CMML].n &&
+					 res.blend[0][p][l].n_rep == res.cell[0][XD_COLD_CMML].n_rep);
+	XD_CHECK(res.cell[1][XD_COLD_SUPPORT_FIRST].n_rep > 0);
+	XD_CHECK(res.cell[1][XD_COLD_SUPPORT_FIRST].hit10_rep == 1.0);
+	XD_CHECK(res.cell[1][XD_COLD_POP_DOMAIN].n_band[0] > 0 &&
+			 res.cell[1][XD_COLD_POP_DOMAIN].n_band[2] > 0);
 	printf("    K = 5: cmml %.3f, pop_domain %.3f, pop_context %.3f, support_first %.3f, "
 		   "finetune %.3f\n", res.cell[0][XD_COLD_CMML].hit10,
 		   res.cell[0][XD_COLD_POP_DOMAIN].hit10, res.cell[0][XD_COLD_POP_CONTEXT].hit10,

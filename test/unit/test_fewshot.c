@@ -3,7 +3,7 @@
  * checks of the controllers' LSTM cell (the update controller's shape and
  * the stop controller's) unrolled over steps, of the first-order
  * meta-gradient through a run's updates, the preprocessing of eq. 12,
- * deterministic stopping at serving, the few-shot cut of a domain and the
+ * deterministic stopping at serving, the repeat lift, the few-shot cut of a domain and the
  * protocol on it (fewshoteval.h), and meta-training on pseudo-domains of a
  * generated source.
  */
@@ -295,6 +295,91 @@ XD_TEST(fewshot_stops_deterministically)
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
 	XD_CHECK(r1.steps == fs->fixed_steps);
 	xd_fewshot_result_free(&r1);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
+ * The repeat lift (fewshot_lift.c): xd_fewshot_score adds the chosen lift on
+ * the support's (user, item) pairs and nowhere else; a support whose every
+ * row has a twin (every positive repeats) lifts, a support of one row per
+ * user has no row to choose on and keeps 0, use_lift false keeps 0.
+ */
+XD_TEST(fewshot_repeat_lift_is_chosen_on_the_support)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result r;
+	xd_dataset *cut;
+	const int64_t *sup;
+	int64_t		rows[64],
+				n_one = 0;
+	xd_batch	b;
+	float		s_lift[2],
+				s_model[2];
+	bool	   *seen_user;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
+	sup = cut->split_rows[XD_SPLIT_TRAIN];
+
+	/* 32 support rows, each twice: every left-out row is a repeat */
+	for (int i = 0; i < 32; i++)
+		rows[2 * i] = rows[2 * i + 1] = sup[i];
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 64, 5, &r) == XD_OK);
+	XD_CHECK(r.lift_rows == XD_FS_LIFT_ROWS);
+	XD_CHECK(r.lift > 0.0f);
+
+	/* a support pair gets the lift, the same user with an item of no support row does not */
+	XD_REQUIRE(xd_batch_init(&b, 2, cut->enc.schema.m) == XD_OK);
+	b.n = 2;
+	b.users[0] = b.users[1] = cut->users[sup[0]];
+	b.items[0] = cut->items[sup[0]];
+	b.items[1] = -1;
+	for (int32_t v = 0; v < cut->n_items && b.items[1] < 0; v++)
+	{
+		bool		in = false;
+
+		for (int i = 0; i < 32; i++)
+			in |= cut->users[sup[i]] == b.users[0] && cut->items[sup[i]] == v;
+		if (!in)
+			b.items[1] = v;
+	}
+	XD_REQUIRE(b.items[1] >= 0);
+	for (int k = 0; k < 2; k++)
+		xd_dataset_encode(cut, sup[0], -1, b.c + (size_t) k * cut->enc.schema.m);
+	XD_REQUIRE(xd_fewshot_score(&r, &b, s_lift) == XD_OK);
+	XD_REQUIRE(xd_model_score(r.model, &b, s_model) == XD_OK);
+	XD_CHECK(s_lift[0] == s_model[0] + r.lift);
+	XD_CHECK(s_lift[1] == s_model[1]);
+	xd_fewshot_result_free(&r);
+
+	/* no lift asked for: 0, the model's scores */
+	fs->use_lift = false;
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 64, 5, &r) == XD_OK);
+	XD_CHECK(r.lift == 0.0f && r.lift_rows == 0);
+	XD_REQUIRE(xd_fewshot_score(&r, &b, s_lift) == XD_OK);
+	XD_REQUIRE(xd_model_score(r.model, &b, s_model) == XD_OK);
+	XD_CHECK(s_lift[0] == s_model[0]);
+	xd_fewshot_result_free(&r);
+	fs->use_lift = true;
+
+	/* one row per user: nothing to leave out, no lift */
+	XD_REQUIRE((seen_user = calloc(cut->n_users, sizeof(bool))) != NULL);
+	for (int64_t i = 0; i < cut->n_split[XD_SPLIT_TRAIN] && n_one < 64; i++)
+		if (!seen_user[cut->users[sup[i]]])
+		{
+			seen_user[cut->users[sup[i]]] = true;
+			rows[n_one++] = sup[i];
+		}
+	XD_REQUIRE(n_one >= 2);
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, n_one, 5, &r) == XD_OK);
+	XD_CHECK(r.lift == 0.0f && r.lift_rows == 0);
+	xd_fewshot_result_free(&r);
+	free(seen_user);
+	xd_batch_free(&b);
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);

@@ -10,6 +10,7 @@
 #include "xdrec/baseline.h"
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
+#include "xdrec/train.h"
 
 /*
  * Schema: c_I = code (categorical, n_items + 1 slots) ; c_H = spend (user) ;
@@ -376,6 +377,43 @@ XD_TEST(metrics_sampled_reuse_scores_the_same_rows)
 	for (int i = 0; i < 3; i++)
 		free(each[i]);
 	xd_eval_set_free(set);
+	xd_dataset_free(ds);
+}
+
+/*
+ * What xdrec.train_memory counts for the validation caches (train.h): a kept
+ * set's rows (m floats, user, item, history flag), 101 per positive of the
+ * subsample, and with frozen shared modules x^0, x^1 and c of each row.
+ */
+XD_TEST(train_cache_bytes_counts_the_validation_caches)
+{
+	xd_dataset *ds = metrics_dataset(150, 80, 8, 0);
+	xd_eval_opts o;
+	xd_config	cfg;
+	size_t		row;
+	int64_t		n;
+
+	XD_REQUIRE(ds);
+	row = sizeof(float) * (size_t) ds->enc.schema.m + 3 * 4;
+	n = ds->n_split[XD_SPLIT_VALID];
+	XD_REQUIRE(n > 10);
+	xd_eval_opts_default(&o);
+	XD_CHECK(xd_eval_set_bytes(ds, XD_SPLIT_VALID, &o) == (size_t) n * 101 * row);
+	o.max_positives = 10;
+	XD_CHECK(xd_eval_set_bytes(ds, XD_SPLIT_VALID, &o) == 10 * 101 * row);
+	xd_config_defaults(&cfg);
+	cfg.m = ds->enc.schema.m;
+	cfg.feedback = XD_IMPLICIT;
+	XD_CHECK(xd_train_cache_bytes(ds, &cfg, 10, false) == 10 * 101 * row);
+	XD_CHECK(xd_train_cache_bytes(ds, &cfg, 10, true) ==
+			 10 * 101 * row + 3 * sizeof(float) * (size_t) cfg.m * 10 * 101);
+	XD_CHECK(xd_train_cache_bytes(ds, &cfg, 0, true) ==
+			 (size_t) n * 101 * (row + 3 * sizeof(float) * (size_t) cfg.m));
+	/* explicit feedback keeps no candidates and scores one row per positive */
+	cfg.feedback = XD_EXPLICIT;
+	XD_CHECK(xd_train_cache_bytes(ds, &cfg, 0, false) == 0);
+	XD_CHECK(xd_train_cache_bytes(ds, &cfg, 0, true) ==
+			 3 * sizeof(float) * (size_t) cfg.m * (size_t) n);
 	xd_dataset_free(ds);
 }
 

@@ -284,6 +284,28 @@ eval_set_matches(const xd_eval_set *s, const xd_dataset *ds, xd_split split,
 		s->n_ctx_neg == o->n_ctx_neg && s->batch_rows == o->batch_rows;
 }
 
+/* A kept row: its context values, user, item and history flag. */
+static size_t
+eval_set_row_bytes(const xd_dataset *ds)
+{
+	return sizeof(float) * (size_t) ds->enc.schema.m + 2 * sizeof(int32_t) + sizeof(float);
+}
+
+size_t
+xd_eval_set_bytes(const xd_dataset *ds, xd_split split, const xd_eval_opts *o)
+{
+	int64_t		n;
+	double		bytes;
+
+	if ((int) split < 0 || (int) split >= XD_N_SPLITS)
+		return 0;
+	n = ds->n_split[split];
+	if (o->max_positives > 0 && n > o->max_positives)
+		n = o->max_positives;
+	bytes = (double) n * (1 + o->n_item_neg + o->n_ctx_neg) * eval_set_row_bytes(ds);
+	return bytes > (double) XD_EVAL_SET_MAX_BYTES ? 0 : (size_t) bytes;
+}
+
 /*
  * An empty set for n positives in batches of pos_per_batch, or NULL in *out
  * when their rows (at most per_pos each) would exceed XD_EVAL_SET_MAX_BYTES.
@@ -293,8 +315,7 @@ eval_set_new(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 			 int64_t n, int64_t n_excl, int pos_per_batch, int per_pos,
 			 xd_eval_set **out)
 {
-	size_t		row = sizeof(float) * (size_t) ds->enc.schema.m +
-		2 * sizeof(int32_t) + sizeof(float);
+	size_t		row = eval_set_row_bytes(ds);
 	int64_t		n_batches = (n + pos_per_batch - 1) / pos_per_batch;
 	xd_eval_set *s;
 

@@ -17,6 +17,7 @@
  * a candidate's score is s + shift on the own items (s0 for "no term"),
  * and its ranks follow without scoring again.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ xd_repeat_candidate(int k, float s, float s0, float g)
 }
 
 /*
- * Adds 1/rank of row's positive under each candidate to rr[]: every item of
+ * 1/rank of row's positive under each candidate into rr[]: every item of
  * the domain in the row's context, the user's own included (xd_eval_full's
  * keep_seen), ties counting half.
  */
@@ -124,7 +125,7 @@ xd_repeat_rank_row(xd_model *model, const xd_dataset *ds, int64_t row, xd_batch 
 			higher += x > pos;
 			tied += x == pos;
 		}
-		rr[k] += 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+		rr[k] = 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
 	}
 	return XD_OK;
 }
@@ -132,7 +133,8 @@ xd_repeat_rank_row(xd_model *model, const xd_dataset *ds, int64_t row, xd_batch 
 xd_status
 xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split split,
 					 int64_t max_positives, const xd_hooks *hooks,
-					 double mrr[XD_REPEAT_CANDIDATES], int64_t *n_out)
+					 double mrr[XD_REPEAT_CANDIDATES], double se[XD_REPEAT_CANDIDATES],
+					 int64_t *n_out)
 {
 	const int64_t *rows = ds->split_rows[split];
 	int64_t		n_rows = ds->n_split[split],
@@ -143,11 +145,16 @@ xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split split,
 	float	   *s = NULL,
 			   *s0 = NULL,
 			   *g = NULL;
-	double		rr[XD_REPEAT_CANDIDATES] = {0};
+	double		rr[XD_REPEAT_CANDIDATES],
+				sum[XD_REPEAT_CANDIDATES] = {0},
+				d1[XD_REPEAT_CANDIDATES] = {0},
+				d2[XD_REPEAT_CANDIDATES] = {0};
 	int			cap_rows = n_items < 4096 ? (n_items > 0 ? n_items : 1) : 4096;
 	xd_status	st;
 
 	memset(mrr, 0, sizeof(double) * XD_REPEAT_CANDIDATES);
+	if (se)
+		memset(se, 0, sizeof(double) * XD_REPEAT_CANDIDATES);
 	*n_out = 0;
 	if (!xd_model_has_repeat(model) || n_rows == 0 || n_items == 0)
 		return XD_OK;
@@ -177,10 +184,25 @@ xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split split,
 		}
 		if ((st = xd_repeat_rank_row(model, ds, row, &b, s, s0, g, rr)) != XD_OK)
 			goto done;
+		for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
+		{
+			double		d = rr[k] - rr[XD_REPEAT_OFF];
+
+			sum[k] += rr[k];
+			d1[k] += d;
+			d2[k] += d * d;
+		}
 		n_pos++;
 	}
 	for (int k = 0; k < XD_REPEAT_CANDIDATES && n_pos > 0; k++)
-		mrr[k] = rr[k] / (double) n_pos;
+	{
+		double		mean = d1[k] / (double) n_pos,
+					var = n_pos > 1 ? (d2[k] - (double) n_pos * mean * mean) / (double) (n_pos - 1) : 0.0;
+
+		mrr[k] = sum[k] / (double) n_pos;
+		if (se)
+			se[k] = var > 0.0 ? sqrt(var / (double) n_pos) : 0.0;
+	}
 	*n_out = n_pos;
 	st = XD_OK;
 done:
@@ -189,6 +211,19 @@ done:
 	free(g);
 	xd_batch_free(&b);
 	return st;
+}
+
+int
+xd_repeat_lift_choice(const double mrr[XD_REPEAT_CANDIDATES], const double se[XD_REPEAT_CANDIDATES])
+{
+	int			best = 1;
+
+	/* the best lift (ties: the smaller) */
+	for (int k = 2; k < XD_REPEAT_OFF; k++)
+		if (mrr[k] > mrr[best])
+			best = k;
+	/* kept unless it loses to no lift beyond the margin */
+	return mrr[best] - mrr[XD_REPEAT_OFF] < -XD_REPEAT_LIFT_MARGIN * se[best] ? XD_REPEAT_OFF : best;
 }
 
 xd_status
@@ -205,14 +240,20 @@ xd_repeat_calibrate(xd_model *model, const xd_dataset *ds, const xd_train_opts *
 
 	memset(out, 0, sizeof(*out));
 	out->chosen = XD_REPEAT_LEARNED;
-	st = xd_repeat_candidates(model, ds, XD_SPLIT_VALID, cap, &o->hooks, out->mrr, &out->n_valid);
+	/* a lift-only term starts from no lift, whatever an earlier calibration left */
+	if (model->cfg.repeat_lift)
+		xd_repeat_apply(model, XD_REPEAT_OFF);
+	st = xd_repeat_candidates(model, ds, XD_SPLIT_VALID, cap, &o->hooks, out->mrr, out->se, &out->n_valid);
 	/* no validation positive: nothing to choose on, the learned term stays */
 	if (st != XD_OK || out->n_valid == 0)
 		return st;
-	/* ties keep the earlier: the learned term, then the smaller lift */
-	for (int k = 1; k < XD_REPEAT_CANDIDATES; k++)
-		if (out->mrr[k] > out->mrr[out->chosen])
-			out->chosen = k;
+	if (model->cfg.repeat_lift)
+		out->chosen = xd_repeat_lift_choice(out->mrr, out->se);
+	else
+		/* ties keep the earlier: the learned term, then the smaller lift */
+		for (int k = 1; k < XD_REPEAT_CANDIDATES; k++)
+			if (out->mrr[k] > out->mrr[out->chosen])
+				out->chosen = k;
 	xd_repeat_apply(model, out->chosen);
 	out->shift = out->chosen == XD_REPEAT_OFF || out->chosen == XD_REPEAT_LEARNED ? 0.0f :
 		xd_repeat_shifts[out->chosen - 1];

@@ -131,6 +131,29 @@ xd_state_copy_move(xd_state_copy *s, bool save)
 	}
 }
 
+size_t
+xd_train_cache_bytes(const xd_dataset *ds, const xd_config *cfg, int64_t valid_max,
+					 bool frozen_shared)
+{
+	xd_eval_opts eo;
+	int64_t		rows = ds->n_split[XD_SPLIT_VALID];
+	size_t		bytes = 0;
+
+	xd_eval_opts_default(&eo);
+	eo.max_positives = valid_max;
+	if (valid_max > 0 && rows > valid_max)
+		rows = valid_max;
+	if (cfg->feedback == XD_IMPLICIT)
+	{
+		bytes += xd_eval_set_bytes(ds, XD_SPLIT_VALID, &eo);
+		rows *= 1 + eo.n_item_neg + eo.n_ctx_neg;
+	}
+	if (frozen_shared && cfg->n_ctx_layers >= 1)
+		bytes += sizeof(float) * 3 * (size_t) cfg->m *
+			(size_t) (rows < XD_VALCACHE_MAX_ROWS ? rows : XD_VALCACHE_MAX_ROWS);
+	return bytes;
+}
+
 /*
  * xd_train_validate; valset (may be NULL): the validation candidates kept
  * from the first validation for every later one (xd_eval_opts.reuse).

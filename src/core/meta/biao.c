@@ -88,6 +88,13 @@ struct xd_biao
 			   *hv,
 			   *phig;
 	int64_t		warmup_steps;	/* warmup_epochs of the source's batches */
+	/* the extra source batches of an upper step (source_batches > 1) */
+	const xd_dataset *src;
+	int64_t    *src_rows;
+	int64_t		n_src;
+	int64_t		src_at;
+	xd_batch	src_batch;
+	float	   *phig1;			/* [n_phi] one batch's hypergradient */
 	/* stats */
 	int			n_upper;
 	int			cap_upper;
@@ -108,6 +115,8 @@ xd_biao_opts_default(xd_biao_opts *o)
 	o->refit_steps = 4;
 	o->refit_lr = 1e-2f;
 	o->upper_lr = 0.5f;
+	o->dev_batches = 1;
+	o->source_batches = 1;
 	o->history = 20;
 	o->prototypes = 4;
 	o->use_global = true;
@@ -717,6 +726,8 @@ refit(xd_biao *bi, int t)
 	float		lr[XD_N_GROUPS] = {0.0f, bi->o.refit_lr, 0.0f};
 	xd_status	st = XD_OK;
 
+	if (bi->o.refit_fresh)
+		xd_domain_init(tg->model->domain, &bi->rng, (float) tg->ds->rating_mean);
 	xd_model_freeze_shared(tg->model, true);
 	for (int s = 0; s < bi->o.refit_steps && st == XD_OK; s++)
 	{
@@ -734,28 +745,10 @@ refit(xd_biao *bi, int t)
 	return st;
 }
 
-xd_status
-xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b)
+/* record L_dev of an upper step */
+static xd_status
+push_dev_loss(xd_biao *bi, double dev)
 {
-	double		t0 = xd_clock_seconds();
-	double		dev = 0.0;
-	xd_status	st;
-
-	if ((st = set_weights(bi, model, b)) != XD_OK)
-		return st;
-	/* v = grad_shared L_dev, the mean over targets (PEERS.md) */
-	memset(bi->vv, 0, sizeof(float) * bi->n_shared);
-	for (int t = 0; t < bi->n_targets; t++)
-	{
-		double		loss;
-
-		if ((st = refit(bi, t)) != XD_OK || (st = dev_batch(bi, t)) != XD_OK ||
-			(st = shared_grad(bi->t[t].model, &bi->t[t].batch, bi->gp, &loss)) != XD_OK)
-			return st;
-		dev += loss / bi->n_targets;
-		for (int64_t i = 0; i < bi->n_shared; i++)
-			bi->vv[i] += bi->gp[i] / (float) bi->n_targets;
-	}
 	if (bi->n_upper == bi->cap_upper)
 	{
 		int			cap = bi->cap_upper ? 2 * bi->cap_upper : 64;
@@ -767,10 +760,81 @@ xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b)
 		bi->cap_upper = cap;
 	}
 	bi->dev_loss[bi->n_upper++] = dev;
-	/* p ~ H^-1 v, then eq. 14 and a step on phi */
-	if ((st = xd_biao_neumann(bi, model, b, bi->vv, bi->pp)) != XD_OK ||
-		(st = xd_biao_phi_grad(bi, model, b, bi->pp, bi->phig)) != XD_OK)
+	return XD_OK;
+}
+
+xd_status
+xd_biao_hypergrad(xd_biao *bi, xd_model *model, xd_batch *b, float *grad, double *dev_loss)
+{
+	double		dev = 0.0;
+	int			D = bi->o.dev_batches;
+	xd_status	st;
+
+	if ((st = set_weights(bi, model, b)) != XD_OK)
 		return st;
+	/*
+	 * v = grad_shared L_dev, the mean over targets (PEERS.md) and over
+	 * dev_batches developing batches of each: one batch's v is mostly noise
+	 */
+	memset(bi->vv, 0, sizeof(float) * bi->n_shared);
+	for (int t = 0; t < bi->n_targets; t++)
+	{
+		if ((st = refit(bi, t)) != XD_OK)
+			return st;
+		for (int k = 0; k < D; k++)
+		{
+			double		loss;
+
+			if ((st = dev_batch(bi, t)) != XD_OK ||
+				(st = shared_grad(bi->t[t].model, &bi->t[t].batch, bi->gp, &loss)) != XD_OK)
+				return st;
+			dev += loss / (bi->n_targets * D);
+			for (int64_t i = 0; i < bi->n_shared; i++)
+				bi->vv[i] += bi->gp[i] / (float) (bi->n_targets * D);
+		}
+	}
+	if (dev_loss)
+		*dev_loss = dev;
+	/* p ~ H^-1 v on the current batch, then eq. 14 */
+	if ((st = xd_biao_neumann(bi, model, b, bi->vv, bi->pp)) != XD_OK ||
+		(st = xd_biao_phi_grad(bi, model, b, bi->pp, grad)) != XD_OK)
+		return st;
+
+	/*
+	 * eq. 14's sum over the source's rows, over source_batches batches: the
+	 * current one and more of the source's training rows in a shuffle of
+	 * their own, every one against the same p (its cost is two forward
+	 * passes a batch, the Neumann series' is 2 K backward ones)
+	 */
+	for (int k = 1; k < bi->o.source_batches; k++)
+	{
+		const int64_t *rows;
+		int			n_pos;
+
+		next_rows(bi->src_rows, bi->n_src, &bi->src_at, bi->cap, &bi->rng, &rows, &n_pos);
+		if ((st = xd_sample_batch(bi->src, rows, n_pos, &bi->rng, &bi->src_batch)) != XD_OK ||
+			(st = xd_biao_phi_grad(bi, model, &bi->src_batch, bi->pp, bi->phig1)) != XD_OK)
+			return st;
+		for (int i = 0; i < bi->n_phi; i++)
+			grad[i] += bi->phig1[i];
+	}
+	for (int i = 0; bi->o.source_batches > 1 && i < bi->n_phi; i++)
+		grad[i] /= (float) bi->o.source_batches;
+	xd_model_zero_grad(model);
+	return XD_OK;
+}
+
+xd_status
+xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b)
+{
+	double		t0 = xd_clock_seconds();
+	double		dev;
+	xd_status	st;
+
+	if ((st = xd_biao_hypergrad(bi, model, b, bi->phig, &dev)) != XD_OK ||
+		(st = push_dev_loss(bi, dev)) != XD_OK)
+		return st;
+
 	/*
 	 * SGD, as the paper's upper optimiser: a step in proportion to the
 	 * hypergradient, where Adam's normalised steps turned the noise of
@@ -782,7 +846,6 @@ xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b)
 		if (!isfinite(bi->phi[k]))
 			return XD_ENUMERIC;
 	}
-	xd_model_zero_grad(model);
 	bi->upper_seconds += xd_clock_seconds() - t0;
 	return XD_OK;
 }
@@ -876,6 +939,9 @@ xd_biao_free(xd_biao *bi)
 	free(bi->assign);
 	free(bi->keys);
 	free(bi->phig);
+	free(bi->phig1);
+	free(bi->src_rows);
+	xd_batch_free(&bi->src_batch);
 	free(bi->dev_loss);
 	free(bi);
 }
@@ -916,7 +982,11 @@ histories(xd_biao *bi, const xd_dataset *src)
 			bi->hist_item[bi->hist_off[u] + cnt[u]++] = src->items[rows[i]];
 	}
 	free(cnt);
-	free(rows);
+	/* the extra source batches' rows (xd_biao_hypergrad), shuffled on use */
+	bi->src = src;
+	bi->src_rows = rows;
+	bi->n_src = n;
+	bi->src_at = n;
 	return XD_OK;
 }
 
@@ -992,6 +1062,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 
 	*out = NULL;
 	if (o->interval < 1 || o->warmup_epochs < 0 || o->neumann_terms < 0 || !(o->fd_step > 0.0f) ||
+		o->dev_batches < 1 || o->source_batches < 1 ||
 		o->refit_steps < 0 || o->history < 0 || o->prototypes < 1 ||
 		n_targets < 1 || source->cfg.beta != 0.0f ||
 		src->enc.schema.m != m || src->n_users != source->domain->n_users ||
@@ -1047,13 +1118,15 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	bi->cur = malloc(sizeof(float) * bi->n_shared);
 	bi->hv = malloc(sizeof(float) * bi->n_shared);
 	bi->phig = malloc(sizeof(float) * bi->n_phi);
+	bi->phig1 = malloc(sizeof(float) * bi->n_phi);
 	bi->assign = malloc(sizeof(int) * cap);
 	bi->keys = malloc(sizeof(float *) * (katt + 1));
 	if (!bi->phi || !bi->proto || !bi->t || !bi->z ||
 		!bi->x || !bi->g || !bi->l || !bi->s || !bi->sm || !bi->mS || !bi->mT ||
 		!bi->att || !bi->dq || !bi->q || !bi->dms || !bi->dmt || !bi->pool || !bi->acc || !bi->scores || !bi->lp || !bi->lm ||
 		!bi->gw || !bi->theta0 || !bi->gp || !bi->gm || !bi->vv || !bi->pp ||
-		!bi->cur || !bi->hv || !bi->phig || !bi->assign || !bi->keys)
+		!bi->cur || !bi->hv || !bi->phig || !bi->phig1 || !bi->assign || !bi->keys ||
+		xd_batch_init(&bi->src_batch, xd_model_max_rows(source), m) != XD_OK)
 	{
 		xd_biao_free(bi);
 		return XD_ENOMEM;

@@ -1,6 +1,7 @@
 /*
  * cold_eval.c - the cold-start protocol and its heuristics (coldeval.h).
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 static const char *const xd_cold_method_names[XD_COLD_N_METHODS] = {
 	"cmml", "finetune", "pop_domain", "pop_context", "support_first", "warm"
 };
+
+const double xd_cold_blend_lambdas[XD_COLD_N_LAMBDAS] = {0.1, 0.25, 0.5, 1.0};
 
 const char *
 xd_cold_method_name(xd_cold_method m)
@@ -106,12 +109,17 @@ xd_rank_in(const double *score, const uint8_t *keep, int n, int32_t v)
 	return 1.0 + higher + 0.5 * ties;
 }
 
-/* one query's rank; rep: its item is among the support's (a repeat) */
+/*
+ * one query's rank; rep: its item is among the support's (a repeat), band:
+ * its item's popularity band
+ */
 static void
-xd_cell_add(xd_cold_cell *c, double rank, bool rep)
+xd_cell_add(xd_cold_cell *c, double rank, bool rep, int band)
 {
 	c->n++;
 	c->n_rep += rep;
+	if (!rep)
+		c->n_band[band]++;
 	c->mrr += 1.0 / rank;
 	if (rank <= 10.0)
 	{
@@ -120,8 +128,32 @@ xd_cell_add(xd_cold_cell *c, double rank, bool rep)
 		if (rep)
 			c->hit10_rep += 1.0;
 		else
+		{
 			c->hit10_new += 1.0;
+			c->hit10_band[band] += 1.0;
+		}
 	}
+}
+
+/* sums to means; rho_users: the users cmml's rho was summed over (else 0) */
+static void
+xd_cell_finish(xd_cold_cell *c, int64_t rho_users)
+{
+	if (c->n == 0)
+		return;
+	if (c->n_rep > 0)
+		c->hit10_rep /= c->n_rep;
+	if (c->n > c->n_rep)
+		c->hit10_new /= c->n - c->n_rep;
+	for (int b = 0; b < XD_COLD_POP_BANDS; b++)
+		if (c->n_band[b] > 0)
+			c->hit10_band[b] /= c->n_band[b];
+	if (rho_users > 0)
+		c->rho /= rho_users;
+	c->hit10 /= c->n;
+	c->ndcg10 /= c->n;
+	c->mrr /= c->n;
+	c->hit10_se = sqrt(c->hit10 * (1.0 - c->hit10) / c->n);
 }
 
 typedef struct xd_ce
@@ -142,10 +174,15 @@ typedef struct xd_ce
 	double	   *score;			/* [n_items] */
 	double	   *ctxpop;			/* [n_items] */
 	uint8_t    *keep;			/* [n_items] */
+	uint8_t    *band;			/* [n_items] popularity band (coldeval.h) */
 	int32_t    *in_support;		/* [n_items] positives of the support */
 	xd_cell_row *cells;			/* [n_train] sorted */
 	int64_t		n_cells;
 	float	   *e0;				/* [d] the mean user */
+	float	   *ebar;			/* [d] the support positives' mean embedding */
+	double	   *sim;			/* [n_ks * n_items] e_v . e_bar per K */
+	double	   *zc;				/* [n_items] standardised cmml scores */
+	double	   *zp;				/* [n_items] ... prior */
 	xd_support	s;
 	xd_cold_task cmml[XD_COLD_MAX_KS];
 	xd_cold_task fine[XD_COLD_MAX_KS];
@@ -195,7 +232,54 @@ xd_ce_rank_floats(xd_ce *ce, int32_t v, bool rep, xd_cold_cell *cell)
 {
 	for (int i = 0; i < ce->n_items; i++)
 		ce->score[i] = ce->fs[i];
-	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
+	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
+}
+
+/* an item and its training rows, for the popularity bands */
+typedef struct xd_item_count
+{
+	int32_t		count;
+	int32_t		item;
+} xd_item_count;
+
+static int
+xd_item_count_cmp(const void *a, const void *b)
+{
+	const xd_item_count *x = a,
+			   *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return (x->item > y->item) - (x->item < y->item);
+}
+
+/* ce->band: items by training rows, most chosen first, cut at thirds of the rows */
+static xd_status
+xd_ce_bands(xd_ce *ce)
+{
+	const int32_t *cnt = ce->ds->item_train_count;
+	xd_item_count *order = malloc(sizeof(xd_item_count) * (ce->n_items > 0 ? ce->n_items : 1));
+	double		total = 0.0,
+				cum = 0.0;
+
+	if (!order)
+		return XD_ENOMEM;
+	for (int i = 0; i < ce->n_items; i++)
+	{
+		order[i].count = cnt[i];
+		order[i].item = i;
+		total += cnt[i];
+	}
+	qsort(order, (size_t) ce->n_items, sizeof(xd_item_count), xd_item_count_cmp);
+	for (int i = 0; i < ce->n_items; i++)
+	{
+		int			b = total > 0.0 ? (int) (XD_COLD_POP_BANDS * cum / total) : 0;
+
+		ce->band[order[i].item] = (uint8_t) (b < XD_COLD_POP_BANDS ? b : XD_COLD_POP_BANDS - 1);
+		cum += order[i].count;
+	}
+	free(order);
+	return XD_OK;
 }
 
 /* The support of the first k rows of holdout user u, negatives seeded by its rows. */
@@ -226,6 +310,73 @@ xd_ce_support(xd_ce *ce, int64_t first, int k)
 							ce->o->n_neg, ce->n_items, &ce->ds->enc, &rng);
 	free(pos);
 	return st;
+}
+
+/* out[i] = (x[i] - mean) / sd over the ranked items (keep), 0 when flat */
+static void
+xd_standardise(const double *x, const uint8_t *keep, int n, double *out)
+{
+	double		mean = 0.0,
+				var = 0.0,
+				cnt = 0.0;
+
+	for (int i = 0; i < n; i++)
+		if (keep[i])
+		{
+			mean += x[i];
+			cnt += 1.0;
+		}
+	mean /= cnt > 0.0 ? cnt : 1.0;
+	for (int i = 0; i < n; i++)
+		if (keep[i])
+			var += (x[i] - mean) * (x[i] - mean);
+	var = cnt > 0.0 ? var / cnt : 0.0;
+	for (int i = 0; i < n; i++)
+		out[i] = var > 0.0 ? (x[i] - mean) / sqrt(var) : 0.0;
+}
+
+/* e_v . e_bar for every item, e_bar the mean embedding of the k support positives */
+static void
+xd_ce_item_sim(xd_ce *ce, int64_t first, int k, double *sim)
+{
+	const float *E = ce->model->domain->E_v->w;
+	int			d = ce->model->cfg.d;
+
+	memset(ce->ebar, 0, sizeof(float) * d);
+	for (int i = 0; i < k; i++)
+		cblas_saxpy(d, 1.0f / k, E + (size_t) ce->h->items[first + i] * d, 1, ce->ebar, 1);
+	for (int i = 0; i < ce->n_items; i++)
+		sim[i] = cblas_sdot(d, E + (size_t) i * d, 1, ce->ebar, 1);
+}
+
+/*
+ * cmml's scores (in ce->score) blended with each prior at each lambda
+ * (coldeval.h): the query v's rank under each into cells[prior][lambda]
+ */
+static void
+xd_ce_blends(xd_ce *ce, const double *sim, int32_t v, bool rep,
+			 xd_cold_cell cells[XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS])
+{
+	int			n = ce->n_items;
+
+	xd_standardise(ce->score, ce->keep, n, ce->zc);
+	for (int p = 0; p < XD_COLD_N_PRIORS; p++)
+	{
+		if (p == XD_COLD_PRIOR_POP_CONTEXT)
+		{
+			for (int i = 0; i < n; i++)
+				ce->score[i] = log1p(ce->ctxpop[i]);
+			xd_standardise(ce->score, ce->keep, n, ce->zp);
+		}
+		else
+			xd_standardise(sim, ce->keep, n, ce->zp);
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+		{
+			for (int i = 0; i < n; i++)
+				ce->score[i] = ce->zc[i] + xd_cold_blend_lambdas[l] * ce->zp[i];
+			xd_cell_add(&cells[p][l], xd_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
+		}
+	}
 }
 
 /* one cold user: supports of each K, then every query under every method */
@@ -261,6 +412,8 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			return st;
 		out->cell[ki][XD_COLD_FINETUNE].seconds += xd_clock_seconds() - t0;
 	}
+	for (int ki = 0; ki < o->n_ks && ce->cold && o->probe_priors; ki++)
+		xd_ce_item_sim(ce, a, o->ks[ki], ce->sim + (size_t) ki * ce->n_items);
 	for (int64_t q = a + kmax; q < qend; q++)
 	{
 		int32_t		v = h->items[q];
@@ -293,6 +446,9 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 												 ce->fs)) != XD_OK)
 					return st;
 				xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
+				if (o->probe_priors)
+					xd_ce_blends(ce, ce->sim + (size_t) ki * ce->n_items, v, rep,
+								 out->blend[ki]);
 			}
 			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], &ce->io,
 											 ce->fs)) != XD_OK)
@@ -301,14 +457,14 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ds->item_train_count[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_DOMAIN],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_CONTEXT],
-						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep);
+						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep, ce->band[v]);
 			/* ctxpop < 2 whatever the counts: a support item always ranks first */
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ctxpop[i] / (ce->ctxpop[i] + 1.0) + 2.0 * ce->in_support[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep);
+						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
 		}
 	}
 	return XD_OK;
@@ -356,9 +512,14 @@ xd_ce_free(xd_ce *ce)
 	free(ce->score);
 	free(ce->ctxpop);
 	free(ce->keep);
+	free(ce->band);
 	free(ce->in_support);
 	free(ce->cells);
 	free(ce->e0);
+	free(ce->ebar);
+	free(ce->sim);
+	free(ce->zc);
+	free(ce->zp);
 	xd_support_free(&ce->s);
 	for (int k = 0; k < XD_COLD_MAX_KS; k++)
 	{
@@ -404,16 +565,23 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 	ce.score = malloc(sizeof(double) * ce.n_items);
 	ce.ctxpop = malloc(sizeof(double) * ce.n_items);
 	ce.keep = malloc(ce.n_items);
+	ce.band = malloc(ce.n_items > 0 ? ce.n_items : 1);
 	ce.in_support = malloc(sizeof(int32_t) * ce.n_items);
 	ce.e0 = malloc(sizeof(float) * model->cfg.d);
+	ce.ebar = malloc(sizeof(float) * model->cfg.d);
+	ce.sim = malloc(sizeof(double) * (size_t) o->n_ks * ce.n_items);
+	ce.zc = malloc(sizeof(double) * ce.n_items);
+	ce.zp = malloc(sizeof(double) * ce.n_items);
 	n_train = ds->n_split[XD_SPLIT_TRAIN];
 	ce.cells = malloc(sizeof(xd_cell_row) * (size_t) (n_train > 0 ? n_train : 1));
 	if (!ce.io_buf || !ce.c || !ce.fs || !ce.score || !ce.ctxpop || !ce.keep ||
-		!ce.in_support || !ce.e0 || !ce.cells)
+		!ce.band || !ce.in_support || !ce.e0 || !ce.ebar || !ce.sim || !ce.zc || !ce.zp || !ce.cells)
 	{
 		st = XD_ENOMEM;
 		goto done;
 	}
+	if ((st = xd_ce_bands(&ce)) != XD_OK)
+		goto done;
 	if ((st = xd_cold_new(&model->cfg, false, 1, xd_model_max_rows(model), &ce.ft)) != XD_OK ||
 		(st = xd_support_init(&ce.s, kmax * (1 + o->n_neg), ce.m)) != XD_OK)
 		goto done;
@@ -448,23 +616,13 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 		}
 	}
 	for (int k = 0; k < o->n_ks; k++)
+	{
 		for (int m = 0; m < XD_COLD_N_METHODS; m++)
-		{
-			xd_cold_cell *c = &out->cell[k][m];
-
-			if (c->n == 0)
-				continue;
-			if (c->n_rep > 0)
-				c->hit10_rep /= c->n_rep;
-			if (c->n > c->n_rep)
-				c->hit10_new /= c->n - c->n_rep;
-			if (m == XD_COLD_CMML && out->n_cold_users > 0)
-				c->rho /= out->n_cold_users;
-			c->hit10 /= c->n;
-			c->ndcg10 /= c->n;
-			c->mrr /= c->n;
-			c->hit10_se = sqrt(c->hit10 * (1.0 - c->hit10) / c->n);
-		}
+			xd_cell_finish(&out->cell[k][m], m == XD_COLD_CMML ? out->n_cold_users : 0);
+		for (int p = 0; p < XD_COLD_N_PRIORS; p++)
+			for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+				xd_cell_finish(&out->blend[k][p][l], 0);
+	}
 done:
 	xd_ce_free(&ce);
 	return st;

@@ -133,7 +133,7 @@ xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
 	fs->d = cfg->d;
 	fs->feedback = cfg->feedback;
 	fs->has_ctx = cfg->n_ctx_layers >= 1;
-	fs->use_init = fs->use_update = fs->use_stop = true;
+	fs->use_init = fs->use_update = fs->use_stop = fs->use_lift = true;
 	fs->fixed_steps = 10;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 	{
@@ -209,7 +209,30 @@ xd_fewshot_result_free(xd_fewshot_result *r)
 		return;
 	xd_model_free(r->model);	/* owns the domain */
 	xd_adapt_free(r->adapt);
+	free(r->own);
 	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * A table's N(0, 0.1^2) noise, as xd_domain_init's, in float and both values
+ * of each Box-Muller pair (xd_domain_init's double pair, one value kept, was
+ * a tenth of an adaptation)
+ */
+static void
+table_noise(xd_param *p, xd_rng *rng)
+{
+	size_t		n = (size_t) p->rows * p->cols;
+
+	for (size_t k = 0; k < n; k += 2)
+	{
+		float		u1 = ((float) (xd_rng_next(rng) >> 40) + 1.0f) * (1.0f / 16777217.0f);
+		float		u2 = xd_rng_uniform(rng);
+		float		r = 0.1f * sqrtf(-2.0f * logf(u1));
+
+		p->w[k] = r * cosf(6.2831853f * u2);
+		if (k + 1 < n)
+			p->w[k + 1] = r * sinf(6.2831853f * u2);
+	}
 }
 
 xd_status
@@ -227,7 +250,10 @@ xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T, xd_rng
 	cfg.dropout = 0.0f;
 	if ((st = xd_domain_new(&cfg, T->n_users, T->n_items, &out->domain)) != XD_OK)
 		return st;
-	xd_domain_init(out->domain, rng, (float) T->rating_mean);
+	table_noise(out->domain->E_u, rng);
+	table_noise(out->domain->E_v, rng);
+	if (out->domain->s)
+		out->domain->s->w[0] = (float) T->rating_mean;
 	if ((st = xd_model_new(&cfg, (xd_shared *) source, out->domain, false, true,
 						   &out->model)) != XD_OK)
 	{
@@ -320,19 +346,45 @@ xd_fs_trace_free(xd_fs_trace *tr)
 	memset(tr, 0, sizeof(*tr));
 }
 
-/* Support positives for one step: all of them up to XD_FS_BATCH, else a seeded draw */
-static void
-step_rows(const int64_t *rows, int64_t n_rows, int64_t *pick, int *n_pick, xd_rng *rng)
+/*
+ * The support's rows for the updates: all of them up to XD_FS_STEP_ROWS, else
+ * XD_FS_STEP_ROWS a step from a seeded shuffle, reshuffled when used up, so every
+ * row comes once before any comes twice
+ */
+typedef struct step_order
 {
-	if (n_rows <= XD_FS_BATCH)
+	int64_t    *rows;			/* [n] a copy of the support's, shuffled */
+	int64_t		n;
+	int64_t		pos;			/* next row; n: reshuffle first */
+} step_order;
+
+static void
+step_rows(step_order *o, const int64_t *rows, int64_t n_rows, int64_t *pick, int *n_pick,
+		  xd_rng *rng)
+{
+	if (n_rows <= XD_FS_STEP_ROWS)
 	{
 		memcpy(pick, rows, sizeof(int64_t) * n_rows);
 		*n_pick = (int) n_rows;
 		return;
 	}
-	for (int i = 0; i < XD_FS_BATCH; i++)
-		pick[i] = rows[xd_rng_below(rng, (uint32_t) n_rows)];
-	*n_pick = XD_FS_BATCH;
+	for (int i = 0; i < XD_FS_STEP_ROWS; i++)
+	{
+		if (o->pos == o->n)
+		{
+			for (int64_t k = o->n - 1; k > 0; k--)
+			{
+				int64_t		j = (int64_t) xd_rng_below(rng, (uint32_t) (k + 1)),
+							t = o->rows[k];
+
+				o->rows[k] = o->rows[j];
+				o->rows[j] = t;
+			}
+			o->pos = 0;
+		}
+		pick[i] = o->rows[o->pos++];
+	}
+	*n_pick = XD_FS_STEP_ROWS;
 }
 
 /* The controllers' state of one run, when no trace keeps it: [H] each. */
@@ -344,15 +396,35 @@ typedef struct run_state
 	float		sc[XD_FS_HIDDEN];
 } run_state;
 
-/* root mean square of x[n] */
-static float
-rms(const float *x, int64_t n)
+/*
+ * sum of x[k]^2 over x[n]: eight float lanes the compiler vectorises (one
+ * pass over a table of thousands per step; double accumulation did not
+ * vectorise and, with the clamp's calls, took a third of an adaptation)
+ */
+static double
+sum_sq(const float *x, int64_t n)
 {
+	float		lane[8] = {0};
 	double		ss = 0.0;
+	int64_t		k = 0;
 
-	for (int64_t k = 0; k < n; k++)
+	for (; k + 8 <= n; k += 8)
+		for (int j = 0; j < 8; j++)
+			lane[j] += x[k + j] * x[k + j];
+	for (; k < n; k++)
 		ss += (double) x[k] * x[k];
-	return n > 0 ? (float) sqrt(ss / (double) n) : 0.0f;
+	for (int j = 0; j < 8; j++)
+		ss += lane[j];
+	return ss;
+}
+
+/* clamp(g k / rms g, -XD_FS_CLIP, XD_FS_CLIP): compares, not fminf calls */
+static inline float
+clip_unit(float g, float inv)
+{
+	float		x = g * inv;
+
+	return x > XD_FS_CLIP ? XD_FS_CLIP : x < -XD_FS_CLIP ? -XD_FS_CLIP : x;
 }
 
 xd_status
@@ -363,7 +435,8 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	xd_param   *P[XD_FS_N_SLOTS] = {0};
 	run_state	rs;
 	xd_batch	b;
-	int64_t		pick[XD_FS_BATCH];
+	int64_t		pick[XD_FS_STEP_ROWS];
+	step_order	order = {0};
 	xd_status	st = XD_OK;
 	int			max_steps = fs->use_stop ? XD_FS_MAX_STEPS : fs->fixed_steps;
 	bool		have_state = false;
@@ -376,8 +449,18 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 		if (fs->active[s])
 			P[s] = xd_fs_slot_param(res, s);
+	if (n_rows > XD_FS_STEP_ROWS)
+	{
+		if (!(order.rows = malloc(sizeof(int64_t) * n_rows)))
+			return XD_ENOMEM;
+		memcpy(order.rows, rows, sizeof(int64_t) * n_rows);
+		order.n = order.pos = n_rows;
+	}
 	if ((st = xd_batch_init(&b, xd_model_max_rows(model), T->enc.schema.m)) != XD_OK)
+	{
+		free(order.rows);
 		return st;
+	}
 	if (tr)
 	{
 		for (int s = 0; s < XD_FS_N_SLOTS; s++)
@@ -391,13 +474,15 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	for (int t = 0; st == XD_OK && t < max_steps; t++)
 	{
 		double		loss;
+		double		gss[XD_FS_N_SLOTS],	/* per slot: sum of g^2, of theta^2 */
+					wss[XD_FS_N_SLOTS];
 		float		sx[XD_FS_STOP_IN] = {0},
 					lpre[2],
 					p,
 					out1;
 		int			n_pick;
 
-		step_rows(rows, n_rows, pick, &n_pick, rng);
+		step_rows(&order, rows, n_rows, pick, &n_pick, rng);
 		if ((st = xd_sample_batch(T, pick, n_pick, rng, &b)) != XD_OK)
 			break;
 		xd_model_zero_grad(model);
@@ -414,11 +499,11 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 		for (int s = 0; s < XD_FS_N_SLOTS; s++)
 			if (P[s])
 			{
-				double		nrm = 0.0;
+				int64_t		n = (int64_t) P[s]->rows * P[s]->cols;
 
-				for (int64_t k = 0; k < (int64_t) P[s]->rows * P[s]->cols; k++)
-					nrm += (double) P[s]->g[k] * P[s]->g[k];
-				xd_fs_preprocess((float) sqrt(nrm), sx + 2 + 2 * s);
+				gss[s] = sum_sq(P[s]->g, n);
+				wss[s] = sum_sq(P[s]->w, n);
+				xd_fs_preprocess((float) sqrt(gss[s]), sx + 2 + 2 * s);
 			}
 		if (fs->use_stop)
 		{
@@ -481,7 +566,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			w = P[s]->w;
 			g = P[s]->g;
 			gcl = tr ? tr->gcl[s] + (size_t) t * n : NULL;
-			g_rms = rms(g, n);
+			g_rms = (float) sqrt(gss[s] / (double) n);
 			if (fs->use_update)
 			{
 				float		x[XD_FS_UPD_IN],
@@ -491,7 +576,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 							scr[4 * XD_FS_HIDDEN];
 
 				xd_fs_preprocess(g_rms, x);
-				xd_fs_preprocess(rms(w, n), x + 2);
+				xd_fs_preprocess((float) sqrt(wss[s] / (double) n), x + 2);
 				x[4] = lpre[0];
 				x[5] = lpre[1];
 				xd_fs_lstm_forward(&fs->upd[s], 1, x, have_state ? rs.h[s] : NULL,
@@ -511,14 +596,15 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			}
 			/* the step in units of the tensor's gradient rms (fewshot.h) */
 			inv = g_rms > 0.0f ? 1.0f / g_rms : 0.0f;
-			for (int64_t k = 0; k < n; k++)
-			{
-				float		gc = fminf(XD_FS_CLIP, fmaxf(-XD_FS_CLIP, g[k] * inv));
-
-				if (gcl)
-					gcl[k] = gc;
-				w[k] = be * w[k] - a * gc;
-			}
+			if (gcl)
+				for (int64_t k = 0; k < n; k++)
+				{
+					gcl[k] = clip_unit(g[k], inv);
+					w[k] = be * w[k] - a * gcl[k];
+				}
+			else
+				for (int64_t k = 0; k < n; k++)
+					w[k] = be * w[k] - a * clip_unit(g[k], inv);
 			if (tr)
 				memcpy(tr->theta[s] + (size_t) (t + 1) * n, w, sizeof(float) * n);
 		}
@@ -529,6 +615,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	}
 	xd_model_zero_grad(model);
 	xd_batch_free(&b);
+	free(order.rows);
 	return st;
 }
 
@@ -549,6 +636,8 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	st = xd_fs_setup(fs, source, T, &rng, out);
 	if (st == XD_OK)
 		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL);
+	if (st == XD_OK)
+		st = xd_fs_choose_lift(out, T, rows, n, fs->use_lift, &rng);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;
 }

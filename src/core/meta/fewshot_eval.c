@@ -28,21 +28,6 @@ typedef struct xd_fse_support
 	int64_t		n_pairs;
 } xd_fse_support;
 
-static uint64_t
-xd_fse_pair(int32_t u, int32_t v)
-{
-	return ((uint64_t) (uint32_t) u << 32) | (uint32_t) v;
-}
-
-static int
-xd_fse_pair_cmp(const void *a, const void *b)
-{
-	uint64_t	x = *(const uint64_t *) a,
-				y = *(const uint64_t *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* popularity in context, the user's support items lifted above every other */
 static xd_status
 xd_fse_support_first_score(void *arg, const xd_batch *b, float *scores)
@@ -52,18 +37,12 @@ xd_fse_support_first_score(void *arg, const xd_batch *b, float *scores)
 
 	for (int r = 0; st == XD_OK && r < b->n; r++)
 	{
-		uint64_t	key = xd_fse_pair(b->users[r], b->items[r]);
+		uint64_t	key = xd_fs_pair_key(b->users[r], b->items[r]);
 
-		if (bsearch(&key, sp->pairs, (size_t) sp->n_pairs, sizeof(uint64_t), xd_fse_pair_cmp))
+		if (bsearch(&key, sp->pairs, (size_t) sp->n_pairs, sizeof(uint64_t), xd_fs_pair_cmp))
 			scores[r] += 100.0f;
 	}
 	return st;
-}
-
-static xd_status
-xd_fse_model_score(void *arg, const xd_batch *b, float *scores)
-{
-	return xd_model_score(((xd_fewshot_result *) arg)->model, b, scores);
 }
 
 /* Full ranking of cut's split (the query: XD_SPLIT_TEST) with score into cell. */
@@ -100,8 +79,8 @@ xd_fse_pairs(const xd_dataset *cut, bool valid_too, xd_fse_support *sp)
 		return XD_ENOMEM;
 	for (int64_t r = 0; r < cut->n_rows; r++)
 		if (cut->split[r] == XD_SPLIT_TRAIN || (valid_too && cut->split[r] == XD_SPLIT_VALID))
-			sp->pairs[sp->n_pairs++] = xd_fse_pair(cut->users[r], cut->items[r]);
-	qsort(sp->pairs, (size_t) sp->n_pairs, sizeof(uint64_t), xd_fse_pair_cmp);
+			sp->pairs[sp->n_pairs++] = xd_fs_pair_key(cut->users[r], cut->items[r]);
+	qsort(sp->pairs, (size_t) sp->n_pairs, sizeof(uint64_t), xd_fs_pair_cmp);
 	return XD_OK;
 }
 
@@ -144,7 +123,7 @@ xd_fseval_choose(xd_fewshot *fs, const xd_shared *source, const xd_dataset *cut,
 	st = xd_fs_adapt_rows(fs, source, cut, cut->split_rows[XD_SPLIT_TRAIN],
 						  cut->n_split[XD_SPLIT_TRAIN], seed, &r);
 	if (st == XD_OK)
-		st = xd_fse_rank(cut, XD_SPLIT_VALID, seed, hooks, xd_fse_model_score, &r,
+		st = xd_fse_rank(cut, XD_SPLIT_VALID, seed, hooks, xd_fewshot_score, &r,
 						 &c[XD_FSE_FEWSHOT], &excluded);
 	xd_fewshot_result_free(&r);
 	if (st == XD_OK)
@@ -200,7 +179,7 @@ xd_fseval_run(xd_fewshot *fs, const xd_shared *source, const xd_dist_encoders *e
 		c->seconds = xd_clock_seconds() - t0;
 		c->steps = r.steps;
 		if (st == XD_OK)
-			st = xd_fse_rank(cut, XD_SPLIT_TEST, seed, &to->hooks, xd_fse_model_score, &r, c,
+			st = xd_fse_rank(cut, XD_SPLIT_TEST, seed, &to->hooks, xd_fewshot_score, &r, c,
 							 &out->excluded);
 		xd_fewshot_result_free(&r);
 	}

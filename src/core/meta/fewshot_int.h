@@ -74,6 +74,19 @@ xd_status	xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dat
 xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr,
 						   const xd_batch *q, float scale);
 
+/*
+ * The repeat lift (fewshot_lift.c) of res after its updates on support
+ * rows[n_rows] of T: res->own from those rows, and res->lift chosen on them
+ * when calibrate (else 0).
+ */
+xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
+							  const int64_t *rows, int64_t n_rows, bool calibrate,
+							  xd_rng *rng);
+
+/* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
+uint64_t	xd_fs_pair_key(int32_t u, int32_t v);
+int			xd_fs_pair_cmp(const void *a, const void *b);
+
 /* The model tensor of a slot in res's model, or NULL when it has none. */
 xd_param   *xd_fs_slot_param(xd_fewshot_result *res, xd_fs_slot s);
 

@@ -31,6 +31,7 @@ xd_config_defaults(xd_config *cfg)
 	cfg->batch_size = 256;
 	cfg->seed = 42;
 	cfg->repeat = false;
+	cfg->repeat_lift = false;
 }
 
 /*

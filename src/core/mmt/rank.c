@@ -57,7 +57,8 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 	ws->users = users;
 	ws->items = items;
 	ws->c = c;
-	ws->hist = dom->w_R ? hist : NULL;
+	/* a lift-only term (core.h, repeat_lift) is not trained */
+	ws->hist = dom->w_R && !(train_mode && model->cfg.repeat_lift) ? hist : NULL;
 	if (n == 0)
 		return XD_OK;
 

@@ -203,7 +203,7 @@ typedef struct XdOption
 	bool		lo_open,
 				hi_open;
 	const char *const *choices; /* XDPG_OPT_CHOICE, NULL-terminated */
-	const char *word;			/* XDPG_OPT_NUMBER: a string it also takes, */
+	const char *word;			/* XDPG_OPT_NUMBER, _BOOL: a string it also takes, */
 	size_t		word_field;		/* which sets this bool of XdModelDef */
 	const char *deflt;			/* JSON; NULL: the core's default (or none) */
 	const char *shown;			/* the default in words, when not a value */
@@ -263,7 +263,7 @@ extern uint64 xdpg_split_seed(uint64 seed, const char *domain);
 extern void xdpg_load_keys(XdModelDef *md, const char *domain, bool user, XdKeyMap *km);
 extern void xdpg_build_vocabulary(XdModelDef *md, const char *domain);
 extern void xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
-									const XdKeyMap *items, int d, int n_models);
+									const XdKeyMap *items, int d, int n_models, size_t caches);
 extern bool xdpg_row_values(const XdFeatureDef *features, int n_features, const xd_schema *s,
 							HeapTuple tup, TupleDesc td, int first, float *num, int32 *codes);
 extern xd_dataset *xdpg_load_domain(XdModelDef *md, const char *domain,

@@ -179,26 +179,27 @@ xdpg_build_vocabulary(XdModelDef *md, const char *domain)
 /*
  * Refuses, before the core allocates them, n_models models (a fit that keeps
  * candidates holds several at once) whose embedding tables would not fit in
- * xdrec.train_memory next to the loaded data: each user and item row (d + 1
- * floats with its bias) exists as weights, gradient, two Adam moments and the
- * best epoch's copy. The modules are small beside them.
+ * xdrec.train_memory next to the loaded data and the fit's validation caches
+ * (caches bytes, xd_train_cache_bytes): each user and item row (d + 1 floats
+ * with its bias) exists as weights, gradient, two Adam moments and the best
+ * epoch's copy. The modules are small beside them.
  */
 void
 xdpg_check_model_memory(const char *domain, const xd_dataset *ds, const XdKeyMap *users,
-						const XdKeyMap *items, int d, int n_models)
+						const XdKeyMap *items, int d, int n_models, size_t caches)
 {
 	size_t		budget = (size_t) xdrec_train_memory * 1024;
 	size_t		model = (size_t) 5 * (size_t) n_models *
 		((size_t) ds->n_users + (size_t) ds->n_items) * ((size_t) d + 1) * sizeof(float);
 	size_t		data = ds->memory + xdpg_keymap_bytes(users) + xdpg_keymap_bytes(items);
 
-	if (data + model > budget)
+	if (data + model + caches > budget)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("training model of domain %s would exceed xdrec.train_memory (%s)", domain,
 						GetConfigOptionByName("xdrec.train_memory", NULL, false)),
-				 errdetail("Its %d users and %d items at d = %d need about %zu bytes for embeddings and optimiser state (%d model(s) at once), beside %zu bytes of data.",
-						   (int) ds->n_users, (int) ds->n_items, d, model, n_models, data),
+				 errdetail("Its %d users and %d items at d = %d need about %zu bytes for embeddings and optimiser state (%d model(s) at once) and %zu bytes of validation caches, beside %zu bytes of data.",
+						   (int) ds->n_users, (int) ds->n_items, d, model, n_models, caches, data),
 				 errhint("Raise xdrec.train_memory, or use a smaller d (option \"d\").")));
 }
 

@@ -71,7 +71,8 @@ static const XdOption options[] = {
 	{"seed", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(cfg.seed), .min = 0, .max = PG_INT64_MAX,
 	.recorded = true, .help = "seed of the split, initialisation, shuffles and negatives"},
 	{"repeat", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cfg.repeat),
-	.recorded = true, .help = "a learned repeat term for the user's own items, in context (implicit)"},
+	.word = "lift", .word_field = FIELD(cfg.repeat_lift), .recorded = true,
+	.help = "a learned repeat term for the user's own items, in context (implicit); \"lift\": a lift of them chosen after the fit"},
 	{"exclude_seen", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(exclude_seen), .choices = seen_choices,
 	.deflt = "\"auto\"", .recorded = true,
 	.help = "rank's default for exclude_seen; auto: leave seen items out unless a quarter of the training rows repeat"},
@@ -266,9 +267,13 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 				return (double) i;
 			}
 		case XDPG_OPT_BOOL:
+			if (is_word(o, v))
+				return NAN;
 			if (v->type != jbvBool)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 o->word ?
+						 errmsg("option \"%s\" must be true, false or \"%s\", not %s", o->name, o->word, value_text(v)) :
 						 errmsg("option \"%s\" must be true or false, not %s", o->name, value_text(v))));
 			return v->val.boolean ? 1.0 : 0.0;
 		case XDPG_OPT_COLUMN:
@@ -288,11 +293,11 @@ store_value(const XdOption *o, JsonbValue *v, double x, XdModelDef *md)
 {
 	char	   *p = (char *) md + o->offset;
 
+	/* the word sets its bool; a value clears it (a default's word included) */
+	if (o->word)
+		*(bool *) ((char *) md + o->word_field) = is_word(o, v);
 	if (is_word(o, v))
-	{
-		*(bool *) ((char *) md + o->word_field) = true;
 		return;
-	}
 	switch (o->field)
 	{
 		case XDPG_FIELD_INT:
@@ -450,6 +455,9 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 		}
 	}
 	md->explicit_fb = md->cfg.feedback == XD_EXPLICIT;
+	/* repeat "lift" is the repeat term, calibrated as a lift only (core.h) */
+	if (md->cfg.repeat_lift)
+		md->cfg.repeat = true;
 }
 
 /* Appends o's value in md (or cfg, for its fields) as JSON. */
@@ -575,6 +583,8 @@ xdpg_option_values(const XdOption *o)
 			break;
 		case XDPG_OPT_BOOL:
 			appendStringInfoString(&b, "boolean");
+			if (o->word)
+				appendStringInfo(&b, " or \"%s\"", o->word);
 			break;
 		case XDPG_OPT_COLUMN:
 			appendStringInfoString(&b, "a column of the relation");

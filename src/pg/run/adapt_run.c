@@ -97,6 +97,9 @@ struct XdAdaptRun
 								 * why it is served by popularity; else NULL */
 	double		fs_first_loss;	/* the support's loss at theta^0, */
 	double		fs_last_loss;	/* and at the last step */
+	float		fs_lift;		/* its repeat lift (fewshot.h), */
+	int			fs_lift_rows;	/* chosen on that many support rows, */
+	bool		fs_lift_served;	/* served: the domain has the repeat term */
 	const char *deploy;			/* the deploy policy (deploy.c) */
 	MemoryContext cxt;
 	XdModelDef *md;
@@ -233,7 +236,10 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, shared->cfg.d,
 							run->fewshot || run->popular ? 1 :
 							adapt_models_at_once(run->method, md->lambda_search) +
-							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)));
+							(run->method == XD_TRANSFER_DIRECT ? 0 : XDPG_SEARCH_MODELS(md)),
+							run->fewshot || run->popular ? 0 :
+							xd_train_cache_bytes(ds, &shared->cfg, md->val_sample,
+												 run->method != XD_TRANSFER_TARGET_ONLY));
 
 	return run;
 }
@@ -264,6 +270,17 @@ adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
 		res->seconds = fr->seconds;
 		run->fs_first_loss = fr->first_loss;
 		run->fs_last_loss = fr->last_loss;
+		run->fs_lift = fr->lift;
+		run->fs_lift_rows = fr->lift_rows;
+
+		/*
+		 * The repeat lift is served by the domain's repeat term, when it has
+		 * one (option repeat): r(c) = b_R = the lift on the user's training
+		 * items (w_R stays 0)
+		 */
+		run->fs_lift_served = fr->domain->b_R != NULL;
+		if (run->fs_lift_served)
+			fr->domain->b_R->w[0] = fr->lift;
 		fr->model = NULL;
 		fr->adapt = NULL;
 		fr->domain = NULL;		/* the model's */
@@ -430,6 +447,9 @@ xdpg_adapt_store(XdAdaptRun *run)
 					  ds->n_split[XD_SPLIT_TRAIN] + ds->n_split[XD_SPLIT_VALID], true);
 		xdpg_json_num(&summary, "first_loss", run->fs_first_loss, true);
 		xdpg_json_num(&summary, "last_loss", run->fs_last_loss, true);
+		xdpg_json_num(&summary, "lift", run->fs_lift, true);
+		xdpg_json_int(&summary, "lift_rows", run->fs_lift_rows, true);
+		appendStringInfo(&summary, ", \"lift_served\": %s", run->fs_lift_served ? "true" : "false");
 		appendStringInfoString(&summary, ", \"reason\": ");
 		escape_json(&summary, run->auto_fewshot ?
 					psprintf("auto: " INT64_FORMAT " training rows, fewer than fewshot_rows %d",
@@ -447,6 +467,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
+	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};

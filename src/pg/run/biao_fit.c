@@ -114,7 +114,8 @@ xdpg_biao_load(XdModelDef *md, const char *name, const char *source, MemoryConte
 			f->n_skipped++;
 			continue;
 		}
-		xdpg_check_model_memory(domains[i], ds, users, items, md->cfg.d, 1);
+		/* the targets' embeddings are re-fitted without validation */
+		xdpg_check_model_memory(domains[i], ds, users, items, md->cfg.d, 1, 0);
 		f->names[f->n_targets] = MemoryContextStrdup(cxt, domains[i]);
 		f->targets[f->n_targets++] = ds;
 	}

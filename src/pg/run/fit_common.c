@@ -353,6 +353,32 @@ xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_searc
 }
 
 /*
+ * The repeat term's calibration (train.h), when it ran: the candidate kept
+ * ("learned", "lift" or "off"), the lift (0 unless "lift"), each
+ * candidate's validation MRR and the positives ranked.
+ */
+void
+xdpg_fit_summary_repeat(StringInfo b, const xd_repeat_calibration *cal)
+{
+	static const char *const names[XD_REPEAT_CANDIDATES] = {
+		"learned", "lift 0.5", "lift 1", "lift 2", "lift 4", "lift 8", "off"
+	};
+
+	if (cal->n_valid == 0)
+		return;
+	appendStringInfoString(b, ", \"repeat\": {\"kept\": ");
+	escape_json(b, cal->chosen == XD_REPEAT_LEARNED ? "learned" :
+				cal->chosen == XD_REPEAT_OFF ? "off" : "lift");
+	xdpg_json_num(b, "lift", cal->shift, true);
+	appendStringInfoString(b, ", \"valid_mrr\": {");
+	for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
+		xdpg_json_num(b, names[k], cal->mrr[k], k > 0);
+	appendStringInfoString(b, "}");
+	xdpg_json_int(b, "n", cal->n_valid, true);
+	appendStringInfoString(b, "}");
+}
+
+/*
  * The validation metric and its standard error from every validation
  * positive's own term (xd_train_validate, xd_transfer_validation): 1/rank,
  * whose mean is the MRR; or minus the squared error, whose mean is minus the

@@ -61,6 +61,7 @@ extern void xdpg_fit_summary_end(StringInfo b, int64 version_id, double t0);
 extern Datum xdpg_fit_result(const char *summary);
 extern void xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md,
 									   const xd_lr_search *search);
+extern void xdpg_fit_summary_repeat(StringInfo b, const xd_repeat_calibration *cal);
 /* models in memory at once while a fit searches its rate (two state copies) */
 #define XDPG_SEARCH_MODELS(md) ((md)->lr_search > 1 ? 2 : 0)
 

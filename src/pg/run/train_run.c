@@ -121,7 +121,8 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the options of model \"%s\" do not make a valid model", name)));
 	xdpg_check_model_memory(domain, ds, &run->users, &run->items, run->cfg.d,
-							1 + XDPG_SEARCH_MODELS(md));
+							1 + XDPG_SEARCH_MODELS(md),
+							xd_train_cache_bytes(ds, &run->cfg, md->val_sample, false));
 	xd_rng_seed(&rng, run->cfg.seed);
 	st = xd_model_create(&run->cfg, ds->n_users, ds->n_items, (float) ds->rating_mean, &rng,
 						 &run->guard->model);
@@ -224,6 +225,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
+	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);

@@ -275,7 +275,7 @@ config_int(const VersionRead *r, JsonbContainer *c, const char *name)
 }
 
 /*
- * The repeat term (config "repeat") and rank's exclude_seen default (config
+ * The repeat term (config "repeat": a boolean, or "lift") and rank's exclude_seen default (config
  * "exclude_seen", "repeat_share"), which versions before them lack: no
  * term, and seen items left out, as those versions were served.
  */
@@ -286,7 +286,16 @@ read_repeat(VersionRead *r, JsonbContainer *root, JsonbContainer *c)
 	const char *mode = "always";
 	double		share = 0.0;
 
-	r->cfg.repeat = json_opt_key(r, c, "config", "repeat", JSON_BOOL, &jv) && jv.val.boolean;
+	/* true, false, or "lift": the term as a lift only (core.h) */
+	if (getKeyJsonValueFromContainer(c, "repeat", strlen("repeat"), &jv) && jv.type == jbvString)
+	{
+		if (strcmp(json_string(r, c, "config", "repeat"), xdpg_option("repeat")->word) != 0)
+			version_corrupt(r, "its config's \"repeat\" is neither a boolean nor \"%s\"",
+							xdpg_option("repeat")->word);
+		r->cfg.repeat = r->cfg.repeat_lift = true;
+	}
+	else
+		r->cfg.repeat = json_opt_key(r, c, "config", "repeat", JSON_BOOL, &jv) && jv.val.boolean;
 	if (json_opt_key(r, c, "config", "exclude_seen", JSON_STRING, &jv))
 		mode = xdpg_option("exclude_seen")->choices[json_choice(r, c, "config", "exclude_seen",
 																 xdpg_option("exclude_seen")->choices)];
