@@ -17,18 +17,23 @@
  * sampled protocol of DESIGN.md section 5 (MRR, H@k) or RMSE/MAE. Writes
  * docs/real-report.md and docs/img/real-*.png (gnuplot). Target-only and
  * DRR also run with the repeat term (core.h, a source trained with it), and
- * implicit views add full ranking with the user's own items allowed.
+ * implicit views add full ranking with the user's own items allowed. The
+ * blends (blend.h) mix target-only's scores with a transfer's, from the same
+ * fits.
  *
- * Usage: report_real [--quick [--lift]] data_dir out_dir view...   (views:
- * the .tsv basenames). --quick fits only target-only, with and without the
- * repeat term, beside the heuristics, and prints their means to stdout
- * instead of writing the report (make report-real-quick): the full ranking
- * also split by query kind (a repeated pair or a new one, by the user's and
- * the item's training rows), every repeat-term candidate's test MRR
- * (train.h), and target-only trained as xdrec.train fits it with repeat
+ * Usage: report_real [--quick [--lift] | --blend] data_dir out_dir view...
+ * (views: the .tsv basenames). --quick fits only target-only, with and
+ * without the repeat term, beside the heuristics, and prints their means to
+ * stdout instead of writing the report (make report-real-quick): the full
+ * ranking also split by query kind (a repeated pair or a new one, by the
+ * user's and the item's training rows), every repeat-term candidate's test
+ * MRR (train.h), and target-only trained as xdrec.train fits it with repeat
  * 'lift' (fit_lift_only) with the lift each rule would choose. --lift: the
  * repeat-term fits are repeat 'lift' too (make report-real-lift, DePaulMovie
- * included as its own target).
+ * included as its own target). --blend fits only what the blends read
+ * (target-only, and target-only, Anneal and DRR searched by decay) and
+ * prints the blends against target-only, sums and per target with 2
+ * standard errors.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -46,6 +51,7 @@
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
 #include "xdrec/transfer.h"
+#include "blend.h"
 #include "real_view.h"
 #include "report_common.h"
 
@@ -77,6 +83,12 @@ enum
 	M_AUTO0,					/* the same at margin 0: the best on validation */
 	M_AUTO_ALT,					/* auto with every candidate searched by the grid */
 	M_AUTO_SHARED,				/* auto over target-only and the shared-user fits */
+	M_BLEND_DRR,				/* (1-a) target-only + a DRR (decay), a on validation */
+	M_BLEND_ANNEAL,				/* the same with Anneal (decay) */
+	M_BLEND_DRR_HALF,			/* target-only and DRR (decay), a = 0.5 fixed */
+	M_BLEND_TO,					/* control: target-only + target-only (decay) */
+	M_BLEND_TO_HALF,			/* the same at a = 0.5 fixed */
+	M_BLEND_AUTO,				/* auto's candidates and their blends with target-only */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -91,7 +103,13 @@ static const char *const method_label[M_HEUR1] = {
 	"Anneal (shared users from the source)", "DRR (shared users from the source)",
 	"target-only (repeat term)", "DRR (repeat term)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
-	"auto (shared users from the source)"
+	"auto (shared users from the source)",
+	"blend: target-only + DRR (search: decay), a on validation",
+	"blend: target-only + Anneal (search: decay), a on validation",
+	"blend: target-only + DRR (search: decay), a = 0.5",
+	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
+	"blend: target-only + target-only (search: decay), a = 0.5 (no transfer)",
+	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -497,9 +515,14 @@ static const fit_plan plan[N_FITTED] = {
 static bool quick;
 static bool lift_mode;
 
+/* --blend: only the fits the blends read, and the blends, printed */
+static bool blend_only;
+
 static bool
 fitted_in_this_run(int m)
 {
+	if (blend_only)
+		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	return !quick || m == M_TO || m == M_TO_REP;
 }
 
@@ -560,6 +583,45 @@ fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
 	c->lift_rule[RULE_POOLED] = best_lift(pooled);
 	c->lift_rule[RULE_TRAIN] = best_lift(train_mrr);
 	xd_model_free(model);
+}
+
+/*
+ * The blend of to with each of the n_tr partners tr into c. Candidates:
+ * target-only (a = 0), then per partner every other a of BLEND_A; one a
+ * fixed (fixed_a >= 0, one partner) or the candidate chosen on validation at
+ * the margin. c->chosen is the candidate, numbered as blend_choose's. The
+ * time is every fit's (their cells) and the blends' validation.
+ */
+static void
+fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
+		  int n_tr, const xd_transfer_result *const *tr, const cell *const *c_tr,
+		  int s, float fixed_a, double margin, cell *c)
+{
+	blend		bl = {to, tr[0], fixed_a, NULL, 0};
+	int64_t		tn,
+				tex;
+	int			chosen = 0;
+	double		t0 = cpu_now();
+
+	if (fixed_a >= 0.0f)
+	{
+		for (int j = 1; j < N_BLEND_A; j++)
+			if (BLEND_A[j] == fixed_a)
+				chosen = j;
+	}
+	else
+		chosen = blend_choose(ds, &bl, n_tr, tr, (uint64_t) (1000 + 17 * s), margin);
+	*c = *c_to;
+	eval_test(ds, blend_score, &bl, c, &tn, &tex);
+	c->chosen = chosen;
+	c->seconds = c_to->seconds + (cpu_now() - t0);
+	c->epochs = c_to->epochs;
+	for (int i = 0; i < n_tr; i++)
+	{
+		c->seconds += c_tr[i]->seconds;
+		c->epochs += c_tr[i]->epochs;
+	}
+	free(bl.tmp);
 }
 
 /*
@@ -649,6 +711,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 		{
 			double	   *each[N_FITTED] = {0};
 			int64_t		n_each = 0;
+			xd_transfer_result kept[N_FITTED] = {0};	/* the blends' fits */
 
 			for (int mi = 0; mi < N_FITTED; mi++)
 			{
@@ -700,12 +763,16 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					/* auto pays for its paired validation terms */
 					c->seconds += cpu_now() - t0;
 				}
-				xd_transfer_result_free(&r);
+				if (!quick && (mi == M_TO || mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
+							   mi == M_DRR_ALT))
+					kept[mi] = r;
+				else
+					xd_transfer_result_free(&r);
 			}
 			if (quick && !v->explicit_fb)
 				fit_lift_only(&src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= M_AUTO_SHARED && !quick; am++)
+			for (int am = M_AUTO; am <= (blend_only ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
 			{
 				/*
 				 * the product's auto: target-only searched by the grid, its
@@ -739,6 +806,32 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			}
 			for (int mi = 0; mi < N_FITTED; mi++)
 				free(each[mi]);
+			/* the blends of target-only with the fits auto also runs */
+			if (!quick)
+			{
+				/* the partners; M_BLEND_AUTO's are DRR's and Anneal's */
+				static const int partner[][2] = {{M_DRR_ALT}, {M_ANNEAL_ALT}, {M_DRR_ALT},
+				{M_TO_ALT}, {M_TO_ALT}, {M_DRR_ALT, M_ANNEAL_ALT}};
+				xd_transfer_opts po;
+				double		margin;
+
+				xd_transfer_opts_default(&po);
+				margin = xd_auto_margin(&po, ds[k]);
+				for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
+				{
+					const int  *p = partner[bm - M_BLEND_DRR];
+					int			n_tr = bm == M_BLEND_AUTO ? 2 : 1;
+					const xd_transfer_result *tr[2] = {&kept[p[0]], &kept[p[1]]};
+					const cell *ct[2] = {&v->c[k][p[0]][s], &v->c[k][p[1]][s]};
+
+					fit_blend(ds[k], &kept[M_TO], &v->c[k][M_TO][s], n_tr, tr, ct, s,
+							  bm == M_BLEND_DRR_HALF || bm == M_BLEND_TO_HALF ? 0.5f : -1.0f,
+							  margin, &v->c[k][bm][s]);
+				}
+			}
+			for (int mi = 0; mi < N_FITTED; mi++)
+				if (kept[mi].model)
+					xd_transfer_result_free(&kept[mi]);
 			/* the heuristics (deterministic: every seed the same) */
 			for (int hm = M_HEUR1; hm <= M_HEUR2; hm++)
 			{
@@ -751,10 +844,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				v->c[k][hm][s].seconds = cpu_now() - t0;
 				heuristic_free(&h);
 			}
-			fprintf(stderr, "[%s] %s seed %d: TO %.4f (lr %g) DRR %.4f DRR3 %.4f Anneal %.4f auto %.4f TO-0.1.0 %.4f heur %.4f %.4f; s TO %.1f DRR %.1f\n",
+			fprintf(stderr, "[%s] %s seed %d: TO %.4f (lr %g) DRR %.4f DRR3 %.4f Anneal %.4f auto %.4f auto+blend %.4f (cand %d) TO-0.1.0 %.4f heur %.4f %.4f; s TO %.1f DRR %.1f\n",
 					v->name, v->domain[k], s, v->c[k][M_TO][s].metric, v->c[k][M_TO][s].lr,
 					v->c[k][M_DRR][s].metric, v->c[k][M_DRR3][s].metric,
 					v->c[k][M_ANNEAL][s].metric, v->c[k][M_AUTO][s].metric,
+					v->c[k][M_BLEND_AUTO][s].metric, v->c[k][M_BLEND_AUTO][s].chosen,
 					v->c[k][M_TO_010][s].metric, v->c[k][M_HEUR1][s].metric,
 					v->c[k][M_HEUR2][s].metric, v->c[k][M_TO][s].seconds,
 					v->c[k][M_DRR][s].seconds);
@@ -997,7 +1091,28 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		fprintf(f, "; at margin 0:");
 		for (int i = 0; i < N_SEEDS; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO0][i].chosen));
-		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
+		fprintf(f, " (seeds 1..%d).", N_SEEDS);
+		for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
+		{
+			fprintf(f, " %s: kept", label(v, bm));
+			for (int i = 0; i < N_SEEDS; i++)
+			{
+				int			ch = v->c[k][bm][i].chosen;
+
+				int			p;
+				float		a;
+
+				blend_candidate(ch, &p, &a);
+				if (ch == 0)
+					fprintf(f, " target-only");
+				else if (bm == M_BLEND_AUTO)
+					fprintf(f, " %s a=%g", p ? "Anneal" : "DRR", a);
+				else
+					fprintf(f, " a=%g", a);
+			}
+			fprintf(f, "%s", bm < M_BLEND_AUTO ? ";" : ".");
+		}
+		fprintf(f, "\n\n");
 	}
 	fprintf(f, "![%s: change against target-only per target](img/real-%s.png)\n\n", v->name, v->name);
 
@@ -1006,7 +1121,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		char		dat[1200];
 		FILE	   *df,
 				   *gp;
-		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_TO_010, M_HEUR1, M_HEUR2};
+		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_BLEND_AUTO, M_TO_010,
+			M_HEUR1, M_HEUR2};
 		int			n_shown = (int) (sizeof(shown) / sizeof(shown[0]));
 
 		if (snprintf(dat, sizeof(dat), "%s/img/.real-%s.dat", dir, v->name) >= (int) sizeof(dat) ||
@@ -1212,6 +1328,40 @@ print_quick(const view_run *v)
 	}
 }
 
+/* --blend: the blends beside the fits they read, sums and per target */
+static void
+print_blend(const view_run *v)
+{
+	static const int shown[] = {M_TO, M_ANNEAL_ALT, M_DRR_ALT, M_TO_ALT, M_AUTO, M_BLEND_DRR,
+		M_BLEND_ANNEAL, M_BLEND_DRR_HALF, M_BLEND_TO, M_BLEND_TO_HALF, M_BLEND_AUTO};
+
+	printf("%s (%s): sum of %s, %% vs target-only (+ better), targets better / worse beyond 2 se; per target the difference (2 se)\n",
+		   v->name, v->explicit_fb ? "explicit" : "implicit", v->explicit_fb ? "RMSE" : "MRR");
+	for (size_t j = 0; j < sizeof(shown) / sizeof(shown[0]); j++)
+	{
+		int			m = shown[j],
+					better = 0,
+					worse = 0;
+
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			better += verdict(v, k, m) > 0;
+			worse += verdict(v, k, m) < 0;
+		}
+		printf("  %-80s %.4f %+6.1f%% %d/%d |", label(v, m), sum_metric(v, m),
+			   sum_gain_pct(v, m), better, worse);
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			double		d,
+						se;
+
+			paired_diff(v, k, m, &d, &se);
+			printf(" %s %+.4f (%.4f)", v->domain[k], d, 2 * se);
+		}
+		printf("\n");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1236,9 +1386,15 @@ main(int argc, char **argv)
 			argc--;
 		}
 	}
+	else if (argc > 1 && strcmp(argv[1], "--blend") == 0)
+	{
+		blend_only = true;
+		argv++;
+		argc--;
+	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--quick [--lift]] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--quick [--lift] | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -1285,10 +1441,10 @@ main(int argc, char **argv)
 		fclose(tf);
 		remove(path);
 	}
-	if (quick)
+	if (quick || blend_only)
 	{
 		for (int i = 0; i < n_views; i++)
-			print_quick(&runs[i]);
+			(quick ? print_quick : print_blend) (&runs[i]);
 		return 0;
 	}
 
@@ -1312,7 +1468,13 @@ main(int argc, char **argv)
 			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
-			"difference to target-only is beyond 2 standard errors of that difference. Total wall "
+			"difference to target-only is beyond 2 standard errors of that difference. The "
+			"blend rows mix target-only's scores with a transferred fit's (the fits of the rows "
+			"above, no new training): s = (1 - a) s_target-only + a s_transfer, a in 0, 0.25, 0.5, "
+			"0.75, 1 chosen on validation (every validation positive) by auto's rule at the "
+			"product's margin (a = 0 unless another a beats it beyond the margin); \"auto with the "
+			"blends\" chooses so among target-only and both transfer fits' blends at every a; "
+			"their time is the fits' and the blends' validation. Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
 			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
 			xd_clock_seconds() - t0);

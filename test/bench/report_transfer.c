@@ -33,6 +33,7 @@
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
+#include "blend.h"
 #include "report_common.h"
 
 #define N_SEEDS 3
@@ -53,6 +54,8 @@ enum
 	M_AUTO,						/* auto at its default margin, 2 */
 	M_AUTO1,					/* auto at margin 1 */
 	M_AUTO0,					/* auto at margin 0: the best on validation */
+	M_AUTO_BLEND,				/* auto's candidates and their blends (blend.h) */
+	M_BLEND_HALF,				/* target-only and DRR (patience 10) at a = 0.5 */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -73,6 +76,8 @@ static const char *const method_label[N_METHODS] = {
 	"target-only", "Direct", "Anneal", "DRR", "DRR (pretrain 0)",
 	"Anneal (pretrain 0)", "DRR (patience 10)", "auto",
 	"auto (margin 1)", "auto (margin 0: the best on validation)",
+	"auto with the blends: target-only, or it + Anneal or DRR",
+	"blend: target-only + DRR (patience 10), a = 0.5",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -181,11 +186,13 @@ static const fit_plan plan[N_FITTED] = {
  * validation metric in *best (its loss history in hist, *n_hist), and the
  * fit at lr 1e-3 in *at_default (may be NULL). each (may be NULL): the best
  * fit's validation terms (malloc'd, *n_each of them), what auto chooses on.
+ * keep (may be NULL): the best fit itself, for the blends (the caller frees it).
  */
 static void
 fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc,
 		 const xd_dataset *ds, int s, cell *best, cell *at_default,
-		 double *hist, int *n_hist, double **each, int64_t *n_each)
+		 double *hist, int *n_hist, double **each, int64_t *n_each,
+		 xd_transfer_result *keep)
 {
 	best->valid = -INFINITY;
 	if (each)
@@ -229,6 +236,12 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc
 			*n_hist = r.n_history < MAX_HIST ? r.n_history : MAX_HIST;
 			for (int e = 0; e < *n_hist; e++)
 				hist[e] = r.loss_data[e];
+			if (keep)
+			{
+				xd_transfer_result_free(keep);
+				*keep = r;
+				continue;
+			}
 		}
 		xd_transfer_result_free(&r);
 	}
@@ -245,6 +258,7 @@ run_world(world_run *w)
 	xd_dist_encoder_report enc_reps[N_LR];
 	double		hist[MAX_HIST];
 	int			n_hist;
+	xd_transfer_result keep_to[N_TARGETS][N_SEEDS] = {{{0}}};	/* for the blends */
 
 	/* one generation per target size; the source is the same in each */
 	for (int k = 0; k < N_TARGETS; k++)
@@ -322,7 +336,7 @@ run_world(world_run *w)
 				/* target-only reads only the source's config */
 				fit_grid(&plan[M_TO], sources[0].shared, NULL, ds, s, &w->c[k][M_TO][s],
 						 &w->c[k][M_TO_LR3][s], hist, &n_hist, &w->each_to[k][s],
-						 &w->n_each[k]);
+						 &w->n_each[k], &keep_to[k][s]);
 				if (k == 0 && s == 0)
 				{
 					w->n_hist[0] = n_hist;
@@ -332,7 +346,7 @@ run_world(world_run *w)
 					fit_grid(&plan[M_DRR], sources[li].shared, encs[li], ds, s,
 							 &w->drr_src[k][li][s],
 							 li == 0 ? &w->c[k][M_DRR_LR3][s] : NULL, hist, &n_hist,
-							 &w->each_drr[k][li][s], &w->n_each[k]);
+							 &w->each_drr[k][li][s], &w->n_each[k], NULL);
 			}
 		for (int li = 0; li < N_LR; li++)
 		{
@@ -361,6 +375,9 @@ run_world(world_run *w)
 
 		for (int s = 0; s < N_SEEDS; s++)
 		{
+			xd_transfer_result keep_an = {0},
+						keep_drr = {0};
+
 			w->c[k][M_DRR][s] = w->drr_src[k][w->source_chosen][s];
 			for (int mi = M_DIRECT; mi < N_FITTED; mi++)
 			{
@@ -368,7 +385,8 @@ run_world(world_run *w)
 					continue;
 				fit_grid(&plan[mi], source, enc, ds, s, &w->c[k][mi][s], NULL,
 						 hist, &n_hist, mi == M_ANNEAL ? &w->each_anneal[k][s] :
-						 (mi == M_DRR10 ? &w->each_drr10[k][s] : NULL), &w->n_each[k]);
+						 (mi == M_DRR10 ? &w->each_drr10[k][s] : NULL), &w->n_each[k],
+						 mi == M_ANNEAL ? &keep_an : (mi == M_DRR10 ? &keep_drr : NULL));
 				if (k == 0 && s == 0 && mi == M_ANNEAL)
 				{
 					w->n_hist[1] = n_hist;
@@ -406,12 +424,44 @@ run_world(world_run *w)
 					a->seconds += w->c[k][cand[i]][s].seconds +
 						w->c[k][cand[i]][s].each_seconds;
 			}
-			fprintf(stderr, "[%s] target %d (%lld train rows) seed %d: MRR TO %.4f Direct %.4f Anneal %.4f DRR %.4f DRR0 %.4f Anneal0 %.4f DRR10 %.4f auto %.4f; s TO %.1f DRR %.1f\n",
+			/*
+			 * auto with the blends of target-only and its transfer
+			 * candidates (blend.h) at the product's margin; its time adds
+			 * the blends' validation to auto's
+			 */
+			{
+				const xd_transfer_result *tr[2] = {&keep_drr, &keep_an};
+				blend		bl = {&keep_to[k][s], &keep_drr, 0.0f, NULL, 0};
+				xd_transfer_opts po;
+				cell	   *a = &w->c[k][M_AUTO_BLEND][s];
+				double		t0 = cpu_now();
+
+				xd_transfer_opts_default(&po);
+				*a = w->c[k][M_TO][s];
+				a->chosen = blend_choose(ds, &bl, 2, tr, (uint64_t) (1000 + 17 * s),
+										 xd_auto_margin(&po, ds));
+				eval_test(ds, blend_score, &bl, a);
+				a->seconds = w->c[k][M_AUTO][s].seconds + (cpu_now() - t0);
+				/* the fixed blend: both fits' time */
+				bl.tr = &keep_drr;
+				bl.a = 0.5f;
+				a = &w->c[k][M_BLEND_HALF][s];
+				*a = w->c[k][M_TO][s];
+				eval_test(ds, blend_score, &bl, a);
+				a->seconds += w->c[k][M_DRR10][s].seconds;
+				free(bl.tmp);
+				xd_transfer_result_free(&keep_an);
+				xd_transfer_result_free(&keep_drr);
+				xd_transfer_result_free(&keep_to[k][s]);
+			}
+			fprintf(stderr, "[%s] target %d (%lld train rows) seed %d: MRR TO %.4f Direct %.4f Anneal %.4f DRR %.4f DRR0 %.4f Anneal0 %.4f DRR10 %.4f auto %.4f auto+blend %.4f (cand %d) blend0.5 %.4f; s TO %.1f DRR %.1f\n",
 					w->name, k + 1, (long long) w->train_rows[k], s,
 					w->c[k][M_TO][s].mrr, w->c[k][M_DIRECT][s].mrr,
 					w->c[k][M_ANNEAL][s].mrr, w->c[k][M_DRR][s].mrr,
 					w->c[k][M_DRR0][s].mrr, w->c[k][M_ANNEAL0][s].mrr,
 					w->c[k][M_DRR10][s].mrr, w->c[k][M_AUTO][s].mrr,
+					w->c[k][M_AUTO_BLEND][s].mrr, w->c[k][M_AUTO_BLEND][s].chosen,
+					w->c[k][M_BLEND_HALF][s].mrr,
 					w->c[k][M_TO][s].seconds, w->c[k][M_DRR][s].seconds);
 		}
 	}
@@ -612,6 +662,18 @@ write_tables_per_target(FILE *f, const world_run *w)
 		fprintf(f, "; at margin 0:");
 		for (int s = 0; s < N_SEEDS; s++)
 			fprintf(f, " %s", method_label[w->c[k][M_AUTO0][s].chosen]);
+		fprintf(f, "; with the blends:");
+		for (int s = 0; s < N_SEEDS; s++)
+		{
+			int			p;
+			float		a;
+
+			blend_candidate(w->c[k][M_AUTO_BLEND][s].chosen, &p, &a);
+			if (a == 0.0f)
+				fprintf(f, " target-only");
+			else
+				fprintf(f, " %s a=%g", p ? "Anneal" : "DRR", a);
+		}
 		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
 	}
 }

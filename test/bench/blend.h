@@ -1,0 +1,122 @@
+/*
+ * blend.h - the blend the reports measure (report_real.c, report_transfer.c;
+ * issue 17): s = (1 - a) s_target-only + a s_transfer, two fits' scores mixed
+ * per candidate, a from BLEND_A chosen on validation by auto's rule.
+ * Static functions: each report program includes it once.
+ */
+#ifndef XDREC_BLEND_H
+#define XDREC_BLEND_H
+
+#include <stdlib.h>
+
+#include "xdrec/metrics.h"
+#include "xdrec/transfer.h"
+#include "report_common.h"
+
+#define N_BLEND_A 5
+static const float BLEND_A[N_BLEND_A] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+#define BLEND_MAX_PARTNERS 2
+
+typedef struct blend
+{
+	const xd_transfer_result *to;	/* a = 0 */
+	const xd_transfer_result *tr;	/* a = 1 */
+	float		a;
+	float	   *tmp;			/* the partner's scores */
+	int			cap;
+} blend;
+
+/* an xd_score_fn; arg = the blend */
+static xd_status
+blend_score(void *arg, const xd_batch *b, float *scores)
+{
+	blend	   *bl = arg;
+	xd_status	st;
+
+	if (b->n > bl->cap)
+	{
+		float	   *t = realloc(bl->tmp, sizeof(float) * (size_t) b->n);
+
+		if (!t)
+			return XD_ENOMEM;
+		bl->tmp = t;
+		bl->cap = b->n;
+	}
+	if ((st = xd_transfer_score((void *) bl->to, b, scores)) != XD_OK ||
+		(st = xd_transfer_score((void *) bl->tr, b, bl->tmp)) != XD_OK)
+		return st;
+	for (int r = 0; r < b->n; r++)
+		scores[r] = (1.0f - bl->a) * scores[r] + bl->a * bl->tmp[r];
+	return XD_OK;
+}
+
+/* each validation positive's term of the blend at bl->a (larger is better) */
+static void
+blend_validation(const xd_dataset *ds, blend *bl, uint64_t seed, double **each, int64_t *n)
+{
+	xd_eval_opts eo;
+
+	xd_eval_opts_default(&eo);
+	eo.seed = seed ^ 0x626c656e64ULL;
+	eo.each = each;
+	if (ds->has_ratings)
+	{
+		xd_rating_metrics rt;
+
+		CHECK(xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, blend_score, bl, &rt));
+		*n = rt.n;
+		for (int64_t i = 0; *each && i < rt.n; i++)
+			(*each)[i] = -(*each)[i];
+	}
+	else
+	{
+		xd_rank_metrics rm;
+
+		CHECK(xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, blend_score, bl, &rm));
+		*n = rm.n;
+	}
+}
+
+/* candidate i's partner (0 for target-only, candidate 0) and a */
+static void
+blend_candidate(int i, int *partner, float *a)
+{
+	*partner = i > 0 ? (i - 1) / (N_BLEND_A - 1) : 0;
+	*a = i > 0 ? BLEND_A[1 + (i - 1) % (N_BLEND_A - 1)] : 0.0f;
+}
+
+/*
+ * Sets bl (bl->to set by the caller, tmp NULL) to the candidate chosen on
+ * validation at the margin among target-only (a = 0, candidate 0) and, per
+ * partner tr[p], every other a of BLEND_A (candidates 1 + p (N_BLEND_A - 1)
+ * + a's index - 1); returns the candidate.
+ */
+static int
+blend_choose(const xd_dataset *ds, blend *bl, int n_tr, const xd_transfer_result *const *tr,
+			 uint64_t seed, double margin)
+{
+	int			n_cand = 1 + n_tr * (N_BLEND_A - 1);
+	double	   *e[1 + BLEND_MAX_PARTNERS * (N_BLEND_A - 1)] = {0};
+	double		gain[1 + BLEND_MAX_PARTNERS * (N_BLEND_A - 1)],
+				se[1 + BLEND_MAX_PARTNERS * (N_BLEND_A - 1)];
+	int64_t		n = 0;
+	int			chosen,
+				p;
+
+	if (n_tr < 1 || n_tr > BLEND_MAX_PARTNERS)
+		abort();
+	for (int i = 0; i < n_cand; i++)
+	{
+		blend_candidate(i, &p, &bl->a);
+		bl->tr = tr[p];
+		blend_validation(ds, bl, seed, &e[i], &n);
+	}
+	chosen = xd_auto_choose((const double *const *) e, n_cand, n, margin, gain, se);
+	for (int i = 0; i < n_cand; i++)
+		free(e[i]);
+	blend_candidate(chosen, &p, &bl->a);
+	bl->tr = tr[p];
+	return chosen;
+}
+
+#endif
