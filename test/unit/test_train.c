@@ -25,23 +25,37 @@ tiny_world(xd_gen_config *gc, uint64_t seed, int explicit_feedback)
 	gc->explicit_feedback = explicit_feedback;
 }
 
+/* The defaults with ds's context widths and feedback, width d, seed. */
+static void
+config_for(const xd_dataset *ds, int d, uint64_t seed, xd_config *cfg)
+{
+	xd_config_defaults(cfg);
+	cfg->m = ds->enc.schema.m;
+	cfg->m_I = ds->enc.schema.m_I;
+	cfg->m_H = ds->enc.schema.m_H;
+	cfg->m_A = ds->enc.schema.m_A;
+	cfg->d = d;
+	cfg->seed = seed;
+	cfg->feedback = ds->has_ratings ? XD_EXPLICIT : XD_IMPLICIT;
+}
+
+static xd_status
+model_of(const xd_dataset *ds, const xd_config *cfg, xd_model **model)
+{
+	xd_rng		rng;
+
+	xd_rng_seed(&rng, cfg->seed);
+	return xd_model_create(cfg, ds->n_users, ds->n_items, (float) ds->rating_mean,
+						   &rng, model);
+}
+
 static xd_status
 model_for(const xd_dataset *ds, int d, uint64_t seed, xd_model **model)
 {
 	xd_config	cfg;
-	xd_rng		rng;
 
-	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
-	cfg.d = d;
-	cfg.seed = seed;
-	cfg.feedback = ds->has_ratings ? XD_EXPLICIT : XD_IMPLICIT;
-	xd_rng_seed(&rng, seed);
-	return xd_model_create(&cfg, ds->n_users, ds->n_items, (float) ds->rating_mean,
-						   &rng, model);
+	config_for(ds, d, seed, &cfg);
+	return model_of(ds, &cfg, model);
 }
 
 /*
@@ -313,6 +327,32 @@ XD_TEST(train_is_deterministic)
 }
 
 /*
+ * A d = 8 model of seed 6 with the repeat term (repeat; lift: the term a
+ * calibrated lift only), trained three epochs on ds with the default options.
+ */
+static xd_model *
+repeat_model(const xd_dataset *ds, bool repeat, bool lift, xd_train_opts *o,
+			 xd_train_result *res)
+{
+	xd_model   *model = NULL;
+	xd_config	cfg;
+
+	config_for(ds, 8, 6, &cfg);
+	cfg.repeat = repeat;
+	cfg.repeat_lift = lift;
+	if (model_of(ds, &cfg, &model) != XD_OK)
+		return NULL;
+	xd_train_opts_default(o, &model->cfg);
+	o->max_epochs = 3;
+	if (xd_train(model, ds, o, res) != XD_OK)
+	{
+		xd_model_free(model);
+		return NULL;
+	}
+	return model;
+}
+
+/*
  * With the repeat term (core.h) training is as deterministic, bit for bit,
  * and the term's tensors train from zero: the tiny world's users repeat
  * (3,000 rows over 100 users and 60 items), so batches carry history.
@@ -332,23 +372,8 @@ XD_TEST(train_repeat_term_is_deterministic)
 		xd_model   *model;
 		xd_train_opts o;
 		xd_train_result res;
-		xd_config	cfg;
-		xd_rng		rng;
-		const xd_dataset *ds = g->domains[0].ds;
 
-		xd_config_defaults(&cfg);
-		cfg.m = ds->enc.schema.m;
-		cfg.m_I = ds->enc.schema.m_I;
-		cfg.m_H = ds->enc.schema.m_H;
-		cfg.m_A = ds->enc.schema.m_A;
-		cfg.d = 8;
-		cfg.seed = 6;
-		cfg.repeat = true;
-		xd_rng_seed(&rng, 6);
-		XD_REQUIRE(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) == XD_OK);
-		xd_train_opts_default(&o, &model->cfg);
-		o.max_epochs = 3;
-		XD_REQUIRE(xd_train(model, ds, &o, &res) == XD_OK);
+		XD_REQUIRE((model = repeat_model(g->domains[0].ds, true, false, &o, &res)) != NULL);
 		metric[run] = res.best_metric;
 		wr[run] = xd_model_find_param(model, "rep.w")->w[0];
 		br[run] = xd_model_find_param(model, "rep.b")->w[0];
@@ -387,23 +412,9 @@ XD_TEST(train_repeat_calibration_keeps_the_best)
 					again;
 		xd_eval_opts eo;
 		xd_full_metrics fm;
-		xd_config	cfg;
-		xd_rng		rng;
 		double		best = -1.0;
 
-		xd_config_defaults(&cfg);
-		cfg.m = ds->enc.schema.m;
-		cfg.m_I = ds->enc.schema.m_I;
-		cfg.m_H = ds->enc.schema.m_H;
-		cfg.m_A = ds->enc.schema.m_A;
-		cfg.d = 8;
-		cfg.seed = 6;
-		cfg.repeat = with_term;
-		xd_rng_seed(&rng, 6);
-		XD_REQUIRE(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) == XD_OK);
-		xd_train_opts_default(&o, &model->cfg);
-		o.max_epochs = 3;
-		XD_REQUIRE(xd_train(model, ds, &o, &res) == XD_OK);
+		XD_REQUIRE((model = repeat_model(ds, with_term, false, &o, &res)) != NULL);
 		xd_eval_opts_default(&eo);
 		eo.keep_seen = true;
 		XD_REQUIRE(xd_eval_full(ds, XD_SPLIT_VALID, 10, &eo, xd_model_score, model, &fm) == XD_OK);
@@ -485,29 +496,14 @@ XD_TEST(train_repeat_lift_only_where_users_repeat)
 		xd_model   *model;
 		xd_train_opts o;
 		xd_train_result res;
-		xd_config	cfg;
-		xd_rng		rng;
 		const xd_param *wr,
 				   *br;
 		float		w_sum = 0.0f;
 
-		xd_config_defaults(&cfg);
-		cfg.m = ds->enc.schema.m;
-		cfg.m_I = ds->enc.schema.m_I;
-		cfg.m_H = ds->enc.schema.m_H;
-		cfg.m_A = ds->enc.schema.m_A;
-		cfg.d = 8;
-		cfg.seed = 6;
-		cfg.repeat = true;
-		cfg.repeat_lift = true;
-		xd_rng_seed(&rng, 6);
-		XD_REQUIRE(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) == XD_OK);
-		xd_train_opts_default(&o, &model->cfg);
-		o.max_epochs = 3;
-		XD_REQUIRE(xd_train(model, ds, &o, &res) == XD_OK);
+		XD_REQUIRE((model = repeat_model(ds, true, true, &o, &res)) != NULL);
 		wr = xd_model_find_param(model, "rep.w");
 		br = xd_model_find_param(model, "rep.b");
-		for (int j = 0; j < cfg.m; j++)
+		for (int j = 0; j < model->cfg.m; j++)
 			w_sum += fabsf(wr->w[j]);
 		/* not trained, though the repeating world's batches carry history */
 		XD_CHECK(w_sum == 0.0f && br->w[0] == 0.0f);
