@@ -291,19 +291,26 @@ eval_set_row_bytes(const xd_dataset *ds)
 	return sizeof(float) * (size_t) ds->enc.schema.m + 2 * sizeof(int32_t) + sizeof(float);
 }
 
+/* The bytes of n positives' rows, per_pos each, or 0 beyond the bound. */
+static size_t
+eval_set_rows_bytes(const xd_dataset *ds, int64_t n, int per_pos)
+{
+	double		bytes = (double) n * per_pos * eval_set_row_bytes(ds);
+
+	return bytes > (double) XD_EVAL_SET_MAX_BYTES ? 0 : (size_t) bytes;
+}
+
 size_t
 xd_eval_set_bytes(const xd_dataset *ds, xd_split split, const xd_eval_opts *o)
 {
 	int64_t		n;
-	double		bytes;
 
 	if ((int) split < 0 || (int) split >= XD_N_SPLITS)
 		return 0;
 	n = ds->n_split[split];
 	if (o->max_positives > 0 && n > o->max_positives)
 		n = o->max_positives;
-	bytes = (double) n * (1 + o->n_item_neg + o->n_ctx_neg) * eval_set_row_bytes(ds);
-	return bytes > (double) XD_EVAL_SET_MAX_BYTES ? 0 : (size_t) bytes;
+	return eval_set_rows_bytes(ds, n, 1 + o->n_item_neg + o->n_ctx_neg);
 }
 
 /*
@@ -315,12 +322,11 @@ eval_set_new(const xd_dataset *ds, xd_split split, const xd_eval_opts *o,
 			 int64_t n, int64_t n_excl, int pos_per_batch, int per_pos,
 			 xd_eval_set **out)
 {
-	size_t		row = eval_set_row_bytes(ds);
 	int64_t		n_batches = (n + pos_per_batch - 1) / pos_per_batch;
 	xd_eval_set *s;
 
 	*out = NULL;
-	if ((double) n * per_pos * row > (double) XD_EVAL_SET_MAX_BYTES)
+	if (n > 0 && eval_set_rows_bytes(ds, n, per_pos) == 0)
 		return XD_OK;
 	if (!(s = calloc(1, sizeof(*s))))
 		return XD_ENOMEM;
