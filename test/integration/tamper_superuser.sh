@@ -162,6 +162,8 @@ AB|config: variant unknown|@E@ jsonb_set(encoder, '{config,variant}', '"xyz"') W
 AB|config: variant a number|@E@ jsonb_set(encoder, '{config,variant}', '1') WHERE id = @V@
 AB|config: mm_residual a string|@E@ jsonb_set(encoder, '{config,mm_residual}', '"true"') WHERE id = @V@
 AB|config: mm_residual off, tensors on|@E@ jsonb_set(encoder, '{config,mm_residual}', 'false') WHERE id = @V@
+AB|config: repeat an unknown word|@E@ jsonb_set(encoder, '{config,repeat}', '"lifted"') WHERE id = @V@
+AB|config: repeat a number|@E@ jsonb_set(encoder, '{config,repeat}', '1') WHERE id = @V@
 A|config: feedback implicit on a rated model|@E@ jsonb_set(encoder, '{config,feedback}', '"implicit"') WHERE id = @V@
 B|config: feedback explicit without ratings|@E@ jsonb_set(encoder, '{config,feedback}', '"explicit"') WHERE id = @V@
 AB|config: batch_size 10^9|@E@ jsonb_set(encoder, '{config,batch_size}', '1000000000') WHERE id = @V@
