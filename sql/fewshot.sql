@@ -149,6 +149,22 @@ SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd1', 'fewshot')$$);
 ROLLBACK;
 SELECT (xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never')->>'method') AS intact_again;
 
+-- the repeat lift is reported only without the repeat term (above); a source
+-- trained with it (option repeat) serves it as the domain's b_R (a float after
+-- a 48-byte header); the option alone, over the old source, does not
+SELECT :'a'::jsonb->'fewshot'->>'lift_served' AS lift_served_without_term;
+SELECT xdrec.alter_model('f', options => '{"repeat": true}') ? 'repeat' AS altered;
+SELECT xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never')->'fewshot'->>'lift_served' AS lift_served_old_source;
+SELECT (xdrec.train('f')->'fewshot'->>'trained')::boolean AS retrained;
+SELECT xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never') AS r \gset
+SELECT (:'r'::jsonb->'fewshot'->>'lift_served')::boolean AS lift_served,
+       (SELECT encode(substring(data FROM 49), 'hex') FROM xdrec.weight
+        WHERE version_id = (:'r'::jsonb->>'version')::bigint AND tensor = 'rep.b' AND chunk = 0) =
+       CASE (:'r'::jsonb->'fewshot'->>'lift')::float8
+            WHEN 0 THEN '00000000' WHEN 0.25 THEN '0000803e' WHEN 0.5 THEN '0000003f'
+            WHEN 1 THEN '0000803f' WHEN 2 THEN '00000040' WHEN 4 THEN '00008040'
+            WHEN 8 THEN '00000041' WHEN 1000 THEN '00007a44' END AS rep_b_is_the_lift;
+
 SELECT xdrec.drop_model('f');
 DROP TABLE fsgen;
 DROP EXTENSION xdrec;
