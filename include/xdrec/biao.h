@@ -56,6 +56,19 @@
 #include "xdrec/dataset.h"
 #include "xdrec/status.h"
 
+/*
+ * What the targets fit under the current shared modules before their
+ * developing loss is taken (the upper objective, docs/training.md "The
+ * developing loss after the target's adaptation").
+ */
+typedef enum xd_biao_dev_fit
+{
+	XD_BIAO_DEV_DIRECT = 0,		/* their embeddings alone (Direct) */
+	XD_BIAO_DEV_DRR = 1			/* their embeddings and DRR's residuals (x^1,
+								 * e~_u, e~_v), zero-initialised: the loss
+								 * after the target's own adaptation */
+} xd_biao_dev_fit;
+
 typedef struct xd_biao_opts
 {
 	int			interval;		/* lower steps per upper step (20, the
@@ -72,8 +85,10 @@ typedef struct xd_biao_opts
 	int			refit_steps;	/* target embedding steps per upper step (4) */
 	float		refit_lr;		/* their Adam rate (1e-2) */
 	bool		refit_fresh;	/* every upper step re-fits the targets'
-								 * embeddings from a new initialisation
-								 * (false: they go on from the last step's) */
+								 * embeddings (and residuals) from a new
+								 * initialisation (false: they go on from
+								 * the last step's) */
+	xd_biao_dev_fit dev_fit;	/* XD_BIAO_DEV_DIRECT */
 	float		upper_lr;		/* the perceptron's SGD rate (0.5: the paper's
 								 * 1e-2 is for its loss scale; ours is a
 								 * weighted mean, and 0.5 moved the weights

@@ -87,6 +87,7 @@ static int	opt_dev_batches = 0;	/* --dev-batches n; 0: biao.h's default */
 static int	opt_source_batches = 0; /* --source-batches n; 0: biao.h's */
 static int	opt_refit_steps = -1;	/* --refit-steps n; -1: biao.h's */
 static bool opt_refit_fresh = false;	/* --refit-fresh */
+static xd_biao_dev_fit opt_dev_fit = XD_BIAO_DEV_DIRECT;	/* --dev-fit drr */
 static int	snr_epochs = 0;		/* --snr epochs: measure the upper signal */
 static int	snr_n = 40;			/* --snr-n: estimates per seed */
 static int	snr_burn = 30;		/* --snr-burn: estimates discarded first
@@ -113,6 +114,7 @@ typedef struct source_run
 	double		upper_seconds;
 	double		trained_w[2];	/* mean weight trained with, mode 0 / 1 */
 	double		dev_fresh;		/* L_dev of the trained modules (fresh_dev) */
+	double		dev_drr;		/* ... after the targets' residuals too */
 	double		direct;			/* summed test MRR of Direct (embeddings
 								 * fitted under the frozen modules) */
 } source_run;
@@ -330,6 +332,7 @@ biao_opts_of(int v, int s, xd_biao_opts *bo)
 	if (opt_refit_steps >= 0)
 		bo->refit_steps = opt_refit_steps;
 	bo->refit_fresh = opt_refit_fresh;
+	bo->dev_fit = opt_dev_fit;
 	if (opt_dev_batches > 0)
 		bo->dev_batches = opt_dev_batches;
 	if (opt_source_batches > 0)
@@ -555,20 +558,27 @@ upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset
 	source_run *r = &srun[v][s];
 
 	CHECK(g ? XD_OK : XD_ENOMEM);
-	biao_opts_of(S_BIAO, s, &bo);
-	bo.refit_fresh = true;
-	bo.refit_steps = 100;
-	bo.dev_batches = 8;
-	xd_rng_seed(&rng, 3);
-	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
 	CHECK(xd_train_rows(src, &rows, &n));
 	CHECK(xd_batch_init(&b, 3 * model->cfg.batch_size, src->enc.schema.m));
-	CHECK(xd_sample_batch(src, rows, model->cfg.batch_size, &rng, &b));
-	r->dev_fresh = 0.0;
-	for (int k = 0; k < 3; k++)
+	for (int fit = XD_BIAO_DEV_DIRECT; fit <= XD_BIAO_DEV_DRR; fit++)
 	{
-		CHECK(xd_biao_hypergrad(bi, model, &b, g, &l));
-		r->dev_fresh += l / 3.0;
+		double	   *out = fit == XD_BIAO_DEV_DIRECT ? &r->dev_fresh : &r->dev_drr;
+
+		biao_opts_of(S_BIAO, s, &bo);
+		bo.refit_fresh = true;
+		bo.refit_steps = 100;
+		bo.dev_batches = 8;
+		bo.dev_fit = (xd_biao_dev_fit) fit;
+		xd_rng_seed(&rng, 3);
+		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+		CHECK(xd_sample_batch(src, rows, model->cfg.batch_size, &rng, &b));
+		*out = 0.0;
+		for (int k = 0; k < 3; k++)
+		{
+			CHECK(xd_biao_hypergrad(bi, model, &b, g, &l));
+			*out += l / 3.0;
+		}
+		xd_biao_free(bi);
 	}
 	r->direct = 0.0;
 	for (int t = 0; t < N_TGT; t++)
@@ -589,10 +599,11 @@ upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset
 		r->direct += rm.mrr;
 		xd_transfer_result_free(&tr);
 	}
+	fprintf(stderr, "seed %d %s: L_dev %.4f, after DRR's residuals %.4f, Direct %.4f\n",
+			s, src_label[v], r->dev_fresh, r->dev_drr, r->direct);
 	xd_batch_free(&b);
 	free(rows);
 	free(g);
-	xd_biao_free(bi);
 }
 
 static void
@@ -811,11 +822,12 @@ write_tables(FILE *f)
 			"fit, to convergence, summed test MRR. Lower L_dev is what BIAO's hypergradient "
 			"seeks; if the modules that gain most with DRR do not have it, no descent on L_dev "
 			"finds their weights. Mean over seeds (per seed in brackets).\n\n"
-			"| source training | L_dev | Direct summed test MRR | Direct gain | DRR gain |\n"
-			"|---|---|---|---|---|\n");
+			"| source training | L_dev | L_dev after DRR's residuals | Direct summed test MRR | Direct gain | DRR gain |\n"
+			"|---|---|---|---|---|---|\n");
 	for (int v = 0; v < n_src; v++)
 	{
 		double		dv[MAX_SEEDS],
+					dr[MAX_SEEDS],
 					di[MAX_SEEDS],
 					dp[MAX_SEEDS],
 					x[MAX_SEEDS],
@@ -826,6 +838,7 @@ write_tables(FILE *f)
 		for (int s = 0; s < n_seeds; s++)
 		{
 			dv[s] = srun[v][s].dev_fresh;
+			dr[s] = srun[v][s].dev_drr;
 			di[s] = srun[v][s].direct;
 			dp[s] = srun[S_PLAIN][s].direct;
 			x[s] = summed(v, A_DRR, s);
@@ -834,6 +847,9 @@ write_tables(FILE *f)
 		fprintf(f, "| %s | %.4f [", src_label[v], mean_of(dv, n_seeds));
 		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, "%s%.3f", s ? " " : "", dv[s]);
+		fprintf(f, "] | %.4f [", mean_of(dr, n_seeds));
+		for (int s = 0; s < n_seeds; s++)
+			fprintf(f, "%s%.3f", s ? " " : "", dr[s]);
 		fprintf(f, "] | %.4f [", mean_of(di, n_seeds));
 		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, "%s%.3f", s ? " " : "", di[s]);
@@ -1117,6 +1133,8 @@ main(int argc, char **argv)
 			opt_refit_steps = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--refit-fresh") == 0)
 			opt_refit_fresh = true;
+		else if (strcmp(argv[i], "--dev-fit") == 0 && i + 1 < argc)
+			opt_dev_fit = strcmp(argv[++i], "drr") == 0 ? XD_BIAO_DEV_DRR : XD_BIAO_DEV_DIRECT;
 		else if (strcmp(argv[i], "--snr-burn") == 0 && i + 1 < argc)
 			snr_burn = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)

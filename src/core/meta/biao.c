@@ -22,6 +22,7 @@ typedef struct xd_biao_target
 {
 	const xd_dataset *ds;
 	xd_model   *model;			/* borrows the source's shared modules */
+	xd_adapt   *adapt;			/* DRR's residuals (dev_fit XD_BIAO_DEV_DRR) */
 	xd_batch	batch;
 	int64_t    *refit_rows;		/* the rows the embeddings re-fit on */
 	int64_t		n_refit;
@@ -718,16 +719,23 @@ dev_batch(xd_biao *bi, int t)
 	return st;
 }
 
-/* a few Adam steps on the target's embeddings, the shared modules frozen */
+/*
+ * a few Adam steps on the target's embeddings (and, dev_fit DRR, its
+ * residuals), the shared modules frozen
+ */
 static xd_status
 refit(xd_biao *bi, int t)
 {
 	xd_biao_target *tg = &bi->t[t];
-	float		lr[XD_N_GROUPS] = {0.0f, bi->o.refit_lr, 0.0f};
+	float		lr[XD_N_GROUPS] = {0.0f, bi->o.refit_lr, bi->o.refit_lr};
 	xd_status	st = XD_OK;
 
 	if (bi->o.refit_fresh)
+	{
 		xd_domain_init(tg->model->domain, &bi->rng, (float) tg->ds->rating_mean);
+		if (tg->adapt)
+			xd_params_zero(tg->adapt->params, tg->adapt->n_params);
+	}
 	xd_model_freeze_shared(tg->model, true);
 	for (int s = 0; s < bi->o.refit_steps && st == XD_OK; s++)
 	{
@@ -901,6 +909,7 @@ xd_biao_free(xd_biao *bi)
 	for (int t = 0; bi->t && t < bi->n_targets; t++)
 	{
 		xd_model_free(bi->t[t].model);
+		xd_adapt_free(bi->t[t].adapt);
 		xd_batch_free(&bi->t[t].batch);
 		free(bi->t[t].refit_rows);
 		free(bi->t[t].dev_rows);
@@ -1016,7 +1025,10 @@ target_new(xd_biao *bi, xd_model *source, const xd_dataset *ds, xd_biao_target *
 	}
 	xd_domain_init(dom, &bi->rng, (float) ds->rating_mean);
 	if ((st = xd_model_new(&source->cfg, source->shared, dom, false, true, &tg->model)) != XD_OK ||
-		(st = xd_batch_init(&tg->batch, xd_model_max_rows(tg->model), bi->m)) != XD_OK)
+		(st = xd_batch_init(&tg->batch, xd_model_max_rows(tg->model), bi->m)) != XD_OK ||
+		(bi->o.dev_fit == XD_BIAO_DEV_DRR &&
+		 ((st = xd_adapt_new(&source->cfg, &tg->adapt)) != XD_OK ||
+		  (st = xd_model_set_adapt(tg->model, tg->adapt)) != XD_OK)))
 	{
 		free(rows);
 		return st;
@@ -1064,6 +1076,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	if (o->interval < 1 || o->warmup_epochs < 0 || o->neumann_terms < 0 || !(o->fd_step > 0.0f) ||
 		o->dev_batches < 1 || o->source_batches < 1 ||
 		o->refit_steps < 0 || o->history < 0 || o->prototypes < 1 ||
+		(o->dev_fit != XD_BIAO_DEV_DIRECT && o->dev_fit != XD_BIAO_DEV_DRR) ||
 		n_targets < 1 || source->cfg.beta != 0.0f ||
 		src->enc.schema.m != m || src->n_users != source->domain->n_users ||
 		src->n_items != source->domain->n_items)
