@@ -143,6 +143,15 @@ xd_status	xd_biao_weights(xd_biao *bi, xd_model *model, const xd_batch *b, float
 xd_status	xd_biao_hypergrad(xd_biao *bi, xd_model *model, xd_batch *b, float *grad,
 							  double *dev_loss);
 
+/*
+ * The developing gradient on the targets' current developing batches (the
+ * last an upper step drew), their fitted embeddings and, dev_fit DRR,
+ * residuals held fixed: v[xd_biao_shared_size] = grad over the shared
+ * modules of L_dev, the mean over targets of their loss, *dev_loss. No
+ * re-fit, no new batch: with dev_batches 1 the v of the last upper step.
+ */
+xd_status	xd_biao_dev_grad(xd_biao *bi, float *v, double *dev_loss);
+
 /* One upper step on the training batch b (its rows' weights are set first). */
 xd_status	xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b);
 

@@ -392,3 +392,130 @@ XD_TEST(biao_slow_foreign_rule_gets_lower_weights)
 	}
 	XD_CHECK(sum[1] < 0.6 * sum[0]);
 }
+
+/*
+ * The developing loss after the targets' own adaptation (dev_fit DRR): the
+ * upper step's v is the gradient over the shared modules of the adapted
+ * targets' developing loss (residuals and embeddings fixed), against
+ * central differences of that loss along random directions; the
+ * hypergradient is eq. 14 of it (no Neumann terms: p = v); and the
+ * residuals are in the path: the same seed's Direct objective (the
+ * embeddings alone re-fitted, the same batches) ends higher.
+ */
+XD_TEST(biao_drr_dev_gradient_matches_finite_differences)
+{
+	xd_biao_opts bo;
+	biao_world	w,
+				wd;
+	xd_batch	b = {0};
+	float	   *v = NULL,
+			   *u = NULL,
+			   *base = NULL,
+			   *tmp = NULL,
+			   *grad = NULL,
+			   *grad2 = NULL;
+	int			n_phi;
+	int64_t		ns;
+	xd_rng		rng;
+	double		dev,
+				dev_direct,
+				l0,
+				gmax = 0.0;
+	xd_shared  *sh;
+
+	memset(&wd, 0, sizeof(wd));
+	xd_biao_opts_default(&bo);
+	bo.neumann_terms = 0;
+	bo.refit_steps = 20;
+	bo.refit_lr = 5e-2f;
+	bo.dev_fit = XD_BIAO_DEV_DRR;
+	if (!world_new(&w, 6, 2000, &bo) || !first_batch(&w, 32, &b))
+	{
+		XD_CHECK(false);
+		goto done;
+	}
+	xd_biao_phi(w.bi, &n_phi);
+	ns = xd_biao_shared_size(w.model);
+	sh = w.model->shared;
+	v = malloc(sizeof(float) * ns);
+	u = malloc(sizeof(float) * ns);
+	base = malloc(sizeof(float) * ns);
+	tmp = malloc(sizeof(float) * ns);
+	grad = malloc(sizeof(float) * n_phi);
+	grad2 = malloc(sizeof(float) * n_phi);
+	XD_REQUIRE(v && u && base && tmp && grad && grad2);
+	XD_REQUIRE(xd_biao_hypergrad(w.bi, w.model, &b, grad, &dev) == XD_OK);
+	/* the v of that step, and eq. 14 of it */
+	XD_REQUIRE(xd_biao_dev_grad(w.bi, v, &l0) == XD_OK);
+	XD_CHECK(l0 == dev);
+	XD_REQUIRE(xd_biao_phi_grad(w.bi, w.model, &b, v, grad2) == XD_OK);
+	for (int k = 0; k < n_phi; k++)
+		gmax = fmax(gmax, fabs(grad[k]));
+	XD_CHECK(gmax > 0.0);
+	for (int k = 0; k < n_phi; k++)
+		XD_CHECK_NEAR(grad2[k], grad[k], 1e-6 * gmax);
+	/* v against central differences of L_dev along random unit directions */
+	for (int i = 0, at = 0; i < sh->n_params; i++)
+	{
+		size_t		len = (size_t) sh->params[i].rows * sh->params[i].cols;
+
+		memcpy(base + at, sh->params[i].w, sizeof(float) * len);
+		at += (int) len;
+	}
+	xd_rng_seed(&rng, 11);
+	for (int dir = 0; dir < 6; dir++)
+	{
+		double		nu = 0.0,
+					h = 1e-2,
+					dot = 0.0,
+					lp,
+					lm,
+					fd;
+
+		for (int64_t i = 0; i < ns; i++)
+		{
+			u[i] = xd_rng_normal(&rng);
+			nu += (double) u[i] * u[i];
+		}
+		for (int64_t i = 0; i < ns; i++)
+		{
+			u[i] = (float) (u[i] / sqrt(nu));
+			dot += (double) u[i] * v[i];
+		}
+		for (int sign = 1; sign >= -1; sign -= 2)
+		{
+			int64_t		at = 0;
+
+			for (int i = 0; i < sh->n_params; i++)
+				for (int k = 0; k < sh->params[i].rows * sh->params[i].cols; k++, at++)
+					sh->params[i].w[k] = (float) (base[at] + sign * h * u[at]);
+			XD_REQUIRE(xd_biao_dev_grad(w.bi, tmp, sign > 0 ? &lp : &lm) == XD_OK);
+		}
+		fd = (lp - lm) / (2.0 * h);
+		printf("  direction %d: v . u %+.5f, central difference %+.5f\n", dir, dot, fd);
+		XD_CHECK_NEAR(dot, fd, 3e-4 + 0.02 * fabs(fd));
+	}
+	for (int i = 0, at = 0; i < sh->n_params; i++)
+	{
+		size_t		len = (size_t) sh->params[i].rows * sh->params[i].cols;
+
+		memcpy(sh->params[i].w, base + at, sizeof(float) * len);
+		at += (int) len;
+	}
+	/* the same seed's Direct objective: the residuals lowered the loss */
+	bo.dev_fit = XD_BIAO_DEV_DIRECT;
+	XD_REQUIRE(world_new(&wd, 6, 2000, &bo));
+	XD_REQUIRE(xd_biao_hypergrad(wd.bi, wd.model, &b, grad, &dev_direct) == XD_OK);
+	printf("  L_dev after the residuals %.5f, embeddings alone %.5f\n", dev, dev_direct);
+	XD_CHECK(dev < dev_direct);
+done:
+	free(v);
+	free(u);
+	free(base);
+	free(tmp);
+	free(grad);
+	free(grad2);
+	xd_batch_free(&b);
+	world_free(&w);
+	world_free(&wd);
+}

@@ -771,6 +771,39 @@ push_dev_loss(xd_biao *bi, double dev)
 	return XD_OK;
 }
 
+/*
+ * v: the re-fitted embeddings and residuals held fixed, the partial
+ * derivative in the shared modules. Under reorder-and-reuse the developing
+ * rows are the rows the re-fit descends, so at the re-fit's optimum the
+ * loss's gradient in them is zero and their response to the modules drops
+ * out of the total derivative (the envelope theorem): the partial one is
+ * the total one there, at one backward pass per target, where the response
+ * would need each target's re-fit Hessian inverted (a second Neumann series
+ * per target and upper step). Short of the optimum (a few re-fit steps
+ * carried over from the last upper step) it is the approximation the
+ * Direct objective makes for the embeddings too.
+ */
+xd_status
+xd_biao_dev_grad(xd_biao *bi, float *v, double *dev_loss)
+{
+	double		dev = 0.0;
+	xd_status	st;
+
+	memset(v, 0, sizeof(float) * bi->n_shared);
+	for (int t = 0; t < bi->n_targets; t++)
+	{
+		double		loss;
+
+		if ((st = shared_grad(bi->t[t].model, &bi->t[t].batch, bi->gp, &loss)) != XD_OK)
+			return st;
+		dev += loss / bi->n_targets;
+		for (int64_t i = 0; i < bi->n_shared; i++)
+			v[i] += bi->gp[i] / (float) bi->n_targets;
+	}
+	*dev_loss = dev;
+	return XD_OK;
+}
+
 xd_status
 xd_biao_hypergrad(xd_biao *bi, xd_model *model, xd_batch *b, float *grad, double *dev_loss)
 {
@@ -784,22 +817,19 @@ xd_biao_hypergrad(xd_biao *bi, xd_model *model, xd_batch *b, float *grad, double
 	 * v = grad_shared L_dev, the mean over targets (PEERS.md) and over
 	 * dev_batches developing batches of each: one batch's v is mostly noise
 	 */
-	memset(bi->vv, 0, sizeof(float) * bi->n_shared);
-	for (int t = 0; t < bi->n_targets; t++)
+	for (int k = 0; k < D; k++)
 	{
-		if ((st = refit(bi, t)) != XD_OK)
-			return st;
-		for (int k = 0; k < D; k++)
-		{
-			double		loss;
+		double		loss;
 
-			if ((st = dev_batch(bi, t)) != XD_OK ||
-				(st = shared_grad(bi->t[t].model, &bi->t[t].batch, bi->gp, &loss)) != XD_OK)
+		for (int t = 0; t < bi->n_targets; t++)
+			if ((k == 0 && (st = refit(bi, t)) != XD_OK) ||
+				(st = dev_batch(bi, t)) != XD_OK)
 				return st;
-			dev += loss / (bi->n_targets * D);
-			for (int64_t i = 0; i < bi->n_shared; i++)
-				bi->vv[i] += bi->gp[i] / (float) (bi->n_targets * D);
-		}
+		if ((st = xd_biao_dev_grad(bi, D == 1 ? bi->vv : bi->hv, &loss)) != XD_OK)
+			return st;
+		dev += loss / D;
+		for (int64_t i = 0; D > 1 && i < bi->n_shared; i++)
+			bi->vv[i] = (k ? bi->vv[i] : 0.0f) + bi->hv[i] / (float) D;
 	}
 	if (dev_loss)
 		*dev_loss = dev;
