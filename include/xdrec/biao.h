@@ -31,10 +31,11 @@
  * batch's row weights (batch.h) are n_pos w_j on the positive and its two
  * negatives, so a uniform weighting is plain training.
  *
- * The upper step (PEERS.md): the targets' embeddings are re-fitted a few
- * steps under the current shared modules (frozen); v = grad over the shared
- * modules of L_dev, the mean over targets of their loss on a developing
- * batch; a 3-term Neumann series p = v; repeat: v <- v - alpha H v,
+ * The upper step (PEERS.md): the targets' embeddings (with dev_fit
+ * XD_BIAO_DEV_DRR, and DRR's residuals) are re-fitted a few steps under
+ * the current shared modules (frozen); v = grad over the shared modules of
+ * L_dev, the mean over targets of their loss on a developing batch, what
+ * was re-fitted held fixed (biao.c says why); a 3-term Neumann series p = v; repeat: v <- v - alpha H v,
  * p <- p + v, for H^-1 restricted to the shared modules, H the Hessian of
  * the weighted source loss on the current batch; every H v and every
  * p . grad l_j by central differences along v or p (no double backprop);

@@ -25,7 +25,7 @@
  *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
  *        [--interval n] [--neumann terms] [--warmup epochs] [--upper-lr x]
  *        [--dev-batches n] [--source-batches n] [--refit-steps n]
- *        [--refit-fresh] (biao.h's defaults)
+ *        [--refit-fresh] [--dev-fit drr] (biao.h's defaults)
  *        [--snr epochs [--snr-n n (40)] [--snr-burn n (30)]] (no report:
  *        one upper step's signal and noise at the source state after
  *        plain training for the epochs given, per seed, on stdout)
@@ -540,7 +540,8 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
  * BIAO's upper objective on a trained source: L_dev, the mean developing
  * loss of the targets with their embeddings fitted afresh (100 Adam steps)
  * under the frozen shared modules, 8 developing batches per target, 3
- * draws; and Direct's summed test MRR (the same embeddings-only fit, to
+ * draws, and the same with their DRR residuals fitted too (dev_fit DRR);
+ * and Direct's summed test MRR (the same embeddings-only fit, to
  * convergence). If the oracle's modules, which gain the most with DRR, do
  * not have the lowest L_dev, no descent on L_dev finds the oracle's weights.
  */
@@ -818,7 +819,9 @@ write_tables(FILE *f)
 	fprintf(f, "\n### What the upper level optimises\n\n"
 			"L_dev: the targets' developing loss (the squared loss the upper level descends) with "
 			"their embeddings fitted afresh under the trained shared modules, frozen (100 Adam "
-			"steps; 8 developing batches per target, 3 draws). Direct: the same embeddings-only "
+			"steps; 8 developing batches per target, 3 draws); after DRR's residuals: the same "
+			"with the residuals fitted too (biao.h's dev_fit XD_BIAO_DEV_DRR, the loss after "
+			"the target's own adaptation). Direct: the embeddings-only "
 			"fit, to convergence, summed test MRR. Lower L_dev is what BIAO's hypergradient "
 			"seeks; if the modules that gain most with DRR do not have it, no descent on L_dev "
 			"finds their weights. Mean over seeds (per seed in brackets).\n\n"
