@@ -23,12 +23,17 @@
  *        [--contradiction share (1)] [--target-mode1 share (0.5)]
  *        [--src-rows n] (the world, fixture.h)
  *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
- *        [--interval n] [--neumann terms] [--warmup epochs] [--upper-lr x]
+ *        [--interval n] [--neumann terms] [--neumann-alpha x] [--warmup epochs]
+ *        [--upper-lr x]
  *        [--dev-batches n] [--source-batches n] [--refit-steps n]
  *        [--refit-fresh] [--dev-fit drr] (biao.h's defaults)
  *        [--snr epochs [--snr-n n (40)] [--snr-burn n (30)]] (no report:
  *        one upper step's signal and noise at the source state after
  *        plain training for the epochs given, per seed, on stdout)
+ *        [--probe epochs [--probe-epochs k (5)]] (no report: the upper
+ *        objectives after k more epochs with the foreign rows weighted 1,
+ *        0.5 and 0, from plain training for the epochs given, per seed, on
+ *        stderr)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--only list] (plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
@@ -72,6 +77,7 @@ static bool full = false;
 static float foreign_share = 0.5f;	/* --foreign x */
 static int	opt_interval = 0;	/* --interval n; 0: biao.h's default */
 static int	opt_neumann = -1;	/* --neumann terms; -1: biao.h's default */
+static float opt_alpha = 0.0f;	/* --neumann-alpha x; 0: biao.h's default */
 static int	opt_warmup = -1;	/* --warmup epochs; -1: biao.h's default */
 static float opt_upper_lr = -1.0f;	/* --upper-lr x; < 0: biao.h's default
 									 * (0: the perceptron never moves, a
@@ -92,6 +98,8 @@ static int	snr_epochs = 0;		/* --snr epochs: measure the upper signal */
 static int	snr_n = 40;			/* --snr-n: estimates per seed */
 static int	snr_burn = 30;		/* --snr-burn: estimates discarded first
 								 * (the targets' embeddings settling) */
+static int	probe_epochs = 0;	/* --probe epochs: the objectives' response */
+static int	probe_more = 5;		/* --probe-epochs: epochs trained after */
 
 /*
  * The report's upper-signal table: one upper step's signal and noise
@@ -325,6 +333,8 @@ biao_opts_of(int v, int s, xd_biao_opts *bo)
 		bo->interval = opt_interval;
 	if (opt_neumann >= 0)
 		bo->neumann_terms = opt_neumann;
+	if (opt_alpha > 0.0f)
+		bo->neumann_alpha = opt_alpha;
 	if (opt_warmup >= 0)
 		bo->warmup_epochs = opt_warmup;
 	if (opt_upper_lr >= 0.0f)
@@ -514,10 +524,11 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 		memcpy(phi, phi0, sizeof(float) * n_phi);
 		sv[i] = eps > 0.0 ? (gp - gm) / (2.0 * eps) : 0.0;
 	}
-	printf("snr seed %d after %d epochs, dev_batches %d, source_batches %d, %d Neumann terms: "
+	printf("snr seed %d after %d epochs, dev_batches %d, source_batches %d, %d Neumann terms (alpha %g): "
 		   "signal %.4g, sd %.4g, signal/noise per upper step %+.3f (z over %d %+.1f), "
 		   "%.1f ms per estimate\n",
 		   seed_offset + s, epochs, bo.dev_batches, bo.source_batches, bo.neumann_terms,
+		   (double) bo.neumann_alpha,
 		   mean_of(sv, snr_n), sd_of(sv, snr_n), mean_of(sv, snr_n) / sd_of(sv, snr_n), snr_n,
 		   mean_of(sv, snr_n) / sd_of(sv, snr_n) * sqrt((double) snr_n),
 		   1e3 * (cpu_now() - t0) / snr_n);
@@ -605,6 +616,79 @@ upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset
 	xd_batch_free(&b);
 	free(rows);
 	free(g);
+}
+
+/* --probe's weigh hook: the foreign rows (mode 1) weigh share, the batch's mean 1 */
+typedef struct share_arg
+{
+	int			slot;
+	float		share;
+} share_arg;
+
+static xd_status
+share_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	const share_arg *a = arg;
+	int			P = b->n_pos;
+	double		sum = 0.0;
+
+	(void) step;
+	for (int j = 0; j < P; j++)
+		sum += b->c[(size_t) j * b->m + a->slot] < 0.5f ? 1.0 : a->share;
+	for (int j = 0; j < P; j++)
+	{
+		double		w = b->c[(size_t) j * b->m + a->slot] < 0.5f ? 1.0 : a->share;
+
+		b->weights[j] = sum > 0.0 ? (float) (w * P / sum) : 1.0f;
+		if (model->cfg.feedback == XD_IMPLICIT)
+			b->weights[P + j] = b->weights[2 * P + j] = b->weights[j];
+	}
+	return XD_OK;
+}
+
+/*
+ * --probe E: does the upper objective reward weighing the foreign rows down
+ * over a horizon of a few epochs? From plain training for E epochs, copies
+ * of the model train probe_more more epochs with the foreign rows weighted
+ * 1 (plain), 0.5 and 0 (the oracle), the same shuffles; upper_objective
+ * measures each (L_dev of the embeddings alone and after DRR's residuals,
+ * Direct's test MRR), printed on stderr.
+ */
+static void
+probe_objective(int s, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	static const float shares[] = {1.0f, 0.5f, 0.0f};
+	xd_model   *model = new_model(src, 1000 + seed_offset + s);
+	share_arg	sa = {src->enc.schema.features[1].offset + 1, 1.0f};
+	xd_train_opts o;
+	xd_train_result res;
+
+	xd_train_opts_default(&o, &model->cfg);
+	o.fixed_epochs = true;
+	o.max_epochs = probe_epochs;
+	CHECK(xd_train(model, src, &o, &res));
+	for (int k = 0; k < 3; k++)
+	{
+		xd_shared  *sh;
+		xd_domain  *dom;
+		xd_model   *copy;
+
+		CHECK(xd_shared_clone(model->shared, &sh));
+		CHECK(xd_domain_clone(&model->cfg, model->domain, &dom));
+		CHECK(xd_model_new(&model->cfg, sh, dom, true, true, &copy));
+		xd_train_opts_default(&o, &copy->cfg);
+		o.fixed_epochs = true;
+		o.max_epochs = probe_more;
+		sa.share = shares[k];
+		o.weigh = share_weigh;
+		o.weigh_arg = &sa;
+		CHECK(xd_train(copy, src, &o, &res));
+		fprintf(stderr, "probe seed %d after %d + %d epochs, foreign rows weighted %.1f: ",
+				seed_offset + s, probe_epochs, probe_more, shares[k]);
+		upper_objective(S_PLAIN, s, copy, src, tgt);
+		xd_model_free(copy);
+	}
+	xd_model_free(model);
 }
 
 static void
@@ -1122,6 +1206,8 @@ main(int argc, char **argv)
 			opt_interval = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--neumann") == 0 && i + 1 < argc)
 			opt_neumann = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--neumann-alpha") == 0 && i + 1 < argc)
+			opt_alpha = (float) atof(argv[++i]);
 		else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc)
 			opt_warmup = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--upper-lr") == 0 && i + 1 < argc)
@@ -1140,6 +1226,10 @@ main(int argc, char **argv)
 			opt_dev_fit = strcmp(argv[++i], "drr") == 0 ? XD_BIAO_DEV_DRR : XD_BIAO_DEV_DIRECT;
 		else if (strcmp(argv[i], "--snr-burn") == 0 && i + 1 < argc)
 			snr_burn = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--probe") == 0 && i + 1 < argc)
+			probe_epochs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--probe-epochs") == 0 && i + 1 < argc)
+			probe_more = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
 			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
@@ -1186,8 +1276,19 @@ main(int argc, char **argv)
 			xd_dataset_free(tgt[t]);
 		xd_dataset_free(src);
 	}
-	if (snr_epochs > 0)
-		return 0;				/* --snr writes no report */
+	for (int s = 0; s < n_seeds && probe_epochs > 0; s++)
+	{
+		xd_dataset *src;
+		xd_dataset *tgt[N_TGT];
+
+		make_world(s, &src, tgt);
+		probe_objective(s, src, tgt);
+		for (int t = 0; t < N_TGT; t++)
+			xd_dataset_free(tgt[t]);
+		xd_dataset_free(src);
+	}
+	if (snr_epochs > 0 || probe_epochs > 0)
+		return 0;				/* --snr and --probe write no report */
 	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
 	f = fopen(path, "w");
 	if (!f)
