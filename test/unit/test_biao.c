@@ -1,6 +1,7 @@
 /*
  * test_biao.c - BIAO's source weighting (biao.h): the implicit
  * hypergradient's chain through the perceptron against finite differences,
+ * the developing gradient after the targets' adaptation (dev_fit DRR) too,
  * the weights' normalisation (eq. 8), determinism, and that the source rows
  * following a rule no target shares end up weighted lower (slow).
  */
