@@ -34,9 +34,9 @@
  * rows), counted when the module is trained and stored with it. Each row's
  * log(1 + N) is standardised over the domain's items, z(r, v); the cold
  * score adds, per interaction feature f and for the domain row,
- * lambda_f z(row of c's value of f, v), with lambda = W_l C + k_l / K + b_l
- * (K the support's positives) meta-trained with the encoder from 0, the
- * plain module. The values are read from the encoded c (a one-hot's slot,
+ * lambda_f,b(v) z(row of c's value of f, v), with lambda = W_l C + k_l / K
+ * + b_l (K the support's positives, b(v) the item's popularity band)
+ * meta-trained with the encoder from 0, the plain module. The values are read from the encoded c (a one-hot's slot,
  * a numeric's eighth), so every path that has c has its prior.
  *
  * Every tensor of the model stays frozen: warm users are served exactly as
@@ -64,6 +64,13 @@
 #define XD_COLD_HIDDEN 64
 /* item negatives per support positive (CMML used as many as positives) */
 #define XD_COLD_NEGATIVES 2
+/*
+ * the prior's weights are per popularity band of the item (its training
+ * rows in the domain: head, middle, tail, cut where the items most chosen
+ * first hold a third and two thirds of the rows), so the prior can weigh
+ * the head and the tail differently; a new item is in the tail
+ */
+#define XD_COLD_PRIOR_BANDS 3
 /* what own items first adds to a history item's score (serving only) */
 #define XD_COLD_FLOOR 1.0e3f
 
@@ -94,21 +101,24 @@ typedef struct xd_cold
 	xd_param   *b_rho;			/* "cold.rep.b"   1 x 1 (repeat term) */
 	/*
 	 * the context-popularity prior (above), when made with a schema:
-	 * n_prior = interaction features + 1 lambdas, prior_rows rows of N
+	 * n_prior = interaction features + 1 values z, n_lam = n_prior *
+	 * XD_COLD_PRIOR_BANDS weights, prior_rows rows of N
 	 */
 	int			n_prior;
+	int			n_lam;
 	int			prior_rows;
 	int32_t		n_items;		/* N's columns */
 	xd_param   *prior_N;		/* "cold.prior.N" prior_rows x n_items counts */
-	xd_param   *lam_W;			/* "cold.prior.W" n_prior x hidden */
-	xd_param   *lam_k;			/* "cold.prior.k" 1 x n_prior (times 1/K) */
-	xd_param   *lam_b;			/* "cold.prior.b" 1 x n_prior */
+	xd_param   *lam_W;			/* "cold.prior.W" n_lam x hidden */
+	xd_param   *lam_k;			/* "cold.prior.k" 1 x n_lam (times 1/K) */
+	xd_param   *lam_b;			/* "cold.prior.b" 1 x n_lam; [f * BANDS + b] */
 	int32_t    *pf_off;			/* [n_prior - 1] each feature's block in c */
 	int32_t    *pf_width;		/* ... its slots (1: numeric or boolean) */
 	int32_t    *pf_base;		/* ... its first row of N */
 	uint8_t    *pf_type;		/* ... its xd_feature_type */
 	float	   *prior_mu;		/* [prior_rows] mean of log(1 + N) over items */
 	float	   *prior_isd;		/* [prior_rows] 1 / its sd (0 when constant) */
+	uint8_t    *prior_band;		/* [n_items] each item's band, from N's row 0 */
 	/*
 	 * set by meta-training for its training episodes: their query's
 	 * positives are rows N counted, so each leaves itself out (N - 1), as a
@@ -149,7 +159,8 @@ xd_status	xd_cold_prior_count(xd_cold *cold, const xd_dataset *ds);
 /*
  * After N is set (counted, or read from storage): validates it (finite,
  * >= 0, integral: XD_EINVAL otherwise) and the floor (0 or 1), and derives
- * each row's mean and sd. A module without a prior: only the floor.
+ * each row's mean and sd and each item's band. A module without a prior:
+ * only the floor.
  */
 xd_status	xd_cold_prior_ready(xd_cold *cold);
 
@@ -212,7 +223,7 @@ typedef struct xd_cold_task
 	float		s_u;			/* explicit: the user bias */
 	float		rho;			/* the task's repeat weight (0 without it) */
 	float		inv_k;			/* 1 / the support's positives */
-	float	   *lambda;			/* [n_prior] the prior's weights */
+	float	   *lambda;			/* [n_lam] the prior's weights */
 	/*
 	 * the repeat term's history (core.h): the support's positive items,
 	 * ascending and distinct, g(h_ui) = 1 for each; empty when the model

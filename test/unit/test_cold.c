@@ -348,7 +348,8 @@ XD_TEST(cold_gradients_with_prior_match_finite_differences)
 		b = xd_cold_find_param(f.cold, "cold.prior.b");
 		XD_REQUIRE(b != NULL);
 		l0 = episode_loss(&f);
-		b->w[1] += 0.5f;
+		for (int k = 0; k < f.cold->n_lam; k++)
+			b->w[k] += 0.5f;
 		XD_CHECK(fabs(episode_loss(&f) - l0) > 1e-4);
 		fixture_free(&f);
 	}
@@ -379,8 +380,15 @@ XD_TEST(cold_prior_ranks_a_contexts_popular_item_first)
 	/* item 4 most chosen with the categorical's first value, item 6 with its second */
 	cold->prior_N->w[(size_t) (1 + 0) * 9 + 4] = 30.0f;
 	cold->prior_N->w[(size_t) (1 + 1) * 9 + 6] = 30.0f;
+	/* the domain's row: item 0 holds 10 of 18 rows, the others one each */
+	for (int i = 0; i < 9; i++)
+		cold->prior_N->w[i] = i == 0 ? 10.0f : 1.0f;
 	XD_REQUIRE(xd_cold_prior_ready(cold) == XD_OK);
-	cold->lam_b->w[0] = 5.0f;	/* the categorical's weight */
+	/* bands cut at a third and two thirds of the rows, most chosen first */
+	XD_CHECK(cold->prior_band[0] == 0 && cold->prior_band[1] == 1 &&
+			 cold->prior_band[2] == 1 && cold->prior_band[3] == 2 && cold->prior_band[8] == 2);
+	for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
+		cold->lam_b->w[b] = 5.0f;	/* the categorical's weight, every band */
 	XD_REQUIRE(xd_cold_task_init(&t, cold) == XD_OK);
 	XD_REQUIRE(xd_cold_encode(cold, f.model, &f.s, &t) == XD_OK);
 	buf = malloc(sizeof(float) * xd_item_outputs_floats(f.model, false));
@@ -403,7 +411,8 @@ XD_TEST(cold_prior_ranks_a_contexts_popular_item_first)
 		XD_CHECK(best == (v == 0 ? 4 : 6));
 	}
 	/* the plain module ranks otherwise: the prior did it */
-	cold->lam_b->w[0] = 0.0f;
+	for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
+		cold->lam_b->w[b] = 0.0f;
 	XD_REQUIRE(xd_cold_encode(cold, f.model, &f.s, &t) == XD_OK);
 	{
 		float		sc0[9];

@@ -45,7 +45,7 @@ struct xd_cold_ws
 	float		ds_u;
 	float		drho;			/* dL/d rho */
 	float	   *pz;				/* [cap * n_prior] each row's prior values z */
-	float	   *dlam;			/* [n_prior] dL/d lambda */
+	float	   *dlam;			/* [n_lam] dL/d lambda */
 	int32_t    *prow;			/* [n_prior] rows of N of one context */
 	xd_cold_task task;			/* the episode's */
 };
@@ -126,7 +126,7 @@ xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
 	w->dgamma = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
 	w->dbeta = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
 	w->pz = malloc(sizeof(float) * (size_t) cap * (c->n_prior + 1));
-	w->dlam = malloc(sizeof(float) * (size_t) (c->n_prior + 1));
+	w->dlam = malloc(sizeof(float) * (size_t) (c->n_lam + 1));
 	w->prow = malloc(sizeof(int32_t) * (size_t) (c->n_prior + 1));
 	ok = w->pz && w->dlam && w->prow && w->z && w->a1 && w->a2 && w->da1 && w->da2 && w->dC && w->gate &&
 		w->hv && w->sc && w->rep && w->h && w->zl && w->pre0 && w->T0 && w->dh && w->dn &&
@@ -170,6 +170,7 @@ xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)
 	for (int f = 0; f < s->n_features; f++)
 		F += s->features[f].scope == XD_SCOPE_INTERACTION;
 	c->n_prior = F + 1;
+	c->n_lam = c->n_prior * XD_COLD_PRIOR_BANDS;
 	c->prior_rows = xd_cold_prior_rows(s);
 	c->n_items = n_items;
 	c->pf_off = malloc(sizeof(int32_t) * (size_t) (F + 1));
@@ -178,8 +179,9 @@ xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)
 	c->pf_type = malloc((size_t) (F + 1));
 	c->prior_mu = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_isd = calloc((size_t) c->prior_rows, sizeof(float));
+	c->prior_band = calloc((size_t) n_items, 1);
 	if (!c->pf_off || !c->pf_width || !c->pf_base || !c->pf_type || !c->prior_mu ||
-		!c->prior_isd)
+		!c->prior_isd || !c->prior_band)
 		return XD_ENOMEM;
 	F = 0;
 	for (int f = 0; f < s->n_features; f++)
@@ -284,9 +286,9 @@ xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_items, bool 
 	if (prior)
 	{
 		XD_COLD_PARAM(c->prior_N, "cold.prior.N", c->prior_rows, n_items);
-		XD_COLD_PARAM(c->lam_W, "cold.prior.W", c->n_prior, hidden);
-		XD_COLD_PARAM(c->lam_k, "cold.prior.k", 1, c->n_prior);
-		XD_COLD_PARAM(c->lam_b, "cold.prior.b", 1, c->n_prior);
+		XD_COLD_PARAM(c->lam_W, "cold.prior.W", c->n_lam, hidden);
+		XD_COLD_PARAM(c->lam_k, "cold.prior.k", 1, c->n_lam);
+		XD_COLD_PARAM(c->lam_b, "cold.prior.b", 1, c->n_lam);
 	}
 #undef XD_COLD_PARAM
 	c->n_params = np;
@@ -335,6 +337,7 @@ xd_cold_free(xd_cold *c)
 	free(c->pf_type);
 	free(c->prior_mu);
 	free(c->prior_isd);
+	free(c->prior_band);
 	free(c);
 }
 
@@ -407,6 +410,53 @@ xd_cold_prior_count(xd_cold *c, const xd_dataset *ds)
 	return xd_cold_prior_ready(c);
 }
 
+static const float *xd_band_counts;	/* the sort's key: single-threaded, as the core is */
+
+static int
+xd_cmp_band(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+	float		cx = xd_band_counts[x],
+				cy = xd_band_counts[y];
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Each item's band from N's row 0 (the domain's rows): most chosen first
+ * (ties by id), cut where they hold a third and two thirds of the rows
+ */
+static xd_status
+xd_cold_prior_bands(xd_cold *c)
+{
+	int32_t    *order = malloc(sizeof(int32_t) * (size_t) c->n_items);
+	const float *N0 = c->prior_N->w;
+	double		total = 0.0,
+				run = 0.0;
+
+	if (!order)
+		return XD_ENOMEM;
+	for (int32_t i = 0; i < c->n_items; i++)
+	{
+		order[i] = i;
+		total += N0[i];
+	}
+	xd_band_counts = N0;
+	qsort(order, (size_t) c->n_items, sizeof(int32_t), xd_cmp_band);
+	for (int32_t k = 0; k < c->n_items; k++)
+	{
+		int32_t		i = order[k];
+
+		c->prior_band[i] = run < total / 3.0 ? 0 : (run < 2.0 * total / 3.0 ? 1 : 2);
+		run += N0[i];
+	}
+	free(order);
+	return XD_OK;
+}
+
 xd_status
 xd_cold_prior_ready(xd_cold *c)
 {
@@ -435,7 +485,14 @@ xd_cold_prior_ready(xd_cold *c)
 		c->prior_mu[r] = (float) s;
 		c->prior_isd[r] = var > 1e-12 ? (float) (1.0 / sqrt(var)) : 0.0f;
 	}
-	return XD_OK;
+	return c->prior_N ? xd_cold_prior_bands(c) : XD_OK;
+}
+
+/* an item's popularity band; a new item (v < 0) is in the tail */
+static inline int
+xd_cold_band(const xd_cold *c, int32_t v)
+{
+	return v >= 0 ? c->prior_band[v] : XD_COLD_PRIOR_BANDS - 1;
 }
 
 /*
@@ -539,7 +596,7 @@ xd_cold_task_init(xd_cold_task *t, const xd_cold *c)
 	t->e_u = calloc(c->d, sizeof(float));
 	t->gamma = malloc(sizeof(float) * ld);
 	t->beta = calloc(ld, sizeof(float));
-	t->lambda = calloc((size_t) c->n_prior + 1, sizeof(float));
+	t->lambda = calloc((size_t) c->n_lam + 1, sizeof(float));
 	if (!t->C || !t->e_u || !t->gamma || !t->beta || !t->lambda)
 	{
 		xd_cold_task_free(t);
@@ -687,7 +744,7 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	if (c->lam_W)
 	{
 		xd_affine(c->lam_W, c->lam_b, t->C, t->lambda);
-		cblas_saxpy(c->n_prior, t->inv_k, c->lam_k->w, 1, t->lambda, 1);
+		cblas_saxpy(c->n_lam, t->inv_k, c->lam_k->w, 1, t->lambda, 1);
 	}
 	return xd_cold_task_history(t, model, s);
 }
@@ -795,12 +852,14 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 		{
 			float	   *z = w->pz + (size_t) r * P;
 
+			int			b = xd_cold_band(c, items ? items[r] : -1);
+
 			xd_cold_prior_rows_of(c, ctx + (size_t) r * c->m, w->prow);
 			for (int f = 0; f < P; f++)
 			{
 				z[f] = xd_cold_prior_z(c, w->prow[f], items ? items[r] : -1,
 									   r < n_self ? 1.0f : 0.0f);
-				out[r] += t->lambda[f] * z[f];
+				out[r] += t->lambda[f * XD_COLD_PRIOR_BANDS + b] * z[f];
 			}
 		}
 	}
@@ -872,13 +931,12 @@ xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *sc
 	for (int f = 0; f < c->n_prior; f++)
 	{
 		const float *Nr = c->prior_N->w + (size_t) w->prow[f] * c->n_items;
-		float		a = t->lambda[f] * c->prior_isd[w->prow[f]],
+		const float *lam = t->lambda + (size_t) f * XD_COLD_PRIOR_BANDS;
+		float		isd = c->prior_isd[w->prow[f]],
 					mu = c->prior_mu[w->prow[f]];
 
-		if (a == 0.0f)
-			continue;
 		for (int32_t i = 0; i < c->n_items; i++)
-			scores[i] += a * (log1pf(Nr[i]) - mu);
+			scores[i] += lam[c->prior_band[i]] * isd * (log1pf(Nr[i]) - mu);
 	}
 }
 
@@ -1060,7 +1118,7 @@ xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
 	if (c->lam_W)
 	{
 		xd_affine_grad(c->lam_W, c->lam_b, w->dlam, t->C);
-		cblas_saxpy(c->n_prior, t->inv_k, w->dlam, 1, c->lam_k->g, 1);
+		cblas_saxpy(c->n_lam, t->inv_k, w->dlam, 1, c->lam_k->g, 1);
 		xd_affine_back(c->lam_W, w->dlam, w->dC);
 	}
 
@@ -1143,10 +1201,15 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 		w->drho = 0.0f;
 		for (int r = 0; r < q->n; r++)
 			w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
-		memset(w->dlam, 0, sizeof(float) * (size_t) (c->n_prior + 1));
-		for (int r = 0; r < q->n; r++)
+		memset(w->dlam, 0, sizeof(float) * (size_t) (c->n_lam + 1));
+		for (int r = 0; r < q->n && c->n_prior > 0; r++)
+		{
+			int			b = xd_cold_band(c, q->items[r]);
+
 			for (int f = 0; f < c->n_prior; f++)
-				w->dlam[f] += w->dscore[r] * w->pz[(size_t) r * c->n_prior + f];
+				w->dlam[f * XD_COLD_PRIOR_BANDS + b] +=
+					w->dscore[r] * w->pz[(size_t) r * c->n_prior + f];
+		}
 		xd_cold_tower_backward(c, model, t, q->n);
 		xd_cold_heads_backward(c, t);
 	}

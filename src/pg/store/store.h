@@ -35,7 +35,8 @@ typedef enum XdDim
 	XDPG_DIM_ENC_LATENT,
 	XDPG_DIM_COLD_HIDDEN,		/* the cold-start encoder's width (cold.h) */
 	XDPG_DIM_COLD_IN,			/* its input [e_v ; c* ; y]: d + m + 1 */
-	XDPG_DIM_COLD_PRIOR,		/* its prior's weights: interaction features + 1 */
+	XDPG_DIM_COLD_PRIOR,		/* its prior's weights: (interaction features + 1)
+								 * x XD_COLD_PRIOR_BANDS */
 	XDPG_DIM_COLD_PRIOR_ROWS,	/* its prior's rows of counts (xd_cold_prior_rows) */
 	XDPG_DIM_FS_GATES,			/* the few-shot LSTMs' 4H gates (fewshot.h) */
 	XDPG_DIM_FS_HIDDEN,			/* ... their H */

@@ -220,7 +220,7 @@ dim(XdDim d, const XdVersionLayout *l)
 		case XDPG_DIM_COLD_IN:
 			return (uint64) l->cfg->d + (uint64) l->cfg->m + 1;
 		case XDPG_DIM_COLD_PRIOR:
-			return (uint64) s->n_interaction + 1;
+			return ((uint64) s->n_interaction + 1) * XD_COLD_PRIOR_BANDS;
 		case XDPG_DIM_COLD_PRIOR_ROWS:
 			return (uint64) xd_cold_prior_rows(s);
 		case XDPG_DIM_FS_GATES:
