@@ -120,11 +120,13 @@ typedef struct xd_cold
 	float	   *prior_isd;		/* [prior_rows] 1 / its sd (0 when constant) */
 	uint8_t    *prior_band;		/* [n_items] each item's band, from N's row 0 */
 	/*
-	 * set by meta-training for its training episodes: their query's
-	 * positives are rows N counted, so each leaves itself out (N - 1), as a
-	 * held-out user's rows are in no count
+	 * set by meta-training per episode (may be NULL): the episode user's
+	 * own counted rows as (row of N, item) pairs, n_self of them, which the
+	 * prior leaves out of N (leave the user out), as a held-out user's rows
+	 * are in no count
 	 */
-	bool		prior_loo;
+	const int32_t *prior_self;	/* [2 * n_self]: row, item */
+	int			n_self;
 	/*
 	 * own items first: serving (not the loss) ranks the task's history above
 	 * every other item; "cold.rep.floor" 1 x 1, 0 or 1, with rho, chosen on

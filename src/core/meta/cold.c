@@ -831,9 +831,20 @@ xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *g
  * eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out; the
  * repeat term and the task's rho on rows in the task's history
  */
+/* how many of the pairs (row r, item v) the prior leaves out (xd_cold.prior_self) */
+static float
+xd_cold_self_count(const xd_cold *c, int32_t r, int32_t v)
+{
+	float		n = 0.0f;
+
+	for (int k = 0; k < c->n_self; k++)
+		n += c->prior_self[2 * k] == r && c->prior_self[2 * k + 1] == v;
+	return n;
+}
+
 static void
 xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
-			const float *ctx, int n, int n_self, float *out)
+			const float *ctx, int n, bool self, float *out)
 {
 	xd_cold_ws *w = c->ws;
 	xd_domain  *dom = model->domain;
@@ -858,7 +869,7 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 			for (int f = 0; f < P; f++)
 			{
 				z[f] = xd_cold_prior_z(c, w->prow[f], items ? items[r] : -1,
-									   r < n_self ? 1.0f : 0.0f);
+									   self && items ? xd_cold_self_count(c, w->prow[f], items[r]) : 0.0f);
 				out[r] += t->lambda[f * XD_COLD_PRIOR_BANDS + b] * z[f];
 			}
 		}
@@ -891,7 +902,7 @@ xd_cold_rows(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *
 						  E ? E + (size_t) start * c->d : NULL, ctx + (size_t) start * c->m, k);
 		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
 		xd_cold_dot(c, model, t, items ? items + start : NULL, ctx + (size_t) start * c->m, k,
-					0, scores + start);
+					false, scores + start);
 	}
 }
 
@@ -1189,10 +1200,8 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 		return st;
 	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
 	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
-	/* training episodes' positives leave themselves out of N (xd_cold.prior_loo) */
-	xd_cold_dot(c, model, t, q->items, q->c, q->n,
-				c->prior_loo && c->feedback == XD_IMPLICIT ? q->n_pos :
-				(c->prior_loo ? q->n : 0), w->score);
+	/* an episode's user is left out of N (xd_cold.prior_self) */
+	xd_cold_dot(c, model, t, q->items, q->c, q->n, true, w->score);
 	*loss = xd_cold_query_loss(c, t, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
@@ -1275,7 +1284,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	{
 		memcpy(t->e_u, e.w, sizeof(float) * d);
 		xd_cold_tower(c, model, t, w->gate, d, n);
-		xd_cold_dot(c, model, t, s->items, s->c, n, 0, w->score);
+		xd_cold_dot(c, model, t, s->items, s->c, n, false, w->score);
 		/* the model's squared loss on the support: labels 1/0, or ratings */
 		for (int k = 0; k < n; k++)
 		{

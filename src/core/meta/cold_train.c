@@ -123,6 +123,8 @@ typedef struct xd_cold_loop
 	xd_user_rows valid;
 	int64_t    *scratch;		/* one user's rows */
 	float	   *cbuf;			/* [m] */
+	int32_t    *prow;			/* [n_prior] */
+	int32_t    *self;			/* [2 * max rows * n_prior] the user's (row, item) */
 	xd_support	s;
 	xd_batch	q;
 } xd_cold_loop;
@@ -164,8 +166,29 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 	}
 	if (nq > o->max_query)
 		nq = o->max_query;
-	/* training rows are in the prior's counts, validation rows are not */
-	cold->prior_loo = !validation;
+	/*
+	 * the prior leaves the user's training rows (the ones it counted) out,
+	 * in training and validation episodes alike: a held-out user has none
+	 */
+	if (cold->prior_N)
+	{
+		int			P = cold->n_prior;
+
+		for (int64_t i = 0; i < nt; i++)
+		{
+			int64_t		row = lp->train.rows[a + i];
+
+			xd_dataset_encode(lp->ds, row, -1, lp->cbuf);
+			xd_cold_prior_rows_of(cold, lp->cbuf, lp->prow);
+			for (int f = 0; f < P; f++)
+			{
+				lp->self[2 * (i * P + f)] = lp->prow[f];
+				lp->self[2 * (i * P + f) + 1] = lp->ds->items[row];
+			}
+		}
+		cold->prior_self = lp->self;
+		cold->n_self = (int) (nt * P);
+	}
 	if ((st = xd_support_from_rows(lp->ds, lp->model, lp->scratch, (int) k, o->n_neg,
 								   rng, lp->cbuf, &lp->s)) != XD_OK)
 		return st;
@@ -330,6 +353,14 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 		cold->floor->w[0] = 0.0f;	/* trained without it: a serving choice */
 	if (cold->prior_N && (st = xd_cold_prior_count(cold, ds)) != XD_OK)
 		goto done;
+	lp.prow = malloc(sizeof(int32_t) * (size_t) (cold->n_prior + 1));
+	lp.self = malloc(sizeof(int32_t) * 2 * (size_t) (max_rows > 0 ? max_rows : 1) *
+					 (size_t) (cold->n_prior + 1));
+	if (!lp.prow || !lp.self)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
 
 	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &best_loss, &auc)) != XD_OK)
 		goto done;
@@ -414,6 +445,8 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	rep->best_valid_loss = best_loss;
 	rep->n_train_users = n_t;
 	rep->n_valid_users = n_v;
+	cold->prior_self = NULL;	/* the episodes' scratch, freed below */
+	cold->n_self = 0;
 	*out = cold;
 	cold = NULL;
 done:
@@ -424,6 +457,8 @@ done:
 	free(vusers);
 	free(lp.scratch);
 	free(lp.cbuf);
+	free(lp.prow);
+	free(lp.self);
 	xd_support_free(&lp.s);
 	xd_batch_free(&lp.q);
 	xd_user_rows_free(&lp.train);
