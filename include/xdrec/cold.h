@@ -292,7 +292,8 @@ xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support 
  * positives scored above their item negative (ties count half), the
  * ranking the loss stands in for (context negatives left out: serving
  * ranks items in one context), as serving ranks them (own items first when
- * the module's floor is on).
+ * the module's floor is on); a negative among the support's other items
+ * counts as won (the cold protocol, and exclude_seen, rank without them).
  */
 double		xd_cold_episode_wins(const xd_cold *cold, const xd_batch *q);
 

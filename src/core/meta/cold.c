@@ -1235,11 +1235,20 @@ xd_cold_episode_wins(const xd_cold *c, const xd_batch *q)
 
 	for (int r = 0; c->feedback == XD_IMPLICIT && r < q->n_pos; r++)
 	{
+		int32_t		vn = q->items[q->n_pos + r];
 		/* as serving ranks them: own items first when the floor is on */
 		float		a = sc[r] + fl * xd_cold_hist_of(t, q->items[r]),
-					b = sc[q->n_pos + r] + fl * xd_cold_hist_of(t, q->items[q->n_pos + r]);
+					b = sc[q->n_pos + r] + fl * xd_cold_hist_of(t, vn);
 
-		wins += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
+		/*
+		 * a negative among the support's items (other than the positive's)
+		 * is no competitor: the cold protocol and exclude_seen leave those
+		 * out of the ranking; it counts as won
+		 */
+		if (vn != q->items[r] && xd_cold_hist_of(t, vn) > 0.0f)
+			wins += 1.0;
+		else
+			wins += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
 	}
 	return wins;
 }
