@@ -20,10 +20,13 @@ SELECT xdrec.create_model('c', 'cgen', 'user_key', 'item_key', 'domain',
 CREATE TEMP TABLE s AS SELECT xdrec.train('c', 'd0') AS j;
 SELECT j->'cold'->>'trained' AS trained, (j->'cold'->>'epochs')::int > 0 AS epochs,
 	   (j->'cold'->>'episodes')::int > 0 AS episodes,
-	   (j->'cold'->>'valid_loss')::float8 <= (j->'cold'->>'valid_loss_before')::float8 AS no_worse
+	   (j->'cold'->>'valid_loss')::float8 <= (j->'cold'->>'valid_loss_before')::float8 AS no_worse,
+	   j->'cold'->>'prior' AS prior, j->'cold' ? 'own_items_first' AS own_items_first
 FROM s;
--- stored with the version: the encoder, the embedding head, FiLM per tower layer
-SELECT count(*) AS cold_tensors, count(*) FILTER (WHERE tensor LIKE 'cold.film.%') AS film
+-- stored with the version: the encoder, the embedding head, FiLM per tower
+-- layer, the context prior (counts, weights' head; no repeat term: no floor)
+SELECT count(*) AS cold_tensors, count(*) FILTER (WHERE tensor LIKE 'cold.film.%') AS film,
+	   count(*) FILTER (WHERE tensor LIKE 'cold.prior.%') AS prior
 FROM xdrec.weight WHERE version_id = (SELECT (j->>'version')::bigint FROM s) AND chunk = 0
   AND tensor LIKE 'cold.%';
 
@@ -35,8 +38,12 @@ CREATE TEMP TABLE cold AS
 SELECT array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores,
 	   min(version) = (SELECT (j->>'version')::bigint FROM s) AS served_version
 FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10);
+-- exclude_seen's default is auto, and this world repeats (a quarter of
+-- its rows): their own items may be ranked; exclude_seen => true leaves them out
 SELECT cardinality(items) AS ranked, served_version,
-	   NOT (items && (SELECT array_agg(item_key) FROM cgen WHERE user_key = 900001)) AS seen_excluded
+	   NOT (ARRAY(SELECT item_key FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10,
+											  exclude_seen => true))
+			&& (SELECT array_agg(item_key) FROM cgen WHERE user_key = 900001)) AS seen_excluded
 FROM cold;
 -- with exclude_seen => false their own items may come back; the same list otherwise
 SELECT count(*) AS ranked FROM xdrec.rank('c', 900001, '{"hour": 12, "weekday": "fri"}', 10, exclude_seen => false);
@@ -277,6 +284,34 @@ DROP ROLE xdc_reader;
 SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('c', 'd0', protocol => 'cold')$$);
 SELECT pg_temp.try($$SELECT * FROM xdrec.evaluate('ch', 'd0', protocol => 'warm')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_holdout": 0.6}')$$);
+
+-- 11. the context prior (docs/cold-start.md, The context prior): stored
+-- with the module, all of it or none; a module stored before it (none) still
+-- serves cold users, without it. A fresh session reads the version again.
+SELECT (j->>'version')::bigint AS cver FROM s \gset
+\c
+\i sql/include/try.sql
+BEGIN;
+DELETE FROM xdrec.weight WHERE version_id = :cver AND tensor = 'cold.prior.k';
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('c', 900001, '{"hour": 12}', 3)$$);
+ROLLBACK;
+\c
+BEGIN;
+DELETE FROM xdrec.weight WHERE version_id = :cver AND tensor LIKE 'cold.prior.%';
+SELECT count(*) AS ranked_without_prior, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('c', 900001, '{"hour": 12}', 3);
+ROLLBACK;
+\c
+-- with the repeat term: own items first, chosen on validation, stored beside rho
+SELECT xdrec.create_model('cr', 'cgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1, "repeat": true}') > 0 AS cr;
+SELECT xdrec.train('cr', 'd0')->'cold'->>'own_items_first' IN ('true', 'false') AS own_items_first;
+SELECT count(*) FILTER (WHERE tensor IN ('cold.rep.W', 'cold.rep.b', 'cold.rep.floor')) AS rep_tensors
+FROM xdrec.weight WHERE chunk = 0 AND version_id = (SELECT max(id) FROM xdrec.version
+	WHERE model_id = (SELECT id FROM xdrec.model WHERE name = 'cr'));
+SELECT count(*) AS ranked FROM xdrec.rank('cr', NULL, '{"hour": 12}', 5,
+	history => (SELECT jsonb_agg(item_key) FROM cgen WHERE user_key = 900001));
 
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

@@ -254,8 +254,9 @@ SELECT xdrec.create_model('rep', 'gen', 'user_key', 'item_key', 'domain',
 SELECT (xdrec.train('rep', 'd0')->>'version')::bigint AS rv \gset
 SELECT string_agg(DISTINCT tensor, ',' ORDER BY tensor) AS rep_tensors
 FROM xdrec.weight WHERE version_id = :rv AND tensor LIKE 'rep.%';
--- ... and the cold path's own repeat weight (cold.rep.*) beside it: a
--- history is ranked by the module read back, its own items kept
+-- ... and the cold path's own repeat weight (cold.rep.*) beside it, with
+-- own items first (cold.rep.floor, docs/cold-start.md): a history is ranked
+-- by the module read back, its own items kept
 SELECT string_agg(DISTINCT tensor, ',' ORDER BY tensor) AS cold_rep_tensors
 FROM xdrec.weight WHERE version_id = :rv AND tensor LIKE 'cold.rep.%';
 SELECT count(*) AS history_ranked,

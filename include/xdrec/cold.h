@@ -25,6 +25,19 @@
  *         is among the support's positives: core.h's term with the support
  *         as the user's history, plus the task's own repeat weight
  *         rho = w_rho . C + b_rho, zero at the start)
+ *         (+ sum_f lambda_f z_f(c, v): the context-popularity prior below)
+ *
+ * The context-popularity prior (docs/cold-start.md, The context prior): a
+ * per-domain table N of the training rows of each item in each context
+ * value (a row per value of each interaction-scoped feature, numeric ones
+ * in eighths of their scaled range, and a first row of all the domain's
+ * rows), counted when the module is trained and stored with it. Each row's
+ * log(1 + N) is standardised over the domain's items, z(r, v); the cold
+ * score adds, per interaction feature f and for the domain row,
+ * lambda_f,b(v) z(row of c's value of f, v), with lambda = W_l C + k_l / K
+ * + b_l (K the support's positives, b(v) the item's popularity band)
+ * meta-trained with the encoder from 0, the plain module. The values are read from the encoded c (a one-hot's slot,
+ * a numeric's eighth), so every path that has c has its prior.
  *
  * Every tensor of the model stays frozen: warm users are served exactly as
  * before, and (gamma, beta, e_u) are computed once per user, so a cold user
@@ -51,6 +64,15 @@
 #define XD_COLD_HIDDEN 64
 /* item negatives per support positive (CMML used as many as positives) */
 #define XD_COLD_NEGATIVES 2
+/*
+ * the prior's weights are per popularity band of the item (its training
+ * rows in the domain: head, middle, tail, cut where the items most chosen
+ * first hold a third and two thirds of the rows), so the prior can weigh
+ * the head and the tail differently; a new item is in the tail
+ */
+#define XD_COLD_PRIOR_BANDS 3
+/* what own items first adds to a history item's score (serving only) */
+#define XD_COLD_FLOOR 1.0e3f
 
 typedef struct xd_cold_ws xd_cold_ws;	/* scratch, private to cold.c */
 
@@ -77,6 +99,40 @@ typedef struct xd_cold
 	xd_param   *bs_u;			/* "cold.bias.b"  1 x 1 (explicit) */
 	xd_param   *w_rho;			/* "cold.rep.W"   1 x hidden (repeat term) */
 	xd_param   *b_rho;			/* "cold.rep.b"   1 x 1 (repeat term) */
+	/*
+	 * the context-popularity prior (above), when made with a schema:
+	 * n_prior = interaction features + 1 values z, n_lam = n_prior *
+	 * XD_COLD_PRIOR_BANDS weights, prior_rows rows of N
+	 */
+	int			n_prior;
+	int			n_lam;
+	int			prior_rows;
+	int32_t		n_items;		/* N's columns */
+	xd_param   *prior_N;		/* "cold.prior.N" prior_rows x n_items counts */
+	xd_param   *lam_W;			/* "cold.prior.W" n_lam x hidden */
+	xd_param   *lam_k;			/* "cold.prior.k" 1 x n_lam (times 1/K) */
+	xd_param   *lam_b;			/* "cold.prior.b" 1 x n_lam; [f * BANDS + b] */
+	int32_t    *pf_off;			/* [n_prior - 1] each feature's block in c */
+	int32_t    *pf_width;		/* ... its slots (1: numeric or boolean) */
+	int32_t    *pf_base;		/* ... its first row of N */
+	uint8_t    *pf_type;		/* ... its xd_feature_type */
+	float	   *prior_mu;		/* [prior_rows] mean of log(1 + N) over items */
+	float	   *prior_isd;		/* [prior_rows] 1 / its sd (0 when constant) */
+	uint8_t    *prior_band;		/* [n_items] each item's band, from N's row 0 */
+	/*
+	 * set by meta-training per episode (may be NULL): the episode user's
+	 * own counted rows as (row of N, item) pairs, n_self of them, which the
+	 * prior leaves out of N (leave the user out), as a held-out user's rows
+	 * are in no count
+	 */
+	const int32_t *prior_self;	/* [2 * n_self]: row, item */
+	int			n_self;
+	/*
+	 * own items first: serving (not the loss) ranks the task's history above
+	 * every other item; "cold.rep.floor" 1 x 1, 0 or 1, with rho, chosen on
+	 * the validation episodes (xd_cold_train)
+	 */
+	xd_param   *floor;
 	xd_param   *params;			/* [n_params] */
 	int			n_params;
 	xd_cold_ws *ws;
@@ -85,10 +141,36 @@ typedef struct xd_cold
 /*
  * Allocates (zeroed) the encoder and heads for a model config; film turns
  * the modulation heads on. cap: the most support or query rows one pass
- * takes (xd_model_max_rows of the model it serves). Free accepts NULL.
+ * takes (xd_model_max_rows of the model it serves). prior (may be NULL: no
+ * prior) is the model's schema, n_items the domain's items: the prior's
+ * table and heads. Free accepts NULL.
  */
-xd_status	xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap,
-						xd_cold **out);
+xd_status	xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_items,
+						bool film, int hidden, int cap, xd_cold **out);
+
+/* The prior's rows of N for a schema: 1 + each interaction feature's values. */
+int			xd_cold_prior_rows(const xd_schema *s);
+
+/*
+ * Counts N from ds's training rows (the data the model was trained on),
+ * then xd_cold_prior_ready. XD_EINVAL when cold has no prior or ds another
+ * item count.
+ */
+xd_status	xd_cold_prior_count(xd_cold *cold, const xd_dataset *ds);
+
+/*
+ * After N is set (counted, or read from storage): validates it (finite,
+ * >= 0, integral: XD_EINVAL otherwise) and the floor (0 or 1), and derives
+ * each row's mean and sd and each item's band. A module without a prior:
+ * only the floor.
+ */
+xd_status	xd_cold_prior_ready(xd_cold *cold);
+
+/*
+ * The prior's rows of N for an encoded context c: rows[f] for each
+ * interaction feature f (n_prior - 1 of them), then row 0 (the domain's).
+ */
+void		xd_cold_prior_rows_of(const xd_cold *cold, const float *c, int32_t *rows);
 /* Xavier-uniform encoder and embedding head, the FiLM heads at 0.01 of it. */
 void		xd_cold_init(xd_cold *cold, xd_rng *rng);
 void		xd_cold_free(xd_cold *cold);
@@ -142,6 +224,8 @@ typedef struct xd_cold_task
 	float	   *beta;			/* [L * d] */
 	float		s_u;			/* explicit: the user bias */
 	float		rho;			/* the task's repeat weight (0 without it) */
+	float		inv_k;			/* 1 / the support's positives */
+	float	   *lambda;			/* [n_lam] the prior's weights */
 	/*
 	 * the repeat term's history (core.h): the support's positive items,
 	 * ascending and distinct, g(h_ui) = 1 for each; empty when the model
@@ -163,12 +247,13 @@ xd_status	xd_cold_encode(xd_cold *cold, xd_model *model, const xd_support *s,
 						   xd_cold_task *t);
 
 /*
- * Scores every item for a task from the item tower's outputs of one context
- * (serve.h), as xd_item_outputs_score scores a warm user: scores[n_items].
+ * Scores every item for a task from the item tower's outputs of one encoded
+ * context c (serve.h; c's interaction-scoped values pick the prior's rows),
+ * as xd_item_outputs_score scores a warm user: scores[n_items].
  */
 struct xd_item_outputs;
 xd_status	xd_cold_score_outputs(xd_cold *cold, xd_model *model,
-								  const xd_cold_task *t,
+								  const xd_cold_task *t, const float *c,
 								  const struct xd_item_outputs *io, float *scores);
 
 /*
@@ -206,7 +291,9 @@ xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support 
  * After xd_cold_episode_loss on an implicit query q: how many of q's
  * positives scored above their item negative (ties count half), the
  * ranking the loss stands in for (context negatives left out: serving
- * ranks items in one context).
+ * ranks items in one context), as serving ranks them (own items first when
+ * the module's floor is on); a negative among the support's other items
+ * counts as won (the cold protocol, and exclude_seen, rank without them).
  */
 double		xd_cold_episode_wins(const xd_cold *cold, const xd_batch *q);
 
@@ -230,6 +317,7 @@ typedef struct xd_cold_opts
 	bool		film;			/* the modulation heads (true) */
 	bool		rho;			/* the task's repeat weight, when the model has
 								 * the repeat term (true) */
+	bool		prior;			/* the context-popularity prior (true) */
 	int			hidden;			/* 64 */
 	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
 	int			n_neg;			/* support negatives per positive (2) */
@@ -256,6 +344,7 @@ typedef struct xd_cold_report
 	int64_t		n_train_users;	/* users episodes were cut from */
 	int64_t		n_valid_users;
 	int64_t		episodes;		/* trained, all epochs */
+	bool		floor;			/* own items first was kept (xd_cold.floor) */
 	double		seconds;
 } xd_cold_report;
 
@@ -267,10 +356,13 @@ typedef struct xd_cold_report
  * episodes take the support from a user's training rows and the query from
  * its validation rows. Keeps the epoch with the lowest validation loss.
  * start (may be NULL) is copied as the starting point, e.g. the source's
- * module for a target. The model is only read. XD_ENODATA when no user has
- * two training rows.
+ * module for a target (tensors of the same name and shape). With o->prior
+ * the prior's table is counted from ds's training rows first; with rho,
+ * own items first (the floor) is kept when it ranks more validation
+ * positives above their item negative. The model is only read. XD_ENODATA
+ * when no user has two training rows.
  */
-xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
+xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 						  const xd_cold_opts *o, xd_cold **out, xd_cold_report *rep);
 
 #endif

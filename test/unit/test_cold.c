@@ -37,11 +37,32 @@ typedef struct cold_fixture
 	xd_cold    *cold;
 	xd_support	s;
 	xd_batch	q;
+	xd_schema	sch;			/* with the prior: c_I one categorical (2) and a numeric */
 } cold_fixture;
 
-/* A small perturbed model, a cold module off its initial values, a support, a query. */
+/* The fixture's schema: m = 7, its interaction features a categorical and a numeric. */
 static bool
-fixture_make_repeat(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat)
+fixture_schema(xd_schema *s)
+{
+	static const xd_feature feats[] = {
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, 2),
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_NUMERIC, XD_SCOPE_INTERACTION, 0),
+		XD_FEATURE(XD_KIND_HISTORICAL, XD_TYPE_NUMERIC, XD_SCOPE_USER, 0),
+		XD_FEATURE(XD_KIND_HISTORICAL, XD_TYPE_NUMERIC, XD_SCOPE_USER, 0),
+		XD_FEATURE(XD_KIND_ATTRIBUTIONAL, XD_TYPE_NUMERIC, XD_SCOPE_ITEM, 0),
+		XD_FEATURE(XD_KIND_ATTRIBUTIONAL, XD_TYPE_NUMERIC, XD_SCOPE_ITEM, 0),
+	};
+
+	return xd_schema_init(s, feats, 6) == XD_OK && s->m == 7;
+}
+
+/*
+ * A small perturbed model, a cold module off its initial values (with the
+ * prior: its table random counts), a support, a query.
+ */
+static bool
+fixture_make_full(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat,
+				  bool prior)
 {
 	xd_rng		rng;
 	int			n_items = 9;
@@ -71,11 +92,20 @@ fixture_make_repeat(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool r
 		for (int i = 0; i < f->ad->n_params; i++)
 			perturb(&f->ad->params[i], 0.3f, &rng);
 	}
-	if (xd_cold_new(&f->cfg, film, 6, xd_model_max_rows(f->model), &f->cold) != XD_OK)
+	if (prior && !fixture_schema(&f->sch))
+		return false;
+	if (xd_cold_new(&f->cfg, prior ? &f->sch : NULL, n_items, film, 6,
+					xd_model_max_rows(f->model), &f->cold) != XD_OK)
 		return false;
 	xd_cold_init(f->cold, &rng);
 	for (int i = 0; i < f->cold->n_params; i++)
 		perturb(&f->cold->params[i], 0.3f, &rng);
+	if (f->cold->floor)
+		f->cold->floor->w[0] = 0.0f;
+	for (int k = 0; prior && k < f->cold->prior_rows * n_items; k++)
+		f->cold->prior_N->w[k] = (float) xd_rng_below(&rng, 6);
+	if (xd_cold_prior_ready(f->cold) != XD_OK)
+		return false;
 	if (xd_support_init(&f->s, 12, f->cfg.m) != XD_OK ||
 		xd_batch_init(&f->q, 3 * P, f->cfg.m) != XD_OK)
 		return false;
@@ -99,6 +129,12 @@ fixture_make_repeat(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool r
 }
 
 static bool
+fixture_make_repeat(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat)
+{
+	return fixture_make_full(f, fb, drr, film, repeat, false);
+}
+
+static bool
 fixture_make(cold_fixture *f, xd_feedback fb, bool drr, bool film)
 {
 	return fixture_make_repeat(f, fb, drr, film, false);
@@ -112,6 +148,8 @@ fixture_free(cold_fixture *f)
 	xd_adapt_free(f->ad);
 	xd_support_free(&f->s);
 	xd_batch_free(&f->q);
+	if (f->sch.features)
+		xd_schema_free(&f->sch);
 }
 
 static double
@@ -149,6 +187,13 @@ check_cold_gradients(cold_fixture *f, int *checked)
 	{
 		xd_param   *p = &f->cold->params[i];
 
+		/* counted and chosen, not trained: no gradient (asserted below) */
+		if (p == f->cold->prior_N || p == f->cold->floor)
+		{
+			for (size_t k = 0; k < (size_t) p->rows * p->cols; k++)
+				bad += p->g[k] != 0.0f;
+			continue;
+		}
 		for (size_t k = 0; k < (size_t) p->rows * p->cols; k++)
 		{
 			static const float scales[3] = {1.0f, 0.25f, 4.0f};
@@ -281,6 +326,124 @@ XD_TEST(cold_gradients_with_repeat_match_finite_differences)
 	}
 }
 
+/*
+ * The context-popularity prior: its weights' head (lambda = W_l C + k_l / K
+ * + b_l) through the query rows, with the repeat term, under DRR's residual
+ * too; lambda is a real input of the scores.
+ */
+XD_TEST(cold_gradients_with_prior_match_finite_differences)
+{
+	for (int drr = 0; drr < 2; drr++)
+	{
+		cold_fixture f;
+		xd_param   *b;
+		int			checked;
+		double		l0;
+
+		XD_REQUIRE(fixture_make_full(&f, drr ? XD_IMPLICIT : XD_EXPLICIT, drr, true,
+									 drr, true));
+		XD_REQUIRE(f.cold->n_prior == 3 && f.cold->prior_rows == 1 + 3 + 8);
+		XD_CHECK(check_cold_gradients(&f, &checked) == 0);
+		XD_CHECK(checked > 300);
+		b = xd_cold_find_param(f.cold, "cold.prior.b");
+		XD_REQUIRE(b != NULL);
+		l0 = episode_loss(&f);
+		for (int k = 0; k < f.cold->n_lam; k++)
+			b->w[k] += 0.5f;
+		XD_CHECK(fabs(episode_loss(&f) - l0) > 1e-4);
+		fixture_free(&f);
+	}
+}
+
+/*
+ * With the module neutral (its heads at 0: the plain tower, no rho) and the
+ * prior's weight up, a context's most chosen item ranks first in that
+ * context, and another context's in its own; counts that are not counts
+ * are refused.
+ */
+XD_TEST(cold_prior_ranks_a_contexts_popular_item_first)
+{
+	cold_fixture f;
+	xd_cold_task t;
+	xd_item_outputs io;
+	float	   *buf;
+	float		c[7] = {0},
+				sc[9];
+	int32_t		rows[3];
+	xd_cold    *cold;
+
+	XD_REQUIRE(fixture_make_full(&f, XD_IMPLICIT, false, true, true, true));
+	cold = f.cold;
+	for (int i = 0; i < cold->n_params; i++)
+		memset(cold->params[i].w, 0, sizeof(float) * (size_t) cold->params[i].rows *
+			   cold->params[i].cols);
+	/* item 4 most chosen with the categorical's first value, item 6 with its second */
+	cold->prior_N->w[(size_t) (1 + 0) * 9 + 4] = 30.0f;
+	cold->prior_N->w[(size_t) (1 + 1) * 9 + 6] = 30.0f;
+	/* the domain's row: item 0 holds 10 of 18 rows, the others one each */
+	for (int i = 0; i < 9; i++)
+		cold->prior_N->w[i] = i == 0 ? 10.0f : 1.0f;
+	XD_REQUIRE(xd_cold_prior_ready(cold) == XD_OK);
+	/* bands cut at a third and two thirds of the rows, most chosen first */
+	XD_CHECK(cold->prior_band[0] == 0 && cold->prior_band[1] == 1 &&
+			 cold->prior_band[2] == 1 && cold->prior_band[3] == 2 && cold->prior_band[8] == 2);
+	for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
+		cold->lam_b->w[b] = 5.0f;	/* the categorical's weight, every band */
+	XD_REQUIRE(xd_cold_task_init(&t, cold) == XD_OK);
+	XD_REQUIRE(xd_cold_encode(cold, f.model, &f.s, &t) == XD_OK);
+	buf = malloc(sizeof(float) * xd_item_outputs_floats(f.model, false));
+	XD_REQUIRE(buf);
+	xd_item_outputs_bind(&io, f.model, false, buf);
+	for (int v = 0; v < 2; v++)
+	{
+		int			best = 0;
+
+		memset(c, 0, sizeof(c));
+		c[v] = 1.0f;			/* the categorical's slot v */
+		c[2] = 0.3f;			/* the numeric: its third eighth */
+		xd_cold_prior_rows_of(cold, c, rows);
+		XD_CHECK(rows[0] == 1 + v && rows[1] == 4 + 2 && rows[2] == 0);
+		XD_REQUIRE(xd_item_outputs_compute(f.model, c, NULL, &io) == XD_OK);
+		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, sc) == XD_OK);
+		for (int i = 1; i < 9; i++)
+			if (sc[i] > sc[best])
+				best = i;
+		XD_CHECK(best == (v == 0 ? 4 : 6));
+	}
+	/* the plain module ranks otherwise: the prior did it */
+	for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
+		cold->lam_b->w[b] = 0.0f;
+	XD_REQUIRE(xd_cold_encode(cold, f.model, &f.s, &t) == XD_OK);
+	{
+		float		sc0[9];
+		bool		same = true;
+
+		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, sc0) == XD_OK);
+		for (int i = 0; i < 9; i++)
+			same = same && fabsf(sc0[i] - sc[i]) < 1e-6f;
+		XD_CHECK(!same);
+	}
+	/* own items first: the support's positives (2..5) above every other item */
+	cold->floor->w[0] = 1.0f;
+	XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, sc) == XD_OK);
+	for (int i = 0; i < 9; i++)
+		for (int j = 2; j < 6; j++)
+			if (i < 2 || i > 5)
+				XD_CHECK(sc[j] > sc[i]);
+	cold->floor->w[0] = 0.5f;
+	XD_CHECK(xd_cold_prior_ready(cold) == XD_EINVAL);
+	cold->floor->w[0] = 0.0f;
+	cold->prior_N->w[3] = 1.5f;
+	XD_CHECK(xd_cold_prior_ready(cold) == XD_EINVAL);
+	cold->prior_N->w[3] = -1.0f;
+	XD_CHECK(xd_cold_prior_ready(cold) == XD_EINVAL);
+	cold->prior_N->w[3] = NAN;
+	XD_CHECK(xd_cold_prior_ready(cold) == XD_EINVAL);
+	free(buf);
+	xd_cold_task_free(&t);
+	fixture_free(&f);
+}
+
 XD_TEST(cold_film_starts_at_the_plain_tower)
 {
 	cold_fixture f;
@@ -368,7 +531,7 @@ XD_TEST(cold_serving_from_item_outputs_matches_scoring_rows)
 	XD_REQUIRE(buf);
 	xd_item_outputs_bind(&io, f.model, false, buf);
 	XD_REQUIRE(xd_item_outputs_compute(f.model, c, NULL, &io) == XD_OK);
-	XD_REQUIRE(xd_cold_score_outputs(f.cold, f.model, &t, &io, a) == XD_OK);
+	XD_REQUIRE(xd_cold_score_outputs(f.cold, f.model, &t, c, &io, a) == XD_OK);
 	for (int i = 0; i < n; i++)
 	{
 		items[i] = i;

@@ -6,6 +6,7 @@
  * and the fine-tuning baseline. All passes are batched over rows with BLAS.
  */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,9 @@ struct xd_cold_ws
 	float	   *dbeta;			/* [L * d] */
 	float		ds_u;
 	float		drho;			/* dL/d rho */
+	float	   *pz;				/* [cap * n_prior] each row's prior values z */
+	float	   *dlam;			/* [n_lam] dL/d lambda */
+	int32_t    *prow;			/* [n_prior] rows of N of one context */
 	xd_cold_task task;			/* the episode's */
 };
 
@@ -80,6 +84,9 @@ xd_cold_ws_free(xd_cold_ws *w, int L)
 	free(w->de);
 	free(w->dgamma);
 	free(w->dbeta);
+	free(w->pz);
+	free(w->dlam);
+	free(w->prow);
 	xd_cold_task_free(&w->task);
 	free(w);
 }
@@ -118,7 +125,10 @@ xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
 	w->de = malloc(sizeof(float) * c->d);
 	w->dgamma = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
 	w->dbeta = malloc(sizeof(float) * (size_t) (L + 1) * c->d);
-	ok = w->z && w->a1 && w->a2 && w->da1 && w->da2 && w->dC && w->gate &&
+	w->pz = malloc(sizeof(float) * (size_t) cap * (c->n_prior + 1));
+	w->dlam = malloc(sizeof(float) * (size_t) (c->n_lam + 1));
+	w->prow = malloc(sizeof(int32_t) * (size_t) (c->n_prior + 1));
+	ok = w->pz && w->dlam && w->prow && w->z && w->a1 && w->a2 && w->da1 && w->da2 && w->dC && w->gate &&
 		w->hv && w->sc && w->rep && w->h && w->zl && w->pre0 && w->T0 && w->dh && w->dn &&
 		w->score && w->dscore && w->de && w->dgamma && w->dbeta;
 	for (int l = 0; ok && l <= L; l++)
@@ -133,12 +143,70 @@ xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
 	return XD_OK;
 }
 
+int
+xd_cold_prior_rows(const xd_schema *s)
+{
+	int			rows = 1;
+
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+
+		if (ft->scope != XD_SCOPE_INTERACTION)
+			continue;
+		rows += ft->type == XD_TYPE_NUMERIC ? 8 :
+			(ft->type == XD_TYPE_BOOLEAN ? 2 : ft->width + 1);
+	}
+	return rows;
+}
+
+/* the prior's layout: each interaction feature's block in c and rows of N */
+static xd_status
+xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)
+{
+	int			F = 0,
+				base = 1;
+
+	for (int f = 0; f < s->n_features; f++)
+		F += s->features[f].scope == XD_SCOPE_INTERACTION;
+	c->n_prior = F + 1;
+	c->n_lam = c->n_prior * XD_COLD_PRIOR_BANDS;
+	c->prior_rows = xd_cold_prior_rows(s);
+	c->n_items = n_items;
+	c->pf_off = malloc(sizeof(int32_t) * (size_t) (F + 1));
+	c->pf_width = malloc(sizeof(int32_t) * (size_t) (F + 1));
+	c->pf_base = malloc(sizeof(int32_t) * (size_t) (F + 1));
+	c->pf_type = malloc((size_t) (F + 1));
+	c->prior_mu = calloc((size_t) c->prior_rows, sizeof(float));
+	c->prior_isd = calloc((size_t) c->prior_rows, sizeof(float));
+	c->prior_band = calloc((size_t) n_items, 1);
+	if (!c->pf_off || !c->pf_width || !c->pf_base || !c->pf_type || !c->prior_mu ||
+		!c->prior_isd || !c->prior_band)
+		return XD_ENOMEM;
+	F = 0;
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+
+		if (ft->scope != XD_SCOPE_INTERACTION)
+			continue;
+		c->pf_off[F] = ft->offset;
+		c->pf_width[F] = ft->width;
+		c->pf_type[F] = (uint8_t) ft->type;
+		c->pf_base[F++] = base;
+		base += ft->type == XD_TYPE_NUMERIC ? 8 :
+			(ft->type == XD_TYPE_BOOLEAN ? 2 : ft->width + 1);
+	}
+	return XD_OK;
+}
+
 xd_status
-xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
+xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_items, bool film,
+			int hidden, int cap, xd_cold **out)
 {
 	xd_cold    *c;
 	int			L = cfg->n_tower_layers;
-	int			n_max = 6 + 4 * L + 2 + 2;
+	int			n_max = 6 + 4 * L + 2 + 3 + 4;
 	int			np = 0;
 	xd_status	st = XD_OK;
 	char		name[XD_PARAM_NAME_LEN];
@@ -165,6 +233,16 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 	{
 		xd_cold_free(c);
 		return XD_ENOMEM;
+	}
+	if (prior && (n_items < 1 || prior->m != cfg->m))
+	{
+		xd_cold_free(c);
+		return XD_EINVAL;
+	}
+	if (prior && (st = xd_cold_prior_layout(c, prior, n_items)) != XD_OK)
+	{
+		xd_cold_free(c);
+		return st;
 	}
 
 	/* cold modules are shared modules of their version: frozen when serving */
@@ -201,6 +279,16 @@ xd_cold_new(const xd_config *cfg, bool film, int hidden, int cap, xd_cold **out)
 	{
 		XD_COLD_PARAM(c->w_rho, "cold.rep.W", 1, hidden);
 		XD_COLD_PARAM(c->b_rho, "cold.rep.b", 1, 1);
+	}
+	/* own items first comes with the prior (stored with it), beside rho */
+	if (prior && c->w_rho)
+		XD_COLD_PARAM(c->floor, "cold.rep.floor", 1, 1);
+	if (prior)
+	{
+		XD_COLD_PARAM(c->prior_N, "cold.prior.N", c->prior_rows, n_items);
+		XD_COLD_PARAM(c->lam_W, "cold.prior.W", c->n_lam, hidden);
+		XD_COLD_PARAM(c->lam_k, "cold.prior.k", 1, c->n_lam);
+		XD_COLD_PARAM(c->lam_b, "cold.prior.b", 1, c->n_lam);
 	}
 #undef XD_COLD_PARAM
 	c->n_params = np;
@@ -243,7 +331,181 @@ xd_cold_free(xd_cold *c)
 	free(c->bg);
 	free(c->Wb);
 	free(c->bb);
+	free(c->pf_off);
+	free(c->pf_width);
+	free(c->pf_base);
+	free(c->pf_type);
+	free(c->prior_mu);
+	free(c->prior_isd);
+	free(c->prior_band);
 	free(c);
+}
+
+/* ---------------------------------------------------------------- the prior */
+
+void
+xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
+{
+	int			F = c->n_prior - 1;
+
+	for (int f = 0; f < F; f++)
+	{
+		const float *x = ctx + c->pf_off[f];
+		int			v;
+
+		if (c->pf_type[f] == XD_TYPE_NUMERIC)
+		{
+			v = (int) floorf(x[0] * 8.0f);	/* missing encodes as 0 */
+			v = v < 0 ? 0 : (v > 7 ? 7 : v);
+		}
+		else if (c->pf_type[f] == XD_TYPE_BOOLEAN)
+			v = x[0] > 0.5f;
+		else
+		{
+			/* a one-hot's slot; none set (missing) is the last row */
+			v = c->pf_width[f];
+			for (int j = 0; j < c->pf_width[f]; j++)
+				if (x[j] > 0.5f)
+				{
+					v = j;
+					break;
+				}
+		}
+		rows[f] = c->pf_base[f] + v;
+	}
+	rows[F] = 0;
+}
+
+xd_status
+xd_cold_prior_count(xd_cold *c, const xd_dataset *ds)
+{
+	int64_t		n = ds->n_split[XD_SPLIT_TRAIN];
+	float	   *cbuf;
+	int32_t    *rows;
+	float	   *N;
+
+	if (!c->prior_N || ds->n_items != c->n_items || ds->enc.schema.m != c->m)
+		return XD_EINVAL;
+	cbuf = malloc(sizeof(float) * (size_t) (c->m > 0 ? c->m : 1));
+	rows = malloc(sizeof(int32_t) * (size_t) c->n_prior);
+	if (!cbuf || !rows)
+	{
+		free(cbuf);
+		free(rows);
+		return XD_ENOMEM;
+	}
+	N = c->prior_N->w;
+	memset(N, 0, sizeof(float) * (size_t) c->prior_rows * c->n_items);
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+
+		xd_dataset_encode(ds, row, -1, cbuf);
+		xd_cold_prior_rows_of(c, cbuf, rows);
+		for (int f = 0; f < c->n_prior; f++)
+			N[(size_t) rows[f] * c->n_items + ds->items[row]] += 1.0f;
+	}
+	free(cbuf);
+	free(rows);
+	return xd_cold_prior_ready(c);
+}
+
+static const float *xd_band_counts;	/* the sort's key: single-threaded, as the core is */
+
+static int
+xd_cmp_band(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+	float		cx = xd_band_counts[x],
+				cy = xd_band_counts[y];
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Each item's band from N's row 0 (the domain's rows): most chosen first
+ * (ties by id), cut where they hold a third and two thirds of the rows
+ */
+static xd_status
+xd_cold_prior_bands(xd_cold *c)
+{
+	int32_t    *order = malloc(sizeof(int32_t) * (size_t) c->n_items);
+	const float *N0 = c->prior_N->w;
+	double		total = 0.0,
+				run = 0.0;
+
+	if (!order)
+		return XD_ENOMEM;
+	for (int32_t i = 0; i < c->n_items; i++)
+	{
+		order[i] = i;
+		total += N0[i];
+	}
+	xd_band_counts = N0;
+	qsort(order, (size_t) c->n_items, sizeof(int32_t), xd_cmp_band);
+	for (int32_t k = 0; k < c->n_items; k++)
+	{
+		int32_t		i = order[k];
+
+		c->prior_band[i] = run < total / 3.0 ? 0 : (run < 2.0 * total / 3.0 ? 1 : 2);
+		run += N0[i];
+	}
+	free(order);
+	return XD_OK;
+}
+
+xd_status
+xd_cold_prior_ready(xd_cold *c)
+{
+	if (c->floor && c->floor->w[0] != 0.0f && c->floor->w[0] != 1.0f)
+		return XD_EINVAL;
+	for (int r = 0; c->prior_N && r < c->prior_rows; r++)
+	{
+		const float *Nr = c->prior_N->w + (size_t) r * c->n_items;
+		double		s = 0.0,
+					s2 = 0.0,
+					var;
+
+		for (int32_t i = 0; i < c->n_items; i++)
+		{
+			double		l;
+
+			/* counts below 2^24 are exact floats */
+			if (!(Nr[i] >= 0.0f) || Nr[i] > 16777216.0f || Nr[i] != floorf(Nr[i]))
+				return XD_EINVAL;
+			l = log1p((double) Nr[i]);
+			s += l;
+			s2 += l * l;
+		}
+		s /= c->n_items;
+		var = s2 / c->n_items - s * s;
+		c->prior_mu[r] = (float) s;
+		c->prior_isd[r] = var > 1e-12 ? (float) (1.0 / sqrt(var)) : 0.0f;
+	}
+	return c->prior_N ? xd_cold_prior_bands(c) : XD_OK;
+}
+
+/* an item's popularity band; a new item (v < 0) is in the tail */
+static inline int
+xd_cold_band(const xd_cold *c, int32_t v)
+{
+	return v >= 0 ? c->prior_band[v] : XD_COLD_PRIOR_BANDS - 1;
+}
+
+/*
+ * z(r, v): row r's standardised log(1 + N) of item v (v < 0: a new item, 0
+ * rows), less `self` rows (a counted row leaving itself out)
+ */
+static inline float
+xd_cold_prior_z(const xd_cold *c, int32_t r, int32_t v, float self)
+{
+	float		n = v >= 0 ? c->prior_N->w[(size_t) r * c->n_items + v] - self : 0.0f;
+	float		l = log1pf(n > 0.0f ? n : 0.0f);
+
+	return (l - c->prior_mu[r]) * c->prior_isd[r];
 }
 
 xd_param *
@@ -334,7 +596,8 @@ xd_cold_task_init(xd_cold_task *t, const xd_cold *c)
 	t->e_u = calloc(c->d, sizeof(float));
 	t->gamma = malloc(sizeof(float) * ld);
 	t->beta = calloc(ld, sizeof(float));
-	if (!t->C || !t->e_u || !t->gamma || !t->beta)
+	t->lambda = calloc((size_t) c->n_lam + 1, sizeof(float));
+	if (!t->C || !t->e_u || !t->gamma || !t->beta || !t->lambda)
 	{
 		xd_cold_task_free(t);
 		return XD_ENOMEM;
@@ -351,6 +614,7 @@ xd_cold_task_free(xd_cold_task *t)
 	free(t->e_u);
 	free(t->gamma);
 	free(t->beta);
+	free(t->lambda);
 	free(t->hist);
 	memset(t, 0, sizeof(*t));
 }
@@ -418,7 +682,7 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	const float *cstar;
 
 	if (n < 1 || n > w->cap || n > mws->cap || s->m != m || model->cfg.d != d ||
-		model->cfg.m != m)
+		model->cfg.m != m || (c->n_prior > 0 && model->domain->n_items != c->n_items))
 		return XD_EINVAL;
 	for (int k = 0; k < n; k++)
 		if (s->items[k] < 0 || s->items[k] >= model->domain->n_items)
@@ -469,6 +733,19 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	t->rho = 0.0f;
 	if (c->w_rho)
 		t->rho = cblas_sdot(H, c->w_rho->w, 1, t->C, 1) + c->b_rho->w[0];
+	/* the prior's weights: lambda = W_l C + k_l / K + b_l */
+	{
+		int			npos = 0;
+
+		for (int k = 0; k < n; k++)
+			npos += c->feedback == XD_EXPLICIT || s->label[k] > 0.0f;
+		t->inv_k = 1.0f / (float) (npos > 0 ? npos : 1);
+	}
+	if (c->lam_W)
+	{
+		xd_affine(c->lam_W, c->lam_b, t->C, t->lambda);
+		cblas_saxpy(c->n_lam, t->inv_k, c->lam_k->w, 1, t->lambda, 1);
+	}
 	return xd_cold_task_history(t, model, s);
 }
 
@@ -554,13 +831,25 @@ xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *g
  * eq. 12 / 15 for n rows from the scratch's h^L, h_v, s_c into out; the
  * repeat term and the task's rho on rows in the task's history
  */
+/* how many of the pairs (row r, item v) the prior leaves out (xd_cold.prior_self) */
+static float
+xd_cold_self_count(const xd_cold *c, int32_t r, int32_t v)
+{
+	float		n = 0.0f;
+
+	for (int k = 0; k < c->n_self; k++)
+		n += c->prior_self[2 * k] == r && c->prior_self[2 * k + 1] == v;
+	return n;
+}
+
 static void
 xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *items,
-			int n, float *out)
+			const float *ctx, int n, bool self, float *out)
 {
 	xd_cold_ws *w = c->ws;
 	xd_domain  *dom = model->domain;
 	int			d = c->d;
+	int			P = c->n_prior;
 	const float *hu = w->h[c->n_layers];
 
 	for (int r = 0; r < n; r++)
@@ -570,7 +859,32 @@ xd_cold_dot(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *i
 			out[r] += t->s_u + (items ? dom->s_v->w[items[r]] : 0.0f) + dom->s->w[0];
 		if (items)				/* a new item has no history */
 			out[r] += (w->rep[r] + t->rho) * xd_cold_hist_of(t, items[r]);
+		if (P > 0)
+		{
+			float	   *z = w->pz + (size_t) r * P;
+
+			int			b = xd_cold_band(c, items ? items[r] : -1);
+
+			xd_cold_prior_rows_of(c, ctx + (size_t) r * c->m, w->prow);
+			for (int f = 0; f < P; f++)
+			{
+				z[f] = xd_cold_prior_z(c, w->prow[f], items ? items[r] : -1,
+									   self && items ? xd_cold_self_count(c, w->prow[f], items[r]) : 0.0f);
+				out[r] += t->lambda[f * XD_COLD_PRIOR_BANDS + b] * z[f];
+			}
+		}
 	}
+}
+
+/* own items first (xd_cold.floor): serving's scores of the task's history */
+static void
+xd_cold_floor(const xd_cold *c, const xd_cold_task *t, const int32_t *items, int n,
+			  float *scores)
+{
+	if (!c->floor || c->floor->w[0] == 0.0f)
+		return;
+	for (int r = 0; r < n; r++)
+		scores[r] += XD_COLD_FLOOR * xd_cold_hist_of(t, items ? items[r] : r);
 }
 
 /* n rows by their items, or (items NULL) by their embeddings E[n * d] */
@@ -587,7 +901,8 @@ xd_cold_rows(xd_cold *c, xd_model *model, const xd_cold_task *t, const int32_t *
 		xd_cold_item_side(c, model, items ? items + start : NULL,
 						  E ? E + (size_t) start * c->d : NULL, ctx + (size_t) start * c->m, k);
 		xd_cold_tower(c, model, t, c->ws->gate, c->d, k);
-		xd_cold_dot(c, model, t, items ? items + start : NULL, k, scores + start);
+		xd_cold_dot(c, model, t, items ? items + start : NULL, ctx + (size_t) start * c->m, k,
+					false, scores + start);
 	}
 }
 
@@ -601,6 +916,7 @@ xd_cold_score_rows(xd_cold *c, xd_model *model, const xd_cold_task *t,
 		if (items[r] < 0 || items[r] >= model->domain->n_items)
 			return XD_EINVAL;
 	xd_cold_rows(c, model, t, items, NULL, ctx, n, scores);
+	xd_cold_floor(c, t, items, n, scores);
 	return XD_OK;
 }
 
@@ -614,9 +930,30 @@ xd_cold_score_embedded(xd_cold *c, xd_model *model, const xd_cold_task *t, const
 	return XD_OK;
 }
 
+/* the prior's term of every item in the context c into scores */
+static void
+xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *scores)
+{
+	xd_cold_ws *w = c->ws;
+
+	if (c->n_prior == 0)
+		return;
+	xd_cold_prior_rows_of(c, ctx, w->prow);
+	for (int f = 0; f < c->n_prior; f++)
+	{
+		const float *Nr = c->prior_N->w + (size_t) w->prow[f] * c->n_items;
+		const float *lam = t->lambda + (size_t) f * XD_COLD_PRIOR_BANDS;
+		float		isd = c->prior_isd[w->prow[f]],
+					mu = c->prior_mu[w->prow[f]];
+
+		for (int32_t i = 0; i < c->n_items; i++)
+			scores[i] += lam[c->prior_band[i]] * isd * (log1pf(Nr[i]) - mu);
+	}
+}
+
 xd_status
 xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
-					  const xd_item_outputs *io, float *scores)
+					  const float *ctx, const xd_item_outputs *io, float *scores)
 {
 	xd_cold_ws *w = c->ws;
 	xd_domain  *dom = model->domain;
@@ -625,7 +962,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 	const float *hu = w->h[c->n_layers];
 	bool		explicit_fb = c->feedback == XD_EXPLICIT;
 
-	if (n != dom->n_items || io->d != d)
+	if (n != dom->n_items || io->d != d || (c->n_prior > 0 && n != c->n_items))
 		return XD_EINVAL;
 	if (!io->per_item)
 	{
@@ -641,6 +978,8 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 		}
 		for (int j = 0; j < t->n_hist; j++)
 			scores[t->hist[j]] += io->r_c[0] + t->rho;
+		xd_cold_prior_all(c, t, ctx, scores);
+		xd_cold_floor(c, t, NULL, n, scores);
 		return XD_OK;
 	}
 	/* item-scoped features: a gate per item, the tower in batches */
@@ -661,6 +1000,9 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 	}
 	for (int j = 0; j < t->n_hist; j++)
 		scores[t->hist[j]] += io->r_c[t->hist[j]] + t->rho;
+	/* item-scoped features do not pick the prior's rows: one context's */
+	xd_cold_prior_all(c, t, ctx, scores);
+	xd_cold_floor(c, t, NULL, n, scores);
 	return XD_OK;
 }
 
@@ -784,6 +1126,12 @@ xd_cold_heads_backward(xd_cold *c, const xd_cold_task *t)
 		c->b_rho->g[0] += w->drho;
 		cblas_saxpy(H, w->drho, c->w_rho->w, 1, w->dC, 1);
 	}
+	if (c->lam_W)
+	{
+		xd_affine_grad(c->lam_W, c->lam_b, w->dlam, t->C);
+		cblas_saxpy(c->n_lam, t->inv_k, w->dlam, 1, c->lam_k->g, 1);
+		xd_affine_back(c->lam_W, w->dlam, w->dC);
+	}
 
 	/* the mean pool and the two ReLU layers of eq. 6 */
 	for (int k = 0; k < n; k++)
@@ -852,7 +1200,8 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 		return st;
 	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
 	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
-	xd_cold_dot(c, model, t, q->items, q->n, w->score);
+	/* an episode's user is left out of N (xd_cold.prior_self) */
+	xd_cold_dot(c, model, t, q->items, q->c, q->n, true, w->score);
 	*loss = xd_cold_query_loss(c, t, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
@@ -861,6 +1210,15 @@ xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
 		w->drho = 0.0f;
 		for (int r = 0; r < q->n; r++)
 			w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
+		memset(w->dlam, 0, sizeof(float) * (size_t) (c->n_lam + 1));
+		for (int r = 0; r < q->n && c->n_prior > 0; r++)
+		{
+			int			b = xd_cold_band(c, q->items[r]);
+
+			for (int f = 0; f < c->n_prior; f++)
+				w->dlam[f * XD_COLD_PRIOR_BANDS + b] +=
+					w->dscore[r] * w->pz[(size_t) r * c->n_prior + f];
+		}
 		xd_cold_tower_backward(c, model, t, q->n);
 		xd_cold_heads_backward(c, t);
 	}
@@ -871,10 +1229,27 @@ double
 xd_cold_episode_wins(const xd_cold *c, const xd_batch *q)
 {
 	const float *sc = c->ws->score;
+	const xd_cold_task *t = &c->ws->task;
+	float		fl = c->floor ? c->floor->w[0] * XD_COLD_FLOOR : 0.0f;
 	double		wins = 0.0;
 
 	for (int r = 0; c->feedback == XD_IMPLICIT && r < q->n_pos; r++)
-		wins += sc[r] > sc[q->n_pos + r] ? 1.0 : (sc[r] == sc[q->n_pos + r] ? 0.5 : 0.0);
+	{
+		int32_t		vn = q->items[q->n_pos + r];
+		/* as serving ranks them: own items first when the floor is on */
+		float		a = sc[r] + fl * xd_cold_hist_of(t, q->items[r]),
+					b = sc[q->n_pos + r] + fl * xd_cold_hist_of(t, vn);
+
+		/*
+		 * a negative among the support's items (other than the positive's)
+		 * is no competitor: the cold protocol and exclude_seen leave those
+		 * out of the ranking; it counts as won
+		 */
+		if (vn != q->items[r] && xd_cold_hist_of(t, vn) > 0.0f)
+			wins += 1.0;
+		else
+			wins += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
+	}
 	return wins;
 }
 
@@ -918,7 +1293,7 @@ xd_cold_finetune(xd_cold *c, xd_model *model, const xd_support *s, const float *
 	{
 		memcpy(t->e_u, e.w, sizeof(float) * d);
 		xd_cold_tower(c, model, t, w->gate, d, n);
-		xd_cold_dot(c, model, t, s->items, n, w->score);
+		xd_cold_dot(c, model, t, s->items, s->c, n, false, w->score);
 		/* the model's squared loss on the support: labels 1/0, or ratings */
 		for (int k = 0; k < n; k++)
 		{

@@ -442,7 +442,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			rep = ce->in_support[v] > 0;
 			if (ce->cold)
 			{
-				if ((st = xd_cold_score_outputs(ce->cold, ce->model, &ce->cmml[ki], &ce->io,
+				if ((st = xd_cold_score_outputs(ce->cold, ce->model, &ce->cmml[ki], ce->c, &ce->io,
 												 ce->fs)) != XD_OK)
 					return st;
 				xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
@@ -450,7 +450,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 					xd_ce_blends(ce, ce->sim + (size_t) ki * ce->n_items, v, rep,
 								 out->blend[ki]);
 			}
-			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], &ce->io,
+			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], ce->c, &ce->io,
 											 ce->fs)) != XD_OK)
 				return st;
 			xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_FINETUNE]);
@@ -582,7 +582,7 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 	}
 	if ((st = xd_ce_bands(&ce)) != XD_OK)
 		goto done;
-	if ((st = xd_cold_new(&model->cfg, false, 1, xd_model_max_rows(model), &ce.ft)) != XD_OK ||
+	if ((st = xd_cold_new(&model->cfg, NULL, 0, false, 1, xd_model_max_rows(model), &ce.ft)) != XD_OK ||
 		(st = xd_support_init(&ce.s, kmax * (1 + o->n_neg), ce.m)) != XD_OK)
 		goto done;
 	for (int k = 0; k < o->n_ks; k++)

@@ -24,6 +24,7 @@ xd_cold_opts_default(xd_cold_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->film = true;
 	o->rho = true;
+	o->prior = true;
 	o->hidden = XD_COLD_HIDDEN;
 	o->max_support = 20;
 	o->n_neg = XD_COLD_NEGATIVES;
@@ -122,6 +123,8 @@ typedef struct xd_cold_loop
 	xd_user_rows valid;
 	int64_t    *scratch;		/* one user's rows */
 	float	   *cbuf;			/* [m] */
+	int32_t    *prow;			/* [n_prior] */
+	int32_t    *self;			/* [2 * max rows * n_prior] the user's (row, item) */
 	xd_support	s;
 	xd_batch	q;
 } xd_cold_loop;
@@ -163,6 +166,29 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 	}
 	if (nq > o->max_query)
 		nq = o->max_query;
+	/*
+	 * the prior leaves the user's training rows (the ones it counted) out,
+	 * in training and validation episodes alike: a held-out user has none
+	 */
+	if (cold->prior_N)
+	{
+		int			P = cold->n_prior;
+
+		for (int64_t i = 0; i < nt; i++)
+		{
+			int64_t		row = lp->train.rows[a + i];
+
+			xd_dataset_encode(lp->ds, row, -1, lp->cbuf);
+			xd_cold_prior_rows_of(cold, lp->cbuf, lp->prow);
+			for (int f = 0; f < P; f++)
+			{
+				lp->self[2 * (i * P + f)] = lp->prow[f];
+				lp->self[2 * (i * P + f) + 1] = lp->ds->items[row];
+			}
+		}
+		cold->prior_self = lp->self;
+		cold->n_self = (int) (nt * P);
+	}
 	if ((st = xd_support_from_rows(lp->ds, lp->model, lp->scratch, (int) k, o->n_neg,
 								   rng, lp->cbuf, &lp->s)) != XD_OK)
 		return st;
@@ -203,16 +229,25 @@ xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t 
 	return XD_OK;
 }
 
+/*
+ * dst's tensors from src's of the same name and shape (a source's module
+ * for a target: the prior's table is the domain's own, counted, not copied)
+ */
 static void
-xd_cold_copy_values(xd_cold *dst, const xd_cold *src)
+xd_cold_copy_values(xd_cold *dst, xd_cold *src)
 {
 	for (int i = 0; i < dst->n_params; i++)
-		memcpy(dst->params[i].w, src->params[i].w,
-			   sizeof(float) * (size_t) src->params[i].rows * src->params[i].cols);
+	{
+		xd_param   *p = &dst->params[i];
+		xd_param   *q = xd_cold_find_param(src, p->name);
+
+		if (q && q->rows == p->rows && q->cols == p->cols)
+			memcpy(p->w, q->w, sizeof(float) * (size_t) p->rows * p->cols);
+	}
 }
 
 xd_status
-xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
+xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 			  const xd_cold_opts *o, xd_cold **out, xd_cold_report *rep)
 {
 	xd_cold_loop lp;
@@ -226,6 +261,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 	int			cap = xd_model_max_rows(model);
 	int			since = 0;
 	double		best_loss,
+				vloss_unused,
 				auc;
 	xd_config	cfg = model->cfg;
 	double		t0 = xd_clock_seconds();
@@ -304,13 +340,27 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 	}
 	/* without rho the module is made as for a model without the term */
 	cfg.repeat = cfg.repeat && o->rho;
-	if ((st = xd_cold_new(&cfg, o->film, o->hidden, cap, &cold)) != XD_OK ||
-		(st = xd_cold_new(&cfg, o->film, o->hidden, 1, &best)) != XD_OK)
+	if ((st = xd_cold_new(&cfg, o->prior ? &ds->enc.schema : NULL, ds->n_items, o->film,
+						  o->hidden, cap, &cold)) != XD_OK ||
+		(st = xd_cold_new(&cfg, o->prior ? &ds->enc.schema : NULL, ds->n_items, o->film,
+						  o->hidden, 1, &best)) != XD_OK)
 		goto done;
 	if (start)
 		xd_cold_copy_values(cold, start);
 	else
 		xd_cold_init(cold, &rng);
+	if (cold->floor)
+		cold->floor->w[0] = 0.0f;	/* trained without it: a serving choice */
+	if (cold->prior_N && (st = xd_cold_prior_count(cold, ds)) != XD_OK)
+		goto done;
+	lp.prow = malloc(sizeof(int32_t) * (size_t) (cold->n_prior + 1));
+	lp.self = malloc(sizeof(int32_t) * 2 * (size_t) (max_rows > 0 ? max_rows : 1) *
+					 (size_t) (cold->n_prior + 1));
+	if (!lp.prow || !lp.self)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
 
 	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &best_loss, &auc)) != XD_OK)
 		goto done;
@@ -350,7 +400,8 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 			if (++in_step == o->episodes_per_step || i == n_ep - 1)
 			{
 				for (int p = 0; p < cold->n_params; p++)
-					if (!xd_param_adam(&cold->params[p], o->lr, model->cfg.adam_beta1,
+					if (&cold->params[p] != cold->prior_N && &cold->params[p] != cold->floor &&
+						!xd_param_adam(&cold->params[p], o->lr, model->cfg.adam_beta1,
 									   model->cfg.adam_beta2, model->cfg.adam_eps))
 					{
 						st = XD_ENUMERIC;
@@ -374,9 +425,28 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, const xd_cold *start,
 			since++;
 	}
 	xd_cold_copy_values(cold, best);
+	/*
+	 * own items first: on when it ranks more validation positives above
+	 * their item negative than the module alone does (the loss is the same)
+	 */
+	if (cold->floor)
+	{
+		double		auc1;
+
+		cold->floor->w[0] = 1.0f;
+		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &vloss_unused, &auc1)) != XD_OK)
+			goto done;
+		if (auc1 > rep->valid_auc)
+			rep->valid_auc = auc1;
+		else
+			cold->floor->w[0] = 0.0f;
+		rep->floor = cold->floor->w[0] != 0.0f;
+	}
 	rep->best_valid_loss = best_loss;
 	rep->n_train_users = n_t;
 	rep->n_valid_users = n_v;
+	cold->prior_self = NULL;	/* the episodes' scratch, freed below */
+	cold->n_self = 0;
 	*out = cold;
 	cold = NULL;
 done:
@@ -387,6 +457,8 @@ done:
 	free(vusers);
 	free(lp.scratch);
 	free(lp.cbuf);
+	free(lp.prow);
+	free(lp.self);
 	xd_support_free(&lp.s);
 	xd_batch_free(&lp.q);
 	xd_user_rows_free(&lp.train);

@@ -96,5 +96,9 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 	xdpg_json_num(b, "valid_loss_before", f->rep.first_valid_loss, true);
 	xdpg_json_num(b, "valid_loss", f->rep.best_valid_loss, true);
 	xdpg_json_num(b, "seconds", f->rep.seconds, true);
+	/* the context prior (always trained now), and own items first when rho is */
+	appendStringInfo(b, ", \"prior\": %s", f->cold->prior_N ? "true" : "false");
+	if (f->cold->floor)
+		appendStringInfo(b, ", \"own_items_first\": %s", f->rep.floor ? "true" : "false");
 	appendStringInfoString(b, "}");
 }

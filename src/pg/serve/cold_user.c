@@ -767,7 +767,7 @@ xdpg_cold_scores(XdColdUser *cu, const float *c, bool exclude_seen, float *score
 	if (cu->served_as == XDPG_SERVED_POPULAR)
 		memcpy(scores, version_popularity(v), sizeof(float) * v->items.n);
 	else
-		xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task,
+		xdpg_check_status(xd_cold_score_outputs(v->cold, v->model, &cu->task, c,
 												xdpg_item_outputs(v, c), scores),
 						  "scoring the cold user");
 	if (exclude_seen)

@@ -35,6 +35,9 @@ typedef enum XdDim
 	XDPG_DIM_ENC_LATENT,
 	XDPG_DIM_COLD_HIDDEN,		/* the cold-start encoder's width (cold.h) */
 	XDPG_DIM_COLD_IN,			/* its input [e_v ; c* ; y]: d + m + 1 */
+	XDPG_DIM_COLD_PRIOR,		/* its prior's weights: (interaction features + 1)
+								 * x XD_COLD_PRIOR_BANDS */
+	XDPG_DIM_COLD_PRIOR_ROWS,	/* its prior's rows of counts (xd_cold_prior_rows) */
 	XDPG_DIM_FS_GATES,			/* the few-shot LSTMs' 4H gates (fewshot.h) */
 	XDPG_DIM_FS_HIDDEN,			/* ... their H */
 	XDPG_DIM_FS_UPD_IN,			/* the update LSTM's input, */
@@ -80,6 +83,9 @@ typedef enum XdTensorHome
 	XDPG_HOME_ENCODERS,			/* a source's encoders: all of them or none */
 	XDPG_HOME_COLD,				/* the cold-start module: all of it or none */
 	XDPG_HOME_COLD_FILM,		/* its FiLM heads: all or none, with the module */
+	XDPG_HOME_COLD_PRIOR,		/* its context prior (and own items first): all
+								 * or none, with the module (none before 0.2.0's
+								 * issue 19 follow-up) */
 	XDPG_HOME_FEWSHOT,			/* the few-shot meta-learner: all of it or none */
 	XDPG_HOME_BIAO				/* BIAO's perceptron: stored or not */
 } XdTensorHome;

@@ -106,6 +106,12 @@ static const XdTensorRule stored_tensors[] = {
 	{"cold.rep.W", XDPG_NEED_COLD_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD, XDPG_FINITE},
 	{"cold.rep.b", XDPG_NEED_COLD_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD, XDPG_FINITE},
 	/* FiLM per user tower layer (paper eq. 11): gamma = 1 + W_g C + b_g, beta */
+	/* its context-popularity prior, counted per domain, and own items first */
+	{"cold.prior.N", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_COLD_PRIOR_ROWS, XDPG_DIM_ITEMS, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
+	{"cold.prior.W", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_COLD_PRIOR, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
+	{"cold.prior.k", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_PRIOR, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
+	{"cold.prior.b", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_PRIOR, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
+	{"cold.rep.floor", XDPG_NEED_COLD_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
 	{"cold.film.g%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.g%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.b%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
@@ -213,6 +219,10 @@ dim(XdDim d, const XdVersionLayout *l)
 			return XD_COLD_HIDDEN;
 		case XDPG_DIM_COLD_IN:
 			return (uint64) l->cfg->d + (uint64) l->cfg->m + 1;
+		case XDPG_DIM_COLD_PRIOR:
+			return ((uint64) s->n_interaction + 1) * XD_COLD_PRIOR_BANDS;
+		case XDPG_DIM_COLD_PRIOR_ROWS:
+			return (uint64) xd_cold_prior_rows(s);
 		case XDPG_DIM_FS_GATES:
 			return 4 * XD_FS_HIDDEN;
 		case XDPG_DIM_FS_HIDDEN:

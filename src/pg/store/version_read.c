@@ -69,6 +69,7 @@ typedef struct VersionRead
 	bool		has_encoders;	/* wanted and stored */
 	bool		has_cold;		/* the cold-start module is stored */
 	bool		has_cold_film;	/* ... with its FiLM heads */
+	bool		has_cold_prior; /* ... with its context prior */
 	bool		has_fewshot;	/* the few-shot meta-learner: wanted and stored */
 	bool		has_biao;		/* BIAO's perceptron is stored */
 	int32	   *code_values[2]; /* users, items: n_values of each profile code */
@@ -613,7 +614,7 @@ static bool
 optional_home(XdTensorHome home)
 {
 	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM ||
-		home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO;
+		home == XDPG_HOME_COLD_PRIOR || home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO;
 }
 
 /* How many of home's expected tensors the inventory found, of how many. */
@@ -639,6 +640,7 @@ optional_read(const VersionRead *r, XdTensorHome home)
 	return home == XDPG_HOME_ENCODERS ? r->has_encoders :
 		home == XDPG_HOME_COLD ? r->has_cold :
 		home == XDPG_HOME_COLD_FILM ? r->has_cold_film :
+		home == XDPG_HOME_COLD_PRIOR ? r->has_cold_prior :
 		home == XDPG_HOME_FEWSHOT ? r->has_fewshot :
 		home == XDPG_HOME_BIAO ? r->has_biao : true;
 }
@@ -652,6 +654,7 @@ take_tensor_inventory(VersionRead *r)
 				n_present = 0,
 				n_cold = 0,
 				n_film = 0,
+				n_prior = 0,
 				n_fewshot = 0,
 				n_biao = 0;
 
@@ -708,6 +711,12 @@ take_tensor_inventory(VersionRead *r)
 	if (n_present > 0 && (n_present < n_film || !r->has_cold))
 		version_corrupt(r, "it stores %d of the %d FiLM tensors of its cold-start module%s",
 						n_present, n_film, r->has_cold ? "" : ", but not the module");
+	/* its context prior likewise (a module stored before it has none) */
+	n_present = home_found(r, XDPG_HOME_COLD_PRIOR, &n_prior);
+	r->has_cold_prior = n_present > 0;
+	if (n_present > 0 && (n_present < n_prior || !r->has_cold))
+		version_corrupt(r, "it stores %d of the %d context prior tensors of its cold-start module%s",
+						n_present, n_prior, r->has_cold ? "" : ", but not the module");
 
 	/*
 	 * The few-shot meta-learner (option fewshot, fewshot_fit.c), when wanted:
@@ -883,7 +892,8 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 	if (r->has_cold)
 	{
 		/* its scratch holds a pass of the model's rows, as the model's does */
-		xdpg_check_status(xd_cold_new(&r->cfg, r->has_cold_film, XD_COLD_HIDDEN,
+		xdpg_check_status(xd_cold_new(&r->cfg, r->has_cold_prior ? schema : NULL, r->n_items,
+									  r->has_cold_film, XD_COLD_HIDDEN,
 									  xd_model_max_rows(v->model), &v->cold),
 						  "reading the cold-start module");
 		for (int j = 0; j < v->cold->n_params; j++)
@@ -979,7 +989,8 @@ tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **c
 	else if (strcmp(t->name, "feat.item_codes") == 0)
 		*codes = e->item_codes;
 	else if ((p = t->home == XDPG_HOME_ENCODERS ? find_encoder_param(r->v->encoders, t->name)
-			  : t->home == XDPG_HOME_COLD || t->home == XDPG_HOME_COLD_FILM ?
+			  : t->home == XDPG_HOME_COLD || t->home == XDPG_HOME_COLD_FILM ||
+			  t->home == XDPG_HOME_COLD_PRIOR ?
 			  xd_cold_find_param(r->v->cold, t->name)
 			  : t->home == XDPG_HOME_FEWSHOT ? xd_fewshot_find_param(r->v->fewshot, t->name)
 			  : t->home == XDPG_HOME_BIAO ? &r->v->biao_phi
@@ -1090,6 +1101,9 @@ read_tensors(VersionRead *r)
 	for (int i = 0; i < r->n_tensors; i++)
 		if (!r->tensors[i].found && optional_read(r, r->tensors[i].home))
 			version_corrupt(r, "tensor \"%s\" is missing", r->tensors[i].name);
+	/* the prior's counts are counts, own items first 0 or 1 (cold.h) */
+	if (r->has_cold && xd_cold_prior_ready(r->v->cold) != XD_OK)
+		version_corrupt(r, "its cold-start module's context prior holds values that are not counts, or its own-items-first flag is neither 0 nor 1");
 }
 
 /* ------------------------------------------------------------ key maps */
