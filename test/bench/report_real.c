@@ -30,7 +30,9 @@
  * MRR (train.h), and target-only trained as xdrec.train fits it with repeat
  * 'lift' (fit_lift_only) with the lift each rule would choose. --lift: the
  * repeat-term fits are repeat 'lift' too (make report-real-lift, DePaulMovie
- * included as its own target). --blend fits only what the blends read
+ * included as its own target), and each lift-only fit prints a LIFT line to
+ * stderr: every candidate's validation MRR and standard error, test
+ * full-ranking and sampled MRR (rules weighed after the run). --blend fits only what the blends read
  * (target-only, and target-only, Anneal and DRR searched by decay) and
  * prints the blends against target-only, sums and per target with 2
  * standard errors.
