@@ -286,7 +286,8 @@ SELECT (SELECT ltrim(encode(substring(data FROM 49), 'hex'), '0') = '' FROM xdre
         WHERE version_id = :lv AND tensor = 'rep.b' AND chunk = 0) =
        CASE (:'lift_run'::jsonb->'repeat'->>'lift')::float8
             WHEN 0 THEN '00000000' WHEN 0.5 THEN '0000003f' WHEN 1 THEN '0000803f'
-            WHEN 2 THEN '00000040' WHEN 4 THEN '00008040' WHEN 8 THEN '00000041' END AS rep_b_is_the_lift;
+            WHEN 2 THEN '00000040' WHEN 4 THEN '00008040' WHEN 8 THEN '00000041'
+            WHEN 1000 THEN '00007a44' END AS rep_b_is_the_lift;
 SELECT count(*) AS ranked FROM xdrec.rank('rep', 0, '{}', 80);
 SELECT xdrec.alter_model('rep', options => '{"repeat": false}')->>'repeat' AS altered_back;
 SELECT xdrec.drop_model('rep') IS NOT NULL AS rep_dropped;

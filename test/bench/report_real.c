@@ -30,7 +30,9 @@
  * MRR (train.h), and target-only trained as xdrec.train fits it with repeat
  * 'lift' (fit_lift_only) with the lift each rule would choose. --lift: the
  * repeat-term fits are repeat 'lift' too (make report-real-lift, DePaulMovie
- * included as its own target). --blend fits only what the blends read
+ * included as its own target), and each lift-only fit prints a LIFT line to
+ * stderr: every candidate's validation MRR and standard error, test
+ * full-ranking and sampled MRR (rules weighed after the run). --blend fits only what the blends read
  * (target-only, and target-only, Anneal and DRR searched by decay) and
  * prints the blends against target-only, sums and per target with 2
  * standard errors.
@@ -139,8 +141,8 @@ static const char *const group_label[N_GROUPS] = {
 
 /*
  * --quick, the lift only: the rules that choose it after the fit, each
- * from the same fit's candidates (train.h): the product's (the best lift
- * unless no lift wins on validation beyond 2 standard errors), the best on
+ * from the same fit's candidates (train.h): the product's (the largest lift
+ * no lift does not beat on validation beyond 2 standard errors), the best on
  * validation, the best on validation pooled with a leave-one-out ranking of
  * training rows (each ranked with the user's other training rows as history),
  * and the best on those training rows alone
@@ -154,7 +156,7 @@ enum
 	N_LIFT_RULES
 };
 static const char *const lift_rule_label[N_LIFT_RULES] = {
-	"product: lift unless valid rejects (2 s.e.)", "best on validation",
+	"product: largest lift valid does not reject", "best on validation",
 	"best on validation + training rows", "best on training rows"
 };
 
@@ -539,12 +541,54 @@ best_lift(const double *mrr)
 }
 
 /*
+ * --quick --lift: every candidate of a lift-only model's calibration (cal),
+ * printed to stderr on one line per fit for rules weighed after the run:
+ * the validation MRR and standard error the calibration saw, and on the
+ * test split the full-ranking MRR (repeats allowed) and the sampled MRR
+ * each candidate gives. test_full receives the full-ranking MRRs (from no
+ * lift); the model returns with the kept candidate.
+ */
+static void
+print_lift_fit(const char *view, const char *dom, int s, const char *path, xd_model *model,
+			   const xd_dataset *ds, const xd_repeat_calibration *cal, double *test_full)
+{
+	double		sampled[XD_REPEAT_CANDIDATES] = {0};
+	int64_t		n;
+
+	for (int k = 1; k < XD_REPEAT_CANDIDATES; k++)
+	{
+		xd_eval_opts eo;
+		xd_rank_metrics rm;
+
+		xd_repeat_apply(model, XD_REPEAT_OFF);
+		xd_repeat_apply(model, k);
+		xd_eval_opts_default(&eo);
+		CHECK(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_model_score, model, &rm));
+		sampled[k] = rm.mrr;
+	}
+	xd_repeat_apply(model, XD_REPEAT_OFF);
+	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TEST, 0, NULL, test_full, NULL, &n));
+	fprintf(stderr, "LIFT %s %s %d %s kept %d", view, dom, s, path, cal->chosen);
+	for (int w = 0; w < 4; w++)
+	{
+		const double *x = w == 0 ? cal->mrr : w == 1 ? cal->se : w == 2 ? test_full : sampled;
+
+		fprintf(stderr, " %s", w == 0 ? "valid" : w == 1 ? "se" : w == 2 ? "test_full" : "test_sampled");
+		for (int k = 1; k < XD_REPEAT_CANDIDATES; k++)
+			fprintf(stderr, " %.6f", x[k]);
+	}
+	fprintf(stderr, " n_valid %lld\n", (long long) cal->n_valid);
+	xd_repeat_apply(model, cal->chosen);
+}
+
+/*
  * --quick: target-only with the repeat term a calibrated lift only (option
  * repeat 'lift': core.h's repeat_lift), as the product fits it, and the
  * lift each rule above would choose from the same fit.
  */
 static void
-fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
+fit_lift_only(const char *view, const char *dom, const xd_config *src_cfg, const xd_dataset *ds,
+			  int s, cell *c)
 {
 	xd_config	cfg = *src_cfg;
 	xd_model   *model;
@@ -570,8 +614,8 @@ fit_lift_only(const xd_config *src_cfg, const xd_dataset *ds, int s, cell *c)
 	eval_test(ds, xd_model_score, model, c, &n, &ex);
 	c->repeat_choice = res.repeat.chosen;
 	/* every candidate from the model as trained (no lift) */
+	print_lift_fit(view, dom, s, "train", model, ds, &res.repeat, c->repeat_test);
 	xd_repeat_apply(model, XD_REPEAT_OFF);
-	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TEST, 0, NULL, c->repeat_test, NULL, &n));
 	CHECK(xd_repeat_candidates(model, ds, XD_SPLIT_TRAIN, 1000, NULL, train_mrr, NULL, &n_train));
 	for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
 		pooled[k] = (res.repeat.mrr[k] * (double) res.repeat.n_valid + train_mrr[k] * (double) n_train) /
@@ -746,7 +790,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				c->epochs = r.epochs;
 				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
 				c->repeat_choice = r.repeat.chosen;
-				if (quick && plan[mi].repeat && !v->explicit_fb)
+				if (quick && lift_mode && plan[mi].repeat && !v->explicit_fb)
+					/* every candidate from no lift, as fit_lift_only's */
+					print_lift_fit(v->name, v->domain[k], s, "adapt", r.model, ds[k], &r.repeat,
+								   c->repeat_test);
+				else if (quick && plan[mi].repeat && !v->explicit_fb)
 				{
 					/* every candidate on the test split, around the kept one */
 					int64_t		nt;
@@ -770,7 +818,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					xd_transfer_result_free(&r);
 			}
 			if (quick && !v->explicit_fb)
-				fit_lift_only(&src.cfg, ds[k], s, &v->lift[k][s]);
+				fit_lift_only(v->name, v->domain[k], &src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
 			for (int am = M_AUTO; am <= (blend_only ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
 			{
@@ -1166,7 +1214,7 @@ static const char *
 repeat_choice_label(int chosen)
 {
 	static const char *const l[XD_REPEAT_CANDIDATES] = {
-		"learned", "+0.5", "+1", "+2", "+4", "+8", "off"
+		"learned", "+0.5", "+1", "+2", "+4", "+8", "first", "off"
 	};
 
 	return chosen >= 0 && chosen < XD_REPEAT_CANDIDATES ? l[chosen] : "?";
@@ -1240,7 +1288,7 @@ print_quick(const view_run *v)
 		if (m < M_HEUR1 && plan[m].repeat && !v->explicit_fb)
 		{
 			/* test full-ranking MRR of each candidate from the kept term (mean over targets) */
-			printf("\n    test full MRR by candidate, from the kept term:");
+			printf("\n    test full MRR by candidate, from %s:", lift_mode ? "no lift" : "the kept term");
 			for (int i = 0; i < XD_REPEAT_CANDIDATES; i++)
 			{
 				double		t = 0.0;

@@ -25,8 +25,13 @@
 #include "xdrec/metrics.h"
 #include "xdrec/train.h"
 
-/* b_R's shifts tried after the learned term itself (candidates 1..5) */
-static const float xd_repeat_shifts[XD_REPEAT_OFF - 1] = {0.5f, 1.0f, 2.0f, 4.0f, 8.0f};
+/*
+ * b_R's shifts tried after the learned term itself (candidates 1..6); the
+ * last, XD_REPEAT_FIRST, puts the user's items ahead of every other item
+ * (scores are a few units; fewshot_lift.c's ladder tops out the same way),
+ * ordered among themselves by the model
+ */
+static const float xd_repeat_shifts[XD_REPEAT_OFF - 1] = {0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 1000.0f};
 
 /*
  * validation positives ranked, each against every item: at most 1,000, and
@@ -216,14 +221,11 @@ done:
 int
 xd_repeat_lift_choice(const double mrr[XD_REPEAT_CANDIDATES], const double se[XD_REPEAT_CANDIDATES])
 {
-	int			best = 1;
-
-	/* the best lift (ties: the smaller) */
-	for (int k = 2; k < XD_REPEAT_OFF; k++)
-		if (mrr[k] > mrr[best])
-			best = k;
-	/* kept unless it loses to no lift beyond the margin */
-	return mrr[best] - mrr[XD_REPEAT_OFF] < -XD_REPEAT_LIFT_MARGIN * se[best] ? XD_REPEAT_OFF : best;
+	/* the largest lift that does not lose to no lift beyond the margin */
+	for (int k = XD_REPEAT_FIRST; k > XD_REPEAT_LEARNED; k--)
+		if (mrr[k] - mrr[XD_REPEAT_OFF] >= -XD_REPEAT_LIFT_MARGIN * se[k])
+			return k;
+	return XD_REPEAT_OFF;
 }
 
 xd_status

@@ -361,7 +361,7 @@ void
 xdpg_fit_summary_repeat(StringInfo b, const xd_repeat_calibration *cal)
 {
 	static const char *const names[XD_REPEAT_CANDIDATES] = {
-		"learned", "lift 0.5", "lift 1", "lift 2", "lift 4", "lift 8", "off"
+		"learned", "lift 0.5", "lift 1", "lift 2", "lift 4", "lift 8", "lift 1000", "off"
 	};
 
 	if (cal->n_valid == 0)
