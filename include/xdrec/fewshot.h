@@ -200,9 +200,10 @@ typedef struct xd_fewshot_result
 	double		last_loss;		/* at the last step's batch */
 	double		seconds;		/* wall time of the adaptation */
 	/*
-	 * The repeat lift (fewshot_lift.c): the support's (user, item) pairs,
-	 * sorted, and how much xd_fewshot_score lifts a user's support items,
-	 * chosen on lift_rows support rows (0: none could move it)
+	 * The repeat lift (fewshot_lift.c): the (user, item) pairs of the
+	 * support's training rows (the history), sorted, and how much
+	 * xd_fewshot_score lifts a user's history items, chosen on lift_rows
+	 * support rows (0: none could move it)
 	 */
 	uint64_t   *own;
 	int64_t		n_own;
@@ -226,12 +227,13 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
 /*
  * Scores b with an adaptation (an xd_score_fn, arg the result): its model's
  * score, plus r->lift where the row's user has the row's item in the
- * support. The lift is chosen after the updates, on the support (up to
- * XD_FS_LIFT_ROWS rows of users with another support row, each left out
- * and ranked against the user's other support items and XD_FS_LIFT_NEW
- * items the user never chose): a ladder from 0 (the model alone) to 1000
- * (the user's support items first), the best mean reciprocal rank;
- * fs->use_lift false keeps it 0.
+ * support's training rows (the history). The lift is chosen after the
+ * updates, on the support (up to XD_FS_LIFT_ROWS rows of users with another
+ * history row, each left out of the history and ranked against
+ * XD_FS_LIFT_NEW items the user never chose, and the user's other history
+ * items when a quarter of the history repeats: fewshot_lift.c): a ladder
+ * from 0 (the model alone) to 1000 (the user's history items first), the
+ * best mean reciprocal rank; fs->use_lift false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

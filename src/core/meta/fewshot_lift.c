@@ -4,18 +4,23 @@
  * user's support items may be lifted above the items they never chose, by
  * an amount the support itself calibrates.
  *
- * After the updates, up to XD_FS_LIFT_ROWS support rows of users with
- * another support row are ranked in their own context, leaving the row out:
- * the user's other support items are its own items (all of them ranked),
- * the positive is one when the user chose it in another row, and the items
+ * The history is the support's training rows (what the SQL path's repeat
+ * term lifts and what the protocol leaves out of a user's candidates): only
+ * their items are lifted. After the updates, up to XD_FS_LIFT_ROWS support
+ * rows (training and validation) of users with another history row are
+ * ranked in their own context, each left out of its user's history: the
+ * positive is own when the user has it in another history row; the items
  * the user never chose are all ranked when few, else a seeded
- * XD_FS_LIFT_NEW stand for them (each counting for its share). Every lift
- * of the ladder (0 = the model alone, the last = the user's support items
- * first, as the heuristic) shifts only the own items, so all the rows'
- * candidates are scored once, in one batch, and each lift's rank follows.
- * The lift with the best mean reciprocal rank is kept, the smaller on a
- * tie, 0 without a row. It costs about a tenth of an adaptation at N = 64
- * (perf, the report's world); ranking every item was a third.
+ * XD_FS_LIFT_NEW stand for them (each counting for its share); the user's
+ * other history items are ranked too only when a quarter of the history
+ * repeats a pair of it (as exclude_seen "auto" keeps seen items then;
+ * otherwise they are left out, as the protocol's full ranking and rank
+ * without seen items do, and a lift can only raise a repeat positive).
+ * Every lift of the ladder (0 = the model alone, the last = the user's
+ * history items first, as the heuristic) shifts only the own items, so the
+ * rows' candidates are scored once, in as few batches as hold them, and
+ * each lift's rank follows. The lift with the best mean reciprocal rank is
+ * kept, the smaller on a tie, 0 without a row.
  * The model was fitted on the row it ranks, which flatters the positive
  * against items the user never chose more than against the user's other
  * items (fitted too): the leave-one-out leans, if anywhere, to a smaller lift.
