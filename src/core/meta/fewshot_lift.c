@@ -20,7 +20,10 @@
  * history items first, as the heuristic) shifts only the own items, so the
  * rows' candidates are scored once, in as few batches as hold them, and
  * each lift's rank follows. The lift with the best mean reciprocal rank is
- * kept, the smaller on a tie, 0 without a row.
+ * kept, 0 without a row; on a tie the smaller when the history is ranked,
+ * else the larger (no row can lose by it, and the rows ranked were fitted,
+ * so the model alone already puts them first where a new row of the same
+ * pair, in its own context, need not be).
  * The model was fitted on the row it ranks, which flatters the positive
  * against items the user never chose more than against the user's other
  * items (fitted too): the leave-one-out leans, if anywhere, to a smaller lift.
@@ -322,8 +325,14 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	{
 		int			best = 0;
 
+		/*
+		 * with the history left out a lift costs no row, so a tie goes to
+		 * the larger (the rows ranked were fitted: the model already puts
+		 * them first, where a new row of the same pair need not be); with
+		 * it kept, to the smaller
+		 */
 		for (int k = 1; k < N_LIFTS; k++)
-			if (rr[k] > rr[best])
+			if (rr[k] > rr[best] || (!keep_own && rr[k] == rr[best]))
 				best = k;
 		res->lift = lift_ladder[best];
 		res->lift_rows = n_ranked;
