@@ -366,6 +366,19 @@ XD_TEST(fewshot_repeat_lift_is_chosen_on_the_support)
 	xd_fewshot_result_free(&r);
 	fs->use_lift = true;
 
+	/*
+	 * 4 repeats in 52 history rows, below a quarter: the history is left
+	 * out of the ranking, no lift can cost a row, and the ladder's top wins
+	 */
+	XD_REQUIRE(cut->n_split[XD_SPLIT_TRAIN] >= 48);
+	for (int i = 0; i < 48; i++)
+		rows[i] = sup[i];
+	for (int i = 0; i < 4; i++)
+		rows[48 + i] = sup[i];
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 52, 52, 5, &r) == XD_OK);
+	XD_CHECK(r.lift_rows > 0 && r.lift == 1000.0f);
+	xd_fewshot_result_free(&r);
+
 	/* one row per user: nothing to leave out, no lift */
 	XD_REQUIRE((seen_user = calloc(cut->n_users, sizeof(bool))) != NULL);
 	for (int64_t i = 0; i < cut->n_split[XD_SPLIT_TRAIN] && n_one < 64; i++)
