@@ -37,11 +37,14 @@
  *             XD_FS_MIN_STEPS and at most XD_FS_MAX_STEPS updates;
  *             meta-training samples Bernoulli(p^t) (Algorithm 1) and prices
  *             each update at XD_FS_STEP_COST of query loss; serving stops
- *             deterministically at the median of that policy's stopping
- *             time, the first t after the minimum with 1 - prod (1 - p^j)
- *             >= 1/2 (the issue's p^t > 0.5 never held: the learned p^t
- *             stays near 0.1-0.2 a step, so serving always ran the maximum
- *             while the sampled episodes averaged 8 updates)
+ *             deterministically at the mean of that policy's stopping
+ *             time, the first t after the minimum where the policy would
+ *             have gone on with probability prod (1 - p^j) <= 1/e (for a
+ *             constant p, the mean; the issue's p^t > 0.5 never held: the
+ *             learned p^t stays near 0.1-0.2 a step, so serving always ran
+ *             the maximum; the median, survival 1/2, stopped at 8 updates
+ *             where the episodes meta-trained on averaged 10-12, and lost
+ *             HitRate to a fixed 10 on every world)
  *
  * L is the model's own loss (DESIGN.md section 3, eq. 13-14 or 16) on a
  * batch of the support (all of it up to XD_FS_STEP_ROWS positives, else
@@ -75,10 +78,11 @@
 #define XD_FS_CLIP 3.0f			/* |g / rms g| at most */
 #define XD_FS_BATCH 128			/* positives of a query batch at most */
 #define XD_FS_STEP_ROWS 64		/* support positives per update at most */
-#define XD_FS_LIFT_ROWS 16		/* support rows the repeat lift is chosen on */
+#define XD_FS_LIFT_ROWS 64		/* support rows the repeat lift is chosen on */
 #define XD_FS_LIFT_NEW 16		/* items a row's user never chose it ranks against */
 #define XD_FS_UPD_IN 6			/* [pre(rms g), pre(rms theta), pre(L)] */
 #define XD_FS_STEP_COST 0.002f	/* query loss an update must gain (REINFORCE) */
+#define XD_FS_STOP_SURVIVAL 0.36787944	/* 1/e: serving stops at the mean */
 
 /* The tensors of theta a controller is kept for (their model names). */
 typedef enum xd_fs_slot
@@ -196,9 +200,10 @@ typedef struct xd_fewshot_result
 	double		last_loss;		/* at the last step's batch */
 	double		seconds;		/* wall time of the adaptation */
 	/*
-	 * The repeat lift (fewshot_lift.c): the support's (user, item) pairs,
-	 * sorted, and how much xd_fewshot_score lifts a user's support items,
-	 * chosen on lift_rows support rows (0: none could move it)
+	 * The repeat lift (fewshot_lift.c): the (user, item) pairs of the
+	 * support's training rows (the history), sorted, and how much
+	 * xd_fewshot_score lifts a user's history items, chosen on lift_rows
+	 * support rows (0: none could move it)
 	 */
 	uint64_t   *own;
 	int64_t		n_own;
@@ -222,12 +227,13 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
 /*
  * Scores b with an adaptation (an xd_score_fn, arg the result): its model's
  * score, plus r->lift where the row's user has the row's item in the
- * support. The lift is chosen after the updates, on the support (up to
- * XD_FS_LIFT_ROWS rows of users with another support row, each left out
- * and ranked against the user's other support items and XD_FS_LIFT_NEW
- * items the user never chose): a ladder from 0 (the model alone) to 1000
- * (the user's support items first), the best mean reciprocal rank;
- * fs->use_lift false keeps it 0.
+ * support's training rows (the history). The lift is chosen after the
+ * updates, on the support (up to XD_FS_LIFT_ROWS rows of users with another
+ * history row, each left out of the history and ranked against
+ * XD_FS_LIFT_NEW items the user never chose, and the user's other history
+ * items when a quarter of the history repeats: fewshot_lift.c): a ladder
+ * from 0 (the model alone) to 1000 (the user's history items first), the
+ * best mean reciprocal rank; fs->use_lift false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

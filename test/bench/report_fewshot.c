@@ -19,8 +19,10 @@
  * adaptation.
  *
  * Usage: report_fewshot DOCS_DIR [quick] [--real PREPARED_VIEW.tsv [--real-only]]
- * [--targets K] (to try a setting: --real-only, the real view alone;
- * --targets, at most K targets a world)
+ * [--targets K] [--fewshot-only] (to try a setting: --real-only, the real
+ * view alone; --targets, at most K targets a world; --fewshot-only, fewshot,
+ * its stop and lift ablations and the heuristics, not DRR, target-only, the
+ * other ablations or the choice)
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -77,6 +79,7 @@ static int	world_targets[N_WORLDS];
 static int	world_seeds[N_WORLDS];
 static real_view real;			/* --real */
 static int	max_targets = 1000;	/* --targets */
+static bool fewshot_only;		/* --fewshot-only */
 static double lift_sum[N_WORLDS][N_SIZES];	/* fewshot's repeat lifts, summed over runs */
 
 /* popularity over the whole support (train and validation rows) */
@@ -207,6 +210,9 @@ run_world(int wi, bool quick)
 		xd_fewshot_opts fo;
 		xd_fewshot_report rep;
 
+		fs[v] = NULL;
+		if (fewshot_only && (v == M_NO_INIT || v == M_NO_UPDATE))
+			continue;
 		CHECK(xd_fewshot_new(&source.cfg, 3, &fs[v]));
 		fs[v]->use_init = v != 1;
 		fs[v]->use_update = v != 2;
@@ -240,6 +246,8 @@ run_world(int wi, bool quick)
 
 					double		secs;
 
+					if (!fs[v])
+						continue;
 					t0 = cpu_now();
 					CHECK(xd_fewshot_adapt(fs[v], source.shared, cut, 5 + seed, &r));
 					secs = cpu_now() - t0;	/* the adaptation alone, not its evaluation */
@@ -261,7 +269,7 @@ run_world(int wi, bool quick)
 					add(&cells[wi][si][M_NO_LIFT], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
 					xd_fewshot_result_free(&r);
 				}
-				for (int m = M_DRR; m <= M_TARGET_ONLY; m++)
+				for (int m = M_DRR; m <= M_TARGET_ONLY && !fewshot_only; m++)
 				{
 					xd_transfer_opts o;
 					xd_transfer_result r;
@@ -289,6 +297,7 @@ run_world(int wi, bool quick)
 				sp.user_first = true;
 				add(&cells[wi][si][M_SUPPORT_FIRST], hit10(cut, support_pop_score, &sp), 0.0, 0);
 				free(sp.count);
+				if (!fewshot_only)
 				{
 					/* fewshot, or the heuristic the support's validation prefers */
 					xd_fse_choice ch;
@@ -406,6 +415,8 @@ main(int argc, char **argv)
 			quick = true;
 		else if (strcmp(argv[i], "--targets") == 0 && i + 1 < argc)
 			max_targets = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--fewshot-only") == 0)
+			fewshot_only = true;
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--real") == 0 && i + 1 < argc)
@@ -438,7 +449,8 @@ main(int argc, char **argv)
 			"few at N = 16, so the small-N columns rest on few rows and favour repeat "
 			"items). `fewshot` is meta-trained on pseudo-domains of the source "
 			"(include/xdrec/fewshot.h); each ablation is meta-trained alone. fewshot lifts "
-			"the user's support items by a repeat lift it chooses on the support "
+			"the user's items of the support's training rows (the history, as support first's) "
+			"by a repeat lift it chooses on the support "
 			"(src/core/meta/fewshot_lift.c; every fewshot row but \"no repeat lift\", which is "
 			"fewshot with the lift left at 0). \"fewshot or a "
 			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "

@@ -270,13 +270,13 @@ XD_TEST(fewshot_stops_deterministically)
 
 	/*
 	 * p = 0.2 at every step (the head's weights zero): serving stops at the
-	 * median of the policy's stopping time, after the decisions at t = 4..7
-	 * (0.8^4 = 0.41 <= 1/2 < 0.8^3), so 7 updates
+	 * mean of the policy's stopping time, after the decisions at t = 4..8
+	 * (0.8^5 = 0.33 <= 1/e < 0.8^4), so 8 updates (the median, 7)
 	 */
 	memset(fs->stop.Wo->w, 0, sizeof(float) * fs->stop.Wo->rows * fs->stop.Wo->cols);
 	fs->stop.bo->w[0] = logf(0.2f / 0.8f);
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
-	XD_CHECK(r1.steps == 7);
+	XD_CHECK(r1.steps == 8);
 	xd_fewshot_result_free(&r1);
 	fs->stop.bo->w[0] = -20.0f;
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
@@ -328,7 +328,7 @@ XD_TEST(fewshot_repeat_lift_is_chosen_on_the_support)
 	/* 32 support rows, each twice: every left-out row is a repeat */
 	for (int i = 0; i < 32; i++)
 		rows[2 * i] = rows[2 * i + 1] = sup[i];
-	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 64, 5, &r) == XD_OK);
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 64, 64, 5, &r) == XD_OK);
 	XD_CHECK(r.lift_rows == XD_FS_LIFT_ROWS);
 	XD_CHECK(r.lift > 0.0f);
 
@@ -358,13 +358,26 @@ XD_TEST(fewshot_repeat_lift_is_chosen_on_the_support)
 
 	/* no lift asked for: 0, the model's scores */
 	fs->use_lift = false;
-	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 64, 5, &r) == XD_OK);
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 64, 64, 5, &r) == XD_OK);
 	XD_CHECK(r.lift == 0.0f && r.lift_rows == 0);
 	XD_REQUIRE(xd_fewshot_score(&r, &b, s_lift) == XD_OK);
 	XD_REQUIRE(xd_model_score(r.model, &b, s_model) == XD_OK);
 	XD_CHECK(s_lift[0] == s_model[0]);
 	xd_fewshot_result_free(&r);
 	fs->use_lift = true;
+
+	/*
+	 * 4 repeats in 52 history rows, below a quarter: the history is left
+	 * out of the ranking, no lift can cost a row, and the ladder's top wins
+	 */
+	XD_REQUIRE(cut->n_split[XD_SPLIT_TRAIN] >= 48);
+	for (int i = 0; i < 48; i++)
+		rows[i] = sup[i];
+	for (int i = 0; i < 4; i++)
+		rows[48 + i] = sup[i];
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, 52, 52, 5, &r) == XD_OK);
+	XD_CHECK(r.lift_rows > 0 && r.lift == 1000.0f);
+	xd_fewshot_result_free(&r);
 
 	/* one row per user: nothing to leave out, no lift */
 	XD_REQUIRE((seen_user = calloc(cut->n_users, sizeof(bool))) != NULL);
@@ -375,7 +388,7 @@ XD_TEST(fewshot_repeat_lift_is_chosen_on_the_support)
 			rows[n_one++] = sup[i];
 		}
 	XD_REQUIRE(n_one >= 2);
-	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, n_one, 5, &r) == XD_OK);
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, rows, n_one, n_one, 5, &r) == XD_OK);
 	XD_CHECK(r.lift == 0.0f && r.lift_rows == 0);
 	xd_fewshot_result_free(&r);
 	free(seen_user);

@@ -469,6 +469,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 		tr->n_stop = 0;
 		if (q)
 			st = xd_model_loss(model, q, NULL, false, &tr->query_loss[0]);
+
 	}
 	res->steps = 0;
 	for (int t = 0; st == XD_OK && t < max_steps; t++)
@@ -527,16 +528,17 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 				tr->n_stop = t + 1;
 			}
 			/*
-			 * Algorithm 1 line 9 when sampling; serving stops at the median
+			 * Algorithm 1 line 9 when sampling; serving stops at the mean
 			 * of the sampled policy's stopping time, the first t after the
-			 * minimum where it would have stopped with probability >= 1/2
+			 * minimum where the policy would have stopped with probability
+			 * >= 1 - 1/e (XD_FS_STOP_SURVIVAL)
 			 */
 			if (t >= XD_FS_MIN_STEPS)
 			{
 				bool		stop_now;
 
 				go *= 1.0 - p;
-				stop_now = sample ? xd_rng_uniform(rng) < p : go <= 0.5;
+				stop_now = sample ? xd_rng_uniform(rng) < p : go <= XD_FS_STOP_SURVIVAL;
 
 				if (tr)
 					tr->decided[t] = true;
@@ -612,6 +614,7 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 		res->steps = t + 1;
 		if (tr && q)
 			st = xd_model_loss(model, q, NULL, false, &tr->query_loss[t + 1]);
+
 	}
 	xd_model_zero_grad(model);
 	xd_batch_free(&b);
@@ -621,7 +624,8 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 
 xd_status
 xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
-				 const int64_t *rows, int64_t n, uint64_t seed, xd_fewshot_result *out)
+				 const int64_t *rows, int64_t n, int64_t n_hist, uint64_t seed,
+				 xd_fewshot_result *out)
 {
 	double		t0 = xd_clock_seconds();
 	xd_rng		rng;
@@ -637,7 +641,7 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	if (st == XD_OK)
 		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL);
 	if (st == XD_OK)
-		st = xd_fs_choose_lift(out, T, rows, n, fs->use_lift, &rng);
+		st = xd_fs_choose_lift(out, T, rows, n, n_hist, fs->use_lift, &rng);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;
 }
@@ -659,7 +663,7 @@ xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
 	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
 		   sizeof(int64_t) * T->n_split[XD_SPLIT_VALID]);
-	st = xd_fs_adapt_rows(fs, source, T, rows, n, seed, out);
+	st = xd_fs_adapt_rows(fs, source, T, rows, n, T->n_split[XD_SPLIT_TRAIN], seed, out);
 	free(rows);
 	return st;
 }

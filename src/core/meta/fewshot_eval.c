@@ -121,7 +121,7 @@ xd_fseval_choose(xd_fewshot *fs, const xd_shared *source, const xd_dataset *cut,
 		return XD_EINVAL;
 	/* each candidate from the training rows alone */
 	st = xd_fs_adapt_rows(fs, source, cut, cut->split_rows[XD_SPLIT_TRAIN],
-						  cut->n_split[XD_SPLIT_TRAIN], seed, &r);
+						  cut->n_split[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN], seed, &r);
 	if (st == XD_OK)
 		st = xd_fse_rank(cut, XD_SPLIT_VALID, seed, hooks, xd_fewshot_score, &r,
 						 &c[XD_FSE_FEWSHOT], &excluded);

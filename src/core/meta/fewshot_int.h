@@ -50,20 +50,22 @@ xd_status	xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset 
 
 /*
  * The inner loop on support rows[n_rows] of T. sample: draw the stop
- * decisions from rng (meta-training) instead of the median rule; tr (may be NULL)
- * records the run, with the query loss on q after every update when q is
- * given.
+ * decisions from rng (meta-training) instead of the serving rule (the mean
+ * stopping time); tr (may be NULL) records the run, with the query loss on q
+ * after every update when q is given.
  */
 xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
 					  const int64_t *rows, int64_t n_rows, xd_rng *rng, bool sample,
 					  xd_fs_trace *tr, const xd_batch *q);
 
 /*
- * xd_fewshot_adapt on support rows[n] of T (finalized): what the few-shot
- * choice (fewshot_eval.c) fits on the training rows alone.
+ * xd_fewshot_adapt on support rows[n] of T (finalized), the first n_hist of
+ * them the users' history (what the repeat lift lifts: xd_fewshot_adapt's
+ * training rows): what the few-shot choice (fewshot_eval.c) fits on the
+ * training rows alone.
  */
 xd_status	xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
-							 const int64_t *rows, int64_t n, uint64_t seed,
+							 const int64_t *rows, int64_t n, int64_t n_hist, uint64_t seed,
 							 xd_fewshot_result *out);
 
 /*
@@ -76,12 +78,13 @@ xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr
 
 /*
  * The repeat lift (fewshot_lift.c) of res after its updates on support
- * rows[n_rows] of T: res->own from those rows, and res->lift chosen on them
- * when calibrate (else 0).
+ * rows[n_rows] of T: res->own from the first n_hist of them (the history:
+ * the training rows), and res->lift chosen on all of them, each left out of
+ * its user's history, when calibrate (else 0).
  */
 xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
-							  const int64_t *rows, int64_t n_rows, bool calibrate,
-							  xd_rng *rng);
+							  const int64_t *rows, int64_t n_rows, int64_t n_hist,
+							  bool calibrate, xd_rng *rng);
 
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);

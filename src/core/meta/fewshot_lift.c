@@ -4,18 +4,26 @@
  * user's support items may be lifted above the items they never chose, by
  * an amount the support itself calibrates.
  *
- * After the updates, up to XD_FS_LIFT_ROWS support rows of users with
- * another support row are ranked in their own context, leaving the row out:
- * the user's other support items are its own items (all of them ranked),
- * the positive is one when the user chose it in another row, and the items
+ * The history is the support's training rows (what the SQL path's repeat
+ * term lifts and what the protocol leaves out of a user's candidates): only
+ * their items are lifted. After the updates, up to XD_FS_LIFT_ROWS support
+ * rows (training and validation) of users with another history row are
+ * ranked in their own context, each left out of its user's history: the
+ * positive is own when the user has it in another history row; the items
  * the user never chose are all ranked when few, else a seeded
- * XD_FS_LIFT_NEW stand for them (each counting for its share). Every lift
- * of the ladder (0 = the model alone, the last = the user's support items
- * first, as the heuristic) shifts only the own items, so all the rows'
- * candidates are scored once, in one batch, and each lift's rank follows.
- * The lift with the best mean reciprocal rank is kept, the smaller on a
- * tie, 0 without a row. It costs about a tenth of an adaptation at N = 64
- * (perf, the report's world); ranking every item was a third.
+ * XD_FS_LIFT_NEW stand for them (each counting for its share); the user's
+ * other history items are ranked too only when a quarter of the history
+ * repeats a pair of it (as exclude_seen "auto" keeps seen items then;
+ * otherwise they are left out, as the protocol's full ranking and rank
+ * without seen items do, and a lift can only raise a repeat positive).
+ * Every lift of the ladder (0 = the model alone, the last = the user's
+ * history items first, as the heuristic) shifts only the own items, so the
+ * rows' candidates are scored once, in as few batches as hold them, and
+ * each lift's rank follows. The lift with the best mean reciprocal rank is
+ * kept, 0 without a row; on a tie the smaller when the history is ranked,
+ * else the larger (no row can lose by it, and the rows ranked were fitted,
+ * so the model alone already puts them first where a new row of the same
+ * pair, in its own context, need not be).
  * The model was fitted on the row it ranks, which flatters the positive
  * against items the user never chose more than against the user's other
  * items (fitted too): the leave-one-out leans, if anywhere, to a smaller lift.
@@ -94,26 +102,31 @@ xd_fewshot_score(void *arg, const xd_batch *b, float *scores)
 
 /*
  * One left-out row's candidates in the scoring batch: its positive first,
- * then the user's other support items (own), then n_new items the user never
- * chose, each standing for new_weight of them.
+ * then the user's other history items (own; only when kept), then n_new
+ * items the user never chose, each standing for new_weight of them.
  */
 typedef struct lift_row
 {
 	int			first;			/* the positive's index in the batch */
 	int			n_own;
 	int			n_new;
-	bool		pos_own;		/* the user chose the positive in another row */
+	bool		pos_own;		/* the positive is in the user's history */
 	double		new_weight;
 } lift_row;
 
-/* Adds row l's candidates to b, s context c: false when b is full */
+/*
+ * Adds the candidates of (u, v) in context c to b, its user's history own
+ * (without the row itself), ranked with the user's other history items when
+ * keep_own, else without them: false when b is full
+ */
 static bool
 add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, int64_t n_own,
-		int32_t u, int32_t v, xd_rng *rng, lift_row *l)
+		int32_t u, int32_t v, bool pos_own, bool keep_own, xd_rng *rng, lift_row *l)
 {
 	int			m = T->enc.schema.m,
 				n_items = T->n_items,
-				n_others;
+				n_others,
+				n_hist = 0;
 	int64_t		k = lower_bound(own, n_own, xd_fs_pair_key(u, 0));
 	int32_t		last = -1;
 
@@ -131,7 +144,7 @@ add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, i
 		return false;
 	l->first = b->n;
 	l->n_own = l->n_new = 0;
-	l->pos_own = pair_count(own, n_own, u, v) > 1;
+	l->pos_own = pos_own;
 	ADD_ITEM(v);
 	for (; k < n_own && (int32_t) (own[k] >> 32) == u; k++)
 	{
@@ -140,11 +153,15 @@ add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, i
 		if (w == v || w == last)
 			continue;
 		last = w;
-		ADD_ITEM(w);
-		l->n_own++;
+		n_hist++;
+		if (keep_own)
+		{
+			ADD_ITEM(w);
+			l->n_own++;
+		}
 	}
 	/* the items the user never chose: all of them when few, else a seeded sample */
-	n_others = n_items - 1 - l->n_own;
+	n_others = n_items - 1 - n_hist;
 	if (n_others <= XD_FS_LIFT_NEW)
 	{
 		for (int32_t w = 0; w < n_items; w++)
@@ -204,12 +221,14 @@ rank_lifts(const float *s, const lift_row *l, double *rr)
 
 xd_status
 xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
-				  int64_t n_rows, bool calibrate, xd_rng *rng)
+				  int64_t n_rows, int64_t n_hist, bool calibrate, xd_rng *rng)
 {
 	int			m = T->enc.schema.m,
 				n_pick = 0,
 				n_ranked = 0;
-	int64_t    *pick = NULL;
+	int64_t    *pick = NULL,
+				n_repeat = 0;
+	bool		keep_own;
 	float	   *s = NULL,
 			   *base = NULL;
 	lift_row	lr[XD_FS_LIFT_ROWS];
@@ -221,25 +240,38 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	res->lift_rows = 0;
 	free(res->own);
 	res->n_own = 0;
-	if (!(res->own = malloc(sizeof(uint64_t) * (size_t) (n_rows + 1))))
+	if (n_hist < 0 || n_hist > n_rows)
+		return XD_EINVAL;
+	if (!(res->own = malloc(sizeof(uint64_t) * (size_t) (n_hist + 1))))
 		return XD_ENOMEM;
-	for (int64_t i = 0; i < n_rows; i++)
+	for (int64_t i = 0; i < n_hist; i++)
 		res->own[i] = xd_fs_pair_key(T->users[rows[i]], T->items[rows[i]]);
-	res->n_own = n_rows;
-	qsort(res->own, (size_t) n_rows, sizeof(uint64_t), xd_fs_pair_cmp);
+	res->n_own = n_hist;
+	qsort(res->own, (size_t) n_hist, sizeof(uint64_t), xd_fs_pair_cmp);
 	if (!calibrate)
 		return XD_OK;
 
-	/* the rows a lift can move: their user has another support row */
+	/*
+	 * Ranked as the domain will be: a user's other history items are left
+	 * out (the protocol's full ranking, and rank's exclude_seen "auto")
+	 * unless a quarter of the history repeats a pair of it ("auto" keeps
+	 * them then, and a lift also costs the rows that do not repeat)
+	 */
+	for (int64_t i = 1; i < n_hist; i++)
+		n_repeat += res->own[i] == res->own[i - 1];
+	keep_own = 4 * n_repeat >= n_hist && n_hist > 0;
+
+	/* the rows a lift can move: their user has another history row */
 	if (!(pick = malloc(sizeof(int64_t) * (size_t) (n_rows + 1))))
 		return XD_ENOMEM;
 	for (int64_t i = 0; i < n_rows; i++)
 	{
 		int32_t		u = T->users[rows[i]];
-		int64_t		k = lower_bound(res->own, res->n_own, xd_fs_pair_key(u, 0));
+		int64_t		k = lower_bound(res->own, res->n_own, xd_fs_pair_key(u, 0)),
+					need = i < n_hist ? 2 : 1;	/* a history row is its own too */
 
-		if (k + 1 < res->n_own && (int32_t) (res->own[k + 1] >> 32) == u)
-			pick[n_pick++] = rows[i];
+		if (k + need - 1 < res->n_own && (int32_t) (res->own[k + need - 1] >> 32) == u)
+			pick[n_pick++] = i;
 	}
 	/* a seeded XD_FS_LIFT_ROWS of them */
 	for (int i = 0; i < n_pick && i < XD_FS_LIFT_ROWS; i++)
@@ -257,25 +289,50 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	s = malloc(sizeof(float) * (size_t) (b.capacity > 0 ? b.capacity : 1));
 	if (st == XD_OK && (!base || !s))
 		st = XD_ENOMEM;
-	/* every row's candidates in one batch (a row that does not fit is left out) */
+	/*
+	 * the rows' candidates in as few scoring batches as hold them (a row
+	 * too large for an empty batch is left out)
+	 */
 	b.n = 0;
-	for (int i = 0; st == XD_OK && i < n_pick; i++)
+	for (int i = 0, in_batch = 0; st == XD_OK && i <= n_pick; i++)
 	{
-		xd_dataset_encode(T, pick[i], -1, base);
-		if (add_row(&b, T, base, res->own, res->n_own, T->users[pick[i]], T->items[pick[i]],
-					rng, &lr[n_ranked]))
-			n_ranked++;
+		int64_t		r = i < n_pick ? rows[pick[i]] : -1;
+		int32_t		u = r >= 0 ? T->users[r] : -1,
+					v = r >= 0 ? T->items[r] : -1;
+
+		if (r >= 0)
+		{
+			xd_dataset_encode(T, r, -1, base);
+			if (add_row(&b, T, base, res->own, res->n_own, u, v,
+						pair_count(res->own, res->n_own, u, v) > (pick[i] < n_hist),
+						keep_own, rng, &lr[n_ranked + in_batch]))
+			{
+				in_batch++;
+				continue;
+			}
+		}
+		/* the batch is full or the rows are done: score and rank it */
+		if (in_batch > 0 && (st = xd_model_score(res->model, &b, s)) == XD_OK)
+			for (int j = 0; j < in_batch; j++)
+				rank_lifts(s, &lr[n_ranked + j], rr);
+		n_ranked += in_batch;
+		if (r >= 0 && in_batch > 0)
+			i--;				/* the row again, in an empty batch */
+		in_batch = 0;
+		b.n = 0;
 	}
-	if (st == XD_OK && n_ranked > 0)
-		st = xd_model_score(res->model, &b, s);
 	if (st == XD_OK && n_ranked > 0)
 	{
 		int			best = 0;
 
-		for (int i = 0; i < n_ranked; i++)
-			rank_lifts(s, &lr[i], rr);
+		/*
+		 * with the history left out a lift costs no row, so a tie goes to
+		 * the larger (the rows ranked were fitted: the model already puts
+		 * them first, where a new row of the same pair need not be); with
+		 * it kept, to the smaller
+		 */
 		for (int k = 1; k < N_LIFTS; k++)
-			if (rr[k] > rr[best])
+			if (rr[k] > rr[best] || (!keep_own && rr[k] == rr[best]))
 				best = k;
 		res->lift = lift_ladder[best];
 		res->lift_rows = n_ranked;
