@@ -152,6 +152,17 @@ xd_status	xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_it
 int			xd_cold_prior_rows(const xd_schema *s);
 
 /*
+ * The prior's table is rows x items floats, and a categorical interaction
+ * feature may have up to a million values: above this many bytes of N the
+ * module is trained without a prior (xd_cold_prior_fits; the summary's
+ * "prior" says which), so training and every served version stay bounded.
+ */
+#define XD_COLD_PRIOR_MAX_BYTES ((size_t) 64 * 1024 * 1024)
+
+/* Whether the prior's table for schema s and n_items items is within the bound. */
+bool		xd_cold_prior_fits(const xd_schema *s, int32_t n_items);
+
+/*
  * Counts N from ds's training rows (the data the model was trained on),
  * then xd_cold_prior_ready. XD_EINVAL when cold has no prior or ds another
  * item count.

@@ -444,6 +444,28 @@ XD_TEST(cold_prior_ranks_a_contexts_popular_item_first)
 	fixture_free(&f);
 }
 
+/*
+ * The prior's table is bounded (cold.h): a categorical interaction feature
+ * of 1,000 values over 20,000 items (80 MB of counts) leaves it out, the
+ * fixture's schema over as many items keeps it.
+ */
+XD_TEST(cold_prior_is_left_out_beyond_its_bound)
+{
+	static const xd_feature wide[] = {
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, 1000),
+		XD_FEATURE(XD_KIND_HISTORICAL, XD_TYPE_NUMERIC, XD_SCOPE_USER, 0),
+	};
+	xd_schema	s;
+
+	XD_REQUIRE(xd_schema_init(&s, wide, 2) == XD_OK);
+	XD_CHECK(xd_cold_prior_rows(&s) == 1002);
+	XD_CHECK(!xd_cold_prior_fits(&s, 20000));
+	XD_CHECK(xd_cold_prior_fits(&s, 1000));
+	XD_CHECK(!xd_cold_prior_fits(&s, 0));
+	XD_REQUIRE(fixture_schema(&s));
+	XD_CHECK(xd_cold_prior_fits(&s, 20000));
+}
+
 XD_TEST(cold_film_starts_at_the_plain_tower)
 {
 	cold_fixture f;

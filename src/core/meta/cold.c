@@ -160,6 +160,13 @@ xd_cold_prior_rows(const xd_schema *s)
 	return rows;
 }
 
+bool
+xd_cold_prior_fits(const xd_schema *s, int32_t n_items)
+{
+	return n_items >= 1 &&
+		(size_t) xd_cold_prior_rows(s) * (size_t) n_items * sizeof(float) <= XD_COLD_PRIOR_MAX_BYTES;
+}
+
 /* the prior's layout: each interaction feature's block in c and rows of N */
 static xd_status
 xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)

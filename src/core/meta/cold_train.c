@@ -264,6 +264,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 				vloss_unused,
 				auc;
 	xd_config	cfg = model->cfg;
+	const xd_schema *prior;
 	double		t0 = xd_clock_seconds();
 	xd_rng		rng;
 	xd_status	st;
@@ -340,10 +341,10 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	}
 	/* without rho the module is made as for a model without the term */
 	cfg.repeat = cfg.repeat && o->rho;
-	if ((st = xd_cold_new(&cfg, o->prior ? &ds->enc.schema : NULL, ds->n_items, o->film,
-						  o->hidden, cap, &cold)) != XD_OK ||
-		(st = xd_cold_new(&cfg, o->prior ? &ds->enc.schema : NULL, ds->n_items, o->film,
-						  o->hidden, 1, &best)) != XD_OK)
+	/* the prior only within its bound (cold.h): a wider table is left out */
+	prior = o->prior && xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ? &ds->enc.schema : NULL;
+	if ((st = xd_cold_new(&cfg, prior, ds->n_items, o->film, o->hidden, cap, &cold)) != XD_OK ||
+		(st = xd_cold_new(&cfg, prior, ds->n_items, o->film, o->hidden, 1, &best)) != XD_OK)
 		goto done;
 	if (start)
 		xd_cold_copy_values(cold, start);
