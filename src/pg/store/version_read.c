@@ -889,6 +889,10 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 			for (int j = 0; v->encoders->e[k] && j < v->encoders->e[k]->n_params; j++)
 				check_table_covers(r, &v->encoders->e[k]->params[j]);
 	}
+	/* a prior beyond its bound was never trained (cold.h): not allocated */
+	if (r->has_cold_prior && !xd_cold_prior_fits(schema, r->n_items))
+		version_corrupt(r, "its cold-start module's context prior is larger than %zu bytes",
+						XD_COLD_PRIOR_MAX_BYTES);
 	if (r->has_cold)
 	{
 		/* its scratch holds a pass of the model's rows, as the model's does */
