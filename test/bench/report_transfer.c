@@ -55,7 +55,8 @@ enum
 	M_AUTO1,					/* auto at margin 1 */
 	M_AUTO0,					/* auto at margin 0: the best on validation */
 	M_AUTO_BLEND,				/* auto's candidates and their blends (blend.h) */
-	M_BLEND_HALF,				/* target-only and DRR (patience 10) at a = 0.5 */
+	M_BLEND_HALF,				/* target-only and DRR (patience 10) at
+								 * a = XD_BLEND_A */
 	M_AUTO_LARGE,				/* auto; on a target of auto_small_rows training
 								 * rows or more, M_BLEND_HALF where auto keeps
 								 * target-only */
@@ -448,7 +449,7 @@ run_world(world_run *w)
 				a->seconds = w->c[k][M_AUTO][s].seconds + (cpu_now() - t0);
 				/* the fixed blend: both fits' time */
 				bl.tr = &keep_drr;
-				bl.a = 0.5f;
+				bl.a = XD_BLEND_A;
 				a = &w->c[k][M_BLEND_HALF][s];
 				*a = w->c[k][M_TO][s];
 				eval_test(ds, blend_score, &bl, a);
@@ -462,8 +463,7 @@ run_world(world_run *w)
 				 * blend replaces target-only when auto keeps it
 				 */
 				a = &w->c[k][M_AUTO_LARGE][s];
-				if (ds->n_split[XD_SPLIT_TRAIN] >= po.auto_small_rows &&
-					w->c[k][M_AUTO][s].chosen == M_TO)
+				if (xd_auto_blends(&po, ds, w->c[k][M_AUTO][s].chosen == M_TO ? 0 : 1))
 				{
 					*a = w->c[k][M_BLEND_HALF][s];
 					a->chosen = M_BLEND_HALF;
