@@ -203,4 +203,30 @@ double		xd_auto_margin(const xd_transfer_opts *o, const xd_dataset *target);
 /* An xd_score_fn over a result (arg = the xd_transfer_result). */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
 
+/*
+ * The blend of two fits of one target (docs/transfer.md, "The blend of
+ * target-only and a transfer"): s = (1 - a) s_first + a s_second, first
+ * target-only and second a transfer. The large-target rule deploys
+ * XD_BLEND_A's blend of target-only and DRR on a target of
+ * o->auto_small_rows training rows or more where auto keeps target-only
+ * (its choice, chosen, is 0); xd_auto_blends says whether it applies.
+ * Serving the pair (a version holding both fits) is not built.
+ */
+#define XD_BLEND_A 0.5f
+
+bool		xd_auto_blends(const xd_transfer_opts *o, const xd_dataset *target, int chosen);
+
+/*
+ * The blend's scores on a batch's rows (xd_model_score of each model) or,
+ * for rank, on n candidate items for one user in one context
+ * (xd_model_score_items of each); tmp holds the rows' (n) floats. The two
+ * models must score the same target's users and items; a in [0, 1].
+ * XD_EINVAL otherwise.
+ */
+xd_status	xd_blend_score(xd_model *first, xd_model *second, float a,
+						   const xd_batch *b, float *scores, float *tmp);
+xd_status	xd_blend_score_items(xd_model *first, xd_model *second, float a,
+								 int32_t user, const float *c, const int32_t *items,
+								 const float *hist, int n, float *scores, float *tmp);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * blend.h - the blend the reports measure (report_real.c, report_transfer.c;
  * issue 17): s = (1 - a) s_target-only + a s_transfer, two fits' scores mixed
- * per candidate, a from BLEND_A chosen on validation by auto's rule.
+ * per candidate (xd_blend_score), a from BLEND_A chosen on validation by
+ * auto's rule.
  * Static functions: each report program includes it once.
  */
 #ifndef XDREC_BLEND_H
@@ -31,8 +32,6 @@ static xd_status
 blend_score(void *arg, const xd_batch *b, float *scores)
 {
 	blend	   *bl = arg;
-	xd_status	st;
-
 	if (b->n > bl->cap)
 	{
 		float	   *t = realloc(bl->tmp, sizeof(float) * (size_t) b->n);
@@ -42,12 +41,7 @@ blend_score(void *arg, const xd_batch *b, float *scores)
 		bl->tmp = t;
 		bl->cap = b->n;
 	}
-	if ((st = xd_transfer_score((void *) bl->to, b, scores)) != XD_OK ||
-		(st = xd_transfer_score((void *) bl->tr, b, bl->tmp)) != XD_OK)
-		return st;
-	for (int r = 0; r < b->n; r++)
-		scores[r] = (1.0f - bl->a) * scores[r] + bl->a * bl->tmp[r];
-	return XD_OK;
+	return xd_blend_score(bl->to->model, bl->tr->model, bl->a, b, scores, bl->tmp);
 }
 
 /* each validation positive's term of the blend at bl->a (larger is better) */

@@ -535,6 +535,98 @@ XD_TEST(transfer_auto_choose)
 	XD_CHECK(xd_auto_choose(each, 4, 0, 2.0, gain, se) == 0);
 }
 
+/*
+ * The blend of two fits (xd_blend_score, xd_blend_score_items): a = 0 and
+ * 1 are each fit bit for bit, 0.5 the mean, rank's path the batch's numbers
+ * for one user in one context; a outside [0, 1] and a pair of different
+ * targets are refused. xd_auto_blends: target-only kept on a large target.
+ */
+XD_TEST(transfer_blend)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result to,
+				direct;
+	const xd_dataset *ds;
+	xd_batch	b = {0};
+	float	   *s1,
+			   *s2,
+			   *bl,
+			   *tmp;
+	int32_t    *items;
+	int			n;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	ds = w.g->domains[1].ds;
+	tw_opts(&o, XD_TRANSFER_TARGET_ONLY, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &to) == XD_OK);
+	tw_opts(&o, XD_TRANSFER_DIRECT, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &direct) == XD_OK);
+	XD_REQUIRE(tw_batch(ds, &b));
+	n = b.n;
+	s1 = malloc(sizeof(float) * n);
+	s2 = malloc(sizeof(float) * n);
+	bl = malloc(sizeof(float) * n);
+	tmp = malloc(sizeof(float) * n);
+	items = malloc(sizeof(int32_t) * n);
+	XD_REQUIRE(s1 && s2 && bl && tmp && items);
+	XD_REQUIRE(xd_model_score(to.model, &b, s1) == XD_OK);
+	XD_REQUIRE(xd_model_score(direct.model, &b, s2) == XD_OK);
+	XD_CHECK(memcmp(s1, s2, sizeof(float) * n) != 0);	/* two different fits */
+
+	XD_CHECK(xd_blend_score(to.model, direct.model, 0.0f, &b, bl, tmp) == XD_OK);
+	XD_CHECK(memcmp(bl, s1, sizeof(float) * n) == 0);
+	XD_CHECK(xd_blend_score(to.model, direct.model, 1.0f, &b, bl, tmp) == XD_OK);
+	XD_CHECK(memcmp(bl, s2, sizeof(float) * n) == 0);
+	XD_CHECK(xd_blend_score(to.model, direct.model, XD_BLEND_A, &b, bl, tmp) == XD_OK);
+	for (int r = 0; r < n; r++)
+		XD_CHECK_NEAR(bl[r], 0.5 * s1[r] + 0.5 * s2[r], 1e-6);
+
+	/* rank's path: one user, one context, the batch's items */
+	for (int r = 0; r < n; r++)
+	{
+		items[r] = b.items[r];
+		b.users[r] = b.users[0];
+		memcpy(b.c + (size_t) r * b.m, b.c, sizeof(float) * b.m);
+	}
+	XD_CHECK(xd_blend_score(to.model, direct.model, 0.25f, &b, bl, tmp) == XD_OK);
+	XD_CHECK(xd_blend_score_items(to.model, direct.model, 0.25f, b.users[0], b.c, items,
+								  NULL, n, s1, tmp) == XD_OK);
+	for (int r = 0; r < n; r++)
+		XD_CHECK_NEAR(s1[r], bl[r], 1e-5);
+
+	/* refused: a outside [0, 1], the source's model (another domain) */
+	XD_CHECK(xd_blend_score(to.model, direct.model, -0.1f, &b, bl, tmp) == XD_EINVAL);
+	XD_CHECK(xd_blend_score(to.model, direct.model, 1.5f, &b, bl, tmp) == XD_EINVAL);
+	XD_CHECK(xd_blend_score(to.model, direct.model, NAN, &b, bl, tmp) == XD_EINVAL);
+	XD_CHECK(xd_blend_score_items(to.model, direct.model, NAN, b.users[0], b.c, items,
+								  NULL, n, s1, tmp) == XD_EINVAL);
+	XD_CHECK(xd_blend_score(to.model, w.src.model, 0.5f, &b, bl, tmp) == XD_EINVAL);
+	XD_CHECK(xd_blend_score_items(w.src.model, direct.model, 0.5f, b.users[0], b.c, items,
+								  NULL, n, s1, tmp) == XD_EINVAL);
+	XD_CHECK(xd_blend_score(NULL, direct.model, 0.5f, &b, bl, tmp) == XD_EINVAL);
+
+	/* the rule: target-only kept (0) on a target of auto_small_rows rows or more */
+	xd_transfer_opts_default(&o);
+	o.auto_small_rows = ds->n_split[XD_SPLIT_TRAIN];
+	XD_CHECK(xd_auto_blends(&o, ds, 0));
+	XD_CHECK(!xd_auto_blends(&o, ds, 1) && !xd_auto_blends(&o, ds, 2));
+	o.auto_small_rows = ds->n_split[XD_SPLIT_TRAIN] + 1;
+	XD_CHECK(!xd_auto_blends(&o, ds, 0));
+	o.auto_small_rows = 0;
+	XD_CHECK(xd_auto_blends(&o, ds, 0));
+
+	free(s1);
+	free(s2);
+	free(bl);
+	free(tmp);
+	free(items);
+	xd_batch_free(&b);
+	xd_transfer_result_free(&to);
+	xd_transfer_result_free(&direct);
+	tw_free(&w);
+}
+
 static void
 tw_methods(int explicit_feedback)
 {
