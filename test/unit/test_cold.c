@@ -801,7 +801,7 @@ XD_TEST(cold_meta_training_slow)
 	/*
 	 * Held-out users ranked from 5 interactions: the cold path ranks their
 	 * later items above the domain's popularity (user types drive choices in
-	 * this world, docs/generator.md). Measured 0.71 against 0.51 at K = 5
+	 * this world, docs/generator.md). Measured 0.755 against 0.513 at K = 5
 	 * (pop_context 0.76 and support_first 0.80: this world repeats items).
 	 */
 	xd_coldeval_opts_default(&eo);
