@@ -352,6 +352,9 @@ typedef struct xd_cold_report
 	double		first_valid_loss;	/* before training: the plain tower's */
 	double		valid_auc;		/* the kept epoch's validation positives scored
 								 * above their item negative (implicit) */
+	double		valid_hit10;	/* ... ranked in the top 10 of every item, as
+								 * the cold protocol ranks (implicit; else 0) */
+	double		valid_mrr;		/* ... their mean reciprocal rank */
 	int64_t		n_train_users;	/* users episodes were cut from */
 	int64_t		n_valid_users;
 	int64_t		episodes;		/* trained, all epochs */
@@ -368,12 +371,24 @@ typedef struct xd_cold_report
  * its validation rows. Keeps the epoch with the lowest validation loss.
  * start (may be NULL) is copied as the starting point, e.g. the source's
  * module for a target (tensors of the same name and shape). With o->prior
- * the prior's table is counted from ds's training rows first; with rho,
- * own items first (the floor) is kept when it ranks more validation
- * positives above their item negative. The model is only read. XD_ENODATA
- * when no user has two training rows.
+ * the prior's table is counted from ds's training rows first. With
+ * implicit feedback the kept epoch's validation positives (the first few of
+ * each episode's query) are then ranked over every item, as the cold
+ * protocol ranks (valid_hit10, valid_mrr), and with rho own items first
+ * (the floor) is kept when it ranks them better (HitRate@10, then MRR).
+ * The model is only read. XD_ENODATA when no user has two training rows.
  */
 xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 						  const xd_cold_opts *o, xd_cold **out, xd_cold_report *rep);
+
+/*
+ * Which of n modules meta-trained on the same data (variants: FiLM or not,
+ * rho, the prior) to keep: the one whose validation positives rank best
+ * over every item (valid_hit10, then valid_mrr), the lowest validation loss
+ * on a tie (explicit feedback, where both are 0). The loss is a proxy for
+ * the ranking and often keeps a variant that ranks worse
+ * (docs/cold-start.md).
+ */
+int			xd_cold_pick(const xd_cold_report *reps, int n);
 
 #endif

@@ -14,9 +14,12 @@
 #include "xdrec/clock.h"
 #include "xdrec/cold.h"
 #include "xdrec/sample.h"
+#include "xdrec/serve.h"
 
 /* Validation episodes, at most: their loss is computed every epoch. */
 #define XD_COLD_VALID_USERS 1000
+/* Query positives per validation episode ranked over every item (at most). */
+#define XD_COLD_RANK_QUERIES 4
 
 void
 xd_cold_opts_default(xd_cold_opts *o)
@@ -127,6 +130,12 @@ typedef struct xd_cold_loop
 	int32_t    *self;			/* [2 * max rows * n_prior] the user's (row, item) */
 	xd_support	s;
 	xd_batch	q;
+	/* full ranking of validation positives (xd_cold_rank_episode) */
+	xd_cold_task task;
+	xd_item_outputs io;
+	float	   *io_buf;
+	float	   *fs;				/* [n_items] */
+	uint8_t    *keep;			/* [n_items] */
 } xd_cold_loop;
 
 /*
@@ -198,17 +207,79 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 }
 
 /*
+ * The episode just cut (lp->s, lp->q) ranked as the cold protocol ranks
+ * (xd_coldeval_run): each of the query's first XD_COLD_RANK_QUERIES
+ * positives in its own context against every item of the domain but the
+ * support's other positives, by full ranking (ties half). The user's own
+ * training rows are left out of the prior while it is ranked (its N less
+ * cold->prior_self, restored after), as the loss leaves them out: a
+ * held-out user has none. Adds to *hit10 and *rr per positive ranked.
+ */
+static xd_status
+xd_cold_rank_episode(xd_cold_loop *lp, xd_cold *cold, double *hit10, double *rr,
+					 int64_t *n_ranked)
+{
+	xd_model   *model = lp->model;
+	int			n_items = lp->ds->n_items;
+	int			m = lp->q.m;
+	int			nq = lp->q.n_pos < XD_COLD_RANK_QUERIES ? lp->q.n_pos : XD_COLD_RANK_QUERIES;
+	xd_status	st;
+
+	if ((st = xd_cold_encode(cold, model, &lp->s, &lp->task)) != XD_OK)
+		return st;
+	for (int k = 0; cold->prior_N && k < cold->n_self; k++)
+		cold->prior_N->w[(size_t) cold->prior_self[2 * k] * n_items + cold->prior_self[2 * k + 1]] -= 1.0f;
+	for (int i = 0; i < nq; i++)
+	{
+		int32_t		v = lp->q.items[i];
+		double		higher = 0.0,
+					ties = 0.0,
+					rank;
+
+		st = xd_item_outputs_compute(model, lp->q.c + (size_t) i * m, &lp->ds->enc, &lp->io);
+		if (st == XD_OK)
+			st = xd_cold_score_outputs(cold, model, &lp->task, lp->q.c + (size_t) i * m,
+									   &lp->io, lp->fs);
+		if (st != XD_OK)
+			break;
+		memset(lp->keep, 1, (size_t) n_items);
+		for (int j = 0; j < lp->s.n; j++)
+			if (lp->s.label[j] > 0.0f && lp->s.items[j] != v)
+				lp->keep[lp->s.items[j]] = 0;
+		for (int j = 0; j < n_items; j++)
+		{
+			if (j == v || !lp->keep[j])
+				continue;
+			higher += lp->fs[j] > lp->fs[v];
+			ties += lp->fs[j] == lp->fs[v];
+		}
+		rank = 1.0 + higher + 0.5 * ties;
+		*hit10 += rank <= 10.0;
+		*rr += 1.0 / rank;
+		(*n_ranked)++;
+	}
+	for (int k = 0; cold->prior_N && k < cold->n_self; k++)
+		cold->prior_N->w[(size_t) cold->prior_self[2 * k] * n_items + cold->prior_self[2 * k + 1]] += 1.0f;
+	return st;
+}
+
+/*
  * Mean loss of the fixed validation episodes (the same draws every call),
- * and the share of their positives scored above their item negative.
+ * and the share of their positives scored above their item negative. With
+ * rank (implicit feedback), also HitRate@10 and MRR of their positives by
+ * full ranking (xd_cold_rank_episode); 0 otherwise.
  */
 static xd_status
 xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t n,
-				 double *mean, double *auc)
+				 bool rank, double *mean, double *auc, double *hit10, double *mrr)
 {
 	xd_rng		rng;
 	double		sum = 0.0,
-				wins = 0.0;
-	int64_t		pos = 0;
+				wins = 0.0,
+				hits = 0.0,
+				rr = 0.0;
+	int64_t		pos = 0,
+				ranked = 0;
 	xd_status	st;
 
 	xd_rng_seed(&rng, lp->o->seed ^ 0x76616c6964ULL);
@@ -223,10 +294,41 @@ xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t 
 		sum += l;
 		wins += xd_cold_episode_wins(cold, &lp->q);
 		pos += lp->q.n_pos;
+		if (rank && (st = xd_cold_rank_episode(lp, cold, &hits, &rr, &ranked)) != XD_OK)
+			return st;
 	}
 	*mean = n > 0 ? sum / n : 0.0;
 	*auc = pos > 0 ? wins / pos : 0.0;
+	if (hit10)
+		*hit10 = ranked > 0 ? hits / ranked : 0.0;
+	if (mrr)
+		*mrr = ranked > 0 ? rr / ranked : 0.0;
 	return XD_OK;
+}
+
+/* a ranks better than b: HitRate@10, then MRR (cold.h, xd_cold_pick) */
+static bool
+xd_cold_ranks_better(double hit_a, double mrr_a, double hit_b, double mrr_b)
+{
+	return hit_a > hit_b || (hit_a == hit_b && mrr_a > mrr_b);
+}
+
+int
+xd_cold_pick(const xd_cold_report *reps, int n)
+{
+	int			best = 0;
+
+	for (int i = 1; i < n; i++)
+	{
+		const xd_cold_report *a = &reps[i],
+				   *b = &reps[best];
+
+		if (xd_cold_ranks_better(a->valid_hit10, a->valid_mrr, b->valid_hit10, b->valid_mrr) ||
+			(a->valid_hit10 == b->valid_hit10 && a->valid_mrr == b->valid_mrr &&
+			 a->best_valid_loss < b->best_valid_loss))
+			best = i;
+	}
+	return best;
 }
 
 /*
@@ -266,6 +368,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	xd_config	cfg = model->cfg;
 	const xd_schema *prior;
 	double		t0 = xd_clock_seconds();
+	bool		rank = model->cfg.feedback == XD_IMPLICIT;
 	xd_rng		rng;
 	xd_status	st;
 
@@ -362,8 +465,25 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 		st = XD_ENOMEM;
 		goto done;
 	}
+	if (rank)
+	{
+		bool		per_item = ds->enc.schema.n_item_num + ds->enc.schema.n_item_codes > 0;
 
-	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &best_loss, &auc)) != XD_OK)
+		lp.io_buf = malloc(sizeof(float) * xd_item_outputs_floats(model, per_item));
+		lp.fs = malloc(sizeof(float) * (size_t) ds->n_items);
+		lp.keep = malloc((size_t) ds->n_items);
+		if (!lp.io_buf || !lp.fs || !lp.keep)
+		{
+			st = XD_ENOMEM;
+			goto done;
+		}
+		if ((st = xd_cold_task_init(&lp.task, cold)) != XD_OK)
+			goto done;
+		xd_item_outputs_bind(&lp.io, model, per_item, lp.io_buf);
+	}
+
+	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, false, &best_loss, &auc, NULL,
+								NULL)) != XD_OK)
 		goto done;
 	rep->first_valid_loss = best_loss;
 	rep->valid_auc = auc;
@@ -411,7 +531,8 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 				in_step = 0;
 			}
 		}
-		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &vloss, &auc)) != XD_OK)
+		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, false, &vloss, &auc, NULL,
+									NULL)) != XD_OK)
 			goto done;
 		rep->epochs = ep;
 		if (vloss < best_loss)
@@ -427,21 +548,36 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	}
 	xd_cold_copy_values(cold, best);
 	/*
-	 * own items first: on when it ranks more validation positives above
-	 * their item negative than the module alone does (the loss is the same)
+	 * the kept epoch ranked over every item (implicit feedback): what
+	 * xd_cold_pick chooses a variant by; own items first is on when it
+	 * ranks the validation positives better (HitRate@10, then MRR; the loss
+	 * is the same)
 	 */
-	if (cold->floor)
+	if (rank)
 	{
-		double		auc1;
-
-		cold->floor->w[0] = 1.0f;
-		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, &vloss_unused, &auc1)) != XD_OK)
+		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, true, &vloss_unused, &auc,
+									&rep->valid_hit10, &rep->valid_mrr)) != XD_OK)
 			goto done;
-		if (auc1 > rep->valid_auc)
-			rep->valid_auc = auc1;
-		else
-			cold->floor->w[0] = 0.0f;
-		rep->floor = cold->floor->w[0] != 0.0f;
+		if (cold->floor)
+		{
+			double		auc1,
+						hit1,
+						mrr1;
+
+			cold->floor->w[0] = 1.0f;
+			if ((st = xd_cold_validate(&lp, cold, vusers, n_v, true, &vloss_unused, &auc1,
+										&hit1, &mrr1)) != XD_OK)
+				goto done;
+			if (xd_cold_ranks_better(hit1, mrr1, rep->valid_hit10, rep->valid_mrr))
+			{
+				rep->valid_hit10 = hit1;
+				rep->valid_mrr = mrr1;
+				rep->valid_auc = auc1;
+			}
+			else
+				cold->floor->w[0] = 0.0f;
+			rep->floor = cold->floor->w[0] != 0.0f;
+		}
 	}
 	rep->best_valid_loss = best_loss;
 	rep->n_train_users = n_t;
@@ -462,6 +598,10 @@ done:
 	free(lp.self);
 	xd_support_free(&lp.s);
 	xd_batch_free(&lp.q);
+	xd_cold_task_free(&lp.task);
+	free(lp.io_buf);
+	free(lp.fs);
+	free(lp.keep);
 	xd_user_rows_free(&lp.train);
 	xd_user_rows_free(&lp.valid);
 	return st;
