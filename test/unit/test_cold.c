@@ -462,8 +462,10 @@ XD_TEST(cold_prior_is_left_out_beyond_its_bound)
 	XD_CHECK(!xd_cold_prior_fits(&s, 20000));
 	XD_CHECK(xd_cold_prior_fits(&s, 1000));
 	XD_CHECK(!xd_cold_prior_fits(&s, 0));
+	xd_schema_free(&s);
 	XD_REQUIRE(fixture_schema(&s));
 	XD_CHECK(xd_cold_prior_fits(&s, 20000));
+	xd_schema_free(&s);
 }
 
 XD_TEST(cold_film_starts_at_the_plain_tower)
