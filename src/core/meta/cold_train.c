@@ -20,6 +20,13 @@
 #define XD_COLD_VALID_USERS 1000
 /* Query positives per validation episode ranked over every item (at most). */
 #define XD_COLD_RANK_QUERIES 4
+/*
+ * Items scored by one ranked validation, at most: each positive scores the
+ * whole domain, so 1,000 users' 4 positives would cost 4,000 passes of the
+ * item tower over every item; beyond this many item scores the later
+ * episodes are left unranked (all of them at 5,000 items or fewer).
+ */
+#define XD_COLD_RANK_SCORES ((int64_t) 20000000)
 
 void
 xd_cold_opts_default(xd_cold_opts *o)
@@ -294,7 +301,8 @@ xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t 
 		sum += l;
 		wins += xd_cold_episode_wins(cold, &lp->q);
 		pos += lp->q.n_pos;
-		if (rank && (st = xd_cold_rank_episode(lp, cold, &hits, &rr, &ranked)) != XD_OK)
+		if (rank && ranked * (int64_t) lp->ds->n_items < XD_COLD_RANK_SCORES &&
+			(st = xd_cold_rank_episode(lp, cold, &hits, &rr, &ranked)) != XD_OK)
 			return st;
 	}
 	*mean = n > 0 ? sum / n : 0.0;
