@@ -34,6 +34,10 @@
  *        objectives after k more epochs with the foreign rows weighted 1,
  *        0.5 and 0, from plain training for the epochs given, per seed, on
  *        stderr)
+ *        [--zo epochs[:n (12)[:k (5)[:eps (1)]]] [--zo-all]] (no report:
+ *        the zeroth-order upper signal's agreement with the foreign rows
+ *        down, n directions, k epochs per side, from plain training for the
+ *        epochs given, per seed, on stdout)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--only list] (plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
@@ -100,6 +104,11 @@ static int	snr_burn = 30;		/* --snr-burn: estimates discarded first
 								 * (the targets' embeddings settling) */
 static int	probe_epochs = 0;	/* --probe epochs: the objectives' response */
 static int	probe_more = 5;		/* --probe-epochs: epochs trained after */
+static int	zo_epochs = 0;		/* --zo epochs: the zeroth-order signal */
+static int	zo_n = 12;			/* --zo E:n: directions per seed */
+static int	zo_more = 5;		/* --zo E:n:k: epochs trained per side */
+static float zo_eps = 1.0f;		/* --zo E:n:k:eps: the perturbation's norm */
+static bool zo_all = false;		/* --zo-all: directions over all of phi */
 
 /*
  * The report's upper-signal table: one upper step's signal and noise
@@ -435,6 +444,24 @@ weight_gap(xd_biao *bi, xd_model *model, xd_batch *ref, int slot, float *w)
 }
 
 /*
+ * The weight gap's reference batches: the first SNR_REF batches of P
+ * positives of the source's training rows in a shuffle of rng; *rows (the
+ * shuffle, the caller frees) and *n for the caller's further batches.
+ */
+static void
+ref_batches(const xd_dataset *src, int P, xd_rng *rng, xd_batch *ref, int64_t **rows, int64_t *n)
+{
+	CHECK(xd_train_rows(src, rows, n));
+	xd_shuffle_rows(*rows, *n, rng);
+	CHECK(*n >= (int64_t) (SNR_REF + 1) * P ? XD_OK : XD_EINVAL);
+	for (int r = 0; r < SNR_REF; r++)
+	{
+		CHECK(xd_batch_init(&ref[r], 3 * P, src->enc.schema.m));
+		CHECK(xd_sample_batch(src, *rows + (int64_t) r * P, P, rng, &ref[r]));
+	}
+}
+
+/*
  * --snr E: the upper level's signal against its noise at a fixed source
  * state (plain training for E epochs), with the command line's BIAO
  * options: snr_n hypergradients g (xd_biao_hypergrad, phi not moved), each
@@ -467,6 +494,7 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 	int			n_phi;
 	double	   *sv = malloc(sizeof(double) * snr_n);
 	double		t0;
+	int			agree = 0;
 	xd_rng		rng;
 
 	CHECK(w && sv ? XD_OK : XD_ENOMEM);
@@ -485,14 +513,7 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 	phi0 = malloc(sizeof(float) * n_phi);
 	CHECK(g && phi0 ? XD_OK : XD_ENOMEM);
 	xd_rng_seed(&rng, 5 + s);
-	CHECK(xd_train_rows(src, &rows, &n));
-	xd_shuffle_rows(rows, n, &rng);
-	CHECK(n >= (int64_t) (SNR_REF + 1) * P ? XD_OK : XD_EINVAL);
-	for (int r = 0; r < SNR_REF; r++)
-	{
-		CHECK(xd_batch_init(&ref[r], 3 * P, src->enc.schema.m));
-		CHECK(xd_sample_batch(src, rows + (int64_t) r * P, P, &rng, &ref[r]));
-	}
+	ref_batches(src, P, &rng, ref, &rows, &n);
 	CHECK(xd_batch_init(&b, 3 * P, src->enc.schema.m));
 	at = (int64_t) SNR_REF *P;
 
@@ -523,14 +544,15 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 		gm = weight_gap(bi, model, ref, slot, w);
 		memcpy(phi, phi0, sizeof(float) * n_phi);
 		sv[i] = eps > 0.0 ? (gp - gm) / (2.0 * eps) : 0.0;
+		agree += sv[i] > 0.0;
 	}
 	printf("snr seed %d after %d epochs, dev_batches %d, source_batches %d, %d Neumann terms (alpha %g): "
 		   "signal %.4g, sd %.4g, signal/noise per upper step %+.3f (z over %d %+.1f), "
-		   "%.1f ms per estimate\n",
+		   "sign agrees in %d of %d, %.1f ms per estimate\n",
 		   seed_offset + s, epochs, bo.dev_batches, bo.source_batches, bo.neumann_terms,
 		   (double) bo.neumann_alpha,
 		   mean_of(sv, snr_n), sd_of(sv, snr_n), mean_of(sv, snr_n) / sd_of(sv, snr_n), snr_n,
-		   mean_of(sv, snr_n) / sd_of(sv, snr_n) * sqrt((double) snr_n),
+		   mean_of(sv, snr_n) / sd_of(sv, snr_n) * sqrt((double) snr_n), agree, snr_n,
 		   1e3 * (cpu_now() - t0) / snr_n);
 	fflush(stdout);
 	*signal = mean_of(sv, snr_n);
@@ -548,10 +570,50 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 }
 
 /*
- * BIAO's upper objective on a trained source: L_dev, the mean developing
- * loss of the targets with their embeddings fitted afresh (100 Adam steps)
- * under the frozen shared modules, 8 developing batches per target, 3
- * draws, and the same with their DRR residuals fitted too (dev_fit DRR);
+ * L_dev on a trained source: the mean developing loss of the targets
+ * fitted afresh (100 Adam steps) under its frozen shared modules, 8
+ * developing batches per target, 3 draws; their embeddings alone (fit
+ * XD_BIAO_DEV_DIRECT) or with DRR's residuals (XD_BIAO_DEV_DRR).
+ */
+static double
+fresh_dev(int s, int fit, xd_model *model, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	xd_biao_opts bo;
+	xd_biao    *bi;
+	xd_batch	b = {0};
+	int64_t    *rows = NULL;
+	int64_t		n;
+	double		l,
+				out = 0.0;
+	xd_rng		rng;
+	float	   *g = malloc(sizeof(float) * xd_biao_phi_size(model->cfg.d, model->cfg.m));
+
+	CHECK(g ? XD_OK : XD_ENOMEM);
+	CHECK(xd_train_rows(src, &rows, &n));
+	CHECK(xd_batch_init(&b, 3 * model->cfg.batch_size, src->enc.schema.m));
+	biao_opts_of(S_BIAO, s, &bo);
+	bo.refit_fresh = true;
+	bo.refit_steps = 100;
+	bo.dev_batches = 8;
+	bo.dev_fit = (xd_biao_dev_fit) fit;
+	xd_rng_seed(&rng, 3);
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	CHECK(xd_sample_batch(src, rows, model->cfg.batch_size, &rng, &b));
+	for (int k = 0; k < 3; k++)
+	{
+		CHECK(xd_biao_hypergrad(bi, model, &b, g, &l));
+		out += l / 3.0;
+	}
+	xd_biao_free(bi);
+	xd_batch_free(&b);
+	free(rows);
+	free(g);
+	return out;
+}
+
+/*
+ * BIAO's upper objective on a trained source: L_dev (fresh_dev), of the
+ * embeddings alone and after DRR's residuals too;
  * and Direct's summed test MRR (the same embeddings-only fit, to
  * convergence). If the oracle's modules, which gain the most with DRR, do
  * not have the lowest L_dev, no descent on L_dev finds the oracle's weights.
@@ -559,39 +621,10 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 static void
 upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *tgt)
 {
-	xd_biao_opts bo;
-	xd_biao    *bi;
-	xd_batch	b = {0};
-	int64_t    *rows = NULL;
-	int64_t		n;
-	double		l;
-	xd_rng		rng;
-	float	   *g = malloc(sizeof(float) * xd_biao_phi_size(model->cfg.d, model->cfg.m));
 	source_run *r = &srun[v][s];
 
-	CHECK(g ? XD_OK : XD_ENOMEM);
-	CHECK(xd_train_rows(src, &rows, &n));
-	CHECK(xd_batch_init(&b, 3 * model->cfg.batch_size, src->enc.schema.m));
-	for (int fit = XD_BIAO_DEV_DIRECT; fit <= XD_BIAO_DEV_DRR; fit++)
-	{
-		double	   *out = fit == XD_BIAO_DEV_DIRECT ? &r->dev_fresh : &r->dev_drr;
-
-		biao_opts_of(S_BIAO, s, &bo);
-		bo.refit_fresh = true;
-		bo.refit_steps = 100;
-		bo.dev_batches = 8;
-		bo.dev_fit = (xd_biao_dev_fit) fit;
-		xd_rng_seed(&rng, 3);
-		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
-		CHECK(xd_sample_batch(src, rows, model->cfg.batch_size, &rng, &b));
-		*out = 0.0;
-		for (int k = 0; k < 3; k++)
-		{
-			CHECK(xd_biao_hypergrad(bi, model, &b, g, &l));
-			*out += l / 3.0;
-		}
-		xd_biao_free(bi);
-	}
+	r->dev_fresh = fresh_dev(s, XD_BIAO_DEV_DIRECT, model, src, tgt);
+	r->dev_drr = fresh_dev(s, XD_BIAO_DEV_DRR, model, src, tgt);
 	r->direct = 0.0;
 	for (int t = 0; t < N_TGT; t++)
 	{
@@ -613,9 +646,6 @@ upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset
 	}
 	fprintf(stderr, "seed %d %s: L_dev %.4f, after DRR's residuals %.4f, Direct %.4f\n",
 			s, src_label[v], r->dev_fresh, r->dev_drr, r->direct);
-	xd_batch_free(&b);
-	free(rows);
-	free(g);
 }
 
 /* --probe's weigh hook: the foreign rows (mode 1) weigh share, the batch's mean 1 */
@@ -647,6 +677,32 @@ share_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 }
 
 /*
+ * A copy of model trained `epochs` more epochs under the weigh hook given
+ * (the same shuffles as every copy's)
+ */
+static xd_model *
+trained_copy(xd_model *model, const xd_dataset *src, int epochs,
+			 xd_status (*weigh) (void *, xd_model *, xd_batch *, int64_t), void *arg)
+{
+	xd_shared  *sh;
+	xd_domain  *dom;
+	xd_model   *copy;
+	xd_train_opts o;
+	xd_train_result res;
+
+	CHECK(xd_shared_clone(model->shared, &sh));
+	CHECK(xd_domain_clone(&model->cfg, model->domain, &dom));
+	CHECK(xd_model_new(&model->cfg, sh, dom, true, true, &copy));
+	xd_train_opts_default(&o, &copy->cfg);
+	o.fixed_epochs = true;
+	o.max_epochs = epochs;
+	o.weigh = weigh;
+	o.weigh_arg = arg;
+	CHECK(xd_train(copy, src, &o, &res));
+	return copy;
+}
+
+/*
  * --probe E: does the upper objective reward weighing the foreign rows down
  * over a horizon of a few epochs? From plain training for E epochs, copies
  * of the model train probe_more more epochs with the foreign rows weighted
@@ -669,26 +725,154 @@ probe_objective(int s, const xd_dataset *src, xd_dataset *const *tgt)
 	CHECK(xd_train(model, src, &o, &res));
 	for (int k = 0; k < 3; k++)
 	{
-		xd_shared  *sh;
-		xd_domain  *dom;
 		xd_model   *copy;
 
-		CHECK(xd_shared_clone(model->shared, &sh));
-		CHECK(xd_domain_clone(&model->cfg, model->domain, &dom));
-		CHECK(xd_model_new(&model->cfg, sh, dom, true, true, &copy));
-		xd_train_opts_default(&o, &copy->cfg);
-		o.fixed_epochs = true;
-		o.max_epochs = probe_more;
 		sa.share = shares[k];
-		o.weigh = share_weigh;
-		o.weigh_arg = &sa;
-		CHECK(xd_train(copy, src, &o, &res));
+		copy = trained_copy(model, src, probe_more, share_weigh, &sa);
 		fprintf(stderr, "probe seed %d after %d + %d epochs, foreign rows weighted %.1f: ",
 				seed_offset + s, probe_epochs, probe_more, shares[k]);
 		upper_objective(S_PLAIN, s, copy, src, tgt);
 		xd_model_free(copy);
 	}
 	xd_model_free(model);
+}
+
+/*
+ * --zo E: the zeroth-order upper signal. From plain training for E epochs
+ * (--snr's state), zo_n random unit directions u over a block of phi (the
+ * global term's slopes on the context output x, m entries; --zo-all: all
+ * of phi); for each, copies of the model train zo_more more epochs with
+ * the perceptron frozen at phi0 + eps u and at phi0 - eps u (the same
+ * shuffles), and fresh_dev (DRR) measures both: the estimate
+ * g = (L+ - L-) / (2 eps) u. It agrees with the true direction (the
+ * foreign rows down, toward the oracle's weights) when the step -g lowers
+ * the foreign/shared weight gap G at the base state: s = grad G . g > 0,
+ * as --snr's s. Prints each direction on stderr, and per seed the
+ * sign-agreement rate, mean(s) / sd(s), the CPU of one estimate in
+ * plain epochs, and how many estimates the 3x bound leaves room for (twice
+ * the CPU of plain training to early stopping, one more model trained
+ * first) on stdout.
+ */
+static void
+measure_zo(int s, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	xd_model   *model = new_model(src, 1000 + seed_offset + s);
+	xd_model   *plain = new_model(src, 1000 + seed_offset + s);
+	int			slot = src->enc.schema.features[1].offset + 1;
+	int			P = model->cfg.batch_size;
+	int			d = model->cfg.d;
+	int			plain_epochs;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_biao_opts bo;
+	xd_biao    *bi = NULL;
+	xd_batch	ref[SNR_REF] = {{0}};
+	int64_t    *rows = NULL;
+	int64_t		n = 0;
+	float	   *w = malloc(sizeof(float) * P);
+	float	   *phi,
+			   *phi0,
+			   *u;
+	int			n_phi,
+				lo,
+				hi,
+				agree = 0;
+	double	   *sv = malloc(sizeof(double) * zo_n);
+	double		t0,
+				t_epoch,
+				t_plain,
+				t_est = 0.0,
+				t_dev = 0.0;
+	xd_rng		rng;
+
+	CHECK(w && sv ? XD_OK : XD_ENOMEM);
+	/* the budget: plain training to early stopping, as the report's cost */
+	t0 = cpu_now();
+	xd_train_opts_default(&o, &plain->cfg);
+	CHECK(xd_train(plain, src, &o, &res));
+	t_plain = cpu_now() - t0;
+	plain_epochs = res.epochs;
+	xd_model_free(plain);
+	xd_train_opts_default(&o, &model->cfg);
+	o.fixed_epochs = true;
+	o.max_epochs = zo_epochs;
+	t0 = cpu_now();
+	CHECK(xd_train(model, src, &o, &res));
+	t_epoch = (cpu_now() - t0) / zo_epochs;
+	biao_opts_of(S_BIAO, s, &bo);
+	bo.warmup_epochs = 1 << 30; /* the lower copies: no upper step */
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	phi = xd_biao_phi(bi, &n_phi);
+	phi0 = malloc(sizeof(float) * n_phi);
+	u = calloc(n_phi, sizeof(float));
+	CHECK(phi0 && u ? XD_OK : XD_ENOMEM);
+	memcpy(phi0, phi, sizeof(float) * n_phi);
+	lo = zo_all ? 0 : d;
+	hi = zo_all ? n_phi : d + model->cfg.m;
+	xd_rng_seed(&rng, 5 + s);
+	ref_batches(src, P, &rng, ref, &rows, &n);
+	for (int i = 0; i < zo_n; i++)
+	{
+		double		nu = 0.0,
+					dg,
+					gap[2],
+					l[2];
+
+		for (int k = lo; k < hi; k++)
+		{
+			u[k] = (float) xd_rng_normal(&rng);
+			nu += (double) u[k] * u[k];
+		}
+		for (int k = lo; k < hi; k++)
+			u[k] = (float) (u[k] / sqrt(nu));
+		for (int k = 0; k < n_phi; k++)
+			phi[k] = phi0[k] + 1e-3f * u[k];
+		dg = weight_gap(bi, model, ref, slot, w);
+		for (int k = 0; k < n_phi; k++)
+			phi[k] = phi0[k] - 1e-3f * u[k];
+		dg = (dg - weight_gap(bi, model, ref, slot, w)) / 2e-3;
+		t0 = cpu_now();
+		for (int pm = 0; pm < 2; pm++)
+		{
+			xd_model   *copy;
+			double		t1;
+
+			for (int k = 0; k < n_phi; k++)
+				phi[k] = phi0[k] + (pm == 0 ? zo_eps : -zo_eps) * u[k];
+			gap[pm] = weight_gap(bi, model, ref, slot, w);
+			copy = trained_copy(model, src, zo_more, xd_biao_weigh, bi);
+			t1 = cpu_now();
+			l[pm] = fresh_dev(s, XD_BIAO_DEV_DRR, copy, src, tgt);
+			t_dev += cpu_now() - t1;
+			xd_model_free(copy);
+		}
+		t_est += cpu_now() - t0;
+		memcpy(phi, phi0, sizeof(float) * n_phi);
+		sv[i] = (l[0] - l[1]) / (2.0 * zo_eps) * dg;
+		agree += sv[i] > 0.0;
+		fprintf(stderr, "zo seed %d direction %d: L_dev (DRR) %.4f at +eps, %.4f at -eps; "
+				"weight gap %+.3f / %+.3f, its slope along u %+.4f: s %+.5f\n",
+				seed_offset + s, i, l[0], l[1], gap[0], gap[1], dg, sv[i]);
+	}
+	printf("zo seed %d after %d epochs, %d more per side, eps %g over %s: sign agrees in %d of %d, "
+		   "signal/noise %+.3f (z %+.1f); one estimate %.2f s of CPU = %.1f plain epochs (%.3f s each), "
+		   "of it L_dev %.2f s; plain training to early stopping %.2f s (%d epochs): "
+		   "3x leaves room for %.1f estimates\n",
+		   seed_offset + s, zo_epochs, zo_more, (double) zo_eps, zo_all ? "all of phi" : "w_G on x",
+		   agree, zo_n, mean_of(sv, zo_n) / sd_of(sv, zo_n),
+		   mean_of(sv, zo_n) / sd_of(sv, zo_n) * sqrt((double) zo_n), t_est / zo_n,
+		   t_est / zo_n / t_epoch, t_epoch, t_dev / zo_n, t_plain, plain_epochs,
+		   2.0 * t_plain / (t_est / zo_n));
+	fflush(stdout);
+	for (int r = 0; r < SNR_REF; r++)
+		xd_batch_free(&ref[r]);
+	xd_biao_free(bi);
+	xd_model_free(model);
+	free(rows);
+	free(w);
+	free(phi0);
+	free(u);
+	free(sv);
 }
 
 static void
@@ -1230,6 +1414,10 @@ main(int argc, char **argv)
 			probe_epochs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--probe-epochs") == 0 && i + 1 < argc)
 			probe_more = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--zo") == 0 && i + 1 < argc)
+			sscanf(argv[++i], "%d:%d:%d:%f", &zo_epochs, &zo_n, &zo_more, &zo_eps);
+		else if (strcmp(argv[i], "--zo-all") == 0)
+			zo_all = true;
 		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
 			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
@@ -1262,33 +1450,26 @@ main(int argc, char **argv)
 		fprintf(stderr, "report_biao: --seeds 2..%d, --seed-offset >= 0\n", MAX_SEEDS);
 		return 1;
 	}
-	for (int s = 0; s < n_seeds && snr_epochs > 0; s++)
+	for (int s = 0; s < n_seeds && (snr_epochs > 0 || probe_epochs > 0 || zo_epochs > 0); s++)
 	{
 		xd_dataset *src;
 		xd_dataset *tgt[N_TGT];
-
 		double		sg,
 					ns;
 
 		make_world(s, &src, tgt);
-		measure_snr(s, src, tgt, snr_epochs, 0, 0, &sg, &ns);
+		if (snr_epochs > 0)
+			measure_snr(s, src, tgt, snr_epochs, 0, 0, &sg, &ns);
+		if (probe_epochs > 0)
+			probe_objective(s, src, tgt);
+		if (zo_epochs > 0)
+			measure_zo(s, src, tgt);
 		for (int t = 0; t < N_TGT; t++)
 			xd_dataset_free(tgt[t]);
 		xd_dataset_free(src);
 	}
-	for (int s = 0; s < n_seeds && probe_epochs > 0; s++)
-	{
-		xd_dataset *src;
-		xd_dataset *tgt[N_TGT];
-
-		make_world(s, &src, tgt);
-		probe_objective(s, src, tgt);
-		for (int t = 0; t < N_TGT; t++)
-			xd_dataset_free(tgt[t]);
-		xd_dataset_free(src);
-	}
-	if (snr_epochs > 0 || probe_epochs > 0)
-		return 0;				/* --snr and --probe write no report */
+	if (snr_epochs > 0 || probe_epochs > 0 || zo_epochs > 0)
+		return 0;				/* --snr, --probe and --zo write no report */
 	snprintf(path, sizeof(path), "%s/biao-report.md", out_dir);
 	f = fopen(path, "w");
 	if (!f)
