@@ -67,6 +67,16 @@ struct xd_workspace
 	float	   *ext_v;			/* [cap * d] */
 	/* train.c's validation cache while it validates a frozen model; else NULL */
 	struct xd_valcache *vc;
+
+	/*
+	 * Rows [0, pre_rows) of the next context forward come with their x^0
+	 * and x^1 (eq. 4-5 and eq. 1-3, l = 1, before DRR's residual) already
+	 * in x[0] and x[1], put there by a caller that keeps them for frozen
+	 * modules (fewshot.c, the support's positives of one adaptation): the
+	 * forward computes eq. 4-5 and layer 1 on the other rows only, and
+	 * resets it to 0. Honoured only while the shared modules are frozen.
+	 */
+	int			pre_rows;
 };
 
 /*
