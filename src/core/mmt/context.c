@@ -40,7 +40,8 @@ xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 
 void
 xd_residual_backward(xd_param *R, xd_param *r, float *dx,
-					 const float *pre, const float *T, float *dz, int n, int w)
+					 const float *pre, const float *T, float *dz, int n, int w,
+					 bool want_dx)
 {
 	size_t		nw = (size_t) n * w;
 
@@ -65,8 +66,9 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 		xd_add_inplace(r->g, dz + (size_t) i * w, w);
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
 				1.0f, dz, w, pre, w, 1.0f, R->g, w);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
-				1.0f, dz, w, R->w, w, 1.0f, dx, w);
+	if (want_dx)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
+					1.0f, dz, w, R->w, w, 1.0f, dx, w);
 }
 
 /* eq. 4-5 over rows [from, n) of ws->c into x^0 (a copy of c without the multimodal residual) */
@@ -302,10 +304,12 @@ xd_context_backward(xd_model *model, int n)
 			xd_add_inplace(dcur, ws->ext_x1, (size_t) ws->n_ext * m);
 		if (l == 0 && res_c)
 		{
-			/* back through the residual to x^1 */
+			/*
+			 * back through the residual to x^1; below x^1 only the frozen
+			 * layer 1 and eq. 4-5 when frozen: no dL/dx^1, done
+			 */
 			xd_residual_backward(ad->R_C, ad->r_C, dcur, ws->res_x1, ws->res_TC,
-								 ws->res_dz, n, m);
-			/* below x^1 only the frozen layer 1 and eq. 4-5: done */
+								 ws->res_dz, n, m, !frozen);
 			if (frozen)
 				return;
 		}
