@@ -127,6 +127,11 @@ WHERE k.version_id = o.version_id AND k.kind = o.kind AND k.chunk = o.chunk;
 -- restored, it serves again
 \c
 SELECT probe(:usr) AS restored;
+-- forgetting a user clears both fits of the pair
+SELECT xdrec.forget_user('b', 'd1', :usr::text) AS versions_holding;
+SELECT count(*) AS pair_without_user FROM xdrec.key_map
+WHERE version_id IN (:blend2, :drr2) AND kind = 'user' AND array_position(keys, :usr::text) IS NULL;
+SELECT probe(:usr) AS after_forget;
 
 SELECT xdrec.drop_model('b') AS dropped;
 DROP TABLE bgen, saved, kept, kept_keys;
