@@ -21,7 +21,10 @@
  *                  within their vocabularies;
  *   the key maps   one key per id, strictly ascending, nulls only where a
  *                  user was forgotten, chunks of the writer's size;
- *   seen items     counts non-negative and adding up per chunk, items in range.
+ *   seen items     counts non-negative and adding up per chunk, items in range;
+ *   a blend        (method "blend", adapt_run.c) its link in the encoder, the
+ *                  DRR version it names read in full as above, and the pair
+ *                  checked: same model, domain, pinned source, keys, width.
  *
  * Anything else is ERRCODE_DATA_CORRUPTED naming the model, the domain and
  * the version; never a crash, and never a model answering from weights it
