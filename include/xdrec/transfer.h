@@ -190,7 +190,8 @@ xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
  * (1/rank, or minus the squared error), on the positives and negatives the
  * fits of opts o validate on, which are the same for every method. Their
  * mean is the result's best_metric, the MRR; for explicit feedback it is
- * minus the MSE, whose root is best_metric, the RMSE.
+ * minus the MSE, whose root is best_metric, the RMSE. A result with a
+ * blend is validated as the blend (xd_transfer_score).
  */
 xd_status	xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
 								   const xd_transfer_opts *o, double **each,

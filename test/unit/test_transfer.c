@@ -642,6 +642,31 @@ XD_TEST(transfer_blend)
 			XD_CHECK(xd_transfer_score(&ar, &b, bl) == XD_OK);
 			for (int r = 0; r < n; r++)
 				XD_CHECK_NEAR(bl[r], 0.5 * s1[r] + 0.5 * s2[r], 1e-6);
+
+			/*
+			 * validated as the blend, on target-only's positives; its
+			 * best_metric stays target-only's (the mean of its own terms)
+			 */
+			{
+				xd_transfer_result *pair = ar.blend;
+				double	   *eb = NULL,
+						   *et = NULL,
+							sum = 0.0;
+				int64_t		nb = 0,
+							nt = 0;
+
+				XD_CHECK(xd_transfer_validation(&ar, ds, &o, &eb, &nb) == XD_OK);
+				ar.blend = NULL;
+				XD_CHECK(xd_transfer_validation(&ar, ds, &o, &et, &nt) == XD_OK);
+				ar.blend = pair;
+				XD_CHECK(nb == nt && nb > 0);
+				XD_CHECK(eb && et && memcmp(eb, et, sizeof(double) * (size_t) nb) != 0);
+				for (int64_t i = 0; et && i < nt; i++)
+					sum += et[i];
+				XD_CHECK_NEAR(sum / (double) nt, ar.best_metric, 1e-9);
+				free(eb);
+				free(et);
+			}
 		}
 		xd_transfer_result_free(&ar);
 		XD_CHECK(ar.blend == NULL);

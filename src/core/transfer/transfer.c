@@ -617,6 +617,9 @@ xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
 	if (!r || !r->model || !ds || !o)
 		return XD_EINVAL;
 	xd_train_opts_for(&to, o, 0.0f, XD_FIT_SALT);
+	if (r->blend)
+		return xd_train_validate_score(xd_transfer_score, (void *) r, r->model->cfg.feedback,
+									   ds, &to, &metric, n, each);
 	return xd_train_validate(r->model, ds, &to, &metric, n, each);
 }
 

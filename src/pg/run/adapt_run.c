@@ -544,6 +544,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 		xdpg_json_num(&summary, "a", res->blend_a, true);
 		xdpg_json_int(&summary, "second_version", second_id, true);
 		xdpg_json_num(&summary, "second_valid", res->blend->best_metric, true);
+		/* the blend's own, on the same positives (the version's "valid") */
+		xdpg_json_num(&summary, "valid", valid.metric, true);
 		appendStringInfoString(&summary, ", \"reason\": ");
 		escape_json(&summary,
 					psprintf("auto: blend of target_only and drr, a = %g, because auto kept target_only "
