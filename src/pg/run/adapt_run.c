@@ -366,8 +366,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
  * Returns the DRR version's id.
  */
 static int64
-write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset *ds,
-				   const char *encoder_json)
+write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset *ds)
 {
 	XdVersionInfo info = {0};
 	StringInfoData vm;
@@ -386,7 +385,10 @@ write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset
 	info.pins_shared_version = run->source_version;
 	info.skip_shared = true;	/* DRR: the source's modules */
 	return xdpg_write_version(run->md, run->domain, second->model, ds, &run->users, &run->items,
-							  vm.data, encoder_json, &info);
+							  vm.data,
+							  xdpg_fit_encoder_json(run->md, &second->cfg, run->md->cfg.seed, ds,
+													run->domain),
+							  &info);
 }
 
 /* The blend version's encoder: the fit's, with {"blend": {"second", "a"}}. */
@@ -466,7 +468,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain);
 	if (res->blend)
 	{
-		second_id = write_blend_second(run, res->blend, ds, encoder_json);
+		second_id = write_blend_second(run, res->blend, ds);
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
 	}
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
