@@ -37,6 +37,10 @@ FROM xdrec.version v JOIN xdrec.domain d ON d.model_id = v.model_id AND d.domain
 LEFT JOIN xdrec.weight w ON w.version_id = v.id
 WHERE v.id IN (:blend, :drr) GROUP BY v.id, v.method, v.pins_shared_version, d.served_version, v.encoder
 ORDER BY v.id;
+-- the version keeps how it is served and why
+SELECT metrics->'blend'->>'reason' = (:'j'::jsonb)->'blend'->>'reason' AS kept_reason,
+       (metrics->'valid'->>'mrr')::float8 = ((:'j'::jsonb)->'blend'->>'valid')::float8 AS valid_is_blends
+FROM xdrec.version WHERE id = :blend;
 SELECT u AS usr FROM (SELECT min(user_key) AS u FROM bgen WHERE domain = 'd1') x \gset
 
 -- the blend's scores are 0.5 target-only's + 0.5 DRR's: the DRR version
@@ -66,6 +70,10 @@ SELECT (xdrec.adapt('b', 'd1', 'auto', deploy => 'always')->>'version')::bigint 
 SELECT method, count(*) FROM xdrec.version WHERE model_id = (SELECT id FROM xdrec.model WHERE name = 'b') AND domain = 'd1'
 GROUP BY method ORDER BY method;
 SELECT xdrec.alter_model('b', options => '{"keep_versions": null}') IS NOT NULL AS altered;
+
+-- adapt_all says why
+SELECT domain, outcome, reason ~ '^auto: blend of target_only and drr' AS reason_ok
+FROM xdrec.adapt_all('b', deploy => 'never');
 
 -- option auto_blend false: auto keeps target-only alone
 SELECT xdrec.alter_model('b', options => '{"auto_blend": false}') IS NOT NULL AS altered;

@@ -424,6 +424,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		res->blend ? "blend" : xd_transfer_method_name(res->method);
 	int64		second_id = 0;
 	char	   *encoder_json;
+	char	   *blend_json = NULL;	/* auto's blend: how it is served, and why */
 	const char *requested = run->fewshot && !run->auto_fewshot ? "fewshot" :
 		xd_transfer_method_name(run->method);
 
@@ -449,6 +450,33 @@ xdpg_adapt_store(XdAdaptRun *run)
 	if (run->fewshot)
 		res->best_metric = valid.metric;	/* no epochs chose it: the steps' end */
 
+	/*
+	 * auto's blend: DRR's version first, then how the pair is served and
+	 * why, kept in the blend version's metrics and the summary
+	 */
+	if (res->blend)
+	{
+		StringInfoData b;
+
+		second_id = write_blend_second(run, res->blend, ds);
+		initStringInfo(&b);
+		appendStringInfoString(&b, "{\"first\": \"target_only\", \"second\": \"drr\"");
+		xdpg_json_num(&b, "a", res->blend_a, true);
+		xdpg_json_int(&b, "second_version", second_id, true);
+		xdpg_json_num(&b, "second_valid", res->blend->best_metric, true);
+		/* the blend's own, on the same positives (the version's "valid") */
+		xdpg_json_num(&b, "valid", valid.metric, true);
+		appendStringInfoString(&b, ", \"reason\": ");
+		escape_json(&b,
+					psprintf("auto: blend of target_only and drr, a = %g, because auto kept target_only "
+							 "(no transfer gained beyond %g standard errors) on a target of " INT64_FORMAT
+							 " training rows, auto_small_rows %lld or more (option auto_blend)",
+							 res->blend_a, res->auto_margin, ds->n_split[XD_SPLIT_TRAIN],
+							 (long long) md->auto_small_rows));
+		appendStringInfoString(&b, "}");
+		blend_json = b.data;
+	}
+
 	/* the version: the target's state, pinning the source version */
 	xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
 							 res->best_epoch, run->counts.rows_used, ds, res->seconds);
@@ -458,6 +486,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&vm, "lambda_kl", res->lambda_kl, true);
 	xdpg_json_num(&vm, "pretrain_seconds", res->pretrain_seconds, true);
+	if (blend_json)
+		appendStringInfo(&vm, ", \"blend\": %s", blend_json);
 	appendStringInfoString(&vm, "}");
 
 	info.kind = "target";
@@ -467,10 +497,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.encoders = NULL;
 	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain);
 	if (res->blend)
-	{
-		second_id = write_blend_second(run, res->blend, ds);
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
-	}
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
 									vm.data, encoder_json, &info);
 	/* the summary */
@@ -539,24 +566,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 		/* the margin used: 0 on a target below auto_small_rows training rows */
 		xdpg_json_num(&summary, "auto_margin", res->auto_margin, true);
 	}
-	if (res->blend)
-	{
-		/* how it is served and why (adapt_all's reason) */
-		appendStringInfoString(&summary, ", \"blend\": {\"first\": \"target_only\", \"second\": \"drr\"");
-		xdpg_json_num(&summary, "a", res->blend_a, true);
-		xdpg_json_int(&summary, "second_version", second_id, true);
-		xdpg_json_num(&summary, "second_valid", res->blend->best_metric, true);
-		/* the blend's own, on the same positives (the version's "valid") */
-		xdpg_json_num(&summary, "valid", valid.metric, true);
-		appendStringInfoString(&summary, ", \"reason\": ");
-		escape_json(&summary,
-					psprintf("auto: blend of target_only and drr, a = %g, because auto kept target_only "
-							 "(no transfer gained beyond %g standard errors) on a target of " INT64_FORMAT
-							 " training rows, auto_small_rows %lld or more (option auto_blend)",
-							 res->blend_a, res->auto_margin, ds->n_split[XD_SPLIT_TRAIN],
-							 (long long) md->auto_small_rows));
-		appendStringInfoString(&summary, "}");
-	}
+	if (blend_json)
+		appendStringInfo(&summary, ", \"blend\": %s", blend_json);	/* adapt_all's reason */
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "adapt_seconds", res->seconds, true);
