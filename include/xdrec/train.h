@@ -121,6 +121,15 @@ xd_status	xd_train_validate(xd_model *model, const xd_dataset *ds,
 							  double **each);
 
 /*
+ * The same on the same positives and negatives for any scorer of the
+ * dataset's rows (fn over arg, an xd_score_fn such as a blend's) learning
+ * feedback: what xd_train_validate gives for a model.
+ */
+xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedback,
+									const xd_dataset *ds, const xd_train_opts *o,
+									double *metric, int64_t *n, double **each);
+
+/*
  * The learning-rate search every fit runs by default (docs/training.md,
  * "Learning-rate search"): the first n rates of the ladder below, times the
  * options' lr, chosen on validation. Real targets of a few thousand rows

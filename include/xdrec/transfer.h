@@ -89,6 +89,12 @@ typedef struct xd_transfer_opts
 	int64_t		auto_small_rows;	/* auto: a target with fewer training rows
 									 * keeps the best on validation (margin
 									 * 0): XD_AUTO_SMALL_ROWS; 0 = never */
+	bool		auto_blend;		/* auto: keep DRR's fit beside target-only
+								 * where xd_auto_blends says (the result's
+								 * blend); false by default here (the
+								 * reports compose the rule themselves),
+								 * true by default in the product (option
+								 * auto_blend) */
 	/*
 	 * Users the target shares with the source (optional, NULL by default:
 	 * DESIGN's domains share no keys, and the SQL layer passes none):
@@ -147,6 +153,13 @@ typedef struct xd_transfer_result
 	double		auto_gain[3];
 	double		auto_gain_se[3];
 	double		auto_margin;	/* the margin auto used (xd_auto_margin) */
+	/*
+	 * auto with o->auto_blend, where xd_auto_blends says: DRR's fit (owned,
+	 * malloc'd), served beside target-only's (the result's own model) as
+	 * s = (1 - blend_a) s_model + blend_a s_blend; else NULL
+	 */
+	struct xd_transfer_result *blend;
+	float		blend_a;
 } xd_transfer_result;
 
 /*
@@ -177,7 +190,8 @@ xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
  * (1/rank, or minus the squared error), on the positives and negatives the
  * fits of opts o validate on, which are the same for every method. Their
  * mean is the result's best_metric, the MRR; for explicit feedback it is
- * minus the MSE, whose root is best_metric, the RMSE.
+ * minus the MSE, whose root is best_metric, the RMSE. A result with a
+ * blend is validated as the blend (xd_transfer_score).
  */
 xd_status	xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
 								   const xd_transfer_opts *o, double **each,
@@ -200,7 +214,10 @@ int			xd_auto_choose(const double *const *each, int n_cand, int64_t n,
  */
 double		xd_auto_margin(const xd_transfer_opts *o, const xd_dataset *target);
 
-/* An xd_score_fn over a result (arg = the xd_transfer_result). */
+/*
+ * An xd_score_fn over a result (arg = the xd_transfer_result): its model's
+ * scores, or with a blend the blend's (xd_blend_score).
+ */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
 
 /*
@@ -210,7 +227,9 @@ xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
  * XD_BLEND_A's blend of target-only and DRR on a target of
  * o->auto_small_rows training rows or more where auto keeps target-only
  * (its choice, chosen, is 0); xd_auto_blends says whether it applies.
- * Serving the pair (a version holding both fits) is not built.
+ * auto with o->auto_blend keeps the pair in its result (blend, blend_a);
+ * the product stores and serves it as a version of method "blend"
+ * (docs/architecture.md).
  */
 #define XD_BLEND_A 0.5f
 
@@ -228,5 +247,12 @@ xd_status	xd_blend_score(xd_model *first, xd_model *second, float a,
 xd_status	xd_blend_score_items(xd_model *first, xd_model *second, float a,
 								 int32_t user, const float *c, const int32_t *items,
 								 const float *hist, int n, float *scores, float *tmp);
+
+/*
+ * The mix itself, for scores computed elsewhere (rank's cached item
+ * outputs): scores[r] = (1 - a) scores[r] + a tmp[r]; NaN (an item left
+ * out, xd_item_outputs_score_unseen) stays NaN.
+ */
+void		xd_blend_mix(float a, int64_t n, float *scores, const float *tmp);
 
 #endif

@@ -96,7 +96,7 @@ CREATE TABLE xdrec.version (
 	model_id bigint NOT NULL REFERENCES xdrec.model (id) ON DELETE CASCADE,
 	domain text NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('source', 'target')),
-	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only', 'fewshot', 'popularity')),
+	method text NOT NULL CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only', 'fewshot', 'popularity', 'blend')),
 	-- deferred: pg_restore loads this table in heap order, not id order
 	-- a version of the same model, kept by the triggers below (not a
 	-- foreign key: pg_dump warns of circular foreign keys on one)

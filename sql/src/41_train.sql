@@ -112,7 +112,7 @@ BEGIN
 		-- too small for any method: served by popularity, and why
 		outcome := CASE WHEN adapt_all.background THEN 'scheduled'
 						WHEN j ->> 'method' = 'popularity' THEN 'popular' ELSE 'adapted' END;
-		reason := j -> 'popularity' ->> 'reason';
+		reason := coalesce(j -> 'popularity' ->> 'reason', j -> 'blend' ->> 'reason');
 		RETURN NEXT;
 	END LOOP;
 EXCEPTION WHEN OTHERS THEN

@@ -201,4 +201,4 @@ ALTER TABLE xdrec.domain ENABLE REPLICA TRIGGER invalidate_cache_applied;
 -- few-shot markets (issue 20): a target adapted with method 'fewshot'
 ALTER TABLE xdrec.version DROP CONSTRAINT version_method_check;
 ALTER TABLE xdrec.version ADD CONSTRAINT version_method_check
-	CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only', 'fewshot', 'popularity'));
+	CHECK (method IN ('train', 'drr', 'anneal', 'direct', 'target_only', 'fewshot', 'popularity', 'blend'));

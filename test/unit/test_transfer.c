@@ -616,6 +616,74 @@ XD_TEST(transfer_blend)
 	o.auto_small_rows = 0;
 	XD_CHECK(xd_auto_blends(&o, ds, 0));
 
+	/*
+	 * auto with auto_blend keeps DRR's fit beside target-only's where the
+	 * rule says (a margin no transfer passes, every target large), and its
+	 * scores are the blend's; off, or where auto keeps a transfer, no pair
+	 */
+	for (int on = 0; on <= 1; on++)
+	{
+		xd_transfer_result ar;
+
+		tw_opts(&o, XD_TRANSFER_AUTO, 9);
+		o.auto_margin_se = 100.0;
+		o.auto_small_rows = 0;
+		o.auto_blend = on;
+		XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &ar) == XD_OK);
+		XD_CHECK(ar.method == XD_TRANSFER_TARGET_ONLY);
+		XD_CHECK((ar.blend != NULL) == on);
+		if (ar.blend)
+		{
+			XD_CHECK(ar.blend->method == XD_TRANSFER_DRR && ar.blend->model != NULL);
+			XD_CHECK(ar.blend->adapt != NULL && ar.blend->shared == NULL);
+			XD_CHECK(ar.blend_a == XD_BLEND_A);
+			XD_CHECK(xd_model_score(ar.model, &b, s1) == XD_OK);
+			XD_CHECK(xd_model_score(ar.blend->model, &b, s2) == XD_OK);
+			XD_CHECK(xd_transfer_score(&ar, &b, bl) == XD_OK);
+			for (int r = 0; r < n; r++)
+				XD_CHECK_NEAR(bl[r], 0.5 * s1[r] + 0.5 * s2[r], 1e-6);
+
+			/*
+			 * validated as the blend, on target-only's positives; its
+			 * best_metric stays target-only's (the mean of its own terms)
+			 */
+			{
+				xd_transfer_result *pair = ar.blend;
+				double	   *eb = NULL,
+						   *et = NULL,
+							sum = 0.0;
+				int64_t		nb = 0,
+							nt = 0;
+
+				XD_CHECK(xd_transfer_validation(&ar, ds, &o, &eb, &nb) == XD_OK);
+				ar.blend = NULL;
+				XD_CHECK(xd_transfer_validation(&ar, ds, &o, &et, &nt) == XD_OK);
+				ar.blend = pair;
+				XD_CHECK(nb == nt && nb > 0);
+				XD_CHECK(eb && et && memcmp(eb, et, sizeof(double) * (size_t) nb) != 0);
+				for (int64_t i = 0; et && i < nt; i++)
+					sum += et[i];
+				XD_CHECK_NEAR(sum / (double) nt, ar.best_metric, 1e-9);
+				free(eb);
+				free(et);
+			}
+		}
+		xd_transfer_result_free(&ar);
+		XD_CHECK(ar.blend == NULL);
+	}
+	tw_opts(&o, XD_TRANSFER_AUTO, 9);
+	o.auto_margin_se = 0.0;
+	o.auto_small_rows = 0;
+	o.auto_blend = true;
+	{
+		xd_transfer_result ar;
+
+		XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &ar) == XD_OK);
+		/* margin 0: the best on validation; a pair only where it is target-only */
+		XD_CHECK((ar.blend != NULL) == (ar.method == XD_TRANSFER_TARGET_ONLY));
+		xd_transfer_result_free(&ar);
+	}
+
 	free(s1);
 	free(s2);
 	free(bl);

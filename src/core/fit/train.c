@@ -159,8 +159,9 @@ xd_train_cache_bytes(const xd_dataset *ds, const xd_config *cfg, int64_t valid_m
  * from the first validation for every later one (xd_eval_opts.reuse).
  */
 static xd_status
-xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-			xd_eval_set **valset, double *metric, int64_t *n, double **each)
+xd_validate_fn(xd_score_fn fn, void *arg, xd_feedback feedback, const xd_dataset *ds,
+			   const xd_train_opts *o, xd_eval_set **valset, double *metric, int64_t *n,
+			   double **each)
 {
 	xd_eval_opts eo;
 	xd_status	st;
@@ -171,12 +172,12 @@ xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	eo.max_positives = o->valid_max;
 	eo.hooks = o->hooks;
 	eo.each = each;
-	if (model->cfg.feedback == XD_IMPLICIT)
+	if (feedback == XD_IMPLICIT)
 	{
 		xd_rank_metrics rm;
 
 		eo.reuse = valset;
-		st = xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rm);
+		st = xd_eval_sampled(ds, XD_SPLIT_VALID, &eo, fn, arg, &rm);
 		*metric = rm.mrr;
 		*n = rm.n;
 	}
@@ -184,7 +185,7 @@ xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	{
 		xd_rating_metrics rt;
 
-		st = xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, xd_model_score, model, &rt);
+		st = xd_eval_ratings(ds, XD_SPLIT_VALID, &eo, fn, arg, &rt);
 		*metric = -rt.rmse;
 		*n = rt.n;
 		/* larger is better, like the metric */
@@ -194,11 +195,27 @@ xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	return st;
 }
 
+static xd_status
+xd_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+			xd_eval_set **valset, double *metric, int64_t *n, double **each)
+{
+	return xd_validate_fn(xd_model_score, model, model->cfg.feedback, ds, o, valset,
+						  metric, n, each);
+}
+
 xd_status
 xd_train_validate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				  double *metric, int64_t *n, double **each)
 {
 	return xd_validate(model, ds, o, NULL, metric, n, each);
+}
+
+xd_status
+xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedback,
+						const xd_dataset *ds, const xd_train_opts *o,
+						double *metric, int64_t *n, double **each)
+{
+	return xd_validate_fn(fn, arg, feedback, ds, o, NULL, metric, n, each);
 }
 
 /*

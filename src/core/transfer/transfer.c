@@ -52,6 +52,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->auto_small_rows = XD_AUTO_SMALL_ROWS;
 	o->lr_search = XD_LR_SEARCH_DEFAULT;
 	o->lr_decay = false;		/* the grid; auto decays its transfer candidates */
+	o->auto_blend = false;		/* the reports compose the rule; the product sets it */
 	o->seed = 42;
 }
 
@@ -535,8 +536,25 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 				secs[i] = fits[i].seconds;
 			}
 			int			reported = fits[2].n_reported;
+			xd_transfer_result *blend = NULL;
 
+			/*
+			 * the large-target blend rule: DRR's fit kept beside target-only's
+			 * (docs/transfer.md, "The blend of target-only and a transfer")
+			 */
+			if (o->auto_blend && xd_auto_blends(o, target, chosen))
+			{
+				if (!(blend = malloc(sizeof(*blend))))
+					st = XD_ENOMEM;
+				else
+				{
+					*blend = fits[2];
+					memset(&fits[2], 0, sizeof(fits[2]));
+				}
+			}
 			xd_result_move(out, &fits[chosen]);
+			out->blend = blend;
+			out->blend_a = blend ? XD_BLEND_A : 0.0f;
 			out->n_reported = reported;
 			out->requested = XD_TRANSFER_AUTO;
 			out->seconds = xd_clock_seconds() - t0;
@@ -599,6 +617,9 @@ xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
 	if (!r || !r->model || !ds || !o)
 		return XD_EINVAL;
 	xd_train_opts_for(&to, o, 0.0f, XD_FIT_SALT);
+	if (r->blend)
+		return xd_train_validate_score(xd_transfer_score, (void *) r, r->model->cfg.feedback,
+									   ds, &to, &metric, n, each);
 	return xd_train_validate(r->model, ds, &to, &metric, n, each);
 }
 
@@ -638,6 +659,11 @@ xd_transfer_result_free(xd_transfer_result *r)
 {
 	if (!r)
 		return;
+	if (r->blend)
+	{
+		xd_transfer_result_free(r->blend);
+		free(r->blend);
+	}
 	/* the model borrows everything: free it first */
 	xd_model_free(r->model);
 	xd_adapt_free(r->adapt);
@@ -654,9 +680,18 @@ xd_transfer_score(void *arg, const xd_batch *b, float *scores)
 {
 	xd_transfer_result *r = (xd_transfer_result *) arg;
 
+	float	   *tmp;
+	xd_status	st;
+
 	if (!r->model)
 		return XD_EINVAL;
-	return xd_model_score(r->model, b, scores);
+	if (!r->blend)
+		return xd_model_score(r->model, b, scores);
+	if (!(tmp = malloc(sizeof(float) * (b->n > 0 ? (size_t) b->n : 1))))
+		return XD_ENOMEM;
+	st = xd_blend_score(r->model, r->blend->model, r->blend_a, b, scores, tmp);
+	free(tmp);
+	return st;
 }
 
 bool
@@ -675,7 +710,7 @@ xd_blend_pair_ok(const xd_model *first, const xd_model *second, float a)
 		first->cfg.feedback == second->cfg.feedback;
 }
 
-static void
+void
 xd_blend_mix(float a, int64_t n, float *scores, const float *tmp)
 {
 	for (int64_t r = 0; r < n; r++)

@@ -103,6 +103,8 @@ typedef struct XdModelDef
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
 	int64		auto_small_rows;	/* ... 0 below this many training rows: 1000 */
+	bool		auto_blend;		/* ... the blend where it keeps target-only on a
+								 * large target (transfer.h): true */
 	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
 	int			vocab_cap;		/* a categorical feature's, unless it has its own */
 	char	   *time_col;		/* option "time_col": the split is by time; else NULL */

@@ -91,6 +91,8 @@ static const XdOption options[] = {
 	.help = "standard errors a transfer must gain for auto to keep it"},
 	{"auto_small_rows", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(auto_small_rows), .min = 0, .max = 1000000000,
 	.help = "auto keeps the best on validation (margin 0) on a target with fewer training rows; 0: never"},
+	{"auto_blend", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(auto_blend),
+	.deflt = "true", .help = "auto serves the 0.5 blend of target-only and DRR where it keeps target-only on a target of auto_small_rows training rows or more"},
 	{"lr_search", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(lr_search), .min = 1, .max = 5,
 	.help = "learning rates every fit tries"},
 	{"deploy", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(deploy), .choices = deploys,

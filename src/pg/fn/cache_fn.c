@@ -56,15 +56,17 @@ xdrec_cache_stats(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		Datum	   *values = rows + XDPG_STATS_COLS * i;
+		/* a blend version's item outputs: both fits' (version_read.c) */
+		const XdVersion *b = vs[i]->blend;
 
 		values[0] = Int64GetDatum(vs[i]->model_id);
 		values[1] = CStringGetTextDatum(vs[i]->domain);
 		values[2] = Int64GetDatum(vs[i]->version_id);
 		values[3] = Int64GetDatum((int64) vs[i]->bytes);
-		values[4] = Int32GetDatum(vs[i]->ctx_entries);
-		values[5] = Int64GetDatum((int64) vs[i]->ctx_bytes);
-		values[6] = Int64GetDatum(vs[i]->ctx_hits);
-		values[7] = Int64GetDatum(vs[i]->ctx_misses);
+		values[4] = Int32GetDatum(vs[i]->ctx_entries + (b ? b->ctx_entries : 0));
+		values[5] = Int64GetDatum((int64) (vs[i]->ctx_bytes + (b ? b->ctx_bytes : 0)));
+		values[6] = Int64GetDatum(vs[i]->ctx_hits + (b ? b->ctx_hits : 0));
+		values[7] = Int64GetDatum(vs[i]->ctx_misses + (b ? b->ctx_misses : 0));
 		values[8] = Int64GetDatum(vs[i]->served_warm);
 		values[9] = Int64GetDatum(vs[i]->served_cold);
 		values[10] = Int64GetDatum(vs[i]->served_history);

@@ -220,7 +220,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	 * context, from the training split).
 	 */
 	if (!xdpg_version_popular(v))
-		n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xd_model_score, v->model);
+		n = evaluate_scorer(&out, ds, v->explicit_fb, full, seed, method, xdpg_version_score, v);
 	if (v->explicit_fb)
 	{
 		float		mean = (float) ds->rating_mean;

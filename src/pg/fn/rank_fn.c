@@ -27,6 +27,7 @@
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
+#include "xdrec/transfer.h"
 #include "serve/serve.h"
 #include "serve/cold_user.h"
 
@@ -448,10 +449,7 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	if (cu)
 		xdpg_cold_scores(cu, c, exclude_of(v, a->exclude_seen), scores);
 	else
-		xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
-													   seen_of(v, exclude_of(v, a->exclude_seen), &seen),
-													   scores),
-						  "scoring");
+		xdpg_score_unseen(v, c, user, seen_of(v, exclude_of(v, a->exclude_seen), &seen), scores);
 	if (ni.n > 0)
 	{
 		keep = repalloc(keep, v->items.n + ni.n);
@@ -804,10 +802,24 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		mo.hooks.stop = xdpg_stop;
 		hits = palloc(sizeof(xd_hit) * (Size) ng * k);
 		nh = palloc(sizeof(int) * ng);
-		xdpg_check_status(xd_rank_many(v->model, ids, cs, ng, &mo,
-									   palloc(xd_rank_many_scratch_bytes(v->model, ng, &mo)),
-									   hits, nh),
-						  "scoring");
+		if (v->blend)
+		{
+			/* a blend version: each user's mixed scores, then its top k */
+			float	   *scores = palloc(sizeof(float) * Max(v->items.n, 1));
+
+			for (int u = 0; u < ng; u++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				xdpg_score_unseen(v, cs + (Size) u * m, ids[u], mo.seen, scores);
+				nh[u] = xd_top_k(scores, NULL, v->items.n, k, hits + (Size) u * k);
+			}
+			pfree(scores);
+		}
+		else
+			xdpg_check_status(xd_rank_many(v->model, ids, cs, ng, &mo,
+										   palloc(xd_rank_many_scratch_bytes(v->model, ng, &mo)),
+										   hits, nh),
+							  "scoring");
 		for (int u = 0; u < ng; u++)
 		{
 			for (int r = 0; r < nh[u]; r++)
@@ -931,6 +943,16 @@ predict(FunctionCallInfo fcinfo, bool int_form)
 	xdpg_check_status(xd_score_candidates(v->model, user, c,
 										  v->has_item_scope ? &v->enc : NULL, &item, NULL, 1, &score),
 					  "scoring");
+	if (v->blend)
+	{
+		float		second;
+
+		/* a blend version: the mix of its two fits' predictions */
+		xdpg_check_status(xd_score_candidates(v->blend->model, user, c,
+											  v->has_item_scope ? &v->enc : NULL, &item, NULL, 1, &second),
+						  "scoring the blend");
+		xd_blend_mix(v->blend_a, 1, &score, &second);
+	}
 	PG_RETURN_FLOAT4(score);
 }
 

@@ -322,6 +322,7 @@ adapt_opts(const XdAdaptRun *run, xd_transfer_opts *opts)
 	opts->lambda_kl = run->md->lambda_kl;
 	opts->auto_margin_se = run->md->auto_margin;
 	opts->auto_small_rows = run->md->auto_small_rows;
+	opts->auto_blend = run->md->auto_blend;
 	opts->lr_search = run->md->lr_search;
 	opts->lambda_search = run->md->lambda_search;
 	opts->max_epochs = run->md->epochs;
@@ -358,6 +359,50 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 }
 
 /*
+ * auto's blend (transfer.h): DRR's fit is written first as a version of its
+ * own (method "drr", pinning the source, never served by itself), and the
+ * blend version (method "blend", target-only's whole model) names it in
+ * its encoder's "blend" object, which version_read.c validates on load.
+ * Returns the DRR version's id.
+ */
+static int64
+write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset *ds)
+{
+	XdVersionInfo info = {0};
+	StringInfoData vm;
+
+	initStringInfo(&vm);
+	appendStringInfoString(&vm, "{\"blend_second\": true, \"requested\": \"auto\"");
+	xdpg_json_num(&vm, run->md->explicit_fb ? "valid_rmse" : "valid_mrr", second->best_metric, true);
+	xdpg_json_int(&vm, "epochs", second->epochs, true);
+	xdpg_json_int(&vm, "best_epoch", second->best_epoch, true);
+	xdpg_json_int(&vm, "pretrain_epochs", second->n_pretrain, true);
+	xdpg_json_num(&vm, "lambda_kl", second->lambda_kl, true);
+	xdpg_json_num(&vm, "seconds", second->seconds, true);
+	appendStringInfoString(&vm, "}");
+	info.kind = "target";
+	info.method = "drr";
+	info.pins_shared_version = run->source_version;
+	info.skip_shared = true;	/* DRR: the source's modules */
+	return xdpg_write_version(run->md, run->domain, second->model, ds, &run->users, &run->items,
+							  vm.data,
+							  xdpg_fit_encoder_json(run->md, &second->cfg, run->md->cfg.seed, ds,
+													run->domain),
+							  &info);
+}
+
+/* The blend version's encoder: the fit's, with {"blend": {"second", "a"}}. */
+static char *
+blend_encoder_json(const char *encoder_json, int64 second_id, float a)
+{
+	size_t		len = strlen(encoder_json);
+
+	Assert(len > 0 && encoder_json[len - 1] == '}');
+	return psprintf("%.*s, \"blend\": {\"second\": " INT64_FORMAT ", \"a\": %.9g}}",
+					(int) (len - 1), encoder_json, second_id, (double) a);
+}
+
+/*
  * Phase 3, with SPI connected: test metrics, the target version written and
  * served. Returns the adaptation summary (JSON text) and frees the core's
  * objects.
@@ -376,7 +421,10 @@ xdpg_adapt_store(XdAdaptRun *run)
 	int64		version_id;
 	XdValidation valid;
 	const char *method = run->popular ? "popularity" : run->fewshot ? "fewshot" :
-		xd_transfer_method_name(res->method);
+		res->blend ? "blend" : xd_transfer_method_name(res->method);
+	int64		second_id = 0;
+	char	   *encoder_json;
+	char	   *blend_json = NULL;	/* auto's blend: how it is served, and why */
 	const char *requested = run->fewshot && !run->auto_fewshot ? "fewshot" :
 		xd_transfer_method_name(run->method);
 
@@ -402,6 +450,33 @@ xdpg_adapt_store(XdAdaptRun *run)
 	if (run->fewshot)
 		res->best_metric = valid.metric;	/* no epochs chose it: the steps' end */
 
+	/*
+	 * auto's blend: DRR's version first, then how the pair is served and
+	 * why, kept in the blend version's metrics and the summary
+	 */
+	if (res->blend)
+	{
+		StringInfoData b;
+
+		second_id = write_blend_second(run, res->blend, ds);
+		initStringInfo(&b);
+		appendStringInfoString(&b, "{\"first\": \"target_only\", \"second\": \"drr\"");
+		xdpg_json_num(&b, "a", res->blend_a, true);
+		xdpg_json_int(&b, "second_version", second_id, true);
+		xdpg_json_num(&b, "second_valid", res->blend->best_metric, true);
+		/* the blend's own, on the same positives (the version's "valid") */
+		xdpg_json_num(&b, "valid", valid.metric, true);
+		appendStringInfoString(&b, ", \"reason\": ");
+		escape_json(&b,
+					psprintf("auto: blend of target_only and drr, a = %g, because auto kept target_only "
+							 "(no transfer gained beyond %g standard errors) on a target of " INT64_FORMAT
+							 " training rows, auto_small_rows %lld or more (option auto_blend)",
+							 res->blend_a, res->auto_margin, ds->n_split[XD_SPLIT_TRAIN],
+							 (long long) md->auto_small_rows));
+		appendStringInfoString(&b, "}");
+		blend_json = b.data;
+	}
+
 	/* the version: the target's state, pinning the source version */
 	xdpg_fit_version_metrics(&vm, md, metrics, &valid, &run->curve, res->epochs,
 							 res->best_epoch, run->counts.rows_used, ds, res->seconds);
@@ -411,6 +486,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	if (res->method == XD_TRANSFER_DRR)
 		xdpg_json_num(&vm, "lambda_kl", res->lambda_kl, true);
 	xdpg_json_num(&vm, "pretrain_seconds", res->pretrain_seconds, true);
+	if (blend_json)
+		appendStringInfo(&vm, ", \"blend\": %s", blend_json);
 	appendStringInfoString(&vm, "}");
 
 	info.kind = "target";
@@ -418,10 +495,11 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.pins_shared_version = run->source_version;
 	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
 	info.encoders = NULL;
+	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain);
+	if (res->blend)
+		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
-									vm.data,
-									xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain),
-									&info);
+									vm.data, encoder_json, &info);
 	/* the summary */
 	xdpg_fit_summary_begin(&summary, run->name, run->domain);
 	appendStringInfoString(&summary, ", \"method\": ");
@@ -488,6 +566,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 		/* the margin used: 0 on a target below auto_small_rows training rows */
 		xdpg_json_num(&summary, "auto_margin", res->auto_margin, true);
 	}
+	if (blend_json)
+		appendStringInfo(&summary, ", \"blend\": %s", blend_json);	/* adapt_all's reason */
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "adapt_seconds", res->seconds, true);

@@ -118,8 +118,10 @@ xdpg_deploy_decide(const XdModelDef *md, const char *domain, const char *role,
 
 /*
  * Deletes the domain's versions beyond the model's keep_versions most
- * recent, except one that is served or that any version pins (the foreign
- * key would refuse it anyway). Their tensors, keys and seen items go with
+ * recent, except one that is served, that any version pins (the foreign
+ * key would refuse it anyway) or that a kept blend version blends with
+ * (adapt_run.c: kept, being recent enough or served; a pruned blend's DRR
+ * version goes with it). Their tensors, keys and seen items go with
  * them. Returns how many went.
  */
 int64
@@ -143,7 +145,18 @@ xdpg_prune_versions(const XdModelDef *md, const char *domain)
 									  "  WHERE d.model_id OPERATOR(pg_catalog.=) v.model_id "
 									  "  AND d.served_version OPERATOR(pg_catalog.=) v.id) "
 									  "AND NOT EXISTS (SELECT 1 FROM xdrec.version p "
-									  "  WHERE p.pins_shared_version OPERATOR(pg_catalog.=) v.id)",
+									  "  WHERE p.pins_shared_version OPERATOR(pg_catalog.=) v.id) "
+									  "AND NOT EXISTS (SELECT 1 FROM xdrec.version b "
+									  "  WHERE b.model_id OPERATOR(pg_catalog.=) v.model_id "
+									  "  AND b.method OPERATOR(pg_catalog.=) 'blend' "
+									  "  AND b.encoder OPERATOR(pg_catalog.->) 'blend' OPERATOR(pg_catalog.->) 'second' "
+									  "      OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(v.id) "
+									  "  AND (b.id OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT x.id FROM xdrec.version x "
+									  "       WHERE x.model_id OPERATOR(pg_catalog.=) $1 AND x.domain OPERATOR(pg_catalog.=) $2 "
+									  "       ORDER BY x.id DESC OFFSET $3)) "
+									  "    OR EXISTS (SELECT 1 FROM xdrec.domain d "
+									  "       WHERE d.model_id OPERATOR(pg_catalog.=) b.model_id "
+									  "       AND d.served_version OPERATOR(pg_catalog.=) b.id)))",
 									  3, types, vals, NULL, SPI_OK_DELETE);
 }
 

@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "xdrec/transfer.h"
 #include "serve/serve.h"
 
 typedef struct XdCtxKey
@@ -181,4 +182,48 @@ xdpg_item_outputs(XdVersion *v, const float *c)
 	v->ctx_bytes += bytes;
 	ctx_total += bytes;
 	return &e->io;
+}
+
+/*
+ * One user's scores of every item of v in context c (xd_item_outputs_score_unseen
+ * through the cache); for a blend version (version_read.c) the mix of its
+ * two fits' scores, s = (1 - a) s_target-only + a s_DRR, each from its own
+ * cached outputs (xd_blend_mix; an item left out stays NaN).
+ */
+void
+xdpg_score_unseen(XdVersion *v, const float *c, int32 user, const xd_seen *seen, float *scores)
+{
+	float	   *tmp;
+
+	xdpg_check_status(xd_item_outputs_score_unseen(v->model, xdpg_item_outputs(v, c), &user, 1,
+												   seen, scores),
+					  "scoring");
+	if (!v->blend)
+		return;
+	/* the outputs above are done with: the next lookup may evict them */
+	tmp = palloc(sizeof(float) * Max(v->items.n, 1));
+	xdpg_check_status(xd_item_outputs_score_unseen(v->blend->model, xdpg_item_outputs(v->blend, c),
+												   &user, 1, seen, tmp),
+					  "scoring the blend");
+	xd_blend_mix(v->blend_a, v->items.n, scores, tmp);
+	pfree(tmp);
+}
+
+/*
+ * An xd_score_fn over a served version (arg = the XdVersion): its model's
+ * scores, or a blend version's blended scores (xd_blend_score).
+ */
+xd_status
+xdpg_version_score(void *version, const xd_batch *b, float *scores)
+{
+	XdVersion  *v = (XdVersion *) version;
+	float	   *tmp;
+	xd_status	st;
+
+	if (!v->blend)
+		return xd_model_score(v->model, b, scores);
+	tmp = palloc(sizeof(float) * Max(b->n, 1));
+	st = xd_blend_score(v->model, v->blend->model, v->blend_a, b, scores, tmp);
+	pfree(tmp);
+	return st;
 }

@@ -54,5 +54,8 @@ extern void xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *key
 /* item_cache.c */
 extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);
 extern void xdpg_item_outputs_drop_version(XdVersion *v);
+extern void xdpg_score_unseen(XdVersion *v, const float *c, int32 user, const xd_seen *seen,
+							  float *scores);
+extern xd_status xdpg_version_score(void *version, const xd_batch *b, float *scores);
 
 #endif

@@ -74,6 +74,8 @@ static void
 version_drop(XdVersion *v)
 {
 	xdpg_item_outputs_drop_version(v);
+	if (v->blend)
+		xdpg_item_outputs_drop_version(v->blend);
 	total_bytes -= v->bytes;
 	MemoryContextDelete(v->cxt);
 }
@@ -306,6 +308,8 @@ version_get(XdServed *s, int i)
 	SPI_finish();
 	v->revision = revision;
 	xd_model_drop_training_state(v->model);
+	if (v->blend)
+		xd_model_drop_training_state(v->blend->model);
 
 	v->bytes = MemoryContextMemAllocated(cxt, true) + v->core_bytes;
 	v->last_used = ++use_clock;

@@ -270,6 +270,23 @@ xdpg_forget_pending(XdModelDef *md, const char *domain, int64 version_id)
 		keys[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 	for (int i = 0; i < n; i++)
 		(void) forget_in_version(md->id, version_id, keys[i]);
+
+	/* a blend version's DRR version (adapt_run.c) holds the same users */
+	if (SPI_execute_with_args("SELECT s.id FROM xdrec.version s, xdrec.version b "
+							  "WHERE b.id OPERATOR(pg_catalog.=) $3 AND b.method OPERATOR(pg_catalog.=) 'blend' "
+							  "AND s.model_id OPERATOR(pg_catalog.=) $1 AND s.domain OPERATOR(pg_catalog.=) $2 "
+							  "AND s.method OPERATOR(pg_catalog.=) 'drr' "
+							  "AND b.encoder OPERATOR(pg_catalog.->) 'blend' OPERATOR(pg_catalog.->) 'second' "
+							  "    OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(s.id)",
+							  3, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: reading the blend of version " INT64_FORMAT " failed", version_id);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		second = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		xdpg_forget_pending(md, domain, second);
+	}
 }
 
 /* Whether md's relation has a row of domain (and of user_key, when given). */

@@ -146,7 +146,7 @@ typedef struct XdVersionInfo
 {
 	const char *kind;			/* "source" or "target" */
 	const char *method;			/* "train", "drr", "anneal", "direct", "target_only",
-								 * "fewshot", "popularity" */
+								 * "fewshot", "popularity", "blend" */
 	int64		pins_shared_version;	/* target: the source version; 0 = none */
 	bool		skip_shared;	/* the modules live in the pinned version */
 	const xd_dist_encoders *encoders;	/* source: E_C, E_U, E_V; NULL = none */
@@ -171,6 +171,9 @@ typedef struct XdVersion
 	char	   *method;			/* "train", "drr", ... */
 	int64		pins_shared_version;	/* 0 = none (a source version) */
 	xd_adapt   *adapt;			/* DRR's residuals, attached to model */
+	struct XdVersion *blend;	/* method "blend": the DRR version blended in
+								 * (read with it, in its cxt), else NULL */
+	float		blend_a;		/* ... scores (1 - a) s_model + a s_blend */
 	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
 	struct xd_cold *cold;		/* the cold-start module when stored, else NULL */
 	struct xd_fewshot *fewshot; /* the meta-learner when wanted and stored */

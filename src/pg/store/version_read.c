@@ -21,7 +21,10 @@
  *                  within their vocabularies;
  *   the key maps   one key per id, strictly ascending, nulls only where a
  *                  user was forgotten, chunks of the writer's size;
- *   seen items     counts non-negative and adding up per chunk, items in range.
+ *   seen items     counts non-negative and adding up per chunk, items in range;
+ *   a blend        (method "blend", adapt_run.c) its link in the encoder, the
+ *                  DRR version it names read in full as above, and the pair
+ *                  checked: same model, domain, pinned source, keys, width.
  *
  * Anything else is ERRCODE_DATA_CORRUPTED naming the model, the domain and
  * the version; never a crash, and never a model answering from weights it
@@ -75,6 +78,8 @@ typedef struct VersionRead
 	int32	   *code_values[2]; /* users, items: n_values of each profile code */
 	int64		n_seen_items;
 	int64		key_bytes;		/* the key maps' stored size */
+	int64		blend_second;	/* a blend version: the DRR version it blends */
+	double		blend_a;		/* ... with this weight (read_blend_link) */
 } VersionRead;
 
 static void version_corrupt(const VersionRead *r, const char *fmt,...)
@@ -472,7 +477,7 @@ read_features(VersionRead *r, JsonbContainer *root, xd_schema *schema)
 /* ------------------------------------------------------------- the row */
 
 static const char *const methods[] = {
-	"train", "drr", "anneal", "direct", "target_only", "fewshot", "popularity", NULL
+	"train", "drr", "anneal", "direct", "target_only", "fewshot", "popularity", "blend", NULL
 };
 
 /*
@@ -1288,6 +1293,96 @@ read_seen(VersionRead *r)
 
 /* ------------------------------------------------------------ the reader */
 
+/* ------------------------------------------------------------- the blend */
+
+/*
+ * A blend version's link (adapt_run.c): its encoder's "blend" object, the
+ * DRR version blended in ("second", another version) and its weight "a"
+ * in [0, 1].
+ */
+static void
+read_blend_link(VersionRead *r, JsonbContainer *root, int64 *second_id, double *a)
+{
+	JsonbContainer *b = json_container(r, root, "", "blend", JSON_OBJECT);
+
+	*second_id = json_int(r, b, "blend", "second", 1, PG_INT64_MAX);
+	*a = json_float(r, b, "blend", "a");
+	if (!(*a >= 0.0 && *a <= 1.0))
+		version_corrupt(r, "its encoder's \"blend.a\" is %g, not in [0, 1]", *a);
+	if (*second_id == r->ref->version_id)
+		version_corrupt(r, "it blends with itself");
+}
+
+/* Two key maps hold the same keys under the same ids. */
+static bool
+same_keys(const XdKeyMap *x, const XdKeyMap *y)
+{
+	if (x->n != y->n || x->n_keys != y->n_keys || x->is_int != y->is_int ||
+		(x->ids == NULL) != (y->ids == NULL))
+		return false;
+	for (int32 i = 0; i < x->n_keys; i++)
+		if ((x->ids && x->ids[i] != y->ids[i]) ||
+			(x->is_int ? x->ints[i] != y->ints[i] : strcmp(x->texts[i], y->texts[i]) != 0))
+			return false;
+	return true;
+}
+
+/*
+ * The DRR version a blend version blends with, read and validated as any
+ * version (it is one: method "drr", over the source version the blend
+ * pins), then checked to be the blend's pair: the same domain, the same
+ * users and items under the same keys, the same feedback and context
+ * width. Anything else is ERRCODE_DATA_CORRUPTED. SPI connected.
+ */
+static void
+read_blend(VersionRead *r, int64 second_id, double a)
+{
+	XdVersion  *v = r->v;
+	XdVersion  *s;
+	XdVersionRef ref = *r->ref;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		vals[2] = {Int64GetDatum(second_id), Int64GetDatum(v->model_id)};
+	bool		ok;
+	bool		isnull;
+	XdSpan		span;
+
+	/* its row first: a blend's pair is a DRR target, never another blend */
+	xdpg_user_begin(&span);
+	if (SPI_execute_with_args("SELECT v.method = 'drr' AND v.kind = 'target' "
+							  "FROM xdrec.version v WHERE v.id = $1 AND v.model_id = $2",
+							  2, types, vals, NULL, true, 0) != SPI_OK_SELECT)
+		version_corrupt(r, "its blend's version " INT64_FORMAT " cannot be read", second_id);
+	ok = SPI_processed == 1 &&
+		DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+		!isnull;
+	xdpg_span_end(&span);
+	if (!ok)
+		version_corrupt(r, "it blends with version " INT64_FORMAT ", which is not a DRR target of its model",
+						second_id);
+
+	s = MemoryContextAllocZero(v->cxt, sizeof(XdVersion));
+	s->cxt = v->cxt;
+	ref.version_id = second_id;
+	ref.want_encoders = false;
+	ref.want_fewshot = false;
+	xdpg_read_version(s, &ref);
+	if (s->pins_shared_version != v->pins_shared_version)
+		version_corrupt(r, "it pins source version " INT64_FORMAT " but its blend's version "
+						INT64_FORMAT " pins " INT64_FORMAT,
+						v->pins_shared_version, second_id, s->pins_shared_version);
+	if (!same_keys(&s->users, &v->users) || !same_keys(&s->items, &v->items))
+		version_corrupt(r, "its blend's version " INT64_FORMAT " has %d users and %d items, "
+						"not its own %d and %d under the same keys",
+						second_id, s->users.n, s->items.n, v->users.n, v->items.n);
+	if (s->model->cfg.feedback != v->model->cfg.feedback || s->model->cfg.m != v->model->cfg.m ||
+		s->enc.schema.m != v->enc.schema.m || s->has_item_scope != v->has_item_scope)
+		version_corrupt(r, "its blend's version " INT64_FORMAT " encodes another feedback or context",
+						second_id);
+	v->blend = s;
+	v->blend_a = (float) a;
+	v->core_bytes += s->core_bytes;
+}
+
 /*
  * Reads and validates version ref->version_id into v, whose memory context
  * v->cxt must be set; the core's objects are freed when that context goes.
@@ -1320,6 +1415,8 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 		version_corrupt(&r, "its encoder is not a JSON object");
 	read_config(&r, &encoder->root);
 	read_features(&r, &encoder->root, &schema);
+	if (strcmp(v->method, "blend") == 0)
+		read_blend_link(&r, &encoder->root, &r.blend_second, &r.blend_a);
 
 	layout.cfg = &r.cfg;
 	layout.schema = &schema;
@@ -1348,6 +1445,8 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	read_key_maps(&r);
 	read_seen(&r);
 	xdpg_span_end(&span);
+	if (r.blend_second > 0)
+		read_blend(&r, r.blend_second, r.blend_a);
 }
 
 /*
