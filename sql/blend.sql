@@ -135,6 +135,14 @@ WHERE k.version_id = o.version_id AND k.kind = o.kind AND k.chunk = o.chunk;
 -- restored, it serves again
 \c
 SELECT probe(:usr) AS restored;
+-- the pair must fit xdrec.cache_memory together, not each half alone: at
+-- 60% of the cached pair's bytes (more than either half) it is refused
+SELECT s.version_bytes AS pair_bytes FROM xdrec.cache_stats s WHERE s.model = 'b' AND s.version = :blend2 \gset
+\c
+SELECT set_config('xdrec.cache_memory', (:pair_bytes * 6 / 10 / 1024) || 'kB', false) IS NOT NULL AS most_of_it;
+SELECT regexp_replace(probe(:usr), '\(N[kMG]B\)', '(budget)') AS pair_too_big;
+RESET xdrec.cache_memory;
+SELECT probe(:usr) AS fits_again;
 -- forgetting a user clears both fits of the pair
 SELECT xdrec.forget_user('b', 'd1', :usr::text) AS versions_holding;
 SELECT count(*) AS pair_without_user FROM xdrec.key_map

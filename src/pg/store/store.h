@@ -212,6 +212,7 @@ typedef struct XdVersionRef
 	bool		want_fewshot;	/* read the few-shot meta-learner too (adapt) */
 	const char *budget_setting; /* the memory setting it must fit in, */
 	int			budget_kb;		/* and its value */
+	Size		budget_used;	/* bytes of it already taken: a blend's first fit */
 } XdVersionRef;
 
 /*

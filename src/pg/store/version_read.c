@@ -816,14 +816,17 @@ check_budget(VersionRead *r)
 	data = ((Size) r->n_users + (Size) r->n_items) * (sizeof(int64) + sizeof(char *)) +
 		(Size) r->key_bytes + ((Size) r->n_users + 1) * sizeof(int64) +
 		(Size) r->n_seen_items * sizeof(int32);
-	if (r->v->core_bytes + data > budget)
+	if (r->v->core_bytes + data + ref->budget_used > budget)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("version " INT64_FORMAT " of model \"%s\" (domain %s) does not fit in %s (%s)",
 						ref->version_id, ref->model, ref->domain, ref->budget_setting,
 						GetConfigOptionByName(ref->budget_setting, NULL, false)),
+				 ref->budget_used == 0 ?
 				 errdetail("Its %d users and %d items need %zu bytes of weights and workspace and %zu bytes of keys and seen items.",
-						   r->n_users, r->n_items, r->v->core_bytes, data),
+						   r->n_users, r->n_items, r->v->core_bytes, data) :
+				 errdetail("Its %d users and %d items need %zu bytes of weights and workspace and %zu bytes of keys and seen items, beside the %zu bytes of the blend version it is served with.",
+						   r->n_users, r->n_items, r->v->core_bytes, data, ref->budget_used),
 				 errhint("Raise %s, e.g. SET %s = '1GB'.", ref->budget_setting, ref->budget_setting)));
 }
 
@@ -1363,6 +1366,8 @@ read_blend(VersionRead *r, int64 second_id, double a)
 	s = MemoryContextAllocZero(v->cxt, sizeof(XdVersion));
 	s->cxt = v->cxt;
 	ref.version_id = second_id;
+	/* both fits are served together: the pair, not each half, fits the budget */
+	ref.budget_used = r->ref->budget_used + v->core_bytes;
 	ref.want_encoders = false;
 	ref.want_fewshot = false;
 	xdpg_read_version(s, &ref);
