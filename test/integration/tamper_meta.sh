@@ -72,26 +72,28 @@ for t in cold.enc.W1 cold.film.g1.W cold.prior.N cold.rep.floor fs.stop.Wx biao.
 		|| fail "the source version $C_V does not store $t"
 done
 
-# calls <target> [adapt]: the calls a case makes, one per line; C: the cold
-# paths and adapt's fewshot (reads the meta-learner), with "adapt" that alone
+# calls <target> [only]: the calls a case makes, one per line; C: the cold
+# paths and adapt's fewshot (reads the meta-learner); with "only" the one
+# call that reads what the case changes: adapt or coldeval (evaluate's
+# protocol 'cold', the held-out share)
 calls()
 {
-	case $1 in
-		C)
-			if [ "${2:-}" != adapt ]; then
-				echo "SELECT * FROM xdrec.rank('tm', 990001, '{\"hour\": 9}', 5, domain => 'd0')"
-				echo "SELECT * FROM xdrec.rank('tm', NULL::bigint, '{\"hour\": 9}', 5, domain => 'd0', history => '[${C_I}]')"
-				echo "SELECT * FROM xdrec.rank_many('tm', ARRAY[$C_U, 990001]::bigint[], '{\"hour\": 9}', 5, domain => 'd0', on_unknown => 'cold')"
-				echo "SELECT * FROM xdrec.evaluate('tm', 'd0', protocol => 'cold')"
-			fi
+	case $1:${2:-} in
+		C:)
+			echo "SELECT * FROM xdrec.rank('tm', 990001, '{\"hour\": 9}', 5, domain => 'd0')"
+			echo "SELECT * FROM xdrec.rank('tm', NULL::bigint, '{\"hour\": 9}', 5, domain => 'd0', history => '[${C_I}]')"
+			echo "SELECT * FROM xdrec.rank_many('tm', ARRAY[$C_U, 990001]::bigint[], '{\"hour\": 9}', 5, domain => 'd0', on_unknown => 'cold')"
+			echo "SELECT * FROM xdrec.evaluate('tm', 'd0', protocol => 'cold')"
 			echo "SELECT xdrec.adapt('tm', 'd1', 'fewshot')"
 			;;
-		D)
+		C:adapt) echo "SELECT xdrec.adapt('tm', 'd1', 'fewshot')" ;;
+		C:coldeval) echo "SELECT * FROM xdrec.evaluate('tm', 'd0', protocol => 'cold')" ;;
+		D:)
 			echo "SELECT * FROM xdrec.rank('tm', $D_U, '{\"hour\": 9}', 5, domain => 'd1')"
 			echo "SELECT * FROM xdrec.rank_many('tm', ARRAY[$D_U]::bigint[], '{\"hour\": 9}', 5, domain => 'd1')"
 			echo "SELECT * FROM xdrec.evaluate('tm', 'd1')"
 			;;
-		E)
+		E:)
 			echo "SELECT * FROM xdrec.rank('tm', $E_U, '{\"hour\": 9}', 5, domain => 'd2')"
 			echo "SELECT * FROM xdrec.rank_many('tm', ARRAY[$E_U]::bigint[], '{\"hour\": 9}', 5, domain => 'd2')"
 			;;
@@ -100,8 +102,8 @@ calls()
 
 it_tamper_helpers "$WORK/helpers.sql"
 
-# The cases: "<targets>[:adapt]|<name>|<SQL>", targets C, D, E; ":adapt"
-# when only adapt reads what the case changes. In the SQL, @V@ is the served
+# The cases: "<targets>[:only]|<name>|<SQL>", targets C, D, E; ":only"
+# when only that call (calls) reads what the case changes. In the SQL, @V@ is the served
 # version, @P@ the version holding its modules (the source for D and E).
 CASES=$(cat <<'CASES'
 C|cold: an encoder tensor missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.enc.W1'
@@ -148,6 +150,10 @@ C:adapt|fewshot: a bias slot on implicit feedback|INSERT INTO xdrec.weight SELEC
 C:adapt|fewshot: NaN in the stop LSTM|@W@ pg_temp.blob_set(data, 0, 'NaN') WHERE version_id = @V@ AND tensor = 'fs.stop.Wx'
 C:adapt|fewshot: +Inf in an initialisation|@W@ pg_temp.blob_set(data, 1, 'Infinity') WHERE version_id = @V@ AND tensor = 'fs.init.res.V.R'
 C:adapt|fewshot: -Inf in a LayerNorm gain|@W@ pg_temp.blob_set(data, 0, '-Infinity') WHERE version_id = @V@ AND tensor = 'fs.upd.emb.item.ln_g'
+C:coldeval|holdout: the share a string|@E@ jsonb_set(encoder, '{cold_holdout}', '"a fifth"') WHERE id = @V@
+C:coldeval|holdout: the share 0.9|@E@ jsonb_set(encoder, '{cold_holdout}', '0.9') WHERE id = @V@
+C:coldeval|holdout: the seed a string|@E@ jsonb_set(encoder, '{cold_holdout_seed}', '"x42"') WHERE id = @V@
+C:coldeval|holdout: the seed missing|@E@ encoder - 'cold_holdout_seed' WHERE id = @V@
 D|fewshot target: res.U.R missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'res.U.R'
 D|fewshot target: res.C.r missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'res.C.r'
 D|fewshot target: NaN in res.V.r|@W@ pg_temp.blob_set(data, 2, 'NaN') WHERE version_id = @V@ AND tensor = 'res.V.r'
@@ -184,7 +190,7 @@ CASES
 W="UPDATE xdrec.weight SET data ="
 E="UPDATE xdrec.version SET encoder ="
 
-# run_case <target> <name> <sql> <expect: corrupt|served> [adapt]: prints
+# run_case <target> <name> <sql> <expect: corrupt|served> [only]: prints
 # the failures, one per line
 run_case()
 {
@@ -234,7 +240,7 @@ for pass in before cases controls after; do
 	esac
 	while IFS='|' read -r targets name sql; do
 		only=
-		[[ "$targets" == *:adapt ]] && only=adapt
+		[[ "$targets" == *:* ]] && only=${targets#*:}
 		for target in C D E; do
 			[[ "${targets%%:*}" == *"$target"* ]] || continue
 			if [ "$pass" = cases ]; then
