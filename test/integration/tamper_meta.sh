@@ -74,8 +74,9 @@ done
 
 # calls <target> [only]: the calls a case makes, one per line; C: the cold
 # paths and adapt's fewshot (reads the meta-learner); with "only" the one
-# call that reads what the case changes: adapt or coldeval (evaluate's
-# protocol 'cold', the held-out share)
+# call that reads what the case changes: adapt, coldeval (evaluate's
+# protocol 'cold', the held-out share) or train (deploy, the served
+# version's metrics)
 calls()
 {
 	case $1:${2:-} in
@@ -88,6 +89,7 @@ calls()
 			;;
 		C:adapt) echo "SELECT xdrec.adapt('tm', 'd1', 'fewshot')" ;;
 		C:coldeval) echo "SELECT * FROM xdrec.evaluate('tm', 'd0', protocol => 'cold')" ;;
+		C:train) echo "SELECT xdrec.train('tm', 'd0')" ;;
 		D:)
 			echo "SELECT * FROM xdrec.rank('tm', $D_U, '{\"hour\": 9}', 5, domain => 'd1')"
 			echo "SELECT * FROM xdrec.rank_many('tm', ARRAY[$D_U]::bigint[], '{\"hour\": 9}', 5, domain => 'd1')"
@@ -154,6 +156,8 @@ C:coldeval|holdout: the share a string|@E@ jsonb_set(encoder, '{cold_holdout}', 
 C:coldeval|holdout: the share 0.9|@E@ jsonb_set(encoder, '{cold_holdout}', '0.9') WHERE id = @V@
 C:coldeval|holdout: the seed a string|@E@ jsonb_set(encoder, '{cold_holdout_seed}', '"x42"') WHERE id = @V@
 C:coldeval|holdout: the seed missing|@E@ encoder - 'cold_holdout_seed' WHERE id = @V@
+C:train|metrics: the served validation mrr a string|UPDATE xdrec.version SET metrics = jsonb_set(metrics, '{valid,mrr}', '"high"') WHERE id = @V@
+C:train|metrics: the served validation se 1e400|UPDATE xdrec.version SET metrics = jsonb_set(metrics, '{valid,se}', '1e400') WHERE id = @V@
 D|fewshot target: res.U.R missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'res.U.R'
 D|fewshot target: res.C.r missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'res.C.r'
 D|fewshot target: NaN in res.V.r|@W@ pg_temp.blob_set(data, 2, 'NaN') WHERE version_id = @V@ AND tensor = 'res.V.r'
@@ -182,6 +186,7 @@ C|control: a later release's few-shot tensor|INSERT INTO xdrec.weight SELECT mod
 C|control: trained without the perceptron|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'biao.phi'
 C|control: a count rewritten|@W@ pg_temp.blob_set(data, 1, 7) WHERE version_id = @V@ AND tensor = 'cold.prior.N'
 C|control: the floor 0 (own items not first)|@W@ pg_temp.blob_set(data, 0, 0) WHERE version_id = @V@ AND tensor = 'cold.rep.floor'
+C:train|control: the served version validated on nothing|UPDATE xdrec.version SET metrics = metrics - 'valid' WHERE id = @V@
 D|control: a later release's tensor|INSERT INTO xdrec.weight SELECT model_id, version_id, 'later.tensor', 0, data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'res.U.r'
 E|control: a later release's tensor|INSERT INTO xdrec.weight SELECT model_id, version_id, 'later.tensor', 0, data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'emb.item'
 CASES
