@@ -15,14 +15,16 @@
 # on_unknown 'cold', by evaluate's protocol 'cold', and by adapt's method
 # fewshot (which reads the meta-learner); D, d1, served by method 'fewshot'
 # (DRR's residuals over the source's modules), ranked warm; E, d2, served by
-# popularity (one item), ranked.
+# popularity (one item), ranked. Some cases change what one call alone
+# reads: the held-out share evaluate's protocol 'cold' reads, the served
+# version's validation metrics train compares with when it deploys.
 #
 # Passes when every call of every case fails with XX001 naming the model,
 # the domain and a version, the controls (a later release's tensors, a
 # version trained without the perceptron, counts and the floor rewritten to
-# other valid values) are served, the untouched versions are served before
-# and after, and the server never restarted. Prints how many cases and
-# calls were tried.
+# other valid values, a served version without validation metrics) are
+# served, the untouched versions are served before and after, and the
+# server never restarted. Prints how many cases and calls were tried.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster; the server
 # log is read from $PGHOST/server.log, where test/lib.sh puts it.
 # XD_TAMPER_VERBOSE=1 prints each case's first answer.
