@@ -21,8 +21,9 @@
 #
 # Passes when every call of every case fails with XX001 naming the model,
 # the domain and a version, the controls (a later release's tensors, a
-# version trained without the perceptron, counts and the floor rewritten to
-# other valid values, a served version without validation metrics) are
+# version trained without the perceptron, a cold-start module without its
+# prior or its FiLM heads, counts and the floor rewritten to other valid
+# values, a served version without validation metrics) are
 # served, the untouched versions are served before and after, and the
 # server never restarted. Prints how many cases and calls were tried.
 # Needs PGHOST, PGPORT, PGUSER (a superuser) of a running cluster; the server
@@ -186,6 +187,8 @@ CONTROLS=$(cat <<'CASES'
 C|control: a later release's cold tensor|INSERT INTO xdrec.weight SELECT model_id, version_id, 'cold.later', 0, data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.prior.k'
 C|control: a later release's few-shot tensor|INSERT INTO xdrec.weight SELECT model_id, version_id, 'fs.later.Wx', 0, data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'fs.stop.Wx'
 C|control: trained without the perceptron|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'biao.phi'
+C|control: the module stored before its context prior (nor the floor)|DELETE FROM xdrec.weight WHERE version_id = @V@ AND (tensor LIKE 'cold.prior.%' OR tensor = 'cold.rep.floor')
+C|control: the module without its FiLM heads|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor LIKE 'cold.film.%'
 C|control: a count rewritten|@W@ pg_temp.blob_set(data, 1, 7) WHERE version_id = @V@ AND tensor = 'cold.prior.N'
 C|control: the floor 0 (own items not first)|@W@ pg_temp.blob_set(data, 0, 0) WHERE version_id = @V@ AND tensor = 'cold.rep.floor'
 C:train|control: the served version validated on nothing|UPDATE xdrec.version SET metrics = metrics - 'valid' WHERE id = @V@
