@@ -91,3 +91,43 @@ SELECT xdrec.create_model('$2', 'orders', 'user_key', 'item_key', 'domain',
 SELECT xdrec.train('$2', 'd0');
 SQL
 }
+
+# it_tamper_helpers FILE: writes a psql script defining, in pg_temp, try
+# (the regression tests'), crc32 (blob.c's checksum) and blob_set (a blob
+# with one value rewritten and its checksum updated), for the tamper tests
+it_tamper_helpers()
+{
+	echo "\\i $(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/sql/include/try.sql" >"$1"
+	cat >>"$1" <<'SQL'
+-- CRC-32 (IEEE, reflected) of b, as blob.c computes it
+CREATE FUNCTION pg_temp.crc32(b bytea) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	c bigint := 4294967295;
+BEGIN
+	FOR i IN 0 .. length(b) - 1 LOOP
+		c := c # get_byte(b, i);
+		FOR k IN 1 .. 8 LOOP
+			c := (c >> 1) # (3988292384 & -(c & 1));
+		END LOOP;
+	END LOOP;
+	RETURN c # 4294967295;
+END $$;
+-- a one-chunk blob (blob.h) with element i set to x and its checksum
+-- updated: a well-formed blob holding x
+CREATE FUNCTION pg_temp.blob_set(b bytea, i int, x real) RETURNS bytea LANGUAGE plpgsql AS $$
+DECLARE
+	payload int := 32 + 8 * get_byte(b, 12);
+	bits bytea := float4send(x);
+	crc bigint;
+BEGIN
+	FOR k IN 0 .. 3 LOOP
+		b := set_byte(b, payload + 4 * i + k, get_byte(bits, 3 - k));
+	END LOOP;
+	crc := pg_temp.crc32(substr(b, payload + 1));
+	FOR k IN 0 .. 3 LOOP
+		b := set_byte(b, 24 + k, ((crc >> (8 * k)) & 255)::int);
+	END LOOP;
+	RETURN b;
+END $$;
+SQL
+}

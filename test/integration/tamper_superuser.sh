@@ -73,40 +73,8 @@ calls()
 	return 0
 }
 
-# pg_temp.try (the regression tests'), and blob_set to write values into blobs
-echo "\\i $(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/sql/include/try.sql" >"$WORK/helpers.sql"
-cat >>"$WORK/helpers.sql" <<'SQL'
--- CRC-32 (IEEE, reflected) of b, as blob.c computes it
-CREATE FUNCTION pg_temp.crc32(b bytea) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	c bigint := 4294967295;
-BEGIN
-	FOR i IN 0 .. length(b) - 1 LOOP
-		c := c # get_byte(b, i);
-		FOR k IN 1 .. 8 LOOP
-			c := (c >> 1) # (3988292384 & -(c & 1));
-		END LOOP;
-	END LOOP;
-	RETURN c # 4294967295;
-END $$;
--- a one-chunk blob (blob.h) with element i set to x and its checksum
--- updated: a well-formed blob holding x
-CREATE FUNCTION pg_temp.blob_set(b bytea, i int, x real) RETURNS bytea LANGUAGE plpgsql AS $$
-DECLARE
-	payload int := 32 + 8 * get_byte(b, 12);
-	bits bytea := float4send(x);
-	crc bigint;
-BEGIN
-	FOR k IN 0 .. 3 LOOP
-		b := set_byte(b, payload + 4 * i + k, get_byte(bits, 3 - k));
-	END LOOP;
-	crc := pg_temp.crc32(substr(b, payload + 1));
-	FOR k IN 0 .. 3 LOOP
-		b := set_byte(b, 24 + k, ((crc >> (8 * k)) & 255)::int);
-	END LOOP;
-	RETURN b;
-END $$;
-SQL
+# pg_temp.try, crc32 and blob_set (lib.bash)
+it_tamper_helpers "$WORK/helpers.sql"
 
 # The cases: "<targets>[:adapt]|<name>|<SQL>", targets A ("te" d0), B ("ti"
 # d1) or AB; ":adapt" when only adapt reads what the case changes. In the

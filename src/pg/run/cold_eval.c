@@ -56,17 +56,20 @@ xdpg_eval_use_encoding(xd_dataset *ds, const XdVersion *v)
 }
 
 /*
- * The held-out share, its seed and the time column version_id was trained
- * with (its encoder), whatever the model's options say now; false when it
- * held no user out.
+ * The held-out share, its seed and the time column v was trained with (its
+ * encoder), whatever the model's options say now; false when it held no
+ * user out. Catalog contents are input: a share or seed training could not
+ * have written is XX001, as version_read.c words it.
  */
 static bool
-version_holdout(int64 version_id, double *share, int64 *seed, char **time_col)
+version_holdout(const XdVersion *v, const char *name, double *share, int64 *seed, char **time_col)
 {
 	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(version_id)};
+	Datum		vals[1] = {Int64GetDatum(v->version_id)};
 	char	   *sh,
-			   *sd;
+			   *sd,
+			   *end_sh = NULL,
+			   *end_sd = NULL;
 
 	if (SPI_execute_with_args("SELECT encoder OPERATOR(pg_catalog.->>) 'cold_holdout', "
 							  "encoder OPERATOR(pg_catalog.->>) 'cold_holdout_seed', "
@@ -77,15 +80,19 @@ version_holdout(int64 version_id, double *share, int64 *seed, char **time_col)
 	sh = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	sd = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	*time_col = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	if (sh == NULL || sd == NULL)
+	if (sh == NULL && sd == NULL)
 		return false;
-	*share = strtod(sh, NULL);
-	*seed = strtoll(sd, NULL, 10);
-	/* catalog contents are input: a share training could not have written is corrupt */
-	if (!(*share > 0 && *share <= 0.5))
+	errno = 0;
+	*share = sh ? strtod(sh, &end_sh) : 0.0;
+	*seed = sd ? strtoll(sd, &end_sd, 10) : 0;
+	if (sh == NULL || sd == NULL || errno != 0 || end_sh == sh || *end_sh != '\0' ||
+		end_sd == sd || *end_sd != '\0' || !(*share > 0 && *share <= 0.5))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("version " INT64_FORMAT " records cold_holdout %s, outside (0, 0.5]", version_id, sh)));
+				 errmsg("version " INT64_FORMAT " of model \"%s\" (domain %s) is corrupt: its encoder records cold_holdout %s and cold_holdout_seed %s, not a share in (0, 0.5] and an integer",
+						v->version_id, name, v->domain, sh ? sh : "null", sd ? sd : "null"),
+				 errhint("Its rows in the xdrec catalog were changed outside xdrec or damaged. "
+						 "Serve another version (xdrec.rollback) or train the domain again.")));
 	return true;
 }
 
@@ -156,7 +163,7 @@ xdpg_cold_evaluate(XdServed *s, const char *name, const char *domain, int seed,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	md = xdpg_model_load(name, "use");
-	if (!version_holdout(v->version_id, &share, &hseed, &time_col))
+	if (!version_holdout(v, name, &share, &hseed, &time_col))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("version " INT64_FORMAT " of model \"%s\" (domain %s) was trained on every user, so protocol 'cold' has no held-out user to rank",

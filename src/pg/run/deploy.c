@@ -45,6 +45,31 @@ xdpg_deploy_policy(const XdModelDef *md, const char *requested)
 }
 
 /*
+ * Column col of the served version's row below: a finite number its
+ * metrics recorded (text, as stored), or NaN when it recorded none. Catalog
+ * contents are input: anything else is XX001 naming the version.
+ */
+static double
+served_metric(const XdModelDef *md, const char *domain, int64 served, int col, const char *what)
+{
+	char	   *t = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *end;
+	double		x;
+
+	if (t == NULL)
+		return NAN;
+	x = strtod(t, &end);
+	if (end == t || *end != '\0' || !isfinite(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("version " INT64_FORMAT " of model \"%s\" (domain %s) is corrupt: its metrics record the validation %s \"%s\", not a finite number",
+						served, md->name, domain, what, t),
+				 errhint("Its rows in the xdrec catalog were changed outside xdrec or damaged. "
+						 "Serve another version (xdrec.rollback) or train the domain again.")));
+	return x;
+}
+
+/*
  * Whether the version just written for (md, domain) in role should be
  * served under policy, given its validation (valid). *reason says why, in
  * words for the summary and the notice.
@@ -76,9 +101,9 @@ xdpg_deploy_decide(const XdModelDef *md, const char *domain, const char *role,
 	}
 	/* operators qualified: the caller's search_path does not choose them */
 	if (SPI_execute_with_args("SELECT d.served_version, v.kind, "
-							  " (v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'mrr')::pg_catalog.float8, "
-							  " (v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'rmse')::pg_catalog.float8, "
-							  " (v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'se')::pg_catalog.float8 "
+							  " v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'mrr', "
+							  " v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'rmse', "
+							  " v.metrics OPERATOR(pg_catalog.->) 'valid' OPERATOR(pg_catalog.->>) 'se' "
 							  "FROM xdrec.domain d LEFT JOIN xdrec.version v "
 							  " ON v.id OPERATOR(pg_catalog.=) d.served_version "
 							  "WHERE d.model_id OPERATOR(pg_catalog.=) $1 AND d.domain OPERATOR(pg_catalog.=) $2",
@@ -97,15 +122,14 @@ xdpg_deploy_decide(const XdModelDef *md, const char *domain, const char *role,
 		*reason = psprintf("domain %s becomes a %s domain", domain, role);
 		return true;
 	}
-	old_metric = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											  md->explicit_fb ? 4 : 3, &isnull));
-	if (isnull || isnan(valid->metric))
+	old_metric = served_metric(md, domain, served, md->explicit_fb ? 4 : 3, key);
+	if (isnan(old_metric) || isnan(valid->metric))
 	{
 		*reason = psprintf("no validation %s to compare with version " INT64_FORMAT, key, served);
 		return true;
 	}
-	old_se = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
-	if (isnull || isnan(old_se))
+	old_se = served_metric(md, domain, served, 5, "se");
+	if (isnan(old_se))
 		old_se = valid->se;
 	margin = XDPG_DEPLOY_MARGIN_SE * sqrt(valid->se * valid->se + old_se * old_se);
 	worse = md->explicit_fb ? valid->metric > old_metric + margin

@@ -622,6 +622,14 @@ optional_home(XdTensorHome home)
 		home == XDPG_HOME_COLD_PRIOR || home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO;
 }
 
+/* Is home read for this call: the encoders and the meta-learner only when asked for. */
+static bool
+home_wanted(const VersionRead *r, XdTensorHome home)
+{
+	return home == XDPG_HOME_ENCODERS ? r->ref->want_encoders :
+		home == XDPG_HOME_FEWSHOT ? r->ref->want_fewshot : true;
+}
+
 /* How many of home's expected tensors the inventory found, of how many. */
 static int
 home_found(const VersionRead *r, XdTensorHome home, int *of)
@@ -681,11 +689,13 @@ take_tensor_inventory(VersionRead *r)
 		{
 			/*
 			 * A tensor of the table this config has no place for (its layers,
-			 * residual or feedback were changed), unlike the encoders when not
-			 * wanted and a later release's tensors, which are left unread.
+			 * residual or feedback were changed: a FiLM head of a third tower
+			 * layer, the cold module's bias on implicit feedback), unlike the
+			 * encoders and the meta-learner when not wanted and a later
+			 * release's tensors, which are left unread.
 			 */
 			rule = xdpg_stored_tensor_rule(name);
-			if (rule && !optional_home(rule->home))
+			if (rule && home_wanted(r, rule->home))
 				version_corrupt(r, "it stores tensor \"%s\", which its config has no place for", name);
 			continue;
 		}
