@@ -131,3 +131,38 @@ BEGIN
 END $$;
 SQL
 }
+
+# it_tamper_case LABEL EXPECT MODEL DOMAIN_RE SQL: one tamper case in a fresh
+# backend (an empty version cache): SQL (the corruption), then each call read
+# from stdin, one a line, through pg_temp.try (it_tamper_helpers' script at
+# $WORK/helpers.sql), in one transaction rolled back after it, which restores
+# the version. Prints a line for each answer that is not the expected one:
+# EXPECT served, 'ok'; corrupt, XX001 naming MODEL, a domain matching
+# DOMAIN_RE and a version.
+it_tamper_case()
+{
+	local label=$1 expect=$2 model=$3 domain_re=$4 sql=$5 call out line
+	{
+		echo "\\i $WORK/helpers.sql"
+		# evaluate's notices (a small test split) are not outcomes
+		echo "SET client_min_messages = warning;"
+		echo "BEGIN;"
+		echo "$sql;"
+		while IFS= read -r call; do
+			echo "SELECT pg_temp.try(\$call\$$call\$call\$);"
+		done
+		echo "ROLLBACK;"
+	} >"$WORK/case.sql"
+	if ! out=$(q -f "$WORK/case.sql" 2>&1); then
+		echo "$label: the case did not run: $out"
+		return
+	fi
+	[ -n "${XD_TAMPER_VERBOSE:-}" ] && echo "$label => $(head -1 <<<"$out")" >&2
+	while IFS= read -r line; do
+		if [ "$expect" = served ]; then
+			[ "$line" = "ok" ] || echo "$label: not served: $line"
+		elif ! [[ "$line" =~ ^XX001:\ version\ [0-9]+\ of\ model\ \"$model\"\ \(domain\ $domain_re\)\ is\ corrupt:\  ]]; then
+			echo "$label: $line"
+		fi
+	done <<<"$out"
+}

@@ -204,38 +204,17 @@ E="UPDATE xdrec.version SET encoder ="
 # the failures, one per line
 run_case()
 {
-	local target=$1 name=$2 sql=$3 expect=$4 only=${5:-} domain v p out
+	local target=$1 name=$2 sql=$3 expect=$4 only=${5:-} v p
 	case $target in
-		C) domain=d0 v=$C_V p=$C_P ;;
-		D) domain=d1 v=$D_V p=$D_P ;;
-		E) domain=d2 v=$E_V p=$E_P ;;
+		C) v=$C_V p=$C_P ;;
+		D) v=$D_V p=$D_P ;;
+		E) v=$E_V p=$E_P ;;
 	esac
 	sql=${sql//@W@/$W}
 	sql=${sql//@E@/$E}
 	sql=${sql//@V@/$v}
 	sql=${sql//@P@/$p}
-	{
-		echo "\\i $WORK/helpers.sql"
-		echo "SET client_min_messages = warning;"
-		echo "BEGIN;"
-		echo "$sql;"
-		calls "$target" "$only" | while IFS= read -r call; do
-			echo "SELECT pg_temp.try(\$call\$$call\$call\$);"
-		done
-		echo "ROLLBACK;"
-	} >"$WORK/case.sql"
-	if ! out=$(q -f "$WORK/case.sql" 2>&1); then
-		echo "$target $name: the case did not run: $out"
-		return
-	fi
-	[ -n "${XD_TAMPER_VERBOSE:-}" ] && echo "$target $name => $(head -1 <<<"$out")" >&2
-	while IFS= read -r line; do
-		if [ "$expect" = served ]; then
-			[ "$line" = "ok" ] || echo "$target $name: not served: $line"
-		elif ! [[ "$line" =~ ^XX001:\ version\ [0-9]+\ of\ model\ \"tm\"\ \(domain\ d[0-2]\)\ is\ corrupt:\  ]]; then
-			echo "$target $name: $line"
-		fi
-	done <<<"$out"
+	calls "$target" "$only" | it_tamper_case "$target $name" "$expect" tm "d[0-2]" "$sql"
 }
 
 started=$(q -c "SELECT pg_postmaster_start_time()")

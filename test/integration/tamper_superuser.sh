@@ -238,7 +238,7 @@ read -r B_M B_V B_P B_U B_I < <(target_vars ti d1)
 # failures, one per line
 run_case()
 {
-	local target=$1 name=$2 sql=$3 expect=$4 only=${5:-} model domain m v p u i out
+	local target=$1 name=$2 sql=$3 expect=$4 only=${5:-} model domain m v p u i
 	if [ "$target" = A ]; then
 		model=te domain=d0 m=$A_M v=$A_V p=$A_P u=$A_U i=$A_I
 	else
@@ -249,29 +249,8 @@ run_case()
 	sql=${sql//@V@/$v}
 	sql=${sql//@P@/$p}
 	sql=${sql//@M@/$m}
-	{
-		echo "\\i $WORK/helpers.sql"
-		# evaluate's notices (a small test split) are not outcomes
-		echo "SET client_min_messages = warning;"
-		echo "BEGIN;"
-		echo "$sql;"
-		calls "$model" "$domain" "$u" "$i" "$only" | while IFS= read -r call; do
-			echo "SELECT pg_temp.try(\$call\$$call\$call\$);"
-		done
-		echo "ROLLBACK;"
-	} >"$WORK/case.sql"
-	if ! out=$(q -f "$WORK/case.sql" 2>&1); then
-		echo "$target $name: the case did not run: $out"
-		return
-	fi
-	[ -n "${XD_TAMPER_VERBOSE:-}" ] && echo "$target $name => $(head -1 <<<"$out")" >&2
-	while IFS= read -r line; do
-		if [ "$expect" = served ]; then
-			[ "$line" = "ok" ] || echo "$target $name: not served: $line"
-		elif ! [[ "$line" =~ ^XX001:\ version\ [0-9]+\ of\ model\ \"$model\"\ \(domain\ $domain\)\ is\ corrupt:\  ]]; then
-			echo "$target $name: $line"
-		fi
-	done <<<"$out"
+	calls "$model" "$domain" "$u" "$i" "$only" |
+		it_tamper_case "$target $name" "$expect" "$model" "$domain" "$sql"
 }
 
 started=$(q -c "SELECT pg_postmaster_start_time()")
