@@ -13,6 +13,7 @@
 
 #include "gradcheck.h"
 #include "meta/fewshot_int.h"
+#include "mmt/model_int.h"
 #include "unit.h"
 #include "xdrec/fewshot.h"
 #include "xdrec/fewshoteval.h"
@@ -295,6 +296,141 @@ XD_TEST(fewshot_stops_deterministically)
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
 	XD_CHECK(r1.steps == fs->fixed_steps);
 	xd_fewshot_result_free(&r1);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/* The loss and every gradient of the adapted tensors after one step on b. */
+static double
+step_grads(xd_model *model, const xd_batch *b, float **g)
+{
+	double		loss = NAN;
+
+	xd_model_zero_grad(model);
+	if (xd_model_loss_backward(model, b, NULL, false, &loss) != XD_OK)
+		return NAN;
+	for (int i = 0, k = 0; i < model->n_params; i++)
+		if (model->params[i]->group != XD_GROUP_SHARED)
+		{
+			xd_param   *p = model->params[i];
+
+			memcpy(g[k++], p->g, sizeof(float) * p->rows * p->cols);
+		}
+	return loss;
+}
+
+/*
+ * The positives' cache of an adaptation (fewshot.c): rows [0, pre_rows) of a
+ * forward of frozen modules take their x^0 and x^1 as given, and with them as
+ * a whole forward made them the loss and every gradient come out bit for bit;
+ * the forward reads them (a changed row changes the loss), consumes pre_rows
+ * and ignores it when the modules are not frozen.
+ */
+XD_TEST(fewshot_cached_positives_give_the_same_step)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result res;
+	xd_dataset *cut;
+	xd_batch	b;
+	xd_rng		rng;
+	xd_model   *model;
+	xd_workspace *ws;
+	float	   *g1[XD_MAX_PARAMS] = {0},
+			   *g2[XD_MAX_PARAMS] = {0},
+			   *x0,
+			   *x1;
+	int			n_g = 0,
+				P,
+				m;
+	double		l1,
+				l2,
+				l3;
+	double		gdiff = 0.0,
+				gmax = 0.0;
+	bool		same;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
+	xd_rng_seed(&rng, 4);
+	XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
+	model = res.model;
+	ws = model->ws;
+	m = model->cfg.m;
+	P = (int) cut->n_split[XD_SPLIT_TRAIN];
+	XD_REQUIRE(xd_batch_init(&b, xd_model_max_rows(model), m) == XD_OK);
+	XD_REQUIRE(xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TRAIN], P, &rng, &b) == XD_OK);
+	for (int i = 0; i < model->n_params; i++)
+		if (model->params[i]->group != XD_GROUP_SHARED)
+		{
+			size_t		n = (size_t) model->params[i]->rows * model->params[i]->cols;
+
+			g1[n_g] = malloc(sizeof(float) * n);
+			g2[n_g++] = malloc(sizeof(float) * n);
+		}
+	x0 = malloc(sizeof(float) * P * m);
+	x1 = malloc(sizeof(float) * P * m);
+
+	l1 = step_grads(model, &b, g1);
+	memcpy(x0, ws->x[0], sizeof(float) * P * m);
+	memcpy(x1, ws->res_x1, sizeof(float) * P * m);
+	/* the positives' rows as given: the same step, bit for bit */
+	memcpy(ws->x[0], x0, sizeof(float) * P * m);
+	memcpy(ws->x[1], x1, sizeof(float) * P * m);
+	ws->pre_rows = P;
+	l2 = step_grads(model, &b, g2);
+	XD_CHECK(ws->pre_rows == 0);
+	XD_CHECK(fabs(l2 - l1) <= 1e-6 * fabs(l1));
+	same = l2 == l1;
+	for (int i = 0, k = 0; i < model->n_params; i++)
+		if (model->params[i]->group != XD_GROUP_SHARED)
+		{
+			xd_param   *p = model->params[i];
+
+			for (size_t j = 0; j < (size_t) p->rows * p->cols; j++)
+			{
+				gdiff = fmax(gdiff, fabs((double) g1[k][j] - g2[k][j]));
+				gmax = fmax(gmax, fabs((double) g1[k][j]));
+			}
+			same &= memcmp(g1[k], g2[k], sizeof(float) * p->rows * p->cols) == 0;
+			k++;
+		}
+	/*
+	 * bit for bit where OpenBLAS computes a row alike in any block of rows
+	 * (SkylakeX, this machine's; what the report's runs need); others may
+	 * differ in the last bits (Haswell's kernels)
+	 */
+	printf("    cached positives: %s (loss %.9g, %.9g; gradients' largest difference %.3g of %.3g)\n",
+		   same ? "bit for bit" : "not bit for bit", l1, l2, gdiff, gmax);
+	XD_CHECK(gdiff <= 1e-5 * gmax);
+
+	/* the forward reads them: one positive's x^1 changed, another loss */
+	memcpy(ws->x[0], x0, sizeof(float) * P * m);
+	memcpy(ws->x[1], x1, sizeof(float) * P * m);
+	ws->x[1][0] += 0.5f;
+	ws->pre_rows = P;
+	l3 = step_grads(model, &b, g2);
+	XD_CHECK(fabs(l3 - l1) > 1e-4 * fabs(l1));
+
+	/* not frozen: computed whole, the rows given or not */
+	xd_model_freeze_shared(model, false);
+	l2 = step_grads(model, &b, g2);
+	ws->x[1][0] += 0.5f;
+	ws->pre_rows = P;
+	l3 = step_grads(model, &b, g2);
+	XD_CHECK(l3 == l2 && ws->pre_rows == 0);
+
+	for (int k = 0; k < n_g; k++)
+	{
+		free(g1[k]);
+		free(g2[k]);
+	}
+	free(x0);
+	free(x1);
+	xd_batch_free(&b);
+	xd_fewshot_result_free(&res);
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);

@@ -351,22 +351,25 @@ xd_fs_trace_free(xd_fs_trace *tr)
 /*
  * The support's rows for the updates: all of them up to XD_FS_STEP_ROWS, else
  * XD_FS_STEP_ROWS a step from a seeded shuffle, reshuffled when used up, so every
- * row comes once before any comes twice
+ * row comes once before any comes twice. pick_at[i] is pick[i]'s place in the
+ * support (the positives' cache below).
  */
 typedef struct step_order
 {
-	int64_t    *rows;			/* [n] a copy of the support's, shuffled */
+	int64_t    *at;				/* [n] places in the support, shuffled */
 	int64_t		n;
-	int64_t		pos;			/* next row; n: reshuffle first */
+	int64_t		pos;			/* next place; n: reshuffle first */
 } step_order;
 
 static void
-step_rows(step_order *o, const int64_t *rows, int64_t n_rows, int64_t *pick, int *n_pick,
-		  xd_rng *rng)
+step_rows(step_order *o, const int64_t *rows, int64_t n_rows, int64_t *pick,
+		  int64_t *pick_at, int *n_pick, xd_rng *rng)
 {
 	if (n_rows <= XD_FS_STEP_ROWS)
 	{
 		memcpy(pick, rows, sizeof(int64_t) * n_rows);
+		for (int i = 0; i < n_rows; i++)
+			pick_at[i] = i;
 		*n_pick = (int) n_rows;
 		return;
 	}
@@ -377,16 +380,96 @@ step_rows(step_order *o, const int64_t *rows, int64_t n_rows, int64_t *pick, int
 			for (int64_t k = o->n - 1; k > 0; k--)
 			{
 				int64_t		j = (int64_t) xd_rng_below(rng, (uint32_t) (k + 1)),
-							t = o->rows[k];
+							t = o->at[k];
 
-				o->rows[k] = o->rows[j];
-				o->rows[j] = t;
+				o->at[k] = o->at[j];
+				o->at[j] = t;
 			}
 			o->pos = 0;
 		}
-		pick[i] = o->rows[o->pos++];
+		pick_at[i] = o->at[o->pos++];
+		pick[i] = rows[pick_at[i]];
 	}
 	*n_pick = XD_FS_STEP_ROWS;
+}
+
+/*
+ * The positives' cache of one run: with the source's modules frozen, a
+ * support row's x^0 and x^1 (before DRR's residual; model_int.h) are the
+ * same at every update, so each is computed once, at its first batch, and
+ * handed to the later forwards (the workspace's pre_rows). A batch whose
+ * positives are not all cached is computed whole and fills the cache.
+ */
+typedef struct pos_cache
+{
+	float	   *x0;				/* [n_rows * m] */
+	float	   *x1;				/* [n_rows * m] */
+	bool	   *have;			/* [n_rows] */
+	int			m;
+} pos_cache;
+
+static xd_status
+pos_cache_init(pos_cache *pc, const xd_model *model, int64_t n_rows)
+{
+	size_t		len = (size_t) n_rows * model->cfg.m;
+
+	memset(pc, 0, sizeof(*pc));
+	if (model->cfg.n_ctx_layers < 1)
+		return XD_OK;			/* no layer to skip: unused */
+	pc->m = model->cfg.m;
+	pc->x0 = malloc(sizeof(float) * len);
+	pc->x1 = malloc(sizeof(float) * len);
+	pc->have = calloc((size_t) n_rows, sizeof(bool));
+	return pc->x0 && pc->x1 && pc->have ? XD_OK : XD_ENOMEM;
+}
+
+static void
+pos_cache_free(pos_cache *pc)
+{
+	free(pc->x0);
+	free(pc->x1);
+	free(pc->have);
+	memset(pc, 0, sizeof(*pc));
+}
+
+/* Before the batch's forward: its positives' rows from the cache, when all are there. */
+static bool
+pos_cache_load(const pos_cache *pc, xd_workspace *ws, const int64_t *pick_at, int n_pick)
+{
+	size_t		rb = sizeof(float) * (size_t) pc->m;
+
+	if (!pc->have)
+		return false;
+	for (int i = 0; i < n_pick; i++)
+		if (!pc->have[pick_at[i]])
+			return false;
+	for (int i = 0; i < n_pick; i++)
+	{
+		size_t		o = (size_t) pick_at[i] * pc->m;
+
+		memcpy(ws->x[0] + (size_t) i * pc->m, pc->x0 + o, rb);
+		memcpy(ws->x[1] + (size_t) i * pc->m, pc->x1 + o, rb);
+	}
+	ws->pre_rows = n_pick;
+	return true;
+}
+
+/* After a whole forward: its positives' rows into the cache. */
+static void
+pos_cache_store(pos_cache *pc, const xd_workspace *ws, const int64_t *pick_at, int n_pick)
+{
+	size_t		rb = sizeof(float) * (size_t) pc->m;
+
+	if (!pc->have)
+		return;
+	for (int i = 0; i < n_pick; i++)
+	{
+		size_t		o = (size_t) pick_at[i] * pc->m;
+
+		memcpy(pc->x0 + o, ws->x[0] + (size_t) i * pc->m, rb);
+		memcpy(pc->x1 + o, ws->res_x1 + (size_t) i * pc->m, rb);
+		pc->have[pick_at[i]] = true;
+	}
 }
 
 /* The controllers' state of one run, when no trace keeps it: [H] each. */
@@ -438,8 +521,10 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	xd_param   *P[XD_FS_N_SLOTS] = {0};
 	run_state	rs;
 	xd_batch	b;
-	int64_t		pick[XD_FS_STEP_ROWS];
+	int64_t		pick[XD_FS_STEP_ROWS],
+				pick_at[XD_FS_STEP_ROWS];
 	step_order	order = {0};
+	pos_cache	pc;
 	xd_status	st = XD_OK;
 	int			max_steps = fs->use_stop ? XD_FS_MAX_STEPS : fs->fixed_steps;
 	bool		have_state = false;
@@ -454,14 +539,17 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			P[s] = xd_fs_slot_param(res, s);
 	if (n_rows > XD_FS_STEP_ROWS)
 	{
-		if (!(order.rows = malloc(sizeof(int64_t) * n_rows)))
+		if (!(order.at = malloc(sizeof(int64_t) * n_rows)))
 			return XD_ENOMEM;
-		memcpy(order.rows, rows, sizeof(int64_t) * n_rows);
+		for (int64_t k = 0; k < n_rows; k++)
+			order.at[k] = k;
 		order.n = order.pos = n_rows;
 	}
-	if ((st = xd_batch_init(&b, xd_model_max_rows(model), T->enc.schema.m)) != XD_OK)
+	if ((st = pos_cache_init(&pc, model, n_rows)) != XD_OK ||
+		(st = xd_batch_init(&b, xd_model_max_rows(model), T->enc.schema.m)) != XD_OK)
 	{
-		free(order.rows);
+		pos_cache_free(&pc);
+		free(order.at);
 		return st;
 	}
 	if (tr)
@@ -485,13 +573,19 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 					p,
 					out1;
 		int			n_pick;
+		bool		cached;
 
-		step_rows(&order, rows, n_rows, pick, &n_pick, rng);
+		step_rows(&order, rows, n_rows, pick, pick_at, &n_pick, rng);
 		if ((st = xd_sample_batch(T, pick, n_pick, rng, &b)) != XD_OK)
 			break;
 		xd_model_zero_grad(model);
-		if ((st = xd_model_loss_backward(model, &b, NULL, false, &loss)) != XD_OK)
+		cached = pos_cache_load(&pc, model->ws, pick_at, n_pick);
+		st = xd_model_loss_backward(model, &b, NULL, false, &loss);
+		model->ws->pre_rows = 0;
+		if (st != XD_OK)
 			break;
+		if (!cached)
+			pos_cache_store(&pc, model->ws, pick_at, n_pick);
 		if (t == 0)
 			res->first_loss = loss;
 		res->last_loss = loss;
@@ -636,7 +730,8 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	}
 	xd_model_zero_grad(model);
 	xd_batch_free(&b);
-	free(order.rows);
+	pos_cache_free(&pc);
+	free(order.at);
 	return st;
 }
 

@@ -263,7 +263,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 	if (t->R)
 	{
 		xd_residual_backward(t->R, t->r, dh, t->res_pre, t->res_T, ws->res_dz,
-							 n, d);
+							 n, d, true);
 	}
 
 	/*

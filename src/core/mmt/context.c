@@ -40,7 +40,8 @@ xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 
 void
 xd_residual_backward(xd_param *R, xd_param *r, float *dx,
-					 const float *pre, const float *T, float *dz, int n, int w)
+					 const float *pre, const float *T, float *dz, int n, int w,
+					 bool want_dx)
 {
 	size_t		nw = (size_t) n * w;
 
@@ -65,19 +66,22 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 		xd_add_inplace(r->g, dz + (size_t) i * w, w);
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
 				1.0f, dz, w, pre, w, 1.0f, R->g, w);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
-				1.0f, dz, w, R->w, w, 1.0f, dx, w);
+	if (want_dx)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
+					1.0f, dz, w, R->w, w, 1.0f, dx, w);
 }
 
-/* eq. 4-5 over ws->c into x^0 (a copy of c without the multimodal residual) */
+/* eq. 4-5 over rows [from, n) of ws->c into x^0 (a copy of c without the multimodal residual) */
 static void
-xd_mm_forward(xd_model *model, int n)
+xd_mm_forward(xd_model *model, int from, int n)
 {
 	xd_shared  *sh = model->shared;
 	xd_workspace *ws = model->ws;
 	int			m = model->cfg.m;
-	float	   *x0 = ws->x[0];
+	size_t		o = (size_t) from * m;
+	float	   *x0 = ws->x[0] + o;
 
+	n -= from;
 	if (sh->has_mm)
 	{
 		const float *b = sh->mm_b->w;
@@ -89,32 +93,34 @@ xd_mm_forward(xd_model *model, int n)
 		 * c_K''; every T_K comes from the unmodified c, then c_K += s_K . T_K.
 		 */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, ws->c, m, sh->mm_W->w, m, 0.0f, ws->mm_T, m);
-		xd_tanh_residual_rows(ws->mm_T, b, ws->c, s, x0, n, m);
+					1.0f, ws->c + o, m, sh->mm_W->w, m, 0.0f, ws->mm_T + o, m);
+		xd_tanh_residual_rows(ws->mm_T + o, b, ws->c + o, s, x0, n, m);
 	}
 	else
-		memcpy(x0, ws->c, sizeof(float) * (size_t) n * m);
+		memcpy(x0, ws->c + o, sizeof(float) * (size_t) n * m);
 }
 
-/* context layer l + 1: x^(l+1) from x^l */
+/* context layer l + 1: x^(l+1) from x^l, on rows [from, n) */
 static void
-xd_ctx_layer_forward(xd_model *model, int l, int n)
+xd_ctx_layer_forward(xd_model *model, int l, int from, int n)
 {
 	xd_shared  *sh = model->shared;
 	xd_workspace *ws = model->ws;
 	int			m = model->cfg.m;
-	const float *xp = ws->x[l];
-	float	   *xl = ws->x[l + 1];
+	size_t		o = (size_t) from * m;
+	const float *xp = ws->x[l] + o;
+	float	   *xl = ws->x[l + 1] + o;
 	const float *b = sh->ctx_b[l]->w;
 
+	n -= from;
 	if (model->cfg.variant == XD_VARIANT_MMT)
 	{
-		float	   *a = ws->a[l];
+		float	   *a = ws->a[l] + o;
 
 		/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
 					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
-		xd_sigmoid_ctx_rows(a, b, xp, ws->x[0], xl, n, m);
+		xd_sigmoid_ctx_rows(a, b, xp, ws->x[0] + o, xl, n, m);
 	}
 	else
 	{
@@ -235,13 +241,18 @@ xd_context_forward(xd_model *model, int n)
 	xd_workspace *ws = model->ws;
 	xd_valcache *vc = ws->vc;
 	int			LC = model->cfg.n_ctx_layers;
+	int			pre = model->freeze_shared && LC > 0 ? ws->pre_rows : 0;
 
+	ws->pre_rows = 0;
+	if (pre > n)
+		pre = n;
 	/* a later validation of a frozen M1: x^0 and x^1 as the first one made them */
 	if (!(vc && vc->ready && xd_valcache_rows(vc, ws, n, model->cfg.m, true)))
 	{
-		xd_mm_forward(model, n);
+		/* rows [0, pre) came with theirs (model_int.h, pre_rows) */
+		xd_mm_forward(model, pre, n);
 		if (LC > 0)
-			xd_ctx_layer_forward(model, 0, n);
+			xd_ctx_layer_forward(model, 0, pre, n);
 		if (vc && !vc->ready)
 			xd_valcache_rows(vc, ws, n, model->cfg.m, false);
 	}
@@ -250,7 +261,7 @@ xd_context_forward(xd_model *model, int n)
 		xd_residual_forward(model->adapt->R_C, model->adapt->r_C, ws->x[1],
 							ws->res_x1, ws->res_TC, n, model->cfg.m);
 	for (int l = 1; l < LC; l++)
-		xd_ctx_layer_forward(model, l, n);
+		xd_ctx_layer_forward(model, l, 0, n);
 }
 
 void
@@ -293,10 +304,12 @@ xd_context_backward(xd_model *model, int n)
 			xd_add_inplace(dcur, ws->ext_x1, (size_t) ws->n_ext * m);
 		if (l == 0 && res_c)
 		{
-			/* back through the residual to x^1 */
+			/*
+			 * back through the residual to x^1; below x^1 only the frozen
+			 * layer 1 and eq. 4-5 when frozen: no dL/dx^1, done
+			 */
 			xd_residual_backward(ad->R_C, ad->r_C, dcur, ws->res_x1, ws->res_TC,
-								 ws->res_dz, n, m);
-			/* below x^1 only the frozen layer 1 and eq. 4-5: done */
+								 ws->res_dz, n, m, !frozen);
 			if (frozen)
 				return;
 		}

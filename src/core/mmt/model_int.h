@@ -67,6 +67,16 @@ struct xd_workspace
 	float	   *ext_v;			/* [cap * d] */
 	/* train.c's validation cache while it validates a frozen model; else NULL */
 	struct xd_valcache *vc;
+
+	/*
+	 * Rows [0, pre_rows) of the next context forward come with their x^0
+	 * and x^1 (eq. 4-5 and eq. 1-3, l = 1, before DRR's residual) already
+	 * in x[0] and x[1], put there by a caller that keeps them for frozen
+	 * modules (fewshot.c, the support's positives of one adaptation): the
+	 * forward computes eq. 4-5 and layer 1 on the other rows only, and
+	 * resets it to 0. Honoured only while the shared modules are frozen.
+	 */
+	int			pre_rows;
 };
 
 /*
@@ -141,15 +151,16 @@ bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
 
 /*
  * context.c: the DRR residual x <- x + tanh(R x + r) over n rows of width w
- * (eq. 19): keeps x before it in pre and the tanh in T. Backward turns dx
- * (w.r.t. the output) into the gradient w.r.t. the input, in place, and adds
- * into R->g, r->g; dz is scratch [n * w].
+ * (eq. 19): keeps x before it in pre and the tanh in T. Backward adds into
+ * R->g, r->g and, with want_dx, turns dx (w.r.t. the output) into the
+ * gradient w.r.t. the input, in place (else dx is left as it was: nothing
+ * below learns); dz is scratch [n * w].
  */
 void		xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
 								float *pre, float *T, int n, int w);
 void		xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 								 const float *pre, const float *T, float *dz,
-								 int n, int w);
+								 int n, int w, bool want_dx);
 
 /* model.c */
 xd_status	xd_workspace_new(const xd_config *cfg, int cap, xd_workspace **out);
