@@ -62,7 +62,6 @@ SELECT method FROM xdrec.version WHERE id = (:'a'::jsonb->>'version')::bigint;
 SELECT count(*) AS target_ranks FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd1'), '{}', 5, domain => 'd1');
 -- the same adaptation again gives the same steps (deterministic stopping)
 SELECT (xdrec.adapt('f', 'd1', 'fewshot', deploy => 'never')->'fewshot'->>'steps') = :'a'::jsonb->'fewshot'->>'steps' AS same_steps;
-
 -- 12 orders: too few for DRR, enough for fewshot
 SELECT pg_temp.try($$SELECT xdrec.adapt('f', 'd2', 'drr')$$);
 SELECT xdrec.adapt('f', 'd2', 'fewshot') AS t \gset
@@ -164,6 +163,25 @@ SELECT (:'r'::jsonb->'fewshot'->>'lift_served')::boolean AS lift_served,
             WHEN 0 THEN '00000000' WHEN 0.25 THEN '0000803e' WHEN 0.5 THEN '0000003f'
             WHEN 1 THEN '0000803f' WHEN 2 THEN '00000040' WHEN 4 THEN '00008040'
             WHEN 8 THEN '00000041' WHEN 1000 THEN '00007a44' END AS rep_b_is_the_lift;
+
+-- fewshot's popularity term (a weight of the ladder, chosen on its last
+-- update's pairs) is served as its item bias "bias.item", stored with the version
+SELECT (:'a'::jsonb->'fewshot'->>'popularity_weight')::float8 IN (0, 0.125, 0.25, 0.5, 1, 2, 4, 100) AS weight_on_ladder,
+       (:'a'::jsonb->'fewshot'->>'popularity_pairs')::int > 0 AS chosen_on_pairs,
+       (SELECT count(*) FROM xdrec.weight WHERE version_id = (:'a'::jsonb->>'version')::bigint AND tensor = 'bias.item') > 0 AS stores_item_bias;
+-- a market adapted before the term (no item bias) still loads and ranks;
+-- an item bias of another shape is refused on load
+BEGIN;
+SELECT xdrec.adapt('f', 'd1', 'fewshot', deploy => 'always')->>'version' AS v \gset
+DELETE FROM xdrec.weight WHERE version_id = :v AND tensor = 'bias.item';
+SELECT count(*) AS ranks_without_item_bias FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd1'), '{}', 5, domain => 'd1');
+ROLLBACK;
+BEGIN;
+SELECT xdrec.adapt('f', 'd1', 'fewshot', deploy => 'always')->>'version' AS v \gset
+UPDATE xdrec.weight SET data = (SELECT data FROM xdrec.weight WHERE version_id = :v AND tensor = 'res.U.r' AND chunk = 0)
+WHERE version_id = :v AND tensor = 'bias.item';
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('f', (SELECT min(user_key) FROM fsgen WHERE domain = 'd1'), '{}', 5, domain => 'd1')$$);
+ROLLBACK;
 
 SELECT xdrec.drop_model('f');
 DROP TABLE fsgen;

@@ -78,6 +78,14 @@ typedef struct xd_config
 	 * of the user's own items, or leaves it 0.
 	 */
 	bool		repeat_lift;
+
+	/*
+	 * Implicit feedback: the domain has an item bias s_v ("bias.item") too,
+	 * s^ += s_v. A few-shot market's popularity term (fewshot.h) is folded
+	 * into it after the adaptation; no training path sets it otherwise.
+	 * Explicit domains always have s_v.
+	 */
+	bool		item_bias;
 } xd_config;
 
 /* Fills the defaults of DESIGN.md section 3; the caller sets m and its split. */
@@ -167,7 +175,8 @@ typedef struct xd_domain
 	xd_param   *E_u;			/* "emb.user"  n_users x d, sparse */
 	xd_param   *E_v;			/* "emb.item"  n_items x d, sparse */
 	xd_param   *s_u;			/* "bias.user" n_users x 1, sparse; explicit only */
-	xd_param   *s_v;			/* "bias.item" n_items x 1, sparse; explicit only */
+	xd_param   *s_v;			/* "bias.item" n_items x 1, sparse; explicit, or
+								 * implicit with cfg.item_bias */
 	xd_param   *s;				/* "bias.global" 1 x 1, dense; explicit only */
 	xd_param   *w_R;			/* "rep.w" 1 x m, dense; cfg.repeat, implicit only */
 	xd_param   *b_R;			/* "rep.b" 1 x 1, dense; cfg.repeat, implicit only */

@@ -168,6 +168,7 @@ typedef struct xd_fewshot
 	bool		use_update;
 	bool		use_stop;
 	bool		use_lift;		/* false: no repeat lift (xd_fewshot_score) */
+	bool		use_pop;		/* false: no popularity term (xd_fewshot_score) */
 	int			fixed_steps;
 	bool		active[XD_FS_N_SLOTS];	/* the slot exists for this model */
 	xd_param   *init[XD_FS_N_SLOTS];	/* omega_R ("fs.init.<slot>") */
@@ -209,6 +210,14 @@ typedef struct xd_fewshot_result
 	int64_t		n_own;
 	float		lift;
 	int			lift_rows;
+	/*
+	 * The popularity term (fewshot_lift.c): pop_beta * log(1 + the item's
+	 * support rows), chosen after the lift on pop_pairs (positive, item
+	 * negative) pairs of the last update's batch (0: the model alone) and
+	 * folded into the domain's item bias s_v (implicit: cfg.item_bias)
+	 */
+	float		pop_beta;
+	int			pop_pairs;
 } xd_fewshot_result;
 
 /*
@@ -233,7 +242,14 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
  * XD_FS_LIFT_NEW items the user never chose, and the user's other history
  * items when a quarter of the history repeats: fewshot_lift.c): a ladder
  * from 0 (the model alone) to 1000 (the user's history items first), the
- * best mean reciprocal rank; fs->use_lift false keeps it 0.
+ * best mean reciprocal rank; fs->use_lift false keeps it 0. The model's
+ * score holds the popularity term (implicit): r->pop_beta * log(1 + the
+ * item's support rows), in the domain's item bias s_v, its weight from a
+ * ladder from 0 (the model alone) to 100 (popularity decides, the model
+ * only breaks its ties: with the top lift, the support-first heuristic's
+ * order), chosen on the last update's batch, each positive against its
+ * item negative as the model scored them, the positive's own row left out
+ * of its item's count: no scoring of its own. fs->use_pop false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

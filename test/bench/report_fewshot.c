@@ -45,12 +45,12 @@
 
 enum
 {
-	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_NO_LIFT, M_CHOSEN, M_DRR, M_TARGET_ONLY,
-	M_POP, M_SUPPORT_FIRST, N_METHODS
+	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_NO_LIFT, M_NO_POP, M_CHOSEN, M_DRR,
+	M_TARGET_ONLY, M_POP, M_SUPPORT_FIRST, N_METHODS
 };
 static const char *const method_names[N_METHODS] = {
 	"fewshot", "fewshot, no learned init", "fewshot, no update controller",
-	"fewshot, no stop controller", "fewshot, no repeat lift",
+	"fewshot, no stop controller", "fewshot, no repeat lift", "fewshot, no popularity term",
 	"fewshot or a heuristic, chosen on validation",
 	"DRR", "target-only", "popularity", "support first"
 };
@@ -84,6 +84,8 @@ static int	max_targets = 1000;	/* --targets */
 static bool fewshot_only;		/* --fewshot-only */
 static int	n_repeat = 1;		/* --repeat */
 static double lift_sum[N_WORLDS][N_SIZES];	/* fewshot's repeat lifts, summed over runs */
+static double pop_sum[N_WORLDS][N_SIZES];	/* its popularity weights, summed over runs */
+static float last_pop_beta;		/* the last run's */
 
 /* popularity over the whole support (train and validation rows) */
 typedef struct support_pop
@@ -280,18 +282,27 @@ run_world(int wi, bool quick)
 					secs = timed_fewshot(fs[v], source.shared, cut, 5 + seed, &r);
 					add(&cells[wi][si][v], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
 					if (v == M_FEWSHOT)
+					{
 						lift_sum[wi][si] += r.lift;
+						pop_sum[wi][si] += r.pop_beta;
+						last_pop_beta = r.pop_beta;
+					}
 					xd_fewshot_result_free(&r);
 				}
+				for (int m = M_NO_LIFT; m <= M_NO_POP; m++)
 				{
-					/* fewshot without its repeat lift: the same run, the lift left at 0 */
+					/*
+					 * fewshot without its repeat lift, or its popularity
+					 * term: the same run, the one left at 0
+					 */
 					xd_fewshot_result r;
 					double		secs;
 
-					fs[M_FEWSHOT]->use_lift = false;
+					fs[M_FEWSHOT]->use_lift = m != M_NO_LIFT;
+					fs[M_FEWSHOT]->use_pop = m != M_NO_POP;
 					secs = timed_fewshot(fs[M_FEWSHOT], source.shared, cut, 5 + seed, &r);
-					fs[M_FEWSHOT]->use_lift = true;
-					add(&cells[wi][si][M_NO_LIFT], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
+					fs[M_FEWSHOT]->use_lift = fs[M_FEWSHOT]->use_pop = true;
+					add(&cells[wi][si][m], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
 					xd_fewshot_result_free(&r);
 				}
 				for (int m = M_DRR; m <= M_TARGET_ONLY && !fewshot_only; m++)
@@ -339,10 +350,10 @@ run_world(int wi, bool quick)
 					add(&cells[wi][si][M_CHOSEN], last[m].hit,
 						secs + (m == M_FEWSHOT ? last[M_FEWSHOT].seconds : 0.0), m != M_FEWSHOT);
 				}
-				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.4f s, %d steps; DRR %.3f in %.4f s; support first %.3f\n",
+				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.4f s, %d steps; DRR %.3f in %.4f s; support first %.3f; popularity weight %.3g, without %.3f\n",
 						wi, di, sizes[si], seed, last[M_FEWSHOT].hit, last[M_FEWSHOT].seconds,
 						(int) last[M_FEWSHOT].steps, last[M_DRR].hit, last[M_DRR].seconds,
-						last[M_SUPPORT_FIRST].hit);
+						last[M_SUPPORT_FIRST].hit, last_pop_beta, last[M_NO_POP].hit);
 				xd_dataset_free(cut);
 			}
 	for (int v = 0; v < N_FS; v++)
@@ -482,7 +493,9 @@ main(int argc, char **argv)
 			"the user's items of the support's training rows (the history, as support first's) "
 			"by a repeat lift it chooses on the support "
 			"(src/core/meta/fewshot_lift.c; every fewshot row but \"no repeat lift\", which is "
-			"fewshot with the lift left at 0). \"fewshot or a "
+			"fewshot with the lift left at 0), and adds a popularity term, a weight it chooses "
+			"on its last update's batch times log(1 + the item's support rows), served as the "
+			"domain's item bias (every fewshot row but \"no popularity term\"). \"fewshot or a "
 			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "
 			"fewshot, popularity and support first fitted on the support's training rows, the "
 			"best MRR on its validation rows served (a heuristic only when strictly better); its "
@@ -541,6 +554,9 @@ main(int argc, char **argv)
 		fprintf(out, " fewshot's mean repeat lift, N=16..512:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_FEWSHOT], lift_sum[wi][si]));
+		fprintf(out, "; its mean popularity weight:");
+		for (int si = 0; si < N_SIZES; si++)
+			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_FEWSHOT], pop_sum[wi][si]));
 		fprintf(out, ". Share of runs the choice served by a heuristic, N=16..512:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_CHOSEN], cells[wi][si][M_CHOSEN].steps));

@@ -437,6 +437,125 @@ XD_TEST(fewshot_cached_positives_give_the_same_step)
 }
 
 /*
+ * The popularity term (fewshot_lift.c): a support of a popular item's 5
+ * rows and 5 items of 2 rows each. On a constructed last batch whose
+ * positives are the popular item's rows and whose model ranks each below
+ * its item negative (an item of 2 rows) by 20, only the ladder's top
+ * (popularity decides) wins a pair; where the positives are the 2-row
+ * items (1 with their own row left out) and the model ranks them above the
+ * popular item by 1, the weights up to 0.5 win every pair and the tie goes
+ * to 0; a positive whose item has no other row counts for nothing. The
+ * weight is folded into the item bias, which the model's score holds;
+ * use_pop false keeps it 0.
+ */
+XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result r;
+	xd_dataset *cut;
+	xd_fs_last	last;
+	int64_t		rows[15];
+	int			n_pop = 0,
+				n_one = 0;
+	int32_t		v_pop = -1;
+	int		   *count;
+	xd_batch	b;
+	float		s1,
+				s0;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, cut->split_rows[XD_SPLIT_TRAIN],
+								cut->n_split[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN], 5,
+								&r) == XD_OK);
+	/* an implicit adaptation chooses on its last batch and has an item bias */
+	XD_CHECK(r.domain->s_v != NULL && r.pop_pairs > 0);
+
+	/* five rows of an item with five or more, then five items of one row each */
+	XD_REQUIRE((count = calloc(cut->n_items, sizeof(int))) != NULL);
+	for (int64_t i = 0; i < cut->n_rows; i++)
+		count[cut->items[i]]++;
+	for (int32_t v = 0; v < cut->n_items && v_pop < 0; v++)
+		if (count[v] >= 5)
+			v_pop = v;
+	XD_REQUIRE(v_pop >= 0);
+	for (int64_t i = 0; i < cut->n_rows && (n_pop < 5 || n_one < 5); i++)
+	{
+		int32_t		v = cut->items[i];
+		bool		dup = false;
+
+		for (int k = 0; k < n_one; k++)
+			dup |= cut->items[rows[5 + k]] == v;
+		if (v == v_pop && n_pop < 5)
+			rows[n_pop++] = i;
+		else if (v != v_pop && !dup && n_one < 5)
+			rows[5 + n_one++] = i;
+	}
+	XD_REQUIRE(n_pop == 5 && n_one == 5);
+	for (int k = 0; k < 5; k++)
+		rows[10 + k] = rows[5 + k];
+
+	/* popularity ranks the left-out rows better: the popular item's rows, the model 20 behind */
+	last.n_pos = 5;
+	for (int k = 0; k < 5; k++)
+	{
+		last.rows[k] = rows[k];
+		last.pos[k] = 0.0f;
+		last.neg_items[k] = cut->items[rows[5 + k]];
+		last.neg[k] = 20.0f;
+	}
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, false, &last, NULL) == XD_OK);
+	XD_CHECK(r.pop_beta == 100.0f && r.pop_pairs == 5);
+	XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
+	XD_CHECK(r.domain->s_v->w[cut->items[rows[5]]] == 100.0f * log1pf(2.0f));
+
+	/* the model's score holds the item bias */
+	XD_REQUIRE(xd_batch_init(&b, 1, cut->enc.schema.m) == XD_OK);
+	b.n = 1;
+	b.users[0] = cut->users[rows[0]];
+	b.items[0] = v_pop;
+	xd_dataset_encode(cut, rows[0], -1, b.c);
+	XD_REQUIRE(xd_fewshot_score(&r, &b, &s1) == XD_OK);
+	r.domain->s_v->w[v_pop] = 0.0f;
+	XD_REQUIRE(xd_fewshot_score(&r, &b, &s0) == XD_OK);
+	XD_CHECK(fabsf(s1 - s0 - 100.0f * log1pf(5.0f)) < 1e-3f);
+
+	/* the model ranks them better: the 2-row items (1 left out) above the popular one */
+	for (int k = 0; k < 5; k++)
+	{
+		last.rows[k] = rows[5 + k];
+		last.pos[k] = 1.0f;
+		last.neg_items[k] = v_pop;
+		last.neg[k] = 0.0f;
+	}
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, false, &last, NULL) == XD_OK);
+	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 5);
+	XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
+
+	/* without their second rows the positives' items stand for no new row: no pair */
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, false, &last, NULL) == XD_OK);
+	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 0);
+	xd_fewshot_result_free(&r);
+
+	/* no popularity term asked for: 0, no pair */
+	fs->use_pop = false;
+	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, cut->split_rows[XD_SPLIT_TRAIN],
+								cut->n_split[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN], 5,
+								&r) == XD_OK);
+	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 0);
+	for (int32_t v = 0; v < cut->n_items; v++)
+		XD_CHECK(r.domain->s_v->w[v] == 0.0f);
+	xd_fewshot_result_free(&r);
+	xd_batch_free(&b);
+	free(count);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
  * The repeat lift (fewshot_lift.c): xd_fewshot_score adds the chosen lift on
  * the support's (user, item) pairs and nowhere else; a support whose every
  * row has a twin (every positive repeats) lifts, a support of one row per
@@ -637,7 +756,7 @@ XD_TEST(fewshot_controller_sets_one_rate_per_tensor)
 		XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &res) == XD_OK);
 		XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
 		XD_REQUIRE(xd_fs_run(fs, &res, cut, cut->split_rows[XD_SPLIT_TRAIN],
-							 cut->n_split[XD_SPLIT_TRAIN], &rng, false, &tr, NULL) == XD_OK);
+							 cut->n_split[XD_SPLIT_TRAIN], &rng, false, &tr, NULL, NULL) == XD_OK);
 		XD_REQUIRE(res.steps == 3);
 		for (int si = 0; si < 2; si++)
 		{
@@ -765,7 +884,7 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 		memcpy(rows, cut->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * cut->n_split[XD_SPLIT_TRAIN]);
 		memcpy(rows + cut->n_split[XD_SPLIT_TRAIN], cut->split_rows[XD_SPLIT_VALID],
 			   sizeof(int64_t) * cut->n_split[XD_SPLIT_VALID]);
-		XD_REQUIRE(xd_fs_run(fs, &res, cut, rows, n, &rng, false, &tr, &q) == XD_OK);
+		XD_REQUIRE(xd_fs_run(fs, &res, cut, rows, n, &rng, false, &tr, &q, NULL) == XD_OK);
 		free(rows);
 	}
 	XD_REQUIRE(res.steps == 3);

@@ -133,7 +133,7 @@ xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
 	fs->d = cfg->d;
 	fs->feedback = cfg->feedback;
 	fs->has_ctx = cfg->n_ctx_layers >= 1;
-	fs->use_init = fs->use_update = fs->use_stop = fs->use_lift = true;
+	fs->use_init = fs->use_update = fs->use_stop = fs->use_lift = fs->use_pop = true;
 	fs->fixed_steps = 10;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 	{
@@ -248,6 +248,8 @@ xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T, xd_rng
 		return XD_EINVAL;
 	cfg.batch_size = XD_FS_BATCH;
 	cfg.dropout = 0.0f;
+	/* implicit: an item bias, 0 during the updates, for the popularity term (fewshot_lift.c) */
+	cfg.item_bias = cfg.feedback == XD_IMPLICIT;
 	if ((st = xd_domain_new(&cfg, T->n_users, T->n_items, &out->domain)) != XD_OK)
 		return st;
 	table_noise(out->domain->E_u, rng);
@@ -512,7 +514,8 @@ clip_unit(float g, float inv)
 
 xd_status
 xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
-		  int64_t n_rows, xd_rng *rng, bool sample, xd_fs_trace *tr, const xd_batch *q)
+		  int64_t n_rows, xd_rng *rng, bool sample, xd_fs_trace *tr, const xd_batch *q,
+		  xd_fs_last *last)
 {
 	xd_model   *model = res->model;
 	xd_param   *P[XD_FS_N_SLOTS] = {0};
@@ -710,6 +713,21 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			st = xd_model_loss(model, q, NULL, false, &tr->query_loss[t + 1]);
 
 	}
+	/* the last update's batch: its positives, their item negatives (implicit) */
+	if (last)
+		last->n_pos = 0;
+	if (last && st == XD_OK && b.n_pos > 0 &&
+		b.n == 3 * b.n_pos && b.n_pos <= XD_FS_STEP_ROWS)
+	{
+		for (int k = 0; k < b.n_pos; k++)
+		{
+			last->rows[k] = pick[k];
+			last->pos[k] = model->ws->score[k];
+			last->neg_items[k] = b.items[b.n_pos + k];
+			last->neg[k] = model->ws->score[b.n_pos + k];
+		}
+		last->n_pos = b.n_pos;
+	}
 	xd_model_zero_grad(model);
 	xd_batch_free(&b);
 	pos_cache_free(&pc);
@@ -724,6 +742,7 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 {
 	double		t0 = xd_clock_seconds();
 	xd_rng		rng;
+	xd_fs_last	last;
 	xd_status	st;
 
 	memset(out, 0, sizeof(*out));
@@ -734,9 +753,10 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	xd_rng_seed(&rng, seed);
 	st = xd_fs_setup(fs, source, T, &rng, out);
 	if (st == XD_OK)
-		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL);
+		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL, &last);
 	if (st == XD_OK)
-		st = xd_fs_choose_lift(out, T, rows, n, n_hist, fs->use_lift, &rng);
+		st = xd_fs_choose_lift(out, T, rows, n, n_hist, fs->use_lift,
+							   fs->use_pop ? &last : NULL, &rng);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;
 }

@@ -49,14 +49,30 @@ xd_status	xd_fs_setup(xd_fewshot *fs, const xd_shared *source, const xd_dataset 
 						xd_rng *rng, xd_fewshot_result *out);
 
 /*
+ * The last update's support batch (implicit), as the model scored it: its
+ * positives' rows of T, their scores, and each one's item negative and its
+ * score (sample.h). Its theta is the one served when the stop controller
+ * stopped, else the one before the last update.
+ */
+typedef struct xd_fs_last
+{
+	int			n_pos;			/* 0: none */
+	int64_t		rows[XD_FS_STEP_ROWS];
+	float		pos[XD_FS_STEP_ROWS];
+	int32_t		neg_items[XD_FS_STEP_ROWS];
+	float		neg[XD_FS_STEP_ROWS];
+} xd_fs_last;
+
+/*
  * The inner loop on support rows[n_rows] of T. sample: draw the stop
  * decisions from rng (meta-training) instead of the serving rule (the mean
  * stopping time); tr (may be NULL) records the run, with the query loss on q
- * after every update when q is given.
+ * after every update when q is given; last (may be NULL) keeps the last
+ * update's batch.
  */
 xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
 					  const int64_t *rows, int64_t n_rows, xd_rng *rng, bool sample,
-					  xd_fs_trace *tr, const xd_batch *q);
+					  xd_fs_trace *tr, const xd_batch *q, xd_fs_last *last);
 
 /*
  * xd_fewshot_adapt on support rows[n] of T (finalized), the first n_hist of
@@ -77,14 +93,17 @@ xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr
 						   const xd_batch *q, float scale);
 
 /*
- * The repeat lift (fewshot_lift.c) of res after its updates on support
- * rows[n_rows] of T: res->own from the first n_hist of them (the history:
- * the training rows), and res->lift chosen on all of them, each left out of
- * its user's history, when calibrate (else 0).
+ * The repeat lift and the popularity term (fewshot_lift.c) of res after its
+ * updates on support rows[n_rows] of T: res->own from the first n_hist of
+ * them (the history: the training rows), and res->lift chosen on them, each
+ * left out of its user's history, when calibrate (else 0); then
+ * res->pop_beta at that lift on the last update's batch (last), each
+ * positive's own row left out of its item's count, when last is given
+ * (else 0), folded into the domain's item bias.
  */
 xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
 							  const int64_t *rows, int64_t n_rows, int64_t n_hist,
-							  bool calibrate, xd_rng *rng);
+							  bool calibrate, const xd_fs_last *last, xd_rng *rng);
 
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);

@@ -30,6 +30,7 @@
  * against items the user never chose more than against the user's other
  * items (fitted too): the leave-one-out leans, if anywhere, to a smaller lift.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,9 +230,104 @@ rank_lifts(const float *s, const lift_row *l, double *rr)
 	}
 }
 
-xd_status
-xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
-				  int64_t n_rows, int64_t n_hist, bool calibrate, xd_rng *rng)
+/* the weights of the popularity term tried, ascending; the last lets popularity decide */
+static const float pop_ladder[] = {0.0f, 0.125f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 100.0f};
+
+#define N_BETAS ((int) (sizeof(pop_ladder) / sizeof(pop_ladder[0])))
+
+/*
+ * The popularity term's weight at the chosen lift, from the last update's
+ * batch (no scoring of its own): each positive against its item negative,
+ * both as the model scored them, the positive's own row left out of its
+ * item's count (log(1 + count - 1)) and the lift on the user's history
+ * items; a positive whose item has no other support row is skipped (a new
+ * row's item has one: the catalog is the items of the rows, and the
+ * protocol ranks only query items the support holds), as is a negative of
+ * the user's history unless keep_own (the ranking leaves it out). The
+ * weight winning the most pairs (a tie counting half) is kept, 0 without a
+ * pair; a tie goes to the smaller (a weight, unlike a lift with the history
+ * left out, can cost a row). Written into the domain's item bias s_v.
+ */
+static xd_status
+choose_pop(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, int64_t n_rows,
+		   int64_t n_hist, bool keep_own, const xd_fs_last *last)
+{
+	int32_t    *count = calloc((size_t) T->n_items + 1, sizeof(int32_t));
+	int64_t    *hist = malloc(sizeof(int64_t) * (size_t) (n_hist + 1));
+	float	   *pop = malloc(sizeof(float) * ((size_t) T->n_items + 1));
+	double		won[N_BETAS] = {0};
+	int			n_pairs = 0;
+
+	if (!count || !hist || !pop)
+	{
+		free(count);
+		free(hist);
+		free(pop);
+		return XD_ENOMEM;
+	}
+	/* the items' support rows, and log(1 + count); the history's rows, sorted */
+	for (int64_t i = 0; i < n_rows; i++)
+		count[T->items[rows[i]]]++;
+	for (int32_t v = 0; v < T->n_items; v++)
+		pop[v] = log1pf((float) count[v]);
+	memcpy(hist, rows, sizeof(int64_t) * (size_t) n_hist);
+	qsort(hist, (size_t) n_hist, sizeof(int64_t), xd_fs_pair_cmp);
+
+	for (int k = 0; k < last->n_pos; k++)
+	{
+		int64_t		r = last->rows[k];
+		int32_t		u = T->users[r],
+					v = T->items[r],
+					w = last->neg_items[k];
+		bool		in_hist = bsearch(&r, hist, (size_t) n_hist, sizeof(int64_t),
+									  xd_fs_pair_cmp) != NULL;
+		bool		pos_own = pair_count(res->own, res->n_own, u, v) > (in_hist ? 1 : 0),
+					neg_own = pair_count(res->own, res->n_own, u, w) > 0;
+		float		pos_pop = logf((float) count[v]);	/* log(1 + count - 1) */
+
+		/*
+		 * a positive whose item has no other support row stands for no
+		 * new row (an item is in the catalog by its rows, and the protocol
+		 * ranks only query items of the support); a negative of the
+		 * history is left out as the ranking leaves it
+		 */
+		if (count[v] < 2 || (neg_own && !keep_own))
+			continue;
+		for (int j = 0; j < N_BETAS; j++)
+		{
+			float		pos = last->pos[k] + (pos_own ? res->lift : 0.0f) + pop_ladder[j] * pos_pop,
+						neg = last->neg[k] + (neg_own ? res->lift : 0.0f) + pop_ladder[j] * pop[w];
+
+			won[j] += pos > neg ? 1.0 : pos == neg ? 0.5 : 0.0;
+		}
+		n_pairs++;
+	}
+	if (n_pairs > 0)
+	{
+		int			best = 0;
+
+		for (int j = 1; j < N_BETAS; j++)
+			if (won[j] > won[best])
+				best = j;
+		res->pop_beta = pop_ladder[best];
+		res->pop_pairs = n_pairs;
+	}
+	/* served as the domain's item bias (cfg.item_bias: the term alone) */
+	for (int32_t v = 0; v < T->n_items; v++)
+		res->domain->s_v->w[v] = res->pop_beta * pop[v];
+	free(count);
+	free(hist);
+	free(pop);
+	return XD_OK;
+}
+
+/*
+ * The lift (xd_fs_choose_lift), *keep_own whether the ranking keeps a
+ * user's other history items
+ */
+static xd_status
+choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, int64_t n_rows,
+			int64_t n_hist, bool calibrate, xd_rng *rng, bool *keep_own_out)
 {
 	int			m = T->enc.schema.m,
 				n_pick = 0,
@@ -258,8 +354,6 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 		res->own[i] = xd_fs_pair_key(T->users[rows[i]], T->items[rows[i]]);
 	res->n_own = n_hist;
 	qsort(res->own, (size_t) n_hist, sizeof(uint64_t), xd_fs_pair_cmp);
-	if (!calibrate)
-		return XD_OK;
 
 	/*
 	 * Ranked as the domain will be: a user's other history items are left
@@ -270,6 +364,9 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	for (int64_t i = 1; i < n_hist; i++)
 		n_repeat += res->own[i] == res->own[i - 1];
 	keep_own = 4 * n_repeat >= n_hist && n_hist > 0;
+	*keep_own_out = keep_own;
+	if (!calibrate)
+		return XD_OK;
 
 	/* the rows a lift can move: their user has another history row */
 	if (!(pick = malloc(sizeof(int64_t) * (size_t) (n_rows + 1))))
@@ -367,5 +464,20 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	free(s);
 	free(base);
 	free(pick);
+	return st;
+}
+
+xd_status
+xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
+				  int64_t n_rows, int64_t n_hist, bool calibrate, const xd_fs_last *last,
+				  xd_rng *rng)
+{
+	bool		keep_own = false;
+	xd_status	st = choose_lift(res, T, rows, n_rows, n_hist, calibrate, rng, &keep_own);
+
+	res->pop_beta = 0.0f;
+	res->pop_pairs = 0;
+	if (st == XD_OK && last && last->n_pos > 0 && res->domain->s_v && !T->has_ratings)
+		st = choose_pop(res, T, rows, n_rows, n_hist, keep_own, last);
 	return st;
 }

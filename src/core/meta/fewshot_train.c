@@ -345,7 +345,7 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 			memcpy(rows, cut->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * cut->n_split[XD_SPLIT_TRAIN]);
 			memcpy(rows + cut->n_split[XD_SPLIT_TRAIN], cut->split_rows[XD_SPLIT_VALID],
 				   sizeof(int64_t) * cut->n_split[XD_SPLIT_VALID]);
-			st = xd_fs_run(fs, &res, cut, rows, n_sup, &rng, true, &tr, &q);
+			st = xd_fs_run(fs, &res, cut, rows, n_sup, &rng, true, &tr, &q, NULL);
 		}
 		if (st == XD_OK)
 			st = xd_fs_backward(fs, &res, &tr, &q, 1.0f / (float) o->episodes_per_step);

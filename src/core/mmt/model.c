@@ -32,6 +32,7 @@ xd_config_defaults(xd_config *cfg)
 	cfg->seed = 42;
 	cfg->repeat = false;
 	cfg->repeat_lift = false;
+	cfg->item_bias = false;
 }
 
 /*
@@ -441,6 +442,8 @@ xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 		XD_ADD(dom->s_v, "bias.item", n_items, 1, true);
 		XD_ADD(dom->s, "bias.global", 1, 1, false);
 	}
+	if (cfg->item_bias && !expl)
+		XD_ADD(dom->s_v, "bias.item", n_items, 1, true);
 	if (cfg->repeat && !expl)
 	{
 		XD_ADD(dom->w_R, "rep.w", 1, cfg->m, false);

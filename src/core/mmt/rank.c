@@ -87,6 +87,8 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 		if (model->cfg.feedback == XD_EXPLICIT)
 			ws->score[r] += dom->s_u->w[users[r]] + dom->s_v->w[items[r]] +
 				dom->s->w[0];
+		else if (dom->s_v)
+			ws->score[r] += dom->s_v->w[items[r]];	/* cfg.item_bias (core.h) */
 	}
 	if (ws->hist)
 	{
@@ -157,6 +159,12 @@ xd_model_backward(xd_model *model, int n)
 		}
 		dom->s->g[0] += gs;
 	}
+	else if (dom->s_v)
+		for (int r = 0; r < n; r++)
+		{
+			xd_param_touch(dom->s_v, ws->items[r]);
+			dom->s_v->g[ws->items[r]] += ws->d_score[r];
+		}
 
 	if (ws->hist)
 	{
@@ -266,7 +274,7 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 		for (int r = 0; r < k; r++)
 		{
 			scores[start + r] += base;
-			if (model->cfg.feedback == XD_EXPLICIT)
+			if (dom->s_v)
 				scores[start + r] += dom->s_v->w[items[start + r]];
 			if (hist)
 				scores[start + r] += rep * hist[start + r];

@@ -256,6 +256,9 @@ xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 				if (explicit_fb)
 					for (int i = 0; i < n; i++)
 						row[i] += dom->s_u->w[users[u0 + r]] + dom->s_v->w[i] + dom->s->w[0];
+				else if (dom->s_v)	/* cfg.item_bias (core.h) */
+					for (int i = 0; i < n; i++)
+						row[i] += dom->s_v->w[i];
 			}
 		}
 		return XD_OK;
@@ -289,6 +292,8 @@ xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 				row[i] = dot + io->s_c[i];
 				if (explicit_fb)
 					row[i] += dom->s_u->w[users[u]] + dom->s_v->w[i] + dom->s->w[0];
+				else if (dom->s_v)
+					row[i] += dom->s_v->w[i];
 			}
 		}
 	}

@@ -100,6 +100,8 @@ struct XdAdaptRun
 	float		fs_lift;		/* its repeat lift (fewshot.h), */
 	int			fs_lift_rows;	/* chosen on that many support rows, */
 	bool		fs_lift_served;	/* served: the domain has the repeat term */
+	float		fs_pop_weight;	/* its popularity term's weight (fewshot.h), */
+	int			fs_pop_pairs;	/* chosen on that many pairs of the last batch */
 	const char *deploy;			/* the deploy policy (deploy.c) */
 	MemoryContext cxt;
 	XdModelDef *md;
@@ -264,6 +266,8 @@ adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
 	{
 		res->requested = res->method = XD_TRANSFER_DIRECT;
 		res->cfg = run->src->model->shared->cfg;
+		/* implicit: the popularity term is the domain's item bias (core.h) */
+		res->cfg.item_bias = fr->domain->s_v != NULL && res->cfg.feedback == XD_IMPLICIT;
 		res->model = fr->model;
 		res->adapt = fr->adapt;
 		res->epochs = res->best_epoch = fr->steps;
@@ -272,6 +276,8 @@ adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
 		run->fs_last_loss = fr->last_loss;
 		run->fs_lift = fr->lift;
 		run->fs_lift_rows = fr->lift_rows;
+		run->fs_pop_weight = fr->pop_beta;
+		run->fs_pop_pairs = fr->pop_pairs;
 
 		/*
 		 * The repeat lift is served by the domain's repeat term, when it has
@@ -528,6 +534,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 		xdpg_json_num(&summary, "lift", run->fs_lift, true);
 		xdpg_json_int(&summary, "lift_rows", run->fs_lift_rows, true);
 		appendStringInfo(&summary, ", \"lift_served\": %s", run->fs_lift_served ? "true" : "false");
+		xdpg_json_num(&summary, "popularity_weight", run->fs_pop_weight, true);
+		xdpg_json_int(&summary, "popularity_pairs", run->fs_pop_pairs, true);
 		appendStringInfoString(&summary, ", \"reason\": ");
 		escape_json(&summary, run->auto_fewshot ?
 					psprintf("auto: " INT64_FORMAT " training rows, fewer than fewshot_rows %d",

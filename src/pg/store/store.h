@@ -63,6 +63,7 @@ typedef enum XdTensorNeed
 	XDPG_NEED_FEWSHOT,			/* the few-shot meta-learner (s2Meta, fewshot.h) */
 	XDPG_NEED_FEWSHOT_CTX,		/* ... its slots of res.C, when L_C >= 1 */
 	XDPG_NEED_FEWSHOT_EXPLICIT,	/* ... its slots of the biases, explicit feedback */
+	XDPG_NEED_FEWSHOT_POP,		/* a few-shot market's popularity term, implicit */
 	XDPG_NEED_BIAO				/* a source's BIAO perceptron (option source_weighting) */
 } XdTensorNeed;
 
@@ -87,7 +88,9 @@ typedef enum XdTensorHome
 								 * or none, with the module (none before 0.2.0's
 								 * issue 19 follow-up) */
 	XDPG_HOME_FEWSHOT,			/* the few-shot meta-learner: all of it or none */
-	XDPG_HOME_BIAO				/* BIAO's perceptron: stored or not */
+	XDPG_HOME_BIAO,				/* BIAO's perceptron: stored or not */
+	XDPG_HOME_FEWSHOT_POP		/* a few-shot market's item bias: stored or
+								 * not (not before issue 20's popularity term) */
 } XdTensorHome;
 
 /* what its values may be */
@@ -123,6 +126,7 @@ typedef struct XdVersionLayout
 	bool		cold;			/* the cold-start module may be stored */
 	bool		fewshot;		/* the few-shot meta-learner is wanted */
 	bool		biao;			/* BIAO's perceptron may be stored */
+	bool		fewshot_market; /* adapted by method fewshot */
 } XdVersionLayout;
 
 /* one tensor a version must hold, by the table */

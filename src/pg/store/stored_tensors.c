@@ -54,6 +54,11 @@ static const XdTensorRule stored_tensors[] = {
 	{"bias.user", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_USERS, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
 	{"bias.item", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
 	{"bias.global", XDPG_NEED_EXPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
+	/*
+	 * an implicit few-shot market's item bias: its popularity term
+	 * (fewshot.h, core.h's item_bias); markets adapted before it have none
+	 */
+	{"bias.item", XDPG_NEED_FEWSHOT_POP, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_ONE, XDPG_HOME_FEWSHOT_POP, XDPG_FINITE},
 	/* the repeat term's r(c) = w_R . c* + b_R (core.h) */
 	{"rep.w", XDPG_NEED_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_M, XDPG_HOME_OWN, XDPG_FINITE},
 	{"rep.b", XDPG_NEED_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_OWN, XDPG_FINITE},
@@ -175,6 +180,8 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return l->fewshot && has_ctx;
 		case XDPG_NEED_FEWSHOT_EXPLICIT:
 			return l->fewshot && l->cfg->feedback == XD_EXPLICIT;
+		case XDPG_NEED_FEWSHOT_POP:
+			return l->fewshot_market && l->cfg->feedback == XD_IMPLICIT;
 		case XDPG_NEED_BIAO:
 			return l->biao;
 	}

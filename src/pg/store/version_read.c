@@ -75,6 +75,7 @@ typedef struct VersionRead
 	bool		has_cold_prior; /* ... with its context prior */
 	bool		has_fewshot;	/* the few-shot meta-learner: wanted and stored */
 	bool		has_biao;		/* BIAO's perceptron is stored */
+	bool		has_item_bias;	/* a few-shot market's item bias is stored */
 	int32	   *code_values[2]; /* users, items: n_values of each profile code */
 	int64		n_seen_items;
 	int64		key_bytes;		/* the key maps' stored size */
@@ -619,7 +620,8 @@ static bool
 optional_home(XdTensorHome home)
 {
 	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM ||
-		home == XDPG_HOME_COLD_PRIOR || home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO;
+		home == XDPG_HOME_COLD_PRIOR || home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO ||
+		home == XDPG_HOME_FEWSHOT_POP;
 }
 
 /* Is home read for this call: the encoders and the meta-learner only when asked for. */
@@ -655,7 +657,8 @@ optional_read(const VersionRead *r, XdTensorHome home)
 		home == XDPG_HOME_COLD_FILM ? r->has_cold_film :
 		home == XDPG_HOME_COLD_PRIOR ? r->has_cold_prior :
 		home == XDPG_HOME_FEWSHOT ? r->has_fewshot :
-		home == XDPG_HOME_BIAO ? r->has_biao : true;
+		home == XDPG_HOME_BIAO ? r->has_biao :
+		home == XDPG_HOME_FEWSHOT_POP ? r->has_item_bias : true;
 }
 
 /* The tensors' chunks, counted in the catalog without reading them. */
@@ -669,7 +672,8 @@ take_tensor_inventory(VersionRead *r)
 				n_film = 0,
 				n_prior = 0,
 				n_fewshot = 0,
-				n_biao = 0;
+				n_biao = 0,
+				n_item_bias = 0;
 
 	version_weights_args(r, vals);
 	if (SPI_execute_with_args("SELECT tensor, count(*), min(chunk), max(chunk), sum(octet_length(data)) "
@@ -744,6 +748,9 @@ take_tensor_inventory(VersionRead *r)
 						n_present, n_fewshot);
 	/* BIAO's perceptron (option source_weighting, biao_fit.c): one tensor */
 	r->has_biao = home_found(r, XDPG_HOME_BIAO, &n_biao) > 0;
+	/* a few-shot market's item bias (its popularity term): the model then has one */
+	r->has_item_bias = home_found(r, XDPG_HOME_FEWSHOT_POP, &n_item_bias) > 0;
+	r->cfg.item_bias = r->has_item_bias;
 	for (int i = 0; i < r->n_tensors; i++)
 		if (!r->tensors[i].found && !optional_home(r->tensors[i].home))
 			version_corrupt(r, "tensor \"%s\" is missing%s", r->tensors[i].name,
@@ -1442,6 +1449,7 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	layout.cold = true;
 	layout.fewshot = ref->want_fewshot;
 	layout.biao = true;
+	layout.fewshot_market = strcmp(v->method, "fewshot") == 0;
 	r.n_tensors = xdpg_stored_tensors(&layout, &r.tensors);
 	take_tensor_inventory(&r);
 	take_key_inventory(&r);
