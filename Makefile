@@ -14,8 +14,8 @@
 #   make report-cold         docs/cold-report.md + docs/img/cold-hit10.png: cold-start
 #                            users (CMML, with the repeat term) against heuristics,
 #                            fine-tuning and warm users; synthetic, DePaulMovie and the
-#                            Tijuana restaurants (~18 min on the shared machine)
-#   make report-cold-real    the real tables alone, printed (~4 min of CPU)
+#                            Tijuana restaurants (~30 min on the shared machine)
+#   make report-cold-real    the real tables alone, printed (~7 min of CPU)
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations, synthetic
@@ -198,8 +198,9 @@ report-transfer: check-core-headers build/bench/report_transfer
 	build/bench/report_transfer docs
 
 # the cold path with the repeat term (its goals are judged with it); the real
-# tables are small, so 10 seeds each; report-cold-real: those alone, printed
-REPORT_COLD_FLAGS ?= --repeat --real-seeds 10
+# tables are small (7 and 8 cold users a seed), so 40 seeds each: 10 read
+# Tijuana's K = 5 as 1.11x, 40 as 1.03x; report-cold-real: those alone, printed
+REPORT_COLD_FLAGS ?= --repeat --real-seeds 40
 COLD_TABLES = build/real/depaulmovie.tsv build/real/tijuana.tsv
 report-cold: check-core-headers build/bench/report_cold
 	bash test/real/cold_data.sh || echo "report-cold: no real data, synthetic only"

@@ -355,6 +355,9 @@ typedef struct xd_cold_report
 	double		valid_hit10;	/* ... ranked in the top 10 of every item, as
 								 * the cold protocol ranks (implicit; else 0) */
 	double		valid_mrr;		/* ... their mean reciprocal rank */
+	int64_t		n_valid_ranked;	/* the validation positives ranked: each
+								 * validation episode's query (up to
+								 * max_query), within XD_COLD_RANK_SCORES */
 	int64_t		n_train_users;	/* users episodes were cut from */
 	int64_t		n_valid_users;
 	int64_t		episodes;		/* trained, all epochs */
@@ -372,7 +375,7 @@ typedef struct xd_cold_report
  * start (may be NULL) is copied as the starting point, e.g. the source's
  * module for a target (tensors of the same name and shape). With o->prior
  * the prior's table is counted from ds's training rows first. With
- * implicit feedback the kept epoch's validation positives (the first few of
+ * implicit feedback the kept epoch's validation positives (every one of
  * each episode's query) are then ranked over every item, as the cold
  * protocol ranks (valid_hit10, valid_mrr), and with rho own items first
  * (the floor) is kept when it ranks them better (HitRate@10, then MRR).

@@ -18,13 +18,12 @@
 
 /* Validation episodes, at most: their loss is computed every epoch. */
 #define XD_COLD_VALID_USERS 1000
-/* Query positives per validation episode ranked over every item (at most). */
-#define XD_COLD_RANK_QUERIES 4
 /*
- * Items scored by one ranked validation, at most: each positive scores the
- * whole domain, so 1,000 users' 4 positives would cost 4,000 passes of the
- * item tower over every item; beyond this many item scores the later
- * episodes are left unranked (all of them at 5,000 items or fewer).
+ * Items scored by one ranked validation, at most: each query positive of a
+ * validation episode (up to max_query, 16) scores the whole domain, so
+ * 1,000 users' positives could cost 16,000 passes of the item tower over
+ * every item; beyond this many item scores the later episodes are left
+ * unranked (all of them at 1,250 items or fewer).
  */
 #define XD_COLD_RANK_SCORES ((int64_t) 20000000)
 
@@ -215,9 +214,9 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 
 /*
  * The episode just cut (lp->s, lp->q) ranked as the cold protocol ranks
- * (xd_coldeval_run): each of the query's first XD_COLD_RANK_QUERIES
- * positives in its own context against every item of the domain but the
- * support's other positives, by full ranking (ties half). The user's own
+ * (xd_coldeval_run): each of the query's positives (a validation user's
+ * rows, up to max_query) in its own context against every item of the
+ * domain but the support's other positives, by full ranking (ties half). The user's own
  * training rows are left out of the prior while it is ranked (its N less
  * cold->prior_self, restored after), as the loss leaves them out: a
  * held-out user has none. Adds to *hit10 and *rr per positive ranked.
@@ -229,7 +228,7 @@ xd_cold_rank_episode(xd_cold_loop *lp, xd_cold *cold, double *hit10, double *rr,
 	xd_model   *model = lp->model;
 	int			n_items = lp->ds->n_items;
 	int			m = lp->q.m;
-	int			nq = lp->q.n_pos < XD_COLD_RANK_QUERIES ? lp->q.n_pos : XD_COLD_RANK_QUERIES;
+	int			nq = lp->q.n_pos;
 	xd_status	st;
 
 	if ((st = xd_cold_encode(cold, model, &lp->s, &lp->task)) != XD_OK)
@@ -278,7 +277,8 @@ xd_cold_rank_episode(xd_cold_loop *lp, xd_cold *cold, double *hit10, double *rr,
  */
 static xd_status
 xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t n,
-				 bool rank, double *mean, double *auc, double *hit10, double *mrr)
+				 bool rank, double *mean, double *auc, double *hit10, double *mrr,
+				 int64_t *n_ranked)
 {
 	xd_rng		rng;
 	double		sum = 0.0,
@@ -311,6 +311,8 @@ xd_cold_validate(xd_cold_loop *lp, xd_cold *cold, const int32_t *users, int64_t 
 		*hit10 = ranked > 0 ? hits / ranked : 0.0;
 	if (mrr)
 		*mrr = ranked > 0 ? rr / ranked : 0.0;
+	if (n_ranked)
+		*n_ranked = ranked;
 	return XD_OK;
 }
 
@@ -491,7 +493,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	}
 
 	if ((st = xd_cold_validate(&lp, cold, vusers, n_v, false, &best_loss, &auc, NULL,
-								NULL)) != XD_OK)
+								NULL, NULL)) != XD_OK)
 		goto done;
 	rep->first_valid_loss = best_loss;
 	rep->valid_auc = auc;
@@ -540,7 +542,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 			}
 		}
 		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, false, &vloss, &auc, NULL,
-									NULL)) != XD_OK)
+									NULL, NULL)) != XD_OK)
 			goto done;
 		rep->epochs = ep;
 		if (vloss < best_loss)
@@ -564,7 +566,8 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	if (rank)
 	{
 		if ((st = xd_cold_validate(&lp, cold, vusers, n_v, true, &vloss_unused, &auc,
-									&rep->valid_hit10, &rep->valid_mrr)) != XD_OK)
+									&rep->valid_hit10, &rep->valid_mrr,
+									&rep->n_valid_ranked)) != XD_OK)
 			goto done;
 		if (cold->floor)
 		{
@@ -574,7 +577,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 
 			cold->floor->w[0] = 1.0f;
 			if ((st = xd_cold_validate(&lp, cold, vusers, n_v, true, &vloss_unused, &auc1,
-										&hit1, &mrr1)) != XD_OK)
+										&hit1, &mrr1, NULL)) != XD_OK)
 				goto done;
 			if (xd_cold_ranks_better(hit1, mrr1, rep->valid_hit10, rep->valid_mrr))
 			{
