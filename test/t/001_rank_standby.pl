@@ -24,7 +24,7 @@ my $standby = xd_node_from_backup('standby', $primary, 'base');
 $standby->append_conf('postgresql.conf', "shared_preload_libraries = ''");
 $standby->start;
 is($standby->safe_psql($db, 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
-$primary->wait_for_catchup($standby, 'replay');
+xd_catchup($primary, $standby);
 pass('the standby caught up');
 
 my $q = q{SELECT string_agg(item_key::text || ':' || version, ',' ORDER BY rank)
@@ -36,7 +36,7 @@ is($standby->safe_psql($db, $q), $primary->safe_psql($db, $q),
 my $session = $standby->background_psql($db);
 my $v1 = $session->query_safe(q{SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5)});
 my $v2 = $primary->safe_psql($db, q{SELECT xdrec.train('food', 'd0', deploy => 'always')->>'version'});
-$primary->wait_for_catchup($standby, 'replay');
+xd_catchup($primary, $standby);
 pass('the standby caught up with the new version');
 my $seen = $session->query_safe(q{SELECT DISTINCT version FROM xdrec.rank('food', 3, '{}', 5)});
 $session->quit;

@@ -78,7 +78,7 @@ for my $i (2, 3)
 	$n->safe_psql($db, "CREATE SUBSCRIPTION shared_n$i CONNECTION '" . $conn->($n1)
 		  . "' PUBLICATION xdrec_shared");
 	$n->poll_query_until($db, $synced) or die "n$i did not sync";
-	$n1->wait_for_catchup("shared_n$i");
+	xd_catchup($n1, "shared_n$i");
 	$n->safe_psql($db, "SELECT xdrec.set_local_node('n$i'); SELECT xdrec.enable_routing();");
 	$n->safe_psql($db, 'CREATE PUBLICATION xdrec_directory FOR TABLE xdrec.user_domain');
 }
@@ -101,7 +101,7 @@ for my $i (2, 3)
 	$n1->safe_psql($db, "CREATE SUBSCRIPTION directory_n$i CONNECTION '" . $conn->($nodes[$i - 1])
 		  . "' PUBLICATION xdrec_directory");
 	$n1->poll_query_until($db, $synced) or die "directory of n$i did not sync";
-	$nodes[$i - 1]->wait_for_catchup("directory_n$i");
+	xd_catchup($nodes[$i - 1], "directory_n$i");
 }
 
 # routed rankings are the holding node's, bit for bit

@@ -12,7 +12,7 @@ use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(xd_node xd_node_from_backup xd_trained_model);
+our @EXPORT = qw(xd_node xd_node_from_backup xd_trained_model xd_catchup);
 
 # xd_node(name, %init): a new node, initialised (%init goes to
 # PostgreSQL::Test::Cluster::init, e.g. allows_streaming => 1) and configured
@@ -34,6 +34,19 @@ max_worker_processes = 16
 log_statement = none
 CONF
 	return $node;
+}
+
+# xd_catchup(node, subscriber): waits until the standby or subscription
+# named by subscriber (a node or an application name) has replayed all that
+# node has inserted into its WAL. xd_node's clusters commit asynchronously
+# (synchronous_commit = off), so the write position wait_for_catchup takes
+# by default can still be short of the last commit when a call returns: a
+# standby "caught up" to it may not show that commit yet.
+sub xd_catchup
+{
+	my ($node, $subscriber) = @_;
+	$node->wait_for_catchup($subscriber, 'replay', $node->lsn('insert'));
+	return;
 }
 
 # xd_node_from_backup(name, primary, backup): a streaming standby of primary
