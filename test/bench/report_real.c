@@ -117,7 +117,7 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
 	"blend: target-only + target-only (search: decay), a = 0.5 (no transfer)",
 	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation",
-	"auto, as the product deploys it (auto_blend: target-only + DRR, a = 0.5, where auto keeps target-only on 1,000+ training rows)"
+	"auto as the product deploys it (auto_blend: + DRR at 0.5 on 1,000+ rows)"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
