@@ -1596,10 +1596,13 @@ main(int argc, char **argv)
 			"0.75, 1 chosen on validation (every validation positive) by auto's rule at the "
 			"product's margin (a = 0 unless another a beats it beyond the margin); \"auto with the "
 			"blends\" chooses so among target-only and both transfer fits' blends at every a; "
-			"their time is the fits' and the blends' validation. Total wall "
+			"their time is the fits' and the blends' validation. \"auto as the product deploys "
+			"it\" is auto with option auto_blend (the default of xdrec.adapt): where auto keeps "
+			"target-only on a target of %d training rows or more, the a = %.1f blend of "
+			"target-only and auto's DRR fit; auto's time. Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
 			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
-			xd_clock_seconds() - t0);
+			XD_AUTO_SMALL_ROWS, XD_BLEND_A, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
 	fclose(f);
