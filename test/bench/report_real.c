@@ -35,7 +35,11 @@
  * full-ranking and sampled MRR (rules weighed after the run). --blend fits only what the blends read
  * (target-only, and target-only, Anneal and DRR searched by decay) and
  * prints the blends against target-only, sums and per target with 2
- * standard errors.
+ * standard errors (implicit: sampled and full-ranking MRR), beside auto and
+ * auto as the product deploys it (option auto_blend: xd_auto_blends's
+ * blend of target-only and auto's DRR fit at XD_BLEND_A, composed from
+ * auto's own fits; unit test transfer_blend checks that the product's pair
+ * is these fits).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -91,6 +95,7 @@ enum
 	M_BLEND_TO,					/* control: target-only + target-only (decay) */
 	M_BLEND_TO_HALF,			/* the same at a = 0.5 fixed */
 	M_BLEND_AUTO,				/* auto's candidates and their blends with target-only */
+	M_AUTO_PRODUCT,				/* auto as the product deploys it: auto_blend on */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -111,7 +116,8 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only + DRR (search: decay), a = 0.5",
 	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
 	"blend: target-only + target-only (search: decay), a = 0.5 (no transfer)",
-	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation"
+	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation",
+	"auto as the product deploys it (auto_blend: + DRR at 0.5 on 1,000+ rows)"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -876,6 +882,27 @@ run_view(const char *data_dir, const char *view, view_run *v)
 							  bm == M_BLEND_DRR_HALF || bm == M_BLEND_TO_HALF ? 0.5f : -1.0f,
 							  margin, &v->c[k][bm][s]);
 				}
+				/*
+				 * the product's auto (option auto_blend, default true): what
+				 * xd_transfer(XD_TRANSFER_AUTO) with o.auto_blend deploys,
+				 * from auto's own fits: where xd_auto_blends says, target-only
+				 * and auto's DRR candidate (decay) mixed at XD_BLEND_A, else
+				 * auto's choice; auto's time (the blend adds no training)
+				 */
+				po.auto_blend = true;
+				if (xd_auto_blends(&po, ds[k], v->c[k][M_AUTO][s].chosen == M_TO ? 0 : 1))
+				{
+					const xd_transfer_result *tr[1] = {&kept[M_DRR_ALT]};
+					const cell *ct[1] = {&v->c[k][M_DRR_ALT][s]};
+					cell	   *c = &v->c[k][M_AUTO_PRODUCT][s];
+
+					fit_blend(ds[k], &kept[M_TO], &v->c[k][M_TO][s], 1, tr, ct, s, XD_BLEND_A,
+							  margin, c);
+					c->chosen = M_AUTO_PRODUCT;
+					c->seconds = v->c[k][M_AUTO][s].seconds;
+				}
+				else
+					v->c[k][M_AUTO_PRODUCT][s] = v->c[k][M_AUTO][s];
 			}
 			for (int mi = 0; mi < N_FITTED; mi++)
 				if (kept[mi].model)
@@ -939,9 +966,9 @@ mean_field(const view_run *v, int k, int m, size_t off)
 
 #define OFF(f) offsetof(cell, f)
 
-/* the mean over seeds of (method - target-only) and its standard error */
+/* the mean over seeds of (method - target-only) in field off and its standard error */
 static void
-paired_diff(const view_run *v, int k, int m, double *d, double *se)
+paired_diff_field(const view_run *v, int k, int m, size_t off, double *d, double *se)
 {
 	double		x[N_SEEDS],
 				mu = 0.0,
@@ -949,13 +976,21 @@ paired_diff(const view_run *v, int k, int m, double *d, double *se)
 
 	for (int i = 0; i < N_SEEDS; i++)
 	{
-		x[i] = v->c[k][m][i].metric - v->c[k][M_TO][i].metric;
+		x[i] = *(const double *) ((const char *) &v->c[k][m][i] + off) -
+			*(const double *) ((const char *) &v->c[k][M_TO][i] + off);
 		mu += x[i] / N_SEEDS;
 	}
 	for (int i = 0; i < N_SEEDS; i++)
 		ss += (x[i] - mu) * (x[i] - mu);
 	*d = mu;
 	*se = sqrt(ss / (N_SEEDS - 1) / N_SEEDS);
+}
+
+/* the same on the test metric (MRR or RMSE) */
+static void
+paired_diff(const view_run *v, int k, int m, double *d, double *se)
+{
+	paired_diff_field(v, k, m, OFF(metric), d, se);
 }
 
 /* +1: better than target-only beyond 2 standard errors, -1 worse, 0 within */
@@ -1381,7 +1416,9 @@ static void
 print_blend(const view_run *v)
 {
 	static const int shown[] = {M_TO, M_ANNEAL_ALT, M_DRR_ALT, M_TO_ALT, M_AUTO, M_BLEND_DRR,
-		M_BLEND_ANNEAL, M_BLEND_DRR_HALF, M_BLEND_TO, M_BLEND_TO_HALF, M_BLEND_AUTO};
+		M_BLEND_ANNEAL, M_BLEND_DRR_HALF, M_BLEND_TO, M_BLEND_TO_HALF, M_BLEND_AUTO,
+	M_AUTO_PRODUCT};
+	int			blended = 0;
 
 	printf("%s (%s): sum of %s, %% vs target-only (+ better), targets better / worse beyond 2 se; per target the difference (2 se)\n",
 		   v->name, v->explicit_fb ? "explicit" : "implicit", v->explicit_fb ? "RMSE" : "MRR");
@@ -1407,7 +1444,44 @@ print_blend(const view_run *v)
 			printf(" %s %+.4f (%.4f)", v->domain[k], d, 2 * se);
 		}
 		printf("\n");
+		if (v->explicit_fb)
+			continue;
+		/* implicit: full ranking, repeats allowed, the same way */
+		{
+			double		base = 0.0,
+						sum = 0.0;
+
+			better = worse = 0;
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				double		d,
+							se;
+
+				base += mean_field(v, k, M_TO, OFF(full_mrr));
+				sum += mean_field(v, k, m, OFF(full_mrr));
+				paired_diff_field(v, k, m, OFF(full_mrr), &d, &se);
+				better += d > 2.0 * se && d != 0.0;
+				worse += d < -2.0 * se && d != 0.0;
+			}
+			printf("  %-80s %.4f %+6.1f%% %d/%d |", "  full ranking MRR", sum,
+				   100.0 * (sum / base - 1.0), better, worse);
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				double		d,
+							se;
+
+				paired_diff_field(v, k, m, OFF(full_mrr), &d, &se);
+				printf(" %s %+.4f (%.4f)", v->domain[k], d, 2 * se);
+			}
+			printf("\n");
+		}
 	}
+	for (int k = 1; k <= v->n_targets; k++)
+		for (int s = 0; s < N_SEEDS; s++)
+			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
+	printf("  the product's auto deployed the blend on %d of %d fits; time / target-only: auto %.2f, the product's auto %.2f\n",
+		   blended, v->n_targets * N_SEEDS, time_ratio(v, M_AUTO, M_TO),
+		   time_ratio(v, M_AUTO_PRODUCT, M_TO));
 }
 
 int
@@ -1522,10 +1596,13 @@ main(int argc, char **argv)
 			"0.75, 1 chosen on validation (every validation positive) by auto's rule at the "
 			"product's margin (a = 0 unless another a beats it beyond the margin); \"auto with the "
 			"blends\" chooses so among target-only and both transfer fits' blends at every a; "
-			"their time is the fits' and the blends' validation. Total wall "
+			"their time is the fits' and the blends' validation. \"auto as the product deploys "
+			"it\" is auto with option auto_blend (the default of xdrec.adapt): where auto keeps "
+			"target-only on a target of %d training rows or more, the a = %.1f blend of "
+			"target-only and auto's DRR fit; auto's time. Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
 			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
-			xd_clock_seconds() - t0);
+			XD_AUTO_SMALL_ROWS, XD_BLEND_A, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
 	fclose(f);

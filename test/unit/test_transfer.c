@@ -644,6 +644,32 @@ XD_TEST(transfer_blend)
 				XD_CHECK_NEAR(bl[r], 0.5 * s1[r] + 0.5 * s2[r], 1e-6);
 
 			/*
+			 * the pair is what report_real composes as the product's auto:
+			 * target-only fitted alone with the same options, and DRR alone
+			 * searched by decay, bit for bit
+			 */
+			{
+				xd_transfer_opts so = o;
+				xd_transfer_result alone[2];
+				float	   *a1 = malloc(sizeof(float) * n),
+						   *a2 = malloc(sizeof(float) * n);
+
+				so.method = XD_TRANSFER_TARGET_ONLY;
+				XD_REQUIRE(a1 && a2 && xd_transfer(w.src.shared, w.enc, ds, &so, &alone[0]) == XD_OK);
+				so.method = XD_TRANSFER_DRR;
+				so.lr_decay = true;
+				XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &so, &alone[1]) == XD_OK);
+				XD_CHECK(xd_model_score(alone[0].model, &b, a1) == XD_OK);
+				XD_CHECK(xd_model_score(alone[1].model, &b, a2) == XD_OK);
+				XD_CHECK(memcmp(a1, s1, sizeof(float) * n) == 0);
+				XD_CHECK(memcmp(a2, s2, sizeof(float) * n) == 0);
+				xd_transfer_result_free(&alone[0]);
+				xd_transfer_result_free(&alone[1]);
+				free(a1);
+				free(a2);
+			}
+
+			/*
 			 * validated as the blend, on target-only's positives; its
 			 * best_metric stays target-only's (the mean of its own terms)
 			 */
