@@ -216,7 +216,7 @@ double		xd_auto_margin(const xd_transfer_opts *o, const xd_dataset *target);
 
 /*
  * An xd_score_fn over a result (arg = the xd_transfer_result): its model's
- * scores, or with a blend the blend's (xd_blend_score).
+ * scores, or with a blend the blend's (xd_fit_score).
  */
 xd_status	xd_transfer_score(void *result, const xd_batch *b, float *scores);
 
@@ -244,6 +244,13 @@ bool		xd_auto_blends(const xd_transfer_opts *o, const xd_dataset *target, int ch
  */
 xd_status	xd_blend_score(xd_model *first, xd_model *second, float a,
 						   const xd_batch *b, float *scores, float *tmp);
+/*
+ * A served fit's scores on a batch's rows: first's alone when second is
+ * NULL, else xd_blend_score of the pair (its tmp allocated here). The
+ * scorer of a transfer result and of a stored version alike.
+ */
+xd_status	xd_fit_score(xd_model *first, xd_model *second, float a,
+						 const xd_batch *b, float *scores);
 xd_status	xd_blend_score_items(xd_model *first, xd_model *second, float a,
 								 int32_t user, const float *c, const int32_t *items,
 								 const float *hist, int n, float *scores, float *tmp);

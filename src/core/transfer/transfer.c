@@ -680,18 +680,9 @@ xd_transfer_score(void *arg, const xd_batch *b, float *scores)
 {
 	xd_transfer_result *r = (xd_transfer_result *) arg;
 
-	float	   *tmp;
-	xd_status	st;
-
 	if (!r->model)
 		return XD_EINVAL;
-	if (!r->blend)
-		return xd_model_score(r->model, b, scores);
-	if (!(tmp = malloc(sizeof(float) * (b->n > 0 ? (size_t) b->n : 1))))
-		return XD_ENOMEM;
-	st = xd_blend_score(r->model, r->blend->model, r->blend_a, b, scores, tmp);
-	free(tmp);
-	return st;
+	return xd_fit_score(r->model, r->blend ? r->blend->model : NULL, r->blend_a, b, scores);
 }
 
 bool
@@ -730,6 +721,21 @@ xd_blend_score(xd_model *first, xd_model *second, float a, const xd_batch *b,
 		return st;
 	xd_blend_mix(a, b->n, scores, tmp);
 	return XD_OK;
+}
+
+xd_status
+xd_fit_score(xd_model *first, xd_model *second, float a, const xd_batch *b, float *scores)
+{
+	float	   *tmp;
+	xd_status	st;
+
+	if (!second)
+		return xd_model_score(first, b, scores);
+	if (!(tmp = malloc(sizeof(float) * (b->n > 0 ? (size_t) b->n : 1))))
+		return XD_ENOMEM;
+	st = xd_blend_score(first, second, a, b, scores, tmp);
+	free(tmp);
+	return st;
 }
 
 xd_status

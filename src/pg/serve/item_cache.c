@@ -211,19 +211,12 @@ xdpg_score_unseen(XdVersion *v, const float *c, int32 user, const xd_seen *seen,
 
 /*
  * An xd_score_fn over a served version (arg = the XdVersion): its model's
- * scores, or a blend version's blended scores (xd_blend_score).
+ * scores, or a blend version's blended scores (xd_fit_score).
  */
 xd_status
 xdpg_version_score(void *version, const xd_batch *b, float *scores)
 {
 	XdVersion  *v = (XdVersion *) version;
-	float	   *tmp;
-	xd_status	st;
 
-	if (!v->blend)
-		return xd_model_score(v->model, b, scores);
-	tmp = palloc(sizeof(float) * Max(b->n, 1));
-	st = xd_blend_score(v->model, v->blend->model, v->blend_a, b, scores, tmp);
-	pfree(tmp);
-	return st;
+	return xd_fit_score(v->model, v->blend ? v->blend->model : NULL, v->blend_a, b, scores);
 }
