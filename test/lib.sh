@@ -11,14 +11,20 @@ XD_PGBIN=/usr/lib/postgresql/15/bin
 # several checkouts on one machine can build and test at once without
 # overwriting each other's installed extension. PostgreSQL finds its share and
 # lib directories relative to its binaries, so the copy is self-contained.
+# The copy takes what the system has gained since (xd_install_deps calls this
+# again: pg_cron and PL/Proxy installed after the first copy), never
+# overwriting a file in it, such as the xdrec it has installed.
+xd_private_pg_sync()
+{
+	[ -n "${XD_PRIVATE_PG:-}" ] && [ -d /usr/lib/postgresql/15 ] || return 0
+	mkdir -p "$XD_PRIVATE_PG/usr/lib/postgresql/15" "$XD_PRIVATE_PG/usr/share/postgresql/15"
+	cp -an /usr/lib/postgresql/15/. "$XD_PRIVATE_PG/usr/lib/postgresql/15/"
+	cp -an /usr/share/postgresql/15/. "$XD_PRIVATE_PG/usr/share/postgresql/15/"
+	ln -sfn /usr/include "$XD_PRIVATE_PG/usr/include"
+	chmod 755 "$XD_PRIVATE_PG"
+}
 if [ -n "${XD_PRIVATE_PG:-}" ]; then
-	if [ ! -x "$XD_PRIVATE_PG/usr/lib/postgresql/15/bin/postgres" ]; then
-		mkdir -p "$XD_PRIVATE_PG/usr/lib/postgresql" "$XD_PRIVATE_PG/usr/share/postgresql"
-		cp -a /usr/lib/postgresql/15 "$XD_PRIVATE_PG/usr/lib/postgresql/"
-		cp -a /usr/share/postgresql/15 "$XD_PRIVATE_PG/usr/share/postgresql/"
-		ln -sfn /usr/include "$XD_PRIVATE_PG/usr/include"
-		chmod 755 "$XD_PRIVATE_PG"
-	fi
+	xd_private_pg_sync
 	XD_PGBIN=$XD_PRIVATE_PG/usr/lib/postgresql/15/bin
 fi
 # build against PostgreSQL 15 whatever else is installed; the integration
@@ -65,6 +71,7 @@ xd_install_deps()
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+	xd_private_pg_sync
 }
 
 xd_build_install()
