@@ -12,16 +12,23 @@ XD_PGBIN=/usr/lib/postgresql/15/bin
 # overwriting each other's installed extension. PostgreSQL finds its share and
 # lib directories relative to its binaries, so the copy is self-contained.
 # The copy takes what the system has gained since (xd_install_deps calls this
-# again: pg_cron and PL/Proxy installed after the first copy), never
-# overwriting a file in it, such as the xdrec it has installed.
+# again): packages installed after the first copy (pg_cron, PL/Proxy) are
+# added, never overwriting a file in it such as the xdrec it has installed;
+# and when the system's server is another release than the one copied (apt
+# upgraded postgresql-15 with its server headers: an extension built against
+# 15.20's headers does not load into 15.18), everything is copied again.
 xd_private_pg_sync()
 {
-	[ -n "${XD_PRIVATE_PG:-}" ] && [ -d /usr/lib/postgresql/15 ] || return 0
+	[ -n "${XD_PRIVATE_PG:-}" ] && [ -x /usr/lib/postgresql/15/bin/postgres ] || return 0
+	local stamp="$XD_PRIVATE_PG/system-postgres-version" release mode=-an
+	release=$(/usr/lib/postgresql/15/bin/postgres --version)
+	[ "$(cat "$stamp" 2>/dev/null)" = "$release" ] || mode=-a
 	mkdir -p "$XD_PRIVATE_PG/usr/lib/postgresql/15" "$XD_PRIVATE_PG/usr/share/postgresql/15"
-	cp -an /usr/lib/postgresql/15/. "$XD_PRIVATE_PG/usr/lib/postgresql/15/"
-	cp -an /usr/share/postgresql/15/. "$XD_PRIVATE_PG/usr/share/postgresql/15/"
+	cp $mode /usr/lib/postgresql/15/. "$XD_PRIVATE_PG/usr/lib/postgresql/15/"
+	cp $mode /usr/share/postgresql/15/. "$XD_PRIVATE_PG/usr/share/postgresql/15/"
 	ln -sfn /usr/include "$XD_PRIVATE_PG/usr/include"
 	chmod 755 "$XD_PRIVATE_PG"
+	echo "$release" >"$stamp"
 }
 if [ -n "${XD_PRIVATE_PG:-}" ]; then
 	xd_private_pg_sync
