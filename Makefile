@@ -8,6 +8,8 @@
 #   make bench               every test/bench/bench_*.c, each its own binary
 #   make bench-serve         serving latency, TPS, rank_many and GFLOP/s at 1k,
 #                            10k, 100k items on a throwaway cluster (docs/serving.md)
+#   make bench-serve-blend   rank and rank_many of a blend version against
+#                            target-only alone, one backend (docs/serving.md)
 #   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
@@ -140,7 +142,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -190,6 +192,9 @@ endif
 
 bench-serve: check-core-headers build/bench/serve_kernel
 	bash test/bench/serve.sh
+
+bench-serve-blend:
+	bash test/bench/serve_blend.sh
 
 report-context: check-core-headers build/bench/report_context
 	build/bench/report_context > docs/context-report.md

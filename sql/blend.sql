@@ -48,6 +48,21 @@ SELECT u AS usr FROM (SELECT min(user_key) AS u FROM bgen WHERE domain = 'd1') x
 CREATE TEMP TABLE s_blend AS SELECT item_key, score FROM xdrec.rank('b', :usr, '{}', 30, exclude_seen => false);
 CREATE TEMP TABLE s_many AS SELECT item_key, score FROM xdrec.rank_many('b', ARRAY[:usr]::bigint[], '{}', 30, exclude_seen => false);
 CREATE TEMP TABLE s_eval AS SELECT method, metric, value FROM xdrec.evaluate('b', 'd1');
+-- rank_many scores the blend in batches (both fits' matrix products, mixed):
+-- every user of the target, seen items left out and kept, rank's scores
+CREATE TEMP TABLE d1_users AS SELECT DISTINCT user_key FROM bgen WHERE domain = 'd1';
+WITH x(exclude_seen) AS (VALUES (true), (false)),
+many AS (SELECT x.exclude_seen, m.* FROM x,
+         LATERAL xdrec.rank_many('b', (SELECT array_agg(user_key) FROM d1_users), '{}', 30,
+                                 exclude_seen => x.exclude_seen) m),
+one AS (SELECT x.exclude_seen, u.user_key, r.item_key, r.score FROM x CROSS JOIN d1_users u,
+        LATERAL xdrec.rank('b', u.user_key, '{}', 30, exclude_seen => x.exclude_seen) r)
+SELECT o.exclude_seen, count(*) AS pairs, count(m.score) = count(*) AS all_in_rank_many,
+       (SELECT count(*) FROM many WHERE many.exclude_seen = o.exclude_seen) = count(*) AS no_more,
+       max(abs(m.score - o.score)) < 1e-5 AS rank_many_is_rank,
+       bool_and(m.version = :blend) AS served_blend
+FROM one o LEFT JOIN many m USING (exclude_seen, user_key, item_key)
+GROUP BY o.exclude_seen ORDER BY o.exclude_seen;
 SELECT xdrec.deploy('b', 'd1', :drr) = :blend AS was_blend;
 CREATE TEMP TABLE s_drr AS SELECT item_key, score FROM xdrec.rank('b', :usr, '{}', 30, exclude_seen => false);
 SELECT (xdrec.adapt('b', 'd1', 'target_only', deploy => 'always')->>'version')::bigint AS tonly \gset

@@ -188,7 +188,30 @@ typedef struct xd_rank_many_opts
 	xd_outputs_fn outputs;		/* the item outputs of a context; NULL: XD_ENOMEM */
 	void	   *outputs_arg;
 	xd_hooks	hooks;			/* stop polled once per matrix product */
+
+	/*
+	 * A blend version (transfer.h, XD_BLEND_A): when blend is set, each
+	 * chunk's scores are (1 - blend_a) s_model + blend_a s_blend, blend's
+	 * scores from blend_outputs of the same context, same users and seen
+	 * (xd_blend_mix); model and blend must make a pair (xd_blend_pair_ok),
+	 * else XD_EINVAL. The callbacks are called model's first, then
+	 * blend's, for every chunk: a cache may evict one for the other.
+	 */
+	xd_model   *blend;
+	float		blend_a;
+	xd_outputs_fn blend_outputs;
+	void	   *blend_outputs_arg;
 } xd_rank_many_opts;
+
+/*
+ * The blend of two fits of one target (transfer.h): s = (1 - a) s_first +
+ * a s_second. xd_blend_pair_ok: both given, the same users, items and
+ * feedback, a in [0, 1]. xd_blend_mix, for scores computed elsewhere
+ * (rank's cached item outputs): scores[r] = (1 - a) scores[r] + a tmp[r];
+ * NaN (an item left out, xd_item_outputs_score_unseen) stays NaN.
+ */
+bool		xd_blend_pair_ok(const xd_model *first, const xd_model *second, float a);
+void		xd_blend_mix(float a, int64_t n, float *scores, const float *tmp);
 
 /* Bytes of scratch xd_rank_many needs for n users of a model. */
 size_t		xd_rank_many_scratch_bytes(const xd_model *model, int n,

@@ -26,6 +26,7 @@
 #include "xdrec/dataset.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/hooks.h"
+#include "xdrec/serve.h"
 #include "xdrec/status.h"
 #include "xdrec/train.h"
 
@@ -255,11 +256,6 @@ xd_status	xd_blend_score_items(xd_model *first, xd_model *second, float a,
 								 int32_t user, const float *c, const int32_t *items,
 								 const float *hist, int n, float *scores, float *tmp);
 
-/*
- * The mix itself, for scores computed elsewhere (rank's cached item
- * outputs): scores[r] = (1 - a) scores[r] + a tmp[r]; NaN (an item left
- * out, xd_item_outputs_score_unseen) stays NaN.
- */
-void		xd_blend_mix(float a, int64_t n, float *scores, const float *tmp);
+/* The mix itself, and whether two fits make a pair: serve.h (xd_blend_mix). */
 
 #endif

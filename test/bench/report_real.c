@@ -1174,7 +1174,14 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		fprintf(f, "; at margin 0:");
 		for (int i = 0; i < N_SEEDS; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO0][i].chosen));
-		fprintf(f, " (seeds 1..%d).", N_SEEDS);
+		fprintf(f, " (seeds 1..%d). The product's auto deployed:", N_SEEDS);
+		for (int i = 0; i < N_SEEDS; i++)
+		{
+			int			ch = v->c[k][M_AUTO_PRODUCT][i].chosen;
+
+			fprintf(f, " %s", ch == M_AUTO_PRODUCT ? "the blend" : label(v, ch));
+		}
+		fprintf(f, ".");
 		for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
 		{
 			fprintf(f, " %s: kept", label(v, bm));
@@ -1204,8 +1211,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		char		dat[1200];
 		FILE	   *df,
 				   *gp;
-		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_BLEND_AUTO, M_TO_010,
-			M_HEUR1, M_HEUR2};
+		static const int shown[] = {M_ANNEAL, M_DRR, M_DRR3, M_AUTO, M_AUTO0, M_BLEND_AUTO,
+			M_AUTO_PRODUCT, M_TO_010, M_HEUR1, M_HEUR2};
 		int			n_shown = (int) (sizeof(shown) / sizeof(shown[0]));
 
 		if (snprintf(dat, sizeof(dat), "%s/img/.real-%s.dat", dir, v->name) >= (int) sizeof(dat) ||

@@ -467,6 +467,191 @@ XD_TEST(serve_rank_many_groups_by_context)
 }
 
 /*
+ * A one-slot cache of item outputs shared by both fits of a blend: each
+ * call overwrites what the previous returned (the PostgreSQL layer's cache
+ * may evict one fit's outputs for the other's); calls logged per fit.
+ */
+typedef struct ts_slot
+{
+	xd_item_outputs io;
+	float	   *buf;
+	bool		per_item;
+	char		log[64];
+	int			calls;
+} ts_slot;
+
+typedef struct ts_fit_outputs
+{
+	xd_model   *model;
+	const xd_feature_encoder *enc;
+	ts_slot    *slot;
+	char		name;
+} ts_fit_outputs;
+
+static const xd_item_outputs *
+ts_slot_outputs(void *arg, const float *c)
+{
+	ts_fit_outputs *f = arg;
+	ts_slot    *s = f->slot;
+
+	if (s->calls + 1 >= (int) sizeof(s->log))
+		return NULL;
+	s->log[s->calls++] = f->name;
+	xd_item_outputs_bind(&s->io, f->model, s->per_item, s->buf);
+	if (xd_item_outputs_compute(f->model, c, f->enc, &s->io) != XD_OK)
+		return NULL;
+	return &s->io;
+}
+
+/*
+ * rank_many of a blend version (xd_rank_many_opts.blend): users under three
+ * contexts, two users per chunk, so a context of three users takes two
+ * chunks; each user's hits are the top k of (1 - a) s_first + a s_second,
+ * each fit scored alone (xd_item_outputs_score_unseen, what rank mixes),
+ * within 1e-5, rank by rank, with seen items left out and with the repeat
+ * term kept. The outputs come from one shared slot, so a chunk that reused
+ * the first fit's outputs after the second's lookup would score the second
+ * fit twice: the calls alternate first, second for every chunk. Not a pair
+ * (a out of [0, 1], other items) is XD_EINVAL; no second callback XD_ENOMEM.
+ */
+XD_TEST(serve_rank_many_blend_matches_per_user_mix)
+{
+	enum
+	{
+		N = 7, K = 5, N_ITEMS = 30, N_USERS = 6
+	};
+	int32_t		users[N] = {3, 1, 3, 0, 5, 2, 4};
+	int			which[N] = {2, 0, 1, 2, 0, 2, 1};	/* three users in context 2 */
+	int64_t		off[N_USERS + 1] = {0, 0, 3, 3, 4, 6, 6};
+	int32_t		seen_items[6] = {0, 1, 2, 7, 8, 9};
+	const float a = 0.5f;
+
+	for (int keep = 0; keep < 2; keep++)
+	{
+		xd_seen		seen = {off, seen_items, keep == 1};
+		xd_feature_encoder enc,
+					enc2;
+		xd_model   *first,
+				   *second,
+				   *other;
+		xd_adapt   *ad,
+				   *ad2,
+				   *ad3;
+		xd_rng		rng;
+		float		ctxs[3][5];
+		float		cs[N * 5];
+		xd_hit		hits[N * K];
+		int			n_hits[N];
+		ts_slot		slot;
+		ts_fit_outputs f1,
+					f2;
+		xd_rank_many_opts o;
+		void	   *scratch;
+		int			m;
+		bool		ok = true;
+
+		xd_rng_seed(&rng, 91 + keep);
+		ts_setup(&enc, &first, &ad, N_USERS, N_ITEMS, false, &rng);
+		ts_setup(&enc2, &second, &ad2, N_USERS, N_ITEMS, false, &rng);
+		xd_feature_encoder_free(&enc2);
+		ts_setup(&enc2, &other, &ad3, N_USERS, N_ITEMS + 1, false, &rng);
+		xd_feature_encoder_free(&enc2);
+		m = first->cfg.m;
+		for (int g = 0; g < 3; g++)
+			for (int j = 0; j < m; j++)
+				ctxs[g][j] = xd_rng_uniform(&rng);
+		for (int i = 0; i < N; i++)
+			memcpy(cs + i * m, ctxs[which[i]], sizeof(float) * m);
+		memset(&slot, 0, sizeof(slot));
+		slot.buf = malloc(sizeof(float) * xd_item_outputs_floats(first, false));
+		f1 = (ts_fit_outputs) {first, &enc, &slot, '1'};
+		f2 = (ts_fit_outputs) {second, &enc, &slot, '2'};
+		memset(&o, 0, sizeof(o));
+		o.k = K;
+		o.seen = &seen;
+		o.max_scores = 2 * 2 * N_ITEMS;	/* two users of two fits */
+		o.outputs = ts_slot_outputs;
+		o.outputs_arg = &f1;
+		o.blend = second;
+		o.blend_a = a;
+		o.blend_outputs = ts_slot_outputs;
+		o.blend_outputs_arg = &f2;
+		scratch = malloc(xd_rank_many_scratch_bytes(first, N, &o));
+		XD_REQUIRE(xd_rank_many(first, users, cs, N, &o, scratch, hits, n_hits) == XD_OK);
+		/* contexts of 2, 2 and 3 users: four chunks, each first then second */
+		XD_CHECK(strcmp(slot.log, "12121212") == 0);
+
+		for (int i = 0; i < N; i++)
+		{
+			float	   *buf1 = malloc(sizeof(float) * xd_item_outputs_floats(first, false)),
+					   *buf2 = malloc(sizeof(float) * xd_item_outputs_floats(second, false));
+			xd_item_outputs io1,
+						io2;
+			float		ref[N_ITEMS],
+						ref2[N_ITEMS];
+			xd_hit		want[K];
+			int			n_want;
+
+			xd_item_outputs_bind(&io1, first, false, buf1);
+			xd_item_outputs_bind(&io2, second, false, buf2);
+			XD_REQUIRE(xd_item_outputs_compute(first, ctxs[which[i]], &enc, &io1) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_compute(second, ctxs[which[i]], &enc, &io2) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_score_unseen(first, &io1, &users[i], 1, &seen, ref) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_score_unseen(second, &io2, &users[i], 1, &seen, ref2) == XD_OK);
+			for (int x = 0; x < N_ITEMS; x++)
+				ref[x] = (1.0f - a) * ref[x] + a * ref2[x];
+			n_want = xd_top_k(ref, NULL, N_ITEMS, K, want);
+			ok = ok && n_hits[i] == n_want;
+			for (int r = 0; r < n_hits[i] && r < n_want; r++)
+			{
+				ok = ok && fabsf(hits[i * K + r].score - want[r].score) <= 1e-5f;
+				ok = ok && fabsf(hits[i * K + r].score - ref[hits[i * K + r].item]) <= 1e-5f;
+			}
+			free(buf1);
+			free(buf2);
+		}
+		XD_CHECK(ok);
+
+		/* the fits differ, so the mix is not either fit's ranking */
+		{
+			float		s1[N_ITEMS],
+						s2[N_ITEMS];
+			bool		differ = false;
+
+			XD_REQUIRE(ts_slot_outputs(&f1, ctxs[0]) != NULL);
+			XD_REQUIRE(xd_item_outputs_score(first, &slot.io, &users[0], 1, s1) == XD_OK);
+			XD_REQUIRE(ts_slot_outputs(&f2, ctxs[0]) != NULL);
+			XD_REQUIRE(xd_item_outputs_score(second, &slot.io, &users[0], 1, s2) == XD_OK);
+			for (int x = 0; x < N_ITEMS; x++)
+				differ = differ || fabsf(s1[x] - s2[x]) > 1e-3f;
+			XD_CHECK(differ);
+		}
+
+		/* not a pair, or no second callback */
+		slot.calls = 0;
+		o.blend_a = 1.5f;
+		XD_CHECK(xd_rank_many(first, users, cs, N, &o, scratch, hits, n_hits) == XD_EINVAL);
+		o.blend_a = a;
+		o.blend = other;
+		XD_CHECK(xd_rank_many(first, users, cs, N, &o, scratch, hits, n_hits) == XD_EINVAL);
+		o.blend = second;
+		o.blend_outputs = NULL;
+		XD_CHECK(xd_rank_many(first, users, cs, N, &o, scratch, hits, n_hits) == XD_ENOMEM);
+		XD_CHECK(slot.calls == 0);
+
+		free(scratch);
+		free(slot.buf);
+		xd_model_free(first);
+		xd_model_free(second);
+		xd_model_free(other);
+		xd_adapt_free(ad);
+		xd_adapt_free(ad2);
+		xd_adapt_free(ad3);
+		xd_feature_encoder_free(&enc);
+	}
+}
+
+/*
  * New items (xd_score_embedded_items): given the embeddings of trained
  * items and their own contexts, the scores are xd_model_score's on those
  * rows (less the item bias s_v, which a new item has none of: explicit),

@@ -403,12 +403,29 @@ xd_many_cmp(const void *a, const void *b)
 	return r != 0 ? r : x->pos - y->pos;
 }
 
-/* users scored in one matrix product */
+/* the pair scores one target: the same users and items */
+bool
+xd_blend_pair_ok(const xd_model *first, const xd_model *second, float a)
+{
+	return first && second && a >= 0.0f && a <= 1.0f &&
+		first->domain->n_users == second->domain->n_users &&
+		first->domain->n_items == second->domain->n_items &&
+		first->cfg.feedback == second->cfg.feedback;
+}
+
+void
+xd_blend_mix(float a, int64_t n, float *scores, const float *tmp)
+{
+	for (int64_t r = 0; r < n; r++)
+		scores[r] = (1.0f - a) * scores[r] + a * tmp[r];
+}
+
+/* users scored in one matrix product (a blend holds two fits' scores) */
 static int
 xd_many_chunk(const xd_model *model, int n, const xd_rank_many_opts *o)
 {
 	size_t		n_items = model->domain->n_items > 0 ? (size_t) model->domain->n_items : 1;
-	size_t		per = o->max_scores / n_items;
+	size_t		per = o->max_scores / n_items / (o->blend ? 2 : 1);
 
 	if (per < 1)
 		per = 1;
@@ -422,7 +439,33 @@ xd_rank_many_scratch_bytes(const xd_model *model, int n, const xd_rank_many_opts
 	size_t		n_items = model->domain->n_items > 0 ? (size_t) model->domain->n_items : 1;
 
 	return sizeof(xd_many_key) * (size_t) (n > 0 ? n : 1) +
-		sizeof(int32_t) * chunk + sizeof(float) * chunk * n_items;
+		sizeof(int32_t) * chunk + sizeof(float) * chunk * n_items * (o->blend ? 2 : 1);
+}
+
+/*
+ * cnt users' scores against every item in context c into scores: the
+ * model's from io, or with a blend (xd_rank_many_opts) the mix of both
+ * fits', each from its own outputs, fetched in that order; blend_scores
+ * holds the blend's.
+ */
+static xd_status
+xd_many_score(xd_model *model, const xd_rank_many_opts *o, const xd_item_outputs *io,
+			  const float *c, const int32_t *ids, int cnt, float *scores, float *blend_scores)
+{
+	int			n_items = model->domain->n_items;
+	xd_status	st = xd_item_outputs_score_unseen(model, io, ids, cnt, o->seen, scores);
+
+	if (st != XD_OK || !o->blend)
+		return st;
+	/* io is done with: the blend's lookup may evict it */
+	if (!(io = o->blend_outputs(o->blend_outputs_arg, c)))
+		return XD_ENOMEM;
+	if (io->n_items != n_items)
+		return XD_EINVAL;
+	if ((st = xd_item_outputs_score_unseen(o->blend, io, ids, cnt, o->seen, blend_scores)) != XD_OK)
+		return st;
+	xd_blend_mix(o->blend_a, (int64_t) cnt * n_items, scores, blend_scores);
+	return XD_OK;
 }
 
 xd_status
@@ -435,10 +478,13 @@ xd_rank_many(xd_model *model, const int32_t *users, const float *cs, int n,
 	xd_many_key *keys = scratch;
 	int32_t    *ids = (int32_t *) (keys + (n > 0 ? n : 1));
 	float	   *scores = (float *) (ids + chunk);
+	float	   *blend_scores = scores + (size_t) chunk * (n_items > 0 ? n_items : 1);
 	int			k = o->k;
 
-	if (n < 0 || k < 1 || !o->outputs)
-		return n < 0 || k < 1 ? XD_EINVAL : XD_ENOMEM;
+	if (n < 0 || k < 1 || (o->blend && !xd_blend_pair_ok(model, o->blend, o->blend_a)))
+		return XD_EINVAL;
+	if (!o->outputs || (o->blend && !o->blend_outputs))
+		return XD_ENOMEM;
 	for (int i = 0; i < n; i++)
 	{
 		keys[i].c = cs + (size_t) i * m;
@@ -467,7 +513,10 @@ xd_rank_many(xd_model *model, const int32_t *users, const float *cs, int n,
 				return XD_ECANCELLED;
 			for (int u = 0; u < cnt; u++)
 				ids[u] = users[keys[c0 + u].pos];
-			st = xd_item_outputs_score_unseen(model, io, ids, cnt, o->seen, scores);
+			/* a blend's lookup of its second fit may have evicted io */
+			if (o->blend && c0 > g0 && !(io = o->outputs(o->outputs_arg, keys[g0].c)))
+				return XD_ENOMEM;
+			st = xd_many_score(model, o, io, keys[g0].c, ids, cnt, scores, blend_scores);
 			if (st != XD_OK)
 				return st;
 			for (int u = 0; u < cnt; u++)

@@ -691,23 +691,6 @@ xd_auto_blends(const xd_transfer_opts *o, const xd_dataset *target, int chosen)
 	return chosen == 0 && target->n_split[XD_SPLIT_TRAIN] >= o->auto_small_rows;
 }
 
-/* the pair scores one target: the same users and items */
-static bool
-xd_blend_pair_ok(const xd_model *first, const xd_model *second, float a)
-{
-	return first && second && a >= 0.0f && a <= 1.0f &&
-		first->domain->n_users == second->domain->n_users &&
-		first->domain->n_items == second->domain->n_items &&
-		first->cfg.feedback == second->cfg.feedback;
-}
-
-void
-xd_blend_mix(float a, int64_t n, float *scores, const float *tmp)
-{
-	for (int64_t r = 0; r < n; r++)
-		scores[r] = (1.0f - a) * scores[r] + a * tmp[r];
-}
-
 xd_status
 xd_blend_score(xd_model *first, xd_model *second, float a, const xd_batch *b,
 			   float *scores, float *tmp)

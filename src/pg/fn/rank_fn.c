@@ -804,22 +804,16 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		nh = palloc(sizeof(int) * ng);
 		if (v->blend)
 		{
-			/* a blend version: each user's mixed scores, then its top k */
-			float	   *scores = palloc(sizeof(float) * Max(v->items.n, 1));
-
-			for (int u = 0; u < ng; u++)
-			{
-				CHECK_FOR_INTERRUPTS();
-				xdpg_score_unseen(v, cs + (Size) u * m, ids[u], mo.seen, scores);
-				nh[u] = xd_top_k(scores, NULL, v->items.n, k, hits + (Size) u * k);
-			}
-			pfree(scores);
+			/* a blend version: both fits' batches, mixed (rank's xdpg_score_unseen) */
+			mo.blend = v->blend->model;
+			mo.blend_a = v->blend_a;
+			mo.blend_outputs = many_outputs;
+			mo.blend_outputs_arg = v->blend;
 		}
-		else
-			xdpg_check_status(xd_rank_many(v->model, ids, cs, ng, &mo,
-										   palloc(xd_rank_many_scratch_bytes(v->model, ng, &mo)),
-										   hits, nh),
-							  "scoring");
+		xdpg_check_status(xd_rank_many(v->model, ids, cs, ng, &mo,
+									   palloc(xd_rank_many_scratch_bytes(v->model, ng, &mo)),
+									   hits, nh),
+						  "scoring");
 		for (int u = 0; u < ng; u++)
 		{
 			for (int r = 0; r < nh[u]; r++)
