@@ -157,6 +157,8 @@ typedef struct xd_biao_opts
 								 * control at the same cost) */
 	int			zo_refit_steps; /* Adam steps of the fresh fit (100) */
 	int			zo_dev_batches; /* developing batches per target (8) */
+	xd_hooks	hooks;			/* the copies' training polls its stop (the
+								 * loop's own; zeroed: none) */
 	uint64_t	seed;			/* perceptron init, shuffles, negatives */
 } xd_biao_opts;
 

@@ -1033,6 +1033,8 @@ copy_dev_loss(xd_biao *bi, xd_model *model, const xd_dataset *src, uint64_t trai
 	o.seed = train_seed;
 	o.weigh = weights_only;
 	o.weigh_arg = bi;
+	o.hooks.stop = bi->o.hooks.stop;	/* no progress: the copies are no epochs of the run */
+	o.hooks.stop_arg = bi->o.hooks.stop_arg;
 	if ((st = xd_train(copy, src, &o, &res)) == XD_OK)
 		st = xd_biao_fresh_dev_loss(bi, copy, dev_seed, out);
 	xd_model_free(copy);
