@@ -27,6 +27,7 @@ WHERE version_id = (:'j'::jsonb->>'version')::bigint AND tensor = 'biao.phi';
 -- bad values are refused, the options unchanged
 SELECT pg_temp.try($$SELECT xdrec.alter_model('b', options => '{"source_weighting": "bilevel"}')$$);
 SELECT pg_temp.try($$SELECT xdrec.alter_model('b', options => '{"biao_interval": 0}')$$);
+SELECT pg_temp.try($$SELECT xdrec.alter_model('b', options => '{"biao_upper": "zeroth"}')$$);
 SELECT options ? 'source_weighting' AS changed FROM xdrec.model WHERE name = 'b';
 
 -- on: the other domains are the targets, the perceptron moves every 5 steps
@@ -94,6 +95,19 @@ ROLLBACK;
 SELECT xdrec.alter_model('b', options => '{"beta": 0.5}') ? 'beta' AS altered;
 SELECT pg_temp.try($$SELECT xdrec.train('b')$$);
 SELECT count(*) = :versions_before AS catalog_unchanged FROM xdrec.version;
+
+-- biao_upper zeroth_order: one step per epoch from the warm-up (4 at most),
+-- each two 5-epoch copies compared on the targets' adapted loss
+SELECT xdrec.alter_model('b', options => '{"beta": 0, "biao_upper": "zeroth_order"}') ? 'biao_upper' AS altered;
+SELECT xdrec.train('b') AS jz \gset
+SELECT s->>'upper' AS upper, (s->>'upper_steps')::int AS upper_steps,
+       jsonb_array_length(s->'dev_loss') AS losses,
+       (SELECT bool_and(x::float8 > 0) FROM jsonb_array_elements_text(s->'dev_loss') x) AS losses_positive,
+       (s->'weights'->>'max')::float8 > (s->'weights'->>'min')::float8 AS not_uniform,
+       (:'jz'::jsonb->>'epochs')::int AS epochs
+FROM (SELECT :'jz'::jsonb->'source_weighting' AS s) t;
+SELECT :'j'::jsonb->'source_weighting'->>'upper' AS implicit_upper;
+SELECT xdrec.alter_model('b', options => '{"biao_upper": "implicit"}') ? 'biao_upper' AS altered;
 
 -- forgetting a source user removes their kept interactions too, and only theirs
 SELECT user_key AS fu, (SELECT count(*) FROM xdrec.source_weights('b', 1000)) AS kept_before

@@ -45,6 +45,16 @@
  * (reorder-and-reuse, section 3.4), or, as the ablation, a held-out fifth.
  * The per-row losses are the model's squared terms (eq. 13-14, 16): the
  * curriculum term must be off (beta = 0, the default).
+ *
+ * The zeroth-order upper step (upper XD_BIAO_UPPER_ZO, not in the paper;
+ * docs/training.md "A zeroth-order upper step"): zo_estimates times, one
+ * every zo_every epochs from the end of the warm-up (or a plateau of the
+ * source's validation, zo_plateau), two copies of the model train
+ * zo_epochs epochs with the perceptron at phi +- zo_eps u, the targets'
+ * developing loss after a fresh fit of their embeddings and DRR's
+ * residuals is measured under each copy's modules, and phi moves zo_step
+ * along u toward the lower one. The copies are dropped: the lower level
+ * goes on from where it was, under the new phi.
  */
 #ifndef XDREC_BIAO_H
 #define XDREC_BIAO_H
@@ -55,6 +65,7 @@
 #include "xdrec/batch.h"
 #include "xdrec/core.h"
 #include "xdrec/dataset.h"
+#include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
 /*
@@ -69,6 +80,27 @@ typedef enum xd_biao_dev_fit
 								 * e~_u, e~_v), zero-initialised: the loss
 								 * after the target's own adaptation */
 } xd_biao_dev_fit;
+
+/*
+ * How the upper level estimates its gradient (docs/training.md "A
+ * zeroth-order upper step").
+ */
+typedef enum xd_biao_upper
+{
+	XD_BIAO_UPPER_IMPLICIT = 0, /* eq. 9-14 every `interval` steps */
+	XD_BIAO_UPPER_ZO = 1		/* zeroth order: at zo_estimates epoch
+								 * boundaries after the warm-up, two copies
+								 * of the model train zo_epochs epochs with
+								 * the perceptron at phi +- zo_eps u (u a
+								 * random unit direction over the global
+								 * term's slopes on the context output x),
+								 * the targets' embeddings and DRR's
+								 * residuals are fitted afresh under each
+								 * copy's frozen modules, and phi moves
+								 * zo_step along u toward the side whose
+								 * developing loss is lower; the copies are
+								 * then dropped */
+} xd_biao_upper;
 
 typedef struct xd_biao_opts
 {
@@ -107,6 +139,26 @@ typedef struct xd_biao_opts
 	bool		heldout_dev;	/* ablation: developing rows a fixed fifth of
 								 * each target's training rows, refitting
 								 * on the rest (not reorder-and-reuse) */
+	xd_biao_upper upper;		/* XD_BIAO_UPPER_IMPLICIT */
+	/* XD_BIAO_UPPER_ZO only (the implicit options above then unused): */
+	int			zo_estimates;	/* upper steps in all (4: what 3x plain
+								 * training's cost affords, docs/training.md) */
+	int			zo_every;		/* epochs between them (1) */
+	int			zo_plateau;		/* > 0: the steps also start once the
+								 * source's validation has not improved for
+								 * this many epochs, if before the warm-up
+								 * ends (0: off; needs xd_biao_epoch as the
+								 * loop's progress callback, and no
+								 * first_kept_epoch, which hides the
+								 * improvements before it) */
+	int			zo_epochs;		/* epochs each copy trains (5) */
+	float		zo_eps;			/* the perturbation's norm in phi (1) */
+	float		zo_step;		/* phi's move along u (1; 0: the frozen
+								 * control at the same cost) */
+	int			zo_refit_steps; /* Adam steps of the fresh fit (100) */
+	int			zo_dev_batches; /* developing batches per target (8) */
+	xd_hooks	hooks;			/* the copies' training polls its stop (the
+								 * loop's own; zeroed: none) */
 	uint64_t	seed;			/* perceptron init, shuffles, negatives */
 } xd_biao_opts;
 
@@ -126,10 +178,27 @@ void		xd_biao_free(xd_biao *b);
 
 /*
  * xd_train_opts.weigh: every `interval` steps (step > 0) after the first
- * warmup_epochs an upper step, then the batch's row weights from the
- * perceptron.
+ * warmup_epochs an upper step (XD_BIAO_UPPER_ZO: every zo_every epochs,
+ * zo_estimates in all), then the batch's row weights from the perceptron.
  */
 xd_status	xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step);
+
+/*
+ * An xd_hooks progress callback (arg the xd_biao) for zo_plateau: it counts
+ * the epochs since the source's validation last improved. A caller with a
+ * progress callback of its own calls this from it.
+ */
+void		xd_biao_epoch(void *arg, const xd_epoch_report *r);
+
+/*
+ * xd_train_opts.first_kept_epoch for these options: with XD_BIAO_UPPER_ZO
+ * the epoch of the last zeroth-order step (at the latest, from the
+ * warm-up), so that early stopping on the source's validation keeps a
+ * model trained under the learnt weights: the foreign rows weighed down
+ * lower the source's own validation MRR, and the best epoch was the one
+ * before the first step (docs/training.md); 0 otherwise.
+ */
+int			xd_biao_first_kept_epoch(const xd_biao_opts *o);
 
 /* The weights w[n_pos] of a training batch's positives (they sum to gamma). */
 xd_status	xd_biao_weights(xd_biao *bi, xd_model *model, const xd_batch *b, float *w);
@@ -152,6 +221,26 @@ xd_status	xd_biao_hypergrad(xd_biao *bi, xd_model *model, xd_batch *b, float *gr
  * re-fit, no new batch: with dev_batches 1 the v of the last upper step.
  */
 xd_status	xd_biao_dev_grad(xd_biao *bi, float *v, double *dev_loss);
+
+/*
+ * One zeroth-order estimate at the source's current state (XD_BIAO_UPPER_ZO's
+ * step without the step): u[n_phi] the unit direction, drawn over the
+ * global term's slopes on x (zero elsewhere) when draw is set, else given
+ * (any norm: it is normalised in place); dev[0], dev[1] the developing
+ * losses after the copies trained at phi + zo_eps u and phi - zo_eps u.
+ * phi does not move; the object's random stream does.
+ */
+xd_status	xd_biao_zo_estimate(xd_biao *bi, xd_model *model, const xd_dataset *src,
+								bool draw, float *u, double dev[2]);
+
+/*
+ * The developing loss of the targets under model's shared modules, frozen,
+ * after zo_refit_steps Adam steps on fresh embeddings and DRR's residuals
+ * of each (the adapted objective, whatever dev_fit), averaged over zo_dev_batches developing batches per
+ * target and over targets; the same seed draws the same initialisations
+ * and batches. The object is not changed.
+ */
+xd_status	xd_biao_fresh_dev_loss(xd_biao *bi, xd_model *model, uint64_t seed, double *out);
 
 /* One upper step on the training batch b (its rows' weights are set first). */
 xd_status	xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b);

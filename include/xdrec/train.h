@@ -33,6 +33,10 @@ typedef struct xd_train_opts
 	bool		lr_decay;		/* xd_train_search's strategy (below); xd_train
 								 * ignores it */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
+	int			first_kept_epoch;	/* > 1: the epochs before it are never the
+									 * best kept nor count toward patience (the
+									 * training changed under them: biao.h's
+									 * zeroth-order steps); 0: every epoch */
 	xd_hooks	hooks;			/* stop polled once per batch, progress after
 								 * every epoch */
 	/*

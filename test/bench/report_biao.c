@@ -38,6 +38,14 @@
  *        the zeroth-order upper signal's agreement with the foreign rows
  *        down, n directions, k epochs per side, from plain training for the
  *        epochs given, per seed, on stdout)
+ *        [--upper-zo n[:every (1)[:k (5)[:eps (1)[:step (1)]]]]] (the
+ *        upper level's zeroth-order step, biao.h's XD_BIAO_UPPER_ZO: n steps
+ *        (4), every `every` epochs from the warm-up or a plateau; the
+ *        control's step 0; early stopping keeps no epoch before the last
+ *        step, xd_biao_first_kept_epoch) [--zo-plateau p (0: off)]
+ *        [--no-snr] (without the upper-signal table, to try a setting)
+ *        [--fixed-epochs n] (every source trains n epochs, no early
+ *        stopping: the model kept is the last, weighted epochs included)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--only list] (plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
@@ -109,6 +117,16 @@ static int	zo_n = 12;			/* --zo E:n: directions per seed */
 static int	zo_more = 5;		/* --zo E:n:k: epochs trained per side */
 static float zo_eps = 1.0f;		/* --zo E:n:k:eps: the perturbation's norm */
 static bool zo_all = false;		/* --zo-all: directions over all of phi */
+static bool upper_zo = false;	/* --upper-zo: the zeroth-order upper step */
+static int	uzo_n = -1,			/* --upper-zo n[:every[:k[:eps[:step]]]]; */
+			uzo_every = -1,		/* -1: biao.h's defaults */
+			uzo_k = -1;
+static float uzo_eps = -1.0f,
+			uzo_step = -1.0f;
+static int	uzo_plateau = -1;	/* --zo-plateau p; -1: biao.h's default */
+static int	fixed_epochs = 0;	/* --fixed-epochs n: every source trains n
+								 * epochs, no early stopping */
+static bool no_snr = false;		/* --no-snr: skip the upper-signal table */
 
 /*
  * The report's upper-signal table: one upper step's signal and noise
@@ -311,6 +329,8 @@ typedef struct tracked
 	int			slot;
 	double		sum[2];
 	int64_t		cnt[2];
+	int64_t		first_upper;	/* the step after the first upper step (-1) */
+	int64_t		steps;			/* steps seen */
 } tracked;
 
 static xd_status
@@ -321,6 +341,9 @@ tracked_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	xd_status	rc = xd_biao_weigh(t->bi, model, b, step);
 
 	xd_biao_get_stats(t->bi, &st);
+	t->steps = step + 1;
+	if (st.n_upper > 0 && t->first_upper < 0)
+		t->first_upper = step;
 	if (rc != XD_OK || t->slot < 0 || st.n_upper == 0)
 		return rc;
 	for (int j = 0; j < b->n_pos; j++)
@@ -356,9 +379,25 @@ biao_opts_of(int v, int s, xd_biao_opts *bo)
 		bo->dev_batches = opt_dev_batches;
 	if (opt_source_batches > 0)
 		bo->source_batches = opt_source_batches;
+	if (upper_zo)
+	{
+		bo->upper = XD_BIAO_UPPER_ZO;
+		if (uzo_n >= 0)
+			bo->zo_estimates = uzo_n;
+		if (uzo_every > 0)
+			bo->zo_every = uzo_every;
+		if (uzo_k > 0)
+			bo->zo_epochs = uzo_k;
+		if (uzo_eps > 0.0f)
+			bo->zo_eps = uzo_eps;
+		if (uzo_step >= 0.0f)
+			bo->zo_step = uzo_step;
+		if (uzo_plateau >= 0)
+			bo->zo_plateau = uzo_plateau;
+	}
 	/* the control: the same run, its perceptron never moving */
 	if (v == S_FROZEN)
-		bo->upper_lr = 0.0f;
+		bo->upper_lr = bo->zo_step = 0.0f;
 	bo->seed = 7 + seed_offset + s;
 	bo->use_global = v != S_NOGLOBAL;
 	bo->use_local = v != S_NOLOCAL;
@@ -373,13 +412,18 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	xd_train_opts o;
 	xd_train_result res;
 	xd_biao    *bi = NULL;
-	tracked		tr = {0};
+	tracked		tr = {.first_upper = -1};
 	source_run *r = &srun[v][s];
 	double		t0 = cpu_now();
 	/* the slot of mode 1 in c: the mode feature's one-hot block, second slot */
 	int			slot = src->enc.schema.features[1].offset + 1;
 
 	xd_train_opts_default(&o, &model->cfg);
+	if (fixed_epochs > 0)
+	{
+		o.fixed_epochs = true;
+		o.max_epochs = fixed_epochs;
+	}
 	if (v == S_ORACLE)
 	{
 		o.weigh = oracle_weigh;
@@ -395,6 +439,10 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		tr.slot = real_mode ? -1 : slot;
 		o.weigh = tracked_weigh;
 		o.weigh_arg = &tr;
+		o.hooks.progress = xd_biao_epoch;	/* zo_plateau */
+		o.hooks.progress_arg = bi;
+		/* as the product: early stopping keeps no epoch before the last ZO step */
+		o.first_kept_epoch = xd_biao_first_kept_epoch(&bo);
 	}
 	CHECK(xd_train(model, src, &o, &res));
 	r->seconds = cpu_now() - t0;
@@ -415,8 +463,12 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 			weights_by_context(bi, model, src, s);
 		xd_biao_free(bi);
 	}
-	fprintf(stderr, "seed %d %s: %d epochs, valid MRR %.4f, %.1f s, %d upper steps\n",
-			s, src_label[v], r->epochs, r->valid, r->seconds, r->n_upper);
+	/* the model kept is the best epoch's: upper steps after it changed nothing kept */
+	fprintf(stderr, "seed %d %s: %d epochs (best %d, first upper step in epoch %.0f), "
+			"valid MRR %.4f, %.1f s, %d upper steps\n",
+			s, src_label[v], r->epochs, res.best_epoch,
+			tr.first_upper < 0 ? NAN : 1.0 + floor((double) tr.first_upper * r->epochs / tr.steps),
+			r->valid, r->seconds, r->n_upper);
 	return model;
 }
 
@@ -924,13 +976,7 @@ write_intro(FILE *f)
 {
 	xd_biao_opts bo;
 
-	xd_biao_opts_default(&bo);
-	if (opt_interval > 0)
-		bo.interval = opt_interval;
-	if (opt_neumann >= 0)
-		bo.neumann_terms = opt_neumann;
-	if (opt_warmup >= 0)
-		bo.warmup_epochs = opt_warmup;
+	biao_opts_of(S_BIAO, 0, &bo);	/* the command line's */
 	fprintf(f, "## Synthetic world\n\n"
 			"The world (test/unit/fixture.h, `fx_biao_world`): interaction features hour (4 "
 			"values) and mode. A row's item is of the hour's group (the shared rule) or, in "
@@ -951,6 +997,17 @@ write_intro(FILE *f)
 			100 * foreign_share,
 			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, 100 * target_mode1, full ? 32 : 16,
 			bo.interval, bo.neumann_terms, bo.warmup_epochs, full ? "3 (default)" : "1");
+	if (upper_zo)
+		fprintf(f, "Not the defaults: the zeroth-order upper step (`--upper-zo`, biao.h's "
+				"XD_BIAO_UPPER_ZO): %d steps, one every %d epoch(s) from the warm-up or a "
+				"plateau of %d epochs, each two copies trained %d epochs at phi +- %g u, "
+				"phi moved %g along u; the control's move 0. The implicit settings above "
+				"are unused.\n\n", bo.zo_estimates, bo.zo_every, bo.zo_plateau, bo.zo_epochs,
+				(double) bo.zo_eps, (double) bo.zo_step);
+	if (fixed_epochs > 0)
+		fprintf(f, "Not the defaults: every source trained exactly %d epochs (`--fixed-epochs`), "
+				"no early stopping; the cost table's \"to early stopping\" reads \"to %d "
+				"epochs\".\n\n", fixed_epochs, fixed_epochs);
 }
 
 /* the tables of one world: summed and per-target MRR, cost, goals, weights */
@@ -1418,6 +1475,17 @@ main(int argc, char **argv)
 			sscanf(argv[++i], "%d:%d:%d:%f", &zo_epochs, &zo_n, &zo_more, &zo_eps);
 		else if (strcmp(argv[i], "--zo-all") == 0)
 			zo_all = true;
+		else if (strcmp(argv[i], "--upper-zo") == 0 && i + 1 < argc)
+		{
+			upper_zo = true;
+			sscanf(argv[++i], "%d:%d:%d:%f:%f", &uzo_n, &uzo_every, &uzo_k, &uzo_eps, &uzo_step);
+		}
+		else if (strcmp(argv[i], "--zo-plateau") == 0 && i + 1 < argc)
+			uzo_plateau = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--fixed-epochs") == 0 && i + 1 < argc)
+			fixed_epochs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--no-snr") == 0)
+			no_snr = true;
 		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
 			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
@@ -1503,7 +1571,7 @@ main(int argc, char **argv)
 			upper_objective(v, s, model, src, tgt);
 			xd_model_free(model);
 		}
-		for (int c = 0; c < N_SNR && ran(S_BIAO); c++)
+		for (int c = 0; c < N_SNR && ran(S_BIAO) && !no_snr; c++)
 			measure_snr(s, src, tgt, 10, snr_cfg[c][0], snr_cfg[c][1], &snr_sig[c][s],
 						&snr_sd[c][s]);
 		for (int t = 0; t < N_TGT; t++)
@@ -1516,7 +1584,7 @@ main(int argc, char **argv)
 	{
 		write_intro(f);
 		write_tables(f);
-		if (ran(S_BIAO))
+		if (ran(S_BIAO) && !no_snr)
 			write_snr(f);
 		fprintf(f, "\n(synthetic part: %.0f s of CPU)\n", cpu_now() - t0);
 	}

@@ -36,20 +36,21 @@ world_free(biao_world *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* a source with a 40% foreign share, two targets, a d = 8 model, a perceptron */
+/*
+ * a source of the world src_fo, two targets of tgt_fo, a d = 8 model, a
+ * perceptron
+ */
 static bool
-world_new(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts *bo)
+world_new_of(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts *bo,
+			 const fx_biao_opts *src_fo, const fx_biao_opts *tgt_fo)
 {
 	xd_config	cfg;
 	xd_rng		rng;
-	fx_biao_opts fo;
 
 	memset(w, 0, sizeof(*w));
-	fx_biao_world_opts_default(&fo);
 	for (int t = 0; t < N_TGT; t++)
-		w->tgt[t] = fx_biao_world(seed + 100 + t, 30, 24, 600, &fo);
-	fo.foreign_share = 0.4f;
-	w->src = fx_biao_world(seed, 60, 40, src_rows, &fo);
+		w->tgt[t] = fx_biao_world(seed + 100 + t, 30, 24, 600, tgt_fo);
+	w->src = fx_biao_world(seed, 60, 40, src_rows, src_fo);
 	if (!w->src || !w->tgt[0] || !w->tgt[1])
 		return false;
 	xd_config_defaults(&cfg);
@@ -66,6 +67,19 @@ world_new(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts *bo
 		return false;
 	return xd_biao_new(bo, w->model, w->src, (const xd_dataset *const *) w->tgt,
 					   N_TGT, &w->bi) == XD_OK;
+}
+
+/* a source with a 40% foreign share, targets of the shared rule only */
+static bool
+world_new(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts *bo)
+{
+	fx_biao_opts fo,
+				tgt_fo;
+
+	fx_biao_world_opts_default(&tgt_fo);
+	fo = tgt_fo;
+	fo.foreign_share = 0.4f;
+	return world_new_of(w, seed, src_rows, bo, &fo, &tgt_fo);
 }
 
 /* a training batch of the source's first n_pos training rows */
@@ -519,4 +533,182 @@ done:
 	xd_batch_free(&b);
 	world_free(&w);
 	world_free(&wd);
+}
+
+/* ------------------------------------------------ the zeroth-order upper step */
+
+/* biao.h's zeroth-order options, small enough for a unit test */
+static void
+zo_opts(xd_biao_opts *bo)
+{
+	xd_biao_opts_default(bo);
+	bo->upper = XD_BIAO_UPPER_ZO;
+	bo->warmup_epochs = 1;
+	bo->zo_plateau = 0;
+	bo->zo_estimates = 2;
+	bo->zo_epochs = 1;
+	bo->zo_refit_steps = 20;
+	bo->zo_dev_batches = 2;
+}
+
+/*
+ * The zeroth-order steps: at the epoch boundaries from the warm-up's end,
+ * zo_estimates of them, phi moved by each; and bit for bit the same under
+ * the same seed (the copies' shuffles and the fresh fits drawn from the
+ * object's stream).
+ */
+XD_TEST(biao_zo_is_deterministic)
+{
+	xd_biao_opts bo;
+	biao_world	a,
+				b,
+				init;
+	float	   *pa,
+			   *pb,
+			   *p0;
+	int			na,
+				nb,
+				n0;
+	xd_biao_stats sa,
+				sb;
+	double		moved = 0.0;
+
+	zo_opts(&bo);
+	/* early stopping keeps no epoch before the last step's (epoch 3 here) */
+	XD_CHECK(xd_biao_first_kept_epoch(&bo) == 3);
+	bo.upper = XD_BIAO_UPPER_IMPLICIT;
+	XD_CHECK(xd_biao_first_kept_epoch(&bo) == 0);
+	bo.upper = XD_BIAO_UPPER_ZO;
+	memset(&init, 0, sizeof(init));
+	if (!train_biao(7, &bo, 4, &a) || !train_biao(7, &bo, 4, &b) ||
+		!world_new(&init, 7, 3000, &bo))
+	{
+		XD_CHECK(false);
+		goto done;
+	}
+	pa = xd_biao_phi(a.bi, &na);
+	pb = xd_biao_phi(b.bi, &nb);
+	p0 = xd_biao_phi(init.bi, &n0);
+	xd_biao_get_stats(a.bi, &sa);
+	xd_biao_get_stats(b.bi, &sb);
+	XD_CHECK(sa.n_upper == 2 && sb.n_upper == 2);
+	XD_CHECK(na == nb && memcmp(pa, pb, sizeof(float) * na) == 0);
+	XD_CHECK(memcmp(a.model->shared->ctx_W[0]->w, b.model->shared->ctx_W[0]->w,
+					sizeof(float) * a.model->cfg.m * a.model->cfg.m) == 0);
+	XD_CHECK(sa.dev_loss[0] == sb.dev_loss[0] && sa.dev_loss[1] == sb.dev_loss[1]);
+	XD_CHECK(isfinite(sa.dev_loss[0]) && sa.dev_loss[0] > 0.0);
+	/* two steps of norm zo_step on the global term's slopes on x, nothing else */
+	for (int k = 0; k < n0; k++)
+	{
+		XD_CHECK(k >= a.model->cfg.d && k < a.model->cfg.d + a.model->cfg.m ? true : pa[k] == p0[k]);
+		moved += ((double) pa[k] - p0[k]) * ((double) pa[k] - p0[k]);
+	}
+	printf("  phi moved by %.4f; L_dev %.5f, %.5f\n", sqrt(moved), sa.dev_loss[0], sa.dev_loss[1]);
+	XD_CHECK(sqrt(moved) > 0.1 && sqrt(moved) <= 2.0 * bo.zo_step + 1e-4);
+done:
+	world_free(&a);
+	world_free(&b);
+	world_free(&init);
+}
+
+/*
+ * The estimate's sign where the answer is known, and the step's. Without
+ * the global term (g = 1) its slopes on x, the block the estimate perturbs,
+ * change no weight: both copies train alike and end with the same
+ * developing loss, bit for bit, and the step leaves phi where it was. With
+ * it, the two sides differ, and the step moves phi zo_step along u toward
+ * the side with the lower developing loss: the hook's step on a world is
+ * the estimate on its twin, signed.
+ */
+XD_TEST(biao_zo_estimate_sign_is_known)
+{
+	xd_biao_opts bo;
+	biao_world	a,
+				b;
+	xd_batch	batch = {0};
+	float	   *u = NULL,
+			   *phi0 = NULL,
+			   *pb;
+	int			n_phi;
+	double		dev[2];
+	float		sign;
+
+	memset(&b, 0, sizeof(b));
+	zo_opts(&bo);
+	bo.use_global = false;
+	XD_REQUIRE(world_new(&a, 9, 3000, &bo));
+	xd_biao_phi(a.bi, &n_phi);
+	u = malloc(sizeof(float) * n_phi);
+	phi0 = malloc(sizeof(float) * n_phi);
+	XD_REQUIRE(u && phi0);
+	XD_REQUIRE(xd_biao_zo_estimate(a.bi, a.model, a.src, true, u, dev) == XD_OK);
+	printf("  no global term: L_dev %.6f / %.6f\n", dev[0], dev[1]);
+	XD_CHECK(dev[0] == dev[1] && isfinite(dev[0]));
+	world_free(&a);
+
+	bo.use_global = true;
+	bo.warmup_epochs = 0;
+	bo.zo_estimates = 1;
+	XD_REQUIRE(world_new(&a, 9, 3000, &bo) && world_new(&b, 9, 3000, &bo));
+	memcpy(phi0, xd_biao_phi(a.bi, &n_phi), sizeof(float) * n_phi);
+	XD_REQUIRE(xd_biao_zo_estimate(a.bi, a.model, a.src, true, u, dev) == XD_OK);
+	XD_CHECK(memcmp(xd_biao_phi(a.bi, &n_phi), phi0, sizeof(float) * n_phi) == 0);
+	XD_REQUIRE(first_batch(&b, 64, &batch));
+	XD_REQUIRE(xd_biao_weigh(b.bi, b.model, &batch, 0) == XD_OK);
+	pb = xd_biao_phi(b.bi, &n_phi);
+	sign = dev[0] < dev[1] ? 1.0f : -1.0f;
+	printf("  L_dev %.5f at +eps, %.5f at -eps\n", dev[0], dev[1]);
+	XD_CHECK(dev[0] != dev[1]);
+	for (int k = 0; k < n_phi; k++)
+		XD_CHECK(pb[k] == phi0[k] + sign * bo.zo_step * u[k]);
+	free(u);
+	free(phi0);
+	xd_batch_free(&batch);
+	world_free(&a);
+	world_free(&b);
+}
+
+/*
+ * The zeroth-order steps start at the warm-up's end or, before it, once
+ * the source's validation has not improved for zo_plateau epochs
+ * (xd_biao_epoch as the loop's progress callback); the frozen control
+ * (zo_step 0) pays the same estimates and leaves phi where it was.
+ */
+XD_TEST(biao_zo_steps_start_at_a_plateau)
+{
+	xd_biao_opts bo;
+	biao_world	w;
+	xd_batch	batch = {0};
+	xd_epoch_report r = {.metric = 0.1};
+	xd_biao_stats st;
+	float	   *phi0 = NULL,
+			   *phi;
+	int			n_phi;
+
+	zo_opts(&bo);
+	bo.warmup_epochs = 1000;
+	bo.zo_plateau = 2;
+	bo.zo_estimates = 1;
+	bo.zo_step = 0.0f;
+	XD_REQUIRE(world_new(&w, 4, 3000, &bo) && first_batch(&w, 64, &batch));
+	phi = xd_biao_phi(w.bi, &n_phi);
+	phi0 = malloc(sizeof(float) * n_phi);
+	XD_REQUIRE(phi0);
+	memcpy(phi0, phi, sizeof(float) * n_phi);
+	r.improved = true;
+	xd_biao_epoch(w.bi, &r);
+	r.improved = false;
+	xd_biao_epoch(w.bi, &r);
+	XD_REQUIRE(xd_biao_weigh(w.bi, w.model, &batch, 50) == XD_OK);
+	xd_biao_get_stats(w.bi, &st);
+	XD_CHECK(st.n_upper == 0);
+	xd_biao_epoch(w.bi, &r);
+	XD_REQUIRE(xd_biao_weigh(w.bi, w.model, &batch, 100) == XD_OK);
+	XD_REQUIRE(xd_biao_weigh(w.bi, w.model, &batch, 101) == XD_OK);
+	xd_biao_get_stats(w.bi, &st);
+	XD_CHECK(st.n_upper == 1 && isfinite(st.dev_loss[0]));
+	XD_CHECK(memcmp(phi, phi0, sizeof(float) * n_phi) == 0);
+	free(phi0);
+	xd_batch_free(&batch);
+	world_free(&w);
 }

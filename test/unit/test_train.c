@@ -179,6 +179,44 @@ XD_TEST(train_keeps_best_epoch_and_reports_progress)
 }
 
 /*
+ * first_kept_epoch: no epoch before it is kept or counts toward patience,
+ * so the best epoch is at or after it and training runs at least to it
+ * plus patience (or max_epochs); beyond max_epochs, the last is kept.
+ */
+XD_TEST(train_first_kept_epoch_skips_the_early_epochs)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	progress_log log = {0};
+
+	tiny_world(&gc, 3, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	XD_REQUIRE(model_for(g->domains[0].ds, 16, 3, &model) == XD_OK);
+	xd_train_opts_default(&o, &model->cfg);
+	o.max_epochs = 8;
+	o.patience = 2;
+	o.first_kept_epoch = 4;
+	o.hooks.progress = log_progress;
+	o.hooks.progress_arg = &log;
+	XD_REQUIRE(xd_train(model, g->domains[0].ds, &o, &res) == XD_OK);
+	XD_CHECK(res.best_epoch >= 4 && res.epochs >= 6);
+	for (int i = 0; i < 3 && i < log.n; i++)
+		XD_CHECK(!log.reports[i].improved);
+	xd_model_free(model);
+	XD_REQUIRE(model_for(g->domains[0].ds, 16, 3, &model) == XD_OK);
+	o.max_epochs = 3;
+	o.first_kept_epoch = 10;
+	o.hooks.progress = NULL;
+	XD_REQUIRE(xd_train(model, g->domains[0].ds, &o, &res) == XD_OK);
+	XD_CHECK(res.epochs == 3 && res.best_epoch == 3 && isfinite(res.best_metric));
+	xd_model_free(model);
+	xd_generated_free(g);
+}
+
+/*
  * Fixed epochs (pretraining) run exactly max_epochs without validation, and
  * lower the loss (1.2461, 1.1368, 1.0082 by epoch under the SkylakeX,
  * Sandybridge, Haswell, Zen and Prescott kernels alike: the last is 0.24

@@ -329,7 +329,9 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				res->metric_is_loss = true;
 				metric = -rep.loss;
 			}
-			rep.improved = metric > best;
+			/* the epochs before first_kept_epoch (at most the last) are not kept */
+			rep.improved = epoch >= (o->first_kept_epoch < o->max_epochs ?
+									 o->first_kept_epoch : o->max_epochs) && metric > best;
 			if (rep.improved)
 			{
 				best = metric;
@@ -337,7 +339,7 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				since_best = 0;
 				xd_state_copy_move(&snap, true);
 			}
-			else
+			else if (epoch >= o->first_kept_epoch)
 				since_best++;
 		}
 		res->epochs = epoch;

@@ -13,6 +13,7 @@
 #include "xdrec/biao.h"
 #include "xdrec/clock.h"
 #include "xdrec/sample.h"
+#include "xdrec/train.h"
 
 #define XD_BIAO_GAMMA 1.0f		/* eq. 8's scale, fixed: see biao.h */
 #define XD_BIAO_HELDOUT 5		/* held-out ablation: every 5th row is dev */
@@ -89,6 +90,10 @@ struct xd_biao
 			   *hv,
 			   *phig;
 	int64_t		warmup_steps;	/* warmup_epochs of the source's batches */
+	int64_t		epoch_steps;	/* the source's batches per epoch */
+	int			n_zo;			/* zeroth-order steps taken */
+	int			since_best;		/* epochs without a better validation */
+	int64_t		zo_start;		/* the step of the first (-1: not yet) */
 	/* the extra source batches of an upper step (source_batches > 1) */
 	const xd_dataset *src;
 	int64_t    *src_rows;
@@ -123,6 +128,15 @@ xd_biao_opts_default(xd_biao_opts *o)
 	o->use_global = true;
 	o->use_local = true;
 	o->heldout_dev = false;
+	o->upper = XD_BIAO_UPPER_IMPLICIT;
+	o->zo_estimates = 4;
+	o->zo_every = 1;
+	o->zo_plateau = 0;
+	o->zo_epochs = 5;
+	o->zo_eps = 1.0f;
+	o->zo_step = 1.0f;
+	o->zo_refit_steps = 100;
+	o->zo_dev_batches = 8;
 	o->seed = 1;
 }
 
@@ -720,6 +734,34 @@ dev_batch(xd_biao *bi, int t)
 }
 
 /*
+ * `steps` Adam steps on a target model's embeddings (and residuals, if it
+ * has them) over its rows[n] from *at, the shared modules frozen
+ */
+static xd_status
+fit_target(xd_biao *bi, xd_model *tm, const xd_dataset *ds, int64_t *rows, int64_t n,
+		   int64_t *at, xd_rng *rng, xd_batch *batch, int steps)
+{
+	float		lr[XD_N_GROUPS] = {0.0f, bi->o.refit_lr, bi->o.refit_lr};
+	xd_status	st = XD_OK;
+
+	xd_model_freeze_shared(tm, true);
+	for (int s = 0; s < steps && st == XD_OK; s++)
+	{
+		const int64_t *r;
+		int			n_pos;
+		double		loss;
+
+		next_rows(rows, n, at, bi->cap, rng, &r, &n_pos);
+		if ((st = xd_sample_batch(ds, r, n_pos, rng, batch)) == XD_OK &&
+			(st = xd_model_loss_backward(tm, batch, rng, true, &loss)) == XD_OK)
+			st = xd_adam_step(tm, lr);
+	}
+	xd_model_zero_grad(tm);
+	xd_model_freeze_shared(tm, false);
+	return st;
+}
+
+/*
  * a few Adam steps on the target's embeddings (and, dev_fit DRR, its
  * residuals), the shared modules frozen
  */
@@ -727,8 +769,6 @@ static xd_status
 refit(xd_biao *bi, int t)
 {
 	xd_biao_target *tg = &bi->t[t];
-	float		lr[XD_N_GROUPS] = {0.0f, bi->o.refit_lr, bi->o.refit_lr};
-	xd_status	st = XD_OK;
 
 	if (bi->o.refit_fresh)
 	{
@@ -736,21 +776,8 @@ refit(xd_biao *bi, int t)
 		if (tg->adapt)
 			xd_params_zero(tg->adapt->params, tg->adapt->n_params);
 	}
-	xd_model_freeze_shared(tg->model, true);
-	for (int s = 0; s < bi->o.refit_steps && st == XD_OK; s++)
-	{
-		const int64_t *rows;
-		int			n_pos;
-		double		loss;
-
-		next_rows(tg->refit_rows, tg->n_refit, &tg->refit_at, bi->cap, &bi->rng, &rows, &n_pos);
-		if ((st = xd_sample_batch(tg->ds, rows, n_pos, &bi->rng, &tg->batch)) == XD_OK &&
-			(st = xd_model_loss_backward(tg->model, &tg->batch, &bi->rng, true, &loss)) == XD_OK)
-			st = xd_adam_step(tg->model, lr);
-	}
-	xd_model_zero_grad(tg->model);
-	xd_model_freeze_shared(tg->model, false);
-	return st;
+	return fit_target(bi, tg->model, tg->ds, tg->refit_rows, tg->n_refit, &tg->refit_at,
+					  &bi->rng, &tg->batch, bi->o.refit_steps);
 }
 
 /* record L_dev of an upper step */
@@ -888,6 +915,219 @@ xd_biao_upper_step(xd_biao *bi, xd_model *model, xd_batch *b)
 	return XD_OK;
 }
 
+/* ------------------------------------------------ the zeroth-order upper step */
+
+/*
+ * One target's developing loss under model's frozen shared modules after a
+ * fresh fit of its embeddings and DRR's residuals (the report's "L_dev
+ * after DRR's residuals", which ranks the oracle's modules first:
+ * docs/training.md), on a random stream of its own.
+ */
+static xd_status
+fresh_target_loss(xd_biao *bi, xd_model *model, int t, xd_rng *rng, double *out)
+{
+	const xd_biao_target *tg = &bi->t[t];
+	xd_domain  *dom = NULL;
+	xd_adapt   *ad = NULL;
+	xd_model   *tm = NULL;
+	int64_t    *rows = malloc(sizeof(int64_t) * (size_t) (tg->n_refit > 0 ? tg->n_refit : 1));
+	int64_t    *dev = malloc(sizeof(int64_t) * (size_t) (tg->n_dev > 0 ? tg->n_dev : 1));
+	int64_t		at,
+				dev_at;
+	xd_status	st;
+
+	*out = 0.0;
+	if (!rows || !dev)
+		st = XD_ENOMEM;
+	else if ((st = xd_domain_new(&model->cfg, tg->ds->n_users, tg->ds->n_items, &dom)) == XD_OK)
+	{
+		xd_domain_init(dom, rng, (float) tg->ds->rating_mean);
+		/* the model owns dom from here, even if this fails */
+		if ((st = xd_model_new(&model->cfg, model->shared, dom, false, true, &tm)) == XD_OK &&
+			(st = xd_adapt_new(&model->cfg, &ad)) == XD_OK)
+			st = xd_model_set_adapt(tm, ad);
+	}
+	if (st == XD_OK)
+	{
+		/* copies of the rows: the object's shuffles stay where they are */
+		memcpy(rows, tg->refit_rows, sizeof(int64_t) * tg->n_refit);
+		memcpy(dev, tg->dev_rows, sizeof(int64_t) * tg->n_dev);
+		at = tg->n_refit;
+		dev_at = tg->n_dev;
+		st = fit_target(bi, tm, tg->ds, rows, tg->n_refit, &at, rng, &bi->src_batch,
+						bi->o.zo_refit_steps);
+	}
+	for (int k = 0; st == XD_OK && k < bi->o.zo_dev_batches; k++)
+	{
+		const int64_t *r;
+		int			n_pos;
+		double		loss;
+
+		next_rows(dev, tg->n_dev, &dev_at, bi->cap, rng, &r, &n_pos);
+		if ((st = xd_sample_batch(tg->ds, r, n_pos, rng, &bi->src_batch)) == XD_OK &&
+			(st = xd_model_loss(tm, &bi->src_batch, NULL, false, &loss)) == XD_OK)
+			*out += loss / bi->o.zo_dev_batches;
+	}
+	xd_model_free(tm);
+	xd_adapt_free(ad);
+	free(rows);
+	free(dev);
+	return st;
+}
+
+xd_status
+xd_biao_fresh_dev_loss(xd_biao *bi, xd_model *model, uint64_t seed, double *out)
+{
+	xd_status	st = XD_OK;
+
+	*out = 0.0;
+	for (int t = 0; t < bi->n_targets && st == XD_OK; t++)
+	{
+		xd_rng		rng;
+		double		l;
+
+		xd_rng_seed(&rng, seed + 7919 * (uint64_t) t);
+		if ((st = fresh_target_loss(bi, model, t, &rng, &l)) == XD_OK)
+			*out += l / bi->n_targets;
+	}
+	return st;
+}
+
+/* the copies' weigh hook: the perceptron's weights, no upper step */
+static xd_status
+weights_only(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	(void) step;
+	return set_weights(arg, model, b);
+}
+
+/*
+ * L_dev after a copy of model trains zo_epochs epochs under the current
+ * perceptron: the copy's shuffles from train_seed, the fresh fit's from
+ * dev_seed (both sides of an estimate share them: antithetic runs that
+ * differ only in phi)
+ */
+static xd_status
+copy_dev_loss(xd_biao *bi, xd_model *model, const xd_dataset *src, uint64_t train_seed,
+			  uint64_t dev_seed, double *out)
+{
+	xd_shared  *sh = NULL;
+	xd_domain  *dom = NULL;
+	xd_model   *copy = NULL;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_status	st;
+
+	if ((st = xd_shared_clone(model->shared, &sh)) != XD_OK)
+		return st;
+	if ((st = xd_domain_clone(&model->cfg, model->domain, &dom)) != XD_OK)
+	{
+		xd_shared_free(sh);
+		return st;
+	}
+	if ((st = xd_model_new(&model->cfg, sh, dom, true, true, &copy)) != XD_OK)
+		return st;
+	xd_train_opts_default(&o, &copy->cfg);
+	o.fixed_epochs = true;
+	o.max_epochs = bi->o.zo_epochs;
+	o.seed = train_seed;
+	o.weigh = weights_only;
+	o.weigh_arg = bi;
+	o.hooks.stop = bi->o.hooks.stop;	/* no progress: the copies are no epochs of the run */
+	o.hooks.stop_arg = bi->o.hooks.stop_arg;
+	if ((st = xd_train(copy, src, &o, &res)) == XD_OK)
+		st = xd_biao_fresh_dev_loss(bi, copy, dev_seed, out);
+	xd_model_free(copy);
+	return st;
+}
+
+xd_status
+xd_biao_zo_estimate(xd_biao *bi, xd_model *model, const xd_dataset *src, bool draw, float *u,
+					double dev[2])
+{
+	/* the global term's slopes on x: one weight per context value */
+	int			lo = bi->d,
+				hi = bi->d + bi->m;
+	uint64_t	train_seed = xd_rng_next(&bi->rng);
+	uint64_t	dev_seed = xd_rng_next(&bi->rng);
+	float	   *phi0 = malloc(sizeof(float) * bi->n_phi);
+	double		nu = 0.0;
+	xd_status	st = XD_OK;
+
+	if (!phi0)
+		return XD_ENOMEM;
+	memcpy(phi0, bi->phi, sizeof(float) * bi->n_phi);
+	if (draw)
+	{
+		memset(u, 0, sizeof(float) * bi->n_phi);
+		for (int k = lo; k < hi; k++)
+			u[k] = (float) xd_rng_normal(&bi->rng);
+	}
+	for (int k = 0; k < bi->n_phi; k++)
+		nu += (double) u[k] * u[k];
+	for (int k = 0; k < bi->n_phi; k++)
+		u[k] = (float) (u[k] / sqrt(nu > 0.0 ? nu : 1.0));
+	for (int side = 0; side < 2 && st == XD_OK; side++)
+	{
+		float		e = side == 0 ? bi->o.zo_eps : -bi->o.zo_eps;
+
+		for (int k = 0; k < bi->n_phi; k++)
+			bi->phi[k] = phi0[k] + e * u[k];
+		st = copy_dev_loss(bi, model, src, train_seed, dev_seed, &dev[side]);
+	}
+	memcpy(bi->phi, phi0, sizeof(float) * bi->n_phi);
+	free(phi0);
+	return st;
+}
+
+/*
+ * The zeroth-order upper step: phi moves zo_step along u toward the side
+ * whose copy left the targets the lower developing loss. A step of fixed
+ * size on the sign, not zo_step (L+ - L-) / (2 eps): the few estimates a
+ * 3x budget affords each carry a clear sign (|z| 2.3-4.2 within a state,
+ * docs/training.md) and a small, state-dependent size.
+ */
+static xd_status
+zo_upper_step(xd_biao *bi, xd_model *model)
+{
+	double		t0 = xd_clock_seconds();
+	double		dev[2];
+	float		sign;
+	xd_status	st;
+
+	if ((st = xd_biao_zo_estimate(bi, model, bi->src, true, bi->phig, dev)) != XD_OK ||
+		(st = push_dev_loss(bi, 0.5 * (dev[0] + dev[1]))) != XD_OK)
+		return st;
+	sign = dev[0] < dev[1] ? 1.0f : dev[0] > dev[1] ? -1.0f : 0.0f;
+	for (int k = 0; k < bi->n_phi; k++)
+		bi->phi[k] += sign * bi->o.zo_step * bi->phig[k];
+	/* the local term's prototypes, from the current modules, for what follows */
+	for (int t = 0; t < bi->n_targets; t++)
+		if ((st = dev_batch(bi, t)) != XD_OK)
+			return st;
+	bi->n_zo++;
+	bi->upper_seconds += xd_clock_seconds() - t0;
+	return XD_OK;
+}
+
+int
+xd_biao_first_kept_epoch(const xd_biao_opts *o)
+{
+	if (o->upper != XD_BIAO_UPPER_ZO || o->zo_estimates < 1)
+		return 0;
+	/* a step runs on the first batch of its epoch: that epoch trains under it */
+	return o->warmup_epochs + 1 + o->zo_every * (o->zo_estimates - 1);
+}
+
+void
+xd_biao_epoch(void *arg, const xd_epoch_report *r)
+{
+	xd_biao    *bi = arg;
+
+	if (!isnan(r->metric))
+		bi->since_best = r->improved ? 0 : bi->since_best + 1;
+}
+
 xd_status
 xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 {
@@ -895,8 +1135,20 @@ xd_biao_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 	double		t0;
 	xd_status	st;
 
-	if (step > 0 && step >= bi->warmup_steps && step % bi->o.interval == 0 &&
-		(st = xd_biao_upper_step(bi, model, b)) != XD_OK)
+	if (bi->o.upper == XD_BIAO_UPPER_ZO)
+	{
+		/* from the warm-up's end, or a plateau of the source's validation */
+		if (bi->zo_start < 0 &&
+			(step >= bi->warmup_steps ||
+			 (bi->o.zo_plateau > 0 && bi->since_best >= bi->o.zo_plateau)))
+			bi->zo_start = step;
+		if (bi->zo_start >= 0 && bi->n_zo < bi->o.zo_estimates &&
+			(step - bi->zo_start) % (bi->o.zo_every * bi->epoch_steps) == 0 &&
+			(st = zo_upper_step(bi, model)) != XD_OK)
+			return st;
+	}
+	else if (step > 0 && step >= bi->warmup_steps && step % bi->o.interval == 0 &&
+			 (st = xd_biao_upper_step(bi, model, b)) != XD_OK)
 		return st;
 	t0 = xd_clock_seconds();
 	st = set_weights(bi, model, b);
@@ -1007,7 +1259,8 @@ histories(xd_biao *bi, const xd_dataset *src)
 		return XD_ENOMEM;
 	}
 	/* xd_train's steps: one per batch of the source's training rows */
-	bi->warmup_steps = (int64_t) bi->o.warmup_epochs * ((n + bi->cap - 1) / bi->cap);
+	bi->epoch_steps = (n + bi->cap - 1) / bi->cap;
+	bi->warmup_steps = (int64_t) bi->o.warmup_epochs * bi->epoch_steps;
 	for (int64_t i = 0; i < n; i++)
 		if (bi->hist_off[src->users[rows[i]] + 1] < bi->o.history)
 			bi->hist_off[src->users[rows[i]] + 1]++;
@@ -1107,6 +1360,11 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 		o->dev_batches < 1 || o->source_batches < 1 ||
 		o->refit_steps < 0 || o->history < 0 || o->prototypes < 1 ||
 		(o->dev_fit != XD_BIAO_DEV_DIRECT && o->dev_fit != XD_BIAO_DEV_DRR) ||
+		(o->upper != XD_BIAO_UPPER_IMPLICIT && o->upper != XD_BIAO_UPPER_ZO) ||
+		(o->upper == XD_BIAO_UPPER_ZO &&
+		 (o->zo_estimates < 0 || o->zo_every < 1 || o->zo_epochs < 1 || o->zo_plateau < 0 ||
+		  !(o->zo_eps > 0.0f) || !(o->zo_step >= 0.0f) || o->zo_refit_steps < 0 ||
+		  o->zo_dev_batches < 1)) ||
 		n_targets < 1 || source->cfg.beta != 0.0f ||
 		src->enc.schema.m != m || src->n_users != source->domain->n_users ||
 		src->n_items != source->domain->n_items)
@@ -1126,6 +1384,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 	bi->off_bL = bi->off_wL + d + m;
 	bi->n_phi = bi->off_bL + 1;	/* = xd_biao_phi_size(d, m) */
 	bi->n_targets = n_targets;
+	bi->zo_start = -1;
 	bi->n_proto = n_targets * o->prototypes;
 	bi->n_shared = xd_biao_shared_size(source);
 	katt = o->history > bi->n_proto ? o->history : bi->n_proto;

@@ -121,6 +121,7 @@ typedef struct XdModelDef
 	int			source_weighting;	/* option "source_weighting": XDPG_WEIGH_* */
 	int			biao_interval;	/* BIAO's lower steps per upper step (biao.h) */
 	int			biao_warmup;	/* its epochs before the first upper step */
+	int			biao_upper;		/* option "biao_upper": xd_biao_upper */
 	int			biao_keep;		/* positives kept at each end for source_weights */
 	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
 								 * users left out of training (protocol 'cold') */

@@ -33,6 +33,7 @@
 static const char *const variants[] = {"mmt", "fmt", NULL};	/* xd_variant */
 static const char *const feedbacks[] = {"implicit", "explicit", NULL};	/* xd_feedback */
 static const char *const weightings[] = {"none", "biao", NULL};	/* XdSourceWeighting */
+static const char *const biao_uppers[] = {"implicit", "zeroth_order", NULL};	/* xd_biao_upper */
 static const char *const deploys[] = {"if_better", "always", "never", NULL};
 static const char *const seen_choices[] = {"auto", "always", "never", NULL};
 
@@ -119,6 +120,8 @@ static const XdOption options[] = {
 	.help = "source_weighting biao: training steps between the perceptron's updates"},
 	{"biao_warmup", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_warmup), .min = 0, .max = 1000,
 	.help = "source_weighting biao: training epochs before the perceptron's first update"},
+	{"biao_upper", XDPG_OPT_CHOICE, XDPG_FIELD_CHOICE, FIELD(biao_upper), .choices = biao_uppers,
+	.help = "source_weighting biao: how the perceptron's update is estimated; zeroth_order: 4 updates from biao_warmup (25 measured), each comparing two 5-epoch trainings on the targets' adapted loss"},
 	{"biao_keep", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(biao_keep), .min = 0, .max = 1000,
 	.deflt = "20", .help = "source_weighting biao: the highest and the lowest weighted source interactions a version keeps (xdrec.source_weights)"},
 };
@@ -422,6 +425,7 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 	xd_biao_opts_default(&biao);
 	md->biao_interval = biao.interval;
 	md->biao_warmup = biao.warmup_epochs;
+	md->biao_upper = biao.upper;
 	for (int i = 0; i < N_OPTIONS; i++)
 		if (options[i].deflt)
 		{

@@ -147,12 +147,18 @@ xdpg_biao_begin(XdBiaoFit *f, const XdModelDef *md, xd_model *model, const xd_da
 	xd_biao_opts_default(&bo);
 	bo.interval = md->biao_interval;
 	bo.warmup_epochs = md->biao_warmup;
+	bo.upper = (xd_biao_upper) md->biao_upper;
+	bo.hooks.stop = opts->hooks.stop;	/* the zeroth-order copies are cancellable too */
+	bo.hooks.stop_arg = opts->hooks.stop_arg;
+	f->upper = bo.upper;
 	bo.seed = md->cfg.seed;
 	xdpg_check_status(xd_biao_new(&bo, model, src, (const xd_dataset *const *) f->targets,
 								  f->n_targets, &f->biao),
 					  "making the source weighting's perceptron");
 	opts->weigh = xd_biao_weigh;
 	opts->weigh_arg = f->biao;
+	/* zeroth_order: early stopping keeps a model trained under the learnt weights */
+	opts->first_kept_epoch = xd_biao_first_kept_epoch(&bo);
 }
 
 /* a source training positive and its weight, sorted by weight then row */
@@ -356,7 +362,8 @@ xdpg_biao_fit_json(StringInfo b, const XdBiaoFit *f, double train_seconds)
 		return;
 	}
 	xd_biao_get_stats(f->biao, &st);
-	appendStringInfoString(b, "{\"method\": \"biao\", \"targets\": [");
+	appendStringInfo(b, "{\"method\": \"biao\", \"upper\": \"%s\", \"targets\": [",
+					 f->upper == XD_BIAO_UPPER_ZO ? "zeroth_order" : "implicit");
 	for (int t = 0; t < f->n_targets; t++)
 	{
 		if (t > 0)

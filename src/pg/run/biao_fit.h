@@ -20,6 +20,7 @@ typedef struct XdBiaoFit
 	xd_dataset **targets;		/* [n_targets] their rows (each its guard's) */
 	int			n_skipped;		/* domains too small to read as a target */
 	xd_biao    *biao;			/* the perceptron; NULL before the fit */
+	int			upper;			/* option biao_upper: xd_biao_upper */
 	/* after training: n_pos w over the source's training positives */
 	int64		n_weights;
 	double		w_min,
