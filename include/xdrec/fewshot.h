@@ -212,19 +212,24 @@ typedef struct xd_fewshot_result
 	int			lift_rows;
 	/*
 	 * The popularity term (fewshot_lift.c): pop_beta * log(1 + the item's
-	 * support rows), chosen after the lift on pop_pairs (positive, item
-	 * negative) pairs of the last update's batch (0: the model alone) and
-	 * folded into the domain's item bias s_v (implicit: cfg.item_bias)
+	 * support rows), chosen after the lift on pop_held support rows the
+	 * updates held out (the validation rows), or without one on pop_pairs
+	 * (positive, item negative) pairs of the last update's batch (0: the
+	 * model alone), folded into the domain's item bias s_v (implicit:
+	 * cfg.item_bias)
 	 */
 	float		pop_beta;
 	int			pop_pairs;
+	int			pop_held;
 } xd_fewshot_result;
 
 /*
  * Adapts target T (finalized; its training and validation rows are the
  * support) under the
  * source's shared modules (only read), deterministically under seed: the
- * support batches, the tables' noise. XD_ENODATA without 2 training rows
+ * support batches, the tables' noise. Implicit feedback with validation
+ * rows: the updates fit the training rows alone, the validation rows
+ * choose the popularity term (and count in its popularity). XD_ENODATA without 2 training rows
  * and 2 items. The result owns what it allocates; free it whatever the
  * status.
  */
@@ -247,9 +252,13 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
  * item's support rows), in the domain's item bias s_v, its weight from a
  * ladder from 0 (the model alone) to 100 (popularity decides, the model
  * only breaks its ties: with the top lift, the support-first heuristic's
- * order), chosen on the last update's batch, each positive against its
- * item negative as the model scored them, the positive's own row left out
- * of its item's count: no scoring of its own. fs->use_pop false keeps it 0.
+ * order), chosen by the best mean reciprocal rank of up to XD_FS_LIFT_ROWS
+ * held-out support rows (the validation rows, which the updates did not
+ * fit), each ranked in its context against the support's 16 most popular
+ * items and 16 seeded others standing for the rest, its own row left out
+ * of its item's count; without a held-out row, on the last update's batch,
+ * each positive against its item negative as the model scored them.
+ * fs->use_pop false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

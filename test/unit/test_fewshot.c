@@ -445,7 +445,11 @@ XD_TEST(fewshot_cached_positives_give_the_same_step)
  * items (1 with their own row left out) and the model ranks them above the
  * popular item by 1, the weights up to 0.5 win every pair and the tie goes
  * to 0; a positive whose item has no other row counts for nothing. The
- * weight is folded into the item bias, which the model's score holds;
+ * weight is folded into the item bias, which the model's score holds.
+ * With held-out rows (after n_fit) it is chosen on them instead, by full
+ * scoring: the popular item's rows with the model 20 below on it choose
+ * 100, the 2-row items' rows with the model 20 above choose 0; n_fit out of
+ * range is refused; an adaptation with validation rows chooses on them.
  * use_pop false keeps it 0.
  */
 XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
@@ -506,7 +510,7 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		last.neg_items[k] = cut->items[rows[5 + k]];
 		last.neg[k] = 20.0f;
 	}
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 100.0f && r.pop_pairs == 5);
 	XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
 	XD_CHECK(r.domain->s_v->w[cut->items[rows[5]]] == 100.0f * log1pf(2.0f));
@@ -530,13 +534,60 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		last.neg_items[k] = v_pop;
 		last.neg[k] = 0.0f;
 	}
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 5);
 	XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
 
 	/* without their second rows the positives' items stand for no new row: no pair */
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, 10, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 0);
+
+	/*
+	 * Held out (the rows after n_fit): the popular item's 5 rows, the model
+	 * (its item bias, read while choosing) 20 below on it: only popularity
+	 * deciding ranks them first
+	 */
+	{
+		int64_t		held[15];
+		xd_rng		rng;
+
+		for (int k = 0; k < 10; k++)
+			held[k] = rows[5 + k];
+		for (int k = 0; k < 5; k++)
+			held[10 + k] = rows[k];
+		xd_rng_seed(&rng, 3);
+		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
+		r.domain->s_v->w[v_pop] = -20.0f;
+		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, &last, &rng) == XD_OK);
+		XD_CHECK(r.pop_beta == 100.0f && r.pop_held == 5 && r.pop_pairs == 0);
+		XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
+
+		/*
+		 * held out: the 2-row items' second rows, the model 20 above on
+		 * them: a weight only lifts the popular item and the other 2-row
+		 * items over them, so 0 wins
+		 */
+		for (int k = 0; k < 5; k++)
+			held[k] = rows[k];
+		for (int k = 0; k < 10; k++)
+			held[5 + k] = rows[5 + k];
+		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
+		for (int k = 0; k < 5; k++)
+			r.domain->s_v->w[cut->items[rows[5 + k]]] = 20.0f;
+		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, &last, &rng) == XD_OK);
+		XD_CHECK(r.pop_beta == 0.0f && r.pop_held == 5);
+		XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
+
+		/* n_fit below the history or above the rows: refused */
+		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 5, 4, false, &last, &rng) == XD_EINVAL);
+		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 0, 16, false, &last, &rng) == XD_EINVAL);
+	}
+	xd_fewshot_result_free(&r);
+
+	/* an adaptation with validation rows fits the training rows and chooses on the others */
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &r) == XD_OK);
+	XD_CHECK(r.pop_held > 0 && r.pop_pairs == 0);
+	XD_CHECK(r.pop_held <= cut->n_split[XD_SPLIT_VALID]);
 	xd_fewshot_result_free(&r);
 
 	/* no popularity term asked for: 0, no pair */
