@@ -350,7 +350,7 @@ run_world(int wi, bool quick)
 					add(&cells[wi][si][M_CHOSEN], last[m].hit,
 						secs + (m == M_FEWSHOT ? last[M_FEWSHOT].seconds : 0.0), m != M_FEWSHOT);
 				}
-				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.4f s, %d steps; DRR %.3f in %.4f s; support first %.3f; popularity weight %.3g, without %.3f\n",
+				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.6f s, %d steps; DRR %.3f in %.6f s; support first %.3f; popularity weight %.3g, without %.3f\n",
 						wi, di, sizes[si], seed, last[M_FEWSHOT].hit, last[M_FEWSHOT].seconds,
 						(int) last[M_FEWSHOT].steps, last[M_DRR].hit, last[M_DRR].seconds,
 						last[M_SUPPORT_FIRST].hit, last_pop_beta, last[M_NO_POP].hit);
@@ -560,7 +560,7 @@ main(int argc, char **argv)
 		fprintf(out, ". Share of runs the choice served by a heuristic, N=16..512:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_CHOSEN], cells[wi][si][M_CHOSEN].steps));
-		fprintf(out, ". Time at N=64, fewshot against DRR: %.2f ×.\n\n",
+		fprintf(out, ". Time at N=64, fewshot against DRR: %.3f ×.\n\n",
 				cells[wi][2][M_FEWSHOT].seconds / cells[wi][2][M_FEWSHOT].n /
 				(cells[wi][2][M_DRR].seconds / cells[wi][2][M_DRR].n));
 	}

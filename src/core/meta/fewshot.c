@@ -625,10 +625,10 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 				tr->n_stop = t + 1;
 			}
 			/*
-			 * Algorithm 1 line 9 when sampling; serving stops at the mean
-			 * of the sampled policy's stopping time, the first t after the
-			 * minimum where the policy would have stopped with probability
-			 * >= 1 - 1/e (XD_FS_STOP_SURVIVAL)
+			 * Algorithm 1 line 9 when sampling; serving stops at the
+			 * median of the sampled policy's stopping time, the first t
+			 * after the minimum where the policy would have stopped with
+			 * probability >= 1/2 (XD_FS_STOP_SURVIVAL)
 			 */
 			if (t >= XD_FS_MIN_STEPS)
 			{
