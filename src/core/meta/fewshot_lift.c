@@ -89,6 +89,18 @@ pair_count(const uint64_t *own, int64_t n, int32_t u, int32_t v)
 	return c;
 }
 
+/* the first index of the largest of x[n]: on a tie a ladder's smaller step */
+static int
+ladder_best(const double *x, int n)
+{
+	int			best = 0;
+
+	for (int k = 1; k < n; k++)
+		if (x[k] > x[best])
+			best = k;
+	return best;
+}
+
 xd_status
 xd_fewshot_score(void *arg, const xd_batch *b, float *scores)
 {
@@ -304,12 +316,7 @@ choose_pop(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, int
 	}
 	if (n_pairs > 0)
 	{
-		int			best = 0;
-
-		for (int j = 1; j < N_BETAS; j++)
-			if (won[j] > won[best])
-				best = j;
-		res->pop_beta = pop_ladder[best];
+		res->pop_beta = pop_ladder[ladder_best(won, N_BETAS)];
 		res->pop_pairs = n_pairs;
 	}
 	/* served as the domain's item bias (cfg.item_bias: the term alone) */
@@ -526,19 +533,14 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 			for (int j = 0; j < in_batch; j++)
 				rank_pops(s, &pr[n_ranked + j], rr);
 		n_ranked += in_batch;
-		if (r >= 0)
+		if (r >= 0 && in_batch > 0)
 			i--;				/* the row again, in an empty batch */
 		in_batch = 0;
 		b.n = 0;
 	}
 	if (st == XD_OK && n_ranked > 0)
 	{
-		int			best = 0;
-
-		for (int j = 1; j < N_BETAS; j++)
-			if (rr[j] > rr[best])
-				best = j;
-		res->pop_beta = pop_ladder[best];
+		res->pop_beta = pop_ladder[ladder_best(rr, N_BETAS)];
 		res->pop_held = n_ranked;
 	}
 	if (st == XD_OK)
@@ -683,13 +685,8 @@ choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, in
 	}
 	if (st == XD_OK && n_ranked > 0)
 	{
-		int			best = 0;
-
 		/* with the history kept a lift can cost a row: a tie goes to the smaller */
-		for (int k = 1; k < N_LIFTS; k++)
-			if (rr[k] > rr[best])
-				best = k;
-		res->lift = lift_ladder[best];
+		res->lift = lift_ladder[ladder_best(rr, N_LIFTS)];
 		res->lift_rows = n_ranked;
 	}
 	if (n_pick > 0)
