@@ -37,14 +37,15 @@
  *             XD_FS_MIN_STEPS and at most XD_FS_MAX_STEPS updates;
  *             meta-training samples Bernoulli(p^t) (Algorithm 1) and prices
  *             each update at XD_FS_STEP_COST of query loss; serving stops
- *             deterministically at the mean of that policy's stopping
+ *             deterministically at the median of that policy's stopping
  *             time, the first t after the minimum where the policy would
- *             have gone on with probability prod (1 - p^j) <= 1/e (for a
- *             constant p, the mean; the issue's p^t > 0.5 never held: the
- *             learned p^t stays near 0.1-0.2 a step, so serving always ran
- *             the maximum; the median, survival 1/2, stopped at 8 updates
- *             where the episodes meta-trained on averaged 10-12, and lost
- *             HitRate to a fixed 10 on every world)
+ *             have gone on with probability prod (1 - p^j) <= 1/2 (the
+ *             issue's p^t > 0.5 never held: the learned p^t stays near
+ *             0.1-0.2 a step, so serving always ran the maximum; the mean,
+ *             survival 1/e, ran 10 updates, which paid while the updates
+ *             fitted every support row, and no longer does since they fit
+ *             the training rows alone: the median's 8 lose no HitRate and
+ *             save a fifth of the time, docs/transfer.md)
  *
  * L is the model's own loss (DESIGN.md section 3, eq. 13-14 or 16) on a
  * batch of the support (all of it up to XD_FS_STEP_ROWS positives, else
@@ -82,7 +83,7 @@
 #define XD_FS_LIFT_NEW 16		/* items a row's user never chose it ranks against */
 #define XD_FS_UPD_IN 6			/* [pre(rms g), pre(rms theta), pre(L)] */
 #define XD_FS_STEP_COST 0.002f	/* query loss an update must gain (REINFORCE) */
-#define XD_FS_STOP_SURVIVAL 0.36787944	/* 1/e: serving stops at the mean */
+#define XD_FS_STOP_SURVIVAL 0.5	/* serving stops at the median */
 
 /* The tensors of theta a controller is kept for (their model names). */
 typedef enum xd_fs_slot
@@ -212,19 +213,24 @@ typedef struct xd_fewshot_result
 	int			lift_rows;
 	/*
 	 * The popularity term (fewshot_lift.c): pop_beta * log(1 + the item's
-	 * support rows), chosen after the lift on pop_pairs (positive, item
-	 * negative) pairs of the last update's batch (0: the model alone) and
-	 * folded into the domain's item bias s_v (implicit: cfg.item_bias)
+	 * support rows), chosen after the lift on pop_held support rows the
+	 * updates held out (the validation rows), or without one on pop_pairs
+	 * (positive, item negative) pairs of the last update's batch (0: the
+	 * model alone), folded into the domain's item bias s_v (implicit:
+	 * cfg.item_bias)
 	 */
 	float		pop_beta;
 	int			pop_pairs;
+	int			pop_held;
 } xd_fewshot_result;
 
 /*
  * Adapts target T (finalized; its training and validation rows are the
  * support) under the
  * source's shared modules (only read), deterministically under seed: the
- * support batches, the tables' noise. XD_ENODATA without 2 training rows
+ * support batches, the tables' noise. Implicit feedback with validation
+ * rows: the updates fit the training rows alone, the validation rows
+ * choose the popularity term (and count in its popularity). XD_ENODATA without 2 training rows
  * and 2 items. The result owns what it allocates; free it whatever the
  * status.
  */
@@ -247,9 +253,13 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
  * item's support rows), in the domain's item bias s_v, its weight from a
  * ladder from 0 (the model alone) to 100 (popularity decides, the model
  * only breaks its ties: with the top lift, the support-first heuristic's
- * order), chosen on the last update's batch, each positive against its
- * item negative as the model scored them, the positive's own row left out
- * of its item's count: no scoring of its own. fs->use_pop false keeps it 0.
+ * order), chosen by the best mean reciprocal rank of up to XD_FS_LIFT_ROWS
+ * held-out support rows (the validation rows, which the updates did not
+ * fit), each ranked in its context against the support's 16 most popular
+ * items and 16 seeded others standing for the rest, its own row left out
+ * of its item's count; without a held-out row, on the last update's batch,
+ * each positive against its item negative as the model scored them.
+ * fs->use_pop false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

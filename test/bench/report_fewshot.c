@@ -350,7 +350,7 @@ run_world(int wi, bool quick)
 					add(&cells[wi][si][M_CHOSEN], last[m].hit,
 						secs + (m == M_FEWSHOT ? last[M_FEWSHOT].seconds : 0.0), m != M_FEWSHOT);
 				}
-				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.4f s, %d steps; DRR %.3f in %.4f s; support first %.3f; popularity weight %.3g, without %.3f\n",
+				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.6f s, %d steps; DRR %.3f in %.6f s; support first %.3f; popularity weight %.3g, without %.3f\n",
 						wi, di, sizes[si], seed, last[M_FEWSHOT].hit, last[M_FEWSHOT].seconds,
 						(int) last[M_FEWSHOT].steps, last[M_DRR].hit, last[M_DRR].seconds,
 						last[M_SUPPORT_FIRST].hit, last_pop_beta, last[M_NO_POP].hit);
@@ -494,8 +494,9 @@ main(int argc, char **argv)
 			"by a repeat lift it chooses on the support "
 			"(src/core/meta/fewshot_lift.c; every fewshot row but \"no repeat lift\", which is "
 			"fewshot with the lift left at 0), and adds a popularity term, a weight it chooses "
-			"on its last update's batch times log(1 + the item's support rows), served as the "
-			"domain's item bias (every fewshot row but \"no popularity term\"). \"fewshot or a "
+			"on the support's validation rows, which its updates leave out, times log(1 + the "
+			"item's support rows), served as the domain's item bias (every fewshot row but "
+			"\"no popularity term\", which is fewshot with the weight left at 0). \"fewshot or a "
 			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "
 			"fewshot, popularity and support first fitted on the support's training rows, the "
 			"best MRR on its validation rows served (a heuristic only when strictly better); its "
@@ -560,7 +561,7 @@ main(int argc, char **argv)
 		fprintf(out, ". Share of runs the choice served by a heuristic, N=16..512:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_CHOSEN], cells[wi][si][M_CHOSEN].steps));
-		fprintf(out, ". Time at N=64, fewshot against DRR: %.2f ×.\n\n",
+		fprintf(out, ". Time at N=64, fewshot against DRR: %.3f ×.\n\n",
 				cells[wi][2][M_FEWSHOT].seconds / cells[wi][2][M_FEWSHOT].n /
 				(cells[wi][2][M_DRR].seconds / cells[wi][2][M_DRR].n));
 	}

@@ -271,13 +271,13 @@ XD_TEST(fewshot_stops_deterministically)
 
 	/*
 	 * p = 0.2 at every step (the head's weights zero): serving stops at the
-	 * mean of the policy's stopping time, after the decisions at t = 4..8
-	 * (0.8^5 = 0.33 <= 1/e < 0.8^4), so 8 updates (the median, 7)
+	 * median of the policy's stopping time, after the decisions at t = 4..7
+	 * (0.8^4 = 0.41 <= 1/2 < 0.8^3), so 7 updates (the mean, 1/e, 8)
 	 */
 	memset(fs->stop.Wo->w, 0, sizeof(float) * fs->stop.Wo->rows * fs->stop.Wo->cols);
 	fs->stop.bo->w[0] = logf(0.2f / 0.8f);
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
-	XD_CHECK(r1.steps == 8);
+	XD_CHECK(r1.steps == 7);
 	xd_fewshot_result_free(&r1);
 	fs->stop.bo->w[0] = -20.0f;
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 11, &r1) == XD_OK);
@@ -445,7 +445,11 @@ XD_TEST(fewshot_cached_positives_give_the_same_step)
  * items (1 with their own row left out) and the model ranks them above the
  * popular item by 1, the weights up to 0.5 win every pair and the tie goes
  * to 0; a positive whose item has no other row counts for nothing. The
- * weight is folded into the item bias, which the model's score holds;
+ * weight is folded into the item bias, which the model's score holds.
+ * With held-out rows (after n_fit) it is chosen on them instead, by full
+ * scoring: the popular item's rows with the model 20 below on it choose
+ * 100, the 2-row items' rows with the model 20 above choose 0; n_fit out of
+ * range is refused; an adaptation with validation rows chooses on them.
  * use_pop false keeps it 0.
  */
 XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
@@ -506,7 +510,7 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		last.neg_items[k] = cut->items[rows[5 + k]];
 		last.neg[k] = 20.0f;
 	}
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 100.0f && r.pop_pairs == 5);
 	XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
 	XD_CHECK(r.domain->s_v->w[cut->items[rows[5]]] == 100.0f * log1pf(2.0f));
@@ -530,13 +534,60 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		last.neg_items[k] = v_pop;
 		last.neg[k] = 0.0f;
 	}
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 5);
 	XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
 
 	/* without their second rows the positives' items stand for no new row: no pair */
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, 10, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 0);
+
+	/*
+	 * Held out (the rows after n_fit): the popular item's 5 rows, the model
+	 * (its item bias, read while choosing) 20 below on it: only popularity
+	 * deciding ranks them first
+	 */
+	{
+		int64_t		held[15];
+		xd_rng		rng;
+
+		for (int k = 0; k < 10; k++)
+			held[k] = rows[5 + k];
+		for (int k = 0; k < 5; k++)
+			held[10 + k] = rows[k];
+		xd_rng_seed(&rng, 3);
+		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
+		r.domain->s_v->w[v_pop] = -20.0f;
+		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, &last, &rng) == XD_OK);
+		XD_CHECK(r.pop_beta == 100.0f && r.pop_held == 5 && r.pop_pairs == 0);
+		XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
+
+		/*
+		 * held out: the 2-row items' second rows, the model 20 above on
+		 * them: a weight only lifts the popular item and the other 2-row
+		 * items over them, so 0 wins
+		 */
+		for (int k = 0; k < 5; k++)
+			held[k] = rows[k];
+		for (int k = 0; k < 10; k++)
+			held[5 + k] = rows[5 + k];
+		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
+		for (int k = 0; k < 5; k++)
+			r.domain->s_v->w[cut->items[rows[5 + k]]] = 20.0f;
+		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, &last, &rng) == XD_OK);
+		XD_CHECK(r.pop_beta == 0.0f && r.pop_held == 5);
+		XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
+
+		/* n_fit below the history or above the rows: refused */
+		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 5, 4, false, &last, &rng) == XD_EINVAL);
+		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 0, 16, false, &last, &rng) == XD_EINVAL);
+	}
+	xd_fewshot_result_free(&r);
+
+	/* an adaptation with validation rows fits the training rows and chooses on the others */
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &r) == XD_OK);
+	XD_CHECK(r.pop_held > 0 && r.pop_pairs == 0);
+	XD_CHECK(r.pop_held <= cut->n_split[XD_SPLIT_VALID]);
 	xd_fewshot_result_free(&r);
 
 	/* no popularity term asked for: 0, no pair */
@@ -946,13 +997,19 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 	fs_world_free(&w);
 }
 
-/* Mean query loss after adapting to 8 fixed pseudo-domains of N = 64 of the source */
+/*
+ * Mean query loss after adapting to 8 fixed pseudo-domains of N = 64 of the
+ * source: the model's own, without the popularity term (not meta-trained:
+ * its weight is chosen for ranking, up to 100, and moves the squared loss
+ * far more than the updates do)
+ */
 static double
 held_out_loss(xd_fewshot *fs, const fs_world *w)
 {
 	xd_rng		rng;
 	double		sum = 0.0;
 
+	fs->use_pop = false;
 	xd_rng_seed(&rng, 424242);
 	for (int k = 0; k < 8; k++)
 	{
@@ -978,6 +1035,7 @@ held_out_loss(xd_fewshot *fs, const fs_world *w)
 		xd_dataset_free(cut);
 		xd_dataset_free(pd);
 	}
+	fs->use_pop = true;
 	return sum / 8;
 }
 

@@ -625,10 +625,10 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 				tr->n_stop = t + 1;
 			}
 			/*
-			 * Algorithm 1 line 9 when sampling; serving stops at the mean
-			 * of the sampled policy's stopping time, the first t after the
-			 * minimum where the policy would have stopped with probability
-			 * >= 1 - 1/e (XD_FS_STOP_SURVIVAL)
+			 * Algorithm 1 line 9 when sampling; serving stops at the
+			 * median of the sampled policy's stopping time, the first t
+			 * after the minimum where the policy would have stopped with
+			 * probability >= 1/2 (XD_FS_STOP_SURVIVAL)
 			 */
 			if (t >= XD_FS_MIN_STEPS)
 			{
@@ -744,18 +744,28 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	xd_rng		rng;
 	xd_fs_last	last;
 	xd_status	st;
+	/*
+	 * Implicit feedback: the updates fit the history (the training rows)
+	 * alone, so that the popularity term is chosen on rows they never saw
+	 * (fewshot_lift.c): rows the model has fitted, as every support row at
+	 * N <= XD_FS_STEP_ROWS is, rank above popular items they would not beat
+	 * as new rows, and the weight chosen on them was 0 where popularity
+	 * paid (TripAdvisor by state). Fitting 80% of the rows lost no
+	 * HitRate, with or without the term (docs/transfer.md).
+	 */
+	int64_t		n_fit = !T->has_ratings && n_hist >= 2 && n_hist < n ? n_hist : n;
 
 	memset(out, 0, sizeof(*out));
 	if (!T->finalized)
 		return XD_EINVAL;
-	if (n < 2 || T->n_items < 2)
-		return XD_ENODATA;
+	if (n < 2 || T->n_items < 2 || n_hist < 0 || n_hist > n)
+		return n < 2 || T->n_items < 2 ? XD_ENODATA : XD_EINVAL;
 	xd_rng_seed(&rng, seed);
 	st = xd_fs_setup(fs, source, T, &rng, out);
 	if (st == XD_OK)
-		st = xd_fs_run(fs, out, T, rows, n, &rng, false, NULL, NULL, &last);
+		st = xd_fs_run(fs, out, T, rows, n_fit, &rng, false, NULL, NULL, &last);
 	if (st == XD_OK)
-		st = xd_fs_choose_lift(out, T, rows, n, n_hist, fs->use_lift,
+		st = xd_fs_choose_lift(out, T, rows, n, n_hist, n_fit, fs->use_lift,
 							   fs->use_pop ? &last : NULL, &rng);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;

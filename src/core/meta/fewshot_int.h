@@ -94,16 +94,20 @@ xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr
 
 /*
  * The repeat lift and the popularity term (fewshot_lift.c) of res after its
- * updates on support rows[n_rows] of T: res->own from the first n_hist of
- * them (the history: the training rows), and res->lift chosen on them, each
- * left out of its user's history, when calibrate (else 0); then
- * res->pop_beta at that lift on the last update's batch (last), each
- * positive's own row left out of its item's count, when last is given
- * (else 0), folded into the domain's item bias.
+ * updates on support rows[n_fit] of T (n_hist <= n_fit <= n_rows):
+ * res->own from the first n_hist of them (the history: the training rows),
+ * and res->lift chosen on them, each left out of its user's history, when
+ * calibrate (else 0); then, when last is given (else 0), res->pop_beta at
+ * that lift on the held-out rows rows[n_fit..n_rows) the updates never saw
+ * (res->pop_held of them ranked), or without one on the last update's batch
+ * (last; res->pop_pairs), each positive's own row left out of its item's
+ * count, folded into the domain's item bias. XD_EINVAL when n_fit is out
+ * of range.
  */
 xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
 							  const int64_t *rows, int64_t n_rows, int64_t n_hist,
-							  bool calibrate, const xd_fs_last *last, xd_rng *rng);
+							  int64_t n_fit, bool calibrate, const xd_fs_last *last,
+							  xd_rng *rng);
 
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);

@@ -89,6 +89,18 @@ pair_count(const uint64_t *own, int64_t n, int32_t u, int32_t v)
 	return c;
 }
 
+/* the first index of the largest of x[n]: on a tie a ladder's smaller step */
+static int
+ladder_best(const double *x, int n)
+{
+	int			best = 0;
+
+	for (int k = 1; k < n; k++)
+		if (x[k] > x[best])
+			best = k;
+	return best;
+}
+
 xd_status
 xd_fewshot_score(void *arg, const xd_batch *b, float *scores)
 {
@@ -304,12 +316,7 @@ choose_pop(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, int
 	}
 	if (n_pairs > 0)
 	{
-		int			best = 0;
-
-		for (int j = 1; j < N_BETAS; j++)
-			if (won[j] > won[best])
-				best = j;
-		res->pop_beta = pop_ladder[best];
+		res->pop_beta = pop_ladder[ladder_best(won, N_BETAS)];
 		res->pop_pairs = n_pairs;
 	}
 	/* served as the domain's item bias (cfg.item_bias: the term alone) */
@@ -319,6 +326,234 @@ choose_pop(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, int
 	free(hist);
 	free(pop);
 	return XD_OK;
+}
+
+/*
+ * One held-out row's candidates in the scoring batch: its positive first,
+ * then n_top of the support's most popular items (weight 1 each), then
+ * n_cand - n_top seeded items standing for the rest (new_weight each).
+ */
+#define POP_TOP 16
+#define POP_NEW 16
+typedef struct pop_row
+{
+	int			first;
+	int			n_cand;
+	int			n_top;
+	double		new_weight;
+	float		pos_shift;		/* the positive's lift */
+	float		pos_pop;		/* log(1 + the positive's other support rows) */
+	float		shift[POP_TOP + POP_NEW];	/* a candidate's lift */
+	float		pop[POP_TOP + POP_NEW];
+} pop_row;
+
+/* what the popularity term's choice on held-out rows reads of the support */
+typedef struct pop_support
+{
+	const xd_dataset *T;
+	const xd_fewshot_result *res;
+	const int32_t *count;		/* support rows per item */
+	const float *pop;			/* log(1 + count) */
+	const int32_t *by_pop;		/* the support's items, most rows first */
+	int			n_by_pop;
+	bool		keep_own;
+} pop_support;
+
+/* w may be ranked against u's positive v: not v, not u's history unless kept */
+static bool
+pop_candidate(const pop_support *ps, int32_t u, int32_t v, int32_t w)
+{
+	return w != v && (ps->keep_own || pair_count(ps->res->own, ps->res->n_own, u, w) == 0);
+}
+
+/* Adds held-out row r's candidates to b (pop_row above): false when b is full. */
+static bool
+add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *rng,
+			pop_row *l)
+{
+	const xd_dataset *T = ps->T;
+	const xd_fewshot_result *res = ps->res;
+	int			m = T->enc.schema.m,
+				n_others = 0;
+	int32_t		u = T->users[r],
+				v = T->items[r];
+	bool		sampled;
+
+	if (b->n + 1 + POP_TOP + POP_NEW > b->capacity)
+		return false;
+	xd_dataset_encode(T, r, -1, base);
+	l->first = b->n;
+	l->n_cand = l->n_top = 0;
+	l->pos_shift = pair_count(res->own, res->n_own, u, v) > 0 ? res->lift : 0.0f;
+	l->pos_pop = logf((float) ps->count[v]);	/* log(1 + count - 1) */
+
+#define ADD_ITEM(w) do { \
+		float	   *cw = b->c + (size_t) b->n * m; \
+		b->users[b->n] = u; \
+		b->items[b->n] = (w); \
+		b->hist[b->n] = 0.0f; \
+		memcpy(cw, base, sizeof(float) * (size_t) m); \
+		xd_encode_item(&T->enc, (w), cw); \
+		b->n++; \
+	} while (0)
+#define ADD_CAND(w) do { \
+		l->shift[l->n_cand] = pair_count(res->own, res->n_own, u, (w)) > 0 ? res->lift : 0.0f; \
+		l->pop[l->n_cand] = ps->pop[w]; \
+		l->n_cand++; \
+		ADD_ITEM(w); \
+	} while (0)
+
+	ADD_ITEM(v);
+	for (int k = 0; k < ps->n_by_pop && l->n_top < POP_TOP; k++)
+		if (pop_candidate(ps, u, v, ps->by_pop[k]))
+		{
+			ADD_CAND(ps->by_pop[k]);
+			l->n_top++;
+		}
+	/* the others: every one when few, else a seeded sample standing for them */
+	for (int32_t w = 0; w < T->n_items; w++)
+		n_others += pop_candidate(ps, u, v, w);
+	n_others -= l->n_top;
+	sampled = n_others > POP_NEW;
+	for (int t = 0; sampled ? t < 4 * POP_NEW : t < T->n_items; t++)
+	{
+		int32_t		w = sampled ? (int32_t) xd_rng_below(rng, (uint32_t) T->n_items) : t;
+		bool		top = false;
+
+		if (l->n_cand - l->n_top >= POP_NEW || !pop_candidate(ps, u, v, w))
+			continue;
+		for (int k = 0; k < l->n_top; k++)
+			top |= b->items[l->first + 1 + k] == w;
+		if (!top)
+			ADD_CAND(w);
+	}
+#undef ADD_CAND
+#undef ADD_ITEM
+	l->new_weight = l->n_cand > l->n_top ? (double) n_others / (l->n_cand - l->n_top) : 0.0;
+	return true;
+}
+
+/* Adds 1 / rank of l's positive under each weight of pop_ladder to rr[] */
+static void
+rank_pops(const float *s, const pop_row *l, double *rr)
+{
+	const float *c = s + l->first + 1;
+
+	for (int k = 0; k < N_BETAS; k++)
+	{
+		float		beta = pop_ladder[k],
+					pos = s[l->first] + l->pos_shift + beta * l->pos_pop;
+		double		higher = 0.0,
+					tied = 0.0;
+
+		for (int q = 0; q < l->n_cand; q++)
+		{
+			float		x = c[q] + l->shift[q] + beta * l->pop[q];
+			double		wq = q < l->n_top ? 1.0 : l->new_weight;
+
+			higher += wq * (x > pos);
+			tied += wq * (x == pos);
+		}
+		rr[k] += 1.0 / (1.0 + higher + 0.5 * tied);
+	}
+}
+
+/*
+ * The popularity term's weight at the chosen lift, on held-out support rows
+ * rows[n_hist..n_rows) (up to XD_FS_LIFT_ROWS) the updates never saw: each
+ * ranked in its context against the support's POP_TOP most popular items
+ * (the ones a large weight puts first) and a seeded POP_NEW standing for
+ * the others, the user's history items left out unless keep_own, the
+ * positive's own row left out of its item's count, and skipped when its
+ * item has no other support row. The weight with the best mean reciprocal
+ * rank is kept, a tie to the smaller; 0 without a row. Folded into s_v.
+ */
+static xd_status
+choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
+				int64_t n_rows, int64_t n_hist, bool keep_own, xd_rng *rng)
+{
+	int			m = T->enc.schema.m,
+				n_items = T->n_items,
+				n_ranked = 0,
+				in_batch = 0;
+	int64_t		n_held = n_rows - n_hist < XD_FS_LIFT_ROWS ? n_rows - n_hist : XD_FS_LIFT_ROWS;
+	int32_t    *count = calloc((size_t) n_items + 1, sizeof(int32_t)),
+			   *by_pop = malloc(sizeof(int32_t) * ((size_t) n_items + 1));
+	float	   *pop = malloc(sizeof(float) * ((size_t) n_items + 1)),
+			   *base = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1)),
+			   *s = NULL;
+	pop_row    *pr = malloc(sizeof(pop_row) * XD_FS_LIFT_ROWS);
+	double		rr[N_BETAS] = {0};
+	pop_support ps = {T, res, count, pop, by_pop, 0, keep_own};
+	xd_batch	b = {0};
+	xd_status	st = XD_OK;
+
+	if (!count || !by_pop || !pop || !base || !pr)
+		st = XD_ENOMEM;
+	if (st == XD_OK)
+	{
+		for (int64_t i = 0; i < n_rows; i++)
+			count[T->items[rows[i]]]++;
+		for (int32_t v = 0; v < n_items; v++)
+		{
+			pop[v] = log1pf((float) count[v]);
+			if (count[v] > 0)
+				by_pop[ps.n_by_pop++] = v;
+		}
+		/* most rows first, then the lower index (insertion: a market's few items) */
+		for (int i = 1; i < ps.n_by_pop; i++)
+			for (int j = i; j > 0 && count[by_pop[j]] > count[by_pop[j - 1]]; j--)
+			{
+				int32_t		t = by_pop[j];
+
+				by_pop[j] = by_pop[j - 1];
+				by_pop[j - 1] = t;
+			}
+		if (n_held > 0)
+			st = xd_batch_init(&b, xd_model_max_rows(res->model), m);
+	}
+	if (st == XD_OK && n_held > 0 && !(s = malloc(sizeof(float) * (size_t) b.capacity)))
+		st = XD_ENOMEM;
+	if (st == XD_OK && n_held > 0 && b.capacity < 1 + POP_TOP + POP_NEW)
+		n_held = 0;
+	/* the rows' candidates in as few scoring batches as hold them */
+	for (int64_t i = 0; st == XD_OK && i <= n_held; i++)
+	{
+		int64_t		r = i < n_held ? rows[n_hist + i] : -1;
+
+		if (r >= 0 && count[T->items[r]] < 2)
+			continue;			/* its item stands for no new row */
+		if (r >= 0 && add_pop_row(&b, &ps, r, base, rng, &pr[n_ranked + in_batch]))
+		{
+			in_batch++;
+			continue;
+		}
+		/* the batch is full or the rows are done: score and rank it */
+		if (in_batch > 0 && (st = xd_model_score(res->model, &b, s)) == XD_OK)
+			for (int j = 0; j < in_batch; j++)
+				rank_pops(s, &pr[n_ranked + j], rr);
+		n_ranked += in_batch;
+		if (r >= 0 && in_batch > 0)
+			i--;				/* the row again, in an empty batch */
+		in_batch = 0;
+		b.n = 0;
+	}
+	if (st == XD_OK && n_ranked > 0)
+	{
+		res->pop_beta = pop_ladder[ladder_best(rr, N_BETAS)];
+		res->pop_held = n_ranked;
+	}
+	if (st == XD_OK)
+		for (int32_t v = 0; v < n_items; v++)
+			res->domain->s_v->w[v] = res->pop_beta * pop[v];
+	xd_batch_free(&b);
+	free(s);
+	free(base);
+	free(pr);
+	free(pop);
+	free(by_pop);
+	free(count);
+	return st;
 }
 
 /*
@@ -450,13 +685,8 @@ choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, in
 	}
 	if (st == XD_OK && n_ranked > 0)
 	{
-		int			best = 0;
-
 		/* with the history kept a lift can cost a row: a tie goes to the smaller */
-		for (int k = 1; k < N_LIFTS; k++)
-			if (rr[k] > rr[best])
-				best = k;
-		res->lift = lift_ladder[best];
+		res->lift = lift_ladder[ladder_best(rr, N_LIFTS)];
 		res->lift_rows = n_ranked;
 	}
 	if (n_pick > 0)
@@ -469,15 +699,24 @@ choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, in
 
 xd_status
 xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
-				  int64_t n_rows, int64_t n_hist, bool calibrate, const xd_fs_last *last,
-				  xd_rng *rng)
+				  int64_t n_rows, int64_t n_hist, int64_t n_fit, bool calibrate,
+				  const xd_fs_last *last, xd_rng *rng)
 {
 	bool		keep_own = false;
-	xd_status	st = choose_lift(res, T, rows, n_rows, n_hist, calibrate, rng, &keep_own);
+	xd_status	st;
 
+	if (n_fit < n_hist || n_fit > n_rows)
+		return XD_EINVAL;
+	st = choose_lift(res, T, rows, n_rows, n_hist, calibrate, rng, &keep_own);
 	res->pop_beta = 0.0f;
 	res->pop_pairs = 0;
-	if (st == XD_OK && last && last->n_pos > 0 && res->domain->s_v && !T->has_ratings)
+	res->pop_held = 0;
+	if (st != XD_OK || !last || !res->domain->s_v || T->has_ratings)
+		return st;
+	/* on the rows the updates never saw when there are some, else the last batch's pairs */
+	if (n_fit < n_rows)
+		return choose_pop_held(res, T, rows, n_rows, n_fit, keep_own, rng);
+	if (last->n_pos > 0)
 		st = choose_pop(res, T, rows, n_rows, n_hist, keep_own, last);
 	return st;
 }

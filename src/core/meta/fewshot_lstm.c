@@ -34,6 +34,31 @@ xd_fs_preprocess(float x, float *out2)
 	}
 }
 
+/*
+ * Rows at most this many are multiplied in plain loops: a controller runs
+ * on one row (per tensor, or the stop sequence), 9-12 cells an update, and
+ * three BLAS calls a cell on a 64 x 22 matrix cost more in call overhead
+ * than in arithmetic (5% of an adaptation, perf)
+ */
+#define SMALL_ROWS 4
+
+/* out[r, j] += sum_k x[r, k] W[j, k] for r < n, j < n_out: x W^T, n small */
+static void
+small_matmul_t(int n, int n_out, int k_in, const float *x, const float *W, float *out)
+{
+	for (int r = 0; r < n; r++)
+		for (int j = 0; j < n_out; j++)
+		{
+			const float *wj = W + (size_t) j * k_in,
+					   *xr = x + (size_t) r * k_in;
+			float		acc = 0.0f;
+
+			for (int k = 0; k < k_in; k++)
+				acc += xr[k] * wj[k];
+			out[(size_t) r * n_out + j] += acc;
+		}
+}
+
 /* z = x Wx^T + h' Wh^T + b for n rows into z [n * 4H] */
 static void
 gates_pre(const xd_fs_lstm *l, int n, const float *x, const float *h_prev, float *z)
@@ -42,6 +67,13 @@ gates_pre(const xd_fs_lstm *l, int n, const float *x, const float *h_prev, float
 
 	for (int r = 0; r < n; r++)
 		memcpy(z + (size_t) r * G, l->b->w, sizeof(float) * G);
+	if (n <= SMALL_ROWS)
+	{
+		small_matmul_t(n, G, l->in, x, l->Wx->w, z);
+		if (h_prev)
+			small_matmul_t(n, G, l->hidden, h_prev, l->Wh->w, z);
+		return;
+	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, G, l->in, 1.0f, x, l->in,
 				l->Wx->w, l->in, 1.0f, z, G);
 	if (h_prev)
@@ -120,8 +152,11 @@ xd_fs_lstm_forward(const xd_fs_lstm *l, int n, const float *x, const float *h_pr
 	/* out = h Wo^T + bo */
 	for (int r = 0; r < n; r++)
 		memcpy(out + (size_t) r * l->n_out, l->bo->w, sizeof(float) * l->n_out);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->n_out, H, 1.0f, h, H,
-				l->Wo->w, H, 1.0f, out, l->n_out);
+	if (n <= SMALL_ROWS)
+		small_matmul_t(n, l->n_out, H, h, l->Wo->w, out);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->n_out, H, 1.0f, h, H,
+					l->Wo->w, H, 1.0f, out, l->n_out);
 }
 
 void

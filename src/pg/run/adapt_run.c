@@ -101,7 +101,8 @@ struct XdAdaptRun
 	int			fs_lift_rows;	/* chosen on that many support rows, */
 	bool		fs_lift_served;	/* served: the domain has the repeat term */
 	float		fs_pop_weight;	/* its popularity term's weight (fewshot.h), */
-	int			fs_pop_pairs;	/* chosen on that many pairs of the last batch */
+	int			fs_pop_pairs;	/* chosen on that many pairs of the last batch, */
+	int			fs_pop_held;	/* or on that many held-out validation rows */
 	const char *deploy;			/* the deploy policy (deploy.c) */
 	MemoryContext cxt;
 	XdModelDef *md;
@@ -278,6 +279,7 @@ adapt_fewshot(XdAdaptRun *run, xd_transfer_result *res)
 		run->fs_lift_rows = fr->lift_rows;
 		run->fs_pop_weight = fr->pop_beta;
 		run->fs_pop_pairs = fr->pop_pairs;
+		run->fs_pop_held = fr->pop_held;
 
 		/*
 		 * The repeat lift is served by the domain's repeat term, when it has
@@ -536,6 +538,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfo(&summary, ", \"lift_served\": %s", run->fs_lift_served ? "true" : "false");
 		xdpg_json_num(&summary, "popularity_weight", run->fs_pop_weight, true);
 		xdpg_json_int(&summary, "popularity_pairs", run->fs_pop_pairs, true);
+		xdpg_json_int(&summary, "popularity_held_out", run->fs_pop_held, true);
 		appendStringInfoString(&summary, ", \"reason\": ");
 		escape_json(&summary, run->auto_fewshot ?
 					psprintf("auto: " INT64_FORMAT " training rows, fewer than fewshot_rows %d",
