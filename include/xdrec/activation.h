@@ -21,7 +21,9 @@
 #ifndef XDREC_ACTIVATION_H
 #define XDREC_ACTIVATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* x[i] = 1 / (1 + e^-x[i]) for i < n */
 void		xd_sigmoid_inplace(float *x, size_t n);
@@ -49,6 +51,73 @@ void		xd_sigmoid_ctx_rows(float *a, const float *b, const float *x,
 
 /* eq. 6-7, one row: g = sigma(g), kept for backward; h = e . g */
 void		xd_sigmoid_gate(float *g, const float *e, float *h, int w);
+
+
+/*
+ * The other element-wise passes of a training step, on the same vectors
+ * (the same operations in the same order at every width, so the values are
+ * those of the scalar loops bit for bit).
+ */
+
+/* eq. 6-7 backward, one row: gE += de . g; dz = de . e . g (1 - g) */
+void		xd_gate_backward(const float *de, const float *e, const float *g,
+							 float *gE, float *dz, int w);
+
+/* x[r][k] = max(x[r][k] + b[k], 0) over n rows of width w */
+void		xd_relu_bias_rows(float *x, const float *b, int n, int w);
+
+/*
+ * xd_relu_bias_rows with inverted dropout: x[r][k] = max(x[r][k] + b[k], 0) .
+ * mask[r][k], the mask (kept) scale where bits[r * w + k] >= thresh, else 0
+ */
+void		xd_relu_bias_dropout_rows(float *x, const float *b, const uint16_t *bits,
+									  uint32_t thresh, float scale, float *mask,
+									  int n, int w);
+
+/* dz[i] = h[i] > 0 ? dz[i] (* mask[i]) : 0, the ReLU backward; mask may be NULL */
+void		xd_relu_grad(float *dz, const float *h, const float *mask, size_t n);
+
+/*
+ * eq. 1-3 backward over n rows of width w (x^l = a . c, a = sigma(z)):
+ * dc += dx . a; dx = dx . c . a (1 - a) (dz); gb += dz . xp, xp = x^(l-1)
+ */
+void		xd_ctx_gate_backward_rows(float *dx, const float *c, const float *a,
+									  const float *xp, float *dc, float *gb, int n, int w);
+
+/* y[r][k] += b[k] x[r][k] over n rows of width w */
+void		xd_add_scaled_rows(float *y, const float *b, const float *x, int n, int w);
+
+/*
+ * eq. 4-5 backward over n rows of width w (x^0 = c + s . T):
+ * gs += dx . T; dx = dx . s (1 - T^2) (dz); gb += dz
+ */
+void		xd_tanh_scale_backward_rows(float *dx, const float *T, const float *s,
+										float *gs, float *gb, int n, int w);
+
+/* y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one row x) */
+void		xd_scale_rows(float *y, const float *s, const float *x, int x_stride,
+						  int n, int w);
+
+/* Adam's constants for one update: c1, c2 the bias corrections of its step */
+typedef struct xd_adam_coef
+{
+	float		b1,
+				b2,
+				ob1,			/* 1 - b1 */
+				ob2,			/* 1 - b2 */
+				c1,				/* 1 / (1 - b1^t) */
+				c2,				/* 1 / (1 - b2^t) */
+				lr,
+				eps;
+} xd_adam_coef;
+
+/*
+ * One Adam update of n values: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ * w -= lr (m c1) / (sqrt(v c2) + eps). False when a value of w came out NaN
+ * or infinite.
+ */
+bool		xd_adam_update_rows(float *w, const float *g, float *am, float *av,
+								size_t n, const xd_adam_coef *a);
 
 /*
  * The vector width the kernels use: 4, 8 or 16 lanes. xd_activation_set_lanes

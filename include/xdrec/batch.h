@@ -25,7 +25,9 @@
  * the row's user has another training row with its item, else 0. A training
  * positive never counts itself (its other rows only), so the term cannot
  * read the label it is trained on. xd_batch_init sets every hist to 0; a
- * batch built without it may leave hist NULL (all 0).
+ * batch built without it may leave hist NULL (all 0), and xd_sample_batch
+ * leaves a NULL hist NULL (the training loop's batches of a model that reads
+ * no history: two lookups per positive saved).
  */
 #ifndef XDREC_BATCH_H
 #define XDREC_BATCH_H

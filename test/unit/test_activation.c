@@ -369,3 +369,189 @@ XD_TEST(activation_widths_agree_bit_for_bit)
 	/* the tests after this one run at the runner's width again */
 	XD_CHECK(xd_activation_set_lanes(in_use) == in_use);
 }
+
+/*
+ * The element-wise kernels of a training step (activation.h) against the
+ * scalar loops they replaced in cluster.c, context.c, rank.c and optim.c,
+ * bit for bit, at every width the CPU runs and at row widths that leave
+ * tails.
+ */
+XD_TEST(activation_step_kernels_equal_loops)
+{
+	enum
+	{
+		ROWS = 11, MAXW = 131, LEN = ROWS * MAXW
+	};
+	static const int widths[] = {1, 3, 4, 7, 16, 25, 32, 64, 67, 131};
+	static float x[LEN],
+				y[LEN],
+				z[LEN],
+				u[LEN],
+				b[MAXW],
+				s[MAXW],
+				rs[ROWS];
+	static float r1[4][LEN],
+				r2[4][LEN],
+				g1[2][MAXW],
+				g2[2][MAXW];
+	static uint16_t bits[LEN];
+	xd_rng		rng;
+	int			bad = 0,
+				in_use = xd_activation_lanes();
+
+	xd_rng_seed(&rng, 31);
+	for (int i = 0; i < LEN; i++)
+	{
+		x[i] = 2.0f * (xd_rng_uniform(&rng) - 0.5f);
+		y[i] = 2.0f * (xd_rng_uniform(&rng) - 0.5f);
+		z[i] = xd_rng_uniform(&rng);	/* a sigmoid or tanh output */
+		u[i] = xd_rng_uniform(&rng) * 1e-3f;	/* Adam's second moment */
+		bits[i] = (uint16_t) (xd_rng_next(&rng) & 0xffff);
+		if (i % 13 == 0)
+			x[i] = 0.0f;
+	}
+	for (int j = 0; j < MAXW; j++)
+	{
+		b[j] = xd_rng_uniform(&rng) - 0.5f;
+		s[j] = 0.1f * xd_rng_uniform(&rng);
+	}
+	for (int r = 0; r < ROWS; r++)
+		rs[r] = xd_rng_uniform(&rng) - 0.5f;
+
+	for (int lanes = 4; lanes <= xd_activation_max_lanes(); lanes *= 2)
+	{
+		XD_CHECK(xd_activation_set_lanes(lanes) == lanes);
+		for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++)
+		{
+			int			w = widths[wi];
+			int			n = ROWS;
+			size_t		nw = (size_t) n * w;
+			uint32_t	thresh = 6554;
+			float		scale = 1.0f / 0.9f;
+			xd_adam_coef ac = {0.9f, 0.999f, 0.1f, 0.001f, 1.0f / (1.0f - 0.729f),
+			1.0f / (1.0f - 0.997003f), 1e-3f, 1e-8f};
+			bool		ok1 = true,
+						ok2;
+
+#define TA_RESET() do { \
+			for (int q = 0; q < 4; q++) { \
+				memcpy(r1[q], q % 2 ? y : x, sizeof(x)); \
+				memcpy(r2[q], q % 2 ? y : x, sizeof(x)); \
+			} \
+			memcpy(g1[0], s, sizeof(s)); memcpy(g2[0], s, sizeof(s)); \
+			memcpy(g1[1], b, sizeof(b)); memcpy(g2[1], b, sizeof(b)); \
+		} while (0)
+#define TA_SAME() (memcmp(r1, r2, sizeof(r1)) == 0 && memcmp(g1, g2, sizeof(g1)) == 0)
+
+			/* eq. 6-7 backward (cluster.c) */
+			TA_RESET();
+			for (int r = 0; r < n; r++)
+				for (int k = 0; k < w; k++)
+				{
+					size_t		o = (size_t) r * w + k;
+					float		g = z[o];
+					float		de = x[o];
+
+					r1[0][o] += de * g;
+					r1[1][o] = de * y[o] * g * (1.0f - g);
+				}
+			for (int r = 0; r < n; r++)
+				xd_gate_backward(x + (size_t) r * w, y + (size_t) r * w, z + (size_t) r * w,
+								 r2[0] + (size_t) r * w, r2[1] + (size_t) r * w, w);
+			bad += !TA_SAME();
+
+			/* ReLU with its bias, its backward with and without a mask */
+			TA_RESET();
+			for (size_t i = 0; i < nw; i++)
+			{
+				float		v = r1[0][i] + b[i % w];
+
+				r1[0][i] = v > 0.0f ? v : 0.0f;
+				r1[1][i] = x[i] > 0.0f ? r1[1][i] * z[i] : 0.0f;
+				r1[3][i] = y[i] > 0.0f ? r1[3][i] : 0.0f;
+			}
+			xd_relu_bias_rows(r2[0], b, n, w);
+			xd_relu_grad(r2[1], x, z, nw);
+			xd_relu_grad(r2[3], y, NULL, nw);
+			bad += !TA_SAME();
+
+			/* ... with dropout (cluster.c's former two passes) */
+			TA_RESET();
+			for (size_t i = 0; i < nw; i++)
+			{
+				float		v = r1[0][i] + b[i % w];
+
+				r1[0][i] = v > 0.0f ? v : 0.0f;
+				r1[2][i] = bits[i] < thresh ? 0.0f : scale;
+				r1[0][i] *= r1[2][i];
+			}
+			xd_relu_bias_dropout_rows(r2[0], b, bits, thresh, scale, r2[2], n, w);
+			bad += !TA_SAME();
+
+			/* eq. 1-3 backward, its bias product, eq. 4-5 backward (context.c) */
+			TA_RESET();
+			for (int r = 0; r < n; r++)
+				for (int j = 0; j < w; j++)
+				{
+					size_t		o = (size_t) r * w + j;
+					float		aj = z[o];
+					float		dx = r1[0][o];
+
+					r1[1][o] += dx * aj;
+					r1[0][o] = dx * y[o] * aj * (1.0f - aj);
+					g1[1][j] += r1[0][o] * x[o];
+					r1[2][o] += b[j] * r1[0][o];
+				}
+			xd_ctx_gate_backward_rows(r2[0], y, z, x, r2[1], g2[1], n, w);
+			xd_add_scaled_rows(r2[2], b, r2[0], n, w);
+			for (int r = 0; r < n; r++)
+				for (int j = 0; j < w; j++)
+				{
+					size_t		o = (size_t) r * w + j;
+					float		dx = r1[3][o];
+					float		t = z[o];
+
+					g1[0][j] += dx * t;
+					r1[3][o] = dx * s[j] * (1.0f - t * t);
+					g1[1][j] += r1[3][o];
+				}
+			xd_tanh_scale_backward_rows(r2[3], z, s, g2[0], g2[1], n, w);
+			bad += !TA_SAME();
+
+			/* M4's backward (rank.c): rows scaled, and one row scaled n times */
+			TA_RESET();
+			for (int r = 0; r < n; r++)
+				for (int k = 0; k < w; k++)
+				{
+					r1[0][(size_t) r * w + k] = rs[r] * y[(size_t) r * w + k];
+					r1[1][(size_t) r * w + k] = rs[r] * b[k];
+				}
+			xd_scale_rows(r2[0], rs, y, w, n, w);
+			xd_scale_rows(r2[1], rs, b, 0, n, w);
+			bad += !TA_SAME();
+
+			/* Adam (optim.c's former loop) */
+			TA_RESET();
+			memcpy(r1[2], u, sizeof(u));
+			memcpy(r2[2], u, sizeof(u));
+			for (size_t i = 0; i < nw; i++)
+			{
+				float		gi = r1[3][i];
+
+				r1[1][i] = ac.b1 * r1[1][i] + ac.ob1 * gi;
+				r1[2][i] = ac.b2 * r1[2][i] + ac.ob2 * (gi * gi);
+				r1[0][i] -= (ac.lr * (r1[1][i] * ac.c1)) / (sqrtf(r1[2][i] * ac.c2) + ac.eps);
+				ok1 = ok1 && isfinite(r1[0][i]);
+			}
+			ok2 = xd_adam_update_rows(r2[0], r2[3], r2[1], r2[2], nw, &ac);
+			bad += !TA_SAME() || ok1 != ok2 || !ok2;
+			/* a NaN gradient is reported */
+			r2[3][nw - 1] = NAN;
+			bad += xd_adam_update_rows(r2[0], r2[3], r2[1], r2[2], nw, &ac);
+#undef TA_RESET
+#undef TA_SAME
+		}
+	}
+	XD_CHECK(bad == 0);
+	XD_CHECK(xd_activation_set_lanes(in_use) == in_use);
+}

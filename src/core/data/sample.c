@@ -91,8 +91,12 @@ xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 		b->users[i] = u;
 		b->items[i] = v;
 		xd_dataset_encode(ds, row, -1, c);
-		/* the repeat term's history: the user's training rows with v but this one */
-		b->hist[i] = xd_dataset_hist(ds, row, v);
+		/*
+		 * the repeat term's history: the user's training rows with v but this
+		 * one (none when the batch has no hist: batch.h)
+		 */
+		if (b->hist)
+			b->hist[i] = xd_dataset_hist(ds, row, v);
 		if (!implicit)
 		{
 			b->ratings[i] = ds->ratings[row];
@@ -110,7 +114,8 @@ xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 				vn++;
 			b->users[k] = u;
 			b->items[k] = vn;
-			b->hist[k] = xd_dataset_hist(ds, row, vn);
+			if (b->hist)
+				b->hist[k] = xd_dataset_hist(ds, row, vn);
 			b->ratings[k] = 0.0f;
 			memcpy(cn, c, cb);
 			/* with the negative item's own item-scoped features (section 3) */
@@ -124,7 +129,8 @@ xd_sample_batch(const xd_dataset *ds, const int64_t *rows, int n_pos,
 
 			b->users[k] = u;
 			b->items[k] = v;
-			b->hist[k] = b->hist[i];	/* the positive's item, its other rows */
+			if (b->hist)
+				b->hist[k] = b->hist[i];	/* the positive's item, its other rows */
 			b->ratings[k] = 0.0f;
 			memcpy(cn, c, cb);
 			for (int t = 0; t < XD_CTX_NEG_TRIES; t++)

@@ -254,6 +254,15 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	if ((st = xd_batch_init(&batch, xd_model_max_rows(model), model->cfg.m)) != XD_OK ||
 		(!o->fixed_epochs && (st = xd_state_copy_init(&snap, model, o->lr, false)) != XD_OK))
 		goto done;
+	/*
+	 * a model without a trained repeat term (none, or a lift set after the
+	 * fit: rank.c) reads no g(h_ui): sampling skips the lookups (batch.h)
+	 */
+	if (!xd_model_has_repeat(model) || model->cfg.repeat_lift)
+	{
+		free(batch.hist);
+		batch.hist = NULL;
+	}
 	if (o->anneal_ratio > 0.0)
 		lambda = xd_anneal_lambda((n_rows + bs - 1) / bs, o->anneal_ratio);
 

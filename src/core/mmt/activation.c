@@ -12,8 +12,12 @@
  * which keeps tanh's relative error small there. Both activations only ever
  * need e^-|.|, so nothing overflows and 2^n stays a normal float.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 
 #include "model_int.h"
 #include "xdrec/activation.h"
@@ -65,6 +69,11 @@ xd_rows_tiled(int n, int w, int lanes)
 #define XD_VU xd_v4u
 #define XD_FN(f) xd_##f##_v4
 #define XD_TARGET
+#ifdef __SSE2__
+#define XD_SQRT(v) ((xd_v4f) _mm_sqrt_ps((__m128) (v)))
+#else
+#define XD_SQRT(v) ((xd_v4f) {sqrtf((v)[0]), sqrtf((v)[1]), sqrtf((v)[2]), sqrtf((v)[3])})
+#endif
 #include "activation_lanes.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -79,6 +88,7 @@ typedef uint32_t xd_v8u __attribute__((vector_size(32)));
 #define XD_VU xd_v8u
 #define XD_FN(f) xd_##f##_v8
 #define XD_TARGET __attribute__((target("avx2")))
+#define XD_SQRT(v) ((xd_v8f) _mm256_sqrt_ps((__m256) (v)))
 #include "activation_lanes.h"
 
 /*
@@ -95,6 +105,7 @@ typedef uint32_t xd_v16u __attribute__((vector_size(64)));
 #define XD_VU xd_v16u
 #define XD_FN(f) xd_##f##_v16
 #define XD_TARGET __attribute__((target("avx512f")))
+#define XD_SQRT(v) ((xd_v16f) _mm512_sqrt_ps((__m512) (v)))
 #include "activation_lanes.h"
 #endif
 
@@ -109,11 +120,30 @@ typedef struct xd_activation_kernels
 	void		(*sigmoid_ctx_rows) (float *a, const float *b, const float *x,
 									 const float *c, float *out, int n, int w);
 	void		(*sigmoid_gate) (float *g, const float *e, float *h, int w);
+	void		(*gate_backward) (const float *de, const float *e, const float *g,
+								  float *gE, float *dz, int w);
+	void		(*relu_bias_rows) (float *x, const float *b, int n, int w);
+	void		(*relu_grad) (float *dz, const float *h, const float *mask, size_t n);
+	bool		(*adam_update) (float *w, const float *g, float *am, float *av, size_t n,
+								const xd_adam_coef *a);
+	void		(*ctx_gate_backward_rows) (float *dx, const float *c, const float *a,
+										   const float *xp, float *dc, float *gb, int n, int w);
+	void		(*add_scaled_rows) (float *y, const float *b, const float *x, int n, int w);
+	void		(*tanh_scale_backward_rows) (float *dx, const float *T, const float *s,
+											 float *gs, float *gb, int n, int w);
+	void		(*scale_rows) (float *y, const float *s, const float *x, int x_stride,
+							   int n, int w);
+	void		(*relu_bias_dropout_rows) (float *x, const float *b, const uint16_t *bits,
+										   uint32_t thresh, float scale, float *mask,
+										   int n, int w);
 } xd_activation_kernels;
 
 #define XD_KERNELS(L) { \
 	L, xd_sigmoid_inplace_v##L, xd_tanh_inplace_v##L, xd_tanh_residual_rows_v##L, \
-	xd_sigmoid_ctx_rows_v##L, xd_sigmoid_gate_v##L }
+	xd_sigmoid_ctx_rows_v##L, xd_sigmoid_gate_v##L, xd_gate_backward_v##L, \
+	xd_relu_bias_rows_v##L, xd_relu_grad_v##L, xd_adam_update_v##L, \
+	xd_ctx_gate_backward_rows_v##L, xd_add_scaled_rows_v##L, xd_tanh_scale_backward_rows_v##L, \
+	xd_scale_rows_v##L, xd_relu_bias_dropout_rows_v##L }
 
 /* widest last */
 static const xd_activation_kernels xd_kernels_all[] = {
@@ -212,4 +242,62 @@ void
 xd_sigmoid_gate(float *g, const float *e, float *h, int w)
 {
 	xd_activation_kernels_get()->sigmoid_gate(g, e, h, w);
+}
+
+void
+xd_gate_backward(const float *de, const float *e, const float *g, float *gE, float *dz, int w)
+{
+	xd_activation_kernels_get()->gate_backward(de, e, g, gE, dz, w);
+}
+
+void
+xd_relu_bias_rows(float *x, const float *b, int n, int w)
+{
+	xd_activation_kernels_get()->relu_bias_rows(x, b, n, w);
+}
+
+void
+xd_relu_grad(float *dz, const float *h, const float *mask, size_t n)
+{
+	xd_activation_kernels_get()->relu_grad(dz, h, mask, n);
+}
+
+bool
+xd_adam_update_rows(float *w, const float *g, float *am, float *av, size_t n,
+					const xd_adam_coef *a)
+{
+	return xd_activation_kernels_get()->adam_update(w, g, am, av, n, a);
+}
+
+void
+xd_ctx_gate_backward_rows(float *dx, const float *c, const float *a, const float *xp,
+						  float *dc, float *gb, int n, int w)
+{
+	xd_activation_kernels_get()->ctx_gate_backward_rows(dx, c, a, xp, dc, gb, n, w);
+}
+
+void
+xd_add_scaled_rows(float *y, const float *b, const float *x, int n, int w)
+{
+	xd_activation_kernels_get()->add_scaled_rows(y, b, x, n, w);
+}
+
+void
+xd_tanh_scale_backward_rows(float *dx, const float *T, const float *s, float *gs,
+							float *gb, int n, int w)
+{
+	xd_activation_kernels_get()->tanh_scale_backward_rows(dx, T, s, gs, gb, n, w);
+}
+
+void
+xd_scale_rows(float *y, const float *s, const float *x, int x_stride, int n, int w)
+{
+	xd_activation_kernels_get()->scale_rows(y, s, x, x_stride, n, w);
+}
+
+void
+xd_relu_bias_dropout_rows(float *x, const float *b, const uint16_t *bits, uint32_t thresh,
+						  float scale, float *mask, int n, int w)
+{
+	xd_activation_kernels_get()->relu_bias_dropout_rows(x, b, bits, thresh, scale, mask, n, w);
 }

@@ -4,6 +4,7 @@
  * activation.c includes this file once per width, after defining:
  *   XD_LANES   lanes per vector (4: SSE2, the x86-64 baseline; 8: AVX2;
  *              16: AVX-512F)
+ *   XD_SQRT(v)  the correctly rounded square root of every lane of a XD_VF
  *   XD_VF, XD_VI, XD_VU  float, int32 and uint32 vectors of XD_LANES lanes
  *   XD_FN(f)   the name of kernel f at this width (f_v4, f_v8)
  *   XD_TARGET  the function attribute that lets the compiler use the width
@@ -269,6 +270,259 @@ XD_FN(sigmoid_gate) (float *g, const float *e, float *h, int w)
 	}
 }
 
+/*
+ * eq. 6/7 backward, one row of width w: with e~ = e . g, the embedding row's
+ * gradient gE += de~ . g and, through the sigmoid, dz = de~ . e . g (1 - g),
+ * in the order of the scalar loop this replaced.
+ */
+static XD_TARGET void
+XD_FN(gate_backward) (const float *de, const float *e, const float *g, float *gE,
+					  float *dz, int w)
+{
+	for (int j = 0; j < w; j += XD_LANES)
+	{
+		int			k = w - j < XD_LANES ? w - j : XD_LANES;
+		XD_VF		gv = XD_FN(load_n) (g + j, k);
+		XD_VF		dv = XD_FN(load_n) (de + j, k);
+
+		XD_FN(store_n) (gE + j, XD_FN(load_n) (gE + j, k) + dv * gv, k);
+		XD_FN(store_n) (dz + j, dv * XD_FN(load_n) (e + j, k) * gv * (1.0f - gv), k);
+	}
+}
+
+/* x[r][k] = max(x[r][k] + b[k], 0) over n rows of width w */
+static XD_TARGET void
+XD_FN(relu_bias_rows) (float *x, const float *b, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		float	   *xr = x + (size_t) r * w;
+		int			j = 0;
+
+		for (; j + XD_LANES <= w; j += XD_LANES)
+		{
+			XD_VF		z = XD_FN(load) (xr + j) + XD_FN(load) (b + j);
+
+			XD_FN(store) (xr + j, (XD_VF) ((XD_VI) z & (z > 0.0f)));
+		}
+		for (; j < w; j++)
+		{
+			float		z = xr[j] + b[j];
+
+			xr[j] = z > 0.0f ? z : 0.0f;
+		}
+	}
+}
+
+/* dz[i] = h[i] > 0 ? dz[i] (* mask[i]) : 0, the ReLU backward; mask may be NULL */
+static XD_TARGET void
+XD_FN(relu_grad) (float *dz, const float *h, const float *mask, size_t n)
+{
+	size_t		i = 0;
+
+	for (; i + XD_LANES <= n; i += XD_LANES)
+	{
+		XD_VF		g = XD_FN(load) (dz + i);
+		XD_VI		keep = XD_FN(load) (h + i) > 0.0f;
+
+		if (mask)
+			g *= XD_FN(load) (mask + i);
+		XD_FN(store) (dz + i, (XD_VF) ((XD_VI) g & keep));
+	}
+	for (; i < n; i++)
+		dz[i] = h[i] > 0.0f ? dz[i] * (mask ? mask[i] : 1.0f) : 0.0f;
+}
+
+/*
+ * One Adam update of n values (optim.c: c1, c2 the bias corrections of its
+ * step): m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ * w -= lr (m c1) / (sqrt(v c2) + eps). sqrt and / are correctly rounded at
+ * every width, so every width gives the values of the scalar loop. Returns
+ * false when a value came out NaN or infinite.
+ */
+static XD_TARGET bool
+XD_FN(adam_update) (float *w, const float *g, float *am, float *av, size_t n,
+					const xd_adam_coef *a)
+{
+	XD_VF		poison = XD_SPLAT(0.0f);	/* w * 0 is NaN exactly when w is not finite */
+	float		p = 0.0f;
+	size_t		i = 0;
+
+	for (; i + XD_LANES <= n; i += XD_LANES)
+	{
+		XD_VF		gi = XD_FN(load) (g + i);
+		XD_VF		mi = a->b1 * XD_FN(load) (am + i) + a->ob1 * gi;
+		XD_VF		vi = a->b2 * XD_FN(load) (av + i) + a->ob2 * (gi * gi);
+		XD_VF		num = a->lr * (mi * a->c1);
+		XD_VF		den = XD_SQRT(vi * a->c2) + a->eps;
+		XD_VF		wi = XD_FN(load) (w + i) - num / den;
+
+		XD_FN(store) (am + i, mi);
+		XD_FN(store) (av + i, vi);
+		XD_FN(store) (w + i, wi);
+		poison += wi * 0.0f;
+	}
+	for (int k = 0; k < XD_LANES; k++)
+		p += poison[k];
+	for (; i < n; i++)
+	{
+		float		gi = g[i];
+
+		am[i] = a->b1 * am[i] + a->ob1 * gi;
+		av[i] = a->b2 * av[i] + a->ob2 * (gi * gi);
+		w[i] -= (a->lr * (am[i] * a->c1)) / (sqrtf(av[i] * a->c2) + a->eps);
+		p += w[i] * 0.0f;
+	}
+	return p == 0.0f;
+}
+
+/*
+ * eq. 1-3 backward over n rows of width w: x^l = a . c with a = sigma(z),
+ * z = W x^(l-1) + b . x^(l-1). dc += dx . a; dx becomes dz = dx . c . a (1 - a);
+ * gb += dz . xp (xp = x^(l-1)), row after row as the scalar loop added them.
+ */
+static XD_TARGET void
+XD_FN(ctx_gate_backward_rows) (float *dx, const float *c, const float *a,
+							   const float *xp, float *dc, float *gb, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		size_t		o = (size_t) r * w;
+		int			j = 0;
+
+		for (; j + XD_LANES <= w; j += XD_LANES)
+		{
+			XD_VF		av = XD_FN(load) (a + o + j);
+			XD_VF		d = XD_FN(load) (dx + o + j);
+			XD_VF		dz = d * XD_FN(load) (c + o + j) * av * (1.0f - av);
+
+			XD_FN(store) (dc + o + j, XD_FN(load) (dc + o + j) + d * av);
+			XD_FN(store) (dx + o + j, dz);
+			XD_FN(store) (gb + j, XD_FN(load) (gb + j) + dz * XD_FN(load) (xp + o + j));
+		}
+		for (; j < w; j++)
+		{
+			float		aj = a[o + j];
+			float		d = dx[o + j];
+
+			dc[o + j] += d * aj;
+			dx[o + j] = d * c[o + j] * aj * (1.0f - aj);
+			gb[j] += dx[o + j] * xp[o + j];
+		}
+	}
+}
+
+/* y[r][k] += b[k] x[r][k] over n rows of width w */
+static XD_TARGET void
+XD_FN(add_scaled_rows) (float *y, const float *b, const float *x, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		size_t		o = (size_t) r * w;
+		int			j = 0;
+
+		for (; j + XD_LANES <= w; j += XD_LANES)
+			XD_FN(store) (y + o + j, XD_FN(load) (y + o + j) +
+						  XD_FN(load) (b + j) * XD_FN(load) (x + o + j));
+		for (; j < w; j++)
+			y[o + j] += b[j] * x[o + j];
+	}
+}
+
+/*
+ * eq. 4-5 backward over n rows of width w: x^0 = c + s . T, T = tanh(...):
+ * gs += dx . T; dx becomes dz = dx . s (1 - T^2); gb += dz, row after row.
+ */
+static XD_TARGET void
+XD_FN(tanh_scale_backward_rows) (float *dx, const float *T, const float *s, float *gs,
+								 float *gb, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		size_t		o = (size_t) r * w;
+		int			j = 0;
+
+		for (; j + XD_LANES <= w; j += XD_LANES)
+		{
+			XD_VF		d = XD_FN(load) (dx + o + j);
+			XD_VF		t = XD_FN(load) (T + o + j);
+			XD_VF		dz = d * XD_FN(load) (s + j) * (1.0f - t * t);
+
+			XD_FN(store) (gs + j, XD_FN(load) (gs + j) + d * t);
+			XD_FN(store) (dx + o + j, dz);
+			XD_FN(store) (gb + j, XD_FN(load) (gb + j) + dz);
+		}
+		for (; j < w; j++)
+		{
+			float		d = dx[o + j];
+			float		t = T[o + j];
+
+			gs[j] += d * t;
+			dx[o + j] = d * s[j] * (1.0f - t * t);
+			gb[j] += dx[o + j];
+		}
+	}
+}
+
+/* y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one row x) */
+static XD_TARGET void
+XD_FN(scale_rows) (float *y, const float *s, const float *x, int x_stride, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		float	   *yr = y + (size_t) r * w;
+		const float *xr = x + (size_t) r * x_stride;
+		int			j = 0;
+
+		for (; j + XD_LANES <= w; j += XD_LANES)
+			XD_FN(store) (yr + j, s[r] * XD_FN(load) (xr + j));
+		for (; j < w; j++)
+			yr[j] = s[r] * xr[j];
+	}
+}
+
+/*
+ * relu_bias_rows with inverted dropout: x = max(x + b, 0) . mask, mask =
+ * scale where bits >= thresh, else 0 (cluster.c draws bits, 16 per element,
+ * one per float of x: bits[r * w + k] for x[r][k]); the mask is kept.
+ */
+/* XD_LANES 16-bit lanes */
+typedef uint16_t XD_FN(u16v) __attribute__((vector_size(2 * XD_LANES)));
+
+static XD_TARGET void
+XD_FN(relu_bias_dropout_rows) (float *x, const float *b, const uint16_t *bits,
+							   uint32_t thresh, float scale, float *mask, int n, int w)
+{
+	for (int r = 0; r < n; r++)
+	{
+		size_t		o = (size_t) r * w;
+		int			j = 0;
+
+		for (; j + XD_LANES <= w; j += XD_LANES)
+		{
+			XD_VF		z = XD_FN(load) (x + o + j) + XD_FN(load) (b + j);
+			XD_FN(u16v) half;
+			XD_VI		lane;
+			XD_VF		mk;
+
+			memcpy(&half, bits + o + j, sizeof(half));
+			lane = __builtin_convertvector(half, XD_VI);
+			z = (XD_VF) ((XD_VI) z & (z > 0.0f));
+			mk = (XD_VF) ((lane >= (int32_t) thresh) & (XD_VI) XD_SPLAT(scale));
+			XD_FN(store) (mask + o + j, mk);
+			XD_FN(store) (x + o + j, z * mk);
+		}
+		for (; j < w; j++)
+		{
+			float		z = x[o + j] + b[j];
+
+			z = z > 0.0f ? z : 0.0f;
+			mask[o + j] = bits[o + j] < thresh ? 0.0f : scale;
+			x[o + j] = z * mask[o + j];
+		}
+	}
+}
+
 #undef XD_SPLAT
 #undef XD_LANES
 #undef XD_VF
@@ -276,3 +530,4 @@ XD_FN(sigmoid_gate) (float *g, const float *e, float *h, int w)
 #undef XD_VU
 #undef XD_FN
 #undef XD_TARGET
+#undef XD_SQRT

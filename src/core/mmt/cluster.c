@@ -104,43 +104,28 @@ xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, d,
 					1.0f, t->h[l], d, t->W[l]->w, d, 0.0f, hl, d);
-		xd_relu_bias_rows(hl, b, n, d);
 		if (drop)
 		{
 			/*
 			 * inverted dropout: keep with 1 - p, scaled by 1 / (1 - p); four
-			 * 16-bit draws from each 64-bit rng output (p to 1/65536)
+			 * 16-bit draws from each 64-bit rng output (p to 1/65536), in
+			 * order, into the backward scratch d_g (unused until backward)
 			 */
-			float	   *mk = t->mask[l];
+			uint16_t   *bits = (uint16_t *) model->ws->d_g;
 			size_t		nd = (size_t) n * d;
 			uint32_t	thresh = (uint32_t) (p * 65536.0f + 0.5f);
-			size_t		i = 0;
 
-			/* one draw's four 16-bit lanes are one vector of the mask */
-			for (; i + 4 <= nd; i += 4)
+			for (size_t i = 0; i < nd; i += 4)
 			{
-				uint64_t	bits = xd_rng_next(rng);
-				xd_v4i		lane = {(int32_t) (bits & 0xffff),
-					(int32_t) ((bits >> 16) & 0xffff),
-					(int32_t) ((bits >> 32) & 0xffff),
-				(int32_t) (bits >> 48)};
-				xd_v4i		keep = lane >= (int32_t) thresh;
-				xd_v4f		m4 = (xd_v4f) (keep & (xd_v4i) XD_V4(keep_scale));
+				uint64_t	draw = xd_rng_next(rng);
 
-				xd_v4_store(mk + i, m4);
-				xd_v4_store(hl + i, xd_v4_load(hl + i) * m4);
+				for (size_t k = 0; k < 4 && i + k < nd; k++, draw >>= 16)
+					bits[i + k] = (uint16_t) (draw & 0xffff);
 			}
-			if (i < nd)
-			{
-				uint64_t	bits = xd_rng_next(rng);
-
-				for (; i < nd; i++, bits >>= 16)
-				{
-					mk[i] = (uint32_t) (bits & 0xffff) < thresh ? 0.0f : keep_scale;
-					hl[i] *= mk[i];
-				}
-			}
+			xd_relu_bias_dropout_rows(hl, b, bits, thresh, keep_scale, t->mask[l], n, d);
 		}
+		else
+			xd_relu_bias_rows(hl, b, n, d);
 	}
 }
 
@@ -290,14 +275,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 				xd_prefetch_row(E->g + ahead, d);
 			}
 			xd_param_touch(E, id);
-			for (int k = 0; k < d; k++)
-			{
-				float		g = t->gate[o + k];
-				float		de = dh[o + k];
-
-				gE[k] += de * g;
-				dz[o + k] = de * e[k] * g * (1.0f - g);
-			}
+			xd_gate_backward(dh + o, e, t->gate + o, gE, dz + o, d);
 		}
 		if (!frozen)
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, n,

@@ -328,13 +328,7 @@ xd_context_backward(xd_model *model, int n)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
 						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
 			if (mmt)
-				for (int r = 0; r < n; r++)
-				{
-					size_t		o = (size_t) r * m;
-
-					for (int j = 0; j < m; j++)
-						dnext[o + j] += b[j] * dcur[o + j];
-				}
+				xd_add_scaled_rows(dnext, b, dcur, n, m);
 			{
 				float	   *t = dcur;
 
@@ -353,20 +347,7 @@ xd_context_backward(xd_model *model, int n)
 			 * dc += dx . a; dz = dx . c . a (1 - a); db += dz . x^(l-1);
 			 * dx^(l-1) = W^T dz + b . dz
 			 */
-			for (int r = 0; r < n; r++)
-			{
-				size_t		o = (size_t) r * m;
-
-				for (int j = 0; j < m; j++)
-				{
-					float		aj = a[o + j];
-					float		dx = dcur[o + j];
-
-					dx0[o + j] += dx * aj;
-					dcur[o + j] = dx * x0[o + j] * aj * (1.0f - aj);
-					gb[j] += dcur[o + j] * xp[o + j];
-				}
-			}
+			xd_ctx_gate_backward_rows(dcur, x0, a, xp, dx0, gb, n, m);
 		}
 		else
 		{
@@ -386,13 +367,7 @@ xd_context_backward(xd_model *model, int n)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
 						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
 			if (mmt)
-				for (int r = 0; r < n; r++)
-				{
-					size_t		o = (size_t) r * m;
-
-					for (int j = 0; j < m; j++)
-						dnext[o + j] += b[j] * dcur[o + j];
-				}
+				xd_add_scaled_rows(dnext, b, dcur, n, m);
 		}
 		/* swap: dnext is now the gradient of x^(l-1) */
 		{
@@ -408,8 +383,7 @@ xd_context_backward(xd_model *model, int n)
 
 	/* total dL/dx^0: through the chain (dcur) plus, for MMT, the direct paths */
 	if (mmt && LC > 0)
-		for (size_t i = 0; i < nm; i++)
-			dcur[i] += dx0[i];
+		xd_add_inplace(dcur, dx0, nm);
 
 	/*
 	 * eq. 4-5 backward: x^0 = c + s . T, T = tanh(W c + b), c is data:
@@ -422,20 +396,7 @@ xd_context_backward(xd_model *model, int n)
 		float	   *gs = sh->mm_s->g;
 		float	   *gbm = sh->mm_b->g;
 
-		for (int r = 0; r < n; r++)
-		{
-			size_t		o = (size_t) r * m;
-
-			for (int j = 0; j < m; j++)
-			{
-				float		dx = dcur[o + j];
-				float		t = T[o + j];
-
-				gs[j] += dx * t;
-				dcur[o + j] = dx * s[j] * (1.0f - t * t);
-				gbm[j] += dcur[o + j];
-			}
-		}
+		xd_tanh_scale_backward_rows(dcur, T, s, gs, gbm, n, m);
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n,
 					1.0f, dcur, m, ws->c, m, 1.0f, sh->mm_W->g, m);
 		xd_mm_zero_diag(&model->cfg, sh->mm_W->g);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "xdrec/activation.h"
 #include "xdrec/core.h"
 
 struct xd_workspace
@@ -178,9 +179,10 @@ xd_param_touch(xd_param *p, int32_t row)
 }
 
 /*
- * Branch-free ReLU loops. At -O2 gcc compiles "z > 0 ? z : 0" to a branch that
- * mispredicts half the time on activations; these use 4-wide generic vectors
- * (gcc and clang, SSE2 on x86-64) with a compare mask instead.
+ * 4-wide generic vectors (gcc and clang, SSE2 on x86-64). The ReLU loops, on
+ * the widest vectors the CPU has, are in activation.h (xd_relu_bias_rows,
+ * xd_relu_grad): at -O2 gcc compiles "z > 0 ? z : 0" to a branch that
+ * mispredicts half the time on activations; they use a compare mask instead.
  */
 typedef float xd_v4f __attribute__((vector_size(16)));
 typedef int32_t xd_v4i __attribute__((vector_size(16)));
@@ -201,53 +203,6 @@ static inline void
 xd_v4_store(float *p, xd_v4f v)
 {
 	memcpy(p, &v, sizeof(v));
-}
-
-/* x[r][k] = max(x[r][k] + b[k], 0) over n rows of width w */
-static inline void
-xd_relu_bias_rows(float *x, const float *b, int n, int w)
-{
-	const xd_v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};
-
-	for (int r = 0; r < n; r++)
-	{
-		float	   *xr = x + (size_t) r * w;
-		int			k = 0;
-
-		for (; k + 4 <= w; k += 4)
-		{
-			xd_v4f		z = xd_v4_load(xr + k) + xd_v4_load(b + k);
-			xd_v4i		keep = z > zero;
-
-			xd_v4_store(xr + k, (xd_v4f) ((xd_v4i) z & keep));
-		}
-		for (; k < w; k++)
-		{
-			float		z = xr[k] + b[k];
-
-			xr[k] = z > 0.0f ? z : 0.0f;
-		}
-	}
-}
-
-/* dz[i] = h[i] > 0 ? dz[i] (* mask[i]) : 0, the ReLU backward; mask may be NULL */
-static inline void
-xd_relu_grad(float *dz, const float *h, const float *mask, size_t n)
-{
-	const xd_v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};
-	size_t		i = 0;
-
-	for (; i + 4 <= n; i += 4)
-	{
-		xd_v4f		g = xd_v4_load(dz + i);
-		xd_v4i		keep = xd_v4_load(h + i) > zero;
-
-		if (mask)
-			g *= xd_v4_load(mask + i);
-		xd_v4_store(dz + i, (xd_v4f) ((xd_v4i) g & keep));
-	}
-	for (; i < n; i++)
-		dz[i] = h[i] > 0.0f ? dz[i] * (mask ? mask[i] : 1.0f) : 0.0f;
 }
 
 /* y[i] += x[i] for i < n, four lanes at a time */

@@ -4,76 +4,46 @@
  */
 #include <math.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "model_int.h"
 
 /*
  * One Adam update of n values with step count t (already incremented):
  * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
- * w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), on the widest
+ * vectors the CPU has (activation.h: the same values at every width).
+ * a carries the constants from one call to the next: the bias corrections
+ * are computed again only when t differs from the last call's (a->t).
  */
-static bool
-xd_adam_update(float *w, const float *g, float *am, float *av, size_t n,
-			   int64_t t, float lr, float b1, float b2, float eps)
+typedef struct xd_adam_run
 {
-	float		c1 = 1.0f / (float) (1.0 - pow((double) b1, (double) t));
-	float		c2 = 1.0f / (float) (1.0 - pow((double) b2, (double) t));
-	float		ob1 = 1.0f - b1;
-	float		ob2 = 1.0f - b2;
-	float		poison = 0.0f;	/* w * 0 is NaN exactly when w is NaN or infinite */
-	size_t		i = 0;
+	xd_adam_coef coef;
+	int64_t		t;				/* the step of coef's c1, c2; 0: none yet */
+} xd_adam_run;
 
-#ifdef __SSE2__
+static void
+xd_adam_run_init(xd_adam_run *a, float lr, float b1, float b2, float eps)
+{
+	a->coef.b1 = b1;
+	a->coef.b2 = b2;
+	a->coef.ob1 = 1.0f - b1;
+	a->coef.ob2 = 1.0f - b2;
+	a->coef.lr = lr;
+	a->coef.eps = eps;
+	a->t = 0;
+}
+
+static bool
+xd_adam_update(xd_adam_run *a, float *w, const float *g, float *am, float *av,
+			   size_t n, int64_t t)
+{
+	if (t != a->t)
 	{
-		/* the same arithmetic four lanes at a time (sqrt has no generic vector form) */
-		__m128		vb1 = _mm_set1_ps(b1),
-					vb2 = _mm_set1_ps(b2),
-					vob1 = _mm_set1_ps(ob1),
-					vob2 = _mm_set1_ps(ob2),
-					vc1 = _mm_set1_ps(c1),
-					vc2 = _mm_set1_ps(c2),
-					vlr = _mm_set1_ps(lr),
-					veps = _mm_set1_ps(eps),
-					vpoison = _mm_setzero_ps();
-
-		for (; i + 4 <= n; i += 4)
-		{
-			__m128		gi = _mm_loadu_ps(g + i);
-			__m128		mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(am + i)),
-										_mm_mul_ps(vob1, gi));
-			__m128		vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(av + i)),
-										_mm_mul_ps(vob2, _mm_mul_ps(gi, gi)));
-			__m128		num = _mm_mul_ps(vlr, _mm_mul_ps(mi, vc1));
-			__m128		den = _mm_add_ps(_mm_sqrt_ps(_mm_mul_ps(vi, vc2)), veps);
-
-			_mm_storeu_ps(am + i, mi);
-			_mm_storeu_ps(av + i, vi);
-			__m128		wi = _mm_sub_ps(_mm_loadu_ps(w + i), _mm_div_ps(num, den));
-
-			_mm_storeu_ps(w + i, wi);
-			vpoison = _mm_add_ps(vpoison, _mm_mul_ps(wi, _mm_setzero_ps()));
-		}
-		{
-			float		lanes[4];
-
-			_mm_storeu_ps(lanes, vpoison);
-			poison = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-		}
+		a->coef.c1 = 1.0f / (float) (1.0 - pow((double) a->coef.b1, (double) t));
+		a->coef.c2 = 1.0f / (float) (1.0 - pow((double) a->coef.b2, (double) t));
+		a->t = t;
 	}
-#endif
-	for (; i < n; i++)
-	{
-		float		gi = g[i];
-
-		am[i] = b1 * am[i] + ob1 * gi;
-		av[i] = b2 * av[i] + ob2 * (gi * gi);
-		w[i] -= (lr * (am[i] * c1)) / (sqrtf(av[i] * c2) + eps);
-		poison += w[i] * 0.0f;
-	}
-	return poison == 0.0f;
+	return xd_adam_update_rows(w, g, am, av, n, &a->coef);
 }
 
 xd_status
@@ -97,6 +67,9 @@ xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS])
 		/* a frozen group (lr 0) is skipped: values, moments, steps unchanged */
 		if (plr > 0.0f)
 		{
+			xd_adam_run run;
+
+			xd_adam_run_init(&run, plr, b1, b2, eps);
 			if (p->sparse)
 			{
 				/* lazy: only the rows this batch touched, each with its own t */
@@ -115,9 +88,8 @@ xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS])
 						xd_prefetch_row(p->adam_v + ahead, (int) cols);
 					}
 
-					if (!xd_adam_update(p->w + o, p->g + o, p->adam_m + o,
-										p->adam_v + o, cols, ++p->row_step[r],
-										plr, b1, b2, eps))
+					if (!xd_adam_update(&run, p->w + o, p->g + o, p->adam_m + o,
+										p->adam_v + o, cols, ++p->row_step[r]))
 						bad = true;
 				}
 			}
@@ -125,8 +97,8 @@ xd_adam_step(xd_model *model, const float lr[XD_N_GROUPS])
 			{
 				size_t		n = (size_t) p->rows * cols;
 
-				if (!xd_adam_update(p->w, p->g, p->adam_m, p->adam_v, n,
-									++p->step, plr, b1, b2, eps))
+				if (!xd_adam_update(&run, p->w, p->g, p->adam_m, p->adam_v, n,
+									++p->step))
 					bad = true;
 			}
 		}
@@ -149,11 +121,13 @@ xd_adam_step2(xd_model *model, float lr_shared, float lr_domain)
 bool
 xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps)
 {
+	xd_adam_run run;
 	bool		ok;
 
 	/* the dense update above, for tensors outside a model (dist_encoder.c) */
-	ok = xd_adam_update(p->w, p->g, p->adam_m, p->adam_v,
-						(size_t) p->rows * p->cols, ++p->step, lr, b1, b2, eps);
+	xd_adam_run_init(&run, lr, b1, b2, eps);
+	ok = xd_adam_update(&run, p->w, p->g, p->adam_m, p->adam_v,
+						(size_t) p->rows * p->cols, ++p->step);
 	memset(p->g, 0, sizeof(float) * (size_t) p->rows * p->cols);
 	return ok;
 }

@@ -121,21 +121,15 @@ xd_model_backward(xd_model *model, int n)
 	/* eq. 10/12/15 backward: ds_c = dscore + (the curriculum term's own) */
 	for (int r = 0; r < n; r++)
 	{
-		float		ds = ws->d_score[r];
-		float		dsc = ds + ws->d_sc[r];
-		size_t		o = (size_t) r * d;
-		float	   *dcs = ws->d_cstar + (size_t) r * m;
+		float		dsc = ws->d_score[r] + ws->d_sc[r];
 
 		ws->d_sc[r] = dsc;
 		gbc += dsc;
-		for (int j = 0; j < m; j++)
-			dcs[j] = dsc * w_C[j];
-		for (int k = 0; k < d; k++)
-		{
-			ws->d_top_u[o + k] = ds * hv[o + k];
-			ws->d_top_v[o + k] = ds * hu[o + k];
-		}
 	}
+	/* dc* = ds_c w_C; dh_u^L = ds h_v^L, dh_v^L = ds h_u^L (eq. 10 and the dot product) */
+	xd_scale_rows(ws->d_cstar, ws->d_sc, w_C, 0, n, m);
+	xd_scale_rows(ws->d_top_u, ws->d_score, hv, d, n, d);
+	xd_scale_rows(ws->d_top_v, ws->d_score, hu, d, n, d);
 	if (!model->freeze_shared)
 	{
 		sh->b_C->g[0] += gbc;
