@@ -108,6 +108,14 @@ typedef struct xd_cold
 	int			n_lam;
 	int			prior_rows;
 	int32_t		n_items;		/* N's columns */
+	/*
+	 * the joint context cell (xd_cold_new_joint): rows of N after the
+	 * marg_rows marginal ones, one per cell of every interaction feature's
+	 * values together (the pop_context heuristic's cell), the last z of a
+	 * row's prior; 0 cells without it
+	 */
+	int			marg_rows;
+	int32_t		joint_cells;
 	xd_param   *prior_N;		/* "cold.prior.N" prior_rows x n_items counts */
 	xd_param   *lam_W;			/* "cold.prior.W" n_lam x hidden */
 	xd_param   *lam_k;			/* "cold.prior.k" 1 x n_lam (times 1/K) */
@@ -115,6 +123,7 @@ typedef struct xd_cold
 	int32_t    *pf_off;			/* [n_prior - 1] each feature's block in c */
 	int32_t    *pf_width;		/* ... its slots (1: numeric or boolean) */
 	int32_t    *pf_base;		/* ... its first row of N */
+	int32_t    *pf_stride;		/* ... its place in the joint cell's index */
 	uint8_t    *pf_type;		/* ... its xd_feature_type */
 	float	   *prior_mu;		/* [prior_rows] mean of log(1 + N) over items */
 	float	   *prior_isd;		/* [prior_rows] 1 / its sd (0 when constant) */
@@ -147,6 +156,19 @@ typedef struct xd_cold
  */
 xd_status	xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_items,
 						bool film, int hidden, int cap, xd_cold **out);
+
+/*
+ * ... with the joint context cell as one more prior value (joint: when the
+ * schema has two interaction features or more and the table stays within
+ * XD_COLD_PRIOR_MAX_BYTES; xd_cold_joint_cells), measured in
+ * docs/cold-start.md (A task-adaptive joint-cell prior).
+ */
+xd_status	xd_cold_new_joint(const xd_config *cfg, const xd_schema *prior, bool joint,
+							  int32_t n_items, bool film, int hidden, int cap,
+							  xd_cold **out);
+
+/* The joint cells of a schema's interaction features, 0 when none or too many. */
+int32_t		xd_cold_joint_cells(const xd_schema *s, int32_t n_items);
 
 /* The prior's rows of N for a schema: 1 + each interaction feature's values. */
 int			xd_cold_prior_rows(const xd_schema *s);
@@ -329,6 +351,9 @@ typedef struct xd_cold_opts
 	bool		rho;			/* the task's repeat weight, when the model has
 								 * the repeat term (true) */
 	bool		prior;			/* the context-popularity prior (true) */
+	bool		joint;			/* ... with the joint context cell (false) */
+	bool		scale_prior;	/* ... its weights' scale chosen on the
+								 * validation ranking (false) */
 	int			hidden;			/* 64 */
 	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
 	int			n_neg;			/* support negatives per positive (2) */
@@ -362,6 +387,7 @@ typedef struct xd_cold_report
 	int64_t		n_valid_users;
 	int64_t		episodes;		/* trained, all epochs */
 	bool		floor;			/* own items first was kept (xd_cold.floor) */
+	double		prior_scale;	/* the prior's scale kept (scale_prior; else 1) */
 	double		seconds;
 } xd_cold_report;
 

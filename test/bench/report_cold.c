@@ -18,13 +18,16 @@
  *  4. the goals are checked as the issue states them: cmml >= 1.10 x the
  *     best heuristic's HitRate@10 at K = 5, and >= 0.90 x warm at K = 20.
  *
- * usage: report_cold [--repeat] [--real-only] [--seeds N] [--real-seeds N]
+ * usage: report_cold [--repeat] [--joint] [--scale-prior] [--real-only] [--seeds N]
+ * [--real-seeds N]
  * DOCS_DIR [TSV...] (the tables of test/real/cold_data.sh); --repeat trains
  * MMT-Net with the repeat term (core.h), which the cold path then applies to
  * the support's items with its task's rho; --seeds N seeds per world (2),
  * --real-seeds N for the real tables (small: more seeds are cheap; the
  * Makefile runs 40, at most MAX_SEEDS);
- * --real-only skips the synthetic world (minutes) to iterate.
+ * --real-only skips the synthetic world (minutes) to iterate; --joint adds
+ * the variant with the joint context cell, --scale-prior chooses the prior's
+ * scale on validation.
  */
 #include <math.h>
 #include <stdio.h>
@@ -51,10 +54,24 @@ static bool with_repeat;
  * the choice was once made by, and which it would have kept. rho: the
  * task's repeat weight (cold.h), with the repeat term only.
  */
-#define N_VARIANTS 4
+#define N_VARIANTS 5
 static const char *const variant_names[N_VARIANTS] = {
-	"FiLM", "e_u only", "FiLM, no rho", "FiLM, no prior"
+	"FiLM", "e_u only", "FiLM, no rho", "FiLM, no prior", "FiLM, joint prior"
 };
+
+/*
+ * --joint: a fifth variant, FiLM with rho and the prior with the joint
+ * context cell as one more task-weighted value (xd_cold_new_joint), which
+ * the pick may keep like any other (docs/cold-start.md, A task-adaptive
+ * joint-cell prior)
+ */
+static bool with_joint;
+
+/*
+ * --scale-prior: every variant with the prior has its weights' scale chosen
+ * on the validation ranking (xd_cold_opts.scale_prior)
+ */
+static bool with_scale_prior;
 
 /* one domain's rows in arrival order, raw */
 typedef struct world
@@ -211,6 +228,7 @@ typedef struct run_result
 	int64_t		valid_ranked;	/* the positives it ranked (the same episodes
 								 * for every variant) */
 	bool		floor[N_VARIANTS];	/* own items first kept on validation */
+	double		prior_scale[N_VARIANTS];	/* the prior's scale kept (--scale-prior) */
 	double		meta_seconds[N_VARIANTS];
 	int			kept;			/* xd_cold_pick's */
 	int			kept_by_loss;	/* the lowest validation loss */
@@ -440,7 +458,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	repeat_signal(model, ds, rr);
 
 	/* the cold module's variants: with and without FiLM, rho, the prior */
-	rr->n_variants = xd_model_has_repeat(model) ? 4 : 2;
+	rr->n_variants = xd_model_has_repeat(model) ? (with_joint ? 5 : 4) : 2;
 	rr->kept_by_loss = 0;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
@@ -449,6 +467,8 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		co.film = v != 1;
 		co.rho = v != 2;
 		co.prior = v != 3;
+		co.joint = v == 4;
+		co.scale_prior = with_scale_prior;
 		if ((st = xd_cold_train(model, ds, NULL, &co, &cold[v], &crep[v])) != XD_OK)
 			die("cold train", st);
 		rr->valid_loss[v] = crep[v].best_valid_loss;
@@ -456,6 +476,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		rr->valid_hit10[v] = crep[v].valid_hit10;
 		rr->valid_ranked = crep[v].n_valid_ranked;
 		rr->floor[v] = crep[v].floor;
+		rr->prior_scale[v] = crep[v].prior_scale;
 		rr->meta_seconds[v] = crep[v].seconds;
 		rr->first_valid = crep[v].first_valid_loss;
 		if (rr->valid_loss[v] < rr->valid_loss[rr->kept_by_loss])
@@ -477,6 +498,13 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
 			variant_names[rr->kept], (long long) rr->res[0].n_cold_users,
 			(long long) rr->res[0].n_warm_users);
+	/* each variant: validation HitRate@10, the prior's scale, K = 5 on the test */
+	for (int v = 0; v < rr->n_variants; v++)
+		for (int k = 0; k < rr->res[v].n_ks; k++)
+			if (rr->res[v].ks[k] == 5)
+				fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
+						rr->valid_hit10[v], rr->prior_scale[v],
+						rr->res[v].cell[k][XD_COLD_CMML].hit10);
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -830,6 +858,10 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[a], "--repeat") == 0)
 			with_repeat = true;
+		else if (strcmp(argv[a], "--joint") == 0)
+			with_joint = true;
+		else if (strcmp(argv[a], "--scale-prior") == 0)
+			with_scale_prior = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
@@ -845,7 +877,7 @@ main(int argc, char **argv)
 		real_seeds = n_seeds;
 	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS)
 	{
-		fprintf(stderr, "usage: report_cold [--repeat] [--real-only] [--seeds N] "
+		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--real-only] [--seeds N] "
 				"[--real-seeds N] DOCS_DIR [TSV...]   (N in 1..%d)\n", MAX_SEEDS);
 		return 2;
 	}

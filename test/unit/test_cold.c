@@ -61,8 +61,8 @@ fixture_schema(xd_schema *s)
  * prior: its table random counts), a support, a query.
  */
 static bool
-fixture_make_full(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat,
-				  bool prior)
+fixture_make_joint(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat,
+				   bool prior, bool joint)
 {
 	xd_rng		rng;
 	int			n_items = 9;
@@ -94,8 +94,8 @@ fixture_make_full(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool rep
 	}
 	if (prior && !fixture_schema(&f->sch))
 		return false;
-	if (xd_cold_new(&f->cfg, prior ? &f->sch : NULL, n_items, film, 6,
-					xd_model_max_rows(f->model), &f->cold) != XD_OK)
+	if (xd_cold_new_joint(&f->cfg, prior ? &f->sch : NULL, joint, n_items, film, 6,
+						  xd_model_max_rows(f->model), &f->cold) != XD_OK)
 		return false;
 	xd_cold_init(f->cold, &rng);
 	for (int i = 0; i < f->cold->n_params; i++)
@@ -126,6 +126,13 @@ fixture_make_full(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool rep
 		f->q.items[1] = f->q.items[2 * P + 1] = 8;
 	}
 	return true;
+}
+
+static bool
+fixture_make_full(cold_fixture *f, xd_feedback fb, bool drr, bool film, bool repeat,
+				  bool prior)
+{
+	return fixture_make_joint(f, fb, drr, film, repeat, prior, false);
 }
 
 static bool
@@ -356,6 +363,62 @@ XD_TEST(cold_gradients_with_prior_match_finite_differences)
 }
 
 /*
+ * The joint context cell (xd_cold_new_joint): the fixture's categorical (2
+ * slots and missing) and numeric (eighths) give 24 cells after the 12
+ * marginal rows, one more task-weighted value; a context's cell is its
+ * categorical value plus 3 times its eighth. Gradients as above, and serving
+ * from item outputs scores as rows do.
+ */
+XD_TEST(cold_joint_cell_prior_gradients_and_serving)
+{
+	cold_fixture f;
+	int32_t		rows[4];
+	float		c[7] = {0};
+	int			checked;
+
+	XD_REQUIRE(fixture_make_joint(&f, XD_IMPLICIT, true, true, true, true, true));
+	XD_REQUIRE(f.cold->n_prior == 4 && f.cold->marg_rows == 12 && f.cold->joint_cells == 24 &&
+			   f.cold->prior_rows == 36 && f.cold->n_lam == 4 * XD_COLD_PRIOR_BANDS);
+	c[1] = 1.0f;				/* the categorical's second slot */
+	c[2] = 0.60f;				/* the numeric's fifth eighth (4) */
+	xd_cold_prior_rows_of(f.cold, c, rows);
+	XD_CHECK(rows[0] == 1 + 1 && rows[1] == 1 + 3 + 4 && rows[2] == 0 &&
+			 rows[3] == 12 + 1 + 3 * 4);
+	c[1] = 0.0f;				/* no slot set: missing, the third value */
+	c[2] = 0.99f;
+	xd_cold_prior_rows_of(f.cold, c, rows);
+	XD_CHECK(rows[3] == 12 + 2 + 3 * 7);
+	XD_CHECK(check_cold_gradients(&f, &checked) == 0);
+	XD_CHECK(checked > 300);
+	{
+		xd_cold_task t;
+		xd_item_outputs io;
+		float	   *buf = malloc(sizeof(float) * xd_item_outputs_floats(f.model, false));
+		float		a[9],
+					b[9],
+					rc[9 * 7];
+		int32_t		items[9];
+
+		XD_REQUIRE(buf && xd_cold_task_init(&t, f.cold) == XD_OK);
+		XD_REQUIRE(xd_cold_encode(f.cold, f.model, &f.s, &t) == XD_OK);
+		xd_item_outputs_bind(&io, f.model, false, buf);
+		XD_REQUIRE(xd_item_outputs_compute(f.model, c, NULL, &io) == XD_OK);
+		XD_REQUIRE(xd_cold_score_outputs(f.cold, f.model, &t, c, &io, a) == XD_OK);
+		for (int i = 0; i < 9; i++)
+		{
+			items[i] = i;
+			memcpy(rc + i * 7, c, sizeof(c));
+		}
+		XD_REQUIRE(xd_cold_score_rows(f.cold, f.model, &t, items, rc, 9, b) == XD_OK);
+		for (int i = 0; i < 9; i++)
+			XD_CHECK_NEAR(a[i], b[i], 1e-4 * (1.0 + fabs(b[i])));
+		xd_cold_task_free(&t);
+		free(buf);
+	}
+	fixture_free(&f);
+}
+
+/*
  * With the module neutral (its heads at 0: the plain tower, no rho) and the
  * prior's weight up, a context's most chosen item ranks first in that
  * context, and another context's in its own; counts that are not counts
@@ -462,9 +525,14 @@ XD_TEST(cold_prior_is_left_out_beyond_its_bound)
 	XD_CHECK(!xd_cold_prior_fits(&s, 20000));
 	XD_CHECK(xd_cold_prior_fits(&s, 1000));
 	XD_CHECK(!xd_cold_prior_fits(&s, 0));
+	/* one interaction feature: its joint cells are its marginal rows, none added */
+	XD_CHECK(xd_cold_joint_cells(&s, 1000) == 0);
 	xd_schema_free(&s);
 	XD_REQUIRE(fixture_schema(&s));
 	XD_CHECK(xd_cold_prior_fits(&s, 20000));
+	/* 3 x 8 cells; the joint table is bounded as the marginal one is */
+	XD_CHECK(xd_cold_joint_cells(&s, 20000) == 24);
+	XD_CHECK(xd_cold_joint_cells(&s, 500000) == 0);
 	xd_schema_free(&s);
 }
 
@@ -823,6 +891,34 @@ XD_TEST(cold_meta_training_slow)
 					   sizeof(float) * (size_t) c1->params[i].rows * c1->params[i].cols) == 0;
 	XD_CHECK(same);
 	XD_CHECK(r1.best_valid_loss == r2.best_valid_loss);
+	xd_cold_free(c2);
+	c2 = NULL;
+
+	/*
+	 * the prior's scale chosen on the validation ranking: the same training,
+	 * then the weight head times the kept scale (1 unless one ranked better)
+	 */
+	o.scale_prior = true;
+	XD_REQUIRE(xd_cold_train(w.model, w.ds, NULL, &o, &c2, &r2) == XD_OK);
+	o.scale_prior = false;
+	XD_CHECK(r2.prior_scale == 0.0 || r2.prior_scale == 0.5 || r2.prior_scale == 1.0 ||
+			 r2.prior_scale == 2.0 || r2.prior_scale == 4.0 || r2.prior_scale == 8.0);
+	XD_CHECK(r1.prior_scale == 1.0);
+	XD_CHECK(r2.valid_hit10 > r1.valid_hit10 ||
+			 (r2.valid_hit10 == r1.valid_hit10 && r2.valid_mrr >= r1.valid_mrr));
+	XD_CHECK((r2.prior_scale == 1.0) == (r2.valid_hit10 == r1.valid_hit10 &&
+										  r2.valid_mrr == r1.valid_mrr));
+	{
+		xd_param   *b1 = xd_cold_find_param(c1, "cold.prior.b"),
+				   *b2 = xd_cold_find_param(c2, "cold.prior.b");
+		xd_param   *e1 = xd_cold_find_param(c1, "cold.emb.W"),
+				   *e2 = xd_cold_find_param(c2, "cold.emb.W");
+
+		XD_REQUIRE(b1 && b2 && e1 && e2);
+		for (int k = 0; k < b1->cols; k++)
+			XD_CHECK(b2->w[k] == (float) r2.prior_scale * b1->w[k]);
+		XD_CHECK(memcmp(e1->w, e2->w, sizeof(float) * (size_t) e1->rows * e1->cols) == 0);
+	}
 
 	/* the stop callback ends it, with nothing returned */
 	o.hooks.stop = stop_now;

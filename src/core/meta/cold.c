@@ -143,6 +143,8 @@ xd_cold_ws_new(const xd_cold *c, int cap, xd_cold_ws **out)
 	return XD_OK;
 }
 
+static int	xd_cold_feature_values(const xd_feature *ft);
+
 int
 xd_cold_prior_rows(const xd_schema *s)
 {
@@ -154,8 +156,7 @@ xd_cold_prior_rows(const xd_schema *s)
 
 		if (ft->scope != XD_SCOPE_INTERACTION)
 			continue;
-		rows += ft->type == XD_TYPE_NUMERIC ? 8 :
-			(ft->type == XD_TYPE_BOOLEAN ? 2 : ft->width + 1);
+		rows += xd_cold_feature_values(ft);
 	}
 	return rows;
 }
@@ -167,28 +168,61 @@ xd_cold_prior_fits(const xd_schema *s, int32_t n_items)
 		(size_t) xd_cold_prior_rows(s) * (size_t) n_items * sizeof(float) <= XD_COLD_PRIOR_MAX_BYTES;
 }
 
+/* the values of one interaction feature in the prior: numeric eighths, ... */
+static int
+xd_cold_feature_values(const xd_feature *ft)
+{
+	return ft->type == XD_TYPE_NUMERIC ? 8 :
+		(ft->type == XD_TYPE_BOOLEAN ? 2 : ft->width + 1);
+}
+
+int32_t
+xd_cold_joint_cells(const xd_schema *s, int32_t n_items)
+{
+	int			F = 0;
+	double		cells = 1.0;
+
+	for (int f = 0; f < s->n_features; f++)
+	{
+		if (s->features[f].scope != XD_SCOPE_INTERACTION)
+			continue;
+		F++;
+		cells *= xd_cold_feature_values(&s->features[f]);
+	}
+	/* one feature's cells are its marginal rows already */
+	if (F < 2 || n_items < 1 ||
+		(cells + xd_cold_prior_rows(s)) * (double) n_items * sizeof(float) >
+		(double) XD_COLD_PRIOR_MAX_BYTES)
+		return 0;
+	return (int32_t) cells;
+}
+
 /* the prior's layout: each interaction feature's block in c and rows of N */
 static xd_status
-xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)
+xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items, bool joint)
 {
 	int			F = 0,
 				base = 1;
+	int32_t		stride = 1;
 
 	for (int f = 0; f < s->n_features; f++)
 		F += s->features[f].scope == XD_SCOPE_INTERACTION;
-	c->n_prior = F + 1;
+	c->marg_rows = xd_cold_prior_rows(s);
+	c->joint_cells = joint ? xd_cold_joint_cells(s, n_items) : 0;
+	c->n_prior = F + 1 + (c->joint_cells > 0);
 	c->n_lam = c->n_prior * XD_COLD_PRIOR_BANDS;
-	c->prior_rows = xd_cold_prior_rows(s);
+	c->prior_rows = c->marg_rows + c->joint_cells;
 	c->n_items = n_items;
 	c->pf_off = malloc(sizeof(int32_t) * (size_t) (F + 1));
 	c->pf_width = malloc(sizeof(int32_t) * (size_t) (F + 1));
 	c->pf_base = malloc(sizeof(int32_t) * (size_t) (F + 1));
+	c->pf_stride = malloc(sizeof(int32_t) * (size_t) (F + 1));
 	c->pf_type = malloc((size_t) (F + 1));
 	c->prior_mu = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_isd = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_band = calloc((size_t) n_items, 1);
-	if (!c->pf_off || !c->pf_width || !c->pf_base || !c->pf_type || !c->prior_mu ||
-		!c->prior_isd || !c->prior_band)
+	if (!c->pf_off || !c->pf_width || !c->pf_base || !c->pf_stride || !c->pf_type ||
+		!c->prior_mu || !c->prior_isd || !c->prior_band)
 		return XD_ENOMEM;
 	F = 0;
 	for (int f = 0; f < s->n_features; f++)
@@ -200,9 +234,10 @@ xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)
 		c->pf_off[F] = ft->offset;
 		c->pf_width[F] = ft->width;
 		c->pf_type[F] = (uint8_t) ft->type;
+		c->pf_stride[F] = stride;
+		stride *= c->joint_cells > 0 ? xd_cold_feature_values(ft) : 1;
 		c->pf_base[F++] = base;
-		base += ft->type == XD_TYPE_NUMERIC ? 8 :
-			(ft->type == XD_TYPE_BOOLEAN ? 2 : ft->width + 1);
+		base += xd_cold_feature_values(ft);
 	}
 	return XD_OK;
 }
@@ -210,6 +245,13 @@ xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items)
 xd_status
 xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_items, bool film,
 			int hidden, int cap, xd_cold **out)
+{
+	return xd_cold_new_joint(cfg, prior, false, n_items, film, hidden, cap, out);
+}
+
+xd_status
+xd_cold_new_joint(const xd_config *cfg, const xd_schema *prior, bool joint, int32_t n_items,
+				  bool film, int hidden, int cap, xd_cold **out)
 {
 	xd_cold    *c;
 	int			L = cfg->n_tower_layers;
@@ -246,7 +288,7 @@ xd_cold_new(const xd_config *cfg, const xd_schema *prior, int32_t n_items, bool 
 		xd_cold_free(c);
 		return XD_EINVAL;
 	}
-	if (prior && (st = xd_cold_prior_layout(c, prior, n_items)) != XD_OK)
+	if (prior && (st = xd_cold_prior_layout(c, prior, n_items, joint)) != XD_OK)
 	{
 		xd_cold_free(c);
 		return st;
@@ -342,6 +384,7 @@ xd_cold_free(xd_cold *c)
 	free(c->pf_width);
 	free(c->pf_base);
 	free(c->pf_type);
+	free(c->pf_stride);
 	free(c->prior_mu);
 	free(c->prior_isd);
 	free(c->prior_band);
@@ -353,7 +396,8 @@ xd_cold_free(xd_cold *c)
 void
 xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
 {
-	int			F = c->n_prior - 1;
+	int			F = c->n_prior - 1 - (c->joint_cells > 0);
+	int32_t		cell = 0;
 
 	for (int f = 0; f < F; f++)
 	{
@@ -379,8 +423,11 @@ xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
 				}
 		}
 		rows[f] = c->pf_base[f] + v;
+		cell += c->pf_stride[f] * v;
 	}
 	rows[F] = 0;
+	if (c->joint_cells > 0)
+		rows[F + 1] = c->marg_rows + cell;	/* the joint cell's row */
 }
 
 xd_status

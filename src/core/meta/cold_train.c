@@ -323,6 +323,69 @@ xd_cold_ranks_better(double hit_a, double mrr_a, double hit_b, double mrr_b)
 	return hit_a > hit_b || (hit_a == hit_b && mrr_a > mrr_b);
 }
 
+/*
+ * The prior's scale chosen on the validation ranking (xd_cold_opts.
+ * scale_prior): the meta-trained weight head (cold.prior.{W,k,b}) times each
+ * of xd_cold_prior_scales, kept when its validation positives rank better
+ * (HitRate@10, then MRR) than at 1; the prior's term is linear in lambda,
+ * so the scale is folded into the head and nothing new is stored. Why: the
+ * loss trains lambda against one uniform item negative per positive, which
+ * a popular item beats at any weight, while serving ranks the head against
+ * the head (docs/cold-start.md, A task-adaptive joint-cell prior).
+ */
+static const float xd_cold_prior_scales[] = {0.0f, 0.5f, 2.0f, 4.0f, 8.0f};
+
+static xd_status
+xd_cold_scale_prior(xd_cold_loop *lp, xd_cold *cold, const int32_t *vusers, int64_t n_v,
+					xd_cold_report *rep)
+{
+	xd_param   *head[3] = {cold->lam_W, cold->lam_k, cold->lam_b};
+	float	   *saved[3];
+	float		kept = 1.0f;
+	xd_status	st = XD_OK;
+
+	for (int h = 0; h < 3; h++)
+	{
+		saved[h] = malloc(sizeof(float) * (size_t) head[h]->rows * head[h]->cols);
+		if (!saved[h])
+		{
+			while (h-- > 0)
+				free(saved[h]);
+			return XD_ENOMEM;
+		}
+		memcpy(saved[h], head[h]->w, sizeof(float) * (size_t) head[h]->rows * head[h]->cols);
+	}
+	for (size_t i = 0; i <= sizeof(xd_cold_prior_scales) / sizeof(float); i++)
+	{
+		bool		last = i == sizeof(xd_cold_prior_scales) / sizeof(float);
+		float		a = last ? kept : xd_cold_prior_scales[i];
+		double		loss,
+					auc,
+					hit,
+					mrr;
+
+		for (int h = 0; h < 3; h++)
+			for (size_t k = 0; k < (size_t) head[h]->rows * head[h]->cols; k++)
+				head[h]->w[k] = a * saved[h][k];
+		if (last)
+			break;
+		if ((st = xd_cold_validate(lp, cold, vusers, n_v, true, &loss, &auc, &hit, &mrr,
+								   NULL)) != XD_OK)
+			break;
+		if (xd_cold_ranks_better(hit, mrr, rep->valid_hit10, rep->valid_mrr))
+		{
+			rep->valid_hit10 = hit;
+			rep->valid_mrr = mrr;
+			rep->valid_auc = auc;
+			kept = a;
+		}
+	}
+	rep->prior_scale = kept;
+	for (int h = 0; h < 3; h++)
+		free(saved[h]);
+	return st;
+}
+
 int
 xd_cold_pick(const xd_cold_report *reps, int n)
 {
@@ -384,6 +447,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 
 	*out = NULL;
 	memset(rep, 0, sizeof(*rep));
+	rep->prior_scale = 1.0;
 	memset(&lp, 0, sizeof(lp));
 	if (!ds->finalized || o->max_support < 1 || o->max_query < 1 || o->n_neg < 0 ||
 		o->episodes_per_step < 1 || o->max_epochs < 0 || o->patience < 1 ||
@@ -456,8 +520,10 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	cfg.repeat = cfg.repeat && o->rho;
 	/* the prior only within its bound (cold.h): a wider table is left out */
 	prior = o->prior && xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ? &ds->enc.schema : NULL;
-	if ((st = xd_cold_new(&cfg, prior, ds->n_items, o->film, o->hidden, cap, &cold)) != XD_OK ||
-		(st = xd_cold_new(&cfg, prior, ds->n_items, o->film, o->hidden, 1, &best)) != XD_OK)
+	if ((st = xd_cold_new_joint(&cfg, prior, o->joint, ds->n_items, o->film, o->hidden, cap,
+								&cold)) != XD_OK ||
+		(st = xd_cold_new_joint(&cfg, prior, o->joint, ds->n_items, o->film, o->hidden, 1,
+								&best)) != XD_OK)
 		goto done;
 	if (start)
 		xd_cold_copy_values(cold, start);
@@ -589,6 +655,9 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 				cold->floor->w[0] = 0.0f;
 			rep->floor = cold->floor->w[0] != 0.0f;
 		}
+		if (o->scale_prior && cold->lam_W &&
+			(st = xd_cold_scale_prior(&lp, cold, vusers, n_v, rep)) != XD_OK)
+			goto done;
 	}
 	rep->best_valid_loss = best_loss;
 	rep->n_train_users = n_t;
