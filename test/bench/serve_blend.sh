@@ -14,8 +14,13 @@
 #     10) for each of the target's users;
 #   - rank_many: XD_BENCH_MANY (default 20) calls of xdrec.rank_many over all
 #     of them, k = 10.
-# Prints the fastest round of each (ms) and the blend's ratio to target-only,
-# for the generator's features and again without its item-scoped ones.
+# Prints the fastest round of each, per pass of rank and per call of
+# rank_many: wall-clock ms and the backend's own CPU ms (on-CPU time from
+# /proc/self/schedstat, so it does not count the time other jobs on a shared
+# machine held the cores; empty where that file is not readable); then the
+# blend's ratio to target-only, and rank_many's to the rank loop over the same
+# users. XD_BENCH_FEATURES: both (default), item (the generator's features)
+# or noitem (without its item-scoped ones).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$XD_ROOT"
@@ -23,6 +28,14 @@ cd "$XD_ROOT"
 ROUNDS=${XD_BENCH_ROUNDS:-5}
 MANY=${XD_BENCH_MANY:-20}
 PASSES=${XD_BENCH_PASSES:-5}
+FEATURES=${XD_BENCH_FEATURES:-both}
+case "$FEATURES" in
+both | item | noitem) ;;
+*)
+	echo "XD_BENCH_FEATURES must be both, item or noitem, not $FEATURES" >&2
+	exit 2
+	;;
+esac
 
 xd_install_deps >/dev/null
 xd_build_install
@@ -30,6 +43,14 @@ xd_start_cluster
 xd_psql -c "CREATE EXTENSION xdrec"
 
 xd_psql >/dev/null <<'SQL'
+-- this backend's time on a CPU so far, in ms (Linux), or NULL
+CREATE FUNCTION bench_cpu_ms() RETURNS float8 LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::float8 / 1e6;
+EXCEPTION WHEN OTHERS THEN
+	RETURN NULL;
+END
+$$;
 SELECT xdrec.generate('bb_gen', '{"seed": 11, "control": true, "domains": 2, "sizes": {"source": {"users": 400, "items": 300, "interactions": 20000}, "target": {"users": 200, "items": 1500, "interactions": 2000}}}');
 SQL
 
@@ -61,31 +82,39 @@ CREATE TABLE ${model}_users AS
 SELECT array_agg(DISTINCT user_key ORDER BY user_key) AS keys
 FROM xdrec.rank_many('$model', (SELECT array_agg(DISTINCT user_key) FROM bb_gen WHERE domain = 'd1'),
                      '{}', 1, on_unknown => 'skip');
-CREATE FUNCTION ${model}_time(version bigint, OUT rank_ms float8, OUT many_ms float8, OUT served bool)
+-- per pass of rank over the users and per call of rank_many: wall and CPU ms
+CREATE FUNCTION ${model}_time(version bigint, OUT rank_ms float8, OUT many_ms float8,
+	OUT rank_cpu float8, OUT many_cpu float8, OUT served bool)
 LANGUAGE plpgsql AS \$\$
 DECLARE
 	keys bigint[] := (SELECT b.keys FROM ${model}_users b);
 	t0 timestamptz;
+	c0 float8;
 	u bigint;
 BEGIN
 	PERFORM xdrec.deploy('$model', 'd1', version);
 	served := (SELECT bool_and(m.version = ${model}_time.version)
 	           FROM xdrec.rank_many('$model', keys, '{}', 10) m);
 	t0 := clock_timestamp();
+	c0 := bench_cpu_ms();
 	FOR i IN 1..$PASSES LOOP
 		FOREACH u IN ARRAY keys LOOP
 			PERFORM * FROM xdrec.rank('$model', u, '{}', 10);
 		END LOOP;
 	END LOOP;
-	rank_ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+	rank_cpu := (bench_cpu_ms() - c0) / $PASSES;
+	rank_ms := 1000 * extract(epoch FROM clock_timestamp() - t0) / $PASSES;
 	t0 := clock_timestamp();
+	c0 := bench_cpu_ms();
 	FOR i IN 1..$MANY LOOP
 		PERFORM count(*) FROM xdrec.rank_many('$model', keys, '{}', 10);
 	END LOOP;
-	many_ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
+	many_cpu := (bench_cpu_ms() - c0) / $MANY;
+	many_ms := 1000 * extract(epoch FROM clock_timestamp() - t0) / $MANY;
 END
 \$\$;
-CREATE TEMP TABLE t (round int, which text, rank_ms float8, many_ms float8, served bool);
+CREATE TEMP TABLE t (round int, which text, rank_ms float8, many_ms float8, rank_cpu float8,
+	many_cpu float8, served bool);
 DO \$\$
 DECLARE
 	b bigint := (SELECT blend FROM ${model}_versions);
@@ -97,15 +126,21 @@ BEGIN
 	END LOOP;
 END
 \$\$;
-SELECT '$model ' || rpad(which, 12) || ' rank x ' || cardinality((SELECT keys FROM ${model}_users)) || ' users x $PASSES: '
-       || round(min(rank_ms)::numeric, 1) || ' ms   rank_many x $MANY: ' || round(min(many_ms)::numeric, 1)
-       || ' ms   (fastest of $ROUNDS rounds; served as asked: ' || bool_and(served) || ')'
+-- format() prints a NULL (no CPU time) as empty
+SELECT format('%s %s rank x %s users: %s ms (CPU %s)   one rank_many of them: %s ms (CPU %s)   '
+              'rank_many / rank loop: %sx (CPU %sx)   (fastest of $ROUNDS rounds of $PASSES passes '
+              'and $MANY calls; served as asked: %s)',
+              '$model', rpad(which, 12), cardinality((SELECT keys FROM ${model}_users)),
+              round(min(rank_ms)::numeric, 2), round(min(rank_cpu)::numeric, 2),
+              round(min(many_ms)::numeric, 2), round(min(many_cpu)::numeric, 2),
+              round((min(many_ms) / min(rank_ms))::numeric, 2),
+              round((min(many_cpu) / min(rank_cpu))::numeric, 2), bool_and(served))
 FROM t GROUP BY which ORDER BY which;
-SELECT '$model blend / target-only: rank '
-       || round((min(rank_ms) FILTER (WHERE which = 'blend') / min(rank_ms) FILTER (WHERE which = 'target_only'))::numeric, 2)
-       || 'x, rank_many '
-       || round((min(many_ms) FILTER (WHERE which = 'blend') / min(many_ms) FILTER (WHERE which = 'target_only'))::numeric, 2)
-       || 'x'
+SELECT format('%s blend / target-only: rank %sx (CPU %sx), rank_many %sx (CPU %sx)', '$model',
+              round((min(rank_ms) FILTER (WHERE which = 'blend') / min(rank_ms) FILTER (WHERE which = 'target_only'))::numeric, 2),
+              round((min(rank_cpu) FILTER (WHERE which = 'blend') / min(rank_cpu) FILTER (WHERE which = 'target_only'))::numeric, 2),
+              round((min(many_ms) FILTER (WHERE which = 'blend') / min(many_ms) FILTER (WHERE which = 'target_only'))::numeric, 2),
+              round((min(many_cpu) FILTER (WHERE which = 'blend') / min(many_cpu) FILTER (WHERE which = 'target_only'))::numeric, 2))
 FROM t;
 SQL
 }
@@ -114,6 +149,10 @@ SQL
 # tower runs once per item (serve.h, per-item gates); without them once per
 # user, and rank_many's users share one matrix product
 status=0
-measure bb "xdrec.generated_features()" || status=1
-measure bb_noitem "(SELECT jsonb_agg(f) FROM jsonb_array_elements(xdrec.generated_features()) f WHERE f->>'scope' IS DISTINCT FROM 'item')" || status=1
+if [ "$FEATURES" != noitem ]; then
+	measure bb "xdrec.generated_features()" || status=1
+fi
+if [ "$FEATURES" != item ]; then
+	measure bb_noitem "(SELECT jsonb_agg(f) FROM jsonb_array_elements(xdrec.generated_features()) f WHERE f->>'scope' IS DISTINCT FROM 'item')" || status=1
+fi
 exit $status

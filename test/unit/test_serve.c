@@ -42,6 +42,16 @@ XD_TEST(serve_top_k_small_cases)
 	XD_CHECK(out[0].item == 1 && out[1].item == 0);
 	XD_CHECK(xd_top_k(s, NULL, 6, 0, out) == 0);
 	XD_CHECK(xd_top_k(s, NULL, 0, 3, out) == 0);
+	/* rising scores: every entry gets in and pushes the kept ones down */
+	{
+		float		up[40];
+
+		for (int i = 0; i < 40; i++)
+			up[i] = (float) i;
+		XD_REQUIRE(xd_top_k(up, NULL, 40, 8, out) == 8);
+		for (int r = 0; r < 8; r++)
+			XD_CHECK(out[r].item == 39 - r && out[r].score == (float) (39 - r));
+	}
 }
 
 /* Against a full sort, on many ties (scores from 5 values) and every k. */
@@ -54,6 +64,8 @@ XD_TEST(serve_top_k_matches_full_sort)
 	xd_hit	   *out = malloc(sizeof(xd_hit) * (n + 5));
 	xd_rng		rng;
 	int			kept = 0;
+	int			ks[64];
+	int			n_ks = 0;
 
 	xd_rng_seed(&rng, 5);
 	for (int i = 0; i < n; i++)
@@ -64,8 +76,14 @@ XD_TEST(serve_top_k_matches_full_sort)
 			all[kept++] = (xd_hit) {s[i], i};
 	}
 	qsort(all, kept, sizeof(xd_hit), ts_cmp);
+	/* every seventh k, and either side of the switch from sorted array to heap */
 	for (int k = 1; k <= n + 5; k += 7)
+		ks[n_ks++] = k;
+	ks[n_ks++] = XD_TOP_K_SORTED;
+	ks[n_ks++] = XD_TOP_K_SORTED + 1;
+	for (int t = 0; t < n_ks; t++)
 	{
+		int			k = ks[t];
 		int			got = xd_top_k(s, keep, n, k, out);
 		bool		same = got == (k < kept ? k : kept);
 

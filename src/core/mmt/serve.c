@@ -1,6 +1,7 @@
 /*
- * serve.c - serving at speed (serve.h): top-k by a size-k heap, and the item
- * tower's outputs under one context, computed once and scored for many users.
+ * serve.c - serving at speed (serve.h): top-k (a sorted array or a heap),
+ * and the item tower's outputs under one context, computed once and scored
+ * for many users.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -41,6 +42,34 @@ xd_heap_down(xd_hit *h, int n, int i)
 	}
 }
 
+/*
+ * xd_top_k for a small k: out[0..h) kept best first, a newcomer inserted in
+ * place. It has the largest index so far, so it goes after every equal score.
+ */
+static int
+xd_top_k_sorted(const float *scores, const uint8_t *keep, int n, int k, xd_hit *out)
+{
+	int			h = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		s = scores[i];
+		int			j;
+
+		/* full: only a strictly higher score than the last gets in (no NaN) */
+		if (h == k && !(s > out[k - 1].score))
+			continue;
+		if ((keep && !keep[i]) || isnan(s))
+			continue;
+		j = h < k ? h++ : k - 1;
+		for (; j > 0 && out[j - 1].score < s; j--)
+			out[j] = out[j - 1];
+		out[j].score = s;
+		out[j].item = i;
+	}
+	return h;
+}
+
 int
 xd_top_k(const float *scores, const uint8_t *keep, int n, int k, xd_hit *out)
 {
@@ -48,6 +77,8 @@ xd_top_k(const float *scores, const uint8_t *keep, int n, int k, xd_hit *out)
 
 	if (k <= 0)
 		return 0;
+	if (k <= XD_TOP_K_SORTED)
+		return xd_top_k_sorted(scores, keep, n, k, out);
 	for (int i = 0; i < n; i++)
 	{
 		xd_hit		x = {scores[i], i};

@@ -4,8 +4,8 @@
  * cache, encode the caller's context, and let the core's serving code
  * (xdrec/serve.h) score every item from the item-tower outputs cached for
  * that context (serve/item_cache.c, docs/serving.md), drop seen items (from
- * the cached version, no table scan) and non-candidates, keep the top k by a
- * size-k heap, and for rank_many group the users by context. Read-only:
+ * the cached version, no table scan) and non-candidates, keep the top k
+ * (xd_top_k), and for rank_many group the users by context. Read-only:
  * works on a hot standby.
  *
  * k must be in 1..10000 (an error otherwise); fewer rows come back when the
