@@ -638,6 +638,7 @@ XD_TEST(biao_zo_estimate_sign_is_known)
 				moved = 0.0;
 	float		sign,
 				sign2;
+	xd_biao    *bad = NULL;
 
 	memset(&b, 0, sizeof(b));
 	zo_opts(&bo);
@@ -700,6 +701,10 @@ XD_TEST(biao_zo_estimate_sign_is_known)
 	/* two unit directions, not the same: the mean is shorter than one step */
 	printf("  two directions: u.u2 %.3f, phi moved %.4f\n", dot, sqrt(moved));
 	XD_CHECK(fabs(dot) < 0.999 && sqrt(moved) < bo.zo_step && sqrt(moved) > 0.0);
+	/* no direction is no step: refused */
+	bo.zo_directions = 0;
+	XD_CHECK(xd_biao_new(&bo, a.model, a.src, (const xd_dataset *const *) a.tgt, N_TGT,
+						 &bad) == XD_EINVAL);
 	free(u);
 	free(u2);
 	free(step);
