@@ -155,6 +155,10 @@ typedef struct xd_biao_opts
 	float		zo_eps;			/* the perturbation's norm in phi (1) */
 	float		zo_step;		/* phi's move along u (1; 0: the frozen
 								 * control at the same cost) */
+	int			zo_directions;	/* estimates per step (1): with n > 1, phi
+								 * moves zo_step times the mean of the n
+								 * directions, each signed toward its lower
+								 * side; each costs as much as a step */
 	int			zo_refit_steps; /* Adam steps of the fresh fit (100) */
 	int			zo_dev_batches; /* developing batches per target (8) */
 	xd_hooks	hooks;			/* the copies' training polls its stop (the

@@ -22,7 +22,7 @@
  * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.5)]
  *        [--contradiction share (1)] [--target-mode1 share (0.5)]
  *        [--src-rows n] (the world, fixture.h)
- *        [--seeds n (3, at most 5)] [--seed-offset k (0)]
+ *        [--seeds n (3, at most 12)] [--seed-offset k (0)]
  *        [--interval n] [--neumann terms] [--neumann-alpha x] [--warmup epochs]
  *        [--upper-lr x]
  *        [--dev-batches n] [--source-batches n] [--refit-steps n]
@@ -43,6 +43,8 @@
  *        (4), every `every` epochs from the warm-up or a plateau; the
  *        control's step 0; early stopping keeps no epoch before the last
  *        step, xd_biao_first_kept_epoch) [--zo-plateau p (0: off)]
+ *        [--zo-directions n (1)] (estimates per step, their signed
+ *        directions averaged)
  *        [--no-snr] (without the upper-signal table, to try a setting)
  *        [--fixed-epochs n] (every source trains n epochs, no early
  *        stopping: the model kept is the last, weighted epochs included)
@@ -66,7 +68,7 @@
 #include "xdrec/sample.h"
 #include "xdrec/transfer.h"
 
-#define MAX_SEEDS 5
+#define MAX_SEEDS 12
 #define N_TGT 3
 
 enum
@@ -124,6 +126,7 @@ static int	uzo_n = -1,			/* --upper-zo n[:every[:k[:eps[:step]]]]; */
 static float uzo_eps = -1.0f,
 			uzo_step = -1.0f;
 static int	uzo_plateau = -1;	/* --zo-plateau p; -1: biao.h's default */
+static int	uzo_directions = -1;	/* --zo-directions n; -1: biao.h's default */
 static int	fixed_epochs = 0;	/* --fixed-epochs n: every source trains n
 								 * epochs, no early stopping */
 static bool no_snr = false;		/* --no-snr: skip the upper-signal table */
@@ -394,6 +397,8 @@ biao_opts_of(int v, int s, xd_biao_opts *bo)
 			bo->zo_step = uzo_step;
 		if (uzo_plateau >= 0)
 			bo->zo_plateau = uzo_plateau;
+		if (uzo_directions > 0)
+			bo->zo_directions = uzo_directions;
 	}
 	/* the control: the same run, its perceptron never moving */
 	if (v == S_FROZEN)
@@ -1000,9 +1005,10 @@ write_intro(FILE *f)
 	if (upper_zo)
 		fprintf(f, "Not the defaults: the zeroth-order upper step (`--upper-zo`, biao.h's "
 				"XD_BIAO_UPPER_ZO): %d steps, one every %d epoch(s) from the warm-up or a "
-				"plateau of %d epochs, each two copies trained %d epochs at phi +- %g u, "
-				"phi moved %g along u; the control's move 0. The implicit settings above "
-				"are unused.\n\n", bo.zo_estimates, bo.zo_every, bo.zo_plateau, bo.zo_epochs,
+				"plateau of %d epochs, each %d estimate(s) of two copies trained %d epochs at "
+				"phi +- %g u, phi moved %g along their mean signed u; the control's move 0. "
+				"The implicit settings above are unused.\n\n", bo.zo_estimates, bo.zo_every,
+				bo.zo_plateau, bo.zo_directions, bo.zo_epochs,
 				(double) bo.zo_eps, (double) bo.zo_step);
 	if (fixed_epochs > 0)
 		fprintf(f, "Not the defaults: every source trained exactly %d epochs (`--fixed-epochs`), "
@@ -1235,7 +1241,9 @@ write_tables(FILE *f)
 				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
 		if (ran(S_FROZEN) && ran(S_BIAO))
 		{
-			double		gc[N_ADAPT];
+			double		gc[N_ADAPT],
+						rel[N_ADAPT][MAX_SEEDS];
+			int			worse_c[N_ADAPT] = {0};
 
 			for (int a = 0; a < N_ADAPT; a++)
 			{
@@ -1246,13 +1254,36 @@ write_tables(FILE *f)
 				{
 					x[s] = summed(S_BIAO, a, s);
 					c[s] = summed(S_FROZEN, a, s);
+					rel[a][s] = 100.0 * (x[s] / c[s] - 1.0);
 				}
 				gc[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
+				for (int t = 0; t < N_TGT; t++)
+				{
+					double		d[MAX_SEEDS];
+
+					for (int s = 0; s < n_seeds; s++)
+						d[s] = mrr[S_BIAO][a][t][s] - mrr[S_FROZEN][a][t][s];
+					worse_c[a] += mean_of(d, n_seeds) <
+						-2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
+				}
 			}
 			fprintf(f, "- Against the control (the same runs with the perceptron frozen at its "
 					"start: BIAO's cost and perturbation without its learning): %+.1f%% with "
 					"auto, %+.1f%% with DRR. What the learnt weights add.\n",
 					gc[A_AUTO], gc[A_DRR]);
+			/* the seeds' spread decides whether that gain is the weights' or noise */
+			fprintf(f, "- Per seed against the control, relative, auto / DRR:");
+			for (int s = 0; s < n_seeds; s++)
+				fprintf(f, " %+.1f%% / %+.1f%%%s", rel[A_AUTO][s], rel[A_DRR][s],
+						s + 1 < n_seeds ? "," : ".");
+			fprintf(f, " Mean of the per-seed gains (se): %+.1f%% (%.1f) with auto, "
+					"%+.1f%% (%.1f) with DRR; targets worse than the control beyond noise "
+					"(paired difference below -2 se): %d with auto, %d with DRR.\n",
+					mean_of(rel[A_AUTO], n_seeds),
+					sd_of(rel[A_AUTO], n_seeds) / sqrt((double) n_seeds),
+					mean_of(rel[A_DRR], n_seeds),
+					sd_of(rel[A_DRR], n_seeds) / sqrt((double) n_seeds),
+					worse_c[A_AUTO], worse_c[A_DRR]);
 		}
 		if (!real_mode)
 		{
@@ -1488,6 +1519,8 @@ main(int argc, char **argv)
 			no_snr = true;
 		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
 			snr_n = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--zo-directions") == 0 && i + 1 < argc)
+			uzo_directions = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)

@@ -627,11 +627,18 @@ XD_TEST(biao_zo_estimate_sign_is_known)
 				b;
 	xd_batch	batch = {0};
 	float	   *u = NULL,
+			   *u2 = NULL,
 			   *phi0 = NULL,
+			   *step = NULL,
 			   *pb;
 	int			n_phi;
-	double		dev[2];
-	float		sign;
+	double		dev[2],
+				dev2[2],
+				dot = 0.0,
+				moved = 0.0;
+	float		sign,
+				sign2;
+	xd_biao    *bad = NULL;
 
 	memset(&b, 0, sizeof(b));
 	zo_opts(&bo);
@@ -661,7 +668,46 @@ XD_TEST(biao_zo_estimate_sign_is_known)
 	XD_CHECK(dev[0] != dev[1]);
 	for (int k = 0; k < n_phi; k++)
 		XD_CHECK(pb[k] == phi0[k] + sign * bo.zo_step * u[k]);
+	world_free(&a);
+	world_free(&b);
+	xd_batch_free(&batch);
+
+	/* two directions per step: the mean of the two estimates' signed u */
+	bo.zo_directions = 2;
+	u2 = malloc(sizeof(float) * n_phi);
+	step = calloc(n_phi, sizeof(float));
+	XD_REQUIRE(u2 && step);
+	XD_REQUIRE(world_new(&a, 9, 3000, &bo) && world_new(&b, 9, 3000, &bo));
+	memcpy(phi0, xd_biao_phi(a.bi, &n_phi), sizeof(float) * n_phi);
+	XD_REQUIRE(xd_biao_zo_estimate(a.bi, a.model, a.src, true, u, dev) == XD_OK);
+	XD_REQUIRE(xd_biao_zo_estimate(a.bi, a.model, a.src, true, u2, dev2) == XD_OK);
+	XD_CHECK(dev[0] != dev[1] && dev2[0] != dev2[1]);
+	sign = dev[0] < dev[1] ? 1.0f : -1.0f;
+	sign2 = dev2[0] < dev2[1] ? 1.0f : -1.0f;
+	for (int k = 0; k < n_phi; k++)
+	{
+		step[k] += sign * u[k] / 2.0f;
+		step[k] += sign2 * u2[k] / 2.0f;
+		dot += (double) u[k] * u2[k];
+	}
+	XD_REQUIRE(first_batch(&b, 64, &batch));
+	XD_REQUIRE(xd_biao_weigh(b.bi, b.model, &batch, 0) == XD_OK);
+	pb = xd_biao_phi(b.bi, &n_phi);
+	for (int k = 0; k < n_phi; k++)
+	{
+		XD_CHECK(pb[k] == phi0[k] + bo.zo_step * step[k]);
+		moved += ((double) pb[k] - phi0[k]) * ((double) pb[k] - phi0[k]);
+	}
+	/* two unit directions, not the same: the mean is shorter than one step */
+	printf("  two directions: u.u2 %.3f, phi moved %.4f\n", dot, sqrt(moved));
+	XD_CHECK(fabs(dot) < 0.999 && sqrt(moved) < bo.zo_step && sqrt(moved) > 0.0);
+	/* no direction is no step: refused */
+	bo.zo_directions = 0;
+	XD_CHECK(xd_biao_new(&bo, a.model, a.src, (const xd_dataset *const *) a.tgt, N_TGT,
+						 &bad) == XD_EINVAL);
 	free(u);
+	free(u2);
+	free(step);
 	free(phi0);
 	xd_batch_free(&batch);
 	world_free(&a);

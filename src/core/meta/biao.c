@@ -135,6 +135,7 @@ xd_biao_opts_default(xd_biao_opts *o)
 	o->zo_epochs = 5;
 	o->zo_eps = 1.0f;
 	o->zo_step = 1.0f;
+	o->zo_directions = 1;
 	o->zo_refit_steps = 100;
 	o->zo_dev_batches = 8;
 	o->seed = 1;
@@ -1085,22 +1086,36 @@ xd_biao_zo_estimate(xd_biao *bi, xd_model *model, const xd_dataset *src, bool dr
  * whose copy left the targets the lower developing loss. A step of fixed
  * size on the sign, not zo_step (L+ - L-) / (2 eps): the few estimates a
  * 3x budget affords each carry a clear sign (|z| 2.3-4.2 within a state,
- * docs/training.md) and a small, state-dependent size.
+ * docs/training.md) and a small, state-dependent size. With zo_directions
+ * n > 1, n estimates from the same phi, and the step is zo_step times the
+ * mean of their signed directions (n = 1: the single one, bit for bit).
  */
 static xd_status
 zo_upper_step(xd_biao *bi, xd_model *model)
 {
 	double		t0 = xd_clock_seconds();
-	double		dev[2];
-	float		sign;
-	xd_status	st;
+	double		dev[2],
+				dev_sum = 0.0;
+	int			n_dir = bi->o.zo_directions;
+	xd_status	st = XD_OK;
 
-	if ((st = xd_biao_zo_estimate(bi, model, bi->src, true, bi->phig, dev)) != XD_OK ||
-		(st = push_dev_loss(bi, 0.5 * (dev[0] + dev[1]))) != XD_OK)
+	/* phig: the mean signed direction; phig1: each estimate's u */
+	memset(bi->phig, 0, sizeof(float) * bi->n_phi);
+	for (int j = 0; j < n_dir; j++)
+	{
+		float		sign;
+
+		if ((st = xd_biao_zo_estimate(bi, model, bi->src, true, bi->phig1, dev)) != XD_OK)
+			return st;
+		dev_sum += dev[0] + dev[1];
+		sign = dev[0] < dev[1] ? 1.0f : dev[0] > dev[1] ? -1.0f : 0.0f;
+		for (int k = 0; k < bi->n_phi; k++)
+			bi->phig[k] += sign * bi->phig1[k] / (float) n_dir;
+	}
+	if ((st = push_dev_loss(bi, dev_sum / (2.0 * n_dir))) != XD_OK)
 		return st;
-	sign = dev[0] < dev[1] ? 1.0f : dev[0] > dev[1] ? -1.0f : 0.0f;
 	for (int k = 0; k < bi->n_phi; k++)
-		bi->phi[k] += sign * bi->o.zo_step * bi->phig[k];
+		bi->phi[k] += bi->o.zo_step * bi->phig[k];
 	/* the local term's prototypes, from the current modules, for what follows */
 	for (int t = 0; t < bi->n_targets; t++)
 		if ((st = dev_batch(bi, t)) != XD_OK)
@@ -1363,7 +1378,7 @@ xd_biao_new(const xd_biao_opts *o, xd_model *source, const xd_dataset *src,
 		(o->upper != XD_BIAO_UPPER_IMPLICIT && o->upper != XD_BIAO_UPPER_ZO) ||
 		(o->upper == XD_BIAO_UPPER_ZO &&
 		 (o->zo_estimates < 0 || o->zo_every < 1 || o->zo_epochs < 1 || o->zo_plateau < 0 ||
-		  !(o->zo_eps > 0.0f) || !(o->zo_step >= 0.0f) || o->zo_refit_steps < 0 ||
+		  !(o->zo_eps > 0.0f) || !(o->zo_step >= 0.0f) || o->zo_directions < 1 || o->zo_refit_steps < 0 ||
 		  o->zo_dev_batches < 1)) ||
 		n_targets < 1 || source->cfg.beta != 0.0f ||
 		src->enc.schema.m != m || src->n_users != source->domain->n_users ||
