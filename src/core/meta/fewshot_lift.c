@@ -115,6 +115,71 @@ xd_fewshot_score(void *arg, const xd_batch *b, float *scores)
 	return XD_OK;
 }
 
+/* Appends (u, w) in context c to b as a candidate row (the caller checked room). */
+static void
+add_candidate(xd_batch *b, const xd_dataset *T, const float *c, int32_t u, int32_t w)
+{
+	int			m = T->enc.schema.m;
+	float	   *cw = b->c + (size_t) b->n * m;
+
+	b->users[b->n] = u;
+	b->items[b->n] = w;
+	b->hist[b->n] = 0.0f;
+	memcpy(cw, c, sizeof(float) * (size_t) m);
+	xd_encode_item(&T->enc, w, cw);
+	b->n++;
+}
+
+/* what a row_filler did with row i: added its candidates, skipped it, or found b full */
+typedef enum row_fill
+{
+	ROW_ADDED,
+	ROW_SKIPPED,
+	ROW_FULL
+} row_fill;
+
+typedef row_fill (*row_filler) (void *arg, xd_batch *b, int64_t i, int slot);
+typedef void (*slot_ranker) (void *arg, const float *s, int slot);
+
+/*
+ * Rows 0..n-1 scored in as few batches as hold their candidates: fill adds
+ * row i's candidates to b, remembering them in a slot (0, 1, ... in the
+ * order rows are added), and when b is full (or the rows are done) the batch
+ * is scored and each of its slots ranked; a row too large for an empty batch
+ * is left out. *n_ranked counts the slots ranked.
+ */
+static xd_status
+rank_rows_in_batches(xd_model *model, xd_batch *b, float *s, int64_t n,
+					 row_filler fill, slot_ranker rank, void *arg, int *n_ranked)
+{
+	int			in_batch = 0;
+	xd_status	st = XD_OK;
+
+	*n_ranked = 0;
+	b->n = 0;
+	for (int64_t i = 0; st == XD_OK && i <= n; i++)
+	{
+		row_fill	f = i < n ? fill(arg, b, i, *n_ranked + in_batch) : ROW_FULL;
+
+		if (f == ROW_SKIPPED)
+			continue;
+		if (f == ROW_ADDED)
+		{
+			in_batch++;
+			continue;
+		}
+		if (in_batch > 0 && (st = xd_model_score(model, b, s)) == XD_OK)
+			for (int j = 0; j < in_batch; j++)
+				rank(arg, s, *n_ranked + j);
+		*n_ranked += in_batch;
+		if (i < n && in_batch > 0)
+			i--;				/* the row again, in an empty batch */
+		in_batch = 0;
+		b->n = 0;
+	}
+	return st;
+}
+
 /*
  * One left-out row's candidates in the scoring batch: its positive first,
  * then the user's other history items (own; only when kept), then n_new
@@ -149,29 +214,18 @@ static bool
 add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, int64_t n_own,
 		int32_t u, int32_t v, bool pos_own, xd_rng *rng, lift_row *l)
 {
-	int			m = T->enc.schema.m,
-				n_items = T->n_items,
+	int			n_items = T->n_items,
 				n_others,
 				n_hist = 0;
 	int64_t		k = lower_bound(own, n_own, xd_fs_pair_key(u, 0));
 	int32_t		last = -1;
-
-#define ADD_ITEM(w) do { \
-		float	   *cw = b->c + (size_t) b->n * m; \
-		b->users[b->n] = u; \
-		b->items[b->n] = (w); \
-		b->hist[b->n] = 0.0f; \
-		memcpy(cw, c, sizeof(float) * (size_t) m); \
-		xd_encode_item(&T->enc, (w), cw); \
-		b->n++; \
-	} while (0)
 
 	if (b->n + row_need(own, n_own, u) > b->capacity)
 		return false;
 	l->first = b->n;
 	l->n_own = l->n_new = 0;
 	l->pos_own = pos_own;
-	ADD_ITEM(v);
+	add_candidate(b, T, c, u, v);
 	for (; k < n_own && (int32_t) (own[k] >> 32) == u; k++)
 	{
 		int32_t		w = (int32_t) (own[k] & 0xffffffffu);
@@ -180,7 +234,7 @@ add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, i
 			continue;
 		last = w;
 		n_hist++;
-		ADD_ITEM(w);
+		add_candidate(b, T, c, u, w);
 		l->n_own++;
 	}
 	/* the items the user never chose: all of them when few, else a seeded sample */
@@ -190,7 +244,7 @@ add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, i
 		for (int32_t w = 0; w < n_items; w++)
 			if (w != v && pair_count(own, n_own, u, w) == 0)
 			{
-				ADD_ITEM(w);
+				add_candidate(b, T, c, u, w);
 				l->n_new++;
 			}
 	}
@@ -201,11 +255,10 @@ add_row(xd_batch *b, const xd_dataset *T, const float *c, const uint64_t *own, i
 
 			if (w != v && pair_count(own, n_own, u, w) == 0)
 			{
-				ADD_ITEM(w);
+				add_candidate(b, T, c, u, w);
 				l->n_new++;
 			}
 		}
-#undef ADD_ITEM
 	l->new_weight = l->n_new > 0 ? (double) n_others / l->n_new : 0.0;
 	return true;
 }
@@ -373,8 +426,7 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 {
 	const xd_dataset *T = ps->T;
 	const xd_fewshot_result *res = ps->res;
-	int			m = T->enc.schema.m,
-				n_others = 0;
+	int			n_others = 0;
 	int32_t		u = T->users[r],
 				v = T->items[r];
 	bool		sampled;
@@ -387,23 +439,14 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 	l->pos_shift = pair_count(res->own, res->n_own, u, v) > 0 ? res->lift : 0.0f;
 	l->pos_pop = logf((float) ps->count[v]);	/* log(1 + count - 1) */
 
-#define ADD_ITEM(w) do { \
-		float	   *cw = b->c + (size_t) b->n * m; \
-		b->users[b->n] = u; \
-		b->items[b->n] = (w); \
-		b->hist[b->n] = 0.0f; \
-		memcpy(cw, base, sizeof(float) * (size_t) m); \
-		xd_encode_item(&T->enc, (w), cw); \
-		b->n++; \
-	} while (0)
 #define ADD_CAND(w) do { \
 		l->shift[l->n_cand] = pair_count(res->own, res->n_own, u, (w)) > 0 ? res->lift : 0.0f; \
 		l->pop[l->n_cand] = ps->pop[w]; \
 		l->n_cand++; \
-		ADD_ITEM(w); \
+		add_candidate(b, T, base, u, (w)); \
 	} while (0)
 
-	ADD_ITEM(v);
+	add_candidate(b, T, base, u, v);
 	for (int k = 0; k < ps->n_by_pop && l->n_top < POP_TOP; k++)
 		if (pop_candidate(ps, u, v, ps->by_pop[k]))
 		{
@@ -428,7 +471,6 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 			ADD_CAND(w);
 	}
 #undef ADD_CAND
-#undef ADD_ITEM
 	l->new_weight = l->n_cand > l->n_top ? (double) n_others / (l->n_cand - l->n_top) : 0.0;
 	return true;
 }
@@ -458,6 +500,36 @@ rank_pops(const float *s, const pop_row *l, double *rr)
 	}
 }
 
+/* choose_pop_held's pass over its held-out rows (rank_rows_in_batches) */
+typedef struct pop_pass
+{
+	const pop_support *ps;
+	const int64_t *rows;		/* the held-out rows */
+	float	   *base;
+	xd_rng	   *rng;
+	pop_row    *pr;				/* per slot */
+	double	   *rr;				/* per weight of pop_ladder */
+} pop_pass;
+
+static row_fill
+fill_pop(void *arg, xd_batch *b, int64_t i, int slot)
+{
+	pop_pass   *p = arg;
+	int64_t		r = p->rows[i];
+
+	if (p->ps->count[p->ps->T->items[r]] < 2)
+		return ROW_SKIPPED;		/* its item stands for no new row */
+	return add_pop_row(b, p->ps, r, p->base, p->rng, &p->pr[slot]) ? ROW_ADDED : ROW_FULL;
+}
+
+static void
+rank_pop(void *arg, const float *s, int slot)
+{
+	pop_pass   *p = arg;
+
+	rank_pops(s, &p->pr[slot], p->rr);
+}
+
 /*
  * The popularity term's weight at the chosen lift, on held-out support rows
  * rows[n_hist..n_rows) (up to XD_FS_LIFT_ROWS) the updates never saw: each
@@ -474,8 +546,7 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 {
 	int			m = T->enc.schema.m,
 				n_items = T->n_items,
-				n_ranked = 0,
-				in_batch = 0;
+				n_ranked = 0;
 	int64_t		n_held = n_rows - n_hist < XD_FS_LIFT_ROWS ? n_rows - n_hist : XD_FS_LIFT_ROWS;
 	int32_t    *count = calloc((size_t) n_items + 1, sizeof(int32_t)),
 			   *by_pop = malloc(sizeof(int32_t) * ((size_t) n_items + 1));
@@ -516,27 +587,11 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 		st = XD_ENOMEM;
 	if (st == XD_OK && n_held > 0 && b.capacity < 1 + POP_TOP + POP_NEW)
 		n_held = 0;
-	/* the rows' candidates in as few scoring batches as hold them */
-	for (int64_t i = 0; st == XD_OK && i <= n_held; i++)
+	if (st == XD_OK && n_held > 0)
 	{
-		int64_t		r = i < n_held ? rows[n_hist + i] : -1;
+		pop_pass	pass = {&ps, rows + n_hist, base, rng, pr, rr};
 
-		if (r >= 0 && count[T->items[r]] < 2)
-			continue;			/* its item stands for no new row */
-		if (r >= 0 && add_pop_row(&b, &ps, r, base, rng, &pr[n_ranked + in_batch]))
-		{
-			in_batch++;
-			continue;
-		}
-		/* the batch is full or the rows are done: score and rank it */
-		if (in_batch > 0 && (st = xd_model_score(res->model, &b, s)) == XD_OK)
-			for (int j = 0; j < in_batch; j++)
-				rank_pops(s, &pr[n_ranked + j], rr);
-		n_ranked += in_batch;
-		if (r >= 0 && in_batch > 0)
-			i--;				/* the row again, in an empty batch */
-		in_batch = 0;
-		b.n = 0;
+		st = rank_rows_in_batches(res->model, &b, s, n_held, fill_pop, rank_pop, &pass, &n_ranked);
 	}
 	if (st == XD_OK && n_ranked > 0)
 	{
@@ -554,6 +609,42 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 	free(by_pop);
 	free(count);
 	return st;
+}
+
+/* choose_lift's pass over its picked rows (rank_rows_in_batches) */
+typedef struct lift_pass
+{
+	const xd_dataset *T;
+	const xd_fewshot_result *res;
+	const int64_t *rows;
+	const int64_t *pick;		/* indexes into rows */
+	int64_t		n_hist;
+	float	   *base;
+	xd_rng	   *rng;
+	lift_row   *lr;				/* per slot */
+	double	   *rr;				/* per lift of lift_ladder */
+} lift_pass;
+
+static row_fill
+fill_lift(void *arg, xd_batch *b, int64_t i, int slot)
+{
+	lift_pass  *p = arg;
+	int64_t		r = p->rows[p->pick[i]];
+	int32_t		u = p->T->users[r],
+				v = p->T->items[r];
+
+	xd_dataset_encode(p->T, r, -1, p->base);
+	return add_row(b, p->T, p->base, p->res->own, p->res->n_own, u, v,
+				   pair_count(p->res->own, p->res->n_own, u, v) > (p->pick[i] < p->n_hist),
+				   p->rng, &p->lr[slot]) ? ROW_ADDED : ROW_FULL;
+}
+
+static void
+rank_lift(void *arg, const float *s, int slot)
+{
+	lift_pass  *p = arg;
+
+	rank_lifts(s, &p->lr[slot], p->rr);
 }
 
 /*
@@ -651,37 +742,11 @@ choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, in
 	s = malloc(sizeof(float) * (size_t) (b.capacity > 0 ? b.capacity : 1));
 	if (st == XD_OK && (!base || !s))
 		st = XD_ENOMEM;
-	/*
-	 * the rows' candidates in as few scoring batches as hold them (a row
-	 * too large for an empty batch is left out)
-	 */
-	b.n = 0;
-	for (int i = 0, in_batch = 0; st == XD_OK && i <= n_pick; i++)
+	if (st == XD_OK && n_pick > 0)
 	{
-		int64_t		r = i < n_pick ? rows[pick[i]] : -1;
-		int32_t		u = r >= 0 ? T->users[r] : -1,
-					v = r >= 0 ? T->items[r] : -1;
+		lift_pass	pass = {T, res, rows, pick, n_hist, base, rng, lr, rr};
 
-		if (r >= 0)
-		{
-			xd_dataset_encode(T, r, -1, base);
-			if (add_row(&b, T, base, res->own, res->n_own, u, v,
-						pair_count(res->own, res->n_own, u, v) > (pick[i] < n_hist),
-						rng, &lr[n_ranked + in_batch]))
-			{
-				in_batch++;
-				continue;
-			}
-		}
-		/* the batch is full or the rows are done: score and rank it */
-		if (in_batch > 0 && (st = xd_model_score(res->model, &b, s)) == XD_OK)
-			for (int j = 0; j < in_batch; j++)
-				rank_lifts(s, &lr[n_ranked + j], rr);
-		n_ranked += in_batch;
-		if (r >= 0 && in_batch > 0)
-			i--;				/* the row again, in an empty batch */
-		in_batch = 0;
-		b.n = 0;
+		st = rank_rows_in_batches(res->model, &b, s, n_pick, fill_lift, rank_lift, &pass, &n_ranked);
 	}
 	if (st == XD_OK && n_ranked > 0)
 	{
