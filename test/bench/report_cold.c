@@ -18,8 +18,8 @@
  *  4. the goals are checked as the issue states them: cmml >= 1.10 x the
  *     best heuristic's HitRate@10 at K = 5, and >= 0.90 x warm at K = 20.
  *
- * usage: report_cold [--repeat] [--joint] [--scale-prior] [--paired-scale] [--real-only]
- * [--seeds N] [--real-seeds N] [--first-seed S]
+ * usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior]
+ * [--paired-scale] [--real-only] [--seeds N] [--real-seeds N] [--first-seed S]
  * DOCS_DIR [TSV...] (the tables of test/real/cold_data.sh); --repeat trains
  * MMT-Net with the repeat term (core.h), which the cold path then applies to
  * the support's items with its task's rho; --seeds N seeds per world (2),
@@ -28,7 +28,8 @@
  * from S (11), so more seeds can be run without repeating the first ones;
  * --real-only skips the synthetic world (minutes) to iterate; --joint adds
  * the variant with the joint context cell, --scale-prior chooses the prior's
- * scale on validation, --paired-scale also runs each variant without it.
+ * scale on validation (xd_cold_opts_default's now; --no-scale-prior
+ * leaves it out), --paired-scale also runs each variant without it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -74,6 +75,9 @@ static bool with_joint;
  * on the validation ranking (xd_cold_opts.scale_prior)
  */
 static bool with_scale_prior;
+
+/* --no-scale-prior: the prior's weights as meta-trained (the default scales) */
+static bool without_scale_prior;
 
 /*
  * --paired-scale: as --scale-prior, and every variant with the prior is
@@ -510,7 +514,8 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		co.rho = v != 2;
 		co.prior = v != 3;
 		co.joint = v == 4;
-		co.scale_prior = with_scale_prior || with_paired_scale;
+		co.scale_prior = (co.scale_prior && !without_scale_prior) || with_scale_prior ||
+			with_paired_scale;
 		if ((st = xd_cold_train(model, ds, NULL, &co, &cold[v], &crep[v])) != XD_OK)
 			die("cold train", st);
 		unscaled[v] = NULL;
@@ -555,11 +560,8 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			(long long) rr->res[0].n_warm_users);
 	/* each variant: validation HitRate@10, the prior's scale, K = 5 on the test */
 	for (int v = 0; v < rr->n_variants; v++)
-		for (int k = 0; k < rr->res[v].n_ks; k++)
-			if (rr->res[v].ks[k] == 5)
-				fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
-						rr->valid_hit10[v], rr->prior_scale[v],
-						rr->res[v].cell[k][XD_COLD_CMML].hit10);
+		fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
+				rr->valid_hit10[v], rr->prior_scale[v], hit10_at_5(&rr->res[v]));
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -918,6 +920,8 @@ main(int argc, char **argv)
 			with_joint = true;
 		else if (strcmp(argv[a], "--scale-prior") == 0)
 			with_scale_prior = true;
+		else if (strcmp(argv[a], "--no-scale-prior") == 0)
+			without_scale_prior = true;
 		else if (strcmp(argv[a], "--paired-scale") == 0)
 			with_paired_scale = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
@@ -938,8 +942,8 @@ main(int argc, char **argv)
 	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS ||
 		first_seed < 0)
 	{
-		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--paired-scale] [--real-only] "
-				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, S >= 0)\n",
+		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
+				"[--paired-scale] [--real-only] [--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, S >= 0)\n",
 				MAX_SEEDS);
 		return 2;
 	}
