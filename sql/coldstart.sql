@@ -21,7 +21,8 @@ CREATE TEMP TABLE s AS SELECT xdrec.train('c', 'd0') AS j;
 SELECT j->'cold'->>'trained' AS trained, (j->'cold'->>'epochs')::int > 0 AS epochs,
 	   (j->'cold'->>'episodes')::int > 0 AS episodes,
 	   (j->'cold'->>'valid_loss')::float8 <= (j->'cold'->>'valid_loss_before')::float8 AS no_worse,
-	   j->'cold'->>'prior' AS prior, j->'cold' ? 'own_items_first' AS own_items_first
+	   j->'cold'->>'prior' AS prior, j->'cold' ? 'own_items_first' AS own_items_first,
+	   j->'cold'->>'prior_scale' IN ('0', '0.5', '1', '2', '4', '8') AS prior_scale
 FROM s;
 -- stored with the version: the encoder, the embedding head, FiLM per tower
 -- layer, the context prior (counts, weights' head; no repeat term: no floor)

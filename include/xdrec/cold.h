@@ -353,7 +353,7 @@ typedef struct xd_cold_opts
 	bool		prior;			/* the context-popularity prior (true) */
 	bool		joint;			/* ... with the joint context cell (false) */
 	bool		scale_prior;	/* ... its weights' scale chosen on the
-								 * validation ranking (false) */
+								 * validation ranking (true) */
 	int			hidden;			/* 64 */
 	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
 	int			n_neg;			/* support negatives per positive (2) */

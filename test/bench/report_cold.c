@@ -18,16 +18,18 @@
  *  4. the goals are checked as the issue states them: cmml >= 1.10 x the
  *     best heuristic's HitRate@10 at K = 5, and >= 0.90 x warm at K = 20.
  *
- * usage: report_cold [--repeat] [--joint] [--scale-prior] [--real-only] [--seeds N]
- * [--real-seeds N]
+ * usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior]
+ * [--paired-scale] [--real-only] [--seeds N] [--real-seeds N] [--first-seed S]
  * DOCS_DIR [TSV...] (the tables of test/real/cold_data.sh); --repeat trains
  * MMT-Net with the repeat term (core.h), which the cold path then applies to
  * the support's items with its task's rho; --seeds N seeds per world (2),
  * --real-seeds N for the real tables (small: more seeds are cheap; the
- * Makefile runs 40, at most MAX_SEEDS);
+ * Makefile runs 40, at most MAX_SEEDS); --first-seed S numbers the seeds
+ * from S (11), so more seeds can be run without repeating the first ones;
  * --real-only skips the synthetic world (minutes) to iterate; --joint adds
  * the variant with the joint context cell, --scale-prior chooses the prior's
- * scale on validation.
+ * scale on validation (xd_cold_opts_default's now; --no-scale-prior
+ * leaves it out), --paired-scale also runs each variant without it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@
 #define KMAX 20
 #define N_SEEDS 2			/* by default; --seeds N */
 #define MAX_SEEDS 40
+#define FIRST_SEED 11		/* by default; --first-seed S */
 
 /* --repeat: MMT-Net with the repeat term */
 static bool with_repeat;
@@ -72,6 +75,17 @@ static bool with_joint;
  * on the validation ranking (xd_cold_opts.scale_prior)
  */
 static bool with_scale_prior;
+
+/* --no-scale-prior: the prior's weights as meta-trained (the default scales) */
+static bool without_scale_prior;
+
+/*
+ * --paired-scale: as --scale-prior, and every variant with the prior is
+ * meta-trained a second time without the scale (deterministic under its
+ * seed: the same training up to the scale) and run too, so the scale's
+ * effect per seed is measured on one MMT-Net; stderr prints both picks
+ */
+static bool with_paired_scale;
 
 /* one domain's rows in arrival order, raw */
 typedef struct world
@@ -313,6 +327,35 @@ repeat_signal(xd_model *model, const xd_dataset *ds, run_result *rr)
 	free(s0);
 }
 
+/* K = 5's cmml HitRate@10 of one variant's protocol run */
+static double
+hit10_at_5(const xd_coldeval_result *res)
+{
+	for (int k = 0; k < res->n_ks; k++)
+		if (res->ks[k] == 5)
+			return res->cell[k][XD_COLD_CMML].hit10;
+	return NAN;
+}
+
+/*
+ * --paired-scale: the kept variant's K = 5 without and with the prior's
+ * scale, one line per seed to compare over seeds (`paired` lines)
+ */
+static void
+print_paired(const world *w, uint64_t seed, const run_result *rr,
+			 const xd_cold_report *crep_unscaled, const xd_coldeval_result *res_unscaled)
+{
+	int			kept_unscaled = xd_cold_pick(crep_unscaled, rr->n_variants);
+
+	fprintf(stderr, "paired %s seed %llu: unscaled kept %s K = 5 %.4f; scaled kept %s "
+			"(scale %g) K = 5 %.4f\n", w->name, (unsigned long long) seed,
+			variant_names[kept_unscaled], hit10_at_5(&res_unscaled[kept_unscaled]),
+			variant_names[rr->kept], rr->prior_scale[rr->kept], hit10_at_5(&rr->res[rr->kept]));
+	for (int v = 0; v < rr->n_variants; v++)
+		fprintf(stderr, "  %s: unscaled valid %.4f K = 5 %.4f\n", variant_names[v],
+				crep_unscaled[v].valid_hit10, hit10_at_5(&res_unscaled[v]));
+}
+
 static void
 run_world(const world *w, uint64_t seed, run_result *rr)
 {
@@ -332,8 +375,11 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	xd_train_opts to;
 	xd_train_result tr;
 	xd_cold_opts co;
-	xd_cold_report crep[N_VARIANTS];
-	xd_cold    *cold[N_VARIANTS];
+	xd_cold_report crep[N_VARIANTS],
+				crep_unscaled[N_VARIANTS];	/* --paired-scale */
+	xd_cold    *cold[N_VARIANTS],
+			   *unscaled[N_VARIANTS];
+	static xd_coldeval_result res_unscaled[N_VARIANTS];	/* large */
 	xd_coldeval_opts eo;
 	xd_status	st;
 	int			nn = w->schema.n_num,
@@ -468,8 +514,15 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		co.rho = v != 2;
 		co.prior = v != 3;
 		co.joint = v == 4;
-		co.scale_prior = with_scale_prior;
+		co.scale_prior = (co.scale_prior && !without_scale_prior) || with_scale_prior ||
+			with_paired_scale;
 		if ((st = xd_cold_train(model, ds, NULL, &co, &cold[v], &crep[v])) != XD_OK)
+			die("cold train", st);
+		unscaled[v] = NULL;
+		crep_unscaled[v] = crep[v];
+		co.scale_prior = false;
+		if (with_paired_scale && co.prior &&
+			(st = xd_cold_train(model, ds, NULL, &co, &unscaled[v], &crep_unscaled[v])) != XD_OK)
 			die("cold train", st);
 		rr->valid_loss[v] = crep[v].best_valid_loss;
 		rr->valid_auc[v] = crep[v].valid_auc;
@@ -493,18 +546,22 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)
 			die("cold protocol", st);
 		xd_cold_free(cold[v]);
+		res_unscaled[v] = rr->res[v];
+		if (unscaled[v] &&
+			(st = xd_coldeval_run(model, unscaled[v], ds, &h, &eo, &res_unscaled[v])) != XD_OK)
+			die("cold protocol", st);
+		xd_cold_free(unscaled[v]);
 	}
+	if (with_paired_scale)
+		print_paired(w, seed, rr, crep_unscaled, res_unscaled);
 	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, kept %s, %lld cold %lld warm users\n",
 			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
 			variant_names[rr->kept], (long long) rr->res[0].n_cold_users,
 			(long long) rr->res[0].n_warm_users);
 	/* each variant: validation HitRate@10, the prior's scale, K = 5 on the test */
 	for (int v = 0; v < rr->n_variants; v++)
-		for (int k = 0; k < rr->res[v].n_ks; k++)
-			if (rr->res[v].ks[k] == 5)
-				fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
-						rr->valid_hit10[v], rr->prior_scale[v],
-						rr->res[v].cell[k][XD_COLD_CMML].hit10);
+		fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
+				rr->valid_hit10[v], rr->prior_scale[v], hit10_at_5(&rr->res[v]));
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -844,6 +901,7 @@ main(int argc, char **argv)
 	int			n_tsv = 0;
 	int			n_seeds = N_SEEDS,
 				real_seeds = 0;
+	long long	first_seed = FIRST_SEED;
 	bool		real_only = false;
 	world		worlds[9];
 	int			n_worlds = 0;
@@ -862,12 +920,18 @@ main(int argc, char **argv)
 			with_joint = true;
 		else if (strcmp(argv[a], "--scale-prior") == 0)
 			with_scale_prior = true;
+		else if (strcmp(argv[a], "--no-scale-prior") == 0)
+			without_scale_prior = true;
+		else if (strcmp(argv[a], "--paired-scale") == 0)
+			with_paired_scale = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
 			n_seeds = atoi(argv[++a]);
 		else if (strcmp(argv[a], "--real-seeds") == 0 && a + 1 < argc)
 			real_seeds = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--first-seed") == 0 && a + 1 < argc)
+			first_seed = atoll(argv[++a]);
 		else if (!dir)
 			dir = argv[a];
 		else if (n_tsv < 8)
@@ -875,10 +939,12 @@ main(int argc, char **argv)
 	}
 	if (real_seeds == 0)
 		real_seeds = n_seeds;
-	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS)
+	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS ||
+		first_seed < 0)
 	{
-		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--real-only] [--seeds N] "
-				"[--real-seeds N] DOCS_DIR [TSV...]   (N in 1..%d)\n", MAX_SEEDS);
+		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
+				"[--paired-scale] [--real-only] [--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, S >= 0)\n",
+				MAX_SEEDS);
 		return 2;
 	}
 	if (!real_only)
@@ -916,7 +982,7 @@ main(int argc, char **argv)
 		int			ns = wi == 0 && !real_only ? n_seeds : real_seeds;
 
 		for (int s = 0; s < ns; s++)
-			run_world(&worlds[wi], (uint64_t) (11 + s), &rr[s]);
+			run_world(&worlds[wi], (uint64_t) (first_seed + s), &rr[s]);
 		report_world(md, dat, &worlds[wi], rr, ns, wi);
 		fflush(md);				/* a long run shows each world when it is done */
 		titles[wi] = worlds[wi].name;

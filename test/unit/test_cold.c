@@ -845,7 +845,11 @@ XD_TEST(cold_meta_training_slow)
 
 	XD_REQUIRE(small_world_make(&w));
 	xd_cold_opts_default(&o);
+	/* the prior's scale is chosen on validation by default (c2 below) */
+	XD_CHECK(o.scale_prior);
 	o.max_epochs = 6;
+	/* c1: without the scale, what the default's module is checked against */
+	o.scale_prior = false;
 	XD_REQUIRE(xd_cold_train(w.model, w.ds, NULL, &o, &c1, &r1) == XD_OK);
 	/* meta-training improves on the plain tower it starts from */
 	XD_CHECK(r1.best_valid_loss < r1.first_valid_loss);
@@ -896,7 +900,8 @@ XD_TEST(cold_meta_training_slow)
 
 	/*
 	 * the prior's scale chosen on the validation ranking: the same training,
-	 * then the weight head times the kept scale (1 unless one ranked better)
+	 * then the weight head times the kept scale (1 unless one ranked better);
+	 * the default's module
 	 */
 	o.scale_prior = true;
 	XD_REQUIRE(xd_cold_train(w.model, w.ds, NULL, &o, &c2, &r2) == XD_OK);

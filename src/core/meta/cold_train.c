@@ -34,6 +34,7 @@ xd_cold_opts_default(xd_cold_opts *o)
 	o->film = true;
 	o->rho = true;
 	o->prior = true;
+	o->scale_prior = true;
 	o->hidden = XD_COLD_HIDDEN;
 	o->max_support = 20;
 	o->n_neg = XD_COLD_NEGATIVES;

@@ -98,6 +98,9 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 	xdpg_json_num(b, "seconds", f->rep.seconds, true);
 	/* the context prior (always trained now), and own items first when rho is */
 	appendStringInfo(b, ", \"prior\": %s", f->cold->prior_N ? "true" : "false");
+	/* the weights' scale validation kept (xd_cold_opts.scale_prior; 0: none) */
+	if (f->cold->lam_W)
+		xdpg_json_num(b, "prior_scale", f->rep.prior_scale, true);
 	if (f->cold->floor)
 		appendStringInfo(b, ", \"own_items_first\": %s", f->rep.floor ? "true" : "false");
 	appendStringInfoString(b, "}");
