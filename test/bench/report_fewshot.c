@@ -19,12 +19,17 @@
  * adaptation.
  *
  * Usage: report_fewshot DOCS_DIR [quick] [--real PREPARED_VIEW.tsv [--real-only]]
- * [--targets K] [--fewshot-only] [--repeat K] (to try a setting: --real-only,
+ * [--targets K] [--fewshot-only] [--repeat K] [--first-seed S] (to try a
+ * setting: --real-only,
  * the real view alone; --targets, at most K targets a world; --fewshot-only,
  * fewshot, its stop and lift ablations and the heuristics, not DRR,
  * target-only, the other ablations or the choice; --repeat, each fewshot
  * adaptation timed as the least of K identical runs, the seeded adaptation
- * repeated, so a shared machine's other load does not decide a comparison)
+ * repeated, so a shared machine's other load does not decide a comparison;
+ * --first-seed, the seed set: the supports' and adaptations' seeds S and
+ * S + 1 instead of 0 and 1, the meta-learners' initialisation and
+ * meta-training seeds shifted by S, so that a change is measured on
+ * several independent draws)
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -83,6 +88,7 @@ static real_view real;			/* --real */
 static int	max_targets = 1000;	/* --targets */
 static bool fewshot_only;		/* --fewshot-only */
 static int	n_repeat = 1;		/* --repeat */
+static int	first_seed;			/* --first-seed */
 static double lift_sum[N_WORLDS][N_SIZES];	/* fewshot's repeat lifts, summed over runs */
 static double pop_sum[N_WORLDS][N_SIZES];	/* its popularity weights, summed over runs */
 static float last_pop_beta;		/* the last run's */
@@ -243,12 +249,13 @@ run_world(int wi, bool quick)
 		fs[v] = NULL;
 		if (fewshot_only && (v == M_NO_INIT || v == M_NO_UPDATE))
 			continue;
-		CHECK(xd_fewshot_new(&source.cfg, 3, &fs[v]));
+		CHECK(xd_fewshot_new(&source.cfg, 3 + (uint64_t) first_seed, &fs[v]));
 		fs[v]->use_init = v != 1;
 		fs[v]->use_update = v != 2;
 		fs[v]->use_stop = v != 3;
 		xd_fewshot_opts_default(&fo);
 		fo.episodes = quick ? 150 : 400;
+		fo.seed += (uint64_t) first_seed;
 		t0 = cpu_now();
 		CHECK(xd_fewshot_train(fs[v], source.shared, src_ds, &fo, &rep));
 		meta_seconds[wi][v] = cpu_now() - t0;
@@ -261,7 +268,7 @@ run_world(int wi, bool quick)
 
 	for (int di = 1; di <= n_targets; di++)
 		for (int si = 0; si < N_SIZES; si++)
-			for (int seed = 0; seed < n_seeds; seed++)
+			for (int seed = first_seed; seed < first_seed + n_seeds; seed++)
 			{
 				const xd_dataset *T = wi == W_REAL ? real.ds[di] : g->domains[di].ds;
 				xd_dataset *cut;
@@ -442,7 +449,8 @@ main(int argc, char **argv)
 	const char *real_path = NULL;
 	bool		quick = false,
 				real_only = false;
-	char		path[512];
+	char		path[512],
+				seed_note[64] = "";
 	FILE	   *out;
 
 	for (int i = 1; i < argc; i++)
@@ -458,6 +466,8 @@ main(int argc, char **argv)
 			n_repeat = atoi(argv[++i]);
 			n_repeat = n_repeat > 1 ? n_repeat : 1;
 		}
+		else if (strcmp(argv[i], "--first-seed") == 0 && i + 1 < argc)
+			first_seed = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 0;
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--real") == 0 && i + 1 < argc)
@@ -475,12 +485,14 @@ main(int argc, char **argv)
 		real_view_load(real_path, &real);
 		run_world(W_REAL, quick);
 	}
+	if (first_seed > 0)
+		snprintf(seed_note, sizeof(seed_note), ", seed set --first-seed %d", first_seed);
 	snprintf(path, sizeof(path), "%s/fewshot-report.md", dir);
 	out = fopen(path, "w");
 	if (!out)
 		return 1;
 	fprintf(out, "# Few-shot markets: s²Meta against DRR, target-only and heuristics\n\n"
-			"Written by `make report-fewshot` (test/bench/report_fewshot.c)%s. Two generated "
+			"Written by `make report-fewshot` (test/bench/report_fewshot.c)%s%s. Two generated "
 			"worlds (docs/generator.md): a source of 800 users, 300 items and 30,000 rows, and "
 			"%d targets of 150 users, 100 items and 900 rows whose rule is the source's or "
 			"the control rule; %s. For each target, support size N and seed, N of the "
@@ -503,7 +515,7 @@ main(int argc, char **argv)
 			"time adds the choice to fewshot's when fewshot is served. Times are CPU "
 			"seconds of one adaptation, every method's measured in the same run%s.\n\n"
 			"![HitRate@10 against N](img/fewshot-hit10.png)\n\n",
-			quick ? " in its quick mode" : "", world_targets[0],
+			quick ? " in its quick mode" : "", seed_note, world_targets[0],
 			real_path ? "and a real view of many small markets (below)" :
 			"no real view (test/real/fetch.sh found no data)",
 			n_repeat > 1 ? " (fewshot's the least of --repeat identical runs)" : "");
