@@ -297,8 +297,11 @@ typedef struct xd_fewshot_report
  * users and items to a new domain (fresh embeddings: a pseudo-domain shares
  * nothing with the source but the rule, as a real target), and splits its
  * rows by xd_fewshot_support_of: a support of N (log-uniform in
- * [min_support, max_support]), the query up to max_query of the rest. The
- * shared modules are only read. XD_ENODATA when src is too small to cut
+ * [min_support, max_support]), the query up to max_query of the rest. An
+ * episode's updates fit the support rows serving's fit (implicit feedback:
+ * its training rows, the validation fifth held out, as xd_fewshot_adapt
+ * holds it out for the popularity term), so that the controllers learn on
+ * the fits they drive. The shared modules are only read. XD_ENODATA when src is too small to cut
  * one pseudo-domain.
  */
 xd_status	xd_fewshot_train(xd_fewshot *fs, const xd_shared *source,

@@ -3,6 +3,7 @@
  * checks of the controllers' LSTM cell (the update controller's shape and
  * the stop controller's) unrolled over steps, of the first-order
  * meta-gradient through a run's updates, the preprocessing of eq. 12,
+ * meta-training's updates on the support's training rows alone,
  * deterministic stopping at serving, the repeat lift, the few-shot cut of a domain and the
  * protocol on it (fewshoteval.h), and meta-training on pseudo-domains of a
  * generated source.
@@ -929,12 +930,10 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 	XD_REQUIRE(xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], 16, &rng, &q) == XD_OK);
 	XD_REQUIRE(xd_fs_trace_init(&tr, fs, res.model, 3) == XD_OK);
 	{
-		int64_t		n = cut->n_split[XD_SPLIT_TRAIN] + cut->n_split[XD_SPLIT_VALID];
-		int64_t    *rows = malloc(sizeof(int64_t) * n);
+		int64_t		n;
+		int64_t    *rows = xd_fs_support_rows(cut, &n);
 
-		memcpy(rows, cut->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * cut->n_split[XD_SPLIT_TRAIN]);
-		memcpy(rows + cut->n_split[XD_SPLIT_TRAIN], cut->split_rows[XD_SPLIT_VALID],
-			   sizeof(int64_t) * cut->n_split[XD_SPLIT_VALID]);
+		XD_REQUIRE(rows);
 		XD_REQUIRE(xd_fs_run(fs, &res, cut, rows, n, &rng, false, &tr, &q, NULL) == XD_OK);
 		free(rows);
 	}
@@ -989,6 +988,78 @@ XD_TEST(fewshot_meta_gradient_matches_finite_differences)
 	XD_CHECK(large >= 10);
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 		free(rp.init0[s]);
+	xd_fs_trace_free(&tr);
+	xd_batch_free(&q);
+	xd_fewshot_result_free(&res);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
+ * A meta-training episode's updates fit the rows serving's do
+ * (xd_fs_fit_rows): implicit feedback, the support's training rows alone,
+ * its validation rows held out. A user whose support rows are all
+ * validation rows gets no gradient, so with plain steps (no update
+ * controller: beta 1) its embedding row is theta^0's, bit for bit; fitted
+ * on every support row, as meta-training did, it moves.
+ */
+XD_TEST(fewshot_meta_training_fits_the_training_rows_alone)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_dataset *cut;
+	xd_fewshot_result res;
+	xd_fs_trace tr;
+	xd_batch	q;
+	xd_rng		rng;
+	xd_param   *E;
+	char	   *in_split;
+	int			held_users = 0,
+				held_kept = 0,
+				fitted_users = 0,
+				fitted_moved = 0;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(!w.g->domains[1].ds->has_ratings);
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	fs->use_update = false;
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 96, 9, &cut) == XD_OK);
+	memset(&res, 0, sizeof(res));
+	memset(&tr, 0, sizeof(tr));
+	memset(&q, 0, sizeof(q));
+	xd_rng_seed(&rng, 5);
+	XD_REQUIRE(xd_fs_episode(fs, w.src->shared, cut, XD_FS_BATCH, &rng, &res, &tr, &q) == XD_OK);
+	XD_CHECK(res.steps >= XD_FS_MIN_STEPS);
+	E = xd_fs_slot_param(&res, XD_FS_EMB_U);
+	XD_REQUIRE(E && tr.n[XD_FS_EMB_U] == (int64_t) E->rows * E->cols);
+	/* per user: bit 1 a training row, bit 2 a validation row */
+	in_split = calloc(cut->n_users, 1);
+	XD_REQUIRE(in_split);
+	for (int64_t r = 0; r < cut->n_rows; r++)
+		if (cut->split[r] == XD_SPLIT_TRAIN || cut->split[r] == XD_SPLIT_VALID)
+			in_split[cut->users[r]] |= cut->split[r] == XD_SPLIT_TRAIN ? 1 : 2;
+	for (int32_t u = 0; u < cut->n_users; u++)
+	{
+		bool		kept = memcmp(E->w + (size_t) u * E->cols,
+								  tr.theta[XD_FS_EMB_U] + (size_t) u * E->cols,
+								  sizeof(float) * E->cols) == 0;
+
+		if (in_split[u] == 2)
+		{
+			held_users++;
+			held_kept += kept;
+		}
+		else if (in_split[u] & 1)
+		{
+			fitted_users++;
+			fitted_moved += !kept;
+		}
+	}
+	XD_REQUIRE(held_users >= 2);
+	XD_CHECK(held_kept == held_users);
+	XD_CHECK(fitted_moved == fitted_users);
+	free(in_split);
 	xd_fs_trace_free(&tr);
 	xd_batch_free(&q);
 	xd_fewshot_result_free(&res);

@@ -735,15 +735,9 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 	return st;
 }
 
-xd_status
-xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
-				 const int64_t *rows, int64_t n, int64_t n_hist, uint64_t seed,
-				 xd_fewshot_result *out)
+int64_t
+xd_fs_fit_rows(const xd_dataset *T, int64_t n, int64_t n_hist)
 {
-	double		t0 = xd_clock_seconds();
-	xd_rng		rng;
-	xd_fs_last	last;
-	xd_status	st;
 	/*
 	 * Implicit feedback: the updates fit the history (the training rows)
 	 * alone, so that the popularity term is chosen on rows they never saw
@@ -753,7 +747,19 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	 * paid (TripAdvisor by state). Fitting 80% of the rows lost no
 	 * HitRate, with or without the term (docs/transfer.md).
 	 */
-	int64_t		n_fit = !T->has_ratings && n_hist >= 2 && n_hist < n ? n_hist : n;
+	return !T->has_ratings && n_hist >= 2 && n_hist < n ? n_hist : n;
+}
+
+xd_status
+xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
+				 const int64_t *rows, int64_t n, int64_t n_hist, uint64_t seed,
+				 xd_fewshot_result *out)
+{
+	double		t0 = xd_clock_seconds();
+	xd_rng		rng;
+	xd_fs_last	last;
+	xd_status	st;
+	int64_t		n_fit = xd_fs_fit_rows(T, n, n_hist);
 
 	memset(out, 0, sizeof(*out));
 	if (!T->finalized)
@@ -771,23 +777,34 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	return st;
 }
 
+int64_t *
+xd_fs_support_rows(const xd_dataset *T, int64_t *n)
+{
+	int64_t    *rows;
+
+	*n = T->n_split[XD_SPLIT_TRAIN] + T->n_split[XD_SPLIT_VALID];
+	if (!(rows = malloc(sizeof(int64_t) * (*n + 1))))
+		return NULL;
+	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
+	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
+		   sizeof(int64_t) * T->n_split[XD_SPLIT_VALID]);
+	return rows;
+}
+
 xd_status
 xd_fewshot_adapt(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 				 uint64_t seed, xd_fewshot_result *out)
 {
 	int64_t    *rows;
-	int64_t		n = T->n_split[XD_SPLIT_TRAIN] + T->n_split[XD_SPLIT_VALID];
+	int64_t		n;
 	xd_status	st;
 
 	/* xd_fs_adapt_rows checks the rest */
 	memset(out, 0, sizeof(*out));
 	if (!T->finalized)
 		return XD_EINVAL;
-	if (!(rows = malloc(sizeof(int64_t) * (n + 1))))
+	if (!(rows = xd_fs_support_rows(T, &n)))
 		return XD_ENOMEM;
-	memcpy(rows, T->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * T->n_split[XD_SPLIT_TRAIN]);
-	memcpy(rows + T->n_split[XD_SPLIT_TRAIN], T->split_rows[XD_SPLIT_VALID],
-		   sizeof(int64_t) * T->n_split[XD_SPLIT_VALID]);
 	st = xd_fs_adapt_rows(fs, source, T, rows, n, T->n_split[XD_SPLIT_TRAIN], seed, out);
 	free(rows);
 	return st;

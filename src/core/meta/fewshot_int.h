@@ -75,6 +75,22 @@ xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
 					  xd_fs_trace *tr, const xd_batch *q, xd_fs_last *last);
 
 /*
+ * T's support rows, its training rows then its validation rows, into *n;
+ * malloc'd (NULL: out of memory).
+ */
+int64_t    *xd_fs_support_rows(const xd_dataset *T, int64_t *n);
+
+/*
+ * How many of support rows[n] of T the updates fit, the first n_hist being
+ * its training rows: implicit feedback with validation rows, the training
+ * rows alone (the validation rows choose the popularity term,
+ * fewshot_lift.c); else all n. Serving (xd_fs_adapt_rows) and
+ * meta-training (xd_fewshot_train) both cut by it, so that the controllers
+ * learn on the fits they will drive.
+ */
+int64_t		xd_fs_fit_rows(const xd_dataset *T, int64_t n, int64_t n_hist);
+
+/*
  * xd_fewshot_adapt on support rows[n] of T (finalized), the first n_hist of
  * them the users' history (what the repeat lift lifts: xd_fewshot_adapt's
  * training rows): what the few-shot choice (fewshot_eval.c) fits on the
@@ -83,6 +99,18 @@ xd_status	xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
 xd_status	xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 							 const int64_t *rows, int64_t n, int64_t n_hist, uint64_t seed,
 							 xd_fewshot_result *out);
+
+/*
+ * One meta-training episode's inner loop on cut (its training and validation
+ * rows the support, its test rows the query): res set up from fs, q up to
+ * max_query of the query's positives, then the updates, traced into tr
+ * (XD_FS_MAX_STEPS), on the support rows serving would fit
+ * (xd_fs_fit_rows), the stops sampled. The caller frees res, tr and q
+ * whatever the status.
+ */
+xd_status	xd_fs_episode(xd_fewshot *fs, const xd_shared *source, const xd_dataset *cut,
+						  int max_query, xd_rng *rng, xd_fewshot_result *res, xd_fs_trace *tr,
+						  xd_batch *q);
 
 /*
  * The meta-gradient of a traced run (fewshot_train.c, at its top) added into

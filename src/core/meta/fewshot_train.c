@@ -263,6 +263,42 @@ done:
 	return st;
 }
 
+xd_status
+xd_fs_episode(xd_fewshot *fs, const xd_shared *source, const xd_dataset *cut, int max_query,
+			  xd_rng *rng, xd_fewshot_result *res, xd_fs_trace *tr, xd_batch *q)
+{
+	int64_t		n_sup,
+				n_q,
+			   *rows = NULL;
+	xd_status	st;
+
+	st = xd_fs_setup(fs, source, cut, rng, res);
+	if (st == XD_OK)
+		st = xd_batch_init(q, xd_model_max_rows(res->model), cut->enc.schema.m);
+	if (st == XD_OK)
+	{
+		n_q = cut->n_split[XD_SPLIT_TEST] < max_query ? cut->n_split[XD_SPLIT_TEST] : max_query;
+		st = n_q >= 1 ? xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], (int) n_q, rng, q)
+			: XD_ENODATA;
+	}
+	if (st == XD_OK)
+		st = xd_fs_trace_init(tr, fs, res->model, XD_FS_MAX_STEPS);
+	/*
+	 * The updates fit the rows serving's would (xd_fs_fit_rows): implicit
+	 * feedback, the support's training rows, its validation rows held out
+	 * as serving holds them out for the popularity term. Fitting every
+	 * support row here taught the controllers on fits a fifth larger than
+	 * the ones they drive.
+	 */
+	if (st == XD_OK && !(rows = xd_fs_support_rows(cut, &n_sup)))
+		st = XD_ENOMEM;
+	if (st == XD_OK)
+		st = xd_fs_run(fs, res, cut, rows, xd_fs_fit_rows(cut, n_sup, cut->n_split[XD_SPLIT_TRAIN]),
+					   rng, true, tr, q, NULL);
+	free(rows);
+	return st;
+}
+
 static bool
 params_finite(const xd_fewshot *fs)
 {
@@ -308,9 +344,6 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 		int64_t		N = (int64_t) floor(o->min_support *
 										pow((double) o->max_support / o->min_support,
 											xd_rng_uniform(&rng)));
-		int64_t    *rows = NULL,
-					n_sup,
-					n_q;
 
 		memset(&res, 0, sizeof(res));
 		memset(&tr, 0, sizeof(tr));
@@ -325,28 +358,7 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 		if (st == XD_OK)
 			st = xd_fewshot_support_of(pd, N, o->seed + 104729u * (e + 1), &cut);
 		if (st == XD_OK)
-			st = xd_fs_setup(fs, source, cut, &rng, &res);
-		if (st == XD_OK)
-			st = xd_batch_init(&q, xd_model_max_rows(res.model), cut->enc.schema.m);
-		if (st == XD_OK)
-		{
-			n_q = cut->n_split[XD_SPLIT_TEST] < o->max_query ? cut->n_split[XD_SPLIT_TEST] : o->max_query;
-			st = n_q >= 1 ? xd_sample_batch(cut, cut->split_rows[XD_SPLIT_TEST], (int) n_q, &rng, &q)
-				: XD_ENODATA;
-		}
-		if (st == XD_OK)
-		{
-			n_sup = cut->n_split[XD_SPLIT_TRAIN] + cut->n_split[XD_SPLIT_VALID];
-			rows = malloc(sizeof(int64_t) * n_sup);
-			st = rows ? xd_fs_trace_init(&tr, fs, res.model, XD_FS_MAX_STEPS) : XD_ENOMEM;
-		}
-		if (st == XD_OK)
-		{
-			memcpy(rows, cut->split_rows[XD_SPLIT_TRAIN], sizeof(int64_t) * cut->n_split[XD_SPLIT_TRAIN]);
-			memcpy(rows + cut->n_split[XD_SPLIT_TRAIN], cut->split_rows[XD_SPLIT_VALID],
-				   sizeof(int64_t) * cut->n_split[XD_SPLIT_VALID]);
-			st = xd_fs_run(fs, &res, cut, rows, n_sup, &rng, true, &tr, &q, NULL);
-		}
+			st = xd_fs_episode(fs, source, cut, o->max_query, &rng, &res, &tr, &q);
 		if (st == XD_OK)
 			st = xd_fs_backward(fs, &res, &tr, &q, 1.0f / (float) o->episodes_per_step);
 		if (st == XD_OK)
@@ -386,7 +398,6 @@ xd_fewshot_train(xd_fewshot *fs, const xd_shared *source, const xd_dataset *src,
 					st = XD_ENUMERIC;
 			}
 		}
-		free(rows);
 		xd_fs_trace_free(&tr);
 		xd_batch_free(&q);
 		xd_fewshot_result_free(&res);
