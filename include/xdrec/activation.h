@@ -98,6 +98,15 @@ void		xd_tanh_scale_backward_rows(float *dx, const float *T, const float *s,
 void		xd_scale_rows(float *y, const float *s, const float *x, int x_stride,
 						  int n, int w);
 
+/*
+ * out[r] = a_r . b_r for n pairs of rows of width w (row r at a + r * w and
+ * b + r * w), each sum in column order from 0.0f exactly as the loop
+ * `dot += a[k] * b[k]` adds it; four rows at a time, so that four
+ * independent sums fill the adder's pipeline (one sum alone waits on each
+ * addition's latency: M4's eq. 12 over a batch was 2% of training)
+ */
+void		xd_row_dots(float *out, const float *a, const float *b, int n, int w);
+
 /* Adam's constants for one update: c1, c2 the bias corrections of its step */
 typedef struct xd_adam_coef
 {

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct xd_rng
 {
@@ -48,6 +49,37 @@ xd_rng_next(xd_rng *r)
 	s[2] ^= t;
 	s[3] = (s[3] << 45) | (s[3] >> 19);
 	return result;
+}
+
+/*
+ * n 16-bit draws into out: four from each 64-bit output, its lowest 16 bits
+ * first (out[i + k] = bits 16k..16k+15 of the output for i), the last output's
+ * unused bits dropped. On a little-endian machine an output's memory image is
+ * those four values in that order, so it is stored whole; the state is
+ * copied to a local first, so the stores cannot make the compiler reload it.
+ */
+static inline void
+xd_rng_fill_u16(xd_rng *r, uint16_t *out, size_t n)
+{
+	xd_rng		local = *r;
+	size_t		i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 4 <= n; i += 4)
+	{
+		uint64_t	draw = xd_rng_next(&local);
+
+		memcpy(out + i, &draw, sizeof(draw));
+	}
+#endif
+	for (; i < n; i += 4)
+	{
+		uint64_t	draw = xd_rng_next(&local);
+
+		for (size_t k = 0; k < 4 && i + k < n; k++, draw >>= 16)
+			out[i + k] = (uint16_t) (draw & 0xffff);
+	}
+	*r = local;
 }
 
 /* Uniform in [0, 1) with 24 bits, exactly representable as float. */

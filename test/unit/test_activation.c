@@ -555,3 +555,72 @@ XD_TEST(activation_step_kernels_equal_loops)
 	XD_CHECK(bad == 0);
 	XD_CHECK(xd_activation_set_lanes(in_use) == in_use);
 }
+
+/*
+ * M4's dot products (xd_row_dots, four rows at a time) equal the one-row
+ * loop `dot += a[k] * b[k]` bit for bit at every row count and width, and
+ * the dropout draws (xd_rng_fill_u16, whole 64-bit outputs stored at once)
+ * equal cluster.c's former lane-by-lane loop, values and rng state after
+ */
+XD_TEST(activation_row_dots_and_mask_draws_equal_loops)
+{
+	enum
+	{
+		ROWS = 11, MAXW = 131, LEN = ROWS * MAXW, DRAWS = 1031
+	};
+	static const int widths[] = {1, 3, 4, 7, 16, 25, 32, 64, 67, 131};
+	static float a[LEN],
+				b[LEN];
+	static uint16_t bits1[DRAWS + 4],
+				bits2[DRAWS + 4];
+	float		dots1[ROWS],
+				dots2[ROWS];
+	xd_rng		rng;
+	int			bad = 0;
+
+	xd_rng_seed(&rng, 37);
+	for (int i = 0; i < LEN; i++)
+	{
+		a[i] = 2.0f * (xd_rng_uniform(&rng) - 0.5f);
+		b[i] = 1e3f * (xd_rng_uniform(&rng) - 0.5f);	/* sums that round */
+	}
+	for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++)
+		for (int n = 0; n <= ROWS; n++)
+		{
+			int			w = widths[wi];
+
+			for (int r = 0; r < n; r++)
+			{
+				float		dot = 0.0f;
+
+				for (int k = 0; k < w; k++)
+					dot += a[(size_t) r * w + k] * b[(size_t) r * w + k];
+				dots1[r] = dot;
+			}
+			xd_row_dots(dots2, a, b, n, w);
+			bad += n > 0 && memcmp(dots1, dots2, sizeof(float) * (size_t) n) != 0;
+		}
+
+	for (size_t n = 0; n <= DRAWS; n += (n < 13 ? 1 : 509))
+	{
+		xd_rng		r1,
+					r2;
+
+		xd_rng_seed(&r1, 41 + n);
+		r2 = r1;
+		memset(bits1, 0xab, sizeof(bits1));
+		memset(bits2, 0xab, sizeof(bits2));
+		for (size_t i = 0; i < n; i += 4)
+		{
+			uint64_t	draw = xd_rng_next(&r1);
+
+			for (size_t k = 0; k < 4 && i + k < n; k++, draw >>= 16)
+				bits1[i + k] = (uint16_t) (draw & 0xffff);
+		}
+		xd_rng_fill_u16(&r2, bits2, n);
+		/* nothing written past n, the same values, the same state after */
+		bad += memcmp(bits1, bits2, sizeof(bits1)) != 0;
+		bad += memcmp(&r1, &r2, sizeof(r1)) != 0;
+	}
+	XD_CHECK(bad == 0);
+}

@@ -296,6 +296,44 @@ xd_scale_rows(float *y, const float *s, const float *x, int x_stride, int n, int
 }
 
 void
+xd_row_dots(float *out, const float *a, const float *b, int n, int w)
+{
+	int			r = 0;
+
+	for (; r + 4 <= n; r += 4)
+	{
+		const float *a0 = a + (size_t) r * w,
+				   *b0 = b + (size_t) r * w;
+		float		s0 = 0.0f,
+					s1 = 0.0f,
+					s2 = 0.0f,
+					s3 = 0.0f;
+
+		for (int k = 0; k < w; k++)
+		{
+			s0 += a0[k] * b0[k];
+			s1 += a0[w + k] * b0[w + k];
+			s2 += a0[2 * w + k] * b0[2 * w + k];
+			s3 += a0[3 * w + k] * b0[3 * w + k];
+		}
+		out[r] = s0;
+		out[r + 1] = s1;
+		out[r + 2] = s2;
+		out[r + 3] = s3;
+	}
+	for (; r < n; r++)
+	{
+		const float *ar = a + (size_t) r * w,
+				   *br = b + (size_t) r * w;
+		float		s = 0.0f;
+
+		for (int k = 0; k < w; k++)
+			s += ar[k] * br[k];
+		out[r] = s;
+	}
+}
+
+void
 xd_relu_bias_dropout_rows(float *x, const float *b, const uint16_t *bits, uint32_t thresh,
 						  float scale, float *mask, int n, int w)
 {

@@ -112,16 +112,9 @@ xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 			 * order, into the backward scratch d_g (unused until backward)
 			 */
 			uint16_t   *bits = (uint16_t *) model->ws->d_g;
-			size_t		nd = (size_t) n * d;
 			uint32_t	thresh = (uint32_t) (p * 65536.0f + 0.5f);
 
-			for (size_t i = 0; i < nd; i += 4)
-			{
-				uint64_t	draw = xd_rng_next(rng);
-
-				for (size_t k = 0; k < 4 && i + k < nd; k++, draw >>= 16)
-					bits[i + k] = (uint16_t) (draw & 0xffff);
-			}
+			xd_rng_fill_u16(rng, bits, (size_t) n * d);
 			xd_relu_bias_dropout_rows(hl, b, bits, thresh, keep_scale, t->mask[l], n, d);
 		}
 		else

@@ -72,17 +72,12 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 				sh->w_C->w, 1, 0.0f, ws->s_c, 1);
 	hu = ws->h_u[LU];
 	hv = ws->h_v[LU];
+	xd_row_dots(ws->score, hu, hv, n, d);
 	for (int r = 0; r < n; r++)
 	{
-		const float *a = hu + (size_t) r * d;
-		const float *b = hv + (size_t) r * d;
-		float		dot = 0.0f;
-
-		for (int k = 0; k < d; k++)
-			dot += a[k] * b[k];
 		ws->s_c[r] += sh->b_C->w[0];
 		/* eq. 12: s^ = h_u . h_v + s_c */
-		ws->score[r] = dot + ws->s_c[r];
+		ws->score[r] = ws->score[r] + ws->s_c[r];
 		/* eq. 15: r^ = h_u . h_v + s_c + s_u + s_v + s */
 		if (model->cfg.feedback == XD_EXPLICIT)
 			ws->score[r] += dom->s_u->w[users[r]] + dom->s_v->w[items[r]] +

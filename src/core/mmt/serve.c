@@ -311,16 +311,12 @@ xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 			const float *hu = ws->h_u[LU];
 
 			xd_cluster_gated_forward(model, true, ids, k, io->g_u + (size_t) start * d, d);
+			xd_row_dots(row + start, hu, io->h_v + (size_t) start * d, k, d);
 			for (int r = 0; r < k; r++)
 			{
-				const float *a = hu + (size_t) r * d;
-				const float *b = io->h_v + (size_t) (start + r) * d;
-				float		dot = 0.0f;
 				int			i = start + r;
 
-				for (int j = 0; j < d; j++)
-					dot += a[j] * b[j];
-				row[i] = dot + io->s_c[i];
+				row[i] = row[i] + io->s_c[i];
 				if (explicit_fb)
 					row[i] += dom->s_u->w[users[u]] + dom->s_v->w[i] + dom->s->w[0];
 				else if (dom->s_v)
