@@ -1118,18 +1118,13 @@ write_intro(FILE *f)
 }
 
 /*
- * One line of the goals: variant v against variant base, summed test MRR,
- * the gain of the means, per seed, the mean of the per-seed gains with its
- * standard error, and the targets worse than base beyond noise (paired
- * difference below -2 se), auto and DRR
+ * Variant v against variant base, summed test MRR per adaptation: the gain
+ * of the means (gain, %), per seed (rel, %; may be NULL), and the targets
+ * worse than base beyond noise (paired difference below -2 se)
  */
 static void
-write_against(FILE *f, int v, int base, const char *what)
+against(int v, int base, double *gain, double (*rel)[MAX_SEEDS], int *worse)
 {
-	double		gain[N_ADAPT],
-				rel[N_ADAPT][MAX_SEEDS];
-	int			worse[N_ADAPT] = {0};
-
 	for (int a = 0; a < N_ADAPT; a++)
 	{
 		double		x[MAX_SEEDS],
@@ -1139,9 +1134,11 @@ write_against(FILE *f, int v, int base, const char *what)
 		{
 			x[s] = summed(v, a, s);
 			c[s] = summed(base, a, s);
-			rel[a][s] = 100.0 * (x[s] / c[s] - 1.0);
+			if (rel)
+				rel[a][s] = 100.0 * (x[s] / c[s] - 1.0);
 		}
 		gain[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
+		worse[a] = 0;
 		for (int t = 0; t < N_TGT; t++)
 		{
 			double		d[MAX_SEEDS];
@@ -1151,6 +1148,20 @@ write_against(FILE *f, int v, int base, const char *what)
 			worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
 		}
 	}
+}
+
+/*
+ * One line of the goals: variant v against variant base (against), with
+ * the per-seed gains and their mean and standard error
+ */
+static void
+write_against(FILE *f, int v, int base, const char *what)
+{
+	double		gain[N_ADAPT],
+				rel[N_ADAPT][MAX_SEEDS];
+	int			worse[N_ADAPT];
+
+	against(v, base, gain, rel, worse);
 	fprintf(f, "- %s against %s: %+.1f%% with auto, %+.1f%% with DRR.\n",
 			src_label[v], what, gain[A_AUTO], gain[A_DRR]);
 	/* the seeds' spread decides whether that gain is real or noise */
@@ -1350,28 +1361,9 @@ write_tables(FILE *f)
 					ratio[MAX_SEEDS],
 					w0 = 0.0,
 					w1 = 0.0;
-		int			worse[N_ADAPT] = {0};
+		int			worse[N_ADAPT];
 
-		for (int a = 0; a < N_ADAPT; a++)
-		{
-			double		x[MAX_SEEDS],
-						p[MAX_SEEDS];
-
-			for (int s = 0; s < n_seeds; s++)
-			{
-				x[s] = summed(S_BIAO, a, s);
-				p[s] = summed(S_PLAIN, a, s);
-			}
-			g[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0);
-			for (int t = 0; t < N_TGT; t++)
-			{
-				double		d[MAX_SEEDS];
-
-				for (int s = 0; s < n_seeds; s++)
-					d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
-				worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
-			}
-		}
+		against(S_BIAO, S_PLAIN, g, NULL, worse);
 		for (int s = 0; s < n_seeds; s++)
 			ratio[s] = srun[S_BIAO][s].seconds / plain_sec[s];
 		for (int h = 0; h < 4; h++)
