@@ -50,8 +50,14 @@
  *        stopping: the model kept is the last, weighted epochs included)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--only list] (plain and the variants listed, of
- *        biao,noglobal,nolocal,heldout,frozen,oracle: to try a world or a
- *        setting)
+ *        biao,noglobal,nolocal,heldout,frozen,sched,draws,oracle: to try a
+ *        world or a setting; sched, plain training stopped as the control
+ *        is, first_kept_epoch included, and draws, plain training's mean
+ *        over its own training seed and k others, run only when listed)
+ *        [--plain-draws k (3)] (draws' other seeds: plain's xor 1 .. k)
+ *        [--init-xor y (0)] (every source model's seed, its
+ *        initialisation's and training's, xor y)
+ *        (every run's numbers also on stdout: print_run)
  *        (quick by default)
  */
 #include <math.h>
@@ -73,12 +79,19 @@
 
 enum
 {
-	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_FROZEN, S_ORACLE, N_SRC
+	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_FROZEN, S_SCHED, S_DRAWS,
+	S_ORACLE, N_SRC
 };
 static const char *const src_label[N_SRC] = {
 	"plain", "BIAO", "BIAO, no global term", "BIAO, no local term",
 	"BIAO, held-out developing split", "BIAO, perceptron frozen (control)",
+	"plain, the control's schedule", "plain, mean over training seeds",
 	"oracle weights (mode 1 rows dropped)"
+};
+
+/* --only's names of the variants */
+static const char *const variant_key[N_SRC] = {
+	"plain", "biao", "noglobal", "nolocal", "heldout", "frozen", "sched", "draws", "oracle"
 };
 
 enum
@@ -102,7 +115,8 @@ static int	seed_offset = 0;	/* --seed-offset k: seeds k .. k + n - 1 */
 static float contradiction = 1.0f;	/* --contradiction x */
 static float target_mode1 = 0.5f;	/* --target-mode1 x */
 static int	src_rows = 0;		/* --src-rows n; 0: the mode's */
-static unsigned variants = ~0u;	/* --only list: the variants run (bits) */
+/* --only list: the variants run (bits); by default all but the plain ones */
+static unsigned variants = ~(1u << S_SCHED | 1u << S_DRAWS);
 static int	opt_dev_batches = 0;	/* --dev-batches n; 0: biao.h's default */
 static int	opt_source_batches = 0; /* --source-batches n; 0: biao.h's */
 static int	opt_refit_steps = -1;	/* --refit-steps n; -1: biao.h's */
@@ -130,6 +144,12 @@ static int	uzo_directions = -1;	/* --zo-directions n; -1: biao.h's default */
 static int	fixed_epochs = 0;	/* --fixed-epochs n: every source trains n
 								 * epochs, no early stopping */
 static bool no_snr = false;		/* --no-snr: skip the upper-signal table */
+static uint64_t init_xor = 0;	/* --init-xor y: every source model's seed
+								 * (initialisation and, as cfg.seed, training)
+								 * xor y */
+static int	plain_draws = 3;	/* --plain-draws k: the draws variant's training
+								 * seeds besides plain's */
+static int	plain_draw = 0;		/* the one training (plain's seed xor it) */
 
 /*
  * The report's upper-signal table: one upper step's signal and noise
@@ -208,6 +228,7 @@ new_model(const xd_dataset *src, uint64_t seed)
 	cfg.m_A = src->enc.schema.m_A;
 	cfg.d = full ? 32 : 16;
 	cfg.batch_size = 128;
+	seed ^= init_xor;
 	cfg.seed = seed;
 	xd_rng_seed(&rng, seed);
 	CHECK(xd_model_create(&cfg, src->n_users, src->n_items, 0.0f, &rng, &model));
@@ -297,13 +318,10 @@ ran(int v)
 	return v == S_PLAIN || (variants >> v & 1u);
 }
 
-/* --only's list (plain, biao, noglobal, nolocal, heldout, oracle) as bits */
+/* --only's list (of variant_key's) as bits */
 static bool
 parse_variants(const char *list)
 {
-	static const char *const key[N_SRC] = {
-		"plain", "biao", "noglobal", "nolocal", "heldout", "frozen", "oracle"
-	};
 	char		buf[256];
 
 	variants = 0;
@@ -312,7 +330,7 @@ parse_variants(const char *list)
 	{
 		int			v = 0;
 
-		while (v < N_SRC && strcmp(tok, key[v]) != 0)
+		while (v < N_SRC && strcmp(tok, variant_key[v]) != 0)
 			v++;
 		if (v == N_SRC)
 			return false;
@@ -433,6 +451,25 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	{
 		o.weigh = oracle_weigh;
 		o.weigh_arg = &slot;
+	}
+	else if (v == S_SCHED)
+	{
+		xd_biao_opts bo;
+
+		/*
+		 * Plain training (no hook: uniform weights, no perceptron, no upper
+		 * step) stopped as the control is: what its schedule alone gains
+		 */
+		biao_opts_of(v, s, &bo);
+		o.first_kept_epoch = xd_biao_first_kept_epoch(&bo);
+	}
+	else if (v == S_DRAWS)
+	{
+		/*
+		 * Plain training from the same initialisation, other shuffles,
+		 * negatives, dropout and validation subsample (run_plain_draws)
+		 */
+		o.seed ^= (uint64_t) plain_draw;
 	}
 	else if (v != S_PLAIN)
 	{
@@ -976,6 +1013,70 @@ summed(int v, int a, int s)
 	return x;
 }
 
+/*
+ * One run's numbers on stdout, tab-separated, for comparisons the report
+ * does not make (best of k draws by validation, say):
+ * "run", world, seed, variant key, epochs, source valid MRR, CPU seconds,
+ * summed test MRR with auto, with DRR, then per target test MRR with
+ * auto, with DRR
+ */
+static void
+print_run(int v, int s)
+{
+	source_run *r = &srun[v][s];
+
+	printf("run\t%s\t%d\t%s\t%d\t%.6f\t%.3f\t%.6f\t%.6f", real_mode ? "real" : "synthetic",
+		   seed_offset + s, v == S_DRAWS && plain_draw > 0 ? "draw" : variant_key[v],
+		   r->epochs, r->valid, r->seconds, summed(v, A_AUTO, s), summed(v, A_DRR, s));
+	for (int t = 0; t < N_TGT; t++)
+		printf("\t%.6f\t%.6f", mrr[v][A_AUTO][t][s], mrr[v][A_DRR][t][s]);
+	printf("\n");
+	fflush(stdout);
+}
+
+/*
+ * The draws variant on seed s: plain training's mean over its own training
+ * seed (plain's run, copied) and plain_draws others, every one from the
+ * same initialisation; each draw's numbers on stdout (print_run, "draw")
+ */
+static void
+run_plain_draws(int s, const xd_dataset *src, xd_dataset *const *tgt)
+{
+	source_run *r = &srun[S_DRAWS][s];
+	int			n = plain_draws + 1;
+	double		epochs = srun[S_PLAIN][s].epochs,
+				seconds = srun[S_PLAIN][s].seconds,
+				valid = srun[S_PLAIN][s].valid,
+				sum[N_ADAPT][N_TGT];
+
+	for (int a = 0; a < N_ADAPT; a++)
+		for (int t = 0; t < N_TGT; t++)
+			sum[a][t] = mrr[S_PLAIN][a][t][s];
+	for (plain_draw = 1; plain_draw <= plain_draws; plain_draw++)
+	{
+		xd_model   *model = train_source(S_DRAWS, s, src, tgt);
+
+		adapt(S_DRAWS, s, model, src, tgt);
+		print_run(S_DRAWS, s);
+		xd_model_free(model);
+		epochs += r->epochs;
+		seconds += r->seconds;
+		valid += r->valid;
+		for (int a = 0; a < N_ADAPT; a++)
+			for (int t = 0; t < N_TGT; t++)
+				sum[a][t] += mrr[S_DRAWS][a][t][s];
+	}
+	plain_draw = 0;
+	memset(r, 0, sizeof(*r));
+	r->seconds = seconds / n;
+	r->valid = valid / n;
+	r->epochs = (int) lround(epochs / n);
+	r->dev_fresh = r->dev_drr = r->direct = NAN;
+	for (int a = 0; a < N_ADAPT; a++)
+		for (int t = 0; t < N_TGT; t++)
+			mrr[S_DRAWS][a][t][s] = sum[a][t] / n;
+}
+
 static void
 write_intro(FILE *f)
 {
@@ -1014,6 +1115,66 @@ write_intro(FILE *f)
 		fprintf(f, "Not the defaults: every source trained exactly %d epochs (`--fixed-epochs`), "
 				"no early stopping; the cost table's \"to early stopping\" reads \"to %d "
 				"epochs\".\n\n", fixed_epochs, fixed_epochs);
+}
+
+/*
+ * Variant v against variant base, summed test MRR per adaptation: the gain
+ * of the means (gain, %), per seed (rel, %; may be NULL), and the targets
+ * worse than base beyond noise (paired difference below -2 se)
+ */
+static void
+against(int v, int base, double *gain, double (*rel)[MAX_SEEDS], int *worse)
+{
+	for (int a = 0; a < N_ADAPT; a++)
+	{
+		double		x[MAX_SEEDS],
+					c[MAX_SEEDS];
+
+		for (int s = 0; s < n_seeds; s++)
+		{
+			x[s] = summed(v, a, s);
+			c[s] = summed(base, a, s);
+			if (rel)
+				rel[a][s] = 100.0 * (x[s] / c[s] - 1.0);
+		}
+		gain[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
+		worse[a] = 0;
+		for (int t = 0; t < N_TGT; t++)
+		{
+			double		d[MAX_SEEDS];
+
+			for (int s = 0; s < n_seeds; s++)
+				d[s] = mrr[v][a][t][s] - mrr[base][a][t][s];
+			worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
+		}
+	}
+}
+
+/*
+ * One line of the goals: variant v against variant base (against), with
+ * the per-seed gains and their mean and standard error
+ */
+static void
+write_against(FILE *f, int v, int base, const char *what)
+{
+	double		gain[N_ADAPT],
+				rel[N_ADAPT][MAX_SEEDS];
+	int			worse[N_ADAPT];
+
+	against(v, base, gain, rel, worse);
+	fprintf(f, "- %s against %s: %+.1f%% with auto, %+.1f%% with DRR.\n",
+			src_label[v], what, gain[A_AUTO], gain[A_DRR]);
+	/* the seeds' spread decides whether that gain is real or noise */
+	fprintf(f, "  Per seed, relative, auto / DRR:");
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, " %+.1f%% / %+.1f%%%s", rel[A_AUTO][s], rel[A_DRR][s],
+				s + 1 < n_seeds ? "," : ".");
+	fprintf(f, " Mean of the per-seed gains (se): %+.1f%% (%.1f) with auto, "
+			"%+.1f%% (%.1f) with DRR; targets worse beyond noise "
+			"(paired difference below -2 se): %d with auto, %d with DRR.\n",
+			mean_of(rel[A_AUTO], n_seeds), sd_of(rel[A_AUTO], n_seeds) / sqrt((double) n_seeds),
+			mean_of(rel[A_DRR], n_seeds), sd_of(rel[A_DRR], n_seeds) / sqrt((double) n_seeds),
+			worse[A_AUTO], worse[A_DRR]);
 }
 
 /* the tables of one world: summed and per-target MRR, cost, goals, weights */
@@ -1140,7 +1301,7 @@ write_tables(FILE *f)
 		fprintf(f, "| %s | %.1f | %.4f | %.1f | %.2f | %.2f |", src_label[v],
 				mean_of(ep, n_seeds), mean_of(va, n_seeds), mean_of(se, n_seeds),
 				mean_of(ra, n_seeds), mean_of(pe, n_seeds));
-		if (v == S_PLAIN || v == S_ORACLE)
+		if (v == S_PLAIN || v == S_ORACLE || v == S_SCHED || v == S_DRAWS)
 			fprintf(f, " | | |\n");
 		else
 			fprintf(f, " %.0f | %.1f | %.4f -> %.4f |\n", mean_of(up, n_seeds),
@@ -1167,8 +1328,8 @@ write_tables(FILE *f)
 					x[MAX_SEEDS],
 					p[MAX_SEEDS];
 
-		if (!ran(v))
-			continue;
+		if (!ran(v) || v == S_DRAWS)
+			continue;			/* (the draws' upper objective is not measured) */
 		for (int s = 0; s < n_seeds; s++)
 		{
 			dv[s] = srun[v][s].dev_fresh;
@@ -1200,28 +1361,9 @@ write_tables(FILE *f)
 					ratio[MAX_SEEDS],
 					w0 = 0.0,
 					w1 = 0.0;
-		int			worse[N_ADAPT] = {0};
+		int			worse[N_ADAPT];
 
-		for (int a = 0; a < N_ADAPT; a++)
-		{
-			double		x[MAX_SEEDS],
-						p[MAX_SEEDS];
-
-			for (int s = 0; s < n_seeds; s++)
-			{
-				x[s] = summed(S_BIAO, a, s);
-				p[s] = summed(S_PLAIN, a, s);
-			}
-			g[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0);
-			for (int t = 0; t < N_TGT; t++)
-			{
-				double		d[MAX_SEEDS];
-
-				for (int s = 0; s < n_seeds; s++)
-					d[s] = mrr[S_BIAO][a][t][s] - mrr[S_PLAIN][a][t][s];
-				worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
-			}
-		}
+		against(S_BIAO, S_PLAIN, g, NULL, worse);
 		for (int s = 0; s < n_seeds; s++)
 			ratio[s] = srun[S_BIAO][s].seconds / plain_sec[s];
 		for (int h = 0; h < 4; h++)
@@ -1239,51 +1381,31 @@ write_tables(FILE *f)
 				g[A_AUTO], g[A_DRR], g[A_AUTO] >= 5.0 ? "met" : "missed",
 				worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
 				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
-		if (ran(S_FROZEN) && ran(S_BIAO))
+		if (ran(S_BIAO) && ran(S_FROZEN))
+			write_against(f, S_BIAO, S_FROZEN, "the control (the same runs with the "
+						  "perceptron frozen at its start: BIAO's cost and perturbation "
+						  "without its learning): what the learnt weights add");
+		if (ran(S_SCHED))
 		{
-			double		gc[N_ADAPT],
-						rel[N_ADAPT][MAX_SEEDS];
-			int			worse_c[N_ADAPT] = {0};
-
-			for (int a = 0; a < N_ADAPT; a++)
-			{
-				double		x[MAX_SEEDS],
-							c[MAX_SEEDS];
-
-				for (int s = 0; s < n_seeds; s++)
-				{
-					x[s] = summed(S_BIAO, a, s);
-					c[s] = summed(S_FROZEN, a, s);
-					rel[a][s] = 100.0 * (x[s] / c[s] - 1.0);
-				}
-				gc[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
-				for (int t = 0; t < N_TGT; t++)
-				{
-					double		d[MAX_SEEDS];
-
-					for (int s = 0; s < n_seeds; s++)
-						d[s] = mrr[S_BIAO][a][t][s] - mrr[S_FROZEN][a][t][s];
-					worse_c[a] += mean_of(d, n_seeds) <
-						-2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
-				}
-			}
-			fprintf(f, "- Against the control (the same runs with the perceptron frozen at its "
-					"start: BIAO's cost and perturbation without its learning): %+.1f%% with "
-					"auto, %+.1f%% with DRR. What the learnt weights add.\n",
-					gc[A_AUTO], gc[A_DRR]);
-			/* the seeds' spread decides whether that gain is the weights' or noise */
-			fprintf(f, "- Per seed against the control, relative, auto / DRR:");
-			for (int s = 0; s < n_seeds; s++)
-				fprintf(f, " %+.1f%% / %+.1f%%%s", rel[A_AUTO][s], rel[A_DRR][s],
-						s + 1 < n_seeds ? "," : ".");
-			fprintf(f, " Mean of the per-seed gains (se): %+.1f%% (%.1f) with auto, "
-					"%+.1f%% (%.1f) with DRR; targets worse than the control beyond noise "
-					"(paired difference below -2 se): %d with auto, %d with DRR.\n",
-					mean_of(rel[A_AUTO], n_seeds),
-					sd_of(rel[A_AUTO], n_seeds) / sqrt((double) n_seeds),
-					mean_of(rel[A_DRR], n_seeds),
-					sd_of(rel[A_DRR], n_seeds) / sqrt((double) n_seeds),
-					worse_c[A_AUTO], worse_c[A_DRR]);
+			if (ran(S_BIAO))
+				write_against(f, S_BIAO, S_SCHED, "plain training with the control's "
+							  "schedule (uniform weights, no perceptron, early stopping "
+							  "from the same first kept epoch)");
+			if (ran(S_FROZEN))
+				write_against(f, S_FROZEN, S_SCHED, "plain training with its schedule: "
+							  "what the frozen perceptron's weights and the upper steps' "
+							  "work do beyond the schedule");
+		}
+		if (ran(S_DRAWS))
+		{
+			write_against(f, S_DRAWS, S_PLAIN, "plain training on its one seed: how "
+						  "far that draw is from its mean");
+			if (ran(S_BIAO))
+				write_against(f, S_BIAO, S_DRAWS, "plain training's mean over training "
+							  "seeds (the strong baseline)");
+			if (ran(S_FROZEN))
+				write_against(f, S_FROZEN, S_DRAWS, "plain training's mean over training "
+							  "seeds");
 		}
 		if (!real_mode)
 		{
@@ -1383,8 +1505,14 @@ run_real(FILE *f, const char *path)
 
 			if (!ran(v))
 				continue;
+			if (v == S_DRAWS)
+			{
+				run_plain_draws(s, rv.ds[0], rv.ds + 1);
+				continue;
+			}
 			model = train_source(v, s, rv.ds[0], rv.ds + 1);
 			adapt(v, s, model, rv.ds[0], rv.ds + 1);
+			print_run(v, s);
 			upper_objective(v, s, model, rv.ds[0], rv.ds + 1);
 			xd_model_free(model);
 		}
@@ -1515,6 +1643,17 @@ main(int argc, char **argv)
 			uzo_plateau = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--fixed-epochs") == 0 && i + 1 < argc)
 			fixed_epochs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--init-xor") == 0 && i + 1 < argc)
+			init_xor = strtoull(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--plain-draws") == 0 && i + 1 < argc)
+		{
+			plain_draws = atoi(argv[++i]);
+			if (plain_draws < 1)
+			{
+				fprintf(stderr, "report_biao: --plain-draws takes k >= 1\n");
+				return 1;
+			}
+		}
 		else if (strcmp(argv[i], "--no-snr") == 0)
 			no_snr = true;
 		else if (strcmp(argv[i], "--snr-n") == 0 && i + 1 < argc)
@@ -1527,7 +1666,7 @@ main(int argc, char **argv)
 		{
 			if (!parse_variants(argv[++i]))
 			{
-				fprintf(stderr, "report_biao: --only takes plain,biao,noglobal,nolocal,heldout,frozen,oracle\n");
+				fprintf(stderr, "report_biao: --only takes plain,biao,noglobal,nolocal,heldout,frozen,sched,draws,oracle\n");
 				return 1;
 			}
 		}
@@ -1598,9 +1737,14 @@ main(int argc, char **argv)
 
 			if (!ran(v))
 				continue;
+			if (v == S_DRAWS)
+			{
+				run_plain_draws(s, src, tgt);
+				continue;
+			}
 			model = train_source(v, s, src, tgt);
-
 			adapt(v, s, model, src, tgt);
+			print_run(v, s);
 			upper_objective(v, s, model, src, tgt);
 			xd_model_free(model);
 		}
