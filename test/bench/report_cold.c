@@ -369,8 +369,10 @@ print_paired(const world *w, uint64_t seed, const run_result *rr,
 			variant_names[kept_unscaled], hit10_at_5(&res_unscaled[kept_unscaled]), base,
 			variant_names[rr->kept], rr->prior_scale[rr->kept], hit10_at_5(&rr->res[rr->kept]));
 	for (int v = 0; v < rr->n_variants; v++)
-		fprintf(stderr, "  %s: %s valid %.4f K = 5 %.4f\n", variant_names[v], other,
-				crep_unscaled[v].valid_hit10, hit10_at_5(&res_unscaled[v]));
+		fprintf(stderr, "  %s: %s valid %.4f scale %g floor %d K = 5 %.4f\n",
+				variant_names[v], other, crep_unscaled[v].valid_hit10,
+				crep_unscaled[v].prior_scale, crep_unscaled[v].floor,
+				hit10_at_5(&res_unscaled[v]));
 }
 
 static void
