@@ -358,6 +358,11 @@ typedef struct xd_cold_opts
 	int			max_support;	/* K is drawn uniformly in 1..max_support (20) */
 	int			n_neg;			/* support negatives per positive (2) */
 	int			max_query;		/* query positives per episode (16) */
+	float		pop_negatives;	/* share of the query's item negatives drawn
+								 * in proportion to the items' training rows
+								 * (the item of a uniform training row), the
+								 * rest uniform as sample.c draws them; 0
+								 * draws nothing more (0) */
 	int			episodes_per_step;	/* episodes averaged per Adam step (16) */
 	int			max_epochs;		/* passes over the training users (30) */
 	int			patience;		/* epochs without a better validation loss (4) */
@@ -368,6 +373,20 @@ typedef struct xd_cold_opts
 } xd_cold_opts;
 
 void		xd_cold_opts_default(xd_cold_opts *o);
+
+/*
+ * An implicit query batch's item negatives (rows [n_pos, 2 n_pos), drawn
+ * uniformly by xd_sample_batch from the positives' rows qrows) redrawn,
+ * each with probability share, in proportion to the items' training rows
+ * of ds: the item of a uniform training row, another than the positive's
+ * (8 tries, else the uniform one stays). The negative keeps its positive's
+ * interaction context with its own item-scoped features, and its history
+ * g when q has one, as sample.c builds it. Share 0 (or explicit feedback)
+ * changes nothing and draws nothing from rng. What xd_cold_train does to
+ * every episode's query with xd_cold_opts.pop_negatives.
+ */
+void		xd_cold_popular_negatives(const xd_dataset *ds, const int64_t *qrows, float share,
+									  xd_rng *rng, xd_batch *q);
 
 typedef struct xd_cold_report
 {

@@ -19,8 +19,8 @@
  *     best heuristic's HitRate@10 at K = 5, and >= 0.90 x warm at K = 20.
  *
  * usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior]
- * [--paired-scale] [--real-only] [--seeds N] [--real-seeds N] [--first-seed S]
- * DOCS_DIR [TSV...] (the tables of test/real/cold_data.sh); --repeat trains
+ * [--paired-scale] [--pop-negatives X] [--paired-negatives X] [--real-only]
+ * [--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...] (the tables of test/real/cold_data.sh); --repeat trains
  * MMT-Net with the repeat term (core.h), which the cold path then applies to
  * the support's items with its task's rho; --seeds N seeds per world (2),
  * --real-seeds N for the real tables (small: more seeds are cheap; the
@@ -29,7 +29,10 @@
  * --real-only skips the synthetic world (minutes) to iterate; --joint adds
  * the variant with the joint context cell, --scale-prior chooses the prior's
  * scale on validation (xd_cold_opts_default's now; --no-scale-prior
- * leaves it out), --paired-scale also runs each variant without it.
+ * leaves it out), --paired-scale also runs each variant without it;
+ * --pop-negatives X meta-trains every variant with the share X of its
+ * query's item negatives drawn by popularity (xd_cold_opts.pop_negatives),
+ * --paired-negatives X also runs each variant with that share beside it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -86,6 +89,18 @@ static bool without_scale_prior;
  * effect per seed is measured on one MMT-Net; stderr prints both picks
  */
 static bool with_paired_scale;
+
+/* --pop-negatives X: xd_cold_opts.pop_negatives of every variant (the default's) */
+static float pop_negatives = -1.0f;
+
+/*
+ * --paired-negatives X: every variant is meta-trained a second time with
+ * the share X of its query's item negatives drawn by popularity
+ * (xd_cold_opts.pop_negatives), all else as the first, and run too, so the
+ * negatives' effect per seed is measured on one MMT-Net; stderr prints
+ * both picks (`paired` lines: "base" is the first, "alt" the second)
+ */
+static float paired_negatives = -1.0f;
 
 /* one domain's rows in arrival order, raw */
 typedef struct world
@@ -346,14 +361,18 @@ print_paired(const world *w, uint64_t seed, const run_result *rr,
 			 const xd_cold_report *crep_unscaled, const xd_coldeval_result *res_unscaled)
 {
 	int			kept_unscaled = xd_cold_pick(crep_unscaled, rr->n_variants);
+	const char *other = paired_negatives >= 0.0f ? "alt" : "unscaled";
+	const char *base = paired_negatives >= 0.0f ? "base" : "scaled";
 
-	fprintf(stderr, "paired %s seed %llu: unscaled kept %s K = 5 %.4f; scaled kept %s "
-			"(scale %g) K = 5 %.4f\n", w->name, (unsigned long long) seed,
-			variant_names[kept_unscaled], hit10_at_5(&res_unscaled[kept_unscaled]),
+	fprintf(stderr, "paired %s seed %llu: %s kept %s K = 5 %.4f; %s kept %s "
+			"(scale %g) K = 5 %.4f\n", w->name, (unsigned long long) seed, other,
+			variant_names[kept_unscaled], hit10_at_5(&res_unscaled[kept_unscaled]), base,
 			variant_names[rr->kept], rr->prior_scale[rr->kept], hit10_at_5(&rr->res[rr->kept]));
 	for (int v = 0; v < rr->n_variants; v++)
-		fprintf(stderr, "  %s: unscaled valid %.4f K = 5 %.4f\n", variant_names[v],
-				crep_unscaled[v].valid_hit10, hit10_at_5(&res_unscaled[v]));
+		fprintf(stderr, "  %s: %s valid %.4f scale %g floor %d K = 5 %.4f\n",
+				variant_names[v], other, crep_unscaled[v].valid_hit10,
+				crep_unscaled[v].prior_scale, crep_unscaled[v].floor,
+				hit10_at_5(&res_unscaled[v]));
 }
 
 static void
@@ -516,12 +535,17 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		co.joint = v == 4;
 		co.scale_prior = (co.scale_prior && !without_scale_prior) || with_scale_prior ||
 			with_paired_scale;
+		if (pop_negatives >= 0.0f)
+			co.pop_negatives = pop_negatives;
 		if ((st = xd_cold_train(model, ds, NULL, &co, &cold[v], &crep[v])) != XD_OK)
 			die("cold train", st);
 		unscaled[v] = NULL;
 		crep_unscaled[v] = crep[v];
-		co.scale_prior = false;
-		if (with_paired_scale && co.prior &&
+		if (paired_negatives >= 0.0f)
+			co.pop_negatives = paired_negatives;
+		else
+			co.scale_prior = false;
+		if (((with_paired_scale && co.prior) || paired_negatives >= 0.0f) &&
 			(st = xd_cold_train(model, ds, NULL, &co, &unscaled[v], &crep_unscaled[v])) != XD_OK)
 			die("cold train", st);
 		rr->valid_loss[v] = crep[v].best_valid_loss;
@@ -552,7 +576,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			die("cold protocol", st);
 		xd_cold_free(unscaled[v]);
 	}
-	if (with_paired_scale)
+	if (with_paired_scale || paired_negatives >= 0.0f)
 		print_paired(w, seed, rr, crep_unscaled, res_unscaled);
 	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, kept %s, %lld cold %lld warm users\n",
 			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
@@ -924,6 +948,10 @@ main(int argc, char **argv)
 			without_scale_prior = true;
 		else if (strcmp(argv[a], "--paired-scale") == 0)
 			with_paired_scale = true;
+		else if (strcmp(argv[a], "--pop-negatives") == 0 && a + 1 < argc)
+			pop_negatives = (float) atof(argv[++a]);
+		else if (strcmp(argv[a], "--paired-negatives") == 0 && a + 1 < argc)
+			paired_negatives = (float) atof(argv[++a]);
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
@@ -940,10 +968,12 @@ main(int argc, char **argv)
 	if (real_seeds == 0)
 		real_seeds = n_seeds;
 	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS ||
-		first_seed < 0)
+		first_seed < 0 || pop_negatives > 1.0f || paired_negatives > 1.0f)
 	{
 		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
-				"[--paired-scale] [--real-only] [--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, S >= 0)\n",
+				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] [--real-only] "
+				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, "
+				"S >= 0, X in 0..1)\n",
 				MAX_SEEDS);
 		return 2;
 	}

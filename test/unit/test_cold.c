@@ -19,6 +19,7 @@
 #include "xdrec/coldeval.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
+#include "xdrec/sample.h"
 #include "xdrec/serve.h"
 #include "xdrec/train.h"
 
@@ -679,6 +680,128 @@ XD_TEST(cold_finetune_lowers_the_support_loss)
 
 /* ---------------------------------------------------------------- meta-training */
 
+/*
+ * Popularity-drawn query negatives (xd_cold_opts.pop_negatives): share 0
+ * leaves the batch and the random stream as xd_sample_batch left them;
+ * share 1 draws every item negative in proportion to the items' training
+ * rows, never the positive's item, each in its positive's interaction
+ * context with its own item-scoped features and history; a share between
+ * redraws about that share of them.
+ */
+XD_TEST(cold_popular_negatives_follow_the_training_rows)
+{
+	xd_gen_config gc;
+	xd_generated *g = NULL;
+	const xd_dataset *ds;
+	xd_batch	b,
+				b0;
+	xd_rng		r,
+				r0;
+	int64_t		rows[64];
+	int64_t    *count;
+	int64_t		n_train;
+	int64_t    *drawn;
+	int64_t		total = 0,
+				redrawn = 0,
+				pos_count;
+	int32_t		v;
+	int			m;
+	double		tv = 0.0;
+
+	xd_gen_config_default(&gc);
+	gc.n_domains = 1;
+	gc.src_users = 100;
+	gc.src_items = 60;
+	gc.src_interactions = 4000;
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	m = ds->enc.schema.m;
+	n_train = ds->n_split[XD_SPLIT_TRAIN];
+	count = calloc(ds->n_items, sizeof(int64_t));
+	drawn = calloc(ds->n_items, sizeof(int64_t));
+	XD_REQUIRE(count && drawn);
+	for (int64_t i = 0; i < n_train; i++)
+		count[ds->items[ds->split_rows[XD_SPLIT_TRAIN][i]]]++;
+	/* the same positive 64 times a batch, as sample_item_negatives_uniform */
+	for (int i = 0; i < 64; i++)
+		rows[i] = ds->split_rows[XD_SPLIT_TRAIN][i % 4 == 0 ? 0 : i];
+	XD_REQUIRE(xd_batch_init(&b, 3 * 64, m) == XD_OK);
+	XD_REQUIRE(xd_batch_init(&b0, 3 * 64, m) == XD_OK);
+
+	/* share 0: nothing changes, nothing is drawn */
+	xd_rng_seed(&r, 5);
+	XD_REQUIRE(xd_sample_batch(ds, rows, 64, &r, &b) == XD_OK);
+	r0 = r;
+	memcpy(b0.items, b.items, sizeof(int32_t) * 3 * 64);
+	memcpy(b0.c, b.c, sizeof(float) * 3 * 64 * m);
+	xd_cold_popular_negatives(ds, rows, 0.0f, &r, &b);
+	XD_CHECK(memcmp(b0.items, b.items, sizeof(int32_t) * 3 * 64) == 0);
+	XD_CHECK(memcmp(b0.c, b.c, sizeof(float) * 3 * 64 * m) == 0);
+	XD_CHECK(xd_rng_next(&r) == xd_rng_next(&r0));
+
+	/* share 1: in proportion to the training rows, never the positive's item */
+	for (int it = 0; it < 400; it++)
+	{
+		XD_REQUIRE(xd_sample_batch(ds, rows, 64, &r, &b) == XD_OK);
+		xd_cold_popular_negatives(ds, rows, 1.0f, &r, &b);
+		for (int i = 0; i < 64; i++)
+		{
+			int32_t		vn = b.items[64 + i];
+			float		want[256];
+
+			XD_REQUIRE(m <= 256);
+			XD_CHECK(vn != b.items[i]);
+			XD_CHECK(b.ratings[64 + i] == 0.0f);
+			/* the positive's context with the negative's item features */
+			memcpy(want, b.c + (size_t) i * m, sizeof(float) * m);
+			xd_encode_item(&ds->enc, vn, want);
+			XD_CHECK(memcmp(want, b.c + (size_t) (64 + i) * m, sizeof(float) * m) == 0);
+			XD_CHECK(b.hist[64 + i] == xd_dataset_hist(ds, rows[i], vn));
+			if (rows[i] == rows[0])
+			{
+				drawn[vn]++;
+				total++;
+			}
+		}
+	}
+	/* the first positive's negatives: count[j] / (n_train - count[v]) */
+	v = ds->items[rows[0]];
+	pos_count = count[v];
+	XD_CHECK(drawn[v] == 0);
+	for (int32_t j = 0; j < ds->n_items; j++)
+		if (j != v)
+			tv += fabs((double) drawn[j] / total - (double) count[j] / (n_train - pos_count));
+	/* total variation of 6,400 draws over 60 items: about 0.05; uniform is far */
+	XD_CHECK(tv / 2 < 0.08);
+	{
+		double		tv_uniform = 0.0;
+
+		for (int32_t j = 0; j < ds->n_items; j++)
+			if (j != v)
+				tv_uniform += fabs(1.0 / (ds->n_items - 1) -
+								   (double) count[j] / (n_train - pos_count));
+		XD_CHECK(tv_uniform / 2 > 0.15);
+	}
+
+	/* share 0.5: about half the negatives redrawn (a uniform one may agree) */
+	total = 0;
+	for (int it = 0; it < 50; it++)
+	{
+		XD_REQUIRE(xd_sample_batch(ds, rows, 64, &r, &b) == XD_OK);
+		memcpy(b0.items, b.items, sizeof(int32_t) * 3 * 64);
+		xd_cold_popular_negatives(ds, rows, 0.5f, &r, &b);
+		for (int i = 0; i < 64; i++, total++)
+			redrawn += b.items[64 + i] != b0.items[64 + i];
+	}
+	XD_CHECK((double) redrawn / total > 0.44 && (double) redrawn / total < 0.56);
+
+	xd_batch_free(&b);
+	xd_batch_free(&b0);
+	free(count);
+	free(drawn);
+	xd_generated_free(g);
+}
+
 typedef struct small_world
 {
 	xd_generated *g;
@@ -924,6 +1047,13 @@ XD_TEST(cold_meta_training_slow)
 			XD_CHECK(b2->w[k] == (float) r2.prior_scale * b1->w[k]);
 		XD_CHECK(memcmp(e1->w, e2->w, sizeof(float) * (size_t) e1->rows * e1->cols) == 0);
 	}
+
+	/* a share of popularity-drawn negatives outside 0..1 is refused */
+	o.pop_negatives = 1.5f;
+	XD_CHECK(xd_cold_train(w.model, w.ds, NULL, &o, &c3, &r2) == XD_EINVAL && c3 == NULL);
+	o.pop_negatives = NAN;
+	XD_CHECK(xd_cold_train(w.model, w.ds, NULL, &o, &c3, &r2) == XD_EINVAL && c3 == NULL);
+	o.pop_negatives = 0.0f;
 
 	/* the stop callback ends it, with nothing returned */
 	o.hooks.stop = stop_now;

@@ -110,6 +110,49 @@ xd_support_from_rows(const xd_dataset *ds, const xd_model *model, const int64_t 
 	return st;
 }
 
+/*
+ * Why popularity-drawn negatives (cold.h, xd_cold_popular_negatives): a
+ * uniform negative is almost always a tail item, which a popular item
+ * outscores whatever the user, while serving ranks the popular items
+ * against each other for that user (docs/cold-start.md,
+ * Popularity-drawn negatives).
+ */
+void
+xd_cold_popular_negatives(const xd_dataset *ds, const int64_t *qrows, float share,
+						  xd_rng *rng, xd_batch *q)
+{
+	const int64_t *train = ds->split_rows[XD_SPLIT_TRAIN];
+	uint32_t	n_train = (uint32_t) ds->n_split[XD_SPLIT_TRAIN];
+	int			m = q->m;
+
+	if (!(share > 0.0f) || ds->has_ratings || n_train < 2)
+		return;
+	for (int i = 0; i < q->n_pos; i++)
+	{
+		int			k = q->n_pos + i;
+		int32_t		v = q->items[i],
+					vn = -1;
+
+		if (xd_rng_uniform(rng) >= share)
+			continue;
+		/* a few redraws when the row holds the positive's own item */
+		for (int t = 0; t < 8 && vn < 0; t++)
+		{
+			int32_t		cand = ds->items[train[xd_rng_below(rng, n_train)]];
+
+			if (cand != v)
+				vn = cand;
+		}
+		if (vn < 0)
+			continue;			/* the uniform negative stays */
+		q->items[k] = vn;
+		memcpy(q->c + (size_t) k * m, q->c + (size_t) i * m, sizeof(float) * (size_t) m);
+		xd_encode_item(&ds->enc, vn, q->c + (size_t) k * m);
+		if (q->hist)
+			q->hist[k] = xd_dataset_hist(ds, qrows[i], vn);
+	}
+}
+
 /* Moves k random entries of a[0..n) to its front (a partial Fisher-Yates). */
 static void
 xd_pick_front(int64_t *a, int64_t n, int64_t k, xd_rng *rng)
@@ -210,6 +253,7 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 		return st;
 	if ((st = xd_sample_batch(lp->ds, qrows, (int) nq, rng, &lp->q)) != XD_OK)
 		return st;
+	xd_cold_popular_negatives(lp->ds, qrows, o->pop_negatives, rng, &lp->q);
 	return xd_cold_episode_loss(cold, lp->model, &lp->s, &lp->q, grad, scale, loss);
 }
 
@@ -451,7 +495,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	rep->prior_scale = 1.0;
 	memset(&lp, 0, sizeof(lp));
 	if (!ds->finalized || o->max_support < 1 || o->max_query < 1 || o->n_neg < 0 ||
-		o->episodes_per_step < 1 || o->max_epochs < 0 || o->patience < 1 ||
+		o->episodes_per_step < 1 || !(o->pop_negatives >= 0.0f && o->pop_negatives <= 1.0f) || o->max_epochs < 0 || o->patience < 1 ||
 		!(o->lr > 0.0f) || o->max_episodes < 1 || ds->enc.schema.m != model->cfg.m ||
 		o->max_support * (1 + o->n_neg) > cap || 3 * o->max_query > cap ||
 		(start && (start->film != o->film || start->hidden != o->hidden ||
