@@ -170,7 +170,6 @@ typedef struct xd_fewshot
 	bool		use_stop;
 	bool		use_lift;		/* false: no repeat lift (xd_fewshot_score) */
 	bool		use_pop;		/* false: no popularity term (xd_fewshot_score) */
-	bool		use_own;		/* false: no own-items bonus (xd_fewshot_score) */
 	int			fixed_steps;
 	bool		active[XD_FS_N_SLOTS];	/* the slot exists for this model */
 	xd_param   *init[XD_FS_N_SLOTS];	/* omega_R ("fs.init.<slot>") */
@@ -223,15 +222,6 @@ typedef struct xd_fewshot_result
 	float		pop_beta;
 	int			pop_pairs;
 	int			pop_held;
-	/*
-	 * The own-items bonus (fewshot_lift.c): the (user, item) pairs of every
-	 * support row (training and validation), sorted, and how much
-	 * xd_fewshot_score adds to a user's support items, chosen after the
-	 * popularity term on the same held-out rows (0: none, or no such rows)
-	 */
-	uint64_t   *support_own;
-	int64_t		n_support_own;
-	float		own_bonus;
 } xd_fewshot_result;
 
 /*
@@ -269,12 +259,7 @@ void		xd_fewshot_result_free(xd_fewshot_result *r);
  * items and 16 seeded others standing for the rest, its own row left out
  * of its item's count; without a held-out row, on the last update's batch,
  * each positive against its item negative as the model scored them.
- * fs->use_pop false keeps it 0. Plus r->own_bonus where the row's user has
- * the row's item in any support row (the validation rows' pairs are the
- * ones the lift leaves out), chosen at that weight on the same held-out
- * rows, each also ranked against its user's other support items and left
- * out of them: the lift's ladder, the best mean reciprocal rank, a tie to
- * the smaller; 0 without a held-out row or with fs->use_own false.
+ * fs->use_pop false keeps it 0.
  */
 xd_status	xd_fewshot_score(void *res, const xd_batch *b, float *scores);
 

@@ -50,13 +50,12 @@
 
 enum
 {
-	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_NO_LIFT, M_NO_POP, M_NO_OWN, M_CHOSEN, M_DRR,
+	M_FEWSHOT, M_NO_INIT, M_NO_UPDATE, M_NO_STOP, M_NO_LIFT, M_NO_POP, M_CHOSEN, M_DRR,
 	M_TARGET_ONLY, M_POP, M_SUPPORT_FIRST, N_METHODS
 };
 static const char *const method_names[N_METHODS] = {
 	"fewshot", "fewshot, no learned init", "fewshot, no update controller",
 	"fewshot, no stop controller", "fewshot, no repeat lift", "fewshot, no popularity term",
-	"fewshot, no own-items bonus",
 	"fewshot or a heuristic, chosen on validation",
 	"DRR", "target-only", "popularity", "support first"
 };
@@ -92,9 +91,7 @@ static int	n_repeat = 1;		/* --repeat */
 static int	first_seed;			/* --first-seed */
 static double lift_sum[N_WORLDS][N_SIZES];	/* fewshot's repeat lifts, summed over runs */
 static double pop_sum[N_WORLDS][N_SIZES];	/* its popularity weights, summed over runs */
-static double own_sum[N_WORLDS][N_SIZES];	/* its own-items bonuses, summed over runs */
 static float last_pop_beta;		/* the last run's */
-static float last_own_bonus;
 
 /* popularity over the whole support (train and validation rows) */
 typedef struct support_pop
@@ -295,26 +292,23 @@ run_world(int wi, bool quick)
 					{
 						lift_sum[wi][si] += r.lift;
 						pop_sum[wi][si] += r.pop_beta;
-						own_sum[wi][si] += r.own_bonus;
 						last_pop_beta = r.pop_beta;
-						last_own_bonus = r.own_bonus;
 					}
 					xd_fewshot_result_free(&r);
 				}
-				for (int m = M_NO_LIFT; m <= M_NO_OWN; m++)
+				for (int m = M_NO_LIFT; m <= M_NO_POP; m++)
 				{
 					/*
-					 * fewshot without its repeat lift, its popularity term
-					 * or its own-items bonus: the same run, the one left at 0
+					 * fewshot without its repeat lift, or its popularity
+					 * term: the same run, the one left at 0
 					 */
 					xd_fewshot_result r;
 					double		secs;
 
 					fs[M_FEWSHOT]->use_lift = m != M_NO_LIFT;
 					fs[M_FEWSHOT]->use_pop = m != M_NO_POP;
-					fs[M_FEWSHOT]->use_own = m != M_NO_OWN;
 					secs = timed_fewshot(fs[M_FEWSHOT], source.shared, cut, 5 + seed, &r);
-					fs[M_FEWSHOT]->use_lift = fs[M_FEWSHOT]->use_pop = fs[M_FEWSHOT]->use_own = true;
+					fs[M_FEWSHOT]->use_lift = fs[M_FEWSHOT]->use_pop = true;
 					add(&cells[wi][si][m], hit10(cut, xd_fewshot_score, &r), secs, r.steps);
 					xd_fewshot_result_free(&r);
 				}
@@ -363,11 +357,10 @@ run_world(int wi, bool quick)
 					add(&cells[wi][si][M_CHOSEN], last[m].hit,
 						secs + (m == M_FEWSHOT ? last[M_FEWSHOT].seconds : 0.0), m != M_FEWSHOT);
 				}
-				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.6f s, %d steps; DRR %.3f in %.6f s; support first %.3f; popularity weight %.3g, without %.3f; own-items bonus %.3g, without %.3f\n",
+				fprintf(stderr, "[world %d] domain %d N %d seed %d: fewshot %.3f in %.6f s, %d steps; DRR %.3f in %.6f s; support first %.3f; popularity weight %.3g, without %.3f\n",
 						wi, di, sizes[si], seed, last[M_FEWSHOT].hit, last[M_FEWSHOT].seconds,
 						(int) last[M_FEWSHOT].steps, last[M_DRR].hit, last[M_DRR].seconds,
-						last[M_SUPPORT_FIRST].hit, last_pop_beta, last[M_NO_POP].hit,
-						last_own_bonus, last[M_NO_OWN].hit);
+						last[M_SUPPORT_FIRST].hit, last_pop_beta, last[M_NO_POP].hit);
 				xd_dataset_free(cut);
 			}
 	for (int v = 0; v < N_FS; v++)
@@ -515,10 +508,7 @@ main(int argc, char **argv)
 			"fewshot with the lift left at 0), and adds a popularity term, a weight it chooses "
 			"on the support's validation rows, which its updates leave out, times log(1 + the "
 			"item's support rows), served as the domain's item bias (every fewshot row but "
-			"\"no popularity term\", which is fewshot with the weight left at 0), and a bonus on the "
-			"user's items of all the support's rows (the validation rows' too), its weight "
-			"chosen on the same validation rows at that popularity weight (every fewshot row "
-			"but \"no own-items bonus\", which is fewshot with the bonus left at 0). \"fewshot or a "
+			"\"no popularity term\", which is fewshot with the weight left at 0). \"fewshot or a "
 			"heuristic, chosen on validation\" is xd_fseval_choose (include/xdrec/fewshoteval.h): "
 			"fewshot, popularity and support first fitted on the support's training rows, the "
 			"best MRR on its validation rows served (a heuristic only when strictly better); its "
@@ -580,9 +570,6 @@ main(int argc, char **argv)
 		fprintf(out, "; its mean popularity weight:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_FEWSHOT], pop_sum[wi][si]));
-		fprintf(out, "; its mean own-items bonus:");
-		for (int si = 0; si < N_SIZES; si++)
-			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_FEWSHOT], own_sum[wi][si]));
 		fprintf(out, ". Share of runs the choice served by a heuristic, N=16..512:");
 		for (int si = 0; si < N_SIZES; si++)
 			fprintf(out, " %.2f", cell_mean_of(&cells[wi][si][M_CHOSEN], cells[wi][si][M_CHOSEN].steps));

@@ -511,7 +511,7 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		last.neg_items[k] = cut->items[rows[5 + k]];
 		last.neg[k] = 20.0f;
 	}
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 100.0f && r.pop_pairs == 5);
 	XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
 	XD_CHECK(r.domain->s_v->w[cut->items[rows[5]]] == 100.0f * log1pf(2.0f));
@@ -535,12 +535,12 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		last.neg_items[k] = v_pop;
 		last.neg[k] = 0.0f;
 	}
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 15, 0, 15, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 5);
 	XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
 
 	/* without their second rows the positives' items stand for no new row: no pair */
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, 10, false, false, &last, NULL) == XD_OK);
+	XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows, 10, 0, 10, false, &last, NULL) == XD_OK);
 	XD_CHECK(r.pop_beta == 0.0f && r.pop_pairs == 0);
 
 	/*
@@ -559,7 +559,7 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		xd_rng_seed(&rng, 3);
 		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
 		r.domain->s_v->w[v_pop] = -20.0f;
-		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, false, &last, &rng) == XD_OK);
+		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, &last, &rng) == XD_OK);
 		XD_CHECK(r.pop_beta == 100.0f && r.pop_held == 5 && r.pop_pairs == 0);
 		XD_CHECK(r.domain->s_v->w[v_pop] == 100.0f * log1pf(5.0f));
 
@@ -575,13 +575,13 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
 		for (int k = 0; k < 5; k++)
 			r.domain->s_v->w[cut->items[rows[5 + k]]] = 20.0f;
-		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, false, &last, &rng) == XD_OK);
+		XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 15, 0, 10, false, &last, &rng) == XD_OK);
 		XD_CHECK(r.pop_beta == 0.0f && r.pop_held == 5);
 		XD_CHECK(r.domain->s_v->w[v_pop] == 0.0f);
 
 		/* n_fit below the history or above the rows: refused */
-		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 5, 4, false, false, &last, &rng) == XD_EINVAL);
-		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 0, 16, false, false, &last, &rng) == XD_EINVAL);
+		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 5, 4, false, &last, &rng) == XD_EINVAL);
+		XD_CHECK(xd_fs_choose_lift(&r, cut, held, 15, 0, 16, false, &last, &rng) == XD_EINVAL);
 	}
 	xd_fewshot_result_free(&r);
 
@@ -602,112 +602,6 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	xd_fewshot_result_free(&r);
 	xd_batch_free(&b);
 	free(count);
-	xd_dataset_free(cut);
-	xd_fewshot_free(fs);
-	fs_world_free(&w);
-}
-
-/*
- * The own-items bonus, chosen on held-out rows at the chosen popularity
- * weight. Five rows of distinct users and items held out, each after a
- * copy of itself (its user's other support row of the same item) and the
- * model (its item bias, read while choosing) 20 below on their items: only
- * a bonus on the user's support items ranks them first, so one is kept,
- * and xd_fewshot_score adds it to a support pair and not to another item.
- * Not asked for (own_term false): 0. A held-out row whose item is new to
- * its user, the model 20 above on it, the user's other support item
- * ranked with it: a bonus only lifts that one over it, so 0 wins.
- */
-XD_TEST(fewshot_own_items_bonus_is_chosen_on_held_out_rows)
-{
-	fs_world	w;
-	xd_fewshot *fs;
-	xd_fewshot_result r;
-	xd_dataset *cut;
-	xd_fs_last	last = {0};
-	xd_rng		rng;
-	xd_batch	b;
-	int64_t		held[10],
-				pick[5];
-	int			n_pick = 0;
-	float		s_own,
-				s_model;
-
-	XD_REQUIRE(fs_world_make(&w, 0, 0));
-	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
-	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
-	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, cut->split_rows[XD_SPLIT_TRAIN],
-								cut->n_split[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN], 5,
-								&r) == XD_OK);
-
-	/* five rows of distinct users and distinct items */
-	for (int64_t i = 0; i < cut->n_rows && n_pick < 5; i++)
-	{
-		bool		dup = false;
-
-		for (int k = 0; k < n_pick; k++)
-			dup |= cut->users[pick[k]] == cut->users[i] || cut->items[pick[k]] == cut->items[i];
-		if (!dup)
-			pick[n_pick++] = i;
-	}
-	XD_REQUIRE(n_pick == 5);
-	for (int k = 0; k < 5; k++)
-		held[k] = held[5 + k] = pick[k];
-	xd_rng_seed(&rng, 3);
-	memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
-	for (int k = 0; k < 5; k++)
-		r.domain->s_v->w[cut->items[pick[k]]] = -20.0f;
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 10, 0, 5, false, true, &last, &rng) == XD_OK);
-	XD_CHECK(r.pop_held == 5);
-	XD_CHECK(r.own_bonus > 0.0f);
-	XD_CHECK(r.n_support_own == 10);
-
-	/* served: added to the user's support item, not to another */
-	XD_REQUIRE(xd_batch_init(&b, 1, cut->enc.schema.m) == XD_OK);
-	b.n = 1;
-	b.users[0] = cut->users[pick[0]];
-	b.items[0] = cut->items[pick[0]];
-	xd_dataset_encode(cut, pick[0], -1, b.c);
-	XD_REQUIRE(xd_fewshot_score(&r, &b, &s_own) == XD_OK);
-	XD_REQUIRE(xd_model_score(r.model, &b, &s_model) == XD_OK);
-	XD_CHECK(fabsf(s_own - s_model - r.own_bonus) < 1e-3f);
-	b.items[0] = cut->items[pick[1]];
-	XD_REQUIRE(xd_fewshot_score(&r, &b, &s_own) == XD_OK);
-	XD_REQUIRE(xd_model_score(r.model, &b, &s_model) == XD_OK);
-	XD_CHECK(s_own == s_model);
-
-	/* not asked for: 0 */
-	memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
-	for (int k = 0; k < 5; k++)
-		r.domain->s_v->w[cut->items[pick[k]]] = -20.0f;
-	XD_REQUIRE(xd_fs_choose_lift(&r, cut, held, 10, 0, 5, false, false, &last, &rng) == XD_OK);
-	XD_CHECK(r.pop_held == 5 && r.own_bonus == 0.0f && r.n_support_own == 0);
-
-	/*
-	 * a row (u, v) held out after (u, v') and another user's row of v: the
-	 * model 20 above on v, a bonus lifts only v' over it
-	 */
-	{
-		int64_t		rows3[3] = {-1, -1, -1};
-
-		for (int64_t i = 0; i < cut->n_rows && rows3[2] < 0; i++)
-			for (int64_t j = 0; j < cut->n_rows && rows3[2] < 0; j++)
-				if (cut->users[j] == cut->users[i] && cut->items[j] != cut->items[i])
-					for (int64_t k = 0; k < cut->n_rows && rows3[2] < 0; k++)
-						if (cut->items[k] == cut->items[i] && cut->users[k] != cut->users[i])
-						{
-							rows3[0] = j;
-							rows3[1] = k;
-							rows3[2] = i;
-						}
-		XD_REQUIRE(rows3[2] >= 0);
-		memset(r.domain->s_v->w, 0, sizeof(float) * cut->n_items);
-		r.domain->s_v->w[cut->items[rows3[2]]] = 20.0f;
-		XD_REQUIRE(xd_fs_choose_lift(&r, cut, rows3, 3, 0, 2, false, true, &last, &rng) == XD_OK);
-		XD_CHECK(r.pop_held == 1 && r.own_bonus == 0.0f);
-	}
-	xd_batch_free(&b);
-	xd_fewshot_result_free(&r);
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);

@@ -133,7 +133,7 @@ xd_fewshot_new(const xd_config *cfg, uint64_t seed, xd_fewshot **out)
 	fs->d = cfg->d;
 	fs->feedback = cfg->feedback;
 	fs->has_ctx = cfg->n_ctx_layers >= 1;
-	fs->use_init = fs->use_update = fs->use_stop = fs->use_lift = fs->use_pop = fs->use_own = true;
+	fs->use_init = fs->use_update = fs->use_stop = fs->use_lift = fs->use_pop = true;
 	fs->fixed_steps = 10;
 	for (int s = 0; s < XD_FS_N_SLOTS; s++)
 	{
@@ -210,7 +210,6 @@ xd_fewshot_result_free(xd_fewshot_result *r)
 	xd_model_free(r->model);	/* owns the domain */
 	xd_adapt_free(r->adapt);
 	free(r->own);
-	free(r->support_own);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -772,7 +771,7 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	if (st == XD_OK)
 		st = xd_fs_run(fs, out, T, rows, n_fit, &rng, false, NULL, NULL, &last);
 	if (st == XD_OK)
-		st = xd_fs_choose_lift(out, T, rows, n, n_hist, n_fit, fs->use_lift, fs->use_own,
+		st = xd_fs_choose_lift(out, T, rows, n, n_hist, n_fit, fs->use_lift,
 							   fs->use_pop ? &last : NULL, &rng);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;

@@ -129,15 +129,13 @@ xd_status	xd_fs_backward(xd_fewshot *fs, xd_fewshot_result *res, xd_fs_trace *tr
  * that lift on the held-out rows rows[n_fit..n_rows) the updates never saw
  * (res->pop_held of them ranked), or without one on the last update's batch
  * (last; res->pop_pairs), each positive's own row left out of its item's
- * count, folded into the domain's item bias; then, when own_term and
- * there are held-out rows, res->own_bonus at that weight on the same rows
- * (res->support_own: every support row's pair). XD_EINVAL when n_fit is
- * out of range.
+ * count, folded into the domain's item bias. XD_EINVAL when n_fit is out
+ * of range.
  */
 xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
 							  const int64_t *rows, int64_t n_rows, int64_t n_hist,
-							  int64_t n_fit, bool calibrate, bool own_term,
-							  const xd_fs_last *last, xd_rng *rng);
+							  int64_t n_fit, bool calibrate, const xd_fs_last *last,
+							  xd_rng *rng);
 
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);

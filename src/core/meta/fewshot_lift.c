@@ -107,15 +107,11 @@ xd_fewshot_score(void *arg, const xd_batch *b, float *scores)
 	const xd_fewshot_result *r = arg;
 	xd_status	st = xd_model_score(r->model, b, scores);
 
-	if (st != XD_OK || (r->lift == 0.0f && r->own_bonus == 0.0f))
+	if (st != XD_OK || r->lift == 0.0f)
 		return st;
 	for (int k = 0; k < b->n; k++)
-	{
 		if (pair_count(r->own, r->n_own, b->users[k], b->items[k]) > 0)
 			scores[k] += r->lift;
-		if (pair_count(r->support_own, r->n_support_own, b->users[k], b->items[k]) > 0)
-			scores[k] += r->own_bonus;
-	}
 	return XD_OK;
 }
 
@@ -387,15 +383,11 @@ choose_pop(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, int
 
 /*
  * One held-out row's candidates in the scoring batch: its positive first,
- * then (for the own-items bonus only) up to OWN_LISTED of the user's other
- * support items, then the support's most popular items (n_top with those,
- * weight 1 each), then n_cand - n_top seeded items standing for the rest
- * (new_weight each).
+ * then n_top of the support's most popular items (weight 1 each), then
+ * n_cand - n_top seeded items standing for the rest (new_weight each).
  */
 #define POP_TOP 16
 #define POP_NEW 16
-#define OWN_LISTED 32
-#define POP_CANDS (OWN_LISTED + POP_TOP + POP_NEW)
 typedef struct pop_row
 {
 	int			first;
@@ -404,10 +396,8 @@ typedef struct pop_row
 	double		new_weight;
 	float		pos_shift;		/* the positive's lift */
 	float		pos_pop;		/* log(1 + the positive's other support rows) */
-	bool		pos_sup;		/* the user has the positive in another support row */
-	float		shift[POP_CANDS];	/* a candidate's lift */
-	float		pop[POP_CANDS];
-	bool		sup[POP_CANDS]; /* the user has the candidate in the support */
+	float		shift[POP_TOP + POP_NEW];	/* a candidate's lift */
+	float		pop[POP_TOP + POP_NEW];
 } pop_row;
 
 /* what the popularity term's choice on held-out rows reads of the support */
@@ -420,7 +410,6 @@ typedef struct pop_support
 	const int32_t *by_pop;		/* the support's items, most rows first */
 	int			n_by_pop;
 	bool		keep_own;
-	bool		list_own;		/* rank the user's other support items too */
 } pop_support;
 
 /* w may be ranked against u's positive v: not v, not u's history unless kept */
@@ -442,57 +431,28 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 				v = T->items[r];
 	bool		sampled;
 
-	if (b->n + 1 + POP_TOP + POP_NEW + (ps->list_own ? OWN_LISTED : 0) > b->capacity)
+	if (b->n + 1 + POP_TOP + POP_NEW > b->capacity)
 		return false;
 	xd_dataset_encode(T, r, -1, base);
 	l->first = b->n;
 	l->n_cand = l->n_top = 0;
 	l->pos_shift = pair_count(res->own, res->n_own, u, v) > 0 ? res->lift : 0.0f;
 	l->pos_pop = logf((float) ps->count[v]);	/* log(1 + count - 1) */
-	/* row r is one of (u, v)'s support rows: left out, as of its item's count */
-	l->pos_sup = pair_count(res->support_own, res->n_support_own, u, v) > 1;
 
 #define ADD_CAND(w) do { \
 		l->shift[l->n_cand] = pair_count(res->own, res->n_own, u, (w)) > 0 ? res->lift : 0.0f; \
 		l->pop[l->n_cand] = ps->pop[w]; \
-		l->sup[l->n_cand] = pair_count(res->support_own, res->n_support_own, u, (w)) > 0; \
 		l->n_cand++; \
 		add_candidate(b, T, base, u, (w)); \
 	} while (0)
 
 	add_candidate(b, T, base, u, v);
-	if (ps->list_own)
-	{
-		int64_t		k = lower_bound(res->support_own, res->n_support_own, xd_fs_pair_key(u, 0));
-		int32_t		prev = -1;
-
-		for (; k < res->n_support_own && (int32_t) (res->support_own[k] >> 32) == u &&
-			 l->n_top < OWN_LISTED; k++)
+	for (int k = 0; k < ps->n_by_pop && l->n_top < POP_TOP; k++)
+		if (pop_candidate(ps, u, v, ps->by_pop[k]))
 		{
-			int32_t		w = (int32_t) (res->support_own[k] & 0xffffffffu);
-
-			if (w != prev && pop_candidate(ps, u, v, w))
-			{
-				ADD_CAND(w);
-				l->n_top++;
-			}
-			prev = w;
-		}
-	}
-	for (int k = 0, n_pop = 0; k < ps->n_by_pop && n_pop < POP_TOP; k++)
-	{
-		int32_t		w = ps->by_pop[k];
-		bool		listed = false;
-
-		for (int q = 0; q < l->n_top; q++)
-			listed |= b->items[l->first + 1 + q] == w;
-		if (!listed && pop_candidate(ps, u, v, w))
-		{
-			ADD_CAND(w);
+			ADD_CAND(ps->by_pop[k]);
 			l->n_top++;
-			n_pop++;
 		}
-	}
 	/* the others: every one when few, else a seeded sample standing for them */
 	for (int32_t w = 0; w < T->n_items; w++)
 		n_others += pop_candidate(ps, u, v, w);
@@ -515,35 +475,29 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 	return true;
 }
 
-/*
- * 1 / rank of l's positive (s the batch's scores) with the popularity term
- * at weight beta and the own-items bonus at bonus
- */
-static double
-pop_row_rr(const float *s, const pop_row *l, float beta, float bonus)
-{
-	const float *c = s + l->first + 1;
-	float		pos = s[l->first] + l->pos_shift + beta * l->pos_pop + (l->pos_sup ? bonus : 0.0f);
-	double		higher = 0.0,
-				tied = 0.0;
-
-	for (int q = 0; q < l->n_cand; q++)
-	{
-		float		x = c[q] + l->shift[q] + beta * l->pop[q] + (l->sup[q] ? bonus : 0.0f);
-		double		wq = q < l->n_top ? 1.0 : l->new_weight;
-
-		higher += wq * (x > pos);
-		tied += wq * (x == pos);
-	}
-	return 1.0 / (1.0 + higher + 0.5 * tied);
-}
-
 /* Adds 1 / rank of l's positive under each weight of pop_ladder to rr[] */
 static void
 rank_pops(const float *s, const pop_row *l, double *rr)
 {
+	const float *c = s + l->first + 1;
+
 	for (int k = 0; k < N_BETAS; k++)
-		rr[k] += pop_row_rr(s, l, pop_ladder[k], 0.0f);
+	{
+		float		beta = pop_ladder[k],
+					pos = s[l->first] + l->pos_shift + beta * l->pos_pop;
+		double		higher = 0.0,
+					tied = 0.0;
+
+		for (int q = 0; q < l->n_cand; q++)
+		{
+			float		x = c[q] + l->shift[q] + beta * l->pop[q];
+			double		wq = q < l->n_top ? 1.0 : l->new_weight;
+
+			higher += wq * (x > pos);
+			tied += wq * (x == pos);
+		}
+		rr[k] += 1.0 / (1.0 + higher + 0.5 * tied);
+	}
 }
 
 /* choose_pop_held's pass over its held-out rows (rank_rows_in_batches) */
@@ -554,8 +508,7 @@ typedef struct pop_pass
 	float	   *base;
 	xd_rng	   *rng;
 	pop_row    *pr;				/* per slot */
-	double	   *rr;				/* per weight of pop_ladder, or (ps->list_own) per
-								 * own-items bonus of lift_ladder */
+	double	   *rr;				/* per weight of pop_ladder */
 } pop_pass;
 
 static row_fill
@@ -574,11 +527,7 @@ rank_pop(void *arg, const float *s, int slot)
 {
 	pop_pass   *p = arg;
 
-	if (!p->ps->list_own)
-		rank_pops(s, &p->pr[slot], p->rr);
-	else
-		for (int k = 0; k < N_LIFTS; k++)
-			p->rr[k] += pop_row_rr(s, &p->pr[slot], p->ps->res->pop_beta, lift_ladder[k]);
+	rank_pops(s, &p->pr[slot], p->rr);
 }
 
 /*
@@ -590,17 +539,10 @@ rank_pop(void *arg, const float *s, int slot)
  * positive's own row left out of its item's count, and skipped when its
  * item has no other support row. The weight with the best mean reciprocal
  * rank is kept, a tie to the smaller; 0 without a row. Folded into s_v.
- *
- * Then, when own_term, the own-items bonus at that weight on the same rows
- * (res->support_own already holds the support's pairs): each ranked also
- * against up to OWN_LISTED of its user's other support items (those of the
- * history only when keep_own), its own row left out of its user's support
- * items; a lift_ladder step, the best mean reciprocal rank, a tie to the
- * smaller (the bonus can cost a row whose positive is new to its user).
  */
 static xd_status
 choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
-				int64_t n_rows, int64_t n_hist, bool keep_own, bool own_term, xd_rng *rng)
+				int64_t n_rows, int64_t n_hist, bool keep_own, xd_rng *rng)
 {
 	int			m = T->enc.schema.m,
 				n_items = T->n_items,
@@ -612,9 +554,8 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 			   *base = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1)),
 			   *s = NULL;
 	pop_row    *pr = malloc(sizeof(pop_row) * XD_FS_LIFT_ROWS);
-	double		rr[N_BETAS] = {0},
-				rr_own[N_LIFTS] = {0};
-	pop_support ps = {T, res, count, pop, by_pop, 0, keep_own, false};
+	double		rr[N_BETAS] = {0};
+	pop_support ps = {T, res, count, pop, by_pop, 0, keep_own};
 	xd_batch	b = {0};
 	xd_status	st = XD_OK;
 
@@ -656,16 +597,6 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 	{
 		res->pop_beta = pop_ladder[ladder_best(rr, N_BETAS)];
 		res->pop_held = n_ranked;
-	}
-	if (st == XD_OK && n_ranked > 0 && own_term &&
-		b.capacity >= 1 + OWN_LISTED + POP_TOP + POP_NEW)
-	{
-		pop_pass	pass = {&ps, rows + n_hist, base, rng, pr, rr_own};
-
-		ps.list_own = true;
-		st = rank_rows_in_batches(res->model, &b, s, n_held, fill_pop, rank_pop, &pass, &n_ranked);
-		if (st == XD_OK && n_ranked > 0)
-			res->own_bonus = lift_ladder[ladder_best(rr_own, N_LIFTS)];
 	}
 	if (st == XD_OK)
 		for (int32_t v = 0; v < n_items; v++)
@@ -834,7 +765,7 @@ choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows, in
 xd_status
 xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
 				  int64_t n_rows, int64_t n_hist, int64_t n_fit, bool calibrate,
-				  bool own_term, const xd_fs_last *last, xd_rng *rng)
+				  const xd_fs_last *last, xd_rng *rng)
 {
 	bool		keep_own = false;
 	xd_status	st;
@@ -845,25 +776,11 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	res->pop_beta = 0.0f;
 	res->pop_pairs = 0;
 	res->pop_held = 0;
-	res->own_bonus = 0.0f;
-	free(res->support_own);
-	res->support_own = NULL;
-	res->n_support_own = 0;
 	if (st != XD_OK || !last || !res->domain->s_v || T->has_ratings)
 		return st;
 	/* on the rows the updates never saw when there are some, else the last batch's pairs */
 	if (n_fit < n_rows)
-	{
-		own_term = own_term && (res->support_own = malloc(sizeof(uint64_t) * (size_t) n_rows));
-		if (own_term)
-		{
-			for (int64_t i = 0; i < n_rows; i++)
-				res->support_own[i] = xd_fs_pair_key(T->users[rows[i]], T->items[rows[i]]);
-			res->n_support_own = n_rows;
-			qsort(res->support_own, (size_t) n_rows, sizeof(uint64_t), xd_fs_pair_cmp);
-		}
-		return choose_pop_held(res, T, rows, n_rows, n_fit, keep_own, own_term, rng);
-	}
+		return choose_pop_held(res, T, rows, n_rows, n_fit, keep_own, rng);
 	if (last->n_pos > 0)
 		st = choose_pop(res, T, rows, n_rows, n_hist, keep_own, last);
 	return st;
