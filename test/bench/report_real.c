@@ -102,6 +102,8 @@ enum
 	M_BLEND3,					/* target-only, DRR (decay), DRR (shared users): a third each */
 	M_PRODUCT_OWN_FIRST,		/* the product's auto, the user's own items lifted first */
 	M_BLEND3_OWN_FIRST,			/* M_BLEND3, the same lift */
+	M_BLEND3_AUTO,				/* auto's own three fits mixed equally: target-only,
+								 * Anneal and DRR (decay) */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -127,7 +129,8 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only + DRR (shared users from the source), a = 0.5",
 	"blend: target-only, DRR (search: decay) and DRR (shared users), a third each",
 	"auto as the product deploys it, the user's own items first (a lift at scoring)",
-	"the three-way blend, the user's own items first (a lift at scoring)"
+	"the three-way blend, the user's own items first (a lift at scoring)",
+	"blend: auto's three fits (target-only, Anneal and DRR (search: decay)), a third each"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -1009,17 +1012,21 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					c->seconds = pc->seconds;
 					free(bl.tmp);
 				}
-				/* three fits mixed equally: transfer, or an ensemble's effect? */
+				/*
+				 * three fits mixed equally: with shared-user DRR, and auto's
+				 * own three (what the product could deploy without new fits)
+				 */
+				for (int three = 0; three < 2; three++)
 				{
-					const xd_transfer_result *fits[3] = {&kept[M_TO], &kept[M_DRR_ALT],
-					&kept[M_DRR_SHARED]};
-					static const int fm[3] = {M_TO, M_DRR_ALT, M_DRR_SHARED};
+					const int	fm[3] = {M_TO, three ? M_ANNEAL_ALT : M_DRR_ALT,
+					three ? M_DRR_ALT : M_DRR_SHARED};
+					const xd_transfer_result *fits[3] = {&kept[fm[0]], &kept[fm[1]],
+					&kept[fm[2]]};
 					mean_of_fits mf = {3, fits, NULL, 0};
-					cell	   *c = &v->c[k][M_BLEND3][s];
+					cell	   *c = &v->c[k][three ? M_BLEND3_AUTO : M_BLEND3][s];
+					own_first	of = {ds[k], mean_of_fits_score, &mf};
 					int64_t		tn,
 								tex;
-
-					own_first	of = {ds[k], mean_of_fits_score, &mf};
 
 					*c = v->c[k][M_TO][s];
 					eval_test(ds[k], mean_of_fits_score, &mf, c, &tn, &tex);
@@ -1029,10 +1036,13 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						c->seconds += v->c[k][fm[i]][s].seconds;
 						c->epochs += v->c[k][fm[i]][s].epochs;
 					}
-					v->c[k][M_BLEND3_OWN_FIRST][s] = *c;
-					if (!v->explicit_fb)
-						eval_test(ds[k], own_first_score, &of, &v->c[k][M_BLEND3_OWN_FIRST][s],
-								  &tn, &tex);
+					if (!three)
+					{
+						v->c[k][M_BLEND3_OWN_FIRST][s] = *c;
+						if (!v->explicit_fb)
+							eval_test(ds[k], own_first_score, &of,
+									  &v->c[k][M_BLEND3_OWN_FIRST][s], &tn, &tex);
+					}
 					free(mf.tmp);
 				}
 			}
@@ -1612,7 +1622,7 @@ print_blend(const view_run *v)
 	static const int shown[] = {M_TO, M_ANNEAL_ALT, M_DRR_ALT, M_TO_ALT, M_AUTO, M_BLEND_DRR,
 		M_BLEND_ANNEAL, M_BLEND_DRR_HALF, M_BLEND_TO, M_BLEND_TO_HALF, M_BLEND_AUTO,
 	M_AUTO_PRODUCT, M_DRR_SHARED, M_BLEND_SHARED_HALF, M_BLEND3, M_PRODUCT_OWN_FIRST,
-	M_BLEND3_OWN_FIRST, M_HEUR2};
+	M_BLEND3_OWN_FIRST, M_BLEND3_AUTO, M_HEUR2};
 	int			blended = 0;
 
 	printf("%s (%s): sum of %s, %% vs target-only (+ better), targets better / worse beyond 2 se; per target the difference (2 se)\n",
@@ -1797,13 +1807,15 @@ main(int argc, char **argv)
 			"their time is the fits' and the blends' validation. \"auto as the product deploys "
 			"it\" is auto with option auto_blend (the default of xdrec.adapt): where auto keeps "
 			"target-only on a target of %d training rows or more, the a = %.1f blend of "
-			"target-only and auto's DRR fit; auto's time. Three more rows measure what could "
-			"close the gaps (no product default): the a = 0.5 blend of target-only and DRR with "
+			"target-only and auto's DRR fit; auto's time. The rows after it measure what "
+			"could close the gaps (none is a product default): the a = 0.5 blend of target-only and DRR with "
 			"shared users from the source; \"the three-way blend\", the equal mix of "
 			"target-only, DRR (search: decay) and DRR (shared users), the three fits' time; and, "
 			"on implicit views, the product's auto and the three-way blend with the user's own "
 			"(training) items lifted first at scoring (+%.0f to their scores: the heuristic's "
-			"rule in the model's order; on explicit views the rows repeat the unlifted ones). "
+			"rule in the model's order; on explicit views the rows repeat the unlifted ones); "
+			"last, the equal mix of auto's own three fits (target-only, Anneal and DRR searched "
+			"by decay: no fit beyond auto's). "
 			"Full ranking (implicit) has its own paired 2-s.e. verdicts: per target the "
 			"difference to target-only, and in the sums the targets better or worse than "
 			"target-only and than \"own items first, then popular in context\" (deterministic, "
