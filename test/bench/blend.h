@@ -27,20 +27,30 @@ typedef struct blend
 	int			cap;
 } blend;
 
+/* grows a scorer's scratch row buffer *tmp (capacity *cap) to n floats */
+static xd_status
+scratch_reserve(float **tmp, int *cap, int n)
+{
+	if (n > *cap)
+	{
+		float	   *t = realloc(*tmp, sizeof(float) * (size_t) n);
+
+		if (!t)
+			return XD_ENOMEM;
+		*tmp = t;
+		*cap = n;
+	}
+	return XD_OK;
+}
+
 /* an xd_score_fn; arg = the blend */
 static xd_status
 blend_score(void *arg, const xd_batch *b, float *scores)
 {
 	blend	   *bl = arg;
-	if (b->n > bl->cap)
-	{
-		float	   *t = realloc(bl->tmp, sizeof(float) * (size_t) b->n);
 
-		if (!t)
-			return XD_ENOMEM;
-		bl->tmp = t;
-		bl->cap = b->n;
-	}
+	if (scratch_reserve(&bl->tmp, &bl->cap, b->n) != XD_OK)
+		return XD_ENOMEM;
 	return xd_blend_score(bl->to->model, bl->tr->model, bl->a, b, scores, bl->tmp);
 }
 
