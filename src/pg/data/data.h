@@ -105,6 +105,8 @@ typedef struct XdModelDef
 	int64		auto_small_rows;	/* ... 0 below this many training rows: 1000 */
 	bool		auto_blend;		/* ... the blend where it keeps target-only on a
 								 * large target (transfer.h): true */
+	bool		shared_users;	/* option "shared_users": a user key is the same
+								 * person in every domain (adapt_run.c) */
 	int			lr_search;		/* rates every fit tries (xd_train_search): 3 */
 	int			vocab_cap;		/* a categorical feature's, unless it has its own */
 	char	   *time_col;		/* option "time_col": the split is by time; else NULL */

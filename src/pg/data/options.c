@@ -94,6 +94,8 @@ static const XdOption options[] = {
 	.help = "auto keeps the best on validation (margin 0) on a target with fewer training rows; 0: never"},
 	{"auto_blend", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(auto_blend),
 	.deflt = "true", .help = "auto serves the 0.5 blend of target-only and DRR where it keeps target-only on a target of auto_small_rows training rows or more"},
+	{"shared_users", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(shared_users),
+	.deflt = "false", .help = "declares that a user key means the same person in every domain: adapt starts a target user who is a user of the source from the source's embedding"},
 	{"lr_search", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(lr_search), .min = 1, .max = 5,
 	.help = "learning rates every fit tries"},
 	{"deploy", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(deploy), .choices = deploys,

@@ -113,6 +113,10 @@ struct XdAdaptRun
 	XdKeyMap	items;
 	XdLoadCounts counts;
 	xd_transfer_opts opts;
+	int32	   *user_source;	/* option shared_users: each target user's id
+								 * in the source version, or -1; else NULL */
+	int32		users_from_source;	/* target users the fits start from the
+									 * source's embeddings */
 	XdCurve		curve;
 	xd_transfer_result *res;
 	double		t0;
@@ -131,6 +135,46 @@ adapt_models_at_once(xd_transfer_method method, bool lambda_search)
 	if (method == XD_TRANSFER_AUTO)
 		return 2 + drr;
 	return method == XD_TRANSFER_DRR ? drr : 1;
+}
+
+/*
+ * Option shared_users: the model declares that a user key means the same
+ * person in every domain, so a target user whose key is a user of the
+ * source version (src->users, validated strictly ascending and within its
+ * embeddings when read) starts from that user's embedding and bias
+ * (xd_transfer_opts.user_source). Returns [n_users] source ids, -1 where
+ * the key is not the source's; *n_shared counts the others. The array is 4
+ * bytes a target user, below the embeddings xdpg_check_model_memory
+ * already bounded.
+ */
+static int32 *
+shared_user_ids(const XdKeyMap *target, int32 n_users, const XdVersion *src, int32 *n_shared)
+{
+	int32	   *ids = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * (Size) n_users);
+	int32		n_source = src->model->domain->n_users;
+
+	*n_shared = 0;
+	for (int32 u = 0; u < n_users; u++)
+		ids[u] = -1;
+	for (int32 i = 0; i < target->n_keys; i++)
+	{
+		int32		u = target->ids ? target->ids[i] : i;
+		int32		su = target->is_int ? xdpg_key_find_int(&src->users, target->ints[i]) :
+			xdpg_key_find(&src->users, target->texts[i]);
+
+		if (u < 0 || u >= n_users)
+			elog(ERROR, "xdrec: target user id %d is outside its %d users", u, n_users);
+		if (su < 0)
+			continue;
+		if (su >= n_source)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("source version " INT64_FORMAT " maps a user key to id %d but has %d users",
+							src->version_id, su, n_source)));
+		ids[u] = su;
+		(*n_shared)++;
+	}
+	return ids;
 }
 
 /*
@@ -221,6 +265,19 @@ xdpg_adapt_load(const char *name, const char *domain, const char *method_name,
 	if (run->method == XD_TRANSFER_AUTO && src->fewshot && !run->popular &&
 		ds->n_split[XD_SPLIT_TRAIN] < md->fewshot_rows)
 		run->fewshot = run->auto_fewshot = true;
+
+	/*
+	 * Shared users, where the model declares them: only the methods under
+	 * the source's modules read them (target-only never does; the few-shot
+	 * meta-learner and popularity fit no user tables from the source)
+	 */
+	if (md->shared_users && !run->fewshot && !run->popular &&
+		run->method != XD_TRANSFER_TARGET_ONLY)
+	{
+		old = MemoryContextSwitchTo(callcxt);
+		run->user_source = shared_user_ids(&run->users, ds->n_users, src, &run->users_from_source);
+		MemoryContextSwitchTo(old);
+	}
 
 	/*
 	 * The source's modules with the model's training options (a version
@@ -337,6 +394,11 @@ adapt_opts(const XdAdaptRun *run, xd_transfer_opts *opts)
 	opts->patience = Max(run->md->patience, 1);
 	opts->valid_max = run->md->val_sample;
 	opts->seed = run->md->cfg.seed;
+	if (run->user_source)
+	{
+		opts->source_domain = run->src->model->domain;
+		opts->user_source = run->user_source;
+	}
 }
 
 /* Phase 2, the core alone: the transfer (hooks: a job's callbacks). */
@@ -516,6 +578,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	escape_json(&summary, requested);
 	xdpg_fit_summary_data(&summary, &run->counts, ds);
 	xdpg_json_int(&summary, "pretrain_epochs", res->n_pretrain, true);
+	/* option shared_users: the target users started from the source's */
+	xdpg_json_int(&summary, "users_from_source", run->users_from_source, true);
 	xdpg_fit_summary_best(&summary, res->epochs, res->best_epoch, md->explicit_fb ? "rmse" : "mrr",
 						  res->best_metric, valid.se);
 	appendStringInfoString(&summary, "}");
@@ -619,6 +683,9 @@ xdpg_adapt_evaluate_fewshot(XdAdaptRun *run, int64 support, int seed, xd_fse_res
 				 errhint("Model \"%s\" learns ratings: use protocol 'sampled' or 'full'.", run->name)));
 	*n_rows = run->guard->ds->n_rows;
 	adapt_opts(run, &o);
+	/* the protocol's cut is a dataset of its own: no ids of run's users */
+	o.source_domain = NULL;
+	o.user_source = NULL;
 	o.hooks.stop = xdpg_stop;
 	st = xd_fseval_run(run->src->fewshot, run->src->model->shared, run->src->encoders,
 					   run->guard->ds, support, (uint64) seed, &o, res);
