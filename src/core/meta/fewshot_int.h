@@ -138,9 +138,6 @@ xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
 							  xd_rng *rng);
 
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
-/* the popularity weight's near-tie on held-out rows: one row's reciprocal rank */
-#define XD_FS_POP_NEAR_TIE 1.0
-int			xd_fs_ladder_near_best(const double *x, int n, double tol);
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);
 int			xd_fs_pair_cmp(const void *a, const void *b);
 

@@ -101,25 +101,6 @@ ladder_best(const double *x, int n)
 	return best;
 }
 
-/*
- * The last index of x[n] within tol of its largest: a near-tie goes to the
- * ladder's larger step. The popularity weight is chosen on about a dozen
- * held-out rows, where a step's lead of less than one row's reciprocal rank
- * is noise; the weights 0 and 0.125 won such leads on TripAdvisor and lost
- * about 0.09 HitRate@10 to support first (docs/transfer.md).
- */
-int
-xd_fs_ladder_near_best(const double *x, int n, double tol)
-{
-	int			best = ladder_best(x, n),
-				last = best;
-
-	for (int k = best + 1; k < n; k++)
-		if (x[k] >= x[best] - tol)
-			last = k;
-	return last;
-}
-
 xd_status
 xd_fewshot_score(void *arg, const xd_batch *b, float *scores)
 {
@@ -556,10 +537,8 @@ rank_pop(void *arg, const float *s, int slot)
  * (the ones a large weight puts first) and a seeded POP_NEW standing for
  * the others, the user's history items left out unless keep_own, the
  * positive's own row left out of its item's count, and skipped when its
- * item has no other support row. The largest weight within one row's
- * reciprocal rank of the best sum is kept (xd_fs_ladder_near_best: fewer
- * rows than that cannot tell the steps apart); 0 without a row. Folded
- * into s_v.
+ * item has no other support row. The weight with the best mean reciprocal
+ * rank is kept, a tie to the smaller; 0 without a row. Folded into s_v.
  */
 static xd_status
 choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
@@ -616,7 +595,7 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 	}
 	if (st == XD_OK && n_ranked > 0)
 	{
-		res->pop_beta = pop_ladder[xd_fs_ladder_near_best(rr, N_BETAS, XD_FS_POP_NEAR_TIE)];
+		res->pop_beta = pop_ladder[ladder_best(rr, N_BETAS)];
 		res->pop_held = n_ranked;
 	}
 	if (st == XD_OK)
