@@ -475,8 +475,8 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, cut->split_rows[XD_SPLIT_TRAIN],
 								cut->n_split[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN], 5,
 								&r) == XD_OK);
-	/* an implicit adaptation has an item bias; its weight is cross-fitted, not on pairs */
-	XD_CHECK(r.domain->s_v != NULL && r.pop_held > 0 && r.pop_pairs == 0);
+	/* an implicit adaptation chooses on its last batch and has an item bias */
+	XD_CHECK(r.domain->s_v != NULL && r.pop_pairs > 0);
 
 	/* five rows of an item with five or more, then five items of one row each */
 	XD_REQUIRE((count = calloc(cut->n_items, sizeof(int))) != NULL);
@@ -585,12 +585,10 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	}
 	xd_fewshot_result_free(&r);
 
-	/*
-	 * an adaptation with validation rows chooses on more rows than them:
-	 * every support row, cross-fitted (below)
-	 */
+	/* an adaptation with validation rows fits the training rows and chooses on the others */
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &r) == XD_OK);
-	XD_CHECK(r.pop_held > cut->n_split[XD_SPLIT_VALID] && r.pop_pairs == 0);
+	XD_CHECK(r.pop_held > 0 && r.pop_pairs == 0);
+	XD_CHECK(r.pop_held <= cut->n_split[XD_SPLIT_VALID]);
 	xd_fewshot_result_free(&r);
 
 	/* no popularity term asked for: 0, no pair */
@@ -604,90 +602,6 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	xd_fewshot_result_free(&r);
 	xd_batch_free(&b);
 	free(count);
-	xd_dataset_free(cut);
-	xd_fewshot_free(fs);
-	fs_world_free(&w);
-}
-
-/*
- * The popularity weight cross-fitted on every support row (fewshot_lift.c):
- * an adaptation with validation rows ranks more rows than the validation
- * ones and the same under the same seed, at most the support; its item bias
- * is the weight times log(1 + the item's support rows); the adaptation's
- * own model, lift and updates are those of an adaptation without the term,
- * which the folds do not touch. A support of one row per item ranks no row
- * (a fold's rows are not counted in their own items' popularity) and keeps
- * 0; below two rows a fold, refused.
- */
-XD_TEST(fewshot_popularity_weight_is_cross_fitted_on_every_support_row)
-{
-	fs_world	w;
-	xd_fewshot *fs;
-	xd_fewshot_result r,
-				again,
-				none;
-	xd_dataset *cut;
-	int64_t    *rows,
-				n,
-				distinct[64];
-	int			n_distinct = 0;
-	int32_t    *count;
-	bool		same_model = true;
-
-	XD_REQUIRE(fs_world_make(&w, 0, 0));
-	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
-	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
-	XD_REQUIRE((rows = xd_fs_support_rows(cut, &n)) != NULL);
-	XD_REQUIRE((count = calloc(cut->n_items, sizeof(int32_t))) != NULL);
-	for (int64_t i = 0; i < n; i++)
-		count[cut->items[rows[i]]]++;
-
-	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &r) == XD_OK);
-	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &again) == XD_OK);
-	XD_CHECK(r.pop_held > cut->n_split[XD_SPLIT_VALID] && r.pop_held <= n);
-	XD_CHECK(r.pop_beta == again.pop_beta && r.pop_held == again.pop_held);
-	for (int32_t v = 0; v < cut->n_items; v++)
-		XD_CHECK(r.domain->s_v->w[v] == r.pop_beta * log1pf((float) count[v]));
-
-	/* the served model is the one without the term: the folds fit their own */
-	fs->use_pop = false;
-	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &none) == XD_OK);
-	fs->use_pop = true;
-	XD_CHECK(none.steps == r.steps && none.lift == r.lift);
-	{
-		xd_param   *a = xd_fs_slot_param(&r, XD_FS_EMB_U),
-				   *b = xd_fs_slot_param(&none, XD_FS_EMB_U);
-
-		XD_REQUIRE(a && b);
-		for (size_t k = 0; k < (size_t) a->rows * a->cols; k++)
-			same_model &= a->w[k] == b->w[k];
-		XD_CHECK(same_model);
-	}
-
-	/* one row per item: no fold's row has its item elsewhere, nothing ranked */
-	for (int64_t i = 0; i < n && n_distinct < 64; i++)
-	{
-		bool		dup = false;
-
-		for (int k = 0; k < n_distinct; k++)
-			dup |= cut->items[distinct[k]] == cut->items[rows[i]];
-		if (!dup)
-			distinct[n_distinct++] = rows[i];
-	}
-	XD_REQUIRE(n_distinct >= 2 * XD_FS_POP_FOLDS);
-	XD_CHECK(xd_fs_choose_pop_crossfit(fs, w.src->shared, &again, cut, distinct, n_distinct,
-									   7) == XD_OK);
-	XD_CHECK(again.pop_beta == 0.0f && again.pop_held == 0);
-
-	/* below two rows a fold: refused */
-	XD_CHECK(xd_fs_choose_pop_crossfit(fs, w.src->shared, &again, cut, rows,
-									   2 * XD_FS_POP_FOLDS - 1, 7) == XD_EINVAL);
-
-	xd_fewshot_result_free(&r);
-	xd_fewshot_result_free(&again);
-	xd_fewshot_result_free(&none);
-	free(count);
-	free(rows);
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);

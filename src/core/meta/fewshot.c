@@ -761,12 +761,6 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	xd_status	st;
 	int64_t		n_fit = xd_fs_fit_rows(T, n, n_hist);
 
-	/*
-	 * implicit: the popularity weight chosen on every support row,
-	 * cross-fitted, not on the few the updates hold out
-	 */
-	bool		crossfit = fs->use_pop && !T->has_ratings && n >= 2 * XD_FS_POP_FOLDS;
-
 	memset(out, 0, sizeof(*out));
 	if (!T->finalized)
 		return XD_EINVAL;
@@ -778,9 +772,7 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 		st = xd_fs_run(fs, out, T, rows, n_fit, &rng, false, NULL, NULL, &last);
 	if (st == XD_OK)
 		st = xd_fs_choose_lift(out, T, rows, n, n_hist, n_fit, fs->use_lift,
-							   fs->use_pop && !crossfit ? &last : NULL, &rng);
-	if (st == XD_OK && crossfit)
-		st = xd_fs_choose_pop_crossfit(fs, source, out, T, rows, n, seed);
+							   fs->use_pop ? &last : NULL, &rng);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;
 }

@@ -137,24 +137,6 @@ xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
 							  int64_t n_fit, bool calibrate, const xd_fs_last *last,
 							  xd_rng *rng);
 
-/*
- * The popularity term's weight chosen on every support row, cross-fitted:
- * the support rows[n_rows] of T dealt into XD_FS_POP_FOLDS seeded folds;
- * per fold an adaptation (seeded from seed, its own) fits the other folds,
- * which are its history (its lift) and its popularity counts (scaled to
- * the whole support's), and ranks the fold's rows (up to XD_FS_LIFT_ROWS,
- * fewshot_lift.c's held-out ranking) under every weight of the ladder; the
- * weight with the best summed reciprocal rank over all folds (a tie to the
- * smaller; 0 without a row) is res->pop_beta, res->pop_held the rows
- * ranked, folded into res's item bias by all n_rows rows. res's own model
- * is not read. XD_EINVAL below 2 * XD_FS_POP_FOLDS rows, explicit feedback
- * or without an item bias.
- */
-#define XD_FS_POP_FOLDS 2
-xd_status	xd_fs_choose_pop_crossfit(xd_fewshot *fs, const xd_shared *source,
-									  xd_fewshot_result *res, const xd_dataset *T,
-									  const int64_t *rows, int64_t n_rows, uint64_t seed);
-
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);
 int			xd_fs_pair_cmp(const void *a, const void *b);
