@@ -189,11 +189,11 @@ run_view(const char *data_dir, const char *name)
 				var += (d[seed] - mean) * (d[seed] - mean) / (N_SEEDS - 1);
 			ratio += r / v.n_domains;
 			/* worse beyond 2 standard errors of the mean difference over seeds */
-			if ((implicit ? -mean : mean) > 2.0 * sqrt(var / N_SEEDS))
+			if (k > 0 && (implicit ? -mean : mean) > 2.0 * sqrt(var / N_SEEDS))
 				worse++;
 			printf(" | %s %+.4f (s.e. %.4f)", v.domain[k], mean, sqrt(var / N_SEEDS));
 		}
-		printf("\n%s %-15s targets' sum %.4f, domains worse than the grid beyond 2 s.e.: %d; "
+		printf("\n%s %-15s targets' sum %.4f, targets worse than the grid beyond 2 s.e.: %d; "
 			   "cost in 0.1.0 fits: mean of domains %.2fx, summed times %.2fx\n",
 			   v.name, strategy_name[s], sum, worse, ratio, t / t_one);
 	}
