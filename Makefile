@@ -10,6 +10,8 @@
 #                            10k, 100k items on a throwaway cluster (docs/serving.md)
 #   make bench-serve-blend   rank and rank_many of a blend version against
 #                            target-only alone, one backend (docs/serving.md)
+#   make search-real         the learning-rate search alone on the real views:
+#                            the grid validated whole against the default, 3 seeds
 #   make report-context      docs/context-report.md: MMT-Net vs FMT-Net vs no context
 #   make report-transfer     docs/transfer-report.md + docs/img/transfer-*.png:
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
@@ -142,7 +144,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -231,6 +233,10 @@ build/bench/report_real: test/bench/report_real.c test/bench/real_view.c $(CORE_
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< test/bench/real_view.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
 
+build/bench/search_real: test/bench/search_real.c test/bench/real_view.c $(CORE_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< test/bench/real_view.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
+
 build/bench/report_fewshot: test/bench/report_fewshot.c test/bench/real_view.c $(CORE_UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< test/bench/real_view.c $(CORE_UNIT_OBJS) $(UNIT_LIBS)
@@ -248,6 +254,13 @@ report-biao: check-core-headers build/bench/report_biao
 report-real: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
 	build/bench/report_real build/real docs $(REAL_VIEWS)
+
+# the learning-rate search alone, every domain of the real views by the grid
+# validated whole, the default (its fits stop on a part) and 0.1.0's single
+# fit, 3 seeds, printed (docs/training.md, "Learning-rate search")
+search-real: check-core-headers build/bench/search_real
+	bash test/real/fetch.sh
+	build/bench/search_real build/real tripadvisor incarmusic
 
 # target-only with and without the repeat term beside the heuristics, on the
 # implicit view, split by query kind, printed (minutes, not the report's hour)

@@ -32,6 +32,11 @@ typedef struct xd_train_opts
 								 * no best-epoch snapshot (pretraining) */
 	bool		lr_decay;		/* xd_train_search's strategy (below); xd_train
 								 * ignores it */
+	int64_t		search_valid_max;	/* xd_train_search's grid: each fit stops on
+									 * a subsample of at most this many
+									 * validation positives, the fits are
+									 * compared on valid_max's (500; 0: every
+									 * validation on valid_max's) */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
 	int			first_kept_epoch;	/* > 1: the epochs before it are never the
 									 * best kept nor count toward patience (the
@@ -106,7 +111,8 @@ xd_status	xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o
  * The bytes a fit validating on at most valid_max positives (xd_train_opts;
  * a search's fits share them) may hold in its
  * validation caches beside the model, counted in xdrec.train_memory: the
- * kept validation candidates (metrics.h, implicit feedback) and, when the
+ * kept validation candidates (metrics.h, implicit feedback; and the
+ * XD_SEARCH_VALID_MAX positives a search's grid fits stop on) and, when the
  * shared modules are frozen (DRR, Anneal's second stage), x^0, x^1 and c of
  * every validation row (docs/training.md, Speed).
  */
@@ -141,13 +147,20 @@ xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedbac
  * (docs/real-report.md). n is the user's budget (the model option
  * lr_search): 1 is DESIGN's single fit. Two strategies (o->lr_decay):
  *   grid   one fit per rate, each from the model's state on entry; the fit
- *          of the best validation metric is kept;
+ *          of the best validation metric is kept. Each fit early-stops on
+ *          a seeded part of o->search_valid_max positives of valid_max's
+ *          subsample (fewer scored rows per epoch: validation was about a
+ *          third of a fit), and the fits' kept states are compared on the
+ *          whole subsample, one validation each; a validation split of at
+ *          most search_valid_max rows is validated whole throughout (the
+ *          search is then the plain grid, bit for bit);
  *   decay  one fit that starts at the largest of the n rates and, each time
  *          early stopping ends a stage, goes on from the best state so far
  *          at the next smaller rate; the best state of any stage is kept.
  */
 #define XD_LR_SEARCH_MAX 5
 #define XD_LR_SEARCH_DEFAULT 3
+#define XD_SEARCH_VALID_MAX 500
 extern const float xd_lr_ladder[XD_LR_SEARCH_MAX];
 
 typedef struct xd_lr_search

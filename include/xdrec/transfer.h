@@ -82,6 +82,9 @@ typedef struct xd_transfer_opts
 	bool		lr_decay;		/* the search's strategy (train.h): false,
 								 * the grid; auto always searches its
 								 * Anneal and DRR candidates by decay */
+	int64_t		search_valid_max;	/* the grid's fits stop on this many
+									 * validation positives (train.h):
+									 * XD_SEARCH_VALID_MAX; 0 = valid_max */
 	double		anneal_ratio;	/* eta after one annealing epoch / eta0: 1e-3 */
 	double		auto_margin_se; /* auto: a transfer's validation gain must
 								 * exceed this many standard errors:

@@ -815,6 +815,111 @@ XD_TEST(train_search_keeps_the_best_rate)
 	xd_generated_free(g);
 }
 
+/* a progress callback keeping the first epoch's validation metric */
+static void
+keep_first_metric(void *arg, const xd_epoch_report *r)
+{
+	if (r->epoch == 1)
+		*(double *) arg = r->metric;
+}
+
+/*
+ * The grid's fits stop on a part of the validation subsample
+ * (search_valid_max) and are compared on the whole subsample: each fit
+ * equals a single xd_train at its rate validating on that part, bit for bit
+ * (epochs and weights), its recorded metric is its kept state revalidated on
+ * valid_max's subsample, the kept fit is the best of those, and the epochs
+ * were validated on the part (the metric progress reports is a single
+ * xd_train's on the part, not the whole subsample's). Implicit and explicit
+ * feedback.
+ */
+XD_TEST(train_search_stops_on_a_part_compares_on_the_whole)
+{
+	for (int fb = 0; fb < 2; fb++)
+	{
+		xd_gen_config gc;
+		xd_generated *g;
+		xd_model   *model;
+		xd_train_opts o;
+		xd_train_result res;
+		xd_lr_search search,
+					whole;
+		const xd_dataset *ds;
+		double		best = -INFINITY;
+		int			best_i = -1;
+		double		first_part = NAN,
+					first_whole = NAN,
+					first_single = NAN;
+		float		kept_w0,
+					best_w0 = NAN;
+
+		tiny_world(&gc, 7, fb);
+		XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+		ds = g->domains[0].ds;
+		XD_REQUIRE(ds->n_split[XD_SPLIT_VALID] > 60);
+		XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+		xd_train_opts_default(&o, &model->cfg);
+		o.max_epochs = 6;
+		o.patience = 2;
+		o.search_valid_max = 60;
+		o.hooks.progress = keep_first_metric;
+		o.hooks.progress_arg = &first_part;
+		XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &search) == XD_OK);
+		o.hooks.progress = NULL;
+		kept_w0 = xd_model_find_param(model, "emb.user")->w[0];
+		xd_model_free(model);
+		for (int i = 0; i < 3; i++)
+		{
+			xd_train_opts oi = o;
+			xd_train_result ri;
+			double		metric;
+			int64_t		n;
+
+			XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+			for (int gr = 0; gr < XD_N_GROUPS; gr++)
+				oi.lr[gr] = o.lr[gr] * xd_lr_ladder[i];
+			oi.valid_max = 60;
+			if (i == 0)
+			{
+				oi.hooks.progress = keep_first_metric;
+				oi.hooks.progress_arg = &first_single;
+			}
+			XD_REQUIRE(xd_train(model, ds, &oi, &ri) == XD_OK);
+			XD_CHECK(ri.n_valid <= 60);
+			XD_CHECK(search.epochs[i] == ri.epochs);
+			XD_REQUIRE(xd_train_validate(model, ds, &o, &metric, &n, NULL) == XD_OK);
+			XD_CHECK(n > 60);
+			metric = fb ? -metric : metric;		/* as the result reports it */
+			XD_CHECK(search.metric[i] == metric);
+			if ((fb ? -metric : metric) > best)
+			{
+				best = fb ? -metric : metric;
+				best_i = i;
+				best_w0 = xd_model_find_param(model, "emb.user")->w[0];
+			}
+			xd_model_free(model);
+		}
+		XD_CHECK(search.chosen == best_i);
+		XD_CHECK(kept_w0 == best_w0);
+		XD_CHECK(res.best_metric == (fb ? -best : best));
+		XD_CHECK(res.n_valid > 60);
+		/* the epochs were validated on the part, not on the whole subsample */
+		XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+		o.search_valid_max = 0;
+		o.hooks.progress = keep_first_metric;
+		o.hooks.progress_arg = &first_whole;
+		XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &whole) == XD_OK);
+		o.hooks.progress = NULL;
+		XD_CHECK(first_part == first_single);
+		XD_CHECK(first_part != first_whole);
+		/* a negative part is refused */
+		o.search_valid_max = -1;
+		XD_CHECK(xd_train_search(model, ds, &o, 3, &res, NULL) == XD_EINVAL);
+		xd_model_free(model);
+		xd_generated_free(g);
+	}
+}
+
 /*
  * The decay strategy: one fit whose rate steps down (10, 3, 1 times lr),
  * each stage from the best state so far; the model returns holding the best

@@ -23,6 +23,7 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	o->patience = 10;
 	o->valid_max = 2000;
 	o->lr_decay = false;
+	o->search_valid_max = XD_SEARCH_VALID_MAX;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
@@ -146,6 +147,13 @@ xd_train_cache_bytes(const xd_dataset *ds, const xd_config *cfg, int64_t valid_m
 	if (cfg->feedback == XD_IMPLICIT)
 	{
 		bytes += xd_eval_set_bytes(ds, XD_SPLIT_VALID, &eo);
+		/* a search's fits stop on a part of those (xd_train_search), kept too */
+		if (ds->n_split[XD_SPLIT_VALID] > XD_SEARCH_VALID_MAX &&
+			(valid_max == 0 || valid_max > XD_SEARCH_VALID_MAX))
+		{
+			eo.max_positives = XD_SEARCH_VALID_MAX;
+			bytes += xd_eval_set_bytes(ds, XD_SPLIT_VALID, &eo);
+		}
 		rows *= 1 + eo.n_item_neg + eo.n_ctx_neg;
 	}
 	if (frozen_shared && cfg->n_ctx_layers >= 1)
@@ -430,6 +438,33 @@ xd_train_result_score(const xd_model *model, const xd_train_result *r)
 	return isnan(r->best_metric) ? -INFINITY : (higher ? r->best_metric : -r->best_metric);
 }
 
+/*
+ * A grid fit that stopped on a part of the validation subsample: its kept
+ * state validated once on the whole subsample (o->valid_max), which the fits
+ * are compared on and the result reports (unless no positive of it is
+ * eligible: then the fit's own metric stands).
+ */
+static xd_status
+xd_search_revalidate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+					 xd_eval_set **valset, xd_train_result *ri)
+{
+	double		t0 = xd_clock_seconds();
+	double		metric;
+	int64_t		n;
+	xd_status	st = xd_validate(model, ds, o, valset, &metric, &n, NULL);
+	double		t = xd_clock_seconds() - t0;
+
+	ri->valid_seconds += t;
+	ri->seconds += t;
+	if (st != XD_OK || n == 0)
+		return st;
+	ri->n_valid = n;
+	ri->metric_is_loss = false;
+	/* as xd_train reports it: MRR, or RMSE */
+	ri->best_metric = model->cfg.feedback == XD_IMPLICIT ? metric : -metric;
+	return XD_OK;
+}
+
 xd_status
 xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				int n_rates, xd_train_result *res, xd_lr_search *search)
@@ -439,15 +474,17 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	xd_train_result kept = {0};
 	xd_search_progress sp = {o->hooks, 0};
 	xd_eval_set *valset = NULL; /* every fit validates on the same rows */
+	xd_eval_set *partset = NULL;	/* and stops on the same part of them */
 	xd_status	st;
 	double		seconds = 0.0;
 	double		phase[4] = {0.0, 0.0, 0.0, 0.0};	/* every fit's, as in res */
 	double		positives = 0.0;
 	int			chosen = 0;
 	bool		decay = o->lr_decay;
+	bool		part;
 	float		scale[XD_LR_SEARCH_MAX];
 
-	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX)
+	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX || o->search_valid_max < 0)
 		return XD_EINVAL;
 	if (o->fixed_epochs)
 		n_rates = 1;
@@ -486,6 +523,14 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		goto done;
 	if (!decay)
 		xd_state_copy_move(&start, true);
+
+	/*
+	 * the grid's fits stop on a part of the validation subsample (a smaller
+	 * split is validated whole, as a single fit validates it)
+	 */
+	part = !decay && o->search_valid_max > 0 &&
+		ds->n_split[XD_SPLIT_VALID] > o->search_valid_max &&
+		(o->valid_max == 0 || o->valid_max > o->search_valid_max);
 	for (int i = 0; i < n_rates; i++)
 	{
 		xd_train_opts oi = *o;
@@ -494,6 +539,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 
 		for (int g = 0; g < XD_N_GROUPS; g++)
 			oi.lr[g] = o->lr[g] * scale[i];
+		if (part)
+			oi.valid_max = o->search_valid_max;
 		if (o->hooks.progress)
 		{
 			oi.hooks.progress = xd_search_epoch;
@@ -507,7 +554,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			xd_state_copy_move(&start, false);
 		else if (i > 0 && chosen != i - 1)
 			xd_state_copy_move(&best, false);
-		if ((st = xd_train_fit(model, ds, &oi, &valset, &ri)) != XD_OK)
+		if ((st = xd_train_fit(model, ds, &oi, part ? &partset : &valset, &ri)) != XD_OK ||
+			(part && (st = xd_search_revalidate(model, ds, o, &valset, &ri)) != XD_OK))
 			goto done;
 		seconds += ri.seconds;
 		phase[0] += ri.sample_seconds;
@@ -550,6 +598,7 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	st = xd_repeat_calibrate(model, ds, o, &res->repeat);
 done:
 	xd_eval_set_free(valset);
+	xd_eval_set_free(partset);
 	xd_state_copy_free(&start);
 	xd_state_copy_free(&best);
 	return st;

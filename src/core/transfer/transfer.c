@@ -52,6 +52,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->auto_small_rows = XD_AUTO_SMALL_ROWS;
 	o->lr_search = XD_LR_SEARCH_DEFAULT;
 	o->lr_decay = false;		/* the grid; auto decays its transfer candidates */
+	o->search_valid_max = XD_SEARCH_VALID_MAX;
 	o->auto_blend = false;		/* the reports compose the rule; the product sets it */
 	o->seed = 42;
 }
@@ -157,6 +158,7 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	to->patience = o->patience;
 	to->valid_max = o->valid_max;
 	to->lr_decay = o->lr_decay;
+	to->search_valid_max = o->search_valid_max;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		to->lr[g] = eta0;
 	to->seed = o->seed ^ salt;
@@ -471,7 +473,8 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 	if (!source || !target || !o || o->method < 0 || o->method >= XD_N_TRANSFER ||
 		o->pretrain_epochs < 0 || o->max_epochs < 1 || o->patience < 1 ||
 		o->drr_patience < 0 || o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX ||
-		o->valid_max < 0 || !(o->lr >= 0.0f) || !(o->anneal_ratio > 0.0) ||
+		o->valid_max < 0 || o->search_valid_max < 0 || !(o->lr >= 0.0f) ||
+		!(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
 		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se) ||
 		o->auto_small_rows < 0)
@@ -589,7 +592,8 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 
 	memset(out, 0, sizeof(*out));
 	if (!cfg || !src || !o || o->max_epochs < 1 || o->patience < 1 ||
-		o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX || o->valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
+		o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX || o->valid_max < 0 ||
+		o->search_valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
 		return XD_EINVAL;
 	out->requested = XD_TRANSFER_TARGET_ONLY;
 	out->cfg = *cfg;
