@@ -8,6 +8,19 @@
 #include "real_view.h"
 #include "report_common.h"
 
+/*
+ * The split seed of every domain: 42, or XD_REAL_SPLIT_SEED's value, so
+ * that a report can be rerun on other splits (the reports' seeds vary the
+ * fits only, on one split)
+ */
+static uint64_t
+real_split_seed(void)
+{
+	const char *e = getenv("XD_REAL_SPLIT_SEED");
+
+	return e && *e ? strtoull(e, NULL, 10) : 42;
+}
+
 /* string -> dense id, open addressing; ids in first-seen order */
 typedef struct str_ids
 {
@@ -242,7 +255,7 @@ real_view_load(const char *path, real_view *v)
 			if (rows[i].domain == d)
 				CHECK(xd_dataset_append(v->ds[k], str_id(&u, rows[i].user), str_id(&it, rows[i].item),
 										rows[i].rating, NULL, rows[i].codes));
-		CHECK(xd_dataset_finalize(v->ds[k], 42));
+		CHECK(xd_dataset_finalize(v->ds[k], real_split_seed()));
 		snprintf(v->domain[k], sizeof(v->domain[k]), "%s", dnames[d]);
 		/* the target's users the source knows: their source ids, else -1 */
 		if (!(v->user_src[k] = malloc(sizeof(int32_t) * (u.n ? u.n : 1))))

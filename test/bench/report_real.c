@@ -34,7 +34,9 @@
  * stderr: every candidate's validation MRR and standard error, test
  * full-ranking and sampled MRR (rules weighed after the run). --blend fits only what the blends read
  * (target-only, target-only, Anneal and DRR searched by decay, and DRR with
- * the source's shared users) and prints the blends against target-only,
+ * the source's shared users searched by the grid and by decay, the latter
+ * auto_blend's partner under the model option shared_users; each prints
+ * its rate and test MRR to stderr) and prints the blends against target-only,
  * sums and per target with 2 standard errors (implicit: sampled and
  * full-ranking MRR, and full-ranking MRR and HitRate@10 against "own items
  * first, then popular in context"), beside auto and
@@ -42,6 +44,10 @@
  * blend of target-only and auto's DRR fit at XD_BLEND_A, composed from
  * auto's own fits; unit test transfer_blend checks that the product's pair
  * is these fits).
+ *
+ * Every domain is split with seed 42 (the seeds vary the fits only);
+ * XD_REAL_SPLIT_SEED=n in the environment splits with n instead, to see
+ * how much of a result is the one split's.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -84,6 +90,8 @@ enum
 	M_DRR_ALT,
 	M_ANNEAL_SHARED,			/* Anneal, shared users start from the source */
 	M_DRR_SHARED,				/* DRR, the same */
+	M_DRR_SHARED_ALT,			/* DRR, shared users, searched by decay (auto's candidate
+								 * under the model option shared_users) */
 	M_TO_REP,					/* target-only with the repeat term (core.h) */
 	M_DRR_REP,					/* DRR with it, from a source trained with it */
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
@@ -99,6 +107,8 @@ enum
 	M_BLEND_AUTO,				/* auto's candidates and their blends with target-only */
 	M_AUTO_PRODUCT,				/* auto as the product deploys it: auto_blend on */
 	M_BLEND_SHARED_HALF,		/* target-only and DRR (shared users), a = 0.5 */
+	M_BLEND_SHARED_ALT_HALF,	/* target-only and DRR (shared users, decay), a = 0.5:
+								 * auto_blend's pair under shared_users */
 	M_BLEND3,					/* target-only, DRR (decay), DRR (shared users): a third each */
 	M_PRODUCT_OWN_FIRST,		/* the product's auto, the user's own items lifted first */
 	M_BLEND3_OWN_FIRST,			/* M_BLEND3, the same lift */
@@ -116,6 +126,7 @@ static const char *const method_label[M_HEUR1] = {
 	"DRR (0.1.0: lr 1e-3, patience 3, no search)", "target-only (search: decay)",
 	"Anneal (search: decay)", "DRR (search: decay)",
 	"Anneal (shared users from the source)", "DRR (shared users from the source)",
+	"DRR (shared users from the source, search: decay)",
 	"target-only (repeat term)", "DRR (repeat term)", "auto", "auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
 	"auto (shared users from the source)",
@@ -127,6 +138,7 @@ static const char *const method_label[M_HEUR1] = {
 	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation",
 	"auto as the product deploys it (auto_blend: + DRR at 0.5 on 1,000+ rows)",
 	"blend: target-only + DRR (shared users from the source), a = 0.5",
+	"blend: target-only + DRR (shared users, search: decay), a = 0.5 (auto_blend's pair)",
 	"blend: target-only, DRR (search: decay) and DRR (shared users), a third each",
 	"auto as the product deploys it, the user's own items first (a lift at scoring)",
 	"the three-way blend, the user's own items first (a lift at scoring)",
@@ -524,6 +536,7 @@ static const fit_plan plan[N_FITTED] = {
 	[M_DRR_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true},
 	[M_ANNEAL_SHARED] = {XD_TRANSFER_ANNEAL, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
 	[M_DRR_SHARED] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, true},
+	[M_DRR_SHARED_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true, true},
 	[M_TO_REP] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 	[M_DRR_REP] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 };
@@ -544,7 +557,7 @@ fitted_in_this_run(int m)
 {
 	if (blend_only)
 		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT ||
-			m == M_DRR_SHARED;
+			m == M_DRR_SHARED || m == M_DRR_SHARED_ALT;
 	return !quick || m == M_TO || m == M_TO_REP;
 }
 
@@ -871,6 +884,10 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				c->epochs = r.epochs;
 				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
 				c->repeat_choice = r.repeat.chosen;
+				if (blend_only && (mi == M_DRR_SHARED || mi == M_DRR_SHARED_ALT))
+					fprintf(stderr, "[%s] %s seed %d: %s lr %g, %d epochs, validation %.4f, test %.4f\n",
+							v->name, v->domain[k], s, method_label[mi], c->lr, c->epochs,
+							c->valid, c->metric);
 				if (quick && lift_mode && plan[mi].repeat && !v->explicit_fb)
 					/* every candidate from no lift, as fit_lift_only's */
 					print_lift_fit(v->name, v->domain[k], s, "adapt", r.model, ds[k], &r.repeat,
@@ -885,7 +902,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 				if (mi == M_TO || mi == M_ANNEAL || mi == M_DRR || mi == M_TO_ALT ||
 					mi == M_ANNEAL_ALT || mi == M_DRR_ALT || mi == M_ANNEAL_SHARED ||
-					mi == M_DRR_SHARED)
+					mi == M_DRR_SHARED || mi == M_DRR_SHARED_ALT)
 				{
 					t0 = cpu_now();
 					CHECK(xd_transfer_validation(&r, ds[k], &o, &each[mi], &n_each));
@@ -893,7 +910,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					c->seconds += cpu_now() - t0;
 				}
 				if (!quick && (mi == M_TO || mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
-							   mi == M_DRR_ALT || mi == M_DRR_SHARED))
+							   mi == M_DRR_ALT || mi == M_DRR_SHARED ||
+							   mi == M_DRR_SHARED_ALT))
 					kept[mi] = r;
 				else
 					xd_transfer_result_free(&r);
@@ -978,13 +996,19 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 				else
 					v->c[k][M_AUTO_PRODUCT][s] = v->c[k][M_AUTO][s];
-				/* the other partner auto could pair: DRR with the source's users */
+				/*
+				 * the other partner auto could pair: DRR with the source's
+				 * users, searched by the grid and, as auto's candidate is
+				 * under shared_users, by decay
+				 */
+				for (int dec = 0; dec < 2; dec++)
 				{
-					const xd_transfer_result *tr[1] = {&kept[M_DRR_SHARED]};
-					const cell *ct[1] = {&v->c[k][M_DRR_SHARED][s]};
+					int			pm = dec ? M_DRR_SHARED_ALT : M_DRR_SHARED;
+					const xd_transfer_result *tr[1] = {&kept[pm]};
+					const cell *ct[1] = {&v->c[k][pm][s]};
 
 					fit_blend(ds[k], &kept[M_TO], &v->c[k][M_TO][s], 1, tr, ct, s, XD_BLEND_A,
-							  margin, &v->c[k][M_BLEND_SHARED_HALF][s]);
+							  margin, &v->c[k][dec ? M_BLEND_SHARED_ALT_HALF : M_BLEND_SHARED_HALF][s]);
 				}
 				/* the product's auto with the own-items rule on top (implicit) */
 				{
@@ -1621,7 +1645,8 @@ print_blend(const view_run *v)
 {
 	static const int shown[] = {M_TO, M_ANNEAL_ALT, M_DRR_ALT, M_TO_ALT, M_AUTO, M_BLEND_DRR,
 		M_BLEND_ANNEAL, M_BLEND_DRR_HALF, M_BLEND_TO, M_BLEND_TO_HALF, M_BLEND_AUTO,
-	M_AUTO_PRODUCT, M_DRR_SHARED, M_BLEND_SHARED_HALF, M_BLEND3, M_PRODUCT_OWN_FIRST,
+	M_AUTO_PRODUCT, M_DRR_SHARED, M_BLEND_SHARED_HALF, M_DRR_SHARED_ALT,
+	M_BLEND_SHARED_ALT_HALF, M_BLEND3, M_PRODUCT_OWN_FIRST,
 	M_BLEND3_OWN_FIRST, M_BLEND3_AUTO, M_HEUR2};
 	int			blended = 0;
 
