@@ -54,6 +54,9 @@
  *        rows of feature f's code k (f: the first interaction feature)
  *        weighted w against 1, the batch's weights averaging 1: what a
  *        weighting by one context value can gain)
+ *        [--figure-feature f] (on a real view, Figure 3's mean weights per
+ *        value of feature f, any categorical one; by default the first
+ *        interaction feature)
  *        [--only list] (plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,frozen,sched,draws,oracle: to try a
  *        world or a setting; sched, plain training stopped as the control
@@ -189,7 +192,7 @@ static int	auto_kept[N_SRC][N_TGT][MAX_SEEDS];
  * mean weight (n_pos w: 1 is plain) per context value, BIAO, per seed: by
  * the codes ctx_a (ctx_na values) and ctx_b (ctx_nb; -1: none) of the rows
  */
-#define MAX_CTX 16
+#define MAX_CTX 64
 static double wmean[MAX_CTX][2][MAX_SEEDS];
 /*
  * the spread of BIAO's final weights (n_pos w) over the source's training
@@ -215,6 +218,10 @@ static int	code_weight_k = -1;	/* --code-weight k:w: on a real view, the
 								 * the first interaction feature w (-1: no
 								 * oracle there) */
 static float code_weight_w = 0.0f;
+static int	figure_f = -1;		/* --figure-feature f: on a real view, the
+								 * mean weight per value of feature f (any
+								 * categorical; -1: the first interaction
+								 * feature) */
 static int	code_weight_f = -1;	/* --code-weight k:w:f: feature f's code k
 								 * (-1: the first interaction feature) */
 static char real_ctx_name[64];
@@ -319,6 +326,17 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 		for (int j = 0; j < P; j++)
 		{
 			int			a = src->codes[rows[at + j] * nc + ctx_a];
+
+			if (figure_f >= 0)
+			{
+				/* the set slot of feature figure_f's one-hot block in c */
+				const xd_feature *ft = &src->enc.schema.features[figure_f];
+
+				a = -1;
+				for (int k = 0; k < ft->width; k++)
+					if (b.c[(size_t) j * b.m + ft->offset + k] > 0.5f)
+						a = k;
+			}
 			int			k = ctx_b >= 0 ? src->codes[rows[at + j] * nc + ctx_b] : 0;
 
 			if (a >= 0 && a < MAX_CTX && k >= 0 && k < 2)
@@ -1576,6 +1594,12 @@ write_tables(FILE *f)
 		fprintf(f, "| hour | mode 0 (shared rule) | mode 1 (foreign rule) |\n|---|---|---|\n");
 	for (int h = 0; h < ctx_na; h++)
 	{
+		bool		seen = false;
+
+		for (int s = 0; s < n_seeds; s++)
+			seen |= !isnan(wmean[h][0][s]);
+		if (real_mode && !seen)
+			continue;			/* a value the source's rows never show */
 		fprintf(f, "| %d |", h);
 		for (int k = 0; k < ctx_nb; k++)
 		{
@@ -1632,6 +1656,14 @@ run_real(FILE *f, const char *path)
 	ctx_b = -1;
 	ctx_nb = 1;
 	snprintf(real_ctx_name, sizeof(real_ctx_name), "first interaction feature's");
+	if (figure_f >= 0)
+	{
+		CHECK(figure_f < rv.ds[0]->enc.schema.n_features &&
+			  rv.ds[0]->enc.schema.features[figure_f].type == XD_TYPE_CATEGORICAL &&
+			  rv.ds[0]->enc.schema.features[figure_f].n_values <= MAX_CTX ? XD_OK : XD_EINVAL);
+		ctx_na = rv.ds[0]->enc.schema.features[figure_f].n_values;
+		snprintf(real_ctx_name, sizeof(real_ctx_name), "feature %d's", figure_f);
+	}
 	for (int s = 0; s < n_seeds; s++)
 		for (int v = 0; v < N_SRC; v++)
 		{
@@ -1794,6 +1826,8 @@ main(int argc, char **argv)
 			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--zo-directions") == 0 && i + 1 < argc)
 			uzo_directions = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--figure-feature") == 0 && i + 1 < argc)
+			figure_f = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--code-weight") == 0 && i + 1 < argc)
 			sscanf(argv[++i], "%d:%f:%d", &code_weight_k, &code_weight_w, &code_weight_f);
 		else if (strcmp(argv[i], "--real-only") == 0)
