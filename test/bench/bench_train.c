@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report_common.h"
 #include "xdrec/clock.h"
 #include "xdrec/core.h"
 #include "xdrec/generate.h"
@@ -173,15 +174,6 @@ random_batch(xd_batch *b, const xd_config *cfg, int n_users, int n_items, xd_rng
 	}
 }
 
-static int
-by_value(const void *a, const void *b)
-{
-	double		x = *(const double *) a,
-				y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * Median seconds of one training step (forward, backward, Adam) with 10
  * thousand and with 1 million users. The two models take turns, 20 steps at
@@ -224,7 +216,7 @@ step_seconds(const xd_config *cfg, double *small, double *large)
 		}
 	for (int k = 0; k < 2; k++)
 	{
-		qsort(times[k], ROUNDS, sizeof(double), by_value);
+		qsort(times[k], ROUNDS, sizeof(double), cmp_double);
 		xd_model_free(model[k]);
 	}
 	xd_batch_free(&b);

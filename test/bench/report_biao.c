@@ -14,7 +14,8 @@
  * (its encoders trained on that source) and with auto (target-only, Anneal,
  * DRR: the default). Test MRR on the sampled protocol of DESIGN.md section
  * 5, summed over targets; the sources' training CPU time; the mean BIAO
- * weight per context value (hour x mode: Figure 3); what the upper level
+ * weight per context value (hour x mode: Figure 3) and the weights' spread
+ * with the developing loss per upper step; what the upper level
  * optimises (the targets' developing loss and Direct's MRR under each
  * source's frozen modules); and one upper step's signal against its noise
  * at a fixed source state. Writes docs/biao-report.md.
@@ -49,6 +50,13 @@
  *        [--fixed-epochs n] (every source trains n epochs, no early
  *        stopping: the model kept is the last, weighted epochs included)
  *        [--real-only] (with --real: the real part alone, to try a setting)
+ *        [--code-weight k:w[:f]] (on a real view, with oracle in --only: the
+ *        rows of feature f's code k (f: the first interaction feature)
+ *        weighted w against 1, the batch's weights averaging 1: what a
+ *        weighting by one context value can gain)
+ *        [--figure-feature f] (on a real view, Figure 3's mean weights per
+ *        value of feature f, any categorical one; by default the first
+ *        interaction feature)
  *        [--only list] (plain and the variants listed, of
  *        biao,noglobal,nolocal,heldout,frozen,sched,draws,oracle: to try a
  *        world or a setting; sched, plain training stopped as the control
@@ -82,7 +90,7 @@ enum
 	S_PLAIN = 0, S_BIAO, S_NOGLOBAL, S_NOLOCAL, S_HELDOUT, S_FROZEN, S_SCHED, S_DRAWS,
 	S_ORACLE, N_SRC
 };
-static const char *const src_label[N_SRC] = {
+static const char *src_label[N_SRC] = {
 	"plain", "BIAO", "BIAO, no global term", "BIAO, no local term",
 	"BIAO, held-out developing split", "BIAO, perceptron frozen (control)",
 	"plain, the control's schedule", "plain, mean over training seeds",
@@ -184,13 +192,38 @@ static int	auto_kept[N_SRC][N_TGT][MAX_SEEDS];
  * mean weight (n_pos w: 1 is plain) per context value, BIAO, per seed: by
  * the codes ctx_a (ctx_na values) and ctx_b (ctx_nb; -1: none) of the rows
  */
-#define MAX_CTX 16
+#define MAX_CTX 64
 static double wmean[MAX_CTX][2][MAX_SEEDS];
+/*
+ * the spread of BIAO's final weights (n_pos w) over the source's training
+ * positives, per seed: sd, the mean of the lowest and of the highest 1%, and
+ * the share of rows outside [0.9, 1.1] (weights_by_context)
+ */
+static double wsd[MAX_SEEDS],
+			wbot[MAX_SEEDS],
+			wtop[MAX_SEEDS],
+			wout[MAX_SEEDS];
+/* BIAO's L_dev before each upper step, per seed (at most MAX_DEV kept) */
+#define MAX_DEV 4096
+static double *dev_trace[MAX_SEEDS];
+static int	n_dev_trace[MAX_SEEDS];
 static int	ctx_a,
 			ctx_na,
 			ctx_b,
 			ctx_nb;
 static bool real_mode;			/* the world is a real view */
+static int	ctx_f;				/* real views: ctx_a's feature (its index) */
+static int	code_weight_k = -1;	/* --code-weight k:w: on a real view, the
+								 * oracle variant weighs the rows of code k of
+								 * the first interaction feature w (-1: no
+								 * oracle there) */
+static float code_weight_w = 0.0f;
+static int	figure_f = -1;		/* --figure-feature f: on a real view, the
+								 * mean weight per value of feature f (any
+								 * categorical; -1: the first interaction
+								 * feature) */
+static int	code_weight_f = -1;	/* --code-weight k:w:f: feature f's code k
+								 * (-1: the first interaction feature) */
 static char real_ctx_name[64];
 
 static double
@@ -235,6 +268,32 @@ new_model(const xd_dataset *src, uint64_t seed)
 	return model;
 }
 
+/* wsd, wbot, wtop, wout of seed s from its n weights w (sorted here) */
+static void
+weight_spread(double *w, int64_t n, int s)
+{
+	int64_t		tail = n / 100 > 0 ? n / 100 : 1;
+	double		lo = 0.0,
+				hi = 0.0,
+				out = 0.0;
+
+	wsd[s] = wbot[s] = wtop[s] = wout[s] = NAN;
+	if (n < 2)
+		return;
+	qsort(w, n, sizeof(double), cmp_double);
+	for (int64_t i = 0; i < tail; i++)
+	{
+		lo += w[i] / tail;
+		hi += w[n - 1 - i] / tail;
+	}
+	for (int64_t i = 0; i < n; i++)
+		out += (w[i] < 0.9 || w[i] > 1.1) ? 1.0 / n : 0.0;
+	wsd[s] = sd_of(w, (int) n);
+	wbot[s] = lo;
+	wtop[s] = hi;
+	wout[s] = out;
+}
+
 /* the mean of n_pos w per context value over the source's training positives */
 static void
 weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
@@ -244,6 +303,8 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 	int			P = model->cfg.batch_size;
 	xd_batch	b = {0};
 	float	   *w = malloc(sizeof(float) * P);
+	double	   *all;
+	int64_t		n_all = 0;
 	double		sum[MAX_CTX][2] = {{0}};
 	int64_t		cnt[MAX_CTX][2] = {{0}};
 	int			nc = src->enc.schema.n_codes;
@@ -252,6 +313,8 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 	xd_rng_seed(&rng, 1);
 	CHECK(w ? XD_OK : XD_ENOMEM);
 	CHECK(xd_train_rows(src, &rows, &n));
+	all = malloc(sizeof(double) * (n > 0 ? n : 1));
+	CHECK(all ? XD_OK : XD_ENOMEM);
 	CHECK(xd_batch_init(&b, 3 * P, src->enc.schema.m));
 	xd_shuffle_rows(rows, n, &rng);
 	for (int64_t at = 0; at + P <= n; at += P)
@@ -259,8 +322,21 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 		CHECK(xd_sample_batch(src, rows + at, P, &rng, &b));
 		CHECK(xd_biao_weights(bi, model, &b, w));
 		for (int j = 0; j < P; j++)
+			all[n_all++] = (double) P * w[j];
+		for (int j = 0; j < P; j++)
 		{
 			int			a = src->codes[rows[at + j] * nc + ctx_a];
+
+			if (figure_f >= 0)
+			{
+				/* the set slot of feature figure_f's one-hot block in c */
+				const xd_feature *ft = &src->enc.schema.features[figure_f];
+
+				a = -1;
+				for (int k = 0; k < ft->width; k++)
+					if (b.c[(size_t) j * b.m + ft->offset + k] > 0.5f)
+						a = k;
+			}
 			int			k = ctx_b >= 0 ? src->codes[rows[at + j] * nc + ctx_b] : 0;
 
 			if (a >= 0 && a < MAX_CTX && k >= 0 && k < 2)
@@ -273,30 +349,43 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 	for (int h = 0; h < MAX_CTX; h++)
 		for (int k = 0; k < 2; k++)
 			wmean[h][k][s] = cnt[h][k] ? sum[h][k] / cnt[h][k] : NAN;
+	weight_spread(all, n_all, s);
 	xd_batch_free(&b);
+	free(all);
 	free(rows);
 	free(w);
 }
 
 /*
- * The oracle's weigh hook: the rows of mode 1 (their context's mode slot,
- * arg: its index in c) weigh 0, the others n_pos / (rows of mode 0), so the
- * weights still average 1. What perfect weighting could gain in this world.
+ * The oracle's weigh hook: the rows whose context has slot (an index in c)
+ * set weigh w against 1 for the others, scaled so that the batch's weights
+ * still average 1. In the synthetic world slot is mode 1's and w 0 (the
+ * foreign rows dropped): what perfect weighting could gain there. On a real
+ * view (--code-weight k:w) slot is code k of the first interaction feature:
+ * what a weighting by that context value, the family the zeroth-order step
+ * moves in, can gain at most.
  */
+typedef struct oracle_arg
+{
+	int			slot;
+	float		w;
+} oracle_arg;
+
 static xd_status
 oracle_weigh(void *arg, xd_model *model, xd_batch *b, int64_t step)
 {
-	int			slot = *(const int *) arg;
+	const oracle_arg *oa = arg;
 	int			P = b->n_pos;
-	int			keep = 0;
+	double		total = 0.0;
 
 	(void) step;
 	for (int j = 0; j < P; j++)
-		keep += b->c[(size_t) j * b->m + slot] < 0.5f;
+		total += b->c[(size_t) j * b->m + oa->slot] > 0.5f ? oa->w : 1.0f;
 	for (int j = 0; j < P; j++)
 	{
-		float		w = b->c[(size_t) j * b->m + slot] < 0.5f ? (float) P / (float) (keep ? keep : 1) : 0.0f;
+		float		w = b->c[(size_t) j * b->m + oa->slot] > 0.5f ? oa->w : 1.0f;
 
+		w = total > 0.0 ? (float) (w * P / total) : 1.0f;
 		b->weights[j] = w;
 		if (model->cfg.feedback == XD_IMPLICIT)
 			b->weights[P + j] = b->weights[2 * P + j] = w;
@@ -440,6 +529,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	double		t0 = cpu_now();
 	/* the slot of mode 1 in c: the mode feature's one-hot block, second slot */
 	int			slot = src->enc.schema.features[1].offset + 1;
+	oracle_arg	oa;
 
 	xd_train_opts_default(&o, &model->cfg);
 	if (fixed_epochs > 0)
@@ -449,8 +539,11 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	}
 	if (v == S_ORACLE)
 	{
+		oa.slot = real_mode ? src->enc.schema.features[code_weight_f >= 0 ? code_weight_f : ctx_f].offset +
+			code_weight_k : slot;
+		oa.w = real_mode ? code_weight_w : 0.0f;
 		o.weigh = oracle_weigh;
-		o.weigh_arg = &slot;
+		o.weigh_arg = &oa;
 	}
 	else if (v == S_SCHED)
 	{
@@ -502,7 +595,20 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		for (int k = 0; k < 2; k++)
 			r->trained_w[k] = tr.cnt[k] ? tr.sum[k] / tr.cnt[k] : NAN;
 		if (v == S_BIAO)
+		{
 			weights_by_context(bi, model, src, s);
+			n_dev_trace[s] = st.n_upper < MAX_DEV ? st.n_upper : MAX_DEV;
+			free(dev_trace[s]);
+			dev_trace[s] = malloc(sizeof(double) * (n_dev_trace[s] + 1));
+			CHECK(dev_trace[s] ? XD_OK : XD_ENOMEM);
+			memcpy(dev_trace[s], st.dev_loss, sizeof(double) * n_dev_trace[s]);
+			fprintf(stderr, "seed %d BIAO weights: sd %.4f, lowest 1%% %.3f, highest 1%% %.3f, "
+					"outside [0.9, 1.1] %.1f%%; L_dev per upper step:", s, wsd[s], wbot[s],
+					wtop[s], 100.0 * wout[s]);
+			for (int k = 0; k < n_dev_trace[s]; k++)
+				fprintf(stderr, " %.4f", dev_trace[s][k]);
+			fprintf(stderr, "\n");
+		}
 		xd_biao_free(bi);
 	}
 	/* the model kept is the best epoch's: upper steps after it changed nothing kept */
@@ -1177,12 +1283,44 @@ write_against(FILE *f, int v, int base, const char *what)
 			worse[A_AUTO], worse[A_DRR]);
 }
 
+/*
+ * How far BIAO's weights moved from plain training's (1 everywhere) and its
+ * developing loss per upper step: if neither moves, the weights cannot
+ * change what the targets get
+ */
+static void
+write_spread(FILE *f)
+{
+	fprintf(f, "\n### How far the weights moved\n\n"
+			"BIAO's final weights over the source's training positives (as above), per seed: "
+			"their sd, the mean of the lowest and of the highest 1%%, the share outside "
+			"[0.9, 1.1]; and L_dev before each upper step (the implicit step's: the first, "
+			"then at each quarter, and the last; the zeroth-order step's: the mean of its two "
+			"sides).\n\n"
+			"| seed | sd | lowest 1%% | highest 1%% | outside [0.9, 1.1] | L_dev per upper step |\n"
+			"|---|---|---|---|---|---|\n");
+	for (int s = 0; s < n_seeds; s++)
+	{
+		int			n = n_dev_trace[s];
+
+		fprintf(f, "| %d | %.3f | %.3f | %.3f | %.1f%% |", seed_offset + s, wsd[s], wbot[s],
+				wtop[s], 100.0 * wout[s]);
+		if (n <= 8)
+			for (int k = 0; k < n; k++)
+				fprintf(f, "%s%.4f", k ? " → " : " ", dev_trace[s][k]);
+		else
+			for (int q = 0; q <= 4; q++)
+				fprintf(f, "%s%.4f", q ? " → " : " ", dev_trace[s][q * (n - 1) / 4]);
+		fprintf(f, "%s |\n", n ? "" : " none");
+	}
+}
+
 /* the tables of one world: summed and per-target MRR, cost, goals, weights */
 static void
 write_tables(FILE *f)
 {
 	double		plain_sec[MAX_SEEDS];
-	int			n_src = real_mode ? S_ORACLE : N_SRC;
+	int			n_src = real_mode && code_weight_k < 0 ? S_ORACLE : N_SRC;
 	bool		has_biao = ran(S_BIAO);
 
 	for (int s = 0; s < n_seeds; s++)
@@ -1456,6 +1594,12 @@ write_tables(FILE *f)
 		fprintf(f, "| hour | mode 0 (shared rule) | mode 1 (foreign rule) |\n|---|---|---|\n");
 	for (int h = 0; h < ctx_na; h++)
 	{
+		bool		seen = false;
+
+		for (int s = 0; s < n_seeds; s++)
+			seen |= !isnan(wmean[h][0][s]);
+		if (real_mode && !seen)
+			continue;			/* a value the source's rows never show */
 		fprintf(f, "| %d |", h);
 		for (int k = 0; k < ctx_nb; k++)
 		{
@@ -1466,6 +1610,7 @@ write_tables(FILE *f)
 		}
 		fprintf(f, "\n");
 	}
+	write_spread(f);
 }
 
 /*
@@ -1486,24 +1631,45 @@ run_real(FILE *f, const char *path)
 	memset(srun, 0, sizeof(srun));
 	memset(mrr, 0, sizeof(mrr));
 	memset(wmean, 0, sizeof(wmean));
+	memset(n_dev_trace, 0, sizeof(n_dev_trace));
 	ctx_a = -1;
 	for (int i = 0; i < rv.ds[0]->enc.schema.n_features && ctx_a < 0; i++)
 		if (rv.ds[0]->enc.schema.features[i].scope == XD_SCOPE_INTERACTION &&
 			rv.ds[0]->enc.schema.features[i].type == XD_TYPE_CATEGORICAL)
 		{
 			ctx_a = rv.ds[0]->enc.schema.features[i].raw;
+			ctx_f = i;
 			ctx_na = rv.ds[0]->enc.schema.features[i].n_values;
 		}
-	CHECK(ctx_a >= 0 && ctx_na <= MAX_CTX ? XD_OK : XD_EINVAL);
+	CHECK(ctx_a >= 0 && ctx_na <= MAX_CTX && code_weight_f < rv.ds[0]->enc.schema.n_features &&
+		  (code_weight_k < 0 ||
+		   code_weight_k < rv.ds[0]->enc.schema.features[code_weight_f >= 0 ? code_weight_f : ctx_f].n_values) ?
+		  XD_OK : XD_EINVAL);
+	if (code_weight_k >= 0)
+	{
+		static char label[96];
+
+		snprintf(label, sizeof(label), "rows of feature %d's code %d weighted %g",
+				 code_weight_f >= 0 ? code_weight_f : ctx_f, code_weight_k, code_weight_w);
+		src_label[S_ORACLE] = label;
+	}
 	ctx_b = -1;
 	ctx_nb = 1;
 	snprintf(real_ctx_name, sizeof(real_ctx_name), "first interaction feature's");
+	if (figure_f >= 0)
+	{
+		CHECK(figure_f < rv.ds[0]->enc.schema.n_features &&
+			  rv.ds[0]->enc.schema.features[figure_f].type == XD_TYPE_CATEGORICAL &&
+			  rv.ds[0]->enc.schema.features[figure_f].n_values <= MAX_CTX ? XD_OK : XD_EINVAL);
+		ctx_na = rv.ds[0]->enc.schema.features[figure_f].n_values;
+		snprintf(real_ctx_name, sizeof(real_ctx_name), "feature %d's", figure_f);
+	}
 	for (int s = 0; s < n_seeds; s++)
-		for (int v = 0; v < S_ORACLE; v++)
+		for (int v = 0; v < N_SRC; v++)
 		{
 			xd_model   *model;
 
-			if (!ran(v))
+			if (!ran(v) || (v == S_ORACLE && code_weight_k < 0))
 				continue;
 			if (v == S_DRAWS)
 			{
@@ -1660,6 +1826,10 @@ main(int argc, char **argv)
 			snr_n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--zo-directions") == 0 && i + 1 < argc)
 			uzo_directions = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--figure-feature") == 0 && i + 1 < argc)
+			figure_f = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--code-weight") == 0 && i + 1 < argc)
+			sscanf(argv[++i], "%d:%f:%d", &code_weight_k, &code_weight_w, &code_weight_f);
 		else if (strcmp(argv[i], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -1735,7 +1905,7 @@ main(int argc, char **argv)
 		{
 			xd_model   *model;
 
-			if (!ran(v))
+			if (!ran(v) || (v == S_ORACLE && code_weight_k < 0))
 				continue;
 			if (v == S_DRAWS)
 			{

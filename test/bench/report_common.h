@@ -1,7 +1,8 @@
 /*
- * report_common.h - what the report programs (report_transfer.c,
- * report_real.c) share: per-process CPU time and a status check that ends
- * the run with the failing call's place.
+ * report_common.h - what the report and bench programs (report_transfer.c,
+ * report_real.c, serve_kernel.c, ...) share: per-process CPU time, a
+ * comparison for qsort and a status check that ends the run with the
+ * failing call's place.
  */
 #ifndef XDREC_REPORT_COMMON_H
 #define XDREC_REPORT_COMMON_H
@@ -24,6 +25,16 @@ cpu_now(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+}
+
+/* qsort's comparison of doubles, ascending */
+static inline int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
 }
 
 #define CHECK(expr) \

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "report_common.h"
 #include "xdrec/serve.h"
 
 static double
@@ -25,15 +26,6 @@ now(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a,
-				y = *(const double *) b;
-
-	return (x > y) - (x < y);
 }
 
 int
