@@ -779,6 +779,13 @@ static const char *const al_label[N_AL] = {
 
 static bool auto_lift_mode;
 
+/* metric 0: sampled MRR, 1: full HitRate@10, 2: full MRR */
+static double
+al_metric(const cell *c, int metric)
+{
+	return metric == 0 ? c->metric : metric == 1 ? c->full_h10 : c->full_mrr;
+}
+
 /* auto's choice and what it deploys from the three fits, as xd_transfer's auto */
 static void
 auto_product_eval(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
@@ -872,11 +879,8 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 			double		x[3] = {0};
 
 			for (int s = 0; s < N_SEEDS; s++)
-			{
-				x[0] += al[k][m][s].metric / N_SEEDS;
-				x[1] += al[k][m][s].full_h10 / N_SEEDS;
-				x[2] += al[k][m][s].full_mrr / N_SEEDS;
-			}
+				for (int q = 0; q < 3; q++)
+					x[q] += al_metric(&al[k][m][s], q) / N_SEEDS;
 			printf("| %s | %s | %.4f | %.4f | %.4f |", v->domain[k], al_label[m], x[0], x[1], x[2]);
 			for (int s = 0; s < N_SEEDS && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
 				printf(" %s", deployed[al[k][m][s].chosen]);
@@ -926,8 +930,8 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 				{
 					const cell *a = &al[k][cmp[q].m][s],
 							   *b = &al[k][cmp[q].ref][s];
-					double		xa = cmp[q].metric == 0 ? a->metric : cmp[q].metric == 1 ? a->full_h10 : a->full_mrr,
-								xb = cmp[q].metric == 0 ? b->metric : cmp[q].metric == 1 ? b->full_h10 : b->full_mrr;
+					double		xa = al_metric(a, cmp[q].metric),
+								xb = al_metric(b, cmp[q].metric);
 					double		w = cmp[q].metric == 0 ? 1.0 : 1.0 / nt;
 
 					d[s] = xa - xb;
