@@ -40,6 +40,11 @@
 #                            (docs/serving.md#repeats), each rule that could
 #                            choose the lift, TripAdvisor and DePaulMovie, printed
 #                            (~10 min of CPU)
+#   make report-real-auto-lift  the product's default (auto, auto_blend) with
+#                            repeat 'lift' against the same fits without it and
+#                            the heuristic, TripAdvisor, printed (~30 min of CPU)
+#   make report-transfer-lift   report-transfer's two worlds, quick, every fit
+#                            repeat 'lift' (build/report-transfer-lift/)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
 #   make deps                fails if files of the PostgreSQL layer depend on each
 #                            other in a circle, or a folder on a later one
@@ -144,7 +149,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -274,6 +279,19 @@ report-real-lift: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
 	bash test/real/cold_data.sh
 	build/bench/report_real --quick --lift build/real docs tripadvisor depaulmovie
+
+# the product's default adaptation (auto, auto_blend) with repeat 'lift',
+# every candidate calibrated, against the same fits without the lift and the
+# heuristic, TripAdvisor, printed (docs/transfer.md, "Repeats and the heuristics")
+report-real-auto-lift: check-core-headers build/bench/report_real
+	bash test/real/fetch.sh
+	build/bench/report_real --auto-lift build/real docs tripadvisor
+
+# the synthetic worlds with every fit repeat 'lift' (the control world's
+# verdict), quick, written to build/report-transfer-lift/
+report-transfer-lift: check-core-headers build/bench/report_transfer
+	@mkdir -p build/report-transfer-lift
+	build/bench/report_transfer build/report-transfer-lift --quick --lift
 
 check-server-valgrind:
 	bash test/server_valgrind.sh

@@ -21,7 +21,7 @@
  * blends (blend.h) mix target-only's scores with a transfer's, from the same
  * fits.
  *
- * Usage: report_real [--quick [--lift] | --blend] data_dir out_dir view...
+ * Usage: report_real [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -43,7 +43,11 @@
  * auto as the product deploys it (option auto_blend: xd_auto_blends's
  * blend of target-only and auto's DRR fit at XD_BLEND_A, composed from
  * auto's own fits; unit test transfer_blend checks that the product's pair
- * is these fits).
+ * is these fits). --auto-lift (make report-real-auto-lift) fits auto's three
+ * candidates from a source with repeat 'lift', so each is calibrated as the
+ * product calibrates it, and prints auto as the product deploys it with
+ * their lifts and without (the default, from the same fits), target-only
+ * both ways and the heuristic, with paired verdicts (run_auto_lift).
  *
  * Every domain is split with seed 42 (the seeds vary the fits only);
  * XD_REAL_SPLIT_SEED=n in the environment splits with n instead, to see
@@ -763,6 +767,210 @@ fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
 }
 
 /*
+ * --auto-lift: the product's default adaptation (auto with auto_blend, as
+ * xd_transfer(XD_TRANSFER_AUTO) composes it: target-only by the grid,
+ * Anneal and DRR by decay, the blend of target-only and DRR at XD_BLEND_A
+ * where xd_auto_blends says) with model option repeat 'lift', every
+ * candidate fit calibrated, against the same fits with the lift taken off
+ * (xd_repeat_apply: the default model exactly, its own auto choice
+ * included). Rows per target and seed; printed to stdout.
+ */
+enum
+{
+	AL_TO = 0,					/* target-only (the default model) */
+	AL_TO_LIFT,					/* target-only, repeat 'lift' */
+	AL_PRODUCT,					/* auto with auto_blend (the default) */
+	AL_PRODUCT_LIFT,			/* the same, repeat 'lift' */
+	AL_HEUR,					/* own items first, then popular in context */
+	N_AL
+};
+static const char *const al_label[N_AL] = {
+	"target-only (the default model)", "target-only, repeat 'lift'",
+	"auto as the product deploys it (the default)", "the same, repeat 'lift'",
+	"own items first, then popular in context"
+};
+
+static bool auto_lift_mode;
+
+/* metric 0: sampled MRR, 1: full HitRate@10, 2: full MRR */
+static double
+al_metric(const cell *c, int metric)
+{
+	return metric == 0 ? c->metric : metric == 1 ? c->full_h10 : c->full_mrr;
+}
+
+/* auto's choice and what it deploys from the three fits, as xd_transfer's auto */
+static void
+auto_product_eval(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
+				  cell *c)
+{
+	double	   *each[3] = {NULL, NULL, NULL};
+	int64_t		n = 0,
+				tn,
+				tex;
+	double		gain[3],
+				se[3];
+	int			chosen;
+	xd_transfer_result pr;
+
+	for (int i = 0; i < 3; i++)
+		CHECK(xd_transfer_validation(&fits[i], ds, o, &each[i], &n));
+	chosen = xd_auto_choose((const double *const *) each, 3, n, xd_auto_margin(o, ds), gain, se);
+	pr = fits[chosen];
+	if (xd_auto_blends(o, ds, chosen))
+	{
+		pr.blend = &fits[2];
+		pr.blend_a = XD_BLEND_A;
+	}
+	eval_test(ds, xd_transfer_score, &pr, c, &tn, &tex);
+	c->chosen = chosen + (pr.blend ? 3 : 0);
+	for (int i = 0; i < 3; i++)
+		free(each[i]);
+}
+
+/* every lift of fits[0..2] on (calibrated) or off */
+static void
+fits_lift(xd_transfer_result *fits, bool on)
+{
+	for (int i = 0; i < 3; i++)
+		xd_repeat_apply(fits[i].model, on ? fits[i].repeat.chosen : XD_REPEAT_OFF);
+}
+
+static void
+run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result *src,
+			  const xd_dist_encoders *enc)
+{
+	static const xd_transfer_method cands[3] =
+	{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR};
+	static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
+	static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
+
+	for (int k = 1; k < n_dom; k++)
+		for (int s = 0; s < N_SEEDS; s++)
+		{
+			xd_transfer_result fits[3];
+			xd_transfer_opts o;
+			heuristic	h;
+			int64_t		tn,
+						tex;
+			double		t0 = cpu_now();
+
+			xd_transfer_opts_default(&o);
+			o.auto_blend = true;
+			o.seed = 1000 + 17 * s;
+			for (int i = 0; i < 3; i++)
+			{
+				xd_transfer_opts co = o;
+
+				co.method = cands[i];
+				co.lr_decay = i > 0;
+				CHECK(xd_transfer(src->shared, enc, ds[k], &co, &fits[i]));
+			}
+			fits_lift(fits, false);
+			eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO][s], &tn, &tex);
+			auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT][s]);
+			fits_lift(fits, true);
+			eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO_LIFT][s], &tn, &tex);
+			auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT_LIFT][s]);
+			heuristic_init(&h, ds[k], true);
+			eval_test(ds[k], heuristic_score, &h, &al[k][AL_HEUR][s], &tn, &tex);
+			heuristic_free(&h);
+			fprintf(stderr, "[%s] %s seed %d: lifts kept TO %d Anneal %d DRR %d; deployed %s, "
+					"lifted %s; %.0f s\n", v->name, v->domain[k], s, fits[0].repeat.chosen,
+					fits[1].repeat.chosen, fits[2].repeat.chosen,
+					deployed[al[k][AL_PRODUCT][s].chosen], deployed[al[k][AL_PRODUCT_LIFT][s].chosen],
+					cpu_now() - t0);
+			for (int i = 0; i < 3; i++)
+				xd_transfer_result_free(&fits[i]);
+		}
+
+	printf("\n## %s: the product's default with repeat 'lift' (%d seeds)\n\n", v->name, N_SEEDS);
+	printf("| target | row | sampled MRR | full HitRate@10 | full MRR | deployed per seed |\n|---|---|---|---|---|---|\n");
+	for (int k = 1; k < n_dom; k++)
+		for (int m = 0; m < N_AL; m++)
+		{
+			double		x[3] = {0};
+
+			for (int s = 0; s < N_SEEDS; s++)
+				for (int q = 0; q < 3; q++)
+					x[q] += al_metric(&al[k][m][s], q) / N_SEEDS;
+			printf("| %s | %s | %.4f | %.4f | %.4f |", v->domain[k], al_label[m], x[0], x[1], x[2]);
+			for (int s = 0; s < N_SEEDS && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
+				printf(" %s", deployed[al[k][m][s].chosen]);
+			printf("\n");
+		}
+
+	/*
+	 * paired verdicts: per target the mean over seeds of a row's difference
+	 * to a reference, beyond 2 standard errors over seeds; and the sum over
+	 * targets (sampled) or the mean (full), per seed, the same way
+	 */
+	{
+		static const struct
+		{
+			int			m,
+						ref,
+						metric;		/* 0 sampled MRR, 1 full H@10, 2 full MRR */
+		}			cmp[] = {
+			{AL_PRODUCT_LIFT, AL_TO, 0}, {AL_PRODUCT_LIFT, AL_PRODUCT, 0}, {AL_PRODUCT, AL_TO, 0},
+			{AL_PRODUCT_LIFT, AL_HEUR, 1}, {AL_PRODUCT_LIFT, AL_HEUR, 2},
+			{AL_PRODUCT, AL_HEUR, 1}, {AL_PRODUCT, AL_HEUR, 2},
+			{AL_PRODUCT_LIFT, AL_PRODUCT, 1}, {AL_PRODUCT_LIFT, AL_PRODUCT, 2},
+			{AL_TO_LIFT, AL_HEUR, 2}, {AL_TO_LIFT, AL_TO, 0},
+		};
+		static const char *const mname[3] = {"sampled MRR", "full HitRate@10", "full MRR"};
+
+		printf("\n| row | against | metric | per target: mean diff (se) | all targets (sum sampled, mean full): diff (se), %% | better / worse beyond 2 se |\n|---|---|---|---|---|---|\n");
+		for (size_t q = 0; q < sizeof(cmp) / sizeof(cmp[0]); q++)
+		{
+			double		tot[N_SEEDS] = {0},
+						ref_tot = 0.0,
+						mean = 0.0,
+						ss = 0.0;
+			int			better = 0,
+						worse = 0,
+						nt = n_dom - 1;
+
+			printf("| %s | %s | %s |", al_label[cmp[q].m], al_label[cmp[q].ref], mname[cmp[q].metric]);
+			for (int k = 1; k < n_dom; k++)
+			{
+				double		d[N_SEEDS],
+							dm = 0.0,
+							dss = 0.0,
+							dse;
+
+				for (int s = 0; s < N_SEEDS; s++)
+				{
+					const cell *a = &al[k][cmp[q].m][s],
+							   *b = &al[k][cmp[q].ref][s];
+					double		xa = al_metric(a, cmp[q].metric),
+								xb = al_metric(b, cmp[q].metric);
+					double		w = cmp[q].metric == 0 ? 1.0 : 1.0 / nt;
+
+					d[s] = xa - xb;
+					dm += d[s] / N_SEEDS;
+					tot[s] += w * d[s];
+					ref_tot += w * xb / N_SEEDS;
+				}
+				for (int s = 0; s < N_SEEDS; s++)
+					dss += (d[s] - dm) * (d[s] - dm);
+				dse = sqrt(dss / (N_SEEDS - 1) / N_SEEDS);
+				better += dm > 2.0 * dse;
+				worse += dm < -2.0 * dse;
+				printf(" %s %+.4f (%.4f)", v->domain[k], dm, dse);
+			}
+			for (int s = 0; s < N_SEEDS; s++)
+				mean += tot[s] / N_SEEDS;
+			for (int s = 0; s < N_SEEDS; s++)
+				ss += (tot[s] - mean) * (tot[s] - mean);
+			printf(" | %+.4f (%.4f), %+.1f%% | %d / %d |\n", mean, sqrt(ss / (N_SEEDS - 1) / N_SEEDS),
+				   100.0 * mean / ref_tot, better, worse);
+		}
+	}
+	fflush(stdout);
+}
+
+/*
  * --lift: a view of one domain (test/real/cold_data.sh's DePaulMovie) is
  * its own target too, so the lift and the heuristics run on it. Returns the
  * number of domains, 2.
@@ -813,6 +1021,24 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	cfg.m_A = ds[0]->enc.schema.m_A;
 	cfg.feedback = v->explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
 	xd_transfer_opts_default(&to);
+	if (auto_lift_mode)
+	{
+		/* only the source with repeat 'lift' (it trains as the source without) */
+		cfg.repeat = cfg.repeat_lift = true;
+		xd_dist_encoder_opts_default(&eo);
+		CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
+		CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
+		run_auto_lift(v, ds, n_dom, &src_rep, enc_rep);
+		xd_dist_encoders_free(enc_rep);
+		xd_transfer_result_free(&src_rep);
+		for (int k = 0; k < n_dom; k++)
+			if (k == 0 || ds[k] != ds[0])
+			{
+				xd_dataset_free(ds[k]);
+				free(user_src[k]);
+			}
+		return;
+	}
 	{
 		double		t0 = cpu_now();
 		cell		sc;
@@ -1741,6 +1967,12 @@ main(int argc, char **argv)
 			argc--;
 		}
 	}
+	else if (argc > 1 && strcmp(argv[1], "--auto-lift") == 0)
+	{
+		auto_lift_mode = lift_mode = true;
+		argv++;
+		argc--;
+	}
 	else if (argc > 1 && strcmp(argv[1], "--blend") == 0)
 	{
 		blend_only = true;
@@ -1749,7 +1981,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--quick [--lift] | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -1796,6 +2028,8 @@ main(int argc, char **argv)
 		fclose(tf);
 		remove(path);
 	}
+	if (auto_lift_mode)
+		return 0;				/* each view printed its own tables */
 	if (quick || blend_only)
 	{
 		for (int i = 0; i < n_views; i++)

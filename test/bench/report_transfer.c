@@ -16,7 +16,7 @@
  * 5. Writes docs/transfer-report.md and the plots docs/img/transfer-*.png
  * (gnuplot), and checks the goals honestly.
  *
- * Usage: report_transfer [out_dir (docs)] [--quick]
+ * Usage: report_transfer [out_dir (docs)] [--quick] [--lift]
  */
 #include <math.h>
 #include <stddef.h>
@@ -138,6 +138,7 @@ typedef struct world_run
 } world_run;
 
 static bool quick = false;
+static bool lift = false;		/* --lift: the sources (and so every fit) repeat 'lift' */
 
 
 static void
@@ -298,6 +299,8 @@ run_world(world_run *w)
 	cfg.m_I = src->enc.schema.m_I;
 	cfg.m_H = src->enc.schema.m_H;
 	cfg.m_A = src->enc.schema.m_A;
+	/* --lift: every fit with model option repeat 'lift' (docs/serving.md#repeats) */
+	cfg.repeat = cfg.repeat_lift = lift;
 	for (int li = 0; li < N_LR; li++)
 	{
 		xd_transfer_opts to;
@@ -1043,6 +1046,8 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[a], "--quick") == 0)
 			quick = true;
+		else if (strcmp(argv[a], "--lift") == 0)
+			lift = true;
 		else
 			dir = argv[a];
 	}
