@@ -341,6 +341,12 @@ xd_status	xd_cold_episode_loss(xd_cold *cold, xd_model *model, const xd_support 
  * xd_cold_episode_loss's.
  */
 #define XD_COLD_RANK_MAX 64
+/*
+ * xd_cold_opts_default's k: FiLM's K = 5 HitRate@10 +0.062 (6.4 s.e.) on
+ * the synthetic world over 6 paired seeds, the real tables within noise
+ * (docs/cold-start.md, A ranking loss)
+ */
+#define XD_COLD_RANK_NEGATIVES 16
 xd_status	xd_cold_episode_rank_loss(xd_cold *cold, xd_model *model, const xd_support *s,
 									  const xd_batch *q, int k, const float *logq,
 									  bool grad, float scale, double *loss);
@@ -392,7 +398,7 @@ typedef struct xd_cold_opts
 								 * softmax of each positive against k
 								 * negatives (xd_cold_episode_rank_loss),
 								 * implicit feedback; 0: the model's own
-								 * pointwise loss (0) */
+								 * pointwise loss (XD_COLD_RANK_NEGATIVES) */
 	bool		rank_popular;	/* ... its negatives drawn in proportion to
 								 * the items' training rows plus one, with
 								 * the logQ correction (false: uniform) */
@@ -461,6 +467,8 @@ typedef struct xd_cold_report
 	int64_t		episodes;		/* trained, all epochs */
 	bool		floor;			/* own items first was kept (xd_cold.floor) */
 	double		prior_scale;	/* the prior's scale kept (scale_prior; else 1) */
+	int			rank_negatives;	/* the ranking loss's k trained with (0: the
+								 * model's pointwise loss; explicit feedback) */
 	double		seconds;
 } xd_cold_report;
 

@@ -1282,24 +1282,6 @@ xd_cold_episode_backward(xd_cold *c, xd_model *model, const xd_batch *q)
 	xd_cold_heads_backward(c, t);
 }
 
-xd_status
-xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
-					 const xd_batch *q, bool grad, float scale, double *loss)
-{
-	xd_status	st;
-
-	if (c->feedback == XD_IMPLICIT && q->n != 3 * q->n_pos)
-		return XD_EINVAL;
-	if ((st = xd_cold_episode_forward(c, model, s, q)) != XD_OK)
-		return st;
-	*loss = xd_cold_query_loss(c, &c->ws->task, q, scale);
-	if (!isfinite(*loss))
-		return XD_ENUMERIC;
-	if (grad)
-		xd_cold_episode_backward(c, model, q);
-	return XD_OK;
-}
-
 /*
  * The sampled softmax of each query positive against its k negatives
  * (cold.h): logits a = s - log q, L_i = logsumexp(a) - a_pos, averaged over
@@ -1354,24 +1336,45 @@ xd_cold_rank_query_loss(xd_cold *c, const xd_cold_task *t, const xd_batch *q, in
 	return loss / P;
 }
 
-xd_status
-xd_cold_episode_rank_loss(xd_cold *c, xd_model *model, const xd_support *s,
-						  const xd_batch *q, int k, const float *logq, bool grad,
-						  float scale, double *loss)
+/*
+ * One episode: forward, the query loss (k 0: the model's own; else the
+ * ranking loss over k negatives with logq), then with grad the backward
+ */
+static xd_status
+xd_cold_episode_run(xd_cold *c, xd_model *model, const xd_support *s, const xd_batch *q,
+					int k, const float *logq, bool grad, float scale, double *loss)
 {
 	xd_status	st;
 
-	if (c->feedback != XD_IMPLICIT || k < 1 || k > XD_COLD_RANK_MAX || q->n_pos < 1 ||
-		q->n != (1 + k) * q->n_pos)
-		return XD_EINVAL;
 	if ((st = xd_cold_episode_forward(c, model, s, q)) != XD_OK)
 		return st;
-	*loss = xd_cold_rank_query_loss(c, &c->ws->task, q, k, logq, scale);
+	*loss = k > 0 ? xd_cold_rank_query_loss(c, &c->ws->task, q, k, logq, scale) :
+		xd_cold_query_loss(c, &c->ws->task, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
 	if (grad)
 		xd_cold_episode_backward(c, model, q);
 	return XD_OK;
+}
+
+xd_status
+xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
+					 const xd_batch *q, bool grad, float scale, double *loss)
+{
+	if (c->feedback == XD_IMPLICIT && q->n != 3 * q->n_pos)
+		return XD_EINVAL;
+	return xd_cold_episode_run(c, model, s, q, 0, NULL, grad, scale, loss);
+}
+
+xd_status
+xd_cold_episode_rank_loss(xd_cold *c, xd_model *model, const xd_support *s,
+						  const xd_batch *q, int k, const float *logq, bool grad,
+						  float scale, double *loss)
+{
+	if (c->feedback != XD_IMPLICIT || k < 1 || k > XD_COLD_RANK_MAX || q->n_pos < 1 ||
+		q->n != (1 + k) * q->n_pos)
+		return XD_EINVAL;
+	return xd_cold_episode_run(c, model, s, q, k, logq, grad, scale, loss);
 }
 
 double

@@ -36,6 +36,7 @@ xd_cold_opts_default(xd_cold_opts *o)
 	o->rho = true;
 	o->prior = true;
 	o->scale_prior = true;
+	o->rank_negatives = XD_COLD_RANK_NEGATIVES;
 	o->hidden = XD_COLD_HIDDEN;
 	o->max_support = 20;
 	o->n_neg = XD_COLD_NEGATIVES;
@@ -824,6 +825,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	}
 	rep->best_valid_loss = best_loss;
 	rep->n_train_users = n_t;
+	rep->rank_negatives = lp.rank_k;
 	rep->n_valid_users = n_v;
 	cold->prior_self = NULL;	/* the episodes' scratch, freed below */
 	cold->n_self = 0;
