@@ -32,7 +32,12 @@
  * leaves it out), --paired-scale also runs each variant without it;
  * --pop-negatives X meta-trains every variant with the share X of its
  * query's item negatives drawn by popularity (xd_cold_opts.pop_negatives),
- * --paired-negatives X also runs each variant with that share beside it.
+ * --paired-negatives X also runs each variant with that share beside it;
+ * --rank-negatives K meta-trains every variant with the ranking loss over
+ * K negatives (xd_cold_opts.rank_negatives; --rank-popular: drawn by
+ * popularity, logQ-corrected), --paired-rank K (--paired-rank-pop K) also
+ * runs each variant with it beside the first; --variants N runs only the
+ * first N variants (1: FiLM, the module the database trains).
  */
 #include <math.h>
 #include <stdio.h>
@@ -101,6 +106,33 @@ static float pop_negatives = -1.0f;
  * both picks (`paired` lines: "base" is the first, "alt" the second)
  */
 static float paired_negatives = -1.0f;
+
+/*
+ * --rank-negatives K [--rank-popular]: every variant's query loss the
+ * sampled softmax against K negatives (xd_cold_opts.rank_negatives), drawn
+ * by popularity with the logQ correction with --rank-popular
+ */
+static int	rank_negatives = -1;
+static bool rank_popular;
+
+/*
+ * --paired-rank K / --paired-rank-pop K: every variant is meta-trained a
+ * second time with the ranking loss over K uniform (popularity-drawn)
+ * negatives, all else as the first, and run too ("alt" in the `paired`
+ * lines, with each run's meta-training seconds)
+ */
+static int	paired_rank = -1;
+static bool paired_rank_popular;
+
+/* --variants N: only the first N variants (1: FiLM, the database's module) */
+static int	max_variants = N_VARIANTS;
+
+/* a second meta-training per variant ("alt") beside the first ("base") */
+static bool
+paired_alt(void)
+{
+	return paired_negatives >= 0.0f || paired_rank > 0;
+}
 
 /* one domain's rows in arrival order, raw */
 typedef struct world
@@ -342,14 +374,20 @@ repeat_signal(xd_model *model, const xd_dataset *ds, run_result *rr)
 	free(s0);
 }
 
-/* K = 5's cmml HitRate@10 of one variant's protocol run */
+/* K's cmml HitRate@10 of one variant's protocol run */
+static double
+hit10_at(const xd_coldeval_result *res, int K)
+{
+	for (int k = 0; k < res->n_ks; k++)
+		if (res->ks[k] == K)
+			return res->cell[k][XD_COLD_CMML].hit10;
+	return NAN;
+}
+
 static double
 hit10_at_5(const xd_coldeval_result *res)
 {
-	for (int k = 0; k < res->n_ks; k++)
-		if (res->ks[k] == 5)
-			return res->cell[k][XD_COLD_CMML].hit10;
-	return NAN;
+	return hit10_at(res, 5);
 }
 
 /*
@@ -361,18 +399,21 @@ print_paired(const world *w, uint64_t seed, const run_result *rr,
 			 const xd_cold_report *crep_unscaled, const xd_coldeval_result *res_unscaled)
 {
 	int			kept_unscaled = xd_cold_pick(crep_unscaled, rr->n_variants);
-	const char *other = paired_negatives >= 0.0f ? "alt" : "unscaled";
-	const char *base = paired_negatives >= 0.0f ? "base" : "scaled";
+	const char *other = paired_alt() ? "alt" : "unscaled";
+	const char *base = paired_alt() ? "base" : "scaled";
 
 	fprintf(stderr, "paired %s seed %llu: %s kept %s K = 5 %.4f; %s kept %s "
 			"(scale %g) K = 5 %.4f\n", w->name, (unsigned long long) seed, other,
 			variant_names[kept_unscaled], hit10_at_5(&res_unscaled[kept_unscaled]), base,
 			variant_names[rr->kept], rr->prior_scale[rr->kept], hit10_at_5(&rr->res[rr->kept]));
 	for (int v = 0; v < rr->n_variants; v++)
-		fprintf(stderr, "  %s: %s valid %.4f scale %g floor %d K = 5 %.4f\n",
+		fprintf(stderr, "  %s: %s valid %.4f scale %g floor %d K = 5 %.4f K = 20 %.4f "
+				"meta %.1fs; %s K = 20 %.4f meta %.1fs\n",
 				variant_names[v], other, crep_unscaled[v].valid_hit10,
 				crep_unscaled[v].prior_scale, crep_unscaled[v].floor,
-				hit10_at_5(&res_unscaled[v]));
+				hit10_at(&res_unscaled[v], 5), hit10_at(&res_unscaled[v], 20),
+				crep_unscaled[v].seconds, base, hit10_at(&rr->res[v], 20),
+				rr->meta_seconds[v]);
 }
 
 static void
@@ -524,6 +565,8 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 
 	/* the cold module's variants: with and without FiLM, rho, the prior */
 	rr->n_variants = xd_model_has_repeat(model) ? (with_joint ? 5 : 4) : 2;
+	if (rr->n_variants > max_variants)
+		rr->n_variants = max_variants;
 	rr->kept_by_loss = 0;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
@@ -537,15 +580,25 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			with_paired_scale;
 		if (pop_negatives >= 0.0f)
 			co.pop_negatives = pop_negatives;
+		if (rank_negatives >= 0)
+		{
+			co.rank_negatives = rank_negatives;
+			co.rank_popular = rank_popular;
+		}
 		if ((st = xd_cold_train(model, ds, NULL, &co, &cold[v], &crep[v])) != XD_OK)
 			die("cold train", st);
 		unscaled[v] = NULL;
 		crep_unscaled[v] = crep[v];
 		if (paired_negatives >= 0.0f)
 			co.pop_negatives = paired_negatives;
+		else if (paired_rank > 0)
+		{
+			co.rank_negatives = paired_rank;
+			co.rank_popular = paired_rank_popular;
+		}
 		else
 			co.scale_prior = false;
-		if (((with_paired_scale && co.prior) || paired_negatives >= 0.0f) &&
+		if (((with_paired_scale && co.prior) || paired_alt()) &&
 			(st = xd_cold_train(model, ds, NULL, &co, &unscaled[v], &crep_unscaled[v])) != XD_OK)
 			die("cold train", st);
 		rr->valid_loss[v] = crep[v].best_valid_loss;
@@ -576,7 +629,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			die("cold protocol", st);
 		xd_cold_free(unscaled[v]);
 	}
-	if (with_paired_scale || paired_negatives >= 0.0f)
+	if (with_paired_scale || paired_alt())
 		print_paired(w, seed, rr, crep_unscaled, res_unscaled);
 	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, kept %s, %lld cold %lld warm users\n",
 			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
@@ -952,6 +1005,18 @@ main(int argc, char **argv)
 			pop_negatives = (float) atof(argv[++a]);
 		else if (strcmp(argv[a], "--paired-negatives") == 0 && a + 1 < argc)
 			paired_negatives = (float) atof(argv[++a]);
+		else if (strcmp(argv[a], "--rank-negatives") == 0 && a + 1 < argc)
+			rank_negatives = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--rank-popular") == 0)
+			rank_popular = true;
+		else if ((strcmp(argv[a], "--paired-rank") == 0 ||
+				  strcmp(argv[a], "--paired-rank-pop") == 0) && a + 1 < argc)
+		{
+			paired_rank_popular = strcmp(argv[a], "--paired-rank-pop") == 0;
+			paired_rank = atoi(argv[++a]);
+		}
+		else if (strcmp(argv[a], "--variants") == 0 && a + 1 < argc)
+			max_variants = atoi(argv[++a]);
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
@@ -968,13 +1033,18 @@ main(int argc, char **argv)
 	if (real_seeds == 0)
 		real_seeds = n_seeds;
 	if (!dir || n_seeds < 1 || n_seeds > MAX_SEEDS || real_seeds < 1 || real_seeds > MAX_SEEDS ||
-		first_seed < 0 || pop_negatives > 1.0f || paired_negatives > 1.0f)
+		first_seed < 0 || pop_negatives > 1.0f || paired_negatives > 1.0f ||
+		rank_negatives > XD_COLD_RANK_MAX || paired_rank > XD_COLD_RANK_MAX ||
+		(paired_rank >= 0 && paired_rank < 1) || (paired_rank > 0 && paired_negatives >= 0.0f) ||
+		max_variants < 1)
 	{
 		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
-				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] [--real-only] "
+				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] "
+				"[--rank-negatives K [--rank-popular]] [--paired-rank K | --paired-rank-pop K] "
+				"[--variants N] [--real-only] "
 				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, "
-				"S >= 0, X in 0..1)\n",
-				MAX_SEEDS);
+				"S >= 0, X in 0..1, K in 1..%d)\n",
+				MAX_SEEDS, XD_COLD_RANK_MAX);
 		return 2;
 	}
 	if (!real_only)

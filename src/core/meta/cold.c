@@ -1236,47 +1236,145 @@ xd_cold_query_loss(xd_cold *c, const xd_cold_task *t, const xd_batch *q, float s
 	return loss / P;
 }
 
-xd_status
-xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
-					 const xd_batch *q, bool grad, float scale, double *loss)
+/*
+ * The forward pass of an episode: the task of s, then the scores of q's n
+ * rows into w->score (the episode's user left out of N, xd_cold.prior_self).
+ */
+static xd_status
+xd_cold_episode_forward(xd_cold *c, xd_model *model, const xd_support *s, const xd_batch *q)
 {
 	xd_cold_ws *w = c->ws;
-	xd_cold_task *t = &w->task;
 	xd_status	st;
 
-	if (q->n < 1 || q->n > w->cap || q->n > model->ws->cap || q->m != c->m ||
-		(c->feedback == XD_IMPLICIT && q->n != 3 * q->n_pos))
+	if (q->n < 1 || q->n > w->cap || q->n > model->ws->cap || q->m != c->m)
 		return XD_EINVAL;
 	for (int r = 0; r < q->n; r++)
 		if (q->items[r] < 0 || q->items[r] >= model->domain->n_items)
 			return XD_EINVAL;
-	if ((st = xd_cold_encode(c, model, s, t)) != XD_OK)
+	if ((st = xd_cold_encode(c, model, s, &w->task)) != XD_OK)
 		return st;
 	xd_cold_item_side(c, model, q->items, NULL, q->c, q->n);
-	xd_cold_tower(c, model, t, w->gate, c->d, q->n);
-	/* an episode's user is left out of N (xd_cold.prior_self) */
-	xd_cold_dot(c, model, t, q->items, q->c, q->n, true, w->score);
-	*loss = xd_cold_query_loss(c, t, q, scale);
+	xd_cold_tower(c, model, &w->task, w->gate, c->d, q->n);
+	xd_cold_dot(c, model, &w->task, q->items, q->c, q->n, true, w->score);
+	return XD_OK;
+}
+
+/* From w->dscore over q's n rows into every parameter's g (rho, lambda, tower, heads). */
+static void
+xd_cold_episode_backward(xd_cold *c, xd_model *model, const xd_batch *q)
+{
+	xd_cold_ws *w = c->ws;
+	xd_cold_task *t = &w->task;
+
+	w->drho = 0.0f;
+	for (int r = 0; r < q->n; r++)
+		w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
+	memset(w->dlam, 0, sizeof(float) * (size_t) (c->n_lam + 1));
+	for (int r = 0; r < q->n && c->n_prior > 0; r++)
+	{
+		int			b = xd_cold_band(c, q->items[r]);
+
+		for (int f = 0; f < c->n_prior; f++)
+			w->dlam[f * XD_COLD_PRIOR_BANDS + b] +=
+				w->dscore[r] * w->pz[(size_t) r * c->n_prior + f];
+	}
+	xd_cold_tower_backward(c, model, t, q->n);
+	xd_cold_heads_backward(c, t);
+}
+
+/*
+ * The sampled softmax of each query positive against its k negatives
+ * (cold.h): logits a = s - log q, L_i = logsumexp(a) - a_pos, averaged over
+ * the positives; scale times dL/ds (softmax less the one-hot) into
+ * w->dscore. A negative among the task's history other than its positive's
+ * item is no competitor (the cold protocol ranks without the support's
+ * other items) and counts nothing.
+ */
+static double
+xd_cold_rank_query_loss(xd_cold *c, const xd_cold_task *t, const xd_batch *q, int k,
+						const float *logq, float scale)
+{
+	xd_cold_ws *w = c->ws;
+	int			P = q->n_pos;
+	double		loss = 0.0;
+
+	memset(w->dscore, 0, sizeof(float) * (size_t) q->n);
+	for (int i = 0; i < P; i++)
+	{
+		double		a[1 + XD_COLD_RANK_MAX];
+		int			rows[1 + XD_COLD_RANK_MAX];
+		int			n = 1;
+		double		amax,
+					z = 0.0;
+
+		/* the positive first, then its negatives that compete */
+		rows[0] = i;
+		a[0] = (double) w->score[i] - (logq ? logq[i] : 0.0);
+		amax = a[0];
+		for (int j = 1; j <= k; j++)
+		{
+			int			r = P * j + i;
+
+			if (q->items[r] != q->items[i] && xd_cold_hist_of(t, q->items[r]) > 0.0f)
+				continue;
+			rows[n] = r;
+			a[n] = (double) w->score[r] - (logq ? logq[r] : 0.0);
+			if (a[n] > amax)
+				amax = a[n];
+			n++;
+		}
+		for (int j = 0; j < n; j++)
+		{
+			a[j] = exp(a[j] - amax);
+			z += a[j];
+		}
+		/* a[0] is the positive's: -log softmax */
+		loss += log(z) - log(a[0]);
+		for (int j = 0; j < n; j++)
+			w->dscore[rows[j]] = scale * (float) (a[j] / z - (j == 0)) / (float) P;
+	}
+	return loss / P;
+}
+
+/*
+ * One episode: forward, the query loss (k 0: the model's own; else the
+ * ranking loss over k negatives with logq), then with grad the backward
+ */
+static xd_status
+xd_cold_episode_run(xd_cold *c, xd_model *model, const xd_support *s, const xd_batch *q,
+					int k, const float *logq, bool grad, float scale, double *loss)
+{
+	xd_status	st;
+
+	if ((st = xd_cold_episode_forward(c, model, s, q)) != XD_OK)
+		return st;
+	*loss = k > 0 ? xd_cold_rank_query_loss(c, &c->ws->task, q, k, logq, scale) :
+		xd_cold_query_loss(c, &c->ws->task, q, scale);
 	if (!isfinite(*loss))
 		return XD_ENUMERIC;
 	if (grad)
-	{
-		w->drho = 0.0f;
-		for (int r = 0; r < q->n; r++)
-			w->drho += w->dscore[r] * xd_cold_hist_of(t, q->items[r]);
-		memset(w->dlam, 0, sizeof(float) * (size_t) (c->n_lam + 1));
-		for (int r = 0; r < q->n && c->n_prior > 0; r++)
-		{
-			int			b = xd_cold_band(c, q->items[r]);
-
-			for (int f = 0; f < c->n_prior; f++)
-				w->dlam[f * XD_COLD_PRIOR_BANDS + b] +=
-					w->dscore[r] * w->pz[(size_t) r * c->n_prior + f];
-		}
-		xd_cold_tower_backward(c, model, t, q->n);
-		xd_cold_heads_backward(c, t);
-	}
+		xd_cold_episode_backward(c, model, q);
 	return XD_OK;
+}
+
+xd_status
+xd_cold_episode_loss(xd_cold *c, xd_model *model, const xd_support *s,
+					 const xd_batch *q, bool grad, float scale, double *loss)
+{
+	if (c->feedback == XD_IMPLICIT && q->n != 3 * q->n_pos)
+		return XD_EINVAL;
+	return xd_cold_episode_run(c, model, s, q, 0, NULL, grad, scale, loss);
+}
+
+xd_status
+xd_cold_episode_rank_loss(xd_cold *c, xd_model *model, const xd_support *s,
+						  const xd_batch *q, int k, const float *logq, bool grad,
+						  float scale, double *loss)
+{
+	if (c->feedback != XD_IMPLICIT || k < 1 || k > XD_COLD_RANK_MAX || q->n_pos < 1 ||
+		q->n != (1 + k) * q->n_pos)
+		return XD_EINVAL;
+	return xd_cold_episode_run(c, model, s, q, k, logq, grad, scale, loss);
 }
 
 double

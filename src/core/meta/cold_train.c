@@ -7,6 +7,7 @@
  * episodes per step. Early stopping on the loss of fixed validation
  * episodes (the query from each user's validation rows).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ xd_cold_opts_default(xd_cold_opts *o)
 	o->rho = true;
 	o->prior = true;
 	o->scale_prior = true;
+	o->rank_negatives = XD_COLD_RANK_NEGATIVES;
 	o->hidden = XD_COLD_HIDDEN;
 	o->max_support = 20;
 	o->n_neg = XD_COLD_NEGATIVES;
@@ -153,6 +155,102 @@ xd_cold_popular_negatives(const xd_dataset *ds, const int64_t *qrows, float shar
 	}
 }
 
+void
+xd_cold_popular_logq(const xd_dataset *ds, float *logq_item)
+{
+	const int64_t *train = ds->split_rows[XD_SPLIT_TRAIN];
+	int64_t		n_train = ds->n_split[XD_SPLIT_TRAIN];
+	double		total = (double) n_train + ds->n_items;
+
+	for (int32_t v = 0; v < ds->n_items; v++)
+		logq_item[v] = 1.0f;	/* the one each item has beside its rows */
+	for (int64_t i = 0; i < n_train; i++)
+		logq_item[ds->items[train[i]]] += 1.0f;
+	for (int32_t v = 0; v < ds->n_items; v++)
+		logq_item[v] = (float) log(logq_item[v] / total);
+}
+
+/*
+ * One draw of the proposal xd_cold_popular_logq describes: a uniform one of
+ * the training rows and items together, the row's item or the item
+ */
+static int32_t
+xd_cold_popular_draw(const xd_dataset *ds, xd_rng *rng)
+{
+	int64_t		n_train = ds->n_split[XD_SPLIT_TRAIN];
+	int64_t		u = (int64_t) xd_rng_below(rng, (uint32_t) (n_train + ds->n_items));
+
+	return u < n_train ? ds->items[ds->split_rows[XD_SPLIT_TRAIN][u]] :
+		(int32_t) (u - n_train);
+}
+
+/*
+ * Why a ranking loss (docs/cold-start.md, A ranking loss): serving ranks
+ * every item in one context, the pointwise loss asks each score toward 0 or
+ * 1 against one uniform negative; a popularity proposal with the logQ
+ * correction estimates the softmax over every item with fewer draws.
+ */
+xd_status
+xd_cold_rank_query(const xd_dataset *ds, const int64_t *rows, int n_pos, int k,
+				   const float *logq_item, xd_rng *rng, xd_batch *q, float *logq)
+{
+	int			m = ds->enc.schema.m;
+
+	if (!ds->finalized || ds->has_ratings || n_pos < 1 || k < 1 || ds->n_items < 2 ||
+		q->m != m || q->capacity < (1 + k) * n_pos ||
+		(logq_item && ds->n_split[XD_SPLIT_TRAIN] + ds->n_items > (int64_t) UINT32_MAX))
+		return XD_EINVAL;
+	q->n_pos = n_pos;
+	q->n = (1 + k) * n_pos;
+	for (int i = 0; i < n_pos; i++)
+	{
+		int64_t		row = rows[i];
+		int32_t		v = ds->items[row];
+		const float *c = q->c + (size_t) i * m;
+
+		q->users[i] = ds->users[row];
+		q->items[i] = v;
+		q->ratings[i] = 1.0f;
+		q->weights[i] = 1.0f;
+		xd_dataset_encode(ds, row, -1, q->c + (size_t) i * m);
+		if (q->hist)
+			q->hist[i] = xd_dataset_hist(ds, row, v);
+		if (logq)
+			logq[i] = logq_item ? logq_item[v] : 0.0f;
+		for (int j = 1; j <= k; j++)
+		{
+			int			r = n_pos * j + i;
+			int32_t		vn = -1;
+
+			/* a few redraws of the positive's own item, then a uniform other */
+			for (int t = 0; logq_item && t < 8 && vn < 0; t++)
+			{
+				int32_t		cand = xd_cold_popular_draw(ds, rng);
+
+				if (cand != v)
+					vn = cand;
+			}
+			if (vn < 0)
+			{
+				vn = (int32_t) xd_rng_below(rng, (uint32_t) (ds->n_items - 1));
+				if (vn >= v)
+					vn++;
+			}
+			q->users[r] = q->users[i];
+			q->items[r] = vn;
+			q->ratings[r] = 0.0f;
+			q->weights[r] = 1.0f;
+			memcpy(q->c + (size_t) r * m, c, sizeof(float) * (size_t) m);
+			xd_encode_item(&ds->enc, vn, q->c + (size_t) r * m);
+			if (q->hist)
+				q->hist[r] = xd_dataset_hist(ds, row, vn);
+			if (logq)
+				logq[r] = logq_item ? logq_item[vn] : 0.0f;
+		}
+	}
+	return XD_OK;
+}
+
 /* Moves k random entries of a[0..n) to its front (a partial Fisher-Yates). */
 static void
 xd_pick_front(int64_t *a, int64_t n, int64_t k, xd_rng *rng)
@@ -180,6 +278,9 @@ typedef struct xd_cold_loop
 	int32_t    *self;			/* [2 * max rows * n_prior] the user's (row, item) */
 	xd_support	s;
 	xd_batch	q;
+	int			rank_k;			/* the ranking loss's k; 0: the model's loss */
+	float	   *logq_item;		/* [n_items] its popularity proposal, or NULL */
+	float	   *logq;			/* [(1 + k) max_query] each query row's log q */
 	/* full ranking of validation positives (xd_cold_rank_episode) */
 	xd_cold_task task;
 	xd_item_outputs io;
@@ -251,6 +352,14 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 	if ((st = xd_support_from_rows(lp->ds, lp->model, lp->scratch, (int) k, o->n_neg,
 								   rng, lp->cbuf, &lp->s)) != XD_OK)
 		return st;
+	if (lp->rank_k > 0)
+	{
+		if ((st = xd_cold_rank_query(lp->ds, qrows, (int) nq, lp->rank_k, lp->logq_item, rng,
+									 &lp->q, lp->logq)) != XD_OK)
+			return st;
+		return xd_cold_episode_rank_loss(cold, lp->model, &lp->s, &lp->q, lp->rank_k,
+										 lp->logq_item ? lp->logq : NULL, grad, scale, loss);
+	}
 	if ((st = xd_sample_batch(lp->ds, qrows, (int) nq, rng, &lp->q)) != XD_OK)
 		return st;
 	xd_cold_popular_negatives(lp->ds, qrows, o->pop_negatives, rng, &lp->q);
@@ -498,6 +607,8 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 		o->episodes_per_step < 1 || !(o->pop_negatives >= 0.0f && o->pop_negatives <= 1.0f) || o->max_epochs < 0 || o->patience < 1 ||
 		!(o->lr > 0.0f) || o->max_episodes < 1 || ds->enc.schema.m != model->cfg.m ||
 		o->max_support * (1 + o->n_neg) > cap || 3 * o->max_query > cap ||
+		o->rank_negatives < 0 || o->rank_negatives > XD_COLD_RANK_MAX ||
+		(1 + o->rank_negatives) * o->max_query > cap ||
 		(start && (start->film != o->film || start->hidden != o->hidden ||
 				   (start->w_rho != NULL) != (model->cfg.repeat && o->rho &&
 											  model->cfg.feedback == XD_IMPLICIT))))
@@ -552,11 +663,19 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 		free(idx);
 		n_v = XD_COLD_VALID_USERS;
 	}
+	/* the ranking loss is implicit feedback's; explicit keeps the model's */
+	lp.rank_k = rank ? o->rank_negatives : 0;
 	lp.scratch = malloc(sizeof(int64_t) * (size_t) max_rows);
 	lp.cbuf = malloc(sizeof(float) * (size_t) (model->cfg.m > 0 ? model->cfg.m : 1));
-	if (!lp.scratch || !lp.cbuf ||
+	lp.logq = malloc(sizeof(float) * (size_t) (1 + lp.rank_k) * o->max_query);
+	if (lp.rank_k > 0 && o->rank_popular &&
+		(lp.logq_item = malloc(sizeof(float) * (size_t) ds->n_items)) != NULL)
+		xd_cold_popular_logq(ds, lp.logq_item);
+	if (!lp.scratch || !lp.cbuf || !lp.logq ||
+		(lp.rank_k > 0 && o->rank_popular && !lp.logq_item) ||
 		(st = xd_support_init(&lp.s, o->max_support * (1 + o->n_neg), model->cfg.m)) != XD_OK ||
-		(st = xd_batch_init(&lp.q, 3 * o->max_query, model->cfg.m)) != XD_OK)
+		(st = xd_batch_init(&lp.q, (lp.rank_k > 2 ? 1 + lp.rank_k : 3) * o->max_query,
+							model->cfg.m)) != XD_OK)
 	{
 		st = st != XD_OK ? st : XD_ENOMEM;
 		goto done;
@@ -706,6 +825,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 	}
 	rep->best_valid_loss = best_loss;
 	rep->n_train_users = n_t;
+	rep->rank_negatives = lp.rank_k;
 	rep->n_valid_users = n_v;
 	cold->prior_self = NULL;	/* the episodes' scratch, freed below */
 	cold->n_self = 0;
@@ -719,6 +839,8 @@ done:
 	free(vusers);
 	free(lp.scratch);
 	free(lp.cbuf);
+	free(lp.logq);
+	free(lp.logq_item);
 	free(lp.prow);
 	free(lp.self);
 	xd_support_free(&lp.s);

@@ -58,6 +58,8 @@ xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 	/* episodes' supports as long as serving reads (option cold_support) */
 	o.max_support = Min(md->cold_support,
 						xd_model_max_rows(model) / (1 + XD_COLD_NEGATIVES));
+	/* the ranking loss's query within one pass of the model (small batch_size) */
+	o.rank_negatives = Max(0, Min(o.rank_negatives, xd_model_max_rows(model) / o.max_query - 1));
 	/*
 	 * The stop half only: a job's cancel or a foreground Ctrl-C reaches it
 	 * (the curve's stop checks for interrupts); its episodes are no epochs
@@ -96,6 +98,8 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 	xdpg_json_num(b, "valid_loss_before", f->rep.first_valid_loss, true);
 	xdpg_json_num(b, "valid_loss", f->rep.best_valid_loss, true);
 	xdpg_json_num(b, "seconds", f->rep.seconds, true);
+	/* the query loss: the ranking loss's negatives, 0 for the model's own */
+	xdpg_json_int(b, "rank_negatives", f->rep.rank_negatives, true);
 	/* the context prior (always trained now), and own items first when rho is */
 	appendStringInfo(b, ", \"prior\": %s", f->cold->prior_N ? "true" : "false");
 	/* the weights' scale validation kept (xd_cold_opts.scale_prior; 0: none) */
