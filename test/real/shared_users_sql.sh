@@ -15,26 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 SEEDS=${*:-1 2 3 4 5 6}
-DATA=$ROOT/build/real/tripadvisor.tsv
-[ -f "$DATA" ] || { echo "no $DATA: run test/real/fetch.sh" >&2; exit 1; }
-. test/lib.sh
-BUILD_LOG=$(mktemp)
-xd_build_install > "$BUILD_LOG" 2>&1 || { cat "$BUILD_LOG" >&2; rm -f "$BUILD_LOG"; exit 1; }
-rm -f "$BUILD_LOG"
-xd_start_cluster
-# the table's rows and the run's log live in the cluster's directory (removed with it)
-WORK=$XD_TMP/shared_users
-LOG=$WORK/log
-mkdir "$WORK"
-grep -v '^#' "$DATA" > "$WORK/ta.tsv"
-P="psql -X -q -v ON_ERROR_STOP=1 -d postgres"
-$P <<SQL
-CREATE EXTENSION IF NOT EXISTS xdrec;
-CREATE TABLE ta(domain text, user_key text, item_key text, rating float8, trip_type text,
-	user_region text, item_state text);
-\copy ta FROM '$WORK/ta.tsv' WITH (FORMAT text, HEADER true)
-SQL
-FEATURES='[{"name":"trip_type","kind":"interactional","type":"categorical"},{"name":"user_region","kind":"attributional","type":"categorical","scope":"user"},{"name":"item_state","kind":"attributional","type":"categorical","scope":"item"}]'
+. test/real/tripadvisor_sql.sh
 for seed in $SEEDS; do
 	for on in false true; do
 		m=m_${seed}_$on
