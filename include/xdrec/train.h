@@ -159,7 +159,10 @@ xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedbac
  *          third of a fit), and the fits' kept states are compared on the
  *          whole subsample, one validation each; a validation split of at
  *          most search_valid_max rows is validated whole throughout (the
- *          search is then the plain grid, bit for bit);
+ *          search is then the plain grid, bit for bit); on the part, a
+ *          later rate's fit whose best is below an earlier fit's best
+ *          stops after o->search_patience_behind epochs without improving
+ *          (the two extra rates' epochs were what the search cost);
  *   decay  one fit that starts at the largest of the n rates and, each time
  *          early stopping ends a stage, goes on from the best state so far
  *          at the next smaller rate; the best state of any stage is kept.

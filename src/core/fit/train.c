@@ -567,8 +567,9 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		 * a later rate's fit that stays below an earlier rate's best on the
 		 * part stops after search_patience_behind epochs without improving
 		 * instead of patience: on 500 positives (not on a small split, where
-		 * the metric follows noise) such a fit rarely passes the earlier
-		 * rate's best after a pause; above it, it runs as a single fit
+		 * the metric follows noise) no such fit of the bench's world passed
+		 * the earlier best after a pause of 5 (docs/training.md, "Speed");
+		 * above it, it runs as a single fit
 		 */
 		if (part && o->search_patience_behind > 0 && !ri.metric_is_loss &&
 			xd_train_result_score(model, &ri) > behind)
