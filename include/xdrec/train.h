@@ -37,6 +37,12 @@ typedef struct xd_train_opts
 									 * validation positives, the fits are
 									 * compared on valid_max's (500; 0: every
 									 * validation on valid_max's) */
+	int			search_patience_behind;	/* xd_train_search's grid, when its
+										 * fits stop on that part: a later
+										 * rate's fit whose best is below an
+										 * earlier rate's stops after this
+										 * many epochs without improvement
+										 * (5; 0: patience throughout) */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
 	int			first_kept_epoch;	/* > 1: the epochs before it are never the
 									 * best kept nor count toward patience (the
@@ -153,7 +159,10 @@ xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedbac
  *          third of a fit), and the fits' kept states are compared on the
  *          whole subsample, one validation each; a validation split of at
  *          most search_valid_max rows is validated whole throughout (the
- *          search is then the plain grid, bit for bit);
+ *          search is then the plain grid, bit for bit); on the part, a
+ *          later rate's fit whose best is below an earlier fit's best
+ *          stops after o->search_patience_behind epochs without improving
+ *          (the two extra rates' epochs were what the search cost);
  *   decay  one fit that starts at the largest of the n rates and, each time
  *          early stopping ends a stage, goes on from the best state so far
  *          at the next smaller rate; the best state of any stage is kept.
@@ -161,6 +170,7 @@ xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedbac
 #define XD_LR_SEARCH_MAX 5
 #define XD_LR_SEARCH_DEFAULT 3
 #define XD_SEARCH_VALID_MAX 500
+#define XD_SEARCH_PATIENCE_BEHIND 5
 extern const float xd_lr_ladder[XD_LR_SEARCH_MAX];
 
 typedef struct xd_lr_search

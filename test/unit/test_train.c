@@ -920,6 +920,117 @@ XD_TEST(train_search_stops_on_a_part_compares_on_the_whole)
 	}
 }
 
+/* a progress callback keeping every epoch's metric, numbered across a search's fits */
+typedef struct epoch_metrics
+{
+	double		metric[64];
+	int			n;
+} epoch_metrics;
+
+static void
+keep_every_metric(void *arg, const xd_epoch_report *r)
+{
+	epoch_metrics *em = (epoch_metrics *) arg;
+
+	if (r->epoch >= 1 && r->epoch <= 64)
+		em->metric[r->epoch - 1] = r->metric;
+	if (r->epoch > em->n)
+		em->n = r->epoch;
+}
+
+/*
+ * The grid's fits that stop on a part: a later rate's fit whose best part
+ * metric is below an earlier fit's stops after search_patience_behind epochs
+ * without improving, instead of patience. Replayed on the part metrics the
+ * search reports: every fit stops exactly where the rule says, at least one
+ * stops earlier than patience alone would (the same search with the rule off
+ * runs longer), the epochs it ran are the rule-off fit's bit for bit, and a
+ * negative value is refused.
+ */
+XD_TEST(train_search_cuts_a_rate_behind_an_earlier_one)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_lr_search on,
+				off;
+	epoch_metrics em_on = {{0}, 0},
+				em_off = {{0}, 0};
+	const xd_dataset *ds;
+	double		behind = -INFINITY;
+	int			first = 0,
+				first_off = 0,
+				cut = 0;
+
+	tiny_world(&gc, 7, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE(ds->n_split[XD_SPLIT_VALID] > 60);
+	XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+	xd_train_opts_default(&o, &model->cfg);
+	o.max_epochs = 12;
+	o.patience = 6;
+	o.search_valid_max = 60;
+	o.search_patience_behind = 1;
+	o.hooks.progress = keep_every_metric;
+	o.hooks.progress_arg = &em_on;
+	XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &on) == XD_OK);
+	xd_model_free(model);
+	XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+	o.search_patience_behind = 0;
+	o.hooks.progress_arg = &em_off;
+	XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &off) == XD_OK);
+	XD_REQUIRE(em_on.n <= 36 && em_off.n <= 36);
+	for (int i = 0; i < 3; i++)
+	{
+		double		best = -INFINITY;
+		int			since = 0,
+					stop = o.max_epochs;
+
+		/* the rule replayed on the fit's reported part metrics */
+		for (int e = 1; e <= o.max_epochs; e++)
+		{
+			double		m = em_off.metric[first_off + e - 1];
+
+			if (m > best)
+			{
+				best = m;
+				since = 0;
+			}
+			else
+				since++;
+			if (since >= o.patience || (best < behind && since >= 1))
+			{
+				stop = e;
+				break;
+			}
+			if (e == off.epochs[i])
+				break;
+		}
+		XD_CHECK(on.epochs[i] == (stop < off.epochs[i] ? stop : off.epochs[i]));
+		cut += on.epochs[i] < off.epochs[i];
+		for (int e = 0; e < on.epochs[i]; e++)
+			XD_CHECK(em_on.metric[first + e] == em_off.metric[first_off + e]);
+		first += on.epochs[i];
+		first_off += off.epochs[i];
+		/* the part best of this fit: the next fits' bar */
+		best = -INFINITY;
+		for (int e = 0; e < on.epochs[i]; e++)
+			if (em_on.metric[first - on.epochs[i] + e] > best)
+				best = em_on.metric[first - on.epochs[i] + e];
+		if (best > behind)
+			behind = best;
+	}
+	XD_CHECK(cut >= 1);
+	XD_CHECK(on.epochs[0] == off.epochs[0]);
+	o.search_patience_behind = -1;
+	XD_CHECK(xd_train_search(model, ds, &o, 3, &res, NULL) == XD_EINVAL);
+	xd_model_free(model);
+	xd_generated_free(g);
+}
+
 /*
  * The decay strategy: one fit whose rate steps down (10, 3, 1 times lr),
  * each stage from the best state so far; the model returns holding the best

@@ -24,6 +24,7 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	o->valid_max = 2000;
 	o->lr_decay = false;
 	o->search_valid_max = XD_SEARCH_VALID_MAX;
+	o->search_patience_behind = XD_SEARCH_PATIENCE_BEHIND;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
@@ -233,7 +234,8 @@ xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedback,
  */
 static xd_status
 xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-			 xd_eval_set **valset, xd_train_result *res)
+			 xd_eval_set **valset, double behind, int patience_behind,
+			 xd_train_result *res)
 {
 	xd_batch	batch = {0};
 	xd_state_copy snap = {0};	/* the best epoch's values */
@@ -374,7 +376,9 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		rep.eta_seconds = res->seconds / epoch * (o->max_epochs - epoch);
 		xd_hooks_report(&o->hooks, &rep);
 
-		if (!o->fixed_epochs && since_best >= o->patience)
+		if (!o->fixed_epochs &&
+			(since_best >= o->patience ||
+			 (best < behind && since_best >= patience_behind)))
 			break;
 	}
 
@@ -400,7 +404,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		 xd_train_result *res)
 {
 	xd_eval_set *valset = NULL;
-	xd_status	st = xd_train_fit(model, ds, o, &valset, res);
+	xd_status	st = xd_train_fit(model, ds, o, &valset, -INFINITY, 0, res);
 
 	xd_eval_set_free(valset);
 	return st;
@@ -479,12 +483,14 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	double		seconds = 0.0;
 	double		phase[4] = {0.0, 0.0, 0.0, 0.0};	/* every fit's, as in res */
 	double		positives = 0.0;
+	double		behind = -INFINITY;	/* the best part metric of the fits so far */
 	int			chosen = 0;
 	bool		decay = o->lr_decay;
 	bool		part;
 	float		scale[XD_LR_SEARCH_MAX];
 
-	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX || o->search_valid_max < 0)
+	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX || o->search_valid_max < 0 ||
+		o->search_patience_behind < 0)
 		return XD_EINVAL;
 	if (o->fixed_epochs)
 		n_rates = 1;
@@ -554,8 +560,21 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			xd_state_copy_move(&start, false);
 		else if (i > 0 && chosen != i - 1)
 			xd_state_copy_move(&best, false);
-		if ((st = xd_train_fit(model, ds, &oi, part ? &partset : &valset, &ri)) != XD_OK ||
-			(part && (st = xd_search_revalidate(model, ds, o, &valset, &ri)) != XD_OK))
+		if ((st = xd_train_fit(model, ds, &oi, part ? &partset : &valset,
+							   behind, o->search_patience_behind, &ri)) != XD_OK)
+			goto done;
+		/*
+		 * a later rate's fit that stays below an earlier rate's best on the
+		 * part stops after search_patience_behind epochs without improving
+		 * instead of patience: on 500 positives (not on a small split, where
+		 * the metric follows noise) no such fit of the bench's world passed
+		 * the earlier best after a pause of 5 (docs/training.md, "Speed");
+		 * above it, it runs as a single fit
+		 */
+		if (part && o->search_patience_behind > 0 && !ri.metric_is_loss &&
+			xd_train_result_score(model, &ri) > behind)
+			behind = xd_train_result_score(model, &ri);
+		if (part && (st = xd_search_revalidate(model, ds, o, &valset, &ri)) != XD_OK)
 			goto done;
 		seconds += ri.seconds;
 		phase[0] += ri.sample_seconds;
