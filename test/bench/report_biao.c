@@ -49,6 +49,8 @@
  *        [--no-snr] (without the upper-signal table, to try a setting)
  *        [--fixed-epochs n] (every source trains n epochs, no early
  *        stopping: the model kept is the last, weighted epochs included)
+ *        [--patience n] (every source's early stopping patience, train.h's
+ *        10 by default)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--code-weight k:w[:f]] (on a real view, with oracle in --only: the
  *        rows of feature f's code k (f: the first interaction feature)
@@ -151,6 +153,8 @@ static int	uzo_plateau = -1;	/* --zo-plateau p; -1: biao.h's default */
 static int	uzo_directions = -1;	/* --zo-directions n; -1: biao.h's default */
 static int	fixed_epochs = 0;	/* --fixed-epochs n: every source trains n
 								 * epochs, no early stopping */
+static int	source_patience = 0;	/* --patience n: every source's early
+									 * stopping patience; 0: train.h's */
 static bool no_snr = false;		/* --no-snr: skip the upper-signal table */
 static uint64_t init_xor = 0;	/* --init-xor y: every source model's seed
 								 * (initialisation and, as cfg.seed, training)
@@ -537,6 +541,8 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		o.fixed_epochs = true;
 		o.max_epochs = fixed_epochs;
 	}
+	if (source_patience > 0)
+		o.patience = source_patience;
 	if (v == S_ORACLE)
 	{
 		oa.slot = real_mode ? src->enc.schema.features[code_weight_f >= 0 ? code_weight_f : ctx_f].offset +
@@ -612,11 +618,13 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		xd_biao_free(bi);
 	}
 	/* the model kept is the best epoch's: upper steps after it changed nothing kept */
-	fprintf(stderr, "seed %d %s: %d epochs (best %d, first upper step in epoch %.0f), "
-			"valid MRR %.4f, %.1f s, %d upper steps\n",
-			s, src_label[v], r->epochs, res.best_epoch,
+	fprintf(stderr, "seed %d %s: %d epochs (best %d, none kept before %d, first upper step "
+			"in epoch %.0f), valid MRR %.4f on %lld positives (split %lld rows), %.1f s, "
+			"%d upper steps\n",
+			s, src_label[v], r->epochs, res.best_epoch, o.first_kept_epoch,
 			tr.first_upper < 0 ? NAN : 1.0 + floor((double) tr.first_upper * r->epochs / tr.steps),
-			r->valid, r->seconds, r->n_upper);
+			r->valid, (long long) res.n_valid, (long long) src->n_split[XD_SPLIT_VALID],
+			r->seconds, r->n_upper);
 	return model;
 }
 
@@ -1221,6 +1229,9 @@ write_intro(FILE *f)
 		fprintf(f, "Not the defaults: every source trained exactly %d epochs (`--fixed-epochs`), "
 				"no early stopping; the cost table's \"to early stopping\" reads \"to %d "
 				"epochs\".\n\n", fixed_epochs, fixed_epochs);
+	if (source_patience > 0)
+		fprintf(f, "Not the defaults: every source stopped after %d epochs without improvement "
+				"(`--patience`).\n\n", source_patience);
 }
 
 /*
@@ -1809,6 +1820,8 @@ main(int argc, char **argv)
 			uzo_plateau = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--fixed-epochs") == 0 && i + 1 < argc)
 			fixed_epochs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--patience") == 0 && i + 1 < argc)
+			source_patience = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--init-xor") == 0 && i + 1 < argc)
 			init_xor = strtoull(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--plain-draws") == 0 && i + 1 < argc)
