@@ -1461,6 +1461,8 @@ write_feature_figure(FILE *f)
 			fprintf(f, "] |\n");
 		}
 	}
+	if (wnone_rows == 0)
+		return;					/* every row shows some value */
 	fprintf(f, "| (none: no interaction value) | | %.1f%% | %.3f [",
 			100.0 * wnone_rows / (double) (wfeat_total > 0 ? wfeat_total : 1),
 			mean_of(wnone, n_seeds));
