@@ -179,6 +179,7 @@ real_view_load(const char *path, real_view *v)
 				fprintf(stderr, "%s: bad feature column %s\n", path, tok);
 				exit(1);
 			}
+			snprintf(v->feature[n_feat], sizeof(v->feature[n_feat]), "%s", name);
 			feats[n_feat++] = (xd_feature) XD_FEATURE(
 				kind == 'I' ? XD_KIND_INTERACTIONAL : (kind == 'H' ? XD_KIND_HISTORICAL : XD_KIND_ATTRIBUTIONAL),
 				XD_TYPE_CATEGORICAL,

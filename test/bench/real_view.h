@@ -23,6 +23,8 @@ typedef struct real_view
 	int			n_domains;		/* [0] the source */
 	char		domain[REAL_MAX_DOMAINS][32];
 	int32_t		shared_users[REAL_MAX_DOMAINS];	/* users the source also has */
+	char		feature[REAL_MAX_FEATURES][64];	/* the features' names, in the
+												 * schema's order */
 	xd_dataset *ds[REAL_MAX_DOMAINS];	/* finalized with split seed 42
 									 * (or XD_REAL_SPLIT_SEED) */
 	int32_t    *user_src[REAL_MAX_DOMAINS];	/* a target user's source id, or -1

@@ -18,7 +18,11 @@
  * with the developing loss per upper step; what the upper level
  * optimises (the targets' developing loss and Direct's MRR under each
  * source's frozen modules); and one upper step's signal against its noise
- * at a fixed source state. Writes docs/biao-report.md.
+ * at a fixed source state. Writes docs/biao-report.md. With --real, the
+ * same on a prepared real view (test/real/prepare.py): implicit views as
+ * above, explicit ones (InCarMusic) on the model's own loss, the squared
+ * rating error, with test RMSE summed over the targets (lower is better;
+ * the report's gains are signed so that + is better).
  *
  * Usage: report_biao [out_dir (docs)] [--full] [--foreign share (0.5)]
  *        [--contradiction share (1)] [--target-mode1 share (0.5)]
@@ -51,6 +55,8 @@
  *        stopping: the model kept is the last, weighted epochs included)
  *        [--patience n] (every source's early stopping patience, train.h's
  *        10 by default)
+ *        [--real view.tsv] (the real part: a prepared view, implicit or
+ *        explicit)
  *        [--real-only] (with --real: the real part alone, to try a setting)
  *        [--code-weight k:w[:f]] (on a real view, with oracle in --only: the
  *        rows of feature f's code k (f: the first interaction feature)
@@ -85,7 +91,16 @@
 #include "xdrec/transfer.h"
 
 #define MAX_SEEDS 12
-#define N_TGT 3
+#define MAX_TGT 12
+/* targets: 3 (the synthetic world, the implicit views' three largest); an
+ * explicit view's all, up to MAX_TGT */
+static int	n_tgt = 3;
+/*
+ * The targets' test metric: MRR on the sampled protocol (implicit), or RMSE
+ * (an explicit view: lower is better, gain_pct turns it around)
+ */
+static bool explicit_mode = false;
+static const char *metric = "MRR";
 
 enum
 {
@@ -190,8 +205,13 @@ typedef struct source_run
 } source_run;
 
 static source_run srun[N_SRC][MAX_SEEDS];
-static double mrr[N_SRC][N_ADAPT][N_TGT][MAX_SEEDS];
-static int	auto_kept[N_SRC][N_TGT][MAX_SEEDS];
+static double mrr[N_SRC][N_ADAPT][MAX_TGT][MAX_SEEDS];
+static int	auto_kept[N_SRC][MAX_TGT][MAX_SEEDS];
+/*
+ * the targets alone (target-only, no source), per target and seed: how much
+ * the source is worth to them at all, the room any source training has
+ */
+static double target_only[MAX_TGT][MAX_SEEDS];
 /*
  * mean weight (n_pos w: 1 is plain) per context value, BIAO, per seed: by
  * the codes ctx_a (ctx_na values) and ctx_b (ctx_nb; -1: none) of the rows
@@ -229,6 +249,18 @@ static int	figure_f = -1;		/* --figure-feature f: on a real view, the
 static int	code_weight_f = -1;	/* --code-weight k:w:f: feature f's code k
 								 * (-1: the first interaction feature) */
 static char real_ctx_name[64];
+static const real_view *real_cur;	/* the real view being run (its names) */
+/*
+ * real views: Figure 3 for every categorical interaction feature, the mean
+ * n_pos w of the rows showing each of its values (wfeat, per seed) and how
+ * many rows show it (wfeat_rows, the last seed's count: every seed weighs
+ * the same rows)
+ */
+static double wfeat[REAL_MAX_FEATURES][MAX_CTX][MAX_SEEDS];
+static int64_t wfeat_rows[REAL_MAX_FEATURES][MAX_CTX];
+static int64_t wfeat_total;
+static double wnone[MAX_SEEDS];	/* the rows showing no interaction value */
+static int64_t wnone_rows;
 
 static double
 mean_of(const double *v, int n)
@@ -251,6 +283,16 @@ sd_of(const double *v, int n)
 	return n > 1 ? sqrt(s / (n - 1)) : 0.0;
 }
 
+/*
+ * The relative gain of x over base, %: higher is better for MRR, lower for
+ * RMSE, so a positive gain is always an improvement
+ */
+static double
+gain_pct(double x, double base)
+{
+	return 100.0 * (explicit_mode ? 1.0 - x / base : x / base - 1.0);
+}
+
 static xd_model *
 new_model(const xd_dataset *src, uint64_t seed)
 {
@@ -267,8 +309,10 @@ new_model(const xd_dataset *src, uint64_t seed)
 	cfg.batch_size = 128;
 	seed ^= init_xor;
 	cfg.seed = seed;
+	cfg.feedback = src->has_ratings ? XD_EXPLICIT : XD_IMPLICIT;
 	xd_rng_seed(&rng, seed);
-	CHECK(xd_model_create(&cfg, src->n_users, src->n_items, 0.0f, &rng, &model));
+	CHECK(xd_model_create(&cfg, src->n_users, src->n_items, (float) src->rating_mean, &rng,
+						  &model));
 	return model;
 }
 
@@ -311,7 +355,10 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 	int64_t		n_all = 0;
 	double		sum[MAX_CTX][2] = {{0}};
 	int64_t		cnt[MAX_CTX][2] = {{0}};
+	static double fsum[REAL_MAX_FEATURES][MAX_CTX];
+	double		nsum = 0.0;
 	int			nc = src->enc.schema.n_codes;
+	const xd_schema *sc = &src->enc.schema;
 	xd_rng		rng;
 
 	xd_rng_seed(&rng, 1);
@@ -321,12 +368,40 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 	CHECK(all ? XD_OK : XD_ENOMEM);
 	CHECK(xd_batch_init(&b, 3 * P, src->enc.schema.m));
 	xd_shuffle_rows(rows, n, &rng);
+	memset(fsum, 0, sizeof(fsum));
+	memset(wfeat_rows, 0, sizeof(wfeat_rows));
+	wnone_rows = 0;
 	for (int64_t at = 0; at + P <= n; at += P)
 	{
 		CHECK(xd_sample_batch(src, rows + at, P, &rng, &b));
 		CHECK(xd_biao_weights(bi, model, &b, w));
 		for (int j = 0; j < P; j++)
 			all[n_all++] = (double) P * w[j];
+		/* every categorical interaction feature: the set slot of its one-hot block */
+		for (int j = 0; real_mode && j < P; j++)
+		{
+			bool		shown = false;
+
+			for (int i = 0; i < sc->n_features && i < REAL_MAX_FEATURES; i++)
+			{
+				const xd_feature *ft = &sc->features[i];
+
+				if (ft->scope != XD_SCOPE_INTERACTION || ft->type != XD_TYPE_CATEGORICAL)
+					continue;
+				for (int k = 0; k < ft->width && k < MAX_CTX; k++)
+					if (b.c[(size_t) j * b.m + ft->offset + k] > 0.5f)
+					{
+						fsum[i][k] += (double) P * w[j];
+						wfeat_rows[i][k]++;
+						shown = true;
+					}
+			}
+			if (!shown)
+			{
+				nsum += (double) P * w[j];
+				wnone_rows++;
+			}
+		}
 		for (int j = 0; j < P; j++)
 		{
 			int			a = src->codes[rows[at + j] * nc + ctx_a];
@@ -353,6 +428,11 @@ weights_by_context(xd_biao *bi, xd_model *model, const xd_dataset *src, int s)
 	for (int h = 0; h < MAX_CTX; h++)
 		for (int k = 0; k < 2; k++)
 			wmean[h][k][s] = cnt[h][k] ? sum[h][k] / cnt[h][k] : NAN;
+	for (int i = 0; i < REAL_MAX_FEATURES; i++)
+		for (int k = 0; k < MAX_CTX; k++)
+			wfeat[i][k][s] = wfeat_rows[i][k] ? fsum[i][k] / wfeat_rows[i][k] : NAN;
+	wfeat_total = n_all;
+	wnone[s] = wnone_rows ? nsum / wnone_rows : NAN;
 	weight_spread(all, n_all, s);
 	xd_batch_free(&b);
 	free(all);
@@ -575,7 +655,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 		xd_biao_opts bo;
 
 		biao_opts_of(v, s, &bo);
-		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+		CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, n_tgt, &bi));
 		tr.bi = bi;
 		tr.slot = real_mode ? -1 : slot;
 		o.weigh = tracked_weigh;
@@ -588,7 +668,7 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	CHECK(xd_train(model, src, &o, &res));
 	r->seconds = cpu_now() - t0;
 	r->epochs = res.epochs;
-	r->valid = res.best_metric;
+	r->valid = res.best_metric;	/* MRR, or RMSE (explicit) */
 	if (bi)
 	{
 		xd_biao_stats st;
@@ -619,11 +699,11 @@ train_source(int v, int s, const xd_dataset *src, xd_dataset *const *tgt)
 	}
 	/* the model kept is the best epoch's: upper steps after it changed nothing kept */
 	fprintf(stderr, "seed %d %s: %d epochs (best %d, none kept before %d, first upper step "
-			"in epoch %.0f), valid MRR %.4f on %lld positives (split %lld rows), %.1f s, "
+			"in epoch %.0f), valid %s %.4f on %lld positives (split %lld rows), %.1f s, "
 			"%d upper steps\n",
 			s, src_label[v], r->epochs, res.best_epoch, o.first_kept_epoch,
 			tr.first_upper < 0 ? NAN : 1.0 + floor((double) tr.first_upper * r->epochs / tr.steps),
-			r->valid, (long long) res.n_valid, (long long) src->n_split[XD_SPLIT_VALID],
+			metric, r->valid, (long long) res.n_valid, (long long) src->n_split[XD_SPLIT_VALID],
 			r->seconds, r->n_upper);
 	return model;
 }
@@ -715,7 +795,7 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
 		bo.dev_batches = dev_b;
 	if (src_b > 0)
 		bo.source_batches = src_b;
-	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, n_tgt, &bi));
 	phi = xd_biao_phi(bi, &n_phi);
 	g = malloc(sizeof(float) * n_phi);
 	phi0 = malloc(sizeof(float) * n_phi);
@@ -783,6 +863,27 @@ measure_snr(int s, const xd_dataset *src, xd_dataset *const *tgt, int epochs, in
  * developing batches per target, 3 draws; their embeddings alone (fit
  * XD_BIAO_DEV_DIRECT) or with DRR's residuals (XD_BIAO_DEV_DRR).
  */
+/*
+ * A target's test metric under an adapted model: MRR on the sampled
+ * protocol, or RMSE (explicit)
+ */
+static double
+test_metric(const xd_dataset *tgt, xd_transfer_result *r)
+{
+	xd_eval_opts ev;
+	xd_rank_metrics rm;
+	xd_rating_metrics rt;
+
+	xd_eval_opts_default(&ev);
+	if (explicit_mode)
+	{
+		CHECK(xd_eval_ratings(tgt, XD_SPLIT_TEST, &ev, xd_transfer_score, r, &rt));
+		return rt.rmse;
+	}
+	CHECK(xd_eval_sampled(tgt, XD_SPLIT_TEST, &ev, xd_transfer_score, r, &rm));
+	return rm.mrr;
+}
+
 static double
 fresh_dev(int s, int fit, xd_model *model, const xd_dataset *src, xd_dataset *const *tgt)
 {
@@ -805,7 +906,7 @@ fresh_dev(int s, int fit, xd_model *model, const xd_dataset *src, xd_dataset *co
 	bo.dev_batches = 8;
 	bo.dev_fit = (xd_biao_dev_fit) fit;
 	xd_rng_seed(&rng, 3);
-	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, n_tgt, &bi));
 	CHECK(xd_sample_batch(src, rows, model->cfg.batch_size, &rng, &b));
 	for (int k = 0; k < 3; k++)
 	{
@@ -834,12 +935,10 @@ upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset
 	r->dev_fresh = fresh_dev(s, XD_BIAO_DEV_DIRECT, model, src, tgt);
 	r->dev_drr = fresh_dev(s, XD_BIAO_DEV_DRR, model, src, tgt);
 	r->direct = 0.0;
-	for (int t = 0; t < N_TGT; t++)
+	for (int t = 0; t < n_tgt; t++)
 	{
 		xd_transfer_opts to;
 		xd_transfer_result tr;
-		xd_eval_opts ev;
-		xd_rank_metrics rm;
 
 		xd_transfer_opts_default(&to);
 		to.method = XD_TRANSFER_DIRECT;
@@ -847,9 +946,7 @@ upper_objective(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset
 		if (!full)
 			to.lr_search = 1;
 		CHECK(xd_transfer(model->shared, NULL, tgt[t], &to, &tr));
-		xd_eval_opts_default(&ev);
-		CHECK(xd_eval_sampled(tgt[t], XD_SPLIT_TEST, &ev, xd_transfer_score, &tr, &rm));
-		r->direct += rm.mrr;
+		r->direct += test_metric(tgt[t], &tr);
 		xd_transfer_result_free(&tr);
 	}
 	fprintf(stderr, "seed %d %s: L_dev %.4f, after DRR's residuals %.4f, Direct %.4f\n",
@@ -1009,7 +1106,7 @@ measure_zo(int s, const xd_dataset *src, xd_dataset *const *tgt)
 	t_epoch = (cpu_now() - t0) / zo_epochs;
 	biao_opts_of(S_BIAO, s, &bo);
 	bo.warmup_epochs = 1 << 30; /* the lower copies: no upper step */
-	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, N_TGT, &bi));
+	CHECK(xd_biao_new(&bo, model, src, (const xd_dataset *const *) tgt, n_tgt, &bi));
 	phi = xd_biao_phi(bi, &n_phi);
 	phi0 = malloc(sizeof(float) * n_phi);
 	u = calloc(n_phi, sizeof(float));
@@ -1093,13 +1190,11 @@ adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *t
 	xd_dist_encoder_opts_default(&eo);
 	eo.seed = 2000 + seed_offset + s;
 	CHECK(xd_dist_encoders_train(model, src, &eo, &enc, &rep));
-	for (int t = 0; t < N_TGT; t++)
+	for (int t = 0; t < n_tgt; t++)
 		for (int a = 0; a < N_ADAPT; a++)
 		{
 			xd_transfer_opts o;
 			xd_transfer_result r;
-			xd_eval_opts ev;
-			xd_rank_metrics rm;
 
 			xd_transfer_opts_default(&o);
 			o.method = a == A_DRR ? XD_TRANSFER_DRR : XD_TRANSFER_AUTO;
@@ -1107,9 +1202,14 @@ adapt(int v, int s, xd_model *model, const xd_dataset *src, xd_dataset *const *t
 			if (!full)
 				o.lr_search = 1;
 			CHECK(xd_transfer(model->shared, enc, tgt[t], &o, &r));
-			xd_eval_opts_default(&ev);
-			CHECK(xd_eval_sampled(tgt[t], XD_SPLIT_TEST, &ev, xd_transfer_score, &r, &rm));
-			mrr[v][a][t][s] = rm.mrr;
+			mrr[v][a][t][s] = test_metric(tgt[t], &r);
+			if (v == S_PLAIN && a == A_AUTO)
+			{
+				xd_transfer_result_free(&r);
+				o.method = XD_TRANSFER_TARGET_ONLY;
+				CHECK(xd_transfer(model->shared, NULL, tgt[t], &o, &r));
+				target_only[t][s] = test_metric(tgt[t], &r);
+			}
 			if (a == A_AUTO)
 				auto_kept[v][t][s] = r.method;
 			xd_transfer_result_free(&r);
@@ -1122,7 +1222,7 @@ summed(int v, int a, int s)
 {
 	double		x = 0.0;
 
-	for (int t = 0; t < N_TGT; t++)
+	for (int t = 0; t < n_tgt; t++)
 		x += mrr[v][a][t][s];
 	return x;
 }
@@ -1142,7 +1242,7 @@ print_run(int v, int s)
 	printf("run\t%s\t%d\t%s\t%d\t%.6f\t%.3f\t%.6f\t%.6f", real_mode ? "real" : "synthetic",
 		   seed_offset + s, v == S_DRAWS && plain_draw > 0 ? "draw" : variant_key[v],
 		   r->epochs, r->valid, r->seconds, summed(v, A_AUTO, s), summed(v, A_DRR, s));
-	for (int t = 0; t < N_TGT; t++)
+	for (int t = 0; t < n_tgt; t++)
 		printf("\t%.6f\t%.6f", mrr[v][A_AUTO][t][s], mrr[v][A_DRR][t][s]);
 	printf("\n");
 	fflush(stdout);
@@ -1161,10 +1261,10 @@ run_plain_draws(int s, const xd_dataset *src, xd_dataset *const *tgt)
 	double		epochs = srun[S_PLAIN][s].epochs,
 				seconds = srun[S_PLAIN][s].seconds,
 				valid = srun[S_PLAIN][s].valid,
-				sum[N_ADAPT][N_TGT];
+				sum[N_ADAPT][MAX_TGT];
 
 	for (int a = 0; a < N_ADAPT; a++)
-		for (int t = 0; t < N_TGT; t++)
+		for (int t = 0; t < n_tgt; t++)
 			sum[a][t] = mrr[S_PLAIN][a][t][s];
 	for (plain_draw = 1; plain_draw <= plain_draws; plain_draw++)
 	{
@@ -1177,7 +1277,7 @@ run_plain_draws(int s, const xd_dataset *src, xd_dataset *const *tgt)
 		seconds += r->seconds;
 		valid += r->valid;
 		for (int a = 0; a < N_ADAPT; a++)
-			for (int t = 0; t < N_TGT; t++)
+			for (int t = 0; t < n_tgt; t++)
 				sum[a][t] += mrr[S_DRAWS][a][t][s];
 	}
 	plain_draw = 0;
@@ -1187,7 +1287,7 @@ run_plain_draws(int s, const xd_dataset *src, xd_dataset *const *tgt)
 	r->epochs = (int) lround(epochs / n);
 	r->dev_fresh = r->dev_drr = r->direct = NAN;
 	for (int a = 0; a < N_ADAPT; a++)
-		for (int t = 0; t < N_TGT; t++)
+		for (int t = 0; t < n_tgt; t++)
 			mrr[S_DRAWS][a][t][s] = sum[a][t] / n;
 }
 
@@ -1215,7 +1315,7 @@ write_intro(FILE *f)
 			"negatives).\n\n",
 			100 * contradiction, full ? 1000 : 400, full ? 160 : 96, (int) synthetic_src_rows(),
 			100 * foreign_share,
-			N_TGT, full ? 200 : 100, 64, full ? 2000 : 1200, 100 * target_mode1, full ? 32 : 16,
+			n_tgt, full ? 200 : 100, 64, full ? 2000 : 1200, 100 * target_mode1, full ? 32 : 16,
 			bo.interval, bo.neumann_terms, bo.warmup_epochs, full ? "3 (default)" : "1");
 	if (upper_zo)
 		fprintf(f, "Not the defaults: the zeroth-order upper step (`--upper-zo`, biao.h's "
@@ -1252,17 +1352,19 @@ against(int v, int base, double *gain, double (*rel)[MAX_SEEDS], int *worse)
 			x[s] = summed(v, a, s);
 			c[s] = summed(base, a, s);
 			if (rel)
-				rel[a][s] = 100.0 * (x[s] / c[s] - 1.0);
+				rel[a][s] = gain_pct(x[s], c[s]);
 		}
-		gain[a] = 100.0 * (mean_of(x, n_seeds) / mean_of(c, n_seeds) - 1.0);
+		gain[a] = gain_pct(mean_of(x, n_seeds), mean_of(c, n_seeds));
 		worse[a] = 0;
-		for (int t = 0; t < N_TGT; t++)
+		for (int t = 0; t < n_tgt; t++)
 		{
 			double		d[MAX_SEEDS];
 
 			for (int s = 0; s < n_seeds; s++)
 				d[s] = mrr[v][a][t][s] - mrr[base][a][t][s];
-			worse[a] += mean_of(d, n_seeds) < -2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
+			/* worse: MRR lower, RMSE higher */
+			worse[a] += (explicit_mode ? -1.0 : 1.0) * mean_of(d, n_seeds) <
+				-2.0 * sd_of(d, n_seeds) / sqrt((double) n_seeds);
 		}
 	}
 }
@@ -1288,10 +1390,10 @@ write_against(FILE *f, int v, int base, const char *what)
 				s + 1 < n_seeds ? "," : ".");
 	fprintf(f, " Mean of the per-seed gains (se): %+.1f%% (%.1f) with auto, "
 			"%+.1f%% (%.1f) with DRR; targets worse beyond noise "
-			"(paired difference below -2 se): %d with auto, %d with DRR.\n",
+			"(paired difference %s 2 se): %d with auto, %d with DRR.\n",
 			mean_of(rel[A_AUTO], n_seeds), sd_of(rel[A_AUTO], n_seeds) / sqrt((double) n_seeds),
 			mean_of(rel[A_DRR], n_seeds), sd_of(rel[A_DRR], n_seeds) / sqrt((double) n_seeds),
-			worse[A_AUTO], worse[A_DRR]);
+			explicit_mode ? "above +" : "below -", worse[A_AUTO], worse[A_DRR]);
 }
 
 /*
@@ -1326,6 +1428,49 @@ write_spread(FILE *f)
 	}
 }
 
+/*
+ * Figure 3 on a real view for every categorical interaction feature: the
+ * mean weight of the source's rows showing each value, and their share
+ */
+static void
+write_feature_figure(FILE *f)
+{
+	const xd_schema *sc = &real_cur->ds[0]->enc.schema;
+
+	fprintf(f, "\n### Mean weight per value of every interaction feature\n\n"
+			"The same weights by each categorical interaction feature's value (a row "
+			"missing the feature is in none of its values), mean over seeds (per seed in "
+			"brackets), and the share of the %lld weighed rows showing it.\n\n"
+			"| feature | value | rows | mean weight |\n|---|---|---|---|\n",
+			(long long) wfeat_total);
+	for (int i = 0; i < sc->n_features && i < REAL_MAX_FEATURES; i++)
+	{
+		const xd_feature *ft = &sc->features[i];
+
+		if (ft->scope != XD_SCOPE_INTERACTION || ft->type != XD_TYPE_CATEGORICAL)
+			continue;
+		for (int k = 0; k < ft->width && k < MAX_CTX; k++)
+		{
+			if (wfeat_rows[i][k] == 0)
+				continue;		/* a value the source's rows never show */
+			fprintf(f, "| %s | %d | %.1f%% | %.3f [", real_cur->feature[i], k,
+					100.0 * wfeat_rows[i][k] / (double) (wfeat_total > 0 ? wfeat_total : 1),
+					mean_of(wfeat[i][k], n_seeds));
+			for (int s = 0; s < n_seeds; s++)
+				fprintf(f, "%s%.2f", s ? " " : "", wfeat[i][k][s]);
+			fprintf(f, "] |\n");
+		}
+	}
+	if (wnone_rows == 0)
+		return;					/* every row shows some value */
+	fprintf(f, "| (none: no interaction value) | | %.1f%% | %.3f [",
+			100.0 * wnone_rows / (double) (wfeat_total > 0 ? wfeat_total : 1),
+			mean_of(wnone, n_seeds));
+	for (int s = 0; s < n_seeds; s++)
+		fprintf(f, "%s%.2f", s ? " " : "", wnone[s]);
+	fprintf(f, "] |\n");
+}
+
 /* the tables of one world: summed and per-target MRR, cost, goals, weights */
 static void
 write_tables(FILE *f)
@@ -1337,9 +1482,10 @@ write_tables(FILE *f)
 	for (int s = 0; s < n_seeds; s++)
 		plain_sec[s] = srun[S_PLAIN][s].seconds;
 
-	fprintf(f, "### Summed test MRR over the targets\n\n"
-			"Mean over seeds (sd); the gain is against plain source training, relative.\n\n"
-			"| source training | DRR | gain | auto | gain |\n|---|---|---|---|---|\n");
+	fprintf(f, "### Summed test %s over the targets\n\n"
+			"Mean over seeds (sd); the gain is against plain source training, relative%s.\n\n"
+			"| source training | DRR | gain | auto | gain |\n|---|---|---|---|---|\n", metric,
+			explicit_mode ? " (+ is a lower RMSE)" : "");
 	for (int v = 0; v < n_src; v++)
 	{
 		if (!ran(v))
@@ -1359,13 +1505,35 @@ write_tables(FILE *f)
 			if (v == S_PLAIN)
 				fprintf(f, " |");
 			else
-				fprintf(f, " %+.1f%% |", 100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0));
+				fprintf(f, " %+.1f%% |", gain_pct(mean_of(x, n_seeds), mean_of(p, n_seeds)));
 		}
 		fprintf(f, "\n");
 	}
 
-	fprintf(f, "\n### Gain per seed\n\nSummed test MRR over the targets against plain "
-			"source training on the same seed, relative, auto / DRR.\n\n| source training |");
+	{
+		double		x[MAX_SEEDS],
+					pd[MAX_SEEDS],
+					pa[MAX_SEEDS];
+
+		for (int s = 0; s < n_seeds; s++)
+		{
+			x[s] = 0.0;
+			for (int t = 0; t < n_tgt; t++)
+				x[s] += target_only[t][s];
+			pd[s] = summed(S_PLAIN, A_DRR, s);
+			pa[s] = summed(S_PLAIN, A_AUTO, s);
+		}
+		fprintf(f, "\nThe targets alone (target-only, no source, the same seeds): %.4f (%.4f); "
+				"plain source training's DRR is %+.1f%% over it, auto %+.1f%%: what the source "
+				"is worth to the targets at all.\n",
+				mean_of(x, n_seeds), sd_of(x, n_seeds),
+				gain_pct(mean_of(pd, n_seeds), mean_of(x, n_seeds)),
+				gain_pct(mean_of(pa, n_seeds), mean_of(x, n_seeds)));
+	}
+
+	fprintf(f, "\n### Gain per seed\n\nSummed test %s over the targets against plain "
+			"source training on the same seed, relative (+ is better), auto / DRR.\n\n"
+			"| source training |", metric);
 	for (int s = 0; s < n_seeds; s++)
 		fprintf(f, " seed %d |", seed_offset + s);
 	fprintf(f, "\n|---|");
@@ -1379,18 +1547,18 @@ write_tables(FILE *f)
 		fprintf(f, "| %s |", src_label[v]);
 		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, " %+.1f%% / %+.1f%% |",
-					100.0 * (summed(v, A_AUTO, s) / summed(S_PLAIN, A_AUTO, s) - 1.0),
-					100.0 * (summed(v, A_DRR, s) / summed(S_PLAIN, A_DRR, s) - 1.0));
+					gain_pct(summed(v, A_AUTO, s), summed(S_PLAIN, A_AUTO, s)),
+					gain_pct(summed(v, A_DRR, s), summed(S_PLAIN, A_DRR, s)));
 		fprintf(f, "\n");
 	}
 	if (!has_biao)
 		return;
 
-	fprintf(f, "\n### Per target\n\nTest MRR, mean over seeds; the paired difference BIAO - "
-			"plain with its standard error over seeds (sd / sqrt(%d)).\n\n"
+	fprintf(f, "\n### Per target\n\nTest %s, mean over seeds; the paired difference BIAO - "
+			"plain with its standard error over seeds (sd / sqrt(%d))%s.\n\n"
 			"| target | adaptation | plain | BIAO | difference (se) |\n|---|---|---|---|---|\n",
-			n_seeds);
-	for (int t = 0; t < N_TGT; t++)
+			metric, n_seeds, explicit_mode ? " (RMSE: a negative difference is better)" : "");
+	for (int t = 0; t < n_tgt; t++)
 		for (int a = 0; a < N_ADAPT; a++)
 		{
 			double		d[MAX_SEEDS];
@@ -1405,7 +1573,7 @@ write_tables(FILE *f)
 	for (int v = S_PLAIN; v <= S_BIAO; v++)
 	{
 		fprintf(f, " %s", src_label[v]);
-		for (int t = 0; t < N_TGT; t++)
+		for (int t = 0; t < n_tgt; t++)
 		{
 			fprintf(f, " [");
 			for (int s = 0; s < n_seeds; s++)
@@ -1417,8 +1585,9 @@ write_tables(FILE *f)
 
 	fprintf(f, "\n### Source training cost\n\nCPU seconds to early stopping, mean over seeds; "
 			"the ratio to plain training per seed, then averaged (goal: at most 3x).\n\n"
-			"| source training | epochs | source valid MRR | seconds | ratio | per epoch ratio | "
-			"upper steps | upper seconds | L_dev first -> last |\n|---|---|---|---|---|---|---|---|---|\n");
+			"| source training | epochs | source valid %s | seconds | ratio | per epoch ratio | "
+			"upper steps | upper seconds | L_dev first -> last |\n|---|---|---|---|---|---|---|---|---|\n",
+			metric);
 	for (int v = 0; v < n_src; v++)
 	{
 		double		ep[MAX_SEEDS],
@@ -1463,11 +1632,11 @@ write_tables(FILE *f)
 			"steps; 8 developing batches per target, 3 draws); after DRR's residuals: the same "
 			"with the residuals fitted too (biao.h's dev_fit XD_BIAO_DEV_DRR, the loss after "
 			"the target's own adaptation). Direct: the embeddings-only "
-			"fit, to convergence, summed test MRR. Lower L_dev is what BIAO's hypergradient "
+			"fit, to convergence, summed test %s. Lower L_dev is what BIAO's hypergradient "
 			"seeks; if the modules that gain most with DRR do not have it, no descent on L_dev "
 			"finds their weights. Mean over seeds (per seed in brackets).\n\n"
-			"| source training | L_dev | L_dev after DRR's residuals | Direct summed test MRR | Direct gain | DRR gain |\n"
-			"|---|---|---|---|---|---|\n");
+			"| source training | L_dev | L_dev after DRR's residuals | Direct summed test %s | Direct gain | DRR gain |\n"
+			"|---|---|---|---|---|---|\n", metric, metric);
 	for (int v = 0; v < n_src; v++)
 	{
 		double		dv[MAX_SEEDS],
@@ -1501,8 +1670,8 @@ write_tables(FILE *f)
 			fprintf(f, "] | | |\n");
 		else
 			fprintf(f, "] | %+.1f%% | %+.1f%% |\n",
-					100.0 * (mean_of(di, n_seeds) / mean_of(dp, n_seeds) - 1.0),
-					100.0 * (mean_of(x, n_seeds) / mean_of(p, n_seeds) - 1.0));
+					gain_pct(mean_of(di, n_seeds), mean_of(dp, n_seeds)),
+					gain_pct(mean_of(x, n_seeds), mean_of(p, n_seeds)));
 	}
 
 	{
@@ -1521,14 +1690,14 @@ write_tables(FILE *f)
 			w1 += mean_of(wmean[h][1], n_seeds) / 4.0;
 		}
 		fprintf(f, "\n### Goals\n\n"
-				"- Summed test MRR, BIAO against plain source training: %+.1f%% with auto (the "
-				"default adaptation), %+.1f%% with DRR. Goal +5%%: %s.\n"
-				"- Targets worse beyond noise (paired difference below -2 se): %d with auto, "
+				"- Summed test %s, BIAO against plain source training: %+.1f%% with auto (the "
+				"default adaptation), %+.1f%% with DRR (+ is better). Goal +5%%: %s.\n"
+				"- Targets worse beyond noise (paired difference %s 2 se): %d with auto, "
 				"%d with DRR. Goal none: %s.\n"
 				"- Source training cost: %.2fx plain's (CPU, to early stopping). Goal at most "
 				"3x: %s.\n",
-				g[A_AUTO], g[A_DRR], g[A_AUTO] >= 5.0 ? "met" : "missed",
-				worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
+				metric, g[A_AUTO], g[A_DRR], g[A_AUTO] >= 5.0 ? "met" : "missed",
+				explicit_mode ? "above +" : "below -", worse[A_AUTO], worse[A_DRR], worse[A_AUTO] + worse[A_DRR] == 0 ? "met" : "missed",
 				mean_of(ratio, n_seeds), mean_of(ratio, n_seeds) <= 3.0 ? "met" : "missed");
 		if (ran(S_BIAO) && ran(S_FROZEN))
 			write_against(f, S_BIAO, S_FROZEN, "the control (the same runs with the "
@@ -1621,14 +1790,17 @@ write_tables(FILE *f)
 		}
 		fprintf(f, "\n");
 	}
+	if (real_mode)
+		write_feature_figure(f);
 	write_spread(f);
 }
 
 /*
  * The same comparison on a prepared real view: its source and its three
- * largest targets, every seed on the same data (the seed moves the
- * initialisation, the shuffles and the negatives); no oracle. Weights per
- * value of the first interaction-scoped categorical feature.
+ * largest targets (an explicit view: all its targets, test RMSE), every
+ * seed on the same data (the seed moves the initialisation, the shuffles
+ * and the negatives); no oracle but --code-weight's. Weights per value of
+ * the first interaction-scoped categorical feature, and of every one.
  */
 static void
 run_real(FILE *f, const char *path)
@@ -1637,8 +1809,17 @@ run_real(FILE *f, const char *path)
 	double		t0 = cpu_now();
 
 	real_view_load(path, &rv);
-	CHECK(rv.explicit_fb || rv.n_domains < N_TGT + 1 ? XD_EINVAL : XD_OK);
+	/*
+	 * An explicit view: every target (InCarMusic's nine are small), test
+	 * RMSE; an implicit one: the three largest, test MRR
+	 */
+	explicit_mode = rv.explicit_fb;
+	metric = explicit_mode ? "RMSE" : "MRR";
+	n_tgt = explicit_mode ? rv.n_domains - 1 : 3;
+	n_tgt = n_tgt < MAX_TGT ? n_tgt : MAX_TGT;
+	CHECK(n_tgt < 1 || rv.n_domains < n_tgt + 1 ? XD_EINVAL : XD_OK);
 	real_mode = true;
+	real_cur = &rv;
 	memset(srun, 0, sizeof(srun));
 	memset(mrr, 0, sizeof(mrr));
 	memset(wmean, 0, sizeof(wmean));
@@ -1696,18 +1877,23 @@ run_real(FILE *f, const char *path)
 	fprintf(f, "\n## Real data: %s\n\n"
 			"Source **%s** (%lld rows, %d users, %d items); targets", rv.name, rv.domain[0],
 			(long long) rv.ds[0]->n_rows, rv.ds[0]->n_users, rv.ds[0]->n_items);
-	for (int t = 1; t <= N_TGT; t++)
+	for (int t = 1; t <= n_tgt; t++)
 		fprintf(f, " %d = **%s** (%lld rows, %d users, %d items)%s", t, rv.domain[t],
 				(long long) rv.ds[t]->n_rows, rv.ds[t]->n_users, rv.ds[t]->n_items,
-				t < N_TGT ? "," : ".");
+				t < n_tgt ? "," : ".");
 	fprintf(f, " The same models, training and adaptation as the synthetic part; no "
-			"user is carried from the source. %.0f s of CPU.\n\n", cpu_now() - t0);
+			"user is carried from the source. %s%.0f s of CPU.\n\n",
+			explicit_mode ? "Explicit feedback: the models' loss is the squared rating error "
+			"(BIAO's developing loss too), the targets' test metric RMSE over their test "
+			"rows (lower is better; every gain below is signed so that + is better), the "
+			"sources' validation metric RMSE. " : "", cpu_now() - t0);
 	write_tables(f);
 	for (int d = 0; d < rv.n_domains; d++)
 	{
 		xd_dataset_free(rv.ds[d]);
 		free(rv.user_src[d]);
 	}
+	real_cur = NULL;
 }
 
 /* the upper-signal table of the synthetic world (measure_snr) */
@@ -1756,7 +1942,7 @@ make_world(int s, xd_dataset **src, xd_dataset **tgt)
 	*src = fx_biao_world(100 + seed_offset + s, full ? 1000 : 400, full ? 160 : 96,
 						 synthetic_src_rows(), &so);
 	CHECK(*src ? XD_OK : XD_ENOMEM);
-	for (int t = 0; t < N_TGT; t++)
+	for (int t = 0; t < n_tgt; t++)
 	{
 		tgt[t] = fx_biao_world(200 + 10 * (seed_offset + s) + t, full ? 200 : 100, 64,
 							   full ? 2000 : 1200, &to);
@@ -1876,7 +2062,7 @@ main(int argc, char **argv)
 	for (int s = 0; s < n_seeds && (snr_epochs > 0 || probe_epochs > 0 || zo_epochs > 0); s++)
 	{
 		xd_dataset *src;
-		xd_dataset *tgt[N_TGT];
+		xd_dataset *tgt[MAX_TGT];
 		double		sg,
 					ns;
 
@@ -1887,7 +2073,7 @@ main(int argc, char **argv)
 			probe_objective(s, src, tgt);
 		if (zo_epochs > 0)
 			measure_zo(s, src, tgt);
-		for (int t = 0; t < N_TGT; t++)
+		for (int t = 0; t < n_tgt; t++)
 			xd_dataset_free(tgt[t]);
 		xd_dataset_free(src);
 	}
@@ -1911,7 +2097,7 @@ main(int argc, char **argv)
 	for (int s = 0; s < n_seeds && !real_only; s++)
 	{
 		xd_dataset *src;
-		xd_dataset *tgt[N_TGT];
+		xd_dataset *tgt[MAX_TGT];
 
 		make_world(s, &src, tgt);
 		for (int v = 0; v < N_SRC; v++)
@@ -1934,7 +2120,7 @@ main(int argc, char **argv)
 		for (int c = 0; c < N_SNR && ran(S_BIAO) && !no_snr; c++)
 			measure_snr(s, src, tgt, 10, snr_cfg[c][0], snr_cfg[c][1], &snr_sig[c][s],
 						&snr_sd[c][s]);
-		for (int t = 0; t < N_TGT; t++)
+		for (int t = 0; t < n_tgt; t++)
 			xd_dataset_free(tgt[t]);
 		xd_dataset_free(src);
 	}

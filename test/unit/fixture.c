@@ -85,6 +85,9 @@ fx_biao_row(void *arg, xd_rng *rng, int64_t i, fx_row *r)
 	r->item = group + 4 * (2 * (int32_t) xd_rng_below(rng, (uint32_t) per_parity) + r->user % 2);
 	r->codes[0] = hour;
 	r->codes[1] = shown;
+	/* drawn last and only when asked, as above */
+	if (a->o.ratings)
+		r->rating = (group == hour ? 4.0f : 1.0f) + (float) xd_rng_below(rng, 2);
 }
 
 void
@@ -93,6 +96,7 @@ fx_biao_world_opts_default(fx_biao_opts *o)
 	o->foreign_share = 0.0f;
 	o->contradiction = 0.0f;
 	o->shared_mode1 = 0.0f;
+	o->ratings = false;
 }
 
 xd_dataset *
@@ -103,7 +107,7 @@ fx_biao_world(uint64_t seed, int32_t n_users, int32_t n_items, int64_t n_rows,
 	fx_spec		spec = {
 		.features = fx_biao_features, .n_features = 2, .n_users = n_users,
 		.n_items = n_items, .n_rows = n_rows, .seed = seed, .row = fx_biao_row,
-		.arg = &a, .finalize = true, .split_seed = seed,
+		.arg = &a, .finalize = true, .split_seed = seed, .ratings = o->ratings,
 	};
 
 	if (n_items < 8 || n_items % 8 != 0)

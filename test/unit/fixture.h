@@ -62,6 +62,10 @@ typedef struct fx_biao_opts
 								 * (0) */
 	float		shared_mode1;	/* of the shared rule's rows, the share that
 								 * shows mode 1 (0) */
+	bool		ratings;		/* explicit feedback (false): a rating per
+								 * row, 4 or 5 when the item is of the
+								 * hour's group (the shared rule), else 1
+								 * or 2 */
 } fx_biao_opts;
 
 void		fx_biao_world_opts_default(fx_biao_opts *o);
