@@ -29,9 +29,11 @@
 #                            (test/real/fetch.sh) TripAdvisor (quick: ~12 min of CPU;
 #                            REPORT_BIAO_FLAGS=--full for the larger world)
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
-#                            method and the heuristics on real public data
+#                            method and the heuristics on real public data,
+#                            3 seeds, each its own split (42, 1, 2; with
+#                            XD_REAL_SPLIT_SEED=n every seed on split n)
 #                            (test/real/fetch.sh fetches and checks it first;
-#                            not a test: CI cannot fetch; 30-60 min)
+#                            not a test: CI cannot fetch; 30-70 min)
 #   make report-real-quick   target-only with and without the repeat term (and
 #                            the term as a calibrated lift only) against the
 #                            heuristics on TripAdvisor, full-ranking MRR split

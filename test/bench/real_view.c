@@ -8,17 +8,13 @@
 #include "real_view.h"
 #include "report_common.h"
 
-/*
- * The split seed of every domain: 42, or XD_REAL_SPLIT_SEED's value, so
- * that a report can be rerun on other splits (the reports' seeds vary the
- * fits only, on one split)
- */
-static uint64_t
-real_split_seed(void)
+/* XD_REAL_SPLIT_SEED's value if set, else fallback (real_view.h) */
+uint64_t
+real_split_seed_or(uint64_t fallback)
 {
 	const char *e = getenv("XD_REAL_SPLIT_SEED");
 
-	return e && *e ? strtoull(e, NULL, 10) : 42;
+	return e && *e ? strtoull(e, NULL, 10) : fallback;
 }
 
 /* string -> dense id, open addressing; ids in first-seen order */
@@ -120,6 +116,12 @@ typedef struct raw_row
 /* Reads a prepared view (test/real/prepare.py's format): real_view.h. */
 void
 real_view_load(const char *path, real_view *v)
+{
+	real_view_load_split(path, v, real_split_seed_or(42));
+}
+
+void
+real_view_load_split(const char *path, real_view *v, uint64_t split_seed)
 {
 	FILE	   *f = fopen(path, "r");
 	char		line[4096],
@@ -256,7 +258,7 @@ real_view_load(const char *path, real_view *v)
 			if (rows[i].domain == d)
 				CHECK(xd_dataset_append(v->ds[k], str_id(&u, rows[i].user), str_id(&it, rows[i].item),
 										rows[i].rating, NULL, rows[i].codes));
-		CHECK(xd_dataset_finalize(v->ds[k], real_split_seed()));
+		CHECK(xd_dataset_finalize(v->ds[k], split_seed));
 		snprintf(v->domain[k], sizeof(v->domain[k]), "%s", dnames[d]);
 		/* the target's users the source knows: their source ids, else -1 */
 		if (!(v->user_src[k] = malloc(sizeof(int32_t) * (u.n ? u.n : 1))))

@@ -25,13 +25,22 @@ typedef struct real_view
 	int32_t		shared_users[REAL_MAX_DOMAINS];	/* users the source also has */
 	char		feature[REAL_MAX_FEATURES][64];	/* the features' names, in the
 												 * schema's order */
-	xd_dataset *ds[REAL_MAX_DOMAINS];	/* finalized with split seed 42
-									 * (or XD_REAL_SPLIT_SEED) */
+	xd_dataset *ds[REAL_MAX_DOMAINS];	/* finalized (split) with the
+										 * loader's split seed */
 	int32_t    *user_src[REAL_MAX_DOMAINS];	/* a target user's source id, or -1
 											 * (the source: its own ids) */
 } real_view;
 
-/* Reads path into v (the caller frees ds and user_src); exits on a bad file. */
+/*
+ * Reads path into v (the caller frees ds and user_src); exits on a bad file.
+ * Every domain is split with split_seed (_split), or with 42 unless
+ * XD_REAL_SPLIT_SEED=n in the environment says n, so that a report can be
+ * rerun on other splits.
+ */
 void		real_view_load(const char *path, real_view *v);
+void		real_view_load_split(const char *path, real_view *v, uint64_t split_seed);
+
+/* XD_REAL_SPLIT_SEED's value if it is set, else fallback */
+uint64_t	real_split_seed_or(uint64_t fallback);
 
 #endif

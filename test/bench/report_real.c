@@ -49,9 +49,12 @@
  * their lifts and without (the default, from the same fits), target-only
  * both ways and the heuristic, with paired verdicts (run_auto_lift).
  *
- * Every domain is split with seed 42 (the seeds vary the fits only);
- * XD_REAL_SPLIT_SEED=n in the environment splits with n instead, to see
- * how much of a result is the one split's.
+ * Each seed is a split too: seed s splits every domain with
+ * split_seed_of[s] (42, 1, 2) and trains the source on that split once, so
+ * the seeds' spread holds the split's and the source's variance beside the
+ * fits' (paired statistics stay per seed: a method against target-only on
+ * the same split). XD_REAL_SPLIT_SEED=n in the environment puts every seed
+ * on split n (the report before, at n = 42: the seeds vary the fits only).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -227,16 +230,19 @@ typedef struct view_run
 	int32_t		users[MAX_DOMAINS];
 	int32_t		items[MAX_DOMAINS];
 	int32_t		shared_users[MAX_DOMAINS];	/* users the source also has */
-	int64_t		train_rows[MAX_DOMAINS];
-	int64_t		test_n[MAX_DOMAINS];
-	int64_t		test_excluded[MAX_DOMAINS];
-	/* the source */
-	double		src_seconds,
-				src_valid,
-				src_test;
-	int			src_epochs;
-	xd_lr_search src_search;
-	double		enc_seconds;
+	/* what varies with the split: per seed (seed s splits with split[s]) */
+	uint64_t	split[N_SEEDS];
+	bool		fixed_split;	/* XD_REAL_SPLIT_SEED: every seed on one split */
+	int64_t		train_rows[MAX_DOMAINS][N_SEEDS];
+	int64_t		test_n[MAX_DOMAINS][N_SEEDS];
+	int64_t		test_excluded[MAX_DOMAINS][N_SEEDS];
+	/* the source, trained once per split */
+	double		src_seconds[N_SEEDS],
+				src_valid[N_SEEDS],
+				src_test[N_SEEDS];
+	int			src_epochs[N_SEEDS];
+	xd_lr_search src_search[N_SEEDS];
+	double		enc_seconds[N_SEEDS];
 	cell		c[MAX_DOMAINS][N_METHODS][N_SEEDS];
 	cell		lift[MAX_DOMAINS][N_SEEDS];	/* --quick: target-only, the repeat
 												 * term a calibrated lift only */
@@ -245,13 +251,31 @@ typedef struct view_run
 
 /* ------------------------------------------------------------ loading */
 
-/* real_view.h's loader, its counts copied into v. Returns the number of domains. */
+/*
+ * The split of seed s: every seed its own split (42 for the first, the split
+ * the report kept fixed before), so that the seeds vary everything a user's
+ * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
+ */
+static const uint64_t split_seed_of[N_SEEDS] = {42, 1, 2};
+
+static uint64_t
+split_of_seed(int s)
+{
+	return real_split_seed_or(split_seed_of[s]);
+}
+
+/*
+ * real_view.h's loader on seed s's split, its counts copied into v.
+ * Returns the number of domains.
+ */
 static int
-load_view(const char *path, view_run *v, xd_dataset **ds, int32_t **user_src)
+load_view(const char *path, int s, view_run *v, xd_dataset **ds, int32_t **user_src)
 {
 	real_view	rv;
 
-	real_view_load(path, &rv);
+	v->split[s] = split_of_seed(s);
+	v->fixed_split = getenv("XD_REAL_SPLIT_SEED") && *getenv("XD_REAL_SPLIT_SEED");
+	real_view_load_split(path, &rv, v->split[s]);
 	snprintf(v->name, sizeof(v->name), "%s", rv.name);
 	v->explicit_fb = rv.explicit_fb;
 	v->n_targets = rv.n_domains - 1;
@@ -262,7 +286,7 @@ load_view(const char *path, view_run *v, xd_dataset **ds, int32_t **user_src)
 		v->users[k] = rv.ds[k]->n_users;
 		v->items[k] = rv.ds[k]->n_items;
 		v->shared_users[k] = rv.shared_users[k];
-		v->train_rows[k] = rv.ds[k]->n_split[XD_SPLIT_TRAIN];
+		v->train_rows[k][s] = rv.ds[k]->n_split[XD_SPLIT_TRAIN];
 		ds[k] = rv.ds[k];
 		user_src[k] = rv.user_src[k];
 	}
@@ -836,55 +860,62 @@ fits_lift(xd_transfer_result *fits, bool on)
 		xd_repeat_apply(fits[i].model, on ? fits[i].repeat.chosen : XD_REPEAT_OFF);
 }
 
+static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
+static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
+
+/* seed s's fits (on its split, from its split's source) into al */
 static void
 run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result *src,
-			  const xd_dist_encoders *enc)
+			  const xd_dist_encoders *enc, int s)
 {
 	static const xd_transfer_method cands[3] =
 	{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR};
-	static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
-	static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
 
 	for (int k = 1; k < n_dom; k++)
-		for (int s = 0; s < N_SEEDS; s++)
+	{
+		xd_transfer_result fits[3];
+		xd_transfer_opts o;
+		heuristic	h;
+		int64_t		tn,
+					tex;
+		double		t0 = cpu_now();
+
+		xd_transfer_opts_default(&o);
+		o.auto_blend = true;
+		o.seed = 1000 + 17 * s;
+		for (int i = 0; i < 3; i++)
 		{
-			xd_transfer_result fits[3];
-			xd_transfer_opts o;
-			heuristic	h;
-			int64_t		tn,
-						tex;
-			double		t0 = cpu_now();
+			xd_transfer_opts co = o;
 
-			xd_transfer_opts_default(&o);
-			o.auto_blend = true;
-			o.seed = 1000 + 17 * s;
-			for (int i = 0; i < 3; i++)
-			{
-				xd_transfer_opts co = o;
-
-				co.method = cands[i];
-				co.lr_decay = i > 0;
-				CHECK(xd_transfer(src->shared, enc, ds[k], &co, &fits[i]));
-			}
-			fits_lift(fits, false);
-			eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO][s], &tn, &tex);
-			auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT][s]);
-			fits_lift(fits, true);
-			eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO_LIFT][s], &tn, &tex);
-			auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT_LIFT][s]);
-			heuristic_init(&h, ds[k], true);
-			eval_test(ds[k], heuristic_score, &h, &al[k][AL_HEUR][s], &tn, &tex);
-			heuristic_free(&h);
-			fprintf(stderr, "[%s] %s seed %d: lifts kept TO %d Anneal %d DRR %d; deployed %s, "
-					"lifted %s; %.0f s\n", v->name, v->domain[k], s, fits[0].repeat.chosen,
-					fits[1].repeat.chosen, fits[2].repeat.chosen,
-					deployed[al[k][AL_PRODUCT][s].chosen], deployed[al[k][AL_PRODUCT_LIFT][s].chosen],
-					cpu_now() - t0);
-			for (int i = 0; i < 3; i++)
-				xd_transfer_result_free(&fits[i]);
+			co.method = cands[i];
+			co.lr_decay = i > 0;
+			CHECK(xd_transfer(src->shared, enc, ds[k], &co, &fits[i]));
 		}
+		fits_lift(fits, false);
+		eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO][s], &tn, &tex);
+		auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT][s]);
+		fits_lift(fits, true);
+		eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO_LIFT][s], &tn, &tex);
+		auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT_LIFT][s]);
+		heuristic_init(&h, ds[k], true);
+		eval_test(ds[k], heuristic_score, &h, &al[k][AL_HEUR][s], &tn, &tex);
+		heuristic_free(&h);
+		fprintf(stderr, "[%s] %s seed %d: lifts kept TO %d Anneal %d DRR %d; deployed %s, "
+				"lifted %s; %.0f s\n", v->name, v->domain[k], s, fits[0].repeat.chosen,
+				fits[1].repeat.chosen, fits[2].repeat.chosen,
+				deployed[al[k][AL_PRODUCT][s].chosen], deployed[al[k][AL_PRODUCT_LIFT][s].chosen],
+				cpu_now() - t0);
+		for (int i = 0; i < 3; i++)
+			xd_transfer_result_free(&fits[i]);
+	}
+}
 
-	printf("\n## %s: the product's default with repeat 'lift' (%d seeds)\n\n", v->name, N_SEEDS);
+/* --auto-lift's tables, every seed fitted */
+static void
+print_auto_lift(const view_run *v, int n_dom)
+{
+	printf("\n## %s: the product's default with repeat 'lift' (%d seeds, each on its own split)\n\n",
+		   v->name, N_SEEDS);
 	printf("| target | row | sampled MRR | full HitRate@10 | full MRR | deployed per seed |\n|---|---|---|---|---|---|\n");
 	for (int k = 1; k < n_dom; k++)
 		for (int m = 0; m < N_AL; m++)
@@ -976,20 +1007,36 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
  * number of domains, 2.
  */
 static int
-own_target(view_run *v, xd_dataset **ds, int32_t **user_src)
+own_target(view_run *v, xd_dataset **ds, int32_t **user_src, int s)
 {
 	memcpy(v->domain[1], v->domain[0], sizeof(v->domain[0]));
 	v->rows[1] = v->rows[0];
 	v->users[1] = v->users[0];
 	v->items[1] = v->items[0];
 	v->shared_users[1] = v->users[0];
-	v->train_rows[1] = v->train_rows[0];
+	v->train_rows[1][s] = v->train_rows[0][s];
 	v->n_targets = 1;
 	ds[1] = ds[0];
 	user_src[1] = user_src[0];
 	return 2;
 }
 
+/* a split's datasets and user maps (a view of one domain has them once) */
+static void
+free_view(xd_dataset **ds, int32_t **user_src, int n_dom)
+{
+	for (int k = 0; k < n_dom; k++)
+		if (k == 0 || ds[k] != ds[0])
+		{
+			xd_dataset_free(ds[k]);
+			free(user_src[k]);
+		}
+}
+
+/*
+ * One view: per seed its own split (split_of_seed), the source trained on
+ * it once (and once more with the repeat term), then every target's fits
+ */
 static void
 run_view(const char *data_dir, const char *view, view_run *v)
 {
@@ -1005,73 +1052,71 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	xd_dist_encoder_opts eo;
 	xd_dist_encoder_report erep;
 	double		t_view = xd_clock_seconds();
-	int			n_dom;
+	int			n_dom = 0;
 
 	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
 	memset(v, 0, sizeof(*v));
-	n_dom = load_view(path, v, ds, user_src);
-	if (n_dom == 1 && lift_mode)
-		n_dom = own_target(v, ds, user_src);
-
-	/* the source: the product's defaults, its search included */
-	xd_config_defaults(&cfg);
-	cfg.m = ds[0]->enc.schema.m;
-	cfg.m_I = ds[0]->enc.schema.m_I;
-	cfg.m_H = ds[0]->enc.schema.m_H;
-	cfg.m_A = ds[0]->enc.schema.m_A;
-	cfg.feedback = v->explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
-	xd_transfer_opts_default(&to);
-	if (auto_lift_mode)
+	for (int s = 0; s < N_SEEDS; s++)
 	{
-		/* only the source with repeat 'lift' (it trains as the source without) */
-		cfg.repeat = cfg.repeat_lift = true;
+		n_dom = load_view(path, s, v, ds, user_src);
+		if (n_dom == 1 && lift_mode)
+			n_dom = own_target(v, ds, user_src, s);
+
+		/* the source: the product's defaults, its search included */
+		xd_config_defaults(&cfg);
+		cfg.m = ds[0]->enc.schema.m;
+		cfg.m_I = ds[0]->enc.schema.m_I;
+		cfg.m_H = ds[0]->enc.schema.m_H;
+		cfg.m_A = ds[0]->enc.schema.m_A;
+		cfg.feedback = v->explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
+		xd_transfer_opts_default(&to);
+		if (auto_lift_mode)
+		{
+			/* only the source with repeat 'lift' (it trains as the source without) */
+			cfg.repeat = cfg.repeat_lift = true;
+			xd_dist_encoder_opts_default(&eo);
+			CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
+			CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
+			run_auto_lift(v, ds, n_dom, &src_rep, enc_rep, s);
+			xd_dist_encoders_free(enc_rep);
+			xd_transfer_result_free(&src_rep);
+			free_view(ds, user_src, n_dom);
+			if (s == N_SEEDS - 1)
+				print_auto_lift(v, n_dom);
+			continue;
+		}
+		{
+			double		t0 = cpu_now();
+			cell		sc;
+			int64_t		n,
+						ex;
+
+			CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src));
+			v->src_seconds[s] = cpu_now() - t0;
+			v->src_epochs[s] = src.epochs;
+			v->src_valid[s] = src.best_metric;
+			v->src_search[s] = src.lr_search;
+			eval_test(ds[0], xd_transfer_score, &src, &sc, &n, &ex);
+			v->src_test[s] = sc.metric;
+			v->test_n[0][s] = n;
+			v->test_excluded[0][s] = ex;
+		}
 		xd_dist_encoder_opts_default(&eo);
+		CHECK(xd_dist_encoders_train(src.model, ds[0], &eo, &enc, &erep));
+		v->enc_seconds[s] = erep.seconds;
+		/* the same source with the repeat term, for the targets' repeat-term fits */
+		cfg.repeat = true;
+		cfg.repeat_lift = lift_mode;
 		CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
 		CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
-		run_auto_lift(v, ds, n_dom, &src_rep, enc_rep);
-		xd_dist_encoders_free(enc_rep);
-		xd_transfer_result_free(&src_rep);
-		for (int k = 0; k < n_dom; k++)
-			if (k == 0 || ds[k] != ds[0])
-			{
-				xd_dataset_free(ds[k]);
-				free(user_src[k]);
-			}
-		return;
-	}
-	{
-		double		t0 = cpu_now();
-		cell		sc;
-		int64_t		n,
-					ex;
+		cfg.repeat = false;
+		cfg.repeat_lift = false;
+		fprintf(stderr, "[%s] split %llu: source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
+				v->name, (unsigned long long) v->split[s], v->domain[0], src.epochs,
+				src.lr_search.lr[src.lr_search.chosen], v->src_seconds[s], v->src_valid[s],
+				v->src_test[s]);
 
-		CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src));
-		v->src_seconds = cpu_now() - t0;
-		v->src_epochs = src.epochs;
-		v->src_valid = src.best_metric;
-		v->src_search = src.lr_search;
-		eval_test(ds[0], xd_transfer_score, &src, &sc, &n, &ex);
-		v->src_test = sc.metric;
-		v->test_n[0] = n;
-		v->test_excluded[0] = ex;
-	}
-	xd_dist_encoder_opts_default(&eo);
-	CHECK(xd_dist_encoders_train(src.model, ds[0], &eo, &enc, &erep));
-	v->enc_seconds = erep.seconds;
-	/* the same source with the repeat term, for the targets' repeat-term fits */
-	cfg.repeat = true;
-	cfg.repeat_lift = lift_mode;
-	CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
-	CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
-	cfg.repeat = false;
-	cfg.repeat_lift = false;
-	fprintf(stderr, "[%s] source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
-			v->name, v->domain[0], src.epochs, src.lr_search.lr[src.lr_search.chosen],
-			v->src_seconds, v->src_valid, v->src_test);
-
-	for (int k = 1; k < n_dom; k++)
-	{
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int k = 1; k < n_dom; k++)
 		{
 			double	   *each[N_FITTED] = {0};
 			int64_t		n_each = 0;
@@ -1105,7 +1150,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				else
 					CHECK(xd_transfer(src.shared, enc, ds[k], &o, &r));
 				c->seconds = cpu_now() - t0;
-				eval_test(ds[k], xd_transfer_score, &r, c, &v->test_n[k], &v->test_excluded[k]);
+				eval_test(ds[k], xd_transfer_score, &r, c, &v->test_n[k][s], &v->test_excluded[k][s]);
 				c->valid = r.best_metric;
 				c->epochs = r.epochs;
 				c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
@@ -1299,15 +1344,15 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			for (int mi = 0; mi < N_FITTED; mi++)
 				if (kept[mi].model)
 					xd_transfer_result_free(&kept[mi]);
-			/* the heuristics (deterministic: every seed the same) */
+			/* the heuristics (deterministic: the same on every seed of one split) */
 			for (int hm = M_HEUR1; hm <= M_HEUR2; hm++)
 			{
 				heuristic	h;
 				double		t0 = cpu_now();
 
 				heuristic_init(&h, ds[k], hm == M_HEUR2);
-				eval_test(ds[k], heuristic_score, &h, &v->c[k][hm][s], &v->test_n[k],
-						  &v->test_excluded[k]);
+				eval_test(ds[k], heuristic_score, &h, &v->c[k][hm][s], &v->test_n[k][s],
+						  &v->test_excluded[k][s]);
 				v->c[k][hm][s].seconds = cpu_now() - t0;
 				heuristic_free(&h);
 			}
@@ -1320,17 +1365,12 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					v->c[k][M_HEUR2][s].metric, v->c[k][M_TO][s].seconds,
 					v->c[k][M_DRR][s].seconds);
 		}
+		xd_dist_encoders_free(enc);
+		xd_dist_encoders_free(enc_rep);
+		xd_transfer_result_free(&src);
+		xd_transfer_result_free(&src_rep);
+		free_view(ds, user_src, n_dom);
 	}
-	xd_dist_encoders_free(enc);
-	xd_dist_encoders_free(enc_rep);
-	xd_transfer_result_free(&src);
-	xd_transfer_result_free(&src_rep);
-	for (int k = 0; k < n_dom; k++)
-		if (k == 0 || ds[k] != ds[0])
-		{
-			xd_dataset_free(ds[k]);
-			free(user_src[k]);
-		}
 	v->wall_seconds = xd_clock_seconds() - t_view;
 }
 
@@ -1472,26 +1512,55 @@ is_fitted_or_auto(int m)
 	return m < M_HEUR1;
 }
 
+/* the seeds' splits, "42, 1, 2" (a static buffer) */
+static const char *
+split_list(const view_run *v)
+{
+	static char buf[64];
+	int			len = 0;
+
+	for (int s = 0; s < N_SEEDS; s++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu", s ? ", " : "",
+						(unsigned long long) v->split[s]);
+	return buf;
+}
+
 static void
 write_view(FILE *f, const view_run *v, const char *dir)
 {
 	const char *metric = v->explicit_fb ? "RMSE" : "MRR";
 
 	fprintf(f, "## %s (%s feedback)\n\n", v->name, v->explicit_fb ? "explicit" : "implicit");
-	fprintf(f, "Source **%s**: %lld rows, %d users, %d items; trained with the defaults in %.1f s "
-			"(%d epochs at the kept rate %g; rates tried:", v->domain[0], (long long) v->rows[0],
-			v->users[0], v->items[0], v->src_seconds, v->src_epochs,
-			v->src_search.lr[v->src_search.chosen]);
-	for (int i = 0; i < v->src_search.n; i++)
-		fprintf(f, " %g → %s %.4f (%d epochs)%s", v->src_search.lr[i], metric,
-				v->src_search.metric[i], v->src_search.epochs[i], i + 1 < v->src_search.n ? "," : "");
-	fprintf(f, "); validation %s %.4f, test %s %.4f; encoders %.1f s. Targets:", metric,
-			v->src_valid, metric, v->src_test, v->enc_seconds);
+	fprintf(f, "Source **%s**: %lld rows, %d users, %d items; trained with the defaults once per "
+			"split:", v->domain[0], (long long) v->rows[0], v->users[0], v->items[0]);
+	for (int s = 0; s < N_SEEDS; s++)
+	{
+		const xd_lr_search *ls = &v->src_search[s];
+
+		fprintf(f, " split %llu (seed %d): %.1f s, %d epochs at the kept rate %g (rates tried:",
+				(unsigned long long) v->split[s], s + 1, v->src_seconds[s], v->src_epochs[s],
+				ls->lr[ls->chosen]);
+		for (int i = 0; i < ls->n; i++)
+			fprintf(f, " %g → %s %.4f (%d epochs)%s", ls->lr[i], metric, ls->metric[i],
+					ls->epochs[i], i + 1 < ls->n ? "," : "");
+		fprintf(f, "), validation %s %.4f, test %s %.4f, encoders %.1f s%s", metric,
+				v->src_valid[s], metric, v->src_test[s], v->enc_seconds[s],
+				s + 1 < N_SEEDS ? ";" : ".");
+	}
+	fprintf(f, " Targets (training rows, and test %s evaluated / excluded, by split %s):",
+			v->explicit_fb ? "ratings" : "positives", split_list(v));
 	for (int k = 1; k <= v->n_targets; k++)
-		fprintf(f, " %s (%lld rows, %lld training, %d users of whom %d in the source, %d items, %lld test positives evaluated, %lld excluded)%s",
-				v->domain[k], (long long) v->rows[k], (long long) v->train_rows[k], v->users[k],
-				v->shared_users[k], v->items[k], (long long) v->test_n[k], (long long) v->test_excluded[k],
-				k < v->n_targets ? ";" : ".");
+	{
+		fprintf(f, " %s (%lld rows, %d users of whom %d in the source, %d items; training",
+				v->domain[k], (long long) v->rows[k], v->users[k], v->shared_users[k], v->items[k]);
+		for (int s = 0; s < N_SEEDS; s++)
+			fprintf(f, "%s%lld", s ? " / " : " ", (long long) v->train_rows[k][s]);
+		fprintf(f, "; test %s", v->explicit_fb ? "ratings" : "positives");
+		for (int s = 0; s < N_SEEDS; s++)
+			fprintf(f, "%s%lld / %lld", s ? ", " : " ", (long long) v->test_n[k][s],
+					(long long) v->test_excluded[k][s]);
+		fprintf(f, ")%s", k < v->n_targets ? ";" : ".");
+	}
 	fprintf(f, " Wall time of the view: %.0f s.\n\n", v->wall_seconds);
 
 	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, N_SEEDS);
@@ -1534,13 +1603,54 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		}
 		fprintf(f, "\n");
 	}
+	/* the sums per seed, and the default's paired difference on the sum */
+	fprintf(f, "\nThe sums per seed (split %s): ", split_list(v));
+	for (size_t j = 0; j < 3; j++)
+	{
+		static const int sm[3] = {M_TO, M_AUTO_PRODUCT, M_AUTO};
+		double		d[N_SEEDS],
+					mu = 0.0,
+					ss = 0.0;
+
+		fprintf(f, "%s", label(v, sm[j]));
+		for (int i = 0; i < N_SEEDS; i++)
+		{
+			double		t = 0.0,
+						b = 0.0;
+
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				t += v->c[k][sm[j]][i].metric;
+				b += v->c[k][M_TO][i].metric;
+			}
+			d[i] = t - b;
+			mu += d[i] / N_SEEDS;
+			fprintf(f, "%s%.4f", i ? " / " : " ", t);
+		}
+		for (int i = 0; i < N_SEEDS; i++)
+			ss += (d[i] - mu) * (d[i] - mu);
+		if (sm[j] != M_TO)
+			fprintf(f, ", paired difference to target-only's sum %+.4f (2 s.e. %.4f)", mu,
+					2.0 * sqrt(ss / (N_SEEDS - 1) / N_SEEDS));
+		fprintf(f, "%s", j < 2 ? "; " : ".\n");
+	}
 	fprintf(f, "\nTimes are CPU seconds of one core, pretraining, every rate of the search and (auto) the three candidates and their paired validation terms included; \"time / target-only\" is the mean over targets of the ratio to target-only with the defaults (its own search of %d rates included), \"time / one 0.1.0 fit\" the ratio to one target-only fit at lr 1e-3 without search.\n\n",
 			XD_LR_SEARCH_DEFAULT);
 
 	for (int k = 1; k <= v->n_targets; k++)
 	{
-		fprintf(f, "### Target %s: %lld rows (%lld training), %d users, %d items\n\n", v->domain[k],
-				(long long) v->rows[k], (long long) v->train_rows[k], v->users[k], v->items[k]);
+		double		train_mean = 0.0,
+					test_mean = 0.0;
+
+		for (int s = 0; s < N_SEEDS; s++)
+		{
+			train_mean += (double) v->train_rows[k][s] / N_SEEDS;
+			test_mean += (double) v->test_n[k][s] / N_SEEDS;
+		}
+		fprintf(f, "### Target %s: %lld rows, %d users, %d items; %.0f training rows and %.0f test %s evaluated (means over the %s)\n\n",
+				v->domain[k], (long long) v->rows[k], v->users[k], v->items[k], train_mean,
+				test_mean, v->explicit_fb ? "ratings" : "positives",
+				v->fixed_split ? "seeds, one split" : "seeds' splits");
 		if (v->explicit_fb)
 			fprintf(f, "| method | RMSE (± sd) | Δ vs target-only (2 se) | MAE | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|\n");
 		else
@@ -1826,17 +1936,17 @@ print_quick(const view_run *v)
 			int64_t		n = 0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-			{
-				n += v->lift[k][0].grp_n[g];
 				for (int s = 0; s < N_SEEDS; s++)
-					rr += v->lift[k][s].grp_rr[g] / N_SEEDS;
-			}
+				{
+					n += v->lift[k][s].grp_n[g];
+					rr += v->lift[k][s].grp_rr[g];
+				}
 			printf(" [%s] %.4f", group_label[g], n > 0 ? rr / (double) n : 0.0);
 		}
 		printf("\n");
 	}
 	/* the same full ranking split by query kind, positives pooled over targets */
-	printf("%s: full-ranking MRR by query kind (positives of every target pooled; mean over seeds; n = positives)\n",
+	printf("%s: full-ranking MRR by query kind (positives of every target and seed's split pooled; n = positives per split, the mean)\n",
 		   v->name);
 	printf("  %-30s %6s", "query kind", "n");
 	for (int m = 0; m < N_METHODS; m++)
@@ -1848,8 +1958,9 @@ print_quick(const view_run *v)
 		int64_t		n = 0;
 
 		for (int k = 1; k <= v->n_targets; k++)
-			n += v->c[k][M_HEUR1][0].grp_n[g];
-		printf("  %-30s %6lld", group_label[g], (long long) n);
+			for (int s = 0; s < N_SEEDS; s++)
+				n += v->c[k][M_HEUR1][s].grp_n[g];
+		printf("  %-30s %6.0f", group_label[g], (double) n / N_SEEDS);
 		for (int m = 0; m < N_METHODS; m++)
 		{
 			double		rr = 0.0;
@@ -1858,7 +1969,7 @@ print_quick(const view_run *v)
 				continue;
 			for (int k = 1; k <= v->n_targets; k++)
 				for (int s = 0; s < N_SEEDS; s++)
-					rr += v->c[k][m][s].grp_rr[g] / N_SEEDS;
+					rr += v->c[k][m][s].grp_rr[g];
 			printf(" | %12.4f", n > 0 ? rr / (double) n : 0.0);
 		}
 		printf("\n");
@@ -1950,7 +2061,8 @@ main(int argc, char **argv)
 	const char *data_dir,
 			   *dir;
 	int			n_views;
-	char		path[1024];
+	char		path[1024],
+				seed_text[400];
 	FILE	   *f;
 	double		t0 = xd_clock_seconds();
 	pid_t		pids[MAX_VIEWS];
@@ -2043,6 +2155,15 @@ main(int argc, char **argv)
 		perror(path);
 		return 1;
 	}
+	if (runs[0].fixed_split)
+		snprintf(seed_text, sizeof(seed_text), "a seed fixing the initialisation, shuffles and "
+				 "negatives (the split is fixed: XD_REAL_SPLIT_SEED=%llu, one source per view)",
+				 (unsigned long long) runs[0].split[0]);
+	else
+		snprintf(seed_text, sizeof(seed_text), "a seed fixing everything the data and the fits "
+				 "draw: the split of every domain (seeds 1, 2, 3 split with %s; the source is "
+				 "trained once per split, with the defaults), and the initialisation, shuffles and "
+				 "negatives", split_list(&runs[0]));
 	fprintf(f, "# Transfer report on real data\n\n");
 	fprintf(f, "Generated by `make report-real` (`test/real/fetch.sh`, `test/real/prepare.py`, "
 			"`test/bench/report_real.c`); do not edit by hand. docs/transfer.md reads it. "
@@ -2053,11 +2174,11 @@ main(int argc, char **argv)
 			"target-only (searched by the grid), Anneal and DRR (each searched by decay: one fit "
 			"from rate 1e-2 down to 1e-3, the rate stepped down when early stopping ends a stage) "
 			"and keeps target-only unless Anneal or DRR beats it on validation by more than %.0f "
-			"paired standard errors, none on a target of fewer than %d training rows), %d seeds per method and target (initialisation, shuffles, "
-			"negatives; the split is fixed), test metrics on DESIGN.md section 5's protocols "
+			"paired standard errors, none on a target of fewer than %d training rows), %d seeds per method and target, "
+			"%s, test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
-			"difference to target-only is beyond 2 standard errors of that difference. The "
+			"difference to target-only (on the seed's split) is beyond 2 standard errors of that difference. The "
 			"blend rows mix target-only's scores with a transferred fit's (the fits of the rows "
 			"above, no new training): s = (1 - a) s_target-only + a s_transfer, a in 0, 0.25, 0.5, "
 			"0.75, 1 chosen on validation (every validation positive) by auto's rule at the "
@@ -2077,10 +2198,10 @@ main(int argc, char **argv)
 			"by decay: no fit beyond auto's). "
 			"Full ranking (implicit) has its own paired 2-s.e. verdicts: per target the "
 			"difference to target-only, and in the sums the targets better or worse than "
-			"target-only and than \"own items first, then popular in context\" (deterministic, "
-			"so the s.e. is the method's over seeds). Total wall "
+			"target-only and than \"own items first, then popular in context\" (deterministic "
+			"on a split, so paired with the method per seed on the seed's split). Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
-			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS,
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS, seed_text,
 			XD_AUTO_SMALL_ROWS, XD_BLEND_A, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
