@@ -43,6 +43,12 @@ typedef struct xd_train_opts
 										 * earlier rate's stops after this
 										 * many epochs without improvement
 										 * (5; 0: patience throughout) */
+	double		search_margin;	/* xd_train_search's grid, when its fits
+								 * stop on that part: an epoch restarts
+								 * patience only when its metric beats the
+								 * last epoch's that did by more than this
+								 * share of it (0.002; 0: any gain); the
+								 * best epoch is kept as ever */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
 	int			first_kept_epoch;	/* > 1: the epochs before it are never the
 									 * best kept nor count toward patience (the
@@ -162,7 +168,10 @@ xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedbac
  *          search is then the plain grid, bit for bit); on the part, a
  *          later rate's fit whose best is below an earlier fit's best
  *          stops after o->search_patience_behind epochs without improving
- *          (the two extra rates' epochs were what the search cost);
+ *          (the two extra rates' epochs were what the search cost), and
+ *          an epoch restarts patience only when its part metric beats the
+ *          last epoch's that did by more than o->search_margin of it (its
+ *          best epoch is kept all the same);
  *   decay  one fit that starts at the largest of the n rates and, each time
  *          early stopping ends a stage, goes on from the best state so far
  *          at the next smaller rate; the best state of any stage is kept.
@@ -171,6 +180,7 @@ xd_status	xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedbac
 #define XD_LR_SEARCH_DEFAULT 3
 #define XD_SEARCH_VALID_MAX 500
 #define XD_SEARCH_PATIENCE_BEHIND 5
+#define XD_SEARCH_MARGIN 0.002
 extern const float xd_lr_ladder[XD_LR_SEARCH_MAX];
 
 typedef struct xd_lr_search

@@ -862,6 +862,7 @@ XD_TEST(train_search_stops_on_a_part_compares_on_the_whole)
 		o.max_epochs = 6;
 		o.patience = 2;
 		o.search_valid_max = 60;
+		o.search_margin = 0.0;	/* patience as xd_train's (tested below) */
 		o.hooks.progress = keep_first_metric;
 		o.hooks.progress_arg = &first_part;
 		XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &search) == XD_OK);
@@ -974,6 +975,7 @@ XD_TEST(train_search_cuts_a_rate_behind_an_earlier_one)
 	o.patience = 6;
 	o.search_valid_max = 60;
 	o.search_patience_behind = 1;
+	o.search_margin = 0.0;	/* plain patience, as replayed */
 	o.hooks.progress = keep_every_metric;
 	o.hooks.progress_arg = &em_on;
 	XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &on) == XD_OK);
@@ -1028,6 +1030,105 @@ XD_TEST(train_search_cuts_a_rate_behind_an_earlier_one)
 	o.search_patience_behind = -1;
 	XD_CHECK(xd_train_search(model, ds, &o, 3, &res, NULL) == XD_EINVAL);
 	xd_model_free(model);
+	xd_generated_free(g);
+}
+
+/*
+ * On the part, an epoch restarts patience only when its metric beats that of
+ * the last epoch that did by more than search_margin of it, while the best
+ * epoch is still the one kept. Replayed on every epoch's reported part
+ * metric: each fit stops exactly where the rule says (and with the margin
+ * off, where plain patience says), the margin stops the search sooner, the
+ * kept fit holds its best epoch on the part (revalidated on the whole
+ * subsample to the metric reported), and a negative margin is refused.
+ */
+XD_TEST(train_search_part_restarts_patience_beyond_a_margin)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	const xd_dataset *ds;
+	const double margin = 0.05;
+	int			epochs[2] = {0, 0};
+
+	tiny_world(&gc, 7, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE(ds->n_split[XD_SPLIT_VALID] > 60);
+	for (int with = 0; with < 2; with++)
+	{
+		xd_model   *model;
+		xd_train_opts o;
+		xd_train_result res;
+		xd_lr_search search;
+		epoch_metrics em = {{0}, 0};
+		double		kept_metric;
+		int64_t		n;
+		int			first = 0;
+
+		XD_REQUIRE(model_for(ds, 8, 7, &model) == XD_OK);
+		xd_train_opts_default(&o, &model->cfg);
+		o.max_epochs = 20;
+		o.patience = 3;
+		o.search_valid_max = 60;
+		o.search_patience_behind = 0;
+		o.search_margin = with ? margin : 0.0;
+		o.hooks.progress = keep_every_metric;
+		o.hooks.progress_arg = &em;
+		XD_REQUIRE(xd_train_search(model, ds, &o, 3, &res, &search) == XD_OK);
+		XD_REQUIRE(em.n <= 60);
+		for (int i = 0; i < 3; i++)
+		{
+			double		best = -INFINITY,
+						anchor = -INFINITY;
+			int			since = 0,
+						stop = o.max_epochs,
+						best_epoch = 0;
+
+			for (int e = 1; e <= o.max_epochs && first + e <= em.n; e++)
+			{
+				double		m = em.metric[first + e - 1];
+				bool		improved = m > best;
+
+				if (improved)
+				{
+					best = m;
+					best_epoch = e;
+				}
+				if (improved && (!with || anchor == -INFINITY || m > anchor * (1.0 + margin)))
+				{
+					anchor = m;
+					since = 0;
+				}
+				else
+					since++;
+				if (since >= o.patience)
+				{
+					stop = e;
+					break;
+				}
+			}
+			XD_CHECK(search.epochs[i] == stop);
+			if (i == search.chosen)
+			{
+				/* the kept epoch is the fit's best on the part */
+				XD_CHECK(res.best_epoch == best_epoch);
+				XD_REQUIRE(xd_train_validate(model, ds, &o, &kept_metric, &n, NULL) == XD_OK);
+				XD_CHECK(n > 60);
+				XD_CHECK(kept_metric == res.best_metric);
+			}
+			first += search.epochs[i];
+			epochs[with] += search.epochs[i];
+		}
+		if (with)
+		{
+			o.search_margin = -0.01;
+			XD_CHECK(xd_train_search(model, ds, &o, 3, &res, NULL) == XD_EINVAL);
+			o.search_margin = NAN;
+			XD_CHECK(xd_train_search(model, ds, &o, 3, &res, NULL) == XD_EINVAL);
+		}
+		xd_model_free(model);
+	}
+	XD_CHECK(epochs[1] < epochs[0]);
 	xd_generated_free(g);
 }
 

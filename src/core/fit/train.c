@@ -25,6 +25,7 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	o->lr_decay = false;
 	o->search_valid_max = XD_SEARCH_VALID_MAX;
 	o->search_patience_behind = XD_SEARCH_PATIENCE_BEHIND;
+	o->search_margin = XD_SEARCH_MARGIN;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
@@ -228,14 +229,30 @@ xd_train_validate_score(xd_score_fn fn, void *arg, xd_feedback feedback,
 }
 
 /*
+ * Whether an improved epoch's metric (larger is better) restarts patience:
+ * any gain without a margin, else one beyond margin times the metric of the
+ * last epoch that restarted it (the anchor; -INFINITY: none yet).
+ */
+static bool
+xd_beats_anchor(double metric, double anchor, double margin)
+{
+	return margin <= 0.0 || anchor == -INFINITY || metric > anchor + margin * fabs(anchor);
+}
+
+/*
  * xd_train; valset: the validation candidates of o->seed, drawn by the first
  * validation and scored again by every later one, of this fit and of the
  * search's other fits (the same rows: the same metrics bit for bit).
+ * margin > 0: an improved epoch restarts patience only when it beats the
+ * anchor by that share (xd_beats_anchor); the best epoch is kept all the
+ * same. A search's fits on a part of 500 positives take small late gains that
+ * a whole subsample would not show, which kept them going (docs/training.md,
+ * "Speed").
  */
 static xd_status
 xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			 xd_eval_set **valset, double behind, int patience_behind,
-			 xd_train_result *res)
+			 double margin, xd_train_result *res)
 {
 	xd_batch	batch = {0};
 	xd_state_copy snap = {0};	/* the best epoch's values */
@@ -248,6 +265,7 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	double		t0 = xd_clock_seconds();
 	double		best = -INFINITY;
 	double		lambda = 0.0;
+	double		anchor = -INFINITY;	/* the last epoch restarting patience */
 	int			since_best = 0;
 	int			bs = model->cfg.batch_size;
 	bool		implicit = model->cfg.feedback == XD_IMPLICIT;
@@ -355,8 +373,12 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 			{
 				best = metric;
 				res->best_epoch = epoch;
-				since_best = 0;
 				xd_state_copy_move(&snap, true);
+			}
+			if (rep.improved && xd_beats_anchor(metric, anchor, margin))
+			{
+				anchor = metric;
+				since_best = 0;
 			}
 			else if (epoch >= o->first_kept_epoch)
 				since_best++;
@@ -404,7 +426,7 @@ xd_train(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		 xd_train_result *res)
 {
 	xd_eval_set *valset = NULL;
-	xd_status	st = xd_train_fit(model, ds, o, &valset, -INFINITY, 0, res);
+	xd_status	st = xd_train_fit(model, ds, o, &valset, -INFINITY, 0, 0.0, res);
 
 	xd_eval_set_free(valset);
 	return st;
@@ -490,7 +512,7 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	float		scale[XD_LR_SEARCH_MAX];
 
 	if (n_rates < 1 || n_rates > XD_LR_SEARCH_MAX || o->search_valid_max < 0 ||
-		o->search_patience_behind < 0)
+		o->search_patience_behind < 0 || !(o->search_margin >= 0.0))
 		return XD_EINVAL;
 	if (o->fixed_epochs)
 		n_rates = 1;
@@ -561,7 +583,8 @@ xd_train_search(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 		else if (i > 0 && chosen != i - 1)
 			xd_state_copy_move(&best, false);
 		if ((st = xd_train_fit(model, ds, &oi, part ? &partset : &valset,
-							   behind, o->search_patience_behind, &ri)) != XD_OK)
+							   behind, o->search_patience_behind,
+							   part ? o->search_margin : 0.0, &ri)) != XD_OK)
 			goto done;
 		/*
 		 * a later rate's fit that stays below an earlier rate's best on the

@@ -160,6 +160,7 @@ xd_train_opts_for(xd_train_opts *to, const xd_transfer_opts *o, float eta0,
 	to->lr_decay = o->lr_decay;
 	to->search_valid_max = o->search_valid_max;
 	to->search_patience_behind = XD_SEARCH_PATIENCE_BEHIND;
+	to->search_margin = XD_SEARCH_MARGIN;
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		to->lr[g] = eta0;
 	to->seed = o->seed ^ salt;
