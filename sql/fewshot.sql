@@ -164,12 +164,13 @@ SELECT (:'r'::jsonb->'fewshot'->>'lift_served')::boolean AS lift_served,
             WHEN 1 THEN '0000803f' WHEN 2 THEN '00000040' WHEN 4 THEN '00008040'
             WHEN 8 THEN '00000041' WHEN 1000 THEN '00007a44' END AS rep_b_is_the_lift;
 
--- fewshot's popularity term (a weight of the ladder, chosen on the
--- validation rows the updates held out, none of the last update's pairs) is
--- served as its item bias "bias.item", stored with the version
+-- fewshot's popularity term (a weight of the ladder, chosen by ranking
+-- support rows cross-fitted, two folds of up to 16 rows each, none of the
+-- last update's pairs) is served as its item bias "bias.item", stored with
+-- the version
 SELECT (:'a'::jsonb->'fewshot'->>'popularity_weight')::float8 IN (0, 0.125, 0.25, 0.5, 1, 2, 4, 100) AS weight_on_ladder,
-       (:'a'::jsonb->'fewshot'->>'popularity_held_out')::int > 0 AS chosen_on_held_out_rows,
-       (:'a'::jsonb->'fewshot'->>'popularity_held_out')::int <= (:'a'::jsonb->'fewshot'->>'support_rows')::int / 4 AS held_out_at_most_a_quarter,
+       (:'a'::jsonb->'fewshot'->>'popularity_held_out')::int > 0 AS chosen_on_ranked_rows,
+       (:'a'::jsonb->'fewshot'->>'popularity_held_out')::int <= least(32, (:'a'::jsonb->'fewshot'->>'support_rows')::int) AS at_most_two_folds_of_16,
        (:'a'::jsonb->'fewshot'->>'popularity_pairs')::int = 0 AS not_on_pairs,
        (SELECT count(*) FROM xdrec.weight WHERE version_id = (:'a'::jsonb->>'version')::bigint AND tensor = 'bias.item') > 0 AS stores_item_bias;
 -- a market adapted before the term (no item bias) still loads and ranks;

@@ -213,8 +213,10 @@ typedef struct xd_fewshot_result
 	int			lift_rows;
 	/*
 	 * The popularity term (fewshot_lift.c): pop_beta * log(1 + the item's
-	 * support rows), chosen after the lift on pop_held support rows the
-	 * updates held out (the validation rows), or without one on pop_pairs
+	 * support rows), chosen after the lift on pop_held support rows ranked
+	 * by a model that did not fit them (cross-fitted, fewshot_int.h; above
+	 * 2 * XD_FS_POP_FOLD_ROWS validation rows, the validation rows the
+	 * updates held out), or without one on pop_pairs
 	 * (positive, item negative) pairs of the last update's batch (0: the
 	 * model alone), folded into the domain's item bias s_v (implicit:
 	 * cfg.item_bias)
@@ -229,8 +231,10 @@ typedef struct xd_fewshot_result
  * support) under the
  * source's shared modules (only read), deterministically under seed: the
  * support batches, the tables' noise. Implicit feedback with validation
- * rows: the updates fit the training rows alone, the validation rows
- * choose the popularity term (and count in its popularity). XD_ENODATA without 2 training rows
+ * rows: the updates fit the training rows alone (the popularity term's
+ * weight is chosen on support rows the model did not fit: cross-fitted, or
+ * on many validation rows those; all count in its popularity). XD_ENODATA
+ * without 2 training rows
  * and 2 items. The result owns what it allocates; free it whatever the
  * status.
  */

@@ -475,8 +475,8 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	XD_REQUIRE(xd_fs_adapt_rows(fs, w.src->shared, cut, cut->split_rows[XD_SPLIT_TRAIN],
 								cut->n_split[XD_SPLIT_TRAIN], cut->n_split[XD_SPLIT_TRAIN], 5,
 								&r) == XD_OK);
-	/* an implicit adaptation chooses on its last batch and has an item bias */
-	XD_CHECK(r.domain->s_v != NULL && r.pop_pairs > 0);
+	/* an implicit adaptation has an item bias; its weight is cross-fitted, not on pairs */
+	XD_CHECK(r.domain->s_v != NULL && r.pop_held > 0 && r.pop_pairs == 0);
 
 	/* five rows of an item with five or more, then five items of one row each */
 	XD_REQUIRE((count = calloc(cut->n_items, sizeof(int))) != NULL);
@@ -585,10 +585,12 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	}
 	xd_fewshot_result_free(&r);
 
-	/* an adaptation with validation rows fits the training rows and chooses on the others */
+	/*
+	 * an adaptation with validation rows chooses on more rows than them:
+	 * every support row, cross-fitted (below)
+	 */
 	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &r) == XD_OK);
-	XD_CHECK(r.pop_held > 0 && r.pop_pairs == 0);
-	XD_CHECK(r.pop_held <= cut->n_split[XD_SPLIT_VALID]);
+	XD_CHECK(r.pop_held > cut->n_split[XD_SPLIT_VALID] && r.pop_pairs == 0);
 	xd_fewshot_result_free(&r);
 
 	/* no popularity term asked for: 0, no pair */
@@ -602,6 +604,118 @@ XD_TEST(fewshot_popularity_term_is_chosen_on_the_last_batch)
 	xd_fewshot_result_free(&r);
 	xd_batch_free(&b);
 	free(count);
+	xd_dataset_free(cut);
+	xd_fewshot_free(fs);
+	fs_world_free(&w);
+}
+
+/*
+ * The popularity weight cross-fitted on every support row (fewshot_lift.c):
+ * an adaptation with validation rows ranks more rows than the validation
+ * ones and the same under the same seed, at most XD_FS_POP_FOLD_ROWS a
+ * fold; its item bias is the weight times log(1 + the item's support rows);
+ * the adaptation's own model, lift and updates are those of an adaptation
+ * without the term: the folds fit res's own model from theta^0 and hand it
+ * back at theta^0, without a lift or history. A support of one row per item
+ * ranks no row (a fold's rows are not counted in their own items'
+ * popularity) and keeps 0; below two rows a fold, refused.
+ */
+XD_TEST(fewshot_popularity_weight_is_cross_fitted_on_every_support_row)
+{
+	fs_world	w;
+	xd_fewshot *fs;
+	xd_fewshot_result r,
+				again,
+				none,
+				set;
+	xd_fs_pop_votes votes;
+	xd_dataset *cut;
+	xd_param   *emb;
+	xd_rng		rng;
+	float	   *theta0;
+	int64_t    *rows,
+				n,
+				distinct[64];
+	int			n_distinct = 0;
+	int32_t    *count;
+	bool		same_model = true,
+				same_theta0 = true;
+
+	XD_REQUIRE(fs_world_make(&w, 0, 0));
+	XD_REQUIRE(xd_fewshot_new(&w.cfg, 3, &fs) == XD_OK);
+	XD_REQUIRE(xd_fewshot_support_of(w.g->domains[1].ds, 64, 9, &cut) == XD_OK);
+	XD_REQUIRE((rows = xd_fs_support_rows(cut, &n)) != NULL);
+	XD_REQUIRE((count = calloc(cut->n_items, sizeof(int32_t))) != NULL);
+	for (int64_t i = 0; i < n; i++)
+		count[cut->items[rows[i]]]++;
+
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &r) == XD_OK);
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &again) == XD_OK);
+	XD_CHECK(r.pop_held > cut->n_split[XD_SPLIT_VALID]);
+	XD_CHECK(r.pop_held <= XD_FS_POP_FOLDS * XD_FS_POP_FOLD_ROWS && r.pop_pairs == 0);
+	XD_CHECK(r.pop_beta == again.pop_beta && r.pop_held == again.pop_held);
+	for (int32_t v = 0; v < cut->n_items; v++)
+		XD_CHECK(r.domain->s_v->w[v] == r.pop_beta * log1pf((float) count[v]));
+
+	/* the served model is the one without the term: the folds hand back theta^0 */
+	fs->use_pop = false;
+	XD_REQUIRE(xd_fewshot_adapt(fs, w.src->shared, cut, 5, &none) == XD_OK);
+	fs->use_pop = true;
+	XD_CHECK(none.steps == r.steps && none.lift == r.lift && none.n_own == r.n_own);
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+	{
+		xd_param   *a = xd_fs_slot_param(&r, s),
+				   *b = xd_fs_slot_param(&none, s);
+
+		if (!fs->active[s] || !a || !b)
+			continue;
+		for (size_t k = 0; k < (size_t) a->rows * a->cols; k++)
+			same_model &= a->w[k] == b->w[k];
+	}
+	XD_CHECK(same_model);
+
+	/* on a result set up at theta^0: the folds leave it there, no lift, no history */
+	xd_rng_seed(&rng, 4);
+	XD_REQUIRE(xd_fs_setup(fs, w.src->shared, cut, &rng, &set) == XD_OK);
+	XD_REQUIRE((emb = xd_fs_slot_param(&set, XD_FS_EMB_U)) != NULL);
+	XD_REQUIRE((theta0 = malloc(sizeof(float) * (size_t) emb->rows * emb->cols)) != NULL);
+	memcpy(theta0, emb->w, sizeof(float) * (size_t) emb->rows * emb->cols);
+	XD_REQUIRE(xd_fs_crossfit_pop(fs, &set, cut, rows, n, 7, &votes) == XD_OK);
+	for (size_t k = 0; k < (size_t) emb->rows * emb->cols; k++)
+		same_theta0 &= emb->w[k] == theta0[k];
+	XD_CHECK(same_theta0);
+	XD_CHECK(set.own == NULL && set.n_own == 0 && set.lift == 0.0f);
+	XD_CHECK(votes.n_ranked > 0 && votes.n_ranked <= XD_FS_POP_FOLDS * XD_FS_POP_FOLD_ROWS);
+	XD_CHECK(xd_fs_set_pop_votes(&set, cut, rows, n, &votes) == XD_OK);
+	XD_CHECK(set.pop_held == votes.n_ranked);
+	free(theta0);
+
+	/* one row per item: no fold's row has its item elsewhere, nothing ranked */
+	for (int64_t i = 0; i < n && n_distinct < 64; i++)
+	{
+		bool		dup = false;
+
+		for (int k = 0; k < n_distinct; k++)
+			dup |= cut->items[distinct[k]] == cut->items[rows[i]];
+		if (!dup)
+			distinct[n_distinct++] = rows[i];
+	}
+	XD_REQUIRE(n_distinct >= 2 * XD_FS_POP_FOLDS);
+	XD_CHECK(xd_fs_crossfit_pop(fs, &set, cut, distinct, n_distinct, 7, &votes) == XD_OK);
+	XD_CHECK(votes.n_ranked == 0);
+	XD_CHECK(xd_fs_set_pop_votes(&set, cut, distinct, n_distinct, &votes) == XD_OK);
+	XD_CHECK(set.pop_beta == 0.0f && set.pop_held == 0);
+
+	/* below two rows a fold: refused */
+	XD_CHECK(xd_fs_crossfit_pop(fs, &set, cut, rows, 2 * XD_FS_POP_FOLDS - 1, 7, &votes) ==
+			 XD_EINVAL);
+
+	xd_fewshot_result_free(&r);
+	xd_fewshot_result_free(&again);
+	xd_fewshot_result_free(&none);
+	xd_fewshot_result_free(&set);
+	free(count);
+	free(rows);
 	xd_dataset_free(cut);
 	xd_fewshot_free(fs);
 	fs_world_free(&w);

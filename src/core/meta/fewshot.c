@@ -758,8 +758,17 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 	double		t0 = xd_clock_seconds();
 	xd_rng		rng;
 	xd_fs_last	last;
+	xd_fs_pop_votes votes;
 	xd_status	st;
 	int64_t		n_fit = xd_fs_fit_rows(T, n, n_hist);
+
+	/*
+	 * implicit: the popularity weight chosen on every support row,
+	 * cross-fitted, where that ranks more rows than the few the updates
+	 * hold out (below about 160 support rows; fewshot_int.h)
+	 */
+	bool		crossfit = fs->use_pop && !T->has_ratings && n >= 2 * XD_FS_POP_FOLDS &&
+		n - n_hist < XD_FS_POP_FOLDS * XD_FS_POP_FOLD_ROWS;
 
 	memset(out, 0, sizeof(*out));
 	if (!T->finalized)
@@ -768,11 +777,15 @@ xd_fs_adapt_rows(xd_fewshot *fs, const xd_shared *source, const xd_dataset *T,
 		return n < 2 || T->n_items < 2 ? XD_ENODATA : XD_EINVAL;
 	xd_rng_seed(&rng, seed);
 	st = xd_fs_setup(fs, source, T, &rng, out);
+	if (st == XD_OK && crossfit)
+		st = xd_fs_crossfit_pop(fs, out, T, rows, n, seed, &votes);
 	if (st == XD_OK)
 		st = xd_fs_run(fs, out, T, rows, n_fit, &rng, false, NULL, NULL, &last);
 	if (st == XD_OK)
 		st = xd_fs_choose_lift(out, T, rows, n, n_hist, n_fit, fs->use_lift,
-							   fs->use_pop ? &last : NULL, &rng);
+							   fs->use_pop && !crossfit ? &last : NULL, &rng);
+	if (st == XD_OK && crossfit)
+		st = xd_fs_set_pop_votes(out, T, rows, n, &votes);
 	out->seconds = xd_clock_seconds() - t0;
 	return st;
 }

@@ -137,6 +137,48 @@ xd_status	xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T,
 							  int64_t n_fit, bool calibrate, const xd_fs_last *last,
 							  xd_rng *rng);
 
+/*
+ * The popularity term's weight chosen on every support row, cross-fitted
+ * (fewshot_lift.c), on res set up at theta^0 (xd_fs_setup) before its
+ * updates: the support rows[n_rows] of T dealt into XD_FS_POP_FOLDS seeded
+ * folds; per fold res's model, from theta^0, fits the other folds with
+ * XD_FS_POP_FOLD_STEPS updates (no stop controller), takes them as its
+ * history (the lift, as serving chooses it) and its popularity counts
+ * (scaled to the whole support's) and ranks up to XD_FS_POP_FOLD_ROWS of
+ * the fold's rows, each against the POP_TOP most popular items and
+ * XD_FS_POP_FOLD_NEW seeded others, under every weight of the ladder: the
+ * summed reciprocal ranks into votes. res is left at theta^0 without a
+ * lift or history, for its own updates (the folds' rng is their own: the
+ * served adaptation is the one without them, to the bit).
+ * xd_fs_set_pop_votes then folds the best weight (a tie to the smaller, 0
+ * without a row ranked) into res's item bias by all n_rows rows
+ * (res->pop_beta, res->pop_held the rows ranked). XD_EINVAL below
+ * 2 * XD_FS_POP_FOLDS rows, explicit feedback or without an item bias.
+ *
+ * One update and 16 rows a fold against 16 + 8 candidates cost about a
+ * fifth of an adaptation (docs/transfer.md, branch fewshot16: the folds'
+ * fits under the stop controller, up to 64 rows a fold against 16 + 16
+ * candidates, cost 1.5-1.7 adaptations; 8 + 8 candidates lost the
+ * weight's gain).
+ */
+#define XD_FS_POP_FOLDS 2
+#define XD_FS_POP_FOLD_STEPS 1
+#define XD_FS_POP_FOLD_ROWS 16
+#define XD_FS_POP_FOLD_NEW 8
+#define XD_FS_POP_WEIGHTS 8
+typedef struct xd_fs_pop_votes
+{
+	double		rr[XD_FS_POP_WEIGHTS];	/* summed 1 / rank per weight */
+	int			n_ranked;
+} xd_fs_pop_votes;
+
+xd_status	xd_fs_crossfit_pop(const xd_fewshot *fs, xd_fewshot_result *res,
+							   const xd_dataset *T, const int64_t *rows, int64_t n_rows,
+							   uint64_t seed, xd_fs_pop_votes *votes);
+xd_status	xd_fs_set_pop_votes(xd_fewshot_result *res, const xd_dataset *T,
+								const int64_t *rows, int64_t n_rows,
+								const xd_fs_pop_votes *votes);
+
 /* A (user, item) pair as one sortable key, and its qsort order (fewshot_lift.c). */
 uint64_t	xd_fs_pair_key(int32_t u, int32_t v);
 int			xd_fs_pair_cmp(const void *a, const void *b);

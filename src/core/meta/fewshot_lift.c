@@ -405,12 +405,23 @@ typedef struct pop_support
 {
 	const xd_dataset *T;
 	const xd_fewshot_result *res;
-	const int32_t *count;		/* support rows per item */
-	const float *pop;			/* log(1 + count) */
-	const int32_t *by_pop;		/* the support's items, most rows first */
+	const int32_t *count;		/* rows per item of the counted rows */
+	const float *pop;			/* log(1 + scale * count) */
+	const int32_t *by_pop;		/* the counted rows' items, most rows first */
 	int			n_by_pop;
 	bool		keep_own;
+	int			self;			/* 1: a held-out row is among the counted rows */
+	float		scale;			/* the whole support's rows per counted row */
+	int			n_new;			/* the seeded others per row, up to POP_NEW */
 } pop_support;
+
+/* log(1 + the support rows of a held-out row's item other than itself), by the counted rows */
+static float
+held_pop(const pop_support *ps, int32_t v)
+{
+	return ps->self ? logf((float) ps->count[v]) :
+		log1pf(ps->scale * (float) ps->count[v]);
+}
 
 /* w may be ranked against u's positive v: not v, not u's history unless kept */
 static bool
@@ -431,13 +442,13 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 				v = T->items[r];
 	bool		sampled;
 
-	if (b->n + 1 + POP_TOP + POP_NEW > b->capacity)
+	if (b->n + 1 + POP_TOP + ps->n_new > b->capacity)
 		return false;
 	xd_dataset_encode(T, r, -1, base);
 	l->first = b->n;
 	l->n_cand = l->n_top = 0;
 	l->pos_shift = pair_count(res->own, res->n_own, u, v) > 0 ? res->lift : 0.0f;
-	l->pos_pop = logf((float) ps->count[v]);	/* log(1 + count - 1) */
+	l->pos_pop = held_pop(ps, v);
 
 #define ADD_CAND(w) do { \
 		l->shift[l->n_cand] = pair_count(res->own, res->n_own, u, (w)) > 0 ? res->lift : 0.0f; \
@@ -457,13 +468,13 @@ add_pop_row(xd_batch *b, const pop_support *ps, int64_t r, float *base, xd_rng *
 	for (int32_t w = 0; w < T->n_items; w++)
 		n_others += pop_candidate(ps, u, v, w);
 	n_others -= l->n_top;
-	sampled = n_others > POP_NEW;
-	for (int t = 0; sampled ? t < 4 * POP_NEW : t < T->n_items; t++)
+	sampled = n_others > ps->n_new;
+	for (int t = 0; sampled ? t < 4 * ps->n_new : t < T->n_items; t++)
 	{
 		int32_t		w = sampled ? (int32_t) xd_rng_below(rng, (uint32_t) T->n_items) : t;
 		bool		top = false;
 
-		if (l->n_cand - l->n_top >= POP_NEW || !pop_candidate(ps, u, v, w))
+		if (l->n_cand - l->n_top >= ps->n_new || !pop_candidate(ps, u, v, w))
 			continue;
 		for (int k = 0; k < l->n_top; k++)
 			top |= b->items[l->first + 1 + k] == w;
@@ -500,7 +511,7 @@ rank_pops(const float *s, const pop_row *l, double *rr)
 	}
 }
 
-/* choose_pop_held's pass over its held-out rows (rank_rows_in_batches) */
+/* rank_pop_rows's pass over its held-out rows (rank_rows_in_batches) */
 typedef struct pop_pass
 {
 	const pop_support *ps;
@@ -517,7 +528,7 @@ fill_pop(void *arg, xd_batch *b, int64_t i, int slot)
 	pop_pass   *p = arg;
 	int64_t		r = p->rows[i];
 
-	if (p->ps->count[p->ps->T->items[r]] < 2)
+	if (p->ps->count[p->ps->T->items[r]] - p->ps->self < 1)
 		return ROW_SKIPPED;		/* its item stands for no new row */
 	return add_pop_row(b, p->ps, r, p->base, p->rng, &p->pr[slot]) ? ROW_ADDED : ROW_FULL;
 }
@@ -531,43 +542,53 @@ rank_pop(void *arg, const float *s, int slot)
 }
 
 /*
- * The popularity term's weight at the chosen lift, on held-out support rows
- * rows[n_hist..n_rows) (up to XD_FS_LIFT_ROWS) the updates never saw: each
- * ranked in its context against the support's POP_TOP most popular items
- * (the ones a large weight puts first) and a seeded POP_NEW standing for
- * the others, the user's history items left out unless keep_own, the
- * positive's own row left out of its item's count, and skipped when its
- * item has no other support row. The weight with the best mean reciprocal
- * rank is kept, a tie to the smaller; 0 without a row. Folded into s_v.
+ * The first n_rank (up to XD_FS_LIFT_ROWS) of held-out rows held[n_held] of
+ * T ranked under res (its model, lift and history), each in its context
+ * against the POP_TOP items most popular among the counted rows
+ * count_rows[n_count] (the ones a large weight puts first) and n_new
+ * (up to POP_NEW) seeded others standing for the rest, the user's history
+ * items left out unless keep_own: 1 / rank of each under every weight of
+ * pop_ladder added to rr[], the rows ranked to *n_ranked. Popularity is
+ * log(1 + rows) of the counted rows: when the held-out rows are among them
+ * (self), a row's own is left out of its item's count; when not
+ * (cross-fitting), the counts are scaled to the whole support's,
+ * (n_count + n_held) / n_count. A row whose item has no other counted row
+ * stands for no new row (an item is in the catalog by its support rows,
+ * and the protocol ranks only query items the support holds) and is
+ * skipped.
  */
 static xd_status
-choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
-				int64_t n_rows, int64_t n_hist, bool keep_own, xd_rng *rng)
+rank_pop_rows(const xd_fewshot_result *res, const xd_dataset *T, const int64_t *count_rows,
+			  int64_t n_count, const int64_t *held, int64_t n_held, int64_t n_rank, bool self,
+			  bool keep_own, int n_new, xd_rng *rng, double *rr, int *n_ranked)
 {
 	int			m = T->enc.schema.m,
-				n_items = T->n_items,
-				n_ranked = 0;
-	int64_t		n_held = n_rows - n_hist < XD_FS_LIFT_ROWS ? n_rows - n_hist : XD_FS_LIFT_ROWS;
+				n_items = T->n_items;
 	int32_t    *count = calloc((size_t) n_items + 1, sizeof(int32_t)),
 			   *by_pop = malloc(sizeof(int32_t) * ((size_t) n_items + 1));
 	float	   *pop = malloc(sizeof(float) * ((size_t) n_items + 1)),
 			   *base = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1)),
 			   *s = NULL;
 	pop_row    *pr = malloc(sizeof(pop_row) * XD_FS_LIFT_ROWS);
-	double		rr[N_BETAS] = {0};
-	pop_support ps = {T, res, count, pop, by_pop, 0, keep_own};
+	pop_support ps = {T, res, count, pop, by_pop, 0, keep_own, self ? 1 : 0, 1.0f,
+	n_new < POP_NEW ? n_new : POP_NEW};
 	xd_batch	b = {0};
 	xd_status	st = XD_OK;
 
+	*n_ranked = 0;
+	if (!self && n_count > 0)
+		ps.scale = (float) (n_count + n_held) / (float) n_count;
+	n_held = n_rank < n_held ? n_rank : n_held;
+	n_held = n_held < XD_FS_LIFT_ROWS ? n_held : XD_FS_LIFT_ROWS;
 	if (!count || !by_pop || !pop || !base || !pr)
 		st = XD_ENOMEM;
 	if (st == XD_OK)
 	{
-		for (int64_t i = 0; i < n_rows; i++)
-			count[T->items[rows[i]]]++;
+		for (int64_t i = 0; i < n_count; i++)
+			count[T->items[count_rows[i]]]++;
 		for (int32_t v = 0; v < n_items; v++)
 		{
-			pop[v] = log1pf((float) count[v]);
+			pop[v] = log1pf(ps.scale * (float) count[v]);
 			if (count[v] > 0)
 				by_pop[ps.n_by_pop++] = v;
 		}
@@ -585,22 +606,14 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 	}
 	if (st == XD_OK && n_held > 0 && !(s = malloc(sizeof(float) * (size_t) b.capacity)))
 		st = XD_ENOMEM;
-	if (st == XD_OK && n_held > 0 && b.capacity < 1 + POP_TOP + POP_NEW)
+	if (st == XD_OK && n_held > 0 && b.capacity < 1 + POP_TOP + ps.n_new)
 		n_held = 0;
 	if (st == XD_OK && n_held > 0)
 	{
-		pop_pass	pass = {&ps, rows + n_hist, base, rng, pr, rr};
+		pop_pass	pass = {&ps, held, base, rng, pr, rr};
 
-		st = rank_rows_in_batches(res->model, &b, s, n_held, fill_pop, rank_pop, &pass, &n_ranked);
+		st = rank_rows_in_batches(res->model, &b, s, n_held, fill_pop, rank_pop, &pass, n_ranked);
 	}
-	if (st == XD_OK && n_ranked > 0)
-	{
-		res->pop_beta = pop_ladder[ladder_best(rr, N_BETAS)];
-		res->pop_held = n_ranked;
-	}
-	if (st == XD_OK)
-		for (int32_t v = 0; v < n_items; v++)
-			res->domain->s_v->w[v] = res->pop_beta * pop[v];
 	xd_batch_free(&b);
 	free(s);
 	free(base);
@@ -609,6 +622,52 @@ choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows
 	free(by_pop);
 	free(count);
 	return st;
+}
+
+/*
+ * The weight of rr[] (summed 1 / rank per weight of pop_ladder over n_ranked
+ * held-out rows), a tie to the smaller (a weight, unlike a lift with the
+ * history left out, can cost a row), 0 without a row; folded into the
+ * domain's item bias s_v as weight * log(1 + the item's rows among
+ * support rows[n_rows])
+ */
+static xd_status
+set_pop_weight(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
+			   int64_t n_rows, const double *rr, int n_ranked)
+{
+	int32_t    *count = calloc((size_t) T->n_items + 1, sizeof(int32_t));
+
+	if (!count)
+		return XD_ENOMEM;
+	if (n_ranked > 0)
+	{
+		res->pop_beta = pop_ladder[ladder_best(rr, N_BETAS)];
+		res->pop_held = n_ranked;
+	}
+	for (int64_t i = 0; i < n_rows; i++)
+		count[T->items[rows[i]]]++;
+	for (int32_t v = 0; v < T->n_items; v++)
+		res->domain->s_v->w[v] = res->pop_beta * log1pf((float) count[v]);
+	free(count);
+	return XD_OK;
+}
+
+/*
+ * The popularity term's weight at the chosen lift, on held-out support rows
+ * rows[n_hist..n_rows) the updates never saw (rank_pop_rows, their own rows
+ * among the counted ones); the best mean reciprocal rank, a tie to the
+ * smaller; 0 without a row. Folded into s_v.
+ */
+static xd_status
+choose_pop_held(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
+				int64_t n_rows, int64_t n_hist, bool keep_own, xd_rng *rng)
+{
+	double		rr[N_BETAS] = {0};
+	int			n_ranked = 0;
+	xd_status	st = rank_pop_rows(res, T, rows, n_rows, rows + n_hist, n_rows - n_hist,
+								   n_rows - n_hist, true, keep_own, POP_NEW, rng, rr, &n_ranked);
+
+	return st == XD_OK ? set_pop_weight(res, T, rows, n_rows, rr, n_ranked) : st;
 }
 
 /* choose_lift's pass over its picked rows (rank_rows_in_batches) */
@@ -784,4 +843,115 @@ xd_fs_choose_lift(xd_fewshot_result *res, const xd_dataset *T, const int64_t *ro
 	if (last->n_pos > 0)
 		st = choose_pop(res, T, rows, n_rows, n_hist, keep_own, last);
 	return st;
+}
+
+_Static_assert(N_BETAS == XD_FS_POP_WEIGHTS, "xd_fs_pop_votes holds a vote per weight");
+
+/* theta's tensors P[] (NULL: not active) set to the copies theta[] */
+static void
+load_theta(xd_param *const *P, float *const *theta)
+{
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		if (P[s] && theta[s])
+			memcpy(P[s]->w, theta[s], sizeof(float) * (size_t) P[s]->rows * P[s]->cols);
+}
+
+xd_status
+xd_fs_crossfit_pop(const xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T,
+				   const int64_t *rows, int64_t n_rows, uint64_t seed, xd_fs_pop_votes *votes)
+{
+	const int	k = XD_FS_POP_FOLDS;
+	int64_t    *order = malloc(sizeof(int64_t) * (size_t) (n_rows + 1)),
+			   *fit = malloc(sizeof(int64_t) * (size_t) (n_rows + 1)),
+			   *held = malloc(sizeof(int64_t) * (size_t) (n_rows + 1));
+	xd_param   *P[XD_FS_N_SLOTS] = {0};
+	float	   *theta0[XD_FS_N_SLOTS] = {0};
+	xd_fewshot	fold_fs = *fs;	/* its tensors shared, only read */
+	xd_rng		rng;
+	xd_status	st = XD_OK;
+
+	memset(votes, 0, sizeof(*votes));
+	/* a fold's fit: a fixed few updates, no stop controller (see the header) */
+	fold_fs.use_stop = false;
+	fold_fs.fixed_steps = XD_FS_POP_FOLD_STEPS;
+	if (!order || !fit || !held)
+		st = XD_ENOMEM;
+	else if (n_rows < 2 * k || !res->domain->s_v || T->has_ratings)
+		st = XD_EINVAL;
+	/* theta^0, which every fold starts from and the served updates get back */
+	for (int s = 0; st == XD_OK && s < XD_FS_N_SLOTS; s++)
+		if (fs->active[s] && (P[s] = xd_fs_slot_param(res, s)))
+		{
+			size_t		len = sizeof(float) * (size_t) P[s]->rows * P[s]->cols;
+
+			if (!(theta0[s] = malloc(len)))
+				st = XD_ENOMEM;
+			else
+				memcpy(theta0[s], P[s]->w, len);
+		}
+	/* the folds: a seeded shuffle of the support, dealt out in turn */
+	if (st == XD_OK)
+	{
+		memcpy(order, rows, sizeof(int64_t) * (size_t) n_rows);
+		xd_rng_seed(&rng, seed ^ 0x706f702d666f6c64ull);	/* "pop-fold" */
+		for (int64_t i = n_rows - 1; i > 0; i--)
+		{
+			int64_t		j = (int64_t) xd_rng_below(&rng, (uint32_t) (i + 1)),
+						t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+	}
+	for (int f = 0; st == XD_OK && f < k; f++)
+	{
+		int64_t		n_fit = 0,
+					n_held = 0;
+		int			ranked = 0;
+		bool		keep_own = false;
+
+		for (int64_t i = 0; i < n_rows; i++)
+		{
+			if (i % k == f)
+				held[n_held++] = order[i];
+			else
+				fit[n_fit++] = order[i];
+		}
+		load_theta(P, theta0);
+
+		/*
+		 * the other folds are the fold's whole support: fitted, the history
+		 * (its lift as serving chooses it), the popularity counted
+		 */
+		st = xd_fs_run(&fold_fs, res, T, fit, n_fit, &rng, false, NULL, NULL, NULL);
+		if (st == XD_OK)
+			st = choose_lift(res, T, fit, n_fit, n_fit, fs->use_lift, &rng, &keep_own);
+		if (st == XD_OK)
+			st = rank_pop_rows(res, T, fit, n_fit, held, n_held, XD_FS_POP_FOLD_ROWS, false,
+							   keep_own, XD_FS_POP_FOLD_NEW, &rng, votes->rr, &ranked);
+		votes->n_ranked += ranked;
+	}
+	load_theta(P, theta0);
+	/* the folds' lift and history are not the served ones */
+	free(res->own);
+	res->own = NULL;
+	res->n_own = 0;
+	res->lift = 0.0f;
+	res->lift_rows = 0;
+	res->steps = 0;
+	for (int s = 0; s < XD_FS_N_SLOTS; s++)
+		free(theta0[s]);
+	free(order);
+	free(fit);
+	free(held);
+	return st;
+}
+
+xd_status
+xd_fs_set_pop_votes(xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
+					int64_t n_rows, const xd_fs_pop_votes *votes)
+{
+	res->pop_beta = 0.0f;
+	res->pop_pairs = res->pop_held = 0;
+	return set_pop_weight(res, T, rows, n_rows, votes->rr, votes->n_ranked);
 }

@@ -102,7 +102,7 @@ struct XdAdaptRun
 	bool		fs_lift_served;	/* served: the domain has the repeat term */
 	float		fs_pop_weight;	/* its popularity term's weight (fewshot.h), */
 	int			fs_pop_pairs;	/* chosen on that many pairs of the last batch, */
-	int			fs_pop_held;	/* or on that many held-out validation rows */
+	int			fs_pop_held;	/* or on that many ranked rows (cross-fitted or held out) */
 	const char *deploy;			/* the deploy policy (deploy.c) */
 	MemoryContext cxt;
 	XdModelDef *md;
