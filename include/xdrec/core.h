@@ -388,6 +388,15 @@ size_t		xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt);
 xd_status	xd_model_score(void *model, const xd_batch *b, float *scores);
 
 /*
+ * xd_model_score's scores, to the bit, with the context module (eq. 1-5 and
+ * DRR's residual on x^1) run once per distinct context row of a chunk rather
+ * than per row: for ranking batches, where a row's candidates share its
+ * context but for item-scoped features (a row's scores depend on its own
+ * inputs only). Not while a validation cache is attached (scored whole).
+ */
+xd_status	xd_model_score_shared_ctx(xd_model *model, const xd_batch *b, float *scores);
+
+/*
  * Scores n candidate items for one user in one encoded context c[m] (no
  * item-scoped features, so the context is the same for every candidate), the
  * same numbers as xd_model_score on the rows (user, items[i], c, hist[i])

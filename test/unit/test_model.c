@@ -876,6 +876,114 @@ XD_TEST(model_dropout_only_in_training)
 	xd_model_free(model);
 }
 
+/*
+ * Scoring with the context module once per distinct context row gives
+ * xd_model_score's numbers: ranking-shaped batches (a row's candidates in
+ * its context, item-scoped features differing) over several workspace
+ * chunks, explicit and implicit, with a history column, with and without
+ * DRR's residuals (nonzero), wide and narrow contexts.
+ */
+XD_TEST(model_score_shared_ctx_is_model_score)
+{
+	for (int v = 0; v < 4; v++)
+	{
+		bool		fb = v & 1,
+					wide = v & 2;
+		xd_config	cfg;
+		xd_model   *model;
+		xd_adapt   *adapt = NULL;
+		xd_rng		rng;
+		xd_batch	b;
+		int			n = 0,
+					cap,
+					m;
+		float	   *s1,
+				   *s2;
+
+		tm_config(&cfg, fb ? XD_EXPLICIT : XD_IMPLICIT, 4);
+		if (wide)
+		{
+			cfg.m_I = 30;
+			cfg.m_H = 20;
+			cfg.m_A = 50;
+			cfg.m = 100;
+			cfg.d = 32;
+			cfg.batch_size = 64;
+			cfg.n_ctx_layers = 2;
+			cfg.repeat = true;
+		}
+		m = cfg.m;
+		xd_rng_seed(&rng, 40 + v);
+		XD_REQUIRE(xd_model_create(&cfg, 9, 30, 3.0f, &rng, &model) == XD_OK);
+		if (wide)
+		{
+			XD_REQUIRE(xd_adapt_new(&cfg, &adapt) == XD_OK);
+			XD_REQUIRE(xd_model_set_adapt(model, adapt) == XD_OK);
+			for (int i = 0; i < adapt->n_params; i++)
+				for (int j = 0; j < adapt->params[i].rows * adapt->params[i].cols; j++)
+					adapt->params[i].w[j] = 0.1f * (xd_rng_uniform(&rng) - 0.5f);
+		}
+		if (fb)
+			for (int i = 0; i < 30; i++)
+				xd_model_find_param(model, "bias.item")->w[i] = 0.1f * i;
+		cap = xd_model_max_rows(model);
+		XD_REQUIRE(xd_batch_init(&b, 3 * cap + 5, m) == XD_OK);
+		s1 = malloc(sizeof(float) * b.capacity);
+		s2 = malloc(sizeof(float) * b.capacity);
+		/* rows of 1 + 7 candidates: the context's last 2 columns by the item's "city" */
+		while (n + 8 <= b.capacity)
+		{
+			int32_t		u = (int32_t) xd_rng_below(&rng, 9);
+			float	   *c0 = b.c + (size_t) n * m;
+
+			for (int j = 0; j < m; j++)
+				c0[j] = xd_rng_uniform(&rng);
+			for (int q = 0; q < 8; q++, n++)
+			{
+				int32_t		w = (int32_t) xd_rng_below(&rng, 30);
+				float	   *c = b.c + (size_t) n * m;
+
+				memmove(c, c0, sizeof(float) * m);
+				c[m - 2] = (float) (w % 3);
+				c[m - 1] = (float) (w % 3 == 1);
+				b.users[n] = u;
+				b.items[n] = w;
+				b.hist[n] = (float) (q % 2);
+			}
+		}
+		b.n = n;
+		b.n_pos = 0;
+		XD_CHECK(n > 2 * cap);
+		XD_CHECK(xd_model_score(model, &b, s1) == XD_OK);
+		XD_CHECK(xd_model_score_shared_ctx(model, &b, s2) == XD_OK);
+
+		/*
+		 * The same forward on fewer context rows: the same numbers up to
+		 * float rounding (to the bit on this machine's SkylakeX kernels;
+		 * Haswell's round a row by the row count of its sgemm)
+		 */
+		for (int r = 0; r < n; r++)
+			XD_CHECK_NEAR(s1[r], s2[r], 1e-5);
+		/* every context distinct: the forward's own shapes, to the bit on any kernel */
+		for (int r = 0; r < n; r++)
+			b.c[(size_t) r * m] += 0.001f * (float) r;
+		XD_CHECK(xd_model_score(model, &b, s1) == XD_OK);
+		XD_CHECK(xd_model_score_shared_ctx(model, &b, s2) == XD_OK);
+		XD_CHECK(memcmp(s1, s2, sizeof(float) * n) == 0);
+		/* a bad item is refused like xd_model_score refuses it */
+		b.items[cap + 3] = 30;
+		XD_CHECK(xd_model_score_shared_ctx(model, &b, s2) == XD_EINVAL);
+		b.n = 0;
+		XD_CHECK(xd_model_score_shared_ctx(model, &b, s2) == XD_OK);
+		xd_batch_free(&b);
+		xd_model_free(model);
+		if (adapt)
+			xd_adapt_free(adapt);
+		free(s1);
+		free(s2);
+	}
+}
+
 /* Ranking many items for one user in one context matches row-by-row scoring. */
 XD_TEST(model_score_items_matches_score)
 {

@@ -146,7 +146,9 @@ typedef void (*slot_ranker) (void *arg, const float *s, int slot);
  * row i's candidates to b, remembering them in a slot (0, 1, ... in the
  * order rows are added), and when b is full (or the rows are done) the batch
  * is scored and each of its slots ranked; a row too large for an empty batch
- * is left out. *n_ranked counts the slots ranked.
+ * is left out. *n_ranked counts the slots ranked. A row's candidates share
+ * its context but for item-scoped features, so the batch's context module
+ * runs once per distinct context (xd_model_score_shared_ctx: the same scores).
  */
 static xd_status
 rank_rows_in_batches(xd_model *model, xd_batch *b, float *s, int64_t n,
@@ -168,7 +170,7 @@ rank_rows_in_batches(xd_model *model, xd_batch *b, float *s, int64_t n,
 			in_batch++;
 			continue;
 		}
-		if (in_batch > 0 && (st = xd_model_score(model, b, s)) == XD_OK)
+		if (in_batch > 0 && (st = xd_model_score_shared_ctx(model, b, s)) == XD_OK)
 			for (int j = 0; j < in_batch; j++)
 				rank(arg, s, *n_ranked + j);
 		*n_ranked += in_batch;

@@ -3,6 +3,7 @@
  * forward and backward pass over a batch, and scoring (DESIGN.md section 3).
  */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_int.h"
@@ -31,13 +32,38 @@ xd_model_repeat_coef(const xd_model *model, int n, float *r)
 		r[i] += dom->b_R->w[0];
 }
 
-xd_status
-xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
-				 const float *c, const float *hist, int n, bool train_mode, xd_rng *rng)
+/* xd_model_forward's checks and the workspace's rows; false: bad input */
+static bool
+forward_begin(xd_model *model, const int32_t *users, const int32_t *items,
+			  const float *c, const float *hist, int n, bool train_mode)
+{
+	xd_workspace *ws = model->ws;
+	xd_domain  *dom = model->domain;
+
+	if (n < 0 || n > ws->cap)
+		return false;
+	for (int r = 0; r < n; r++)
+		if (users[r] < 0 || users[r] >= dom->n_users ||
+			items[r] < 0 || items[r] >= dom->n_items)
+			return false;
+	ws->n = n;
+	ws->n_ext = 0;				/* eq. 22's terms belong to one loss pass */
+	ws->users = users;
+	ws->items = items;
+	ws->c = c;
+	/* a lift-only term (core.h, repeat_lift) is not trained */
+	ws->hist = dom->w_R && !(train_mode && model->cfg.repeat_lift) ? hist : NULL;
+	return true;
+}
+
+/* xd_model_forward after the context module: eq. 6-12 / 15 from c* in x[LC] */
+static xd_status
+forward_top(xd_model *model, int n, bool train_mode, xd_rng *rng)
 {
 	xd_workspace *ws = model->ws;
 	xd_shared  *sh = model->shared;
 	xd_domain  *dom = model->domain;
+	const int32_t *items = ws->items;
 	int			m = model->cfg.m;
 	int			d = model->cfg.d;
 	int			LU = model->cfg.n_tower_layers;
@@ -46,23 +72,6 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 	const float *hv;
 	xd_status	st;
 
-	if (n < 0 || n > ws->cap)
-		return XD_EINVAL;
-	for (int r = 0; r < n; r++)
-		if (users[r] < 0 || users[r] >= dom->n_users ||
-			items[r] < 0 || items[r] >= dom->n_items)
-			return XD_EINVAL;
-	ws->n = n;
-	ws->n_ext = 0;				/* eq. 22's terms belong to one loss pass */
-	ws->users = users;
-	ws->items = items;
-	ws->c = c;
-	/* a lift-only term (core.h, repeat_lift) is not trained */
-	ws->hist = dom->w_R && !(train_mode && model->cfg.repeat_lift) ? hist : NULL;
-	if (n == 0)
-		return XD_OK;
-
-	xd_context_forward(model, n);
 	if ((st = xd_cluster_forward(model, n, train_mode, rng)) != XD_OK)
 		return st;
 
@@ -80,7 +89,7 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 		ws->score[r] = ws->score[r] + ws->s_c[r];
 		/* eq. 15: r^ = h_u . h_v + s_c + s_u + s_v + s */
 		if (model->cfg.feedback == XD_EXPLICIT)
-			ws->score[r] += dom->s_u->w[users[r]] + dom->s_v->w[items[r]] +
+			ws->score[r] += dom->s_u->w[ws->users[r]] + dom->s_v->w[items[r]] +
 				dom->s->w[0];
 		else if (dom->s_v)
 			ws->score[r] += dom->s_v->w[items[r]];	/* cfg.item_bias (core.h) */
@@ -93,6 +102,18 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 			ws->score[r] += ws->rep_r[r] * ws->hist[r];
 	}
 	return XD_OK;
+}
+
+xd_status
+xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
+				 const float *c, const float *hist, int n, bool train_mode, xd_rng *rng)
+{
+	if (!forward_begin(model, users, items, c, hist, n, train_mode))
+		return XD_EINVAL;
+	if (n == 0)
+		return XD_OK;
+	xd_context_forward(model, n);
+	return forward_top(model, n, train_mode, rng);
 }
 
 void
@@ -215,6 +236,103 @@ xd_status
 xd_model_score(void *arg, const xd_batch *b, float *scores)
 {
 	return xd_model_forward_chunks((xd_model *) arg, b, xd_take_scores, scores);
+}
+
+/* a context row's bits mixed word by word: distinct rows rarely share one */
+static uint64_t
+row_hash(const float *c, int m)
+{
+	uint64_t	h = 0x9e3779b97f4a7c15ull;
+
+	for (int j = 0; j < m; j++)
+	{
+		uint32_t	w;
+
+		memcpy(&w, c + j, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/*
+ * One chunk of xd_model_score_shared_ctx: the k distinct context rows
+ * (first occurrences, in order) into uc, the context module on them, and
+ * c* spread back to every row. at[r] <= r, so spreading from the last row
+ * down reads each distinct row before it is overwritten.
+ */
+static xd_status
+score_shared_chunk(xd_model *model, const xd_batch *b, int start, int n, float *uc,
+				   uint64_t *hash, int *at, float *scores)
+{
+	xd_workspace *ws = model->ws;
+	int			m = model->cfg.m,
+				k = 0;
+	size_t		rb = sizeof(float) * (size_t) m;
+	const float *c = b->c + (size_t) start * m;
+	float	   *cstar = ws->x[model->cfg.n_ctx_layers];
+	xd_status	st;
+
+	if (!forward_begin(model, b->users + start, b->items + start, c,
+					   b->hist ? b->hist + start : NULL, n, false))
+		return XD_EINVAL;
+	for (int r = 0; r < n; r++)
+	{
+		const float *cr = c + (size_t) r * m;
+		uint64_t	h = row_hash(cr, m);
+		int			j = r > 0 ? at[r - 1] : 0;	/* a row's candidates come together */
+
+		if (k == 0 || hash[j] != h || memcmp(uc + (size_t) j * m, cr, rb) != 0)
+		{
+			j = 0;
+			while (j < k && !(hash[j] == h && memcmp(uc + (size_t) j * m, cr, rb) == 0))
+				j++;
+		}
+		if (j == k)
+		{
+			hash[k] = h;
+			memcpy(uc + (size_t) k++ * m, cr, rb);
+		}
+		at[r] = j;
+	}
+	ws->c = uc;
+	xd_context_forward(model, k);
+	ws->c = c;
+	for (int r = n - 1; r >= 0; r--)
+		if (at[r] != r)
+			memcpy(cstar + (size_t) r * m, cstar + (size_t) at[r] * m, rb);
+	if ((st = forward_top(model, n, false, NULL)) == XD_OK)
+		memcpy(scores + start, ws->score, sizeof(float) * (size_t) n);
+	return st;
+}
+
+xd_status
+xd_model_score_shared_ctx(xd_model *model, const xd_batch *b, float *scores)
+{
+	int			cap = model->ws->cap,
+				m = model->cfg.m;
+	float	   *uc;
+	uint64_t   *hash;
+	int		   *at;
+	xd_status	st = XD_OK;
+
+	/* the validation cache serves rows by position: scored whole */
+	if (model->ws->vc)
+		return xd_model_score(model, b, scores);
+	if (b->m != m || b->n < 0)
+		return XD_EINVAL;
+	uc = malloc(sizeof(float) * (size_t) cap * (m > 0 ? m : 1));
+	hash = malloc(sizeof(uint64_t) * (size_t) cap);
+	at = malloc(sizeof(int) * (size_t) cap);
+	if (!uc || !hash || !at)
+		st = XD_ENOMEM;
+	for (int start = 0; st == XD_OK && start < b->n; start += cap)
+		st = score_shared_chunk(model, b, start, b->n - start < cap ? b->n - start : cap,
+								uc, hash, at, scores);
+	free(uc);
+	free(hash);
+	free(at);
+	return st;
 }
 
 xd_status
