@@ -556,11 +556,13 @@ void		xd_cold_target_opts_default(xd_cold_opts *o);
 /*
  * The module of a target (above) for its adapted model on ds (the target's
  * data), from source (the source's module; film and hidden as o's). The
- * model and source are only read; *out is the kept candidate. XD_EINVAL
- * without a source or on a mismatch.
+ * model and source are only read; *out is the kept candidate. cands (may
+ * be NULL: freed) receives the others, [XD_COLD_N_STARTS] by xd_cold_start,
+ * NULL for the kept one and those not trained, for the caller to free (a
+ * report compares them). XD_EINVAL without a source or on a mismatch.
  */
 xd_status	xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
 								 bool own_towers, const xd_cold_opts *o, xd_cold **out,
-								 xd_cold_target_report *rep);
+								 xd_cold_target_report *rep, xd_cold **cands);
 
 #endif

@@ -1523,8 +1523,8 @@ XD_TEST(cold_target_module_slow)
 	}
 
 	/* the candidates, picked on validation; deterministic under the seed */
-	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, false, &o, &a, &t1) == XD_OK);
-	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, false, &o, &b, &t2) == XD_OK);
+	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, false, &o, &a, &t1, NULL) == XD_OK);
+	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, false, &o, &b, &t2, NULL) == XD_OK);
 	XD_CHECK(!t1.too_small && t1.n_cand == 2 && t1.n_train_users >= XD_COLD_TARGET_MIN_USERS);
 	XD_CHECK(t1.cand[XD_COLD_START_AS_IS].epochs == 0);
 	XD_CHECK(t1.cand[XD_COLD_START_FROM_SOURCE].best_valid_loss ==
@@ -1540,15 +1540,25 @@ XD_TEST(cold_target_module_slow)
 	b = NULL;
 
 	/* own towers: a fresh start is a third candidate */
-	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, true, &o, &b, &t2) == XD_OK);
-	XD_CHECK(t2.n_cand == 3 && t2.cand[XD_COLD_START_FRESH].epochs >= 1);
-	XD_CHECK(t2.kept == (xd_cold_start) xd_cold_pick(t2.cand, 3));
+	{
+		xd_cold    *cands[XD_COLD_N_STARTS];
+
+		XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, true, &o, &b, &t2, cands) == XD_OK);
+		XD_CHECK(t2.n_cand == 3 && t2.cand[XD_COLD_START_FRESH].epochs >= 1);
+		XD_CHECK(t2.kept == (xd_cold_start) xd_cold_pick(t2.cand, 3));
+		/* the others are handed back, the kept one is *out */
+		for (int i = 0; i < XD_COLD_N_STARTS; i++)
+		{
+			XD_CHECK((cands[i] == NULL) == (i == (int) t2.kept));
+			xd_cold_free(cands[i]);
+		}
+	}
 	xd_cold_free(b);
 	b = NULL;
 
 	/* a module of another shape is refused */
 	o.hidden = XD_COLD_HIDDEN / 2;
-	XD_CHECK(xd_cold_train_target(tr.model, tgt, scold, false, &o, &b, &t2) == XD_EINVAL &&
+	XD_CHECK(xd_cold_train_target(tr.model, tgt, scold, false, &o, &b, &t2, NULL) == XD_EINVAL &&
 			 b == NULL);
 	o.hidden = XD_COLD_HIDDEN;
 
@@ -1569,7 +1579,7 @@ XD_TEST(cold_target_module_slow)
 											 tgt->num + r * tgt->enc.schema.n_num,
 											 tgt->codes + r * tgt->enc.schema.n_codes) == XD_OK);
 		XD_REQUIRE(xd_dataset_finalize(tiny, 42) == XD_OK);
-		XD_REQUIRE(xd_cold_train_target(tr.model, tiny, scold, false, &o, &b, &t2) == XD_OK);
+		XD_REQUIRE(xd_cold_train_target(tr.model, tiny, scold, false, &o, &b, &t2, NULL) == XD_OK);
 		XD_CHECK(t2.too_small && t2.n_cand == 0 && t2.kept == XD_COLD_START_AS_IS);
 		XD_REQUIRE(b && b->n_params == scold->n_params && b->n_items == tgt->n_items);
 		for (int i = 0; i < b->n_params; i++)

@@ -920,7 +920,7 @@ xd_cold_start_name(xd_cold_start s)
 xd_status
 xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
 					 bool own_towers, const xd_cold_opts *o, xd_cold **out,
-					 xd_cold_target_report *rep)
+					 xd_cold_target_report *rep, xd_cold **cands)
 {
 	xd_cold    *cand[XD_COLD_N_STARTS] = {NULL};
 	xd_cold_report *reps = rep->cand;
@@ -932,6 +932,8 @@ xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
 
 	*out = NULL;
 	memset(rep, 0, sizeof(*rep));
+	for (int i = 0; cands && i < XD_COLD_N_STARTS; i++)
+		cands[i] = NULL;
 	if (!source || !ds->finalized || source->film != o->film || source->hidden != o->hidden)
 		return XD_EINVAL;
 	/* the users episodes can be cut from, and validated on (xd_cold_train's) */
@@ -994,7 +996,12 @@ xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
 		cand[rep->kept] = NULL;
 	}
 	for (int i = 0; i < n; i++)
-		xd_cold_free(cand[i]);
+	{
+		if (cands && st == XD_OK)
+			cands[i] = cand[i];
+		else
+			xd_cold_free(cand[i]);
+	}
 	rep->seconds = xd_clock_seconds() - t0;
 	return st;
 }
