@@ -37,7 +37,9 @@
  * K negatives (xd_cold_opts.rank_negatives; --rank-popular: drawn by
  * popularity, logQ-corrected), --paired-rank K (--paired-rank-pop K) also
  * runs each variant with it beside the first; --variants N runs only the
- * first N variants (1: FiLM, the module the database trains).
+ * first N variants (1: FiLM, the module the database trains); --targets
+ * measures cold users of adapted targets instead (run_targets, printed;
+ * `make report-cold-targets`).
  */
 #include <math.h>
 #include <stdio.h>
@@ -559,6 +561,17 @@ hold_out(const world *w, uint64_t seed, int div, bool warm, xd_dataset **ds_out,
 }
 
 static void
+holdout_free(xd_holdout *h)
+{
+	free(h->off);
+	free(h->warm);
+	free(h->warm_rows);
+	free(h->items);
+	free(h->num);
+	free(h->codes);
+}
+
+static void
 run_world(const world *w, uint64_t seed, run_result *rr)
 {
 	xd_rng		rng;
@@ -679,12 +692,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
-	free(h.off);
-	free(h.warm);
-	free(h.warm_rows);
-	free(h.items);
-	free(h.num);
-	free(h.codes);
+	holdout_free(&h);
 }
 
 /* ---------------------------------------------------------------- the report */
@@ -1221,12 +1229,7 @@ run_targets(int n_seeds, long long first_seed)
 				xd_transfer_result_free(&tr);
 			}
 			xd_dataset_free(ds);
-			free(h.off);
-			free(h.warm);
-			free(h.warm_rows);
-			free(h.items);
-			free(h.num);
-			free(h.codes);
+			holdout_free(&h);
 		}
 		xd_cold_free(scold);
 		xd_dist_encoders_free(enc);

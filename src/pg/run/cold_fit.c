@@ -32,6 +32,20 @@ cold_fit_reset(void *arg)
 	f->cold = NULL;
 }
 
+/* A fit's result in cxt, its module freed with cxt (error or not). */
+static XdColdFit *
+cold_fit_new(const XdModelDef *md, MemoryContext cxt)
+{
+	XdColdFit  *f = MemoryContextAllocZero(cxt, sizeof(XdColdFit));
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+
+	cb->func = cold_fit_reset;
+	cb->arg = f;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	f->enabled = md->cold;
+	return f;
+}
+
 /* A fit's options from the model's: what train's and adapt's modules share. */
 static void
 cold_fit_opts(const XdModelDef *md, xd_model *model, const xd_hooks *hooks, xd_cold_opts *o)
@@ -62,15 +76,10 @@ XdColdFit *
 xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 			  const xd_hooks *hooks, MemoryContext cxt)
 {
-	XdColdFit  *f = MemoryContextAllocZero(cxt, sizeof(XdColdFit));
-	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+	XdColdFit  *f = cold_fit_new(md, cxt);
 	xd_cold_opts o;
 	xd_status	st;
 
-	cb->func = cold_fit_reset;
-	cb->arg = f;
-	MemoryContextRegisterResetCallback(cxt, cb);
-	f->enabled = md->cold;
 	if (!md->cold)
 		return f;
 	xd_cold_opts_default(&o);
@@ -81,7 +90,6 @@ xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 	xdpg_check_status(st, "meta-training the cold-start module");
 	return f;
 }
-
 
 /*
  * An adapted target's module (xd_cold_train_target) for its fitted model on
@@ -96,15 +104,10 @@ xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds
 					 xd_cold *source, bool own_towers, const char *without,
 					 const xd_hooks *hooks, MemoryContext cxt)
 {
-	XdColdFit  *f = MemoryContextAllocZero(cxt, sizeof(XdColdFit));
-	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+	XdColdFit  *f = cold_fit_new(md, cxt);
 	xd_cold_opts o;
 	xd_status	st;
 
-	cb->func = cold_fit_reset;
-	cb->arg = f;
-	MemoryContextRegisterResetCallback(cxt, cb);
-	f->enabled = md->cold;
 	f->target = true;
 	if (!md->cold)
 		return f;
