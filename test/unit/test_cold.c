@@ -1548,10 +1548,17 @@ XD_TEST(cold_target_module_slow)
 		XD_CHECK(t2.kept == (xd_cold_start) xd_cold_pick(t2.cand, 3));
 		/* the others are handed back, the kept one is *out */
 		for (int i = 0; i < XD_COLD_N_STARTS; i++)
-		{
 			XD_CHECK((cands[i] == NULL) == (i == (int) t2.kept));
-			xd_cold_free(cands[i]);
+		/* a fresh start is another module than the source's, trained or not */
+		for (int i = 0; i < XD_COLD_START_FRESH; i++)
+		{
+			xd_cold    *fresh = cands[XD_COLD_START_FRESH] ? cands[XD_COLD_START_FRESH] : b;
+			xd_cold    *other = cands[i] ? cands[i] : b;
+
+			XD_CHECK(!cold_same(fresh, other));
 		}
+		for (int i = 0; i < XD_COLD_N_STARTS; i++)
+			xd_cold_free(cands[i]);
 	}
 	xd_cold_free(b);
 	b = NULL;
