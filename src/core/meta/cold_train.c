@@ -976,17 +976,26 @@ xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
 	 */
 	oo = *o;
 	oo.max_epochs = 0;
-	st = xd_cold_train(model, ds, source, &oo, &cand[n], &reps[n]);
-	n++;
-	if (st == XD_OK)
+	for (int c = 0; c < (own_towers ? 3 : 2) && st == XD_OK; c++, n++)
 	{
-		st = xd_cold_train(model, ds, source, o, &cand[n], &reps[n]);
-		n++;
-	}
-	if (st == XD_OK && own_towers)
-	{
-		st = xd_cold_train(model, ds, NULL, o, &cand[n], &reps[n]);
-		n++;
+		st = xd_cold_train(model, ds, c == XD_COLD_START_FRESH ? NULL : source,
+						   c == XD_COLD_START_AS_IS ? &oo : o, &cand[c], &reps[c]);
+		/*
+		 * xd_cold_pick scans in order, so a candidate the best so far
+		 * beats is never kept: without cands it is freed at once (each
+		 * holds a prior's table of up to XD_COLD_PRIOR_MAX_BYTES)
+		 */
+		if (!cands && st == XD_OK)
+		{
+			int			best = xd_cold_pick(reps, c + 1);
+
+			for (int j = 0; j <= c; j++)
+				if (j != best)
+				{
+					xd_cold_free(cand[j]);
+					cand[j] = NULL;
+				}
+		}
 	}
 	rep->n_cand = n;
 	if (st == XD_OK)
