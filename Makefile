@@ -20,6 +20,10 @@
 #                            fine-tuning and warm users; synthetic, DePaulMovie and the
 #                            Tijuana restaurants (~30 min on the shared machine)
 #   make report-cold-real    the real tables alone, printed (~7 min of CPU)
+#   make report-cold-targets cold users of adapted targets (DRR, target-only) on the
+#                            transfer report's world: the source's module as is,
+#                            meta-trained on the target, the heuristics; printed
+#                            (6 seeds, ~25 min on the shared machine)
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations, synthetic
@@ -151,7 +155,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-targets report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -220,6 +224,9 @@ report-cold: check-core-headers build/bench/report_cold
 	bash test/real/cold_data.sh || echo "report-cold: no real data, synthetic only"
 	@mkdir -p docs/img
 	build/bench/report_cold $(REPORT_COLD_FLAGS) docs $(COLD_TABLES)
+
+report-cold-targets: check-core-headers build/bench/report_cold
+	build/bench/report_cold --repeat --targets --seeds 6 build
 
 report-cold-real: check-core-headers build/bench/report_cold
 	bash test/real/cold_data.sh

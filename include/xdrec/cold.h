@@ -501,4 +501,68 @@ xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
  */
 int			xd_cold_pick(const xd_cold_report *reps, int n);
 
+/* ---------------------------------------------------------------- adapted targets */
+
+/*
+ * A target domain's module (docs/cold-start.md, Adapted targets), meta-
+ * trained on episodes cut from the target's training rows with the adapted
+ * model frozen, the source's module its learned initialisation. FiLM
+ * modulates whatever user tower the target's model scores with: under DRR
+ * (and the few-shot adaptation) the source's frozen tower, after the
+ * target's residual (eq. 19); under Anneal the tower fine-tuned from the
+ * source's; under target-only the target's own tower, trained from
+ * scratch, for which the source's heads were not learned, so a module
+ * from a fresh start is a candidate there too.
+ *
+ * Candidates, kept by xd_cold_pick on the target's validation episodes:
+ *   XD_COLD_START_AS_IS        the source's module, no epoch (the prior's
+ *                              table counted on the target, its floor and
+ *                              scale chosen again on the target)
+ *   XD_COLD_START_FROM_SOURCE  meta-trained from it (o: few epochs, an early
+ *                              stop soon: xd_cold_target_opts_default)
+ *   XD_COLD_START_FRESH        meta-trained from xd_cold_init (own_towers)
+ * A target with fewer than XD_COLD_TARGET_MIN_USERS users of two training
+ * rows, or of a training and a validation row, is too small to cut episodes
+ * from or to stop on: the source's module as is, without validation (the
+ * floor and scale the source chose), and too_small says so.
+ */
+#define XD_COLD_TARGET_EPOCHS 8
+#define XD_COLD_TARGET_MIN_USERS 20
+
+typedef enum xd_cold_start
+{
+	XD_COLD_START_AS_IS = 0,
+	XD_COLD_START_FROM_SOURCE,
+	XD_COLD_START_FRESH,
+	XD_COLD_N_STARTS
+} xd_cold_start;
+
+const char *xd_cold_start_name(xd_cold_start s);
+
+typedef struct xd_cold_target_report
+{
+	xd_cold_start kept;
+	bool		too_small;		/* kept as is without a validation */
+	int			n_cand;			/* candidates trained: 0 when too small */
+	xd_cold_report cand[XD_COLD_N_STARTS];	/* each candidate's, by xd_cold_start */
+	int64_t		n_train_users;	/* users with two training rows */
+	int64_t		n_valid_users;	/* ... with a training and a validation row */
+	double		seconds;		/* every candidate's */
+} xd_cold_target_report;
+
+/* xd_cold_opts_default with a target's budget: XD_COLD_TARGET_EPOCHS, patience 2. */
+void		xd_cold_target_opts_default(xd_cold_opts *o);
+
+/*
+ * The module of a target (above) for its adapted model on ds (the target's
+ * data), from source (the source's module; film and hidden as o's). The
+ * model and source are only read; *out is the kept candidate. cands (may
+ * be NULL: freed) receives the others, [XD_COLD_N_STARTS] by xd_cold_start,
+ * NULL for the kept one and those not trained, for the caller to free (a
+ * report compares them). XD_EINVAL without a source or on a mismatch.
+ */
+xd_status	xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
+								 bool own_towers, const xd_cold_opts *o, xd_cold **out,
+								 xd_cold_target_report *rep, xd_cold **cands);
+
 #endif

@@ -37,7 +37,9 @@
  * K negatives (xd_cold_opts.rank_negatives; --rank-popular: drawn by
  * popularity, logQ-corrected), --paired-rank K (--paired-rank-pop K) also
  * runs each variant with it beside the first; --variants N runs only the
- * first N variants (1: FiLM, the module the database trains).
+ * first N variants (1: FiLM, the module the database trains); --targets
+ * measures cold users of adapted targets instead (run_targets, printed;
+ * `make report-cold-targets`).
  */
 #include <math.h>
 #include <stdio.h>
@@ -47,8 +49,10 @@
 #include "xdrec/clock.h"
 #include "xdrec/cold.h"
 #include "xdrec/coldeval.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/generate.h"
 #include "xdrec/train.h"
+#include "xdrec/transfer.h"
 
 #define KMAX 20
 #define N_SEEDS 2			/* by default; --seeds N */
@@ -157,21 +161,15 @@ die(const char *what, xd_status st)
 
 /* ---------------------------------------------------------------- worlds */
 
+/* domain k of a generated world, its rows copied */
 static world
-synthetic_world(void)
+world_of(const xd_generated *g, int k, const char *name)
 {
-	xd_gen_config gc;
-	xd_generated *g;
-	xd_status	st;
+	const xd_dataset *ds = g->domains[k].ds;
 	world		w;
-	const xd_dataset *ds;
 
-	xd_gen_config_default(&gc);
-	if ((st = xd_generate(&gc, &g)) != XD_OK)
-		die("generate", st);
-	ds = g->domains[0].ds;
 	memset(&w, 0, sizeof(w));
-	w.name = "synthetic (source domain)";
+	w.name = name;
 	xd_schema_copy(&w.schema, &g->schema);
 	w.n_users = ds->n_users;
 	w.n_items = ds->n_items;
@@ -184,6 +182,21 @@ synthetic_world(void)
 	memcpy(w.items, ds->items, sizeof(int32_t) * w.n_rows);
 	memcpy(w.num, ds->num, sizeof(float) * w.n_rows * w.schema.n_num);
 	memcpy(w.codes, ds->codes, sizeof(int32_t) * w.n_rows * w.schema.n_codes);
+	return w;
+}
+
+static world
+synthetic_world(void)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_status	st;
+	world		w;
+
+	xd_gen_config_default(&gc);
+	if ((st = xd_generate(&gc, &g)) != XD_OK)
+		die("generate", st);
+	w = world_of(g, 0, "synthetic (source domain)");
 	xd_generated_free(g);
 	return w;
 }
@@ -416,8 +429,16 @@ print_paired(const world *w, uint64_t seed, const run_result *rr,
 				rr->meta_seconds[v]);
 }
 
+/*
+ * The held-out split of world w for a seed: users with more than KMAX rows
+ * are eligible; a seeded 1/div of them (at most 200) are held out entirely
+ * (cold), and with warm another as many are trained on their first rows
+ * until KMAX of those fall in the training split (warm comparison users);
+ * everyone else trains as usual. *ds_out: the training data, finalized;
+ * *h: the held-out users' rows, cold ones first (the caller frees both).
+ */
 static void
-run_world(const world *w, uint64_t seed, run_result *rr)
+hold_out(const world *w, uint64_t seed, int div, bool warm, xd_dataset **ds_out, xd_holdout *h)
 {
 	const uint64_t split_seed = 42 + seed;
 	int64_t    *off = calloc(w->n_users + 1, sizeof(int64_t));
@@ -429,23 +450,10 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	int32_t		n_elig = 0;
 	xd_rng		rng;
 	xd_dataset *ds;
-	xd_holdout	h;
-	xd_config	cfg;
-	xd_model   *model;
-	xd_train_opts to;
-	xd_train_result tr;
-	xd_cold_opts co;
-	xd_cold_report crep[N_VARIANTS],
-				crep_unscaled[N_VARIANTS];	/* --paired-scale */
-	xd_cold    *cold[N_VARIANTS],
-			   *unscaled[N_VARIANTS];
-	static xd_coldeval_result res_unscaled[N_VARIANTS];	/* large */
-	xd_coldeval_opts eo;
 	xd_status	st;
 	int			nn = w->schema.n_num,
 				nc = w->schema.n_codes;
 	int32_t		n_hold;
-	double		t0;
 
 	for (int64_t r = 0; r < w->n_rows; r++)
 		off[w->users[r] + 1]++;
@@ -466,12 +474,12 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		elig[i] = elig[j];
 		elig[j] = t;
 	}
-	n_hold = n_elig / 10 < 200 ? n_elig / 10 : 200;
+	n_hold = n_elig / div < 200 ? n_elig / div : 200;
 	if (n_hold < 5)
 		n_hold = n_elig / 3;
 	for (int32_t i = 0; i < n_hold; i++)
 		role[elig[i]] = 1;
-	for (int32_t i = n_hold; i < 2 * n_hold && i < n_elig; i++)
+	for (int32_t i = n_hold; warm && i < 2 * n_hold && i < n_elig; i++)
 	{
 		int32_t		u = elig[i];
 		int			k = 0;
@@ -516,17 +524,17 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		die("finalize", st);
 
 	/* the held-out users' rows, cold ones first */
-	memset(&h, 0, sizeof(h));
-	h.off = calloc(2 * n_hold + 1, sizeof(int64_t));
-	h.warm = malloc(sizeof(int32_t) * 2 * n_hold);
-	h.warm_rows = malloc(sizeof(int32_t) * 2 * n_hold);
-	h.items = malloc(sizeof(int32_t) * w->n_rows);
-	h.num = malloc(sizeof(float) * w->n_rows * (nn > 0 ? nn : 1));
-	h.codes = malloc(sizeof(int32_t) * w->n_rows * (nc > 0 ? nc : 1));
+	memset(h, 0, sizeof(*h));
+	h->off = calloc(2 * n_hold + 1, sizeof(int64_t));
+	h->warm = malloc(sizeof(int32_t) * 2 * n_hold);
+	h->warm_rows = malloc(sizeof(int32_t) * 2 * n_hold);
+	h->items = malloc(sizeof(int32_t) * w->n_rows);
+	h->num = malloc(sizeof(float) * w->n_rows * (nn > 0 ? nn : 1));
+	h->codes = malloc(sizeof(int32_t) * w->n_rows * (nc > 0 ? nc : 1));
 	for (int32_t i = 0; i < 2 * n_hold && i < n_elig; i++)
 	{
 		int32_t		u = elig[i];
-		int64_t		at = h.off[h.n_users];
+		int64_t		at = h->off[h->n_users];
 
 		if (role[u] == 0)
 			continue;
@@ -534,14 +542,56 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		{
 			int64_t		r = byuser[j];
 
-			h.items[at] = w->items[r];
-			memcpy(h.num + at * nn, w->num + r * nn, sizeof(float) * nn);
-			memcpy(h.codes + at * nc, w->codes + r * nc, sizeof(int32_t) * nc);
+			h->items[at] = w->items[r];
+			memcpy(h->num + at * nn, w->num + r * nn, sizeof(float) * nn);
+			memcpy(h->codes + at * nc, w->codes + r * nc, sizeof(int32_t) * nc);
 		}
-		h.warm[h.n_users] = role[u] == 2 ? u : -1;
-		h.warm_rows[h.n_users] = (int32_t) prefix[u];
-		h.off[++h.n_users] = at;
+		h->warm[h->n_users] = role[u] == 2 ? u : -1;
+		h->warm_rows[h->n_users] = (int32_t) prefix[u];
+		h->off[++h->n_users] = at;
 	}
+
+	*ds_out = ds;
+	free(off);
+	free(byuser);
+	free(fill);
+	free(elig);
+	free(role);
+	free(prefix);
+}
+
+static void
+holdout_free(xd_holdout *h)
+{
+	free(h->off);
+	free(h->warm);
+	free(h->warm_rows);
+	free(h->items);
+	free(h->num);
+	free(h->codes);
+}
+
+static void
+run_world(const world *w, uint64_t seed, run_result *rr)
+{
+	xd_rng		rng;
+	xd_dataset *ds;
+	xd_holdout	h;
+	xd_config	cfg;
+	xd_model   *model;
+	xd_train_opts to;
+	xd_train_result tr;
+	xd_cold_opts co;
+	xd_cold_report crep[N_VARIANTS],
+				crep_unscaled[N_VARIANTS];	/* --paired-scale */
+	xd_cold    *cold[N_VARIANTS],
+			   *unscaled[N_VARIANTS];
+	static xd_coldeval_result res_unscaled[N_VARIANTS];	/* large */
+	xd_coldeval_opts eo;
+	xd_status	st;
+	double		t0;
+
+	hold_out(w, seed, 10, true, &ds, &h);
 
 	/* MMT-Net, DESIGN.md section 3 defaults */
 	xd_config_defaults(&cfg);
@@ -642,18 +692,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
-	free(h.off);
-	free(h.warm);
-	free(h.warm_rows);
-	free(h.items);
-	free(h.num);
-	free(h.codes);
-	free(off);
-	free(byuser);
-	free(fill);
-	free(elig);
-	free(role);
-	free(prefix);
+	holdout_free(&h);
 }
 
 /* ---------------------------------------------------------------- the report */
@@ -970,6 +1009,323 @@ plot(const char *dir, const char *datpath, int n_worlds, const char **titles)
 	pclose(gp);
 }
 
+
+/* ---------------------------------------------------------------- --targets */
+
+/*
+ * --targets: cold users of adapted targets (docs/cold-start.md, Adapted
+ * targets). The transfer report's shared world (report_transfer.c: seed
+ * 42, source 2000 users x 1000 items x 40,000 rows; its targets 3 and 4,
+ * 300 x 200 x 4,000 and 600 x 400 x 8,000); per seed the source is trained
+ * (xd_transfer_train_source, the product's defaults) with its
+ * distributional encoders and its module (xd_cold_train), then in each
+ * target half of the users with more than KMAX rows are held out (cold),
+ * the target is adapted without them (DRR, target-only) and its module
+ * made (xd_cold_train_target: the source's as is, meta-trained from it,
+ * and from a fresh start over target-only's own towers), and the protocol
+ * ranks the held-out users at K = 5 and 20 with each candidate, the kept
+ * one, and the heuristics. Every number is paired: the same users, queries
+ * and supports.
+ */
+#define TG_TARGETS 2
+#define TG_METHODS 2
+#define TG_MAX_RUNS (MAX_SEEDS * TG_TARGETS)
+enum
+{
+	TG_AS_IS, TG_FROM_SOURCE, TG_FRESH, TG_KEPT, TG_POP_DOMAIN, TG_POP_CONTEXT,
+	TG_SUPPORT_FIRST, TG_N_ROWS
+};
+static const char *const tg_row_names[TG_N_ROWS] = {
+	"source's module as is", "meta-trained from the source's", "meta-trained from a fresh start",
+	"kept on validation", "pop_domain", "pop_context", "support_first"
+};
+
+typedef struct tg_run
+{
+	double		hit[2][TG_N_ROWS];	/* K = 5, 20; NAN when not run */
+	int64_t		n_users;
+	int64_t		n_queries;
+	int			kept;
+	bool		too_small;
+	double		adapt_seconds;
+	double		meta_seconds;	/* xd_cold_train_target, every candidate */
+	double		cand_seconds[XD_COLD_N_STARTS];
+	int			epochs[XD_COLD_N_STARTS];
+} tg_run;
+
+static void
+tg_eval(xd_model *model, xd_cold *cold, const xd_dataset *ds, const xd_holdout *h,
+		uint64_t seed, tg_run *r, int row, bool heuristics)
+{
+	static xd_coldeval_result res;	/* large */
+	xd_coldeval_opts eo;
+	xd_status	st;
+
+	xd_coldeval_opts_default(&eo);
+	eo.seed = seed;
+	eo.n_ks = 2;
+	eo.ks[0] = 5;
+	eo.ks[1] = KMAX;
+	if ((st = xd_coldeval_run(model, cold, ds, h, &eo, &res)) != XD_OK)
+		die("cold protocol", st);
+	for (int k = 0; k < 2; k++)
+	{
+		r->hit[k][row] = res.cell[k][XD_COLD_CMML].hit10;
+		if (heuristics)
+		{
+			r->hit[k][TG_POP_DOMAIN] = res.cell[k][XD_COLD_POP_DOMAIN].hit10;
+			r->hit[k][TG_POP_CONTEXT] = res.cell[k][XD_COLD_POP_CONTEXT].hit10;
+			r->hit[k][TG_SUPPORT_FIRST] = res.cell[k][XD_COLD_SUPPORT_FIRST].hit10;
+		}
+	}
+	r->n_users = res.n_cold_users;
+	r->n_queries = res.cell[0][XD_COLD_CMML].n;
+}
+
+/* mean and standard error over n runs of a[i] - b[i] (b NULL: of a) */
+static void
+tg_mean_se(const double *a, const double *b, int n, double *mean, double *se)
+{
+	double		s = 0.0,
+				ss = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += a[i] - (b ? b[i] : 0.0);
+	*mean = s / n;
+	for (int i = 0; i < n; i++)
+	{
+		double		d = a[i] - (b ? b[i] : 0.0) - *mean;
+
+		ss += d * d;
+	}
+	*se = n > 1 ? sqrt(ss / (n - 1) / n) : 0.0;
+}
+
+static void
+run_targets(int n_seeds, long long first_seed)
+{
+	static const int32_t users[TG_TARGETS] = {300, 600};
+	static const int32_t items[TG_TARGETS] = {200, 400};
+	static const int64_t rows[TG_TARGETS] = {4000, 8000};
+	static const xd_transfer_method methods[TG_METHODS] = {XD_TRANSFER_DRR,
+	XD_TRANSFER_TARGET_ONLY};
+	static tg_run runs[TG_METHODS][TG_MAX_RUNS];
+	xd_generated *g[TG_TARGETS];
+	world		tw[TG_TARGETS];
+	int			n_runs = 0;
+	double		source_seconds = 0.0,
+				source_meta = 0.0;
+	xd_status	st;
+
+	for (int t = 0; t < TG_TARGETS; t++)
+	{
+		xd_gen_config gc;
+
+		xd_gen_config_default(&gc);
+		gc.seed = 42;
+		gc.split_seed = 42;
+		gc.n_domains = t + 4;	/* report_transfer's targets 3 and 4 */
+		gc.src_interactions = 40000;
+		gc.tgt_users = users[t];
+		gc.tgt_items = items[t];
+		gc.tgt_interactions = rows[t];
+		if ((st = xd_generate(&gc, &g[t])) != XD_OK)
+			die("generate", st);
+		tw[t] = world_of(g[t], t + 3, t == 0 ? "target 3" : "target 4");
+	}
+	for (int s = 0; s < n_seeds; s++)
+	{
+		uint64_t	seed = (uint64_t) (first_seed + s);
+		const xd_dataset *src = g[0]->domains[0].ds;
+		xd_config	cfg;
+		xd_transfer_opts to;
+		xd_transfer_result sr;
+		xd_dist_encoder_opts eo;
+		xd_dist_encoders *enc;
+		xd_cold_opts co;
+		xd_cold_report crep;
+		xd_cold    *scold;
+		double		t0 = xd_clock_seconds();
+
+		xd_config_defaults(&cfg);
+		cfg.m = src->enc.schema.m;
+		cfg.m_I = src->enc.schema.m_I;
+		cfg.m_H = src->enc.schema.m_H;
+		cfg.m_A = src->enc.schema.m_A;
+		cfg.seed = seed;
+		cfg.repeat = with_repeat;
+		xd_transfer_opts_default(&to);
+		to.seed = seed;
+		if ((st = xd_transfer_train_source(&cfg, src, &to, &sr)) != XD_OK)
+			die("source", st);
+		source_seconds += xd_clock_seconds() - t0;
+		xd_dist_encoder_opts_default(&eo);
+		if ((st = xd_dist_encoders_train(sr.model, src, &eo, &enc, NULL)) != XD_OK)
+			die("encoders", st);
+		xd_cold_opts_default(&co);
+		co.seed = seed;
+		if ((st = xd_cold_train(sr.model, src, NULL, &co, &scold, &crep)) != XD_OK)
+			die("source's module", st);
+		source_meta += crep.seconds;
+		fprintf(stderr, "seed %llu: source %.0f s, its module %.0f s (%d epochs)\n",
+				(unsigned long long) seed, xd_clock_seconds() - t0 - crep.seconds,
+				crep.seconds, crep.epochs);
+		for (int t = 0; t < TG_TARGETS; t++, n_runs++)
+		{
+			xd_dataset *ds;
+			xd_holdout	h;
+
+			hold_out(&tw[t], seed, 2, false, &ds, &h);
+			for (int mi = 0; mi < TG_METHODS; mi++)
+			{
+				tg_run	   *r = &runs[mi][n_runs];
+				xd_transfer_result tr;
+				xd_cold_target_report trep;
+				xd_cold    *kept,
+						   *cands[XD_COLD_N_STARTS];
+
+				for (int k = 0; k < 2; k++)
+					for (int i = 0; i < TG_N_ROWS; i++)
+						r->hit[k][i] = NAN;
+				xd_transfer_opts_default(&to);
+				to.method = methods[mi];
+				to.seed = seed;
+				t0 = xd_clock_seconds();
+				if ((st = xd_transfer(sr.shared, enc, ds, &to, &tr)) != XD_OK)
+					die("transfer", st);
+				r->adapt_seconds = xd_clock_seconds() - t0;
+				xd_cold_target_opts_default(&co);
+				co.seed = seed;
+				if ((st = xd_cold_train_target(tr.model, ds, scold,
+											   methods[mi] == XD_TRANSFER_TARGET_ONLY, &co,
+											   &kept, &trep, cands)) != XD_OK)
+					die("target's module", st);
+				r->meta_seconds = trep.seconds;
+				r->kept = trep.kept;
+				r->too_small = trep.too_small;
+				for (int c = 0; c < XD_COLD_N_STARTS; c++)
+				{
+					r->cand_seconds[c] = trep.cand[c].seconds;
+					r->epochs[c] = trep.cand[c].epochs;
+				}
+				tg_eval(tr.model, kept, ds, &h, seed, r, TG_KEPT, true);
+				for (int c = 0; c < XD_COLD_N_STARTS; c++)
+				{
+					xd_cold    *m = c == (int) trep.kept ? kept : cands[c];
+
+					if (m)
+						tg_eval(tr.model, m, ds, &h, seed, r, TG_AS_IS + c, false);
+					xd_cold_free(cands[c]);
+				}
+				fprintf(stderr, "  %s %s: %lld cold users, %lld queries; adapt %.1f s, module %.1f s "
+						"(kept %s); K = 5: as is %.3f, from source %.3f, fresh %.3f, "
+						"support_first %.3f, pop_context %.3f\n",
+						tw[t].name, xd_transfer_method_name(methods[mi]),
+						(long long) r->n_users, (long long) r->n_queries, r->adapt_seconds,
+						r->meta_seconds, xd_cold_start_name(trep.kept),
+						r->hit[0][TG_AS_IS], r->hit[0][TG_FROM_SOURCE], r->hit[0][TG_FRESH],
+						r->hit[0][TG_SUPPORT_FIRST], r->hit[0][TG_POP_CONTEXT]);
+				xd_cold_free(kept);
+				xd_transfer_result_free(&tr);
+			}
+			xd_dataset_free(ds);
+			holdout_free(&h);
+		}
+		xd_cold_free(scold);
+		xd_dist_encoders_free(enc);
+		xd_transfer_result_free(&sr);
+	}
+
+	/* the tables: means over runs (seeds x targets), paired differences */
+	printf("## Cold users of adapted targets (report_cold --targets, %d seeds from %lld, "
+		   "%d runs a method)\n\n", n_seeds, first_seed, n_runs);
+	for (int mi = 0; mi < TG_METHODS; mi++)
+	{
+		double		a[TG_MAX_RUNS],
+					b[TG_MAX_RUNS],
+					mean,
+					se;
+		int			kept_n[XD_COLD_N_STARTS] = {0};
+		double		adapt = 0.0,
+					meta = 0.0;
+
+		printf("### %s\n\n| HitRate@10 | K = 5 | K = 20 | K = 5 minus support_first | "
+			   "K = 5 minus pop_context | K = 20 minus support_first |\n|---|---|---|---|---|---|\n",
+			   xd_transfer_method_name(methods[mi]));
+		for (int i = 0; i < TG_N_ROWS; i++)
+		{
+			if (isnan(runs[mi][0].hit[0][i]))
+				continue;
+			printf("| %s", tg_row_names[i]);
+			for (int k = 0; k < 2; k++)
+			{
+				for (int r = 0; r < n_runs; r++)
+					a[r] = runs[mi][r].hit[k][i];
+				tg_mean_se(a, NULL, n_runs, &mean, &se);
+				printf(" | %.4f", mean);
+			}
+			for (int c = 0; c < 3; c++)
+			{
+				int			k = c == 2 ? 1 : 0;
+				int			base = c == 1 ? TG_POP_CONTEXT : TG_SUPPORT_FIRST;
+
+				for (int r = 0; r < n_runs; r++)
+				{
+					a[r] = runs[mi][r].hit[k][i];
+					b[r] = runs[mi][r].hit[k][base];
+				}
+				tg_mean_se(a, b, n_runs, &mean, &se);
+				printf(" | %+.4f ± %.4f", mean, se);
+			}
+			printf(" |\n");
+		}
+		for (int r = 0; r < n_runs; r++)
+		{
+			kept_n[runs[mi][r].kept]++;
+			adapt += runs[mi][r].adapt_seconds;
+			meta += runs[mi][r].meta_seconds;
+		}
+		/* the kept one against the source's as is, and against from the source */
+		for (int c = 0; c < 2; c++)
+			for (int k = 0; k < 2; k++)
+			{
+				for (int r = 0; r < n_runs; r++)
+				{
+					a[r] = runs[mi][r].hit[k][c == 0 ? TG_FROM_SOURCE : TG_KEPT];
+					b[r] = runs[mi][r].hit[k][c == 0 ? TG_AS_IS : TG_FROM_SOURCE];
+				}
+				tg_mean_se(a, b, n_runs, &mean, &se);
+				printf("%s K = %d: %+.4f ± %.4f\n", c == 0 ? "- meta-trained from the source's minus as is," :
+					   "- kept minus meta-trained from the source's,", k == 0 ? 5 : KMAX, mean, se);
+			}
+		printf("- kept: as is %d, from the source %d, fresh %d of %d runs\n",
+			   kept_n[0], kept_n[1], kept_n[2], n_runs);
+		printf("- seconds per run: adapt %.1f, the target's module %.1f (%.2fx adapt); per "
+			   "candidate:", adapt / n_runs, meta / n_runs, meta / adapt);
+		for (int c = 0; c < XD_COLD_N_STARTS; c++)
+		{
+			double		cs = 0.0,
+						ep = 0.0;
+
+			for (int r = 0; r < n_runs; r++)
+			{
+				cs += runs[mi][r].cand_seconds[c];
+				ep += runs[mi][r].epochs[c];
+			}
+			printf(" %s %.1f s (%.1f epochs)", xd_cold_start_name((xd_cold_start) c), cs / n_runs,
+				   ep / n_runs);
+		}
+		printf("\n- cold users per run:");
+		for (int r = 0; r < n_runs; r++)
+			printf(" %lld", (long long) runs[mi][r].n_users);
+		printf("\n\n");
+	}
+	printf("Source per seed: %.0f s of training, %.0f s its module.\n", source_seconds / n_seeds,
+		   source_meta / n_seeds);
+	for (int t = 0; t < TG_TARGETS; t++)
+		xd_generated_free(g[t]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -980,6 +1336,7 @@ main(int argc, char **argv)
 				real_seeds = 0;
 	long long	first_seed = FIRST_SEED;
 	bool		real_only = false;
+	bool		targets = false;
 	world		worlds[9];
 	int			n_worlds = 0;
 	const char *titles[9];
@@ -1019,6 +1376,8 @@ main(int argc, char **argv)
 			max_variants = atoi(argv[++a]);
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
+		else if (strcmp(argv[a], "--targets") == 0)
+			targets = true;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
 			n_seeds = atoi(argv[++a]);
 		else if (strcmp(argv[a], "--real-seeds") == 0 && a + 1 < argc)
@@ -1041,11 +1400,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
 				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] "
 				"[--rank-negatives K [--rank-popular]] [--paired-rank K | --paired-rank-pop K] "
-				"[--variants N] [--real-only] "
+				"[--variants N] [--real-only] [--targets] "
 				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, "
 				"S >= 0, X in 0..1, K in 1..%d)\n",
 				MAX_SEEDS, XD_COLD_RANK_MAX);
 		return 2;
+	}
+	if (targets)
+	{
+		run_targets(n_seeds, first_seed);
+		return 0;
 	}
 	if (!real_only)
 		worlds[n_worlds++] = synthetic_world();

@@ -75,6 +75,12 @@ for t in cold.enc.W1 cold.film.g1.W cold.prior.N cold.rep.floor fs.stop.Wx biao.
 		|| fail "the source version $C_V does not store $t"
 done
 
+# ... and the target's own module with the target (adapt, docs/cold-start.md)
+for t in cold.enc.W1 cold.prior.N; do
+	[ "$(q -c "SELECT count(*) FROM xdrec.weight WHERE version_id = $D_V AND tensor = '$t'")" = 1 ] \
+		|| fail "the target version $D_V does not store $t"
+done
+
 # calls <target> [only]: the calls a case makes, one per line; C: the cold
 # paths and adapt's fewshot (reads the meta-learner); with "only" the one
 # call that reads what the case changes: adapt, coldeval (evaluate's
@@ -112,6 +118,8 @@ it_tamper_helpers "$WORK/helpers.sql"
 # version, @P@ the version holding its modules (the source for D and E).
 CASES=$(cat <<'CASES'
 C|cold: an encoder tensor missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.enc.W1'
+D|cold: a target's encoder tensor missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.enc.W1'
+D|cold: a target's prior counts of the source's items|@W@ (SELECT data FROM xdrec.weight WHERE version_id = @P@ AND tensor = 'cold.prior.N') WHERE version_id = @V@ AND tensor = 'cold.prior.N'
 C|cold: a FiLM head missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.film.g2.b'
 C|cold: the prior's counts missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.prior.N'
 C|cold: the prior's k missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.prior.k'

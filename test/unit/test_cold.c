@@ -22,6 +22,7 @@
 #include "xdrec/sample.h"
 #include "xdrec/serve.h"
 #include "xdrec/train.h"
+#include "xdrec/transfer.h"
 
 static void
 perturb(xd_param *p, float sd, xd_rng *rng)
@@ -1424,4 +1425,197 @@ XD_TEST(cold_meta_training_slow)
 	xd_cold_free(c1);
 	xd_cold_free(c2);
 	small_world_free(&w);
+}
+
+/* ---------------------------------------------------------------- adapted targets */
+
+/* every tensor of a and b equal, bit for bit (same layout) */
+static bool
+cold_same(const xd_cold *a, const xd_cold *b)
+{
+	bool		same = a->n_params == b->n_params;
+
+	for (int i = 0; same && i < a->n_params; i++)
+		same = a->params[i].rows == b->params[i].rows && a->params[i].cols == b->params[i].cols &&
+			memcmp(a->params[i].w, b->params[i].w,
+				   sizeof(float) * (size_t) a->params[i].rows * a->params[i].cols) == 0;
+	return same;
+}
+
+/*
+ * A target's module (cold.h, xd_cold_train_target): a generated source and
+ * target, MMT-Net on the source with its module, DRR on the target (no
+ * distributional encoders: no KL term), then the target's candidates.
+ */
+XD_TEST(cold_target_module_slow)
+{
+	xd_gen_config gc;
+	xd_generated *g = NULL;
+	const xd_dataset *src,
+			   *tgt;
+	xd_config	cfg;
+	xd_transfer_opts to;
+	xd_transfer_result sr,
+				tr;
+	xd_cold_opts o;
+	xd_cold_report srep,
+				r1;
+	xd_cold_target_report t1,
+				t2;
+	xd_cold    *scold = NULL,
+			   *a = NULL,
+			   *b = NULL,
+			   *m = NULL;
+
+	xd_gen_config_default(&gc);
+	gc.n_domains = 2;
+	gc.src_users = 300;
+	gc.src_items = 150;
+	gc.src_interactions = 12000;
+	gc.tgt_users = 200;
+	gc.tgt_items = 80;
+	gc.tgt_interactions = 4000;
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	src = g->domains[0].ds;
+	tgt = g->domains[1].ds;
+	xd_config_defaults(&cfg);
+	cfg.m = src->enc.schema.m;
+	cfg.m_I = src->enc.schema.m_I;
+	cfg.m_H = src->enc.schema.m_H;
+	cfg.m_A = src->enc.schema.m_A;
+	cfg.d = 16;
+	cfg.repeat = true;
+	xd_transfer_opts_default(&to);
+	to.max_epochs = 8;
+	to.seed = 5;
+	XD_REQUIRE(xd_transfer_train_source(&cfg, src, &to, &sr) == XD_OK);
+	xd_cold_opts_default(&o);
+	o.max_epochs = 3;
+	o.seed = 5;
+	XD_REQUIRE(xd_cold_train(sr.model, src, NULL, &o, &scold, &srep) == XD_OK);
+	to.method = XD_TRANSFER_DRR;
+	to.max_epochs = 4;
+	to.pretrain_epochs = 1;
+	XD_REQUIRE(xd_transfer(sr.shared, NULL, tgt, &to, &tr) == XD_OK);
+	XD_REQUIRE(tr.model->adapt != NULL);	/* FiLM under DRR's residual */
+
+	/* meta-trained from the source's module: another module, a lower loss */
+	xd_cold_target_opts_default(&o);
+	o.seed = 6;
+	XD_CHECK(o.max_epochs == XD_COLD_TARGET_EPOCHS && o.patience == 2);
+	XD_REQUIRE(xd_cold_train(tr.model, tgt, scold, &o, &m, &r1) == XD_OK);
+	XD_CHECK(r1.best_epoch >= 1 && r1.best_valid_loss < r1.first_valid_loss);
+	{
+		xd_param   *p = xd_cold_find_param(m, "cold.enc.W1"),
+				   *q = xd_cold_find_param(scold, "cold.enc.W1");
+
+		XD_REQUIRE(p && q && p->rows == q->rows && p->cols == q->cols);
+		XD_CHECK(memcmp(p->w, q->w, sizeof(float) * (size_t) p->rows * p->cols) != 0);
+	}
+	/* the prior's table is the target's own: its items, counted on its rows */
+	XD_REQUIRE(m->prior_N && m->n_items == tgt->n_items);
+	{
+		double		sum = 0.0;
+
+		for (int32_t v = 0; v < m->n_items; v++)
+			sum += m->prior_N->w[v];
+		XD_CHECK(sum == (double) tgt->n_split[XD_SPLIT_TRAIN]);
+	}
+
+	/* the candidates, picked on validation; deterministic under the seed */
+	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, false, &o, &a, &t1, NULL) == XD_OK);
+	XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, false, &o, &b, &t2, NULL) == XD_OK);
+	XD_CHECK(!t1.too_small && t1.n_cand == 2 && t1.n_train_users >= XD_COLD_TARGET_MIN_USERS);
+	XD_CHECK(t1.cand[XD_COLD_START_AS_IS].epochs == 0);
+	XD_CHECK(t1.cand[XD_COLD_START_FROM_SOURCE].best_valid_loss ==
+			 r1.best_valid_loss);
+	XD_CHECK(t1.kept == (xd_cold_start) xd_cold_pick(t1.cand, 2));
+	XD_CHECK(t1.kept == t2.kept && cold_same(a, b));
+	/* the kept candidate is the one trained with its options */
+	XD_CHECK(t1.kept != XD_COLD_START_FROM_SOURCE || cold_same(a, m));
+	printf("    target: valid HitRate@10 as is %.3f, from the source %.3f (loss %.4f -> %.4f), kept %s\n",
+		   t1.cand[0].valid_hit10, t1.cand[1].valid_hit10, r1.first_valid_loss,
+		   r1.best_valid_loss, xd_cold_start_name(t1.kept));
+	xd_cold_free(b);
+	b = NULL;
+
+	/* own towers: a fresh start is a third candidate */
+	{
+		xd_cold    *cands[XD_COLD_N_STARTS];
+
+		XD_REQUIRE(xd_cold_train_target(tr.model, tgt, scold, true, &o, &b, &t2, cands) == XD_OK);
+		XD_CHECK(t2.n_cand == 3 && t2.cand[XD_COLD_START_FRESH].epochs >= 1);
+		XD_CHECK(t2.kept == (xd_cold_start) xd_cold_pick(t2.cand, 3));
+		/* the others are handed back, the kept one is *out */
+		for (int i = 0; i < XD_COLD_N_STARTS; i++)
+			XD_CHECK((cands[i] == NULL) == (i == (int) t2.kept));
+		/* a fresh start is another module than the source's, trained or not */
+		for (int i = 0; i < XD_COLD_START_FRESH; i++)
+		{
+			xd_cold    *fresh = cands[XD_COLD_START_FRESH] ? cands[XD_COLD_START_FRESH] : b;
+			xd_cold    *other = cands[i] ? cands[i] : b;
+
+			XD_CHECK(!cold_same(fresh, other));
+		}
+		for (int i = 0; i < XD_COLD_N_STARTS; i++)
+			xd_cold_free(cands[i]);
+	}
+	xd_cold_free(b);
+	b = NULL;
+
+	/* a module of another shape is refused */
+	o.hidden = XD_COLD_HIDDEN / 2;
+	XD_CHECK(xd_cold_train_target(tr.model, tgt, scold, false, &o, &b, &t2, NULL) == XD_EINVAL &&
+			 b == NULL);
+	o.hidden = XD_COLD_HIDDEN;
+
+	/*
+	 * A target too small to cut episodes from: the source's module as is,
+	 * every tensor the source's but the prior's table, counted on the
+	 * target's rows
+	 */
+	{
+		xd_dataset *tiny;
+		int			n_nonprior = 0;
+
+		XD_REQUIRE(xd_dataset_create(&tgt->enc.schema, tgt->n_users, tgt->n_items, 0, 0,
+									 &tiny) == XD_OK);
+		for (int64_t r = 0; r < tgt->n_rows; r++)
+			if (tgt->users[r] < 10)
+				XD_REQUIRE(xd_dataset_append(tiny, tgt->users[r], tgt->items[r], 0.0f,
+											 tgt->num + r * tgt->enc.schema.n_num,
+											 tgt->codes + r * tgt->enc.schema.n_codes) == XD_OK);
+		XD_REQUIRE(xd_dataset_finalize(tiny, 42) == XD_OK);
+		XD_REQUIRE(xd_cold_train_target(tr.model, tiny, scold, false, &o, &b, &t2, NULL) == XD_OK);
+		XD_CHECK(t2.too_small && t2.n_cand == 0 && t2.kept == XD_COLD_START_AS_IS);
+		XD_REQUIRE(b && b->n_params == scold->n_params && b->n_items == tgt->n_items);
+		for (int i = 0; i < b->n_params; i++)
+		{
+			xd_param   *p = &b->params[i];
+			xd_param   *q = xd_cold_find_param(scold, p->name);
+
+			if (p == b->prior_N)
+				continue;
+			XD_REQUIRE(q);
+			XD_CHECK(memcmp(p->w, q->w, sizeof(float) * (size_t) p->rows * p->cols) == 0);
+			n_nonprior++;
+		}
+		XD_CHECK(n_nonprior == b->n_params - 1);
+		{
+			double		sum = 0.0;
+
+			for (int32_t v = 0; v < b->n_items; v++)
+				sum += b->prior_N->w[v];
+			XD_CHECK(sum == (double) tiny->n_split[XD_SPLIT_TRAIN]);
+		}
+		xd_dataset_free(tiny);
+	}
+
+	xd_cold_free(a);
+	xd_cold_free(b);
+	xd_cold_free(m);
+	xd_cold_free(scold);
+	xd_transfer_result_free(&tr);
+	xd_transfer_result_free(&sr);
+	xd_generated_free(g);
 }

@@ -853,3 +853,164 @@ done:
 	xd_user_rows_free(&lp.valid);
 	return st;
 }
+
+/* ---------------------------------------------------------------- adapted targets */
+
+void
+xd_cold_target_opts_default(xd_cold_opts *o)
+{
+	xd_cold_opts_default(o);
+	/* a target has few users: few passes, and an early stop soon */
+	o->max_epochs = XD_COLD_TARGET_EPOCHS;
+	o->patience = 2;
+}
+
+/*
+ * The source's module over a target's model unchanged but for what is the
+ * domain's own: the prior's table, counted from the target's training rows
+ * (its items are not the source's). The floor and the prior's scale are the
+ * source's choices; no validation is run.
+ */
+static xd_status
+xd_cold_as_is(xd_model *model, const xd_dataset *ds, xd_cold *source, xd_cold **out)
+{
+	xd_config	cfg = model->cfg;
+	const xd_schema *prior;
+	xd_cold    *c;
+	xd_status	st;
+
+	*out = NULL;
+	cfg.repeat = source->w_rho != NULL;
+	prior = source->prior_N && xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ?
+		&ds->enc.schema : NULL;
+	if ((st = xd_cold_new_joint(&cfg, prior, source->joint_cells > 0, ds->n_items,
+								source->film, source->hidden, xd_model_max_rows(model),
+								&c)) != XD_OK)
+		return st;
+	xd_cold_copy_values(c, source);
+	if (c->prior_N)
+		st = xd_cold_prior_count(c, ds);
+	else
+		st = xd_cold_prior_ready(c);
+	if (st != XD_OK)
+	{
+		xd_cold_free(c);
+		return st;
+	}
+	*out = c;
+	return XD_OK;
+}
+
+const char *
+xd_cold_start_name(xd_cold_start s)
+{
+	switch (s)
+	{
+		case XD_COLD_START_AS_IS:
+			return "source_as_is";
+		case XD_COLD_START_FROM_SOURCE:
+			return "from_source";
+		case XD_COLD_START_FRESH:
+			return "fresh";
+		default:
+			return "?";
+	}
+}
+
+xd_status
+xd_cold_train_target(xd_model *model, const xd_dataset *ds, xd_cold *source,
+					 bool own_towers, const xd_cold_opts *o, xd_cold **out,
+					 xd_cold_target_report *rep, xd_cold **cands)
+{
+	xd_cold    *cand[XD_COLD_N_STARTS] = {NULL};
+	xd_cold_report *reps = rep->cand;
+	xd_cold_opts oo;
+	int64_t    *nt = NULL;
+	int			n = 0;
+	double		t0 = xd_clock_seconds();
+	xd_status	st = XD_OK;
+
+	*out = NULL;
+	memset(rep, 0, sizeof(*rep));
+	for (int i = 0; cands && i < XD_COLD_N_STARTS; i++)
+		cands[i] = NULL;
+	if (!source || !ds->finalized || source->film != o->film || source->hidden != o->hidden)
+		return XD_EINVAL;
+	/* the users episodes can be cut from, and validated on (xd_cold_train's) */
+	nt = calloc((size_t) ds->n_users + 1, 2 * sizeof(int64_t));
+	if (!nt)
+		return XD_ENOMEM;
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TRAIN]; i++)
+		nt[2 * ds->users[ds->split_rows[XD_SPLIT_TRAIN][i]]]++;
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_VALID]; i++)
+		nt[2 * ds->users[ds->split_rows[XD_SPLIT_VALID][i]] + 1]++;
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		rep->n_train_users += nt[2 * u] >= 2;
+		rep->n_valid_users += nt[2 * u] >= 1 && nt[2 * u + 1] >= 1;
+	}
+	free(nt);
+
+	/*
+	 * Too few tasks to meta-train on or to stop early on: the source's
+	 * module as is, over the target's item embeddings and model
+	 */
+	if (rep->n_train_users < XD_COLD_TARGET_MIN_USERS ||
+		rep->n_valid_users < XD_COLD_TARGET_MIN_USERS)
+	{
+		rep->too_small = true;
+		rep->kept = XD_COLD_START_AS_IS;
+		st = xd_cold_as_is(model, ds, source, out);
+		rep->seconds = xd_clock_seconds() - t0;
+		return st;
+	}
+
+	/*
+	 * The candidates, each ranked on the target's validation episodes (the
+	 * same for all: xd_cold_train's, seeded by o->seed): the source's
+	 * module as is (no epoch; its floor and prior scale chosen again on the
+	 * target), meta-trained from it, and, over towers that are not the
+	 * source's (target-only's own, Anneal's fine-tuned ones), meta-trained
+	 * from a fresh start, since the source's FiLM heads were learned for
+	 * another tower
+	 */
+	oo = *o;
+	oo.max_epochs = 0;
+	for (int c = 0; c < (own_towers ? 3 : 2) && st == XD_OK; c++, n++)
+	{
+		st = xd_cold_train(model, ds, c == XD_COLD_START_FRESH ? NULL : source,
+						   c == XD_COLD_START_AS_IS ? &oo : o, &cand[c], &reps[c]);
+		/*
+		 * xd_cold_pick scans in order, so a candidate the best so far
+		 * beats is never kept: without cands it is freed at once (each
+		 * holds a prior's table of up to XD_COLD_PRIOR_MAX_BYTES)
+		 */
+		if (!cands && st == XD_OK)
+		{
+			int			best = xd_cold_pick(reps, c + 1);
+
+			for (int j = 0; j <= c; j++)
+				if (j != best)
+				{
+					xd_cold_free(cand[j]);
+					cand[j] = NULL;
+				}
+		}
+	}
+	rep->n_cand = n;
+	if (st == XD_OK)
+	{
+		rep->kept = (xd_cold_start) xd_cold_pick(reps, n);
+		*out = cand[rep->kept];
+		cand[rep->kept] = NULL;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (cands && st == XD_OK)
+			cands[i] = cand[i];
+		else
+			xd_cold_free(cand[i]);
+	}
+	rep->seconds = xd_clock_seconds() - t0;
+	return st;
+}

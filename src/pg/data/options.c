@@ -105,7 +105,7 @@ static const XdOption options[] = {
 	{"time_col", XDPG_OPT_COLUMN, XDPG_FIELD_STRING, FIELD(time_col),
 	.shown = "the seeded hash split", .help = "a time column: the split follows it (the latest 10% test), and a cold user's latest rows"},
 	{"cold", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cold),
-	.deflt = "true", .help = "meta-train the cold-start module with the source (users without an embedding)"},
+	.deflt = "true", .help = "meta-train the cold-start module with the source, and each target's in adapt (users without an embedding)"},
 	{"cold_support", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cold_support), .min = 1, .max = 1000,
 	.deflt = "20", .help = "a cold user's most recent rows the cold-start module reads"},
 	{"fewshot", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(fewshot),

@@ -28,6 +28,7 @@
 #include "xdrec/fewshoteval.h"
 #include "xdrec/transfer.h"
 #include "run/run.h"
+#include "run/cold_fit.h"
 
 /*
  * An adaptation method by its name, or an error naming the methods: one of
@@ -119,6 +120,7 @@ struct XdAdaptRun
 									 * source's embeddings */
 	XdCurve		curve;
 	xd_transfer_result *res;
+	XdColdFit  *cold;			/* the target's cold-start module (cold_fit.c) */
 	double		t0;
 };
 
@@ -415,17 +417,26 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 	res = run->res = MemoryContextAllocZero(run->cxt, sizeof(xd_transfer_result));
 	run->guard->transfer = res;
 	if (run->popular)
-	{
 		adapt_popular(run, res);
-		return;
-	}
-	if (run->fewshot)
-	{
+	else if (run->fewshot)
 		adapt_fewshot(run, res);
-		return;
+	else
+	{
+		st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
+		xdpg_check_status(st, "adapting");
 	}
-	st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
-	xdpg_check_status(st, "adapting");
+
+	/*
+	 * The target's cold-start module, on the fitted model (a blend's: its
+	 * first fit, target-only's, which serving scores a cold user with):
+	 * FiLM modulates the tower that model scores with, the source's under
+	 * DRR's residual (and the few-shot adaptation's), or the target's own
+	 * (target-only, Anneal: res->shared), where a fresh start is a candidate
+	 */
+	run->cold = xdpg_cold_fit_target(run->md, res->model, run->guard->ds, run->src->cold,
+									 res->shared != NULL,
+									 run->popular ? "the domain is served by popularity: no model to modulate" : NULL,
+									 &run->curve.after, run->cxt);
 }
 
 /*
@@ -565,6 +576,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.pins_shared_version = run->source_version;
 	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
 	info.encoders = NULL;
+	info.cold = run->cold->cold;
 	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain);
 	if (res->blend)
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
@@ -621,6 +633,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
+	xdpg_cold_fit_json(&summary, run->cold);
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};

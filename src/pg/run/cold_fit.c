@@ -2,20 +2,21 @@
  * cold_fit.c - the cold-start module (CMML, include/xdrec/cold.h) trained in
  * the fit phase of xdrec.train, right after the source model: episodes cut
  * from the source's training users (support: K of a user's rows with
- * seeded negatives, query: others), the model frozen (xd_cold_train). The
- * module is stored with the version like every other tensor (catalog.c,
- * stored_tensors.c) and lets serving rank users that have rows but no
- * trained embedding, and anonymous histories (serve/cold_user.c).
- *
- * Why in train's fit phase and not in adapt: the module reads the shared
- * context module M1 and the user tower, both the source's; a target's own
- * module would need its DRR residual under FiLM, which is not built
- * (docs/cold-start.md). Option "cold" (default true) turns it off; its cost
- * is in the summary ("cold").
+ * seeded negatives, query: others), the model frozen (xd_cold_train); and
+ * in the fit phase of xdrec.adapt, right after the target's fit: the
+ * target's own module, started from the source's and meta-trained on the
+ * target's episodes with the adapted model frozen (xd_cold_train_target,
+ * docs/cold-start.md, Adapted targets). The module is stored with the
+ * version like every other tensor (version_write.c, stored_tensors.c) and
+ * lets serving rank users that have rows but no trained embedding, and
+ * anonymous histories (serve/cold_user.c), in the source and the targets.
+ * Option "cold" (default true) turns it off; its cost is in the summary
+ * ("cold").
  */
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 
 #include "xdrec/cold.h"
@@ -31,6 +32,39 @@ cold_fit_reset(void *arg)
 	f->cold = NULL;
 }
 
+/* A fit's result in cxt, its module freed with cxt (error or not). */
+static XdColdFit *
+cold_fit_new(const XdModelDef *md, MemoryContext cxt)
+{
+	XdColdFit  *f = MemoryContextAllocZero(cxt, sizeof(XdColdFit));
+	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+
+	cb->func = cold_fit_reset;
+	cb->arg = f;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	f->enabled = md->cold;
+	return f;
+}
+
+/* A fit's options from the model's: what train's and adapt's modules share. */
+static void
+cold_fit_opts(const XdModelDef *md, xd_model *model, const xd_hooks *hooks, xd_cold_opts *o)
+{
+	o->seed = md->cfg.seed;
+	/* episodes' supports as long as serving reads (option cold_support) */
+	o->max_support = Min(md->cold_support,
+						 xd_model_max_rows(model) / (1 + XD_COLD_NEGATIVES));
+	/* the ranking loss's query within one pass of the model (small batch_size) */
+	o->rank_negatives = Max(0, Min(o->rank_negatives, xd_model_max_rows(model) / o->max_query - 1));
+	/*
+	 * The stop half only: a job's cancel or a foreground Ctrl-C reaches it
+	 * (the curve's stop checks for interrupts); its episodes are no epochs
+	 * of the job's progress
+	 */
+	o->hooks.stop = hooks->stop;
+	o->hooks.stop_arg = hooks->stop_arg;
+}
+
 /*
  * Meta-trains the module for a trained model on ds (the data it was trained
  * on), in the fit phase: the core alone, polling hooks' stop. The result
@@ -42,35 +76,62 @@ XdColdFit *
 xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 			  const xd_hooks *hooks, MemoryContext cxt)
 {
-	XdColdFit  *f = MemoryContextAllocZero(cxt, sizeof(XdColdFit));
-	MemoryContextCallback *cb = MemoryContextAllocZero(cxt, sizeof(MemoryContextCallback));
+	XdColdFit  *f = cold_fit_new(md, cxt);
 	xd_cold_opts o;
 	xd_status	st;
 
-	cb->func = cold_fit_reset;
-	cb->arg = f;
-	MemoryContextRegisterResetCallback(cxt, cb);
-	f->enabled = md->cold;
 	if (!md->cold)
 		return f;
 	xd_cold_opts_default(&o);
-	o.seed = md->cfg.seed;
-	/* episodes' supports as long as serving reads (option cold_support) */
-	o.max_support = Min(md->cold_support,
-						xd_model_max_rows(model) / (1 + XD_COLD_NEGATIVES));
-	/* the ranking loss's query within one pass of the model (small batch_size) */
-	o.rank_negatives = Max(0, Min(o.rank_negatives, xd_model_max_rows(model) / o.max_query - 1));
-	/*
-	 * The stop half only: a job's cancel or a foreground Ctrl-C reaches it
-	 * (the curve's stop checks for interrupts); its episodes are no epochs
-	 * of the job's progress
-	 */
-	o.hooks.stop = hooks->stop;
-	o.hooks.stop_arg = hooks->stop_arg;
+	cold_fit_opts(md, model, hooks, &o);
 	st = xd_cold_train(model, ds, NULL, &o, &f->cold, &f->rep);
 	if (st == XD_ENODATA)
 		return f;				/* no user with two rows: reported, not an error */
 	xdpg_check_status(st, "meta-training the cold-start module");
+	return f;
+}
+
+/*
+ * An adapted target's module (xd_cold_train_target) for its fitted model on
+ * ds (the target's data), from source, the source version's module, in
+ * adapt's fit phase; own_towers: the model's towers are not the source's
+ * (target-only, Anneal). without (may be NULL): why the target has no
+ * module though the option is on (a domain served by popularity); a source
+ * without a module gives none either. Lives in cxt as xdpg_cold_fit's.
+ */
+XdColdFit *
+xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
+					 xd_cold *source, bool own_towers, const char *without,
+					 const xd_hooks *hooks, MemoryContext cxt)
+{
+	XdColdFit  *f = cold_fit_new(md, cxt);
+	xd_cold_opts o;
+	xd_status	st;
+
+	f->target = true;
+	if (!md->cold)
+		return f;
+	if (without)
+	{
+		f->reason = without;
+		return f;
+	}
+	if (!source)
+	{
+		f->reason = "the source version has no cold-start module (trained with option cold off, or before 0.2.0)";
+		return f;
+	}
+	xd_cold_target_opts_default(&o);
+	cold_fit_opts(md, model, hooks, &o);
+	/* the source's module's own shape (a version may store it without FiLM) */
+	o.film = source->film;
+	o.hidden = source->hidden;
+	o.rho = source->w_rho != NULL;
+	st = xd_cold_train_target(model, ds, source, own_towers, &o, &f->cold, &f->trep, NULL);
+	xdpg_check_status(st, "meta-training the target's cold-start module");
+	if (!f->trep.too_small)
+		f->rep = f->trep.cand[f->trep.kept];
+	f->rep.seconds = f->trep.seconds;
 	return f;
 }
 
@@ -86,10 +147,45 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 	}
 	if (!f->cold)
 	{
-		appendStringInfoString(b, "{\"trained\": false, \"reason\": \"no user has two training rows\"}");
+		appendStringInfoString(b, "{\"trained\": false, \"reason\": ");
+		escape_json(b, f->reason ? f->reason : "no user has two training rows");
+		appendStringInfoString(b, "}");
 		return;
 	}
 	appendStringInfoString(b, "{\"trained\": true");
+	if (f->target)
+	{
+		/*
+		 * which candidate was kept, and why: the source's module as is, or
+		 * meta-trained from it (or from a fresh start over the target's own
+		 * towers), on the target's validation ranking
+		 */
+		appendStringInfoString(b, ", \"start\": ");
+		escape_json(b, xd_cold_start_name(f->trep.kept));
+		xdpg_json_int(b, "users_with_two_rows", f->trep.n_train_users, true);
+		xdpg_json_int(b, "validation_users", f->trep.n_valid_users, true);
+		if (f->trep.too_small)
+		{
+			appendStringInfoString(b, ", \"reason\": ");
+			escape_json(b, psprintf("the target is too small to cut episodes from: fewer than %d users with two training rows or with a validation row; the source's module as is, over the target's items and model",
+									XD_COLD_TARGET_MIN_USERS));
+			xdpg_json_num(b, "seconds", f->rep.seconds, true);
+			appendStringInfoString(b, "}");
+			return;
+		}
+		appendStringInfoString(b, ", \"candidates\": {");
+		for (int i = 0; i < f->trep.n_cand; i++)
+		{
+			appendStringInfo(b, "%s\"%s\": {", i > 0 ? ", " : "",
+							 xd_cold_start_name((xd_cold_start) i));
+			xdpg_json_num(b, "valid_hit10", f->trep.cand[i].valid_hit10, false);
+			xdpg_json_num(b, "valid_loss", f->trep.cand[i].best_valid_loss, true);
+			xdpg_json_int(b, "epochs", f->trep.cand[i].epochs, true);
+			xdpg_json_num(b, "seconds", f->trep.cand[i].seconds, true);
+			appendStringInfoString(b, "}");
+		}
+		appendStringInfoString(b, "}");
+	}
 	xdpg_json_int(b, "epochs", f->rep.epochs, true);
 	xdpg_json_int(b, "best_epoch", f->rep.best_epoch, true);
 	xdpg_json_int(b, "episodes", f->rep.episodes, true);

@@ -17,11 +17,18 @@ typedef struct XdColdFit
 {
 	bool		enabled;		/* option cold */
 	xd_cold    *cold;			/* NULL: not trained */
-	xd_cold_report rep;
+	xd_cold_report rep;			/* the kept module's (a target's: its candidate's) */
+	bool		target;			/* an adapted target's (xdpg_cold_fit_target) */
+	const char *reason;			/* a target without a module: why */
+	xd_cold_target_report trep;
 } XdColdFit;
 
 extern XdColdFit *xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 								const xd_hooks *hooks, MemoryContext cxt);
+extern XdColdFit *xdpg_cold_fit_target(const XdModelDef *md, xd_model *model,
+									   const xd_dataset *ds, xd_cold *source,
+									   bool own_towers, const char *without,
+									   const xd_hooks *hooks, MemoryContext cxt);
 extern void xdpg_cold_fit_json(StringInfo b, const XdColdFit *f);
 
 /* cold_eval.c */

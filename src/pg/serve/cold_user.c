@@ -83,8 +83,10 @@ require_cold_module(const char *model, XdVersion *v, const char *who)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("version " INT64_FORMAT " of model \"%s\" (domain %s) has no cold-start module to rank %s",
 						v->version_id, model, v->domain, who),
-				 errdetail("The cold-start module is meta-trained with the source (option cold, on by default); adapted targets have none yet."),
-				 errhint("Train the source again: SELECT xdrec.train('%s').", model)));
+				 errdetail("The cold-start module is meta-trained by train for the source and by adapt for a target (option cold, on by default); this version was made with it off, from a source without one, or before 0.2.0."),
+				 v->pins_shared_version == 0 ?
+				 errhint("Train the source again: SELECT xdrec.train('%s').", model) :
+				 errhint("Adapt the domain again: SELECT xdrec.adapt('%s', '%s').", model, v->domain)));
 }
 
 /*
