@@ -12,9 +12,11 @@ RESET client_min_messages;
 SELECT xdrec.generate('cgen', '{"seed": 4, "domains": 2, "sizes": {"source": {"users": 80, "items": 60, "interactions": 2400}, "target": {"users": 20, "items": 20, "interactions": 200}}}') AS rows;
 -- every generated feature: interaction-, user- (spend) and item-scoped
 -- (price, cuisine), so the cold path pools rows through the per-item gates
+-- repeat false: the module without rho (the generated rows repeat, so the
+-- default "auto" would give the model the lift; the term's own tests are below)
 SELECT xdrec.create_model('c', 'cgen', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
-	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1}') > 0 AS c;
+	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "repeat": false}') > 0 AS c;
 
 -- 1. train meta-trains the module in its fit phase and says so
 CREATE TEMP TABLE s AS SELECT xdrec.train('c', 'd0') AS j;

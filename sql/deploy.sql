@@ -33,9 +33,11 @@ CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql AS $$
 $$;
 
 SELECT xdrec.generate('lgen', '{"seed": 3, "domains": 3, "sizes": {"source": {"users": 150, "items": 80, "interactions": 4000}, "target": {"users": 40, "items": 20, "interactions": 300}}}') AS rows;
+-- repeat false: the policies on the model's own validation (the generated
+-- rows repeat: the default "auto" would lift the user's items)
 SELECT xdrec.create_model('lc', 'lgen', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
-	options => '{"d": 16, "epochs": 8, "seed": 1, "lr_search": 1}') > 0 AS created;
+	options => '{"d": 16, "epochs": 8, "seed": 1, "lr_search": 1, "repeat": false}') > 0 AS created;
 
 -- train(name) needs the source named the first time
 SELECT pg_temp.try($$SELECT xdrec.train('lc')$$);

@@ -25,9 +25,11 @@ SELECT xdrec.generate('fsgen', '{"seed": 5, "domains": 3, "sizes": {"source": {"
 -- a market with its first 12 orders
 DELETE FROM fsgen WHERE domain = 'd2' AND ctid NOT IN
 	(SELECT ctid FROM fsgen WHERE domain = 'd2' ORDER BY user_key, item_key LIMIT 12);
+-- repeat false: a source without the repeat term (the generated rows repeat:
+-- the default "auto" gives it the lift); the term is turned on below
 SELECT xdrec.create_model('f', 'fsgen', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
-	options => '{"d": 16, "epochs": 3, "seed": 1}') AS model_id;
+	options => '{"d": 16, "epochs": 3, "seed": 1, "repeat": false}') AS model_id;
 
 -- off by default: the summary says so, and method fewshot is refused
 SELECT (xdrec.train('f', 'd0')->'fewshot') AS fewshot_off;

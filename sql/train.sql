@@ -291,6 +291,50 @@ SELECT (SELECT ltrim(encode(substring(data FROM 49), 'hex'), '0') = '' FROM xdre
 SELECT count(*) AS ranked FROM xdrec.rank('rep', 0, '{}', 80);
 SELECT xdrec.alter_model('rep', options => '{"repeat": false}')->>'repeat' AS altered_back;
 SELECT xdrec.drop_model('rep') IS NOT NULL AS rep_dropped;
+
+-- repeat "auto" (the default, docs/serving.md#repeats): each domain decides
+-- from its own training rows, the lift from a quarter of repeated (user,
+-- item) pairs up, no term below; the version records what was applied and
+-- the summary why. gen repeats; gen_once keeps one row per pair (share 0).
+-- A mixed model puts a non-repeating source beside a repeating target
+-- (rep_up) and the other way round (rep_down): the target's term (and its
+-- cold module's rho) is its own, not the source's.
+CREATE TABLE gen_once AS SELECT DISTINCT ON (domain, user_key, item_key) * FROM gen;
+CREATE TABLE gen_up AS SELECT * FROM gen_once WHERE domain = 'd0' UNION ALL SELECT * FROM gen WHERE domain = 'd1';
+CREATE TABLE gen_down AS SELECT * FROM gen WHERE domain = 'd0' UNION ALL SELECT * FROM gen_once WHERE domain = 'd1';
+SELECT xdrec.create_model('rep_up', 'gen_up', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1}') > 0 AS up,
+       xdrec.create_model('rep_down', 'gen_down', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1}') > 0 AS down;
+SELECT (xdrec_internal.resolved_options(options))->>'repeat' AS default_repeat FROM xdrec.model WHERE name = 'rep_up';
+CREATE TEMP TABLE rep_auto AS
+SELECT m, d, xdrec.train(m, 'd0') AS j FROM (VALUES ('rep_up', 'd0'), ('rep_down', 'd0')) x(m, d);
+INSERT INTO rep_auto SELECT m, 'd1', xdrec.adapt(m, 'd1', 'drr') FROM (VALUES ('rep_up'), ('rep_down')) x(m);
+SELECT r.m AS model, r.d AS domain,
+       r.j->'repeat_auto'->>'applied' AS applied,
+       (r.j->'repeat_auto'->>'repeat_share')::float8 >= 0.25 AS share_from_a_quarter,
+       (r.j->'repeat_auto'->>'at_least')::float8 AS at_least,
+       v.encoder->'config'->>'repeat' AS recorded,
+       (v.encoder->>'repeat_auto')::boolean AS recorded_auto,
+       abs((v.encoder->>'repeat_share')::float8 - (r.j->'repeat_auto'->>'repeat_share')::float8) < 1e-4 AS same_share,
+       r.j->'repeat'->>'kept' AS kept,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('rep.w', 'rep.b') AND w.chunk = 0) AS rep_tensors,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('cold.rep.W', 'cold.rep.b') AND w.chunk = 0) AS cold_rho_tensors
+FROM rep_auto r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint
+ORDER BY 1, 2;
+-- both targets serve (their versions read back), seen items kept where the
+-- domain repeats, with the lift first
+SELECT m AS model, count(*) AS ranked,
+       bool_and(item_key IN (SELECT item_key FROM gen WHERE user_key = u AND domain = 'd1')) AS own_first
+FROM (SELECT m, (SELECT min(user_key) FROM gen WHERE domain = 'd1') AS u FROM (VALUES ('rep_up'), ('rep_down')) x(m)) q,
+     LATERAL xdrec.rank(m, u, '{}', 1, domain => 'd1')
+GROUP BY m ORDER BY m;
+-- an explicit value is kept as before: false means no term on a repeating domain
+SELECT xdrec.alter_model('rep_up', options => '{"repeat": false}')->>'repeat' AS altered;
+SELECT j->'repeat_auto' IS NULL AS no_auto_record, j->'repeat' IS NULL AS no_calibration
+FROM (SELECT xdrec.adapt('rep_up', 'd1', 'drr', deploy => 'never') AS j) x;
+SELECT xdrec.drop_model('rep_up') IS NOT NULL AS up_dropped, xdrec.drop_model('rep_down') IS NOT NULL AS down_dropped;
+DROP TABLE gen_once, gen_up, gen_down;
 SELECT xdrec.drop_model('g');
 SELECT xdrec.drop_model('gt');
 SELECT xdrec.drop_model('ex');

@@ -480,7 +480,9 @@ typedef struct xd_cold_report
  * episodes take the support from a user's training rows and the query from
  * its validation rows. Keeps the epoch with the lowest validation loss.
  * start (may be NULL) is copied as the starting point, e.g. the source's
- * module for a target (tensors of the same name and shape). With o->prior
+ * module for a target (tensors of the same name and shape; rho follows
+ * the model's own term: a start's rho the model lacks is left out, one
+ * the start lacks begins at 0). With o->prior
  * the prior's table is counted from ds's training rows first. With
  * implicit feedback the kept epoch's validation positives (every one of
  * each episode's query) are then ranked over every item, as the cold

@@ -80,6 +80,16 @@ typedef struct xd_config
 	bool		repeat_lift;
 
 	/*
+	 * The repeat term decided by the domain's data (option repeat "auto",
+	 * docs/serving.md#repeats): xd_config_repeat_from_data makes it the
+	 * lift (repeat, repeat_lift) where a quarter or more of the training
+	 * rows repeat a (user, item) pair (XD_REPEAT_AUTO_SHARE), no term
+	 * below, and clears this flag. Each domain decides from its own rows:
+	 * a target's term belongs to its domain, not to the source's modules.
+	 */
+	bool		repeat_auto;
+
+	/*
 	 * Implicit feedback: the domain has an item bias s_v ("bias.item") too,
 	 * s^ += s_v. A few-shot market's popularity term (fewshot.h) is folded
 	 * into it after the adaptation; no training path sets it otherwise.
@@ -90,6 +100,24 @@ typedef struct xd_config
 
 /* Fills the defaults of DESIGN.md section 3; the caller sets m and its split. */
 void		xd_config_defaults(xd_config *cfg);
+
+/*
+ * Option repeat "auto": the share of a domain's training rows that repeat a
+ * (user, item) pair from which the term is the calibrated lift (and
+ * exclude_seen "auto" keeps seen items). DePaulMovie (71%) and InCarMusic
+ * (77%) are above it, TripAdvisor's markets (3%) below, where the lift
+ * cost the sampled protocol 3% beyond noise (docs/transfer.md, "Repeats
+ * and the heuristics").
+ */
+#define XD_REPEAT_AUTO_SHARE 0.25
+
+/*
+ * Resolves cfg->repeat_auto from the domain's repeat share
+ * (xd_dataset_repeat_share): the lift only (repeat and repeat_lift) on
+ * implicit feedback from XD_REPEAT_AUTO_SHARE up, no term below; clears
+ * repeat_auto. Returns whether it resolved (repeat_auto was set).
+ */
+bool		xd_config_repeat_from_data(xd_config *cfg, double repeat_share);
 
 /* XD_OK when the config is usable (m = m_I + m_H + m_A, sizes positive, ...). */
 xd_status	xd_config_check(const xd_config *cfg);

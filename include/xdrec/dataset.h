@@ -155,6 +155,14 @@ int32_t		xd_dataset_train_count(const xd_dataset *ds, int32_t user, int32_t item
  */
 float		xd_dataset_hist(const xd_dataset *ds, int64_t row, int32_t item);
 
+/*
+ * The share of the training rows that repeat a (user, item) pair of an
+ * earlier training row: 1 - distinct pairs / rows (0 without rows). A
+ * version records it ("repeat_share"); option repeat "auto" and
+ * exclude_seen "auto" decide from it (core.h, XD_REPEAT_AUTO_SHARE).
+ */
+double		xd_dataset_repeat_share(const xd_dataset *ds);
+
 /* Whether the user / item has at least one training row. */
 int			xd_dataset_user_known(const xd_dataset *ds, int32_t user);
 int			xd_dataset_item_known(const xd_dataset *ds, int32_t item);

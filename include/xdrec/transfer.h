@@ -150,7 +150,11 @@ typedef struct xd_transfer_result
 								 * rate, candidate and pretraining included:
 								 * they are numbered 1..n_reported (a job's
 								 * progress rows are keyed by them) */
-	/* auto: the candidates target-only, Anneal, DRR */
+	/*
+	 * auto: the candidates target-only, Anneal, DRR: each one's validation
+	 * metric (with a repeat term, the MRR after its calibration, which
+	 * auto's choice compares)
+	 */
 	double		auto_metric[3];
 	double		auto_seconds[3];
 	/* ... and their gain over target-only, with its standard error ([0] = 0) */

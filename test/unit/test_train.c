@@ -604,6 +604,63 @@ XD_TEST(train_repeat_lift_only_where_users_repeat)
 }
 
 /*
+ * Option repeat "auto" (xd_config_repeat_from_data): the tiny world, whose
+ * users repeat, gets the lift only; the same rows with every pair's first
+ * only (repeat share 0) no term; explicit feedback never a term; a config
+ * without the flag is left as it is; the share is 1 - pairs / rows.
+ */
+XD_TEST(train_repeat_auto_follows_the_share)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_dataset *once;
+	xd_config	cfg;
+	double		share;
+	int64_t		pairs;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	XD_REQUIRE(without_repeats(g->domains[0].ds, &once) == XD_OK);
+	share = xd_dataset_repeat_share(g->domains[0].ds);
+	pairs = g->domains[0].ds->user_train_off[g->domains[0].ds->n_users];
+	XD_CHECK(fabs(share - (1.0 - (double) pairs / (double) g->domains[0].ds->n_split[XD_SPLIT_TRAIN])) < 1e-12);
+	XD_CHECK(share >= XD_REPEAT_AUTO_SHARE);
+	XD_CHECK(xd_dataset_repeat_share(once) == 0.0);
+
+	xd_config_defaults(&cfg);
+	cfg.repeat_auto = true;
+	XD_CHECK(xd_config_repeat_from_data(&cfg, share));
+	XD_CHECK(cfg.repeat && cfg.repeat_lift && !cfg.repeat_auto);
+
+	xd_config_defaults(&cfg);
+	cfg.repeat_auto = true;
+	XD_CHECK(xd_config_repeat_from_data(&cfg, xd_dataset_repeat_share(once)));
+	XD_CHECK(!cfg.repeat && !cfg.repeat_lift && !cfg.repeat_auto);
+
+	/* just below and at the threshold */
+	cfg.repeat_auto = true;
+	xd_config_repeat_from_data(&cfg, XD_REPEAT_AUTO_SHARE - 1e-9);
+	XD_CHECK(!cfg.repeat);
+	cfg.repeat_auto = true;
+	xd_config_repeat_from_data(&cfg, XD_REPEAT_AUTO_SHARE);
+	XD_CHECK(cfg.repeat && cfg.repeat_lift);
+
+	xd_config_defaults(&cfg);
+	cfg.feedback = XD_EXPLICIT;
+	cfg.repeat_auto = true;
+	xd_config_repeat_from_data(&cfg, 0.9);
+	XD_CHECK(!cfg.repeat && !cfg.repeat_lift);
+
+	/* not "auto": an explicit term stays whatever the share */
+	xd_config_defaults(&cfg);
+	cfg.repeat = true;
+	XD_CHECK(!xd_config_repeat_from_data(&cfg, 0.0));
+	XD_CHECK(cfg.repeat && !cfg.repeat_lift);
+	xd_dataset_free(once);
+	xd_generated_free(g);
+}
+
+/*
  * The lift-only rule (xd_repeat_lift_choice) on TripAdvisor's shape: the
  * best lift on validation is the smallest, but no lift does not beat the
  * larger ones beyond 2 standard errors: the largest is kept. Clear evidence

@@ -638,6 +638,14 @@ xd_dataset_hist(const xd_dataset *ds, int64_t row, int32_t item)
 	return xd_dataset_train_count(ds, u, item) - self > 0 ? 1.0f : 0.0f;
 }
 
+double
+xd_dataset_repeat_share(const xd_dataset *ds)
+{
+	int64_t		rows = ds->n_split[XD_SPLIT_TRAIN];
+
+	return rows > 0 ? 1.0 - (double) ds->user_train_off[ds->n_users] / (double) rows : 0.0;
+}
+
 int
 xd_dataset_user_known(const xd_dataset *ds, int32_t user)
 {

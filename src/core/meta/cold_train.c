@@ -609,9 +609,7 @@ xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
 		o->max_support * (1 + o->n_neg) > cap || 3 * o->max_query > cap ||
 		o->rank_negatives < 0 || o->rank_negatives > XD_COLD_RANK_MAX ||
 		(1 + o->rank_negatives) * o->max_query > cap ||
-		(start && (start->film != o->film || start->hidden != o->hidden ||
-				   (start->w_rho != NULL) != (model->cfg.repeat && o->rho &&
-											  model->cfg.feedback == XD_IMPLICIT))))
+		(start && (start->film != o->film || start->hidden != o->hidden)))
 		return XD_EINVAL;
 	lp.model = model;
 	lp.ds = ds;
@@ -880,7 +878,12 @@ xd_cold_as_is(xd_model *model, const xd_dataset *ds, xd_cold *source, xd_cold **
 	xd_status	st;
 
 	*out = NULL;
-	cfg.repeat = source->w_rho != NULL;
+	/*
+	 * rho follows the target's own term (option repeat "auto" decides it
+	 * per domain): a source's rho the target lacks is left out, one the
+	 * source lacks starts at 0 (xd_cold_copy_values copies by name)
+	 */
+	cfg.repeat = cfg.repeat && cfg.feedback == XD_IMPLICIT;
 	prior = source->prior_N && xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ?
 		&ds->enc.schema : NULL;
 	if ((st = xd_cold_new_joint(&cfg, prior, source->joint_cells > 0, ds->n_items,

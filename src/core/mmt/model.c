@@ -32,6 +32,7 @@ xd_config_defaults(xd_config *cfg)
 	cfg->seed = 42;
 	cfg->repeat = false;
 	cfg->repeat_lift = false;
+	cfg->repeat_auto = false;
 	cfg->item_bias = false;
 }
 
@@ -43,6 +44,17 @@ xd_config_defaults(xd_config *cfg)
  */
 _Static_assert(3 + 2 * 16 + 2 + 4 * 16 + 2 + 5 + 2 + 6 <= XD_MAX_PARAMS,
 			   "XD_MAX_PARAMS must hold a model with 16 context and 16 tower layers");
+
+bool
+xd_config_repeat_from_data(xd_config *cfg, double repeat_share)
+{
+	if (!cfg->repeat_auto)
+		return false;
+	cfg->repeat = cfg->repeat_lift =
+		cfg->feedback == XD_IMPLICIT && repeat_share >= XD_REPEAT_AUTO_SHARE;
+	cfg->repeat_auto = false;
+	return true;
+}
 
 xd_status
 xd_config_check(const xd_config *cfg)

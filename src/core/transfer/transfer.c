@@ -537,7 +537,21 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 
 			for (int i = 0; i < 3; i++)
 			{
+				/*
+				 * what the choice compared: with a repeat term the
+				 * calibration after the fit (train.h) moves the validation
+				 * MRR from the fit's best_metric, which never saw the lift
+				 */
 				metric[i] = fits[i].best_metric;
+				if (fits[i].cfg.feedback == XD_IMPLICIT && n > 0 && fits[i].model &&
+					xd_model_has_repeat(fits[i].model))
+				{
+					double		sum = 0.0;
+
+					for (int64_t j = 0; j < n; j++)
+						sum += each[i][j];
+					metric[i] = sum / (double) n;
+				}
 				secs[i] = fits[i].seconds;
 			}
 			int			reported = fits[2].n_reported;

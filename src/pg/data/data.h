@@ -67,14 +67,6 @@ typedef enum XdSourceWeighting
 	XDPG_WEIGH_BIAO				/* BIAO's perceptron (xdrec/biao.h, train_run.c) */
 } XdSourceWeighting;
 
-/*
- * Option exclude_seen ("auto", "always", "never"), rank's default when the
- * caller passes NULL: auto leaves seen items out unless at least this share
- * of the version's training rows repeat a (user, item) pair of an earlier
- * row (docs/serving.md, Repeats).
- */
-#define XDPG_REPEAT_SHARE 0.25
-
 /* A model row with its options resolved (options.c) to the core's defaults. */
 typedef struct XdModelDef
 {
@@ -195,6 +187,8 @@ typedef enum XdOptionField
 	XDPG_FIELD_STRING			/* a char *; NULL when unset */
 } XdOptionField;
 
+#define XDPG_OPT_WORDS 2
+
 typedef struct XdOption
 {
 	const char *name;			/* its key in options, and in a version's config */
@@ -208,8 +202,13 @@ typedef struct XdOption
 	bool		lo_open,
 				hi_open;
 	const char *const *choices; /* XDPG_OPT_CHOICE, NULL-terminated */
-	const char *word;			/* XDPG_OPT_NUMBER, _BOOL: a string it also takes, */
-	size_t		word_field;		/* which sets this bool of XdModelDef */
+	/*
+	 * XDPG_OPT_NUMBER, _BOOL: strings it also takes (NULL after the last),
+	 * each setting its bool of XdModelDef (word_fields[i]; a value clears
+	 * them)
+	 */
+	const char *words[XDPG_OPT_WORDS];
+	size_t		word_fields[XDPG_OPT_WORDS];
 	const char *deflt;			/* JSON; NULL: the core's default (or none) */
 	const char *shown;			/* the default in words, when not a value */
 	bool		recorded;		/* in the config a version records */

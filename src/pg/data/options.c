@@ -71,16 +71,22 @@ static const XdOption options[] = {
 	.recorded = true, .help = "epochs without a better validation before stopping"},
 	{"seed", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(cfg.seed), .min = 0, .max = PG_INT64_MAX,
 	.recorded = true, .help = "seed of the split, initialisation, shuffles and negatives"},
+	/*
+	 * the core's default is no term (xd_config_defaults); the product's is
+	 * "auto", which a fit resolves from its domain's rows
+	 * (xd_config_repeat_from_data): a version records "lift" or false
+	 */
 	{"repeat", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cfg.repeat),
-	.word = "lift", .word_field = FIELD(cfg.repeat_lift), .recorded = true,
-	.help = "a learned repeat term for the user's own items, in context (implicit); \"lift\": a lift of them chosen after the fit"},
+	.words = {"lift", "auto"}, .word_fields = {FIELD(cfg.repeat_lift), FIELD(cfg.repeat_auto)},
+	.deflt = "\"auto\"", .recorded = true,
+	.help = "a learned repeat term for the user's own items, in context (implicit); \"lift\": a lift of them chosen after the fit; \"auto\": \"lift\" where a quarter of the domain's training rows repeat, none below"},
 	{"exclude_seen", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(exclude_seen), .choices = seen_choices,
 	.deflt = "\"auto\"", .recorded = true,
 	.help = "rank's default for exclude_seen; auto: leave seen items out unless a quarter of the training rows repeat"},
 	{"vocab_cap", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(vocab_cap), .min = 1, .max = 1000000,
 	.deflt = "100", .help = "values a categorical feature keeps (the most frequent)"},
 	{"lambda_kl", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(lambda_kl), .lo = 0, .hi = 1000,
-	.word = "search", .word_field = FIELD(lambda_search),
+	.words = {"search"}, .word_fields = {FIELD(lambda_search)},
 	.help = "DRR's weight of eq. 22; \"search\" fits 0.01, 0.1 and 1"},
 	{"pretrain_epochs", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(pretrain_epochs), .min = 0, .max = 1000,
 	.help = "epochs an adaptation pretrains the target"},
@@ -186,11 +192,37 @@ choice_of(const XdOption *o, JsonbValue *v)
 	return -1;
 }
 
+/* which of o's words v is, or -1 */
+static int
+word_of(const XdOption *o, JsonbValue *v)
+{
+	for (int i = 0; i < XDPG_OPT_WORDS && o->words[i]; i++)
+		if (v->type == jbvString && (int) strlen(o->words[i]) == v->val.string.len &&
+			memcmp(o->words[i], v->val.string.val, v->val.string.len) == 0)
+			return i;
+	return -1;
+}
+
 static bool
 is_word(const XdOption *o, JsonbValue *v)
 {
-	return o->word && v->type == jbvString && (int) strlen(o->word) == v->val.string.len &&
-		memcmp(o->word, v->val.string.val, v->val.string.len) == 0;
+	return word_of(o, v) >= 0;
+}
+
+/*
+ * o's words after its values, as a message and the reference list them:
+ * ' or "search"', ', "lift" or "auto"'
+ */
+static char *
+word_list(const XdOption *o)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	for (int i = 0; i < XDPG_OPT_WORDS && o->words[i]; i++)
+		appendStringInfo(&b, "%s\"%s\"", i + 1 < XDPG_OPT_WORDS && o->words[i + 1] ? ", " : " or ",
+						 o->words[i]);
+	return b.data;
 }
 
 /* "mmt, fmt" (the message's list) */
@@ -279,8 +311,8 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 			if (v->type != jbvBool)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 o->word ?
-						 errmsg("option \"%s\" must be true, false or \"%s\", not %s", o->name, o->word, value_text(v)) :
+						 o->words[0] ?
+						 errmsg("option \"%s\" must be true, false%s, not %s", o->name, word_list(o), value_text(v)) :
 						 errmsg("option \"%s\" must be true or false, not %s", o->name, value_text(v))));
 			return v->val.boolean ? 1.0 : 0.0;
 		case XDPG_OPT_COLUMN:
@@ -300,9 +332,9 @@ store_value(const XdOption *o, JsonbValue *v, double x, XdModelDef *md)
 {
 	char	   *p = (char *) md + o->offset;
 
-	/* the word sets its bool; a value clears it (a default's word included) */
-	if (o->word)
-		*(bool *) ((char *) md + o->word_field) = is_word(o, v);
+	/* a word sets its bool; a value clears them (a default's word included) */
+	for (int i = 0; i < XDPG_OPT_WORDS && o->words[i]; i++)
+		*(bool *) ((char *) md + o->word_fields[i]) = word_of(o, v) == i;
 	if (is_word(o, v))
 		return;
 	switch (o->field)
@@ -468,19 +500,26 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 		md->cfg.repeat = true;
 }
 
+/* The field at offset in md, or in cfg for a field of md->cfg. */
+static const char *
+field_of(const XdModelDef *md, const xd_config *cfg, size_t offset)
+{
+	if (offset >= FIELD(cfg) && offset < FIELD(cfg) + sizeof(xd_config))
+		return (const char *) cfg + (offset - FIELD(cfg));
+	return (const char *) md + offset;
+}
+
 /* Appends o's value in md (or cfg, for its fields) as JSON. */
 static void
 append_value(StringInfo b, const XdOption *o, const XdModelDef *md, const xd_config *cfg)
 {
-	const char *p = (const char *) md + o->offset;
-
-	if (o->offset >= FIELD(cfg) && o->offset < FIELD(cfg) + sizeof(xd_config))
-		p = (const char *) cfg + (o->offset - FIELD(cfg));
-	if (o->word && *(const bool *) ((const char *) md + o->word_field))
-	{
-		escape_json(b, o->word);
-		return;
-	}
+	const char *p = field_of(md, cfg, o->offset);
+	for (int i = 0; i < XDPG_OPT_WORDS && o->words[i]; i++)
+		if (*(const bool *) field_of(md, cfg, o->word_fields[i]))
+		{
+			escape_json(b, o->words[i]);
+			return;
+		}
 	switch (o->field)
 	{
 		case XDPG_FIELD_INT:
@@ -581,8 +620,7 @@ xdpg_option_values(const XdOption *o)
 		case XDPG_OPT_NUMBER:
 			appendStringInfo(&b, "number in %s%s, %s%s", o->lo_open ? "(" : "[", bound_text(o->lo),
 							 bound_text(o->hi), o->hi_open ? ")" : "]");
-			if (o->word)
-				appendStringInfo(&b, " or \"%s\"", o->word);
+			appendStringInfoString(&b, word_list(o));
 			break;
 		case XDPG_OPT_CHOICE:
 			for (int i = 0; o->choices[i]; i++)
@@ -591,8 +629,7 @@ xdpg_option_values(const XdOption *o)
 			break;
 		case XDPG_OPT_BOOL:
 			appendStringInfoString(&b, "boolean");
-			if (o->word)
-				appendStringInfo(&b, " or \"%s\"", o->word);
+			appendStringInfoString(&b, word_list(o));
 			break;
 		case XDPG_OPT_COLUMN:
 			appendStringInfoString(&b, "a column of the relation");

@@ -89,6 +89,7 @@ served_source(XdModelDef *md)
 /* One adaptation, kept between its phases (a job commits in between). */
 struct XdAdaptRun
 {
+	bool		repeat_auto;	/* the target's term resolved from option repeat "auto" */
 	char	   *name;
 	char	   *domain;
 	xd_transfer_method method;
@@ -422,6 +423,18 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 		adapt_fewshot(run, res);
 	else
 	{
+		/*
+		 * option repeat "auto": the target's own rows decide its term (the
+		 * term is the domain's, not the source's modules'); otherwise the
+		 * target has the source version's
+		 */
+		if (run->md->cfg.repeat_auto)
+		{
+			xd_config  *cfg = &run->src->model->shared->cfg;
+
+			cfg->repeat_auto = true;
+			run->repeat_auto = xdpg_fit_repeat_auto(cfg, run->guard->ds);
+		}
 		st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
 		xdpg_check_status(st, "adapting");
 	}
@@ -468,7 +481,7 @@ write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset
 	return xdpg_write_version(run->md, run->domain, second->model, ds, &run->users, &run->items,
 							  vm.data,
 							  xdpg_fit_encoder_json(run->md, &second->cfg, run->md->cfg.seed, ds,
-													run->domain),
+													run->domain, run->repeat_auto),
 							  &info);
 }
 
@@ -577,7 +590,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.skip_shared = res->shared == NULL;	/* Direct, DRR: the source's modules */
 	info.encoders = NULL;
 	info.cold = run->cold->cold;
-	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain);
+	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain,
+										 run->repeat_auto);
 	if (res->blend)
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
@@ -632,6 +646,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
+	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_cold_fit_json(&summary, run->cold);
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)

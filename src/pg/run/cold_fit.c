@@ -126,7 +126,6 @@ xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds
 	/* the source's module's own shape (a version may store it without FiLM) */
 	o.film = source->film;
 	o.hidden = source->hidden;
-	o.rho = source->w_rho != NULL;
 	st = xd_cold_train_target(model, ds, source, own_towers, &o, &f->cold, &f->trep, NULL);
 	xdpg_check_status(st, "meta-training the target's cold-start module");
 	if (!f->trep.too_small)

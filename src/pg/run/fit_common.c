@@ -215,10 +215,14 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 	return metrics.data;
 }
 
-/* A version's encoder JSON: its config, sizes, split seed and feature schema. */
+/*
+ * A version's encoder JSON: its config, sizes, split seed and feature
+ * schema; repeat_auto: cfg's repeat term was resolved from option repeat
+ * "auto" (xdpg_fit_repeat_auto).
+ */
 char *
 xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
-					  const xd_dataset *ds, const char *domain)
+					  const xd_dataset *ds, const char *domain, bool repeat_auto)
 {
 	StringInfoData encoder;
 
@@ -230,11 +234,12 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 					 xdpg_features_json(md, &ds->enc));
 	/*
 	 * the share of training rows repeating a (user, item) pair: option
-	 * exclude_seen's auto decides rank's default from it (docs/serving.md)
+	 * exclude_seen's auto decides rank's default from it, and repeat's
+	 * auto decided the config's "repeat" (docs/serving.md)
 	 */
-	appendStringInfo(&encoder, ", \"repeat_share\": %.6g",
-					 ds->n_split[XD_SPLIT_TRAIN] > 0 ?
-					 1.0 - (double) ds->user_train_off[ds->n_users] / (double) ds->n_split[XD_SPLIT_TRAIN] : 0.0);
+	appendStringInfo(&encoder, ", \"repeat_share\": %.6g", xd_dataset_repeat_share(ds));
+	if (repeat_auto)
+		appendStringInfoString(&encoder, ", \"repeat_auto\": true");
 		/* the split by time, which evaluate must repeat whatever the model says now */
 	if (md->time_col)
 	{
@@ -350,6 +355,34 @@ xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_searc
 	if (search->n > 0)
 		xdpg_json_num(b, "chosen", search->lr[search->chosen], true);
 	appendStringInfoString(b, "}");
+}
+
+/*
+ * Option repeat "auto" for a fit on ds: cfg's term resolved from the
+ * domain's own repeat share (xd_config_repeat_from_data: the lift from a
+ * quarter of repeated training rows up, none below). Returns whether the
+ * option was "auto" (then the summary and the version say so).
+ */
+bool
+xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds)
+{
+	return xd_config_repeat_from_data(cfg, xd_dataset_repeat_share(ds));
+}
+
+/*
+ * ... and the summary's record of it: the share, the threshold and the
+ * term applied ("lift" or "none")
+ */
+void
+xdpg_fit_summary_repeat_auto(StringInfo b, bool repeat_auto, const xd_config *cfg,
+							 const xd_dataset *ds)
+{
+	if (!repeat_auto)
+		return;
+	appendStringInfoString(b, ", \"repeat_auto\": {");
+	xdpg_json_num(b, "repeat_share", xd_dataset_repeat_share(ds), false);
+	xdpg_json_num(b, "at_least", XD_REPEAT_AUTO_SHARE, true);
+	appendStringInfo(b, ", \"applied\": \"%s\"}", cfg->repeat_lift ? "lift" : "none");
 }
 
 /*

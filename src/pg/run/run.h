@@ -50,8 +50,8 @@ extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,
 extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 								   xd_score_fn score, void *score_arg);
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,
-								   uint64 seed, const xd_dataset *ds,
-								   const char *domain);
+									uint64 seed, const xd_dataset *ds, const char *domain,
+									bool repeat_auto);
 extern char *xdpg_fit_stats_json(int64 rows, const xd_dataset *ds);
 extern void xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain);
 extern void xdpg_fit_summary_data(StringInfo b, const XdLoadCounts *counts, const xd_dataset *ds);
@@ -62,6 +62,9 @@ extern Datum xdpg_fit_result(const char *summary);
 extern void xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md,
 									   const xd_lr_search *search);
 extern void xdpg_fit_summary_repeat(StringInfo b, const xd_repeat_calibration *cal);
+extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds);
+extern void xdpg_fit_summary_repeat_auto(StringInfo b, bool repeat_auto, const xd_config *cfg,
+										 const xd_dataset *ds);
 /* models in memory at once while a fit searches its rate (two state copies) */
 #define XDPG_SEARCH_MODELS(md) ((md)->lr_search > 1 ? 2 : 0)
 

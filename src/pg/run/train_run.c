@@ -24,6 +24,7 @@
 /* One training run, kept between its phases (a job commits in between). */
 struct XdTrainRun
 {
+	bool		repeat_auto;	/* the term resolved from option repeat "auto" */
 	char	   *name;
 	char	   *domain;
 	const char *deploy;			/* the deploy policy (deploy.c) */
@@ -112,6 +113,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 				 errmsg("model \"%s\" declares no context features", name),
 				 errhint("MMT-Net learns how context drives interactions: declare at least one feature in create_model.")));
 	run->cfg = md->cfg;
+	run->repeat_auto = xdpg_fit_repeat_auto(&run->cfg, ds);
 	run->cfg.m = ds->enc.schema.m;
 	run->cfg.m_I = ds->enc.schema.m_I;
 	run->cfg.m_H = ds->enc.schema.m_H;
@@ -225,6 +227,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
+	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &run->cfg, ds);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
@@ -249,7 +252,8 @@ xdpg_train_store(XdTrainRun *run)
 		info.biao = run->biao->biao;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
-										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),
+										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain,
+																  run->repeat_auto),
 										&info);
 	}
 	xdpg_deploy_after_run(md, run->domain, "source", run->deploy, &valid, version_id,

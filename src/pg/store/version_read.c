@@ -296,9 +296,10 @@ read_repeat(VersionRead *r, JsonbContainer *root, JsonbContainer *c)
 	/* true, false, or "lift": the term as a lift only (core.h) */
 	if (getKeyJsonValueFromContainer(c, "repeat", strlen("repeat"), &jv) && jv.type == jbvString)
 	{
-		if (strcmp(json_string(r, c, "config", "repeat"), xdpg_option("repeat")->word) != 0)
+		/* a fit records what "auto" resolved to (xd_config_repeat_from_data) */
+		if (strcmp(json_string(r, c, "config", "repeat"), xdpg_option("repeat")->words[0]) != 0)
 			version_corrupt(r, "its config's \"repeat\" is neither a boolean nor \"%s\"",
-							xdpg_option("repeat")->word);
+							xdpg_option("repeat")->words[0]);
 		r->cfg.repeat = r->cfg.repeat_lift = true;
 	}
 	else
@@ -313,7 +314,7 @@ read_repeat(VersionRead *r, JsonbContainer *root, JsonbContainer *c)
 			version_corrupt(r, "its encoder's \"repeat_share\" is %g, not a share", share);
 	}
 	r->v->exclude_seen = strcmp(mode, "never") != 0 &&
-		(strcmp(mode, "always") == 0 || share < XDPG_REPEAT_SHARE);
+		(strcmp(mode, "always") == 0 || share < XD_REPEAT_AUTO_SHARE);
 }
 
 /*
