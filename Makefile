@@ -48,7 +48,9 @@
 #                            (~10 min of CPU)
 #   make report-real-auto-lift  the product's default (auto, auto_blend) with
 #                            repeat 'lift' against the same fits without it and
-#                            the heuristic, TripAdvisor, printed (~30 min of CPU)
+#                            the heuristic, what repeat 'auto' applies, and the
+#                            lift with popularity in context among the user's
+#                            items, TripAdvisor and DePaulMovie, printed (~5 min)
 #   make report-transfer-lift   report-transfer's two worlds, quick, every fit
 #                            repeat 'lift' (build/report-transfer-lift/)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
@@ -291,10 +293,12 @@ report-real-lift: check-core-headers build/bench/report_real
 
 # the product's default adaptation (auto, auto_blend) with repeat 'lift',
 # every candidate calibrated, against the same fits without the lift and the
-# heuristic, TripAdvisor, printed (docs/transfer.md, "Repeats and the heuristics")
+# heuristic, TripAdvisor and DePaulMovie, printed (docs/transfer.md, "Repeats and the heuristics")
 report-real-auto-lift: check-core-headers build/bench/report_real
 	bash test/real/fetch.sh
+	bash test/real/cold_data.sh
 	build/bench/report_real --auto-lift build/real docs tripadvisor
+	build/bench/report_real --auto-lift build/real docs depaulmovie
 
 # the synthetic worlds with every fit repeat 'lift' (the control world's
 # verdict), quick, written to build/report-transfer-lift/

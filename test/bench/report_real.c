@@ -47,7 +47,13 @@
  * candidates from a source with repeat 'lift', so each is calibrated as the
  * product calibrates it, and prints auto as the product deploys it with
  * their lifts and without (the default, from the same fits), target-only
- * both ways and the heuristic, with paired verdicts (run_auto_lift).
+ * both ways and the heuristic, with paired verdicts (run_auto_lift);
+ * with the lifted product, the order among the user's own items: the
+ * heuristic's popularity term added to the lifted items (or to every
+ * item) with a weight chosen on validation, each weight's test metrics
+ * too (run_pop_lift, an experiment: not served); and the row option
+ * repeat "auto" deploys (the lifted product where the target's repeat
+ * share is a quarter or more, xd_config_repeat_from_data).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2) and trains the source on that split once, so
@@ -805,12 +811,19 @@ enum
 	AL_TO_LIFT,					/* target-only, repeat 'lift' */
 	AL_PRODUCT,					/* auto with auto_blend (the default) */
 	AL_PRODUCT_LIFT,			/* the same, repeat 'lift' */
+	AL_POP_OWN,					/* ... + w log(1 + count in context), the lifted items */
+	AL_POP_ALL,					/* ... the same on every item */
+	AL_AUTO,					/* repeat "auto": the lifted row where the
+								 * target's repeat share is a quarter or more */
 	AL_HEUR,					/* own items first, then popular in context */
 	N_AL
 };
 static const char *const al_label[N_AL] = {
 	"target-only (the default model)", "target-only, repeat 'lift'",
 	"auto as the product deploys it (the default)", "the same, repeat 'lift'",
+	"... + popularity in context among the lifted items (w on validation)",
+	"... + popularity in context on every item (w on validation)",
+	"auto as the product deploys it, repeat 'auto' (the lift from a quarter of repeats)",
 	"own items first, then popular in context"
 };
 
@@ -825,31 +838,41 @@ al_metric(const cell *c, int metric)
 
 /* auto's choice and what it deploys from the three fits, as xd_transfer's auto */
 static void
-auto_product_eval(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
-				  cell *c)
+auto_product_pick(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
+				  xd_transfer_result *pr, int *chosen_out)
 {
 	double	   *each[3] = {NULL, NULL, NULL};
-	int64_t		n = 0,
-				tn,
-				tex;
+	int64_t		n = 0;
 	double		gain[3],
 				se[3];
 	int			chosen;
-	xd_transfer_result pr;
 
 	for (int i = 0; i < 3; i++)
 		CHECK(xd_transfer_validation(&fits[i], ds, o, &each[i], &n));
 	chosen = xd_auto_choose((const double *const *) each, 3, n, xd_auto_margin(o, ds), gain, se);
-	pr = fits[chosen];
+	*pr = fits[chosen];
 	if (xd_auto_blends(o, ds, chosen))
 	{
-		pr.blend = &fits[2];
-		pr.blend_a = XD_BLEND_A;
+		pr->blend = &fits[2];
+		pr->blend_a = XD_BLEND_A;
 	}
-	eval_test(ds, xd_transfer_score, &pr, c, &tn, &tex);
-	c->chosen = chosen + (pr.blend ? 3 : 0);
+	*chosen_out = chosen + (pr->blend ? 3 : 0);
 	for (int i = 0; i < 3; i++)
 		free(each[i]);
+}
+
+static void
+auto_product_eval(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
+				  cell *c)
+{
+	xd_transfer_result pr;
+	int64_t		tn,
+				tex;
+	int			chosen;
+
+	auto_product_pick(ds, fits, o, &pr, &chosen);
+	eval_test(ds, xd_transfer_score, &pr, c, &tn, &tex);
+	c->chosen = chosen;
 }
 
 /* every lift of fits[0..2] on (calibrated) or off */
@@ -861,6 +884,140 @@ fits_lift(xd_transfer_result *fits, bool on)
 }
 
 static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
+
+/*
+ * The order among the user's own lifted items: the heuristic's own term,
+ * w log(1 + the item's training rows in the positive's context cell),
+ * added to the lifted items' scores (scope 0) or to every item's (scope
+ * 1), w chosen on validation's full ranking (at most 1,000 positives, as
+ * the lift's calibration) from a ladder holding 0 (ties: the smaller).
+ * The model's scores are computed once per protocol and replayed for
+ * every w (pop_lift memo): the w only moves the added term.
+ */
+#define N_POPW 8
+static const float popw[N_POPW] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 1000.0f};
+static cell al_w[MAX_DOMAINS][2][N_POPW][N_SEEDS];	/* test, each w fixed */
+static double al_wvalid[MAX_DOMAINS][2][N_POPW][N_SEEDS];
+static int	al_wchosen[MAX_DOMAINS][2][N_SEEDS];
+
+typedef struct pop_lift
+{
+	xd_transfer_result *pr;
+	heuristic  *h;
+	float		w;
+	bool		all;
+	float	   *memo;			/* the model's scores, in call order */
+	size_t		memo_n,
+				memo_cap,
+				pos;
+	bool		replay;
+} pop_lift;
+
+static xd_status
+pop_lift_score(void *arg, const xd_batch *b, float *scores)
+{
+	pop_lift   *pl = arg;
+	const xd_schema *sc = &pl->h->ds->enc.schema;
+
+	if (pl->replay)
+	{
+		if (pl->pos + (size_t) b->n > pl->memo_n)
+			exit(1);
+		memcpy(scores, pl->memo + pl->pos, sizeof(float) * (size_t) b->n);
+	}
+	else
+	{
+		xd_status	st = xd_transfer_score(pl->pr, b, scores);
+
+		if (st != XD_OK)
+			return st;
+		while (pl->memo_n + (size_t) b->n > pl->memo_cap)
+		{
+			pl->memo_cap = pl->memo_cap ? 2 * pl->memo_cap : 1 << 16;
+			pl->memo = realloc(pl->memo, sizeof(float) * pl->memo_cap);
+			if (!pl->memo)
+				exit(1);
+		}
+		memcpy(pl->memo + pl->memo_n, scores, sizeof(float) * (size_t) b->n);
+		pl->memo_n += (size_t) b->n;
+	}
+	pl->pos += (size_t) b->n;
+	for (int r = 0; r < b->n && pl->w != 0.0f; r++)
+		if (pl->all || b->hist[r] > 0.0f)
+		{
+			int			slot = table_slot(pl->h, b->items[r], ctx_key_of_c(sc, b->c + (size_t) r * b->m));
+
+			scores[r] += pl->w * (float) log1p(pl->h->cnt[slot]);
+		}
+	return XD_OK;
+}
+
+/* the first call of a memo records, the later ones replay it */
+static void
+pop_lift_rewind(pop_lift *pl)
+{
+	pl->replay = pl->memo_n > 0;
+	pl->pos = 0;
+}
+
+/* full-ranking MRR on validation, as the lift's calibration ranks it */
+static double
+pop_lift_valid(const xd_dataset *ds, pop_lift *pl)
+{
+	xd_eval_opts eo;
+	xd_full_metrics fm;
+
+	xd_eval_opts_default(&eo);
+	eo.keep_seen = true;
+	eo.max_positives = 1000;
+	pop_lift_rewind(pl);
+	CHECK(xd_eval_full(ds, XD_SPLIT_VALID, 10, &eo, pop_lift_score, pl, &fm));
+	return fm.mrr;
+}
+
+/* the lifted product's fits with the popularity term, every w, both scopes */
+static void
+run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
+			 heuristic *h, int k, int s)
+{
+	xd_transfer_result pr;
+	int			chosen;
+	pop_lift	val = {0},
+				tst = {0};
+	int64_t		tn,
+				tex;
+
+	auto_product_pick(ds, fits, o, &pr, &chosen);
+	val.pr = tst.pr = &pr;
+	val.h = tst.h = h;
+	for (int scope = 0; scope < 2; scope++)
+	{
+		int			best = 0;
+
+		val.all = tst.all = scope == 1;
+		for (int wi = 0; wi < N_POPW; wi++)
+		{
+			val.w = tst.w = popw[wi];
+			al_wvalid[k][scope][wi][s] = pop_lift_valid(ds, &val);
+			if (al_wvalid[k][scope][wi][s] > al_wvalid[k][scope][best][s])
+				best = wi;
+			pop_lift_rewind(&tst);
+			eval_test(ds, pop_lift_score, &tst, &al_w[k][scope][wi][s], &tn, &tex);
+		}
+		al_wchosen[k][scope][s] = best;
+		al[k][AL_POP_OWN + scope][s] = al_w[k][scope][best][s];
+		al[k][AL_POP_OWN + scope][s].chosen = chosen;
+		fprintf(stderr, "  pop %s: w valid", scope ? "all" : "own");
+		for (int wi = 0; wi < N_POPW; wi++)
+			fprintf(stderr, " %g:%.4f", popw[wi], al_wvalid[k][scope][wi][s]);
+		fprintf(stderr, "; chosen %g; test full MRR", popw[best]);
+		for (int wi = 0; wi < N_POPW; wi++)
+			fprintf(stderr, " %.4f", al_w[k][scope][wi][s].full_mrr);
+		fprintf(stderr, "\n");
+	}
+	free(val.memo);
+	free(tst.memo);
+}
 static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
 
 /* seed s's fits (on its split, from its split's source) into al */
@@ -898,6 +1055,17 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 		eval_test(ds[k], xd_transfer_score, &fits[0], &al[k][AL_TO_LIFT][s], &tn, &tex);
 		auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT_LIFT][s]);
 		heuristic_init(&h, ds[k], true);
+		run_pop_lift(ds[k], fits, &o, &h, k, s);
+		{
+			xd_config	rc = fits[0].cfg;
+
+			/* what option repeat "auto" applies on this target (xd_config_repeat_from_data) */
+			rc.repeat_auto = true;
+			xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
+			al[k][AL_AUTO][s] = al[k][rc.repeat_lift ? AL_PRODUCT_LIFT : AL_PRODUCT][s];
+			fprintf(stderr, "  repeat share %.4f: repeat 'auto' applies %s\n",
+					xd_dataset_repeat_share(ds[k]), rc.repeat_lift ? "the lift" : "no term");
+		}
 		eval_test(ds[k], heuristic_score, &h, &al[k][AL_HEUR][s], &tn, &tex);
 		heuristic_free(&h);
 		fprintf(stderr, "[%s] %s seed %d: lifts kept TO %d Anneal %d DRR %d; deployed %s, "
@@ -928,6 +1096,8 @@ print_auto_lift(const view_run *v, int n_dom)
 			printf("| %s | %s | %.4f | %.4f | %.4f |", v->domain[k], al_label[m], x[0], x[1], x[2]);
 			for (int s = 0; s < N_SEEDS && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
 				printf(" %s", deployed[al[k][m][s].chosen]);
+			for (int s = 0; s < N_SEEDS && (m == AL_POP_OWN || m == AL_POP_ALL); s++)
+				printf(" w %g", popw[al_wchosen[k][m - AL_POP_OWN][s]]);
 			printf("\n");
 		}
 
@@ -948,6 +1118,13 @@ print_auto_lift(const view_run *v, int n_dom)
 			{AL_PRODUCT, AL_HEUR, 1}, {AL_PRODUCT, AL_HEUR, 2},
 			{AL_PRODUCT_LIFT, AL_PRODUCT, 1}, {AL_PRODUCT_LIFT, AL_PRODUCT, 2},
 			{AL_TO_LIFT, AL_HEUR, 2}, {AL_TO_LIFT, AL_TO, 0},
+			{AL_POP_OWN, AL_HEUR, 1}, {AL_POP_OWN, AL_HEUR, 2},
+			{AL_POP_ALL, AL_HEUR, 1}, {AL_POP_ALL, AL_HEUR, 2},
+			{AL_POP_OWN, AL_PRODUCT_LIFT, 0}, {AL_POP_OWN, AL_PRODUCT_LIFT, 2},
+			{AL_POP_ALL, AL_PRODUCT_LIFT, 0}, {AL_POP_ALL, AL_PRODUCT_LIFT, 2},
+			{AL_POP_OWN, AL_PRODUCT, 0}, {AL_POP_ALL, AL_PRODUCT, 0},
+			{AL_AUTO, AL_HEUR, 1}, {AL_AUTO, AL_HEUR, 2}, {AL_AUTO, AL_PRODUCT, 0},
+			{AL_AUTO, AL_PRODUCT, 2},
 		};
 		static const char *const mname[3] = {"sampled MRR", "full HitRate@10", "full MRR"};
 
@@ -998,6 +1175,34 @@ print_auto_lift(const view_run *v, int n_dom)
 				   100.0 * mean / ref_tot, better, worse);
 		}
 	}
+	/* each w fixed: test means over targets' seeds (sampled summed over targets) */
+	printf("\n| scope | w | valid full MRR (mean) | sampled MRR (sum) | full HitRate@10 | full MRR | repeats' MRR | new pairs' MRR |\n|---|---|---|---|---|---|---|---|\n");
+	for (int scope = 0; scope < 2; scope++)
+		for (int wi = 0; wi < N_POPW; wi++)
+		{
+			double		x[3] = {0},
+						vm = 0.0,
+						rr[2] = {0},
+						rn[2] = {0};
+
+			for (int k = 1; k < n_dom; k++)
+				for (int s = 0; s < N_SEEDS; s++)
+				{
+					const cell *c = &al_w[k][scope][wi][s];
+
+					x[0] += c->metric / N_SEEDS;
+					x[1] += c->full_h10 / (N_SEEDS * (n_dom - 1));
+					x[2] += c->full_mrr / (N_SEEDS * (n_dom - 1));
+					vm += al_wvalid[k][scope][wi][s] / (N_SEEDS * (n_dom - 1));
+					for (int g = 0; g < 2; g++)
+					{
+						rr[g] += c->grp_rr[G_REPEAT + g];
+						rn[g] += c->grp_n[G_REPEAT + g];
+					}
+				}
+			printf("| %s | %g | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", scope ? "every item" : "lifted items",
+				   popw[wi], vm, x[0], x[1], x[2], rn[0] > 0 ? rr[0] / rn[0] : 0.0, rn[1] > 0 ? rr[1] / rn[1] : 0.0);
+		}
 	fflush(stdout);
 }
 
