@@ -16,7 +16,12 @@
  * 5. Writes docs/transfer-report.md and the plots docs/img/transfer-*.png
  * (gnuplot), and checks the goals honestly.
  *
- * Usage: report_transfer [out_dir (docs)] [--quick] [--lift]
+ * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat]
+ *
+ * --auto-repeat: model option repeat "auto" (the product's default) as
+ * xdrec.train and xdrec.adapt resolve it: each domain, the source and every
+ * target, the lift where its training rows repeat a quarter of the time or
+ * more (xd_config_repeat_from_data), none below.
  */
 #include <math.h>
 #include <stddef.h>
@@ -139,6 +144,23 @@ typedef struct world_run
 
 static bool quick = false;
 static bool lift = false;		/* --lift: the sources (and so every fit) repeat 'lift' */
+static bool auto_repeat = false;	/* --auto-repeat: repeat "auto", per domain */
+
+/*
+ * --auto-repeat: a target's term from its own rows, as xdrec.adapt sets it
+ * on the source's modules' config before the transfer (the target's model
+ * takes its config from there; the term is the domain's)
+ */
+static void
+repeat_for_target(const xd_shared *source, const xd_dataset *ds)
+{
+	xd_config  *cfg = &((xd_shared *) source)->cfg;
+
+	if (!auto_repeat)
+		return;
+	cfg->repeat_auto = true;
+	xd_config_repeat_from_data(cfg, xd_dataset_repeat_share(ds));
+}
 
 
 static void
@@ -220,6 +242,7 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc
 		if (quick)
 			o.max_epochs = 10;
 		t0 = cpu_now();
+		repeat_for_target(source, ds);
 		CHECK(xd_transfer(source, enc, ds, &o, &r));
 		c.seconds = cpu_now() - t0;
 		eval_test(ds, xd_transfer_score, &r, &c);
@@ -301,6 +324,12 @@ run_world(world_run *w)
 	cfg.m_A = src->enc.schema.m_A;
 	/* --lift: every fit with model option repeat 'lift' (docs/serving.md#repeats) */
 	cfg.repeat = cfg.repeat_lift = lift;
+	cfg.repeat_auto = auto_repeat;
+	xd_config_repeat_from_data(&cfg, xd_dataset_repeat_share(src));
+	fprintf(stderr, "[%s] repeat shares: source %.4f", w->name, xd_dataset_repeat_share(src));
+	for (int k = 0; k < N_TARGETS; k++)
+		fprintf(stderr, ", T%d %.4f", k + 1, xd_dataset_repeat_share(g[k]->domains[k + 1].ds));
+	fprintf(stderr, "\n");
 	for (int li = 0; li < N_LR; li++)
 	{
 		xd_transfer_opts to;
@@ -501,6 +530,7 @@ run_world(world_run *w)
 		o.seed = 1000;
 		if (quick)
 			o.max_epochs = 10;
+		repeat_for_target(sources[w->source_chosen].shared, g[0]->domains[1].ds);
 		CHECK(xd_transfer(sources[w->source_chosen].shared, encs[w->source_chosen],
 						  g[0]->domains[1].ds, &o, &r));
 		w->n_hist[2] = r.n_history < MAX_HIST ? r.n_history : MAX_HIST;
@@ -1048,6 +1078,8 @@ main(int argc, char **argv)
 			quick = true;
 		else if (strcmp(argv[a], "--lift") == 0)
 			lift = true;
+		else if (strcmp(argv[a], "--auto-repeat") == 0)
+			auto_repeat = true;
 		else
 			dir = argv[a];
 	}
