@@ -96,7 +96,34 @@ SELECT count(*) AS ranked, count(*) FILTER (WHERE item_key >= 555555) AS new_ran
 	   bool_and(score = score) AS finite_scores FROM newi;
 SELECT (SELECT score FROM newi WHERE item_key = 555555) = (SELECT score FROM newi WHERE item_key = 555556) AS same_features_same_score,
 	   (SELECT score FROM newi WHERE item_key = 555555) <> (SELECT score FROM newi WHERE item_key = 555557) AS other_features_other_score;
-DELETE FROM cgen WHERE item_key >= 555555;
+-- a new item in a cold user's rows or a history is pooled by its mapped
+-- embedding (the model has item-scoped features): the history with it ranks
+-- otherwise than the one without it, and the rows with it rank as it does
+INSERT INTO cgen SELECT domain, 900009, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE user_key = 900001 AND item_key < 555555;
+INSERT INTO cgen SELECT domain, 900009, 555557, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE item_key = 555557 LIMIT 1;
+CREATE TEMP TABLE newh AS
+SELECT jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+		jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend))
+		ORDER BY item_key, hour) AS with_new,
+	   jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+		jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend))
+		ORDER BY item_key, hour) FILTER (WHERE item_key < 555555) AS without_new
+FROM cgen WHERE user_key = 900009;
+CREATE TEMP TABLE newr AS
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', 900009, '{"hour": 12, "weekday": "fri"}', 10)) AS rows_scores,
+	   (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => with_new)) AS with_scores,
+	   (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => without_new)) AS without_scores
+FROM newh;
+SELECT with_scores = rows_scores AS new_item_rows_as_history, with_scores <> without_scores AS new_item_pooled,
+	   without_scores = (SELECT scores FROM cold) AS without_it_as_before
+FROM newr;
+-- a new item with no row in the relation is left out of a history with a notice
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10,
+		history => without_new || '[555558]'::jsonb)) = (SELECT without_scores FROM newr) AS no_row_left_out
+FROM newh;
+DELETE FROM cgen WHERE item_key >= 555555 OR user_key = 900009;
 
 -- 4. rank_many: on_unknown 'cold' (the default) ranks the new user as rank
 -- does and leaves out one with no rows; 'skip' leaves both out; 'error' fails

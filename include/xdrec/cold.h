@@ -221,10 +221,20 @@ typedef struct xd_support
 	int			n;
 	int			capacity;
 	int			m;
-	int32_t    *items;			/* [capacity] */
+	int32_t    *items;			/* [capacity]; XD_SUPPORT_NEW_ITEM: its row of emb */
 	float	   *c;				/* [capacity * m] */
 	float	   *label;			/* [capacity] */
+	/*
+	 * rows of items that arrived after training (xd_support_add_new): their
+	 * mapped embeddings (serve.h's xd_item_map), d floats a row; NULL until
+	 * the first such row
+	 */
+	int			d;
+	float	   *emb;			/* [capacity * d] */
 } xd_support;
+
+/* the item of a support row pooled by its given embedding (a new item) */
+#define XD_SUPPORT_NEW_ITEM (-1)
 
 xd_status	xd_support_init(xd_support *s, int capacity, int m);
 void		xd_support_free(xd_support *s);
@@ -238,6 +248,18 @@ void		xd_support_free(xd_support *s);
 xd_status	xd_support_add(xd_support *s, int32_t item, const float *c, float label,
 						   int n_neg, int32_t n_items, const xd_feature_encoder *enc,
 						   xd_rng *rng);
+
+/*
+ * ... a positive whose item arrived after training, pooled by its mapped
+ * embedding e[d] (serve.h's xd_item_map_embed of c's item-scoped part)
+ * instead of a row of E_v: CMML's z_k = [e_v ; c* ; y] needs only an
+ * embedding. Its n_neg negatives are drawn uniformly among all n_items
+ * trained items. XD_EINVAL when it does not fit or d differs from an
+ * earlier new row's.
+ */
+xd_status	xd_support_add_new(xd_support *s, const float *e, int d, const float *c,
+							   float label, int n_neg, int32_t n_items,
+							   const xd_feature_encoder *enc, xd_rng *rng);
 
 /*
  * The seed a support's negatives are drawn from: a hash of its positives'
@@ -274,7 +296,10 @@ void		xd_cold_task_free(xd_cold_task *t);
 /*
  * The task of a support (at most the model's workspace rows, n >= 1): M1 on
  * its contexts, the encoder, the heads. Inference only; uses the model's
- * workspace. XD_EINVAL on an item out of range or an empty support.
+ * workspace. XD_EINVAL on an item out of range or an empty support. A new
+ * item's row (XD_SUPPORT_NEW_ITEM) is pooled by its given embedding, and is
+ * not in the task's history (the repeat term and own items first know
+ * trained items only).
  */
 xd_status	xd_cold_encode(xd_cold *cold, xd_model *model, const xd_support *s,
 						   xd_cold_task *t);

@@ -760,6 +760,86 @@ XD_TEST(cold_support_rejects_what_does_not_fit)
 	xd_support_free(&s);
 }
 
+/*
+ * A row whose item arrived after training is pooled by its given (mapped)
+ * embedding: given E_v's own row it encodes exactly as the trained item
+ * does, another embedding moves the task, it stays out of the task's
+ * history (the repeat term knows trained items), and its negatives range
+ * over every trained item.
+ */
+XD_TEST(cold_support_pools_a_new_item_by_its_embedding)
+{
+	cold_fixture f;
+	xd_support	s;
+	xd_cold_task a,
+				b;
+	xd_rng		rng;
+	int			d,
+				H,
+				n_items = 9;
+	float	   *e;
+	bool		differs = false;
+
+	XD_REQUIRE(fixture_make_joint(&f, XD_IMPLICIT, false, true, true, true, false));
+	xd_rng_seed(&rng, 1);
+	d = f.cfg.d;
+	H = f.cold->hidden;
+	e = malloc(sizeof(float) * d);
+	XD_REQUIRE(e);
+	XD_REQUIRE(xd_cold_task_init(&a, f.cold) == XD_OK);
+	XD_REQUIRE(xd_cold_task_init(&b, f.cold) == XD_OK);
+	XD_REQUIRE(xd_cold_encode(f.cold, f.model, &f.s, &a) == XD_OK);
+	/* the fixture's rows again, the first positive (item 2) as a new item */
+	XD_REQUIRE(xd_support_init(&s, f.s.capacity, f.cfg.m) == XD_OK);
+	memcpy(e, f.model->domain->E_v->w + (size_t) f.s.items[0] * d, sizeof(float) * d);
+	XD_REQUIRE(xd_support_add_new(&s, e, d, f.s.c, f.s.label[0], 0, n_items, NULL, &rng) == XD_OK);
+	for (int k = 1; k < f.s.n; k++)
+		XD_REQUIRE(xd_support_add(&s, f.s.items[k], f.s.c + (size_t) k * f.cfg.m, f.s.label[k],
+								  0, n_items, NULL, &rng) == XD_OK);
+	XD_CHECK(s.items[0] == XD_SUPPORT_NEW_ITEM);
+	XD_REQUIRE(xd_cold_encode(f.cold, f.model, &s, &b) == XD_OK);
+	XD_CHECK(memcmp(a.C, b.C, sizeof(float) * H) == 0);
+	XD_CHECK(memcmp(a.e_u, b.e_u, sizeof(float) * d) == 0);
+	/* item 2 was in the history only through that row */
+	XD_CHECK(a.n_hist == 4 && a.hist[0] == 2);
+	XD_CHECK(b.n_hist == 3 && b.hist[0] == 3);
+	/* another embedding, another task */
+	s.emb[0] += 0.5f;
+	XD_REQUIRE(xd_cold_encode(f.cold, f.model, &s, &b) == XD_OK);
+	for (int j = 0; j < H; j++)
+		differs |= a.C[j] != b.C[j];
+	XD_CHECK(differs);
+	/* without its embedding the row is refused */
+	free(s.emb);
+	s.emb = NULL;
+	XD_CHECK(xd_cold_encode(f.cold, f.model, &s, &b) == XD_EINVAL);
+	xd_support_free(&s);
+
+	/* negatives over every trained item, item 0 included; a wrong d refused */
+	xd_rng_seed(&rng, 2);
+	XD_REQUIRE(xd_support_init(&s, 60, f.cfg.m) == XD_OK);
+	{
+		bool		zero = false;
+
+		for (int r = 0; r < 20; r++)
+			XD_REQUIRE(xd_support_add_new(&s, e, d, f.s.c, 1.0f, 2, 3, NULL, &rng) == XD_OK);
+		for (int k = 0; k < s.n; k++)
+		{
+			XD_CHECK(k % 3 == 0 ? s.items[k] == XD_SUPPORT_NEW_ITEM
+					 : (s.items[k] >= 0 && s.items[k] < 3));
+			zero |= k % 3 != 0 && s.items[k] == 0;
+		}
+		XD_CHECK(zero);
+	}
+	s.n = 0;
+	XD_CHECK(xd_support_add_new(&s, e, d + 1, f.s.c, 1.0f, 0, 3, NULL, &rng) == XD_EINVAL);
+	xd_support_free(&s);
+	free(e);
+	xd_cold_task_free(&a);
+	xd_cold_task_free(&b);
+	fixture_free(&f);
+}
+
 XD_TEST(cold_serving_from_item_outputs_matches_scoring_rows)
 {
 	cold_fixture f;
