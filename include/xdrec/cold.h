@@ -526,6 +526,50 @@ xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
  */
 int			xd_cold_pick(const xd_cold_report *reps, int n);
 
+/*
+ * Option cold_min (docs/cold-start.md, Warm users with few rows): whether
+ * a trained user with fewer than min_rows distinct training items (the
+ * items serving knows they have seen) ranks better by the
+ * warm path (their trained embedding) or by the cold path (the module
+ * pooling up to max_support of their training rows, the most recent last,
+ * as serving reads them, with n_neg seeded negatives each). Each such user's
+ * validation positives (up to XD_COLD_MIN_QUERY each) are ranked in their
+ * own context against every item of the domain but the user's other
+ * training items, by both paths (ties half), within XD_COLD_MIN_SCORES item
+ * scores per path. The cold path wins when it ranks them better (HitRate@10,
+ * then MRR) over at least XD_COLD_MIN_RANKED positives; fewer: the warm
+ * path, and too_few says so. Implicit feedback only (XD_EINVAL on explicit).
+ * The model and the module are only read.
+ */
+#define XD_COLD_MIN_QUERY 16
+#define XD_COLD_MIN_RANKED 20
+#define XD_COLD_MIN_SCORES ((int64_t) 20000000)
+
+typedef struct xd_cold_min_report
+{
+	int			min_rows;
+	int64_t		n_users;		/* users with 1..min_rows - 1 distinct training
+								 * items and a validation row */
+	int64_t		n_ranked;		/* their validation positives ranked */
+	double		warm_hit10;
+	double		warm_mrr;
+	double		cold_hit10;
+	double		cold_mrr;
+	bool		too_few;		/* fewer than XD_COLD_MIN_RANKED ranked */
+	bool		use_cold;		/* serve such users by the cold path */
+	double		seconds;
+} xd_cold_min_report;
+
+xd_status	xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold,
+								int min_rows, int max_support, int n_neg, uint64_t seed,
+								const xd_hooks *hooks, xd_cold_min_report *rep);
+
+/*
+ * The choice alone (unit-tested): cold when it ranked at least
+ * XD_COLD_MIN_RANKED positives and better by HitRate@10, then MRR.
+ */
+bool		xd_cold_min_prefers_cold(const xd_cold_min_report *rep);
+
 /* ---------------------------------------------------------------- adapted targets */
 
 /*

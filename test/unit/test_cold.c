@@ -840,6 +840,34 @@ XD_TEST(cold_support_pools_a_new_item_by_its_embedding)
 	fixture_free(&f);
 }
 
+/*
+ * Option cold_min's choice: the cold path only over enough validation
+ * positives, and only when it ranks them better (HitRate@10, then MRR).
+ */
+XD_TEST(cold_min_prefers_cold_only_when_it_ranks_better)
+{
+	xd_cold_min_report r = {0};
+
+	r.n_ranked = XD_COLD_MIN_RANKED;
+	r.warm_hit10 = 0.40;
+	r.cold_hit10 = 0.45;
+	r.warm_mrr = 0.30;
+	r.cold_mrr = 0.10;
+	XD_CHECK(xd_cold_min_prefers_cold(&r));
+	r.n_ranked = XD_COLD_MIN_RANKED - 1;
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+	r.n_ranked = XD_COLD_MIN_RANKED;
+	r.cold_hit10 = 0.40;		/* a tie on HitRate@10: MRR decides */
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+	r.cold_mrr = 0.31;
+	XD_CHECK(xd_cold_min_prefers_cold(&r));
+	r.cold_mrr = 0.30;			/* equal: the warm path */
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+	r.cold_hit10 = 0.39;
+	r.cold_mrr = 0.90;
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+}
+
 XD_TEST(cold_serving_from_item_outputs_matches_scoring_rows)
 {
 	cold_fixture f;
@@ -1366,6 +1394,35 @@ XD_TEST(cold_meta_training_slow)
 			}
 		XD_CHECK(users == r1.n_valid_users && over4 > 0);
 		XD_CHECK(r1.n_valid_ranked == want);
+
+		/*
+		 * option cold_min's comparison (every user below a bound beyond
+		 * all): the same validation positives, each path's ranking, the
+		 * choice its rule; the same numbers again; a low bound fewer users
+		 */
+		{
+			xd_cold_min_report m1,
+						m2;
+			xd_hooks	none = {0};
+
+			XD_CHECK(XD_COLD_MIN_QUERY == o.max_query);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
+										   7, &none, &m1) == XD_OK);
+			XD_CHECK(m1.n_users == users && m1.n_ranked == want);
+			XD_CHECK(m1.warm_hit10 > 0.0 && m1.warm_hit10 <= 1.0);
+			XD_CHECK(m1.cold_hit10 > 0.0 && m1.cold_hit10 <= 1.0);
+			XD_CHECK(m1.warm_mrr > 0.0 && m1.warm_mrr <= 1.0 && m1.cold_mrr > 0.0 && m1.cold_mrr <= 1.0);
+			XD_CHECK(m1.use_cold == xd_cold_min_prefers_cold(&m1) && !m1.too_few);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
+										   7, &none, &m2) == XD_OK);
+			XD_CHECK(m2.warm_hit10 == m1.warm_hit10 && m2.cold_mrr == m1.cold_mrr);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 3, 20, XD_COLD_NEGATIVES,
+										   7, &none, &m2) == XD_OK);
+			XD_CHECK(m2.n_users < m1.n_users);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 0, 20, XD_COLD_NEGATIVES,
+										   7, &none, &m2) == XD_OK);
+			XD_CHECK(m2.n_users == 0 && !m2.use_cold);
+		}
 		free(nt);
 		free(nv);
 	}

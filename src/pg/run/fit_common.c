@@ -215,10 +215,15 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 	return metrics.data;
 }
 
-/* A version's encoder JSON: its config, sizes, split seed and feature schema. */
+/*
+ * A version's encoder JSON: its config, sizes, split seed and feature
+ * schema; cold_min > 0: serving ranks a trained user with fewer training
+ * rows by the cold path (option cold_min, when validation preferred it:
+ * cold_fit.c).
+ */
 char *
 xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
-					  const xd_dataset *ds, const char *domain)
+					  const xd_dataset *ds, const char *domain, int cold_min)
 {
 	StringInfoData encoder;
 
@@ -245,6 +250,8 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 	if (md->cold_holdout > 0)
 		appendStringInfo(&encoder, ", \"cold_holdout\": %.9g, \"cold_holdout_seed\": " INT64_FORMAT,
 						 md->cold_holdout, (int64) md->cfg.seed);
+	if (cold_min > 0)
+		appendStringInfo(&encoder, ", \"cold_min\": %d", cold_min);
 	appendStringInfoString(&encoder, "}");
 	return encoder.data;
 }

@@ -175,6 +175,19 @@ xdpg_popular_known_user(XdServed *s, const char *model, const char *domain, int3
 	return cu;
 }
 
+/*
+ * Whether v serves its trained user (dense id) by the cold path from their
+ * rows: option cold_min, recorded with the version only when the cold path
+ * ranked such users better on validation (run/cold_fit.c), counted as
+ * training compared them: fewer distinct training items (their seen list).
+ */
+bool
+xdpg_cold_min_applies(const XdVersion *v, int32 user)
+{
+	return v->cold_min > 0 && v->cold != NULL && user >= 0 && user < v->users.n &&
+		v->seen_off[user + 1] - v->seen_off[user] < v->cold_min;
+}
+
 /* One more user ranked by v, as how (xdrec.cache_stats). */
 void
 xdpg_count_served(XdVersion *v, XdServedAs how)

@@ -39,6 +39,7 @@ extern XdColdUser *xdpg_cold_from_rows(XdServed *s, const char *model, const cha
 extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const char *domain,
 										  Jsonb *history, bool popular_ok);
 extern bool xdpg_version_popular(const XdVersion *v);
+extern bool xdpg_cold_min_applies(const XdVersion *v, int32 user);
 extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
 extern XdColdUser *xdpg_popular_known_user(XdServed *s, const char *model, const char *domain,
 										   int32 user);
