@@ -534,9 +534,12 @@ int			xd_cold_pick(const xd_cold_report *reps, int n);
  * pooling up to max_support of their training rows, the most recent last,
  * as serving reads them, with n_neg seeded negatives each). Each such user's
  * validation positives (up to XD_COLD_MIN_QUERY each) are ranked in their
- * own context against every item of the domain but the user's other
- * training items, by both paths (ties half), within XD_COLD_MIN_SCORES item
- * scores per path. The cold path wins when it ranks them better (HitRate@10,
+ * own context by both paths (ties half), within XD_COLD_MIN_SCORES item
+ * scores per path, as serving ranks under rank's exclude_seen: keep_seen
+ * false, against every item but the user's training items (a positive
+ * among them is not ranked); true, against every item, the warm path with
+ * the repeat term over the user's seen items (xd_item_outputs_score_unseen)
+ * and the cold path with its own over the support's. The cold path wins when it ranks them better (HitRate@10,
  * then MRR) over at least XD_COLD_MIN_RANKED positives; fewer: the warm
  * path, and too_few says so. Implicit feedback only (XD_EINVAL on explicit).
  * The model and the module are only read.
@@ -561,8 +564,9 @@ typedef struct xd_cold_min_report
 } xd_cold_min_report;
 
 xd_status	xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold,
-								int min_rows, int max_support, int n_neg, uint64_t seed,
-								const xd_hooks *hooks, xd_cold_min_report *rep);
+								int min_rows, int max_support, int n_neg, bool keep_seen,
+								uint64_t seed, const xd_hooks *hooks,
+								xd_cold_min_report *rep);
 
 /*
  * The choice alone (unit-tested): cold when it ranked at least

@@ -1406,21 +1406,26 @@ XD_TEST(cold_meta_training_slow)
 			xd_hooks	none = {0};
 
 			XD_CHECK(XD_COLD_MIN_QUERY == o.max_query);
+			/* seen items kept: every validation positive (up to 16 a user) */
 			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
-										   7, &none, &m1) == XD_OK);
+										   true, 7, &none, &m1) == XD_OK);
 			XD_CHECK(m1.n_users == users && m1.n_ranked == want);
+			/* left out: a positive among the user's training items is not ranked */
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
+										   false, 7, &none, &m1) == XD_OK);
+			XD_CHECK(m1.n_users == users && m1.n_ranked > 0 && m1.n_ranked <= want);
 			XD_CHECK(m1.warm_hit10 > 0.0 && m1.warm_hit10 <= 1.0);
 			XD_CHECK(m1.cold_hit10 > 0.0 && m1.cold_hit10 <= 1.0);
 			XD_CHECK(m1.warm_mrr > 0.0 && m1.warm_mrr <= 1.0 && m1.cold_mrr > 0.0 && m1.cold_mrr <= 1.0);
 			XD_CHECK(m1.use_cold == xd_cold_min_prefers_cold(&m1) && !m1.too_few);
 			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
-										   7, &none, &m2) == XD_OK);
+										   false, 7, &none, &m2) == XD_OK);
 			XD_CHECK(m2.warm_hit10 == m1.warm_hit10 && m2.cold_mrr == m1.cold_mrr);
 			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 3, 20, XD_COLD_NEGATIVES,
-										   7, &none, &m2) == XD_OK);
+										   false, 7, &none, &m2) == XD_OK);
 			XD_CHECK(m2.n_users < m1.n_users);
 			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 0, 20, XD_COLD_NEGATIVES,
-										   7, &none, &m2) == XD_OK);
+										   false, 7, &none, &m2) == XD_OK);
 			XD_CHECK(m2.n_users == 0 && !m2.use_cold);
 		}
 		free(nt);

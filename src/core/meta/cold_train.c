@@ -873,8 +873,8 @@ xd_cold_min_prefers_cold(const xd_cold_min_report *rep)
 
 xd_status
 xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int min_rows,
-					int max_support, int n_neg, uint64_t seed, const xd_hooks *hooks,
-					xd_cold_min_report *rep)
+					int max_support, int n_neg, bool keep_seen, uint64_t seed,
+					const xd_hooks *hooks, xd_cold_min_report *rep)
 {
 	int			n_items = ds->n_items;
 	int			m = model->cfg.m;
@@ -889,6 +889,7 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 	xd_support	s = {0};
 	xd_cold_task task = {0};
 	xd_item_outputs io;
+	xd_seen		seen = {ds->user_train_off, ds->user_train_items, true};
 	float	   *io_buf = NULL,
 			   *ws = NULL,
 			   *fs = NULL,
@@ -949,20 +950,30 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 									   &s)) != XD_OK ||
 			(st = xd_cold_encode(cold, model, &s, &task)) != XD_OK)
 			goto done;
-		for (int64_t i = 0; i < nt; i++)
+		/* seen items left out: the user's training items, never a positive */
+		for (int64_t i = 0; i < nt && !keep_seen; i++)
 			keep[ds->items[tr[i]]] = 0;
-		for (int64_t q = 0; q < nv && q < XD_COLD_MIN_QUERY; q++)
+		for (int64_t q = 0, n_q = 0; q < nv && n_q < XD_COLD_MIN_QUERY; q++)
 		{
 			int64_t		row = valid.rows[valid.off[u] + q];
 			int32_t		v = ds->items[row];
 			double		rank;
 
+			if (!keep[v])
+				continue;
+			n_q++;
 			xd_dataset_encode(ds, row, -1, cbuf);
+			/*
+			 * as serving scores them: the warm path with the repeat term over
+			 * the seen items when they are kept, the cold path with its own
+			 * (rho, own items first) over the support's
+			 */
 			if ((st = xd_item_outputs_compute(model, cbuf, &ds->enc, &io)) != XD_OK ||
-				(st = xd_item_outputs_score(model, &io, &u, 1, ws)) != XD_OK ||
+				(st = xd_item_outputs_score_unseen(model, &io, &u, 1, keep_seen ? &seen : NULL,
+												   ws)) != XD_OK ||
 				(st = xd_cold_score_outputs(cold, model, &task, cbuf, &io, fs)) != XD_OK)
 				goto done;
-			/* both paths rank against the same items: every one but the user's others */
+			/* both paths rank against the same items */
 			rank = xd_rank_among(ws, keep, n_items, v);
 			wh += rank <= 10.0;
 			wr += 1.0 / rank;
@@ -971,7 +982,7 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 			cr += 1.0 / rank;
 			rep->n_ranked++;
 		}
-		for (int64_t i = 0; i < nt; i++)
+		for (int64_t i = 0; i < nt && !keep_seen; i++)
 			keep[ds->items[tr[i]]] = 1;
 	}
 	if (rep->n_ranked > 0)

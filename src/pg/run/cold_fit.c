@@ -88,7 +88,8 @@ cold_fit_min(const XdModelDef *md, xd_model *model, const xd_dataset *ds, const 
 	stop.stop_arg = hooks->stop_arg;
 	xdpg_check_status(xd_cold_min_compare(model, ds, f->cold, md->cold_min,
 										  Min(md->cold_support, xd_model_max_rows(model) / (1 + XD_COLD_NEGATIVES)),
-										  XD_COLD_NEGATIVES, md->cfg.seed, &stop, &f->mrep),
+										  XD_COLD_NEGATIVES, xdpg_fit_keeps_seen(md, ds),
+										  md->cfg.seed, &stop, &f->mrep),
 					  "comparing the warm and cold paths of users with few rows");
 }
 
