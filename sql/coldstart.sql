@@ -119,6 +119,11 @@ FROM newh;
 SELECT with_scores = rows_scores AS new_item_rows_as_history, with_scores <> without_scores AS new_item_pooled,
 	   without_scores = (SELECT scores FROM cold) AS without_it_as_before
 FROM newr;
+-- exclude_seen leaves their own new item out of the candidates too
+SELECT (SELECT count(*) FROM xdrec.rank('c', 900009, '{"hour": 12}', 5, exclude_seen => true,
+		candidates => ARRAY[555556, 555557])) AS own_new_item_left_out,
+	   (SELECT count(*) FROM xdrec.rank('c', 900009, '{"hour": 12}', 5, exclude_seen => false,
+		candidates => ARRAY[555556, 555557])) AS both_kept;
 -- a new item with no row in the relation is left out of a history with a notice
 SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10,
 		history => without_new || '[555558]'::jsonb)) = (SELECT without_scores FROM newr) AS no_row_left_out
@@ -354,9 +359,9 @@ CREATE TEMP TABLE sm AS SELECT xdrec.train('cm', 'd0')->'cold'->'cold_min' AS j;
 SELECT j->>'path' IN ('warm', 'cold') AS path, (j->>'rows')::int AS rows,
 	   (j->>'users')::int > 0 AS users, (j->>'ranked')::int >= 20 AS ranked,
 	   (j->>'warm_hit10')::float8 BETWEEN 0 AND 1 AND (j->>'cold_hit10')::float8 BETWEEN 0 AND 1 AS rates,
-	   (j->>'path' = 'cold') = ((j->>'cold_hit10')::float8 > (j->>'warm_hit10')::float8
-		OR ((j->>'cold_hit10')::float8 = (j->>'warm_hit10')::float8
-			AND (j->>'cold_mrr')::float8 > (j->>'warm_mrr')::float8)) AS path_is_the_better
+	   (j->>'hit10_se')::float8 BETWEEN 0 AND 1 AS se,
+	   (j->>'path' = 'cold') = ((j->>'cold_hit10')::float8 - (j->>'warm_hit10')::float8
+		> (j->>'hit10_se')::float8) AS path_is_the_better
 FROM sm;
 -- the version records the bound only when the cold path won
 SELECT (v.encoder->>'cold_min') IS NOT DISTINCT FROM CASE WHEN sm.j->>'path' = 'cold' THEN '30' END AS recorded

@@ -539,13 +539,18 @@ int			xd_cold_pick(const xd_cold_report *reps, int n);
  * false, against every item but the user's training items (a positive
  * among them is not ranked); true, against every item, the warm path with
  * the repeat term over the user's seen items (xd_item_outputs_score_unseen)
- * and the cold path with its own over the support's. The cold path wins when it ranks them better (HitRate@10,
- * then MRR) over at least XD_COLD_MIN_RANKED positives; fewer: the warm
- * path, and too_few says so. Implicit feedback only (XD_EINVAL on explicit).
- * The model and the module are only read.
+ * and the cold path with its own over the support's. The cold path wins
+ * when its HitRate@10 is higher by more than XD_COLD_MIN_MARGIN paired
+ * standard errors (of the positives' hit differences) over at least
+ * XD_COLD_MIN_RANKED positives; else the warm path, the users' own
+ * embeddings, stays (too_few says when there were too few positives). Why
+ * a margin: on 60-90 positives a strict comparison followed noise as often
+ * as signal (docs/cold-start.md). Implicit feedback only (XD_EINVAL on
+ * explicit). The model and the module are only read.
  */
 #define XD_COLD_MIN_QUERY 16
 #define XD_COLD_MIN_RANKED 20
+#define XD_COLD_MIN_MARGIN 1.0
 #define XD_COLD_MIN_SCORES ((int64_t) 20000000)
 
 typedef struct xd_cold_min_report
@@ -558,6 +563,8 @@ typedef struct xd_cold_min_report
 	double		warm_mrr;
 	double		cold_hit10;
 	double		cold_mrr;
+	double		hit10_se;		/* the paired standard error of cold_hit10 -
+								 * warm_hit10 over the positives */
 	bool		too_few;		/* fewer than XD_COLD_MIN_RANKED ranked */
 	bool		use_cold;		/* serve such users by the cold path */
 	double		seconds;
@@ -570,7 +577,8 @@ xd_status	xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *co
 
 /*
  * The choice alone (unit-tested): cold when it ranked at least
- * XD_COLD_MIN_RANKED positives and better by HitRate@10, then MRR.
+ * XD_COLD_MIN_RANKED positives and cold_hit10 - warm_hit10 exceeds
+ * XD_COLD_MIN_MARGIN hit10_se.
  */
 bool		xd_cold_min_prefers_cold(const xd_cold_min_report *rep);
 

@@ -687,9 +687,9 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 									  XD_COLD_NEGATIVES, keep_seen, seed, &none, &mr)) != XD_OK)
 			die("cold_min", st);
 		fprintf(stderr, "  cold_min %d (%s, seen %s): %lld users, %lld positives; warm HitRate@10 %.4f MRR %.4f, "
-				"cold HitRate@10 %.4f MRR %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
+				"cold HitRate@10 %.4f MRR %.4f; diff s.e. %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
 				variant_names[0], keep_seen ? "kept" : "left out", (long long) mr.n_users, (long long) mr.n_ranked, mr.warm_hit10,
-				mr.warm_mrr, mr.cold_hit10, mr.cold_mrr, mr.use_cold ? "cold" : "warm", mr.seconds);
+				mr.warm_mrr, mr.cold_hit10, mr.cold_mrr, mr.hit10_se, mr.use_cold ? "cold" : "warm", mr.seconds);
 	}
 
 	xd_coldeval_opts_default(&eo);

@@ -842,7 +842,8 @@ XD_TEST(cold_support_pools_a_new_item_by_its_embedding)
 
 /*
  * Option cold_min's choice: the cold path only over enough validation
- * positives, and only when it ranks them better (HitRate@10, then MRR).
+ * positives, and only when its HitRate@10 is higher by more than the
+ * margin in paired standard errors; MRR does not decide.
  */
 XD_TEST(cold_min_prefers_cold_only_when_it_ranks_better)
 {
@@ -851,20 +852,21 @@ XD_TEST(cold_min_prefers_cold_only_when_it_ranks_better)
 	r.n_ranked = XD_COLD_MIN_RANKED;
 	r.warm_hit10 = 0.40;
 	r.cold_hit10 = 0.45;
+	r.hit10_se = 0.04;
 	r.warm_mrr = 0.30;
 	r.cold_mrr = 0.10;
+	XD_CHECK(XD_COLD_MIN_MARGIN * r.hit10_se < 0.05);
 	XD_CHECK(xd_cold_min_prefers_cold(&r));
 	r.n_ranked = XD_COLD_MIN_RANKED - 1;
 	XD_CHECK(!xd_cold_min_prefers_cold(&r));
 	r.n_ranked = XD_COLD_MIN_RANKED;
-	r.cold_hit10 = 0.40;		/* a tie on HitRate@10: MRR decides */
+	r.hit10_se = 0.05 / XD_COLD_MIN_MARGIN;	/* within the margin: warm */
 	XD_CHECK(!xd_cold_min_prefers_cold(&r));
-	r.cold_mrr = 0.31;
-	XD_CHECK(xd_cold_min_prefers_cold(&r));
-	r.cold_mrr = 0.30;			/* equal: the warm path */
+	r.hit10_se = 0.0;
+	r.cold_hit10 = 0.40;		/* equal, whatever MRR says: warm */
+	r.cold_mrr = 0.90;
 	XD_CHECK(!xd_cold_min_prefers_cold(&r));
 	r.cold_hit10 = 0.39;
-	r.cold_mrr = 0.90;
 	XD_CHECK(!xd_cold_min_prefers_cold(&r));
 }
 
@@ -1418,6 +1420,8 @@ XD_TEST(cold_meta_training_slow)
 			XD_CHECK(m1.cold_hit10 > 0.0 && m1.cold_hit10 <= 1.0);
 			XD_CHECK(m1.warm_mrr > 0.0 && m1.warm_mrr <= 1.0 && m1.cold_mrr > 0.0 && m1.cold_mrr <= 1.0);
 			XD_CHECK(m1.use_cold == xd_cold_min_prefers_cold(&m1) && !m1.too_few);
+			/* the paired s.e. of the hit differences: within (0, 1 / sqrt(n)] */
+			XD_CHECK(m1.hit10_se > 0.0 && m1.hit10_se <= 1.0 / sqrt((double) m1.n_ranked) + 1e-12);
 			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
 										   false, 7, &none, &m2) == XD_OK);
 			XD_CHECK(m2.warm_hit10 == m1.warm_hit10 && m2.cold_mrr == m1.cold_mrr);

@@ -868,7 +868,7 @@ bool
 xd_cold_min_prefers_cold(const xd_cold_min_report *rep)
 {
 	return rep->n_ranked >= XD_COLD_MIN_RANKED &&
-		xd_cold_ranks_better(rep->cold_hit10, rep->cold_mrr, rep->warm_hit10, rep->warm_mrr);
+		rep->cold_hit10 - rep->warm_hit10 > XD_COLD_MIN_MARGIN * rep->hit10_se;
 }
 
 xd_status
@@ -883,7 +883,8 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 	double		wh = 0.0,
 				wr = 0.0,
 				ch = 0.0,
-				cr = 0.0;
+				cr = 0.0,
+				dd = 0.0;		/* the sum of squared hit differences */
 	xd_user_rows train = {0},
 				valid = {0};
 	xd_support	s = {0};
@@ -958,6 +959,7 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 			int64_t		row = valid.rows[valid.off[u] + q];
 			int32_t		v = ds->items[row];
 			double		rank;
+			bool		hit;
 
 			if (!keep[v])
 				continue;
@@ -977,9 +979,11 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 			rank = xd_rank_among(ws, keep, n_items, v);
 			wh += rank <= 10.0;
 			wr += 1.0 / rank;
+			hit = rank <= 10.0;
 			rank = xd_rank_among(fs, keep, n_items, v);
 			ch += rank <= 10.0;
 			cr += 1.0 / rank;
+			dd += (double) ((rank <= 10.0) != hit);	/* (cold - warm)^2: 0 or 1 */
 			rep->n_ranked++;
 		}
 		for (int64_t i = 0; i < nt && !keep_seen; i++)
@@ -991,6 +995,14 @@ xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int mi
 		rep->warm_mrr = wr / rep->n_ranked;
 		rep->cold_hit10 = ch / rep->n_ranked;
 		rep->cold_mrr = cr / rep->n_ranked;
+	}
+	if (rep->n_ranked > 1)
+	{
+		/* the sample variance of the paired differences, over n */
+		double		mean = rep->cold_hit10 - rep->warm_hit10,
+					var = (dd - rep->n_ranked * mean * mean) / (rep->n_ranked - 1);
+
+		rep->hit10_se = sqrt(var > 0.0 ? var / rep->n_ranked : 0.0);
 	}
 	rep->too_few = rep->n_ranked < XD_COLD_MIN_RANKED;
 	rep->use_cold = xd_cold_min_prefers_cold(rep);

@@ -460,6 +460,10 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	{
 		keep = repalloc(keep, v->items.n + ni.n);
 		memset(keep + v->items.n, 1, ni.n);
+		/* a cold user's or history's own new items, as its trained ones */
+		for (int j = 0; cu && exclude_of(v, a->exclude_seen) && j < ni.n; j++)
+			if (xdpg_cold_saw_new_item(cu, ni.keys[j]))
+				keep[v->items.n + j] = 0;
 		memcpy(scores + v->items.n, ni_scores, sizeof(float) * ni.n);
 	}
 	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n + ni.n, 1)));

@@ -175,7 +175,8 @@ xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds
 /*
  * The summary's "cold_min" (inside "cold"): the option's rows, the users
  * and validation positives compared, each path's HitRate@10 and MRR, the
- * path kept, its cost; or why nothing was compared.
+ * paired standard error of the HitRate@10 difference, the path kept, its
+ * cost; or why nothing was compared.
  */
 static void
 cold_fit_min_json(StringInfo b, const XdColdFit *f)
@@ -199,6 +200,7 @@ cold_fit_min_json(StringInfo b, const XdColdFit *f)
 	xdpg_json_num(b, "cold_hit10", r->cold_hit10, true);
 	xdpg_json_num(b, "warm_mrr", r->warm_mrr, true);
 	xdpg_json_num(b, "cold_mrr", r->cold_mrr, true);
+	xdpg_json_num(b, "hit10_se", r->hit10_se, true);
 	xdpg_json_num(b, "seconds", r->seconds, true);
 	if (r->too_few)
 	{

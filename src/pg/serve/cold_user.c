@@ -315,7 +315,8 @@ same_item_key(Datum a, Datum b, bool is_int)
  */
 static int
 resolve_new_items(XdServed *s, XdVersion *v, int n, int32 *items, float *c, float *labels,
-				  const Datum *keys, float **E_new, int *n_missing, Datum *missing)
+				  const Datum *keys, float **E_new, XdNewItems *ni_out, int *n_missing,
+				  Datum *missing)
 {
 	int			m = v->enc.schema.m;
 	int			n_keys = 0,
@@ -324,6 +325,7 @@ resolve_new_items(XdServed *s, XdVersion *v, int n, int32 *items, float *c, floa
 	XdNewItems	ni;
 
 	*E_new = NULL;
+	memset(ni_out, 0, sizeof(*ni_out));
 	for (int i = 0; i < n; i++)
 		if (items[i] < 0)
 			asked[n_keys++] = keys[i];
@@ -357,7 +359,21 @@ resolve_new_items(XdServed *s, XdVersion *v, int n, int32 *items, float *c, floa
 		kept++;
 	}
 	*E_new = ni.E;
+	*ni_out = ni;
 	return kept;
+}
+
+/*
+ * Whether key (int8 or text) is an item that arrived after training among
+ * cu's pooled rows: exclude_seen drops it from new candidates.
+ */
+bool
+xdpg_cold_saw_new_item(const XdColdUser *cu, Datum key)
+{
+	for (int i = 0; i < cu->n_new_seen; i++)
+		if (same_item_key(cu->new_seen[i], key, cu->v->items.is_int))
+			return true;
+	return false;
 }
 
 static XdColdUser *
@@ -557,6 +573,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	int32	   *codes;
 	int			n_new = 0,
 				n_missing = 0;
+	XdNewItems	ni = {0};
 	char	  **new_text = NULL;
 	int64	   *new_int = NULL;
 	Datum	   *keys,
@@ -686,7 +703,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 			if (items[i] < 0)
 				keys[i] = md->item_int ? Int64GetDatum(new_int[i]) : CStringGetTextDatum(new_text[i]);
 		/* a new item with no row the caller may read: left out, as no row */
-		n = resolve_new_items(s, v, n, items, c, labels, keys, &E_new, &n_missing, &missing);
+		n = resolve_new_items(s, v, n, items, c, labels, keys, &E_new, &ni, &n_missing, &missing);
 	}
 	/* no row with a known item and finite values: as unknown as no row */
 	if (n == 0)
@@ -695,6 +712,8 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	cu->v = v;
 	cu->served_as = XDPG_SERVED_COLD_ROWS;
 	cold_encode(cu, n, items, c, labels, E_new);
+	cu->new_seen = ni.keys;
+	cu->n_new_seen = ni.n;
 	return cu;
 }
 
@@ -812,6 +831,7 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	int32	   *codes;
 	Datum	   *keys;
 	int			n_new = 0;
+	XdNewItems	ni = {0};
 	char	   *unknown_key = NULL;
 	XdColdUser *cu;
 
@@ -899,7 +919,7 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 		int			n_missing = 0;
 		Datum		missing;
 
-		n = resolve_new_items(s, v, n, items, c, labels, keys, &E_new, &n_missing, &missing);
+		n = resolve_new_items(s, v, n, items, c, labels, keys, &E_new, &ni, &n_missing, &missing);
 		if (n_missing > 0)
 		{
 			unknown += n_missing;
@@ -918,6 +938,8 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	cu->v = v;
 	cu->served_as = XDPG_SERVED_HISTORY;
 	cold_encode(cu, n, items, c, labels, E_new);
+	cu->new_seen = ni.keys;
+	cu->n_new_seen = ni.n;
 	return cu;
 }
 
