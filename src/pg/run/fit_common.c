@@ -215,10 +215,34 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 	return metrics.data;
 }
 
-/* A version's encoder JSON: its config, sizes, split seed and feature schema. */
+/* The share of ds's training rows repeating a (user, item) pair. */
+double
+xdpg_fit_repeat_share(const xd_dataset *ds)
+{
+	return ds->n_split[XD_SPLIT_TRAIN] > 0 ?
+		1.0 - (double) ds->user_train_off[ds->n_users] / (double) ds->n_split[XD_SPLIT_TRAIN] : 0.0;
+}
+
+/*
+ * Whether rank's default keeps a user's seen items (option exclude_seen,
+ * as the version's reader decides it from the recorded share).
+ */
+bool
+xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds)
+{
+	return strcmp(md->exclude_seen, "never") == 0 ||
+		(strcmp(md->exclude_seen, "auto") == 0 && xdpg_fit_repeat_share(ds) >= XDPG_REPEAT_SHARE);
+}
+
+/*
+ * A version's encoder JSON: its config, sizes, split seed and feature
+ * schema; cold_min > 0: serving ranks a trained user with fewer training
+ * rows by the cold path (option cold_min, when validation preferred it:
+ * cold_fit.c).
+ */
 char *
 xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
-					  const xd_dataset *ds, const char *domain)
+					  const xd_dataset *ds, const char *domain, int cold_min)
 {
 	StringInfoData encoder;
 
@@ -232,9 +256,7 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 	 * the share of training rows repeating a (user, item) pair: option
 	 * exclude_seen's auto decides rank's default from it (docs/serving.md)
 	 */
-	appendStringInfo(&encoder, ", \"repeat_share\": %.6g",
-					 ds->n_split[XD_SPLIT_TRAIN] > 0 ?
-					 1.0 - (double) ds->user_train_off[ds->n_users] / (double) ds->n_split[XD_SPLIT_TRAIN] : 0.0);
+	appendStringInfo(&encoder, ", \"repeat_share\": %.6g", xdpg_fit_repeat_share(ds));
 		/* the split by time, which evaluate must repeat whatever the model says now */
 	if (md->time_col)
 	{
@@ -245,6 +267,8 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 	if (md->cold_holdout > 0)
 		appendStringInfo(&encoder, ", \"cold_holdout\": %.9g, \"cold_holdout_seed\": " INT64_FORMAT,
 						 md->cold_holdout, (int64) md->cfg.seed);
+	if (cold_min > 0)
+		appendStringInfo(&encoder, ", \"cold_min\": %d", cold_min);
 	appendStringInfoString(&encoder, "}");
 	return encoder.data;
 }

@@ -249,7 +249,8 @@ xdpg_train_store(XdTrainRun *run)
 		info.biao = run->biao->biao;
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
-										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain),
+										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain,
+																xdpg_cold_fit_min_rows(run->cold)),
 										&info);
 	}
 	xdpg_deploy_after_run(md, run->domain, "source", run->deploy, &valid, version_id,
