@@ -98,7 +98,39 @@ SELECT count(*) AS ranked, count(*) FILTER (WHERE item_key >= 555555) AS new_ran
 	   bool_and(score = score) AS finite_scores FROM newi;
 SELECT (SELECT score FROM newi WHERE item_key = 555555) = (SELECT score FROM newi WHERE item_key = 555556) AS same_features_same_score,
 	   (SELECT score FROM newi WHERE item_key = 555555) <> (SELECT score FROM newi WHERE item_key = 555557) AS other_features_other_score;
-DELETE FROM cgen WHERE item_key >= 555555;
+-- a new item in a cold user's rows or a history is pooled by its mapped
+-- embedding (the model has item-scoped features): the history with it ranks
+-- otherwise than the one without it, and the rows with it rank as it does
+INSERT INTO cgen SELECT domain, 900009, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE user_key = 900001 AND item_key < 555555;
+INSERT INTO cgen SELECT domain, 900009, 555557, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE item_key = 555557 LIMIT 1;
+CREATE TEMP TABLE newh AS
+SELECT jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+		jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend))
+		ORDER BY item_key, hour) AS with_new,
+	   jsonb_agg(jsonb_build_object('item', item_key, 'ctx',
+		jsonb_build_object('hour', hour, 'weekday', weekday, 'rain', rain, 'spend', spend))
+		ORDER BY item_key, hour) FILTER (WHERE item_key < 555555) AS without_new
+FROM cgen WHERE user_key = 900009;
+CREATE TEMP TABLE newr AS
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', 900009, '{"hour": 12, "weekday": "fri"}', 10)) AS rows_scores,
+	   (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => with_new)) AS with_scores,
+	   (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10, history => without_new)) AS without_scores
+FROM newh;
+SELECT with_scores = rows_scores AS new_item_rows_as_history, with_scores <> without_scores AS new_item_pooled,
+	   without_scores = (SELECT scores FROM cold) AS without_it_as_before
+FROM newr;
+-- exclude_seen leaves their own new item out of the candidates too
+SELECT (SELECT count(*) FROM xdrec.rank('c', 900009, '{"hour": 12}', 5, exclude_seen => true,
+		candidates => ARRAY[555556, 555557])) AS own_new_item_left_out,
+	   (SELECT count(*) FROM xdrec.rank('c', 900009, '{"hour": 12}', 5, exclude_seen => false,
+		candidates => ARRAY[555556, 555557])) AS both_kept;
+-- a new item with no row in the relation is left out of a history with a notice
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('c', NULL, '{"hour": 12, "weekday": "fri"}', 10,
+		history => without_new || '[555558]'::jsonb)) = (SELECT without_scores FROM newr) AS no_row_left_out
+FROM newh;
+DELETE FROM cgen WHERE item_key >= 555555 OR user_key = 900009;
 
 -- 4. rank_many: on_unknown 'cold' (the default) ranks the new user as rank
 -- does and leaves out one with no rows; 'skip' leaves both out; 'error' fails
@@ -315,6 +347,59 @@ FROM xdrec.weight WHERE chunk = 0 AND version_id = (SELECT max(id) FROM xdrec.ve
 	WHERE model_id = (SELECT id FROM xdrec.model WHERE name = 'cr'));
 SELECT count(*) AS ranked FROM xdrec.rank('cr', NULL, '{"hour": 12}', 5,
 	history => (SELECT jsonb_agg(item_key) FROM cgen WHERE user_key = 900001));
+
+-- 12. option cold_min: train compares the warm and cold paths on the
+-- validation rows of users with fewer distinct training items, says which
+-- ranks them better, and the version serves them so
+\i sql/include/try.sql
+SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_min": -1}')$$);
+SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_min": 1.5}')$$);
+SELECT xdrec.create_model('cm', 'cgen', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "cold_min": 30}') > 0 AS cm;
+CREATE TEMP TABLE sm AS SELECT xdrec.train('cm', 'd0')->'cold'->'cold_min' AS j;
+SELECT j->>'path' IN ('warm', 'cold') AS path, (j->>'rows')::int AS rows,
+	   (j->>'users')::int > 0 AS users, (j->>'ranked')::int >= 20 AS ranked,
+	   (j->>'warm_hit10')::float8 BETWEEN 0 AND 1 AND (j->>'cold_hit10')::float8 BETWEEN 0 AND 1 AS rates,
+	   (j->>'hit10_se')::float8 BETWEEN 0 AND 1 AS se,
+	   (j->>'path' = 'cold') = ((j->>'cold_hit10')::float8 - (j->>'warm_hit10')::float8
+		> (j->>'hit10_se')::float8) AS path_is_the_better
+FROM sm;
+-- the version records the bound only when the cold path won
+SELECT (v.encoder->>'cold_min') IS NOT DISTINCT FROM CASE WHEN sm.j->>'path' = 'cold' THEN '30' END AS recorded
+FROM xdrec.version v JOIN xdrec.model m ON m.id = v.model_id, sm WHERE m.name = 'cm' AND v.domain = 'd0';
+-- serving follows the recorded bound: set it by hand (a fresh session reads
+-- the version again), a user below it is ranked from their rows, one at it warm
+SELECT min(user_key) AS few_user FROM (SELECT user_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
+	GROUP BY user_key ORDER BY count(DISTINCT item_key), user_key LIMIT 1) t \gset
+SELECT count(DISTINCT item_key) + 1 AS bound FROM cgen WHERE user_key = :few_user \gset
+SELECT min(user_key) AS many_user FROM (SELECT user_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
+	GROUP BY user_key HAVING count(DISTINCT item_key) > :bound + 5) t \gset
+UPDATE xdrec.version SET encoder = encoder || jsonb_build_object('cold_min', :bound)
+WHERE model_id = (SELECT id FROM xdrec.model WHERE name = 'cm') AND domain = 'd0';
+\c
+\i sql/include/try.sql
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :many_user, '{"hour": 12}', 5);
+-- the same user in rank_many: ranked as rank ranks them, counted cold
+-- (cache_stats: the rank_many's two users and the rank's one)
+CREATE TEMP TABLE cs0 AS SELECT * FROM xdrec.cache_stats WHERE model = 'cm';
+SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5))
+	 = (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank_many('cm', ARRAY[:many_user, :few_user], '{"hour": 12}', 5)
+		WHERE user_key = :few_user) AS many_as_rank,
+	   current_setting('xdrec.served_as') AS served_as;
+SELECT s1.served_warm - s0.served_warm AS warm, s1.served_cold - s0.served_cold AS cold
+FROM cs0 s0 JOIN xdrec.cache_stats s1 USING (model, domain, version);
+-- a recorded bound that is not one is refused on load
+\c
+\i sql/include/try.sql
+BEGIN;
+UPDATE xdrec.version SET encoder = encoder || '{"cold_min": -3}'
+WHERE model_id = (SELECT id FROM xdrec.model WHERE name = 'cm') AND domain = 'd0';
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', 1, '{"hour": 12}', 5)$$);
+ROLLBACK;
 
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

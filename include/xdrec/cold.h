@@ -221,10 +221,20 @@ typedef struct xd_support
 	int			n;
 	int			capacity;
 	int			m;
-	int32_t    *items;			/* [capacity] */
+	int32_t    *items;			/* [capacity]; XD_SUPPORT_NEW_ITEM: its row of emb */
 	float	   *c;				/* [capacity * m] */
 	float	   *label;			/* [capacity] */
+	/*
+	 * rows of items that arrived after training (xd_support_add_new): their
+	 * mapped embeddings (serve.h's xd_item_map), d floats a row; NULL until
+	 * the first such row
+	 */
+	int			d;
+	float	   *emb;			/* [capacity * d] */
 } xd_support;
+
+/* the item of a support row pooled by its given embedding (a new item) */
+#define XD_SUPPORT_NEW_ITEM (-1)
 
 xd_status	xd_support_init(xd_support *s, int capacity, int m);
 void		xd_support_free(xd_support *s);
@@ -238,6 +248,18 @@ void		xd_support_free(xd_support *s);
 xd_status	xd_support_add(xd_support *s, int32_t item, const float *c, float label,
 						   int n_neg, int32_t n_items, const xd_feature_encoder *enc,
 						   xd_rng *rng);
+
+/*
+ * ... a positive whose item arrived after training, pooled by its mapped
+ * embedding e[d] (serve.h's xd_item_map_embed of c's item-scoped part)
+ * instead of a row of E_v: CMML's z_k = [e_v ; c* ; y] needs only an
+ * embedding. Its n_neg negatives are drawn uniformly among all n_items
+ * trained items. XD_EINVAL when it does not fit or d differs from an
+ * earlier new row's.
+ */
+xd_status	xd_support_add_new(xd_support *s, const float *e, int d, const float *c,
+							   float label, int n_neg, int32_t n_items,
+							   const xd_feature_encoder *enc, xd_rng *rng);
 
 /*
  * The seed a support's negatives are drawn from: a hash of its positives'
@@ -274,7 +296,10 @@ void		xd_cold_task_free(xd_cold_task *t);
 /*
  * The task of a support (at most the model's workspace rows, n >= 1): M1 on
  * its contexts, the encoder, the heads. Inference only; uses the model's
- * workspace. XD_EINVAL on an item out of range or an empty support.
+ * workspace. XD_EINVAL on an item out of range or an empty support. A new
+ * item's row (XD_SUPPORT_NEW_ITEM) is pooled by its given embedding, and is
+ * not in the task's history (the repeat term and own items first know
+ * trained items only).
  */
 xd_status	xd_cold_encode(xd_cold *cold, xd_model *model, const xd_support *s,
 						   xd_cold_task *t);
@@ -502,6 +527,62 @@ xd_status	xd_cold_train(xd_model *model, const xd_dataset *ds, xd_cold *start,
  * (docs/cold-start.md).
  */
 int			xd_cold_pick(const xd_cold_report *reps, int n);
+
+/*
+ * Option cold_min (docs/cold-start.md, Warm users with few rows): whether
+ * a trained user with fewer than min_rows distinct training items (the
+ * items serving knows they have seen) ranks better by the
+ * warm path (their trained embedding) or by the cold path (the module
+ * pooling up to max_support of their training rows, the most recent last,
+ * as serving reads them, with n_neg seeded negatives each). Each such user's
+ * validation positives (up to XD_COLD_MIN_QUERY each) are ranked in their
+ * own context by both paths (ties half), within XD_COLD_MIN_SCORES item
+ * scores per path, as serving ranks under rank's exclude_seen: keep_seen
+ * false, against every item but the user's training items (a positive
+ * among them is not ranked); true, against every item, the warm path with
+ * the repeat term over the user's seen items (xd_item_outputs_score_unseen)
+ * and the cold path with its own over the support's. The cold path wins
+ * when its HitRate@10 is higher by more than XD_COLD_MIN_MARGIN paired
+ * standard errors (of the positives' hit differences) over at least
+ * XD_COLD_MIN_RANKED positives; else the warm path, the users' own
+ * embeddings, stays (too_few says when there were too few positives). Why
+ * a margin: on 60-90 positives a strict comparison followed noise as often
+ * as signal (docs/cold-start.md). Implicit feedback only (XD_EINVAL on
+ * explicit). The model and the module are only read.
+ */
+#define XD_COLD_MIN_QUERY 16
+#define XD_COLD_MIN_RANKED 20
+#define XD_COLD_MIN_MARGIN 1.0
+#define XD_COLD_MIN_SCORES ((int64_t) 20000000)
+
+typedef struct xd_cold_min_report
+{
+	int			min_rows;
+	int64_t		n_users;		/* users with 1..min_rows - 1 distinct training
+								 * items and a validation row */
+	int64_t		n_ranked;		/* their validation positives ranked */
+	double		warm_hit10;
+	double		warm_mrr;
+	double		cold_hit10;
+	double		cold_mrr;
+	double		hit10_se;		/* the paired standard error of cold_hit10 -
+								 * warm_hit10 over the positives */
+	bool		too_few;		/* fewer than XD_COLD_MIN_RANKED ranked */
+	bool		use_cold;		/* serve such users by the cold path */
+	double		seconds;
+} xd_cold_min_report;
+
+xd_status	xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold,
+								int min_rows, int max_support, int n_neg, bool keep_seen,
+								uint64_t seed, const xd_hooks *hooks,
+								xd_cold_min_report *rep);
+
+/*
+ * The choice alone (unit-tested): cold when it ranked at least
+ * XD_COLD_MIN_RANKED positives and cold_hit10 - warm_hit10 exceeds
+ * XD_COLD_MIN_MARGIN hit10_se.
+ */
+bool		xd_cold_min_prefers_cold(const xd_cold_min_report *rep);
 
 /* ---------------------------------------------------------------- adapted targets */
 

@@ -416,11 +416,16 @@ size_t		xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt);
 xd_status	xd_model_score(void *model, const xd_batch *b, float *scores);
 
 /*
- * xd_model_score's scores, to the bit, with the context module (eq. 1-5 and
- * DRR's residual on x^1) run once per distinct context row of a chunk rather
- * than per row: for ranking batches, where a row's candidates share its
- * context but for item-scoped features (a row's scores depend on its own
- * inputs only). Not while a validation cache is attached (scored whole).
+ * xd_model_score's scores with the context module (eq. 1-5 and DRR's
+ * residual on x^1) run once per distinct context row of a chunk and the
+ * user tower (eq. 6, 8-9, DRR's residual on e~_u) once per distinct
+ * (user, context row), rather than per row: for ranking batches, where a
+ * row's candidates share its user and its context but for item-scoped
+ * features (a row's scores depend on its own inputs only). The same
+ * numbers up to float rounding: an sgemm over fewer rows may round a row
+ * differently on some OpenBLAS kernels (docs/transfer.md); to the bit
+ * when every row's context differs. Not while a validation cache is
+ * attached (scored whole).
  */
 xd_status	xd_model_score_shared_ctx(xd_model *model, const xd_batch *b, float *scores);
 

@@ -37,7 +37,9 @@
  * K negatives (xd_cold_opts.rank_negatives; --rank-popular: drawn by
  * popularity, logQ-corrected), --paired-rank K (--paired-rank-pop K) also
  * runs each variant with it beside the first; --variants N runs only the
- * first N variants (1: FiLM, the module the database trains); --targets
+ * first N variants (1: FiLM, the module the database trains); --cold-min
+ * N[,N...] compares the warm and cold paths of warm users with fewer than N
+ * distinct training items (option cold_min, xd_cold_min_compare); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
@@ -130,6 +132,15 @@ static bool paired_rank_popular;
 
 /* --variants N: only the first N variants (1: FiLM, the database's module) */
 static int	max_variants = N_VARIANTS;
+
+/*
+ * --cold-min N[,N...]: option cold_min's comparison (xd_cold_min_compare)
+ * with the first variant's module (FiLM, the database's) at each bound,
+ * on the warm users' validation rows, one stderr line per bound
+ */
+#define MAX_COLD_MIN 8
+static int	cold_min_bounds[MAX_COLD_MIN];
+static int	n_cold_min;
 
 /* a second meta-training per variant ("alt") beside the first ("base") */
 static bool
@@ -663,6 +674,23 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			rr->kept_by_loss = v;
 	}
 	rr->kept = xd_cold_pick(crep, rr->n_variants);
+	for (int b = 0; b < n_cold_min && !ds->has_ratings; b++)
+	{
+		xd_cold_min_report mr;
+		xd_hooks	none = {0};
+
+		/* rank's default: seen items kept where a quarter of the rows repeat */
+		bool		keep_seen = ds->n_split[XD_SPLIT_TRAIN] > 0 &&
+			1.0 - (double) ds->user_train_off[ds->n_users] / ds->n_split[XD_SPLIT_TRAIN] >= 0.25;
+
+		if ((st = xd_cold_min_compare(model, ds, cold[0], cold_min_bounds[b], co.max_support,
+									  XD_COLD_NEGATIVES, keep_seen, seed, &none, &mr)) != XD_OK)
+			die("cold_min", st);
+		fprintf(stderr, "  cold_min %d (%s, seen %s): %lld users, %lld positives; warm HitRate@10 %.4f MRR %.4f, "
+				"cold HitRate@10 %.4f MRR %.4f; diff s.e. %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
+				variant_names[0], keep_seen ? "kept" : "left out", (long long) mr.n_users, (long long) mr.n_ranked, mr.warm_hit10,
+				mr.warm_mrr, mr.cold_hit10, mr.cold_mrr, mr.hit10_se, mr.use_cold ? "cold" : "warm", mr.seconds);
+	}
 
 	xd_coldeval_opts_default(&eo);
 	eo.seed = seed;
@@ -1374,6 +1402,21 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(argv[a], "--variants") == 0 && a + 1 < argc)
 			max_variants = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--cold-min") == 0 && a + 1 < argc)
+		{
+			char	   *p = argv[++a],
+					   *end;
+
+			while (*p && n_cold_min < MAX_COLD_MIN)
+			{
+				cold_min_bounds[n_cold_min++] = (int) strtol(p, &end, 10);
+				if (end == p || (*end && *end != ','))
+					n_cold_min = MAX_COLD_MIN + 1;	/* refused below */
+				if (end == p)
+					break;
+				p = end + (*end == ',');
+			}
+		}
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--targets") == 0)
@@ -1395,7 +1438,7 @@ main(int argc, char **argv)
 		first_seed < 0 || pop_negatives > 1.0f || paired_negatives > 1.0f ||
 		rank_negatives > XD_COLD_RANK_MAX || paired_rank > XD_COLD_RANK_MAX ||
 		(paired_rank >= 0 && paired_rank < 1) || (paired_rank > 0 && paired_negatives >= 0.0f) ||
-		max_variants < 1)
+		max_variants < 1 || n_cold_min > MAX_COLD_MIN)
 	{
 		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
 				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] "

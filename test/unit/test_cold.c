@@ -760,6 +760,116 @@ XD_TEST(cold_support_rejects_what_does_not_fit)
 	xd_support_free(&s);
 }
 
+/*
+ * A row whose item arrived after training is pooled by its given (mapped)
+ * embedding: given E_v's own row it encodes exactly as the trained item
+ * does, another embedding moves the task, it stays out of the task's
+ * history (the repeat term knows trained items), and its negatives range
+ * over every trained item.
+ */
+XD_TEST(cold_support_pools_a_new_item_by_its_embedding)
+{
+	cold_fixture f;
+	xd_support	s;
+	xd_cold_task a,
+				b;
+	xd_rng		rng;
+	int			d,
+				H,
+				n_items = 9;
+	float	   *e;
+	bool		differs = false;
+
+	XD_REQUIRE(fixture_make_joint(&f, XD_IMPLICIT, false, true, true, true, false));
+	xd_rng_seed(&rng, 1);
+	d = f.cfg.d;
+	H = f.cold->hidden;
+	e = malloc(sizeof(float) * d);
+	XD_REQUIRE(e);
+	XD_REQUIRE(xd_cold_task_init(&a, f.cold) == XD_OK);
+	XD_REQUIRE(xd_cold_task_init(&b, f.cold) == XD_OK);
+	XD_REQUIRE(xd_cold_encode(f.cold, f.model, &f.s, &a) == XD_OK);
+	/* the fixture's rows again, the first positive (item 2) as a new item */
+	XD_REQUIRE(xd_support_init(&s, f.s.capacity, f.cfg.m) == XD_OK);
+	memcpy(e, f.model->domain->E_v->w + (size_t) f.s.items[0] * d, sizeof(float) * d);
+	XD_REQUIRE(xd_support_add_new(&s, e, d, f.s.c, f.s.label[0], 0, n_items, NULL, &rng) == XD_OK);
+	for (int k = 1; k < f.s.n; k++)
+		XD_REQUIRE(xd_support_add(&s, f.s.items[k], f.s.c + (size_t) k * f.cfg.m, f.s.label[k],
+								  0, n_items, NULL, &rng) == XD_OK);
+	XD_CHECK(s.items[0] == XD_SUPPORT_NEW_ITEM);
+	XD_REQUIRE(xd_cold_encode(f.cold, f.model, &s, &b) == XD_OK);
+	XD_CHECK(memcmp(a.C, b.C, sizeof(float) * H) == 0);
+	XD_CHECK(memcmp(a.e_u, b.e_u, sizeof(float) * d) == 0);
+	/* item 2 was in the history only through that row */
+	XD_CHECK(a.n_hist == 4 && a.hist[0] == 2);
+	XD_CHECK(b.n_hist == 3 && b.hist[0] == 3);
+	/* another embedding, another task */
+	s.emb[0] += 0.5f;
+	XD_REQUIRE(xd_cold_encode(f.cold, f.model, &s, &b) == XD_OK);
+	for (int j = 0; j < H; j++)
+		differs |= a.C[j] != b.C[j];
+	XD_CHECK(differs);
+	/* without its embedding the row is refused */
+	free(s.emb);
+	s.emb = NULL;
+	XD_CHECK(xd_cold_encode(f.cold, f.model, &s, &b) == XD_EINVAL);
+	xd_support_free(&s);
+
+	/* negatives over every trained item, item 0 included; a wrong d refused */
+	xd_rng_seed(&rng, 2);
+	XD_REQUIRE(xd_support_init(&s, 60, f.cfg.m) == XD_OK);
+	{
+		bool		zero = false;
+
+		for (int r = 0; r < 20; r++)
+			XD_REQUIRE(xd_support_add_new(&s, e, d, f.s.c, 1.0f, 2, 3, NULL, &rng) == XD_OK);
+		for (int k = 0; k < s.n; k++)
+		{
+			XD_CHECK(k % 3 == 0 ? s.items[k] == XD_SUPPORT_NEW_ITEM
+					 : (s.items[k] >= 0 && s.items[k] < 3));
+			zero |= k % 3 != 0 && s.items[k] == 0;
+		}
+		XD_CHECK(zero);
+	}
+	s.n = 0;
+	XD_CHECK(xd_support_add_new(&s, e, d + 1, f.s.c, 1.0f, 0, 3, NULL, &rng) == XD_EINVAL);
+	xd_support_free(&s);
+	free(e);
+	xd_cold_task_free(&a);
+	xd_cold_task_free(&b);
+	fixture_free(&f);
+}
+
+/*
+ * Option cold_min's choice: the cold path only over enough validation
+ * positives, and only when its HitRate@10 is higher by more than the
+ * margin in paired standard errors; MRR does not decide.
+ */
+XD_TEST(cold_min_prefers_cold_only_when_it_ranks_better)
+{
+	xd_cold_min_report r = {0};
+
+	r.n_ranked = XD_COLD_MIN_RANKED;
+	r.warm_hit10 = 0.40;
+	r.cold_hit10 = 0.45;
+	r.hit10_se = 0.04;
+	r.warm_mrr = 0.30;
+	r.cold_mrr = 0.10;
+	XD_CHECK(XD_COLD_MIN_MARGIN * r.hit10_se < 0.05);
+	XD_CHECK(xd_cold_min_prefers_cold(&r));
+	r.n_ranked = XD_COLD_MIN_RANKED - 1;
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+	r.n_ranked = XD_COLD_MIN_RANKED;
+	r.hit10_se = 0.05 / XD_COLD_MIN_MARGIN;	/* within the margin: warm */
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+	r.hit10_se = 0.0;
+	r.cold_hit10 = 0.40;		/* equal, whatever MRR says: warm */
+	r.cold_mrr = 0.90;
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+	r.cold_hit10 = 0.39;
+	XD_CHECK(!xd_cold_min_prefers_cold(&r));
+}
+
 XD_TEST(cold_serving_from_item_outputs_matches_scoring_rows)
 {
 	cold_fixture f;
@@ -1286,6 +1396,42 @@ XD_TEST(cold_meta_training_slow)
 			}
 		XD_CHECK(users == r1.n_valid_users && over4 > 0);
 		XD_CHECK(r1.n_valid_ranked == want);
+
+		/*
+		 * option cold_min's comparison (every user below a bound beyond
+		 * all): the same validation positives, each path's ranking, the
+		 * choice its rule; the same numbers again; a low bound fewer users
+		 */
+		{
+			xd_cold_min_report m1,
+						m2;
+			xd_hooks	none = {0};
+
+			XD_CHECK(XD_COLD_MIN_QUERY == o.max_query);
+			/* seen items kept: every validation positive (up to 16 a user) */
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
+										   true, 7, &none, &m1) == XD_OK);
+			XD_CHECK(m1.n_users == users && m1.n_ranked == want);
+			/* left out: a positive among the user's training items is not ranked */
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
+										   false, 7, &none, &m1) == XD_OK);
+			XD_CHECK(m1.n_users == users && m1.n_ranked > 0 && m1.n_ranked <= want);
+			XD_CHECK(m1.warm_hit10 > 0.0 && m1.warm_hit10 <= 1.0);
+			XD_CHECK(m1.cold_hit10 > 0.0 && m1.cold_hit10 <= 1.0);
+			XD_CHECK(m1.warm_mrr > 0.0 && m1.warm_mrr <= 1.0 && m1.cold_mrr > 0.0 && m1.cold_mrr <= 1.0);
+			XD_CHECK(m1.use_cold == xd_cold_min_prefers_cold(&m1) && !m1.too_few);
+			/* the paired s.e. of the hit differences: within (0, 1 / sqrt(n)] */
+			XD_CHECK(m1.hit10_se > 0.0 && m1.hit10_se <= 1.0 / sqrt((double) m1.n_ranked) + 1e-12);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 1000000, 20, XD_COLD_NEGATIVES,
+										   false, 7, &none, &m2) == XD_OK);
+			XD_CHECK(m2.warm_hit10 == m1.warm_hit10 && m2.cold_mrr == m1.cold_mrr);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 3, 20, XD_COLD_NEGATIVES,
+										   false, 7, &none, &m2) == XD_OK);
+			XD_CHECK(m2.n_users < m1.n_users);
+			XD_REQUIRE(xd_cold_min_compare(w.model, w.ds, c1, 0, 20, XD_COLD_NEGATIVES,
+										   false, 7, &none, &m2) == XD_OK);
+			XD_CHECK(m2.n_users == 0 && !m2.use_cold);
+		}
 		free(nt);
 		free(nv);
 	}

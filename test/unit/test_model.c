@@ -877,11 +877,13 @@ XD_TEST(model_dropout_only_in_training)
 }
 
 /*
- * Scoring with the context module once per distinct context row gives
- * xd_model_score's numbers: ranking-shaped batches (a row's candidates in
- * its context, item-scoped features differing) over several workspace
- * chunks, explicit and implicit, with a history column, with and without
- * DRR's residuals (nonzero), wide and narrow contexts.
+ * Scoring with the context module once per distinct context row and the
+ * user tower once per distinct (user, context row) gives xd_model_score's
+ * numbers: ranking-shaped batches (a row's candidates in its context,
+ * item-scoped features differing; every third row's context also another
+ * user's, as two users in one context) over several workspace chunks,
+ * explicit and implicit, with a history column, with and without DRR's
+ * residuals (nonzero), wide and narrow contexts.
  */
 XD_TEST(model_score_shared_ctx_is_model_score)
 {
@@ -931,13 +933,15 @@ XD_TEST(model_score_shared_ctx_is_model_score)
 		s1 = malloc(sizeof(float) * b.capacity);
 		s2 = malloc(sizeof(float) * b.capacity);
 		/* rows of 1 + 7 candidates: the context's last 2 columns by the item's "city" */
-		while (n + 8 <= b.capacity)
+		for (int row = 0; n + 8 <= b.capacity; row++)
 		{
 			int32_t		u = (int32_t) xd_rng_below(&rng, 9);
 			float	   *c0 = b.c + (size_t) n * m;
 
 			for (int j = 0; j < m; j++)
-				c0[j] = xd_rng_uniform(&rng);
+				c0[j] = row % 3 == 2 ? c0[j - 8 * m] : xd_rng_uniform(&rng);
+			if (row % 3 == 2)
+				u = (b.users[n - 8] + 1 + (int32_t) xd_rng_below(&rng, 8)) % 9;
 			for (int q = 0; q < 8; q++, n++)
 			{
 				int32_t		w = (int32_t) xd_rng_below(&rng, 30);
@@ -958,9 +962,10 @@ XD_TEST(model_score_shared_ctx_is_model_score)
 		XD_CHECK(xd_model_score_shared_ctx(model, &b, s2) == XD_OK);
 
 		/*
-		 * The same forward on fewer context rows: the same numbers up to
-		 * float rounding (to the bit on this machine's SkylakeX kernels;
-		 * Haswell's round a row by the row count of its sgemm)
+		 * The same forward on fewer context and user rows: the same
+		 * numbers up to float rounding (to the bit on this machine's
+		 * SkylakeX kernels; Haswell's round a row by the row count of its
+		 * sgemm)
 		 */
 		for (int r = 0; r < n; r++)
 			XD_CHECK_NEAR(s1[r], s2[r], 1e-5);

@@ -598,28 +598,32 @@ xd_support_free(xd_support *s)
 	free(s->items);
 	free(s->c);
 	free(s->label);
+	free(s->emb);
 	memset(s, 0, sizeof(*s));
 }
 
-xd_status
-xd_support_add(xd_support *s, int32_t item, const float *c, float label,
-			   int n_neg, int32_t n_items, const xd_feature_encoder *enc, xd_rng *rng)
+/*
+ * Appends a positive and its n_neg negatives; item XD_SUPPORT_NEW_ITEM (a
+ * new item, its embedding already in emb) has every trained item as a
+ * possible negative, a trained item every other one.
+ */
+static xd_status
+xd_support_append(xd_support *s, int32_t item, const float *c, float label,
+				  int n_neg, int32_t n_items, const xd_feature_encoder *enc, xd_rng *rng)
 {
 	size_t		cb = sizeof(float) * (size_t) s->m;
+	bool		is_new = item == XD_SUPPORT_NEW_ITEM;
 
-	if (n_neg < 0 || s->n + 1 + n_neg > s->capacity || item < 0 || item >= n_items ||
-		(n_neg > 0 && n_items < 2))
-		return XD_EINVAL;
 	s->items[s->n] = item;
 	memcpy(s->c + (size_t) s->n * s->m, c, cb);
 	s->label[s->n++] = label;
 	for (int k = 0; k < n_neg; k++)
 	{
 		/* uniform over the other items, as the model's own negatives (sample.c) */
-		int32_t		vn = (int32_t) xd_rng_below(rng, (uint32_t) (n_items - 1));
+		int32_t		vn = (int32_t) xd_rng_below(rng, (uint32_t) (is_new ? n_items : n_items - 1));
 		float	   *cn = s->c + (size_t) s->n * s->m;
 
-		if (vn >= item)
+		if (!is_new && vn >= item)
 			vn++;
 		memcpy(cn, c, cb);
 		if (enc)
@@ -628,6 +632,33 @@ xd_support_add(xd_support *s, int32_t item, const float *c, float label,
 		s->label[s->n++] = 0.0f;
 	}
 	return XD_OK;
+}
+
+xd_status
+xd_support_add(xd_support *s, int32_t item, const float *c, float label,
+			   int n_neg, int32_t n_items, const xd_feature_encoder *enc, xd_rng *rng)
+{
+	if (n_neg < 0 || s->n + 1 + n_neg > s->capacity || item < 0 || item >= n_items ||
+		(n_neg > 0 && n_items < 2))
+		return XD_EINVAL;
+	return xd_support_append(s, item, c, label, n_neg, n_items, enc, rng);
+}
+
+xd_status
+xd_support_add_new(xd_support *s, const float *e, int d, const float *c, float label,
+				   int n_neg, int32_t n_items, const xd_feature_encoder *enc, xd_rng *rng)
+{
+	if (n_neg < 0 || s->n + 1 + n_neg > s->capacity || d < 1 || (s->emb && d != s->d) ||
+		(n_neg > 0 && n_items < 1))
+		return XD_EINVAL;
+	if (s->emb == NULL)
+	{
+		if (!(s->emb = malloc(sizeof(float) * (size_t) s->capacity * d)))
+			return XD_ENOMEM;
+		s->d = d;
+	}
+	memcpy(s->emb + (size_t) s->n * d, e, sizeof(float) * d);
+	return xd_support_append(s, XD_SUPPORT_NEW_ITEM, c, label, n_neg, n_items, enc, rng);
 }
 
 uint64_t
@@ -696,7 +727,7 @@ xd_cold_task_history(xd_cold_task *t, const xd_model *model, const xd_support *s
 		return XD_ENOMEM;
 	t->hist = h;
 	for (int k = 0; k < s->n; k++)
-		if (s->label[k] > 0.0f)
+		if (s->label[k] > 0.0f && s->items[k] != XD_SUPPORT_NEW_ITEM)
 			h[n++] = s->items[k];
 	qsort(h, (size_t) n, sizeof(int32_t), xd_cmp_item);
 	for (int k = 0; k < n; k++)
@@ -739,7 +770,8 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 		model->cfg.m != m || (c->n_prior > 0 && model->domain->n_items != c->n_items))
 		return XD_EINVAL;
 	for (int k = 0; k < n; k++)
-		if (s->items[k] < 0 || s->items[k] >= model->domain->n_items)
+		if (s->items[k] == XD_SUPPORT_NEW_ITEM ? (s->emb == NULL || s->d != d)
+			: (s->items[k] < 0 || s->items[k] >= model->domain->n_items))
 			return XD_EINVAL;
 
 	/* c* of every support row through the frozen M1 (eq. 1-5) */
@@ -753,7 +785,9 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	{
 		float	   *zk = w->z + (size_t) k * in;
 
-		memcpy(zk, E + (size_t) s->items[k] * d, sizeof(float) * d);
+		/* a new item: its mapped embedding stands for its row of E_v */
+		memcpy(zk, s->items[k] == XD_SUPPORT_NEW_ITEM ? s->emb + (size_t) k * d
+			   : E + (size_t) s->items[k] * d, sizeof(float) * d);
 		memcpy(zk + d, cstar + (size_t) k * m, sizeof(float) * m);
 		zk[d + m] = s->label[k];
 	}

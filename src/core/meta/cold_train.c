@@ -366,6 +366,23 @@ xd_cold_episode(xd_cold_loop *lp, xd_cold *cold, int32_t u, bool validation,
 	return xd_cold_episode_loss(cold, lp->model, &lp->s, &lp->q, grad, scale, loss);
 }
 
+/* v's rank among the kept items by scores (ties half) */
+static double
+xd_rank_among(const float *scores, const uint8_t *keep, int n_items, int32_t v)
+{
+	double		higher = 0.0,
+				ties = 0.0;
+
+	for (int j = 0; j < n_items; j++)
+	{
+		if (j == v || !keep[j])
+			continue;
+		higher += scores[j] > scores[v];
+		ties += scores[j] == scores[v];
+	}
+	return 1.0 + higher + 0.5 * ties;
+}
+
 /*
  * The episode just cut (lp->s, lp->q) ranked as the cold protocol ranks
  * (xd_coldeval_run): each of the query's positives (a validation user's
@@ -392,9 +409,7 @@ xd_cold_rank_episode(xd_cold_loop *lp, xd_cold *cold, double *hit10, double *rr,
 	for (int i = 0; i < nq; i++)
 	{
 		int32_t		v = lp->q.items[i];
-		double		higher = 0.0,
-					ties = 0.0,
-					rank;
+		double		rank;
 
 		st = xd_item_outputs_compute(model, lp->q.c + (size_t) i * m, &lp->ds->enc, &lp->io);
 		if (st == XD_OK)
@@ -406,14 +421,7 @@ xd_cold_rank_episode(xd_cold_loop *lp, xd_cold *cold, double *hit10, double *rr,
 		for (int j = 0; j < lp->s.n; j++)
 			if (lp->s.label[j] > 0.0f && lp->s.items[j] != v)
 				lp->keep[lp->s.items[j]] = 0;
-		for (int j = 0; j < n_items; j++)
-		{
-			if (j == v || !lp->keep[j])
-				continue;
-			higher += lp->fs[j] > lp->fs[v];
-			ties += lp->fs[j] == lp->fs[v];
-		}
-		rank = 1.0 + higher + 0.5 * ties;
+		rank = xd_rank_among(lp->fs, lp->keep, n_items, v);
 		*hit10 += rank <= 10.0;
 		*rr += 1.0 / rank;
 		(*n_ranked)++;
@@ -849,6 +857,164 @@ done:
 	free(lp.keep);
 	xd_user_rows_free(&lp.train);
 	xd_user_rows_free(&lp.valid);
+	return st;
+}
+
+/* ---------------------------------------------------------------- cold_min */
+
+bool
+xd_cold_min_prefers_cold(const xd_cold_min_report *rep)
+{
+	return rep->n_ranked >= XD_COLD_MIN_RANKED &&
+		rep->cold_hit10 - rep->warm_hit10 > XD_COLD_MIN_MARGIN * rep->hit10_se;
+}
+
+xd_status
+xd_cold_min_compare(xd_model *model, const xd_dataset *ds, xd_cold *cold, int min_rows,
+					int max_support, int n_neg, bool keep_seen, uint64_t seed,
+					const xd_hooks *hooks, xd_cold_min_report *rep)
+{
+	int			n_items = ds->n_items;
+	int			m = model->cfg.m;
+	bool		per_item = ds->enc.schema.n_item_num + ds->enc.schema.n_item_codes > 0;
+	double		t0 = xd_clock_seconds();
+	double		wh = 0.0,
+				wr = 0.0,
+				ch = 0.0,
+				cr = 0.0,
+				dd = 0.0;		/* the sum of squared hit differences */
+	xd_user_rows train = {0},
+				valid = {0};
+	xd_support	s = {0};
+	xd_cold_task task = {0};
+	xd_item_outputs io;
+	xd_seen		seen = {ds->user_train_off, ds->user_train_items, true};
+	float	   *io_buf = NULL,
+			   *ws = NULL,
+			   *fs = NULL,
+			   *cbuf = NULL;
+	uint8_t    *keep = NULL;
+	xd_rng		rng;
+	xd_status	st;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->min_rows = min_rows;
+	if (min_rows < 0 || max_support < 1 || n_neg < 0 || ds->has_ratings ||
+		model->cfg.feedback != XD_IMPLICIT || (cold->n_items != 0 && cold->n_items != n_items))
+		return XD_EINVAL;
+	if (min_rows == 0)
+		return XD_OK;
+	if (max_support > xd_model_max_rows(model) / (1 + n_neg))
+		max_support = xd_model_max_rows(model) / (1 + n_neg);
+	if ((st = xd_user_rows_build(ds, XD_SPLIT_TRAIN, &train)) != XD_OK ||
+		(st = xd_user_rows_build(ds, XD_SPLIT_VALID, &valid)) != XD_OK ||
+		(st = xd_support_init(&s, max_support * (1 + n_neg), m)) != XD_OK ||
+		(st = xd_cold_task_init(&task, cold)) != XD_OK)
+		goto done;
+	io_buf = malloc(sizeof(float) * xd_item_outputs_floats(model, per_item));
+	ws = malloc(sizeof(float) * (size_t) n_items);
+	fs = malloc(sizeof(float) * (size_t) n_items);
+	cbuf = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1));
+	keep = malloc((size_t) n_items);
+	if (!io_buf || !ws || !fs || !cbuf || !keep)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
+	xd_item_outputs_bind(&io, model, per_item, io_buf);
+	memset(keep, 1, (size_t) n_items);
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		int64_t		nt = train.off[u + 1] - train.off[u],
+					nv = valid.off[u + 1] - valid.off[u],
+					nd = ds->user_train_off[u + 1] - ds->user_train_off[u],
+					k;
+		const int64_t *tr = train.rows + train.off[u];
+
+		/* counted as serving counts them: distinct training items (seen) */
+		if (nt < 1 || nd >= min_rows || nv < 1)
+			continue;
+		if (rep->n_ranked * (int64_t) n_items >= XD_COLD_MIN_SCORES)
+			break;
+		if (xd_hooks_stopped(hooks))
+		{
+			st = XD_ECANCELLED;
+			goto done;
+		}
+		rep->n_users++;
+		/* the cold path: the user's latest rows (serving reads as many), pooled */
+		k = nt < max_support ? nt : max_support;
+		xd_rng_seed(&rng, seed ^ (0x636f6c646d696eULL + (uint64_t) u));
+		if ((st = xd_support_from_rows(ds, model, tr + (nt - k), (int) k, n_neg, &rng, cbuf,
+									   &s)) != XD_OK ||
+			(st = xd_cold_encode(cold, model, &s, &task)) != XD_OK)
+			goto done;
+		/* seen items left out: the user's training items, never a positive */
+		for (int64_t i = 0; i < nt && !keep_seen; i++)
+			keep[ds->items[tr[i]]] = 0;
+		for (int64_t q = 0, n_q = 0; q < nv && n_q < XD_COLD_MIN_QUERY; q++)
+		{
+			int64_t		row = valid.rows[valid.off[u] + q];
+			int32_t		v = ds->items[row];
+			double		rank;
+			bool		hit;
+
+			if (!keep[v])
+				continue;
+			n_q++;
+			xd_dataset_encode(ds, row, -1, cbuf);
+			/*
+			 * as serving scores them: the warm path with the repeat term over
+			 * the seen items when they are kept, the cold path with its own
+			 * (rho, own items first) over the support's
+			 */
+			if ((st = xd_item_outputs_compute(model, cbuf, &ds->enc, &io)) != XD_OK ||
+				(st = xd_item_outputs_score_unseen(model, &io, &u, 1, keep_seen ? &seen : NULL,
+												   ws)) != XD_OK ||
+				(st = xd_cold_score_outputs(cold, model, &task, cbuf, &io, fs)) != XD_OK)
+				goto done;
+			/* both paths rank against the same items */
+			rank = xd_rank_among(ws, keep, n_items, v);
+			wh += rank <= 10.0;
+			wr += 1.0 / rank;
+			hit = rank <= 10.0;
+			rank = xd_rank_among(fs, keep, n_items, v);
+			ch += rank <= 10.0;
+			cr += 1.0 / rank;
+			dd += (double) ((rank <= 10.0) != hit);	/* (cold - warm)^2: 0 or 1 */
+			rep->n_ranked++;
+		}
+		for (int64_t i = 0; i < nt && !keep_seen; i++)
+			keep[ds->items[tr[i]]] = 1;
+	}
+	if (rep->n_ranked > 0)
+	{
+		rep->warm_hit10 = wh / rep->n_ranked;
+		rep->warm_mrr = wr / rep->n_ranked;
+		rep->cold_hit10 = ch / rep->n_ranked;
+		rep->cold_mrr = cr / rep->n_ranked;
+	}
+	if (rep->n_ranked > 1)
+	{
+		/* the sample variance of the paired differences, over n */
+		double		mean = rep->cold_hit10 - rep->warm_hit10,
+					var = (dd - rep->n_ranked * mean * mean) / (rep->n_ranked - 1);
+
+		rep->hit10_se = sqrt(var > 0.0 ? var / rep->n_ranked : 0.0);
+	}
+	rep->too_few = rep->n_ranked < XD_COLD_MIN_RANKED;
+	rep->use_cold = xd_cold_min_prefers_cold(rep);
+done:
+	rep->seconds = xd_clock_seconds() - t0;
+	xd_user_rows_free(&train);
+	xd_user_rows_free(&valid);
+	xd_support_free(&s);
+	xd_cold_task_free(&task);
+	free(io_buf);
+	free(ws);
+	free(fs);
+	free(cbuf);
+	free(keep);
 	return st;
 }
 

@@ -147,8 +147,9 @@ typedef void (*slot_ranker) (void *arg, const float *s, int slot);
  * order rows are added), and when b is full (or the rows are done) the batch
  * is scored and each of its slots ranked; a row too large for an empty batch
  * is left out. *n_ranked counts the slots ranked. A row's candidates share
- * its context but for item-scoped features, so the batch's context module
- * runs once per distinct context (xd_model_score_shared_ctx: the same scores).
+ * its user and its context but for item-scoped features, so the batch's
+ * context module runs once per distinct context and the user tower once per
+ * distinct (user, context) (xd_model_score_shared_ctx: the same scores).
  */
 static xd_status
 rank_rows_in_batches(xd_model *model, xd_batch *b, float *s, int64_t n,

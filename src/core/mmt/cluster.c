@@ -140,6 +140,17 @@ xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng)
 	return XD_OK;
 }
 
+void
+xd_cluster_side_forward(xd_model *model, bool user, const int32_t *ids, int n)
+{
+	xd_tower	t;
+
+	xd_tower_get(model, user, &t);
+	t.ids = ids;
+	model->ws->dropped = false;
+	xd_tower_forward(model, &t, n, false, NULL);
+}
+
 /*
  * eq. 6-9 in inference from given gates for rows whose embeddings are
  * E + ids[r] * d (a table and its ids) or, ids NULL, E + r * d (rows given

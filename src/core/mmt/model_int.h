@@ -242,6 +242,13 @@ void		xd_context_heads(xd_model *model, int n, float *s_c, float *g_u);
 /* cluster.c: eq. 6-9 from c*, leaves h_u^L, h_v^L */
 xd_status	xd_cluster_forward(xd_model *model, int n, bool train_mode, xd_rng *rng);
 /*
+ * eq. 6-9 of one side (user or item) in inference for n rows: row r's id
+ * ids[r], its c* row r of ws->x[L_C]; leaves its gates and h^L in the
+ * workspace (ws->h_u or ws->h_v). The ranking's shared scoring (rank.c)
+ * runs the user side on fewer rows than the item side.
+ */
+void		xd_cluster_side_forward(xd_model *model, bool user, const int32_t *ids, int n);
+/*
  * eq. 6-9 in inference for n rows of one side (user or item) whose gates
  * sigma(W_C c*) are given: row r uses gate + r * gate_stride (0: one gate for
  * all rows). n <= cap; leaves h^L in ws->h_u or ws->h_v.

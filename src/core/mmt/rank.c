@@ -56,9 +56,9 @@ forward_begin(xd_model *model, const int32_t *users, const int32_t *items,
 	return true;
 }
 
-/* xd_model_forward after the context module: eq. 6-12 / 15 from c* in x[LC] */
-static xd_status
-forward_top(xd_model *model, int n, bool train_mode, xd_rng *rng)
+/* eq. 10-12 / 15 and the repeat term from c* in x[LC] and the towers' h^L */
+static void
+forward_scores(xd_model *model, int n)
 {
 	xd_workspace *ws = model->ws;
 	xd_shared  *sh = model->shared;
@@ -70,10 +70,6 @@ forward_top(xd_model *model, int n, bool train_mode, xd_rng *rng)
 	const float *cstar;
 	const float *hu;
 	const float *hv;
-	xd_status	st;
-
-	if ((st = xd_cluster_forward(model, n, train_mode, rng)) != XD_OK)
-		return st;
 
 	/* eq. 10: s_c = w_C . c* + b_C */
 	cstar = ws->x[model->cfg.n_ctx_layers];
@@ -101,19 +97,24 @@ forward_top(xd_model *model, int n, bool train_mode, xd_rng *rng)
 		for (int r = 0; r < n; r++)
 			ws->score[r] += ws->rep_r[r] * ws->hist[r];
 	}
-	return XD_OK;
 }
 
 xd_status
 xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 				 const float *c, const float *hist, int n, bool train_mode, xd_rng *rng)
 {
+	xd_status	st;
+
 	if (!forward_begin(model, users, items, c, hist, n, train_mode))
 		return XD_EINVAL;
 	if (n == 0)
 		return XD_OK;
 	xd_context_forward(model, n);
-	return forward_top(model, n, train_mode, rng);
+	/* eq. 6-9, then the scores */
+	if ((st = xd_cluster_forward(model, n, train_mode, rng)) != XD_OK)
+		return st;
+	forward_scores(model, n);
+	return XD_OK;
 }
 
 void
@@ -256,54 +257,98 @@ row_hash(const float *c, int m)
 }
 
 /*
- * One chunk of xd_model_score_shared_ctx: the k distinct context rows
- * (first occurrences, in order) into uc, the context module on them, and
- * c* spread back to every row. at[r] <= r, so spreading from the last row
- * down reads each distinct row before it is overwritten.
+ * What a chunk of xd_model_score_shared_ctx shares, in first occurrences
+ * (so a row's context and pair, and a pair's context, never come after it):
+ * the distinct context rows and the distinct (user, context) pairs.
+ */
+typedef struct shared_rows
+{
+	float	   *uc;				/* [cap * m] the distinct context rows */
+	uint64_t   *hash;			/* [cap] their row_hash */
+	int		   *ctx_pair;		/* [cap] a context's latest pair; -1 none */
+	int		   *pair;			/* [cap] a row's pair */
+	int32_t    *pair_user;		/* [cap] a pair's user */
+	int		   *pair_ctx;		/* [cap] a pair's context */
+	int		   *next_pair;		/* [cap] the pair of the same context before it; -1 none */
+} shared_rows;
+
+/*
+ * One chunk of xd_model_score_shared_ctx: the k distinct context rows into
+ * sr->uc and the p distinct (user, context) pairs; the context module on
+ * the k contexts, the user tower on the p pairs (eq. 6, 8-9 depend on the
+ * user and c* only), c* and h_u^L spread back to every row, the item tower
+ * and the scores on every row. pair_ctx[q] <= q and pair[r] <= r, so
+ * spreading from the last row down reads each source row before it is
+ * overwritten.
  */
 static xd_status
-score_shared_chunk(xd_model *model, const xd_batch *b, int start, int n, float *uc,
-				   uint64_t *hash, int *at, float *scores)
+score_shared_chunk(xd_model *model, const xd_batch *b, int start, int n, shared_rows *sr,
+				   float *scores)
 {
 	xd_workspace *ws = model->ws;
 	int			m = model->cfg.m,
-				k = 0;
-	size_t		rb = sizeof(float) * (size_t) m;
+				d = model->cfg.d,
+				k = 0,
+				p = 0;
+	size_t		rb = sizeof(float) * (size_t) m,
+				hb = sizeof(float) * (size_t) d;
 	const float *c = b->c + (size_t) start * m;
-	float	   *cstar = ws->x[model->cfg.n_ctx_layers];
-	xd_status	st;
+	const int32_t *users = b->users + start;
+	float	   *cstar = ws->x[model->cfg.n_ctx_layers],
+			   *hu = ws->h_u[model->cfg.n_tower_layers];
 
-	if (!forward_begin(model, b->users + start, b->items + start, c,
+	if (!forward_begin(model, users, b->items + start, c,
 					   b->hist ? b->hist + start : NULL, n, false))
 		return XD_EINVAL;
 	for (int r = 0; r < n; r++)
 	{
 		const float *cr = c + (size_t) r * m;
 		uint64_t	h = row_hash(cr, m);
-		int			j = r > 0 ? at[r - 1] : 0;	/* a row's candidates come together */
+		int			j = r > 0 ? sr->pair_ctx[sr->pair[r - 1]] : 0,	/* a row's candidates come together */
+					q;
 
-		if (k == 0 || hash[j] != h || memcmp(uc + (size_t) j * m, cr, rb) != 0)
+		if (k == 0 || sr->hash[j] != h || memcmp(sr->uc + (size_t) j * m, cr, rb) != 0)
 		{
 			j = 0;
-			while (j < k && !(hash[j] == h && memcmp(uc + (size_t) j * m, cr, rb) == 0))
+			while (j < k && !(sr->hash[j] == h && memcmp(sr->uc + (size_t) j * m, cr, rb) == 0))
 				j++;
 		}
 		if (j == k)
 		{
-			hash[k] = h;
-			memcpy(uc + (size_t) k++ * m, cr, rb);
+			sr->hash[k] = h;
+			sr->ctx_pair[k] = -1;
+			memcpy(sr->uc + (size_t) k++ * m, cr, rb);
 		}
-		at[r] = j;
+		/* the context's pairs (as many as users share it: mostly one) */
+		for (q = sr->ctx_pair[j]; q >= 0 && sr->pair_user[q] != users[r]; q = sr->next_pair[q])
+			;
+		if (q < 0)
+		{
+			q = p++;
+			sr->pair_user[q] = users[r];
+			sr->pair_ctx[q] = j;
+			sr->next_pair[q] = sr->ctx_pair[j];
+			sr->ctx_pair[j] = q;
+		}
+		sr->pair[r] = q;
 	}
-	ws->c = uc;
+	ws->c = sr->uc;
 	xd_context_forward(model, k);
 	ws->c = c;
+	for (int q = p - 1; q >= 0; q--)
+		if (sr->pair_ctx[q] != q)
+			memcpy(cstar + (size_t) q * m, cstar + (size_t) sr->pair_ctx[q] * m, rb);
+	xd_cluster_side_forward(model, true, sr->pair_user, p);
 	for (int r = n - 1; r >= 0; r--)
-		if (at[r] != r)
-			memcpy(cstar + (size_t) r * m, cstar + (size_t) at[r] * m, rb);
-	if ((st = forward_top(model, n, false, NULL)) == XD_OK)
-		memcpy(scores + start, ws->score, sizeof(float) * (size_t) n);
-	return st;
+		if (sr->pair[r] != r)
+		{
+			memcpy(cstar + (size_t) r * m, cstar + (size_t) sr->pair[r] * m, rb);
+			memcpy(hu + (size_t) r * d, hu + (size_t) sr->pair[r] * d, hb);
+		}
+	xd_cluster_side_forward(model, false, ws->items, n);
+	forward_scores(model, n);
+	memcpy(scores + start, ws->score, sizeof(float) * (size_t) n);
+	return XD_OK;
 }
 
 xd_status
@@ -311,9 +356,8 @@ xd_model_score_shared_ctx(xd_model *model, const xd_batch *b, float *scores)
 {
 	int			cap = model->ws->cap,
 				m = model->cfg.m;
-	float	   *uc;
-	uint64_t   *hash;
-	int		   *at;
+	shared_rows sr;
+	int		   *ints;
 	xd_status	st = XD_OK;
 
 	/* the validation cache serves rows by position: scored whole */
@@ -321,17 +365,26 @@ xd_model_score_shared_ctx(xd_model *model, const xd_batch *b, float *scores)
 		return xd_model_score(model, b, scores);
 	if (b->m != m || b->n < 0)
 		return XD_EINVAL;
-	uc = malloc(sizeof(float) * (size_t) cap * (m > 0 ? m : 1));
-	hash = malloc(sizeof(uint64_t) * (size_t) cap);
-	at = malloc(sizeof(int) * (size_t) cap);
-	if (!uc || !hash || !at)
+	sr.uc = malloc(sizeof(float) * (size_t) cap * (m > 0 ? m : 1));
+	sr.hash = malloc(sizeof(uint64_t) * (size_t) cap);
+	sr.pair_user = malloc(sizeof(int32_t) * (size_t) cap);
+	ints = malloc(sizeof(int) * 4 * (size_t) cap);
+	if (!sr.uc || !sr.hash || !sr.pair_user || !ints)
 		st = XD_ENOMEM;
+	else
+	{
+		sr.ctx_pair = ints;
+		sr.pair = ints + cap;
+		sr.pair_ctx = ints + 2 * (size_t) cap;
+		sr.next_pair = ints + 3 * (size_t) cap;
+	}
 	for (int start = 0; st == XD_OK && start < b->n; start += cap)
 		st = score_shared_chunk(model, b, start, b->n - start < cap ? b->n - start : cap,
-								uc, hash, at, scores);
-	free(uc);
-	free(hash);
-	free(at);
+								&sr, scores);
+	free(sr.uc);
+	free(sr.hash);
+	free(sr.pair_user);
+	free(ints);
 	return st;
 }
 

@@ -109,6 +109,8 @@ typedef struct XdModelDef
 	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	bool		cold;			/* option "cold": meta-train the cold-start module */
 	int			cold_support;	/* option "cold_support": a cold user's rows read */
+	int			cold_min;		/* option "cold_min": fewer training rows may be
+								 * served cold (0: off) */
 	bool		fewshot;		/* option "fewshot": meta-train the s2Meta learner */
 	int			fewshot_episodes;	/* its meta-training episodes: 400 */
 	int			fewshot_rows;	/* auto: fewshot below these training rows */

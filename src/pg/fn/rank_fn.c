@@ -415,6 +415,12 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		/* a domain served by popularity serves its known users so too */
 		if (v && xdpg_version_popular(v))
 			cu = xdpg_popular_known_user(s, a->name, pstrdup(v->domain), user);
+		/*
+		 * a user with few training rows, where validation preferred the cold
+		 * path (option cold_min): from their rows, else warm
+		 */
+		else if (v && xdpg_cold_min_applies(v, user))
+			cu = xdpg_cold_from_rows(s, a->name, pstrdup(v->domain), ut, ui, a->int_form, false);
 		/* no trained embedding: on_unknown says */
 		if (v == NULL && a->on_unknown == ON_UNKNOWN_SKIP)
 		{
@@ -454,6 +460,10 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 	{
 		keep = repalloc(keep, v->items.n + ni.n);
 		memset(keep + v->items.n, 1, ni.n);
+		/* a cold user's or history's own new items, as its trained ones */
+		for (int j = 0; cu && exclude_of(v, a->exclude_seen) && j < ni.n; j++)
+			if (xdpg_cold_saw_new_item(cu, ni.keys[j]))
+				keep[v->items.n + j] = 0;
 		memcpy(scores + v->items.n, ni_scores, sizeof(float) * ni.n);
 	}
 	hits = palloc(sizeof(xd_hit) * Min(a->k, Max(v->items.n + ni.n, 1)));
@@ -659,6 +669,11 @@ rank_many_routed(FunctionCallInfo fcinfo, const char *name, const char *domain, 
 	return true;
 }
 
+/* rank_many's user_domain of a user not ranked in a warm group */
+#define MANY_UNKNOWN (-1)		/* no trained embedding (or a popularity domain's) */
+#define MANY_COLD_MIN (-2)		/* trained, few rows: the cold path (cold_min) */
+#define MANY_DONE (-3)			/* ... ranked so */
+
 static Datum
 rank_many(FunctionCallInfo fcinfo, bool int_form)
 {
@@ -674,8 +689,9 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	int			n;
 	char	  **domains;
 	int			n_domains;
-	int		   *user_domain;
+	int		   *user_domain;	/* its domain's index, or one of the below */
 	char	  **popular_domain;	/* known to a domain served by popularity */
+	int		   *cold_min_domain;	/* ... with few rows (option cold_min) */
 	int32	   *user_ids;
 	Datum	   *out_items;
 	float	   *out_scores;
@@ -713,6 +729,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	n_domains = xdpg_served_domains(s, &domains);
 	user_domain = palloc(sizeof(int) * Max(n, 1));
 	popular_domain = palloc0(sizeof(char *) * Max(n, 1));
+	cold_min_domain = palloc(sizeof(int) * Max(n, 1));
 	user_ids = palloc(sizeof(int32) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -730,7 +747,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 			if (on_unknown == ON_UNKNOWN_ERROR)
 				xdpg_unknown_user(name, domain, int_form ? NULL : user_text(s, keys[i]),
 								  int_form ? DatumGetInt64(keys[i]) : 0, int_form);
-			user_domain[i] = -1;
+			user_domain[i] = MANY_UNKNOWN;
 			n_cold++;
 			continue;
 		}
@@ -738,18 +755,48 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		{
 			/* served with the users without an embedding, by popularity */
 			popular_domain[i] = pstrdup(v->domain);
-			user_domain[i] = -1;
+			user_domain[i] = MANY_UNKNOWN;
 			n_cold++;
 			continue;
 		}
 		for (user_domain[i] = 0; strcmp(domains[user_domain[i]], v->domain) != 0;)
 			user_domain[i]++;
+		if (xdpg_cold_min_applies(v, user_ids[i]))
+		{
+			cold_min_domain[i] = user_domain[i];
+			user_domain[i] = MANY_COLD_MIN;
+		}
 	}
 
 	out_items = palloc(sizeof(Datum) * Max((Size) n * k, 1));
 	out_scores = palloc(sizeof(float) * Max((Size) n * k, 1));
 	out_n = palloc0(sizeof(int) * Max(n, 1));
 	out_version = palloc(sizeof(int64) * Max(n, 1));
+
+	/*
+	 * Users with few training rows whose version prefers the cold path
+	 * (option cold_min), from their rows, before the warm groups: one whose
+	 * rows cannot be read (none left) joins its domain's warm group.
+	 */
+	for (int i = 0; i < n; i++)
+	{
+		XdColdUser *cu;
+
+		if (user_domain[i] != MANY_COLD_MIN)
+			continue;
+		cu = xdpg_cold_from_rows(s, name, domains[cold_min_domain[i]],
+								 int_form ? NULL : user_text(s, keys[i]),
+								 int_form ? DatumGetInt64(keys[i]) : 0, int_form, false);
+		if (cu == NULL)
+		{
+			user_domain[i] = cold_min_domain[i];
+			continue;
+		}
+		rank_many_cold(cu, name, ctx, k, exclude_seen, int_form, i, out_items, out_scores,
+					   out_n, out_version);
+		n_served[cu->served_as]++;
+		user_domain[i] = MANY_DONE;
+	}
 	for (int dom = 0; dom < n_domains; dom++)
 	{
 		XdVersion  *v = NULL;
@@ -837,7 +884,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	{
 		XdColdUser *cu = NULL;
 
-		if (user_domain[i] >= 0)
+		if (user_domain[i] != MANY_UNKNOWN)
 			continue;
 		if (popular_domain[i])
 			cu = xdpg_popular_known_user(s, name, popular_domain[i], user_ids[i]);

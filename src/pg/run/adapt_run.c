@@ -450,6 +450,15 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 									 res->shared != NULL,
 									 run->popular ? "the domain is served by popularity: no model to modulate" : NULL,
 									 &run->curve.after, run->cxt);
+	/*
+	 * option cold_min compared target-only's warm path, while a blend scores
+	 * a warm user with both fits: its users keep the warm path
+	 */
+	if (res->blend && run->cold->mrep.min_rows > 0)
+	{
+		run->cold->mrep.use_cold = false;
+		run->cold->min_reason = "a blend scores a warm user with two fits, which the comparison does not: the warm path";
+	}
 }
 
 /*
@@ -481,7 +490,7 @@ write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset
 	return xdpg_write_version(run->md, run->domain, second->model, ds, &run->users, &run->items,
 							  vm.data,
 							  xdpg_fit_encoder_json(run->md, &second->cfg, run->md->cfg.seed, ds,
-													run->domain, run->repeat_auto),
+													run->domain, 0, run->repeat_auto),
 							  &info);
 }
 
@@ -591,7 +600,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.encoders = NULL;
 	info.cold = run->cold->cold;
 	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain,
-										 run->repeat_auto);
+										 xdpg_cold_fit_min_rows(run->cold), run->repeat_auto);
 	if (res->blend)
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,

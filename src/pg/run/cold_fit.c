@@ -66,6 +66,41 @@ cold_fit_opts(const XdModelDef *md, xd_model *model, const xd_hooks *hooks, xd_c
 }
 
 /*
+ * Option cold_min (docs/cold-start.md, Warm users with few rows): the
+ * trained module against the warm path on ds's validation rows of users
+ * with fewer than cold_min training rows (xd_cold_min_compare), whose
+ * choice the version records (xdpg_cold_fit_min_rows).
+ */
+static void
+cold_fit_min(const XdModelDef *md, xd_model *model, const xd_dataset *ds, const xd_hooks *hooks,
+			 XdColdFit *f)
+{
+	xd_hooks	stop = {0};
+
+	if (md->cold_min == 0 || f->cold == NULL)
+		return;
+	if (ds->has_ratings)
+	{
+		f->min_reason = "ranked on validation for implicit feedback only";
+		return;
+	}
+	stop.stop = hooks->stop;
+	stop.stop_arg = hooks->stop_arg;
+	xdpg_check_status(xd_cold_min_compare(model, ds, f->cold, md->cold_min,
+										  Min(md->cold_support, xd_model_max_rows(model) / (1 + XD_COLD_NEGATIVES)),
+										  XD_COLD_NEGATIVES, xdpg_fit_keeps_seen(md, ds),
+										  md->cfg.seed, &stop, &f->mrep),
+					  "comparing the warm and cold paths of users with few rows");
+}
+
+/* The training rows below which the version serves a trained user cold (0: never). */
+int
+xdpg_cold_fit_min_rows(const XdColdFit *f)
+{
+	return f->mrep.use_cold ? f->mrep.min_rows : 0;
+}
+
+/*
  * Meta-trains the module for a trained model on ds (the data it was trained
  * on), in the fit phase: the core alone, polling hooks' stop. The result
  * lives in cxt (its module freed with it, error or not). Nothing is trained
@@ -88,6 +123,7 @@ xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 	if (st == XD_ENODATA)
 		return f;				/* no user with two rows: reported, not an error */
 	xdpg_check_status(st, "meta-training the cold-start module");
+	cold_fit_min(md, model, ds, hooks, f);
 	return f;
 }
 
@@ -131,7 +167,47 @@ xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds
 	if (!f->trep.too_small)
 		f->rep = f->trep.cand[f->trep.kept];
 	f->rep.seconds = f->trep.seconds;
+	cold_fit_min(md, model, ds, hooks, f);
 	return f;
+}
+
+/*
+ * The summary's "cold_min" (inside "cold"): the option's rows, the users
+ * and validation positives compared, each path's HitRate@10 and MRR, the
+ * paired standard error of the HitRate@10 difference, the path kept, its
+ * cost; or why nothing was compared.
+ */
+static void
+cold_fit_min_json(StringInfo b, const XdColdFit *f)
+{
+	const xd_cold_min_report *r = &f->mrep;
+
+	if (f->min_reason)
+	{
+		appendStringInfoString(b, ", \"cold_min\": {\"path\": \"warm\", \"reason\": ");
+		escape_json(b, f->min_reason);
+		appendStringInfoString(b, "}");
+		return;
+	}
+	if (r->min_rows == 0)
+		return;
+	appendStringInfo(b, ", \"cold_min\": {\"path\": \"%s\"", r->use_cold ? "cold" : "warm");
+	xdpg_json_int(b, "rows", r->min_rows, true);
+	xdpg_json_int(b, "users", r->n_users, true);
+	xdpg_json_int(b, "ranked", r->n_ranked, true);
+	xdpg_json_num(b, "warm_hit10", r->warm_hit10, true);
+	xdpg_json_num(b, "cold_hit10", r->cold_hit10, true);
+	xdpg_json_num(b, "warm_mrr", r->warm_mrr, true);
+	xdpg_json_num(b, "cold_mrr", r->cold_mrr, true);
+	xdpg_json_num(b, "hit10_se", r->hit10_se, true);
+	xdpg_json_num(b, "seconds", r->seconds, true);
+	if (r->too_few)
+	{
+		appendStringInfoString(b, ", \"reason\": ");
+		escape_json(b, psprintf("fewer than %d validation positives of such users to choose on",
+								XD_COLD_MIN_RANKED));
+	}
+	appendStringInfoString(b, "}");
 }
 
 /* The summary's "cold": what was trained, its validation loss and cost. */
@@ -169,6 +245,7 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 			escape_json(b, psprintf("the target is too small to cut episodes from: fewer than %d users with two training rows or with a validation row; the source's module as is, over the target's items and model",
 									XD_COLD_TARGET_MIN_USERS));
 			xdpg_json_num(b, "seconds", f->rep.seconds, true);
+			cold_fit_min_json(b, f);
 			appendStringInfoString(b, "}");
 			return;
 		}
@@ -202,5 +279,6 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 		xdpg_json_num(b, "prior_scale", f->rep.prior_scale, true);
 	if (f->cold->floor)
 		appendStringInfo(b, ", \"own_items_first\": %s", f->rep.floor ? "true" : "false");
+	cold_fit_min_json(b, f);
 	appendStringInfoString(b, "}");
 }

@@ -21,6 +21,9 @@ typedef struct XdColdFit
 	bool		target;			/* an adapted target's (xdpg_cold_fit_target) */
 	const char *reason;			/* a target without a module: why */
 	xd_cold_target_report trep;
+	/* option cold_min: warm or cold path for users with few rows */
+	xd_cold_min_report mrep;	/* min_rows 0: not compared */
+	const char *min_reason;		/* ... why not, when the option is on */
 } XdColdFit;
 
 extern XdColdFit *xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
@@ -30,6 +33,7 @@ extern XdColdFit *xdpg_cold_fit_target(const XdModelDef *md, xd_model *model,
 									   bool own_towers, const char *without,
 									   const xd_hooks *hooks, MemoryContext cxt);
 extern void xdpg_cold_fit_json(StringInfo b, const XdColdFit *f);
+extern int	xdpg_cold_fit_min_rows(const XdColdFit *f);
 
 /* cold_eval.c */
 extern void xdpg_eval_use_vocabularies(XdModelDef *md, const XdVersion *v);

@@ -216,13 +216,26 @@ xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 }
 
 /*
+ * Whether rank's default keeps a user's seen items (option exclude_seen,
+ * as the version's reader decides it from the recorded share).
+ */
+bool
+xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds)
+{
+	return strcmp(md->exclude_seen, "never") == 0 ||
+		(strcmp(md->exclude_seen, "auto") == 0 && xd_dataset_repeat_share(ds) >= XD_REPEAT_AUTO_SHARE);
+}
+
+/*
  * A version's encoder JSON: its config, sizes, split seed and feature
- * schema; repeat_auto: cfg's repeat term was resolved from option repeat
- * "auto" (xdpg_fit_repeat_auto).
+ * schema; cold_min > 0: serving ranks a trained user with fewer training
+ * rows by the cold path (option cold_min, when validation preferred it:
+ * cold_fit.c); repeat_auto: cfg's repeat term was resolved from option
+ * repeat "auto" (xdpg_fit_repeat_auto).
  */
 char *
 xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
-					  const xd_dataset *ds, const char *domain, bool repeat_auto)
+					  const xd_dataset *ds, const char *domain, int cold_min, bool repeat_auto)
 {
 	StringInfoData encoder;
 
@@ -250,6 +263,8 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 	if (md->cold_holdout > 0)
 		appendStringInfo(&encoder, ", \"cold_holdout\": %.9g, \"cold_holdout_seed\": " INT64_FORMAT,
 						 md->cold_holdout, (int64) md->cfg.seed);
+	if (cold_min > 0)
+		appendStringInfo(&encoder, ", \"cold_min\": %d", cold_min);
 	appendStringInfoString(&encoder, "}");
 	return encoder.data;
 }

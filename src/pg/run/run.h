@@ -50,9 +50,10 @@ extern xd_dataset *xdpg_fit_load_rows(XdModelDef *md, const char *name,
 extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 								   xd_score_fn score, void *score_arg);
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,
-									uint64 seed, const xd_dataset *ds, const char *domain,
-									bool repeat_auto);
+								   uint64 seed, const xd_dataset *ds,
+								   const char *domain, int cold_min, bool repeat_auto);
 extern char *xdpg_fit_stats_json(int64 rows, const xd_dataset *ds);
+extern bool xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds);
 extern void xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain);
 extern void xdpg_fit_summary_data(StringInfo b, const XdLoadCounts *counts, const xd_dataset *ds);
 extern void xdpg_fit_summary_best(StringInfo b, int epochs, int best_epoch, const char *metric,

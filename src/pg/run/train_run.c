@@ -253,7 +253,8 @@ xdpg_train_store(XdTrainRun *run)
 		version_id = xdpg_write_version(md, run->domain, guard->model, ds, &run->users, &run->items,
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain,
-																  run->repeat_auto),
+																xdpg_cold_fit_min_rows(run->cold),
+																run->repeat_auto),
 										&info);
 	}
 	xdpg_deploy_after_run(md, run->domain, "source", run->deploy, &valid, version_id,

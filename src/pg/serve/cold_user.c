@@ -18,6 +18,11 @@
  * their domain and feature values ("C" collation), which is deterministic
  * but not recency. The query compares the user column to the key, so an
  * index on that column serves it (integer and text keys).
+ *
+ * A row (or history entry) whose item arrived after training is pooled by
+ * the item's mapped embedding (serve/new_items.c, the same profile and
+ * ridge map as a new candidate's) when the model has item-scoped features,
+ * and left out otherwise: the encoder's z_k needs only an embedding.
  */
 #include "postgres.h"
 
@@ -170,6 +175,19 @@ xdpg_popular_known_user(XdServed *s, const char *model, const char *domain, int3
 	return cu;
 }
 
+/*
+ * Whether v serves its trained user (dense id) by the cold path from their
+ * rows: option cold_min, recorded with the version only when the cold path
+ * ranked such users better on validation (run/cold_fit.c), counted as
+ * training compared them: fewer distinct training items (their seen list).
+ */
+bool
+xdpg_cold_min_applies(const XdVersion *v, int32 user)
+{
+	return v->cold_min > 0 && v->cold != NULL && user >= 0 && user < v->users.n &&
+		v->seen_off[user + 1] - v->seen_off[user] < v->cold_min;
+}
+
 /* One more user ranked by v, as how (xdrec.cache_stats). */
 void
 xdpg_count_served(XdVersion *v, XdServedAs how)
@@ -212,10 +230,13 @@ xdpg_served_as_name(XdServedAs how)
 /*
  * Pools the n positives (items, contexts c[n * m], labels) into cu's task:
  * ordered canonically, so the same rows from the table or from a history
- * give the same support, negatives and task (xd_support_seed).
+ * give the same support, negatives and task (xd_support_seed). An item id
+ * from v->items.n on is new item (id - n_items) of E_new, pooled by that
+ * embedding (resolve_new_items).
  */
 static void
-cold_encode(XdColdUser *cu, int n, const int32 *items, const float *c, const float *labels)
+cold_encode(XdColdUser *cu, int n, const int32 *items, const float *c, const float *labels,
+			const float *E_new)
 {
 	XdVersion  *v = cu->v;
 	int			m = v->enc.schema.m;
@@ -245,10 +266,17 @@ cold_encode(XdColdUser *cu, int n, const int32 *items, const float *c, const flo
 	xdpg_check_status(st, "building the support");
 	PG_TRY();
 	{
+		int			d = v->model->cfg.d;
+
 		for (int i = 0; i < n && st == XD_OK; i++)
-			st = xd_support_add(&s, sitems[i], sc + (Size) i * m, rows[i].label,
-								implicit ? XD_COLD_NEGATIVES : 0, v->items.n,
-								v->has_item_scope ? &v->enc : NULL, &rng);
+			st = sitems[i] >= v->items.n
+				? xd_support_add_new(&s, E_new + (Size) (sitems[i] - v->items.n) * d, d,
+									 sc + (Size) i * m, rows[i].label,
+									 implicit ? XD_COLD_NEGATIVES : 0, v->items.n,
+									 v->has_item_scope ? &v->enc : NULL, &rng)
+				: xd_support_add(&s, sitems[i], sc + (Size) i * m, rows[i].label,
+								 implicit ? XD_COLD_NEGATIVES : 0, v->items.n,
+								 v->has_item_scope ? &v->enc : NULL, &rng);
 		if (st == XD_OK)
 			st = xd_cold_task_init(&cu->task, v->cold);
 		if (st == XD_OK)
@@ -261,8 +289,91 @@ cold_encode(XdColdUser *cu, int n, const int32 *items, const float *c, const flo
 	PG_END_TRY();
 	xdpg_check_status(st, "encoding the cold user");
 	cu->n_support = n;
+	/* the trained items among them (sorted, so new items come last) */
 	cu->seen = sitems;
-	cu->n_seen = n;
+	cu->n_seen = 0;
+	while (cu->n_seen < n && sitems[cu->n_seen] < v->items.n)
+		cu->n_seen++;
+}
+
+/* whether two item keys (int8, or text in any varlena form) are one key */
+static bool
+same_item_key(Datum a, Datum b, bool is_int)
+{
+	return is_int ? DatumGetInt64(a) == DatumGetInt64(b)
+		: strcmp(TextDatumGetCString(a), TextDatumGetCString(b)) == 0;
+}
+
+/*
+ * The n support rows whose items[i] is -1 are new items, key keys[i]: each
+ * with rows in v's domain gets its profile's item-scoped blocks in its row
+ * of c and the id v->items.n + j, j its place in *E_new (its mapped
+ * embedding, xdpg_new_items: in key order, so the same rows from the table
+ * or a history get the same ids); rows of any other new item are dropped,
+ * counted in *n_missing with one key in *missing. The rows left: returned.
+ * Needs v->has_item_scope.
+ */
+static int
+resolve_new_items(XdServed *s, XdVersion *v, int n, int32 *items, float *c, float *labels,
+				  const Datum *keys, float **E_new, XdNewItems *ni_out, int *n_missing,
+				  Datum *missing)
+{
+	int			m = v->enc.schema.m;
+	int			n_keys = 0,
+				kept = 0;
+	Datum	   *asked = palloc(sizeof(Datum) * Max(n, 1));
+	XdNewItems	ni;
+
+	*E_new = NULL;
+	memset(ni_out, 0, sizeof(*ni_out));
+	for (int i = 0; i < n; i++)
+		if (items[i] < 0)
+			asked[n_keys++] = keys[i];
+	if (n_keys == 0)
+		return n;
+	/* a key asked twice is one group of the profile query */
+	xdpg_new_items(s, v, palloc0(sizeof(float) * Max(m, 1)), asked, n_keys, &ni);
+	for (int i = 0; i < n; i++)
+	{
+		if (items[i] < 0)
+		{
+			int			j = 0;
+
+			while (j < ni.n && !same_item_key(ni.keys[j], keys[i], v->items.is_int))
+				j++;
+			if (j == ni.n)
+			{
+				(*n_missing)++;
+				*missing = keys[i];
+				continue;
+			}
+			items[i] = v->items.n + j;
+			xdpg_new_item_place(v, &ni, j, c + (Size) i * m);
+		}
+		if (kept != i)
+		{
+			items[kept] = items[i];
+			labels[kept] = labels[i];
+			memmove(c + (Size) kept * m, c + (Size) i * m, sizeof(float) * m);
+		}
+		kept++;
+	}
+	*E_new = ni.E;
+	*ni_out = ni;
+	return kept;
+}
+
+/*
+ * Whether key (int8 or text) is an item that arrived after training among
+ * cu's pooled rows: exclude_seen drops it from new candidates.
+ */
+bool
+xdpg_cold_saw_new_item(const XdColdUser *cu, Datum key)
+{
+	for (int i = 0; i < cu->n_new_seen; i++)
+		if (same_item_key(cu->new_seen[i], key, cu->v->items.is_int))
+			return true;
+	return false;
 }
 
 static XdColdUser *
@@ -457,8 +568,16 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	int32	   *items;
 	float	   *c,
 			   *labels,
-			   *num;
+			   *num,
+			   *E_new = NULL;
 	int32	   *codes;
+	int			n_new = 0,
+				n_missing = 0;
+	XdNewItems	ni = {0};
+	char	  **new_text = NULL;
+	int64	   *new_int = NULL;
+	Datum	   *keys,
+				missing;
 	const xd_schema *sch;
 	XdSpan		span;
 	uint64		n_rows;
@@ -523,20 +642,32 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	c = SPI_palloc(sizeof(float) * Max((Size) limit * sch->m, 1));
 	num = palloc(sizeof(float) * Max(sch->n_num, 1));
 	codes = palloc(sizeof(int32) * Max(sch->n_codes, 1));
+	/* the keys of rows of new items, kept past SPI_finish */
+	if (md->item_int)
+		new_int = SPI_palloc(sizeof(int64) * limit);
+	else
+		new_text = SPI_palloc(sizeof(char *) * limit);
 	for (uint64 r = 0; r < n_rows && n < limit; r++)
 	{
 		HeapTuple	tup = tt->vals[r];
 		bool		isnull;
 		Datum		d = SPI_getbinval(tup, tt->tupdesc, 2, &isnull);
 		int32		item;
+		const char *key = NULL;
 		float	   *row = c + (Size) n * sch->m;
 
 		if (isnull)
 			continue;
-		/* an item that arrived after training has no embedding to pool */
+		if (!md->item_int)
+			key = xdpg_key_normalise(md->item_type, TextDatumGetCString(d));
 		item = md->item_int ? xdpg_key_find_int(&v->items, DatumGetInt64(d))
-			: xdpg_key_find(&v->items, xdpg_key_normalise(md->item_type, TextDatumGetCString(d)));
-		if (item < 0)
+			: xdpg_key_find(&v->items, key);
+		/*
+		 * an item that arrived after training: pooled by its mapped
+		 * embedding when the model has item-scoped features
+		 * (resolve_new_items), else there is no embedding to pool
+		 */
+		if (item < 0 && !v->has_item_scope)
 			continue;
 		if (v->explicit_fb)
 		{
@@ -551,24 +682,51 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 			continue;
 		memset(row, 0, sizeof(float) * sch->m);
 		xd_encode_raw(&v->enc, -1, item, num, codes, row);
+		if (item < 0)
+		{
+			if (md->item_int)
+				new_int[n] = DatumGetInt64(d);
+			else
+			{
+				new_text[n] = SPI_palloc(strlen(key) + 1);
+				strcpy(new_text[n], key);
+			}
+			n_new++;
+		}
 		items[n++] = item;
 	}
 	SPI_finish();
+	if (n_new > 0)
+	{
+		keys = palloc(sizeof(Datum) * n);
+		for (int i = 0; i < n; i++)
+			if (items[i] < 0)
+				keys[i] = md->item_int ? Int64GetDatum(new_int[i]) : CStringGetTextDatum(new_text[i]);
+		/* a new item with no row the caller may read: left out, as no row */
+		n = resolve_new_items(s, v, n, items, c, labels, keys, &E_new, &ni, &n_missing, &missing);
+	}
 	/* no row with a known item and finite values: as unknown as no row */
 	if (n == 0)
 		return NULL;
 	cu = cold_user_new();
 	cu->v = v;
 	cu->served_as = XDPG_SERVED_COLD_ROWS;
-	cold_encode(cu, n, items, c, labels);
+	cold_encode(cu, n, items, c, labels, E_new);
+	cu->new_seen = ni.keys;
+	cu->n_new_seen = ni.n;
 	return cu;
 }
 
 /* ---------------------------------------------------------- from history */
 
-/* A history item key (a JSON number or string) as the version's item id, or -1. */
+/*
+ * A history item key (a JSON number or string) as the version's item id, or
+ * -1; *datum is the key as xdpg_new_items takes it (int8 or normalised
+ * text), and *is_key false when it cannot be one of the model's keys.
+ */
 static int32
-history_item(XdServed *s, XdVersion *v, const JsonbValue *jv, char **shown)
+history_item(XdServed *s, XdVersion *v, const JsonbValue *jv, char **shown, Datum *datum,
+			 bool *is_key)
 {
 	const char *key;
 
@@ -582,6 +740,7 @@ history_item(XdServed *s, XdVersion *v, const JsonbValue *jv, char **shown)
 				 errmsg("history items must be item keys (numbers or strings)"),
 				 errhint("For example '[12, 40]' or '[{\"item\": 12, \"ctx\": {\"hour\": 9}}]'.")));
 	*shown = (char *) key;
+	*is_key = false;
 	if (v->items.is_int)
 	{
 		char	   *end;
@@ -591,9 +750,14 @@ history_item(XdServed *s, XdVersion *v, const JsonbValue *jv, char **shown)
 		x = strtoll(key, &end, 10);
 		if (errno != 0 || end == key || *end != '\0')
 			return -1;
+		*datum = Int64GetDatum((int64) x);
+		*is_key = true;
 		return xdpg_key_find_int(&v->items, (int64) x);
 	}
-	return xdpg_key_find(&v->items, xdpg_key_normalise(xdpg_served_key_type(s, false), key));
+	key = xdpg_key_normalise(xdpg_served_key_type(s, false), key);
+	*datum = CStringGetTextDatum(key);
+	*is_key = true;
+	return xdpg_key_find(&v->items, key);
 }
 
 /* An object entry of a history: its item, and its ctx and rating when given. */
@@ -662,8 +826,12 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	int32	   *items;
 	float	   *c,
 			   *labels,
-			   *num;
+			   *num,
+			   *E_new = NULL;
 	int32	   *codes;
+	Datum	   *keys;
+	int			n_new = 0;
+	XdNewItems	ni = {0};
 	char	   *unknown_key = NULL;
 	XdColdUser *cu;
 
@@ -691,6 +859,7 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	c = palloc0(sizeof(float) * Max((Size) limit * sch->m, 1));
 	num = palloc(sizeof(float) * Max(sch->n_num, 1));
 	codes = palloc(sizeof(int32) * Max(sch->n_codes, 1));
+	keys = palloc(sizeof(Datum) * limit);
 	for (int i = first; i < total; i++)
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(&history->root, i);
@@ -700,6 +869,8 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 		bool		has_rating = false;
 		char	   *shown;
 		int32		id;
+		Datum		key = (Datum) 0;
+		bool		is_key;
 
 		if (e->type == jbvBinary)
 		{
@@ -711,7 +882,7 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 		}
 		else
 			item = *e;
-		id = history_item(s, v, &item, &shown);
+		id = history_item(s, v, &item, &shown, &key, &is_key);
 		if (v->explicit_fb)
 		{
 			double		r;
@@ -730,7 +901,8 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 		}
 		else
 			labels[n] = 1.0f;
-		if (id < 0)
+		/* a new item: its profile and mapped embedding (resolve_new_items) */
+		if (id < 0 && (!v->has_item_scope || !is_key))
 		{
 			unknown++;
 			unknown_key = shown;
@@ -738,7 +910,22 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 		}
 		xdpg_ctx_from_jsonb(model, v->features, sch, ctx, num, codes);
 		xd_encode_raw(&v->enc, -1, id, num, codes, c + (Size) n * sch->m);
+		keys[n] = key;
+		n_new += id < 0;
 		items[n++] = id;
+	}
+	if (n_new > 0)
+	{
+		int			n_missing = 0;
+		Datum		missing;
+
+		n = resolve_new_items(s, v, n, items, c, labels, keys, &E_new, &ni, &n_missing, &missing);
+		if (n_missing > 0)
+		{
+			unknown += n_missing;
+			unknown_key = v->items.is_int ? psprintf(INT64_FORMAT, DatumGetInt64(missing))
+				: TextDatumGetCString(missing);
+		}
 	}
 	if (unknown > 0)
 		ereport(n == 0 ? ERROR : NOTICE,
@@ -750,7 +937,9 @@ xdpg_cold_from_history(XdServed *s, const char *model, const char *domain, Jsonb
 	cu = cold_user_new();
 	cu->v = v;
 	cu->served_as = XDPG_SERVED_HISTORY;
-	cold_encode(cu, n, items, c, labels);
+	cold_encode(cu, n, items, c, labels, E_new);
+	cu->new_seen = ni.keys;
+	cu->n_new_seen = ni.n;
 	return cu;
 }
 

@@ -26,6 +26,9 @@ typedef struct XdColdUser
 	int			n_support;		/* positives pooled */
 	int			n_seen;
 	int32	   *seen;			/* their items, which exclude_seen drops */
+	int			n_new_seen;
+	Datum	   *new_seen;		/* ... items that arrived after training, by
+								 * key (int8 or text), among new candidates */
 } XdColdUser;
 
 /*
@@ -39,6 +42,8 @@ extern XdColdUser *xdpg_cold_from_rows(XdServed *s, const char *model, const cha
 extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const char *domain,
 										  Jsonb *history, bool popular_ok);
 extern bool xdpg_version_popular(const XdVersion *v);
+extern bool xdpg_cold_min_applies(const XdVersion *v, int32 user);
+extern bool xdpg_cold_saw_new_item(const XdColdUser *cu, Datum key);
 extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
 extern XdColdUser *xdpg_popular_known_user(XdServed *s, const char *model, const char *domain,
 										   int32 user);

@@ -170,3 +170,21 @@ xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *keys, int n_key
 	}
 	SPI_finish();
 }
+
+/*
+ * Writes new item j's item-scoped blocks (its profile, as xdpg_new_items
+ * encoded them) into row, an encoded context of v's schema; the other
+ * blocks are left as they are: a support row's own context around its new
+ * item (serve/cold_user.c).
+ */
+void
+xdpg_new_item_place(const XdVersion *v, const XdNewItems *ni, int j, float *row)
+{
+	const xd_schema *sch = &v->enc.schema;
+	const float *src = ni->c + (Size) j * sch->m;
+
+	for (int f = 0; f < sch->n_features; f++)
+		if (sch->features[f].scope == XD_SCOPE_ITEM)
+			memcpy(row + sch->features[f].offset, src + sch->features[f].offset,
+				   sizeof(float) * sch->features[f].width);
+}

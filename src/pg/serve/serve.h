@@ -50,6 +50,7 @@ typedef struct XdNewItems
 } XdNewItems;
 extern void xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *keys, int n_keys,
 						   XdNewItems *out);
+extern void xdpg_new_item_place(const XdVersion *v, const XdNewItems *ni, int j, float *row);
 
 /* item_cache.c */
 extern const xd_item_outputs *xdpg_item_outputs(XdVersion *v, const float *c);

@@ -180,6 +180,8 @@ typedef struct XdVersion
 	float		blend_a;		/* ... scores (1 - a) s_model + a s_blend */
 	xd_dist_encoders *encoders;		/* read when wanted and stored, else NULL */
 	struct xd_cold *cold;		/* the cold-start module when stored, else NULL */
+	int			cold_min;		/* a trained user with fewer training rows is
+								 * served by it (option cold_min; 0: never) */
 	struct xd_fewshot *fewshot; /* the meta-learner when wanted and stored */
 	xd_param	biao_phi;		/* BIAO's perceptron when stored (w NULL: not) */
 	XdKeyMap	users;

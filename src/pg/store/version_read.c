@@ -348,6 +348,17 @@ read_config(VersionRead *r, JsonbContainer *root)
 	r->rating_mean = json_float(r, root, "", "rating_mean");
 	if (fabs(r->rating_mean) > FLT_MAX)
 		version_corrupt(r, "its encoder's \"rating_mean\" is %g, beyond a float", r->rating_mean);
+	/*
+	 * option cold_min's choice (cold_fit.c): trained users with fewer rows
+	 * served by the cold path; absent (0) before it, or when validation
+	 * kept the warm path
+	 */
+	{
+		JsonbValue	jv;
+
+		r->v->cold_min = json_opt_key(r, root, "", "cold_min", JSON_NUMBER, &jv)
+			? (int) json_int(r, root, "", "cold_min", 1, xdpg_option("cold_min")->max) : 0;
+	}
 }
 
 static const char *const feature_types[] = {"numeric", "categorical", "boolean", NULL};
