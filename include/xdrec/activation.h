@@ -122,10 +122,10 @@ typedef struct xd_adam_coef
 
 /*
  * One Adam update of n values: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
- * w -= lr (m c1) / (sqrt(v c2) + eps). False when a value of w came out NaN
- * or infinite.
+ * w -= lr (m c1) / (sqrt(v c2) + eps); then g = 0 (the step's gradient is
+ * spent). False when a value of w came out NaN or infinite.
  */
-bool		xd_adam_update_rows(float *w, const float *g, float *am, float *av,
+bool		xd_adam_update_rows(float *w, float *g, float *am, float *av,
 								size_t n, const xd_adam_coef *a);
 
 /*

@@ -538,6 +538,7 @@ XD_TEST(activation_step_kernels_equal_loops)
 			{
 				float		gi = r1[3][i];
 
+				r1[3][i] = 0.0f;	/* the gradient is spent */
 				r1[1][i] = ac.b1 * r1[1][i] + ac.ob1 * gi;
 				r1[2][i] = ac.b2 * r1[2][i] + ac.ob2 * (gi * gi);
 				r1[0][i] -= (ac.lr * (r1[1][i] * ac.c1)) / (sqrtf(r1[2][i] * ac.c2) + ac.eps);

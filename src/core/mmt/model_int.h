@@ -68,6 +68,8 @@ struct xd_workspace
 	float	   *ext_v;			/* [cap * d] */
 	/* train.c's validation cache while it validates a frozen model; else NULL */
 	struct xd_valcache *vc;
+	/* optim.c's bias corrections of Adam by step count (xd_adam_table) */
+	struct xd_adam_table *adam;
 
 	/*
 	 * Rows [0, pre_rows) of the next context forward come with their x^0
@@ -117,6 +119,8 @@ void		xd_valcache_release(xd_valcache *vc, xd_model *model);
 xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 						   xd_group group, bool sparse);
 void		xd_param_release(xd_param *p);
+/* model.c: p's gradient to zero (sparse: its touched rows, then none touched) */
+void		xd_param_zero_grad(xd_param *p);
 
 /* One dense tensor of a small module: its name after the module's prefix, its shape. */
 typedef struct xd_param_spec
@@ -149,6 +153,10 @@ void		xd_param_xavier(xd_param *p, float gain, xd_rng *rng);
 
 /* optim.c: one Adam step of a dense tensor with its own step counter */
 bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
+
+/* optim.c: frees a workspace's table of Adam's bias corrections; accepts NULL */
+struct xd_adam_table;
+void		xd_adam_table_free(struct xd_adam_table *tb);
 
 /*
  * context.c: the DRR residual x <- x + tanh(R x + r) over n rows of width w
