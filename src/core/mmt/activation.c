@@ -132,7 +132,7 @@ typedef struct xd_activation_kernels
 	void		(*tanh_scale_backward_rows) (float *dx, const float *T, const float *s,
 											 float *gs, float *gb, int n, int w);
 	void		(*scale_rows) (float *y, const float *s, const float *x, int x_stride,
-							   int n, int w);
+							   const float *h, int n, int w);
 	void		(*relu_bias_dropout_rows) (float *x, const float *b, const uint16_t *bits,
 										   uint32_t thresh, float scale, float *mask,
 										   int n, int w);
@@ -290,9 +290,10 @@ xd_tanh_scale_backward_rows(float *dx, const float *T, const float *s, float *gs
 }
 
 void
-xd_scale_rows(float *y, const float *s, const float *x, int x_stride, int n, int w)
+xd_scale_rows(float *y, const float *s, const float *x, int x_stride, const float *h,
+			  int n, int w)
 {
-	xd_activation_kernels_get()->scale_rows(y, s, x, x_stride, n, w);
+	xd_activation_kernels_get()->scale_rows(y, s, x, x_stride, h, n, w);
 }
 
 void

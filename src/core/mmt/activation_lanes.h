@@ -467,20 +467,34 @@ XD_FN(tanh_scale_backward_rows) (float *dx, const float *T, const float *s, floa
 	}
 }
 
-/* y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one row x) */
+/*
+ * y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one
+ * row x); with h, 0 where h[r][k] <= 0 (relu_grad's keep, on the product)
+ */
 static XD_TARGET void
-XD_FN(scale_rows) (float *y, const float *s, const float *x, int x_stride, int n, int w)
+XD_FN(scale_rows) (float *y, const float *s, const float *x, int x_stride,
+				   const float *h, int n, int w)
 {
 	for (int r = 0; r < n; r++)
 	{
 		float	   *yr = y + (size_t) r * w;
 		const float *xr = x + (size_t) r * x_stride;
+		const float *hr = h ? h + (size_t) r * w : NULL;
 		int			j = 0;
 
-		for (; j + XD_LANES <= w; j += XD_LANES)
-			XD_FN(store) (yr + j, s[r] * XD_FN(load) (xr + j));
+		if (hr)
+			for (; j + XD_LANES <= w; j += XD_LANES)
+			{
+				XD_VF		v = s[r] * XD_FN(load) (xr + j);
+				XD_VI		keep = XD_FN(load) (hr + j) > 0.0f;
+
+				XD_FN(store) (yr + j, (XD_VF) ((XD_VI) v & keep));
+			}
+		else
+			for (; j + XD_LANES <= w; j += XD_LANES)
+				XD_FN(store) (yr + j, s[r] * XD_FN(load) (xr + j));
 		for (; j < w; j++)
-			yr[j] = s[r] * xr[j];
+			yr[j] = hr && !(hr[j] > 0.0f) ? 0.0f : s[r] * xr[j];
 	}
 }
 

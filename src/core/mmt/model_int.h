@@ -44,8 +44,9 @@ struct xd_workspace
 	float	   *d_x0;			/* [cap * m] */
 	float	   *d_xa;			/* [cap * m] */
 	float	   *d_xb;			/* [cap * m] */
-	float	   *d_top_u;		/* [cap * d] dL/dh_u^L, from M4 */
-	float	   *d_top_v;		/* [cap * d] dL/dh_v^L */
+	float	   *d_top_u;		/* [cap * d] dL/dh_u^L from M4, through the top
+								 * layer's ReLU (its dz) when L_U >= 1 */
+	float	   *d_top_v;		/* [cap * d] the same for h_v^L */
 	float	   *d_ha;			/* [cap * d] */
 	float	   *d_hb;			/* [cap * d] */
 	float	   *d_g;			/* [cap * d] */
@@ -259,7 +260,10 @@ void		xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids,
 /* ... the item side of n rows whose embeddings are given: E[n * d] (new items) */
 void		xd_cluster_embedded_forward(xd_model *model, const float *E, int n,
 										const float *gate, int gate_stride);
-/* from ws->d_top_u, d_top_v into M3 and E_u, E_v; adds dL/dc* into ws->d_cstar */
+/*
+ * from ws->d_top_u, d_top_v (the top layer's dz when L_U >= 1, rank.c) into
+ * M3 and E_u, E_v; adds dL/dc* into ws->d_cstar
+ */
 void		xd_cluster_backward(xd_model *model, int n);
 
 /*
