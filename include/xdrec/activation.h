@@ -94,9 +94,14 @@ void		xd_add_scaled_rows(float *y, const float *b, const float *x, int n, int w)
 void		xd_tanh_scale_backward_rows(float *dx, const float *T, const float *s,
 										float *gs, float *gb, int n, int w);
 
-/* y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one row x) */
+/*
+ * y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one
+ * row x); with h (n rows of width w), 0 where h[r][k] <= 0: the product then
+ * goes through a ReLU's backward (h its output) in the same pass, the values
+ * of xd_relu_grad after it
+ */
 void		xd_scale_rows(float *y, const float *s, const float *x, int x_stride,
-						  int n, int w);
+						  const float *h, int n, int w);
 
 /*
  * out[r] = a_r . b_r for n pairs of rows of width w (row r at a + r * w and
@@ -122,10 +127,10 @@ typedef struct xd_adam_coef
 
 /*
  * One Adam update of n values: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
- * w -= lr (m c1) / (sqrt(v c2) + eps). False when a value of w came out NaN
- * or infinite.
+ * w -= lr (m c1) / (sqrt(v c2) + eps); then g = 0 (the step's gradient is
+ * spent). False when a value of w came out NaN or infinite.
  */
-bool		xd_adam_update_rows(float *w, const float *g, float *am, float *av,
+bool		xd_adam_update_rows(float *w, float *g, float *am, float *av,
 								size_t n, const xd_adam_coef *a);
 
 /*

@@ -138,14 +138,15 @@ fit_seconds(const xd_dataset *ds, int n_rates, float *lr, int *epochs,
 }
 
 /*
- * Floating-point operations of one forward pass over one scored row: the
+ * Floating-point operations of one training row, forward and backward: the
  * products of the multimodal residual and M1 (m x m each), the two gates
- * (d x m), the two towers (d x d per layer) and M4's dot products. Backward
- * costs two such products per matrix (input and weight gradients), so a
- * training row costs about three forward passes.
+ * (d x m), the two towers (d x d per layer) and M4's dot products, each
+ * forward once and backward twice (the weights' gradient and the input's),
+ * but for the multimodal residual, whose input is the data c and takes no
+ * gradient (one product backward). Only what the model must compute.
  */
 static double
-flops_per_row(const xd_config *cfg, bool has_mm)
+flops_per_train_row(const xd_config *cfg, bool has_mm)
 {
 	double		m = cfg->m,
 				d = cfg->d;
@@ -154,7 +155,7 @@ flops_per_row(const xd_config *cfg, bool has_mm)
 	f += 2.0 * 2.0 * d * m;
 	f += 2.0 * cfg->n_tower_layers * 2.0 * d * d;
 	f += 2.0 * d + 2.0 * m;
-	return f;
+	return 3.0 * f - (has_mm ? 2.0 * m * m : 0.0);
 }
 
 /* Fills b with 256 random positives' rows over n_users x n_items. */
@@ -281,7 +282,7 @@ main(int argc, char **argv)
 	t_epoch = cpu_seconds() - t_epoch;
 	/* the training part of the epoch's CPU time, in its wall-clock proportion */
 	t_train = t_epoch * (res.sample_seconds + res.step_seconds + res.adam_seconds) / res.seconds;
-	fl = flops_per_row(&cfg, xd_config_has_mm_residual(&cfg)) * 3.0 /* fwd+bwd */ * 3.0 /* rows per positive */;
+	fl = flops_per_train_row(&cfg, xd_config_has_mm_residual(&cfg)) * 3.0 /* rows per positive */;
 	gflops = res.n_train / t_train * fl / 1e9;
 	printf("data: %lld interactions (%lld training), %d users, %d items, m = %d, generated in %.1f s\n",
 		   (long long) ds->n_rows, (long long) res.n_train, ds->n_users, ds->n_items, cfg.m, t_gen);

@@ -518,16 +518,23 @@ XD_TEST(activation_step_kernels_equal_loops)
 			xd_tanh_scale_backward_rows(r2[3], z, s, g2[0], g2[1], n, w);
 			bad += !TA_SAME();
 
-			/* M4's backward (rank.c): rows scaled, and one row scaled n times */
+			/*
+			 * M4's backward (rank.c): rows scaled, one row scaled n times, and
+			 * rows scaled then through the ReLU backward (h = x: half of it
+			 * <= 0), as xd_relu_grad after the scaling
+			 */
 			TA_RESET();
 			for (int r = 0; r < n; r++)
 				for (int k = 0; k < w; k++)
 				{
 					r1[0][(size_t) r * w + k] = rs[r] * y[(size_t) r * w + k];
 					r1[1][(size_t) r * w + k] = rs[r] * b[k];
+					r1[2][(size_t) r * w + k] = x[(size_t) r * w + k] > 0.0f ?
+						rs[r] * y[(size_t) r * w + k] * 1.0f : 0.0f;
 				}
-			xd_scale_rows(r2[0], rs, y, w, n, w);
-			xd_scale_rows(r2[1], rs, b, 0, n, w);
+			xd_scale_rows(r2[0], rs, y, w, NULL, n, w);
+			xd_scale_rows(r2[1], rs, b, 0, NULL, n, w);
+			xd_scale_rows(r2[2], rs, y, w, x, n, w);
 			bad += !TA_SAME();
 
 			/* Adam (optim.c's former loop) */
@@ -538,6 +545,7 @@ XD_TEST(activation_step_kernels_equal_loops)
 			{
 				float		gi = r1[3][i];
 
+				r1[3][i] = 0.0f;	/* the gradient is spent */
 				r1[1][i] = ac.b1 * r1[1][i] + ac.ob1 * gi;
 				r1[2][i] = ac.b2 * r1[2][i] + ac.ob2 * (gi * gi);
 				r1[0][i] -= (ac.lr * (r1[1][i] * ac.c1)) / (sqrtf(r1[2][i] * ac.c2) + ac.eps);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "mmt/model_int.h"
 #include "xdrec/core.h"
 
 static void
@@ -671,6 +672,85 @@ XD_TEST(adam_lazy_rows)
 			XD_CHECK(n_live > 2 * P);
 		}
 		xd_batch_free(&b);
+		xd_model_free(model);
+	}
+}
+
+/*
+ * Adam's bias corrections come from a table by step count (optim.c), filled
+ * as the steps grow, saturated at 1 and computed directly beyond its end:
+ * every row's update equals the formula with pow() at its own step, across
+ * the table's growth, its saturation and its end, for betas that saturate
+ * early, late (within the table) and not at all within it.
+ */
+XD_TEST(adam_bias_corrections_at_every_step)
+{
+	static const int64_t steps[] = {
+		1, 2, 3, 7, 1023, 1024, 1025, 1026, 2047, 2048, 2049, 4100, 9000,
+		17300, 17350, 17400, 17450, 17500, 18000, 30000, 65535, 65536, 65537,
+		65538, 100000, 1000000, 5000000, 131072, 131073, 40000, 50000, 60000,
+		12, 200, 300, 500, 700, 800, 900, 16
+	};
+	static const float betas[][2] = {{0.9f, 0.999f}, {0.5f, 0.99999f}, {0.0f, 0.9f},
+	{0.99f, 0.9999f}};
+	int			n_rows = (int) (sizeof(steps) / sizeof(steps[0]));
+
+	for (size_t bi = 0; bi < sizeof(betas) / sizeof(betas[0]); bi++)
+	{
+		xd_config	cfg;
+		xd_model   *model;
+		xd_rng		rng;
+		xd_param   *p;
+		float		lr[XD_N_GROUPS] = {0.0f, 1e-2f, 0.0f};
+		int			bad = 0;
+
+		tm_config(&cfg, XD_IMPLICIT, 2);
+		cfg.adam_beta1 = betas[bi][0];
+		cfg.adam_beta2 = betas[bi][1];
+		xd_rng_seed(&rng, 9);
+		XD_REQUIRE(xd_model_create(&cfg, n_rows, 3, 0.0f, &rng, &model) == XD_OK);
+		p = xd_model_find_param(model, "emb.user");
+		XD_REQUIRE(p != NULL && p->sparse && p->rows == n_rows);
+		/* two passes: the first grows the table in jumps, the second reads it */
+		for (int pass = 0; pass < 2; pass++)
+		{
+			size_t		n = (size_t) p->rows * p->cols;
+			float	   *want = malloc(sizeof(float) * n);
+
+			XD_REQUIRE(want != NULL);
+			for (int r = 0; r < n_rows; r++)
+			{
+				/* the second pass visits the steps in reverse */
+				int64_t		t = steps[pass ? n_rows - 1 - r : r] + pass;
+				float		b1 = cfg.adam_beta1,
+							b2 = cfg.adam_beta2;
+				float		c1 = 1.0f / (float) (1.0 - pow((double) b1, (double) t));
+				float		c2 = 1.0f / (float) (1.0 - pow((double) b2, (double) t));
+
+				p->row_step[r] = t - 1;
+				for (int k = 0; k < p->cols; k++)
+				{
+					size_t		o = (size_t) r * p->cols + k;
+					float		g = 0.3f * (xd_rng_uniform(&rng) - 0.5f);
+					float		am = 0.01f * xd_rng_uniform(&rng);
+					float		av = 1e-4f * xd_rng_uniform(&rng);
+
+					p->g[o] = g;
+					p->adam_m[o] = am;
+					p->adam_v[o] = av;
+					am = b1 * am + (1.0f - b1) * g;
+					av = b2 * av + (1.0f - b2) * (g * g);
+					want[o] = p->w[o] - (lr[XD_GROUP_DOMAIN] * (am * c1)) /
+						(sqrtf(av * c2) + cfg.adam_eps);
+				}
+				xd_param_touch(p, r);
+			}
+			XD_CHECK(xd_adam_step(model, lr) == XD_OK);
+			for (size_t o = 0; o < n; o++)
+				bad += memcmp(&p->w[o], &want[o], sizeof(float)) != 0 || p->g[o] != 0.0f;
+			free(want);
+		}
+		XD_CHECK(bad == 0);
 		xd_model_free(model);
 	}
 }

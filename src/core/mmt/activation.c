@@ -124,7 +124,7 @@ typedef struct xd_activation_kernels
 								  float *gE, float *dz, int w);
 	void		(*relu_bias_rows) (float *x, const float *b, int n, int w);
 	void		(*relu_grad) (float *dz, const float *h, const float *mask, size_t n);
-	bool		(*adam_update) (float *w, const float *g, float *am, float *av, size_t n,
+	bool		(*adam_update) (float *w, float *g, float *am, float *av, size_t n,
 								const xd_adam_coef *a);
 	void		(*ctx_gate_backward_rows) (float *dx, const float *c, const float *a,
 										   const float *xp, float *dc, float *gb, int n, int w);
@@ -132,7 +132,7 @@ typedef struct xd_activation_kernels
 	void		(*tanh_scale_backward_rows) (float *dx, const float *T, const float *s,
 											 float *gs, float *gb, int n, int w);
 	void		(*scale_rows) (float *y, const float *s, const float *x, int x_stride,
-							   int n, int w);
+							   const float *h, int n, int w);
 	void		(*relu_bias_dropout_rows) (float *x, const float *b, const uint16_t *bits,
 										   uint32_t thresh, float scale, float *mask,
 										   int n, int w);
@@ -263,7 +263,7 @@ xd_relu_grad(float *dz, const float *h, const float *mask, size_t n)
 }
 
 bool
-xd_adam_update_rows(float *w, const float *g, float *am, float *av, size_t n,
+xd_adam_update_rows(float *w, float *g, float *am, float *av, size_t n,
 					const xd_adam_coef *a)
 {
 	return xd_activation_kernels_get()->adam_update(w, g, am, av, n, a);
@@ -290,9 +290,10 @@ xd_tanh_scale_backward_rows(float *dx, const float *T, const float *s, float *gs
 }
 
 void
-xd_scale_rows(float *y, const float *s, const float *x, int x_stride, int n, int w)
+xd_scale_rows(float *y, const float *s, const float *x, int x_stride, const float *h,
+			  int n, int w)
 {
-	xd_activation_kernels_get()->scale_rows(y, s, x, x_stride, n, w);
+	xd_activation_kernels_get()->scale_rows(y, s, x, x_stride, h, n, w);
 }
 
 void

@@ -336,12 +336,13 @@ XD_FN(relu_grad) (float *dz, const float *h, const float *mask, size_t n)
 /*
  * One Adam update of n values (optim.c: c1, c2 the bias corrections of its
  * step): m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
- * w -= lr (m c1) / (sqrt(v c2) + eps). sqrt and / are correctly rounded at
- * every width, so every width gives the values of the scalar loop. Returns
- * false when a value came out NaN or infinite.
+ * w -= lr (m c1) / (sqrt(v c2) + eps), and g = 0 for the next step's sums
+ * (in the same pass: a separate memset read the rows again). sqrt and / are
+ * correctly rounded at every width, so every width gives the values of the
+ * scalar loop. Returns false when a value came out NaN or infinite.
  */
 static XD_TARGET bool
-XD_FN(adam_update) (float *w, const float *g, float *am, float *av, size_t n,
+XD_FN(adam_update) (float *w, float *g, float *am, float *av, size_t n,
 					const xd_adam_coef *a)
 {
 	XD_VF		poison = XD_SPLAT(0.0f);	/* w * 0 is NaN exactly when w is not finite */
@@ -360,6 +361,7 @@ XD_FN(adam_update) (float *w, const float *g, float *am, float *av, size_t n,
 		XD_FN(store) (am + i, mi);
 		XD_FN(store) (av + i, vi);
 		XD_FN(store) (w + i, wi);
+		XD_FN(store) (g + i, XD_SPLAT(0.0f));
 		poison += wi * 0.0f;
 	}
 	for (int k = 0; k < XD_LANES; k++)
@@ -368,6 +370,7 @@ XD_FN(adam_update) (float *w, const float *g, float *am, float *av, size_t n,
 	{
 		float		gi = g[i];
 
+		g[i] = 0.0f;
 		am[i] = a->b1 * am[i] + a->ob1 * gi;
 		av[i] = a->b2 * av[i] + a->ob2 * (gi * gi);
 		w[i] -= (a->lr * (am[i] * a->c1)) / (sqrtf(av[i] * a->c2) + a->eps);
@@ -464,20 +467,34 @@ XD_FN(tanh_scale_backward_rows) (float *dx, const float *T, const float *s, floa
 	}
 }
 
-/* y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one row x) */
+/*
+ * y[r][k] = s[r] x[r * x_stride + k] over n rows of width w (x_stride 0: one
+ * row x); with h, 0 where h[r][k] <= 0 (relu_grad's keep, on the product)
+ */
 static XD_TARGET void
-XD_FN(scale_rows) (float *y, const float *s, const float *x, int x_stride, int n, int w)
+XD_FN(scale_rows) (float *y, const float *s, const float *x, int x_stride,
+				   const float *h, int n, int w)
 {
 	for (int r = 0; r < n; r++)
 	{
 		float	   *yr = y + (size_t) r * w;
 		const float *xr = x + (size_t) r * x_stride;
+		const float *hr = h ? h + (size_t) r * w : NULL;
 		int			j = 0;
 
-		for (; j + XD_LANES <= w; j += XD_LANES)
-			XD_FN(store) (yr + j, s[r] * XD_FN(load) (xr + j));
+		if (hr)
+			for (; j + XD_LANES <= w; j += XD_LANES)
+			{
+				XD_VF		v = s[r] * XD_FN(load) (xr + j);
+				XD_VI		keep = XD_FN(load) (hr + j) > 0.0f;
+
+				XD_FN(store) (yr + j, (XD_VF) ((XD_VI) v & keep));
+			}
+		else
+			for (; j + XD_LANES <= w; j += XD_LANES)
+				XD_FN(store) (yr + j, s[r] * XD_FN(load) (xr + j));
 		for (; j < w; j++)
-			yr[j] = s[r] * xr[j];
+			yr[j] = hr && !(hr[j] > 0.0f) ? 0.0f : s[r] * xr[j];
 	}
 }
 

@@ -226,7 +226,9 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 		 */
 		size_t		nd = (size_t) n * d;
 
-		xd_relu_grad(dh, hl, mk, nd);
+		/* the top layer's came with d_top (rank.c: no dropout there) */
+		if (l < L - 1)
+			xd_relu_grad(dh, hl, mk, nd);
 		/* frozen shared modules take no gradient, only pass it down */
 		if (!frozen)
 		{

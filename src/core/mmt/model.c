@@ -621,6 +621,7 @@ xd_workspace_free(xd_workspace *ws, const xd_config *cfg)
 	free(ws->ext_x1);
 	free(ws->ext_u);
 	free(ws->ext_v);
+	xd_adam_table_free(ws->adam);
 	free(ws->x);
 	free(ws->a);
 	free(ws->h_u);
@@ -746,6 +747,24 @@ xd_model_max_rows(const xd_model *model)
 }
 
 void
+xd_param_zero_grad(xd_param *p)
+{
+	if (p->sparse)
+	{
+		for (int t = 0; t < p->n_touched; t++)
+		{
+			int32_t		r = p->touched[t];
+
+			memset(p->g + (size_t) r * p->cols, 0, sizeof(float) * p->cols);
+			p->row_mark[r] = 0;
+		}
+		p->n_touched = 0;
+	}
+	else
+		memset(p->g, 0, sizeof(float) * (size_t) p->rows * p->cols);
+}
+
+void
 xd_model_zero_grad(xd_model *model)
 {
 	for (int i = 0; i < model->n_params; i++)
@@ -755,19 +774,7 @@ xd_model_zero_grad(xd_model *model)
 		/* a frozen shared module has no gradient and is never written */
 		if (model->freeze_shared && p->group == XD_GROUP_SHARED)
 			continue;
-		if (p->sparse)
-		{
-			for (int t = 0; t < p->n_touched; t++)
-			{
-				int32_t		r = p->touched[t];
-
-				memset(p->g + (size_t) r * p->cols, 0, sizeof(float) * p->cols);
-				p->row_mark[r] = 0;
-			}
-			p->n_touched = 0;
-		}
-		else
-			memset(p->g, 0, sizeof(float) * (size_t) p->rows * p->cols);
+		xd_param_zero_grad(p);
 	}
 }
 

@@ -44,8 +44,9 @@ struct xd_workspace
 	float	   *d_x0;			/* [cap * m] */
 	float	   *d_xa;			/* [cap * m] */
 	float	   *d_xb;			/* [cap * m] */
-	float	   *d_top_u;		/* [cap * d] dL/dh_u^L, from M4 */
-	float	   *d_top_v;		/* [cap * d] dL/dh_v^L */
+	float	   *d_top_u;		/* [cap * d] dL/dh_u^L from M4, through the top
+								 * layer's ReLU (its dz) when L_U >= 1 */
+	float	   *d_top_v;		/* [cap * d] the same for h_v^L */
 	float	   *d_ha;			/* [cap * d] */
 	float	   *d_hb;			/* [cap * d] */
 	float	   *d_g;			/* [cap * d] */
@@ -68,6 +69,8 @@ struct xd_workspace
 	float	   *ext_v;			/* [cap * d] */
 	/* train.c's validation cache while it validates a frozen model; else NULL */
 	struct xd_valcache *vc;
+	/* optim.c's bias corrections of Adam by step count (xd_adam_table) */
+	struct xd_adam_table *adam;
 
 	/*
 	 * Rows [0, pre_rows) of the next context forward come with their x^0
@@ -117,6 +120,8 @@ void		xd_valcache_release(xd_valcache *vc, xd_model *model);
 xd_status	xd_param_alloc(xd_param *p, const char *name, int rows, int cols,
 						   xd_group group, bool sparse);
 void		xd_param_release(xd_param *p);
+/* model.c: p's gradient to zero (sparse: its touched rows, then none touched) */
+void		xd_param_zero_grad(xd_param *p);
 
 /* One dense tensor of a small module: its name after the module's prefix, its shape. */
 typedef struct xd_param_spec
@@ -149,6 +154,10 @@ void		xd_param_xavier(xd_param *p, float gain, xd_rng *rng);
 
 /* optim.c: one Adam step of a dense tensor with its own step counter */
 bool		xd_param_adam(xd_param *p, float lr, float b1, float b2, float eps);
+
+/* optim.c: frees a workspace's table of Adam's bias corrections; accepts NULL */
+struct xd_adam_table;
+void		xd_adam_table_free(struct xd_adam_table *tb);
 
 /*
  * context.c: the DRR residual x <- x + tanh(R x + r) over n rows of width w
@@ -258,7 +267,10 @@ void		xd_cluster_gated_forward(xd_model *model, bool user, const int32_t *ids,
 /* ... the item side of n rows whose embeddings are given: E[n * d] (new items) */
 void		xd_cluster_embedded_forward(xd_model *model, const float *E, int n,
 										const float *gate, int gate_stride);
-/* from ws->d_top_u, d_top_v into M3 and E_u, E_v; adds dL/dc* into ws->d_cstar */
+/*
+ * from ws->d_top_u, d_top_v (the top layer's dz when L_U >= 1, rank.c) into
+ * M3 and E_u, E_v; adds dL/dc* into ws->d_cstar
+ */
 void		xd_cluster_backward(xd_model *model, int n);
 
 /*

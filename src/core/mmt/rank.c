@@ -143,10 +143,14 @@ xd_model_backward(xd_model *model, int n)
 		ws->d_sc[r] = dsc;
 		gbc += dsc;
 	}
-	/* dc* = ds_c w_C; dh_u^L = ds h_v^L, dh_v^L = ds h_u^L (eq. 10 and the dot product) */
-	xd_scale_rows(ws->d_cstar, ws->d_sc, w_C, 0, n, m);
-	xd_scale_rows(ws->d_top_u, ws->d_score, hv, d, n, d);
-	xd_scale_rows(ws->d_top_v, ws->d_score, hu, d, n, d);
+	/*
+	 * dc* = ds_c w_C; dh_u^L = ds h_v^L, dh_v^L = ds h_u^L (eq. 10 and the
+	 * dot product), with the top tower layer's ReLU backward in the same
+	 * pass (its dz: xd_cluster_backward)
+	 */
+	xd_scale_rows(ws->d_cstar, ws->d_sc, w_C, 0, NULL, n, m);
+	xd_scale_rows(ws->d_top_u, ws->d_score, hv, d, LU > 0 ? hu : NULL, n, d);
+	xd_scale_rows(ws->d_top_v, ws->d_score, hu, d, LU > 0 ? hv : NULL, n, d);
 	if (!model->freeze_shared)
 	{
 		sh->b_C->g[0] += gbc;
