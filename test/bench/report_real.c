@@ -21,7 +21,7 @@
  * blends (blend.h) mix target-only's scores with a transfer's, from the same
  * fits.
  *
- * Usage: report_real [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -50,11 +50,12 @@
  * both ways and the heuristic, with paired verdicts (run_auto_lift).
  *
  * Each seed is a split too: seed s splits every domain with
- * split_seed_of[s] (42, 1, 2) and trains the source on that split once, so
+ * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
  * the seeds' spread holds the split's and the source's variance beside the
  * fits' (paired statistics stay per seed: a method against target-only on
  * the same split). XD_REAL_SPLIT_SEED=n in the environment puts every seed
  * on split n (the report before, at n = 42: the seeds vary the fits only).
+ * --seeds n (or XD_REAL_SEEDS=n) runs n seeds, 2..MAX_SEEDS; 3 by default.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -76,7 +77,13 @@
 #include "real_view.h"
 #include "report_common.h"
 
-#define N_SEEDS 3
+/*
+ * The seeds (each its own split): 3 by default, --seeds n or XD_REAL_SEEDS=n
+ * for up to MAX_SEEDS (split_seed_of's list)
+ */
+#define DEFAULT_SEEDS 3
+#define MAX_SEEDS 10
+static int	n_seeds = DEFAULT_SEEDS;
 #define MAX_DOMAINS REAL_MAX_DOMAINS
 #define MAX_VIEWS 4
 
@@ -231,20 +238,20 @@ typedef struct view_run
 	int32_t		items[MAX_DOMAINS];
 	int32_t		shared_users[MAX_DOMAINS];	/* users the source also has */
 	/* what varies with the split: per seed (seed s splits with split[s]) */
-	uint64_t	split[N_SEEDS];
+	uint64_t	split[MAX_SEEDS];
 	bool		fixed_split;	/* XD_REAL_SPLIT_SEED: every seed on one split */
-	int64_t		train_rows[MAX_DOMAINS][N_SEEDS];
-	int64_t		test_n[MAX_DOMAINS][N_SEEDS];
-	int64_t		test_excluded[MAX_DOMAINS][N_SEEDS];
+	int64_t		train_rows[MAX_DOMAINS][MAX_SEEDS];
+	int64_t		test_n[MAX_DOMAINS][MAX_SEEDS];
+	int64_t		test_excluded[MAX_DOMAINS][MAX_SEEDS];
 	/* the source, trained once per split */
-	double		src_seconds[N_SEEDS],
-				src_valid[N_SEEDS],
-				src_test[N_SEEDS];
-	int			src_epochs[N_SEEDS];
-	xd_lr_search src_search[N_SEEDS];
-	double		enc_seconds[N_SEEDS];
-	cell		c[MAX_DOMAINS][N_METHODS][N_SEEDS];
-	cell		lift[MAX_DOMAINS][N_SEEDS];	/* --quick: target-only, the repeat
+	double		src_seconds[MAX_SEEDS],
+				src_valid[MAX_SEEDS],
+				src_test[MAX_SEEDS];
+	int			src_epochs[MAX_SEEDS];
+	xd_lr_search src_search[MAX_SEEDS];
+	double		enc_seconds[MAX_SEEDS];
+	cell		c[MAX_DOMAINS][N_METHODS][MAX_SEEDS];
+	cell		lift[MAX_DOMAINS][MAX_SEEDS];	/* --quick: target-only, the repeat
 												 * term a calibrated lift only */
 	double		wall_seconds;
 } view_run;
@@ -256,7 +263,7 @@ typedef struct view_run
  * the report kept fixed before), so that the seeds vary everything a user's
  * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
  */
-static const uint64_t split_seed_of[N_SEEDS] = {42, 1, 2};
+static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static uint64_t
 split_of_seed(int s)
@@ -860,7 +867,7 @@ fits_lift(xd_transfer_result *fits, bool on)
 		xd_repeat_apply(fits[i].model, on ? fits[i].repeat.chosen : XD_REPEAT_OFF);
 }
 
-static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
+static cell al[MAX_DOMAINS][N_AL][MAX_SEEDS];
 static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
 
 /* seed s's fits (on its split, from its split's source) into al */
@@ -915,18 +922,18 @@ static void
 print_auto_lift(const view_run *v, int n_dom)
 {
 	printf("\n## %s: the product's default with repeat 'lift' (%d seeds, each on its own split)\n\n",
-		   v->name, N_SEEDS);
+		   v->name, n_seeds);
 	printf("| target | row | sampled MRR | full HitRate@10 | full MRR | deployed per seed |\n|---|---|---|---|---|---|\n");
 	for (int k = 1; k < n_dom; k++)
 		for (int m = 0; m < N_AL; m++)
 		{
 			double		x[3] = {0};
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				for (int q = 0; q < 3; q++)
-					x[q] += al_metric(&al[k][m][s], q) / N_SEEDS;
+					x[q] += al_metric(&al[k][m][s], q) / n_seeds;
 			printf("| %s | %s | %.4f | %.4f | %.4f |", v->domain[k], al_label[m], x[0], x[1], x[2]);
-			for (int s = 0; s < N_SEEDS && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
+			for (int s = 0; s < n_seeds && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
 				printf(" %s", deployed[al[k][m][s].chosen]);
 			printf("\n");
 		}
@@ -954,7 +961,7 @@ print_auto_lift(const view_run *v, int n_dom)
 		printf("\n| row | against | metric | per target: mean diff (se) | all targets (sum sampled, mean full): diff (se), %% | better / worse beyond 2 se |\n|---|---|---|---|---|---|\n");
 		for (size_t q = 0; q < sizeof(cmp) / sizeof(cmp[0]); q++)
 		{
-			double		tot[N_SEEDS] = {0},
+			double		tot[MAX_SEEDS] = {0},
 						ref_tot = 0.0,
 						mean = 0.0,
 						ss = 0.0;
@@ -965,12 +972,12 @@ print_auto_lift(const view_run *v, int n_dom)
 			printf("| %s | %s | %s |", al_label[cmp[q].m], al_label[cmp[q].ref], mname[cmp[q].metric]);
 			for (int k = 1; k < n_dom; k++)
 			{
-				double		d[N_SEEDS],
+				double		d[MAX_SEEDS],
 							dm = 0.0,
 							dss = 0.0,
 							dse;
 
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 				{
 					const cell *a = &al[k][cmp[q].m][s],
 							   *b = &al[k][cmp[q].ref][s];
@@ -979,22 +986,22 @@ print_auto_lift(const view_run *v, int n_dom)
 					double		w = cmp[q].metric == 0 ? 1.0 : 1.0 / nt;
 
 					d[s] = xa - xb;
-					dm += d[s] / N_SEEDS;
+					dm += d[s] / n_seeds;
 					tot[s] += w * d[s];
-					ref_tot += w * xb / N_SEEDS;
+					ref_tot += w * xb / n_seeds;
 				}
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					dss += (d[s] - dm) * (d[s] - dm);
-				dse = sqrt(dss / (N_SEEDS - 1) / N_SEEDS);
+				dse = sqrt(dss / (n_seeds - 1) / n_seeds);
 				better += dm > 2.0 * dse;
 				worse += dm < -2.0 * dse;
 				printf(" %s %+.4f (%.4f)", v->domain[k], dm, dse);
 			}
-			for (int s = 0; s < N_SEEDS; s++)
-				mean += tot[s] / N_SEEDS;
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
+				mean += tot[s] / n_seeds;
+			for (int s = 0; s < n_seeds; s++)
 				ss += (tot[s] - mean) * (tot[s] - mean);
-			printf(" | %+.4f (%.4f), %+.1f%% | %d / %d |\n", mean, sqrt(ss / (N_SEEDS - 1) / N_SEEDS),
+			printf(" | %+.4f (%.4f), %+.1f%% | %d / %d |\n", mean, sqrt(ss / (n_seeds - 1) / n_seeds),
 				   100.0 * mean / ref_tot, better, worse);
 		}
 	}
@@ -1056,7 +1063,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
 	memset(v, 0, sizeof(*v));
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 	{
 		n_dom = load_view(path, s, v, ds, user_src);
 		if (n_dom == 1 && lift_mode)
@@ -1081,7 +1088,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			xd_dist_encoders_free(enc_rep);
 			xd_transfer_result_free(&src_rep);
 			free_view(ds, user_src, n_dom);
-			if (s == N_SEEDS - 1)
+			if (s == n_seeds - 1)
 				print_auto_lift(v, n_dom);
 			continue;
 		}
@@ -1381,9 +1388,9 @@ mean_metric(const view_run *v, int k, int m)
 {
 	double		s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		s += v->c[k][m][i].metric;
-	return s / N_SEEDS;
+	return s / n_seeds;
 }
 
 static double
@@ -1391,9 +1398,9 @@ mean_field(const view_run *v, int k, int m, size_t off)
 {
 	double		s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		s += *(const double *) ((const char *) &v->c[k][m][i] + off);
-	return s / N_SEEDS;
+	return s / n_seeds;
 }
 
 #define OFF(f) offsetof(cell, f)
@@ -1402,20 +1409,20 @@ mean_field(const view_run *v, int k, int m, size_t off)
 static void
 paired_diff_base(const view_run *v, int k, int m, int base, size_t off, double *d, double *se)
 {
-	double		x[N_SEEDS],
+	double		x[MAX_SEEDS],
 				mu = 0.0,
 				ss = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 	{
 		x[i] = *(const double *) ((const char *) &v->c[k][m][i] + off) -
 			*(const double *) ((const char *) &v->c[k][base][i] + off);
-		mu += x[i] / N_SEEDS;
+		mu += x[i] / n_seeds;
 	}
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		ss += (x[i] - mu) * (x[i] - mu);
 	*d = mu;
-	*se = sqrt(ss / (N_SEEDS - 1) / N_SEEDS);
+	*se = sqrt(ss / (n_seeds - 1) / n_seeds);
 }
 
 /* the same against target-only */
@@ -1512,14 +1519,14 @@ is_fitted_or_auto(int m)
 	return m < M_HEUR1;
 }
 
-/* the seeds' splits, "42, 1, 2" (a static buffer) */
+/* the seeds' splits, "42, 1, 2" at 3 seeds (a static buffer) */
 static const char *
 split_list(const view_run *v)
 {
-	static char buf[64];
+	static char buf[MAX_SEEDS * 24];
 	int			len = 0;
 
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu", s ? ", " : "",
 						(unsigned long long) v->split[s]);
 	return buf;
@@ -1533,7 +1540,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	fprintf(f, "## %s (%s feedback)\n\n", v->name, v->explicit_fb ? "explicit" : "implicit");
 	fprintf(f, "Source **%s**: %lld rows, %d users, %d items; trained with the defaults once per "
 			"split:", v->domain[0], (long long) v->rows[0], v->users[0], v->items[0]);
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 	{
 		const xd_lr_search *ls = &v->src_search[s];
 
@@ -1545,7 +1552,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 					ls->epochs[i], i + 1 < ls->n ? "," : "");
 		fprintf(f, "), validation %s %.4f, test %s %.4f, encoders %.1f s%s", metric,
 				v->src_valid[s], metric, v->src_test[s], v->enc_seconds[s],
-				s + 1 < N_SEEDS ? ";" : ".");
+				s + 1 < n_seeds ? ";" : ".");
 	}
 	fprintf(f, " Targets (training rows, and test %s evaluated / excluded, by split %s):",
 			v->explicit_fb ? "ratings" : "positives", split_list(v));
@@ -1553,17 +1560,17 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	{
 		fprintf(f, " %s (%lld rows, %d users of whom %d in the source, %d items; training",
 				v->domain[k], (long long) v->rows[k], v->users[k], v->shared_users[k], v->items[k]);
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, "%s%lld", s ? " / " : " ", (long long) v->train_rows[k][s]);
 		fprintf(f, "; test %s", v->explicit_fb ? "ratings" : "positives");
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, "%s%lld / %lld", s ? ", " : " ", (long long) v->test_n[k][s],
 					(long long) v->test_excluded[k][s]);
 		fprintf(f, ")%s", k < v->n_targets ? ";" : ".");
 	}
 	fprintf(f, " Wall time of the view: %.0f s.\n\n", v->wall_seconds);
 
-	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, N_SEEDS);
+	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, n_seeds);
 	fprintf(f, "| method | sum of %s | vs target-only (+ is better) | targets better / worse beyond 2 se | time / target-only | time / one 0.1.0 fit |%s\n",
 			metric, v->explicit_fb ? "" : " full ranking, repeats allowed: mean HitRate@10 | full: mean MRR | full MRR: targets better / worse than target-only beyond 2 se | full MRR: better / worse than own items first | full HitRate@10: better / worse than own items first |");
 	fprintf(f, "|---|---|---|---|---|---|%s\n", v->explicit_fb ? "" : "---|---|---|---|---|");
@@ -1608,12 +1615,12 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	for (size_t j = 0; j < 3; j++)
 	{
 		static const int sm[3] = {M_TO, M_AUTO_PRODUCT, M_AUTO};
-		double		d[N_SEEDS],
+		double		d[MAX_SEEDS],
 					mu = 0.0,
 					ss = 0.0;
 
 		fprintf(f, "%s", label(v, sm[j]));
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 		{
 			double		t = 0.0,
 						b = 0.0;
@@ -1624,14 +1631,14 @@ write_view(FILE *f, const view_run *v, const char *dir)
 				b += v->c[k][M_TO][i].metric;
 			}
 			d[i] = t - b;
-			mu += d[i] / N_SEEDS;
+			mu += d[i] / n_seeds;
 			fprintf(f, "%s%.4f", i ? " / " : " ", t);
 		}
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			ss += (d[i] - mu) * (d[i] - mu);
 		if (sm[j] != M_TO)
 			fprintf(f, ", paired difference to target-only's sum %+.4f (2 s.e. %.4f)", mu,
-					2.0 * sqrt(ss / (N_SEEDS - 1) / N_SEEDS));
+					2.0 * sqrt(ss / (n_seeds - 1) / n_seeds));
 		fprintf(f, "%s", j < 2 ? "; " : ".\n");
 	}
 	fprintf(f, "\nTimes are CPU seconds of one core, pretraining, every rate of the search and (auto) the three candidates and their paired validation terms included; \"time / target-only\" is the mean over targets of the ratio to target-only with the defaults (its own search of %d rates included), \"time / one 0.1.0 fit\" the ratio to one target-only fit at lr 1e-3 without search.\n\n",
@@ -1642,10 +1649,10 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		double		train_mean = 0.0,
 					test_mean = 0.0;
 
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 		{
-			train_mean += (double) v->train_rows[k][s] / N_SEEDS;
-			test_mean += (double) v->test_n[k][s] / N_SEEDS;
+			train_mean += (double) v->train_rows[k][s] / n_seeds;
+			test_mean += (double) v->test_n[k][s] / n_seeds;
 		}
 		fprintf(f, "### Target %s: %lld rows, %d users, %d items; %.0f training rows and %.0f test %s evaluated (means over the %s)\n\n",
 				v->domain[k], (long long) v->rows[k], v->users[k], v->items[k], train_mean,
@@ -1662,9 +1669,9 @@ write_view(FILE *f, const view_run *v, const char *dir)
 						d,
 						se;
 
-			for (int i = 0; i < N_SEEDS; i++)
+			for (int i = 0; i < n_seeds; i++)
 				sd += (v->c[k][m][i].metric - mu) * (v->c[k][m][i].metric - mu);
-			sd = sqrt(sd / (N_SEEDS - 1));
+			sd = sqrt(sd / (n_seeds - 1));
 			paired_diff(v, k, m, &d, &se);
 			fprintf(f, "| %s | %.4f ± %.4f | %+.4f (%.4f)%s |", label(v, m), mu, sd, d, 2 * se,
 					verdict(v, k, m) > 0 ? " better" : (verdict(v, k, m) < 0 ? " **worse**" : ""));
@@ -1672,9 +1679,9 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			{
 				double		s = 0.0;
 
-				for (int i = 0; i < N_SEEDS; i++)
+				for (int i = 0; i < n_seeds; i++)
 					s += v->c[k][m][i].aux[a];
-				fprintf(f, " %.4f |", s / N_SEEDS);
+				fprintf(f, " %.4f |", s / n_seeds);
 			}
 			if (!v->explicit_fb)
 			{
@@ -1691,10 +1698,10 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			{
 				double		epochs = 0.0;
 
-				for (int i = 0; i < N_SEEDS; i++)
-					epochs += (double) v->c[k][m][i].epochs / N_SEEDS;
+				for (int i = 0; i < n_seeds; i++)
+					epochs += (double) v->c[k][m][i].epochs / n_seeds;
 				fprintf(f, " %.1f |", epochs);
-				for (int i = 0; i < N_SEEDS; i++)
+				for (int i = 0; i < n_seeds; i++)
 				{
 					if (v->c[k][m][i].lr > 0.0f)
 						fprintf(f, " %g", v->c[k][m][i].lr);
@@ -1708,16 +1715,16 @@ write_view(FILE *f, const view_run *v, const char *dir)
 				fprintf(f, " - | - | %.2f | - |\n", mean_field(v, k, m, OFF(seconds)));
 		}
 		fprintf(f, "\nauto kept:");
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO][i].chosen));
 		fprintf(f, "; at margin 1:");
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO1][i].chosen));
 		fprintf(f, "; at margin 0:");
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO0][i].chosen));
-		fprintf(f, " (seeds 1..%d). The product's auto deployed:", N_SEEDS);
-		for (int i = 0; i < N_SEEDS; i++)
+		fprintf(f, " (seeds 1..%d). The product's auto deployed:", n_seeds);
+		for (int i = 0; i < n_seeds; i++)
 		{
 			int			ch = v->c[k][M_AUTO_PRODUCT][i].chosen;
 
@@ -1727,7 +1734,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
 		{
 			fprintf(f, " %s: kept", label(v, bm));
-			for (int i = 0; i < N_SEEDS; i++)
+			for (int i = 0; i < n_seeds; i++)
 			{
 				int			ch = v->c[k][bm][i].chosen;
 
@@ -1793,8 +1800,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		/* noenhanced: '_' in a name is no subscript; the legend below, in columns */
 		fprintf(gp, "set terminal png size 1000,640 noenhanced\nset output '%s/img/real-%s.png'\n",
 				dir, v->name);
-		fprintf(gp, "set title '%s: %s vs target-only (+ better, %d seeds)'\n",
-				v->name, metric, N_SEEDS);
+		fprintf(gp, "set title '%s: %s vs target-only (+ better, %d seeds, %s)'\n",
+				v->name, metric, n_seeds, v->fixed_split ? "one split" : "each its own split");
 		fprintf(gp, "set ylabel '%% change'\nset style data histograms\nset style histogram clustered gap 1\n"
 				"set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\n"
 				"set key outside below center horizontal maxrows 4 width 2\n"
@@ -1829,12 +1836,12 @@ print_lift_rules(const view_run *v)
 
 		printf("\n    rule %-45s kept:", lift_rule_label[r]);
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				const cell *c = &v->lift[k][s];
 
 				printf(" %s", repeat_choice_label(c->lift_rule[r]));
-				t += c->repeat_test[c->lift_rule[r]] / (N_SEEDS * v->n_targets);
+				t += c->repeat_test[c->lift_rule[r]] / (n_seeds * v->n_targets);
 			}
 		printf("; test full MRR %.4f", t);
 	}
@@ -1846,9 +1853,9 @@ print_lift_rules(const view_run *v)
 			double		t = 0.0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					t += (w ? v->lift[k][s].lift_train[i] : v->lift[k][s].lift_valid[i]) /
-						(N_SEEDS * v->n_targets);
+						(n_seeds * v->n_targets);
 			printf(" %s %.4f", repeat_choice_label(i), t);
 		}
 	}
@@ -1881,7 +1888,7 @@ print_quick(const view_run *v)
 			/* the calibration's choice per target and seed (train.h) */
 			printf("; repeat term kept:");
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					printf(" %s", repeat_choice_label(v->c[k][m][s].repeat_choice));
 		}
 		if (m < M_HEUR1 && plan[m].repeat && !v->explicit_fb)
@@ -1893,8 +1900,8 @@ print_quick(const view_run *v)
 				double		t = 0.0;
 
 				for (int k = 1; k <= v->n_targets; k++)
-					for (int s = 0; s < N_SEEDS; s++)
-						t += v->c[k][m][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+					for (int s = 0; s < n_seeds; s++)
+						t += v->c[k][m][s].repeat_test[i] / (n_seeds * v->n_targets);
 				printf(" %s %.4f", repeat_choice_label(i), t);
 			}
 		}
@@ -1908,15 +1915,15 @@ print_quick(const view_run *v)
 					sm = 0.0;
 
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
-				h += v->lift[k][s].full_h10 / (N_SEEDS * v->n_targets);
-				r += v->lift[k][s].full_mrr / (N_SEEDS * v->n_targets);
-				sm += v->lift[k][s].metric / N_SEEDS;
+				h += v->lift[k][s].full_h10 / (n_seeds * v->n_targets);
+				r += v->lift[k][s].full_mrr / (n_seeds * v->n_targets);
+				sm += v->lift[k][s].metric / n_seeds;
 			}
 		printf("  %-45s %.4f | %.4f %.4f | kept:", "target-only, repeat 'lift'", sm, h, r);
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				printf(" %s", repeat_choice_label(v->lift[k][s].repeat_choice));
 		print_lift_rules(v);
 		printf("\n    test full MRR by candidate:");
@@ -1925,8 +1932,8 @@ print_quick(const view_run *v)
 			double		t = 0.0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
-					t += v->lift[k][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+				for (int s = 0; s < n_seeds; s++)
+					t += v->lift[k][s].repeat_test[i] / (n_seeds * v->n_targets);
 			printf(" %s %.4f", repeat_choice_label(i), t);
 		}
 		printf("\n    by query kind:");
@@ -1936,7 +1943,7 @@ print_quick(const view_run *v)
 			int64_t		n = 0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 				{
 					n += v->lift[k][s].grp_n[g];
 					rr += v->lift[k][s].grp_rr[g];
@@ -1958,9 +1965,9 @@ print_quick(const view_run *v)
 		int64_t		n = 0;
 
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				n += v->c[k][M_HEUR1][s].grp_n[g];
-		printf("  %-30s %6.0f", group_label[g], (double) n / N_SEEDS);
+		printf("  %-30s %6.0f", group_label[g], (double) n / n_seeds);
 		for (int m = 0; m < N_METHODS; m++)
 		{
 			double		rr = 0.0;
@@ -1968,7 +1975,7 @@ print_quick(const view_run *v)
 			if (!(m >= M_HEUR1 || (m < M_AUTO && fitted_in_this_run(m))))
 				continue;
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					rr += v->c[k][m][s].grp_rr[g];
 			printf(" | %12.4f", n > 0 ? rr / (double) n : 0.0);
 		}
@@ -2047,10 +2054,10 @@ print_blend(const view_run *v)
 		}
 	}
 	for (int k = 1; k <= v->n_targets; k++)
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
 	printf("  the product's auto deployed the blend on %d of %d fits; time / target-only: auto %.2f, the product's auto %.2f\n",
-		   blended, v->n_targets * N_SEEDS, time_ratio(v, M_AUTO, M_TO),
+		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO, M_TO),
 		   time_ratio(v, M_AUTO_PRODUCT, M_TO));
 }
 
@@ -2067,6 +2074,20 @@ main(int argc, char **argv)
 	double		t0 = xd_clock_seconds();
 	pid_t		pids[MAX_VIEWS];
 
+	if (getenv("XD_REAL_SEEDS") && *getenv("XD_REAL_SEEDS"))
+		n_seeds = atoi(getenv("XD_REAL_SEEDS"));
+	if (argc > 2 && strcmp(argv[1], "--seeds") == 0)
+	{
+		n_seeds = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
+	{
+		/* two at least: every verdict is a standard error over seeds */
+		fprintf(stderr, "report_real: the number of seeds must be 2..%d (got %d)\n", MAX_SEEDS, n_seeds);
+		return 2;
+	}
 	if (argc > 1 && strcmp(argv[1], "--quick") == 0)
 	{
 		quick = true;
@@ -2093,7 +2114,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -2161,9 +2182,9 @@ main(int argc, char **argv)
 				 (unsigned long long) runs[0].split[0]);
 	else
 		snprintf(seed_text, sizeof(seed_text), "a seed fixing everything the data and the fits "
-				 "draw: the split of every domain (seeds 1, 2, 3 split with %s; the source is "
+				 "draw: the split of every domain (seeds 1..%d split with %s; the source is "
 				 "trained once per split, with the defaults), and the initialisation, shuffles and "
-				 "negatives", split_list(&runs[0]));
+				 "negatives", n_seeds, split_list(&runs[0]));
 	fprintf(f, "# Transfer report on real data\n\n");
 	fprintf(f, "Generated by `make report-real` (`test/real/fetch.sh`, `test/real/prepare.py`, "
 			"`test/bench/report_real.c`); do not edit by hand. docs/transfer.md reads it. "
@@ -2201,7 +2222,7 @@ main(int argc, char **argv)
 			"target-only and than \"own items first, then popular in context\" (deterministic "
 			"on a split, so paired with the method per seed on the seed's split). Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
-			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS, seed_text,
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, n_seeds, seed_text,
 			XD_AUTO_SMALL_ROWS, XD_BLEND_A, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
