@@ -35,7 +35,9 @@
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data,
 #                            3 seeds, each its own split (42, 1, 2; with
-#                            XD_REAL_SPLIT_SEED=n every seed on split n)
+#                            XD_REAL_SPLIT_SEED=n every seed on split n;
+#                            XD_REAL_SEEDS=n: n seeds, 2..10, splits 42, 1,
+#                            2, 3, ...; each seed adds a third of the time)
 #                            (test/real/fetch.sh fetches and checks it first;
 #                            not a test: CI cannot fetch; 30-70 min)
 #   make report-real-quick   target-only with and without the repeat term (and
@@ -51,6 +53,9 @@
 #                            the heuristic, what repeat 'auto' applies, and the
 #                            lift with popularity in context among the user's
 #                            items, TripAdvisor and DePaulMovie, printed (~5 min)
+#   make report-transfer-control  report-transfer's control world alone, its
+#                            section to build/report-transfer-control/ (half
+#                            the report's CPU; the same fits, seeds and data)
 #   make report-transfer-lift   report-transfer's two worlds, quick, every fit
 #                            repeat 'lift' (build/report-transfer-lift/)
 #   make check-core-headers  fails if the pure-C core includes a PostgreSQL header
@@ -157,7 +162,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-targets report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-targets report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-transfer-control report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -302,6 +307,10 @@ report-real-auto-lift: check-core-headers build/bench/report_real
 
 # the synthetic worlds with every fit repeat 'lift' (the control world's
 # verdict), quick, written to build/report-transfer-lift/
+report-transfer-control: check-core-headers build/bench/report_transfer
+	@mkdir -p build/report-transfer-control
+	build/bench/report_transfer build/report-transfer-control --control
+
 report-transfer-lift: check-core-headers build/bench/report_transfer
 	@mkdir -p build/report-transfer-lift
 	build/bench/report_transfer build/report-transfer-lift --quick --lift

@@ -21,7 +21,7 @@
  * blends (blend.h) mix target-only's scores with a transfer's, from the same
  * fits.
  *
- * Usage: report_real [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -56,11 +56,12 @@
  * share is a quarter or more, xd_config_repeat_from_data).
  *
  * Each seed is a split too: seed s splits every domain with
- * split_seed_of[s] (42, 1, 2) and trains the source on that split once, so
+ * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
  * the seeds' spread holds the split's and the source's variance beside the
  * fits' (paired statistics stay per seed: a method against target-only on
  * the same split). XD_REAL_SPLIT_SEED=n in the environment puts every seed
  * on split n (the report before, at n = 42: the seeds vary the fits only).
+ * --seeds n (or XD_REAL_SEEDS=n) runs n seeds, 2..MAX_SEEDS; 3 by default.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -82,7 +83,13 @@
 #include "real_view.h"
 #include "report_common.h"
 
-#define N_SEEDS 3
+/*
+ * The seeds (each its own split): 3 by default, --seeds n or XD_REAL_SEEDS=n
+ * for up to MAX_SEEDS (split_seed_of's list)
+ */
+#define DEFAULT_SEEDS 3
+#define MAX_SEEDS 10
+static int	n_seeds = DEFAULT_SEEDS;
 #define MAX_DOMAINS REAL_MAX_DOMAINS
 #define MAX_VIEWS 4
 
@@ -237,20 +244,20 @@ typedef struct view_run
 	int32_t		items[MAX_DOMAINS];
 	int32_t		shared_users[MAX_DOMAINS];	/* users the source also has */
 	/* what varies with the split: per seed (seed s splits with split[s]) */
-	uint64_t	split[N_SEEDS];
+	uint64_t	split[MAX_SEEDS];
 	bool		fixed_split;	/* XD_REAL_SPLIT_SEED: every seed on one split */
-	int64_t		train_rows[MAX_DOMAINS][N_SEEDS];
-	int64_t		test_n[MAX_DOMAINS][N_SEEDS];
-	int64_t		test_excluded[MAX_DOMAINS][N_SEEDS];
+	int64_t		train_rows[MAX_DOMAINS][MAX_SEEDS];
+	int64_t		test_n[MAX_DOMAINS][MAX_SEEDS];
+	int64_t		test_excluded[MAX_DOMAINS][MAX_SEEDS];
 	/* the source, trained once per split */
-	double		src_seconds[N_SEEDS],
-				src_valid[N_SEEDS],
-				src_test[N_SEEDS];
-	int			src_epochs[N_SEEDS];
-	xd_lr_search src_search[N_SEEDS];
-	double		enc_seconds[N_SEEDS];
-	cell		c[MAX_DOMAINS][N_METHODS][N_SEEDS];
-	cell		lift[MAX_DOMAINS][N_SEEDS];	/* --quick: target-only, the repeat
+	double		src_seconds[MAX_SEEDS],
+				src_valid[MAX_SEEDS],
+				src_test[MAX_SEEDS];
+	int			src_epochs[MAX_SEEDS];
+	xd_lr_search src_search[MAX_SEEDS];
+	double		enc_seconds[MAX_SEEDS];
+	cell		c[MAX_DOMAINS][N_METHODS][MAX_SEEDS];
+	cell		lift[MAX_DOMAINS][MAX_SEEDS];	/* --quick: target-only, the repeat
 												 * term a calibrated lift only */
 	double		wall_seconds;
 } view_run;
@@ -262,7 +269,7 @@ typedef struct view_run
  * the report kept fixed before), so that the seeds vary everything a user's
  * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
  */
-static const uint64_t split_seed_of[N_SEEDS] = {42, 1, 2};
+static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static uint64_t
 split_of_seed(int s)
@@ -883,7 +890,7 @@ fits_lift(xd_transfer_result *fits, bool on)
 		xd_repeat_apply(fits[i].model, on ? fits[i].repeat.chosen : XD_REPEAT_OFF);
 }
 
-static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
+static cell al[MAX_DOMAINS][N_AL][MAX_SEEDS];
 
 /*
  * The order among the user's own lifted items: the heuristic's own term,
@@ -896,9 +903,9 @@ static cell al[MAX_DOMAINS][N_AL][N_SEEDS];
  */
 #define N_POPW 8
 static const float popw[N_POPW] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 1000.0f};
-static cell al_w[MAX_DOMAINS][2][N_POPW][N_SEEDS];	/* test, each w fixed */
-static double al_wvalid[MAX_DOMAINS][2][N_POPW][N_SEEDS];
-static int	al_wchosen[MAX_DOMAINS][2][N_SEEDS];
+static cell al_w[MAX_DOMAINS][2][N_POPW][MAX_SEEDS];	/* test, each w fixed */
+static double al_wvalid[MAX_DOMAINS][2][N_POPW][MAX_SEEDS];
+static int	al_wchosen[MAX_DOMAINS][2][MAX_SEEDS];
 
 typedef struct pop_lift
 {
@@ -1083,20 +1090,20 @@ static void
 print_auto_lift(const view_run *v, int n_dom)
 {
 	printf("\n## %s: the product's default with repeat 'lift' (%d seeds, each on its own split)\n\n",
-		   v->name, N_SEEDS);
+		   v->name, n_seeds);
 	printf("| target | row | sampled MRR | full HitRate@10 | full MRR | deployed per seed |\n|---|---|---|---|---|---|\n");
 	for (int k = 1; k < n_dom; k++)
 		for (int m = 0; m < N_AL; m++)
 		{
 			double		x[3] = {0};
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				for (int q = 0; q < 3; q++)
-					x[q] += al_metric(&al[k][m][s], q) / N_SEEDS;
+					x[q] += al_metric(&al[k][m][s], q) / n_seeds;
 			printf("| %s | %s | %.4f | %.4f | %.4f |", v->domain[k], al_label[m], x[0], x[1], x[2]);
-			for (int s = 0; s < N_SEEDS && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
+			for (int s = 0; s < n_seeds && (m == AL_PRODUCT || m == AL_PRODUCT_LIFT); s++)
 				printf(" %s", deployed[al[k][m][s].chosen]);
-			for (int s = 0; s < N_SEEDS && (m == AL_POP_OWN || m == AL_POP_ALL); s++)
+			for (int s = 0; s < n_seeds && (m == AL_POP_OWN || m == AL_POP_ALL); s++)
 				printf(" w %g", popw[al_wchosen[k][m - AL_POP_OWN][s]]);
 			printf("\n");
 		}
@@ -1131,7 +1138,7 @@ print_auto_lift(const view_run *v, int n_dom)
 		printf("\n| row | against | metric | per target: mean diff (se) | all targets (sum sampled, mean full): diff (se), %% | better / worse beyond 2 se |\n|---|---|---|---|---|---|\n");
 		for (size_t q = 0; q < sizeof(cmp) / sizeof(cmp[0]); q++)
 		{
-			double		tot[N_SEEDS] = {0},
+			double		tot[MAX_SEEDS] = {0},
 						ref_tot = 0.0,
 						mean = 0.0,
 						ss = 0.0;
@@ -1142,12 +1149,12 @@ print_auto_lift(const view_run *v, int n_dom)
 			printf("| %s | %s | %s |", al_label[cmp[q].m], al_label[cmp[q].ref], mname[cmp[q].metric]);
 			for (int k = 1; k < n_dom; k++)
 			{
-				double		d[N_SEEDS],
+				double		d[MAX_SEEDS],
 							dm = 0.0,
 							dss = 0.0,
 							dse;
 
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 				{
 					const cell *a = &al[k][cmp[q].m][s],
 							   *b = &al[k][cmp[q].ref][s];
@@ -1156,22 +1163,22 @@ print_auto_lift(const view_run *v, int n_dom)
 					double		w = cmp[q].metric == 0 ? 1.0 : 1.0 / nt;
 
 					d[s] = xa - xb;
-					dm += d[s] / N_SEEDS;
+					dm += d[s] / n_seeds;
 					tot[s] += w * d[s];
-					ref_tot += w * xb / N_SEEDS;
+					ref_tot += w * xb / n_seeds;
 				}
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					dss += (d[s] - dm) * (d[s] - dm);
-				dse = sqrt(dss / (N_SEEDS - 1) / N_SEEDS);
+				dse = sqrt(dss / (n_seeds - 1) / n_seeds);
 				better += dm > 2.0 * dse;
 				worse += dm < -2.0 * dse;
 				printf(" %s %+.4f (%.4f)", v->domain[k], dm, dse);
 			}
-			for (int s = 0; s < N_SEEDS; s++)
-				mean += tot[s] / N_SEEDS;
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
+				mean += tot[s] / n_seeds;
+			for (int s = 0; s < n_seeds; s++)
 				ss += (tot[s] - mean) * (tot[s] - mean);
-			printf(" | %+.4f (%.4f), %+.1f%% | %d / %d |\n", mean, sqrt(ss / (N_SEEDS - 1) / N_SEEDS),
+			printf(" | %+.4f (%.4f), %+.1f%% | %d / %d |\n", mean, sqrt(ss / (n_seeds - 1) / n_seeds),
 				   100.0 * mean / ref_tot, better, worse);
 		}
 	}
@@ -1186,14 +1193,14 @@ print_auto_lift(const view_run *v, int n_dom)
 						rn[2] = {0};
 
 			for (int k = 1; k < n_dom; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 				{
 					const cell *c = &al_w[k][scope][wi][s];
 
-					x[0] += c->metric / N_SEEDS;
-					x[1] += c->full_h10 / (N_SEEDS * (n_dom - 1));
-					x[2] += c->full_mrr / (N_SEEDS * (n_dom - 1));
-					vm += al_wvalid[k][scope][wi][s] / (N_SEEDS * (n_dom - 1));
+					x[0] += c->metric / n_seeds;
+					x[1] += c->full_h10 / (n_seeds * (n_dom - 1));
+					x[2] += c->full_mrr / (n_seeds * (n_dom - 1));
+					vm += al_wvalid[k][scope][wi][s] / (n_seeds * (n_dom - 1));
 					for (int g = 0; g < 2; g++)
 					{
 						rr[g] += c->grp_rr[G_REPEAT + g];
@@ -1261,7 +1268,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 	snprintf(path, sizeof(path), "%s/%s.tsv", data_dir, view);
 	memset(v, 0, sizeof(*v));
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 	{
 		n_dom = load_view(path, s, v, ds, user_src);
 		if (n_dom == 1 && lift_mode)
@@ -1286,7 +1293,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			xd_dist_encoders_free(enc_rep);
 			xd_transfer_result_free(&src_rep);
 			free_view(ds, user_src, n_dom);
-			if (s == N_SEEDS - 1)
+			if (s == n_seeds - 1)
 				print_auto_lift(v, n_dom);
 			continue;
 		}
@@ -1586,9 +1593,9 @@ mean_metric(const view_run *v, int k, int m)
 {
 	double		s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		s += v->c[k][m][i].metric;
-	return s / N_SEEDS;
+	return s / n_seeds;
 }
 
 static double
@@ -1596,9 +1603,9 @@ mean_field(const view_run *v, int k, int m, size_t off)
 {
 	double		s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		s += *(const double *) ((const char *) &v->c[k][m][i] + off);
-	return s / N_SEEDS;
+	return s / n_seeds;
 }
 
 #define OFF(f) offsetof(cell, f)
@@ -1607,20 +1614,20 @@ mean_field(const view_run *v, int k, int m, size_t off)
 static void
 paired_diff_base(const view_run *v, int k, int m, int base, size_t off, double *d, double *se)
 {
-	double		x[N_SEEDS],
+	double		x[MAX_SEEDS],
 				mu = 0.0,
 				ss = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 	{
 		x[i] = *(const double *) ((const char *) &v->c[k][m][i] + off) -
 			*(const double *) ((const char *) &v->c[k][base][i] + off);
-		mu += x[i] / N_SEEDS;
+		mu += x[i] / n_seeds;
 	}
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		ss += (x[i] - mu) * (x[i] - mu);
 	*d = mu;
-	*se = sqrt(ss / (N_SEEDS - 1) / N_SEEDS);
+	*se = sqrt(ss / (n_seeds - 1) / n_seeds);
 }
 
 /* the same against target-only */
@@ -1717,14 +1724,14 @@ is_fitted_or_auto(int m)
 	return m < M_HEUR1;
 }
 
-/* the seeds' splits, "42, 1, 2" (a static buffer) */
+/* the seeds' splits, "42, 1, 2" at 3 seeds (a static buffer) */
 static const char *
 split_list(const view_run *v)
 {
-	static char buf[64];
+	static char buf[MAX_SEEDS * 24];
 	int			len = 0;
 
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 		len += snprintf(buf + len, sizeof(buf) - len, "%s%llu", s ? ", " : "",
 						(unsigned long long) v->split[s]);
 	return buf;
@@ -1738,7 +1745,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	fprintf(f, "## %s (%s feedback)\n\n", v->name, v->explicit_fb ? "explicit" : "implicit");
 	fprintf(f, "Source **%s**: %lld rows, %d users, %d items; trained with the defaults once per "
 			"split:", v->domain[0], (long long) v->rows[0], v->users[0], v->items[0]);
-	for (int s = 0; s < N_SEEDS; s++)
+	for (int s = 0; s < n_seeds; s++)
 	{
 		const xd_lr_search *ls = &v->src_search[s];
 
@@ -1750,7 +1757,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 					ls->epochs[i], i + 1 < ls->n ? "," : "");
 		fprintf(f, "), validation %s %.4f, test %s %.4f, encoders %.1f s%s", metric,
 				v->src_valid[s], metric, v->src_test[s], v->enc_seconds[s],
-				s + 1 < N_SEEDS ? ";" : ".");
+				s + 1 < n_seeds ? ";" : ".");
 	}
 	fprintf(f, " Targets (training rows, and test %s evaluated / excluded, by split %s):",
 			v->explicit_fb ? "ratings" : "positives", split_list(v));
@@ -1758,17 +1765,17 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	{
 		fprintf(f, " %s (%lld rows, %d users of whom %d in the source, %d items; training",
 				v->domain[k], (long long) v->rows[k], v->users[k], v->shared_users[k], v->items[k]);
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, "%s%lld", s ? " / " : " ", (long long) v->train_rows[k][s]);
 		fprintf(f, "; test %s", v->explicit_fb ? "ratings" : "positives");
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, "%s%lld / %lld", s ? ", " : " ", (long long) v->test_n[k][s],
 					(long long) v->test_excluded[k][s]);
 		fprintf(f, ")%s", k < v->n_targets ? ";" : ".");
 	}
 	fprintf(f, " Wall time of the view: %.0f s.\n\n", v->wall_seconds);
 
-	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, N_SEEDS);
+	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, n_seeds);
 	fprintf(f, "| method | sum of %s | vs target-only (+ is better) | targets better / worse beyond 2 se | time / target-only | time / one 0.1.0 fit |%s\n",
 			metric, v->explicit_fb ? "" : " full ranking, repeats allowed: mean HitRate@10 | full: mean MRR | full MRR: targets better / worse than target-only beyond 2 se | full MRR: better / worse than own items first | full HitRate@10: better / worse than own items first |");
 	fprintf(f, "|---|---|---|---|---|---|%s\n", v->explicit_fb ? "" : "---|---|---|---|---|");
@@ -1813,12 +1820,12 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	for (size_t j = 0; j < 3; j++)
 	{
 		static const int sm[3] = {M_TO, M_AUTO_PRODUCT, M_AUTO};
-		double		d[N_SEEDS],
+		double		d[MAX_SEEDS],
 					mu = 0.0,
 					ss = 0.0;
 
 		fprintf(f, "%s", label(v, sm[j]));
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 		{
 			double		t = 0.0,
 						b = 0.0;
@@ -1829,14 +1836,14 @@ write_view(FILE *f, const view_run *v, const char *dir)
 				b += v->c[k][M_TO][i].metric;
 			}
 			d[i] = t - b;
-			mu += d[i] / N_SEEDS;
+			mu += d[i] / n_seeds;
 			fprintf(f, "%s%.4f", i ? " / " : " ", t);
 		}
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			ss += (d[i] - mu) * (d[i] - mu);
 		if (sm[j] != M_TO)
 			fprintf(f, ", paired difference to target-only's sum %+.4f (2 s.e. %.4f)", mu,
-					2.0 * sqrt(ss / (N_SEEDS - 1) / N_SEEDS));
+					2.0 * sqrt(ss / (n_seeds - 1) / n_seeds));
 		fprintf(f, "%s", j < 2 ? "; " : ".\n");
 	}
 	fprintf(f, "\nTimes are CPU seconds of one core, pretraining, every rate of the search and (auto) the three candidates and their paired validation terms included; \"time / target-only\" is the mean over targets of the ratio to target-only with the defaults (its own search of %d rates included), \"time / one 0.1.0 fit\" the ratio to one target-only fit at lr 1e-3 without search.\n\n",
@@ -1847,10 +1854,10 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		double		train_mean = 0.0,
 					test_mean = 0.0;
 
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 		{
-			train_mean += (double) v->train_rows[k][s] / N_SEEDS;
-			test_mean += (double) v->test_n[k][s] / N_SEEDS;
+			train_mean += (double) v->train_rows[k][s] / n_seeds;
+			test_mean += (double) v->test_n[k][s] / n_seeds;
 		}
 		fprintf(f, "### Target %s: %lld rows, %d users, %d items; %.0f training rows and %.0f test %s evaluated (means over the %s)\n\n",
 				v->domain[k], (long long) v->rows[k], v->users[k], v->items[k], train_mean,
@@ -1867,9 +1874,9 @@ write_view(FILE *f, const view_run *v, const char *dir)
 						d,
 						se;
 
-			for (int i = 0; i < N_SEEDS; i++)
+			for (int i = 0; i < n_seeds; i++)
 				sd += (v->c[k][m][i].metric - mu) * (v->c[k][m][i].metric - mu);
-			sd = sqrt(sd / (N_SEEDS - 1));
+			sd = sqrt(sd / (n_seeds - 1));
 			paired_diff(v, k, m, &d, &se);
 			fprintf(f, "| %s | %.4f ± %.4f | %+.4f (%.4f)%s |", label(v, m), mu, sd, d, 2 * se,
 					verdict(v, k, m) > 0 ? " better" : (verdict(v, k, m) < 0 ? " **worse**" : ""));
@@ -1877,9 +1884,9 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			{
 				double		s = 0.0;
 
-				for (int i = 0; i < N_SEEDS; i++)
+				for (int i = 0; i < n_seeds; i++)
 					s += v->c[k][m][i].aux[a];
-				fprintf(f, " %.4f |", s / N_SEEDS);
+				fprintf(f, " %.4f |", s / n_seeds);
 			}
 			if (!v->explicit_fb)
 			{
@@ -1896,10 +1903,10 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			{
 				double		epochs = 0.0;
 
-				for (int i = 0; i < N_SEEDS; i++)
-					epochs += (double) v->c[k][m][i].epochs / N_SEEDS;
+				for (int i = 0; i < n_seeds; i++)
+					epochs += (double) v->c[k][m][i].epochs / n_seeds;
 				fprintf(f, " %.1f |", epochs);
-				for (int i = 0; i < N_SEEDS; i++)
+				for (int i = 0; i < n_seeds; i++)
 				{
 					if (v->c[k][m][i].lr > 0.0f)
 						fprintf(f, " %g", v->c[k][m][i].lr);
@@ -1913,16 +1920,16 @@ write_view(FILE *f, const view_run *v, const char *dir)
 				fprintf(f, " - | - | %.2f | - |\n", mean_field(v, k, m, OFF(seconds)));
 		}
 		fprintf(f, "\nauto kept:");
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO][i].chosen));
 		fprintf(f, "; at margin 1:");
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO1][i].chosen));
 		fprintf(f, "; at margin 0:");
-		for (int i = 0; i < N_SEEDS; i++)
+		for (int i = 0; i < n_seeds; i++)
 			fprintf(f, " %s", label(v, v->c[k][M_AUTO0][i].chosen));
-		fprintf(f, " (seeds 1..%d). The product's auto deployed:", N_SEEDS);
-		for (int i = 0; i < N_SEEDS; i++)
+		fprintf(f, " (seeds 1..%d). The product's auto deployed:", n_seeds);
+		for (int i = 0; i < n_seeds; i++)
 		{
 			int			ch = v->c[k][M_AUTO_PRODUCT][i].chosen;
 
@@ -1932,7 +1939,7 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
 		{
 			fprintf(f, " %s: kept", label(v, bm));
-			for (int i = 0; i < N_SEEDS; i++)
+			for (int i = 0; i < n_seeds; i++)
 			{
 				int			ch = v->c[k][bm][i].chosen;
 
@@ -1998,8 +2005,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		/* noenhanced: '_' in a name is no subscript; the legend below, in columns */
 		fprintf(gp, "set terminal png size 1000,640 noenhanced\nset output '%s/img/real-%s.png'\n",
 				dir, v->name);
-		fprintf(gp, "set title '%s: %s vs target-only (+ better, %d seeds)'\n",
-				v->name, metric, N_SEEDS);
+		fprintf(gp, "set title '%s: %s vs target-only (+ better, %d seeds, %s)'\n",
+				v->name, metric, n_seeds, v->fixed_split ? "one split" : "each its own split");
 		fprintf(gp, "set ylabel '%% change'\nset style data histograms\nset style histogram clustered gap 1\n"
 				"set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\n"
 				"set key outside below center horizontal maxrows 4 width 2\n"
@@ -2034,12 +2041,12 @@ print_lift_rules(const view_run *v)
 
 		printf("\n    rule %-45s kept:", lift_rule_label[r]);
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				const cell *c = &v->lift[k][s];
 
 				printf(" %s", repeat_choice_label(c->lift_rule[r]));
-				t += c->repeat_test[c->lift_rule[r]] / (N_SEEDS * v->n_targets);
+				t += c->repeat_test[c->lift_rule[r]] / (n_seeds * v->n_targets);
 			}
 		printf("; test full MRR %.4f", t);
 	}
@@ -2051,9 +2058,9 @@ print_lift_rules(const view_run *v)
 			double		t = 0.0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					t += (w ? v->lift[k][s].lift_train[i] : v->lift[k][s].lift_valid[i]) /
-						(N_SEEDS * v->n_targets);
+						(n_seeds * v->n_targets);
 			printf(" %s %.4f", repeat_choice_label(i), t);
 		}
 	}
@@ -2086,7 +2093,7 @@ print_quick(const view_run *v)
 			/* the calibration's choice per target and seed (train.h) */
 			printf("; repeat term kept:");
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					printf(" %s", repeat_choice_label(v->c[k][m][s].repeat_choice));
 		}
 		if (m < M_HEUR1 && plan[m].repeat && !v->explicit_fb)
@@ -2098,8 +2105,8 @@ print_quick(const view_run *v)
 				double		t = 0.0;
 
 				for (int k = 1; k <= v->n_targets; k++)
-					for (int s = 0; s < N_SEEDS; s++)
-						t += v->c[k][m][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+					for (int s = 0; s < n_seeds; s++)
+						t += v->c[k][m][s].repeat_test[i] / (n_seeds * v->n_targets);
 				printf(" %s %.4f", repeat_choice_label(i), t);
 			}
 		}
@@ -2113,15 +2120,15 @@ print_quick(const view_run *v)
 					sm = 0.0;
 
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
-				h += v->lift[k][s].full_h10 / (N_SEEDS * v->n_targets);
-				r += v->lift[k][s].full_mrr / (N_SEEDS * v->n_targets);
-				sm += v->lift[k][s].metric / N_SEEDS;
+				h += v->lift[k][s].full_h10 / (n_seeds * v->n_targets);
+				r += v->lift[k][s].full_mrr / (n_seeds * v->n_targets);
+				sm += v->lift[k][s].metric / n_seeds;
 			}
 		printf("  %-45s %.4f | %.4f %.4f | kept:", "target-only, repeat 'lift'", sm, h, r);
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				printf(" %s", repeat_choice_label(v->lift[k][s].repeat_choice));
 		print_lift_rules(v);
 		printf("\n    test full MRR by candidate:");
@@ -2130,8 +2137,8 @@ print_quick(const view_run *v)
 			double		t = 0.0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
-					t += v->lift[k][s].repeat_test[i] / (N_SEEDS * v->n_targets);
+				for (int s = 0; s < n_seeds; s++)
+					t += v->lift[k][s].repeat_test[i] / (n_seeds * v->n_targets);
 			printf(" %s %.4f", repeat_choice_label(i), t);
 		}
 		printf("\n    by query kind:");
@@ -2141,7 +2148,7 @@ print_quick(const view_run *v)
 			int64_t		n = 0;
 
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 				{
 					n += v->lift[k][s].grp_n[g];
 					rr += v->lift[k][s].grp_rr[g];
@@ -2163,9 +2170,9 @@ print_quick(const view_run *v)
 		int64_t		n = 0;
 
 		for (int k = 1; k <= v->n_targets; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 				n += v->c[k][M_HEUR1][s].grp_n[g];
-		printf("  %-30s %6.0f", group_label[g], (double) n / N_SEEDS);
+		printf("  %-30s %6.0f", group_label[g], (double) n / n_seeds);
 		for (int m = 0; m < N_METHODS; m++)
 		{
 			double		rr = 0.0;
@@ -2173,7 +2180,7 @@ print_quick(const view_run *v)
 			if (!(m >= M_HEUR1 || (m < M_AUTO && fitted_in_this_run(m))))
 				continue;
 			for (int k = 1; k <= v->n_targets; k++)
-				for (int s = 0; s < N_SEEDS; s++)
+				for (int s = 0; s < n_seeds; s++)
 					rr += v->c[k][m][s].grp_rr[g];
 			printf(" | %12.4f", n > 0 ? rr / (double) n : 0.0);
 		}
@@ -2252,10 +2259,10 @@ print_blend(const view_run *v)
 		}
 	}
 	for (int k = 1; k <= v->n_targets; k++)
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
 	printf("  the product's auto deployed the blend on %d of %d fits; time / target-only: auto %.2f, the product's auto %.2f\n",
-		   blended, v->n_targets * N_SEEDS, time_ratio(v, M_AUTO, M_TO),
+		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO, M_TO),
 		   time_ratio(v, M_AUTO_PRODUCT, M_TO));
 }
 
@@ -2272,6 +2279,20 @@ main(int argc, char **argv)
 	double		t0 = xd_clock_seconds();
 	pid_t		pids[MAX_VIEWS];
 
+	if (getenv("XD_REAL_SEEDS") && *getenv("XD_REAL_SEEDS"))
+		n_seeds = atoi(getenv("XD_REAL_SEEDS"));
+	if (argc > 2 && strcmp(argv[1], "--seeds") == 0)
+	{
+		n_seeds = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
+	{
+		/* two at least: every verdict is a standard error over seeds */
+		fprintf(stderr, "report_real: the number of seeds must be 2..%d (got %d)\n", MAX_SEEDS, n_seeds);
+		return 2;
+	}
 	if (argc > 1 && strcmp(argv[1], "--quick") == 0)
 	{
 		quick = true;
@@ -2298,7 +2319,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -2366,9 +2387,9 @@ main(int argc, char **argv)
 				 (unsigned long long) runs[0].split[0]);
 	else
 		snprintf(seed_text, sizeof(seed_text), "a seed fixing everything the data and the fits "
-				 "draw: the split of every domain (seeds 1, 2, 3 split with %s; the source is "
+				 "draw: the split of every domain (seeds 1..%d split with %s; the source is "
 				 "trained once per split, with the defaults), and the initialisation, shuffles and "
-				 "negatives", split_list(&runs[0]));
+				 "negatives", n_seeds, split_list(&runs[0]));
 	fprintf(f, "# Transfer report on real data\n\n");
 	fprintf(f, "Generated by `make report-real` (`test/real/fetch.sh`, `test/real/prepare.py`, "
 			"`test/bench/report_real.c`); do not edit by hand. docs/transfer.md reads it. "
@@ -2406,7 +2427,7 @@ main(int argc, char **argv)
 			"target-only and than \"own items first, then popular in context\" (deterministic "
 			"on a split, so paired with the method per seed on the seed's split). Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
-			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, N_SEEDS, seed_text,
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, n_seeds, seed_text,
 			XD_AUTO_SMALL_ROWS, XD_BLEND_A, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
