@@ -687,8 +687,8 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 			}
 			/*
 			 * the step in units of the tensor's gradient rms (fewshot.h),
-			 * clamped to XD_FS_CLIP, in vector lanes (the scalar loop with
-			 * its compares was a tenth of an adaptation: docs/transfer.md)
+			 * clamped to XD_FS_CLIP, in vector lanes (the scalar loop, its
+			 * compares branching, was 12% of the updates: docs/transfer.md)
 			 */
 			inv = g_rms > 0.0f ? 1.0f / g_rms : 0.0f;
 			xd_clip_step(w, g, gcl, (size_t) n, inv, XD_FS_CLIP, a, be);
