@@ -112,6 +112,15 @@ void		xd_scale_rows(float *y, const float *s, const float *x, int x_stride,
  */
 void		xd_row_dots(float *out, const float *a, const float *b, int n, int w);
 
+/*
+ * s²Meta's update of one tensor of n values (fewshot.c, eq. 7-8): x =
+ * clamp(g[i] inv, -clip, clip) (x > clip: clip, then x < -clip: -clip; a NaN
+ * stays NaN), w[i] = beta w[i] - alpha x, and x into gcl[i] when gcl is not
+ * NULL; the same values bit for bit as that scalar loop at every width
+ */
+void		xd_clip_step(float *w, const float *g, float *gcl, size_t n, float inv,
+						 float clip, float alpha, float beta);
+
 /* Adam's constants for one update: c1, c2 the bias corrections of its step */
 typedef struct xd_adam_coef
 {

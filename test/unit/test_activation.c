@@ -394,9 +394,11 @@ XD_TEST(activation_step_kernels_equal_loops)
 				r2[4][LEN],
 				g1[2][MAXW],
 				g2[2][MAXW];
+	static float gq[LEN];
 	static uint16_t bits[LEN];
 	xd_rng		rng;
 	int			bad = 0,
+				n_clamped = 0,
 				in_use = xd_activation_lanes();
 
 	xd_rng_seed(&rng, 31);
@@ -537,6 +539,28 @@ XD_TEST(activation_step_kernels_equal_loops)
 			xd_scale_rows(r2[2], rs, y, w, x, n, w);
 			bad += !TA_SAME();
 
+			/*
+			 * s²Meta's clamped update (fewshot.c's former loop), with and
+			 * without the clamped values kept; some clamped either way, a
+			 * NaN gradient kept NaN
+			 */
+			TA_RESET();
+			memcpy(gq, y, sizeof(y));
+			gq[nw / 2] = NAN;
+			for (size_t i = 0; i < nw; i++)
+			{
+				float		xv = gq[i] * 4.0f;
+
+				xv = xv > 3.0f ? 3.0f : xv < -3.0f ? -3.0f : xv;
+				r1[1][i] = xv;
+				r1[0][i] = 0.993f * r1[0][i] - 0.02f * xv;
+				r1[2][i] = 0.993f * r1[2][i] - 0.02f * xv;
+				n_clamped += fabsf(xv) == 3.0f;
+			}
+			xd_clip_step(r2[0], gq, r2[1], nw, 4.0f, 3.0f, 0.02f, 0.993f);
+			xd_clip_step(r2[2], gq, NULL, nw, 4.0f, 3.0f, 0.02f, 0.993f);
+			bad += !TA_SAME() || !isnan(r2[1][nw / 2]) || !isnan(r2[2][nw / 2]);
+
 			/* Adam (optim.c's former loop) */
 			TA_RESET();
 			memcpy(r1[2], u, sizeof(u));
@@ -561,6 +585,7 @@ XD_TEST(activation_step_kernels_equal_loops)
 		}
 	}
 	XD_CHECK(bad == 0);
+	XD_CHECK(n_clamped > 0);
 	XD_CHECK(xd_activation_set_lanes(in_use) == in_use);
 }
 

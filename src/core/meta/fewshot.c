@@ -12,6 +12,7 @@
 
 #include "meta/fewshot_int.h"
 #include "mmt/model_int.h"
+#include "xdrec/activation.h"
 #include "xdrec/clock.h"
 #include "xdrec/sample.h"
 
@@ -503,15 +504,6 @@ sum_sq(const float *x, int64_t n)
 	return ss;
 }
 
-/* clamp(g k / rms g, -XD_FS_CLIP, XD_FS_CLIP): compares, not fminf calls */
-static inline float
-clip_unit(float g, float inv)
-{
-	float		x = g * inv;
-
-	return x > XD_FS_CLIP ? XD_FS_CLIP : x < -XD_FS_CLIP ? -XD_FS_CLIP : x;
-}
-
 xd_status
 xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int64_t *rows,
 		  int64_t n_rows, xd_rng *rng, bool sample, xd_fs_trace *tr, const xd_batch *q,
@@ -693,17 +685,13 @@ xd_fs_run(xd_fewshot *fs, xd_fewshot_result *res, const xd_dataset *T, const int
 					tr->ab[s][(size_t) t * 2 + 1] = be;
 				}
 			}
-			/* the step in units of the tensor's gradient rms (fewshot.h) */
+			/*
+			 * the step in units of the tensor's gradient rms (fewshot.h),
+			 * clamped to XD_FS_CLIP, in vector lanes (the scalar loop, its
+			 * compares branching, was 12% of the updates: docs/transfer.md)
+			 */
 			inv = g_rms > 0.0f ? 1.0f / g_rms : 0.0f;
-			if (gcl)
-				for (int64_t k = 0; k < n; k++)
-				{
-					gcl[k] = clip_unit(g[k], inv);
-					w[k] = be * w[k] - a * gcl[k];
-				}
-			else
-				for (int64_t k = 0; k < n; k++)
-					w[k] = be * w[k] - a * clip_unit(g[k], inv);
+			xd_clip_step(w, g, gcl, (size_t) n, inv, XD_FS_CLIP, a, be);
 			if (tr)
 				memcpy(tr->theta[s] + (size_t) (t + 1) * n, w, sizeof(float) * n);
 		}

@@ -136,6 +136,8 @@ typedef struct xd_activation_kernels
 	void		(*relu_bias_dropout_rows) (float *x, const float *b, const uint16_t *bits,
 										   uint32_t thresh, float scale, float *mask,
 										   int n, int w);
+	void		(*clip_step) (float *w, const float *g, float *gcl, size_t n, float inv,
+							  float clip, float alpha, float beta);
 } xd_activation_kernels;
 
 #define XD_KERNELS(L) { \
@@ -143,7 +145,7 @@ typedef struct xd_activation_kernels
 	xd_sigmoid_ctx_rows_v##L, xd_sigmoid_gate_v##L, xd_gate_backward_v##L, \
 	xd_relu_bias_rows_v##L, xd_relu_grad_v##L, xd_adam_update_v##L, \
 	xd_ctx_gate_backward_rows_v##L, xd_add_scaled_rows_v##L, xd_tanh_scale_backward_rows_v##L, \
-	xd_scale_rows_v##L, xd_relu_bias_dropout_rows_v##L }
+	xd_scale_rows_v##L, xd_relu_bias_dropout_rows_v##L, xd_clip_step_v##L }
 
 /* widest last */
 static const xd_activation_kernels xd_kernels_all[] = {
@@ -339,4 +341,11 @@ xd_relu_bias_dropout_rows(float *x, const float *b, const uint16_t *bits, uint32
 						  float scale, float *mask, int n, int w)
 {
 	xd_activation_kernels_get()->relu_bias_dropout_rows(x, b, bits, thresh, scale, mask, n, w);
+}
+
+void
+xd_clip_step(float *w, const float *g, float *gcl, size_t n, float inv, float clip,
+			 float alpha, float beta)
+{
+	xd_activation_kernels_get()->clip_step(w, g, gcl, n, inv, clip, alpha, beta);
 }

@@ -380,6 +380,43 @@ XD_FN(adam_update) (float *w, float *g, float *am, float *av, size_t n,
 }
 
 /*
+ * s²Meta's update of one tensor (fewshot.c, eq. 7-8): x = g[i] inv clamped
+ * to [-clip, clip] as `x > clip ? clip : x < -clip ? -clip : x` (a NaN kept),
+ * w[i] = beta w[i] - alpha x, and x to gcl[i] when gcl is not NULL
+ */
+static XD_TARGET void
+XD_FN(clip_step) (float *w, const float *g, float *gcl, size_t n, float inv, float clip,
+				  float alpha, float beta)
+{
+	XD_VF		hi = XD_SPLAT(clip),
+				lo = XD_SPLAT(-clip);
+	size_t		i = 0;
+
+	for (; i + XD_LANES <= n; i += XD_LANES)
+	{
+		XD_VF		x = XD_FN(load) (g + i) * inv;
+		XD_VI		over = x > hi;
+		XD_VI		under;
+
+		x = (XD_VF) ((over & (XD_VI) hi) | (~over & (XD_VI) x));
+		under = x < lo;
+		x = (XD_VF) ((under & (XD_VI) lo) | (~under & (XD_VI) x));
+		if (gcl)
+			XD_FN(store) (gcl + i, x);
+		XD_FN(store) (w + i, beta * XD_FN(load) (w + i) - alpha * x);
+	}
+	for (; i < n; i++)
+	{
+		float		x = g[i] * inv;
+
+		x = x > clip ? clip : x < -clip ? -clip : x;
+		if (gcl)
+			gcl[i] = x;
+		w[i] = beta * w[i] - alpha * x;
+	}
+}
+
+/*
  * eq. 1-3 backward over n rows of width w: x^l = a . c with a = sigma(z),
  * z = W x^(l-1) + b . x^(l-1). dc += dx . a; dx becomes dz = dx . c . a (1 - a);
  * gb += dz . xp (xp = x^(l-1)), row after row as the scalar loop added them.
