@@ -204,6 +204,17 @@ xd_status	xd_cold_prior_ready(xd_cold *cold);
  * interaction feature f (n_prior - 1 of them), then row 0 (the domain's).
  */
 void		xd_cold_prior_rows_of(const xd_cold *cold, const float *c, int32_t *rows);
+
+/*
+ * Popularity in context of item v in the encoded context c, from the
+ * prior's table N: log(1 + N) in c's joint cell when the module has joint
+ * cells, else the mean of log(1 + N) over the rows of c's value of each
+ * interaction feature (one feature: its cell; none: the domain's row 0).
+ * 0 without a prior or for v not among its items. The repeat term's
+ * popularity among the user's own items reads it (core.h,
+ * xd_model_set_repeat_pop).
+ */
+float		xd_cold_cell_pop(const xd_cold *cold, const float *c, int32_t v);
 /* Xavier-uniform encoder and embedding head, the FiLM heads at 0.01 of it. */
 void		xd_cold_init(xd_cold *cold, xd_rng *rng);
 void		xd_cold_free(xd_cold *cold);

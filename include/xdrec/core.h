@@ -301,6 +301,8 @@ typedef struct xd_loss_term
  */
 #define XD_MAX_PARAMS 128
 
+struct xd_cold;					/* cold.h: the prior's table */
+
 struct xd_model
 {
 	xd_config	cfg;
@@ -316,6 +318,16 @@ struct xd_model
 	bool		freeze_shared;	/* backward leaves xd_shared untouched */
 	xd_loss_term terms[XD_MAX_LOSS_TERMS];	/* extra loss terms, in order */
 	int			n_terms;
+	/*
+	 * Popularity in context among the user's own lifted items (repeat
+	 * 'lift'; xd_model_set_repeat_pop): scoring adds rep_pop_w * log(1 + the
+	 * item's training rows in the row's context cell) to an item of the
+	 * user's history (g(h_ui) > 0), read from the cold module's prior table
+	 * (cold.h, xd_cold_cell_pop; borrowed). 0 / NULL: no term (the default,
+	 * and every version stored before it). Training never adds it.
+	 */
+	float		rep_pop_w;
+	const struct xd_cold *rep_pop;
 };
 
 /*
@@ -451,6 +463,21 @@ void		xd_model_repeat_coef(const xd_model *model, int n, float *r);
 
 /* Whether the model's domain has the repeat term. */
 bool		xd_model_has_repeat(const xd_model *model);
+
+/*
+ * The popularity-in-context weight among the user's own lifted items
+ * (xd_model.rep_pop_w): w * log(1 + count in context) from table's prior
+ * (borrowed; it must outlive the model's scoring). w = 0 or table NULL
+ * turns it off. XD_EINVAL for a weight not finite or negative, or a
+ * weight without a table with a prior of the model's items.
+ */
+xd_status	xd_model_set_repeat_pop(xd_model *model, const struct xd_cold *table, float w);
+
+/*
+ * The term for item v of a history in the encoded context c: 0 without it
+ * (no weight, or v not an item of the table).
+ */
+float		xd_model_repeat_pop(const xd_model *model, const float *c, int32_t v);
 
 /*
  * The training loss of a batch laid out as batch.h describes (implicit: 3

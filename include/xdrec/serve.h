@@ -58,6 +58,8 @@ int			xd_top_k(const float *scores, const uint8_t *keep, int n, int k,
  *   s_c  [1]            w_C . c* + b_C;  per_item: [n_items]
  *   r_c  [1]            the repeat term's r(c) (core.h, 0 without it);
  *                       per_item: [n_items]
+ *   p_c  [n_items]      popularity in context among a user's own lifted
+ *                       items (core.h, xd_model_repeat_pop; 0 without it)
  */
 typedef struct xd_item_outputs
 {
@@ -68,6 +70,7 @@ typedef struct xd_item_outputs
 	float	   *g_u;
 	float	   *s_c;
 	float	   *r_c;
+	float	   *p_c;
 } xd_item_outputs;
 
 size_t		xd_item_outputs_floats(const xd_model *model, bool per_item);
@@ -115,7 +118,8 @@ typedef struct xd_seen
 /*
  * xd_item_outputs_score, then each user's seen items (seen may be NULL:
  * none left out, no history) set to NaN, which xd_top_k skips, or with
- * seen->keep given the repeat term r(c) (io->r_c).
+ * seen->keep given the repeat term r(c) (io->r_c) and popularity in
+ * context (io->p_c).
  */
 xd_status	xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
 										 const int32_t *users, int n_users,

@@ -260,6 +260,35 @@ int			xd_repeat_lift_choice(const double mrr[XD_REPEAT_CANDIDATES],
 void		xd_repeat_apply(xd_model *model, int candidate);
 
 /*
+ * Popularity in context among the user's own lifted items (core.h,
+ * xd_model_set_repeat_pop): after the lift's calibration, and once the
+ * cold module's prior table is counted (the table it reads), the validation
+ * split is ranked as xd_repeat_calibrate ranks it (every item, the user's
+ * own allowed, the same positives) with w * log(1 + count in context)
+ * (cold.h, xd_cold_cell_pop) added to the user's own items, for each w of
+ * xd_repeat_pop_ladder (0 first: the lift alone); the best MRR is kept,
+ * ties to the smaller, and set on the model. A model without a lift-only
+ * term, a table without a prior, or no validation positive: weight 0.
+ * second (may be NULL) blended with model at a (transfer.h, xd_fit_score):
+ * the blend's scores are ranked, and both fits get the weight (their mix,
+ * (1 - a) + a, adds it once).
+ */
+#define XD_REPEAT_POP_WEIGHTS 8
+extern const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS];
+
+typedef struct xd_repeat_pop_calibration
+{
+	float		weight;			/* kept (0: no term) */
+	double		mrr[XD_REPEAT_POP_WEIGHTS];	/* each weight's validation MRR */
+	int64_t		n_valid;		/* positives ranked (0: not calibrated) */
+} xd_repeat_pop_calibration;
+
+struct xd_cold;
+xd_status	xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a,
+									const struct xd_cold *table, const xd_dataset *ds,
+									const xd_train_opts *o, xd_repeat_pop_calibration *out);
+
+/*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
  * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
  * of batches_per_epoch batches.

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "unit.h"
+#include "xdrec/cold.h"
 #include "xdrec/generate.h"
 #include "xdrec/metrics.h"
+#include "xdrec/serve.h"
 #include "xdrec/train.h"
 
 static void
@@ -657,6 +659,187 @@ XD_TEST(train_repeat_auto_follows_the_share)
 	XD_CHECK(!xd_config_repeat_from_data(&cfg, 0.0));
 	XD_CHECK(cfg.repeat && !cfg.repeat_lift);
 	xd_dataset_free(once);
+	xd_generated_free(g);
+}
+
+/*
+ * The prior table of a cold module for model on ds, counting the rows of
+ * split (sign +1), or (sign -1) 100 minus those counts: popularity in
+ * context that agrees with the split's positives, or turns against them.
+ */
+static xd_cold *
+pop_table(const xd_model *model, const xd_dataset *ds, xd_split split, int sign)
+{
+	xd_cold    *cold = NULL;
+	float	   *c = malloc(sizeof(float) * (size_t) ds->enc.schema.m);
+	int32_t    *rows;
+
+	if (!c || xd_cold_new(&model->cfg, &ds->enc.schema, ds->n_items, false, XD_COLD_HIDDEN,
+						  xd_model_max_rows(model), &cold) != XD_OK)
+	{
+		free(c);
+		return NULL;
+	}
+	rows = malloc(sizeof(int32_t) * (size_t) cold->n_prior);
+	for (int64_t i = 0; rows && i < ds->n_split[split]; i++)
+	{
+		int64_t		r = ds->split_rows[split][i];
+
+		xd_dataset_encode(ds, r, -1, c);
+		xd_cold_prior_rows_of(cold, c, rows);
+		for (int f = 0; f < cold->n_prior; f++)
+			cold->prior_N->w[(size_t) rows[f] * cold->n_items + ds->items[r]] += 1.0f;
+	}
+	if (sign < 0)
+		for (size_t k = 0; k < (size_t) cold->prior_rows * cold->n_items; k++)
+			cold->prior_N->w[k] = 100.0f - cold->prior_N->w[k];
+	free(rows);
+	free(c);
+	return cold;
+}
+
+/*
+ * Popularity in context among the user's own lifted items (train.h,
+ * xd_repeat_pop_calibrate) on the tiny world, whose users repeat, after the
+ * lift's calibration: a table that agrees with the validation positives
+ * (counted from them) gets a weight > 0 that beats the lift alone, one that
+ * turns against them 0 (the lift alone). With the weight set, scoring adds
+ * w log(1 + count in context) to the user's own items only, in
+ * xd_model_score, xd_score_candidates' one-context path and the item
+ * outputs' seen-kept ranking alike; a weight that is not finite or is
+ * negative is refused, as is one on a model without the lift-only term.
+ */
+XD_TEST(train_repeat_pop_follows_context_popularity)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	const xd_dataset *ds;
+	xd_model   *model,
+			   *learned;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_repeat_pop_calibration cal;
+	xd_cold    *helps,
+			   *hurts;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE((model = repeat_model(ds, true, true, 0, &o, &res)) != NULL);
+	XD_REQUIRE(xd_repeat_calibrate(model, ds, &o, &res.repeat) == XD_OK);
+	XD_REQUIRE((helps = pop_table(model, ds, XD_SPLIT_VALID, 1)) != NULL);
+	XD_REQUIRE((hurts = pop_table(model, ds, XD_SPLIT_VALID, -1)) != NULL);
+
+	XD_REQUIRE(xd_repeat_pop_calibrate(model, NULL, 0.0f, hurts, ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.n_valid > 0);
+	XD_CHECK(cal.weight == 0.0f && model->rep_pop_w == 0.0f);
+	for (int k = 1; k < XD_REPEAT_POP_WEIGHTS; k++)
+		XD_CHECK(cal.mrr[k] <= cal.mrr[0]);
+
+	XD_REQUIRE(xd_repeat_pop_calibrate(model, NULL, 0.0f, helps, ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.weight > 0.0f && model->rep_pop_w == cal.weight && model->rep_pop == helps);
+	{
+		int			best = 0;
+
+		for (int k = 1; k < XD_REPEAT_POP_WEIGHTS; k++)
+			best = cal.mrr[k] > cal.mrr[best] ? k : best;
+		XD_CHECK(xd_repeat_pop_ladder[best] == cal.weight);
+		XD_CHECK(cal.mrr[best] > cal.mrr[0]);
+	}
+
+	/* one validation row's context: the term on the user's own items only */
+	{
+		int			m = ds->enc.schema.m;
+		int64_t		row = ds->split_rows[XD_SPLIT_VALID][0];
+		int32_t		u = ds->users[row];
+		xd_batch	b = {0};
+		float	   *with = malloc(sizeof(float) * (size_t) ds->n_items),
+				   *without = malloc(sizeof(float) * (size_t) ds->n_items),
+				   *items_sc = malloc(sizeof(float) * (size_t) ds->n_items),
+				   *buf = malloc(sizeof(float) * xd_item_outputs_floats(model, false)),
+				   *ranked = malloc(sizeof(float) * (size_t) ds->n_items),
+				   *c = malloc(sizeof(float) * (size_t) m),
+				   *items0 = malloc(sizeof(float) * (size_t) ds->n_items),
+				   *ranked0 = malloc(sizeof(float) * (size_t) ds->n_items);
+		int32_t    *ids = malloc(sizeof(int32_t) * (size_t) ds->n_items);
+		int64_t    *off = calloc((size_t) ds->n_users + 1, sizeof(int64_t));
+		int32_t    *seen = malloc(sizeof(int32_t) * (size_t) ds->n_items);
+		int			n_own = 0,
+					n_moved = 0;
+		float		w = model->rep_pop_w;
+		xd_item_outputs io;
+		xd_seen		sn;
+
+		XD_REQUIRE(with && without && items_sc && buf && ranked && c && ids && off && seen &&
+				   items0 && ranked0);
+		XD_REQUIRE(xd_batch_init(&b, ds->n_items, m) == XD_OK);
+		b.n = ds->n_items;
+		for (int32_t v = 0; v < ds->n_items; v++)
+		{
+			b.users[v] = u;
+			b.items[v] = v;
+			ids[v] = v;
+			b.hist[v] = xd_dataset_hist(ds, row, v);
+			xd_dataset_encode(ds, row, v, b.c + (size_t) v * m);
+			if (b.hist[v] > 0.0f)
+				seen[n_own++] = v;
+		}
+		xd_dataset_encode(ds, row, -1, c);
+		/* the seen-kept ranking: the user's history as the seen items */
+		for (int32_t x = u + 1; x <= ds->n_users; x++)
+			off[x] = n_own;
+		sn.off = off;
+		sn.items = seen;
+		sn.keep = true;
+		xd_item_outputs_bind(&io, model, false, buf);
+		/* each path with the weight, then without it */
+		for (int pass = 0; pass < 2; pass++)
+		{
+			if (pass == 1)
+				XD_REQUIRE(xd_model_set_repeat_pop(model, helps, 0.0f) == XD_OK);
+			XD_REQUIRE(xd_model_score(model, &b, pass ? without : with) == XD_OK);
+			XD_REQUIRE(xd_score_candidates(model, u, c, NULL, ids, b.hist, ds->n_items,
+										   pass ? items0 : items_sc) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_compute(model, c, NULL, &io) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_score_unseen(model, &io, &u, 1, &sn,
+													pass ? ranked0 : ranked) == XD_OK);
+		}
+		for (int32_t v = 0; v < ds->n_items; v++)
+		{
+			float		t = b.hist[v] > 0.0f ? w * xd_cold_cell_pop(helps, c, v) : 0.0f;
+
+			XD_CHECK(fabsf(with[v] - without[v] - t) <= 1e-4f * (1.0f + fabsf(with[v])));
+			XD_CHECK(fabsf(items_sc[v] - items0[v] - t) <= 1e-4f * (1.0f + fabsf(items_sc[v])));
+			XD_CHECK(fabsf(ranked[v] - ranked0[v] - t) <= 1e-4f * (1.0f + fabsf(ranked[v])));
+			n_moved += t > 0.0f;
+		}
+		XD_CHECK(n_own > 0 && n_moved > 0);
+		xd_batch_free(&b);
+		free(with);
+		free(without);
+		free(items_sc);
+		free(buf);
+		free(ranked);
+		free(c);
+		free(ids);
+		free(off);
+		free(seen);
+		free(items0);
+		free(ranked0);
+	}
+
+	/* bad weights, and a model without the lift-only term */
+	XD_CHECK(xd_model_set_repeat_pop(model, helps, NAN) == XD_EINVAL);
+	XD_CHECK(xd_model_set_repeat_pop(model, helps, -1.0f) == XD_EINVAL);
+	XD_CHECK(xd_model_set_repeat_pop(model, helps, INFINITY) == XD_EINVAL);
+	XD_REQUIRE((learned = repeat_model(ds, true, false, 0, &o, &res)) != NULL);
+	XD_CHECK(xd_model_set_repeat_pop(learned, helps, 1.0f) == XD_EINVAL);
+	XD_CHECK(xd_repeat_pop_calibrate(learned, NULL, 0.0f, helps, ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.n_valid == 0 && cal.weight == 0.0f && learned->rep_pop_w == 0.0f);
+	xd_model_free(learned);
+	xd_model_free(model);
+	xd_cold_free(helps);
+	xd_cold_free(hurts);
 	xd_generated_free(g);
 }
 

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xdrec/cold.h"
 #include "xdrec/features.h"
 #include "xdrec/metrics.h"
 #include "xdrec/train.h"
+#include "xdrec/transfer.h"
 
 /*
  * b_R's shifts tried after the learned term itself (candidates 1..6); the
@@ -52,6 +54,38 @@ xd_repeat_candidate(int k, float s, float s0, float g)
 }
 
 /*
+ * Every item of the domain scored in row's context for row's user, with
+ * the user's history (g(h_ui) into g[]), into s[], in chunks of b's
+ * capacity: by model, or blended with second at a (second NULL: none;
+ * transfer.h, xd_fit_score).
+ */
+static xd_status
+xd_repeat_score_all(xd_model *model, xd_model *second, float a, const xd_dataset *ds,
+					int64_t row, xd_batch *b, float *s, float *g)
+{
+	int			m = ds->enc.schema.m;
+	int32_t		u = ds->users[row],
+				n = ds->n_items;
+	xd_status	st;
+
+	for (int32_t w0 = 0; w0 < n; w0 += b->capacity)
+	{
+		b->n = n - w0 < b->capacity ? n - w0 : b->capacity;
+		for (int t = 0; t < b->n; t++)
+		{
+			b->users[t] = u;
+			b->items[t] = w0 + t;
+			b->hist[t] = xd_dataset_hist(ds, row, w0 + t);
+			xd_dataset_encode(ds, row, w0 + t, b->c + (size_t) t * m);
+			g[w0 + t] = b->hist[t];
+		}
+		if ((st = xd_fit_score(model, second, a, b, s + w0)) != XD_OK)
+			return st;
+	}
+	return XD_OK;
+}
+
+/*
  * 1/rank of row's positive under each candidate into rr[]: every item of
  * the domain in the row's context, the user's own included (xd_eval_full's
  * keep_seen), ties counting half.
@@ -67,21 +101,8 @@ xd_repeat_rank_row(xd_model *model, const xd_dataset *ds, int64_t row, xd_batch 
 				n = ds->n_items;
 	xd_status	st;
 
-	/* every item with the term, in chunks of the batch's capacity */
-	for (int32_t w0 = 0; w0 < n; w0 += b->capacity)
-	{
-		b->n = n - w0 < b->capacity ? n - w0 : b->capacity;
-		for (int t = 0; t < b->n; t++)
-		{
-			b->users[t] = u;
-			b->items[t] = w0 + t;
-			b->hist[t] = xd_dataset_hist(ds, row, w0 + t);
-			xd_dataset_encode(ds, row, w0 + t, b->c + (size_t) t * m);
-			g[w0 + t] = b->hist[t];
-		}
-		if ((st = xd_model_score(model, b, s + w0)) != XD_OK)
-			return st;
-	}
+	if ((st = xd_repeat_score_all(model, NULL, 0.0f, ds, row, b, s, g)) != XD_OK)
+		return st;
 	/* the user's own items again without it */
 	b->n = 0;
 	for (int32_t w = 0; w < n; w++)
@@ -228,17 +249,25 @@ xd_repeat_lift_choice(const double mrr[XD_REPEAT_CANDIDATES], const double se[XD
 	return XD_REPEAT_OFF;
 }
 
-xd_status
-xd_repeat_calibrate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
-					xd_repeat_calibration *out)
+/* the validation positives a calibration ranks (the bounds above) */
+static int64_t
+xd_repeat_cal_positives(const xd_dataset *ds, const xd_train_opts *o)
 {
 	int64_t		cap = o->valid_max > 0 && o->valid_max < XD_REPEAT_CAL_POSITIVES ?
 		o->valid_max : XD_REPEAT_CAL_POSITIVES;
-	xd_status	st;
 
 	if (ds->n_items > 0 && cap * ds->n_items > XD_REPEAT_CAL_SCORES)
 		cap = XD_REPEAT_CAL_SCORES / ds->n_items > XD_REPEAT_CAL_MIN ?
 			XD_REPEAT_CAL_SCORES / ds->n_items : XD_REPEAT_CAL_MIN;
+	return cap;
+}
+
+xd_status
+xd_repeat_calibrate(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
+					xd_repeat_calibration *out)
+{
+	int64_t		cap = xd_repeat_cal_positives(ds, o);
+	xd_status	st;
 
 	memset(out, 0, sizeof(*out));
 	out->chosen = XD_REPEAT_LEARNED;
@@ -276,4 +305,111 @@ xd_repeat_apply(xd_model *model, int candidate)
 	}
 	else if (candidate > XD_REPEAT_LEARNED && candidate < XD_REPEAT_OFF)
 		dom->b_R->w[0] += xd_repeat_shifts[candidate - 1];
+}
+
+/*
+ * the popularity weights tried, ascending: 0 the lift alone, the last
+ * orders the user's own items by popularity in context alone (repeat17's
+ * harness ladder, docs/transfer.md)
+ */
+const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 1000.0f};
+
+xd_status
+xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_cold *table,
+						const xd_dataset *ds, const xd_train_opts *o,
+						xd_repeat_pop_calibration *out)
+{
+	const int64_t *rows = ds->split_rows[XD_SPLIT_VALID];
+	int64_t		n_rows = ds->n_split[XD_SPLIT_VALID],
+				cap = xd_repeat_cal_positives(ds, o),
+				stride;
+	int32_t		n_items = ds->n_items;
+	int			m = ds->enc.schema.m;
+	xd_batch	b = {0};
+	float	   *s = NULL,
+			   *g = NULL,
+			   *t = NULL,
+			   *c = NULL;
+	double		sum[XD_REPEAT_POP_WEIGHTS] = {0};
+	int			best = 0;
+	xd_status	st;
+
+	memset(out, 0, sizeof(*out));
+	/* the lift alone while its ranks are taken */
+	if ((st = xd_model_set_repeat_pop(model, NULL, 0.0f)) != XD_OK ||
+		(second && (st = xd_model_set_repeat_pop(second, NULL, 0.0f)) != XD_OK))
+		return st;
+	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || !table || !table->prior_N ||
+		table->n_items != n_items || table->m != m || n_rows == 0 || n_items == 0)
+		return XD_OK;
+	if ((st = xd_batch_init(&b, n_items < 4096 ? n_items : 4096, m)) != XD_OK)
+		return st;
+	s = malloc(sizeof(float) * (size_t) n_items);
+	g = malloc(sizeof(float) * (size_t) n_items);
+	t = malloc(sizeof(float) * (size_t) n_items);
+	c = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1));
+	if (!s || !g || !t || !c)
+	{
+		st = XD_ENOMEM;
+		goto done;
+	}
+	/* the lift's positives: at most cap rows, spread evenly over the split */
+	stride = n_rows > cap ? (n_rows + cap - 1) / cap : 1;
+	for (int64_t i = 0; i < n_rows; i += stride)
+	{
+		int64_t		row = rows[i];
+		int32_t		v = ds->items[row];
+
+		if (!xd_dataset_user_known(ds, ds->users[row]) || !xd_dataset_item_known(ds, v))
+			continue;
+		if (xd_hooks_stopped(&o->hooks))
+		{
+			st = XD_ECANCELLED;
+			goto done;
+		}
+		if ((st = xd_repeat_score_all(model, second, a, ds, row, &b, s, g)) != XD_OK)
+			goto done;
+		/* item-scoped features do not pick the cell: the row's context for every item */
+		xd_dataset_encode(ds, row, -1, c);
+		for (int32_t w = 0; w < n_items; w++)
+			t[w] = g[w] > 0.0f ? xd_cold_cell_pop(table, c, w) : 0.0f;
+		for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+		{
+			float		wk = xd_repeat_pop_ladder[k],
+						pos = s[v] + wk * t[v];
+			int64_t		higher = 0,
+						tied = 0;
+
+			for (int32_t w = 0; w < n_items; w++)
+			{
+				float		x = s[w] + wk * t[w];
+
+				if (w == v)
+					continue;
+				higher += x > pos;
+				tied += x == pos;
+			}
+			sum[k] += 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+		}
+		out->n_valid++;
+	}
+	for (int k = 0; k < XD_REPEAT_POP_WEIGHTS && out->n_valid > 0; k++)
+	{
+		out->mrr[k] = sum[k] / (double) out->n_valid;
+		/* ties keep the smaller weight */
+		if (out->mrr[k] > out->mrr[best])
+			best = k;
+	}
+	out->weight = out->n_valid > 0 ? xd_repeat_pop_ladder[best] : 0.0f;
+	/* a blend's two fits carry it alike: their mix adds it once */
+	st = xd_model_set_repeat_pop(model, table, out->weight);
+	if (st == XD_OK && second)
+		st = xd_model_set_repeat_pop(second, table, out->weight);
+done:
+	free(s);
+	free(g);
+	free(t);
+	free(c);
+	xd_batch_free(&b);
+	return st;
 }

@@ -393,6 +393,27 @@ xd_cold_free(xd_cold *c)
 
 /* ---------------------------------------------------------------- the prior */
 
+/* the value of c's interaction feature f in the prior: its row of N past the feature's base */
+static int
+xd_cold_prior_value(const xd_cold *c, const float *ctx, int f)
+{
+	const float *x = ctx + c->pf_off[f];
+	int			v;
+
+	if (c->pf_type[f] == XD_TYPE_NUMERIC)
+	{
+		v = (int) floorf(x[0] * 8.0f);	/* missing encodes as 0 */
+		return v < 0 ? 0 : (v > 7 ? 7 : v);
+	}
+	if (c->pf_type[f] == XD_TYPE_BOOLEAN)
+		return x[0] > 0.5f;
+	/* a one-hot's slot; none set (missing) is the last row */
+	for (int j = 0; j < c->pf_width[f]; j++)
+		if (x[j] > 0.5f)
+			return j;
+	return c->pf_width[f];
+}
+
 void
 xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
 {
@@ -401,33 +422,40 @@ xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
 
 	for (int f = 0; f < F; f++)
 	{
-		const float *x = ctx + c->pf_off[f];
-		int			v;
+		int			v = xd_cold_prior_value(c, ctx, f);
 
-		if (c->pf_type[f] == XD_TYPE_NUMERIC)
-		{
-			v = (int) floorf(x[0] * 8.0f);	/* missing encodes as 0 */
-			v = v < 0 ? 0 : (v > 7 ? 7 : v);
-		}
-		else if (c->pf_type[f] == XD_TYPE_BOOLEAN)
-			v = x[0] > 0.5f;
-		else
-		{
-			/* a one-hot's slot; none set (missing) is the last row */
-			v = c->pf_width[f];
-			for (int j = 0; j < c->pf_width[f]; j++)
-				if (x[j] > 0.5f)
-				{
-					v = j;
-					break;
-				}
-		}
 		rows[f] = c->pf_base[f] + v;
 		cell += c->pf_stride[f] * v;
 	}
 	rows[F] = 0;
 	if (c->joint_cells > 0)
 		rows[F + 1] = c->marg_rows + cell;	/* the joint cell's row */
+}
+
+float
+xd_cold_cell_pop(const xd_cold *c, const float *ctx, int32_t v)
+{
+	int			F;
+	int32_t		cell = 0;
+	const float *N;
+	float		sum = 0.0f;
+
+	if (!c || !c->prior_N || v < 0 || v >= c->n_items)
+		return 0.0f;
+	N = c->prior_N->w;
+	F = c->n_prior - 1 - (c->joint_cells > 0);
+	if (F == 0)
+		return log1pf(N[v]);
+	for (int f = 0; f < F; f++)
+	{
+		int			x = xd_cold_prior_value(c, ctx, f);
+
+		cell += c->pf_stride[f] * x;
+		sum += log1pf(N[(size_t) (c->pf_base[f] + x) * c->n_items + v]);
+	}
+	if (c->joint_cells > 0)
+		return log1pf(N[(size_t) (c->marg_rows + cell) * c->n_items + v]);
+	return sum / (float) F;
 }
 
 xd_status
@@ -1004,6 +1032,10 @@ xd_cold_score_rows(xd_cold *c, xd_model *model, const xd_cold_task *t,
 		if (items[r] < 0 || items[r] >= model->domain->n_items)
 			return XD_EINVAL;
 	xd_cold_rows(c, model, t, items, NULL, ctx, n, scores);
+	/* serving only: popularity in context among the support's items (core.h) */
+	for (int r = 0; r < n && model->rep_pop_w != 0.0f; r++)
+		if (xd_cold_hist_of(t, items[r]) > 0.0f)
+			scores[r] += xd_model_repeat_pop(model, ctx + (size_t) r * c->m, items[r]);
 	xd_cold_floor(c, t, items, n, scores);
 	return XD_OK;
 }
@@ -1065,7 +1097,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 				scores[i] += t->s_u + dom->s_v->w[i] + dom->s->w[0];
 		}
 		for (int j = 0; j < t->n_hist; j++)
-			scores[t->hist[j]] += io->r_c[0] + t->rho;
+			scores[t->hist[j]] += io->r_c[0] + t->rho + io->p_c[t->hist[j]];
 		xd_cold_prior_all(c, t, ctx, scores);
 		xd_cold_floor(c, t, NULL, n, scores);
 		return XD_OK;
@@ -1087,7 +1119,7 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 		}
 	}
 	for (int j = 0; j < t->n_hist; j++)
-		scores[t->hist[j]] += io->r_c[t->hist[j]] + t->rho;
+		scores[t->hist[j]] += io->r_c[t->hist[j]] + t->rho + io->p_c[t->hist[j]];
 	/* item-scoped features do not pick the prior's rows: one context's */
 	xd_cold_prior_all(c, t, ctx, scores);
 	xd_cold_floor(c, t, NULL, n, scores);

@@ -3,10 +3,12 @@
  * forward and backward pass over a batch, and scoring (DESIGN.md section 3).
  */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_int.h"
+#include "xdrec/cold.h"
 
 bool
 xd_model_has_repeat(const xd_model *model)
@@ -30,6 +32,34 @@ xd_model_repeat_coef(const xd_model *model, int n, float *r)
 				model->ws->x[model->cfg.n_ctx_layers], m, dom->w_R->w, 1, 0.0f, r, 1);
 	for (int i = 0; i < n; i++)
 		r[i] += dom->b_R->w[0];
+}
+
+xd_status
+xd_model_set_repeat_pop(xd_model *model, const xd_cold *table, float w)
+{
+	if (!isfinite(w) || w < 0.0f)
+		return XD_EINVAL;
+	if (w == 0.0f || !table)
+	{
+		model->rep_pop_w = 0.0f;
+		model->rep_pop = NULL;
+		return XD_OK;
+	}
+	/* a lift-only term: training never reads the history, so never the term */
+	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || !table->prior_N ||
+		table->n_items != model->domain->n_items || table->m != model->cfg.m)
+		return XD_EINVAL;
+	model->rep_pop_w = w;
+	model->rep_pop = table;
+	return XD_OK;
+}
+
+float
+xd_model_repeat_pop(const xd_model *model, const float *c, int32_t v)
+{
+	if (model->rep_pop_w == 0.0f)
+		return 0.0f;
+	return model->rep_pop_w * xd_cold_cell_pop(model->rep_pop, c, v);
 }
 
 /* xd_model_forward's checks and the workspace's rows; false: bad input */
@@ -96,6 +126,10 @@ forward_scores(xd_model *model, int n)
 		xd_model_repeat_coef(model, n, ws->rep_r);
 		for (int r = 0; r < n; r++)
 			ws->score[r] += ws->rep_r[r] * ws->hist[r];
+		/* popularity in context among the user's own lifted items (core.h) */
+		for (int r = 0; r < n && model->rep_pop_w != 0.0f; r++)
+			if (ws->hist[r] > 0.0f)
+				ws->score[r] += xd_model_repeat_pop(model, ws->c + (size_t) r * m, items[r]);
 	}
 }
 
@@ -442,6 +476,8 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 				scores[start + r] += dom->s_v->w[items[start + r]];
 			if (hist)
 				scores[start + r] += rep * hist[start + r];
+			if (hist && hist[start + r] > 0.0f)
+				scores[start + r] += xd_model_repeat_pop(model, c, items[start + r]);
 		}
 	}
 	return XD_OK;

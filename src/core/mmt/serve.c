@@ -130,7 +130,7 @@ xd_item_outputs_floats(const xd_model *model, bool per_item)
 	size_t		n = (size_t) model->domain->n_items;
 	size_t		d = (size_t) model->cfg.d;
 
-	return n * d + (per_item ? n * d + 2 * n : d + 2);
+	return n * d + (per_item ? n * d + 2 * n : d + 2) + n;
 }
 
 void
@@ -147,6 +147,7 @@ xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model, bool per_item,
 	io->g_u = buf + n * d;
 	io->s_c = io->g_u + (per_item ? n * d : d);
 	io->r_c = io->s_c + (per_item ? n : 1);
+	io->p_c = io->r_c + (per_item ? n : 1);
 }
 
 void
@@ -234,6 +235,9 @@ xd_item_outputs_compute(xd_model *model, const float *c, const xd_feature_encode
 		xd_cluster_gated_forward(model, false, ids, k, ws->g_v, io->per_item ? d : 0);
 	}
 	ws->h_v[LU] = h_last;
+	/* item-scoped features do not pick the context's cell: c's for every item */
+	for (int i = 0; i < n; i++)
+		io->p_c[i] = xd_model_repeat_pop(model, c, i);
 	free(ids);
 	free(ctx);
 	return XD_OK;
@@ -364,7 +368,7 @@ xd_item_outputs_score_unseen(xd_model *model, const xd_item_outputs *io,
 
 			/* the repeat term, g(h_ui) = 1 (core.h), in xd_model_forward's order */
 			if (seen->keep)
-				row[i] += io->r_c[io->per_item ? i : 0];
+				row[i] += io->r_c[io->per_item ? i : 0] + io->p_c[i];
 			else
 				row[i] = NAN;
 		}

@@ -122,6 +122,7 @@ struct XdAdaptRun
 	XdCurve		curve;
 	xd_transfer_result *res;
 	XdColdFit  *cold;			/* the target's cold-start module (cold_fit.c) */
+	xd_repeat_pop_calibration rpop; /* the lift's popularity in context */
 	double		t0;
 };
 
@@ -459,6 +460,16 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 		run->cold->mrep.use_cold = false;
 		run->cold->min_reason = "a blend scores a warm user with two fits, which the comparison does not: the warm path";
 	}
+
+	/*
+	 * the lift's popularity in context, from the module's prior table, on
+	 * what serving scores (a blend's mix); not for popularity or few-shot
+	 * markets (their term is the source version's)
+	 */
+	if (!run->popular && !run->fewshot && res->model)
+		xdpg_fit_repeat_pop(res->model, res->blend ? res->blend->model : NULL, res->blend_a,
+							run->cold->cold, run->guard->ds, run->md->val_sample,
+							&run->curve.after, &run->rpop);
 }
 
 /*
@@ -490,7 +501,7 @@ write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset
 	return xdpg_write_version(run->md, run->domain, second->model, ds, &run->users, &run->items,
 							  vm.data,
 							  xdpg_fit_encoder_json(run->md, &second->cfg, run->md->cfg.seed, ds,
-													run->domain, 0, run->repeat_auto),
+													run->domain, 0, run->repeat_auto, 0.0f),
 							  &info);
 }
 
@@ -600,7 +611,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.encoders = NULL;
 	info.cold = run->cold->cold;
 	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain,
-										 xdpg_cold_fit_min_rows(run->cold), run->repeat_auto);
+										 xdpg_cold_fit_min_rows(run->cold), run->repeat_auto,
+										 run->rpop.weight);
 	if (res->blend)
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
@@ -657,6 +669,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
 	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
+	xdpg_fit_summary_repeat_pop(&summary, &res->cfg, &run->rpop);
 	xdpg_cold_fit_json(&summary, run->cold);
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{

@@ -231,11 +231,14 @@ xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds)
  * schema; cold_min > 0: serving ranks a trained user with fewer training
  * rows by the cold path (option cold_min, when validation preferred it:
  * cold_fit.c); repeat_auto: cfg's repeat term was resolved from option
- * repeat "auto" (xdpg_fit_repeat_auto).
+ * repeat "auto" (xdpg_fit_repeat_auto); repeat_pop > 0: the weight of
+ * popularity in context among the user's own lifted items
+ * (xdpg_fit_repeat_pop), absent when 0, as in every version before it.
  */
 char *
 xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
-					  const xd_dataset *ds, const char *domain, int cold_min, bool repeat_auto)
+					  const xd_dataset *ds, const char *domain, int cold_min, bool repeat_auto,
+					  float repeat_pop)
 {
 	StringInfoData encoder;
 
@@ -253,6 +256,8 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 	appendStringInfo(&encoder, ", \"repeat_share\": %.6g", xd_dataset_repeat_share(ds));
 	if (repeat_auto)
 		appendStringInfoString(&encoder, ", \"repeat_auto\": true");
+	if (repeat_pop > 0.0f)
+		appendStringInfo(&encoder, ", \"repeat_pop\": %.9g", repeat_pop);
 		/* the split by time, which evaluate must repeat whatever the model says now */
 	if (md->time_col)
 	{
@@ -422,6 +427,49 @@ xdpg_fit_summary_repeat(StringInfo b, const xd_repeat_calibration *cal)
 	for (int k = 0; k < XD_REPEAT_CANDIDATES; k++)
 		xdpg_json_num(b, names[k], cal->mrr[k], k > 0);
 	appendStringInfoString(b, "}");
+	xdpg_json_int(b, "n", cal->n_valid, true);
+	appendStringInfoString(b, "}");
+}
+
+/*
+ * Popularity in context among the user's own lifted items (train.h,
+ * xd_repeat_pop_calibrate), chosen on the fit's validation once the cold
+ * module's prior table is counted (table: the module, or NULL: weight 0);
+ * second blended at a (NULL: none). Set on the model(s).
+ */
+void
+xdpg_fit_repeat_pop(xd_model *model, xd_model *second, float a, const struct xd_cold *table,
+					const xd_dataset *ds, int valid_max, const xd_hooks *hooks,
+					xd_repeat_pop_calibration *out)
+{
+	xd_train_opts o;
+
+	xd_train_opts_default(&o, &model->cfg);
+	o.valid_max = valid_max;
+	o.hooks = *hooks;
+	xdpg_check_status(xd_repeat_pop_calibrate(model, second, a, table, ds, &o, out),
+					  "choosing the repeat term's popularity in context");
+}
+
+/*
+ * ... in the summary, for a lift-only term: the weight kept, each weight's
+ * validation MRR and the positives ranked (0: not chosen, no prior table)
+ */
+void
+xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
+							const xd_repeat_pop_calibration *cal)
+{
+	if (!cfg->repeat || !cfg->repeat_lift)
+		return;
+	appendStringInfoString(b, ", \"repeat_pop\": {");
+	xdpg_json_num(b, "weight", cal->weight, false);
+	if (cal->n_valid > 0)
+	{
+		appendStringInfoString(b, ", \"valid_mrr\": {");
+		for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+			xdpg_json_num(b, psprintf("%g", xd_repeat_pop_ladder[k]), cal->mrr[k], k > 0);
+		appendStringInfoString(b, "}");
+	}
 	xdpg_json_int(b, "n", cal->n_valid, true);
 	appendStringInfoString(b, "}");
 }

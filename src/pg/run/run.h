@@ -51,7 +51,8 @@ extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 								   xd_score_fn score, void *score_arg);
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,
 								   uint64 seed, const xd_dataset *ds,
-								   const char *domain, int cold_min, bool repeat_auto);
+								   const char *domain, int cold_min, bool repeat_auto,
+								   float repeat_pop);
 extern char *xdpg_fit_stats_json(int64 rows, const xd_dataset *ds);
 extern bool xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds);
 extern void xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain);
@@ -63,6 +64,12 @@ extern Datum xdpg_fit_result(const char *summary);
 extern void xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md,
 									   const xd_lr_search *search);
 extern void xdpg_fit_summary_repeat(StringInfo b, const xd_repeat_calibration *cal);
+extern void xdpg_fit_repeat_pop(xd_model *model, xd_model *second, float a,
+								const struct xd_cold *table, const xd_dataset *ds,
+								int valid_max, const xd_hooks *hooks,
+								xd_repeat_pop_calibration *out);
+extern void xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
+										const xd_repeat_pop_calibration *cal);
 extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds);
 extern void xdpg_fit_summary_repeat_auto(StringInfo b, bool repeat_auto, const xd_config *cfg,
 										 const xd_dataset *ds);

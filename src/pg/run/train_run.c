@@ -41,6 +41,7 @@ struct XdTrainRun
 	xd_lr_search search;		/* the rates tried and kept */
 	xd_dist_encoder_report erep;		/* DRR's encoders' training */
 	XdColdFit  *cold;			/* the cold-start module (cold_fit.c) */
+	xd_repeat_pop_calibration rpop; /* the lift's popularity in context */
 	XdFewshotFit *fewshot;		/* the few-shot meta-learner (fewshot_fit.c) */
 	XdBiaoFit  *biao;			/* source weighting's targets, perceptron (biao_fit.c) */
 	double		t0;
@@ -170,6 +171,9 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 
 	/* the cold-start module (CMML), on the trained model */
 	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, &run->curve.after, run->cxt);
+	/* the lift's popularity in context, from the module's prior table */
+	xdpg_fit_repeat_pop(run->guard->model, NULL, 0.0f, run->cold->cold, run->guard->ds,
+						run->md->val_sample, &run->curve.after, &run->rpop);
 	/* the few-shot meta-learner (s2Meta), on the trained model's modules */
 	run->fewshot = xdpg_fewshot_fit(run->md, run->guard->model, run->guard->ds, &run->curve.after,
 									run->cxt);
@@ -229,6 +233,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
 	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &run->cfg, ds);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
+	xdpg_fit_summary_repeat_pop(&summary, &run->cfg, &run->rpop);
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
@@ -254,7 +259,7 @@ xdpg_train_store(XdTrainRun *run)
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain,
 																xdpg_cold_fit_min_rows(run->cold),
-																run->repeat_auto),
+																run->repeat_auto, run->rpop.weight),
 										&info);
 	}
 	xdpg_deploy_after_run(md, run->domain, "source", run->deploy, &valid, version_id,

@@ -81,6 +81,7 @@ typedef struct VersionRead
 	int64		key_bytes;		/* the key maps' stored size */
 	int64		blend_second;	/* a blend version: the DRR version it blends */
 	double		blend_a;		/* ... with this weight (read_blend_link) */
+	double		repeat_pop;		/* the lift's popularity in context (0: none) */
 } VersionRead;
 
 static void version_corrupt(const VersionRead *r, const char *fmt,...)
@@ -358,6 +359,17 @@ read_config(VersionRead *r, JsonbContainer *root)
 
 		r->v->cold_min = json_opt_key(r, root, "", "cold_min", JSON_NUMBER, &jv)
 			? (int) json_int(r, root, "", "cold_min", 1, xdpg_option("cold_min")->max) : 0;
+		/*
+		 * the weight of popularity in context among the user's own lifted
+		 * items (fit_common.c, xdpg_fit_repeat_pop); absent (0) before it,
+		 * or when validation kept the lift alone
+		 */
+		if (json_opt_key(r, root, "", "repeat_pop", JSON_NUMBER, &jv))
+		{
+			r->repeat_pop = json_float(r, root, "", "repeat_pop");
+			if (!(r->repeat_pop >= 0.0 && r->repeat_pop <= FLT_MAX))
+				version_corrupt(r, "its encoder's \"repeat_pop\" is %g, not a weight", r->repeat_pop);
+		}
 	}
 }
 
@@ -1412,6 +1424,11 @@ read_blend(VersionRead *r, int64 second_id, double a)
 		s->enc.schema.m != v->enc.schema.m || s->has_item_scope != v->has_item_scope)
 		version_corrupt(r, "its blend's version " INT64_FORMAT " encodes another feedback or context",
 						second_id);
+	/* a blend's two fits carry the weight alike (train.h, xd_repeat_pop_calibrate) */
+	if (v->model->rep_pop_w > 0.0f &&
+		xd_model_set_repeat_pop(s->model, v->model->rep_pop, v->model->rep_pop_w) != XD_OK)
+		version_corrupt(r, "its blend's version " INT64_FORMAT " has no lift-only repeat term for its \"repeat_pop\"",
+						second_id);
 	v->blend = s;
 	v->blend_a = (float) a;
 	v->core_bytes += s->core_bytes;
@@ -1477,6 +1494,12 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	}
 	PG_END_TRY();
 	read_tensors(&r);
+	/* the weight reads the cold module's prior table (cold.h) */
+	if (r.repeat_pop > 0.0 &&
+		(!r.has_cold_prior ||
+		 xd_model_set_repeat_pop(v->model, v->cold, (float) r.repeat_pop) != XD_OK))
+		version_corrupt(&r, "its encoder's \"repeat_pop\" is %g, but it has no lift-only repeat term and cold-start context prior to apply it with",
+						r.repeat_pop);
 	read_key_maps(&r);
 	read_seen(&r);
 	xdpg_span_end(&span);

@@ -1,0 +1,95 @@
+-- Popularity in context among the user's own lifted items
+-- (docs/serving.md#repeats): with repeat "lift", train chooses on validation
+-- a weight w (0 = the lift alone) and serving adds w log(1 + the item's
+-- training rows in the context) to the user's own items, read from the cold
+-- module's context prior; the version records it as its encoder's
+-- "repeat_pop" (absent: no term, as every version before it). Item 1 is
+-- chosen in context x, item 2 in y, by every user, beside each user's own
+-- items: with a large weight the user's own items follow the context's
+-- popularity. A recorded weight that is not one is refused with XX001.
+SET client_min_messages = warning;
+CREATE EXTENSION xdrec;
+RESET client_min_messages;
+\i sql/include/try.sql
+
+CREATE TABLE rp AS
+SELECT u AS user_key, r.i AS item_key, 'd0'::text AS domain, r.c AS ctx
+FROM generate_series(1, 80) u,
+LATERAL (VALUES (1, 'x'), (1, 'x'), (1, 'x'), (2, 'y'), (2, 'y'), (2, 'y'),
+				(3 + u % 10, 'x'), (3 + u % 10, 'y'), (13 + (u * 7) % 10, 'y'), (13 + (u * 7) % 10, 'x')) r(i, c);
+SELECT xdrec.create_model('rp', 'rp', 'user_key', 'item_key', 'domain',
+	features => '[{"name": "ctx", "column": "ctx", "kind": "interactional", "type": "categorical"}]',
+	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "repeat": "lift", "exclude_seen": "never"}') > 0 AS created;
+SELECT xdrec.train('rp', 'd0') AS run \gset
+SELECT (:'run'::jsonb->>'version')::bigint AS v \gset
+-- the summary records each weight's validation MRR and the one kept; the
+-- version records a kept weight above 0, nothing otherwise
+SELECT (:'run'::jsonb->'repeat_pop'->>'n')::int > 0 AS calibrated,
+       (SELECT count(*) FROM jsonb_object_keys(:'run'::jsonb->'repeat_pop'->'valid_mrr')) AS weights_tried,
+       (:'run'::jsonb->'repeat_pop'->>'weight')::float8 IN (0, 0.25, 0.5, 1, 2, 4, 8, 1000) AS weight_from_the_ladder,
+       (:'run'::jsonb->'repeat_pop'->'valid_mrr'->>(:'run'::jsonb->'repeat_pop'->>'weight'))::float8 =
+       (SELECT max(value::float8) FROM jsonb_each_text(:'run'::jsonb->'repeat_pop'->'valid_mrr')) AS kept_the_best,
+       coalesce((encoder->>'repeat_pop')::float8, 0) = (:'run'::jsonb->'repeat_pop'->>'weight')::float8 AS recorded
+FROM xdrec.version WHERE id = :v;
+
+CREATE TABLE saved AS SELECT encoder FROM xdrec.version WHERE id = :v;
+CREATE FUNCTION tamper(e jsonb) RETURNS text LANGUAGE sql AS $$
+	UPDATE xdrec.version SET encoder = e
+	WHERE id = (SELECT served_version FROM xdrec.domain WHERE domain = 'd0'
+				AND model_id = (SELECT id FROM xdrec.model WHERE name = 'rp'));
+	SELECT 'tampered'
+$$;
+CREATE FUNCTION probe() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM * FROM xdrec.rank('rp', 1, '{"ctx": "x"}', 5);
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '\d+', 'N', 'g');
+END $$;
+-- user 1's own items 1, 2, 4 and 20, ranked in context x and y (each in a
+-- new session: the version read again): without the weight
+SELECT tamper(encoder - 'repeat_pop') FROM saved;
+\c
+CREATE TABLE r0 AS
+SELECT c, item_key, rank, score FROM (VALUES ('x'), ('y')) v(c),
+	LATERAL xdrec.rank('rp', 1, jsonb_build_object('ctx', c), 4);
+SELECT c, bool_and(item_key IN (1, 2, 4, 20)) AS own_first FROM r0 GROUP BY c ORDER BY c;
+-- with a weight of 1000, popularity in the context decides among them: item
+-- 1 first in x, item 2 in y, in rank and rank_many alike
+SELECT tamper(encoder || '{"repeat_pop": 1000}') FROM saved;
+\c
+SELECT c, array_agg(item_key ORDER BY rank) FILTER (WHERE rank = 1) AS first,
+       bool_and(item_key IN (1, 2, 4, 20)) AS own_first
+FROM (VALUES ('x'), ('y')) v(c), LATERAL xdrec.rank('rp', 1, jsonb_build_object('ctx', c), 4)
+GROUP BY c ORDER BY c;
+SELECT c, (SELECT item_key FROM xdrec.rank_many('rp', ARRAY[1, 2]::bigint[], jsonb_build_object('ctx', c), 4)
+		   WHERE user_key = 1 AND rank = 1) AS many_first
+FROM (VALUES ('x'), ('y')) v(c) ORDER BY c;
+-- the weight absent again: ranked as before it, score for score
+SELECT tamper(encoder - 'repeat_pop') FROM saved;
+\c
+SELECT count(*) AS same_as_before
+FROM r0 JOIN LATERAL xdrec.rank('rp', 1, jsonb_build_object('ctx', r0.c), 4) r
+	ON r.rank = r0.rank AND r.item_key = r0.item_key AND r.score = r0.score;
+-- recorded weights that are not one: negative, beyond a float, not a number
+SELECT tamper(encoder || '{"repeat_pop": -1}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+SELECT tamper(encoder || '{"repeat_pop": 1e39}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+SELECT tamper(encoder || '{"repeat_pop": "heavy"}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+-- ... or a weight on a model whose term is learned, not a lift
+SELECT tamper(jsonb_set(encoder, '{config,repeat}', 'true') || '{"repeat_pop": 1}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+SELECT tamper(encoder) FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+
+SET client_min_messages = warning;
+DROP TABLE rp, saved, r0;
+DROP FUNCTION tamper(jsonb), probe();
+DROP EXTENSION xdrec CASCADE;
