@@ -320,10 +320,10 @@ struct xd_model
 	int			n_terms;
 	/*
 	 * Popularity in context among the user's own lifted items (repeat
-	 * 'lift'; xd_model_set_repeat_pop): scoring adds rep_pop_w * log(1 + the
-	 * item's training rows in the row's context cell) to an item of the
-	 * user's history (g(h_ui) > 0), read from the cold module's prior table
-	 * (cold.h, xd_cold_cell_pop; borrowed). 0 / NULL: no term (the default,
+	 * 'lift'; xd_model_set_repeat_pop): scoring adds rep_pop_w times the
+	 * item's popularity in the row's context (log(1 + its training rows
+	 * there): cold.h, xd_cold_cell_pop, from the cold module's prior table,
+	 * borrowed) to an item of the user's history (g(h_ui) > 0). 0 / NULL: no term (the default,
 	 * and every version stored before it). Training never adds it.
 	 */
 	float		rep_pop_w;
@@ -466,7 +466,7 @@ bool		xd_model_has_repeat(const xd_model *model);
 
 /*
  * The popularity-in-context weight among the user's own lifted items
- * (xd_model.rep_pop_w): w * log(1 + count in context) from table's prior
+ * (xd_model.rep_pop_w): w * xd_cold_cell_pop from table's prior
  * (borrowed; it must outlive the model's scoring). w = 0 or table NULL
  * turns it off. XD_EINVAL for a weight not finite or negative, or a
  * weight without a table with a prior of the model's items.

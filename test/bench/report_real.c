@@ -75,6 +75,7 @@
 #include <unistd.h>
 
 #include "xdrec/clock.h"
+#include "xdrec/cold.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
@@ -822,6 +823,10 @@ enum
 	AL_POP_ALL,					/* ... the same on every item */
 	AL_AUTO,					/* repeat "auto": the lifted row where the
 								 * target's repeat share is a quarter or more */
+	AL_POP_SERVED,				/* the lifted product + popularity in context
+								 * as served (xd_repeat_pop_calibrate) */
+	AL_AUTO_SERVED,				/* repeat "auto" as served now: AL_POP_SERVED
+								 * where it lifts, else AL_PRODUCT */
 	AL_HEUR,					/* own items first, then popular in context */
 	N_AL
 };
@@ -831,6 +836,8 @@ static const char *const al_label[N_AL] = {
 	"... + popularity in context among the lifted items (w on validation)",
 	"... + popularity in context on every item (w on validation)",
 	"auto as the product deploys it, repeat 'auto' (the lift from a quarter of repeats)",
+	"the same, repeat 'lift', + popularity in context as served (the cold prior's table)",
+	"repeat 'auto' as served now (the row above where it lifts)",
 	"own items first, then popular in context"
 };
 
@@ -1025,6 +1032,47 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 	free(val.memo);
 	free(tst.memo);
 }
+static float al_served_w[MAX_DOMAINS][MAX_SEEDS];
+
+/*
+ * The served term (train.h, xd_repeat_pop_calibrate): the lifted product's
+ * pick (a blend's two fits alike) with the weight chosen on validation from
+ * the table a target's cold module counts (cold.h: its training rows, no
+ * joint cell, as xdrec.adapt's module by default), then taken off again.
+ */
+static void
+run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
+			   int k, int s)
+{
+	xd_transfer_result pr;
+	xd_repeat_pop_calibration cal;
+	xd_train_opts to;
+	xd_cold    *table = NULL;
+	int			chosen;
+	int64_t		tn,
+				tex;
+
+	auto_product_pick(ds, fits, o, &pr, &chosen);
+	CHECK(xd_cold_new(&pr.model->cfg, xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ?
+					  &ds->enc.schema : NULL, ds->n_items, false, XD_COLD_HIDDEN,
+					  xd_model_max_rows(pr.model), &table));
+	if (table->prior_N)
+		CHECK(xd_cold_prior_count(table, ds));
+	xd_train_opts_default(&to, &pr.model->cfg);
+	CHECK(xd_repeat_pop_calibrate(pr.model, pr.blend ? pr.blend->model : NULL, pr.blend_a,
+								  table, ds, &to, &cal));
+	eval_test(ds, xd_transfer_score, &pr, &al[k][AL_POP_SERVED][s], &tn, &tex);
+	al[k][AL_POP_SERVED][s].chosen = chosen;
+	al_served_w[k][s] = cal.weight;
+	fprintf(stderr, "  pop served: w valid");
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
+	fprintf(stderr, "; chosen %g (%lld positives)\n", cal.weight, (long long) cal.n_valid);
+	CHECK(xd_model_set_repeat_pop(pr.model, NULL, 0.0f));
+	if (pr.blend)
+		CHECK(xd_model_set_repeat_pop(pr.blend->model, NULL, 0.0f));
+	xd_cold_free(table);
+}
 static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
 
 /* seed s's fits (on its split, from its split's source) into al */
@@ -1063,6 +1111,7 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 		auto_product_eval(ds[k], fits, &o, &al[k][AL_PRODUCT_LIFT][s]);
 		heuristic_init(&h, ds[k], true);
 		run_pop_lift(ds[k], fits, &o, &h, k, s);
+		run_pop_served(ds[k], fits, &o, k, s);
 		{
 			xd_config	rc = fits[0].cfg;
 
@@ -1070,6 +1119,7 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 			rc.repeat_auto = true;
 			xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
 			al[k][AL_AUTO][s] = al[k][rc.repeat_lift ? AL_PRODUCT_LIFT : AL_PRODUCT][s];
+			al[k][AL_AUTO_SERVED][s] = al[k][rc.repeat_lift ? AL_POP_SERVED : AL_PRODUCT][s];
 			fprintf(stderr, "  repeat share %.4f: repeat 'auto' applies %s\n",
 					xd_dataset_repeat_share(ds[k]), rc.repeat_lift ? "the lift" : "no term");
 		}
@@ -1105,6 +1155,8 @@ print_auto_lift(const view_run *v, int n_dom)
 				printf(" %s", deployed[al[k][m][s].chosen]);
 			for (int s = 0; s < n_seeds && (m == AL_POP_OWN || m == AL_POP_ALL); s++)
 				printf(" w %g", popw[al_wchosen[k][m - AL_POP_OWN][s]]);
+			for (int s = 0; s < n_seeds && m == AL_POP_SERVED; s++)
+				printf(" w %g", al_served_w[k][s]);
 			printf("\n");
 		}
 
@@ -1132,6 +1184,11 @@ print_auto_lift(const view_run *v, int n_dom)
 			{AL_POP_OWN, AL_PRODUCT, 0}, {AL_POP_ALL, AL_PRODUCT, 0},
 			{AL_AUTO, AL_HEUR, 1}, {AL_AUTO, AL_HEUR, 2}, {AL_AUTO, AL_PRODUCT, 0},
 			{AL_AUTO, AL_PRODUCT, 2},
+			{AL_POP_SERVED, AL_PRODUCT_LIFT, 0}, {AL_POP_SERVED, AL_PRODUCT_LIFT, 1},
+			{AL_POP_SERVED, AL_PRODUCT_LIFT, 2}, {AL_POP_SERVED, AL_POP_OWN, 2},
+			{AL_POP_SERVED, AL_HEUR, 1}, {AL_POP_SERVED, AL_HEUR, 2},
+			{AL_AUTO_SERVED, AL_AUTO, 0}, {AL_AUTO_SERVED, AL_AUTO, 1}, {AL_AUTO_SERVED, AL_AUTO, 2},
+			{AL_AUTO_SERVED, AL_HEUR, 1}, {AL_AUTO_SERVED, AL_HEUR, 2},
 		};
 		static const char *const mname[3] = {"sampled MRR", "full HitRate@10", "full MRR"};
 

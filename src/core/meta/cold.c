@@ -436,26 +436,22 @@ float
 xd_cold_cell_pop(const xd_cold *c, const float *ctx, int32_t v)
 {
 	int			F;
-	int32_t		cell = 0;
 	const float *N;
-	float		sum = 0.0f;
+	float		least = INFINITY;
 
 	if (!c || !c->prior_N || v < 0 || v >= c->n_items)
 		return 0.0f;
 	N = c->prior_N->w;
+	/* the interaction features' marginal rows (a joint cell is not read) */
 	F = c->n_prior - 1 - (c->joint_cells > 0);
-	if (F == 0)
-		return log1pf(N[v]);
 	for (int f = 0; f < F; f++)
 	{
-		int			x = xd_cold_prior_value(c, ctx, f);
+		float		t = log1pf(N[(size_t) (c->pf_base[f] + xd_cold_prior_value(c, ctx, f)) *
+								 c->n_items + v]);
 
-		cell += c->pf_stride[f] * x;
-		sum += log1pf(N[(size_t) (c->pf_base[f] + x) * c->n_items + v]);
+		least = t < least ? t : least;
 	}
-	if (c->joint_cells > 0)
-		return log1pf(N[(size_t) (c->marg_rows + cell) * c->n_items + v]);
-	return sum / (float) F;
+	return F > 0 ? least : log1pf(N[v]);
 }
 
 xd_status
