@@ -51,9 +51,11 @@
  * with the lifted product, the order among the user's own items: the
  * heuristic's popularity term added to the lifted items (or to every
  * item) with a weight chosen on validation, each weight's test metrics
- * too (run_pop_lift, an experiment: not served); and the row option
- * repeat "auto" deploys (the lifted product where the target's repeat
- * share is a quarter or more, xd_config_repeat_from_data).
+ * too (run_pop_lift, an experiment: not served); the served term
+ * (run_pop_served: xd_repeat_pop_calibrate on a target cold module's
+ * prior table); and the rows option repeat "auto" deploys (the lifted
+ * product where the target's repeat share is a quarter or more,
+ * xd_config_repeat_from_data), before and with the served term.
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
