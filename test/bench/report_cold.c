@@ -39,7 +39,9 @@
  * runs each variant with it beside the first; --variants N runs only the
  * first N variants (1: FiLM, the module the database trains); --cold-min
  * N[,N...] compares the warm and cold paths of warm users with fewer than N
- * distinct training items (option cold_min, xd_cold_min_compare); --targets
+ * distinct training items (option cold_min, xd_cold_min_compare), on the
+ * target's too with --targets, and with --cold-min-test on the test split
+ * beside validation; --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
@@ -141,6 +143,14 @@ static int	max_variants = N_VARIANTS;
 #define MAX_COLD_MIN 8
 static int	cold_min_bounds[MAX_COLD_MIN];
 static int	n_cold_min;
+
+/*
+ * --cold-min-test: each bound's comparison again with the test split in
+ * the validation split's place (same model, module and bound: the users
+ * with fewer distinct training items and a test row), so a choice made on
+ * validation can be read on test ("test" lines beside "valid" ones)
+ */
+static bool cold_min_test;
 
 /* a second meta-training per variant ("alt") beside the first ("base") */
 static bool
@@ -415,6 +425,34 @@ hit10_at_5(const xd_coldeval_result *res)
 }
 
 /*
+ * The kept variant's K = 5 and K = 20 against the heuristics, one `gap`
+ * line each per seed (docs/cold-start.md, The K = 5 gap): HitRate@10 of
+ * cmml, support_first, pop_domain, pop_context, the support-first blend
+ * probe at each lambda, and the new-item queries by [cmml hit][support_first
+ * hit] (00 01 10 11), so paired differences over seeds can be read
+ */
+static void
+print_gap(const world *w, uint64_t seed, const xd_coldeval_result *r)
+{
+	for (int k = 0; k < r->n_ks; k++)
+	{
+		const int64_t (*nh)[2] = r->new_hits[k];
+
+		if (r->ks[k] != 5 && r->ks[k] != KMAX)
+			continue;
+		fprintf(stderr, "gap %s seed %llu K %d: cmml %.4f support_first %.4f pop_domain %.4f "
+				"pop_context %.4f n %lld; sf-blend", w->name, (unsigned long long) seed,
+				r->ks[k], r->cell[k][XD_COLD_CMML].hit10, r->cell[k][XD_COLD_SUPPORT_FIRST].hit10,
+				r->cell[k][XD_COLD_POP_DOMAIN].hit10, r->cell[k][XD_COLD_POP_CONTEXT].hit10,
+				(long long) r->cell[k][XD_COLD_CMML].n);
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+			fprintf(stderr, " %.4f", r->blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10);
+		fprintf(stderr, "; new 00 %lld 01 %lld 10 %lld 11 %lld\n", (long long) nh[0][0],
+				(long long) nh[0][1], (long long) nh[1][0], (long long) nh[1][1]);
+	}
+}
+
+/*
  * --paired-scale: the kept variant's K = 5 without and with the prior's
  * scale, one line per seed to compare over seeds (`paired` lines)
  */
@@ -582,6 +620,58 @@ holdout_free(xd_holdout *h)
 	free(h->codes);
 }
 
+/* the validation and test splits trade places (split labels, counts, rows) */
+static void
+swap_valid_test(xd_dataset *ds)
+{
+	int64_t		n = ds->n_split[XD_SPLIT_VALID],
+			   *rows = ds->split_rows[XD_SPLIT_VALID];
+
+	for (int64_t r = 0; r < ds->n_rows; r++)
+		if (ds->split[r] == XD_SPLIT_VALID || ds->split[r] == XD_SPLIT_TEST)
+			ds->split[r] = ds->split[r] == XD_SPLIT_VALID ? XD_SPLIT_TEST : XD_SPLIT_VALID;
+	ds->n_split[XD_SPLIT_VALID] = ds->n_split[XD_SPLIT_TEST];
+	ds->split_rows[XD_SPLIT_VALID] = ds->split_rows[XD_SPLIT_TEST];
+	ds->n_split[XD_SPLIT_TEST] = n;
+	ds->split_rows[XD_SPLIT_TEST] = rows;
+}
+
+/*
+ * --cold-min: option cold_min's comparison (xd_cold_min_compare) of the
+ * module cold at each bound, one stderr line per bound ("valid"), and with
+ * --cold-min-test the same on the test split ("test"); seen items kept as
+ * rank's default keeps them, where a quarter of the training rows repeat
+ */
+static void
+cold_min_lines(xd_model *model, xd_dataset *ds, xd_cold *cold, int max_support, uint64_t seed,
+			   const char *label)
+{
+	bool		keep_seen = ds->n_split[XD_SPLIT_TRAIN] > 0 &&
+		1.0 - (double) ds->user_train_off[ds->n_users] / ds->n_split[XD_SPLIT_TRAIN] >= 0.25;
+
+	for (int b = 0; b < n_cold_min && !ds->has_ratings; b++)
+		for (int on_test = 0; on_test <= (int) cold_min_test; on_test++)
+		{
+			xd_cold_min_report mr;
+			xd_hooks	none = {0};
+			xd_status	st;
+
+			if (on_test)
+				swap_valid_test(ds);
+			st = xd_cold_min_compare(model, ds, cold, cold_min_bounds[b], max_support,
+									 XD_COLD_NEGATIVES, keep_seen, seed, &none, &mr);
+			if (on_test)
+				swap_valid_test(ds);
+			if (st != XD_OK)
+				die("cold_min", st);
+			fprintf(stderr, "  cold_min %d %s (%s, seen %s): %lld users, %lld positives; warm HitRate@10 %.4f MRR %.4f, "
+					"cold HitRate@10 %.4f MRR %.4f; diff s.e. %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
+					on_test ? "test" : "valid", label, keep_seen ? "kept" : "left out",
+					(long long) mr.n_users, (long long) mr.n_ranked, mr.warm_hit10, mr.warm_mrr,
+					mr.cold_hit10, mr.cold_mrr, mr.hit10_se, mr.use_cold ? "cold" : "warm", mr.seconds);
+		}
+}
+
 static void
 run_world(const world *w, uint64_t seed, run_result *rr)
 {
@@ -674,23 +764,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			rr->kept_by_loss = v;
 	}
 	rr->kept = xd_cold_pick(crep, rr->n_variants);
-	for (int b = 0; b < n_cold_min && !ds->has_ratings; b++)
-	{
-		xd_cold_min_report mr;
-		xd_hooks	none = {0};
-
-		/* rank's default: seen items kept where a quarter of the rows repeat */
-		bool		keep_seen = ds->n_split[XD_SPLIT_TRAIN] > 0 &&
-			1.0 - (double) ds->user_train_off[ds->n_users] / ds->n_split[XD_SPLIT_TRAIN] >= 0.25;
-
-		if ((st = xd_cold_min_compare(model, ds, cold[0], cold_min_bounds[b], co.max_support,
-									  XD_COLD_NEGATIVES, keep_seen, seed, &none, &mr)) != XD_OK)
-			die("cold_min", st);
-		fprintf(stderr, "  cold_min %d (%s, seen %s): %lld users, %lld positives; warm HitRate@10 %.4f MRR %.4f, "
-				"cold HitRate@10 %.4f MRR %.4f; diff s.e. %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
-				variant_names[0], keep_seen ? "kept" : "left out", (long long) mr.n_users, (long long) mr.n_ranked, mr.warm_hit10,
-				mr.warm_mrr, mr.cold_hit10, mr.cold_mrr, mr.hit10_se, mr.use_cold ? "cold" : "warm", mr.seconds);
-	}
+	cold_min_lines(model, ds, cold[0], co.max_support, seed, variant_names[0]);
 
 	xd_coldeval_opts_default(&eo);
 	eo.seed = seed;
@@ -717,6 +791,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	for (int v = 0; v < rr->n_variants; v++)
 		fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
 				rr->valid_hit10[v], rr->prior_scale[v], hit10_at_5(&rr->res[v]));
+	print_gap(w, seed, &rr->res[rr->kept]);
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -985,7 +1060,9 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			const double *bh = s.blend_hit[k5][p][l];
 
 			fprintf(md, "| cmml + %.2f %s | %.4f |", xd_cold_blend_lambdas[l],
-					p == XD_COLD_PRIOR_POP_CONTEXT ? "pop_context" : "item similarity",
+					p == XD_COLD_PRIOR_POP_CONTEXT ? "pop_context" :
+					p == XD_COLD_PRIOR_ITEM_SIM ? "item similarity" :
+					"pop_context outside the support, support first",
 					(bh[0] + bh[1]) / fmax(1.0, s.kind_n[k5][0] + s.kind_n[k5][1]));
 			for (int j = 0; j < 2 + XD_COLD_POP_BANDS; j++)
 				fprintf(md, " %.4f |", bh[j] / fmax(1.0, s.kind_n[k5][j]));
@@ -994,7 +1071,9 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 	fprintf(md, "\nThe `cmml + lambda prior` rows are a headroom probe, not a method: the "
 			"kept variant's scores standardised over the ranked items plus lambda times a "
 			"standardised prior, log(1 + pop_context's score) or each item's embedding's "
-			"dot product with the mean embedding of the support's positives; lambda is "
+			"dot product with the mean embedding of the support's positives (the last "
+			"rows: the first on the items outside the support, the support's items ranked "
+			"first); lambda is "
 			"swept on these test queries, so the best row bounds what such a prior could "
 			"add. Nothing is served this way.\n");
 	fprintf(md, "\n");
@@ -1230,6 +1309,14 @@ run_targets(int n_seeds, long long first_seed)
 					die("target's module", st);
 				r->meta_seconds = trep.seconds;
 				r->kept = trep.kept;
+				if (n_cold_min > 0)
+				{
+					char		label[64];
+
+					snprintf(label, sizeof(label), "%s %s", tw[t].name,
+							 xd_transfer_method_name(methods[mi]));
+					cold_min_lines(tr.model, ds, kept, co.max_support, seed, label);
+				}
 				r->too_small = trep.too_small;
 				for (int c = 0; c < XD_COLD_N_STARTS; c++)
 				{
@@ -1417,6 +1504,8 @@ main(int argc, char **argv)
 				p = end + (*end == ',');
 			}
 		}
+		else if (strcmp(argv[a], "--cold-min-test") == 0)
+			cold_min_test = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--targets") == 0)
