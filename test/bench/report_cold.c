@@ -41,7 +41,8 @@
  * N[,N...] compares the warm and cold paths of warm users with fewer than N
  * distinct training items (option cold_min, xd_cold_min_compare), on the
  * target's too with --targets, and with --cold-min-test on the test split
- * beside validation; --targets
+ * beside validation; --valid-lambda chooses the support-first blend probe's
+ * lambda on validation (valid_lambda; `gap` lines); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
@@ -151,6 +152,12 @@ static int	n_cold_min;
  * validation can be read on test ("test" lines beside "valid" ones)
  */
 static bool cold_min_test;
+
+/*
+ * --valid-lambda: the support-first blend probe's lambda chosen on
+ * validation (valid_lambda), its test HitRate@10 in the `gap` lines
+ */
+static bool with_valid_lambda;
 
 /* a second meta-training per variant ("alt") beside the first ("base") */
 static bool
@@ -326,6 +333,11 @@ typedef struct run_result
 	double		prior_scale[N_VARIANTS];	/* the prior's scale kept (--scale-prior) */
 	double		meta_seconds[N_VARIANTS];
 	int			kept;			/* xd_cold_pick's */
+	/*
+	 * the support-first blend's lambda chosen on validation (valid_lambda):
+	 * an index of xd_cold_blend_lambdas, -1 when none ranked better than cmml
+	 */
+	int			sf_lambda;
 	int			kept_by_loss;	/* the lowest validation loss */
 	double		train_seconds;
 	int			epochs;
@@ -432,7 +444,7 @@ hit10_at_5(const xd_coldeval_result *res)
  * hit] (00 01 10 11), so paired differences over seeds can be read
  */
 static void
-print_gap(const world *w, uint64_t seed, const xd_coldeval_result *r)
+print_gap(const world *w, uint64_t seed, const xd_coldeval_result *r, int sf_lambda)
 {
 	for (int k = 0; k < r->n_ks; k++)
 	{
@@ -447,8 +459,10 @@ print_gap(const world *w, uint64_t seed, const xd_coldeval_result *r)
 				(long long) r->cell[k][XD_COLD_CMML].n);
 		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
 			fprintf(stderr, " %.4f", r->blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10);
-		fprintf(stderr, "; new 00 %lld 01 %lld 10 %lld 11 %lld\n", (long long) nh[0][0],
-				(long long) nh[0][1], (long long) nh[1][0], (long long) nh[1][1]);
+		fprintf(stderr, "; new 00 %lld 01 %lld 10 %lld 11 %lld; valid-chosen %.4f\n",
+				(long long) nh[0][0], (long long) nh[0][1], (long long) nh[1][0],
+				(long long) nh[1][1], sf_lambda < 0 ? r->cell[k][XD_COLD_CMML].hit10 :
+				r->blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][sf_lambda].hit10);
 	}
 }
 
@@ -620,6 +634,95 @@ holdout_free(xd_holdout *h)
 	free(h->codes);
 }
 
+/*
+ * The support-first blend probe's lambda (coldeval.h,
+ * XD_COLD_PRIOR_SUPPORT_FIRST) chosen on validation, not on the test: the
+ * cold protocol run on trained users (at most 1,000, in id order) with at
+ * least K = 5 training rows and a validation row, each ranked from its
+ * first 5 training rows (support) on up to 5 of its validation rows
+ * (queries); the lambda whose blend ranks them best (HitRate@10, above
+ * cmml's own; ties to the smaller), else -1. As the module's prior scale
+ * is chosen, on rows the model trained on, not on held-out users.
+ */
+static int
+valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed)
+{
+	const int	K = 5,
+				Q = 5,
+				max_users = 1000;
+	int			n_num = ds->enc.schema.n_num,
+				n_codes = ds->enc.schema.n_codes;
+	int64_t    *nt = calloc((size_t) ds->n_users, sizeof(int64_t)),
+			   *nv = calloc((size_t) ds->n_users, sizeof(int64_t)),
+				at = 0;
+	xd_holdout	h = {0};
+	xd_coldeval_opts eo;
+	static xd_coldeval_result res;	/* large */
+	xd_status	st;
+	int			best = -1;
+	double		best_hit;
+
+	for (int64_t r = 0; r < ds->n_rows; r++)
+	{
+		nt[ds->users[r]] += ds->split[r] == XD_SPLIT_TRAIN;
+		nv[ds->users[r]] += ds->split[r] == XD_SPLIT_VALID;
+	}
+	h.off = malloc(sizeof(int64_t) * (max_users + 1));
+	h.warm = malloc(sizeof(int32_t) * max_users);
+	h.warm_rows = calloc(max_users, sizeof(int32_t));
+	h.items = malloc(sizeof(int32_t) * max_users * (K + Q));
+	h.num = malloc(sizeof(float) * max_users * (K + Q) * (n_num > 0 ? n_num : 1));
+	h.codes = malloc(sizeof(int32_t) * max_users * (K + Q) * (n_codes > 0 ? n_codes : 1));
+	h.off[0] = 0;
+	for (int32_t u = 0; u < ds->n_users && h.n_users < max_users; u++)
+	{
+		int			took[2] = {0, 0};
+
+		if (nt[u] < K || nv[u] < 1)
+			continue;
+		/* the support (training rows) first, then the queries; rows in arrival order */
+		for (int pass = 0; pass < 2; pass++)
+			for (int64_t r = 0; r < ds->n_rows; r++)
+			{
+				if (ds->users[r] != u ||
+					ds->split[r] != (pass == 0 ? XD_SPLIT_TRAIN : XD_SPLIT_VALID) ||
+					took[pass] == (pass == 0 ? K : Q))
+					continue;
+				took[pass]++;
+				h.items[at] = ds->items[r];
+				memcpy(h.num + at * n_num, ds->num + r * n_num, sizeof(float) * n_num);
+				memcpy(h.codes + at * n_codes, ds->codes + r * n_codes, sizeof(int32_t) * n_codes);
+				at++;
+			}
+		h.warm[h.n_users] = -1;
+		h.off[++h.n_users] = at;
+	}
+	xd_coldeval_opts_default(&eo);
+	eo.seed = seed;
+	eo.n_ks = 1;
+	eo.ks[0] = K;
+	eo.max_query = Q;
+	eo.probe_priors = true;
+	if ((st = xd_coldeval_run(model, cold, ds, &h, &eo, &res)) != XD_OK)
+		die("valid lambda", st);
+	best_hit = res.cell[0][XD_COLD_CMML].hit10;
+	for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+		if (res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10 > best_hit)
+		{
+			best_hit = res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10;
+			best = l;
+		}
+	fprintf(stderr, "  valid lambda: %d users, %lld queries; cmml %.4f, sf-blend", h.n_users,
+			(long long) res.cell[0][XD_COLD_CMML].n, res.cell[0][XD_COLD_CMML].hit10);
+	for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+		fprintf(stderr, " %.4f", res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10);
+	fprintf(stderr, "; kept %s\n", best < 0 ? "cmml" : "a blend");
+	free(nt);
+	free(nv);
+	holdout_free(&h);
+	return best;
+}
+
 /* the validation and test splits trade places (split labels, counts, rows) */
 static void
 swap_valid_test(xd_dataset *ds)
@@ -770,10 +873,13 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	eo.seed = seed;
 	eo.max_query = 5;
 	eo.probe_priors = true;
+	rr->sf_lambda = -1;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
 		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)
 			die("cold protocol", st);
+		if (v == rr->kept && with_valid_lambda)
+			rr->sf_lambda = valid_lambda(model, cold[v], ds, seed);
 		xd_cold_free(cold[v]);
 		res_unscaled[v] = rr->res[v];
 		if (unscaled[v] &&
@@ -791,7 +897,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	for (int v = 0; v < rr->n_variants; v++)
 		fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
 				rr->valid_hit10[v], rr->prior_scale[v], hit10_at_5(&rr->res[v]));
-	print_gap(w, seed, &rr->res[rr->kept]);
+	print_gap(w, seed, &rr->res[rr->kept], rr->sf_lambda);
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -1506,6 +1612,8 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(argv[a], "--cold-min-test") == 0)
 			cold_min_test = true;
+		else if (strcmp(argv[a], "--valid-lambda") == 0)
+			with_valid_lambda = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--targets") == 0)
