@@ -20,10 +20,12 @@ SELECT xdrec.generate('bx', '{"seed": 8, "domains": 1, "explicit": true, "sizes"
 SELECT xdrec.create_model('x', 'bx', 'user_key', 'item_key', 'domain', rating_col => 'rating',
 	features => xdrec.generated_features(), options => '{"feedback": "explicit", "d": 8, "epochs": 2}') > 0 AS x;
 SELECT xdrec.train('x', 'd0') ? 'version' AS trained;
--- a model whose relation is altered and dropped below
+-- a model whose relation is altered and dropped below; cold_min 0: its
+-- warm users are ranked from the catalog alone (a user with few rows served
+-- by the cold path, option cold_min, is ranked from their rows in it)
 CREATE TABLE bh AS SELECT * FROM bi;
 SELECT xdrec.create_model('h', 'bh', 'user_key', 'item_key', 'domain',
-	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1}') > 0 AS h;
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "cold_min": 0}') > 0 AS h;
 SELECT xdrec.train('h', 'd0') ? 'version' AS trained;
 SET xdrec.default_model = 'g';
 

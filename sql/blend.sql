@@ -15,7 +15,7 @@ RESET client_min_messages;
 SELECT xdrec.generate('bgen', '{"seed": 5, "domains": 2, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 50, "items": 30, "interactions": 600}}}') AS rows;
 SELECT xdrec.create_model('b', 'bgen', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(),
-	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "auto_margin": 100, "auto_small_rows": 100}') AS model_id;
+	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "auto_margin": 100, "auto_small_rows": 100, "cold_min": 0}') AS model_id;
 SELECT (xdrec.train('b', 'd0')->>'version')::bigint AS src \gset
 
 -- auto keeps target-only on a large target: the blend, and why

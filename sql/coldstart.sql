@@ -32,6 +32,14 @@ SELECT count(*) AS cold_tensors, count(*) FILTER (WHERE tensor LIKE 'cold.film.%
 	   count(*) FILTER (WHERE tensor LIKE 'cold.prior.%') AS prior
 FROM xdrec.weight WHERE version_id = (SELECT (j->>'version')::bigint FROM s) AND chunk = 0
   AND tensor LIKE 'cold.%';
+-- option cold_min's default (10): train compared the warm and cold paths of
+-- the users with fewer distinct training items, and the version records the
+-- bound only when the cold path won (section 12 checks serving follows it)
+SELECT (j->'cold'->'cold_min'->>'rows')::int AS cold_min_default,
+	   (j->'cold'->'cold_min'->>'ranked')::int >= 20 AS ranked,
+	   (v.encoder->>'cold_min') IS NOT DISTINCT FROM
+	   CASE WHEN j->'cold'->'cold_min'->>'path' = 'cold' THEN '10' END AS recorded
+FROM s JOIN xdrec.version v ON v.id = (s.j->>'version')::bigint;
 
 -- 2. a user inserted after training, with six rows, is ranked from them
 INSERT INTO cgen SELECT domain, 900001, item_key, rating, hour, weekday, rain, spend, price, cuisine
@@ -134,7 +142,10 @@ DELETE FROM cgen WHERE item_key >= 555555 OR user_key = 900009;
 
 -- 4. rank_many: on_unknown 'cold' (the default) ranks the new user as rank
 -- does and leaves out one with no rows; 'skip' leaves both out; 'error' fails
-CREATE TEMP TABLE warm AS SELECT min(user_key) AS u FROM cgen WHERE domain = 'd0';
+-- the warm user: the most distinct items of d0, served warm whatever option
+-- cold_min's default decided in section 1
+CREATE TEMP TABLE warm AS SELECT user_key AS u FROM cgen WHERE domain = 'd0'
+GROUP BY user_key ORDER BY count(DISTINCT item_key) DESC, user_key LIMIT 1;
 CREATE TEMP TABLE many AS
 SELECT user_key, array_agg(item_key ORDER BY rank) AS items, array_agg(score ORDER BY rank) AS scores
 FROM xdrec.rank_many('c', ARRAY[(SELECT u FROM warm), 900001, 777777], '{"hour": 12, "weekday": "fri"}', 10)
@@ -352,6 +363,16 @@ SELECT count(*) AS ranked FROM xdrec.rank('cr', NULL, '{"hour": 12}', 5,
 -- validation rows of users with fewer distinct training items, says which
 -- ranks them better, and the version serves them so
 \i sql/include/try.sql
+SELECT min(user_key) AS few_user FROM (SELECT user_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
+	GROUP BY user_key ORDER BY count(DISTINCT item_key), user_key LIMIT 1) t \gset
+-- the default decided for model c (section 1): its user with the fewest
+-- items, below 10, is served by the path its version recorded
+SELECT count(DISTINCT item_key) < 10 AS below_default FROM cgen WHERE user_key = :few_user;
+SELECT count(*) AS ranked,
+	   current_setting('xdrec.served_as') = (SELECT CASE WHEN v.encoder ? 'cold_min' THEN 'cold' ELSE 'warm' END
+		FROM xdrec.version v JOIN xdrec.domain d ON d.served_version = v.id JOIN xdrec.model m ON m.id = d.model_id
+		WHERE m.name = 'c' AND d.domain = 'd0') AS served_as_recorded
+FROM xdrec.rank('c', :few_user, '{"hour": 12}', 5);
 SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_min": -1}')$$);
 SELECT pg_temp.try($$SELECT xdrec.create_model('cx', 'cgen', 'user_key', 'item_key', 'domain', options => '{"cold_min": 1.5}')$$);
 SELECT xdrec.create_model('cm', 'cgen', 'user_key', 'item_key', 'domain',
@@ -370,8 +391,6 @@ SELECT (v.encoder->>'cold_min') IS NOT DISTINCT FROM CASE WHEN sm.j->>'path' = '
 FROM xdrec.version v JOIN xdrec.model m ON m.id = v.model_id, sm WHERE m.name = 'cm' AND v.domain = 'd0';
 -- serving follows the recorded bound: set it by hand (a fresh session reads
 -- the version again), a user below it is ranked from their rows, one at it warm
-SELECT min(user_key) AS few_user FROM (SELECT user_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
-	GROUP BY user_key ORDER BY count(DISTINCT item_key), user_key LIMIT 1) t \gset
 SELECT count(DISTINCT item_key) + 1 AS bound FROM cgen WHERE user_key = :few_user \gset
 SELECT min(user_key) AS many_user FROM (SELECT user_key FROM cgen WHERE domain = 'd0' AND user_key < 900000
 	GROUP BY user_key HAVING count(DISTINCT item_key) > :bound + 5) t \gset

@@ -29,6 +29,15 @@ SELECT j->'cold'->>'trained' AS trained, j->'cold'->>'start' IN ('source_as_is',
 	   (j->'cold'->>'users_with_two_rows')::int >= 20 AS enough_users,
 	   (j->'cold'->>'seconds')::float8 > 0 AS costed
 FROM a1;
+-- option cold_min's default (10) compared the target's warm and cold paths
+-- of its users with few rows; the version records the bound only when cold won
+SELECT (j->'cold'->'cold_min'->>'rows')::int AS cold_min_default,
+	   (j->'cold'->'cold_min'->>'path' = 'cold') = ((j->'cold'->'cold_min'->>'cold_hit10')::float8
+		- (j->'cold'->'cold_min'->>'warm_hit10')::float8 > (j->'cold'->'cold_min'->>'hit10_se')::float8
+		AND (j->'cold'->'cold_min'->>'ranked')::int >= 20) AS path_is_the_better,
+	   (v.encoder->>'cold_min') IS NOT DISTINCT FROM
+	   CASE WHEN j->'cold'->'cold_min'->>'path' = 'cold' THEN '10' END AS recorded
+FROM a1 JOIN xdrec.version v ON v.id = (a1.j->>'version')::bigint;
 -- stored with the target version, validated as the source's are
 SELECT count(*) FILTER (WHERE tensor LIKE 'cold.%') > 0 AS cold_tensors,
 	   count(*) FILTER (WHERE tensor = 'cold.prior.N') AS prior_table
@@ -53,9 +62,11 @@ SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('t', NULL, '{"hour
 			FROM tgen WHERE user_key = 910001))) = scores AS history_identical,
 	   current_setting('xdrec.served_as') AS served_as
 FROM cold;
--- rank_many with a trained target user (not held out) and the cold one
-SELECT min(user_key) AS warm_user FROM tgen WHERE domain = 'd1' AND user_key NOT BETWEEN 910000 AND 919999
-	AND ((hashtextextended(user_key::text, 1) % 10000) + 10000) % 10000 >= 2500 \gset
+-- rank_many with a trained target user (not held out; the most distinct
+-- items, so warm whatever option cold_min decided) and the cold one
+SELECT user_key AS warm_user FROM tgen WHERE domain = 'd1' AND user_key NOT BETWEEN 910000 AND 919999
+	AND ((hashtextextended(user_key::text, 1) % 10000) + 10000) % 10000 >= 2500
+GROUP BY user_key ORDER BY count(DISTINCT item_key) DESC, user_key LIMIT 1 \gset
 SELECT array_agg(DISTINCT user_key ORDER BY user_key) = ARRAY[910001, :warm_user]::bigint[] AS both_users,
 	   current_setting('xdrec.served_as') AS served_as
 FROM xdrec.rank_many('t', ARRAY[:warm_user, 910001], '{"hour": 12}', 3, domain => 'd1');

@@ -110,7 +110,10 @@ typedef struct xd_cold_cell
  * Where the 10% is): cmml's scores, standardised over the ranked items, plus
  * lambda times a standardised prior, either log(1 + pop_context's score) or
  * each item's similarity e_v . e_bar to the mean embedding of the support's
- * positives. lambda is swept over xd_cold_blend_lambdas on the test queries
+ * positives, or the first on the items outside the support with the
+ * support's items ranked first (support_first's order for them, cmml plus
+ * pop_context for the rest: lambda from 0, cmml with own items first, towards
+ * support_first itself). lambda is swept over xd_cold_blend_lambdas on the test queries
  * themselves, so the best of them bounds what such a prior could add; it is
  * not a result, and nothing is served this way (make report-cold asks for it
  * with probe_priors; evaluate does not).
@@ -119,6 +122,7 @@ typedef enum xd_cold_prior
 {
 	XD_COLD_PRIOR_POP_CONTEXT = 0,
 	XD_COLD_PRIOR_ITEM_SIM,
+	XD_COLD_PRIOR_SUPPORT_FIRST,	/* pop_context outside the support, support first */
 	XD_COLD_N_PRIORS
 } xd_cold_prior;
 
@@ -133,6 +137,12 @@ typedef struct xd_coldeval_result
 	xd_cold_cell cell[XD_COLD_MAX_KS][XD_COLD_N_METHODS];
 	/* cmml blended with a prior (above): with a cold module and probe_priors */
 	xd_cold_cell blend[XD_COLD_MAX_KS][XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS];
+	/*
+	 * with a cold module: the new-item queries (not a support item) by
+	 * [cmml hit][support_first hit], HitRate@10, so what either ranker gets
+	 * that the other misses (docs/cold-start.md, The K = 5 gap)
+	 */
+	int64_t		new_hits[XD_COLD_MAX_KS][2][2];
 	int64_t		n_cold_users;	/* evaluated (more than K_max rows) */
 	int64_t		n_warm_users;
 } xd_coldeval_result;

@@ -39,7 +39,10 @@
  * runs each variant with it beside the first; --variants N runs only the
  * first N variants (1: FiLM, the module the database trains); --cold-min
  * N[,N...] compares the warm and cold paths of warm users with fewer than N
- * distinct training items (option cold_min, xd_cold_min_compare); --targets
+ * distinct training items (option cold_min, xd_cold_min_compare), on the
+ * target's too with --targets, and with --cold-min-test on the test split
+ * beside validation; --valid-lambda chooses the support-first blend probe's
+ * lambda on validation (valid_lambda; `gap` lines); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
@@ -141,6 +144,20 @@ static int	max_variants = N_VARIANTS;
 #define MAX_COLD_MIN 8
 static int	cold_min_bounds[MAX_COLD_MIN];
 static int	n_cold_min;
+
+/*
+ * --cold-min-test: each bound's comparison again with the test split in
+ * the validation split's place (same model, module and bound: the users
+ * with fewer distinct training items and a test row), so a choice made on
+ * validation can be read on test ("test" lines beside "valid" ones)
+ */
+static bool cold_min_test;
+
+/*
+ * --valid-lambda: the support-first blend probe's lambda chosen on
+ * validation (valid_lambda), its test HitRate@10 in the `gap` lines
+ */
+static bool with_valid_lambda;
 
 /* a second meta-training per variant ("alt") beside the first ("base") */
 static bool
@@ -316,6 +333,11 @@ typedef struct run_result
 	double		prior_scale[N_VARIANTS];	/* the prior's scale kept (--scale-prior) */
 	double		meta_seconds[N_VARIANTS];
 	int			kept;			/* xd_cold_pick's */
+	/*
+	 * the support-first blend's lambda chosen on validation (valid_lambda):
+	 * an index of xd_cold_blend_lambdas, -1 when none ranked better than cmml
+	 */
+	int			sf_lambda;
 	int			kept_by_loss;	/* the lowest validation loss */
 	double		train_seconds;
 	int			epochs;
@@ -412,6 +434,36 @@ static double
 hit10_at_5(const xd_coldeval_result *res)
 {
 	return hit10_at(res, 5);
+}
+
+/*
+ * The kept variant's K = 5 and K = 20 against the heuristics, one `gap`
+ * line each per seed (docs/cold-start.md, The K = 5 gap): HitRate@10 of
+ * cmml, support_first, pop_domain, pop_context, the support-first blend
+ * probe at each lambda, and the new-item queries by [cmml hit][support_first
+ * hit] (00 01 10 11), so paired differences over seeds can be read
+ */
+static void
+print_gap(const world *w, uint64_t seed, const xd_coldeval_result *r, int sf_lambda)
+{
+	for (int k = 0; k < r->n_ks; k++)
+	{
+		const int64_t (*nh)[2] = r->new_hits[k];
+
+		if (r->ks[k] != 5 && r->ks[k] != KMAX)
+			continue;
+		fprintf(stderr, "gap %s seed %llu K %d: cmml %.4f support_first %.4f pop_domain %.4f "
+				"pop_context %.4f n %lld; sf-blend", w->name, (unsigned long long) seed,
+				r->ks[k], r->cell[k][XD_COLD_CMML].hit10, r->cell[k][XD_COLD_SUPPORT_FIRST].hit10,
+				r->cell[k][XD_COLD_POP_DOMAIN].hit10, r->cell[k][XD_COLD_POP_CONTEXT].hit10,
+				(long long) r->cell[k][XD_COLD_CMML].n);
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+			fprintf(stderr, " %.4f", r->blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10);
+		fprintf(stderr, "; new 00 %lld 01 %lld 10 %lld 11 %lld; valid-chosen %.4f\n",
+				(long long) nh[0][0], (long long) nh[0][1], (long long) nh[1][0],
+				(long long) nh[1][1], sf_lambda < 0 ? r->cell[k][XD_COLD_CMML].hit10 :
+				r->blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][sf_lambda].hit10);
+	}
 }
 
 /*
@@ -582,6 +634,147 @@ holdout_free(xd_holdout *h)
 	free(h->codes);
 }
 
+/*
+ * The support-first blend probe's lambda (coldeval.h,
+ * XD_COLD_PRIOR_SUPPORT_FIRST) chosen on validation, not on the test: the
+ * cold protocol run on trained users (at most 1,000, in id order) with at
+ * least K = 5 training rows and a validation row, each ranked from its
+ * first 5 training rows (support) on up to 5 of its validation rows
+ * (queries); the lambda whose blend ranks them best (HitRate@10, above
+ * cmml's own; ties to the smaller), else -1. As the module's prior scale
+ * is chosen, on rows the model trained on, not on held-out users.
+ */
+static int
+valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed)
+{
+	const int	K = 5,
+				Q = 5,
+				max_users = 1000;
+	int			n_num = ds->enc.schema.n_num,
+				n_codes = ds->enc.schema.n_codes;
+	int64_t    *nt = calloc((size_t) ds->n_users, sizeof(int64_t)),
+			   *nv = calloc((size_t) ds->n_users, sizeof(int64_t)),
+				at = 0;
+	xd_holdout	h = {0};
+	xd_coldeval_opts eo;
+	static xd_coldeval_result res;	/* large */
+	xd_status	st;
+	int			best = -1;
+	double		best_hit;
+
+	for (int64_t r = 0; r < ds->n_rows; r++)
+	{
+		nt[ds->users[r]] += ds->split[r] == XD_SPLIT_TRAIN;
+		nv[ds->users[r]] += ds->split[r] == XD_SPLIT_VALID;
+	}
+	h.off = malloc(sizeof(int64_t) * (max_users + 1));
+	h.warm = malloc(sizeof(int32_t) * max_users);
+	h.warm_rows = calloc(max_users, sizeof(int32_t));
+	h.items = malloc(sizeof(int32_t) * max_users * (K + Q));
+	h.num = malloc(sizeof(float) * max_users * (K + Q) * (n_num > 0 ? n_num : 1));
+	h.codes = malloc(sizeof(int32_t) * max_users * (K + Q) * (n_codes > 0 ? n_codes : 1));
+	h.off[0] = 0;
+	for (int32_t u = 0; u < ds->n_users && h.n_users < max_users; u++)
+	{
+		int			took[2] = {0, 0};
+
+		if (nt[u] < K || nv[u] < 1)
+			continue;
+		/* the support (training rows) first, then the queries; rows in arrival order */
+		for (int pass = 0; pass < 2; pass++)
+			for (int64_t r = 0; r < ds->n_rows; r++)
+			{
+				if (ds->users[r] != u ||
+					ds->split[r] != (pass == 0 ? XD_SPLIT_TRAIN : XD_SPLIT_VALID) ||
+					took[pass] == (pass == 0 ? K : Q))
+					continue;
+				took[pass]++;
+				h.items[at] = ds->items[r];
+				memcpy(h.num + at * n_num, ds->num + r * n_num, sizeof(float) * n_num);
+				memcpy(h.codes + at * n_codes, ds->codes + r * n_codes, sizeof(int32_t) * n_codes);
+				at++;
+			}
+		h.warm[h.n_users] = -1;
+		h.off[++h.n_users] = at;
+	}
+	xd_coldeval_opts_default(&eo);
+	eo.seed = seed;
+	eo.n_ks = 1;
+	eo.ks[0] = K;
+	eo.max_query = Q;
+	eo.probe_priors = true;
+	if ((st = xd_coldeval_run(model, cold, ds, &h, &eo, &res)) != XD_OK)
+		die("valid lambda", st);
+	best_hit = res.cell[0][XD_COLD_CMML].hit10;
+	for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+		if (res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10 > best_hit)
+		{
+			best_hit = res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10;
+			best = l;
+		}
+	fprintf(stderr, "  valid lambda: %d users, %lld queries; cmml %.4f, sf-blend", h.n_users,
+			(long long) res.cell[0][XD_COLD_CMML].n, res.cell[0][XD_COLD_CMML].hit10);
+	for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+		fprintf(stderr, " %.4f", res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10);
+	fprintf(stderr, "; kept %s\n", best < 0 ? "cmml" : "a blend");
+	free(nt);
+	free(nv);
+	holdout_free(&h);
+	return best;
+}
+
+/* the validation and test splits trade places (split labels, counts, rows) */
+static void
+swap_valid_test(xd_dataset *ds)
+{
+	int64_t		n = ds->n_split[XD_SPLIT_VALID],
+			   *rows = ds->split_rows[XD_SPLIT_VALID];
+
+	for (int64_t r = 0; r < ds->n_rows; r++)
+		if (ds->split[r] == XD_SPLIT_VALID || ds->split[r] == XD_SPLIT_TEST)
+			ds->split[r] = ds->split[r] == XD_SPLIT_VALID ? XD_SPLIT_TEST : XD_SPLIT_VALID;
+	ds->n_split[XD_SPLIT_VALID] = ds->n_split[XD_SPLIT_TEST];
+	ds->split_rows[XD_SPLIT_VALID] = ds->split_rows[XD_SPLIT_TEST];
+	ds->n_split[XD_SPLIT_TEST] = n;
+	ds->split_rows[XD_SPLIT_TEST] = rows;
+}
+
+/*
+ * --cold-min: option cold_min's comparison (xd_cold_min_compare) of the
+ * module cold at each bound, one stderr line per bound ("valid"), and with
+ * --cold-min-test the same on the test split ("test"); seen items kept as
+ * rank's default keeps them, where a quarter of the training rows repeat
+ */
+static void
+cold_min_lines(xd_model *model, xd_dataset *ds, xd_cold *cold, int max_support, uint64_t seed,
+			   const char *label)
+{
+	bool		keep_seen = ds->n_split[XD_SPLIT_TRAIN] > 0 &&
+		1.0 - (double) ds->user_train_off[ds->n_users] / ds->n_split[XD_SPLIT_TRAIN] >= 0.25;
+
+	for (int b = 0; b < n_cold_min && !ds->has_ratings; b++)
+		for (int on_test = 0; on_test <= (int) cold_min_test; on_test++)
+		{
+			xd_cold_min_report mr;
+			xd_hooks	none = {0};
+			xd_status	st;
+
+			if (on_test)
+				swap_valid_test(ds);
+			st = xd_cold_min_compare(model, ds, cold, cold_min_bounds[b], max_support,
+									 XD_COLD_NEGATIVES, keep_seen, seed, &none, &mr);
+			if (on_test)
+				swap_valid_test(ds);
+			if (st != XD_OK)
+				die("cold_min", st);
+			fprintf(stderr, "  cold_min %d %s (%s, seen %s): %lld users, %lld positives; warm HitRate@10 %.4f MRR %.4f, "
+					"cold HitRate@10 %.4f MRR %.4f; diff s.e. %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
+					on_test ? "test" : "valid", label, keep_seen ? "kept" : "left out",
+					(long long) mr.n_users, (long long) mr.n_ranked, mr.warm_hit10, mr.warm_mrr,
+					mr.cold_hit10, mr.cold_mrr, mr.hit10_se, mr.use_cold ? "cold" : "warm", mr.seconds);
+		}
+}
+
 static void
 run_world(const world *w, uint64_t seed, run_result *rr)
 {
@@ -674,32 +867,19 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 			rr->kept_by_loss = v;
 	}
 	rr->kept = xd_cold_pick(crep, rr->n_variants);
-	for (int b = 0; b < n_cold_min && !ds->has_ratings; b++)
-	{
-		xd_cold_min_report mr;
-		xd_hooks	none = {0};
-
-		/* rank's default: seen items kept where a quarter of the rows repeat */
-		bool		keep_seen = ds->n_split[XD_SPLIT_TRAIN] > 0 &&
-			1.0 - (double) ds->user_train_off[ds->n_users] / ds->n_split[XD_SPLIT_TRAIN] >= 0.25;
-
-		if ((st = xd_cold_min_compare(model, ds, cold[0], cold_min_bounds[b], co.max_support,
-									  XD_COLD_NEGATIVES, keep_seen, seed, &none, &mr)) != XD_OK)
-			die("cold_min", st);
-		fprintf(stderr, "  cold_min %d (%s, seen %s): %lld users, %lld positives; warm HitRate@10 %.4f MRR %.4f, "
-				"cold HitRate@10 %.4f MRR %.4f; diff s.e. %.4f; path %s (%.1fs)\n", cold_min_bounds[b],
-				variant_names[0], keep_seen ? "kept" : "left out", (long long) mr.n_users, (long long) mr.n_ranked, mr.warm_hit10,
-				mr.warm_mrr, mr.cold_hit10, mr.cold_mrr, mr.hit10_se, mr.use_cold ? "cold" : "warm", mr.seconds);
-	}
+	cold_min_lines(model, ds, cold[0], co.max_support, seed, variant_names[0]);
 
 	xd_coldeval_opts_default(&eo);
 	eo.seed = seed;
 	eo.max_query = 5;
 	eo.probe_priors = true;
+	rr->sf_lambda = -1;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
 		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)
 			die("cold protocol", st);
+		if (v == rr->kept && with_valid_lambda)
+			rr->sf_lambda = valid_lambda(model, cold[v], ds, seed);
 		xd_cold_free(cold[v]);
 		res_unscaled[v] = rr->res[v];
 		if (unscaled[v] &&
@@ -717,6 +897,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	for (int v = 0; v < rr->n_variants; v++)
 		fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
 				rr->valid_hit10[v], rr->prior_scale[v], hit10_at_5(&rr->res[v]));
+	print_gap(w, seed, &rr->res[rr->kept], rr->sf_lambda);
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -985,7 +1166,9 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			const double *bh = s.blend_hit[k5][p][l];
 
 			fprintf(md, "| cmml + %.2f %s | %.4f |", xd_cold_blend_lambdas[l],
-					p == XD_COLD_PRIOR_POP_CONTEXT ? "pop_context" : "item similarity",
+					p == XD_COLD_PRIOR_POP_CONTEXT ? "pop_context" :
+					p == XD_COLD_PRIOR_ITEM_SIM ? "item similarity" :
+					"pop_context outside the support, support first",
 					(bh[0] + bh[1]) / fmax(1.0, s.kind_n[k5][0] + s.kind_n[k5][1]));
 			for (int j = 0; j < 2 + XD_COLD_POP_BANDS; j++)
 				fprintf(md, " %.4f |", bh[j] / fmax(1.0, s.kind_n[k5][j]));
@@ -994,7 +1177,9 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 	fprintf(md, "\nThe `cmml + lambda prior` rows are a headroom probe, not a method: the "
 			"kept variant's scores standardised over the ranked items plus lambda times a "
 			"standardised prior, log(1 + pop_context's score) or each item's embedding's "
-			"dot product with the mean embedding of the support's positives; lambda is "
+			"dot product with the mean embedding of the support's positives (the last "
+			"rows: the first on the items outside the support, the support's items ranked "
+			"first); lambda is "
 			"swept on these test queries, so the best row bounds what such a prior could "
 			"add. Nothing is served this way.\n");
 	fprintf(md, "\n");
@@ -1230,6 +1415,14 @@ run_targets(int n_seeds, long long first_seed)
 					die("target's module", st);
 				r->meta_seconds = trep.seconds;
 				r->kept = trep.kept;
+				if (n_cold_min > 0)
+				{
+					char		label[64];
+
+					snprintf(label, sizeof(label), "%s %s", tw[t].name,
+							 xd_transfer_method_name(methods[mi]));
+					cold_min_lines(tr.model, ds, kept, co.max_support, seed, label);
+				}
 				r->too_small = trep.too_small;
 				for (int c = 0; c < XD_COLD_N_STARTS; c++)
 				{
@@ -1417,6 +1610,10 @@ main(int argc, char **argv)
 				p = end + (*end == ',');
 			}
 		}
+		else if (strcmp(argv[a], "--cold-min-test") == 0)
+			cold_min_test = true;
+		else if (strcmp(argv[a], "--valid-lambda") == 0)
+			with_valid_lambda = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--targets") == 0)

@@ -1560,6 +1560,23 @@ XD_TEST(cold_meta_training_slow)
 		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
 			XD_CHECK(res.blend[0][p][l].n == res.cell[0][XD_COLD_CMML].n &&
 					 res.blend[0][p][l].n_rep == res.cell[0][XD_COLD_CMML].n_rep);
+	/*
+	 * the new-item queries by [cmml hit][support_first hit] add up to each
+	 * one's new-item hits; the support-first blend ranks every repeat first
+	 */
+	for (int k = 0; k < eo.n_ks; k++)
+	{
+		const int64_t (*nh)[2] = res.new_hits[k];
+		const xd_cold_cell *cm = &res.cell[k][XD_COLD_CMML],
+				   *sf = &res.cell[k][XD_COLD_SUPPORT_FIRST];
+
+		XD_CHECK(nh[0][0] + nh[0][1] + nh[1][0] + nh[1][1] == cm->n - cm->n_rep);
+		XD_CHECK(fabs((double) (nh[1][0] + nh[1][1]) - cm->hit10_new * (cm->n - cm->n_rep)) < 1e-6);
+		XD_CHECK(fabs((double) (nh[0][1] + nh[1][1]) - sf->hit10_new * (sf->n - sf->n_rep)) < 1e-6);
+		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
+			XD_CHECK(res.blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][l].n_rep == 0 ||
+					 res.blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10_rep == 1.0);
+	}
 	XD_CHECK(res.cell[1][XD_COLD_SUPPORT_FIRST].n_rep > 0);
 	XD_CHECK(res.cell[1][XD_COLD_SUPPORT_FIRST].hit10_rep == 1.0);
 	XD_CHECK(res.cell[1][XD_COLD_POP_DOMAIN].n_band[0] > 0 &&

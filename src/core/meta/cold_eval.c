@@ -227,12 +227,17 @@ xd_ce_outputs(xd_ce *ce, int64_t row)
 	return xd_item_outputs_compute(ce->model, ce->c, &ce->ds->enc, &ce->io);
 }
 
-static void
+/* the query v's rank under ce->fs, added to cell; returned */
+static double
 xd_ce_rank_floats(xd_ce *ce, int32_t v, bool rep, xd_cold_cell *cell)
 {
+	double		rank;
+
 	for (int i = 0; i < ce->n_items; i++)
 		ce->score[i] = ce->fs[i];
-	xd_cell_add(cell, xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
+	rank = xd_rank_in(ce->score, ce->keep, ce->n_items, v);
+	xd_cell_add(cell, rank, rep, ce->band[v]);
+	return rank;
 }
 
 /* an item and its training rows, for the popularity bands */
@@ -362,7 +367,7 @@ xd_ce_blends(xd_ce *ce, const double *sim, int32_t v, bool rep,
 	xd_standardise(ce->score, ce->keep, n, ce->zc);
 	for (int p = 0; p < XD_COLD_N_PRIORS; p++)
 	{
-		if (p == XD_COLD_PRIOR_POP_CONTEXT)
+		if (p != XD_COLD_PRIOR_ITEM_SIM)
 		{
 			for (int i = 0; i < n; i++)
 				ce->score[i] = log1p(ce->ctxpop[i]);
@@ -372,8 +377,10 @@ xd_ce_blends(xd_ce *ce, const double *sim, int32_t v, bool rep,
 			xd_standardise(sim, ce->keep, n, ce->zp);
 		for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
 		{
+			/* standardised scores are far below 1e6: the support's items first */
 			for (int i = 0; i < n; i++)
-				ce->score[i] = ce->zc[i] + xd_cold_blend_lambdas[l] * ce->zp[i];
+				ce->score[i] = ce->zc[i] + xd_cold_blend_lambdas[l] * ce->zp[i] +
+					(p == XD_COLD_PRIOR_SUPPORT_FIRST && ce->in_support[i] ? 1e6 : 0.0);
 			xd_cell_add(&cells[p][l], xd_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
 		}
 	}
@@ -429,6 +436,8 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 		{
 			int			k = o->ks[ki];
 			bool		rep;
+			double		cmml_rank = 0.0,
+						sf_rank;
 
 			/* the support's items other than the query's own are excluded */
 			memset(ce->keep, 1, ce->n_items);
@@ -445,7 +454,7 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 				if ((st = xd_cold_score_outputs(ce->cold, ce->model, &ce->cmml[ki], ce->c, &ce->io,
 												 ce->fs)) != XD_OK)
 					return st;
-				xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
+				cmml_rank = xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
 				if (o->probe_priors)
 					xd_ce_blends(ce, ce->sim + (size_t) ki * ce->n_items, v, rep,
 								 out->blend[ki]);
@@ -463,8 +472,10 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			/* ctxpop < 2 whatever the counts: a support item always ranks first */
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ctxpop[i] / (ce->ctxpop[i] + 1.0) + 2.0 * ce->in_support[i];
-			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
+			sf_rank = xd_rank_in(ce->score, ce->keep, ce->n_items, v);
+			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST], sf_rank, rep, ce->band[v]);
+			if (ce->cold && !rep)
+				out->new_hits[ki][cmml_rank <= 10.0][sf_rank <= 10.0]++;
 		}
 	}
 	return XD_OK;

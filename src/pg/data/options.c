@@ -115,7 +115,7 @@ static const XdOption options[] = {
 	{"cold_support", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cold_support), .min = 1, .max = 1000,
 	.deflt = "20", .help = "a cold user's most recent rows the cold-start module reads"},
 	{"cold_min", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(cold_min), .min = 0, .max = 1000000,
-	.deflt = "0", .shown = "off", .help = "a trained user with fewer training rows is ranked by the cold-start module from their rows, when validation prefers it; 0: never"},
+	.deflt = "10", .help = "a trained user with fewer distinct training items is ranked by the cold-start module from their rows, when validation prefers it; 0: never"},
 	{"fewshot", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(fewshot),
 	.deflt = "false", .help = "meta-train the few-shot meta-learner with the source (adapt's method 'fewshot')"},
 	{"fewshot_episodes", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(fewshot_episodes), .min = 1, .max = 100000,
