@@ -34,12 +34,13 @@
 #                            REPORT_BIAO_FLAGS=--full for the larger world)
 #   make report-real         docs/real-report.md + docs/img/real-*.png: every
 #                            method and the heuristics on real public data,
-#                            3 seeds, each its own split (42, 1, 2; with
-#                            XD_REAL_SPLIT_SEED=n every seed on split n;
-#                            XD_REAL_SEEDS=n: n seeds, 2..10, splits 42, 1,
-#                            2, 3, ...; each seed adds a third of the time)
-#                            (test/real/fetch.sh fetches and checks it first;
-#                            not a test: CI cannot fetch; 30-70 min)
+#                            6 seeds, each its own split (42, 1, 2, 3, 4, 5;
+#                            with XD_REAL_SPLIT_SEED=n every seed on split n;
+#                            XD_REAL_SEEDS=n: n seeds, 2..10; each seed adds
+#                            a sixth of the time; the printed runs below keep
+#                            3 seeds) (test/real/fetch.sh fetches and checks
+#                            it first; not a test: CI cannot fetch; about 50 min,
+#                            more under load)
 #   make report-real-quick   target-only with and without the repeat term (and
 #                            the term as a calibrated lift only) against the
 #                            heuristics on TripAdvisor, full-ranking MRR split

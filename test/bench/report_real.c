@@ -63,7 +63,8 @@
  * fits' (paired statistics stay per seed: a method against target-only on
  * the same split). XD_REAL_SPLIT_SEED=n in the environment puts every seed
  * on split n (the report before, at n = 42: the seeds vary the fits only).
- * --seeds n (or XD_REAL_SEEDS=n) runs n seeds, 2..MAX_SEEDS; 3 by default.
+ * --seeds n (or XD_REAL_SEEDS=n) runs n seeds, 2..MAX_SEEDS; 6 by default
+ * for the report, 3 for the printed runs (--quick, --auto-lift, --blend).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -87,12 +88,17 @@
 #include "report_common.h"
 
 /*
- * The seeds (each its own split): 3 by default, --seeds n or XD_REAL_SEEDS=n
- * for up to MAX_SEEDS (split_seed_of's list)
+ * The seeds (each its own split), --seeds n or XD_REAL_SEEDS=n for up to
+ * MAX_SEEDS (split_seed_of's list). The report runs 6 by default: at 3 the
+ * paired sum's 2 standard errors were about 17% of TripAdvisor's sum, too
+ * wide to tell the default's gain from the +10% goal (docs/transfer.md, "The
+ * 6-split reading"). The printed runs keep 3: their numbers in the docs were
+ * read at 3, and each seed adds a third of their time.
  */
-#define DEFAULT_SEEDS 3
+#define DEFAULT_SEEDS 6
+#define DEFAULT_SEEDS_PRINTED 3
 #define MAX_SEEDS 10
-static int	n_seeds = DEFAULT_SEEDS;
+static int	n_seeds;			/* set by main */
 #define MAX_DOMAINS REAL_MAX_DOMAINS
 #define MAX_VIEWS 4
 
@@ -2337,20 +2343,19 @@ main(int argc, char **argv)
 	FILE	   *f;
 	double		t0 = xd_clock_seconds();
 	pid_t		pids[MAX_VIEWS];
+	bool		seeds_given = false;
 
 	if (getenv("XD_REAL_SEEDS") && *getenv("XD_REAL_SEEDS"))
+	{
 		n_seeds = atoi(getenv("XD_REAL_SEEDS"));
+		seeds_given = true;
+	}
 	if (argc > 2 && strcmp(argv[1], "--seeds") == 0)
 	{
 		n_seeds = atoi(argv[2]);
+		seeds_given = true;
 		argv += 2;
 		argc -= 2;
-	}
-	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
-	{
-		/* two at least: every verdict is a standard error over seeds */
-		fprintf(stderr, "report_real: the number of seeds must be 2..%d (got %d)\n", MAX_SEEDS, n_seeds);
-		return 2;
 	}
 	if (argc > 1 && strcmp(argv[1], "--quick") == 0)
 	{
@@ -2375,6 +2380,14 @@ main(int argc, char **argv)
 		blend_only = true;
 		argv++;
 		argc--;
+	}
+	if (!seeds_given)
+		n_seeds = quick || auto_lift_mode || blend_only ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
+	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
+	{
+		/* two at least: every verdict is a standard error over seeds */
+		fprintf(stderr, "report_real: the number of seeds must be 2..%d (got %d)\n", MAX_SEEDS, n_seeds);
+		return 2;
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
