@@ -238,8 +238,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
 						1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
 		}
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d,
-					1.0f, dh, d, t->W[l]->w, d, 0.0f, dnext, d);
+		xd_sgemm_rows_nn(n, d, d, dh, t->W[l]->w, 0.0f, dnext);
 		/* dh now free: keep the two scratch buffers apart from d_top */
 		dh = dnext;
 		dnext = (dnext == ws->d_ha) ? spare : ws->d_ha;
@@ -288,8 +287,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 						1.0f, dz, d, cstar, m, 1.0f, t->Wc->g, m);
 		/* dc* matters to M1's weights or, frozen, to a residual on x^1 */
 		if (!frozen || (model->adapt && model->adapt->has_ctx))
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, d,
-						1.0f, dz, d, t->Wc->w, m, 1.0f, ws->d_cstar, m);
+			xd_sgemm_rows_nn(n, m, d, dz, t->Wc->w, 1.0f, ws->d_cstar);
 	}
 }
 

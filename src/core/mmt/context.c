@@ -67,8 +67,7 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
 				1.0f, dz, w, pre, w, 1.0f, R->g, w);
 	if (want_dx)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
-					1.0f, dz, w, R->w, w, 1.0f, dx, w);
+		xd_sgemm_rows_nn(n, w, w, dz, R->w, 1.0f, dx);
 }
 
 /* eq. 4-5 over rows [from, n) of ws->c into x^0 (a copy of c without the multimodal residual) */
@@ -325,8 +324,7 @@ xd_context_backward(xd_model *model, int n)
 			}
 			else
 				xd_relu_grad(dcur, ws->x[l + 1], NULL, nm);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
-						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
+			xd_sgemm_rows_nn(n, m, m, dcur, W->w, 0.0f, dnext);
 			if (mmt)
 				xd_add_scaled_rows(dnext, b, dcur, n, m);
 			{
@@ -364,8 +362,7 @@ xd_context_backward(xd_model *model, int n)
 					1.0f, dcur, m, xp, m, 1.0f, W->g, m);
 		if (need_dprev)
 		{
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
-						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
+			xd_sgemm_rows_nn(n, m, m, dcur, W->w, 0.0f, dnext);
 			if (mmt)
 				xd_add_scaled_rows(dnext, b, dcur, n, m);
 		}

@@ -2,6 +2,7 @@
  * model.c - configuration, parameter tensors, the shared/domain split,
  * initialisation (DESIGN.md section 3) and the workspace of the model.
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -738,6 +739,23 @@ xd_model_find_param(xd_model *model, const char *name)
 		if (strcmp(model->params[i]->name, name) == 0)
 			return model->params[i];
 	return NULL;
+}
+
+void
+xd_sgemm_rows_nn(int n, int nc, int k, const float *A, const float *B, float beta,
+				 float *C)
+{
+	int			block = (nc % 16 == 0 && nc <= 64 && k <= 256) ? XD_SGEMM_ROW_BLOCK : n;
+
+	if (block < 1)
+		block = 1;
+	for (int start = 0; start < n; start += block)
+	{
+		int			rows = n - start < block ? n - start : block;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nc, k, 1.0f,
+					A + (size_t) start * k, k, B, nc, beta, C + (size_t) start * nc, nc);
+	}
 }
 
 int
