@@ -1145,17 +1145,17 @@ XD_TEST(adam_reports_non_finite)
 }
 
 /*
- * xd_sgemm_rows_nn (model.c) in row blocks gives every float of one
- * cblas_sgemm, under whichever OpenBLAS kernel runs the tests: widths that
- * are blocked (multiples of 16 up to 64, k <= 256) and widths that are not,
- * row counts around the block's edges, beta 0 and 1.
+ * xd_sgemm_rows_nn and xd_sgemm_rows_nt (model.c) in row blocks give every
+ * float of one cblas_sgemm, under whichever OpenBLAS kernel runs the tests:
+ * widths that are blocked (multiples of 16 up to 64, k <= 256) and widths
+ * that are not, row counts around the block's edges, beta 0 and 1 (NN).
  */
 XD_TEST(model_sgemm_row_blocks_equal_one_product)
 {
 	static const int shapes[][2] = {
 		{64, 64}, {32, 64}, {32, 32}, {16, 7}, {48, 256}, {64, 200}, {25, 64}, {65, 64}
 	};
-	static const int rows[] = {0, 1, 191, 192, 193, 383, 384, 385, 767, 768, 769, 1000};
+	static const int rows[] = {0, 1, 17, 100, 191, 192, 193, 200, 383, 384, 385, 767, 768, 769, 1000};
 	int			max_n = 1000,
 				max_w = 256;
 	float	   *A = malloc(sizeof(float) * (size_t) max_n * max_w);
@@ -1163,10 +1163,11 @@ XD_TEST(model_sgemm_row_blocks_equal_one_product)
 	float	   *C0 = malloc(sizeof(float) * (size_t) max_n * max_w);
 	float	   *C1 = malloc(sizeof(float) * (size_t) max_n * max_w);
 	float	   *C2 = malloc(sizeof(float) * (size_t) max_n * max_w);
+	float	   *wt = malloc(sizeof(float) * XD_SGEMM_WT_FLOATS);
 	xd_rng		rng;
 	int			blocked = 0;
 
-	XD_REQUIRE(A && B && C0 && C1 && C2);
+	XD_REQUIRE(A && B && C0 && C1 && C2 && wt);
 	xd_rng_seed(&rng, 11);
 	for (size_t i = 0; i < (size_t) max_n * max_w; i++)
 	{
@@ -1192,6 +1193,17 @@ XD_TEST(model_sgemm_row_blocks_equal_one_product)
 				xd_sgemm_rows_nn(n, nc, k, A, B, (float) bi, C2);
 				/* every row equal, and no row past n written */
 				XD_CHECK(memcmp(C1, C2, bytes) == 0);
+				if (bi == 0)
+				{
+					/* C = A B^T, B taken as nc x k, against one NT product */
+					memcpy(C1, C0, bytes);
+					memcpy(C2, C0, bytes);
+					if (n > 0)
+						cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nc, k, 1.0f,
+									A, k, B, k, 0.0f, C1, nc);
+					xd_sgemm_rows_nt(n, nc, k, A, B, C2, wt);
+					XD_CHECK(memcmp(C1, C2, bytes) == 0);
+				}
 				if (n > XD_SGEMM_ROW_BLOCK && nc % 16 == 0 && nc <= 64 && k <= 256)
 					blocked++;
 			}
@@ -1201,4 +1213,5 @@ XD_TEST(model_sgemm_row_blocks_equal_one_product)
 	free(C0);
 	free(C1);
 	free(C2);
+	free(wt);
 }

@@ -91,8 +91,7 @@ xd_mm_forward(xd_model *model, int from, int n)
 		 * diagonal blocks of W being zero, so that each c_K only sees c_K',
 		 * c_K''; every T_K comes from the unmodified c, then c_K += s_K . T_K.
 		 */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, ws->c + o, m, sh->mm_W->w, m, 0.0f, ws->mm_T + o, m);
+		xd_sgemm_rows_nt(n, m, m, ws->c + o, sh->mm_W->w, ws->mm_T + o, ws->wt);
 		xd_tanh_residual_rows(ws->mm_T + o, b, ws->c + o, s, x0, n, m);
 	}
 	else
@@ -117,15 +116,13 @@ xd_ctx_layer_forward(xd_model *model, int l, int from, int n)
 		float	   *a = ws->a[l] + o;
 
 		/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
+		xd_sgemm_rows_nt(n, m, m, xp, sh->ctx_W[l]->w, a, ws->wt);
 		xd_sigmoid_ctx_rows(a, b, xp, ws->x[0] + o, xl, n, m);
 	}
 	else
 	{
 		/* FMT-Net: x^l = ReLU(W^l x^(l-1) + b^l) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
+		xd_sgemm_rows_nt(n, m, m, xp, sh->ctx_W[l]->w, xl, ws->wt);
 		xd_relu_bias_rows(xl, b, n, m);
 	}
 }
