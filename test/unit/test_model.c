@@ -3,6 +3,7 @@
  * scoring against the loss path, Adam (lazy rows, frozen groups), determinism,
  * and argument checks.
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1141,4 +1142,76 @@ XD_TEST(adam_reports_non_finite)
 	p->row_mark[0] = 1;
 	XD_CHECK(xd_adam_step2(model, 1e-3f, 1e-3f) == XD_ENUMERIC);
 	xd_model_free(model);
+}
+
+/*
+ * xd_sgemm_rows_nn and xd_sgemm_rows_nt (model.c) in row blocks give every
+ * float of one cblas_sgemm, under whichever OpenBLAS kernel runs the tests:
+ * widths that are blocked (multiples of 16 up to 64, k <= 256) and widths
+ * that are not, row counts around the block's edges, beta 0 and 1 (NN).
+ */
+XD_TEST(model_sgemm_row_blocks_equal_one_product)
+{
+	static const int shapes[][2] = {
+		{64, 64}, {32, 64}, {32, 32}, {16, 7}, {48, 256}, {64, 200}, {25, 64}, {65, 64}
+	};
+	static const int rows[] = {0, 1, 17, 100, 191, 192, 193, 200, 383, 384, 385, 767, 768, 769, 1000};
+	int			max_n = 1000,
+				max_w = 256;
+	float	   *A = malloc(sizeof(float) * (size_t) max_n * max_w);
+	float	   *B = malloc(sizeof(float) * (size_t) max_w * max_w);
+	float	   *C0 = malloc(sizeof(float) * (size_t) max_n * max_w);
+	float	   *C1 = malloc(sizeof(float) * (size_t) max_n * max_w);
+	float	   *C2 = malloc(sizeof(float) * (size_t) max_n * max_w);
+	float	   *wt = malloc(sizeof(float) * XD_SGEMM_WT_FLOATS);
+	xd_rng		rng;
+	int			blocked = 0;
+
+	XD_REQUIRE(A && B && C0 && C1 && C2 && wt);
+	xd_rng_seed(&rng, 11);
+	for (size_t i = 0; i < (size_t) max_n * max_w; i++)
+	{
+		A[i] = xd_rng_uniform(&rng) - 0.5f;
+		C0[i] = xd_rng_uniform(&rng) - 0.5f;
+	}
+	for (size_t i = 0; i < (size_t) max_w * max_w; i++)
+		B[i] = xd_rng_uniform(&rng) - 0.5f;
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+		for (size_t q = 0; q < sizeof(rows) / sizeof(rows[0]); q++)
+			for (int bi = 0; bi < 2; bi++)
+			{
+				int			nc = shapes[s][0],
+							k = shapes[s][1],
+							n = rows[q];
+				size_t		bytes = sizeof(float) * (size_t) max_n * nc;
+
+				memcpy(C1, C0, bytes);
+				memcpy(C2, C0, bytes);
+				if (n > 0)
+					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nc, k, 1.0f,
+								A, k, B, nc, (float) bi, C1, nc);
+				xd_sgemm_rows_nn(n, nc, k, A, B, (float) bi, C2);
+				/* every row equal, and no row past n written */
+				XD_CHECK(memcmp(C1, C2, bytes) == 0);
+				if (bi == 0)
+				{
+					/* C = A B^T, B taken as nc x k, against one NT product */
+					memcpy(C1, C0, bytes);
+					memcpy(C2, C0, bytes);
+					if (n > 0)
+						cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nc, k, 1.0f,
+									A, k, B, k, 0.0f, C1, nc);
+					xd_sgemm_rows_nt(n, nc, k, A, B, C2, wt);
+					XD_CHECK(memcmp(C1, C2, bytes) == 0);
+				}
+				if (n > XD_SGEMM_ROW_BLOCK && nc % 16 == 0 && nc <= 64 && k <= 256)
+					blocked++;
+			}
+	XD_CHECK(blocked > 0);
+	free(A);
+	free(B);
+	free(C0);
+	free(C1);
+	free(C2);
+	free(wt);
 }

@@ -66,8 +66,7 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 	const float *cstar = model->ws->x[model->cfg.n_ctx_layers];
 
 	/* eq. 6/7: e~ = e . sigma(W_C c*) */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m,
-				1.0f, cstar, m, t->Wc->w, m, 0.0f, t->gate, d);
+	xd_sgemm_rows_nt(n, d, m, cstar, t->Wc->w, t->gate, model->ws->wt);
 	for (int r = 0; r < n; r++)
 	{
 		const float *e = t->E->w + (size_t) t->ids[r] * d;
@@ -102,8 +101,7 @@ xd_tower_layers(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 		const float *b = t->b[l]->w;
 		bool		drop = dropout && l < L - 1;
 
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, d,
-					1.0f, t->h[l], d, t->W[l]->w, d, 0.0f, hl, d);
+		xd_sgemm_rows_nt(n, d, d, t->h[l], t->W[l]->w, hl, model->ws->wt);
 		if (drop)
 		{
 			/*
@@ -238,8 +236,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
 						1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
 		}
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, d,
-					1.0f, dh, d, t->W[l]->w, d, 0.0f, dnext, d);
+		xd_sgemm_rows_nn(n, d, d, dh, t->W[l]->w, 0.0f, dnext);
 		/* dh now free: keep the two scratch buffers apart from d_top */
 		dh = dnext;
 		dnext = (dnext == ws->d_ha) ? spare : ws->d_ha;
@@ -288,8 +285,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 						1.0f, dz, d, cstar, m, 1.0f, t->Wc->g, m);
 		/* dc* matters to M1's weights or, frozen, to a residual on x^1 */
 		if (!frozen || (model->adapt && model->adapt->has_ctx))
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, d,
-						1.0f, dz, d, t->Wc->w, m, 1.0f, ws->d_cstar, m);
+			xd_sgemm_rows_nn(n, m, d, dz, t->Wc->w, 1.0f, ws->d_cstar);
 	}
 }
 

@@ -67,8 +67,7 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
 				1.0f, dz, w, pre, w, 1.0f, R->g, w);
 	if (want_dx)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w,
-					1.0f, dz, w, R->w, w, 1.0f, dx, w);
+		xd_sgemm_rows_nn(n, w, w, dz, R->w, 1.0f, dx);
 }
 
 /* eq. 4-5 over rows [from, n) of ws->c into x^0 (a copy of c without the multimodal residual) */
@@ -92,8 +91,7 @@ xd_mm_forward(xd_model *model, int from, int n)
 		 * diagonal blocks of W being zero, so that each c_K only sees c_K',
 		 * c_K''; every T_K comes from the unmodified c, then c_K += s_K . T_K.
 		 */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, ws->c + o, m, sh->mm_W->w, m, 0.0f, ws->mm_T + o, m);
+		xd_sgemm_rows_nt(n, m, m, ws->c + o, sh->mm_W->w, ws->mm_T + o, ws->wt);
 		xd_tanh_residual_rows(ws->mm_T + o, b, ws->c + o, s, x0, n, m);
 	}
 	else
@@ -118,15 +116,13 @@ xd_ctx_layer_forward(xd_model *model, int l, int from, int n)
 		float	   *a = ws->a[l] + o;
 
 		/* eq. 1-3: x^l = sigma(W^l x^(l-1) + b^l . x^(l-1)) . c, c = x^0 */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, a, m);
+		xd_sgemm_rows_nt(n, m, m, xp, sh->ctx_W[l]->w, a, ws->wt);
 		xd_sigmoid_ctx_rows(a, b, xp, ws->x[0] + o, xl, n, m);
 	}
 	else
 	{
 		/* FMT-Net: x^l = ReLU(W^l x^(l-1) + b^l) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, m,
-					1.0f, xp, m, sh->ctx_W[l]->w, m, 0.0f, xl, m);
+		xd_sgemm_rows_nt(n, m, m, xp, sh->ctx_W[l]->w, xl, ws->wt);
 		xd_relu_bias_rows(xl, b, n, m);
 	}
 }
@@ -325,8 +321,7 @@ xd_context_backward(xd_model *model, int n)
 			}
 			else
 				xd_relu_grad(dcur, ws->x[l + 1], NULL, nm);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
-						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
+			xd_sgemm_rows_nn(n, m, m, dcur, W->w, 0.0f, dnext);
 			if (mmt)
 				xd_add_scaled_rows(dnext, b, dcur, n, m);
 			{
@@ -364,8 +359,7 @@ xd_context_backward(xd_model *model, int n)
 					1.0f, dcur, m, xp, m, 1.0f, W->g, m);
 		if (need_dprev)
 		{
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, m,
-						1.0f, dcur, m, W->w, m, 0.0f, dnext, m);
+			xd_sgemm_rows_nn(n, m, m, dcur, W->w, 0.0f, dnext);
 			if (mmt)
 				xd_add_scaled_rows(dnext, b, dcur, n, m);
 		}

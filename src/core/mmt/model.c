@@ -2,6 +2,7 @@
  * model.c - configuration, parameter tensors, the shared/domain split,
  * initialisation (DESIGN.md section 3) and the workspace of the model.
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -738,6 +739,46 @@ xd_model_find_param(xd_model *model, const char *name)
 		if (strcmp(model->params[i]->name, name) == 0)
 			return model->params[i];
 	return NULL;
+}
+
+/* xd_sgemm_rows_nn's widths: whole 16-lane vectors of columns, k <= 256 */
+static bool
+xd_sgemm_blocked_widths(int nc, int k)
+{
+	return nc % 16 == 0 && nc <= 64 && k <= 256;
+}
+
+void
+xd_sgemm_rows_nn(int n, int nc, int k, const float *A, const float *B, float beta,
+				 float *C)
+{
+	int			block = xd_sgemm_blocked_widths(nc, k) ? XD_SGEMM_ROW_BLOCK : n;
+
+	if (block < 1)
+		block = 1;
+	for (int start = 0; start < n; start += block)
+	{
+		int			rows = n - start < block ? n - start : block;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nc, k, 1.0f,
+					A + (size_t) start * k, k, B, nc, beta, C + (size_t) start * nc, nc);
+	}
+}
+
+void
+xd_sgemm_rows_nt(int n, int nc, int k, const float *A, const float *B, float *C, float *wt)
+{
+	if (n <= XD_SGEMM_ROW_BLOCK || !xd_sgemm_blocked_widths(nc, k) ||
+		nc * k > XD_SGEMM_WT_FLOATS)
+	{
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nc, k, 1.0f,
+					A, k, B, k, 0.0f, C, nc);
+		return;
+	}
+	for (int j = 0; j < nc; j++)
+		for (int i = 0; i < k; i++)
+			wt[(size_t) i * nc + j] = B[(size_t) j * k + i];
+	xd_sgemm_rows_nn(n, nc, k, A, wt, 0.0f, C);
 }
 
 int

@@ -12,6 +12,9 @@
 #include "xdrec/activation.h"
 #include "xdrec/core.h"
 
+/* floats of the workspace's transposed weights (xd_sgemm_rows_nt, below) */
+#define XD_SGEMM_WT_FLOATS (64 * 256)
+
 struct xd_workspace
 {
 	int			cap;			/* rows one pass can take */
@@ -71,6 +74,8 @@ struct xd_workspace
 	struct xd_valcache *vc;
 	/* optim.c's bias corrections of Adam by step count (xd_adam_table) */
 	struct xd_adam_table *adam;
+	/* a weight matrix transposed for xd_sgemm_rows_nt (64 kB, not per row) */
+	float		wt[XD_SGEMM_WT_FLOATS];
 
 	/*
 	 * Rows [0, pre_rows) of the next context forward come with their x^0
@@ -235,6 +240,35 @@ xd_prefetch_row(const float *p, int w)
 	for (int k = 0; k < w; k += 16)
 		__builtin_prefetch(p + k);
 }
+
+/*
+ * model.c: C = A B + beta C in row-major, A n x k, B k x nc, C n x nc (the
+ * backward passes' dL/dinput = dz W), as one cblas_sgemm, but in blocks of
+ * XD_SGEMM_ROW_BLOCK rows where the columns are a multiple of 16 up to 64
+ * and k <= 256: there OpenBLAS's SkylakeX build takes its small-matrix path
+ * for a block (no packing, no zeroing of C), about 1.25x faster at the
+ * towers' 768 x 64 x 64, with every float the same as the one call (each
+ * element is one dot product over k in either path; checked in those shapes
+ * against the one call for 193-1,600 rows under the SkylakeX, Haswell and
+ * Sandybridge kernels; other widths, e.g. 40 or 65 columns, or k = 500,
+ * differed under SkylakeX, so they stay one call)
+ */
+#define XD_SGEMM_ROW_BLOCK 192
+void		xd_sgemm_rows_nn(int n, int nc, int k, const float *A, const float *B,
+							 float beta, float *C);
+
+/*
+ * model.c: C = A B^T in row-major, A n x k, B nc x k, C n x nc (the forward
+ * passes' x W^T), as one cblas_sgemm; or, when n > XD_SGEMM_ROW_BLOCK and
+ * the widths are as above, B transposed into wt (XD_SGEMM_WT_FLOATS) and
+ * xd_sgemm_rows_nn: the same floats (checked against the one call for every
+ * n of 193-800 and more up to 2,100, k of 1-256, nc 16-64, under the
+ * SkylakeX, Haswell and Sandybridge kernels), and at the towers' 768 x 64 x
+ * 64 about 1.25x faster, 1.5x at 768 x 32 x 32. Below 193 rows the one call
+ * stays: there NN and NT took different paths in OpenBLAS and differed.
+ */
+void		xd_sgemm_rows_nt(int n, int nc, int k, const float *A, const float *B,
+							 float *C, float *wt);
 
 /* context.c: eq. 4-5 and eq. 1-3 over ws->c, leaves c* in ws->x[L_C] */
 void		xd_context_forward(xd_model *model, int n);

@@ -164,10 +164,8 @@ xd_context_heads(xd_model *model, int n, float *s_c, float *g_u)
 				sh->w_C->w, 1, 0.0f, s_c, 1);
 	for (int r = 0; r < n; r++)
 		s_c[r] += sh->b_C->w[0];
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m,
-				1.0f, cstar, m, sh->W_CU->w, m, 0.0f, g_u, d);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, m,
-				1.0f, cstar, m, sh->W_CV->w, m, 0.0f, ws->g_v, d);
+	xd_sgemm_rows_nt(n, d, m, cstar, sh->W_CU->w, g_u, ws->wt);
+	xd_sgemm_rows_nt(n, d, m, cstar, sh->W_CV->w, ws->g_v, ws->wt);
 	xd_sigmoid_inplace(g_u, nd);
 	xd_sigmoid_inplace(ws->g_v, nd);
 }
