@@ -1150,6 +1150,11 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 			al[k][AL_AUTO_SERVED][s] = al[k][rc.repeat_lift ? AL_POP_SERVED : AL_PRODUCT][s];
 			al[k][AL_AUTO_DECIDED][s] =
 				al[k][rc.repeat_lift || al_decided_kept[k][s] ? AL_POP_SERVED : AL_PRODUCT][s];
+			/* each fit's two outcomes, so other margins can be read off the log */
+			fprintf(stderr, "  test, the default: sampled %.4f full H@10 %.4f MRR %.4f; lifted as served: "
+					"%.4f %.4f %.4f\n", al[k][AL_PRODUCT][s].metric, al[k][AL_PRODUCT][s].full_h10,
+					al[k][AL_PRODUCT][s].full_mrr, al[k][AL_POP_SERVED][s].metric,
+					al[k][AL_POP_SERVED][s].full_h10, al[k][AL_POP_SERVED][s].full_mrr);
 			fprintf(stderr, "  repeat share %.4f: repeat 'auto' applies %s\n",
 					xd_dataset_repeat_share(ds[k]), rc.repeat_lift ? "the lift" : "no term");
 		}
