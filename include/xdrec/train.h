@@ -281,12 +281,35 @@ typedef struct xd_repeat_pop_calibration
 	float		weight;			/* kept (0: no term) */
 	double		mrr[XD_REPEAT_POP_WEIGHTS];	/* each weight's validation MRR */
 	int64_t		n_valid;		/* positives ranked (0: not calibrated) */
+	/* xd_repeat_auto_decide only (decided), else 0 and term_kept true */
+	bool		decided;
+	bool		term_kept;		/* the lift (and weight) kept, or taken off */
+	double		mrr_off;		/* validation MRR with no term */
+	double		se_gain;		/* s.e. of the best weight's paired gain over it */
 } xd_repeat_pop_calibration;
 
 struct xd_cold;
 xd_status	xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a,
 									const struct xd_cold *table, const xd_dataset *ds,
 									const xd_train_opts *o, xd_repeat_pop_calibration *out);
+
+/*
+ * Option repeat "auto" below its share (core.h, XD_REPEAT_AUTO_SHARE):
+ * the lift decided on validation. A lift-only term calibrated as usual
+ * (xd_repeat_calibrate), then xd_repeat_pop_calibrate's ranking (no
+ * table: the lift alone) beside the same positives with no term (the
+ * history left out); the term and its weight stay only when the best
+ * weight's MRR beats no term by more than XD_REPEAT_AUTO_MARGIN standard
+ * errors of their paired difference, else the term is taken off
+ * (xd_repeat_apply XD_REPEAT_OFF, weight 0). The prior here is no term
+ * (the share gate said so), so the evidence must be for the lift: one
+ * s.e., where the lift's own choice asks two against it. No validation
+ * positive: no term.
+ */
+#define XD_REPEAT_AUTO_MARGIN 1.0
+xd_status	xd_repeat_auto_decide(xd_model *model, xd_model *second, float a,
+								  const struct xd_cold *table, const xd_dataset *ds,
+								  const xd_train_opts *o, xd_repeat_pop_calibration *out);
 
 /*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0

@@ -55,7 +55,9 @@
  * (run_pop_served: xd_repeat_pop_calibrate on a target cold module's
  * prior table); and the rows option repeat "auto" deploys (the lifted
  * product where the target's repeat share is a quarter or more,
- * xd_config_repeat_from_data), before and with the served term.
+ * xd_config_repeat_from_data), before and with the served term; and
+ * below the share the lift decided on validation (xd_repeat_auto_decide
+ * on the same pick and table: an experiment, not served yet).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -835,6 +837,10 @@ enum
 								 * as served (xd_repeat_pop_calibrate) */
 	AL_AUTO_SERVED,				/* repeat "auto" as served now: AL_POP_SERVED
 								 * where it lifts, else AL_PRODUCT */
+	AL_AUTO_DECIDED,			/* repeat "auto" with the lift decided on
+								 * validation below the share
+								 * (xd_repeat_auto_decide): AL_POP_SERVED
+								 * where kept, else AL_PRODUCT */
 	AL_HEUR,					/* own items first, then popular in context */
 	N_AL
 };
@@ -846,6 +852,7 @@ static const char *const al_label[N_AL] = {
 	"auto as the product deploys it, repeat 'auto' (the lift from a quarter of repeats)",
 	"the same, repeat 'lift', + popularity in context as served (the cold prior's table)",
 	"repeat 'auto' as served now (the row above where it lifts)",
+	"repeat 'auto', the lift decided on validation below a quarter (1 paired s.e.)",
 	"own items first, then popular in context"
 };
 
@@ -1041,6 +1048,7 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 	free(tst.memo);
 }
 static float al_served_w[MAX_DOMAINS][MAX_SEEDS];
+static bool al_decided_kept[MAX_DOMAINS][MAX_SEEDS];
 
 /*
  * The served term (train.h, xd_repeat_pop_calibrate): the lifted product's
@@ -1076,6 +1084,24 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
 		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
 	fprintf(stderr, "; chosen %g (%lld positives)\n", cal.weight, (long long) cal.n_valid);
+	CHECK(xd_model_set_repeat_pop(pr.model, NULL, 0.0f));
+	if (pr.blend)
+		CHECK(xd_model_set_repeat_pop(pr.blend->model, NULL, 0.0f));
+	/* repeat "auto" below the share: the same ranking against no term */
+	CHECK(xd_repeat_auto_decide(pr.model, pr.blend ? pr.blend->model : NULL, pr.blend_a,
+								table, ds, &to, &cal));
+	al_decided_kept[k][s] = cal.term_kept;
+	{
+		double		best = 0.0;
+
+		for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+			best = cal.mrr[wi] > best ? cal.mrr[wi] : best;
+		fprintf(stderr, "  auto decided: valid best %.4f vs no term %.4f, s.e. %.4f: %s\n",
+				best, cal.mrr_off, cal.se_gain, cal.term_kept ? "lift kept" : "no term");
+	}
+	/* every lift as calibrated again (the decision took the pick's off where it lost) */
+	fits_lift(fits, false);
+	fits_lift(fits, true);
 	CHECK(xd_model_set_repeat_pop(pr.model, NULL, 0.0f));
 	if (pr.blend)
 		CHECK(xd_model_set_repeat_pop(pr.blend->model, NULL, 0.0f));
@@ -1128,6 +1154,13 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 			xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
 			al[k][AL_AUTO][s] = al[k][rc.repeat_lift ? AL_PRODUCT_LIFT : AL_PRODUCT][s];
 			al[k][AL_AUTO_SERVED][s] = al[k][rc.repeat_lift ? AL_POP_SERVED : AL_PRODUCT][s];
+			al[k][AL_AUTO_DECIDED][s] =
+				al[k][rc.repeat_lift || al_decided_kept[k][s] ? AL_POP_SERVED : AL_PRODUCT][s];
+			/* each fit's two outcomes, so other margins can be read off the log */
+			fprintf(stderr, "  test, the default: sampled %.4f full H@10 %.4f MRR %.4f; lifted as served: "
+					"%.4f %.4f %.4f\n", al[k][AL_PRODUCT][s].metric, al[k][AL_PRODUCT][s].full_h10,
+					al[k][AL_PRODUCT][s].full_mrr, al[k][AL_POP_SERVED][s].metric,
+					al[k][AL_POP_SERVED][s].full_h10, al[k][AL_POP_SERVED][s].full_mrr);
 			fprintf(stderr, "  repeat share %.4f: repeat 'auto' applies %s\n",
 					xd_dataset_repeat_share(ds[k]), rc.repeat_lift ? "the lift" : "no term");
 		}
@@ -1165,6 +1198,8 @@ print_auto_lift(const view_run *v, int n_dom)
 				printf(" w %g", popw[al_wchosen[k][m - AL_POP_OWN][s]]);
 			for (int s = 0; s < n_seeds && m == AL_POP_SERVED; s++)
 				printf(" w %g", al_served_w[k][s]);
+			for (int s = 0; s < n_seeds && m == AL_AUTO_DECIDED; s++)
+				printf(" %s", al_decided_kept[k][s] ? "kept" : "off");
 			printf("\n");
 		}
 
@@ -1197,6 +1232,9 @@ print_auto_lift(const view_run *v, int n_dom)
 			{AL_POP_SERVED, AL_HEUR, 1}, {AL_POP_SERVED, AL_HEUR, 2},
 			{AL_AUTO_SERVED, AL_AUTO, 0}, {AL_AUTO_SERVED, AL_AUTO, 1}, {AL_AUTO_SERVED, AL_AUTO, 2},
 			{AL_AUTO_SERVED, AL_HEUR, 1}, {AL_AUTO_SERVED, AL_HEUR, 2},
+			{AL_AUTO_DECIDED, AL_AUTO_SERVED, 0}, {AL_AUTO_DECIDED, AL_AUTO_SERVED, 1},
+			{AL_AUTO_DECIDED, AL_AUTO_SERVED, 2}, {AL_AUTO_DECIDED, AL_HEUR, 1},
+			{AL_AUTO_DECIDED, AL_HEUR, 2},
 		};
 		static const char *const mname[3] = {"sampled MRR", "full HitRate@10", "full MRR"};
 

@@ -844,6 +844,72 @@ XD_TEST(train_repeat_pop_follows_context_popularity)
 }
 
 /*
+ * Option repeat "auto" below its share, the lift decided on validation
+ * (train.h, xd_repeat_auto_decide): on the tiny world, whose users repeat,
+ * the calibrated lift with a table that agrees with validation beats no
+ * term by more than XD_REPEAT_AUTO_MARGIN paired standard errors and
+ * stays, with the weight xd_repeat_pop_calibrate picks; without a table
+ * the lift alone is compared and stays. On the same rows with every
+ * pair's first only (no validation positive is the user's own item) the
+ * lift forced on (b_R = 1000) only pushes the user's items above the
+ * positives: no term kept (b_R = w_R = 0, weight 0), and the comparison
+ * says why (no term's MRR above the lift's).
+ */
+XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_dataset *once;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_repeat_pop_calibration cal;
+	xd_cold    *helps;
+	const xd_param *br;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	XD_REQUIRE(without_repeats(g->domains[0].ds, &once) == XD_OK);
+
+	/* users repeat: the lift pays */
+	XD_REQUIRE((model = repeat_model(g->domains[0].ds, true, true, 0, &o, &res)) != NULL);
+	XD_REQUIRE(xd_repeat_calibrate(model, g->domains[0].ds, &o, &res.repeat) == XD_OK);
+	XD_REQUIRE((helps = pop_table(model, g->domains[0].ds, XD_SPLIT_VALID, 1)) != NULL);
+	br = xd_model_find_param(model, "rep.b");
+	XD_REQUIRE(xd_repeat_auto_decide(model, NULL, 0.0f, NULL, g->domains[0].ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.decided && cal.term_kept && cal.n_valid > 0 && cal.weight == 0.0f);
+	XD_CHECK(cal.mrr[0] - cal.mrr_off > XD_REPEAT_AUTO_MARGIN * cal.se_gain && cal.se_gain > 0.0);
+	XD_CHECK(fabs(cal.mrr[0] - res.repeat.mrr[res.repeat.chosen]) < 1e-9);
+	XD_CHECK(fabs(cal.mrr_off - res.repeat.mrr[XD_REPEAT_OFF]) < 1e-9);
+	XD_CHECK(br->w[0] == res.repeat.shift && res.repeat.shift > 0.0f);
+	XD_REQUIRE(xd_repeat_auto_decide(model, NULL, 0.0f, helps, g->domains[0].ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.term_kept && cal.weight > 0.0f && model->rep_pop_w == cal.weight);
+	XD_CHECK(br->w[0] == res.repeat.shift);
+	xd_cold_free(helps);
+	xd_model_free(model);
+
+	/* no repeats: the lift forced on loses to no term and is taken off */
+	XD_REQUIRE((model = repeat_model(once, true, true, 0, &o, &res)) != NULL);
+	XD_REQUIRE(xd_repeat_calibrate(model, once, &o, &res.repeat) == XD_OK);
+	xd_repeat_apply(model, XD_REPEAT_FIRST);
+	br = xd_model_find_param(model, "rep.b");
+	XD_REQUIRE(br->w[0] == 1000.0f);
+	XD_REQUIRE((helps = pop_table(model, once, XD_SPLIT_VALID, 1)) != NULL);
+	XD_REQUIRE(xd_repeat_auto_decide(model, NULL, 0.0f, helps, once, &o, &cal) == XD_OK);
+	XD_CHECK(cal.decided && !cal.term_kept && cal.n_valid > 0);
+	XD_CHECK(cal.mrr_off > cal.mrr[0]);
+	XD_CHECK(cal.weight == 0.0f && model->rep_pop_w == 0.0f && br->w[0] == 0.0f);
+	/* the pop calibration alone never decides: the term stays as it is */
+	xd_repeat_apply(model, XD_REPEAT_FIRST);
+	XD_REQUIRE(xd_repeat_pop_calibrate(model, NULL, 0.0f, helps, once, &o, &cal) == XD_OK);
+	XD_CHECK(!cal.decided && cal.term_kept && br->w[0] == 1000.0f);
+	xd_cold_free(helps);
+	xd_model_free(model);
+	xd_dataset_free(once);
+	xd_generated_free(g);
+}
+
+/*
  * The lift-only rule (xd_repeat_lift_choice) on TripAdvisor's shape: the
  * best lift on validation is the smallest, but no lift does not beat the
  * larger ones beyond 2 standard errors: the largest is kept. Clear evidence

@@ -55,13 +55,14 @@ xd_repeat_candidate(int k, float s, float s0, float g)
 
 /*
  * Every item of the domain scored in row's context for row's user, with
- * the user's history (g(h_ui) into g[]), into s[], in chunks of b's
+ * the user's history (g(h_ui) into g[]; no_history: scored as if it were
+ * empty, the repeat term off), into s[], in chunks of b's
  * capacity: by model, or blended with second at a (second NULL: none;
  * transfer.h, xd_fit_score).
  */
 static xd_status
 xd_repeat_score_all(xd_model *model, xd_model *second, float a, const xd_dataset *ds,
-					int64_t row, xd_batch *b, float *s, float *g)
+					int64_t row, bool no_history, xd_batch *b, float *s, float *g)
 {
 	int			m = ds->enc.schema.m;
 	int32_t		u = ds->users[row],
@@ -75,9 +76,9 @@ xd_repeat_score_all(xd_model *model, xd_model *second, float a, const xd_dataset
 		{
 			b->users[t] = u;
 			b->items[t] = w0 + t;
-			b->hist[t] = xd_dataset_hist(ds, row, w0 + t);
+			g[w0 + t] = xd_dataset_hist(ds, row, w0 + t);
+			b->hist[t] = no_history ? 0.0f : g[w0 + t];
 			xd_dataset_encode(ds, row, w0 + t, b->c + (size_t) t * m);
-			g[w0 + t] = b->hist[t];
 		}
 		if ((st = xd_fit_score(model, second, a, b, s + w0)) != XD_OK)
 			return st;
@@ -101,7 +102,7 @@ xd_repeat_rank_row(xd_model *model, const xd_dataset *ds, int64_t row, xd_batch 
 				n = ds->n_items;
 	xd_status	st;
 
-	if ((st = xd_repeat_score_all(model, NULL, 0.0f, ds, row, b, s, g)) != XD_OK)
+	if ((st = xd_repeat_score_all(model, NULL, 0.0f, ds, row, false, b, s, g)) != XD_OK)
 		return st;
 	/* the user's own items again without it */
 	b->n = 0;
@@ -314,10 +315,17 @@ xd_repeat_apply(xd_model *model, int candidate)
  */
 const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 1000.0f};
 
-xd_status
-xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_cold *table,
-						const xd_dataset *ds, const xd_train_opts *o,
-						xd_repeat_pop_calibration *out)
+/*
+ * The popularity weight's ranking (xd_repeat_pop_calibrate), and with
+ * decide (xd_repeat_auto_decide) the same positives with no term at all:
+ * no table needed then (every weight reads as 0), and the term is taken
+ * off unless the best weight beats no term by more than
+ * XD_REPEAT_AUTO_MARGIN standard errors of their paired difference.
+ */
+static xd_status
+xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *table,
+				   const xd_dataset *ds, const xd_train_opts *o, bool decide,
+				   xd_repeat_pop_calibration *out)
 {
 	const int64_t *rows = ds->split_rows[XD_SPLIT_VALID];
 	int64_t		n_rows = ds->n_split[XD_SPLIT_VALID],
@@ -325,12 +333,17 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 				stride;
 	int32_t		n_items = ds->n_items;
 	int			m = ds->enc.schema.m;
+	bool		counted;
 	xd_batch	b = {0};
 	float	   *s = NULL,
+			   *s0 = NULL,
 			   *g = NULL,
 			   *t = NULL,
 			   *c = NULL;
-	double		sum[XD_REPEAT_POP_WEIGHTS] = {0};
+	double		sum[XD_REPEAT_POP_WEIGHTS] = {0},
+				d1[XD_REPEAT_POP_WEIGHTS] = {0},
+				d2[XD_REPEAT_POP_WEIGHTS] = {0},
+				sum_off = 0.0;
 	int			best = 0;
 	xd_status	st;
 
@@ -339,16 +352,18 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 	if ((st = xd_model_set_repeat_pop(model, NULL, 0.0f)) != XD_OK ||
 		(second && (st = xd_model_set_repeat_pop(second, NULL, 0.0f)) != XD_OK))
 		return st;
-	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || !table || !table->prior_N ||
-		table->n_items != n_items || table->m != m || n_rows == 0 || n_items == 0)
-		return XD_OK;
+	counted = table && table->prior_N && table->n_items == n_items && table->m == m;
+	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || (!counted && !decide) ||
+		n_rows == 0 || n_items == 0)
+		goto decided;
 	if ((st = xd_batch_init(&b, n_items < 4096 ? n_items : 4096, m)) != XD_OK)
 		return st;
 	s = malloc(sizeof(float) * (size_t) n_items);
+	s0 = malloc(sizeof(float) * (size_t) n_items);
 	g = malloc(sizeof(float) * (size_t) n_items);
 	t = malloc(sizeof(float) * (size_t) n_items);
 	c = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1));
-	if (!s || !g || !t || !c)
+	if (!s || !s0 || !g || !t || !c)
 	{
 		st = XD_ENOMEM;
 		goto done;
@@ -359,6 +374,7 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 	{
 		int64_t		row = rows[i];
 		int32_t		v = ds->items[row];
+		double		rr_off = 0.0;
 
 		if (!xd_dataset_user_known(ds, ds->users[row]) || !xd_dataset_item_known(ds, v))
 			continue;
@@ -367,18 +383,35 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 			st = XD_ECANCELLED;
 			goto done;
 		}
-		if ((st = xd_repeat_score_all(model, second, a, ds, row, &b, s, g)) != XD_OK)
+		if ((st = xd_repeat_score_all(model, second, a, ds, row, false, &b, s, g)) != XD_OK)
 			goto done;
+		if (decide)
+		{
+			int64_t		higher = 0,
+						tied = 0;
+
+			if ((st = xd_repeat_score_all(model, second, a, ds, row, true, &b, s0, t)) != XD_OK)
+				goto done;
+			for (int32_t w = 0; w < n_items; w++)
+				if (w != v)
+				{
+					higher += s0[w] > s0[v];
+					tied += s0[w] == s0[v];
+				}
+			rr_off = 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+			sum_off += rr_off;
+		}
 		/* item-scoped features do not pick the cell: the row's context for every item */
 		xd_dataset_encode(ds, row, -1, c);
 		for (int32_t w = 0; w < n_items; w++)
-			t[w] = g[w] > 0.0f ? xd_cold_cell_pop(table, c, w) : 0.0f;
+			t[w] = g[w] > 0.0f && counted ? xd_cold_cell_pop(table, c, w) : 0.0f;
 		for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
 		{
 			float		wk = xd_repeat_pop_ladder[k],
 						pos = s[v] + wk * t[v];
 			int64_t		higher = 0,
 						tied = 0;
+			double		rr;
 
 			for (int32_t w = 0; w < n_items; w++)
 			{
@@ -389,7 +422,10 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 				higher += x > pos;
 				tied += x == pos;
 			}
-			sum[k] += 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+			rr = 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+			sum[k] += rr;
+			d1[k] += rr - rr_off;
+			d2[k] += (rr - rr_off) * (rr - rr_off);
 		}
 		out->n_valid++;
 	}
@@ -400,16 +436,63 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 		if (out->mrr[k] > out->mrr[best])
 			best = k;
 	}
-	out->weight = out->n_valid > 0 ? xd_repeat_pop_ladder[best] : 0.0f;
+	out->weight = out->n_valid > 0 && counted ? xd_repeat_pop_ladder[best] : 0.0f;
+	if (decide && out->n_valid > 0)
+	{
+		double		n = (double) out->n_valid,
+					mean = d1[best] / n,
+					var = n > 1 ? (d2[best] - n * mean * mean) / (n - 1) : 0.0;
+
+		out->mrr_off = sum_off / n;
+		out->se_gain = var > 0.0 ? sqrt(var / n) : 0.0;
+	}
+decided:
+	out->term_kept = true;
+	if (decide)
+	{
+		out->decided = true;
+		/* no positive, no evidence: no term */
+		out->term_kept = out->n_valid > 0 &&
+			out->mrr[best] - out->mrr_off > XD_REPEAT_AUTO_MARGIN * out->se_gain;
+		if (!out->term_kept)
+		{
+			out->weight = 0.0f;
+			xd_repeat_apply(model, XD_REPEAT_OFF);
+			if (second)
+				xd_repeat_apply(second, XD_REPEAT_OFF);
+		}
+	}
 	/* a blend's two fits carry it alike: their mix adds it once */
-	st = xd_model_set_repeat_pop(model, table, out->weight);
-	if (st == XD_OK && second)
-		st = xd_model_set_repeat_pop(second, table, out->weight);
+	if (out->weight > 0.0f)
+	{
+		st = xd_model_set_repeat_pop(model, table, out->weight);
+		if (st == XD_OK && second)
+			st = xd_model_set_repeat_pop(second, table, out->weight);
+	}
+	else
+		st = XD_OK;
 done:
 	free(s);
+	free(s0);
 	free(g);
 	free(t);
 	free(c);
 	xd_batch_free(&b);
 	return st;
+}
+
+xd_status
+xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_cold *table,
+						const xd_dataset *ds, const xd_train_opts *o,
+						xd_repeat_pop_calibration *out)
+{
+	return xd_repeat_pop_rank(model, second, a, table, ds, o, false, out);
+}
+
+xd_status
+xd_repeat_auto_decide(xd_model *model, xd_model *second, float a, const xd_cold *table,
+					  const xd_dataset *ds, const xd_train_opts *o,
+					  xd_repeat_pop_calibration *out)
+{
+	return xd_repeat_pop_rank(model, second, a, table, ds, o, true, out);
 }
