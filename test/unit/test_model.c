@@ -176,11 +176,12 @@ XD_TEST(model_workspace_bytes_counts_every_array)
  * DRR's residual forward (eq. 19) through xd_sgemm_rows_nt gives every
  * float of the one-call product it replaced, R x as one cblas_sgemm with R
  * transposed, then x + tanh(. + r): below and above the row block, on the
- * widths the helper blocks (16, 32, 64) and one it leaves alone (40).
+ * widths the helper blocks (16, 32, 64) and one it leaves alone (40), up to
+ * validation's 4,040 rows (40 positives of 101 candidates).
  */
 XD_TEST(residual_forward_matches_one_call_product)
 {
-	static const int ns[] = {7, 192, 193, 500, 768, 1601};
+	static const int ns[] = {7, 192, 193, 500, 768, 1601, 4040};
 	static const int ws[] = {16, 32, 40, 64};
 	xd_rng		rng;
 	int			bad = 0;
