@@ -42,7 +42,9 @@
  * distinct training items (option cold_min, xd_cold_min_compare), on the
  * target's too with --targets, and with --cold-min-test on the test split
  * beside validation; --valid-lambda chooses the support-first blend probe's
- * lambda on validation (valid_lambda; `gap` lines); --targets
+ * lambda on validation (valid_lambda; `gap` lines), and the co-occurrence
+ * probe's per kind (`cooc` lines, docs/cold-start.md: An item co-occurrence
+ * prior; without it their `valid` columns read cmml's); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
