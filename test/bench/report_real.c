@@ -86,6 +86,7 @@
 #include "xdrec/rng.h"
 #include "xdrec/transfer.h"
 #include "blend.h"
+#include "repeat_pop.h"
 #include "real_view.h"
 #include "report_common.h"
 
@@ -1051,10 +1052,9 @@ static float al_served_w[MAX_DOMAINS][MAX_SEEDS];
 static bool al_decided_kept[MAX_DOMAINS][MAX_SEEDS];
 
 /*
- * The served term (train.h, xd_repeat_pop_calibrate): the lifted product's
- * pick (a blend's two fits alike) with the weight chosen on validation from
- * the table a target's cold module counts (cold.h: its training rows, no
- * joint cell, as xdrec.adapt's module by default), then taken off again.
+ * The served term (repeat_pop.h): the lifted product's pick (a blend's two
+ * fits alike) with the weight chosen on validation from the table a
+ * target's cold module counts, then taken off again.
  */
 static void
 run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
@@ -1069,14 +1069,8 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 				tex;
 
 	auto_product_pick(ds, fits, o, &pr, &chosen);
-	CHECK(xd_cold_new(&pr.model->cfg, xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ?
-					  &ds->enc.schema : NULL, ds->n_items, false, XD_COLD_HIDDEN,
-					  xd_model_max_rows(pr.model), &table));
-	if (table->prior_N)
-		CHECK(xd_cold_prior_count(table, ds));
+	table = served_repeat_pop(&pr, ds, &cal);
 	xd_train_opts_default(&to, &pr.model->cfg);
-	CHECK(xd_repeat_pop_calibrate(pr.model, pr.blend ? pr.blend->model : NULL, pr.blend_a,
-								  table, ds, &to, &cal));
 	eval_test(ds, xd_transfer_score, &pr, &al[k][AL_POP_SERVED][s], &tn, &tex);
 	al[k][AL_POP_SERVED][s].chosen = chosen;
 	al_served_w[k][s] = cal.weight;
@@ -1102,10 +1096,7 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 	/* every lift as calibrated again (the decision took the pick's off where it lost) */
 	fits_lift(fits, false);
 	fits_lift(fits, true);
-	CHECK(xd_model_set_repeat_pop(pr.model, NULL, 0.0f));
-	if (pr.blend)
-		CHECK(xd_model_set_repeat_pop(pr.blend->model, NULL, 0.0f));
-	xd_cold_free(table);
+	served_repeat_pop_off(&pr, table);
 }
 static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
 
