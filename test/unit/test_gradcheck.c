@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "mmt/model_int.h"
 #include "unit.h"
 #include "xdrec/core.h"
 
@@ -36,6 +37,7 @@ typedef struct gc_case
 	bool		term;			/* with gc_quad_term as an extra loss term */
 	bool		weighted;		/* rows weighted in [0.2, 2) (batch.h) */
 	bool		repeat;			/* the repeat term (core.h), rows with history */
+	int			P;				/* positives in the batch; 0: 5 */
 } gc_case;
 
 /*
@@ -77,7 +79,7 @@ gc_run(const gc_case *gc)
 	xd_batch	b;
 	xd_rng		rng;
 	xd_rng		drop_rng;
-	int			P = 5;
+	int			P = gc->P > 0 ? gc->P : 5;
 	int			n_users = 6;
 	int			n_items = 7;
 	double		loss;
@@ -131,7 +133,11 @@ gc_run(const gc_case *gc)
 	}
 
 	{
-		gc_opts		opts = {gc->dropout, false, false};
+		/*
+		 * many rows put more ReLU inputs within eps of their kink: one-sided
+		 * quotients too there, as DRR's check does
+		 */
+		gc_opts		opts = {gc->dropout, gc->P > 0, false};
 		int			checked_residual;
 
 		bad = gc_check_params(model, &cfg, &b, &drop_rng, &opts, &checked, &checked_residual);
@@ -146,7 +152,7 @@ gc_run(const gc_case *gc)
 #define GC_TEST(name, fb, var, mm, mi, mh, ma, beta, drop) \
 	XD_TEST(name) \
 	{ \
-		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false, false, false}; \
+		gc_case		gc = {fb, var, mm, mi, mh, ma, beta, drop, false, false, false, 0}; \
 		gc_run(&gc); \
 	}
 
@@ -186,7 +192,7 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
 	XD_CHECK(xd_model_find_param(model, "ctx.W1") != NULL);
 	xd_model_free(model);
 	{
-		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false, false, false};
+		gc_case		gc = {XD_IMPLICIT, XD_VARIANT_MMT, true, 0, 0, 7, 0.0f, false, false, false, false, 0};
 
 		gc_run(&gc);
 	}
@@ -199,8 +205,8 @@ XD_TEST(gradcheck_one_kind_has_no_residual)
  */
 XD_TEST(gradcheck_extra_loss_term)
 {
-	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true, false, false};
-	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true, false, false};
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, true, false, false, 0};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, true, true, false, false, 0};
 
 	gc_run(&imp);
 	gc_run(&exp);
@@ -212,8 +218,8 @@ XD_TEST(gradcheck_extra_loss_term)
  */
 XD_TEST(gradcheck_row_weights)
 {
-	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false, false, true, false};
-	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.7f, false, false, true, false};
+	gc_case		imp = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, false, false, true, false, 0};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.7f, false, false, true, false, 0};
 
 	gc_run(&imp);
 	gc_run(&exp);
@@ -226,9 +232,28 @@ XD_TEST(gradcheck_row_weights)
  */
 XD_TEST(gradcheck_repeat_term)
 {
-	gc_case		plain = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, false, false, true};
-	gc_case		mixed = {XD_IMPLICIT, XD_VARIANT_FMT, false, 3, 2, 2, 0.7f, true, true, true, true};
+	gc_case		plain = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, false, false, true, 0};
+	gc_case		mixed = {XD_IMPLICIT, XD_VARIANT_FMT, false, 3, 2, 2, 0.7f, true, true, true, true, 0};
 
 	gc_run(&plain);
 	gc_run(&mixed);
+}
+
+/*
+ * Batches past one block of rows (XD_SGEMM_GRAD_BLOCK, model_int.h): the
+ * weights' gradients dz^T x are then summed block by block
+ * (xd_sgemm_rows_tn), every shared tensor's included; 120 rows (two blocks),
+ * 210 (three, the last partial) and 120 explicit rows, with every option of
+ * the checks above on in the first.
+ */
+XD_TEST(gradcheck_row_blocks)
+{
+	gc_case		all = {XD_IMPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.7f, true, true, true, true, 40};
+	gc_case		fmt = {XD_IMPLICIT, XD_VARIANT_FMT, true, 3, 2, 2, 0.0f, false, false, false, false, 70};
+	gc_case		exp = {XD_EXPLICIT, XD_VARIANT_MMT, true, 3, 2, 2, 0.0f, false, false, false, false, 120};
+
+	XD_CHECK(3 * all.P > XD_SGEMM_GRAD_BLOCK && exp.P > XD_SGEMM_GRAD_BLOCK);
+	gc_run(&all);
+	gc_run(&fmt);
+	gc_run(&exp);
 }

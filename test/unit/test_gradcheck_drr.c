@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "mmt/model_int.h"
 #include "unit.h"
 #include "xdrec/core.h"
 #include "xdrec/dist_encoder.h"
@@ -27,6 +28,7 @@ typedef struct drr_case
 	int			n_ctx_layers;
 	bool		frozen;
 	float		lambda_kl;		/* 0: residuals only */
+	int			P;				/* positives in the batch; 0: 5 */
 } drr_case;
 
 static void
@@ -46,7 +48,7 @@ drr_run(const drr_case *dc)
 	xd_batch	b;
 	xd_rng		rng;
 	xd_rng		drop_rng;
-	int			P = 5;
+	int			P = dc->P > 0 ? dc->P : 5;
 	int			n_users = 6;
 	int			n_items = 7;
 	double		loss;
@@ -128,7 +130,7 @@ drr_run(const drr_case *dc)
 #define DRR_TEST(name, fb, var, lc, frozen, lambda) \
 	XD_TEST(name) \
 	{ \
-		drr_case	dc = {fb, var, lc, frozen, lambda}; \
+		drr_case	dc = {fb, var, lc, frozen, lambda, 0}; \
 		drr_run(&dc); \
 	}
 
@@ -151,3 +153,16 @@ DRR_TEST(gradcheck_drr_residual_mmt_frozen, XD_IMPLICIT, XD_VARIANT_MMT, 2, true
 DRR_TEST(gradcheck_drr_kl_all, XD_IMPLICIT, XD_VARIANT_MMT, 2, false, 0.5f)
 /* no context layer: no x^1, the item and user residuals only */
 DRR_TEST(gradcheck_drr_no_ctx_layer, XD_IMPLICIT, XD_VARIANT_MMT, 0, true, 0.5f)
+
+/*
+ * 120 rows, past one block (XD_SGEMM_GRAD_BLOCK): the residuals' and every
+ * shared tensor's gradients summed block by block (xd_sgemm_rows_tn), with
+ * the KL terms of eq. 22
+ */
+XD_TEST(gradcheck_drr_row_blocks)
+{
+	drr_case	dc = {XD_IMPLICIT, XD_VARIANT_MMT, 2, false, 0.5f, 40};
+
+	XD_CHECK(3 * dc.P > XD_SGEMM_GRAD_BLOCK);
+	drr_run(&dc);
+}

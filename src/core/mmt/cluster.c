@@ -234,8 +234,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 			/* db += dz^T 1 */
 			cblas_sgemv(CblasRowMajor, CblasTrans, n, d, 1.0f, dh, d,
 						ws->ones, 1, 1.0f, gb, 1);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, d, n,
-						1.0f, dh, d, t->h[l], d, 1.0f, t->W[l]->g, d);
+			xd_sgemm_rows_tn(n, d, d, dh, t->h[l], t->W[l]->g);
 		}
 		xd_sgemm_rows_nn(n, d, d, dh, t->W[l]->w, 0.0f, dnext);
 		/* dh now free: keep the two scratch buffers apart from d_top */
@@ -282,8 +281,7 @@ xd_tower_backward(xd_model *model, xd_tower *t, int n)
 			xd_gate_backward(dh + o, e, t->gate + o, gE, dz + o, d);
 		}
 		if (!frozen)
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, m, n,
-						1.0f, dz, d, cstar, m, 1.0f, t->Wc->g, m);
+			xd_sgemm_rows_tn(n, d, m, dz, cstar, t->Wc->g);
 		/* dc* matters to M1's weights or, frozen, to a residual on x^1 */
 		if (!frozen || (model->adapt && model->adapt->has_ctx))
 			xd_sgemm_rows_nn(n, m, d, dz, t->Wc->w, 1.0f, ws->d_cstar);

@@ -63,8 +63,7 @@ xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 	}
 	for (int i = 0; i < n; i++)
 		xd_add_inplace(r->g, dz + (size_t) i * w, w);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n,
-				1.0f, dz, w, pre, w, 1.0f, R->g, w);
+	xd_sgemm_rows_tn(n, w, w, dz, pre, R->g);
 	if (want_dx)
 		xd_sgemm_rows_nn(n, w, w, dz, R->w, 1.0f, dx);
 }
@@ -354,8 +353,7 @@ xd_context_backward(xd_model *model, int n)
 						ws->ones, 1, 1.0f, gb, 1);
 		}
 		/* dW^l += dz^T x^(l-1), over the batch */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n,
-					1.0f, dcur, m, xp, m, 1.0f, W->g, m);
+		xd_sgemm_rows_tn(n, m, m, dcur, xp, W->g);
 		if (need_dprev)
 		{
 			xd_sgemm_rows_nn(n, m, m, dcur, W->w, 0.0f, dnext);
@@ -390,8 +388,7 @@ xd_context_backward(xd_model *model, int n)
 		float	   *gbm = sh->mm_b->g;
 
 		xd_tanh_scale_backward_rows(dcur, T, s, gs, gbm, n, m);
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n,
-					1.0f, dcur, m, ws->c, m, 1.0f, sh->mm_W->g, m);
+		xd_sgemm_rows_tn(n, m, m, dcur, ws->c, sh->mm_W->g);
 		xd_mm_zero_diag(&model->cfg, sh->mm_W->g);
 	}
 }

@@ -788,6 +788,21 @@ xd_sgemm_rows_nt(int n, int nc, int k, const float *A, const float *B, float *C,
 	xd_sgemm_rows_nn(n, nc, k, A, wt, 0.0f, C);
 }
 
+void
+xd_sgemm_rows_tn(int n, int nc, int k, const float *A, const float *B, float *C)
+{
+	int			block = (size_t) nc * k <= XD_SGEMM_GRAD_MAX_CELLS ?
+		XD_SGEMM_GRAD_BLOCK : n;
+
+	for (int start = 0; start < n; start += block)
+	{
+		int			rows = n - start < block ? n - start : block;
+
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nc, k, rows, 1.0f,
+					A + (size_t) start * nc, nc, B + (size_t) start * k, k, 1.0f, C, k);
+	}
+}
+
 int
 xd_model_max_rows(const xd_model *model)
 {
