@@ -322,6 +322,27 @@ SELECT r.m AS model, r.d AS domain,
        (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('cold.rep.W', 'cold.rep.b') AND w.chunk = 0) AS cold_rho_tensors
 FROM rep_auto r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint
 ORDER BY 1, 2;
+-- below the share train fits the lift all the same and validation decides
+-- it: kept only when the lift with its best popularity weight beats no term
+-- by more than one paired s.e. rep_up's source repeats no pair, so no
+-- validation positive is the user's own item and the lift cannot pay: no
+-- term kept, and the version above is what such a domain always stored (no
+-- rep or cold rho tensors). The lift's own calibration ran, so its record
+-- ("kept": "off" above) is in the summary. At or above the share: no decision.
+SELECT r.m AS model, r.d AS domain,
+       (r.j->'repeat_auto'->>'decided')::boolean AS decided,
+       (r.j->'repeat_auto'->>'term_kept')::boolean AS term_kept,
+       (r.j->'repeat_auto'->>'valid_mrr_lift')::float8 <= (r.j->'repeat_auto'->>'valid_mrr_off')::float8 AS lift_not_better,
+       (r.j->'repeat_auto'->>'valid_mrr_off')::float8 > 0 AS off_ranked,
+       (r.j->'repeat_auto'->>'se')::float8 >= 0 AS se_read,
+       (r.j->'repeat_auto'->>'n')::int > 0 AS positives,
+       r.j->'repeat_pop' IS NULL AS no_repeat_pop,
+       v.encoder->'repeat_pop' IS NULL AS no_pop_recorded,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor LIKE '%rep.%' AND w.chunk = 0) AS any_rep_tensors
+FROM rep_auto r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint
+WHERE r.d = 'd0'
+ORDER BY 1;
+
 -- both targets serve (their versions read back), seen items kept where the
 -- domain repeats, with the lift first
 SELECT m AS model, count(*) AS ranked,
@@ -333,6 +354,18 @@ GROUP BY m ORDER BY m;
 SELECT xdrec.alter_model('rep_up', options => '{"repeat": false}')->>'repeat' AS altered;
 SELECT j->'repeat_auto' IS NULL AS no_auto_record, j->'repeat' IS NULL AS no_calibration
 FROM (SELECT xdrec.adapt('rep_up', 'd1', 'drr', deploy => 'never') AS j) x;
+-- the decided source that kept no term is the fit without one: trained
+-- again with repeat false (no lift fitted, nothing decided), every stored
+-- tensor is the same bytes and the validation and test metrics are equal
+SET client_min_messages = warning;
+CREATE TEMP TABLE rep_false AS SELECT xdrec.train('rep_up', 'd0', deploy => 'never') AS j;
+RESET client_min_messages;
+SELECT f.j->'repeat_auto' IS NULL AS no_auto_record,
+       f.j->'best_valid' = a.j->'best_valid' AS same_validation, f.j->'test' = a.j->'test' AS same_test,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = (f.j->>'version')::bigint) AS tensor_chunks,
+       (SELECT count(*) FROM xdrec.weight w JOIN xdrec.weight x ON x.tensor = w.tensor AND x.chunk = w.chunk AND x.data = w.data
+        WHERE w.version_id = (f.j->>'version')::bigint AND x.version_id = (a.j->>'version')::bigint) AS same_bytes
+FROM rep_false f, rep_auto a WHERE a.m = 'rep_up' AND a.d = 'd0';
 SELECT xdrec.drop_model('rep_up') IS NOT NULL AS up_dropped, xdrec.drop_model('rep_down') IS NOT NULL AS down_dropped;
 DROP TABLE gen_once, gen_up, gen_down;
 SELECT xdrec.drop_model('g');

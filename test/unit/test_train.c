@@ -903,7 +903,33 @@ XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
 	xd_repeat_apply(model, XD_REPEAT_FIRST);
 	XD_REQUIRE(xd_repeat_pop_calibrate(model, NULL, 0.0f, helps, once, &o, &cal) == XD_OK);
 	XD_CHECK(!cal.decided && cal.term_kept && br->w[0] == 1000.0f);
+	/*
+	 * not kept, served (xdrec.train): the term leaves the model, which then
+	 * ranks as it did with the term off and holds two tensors fewer
+	 */
+	{
+		int			n_params = model->n_params;
+		double		with_off,
+					dropped;
+		int64_t		n;
+
+		xd_repeat_apply(model, XD_REPEAT_OFF);
+		XD_REQUIRE(xd_train_validate(model, once, &o, &with_off, &n, NULL) == XD_OK);
+		XD_REQUIRE(xd_model_set_repeat_pop(model, helps, 1.0f) == XD_OK);
+		XD_REQUIRE(xd_model_drop_repeat(model) == XD_OK);
+		XD_CHECK(!xd_model_has_repeat(model) && !model->cfg.repeat && !model->cfg.repeat_lift);
+		XD_CHECK(model->n_params == n_params - 2 && model->domain->n_params == 2);
+		XD_CHECK(xd_model_find_param(model, "rep.b") == NULL && model->rep_pop_w == 0.0f);
+		XD_REQUIRE(xd_train_validate(model, once, &o, &dropped, &n, NULL) == XD_OK);
+		XD_CHECK(dropped == with_off && n > 0);
+		/* nothing left to drop */
+		XD_CHECK(xd_model_drop_repeat(model) == XD_OK && model->n_params == n_params - 2);
+	}
 	xd_cold_free(helps);
+	xd_model_free(model);
+	/* a learned term is trained with the model: never dropped */
+	XD_REQUIRE((model = repeat_model(once, true, false, 0, &o, &res)) != NULL);
+	XD_CHECK(xd_model_drop_repeat(model) == XD_EINVAL && xd_model_has_repeat(model));
 	xd_model_free(model);
 	xd_dataset_free(once);
 	xd_generated_free(g);

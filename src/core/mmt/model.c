@@ -489,6 +489,32 @@ xd_domain_free(xd_domain *dom)
 	free(dom);
 }
 
+xd_status
+xd_model_drop_repeat(xd_model *model)
+{
+	xd_domain  *dom = model->domain;
+	int			k = 0;
+
+	if (!xd_model_has_repeat(model))
+		return XD_OK;
+	/* rep.w and rep.b are the domain's last two tensors (xd_domain_new) */
+	if (!model->cfg.repeat_lift || !model->owns_domain || dom->n_params < 2 ||
+		dom->w_R != &dom->params[dom->n_params - 2] || dom->b_R != &dom->params[dom->n_params - 1])
+		return XD_EINVAL;
+	for (int i = 0; i < model->n_params; i++)
+		if (model->params[i] != dom->w_R && model->params[i] != dom->b_R)
+			model->params[k++] = model->params[i];
+	model->n_params = k;
+	xd_param_release(dom->w_R);
+	xd_param_release(dom->b_R);
+	dom->n_params -= 2;
+	dom->w_R = dom->b_R = NULL;
+	model->cfg.repeat = model->cfg.repeat_lift = false;
+	model->rep_pop_w = 0.0f;
+	model->rep_pop = NULL;
+	return XD_OK;
+}
+
 /* ---------------------------------------------------------------- workspace */
 
 #define XD_WS_ARRAYS(X) \

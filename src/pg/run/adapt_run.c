@@ -434,7 +434,7 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 			xd_config  *cfg = &run->src->model->shared->cfg;
 
 			cfg->repeat_auto = true;
-			run->repeat_auto = xdpg_fit_repeat_auto(cfg, run->guard->ds);
+			run->repeat_auto = xdpg_fit_repeat_auto(cfg, run->guard->ds, NULL);
 		}
 		st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
 		xdpg_check_status(st, "adapting");
@@ -667,7 +667,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
-	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds);
+	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds, NULL);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &res->cfg, &run->rpop);
 	xdpg_cold_fit_json(&summary, run->cold);
