@@ -366,6 +366,33 @@ SELECT f.j->'repeat_auto' IS NULL AS no_auto_record,
        (SELECT count(*) FROM xdrec.weight w JOIN xdrec.weight x ON x.tensor = w.tensor AND x.chunk = w.chunk AND x.data = w.data
         WHERE w.version_id = (f.j->>'version')::bigint AND x.version_id = (a.j->>'version')::bigint) AS same_bytes
 FROM rep_false f, rep_auto a WHERE a.m = 'rep_up' AND a.d = 'd0';
+-- a domain below the share where the lift pays: the source's rows once
+-- each plus about a tenth of its repeated rows (a 13% share); its users
+-- come back to their items on validation, so the lift with its weight beats
+-- no term by more than one s.e., and the version carries the lift (rep
+-- tensors, the cold module's rho and floor, repeat_pop) as "lift" does
+CREATE TABLE gen_few AS
+SELECT g.* FROM gen g
+JOIN (SELECT ctid AS c, row_number() OVER (PARTITION BY user_key, item_key ORDER BY ctid) AS k
+      FROM gen WHERE domain = 'd0') n ON g.ctid = n.c
+WHERE n.k = 1 OR abs(hashint8(g.user_key::bigint * 1000 + g.item_key::bigint * 7 + n.k)) % 1000 < 100;
+SELECT xdrec.create_model('rep_few', 'gen_few', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1}') > 0 AS created;
+CREATE TEMP TABLE rep_few AS SELECT xdrec.train('rep_few', 'd0') AS j;
+SELECT (j->'repeat_auto'->>'repeat_share')::float8 < 0.25 AS below_share,
+       j->'repeat_auto'->>'applied' AS applied,
+       (j->'repeat_auto'->>'decided')::boolean AS decided,
+       (j->'repeat_auto'->>'term_kept')::boolean AS term_kept,
+       (j->'repeat_auto'->>'valid_mrr_lift')::float8 - (j->'repeat_auto'->>'valid_mrr_off')::float8
+         > (j->'repeat_auto'->>'se')::float8 AS beyond_one_se,
+       v.encoder->'config'->>'repeat' AS recorded,
+       j->'repeat_pop' IS NOT NULL AS pop_chosen,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('rep.w', 'rep.b') AND w.chunk = 0) AS rep_tensors,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('cold.rep.W', 'cold.rep.b') AND w.chunk = 0) AS cold_rho_tensors
+FROM rep_few x JOIN xdrec.version v ON v.id = (x.j->>'version')::bigint;
+SELECT xdrec.drop_model('rep_few') IS NOT NULL AS few_dropped;
+DROP TABLE gen_few;
+
 SELECT xdrec.drop_model('rep_up') IS NOT NULL AS up_dropped, xdrec.drop_model('rep_down') IS NOT NULL AS down_dropped;
 DROP TABLE gen_once, gen_up, gen_down;
 SELECT xdrec.drop_model('g');
