@@ -411,6 +411,24 @@ SELECT (SELECT array_agg(score ORDER BY rank) FROM xdrec.rank('cm', :few_user, '
 	   current_setting('xdrec.served_as') AS served_as;
 SELECT s1.served_warm - s0.served_warm AS warm, s1.served_cold - s0.served_cold AS cold
 FROM cs0 s0 JOIN xdrec.cache_stats s1 USING (model, domain, version);
+-- a role that may rank but not read the relation: the warm path serves
+-- that user (no read, no error), in rank and rank_many; the owner's next
+-- call is served cold again
+DROP ROLE IF EXISTS xd_cold_ranker;
+CREATE ROLE xd_cold_ranker;
+GRANT USAGE ON SCHEMA xdrec TO xd_cold_ranker;
+SELECT xdrec.grant('cm', 'xd_cold_ranker');
+SET ROLE xd_cold_ranker;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('cm', ARRAY[:few_user], '{"hour": 12}', 5);
+RESET ROLE;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT xdrec.revoke('cm', 'xd_cold_ranker');
+REVOKE USAGE ON SCHEMA xdrec FROM xd_cold_ranker;
+DROP ROLE xd_cold_ranker;
 -- a recorded bound that is not one is refused on load
 \c
 \i sql/include/try.sql

@@ -156,17 +156,81 @@ XD_TEST(model_param_names)
  * implicit): per row 5m + 7d + 6 floats of scratch (with the repeat term's
  * r(c)), x and a (5m), the towers' h (6d) and one hidden layer's dropout
  * masks (2d), 166 in all; DRR adds
- * 3m + 6d + max(m, d) = 64.
+ * 3m + 6d + max(m, d) = 64. Beside the rows, the workspace struct with its
+ * 64 kB of transposed weights (xd_sgemm_rows_nt's scratch).
  */
 XD_TEST(model_workspace_bytes_counts_every_array)
 {
 	xd_config	cfg;
+	size_t		fixed = sizeof(xd_workspace);
 
+	XD_CHECK(fixed >= XD_SGEMM_WT_FLOATS * sizeof(float));
 	tm_config(&cfg, XD_IMPLICIT, 1);
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 166 * sizeof(float));
-	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (166 + 64) * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 3 * 166 * sizeof(float) + fixed);
+	XD_CHECK(xd_model_workspace_bytes(&cfg, true) == 3 * (166 + 64) * sizeof(float) + fixed);
 	tm_config(&cfg, XD_EXPLICIT, 256);
-	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 166 * sizeof(float));
+	XD_CHECK(xd_model_workspace_bytes(&cfg, false) == 256 * 166 * sizeof(float) + fixed);
+}
+
+/*
+ * DRR's residual forward (eq. 19) through xd_sgemm_rows_nt gives every
+ * float of the one-call product it replaced, R x as one cblas_sgemm with R
+ * transposed, then x + tanh(. + r): below and above the row block, on the
+ * widths the helper blocks (16, 32, 64) and one it leaves alone (40), up to
+ * validation's 4,040 rows (40 positives of 101 candidates).
+ */
+XD_TEST(residual_forward_matches_one_call_product)
+{
+	static const int ns[] = {7, 192, 193, 500, 768, 1601, 4040};
+	static const int ws[] = {16, 32, 40, 64};
+	xd_rng		rng;
+	int			bad = 0;
+
+	xd_rng_seed(&rng, 29);
+	for (size_t wi = 0; wi < sizeof(ws) / sizeof(ws[0]); wi++)
+		for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
+		{
+			int			n = ns[ni],
+						w = ws[wi];
+			size_t		nw = (size_t) n * w;
+			float	   *Rw = malloc(sizeof(float) * w * w),
+					   *rw = malloc(sizeof(float) * w),
+					   *x = malloc(sizeof(float) * nw),
+					   *x_ref = malloc(sizeof(float) * nw),
+					   *pre = malloc(sizeof(float) * nw),
+					   *T = malloc(sizeof(float) * nw),
+					   *T_ref = malloc(sizeof(float) * nw),
+					   *wt = malloc(sizeof(float) * XD_SGEMM_WT_FLOATS);
+			xd_param	R = {.rows = w, .cols = w, .w = Rw},
+						r = {.rows = 1, .cols = w, .w = rw};
+
+			XD_REQUIRE(Rw && rw && x && x_ref && pre && T && T_ref && wt);
+			for (int i = 0; i < w * w; i++)
+				Rw[i] = xd_rng_uniform(&rng) - 0.5f;
+			for (int i = 0; i < w; i++)
+				rw[i] = 0.2f * (xd_rng_uniform(&rng) - 0.5f);
+			for (size_t i = 0; i < nw; i++)
+				x[i] = x_ref[i] = 2.0f * xd_rng_uniform(&rng) - 1.0f;
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, w, w, 1.0f,
+						x_ref, w, Rw, w, 0.0f, T_ref, w);
+			xd_tanh_residual_rows(T_ref, rw, x_ref, NULL, x_ref, n, w);
+			xd_residual_forward(&R, &r, x, pre, T, n, w, wt);
+			if (memcmp(T, T_ref, sizeof(float) * nw) != 0 ||
+				memcmp(x, x_ref, sizeof(float) * nw) != 0)
+			{
+				printf("  n = %d, w = %d: not the one call's floats\n", n, w);
+				bad++;
+			}
+			free(Rw);
+			free(rw);
+			free(x);
+			free(x_ref);
+			free(pre);
+			free(T);
+			free(T_ref);
+			free(wt);
+		}
+	XD_CHECK(bad == 0);
 }
 
 XD_TEST(model_init_statistics)

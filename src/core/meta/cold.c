@@ -911,7 +911,7 @@ xd_cold_tower(xd_cold *c, xd_model *model, const xd_cold_task *t, const float *g
 	}
 	if (model->adapt)
 		xd_residual_forward(model->adapt->R_U, model->adapt->r_U, w->h[0], w->pre0,
-							w->T0, n, d);
+							w->T0, n, d, model->ws->wt);
 	for (int l = 0; l < c->n_layers; l++)
 	{
 		const float *gm = t->gamma + (size_t) l * d;

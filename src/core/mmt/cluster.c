@@ -81,7 +81,8 @@ xd_tower_forward(xd_model *model, xd_tower *t, int n, bool dropout, xd_rng *rng)
 	}
 	/* DRR: e~' = e~ + tanh(R e~ + r) before the tower (eq. 19) */
 	if (t->R)
-		xd_residual_forward(t->R, t->r, t->h[0], t->res_pre, t->res_T, n, d);
+		xd_residual_forward(t->R, t->r, t->h[0], t->res_pre, t->res_T, n, d,
+							model->ws->wt);
 
 	xd_tower_layers(model, t, n, dropout, rng);
 }
@@ -177,7 +178,7 @@ xd_cluster_rows_forward(xd_model *model, bool user, const float *E, const int32_
 			hr[k] = e[k] * g[k];
 	}
 	if (t.R)
-		xd_residual_forward(t.R, t.r, h0, t.res_pre, t.res_T, n, d);
+		xd_residual_forward(t.R, t.r, h0, t.res_pre, t.res_T, n, d, model->ws->wt);
 	xd_tower_layers(model, &t, n, false, NULL);
 }
 

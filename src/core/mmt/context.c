@@ -26,14 +26,13 @@ xd_mm_zero_diag(const xd_config *cfg, float *W)
 
 void
 xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
-					float *pre, float *T, int n, int w)
+					float *pre, float *T, int n, int w, float *wt)
 {
 	size_t		nw = (size_t) n * w;
 
 	/* eq. 19, DESIGN.md section 4: x' = x + tanh(R x + r) */
 	memcpy(pre, x, sizeof(float) * nw);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, w, w,
-				1.0f, pre, w, R->w, w, 0.0f, T, w);
+	xd_sgemm_rows_nt(n, w, w, pre, R->w, T, wt);
 	/* with R = 0, r = 0: tanh(0) = 0 exactly, x' = x bit for bit */
 	xd_tanh_residual_rows(T, r->w, x, NULL, x, n, w);
 }
@@ -255,7 +254,7 @@ xd_context_forward(xd_model *model, int n)
 	/* DRR (DESIGN.md section 4): x^1 gets its residual before layer 2 */
 	if (LC > 0 && model->adapt && model->adapt->has_ctx)
 		xd_residual_forward(model->adapt->R_C, model->adapt->r_C, ws->x[1],
-							ws->res_x1, ws->res_TC, n, model->cfg.m);
+							ws->res_x1, ws->res_TC, n, model->cfg.m, ws->wt);
 	for (int l = 1; l < LC; l++)
 		xd_ctx_layer_forward(model, l, 0, n);
 }

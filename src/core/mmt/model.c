@@ -551,7 +551,14 @@ xd_model_workspace_bytes(const xd_config *cfg, bool with_adapt)
 		per_row += 2 * (LU - 1) * d;	/* dropout masks of the hidden layers */
 	if (with_adapt)
 		per_row += 3 * m + 6 * d + (m > d ? m : d);
-	return per_row * (size_t) workspace_cap(cfg) * sizeof(float);
+
+	/*
+	 * and the workspace itself, not per row: its 64 kB of transposed weights
+	 * (wt, xd_sgemm_rows_nt). Adam's table of bias corrections (optim.c, up
+	 * to 512 kB) is not counted: only training steps Adam and allocates it,
+	 * and a served version never trains.
+	 */
+	return per_row * (size_t) workspace_cap(cfg) * sizeof(float) + sizeof(xd_workspace);
 }
 
 xd_status

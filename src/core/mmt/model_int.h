@@ -166,13 +166,14 @@ void		xd_adam_table_free(struct xd_adam_table *tb);
 
 /*
  * context.c: the DRR residual x <- x + tanh(R x + r) over n rows of width w
- * (eq. 19): keeps x before it in pre and the tanh in T. Backward adds into
+ * (eq. 19): keeps x before it in pre and the tanh in T; R x through
+ * xd_sgemm_rows_nt with wt its scratch (the workspace's). Backward adds into
  * R->g, r->g and, with want_dx, turns dx (w.r.t. the output) into the
  * gradient w.r.t. the input, in place (else dx is left as it was: nothing
  * below learns); dz is scratch [n * w].
  */
 void		xd_residual_forward(const xd_param *R, const xd_param *r, float *x,
-								float *pre, float *T, int n, int w);
+								float *pre, float *T, int n, int w, float *wt);
 void		xd_residual_backward(xd_param *R, xd_param *r, float *dx,
 								 const float *pre, const float *T, float *dz,
 								 int n, int w, bool want_dx);

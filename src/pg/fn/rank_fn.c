@@ -417,9 +417,10 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 			cu = xdpg_popular_known_user(s, a->name, pstrdup(v->domain), user);
 		/*
 		 * a user with few training rows, where validation preferred the cold
-		 * path (option cold_min): from their rows, else warm
+		 * path (option cold_min): from their rows when the caller may read
+		 * them, else warm
 		 */
-		else if (v && xdpg_cold_min_applies(v, user))
+		else if (v && xdpg_cold_min_applies(v, user) && xdpg_cold_rows_readable(s))
 			cu = xdpg_cold_from_rows(s, a->name, pstrdup(v->domain), ut, ui, a->int_form, false);
 		/* no trained embedding: on_unknown says */
 		if (v == NULL && a->on_unknown == ON_UNKNOWN_SKIP)
@@ -692,6 +693,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	int		   *user_domain;	/* its domain's index, or one of the below */
 	char	  **popular_domain;	/* known to a domain served by popularity */
 	int		   *cold_min_domain;	/* ... with few rows (option cold_min) */
+	int			readable = -1;	/* xdpg_cold_rows_readable, asked once (-1: not yet) */
 	int32	   *user_ids;
 	Datum	   *out_items;
 	float	   *out_scores;
@@ -761,7 +763,8 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		}
 		for (user_domain[i] = 0; strcmp(domains[user_domain[i]], v->domain) != 0;)
 			user_domain[i]++;
-		if (xdpg_cold_min_applies(v, user_ids[i]))
+		if (xdpg_cold_min_applies(v, user_ids[i]) &&
+			(readable < 0 ? (readable = xdpg_cold_rows_readable(s)) : readable))
 		{
 			cold_min_domain[i] = user_domain[i];
 			user_domain[i] = MANY_COLD_MIN;

@@ -28,14 +28,17 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 
 #include "xdrec/cold.h"
 #include "serve/cold_user.h"
@@ -186,6 +189,30 @@ xdpg_cold_min_applies(const XdVersion *v, int32 user)
 {
 	return v->cold_min > 0 && v->cold != NULL && user >= 0 && user < v->users.n &&
 		v->seen_off[user + 1] - v->seen_off[user] < v->cold_min;
+}
+
+/*
+ * Whether the caller may read the model's relation (SELECT on it, or on
+ * every column), so that a trained user xdpg_cold_min_applies names may be
+ * served from their rows. Otherwise the warm path serves them, from the
+ * catalog alone, as it serves every trained user of a role that may rank
+ * but not read the interactions (docs/security.md), and as it serves one
+ * whose relation was dropped or renamed since training; the rows of a user
+ * the relation's row-level security hides read as none, warm too.
+ */
+bool
+xdpg_cold_rows_readable(XdServed *s)
+{
+	XdModelDef *md = xdpg_served_model(s);
+	Oid			relid;
+
+	if (md->relation == NULL)
+		return false;
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(md->relation)),
+							 NoLock, true);
+	return OidIsValid(relid) &&
+		(pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
+		 pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) == ACLCHECK_OK);
 }
 
 /* One more user ranked by v, as how (xdrec.cache_stats). */

@@ -43,6 +43,7 @@ extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const 
 										  Jsonb *history, bool popular_ok);
 extern bool xdpg_version_popular(const XdVersion *v);
 extern bool xdpg_cold_min_applies(const XdVersion *v, int32 user);
+extern bool xdpg_cold_rows_readable(XdServed *s);
 extern bool xdpg_cold_saw_new_item(const XdColdUser *cu, Datum key);
 extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
 extern XdColdUser *xdpg_popular_known_user(XdServed *s, const char *model, const char *domain,
