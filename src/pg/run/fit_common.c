@@ -382,34 +382,49 @@ xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_searc
  * Option repeat "auto" for a fit on ds: cfg's term resolved from the
  * domain's own repeat share (xd_config_repeat_from_data: the lift from a
  * quarter of repeated training rows up, none below). Returns whether the
- * option was "auto" (then the summary and the version say so). decide
- * (NULL: the share alone): below the share on implicit feedback, the lift
- * is fitted all the same and *decide set, for validation to keep it or
- * take it off (xdpg_fit_repeat_decide).
+ * option was "auto" (then the summary and the version say so). below
+ * (NULL: the share alone): set where the share gave no term on implicit
+ * feedback, for validation to decide the lift (train.h,
+ * xd_repeat_auto_decide): train fits it and decides right after the fit
+ * (xdpg_fit_repeat_decide), adapt adds it to the method kept
+ * (xd_transfer_repeat_decide).
  */
 bool
-xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *decide)
+xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *below)
 {
 	bool		resolved = xd_config_repeat_from_data(cfg, xd_dataset_repeat_share(ds));
 
-	if (decide)
-	{
-		*decide = resolved && !cfg->repeat && cfg->feedback == XD_IMPLICIT;
-		if (*decide)
-			cfg->repeat = cfg->repeat_lift = true;
-	}
+	if (below)
+		*below = resolved && !cfg->repeat && cfg->feedback == XD_IMPLICIT;
 	return resolved;
 }
 
 /*
- * ... the decision below the share (train.h, xd_repeat_auto_decide), on the
- * fitted model whose lift is calibrated, before anything is trained on it:
- * the popularity weights are ranked from a prior table counted as the
- * module's own (cold_train.c: the same prior, joint cell and rows; none
- * without option cold, as a "lift" fit then gets no weight), which is freed
- * here: the weight served is chosen again once the module is trained
- * (xdpg_fit_repeat_pop). Not kept: the term leaves the model and cfg
- * (xd_model_drop_repeat).
+ * The popularity table the decision ranks the weights with
+ * (xd_repeat_auto_table: the prior's table a cold module counts), or NULL
+ * without one: option cold off, or no module to serve the weight from (a
+ * target whose source version has none: cold_fit.c), as a "lift" fit then
+ * gets no weight.
+ */
+xd_cold *
+xdpg_fit_repeat_table(const XdModelDef *md, bool module, const xd_config *cfg,
+					  const xd_dataset *ds)
+{
+	xd_cold    *table = NULL;
+
+	if (md->cold && module)
+		xdpg_check_status(xd_repeat_auto_table(cfg, ds, &table),
+						  "counting the repeat decision's popularity table");
+	return table;
+}
+
+/*
+ * ... the decision below the share in train (train.h,
+ * xd_repeat_auto_decide), on the fitted model whose lift is calibrated,
+ * before anything is trained on it: the popularity weights are ranked from
+ * the table above, which is freed here: the weight served is chosen again
+ * once the module is trained (xdpg_fit_repeat_pop). Not kept: the term
+ * leaves the model and cfg (xd_model_drop_repeat).
  *
  * Why before the cold fit (and DRR's encoders): the module follows the warm term (cold.h: the
  * task's repeat weight rho, "cold.rep.W", and the own-items-first floor,
@@ -426,31 +441,19 @@ xdpg_fit_repeat_decide(xd_model *model, xd_config *cfg, const XdModelDef *md,
 					   xd_repeat_pop_calibration *out)
 {
 	xd_train_opts o;
-	xd_cold_opts co;
-	xd_cold    *table = NULL;
-	const xd_schema *prior;
-	xd_status	st = XD_OK;
+	xd_cold    *table = xdpg_fit_repeat_table(md, true, &model->cfg, ds);
+	xd_status	st;
 
 	xd_train_opts_default(&o, &model->cfg);
 	o.valid_max = md->val_sample;
 	o.hooks = *hooks;
-	xd_cold_opts_default(&co);
-	prior = co.prior && xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ? &ds->enc.schema : NULL;
-	if (md->cold && prior)
-	{
-		st = xd_cold_new_joint(&model->cfg, prior, co.joint, ds->n_items, false, co.hidden, 1,
-							   &table);
-		if (st == XD_OK && table->prior_N)
-			st = xd_cold_prior_count(table, ds);
-	}
-	if (st == XD_OK)
-		st = xd_repeat_auto_decide(model, NULL, 0.0f, table, ds, &o, out);
+	st = xd_repeat_auto_decide(model, NULL, 0.0f, table, ds, &o, out);
 	/* the table is borrowed by the weight: off before it goes */
 	if (st == XD_OK)
 		st = xd_model_set_repeat_pop(model, NULL, 0.0f);
 	if (st == XD_OK && !out->term_kept)
 	{
-		st = xd_model_drop_repeat(model);
+		st = xd_model_drop_repeat(model, false);
 		cfg->repeat = cfg->repeat_lift = false;
 	}
 	xd_cold_free(table);

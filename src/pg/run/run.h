@@ -70,7 +70,9 @@ extern void xdpg_fit_repeat_pop(xd_model *model, xd_model *second, float a,
 								xd_repeat_pop_calibration *out);
 extern void xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
 										const xd_repeat_pop_calibration *cal);
-extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *decide);
+extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *below);
+extern struct xd_cold *xdpg_fit_repeat_table(const XdModelDef *md, bool module,
+											 const xd_config *cfg, const xd_dataset *ds);
 extern bool xdpg_fit_repeat_decide(xd_model *model, xd_config *cfg, const XdModelDef *md,
 								   const xd_dataset *ds, const xd_hooks *hooks,
 								   xd_repeat_pop_calibration *out);

@@ -117,6 +117,9 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 				 errhint("MMT-Net learns how context drives interactions: declare at least one feature in create_model.")));
 	run->cfg = md->cfg;
 	run->repeat_auto = xdpg_fit_repeat_auto(&run->cfg, ds, &run->repeat_decide);
+	/* below the share: the lift fitted all the same, decided after the fit */
+	if (run->repeat_decide)
+		run->cfg.repeat = run->cfg.repeat_lift = true;
 	run->cfg.m = ds->enc.schema.m;
 	run->cfg.m_I = ds->enc.schema.m_I;
 	run->cfg.m_H = ds->enc.schema.m_H;
