@@ -19,7 +19,11 @@
  * DRR also run with the repeat term (core.h, a source trained with it), and
  * implicit views add full ranking with the user's own items allowed. The
  * blends (blend.h) mix target-only's scores with a transfer's, from the same
- * fits.
+ * fits. The product's row (auto with auto_blend, as xdrec.adapt deploys it)
+ * follows option repeat "auto" as adapt serves it: below the repeat share
+ * on implicit feedback the lift decided on validation on auto's pick
+ * (product_repeat_auto), which prints each decision and both test outcomes
+ * (REPEAT_AUTO lines) to stderr.
  *
  * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
@@ -2591,7 +2595,11 @@ main(int argc, char **argv)
 			"their time is the fits' and the blends' validation. \"auto as the product deploys "
 			"it\" is auto with option auto_blend (the default of xdrec.adapt): where auto keeps "
 			"target-only on a target of %d training rows or more, the a = %.1f blend of "
-			"target-only and auto's DRR fit; auto's time. The rows after it measure what "
+			"target-only and auto's DRR fit; auto's time; on an implicit target whose training "
+			"rows repeat a (user, item) pair less than a quarter of the time, option repeat "
+			"\"auto\" as xdrec.adapt serves it: the user's own items lifted (with popularity in "
+			"context among them) only where validation beats no term by more than one paired "
+			"standard error, decided on that pick. The rows after it measure what "
 			"could close the gaps (none is a product default): the a = 0.5 blend of target-only and DRR with "
 			"shared users from the source; \"the three-way blend\", the equal mix of "
 			"target-only, DRR (search: decay) and DRR (shared users), the three fits' time; and, "
