@@ -36,7 +36,7 @@
 #                            method and the heuristics on real public data,
 #                            6 seeds, each its own split (42, 1, 2, 3, 4, 5;
 #                            with XD_REAL_SPLIT_SEED=n every seed on split n;
-#                            XD_REAL_SEEDS=n: n seeds, 2..10; each seed adds
+#                            XD_REAL_SEEDS=n: n seeds, 2..20; each seed adds
 #                            a sixth of the time; the printed runs below keep
 #                            3 seeds) (test/real/fetch.sh fetches and checks
 #                            it first; not a test: CI cannot fetch; about 50 min,

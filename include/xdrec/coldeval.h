@@ -77,7 +77,14 @@ typedef struct xd_coldeval_opts
 	int			finetune_steps; /* 10 */
 	float		finetune_lr;	/* 0.05 */
 	uint64_t	seed;			/* the supports' negatives */
-	bool		probe_priors;	/* fill the result's blend cells (false) */
+	bool		probe_priors;	/* fill the result's blend and cooc cells (false) */
+	/*
+	 * with probe_priors, per held-out user the training id whose own rows
+	 * the co-occurrence prior leaves out (a trained user ranked as if cold,
+	 * so its training items do not vouch for themselves), -1 none; NULL:
+	 * none for every user
+	 */
+	const int32_t *cooc_self;
 	xd_hooks	hooks;			/* stop polled once per user */
 } xd_coldeval_opts;
 
@@ -129,6 +136,33 @@ typedef enum xd_cold_prior
 #define XD_COLD_N_LAMBDAS 4
 extern const double xd_cold_blend_lambdas[XD_COLD_N_LAMBDAS];	/* 0.1 .. 1 */
 
+/*
+ * A third probe prior (docs/cold-start.md, An item co-occurrence prior):
+ * item-kNN over the training rows. users(v) counts the training users with
+ * v among their distinct training items, users(v, s) those with both; the
+ * similarity is, by kind, the cosine of the items' binary user columns,
+ * users(v, s) / sqrt(users(v) users(s)), or the conditional share
+ * users(v, s) / users(s) (how often a user of s also chose v: popular items
+ * score higher); cooc(v) = the sum of sim(v, s) over the support's positive
+ * rows s. The cells hold cmml's standardised scores plus each lambda of
+ * xd_cold_cooc_lambdas times the standardised cooc, and at
+ * XD_COLD_COOC_ALONE cooc itself (pop_context breaking its ties: item-kNN as
+ * a heuristic). With cooc_self a user's own training rows are taken out of
+ * the counts. Items beyond XD_COLD_COOC_MAX_ITEMS leave the cells empty (an
+ * n_items^2 table).
+ */
+typedef enum xd_cold_cooc_kind
+{
+	XD_COLD_COOC_COSINE = 0,
+	XD_COLD_COOC_CONDITIONAL,
+	XD_COLD_N_COOC_KINDS
+} xd_cold_cooc_kind;
+
+#define XD_COLD_N_COOC_LAMBDAS 6
+extern const double xd_cold_cooc_lambdas[XD_COLD_N_COOC_LAMBDAS];	/* 0.25 .. 8 */
+#define XD_COLD_COOC_ALONE XD_COLD_N_COOC_LAMBDAS
+#define XD_COLD_COOC_MAX_ITEMS 4096
+
 typedef struct xd_coldeval_result
 {
 	int			n_ks;
@@ -143,6 +177,8 @@ typedef struct xd_coldeval_result
 	 * that the other misses (docs/cold-start.md, The K = 5 gap)
 	 */
 	int64_t		new_hits[XD_COLD_MAX_KS][2][2];
+	/* per kind, cmml + lambda cooc at each lambda, then cooc alone (above) */
+	xd_cold_cell cooc[XD_COLD_MAX_KS][XD_COLD_N_COOC_KINDS][XD_COLD_N_COOC_LAMBDAS + 1];
 	int64_t		n_cold_users;	/* evaluated (more than K_max rows) */
 	int64_t		n_warm_users;
 } xd_coldeval_result;

@@ -42,7 +42,9 @@
  * distinct training items (option cold_min, xd_cold_min_compare), on the
  * target's too with --targets, and with --cold-min-test on the test split
  * beside validation; --valid-lambda chooses the support-first blend probe's
- * lambda on validation (valid_lambda; `gap` lines); --targets
+ * lambda on validation (valid_lambda; `gap` lines), and the co-occurrence
+ * probe's per kind (`cooc` lines, docs/cold-start.md: An item co-occurrence
+ * prior; without it their `valid` columns read cmml's); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
@@ -338,6 +340,8 @@ typedef struct run_result
 	 * an index of xd_cold_blend_lambdas, -1 when none ranked better than cmml
 	 */
 	int			sf_lambda;
+	/* ... and the co-occurrence blend's per kind (xd_cold_cooc_lambdas), likewise */
+	int			cooc_lambda[XD_COLD_N_COOC_KINDS];
 	int			kept_by_loss;	/* the lowest validation loss */
 	double		train_seconds;
 	int			epochs;
@@ -464,6 +468,52 @@ print_gap(const world *w, uint64_t seed, const xd_coldeval_result *r, int sf_lam
 				(long long) nh[1][1], sf_lambda < 0 ? r->cell[k][XD_COLD_CMML].hit10 :
 				r->blend[k][XD_COLD_PRIOR_SUPPORT_FIRST][sf_lambda].hit10);
 	}
+}
+
+/* a cell's HitRate@10, on the repeat queries and on the others, for a `cooc` line */
+static void
+print_cell3(const char *name, const xd_cold_cell *c)
+{
+	fprintf(stderr, " %s %.4f %.4f %.4f", name, c->hit10, c->hit10_rep, c->hit10_new);
+}
+
+static const char *const cooc_kind_names[XD_COLD_N_COOC_KINDS] = {"cosine", "conditional"};
+
+/*
+ * The co-occurrence probe (coldeval.h, xd_cold_cooc_lambdas), one `cooc`
+ * line per seed, kind and K = 1, 5, 20 (docs/cold-start.md, An item
+ * co-occurrence prior): the kept variant's cmml, the heuristics, cooc alone,
+ * cmml + lambda cooc at the lambda chosen on validation at K = 5
+ * (valid_lambda; cmml when none, or without --valid-lambda), each as
+ * HitRate@10 over all, repeat and new-item queries, then the blend at every
+ * lambda
+ */
+static void
+print_cooc(const world *w, uint64_t seed, const xd_coldeval_result *r, const int *cooc_lambda)
+{
+	for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+		for (int k = 0; k < r->n_ks; k++)
+		{
+			const xd_cold_cell *cells = r->cooc[k][kind];
+			int			l = cooc_lambda[kind];
+
+			if (r->ks[k] != 1 && r->ks[k] != 5 && r->ks[k] != KMAX)
+				continue;
+			fprintf(stderr, "cooc %s %s seed %llu K %d: n %lld rep %lld lambda %g;",
+					cooc_kind_names[kind], w->name, (unsigned long long) seed, r->ks[k],
+					(long long) r->cell[k][XD_COLD_CMML].n, (long long) r->cell[k][XD_COLD_CMML].n_rep,
+					l < 0 ? 0.0 : xd_cold_cooc_lambdas[l]);
+			print_cell3("cmml", &r->cell[k][XD_COLD_CMML]);
+			print_cell3("support_first", &r->cell[k][XD_COLD_SUPPORT_FIRST]);
+			print_cell3("pop_domain", &r->cell[k][XD_COLD_POP_DOMAIN]);
+			print_cell3("pop_context", &r->cell[k][XD_COLD_POP_CONTEXT]);
+			print_cell3("cooc", &cells[XD_COLD_COOC_ALONE]);
+			print_cell3("valid", l < 0 ? &r->cell[k][XD_COLD_CMML] : &cells[l]);
+			fprintf(stderr, "; blend");
+			for (int b = 0; b < XD_COLD_N_COOC_LAMBDAS; b++)
+				fprintf(stderr, " %.4f", cells[b].hit10);
+			fprintf(stderr, "\n");
+		}
 }
 
 /*
@@ -645,7 +695,8 @@ holdout_free(xd_holdout *h)
  * is chosen, on rows the model trained on, not on held-out users.
  */
 static int
-valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed)
+valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed,
+			 int cooc_lambda[XD_COLD_N_COOC_KINDS])
 {
 	const int	K = 5,
 				Q = 5,
@@ -661,6 +712,7 @@ valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed
 	xd_status	st;
 	int			best = -1;
 	double		best_hit;
+	int32_t    *self;			/* each user's training id: its rows leave the cooc counts */
 
 	for (int64_t r = 0; r < ds->n_rows; r++)
 	{
@@ -673,6 +725,7 @@ valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed
 	h.items = malloc(sizeof(int32_t) * max_users * (K + Q));
 	h.num = malloc(sizeof(float) * max_users * (K + Q) * (n_num > 0 ? n_num : 1));
 	h.codes = malloc(sizeof(int32_t) * max_users * (K + Q) * (n_codes > 0 ? n_codes : 1));
+	self = malloc(sizeof(int32_t) * max_users);
 	h.off[0] = 0;
 	for (int32_t u = 0; u < ds->n_users && h.n_users < max_users; u++)
 	{
@@ -695,6 +748,7 @@ valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed
 				at++;
 			}
 		h.warm[h.n_users] = -1;
+		self[h.n_users] = u;
 		h.off[++h.n_users] = at;
 	}
 	xd_coldeval_opts_default(&eo);
@@ -703,6 +757,7 @@ valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed
 	eo.ks[0] = K;
 	eo.max_query = Q;
 	eo.probe_priors = true;
+	eo.cooc_self = self;
 	if ((st = xd_coldeval_run(model, cold, ds, &h, &eo, &res)) != XD_OK)
 		die("valid lambda", st);
 	best_hit = res.cell[0][XD_COLD_CMML].hit10;
@@ -717,6 +772,27 @@ valid_lambda(xd_model *model, xd_cold *cold, const xd_dataset *ds, uint64_t seed
 	for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
 		fprintf(stderr, " %.4f", res.blend[0][XD_COLD_PRIOR_SUPPORT_FIRST][l].hit10);
 	fprintf(stderr, "; kept %s\n", best < 0 ? "cmml" : "a blend");
+	/* the co-occurrence blend's likewise, per kind (its rows leave each user's own out) */
+	for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+	{
+		const xd_cold_cell *cells = res.cooc[0][kind];
+
+		cooc_lambda[kind] = -1;
+		best_hit = res.cell[0][XD_COLD_CMML].hit10;
+		for (int l = 0; l < XD_COLD_N_COOC_LAMBDAS; l++)
+			if (cells[l].hit10 > best_hit)
+			{
+				best_hit = cells[l].hit10;
+				cooc_lambda[kind] = l;
+			}
+		fprintf(stderr, "  valid cooc %s: cmml %.4f, cooc-blend", cooc_kind_names[kind],
+				res.cell[0][XD_COLD_CMML].hit10);
+		for (int l = 0; l < XD_COLD_N_COOC_LAMBDAS; l++)
+			fprintf(stderr, " %.4f", cells[l].hit10);
+		fprintf(stderr, ", cooc alone %.4f; kept lambda %g\n", cells[XD_COLD_COOC_ALONE].hit10,
+				cooc_lambda[kind] < 0 ? 0.0 : xd_cold_cooc_lambdas[cooc_lambda[kind]]);
+	}
+	free(self);
 	free(nt);
 	free(nv);
 	holdout_free(&h);
@@ -874,12 +950,14 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	eo.max_query = 5;
 	eo.probe_priors = true;
 	rr->sf_lambda = -1;
+	for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+		rr->cooc_lambda[kind] = -1;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
 		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)
 			die("cold protocol", st);
 		if (v == rr->kept && with_valid_lambda)
-			rr->sf_lambda = valid_lambda(model, cold[v], ds, seed);
+			rr->sf_lambda = valid_lambda(model, cold[v], ds, seed, rr->cooc_lambda);
 		xd_cold_free(cold[v]);
 		res_unscaled[v] = rr->res[v];
 		if (unscaled[v] &&
@@ -898,6 +976,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		fprintf(stderr, "  %s: valid %.4f scale %g, K = 5 %.4f\n", variant_names[v],
 				rr->valid_hit10[v], rr->prior_scale[v], hit10_at_5(&rr->res[v]));
 	print_gap(w, seed, &rr->res[rr->kept], rr->sf_lambda);
+	print_cooc(w, seed, &rr->res[rr->kept], rr->cooc_lambda);
 
 	xd_model_free(model);
 	xd_dataset_free(ds);
@@ -928,6 +1007,12 @@ typedef struct summary
 	/* ... and of cmml blended with a prior (coldeval.h), the kept variant's */
 	double		blend_hit[XD_COLD_MAX_KS][XD_COLD_N_PRIORS][XD_COLD_N_LAMBDAS][2 + XD_COLD_POP_BANDS];
 	double		kind_hit[XD_COLD_MAX_KS][XD_COLD_N_METHODS][2 + XD_COLD_POP_BANDS];
+	/*
+	 * ... and of the co-occurrence probe: each lambda, cooc alone, then the
+	 * lambda chosen on validation (cmml where none was)
+	 */
+	double		cooc_hit[XD_COLD_MAX_KS][XD_COLD_N_COOC_KINDS][XD_COLD_N_COOC_LAMBDAS + 2]
+	[2 + XD_COLD_POP_BANDS];
 	double		pos_hist;
 	double		ineg_hist;
 	double		r_mean;
@@ -969,6 +1054,19 @@ summarise(run_result *rr, int n, summary *s)
 					s->blend_hit[k][p][l][1] += c->hit10_new * (c->n - c->n_rep);
 					for (int b = 0; b < XD_COLD_POP_BANDS; b++)
 						s->blend_hit[k][p][l][2 + b] += c->hit10_band[b] * c->n_band[b];
+				}
+			for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+				for (int l = 0; l < XD_COLD_N_COOC_LAMBDAS + 2; l++)
+				{
+					int			vl = rr[i].cooc_lambda[kind];
+					const xd_cold_cell *c = l <= XD_COLD_COOC_ALONE ? &r->cooc[k][kind][l] :
+						vl < 0 ? &r->cell[k][XD_COLD_CMML] : &r->cooc[k][kind][vl];
+					double	   *ch = s->cooc_hit[k][kind][l];
+
+					ch[0] += c->hit10_rep * c->n_rep;
+					ch[1] += c->hit10_new * (c->n - c->n_rep);
+					for (int b = 0; b < XD_COLD_POP_BANDS; b++)
+						ch[2 + b] += c->hit10_band[b] * c->n_band[b];
 				}
 			s->kind_n[k][0] += r->cell[k][XD_COLD_CMML].n_rep;
 			s->kind_n[k][1] += r->cell[k][XD_COLD_CMML].n - r->cell[k][XD_COLD_CMML].n_rep;
@@ -1174,6 +1272,27 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 				fprintf(md, " %.4f |", bh[j] / fmax(1.0, s.kind_n[k5][j]));
 			fprintf(md, "\n");
 		}
+	for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+		for (int l = 0; l < XD_COLD_N_COOC_LAMBDAS + 2; l++)
+		{
+			const double *ch = s.cooc_hit[k5][kind][l];
+			const char *kn = cooc_kind_names[kind];
+			char		name[96];
+
+			if (l < XD_COLD_N_COOC_LAMBDAS)
+				snprintf(name, sizeof(name), "cmml + %.2f cooc (%s)", xd_cold_cooc_lambdas[l], kn);
+			else if (l == XD_COLD_COOC_ALONE)
+				snprintf(name, sizeof(name), "cooc alone (%s item-kNN)", kn);
+			else if (with_valid_lambda)
+				snprintf(name, sizeof(name), "cmml + cooc (%s), lambda chosen on validation", kn);
+			else
+				continue;
+			fprintf(md, "| %s | %.4f |", name,
+					(ch[0] + ch[1]) / fmax(1.0, s.kind_n[k5][0] + s.kind_n[k5][1]));
+			for (int j = 0; j < 2 + XD_COLD_POP_BANDS; j++)
+				fprintf(md, " %.4f |", ch[j] / fmax(1.0, s.kind_n[k5][j]));
+			fprintf(md, "\n");
+		}
 	fprintf(md, "\nThe `cmml + lambda prior` rows are a headroom probe, not a method: the "
 			"kept variant's scores standardised over the ranked items plus lambda times a "
 			"standardised prior, log(1 + pop_context's score) or each item's embedding's "
@@ -1181,7 +1300,11 @@ report_world(FILE *md, FILE *dat, const world *w, run_result *rr, int n, int wor
 			"rows: the first on the items outside the support, the support's items ranked "
 			"first); lambda is "
 			"swept on these test queries, so the best row bounds what such a prior could "
-			"add. Nothing is served this way.\n");
+			"add. The `cooc` rows add the items' co-occurrence with the support's "
+			"(item-kNN over the training users, cosine or conditional, coldeval.h) the "
+			"same way; `cooc alone` ranks by it, pop_context breaking ties; with "
+			"--valid-lambda the last row of each kind takes the lambda its validation "
+			"users rank best (cmml where none beats it). Nothing is served this way.\n");
 	fprintf(md, "\n");
 
 	for (int k = 0; k < r0->n_ks; k++)

@@ -25,7 +25,7 @@
  * (product_repeat_auto), which prints each decision and both test outcomes
  * (REPEAT_AUTO lines) to stderr.
  *
- * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -47,7 +47,13 @@
  * auto as the product deploys it (option auto_blend: xd_auto_blends's
  * blend of target-only and auto's DRR fit at XD_BLEND_A, composed from
  * auto's own fits; unit test transfer_blend checks that the product's pair
- * is these fits). --auto-lift (make report-real-auto-lift) fits auto's three
+ * is these fits). --blend-rule fits only auto's three candidates and, where
+ * xd_auto_blends says, weighs rules that keep the product's blend only when
+ * its validation metric beats target-only's, or the better single fit's,
+ * by more than k paired standard errors (k in blend_margin), each rule's
+ * summed test metric against target-only printed on the report's seeds
+ * and the others (run_blend_rule, print_blend_rule; one BLENDRULE line
+ * per blended fit to stderr). --auto-lift (make report-real-auto-lift) fits auto's three
  * candidates from a source with repeat 'lift', so each is calibrated as the
  * product calibrates it, and prints auto as the product deploys it with
  * their lifts and without (the default, from the same fits), target-only
@@ -90,6 +96,7 @@
 #include "xdrec/rng.h"
 #include "xdrec/transfer.h"
 #include "blend.h"
+#include "repeat_pop.h"
 #include "real_view.h"
 #include "report_common.h"
 
@@ -103,7 +110,7 @@
  */
 #define DEFAULT_SEEDS 6
 #define DEFAULT_SEEDS_PRINTED 3
-#define MAX_SEEDS 10
+#define MAX_SEEDS 20
 static int	n_seeds;			/* set by main */
 #define MAX_DOMAINS REAL_MAX_DOMAINS
 #define MAX_VIEWS 4
@@ -226,6 +233,18 @@ static const char *const lift_rule_label[N_LIFT_RULES] = {
 	"best on validation + training rows", "best on training rows"
 };
 
+/*
+ * --blend-rule: where xd_auto_blends says (auto kept target-only on a target
+ * of auto_small_rows training rows or more), keep the XD_BLEND_A blend of
+ * target-only and auto's DRR fit always (the product today), or only if its
+ * validation metric beats a reference by more than k paired standard errors
+ * (xd_auto_choose over the two): the reference target-only (the fit auto
+ * kept), or the better of target-only and DRR on validation
+ */
+#define N_BLEND_MARGINS 4
+static const double blend_margin[N_BLEND_MARGINS] = {0.0, 0.5, 1.0, 2.0};
+#define N_BLEND_RULES (1 + 2 * N_BLEND_MARGINS)
+
 typedef struct cell
 {
 	double		metric;			/* MRR, or RMSE */
@@ -274,6 +293,9 @@ typedef struct view_run
 	cell		c[MAX_DOMAINS][N_METHODS][MAX_SEEDS];
 	cell		lift[MAX_DOMAINS][MAX_SEEDS];	/* --quick: target-only, the repeat
 												 * term a calibrated lift only */
+	/* --blend-rule: each rule's deployed test metric and whether it blended */
+	double		rule_test[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
+	bool		rule_kept[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	double		wall_seconds;
 } view_run;
 
@@ -284,7 +306,7 @@ typedef struct view_run
  * the report kept fixed before), so that the seeds vary everything a user's
  * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
  */
-static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
 
 static uint64_t
 split_of_seed(int s)
@@ -608,9 +630,14 @@ static bool lift_mode;
 /* --blend: only the fits the blends read, and the blends, printed */
 static bool blend_only;
 
+/* --blend-rule: only auto's three fits, and the blend's validation rules */
+static bool blend_rule;
+
 static bool
 fitted_in_this_run(int m)
 {
+	if (blend_rule)
+		return m == M_TO || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	if (blend_only)
 		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT ||
 			m == M_DRR_SHARED || m == M_DRR_SHARED_ALT;
@@ -1049,10 +1076,9 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 static float al_served_w[MAX_DOMAINS][MAX_SEEDS];
 
 /*
- * The served term (train.h, xd_repeat_pop_calibrate): the lifted product's
- * pick (a blend's two fits alike) with the weight chosen on validation from
- * the table a target's cold module counts (cold.h: its training rows, no
- * joint cell, as xdrec.adapt's module by default), then taken off again.
+ * The served term (repeat_pop.h): the lifted product's pick (a blend's two
+ * fits alike) with the weight chosen on validation from the table a
+ * target's cold module counts, then taken off again.
  */
 static void
 run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_opts *o,
@@ -1060,21 +1086,13 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 {
 	xd_transfer_result pr;
 	xd_repeat_pop_calibration cal;
-	xd_train_opts to;
 	xd_cold    *table = NULL;
 	int			chosen;
 	int64_t		tn,
 				tex;
 
 	auto_product_pick(ds, fits, o, &pr, &chosen);
-	CHECK(xd_cold_new(&pr.model->cfg, xd_cold_prior_fits(&ds->enc.schema, ds->n_items) ?
-					  &ds->enc.schema : NULL, ds->n_items, false, XD_COLD_HIDDEN,
-					  xd_model_max_rows(pr.model), &table));
-	if (table->prior_N)
-		CHECK(xd_cold_prior_count(table, ds));
-	xd_train_opts_default(&to, &pr.model->cfg);
-	CHECK(xd_repeat_pop_calibrate(pr.model, pr.blend ? pr.blend->model : NULL, pr.blend_a,
-								  table, ds, &to, &cal));
+	table = served_repeat_pop(&pr, ds, &cal);
 	eval_test(ds, xd_transfer_score, &pr, &al[k][AL_POP_SERVED][s], &tn, &tex);
 	al[k][AL_POP_SERVED][s].chosen = chosen;
 	al_served_w[k][s] = cal.weight;
@@ -1082,10 +1100,7 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
 		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
 	fprintf(stderr, "; chosen %g (%lld positives)\n", cal.weight, (long long) cal.n_valid);
-	CHECK(xd_model_set_repeat_pop(pr.model, NULL, 0.0f));
-	if (pr.blend)
-		CHECK(xd_model_set_repeat_pop(pr.blend->model, NULL, 0.0f));
-	xd_cold_free(table);
+	served_repeat_pop_off(&pr, table);
 }
 static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
 
@@ -1328,8 +1343,7 @@ free_view(xd_dataset **ds, int32_t **user_src, int n_dom)
  * added, calibrated and decided on validation (xd_transfer_repeat_decide,
  * the popularity weights from the table a target's cold module counts,
  * xd_repeat_auto_table); kept, the product's cell is the lifted pick with
- * the weight served (xd_repeat_pop_calibrate on that table, as
- * xdpg_fit_repeat_pop on the module's). Not kept, the cell stays; the
+ * the weight served (repeat_pop.h, as xdpg_fit_repeat_pop on the module's). Not kept, the cell stays; the
  * lifted pick is measured all the same (added and calibrated as the
  * decision did, then taken off) and both outcomes logged with the
  * decision's validation numbers, so another margin can be read off the log.
@@ -1342,7 +1356,8 @@ product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result 
 	xd_train_opts to;
 	xd_repeat_pop_calibration cal,
 				pc;
-	xd_cold    *table = NULL;
+	xd_cold    *table = NULL,
+			   *served;
 	cell		lifted = *product;
 	xd_model   *second = pr->blend ? pr->blend->model : NULL;
 	double		best = 0.0;
@@ -1367,13 +1382,9 @@ product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result 
 			CHECK(xd_repeat_calibrate(fit[i]->model, ds, &to, &rc));
 		}
 	}
-	xd_train_opts_default(&to, &pr->model->cfg);
-	to.valid_max = o.valid_max;
-	CHECK(xd_repeat_pop_calibrate(pr->model, second, pr->blend_a, table, ds, &to, &pc));
+	served = served_repeat_pop(pr, ds, &pc);
 	eval_test(ds, xd_transfer_score, pr, &lifted, &tn, &tex);
-	CHECK(xd_model_set_repeat_pop(pr->model, NULL, 0.0f));
-	if (second)
-		CHECK(xd_model_set_repeat_pop(second, NULL, 0.0f));
+	served_repeat_pop_off(pr, served);
 	if (!cal.term_kept)
 	{
 		CHECK(xd_model_drop_repeat(pr->model, true));
@@ -1391,6 +1402,91 @@ product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result 
 			product->full_mrr, lifted.metric, lifted.full_h10, lifted.full_mrr);
 	if (cal.term_kept)
 		*product = lifted;
+}
+
+/*
+ * --blend-rule on target k, seed s: auto's fits kept (to: target-only,
+ * drr: auto's DRR candidate, searched by decay) with their validation terms
+ * (n positives) and auto's choice in v->c[k][M_AUTO][s]. Every rule deploys
+ * auto's choice, or where xd_auto_blends says the XD_BLEND_A blend scored as
+ * the product scores it (xd_transfer_score on target-only's result holding
+ * DRR's as its blend) and validated as xd_transfer's auto validates a result
+ * (xd_transfer_validation), kept as the rule says. One line per fit to
+ * stderr: the validation gains and standard errors, the test metrics.
+ */
+static void
+run_blend_rule(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result *to,
+			   xd_transfer_result *drr, const double *each_to, const double *each_drr,
+			   int64_t n)
+{
+	xd_transfer_opts po;
+	xd_transfer_result pr = *to;
+	double	   *each_bl = NULL;
+	int64_t		n_bl = 0,
+				tn,
+				tex;
+	cell		bc;
+	const cell *ac = &v->c[k][M_AUTO][s];
+	bool		blends;
+	double		g_to[2],
+				se_to[2],
+				g_best[2],
+				se_best[2];
+	int			best_single;
+
+	xd_transfer_opts_default(&po);
+	po.auto_blend = true;
+	blends = xd_auto_blends(&po, ds, ac->chosen == M_TO ? 0 : 1);
+	for (int r = 0; r < N_BLEND_RULES; r++)
+	{
+		v->rule_test[k][r][s] = ac->metric;
+		v->rule_kept[k][r][s] = false;
+	}
+	if (!blends)
+		return;
+	pr.blend = drr;
+	pr.blend_a = XD_BLEND_A;
+	CHECK(xd_transfer_validation(&pr, ds, &po, &each_bl, &n_bl));
+	if (n_bl != n)
+		abort();
+	bc = v->c[k][M_TO][s];
+	eval_test(ds, xd_transfer_score, &pr, &bc, &tn, &tex);
+	{
+		const double *e_to[2] = {each_to, each_bl};
+		double		mean_to = 0.0,
+					mean_drr = 0.0;
+
+		for (int64_t i = 0; i < n; i++)
+		{
+			mean_to += each_to[i];
+			mean_drr += each_drr[i];
+		}
+		best_single = mean_drr > mean_to;	/* ties: target-only */
+		{
+			const double *e_best[2] = {best_single ? each_drr : each_to, each_bl};
+
+			for (int r = 0; r < N_BLEND_RULES; r++)
+			{
+				bool		keep;
+
+				if (r == 0)
+					keep = true;	/* the product today */
+				else if (r <= N_BLEND_MARGINS)
+					keep = xd_auto_choose(e_to, 2, n, blend_margin[r - 1], g_to, se_to) == 1;
+				else
+					keep = xd_auto_choose(e_best, 2, n, blend_margin[r - 1 - N_BLEND_MARGINS],
+										  g_best, se_best) == 1;
+				v->rule_kept[k][r][s] = keep;
+				if (keep)
+					v->rule_test[k][r][s] = bc.metric;
+			}
+		}
+	}
+	fprintf(stderr, "[%s] %s seed %d: BLENDRULE n %lld, blend - TO %+.5f (se %.5f, %.2f se), blend - better single (%s) %+.5f (se %.5f, %.2f se); test TO %.4f DRR %.4f blend %.4f\n",
+			v->name, v->domain[k], s, (long long) n, g_to[1], se_to[1], g_to[1] / se_to[1],
+			best_single ? "DRR" : "TO", g_best[1], se_best[1], g_best[1] / se_best[1],
+			v->c[k][M_TO][s].metric, v->c[k][M_DRR_ALT][s].metric, bc.metric);
+	free(each_bl);
 }
 
 /*
@@ -1582,10 +1678,13 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				for (int i = 0; i < 3; i++)
 					a->seconds += v->c[k][cand[i]][s].seconds;
 			}
+			if (blend_rule)
+				run_blend_rule(v, ds[k], k, s, &kept[M_TO], &kept[M_DRR_ALT], each[M_TO],
+							   each[M_DRR_ALT], n_each);
 			for (int mi = 0; mi < N_FITTED; mi++)
 				free(each[mi]);
 			/* the blends of target-only with the fits auto also runs */
-			if (!quick)
+			if (!quick && !blend_rule)
 			{
 				/* the partners; M_BLEND_AUTO's are DRR's and Anneal's */
 				static const int partner[][2] = {{M_DRR_ALT}, {M_ANNEAL_ALT}, {M_DRR_ALT},
@@ -2441,6 +2540,101 @@ print_blend(const view_run *v)
 		   time_ratio(v, M_AUTO_PRODUCT, M_TO));
 }
 
+/* a --blend-rule rule's label */
+static const char *
+blend_rule_label(int r)
+{
+	static char buf[64];
+	int			ref = r > N_BLEND_MARGINS;
+
+	snprintf(buf, sizeof(buf), "beats %s by > %g s.e.", ref ? "the better single fit" : "target-only",
+			 blend_margin[(r - 1) % N_BLEND_MARGINS]);
+	return buf;
+}
+
+/* the mean over seeds lo..hi-1 of x and its standard error */
+static void
+mean_se_of(const double *x, int lo, int hi, double *mu, double *se)
+{
+	int			n = hi - lo;
+	double		ss = 0.0;
+
+	*mu = 0.0;
+	for (int i = lo; i < hi; i++)
+		*mu += x[i] / n;
+	for (int i = lo; i < hi; i++)
+		ss += (x[i] - *mu) * (x[i] - *mu);
+	*se = n > 1 ? sqrt(ss / (n - 1) / n) : INFINITY;
+}
+
+/*
+ * --blend-rule: per rule, the summed test metric against target-only's
+ * (paired per seed, 2 s.e.) over all seeds, the first three and the rest,
+ * the fits it blended, and per target the paired difference (2 s.e.)
+ */
+static void
+print_blend_rule(const view_run *v)
+{
+	/* the report's seeds and the others, or halves of a shorter run */
+	int			halves = n_seeds > DEFAULT_SEEDS ? DEFAULT_SEEDS : (n_seeds >= 4 ? 3 : 0);
+
+	printf("%s (%s): the blend with DRR kept by a validation rule; sum of %s against target-only (paired per seed, + better, 2 s.e.)",
+		   v->name, v->explicit_fb ? "explicit" : "implicit", v->explicit_fb ? "RMSE" : "MRR");
+	if (halves)
+		printf(": seeds 1-%d, seeds 1-%d, seeds %d-%d", n_seeds, halves, halves + 1, n_seeds);
+	printf("; per target over all seeds\n");
+	for (int r = 0; r < N_BLEND_RULES; r++)
+	{
+		double		sum = 0.0,
+					base = 0.0;
+		int			kept = 0;
+		double		d[MAX_SEEDS];
+		double		sign = v->explicit_fb ? -1.0 : 1.0;
+
+		if (r == 0)
+			printf("  %-44s", "always (the product today)");
+		else
+			printf("  %-44s", blend_rule_label(r));
+		for (int i = 0; i < n_seeds; i++)
+		{
+			d[i] = 0.0;
+			for (int k = 1; k <= v->n_targets; k++)
+			{
+				d[i] += sign * (v->rule_test[k][r][i] - v->c[k][M_TO][i].metric);
+				sum += v->rule_test[k][r][i] / n_seeds;
+				base += v->c[k][M_TO][i].metric / n_seeds;
+				kept += v->rule_kept[k][r][i];
+			}
+		}
+		printf(" %.4f %+.2f%% kept %2d/%d |", sum, 100.0 * sign * (sum / base - 1.0), kept,
+			   v->n_targets * n_seeds);
+		for (int part = 0; part < (halves ? 3 : 1); part++)
+		{
+			int			lo = part == 2 ? halves : 0,
+						hi = part == 1 ? halves : n_seeds;
+			double		mu,
+						se;
+
+			mean_se_of(d, lo, hi, &mu, &se);
+			printf(" %+.4f (%.4f)", mu, 2 * se);
+		}
+		printf(" |");
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			double		x[MAX_SEEDS],
+						mu,
+						se;
+
+			for (int i = 0; i < n_seeds; i++)
+				x[i] = sign * (v->rule_test[k][r][i] - v->c[k][M_TO][i].metric);
+			mean_se_of(x, 0, n_seeds, &mu, &se);
+			printf(" %s %+.4f (%.4f)%s", v->domain[k], mu, 2 * se,
+				   mu > 2 * se && mu != 0.0 ? " better" : (mu < -2 * se && mu != 0.0 ? " worse" : ""));
+		}
+		printf("\n");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2491,6 +2685,12 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	else if (argc > 1 && strcmp(argv[1], "--blend-rule") == 0)
+	{
+		blend_only = blend_rule = true;
+		argv++;
+		argc--;
+	}
 	if (!seeds_given)
 		n_seeds = quick || auto_lift_mode || blend_only ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
 	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
@@ -2501,7 +2701,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -2553,7 +2753,7 @@ main(int argc, char **argv)
 	if (quick || blend_only)
 	{
 		for (int i = 0; i < n_views; i++)
-			(quick ? print_quick : print_blend) (&runs[i]);
+			(quick ? print_quick : blend_rule ? print_blend_rule : print_blend) (&runs[i]);
 		return 0;
 	}
 

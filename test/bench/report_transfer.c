@@ -22,7 +22,11 @@
  * --auto-repeat: model option repeat "auto" (the product's default) as
  * xdrec.train and xdrec.adapt resolve it: each domain, the source and every
  * target, the lift where its training rows repeat a quarter of the time or
- * more (xd_config_repeat_from_data), none below.
+ * more (xd_config_repeat_from_data), none below; where a target's fits
+ * lift, the product's pick (auto with the large-target blend rule) and
+ * target-only also with popularity in context among the user's own lifted
+ * items, its weight chosen on validation as xdrec.adapt chooses it
+ * (repeat_pop.h; the rows equal those without the term where nothing lifts).
  */
 #include <math.h>
 #include <stddef.h>
@@ -40,6 +44,7 @@
 #include "xdrec/metrics.h"
 #include "xdrec/transfer.h"
 #include "blend.h"
+#include "repeat_pop.h"
 #include "report_common.h"
 
 #define N_SEEDS 3
@@ -66,6 +71,12 @@ enum
 	M_AUTO_LARGE,				/* auto; on a target of auto_small_rows training
 								 * rows or more, M_BLEND_HALF where auto keeps
 								 * target-only */
+	M_PRODUCT_POP,				/* M_AUTO_LARGE + popularity in context among
+								 * the lifted items as xdrec.adapt serves it
+								 * (repeat_pop.h); = M_AUTO_LARGE without a lift */
+	M_TO_POP,					/* target-only, the same term as served (what
+								 * M_PRODUCT_POP is weighed against where the
+								 * target lifts: the term is no transfer) */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -89,6 +100,8 @@ static const char *const method_label[N_METHODS] = {
 	"auto with the blends: target-only, or it + Anneal or DRR",
 	"blend: target-only + DRR (patience 10), a = 0.5",
 	"auto with the large-target blend rule",
+	"the same + popularity in context among the lifted items (as served)",
+	"target-only + popularity in context among the lifted items (as served)",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -276,6 +289,59 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc
 		}
 		xd_transfer_result_free(&r);
 	}
+}
+
+/*
+ * Popularity in context among the user's own lifted items as xdrec.adapt
+ * serves it (repeat_pop.h), its weight chosen on validation, on pr, the fit
+ * (or blend) of row base, into row m; row base itself where pr has no lift
+ * (the weight would be 0). Its time adds the weight's choice.
+ */
+static void
+served_pop_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result *pr,
+			   int base, int m)
+{
+	cell	   *c = &w->c[k][m][s];
+	const cell *b = &w->c[k][base][s];
+	xd_repeat_pop_calibration cal;
+	xd_cold    *table;
+	double		t0 = cpu_now();
+
+	*c = *b;
+	if (!xd_model_has_repeat(pr->model) || !pr->model->cfg.repeat_lift)
+		return;
+	table = served_repeat_pop(pr, ds, &cal);
+	eval_test(ds, xd_transfer_score, pr, c);
+	c->seconds = b->seconds + (cpu_now() - t0);
+	served_repeat_pop_off(pr, table);
+	fprintf(stderr, "[%s] target %d seed %d: popularity in context as served on %s: weight %g (validation MRR",
+			w->name, k + 1, s, method_label[base == M_TO ? M_TO : b->chosen], cal.weight);
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
+	fprintf(stderr, ", %lld positives), test MRR %.4f -> %.4f\n", (long long) cal.n_valid,
+			b->mrr, c->mrr);
+}
+
+/*
+ * The product as served (M_PRODUCT_POP: M_AUTO_LARGE's pick, target-only,
+ * Anneal, DRR (patience 10) or target-only's blend with it, with the term)
+ * and target-only as served (M_TO_POP)
+ */
+static void
+served_pop(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result *to,
+		   xd_transfer_result *an, xd_transfer_result *drr)
+{
+	const cell *large = &w->c[k][M_AUTO_LARGE][s];
+	xd_transfer_result pr;
+
+	pr = large->chosen == M_ANNEAL ? *an : (large->chosen == M_DRR10 ? *drr : *to);
+	if (large->chosen == M_BLEND_HALF)
+	{
+		pr.blend = drr;
+		pr.blend_a = XD_BLEND_A;
+	}
+	served_pop_row(w, k, s, ds, &pr, M_AUTO_LARGE, M_PRODUCT_POP);
+	served_pop_row(w, k, s, ds, to, M_TO, M_TO_POP);
 }
 
 static void
@@ -505,6 +571,7 @@ run_world(world_run *w)
 				}
 				else
 					*a = w->c[k][M_AUTO][s];
+				served_pop(w, k, s, ds, &keep_to[k][s], &keep_an, &keep_drr);
 				xd_transfer_result_free(&keep_an);
 				xd_transfer_result_free(&keep_drr);
 				xd_transfer_result_free(&keep_to[k][s]);
@@ -934,7 +1001,9 @@ beyond_noise(const world_run *w, int k, int m, int base_m)
 static void
 write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 {
-	static const int rows[3] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE};
+	/* the last row: the product as served against target-only as served */
+	static const int rows[5] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_PRODUCT_POP, M_PRODUCT_POP};
+	static const int base_of[5] = {M_TO, M_TO, M_TO, M_TO, M_TO_POP};
 	const world_run *ws[2] = {sh, ct};
 	int			worse = 0,
 				gain = 0;
@@ -959,20 +1028,25 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 		for (int k = 0; k < N_TARGETS; k++)
 			fprintf(f, "---|");
 		fprintf(f, "\n");
-		for (int r = 0; r < 3; r++)
+		for (int r = 0; r < 5; r++)
 		{
-			int			m = rows[r];
+			int			m = rows[r],
+						base = base_of[r];
 
-			fprintf(f, "| %s | %s |", method_label[m], fp(avg_pct(w, m, OFF(mrr))));
+			if (base == M_TO)
+				fprintf(f, "| %s | %s |", method_label[m], fp(avg_pct(w, m, OFF(mrr))));
+			else
+				fprintf(f, "| %s, against %s | %s |", method_label[m], method_label[base],
+						fp(avg_pct_vs(w, m, base, OFF(mrr))));
 			for (int k = 0; k < N_TARGETS; k++)
 			{
-				int			b = beyond_noise(w, k, m, M_TO);
+				int			b = beyond_noise(w, k, m, base);
 
 				fprintf(f, " %+.4f (%.4f)%s |",
-						mean_of(w, k, m, OFF(mrr)) - mean_of(w, k, M_TO, OFF(mrr)),
-						2.0 * paired_se(w, k, m, M_TO),
+						mean_of(w, k, m, OFF(mrr)) - mean_of(w, k, base, OFF(mrr)),
+						2.0 * paired_se(w, k, m, base),
 						b > 0 ? " **better**" : (b < 0 ? " **worse**" : ""));
-				if (wi == 1 && m == M_AUTO_LARGE)
+				if (wi == 1 && m == M_PRODUCT_POP && base == M_TO_POP)
 				{
 					worse += b < 0;
 					gain += b > 0 && w->train_rows[k] >= XD_AUTO_SMALL_ROWS;
@@ -982,12 +1056,15 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 		}
 		fprintf(f, "\n");
 	}
-	fprintf(f, "The rule holds in the control world if no target is worse beyond noise and no "
+	fprintf(f, "The rule, as served (with popularity in context among the user's own items "
+			"where the target's fits lift them; the same row without a lift), against "
+			"target-only as served (the term is the target's own, not a transfer), holds in the "
+			"control world if no target is worse beyond noise and no "
 			"target of %d training rows or more gains beyond noise (nothing transfers there): "
 			"%d worse, %d such gains: **%s**. In the shared world it reads %s on average "
 			"against auto's %s and the fixed blend's %s.\n\n",
 			XD_AUTO_SMALL_ROWS, worse, gain, worse == 0 && gain == 0 ? "holds" : "does not hold",
-			fp(avg_pct(sh, M_AUTO_LARGE, OFF(mrr))), fp(avg_pct(sh, M_AUTO, OFF(mrr))),
+			fp(avg_pct(sh, M_PRODUCT_POP, OFF(mrr))), fp(avg_pct(sh, M_AUTO, OFF(mrr))),
 			fp(avg_pct(sh, M_BLEND_HALF, OFF(mrr))));
 }
 
@@ -1070,7 +1147,9 @@ write_plots(const char *dir, const world_run *sh)
 static int
 write_control_only(const char *dir, world_run *ct, double t0)
 {
-	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE};
+	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE, M_PRODUCT_POP,
+	M_PRODUCT_POP};
+	static const int verdict_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_POP};
 	char		path[512];
 	FILE	   *f;
 
@@ -1088,17 +1167,19 @@ write_control_only(const char *dir, world_run *ct, double t0)
 	for (size_t i = 0; i < sizeof(verdict_rows) / sizeof(verdict_rows[0]); i++)
 	{
 		int			m = verdict_rows[i],
+					base = verdict_base[i],
 					better = 0,
 					worse = 0;
 
 		for (int k = 0; k < N_TARGETS; k++)
 		{
-			better += beyond_noise(ct, k, m, M_TO) > 0;
-			worse += beyond_noise(ct, k, m, M_TO) < 0;
+			better += beyond_noise(ct, k, m, base) > 0;
+			worse += beyond_noise(ct, k, m, base) < 0;
 		}
-		fprintf(f, "- %s against target-only: %+.1f%% MRR on average over the targets, "
+		fprintf(f, "- %s against %s: %+.1f%% MRR on average over the targets, "
 				"%d targets better and %d worse beyond 2 paired standard errors\n",
-				method_label[m], avg_pct(ct, m, OFF(mrr)), better, worse);
+				method_label[m], method_label[base], avg_pct_vs(ct, m, base, OFF(mrr)),
+				better, worse);
 	}
 	fprintf(f, "\n## Control world (each target its own rule of another form: the source's invariant cannot help)\n\n");
 	write_table_avg(f, ct);

@@ -1338,6 +1338,122 @@ XD_TEST(cold_pick_keeps_the_better_ranking_variant)
 	XD_CHECK(xd_cold_pick(r, 1) == 0);
 }
 
+/*
+ * The co-occurrence probe (coldeval.h, docs/cold-start.md: An item
+ * co-occurrence prior), on a hand-made domain whose rows all train. Users 0
+ * to 9 chose item 1, users 0 to 4 item 3, users 0 to 5 and 10 to 19 the
+ * popular items 4 and 5 (twice each), user 20 only items 0 and 2. A new
+ * user from item 1, its query item 3: the cosine ranks 3 first (5 / sqrt(5
+ * * 10) = 0.71 against 6 / sqrt(16 * 10) = 0.47 for items 4 and 5), the
+ * conditional share third (5 / 10 against 6 / 10), as popularity does. User
+ * 20 ranked as if cold from item 0, its query item 2: counting its own rows,
+ * item 0's one user vouches for item 2 (rank 1 of both kinds); with
+ * cooc_self they are taken out, nothing co-occurs, and popularity breaks the
+ * tie (item 2's one row ranks it fifth of five).
+ */
+XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
+{
+	static const xd_feature feats[] = {
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, 2),
+	};
+	static const int32_t held_items[4] = {1, 3, 0, 2};
+	static const int64_t held_off[3] = {0, 2, 4};
+	static int32_t held_warm[2] = {-1, -1};
+	static int32_t held_warm_rows[2] = {0, 0};
+	static float held_num[4];
+	static int32_t held_codes[4] = {0, 0, 0, 0};
+	const int32_t self[2] = {-1, 20};
+	const int32_t n_users = 21,
+				n_items = 6;
+	int32_t		code = 0;
+	xd_schema	s;
+	xd_dataset *ds;
+	xd_config	cfg;
+	xd_rng		rng;
+	xd_model   *model;
+	xd_cold    *cold;
+	xd_holdout	h;
+	xd_coldeval_opts eo;
+	static xd_coldeval_result res;	/* large */
+
+	XD_REQUIRE(xd_schema_init(&s, feats, 1) == XD_OK);
+	XD_REQUIRE(xd_dataset_create(&s, n_users, n_items, 0, 0, &ds) == XD_OK);
+	for (int32_t u = 0; u < n_users; u++)
+	{
+		int32_t		items[6];
+		int			n = 0;
+
+		if (u < 10)
+			items[n++] = 1;
+		if (u < 5)
+			items[n++] = 3;
+		if (u < 6 || (u >= 10 && u < 20))
+			for (int i = 0; i < 2; i++)
+			{
+				items[n++] = 4;
+				items[n++] = 5;
+			}
+		if (u == 20)
+		{
+			items[n++] = 0;
+			items[n++] = 2;
+		}
+		for (int i = 0; i < n; i++)
+			XD_REQUIRE(xd_dataset_append(ds, u, items[i], 0.0f, NULL, &code) == XD_OK);
+	}
+	/* every row trains */
+	xd_dataset_split_by_order(ds, ds->n_rows, ds->n_rows);
+	XD_REQUIRE(xd_dataset_finalize(ds, 1) == XD_OK);
+	XD_REQUIRE(ds->n_split[XD_SPLIT_TRAIN] == ds->n_rows);
+	xd_config_defaults(&cfg);
+	cfg.m = s.m;
+	cfg.m_I = s.m_I;
+	cfg.m_H = s.m_H;
+	cfg.m_A = s.m_A;
+	cfg.d = 8;
+	xd_rng_seed(&rng, 5);
+	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 0.0f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(model), &cold) == XD_OK);
+	memset(&h, 0, sizeof(h));
+	h.n_users = 2;
+	h.off = (int64_t *) held_off;
+	h.items = (int32_t *) held_items;
+	h.num = held_num;
+	h.codes = held_codes;
+	h.warm = held_warm;
+	h.warm_rows = held_warm_rows;
+	xd_coldeval_opts_default(&eo);
+	eo.n_ks = 1;
+	eo.ks[0] = 1;
+	eo.max_query = 1;
+	eo.probe_priors = true;
+	for (int leave_out = 0; leave_out < 2; leave_out++)
+	{
+		eo.cooc_self = leave_out ? self : NULL;
+		XD_REQUIRE(xd_coldeval_run(model, cold, ds, &h, &eo, &res) == XD_OK);
+		XD_CHECK(res.n_cold_users == 2 && res.cell[0][XD_COLD_CMML].n == 2);
+		/* popularity: items 4 and 5 above item 3, and 1, 3, 4, 5 above item 2 */
+		XD_CHECK(fabs(res.cell[0][XD_COLD_POP_DOMAIN].mrr - 0.5 * (1.0 / 3.0 + 1.0 / 5.0)) < 1e-9);
+		for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+		{
+			const xd_cold_cell *alone = &res.cooc[0][kind][XD_COLD_COOC_ALONE];
+			double		new_user = kind == XD_COLD_COOC_COSINE ? 1.0 : 1.0 / 3.0;
+
+			XD_CHECK(fabs(alone->mrr - 0.5 * (new_user + (leave_out ? 1.0 / 5.0 : 1.0))) < 1e-9);
+			for (int l = 0; l < XD_COLD_N_COOC_LAMBDAS; l++)
+				XD_CHECK(res.cooc[0][kind][l].n == 2 && res.cooc[0][kind][l].n_rep == 0);
+		}
+	}
+	/* without probe_priors the cells stay empty */
+	eo.probe_priors = false;
+	XD_REQUIRE(xd_coldeval_run(model, cold, ds, &h, &eo, &res) == XD_OK);
+	XD_CHECK(res.cooc[0][XD_COLD_COOC_COSINE][XD_COLD_COOC_ALONE].n == 0);
+	xd_cold_free(cold);
+	xd_model_free(model);
+	xd_dataset_free(ds);
+	xd_schema_free(&s);
+}
+
 XD_TEST(cold_meta_training_slow)
 {
 	small_world w;

@@ -15,6 +15,7 @@ static const char *const xd_cold_method_names[XD_COLD_N_METHODS] = {
 };
 
 const double xd_cold_blend_lambdas[XD_COLD_N_LAMBDAS] = {0.1, 0.25, 0.5, 1.0};
+const double xd_cold_cooc_lambdas[XD_COLD_N_COOC_LAMBDAS] = {0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
 
 const char *
 xd_cold_method_name(xd_cold_method m)
@@ -183,6 +184,9 @@ typedef struct xd_ce
 	double	   *sim;			/* [n_ks * n_items] e_v . e_bar per K */
 	double	   *zc;				/* [n_items] standardised cmml scores */
 	double	   *zp;				/* [n_items] ... prior */
+	int32_t    *co_n;			/* [n_items^2] users with both items; NULL: no cooc probe */
+	double	   *cooc;			/* [n_ks * kinds * n_items] cooc(v) per K and kind (coldeval.h) */
+	uint8_t    *self_has;		/* [n_items] the left-out user's training items */
 	xd_support	s;
 	xd_cold_task cmml[XD_COLD_MAX_KS];
 	xd_cold_task fine[XD_COLD_MAX_KS];
@@ -355,8 +359,104 @@ xd_ce_item_sim(xd_ce *ce, int64_t first, int k, double *sim)
 }
 
 /*
- * cmml's scores (in ce->score) blended with each prior at each lambda
- * (coldeval.h): the query v's rank under each into cells[prior][lambda]
+ * The co-occurrence table: co_n[v * n + s] the training users with both v and
+ * s among their distinct training items (the diagonal: users with v). Left
+ * NULL (no cooc probe) beyond XD_COLD_COOC_MAX_ITEMS.
+ */
+static xd_status
+xd_ce_cooc_counts(xd_ce *ce)
+{
+	const xd_dataset *ds = ce->ds;
+	size_t		n = (size_t) ce->n_items;
+
+	if (ce->n_items < 1 || ce->n_items > XD_COLD_COOC_MAX_ITEMS)
+		return XD_OK;
+	ce->co_n = calloc(n * n, sizeof(int32_t));
+	ce->cooc = malloc(sizeof(double) * (size_t) ce->o->n_ks * XD_COLD_N_COOC_KINDS * n);
+	ce->self_has = malloc(n);
+	if (!ce->co_n || !ce->cooc || !ce->self_has)
+		return XD_ENOMEM;
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		const int32_t *it = ds->user_train_items + ds->user_train_off[u];
+		int64_t		len = ds->user_train_off[u + 1] - ds->user_train_off[u];
+
+		for (int64_t i = 0; i < len; i++)
+			for (int64_t j = 0; j < len; j++)
+				ce->co_n[(size_t) it[i] * n + it[j]]++;
+	}
+	return XD_OK;
+}
+
+/*
+ * cooc(v) of each kind for the first k rows of the held-out user at first
+ * (coldeval.h), cooc[kind * n_items + v]: the sum over those rows' items s of
+ * users(v, s) / sqrt(users(v) users(s)) and of users(v, s) / users(s), with
+ * the training user self's own rows taken out of every count (-1 none)
+ */
+static void
+xd_ce_cooc_scores(xd_ce *ce, int64_t first, int k, int32_t self, double *cooc)
+{
+	const xd_dataset *ds = ce->ds;
+	size_t		n = (size_t) ce->n_items;
+	const int32_t *co = ce->co_n;
+
+	memset(ce->self_has, 0, n);
+	if (self >= 0 && self < ds->n_users)
+		for (int64_t j = ds->user_train_off[self]; j < ds->user_train_off[self + 1]; j++)
+			ce->self_has[ds->user_train_items[j]] = 1;
+	for (size_t v = 0; v < n; v++)
+	{
+		double		cosine = 0.0,
+					conditional = 0.0,
+					nv = co[v * n + v] - ce->self_has[v];
+
+		for (int i = 0; i < k && nv > 0.0; i++)
+		{
+			size_t		s = (size_t) ce->h->items[first + i];
+			double		ns = co[s * n + s] - ce->self_has[s],
+						both = co[v * n + s] - (ce->self_has[v] & ce->self_has[s]);
+
+			if (ns > 0.0)
+			{
+				cosine += both / sqrt(nv * ns);
+				conditional += both / ns;
+			}
+		}
+		cooc[XD_COLD_COOC_COSINE * n + v] = cosine;
+		cooc[XD_COLD_COOC_CONDITIONAL * n + v] = conditional;
+	}
+}
+
+/*
+ * cmml's standardised scores (ce->zc) plus each lambda times the
+ * standardised cooc, then cooc alone with pop_context under its ties: the
+ * query v's rank under each into cells (coldeval.h)
+ */
+static void
+xd_ce_cooc_cells(xd_ce *ce, const double *cooc, int32_t v, bool rep,
+				 xd_cold_cell cells[XD_COLD_N_COOC_LAMBDAS + 1])
+{
+	int			n = ce->n_items;
+
+	xd_standardise(cooc, ce->keep, n, ce->zp);
+	for (int l = 0; l < XD_COLD_N_COOC_LAMBDAS; l++)
+	{
+		for (int i = 0; i < n; i++)
+			ce->score[i] = ce->zc[i] + xd_cold_cooc_lambdas[l] * ce->zp[i];
+		xd_cell_add(&cells[l], xd_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
+	}
+	/* ctxpop / (ctxpop + 1) < 1: a tie-break far below any co-occurrence step */
+	for (int i = 0; i < n; i++)
+		ce->score[i] = cooc[i] + 1e-6 * ce->ctxpop[i] / (ce->ctxpop[i] + 1.0);
+	xd_cell_add(&cells[XD_COLD_COOC_ALONE], xd_rank_in(ce->score, ce->keep, n, v), rep,
+				ce->band[v]);
+}
+
+/*
+ * cmml's scores, standardised in ce->zc by the caller, blended with each
+ * prior at each lambda (coldeval.h): the query v's rank under each into
+ * cells[prior][lambda]
  */
 static void
 xd_ce_blends(xd_ce *ce, const double *sim, int32_t v, bool rep,
@@ -364,7 +464,6 @@ xd_ce_blends(xd_ce *ce, const double *sim, int32_t v, bool rep,
 {
 	int			n = ce->n_items;
 
-	xd_standardise(ce->score, ce->keep, n, ce->zc);
 	for (int p = 0; p < XD_COLD_N_PRIORS; p++)
 	{
 		if (p != XD_COLD_PRIOR_ITEM_SIM)
@@ -420,7 +519,12 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 		out->cell[ki][XD_COLD_FINETUNE].seconds += xd_clock_seconds() - t0;
 	}
 	for (int ki = 0; ki < o->n_ks && ce->cold && o->probe_priors; ki++)
+	{
 		xd_ce_item_sim(ce, a, o->ks[ki], ce->sim + (size_t) ki * ce->n_items);
+		if (ce->co_n)
+			xd_ce_cooc_scores(ce, a, o->ks[ki], o->cooc_self ? o->cooc_self[u] : -1,
+							  ce->cooc + (size_t) ki * XD_COLD_N_COOC_KINDS * ce->n_items);
+	}
 	for (int64_t q = a + kmax; q < qend; q++)
 	{
 		int32_t		v = h->items[q];
@@ -456,8 +560,14 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 					return st;
 				cmml_rank = xd_ce_rank_floats(ce, v, rep, &out->cell[ki][XD_COLD_CMML]);
 				if (o->probe_priors)
+				{
+					xd_standardise(ce->score, ce->keep, ce->n_items, ce->zc);
 					xd_ce_blends(ce, ce->sim + (size_t) ki * ce->n_items, v, rep,
 								 out->blend[ki]);
+					for (int kind = 0; kind < XD_COLD_N_COOC_KINDS && ce->co_n; kind++)
+						xd_ce_cooc_cells(ce, ce->cooc + ((size_t) ki * XD_COLD_N_COOC_KINDS + kind) *
+										 ce->n_items, v, rep, out->cooc[ki][kind]);
+				}
 			}
 			if ((st = xd_cold_score_outputs(ce->ft, ce->model, &ce->fine[ki], ce->c, &ce->io,
 											 ce->fs)) != XD_OK)
@@ -531,6 +641,9 @@ xd_ce_free(xd_ce *ce)
 	free(ce->sim);
 	free(ce->zc);
 	free(ce->zp);
+	free(ce->co_n);
+	free(ce->cooc);
+	free(ce->self_has);
 	xd_support_free(&ce->s);
 	for (int k = 0; k < XD_COLD_MAX_KS; k++)
 	{
@@ -593,6 +706,8 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 	}
 	if ((st = xd_ce_bands(&ce)) != XD_OK)
 		goto done;
+	if (cold && o->probe_priors && (st = xd_ce_cooc_counts(&ce)) != XD_OK)
+		goto done;
 	if ((st = xd_cold_new(&model->cfg, NULL, 0, false, 1, xd_model_max_rows(model), &ce.ft)) != XD_OK ||
 		(st = xd_support_init(&ce.s, kmax * (1 + o->n_neg), ce.m)) != XD_OK)
 		goto done;
@@ -633,6 +748,9 @@ xd_coldeval_run(xd_model *model, xd_cold *cold, const xd_dataset *ds,
 		for (int p = 0; p < XD_COLD_N_PRIORS; p++)
 			for (int l = 0; l < XD_COLD_N_LAMBDAS; l++)
 				xd_cell_finish(&out->blend[k][p][l], 0);
+		for (int kind = 0; kind < XD_COLD_N_COOC_KINDS; kind++)
+			for (int l = 0; l <= XD_COLD_N_COOC_LAMBDAS; l++)
+				xd_cell_finish(&out->cooc[k][kind][l], 0);
 	}
 done:
 	xd_ce_free(&ce);
