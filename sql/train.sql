@@ -322,6 +322,27 @@ SELECT r.m AS model, r.d AS domain,
        (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('cold.rep.W', 'cold.rep.b') AND w.chunk = 0) AS cold_rho_tensors
 FROM rep_auto r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint
 ORDER BY 1, 2;
+-- below the share train fits the lift all the same and validation decides
+-- it: kept only when the lift with its best popularity weight beats no term
+-- by more than one paired s.e. rep_up's source repeats no pair, so no
+-- validation positive is the user's own item and the lift cannot pay: no
+-- term kept, and the version above is what such a domain always stored (no
+-- rep or cold rho tensors). The lift's own calibration ran, so its record
+-- ("kept": "off" above) is in the summary. At or above the share: no decision.
+SELECT r.m AS model, r.d AS domain,
+       (r.j->'repeat_auto'->>'decided')::boolean AS decided,
+       (r.j->'repeat_auto'->>'term_kept')::boolean AS term_kept,
+       (r.j->'repeat_auto'->>'valid_mrr_lift')::float8 <= (r.j->'repeat_auto'->>'valid_mrr_off')::float8 AS lift_not_better,
+       (r.j->'repeat_auto'->>'valid_mrr_off')::float8 > 0 AS off_ranked,
+       (r.j->'repeat_auto'->>'se')::float8 >= 0 AS se_read,
+       (r.j->'repeat_auto'->>'n')::int > 0 AS positives,
+       r.j->'repeat_pop' IS NULL AS no_repeat_pop,
+       v.encoder->'repeat_pop' IS NULL AS no_pop_recorded,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor LIKE '%rep.%' AND w.chunk = 0) AS any_rep_tensors
+FROM rep_auto r JOIN xdrec.version v ON v.id = (r.j->>'version')::bigint
+WHERE r.d = 'd0'
+ORDER BY 1;
+
 -- both targets serve (their versions read back), seen items kept where the
 -- domain repeats, with the lift first
 SELECT m AS model, count(*) AS ranked,
@@ -333,6 +354,107 @@ GROUP BY m ORDER BY m;
 SELECT xdrec.alter_model('rep_up', options => '{"repeat": false}')->>'repeat' AS altered;
 SELECT j->'repeat_auto' IS NULL AS no_auto_record, j->'repeat' IS NULL AS no_calibration
 FROM (SELECT xdrec.adapt('rep_up', 'd1', 'drr', deploy => 'never') AS j) x;
+-- the decided source that kept no term is the fit without one: trained
+-- again with repeat false (no lift fitted, nothing decided), every stored
+-- tensor is the same bytes and the validation and test metrics are equal
+SET client_min_messages = warning;
+CREATE TEMP TABLE rep_false AS SELECT xdrec.train('rep_up', 'd0', deploy => 'never') AS j;
+RESET client_min_messages;
+SELECT f.j->'repeat_auto' IS NULL AS no_auto_record,
+       f.j->'best_valid' = a.j->'best_valid' AS same_validation, f.j->'test' = a.j->'test' AS same_test,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = (f.j->>'version')::bigint) AS tensor_chunks,
+       (SELECT count(*) FROM xdrec.weight w JOIN xdrec.weight x ON x.tensor = w.tensor AND x.chunk = w.chunk AND x.data = w.data
+        WHERE w.version_id = (f.j->>'version')::bigint AND x.version_id = (a.j->>'version')::bigint) AS same_bytes
+FROM rep_false f, rep_auto a WHERE a.m = 'rep_up' AND a.d = 'd0';
+-- a domain below the share where the lift pays: the source's rows once
+-- each plus about a tenth of its repeated rows (a 13% share); its users
+-- come back to their items on validation, so the lift with its weight beats
+-- no term by more than one s.e., and the version carries the lift (rep
+-- tensors, the cold module's rho and floor, repeat_pop) as "lift" does
+CREATE TABLE gen_few AS
+SELECT g.* FROM gen g
+JOIN (SELECT ctid AS c, row_number() OVER (PARTITION BY user_key, item_key ORDER BY ctid) AS k
+      FROM gen WHERE domain = 'd0') n ON g.ctid = n.c
+WHERE n.k = 1 OR abs(hashint8(g.user_key::bigint * 1000 + g.item_key::bigint * 7 + n.k)) % 1000 < 100;
+SELECT xdrec.create_model('rep_few', 'gen_few', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1}') > 0 AS created;
+CREATE TEMP TABLE rep_few AS SELECT xdrec.train('rep_few', 'd0') AS j;
+SELECT (j->'repeat_auto'->>'repeat_share')::float8 < 0.25 AS below_share,
+       j->'repeat_auto'->>'applied' AS applied,
+       (j->'repeat_auto'->>'decided')::boolean AS decided,
+       (j->'repeat_auto'->>'term_kept')::boolean AS term_kept,
+       (j->'repeat_auto'->>'valid_mrr_lift')::float8 - (j->'repeat_auto'->>'valid_mrr_off')::float8
+         > (j->'repeat_auto'->>'se')::float8 AS beyond_one_se,
+       v.encoder->'config'->>'repeat' AS recorded,
+       j->'repeat_pop' IS NOT NULL AS pop_chosen,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('rep.w', 'rep.b') AND w.chunk = 0) AS rep_tensors,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('cold.rep.W', 'cold.rep.b') AND w.chunk = 0) AS cold_rho_tensors
+FROM rep_few x JOIN xdrec.version v ON v.id = (x.j->>'version')::bigint;
+SELECT xdrec.drop_model('rep_few') IS NOT NULL AS few_dropped;
+DROP TABLE gen_few;
+
+-- adapt decides below the share too (xd_transfer_repeat_decide), on the
+-- fit the method kept: auto chooses without the term, then the lift is
+-- added, calibrated and decided before the target's cold module is
+-- trained. rep_none repeats in neither domain: the lift cannot pay, and the
+-- target's version is the one a repeat false adapt stores (the same method
+-- and metrics, every tensor chunk's bytes, no rep or cold rho tensors, no
+-- repeat_pop)
+SELECT xdrec.create_model('rep_none', 'gen_once', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1}') > 0 AS created;
+SET client_min_messages = warning;
+SELECT xdrec.train('rep_none', 'd0') IS NOT NULL AS trained;
+CREATE TEMP TABLE rep_none_auto AS SELECT xdrec.adapt('rep_none', 'd1', 'auto', deploy => 'never') AS j;
+SELECT xdrec.alter_model('rep_none', options => '{"repeat": false}')->>'repeat' AS altered;
+CREATE TEMP TABLE rep_none_false AS SELECT xdrec.adapt('rep_none', 'd1', 'auto', deploy => 'never') AS j;
+RESET client_min_messages;
+SELECT a.j->'repeat_auto'->>'applied' AS applied,
+       (a.j->'repeat_auto'->>'decided')::boolean AS decided,
+       (a.j->'repeat_auto'->>'term_kept')::boolean AS term_kept,
+       (a.j->'repeat_auto'->>'valid_mrr_lift')::float8 <= (a.j->'repeat_auto'->>'valid_mrr_off')::float8 AS lift_not_better,
+       (a.j->'repeat_auto'->>'n')::int > 0 AS positives,
+       f.j->'repeat_auto' IS NULL AS false_no_record,
+       a.j->'method' = f.j->'method' AS same_method, a.j->'candidates' = f.j->'candidates' AS same_candidates,
+       a.j->'best_valid' = f.j->'best_valid' AS same_validation, a.j->'test' = f.j->'test' AS same_test,
+       a.j->'repeat' IS NULL AND a.j->'repeat_pop' IS NULL AS no_repeat_records,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = (f.j->>'version')::bigint) AS tensor_chunks,
+       (SELECT count(*) FROM xdrec.weight w JOIN xdrec.weight x ON x.tensor = w.tensor AND x.chunk = w.chunk AND x.data = w.data
+        WHERE w.version_id = (f.j->>'version')::bigint AND x.version_id = (a.j->>'version')::bigint) AS same_bytes,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = (a.j->>'version')::bigint) AS auto_chunks,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = (a.j->>'version')::bigint AND w.tensor LIKE '%rep.%') AS any_rep_tensors
+FROM rep_none_auto a, rep_none_false f;
+-- a target below the share where the lift pays: d1's rows once each plus
+-- about a fifth of its repeats (a 19% share); the target keeps the lift,
+-- with the cold module's rho and repeat_pop, as "lift" stores them
+CREATE TABLE gen_few1 AS
+SELECT g.* FROM gen_once g WHERE domain = 'd0'
+UNION ALL
+SELECT g.* FROM gen g
+JOIN (SELECT ctid AS c, row_number() OVER (PARTITION BY user_key, item_key ORDER BY ctid) AS k
+      FROM gen WHERE domain = 'd1') n ON g.ctid = n.c
+WHERE n.k = 1 OR abs(hashint8(g.user_key::bigint * 1000 + g.item_key::bigint * 7 + n.k)) % 1000 < 200;
+SELECT xdrec.create_model('rep_few1', 'gen_few1', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 2, "seed": 1, "lr_search": 1}') > 0 AS created;
+SET client_min_messages = warning;
+SELECT xdrec.train('rep_few1', 'd0') IS NOT NULL AS trained;
+CREATE TEMP TABLE rep_few1 AS SELECT xdrec.adapt('rep_few1', 'd1', 'auto') AS j;
+RESET client_min_messages;
+SELECT (j->'repeat_auto'->>'repeat_share')::float8 < 0.25 AS below_share,
+       j->'repeat_auto'->>'applied' AS applied,
+       (j->'repeat_auto'->>'decided')::boolean AS decided,
+       (j->'repeat_auto'->>'term_kept')::boolean AS term_kept,
+       (j->'repeat_auto'->>'valid_mrr_lift')::float8 - (j->'repeat_auto'->>'valid_mrr_off')::float8
+         > (j->'repeat_auto'->>'se')::float8 AS beyond_one_se,
+       v.encoder->'config'->>'repeat' AS recorded,
+       j->'repeat'->>'kept' IS NOT NULL AS calibrated,
+       j->'repeat_pop' IS NOT NULL AS pop_chosen,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('rep.w', 'rep.b') AND w.chunk = 0) AS rep_tensors,
+       (SELECT count(*) FROM xdrec.weight w WHERE w.version_id = v.id AND w.tensor IN ('cold.rep.W', 'cold.rep.b') AND w.chunk = 0) AS cold_rho_tensors
+FROM rep_few1 x JOIN xdrec.version v ON v.id = (x.j->>'version')::bigint;
+SELECT count(*) > 0 AS ranked FROM xdrec.rank('rep_few1', (SELECT min(user_key) FROM gen_few1 WHERE domain = 'd1'), '{}', 10, domain => 'd1');
+SELECT xdrec.drop_model('rep_none') IS NOT NULL AS none_dropped, xdrec.drop_model('rep_few1') IS NOT NULL AS few1_dropped;
+DROP TABLE gen_few1;
+
 SELECT xdrec.drop_model('rep_up') IS NOT NULL AS up_dropped, xdrec.drop_model('rep_down') IS NOT NULL AS down_dropped;
 DROP TABLE gen_once, gen_up, gen_down;
 SELECT xdrec.drop_model('g');

@@ -465,6 +465,33 @@ void		xd_model_repeat_coef(const xd_model *model, int n, float *r);
 bool		xd_model_has_repeat(const xd_model *model);
 
 /*
+ * Takes a lift-only term (cfg.repeat_lift) out of the model: rep.w and rep.b
+ * freed and left out of its parameters, cfg.repeat and cfg.repeat_lift
+ * cleared, no popularity weight. Training never read the term (w_R = b_R = 0
+ * from a draw-free start), so the model left is the one a fit without the
+ * term makes, down to its parameter list (what a version stores): option
+ * repeat "auto" below its share when validation does not keep the lift
+ * (train.h, xd_repeat_auto_decide). domain_alone: the caller vouches that no
+ * other model reads the domain (a transfer result's own, transfer.h);
+ * otherwise the model must own it (another model would keep pointers into
+ * it). XD_EINVAL for a learned term or such a domain; XD_OK and nothing done
+ * without a term.
+ */
+xd_status	xd_model_drop_repeat(xd_model *model, bool domain_alone);
+
+/*
+ * Its inverse, on a fitted implicit-feedback model without the term: rep.w
+ * and rep.b added as the domain's last two tensors (where xd_domain_new puts
+ * them, so the parameter list is a "lift" fit's), both zero (no lift), and
+ * cfg.repeat and cfg.repeat_lift set: the lift-only term a "lift" fit
+ * carries before its calibration (train.h, xd_repeat_calibrate), which
+ * training never reads, so added after the fit it is the term the fit would
+ * have had. domain_alone as above. XD_EINVAL with explicit feedback, a term
+ * already there or a borrowed domain.
+ */
+xd_status	xd_model_add_repeat(xd_model *model, bool domain_alone);
+
+/*
  * The popularity-in-context weight among the user's own lifted items
  * (xd_model.rep_pop_w): w * xd_cold_cell_pop from table's prior
  * (borrowed; it must outlive the model's scoring). w = 0 or table NULL

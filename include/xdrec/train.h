@@ -312,6 +312,18 @@ xd_status	xd_repeat_auto_decide(xd_model *model, xd_model *second, float a,
 								  const xd_train_opts *o, xd_repeat_pop_calibration *out);
 
 /*
+ * The popularity table xd_repeat_auto_decide ranks the weights with: the
+ * prior's table a cold module with the default options counts (cold.h: the
+ * same prior, joint cell and training rows of ds), so the weight it finds is
+ * the one the module's own table gives once trained; *out NULL when the
+ * prior does not fit (cold.h, xd_cold_prior_fits: the lift alone then, as a
+ * module without a prior gives no weight). The caller frees it
+ * (xd_cold_free) after taking the weight off (xd_model_set_repeat_pop).
+ */
+xd_status	xd_repeat_auto_table(const xd_config *cfg, const xd_dataset *ds,
+								 struct xd_cold **out);
+
+/*
  * Anneal's schedule (paper eq. 18, DESIGN.md section 4): eta_b = eta0
  * exp(-lambda b), lambda such that eta falls to ratio * eta0 after one epoch
  * of batches_per_epoch batches.

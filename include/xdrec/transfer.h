@@ -193,6 +193,26 @@ xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 									 xd_transfer_result *out);
 
 /*
+ * Option repeat "auto" below its share on an adapted target (train.h,
+ * xd_repeat_auto_decide), after the method is chosen: the lift-only term
+ * added to the result's fit, and to a blend's second fit
+ * (xd_model_add_repeat: the term each fit of repeat "lift" carries, which
+ * training never reads), each calibrated as a "lift" fit is after training
+ * (xd_repeat_calibrate, into its repeat record), then the lift decided on
+ * validation on what the result serves (the blend's mix), the popularity
+ * weights ranked from table (NULL: the lift alone; taken off the models
+ * before returning, as the table is the caller's). Not kept: the term taken
+ * out again (xd_model_drop_repeat) and the repeat records restored, so the
+ * result is the one xd_transfer returned. Kept: cfg.repeat and
+ * cfg.repeat_lift set in the result (and its blend's), as a "lift" fit has
+ * them. XD_EINVAL for explicit feedback, a fit with a term already, or a
+ * result without a fit of its own domain.
+ */
+xd_status	xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
+									  const xd_dataset *ds, const xd_transfer_opts *o,
+									  xd_repeat_pop_calibration *out);
+
+/*
  * A result's validation terms: *each (malloc'd, *n entries, the caller
  * frees it) holds every validation positive's own term, larger is better
  * (1/rank, or minus the squared error), on the positives and negatives the

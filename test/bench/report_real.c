@@ -19,7 +19,11 @@
  * DRR also run with the repeat term (core.h, a source trained with it), and
  * implicit views add full ranking with the user's own items allowed. The
  * blends (blend.h) mix target-only's scores with a transfer's, from the same
- * fits.
+ * fits. The product's row (auto with auto_blend, as xdrec.adapt deploys it)
+ * follows option repeat "auto" as adapt serves it: below the repeat share
+ * on implicit feedback the lift decided on validation on auto's pick
+ * (product_repeat_auto), which prints each decision and both test outcomes
+ * (REPEAT_AUTO lines) to stderr.
  *
  * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
@@ -61,9 +65,9 @@
  * (run_pop_served: xd_repeat_pop_calibrate on a target cold module's
  * prior table); and the rows option repeat "auto" deploys (the lifted
  * product where the target's repeat share is a quarter or more,
- * xd_config_repeat_from_data), before and with the served term; and
- * below the share the lift decided on validation (xd_repeat_auto_decide
- * on the same pick and table: an experiment, not served yet).
+ * xd_config_repeat_from_data), before and with the served term. Below
+ * the share the default report's product row decides the lift as
+ * xdrec.adapt does (product_repeat_auto).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -864,10 +868,6 @@ enum
 								 * as served (xd_repeat_pop_calibrate) */
 	AL_AUTO_SERVED,				/* repeat "auto" as served now: AL_POP_SERVED
 								 * where it lifts, else AL_PRODUCT */
-	AL_AUTO_DECIDED,			/* repeat "auto" with the lift decided on
-								 * validation below the share
-								 * (xd_repeat_auto_decide): AL_POP_SERVED
-								 * where kept, else AL_PRODUCT */
 	AL_HEUR,					/* own items first, then popular in context */
 	N_AL
 };
@@ -878,8 +878,7 @@ static const char *const al_label[N_AL] = {
 	"... + popularity in context on every item (w on validation)",
 	"auto as the product deploys it, repeat 'auto' (the lift from a quarter of repeats)",
 	"the same, repeat 'lift', + popularity in context as served (the cold prior's table)",
-	"repeat 'auto' as served now (the row above where it lifts)",
-	"repeat 'auto', the lift decided on validation below a quarter (1 paired s.e.)",
+	"repeat 'auto' from a quarter of repeats (the row above where it lifts; below, the default report's row decides)",
 	"own items first, then popular in context"
 };
 
@@ -1075,7 +1074,6 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 	free(tst.memo);
 }
 static float al_served_w[MAX_DOMAINS][MAX_SEEDS];
-static bool al_decided_kept[MAX_DOMAINS][MAX_SEEDS];
 
 /*
  * The served term (repeat_pop.h): the lifted product's pick (a blend's two
@@ -1088,7 +1086,6 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 {
 	xd_transfer_result pr;
 	xd_repeat_pop_calibration cal;
-	xd_train_opts to;
 	xd_cold    *table = NULL;
 	int			chosen;
 	int64_t		tn,
@@ -1096,7 +1093,6 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 
 	auto_product_pick(ds, fits, o, &pr, &chosen);
 	table = served_repeat_pop(&pr, ds, &cal);
-	xd_train_opts_default(&to, &pr.model->cfg);
 	eval_test(ds, xd_transfer_score, &pr, &al[k][AL_POP_SERVED][s], &tn, &tex);
 	al[k][AL_POP_SERVED][s].chosen = chosen;
 	al_served_w[k][s] = cal.weight;
@@ -1104,24 +1100,6 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
 		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
 	fprintf(stderr, "; chosen %g (%lld positives)\n", cal.weight, (long long) cal.n_valid);
-	CHECK(xd_model_set_repeat_pop(pr.model, NULL, 0.0f));
-	if (pr.blend)
-		CHECK(xd_model_set_repeat_pop(pr.blend->model, NULL, 0.0f));
-	/* repeat "auto" below the share: the same ranking against no term */
-	CHECK(xd_repeat_auto_decide(pr.model, pr.blend ? pr.blend->model : NULL, pr.blend_a,
-								table, ds, &to, &cal));
-	al_decided_kept[k][s] = cal.term_kept;
-	{
-		double		best = 0.0;
-
-		for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
-			best = cal.mrr[wi] > best ? cal.mrr[wi] : best;
-		fprintf(stderr, "  auto decided: valid best %.4f vs no term %.4f, s.e. %.4f: %s\n",
-				best, cal.mrr_off, cal.se_gain, cal.term_kept ? "lift kept" : "no term");
-	}
-	/* every lift as calibrated again (the decision took the pick's off where it lost) */
-	fits_lift(fits, false);
-	fits_lift(fits, true);
 	served_repeat_pop_off(&pr, table);
 }
 static const char *const deployed[6] = {"TO", "Anneal", "DRR", "TO+DRR", "?", "?"};
@@ -1171,8 +1149,6 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 			xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
 			al[k][AL_AUTO][s] = al[k][rc.repeat_lift ? AL_PRODUCT_LIFT : AL_PRODUCT][s];
 			al[k][AL_AUTO_SERVED][s] = al[k][rc.repeat_lift ? AL_POP_SERVED : AL_PRODUCT][s];
-			al[k][AL_AUTO_DECIDED][s] =
-				al[k][rc.repeat_lift || al_decided_kept[k][s] ? AL_POP_SERVED : AL_PRODUCT][s];
 			/* each fit's two outcomes, so other margins can be read off the log */
 			fprintf(stderr, "  test, the default: sampled %.4f full H@10 %.4f MRR %.4f; lifted as served: "
 					"%.4f %.4f %.4f\n", al[k][AL_PRODUCT][s].metric, al[k][AL_PRODUCT][s].full_h10,
@@ -1215,8 +1191,6 @@ print_auto_lift(const view_run *v, int n_dom)
 				printf(" w %g", popw[al_wchosen[k][m - AL_POP_OWN][s]]);
 			for (int s = 0; s < n_seeds && m == AL_POP_SERVED; s++)
 				printf(" w %g", al_served_w[k][s]);
-			for (int s = 0; s < n_seeds && m == AL_AUTO_DECIDED; s++)
-				printf(" %s", al_decided_kept[k][s] ? "kept" : "off");
 			printf("\n");
 		}
 
@@ -1249,9 +1223,6 @@ print_auto_lift(const view_run *v, int n_dom)
 			{AL_POP_SERVED, AL_HEUR, 1}, {AL_POP_SERVED, AL_HEUR, 2},
 			{AL_AUTO_SERVED, AL_AUTO, 0}, {AL_AUTO_SERVED, AL_AUTO, 1}, {AL_AUTO_SERVED, AL_AUTO, 2},
 			{AL_AUTO_SERVED, AL_HEUR, 1}, {AL_AUTO_SERVED, AL_HEUR, 2},
-			{AL_AUTO_DECIDED, AL_AUTO_SERVED, 0}, {AL_AUTO_DECIDED, AL_AUTO_SERVED, 1},
-			{AL_AUTO_DECIDED, AL_AUTO_SERVED, 2}, {AL_AUTO_DECIDED, AL_HEUR, 1},
-			{AL_AUTO_DECIDED, AL_HEUR, 2},
 		};
 		static const char *const mname[3] = {"sampled MRR", "full HitRate@10", "full MRR"};
 
@@ -1363,6 +1334,74 @@ free_view(xd_dataset **ds, int32_t **user_src, int n_dom)
 			xd_dataset_free(ds[k]);
 			free(user_src[k]);
 		}
+}
+
+/*
+ * Option repeat "auto" below its share on the product's row, as xdrec.adapt
+ * serves it (adapt_run.c): auto's pick (pr: the fit kept, or the blend of
+ * target-only and DRR) chosen on metrics without the term, then the lift
+ * added, calibrated and decided on validation (xd_transfer_repeat_decide,
+ * the popularity weights from the table a target's cold module counts,
+ * xd_repeat_auto_table); kept, the product's cell is the lifted pick with
+ * the weight served (repeat_pop.h, as xdpg_fit_repeat_pop on the module's). Not kept, the cell stays; the
+ * lifted pick is measured all the same (added and calibrated as the
+ * decision did, then taken off) and both outcomes logged with the
+ * decision's validation numbers, so another margin can be read off the log.
+ */
+static void
+product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k,
+					int s, cell *product)
+{
+	xd_transfer_opts o;
+	xd_train_opts to;
+	xd_repeat_pop_calibration cal,
+				pc;
+	xd_cold    *table = NULL,
+			   *served;
+	cell		lifted = *product;
+	xd_model   *second = pr->blend ? pr->blend->model : NULL;
+	double		best = 0.0;
+	int64_t		tn,
+				tex;
+
+	xd_transfer_opts_default(&o);
+	o.seed = 1000 + 17 * s;
+	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
+	CHECK(xd_transfer_repeat_decide(pr, table, ds, &o, &cal));
+	if (!cal.term_kept)
+	{
+		xd_transfer_result *fit[2] = {pr, pr->blend};
+
+		for (int i = 0; i < 2 && fit[i]; i++)
+		{
+			xd_repeat_calibration rc;
+
+			xd_train_opts_default(&to, &fit[i]->model->cfg);
+			to.valid_max = o.valid_max;
+			CHECK(xd_model_add_repeat(fit[i]->model, true));
+			CHECK(xd_repeat_calibrate(fit[i]->model, ds, &to, &rc));
+		}
+	}
+	served = served_repeat_pop(pr, ds, &pc);
+	eval_test(ds, xd_transfer_score, pr, &lifted, &tn, &tex);
+	served_repeat_pop_off(pr, served);
+	if (!cal.term_kept)
+	{
+		CHECK(xd_model_drop_repeat(pr->model, true));
+		if (second)
+			CHECK(xd_model_drop_repeat(second, true));
+	}
+	xd_cold_free(table);
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		best = cal.mrr[wi] > best ? cal.mrr[wi] : best;
+	fprintf(stderr, "[%s] %s seed %d: REPEAT_AUTO valid lift %.5f off %.5f se %.5f gain/se %.3f n %lld %s w %g; "
+			"test without: sampled %.5f H10 %.5f MRR %.5f; lifted: %.5f %.5f %.5f\n",
+			v->name, v->domain[k], s, best, cal.mrr_off, cal.se_gain,
+			cal.se_gain > 0.0 ? (best - cal.mrr_off) / cal.se_gain : 0.0, (long long) cal.n_valid,
+			cal.term_kept ? "kept" : "off", pc.weight, product->metric, product->full_h10,
+			product->full_mrr, lifted.metric, lifted.full_h10, lifted.full_mrr);
+	if (cal.term_kept)
+		*product = lifted;
 }
 
 /*
@@ -1759,6 +1798,33 @@ run_view(const char *data_dir, const char *view, view_run *v)
 									  &v->c[k][M_BLEND3_OWN_FIRST][s], &tn, &tex);
 					}
 					free(mf.tmp);
+				}
+			}
+			/*
+			 * the product's row as xdrec.adapt serves it: option repeat
+			 * "auto" below the share (implicit) decides the lift on the
+			 * pick (last: it adds the term to the kept fits)
+			 */
+			if (!quick && !v->explicit_fb)
+			{
+				xd_config	rc = kept[M_TO].cfg;
+				cell	   *c = &v->c[k][M_AUTO_PRODUCT][s];
+
+				rc.repeat_auto = true;
+				xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
+				if (!rc.repeat)
+				{
+					int			ch = c->chosen;
+					xd_transfer_result pr = kept[ch == M_ANNEAL_ALT || ch == M_DRR_ALT ? ch : M_TO];
+
+					if (ch == M_AUTO_PRODUCT)
+					{
+						pr.blend = &kept[M_DRR_ALT];
+						pr.blend_a = XD_BLEND_A;
+					}
+					product_repeat_auto(v, ds[k], &pr, k, s, c);
+					c->chosen = ch;
+					c->seconds = v->c[k][M_AUTO][s].seconds;
 				}
 			}
 			for (int mi = 0; mi < N_FITTED; mi++)
@@ -2729,7 +2795,11 @@ main(int argc, char **argv)
 			"their time is the fits' and the blends' validation. \"auto as the product deploys "
 			"it\" is auto with option auto_blend (the default of xdrec.adapt): where auto keeps "
 			"target-only on a target of %d training rows or more, the a = %.1f blend of "
-			"target-only and auto's DRR fit; auto's time. The rows after it measure what "
+			"target-only and auto's DRR fit; auto's time; on an implicit target whose training "
+			"rows repeat a (user, item) pair less than a quarter of the time, option repeat "
+			"\"auto\" as xdrec.adapt serves it: the user's own items lifted (with popularity in "
+			"context among them) only where validation beats no term by more than one paired "
+			"standard error, decided on that pick. The rows after it measure what "
 			"could close the gaps (none is a product default): the a = 0.5 blend of target-only and DRR with "
 			"shared users from the source; \"the three-way blend\", the equal mix of "
 			"target-only, DRR (search: decay) and DRR (shared users), the three fits' time; and, "

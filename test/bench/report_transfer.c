@@ -22,7 +22,10 @@
  * --auto-repeat: model option repeat "auto" (the product's default) as
  * xdrec.train and xdrec.adapt resolve it: each domain, the source and every
  * target, the lift where its training rows repeat a quarter of the time or
- * more (xd_config_repeat_from_data), none below; where a target's fits
+ * more (xd_config_repeat_from_data), none below (the share only: the
+ * validation decision below it that xdrec.train and xdrec.adapt make,
+ * xd_repeat_auto_decide and xd_transfer_repeat_decide, is not run here, so
+ * below the share these rows are the product's before it); where a target's fits
  * lift, the product's pick (auto with the large-target blend rule) and
  * target-only also with popularity in context among the user's own lifted
  * items, its weight chosen on validation as xdrec.adapt chooses it

@@ -114,3 +114,29 @@ fx_biao_world(uint64_t seed, int32_t n_users, int32_t n_items, int64_t n_rows,
 		return NULL;
 	return fx_dataset(&spec);
 }
+
+/* ds's rows, each (user, item) pair's first only: a world without repeats */
+xd_status
+fx_without_repeats(const xd_dataset *ds, xd_dataset **out)
+{
+	const xd_schema *sc = &ds->enc.schema;
+	uint8_t    *seen = calloc((size_t) ds->n_users * (size_t) ds->n_items, 1);
+	xd_status	st;
+
+	if (!seen)
+		return XD_ENOMEM;
+	st = xd_dataset_create(sc, ds->n_users, ds->n_items, 0, 0, out);
+	for (int64_t r = 0; r < ds->n_rows && st == XD_OK; r++)
+	{
+		uint8_t    *pair = &seen[(size_t) ds->users[r] * (size_t) ds->n_items + (size_t) ds->items[r]];
+
+		if (*pair)
+			continue;
+		*pair = 1;
+		st = xd_dataset_append(*out, ds->users[r], ds->items[r], 0.0f,
+							   ds->num + (size_t) r * sc->n_num,
+							   ds->codes + (size_t) r * sc->n_codes);
+	}
+	free(seen);
+	return st == XD_OK ? xd_dataset_finalize(*out, ds->seed) : st;
+}

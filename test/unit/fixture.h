@@ -72,4 +72,7 @@ void		fx_biao_world_opts_default(fx_biao_opts *o);
 xd_dataset *fx_biao_world(uint64_t seed, int32_t n_users, int32_t n_items,
 						  int64_t n_rows, const fx_biao_opts *o);
 
+/* ds's rows, each (user, item) pair's first only (finalized with ds's seed): a world without repeats */
+xd_status	fx_without_repeats(const xd_dataset *ds, xd_dataset **out);
+
 #endif

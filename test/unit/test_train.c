@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "unit.h"
 #include "xdrec/cold.h"
 #include "xdrec/generate.h"
@@ -485,32 +486,6 @@ XD_TEST(train_repeat_calibration_keeps_the_best)
 	xd_generated_free(g);
 }
 
-/* ds's rows, each (user, item) pair's first only: a world without repeats */
-static xd_status
-without_repeats(const xd_dataset *ds, xd_dataset **out)
-{
-	const xd_schema *sc = &ds->enc.schema;
-	uint8_t    *seen = calloc((size_t) ds->n_users * (size_t) ds->n_items, 1);
-	xd_status	st;
-
-	if (!seen)
-		return XD_ENOMEM;
-	st = xd_dataset_create(sc, ds->n_users, ds->n_items, 0, 0, out);
-	for (int64_t r = 0; r < ds->n_rows && st == XD_OK; r++)
-	{
-		uint8_t    *pair = &seen[(size_t) ds->users[r] * (size_t) ds->n_items + (size_t) ds->items[r]];
-
-		if (*pair)
-			continue;
-		*pair = 1;
-		st = xd_dataset_append(*out, ds->users[r], ds->items[r], 0.0f,
-							   ds->num + (size_t) r * sc->n_num,
-							   ds->codes + (size_t) r * sc->n_codes);
-	}
-	free(seen);
-	return st == XD_OK ? xd_dataset_finalize(*out, ds->seed) : st;
-}
-
 /*
  * The repeat term as a lift only (core.h, repeat_lift; option repeat
  * 'lift'): training leaves its tensors at zero, and the calibration
@@ -535,7 +510,7 @@ XD_TEST(train_repeat_lift_only_where_users_repeat)
 	tiny_world(&gc, 6, 0);
 	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
 	worlds[0] = g->domains[0].ds;
-	XD_REQUIRE(without_repeats(worlds[0], &worlds[1]) == XD_OK);
+	XD_REQUIRE(fx_without_repeats(worlds[0], &worlds[1]) == XD_OK);
 	XD_REQUIRE(worlds[1]->n_rows < worlds[0]->n_rows);
 	for (int run = 0; run < 3; run++)
 	{
@@ -622,7 +597,7 @@ XD_TEST(train_repeat_auto_follows_the_share)
 
 	tiny_world(&gc, 6, 0);
 	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
-	XD_REQUIRE(without_repeats(g->domains[0].ds, &once) == XD_OK);
+	XD_REQUIRE(fx_without_repeats(g->domains[0].ds, &once) == XD_OK);
 	share = xd_dataset_repeat_share(g->domains[0].ds);
 	pairs = g->domains[0].ds->user_train_off[g->domains[0].ds->n_users];
 	XD_CHECK(fabs(share - (1.0 - (double) pairs / (double) g->domains[0].ds->n_split[XD_SPLIT_TRAIN])) < 1e-12);
@@ -869,7 +844,7 @@ XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
 
 	tiny_world(&gc, 6, 0);
 	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
-	XD_REQUIRE(without_repeats(g->domains[0].ds, &once) == XD_OK);
+	XD_REQUIRE(fx_without_repeats(g->domains[0].ds, &once) == XD_OK);
 
 	/* users repeat: the lift pays */
 	XD_REQUIRE((model = repeat_model(g->domains[0].ds, true, true, 0, &o, &res)) != NULL);
@@ -903,7 +878,33 @@ XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
 	xd_repeat_apply(model, XD_REPEAT_FIRST);
 	XD_REQUIRE(xd_repeat_pop_calibrate(model, NULL, 0.0f, helps, once, &o, &cal) == XD_OK);
 	XD_CHECK(!cal.decided && cal.term_kept && br->w[0] == 1000.0f);
+	/*
+	 * not kept, served (xdrec.train): the term leaves the model, which then
+	 * ranks as it did with the term off and holds two tensors fewer
+	 */
+	{
+		int			n_params = model->n_params;
+		double		with_off,
+					dropped;
+		int64_t		n;
+
+		xd_repeat_apply(model, XD_REPEAT_OFF);
+		XD_REQUIRE(xd_train_validate(model, once, &o, &with_off, &n, NULL) == XD_OK);
+		XD_REQUIRE(xd_model_set_repeat_pop(model, helps, 1.0f) == XD_OK);
+		XD_REQUIRE(xd_model_drop_repeat(model, false) == XD_OK);
+		XD_CHECK(!xd_model_has_repeat(model) && !model->cfg.repeat && !model->cfg.repeat_lift);
+		XD_CHECK(model->n_params == n_params - 2 && model->domain->n_params == 2);
+		XD_CHECK(xd_model_find_param(model, "rep.b") == NULL && model->rep_pop_w == 0.0f);
+		XD_REQUIRE(xd_train_validate(model, once, &o, &dropped, &n, NULL) == XD_OK);
+		XD_CHECK(dropped == with_off && n > 0);
+		/* nothing left to drop */
+		XD_CHECK(xd_model_drop_repeat(model, false) == XD_OK && model->n_params == n_params - 2);
+	}
 	xd_cold_free(helps);
+	xd_model_free(model);
+	/* a learned term is trained with the model: never dropped */
+	XD_REQUIRE((model = repeat_model(once, true, false, 0, &o, &res)) != NULL);
+	XD_CHECK(xd_model_drop_repeat(model, false) == XD_EINVAL && xd_model_has_repeat(model));
 	xd_model_free(model);
 	xd_dataset_free(once);
 	xd_generated_free(g);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "unit.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/generate.h"
@@ -850,6 +851,96 @@ XD_TEST(transfer_slow_lambda_search)
 	XD_CHECK(r.seconds > one.seconds);
 	xd_transfer_result_free(&one);
 	xd_transfer_result_free(&r);
+	tw_free(&w);
+}
+
+/* every parameter's name and values, in the model's order */
+static bool
+params_equal(const xd_model *a, float **copy, const char (*names)[64], int n)
+{
+	if (a->n_params != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strcmp(a->params[i]->name, names[i]) != 0 ||
+			memcmp(a->params[i]->w, copy[i],
+				   sizeof(float) * (size_t) a->params[i]->rows * (size_t) a->params[i]->cols) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Option repeat "auto" below its share on an adapted target
+ * (xd_transfer_repeat_decide): the lift added after the fit, calibrated and
+ * decided on validation. On the target's rows with each pair's first only
+ * the lift cannot pay: not kept, and the result is the one xd_transfer
+ * returned, every tensor's name, order and bytes and the repeat record
+ * (what a version stores). On the target as generated (its users repeat)
+ * DRR's fit keeps it: rep.w (zero) and rep.b (the calibrated lift) right
+ * after the domain's tensors and before DRR's residuals, as a "lift" fit
+ * orders them, cfg marked "lift", the validation MRR with the lift beyond
+ * one s.e. over none. Refused: a fit with a term already.
+ */
+XD_TEST(transfer_repeat_decide_keeps_or_restores)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r;
+	xd_repeat_pop_calibration cal;
+	xd_repeat_calibration before;
+	xd_dataset *once;
+	float	   *copy[XD_MAX_PARAMS];
+	char		names[XD_MAX_PARAMS][64];
+	int			n;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	XD_REQUIRE(fx_without_repeats(w.g->domains[1].ds, &once) == XD_OK);
+	tw_opts(&o, XD_TRANSFER_DRR, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, &r) == XD_OK);
+	XD_REQUIRE(!xd_model_has_repeat(r.model) && r.adapt != NULL);
+	n = r.model->n_params;
+	for (int i = 0; i < n; i++)
+	{
+		size_t		sz = sizeof(float) * (size_t) r.model->params[i]->rows * (size_t) r.model->params[i]->cols;
+
+		copy[i] = malloc(sz);
+		XD_REQUIRE(copy[i] != NULL);
+		memcpy(copy[i], r.model->params[i]->w, sz);
+		snprintf(names[i], sizeof(names[i]), "%s", r.model->params[i]->name);
+	}
+	before = r.repeat;
+	XD_REQUIRE(xd_transfer_repeat_decide(&r, NULL, once, &o, &cal) == XD_OK);
+	XD_CHECK(cal.decided && !cal.term_kept && cal.n_valid > 0);
+	XD_CHECK(!xd_model_has_repeat(r.model) && !r.cfg.repeat && !r.model->cfg.repeat_lift);
+	XD_CHECK(params_equal(r.model, copy, (const char (*)[64]) names, n));
+	XD_CHECK(memcmp(&before, &r.repeat, sizeof(before)) == 0);
+	for (int i = 0; i < n; i++)
+		free(copy[i]);
+	xd_transfer_result_free(&r);
+
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, w.g->domains[1].ds, &o, &r) == XD_OK);
+	n = r.model->n_params;
+	XD_REQUIRE(xd_transfer_repeat_decide(&r, NULL, w.g->domains[1].ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.decided && cal.term_kept && cal.mrr[0] - cal.mrr_off > cal.se_gain);
+	XD_CHECK(xd_model_has_repeat(r.model) && r.cfg.repeat && r.cfg.repeat_lift &&
+			 r.model->cfg.repeat_lift && r.model->n_params == n + 2);
+	{
+		int			at = -1;
+
+		for (int i = 0; i < r.model->n_params; i++)
+			if (strcmp(r.model->params[i]->name, "rep.w") == 0)
+				at = i;
+		XD_REQUIRE(at > 0 && at + 1 < r.model->n_params);
+		XD_CHECK(strcmp(r.model->params[at - 1]->name, "emb.item") == 0 ||
+				 strcmp(r.model->params[at - 1]->name, "bias.item") == 0);
+		XD_CHECK(strcmp(r.model->params[at + 1]->name, "rep.b") == 0);
+		XD_CHECK(r.model->params[at + 2]->group == XD_GROUP_RESIDUAL);
+		for (int j = 0; j < r.model->cfg.m; j++)
+			XD_CHECK(r.model->params[at]->w[j] == 0.0f);
+		XD_CHECK(r.model->params[at + 1]->w[0] == r.repeat.shift && r.repeat.n_valid > 0);
+	}
+	XD_CHECK(xd_transfer_repeat_decide(&r, NULL, w.g->domains[1].ds, &o, &cal) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	xd_dataset_free(once);
 	tw_free(&w);
 }
 

@@ -496,3 +496,24 @@ xd_repeat_auto_decide(xd_model *model, xd_model *second, float a, const xd_cold 
 {
 	return xd_repeat_pop_rank(model, second, a, table, ds, o, true, out);
 }
+
+xd_status
+xd_repeat_auto_table(const xd_config *cfg, const xd_dataset *ds, xd_cold **out)
+{
+	xd_cold_opts co;
+	xd_status	st;
+
+	*out = NULL;
+	xd_cold_opts_default(&co);
+	if (!co.prior || !xd_cold_prior_fits(&ds->enc.schema, ds->n_items))
+		return XD_OK;
+	if ((st = xd_cold_new_joint(cfg, &ds->enc.schema, co.joint, ds->n_items, false, co.hidden, 1,
+								out)) != XD_OK)
+		return st;
+	if ((*out)->prior_N && (st = xd_cold_prior_count(*out, ds)) != XD_OK)
+	{
+		xd_cold_free(*out);
+		*out = NULL;
+	}
+	return st;
+}

@@ -407,6 +407,9 @@ xd_shared_free(xd_shared *s)
 
 /* ---------------------------------------------------------------- domain */
 
+/* the tensors a domain holds at most: five of explicit feedback, or four of implicit with the repeat term */
+#define XD_DOMAIN_MAX_PARAMS 7
+
 xd_status
 xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 {
@@ -427,7 +430,7 @@ xd_domain_new(const xd_config *cfg, int n_users, int n_items, xd_domain **out)
 	dom->n_items = n_items;
 	dom->d = cfg->d;
 	dom->feedback = cfg->feedback;
-	dom->params = calloc(7, sizeof(xd_param));
+	dom->params = calloc(XD_DOMAIN_MAX_PARAMS, sizeof(xd_param));
 	if (!dom->params)
 	{
 		free(dom);
@@ -487,6 +490,69 @@ xd_domain_free(xd_domain *dom)
 		return;
 	xd_params_free(dom->params, dom->n_params);
 	free(dom);
+}
+
+xd_status
+xd_model_drop_repeat(xd_model *model, bool domain_alone)
+{
+	xd_domain  *dom = model->domain;
+	int			k = 0;
+
+	if (!xd_model_has_repeat(model))
+		return XD_OK;
+	/* rep.w and rep.b are the domain's last two tensors (xd_domain_new) */
+	if (!model->cfg.repeat_lift || (!model->owns_domain && !domain_alone) || dom->n_params < 2 ||
+		dom->w_R != &dom->params[dom->n_params - 2] || dom->b_R != &dom->params[dom->n_params - 1])
+		return XD_EINVAL;
+	for (int i = 0; i < model->n_params; i++)
+		if (model->params[i] != dom->w_R && model->params[i] != dom->b_R)
+			model->params[k++] = model->params[i];
+	model->n_params = k;
+	xd_param_release(dom->w_R);
+	xd_param_release(dom->b_R);
+	dom->n_params -= 2;
+	dom->w_R = dom->b_R = NULL;
+	model->cfg.repeat = model->cfg.repeat_lift = false;
+	model->rep_pop_w = 0.0f;
+	model->rep_pop = NULL;
+	return XD_OK;
+}
+
+xd_status
+xd_model_add_repeat(xd_model *model, bool domain_alone)
+{
+	xd_domain  *dom = model->domain;
+	int			at = -1,
+				n = dom->n_params;
+	xd_status	st;
+
+	if (xd_model_has_repeat(model) || model->cfg.feedback != XD_IMPLICIT ||
+		dom->feedback != XD_IMPLICIT || (!model->owns_domain && !domain_alone) ||
+		n < 1 || n + 2 > XD_DOMAIN_MAX_PARAMS || model->n_params + 2 > XD_MAX_PARAMS)
+		return XD_EINVAL;
+	/* the model's list is shared, domain, adapt: right after the domain's last */
+	for (int i = 0; i < model->n_params; i++)
+		if (model->params[i] == &dom->params[n - 1])
+			at = i + 1;
+	if (at < 0)
+		return XD_EINVAL;
+	if ((st = xd_param_alloc(&dom->params[n], "rep.w", 1, model->cfg.m, XD_GROUP_DOMAIN, false)) != XD_OK ||
+		(st = xd_param_alloc(&dom->params[n + 1], "rep.b", 1, 1, XD_GROUP_DOMAIN, false)) != XD_OK)
+	{
+		xd_param_release(&dom->params[n]);
+		xd_param_release(&dom->params[n + 1]);
+		return st;
+	}
+	dom->w_R = &dom->params[n];
+	dom->b_R = &dom->params[n + 1];
+	dom->n_params = n + 2;
+	memmove(&model->params[at + 2], &model->params[at],
+			sizeof(model->params[0]) * (size_t) (model->n_params - at));
+	model->params[at] = dom->w_R;
+	model->params[at + 1] = dom->b_R;
+	model->n_params += 2;
+	model->cfg.repeat = model->cfg.repeat_lift = true;
+	return XD_OK;
 }
 
 /* ---------------------------------------------------------------- workspace */

@@ -643,6 +643,55 @@ xd_transfer_validation(const xd_transfer_result *r, const xd_dataset *ds,
 	return xd_train_validate(r->model, ds, &to, &metric, n, each);
 }
 
+xd_status
+xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
+						  const xd_dataset *ds, const xd_transfer_opts *o,
+						  xd_repeat_pop_calibration *out)
+{
+	xd_transfer_result *fit[2];
+	xd_repeat_calibration before[2];
+	xd_train_opts to;
+	int			n_fit;
+	xd_status	st = XD_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (!r || !r->model || !ds || !o)
+		return XD_EINVAL;
+	fit[0] = r;
+	fit[1] = r->blend;
+	n_fit = r->blend ? 2 : 1;
+	for (int i = 0; i < n_fit; i++)
+		/* the domain the result owns, which no other model reads */
+		if (!fit[i]->model || fit[i]->model->domain != fit[i]->domain ||
+			fit[i]->model->cfg.feedback != XD_IMPLICIT || xd_model_has_repeat(fit[i]->model))
+			return XD_EINVAL;
+	/* the fits' own validation options: xd_fit's calibration reads the same */
+	xd_train_opts_for(&to, o, 0.0f, XD_FIT_SALT);
+	for (int i = 0; i < n_fit && st == XD_OK; i++)
+	{
+		before[i] = fit[i]->repeat;
+		if ((st = xd_model_add_repeat(fit[i]->model, true)) == XD_OK)
+			st = xd_repeat_calibrate(fit[i]->model, ds, &to, &fit[i]->repeat);
+	}
+	if (st == XD_OK)
+		st = xd_repeat_auto_decide(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
+								   table, ds, &to, out);
+	/* the table is the caller's: the weight off before it goes */
+	for (int i = 0; i < n_fit; i++)
+		xd_model_set_repeat_pop(fit[i]->model, NULL, 0.0f);
+	for (int i = 0; i < n_fit && st == XD_OK; i++)
+	{
+		if (out->term_kept)
+		{
+			fit[i]->cfg.repeat = fit[i]->cfg.repeat_lift = true;
+			continue;
+		}
+		st = xd_model_drop_repeat(fit[i]->model, true);
+		fit[i]->repeat = before[i];
+	}
+	return st;
+}
+
 int
 xd_auto_choose(const double *const *each, int n_cand, int64_t n, double z,
 			   double *gain, double *se)

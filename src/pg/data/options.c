@@ -79,7 +79,7 @@ static const XdOption options[] = {
 	{"repeat", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(cfg.repeat),
 	.words = {"lift", "auto"}, .word_fields = {FIELD(cfg.repeat_lift), FIELD(cfg.repeat_auto)},
 	.deflt = "\"auto\"", .recorded = true,
-	.help = "a learned repeat term for the user's own items, in context (implicit); \"lift\": a lift of them chosen after the fit; \"auto\": \"lift\" where a quarter of the domain's training rows repeat, none below"},
+	.help = "a learned repeat term for the user's own items, in context (implicit); \"lift\": a lift of them chosen after the fit; \"auto\": \"lift\" where a quarter of the domain's training rows repeat, below only where validation shows it pays"},
 	{"exclude_seen", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(exclude_seen), .choices = seen_choices,
 	.deflt = "\"auto\"", .recorded = true,
 	.help = "rank's default for exclude_seen; auto: leave seen items out unless a quarter of the training rows repeat"},

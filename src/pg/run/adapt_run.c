@@ -90,6 +90,8 @@ served_source(XdModelDef *md)
 struct XdAdaptRun
 {
 	bool		repeat_auto;	/* the target's term resolved from option repeat "auto" */
+	bool		repeat_decide;	/* ... below its share: the lift decided on validation */
+	xd_repeat_pop_calibration decision;	/* that decision (decided: it ran) */
 	char	   *name;
 	char	   *domain;
 	xd_transfer_method method;
@@ -434,10 +436,34 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 			xd_config  *cfg = &run->src->model->shared->cfg;
 
 			cfg->repeat_auto = true;
-			run->repeat_auto = xdpg_fit_repeat_auto(cfg, run->guard->ds);
+			run->repeat_auto = xdpg_fit_repeat_auto(cfg, run->guard->ds, &run->repeat_decide);
 		}
 		st = xd_transfer(run->src->model->shared, run->src->encoders, run->guard->ds, opts, res);
 		xdpg_check_status(st, "adapting");
+
+		/*
+		 * Below the share on implicit feedback: the lift decided on
+		 * validation (xd_transfer_repeat_decide), on the fit the method
+		 * kept, before the cold module is trained on it (it follows the
+		 * term: xdpg_fit_repeat_decide says why). The transfer itself runs
+		 * without the term, so auto chooses its method exactly as before,
+		 * on metrics no lift moved. Not per candidate: each candidate's
+		 * lift decided before the choice would move the validation metrics
+		 * auto compares (transfer.c reads a calibrated term's), and a target
+		 * could then be served another method even where the lift is not
+		 * kept in the end. Chosen first, a target that keeps no term is the
+		 * version it was before, byte for byte: the transfer's fit, no
+		 * repeat tensors, no cold repeat pieces, no repeat_pop.
+		 */
+		if (run->repeat_decide)
+		{
+			xd_cold    *table = xdpg_fit_repeat_table(run->md, run->src->cold != NULL, &res->cfg,
+													  run->guard->ds);
+
+			st = xd_transfer_repeat_decide(res, table, run->guard->ds, opts, &run->decision);
+			xd_cold_free(table);
+			xdpg_check_status(st, "deciding the repeat term on validation");
+		}
 	}
 
 	/*
@@ -667,7 +693,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
-	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds);
+	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds, &run->decision);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &res->cfg, &run->rpop);
 	xdpg_cold_fit_json(&summary, run->cold);

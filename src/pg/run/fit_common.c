@@ -15,6 +15,7 @@
 #include "utils/jsonb.h"
 
 #include "xdrec/clock.h"
+#include "xdrec/cold.h"
 #include "xdrec/metrics.h"
 #include "run/run.h"
 
@@ -381,28 +382,116 @@ xdpg_fit_summary_lr_search(StringInfo b, const XdModelDef *md, const xd_lr_searc
  * Option repeat "auto" for a fit on ds: cfg's term resolved from the
  * domain's own repeat share (xd_config_repeat_from_data: the lift from a
  * quarter of repeated training rows up, none below). Returns whether the
- * option was "auto" (then the summary and the version say so).
+ * option was "auto" (then the summary and the version say so). below
+ * (NULL: the share alone): set where the share gave no term on implicit
+ * feedback, for validation to decide the lift (train.h,
+ * xd_repeat_auto_decide): train fits it and decides right after the fit
+ * (xdpg_fit_repeat_decide), adapt adds it to the method kept
+ * (xd_transfer_repeat_decide).
  */
 bool
-xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds)
+xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *below)
 {
-	return xd_config_repeat_from_data(cfg, xd_dataset_repeat_share(ds));
+	bool		resolved = xd_config_repeat_from_data(cfg, xd_dataset_repeat_share(ds));
+
+	if (below)
+		*below = resolved && !cfg->repeat && cfg->feedback == XD_IMPLICIT;
+	return resolved;
+}
+
+/*
+ * The popularity table the decision ranks the weights with
+ * (xd_repeat_auto_table: the prior's table a cold module counts), or NULL
+ * without one: option cold off, or no module to serve the weight from (a
+ * target whose source version has none: cold_fit.c), as a "lift" fit then
+ * gets no weight.
+ */
+xd_cold *
+xdpg_fit_repeat_table(const XdModelDef *md, bool module, const xd_config *cfg,
+					  const xd_dataset *ds)
+{
+	xd_cold    *table = NULL;
+
+	if (md->cold && module)
+		xdpg_check_status(xd_repeat_auto_table(cfg, ds, &table),
+						  "counting the repeat decision's popularity table");
+	return table;
+}
+
+/*
+ * ... the decision below the share in train (train.h,
+ * xd_repeat_auto_decide), on the fitted model whose lift is calibrated,
+ * before anything is trained on it: the popularity weights are ranked from
+ * the table above, which is freed here: the weight served is chosen again
+ * once the module is trained (xdpg_fit_repeat_pop). Not kept: the term
+ * leaves the model and cfg (xd_model_drop_repeat).
+ *
+ * Why before the cold fit (and DRR's encoders): the module follows the warm term (cold.h: the
+ * task's repeat weight rho, "cold.rep.W", and the own-items-first floor,
+ * "cold.rep.floor", trained and chosen with the rest of it), so a module
+ * trained beside a term taken off afterwards would differ from today's in
+ * more than the pieces that could be zeroed. Decided first, a domain that
+ * keeps no term trains its module on the model without one and stores
+ * exactly what a fit below the share stored before: no repeat term, no
+ * cold repeat pieces, no repeat_pop. Returns whether the term is kept.
+ */
+bool
+xdpg_fit_repeat_decide(xd_model *model, xd_config *cfg, const XdModelDef *md,
+					   const xd_dataset *ds, const xd_hooks *hooks,
+					   xd_repeat_pop_calibration *out)
+{
+	xd_train_opts o;
+	xd_cold    *table = xdpg_fit_repeat_table(md, true, &model->cfg, ds);
+	xd_status	st;
+
+	xd_train_opts_default(&o, &model->cfg);
+	o.valid_max = md->val_sample;
+	o.hooks = *hooks;
+	st = xd_repeat_auto_decide(model, NULL, 0.0f, table, ds, &o, out);
+	/* the table is borrowed by the weight: off before it goes */
+	if (st == XD_OK)
+		st = xd_model_set_repeat_pop(model, NULL, 0.0f);
+	if (st == XD_OK && !out->term_kept)
+	{
+		st = xd_model_drop_repeat(model, false);
+		cfg->repeat = cfg->repeat_lift = false;
+	}
+	xd_cold_free(table);
+	xdpg_check_status(st, "deciding the repeat term on validation");
+	return out->term_kept;
 }
 
 /*
  * ... and the summary's record of it: the share, the threshold and the
- * term applied ("lift" or "none")
+ * term applied ("lift" or "none"); decided below the share (decision
+ * NULL or not decided: none), the validation MRRs of the lift with its
+ * best weight and of no term, the s.e. of their paired difference and
+ * whether the term was kept
  */
 void
 xdpg_fit_summary_repeat_auto(StringInfo b, bool repeat_auto, const xd_config *cfg,
-							 const xd_dataset *ds)
+							 const xd_dataset *ds, const xd_repeat_pop_calibration *decision)
 {
 	if (!repeat_auto)
 		return;
 	appendStringInfoString(b, ", \"repeat_auto\": {");
 	xdpg_json_num(b, "repeat_share", xd_dataset_repeat_share(ds), false);
 	xdpg_json_num(b, "at_least", XD_REPEAT_AUTO_SHARE, true);
-	appendStringInfo(b, ", \"applied\": \"%s\"}", cfg->repeat_lift ? "lift" : "none");
+	appendStringInfo(b, ", \"applied\": \"%s\"", cfg->repeat_lift ? "lift" : "none");
+	if (decision && decision->decided)
+	{
+		double		best = 0.0;
+
+		for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+			best = Max(best, decision->mrr[k]);
+		appendStringInfoString(b, ", \"decided\": true");
+		appendStringInfo(b, ", \"term_kept\": %s", decision->term_kept ? "true" : "false");
+		xdpg_json_num(b, "valid_mrr_lift", best, true);
+		xdpg_json_num(b, "valid_mrr_off", decision->mrr_off, true);
+		xdpg_json_num(b, "se", decision->se_gain, true);
+		xdpg_json_int(b, "n", decision->n_valid, true);
+	}
+	appendStringInfoString(b, "}");
 }
 
 /*

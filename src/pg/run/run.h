@@ -70,9 +70,15 @@ extern void xdpg_fit_repeat_pop(xd_model *model, xd_model *second, float a,
 								xd_repeat_pop_calibration *out);
 extern void xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
 										const xd_repeat_pop_calibration *cal);
-extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds);
+extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *below);
+extern struct xd_cold *xdpg_fit_repeat_table(const XdModelDef *md, bool module,
+											 const xd_config *cfg, const xd_dataset *ds);
+extern bool xdpg_fit_repeat_decide(xd_model *model, xd_config *cfg, const XdModelDef *md,
+								   const xd_dataset *ds, const xd_hooks *hooks,
+								   xd_repeat_pop_calibration *out);
 extern void xdpg_fit_summary_repeat_auto(StringInfo b, bool repeat_auto, const xd_config *cfg,
-										 const xd_dataset *ds);
+										 const xd_dataset *ds,
+										 const xd_repeat_pop_calibration *decision);
 /* models in memory at once while a fit searches its rate (two state copies) */
 #define XDPG_SEARCH_MODELS(md) ((md)->lr_search > 1 ? 2 : 0)
 

@@ -25,6 +25,8 @@
 struct XdTrainRun
 {
 	bool		repeat_auto;	/* the term resolved from option repeat "auto" */
+	bool		repeat_decide;	/* ... below its share: the lift decided on validation */
+	xd_repeat_pop_calibration decision;	/* that decision (decided: it ran) */
 	char	   *name;
 	char	   *domain;
 	const char *deploy;			/* the deploy policy (deploy.c) */
@@ -114,7 +116,10 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 				 errmsg("model \"%s\" declares no context features", name),
 				 errhint("MMT-Net learns how context drives interactions: declare at least one feature in create_model.")));
 	run->cfg = md->cfg;
-	run->repeat_auto = xdpg_fit_repeat_auto(&run->cfg, ds);
+	run->repeat_auto = xdpg_fit_repeat_auto(&run->cfg, ds, &run->repeat_decide);
+	/* below the share: the lift fitted all the same, decided after the fit */
+	if (run->repeat_decide)
+		run->cfg.repeat = run->cfg.repeat_lift = true;
 	run->cfg.m = ds->enc.schema.m;
 	run->cfg.m_I = ds->enc.schema.m_I;
 	run->cfg.m_H = ds->enc.schema.m_H;
@@ -155,6 +160,16 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 						 &run->res, &run->search);
 	xdpg_check_status(st, "training");
 	xdpg_biao_end(run->biao, run->md, run->guard->model, run->guard->ds);
+
+	/*
+	 * option repeat "auto" below its share: the calibrated lift kept or
+	 * taken off on validation right after the fit, before anything is
+	 * trained on the model (DRR's encoders, the cold module, which follows
+	 * the term: xdpg_fit_repeat_decide says why)
+	 */
+	if (run->repeat_decide)
+		xdpg_fit_repeat_decide(run->guard->model, &run->cfg, run->md, run->guard->ds,
+							   &run->curve.after, &run->decision);
 
 	/*
 	 * The distributional encoders E_C, E_U, E_V of DRR, trained on the source
@@ -231,7 +246,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
-	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &run->cfg, ds);
+	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &run->cfg, ds, &run->decision);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &run->cfg, &run->rpop);
 	appendStringInfoString(&summary, ", \"test\": ");
