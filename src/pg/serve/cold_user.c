@@ -28,6 +28,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -39,6 +40,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/resowner.h"
 
 #include "xdrec/cold.h"
 #include "serve/cold_user.h"
@@ -741,6 +743,57 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	cold_encode(cu, n, items, c, labels, E_new);
 	cu->new_seen = ni.keys;
 	cu->n_new_seen = ni.n;
+	return cu;
+}
+
+/*
+ * A trained user with few rows (xdpg_cold_min_applies) from their rows in
+ * the served version of domain, or NULL: the warm path serves them then.
+ * NULL too when the query cannot be made against the relation as it is now
+ * (an error of class 42: a column of the model dropped, renamed or of
+ * another type since training, a feature expression's function gone or not
+ * executable by the caller), as when the relation itself was dropped or the
+ * caller may not read it (xdpg_cold_rows_readable): the version still
+ * serves every trained user from the catalog, as it did before option
+ * cold_min, while a user without an embedding gets the error. The read runs
+ * in a subtransaction so that such an error can be left; other errors are
+ * raised. A parallel query cannot start one: there the error is raised.
+ */
+XdColdUser *
+xdpg_cold_min_user(XdServed *s, const char *model, const char *domain,
+				   const char *user_text, int64 user_int, bool is_int)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	XdColdUser *volatile cu = NULL;
+
+	if (IsInParallelMode())
+		return xdpg_cold_from_rows(s, model, domain, user_text, user_int, is_int, false);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		cu = xdpg_cold_from_rows(s, model, domain, user_text, user_int, is_int, false);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		cu = NULL;
+	}
+	PG_END_TRY();
 	return cu;
 }
 
