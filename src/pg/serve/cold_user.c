@@ -40,7 +40,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
-#include "utils/resowner.h"
 
 #include "xdrec/cold.h"
 #include "serve/cold_user.h"
@@ -746,6 +745,27 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	return cu;
 }
 
+/* xdpg_cold_min_user's read, as xdpg_subxact_try runs it */
+typedef struct ColdMinRead
+{
+	XdServed   *s;
+	const char *model;
+	const char *domain;
+	const char *user_text;
+	int64		user_int;
+	bool		is_int;
+	XdColdUser *cu;
+} ColdMinRead;
+
+static void
+cold_min_read(void *arg)
+{
+	ColdMinRead *r = arg;
+
+	r->cu = xdpg_cold_from_rows(r->s, r->model, r->domain, r->user_text, r->user_int,
+								r->is_int, false);
+}
+
 /*
  * A trained user with few rows (xdpg_cold_min_applies) from their rows in
  * the served version of domain, or NULL: the warm path serves them then.
@@ -763,38 +783,18 @@ XdColdUser *
 xdpg_cold_min_user(XdServed *s, const char *model, const char *domain,
 				   const char *user_text, int64 user_int, bool is_int)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	XdColdUser *volatile cu = NULL;
+	ColdMinRead r = {s, model, domain, user_text, user_int, is_int, NULL};
+	ErrorData  *error;
 
 	if (IsInParallelMode())
 		return xdpg_cold_from_rows(s, model, domain, user_text, user_int, is_int, false);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		cu = xdpg_cold_from_rows(s, model, domain, user_text, user_int, is_int, false);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
-			ReThrowError(edata);
-		FreeErrorData(edata);
-		cu = NULL;
-	}
-	PG_END_TRY();
-	return cu;
+	error = xdpg_subxact_try(cold_min_read, &r);
+	if (error == NULL)
+		return r.cu;
+	if (ERRCODE_TO_CATEGORY(error->sqlerrcode) != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
+		ReThrowError(error);
+	FreeErrorData(error);
+	return NULL;
 }
 
 /* ---------------------------------------------------------- from history */
