@@ -438,5 +438,79 @@ WHERE model_id = (SELECT id FROM xdrec.model WHERE name = 'cm') AND domain = 'd0
 SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', 1, '{"hour": 12}', 5)$$);
 ROLLBACK;
 
+-- 13. the cold_min path attacked (docs/security.md, Attacks tested). The
+-- relation changed since training (a column of the model renamed, the user
+-- column's type changed): a trained user with few rows is served warm, as
+-- before the option, in rank and rank_many, also from inside an exception
+-- block (pg_temp.try: the read's subtransaction nests in it); a user
+-- without an embedding still gets the error
+\c
+\i sql/include/try.sql
+BEGIN;
+INSERT INTO cgen SELECT domain, 900777, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE user_key = :few_user;
+ALTER TABLE cgen RENAME COLUMN spend TO spend_renamed;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('cm', ARRAY[:few_user, :many_user], '{"hour": 12}', 5);
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', $$ || :few_user || $$, '{"hour": 12}', 5)$$) AS in_block,
+	   current_setting('xdrec.served_as') AS served_as;
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', 900777, '{"hour": 12}', 5)$$) AS cold_user;
+ROLLBACK;
+BEGIN;
+ALTER TABLE cgen ALTER COLUMN user_key TYPE text;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+ROLLBACK;
+-- the relation's row-level security is honoured: a role that may read the
+-- relation but not that user's rows is served warm, and a user without an
+-- embedding whose rows it may not read is as unknown to it as no row
+CREATE ROLE xd_cold_rls;
+GRANT USAGE ON SCHEMA xdrec TO xd_cold_rls;
+SELECT xdrec.grant('cm', 'xd_cold_rls');
+BEGIN;
+INSERT INTO cgen SELECT domain, 900777, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM cgen WHERE user_key = :few_user;
+GRANT SELECT ON cgen TO xd_cold_rls;
+ALTER TABLE cgen ENABLE ROW LEVEL SECURITY;
+CREATE POLICY xd_cold_hide ON cgen FOR SELECT TO xd_cold_rls
+	USING (user_key NOT IN (:few_user, 900777));
+SET ROLE xd_cold_rls;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', 900777, '{"hour": 12}', 5)$$) AS hidden_cold_user;
+RESET ROLE;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', 900777, '{"hour": 12}', 5);
+ROLLBACK;
+-- a hostile search_path (operators and functions of the common types in a
+-- schema ahead of pg_catalog) is not used by the rows query: nothing of it
+-- runs, and the user is served cold from their rows
+CREATE SCHEMA xd_evil;
+GRANT USAGE ON SCHEMA xd_evil TO PUBLIC;
+CREATE FUNCTION xd_evil.eq8(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
+	$$BEGIN RAISE WARNING 'hostile = ran as %', current_user; RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR xd_evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = xd_evil.eq8);
+CREATE FUNCTION xd_evil.eqt(text, text) RETURNS boolean LANGUAGE plpgsql AS
+	$$BEGIN RAISE WARNING 'hostile = ran as %', current_user; RETURN $1 OPERATOR(pg_catalog.=) $2; END$$;
+CREATE OPERATOR xd_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = xd_evil.eqt);
+CREATE FUNCTION xd_evil.lower(text) RETURNS text LANGUAGE plpgsql AS
+	$$BEGIN RAISE WARNING 'hostile lower ran as %', current_user; RETURN pg_catalog.lower($1); END$$;
+GRANT SELECT ON cgen TO xd_cold_rls;
+SET ROLE xd_cold_rls;
+SET search_path = xd_evil, public, pg_catalog;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('cm', ARRAY[:few_user], '{"hour": 12}', 5);
+RESET search_path;
+RESET ROLE;
+DROP SCHEMA xd_evil CASCADE;
+REVOKE SELECT ON cgen FROM xd_cold_rls;
+SELECT xdrec.revoke('cm', 'xd_cold_rls');
+REVOKE USAGE ON SCHEMA xdrec FROM xd_cold_rls;
+DROP ROLE xd_cold_rls;
+
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

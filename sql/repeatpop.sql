@@ -78,6 +78,11 @@ SELECT probe(), 1 AS alive;
 SELECT tamper(encoder || '{"repeat_pop": 1e39}') FROM saved;
 \c
 SELECT probe(), 1 AS alive;
+-- ... a float above the ladder's top (1000), which made the term infinite
+-- (3e38 times log(1 + a count): every own item of user 1 scored Infinity)
+SELECT tamper(encoder || '{"repeat_pop": 3e38}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
 SELECT tamper(encoder || '{"repeat_pop": "heavy"}') FROM saved;
 \c
 SELECT probe(), 1 AS alive;

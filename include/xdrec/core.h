@@ -492,11 +492,20 @@ xd_status	xd_model_drop_repeat(xd_model *model, bool domain_alone);
 xd_status	xd_model_add_repeat(xd_model *model, bool domain_alone);
 
 /*
+ * The largest popularity-in-context weight: the top of the ladder training
+ * chooses from (train.h, xd_repeat_pop_ladder). With the prior's counts
+ * below 2^24 (xd_cold_prior_ready) the term stays below 1000 log(1 + 2^24),
+ * about 16,600, so a score never overflows to infinity.
+ */
+#define XD_REPEAT_POP_MAX 1000.0f
+
+/*
  * The popularity-in-context weight among the user's own lifted items
  * (xd_model.rep_pop_w): w * xd_cold_cell_pop from table's prior
  * (borrowed; it must outlive the model's scoring). w = 0 or table NULL
- * turns it off. XD_EINVAL for a weight not finite or negative, or a
- * weight without a table with a prior of the model's items.
+ * turns it off. XD_EINVAL for a weight not finite, negative or above
+ * XD_REPEAT_POP_MAX, or a weight without a table with a prior of the
+ * model's items.
  */
 xd_status	xd_model_set_repeat_pop(xd_model *model, const struct xd_cold *table, float w);
 

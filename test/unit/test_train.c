@@ -807,6 +807,11 @@ XD_TEST(train_repeat_pop_follows_context_popularity)
 	XD_CHECK(xd_model_set_repeat_pop(model, helps, NAN) == XD_EINVAL);
 	XD_CHECK(xd_model_set_repeat_pop(model, helps, -1.0f) == XD_EINVAL);
 	XD_CHECK(xd_model_set_repeat_pop(model, helps, INFINITY) == XD_EINVAL);
+	/* above the ladder's top: a finite weight whose term could be infinite */
+	XD_CHECK(xd_model_set_repeat_pop(model, helps, 3e38f) == XD_EINVAL);
+	XD_CHECK(xd_model_set_repeat_pop(model, helps, nextafterf(XD_REPEAT_POP_MAX, INFINITY)) == XD_EINVAL);
+	XD_CHECK(xd_model_set_repeat_pop(model, helps, XD_REPEAT_POP_MAX) == XD_OK);
+	XD_CHECK(xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS - 1] == XD_REPEAT_POP_MAX);
 	XD_REQUIRE((learned = repeat_model(ds, true, false, 0, &o, &res)) != NULL);
 	XD_CHECK(xd_model_set_repeat_pop(learned, helps, 1.0f) == XD_EINVAL);
 	XD_CHECK(xd_repeat_pop_calibrate(learned, NULL, 0.0f, helps, ds, &o, &cal) == XD_OK);

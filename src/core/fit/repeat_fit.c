@@ -313,7 +313,7 @@ xd_repeat_apply(xd_model *model, int candidate)
  * orders the user's own items by popularity in context alone (repeat17's
  * harness ladder, docs/transfer.md)
  */
-const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, 1000.0f};
+const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, XD_REPEAT_POP_MAX};
 
 /*
  * The popularity weight's ranking (xd_repeat_pop_calibrate), and with

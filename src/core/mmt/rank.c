@@ -37,7 +37,7 @@ xd_model_repeat_coef(const xd_model *model, int n, float *r)
 xd_status
 xd_model_set_repeat_pop(xd_model *model, const xd_cold *table, float w)
 {
-	if (!isfinite(w) || w < 0.0f)
+	if (!isfinite(w) || w < 0.0f || w > XD_REPEAT_POP_MAX)
 		return XD_EINVAL;
 	if (w == 0.0f || !table)
 	{

@@ -418,10 +418,10 @@ rank_impl(FunctionCallInfo fcinfo, RankArgs *a)
 		/*
 		 * a user with few training rows, where validation preferred the cold
 		 * path (option cold_min): from their rows when the caller may read
-		 * them, else warm
+		 * them and the relation still answers the model's query, else warm
 		 */
 		else if (v && xdpg_cold_min_applies(v, user) && xdpg_cold_rows_readable(s))
-			cu = xdpg_cold_from_rows(s, a->name, pstrdup(v->domain), ut, ui, a->int_form, false);
+			cu = xdpg_cold_min_user(s, a->name, pstrdup(v->domain), ut, ui, a->int_form);
 		/* no trained embedding: on_unknown says */
 		if (v == NULL && a->on_unknown == ON_UNKNOWN_SKIP)
 		{
@@ -787,9 +787,9 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 
 		if (user_domain[i] != MANY_COLD_MIN)
 			continue;
-		cu = xdpg_cold_from_rows(s, name, domains[cold_min_domain[i]],
-								 int_form ? NULL : user_text(s, keys[i]),
-								 int_form ? DatumGetInt64(keys[i]) : 0, int_form, false);
+		cu = xdpg_cold_min_user(s, name, domains[cold_min_domain[i]],
+								int_form ? NULL : user_text(s, keys[i]),
+								int_form ? DatumGetInt64(keys[i]) : 0, int_form);
 		if (cu == NULL)
 		{
 			user_domain[i] = cold_min_domain[i];

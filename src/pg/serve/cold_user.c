@@ -28,6 +28,7 @@
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -742,6 +743,58 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	cu->new_seen = ni.keys;
 	cu->n_new_seen = ni.n;
 	return cu;
+}
+
+/* xdpg_cold_min_user's read, as xdpg_subxact_try runs it */
+typedef struct ColdMinRead
+{
+	XdServed   *s;
+	const char *model;
+	const char *domain;
+	const char *user_text;
+	int64		user_int;
+	bool		is_int;
+	XdColdUser *cu;
+} ColdMinRead;
+
+static void
+cold_min_read(void *arg)
+{
+	ColdMinRead *r = arg;
+
+	r->cu = xdpg_cold_from_rows(r->s, r->model, r->domain, r->user_text, r->user_int,
+								r->is_int, false);
+}
+
+/*
+ * A trained user with few rows (xdpg_cold_min_applies) from their rows in
+ * the served version of domain, or NULL: the warm path serves them then.
+ * NULL too when the query cannot be made against the relation as it is now
+ * (an error of class 42: a column of the model dropped, renamed or of
+ * another type since training, a feature expression's function gone or not
+ * executable by the caller), as when the relation itself was dropped or the
+ * caller may not read it (xdpg_cold_rows_readable): the version still
+ * serves every trained user from the catalog, as it did before option
+ * cold_min, while a user without an embedding gets the error. The read runs
+ * in a subtransaction so that such an error can be left; other errors are
+ * raised. A parallel query cannot start one: there the error is raised.
+ */
+XdColdUser *
+xdpg_cold_min_user(XdServed *s, const char *model, const char *domain,
+				   const char *user_text, int64 user_int, bool is_int)
+{
+	ColdMinRead r = {s, model, domain, user_text, user_int, is_int, NULL};
+	ErrorData  *error;
+
+	if (IsInParallelMode())
+		return xdpg_cold_from_rows(s, model, domain, user_text, user_int, is_int, false);
+	error = xdpg_subxact_try(cold_min_read, &r);
+	if (error == NULL)
+		return r.cu;
+	if (ERRCODE_TO_CATEGORY(error->sqlerrcode) != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
+		ReThrowError(error);
+	FreeErrorData(error);
+	return NULL;
 }
 
 /* ---------------------------------------------------------- from history */

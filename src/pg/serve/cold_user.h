@@ -44,6 +44,8 @@ extern XdColdUser *xdpg_cold_from_history(XdServed *s, const char *model, const 
 extern bool xdpg_version_popular(const XdVersion *v);
 extern bool xdpg_cold_min_applies(const XdVersion *v, int32 user);
 extern bool xdpg_cold_rows_readable(XdServed *s);
+extern XdColdUser *xdpg_cold_min_user(XdServed *s, const char *model, const char *domain,
+									  const char *user_text, int64 user_int, bool is_int);
 extern bool xdpg_cold_saw_new_item(const XdColdUser *cu, Datum key);
 extern XdColdUser *xdpg_popular_user(XdServed *s, const char *model, const char *domain);
 extern XdColdUser *xdpg_popular_known_user(XdServed *s, const char *model, const char *domain,

@@ -8,7 +8,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -17,7 +16,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
-#include "utils/resowner.h"
 
 #include "serve/serve.h"
 
@@ -153,6 +151,43 @@ xdpg_route(const char *model, const char *domain, Datum user_keys, char **to_dom
 	return node;
 }
 
+/* xdpg_route_rows' query, as xdpg_subxact_try runs it */
+typedef struct RoutedRead
+{
+	ReturnSetInfo *rsinfo;
+	const char *sql;
+	int			nargs;
+	Oid		   *types;
+	Datum	   *vals;
+	const char *nulls;
+} RoutedRead;
+
+/* the routed query's rows into the caller's tuplestore */
+static void
+routed_read(void *arg)
+{
+	RoutedRead *r = arg;
+	int			natts = r->rsinfo->setDesc->natts;
+	Datum	   *values = palloc(sizeof(Datum) * natts);
+	bool	   *isnull = palloc(sizeof(bool) * natts);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "xdrec: SPI_connect failed");
+	if (SPI_execute_with_args(r->sql, r->nargs, r->types, r->vals, r->nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "xdrec: the routed call failed");
+	if (SPI_tuptable->tupdesc->natts != natts)
+		elog(ERROR, "xdrec: the routed call returned %d columns, not %d",
+			 SPI_tuptable->tupdesc->natts, natts);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		for (int c = 0; c < natts; c++)
+			values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
+									  &isnull[c]);
+		tuplestore_putvalues(r->rsinfo->setResult, r->rsinfo->setDesc, values, isnull);
+	}
+	SPI_finish();
+}
+
 /*
  * Answer the calling set-returning function with the rows of sql, a query
  * over the PL/Proxy function xdrec_internal.<proxy> (made by
@@ -169,12 +204,9 @@ xdpg_route_rows(FunctionCallInfo fcinfo, const char *node, const char *model,
 				Oid *types, Datum *vals, const char *nulls)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
 	const char *what = domain ? psprintf("domain \"%s\"", domain) : "the users of this call";
-	int			natts;
-	Datum	   *values;
-	bool	   *isnull;
+	RoutedRead	r;
+	ErrorData  *e;
 
 	if (FuncnameGetCandidates(list_make2(makeString("xdrec_internal"), makeString(pstrdup(proxy))),
 							  -1, NIL, false, false, false, true) == NULL)
@@ -184,52 +216,23 @@ xdpg_route_rows(FunctionCallInfo fcinfo, const char *node, const char *model,
 						what, model, node),
 				 errhint("The owner of extension xdrec enables it: CREATE EXTENSION plproxy; SELECT xdrec.enable_routing();")));
 	InitMaterializedSRF(fcinfo, 0);
-	natts = rsinfo->setDesc->natts;
-	values = palloc(sizeof(Datum) * natts);
-	isnull = palloc(sizeof(bool) * natts);
 	/* a subtransaction, as a PL/pgSQL exception block, to read the error */
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "xdrec: SPI_connect failed");
-		if (SPI_execute_with_args(sql, nargs, types, vals, nulls, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "xdrec: the routed call failed");
-		if (SPI_tuptable->tupdesc->natts != natts)
-			elog(ERROR, "xdrec: the routed call returned %d columns, not %d",
-				 SPI_tuptable->tupdesc->natts, natts);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			for (int c = 0; c < natts; c++)
-				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
-										  &isnull[c]);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
-		}
-		SPI_finish();
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(caller);
-		e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller);
-		CurrentResourceOwner = owner;
-		if ((e->sqlerrcode == ERRCODE_INTERNAL_ERROR ||
-			 ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_CONNECTION_EXCEPTION) &&
-			(e->message == NULL || strstr(e->message, "REMOTE ERROR") == NULL))
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("node \"%s\", which holds %s of model \"%s\", cannot be reached",
-							node, what, model),
-					 e->message ? errdetail_internal("%s", e->message) : 0));
-		ReThrowError(e);
-	}
-	PG_END_TRY();
+	r.rsinfo = rsinfo;
+	r.sql = sql;
+	r.nargs = nargs;
+	r.types = types;
+	r.vals = vals;
+	r.nulls = nulls;
+	e = xdpg_subxact_try(routed_read, &r);
+	if (e == NULL)
+		return;
+	if ((e->sqlerrcode == ERRCODE_INTERNAL_ERROR ||
+		 ERRCODE_TO_CATEGORY(e->sqlerrcode) == ERRCODE_CONNECTION_EXCEPTION) &&
+		(e->message == NULL || strstr(e->message, "REMOTE ERROR") == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("node \"%s\", which holds %s of model \"%s\", cannot be reached",
+						node, what, model),
+				 e->message ? errdetail_internal("%s", e->message) : 0));
+	ReThrowError(e);
 }

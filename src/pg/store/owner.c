@@ -33,6 +33,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -41,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "store/store.h"
@@ -114,6 +116,43 @@ xdpg_span_end(XdSpan *span)
 {
 	SetUserIdAndSecContext(span->save_user, span->save_sec);
 	AtEOXact_GUC(true, span->guc_level);
+}
+
+/*
+ * Runs fn(arg) in a subtransaction, as a PL/pgSQL exception block does, so
+ * that the caller may look at its error: NULL when fn returned (the
+ * subtransaction released), else the error, copied into the caller's memory
+ * context, with the subtransaction rolled back (its SPI connections, role,
+ * search_path and locks). fn allocates in the caller's memory context. A
+ * parallel operation cannot start one: the caller checks IsInParallelMode.
+ */
+ErrorData *
+xdpg_subxact_try(void (*fn) (void *arg), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
+	return error;
 }
 
 /*

@@ -237,6 +237,7 @@ extern void xdpg_owner_begin(XdSpan *span);
 extern void xdpg_user_begin(XdSpan *span);
 extern void xdpg_role_begin(XdSpan *span, Oid role);
 extern void xdpg_span_end(XdSpan *span);
+extern ErrorData *xdpg_subxact_try(void (*fn) (void *arg), void *arg);
 extern uint64 xdpg_owner_execute(const char *sql, int nargs, Oid *types, Datum *vals,
 								 const char *nulls, int expect);
 extern Datum xdpg_current_role_name(void);

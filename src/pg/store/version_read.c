@@ -367,8 +367,10 @@ read_config(VersionRead *r, JsonbContainer *root)
 		if (json_opt_key(r, root, "", "repeat_pop", JSON_NUMBER, &jv))
 		{
 			r->repeat_pop = json_float(r, root, "", "repeat_pop");
-			if (!(r->repeat_pop >= 0.0 && r->repeat_pop <= FLT_MAX))
-				version_corrupt(r, "its encoder's \"repeat_pop\" is %g, not a weight", r->repeat_pop);
+			/* at most the ladder's top: a larger one could make a score infinite */
+			if (!(r->repeat_pop >= 0.0 && r->repeat_pop <= XD_REPEAT_POP_MAX))
+				version_corrupt(r, "its encoder's \"repeat_pop\" is %g, not a weight from 0 to %g",
+								r->repeat_pop, (double) XD_REPEAT_POP_MAX);
 		}
 	}
 }
