@@ -512,5 +512,44 @@ SELECT xdrec.revoke('cm', 'xd_cold_rls');
 REVOKE USAGE ON SCHEMA xdrec FROM xd_cold_rls;
 DROP ROLE xd_cold_rls;
 
+-- the relation renamed and a table of its columns made under the old name,
+-- in a session that ranked the user already (its cache holds the model):
+-- the next call reads the relation the model follows, by its OID, and
+-- serves the user cold from their rows, not from the new, empty table
+BEGIN;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+ALTER TABLE cgen RENAME TO cgen_moved;
+CREATE TABLE cgen (LIKE cgen_moved);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank_many('cm', ARRAY[:few_user], '{"hour": 12}', 5);
+ROLLBACK;
+-- stored options are read back by create_model's rules: cold_support
+-- rewritten in the catalog out of its range (10^9, -5), or another option
+-- to a value of another type, is XX001 naming the model, and the row stays
+-- as it is until alter_model sets the option again
+BEGIN;
+UPDATE xdrec.model SET options = options || '{"cold_support": 1000000000}' WHERE name = 'cm';
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', $$ || :few_user || $$, '{"hour": 12}', 5)$$) AS huge;
+SELECT options -> 'cold_support' AS stored FROM xdrec.model WHERE name = 'cm';
+SELECT xdrec.alter_model('cm', options => '{"cold_support": null}') -> 'cold_support' IS NULL AS reset;
+SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
+FROM xdrec.rank('cm', :few_user, '{"hour": 12}', 5);
+ROLLBACK;
+BEGIN;
+UPDATE xdrec.model SET options = options || '{"cold_support": -5}' WHERE name = 'cm';
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', $$ || :few_user || $$, '{"hour": 12}', 5)$$) AS negative;
+ROLLBACK;
+BEGIN;
+UPDATE xdrec.model SET options = options || '{"cold_support": "20"}' WHERE name = 'cm';
+SELECT pg_temp.try($$SELECT count(*) FROM xdrec.rank('cm', $$ || :few_user || $$, '{"hour": 12}', 5)$$) AS string;
+ROLLBACK;
+BEGIN;
+UPDATE xdrec.model SET options = options || '{"variant": "mlp"}' WHERE name = 'cm';
+SELECT pg_temp.try($$SELECT xdrec.train('cm', 'd0')$$) AS train;
+ROLLBACK;
+
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

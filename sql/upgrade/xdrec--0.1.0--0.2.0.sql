@@ -95,6 +95,12 @@ FROM xdrec.model m WHERE m.id = v.model_id;
 ALTER TABLE xdrec.version ALTER COLUMN trained_by SET NOT NULL;
 ALTER TABLE xdrec.model ADD COLUMN features_changed_at timestamptz;
 
+-- Stored options are read back by create_model's rules now, ranges
+-- included (src/pg/data/options.c: out of range is XX001). 0.1.0 took
+-- patience 0, which adapt ran as 1 and train refused: it becomes 1.
+UPDATE xdrec.model SET options = options || '{"patience": 1}'
+WHERE options -> 'patience' = '0'::jsonb;
+
 -- train, adapt and adapt_all take a deploy policy; train's domain is
 -- optional (the source) and adapt_all may adapt only stale domains;
 -- evaluate has baselines, standard errors, excluded as a column and

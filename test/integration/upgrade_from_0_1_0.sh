@@ -70,6 +70,9 @@ SELECT xdrec.create_model('food', 'orders', 'user_key', 'item_key', 'domain',
 	features => xdrec.generated_features(), options => '{"d": 8, "epochs": 3}');
 SELECT xdrec.train('food', 'd0');
 SELECT count(*) FROM xdrec.adapt_all('food');
+-- 0.1.0 took patience 0 (create_model's range is 1.. now)
+SELECT xdrec.create_model('p0', 'orders', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(), options => '{"d": 8, "patience": 0}');
 SQL
 [ "$(u -c "SELECT extversion FROM pg_extension WHERE extname = 'xdrec'")" = 0.1.0 ] || fail "not 0.1.0"
 
@@ -101,6 +104,13 @@ u -c "ALTER EXTENSION xdrec UPDATE"
 to=$(u -c "SELECT extversion FROM pg_extension WHERE extname = 'xdrec'")
 echo "updated 0.1.0 -> $to"
 [ "$to" != 0.1.0 ] || fail "still 0.1.0"
+
+# Stored options are read back by create_model's ranges now: the update
+# stores 0.1.0's patience 0 as 1, so the model still loads.
+[ "$(u -c "SELECT options ->> 'patience' FROM xdrec.model WHERE name = 'p0'")" = 1 ] \
+	|| fail "0.1.0's patience 0 was not stored as 1"
+[ "$(u -c "SELECT count(*) FROM xdrec.models WHERE name = 'p0'")" = 1 ] || fail "model p0 not listed"
+u -c "SELECT xdrec.drop_model('p0')" >/dev/null
 
 u -c "$RANKINGS" >"$WORK/after"
 if ! diff "$WORK/before" "$WORK/after" >"$WORK/diff"; then

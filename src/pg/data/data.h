@@ -73,6 +73,7 @@ typedef struct XdModelDef
 	int64		id;
 	char	   *name;
 	char	   *relation;		/* "schema"."table", quoted; NULL once dropped */
+	Oid			relid;			/* the relation the model follows (its name: relation) */
 	char	   *alias;			/* the relation's own name, as create_model checks */
 	char	   *user_col;
 	char	   *item_col;
@@ -232,6 +233,7 @@ extern const char *xdpg_did_you_mean(const char *word, const char *const *cands,
 /* model_def.c */
 extern char *xdpg_spi_text(int row, int col);
 extern XdModelDef *xdpg_model_load(const char *name, const char *privilege);
+extern void xdpg_model_follow_relation(XdModelDef *md);
 extern void xdpg_check_features_unchanged(const XdModelDef *md, int64 version_id);
 extern const char *xdpg_kind_name(xd_feature_kind k);
 extern const char *xdpg_scope_name(xd_feature_scope s);

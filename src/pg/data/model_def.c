@@ -10,10 +10,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "data/data.h"
 
@@ -158,7 +161,7 @@ xdpg_model_load(const char *name, const char *privilege)
 								" c.relname::text, "
 								" m.user_col::text, m.item_col::text, m.domain_col::text, m.rating_col::text, "
 								" m.user_type, m.item_type, m.domain_type, m.source_domain, "
-								" xdrec_internal.model_access(m.id, $2), m.options "
+								" xdrec_internal.model_access(m.id, $2), m.options, m.relation::pg_catalog.oid "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -187,6 +190,11 @@ xdpg_model_load(const char *name, const char *privilege)
 		memcpy(md->name, name, len + 1);
 	}
 	md->relation = xdpg_spi_text(0, 2);
+	{
+		bool		isnull;
+
+		md->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 14, &isnull));
+	}
 	md->alias = xdpg_spi_text(0, 3);
 	md->user_col = xdpg_spi_text(0, 4);
 	md->item_col = xdpg_spi_text(0, 5);
@@ -211,6 +219,42 @@ xdpg_model_load(const char *name, const char *privilege)
 
 	read_features(md);
 	return md;
+}
+
+/*
+ * Brings md's relation name (and alias) to what its OID names now, or NULL
+ * once it is dropped: a definition kept across calls (a session's ranking
+ * cache, serve/version_cache.c) would otherwise read whatever table holds
+ * the old name after a rename. A new definition reads the name from the OID
+ * as well (xdpg_model_load), so a cached one and a fresh one read the same
+ * relation. A changed name is copied into md's memory context.
+ */
+void
+xdpg_model_follow_relation(XdModelDef *md)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(md->relid));
+	Form_pg_class rel;
+	char	   *nsp;
+	const char *now;
+
+	if (!HeapTupleIsValid(tup))
+	{
+		md->relation = NULL;
+		return;
+	}
+	rel = (Form_pg_class) GETSTRUCT(tup);
+	nsp = get_namespace_name(rel->relnamespace);
+	now = nsp ? quote_qualified_identifier(nsp, NameStr(rel->relname)) : NULL;
+	if (now == NULL)
+		md->relation = NULL;
+	else if (md->relation == NULL || strcmp(md->relation, now) != 0)
+	{
+		MemoryContext mdcxt = GetMemoryChunkContext(md);
+
+		md->relation = MemoryContextStrdup(mdcxt, now);
+		md->alias = MemoryContextStrdup(mdcxt, NameStr(rel->relname));
+	}
+	ReleaseSysCache(tup);
 }
 
 /*

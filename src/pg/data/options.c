@@ -247,14 +247,40 @@ bound_text(double x)
 }
 
 /*
- * Checks one value of o and returns it as a double (an integer, a number, a
- * choice's index, a boolean's 0 or 1; NaN for a string or the number's
- * word). Errors as create_model gives them (22023). Without ranges, only
- * its type: a stored value was checked by the rules of the release that
- * stored it (0.1.0 took patience 0).
+ * The error of value v of o, which is not rule ("an integer between 1 and
+ * 1000"): 22023 as create_model and alter_model give it (stored_in NULL);
+ * for a value read back from a catalog row (stored_in: "model \"m\"", or
+ * "a model" where the row is not named), XX001: the row was written past
+ * them, and a catalog value is validated when it is read.
+ */
+static void
+value_error(const XdOption *o, JsonbValue *v, const char *stored_in, const char *model,
+			const char *rule)
+{
+	if (stored_in)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored option \"%s\" of %s is out of range", o->name, stored_in),
+				 errdetail("It must be %s, not %s.", rule, value_text(v)),
+				 model ?
+				 errhint("Set it again, or reset it to its default: SELECT xdrec.alter_model('%s', options => '{\"%s\": null}').",
+						 model, o->name) : 0));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s must be %s, not %s", what(o), rule, value_text(v))));
+}
+
+/*
+ * Checks one value of o, its type and its range, and returns it as a double
+ * (an integer, a number, a choice's index, a boolean's 0 or 1; NaN for a
+ * string or the number's word). Errors as create_model gives them (22023),
+ * or, for a stored value (stored_in and model as value_error takes them),
+ * XX001: read back by the same rules, so a row rewritten past create_model
+ * cannot run a model out of range (docs/security.md).
  */
 static double
-check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
+check_value(const XdOption *o, JsonbValue *v, bool has_rating, const char *stored_in,
+			const char *model)
 {
 	switch (o->type)
 	{
@@ -267,11 +293,10 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 				errno = 0;
 				x = strtoll(text, &end, 10);
 				if (v->type != jbvNumeric || errno != 0 || end == text || *end != '\0' ||
-					(ranges && (x < o->min || x > o->max)))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("%s must be an integer between " INT64_FORMAT " and " INT64_FORMAT ", not %s",
-									what(o), o->min, o->max, value_text(v))));
+					x < o->min || x > o->max)
+					value_error(o, v, stored_in, model,
+								psprintf("an integer between " INT64_FORMAT " and " INT64_FORMAT,
+										 o->min, o->max));
 				return (double) x;
 			}
 		case XDPG_OPT_NUMBER:
@@ -282,13 +307,12 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 					return NAN;
 				if (v->type == jbvNumeric)
 					x = strtod(numeric_normalize(v->val.numeric), NULL);
-				if (isnan(x) || (ranges && (x < o->lo || x > o->hi || (o->lo_open && x == o->lo) ||
-											(o->hi_open && x == o->hi))))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("%s must be a number in %s%s, %s%s, not %s", what(o),
-									o->lo_open ? "(" : "[", bound_text(o->lo), bound_text(o->hi),
-									o->hi_open ? ")" : "]", value_text(v))));
+				if (isnan(x) || x < o->lo || x > o->hi || (o->lo_open && x == o->lo) ||
+					(o->hi_open && x == o->hi))
+					value_error(o, v, stored_in, model,
+								psprintf("a number in %s%s, %s%s",
+										 o->lo_open ? "(" : "[", bound_text(o->lo), bound_text(o->hi),
+										 o->hi_open ? ")" : "]"));
 				return x;
 			}
 		case XDPG_OPT_CHOICE:
@@ -296,9 +320,7 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 				int			i = choice_of(o, v);
 
 				if (i < 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("%s must be one of %s, not %s", what(o), choice_list(o), value_text(v))));
+					value_error(o, v, stored_in, model, psprintf("one of %s", choice_list(o)));
 				/* explicit feedback learns ratings: it needs their column */
 				if (o->offset == FIELD(cfg.feedback) && i == XD_EXPLICIT && !has_rating)
 					ereport(ERROR,
@@ -311,18 +333,13 @@ check_value(const XdOption *o, JsonbValue *v, bool has_rating, bool ranges)
 			if (is_word(o, v))
 				return NAN;
 			if (v->type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 o->words[0] ?
-						 errmsg("option \"%s\" must be true, false%s, not %s", o->name, word_list(o), value_text(v)) :
-						 errmsg("option \"%s\" must be true or false, not %s", o->name, value_text(v))));
+				value_error(o, v, stored_in, model,
+							o->words[0] ? psprintf("true, false%s", word_list(o)) : "true or false");
 			return v->val.boolean ? 1.0 : 0.0;
 		case XDPG_OPT_COLUMN:
 			/* a column of the relation: xdrec_internal.check_time_col checks it */
 			if (v->type != jbvString || v->val.string.len == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s must be a column name, not %s", what(o), value_text(v))));
+				value_error(o, v, stored_in, model, "a column name");
 			return NAN;
 	}
 	return NAN;
@@ -414,15 +431,19 @@ xdpg_options_check(Jsonb *opts, bool has_rating)
 		}
 		tok = JsonbIteratorNext(&it, &v, true);
 		Assert(tok == WJB_VALUE);
-		(void) check_value(o, &v, has_rating, true);
+		(void) check_value(o, &v, has_rating, NULL, NULL);
 	}
 }
 
-/* Applies one stored option's value (JSON), of its type, to md. */
+/*
+ * Applies one stored option's value (JSON) of model (NULL: a row not named)
+ * to md, checked as create_model checks it.
+ */
 static void
-apply(const XdOption *o, JsonbValue *v, XdModelDef *md)
+apply(const XdOption *o, JsonbValue *v, const char *model, XdModelDef *md)
 {
-	double		x = check_value(o, v, true, false);
+	double		x = check_value(o, v, true,
+								model ? psprintf("model \"%s\"", model) : "a model", model);
 
 	if (o->field == XDPG_FIELD_INT64 && v->type == jbvNumeric)
 		store_int64(o, v, md);
@@ -432,9 +453,10 @@ apply(const XdOption *o, JsonbValue *v, XdModelDef *md)
 
 /*
  * md's options: the core's defaults, each row's own default where the core
- * has none, then the stored options (opts; NULL = none), each checked for
- * its type again (a catalog value is validated when it is read). Strings
- * are allocated in the current memory context.
+ * has none, then the stored options (opts; NULL = none) of model md->name
+ * (NULL: not named), each checked again for its type and range as
+ * create_model checks it (a catalog value is validated when it is read:
+ * XX001). Strings are allocated in the current memory context.
  */
 void
 xdpg_options_read(XdModelDef *md, Jsonb *opts)
@@ -484,6 +506,8 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 					v;
 		JsonbIteratorToken tok;
 
+		const char *model = md->name;
+
 		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 		{
 			const XdOption *o;
@@ -493,7 +517,7 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 			o = xdpg_option(pnstrdup(k.val.string.val, k.val.string.len));
 			tok = JsonbIteratorNext(&it, &v, true);
 			if (o && !(v.type == jbvNull))
-				apply(o, &v, md);
+				apply(o, &v, model, md);
 		}
 	}
 	md->explicit_fb = md->cfg.feedback == XD_EXPLICIT;

@@ -205,15 +205,11 @@ bool
 xdpg_cold_rows_readable(XdServed *s)
 {
 	XdModelDef *md = xdpg_served_model(s);
-	Oid			relid;
 
 	if (md->relation == NULL)
 		return false;
-	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(md->relation)),
-							 NoLock, true);
-	return OidIsValid(relid) &&
-		(pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
-		 pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) == ACLCHECK_OK);
+	return pg_class_aclcheck(md->relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK ||
+		pg_attribute_aclcheck_all(md->relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) == ACLCHECK_OK;
 }
 
 /* One more user ranked by v, as how (xdrec.cache_stats). */

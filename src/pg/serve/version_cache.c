@@ -224,9 +224,15 @@ xdpg_served_key_type(XdServed *s, bool user)
 	return user ? s->user_type : s->item_type;
 }
 
+/*
+ * The model's definition, its relation named as its OID names it now: s
+ * lives across calls, and a relation renamed since (another table perhaps
+ * under the old name) is still the one the cold path and new items read.
+ */
 XdModelDef *
 xdpg_served_model(XdServed *s)
 {
+	xdpg_model_follow_relation(s->md);
 	return s->md;
 }
 
