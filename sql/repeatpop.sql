@@ -22,14 +22,23 @@ SELECT xdrec.create_model('rp', 'rp', 'user_key', 'item_key', 'domain',
 	options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "repeat": "lift", "exclude_seen": "never"}') > 0 AS created;
 SELECT xdrec.train('rp', 'd0') AS run \gset
 SELECT (:'run'::jsonb->>'version')::bigint AS v \gset
--- the summary records each weight's validation MRR and the one kept; the
--- version records a kept weight above 0, nothing otherwise
-SELECT (:'run'::jsonb->'repeat_pop'->>'n')::int > 0 AS calibrated,
-       (SELECT count(*) FROM jsonb_object_keys(:'run'::jsonb->'repeat_pop'->'valid_mrr')) AS weights_tried,
-       (:'run'::jsonb->'repeat_pop'->>'weight')::float8 IN (0, 0.25, 0.5, 1, 2, 4, 8, 1000) AS weight_from_the_ladder,
-       (:'run'::jsonb->'repeat_pop'->'valid_mrr'->>(:'run'::jsonb->'repeat_pop'->>'weight'))::float8 =
-       (SELECT max(value::float8) FROM jsonb_each_text(:'run'::jsonb->'repeat_pop'->'valid_mrr')) AS kept_the_best,
-       coalesce((encoder->>'repeat_pop')::float8, 0) = (:'run'::jsonb->'repeat_pop'->>'weight')::float8 AS recorded
+-- the summary records each weight's validation MRR, its MRR among the
+-- item's other contexts, the sampled protocol's MRR expected from the two
+-- with the s.e. of its paired difference from weight 0's, and the one
+-- kept: the best MRR among the weights whose expected sampled MRR is not
+-- below weight 0's by more than that s.e.; the version records a kept
+-- weight above 0, nothing otherwise
+SELECT :'run'::jsonb->'repeat_pop' AS rp \gset
+SELECT (:'rp'::jsonb->>'n')::int > 0 AS calibrated,
+       (SELECT count(*) FROM jsonb_object_keys(:'rp'::jsonb->'valid_mrr')) AS weights_tried,
+       (SELECT count(*) FROM jsonb_object_keys(:'rp'::jsonb->'valid_ctx_mrr')) AS contexts_ranked,
+       (SELECT count(*) FROM jsonb_object_keys(:'rp'::jsonb->'valid_sampled_mrr')) AS sampled_expected,
+       (:'rp'::jsonb->>'weight')::float8 IN (0, 0.25, 0.5, 1, 2, 4, 8, 1000) AS weight_from_the_ladder,
+       (:'rp'::jsonb->'valid_mrr'->>(:'rp'::jsonb->>'weight'))::float8 >=
+       (SELECT max((:'rp'::jsonb->'valid_mrr'->>w)::float8) FROM jsonb_object_keys(:'rp'::jsonb->'valid_mrr') w
+        WHERE w = '0' OR (:'rp'::jsonb->'valid_sampled_mrr'->>w)::float8 - (:'rp'::jsonb->'valid_sampled_mrr'->>'0')::float8
+              >= -(:'rp'::jsonb->'valid_sampled_se'->>w)::float8 + 1e-5) AS kept_the_best,
+       coalesce((encoder->>'repeat_pop')::float8, 0) = (:'rp'::jsonb->>'weight')::float8 AS recorded
 FROM xdrec.version WHERE id = :v;
 
 CREATE TABLE saved AS SELECT encoder FROM xdrec.version WHERE id = :v;

@@ -16,6 +16,7 @@
 #include "xdrec/batch.h"
 #include "xdrec/dataset.h"
 #include "xdrec/hooks.h"
+#include "xdrec/rng.h"
 #include "xdrec/status.h"
 
 /*
@@ -125,6 +126,14 @@ double		xd_rank_of(float pos, const float *neg, int n);
 xd_status	xd_eval_sampled(const xd_dataset *ds, xd_split split,
 							const xd_eval_opts *o, xd_score_fn score,
 							void *score_arg, xd_rank_metrics *out);
+
+/*
+ * One context negative of row's positive as xd_eval_sampled draws it: c (the
+ * row's encoded context) with the interaction-scoped part of a random other
+ * row of the domain from r, redrawn while it equals c; into cn.
+ */
+void		xd_eval_context_negative(const xd_dataset *ds, int64_t row, const float *c,
+									 xd_rng *r, float *cn);
 
 /*
  * Full ranking: for each positive of the split, the rank (ties count half)

@@ -266,20 +266,45 @@ void		xd_repeat_apply(xd_model *model, int candidate);
  * split is ranked as xd_repeat_calibrate ranks it (every item, the user's
  * own allowed, the same positives) with w * log(1 + count in context)
  * (cold.h, xd_cold_cell_pop) added to the user's own items, for each w of
- * xd_repeat_pop_ladder (0 first: the lift alone); the best MRR is kept,
- * ties to the smaller, and set on the model. A model without a lift-only
+ * xd_repeat_pop_ladder (0 first: the lift alone). Each positive is also
+ * ranked among its own item in XD_REPEAT_POP_CONTEXTS other contexts,
+ * drawn as the sampled protocol draws context negatives (metrics.h,
+ * xd_eval_context_negative; seeded by o->seed and the row): w p(v, c')
+ * moves the item there too, and a large w orders an own item's contexts
+ * by popularity rather than by the user's preference (the term as served
+ * cost the sampled MRR 5-6% in the transfer report's control world,
+ * docs/transfer.md). From the two ranks, the sampled protocol's expected
+ * rank (its 50 item and 50 context negatives, metrics.h): 1 +
+ * XD_REPEAT_POP_ITEM_NEG (at most the other items) times the
+ * share of the other items ranked above + the contexts ranked above. Kept:
+ * the best full-ranking MRR among the weights whose expected sampled MRR
+ * is not below w = 0's by more than XD_REPEAT_POP_MARGIN standard errors
+ * of their paired difference (w = 0 always qualifies), ties to the
+ * smaller; set on the model. Not the context ranking alone: on DePaulMovie
+ * every weight lowers it beyond that margin, and the full ranking the
+ * term serves gains +24% (docs/transfer.md). A model without a lift-only
  * term, a table without a prior, or no validation positive: weight 0.
  * second (may be NULL) blended with model at a (transfer.h, xd_fit_score):
  * the blend's scores are ranked, and both fits get the weight (their mix,
  * (1 - a) + a, adds it once).
  */
 #define XD_REPEAT_POP_WEIGHTS 8
+#define XD_REPEAT_POP_CONTEXTS 50
+#define XD_REPEAT_POP_ITEM_NEG 50
+#define XD_REPEAT_POP_MARGIN 1.0
 extern const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS];
 
 typedef struct xd_repeat_pop_calibration
 {
 	float		weight;			/* kept (0: no term) */
 	double		mrr[XD_REPEAT_POP_WEIGHTS];	/* each weight's validation MRR */
+	/* ... ranked among its item in the other contexts, and the s.e. of its
+	 * paired difference from w = 0's */
+	double		ctx_mrr[XD_REPEAT_POP_WEIGHTS];
+	double		ctx_se[XD_REPEAT_POP_WEIGHTS];
+	/* the sampled protocol's MRR expected from the two, the same s.e. */
+	double		sampled_mrr[XD_REPEAT_POP_WEIGHTS];
+	double		sampled_se[XD_REPEAT_POP_WEIGHTS];
 	int64_t		n_valid;		/* positives ranked (0: not calibrated) */
 	/* xd_repeat_auto_decide only (decided), else 0 and term_kept true */
 	bool		decided;

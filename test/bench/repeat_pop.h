@@ -43,6 +43,25 @@ served_repeat_pop(xd_transfer_result *pr, const xd_dataset *ds, xd_repeat_pop_ca
 	return table;
 }
 
+/*
+ * each weight's validation MRR to stderr: full ranking, among the item's
+ * other contexts (s.e. of the paired difference from weight 0's) and the
+ * sampled protocol's expected from the two (the same)
+ */
+static void
+served_repeat_pop_log(const xd_repeat_pop_calibration *cal)
+{
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal->mrr[wi]);
+	fprintf(stderr, "; in other contexts");
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		fprintf(stderr, " %g:%.4f(%.4f)", xd_repeat_pop_ladder[wi], cal->ctx_mrr[wi], cal->ctx_se[wi]);
+	fprintf(stderr, "; sampled expected");
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		fprintf(stderr, " %g:%.4f(%.4f)", xd_repeat_pop_ladder[wi], cal->sampled_mrr[wi],
+				cal->sampled_se[wi]);
+}
+
 /* the weight taken off pr again, and the table freed */
 static void
 served_repeat_pop_off(xd_transfer_result *pr, xd_cold *table)

@@ -1097,8 +1097,7 @@ run_pop_served(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer
 	al[k][AL_POP_SERVED][s].chosen = chosen;
 	al_served_w[k][s] = cal.weight;
 	fprintf(stderr, "  pop served: w valid");
-	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
-		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
+	served_repeat_pop_log(&cal);
 	fprintf(stderr, "; chosen %g (%lld positives)\n", cal.weight, (long long) cal.n_valid);
 	served_repeat_pop_off(&pr, table);
 }

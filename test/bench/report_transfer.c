@@ -319,8 +319,7 @@ served_pop_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_res
 	served_repeat_pop_off(pr, table);
 	fprintf(stderr, "[%s] target %d seed %d: popularity in context as served on %s: weight %g (validation MRR",
 			w->name, k + 1, s, method_label[base == M_TO ? M_TO : b->chosen], cal.weight);
-	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
-		fprintf(stderr, " %g:%.4f", xd_repeat_pop_ladder[wi], cal.mrr[wi]);
+	served_repeat_pop_log(&cal);
 	fprintf(stderr, ", %lld positives), test MRR %.4f -> %.4f\n", (long long) cal.n_valid,
 			b->mrr, c->mrr);
 }

@@ -716,8 +716,12 @@ XD_TEST(train_repeat_pop_follows_context_popularity)
 	{
 		int			best = 0;
 
+		/* counted from the positives, the table also ranks their contexts first */
 		for (int k = 1; k < XD_REPEAT_POP_WEIGHTS; k++)
+		{
+			XD_CHECK(cal.ctx_mrr[k] >= cal.ctx_mrr[0]);
 			best = cal.mrr[k] > cal.mrr[best] ? k : best;
+		}
 		XD_CHECK(xd_repeat_pop_ladder[best] == cal.weight);
 		XD_CHECK(cal.mrr[best] > cal.mrr[0]);
 	}
@@ -820,6 +824,73 @@ XD_TEST(train_repeat_pop_follows_context_popularity)
 	xd_model_free(model);
 	xd_cold_free(helps);
 	xd_cold_free(hurts);
+	xd_generated_free(g);
+}
+
+/*
+ * The weight also sees the context ranking (train.h, xd_repeat_pop_calibrate):
+ * a table whose counts are (1000 + the item's validation rows) times
+ * (1000 - its validation rows in the cell) orders the user's own items by
+ * the item's popularity, which helps the full ranking once the weight is
+ * large, and puts every positive's own context below the item's other
+ * contexts. The weight with the best full-ranking MRR costs the sampled
+ * protocol's expected MRR beyond its margin, so a smaller one is kept (the
+ * full-ranking rule alone kept the larger).
+ */
+XD_TEST(train_repeat_pop_keeps_the_context_ranking)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	const xd_dataset *ds;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_repeat_pop_calibration cal;
+	xd_cold    *splits;
+	float	   *item_n;
+	int			best_full = 0,
+				kept = -1;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE((model = repeat_model(ds, true, true, 0, &o, &res)) != NULL);
+	XD_REQUIRE(xd_repeat_calibrate(model, ds, &o, &res.repeat) == XD_OK);
+	XD_REQUIRE((splits = pop_table(model, ds, XD_SPLIT_VALID, 1)) != NULL);
+	XD_REQUIRE((item_n = calloc((size_t) ds->n_items, sizeof(float))) != NULL);
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_VALID]; i++)
+		item_n[ds->items[ds->split_rows[XD_SPLIT_VALID][i]]] += 1.0f;
+	for (int32_t r = 0; r < splits->prior_rows; r++)
+		for (int32_t w = 0; w < ds->n_items; w++)
+		{
+			float	   *n = &splits->prior_N->w[(size_t) r * splits->n_items + w];
+
+			*n = (1000.0f + item_n[w]) * (1000.0f - *n);
+		}
+
+	XD_REQUIRE(xd_repeat_pop_calibrate(model, NULL, 0.0f, splits, ds, &o, &cal) == XD_OK);
+	XD_CHECK(cal.n_valid > 0);
+	for (int k = 1; k < XD_REPEAT_POP_WEIGHTS; k++)
+		best_full = cal.mrr[k] > cal.mrr[best_full] ? k : best_full;
+	for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+		if (xd_repeat_pop_ladder[k] == cal.weight)
+			kept = k;
+	/* the full ranking alone would keep a large weight, which breaks the context ranking */
+	XD_CHECK(best_full > 0 && cal.mrr[best_full] > cal.mrr[0]);
+	XD_CHECK(cal.ctx_mrr[best_full] < cal.ctx_mrr[0]);
+	XD_CHECK(cal.sampled_mrr[best_full] <
+			 cal.sampled_mrr[0] - XD_REPEAT_POP_MARGIN * cal.sampled_se[best_full]);
+	/* kept: a smaller weight, within the margin, the best full ranking among those */
+	XD_REQUIRE(kept >= 0);
+	XD_CHECK(kept < best_full && model->rep_pop_w == cal.weight);
+	for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+		if (k == 0 || cal.sampled_mrr[k] >= cal.sampled_mrr[0] - XD_REPEAT_POP_MARGIN * cal.sampled_se[k])
+			XD_CHECK(cal.mrr[k] <= cal.mrr[kept]);
+		else
+			XD_CHECK(k != kept);
+	free(item_n);
+	xd_model_free(model);
+	xd_cold_free(splits);
 	xd_generated_free(g);
 }
 

@@ -150,6 +150,28 @@ each_return(const xd_eval_opts *o, double **each)
 	}
 }
 
+void
+xd_eval_context_negative(const xd_dataset *ds, int64_t row, const float *c, xd_rng *r,
+						 float *cn)
+{
+	const xd_feature_encoder *e = &ds->enc;
+	size_t		cb = sizeof(float) * (size_t) e->schema.m;
+
+	memcpy(cn, c, cb);
+	for (int t = 0; t < XD_EVAL_CTX_TRIES && ds->n_rows > 1; t++)
+	{
+		int64_t		other = (int64_t) (xd_rng_next(r) % (uint64_t) (ds->n_rows - 1));
+
+		if (other >= row)
+			other++;
+		xd_encode_interaction(e, ds->num + (size_t) other * e->schema.n_num,
+							  ds->codes + (size_t) other * e->schema.n_codes, cn);
+		/* redrawn when equal to the positive's (section 5) */
+		if (memcmp(cn, c, cb) != 0)
+			break;
+	}
+}
+
 /*
  * Writes positive row's candidates into b from b->n on: the positive, then
  * its item negatives, then its context negatives. Returns the number written.
@@ -222,19 +244,7 @@ sampled_candidates(const xd_dataset *ds, int64_t row, const xd_eval_opts *o, xd_
 		b->users[k] = u;
 		b->items[k] = v;
 		b->hist[k] = b->hist[base];
-		memcpy(cn, c, cb);
-		for (int t = 0; t < XD_EVAL_CTX_TRIES; t++)
-		{
-			int64_t		other = (int64_t) (xd_rng_next(&r) % (uint64_t) (ds->n_rows - 1));
-
-			if (other >= row)
-				other++;
-			xd_encode_interaction(e, ds->num + (size_t) other * e->schema.n_num,
-								  ds->codes + (size_t) other * e->schema.n_codes, cn);
-			/* redrawn when equal to the positive's (section 5) */
-			if (memcmp(cn, c, cb) != 0)
-				break;
-		}
+		xd_eval_context_negative(ds, row, c, &r, cn);
 		k++;
 	}
 	b->n = k;

@@ -315,6 +315,50 @@ xd_repeat_apply(xd_model *model, int candidate)
  */
 const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, XD_REPEAT_POP_MAX};
 
+/* the standard error of a mean of n paired differences summing to s1, squares to s2 */
+static double
+paired_se(double s1, double s2, double n)
+{
+	double		mean = s1 / n,
+				var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : 0.0;
+
+	return var > 0.0 ? sqrt(var / n) : 0.0;
+}
+
+/*
+ * Row's positive scored (the term at weight 0) in its own context c, into
+ * cs[0], and in XD_REPEAT_POP_CONTEXTS other contexts drawn as the sampled
+ * protocol draws context negatives (seeded by seed and the row), into
+ * cs[1..]; cp[] the popularity in context each would add per unit of weight
+ * (an own item's only: gv > 0, and with a counted table). One batch, so
+ * a context equal to c scores exactly as c does (a tie).
+ */
+static xd_status
+xd_repeat_pop_contexts(xd_model *model, xd_model *second, float a, const xd_cold *table,
+					   bool counted, const xd_dataset *ds, int64_t row, const float *c,
+					   uint64_t seed, float gv, xd_batch *b, float *cs, float *cp)
+{
+	int			m = ds->enc.schema.m;
+	xd_rng		r;
+
+	xd_rng_seed(&r, seed ^ ((uint64_t) row * 0x9e3779b97f4a7c15ULL) ^ 0xc0c7e47ULL);
+	b->n = XD_REPEAT_POP_CONTEXTS + 1;
+	for (int j = 0; j < b->n; j++)
+	{
+		float	   *cj = b->c + (size_t) j * m;
+
+		b->users[j] = ds->users[row];
+		b->items[j] = ds->items[row];
+		b->hist[j] = gv;
+		if (j == 0)
+			memcpy(cj, c, sizeof(float) * (size_t) m);
+		else
+			xd_eval_context_negative(ds, row, c, &r, cj);
+		cp[j] = gv > 0.0f && counted ? xd_cold_cell_pop(table, cj, ds->items[row]) : 0.0f;
+	}
+	return xd_fit_score(model, second, a, b, cs);
+}
+
 /*
  * The popularity weight's ranking (xd_repeat_pop_calibrate), and with
  * decide (xd_repeat_auto_decide) the same positives with no term at all:
@@ -339,10 +383,19 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 			   *s0 = NULL,
 			   *g = NULL,
 			   *t = NULL,
-			   *c = NULL;
+			   *c = NULL,
+			   *cs = NULL,
+			   *cp = NULL;
 	double		sum[XD_REPEAT_POP_WEIGHTS] = {0},
 				d1[XD_REPEAT_POP_WEIGHTS] = {0},
 				d2[XD_REPEAT_POP_WEIGHTS] = {0},
+				ctx_sum[XD_REPEAT_POP_WEIGHTS] = {0},
+				e1[XD_REPEAT_POP_WEIGHTS] = {0},
+				e2[XD_REPEAT_POP_WEIGHTS] = {0},
+				smp_sum[XD_REPEAT_POP_WEIGHTS] = {0},
+				f1[XD_REPEAT_POP_WEIGHTS] = {0},
+				f2[XD_REPEAT_POP_WEIGHTS] = {0},
+				item_neg = n_items - 1 < XD_REPEAT_POP_ITEM_NEG ? n_items - 1 : XD_REPEAT_POP_ITEM_NEG,
 				sum_off = 0.0;
 	int			best = 0;
 	xd_status	st;
@@ -356,14 +409,18 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || (!counted && !decide) ||
 		n_rows == 0 || n_items == 0)
 		goto decided;
-	if ((st = xd_batch_init(&b, n_items < 4096 ? n_items : 4096, m)) != XD_OK)
+	/* room for every item in chunks, and for a positive with its other contexts */
+	if ((st = xd_batch_init(&b, n_items < 4096 ? (n_items > XD_REPEAT_POP_CONTEXTS ? n_items :
+												  XD_REPEAT_POP_CONTEXTS + 1) : 4096, m)) != XD_OK)
 		return st;
 	s = malloc(sizeof(float) * (size_t) n_items);
 	s0 = malloc(sizeof(float) * (size_t) n_items);
 	g = malloc(sizeof(float) * (size_t) n_items);
 	t = malloc(sizeof(float) * (size_t) n_items);
 	c = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1));
-	if (!s || !s0 || !g || !t || !c)
+	cs = malloc(sizeof(float) * (XD_REPEAT_POP_CONTEXTS + 1));
+	cp = malloc(sizeof(float) * (XD_REPEAT_POP_CONTEXTS + 1));
+	if (!s || !s0 || !g || !t || !c || !cs || !cp)
 	{
 		st = XD_ENOMEM;
 		goto done;
@@ -374,7 +431,9 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 	{
 		int64_t		row = rows[i];
 		int32_t		v = ds->items[row];
-		double		rr_off = 0.0;
+		double		rr_off = 0.0,
+					rr_ctx0 = 0.0,
+					rr_smp0 = 0.0;
 
 		if (!xd_dataset_user_known(ds, ds->users[row]) || !xd_dataset_item_known(ds, v))
 			continue;
@@ -405,13 +464,17 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 		xd_dataset_encode(ds, row, -1, c);
 		for (int32_t w = 0; w < n_items; w++)
 			t[w] = g[w] > 0.0f && counted ? xd_cold_cell_pop(table, c, w) : 0.0f;
+		if ((st = xd_repeat_pop_contexts(model, second, a, table, counted, ds, row, c,
+										 o->seed, g[v], &b, cs, cp)) != XD_OK)
+			goto done;
 		for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
 		{
 			float		wk = xd_repeat_pop_ladder[k],
 						pos = s[v] + wk * t[v];
 			int64_t		higher = 0,
 						tied = 0;
-			double		rr;
+			double		rr,
+						above_items;
 
 			for (int32_t w = 0; w < n_items; w++)
 			{
@@ -422,29 +485,71 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 				higher += x > pos;
 				tied += x == pos;
 			}
-			rr = 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+			above_items = (double) higher + 0.5 * (double) tied;
+			rr = 1.0 / (1.0 + above_items);
 			sum[k] += rr;
 			d1[k] += rr - rr_off;
 			d2[k] += (rr - rr_off) * (rr - rr_off);
+			/* the same item in the other contexts (cs[0]: its own), against w = 0's */
+			higher = tied = 0;
+			pos = cs[0] + wk * cp[0];
+			for (int j = 1; j <= XD_REPEAT_POP_CONTEXTS; j++)
+			{
+				float		x = cs[j] + wk * cp[j];
+
+				higher += x > pos;
+				tied += x == pos;
+			}
+			rr = 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
+			if (k == 0)
+				rr_ctx0 = rr;
+			ctx_sum[k] += rr;
+			e1[k] += rr - rr_ctx0;
+			e2[k] += (rr - rr_ctx0) * (rr - rr_ctx0);
+			/*
+			 * the sampled protocol's rank, expected from the two: its item
+			 * negatives above in the share the full ranking puts above, its
+			 * context negatives those above here
+			 */
+			rr = 1.0 / (1.0 + item_neg * above_items / (double) (n_items > 1 ? n_items - 1 : 1) +
+						(double) higher + 0.5 * (double) tied);
+			if (k == 0)
+				rr_smp0 = rr;
+			smp_sum[k] += rr;
+			f1[k] += rr - rr_smp0;
+			f2[k] += (rr - rr_smp0) * (rr - rr_smp0);
 		}
 		out->n_valid++;
 	}
 	for (int k = 0; k < XD_REPEAT_POP_WEIGHTS && out->n_valid > 0; k++)
 	{
-		out->mrr[k] = sum[k] / (double) out->n_valid;
-		/* ties keep the smaller weight */
-		if (out->mrr[k] > out->mrr[best])
+		double		n = (double) out->n_valid;
+
+		out->mrr[k] = sum[k] / n;
+		out->ctx_mrr[k] = ctx_sum[k] / n;
+		out->ctx_se[k] = paired_se(e1[k], e2[k], n);
+		out->sampled_mrr[k] = smp_sum[k] / n;
+		out->sampled_se[k] = paired_se(f1[k], f2[k], n);
+	}
+	for (int k = 1; k < XD_REPEAT_POP_WEIGHTS && out->n_valid > 0; k++)
+	{
+		/*
+		 * a weight that costs the sampled protocol beyond the margin is not
+		 * kept (train.h); ties keep the smaller
+		 */
+		bool		keeps = out->sampled_mrr[k] - out->sampled_mrr[0] >=
+			-XD_REPEAT_POP_MARGIN * out->sampled_se[k];
+
+		if (keeps && out->mrr[k] > out->mrr[best])
 			best = k;
 	}
 	out->weight = out->n_valid > 0 && counted ? xd_repeat_pop_ladder[best] : 0.0f;
 	if (decide && out->n_valid > 0)
 	{
-		double		n = (double) out->n_valid,
-					mean = d1[best] / n,
-					var = n > 1 ? (d2[best] - n * mean * mean) / (n - 1) : 0.0;
+		double		n = (double) out->n_valid;
 
 		out->mrr_off = sum_off / n;
-		out->se_gain = var > 0.0 ? sqrt(var / n) : 0.0;
+		out->se_gain = paired_se(d1[best], d2[best], n);
 	}
 decided:
 	out->term_kept = true;
@@ -477,6 +582,8 @@ done:
 	free(g);
 	free(t);
 	free(c);
+	free(cs);
+	free(cp);
 	xd_batch_free(&b);
 	return st;
 }

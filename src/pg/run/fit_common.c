@@ -542,8 +542,23 @@ xdpg_fit_repeat_pop(xd_model *model, xd_model *second, float a, const struct xd_
 
 /*
  * ... in the summary, for a lift-only term: the weight kept, each weight's
- * validation MRR and the positives ranked (0: not chosen, no prior table)
+ * validation MRR, its MRR among the item's other contexts, the sampled
+ * protocol's MRR expected from the two with the s.e. of its paired
+ * difference from weight 0's (the choice reads it), and the positives
+ * ranked (0: not chosen, no prior table)
  */
+/* key: {"0": x[0], ..., "1000": x[7]}, one value per weight of the ladder */
+static void
+json_per_weight(StringInfo b, const char *key, const double x[XD_REPEAT_POP_WEIGHTS])
+{
+	appendStringInfoString(b, ", ");
+	escape_json(b, key);
+	appendStringInfoString(b, ": {");
+	for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+		xdpg_json_num(b, psprintf("%g", xd_repeat_pop_ladder[k]), x[k], k > 0);
+	appendStringInfoString(b, "}");
+}
+
 void
 xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
 							const xd_repeat_pop_calibration *cal)
@@ -554,10 +569,10 @@ xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
 	xdpg_json_num(b, "weight", cal->weight, false);
 	if (cal->n_valid > 0)
 	{
-		appendStringInfoString(b, ", \"valid_mrr\": {");
-		for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
-			xdpg_json_num(b, psprintf("%g", xd_repeat_pop_ladder[k]), cal->mrr[k], k > 0);
-		appendStringInfoString(b, "}");
+		json_per_weight(b, "valid_mrr", cal->mrr);
+		json_per_weight(b, "valid_ctx_mrr", cal->ctx_mrr);
+		json_per_weight(b, "valid_sampled_mrr", cal->sampled_mrr);
+		json_per_weight(b, "valid_sampled_se", cal->sampled_se);
 	}
 	xdpg_json_int(b, "n", cal->n_valid, true);
 	appendStringInfoString(b, "}");
