@@ -247,7 +247,7 @@ REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
 report-fewshot: check-core-headers build/bench/report_fewshot
 	bash test/real/fetch.sh || echo "report-fewshot: no real data, synthetic only"
 	build/bench/report_fewshot docs $$(test -f build/real/tripadvisor_states.tsv && \
-		echo --real build/real/tripadvisor_states.tsv)
+		echo --real build/real/tripadvisor_states.tsv) $(REPORT_FEWSHOT_FLAGS)
 
 # the reports on real data share the loader of prepared views; the BIAO
 # report draws its synthetic world from the unit tests' fixtures
