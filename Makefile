@@ -27,7 +27,10 @@
 #   make report-fewshot      docs/fewshot-report.md + docs/img/fewshot-hit10.png: new
 #                            domains from N = 16..512 interactions, s²Meta against
 #                            DRR, target-only, heuristics and its ablations, synthetic
-#                            and (test/real/fetch.sh) TripAdvisor by state (~11 min of CPU)
+#                            and (test/real/fetch.sh) TripAdvisor by state, averaged
+#                            over 4 seed sets (12.4 min of CPU, 20 min on the shared
+#                            machine; REPORT_FEWSHOT_FLAGS='--seed-sets 1': one set,
+#                            about a fourth of it, too noisy for the goals at N = 64)
 #   make report-biao         docs/biao-report.md: BIAO's weighted source training
 #                            against plain, its ablations and weights, synthetic and
 #                            (test/real/fetch.sh) TripAdvisor (quick: ~12 min of CPU;
@@ -247,7 +250,7 @@ REAL_VIEWS = tripadvisor tripadvisor_ratings incarmusic
 report-fewshot: check-core-headers build/bench/report_fewshot
 	bash test/real/fetch.sh || echo "report-fewshot: no real data, synthetic only"
 	build/bench/report_fewshot docs $$(test -f build/real/tripadvisor_states.tsv && \
-		echo --real build/real/tripadvisor_states.tsv)
+		echo --real build/real/tripadvisor_states.tsv) $(REPORT_FEWSHOT_FLAGS)
 
 # the reports on real data share the loader of prepared views; the BIAO
 # report draws its synthetic world from the unit tests' fixtures
