@@ -223,7 +223,7 @@ extern const XdOption *xdpg_option(const char *name);
 extern void xdpg_options_check(Jsonb *opts, bool has_rating);
 extern void xdpg_options_read(XdModelDef *md, Jsonb *opts);
 extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);
-extern char *xdpg_options_json(Jsonb *opts);
+extern char *xdpg_options_json(Jsonb *opts, char **faults);
 extern char *xdpg_option_values(const XdOption *o);
 extern char *xdpg_option_default(const XdOption *o);
 
