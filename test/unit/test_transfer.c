@@ -944,6 +944,63 @@ XD_TEST(transfer_repeat_decide_keeps_or_restores)
 	tw_free(&w);
 }
 
+/*
+ * ... and when the term cannot be added to a blend's second fit (here its
+ * domain made to refuse it: xd_model_add_repeat wants implicit feedback),
+ * the error leaves the result as xd_transfer returned it: the first fit,
+ * which was given the term and calibrated, loses it again, every tensor's
+ * name, order and bytes and the repeat record as before (it used to keep
+ * the term, uncalibrated as the version would record it).
+ */
+XD_TEST(transfer_repeat_decide_restores_on_error)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r,
+			   *second;
+	xd_repeat_pop_calibration cal;
+	xd_repeat_calibration before;
+	xd_dataset *once;
+	float	   *copy[XD_MAX_PARAMS];
+	char		names[XD_MAX_PARAMS][64];
+	int			n;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	XD_REQUIRE(fx_without_repeats(w.g->domains[1].ds, &once) == XD_OK);
+	XD_REQUIRE((second = malloc(sizeof(*second))) != NULL);
+	tw_opts(&o, XD_TRANSFER_TARGET_ONLY, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, second) == XD_OK);
+	tw_opts(&o, XD_TRANSFER_DRR, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, &r) == XD_OK);
+	XD_REQUIRE(r.blend == NULL && !xd_model_has_repeat(r.model));
+	r.blend = second;
+	r.blend_a = 0.5f;
+	n = r.model->n_params;
+	for (int i = 0; i < n; i++)
+	{
+		size_t		sz = sizeof(float) * (size_t) r.model->params[i]->rows * (size_t) r.model->params[i]->cols;
+
+		copy[i] = malloc(sz);
+		XD_REQUIRE(copy[i] != NULL);
+		memcpy(copy[i], r.model->params[i]->w, sz);
+		snprintf(names[i], sizeof(names[i]), "%s", r.model->params[i]->name);
+	}
+	before = r.repeat;
+	second->model->domain->feedback = XD_EXPLICIT;
+	XD_CHECK(xd_transfer_repeat_decide(&r, NULL, once, &o, &cal) != XD_OK);
+	second->model->domain->feedback = XD_IMPLICIT;
+	XD_CHECK(!cal.term_kept);
+	XD_CHECK(!xd_model_has_repeat(r.model) && !r.cfg.repeat && !r.model->cfg.repeat_lift);
+	XD_CHECK(!xd_model_has_repeat(second->model) && !second->cfg.repeat);
+	XD_CHECK(params_equal(r.model, copy, (const char (*)[64]) names, n));
+	XD_CHECK(memcmp(&before, &r.repeat, sizeof(before)) == 0);
+	for (int i = 0; i < n; i++)
+		free(copy[i]);
+	xd_transfer_result_free(&r);
+	xd_dataset_free(once);
+	tw_free(&w);
+}
+
 XD_TEST(transfer_bad_arguments)
 {
 	tw_world	w;
