@@ -854,6 +854,22 @@ XD_TEST(transfer_slow_lambda_search)
 	tw_free(&w);
 }
 
+/* Copies a's tensors (names and bytes) for params_equal; false out of memory. */
+static bool
+params_save(const xd_model *a, float **copy, char names[][64])
+{
+	for (int i = 0; i < a->n_params; i++)
+	{
+		size_t		sz = sizeof(float) * (size_t) a->params[i]->rows * (size_t) a->params[i]->cols;
+
+		if ((copy[i] = malloc(sz)) == NULL)
+			return false;
+		memcpy(copy[i], a->params[i]->w, sz);
+		snprintf(names[i], 64, "%s", a->params[i]->name);
+	}
+	return true;
+}
+
 /* every parameter's name and values, in the model's order */
 static bool
 params_equal(const xd_model *a, float **copy, const char (*names)[64], int n)
@@ -898,15 +914,7 @@ XD_TEST(transfer_repeat_decide_keeps_or_restores)
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, &r) == XD_OK);
 	XD_REQUIRE(!xd_model_has_repeat(r.model) && r.adapt != NULL);
 	n = r.model->n_params;
-	for (int i = 0; i < n; i++)
-	{
-		size_t		sz = sizeof(float) * (size_t) r.model->params[i]->rows * (size_t) r.model->params[i]->cols;
-
-		copy[i] = malloc(sz);
-		XD_REQUIRE(copy[i] != NULL);
-		memcpy(copy[i], r.model->params[i]->w, sz);
-		snprintf(names[i], sizeof(names[i]), "%s", r.model->params[i]->name);
-	}
+	XD_REQUIRE(params_save(r.model, copy, names));
 	before = r.repeat;
 	XD_REQUIRE(xd_transfer_repeat_decide(&r, NULL, once, &o, &cal) == XD_OK);
 	XD_CHECK(cal.decided && !cal.term_kept && cal.n_valid > 0);
@@ -976,15 +984,7 @@ XD_TEST(transfer_repeat_decide_restores_on_error)
 	r.blend = second;
 	r.blend_a = 0.5f;
 	n = r.model->n_params;
-	for (int i = 0; i < n; i++)
-	{
-		size_t		sz = sizeof(float) * (size_t) r.model->params[i]->rows * (size_t) r.model->params[i]->cols;
-
-		copy[i] = malloc(sz);
-		XD_REQUIRE(copy[i] != NULL);
-		memcpy(copy[i], r.model->params[i]->w, sz);
-		snprintf(names[i], sizeof(names[i]), "%s", r.model->params[i]->name);
-	}
+	XD_REQUIRE(params_save(r.model, copy, names));
 	before = r.repeat;
 	second->model->domain->feedback = XD_EXPLICIT;
 	XD_CHECK(xd_transfer_repeat_decide(&r, NULL, once, &o, &cal) != XD_OK);
