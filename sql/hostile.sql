@@ -130,6 +130,27 @@ SELECT count(*) AS ranked, current_setting('xdrec.served_as') AS served_as
 FROM xdrec.rank('hx', :u, '{"hour": 12}', 5);
 SELECT count(*) AS ranked FROM xdrec.rank('hx', 990001, '{"hour": 12}', 5);
 RESET ROLE;
+-- a volatile built-in aimed by the owner's expression: set_config, which
+-- the bootstrap superuser owns (so owning the function is no defence: the
+-- owner chose its arguments), refused to the superuser and to the victim;
+-- the setting stays unset
+SET ROLE regress_xdrec_hostile;
+SELECT xdrec.create_model('hs', 'xd_hostile.orders', 'user_key', 'item_key', 'domain',
+	features => '[{"name": "hour", "expression": "hour + pg_catalog.length(pg_catalog.set_config(''xd_hostile.ran_as'', current_user::text, false))", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 1, "seed": 1, "lr_search": 1}') > 0 AS hs;
+SELECT xdrec.train('hs', 'd0') ? 'version' AS trained;
+SELECT xdrec.grant('hs', 'regress_xdrec_victim', 'use');
+RESET ROLE;
+\c
+\i sql/include/try.sql
+GRANT EXECUTE ON FUNCTION pg_temp.try(text) TO PUBLIC;
+INSERT INTO xd_hostile.orders SELECT domain, 990004, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM xd_hostile.orders WHERE domain = 'd0' AND user_key = :u;
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('hs', 990004, '{"hour": 12}', 5)$$) AS superuser;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.try($$SELECT * FROM xdrec.rank('hs', 990004, '{"hour": 12}', 5)$$) AS victim;
+RESET ROLE;
+SELECT current_setting('xd_hostile.ran_as', true) IS NULL AS never_set;
 
 -- 3. the relation's owner's SQL: the same function in a view the model
 -- reads, and in a row-level security policy of its table, each a model of
@@ -168,7 +189,7 @@ SELECT count(*) AS loot FROM xd_hostile.loot;
 SELECT rolsuper AS hostile_superuser FROM pg_roles WHERE rolname = 'regress_xdrec_hostile';
 
 SET ROLE regress_xdrec_hostile;
-SELECT xdrec.drop_model(m) FROM unnest(ARRAY['hx', 'hv', 'hp']) m;
+SELECT xdrec.drop_model(m) FROM unnest(ARRAY['hx', 'hs', 'hv', 'hp']) m;
 RESET ROLE;
 DROP SCHEMA xd_hostile CASCADE;
 DROP TABLE xd_victim_secret;

@@ -86,6 +86,7 @@ typedef struct XdModelDef
 	bool		item_int;
 	bool		explicit_fb;
 	char	   *source_domain;	/* NULL before training */
+	char	   *owner;			/* the role that created it (wrote its expressions) */
 	xd_config	cfg;			/* m and its split are set with the schema */
 	int			epochs;
 	int			patience;

@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -33,10 +34,11 @@ typedef struct ForeignWalk
 
 /*
  * Whether the reading role may have function func run as itself by a read
- * it did not write: a function of its own roles (membership without
- * superuser), or one of a superuser's that is not volatile (a built-in
- * that only computes; volatile built-ins write files, settings and
- * sequences). Anything else is SQL another role wrote, or could aim.
+ * another role wrote: one that is not volatile, of the reader's own roles
+ * (membership without superuser) or of a superuser (a built-in that only
+ * computes). A volatile one never: it may act (built-ins write files,
+ * settings, sequences; an extension's open connections), and whoever wrote
+ * the read chose its arguments, even when the reader owns the function.
  */
 static bool
 foreign_function(Oid func, void *arg)
@@ -49,8 +51,8 @@ foreign_function(Oid func, void *arg)
 	{
 		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
 
-		foreign = !is_member_of_role_nosuper(w->me, proc->proowner) &&
-			!(superuser_arg(proc->proowner) && proc->provolatile != PROVOLATILE_VOLATILE);
+		foreign = proc->provolatile == PROVOLATILE_VOLATILE ||
+			!(is_member_of_role_nosuper(w->me, proc->proowner) || superuser_arg(proc->proowner));
 		w->owner = proc->proowner;
 		ReleaseSysCache(tup);
 	}
@@ -73,8 +75,10 @@ foreign_walker(Node *node, void *arg)
 
 /*
  * Refuses (42501) a read of md's relation that would run, as the current
- * role, a function that role may not have run by a read it did not write
- * (foreign_function): sql, with its nargs parameters of types, is parsed
+ * role, a function that role may not have run by a read another role wrote
+ * (foreign_function). A reader that belongs (without superuser) to the
+ * model's owner and to the relation's owner wrote all of it: not checked.
+ * Otherwise sql, with its nargs parameters of types, is parsed
  * and rewritten as the current role, so the walk sees what the read would
  * run: the feature expressions (SQL of the model's owner), a view's
  * definition and the row-level security policies that apply to the reader
@@ -91,8 +95,17 @@ xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs, Oid *t
 						const char *reading)
 {
 	ForeignWalk w = {GetUserId(), InvalidOid, InvalidOid};
+	Oid			owner = md->owner ? get_role_oid(md->owner, true) : InvalidOid;
+	HeapTuple	rel = SearchSysCache1(RELOID, ObjectIdGetDatum(md->relid));
+	bool		own;
 	ListCell   *lc;
 
+	own = OidIsValid(owner) && is_member_of_role_nosuper(w.me, owner) && HeapTupleIsValid(rel) &&
+		is_member_of_role_nosuper(w.me, ((Form_pg_class) GETSTRUCT(rel))->relowner);
+	if (HeapTupleIsValid(rel))
+		ReleaseSysCache(rel);
+	if (own)
+		return;
 	foreach(lc, pg_parse_query(sql))
 	{
 		List	   *queries = pg_analyze_and_rewrite_fixedparams(lfirst_node(RawStmt, lc), sql,
@@ -112,7 +125,7 @@ xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs, Oid *t
 						reading, md->name, GetUserNameFromId(w.me, false),
 						format_procedure(w.found),
 						GetUserNameFromId(w.owner, true)),
-				 errdetail("xdrec reads the model's relation as the caller, and runs there only the caller's own functions and built-in functions that are not volatile: a feature expression, a view or a row-level security policy calls this one."),
+				 errdetail("xdrec reads the model's relation as the caller; unless the caller belongs to the model's owner and the relation's, it runs there only functions that are not volatile, of the caller's own roles or built in: a feature expression, a view or a row-level security policy calls this one."),
 				 errhint("Call it as a member of that role, or have the model's owner declare the feature without the function.")));
 }
 
