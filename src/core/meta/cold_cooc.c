@@ -11,6 +11,7 @@
 #include "mmt/model_int.h"
 #include "xdrec/clock.h"
 #include "xdrec/cold.h"
+#include "xdrec/coldeval.h"
 #include "xdrec/serve.h"
 
 const float xd_cold_cooc_grid[XD_COLD_COOC_N_GRID] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f};
@@ -263,25 +264,6 @@ done:
 
 /* ---------------------------------------------------------------- lambda on validation */
 
-/* Rank of v by score among the items not in out, v's own entry aside; ties half. */
-static double
-xd_cooc_rank(const float *score, const uint8_t *out, int n, int32_t v)
-{
-	double		higher = 0.0,
-				ties = 0.0;
-
-	for (int i = 0; i < n; i++)
-	{
-		if (i == v || out[i])
-			continue;
-		if (score[i] > score[v])
-			higher += 1.0;
-		else if (score[i] == score[v])
-			ties += 1.0;
-	}
-	return 1.0 + higher + 0.5 * ties;
-}
-
 /*
  * cooc(v) of a validation user's support (its first K training items) with
  * the user's own rows out of the counts: users(v, s) less 1 when the user
@@ -402,6 +384,8 @@ xd_cooc_choose(xd_cold *c, xd_model *model, const xd_dataset *ds, const xd_cooc_
 	float	   *cq = malloc(sizeof(float) * (m > 0 ? m : 1));
 	float	   *fs = malloc(sizeof(float) * (size_t) n);
 	float	   *blend = malloc(sizeof(float) * (size_t) n);
+	double	   *ranked = malloc(sizeof(double) * (size_t) n);
+	uint8_t    *keep = malloc((size_t) n);
 	float	   *cooc = malloc(sizeof(float) * (size_t) n);
 	uint8_t    *self_has = calloc((size_t) n, 1);
 	uint8_t    *out = calloc((size_t) n, 1);
@@ -411,7 +395,7 @@ xd_cooc_choose(xd_cold *c, xd_model *model, const xd_dataset *ds, const xd_cooc_
 
 	if ((st = xd_cooc_valid_users(ds, &vu)) != XD_OK)
 		goto done;
-	if (!io_buf || !pos || !cq || !fs || !blend || !cooc || !self_has || !out)
+	if (!io_buf || !pos || !cq || !fs || !blend || !ranked || !keep || !cooc || !self_has || !out)
 	{
 		st = XD_ENOMEM;
 		goto done;
@@ -420,6 +404,7 @@ xd_cooc_choose(xd_cold *c, xd_model *model, const xd_dataset *ds, const xd_cooc_
 		(st = xd_cold_task_init(&task, c)) != XD_OK)
 		goto done;
 	xd_item_outputs_bind(&io, model, per_item, io_buf);
+	memset(keep, 1, (size_t) n);
 	for (int32_t i = 0; i < vu.n; i++)
 	{
 		const int64_t *rows = vu.rows + (int64_t) i * (K + Q);
@@ -468,15 +453,23 @@ xd_cooc_choose(xd_cold *c, xd_model *model, const xd_dataset *ds, const xd_cooc_
 				goto done;
 			/* ranked against every item but the support's others */
 			for (int r = 0; r < K; r++)
+			{
 				out[items[r]] = items[r] != v;
+				keep[items[r]] = items[r] == v;
+			}
 			for (int l = 0; l < XD_COLD_COOC_N_GRID; l++)
 			{
 				memcpy(blend, fs, sizeof(float) * (size_t) n);
 				xd_cold_cooc_blend(cooc, out, n, xd_cold_cooc_grid[l], blend);
-				hits[l] += xd_cooc_rank(blend, out, n, v) <= 10.0;
+				for (int32_t j = 0; j < n; j++)
+					ranked[j] = blend[j];
+				hits[l] += xd_cold_rank_in(ranked, keep, n, v) <= 10.0;
 			}
 			for (int r = 0; r < K; r++)
+			{
 				out[items[r]] = 0;
+				keep[items[r]] = 1;
+			}
 			rep->n_queries++;
 		}
 	}
@@ -498,6 +491,8 @@ done:
 	free(cq);
 	free(fs);
 	free(blend);
+	free(ranked);
+	free(keep);
 	free(cooc);
 	free(self_has);
 	free(out);
