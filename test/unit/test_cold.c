@@ -1339,6 +1339,28 @@ XD_TEST(cold_pick_keeps_the_better_ranking_variant)
 }
 
 /*
+ * A model of d 8 over ds (one categorical interaction feature, schema s)
+ * and a zeroed cold module without prior: the hand-made domains of the
+ * co-occurrence tests.
+ */
+static bool
+cooc_model(const xd_schema *s, const xd_dataset *ds, xd_model **model, xd_cold **cold)
+{
+	xd_config	cfg;
+	xd_rng		rng;
+
+	xd_config_defaults(&cfg);
+	cfg.m = s->m;
+	cfg.m_I = s->m_I;
+	cfg.m_H = s->m_H;
+	cfg.m_A = s->m_A;
+	cfg.d = 8;
+	xd_rng_seed(&rng, 5);
+	return xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, model) == XD_OK &&
+		xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(*model), cold) == XD_OK;
+}
+
+/*
  * The co-occurrence probe (coldeval.h, docs/cold-start.md: An item
  * co-occurrence prior), on a hand-made domain whose rows all train. Users 0
  * to 9 chose item 1, users 0 to 4 item 3, users 0 to 5 and 10 to 19 the
@@ -1368,10 +1390,8 @@ XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
 	int32_t		code = 0;
 	xd_schema	s;
 	xd_dataset *ds;
-	xd_config	cfg;
-	xd_rng		rng;
-	xd_model   *model;
-	xd_cold    *cold;
+	xd_model   *model = NULL;
+	xd_cold    *cold = NULL;
 	xd_holdout	h;
 	xd_coldeval_opts eo;
 	static xd_coldeval_result res;	/* large */
@@ -1405,15 +1425,7 @@ XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
 	xd_dataset_split_by_order(ds, ds->n_rows, ds->n_rows);
 	XD_REQUIRE(xd_dataset_finalize(ds, 1) == XD_OK);
 	XD_REQUIRE(ds->n_split[XD_SPLIT_TRAIN] == ds->n_rows);
-	xd_config_defaults(&cfg);
-	cfg.m = s.m;
-	cfg.m_I = s.m_I;
-	cfg.m_H = s.m_H;
-	cfg.m_A = s.m_A;
-	cfg.d = 8;
-	xd_rng_seed(&rng, 5);
-	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 0.0f, &rng, &model) == XD_OK);
-	XD_REQUIRE(xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(model), &cold) == XD_OK);
+	XD_REQUIRE(cooc_model(&s, ds, &model, &cold));
 	memset(&h, 0, sizeof(h));
 	h.n_users = 2;
 	h.off = (int64_t *) held_off;
@@ -1452,28 +1464,6 @@ XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
 	xd_model_free(model);
 	xd_dataset_free(ds);
 	xd_schema_free(&s);
-}
-
-/*
- * A model of d 8 over ds (one categorical interaction feature, schema s)
- * and a zeroed cold module without prior: the hand-made domains of the
- * co-occurrence tests.
- */
-static bool
-cooc_model(const xd_schema *s, const xd_dataset *ds, xd_model **model, xd_cold **cold)
-{
-	xd_config	cfg;
-	xd_rng		rng;
-
-	xd_config_defaults(&cfg);
-	cfg.m = s->m;
-	cfg.m_I = s->m_I;
-	cfg.m_H = s->m_H;
-	cfg.m_A = s->m_A;
-	cfg.d = 8;
-	xd_rng_seed(&rng, 5);
-	return xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, model) == XD_OK &&
-		xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(*model), cold) == XD_OK;
 }
 
 /* cold's scores for a support of item `item` (two negatives) in context code 0 */
