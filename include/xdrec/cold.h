@@ -515,7 +515,9 @@ typedef struct xd_cold_cooc_report
  * module were fitted on), adds it to the module and chooses lambda
  * (above) with the module as it is. Explicit feedback, or a table beyond
  * XD_COLD_COOC_MAX_PAIRS of work or without width: no table, XD_OK,
- * rep->why_not says. The model is only read.
+ * rep->why_not says. XD_EINVAL when the module has a table already or ds
+ * another item count. hooks (may be NULL): stop polled once per validation
+ * user. The model is only read.
  */
 xd_status	xd_cold_cooc_fit(xd_cold *cold, xd_model *model, const xd_dataset *ds,
 							 int n_neg, uint64_t seed, const xd_hooks *hooks,
