@@ -19,6 +19,8 @@
 #include "xdrec/transfer.h"
 #include "report_common.h"
 
+#include <stdbool.h>
+
 /*
  * The served weight on pr (its model and its blend's), chosen on ds's
  * validation into cal; returns the table it reads (NULL when the prior does
@@ -60,6 +62,84 @@ served_repeat_pop_log(const xd_repeat_pop_calibration *cal)
 	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
 		fprintf(stderr, " %g:%.4f(%.4f)", xd_repeat_pop_ladder[wi], cal->sampled_mrr[wi],
 				cal->sampled_se[wi]);
+}
+
+/*
+ * Option repeat "auto" below its share (implicit feedback), as xdrec.adapt
+ * resolves it for a target (xdpg_fit_repeat_auto): whether ds's rows give
+ * no term by the share, so validation decides the lift after the transfer
+ */
+static bool
+served_repeat_below(const xd_config *cfg, const xd_dataset *ds)
+{
+	xd_config	rc = *cfg;
+
+	rc.repeat_auto = true;
+	return xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds)) && !rc.repeat &&
+		rc.feedback == XD_IMPLICIT;
+}
+
+/* what a kept decision changes in a result and its blend's, to undo it */
+typedef struct served_repeat_saved
+{
+	xd_config	cfg[2];
+	xd_repeat_calibration repeat[2];
+} served_repeat_saved;
+
+/*
+ * The decision below the share on pr (the fit or blend served; its fits
+ * without a term), as adapt_run.c makes it after the transfer:
+ * xd_transfer_repeat_decide with the popularity table a target's cold
+ * module counts (xd_repeat_auto_table) and the transfer options of the fits
+ * (seed: theirs). Returns whether the lift is kept; kept, pr's fits carry
+ * it (calibrated) until served_repeat_undo, with what it changed in saved.
+ */
+static bool
+served_repeat_decide(xd_transfer_result *pr, const xd_dataset *ds, uint64_t seed,
+					 xd_repeat_pop_calibration *cal, served_repeat_saved *saved)
+{
+	xd_transfer_opts o;
+	xd_cold    *table = NULL;
+
+	xd_transfer_opts_default(&o);
+	o.seed = seed;
+	saved->cfg[0] = pr->cfg;
+	saved->repeat[0] = pr->repeat;
+	if (pr->blend)
+	{
+		saved->cfg[1] = pr->blend->cfg;
+		saved->repeat[1] = pr->blend->repeat;
+	}
+	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
+	CHECK(xd_transfer_repeat_decide(pr, table, ds, &o, cal));
+	xd_cold_free(table);
+	return cal->term_kept;
+}
+
+/* the decision's validation MRR with the lift, at its best weight */
+static double
+served_repeat_best(const xd_repeat_pop_calibration *cal)
+{
+	double		best = 0.0;
+
+	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
+		best = cal->mrr[wi] > best ? cal->mrr[wi] : best;
+	return best;
+}
+
+/* a kept decision taken back: pr's fits as xd_transfer returned them */
+static void
+served_repeat_undo(xd_transfer_result *pr, const served_repeat_saved *saved)
+{
+	CHECK(xd_model_drop_repeat(pr->model, true));
+	pr->cfg = saved->cfg[0];
+	pr->repeat = saved->repeat[0];
+	if (pr->blend)
+	{
+		CHECK(xd_model_drop_repeat(pr->blend->model, true));
+		pr->blend->cfg = saved->cfg[1];
+		pr->blend->repeat = saved->repeat[1];
+	}
 }
 
 /* the weight taken off pr again, and the table freed */

@@ -25,7 +25,7 @@
  * (product_repeat_auto), which prints each decision and both test outcomes
  * (REPEAT_AUTO lines) to stderr.
  *
- * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -53,7 +53,12 @@
  * by more than k paired standard errors (k in blend_margin), each rule's
  * summed test metric against target-only printed on the report's seeds
  * and the others (run_blend_rule, print_blend_rule; one BLENDRULE line
- * per blended fit to stderr). --auto-lift (make report-real-auto-lift) fits auto's three
+ * per blended fit to stderr). --ensemble fits only auto's three candidates
+ * and target-only again with another seed, and prints the product as served
+ * against target-only and against the baseline with the product's budget,
+ * the a = XD_BLEND_A blend of the two target-only fits (both as served:
+ * the repeat decision below the share), sums and per target with 2 paired
+ * standard errors (run_ensemble, print_ensemble). --auto-lift (make report-real-auto-lift) fits auto's three
  * candidates from a source with repeat 'lift', so each is calibrated as the
  * product calibrates it, and prints auto as the product deploys it with
  * their lifts and without (the default, from the same fits), target-only
@@ -76,7 +81,8 @@
  * the same split). XD_REAL_SPLIT_SEED=n in the environment puts every seed
  * on split n (the report before, at n = 42: the seeds vary the fits only).
  * --seeds n (or XD_REAL_SEEDS=n) runs n seeds, 2..MAX_SEEDS; 6 by default
- * for the report, 3 for the printed runs (--quick, --auto-lift, --blend).
+ * for the report, 3 for the printed runs (--quick, --auto-lift, --blend,
+ * --blend-rule, --ensemble).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -136,6 +142,7 @@ enum
 								 * under the model option shared_users) */
 	M_TO_REP,					/* target-only with the repeat term (core.h) */
 	M_DRR_REP,					/* DRR with it, from a source trained with it */
+	M_TO_SEED2,					/* --ensemble: target-only, another seed */
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
 	M_AUTO1,					/* the same at margin 1 */
 	M_AUTO0,					/* the same at margin 0: the best on validation */
@@ -156,6 +163,10 @@ enum
 	M_BLEND3_OWN_FIRST,			/* M_BLEND3, the same lift */
 	M_BLEND3_AUTO,				/* auto's own three fits mixed equally: target-only,
 								 * Anneal and DRR (decay) */
+	M_TO_SERVED,				/* --ensemble: target-only as adapt serves it
+								 * (method target_only: the repeat decision) */
+	M_TO_ENS,					/* --ensemble: target-only + M_TO_SEED2 at XD_BLEND_A */
+	M_TO_ENS_SERVED,			/* the same as served (the repeat decision on the pair) */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -169,7 +180,8 @@ static const char *const method_label[M_HEUR1] = {
 	"Anneal (search: decay)", "DRR (search: decay)",
 	"Anneal (shared users from the source)", "DRR (shared users from the source)",
 	"DRR (shared users from the source, search: decay)",
-	"target-only (repeat term)", "DRR (repeat term)", "auto", "auto (margin 1)",
+	"target-only (repeat term)", "DRR (repeat term)", "target-only (another seed)", "auto",
+	"auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
 	"auto (shared users from the source)",
 	"blend: target-only + DRR (search: decay), a on validation",
@@ -184,7 +196,10 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only, DRR (search: decay) and DRR (shared users), a third each",
 	"auto as the product deploys it, the user's own items first (a lift at scoring)",
 	"the three-way blend, the user's own items first (a lift at scoring)",
-	"blend: auto's three fits (target-only, Anneal and DRR (search: decay)), a third each"
+	"blend: auto's three fits (target-only, Anneal and DRR (search: decay)), a third each",
+	"target-only as served (method target_only: the repeat decision below the share)",
+	"target-only ensemble: two target-only fits (seeds differ), a = 0.5",
+	"target-only ensemble as served (the repeat decision on the pair)"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -617,6 +632,7 @@ static const fit_plan plan[N_FITTED] = {
 	[M_DRR_SHARED_ALT] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, true, true},
 	[M_TO_REP] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 	[M_DRR_REP] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
+	[M_TO_SEED2] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
 };
 
 /*
@@ -633,15 +649,38 @@ static bool blend_only;
 /* --blend-rule: only auto's three fits, and the blend's validation rules */
 static bool blend_rule;
 
+/*
+ * --ensemble: only auto's three fits and a second target-only fit (another
+ * seed), the product as served against the target-only ensemble as served
+ * (run_ensemble, print_ensemble)
+ */
+static bool ensemble_mode;
+
 static bool
 fitted_in_this_run(int m)
 {
+	if (ensemble_mode)
+		return m == M_TO || m == M_TO_SEED2 || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	if (blend_rule)
 		return m == M_TO || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	if (blend_only)
 		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT ||
 			m == M_DRR_SHARED || m == M_DRR_SHARED_ALT;
-	return !quick || m == M_TO || m == M_TO_REP;
+	return (!quick && m != M_TO_SEED2) || m == M_TO || m == M_TO_REP;
+}
+
+/* the rows --ensemble alone fills (the full report leaves them out) */
+static bool
+ensemble_row(int m)
+{
+	return m == M_TO_SEED2 || m == M_TO_SERVED || m == M_TO_ENS || m == M_TO_ENS_SERVED;
+}
+
+/* seed s's fits; M_TO_SEED2 another */
+static uint64_t
+fit_seed(int m, int s)
+{
+	return (uint64_t) ((m == M_TO_SEED2 ? 5000 : 1000) + 17 * s);
 }
 
 /* the best of no lift and the lifts on mrr (ties: no lift, then the smaller) */
@@ -1346,27 +1385,27 @@ free_view(xd_dataset **ds, int32_t **user_src, int n_dom)
  * lifted pick is measured all the same (added and calibrated as the
  * decision did, then taken off) and both outcomes logged with the
  * decision's validation numbers, so another margin can be read off the log.
+ * what names the row in the log. pr's fits are left as they came (a kept
+ * term taken off again: served_repeat_undo), so another row can decide on
+ * them.
  */
 static void
 product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k,
-					int s, cell *product)
+					int s, const char *what, cell *product)
 {
 	xd_transfer_opts o;
 	xd_train_opts to;
 	xd_repeat_pop_calibration cal,
 				pc;
-	xd_cold    *table = NULL,
-			   *served;
+	served_repeat_saved saved;
+	xd_cold    *served;
 	cell		lifted = *product;
 	xd_model   *second = pr->blend ? pr->blend->model : NULL;
-	double		best = 0.0;
 	int64_t		tn,
 				tex;
 
 	xd_transfer_opts_default(&o);
-	o.seed = 1000 + 17 * s;
-	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
-	CHECK(xd_transfer_repeat_decide(pr, table, ds, &o, &cal));
+	served_repeat_decide(pr, ds, fit_seed(M_TO, s), &cal, &saved);
 	if (!cal.term_kept)
 	{
 		xd_transfer_result *fit[2] = {pr, pr->blend};
@@ -1390,17 +1429,46 @@ product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result 
 		if (second)
 			CHECK(xd_model_drop_repeat(second, true));
 	}
-	xd_cold_free(table);
-	for (int wi = 0; wi < XD_REPEAT_POP_WEIGHTS; wi++)
-		best = cal.mrr[wi] > best ? cal.mrr[wi] : best;
+	else
+		served_repeat_undo(pr, &saved);
 	fprintf(stderr, "[%s] %s seed %d: REPEAT_AUTO valid lift %.5f off %.5f se %.5f gain/se %.3f n %lld %s w %g; "
-			"test without: sampled %.5f H10 %.5f MRR %.5f; lifted: %.5f %.5f %.5f\n",
-			v->name, v->domain[k], s, best, cal.mrr_off, cal.se_gain,
-			cal.se_gain > 0.0 ? (best - cal.mrr_off) / cal.se_gain : 0.0, (long long) cal.n_valid,
-			cal.term_kept ? "kept" : "off", pc.weight, product->metric, product->full_h10,
-			product->full_mrr, lifted.metric, lifted.full_h10, lifted.full_mrr);
+			"test without: sampled %.5f H10 %.5f MRR %.5f; lifted: %.5f %.5f %.5f (%s)\n",
+			v->name, v->domain[k], s, served_repeat_best(&cal), cal.mrr_off, cal.se_gain,
+			cal.se_gain > 0.0 ? (served_repeat_best(&cal) - cal.mrr_off) / cal.se_gain : 0.0,
+			(long long) cal.n_valid, cal.term_kept ? "kept" : "off", pc.weight, product->metric,
+			product->full_h10, product->full_mrr, lifted.metric, lifted.full_h10, lifted.full_mrr,
+			what);
 	if (cal.term_kept)
 		*product = lifted;
+}
+
+/*
+ * --ensemble on target k, seed s (after the product's row, as served):
+ * target-only as served (what method target_only gives: the repeat decision
+ * below the share, product_repeat_auto on its fit), the target-only
+ * ensemble (kept[M_TO] and kept[M_TO_SEED2] at XD_BLEND_A: two fits, the
+ * budget the product's blend of target-only and DRR serves) and the same as
+ * served (the decision on the pair, as adapt decides it on a blend).
+ */
+static void
+run_ensemble(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result *kept)
+{
+	const xd_transfer_result *tr[1] = {&kept[M_TO_SEED2]};
+	const cell *ct[1] = {&v->c[k][M_TO_SEED2][s]};
+	xd_transfer_result ens = kept[M_TO];
+
+	fit_blend(ds, &kept[M_TO], &v->c[k][M_TO][s], 1, tr, ct, s, XD_BLEND_A, 0.0,
+			  &v->c[k][M_TO_ENS][s]);
+	v->c[k][M_TO_ENS][s].chosen = M_TO_ENS;
+	v->c[k][M_TO_SERVED][s] = v->c[k][M_TO][s];
+	v->c[k][M_TO_ENS_SERVED][s] = v->c[k][M_TO_ENS][s];
+	if (v->explicit_fb || !served_repeat_below(&kept[M_TO].model->cfg, ds))
+		return;
+	product_repeat_auto(v, ds, &kept[M_TO], k, s, "target-only", &v->c[k][M_TO_SERVED][s]);
+	ens.blend = &kept[M_TO_SEED2];
+	ens.blend_a = XD_BLEND_A;
+	product_repeat_auto(v, ds, &ens, k, s, "the target-only ensemble",
+						&v->c[k][M_TO_ENS_SERVED][s]);
 }
 
 /*
@@ -1559,13 +1627,21 @@ run_view(const char *data_dir, const char *view, view_run *v)
 		xd_dist_encoder_opts_default(&eo);
 		CHECK(xd_dist_encoders_train(src.model, ds[0], &eo, &enc, &erep));
 		v->enc_seconds[s] = erep.seconds;
-		/* the same source with the repeat term, for the targets' repeat-term fits */
-		cfg.repeat = true;
-		cfg.repeat_lift = lift_mode;
-		CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
-		CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
-		cfg.repeat = false;
-		cfg.repeat_lift = false;
+		/*
+		 * the same source with the repeat term, for the targets' repeat-term
+		 * fits (not --ensemble: it fits none)
+		 */
+		memset(&src_rep, 0, sizeof(src_rep));
+		enc_rep = NULL;
+		if (!ensemble_mode)
+		{
+			cfg.repeat = true;
+			cfg.repeat_lift = lift_mode;
+			CHECK(xd_transfer_train_source(&cfg, ds[0], &to, &src_rep));
+			CHECK(xd_dist_encoders_train(src_rep.model, ds[0], &eo, &enc_rep, &erep));
+			cfg.repeat = false;
+			cfg.repeat_lift = false;
+		}
 		fprintf(stderr, "[%s] split %llu: source %s: %d epochs at lr %g, %.1f s, validation %.4f, test %.4f\n",
 				v->name, (unsigned long long) v->split[s], v->domain[0], src.epochs,
 				src.lr_search.lr[src.lr_search.chosen], v->src_seconds[s], v->src_valid[s],
@@ -1598,7 +1674,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					o.source_domain = src.domain;
 					o.user_source = user_src[k];
 				}
-				o.seed = 1000 + 17 * s;
+				o.seed = fit_seed(mi, s);
 				t0 = cpu_now();
 				if (plan[mi].repeat)
 					CHECK(xd_transfer(src_rep.shared, enc_rep, ds[k], &o, &r));
@@ -1635,7 +1711,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					/* auto pays for its paired validation terms */
 					c->seconds += cpu_now() - t0;
 				}
-				if (!quick && (mi == M_TO || mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
+				if (!quick && (mi == M_TO || mi == M_TO_SEED2 || mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
 							   mi == M_DRR_ALT || mi == M_DRR_SHARED ||
 							   mi == M_DRR_SHARED_ALT))
 					kept[mi] = r;
@@ -1645,7 +1721,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			if (quick && !v->explicit_fb)
 				fit_lift_only(v->name, v->domain[k], &src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= (blend_only ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
+			for (int am = M_AUTO; am <= (blend_only || ensemble_mode ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
 			{
 				/*
 				 * the product's auto: target-only searched by the grid, its
@@ -1693,7 +1769,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 				xd_transfer_opts_default(&po);
 				margin = xd_auto_margin(&po, ds[k]);
-				for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO; bm++)
+				for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO && !ensemble_mode; bm++)
 				{
 					const int  *p = partner[bm - M_BLEND_DRR];
 					int			n_tr = bm == M_BLEND_AUTO ? 2 : 1;
@@ -1730,7 +1806,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				 * users, searched by the grid and, as auto's candidate is
 				 * under shared_users, by decay
 				 */
-				for (int dec = 0; dec < 2; dec++)
+				for (int dec = 0; dec < 2 && !ensemble_mode; dec++)
 				{
 					int			pm = dec ? M_DRR_SHARED_ALT : M_DRR_SHARED;
 					const xd_transfer_result *tr[1] = {&kept[pm]};
@@ -1740,6 +1816,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 							  margin, &v->c[k][dec ? M_BLEND_SHARED_ALT_HALF : M_BLEND_SHARED_HALF][s]);
 				}
 				/* the product's auto with the own-items rule on top (implicit) */
+				if (!ensemble_mode)
 				{
 					cell	   *c = &v->c[k][M_PRODUCT_OWN_FIRST][s];
 					const cell *pc = &v->c[k][M_AUTO_PRODUCT][s];
@@ -1769,7 +1846,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				 * three fits mixed equally: with shared-user DRR, and auto's
 				 * own three (what the product could deploy without new fits)
 				 */
-				for (int three = 0; three < 2; three++)
+				for (int three = 0; three < 2 && !ensemble_mode; three++)
 				{
 					const int	fm[3] = {M_TO, three ? M_ANNEAL_ALT : M_DRR_ALT,
 					three ? M_DRR_ALT : M_DRR_SHARED};
@@ -1821,11 +1898,13 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						pr.blend = &kept[M_DRR_ALT];
 						pr.blend_a = XD_BLEND_A;
 					}
-					product_repeat_auto(v, ds[k], &pr, k, s, c);
+					product_repeat_auto(v, ds[k], &pr, k, s, "the product", c);
 					c->chosen = ch;
 					c->seconds = v->c[k][M_AUTO][s].seconds;
 				}
 			}
+			if (ensemble_mode)
+				run_ensemble(v, ds[k], k, s, kept);
 			for (int mi = 0; mi < N_FITTED; mi++)
 				if (kept[mi].model)
 					xd_transfer_result_free(&kept[mi]);
@@ -2057,6 +2136,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 		int			better = 0,
 					worse = 0;
 
+		if (ensemble_row(m))
+			continue;
 		for (int k = 1; k <= v->n_targets; k++)
 		{
 			int			vd = verdict(v, k, m);
@@ -2142,11 +2223,14 @@ write_view(FILE *f, const view_run *v, const char *dir)
 			fprintf(f, "| method | MRR (± sd) | Δ vs target-only (2 se) | H@1 | H@5 | H@10 | full: HitRate@10 | full: MRR | full: Δ MRR vs target-only (2 se) | epochs | lr per seed | time (s) | time / TO |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 		for (int m = 0; m < N_METHODS; m++)
 		{
-			double		mu = mean_metric(v, k, m),
+			double		mu,
 						sd = 0.0,
 						d,
 						se;
 
+			if (ensemble_row(m))
+				continue;
+			mu = mean_metric(v, k, m);
 			for (int i = 0; i < n_seeds; i++)
 				sd += (v->c[k][m][i].metric - mu) * (v->c[k][m][i].metric - mu);
 			sd = sqrt(sd / (n_seeds - 1));
@@ -2461,6 +2545,21 @@ print_quick(const view_run *v)
 	}
 }
 
+/* per target, m - base in field off (2 paired s.e.), and the line's end */
+static void
+print_per_target(const view_run *v, int m, int base, size_t off)
+{
+	for (int k = 1; k <= v->n_targets; k++)
+	{
+		double		d,
+					se;
+
+		paired_diff_base(v, k, m, base, off, &d, &se);
+		printf(" %s %+.4f (%.4f)", v->domain[k], d, 2 * se);
+	}
+	printf("\n");
+}
+
 /* --blend: the blends beside the fits they read, sums and per target */
 static void
 print_blend(const view_run *v)
@@ -2520,15 +2619,7 @@ print_blend(const view_run *v)
 			count_beyond_noise(v, m, base_m, off, &better, &worse);
 			printf("  %-80s %.4f %+6.1f%% %d/%d |", what[line], sum,
 				   100.0 * (sum / base - 1.0), better, worse);
-			for (int k = 1; k <= v->n_targets; k++)
-			{
-				double		d,
-							se;
-
-				paired_diff_base(v, k, m, base_m, off, &d, &se);
-				printf(" %s %+.4f (%.4f)", v->domain[k], d, 2 * se);
-			}
-			printf("\n");
+			print_per_target(v, m, base_m, off);
 		}
 	}
 	for (int k = 1; k <= v->n_targets; k++)
@@ -2537,6 +2628,90 @@ print_blend(const view_run *v)
 	printf("  the product's auto deployed the blend on %d of %d fits; time / target-only: auto %.2f, the product's auto %.2f\n",
 		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO, M_TO),
 		   time_ratio(v, M_AUTO_PRODUCT, M_TO));
+}
+
+/* --ensemble's rows, named short */
+static const char *
+ensemble_label(int m)
+{
+	switch (m)
+	{
+		case M_AUTO_PRODUCT:
+			return "the product (as served)";
+		case M_TO_SERVED:
+			return "target-only as served";
+		case M_TO_ENS:
+			return "TO ensemble";
+		case M_TO_ENS_SERVED:
+			return "TO ensemble as served";
+		default:
+			return "target-only";
+	}
+}
+
+/*
+ * --ensemble: one line per comparison, m against base in field off (+ is
+ * better; RMSE turned so): the sums, the change, the targets better / worse
+ * beyond 2 paired standard errors, and per target the difference (2 s.e.)
+ */
+static void
+print_vs(const view_run *v, int m, int base, size_t off, const char *what)
+{
+	double		sum = 0.0,
+				sum_base = 0.0;
+	int			better,
+				worse;
+	bool		lower_better = v->explicit_fb && off == OFF(metric);
+
+	for (int k = 1; k <= v->n_targets; k++)
+	{
+		sum += mean_field(v, k, m, off);
+		sum_base += mean_field(v, k, base, off);
+	}
+	count_beyond_noise(v, m, base, off, &better, &worse);
+	if (lower_better)
+	{
+		int			t = better;
+
+		better = worse;
+		worse = t;
+	}
+	printf("  %-12s %-26s vs %-26s %.4f %.4f %+6.1f%% %d/%d |", what, ensemble_label(m),
+		   ensemble_label(base), sum, sum_base,
+		   (lower_better ? -100.0 : 100.0) * (sum / sum_base - 1.0), better, worse);
+	print_per_target(v, m, base, off);
+}
+
+/*
+ * --ensemble: the product as served against target-only and against the
+ * baseline with its budget, the target-only ensemble (docs/transfer.md, "The
+ * control check against a same-budget ensemble"), on the test metric and
+ * (implicit) full ranking with repeats allowed
+ */
+static void
+print_ensemble(const view_run *v)
+{
+	static const int pairs[][2] = {
+		{M_AUTO_PRODUCT, M_TO}, {M_TO_SERVED, M_TO}, {M_TO_ENS, M_TO},
+		{M_TO_ENS_SERVED, M_TO}, {M_AUTO_PRODUCT, M_TO_SERVED},
+		{M_AUTO_PRODUCT, M_TO_ENS_SERVED}, {M_TO_ENS_SERVED, M_TO_SERVED}
+	};
+	int			blended = 0;
+
+	printf("%s (%s): sums over targets of the means over %d seeds (+ better), targets better / worse beyond 2 paired se; per target the difference (2 se). TO ensemble: two target-only fits (seeds differ), a = 0.5; as served: the repeat decision below the share\n",
+		   v->name, v->explicit_fb ? "explicit" : "implicit", n_seeds);
+	for (int line = 0; line < (v->explicit_fb ? 1 : 3); line++)
+		for (size_t j = 0; j < sizeof(pairs) / sizeof(pairs[0]); j++)
+			print_vs(v, pairs[j][0], pairs[j][1],
+					 line == 0 ? OFF(metric) : (line == 1 ? OFF(full_mrr) : OFF(full_h10)),
+					 line == 0 ? (v->explicit_fb ? "RMSE" : "sampled MRR") :
+					 (line == 1 ? "full MRR" : "full H@10"));
+	for (int k = 1; k <= v->n_targets; k++)
+		for (int s = 0; s < n_seeds; s++)
+			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
+	printf("  the product deployed the blend on %d of %d fits; time / target-only: the product %.2f, the ensemble %.2f\n",
+		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO_PRODUCT, M_TO),
+		   time_ratio(v, M_TO_ENS, M_TO));
 }
 
 /* a --blend-rule rule's label */
@@ -2690,8 +2865,14 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	else if (argc > 1 && strcmp(argv[1], "--ensemble") == 0)
+	{
+		ensemble_mode = true;
+		argv++;
+		argc--;
+	}
 	if (!seeds_given)
-		n_seeds = quick || auto_lift_mode || blend_only ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
+		n_seeds = quick || auto_lift_mode || blend_only || ensemble_mode ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
 	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
 	{
 		/* two at least: every verdict is a standard error over seeds */
@@ -2700,7 +2881,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -2749,10 +2930,11 @@ main(int argc, char **argv)
 	}
 	if (auto_lift_mode)
 		return 0;				/* each view printed its own tables */
-	if (quick || blend_only)
+	if (quick || blend_only || ensemble_mode)
 	{
 		for (int i = 0; i < n_views; i++)
-			(quick ? print_quick : blend_rule ? print_blend_rule : print_blend) (&runs[i]);
+			(quick ? print_quick : ensemble_mode ? print_ensemble :
+			 blend_rule ? print_blend_rule : print_blend) (&runs[i]);
 		return 0;
 	}
 

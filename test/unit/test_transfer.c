@@ -22,6 +22,12 @@
 #include "xdrec/sample.h"
 #include "xdrec/transfer.h"
 
+/* the reports' served-row helpers, tested here (unused ones are not errors) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "../bench/repeat_pop.h"
+#pragma GCC diagnostic pop
+
 typedef struct tw_world
 {
 	xd_generated *g;
@@ -998,6 +1004,89 @@ XD_TEST(transfer_repeat_decide_restores_on_error)
 		free(copy[i]);
 	xd_transfer_result_free(&r);
 	xd_dataset_free(once);
+	tw_free(&w);
+}
+
+/*
+ * The reports' served rows (test/bench/repeat_pop.h) decide the lift on one
+ * pair of fits for several rows in turn (the product's blend, target-only,
+ * the target-only ensemble): served_repeat_undo must take a kept decision
+ * back to what xd_transfer returned, both fits' tensors (names, order,
+ * bytes), their results' cfg and repeat records and the blend's scores, so
+ * that the next row's decision runs (a fit with a term is refused) and
+ * decides the same.
+ */
+XD_TEST(bench_served_repeat_undo_restores)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r,
+				r2,
+				pr;
+	xd_repeat_pop_calibration cal,
+				again;
+	served_repeat_saved saved;
+	const xd_dataset *ds;
+	xd_eval_opts eo;
+	xd_rank_metrics before,
+				after;
+	float	   *copy[2][XD_MAX_PARAMS];
+	char		names[2][XD_MAX_PARAMS][64];
+	int			n[2];
+	xd_config	cfg2;
+	xd_repeat_calibration rep2;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	ds = w.g->domains[1].ds;
+	tw_opts(&o, XD_TRANSFER_DRR, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r) == XD_OK);
+	tw_opts(&o, XD_TRANSFER_TARGET_ONLY, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r2) == XD_OK);
+	pr = r;
+	pr.blend = &r2;
+	pr.blend_a = XD_BLEND_A;
+	for (int f = 0; f < 2; f++)
+	{
+		const xd_model *m = f ? r2.model : r.model;
+
+		n[f] = m->n_params;
+		for (int i = 0; i < n[f]; i++)
+		{
+			size_t		sz = sizeof(float) * (size_t) m->params[i]->rows * (size_t) m->params[i]->cols;
+
+			copy[f][i] = malloc(sz);
+			XD_REQUIRE(copy[f][i] != NULL);
+			memcpy(copy[f][i], m->params[i]->w, sz);
+			snprintf(names[f][i], sizeof(names[f][i]), "%s", m->params[i]->name);
+		}
+	}
+	cfg2 = r2.cfg;
+	rep2 = r2.repeat;
+	xd_eval_opts_default(&eo);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_transfer_score, &pr, &before) == XD_OK);
+
+	XD_REQUIRE(served_repeat_decide(&pr, ds, 9, &cal, &saved));
+	XD_CHECK(xd_model_has_repeat(r.model) && xd_model_has_repeat(r2.model) && r2.cfg.repeat_lift);
+	served_repeat_undo(&pr, &saved);
+	XD_CHECK(!xd_model_has_repeat(r.model) && !xd_model_has_repeat(r2.model));
+	XD_CHECK(params_equal(r.model, copy[0], (const char (*)[64]) names[0], n[0]));
+	XD_CHECK(params_equal(r2.model, copy[1], (const char (*)[64]) names[1], n[1]));
+	XD_CHECK(memcmp(&pr.cfg, &r.cfg, sizeof(r.cfg)) == 0 &&
+			 memcmp(&pr.repeat, &r.repeat, sizeof(r.repeat)) == 0);
+	XD_CHECK(memcmp(&r2.cfg, &cfg2, sizeof(cfg2)) == 0 &&
+			 memcmp(&r2.repeat, &rep2, sizeof(rep2)) == 0);
+	XD_REQUIRE(xd_eval_sampled(ds, XD_SPLIT_TEST, &eo, xd_transfer_score, &pr, &after) == XD_OK);
+	XD_CHECK(after.mrr == before.mrr && after.h10 == before.h10);
+
+	XD_REQUIRE(served_repeat_decide(&pr, ds, 9, &again, &saved));
+	XD_CHECK(again.mrr_off == cal.mrr_off && again.se_gain == cal.se_gain &&
+			 memcmp(again.mrr, cal.mrr, sizeof(cal.mrr)) == 0);
+	served_repeat_undo(&pr, &saved);
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < n[f]; i++)
+			free(copy[f][i]);
+	xd_transfer_result_free(&r2);
+	xd_transfer_result_free(&r);
 	tw_free(&w);
 }
 
