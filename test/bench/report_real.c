@@ -75,7 +75,7 @@
  * of the heuristics, split by the test positive's kind (its pair in the
  * user's training rows or new), each row's difference to "own items first"
  * as the sum of the two kinds' parts, and each row against the product on
- * the first three seeds and on the rest (print_by_kind).
+ * the first three seeds, the next three and the rest (print_by_kind).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -2718,6 +2718,11 @@ print_by_kind(const view_run *v)
 	static const int kinds[2] = {G_REPEAT, G_NEW};
 	int			n_dom = v->n_targets + 1;
 
+	if (v->explicit_fb)
+	{
+		printf("\n## %s: explicit feedback, no full ranking to split\n", v->name);
+		return;
+	}
 	printf("\n## %s: full ranking by the test positive's kind (%d seeds, pooled)\n\n", v->name, n_seeds);
 	printf("| target | row | repeats (per seed) | repeats' MRR | repeats' HitRate@10 | new (per seed) | new pairs' MRR | new pairs' HitRate@10 | full MRR | full HitRate@10 |\n|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int k = 1; k < n_dom; k++)
@@ -2786,16 +2791,16 @@ print_by_kind(const view_run *v)
 			}
 	/*
 	 * each row against the product as served, paired per seed, on the
-	 * first three seeds and on the rest (a rule read on one set of splits
-	 * must hold on the other): sampled MRR summed over the targets, full
-	 * MRR and HitRate@10 the mean over targets
+	 * first three seeds, the next three and the rest (a rule read on one
+	 * set of splits must hold on the others): sampled MRR summed over the
+	 * targets, full MRR and HitRate@10 the mean over targets
 	 */
 	printf("\n| row | seeds | sampled MRR (sum) | Δ vs the product (se) | full MRR | Δ (se) | full HitRate@10 | Δ (se) |\n|---|---|---|---|---|---|---|---|\n");
 	for (int r = 0; r < N_BY_KIND_ROWS; r++)
-		for (int half = 0; half < 2; half++)
+		for (int part = 0; part < 3; part++)
 		{
-			int			lo = half ? 3 : 0,
-						hi = half ? n_seeds : (n_seeds < 3 ? n_seeds : 3);
+			int			lo = 3 * part,
+						hi = part == 2 || n_seeds < lo + 3 ? n_seeds : lo + 3;
 			double		x[3] = {0},
 						mu[3],
 						se[3],
