@@ -26,10 +26,19 @@ SELECT j->'cold'->>'trained' AS trained, (j->'cold'->>'epochs')::int > 0 AS epoc
 	   j->'cold'->>'prior' AS prior, j->'cold' ? 'own_items_first' AS own_items_first,
 	   j->'cold'->>'prior_scale' IN ('0', '0.5', '1', '2', '4', '8') AS prior_scale
 FROM s;
+-- the item co-occurrence prior: each item's neighbours (all 47 items here,
+-- 8 bytes each), lambda chosen on the validation ranking among the grid
+SELECT (j->'cold'->'cooc'->>'neighbours')::int AS neighbours, (j->'cold'->'cooc'->>'bytes')::int AS bytes,
+	   j->'cold'->'cooc'->>'lambda' IN ('0', '0.25', '0.5', '1', '2', '4', '8') AS lambda_in_grid,
+	   (SELECT count(*) FROM jsonb_object_keys(j->'cold'->'cooc'->'valid_hit10')) AS lambdas_tried,
+	   (j->'cold'->'cooc'->>'validation_queries')::int > 0 AS validated
+FROM s;
 -- stored with the version: the encoder, the embedding head, FiLM per tower
--- layer, the context prior (counts, weights' head; no repeat term: no floor)
+-- layer, the context prior (counts, weights' head; no repeat term: no
+-- floor), the co-occurrence prior (neighbours, shares, lambda)
 SELECT count(*) AS cold_tensors, count(*) FILTER (WHERE tensor LIKE 'cold.film.%') AS film,
-	   count(*) FILTER (WHERE tensor LIKE 'cold.prior.%') AS prior
+	   count(*) FILTER (WHERE tensor LIKE 'cold.prior.%') AS prior,
+	   count(*) FILTER (WHERE tensor LIKE 'cold.cooc.%') AS cooc
 FROM xdrec.weight WHERE version_id = (SELECT (j->>'version')::bigint FROM s) AND chunk = 0
   AND tensor LIKE 'cold.%';
 -- option cold_min's default (10): train compared the warm and cold paths of
@@ -550,6 +559,27 @@ BEGIN;
 UPDATE xdrec.model SET options = options || '{"variant": "mlp"}' WHERE name = 'cm';
 SELECT pg_temp.try($$SELECT xdrec.train('cm', 'd0')$$) AS train;
 ROLLBACK;
+
+-- the co-occurrence prior is validated on load: neighbours that are not
+-- items (the shares' values: fractions) or shares outside [0, 1] (the ids)
+-- are XX001 naming the model, in a new session (an empty cache)
+SELECT served_version AS cver FROM xdrec.domain
+WHERE domain = 'd0' AND model_id = (SELECT id FROM xdrec.model WHERE name = 'c') \gset
+CREATE FUNCTION swap_cooc(v bigint) RETURNS text LANGUAGE sql AS $$
+	UPDATE xdrec.weight SET tensor = 'cold.cooc.swap' WHERE version_id = v AND tensor = 'cold.cooc.nbr';
+	UPDATE xdrec.weight SET tensor = 'cold.cooc.nbr' WHERE version_id = v AND tensor = 'cold.cooc.share';
+	UPDATE xdrec.weight SET tensor = 'cold.cooc.share' WHERE version_id = v AND tensor = 'cold.cooc.swap';
+	SELECT 'swapped'
+$$;
+SELECT swap_cooc(:cver);
+\c
+\i sql/include/try.sql
+SELECT regexp_replace(pg_temp.try($$SELECT count(*) FROM xdrec.rank('c', NULL, '{"hour": 12}', 5, history => '[1]')$$),
+					  'version \d+', 'version N') AS swapped_tables;
+SELECT swap_cooc(:cver);
+\c
+SELECT count(*) AS ranked_again FROM xdrec.rank('c', NULL, '{"hour": 12}', 5, history => '[1]');
+DROP FUNCTION swap_cooc(bigint);
 
 DROP TABLE cgen, cgen_t, cgen_u, cgen_e;
 DROP EXTENSION xdrec CASCADE;

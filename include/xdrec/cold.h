@@ -142,6 +142,16 @@ typedef struct xd_cold
 	 * the validation episodes (xd_cold_train)
 	 */
 	xd_param   *floor;
+	/*
+	 * the item co-occurrence prior (xd_cold_cooc_fit, below), when fitted:
+	 * "cold.cooc.nbr" n_items x cooc_width neighbour ids (as floats, -1
+	 * after the last), "cold.cooc.share" their conditional shares,
+	 * "cold.cooc.lambda" 1 x 1 its weight (0: cmml's scores as they are)
+	 */
+	int			cooc_width;
+	xd_param   *cooc_nbr;
+	xd_param   *cooc_share;
+	xd_param   *cooc_lambda;
 	xd_param   *params;			/* [n_params] */
 	int			n_params;
 	xd_cold_ws *ws;
@@ -304,6 +314,13 @@ typedef struct xd_cold_task
 	 */
 	int32_t    *hist;
 	int			n_hist;
+	/*
+	 * the co-occurrence prior's cooc(v) of the support's positives and
+	 * which items are among them (left out of the blend's statistics), when
+	 * the module's lambda is above 0 (xd_cold_cooc_fit); NULL otherwise
+	 */
+	float	   *cooc;			/* [n_items] */
+	uint8_t    *cooc_in;		/* [n_items] */
 } xd_cold_task;
 
 xd_status	xd_cold_task_init(xd_cold_task *t, const xd_cold *cold);
@@ -414,6 +431,113 @@ xd_status	xd_cold_finetune(xd_cold *cold, xd_model *model, const xd_support *s,
 
 /* The mean of the embeddings of users with a training row: e0 for finetune. */
 void		xd_cold_mean_user(const xd_model *model, const xd_dataset *ds, float *e0);
+
+/* ---------------------------------------------------------------- co-occurrence */
+
+/*
+ * The item co-occurrence prior (docs/cold-start.md, The co-occurrence
+ * prior): item-kNN over the training rows. users(s) counts the training
+ * users with s among their distinct training items, users(v, s) those with
+ * both; the conditional share users(v, s) / users(s) says how often a user
+ * of s also chose v. The module stores, per item s, its cooc_width items v
+ * of the most users(v, s) (s itself among them, share 1; ties to the lower
+ * id)
+ * with their shares, so a cold task's
+ *
+ *   cooc(v) = sum over the support's positive rows s of share(s, v)
+ *
+ * costs one pass over the support times the width. The served score is
+ * cmml's plus lambda times the standardised cooc in cmml's scale,
+ *
+ *   s'(v) = s(v) + lambda sd(s) / sd(cooc) cooc(v)
+ *
+ * (means and sds over the items outside the support's positives), which
+ * ranks as z(s) + lambda z(cooc) does, the blend measured in
+ * docs/cold-start.md, and adds nothing to an item without co-occurrence
+ * (an item that arrived after training). lambda 0 leaves every score as it
+ * was, bit for bit. Implicit feedback only.
+ */
+#define XD_COLD_COOC_NEIGHBOURS 100
+/* the table's bytes at most (ids and shares): a narrower table above it */
+#define XD_COLD_COOC_MAX_BYTES ((size_t) 64 * 1024 * 1024)
+/* sum over users of their distinct training items squared: the count's work at most */
+#define XD_COLD_COOC_MAX_PAIRS ((int64_t) 2000000000)
+/* lambda's grid, 0 first (validation keeps 0 unless another ranks better) */
+#define XD_COLD_COOC_N_GRID 7
+extern const float xd_cold_cooc_grid[XD_COLD_COOC_N_GRID];
+
+/* The table's width for n_items items: 0 when even one neighbour is beyond the bound. */
+int			xd_cold_cooc_width(int32_t n_items);
+
+/*
+ * Adds the prior's three tensors (zeroed: no neighbour, lambda 0) to a
+ * module of n_items items, as read from storage. XD_EINVAL when it has
+ * them already or the width is 0.
+ */
+xd_status	xd_cold_cooc_new(xd_cold *cold, int32_t n_items);
+
+/*
+ * Validates the stored prior: ids integral in [-1, n_items), a row's -1s
+ * after its ids, shares finite in [0, 1] (0 after the ids), lambda finite
+ * and >= 0. XD_OK without a prior.
+ */
+xd_status	xd_cold_cooc_ready(const xd_cold *cold);
+
+/*
+ * lambda's choice on validation, as report_cold's --valid-lambda chose the
+ * probe's: trained users (at most XD_COLD_COOC_VALID_USERS, in id order) with
+ * XD_COLD_COOC_VALID_K training rows and a validation row, each ranked from
+ * its first K training rows (n_neg seeded negatives each) on up to
+ * XD_COLD_COOC_VALID_QUERIES of its validation rows over every item but the
+ * support's others; the user's own rows are taken out of the counts (its
+ * training items would vouch for its support through itself). The lambda of
+ * the grid with the best HitRate@10, above lambda 0's; ties to the smaller.
+ */
+#define XD_COLD_COOC_VALID_USERS 1000
+#define XD_COLD_COOC_VALID_K 5
+#define XD_COLD_COOC_VALID_QUERIES 5
+
+typedef struct xd_cold_cooc_report
+{
+	bool		fitted;			/* a table was counted (else why_not) */
+	const char *why_not;		/* explicit feedback, too many items or pairs */
+	int			width;
+	int64_t		bytes;			/* the table's ids and shares */
+	int64_t		n_users;		/* validation users ranked */
+	int64_t		n_queries;		/* their validation positives */
+	double		valid_hit10[XD_COLD_COOC_N_GRID];	/* per lambda of the grid */
+	float		lambda;			/* kept */
+	double		seconds;
+} xd_cold_cooc_report;
+
+/*
+ * Counts the table from ds's training rows (the data the model and the
+ * module were fitted on), adds it to the module and chooses lambda
+ * (above) with the module as it is. Explicit feedback, or a table beyond
+ * XD_COLD_COOC_MAX_PAIRS of work or without width: no table, XD_OK,
+ * rep->why_not says. XD_EINVAL when the module has a table already or ds
+ * another item count. hooks (may be NULL): stop polled once per validation
+ * user. The model is only read.
+ */
+xd_status	xd_cold_cooc_fit(xd_cold *cold, xd_model *model, const xd_dataset *ds,
+							 int n_neg, uint64_t seed, const xd_hooks *hooks,
+							 xd_cold_cooc_report *rep);
+
+/*
+ * cooc(v) of a support's positive rows s (label above 0.5; a new item's
+ * row adds nothing) into cooc[n_items] and the items among them into
+ * in[n_items], from the module's table (xd_cold_encode's, lambda above 0).
+ */
+void		xd_cold_cooc_of(const xd_cold *cold, const xd_support *s, float *cooc, uint8_t *in);
+
+/*
+ * scores[v] += lambda sd(scores) / sd(cooc) cooc[v] over n items, the
+ * statistics over the items not in out (above; sd(scores) 1 when the
+ * scores are flat, so cooc ranks them as z(cooc) would); nothing when
+ * lambda or sd(cooc) is 0.
+ */
+void		xd_cold_cooc_blend(const float *cooc, const uint8_t *out, int n, float lambda,
+							   float *scores);
 
 /* ---------------------------------------------------------------- meta-training */
 

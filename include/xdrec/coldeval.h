@@ -184,6 +184,12 @@ typedef struct xd_coldeval_result
 } xd_coldeval_result;
 
 /*
+ * The protocol's rank of item v by score among the items not excluded
+ * (keep[i] != 0; v's own entry aside): 1 + those above + half the ties.
+ */
+double		xd_cold_rank_in(const double *score, const uint8_t *keep, int n, int32_t v);
+
+/*
  * Runs the protocol for a model trained on ds (ds's encoder encodes the
  * held-out rows; their user-scoped values come from the rows themselves),
  * the cold module cold (may be NULL: no cmml row) and the held-out users h.

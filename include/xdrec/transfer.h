@@ -201,9 +201,10 @@ xd_status	xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
  * (xd_repeat_calibrate, into its repeat record), then the lift decided on
  * validation on what the result serves (the blend's mix), the popularity
  * weights ranked from table (NULL: the lift alone; taken off the models
- * before returning, as the table is the caller's). Not kept: the term taken
- * out again (xd_model_drop_repeat) and the repeat records restored, so the
- * result is the one xd_transfer returned. Kept: cfg.repeat and
+ * before returning, as the table is the caller's). Not kept, or any error
+ * after the checks (adding the term to a blend's second fit included): the
+ * term taken out of every fit it was added to (xd_model_drop_repeat) and the
+ * repeat records restored, so the result is the one xd_transfer returned. Kept: cfg.repeat and
  * cfg.repeat_lift set in the result (and its blend's), as a "lift" fit has
  * them. XD_EINVAL for explicit feedback, a fit with a term already, or a
  * result without a fit of its own domain.

@@ -91,11 +91,20 @@ LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'xdrec_check_options';
 
 -- Every option of a model whose stored options are these, with the defaults
--- (the core's) resolved: the views read defaults here, never from a copy.
+-- (the core's) resolved: the views read defaults here, never from a copy. A
+-- stored value that breaks its option's rule (a row changed outside xdrec)
+-- is null here, and options_fault says which: a listing shows every model.
 CREATE OR REPLACE FUNCTION xdrec_internal.resolved_options(options jsonb)
 RETURNS jsonb
 LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'xdrec_resolved_options';
+
+-- NULL, or the stored options that break their rules, as the error a
+-- function loading the model raises words them (xdrec.models.options_fault).
+CREATE OR REPLACE FUNCTION xdrec_internal.options_fault(options jsonb)
+RETURNS text
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'xdrec_options_fault';
 
 -- The table of options (src/pg/data/options.c): what each takes, its default
 -- ("the core's" ones resolved), whether a version records it, a line of help.

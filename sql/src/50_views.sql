@@ -18,7 +18,11 @@ SELECT m.name,
 			ELSE 'use' END AS access,
 	   m.created_at,
 	   m.options,
-	   m.id
+	   m.id,
+	   -- a stored option outside its rule (the row was changed outside
+	   -- xdrec): every function that loads the model refuses it (XX001),
+	   -- but the listing still shows it, and every other model
+	   xdrec_internal.options_fault(m.options) AS options_fault
 FROM xdrec.model m;
 
 GRANT SELECT ON xdrec.models TO PUBLIC;

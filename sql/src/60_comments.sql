@@ -165,6 +165,7 @@ COMMENT ON COLUMN xdrec.models.access IS 'what the current role may do: own, tra
 COMMENT ON COLUMN xdrec.models.created_at IS 'when it was created';
 COMMENT ON COLUMN xdrec.models.options IS 'its options as given (defaults not shown)';
 COMMENT ON COLUMN xdrec.models.id IS 'its id in the catalog';
+COMMENT ON COLUMN xdrec.models.options_fault IS 'NULL, or the stored options that break their rules (the row was changed outside xdrec): functions that load the model refuse it until xdrec.alter_model sets them again';
 
 COMMENT ON VIEW xdrec.domains IS 'Every trained domain of every visible model: its role, the version it serves and whether it is stale.';
 COMMENT ON COLUMN xdrec.domains.model IS 'the model';

@@ -44,7 +44,11 @@
  * beside validation; --valid-lambda chooses the support-first blend probe's
  * lambda on validation (valid_lambda; `gap` lines), and the co-occurrence
  * probe's per kind (`cooc` lines, docs/cold-start.md: An item co-occurrence
- * prior; without it their `valid` columns read cmml's); --targets
+ * prior; without it their `valid` columns read cmml's; with the served
+ * prior below they blend on top of it, so cold18's probe is --no-cooc
+ * --valid-lambda); --no-cooc serves the kept variant without the item
+ * co-occurrence prior (cold.h, xd_cold_cooc_fit: otherwise fitted as train
+ * fits it, `cooc served` lines); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
  * `make report-cold-targets`).
  */
@@ -160,6 +164,9 @@ static bool cold_min_test;
  * validation (valid_lambda), its test HitRate@10 in the `gap` lines
  */
 static bool with_valid_lambda;
+
+/* --no-cooc: the kept variant without the co-occurrence prior train fits */
+static bool without_cooc;
 
 /* a second meta-training per variant ("alt") beside the first ("base") */
 static bool
@@ -954,6 +961,21 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		rr->cooc_lambda[kind] = -1;
 	for (int v = 0; v < rr->n_variants; v++)
 	{
+		/* the served path: the kept module with its co-occurrence prior, as train fits it */
+		if (v == rr->kept && !without_cooc)
+		{
+			xd_cold_cooc_report cr;
+
+			if ((st = xd_cold_cooc_fit(cold[v], model, ds, XD_COLD_NEGATIVES, seed, NULL,
+									   &cr)) != XD_OK)
+				die("cooc fit", st);
+			fprintf(stderr, "cooc served %s seed %llu: lambda %g, neighbours %d, %lld queries, valid",
+					w->name, (unsigned long long) seed, cr.lambda, cr.width,
+					(long long) cr.n_queries);
+			for (int l = 0; l < XD_COLD_COOC_N_GRID; l++)
+				fprintf(stderr, " %.4f", cr.valid_hit10[l]);
+			fprintf(stderr, ", %.2fs\n", cr.seconds);
+		}
 		if ((st = xd_coldeval_run(model, cold[v], ds, &h, &eo, &rr->res[v])) != XD_OK)
 			die("cold protocol", st);
 		if (v == rr->kept && with_valid_lambda)
@@ -1737,6 +1759,8 @@ main(int argc, char **argv)
 			cold_min_test = true;
 		else if (strcmp(argv[a], "--valid-lambda") == 0)
 			with_valid_lambda = true;
+		else if (strcmp(argv[a], "--no-cooc") == 0)
+			without_cooc = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
 		else if (strcmp(argv[a], "--targets") == 0)
@@ -1763,7 +1787,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: report_cold [--repeat] [--joint] [--scale-prior] [--no-scale-prior] "
 				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] "
 				"[--rank-negatives K [--rank-popular]] [--paired-rank K | --paired-rank-pop K] "
-				"[--variants N] [--real-only] [--targets] "
+				"[--variants N] [--valid-lambda] [--no-cooc] [--real-only] [--targets] "
 				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV...]   (N in 1..%d, "
 				"S >= 0, X in 0..1, K in 1..%d)\n",
 				MAX_SEEDS, XD_COLD_RANK_MAX);

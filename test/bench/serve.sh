@@ -13,7 +13,9 @@
 #     for 200 users inserted after training with 20 rows each (read through
 #     an index on the user column), and of xdrec.rank with an anonymous
 #     history of 20 random items, both in the repeated context, against the
-#     warm user's repeated-context p50;
+#     warm user's repeated-context p50, with the cold path's co-occurrence
+#     pass (timed by serve_kernel at lambda 1) added when the model's lambda
+#     is 0 and serving skipped it;
 #   - the uncached path's GFLOP/s on one core against OpenBLAS's single-thread
 #     sgemm at the towers' shape (test/bench/serve_kernel.c), and the rate the
 #     new-context p50 implies end to end.
@@ -101,8 +103,10 @@ SELECT xdrec.create_model('$t', '$t', 'user_key', 'item_key', 'domain',
 	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"},
 	              {"name": "weekday", "column": "weekday", "kind": "interactional", "type": "categorical"}]',
 	options => '{"d": $D, "epochs": 1}');
-SELECT xdrec.train('$t', 'd0');
+CREATE TABLE ${t}_summary AS SELECT xdrec.train('$t', 'd0') AS j;
 SQL
+	# the co-occurrence prior's lambda (random rows: often 0, which skips its pass)
+	lambda=$(xd_psql -At -c "SELECT coalesce(j->'cold'->'cooc'->>'lambda', 'none') FROM ${t}_summary")
 	m=$(xd_psql -At -c "SELECT encoder->'schema'->>'m' FROM xdrec.version v JOIN xdrec.model x ON x.id = v.model_id WHERE x.name = '$t'")
 	items=$(xd_psql -At -c "SELECT encoder->>'n_items' FROM xdrec.version v JOIN xdrec.model x ON x.id = v.model_id WHERE x.name = '$t'")
 	printf '   built in %.1f s: %s items, m = %s\n' "$(echo "$EPOCHREALTIME - $start" | bc)" "$items" "$m"
@@ -157,7 +161,16 @@ SQL
 		"$(awk -v a="$many_new_tps" -v b="$many_rows" 'BEGIN { printf "%.0f", a * b }')" \
 		"$(awk -v a="$many_rep_tps" -v b="$many_rows" 'BEGIN { printf "%.0f", a * b }')"
 	printf '   %s\n   %s\n' "${kernel[0]}" "${kernel[1]}"
+	# the cold path's co-occurrence pass, timed at lambda 1 whatever the model's
+	cooc=$(echo "${kernel[2]}" | sed -E 's/.*median ([0-9.]+) ms.*/\1/')
+	printf '   %s; the model'"'"'s lambda %s\n' "${kernel[2]}" "$lambda"
+	printf '   cold user p50 with the pass: %s ms, %s x the warm p50\n' \
+		"$(awk -v a="$cold50" -v c="$cooc" -v l="$lambda" 'BEGIN { printf "%.3f", a + (l == "0" || l == "none" ? c : 0) }')" \
+		"$(awk -v a="$cold50" -v c="$cooc" -v l="$lambda" -v b="$rep50" 'BEGIN { printf "%.2f", (a + (l == "0" || l == "none" ? c : 0)) / b }')"
 	printf '   end to end, towers flops / new-context p50: %s GFLOP/s\n' "$e2e"
+	# a cold user's p50 as served with the prior's pass (added when lambda 0 skipped it)
+	cold50=$(awk -v a="$cold50" -v c="$cooc" -v l="$lambda" 'BEGIN { printf "%.3f", a + (l == "0" || l == "none" ? c : 0) }')
+	hist50=$(awk -v a="$hist50" -v c="$cooc" -v l="$lambda" 'BEGIN { printf "%.3f", a + (l == "0" || l == "none" ? c : 0) }')
 	RESULT[$n]="$rep50 $new50 $rep_tps $kern $peak $cold50 $hist50"
 done
 
@@ -169,6 +182,6 @@ if [ -n "${RESULT[10000]:-}" ]; then
 	goal "$(echo "$rep50 <= 0.5" | bc)" "repeated context p50 $rep50 ms <= 0.5 ms"
 	goal "$(echo "$tps >= 2000" | bc)" "2 clients $tps TPS >= 2000"
 	goal "$(echo "$kern * 2 >= $peak" | bc)" "uncached $kern GFLOP/s >= half the sgemm peak $peak GFLOP/s"
-	goal "$(echo "$cold50 <= 2 * $rep50" | bc)" "cold user from 20 rows p50 $cold50 ms <= 2 x the warm p50 $rep50 ms"
-	goal "$(echo "$hist50 <= 2 * $rep50" | bc)" "anonymous history of 20 p50 $hist50 ms <= 2 x the warm p50 $rep50 ms"
+	goal "$(echo "$cold50 <= 2 * $rep50" | bc)" "cold user from 20 rows p50 $cold50 ms (with the co-occurrence pass) <= 2 x the warm p50 $rep50 ms"
+	goal "$(echo "$hist50 <= 2 * $rep50" | bc)" "anonymous history of 20 p50 $hist50 ms (with the co-occurrence pass) <= 2 x the warm p50 $rep50 ms"
 fi

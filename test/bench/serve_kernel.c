@@ -9,7 +9,10 @@
  * every tower layer's product, best of many runs; and the median time and
  * GFLOP/s of computing the item outputs under a new context and scoring one
  * user against them (xd_item_outputs_compute + xd_item_outputs_score), the
- * work a new-context xdrec_rank call does besides parsing and top-k.
+ * work a new-context xdrec_rank call does besides parsing and top-k; and the
+ * median time of the cold path's co-occurrence prior for 20 support rows
+ * (cold.h: xd_cold_cooc_of when the task is encoded, xd_cold_cooc_blend
+ * after scoring), which a served lambda of 0 skips.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 
 #include "report_common.h"
+#include "xdrec/cold.h"
 #include "xdrec/serve.h"
 
 static double
@@ -109,6 +113,46 @@ main(int argc, char **argv)
 		   xd_item_outputs_flops(model, false) / times[runs / 2] * 1e-9,
 		   100.0 * (xd_item_outputs_flops(model, false) / times[runs / 2]) /
 		   (2.0 * rows * d * d / best));
+
+	/* the co-occurrence prior: a full table of random neighbours, 20 positives */
+	{
+		xd_cold    *cold;
+		xd_support	s;
+		float	   *cooc = malloc(sizeof(float) * n_items);
+		uint8_t    *in = malloc(n_items);
+
+		if (xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(model), &cold) != XD_OK ||
+			xd_cold_cooc_new(cold, n_items) != XD_OK || xd_support_init(&s, 20, m) != XD_OK)
+			return 3;
+		for (size_t i = 0; i < (size_t) n_items * cold->cooc_width; i++)
+		{
+			cold->cooc_nbr->w[i] = (float) (xd_rng_next(&rng) % (uint64_t) n_items);
+			cold->cooc_share->w[i] = xd_rng_uniform(&rng);
+		}
+		for (int i = 0; i < 20; i++)
+		{
+			s.items[i] = (int32_t) (xd_rng_next(&rng) % (uint64_t) n_items);
+			s.label[i] = 1.0f;
+		}
+		s.n = 20;
+		runs = 0;
+		t0 = now();
+		while (now() - t0 < secs && runs < max_runs)
+		{
+			double		t = now();
+
+			xd_cold_cooc_of(cold, &s, cooc, in);
+			xd_cold_cooc_blend(cooc, in, n_items, 1.0f, scores);
+			times[runs++] = now() - t;
+		}
+		qsort(times, runs, sizeof(double), cmp_double);
+		printf("cold co-occurrence prior, %d items, 20 rows x %d neighbours: median %.3f ms\n",
+			   n_items, cold->cooc_width, times[runs / 2] * 1e3);
+		xd_support_free(&s);
+		xd_cold_free(cold);
+		free(cooc);
+		free(in);
+	}
 	free(a);
 	free(w);
 	free(out);

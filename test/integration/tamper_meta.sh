@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tamper_meta.sh - the tamper test (tamper_superuser.sh) for what 0.2.0 added
 # to a version: the cold-start module (cold.*, its FiLM heads, its context
-# prior cold.prior.N/W/k/b and own items first, cold.rep.floor;
+# prior cold.prior.N/W/k/b and own items first, cold.rep.floor; its
+# co-occurrence prior cold.cooc.nbr/share/lambda;
 # docs/cold-start.md), the few-shot meta-learner stored with the source
 # (fs.*), BIAO's perceptron (biao.phi), the repeat term (rep.*), a domain
 # served by method 'fewshot' and one served by popularity. Stored data is
@@ -70,7 +71,7 @@ read -r E_V E_P E_METHOD E_U _ < <(target_vars d2)
 [ "$C_METHOD $D_METHOD $E_METHOD" = "train fewshot popularity" ] \
 	|| fail "d0, d1, d2 are served by $C_METHOD, $D_METHOD, $E_METHOD, not train, fewshot, popularity"
 # every group the cases tamper with is stored with the source
-for t in cold.enc.W1 cold.film.g1.W cold.prior.N cold.rep.floor fs.stop.Wx biao.phi rep.w; do
+for t in cold.enc.W1 cold.film.g1.W cold.prior.N cold.rep.floor cold.cooc.nbr fs.stop.Wx biao.phi rep.w; do
 	[ "$(q -c "SELECT count(*) FROM xdrec.weight WHERE version_id = $C_V AND tensor = '$t'")" = 1 ] \
 		|| fail "the source version $C_V does not store $t"
 done
@@ -150,6 +151,15 @@ C|cold: the floor 0.5|@W@ pg_temp.blob_set(data, 0, 0.5) WHERE version_id = @V@ 
 C|cold: the floor -1|@W@ pg_temp.blob_set(data, 0, -1) WHERE version_id = @V@ AND tensor = 'cold.rep.floor'
 C|cold: the floor NaN|@W@ pg_temp.blob_set(data, 0, 'NaN') WHERE version_id = @V@ AND tensor = 'cold.rep.floor'
 C|cold: chunks renumbered|UPDATE xdrec.weight SET chunk = 1 WHERE version_id = @V@ AND tensor = 'cold.prior.N'
+C|cold: the co-occurrence lambda missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.cooc.lambda'
+C|cold: co-occurrence shares of another shape|@W@ (SELECT data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.prior.N') WHERE version_id = @V@ AND tensor = 'cold.cooc.share'
+C|cold: a neighbour beyond the items|@W@ pg_temp.blob_set(data, 0, 1e6) WHERE version_id = @V@ AND tensor = 'cold.cooc.nbr'
+C|cold: a neighbour 0.5|@W@ pg_temp.blob_set(data, 0, 0.5) WHERE version_id = @V@ AND tensor = 'cold.cooc.nbr'
+C|cold: a neighbour -2|@W@ pg_temp.blob_set(data, 0, -2) WHERE version_id = @V@ AND tensor = 'cold.cooc.nbr'
+C|cold: a share 1.5|@W@ pg_temp.blob_set(data, 0, 1.5) WHERE version_id = @V@ AND tensor = 'cold.cooc.share'
+C|cold: a share NaN|@W@ pg_temp.blob_set(data, 0, 'NaN') WHERE version_id = @V@ AND tensor = 'cold.cooc.share'
+C|cold: lambda -1|@W@ pg_temp.blob_set(data, 0, -1) WHERE version_id = @V@ AND tensor = 'cold.cooc.lambda'
+C|cold: lambda +Inf|@W@ pg_temp.blob_set(data, 0, 'Infinity') WHERE version_id = @V@ AND tensor = 'cold.cooc.lambda'
 C|repeat: rep.w missing|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'rep.w'
 C|repeat: NaN in rep.b|@W@ pg_temp.blob_set(data, 0, 'NaN') WHERE version_id = @V@ AND tensor = 'rep.b'
 C|repeat: config repeat off, tensors on|@E@ jsonb_set(encoder, '{config,repeat}', 'false') WHERE id = @V@
@@ -197,6 +207,8 @@ C|control: a later release's few-shot tensor|INSERT INTO xdrec.weight SELECT mod
 C|control: trained without the perceptron|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'biao.phi'
 C|control: the module stored before its context prior (nor the floor)|DELETE FROM xdrec.weight WHERE version_id = @V@ AND (tensor LIKE 'cold.prior.%' OR tensor = 'cold.rep.floor')
 C|control: the module without its FiLM heads|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor LIKE 'cold.film.%'
+C|control: the module stored before its co-occurrence prior|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor LIKE 'cold.cooc.%'
+C|control: the co-occurrence lambda rewritten|@W@ pg_temp.blob_set(data, 0, 0.5) WHERE version_id = @V@ AND tensor = 'cold.cooc.lambda'
 C|control: a count rewritten|@W@ pg_temp.blob_set(data, 1, 7) WHERE version_id = @V@ AND tensor = 'cold.prior.N'
 C|control: the floor 0 (own items not first)|@W@ pg_temp.blob_set(data, 0, 0) WHERE version_id = @V@ AND tensor = 'cold.rep.floor'
 C:train|control: the served version validated on nothing|UPDATE xdrec.version SET metrics = metrics - 'valid' WHERE id = @V@

@@ -5,7 +5,8 @@
 # the report reads (test/real/prepare.py -> build/real/*.tsv).
 #
 # Where the archives come from, first match wins:
-#   1. XD_REAL_RAW=<dir> holding Travel_TripAdvisor_v2.zip and Music_InCarMusic.zip
+#   1. XD_REAL_RAW=<dir> holding Travel_TripAdvisor_v2.zip, Music_InCarMusic.zip
+#      and Travel_STS.zip
 #      (downloaded by hand from https://github.com/irecsys/CARSKit,
 #      folder context-aware_data_sets/);
 #   2. XD_CARSKIT_GIT=<bare git dir of irecsys/CARSKit> (a clone or mirror), read
@@ -20,7 +21,7 @@ out=build/real
 raw=$out/raw
 mkdir -p "$raw"
 git_dir=${XD_CARSKIT_GIT:-/work/.mirror/irecsys+CARSKit/repo}
-for f in Travel_TripAdvisor_v2.zip Music_InCarMusic.zip; do
+for f in Travel_TripAdvisor_v2.zip Music_InCarMusic.zip Travel_STS.zip; do
 	if [ -n "${XD_REAL_RAW:-}" ]; then
 		cp "$XD_REAL_RAW/$f" "$raw/$f"
 	elif [ -d "$git_dir" ]; then

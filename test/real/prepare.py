@@ -27,6 +27,19 @@ Views (docs/real-report.md says why these):
   incarmusic           InCarMusic ratings 0-5 (explicit); domain: the track's
                        music category (the largest is the source); context:
                        the eight in-car situation factors.
+  sts_ratings          South Tyrol Suggests (STS) POI ratings 1-5 (explicit);
+                       domain: the POI's category (category1, one per POI;
+                       the archive names only its code): 1, the largest
+                       (1,248 rows), is the source, 4 (731) a target, and the
+                       other 25 categories together ("other", 555 rows, 134
+                       POIs) the second target: alone each is too small to
+                       test on (category 8, the next, has 174 rows from 170
+                       users, so its test users are all cold and excluded);
+                       context: the fourteen situation factors; user: gender
+                       and decade of birth (filled from the user's other rows
+                       where a row leaves them out). Explicit only: the
+                       ratings were elicited per imagined situation (702 of
+                       the 2,534 rows repeat a user's POI), not chosen.
 """
 import csv
 import io
@@ -153,6 +166,38 @@ def incarmusic(raw, out):
                [(f, "interaction", "I") for f in factors])
 
 
+STS_DOMAINS = ("1", "4")  # categories that are domains alone; the rest is "other"
+STS_CONTEXT = ["distance", "timeAvailable", "temperature", "crowdedness",
+               "knowledgeOfSurroundings", "season", "budget", "daytime", "weather",
+               "companion", "mood", "weekday", "travelGoal", "transport"]
+
+
+def sts(raw, out):
+    with zipfile.ZipFile(f"{raw}/Travel_STS.zip") as zf:
+        text = member(zf, "Data_STS.csv").decode("utf-8")
+    data = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+    known = lambda v: None if v in (None, "", "NULL") else v
+    # user attributes: a row often leaves out what another row of the user says
+    gender, birth = {}, {}
+    for r in data:
+        if known(r["gender"]):
+            gender[r["userID"]] = r["gender"]
+        if known(r["birthDate"]):
+            birth[r["userID"]] = r["birthDate"][-4:-1] + "0s"  # dd/MM/yyyy -> decade
+    rows = []
+    for r in data:
+        category = r["category1"]
+        row = {"domain": "cat" + category if category in STS_DOMAINS else "other",
+               "user": r["userID"], "item": r["itemID"], "rating": r["rating"],
+               "gender": gender.get(r["userID"]), "birth_decade": birth.get(r["userID"])}
+        for f in STS_CONTEXT:
+            row[f] = known(r[f])
+        rows.append(row)
+    write_view(f"{out}/sts_ratings.tsv", "sts_ratings", "explicit", rows,
+               [(f, "interaction", "I") for f in STS_CONTEXT] +
+               [("gender", "user", "A"), ("birth_decade", "user", "A")])
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -160,6 +205,7 @@ def main():
     tripadvisor(raw, out)
     tripadvisor_states(raw, out)
     incarmusic(raw, out)
+    sts(raw, out)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 # (every digit) and versions, for integer and text keys, with and without
 # item-scoped features, for a DRR target pinned to a source version that is
 # no longer served (stale), for a user inserted after training (ranked by
-# the stored cold-start module from their rows) and an anonymous history,
+# the stored cold-start module from their rows, its co-occurrence prior
+# byte for byte) and an anonymous history,
 # and evaluate gives the same metrics; the few-shot meta-learner stored with
 # a source version (option fewshot) survives byte for byte and adapts a
 # market exactly as before.
@@ -71,6 +72,9 @@ SELECT domain, role, method, stale FROM xdrec.domains WHERE model = 'food' ORDER
 SELECT metric, value::text, n FROM xdrec.evaluate('food') ORDER BY metric;
 SELECT 'fs', count(DISTINCT tensor), md5(string_agg(md5(data), '' ORDER BY tensor, chunk))
 FROM xdrec.weight WHERE tensor LIKE 'fs.%';
+SELECT 'cooc', count(DISTINCT tensor), count(DISTINCT version_id),
+	md5(string_agg(md5(data), '' ORDER BY version_id, tensor, chunk))
+FROM xdrec.weight WHERE tensor LIKE 'cold.cooc.%';
 SQL
 my $before = $src->safe_psql($db, $ranks);
 $src->command_ok([ 'pg_dump', '-Fc', '-d', $db, '-f', "$dir/src.dump" ], 'pg_dump -Fc');
@@ -93,6 +97,8 @@ is(scalar(grep { /^cold\|/ } @lines), 10, '10 ranked rows of the user inserted a
 is(scalar(grep { /^history\|/ } @lines), 10, '10 ranked rows of the anonymous history');
 ok(grep({ $_ eq 'd1|target|drr|t' } @lines), 'the target is a stale DRR target');
 ok(grep({ /^fs\|71\|/ } @lines), 'the 71 tensors of the few-shot meta-learner are compared');
+ok(grep({ /^cooc\|3\|[1-9]\d*\|/ } @lines),
+	'the cold-start module\'s co-occurrence prior (neighbours, shares, lambda) is compared');
 note(scalar(@lines) . ' lines compared');
 
 done_testing();

@@ -1339,6 +1339,28 @@ XD_TEST(cold_pick_keeps_the_better_ranking_variant)
 }
 
 /*
+ * A model of d 8 over ds (one categorical interaction feature, schema s)
+ * and a zeroed cold module without prior: the hand-made domains of the
+ * co-occurrence tests.
+ */
+static bool
+cooc_model(const xd_schema *s, const xd_dataset *ds, xd_model **model, xd_cold **cold)
+{
+	xd_config	cfg;
+	xd_rng		rng;
+
+	xd_config_defaults(&cfg);
+	cfg.m = s->m;
+	cfg.m_I = s->m_I;
+	cfg.m_H = s->m_H;
+	cfg.m_A = s->m_A;
+	cfg.d = 8;
+	xd_rng_seed(&rng, 5);
+	return xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, model) == XD_OK &&
+		xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(*model), cold) == XD_OK;
+}
+
+/*
  * The co-occurrence probe (coldeval.h, docs/cold-start.md: An item
  * co-occurrence prior), on a hand-made domain whose rows all train. Users 0
  * to 9 chose item 1, users 0 to 4 item 3, users 0 to 5 and 10 to 19 the
@@ -1368,10 +1390,8 @@ XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
 	int32_t		code = 0;
 	xd_schema	s;
 	xd_dataset *ds;
-	xd_config	cfg;
-	xd_rng		rng;
-	xd_model   *model;
-	xd_cold    *cold;
+	xd_model   *model = NULL;
+	xd_cold    *cold = NULL;
 	xd_holdout	h;
 	xd_coldeval_opts eo;
 	static xd_coldeval_result res;	/* large */
@@ -1405,15 +1425,7 @@ XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
 	xd_dataset_split_by_order(ds, ds->n_rows, ds->n_rows);
 	XD_REQUIRE(xd_dataset_finalize(ds, 1) == XD_OK);
 	XD_REQUIRE(ds->n_split[XD_SPLIT_TRAIN] == ds->n_rows);
-	xd_config_defaults(&cfg);
-	cfg.m = s.m;
-	cfg.m_I = s.m_I;
-	cfg.m_H = s.m_H;
-	cfg.m_A = s.m_A;
-	cfg.d = 8;
-	xd_rng_seed(&rng, 5);
-	XD_REQUIRE(xd_model_create(&cfg, n_users, n_items, 0.0f, &rng, &model) == XD_OK);
-	XD_REQUIRE(xd_cold_new(&cfg, NULL, 0, false, 1, xd_model_max_rows(model), &cold) == XD_OK);
+	XD_REQUIRE(cooc_model(&s, ds, &model, &cold));
 	memset(&h, 0, sizeof(h));
 	h.n_users = 2;
 	h.off = (int64_t *) held_off;
@@ -1448,6 +1460,240 @@ XD_TEST(cold_cooc_probe_ranks_by_other_users_items)
 	eo.probe_priors = false;
 	XD_REQUIRE(xd_coldeval_run(model, cold, ds, &h, &eo, &res) == XD_OK);
 	XD_CHECK(res.cooc[0][XD_COLD_COOC_COSINE][XD_COLD_COOC_ALONE].n == 0);
+	xd_cold_free(cold);
+	xd_model_free(model);
+	xd_dataset_free(ds);
+	xd_schema_free(&s);
+}
+
+/* cold's scores for a support of item `item` (two negatives) in context code 0 */
+static bool
+cooc_scores(xd_model *model, xd_cold *cold, const xd_dataset *ds, int32_t item, float *scores)
+{
+	xd_support	sup;
+	xd_cold_task t;
+	xd_item_outputs io;
+	xd_rng		rng;
+	float		c[8] = {0};
+	float	   *buf = malloc(sizeof(float) * xd_item_outputs_floats(model, false));
+	int32_t		code = 0;
+	bool		ok;
+
+	xd_rng_seed(&rng, 3);
+	xd_encode_raw(&ds->enc, -1, -1, NULL, &code, c);
+	xd_item_outputs_bind(&io, model, false, buf);
+	ok = buf && xd_support_init(&sup, 3, ds->enc.schema.m) == XD_OK &&
+		xd_support_add(&sup, item, c, 1.0f, 2, ds->n_items, &ds->enc, &rng) == XD_OK &&
+		xd_cold_task_init(&t, cold) == XD_OK &&
+		xd_cold_encode(cold, model, &sup, &t) == XD_OK &&
+		xd_item_outputs_compute(model, c, &ds->enc, &io) == XD_OK &&
+		xd_cold_score_outputs(cold, model, &t, c, &io, scores) == XD_OK &&
+		(cold->cooc_lambda && cold->cooc_lambda->w[0] > 0.0f) == (t.cooc != NULL);
+	xd_cold_task_free(&t);
+	xd_support_free(&sup);
+	free(buf);
+	return ok;
+}
+
+/*
+ * The served co-occurrence prior (cold.h, co-occurrence) on the probe's
+ * domain above (users 0-9 chose item 1, 0-4 item 3, 0-5 and 10-19 items 4
+ * and 5, user 20 items 0 and 2; every row trains). Item 1's neighbours are
+ * itself (share 10 / 10), 4 and 5 (6 / 10 each, the lower id first) and 3
+ * (5 / 10); item 4's are 4 and 5 (16 / 16), 1 (6 / 16), 3 (5 / 16). No
+ * validation row: lambda stays 0, and lambda 0 scores bit for bit as the
+ * module without a table. At lambda 1000 a user of item 1 ranks 4 and 5,
+ * then 3, then 0 and 2, each score cmml's plus lambda sd(s) / sd(cooc)
+ * cooc(v) over the items other than 1. Stored values out of range fail
+ * xd_cold_cooc_ready.
+ */
+XD_TEST(cold_cooc_table_shares_and_served_blend)
+{
+	static const xd_feature feats[] = {
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, 2),
+	};
+	static const float row1[6] = {1, 4, 5, 3, -1, -1},
+				share1[6] = {1.0f, 0.6f, 0.6f, 0.5f, 0, 0},
+				row4[4] = {4, 5, 1, 3},
+				share4[4] = {1.0f, 1.0f, 6.0f / 16, 5.0f / 16};
+	xd_schema	s;
+	xd_dataset *ds;
+	xd_model   *model = NULL;
+	xd_cold    *cold = NULL;
+	xd_cold_cooc_report rep;
+	float		plain[6],
+				served[6],
+				cooc[6] = {0, 1.0f, 0, 0.5f, 0.6f, 0.6f};
+	uint8_t		out[6] = {0, 1, 0, 0, 0, 0};
+	double		mean = 0.0,
+				var = 0.0,
+				cmean = 0.0,
+				cvar = 0.0,
+				k;
+	int32_t		code = 0;
+
+	XD_REQUIRE(xd_schema_init(&s, feats, 1) == XD_OK);
+	XD_REQUIRE(xd_dataset_create(&s, 21, 6, 0, 0, &ds) == XD_OK);
+	for (int32_t u = 0; u < 21; u++)
+	{
+		if (u < 10)
+			XD_REQUIRE(xd_dataset_append(ds, u, 1, 0.0f, NULL, &code) == XD_OK);
+		if (u < 5)
+			XD_REQUIRE(xd_dataset_append(ds, u, 3, 0.0f, NULL, &code) == XD_OK);
+		if (u < 6 || (u >= 10 && u < 20))
+			for (int i = 0; i < 2; i++)
+			{
+				XD_REQUIRE(xd_dataset_append(ds, u, 4, 0.0f, NULL, &code) == XD_OK);
+				XD_REQUIRE(xd_dataset_append(ds, u, 5, 0.0f, NULL, &code) == XD_OK);
+			}
+		if (u == 20)
+		{
+			XD_REQUIRE(xd_dataset_append(ds, u, 0, 0.0f, NULL, &code) == XD_OK);
+			XD_REQUIRE(xd_dataset_append(ds, u, 2, 0.0f, NULL, &code) == XD_OK);
+		}
+	}
+	xd_dataset_split_by_order(ds, ds->n_rows, ds->n_rows);
+	XD_REQUIRE(xd_dataset_finalize(ds, 1) == XD_OK);
+	XD_REQUIRE(cooc_model(&s, ds, &model, &cold));
+	{
+		xd_rng		rng;
+
+		xd_rng_seed(&rng, 9);
+		xd_cold_init(cold, &rng);
+	}
+	XD_REQUIRE(cooc_scores(model, cold, ds, 1, plain));
+
+	XD_REQUIRE(xd_cold_cooc_fit(cold, model, ds, 2, 1, NULL, &rep) == XD_OK);
+	XD_CHECK(rep.fitted && rep.width == 6 && cold->cooc_width == 6 && rep.bytes == 6 * 6 * 8);
+	XD_CHECK(rep.n_users == 0 && rep.n_queries == 0 && rep.lambda == 0.0f);
+	XD_CHECK(xd_cold_find_param(cold, "cold.cooc.nbr") == cold->cooc_nbr);
+	for (int j = 0; j < 6; j++)
+	{
+		XD_CHECK(cold->cooc_nbr->w[6 + j] == row1[j]);
+		XD_CHECK(fabsf(cold->cooc_share->w[6 + j] - share1[j]) < 1e-7f);
+	}
+	for (int j = 0; j < 4; j++)
+	{
+		XD_CHECK(cold->cooc_nbr->w[4 * 6 + j] == row4[j]);
+		XD_CHECK(fabsf(cold->cooc_share->w[4 * 6 + j] - share4[j]) < 1e-7f);
+	}
+	XD_CHECK(cold->cooc_nbr->w[0] == 0.0f && cold->cooc_nbr->w[1] == 2.0f &&
+			 cold->cooc_share->w[1] == 1.0f && cold->cooc_nbr->w[2] == -1.0f);
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_OK);
+
+	/* lambda 0: no pass, bit for bit */
+	XD_REQUIRE(cooc_scores(model, cold, ds, 1, served));
+	XD_CHECK(memcmp(plain, served, sizeof(plain)) == 0);
+
+	cold->cooc_lambda->w[0] = 1000.0f;
+	XD_REQUIRE(cooc_scores(model, cold, ds, 1, served));
+	XD_CHECK(served[4] > served[3] && served[5] > served[3]);
+	XD_CHECK(served[3] > served[0] && served[3] > served[2]);
+	for (int i = 0; i < 6; i++)
+		if (!out[i])
+		{
+			mean += plain[i] / 5.0;
+			cmean += cooc[i] / 5.0;
+		}
+	for (int i = 0; i < 6; i++)
+		if (!out[i])
+		{
+			var += (plain[i] - mean) * (plain[i] - mean) / 5.0;
+			cvar += (cooc[i] - cmean) * (cooc[i] - cmean) / 5.0;
+		}
+	k = 1000.0 * sqrt(var) / sqrt(cvar);
+	for (int i = 0; i < 6; i++)
+		XD_CHECK(fabs(served[i] - (plain[i] + k * cooc[i])) <= 1e-4 * fabs(k));
+
+	/* out of range: an id, a share, lambda, an id after the row's end */
+	cold->cooc_nbr->w[3] = 6.0f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_nbr->w[3] = 0.5f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_nbr->w[3] = -1.0f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_OK);
+	cold->cooc_share->w[7] = 1.5f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_share->w[7] = NAN;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_share->w[7] = 0.6f;
+	cold->cooc_lambda->w[0] = -1.0f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_lambda->w[0] = INFINITY;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_lambda->w[0] = 0.0f;
+	cold->cooc_nbr->w[6 + 5] = 2.0f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_EINVAL);
+	cold->cooc_nbr->w[6 + 5] = -1.0f;
+	XD_CHECK(xd_cold_cooc_ready(cold) == XD_OK);
+	/* a second table, or one for another item count, is refused */
+	XD_CHECK(xd_cold_cooc_fit(cold, model, ds, 2, 1, NULL, &rep) == XD_EINVAL);
+	xd_cold_free(cold);
+	xd_model_free(model);
+	xd_dataset_free(ds);
+	xd_schema_free(&s);
+}
+
+/*
+ * lambda's choice on validation, with each user's own rows out of the
+ * counts, on a domain where cmml is flat (zero item embeddings and a zero
+ * module: every item scores the context's bias). Users 1-12 train on items
+ * 10-14 (the support) and one of 15, 16, 17 (u mod 3) and are validated on
+ * the next of them: cooc ranks it first, tied with the third (4 / 11 of
+ * each support item's other users against 3 / 11 for the user's own), so
+ * every lambda above 0 hits. User 0 trains five rows of item 0 and one of
+ * item 2 and is validated on item 2: nobody else chose item 0, so with its
+ * own rows out nothing co-occurs and item 2 ties with every item (rank
+ * 15 of 29: a miss); counting them, the user would vouch for item 2 itself.
+ * HitRate@10 is 0 at lambda 0 and 12 / 13 above, and 0.25 is kept.
+ */
+XD_TEST(cold_cooc_lambda_on_validation_leaves_the_user_out)
+{
+	static const xd_feature feats[] = {
+		XD_FEATURE(XD_KIND_INTERACTIONAL, XD_TYPE_CATEGORICAL, XD_SCOPE_INTERACTION, 2),
+	};
+	xd_schema	s;
+	xd_dataset *ds;
+	xd_model   *model = NULL;
+	xd_cold    *cold = NULL;
+	xd_cold_cooc_report rep;
+	float		flat[30];
+	int32_t		code = 0;
+	int64_t		n_train;
+
+	XD_REQUIRE(xd_schema_init(&s, feats, 1) == XD_OK);
+	XD_REQUIRE(xd_dataset_create(&s, 13, 30, 0, 0, &ds) == XD_OK);
+	for (int i = 0; i < 5; i++)
+		XD_REQUIRE(xd_dataset_append(ds, 0, 0, 0.0f, NULL, &code) == XD_OK);
+	XD_REQUIRE(xd_dataset_append(ds, 0, 2, 0.0f, NULL, &code) == XD_OK);
+	for (int32_t u = 1; u <= 12; u++)
+	{
+		for (int32_t v = 10; v < 15; v++)
+			XD_REQUIRE(xd_dataset_append(ds, u, v, 0.0f, NULL, &code) == XD_OK);
+		XD_REQUIRE(xd_dataset_append(ds, u, 15 + u % 3, 0.0f, NULL, &code) == XD_OK);
+	}
+	n_train = ds->n_rows;
+	XD_REQUIRE(xd_dataset_append(ds, 0, 2, 0.0f, NULL, &code) == XD_OK);
+	for (int32_t u = 1; u <= 12; u++)
+		XD_REQUIRE(xd_dataset_append(ds, u, 15 + (u + 1) % 3, 0.0f, NULL, &code) == XD_OK);
+	xd_dataset_split_by_order(ds, n_train, ds->n_rows);
+	XD_REQUIRE(xd_dataset_finalize(ds, 1) == XD_OK);
+	XD_REQUIRE(ds->n_split[XD_SPLIT_VALID] == 13);
+	XD_REQUIRE(cooc_model(&s, ds, &model, &cold));
+	memset(model->domain->E_v->w, 0, sizeof(float) * 30 * 8);
+	XD_REQUIRE(cooc_scores(model, cold, ds, 10, flat));
+	for (int i = 1; i < 30; i++)
+		XD_REQUIRE(flat[i] == flat[0]);
+
+	XD_REQUIRE(xd_cold_cooc_fit(cold, model, ds, 2, 1, NULL, &rep) == XD_OK);
+	XD_CHECK(rep.fitted && rep.n_users == 13 && rep.n_queries == 13);
+	XD_CHECK(rep.valid_hit10[0] == 0.0);
+	for (int l = 1; l < XD_COLD_COOC_N_GRID; l++)
+		XD_CHECK(fabs(rep.valid_hit10[l] - 12.0 / 13.0) < 1e-12);
+	XD_CHECK(rep.lambda == 0.25f && cold->cooc_lambda->w[0] == 0.25f);
+	/* item 10's neighbours: 10-14 (12 users each), then 15, 16, 17 (4 each) */
+	XD_CHECK(cold->cooc_nbr->w[10 * cold->cooc_width + 5] == 15.0f &&
+			 fabsf(cold->cooc_share->w[10 * cold->cooc_width + 5] - 4.0f / 12) < 1e-7f);
 	xd_cold_free(cold);
 	xd_model_free(model);
 	xd_dataset_free(ds);

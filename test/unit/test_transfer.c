@@ -854,6 +854,22 @@ XD_TEST(transfer_slow_lambda_search)
 	tw_free(&w);
 }
 
+/* Copies a's tensors (names and bytes) for params_equal; false out of memory. */
+static bool
+params_save(const xd_model *a, float **copy, char names[][64])
+{
+	for (int i = 0; i < a->n_params; i++)
+	{
+		size_t		sz = sizeof(float) * (size_t) a->params[i]->rows * (size_t) a->params[i]->cols;
+
+		if ((copy[i] = malloc(sz)) == NULL)
+			return false;
+		memcpy(copy[i], a->params[i]->w, sz);
+		snprintf(names[i], 64, "%s", a->params[i]->name);
+	}
+	return true;
+}
+
 /* every parameter's name and values, in the model's order */
 static bool
 params_equal(const xd_model *a, float **copy, const char (*names)[64], int n)
@@ -898,15 +914,7 @@ XD_TEST(transfer_repeat_decide_keeps_or_restores)
 	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, &r) == XD_OK);
 	XD_REQUIRE(!xd_model_has_repeat(r.model) && r.adapt != NULL);
 	n = r.model->n_params;
-	for (int i = 0; i < n; i++)
-	{
-		size_t		sz = sizeof(float) * (size_t) r.model->params[i]->rows * (size_t) r.model->params[i]->cols;
-
-		copy[i] = malloc(sz);
-		XD_REQUIRE(copy[i] != NULL);
-		memcpy(copy[i], r.model->params[i]->w, sz);
-		snprintf(names[i], sizeof(names[i]), "%s", r.model->params[i]->name);
-	}
+	XD_REQUIRE(params_save(r.model, copy, names));
 	before = r.repeat;
 	XD_REQUIRE(xd_transfer_repeat_decide(&r, NULL, once, &o, &cal) == XD_OK);
 	XD_CHECK(cal.decided && !cal.term_kept && cal.n_valid > 0);
@@ -939,6 +947,55 @@ XD_TEST(transfer_repeat_decide_keeps_or_restores)
 		XD_CHECK(r.model->params[at + 1]->w[0] == r.repeat.shift && r.repeat.n_valid > 0);
 	}
 	XD_CHECK(xd_transfer_repeat_decide(&r, NULL, w.g->domains[1].ds, &o, &cal) == XD_EINVAL);
+	xd_transfer_result_free(&r);
+	xd_dataset_free(once);
+	tw_free(&w);
+}
+
+/*
+ * ... and when the term cannot be added to a blend's second fit (here its
+ * domain made to refuse it: xd_model_add_repeat wants implicit feedback),
+ * the error leaves the result as xd_transfer returned it: the first fit,
+ * which was given the term and calibrated, loses it again, every tensor's
+ * name, order and bytes and the repeat record as before (it used to keep
+ * the term, uncalibrated as the version would record it).
+ */
+XD_TEST(transfer_repeat_decide_restores_on_error)
+{
+	tw_world	w;
+	xd_transfer_opts o;
+	xd_transfer_result r,
+			   *second;
+	xd_repeat_pop_calibration cal;
+	xd_repeat_calibration before;
+	xd_dataset *once;
+	float	   *copy[XD_MAX_PARAMS];
+	char		names[XD_MAX_PARAMS][64];
+	int			n;
+
+	XD_REQUIRE(tw_make(&w, 9, 0));
+	XD_REQUIRE(fx_without_repeats(w.g->domains[1].ds, &once) == XD_OK);
+	XD_REQUIRE((second = malloc(sizeof(*second))) != NULL);
+	tw_opts(&o, XD_TRANSFER_TARGET_ONLY, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, second) == XD_OK);
+	tw_opts(&o, XD_TRANSFER_DRR, 9);
+	XD_REQUIRE(xd_transfer(w.src.shared, w.enc, once, &o, &r) == XD_OK);
+	XD_REQUIRE(r.blend == NULL && !xd_model_has_repeat(r.model));
+	r.blend = second;
+	r.blend_a = 0.5f;
+	n = r.model->n_params;
+	XD_REQUIRE(params_save(r.model, copy, names));
+	before = r.repeat;
+	second->model->domain->feedback = XD_EXPLICIT;
+	XD_CHECK(xd_transfer_repeat_decide(&r, NULL, once, &o, &cal) != XD_OK);
+	second->model->domain->feedback = XD_IMPLICIT;
+	XD_CHECK(!cal.term_kept);
+	XD_CHECK(!xd_model_has_repeat(r.model) && !r.cfg.repeat && !r.model->cfg.repeat_lift);
+	XD_CHECK(!xd_model_has_repeat(second->model) && !second->cfg.repeat);
+	XD_CHECK(params_equal(r.model, copy, (const char (*)[64]) names, n));
+	XD_CHECK(memcmp(&before, &r.repeat, sizeof(before)) == 0);
+	for (int i = 0; i < n; i++)
+		free(copy[i]);
 	xd_transfer_result_free(&r);
 	xd_dataset_free(once);
 	tw_free(&w);

@@ -255,7 +255,8 @@ xd_cold_new_joint(const xd_config *cfg, const xd_schema *prior, bool joint, int3
 {
 	xd_cold    *c;
 	int			L = cfg->n_tower_layers;
-	int			n_max = 6 + 4 * L + 2 + 3 + 4;
+	/* ... and the co-occurrence prior's three, added after (xd_cold_cooc_new) */
+	int			n_max = 6 + 4 * L + 2 + 3 + 4 + 3;
 	int			np = 0;
 	xd_status	st = XD_OK;
 	char		name[XD_PARAM_NAME_LEN];
@@ -725,6 +726,8 @@ xd_cold_task_free(xd_cold_task *t)
 	free(t->beta);
 	free(t->lambda);
 	free(t->hist);
+	free(t->cooc);
+	free(t->cooc_in);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -857,6 +860,29 @@ xd_cold_encode(xd_cold *c, xd_model *model, const xd_support *s, xd_cold_task *t
 	{
 		xd_affine(c->lam_W, c->lam_b, t->C, t->lambda);
 		cblas_saxpy(c->n_lam, t->inv_k, c->lam_k->w, 1, t->lambda, 1);
+	}
+	if (c->cooc_lambda && c->cooc_lambda->w[0] > 0.0f)
+	{
+		int32_t		ni = c->cooc_nbr->rows;
+
+		if (ni != model->domain->n_items)
+			return XD_EINVAL;
+		if (!t->cooc)
+		{
+			t->cooc = malloc(sizeof(float) * (size_t) ni);
+			t->cooc_in = malloc((size_t) ni);
+			if (!t->cooc || !t->cooc_in)
+				return XD_ENOMEM;
+		}
+		xd_cold_cooc_of(c, s, t->cooc, t->cooc_in);
+	}
+	else
+	{
+		/* lambda 0: no pass at all, the scores as they were */
+		free(t->cooc);
+		free(t->cooc_in);
+		t->cooc = NULL;
+		t->cooc_in = NULL;
 	}
 	return xd_cold_task_history(t, model, s);
 }
@@ -1096,6 +1122,8 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 			scores[t->hist[j]] += io->r_c[0] + t->rho + io->p_c[t->hist[j]];
 		xd_cold_prior_all(c, t, ctx, scores);
 		xd_cold_floor(c, t, NULL, n, scores);
+		if (t->cooc)
+			xd_cold_cooc_blend(t->cooc, t->cooc_in, n, c->cooc_lambda->w[0], scores);
 		return XD_OK;
 	}
 	/* item-scoped features: a gate per item, the tower in batches */
@@ -1119,6 +1147,8 @@ xd_cold_score_outputs(xd_cold *c, xd_model *model, const xd_cold_task *t,
 	/* item-scoped features do not pick the prior's rows: one context's */
 	xd_cold_prior_all(c, t, ctx, scores);
 	xd_cold_floor(c, t, NULL, n, scores);
+	if (t->cooc)
+		xd_cold_cooc_blend(t->cooc, t->cooc_in, n, c->cooc_lambda->w[0], scores);
 	return XD_OK;
 }
 

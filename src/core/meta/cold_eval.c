@@ -91,9 +91,8 @@ xd_cell_row_cmp(const void *a, const void *b)
 	return (x->item > y->item) - (x->item < y->item);
 }
 
-/* Rank of item v by score among items not excluded (keep[i] != 0), ties half. */
-static double
-xd_rank_in(const double *score, const uint8_t *keep, int n, int32_t v)
+double
+xd_cold_rank_in(const double *score, const uint8_t *keep, int n, int32_t v)
 {
 	double		higher = 0.0,
 				ties = 0.0;
@@ -239,7 +238,7 @@ xd_ce_rank_floats(xd_ce *ce, int32_t v, bool rep, xd_cold_cell *cell)
 
 	for (int i = 0; i < ce->n_items; i++)
 		ce->score[i] = ce->fs[i];
-	rank = xd_rank_in(ce->score, ce->keep, ce->n_items, v);
+	rank = xd_cold_rank_in(ce->score, ce->keep, ce->n_items, v);
 	xd_cell_add(cell, rank, rep, ce->band[v]);
 	return rank;
 }
@@ -444,12 +443,12 @@ xd_ce_cooc_cells(xd_ce *ce, const double *cooc, int32_t v, bool rep,
 	{
 		for (int i = 0; i < n; i++)
 			ce->score[i] = ce->zc[i] + xd_cold_cooc_lambdas[l] * ce->zp[i];
-		xd_cell_add(&cells[l], xd_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
+		xd_cell_add(&cells[l], xd_cold_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
 	}
 	/* ctxpop / (ctxpop + 1) < 1: a tie-break far below any co-occurrence step */
 	for (int i = 0; i < n; i++)
 		ce->score[i] = cooc[i] + 1e-6 * ce->ctxpop[i] / (ce->ctxpop[i] + 1.0);
-	xd_cell_add(&cells[XD_COLD_COOC_ALONE], xd_rank_in(ce->score, ce->keep, n, v), rep,
+	xd_cell_add(&cells[XD_COLD_COOC_ALONE], xd_cold_rank_in(ce->score, ce->keep, n, v), rep,
 				ce->band[v]);
 }
 
@@ -480,7 +479,7 @@ xd_ce_blends(xd_ce *ce, const double *sim, int32_t v, bool rep,
 			for (int i = 0; i < n; i++)
 				ce->score[i] = ce->zc[i] + xd_cold_blend_lambdas[l] * ce->zp[i] +
 					(p == XD_COLD_PRIOR_SUPPORT_FIRST && ce->in_support[i] ? 1e6 : 0.0);
-			xd_cell_add(&cells[p][l], xd_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
+			xd_cell_add(&cells[p][l], xd_cold_rank_in(ce->score, ce->keep, n, v), rep, ce->band[v]);
 		}
 	}
 }
@@ -576,13 +575,13 @@ xd_ce_cold_user(xd_ce *ce, int32_t u, int kmax, xd_coldeval_result *out)
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ds->item_train_count[i];
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_DOMAIN],
-						xd_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
+						xd_cold_rank_in(ce->score, ce->keep, ce->n_items, v), rep, ce->band[v]);
 			xd_cell_add(&out->cell[ki][XD_COLD_POP_CONTEXT],
-						xd_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep, ce->band[v]);
+						xd_cold_rank_in(ce->ctxpop, ce->keep, ce->n_items, v), rep, ce->band[v]);
 			/* ctxpop < 2 whatever the counts: a support item always ranks first */
 			for (int i = 0; i < ce->n_items; i++)
 				ce->score[i] = ce->ctxpop[i] / (ce->ctxpop[i] + 1.0) + 2.0 * ce->in_support[i];
-			sf_rank = xd_rank_in(ce->score, ce->keep, ce->n_items, v);
+			sf_rank = xd_cold_rank_in(ce->score, ce->keep, ce->n_items, v);
 			xd_cell_add(&out->cell[ki][XD_COLD_SUPPORT_FIRST], sf_rank, rep, ce->band[v]);
 			if (ce->cold && !rep)
 				out->new_hits[ki][cmml_rank <= 10.0][sf_rank <= 10.0]++;

@@ -679,15 +679,30 @@ xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
 	/* the table is the caller's: the weight off before it goes */
 	for (int i = 0; i < n_fit; i++)
 		xd_model_set_repeat_pop(fit[i]->model, NULL, 0.0f);
-	for (int i = 0; i < n_fit && st == XD_OK; i++)
+	if (st != XD_OK)
+		out->term_kept = false;
+	/*
+	 * Not kept, or an error on the way (the term not added to a blend's
+	 * second fit, a calibration or the decision failing): every fit that
+	 * was given the term loses it and gets its repeat record back, so the
+	 * result is the one xd_transfer returned whatever is returned. A fit
+	 * has a term here only if this call added it (checked above).
+	 */
+	for (int i = 0; i < n_fit; i++)
 	{
+		xd_status	dropped;
+
 		if (out->term_kept)
 		{
 			fit[i]->cfg.repeat = fit[i]->cfg.repeat_lift = true;
 			continue;
 		}
-		st = xd_model_drop_repeat(fit[i]->model, true);
+		if (!xd_model_has_repeat(fit[i]->model))
+			continue;
+		dropped = xd_model_drop_repeat(fit[i]->model, true);
 		fit[i]->repeat = before[i];
+		if (st == XD_OK)
+			st = dropped;
 	}
 	return st;
 }

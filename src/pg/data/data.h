@@ -86,6 +86,7 @@ typedef struct XdModelDef
 	bool		item_int;
 	bool		explicit_fb;
 	char	   *source_domain;	/* NULL before training */
+	char	   *owner;			/* the role that created it (wrote its expressions) */
 	xd_config	cfg;			/* m and its split are set with the schema */
 	int			epochs;
 	int			patience;
@@ -106,6 +107,8 @@ typedef struct XdModelDef
 	bool		all_train;		/* load: every row trains (a domain served by popularity) */
 	char	   *held_out;		/* evaluate(test => ...): rows held out, quoted; else NULL */
 	char	   *held_out_alias;	/* its own name, the alias expressions read */
+	bool		caller_reads;	/* load: read for a caller who may use, not train
+								 * (evaluate): xdpg_refuse_foreign_sql first */
 	char	   *deploy;			/* "if_better" (default), "always", "never" */
 	int			keep_versions;	/* versions kept per domain; 0 = all (deploy.c) */
 	bool		cold;			/* option "cold": meta-train the cold-start module */
@@ -223,7 +226,7 @@ extern const XdOption *xdpg_option(const char *name);
 extern void xdpg_options_check(Jsonb *opts, bool has_rating);
 extern void xdpg_options_read(XdModelDef *md, Jsonb *opts);
 extern char *xdpg_config_json(const XdModelDef *md, const xd_config *cfg);
-extern char *xdpg_options_json(Jsonb *opts);
+extern char *xdpg_options_json(Jsonb *opts, char **faults);
 extern char *xdpg_option_values(const XdOption *o);
 extern char *xdpg_option_default(const XdOption *o);
 
@@ -241,6 +244,8 @@ extern const char *xdpg_type_name(XdSqlType t);
 
 /* relation.c */
 extern void xdpg_check_relation(XdModelDef *md);
+extern void xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs,
+									Oid *types, const char *reading);
 extern char *xdpg_where_domain(XdModelDef *md);
 extern char *xdpg_feature_sql(const XdFeatureDef *f);
 extern char *xdpg_usable_rows_sql(const XdModelDef *md);

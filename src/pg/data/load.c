@@ -438,6 +438,16 @@ xdpg_load_domain(XdModelDef *md, const char *domain, const XdKeyMap *users,
 
 	memset(counts, 0, sizeof(*counts));
 	xdpg_check_relation(md);
+	if (md->caller_reads)
+	{
+		Oid			argtypes[2] = {TEXTOID, INT8OID};
+
+		xdpg_refuse_foreign_sql(md, rows_sql(md, md->relation, md->alias, md->time_col != NULL),
+								2, argtypes, "the rows");
+		if (md->held_out)
+			xdpg_refuse_foreign_sql(md, rows_sql(md, md->held_out, md->held_out_alias, false),
+									2, argtypes, "the held-out rows");
+	}
 
 	/* rows without a domain belong to no domain: counted, never read */
 	ret = SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s AS %s WHERE %s IS NULL",

@@ -161,7 +161,8 @@ xdpg_model_load(const char *name, const char *privilege)
 								" c.relname::text, "
 								" m.user_col::text, m.item_col::text, m.domain_col::text, m.rating_col::text, "
 								" m.user_type, m.item_type, m.domain_type, m.source_domain, "
-								" xdrec_internal.model_access(m.id, $2), m.options, m.relation::pg_catalog.oid "
+								" xdrec_internal.model_access(m.id, $2), m.options, m.relation::pg_catalog.oid, "
+								" m.owner::pg_catalog.text "
 								"FROM xdrec.model m "
 								"LEFT JOIN pg_catalog.pg_class c ON c.oid = m.relation "
 								"LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -204,6 +205,7 @@ xdpg_model_load(const char *name, const char *privilege)
 	md->item_type = xdpg_spi_text(0, 9);
 	md->domain_type = xdpg_spi_text(0, 10);
 	md->source_domain = xdpg_spi_text(0, 11);
+	md->owner = xdpg_spi_text(0, 15);
 	md->user_int = is_int_type(md->user_type);
 	md->item_int = is_int_type(md->item_type);
 

@@ -271,78 +271,98 @@ value_error(const XdOption *o, JsonbValue *v, const char *stored_in, const char 
 }
 
 /*
- * Checks one value of o, its type and its range, and returns it as a double
- * (an integer, a number, a choice's index, a boolean's 0 or 1; NaN for a
- * string or the number's word). Errors as create_model gives them (22023),
- * or, for a stored value (stored_in and model as value_error takes them),
- * XX001: read back by the same rules, so a row rewritten past create_model
- * cannot run a model out of range (docs/security.md).
+ * The rule value v of o breaks ("an integer between 1 and 1000"), or NULL
+ * when v is one of o's values; *x gets it as a double (an integer, a number,
+ * a choice's index, a boolean's 0 or 1; NaN for a string or the number's
+ * word). Raises nothing: create_model's check and the stored options' read
+ * (check_value) and the views' lenient read (xdpg_options_json) share it.
  */
-static double
-check_value(const XdOption *o, JsonbValue *v, bool has_rating, const char *stored_in,
-			const char *model)
+static char *
+value_fault(const XdOption *o, JsonbValue *v, double *x)
 {
+	*x = NAN;
 	switch (o->type)
 	{
 		case XDPG_OPT_INT:
 			{
 				char	   *text = v->type == jbvNumeric ? numeric_normalize(v->val.numeric) : "";
 				char	   *end;
-				long long	x;
+				long long	i;
 
 				errno = 0;
-				x = strtoll(text, &end, 10);
+				i = strtoll(text, &end, 10);
 				if (v->type != jbvNumeric || errno != 0 || end == text || *end != '\0' ||
-					x < o->min || x > o->max)
-					value_error(o, v, stored_in, model,
-								psprintf("an integer between " INT64_FORMAT " and " INT64_FORMAT,
-										 o->min, o->max));
-				return (double) x;
+					i < o->min || i > o->max)
+					return psprintf("an integer between " INT64_FORMAT " and " INT64_FORMAT,
+									o->min, o->max);
+				*x = (double) i;
+				return NULL;
 			}
 		case XDPG_OPT_NUMBER:
 			{
-				double		x = NAN;
+				double		n = NAN;
 
 				if (is_word(o, v))
-					return NAN;
+					return NULL;
 				if (v->type == jbvNumeric)
-					x = strtod(numeric_normalize(v->val.numeric), NULL);
-				if (isnan(x) || x < o->lo || x > o->hi || (o->lo_open && x == o->lo) ||
-					(o->hi_open && x == o->hi))
-					value_error(o, v, stored_in, model,
-								psprintf("a number in %s%s, %s%s",
-										 o->lo_open ? "(" : "[", bound_text(o->lo), bound_text(o->hi),
-										 o->hi_open ? ")" : "]"));
-				return x;
+					n = strtod(numeric_normalize(v->val.numeric), NULL);
+				if (isnan(n) || n < o->lo || n > o->hi || (o->lo_open && n == o->lo) ||
+					(o->hi_open && n == o->hi))
+					return psprintf("a number in %s%s, %s%s",
+									o->lo_open ? "(" : "[", bound_text(o->lo), bound_text(o->hi),
+									o->hi_open ? ")" : "]");
+				*x = n;
+				return NULL;
 			}
 		case XDPG_OPT_CHOICE:
 			{
 				int			i = choice_of(o, v);
 
 				if (i < 0)
-					value_error(o, v, stored_in, model, psprintf("one of %s", choice_list(o)));
-				/* explicit feedback learns ratings: it needs their column */
-				if (o->offset == FIELD(cfg.feedback) && i == XD_EXPLICIT && !has_rating)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("option \"feedback\" is \"explicit\" but no rating column was given"),
-							 errhint("Pass rating_col => the column holding the ratings.")));
-				return (double) i;
+					return psprintf("one of %s", choice_list(o));
+				*x = (double) i;
+				return NULL;
 			}
 		case XDPG_OPT_BOOL:
 			if (is_word(o, v))
-				return NAN;
+				return NULL;
 			if (v->type != jbvBool)
-				value_error(o, v, stored_in, model,
-							o->words[0] ? psprintf("true, false%s", word_list(o)) : "true or false");
-			return v->val.boolean ? 1.0 : 0.0;
+				return o->words[0] ? psprintf("true, false%s", word_list(o)) : "true or false";
+			*x = v->val.boolean ? 1.0 : 0.0;
+			return NULL;
 		case XDPG_OPT_COLUMN:
 			/* a column of the relation: xdrec_internal.check_time_col checks it */
 			if (v->type != jbvString || v->val.string.len == 0)
-				value_error(o, v, stored_in, model, "a column name");
-			return NAN;
+				return "a column name";
+			return NULL;
 	}
-	return NAN;
+	return NULL;
+}
+
+/*
+ * Checks one value of o, its type and its range, and returns it as
+ * value_fault does. Errors as create_model gives them (22023), or, for a
+ * stored value (stored_in and model as value_error takes them), XX001: read
+ * back by the same rules, so a row rewritten past create_model cannot run a
+ * model out of range (docs/security.md).
+ */
+static double
+check_value(const XdOption *o, JsonbValue *v, bool has_rating, const char *stored_in,
+			const char *model)
+{
+	double		x;
+	char	   *rule = value_fault(o, v, &x);
+
+	if (rule)
+		value_error(o, v, stored_in, model, rule);
+	/* explicit feedback learns ratings: it needs their column */
+	if (o->type == XDPG_OPT_CHOICE && o->offset == FIELD(cfg.feedback) && (int) x == XD_EXPLICIT &&
+		!has_rating)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"feedback\" is \"explicit\" but no rating column was given"),
+				 errhint("Pass rating_col => the column holding the ratings.")));
+	return x;
 }
 
 /* Stores a checked value of o into md, in the current memory context. */
@@ -437,29 +457,46 @@ xdpg_options_check(Jsonb *opts, bool has_rating)
 
 /*
  * Applies one stored option's value (JSON) of model (NULL: a row not named)
- * to md, checked as create_model checks it.
+ * to md, checked as create_model checks it: XX001 if it breaks its rule, or,
+ * with faults (the views' read), md keeps the default, the rule broken is
+ * appended to faults and the result is false.
  */
-static void
-apply(const XdOption *o, JsonbValue *v, const char *model, XdModelDef *md)
+static bool
+apply(const XdOption *o, JsonbValue *v, const char *model, XdModelDef *md, StringInfo faults)
 {
-	double		x = check_value(o, v, true,
-								model ? psprintf("model \"%s\"", model) : "a model", model);
+	double		x;
 
+	if (faults)
+	{
+		char	   *rule = value_fault(o, v, &x);
+
+		if (rule)
+		{
+			appendStringInfo(faults, "%soption \"%s\" must be %s, not %s",
+							 faults->len ? "; " : "", o->name, rule, value_text(v));
+			return false;
+		}
+	}
+	else
+		x = check_value(o, v, true, model ? psprintf("model \"%s\"", model) : "a model", model);
 	if (o->field == XDPG_FIELD_INT64 && v->type == jbvNumeric)
 		store_int64(o, v, md);
 	else
 		store_value(o, v, x, md);
+	return true;
 }
 
 /*
  * md's options: the core's defaults, each row's own default where the core
  * has none, then the stored options (opts; NULL = none) of model md->name
  * (NULL: not named), each checked again for its type and range as
- * create_model checks it (a catalog value is validated when it is read:
- * XX001). Strings are allocated in the current memory context.
+ * create_model checks it. Without faults, a catalog value is validated when
+ * it is read (XX001); with faults, a stored value that breaks its rule sets
+ * broken[] at its row (N_OPTIONS entries), leaves the default in md and is
+ * said in faults. Strings are allocated in the current memory context.
  */
-void
-xdpg_options_read(XdModelDef *md, Jsonb *opts)
+static void
+options_read(XdModelDef *md, Jsonb *opts, bool *broken, StringInfo faults)
 {
 	xd_train_opts train;
 	xd_transfer_opts transfer;
@@ -516,14 +553,20 @@ xdpg_options_read(XdModelDef *md, Jsonb *opts)
 				continue;
 			o = xdpg_option(pnstrdup(k.val.string.val, k.val.string.len));
 			tok = JsonbIteratorNext(&it, &v, true);
-			if (o && !(v.type == jbvNull))
-				apply(o, &v, model, md);
+			if (o && !(v.type == jbvNull) && !apply(o, &v, model, md, faults))
+				broken[o - options] = true;
 		}
 	}
 	md->explicit_fb = md->cfg.feedback == XD_EXPLICIT;
 	/* repeat "lift" is the repeat term, calibrated as a lift only (core.h) */
 	if (md->cfg.repeat_lift)
 		md->cfg.repeat = true;
+}
+
+void
+xdpg_options_read(XdModelDef *md, Jsonb *opts)
+{
+	options_read(md, opts, NULL, NULL);
 }
 
 /* The field at offset in md, or in cfg for a field of md->cfg. */
@@ -575,16 +618,23 @@ append_value(StringInfo b, const XdOption *o, const XdModelDef *md, const xd_con
 	}
 }
 
-/* "key": value, for every option (or every recorded one) */
+/*
+ * "key": value, for every option (or every recorded one); null for an
+ * option whose row is set in broken (NULL: none)
+ */
 static void
-append_options(StringInfo b, const XdModelDef *md, const xd_config *cfg, bool recorded_only)
+append_options(StringInfo b, const XdModelDef *md, const xd_config *cfg, bool recorded_only,
+			   const bool *broken)
 {
 	for (int i = 0; i < N_OPTIONS; i++)
 		if (options[i].recorded || !recorded_only)
 		{
 			escape_json(b, options[i].name);
 			appendStringInfoString(b, ": ");
-			append_value(b, &options[i], md, cfg);
+			if (broken && broken[i])
+				appendStringInfoString(b, "null");
+			else
+				append_value(b, &options[i], md, cfg);
 			appendStringInfoString(b, ", ");
 		}
 }
@@ -601,7 +651,7 @@ xdpg_config_json(const XdModelDef *md, const xd_config *cfg)
 
 	initStringInfo(&b);
 	appendStringInfoChar(&b, '{');
-	append_options(&b, md, cfg, true);
+	append_options(&b, md, cfg, true, NULL);
 	appendStringInfo(&b, "\"m\": %d}", cfg->m);
 	return b.data;
 }
@@ -609,19 +659,27 @@ xdpg_config_json(const XdModelDef *md, const xd_config *cfg)
 /*
  * Every option of a model whose stored options are opts, defaults resolved,
  * as a JSON object (xdrec_internal.resolved_options: the views read the
- * defaults from here, never from a copy).
+ * defaults from here, never from a copy). Raises nothing for a stored value
+ * that breaks its rule: it shows as null, and *faults (NULL when there is
+ * none) says which rule, as the error a function loading the model gives
+ * does; so one tampered row does not hide every model from a listing
+ * (docs/reliability.md).
  */
 char *
-xdpg_options_json(Jsonb *opts)
+xdpg_options_json(Jsonb *opts, char **faults)
 {
 	XdModelDef	md;
-	StringInfoData b;
+	StringInfoData b,
+				f;
+	bool		broken[N_OPTIONS] = {0};
 
 	memset(&md, 0, sizeof(md));
-	xdpg_options_read(&md, opts);
+	initStringInfo(&f);
+	options_read(&md, opts, broken, &f);
+	*faults = f.len ? f.data : NULL;
 	initStringInfo(&b);
 	appendStringInfoChar(&b, '{');
-	append_options(&b, &md, &md.cfg, false);
+	append_options(&b, &md, &md.cfg, false, broken);
 	b.len -= 2;					/* the last ", " */
 	b.data[b.len] = '\0';
 	appendStringInfoChar(&b, '}');

@@ -8,12 +8,126 @@
 
 #include <math.h>
 
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
 
 #include "data/data.h"
+
+/* the walk of xdpg_refuse_foreign_sql */
+typedef struct ForeignWalk
+{
+	Oid			me;				/* the reading role */
+	Oid			found;			/* the first function it may not run */
+	Oid			owner;			/* ... and its owner */
+} ForeignWalk;
+
+/*
+ * Whether the reading role may have function func run as itself by a read
+ * another role wrote: one that is not volatile, of the reader's own roles
+ * (membership without superuser) or of a superuser (a built-in that only
+ * computes). A volatile one never: it may act (built-ins write files,
+ * settings, sequences; an extension's open connections), and whoever wrote
+ * the read chose its arguments, even when the reader owns the function.
+ */
+static bool
+foreign_function(Oid func, void *arg)
+{
+	ForeignWalk *w = arg;
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(func));
+	bool		foreign = true;
+
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tup);
+
+		foreign = proc->provolatile == PROVOLATILE_VOLATILE ||
+			!(is_member_of_role_nosuper(w->me, proc->proowner) || superuser_arg(proc->proowner));
+		w->owner = proc->proowner;
+		ReleaseSysCache(tup);
+	}
+	if (foreign)
+		w->found = func;
+	return foreign;
+}
+
+static bool
+foreign_walker(Node *node, void *arg)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, foreign_function, arg))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, foreign_walker, arg, 0);
+	return expression_tree_walker(node, foreign_walker, arg);
+}
+
+/*
+ * Refuses (42501) a read of md's relation that would run, as the current
+ * role, a function that role may not have run by a read another role wrote
+ * (foreign_function). A reader that belongs (without superuser) to the
+ * model's owner and to the relation's owner wrote all of it: not checked.
+ * Otherwise sql, with its nargs parameters of types, is parsed
+ * and rewritten as the current role, so the walk sees what the read would
+ * run: the feature expressions (SQL of the model's owner), a view's
+ * definition and the row-level security policies that apply to the reader
+ * (SQL of the relation's owner), casts of the columns' types. reading says
+ * what is read. Serving reads the relation as the caller for a user or item
+ * the version has no embedding for, and evaluate for its test rows: a use
+ * grant lets a role rank, not run the owner's SQL as itself (a superuser
+ * ranking would run it with every privilege; docs/security.md, "Reading
+ * the interactions"). Training runs as its own grantees, by the rule that
+ * train is granted between roles that trust each other.
+ */
+void
+xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs, Oid *types,
+						const char *reading)
+{
+	ForeignWalk w = {GetUserId(), InvalidOid, InvalidOid};
+	Oid			owner = md->owner ? get_role_oid(md->owner, true) : InvalidOid;
+	HeapTuple	rel = SearchSysCache1(RELOID, ObjectIdGetDatum(md->relid));
+	bool		own;
+	ListCell   *lc;
+
+	own = OidIsValid(owner) && is_member_of_role_nosuper(w.me, owner) && HeapTupleIsValid(rel) &&
+		is_member_of_role_nosuper(w.me, ((Form_pg_class) GETSTRUCT(rel))->relowner);
+	if (HeapTupleIsValid(rel))
+		ReleaseSysCache(rel);
+	if (own)
+		return;
+	foreach(lc, pg_parse_query(sql))
+	{
+		List	   *queries = pg_analyze_and_rewrite_fixedparams(lfirst_node(RawStmt, lc), sql,
+																 types, nargs, NULL);
+		ListCell   *q;
+
+		foreach(q, queries)
+			if (foreign_walker(lfirst(q), &w))
+				break;
+		if (OidIsValid(w.found))
+			break;
+	}
+	if (OidIsValid(w.found))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("reading %s of model \"%s\" as role \"%s\" would run function %s of role \"%s\"",
+						reading, md->name, GetUserNameFromId(w.me, false),
+						format_procedure(w.found),
+						GetUserNameFromId(w.owner, true)),
+				 errdetail("xdrec reads the model's relation as the caller; unless the caller belongs to the model's owner and the relation's, it runs there only functions that are not volatile, of the caller's own roles or built in: a feature expression, a view or a row-level security policy calls this one."),
+				 errhint("Call it as a member of that role, or have the model's owner declare the feature without the function.")));
+}
 
 /*
  * The model's relation as it is now must still hold its key columns with the

@@ -199,6 +199,7 @@ evaluate_domain(ReturnSetInfo *rsinfo, XdServed *s, const char *name, const char
 	}
 
 	xdpg_user_begin(&span);
+	md->caller_reads = true;
 	ds = xdpg_load_domain(md, v->domain, &v->users, &v->items, guard, &counts);
 	xdpg_span_end(&span);
 	SPI_finish();

@@ -596,17 +596,22 @@ many_outputs(void *arg, const float *c)
 	return xdpg_item_outputs((XdVersion *) arg, c);
 }
 
-/* The top k of a cold or popular user cu into rank_many's outputs at pos. */
+/*
+ * The top k of a cold or popular user cu into rank_many's outputs at pos,
+ * their item keys allocated in out_cxt (the rest is the user's: rank_many
+ * resets its context after each)
+ */
 static void
 rank_many_cold(XdColdUser *cu, const char *name, Jsonb *ctx, int k, int exclude_seen,
-			   bool int_form, int pos, Datum *out_items, float *out_scores, int *out_n,
-			   int64 *out_version)
+			   bool int_form, int pos, MemoryContext out_cxt, Datum *out_items,
+			   float *out_scores, int *out_n, int64 *out_version)
 {
 	XdVersion  *v;
 	float	   *c,
 			   *scores;
 	xd_hit	   *hits;
 	int			nh;
+	MemoryContext user_cxt;
 
 	v = cu->v;
 	c = encode_context(name, v, -1, ctx, NULL);
@@ -614,11 +619,13 @@ rank_many_cold(XdColdUser *cu, const char *name, Jsonb *ctx, int k, int exclude_
 	xdpg_cold_scores(cu, c, exclude_of(v, exclude_seen), scores);
 	hits = palloc(sizeof(xd_hit) * Min(k, Max(v->items.n, 1)));
 	nh = xd_top_k(scores, NULL, v->items.n, k, hits);
+	user_cxt = MemoryContextSwitchTo(out_cxt);
 	for (int r = 0; r < nh; r++)
 	{
 		out_items[(Size) pos * k + r] = item_datum(v, hits[r].item, int_form);
 		out_scores[(Size) pos * k + r] = hits[r].score;
 	}
+	MemoryContextSwitchTo(user_cxt);
 	out_n[pos] = nh;
 	out_version[pos] = v->version_id;
 	xdpg_count_served(v, cu->served_as);
@@ -703,6 +710,8 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	int			n_cold = 0,
 				n_left_out = 0;
 	int			n_served[XDPG_SERVED_POPULAR + 1] = {0};
+	MemoryContext call_cxt = CurrentMemoryContext,
+				user_cxt;
 
 	require(fcinfo, 0, "model name");
 	require(fcinfo, 1, "user_keys");
@@ -777,6 +786,15 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 	out_version = palloc(sizeof(int64) * Max(n, 1));
 
 	/*
+	 * Each user ranked one by one below (from their rows, or by popularity)
+	 * allocates in a context of its own, reset after it: what reading and
+	 * scoring one user takes (some kilobytes, a failed read's included) is
+	 * not kept for the call, whose memory would otherwise grow with the
+	 * array (171 MB for 20,000 users served from their rows).
+	 */
+	user_cxt = AllocSetContextCreate(call_cxt, "xdrec rank_many user", ALLOCSET_DEFAULT_SIZES);
+
+	/*
 	 * Users with few training rows whose version prefers the cold path
 	 * (option cold_min), from their rows, before the warm groups: one whose
 	 * rows cannot be read (none left) joins its domain's warm group.
@@ -787,18 +805,21 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 
 		if (user_domain[i] != MANY_COLD_MIN)
 			continue;
+		MemoryContextSwitchTo(user_cxt);
 		cu = xdpg_cold_min_user(s, name, domains[cold_min_domain[i]],
 								int_form ? NULL : user_text(s, keys[i]),
 								int_form ? DatumGetInt64(keys[i]) : 0, int_form);
 		if (cu == NULL)
-		{
 			user_domain[i] = cold_min_domain[i];
-			continue;
+		else
+		{
+			rank_many_cold(cu, name, ctx, k, exclude_seen, int_form, i, call_cxt, out_items,
+						   out_scores, out_n, out_version);
+			n_served[cu->served_as]++;
+			user_domain[i] = MANY_DONE;
 		}
-		rank_many_cold(cu, name, ctx, k, exclude_seen, int_form, i, out_items, out_scores,
-					   out_n, out_version);
-		n_served[cu->served_as]++;
-		user_domain[i] = MANY_DONE;
+		MemoryContextSwitchTo(call_cxt);
+		MemoryContextReset(user_cxt);
 	}
 	for (int dom = 0; dom < n_domains; dom++)
 	{
@@ -889,6 +910,7 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 
 		if (user_domain[i] != MANY_UNKNOWN)
 			continue;
+		MemoryContextSwitchTo(user_cxt);
 		if (popular_domain[i])
 			cu = xdpg_popular_known_user(s, name, popular_domain[i], user_ids[i]);
 		else if (on_unknown != ON_UNKNOWN_SKIP)
@@ -898,13 +920,15 @@ rank_many(FunctionCallInfo fcinfo, bool int_form)
 		if (cu == NULL && on_unknown == ON_UNKNOWN_POPULAR)
 			cu = xdpg_popular_user(s, name, domain);
 		if (cu == NULL)
-		{
 			n_left_out++;
-			continue;
+		else
+		{
+			rank_many_cold(cu, name, ctx, k, exclude_seen, int_form, i, call_cxt, out_items,
+						   out_scores, out_n, out_version);
+			n_served[cu->served_as]++;
 		}
-		rank_many_cold(cu, name, ctx, k, exclude_seen, int_form, i, out_items, out_scores,
-					   out_n, out_version);
-		n_served[cu->served_as]++;
+		MemoryContextSwitchTo(call_cxt);
+		MemoryContextReset(user_cxt);
 	}
 	xdpg_set_served_as(psprintf("warm %d, cold %d, popular %d, skipped %d",
 								n_served[XDPG_SERVED_WARM], n_served[XDPG_SERVED_COLD_ROWS],

@@ -183,9 +183,12 @@ xdpg_cold_evaluate(XdServed *s, const char *name, const char *domain, int seed,
 	vals[2] = xdpg_forgotten_of(md->id, domain, NULL);
 	xdpg_user_begin(&span);
 	/* the training rows: the heuristics' counts (held-out users' rows are not known) */
+	md->caller_reads = true;
 	ds = xdpg_load_domain(md, v->domain, &v->users, &v->items, guard, &counts);
 	vals[0] = CStringGetTextDatum(domain);
 	vals[1] = Int64GetDatum(md->id);
+	xdpg_refuse_foreign_sql(md, holdout_rows_sql(md, share, hseed), 3, types,
+							"the held-out users' rows");
 	if (SPI_execute_with_args(holdout_rows_sql(md, share, hseed), 3, types, vals, NULL, true, 0)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the held-out users of domain %s failed", domain);

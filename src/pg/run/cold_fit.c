@@ -93,6 +93,24 @@ cold_fit_min(const XdModelDef *md, xd_model *model, const xd_dataset *ds, const 
 					  "comparing the warm and cold paths of users with few rows");
 }
 
+/*
+ * The kept module's item co-occurrence prior (cold.h): the neighbour table
+ * counted from ds's training rows, lambda chosen on its validation rows,
+ * before cold_min compares the paths (the cold path as served).
+ */
+static void
+cold_fit_cooc(const XdModelDef *md, xd_model *model, const xd_dataset *ds, const xd_hooks *hooks,
+			  XdColdFit *f)
+{
+	xd_hooks	stop = {0};
+
+	stop.stop = hooks->stop;
+	stop.stop_arg = hooks->stop_arg;
+	xdpg_check_status(xd_cold_cooc_fit(f->cold, model, ds, XD_COLD_NEGATIVES, md->cfg.seed,
+									   &stop, &f->crep),
+					  "counting the cold-start module's co-occurrence prior");
+}
+
 /* The training rows below which the version serves a trained user cold (0: never). */
 int
 xdpg_cold_fit_min_rows(const XdColdFit *f)
@@ -123,6 +141,7 @@ xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 	if (st == XD_ENODATA)
 		return f;				/* no user with two rows: reported, not an error */
 	xdpg_check_status(st, "meta-training the cold-start module");
+	cold_fit_cooc(md, model, ds, hooks, f);
 	cold_fit_min(md, model, ds, hooks, f);
 	return f;
 }
@@ -167,6 +186,7 @@ xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds
 	if (!f->trep.too_small)
 		f->rep = f->trep.cand[f->trep.kept];
 	f->rep.seconds = f->trep.seconds;
+	cold_fit_cooc(md, model, ds, hooks, f);
 	cold_fit_min(md, model, ds, hooks, f);
 	return f;
 }
@@ -210,6 +230,39 @@ cold_fit_min_json(StringInfo b, const XdColdFit *f)
 	appendStringInfoString(b, "}");
 }
 
+/*
+ * The summary's "cooc" (inside "cold"): the co-occurrence prior's lambda,
+ * its table's size, each lambda's validation HitRate@10 and the cost.
+ */
+static void
+cold_fit_cooc_json(StringInfo b, const XdColdFit *f)
+{
+	const xd_cold_cooc_report *c = &f->crep;
+
+	appendStringInfoString(b, ", \"cooc\": {");
+	if (!c->fitted)
+	{
+		appendStringInfoString(b, "\"fitted\": false, \"reason\": ");
+		escape_json(b, c->why_not ? c->why_not : "not fitted");
+		appendStringInfoString(b, "}");
+		return;
+	}
+	xdpg_json_num(b, "lambda", c->lambda, false);
+	xdpg_json_int(b, "neighbours", c->width, true);
+	xdpg_json_int(b, "bytes", c->bytes, true);
+	xdpg_json_int(b, "validation_users", c->n_users, true);
+	xdpg_json_int(b, "validation_queries", c->n_queries, true);
+	appendStringInfoString(b, ", \"valid_hit10\": {");
+	for (int l = 0; l < XD_COLD_COOC_N_GRID; l++)
+	{
+		appendStringInfo(b, "%s\"%g\": ", l > 0 ? ", " : "", xd_cold_cooc_grid[l]);
+		appendStringInfo(b, "%.4f", c->valid_hit10[l]);
+	}
+	appendStringInfoString(b, "}");
+	xdpg_json_num(b, "seconds", c->seconds, true);
+	appendStringInfoString(b, "}");
+}
+
 /* The summary's "cold": what was trained, its validation loss and cost. */
 void
 xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
@@ -245,6 +298,7 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 			escape_json(b, psprintf("the target is too small to cut episodes from: fewer than %d users with two training rows or with a validation row; the source's module as is, over the target's items and model",
 									XD_COLD_TARGET_MIN_USERS));
 			xdpg_json_num(b, "seconds", f->rep.seconds, true);
+			cold_fit_cooc_json(b, f);
 			cold_fit_min_json(b, f);
 			appendStringInfoString(b, "}");
 			return;
@@ -279,6 +333,7 @@ xdpg_cold_fit_json(StringInfo b, const XdColdFit *f)
 		xdpg_json_num(b, "prior_scale", f->rep.prior_scale, true);
 	if (f->cold->floor)
 		appendStringInfo(b, ", \"own_items_first\": %s", f->rep.floor ? "true" : "false");
+	cold_fit_cooc_json(b, f);
 	cold_fit_min_json(b, f);
 	appendStringInfoString(b, "}");
 }

@@ -21,6 +21,8 @@ typedef struct XdColdFit
 	bool		target;			/* an adapted target's (xdpg_cold_fit_target) */
 	const char *reason;			/* a target without a module: why */
 	xd_cold_target_report trep;
+	/* the item co-occurrence prior: its table and lambda (xd_cold_cooc_fit) */
+	xd_cold_cooc_report crep;
 	/* option cold_min: warm or cold path for users with few rows */
 	xd_cold_min_report mrep;	/* min_rows 0: not compared */
 	const char *min_reason;		/* ... why not, when the option is on */

@@ -626,6 +626,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 		elog(ERROR, "xdrec: SPI_connect failed");
 	vals[2] = xdpg_forgotten_of(md->id, NULL, key_text);
 	xdpg_user_begin(&span);
+	xdpg_refuse_foreign_sql(md, rows_sql(md, limit), 3, types, psprintf("the rows of user %s", shown));
 	if (SPI_execute_plan(rows_plan(rows_sql(md, limit), types), vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the rows of user %s failed", shown);
 	xdpg_span_end(&span);
@@ -768,7 +769,8 @@ cold_min_read(void *arg)
  * NULL too when the query cannot be made against the relation as it is now
  * (an error of class 42: a column of the model dropped, renamed or of
  * another type since training, a feature expression's function gone or not
- * executable by the caller), as when the relation itself was dropped or the
+ * executable by the caller, a read that would run another role's function:
+ * xdpg_refuse_foreign_sql), as when the relation itself was dropped or the
  * caller may not read it (xdpg_cold_rows_readable): the version still
  * serves every trained user from the catalog, as it did before option
  * cold_min, while a user without an embedding gets the error. The read runs

@@ -125,6 +125,7 @@ xdpg_new_items(XdServed *s, XdVersion *v, const float *c, Datum *keys, int n_key
 		elog(ERROR, "xdrec: SPI_connect failed");
 	vals[2] = xdpg_forgotten_of(md->id, v->domain, NULL);
 	xdpg_user_begin(&span);
+	xdpg_refuse_foreign_sql(md, profile_sql(md, v), 3, types, "the rows of new items");
 	if (SPI_execute_with_args(profile_sql(md, v), 3, types, vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the rows of new items failed");
 	xdpg_span_end(&span);

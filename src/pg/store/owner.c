@@ -42,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
@@ -123,18 +124,23 @@ xdpg_span_end(XdSpan *span)
  * that the caller may look at its error: NULL when fn returned (the
  * subtransaction released), else the error, copied into the caller's memory
  * context, with the subtransaction rolled back (its SPI connections, role,
- * search_path and locks). fn allocates in the caller's memory context. A
- * parallel operation cannot start one: the caller checks IsInParallelMode.
+ * search_path and locks). fn allocates in a child of the caller's memory
+ * context, which lives as long as it when fn returns and is deleted when fn
+ * fails, so a caller that tries many times (rank_many's users) does not keep
+ * what each failed try allocated. A parallel operation cannot start one: the
+ * caller checks IsInParallelMode.
  */
 ErrorData *
 xdpg_subxact_try(void (*fn) (void *arg), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext fn_cxt = AllocSetContextCreate(cxt, "xdrec subtransaction try",
+												 ALLOCSET_DEFAULT_SIZES);
 	ResourceOwner owner = CurrentResourceOwner;
 	ErrorData  *volatile error = NULL;
 
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
+	MemoryContextSwitchTo(fn_cxt);
 	PG_TRY();
 	{
 		fn(arg);
@@ -150,6 +156,7 @@ xdpg_subxact_try(void (*fn) (void *arg), void *arg)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		MemoryContextDelete(fn_cxt);
 	}
 	PG_END_TRY();
 	return error;

@@ -38,6 +38,8 @@ typedef enum XdDim
 	XDPG_DIM_COLD_PRIOR,		/* its prior's weights: (interaction features + 1)
 								 * x XD_COLD_PRIOR_BANDS */
 	XDPG_DIM_COLD_PRIOR_ROWS,	/* its prior's rows of counts (xd_cold_prior_rows) */
+	XDPG_DIM_COLD_COOC_WIDTH,	/* its co-occurrence prior's neighbours per item
+								 * (xd_cold_cooc_width) */
 	XDPG_DIM_FS_GATES,			/* the few-shot LSTMs' 4H gates (fewshot.h) */
 	XDPG_DIM_FS_HIDDEN,			/* ... their H */
 	XDPG_DIM_FS_UPD_IN,			/* the update LSTM's input, */
@@ -60,6 +62,7 @@ typedef enum XdTensorNeed
 	XDPG_NEED_COLD,				/* the cold-start module (CMML, cold.h) */
 	XDPG_NEED_COLD_EXPLICIT,	/* ... its user bias head, explicit feedback */
 	XDPG_NEED_COLD_REPEAT,		/* ... its repeat weight head, with the repeat term */
+	XDPG_NEED_COLD_IMPLICIT,	/* ... its co-occurrence prior, implicit feedback */
 	XDPG_NEED_FEWSHOT,			/* the few-shot meta-learner (s2Meta, fewshot.h) */
 	XDPG_NEED_FEWSHOT_CTX,		/* ... its slots of res.C, when L_C >= 1 */
 	XDPG_NEED_FEWSHOT_EXPLICIT,	/* ... its slots of the biases, explicit feedback */
@@ -84,6 +87,8 @@ typedef enum XdTensorHome
 	XDPG_HOME_ENCODERS,			/* a source's encoders: all of them or none */
 	XDPG_HOME_COLD,				/* the cold-start module: all of it or none */
 	XDPG_HOME_COLD_FILM,		/* its FiLM heads: all or none, with the module */
+	XDPG_HOME_COLD_COOC,		/* its co-occurrence prior: all or none, with the
+								 * module (versions before it have none) */
 	XDPG_HOME_COLD_PRIOR,		/* its context prior (and own items first): all
 								 * or none, with the module (none before 0.2.0's
 								 * issue 19 follow-up) */

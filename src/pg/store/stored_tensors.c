@@ -117,6 +117,10 @@ static const XdTensorRule stored_tensors[] = {
 	{"cold.prior.k", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_PRIOR, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
 	{"cold.prior.b", XDPG_NEED_COLD, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_COLD_PRIOR, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
 	{"cold.rep.floor", XDPG_NEED_COLD_REPEAT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD_PRIOR, XDPG_FINITE},
+	/* its item co-occurrence prior: the neighbour table and lambda (cold.h) */
+	{"cold.cooc.nbr", XDPG_NEED_COLD_IMPLICIT, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_COLD_COOC_WIDTH, XDPG_HOME_COLD_COOC, XDPG_FINITE},
+	{"cold.cooc.share", XDPG_NEED_COLD_IMPLICIT, XDPG_ONCE, XDPG_DIM_ITEMS, XDPG_DIM_COLD_COOC_WIDTH, XDPG_HOME_COLD_COOC, XDPG_FINITE},
+	{"cold.cooc.lambda", XDPG_NEED_COLD_IMPLICIT, XDPG_ONCE, XDPG_DIM_ONE, XDPG_DIM_ONE, XDPG_HOME_COLD_COOC, XDPG_FINITE},
 	{"cold.film.g%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.g%d.b", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_ONE, XDPG_DIM_D, XDPG_HOME_COLD_FILM, XDPG_FINITE},
 	{"cold.film.b%d.W", XDPG_NEED_COLD, XDPG_PER_TOWER_LAYER, XDPG_DIM_D, XDPG_DIM_COLD_HIDDEN, XDPG_HOME_COLD_FILM, XDPG_FINITE},
@@ -174,6 +178,9 @@ needed(XdTensorNeed need, const XdVersionLayout *l)
 			return l->cold && l->cfg->feedback == XD_EXPLICIT;
 		case XDPG_NEED_COLD_REPEAT:
 			return l->cold && l->cfg->repeat && l->cfg->feedback == XD_IMPLICIT;
+		case XDPG_NEED_COLD_IMPLICIT:
+			return l->cold && l->cfg->feedback == XD_IMPLICIT &&
+				xd_cold_cooc_width((int32_t) l->n_items) > 0;
 		case XDPG_NEED_FEWSHOT:
 			return l->fewshot;
 		case XDPG_NEED_FEWSHOT_CTX:
@@ -230,6 +237,8 @@ dim(XdDim d, const XdVersionLayout *l)
 			return ((uint64) s->n_interaction + 1) * XD_COLD_PRIOR_BANDS;
 		case XDPG_DIM_COLD_PRIOR_ROWS:
 			return (uint64) xd_cold_prior_rows(s);
+		case XDPG_DIM_COLD_COOC_WIDTH:
+			return (uint64) xd_cold_cooc_width((int32_t) l->n_items);
 		case XDPG_DIM_FS_GATES:
 			return 4 * XD_FS_HIDDEN;
 		case XDPG_DIM_FS_HIDDEN:

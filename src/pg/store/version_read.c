@@ -73,6 +73,7 @@ typedef struct VersionRead
 	bool		has_cold;		/* the cold-start module is stored */
 	bool		has_cold_film;	/* ... with its FiLM heads */
 	bool		has_cold_prior; /* ... with its context prior */
+	bool		has_cold_cooc;	/* ... with its co-occurrence prior */
 	bool		has_fewshot;	/* the few-shot meta-learner: wanted and stored */
 	bool		has_biao;		/* BIAO's perceptron is stored */
 	bool		has_item_bias;	/* a few-shot market's item bias is stored */
@@ -646,7 +647,8 @@ static bool
 optional_home(XdTensorHome home)
 {
 	return home == XDPG_HOME_ENCODERS || home == XDPG_HOME_COLD || home == XDPG_HOME_COLD_FILM ||
-		home == XDPG_HOME_COLD_PRIOR || home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO ||
+		home == XDPG_HOME_COLD_PRIOR || home == XDPG_HOME_COLD_COOC ||
+		home == XDPG_HOME_FEWSHOT || home == XDPG_HOME_BIAO ||
 		home == XDPG_HOME_FEWSHOT_POP;
 }
 
@@ -682,6 +684,7 @@ optional_read(const VersionRead *r, XdTensorHome home)
 		home == XDPG_HOME_COLD ? r->has_cold :
 		home == XDPG_HOME_COLD_FILM ? r->has_cold_film :
 		home == XDPG_HOME_COLD_PRIOR ? r->has_cold_prior :
+		home == XDPG_HOME_COLD_COOC ? r->has_cold_cooc :
 		home == XDPG_HOME_FEWSHOT ? r->has_fewshot :
 		home == XDPG_HOME_BIAO ? r->has_biao :
 		home == XDPG_HOME_FEWSHOT_POP ? r->has_item_bias : true;
@@ -697,6 +700,7 @@ take_tensor_inventory(VersionRead *r)
 				n_cold = 0,
 				n_film = 0,
 				n_prior = 0,
+				n_cooc = 0,
 				n_fewshot = 0,
 				n_biao = 0,
 				n_item_bias = 0;
@@ -762,6 +766,12 @@ take_tensor_inventory(VersionRead *r)
 	if (n_present > 0 && (n_present < n_prior || !r->has_cold))
 		version_corrupt(r, "it stores %d of the %d context prior tensors of its cold-start module%s",
 						n_present, n_prior, r->has_cold ? "" : ", but not the module");
+	/* its co-occurrence prior likewise (a module stored before it has none) */
+	n_present = home_found(r, XDPG_HOME_COLD_COOC, &n_cooc);
+	r->has_cold_cooc = n_present > 0;
+	if (n_present > 0 && (n_present < n_cooc || !r->has_cold))
+		version_corrupt(r, "it stores %d of the %d co-occurrence prior tensors of its cold-start module%s",
+						n_present, n_cooc, r->has_cold ? "" : ", but not the module");
 
 	/*
 	 * The few-shot meta-learner (option fewshot, fewshot_fit.c), when wanted:
@@ -951,6 +961,9 @@ allocate_version(VersionRead *r, const xd_schema *schema)
 									  r->has_cold_film, XD_COLD_HIDDEN,
 									  xd_model_max_rows(v->model), &v->cold),
 						  "reading the cold-start module");
+		if (r->has_cold_cooc)
+			xdpg_check_status(xd_cold_cooc_new(v->cold, r->n_items),
+							  "reading the cold-start module's co-occurrence prior");
 		for (int j = 0; j < v->cold->n_params; j++)
 			check_table_covers(r, &v->cold->params[j]);
 	}
@@ -1045,7 +1058,7 @@ tensor_destination(VersionRead *r, const XdStoredTensor *t, float **f, int32 **c
 		*codes = e->item_codes;
 	else if ((p = t->home == XDPG_HOME_ENCODERS ? find_encoder_param(r->v->encoders, t->name)
 			  : t->home == XDPG_HOME_COLD || t->home == XDPG_HOME_COLD_FILM ||
-			  t->home == XDPG_HOME_COLD_PRIOR ?
+			  t->home == XDPG_HOME_COLD_PRIOR || t->home == XDPG_HOME_COLD_COOC ?
 			  xd_cold_find_param(r->v->cold, t->name)
 			  : t->home == XDPG_HOME_FEWSHOT ? xd_fewshot_find_param(r->v->fewshot, t->name)
 			  : t->home == XDPG_HOME_BIAO ? &r->v->biao_phi
@@ -1159,6 +1172,9 @@ read_tensors(VersionRead *r)
 	/* the prior's counts are counts, own items first 0 or 1 (cold.h) */
 	if (r->has_cold && xd_cold_prior_ready(r->v->cold) != XD_OK)
 		version_corrupt(r, "its cold-start module's context prior holds values that are not counts, or its own-items-first flag is neither 0 nor 1");
+	/* neighbours are items, shares in [0, 1], lambda >= 0 (cold.h) */
+	if (r->has_cold && xd_cold_cooc_ready(r->v->cold) != XD_OK)
+		version_corrupt(r, "its cold-start module's co-occurrence prior holds a neighbour that is not an item, a share outside [0, 1] or a negative lambda");
 }
 
 /* ------------------------------------------------------------ key maps */
