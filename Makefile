@@ -57,6 +57,12 @@
 #                            the heuristic, what repeat 'auto' applies, and the
 #                            lift with popularity in context among the user's
 #                            items, TripAdvisor and DePaulMovie, printed (~5 min)
+#   make report-real-by-kind  the product's row as served (auto's three fits, the
+#                            blend, repeat 'auto''s decision) against the
+#                            heuristics on TripAdvisor's full ranking, split
+#                            by the test positive's kind (a repeat or a new
+#                            pair), with the user's own items lifted (all, or
+#                            the top ones), 6 seeds, printed (~15 min)
 #   make report-real-untuned  the same report on STS (prepare.py's sts_ratings), a
 #                            dataset no default was tuned on, 3 seeds, to
 #                            build/real-untuned/real-report.md (under a minute;
@@ -171,7 +177,7 @@ BENCH_BINS = $(patsubst test/bench/%.c,build/bench/%,$(BENCH_SRCS))
 # A postgres header in the core would tie it to the server; refuse it.
 PG_HEADER_RE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres\.h|postgres_fe\.h|c\.h|fmgr\.h|funcapi\.h|miscadmin\.h|pgstat\.h|executor/|utils/|catalog/|access/|nodes/|storage/|commands/|libpq/|parser/|tcop/|postmaster/|replication/|lib/|port/)
 
-.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-targets report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-real-untuned report-transfer-control report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
+.PHONY: unit check-unit valgrind bench bench-serve bench-serve-blend check-core-headers deps report-context report-transfer report-cold report-cold-targets report-cold-real report-fewshot report-biao report-real report-real-quick report-real-lift report-real-auto-lift report-real-untuned report-real-by-kind report-transfer-control report-transfer-lift search-real check-server-valgrind check-tap check-fresh bench-cluster
 
 # the extension's own build enforces the boundary too
 all: check-core-headers
@@ -313,6 +319,13 @@ report-real-auto-lift: check-core-headers build/bench/report_real
 	bash test/real/cold_data.sh
 	build/bench/report_real --auto-lift build/real docs tripadvisor
 	build/bench/report_real --auto-lift build/real docs depaulmovie
+
+# the product's default against "own items first, then popular in context"
+# on full ranking, by the test positive's kind (docs/transfer.md, "Where the
+# default loses MRR to the heuristic")
+report-real-by-kind: check-core-headers build/bench/report_real
+	bash test/real/fetch.sh
+	build/bench/report_real --seeds 6 --by-kind build/real docs tripadvisor
 
 # the report on a dataset no default was tuned on (STS), kept out of
 # report-real's views so that nothing is ever chosen on it

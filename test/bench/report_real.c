@@ -25,7 +25,7 @@
  * (product_repeat_auto), which prints each decision and both test outcomes
  * (REPEAT_AUTO lines) to stderr.
  *
- * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -72,7 +72,15 @@
  * product where the target's repeat share is a quarter or more,
  * xd_config_repeat_from_data), before and with the served term. Below
  * the share the default report's product row decides the lift as
- * xdrec.adapt does (product_repeat_auto).
+ * xdrec.adapt does (product_repeat_auto). --by-kind (make report-real-by-kind)
+ * fits only what the product's row reads (auto's three candidates, its blend,
+ * repeat "auto"'s decision) and prints the full ranking of that row, of it
+ * with the user's own items lifted first (all of them, or only the top one or
+ * two by the model's score or by popularity in context: own_first's top), and
+ * of the heuristics, split by the test positive's kind (its pair in the
+ * user's training rows or new), each row's difference to "own items first"
+ * as the sum of the two kinds' parts, and each row against the product on
+ * the first three seeds, the next three and the rest (print_by_kind).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -279,8 +287,11 @@ typedef struct cell
 													 * MRR, and on training rows */
 	double		lift_train[XD_REPEAT_CANDIDATES];
 	double		grp_rr[N_GROUPS];	/* implicit: full ranking's sum of 1/rank */
+	int32_t		grp_hit[N_GROUPS];	/* its hits in the top 10 */
 	int32_t		grp_n[N_GROUPS];	/* and positives, per group */
 } cell;
+
+#define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
 
 typedef struct view_run
 {
@@ -311,6 +322,7 @@ typedef struct view_run
 	/* --blend-rule: each rule's deployed test metric and whether it blended */
 	double		rule_test[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	bool		rule_kept[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
+	cell		kind_top[MAX_DOMAINS][N_KIND_TOP][MAX_SEEDS];	/* --by-kind */
 	double		wall_seconds;
 } view_run;
 
@@ -529,6 +541,7 @@ full_groups(const xd_dataset *ds, const double *each, int64_t n, cell *c)
 	int64_t		i = 0;
 
 	memset(c->grp_rr, 0, sizeof(c->grp_rr));
+	memset(c->grp_hit, 0, sizeof(c->grp_hit));
 	memset(c->grp_n, 0, sizeof(c->grp_n));
 	for (int64_t t = 0; t < ds->n_split[XD_SPLIT_TEST] && i < n; t++)
 	{
@@ -554,6 +567,7 @@ full_groups(const xd_dataset *ds, const double *each, int64_t n, cell *c)
 		for (int q = 0; q < ng; q++)
 		{
 			c->grp_rr[g[q]] += each[i];
+			c->grp_hit[g[q]] += each[i] >= 0.1;	/* rank <= 10 */
 			c->grp_n[g[q]]++;
 		}
 		i++;
@@ -656,12 +670,31 @@ static bool blend_rule;
  */
 static bool ensemble_mode;
 
+/*
+ * --by-kind: only what the product's row reads (auto's three fits, its
+ * blend, repeat "auto"'s decision) and the heuristics, the full ranking
+ * split by the test positive's kind (print_by_kind)
+ */
+static bool by_kind;
+
+/* --by-kind: the product with only the user's top own items lifted (own_first) */
+static const struct
+{
+	int			top;
+	bool		by_pop;			/* ordered by popularity in context, not the model */
+	const char *label;
+}			kind_top_rule[N_KIND_TOP] = {
+	{1, false, "the product, its top own item first"},
+	{1, true, "the product, the most popular own item first"},
+	{2, false, "the product, its top 2 own items first"},
+};
+
 static bool
 fitted_in_this_run(int m)
 {
 	if (ensemble_mode)
 		return m == M_TO || m == M_TO_SEED2 || m == M_ANNEAL_ALT || m == M_DRR_ALT;
-	if (blend_rule)
+	if (blend_rule || by_kind)
 		return m == M_TO || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	if (blend_only)
 		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT ||
@@ -796,7 +829,64 @@ typedef struct own_first
 	const xd_dataset *ds;
 	xd_score_fn inner;
 	void	   *arg;
+	int			top;			/* --by-kind: > 0 lifts only the user's top own
+								 * items, by the inner score in the row's context */
+	const struct heuristic *pop;	/* ... or, when set, by popularity in context */
 } own_first;
+
+static xd_status heuristic_score(void *arg, const xd_batch *b, float *scores);
+
+/*
+ * Whether row r's item (an own item of its user) is among the user's top
+ * of->top own items in the row's context: the user's own items scored in one
+ * batch with the row's context (ties: the smaller item first)
+ */
+static xd_status
+own_item_on_top(own_first *of, const xd_batch *b, int r, bool *on_top)
+{
+	const xd_dataset *ds = of->ds;
+	int32_t		u = b->users[r],
+				v = b->items[r];
+	int64_t		lo = ds->user_train_off[u],
+				n = ds->user_train_off[u + 1] - lo;
+	int			m = b->m,
+				above = 0,
+				at = -1;
+	xd_batch	ob = {0};
+	float	   *sc;
+	xd_status	st;
+
+	*on_top = true;
+	if (n <= of->top)
+		return XD_OK;
+	if ((st = xd_batch_init(&ob, (int) n, m)) != XD_OK)
+		return st;
+	if (!(sc = malloc(sizeof(float) * (size_t) n)))
+	{
+		xd_batch_free(&ob);
+		return XD_ENOMEM;
+	}
+	for (int64_t j = 0; j < n; j++)
+	{
+		int32_t		w = ds->user_train_items[lo + j];
+
+		ob.users[j] = u;
+		ob.items[j] = w;
+		ob.hist[j] = 1.0f;
+		memcpy(ob.c + (size_t) j * m, b->c + (size_t) r * m, sizeof(float) * (size_t) m);
+		xd_encode_item(&ds->enc, w, ob.c + (size_t) j * m);
+		if (w == v)
+			at = (int) j;
+	}
+	ob.n = (int) n;
+	st = of->pop ? heuristic_score((void *) of->pop, &ob, sc) : of->inner(of->arg, &ob, sc);
+	for (int64_t j = 0; st == XD_OK && at >= 0 && j < n; j++)
+		above += sc[j] > sc[at] || (sc[j] == sc[at] && ob.items[j] < v);
+	*on_top = above < of->top;
+	free(sc);
+	xd_batch_free(&ob);
+	return st;
+}
 
 /* an xd_score_fn; arg = the own_first */
 static xd_status
@@ -809,7 +899,14 @@ own_first_score(void *arg, const xd_batch *b, float *scores)
 		return st;
 	for (int r = 0; r < b->n; r++)
 		if (xd_dataset_seen(of->ds, b->users[r], b->items[r]))
-			scores[r] += OWN_FIRST_LIFT;
+		{
+			bool		on_top = true;
+
+			if (of->top > 0 && (st = own_item_on_top(of, b, r, &on_top)) != XD_OK)
+				return st;
+			if (on_top)
+				scores[r] += OWN_FIRST_LIFT;
+		}
 	return XD_OK;
 }
 
@@ -1629,11 +1726,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 		v->enc_seconds[s] = erep.seconds;
 		/*
 		 * the same source with the repeat term, for the targets' repeat-term
-		 * fits (not --ensemble: it fits none)
+		 * fits (not --ensemble or --by-kind: they fit none)
 		 */
 		memset(&src_rep, 0, sizeof(src_rep));
 		enc_rep = NULL;
-		if (!ensemble_mode)
+		if (!ensemble_mode && !by_kind)
 		{
 			cfg.repeat = true;
 			cfg.repeat_lift = lift_mode;
@@ -1721,7 +1818,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			if (quick && !v->explicit_fb)
 				fit_lift_only(v->name, v->domain[k], &src.cfg, ds[k], s, &v->lift[k][s]);
 			/* auto, composed from the same fits (what XD_TRANSFER_AUTO runs) */
-			for (int am = M_AUTO; am <= (blend_only || ensemble_mode ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
+			for (int am = M_AUTO; am <= (blend_only || ensemble_mode || by_kind ? M_AUTO : M_AUTO_SHARED) && !quick; am++)
 			{
 				/*
 				 * the product's auto: target-only searched by the grid, its
@@ -1769,7 +1866,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 				xd_transfer_opts_default(&po);
 				margin = xd_auto_margin(&po, ds[k]);
-				for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO && !ensemble_mode; bm++)
+				for (int bm = M_BLEND_DRR; bm <= M_BLEND_AUTO && !ensemble_mode && !by_kind; bm++)
 				{
 					const int  *p = partner[bm - M_BLEND_DRR];
 					int			n_tr = bm == M_BLEND_AUTO ? 2 : 1;
@@ -1806,7 +1903,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				 * users, searched by the grid and, as auto's candidate is
 				 * under shared_users, by decay
 				 */
-				for (int dec = 0; dec < 2 && !ensemble_mode; dec++)
+				for (int dec = 0; dec < 2 && !ensemble_mode && !by_kind; dec++)
 				{
 					int			pm = dec ? M_DRR_SHARED_ALT : M_DRR_SHARED;
 					const xd_transfer_result *tr[1] = {&kept[pm]};
@@ -1822,7 +1919,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					const cell *pc = &v->c[k][M_AUTO_PRODUCT][s];
 					blend		bl = {&kept[M_TO], &kept[M_DRR_ALT], XD_BLEND_A, NULL, 0};
 					int			ch = pc->chosen;
-					own_first	of = {ds[k], NULL, NULL};
+					own_first	of = {ds[k], NULL, NULL, 0, NULL};
 					int64_t		tn,
 								tex;
 
@@ -1840,13 +1937,25 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					if (!v->explicit_fb)
 						eval_test(ds[k], own_first_score, &of, c, &tn, &tex);
 					c->seconds = pc->seconds;
+					/* --by-kind: only the user's top own items lifted */
+					for (int x = 0; by_kind && !v->explicit_fb && x < N_KIND_TOP; x++)
+					{
+						heuristic	h;
+
+						heuristic_init(&h, ds[k], false);
+						of.top = kind_top_rule[x].top;
+						of.pop = kind_top_rule[x].by_pop ? &h : NULL;
+						v->kind_top[k][x][s] = *pc;
+						eval_test(ds[k], own_first_score, &of, &v->kind_top[k][x][s], &tn, &tex);
+						heuristic_free(&h);
+					}
 					free(bl.tmp);
 				}
 				/*
 				 * three fits mixed equally: with shared-user DRR, and auto's
 				 * own three (what the product could deploy without new fits)
 				 */
-				for (int three = 0; three < 2 && !ensemble_mode; three++)
+				for (int three = 0; three < 2 && !ensemble_mode && !by_kind; three++)
 				{
 					const int	fm[3] = {M_TO, three ? M_ANNEAL_ALT : M_DRR_ALT,
 					three ? M_DRR_ALT : M_DRR_SHARED};
@@ -1854,7 +1963,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					&kept[fm[2]]};
 					mean_of_fits mf = {3, fits, NULL, 0};
 					cell	   *c = &v->c[k][three ? M_BLEND3_AUTO : M_BLEND3][s];
-					own_first	of = {ds[k], mean_of_fits_score, &mf};
+					own_first	of = {ds[k], mean_of_fits_score, &mf, 0, NULL};
 					int64_t		tn,
 								tex;
 
@@ -1930,9 +2039,11 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					v->c[k][M_DRR][s].seconds);
 		}
 		xd_dist_encoders_free(enc);
-		xd_dist_encoders_free(enc_rep);
+		if (enc_rep)
+			xd_dist_encoders_free(enc_rep);
 		xd_transfer_result_free(&src);
-		xd_transfer_result_free(&src_rep);
+		if (src_rep.model)
+			xd_transfer_result_free(&src_rep);
 		free_view(ds, user_src, n_dom);
 	}
 	v->wall_seconds = xd_clock_seconds() - t_view;
@@ -2742,6 +2853,153 @@ mean_se_of(const double *x, int lo, int hi, double *mu, double *se)
 }
 
 /*
+ * --by-kind: the full ranking (repeats allowed) of the product's row, of it
+ * with the user's own items first (all, or the top ones), and of the
+ * heuristics, split by the test positive's kind (the pair in the user's
+ * training rows, or new), per target pooled over seeds; then each of the
+ * product's rows against "own items first, then popular in context", its
+ * full MRR and HitRate@10 difference as the sum of what each kind gives (a
+ * kind's difference in reciprocal ranks or hits over all the target's
+ * positives, so the two parts add to the difference), mean over seeds with
+ * its standard error, per target and as the report's mean over targets
+ */
+#define N_BY_KIND_ROWS (4 + N_KIND_TOP)
+
+static const cell *
+by_kind_cell(const view_run *v, int row, int k, int s)
+{
+	static const int method[4] = {M_AUTO_PRODUCT, M_PRODUCT_OWN_FIRST, M_HEUR1, M_HEUR2};
+
+	return row < 4 ? &v->c[k][method[row]][s] : &v->kind_top[k][row - 4][s];
+}
+
+static const char *
+by_kind_label(int row)
+{
+	static const char *const name[4] = {"the product (as served)",
+	"the product, own items first", "popularity in context", "own items first, then popular"};
+
+	return row < 4 ? name[row] : kind_top_rule[row - 4].label;
+}
+
+static void
+print_by_kind(const view_run *v)
+{
+	static const int kinds[2] = {G_REPEAT, G_NEW};
+	int			n_dom = v->n_targets + 1;
+
+	if (v->explicit_fb)
+	{
+		printf("\n## %s: explicit feedback, no full ranking to split\n", v->name);
+		return;
+	}
+	printf("\n## %s: full ranking by the test positive's kind (%d seeds, pooled)\n\n", v->name, n_seeds);
+	printf("| target | row | repeats (per seed) | repeats' MRR | repeats' HitRate@10 | new (per seed) | new pairs' MRR | new pairs' HitRate@10 | full MRR | full HitRate@10 |\n|---|---|---|---|---|---|---|---|---|---|\n");
+	for (int k = 1; k < n_dom; k++)
+		for (int r = 0; r < N_BY_KIND_ROWS; r++)
+		{
+			double		rr[2] = {0},
+						hit[2] = {0},
+						n[2] = {0},
+						mrr = 0.0,
+						h10 = 0.0;
+
+			for (int s = 0; s < n_seeds; s++)
+			{
+				const cell *c = by_kind_cell(v, r, k, s);
+
+				for (int g = 0; g < 2; g++)
+				{
+					rr[g] += c->grp_rr[kinds[g]];
+					hit[g] += c->grp_hit[kinds[g]];
+					n[g] += c->grp_n[kinds[g]];
+				}
+				mrr += c->full_mrr / n_seeds;
+				h10 += c->full_h10 / n_seeds;
+			}
+			printf("| %s | %s | %.1f | %.4f | %.4f | %.1f | %.4f | %.4f | %.4f | %.4f |\n",
+				   v->domain[k], by_kind_label(r), n[0] / n_seeds, n[0] > 0 ? rr[0] / n[0] : 0.0,
+				   n[0] > 0 ? hit[0] / n[0] : 0.0, n[1] / n_seeds, n[1] > 0 ? rr[1] / n[1] : 0.0,
+				   n[1] > 0 ? hit[1] / n[1] : 0.0, mrr, h10);
+		}
+	printf("\n| row | target | metric | row - heuristic (se) | from repeats | from new pairs |\n|---|---|---|---|---|---|\n");
+	for (int r = 0; r < N_BY_KIND_ROWS; r++)
+		for (int metric = 0; metric < 2; metric++)
+			for (int k = 1; k <= n_dom; k++)
+			{
+				/* k == n_dom: the mean over targets, per seed */
+				double		d[3][MAX_SEEDS] = {{0}};
+				double		mu[3],
+							se[3];
+
+				if (r == 2 || r == 3)
+					continue;
+				for (int s = 0; s < n_seeds; s++)
+					for (int t = (k == n_dom ? 1 : k); t <= (k == n_dom ? n_dom - 1 : k); t++)
+					{
+						const cell *p = by_kind_cell(v, r, t, s),
+								   *h = &v->c[t][M_HEUR2][s];
+						double		n = (double) (h->grp_n[G_REPEAT] + h->grp_n[G_NEW]);
+						double		w = (k == n_dom ? (double) (n_dom - 1) : 1.0) * (n > 0 ? n : 1.0);
+
+						for (int g = 0; g < 2; g++)
+						{
+							double		x = metric == 0 ?
+								p->grp_rr[kinds[g]] - h->grp_rr[kinds[g]] :
+								(double) (p->grp_hit[kinds[g]] - h->grp_hit[kinds[g]]);
+
+							d[1 + g][s] += x / w;
+							d[0][s] += x / w;
+						}
+					}
+				for (int j = 0; j < 3; j++)
+					mean_se_of(d[j], 0, n_seeds, &mu[j], &se[j]);
+				printf("| %s | %s | %s | %+.4f (%.4f) | %+.4f (%.4f) | %+.4f (%.4f) |\n",
+					   by_kind_label(r), k == n_dom ? "mean over targets" : v->domain[k],
+					   metric == 0 ? "full MRR" : "full HitRate@10", mu[0], se[0], mu[1], se[1],
+					   mu[2], se[2]);
+			}
+	/*
+	 * each row against the product as served, paired per seed, on the
+	 * first three seeds, the next three and the rest (a rule read on one
+	 * set of splits must hold on the others): sampled MRR summed over the
+	 * targets, full MRR and HitRate@10 the mean over targets
+	 */
+	printf("\n| row | seeds | sampled MRR (sum) | Δ vs the product (se) | full MRR | Δ (se) | full HitRate@10 | Δ (se) |\n|---|---|---|---|---|---|---|---|\n");
+	for (int r = 0; r < N_BY_KIND_ROWS; r++)
+		for (int part = 0; part < 3; part++)
+		{
+			int			lo = 3 * part,
+						hi = part == 2 || n_seeds < lo + 3 ? n_seeds : lo + 3;
+			double		x[3] = {0},
+						mu[3],
+						se[3],
+						d[3][MAX_SEEDS] = {{0}};
+
+			if (hi - lo < 2)
+				continue;
+			for (int s = lo; s < hi; s++)
+				for (int t = 1; t < n_dom; t++)
+				{
+					const cell *c = by_kind_cell(v, r, t, s),
+							   *p = &v->c[t][M_AUTO_PRODUCT][s];
+
+					x[0] += c->metric / (hi - lo);
+					x[1] += c->full_mrr / ((hi - lo) * (n_dom - 1));
+					x[2] += c->full_h10 / ((hi - lo) * (n_dom - 1));
+					d[0][s] += c->metric - p->metric;
+					d[1][s] += (c->full_mrr - p->full_mrr) / (n_dom - 1);
+					d[2][s] += (c->full_h10 - p->full_h10) / (n_dom - 1);
+				}
+			for (int j = 0; j < 3; j++)
+				mean_se_of(d[j], lo, hi, &mu[j], &se[j]);
+			printf("| %s | %d-%d | %.4f | %+.4f (%.4f) | %.4f | %+.4f (%.4f) | %.4f | %+.4f (%.4f) |\n",
+				   by_kind_label(r), lo + 1, hi, x[0], mu[0], se[0], x[1], mu[1], se[1], x[2],
+				   mu[2], se[2]);
+		}
+}
+
+/*
  * --blend-rule: per rule, the summed test metric against target-only's
  * (paired per seed, 2 s.e.) over all seeds, the first three and the rest,
  * the fits it blended, and per target the paired difference (2 s.e.)
@@ -2871,8 +3129,14 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	else if (argc > 1 && strcmp(argv[1], "--by-kind") == 0)
+	{
+		by_kind = true;
+		argv++;
+		argc--;
+	}
 	if (!seeds_given)
-		n_seeds = quick || auto_lift_mode || blend_only || ensemble_mode ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
+		n_seeds = quick || auto_lift_mode || blend_only || ensemble_mode || by_kind ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
 	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
 	{
 		/* two at least: every verdict is a standard error over seeds */
@@ -2881,7 +3145,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];
@@ -2930,6 +3194,12 @@ main(int argc, char **argv)
 	}
 	if (auto_lift_mode)
 		return 0;				/* each view printed its own tables */
+	if (by_kind)
+	{
+		for (int i = 0; i < n_views; i++)
+			print_by_kind(&runs[i]);
+		return 0;
+	}
 	if (quick || blend_only || ensemble_mode)
 	{
 		for (int i = 0; i < n_views; i++)
