@@ -54,6 +54,38 @@ blend_score(void *arg, const xd_batch *b, float *scores)
 	return xd_blend_score(bl->to->model, bl->tr->model, bl->a, b, scores, bl->tmp);
 }
 
+/* the equal mix of n fits' scores of one target (the three-way blend rows) */
+typedef struct mean_of_fits
+{
+	int			n;
+	const xd_transfer_result *const *fit;
+	float	   *tmp;
+	int			cap;
+} mean_of_fits;
+
+/* an xd_score_fn; arg = the mean_of_fits */
+static xd_status
+mean_of_fits_score(void *arg, const xd_batch *b, float *scores)
+{
+	mean_of_fits *mf = arg;
+	xd_status	st;
+
+	if ((st = scratch_reserve(&mf->tmp, &mf->cap, b->n)) != XD_OK)
+		return st;
+	if ((st = xd_transfer_score((void *) mf->fit[0], b, scores)) != XD_OK)
+		return st;
+	for (int i = 1; i < mf->n; i++)
+	{
+		if ((st = xd_transfer_score((void *) mf->fit[i], b, mf->tmp)) != XD_OK)
+			return st;
+		for (int r = 0; r < b->n; r++)
+			scores[r] += mf->tmp[r];
+	}
+	for (int r = 0; r < b->n; r++)
+		scores[r] /= (float) mf->n;
+	return XD_OK;
+}
+
 /* each validation positive's term of the blend at bl->a (larger is better) */
 static void
 blend_validation(const xd_dataset *ds, blend *bl, uint64_t seed, double **each, int64_t *n)

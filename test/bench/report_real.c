@@ -58,7 +58,11 @@
  * against target-only and against the baseline with the product's budget,
  * the a = XD_BLEND_A blend of the two target-only fits (both as served:
  * the repeat decision below the share), sums and per target with 2 paired
- * standard errors (run_ensemble, print_ensemble). --auto-lift (make report-real-auto-lift) fits auto's three
+ * standard errors (run_ensemble, print_ensemble), and two candidates for the
+ * large-target blend against both (run_thirds): where the product deploys
+ * its blend, auto's three fits a third each, or target-only, the second
+ * target-only fit and DRR a third each (no repeat decision on these).
+ * --auto-lift (make report-real-auto-lift) fits auto's three
  * candidates from a source with repeat 'lift', so each is calibrated as the
  * product calibrates it, and prints auto as the product deploys it with
  * their lifts and without (the default, from the same fits), target-only
@@ -175,6 +179,10 @@ enum
 								 * (method target_only: the repeat decision) */
 	M_TO_ENS,					/* --ensemble: target-only + M_TO_SEED2 at XD_BLEND_A */
 	M_TO_ENS_SERVED,			/* the same as served (the repeat decision on the pair) */
+	M_RULE_THIRDS_AUTO,			/* --ensemble: the product, its blend replaced by auto's
+								 * three fits a third each (no repeat decision) */
+	M_RULE_THIRDS_TO2,			/* --ensemble: the same with target-only, M_TO_SEED2
+								 * and DRR (decay) a third each */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -207,7 +215,9 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: auto's three fits (target-only, Anneal and DRR (search: decay)), a third each",
 	"target-only as served (method target_only: the repeat decision below the share)",
 	"target-only ensemble: two target-only fits (seeds differ), a = 0.5",
-	"target-only ensemble as served (the repeat decision on the pair)"
+	"target-only ensemble as served (the repeat decision on the pair)",
+	"the product, its blend replaced by auto's three fits a third each",
+	"the product, its blend replaced by target-only, another seed and DRR a third each"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -706,7 +716,8 @@ fitted_in_this_run(int m)
 static bool
 ensemble_row(int m)
 {
-	return m == M_TO_SEED2 || m == M_TO_SERVED || m == M_TO_ENS || m == M_TO_ENS_SERVED;
+	return m == M_TO_SEED2 || m == M_TO_SERVED || m == M_TO_ENS || m == M_TO_ENS_SERVED ||
+		m == M_RULE_THIRDS_AUTO || m == M_RULE_THIRDS_TO2;
 }
 
 /* seed s's fits; M_TO_SEED2 another */
@@ -907,38 +918,6 @@ own_first_score(void *arg, const xd_batch *b, float *scores)
 			if (on_top)
 				scores[r] += OWN_FIRST_LIFT;
 		}
-	return XD_OK;
-}
-
-/* the equal mix of n fits' scores of one target (the three-way blend row) */
-typedef struct mean_of_fits
-{
-	int			n;
-	const xd_transfer_result *const *fit;
-	float	   *tmp;
-	int			cap;
-} mean_of_fits;
-
-/* an xd_score_fn; arg = the mean_of_fits */
-static xd_status
-mean_of_fits_score(void *arg, const xd_batch *b, float *scores)
-{
-	mean_of_fits *mf = arg;
-	xd_status	st;
-
-	if ((st = scratch_reserve(&mf->tmp, &mf->cap, b->n)) != XD_OK)
-		return st;
-	if ((st = xd_transfer_score((void *) mf->fit[0], b, scores)) != XD_OK)
-		return st;
-	for (int i = 1; i < mf->n; i++)
-	{
-		if ((st = xd_transfer_score((void *) mf->fit[i], b, mf->tmp)) != XD_OK)
-			return st;
-		for (int r = 0; r < b->n; r++)
-			scores[r] += mf->tmp[r];
-	}
-	for (int r = 0; r < b->n; r++)
-		scores[r] /= (float) mf->n;
 	return XD_OK;
 }
 
@@ -1569,6 +1548,45 @@ run_ensemble(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result
 }
 
 /*
+ * --ensemble's candidates for the large-target blend (docs/transfer.md, "The
+ * large-target blend against the ensemble: two three-fit candidates"): where
+ * the product deployed its blend of target-only and DRR, the equal mix of
+ * three fits instead (auto's own three, or target-only, a second target-only
+ * seed and DRR: one more fit), elsewhere the product's cell as served. The
+ * repeat decision is not run on the mix (a served result blends two fits
+ * only), so a row that differs from the product's is compared with the
+ * ensemble both with and without it. Time: the three fits'.
+ */
+static void
+run_thirds(view_run *v, const xd_dataset *ds, int k, int s, const xd_transfer_result *kept)
+{
+	static const int rows[2] = {M_RULE_THIRDS_AUTO, M_RULE_THIRDS_TO2};
+	static const int fm[2][3] = {{M_TO, M_ANNEAL_ALT, M_DRR_ALT}, {M_TO, M_TO_SEED2, M_DRR_ALT}};
+
+	for (int r = 0; r < 2; r++)
+	{
+		cell	   *c = &v->c[k][rows[r]][s];
+		const xd_transfer_result *fits[3] = {&kept[fm[r][0]], &kept[fm[r][1]], &kept[fm[r][2]]};
+		mean_of_fits mf = {3, fits, NULL, 0};
+		int64_t		tn,
+					tex;
+
+		*c = v->c[k][M_AUTO_PRODUCT][s];
+		if (c->chosen != M_AUTO_PRODUCT)
+			continue;
+		eval_test(ds, mean_of_fits_score, &mf, c, &tn, &tex);
+		c->seconds = c->epochs = 0;
+		for (int i = 0; i < 3; i++)
+		{
+			c->seconds += v->c[k][fm[r][i]][s].seconds;
+			c->epochs += v->c[k][fm[r][i]][s].epochs;
+		}
+		c->chosen = rows[r];
+		free(mf.tmp);
+	}
+}
+
+/*
  * --blend-rule on target k, seed s: auto's fits kept (to: target-only,
  * drr: auto's DRR candidate, searched by decay) with their validation terms
  * (n positives) and auto's choice in v->c[k][M_AUTO][s]. Every rule deploys
@@ -2013,7 +2031,10 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 			}
 			if (ensemble_mode)
+			{
 				run_ensemble(v, ds[k], k, s, kept);
+				run_thirds(v, ds[k], k, s, kept);
+			}
 			for (int mi = 0; mi < N_FITTED; mi++)
 				if (kept[mi].model)
 					xd_transfer_result_free(&kept[mi]);
@@ -2755,6 +2776,10 @@ ensemble_label(int m)
 			return "TO ensemble";
 		case M_TO_ENS_SERVED:
 			return "TO ensemble as served";
+		case M_RULE_THIRDS_AUTO:
+			return "thirds: auto's three fits";
+		case M_RULE_THIRDS_TO2:
+			return "thirds: TO, TO seed 2, DRR";
 		default:
 			return "target-only";
 	}
@@ -2805,7 +2830,10 @@ print_ensemble(const view_run *v)
 	static const int pairs[][2] = {
 		{M_AUTO_PRODUCT, M_TO}, {M_TO_SERVED, M_TO}, {M_TO_ENS, M_TO},
 		{M_TO_ENS_SERVED, M_TO}, {M_AUTO_PRODUCT, M_TO_SERVED},
-		{M_AUTO_PRODUCT, M_TO_ENS_SERVED}, {M_TO_ENS_SERVED, M_TO_SERVED}
+		{M_AUTO_PRODUCT, M_TO_ENS_SERVED}, {M_TO_ENS_SERVED, M_TO_SERVED},
+		{M_RULE_THIRDS_AUTO, M_TO_ENS_SERVED}, {M_RULE_THIRDS_AUTO, M_TO_ENS},
+		{M_RULE_THIRDS_AUTO, M_AUTO_PRODUCT}, {M_RULE_THIRDS_TO2, M_TO_ENS_SERVED},
+		{M_RULE_THIRDS_TO2, M_TO_ENS}, {M_RULE_THIRDS_TO2, M_AUTO_PRODUCT}
 	};
 	int			blended = 0;
 
@@ -2820,9 +2848,10 @@ print_ensemble(const view_run *v)
 	for (int k = 1; k <= v->n_targets; k++)
 		for (int s = 0; s < n_seeds; s++)
 			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
-	printf("  the product deployed the blend on %d of %d fits; time / target-only: the product %.2f, the ensemble %.2f\n",
+	printf("  the product deployed the blend on %d of %d fits (the thirds rows replace it there, without the repeat decision); time / target-only: the product %.2f, the ensemble %.2f, thirds of auto's fits %.2f, thirds with a second seed %.2f\n",
 		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO_PRODUCT, M_TO),
-		   time_ratio(v, M_TO_ENS, M_TO));
+		   time_ratio(v, M_TO_ENS, M_TO), time_ratio(v, M_RULE_THIRDS_AUTO, M_TO),
+		   time_ratio(v, M_RULE_THIRDS_TO2, M_TO));
 }
 
 /* a --blend-rule rule's label */

@@ -37,7 +37,9 @@
  * the two: the baseline with the product's budget where the product serves
  * its blend of target-only and DRR (two fits), so the control world's
  * check can tell transfer from an ensemble's own gain (docs/transfer.md,
- * "The control check against a same-budget ensemble").
+ * "The control check against a same-budget ensemble"). Two candidates for
+ * the large-target blend are measured against it (thirds_rows): the rule
+ * with its blend replaced by an equal mix of three fits.
  */
 #include <math.h>
 #include <stddef.h>
@@ -92,6 +94,11 @@ enum
 								 * seed) at a = XD_BLEND_A: two fits, the
 								 * product's blend's budget, no transfer */
 	M_TO_ENS_POP,				/* the same with the term as served */
+	M_THIRDS_AUTO,				/* M_AUTO_LARGE, its blend replaced by auto's three
+								 * fits (target-only, Anneal, DRR (patience 10)) a
+								 * third each: no new fit */
+	M_THIRDS_TO2,				/* the same with target-only, the ensemble's second
+								 * target-only fit and DRR (patience 10): one more */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -119,6 +126,8 @@ static const char *const method_label[N_METHODS] = {
 	"target-only + popularity in context among the lifted items (as served)",
 	"target-only ensemble: two target-only fits (seeds differ), a = 0.5",
 	"target-only ensemble + popularity in context among the lifted items (as served)",
+	"the large-target rule, its blend: auto's three fits a third each",
+	"the large-target rule, its blend: target-only, a second target-only and DRR a third each",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -394,6 +403,42 @@ served_pop(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result 
 	served_pop_row(w, k, s, ds, &ens, M_TO_ENS, M_TO_ENS_POP);
 }
 
+/*
+ * The large-target blend's candidates (docs/transfer.md, "The large-target
+ * blend against the ensemble: two three-fit candidates"): M_AUTO_LARGE where
+ * it keeps auto's pick, else the equal mix of three fits in place of its
+ * blend: auto's own (target-only, Anneal, DRR) or target-only, the
+ * ensemble's second fit and DRR. Without the term (a served result blends
+ * two fits only): compared with M_AUTO_LARGE and M_TO_ENS. Time: the
+ * rule's, plus the second fit's for M_THIRDS_TO2.
+ */
+static void
+thirds_rows(world_run *w, int k, int s, const xd_dataset *ds, const xd_transfer_result *to,
+			const xd_transfer_result *an, const xd_transfer_result *drr,
+			const xd_transfer_result *to2)
+{
+	const xd_transfer_result *fits[2][3] = {{to, an, drr}, {to, to2, drr}};
+	static const int rows[2] = {M_THIRDS_AUTO, M_THIRDS_TO2};
+
+	for (int r = 0; r < 2; r++)
+	{
+		cell	   *c = &w->c[k][rows[r]][s];
+		mean_of_fits mf = {3, fits[r], NULL, 0};
+
+		*c = w->c[k][M_AUTO_LARGE][s];
+		if (c->chosen != M_BLEND_HALF)
+			continue;
+		eval_test(ds, mean_of_fits_score, &mf, c);
+		c->chosen = rows[r];
+		if (rows[r] == M_THIRDS_TO2)
+		{
+			c->seconds += w->c[k][M_TO_ENS][s].seconds - w->c[k][M_TO][s].seconds;
+			c->epochs += w->c[k][M_TO_ENS][s].epochs - w->c[k][M_TO][s].epochs;
+		}
+		free(mf.tmp);
+	}
+}
+
 static void
 run_world(world_run *w)
 {
@@ -643,6 +688,7 @@ run_world(world_run *w)
 				bl.cap = 0;
 				eval_test(ds, blend_score, &bl, &w->c[k][M_TO_ENS][s]);
 				free(bl.tmp);
+				thirds_rows(w, k, s, ds, &keep_to[k][s], &keep_an, &keep_drr, &keep_to2);
 				served_pop(w, k, s, ds, &keep_to[k][s], &keep_an, &keep_drr, &keep_to2);
 				xd_transfer_result_free(&keep_to2);
 				xd_transfer_result_free(&keep_an);
@@ -1080,8 +1126,10 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 	 * check: the baseline with the product's budget)
 	 */
 	static const int rows[] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
-	M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP};
-	static const int base_of[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP};
+		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
+	M_THIRDS_AUTO, M_THIRDS_TO2};
+	static const int base_of[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP,
+	M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE};
 	const int	n_rows = (int) (sizeof(rows) / sizeof(rows[0]));
 	const world_run *ws[2] = {sh, ct};
 	int			worse = 0,
@@ -1242,9 +1290,10 @@ static int
 write_control_only(const char *dir, world_run *ct, double t0)
 {
 	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
-	M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP};
+		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
+	M_THIRDS_AUTO, M_THIRDS_TO2};
 	static const int verdict_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP,
-	M_TO_ENS_POP};
+	M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE};
 	char		path[512];
 	FILE	   *f;
 
