@@ -35,6 +35,19 @@
 #include "xdrec/hooks.h"
 #include "xdrec/status.h"
 
+/*
+ * An item and a count of it (its training rows, or the users it shares with
+ * another item), ordered by xd_item_count_cmp: count descending, then item
+ * ascending, so ties break the same way everywhere.
+ */
+typedef struct xd_item_count
+{
+	int32_t		count;
+	int32_t		item;
+} xd_item_count;
+
+int			xd_item_count_cmp(const void *a, const void *b);
+
 typedef enum xd_cold_method
 {
 	XD_COLD_CMML = 0,

@@ -164,24 +164,6 @@ xd_cold_cooc_blend(const float *cooc, const uint8_t *out, int n, float lambda, f
 
 /* ---------------------------------------------------------------- the table */
 
-/* a neighbour candidate: its users with s, its id */
-typedef struct xd_cooc_cand
-{
-	int32_t		both;
-	int32_t		item;
-} xd_cooc_cand;
-
-static int
-xd_cooc_cand_cmp(const void *a, const void *b)
-{
-	const xd_cooc_cand *x = a,
-			   *y = b;
-
-	if (x->both != y->both)
-		return x->both > y->both ? -1 : 1;
-	return (x->item > y->item) - (x->item < y->item);
-}
-
 /*
  * The counts of the table: per item s its users (users[s]) and per kept
  * neighbour j users(v, s) (both[s * w + j]), kept for the leave-out of the
@@ -203,7 +185,7 @@ xd_cooc_count(xd_cold *c, const xd_dataset *ds, xd_cooc_counts *k)
 	int64_t    *ioff = calloc((size_t) n + 1, sizeof(int64_t));
 	int32_t    *iusers = malloc(sizeof(int32_t) * (size_t) (uoff[ds->n_users] > 0 ? uoff[ds->n_users] : 1));
 	int32_t    *cnt = calloc((size_t) n, sizeof(int32_t));
-	xd_cooc_cand *cand = malloc(sizeof(xd_cooc_cand) * (size_t) n);
+	xd_item_count *cand = malloc(sizeof(xd_item_count) * (size_t) n);
 	xd_status	st = XD_OK;
 
 	k->users = calloc((size_t) n, sizeof(int32_t));
@@ -241,17 +223,17 @@ xd_cooc_count(xd_cold *c, const xd_dataset *ds, xd_cooc_counts *k)
 		}
 		for (int32_t i = 0; i < nc; i++)
 		{
-			cand[i].both = cnt[cand[i].item];
+			cand[i].count = cnt[cand[i].item];
 			cnt[cand[i].item] = 0;
 		}
-		qsort(cand, (size_t) nc, sizeof(xd_cooc_cand), xd_cooc_cand_cmp);
+		qsort(cand, (size_t) nc, sizeof(xd_item_count), xd_item_count_cmp);
 		for (int j = 0; j < w && j < nc; j++)
 		{
 			size_t		at = (size_t) s * w + j;
 
-			k->both[at] = cand[j].both;
+			k->both[at] = cand[j].count;
 			c->cooc_nbr->w[at] = (float) cand[j].item;
-			c->cooc_share->w[at] = (float) cand[j].both / (float) k->users[s];
+			c->cooc_share->w[at] = (float) cand[j].count / (float) k->users[s];
 		}
 	}
 done:

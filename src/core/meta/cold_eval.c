@@ -243,14 +243,7 @@ xd_ce_rank_floats(xd_ce *ce, int32_t v, bool rep, xd_cold_cell *cell)
 	return rank;
 }
 
-/* an item and its training rows, for the popularity bands */
-typedef struct xd_item_count
-{
-	int32_t		count;
-	int32_t		item;
-} xd_item_count;
-
-static int
+int
 xd_item_count_cmp(const void *a, const void *b)
 {
 	const xd_item_count *x = a,
