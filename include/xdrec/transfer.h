@@ -97,6 +97,8 @@ typedef struct xd_transfer_opts
 									 * fewer training rows starts its biases
 									 * at the damped means (baseline.h):
 									 * XD_DAMPED_INIT_ROWS; 0 = never */
+	bool		damped_init_transfer;	/* ... and so do Direct's, Anneal's
+										 * and DRR's (before pretraining) */
 	bool		auto_blend;		/* auto: keep DRR's fit beside target-only
 								 * where xd_auto_blends says (the result's
 								 * blend); false by default here (the

@@ -22,7 +22,10 @@
  * and with DM (2 s.e. over splits), and per target the mean difference with
  * TO and the targets better / worse than TO and than DM beyond 2 s.e.
  *
- * Usage: explicit_real [--splits lo hi] [--part lo hi]... data_dir view...
+ * --auto: instead, the product's default with the damped start and
+ * without (the rows of auto_label below), one FITA line per target and split.
+ *
+ * Usage: explicit_real [--auto] [--splits lo hi] [--part lo hi]... data_dir view...
  *   --splits: the splits fitted (default 0 6); --part: a range of them the
  *   summary is printed for too (the choice's splits and the confirmation's).
  */
@@ -33,6 +36,7 @@
 
 #include "xdrec/baseline.h"
 #include "xdrec/core.h"
+#include "xdrec/dist_encoder.h"
 #include "xdrec/metrics.h"
 #include "xdrec/train.h"
 #include "xdrec/transfer.h"
@@ -65,6 +69,29 @@ static const char *const row_label[N_ROWS] = {
 	"damped means (bias-only model)", "pick(TO, DM) at 0 s.e.", "pick(TO, DM) at 1 s.e.",
 	"pick(TOD, DM) at 0 s.e.", "pick(TOD, DM) at 1 s.e.", "shrink TO to DM (a on valid)",
 	"shrink TOD to DM (a on valid)"
+};
+
+/*
+ * --auto: the product's default as xdrec.adapt runs it (auto with
+ * auto_blend, from a source trained per split with its encoders), with the
+ * damped start (damped_init_rows XD_DAMPED_INIT_ROWS) and without (0: the
+ * product before), beside target-only both ways (xd_transfer's
+ * target-only) and the damped means. A target of XD_DAMPED_INIT_ROWS
+ * training rows or more fits the same both ways: copied, not refitted.
+ */
+enum
+{
+	A_TO0 = 0,
+	A_TO,
+	A_P0,
+	A_P,
+	A_DM,
+	N_AUTO_ROWS
+};
+static const char *const auto_label[N_AUTO_ROWS] = {
+	"target-only, biases from 0 (before)", "target-only (damped start below 1,000 rows)",
+	"the product's default before (auto, auto_blend)", "the product's default (damped start)",
+	"damped means (bias-only model)"
 };
 
 typedef struct cell
@@ -253,6 +280,91 @@ run_split(const xd_dataset *ds, int s, cell *c)
 	xd_model_free(dm);
 }
 
+/* one xd_transfer fit of method m on target ds, its test RMSE in c */
+static bool damped_all;			/* --all: the transfer candidates too */
+
+static void
+auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_dataset *ds,
+		 xd_transfer_method m, int64_t damped_rows, int s, cell *c)
+{
+	xd_transfer_opts o;
+	xd_transfer_result r;
+
+	xd_transfer_opts_default(&o);
+	o.damped_init_transfer = damped_all && damped_rows > 0;
+	o.method = m;
+	o.auto_blend = true;		/* as the product sets it */
+	o.damped_init_rows = damped_rows;
+	o.seed = 1000 + 17 * (uint64_t) s;	/* report_real's fit seed */
+	CHECK(xd_transfer(src->shared, enc, ds, &o, &r));
+	c->test = test_rmse(xd_transfer_score, &r, ds);
+	c->valid = r.best_metric;
+	c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
+	c->epochs = r.epochs;
+	c->a = r.blend ? -1.0f : (float) r.method;	/* -1: blended */
+	xd_transfer_result_free(&r);
+}
+
+static void
+run_auto_split(const real_view *rv, int s, target_cells *t)
+{
+	xd_config	cfg;
+	xd_transfer_opts so;
+	xd_transfer_result src;
+	xd_dist_encoder_opts eo;
+	xd_dist_encoder_report erep;
+	xd_dist_encoders *enc;
+
+	/* the source as report_real trains it: the product's defaults */
+	xd_config_defaults(&cfg);
+	cfg.m = rv->ds[0]->enc.schema.m;
+	cfg.m_I = rv->ds[0]->enc.schema.m_I;
+	cfg.m_H = rv->ds[0]->enc.schema.m_H;
+	cfg.m_A = rv->ds[0]->enc.schema.m_A;
+	cfg.feedback = XD_EXPLICIT;
+	xd_transfer_opts_default(&so);
+	CHECK(xd_transfer_train_source(&cfg, rv->ds[0], &so, &src));
+	xd_dist_encoder_opts_default(&eo);
+	CHECK(xd_dist_encoders_train(src.model, rv->ds[0], &eo, &enc, &erep));
+	for (int k = 1; k < rv->n_domains; k++)
+	{
+		const xd_dataset *ds = rv->ds[k];
+		cell	   *c[N_AUTO_ROWS];
+		bool		same = ds->n_split[XD_SPLIT_TRAIN] >= XD_DAMPED_INIT_ROWS;
+		xd_model   *dm;
+
+		for (int r = 0; r < N_AUTO_ROWS; r++)
+			c[r] = &t[k - 1].c[r][s];
+		snprintf(t[k - 1].name, sizeof(t[k - 1].name), "%s", rv->domain[k]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, 0, s, c[A_TO0]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, 0, s, c[A_P0]);
+		if (same)
+		{
+			*c[A_TO] = *c[A_TO0];
+			*c[A_P] = *c[A_P0];
+		}
+		else
+		{
+			auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, XD_DAMPED_INIT_ROWS, s, c[A_TO]);
+			auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, XD_DAMPED_INIT_ROWS, s, c[A_P]);
+		}
+		dm = bias_only_model(ds, 1, c[A_DM]);
+		xd_model_free(dm);
+		printf("FITA %s %s split %d train %lld: TO0 %.4f TO %.4f | product0 %.4f (%s) product %.4f (%s) | DM %.4f%s\n",
+			   rv->name, rv->domain[k], s, (long long) ds->n_split[XD_SPLIT_TRAIN],
+			   c[A_TO0]->test, c[A_TO]->test, c[A_P0]->test,
+			   c[A_P0]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P0]->a),
+			   c[A_P]->test,
+			   c[A_P]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P]->a),
+			   c[A_DM]->test, same ? " (1,000+ rows: the same fits)" : "");
+		for (int r = 0; r < N_AUTO_ROWS; r++)
+			c[r]->a = r == A_P || r == A_P0 ? (c[r]->a != (float) XD_TRANSFER_TARGET_ONLY) : 0.0f;
+		fflush(stdout);
+	}
+	xd_dist_encoders_free(enc);
+	xd_transfer_result_free(&src);
+}
+
 /* mean and standard error of x[lo, hi) */
 static void
 mean_se(const double *x, int lo, int hi, double *mu, double *se)
@@ -270,12 +382,17 @@ mean_se(const double *x, int lo, int hi, double *mu, double *se)
 }
 
 static void
-summary(const char *view, target_cells *t, int n_t, int lo, int hi)
+summary(const char *view, target_cells *t, int n_t, int lo, int hi, bool auto_rows)
 {
+	const char *const *label = auto_rows ? auto_label : row_label;
+	int			n_rows = auto_rows ? N_AUTO_ROWS : N_ROWS;
+	int			R_BASE = auto_rows ? A_TO0 : R_TO;
+	int			R_HEUR = auto_rows ? A_DM : R_DM;
+
 	printf("\n== %s, splits %d-%d (%d): summed RMSE over %d targets; vs TO and vs DM: paired "
 		   "difference of the sums (2 s.e.), + is better; b/w: targets better / worse "
 		   "beyond 2 s.e.\n", view, lo, hi - 1, hi - lo, n_t);
-	for (int r = 0; r < N_ROWS; r++)
+	for (int r = 0; r < n_rows; r++)
 	{
 		double		sum[MAX_SPLITS],
 					d_to[MAX_SPLITS],
@@ -298,8 +415,8 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi)
 			for (int k = 0; k < n_t; k++)
 			{
 				sum[s] += t[k].c[r][s].test;
-				d_to[s] += t[k].c[R_TO][s].test - t[k].c[r][s].test;
-				d_dm[s] += t[k].c[R_DM][s].test - t[k].c[r][s].test;
+				d_to[s] += t[k].c[R_BASE][s].test - t[k].c[r][s].test;
+				d_dm[s] += t[k].c[R_HEUR][s].test - t[k].c[r][s].test;
 				share += t[k].c[r][s].a / (double) (n_t * (hi - lo));
 			}
 		}
@@ -310,8 +427,8 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi)
 
 			for (int s = lo; s < hi; s++)
 			{
-				x[s] = t[k].c[R_TO][s].test - t[k].c[r][s].test;
-				y[s] = t[k].c[R_DM][s].test - t[k].c[r][s].test;
+				x[s] = t[k].c[R_BASE][s].test - t[k].c[r][s].test;
+				y[s] = t[k].c[R_HEUR][s].test - t[k].c[r][s].test;
 			}
 			mean_se(x, lo, hi, &mu, &se);
 			b_to += mu > 2 * se;
@@ -324,14 +441,17 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi)
 		mean_se(d_to, lo, hi, &m_to, &se_to);
 		mean_se(d_dm, lo, hi, &m_dm, &se_dm);
 		printf("%-42s sum %.4f | vs TO %+.4f (%.4f) %+.2f%% b/w %d/%d | vs DM %+.4f (%.4f) "
-			   "b/w %d/%d | mean a/pick %.2f\n", row_label[r], mu, m_to, 2 * se_to,
+			   "b/w %d/%d | mean a/pick %.2f\n", label[r], mu, m_to, 2 * se_to,
 			   100.0 * m_to / (mu + m_to), b_to, w_to, m_dm, 2 * se_dm, b_dm, w_dm, share);
 	}
-	printf("per target, mean RMSE of TO / TOD / DM / pick(TOD,DM,1) / shrink(TOD):\n");
+	printf(auto_rows ? "per target, mean RMSE of TO0 / TO / product0 / product / DM:\n" :
+		   "per target, mean RMSE of TO / TOD / DM / pick(TOD,DM,1) / shrink(TOD):\n");
 	for (int k = 0; k < n_t; k++)
 	{
 		double		m[5] = {0};
-		const int	rr[5] = {R_TO, R_TOD, R_DM, R_PICK_TOD1, R_SHRINK_TOD};
+		const int	rr_fit[5] = {R_TO, R_TOD, R_DM, R_PICK_TOD1, R_SHRINK_TOD};
+		const int	rr_auto[5] = {A_TO0, A_TO, A_P0, A_P, A_DM};
+		const int  *rr = auto_rows ? rr_auto : rr_fit;
 
 		for (int i = 0; i < 5; i++)
 			for (int s = lo; s < hi; s++)
@@ -349,9 +469,17 @@ main(int argc, char **argv)
 				n_parts = 0,
 				part[MAX_PARTS][2],
 				i = 1;
+	bool		auto_mode = false;
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 3)
 	{
+		if (strcmp(argv[i], "--auto") == 0 || strcmp(argv[i], "--all") == 0)
+		{
+			auto_mode = true;
+			damped_all = damped_all || strcmp(argv[i], "--all") == 0;
+			i -= 2;
+			continue;
+		}
 		if (i + 2 >= argc)
 			break;
 		if (strcmp(argv[i], "--splits") == 0)
@@ -370,7 +498,7 @@ main(int argc, char **argv)
 	}
 	if (argc - i < 2 || lo < 0 || hi > MAX_SPLITS || hi - lo < 2)
 	{
-		fprintf(stderr, "usage: explicit_real [--splits lo hi] [--part lo hi]... data_dir view...\n");
+		fprintf(stderr, "usage: explicit_real [--auto] [--splits lo hi] [--part lo hi]... data_dir view...\n");
 		return 2;
 	}
 	for (int v = i + 1; v < argc; v++)
@@ -395,7 +523,9 @@ main(int argc, char **argv)
 			}
 			snprintf(name, sizeof(name), "%s", rv.name);
 			n_t = rv.n_domains - 1;
-			for (int k = 1; k < rv.n_domains; k++)
+			if (auto_mode)
+				run_auto_split(&rv, s, t);
+			for (int k = 1; k < rv.n_domains && !auto_mode; k++)
 			{
 				target_cells *tk = &t[k - 1];
 				cell		c[N_ROWS];
@@ -421,10 +551,10 @@ main(int argc, char **argv)
 				free(rv.user_src[k]);
 			}
 		}
-		summary(name, t, n_t, lo, hi);
+		summary(name, t, n_t, lo, hi, auto_mode);
 		for (int p = 0; p < n_parts; p++)
 			if (part[p][0] >= lo && part[p][1] <= hi && part[p][1] - part[p][0] >= 2)
-				summary(name, t, n_t, part[p][0], part[p][1]);
+				summary(name, t, n_t, part[p][0], part[p][1], auto_mode);
 		free(t);
 	}
 	return 0;

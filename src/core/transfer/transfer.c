@@ -242,6 +242,9 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 			sh = NULL;			/* the model freed it */
 			goto fail;
 		}
+		if (o->damped_init_transfer &&
+			(st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+			goto fail;
 		xd_train_opts_for(&to, o, eta0, 0x707265ULL);
 		to.max_epochs = o->pretrain_epochs;
 		to.fixed_epochs = true; /* exactly pretrain_epochs, no validation */
@@ -260,6 +263,9 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_shared_init(sh, &rng);
 		xd_shared_free(sh);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
+		if (o->damped_init_transfer &&
+			(st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+			goto fail;
 	}
 	/* shared users start where the source left them, in the modules' basis */
 	if (o->user_source && o->source_domain && o->source_domain->d == dom->d)
