@@ -65,13 +65,15 @@ xd_status	xd_domain_set_damped_means(xd_domain *dom, const xd_dataset *ds, doubl
 /*
  * Explicit fits on fewer training rows than this start their biases at the
  * damped means (XD_DAMPING) instead of s_u = s_v = 0: every fit of a fresh
- * model, target-only's in xdrec.adapt and auto, and xdrec.train's. Chosen on
- * InCarMusic's and TripAdvisor's ratings splits 42-5, confirmed on 6-19 and
- * on STS (docs/transfer.md, "Small explicit targets against the damped
- * means"): target-only gains 5.1% RMSE on InCarMusic's summed targets
- * (86-298 rows) and 6.9% on STS's (436-582 rows), where it then matches the
- * damped means; on TripAdvisor's markets (1,228-3,163 rows) it would lose
- * 3.2%, each market worse beyond noise, so they start from 0.
+ * domain, xdrec.train's and every method's in xdrec.adapt (target-only's,
+ * and Direct's, Anneal's and DRR's before their pretraining). Chosen on
+ * InCarMusic's splits 42-5, confirmed on 6-19 and on STS (docs/transfer.md,
+ * "Small explicit targets against the damped means"): target-only gains
+ * 5.1% RMSE on InCarMusic's summed targets (86-298 rows, 20 splits) and
+ * 6.8% on STS's (436-582 rows), where it then ties the damped means; the
+ * default (auto) gains 1.8% and 6%, within noise on InCarMusic. On
+ * TripAdvisor's markets (1,228-3,163 rows) target-only would lose 3.2%,
+ * every market worse beyond noise, so they start from 0.
  */
 #define XD_DAMPED_INIT_ROWS 1000
 

@@ -281,8 +281,6 @@ run_split(const xd_dataset *ds, int s, cell *c)
 }
 
 /* one xd_transfer fit of method m on target ds, its test RMSE in c */
-static bool damped_all;			/* --all: the transfer candidates too */
-
 static void
 auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_dataset *ds,
 		 xd_transfer_method m, int64_t damped_rows, int s, cell *c)
@@ -291,7 +289,6 @@ auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_da
 	xd_transfer_result r;
 
 	xd_transfer_opts_default(&o);
-	o.damped_init_transfer = damped_all && damped_rows > 0;
 	o.method = m;
 	o.auto_blend = true;		/* as the product sets it */
 	o.damped_init_rows = damped_rows;
@@ -473,10 +470,9 @@ main(int argc, char **argv)
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 3)
 	{
-		if (strcmp(argv[i], "--auto") == 0 || strcmp(argv[i], "--all") == 0)
+		if (strcmp(argv[i], "--auto") == 0)
 		{
 			auto_mode = true;
-			damped_all = damped_all || strcmp(argv[i], "--all") == 0;
 			i -= 2;
 			continue;
 		}

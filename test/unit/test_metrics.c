@@ -863,7 +863,8 @@ XD_TEST(damped_means_by_hand)
 	/*
 	 * target-only (xd_transfer_train_source runs its path) starts there
 	 * below o.damped_init_rows, from 0 with 0; a rate of 1e-9 keeps the
-	 * fit's one epoch from moving them
+	 * fit's one epoch from moving them. So does every transfer method's
+	 * domain: Direct without pretraining is its start
 	 */
 	for (int on = 0; on < 2; on++)
 	{
@@ -881,6 +882,17 @@ XD_TEST(damped_means_by_hand)
 		XD_CHECK_NEAR(tr.domain->s_v->w[1], on ? -2.5 / 7 : 0.0, 1e-5);
 		XD_CHECK_NEAR(tr.domain->s_u->w[2], on ? (1 - 3.25 + 2.5 / 7) / 6 : 0.0, 1e-5);
 		XD_CHECK_NEAR(tr.domain->s->w[0], 3.25, 1e-5);
+		/* Direct without pretraining keeps its domain's start: the same */
+		{
+			xd_transfer_result dr;
+
+			to.method = XD_TRANSFER_DIRECT;
+			to.pretrain_epochs = 0;
+			XD_REQUIRE(xd_transfer(tr.shared, NULL, ds, &to, &dr) == XD_OK);
+			XD_CHECK_NEAR(dr.domain->s_v->w[1], on ? -2.5 / 7 : 0.0, 1e-6);
+			XD_CHECK_NEAR(dr.domain->s_u->w[2], on ? (1 - 3.25 + 2.5 / 7) / 6 : 0.0, 1e-6);
+			xd_transfer_result_free(&dr);
+		}
 		xd_transfer_result_free(&tr);
 		to.damped_init_rows = -1;
 		XD_CHECK(xd_transfer_train_source(&cfg, ds, &to, &tr) == XD_EINVAL);

@@ -242,8 +242,8 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 			sh = NULL;			/* the model freed it */
 			goto fail;
 		}
-		if (o->damped_init_transfer &&
-			(st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+		/* a small explicit target: its biases from the damped means */
+		if ((st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
 			goto fail;
 		xd_train_opts_for(&to, o, eta0, 0x707265ULL);
 		to.max_epochs = o->pretrain_epochs;
@@ -263,8 +263,7 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_shared_init(sh, &rng);
 		xd_shared_free(sh);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
-		if (o->damped_init_transfer &&
-			(st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+		if ((st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
 			goto fail;
 	}
 	/* shared users start where the source left them, in the modules' basis */
