@@ -76,8 +76,11 @@ static const char *const row_label[N_ROWS] = {
  * auto_blend, from a source trained per split with its encoders), with the
  * damped start (damped_init_rows XD_DAMPED_INIT_ROWS) and without (0: the
  * product before), beside target-only both ways (xd_transfer's
- * target-only) and the damped means. A target of XD_DAMPED_INIT_ROWS
- * training rows or more fits the same both ways: copied, not refitted.
+ * target-only) and the damped means, and the default with the damped
+ * start and auto_small_rows 0 (auto's margin 2 and the large-target blend
+ * of target-only and DRR on every target: a candidate, not the default).
+ * A target of XD_DAMPED_INIT_ROWS training rows or more fits the same
+ * every way: copied, not refitted.
  */
 enum
 {
@@ -85,13 +88,14 @@ enum
 	A_TO,
 	A_P0,
 	A_P,
+	A_PM,
 	A_DM,
 	N_AUTO_ROWS
 };
 static const char *const auto_label[N_AUTO_ROWS] = {
 	"target-only, biases from 0 (before)", "target-only (damped start below 1,000 rows)",
 	"the product's default before (auto, auto_blend)", "the product's default (damped start)",
-	"damped means (bias-only model)"
+	"the same, auto_small_rows 0 (margin 2, blend: all sizes)", "damped means (bias-only model)"
 };
 
 typedef struct cell
@@ -283,12 +287,14 @@ run_split(const xd_dataset *ds, int s, cell *c)
 /* one xd_transfer fit of method m on target ds, its test RMSE in c */
 static void
 auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_dataset *ds,
-		 xd_transfer_method m, int64_t damped_rows, int s, cell *c)
+		 xd_transfer_method m, int64_t damped_rows, bool margin_everywhere, int s, cell *c)
 {
 	xd_transfer_opts o;
 	xd_transfer_result r;
 
 	xd_transfer_opts_default(&o);
+	if (margin_everywhere)
+		o.auto_small_rows = 0;
 	o.method = m;
 	o.auto_blend = true;		/* as the product sets it */
 	o.damped_init_rows = damped_rows;
@@ -333,29 +339,33 @@ run_auto_split(const real_view *rv, int s, target_cells *t)
 		for (int r = 0; r < N_AUTO_ROWS; r++)
 			c[r] = &t[k - 1].c[r][s];
 		snprintf(t[k - 1].name, sizeof(t[k - 1].name), "%s", rv->domain[k]);
-		auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, 0, s, c[A_TO0]);
-		auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, 0, s, c[A_P0]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, 0, false, s, c[A_TO0]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, 0, false, s, c[A_P0]);
 		if (same)
 		{
 			*c[A_TO] = *c[A_TO0];
-			*c[A_P] = *c[A_P0];
+			*c[A_P] = *c[A_PM] = *c[A_P0];
 		}
 		else
 		{
-			auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, XD_DAMPED_INIT_ROWS, s, c[A_TO]);
-			auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, XD_DAMPED_INIT_ROWS, s, c[A_P]);
+			auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, XD_DAMPED_INIT_ROWS, false, s, c[A_TO]);
+			auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, XD_DAMPED_INIT_ROWS, false, s, c[A_P]);
+			auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, XD_DAMPED_INIT_ROWS, true, s, c[A_PM]);
 		}
 		dm = bias_only_model(ds, 1, c[A_DM]);
 		xd_model_free(dm);
-		printf("FITA %s %s split %d train %lld: TO0 %.4f TO %.4f | product0 %.4f (%s) product %.4f (%s) | DM %.4f%s\n",
+		printf("FITA %s %s split %d train %lld: TO0 %.4f TO %.4f | product0 %.4f (%s) product %.4f (%s) | DM %.4f | margin2 %.4f (%s)%s\n",
 			   rv->name, rv->domain[k], s, (long long) ds->n_split[XD_SPLIT_TRAIN],
 			   c[A_TO0]->test, c[A_TO]->test, c[A_P0]->test,
 			   c[A_P0]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P0]->a),
 			   c[A_P]->test,
 			   c[A_P]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P]->a),
-			   c[A_DM]->test, same ? " (1,000+ rows: the same fits)" : "");
+			   c[A_DM]->test, c[A_PM]->test,
+			   c[A_PM]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_PM]->a),
+			   same ? " (1,000+ rows: the same fits)" : "");
 		for (int r = 0; r < N_AUTO_ROWS; r++)
-			c[r]->a = r == A_P || r == A_P0 ? (c[r]->a != (float) XD_TRANSFER_TARGET_ONLY) : 0.0f;
+			c[r]->a = r == A_P || r == A_P0 || r == A_PM ?
+				(c[r]->a != (float) XD_TRANSFER_TARGET_ONLY) : 0.0f;
 		fflush(stdout);
 	}
 	xd_dist_encoders_free(enc);
