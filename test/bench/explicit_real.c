@@ -10,6 +10,7 @@
  *         (xd_domain_set_damped_means);
  *   DM    the damped means alone, a bias-only model (every shared tensor
  *         and embedding 0: r^ = s + s_u + s_v);
+ *   TO30  TO with early stopping's patience 30 (the default's 10);
  * and, from those fits, rules that choose on validation:
  *   pick(X, DM) at k s.e.   DM where its validation MSE beats X's by more
  *                           than k paired standard errors (xd_auto_choose);
@@ -62,13 +63,14 @@ enum
 	R_PICK_TOD1,
 	R_SHRINK_TO,
 	R_SHRINK_TOD,
+	R_TO_P30,
 	N_ROWS
 };
 static const char *const row_label[N_ROWS] = {
 	"target-only (the product)", "target-only, biases at the damped means",
 	"damped means (bias-only model)", "pick(TO, DM) at 0 s.e.", "pick(TO, DM) at 1 s.e.",
 	"pick(TOD, DM) at 0 s.e.", "pick(TOD, DM) at 1 s.e.", "shrink TO to DM (a on valid)",
-	"shrink TOD to DM (a on valid)"
+	"shrink TOD to DM (a on valid)", "target-only, biases from 0, patience 30"
 };
 
 /*
@@ -145,9 +147,12 @@ config_of(const xd_dataset *ds, uint64_t seed, xd_config *cfg)
 	cfg->seed = seed;
 }
 
-/* a fresh default model on ds, fitted as xdrec.train fits it; damped: TOD */
+/*
+ * a fresh default model on ds, fitted as xdrec.train fits it; damped: TOD;
+ * patience > 0: early stopping's patience instead of the default's
+ */
 static xd_model *
-fit_model(const xd_dataset *ds, uint64_t seed, bool damped, cell *c)
+fit_model(const xd_dataset *ds, uint64_t seed, bool damped, int patience, cell *c)
 {
 	xd_config	cfg;
 	xd_model   *model;
@@ -162,6 +167,8 @@ fit_model(const xd_dataset *ds, uint64_t seed, bool damped, cell *c)
 	if (damped)
 		CHECK(xd_domain_set_damped_means(model->domain, ds, XD_DAMPING));
 	xd_train_opts_default(&o, &cfg);
+	if (patience > 0)
+		o.patience = patience;
 	CHECK(xd_train_search(model, ds, &o, XD_LR_SEARCH_DEFAULT, &res, &search));
 	c->lr = search.lr[search.chosen];
 	c->epochs = search.epochs[search.chosen];
@@ -224,8 +231,9 @@ static void
 run_split(const xd_dataset *ds, int s, cell *c)
 {
 	uint64_t	seed = 1000 + 17 * (uint64_t) s;
-	xd_model   *to = fit_model(ds, seed, false, &c[R_TO]);
-	xd_model   *tod = fit_model(ds, seed, true, &c[R_TOD]);
+	xd_model   *to = fit_model(ds, seed, false, 0, &c[R_TO]);
+	xd_model   *tod = fit_model(ds, seed, true, 0, &c[R_TOD]);
+	xd_model   *p30 = fit_model(ds, seed, false, 30, &c[R_TO_P30]);
 	xd_model   *dm = bias_only_model(ds, seed, &c[R_DM]);
 	xd_model   *fits[2] = {to, tod};
 	int64_t		n;
@@ -281,6 +289,7 @@ run_split(const xd_dataset *ds, int s, cell *c)
 	free(e_dm);
 	xd_model_free(to);
 	xd_model_free(tod);
+	xd_model_free(p30);
 	xd_model_free(dm);
 }
 
@@ -534,7 +543,7 @@ main(int argc, char **argv)
 			for (int k = 1; k < rv.n_domains && !auto_mode; k++)
 			{
 				target_cells *tk = &t[k - 1];
-				cell		c[N_ROWS];
+				cell		c[N_ROWS] = {0};
 
 				snprintf(tk->name, sizeof(tk->name), "%s", rv.domain[k]);
 				run_split(rv.ds[k], s, c);
