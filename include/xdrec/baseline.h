@@ -70,8 +70,9 @@ xd_status	xd_domain_set_damped_means(xd_domain *dom, const xd_dataset *ds, doubl
  * InCarMusic's splits 42-5, confirmed on 6-19 and on STS (docs/transfer.md,
  * "Small explicit targets against the damped means"): target-only gains
  * 5.1% RMSE on InCarMusic's summed targets (86-298 rows, 20 splits) and
- * 6.8% on STS's (436-582 rows), where it then ties the damped means; the
- * default (auto) gains 1.8% and 6%, within noise on InCarMusic. On
+ * 6.9% on STS's (436-582 rows), where it then ties the damped means; the
+ * default (auto) gains 1.8% and 5.7% over the default before, within noise
+ * on InCarMusic. On
  * TripAdvisor's markets (1,228-3,163 rows) target-only would lose 3.2%,
  * every market worse beyond noise, so they start from 0.
  */
