@@ -342,8 +342,9 @@ xd_status	xd_shared_clone(const xd_shared *src, xd_shared **out);
 
 /*
  * Domain state: allocate (zeroed), then initialise (embeddings N(0, 0.1^2),
- * s_u = s_v = 0, s = mean_rating, the repeat term's w_R = b_R = 0). Free
- * accepts NULL.
+ * s_u = s_v = 0, s = mean_rating, the repeat term's w_R = b_R = 0; a small
+ * explicit domain's fits then start the biases at the damped means:
+ * baseline.h, xd_domain_damped_init). Free accepts NULL.
  */
 xd_status	xd_domain_new(const xd_config *cfg, int n_users, int n_items,
 						  xd_domain **out);

@@ -93,6 +93,11 @@ typedef struct xd_transfer_opts
 	int64_t		auto_small_rows;	/* auto: a target with fewer training rows
 									 * keeps the best on validation (margin
 									 * 0): XD_AUTO_SMALL_ROWS; 0 = never */
+	int64_t		damped_init_rows;	/* every method's T domain on an explicit
+									 * target of fewer training rows starts
+									 * its biases at the damped means
+									 * (baseline.h; before pretraining):
+									 * XD_DAMPED_INIT_ROWS; 0 = never */
 	bool		auto_blend;		/* auto: keep DRR's fit beside target-only
 								 * where xd_auto_blends says (the result's
 								 * blend); false by default here (the

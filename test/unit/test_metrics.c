@@ -11,6 +11,7 @@
 #include "xdrec/metrics.h"
 #include "xdrec/rng.h"
 #include "xdrec/train.h"
+#include "xdrec/transfer.h"
 
 /*
  * Schema: c_I = code (categorical, n_items + 1 slots) ; c_H = spend (user) ;
@@ -771,4 +772,143 @@ XD_TEST(dataset_split_by_order_then_hold_out)
 		xd_dataset_free(ds);
 	}
 	xd_dataset_free(plain);
+}
+
+/*
+ * The damped means by hand (baseline.h), damping 1, on the training rows
+ * (user, item, rating) (0,0,5) (0,1,3) (1,0,4) (2,1,1); user 3 and item 2
+ * only in the later splits. mu = 3.25; item 0: (1.75 + 0.75) / 3 = 5/6,
+ * item 1: -5/6; user 0: ((5 - mu - 5/6) + (3 - mu + 5/6)) / 3 = 0.5,
+ * user 1: (4 - mu - 5/6) / 2 = -1/24, user 2: (1 - mu + 5/6) / 2 = -17/24;
+ * no training row: 0. Then xd_domain_damped_init's gate, and a model whose
+ * every other tensor is 0 scores mu + b_u + b_v.
+ */
+XD_TEST(damped_means_by_hand)
+{
+	xd_dataset *shape = metrics_dataset(10, 10, 2, 1);
+	xd_dataset *ds = NULL;
+	xd_dataset *implicit = metrics_dataset(10, 10, 2, 0);
+	static const int32_t rows[6][2] = {{0, 0}, {0, 1}, {1, 0}, {2, 1}, {3, 2}, {0, 2}};
+	static const float rating[6] = {5, 3, 4, 1, 2, 4};
+	const double want_u[4] = {0.5, -1.0 / 24, -17.0 / 24, 0.0};
+	const double want_v[3] = {5.0 / 6, -5.0 / 6, 0.0};
+	float		uo[4],
+				vo[3];
+	double		mu;
+	xd_config	cfg;
+	xd_rng		rng;
+	xd_model   *model = NULL;
+	bool		applied = true;
+
+	XD_REQUIRE(shape && implicit);
+	XD_REQUIRE(xd_dataset_create(&shape->enc.schema, 4, 3, 1, 0, &ds) == XD_OK);
+	for (int r = 0; r < 6; r++)
+		XD_REQUIRE(xd_dataset_append(ds, rows[r][0], rows[r][1], rating[r], shape->num,
+									 shape->codes) == XD_OK);
+	xd_dataset_split_by_order(ds, 4, 5);
+	XD_REQUIRE(xd_dataset_finalize(ds, 3) == XD_OK);
+	XD_REQUIRE(xd_damped_means(ds, 1.0, &mu, uo, vo) == XD_OK);
+	XD_CHECK_NEAR(mu, 3.25, 1e-12);
+	for (int u = 0; u < 4; u++)
+		XD_CHECK_NEAR(uo[u], want_u[u], 1e-6);
+	for (int v = 0; v < 3; v++)
+		XD_CHECK_NEAR(vo[v], want_v[v], 1e-6);
+	/* a damping of 0 is the plain means: item 0's offset 1.25 */
+	XD_REQUIRE(xd_damped_means(ds, 0.0, &mu, uo, vo) == XD_OK);
+	XD_CHECK_NEAR(vo[0], 1.25, 1e-6);
+	XD_CHECK(xd_damped_means(ds, -1.0, &mu, uo, vo) == XD_EINVAL);
+	XD_CHECK(xd_damped_means(implicit, 1.0, &mu, uo, vo) == XD_EINVAL);
+
+	/* the gate: 4 training rows apply below 5, not below 4 nor at 0 */
+	xd_config_defaults(&cfg);
+	cfg.m = ds->enc.schema.m;
+	cfg.m_I = ds->enc.schema.m_I;
+	cfg.m_H = ds->enc.schema.m_H;
+	cfg.m_A = ds->enc.schema.m_A;
+	cfg.feedback = XD_EXPLICIT;
+	xd_rng_seed(&rng, 5);
+	XD_REQUIRE(xd_model_create(&cfg, 4, 3, 3.25f, &rng, &model) == XD_OK);
+	XD_REQUIRE(xd_domain_damped_init(model->domain, ds, 4, &applied) == XD_OK);
+	XD_CHECK(!applied && model->domain->s_u->w[0] == 0.0f && model->domain->s_v->w[0] == 0.0f);
+	XD_REQUIRE(xd_domain_damped_init(model->domain, ds, 0, &applied) == XD_OK);
+	XD_CHECK(!applied && model->domain->s_u->w[0] == 0.0f);
+	XD_REQUIRE(xd_domain_damped_init(model->domain, ds, 5, &applied) == XD_OK);
+	XD_CHECK(applied);
+	/* XD_DAMPING's offsets: item 1 -2.5 / 7, user 2 (1 - 3.25 + 2.5 / 7) / 6 */
+	XD_CHECK_NEAR(model->domain->s->w[0], 3.25, 1e-6);
+	XD_CHECK_NEAR(model->domain->s_v->w[1], -2.5 / 7, 1e-6);
+	XD_CHECK_NEAR(model->domain->s_u->w[2], (1 - 3.25 + 2.5 / 7) / 6, 1e-6);
+	{
+		xd_param  **params;
+		int			n;
+		float		c[64] = {0},
+					score;
+		int32_t		u = 2,
+					v = 1;
+		xd_batch	b = {0};
+
+		XD_REQUIRE(cfg.m <= 64);
+		xd_model_params(model, &params, &n);
+		for (int i = 0; i < n; i++)
+			if (params[i]->group != XD_GROUP_DOMAIN || strncmp(params[i]->name, "bias.", 5) != 0)
+				memset(params[i]->w, 0, sizeof(float) * (size_t) params[i]->rows * params[i]->cols);
+		b.n = b.n_pos = 1;
+		b.m = cfg.m;
+		b.users = &u;
+		b.items = &v;
+		b.c = c;
+		XD_REQUIRE(xd_model_score(model, &b, &score) == XD_OK);
+		XD_CHECK_NEAR(score, 3.25 + (1 - 3.25 + 2.5 / 7) / 6 - 2.5 / 7, 1e-5);
+	}
+	/*
+	 * target-only (xd_transfer_train_source runs its path) starts there
+	 * below o.damped_init_rows, from 0 with 0; a rate of 1e-9 keeps the
+	 * fit's one epoch from moving them. So does every transfer method's
+	 * domain: Direct without pretraining is its start
+	 */
+	for (int on = 0; on < 2; on++)
+	{
+		xd_transfer_opts to;
+		xd_transfer_result tr;
+
+		xd_transfer_opts_default(&to);
+		XD_CHECK(to.damped_init_rows == XD_DAMPED_INIT_ROWS);
+		to.damped_init_rows = on ? XD_DAMPED_INIT_ROWS : 0;
+		to.lr = 1e-9f;
+		to.lr_search = 1;
+		to.max_epochs = 1;
+		cfg.feedback = XD_EXPLICIT;
+		XD_REQUIRE(xd_transfer_train_source(&cfg, ds, &to, &tr) == XD_OK);
+		XD_CHECK_NEAR(tr.domain->s_v->w[1], on ? -2.5 / 7 : 0.0, 1e-5);
+		XD_CHECK_NEAR(tr.domain->s_u->w[2], on ? (1 - 3.25 + 2.5 / 7) / 6 : 0.0, 1e-5);
+		XD_CHECK_NEAR(tr.domain->s->w[0], 3.25, 1e-5);
+		/* Direct without pretraining keeps its domain's start: the same */
+		{
+			xd_transfer_result dr;
+
+			to.method = XD_TRANSFER_DIRECT;
+			to.pretrain_epochs = 0;
+			XD_REQUIRE(xd_transfer(tr.shared, NULL, ds, &to, &dr) == XD_OK);
+			XD_CHECK_NEAR(dr.domain->s_v->w[1], on ? -2.5 / 7 : 0.0, 1e-6);
+			XD_CHECK_NEAR(dr.domain->s_u->w[2], on ? (1 - 3.25 + 2.5 / 7) / 6 : 0.0, 1e-6);
+			xd_transfer_result_free(&dr);
+		}
+		xd_transfer_result_free(&tr);
+		to.damped_init_rows = -1;
+		XD_CHECK(xd_transfer_train_source(&cfg, ds, &to, &tr) == XD_EINVAL);
+		xd_transfer_result_free(&tr);
+	}
+	/* an implicit domain has no biases to set */
+	{
+		xd_model   *im = NULL;
+
+		cfg.feedback = XD_IMPLICIT;
+		XD_REQUIRE(xd_model_create(&cfg, 10, 10, 0.0f, &rng, &im) == XD_OK);
+		XD_CHECK(xd_domain_damped_init(im->domain, implicit, 1000, &applied) == XD_OK && !applied);
+		xd_model_free(im);
+	}
+	xd_model_free(model);
+	xd_dataset_free(ds);
+	xd_dataset_free(shape);
+	xd_dataset_free(implicit);
 }

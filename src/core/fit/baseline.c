@@ -191,3 +191,79 @@ xd_popularity_score(void *arg, const xd_batch *b, float *scores)
 	}
 	return XD_OK;
 }
+
+xd_status
+xd_damped_means(const xd_dataset *ds, double damping, double *mu, float *user_off,
+				float *item_off)
+{
+	int64_t		n;
+	const int64_t *rows;
+	double		sum = 0.0,
+			   *acc,
+			   *cnt;
+	int32_t		n_acc;
+
+	if (!ds->finalized || !ds->has_ratings || !(damping >= 0.0))
+		return XD_EINVAL;
+	n = ds->n_split[XD_SPLIT_TRAIN];
+	rows = ds->split_rows[XD_SPLIT_TRAIN];
+	n_acc = ds->n_users > ds->n_items ? ds->n_users : ds->n_items;
+	acc = calloc((size_t) (n_acc > 0 ? n_acc : 1), sizeof(double));
+	cnt = calloc((size_t) (n_acc > 0 ? n_acc : 1), sizeof(double));
+	if (!acc || !cnt)
+	{
+		free(acc);
+		free(cnt);
+		return XD_ENOMEM;
+	}
+	for (int64_t i = 0; i < n; i++)
+		sum += ds->ratings[rows[i]];
+	*mu = n > 0 ? sum / (double) n : 0.0;
+	/* the items' offsets first, then the users' on top of them */
+	for (int64_t i = 0; i < n; i++)
+	{
+		acc[ds->items[rows[i]]] += ds->ratings[rows[i]] - *mu;
+		cnt[ds->items[rows[i]]] += 1.0;
+	}
+	for (int32_t v = 0; v < ds->n_items; v++)
+		item_off[v] = cnt[v] + damping > 0.0 ? (float) (acc[v] / (cnt[v] + damping)) : 0.0f;
+	memset(acc, 0, sizeof(double) * (size_t) n_acc);
+	memset(cnt, 0, sizeof(double) * (size_t) n_acc);
+	for (int64_t i = 0; i < n; i++)
+	{
+		acc[ds->users[rows[i]]] += ds->ratings[rows[i]] - *mu - item_off[ds->items[rows[i]]];
+		cnt[ds->users[rows[i]]] += 1.0;
+	}
+	for (int32_t u = 0; u < ds->n_users; u++)
+		user_off[u] = cnt[u] + damping > 0.0 ? (float) (acc[u] / (cnt[u] + damping)) : 0.0f;
+	free(acc);
+	free(cnt);
+	return XD_OK;
+}
+
+xd_status
+xd_domain_set_damped_means(xd_domain *dom, const xd_dataset *ds, double damping)
+{
+	double		mu;
+	xd_status	st;
+
+	if (!dom->s || !dom->s_u || !dom->s_v || dom->n_users != ds->n_users ||
+		dom->n_items != ds->n_items)
+		return XD_EINVAL;
+	if ((st = xd_damped_means(ds, damping, &mu, dom->s_u->w, dom->s_v->w)) != XD_OK)
+		return st;
+	dom->s->w[0] = (float) mu;
+	return XD_OK;
+}
+
+xd_status
+xd_domain_damped_init(xd_domain *dom, const xd_dataset *ds, int64_t max_rows, bool *applied)
+{
+	bool		apply = dom->s && ds->has_ratings && ds->finalized &&
+		ds->n_split[XD_SPLIT_TRAIN] < max_rows;
+	xd_status	st = apply ? xd_domain_set_damped_means(dom, ds, XD_DAMPING) : XD_OK;
+
+	if (applied)
+		*applied = apply && st == XD_OK;
+	return st;
+}

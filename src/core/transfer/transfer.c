@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mmt/model_int.h"
+#include "xdrec/baseline.h"
 #include "xdrec/clock.h"
 #include "xdrec/metrics.h"
 #include "xdrec/sample.h"
@@ -50,6 +51,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->anneal_ratio = 1e-3;
 	o->auto_margin_se = XD_AUTO_MARGIN_SE;
 	o->auto_small_rows = XD_AUTO_SMALL_ROWS;
+	o->damped_init_rows = XD_DAMPED_INIT_ROWS;
 	o->lr_search = XD_LR_SEARCH_DEFAULT;
 	o->lr_decay = false;		/* the grid; auto decays its transfer candidates */
 	o->search_valid_max = XD_SEARCH_VALID_MAX;
@@ -240,6 +242,9 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 			sh = NULL;			/* the model freed it */
 			goto fail;
 		}
+		/* a small explicit target: its biases from the damped means */
+		if ((st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+			goto fail;
 		xd_train_opts_for(&to, o, eta0, 0x707265ULL);
 		to.max_epochs = o->pretrain_epochs;
 		to.fixed_epochs = true; /* exactly pretrain_epochs, no validation */
@@ -258,6 +263,8 @@ xd_pretrain(const xd_config *cfg, const xd_dataset *ds, const xd_transfer_opts *
 		xd_shared_init(sh, &rng);
 		xd_shared_free(sh);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
+		if ((st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+			goto fail;
 	}
 	/* shared users start where the source left them, in the modules' basis */
 	if (o->user_source && o->source_domain && o->source_domain->d == dom->d)
@@ -308,6 +315,9 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 			return st;
 		xd_shared_init(res->shared, &rng);
 		xd_domain_init(dom, &rng, (float) ds->rating_mean);
+		/* a small explicit target: its biases from the damped means */
+		if ((st = xd_domain_damped_init(dom, ds, o->damped_init_rows, NULL)) != XD_OK)
+			return st;
 		if ((st = xd_model_new(cfg, res->shared, dom, false, false, &res->model)) != XD_OK)
 			return st;
 	}
@@ -479,7 +489,7 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		!(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
 		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se) ||
-		o->auto_small_rows < 0)
+		o->auto_small_rows < 0 || o->damped_init_rows < 0)
 		return XD_EINVAL;
 	out->requested = o->method;
 	out->cfg = source->cfg;
@@ -609,7 +619,8 @@ xd_transfer_train_source(const xd_config *cfg, const xd_dataset *src,
 	memset(out, 0, sizeof(*out));
 	if (!cfg || !src || !o || o->max_epochs < 1 || o->patience < 1 ||
 		o->lr_search < 1 || o->lr_search > XD_LR_SEARCH_MAX || o->valid_max < 0 ||
-		o->search_valid_max < 0 || !(o->lr >= 0.0f) || xd_config_check(cfg) != XD_OK)
+		o->search_valid_max < 0 || !(o->lr >= 0.0f) || o->damped_init_rows < 0 ||
+		xd_config_check(cfg) != XD_OK)
 		return XD_EINVAL;
 	out->requested = XD_TRANSFER_TARGET_ONLY;
 	out->cfg = *cfg;

@@ -14,6 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "xdrec/baseline.h"
 #include "xdrec/clock.h"
 #include "xdrec/train.h"
 #include "run/biao_fit.h"
@@ -134,6 +135,9 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 	xd_rng_seed(&rng, run->cfg.seed);
 	st = xd_model_create(&run->cfg, ds->n_users, ds->n_items, (float) ds->rating_mean, &rng,
 						 &run->guard->model);
+	xdpg_check_status(st, "creating the model");
+	/* a small explicit domain: the biases start at the damped means */
+	st = xd_domain_damped_init(run->guard->model->domain, ds, XD_DAMPED_INIT_ROWS, NULL);
 	xdpg_check_status(st, "creating the model");
 	return run;
 }

@@ -1,0 +1,576 @@
+/*
+ * explicit_real.c - why the models lose to the damped user and item means on
+ * small explicit targets (issue 17; docs/transfer.md, "Small explicit
+ * targets against the damped means"). On every target of each explicit view
+ * (the source is skipped: it is not what the product adapts), per split
+ * (split_seed_of: 42, 1, 2, ..., as report_real's), fitted as xdrec.train
+ * fits a model (a fresh default model, the default learning-rate search):
+ *   TO    target-only, biases at 0 and s at the mean (the product today);
+ *   TOD   the same seed, the biases initialised at the damped means
+ *         (xd_domain_set_damped_means);
+ *   DM    the damped means alone, a bias-only model (every shared tensor
+ *         and embedding 0: r^ = s + s_u + s_v);
+ *   TO30  TO with early stopping's patience 30 (the default's 10);
+ * and, from those fits, rules that choose on validation:
+ *   pick(X, DM) at k s.e.   DM where its validation MSE beats X's by more
+ *                           than k paired standard errors (xd_auto_choose);
+ *   shrink(X)               (1 - a) X + a DM, a in {0, .25, .5, .75, 1} of
+ *                           the best validation MSE (the product's blend of
+ *                           two fits, xd_fit_score).
+ * Printed: one FIT line per target and split (validation and test RMSE of
+ * each row, the rate and epochs of the fits), then per view and row over
+ * splits [lo, hi): the targets' summed RMSE, its paired difference with TO
+ * and with DM (2 s.e. over splits), and per target the mean difference with
+ * TO and the targets better / worse than TO and than DM beyond 2 s.e.
+ *
+ * --auto: instead, the product's default with the damped start and
+ * without (the rows of auto_label below), one FITA line per target and split.
+ *
+ * Usage: explicit_real [--auto] [--splits lo hi] [--part lo hi]... data_dir view...
+ *   --splits: the splits fitted (default 0 6); --part: a range of them the
+ *   summary is printed for too (the choice's splits and the confirmation's).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xdrec/baseline.h"
+#include "xdrec/core.h"
+#include "xdrec/dist_encoder.h"
+#include "xdrec/metrics.h"
+#include "xdrec/train.h"
+#include "xdrec/transfer.h"
+#include "real_view.h"
+#include "report_common.h"
+
+#define MAX_SPLITS 20
+#define MAX_PARTS 4
+static const uint64_t split_seed_of[MAX_SPLITS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+13, 14, 15, 16, 17, 18, 19};
+
+#define N_A 5
+static const float shrink_a[N_A] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+
+enum
+{
+	R_TO = 0,
+	R_TOD,
+	R_DM,
+	R_PICK_TO0,
+	R_PICK_TO1,
+	R_PICK_TOD0,
+	R_PICK_TOD1,
+	R_SHRINK_TO,
+	R_SHRINK_TOD,
+	R_TO_P30,
+	N_ROWS
+};
+static const char *const row_label[N_ROWS] = {
+	"target-only (the product)", "target-only, biases at the damped means",
+	"damped means (bias-only model)", "pick(TO, DM) at 0 s.e.", "pick(TO, DM) at 1 s.e.",
+	"pick(TOD, DM) at 0 s.e.", "pick(TOD, DM) at 1 s.e.", "shrink TO to DM (a on valid)",
+	"shrink TOD to DM (a on valid)", "target-only, biases from 0, patience 30"
+};
+
+/*
+ * --auto: the product's default as xdrec.adapt runs it (auto with
+ * auto_blend, from a source trained per split with its encoders), with the
+ * damped start (damped_init_rows XD_DAMPED_INIT_ROWS) and without (0: the
+ * product before), beside target-only both ways (xd_transfer's
+ * target-only) and the damped means, and the default with the damped
+ * start and auto_small_rows 0 (auto's margin 2 and the large-target blend
+ * of target-only and DRR on every target: a candidate, not the default).
+ * A target of XD_DAMPED_INIT_ROWS training rows or more fits the same
+ * every way: copied, not refitted.
+ */
+enum
+{
+	A_TO0 = 0,
+	A_TO,
+	A_P0,
+	A_P,
+	A_PM,
+	A_DM,
+	N_AUTO_ROWS
+};
+static const char *const auto_label[N_AUTO_ROWS] = {
+	"target-only, biases from 0 (before)", "target-only (damped start below 1,000 rows)",
+	"the product's default before (auto, auto_blend)", "the product's default (damped start)",
+	"the same, auto_small_rows 0 (margin 2, blend: all sizes)", "damped means (bias-only model)"
+};
+
+typedef struct cell
+{
+	double		test;			/* RMSE */
+	double		valid;			/* RMSE on the validation positives */
+	float		lr;
+	int			epochs;
+	float		a;				/* shrink: the weight kept; pick: 1 = DM */
+} cell;
+
+typedef struct pair_arg
+{
+	xd_model   *first;
+	xd_model   *second;
+	float		a;
+} pair_arg;
+
+static xd_status
+pair_score(void *arg, const xd_batch *b, float *scores)
+{
+	pair_arg   *p = arg;
+
+	return xd_fit_score(p->first, p->second, p->a, b, scores);
+}
+
+static double
+test_rmse(xd_score_fn fn, void *arg, const xd_dataset *ds)
+{
+	xd_eval_opts eo;
+	xd_rating_metrics rt;
+
+	xd_eval_opts_default(&eo);
+	CHECK(xd_eval_ratings(ds, XD_SPLIT_TEST, &eo, fn, arg, &rt));
+	return rt.rmse;
+}
+
+static void
+config_of(const xd_dataset *ds, uint64_t seed, xd_config *cfg)
+{
+	xd_config_defaults(cfg);
+	cfg->m = ds->enc.schema.m;
+	cfg->m_I = ds->enc.schema.m_I;
+	cfg->m_H = ds->enc.schema.m_H;
+	cfg->m_A = ds->enc.schema.m_A;
+	cfg->feedback = XD_EXPLICIT;
+	cfg->seed = seed;
+}
+
+/*
+ * a fresh default model on ds, fitted as xdrec.train fits it; damped: TOD;
+ * patience > 0: early stopping's patience instead of the default's
+ */
+static xd_model *
+fit_model(const xd_dataset *ds, uint64_t seed, bool damped, int patience, cell *c)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_lr_search search;
+	xd_rng		rng;
+
+	config_of(ds, seed, &cfg);
+	xd_rng_seed(&rng, seed);
+	CHECK(xd_model_create(&cfg, ds->n_users, ds->n_items, (float) ds->rating_mean, &rng, &model));
+	if (damped)
+		CHECK(xd_domain_set_damped_means(model->domain, ds, XD_DAMPING));
+	xd_train_opts_default(&o, &cfg);
+	if (patience > 0)
+		o.patience = patience;
+	CHECK(xd_train_search(model, ds, &o, XD_LR_SEARCH_DEFAULT, &res, &search));
+	c->lr = search.lr[search.chosen];
+	c->epochs = search.epochs[search.chosen];
+	c->test = test_rmse(xd_model_score, model, ds);
+	return model;
+}
+
+/* the damped means as a model: every tensor 0 but the biases */
+static xd_model *
+bias_only_model(const xd_dataset *ds, uint64_t seed, cell *c)
+{
+	xd_config	cfg;
+	xd_model   *model;
+	xd_rng		rng;
+	xd_param  **params;
+	int			n;
+
+	config_of(ds, seed, &cfg);
+	xd_rng_seed(&rng, seed);
+	CHECK(xd_model_create(&cfg, ds->n_users, ds->n_items, (float) ds->rating_mean, &rng, &model));
+	xd_model_params(model, &params, &n);
+	for (int i = 0; i < n; i++)
+		memset(params[i]->w, 0, sizeof(float) * (size_t) params[i]->rows * params[i]->cols);
+	CHECK(xd_domain_set_damped_means(model->domain, ds, XD_DAMPING));
+	c->test = test_rmse(xd_model_score, model, ds);
+	return model;
+}
+
+/* validation terms (minus the squared errors) of (1 - a) first + a second */
+static double *
+valid_terms(xd_model *first, xd_model *second, float a, const xd_dataset *ds, int64_t *n)
+{
+	xd_train_opts o;
+	pair_arg	p = {first, second, a};
+	double		metric,
+			   *each = NULL;
+
+	xd_train_opts_default(&o, &first->cfg);
+	CHECK(xd_train_validate_score(pair_score, &p, XD_EXPLICIT, ds, &o, &metric, n, &each));
+	return each;
+}
+
+static double
+mean_of(const double *x, int64_t n)
+{
+	double		s = 0.0;
+
+	for (int64_t i = 0; i < n; i++)
+		s += x[i];
+	return n > 0 ? s / (double) n : 0.0;
+}
+
+typedef struct target_cells
+{
+	char		name[32];
+	cell		c[N_ROWS][MAX_SPLITS];
+} target_cells;
+
+static void
+run_split(const xd_dataset *ds, int s, cell *c)
+{
+	uint64_t	seed = 1000 + 17 * (uint64_t) s;
+	xd_model   *to = fit_model(ds, seed, false, 0, &c[R_TO]);
+	xd_model   *tod = fit_model(ds, seed, true, 0, &c[R_TOD]);
+	xd_model   *p30 = fit_model(ds, seed, false, 30, &c[R_TO_P30]);
+	xd_model   *dm = bias_only_model(ds, seed, &c[R_DM]);
+	xd_model   *fits[2] = {to, tod};
+	int64_t		n;
+	double	   *e_dm = valid_terms(dm, NULL, 0.0f, ds, &n);
+
+	c[R_DM].valid = sqrt(-mean_of(e_dm, n));
+	for (int f = 0; f < 2; f++)
+	{
+		int64_t		n2;
+		double	   *e = valid_terms(fits[f], NULL, 0.0f, ds, &n2);
+		const double *pe[2] = {e, e_dm};
+		double		gain[2],
+					se[2];
+		int			base = f ? R_TOD : R_TO;
+		double		best = -INFINITY;
+		float		best_a = 0.0f;
+
+		if (n2 != n)
+			abort();
+		c[base].valid = sqrt(-mean_of(e, n));
+		for (int k = 0; k < 2; k++)
+		{
+			int			r = (f ? R_PICK_TOD0 : R_PICK_TO0) + k;
+			int			ch = xd_auto_choose(pe, 2, n, (double) k, gain, se);
+
+			c[r] = ch ? c[R_DM] : c[base];
+			c[r].a = (float) ch;
+		}
+		for (int i = 0; i < N_A; i++)
+		{
+			int64_t		n3;
+			double	   *ea = valid_terms(fits[f], dm, shrink_a[i], ds, &n3);
+			double		m = mean_of(ea, n3);
+
+			if (m > best)		/* ties: the smaller a */
+			{
+				best = m;
+				best_a = shrink_a[i];
+			}
+			free(ea);
+		}
+		{
+			int			r = f ? R_SHRINK_TOD : R_SHRINK_TO;
+			pair_arg	p = {fits[f], dm, best_a};
+
+			c[r] = c[base];
+			c[r].a = best_a;
+			c[r].valid = sqrt(-best);
+			c[r].test = test_rmse(pair_score, &p, ds);
+		}
+		free(e);
+	}
+	free(e_dm);
+	xd_model_free(to);
+	xd_model_free(tod);
+	xd_model_free(p30);
+	xd_model_free(dm);
+}
+
+/* one xd_transfer fit of method m on target ds, its test RMSE in c */
+static void
+auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_dataset *ds,
+		 xd_transfer_method m, int64_t damped_rows, bool margin_everywhere, int s, cell *c)
+{
+	xd_transfer_opts o;
+	xd_transfer_result r;
+
+	xd_transfer_opts_default(&o);
+	if (margin_everywhere)
+		o.auto_small_rows = 0;
+	o.method = m;
+	o.auto_blend = true;		/* as the product sets it */
+	o.damped_init_rows = damped_rows;
+	o.seed = 1000 + 17 * (uint64_t) s;	/* report_real's fit seed */
+	CHECK(xd_transfer(src->shared, enc, ds, &o, &r));
+	c->test = test_rmse(xd_transfer_score, &r, ds);
+	c->valid = r.best_metric;
+	c->lr = r.lr_search.n > 0 ? r.lr_search.lr[r.lr_search.chosen] : 0.0f;
+	c->epochs = r.epochs;
+	c->a = r.blend ? -1.0f : (float) r.method;	/* -1: blended */
+	xd_transfer_result_free(&r);
+}
+
+static void
+run_auto_split(const real_view *rv, int s, target_cells *t)
+{
+	xd_config	cfg;
+	xd_transfer_opts so;
+	xd_transfer_result src;
+	xd_dist_encoder_opts eo;
+	xd_dist_encoder_report erep;
+	xd_dist_encoders *enc;
+
+	/* the source as report_real trains it: the product's defaults */
+	xd_config_defaults(&cfg);
+	cfg.m = rv->ds[0]->enc.schema.m;
+	cfg.m_I = rv->ds[0]->enc.schema.m_I;
+	cfg.m_H = rv->ds[0]->enc.schema.m_H;
+	cfg.m_A = rv->ds[0]->enc.schema.m_A;
+	cfg.feedback = XD_EXPLICIT;
+	xd_transfer_opts_default(&so);
+	CHECK(xd_transfer_train_source(&cfg, rv->ds[0], &so, &src));
+	xd_dist_encoder_opts_default(&eo);
+	CHECK(xd_dist_encoders_train(src.model, rv->ds[0], &eo, &enc, &erep));
+	for (int k = 1; k < rv->n_domains; k++)
+	{
+		const xd_dataset *ds = rv->ds[k];
+		cell	   *c[N_AUTO_ROWS];
+		bool		same = ds->n_split[XD_SPLIT_TRAIN] >= XD_DAMPED_INIT_ROWS;
+		xd_model   *dm;
+
+		for (int r = 0; r < N_AUTO_ROWS; r++)
+			c[r] = &t[k - 1].c[r][s];
+		snprintf(t[k - 1].name, sizeof(t[k - 1].name), "%s", rv->domain[k]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, 0, false, s, c[A_TO0]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, 0, false, s, c[A_P0]);
+		if (same)
+		{
+			*c[A_TO] = *c[A_TO0];
+			*c[A_P] = *c[A_PM] = *c[A_P0];
+		}
+		else
+		{
+			auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, XD_DAMPED_INIT_ROWS, false, s, c[A_TO]);
+			auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, XD_DAMPED_INIT_ROWS, false, s, c[A_P]);
+			auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, XD_DAMPED_INIT_ROWS, true, s, c[A_PM]);
+		}
+		dm = bias_only_model(ds, 1, c[A_DM]);
+		xd_model_free(dm);
+		printf("FITA %s %s split %d train %lld: TO0 %.4f TO %.4f | product0 %.4f (%s) product %.4f (%s) | DM %.4f | margin2 %.4f (%s)%s\n",
+			   rv->name, rv->domain[k], s, (long long) ds->n_split[XD_SPLIT_TRAIN],
+			   c[A_TO0]->test, c[A_TO]->test, c[A_P0]->test,
+			   c[A_P0]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P0]->a),
+			   c[A_P]->test,
+			   c[A_P]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P]->a),
+			   c[A_DM]->test, c[A_PM]->test,
+			   c[A_PM]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_PM]->a),
+			   same ? " (1,000+ rows: the same fits)" : "");
+		for (int r = 0; r < N_AUTO_ROWS; r++)
+			c[r]->a = r == A_P || r == A_P0 || r == A_PM ?
+				(c[r]->a != (float) XD_TRANSFER_TARGET_ONLY) : 0.0f;
+		fflush(stdout);
+	}
+	xd_dist_encoders_free(enc);
+	xd_transfer_result_free(&src);
+}
+
+/* mean and standard error of x[lo, hi) */
+static void
+mean_se(const double *x, int lo, int hi, double *mu, double *se)
+{
+	int			n = hi - lo;
+	double		m = 0.0,
+				v = 0.0;
+
+	for (int i = lo; i < hi; i++)
+		m += x[i] / n;
+	for (int i = lo; i < hi; i++)
+		v += (x[i] - m) * (x[i] - m);
+	*mu = m;
+	*se = n > 1 ? sqrt(v / (n - 1) / n) : INFINITY;
+}
+
+static void
+summary(const char *view, target_cells *t, int n_t, int lo, int hi, bool auto_rows)
+{
+	const char *const *label = auto_rows ? auto_label : row_label;
+	int			n_rows = auto_rows ? N_AUTO_ROWS : N_ROWS;
+	int			R_BASE = auto_rows ? A_TO0 : R_TO;
+	int			R_HEUR = auto_rows ? A_DM : R_DM;
+
+	printf("\n== %s, splits %d-%d (%d): summed RMSE over %d targets; vs TO and vs DM: paired "
+		   "difference of the sums (2 s.e.), + is better; b/w: targets better / worse "
+		   "beyond 2 s.e.\n", view, lo, hi - 1, hi - lo, n_t);
+	for (int r = 0; r < n_rows; r++)
+	{
+		double		sum[MAX_SPLITS],
+					d_to[MAX_SPLITS],
+					d_dm[MAX_SPLITS],
+					mu,
+					se,
+					m_to,
+					se_to,
+					m_dm,
+					se_dm,
+					share = 0.0;
+		int			b_to = 0,
+					w_to = 0,
+					b_dm = 0,
+					w_dm = 0;
+
+		for (int s = lo; s < hi; s++)
+		{
+			sum[s] = d_to[s] = d_dm[s] = 0.0;
+			for (int k = 0; k < n_t; k++)
+			{
+				sum[s] += t[k].c[r][s].test;
+				d_to[s] += t[k].c[R_BASE][s].test - t[k].c[r][s].test;
+				d_dm[s] += t[k].c[R_HEUR][s].test - t[k].c[r][s].test;
+				share += t[k].c[r][s].a / (double) (n_t * (hi - lo));
+			}
+		}
+		for (int k = 0; k < n_t; k++)
+		{
+			double		x[MAX_SPLITS],
+						y[MAX_SPLITS];
+
+			for (int s = lo; s < hi; s++)
+			{
+				x[s] = t[k].c[R_BASE][s].test - t[k].c[r][s].test;
+				y[s] = t[k].c[R_HEUR][s].test - t[k].c[r][s].test;
+			}
+			mean_se(x, lo, hi, &mu, &se);
+			b_to += mu > 2 * se;
+			w_to += -mu > 2 * se;
+			mean_se(y, lo, hi, &mu, &se);
+			b_dm += mu > 2 * se;
+			w_dm += -mu > 2 * se;
+		}
+		mean_se(sum, lo, hi, &mu, &se);
+		mean_se(d_to, lo, hi, &m_to, &se_to);
+		mean_se(d_dm, lo, hi, &m_dm, &se_dm);
+		printf("%-42s sum %.4f | vs TO %+.4f (%.4f) %+.2f%% b/w %d/%d | vs DM %+.4f (%.4f) "
+			   "b/w %d/%d | mean a/pick %.2f\n", label[r], mu, m_to, 2 * se_to,
+			   100.0 * m_to / (mu + m_to), b_to, w_to, m_dm, 2 * se_dm, b_dm, w_dm, share);
+	}
+	printf(auto_rows ? "per target, mean RMSE of TO0 / TO / product0 / product / DM:\n" :
+		   "per target, mean RMSE of TO / TOD / DM / pick(TOD,DM,1) / shrink(TOD):\n");
+	for (int k = 0; k < n_t; k++)
+	{
+		double		m[5] = {0};
+		const int	rr_fit[5] = {R_TO, R_TOD, R_DM, R_PICK_TOD1, R_SHRINK_TOD};
+		const int	rr_auto[5] = {A_TO0, A_TO, A_P0, A_P, A_DM};
+		const int  *rr = auto_rows ? rr_auto : rr_fit;
+
+		for (int i = 0; i < 5; i++)
+			for (int s = lo; s < hi; s++)
+				m[i] += t[k].c[rr[i]][s].test / (hi - lo);
+		printf("  %-12s %.4f %.4f %.4f %.4f %.4f\n", t[k].name, m[0], m[1], m[2], m[3], m[4]);
+	}
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	int			lo = 0,
+				hi = 6,
+				n_parts = 0,
+				part[MAX_PARTS][2],
+				i = 1;
+	bool		auto_mode = false;
+
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 3)
+	{
+		if (strcmp(argv[i], "--auto") == 0)
+		{
+			auto_mode = true;
+			i -= 2;
+			continue;
+		}
+		if (i + 2 >= argc)
+			break;
+		if (strcmp(argv[i], "--splits") == 0)
+		{
+			lo = atoi(argv[i + 1]);
+			hi = atoi(argv[i + 2]);
+		}
+		else if (strcmp(argv[i], "--part") == 0 && n_parts < MAX_PARTS)
+		{
+			part[n_parts][0] = atoi(argv[i + 1]);
+			part[n_parts][1] = atoi(argv[i + 2]);
+			n_parts++;
+		}
+		else
+			break;
+	}
+	if (argc - i < 2 || lo < 0 || hi > MAX_SPLITS || hi - lo < 2)
+	{
+		fprintf(stderr, "usage: explicit_real [--auto] [--splits lo hi] [--part lo hi]... data_dir view...\n");
+		return 2;
+	}
+	for (int v = i + 1; v < argc; v++)
+	{
+		char		path[1024];
+		target_cells *t = calloc(REAL_MAX_DOMAINS, sizeof(target_cells));
+		int			n_t = 0;
+		char		name[64] = "";
+
+		if (!t)
+			return 1;
+		snprintf(path, sizeof(path), "%s/%s.tsv", argv[i], argv[v]);
+		for (int s = lo; s < hi; s++)
+		{
+			real_view	rv;
+
+			real_view_load_split(path, &rv, split_seed_of[s]);
+			if (!rv.explicit_fb)
+			{
+				fprintf(stderr, "%s: implicit feedback\n", rv.name);
+				return 2;
+			}
+			snprintf(name, sizeof(name), "%s", rv.name);
+			n_t = rv.n_domains - 1;
+			if (auto_mode)
+				run_auto_split(&rv, s, t);
+			for (int k = 1; k < rv.n_domains && !auto_mode; k++)
+			{
+				target_cells *tk = &t[k - 1];
+				cell		c[N_ROWS] = {0};
+
+				snprintf(tk->name, sizeof(tk->name), "%s", rv.domain[k]);
+				run_split(rv.ds[k], s, c);
+				for (int r = 0; r < N_ROWS; r++)
+					tk->c[r][s] = c[r];
+				printf("FIT %s %s split %d (%llu) train %lld valid %lld: TO %.4f/%.4f lr %g ep %d | "
+					   "TOD %.4f/%.4f lr %g ep %d | DM %.4f/%.4f | shrink TO a %.2f %.4f, TOD a %.2f %.4f\n",
+					   rv.name, rv.domain[k], s, (unsigned long long) split_seed_of[s],
+					   (long long) rv.ds[k]->n_split[XD_SPLIT_TRAIN],
+					   (long long) rv.ds[k]->n_split[XD_SPLIT_VALID],
+					   c[R_TO].valid, c[R_TO].test, c[R_TO].lr, c[R_TO].epochs,
+					   c[R_TOD].valid, c[R_TOD].test, c[R_TOD].lr, c[R_TOD].epochs,
+					   c[R_DM].valid, c[R_DM].test, c[R_SHRINK_TO].a, c[R_SHRINK_TO].test,
+					   c[R_SHRINK_TOD].a, c[R_SHRINK_TOD].test);
+				fflush(stdout);
+			}
+			for (int k = 0; k < rv.n_domains; k++)
+			{
+				xd_dataset_free(rv.ds[k]);
+				free(rv.user_src[k]);
+			}
+		}
+		summary(name, t, n_t, lo, hi, auto_mode);
+		for (int p = 0; p < n_parts; p++)
+			if (part[p][0] >= lo && part[p][1] <= hi && part[p][1] - part[p][0] >= 2)
+				summary(name, t, n_t, part[p][0], part[p][1], auto_mode);
+		free(t);
+	}
+	return 0;
+}
