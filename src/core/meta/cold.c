@@ -221,9 +221,12 @@ xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items, bool joint
 	c->prior_mu = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_isd = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_band = calloc((size_t) n_items, 1);
+	c->log1p_count = malloc(sizeof(float) * XD_COLD_LOG1P_COUNTS);
 	if (!c->pf_off || !c->pf_width || !c->pf_base || !c->pf_stride || !c->pf_type ||
-		!c->prior_mu || !c->prior_isd || !c->prior_band)
+		!c->prior_mu || !c->prior_isd || !c->prior_band || !c->log1p_count)
 		return XD_ENOMEM;
+	for (int k = 0; k < XD_COLD_LOG1P_COUNTS; k++)
+		c->log1p_count[k] = log1pf((float) k);
 	F = 0;
 	for (int f = 0; f < s->n_features; f++)
 	{
@@ -389,6 +392,7 @@ xd_cold_free(xd_cold *c)
 	free(c->prior_mu);
 	free(c->prior_isd);
 	free(c->prior_band);
+	free(c->log1p_count);
 	free(c);
 }
 
@@ -433,6 +437,15 @@ xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
 		rows[F + 1] = c->marg_rows + cell;	/* the joint cell's row */
 }
 
+/* log1pf(n) of a count n of N: looked up in tab (xd_cold.log1p_count) below XD_COLD_LOG1P_COUNTS */
+static inline float
+xd_cold_log1p(const float *tab, float n)
+{
+	if (n >= 0.0f && n < (float) XD_COLD_LOG1P_COUNTS && (float) (int) n == n)
+		return tab[(int) n];
+	return log1pf(n);
+}
+
 float
 xd_cold_cell_pop(const xd_cold *c, const float *ctx, int32_t v)
 {
@@ -447,12 +460,12 @@ xd_cold_cell_pop(const xd_cold *c, const float *ctx, int32_t v)
 	F = c->n_prior - 1 - (c->joint_cells > 0);
 	for (int f = 0; f < F; f++)
 	{
-		float		t = log1pf(N[(size_t) (c->pf_base[f] + xd_cold_prior_value(c, ctx, f)) *
-								 c->n_items + v]);
+		float		t = xd_cold_log1p(c->log1p_count, N[(size_t) (c->pf_base[f] + xd_cold_prior_value(c, ctx, f)) *
+											c->n_items + v]);
 
 		least = t < least ? t : least;
 	}
-	return F > 0 ? least : log1pf(N[v]);
+	return F > 0 ? least : xd_cold_log1p(c->log1p_count, N[v]);
 }
 
 xd_status
@@ -582,7 +595,7 @@ static inline float
 xd_cold_prior_z(const xd_cold *c, int32_t r, int32_t v, float self)
 {
 	float		n = v >= 0 ? c->prior_N->w[(size_t) r * c->n_items + v] - self : 0.0f;
-	float		l = log1pf(n > 0.0f ? n : 0.0f);
+	float		l = xd_cold_log1p(c->log1p_count, n > 0.0f ? n : 0.0f);
 
 	return (l - c->prior_mu[r]) * c->prior_isd[r];
 }
@@ -1077,6 +1090,10 @@ static void
 xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *scores)
 {
 	xd_cold_ws *w = c->ws;
+	/* in locals: scores may alias the module as far as the compiler knows */
+	const float *tab = c->log1p_count;
+	const uint8_t *band = c->prior_band;
+	int32_t		n = c->n_items;
 
 	if (c->n_prior == 0)
 		return;
@@ -1086,10 +1103,14 @@ xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *sc
 		const float *Nr = c->prior_N->w + (size_t) w->prow[f] * c->n_items;
 		const float *lam = t->lambda + (size_t) f * XD_COLD_PRIOR_BANDS;
 		float		isd = c->prior_isd[w->prow[f]],
-					mu = c->prior_mu[w->prow[f]];
+					mu = c->prior_mu[w->prow[f]],
+					coef[XD_COLD_PRIOR_BANDS];
 
-		for (int32_t i = 0; i < c->n_items; i++)
-			scores[i] += lam[c->prior_band[i]] * isd * (log1pf(Nr[i]) - mu);
+		/* lam * isd once per band: the same product an item's term takes */
+		for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
+			coef[b] = lam[b] * isd;
+		for (int32_t i = 0; i < n; i++)
+			scores[i] += coef[band[i]] * (xd_cold_log1p(tab, Nr[i]) - mu);
 	}
 }
 
