@@ -219,6 +219,18 @@ xd_status	xd_cold_prior_count(xd_cold *cold, const xd_dataset *ds);
 xd_status	xd_cold_prior_ready(xd_cold *cold);
 
 /*
+ * Serving: from now on the prior's pass over every item keeps, per prior
+ * feature, the last row of N it read as log(1 + N) - mu, so a call in the
+ * context of the call before reads it instead of computing it (the same
+ * values bit for bit). N must not change after it but through
+ * xd_cold_prior_ready (training, which changes N per episode, does not
+ * call it). At most xd_cold_prior_keep_bytes of the module's schema. A
+ * module without a prior: nothing. XD_ENOMEM.
+ */
+xd_status	xd_cold_prior_keep(xd_cold *cold);
+size_t		xd_cold_prior_keep_bytes(const xd_schema *s, int32_t n_items);
+
+/*
  * The prior's rows of N for an encoded context c: rows[f] for each
  * interaction feature f (n_prior - 1 of them), then row 0 (the domain's).
  */

@@ -923,6 +923,51 @@ XD_TEST(cold_prior_pass_is_the_formula_bit_for_bit)
 	}
 	XD_CHECK(memcmp(got, want, sizeof(got)) == 0);
 	XD_CHECK(memcmp(got, base, sizeof(got)) != 0);
+
+	/*
+	 * serving keeps each feature's last row (xd_cold_prior_keep): the same
+	 * scores in that context, in another one and back, and after N changes
+	 * through xd_cold_prior_ready
+	 */
+	{
+		float		c2[7] = {0},
+					other[9],
+					kept[9];
+
+		c2[0] = 1.0f;
+		c2[2] = 0.9f;
+		XD_REQUIRE(xd_item_outputs_compute(f.model, c2, NULL, &io) == XD_OK);
+		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c2, &io, other) == XD_OK);
+		XD_REQUIRE(xd_cold_prior_keep(cold) == XD_OK);
+		for (int k = 0; k < 3; k++)
+		{
+			const float *cc = k == 1 ? c2 : c;
+
+			XD_REQUIRE(xd_item_outputs_compute(f.model, cc, NULL, &io) == XD_OK);
+			for (int again = 0; again < 2; again++)
+			{
+				XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, cc, &io, kept) == XD_OK);
+				XD_CHECK(memcmp(kept, k == 1 ? other : got, sizeof(kept)) == 0);
+			}
+		}
+		XD_CHECK(memcmp(other, got, sizeof(got)) != 0);
+		/* N changed: the kept rows are read again */
+		for (int k = 0; k < cold->prior_rows * 9; k++)
+			cold->prior_N->w[k] = (float) (k % 5);
+		XD_REQUIRE(xd_cold_prior_ready(cold) == XD_OK);
+		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, kept) == XD_OK);
+		memcpy(want, base, sizeof(want));
+		for (int p = 0; p < cold->n_prior; p++)
+		{
+			const float *Nr = cold->prior_N->w + (size_t) rows[p] * 9;
+
+			for (int i = 0; i < 9; i++)
+				want[i] += t.lambda[p * XD_COLD_PRIOR_BANDS + cold->prior_band[i]] *
+					cold->prior_isd[rows[p]] * (log1pf(Nr[i]) - cold->prior_mu[rows[p]]);
+		}
+		XD_CHECK(memcmp(kept, want, sizeof(kept)) == 0);
+		XD_CHECK(memcmp(kept, got, sizeof(kept)) != 0);
+	}
 	free(buf);
 	xd_cold_task_free(&t);
 	fixture_free(&f);

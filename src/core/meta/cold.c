@@ -47,6 +47,13 @@ struct xd_cold_ws
 	float	   *pz;				/* [cap * n_prior] each row's prior values z */
 	float	   *dlam;			/* [n_lam] dL/d lambda */
 	int32_t    *prow;			/* [n_prior] rows of N of one context */
+	/*
+	 * serving (xd_cold_prior_keep): each prior feature's last row of N as
+	 * log(1 + N) - mu over the items, [n_prior * n_items], and that row
+	 * (-1: none); NULL in training, which changes N
+	 */
+	float	   *keep;
+	int32_t    *keep_row;
 	xd_cold_task task;			/* the episode's */
 };
 
@@ -87,6 +94,8 @@ xd_cold_ws_free(xd_cold_ws *w, int L)
 	free(w->pz);
 	free(w->dlam);
 	free(w->prow);
+	free(w->keep);
+	free(w->keep_row);
 	xd_cold_task_free(&w->task);
 	free(w);
 }
@@ -552,6 +561,9 @@ xd_cold_prior_bands(xd_cold *c)
 xd_status
 xd_cold_prior_ready(xd_cold *c)
 {
+	/* N is new: no kept row holds */
+	for (int f = 0; c->ws && c->ws->keep_row && f < c->n_prior; f++)
+		c->ws->keep_row[f] = -1;
 	if (c->floor && c->floor->w[0] != 0.0f && c->floor->w[0] != 1.0f)
 		return XD_EINVAL;
 	for (int r = 0; c->prior_N && r < c->prior_rows; r++)
@@ -1085,6 +1097,39 @@ xd_cold_score_embedded(xd_cold *c, xd_model *model, const xd_cold_task *t, const
 	return XD_OK;
 }
 
+size_t
+xd_cold_prior_keep_bytes(const xd_schema *s, int32_t n_items)
+{
+	int			F = 0;
+
+	for (int f = 0; f < s->n_features; f++)
+		F += s->features[f].scope == XD_SCOPE_INTERACTION;
+	/* the marginal features, the domain's row and a joint cell */
+	return (size_t) (F + 2) * (size_t) (n_items > 0 ? n_items : 0) * sizeof(float);
+}
+
+xd_status
+xd_cold_prior_keep(xd_cold *c)
+{
+	xd_cold_ws *w = c->ws;
+
+	if (c->n_prior == 0 || w->keep)
+		return XD_OK;
+	w->keep = malloc(sizeof(float) * (size_t) c->n_prior * (size_t) c->n_items);
+	w->keep_row = malloc(sizeof(int32_t) * (size_t) c->n_prior);
+	if (!w->keep || !w->keep_row)
+	{
+		free(w->keep);
+		free(w->keep_row);
+		w->keep = NULL;
+		w->keep_row = NULL;
+		return XD_ENOMEM;
+	}
+	for (int f = 0; f < c->n_prior; f++)
+		w->keep_row[f] = -1;
+	return XD_OK;
+}
+
 /* the prior's term of every item in the context c into scores */
 static void
 xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *scores)
@@ -1109,8 +1154,23 @@ xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *sc
 		/* lam * isd once per band: the same product an item's term takes */
 		for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
 			coef[b] = lam[b] * isd;
-		for (int32_t i = 0; i < n; i++)
-			scores[i] += coef[band[i]] * (xd_cold_log1p(tab, Nr[i]) - mu);
+		if (w->keep)
+		{
+			/* the row's log(1 + N) - mu kept: a call in the last call's context reads it */
+			float	   *K = w->keep + (size_t) f * n;
+
+			if (w->keep_row[f] != w->prow[f])
+			{
+				for (int32_t i = 0; i < n; i++)
+					K[i] = xd_cold_log1p(tab, Nr[i]) - mu;
+				w->keep_row[f] = w->prow[f];
+			}
+			for (int32_t i = 0; i < n; i++)
+				scores[i] += coef[band[i]] * K[i];
+		}
+		else
+			for (int32_t i = 0; i < n; i++)
+				scores[i] += coef[band[i]] * (xd_cold_log1p(tab, Nr[i]) - mu);
 	}
 }
 
