@@ -54,6 +54,7 @@ struct xd_cold_ws
 	 */
 	float	   *keep;
 	int32_t    *keep_row;
+	float	   *keep_coef;		/* [n_lam] a call's lambda * isd of each feature and band */
 	xd_cold_task task;			/* the episode's */
 };
 
@@ -96,6 +97,7 @@ xd_cold_ws_free(xd_cold_ws *w, int L)
 	free(w->prow);
 	free(w->keep);
 	free(w->keep_row);
+	free(w->keep_coef);
 	xd_cold_task_free(&w->task);
 	free(w);
 }
@@ -1046,8 +1048,26 @@ xd_cold_floor(const xd_cold *c, const xd_cold_task *t, const int32_t *items, int
 {
 	if (!c->floor || c->floor->w[0] == 0.0f)
 		return;
+	if (items == NULL)
+	{
+		/* every item in order: the sorted history walked beside it, no search per item */
+		int			j = 0;
+
+		for (int r = 0; r < n; r++)
+		{
+			float		h = 0.0f;
+
+			if (j < t->n_hist && t->hist[j] == r)
+			{
+				h = 1.0f;
+				j++;
+			}
+			scores[r] += XD_COLD_FLOOR * h;
+		}
+		return;
+	}
 	for (int r = 0; r < n; r++)
-		scores[r] += XD_COLD_FLOOR * xd_cold_hist_of(t, items ? items[r] : r);
+		scores[r] += XD_COLD_FLOOR * xd_cold_hist_of(t, items[r]);
 }
 
 /* n rows by their items, or (items NULL) by their embeddings E[n * d] */
@@ -1117,12 +1137,15 @@ xd_cold_prior_keep(xd_cold *c)
 		return XD_OK;
 	w->keep = malloc(sizeof(float) * (size_t) c->n_prior * (size_t) c->n_items);
 	w->keep_row = malloc(sizeof(int32_t) * (size_t) c->n_prior);
-	if (!w->keep || !w->keep_row)
+	w->keep_coef = malloc(sizeof(float) * (size_t) c->n_lam);
+	if (!w->keep || !w->keep_row || !w->keep_coef)
 	{
 		free(w->keep);
 		free(w->keep_row);
+		free(w->keep_coef);
 		w->keep = NULL;
 		w->keep_row = NULL;
+		w->keep_coef = NULL;
 		return XD_ENOMEM;
 	}
 	for (int f = 0; f < c->n_prior; f++)
@@ -1165,12 +1188,31 @@ xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *sc
 					K[i] = xd_cold_log1p(tab, Nr[i]) - mu;
 				w->keep_row[f] = w->prow[f];
 			}
-			for (int32_t i = 0; i < n; i++)
-				scores[i] += coef[band[i]] * K[i];
+			memcpy(w->keep_coef + (size_t) f * XD_COLD_PRIOR_BANDS, coef, sizeof(coef));
 		}
 		else
 			for (int32_t i = 0; i < n; i++)
 				scores[i] += coef[band[i]] * (xd_cold_log1p(tab, Nr[i]) - mu);
+	}
+	if (w->keep)
+	{
+		/*
+		 * the kept rows in one pass over the items: each item's terms added
+		 * in feature order, as the pass per feature above adds them
+		 */
+		const float *K = w->keep,
+				   *cf = w->keep_coef;
+		int			P = c->n_prior;
+
+		for (int32_t i = 0; i < n; i++)
+		{
+			const float *ci = cf + band[i];
+			float		s = scores[i];
+
+			for (int f = 0; f < P; f++)
+				s += ci[f * XD_COLD_PRIOR_BANDS] * K[(size_t) f * n + i];
+			scores[i] = s;
+		}
 	}
 }
 

@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -90,9 +91,9 @@ foreign_walker(Node *node, void *arg)
  * The reads xdpg_refuse_foreign_sql allowed, kept per backend so that a
  * read made on every call (a cold user's rows) is not parsed and rewritten
  * again each time. A verdict holds for its SQL, argument types, reading
- * role, the model's owner, the relation and row_security, and only while
- * no invalidation that could change the rewritten read or the verdict has
- * arrived since it was reached: any relation's (a view's definition, a
+ * role, the model's owner, the relation, row_security and search_path,
+ * and only while no invalidation that could change the rewritten read or
+ * the verdict has arrived since it was reached: any relation's (a view's definition, a
  * policy, row-level security switched, an owner changed), any function's
  * (its owner, volatility, body), type's, cast's, operator's or schema's,
  * any role's (superuser) or role membership's. Any of them forgets every
@@ -112,6 +113,7 @@ typedef struct ReadVerdict
 	Oid			model_owner;
 	Oid			relid;
 	bool		row_security;
+	char	   *search_path;	/* as set (xdrec's user span pins it) */
 	Oid		   *relids;			/* the relations the read named */
 	int			n_relids;
 	uint64		epoch;			/* verdict_epoch when it was reached */
@@ -164,6 +166,7 @@ verdict_slot(const char *sql, int nargs, const Oid *types, Oid role, Oid model_o
 
 		if (r->sql && r->role == role && r->model_owner == model_owner && r->relid == relid &&
 			r->row_security == row_security && r->nargs == nargs &&
+			strcmp(r->search_path, namespace_search_path) == 0 &&
 			memcmp(r->types, types, sizeof(Oid) * nargs) == 0 && strcmp(r->sql, sql) == 0)
 		{
 			*found = true;
@@ -199,6 +202,7 @@ verdict_keep(ReadVerdict *slot, const char *sql, int nargs, const Oid *types, Oi
 	if (slot->sql)
 	{
 		pfree(slot->sql);
+		pfree(slot->search_path);
 		pfree(slot->relids);
 	}
 	slot->sql = MemoryContextStrdup(TopMemoryContext, sql);
@@ -208,6 +212,7 @@ verdict_keep(ReadVerdict *slot, const char *sql, int nargs, const Oid *types, Oi
 	slot->model_owner = model_owner;
 	slot->relid = relid;
 	slot->row_security = row_security;
+	slot->search_path = MemoryContextStrdup(TopMemoryContext, namespace_search_path);
 	slot->relids = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * Max(list_length(relids), 1));
 	foreach(lc, relids)
 		slot->relids[i++] = lfirst_oid(lc);
