@@ -870,6 +870,22 @@ XD_TEST(cold_min_prefers_cold_only_when_it_ranks_better)
 	XD_CHECK(!xd_cold_min_prefers_cold(&r));
 }
 
+/* base[9] plus the prior's formula in the context of rows, with log1pf, into want */
+static void
+prior_formula(const xd_cold *cold, const xd_cold_task *t, const int32_t *rows,
+			  const float *base, float *want)
+{
+	memcpy(want, base, sizeof(float) * 9);
+	for (int p = 0; p < cold->n_prior; p++)
+	{
+		const float *Nr = cold->prior_N->w + (size_t) rows[p] * 9;
+
+		for (int i = 0; i < 9; i++)
+			want[i] += t->lambda[p * XD_COLD_PRIOR_BANDS + cold->prior_band[i]] *
+				cold->prior_isd[rows[p]] * (log1pf(Nr[i]) - cold->prior_mu[rows[p]]);
+	}
+}
+
 /*
  * The prior's pass over every item (xd_cold_score_outputs) looks log(1 + N)
  * up for counts below XD_COLD_LOG1P_COUNTS: its scores are the formula's
@@ -912,15 +928,7 @@ XD_TEST(cold_prior_pass_is_the_formula_bit_for_bit)
 		t.lambda[k] = 0.3f * (float) (k + 1) - 1.1f;
 	XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, got) == XD_OK);
 	xd_cold_prior_rows_of(cold, c, rows);
-	memcpy(want, base, sizeof(want));
-	for (int p = 0; p < cold->n_prior; p++)
-	{
-		const float *Nr = cold->prior_N->w + (size_t) rows[p] * 9;
-
-		for (int i = 0; i < 9; i++)
-			want[i] += t.lambda[p * XD_COLD_PRIOR_BANDS + cold->prior_band[i]] *
-				cold->prior_isd[rows[p]] * (log1pf(Nr[i]) - cold->prior_mu[rows[p]]);
-	}
+	prior_formula(cold, &t, rows, base, want);
 	XD_CHECK(memcmp(got, want, sizeof(got)) == 0);
 	XD_CHECK(memcmp(got, base, sizeof(got)) != 0);
 
@@ -956,15 +964,7 @@ XD_TEST(cold_prior_pass_is_the_formula_bit_for_bit)
 			cold->prior_N->w[k] = (float) (k % 5);
 		XD_REQUIRE(xd_cold_prior_ready(cold) == XD_OK);
 		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, kept) == XD_OK);
-		memcpy(want, base, sizeof(want));
-		for (int p = 0; p < cold->n_prior; p++)
-		{
-			const float *Nr = cold->prior_N->w + (size_t) rows[p] * 9;
-
-			for (int i = 0; i < 9; i++)
-				want[i] += t.lambda[p * XD_COLD_PRIOR_BANDS + cold->prior_band[i]] *
-					cold->prior_isd[rows[p]] * (log1pf(Nr[i]) - cold->prior_mu[rows[p]]);
-		}
+		prior_formula(cold, &t, rows, base, want);
 		XD_CHECK(memcmp(kept, want, sizeof(kept)) == 0);
 		XD_CHECK(memcmp(kept, got, sizeof(kept)) != 0);
 	}

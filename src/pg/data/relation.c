@@ -16,8 +16,8 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
-#include "tcop/tcopprot.h"
 #include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -35,7 +35,7 @@ typedef struct ForeignWalk
 	Oid			me;				/* the reading role */
 	Oid			found;			/* the first function it may not run */
 	Oid			owner;			/* ... and its owner */
-	List	   *relids;			/* every relation the read names, views' and policies' too */
+	List	   *relids;			/* the relations it names, views' and policies' too */
 } ForeignWalk;
 
 /*
@@ -93,10 +93,11 @@ foreign_walker(Node *node, void *arg)
  * again each time. A verdict holds for its SQL, argument types, reading
  * role, the model's owner, the relation, row_security and search_path,
  * and only while no invalidation that could change the rewritten read or
- * the verdict has arrived since it was reached: any relation's (a view's definition, a
- * policy, row-level security switched, an owner changed), any function's
- * (its owner, volatility, body), type's, cast's, operator's or schema's,
- * any role's (superuser) or role membership's. Any of them forgets every
+ * the verdict has arrived since it was reached: any relation's (a view's
+ * definition, a policy, row-level security switched, an owner changed),
+ * any function's (its owner, volatility, body), type's, cast's,
+ * operator's or schema's, any role's (superuser, bypassrls) or role
+ * membership's. Any of them forgets every
  * verdict (verdict_epoch). Before a verdict is used, the relations the read
  * named are locked as its parse locked them (so that none of them can
  * change until the transaction ends) and pending invalidations are taken
