@@ -191,13 +191,97 @@ SELECT pg_temp.try($$SELECT * FROM xdrec.rank('hp', 990003, '{"hour": 12}', 5)$$
 SELECT count(*) AS loot FROM xd_hostile.loot;
 SELECT rolsuper AS hostile_superuser FROM pg_roles WHERE rolname = 'regress_xdrec_hostile';
 
+-- 4. the verdict kept: a read the check allowed is not parsed again while
+-- nothing it depends on has changed (docs/security.md, "Reading the
+-- interactions"). Each change below, made after an allowed call in the
+-- same session (so the verdict is kept), is refused on the victim's next
+-- call: a function of a role both belong to, which the view calls, made
+-- volatile by the hostile member, then given to the hostile role; the
+-- victim's membership revoked; the view replaced by one that calls spy; a
+-- policy that allowed every row altered to call spy. Nothing runs.
+CREATE ROLE regress_xdrec_team;
+GRANT regress_xdrec_team TO regress_xdrec_victim, regress_xdrec_hostile;
+CREATE FUNCTION pg_temp.call(model text) RETURNS text LANGUAGE sql AS $$
+	SELECT pg_temp.try(format('SELECT * FROM xdrec.rank(%L, 990005, ''{"hour": 12}'', 5)', model)) $$;
+GRANT EXECUTE ON FUNCTION pg_temp.call(text) TO PUBLIC;
 SET ROLE regress_xdrec_hostile;
-SELECT xdrec.drop_model(m) FROM unnest(ARRAY['hx', 'hs', 'hv', 'hp']) m;
+GRANT CREATE ON SCHEMA xd_hostile TO regress_xdrec_team;
+CREATE FUNCTION xd_hostile.same(x real) RETURNS real LANGUAGE sql IMMUTABLE AS 'SELECT x';
+ALTER FUNCTION xd_hostile.same(real) OWNER TO regress_xdrec_team;
+CREATE VIEW xd_hostile.orders_w AS
+	SELECT domain, user_key, item_key, xd_hostile.same(hour) AS hour, price FROM xd_hostile.orders;
+GRANT SELECT ON xd_hostile.orders_w TO regress_xdrec_victim;
+SELECT xdrec.create_model('hw', 'xd_hostile.orders_w', 'user_key', 'item_key', 'domain',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 1, "seed": 1, "lr_search": 1}') > 0 AS hw;
+SELECT xdrec.train('hw', 'd0') ? 'version' AS trained;
+SELECT xdrec.grant('hw', 'regress_xdrec_victim', 'use');
+CREATE TABLE xd_hostile.orders_q AS SELECT * FROM xd_hostile.orders;
+ALTER TABLE xd_hostile.orders_q ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON xd_hostile.orders_q FOR SELECT USING (true);
+GRANT SELECT ON xd_hostile.orders_q TO regress_xdrec_victim;
+SELECT xdrec.create_model('hq', 'xd_hostile.orders_q', 'user_key', 'item_key', 'domain',
+	features => '[{"name": "hour", "column": "hour", "kind": "interactional", "type": "numeric"}]',
+	options => '{"d": 8, "epochs": 1, "seed": 1, "lr_search": 1}') > 0 AS hq;
+SELECT xdrec.train('hq', 'd0') ? 'version' AS trained;
+SELECT xdrec.grant('hq', 'regress_xdrec_victim', 'use');
+-- a user who arrived after both trainings
+INSERT INTO xd_hostile.orders SELECT domain, 990005, item_key, rating, hour, weekday, rain, spend, price, cuisine
+FROM xd_hostile.orders WHERE domain = 'd0' AND user_key = :u;
+INSERT INTO xd_hostile.orders_q SELECT * FROM xd_hostile.orders WHERE user_key = 990005;
+RESET ROLE;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS first, pg_temp.call('hw') AS again,
+	pg_temp.call('hq') AS first_q, pg_temp.call('hq') AS again_q;
+RESET ROLE;
+SET ROLE regress_xdrec_hostile;
+CREATE OR REPLACE FUNCTION xd_hostile.same(x real) RETURNS real LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	INSERT INTO xd_hostile.loot VALUES (current_user, 'same ran');
+	RETURN x;
+END $$;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS made_volatile;
+SET ROLE regress_xdrec_hostile;
+CREATE OR REPLACE FUNCTION xd_hostile.same(x real) RETURNS real LANGUAGE sql IMMUTABLE AS 'SELECT x';
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS immutable_again;
+SET ROLE regress_xdrec_hostile;
+ALTER FUNCTION xd_hostile.same(real) OWNER TO regress_xdrec_hostile;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS given_to_hostile;
+SET ROLE regress_xdrec_hostile;
+ALTER FUNCTION xd_hostile.same(real) OWNER TO regress_xdrec_team;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS given_back;
+RESET ROLE;
+REVOKE regress_xdrec_team FROM regress_xdrec_victim;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS membership_revoked;
+RESET ROLE;
+GRANT regress_xdrec_team TO regress_xdrec_victim;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS membership_granted;
+SET ROLE regress_xdrec_hostile;
+CREATE OR REPLACE VIEW xd_hostile.orders_w AS
+	SELECT domain, user_key, item_key, xd_hostile.spy(hour) AS hour, price FROM xd_hostile.orders;
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hw') AS view_replaced;
+SET ROLE regress_xdrec_hostile;
+ALTER POLICY open ON xd_hostile.orders_q USING (xd_hostile.spy(hour) IS NOT NULL);
+SET ROLE regress_xdrec_victim;
+SELECT pg_temp.call('hq') AS policy_altered;
+RESET ROLE;
+SELECT count(*) AS loot FROM xd_hostile.loot;
+SELECT rolsuper AS hostile_superuser FROM pg_roles WHERE rolname = 'regress_xdrec_hostile';
+
+SET ROLE regress_xdrec_hostile;
+SELECT xdrec.drop_model(m) FROM unnest(ARRAY['hx', 'hs', 'hv', 'hp', 'hw', 'hq']) m;
 RESET ROLE;
 DROP SCHEMA xd_hostile CASCADE;
 DROP TABLE xd_victim_secret;
 REVOKE USAGE ON SCHEMA xdrec FROM regress_xdrec_hostile, regress_xdrec_victim;
 REVOKE SELECT ON hgen FROM regress_xdrec_hostile;
-DROP ROLE regress_xdrec_hostile, regress_xdrec_victim;
+DROP ROLE regress_xdrec_hostile, regress_xdrec_victim, regress_xdrec_team;
 DROP TABLE hgen;
 DROP EXTENSION xdrec CASCADE;

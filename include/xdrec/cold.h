@@ -73,6 +73,8 @@
 #define XD_COLD_PRIOR_BANDS 3
 /* what own items first adds to a history item's score (serving only) */
 #define XD_COLD_FLOOR 1.0e3f
+/* the counts of N whose log(1 + k) the module keeps (xd_cold.log1p_count) */
+#define XD_COLD_LOG1P_COUNTS 4096
 
 typedef struct xd_cold_ws xd_cold_ws;	/* scratch, private to cold.c */
 
@@ -128,6 +130,13 @@ typedef struct xd_cold
 	float	   *prior_mu;		/* [prior_rows] mean of log(1 + N) over items */
 	float	   *prior_isd;		/* [prior_rows] 1 / its sd (0 when constant) */
 	uint8_t    *prior_band;		/* [n_items] each item's band, from N's row 0 */
+	/*
+	 * log(1 + k) for the counts k below XD_COLD_LOG1P_COUNTS, as log1pf
+	 * gives it: N holds integral counts (xd_cold_prior_ready), so the
+	 * prior's pass over every item looks most of them up instead of calling
+	 * log1pf per item, with the same values bit for bit
+	 */
+	float	   *log1p_count;
 	/*
 	 * set by meta-training per episode (may be NULL): the episode user's
 	 * own counted rows as (row of N, item) pairs, n_self of them, which the
@@ -208,6 +217,18 @@ xd_status	xd_cold_prior_count(xd_cold *cold, const xd_dataset *ds);
  * only the floor.
  */
 xd_status	xd_cold_prior_ready(xd_cold *cold);
+
+/*
+ * Serving: from now on the prior's pass over every item keeps, per prior
+ * feature, the last row of N it read as log(1 + N) - mu, so a call in the
+ * context of the call before reads it instead of computing it (the same
+ * values bit for bit). N must not change after it but through
+ * xd_cold_prior_ready (training, which changes N per episode, does not
+ * call it). At most xd_cold_prior_keep_bytes of the module's schema. A
+ * module without a prior: nothing. XD_ENOMEM.
+ */
+xd_status	xd_cold_prior_keep(xd_cold *cold);
+size_t		xd_cold_prior_keep_bytes(const xd_schema *s, int32_t n_items);
 
 /*
  * The prior's rows of N for an encoded context c: rows[f] for each

@@ -870,6 +870,109 @@ XD_TEST(cold_min_prefers_cold_only_when_it_ranks_better)
 	XD_CHECK(!xd_cold_min_prefers_cold(&r));
 }
 
+/* base[9] plus the prior's formula in the context of rows, with log1pf, into want */
+static void
+prior_formula(const xd_cold *cold, const xd_cold_task *t, const int32_t *rows,
+			  const float *base, float *want)
+{
+	memcpy(want, base, sizeof(float) * 9);
+	for (int p = 0; p < cold->n_prior; p++)
+	{
+		const float *Nr = cold->prior_N->w + (size_t) rows[p] * 9;
+
+		for (int i = 0; i < 9; i++)
+			want[i] += t->lambda[p * XD_COLD_PRIOR_BANDS + cold->prior_band[i]] *
+				cold->prior_isd[rows[p]] * (log1pf(Nr[i]) - cold->prior_mu[rows[p]]);
+	}
+}
+
+/*
+ * The prior's pass over every item (xd_cold_score_outputs) looks log(1 + N)
+ * up for counts below XD_COLD_LOG1P_COUNTS: its scores are the formula's
+ * with log1pf, lambda_f,b(v) isd (log1pf(N) - mu) added per feature, bit
+ * for bit, for counts in the table, at its end and beyond it.
+ */
+XD_TEST(cold_prior_pass_is_the_formula_bit_for_bit)
+{
+	cold_fixture f;
+	xd_cold_task t;
+	xd_item_outputs io;
+	float	   *buf;
+	float		c[7] = {0},
+				base[9],
+				got[9],
+				want[9];
+	int32_t		rows[3];
+	xd_cold    *cold;
+	static const float counts[] = {0, 1, 2, 7, 4095, 4096, 4097, 70000, 16777216};
+
+	XD_REQUIRE(fixture_make_full(&f, XD_IMPLICIT, false, true, false, true));
+	cold = f.cold;
+	for (int r = 0; r < cold->prior_rows; r++)
+		for (int i = 0; i < 9; i++)
+			cold->prior_N->w[(size_t) r * 9 + i] = counts[(i + r) % 9];
+	XD_REQUIRE(xd_cold_prior_ready(cold) == XD_OK);
+	XD_REQUIRE(xd_cold_task_init(&t, cold) == XD_OK);
+	XD_REQUIRE(xd_cold_encode(cold, f.model, &f.s, &t) == XD_OK);
+	buf = malloc(sizeof(float) * xd_item_outputs_floats(f.model, false));
+	XD_REQUIRE(buf);
+	xd_item_outputs_bind(&io, f.model, false, buf);
+	c[1] = 1.0f;
+	c[2] = 0.45f;
+	XD_REQUIRE(xd_item_outputs_compute(f.model, c, NULL, &io) == XD_OK);
+	/* the scores without the prior (its weights 0), then with them */
+	for (int k = 0; k < cold->n_lam; k++)
+		t.lambda[k] = 0.0f;
+	XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, base) == XD_OK);
+	for (int k = 0; k < cold->n_lam; k++)
+		t.lambda[k] = 0.3f * (float) (k + 1) - 1.1f;
+	XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, got) == XD_OK);
+	xd_cold_prior_rows_of(cold, c, rows);
+	prior_formula(cold, &t, rows, base, want);
+	XD_CHECK(memcmp(got, want, sizeof(got)) == 0);
+	XD_CHECK(memcmp(got, base, sizeof(got)) != 0);
+
+	/*
+	 * serving keeps each feature's last row (xd_cold_prior_keep): the same
+	 * scores in that context, in another one and back, and after N changes
+	 * through xd_cold_prior_ready
+	 */
+	{
+		float		c2[7] = {0},
+					other[9],
+					kept[9];
+
+		c2[0] = 1.0f;
+		c2[2] = 0.9f;
+		XD_REQUIRE(xd_item_outputs_compute(f.model, c2, NULL, &io) == XD_OK);
+		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c2, &io, other) == XD_OK);
+		XD_REQUIRE(xd_cold_prior_keep(cold) == XD_OK);
+		for (int k = 0; k < 3; k++)
+		{
+			const float *cc = k == 1 ? c2 : c;
+
+			XD_REQUIRE(xd_item_outputs_compute(f.model, cc, NULL, &io) == XD_OK);
+			for (int again = 0; again < 2; again++)
+			{
+				XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, cc, &io, kept) == XD_OK);
+				XD_CHECK(memcmp(kept, k == 1 ? other : got, sizeof(kept)) == 0);
+			}
+		}
+		XD_CHECK(memcmp(other, got, sizeof(got)) != 0);
+		/* N changed: the kept rows are read again */
+		for (int k = 0; k < cold->prior_rows * 9; k++)
+			cold->prior_N->w[k] = (float) (k % 5);
+		XD_REQUIRE(xd_cold_prior_ready(cold) == XD_OK);
+		XD_REQUIRE(xd_cold_score_outputs(cold, f.model, &t, c, &io, kept) == XD_OK);
+		prior_formula(cold, &t, rows, base, want);
+		XD_CHECK(memcmp(kept, want, sizeof(kept)) == 0);
+		XD_CHECK(memcmp(kept, got, sizeof(kept)) != 0);
+	}
+	free(buf);
+	xd_cold_task_free(&t);
+	fixture_free(&f);
+}
+
 XD_TEST(cold_serving_from_item_outputs_matches_scoring_rows)
 {
 	cold_fixture f;

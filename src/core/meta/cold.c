@@ -47,6 +47,14 @@ struct xd_cold_ws
 	float	   *pz;				/* [cap * n_prior] each row's prior values z */
 	float	   *dlam;			/* [n_lam] dL/d lambda */
 	int32_t    *prow;			/* [n_prior] rows of N of one context */
+	/*
+	 * serving (xd_cold_prior_keep): each prior feature's last row of N as
+	 * log(1 + N) - mu over the items, [n_prior * n_items], and that row
+	 * (-1: none); NULL in training, which changes N
+	 */
+	float	   *keep;
+	int32_t    *keep_row;
+	float	   *keep_coef;		/* [n_lam] a call's lambda * isd of each feature and band */
 	xd_cold_task task;			/* the episode's */
 };
 
@@ -87,6 +95,9 @@ xd_cold_ws_free(xd_cold_ws *w, int L)
 	free(w->pz);
 	free(w->dlam);
 	free(w->prow);
+	free(w->keep);
+	free(w->keep_row);
+	free(w->keep_coef);
 	xd_cold_task_free(&w->task);
 	free(w);
 }
@@ -221,9 +232,12 @@ xd_cold_prior_layout(xd_cold *c, const xd_schema *s, int32_t n_items, bool joint
 	c->prior_mu = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_isd = calloc((size_t) c->prior_rows, sizeof(float));
 	c->prior_band = calloc((size_t) n_items, 1);
+	c->log1p_count = malloc(sizeof(float) * XD_COLD_LOG1P_COUNTS);
 	if (!c->pf_off || !c->pf_width || !c->pf_base || !c->pf_stride || !c->pf_type ||
-		!c->prior_mu || !c->prior_isd || !c->prior_band)
+		!c->prior_mu || !c->prior_isd || !c->prior_band || !c->log1p_count)
 		return XD_ENOMEM;
+	for (int k = 0; k < XD_COLD_LOG1P_COUNTS; k++)
+		c->log1p_count[k] = log1pf((float) k);
 	F = 0;
 	for (int f = 0; f < s->n_features; f++)
 	{
@@ -389,6 +403,7 @@ xd_cold_free(xd_cold *c)
 	free(c->prior_mu);
 	free(c->prior_isd);
 	free(c->prior_band);
+	free(c->log1p_count);
 	free(c);
 }
 
@@ -433,6 +448,15 @@ xd_cold_prior_rows_of(const xd_cold *c, const float *ctx, int32_t *rows)
 		rows[F + 1] = c->marg_rows + cell;	/* the joint cell's row */
 }
 
+/* log1pf(n) of a count n of N: looked up in tab (xd_cold.log1p_count) below XD_COLD_LOG1P_COUNTS */
+static inline float
+xd_cold_log1p(const float *tab, float n)
+{
+	if (n >= 0.0f && n < (float) XD_COLD_LOG1P_COUNTS && (float) (int) n == n)
+		return tab[(int) n];
+	return log1pf(n);
+}
+
 float
 xd_cold_cell_pop(const xd_cold *c, const float *ctx, int32_t v)
 {
@@ -447,12 +471,12 @@ xd_cold_cell_pop(const xd_cold *c, const float *ctx, int32_t v)
 	F = c->n_prior - 1 - (c->joint_cells > 0);
 	for (int f = 0; f < F; f++)
 	{
-		float		t = log1pf(N[(size_t) (c->pf_base[f] + xd_cold_prior_value(c, ctx, f)) *
-								 c->n_items + v]);
+		float		t = xd_cold_log1p(c->log1p_count, N[(size_t) (c->pf_base[f] + xd_cold_prior_value(c, ctx, f)) *
+											c->n_items + v]);
 
 		least = t < least ? t : least;
 	}
-	return F > 0 ? least : log1pf(N[v]);
+	return F > 0 ? least : xd_cold_log1p(c->log1p_count, N[v]);
 }
 
 xd_status
@@ -539,6 +563,9 @@ xd_cold_prior_bands(xd_cold *c)
 xd_status
 xd_cold_prior_ready(xd_cold *c)
 {
+	/* N is new: no kept row holds */
+	for (int f = 0; c->ws && c->ws->keep_row && f < c->n_prior; f++)
+		c->ws->keep_row[f] = -1;
 	if (c->floor && c->floor->w[0] != 0.0f && c->floor->w[0] != 1.0f)
 		return XD_EINVAL;
 	for (int r = 0; c->prior_N && r < c->prior_rows; r++)
@@ -582,7 +609,7 @@ static inline float
 xd_cold_prior_z(const xd_cold *c, int32_t r, int32_t v, float self)
 {
 	float		n = v >= 0 ? c->prior_N->w[(size_t) r * c->n_items + v] - self : 0.0f;
-	float		l = log1pf(n > 0.0f ? n : 0.0f);
+	float		l = xd_cold_log1p(c->log1p_count, n > 0.0f ? n : 0.0f);
 
 	return (l - c->prior_mu[r]) * c->prior_isd[r];
 }
@@ -1021,8 +1048,26 @@ xd_cold_floor(const xd_cold *c, const xd_cold_task *t, const int32_t *items, int
 {
 	if (!c->floor || c->floor->w[0] == 0.0f)
 		return;
+	if (items == NULL)
+	{
+		/* every item in order: the sorted history walked beside it, no search per item */
+		int			j = 0;
+
+		for (int r = 0; r < n; r++)
+		{
+			float		h = 0.0f;
+
+			if (j < t->n_hist && t->hist[j] == r)
+			{
+				h = 1.0f;
+				j++;
+			}
+			scores[r] += XD_COLD_FLOOR * h;
+		}
+		return;
+	}
 	for (int r = 0; r < n; r++)
-		scores[r] += XD_COLD_FLOOR * xd_cold_hist_of(t, items ? items[r] : r);
+		scores[r] += XD_COLD_FLOOR * xd_cold_hist_of(t, items[r]);
 }
 
 /* n rows by their items, or (items NULL) by their embeddings E[n * d] */
@@ -1072,11 +1117,51 @@ xd_cold_score_embedded(xd_cold *c, xd_model *model, const xd_cold_task *t, const
 	return XD_OK;
 }
 
+size_t
+xd_cold_prior_keep_bytes(const xd_schema *s, int32_t n_items)
+{
+	int			F = 0;
+
+	for (int f = 0; f < s->n_features; f++)
+		F += s->features[f].scope == XD_SCOPE_INTERACTION;
+	/* the marginal features, the domain's row and a joint cell */
+	return (size_t) (F + 2) * (size_t) (n_items > 0 ? n_items : 0) * sizeof(float);
+}
+
+xd_status
+xd_cold_prior_keep(xd_cold *c)
+{
+	xd_cold_ws *w = c->ws;
+
+	if (c->n_prior == 0 || w->keep)
+		return XD_OK;
+	w->keep = malloc(sizeof(float) * (size_t) c->n_prior * (size_t) c->n_items);
+	w->keep_row = malloc(sizeof(int32_t) * (size_t) c->n_prior);
+	w->keep_coef = malloc(sizeof(float) * (size_t) c->n_lam);
+	if (!w->keep || !w->keep_row || !w->keep_coef)
+	{
+		free(w->keep);
+		free(w->keep_row);
+		free(w->keep_coef);
+		w->keep = NULL;
+		w->keep_row = NULL;
+		w->keep_coef = NULL;
+		return XD_ENOMEM;
+	}
+	for (int f = 0; f < c->n_prior; f++)
+		w->keep_row[f] = -1;
+	return XD_OK;
+}
+
 /* the prior's term of every item in the context c into scores */
 static void
 xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *scores)
 {
 	xd_cold_ws *w = c->ws;
+	/* in locals: scores may alias the module as far as the compiler knows */
+	const float *tab = c->log1p_count;
+	const uint8_t *band = c->prior_band;
+	int32_t		n = c->n_items;
 
 	if (c->n_prior == 0)
 		return;
@@ -1086,10 +1171,48 @@ xd_cold_prior_all(xd_cold *c, const xd_cold_task *t, const float *ctx, float *sc
 		const float *Nr = c->prior_N->w + (size_t) w->prow[f] * c->n_items;
 		const float *lam = t->lambda + (size_t) f * XD_COLD_PRIOR_BANDS;
 		float		isd = c->prior_isd[w->prow[f]],
-					mu = c->prior_mu[w->prow[f]];
+					mu = c->prior_mu[w->prow[f]],
+					coef[XD_COLD_PRIOR_BANDS];
 
-		for (int32_t i = 0; i < c->n_items; i++)
-			scores[i] += lam[c->prior_band[i]] * isd * (log1pf(Nr[i]) - mu);
+		/* lam * isd once per band: the same product an item's term takes */
+		for (int b = 0; b < XD_COLD_PRIOR_BANDS; b++)
+			coef[b] = lam[b] * isd;
+		if (w->keep)
+		{
+			/* the row's log(1 + N) - mu kept: a call in the last call's context reads it */
+			float	   *K = w->keep + (size_t) f * n;
+
+			if (w->keep_row[f] != w->prow[f])
+			{
+				for (int32_t i = 0; i < n; i++)
+					K[i] = xd_cold_log1p(tab, Nr[i]) - mu;
+				w->keep_row[f] = w->prow[f];
+			}
+			memcpy(w->keep_coef + (size_t) f * XD_COLD_PRIOR_BANDS, coef, sizeof(coef));
+		}
+		else
+			for (int32_t i = 0; i < n; i++)
+				scores[i] += coef[band[i]] * (xd_cold_log1p(tab, Nr[i]) - mu);
+	}
+	if (w->keep)
+	{
+		/*
+		 * the kept rows in one pass over the items: each item's terms added
+		 * in feature order, as the pass per feature above adds them
+		 */
+		const float *K = w->keep,
+				   *cf = w->keep_coef;
+		int			P = c->n_prior;
+
+		for (int32_t i = 0; i < n; i++)
+		{
+			const float *ci = cf + band[i];
+			float		s = scores[i];
+
+			for (int f = 0; f < P; f++)
+				s += ci[f * XD_COLD_PRIOR_BANDS] * K[(size_t) f * n + i];
+			scores[i] = s;
+		}
 	}
 }
 

@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -15,11 +16,15 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "data/data.h"
@@ -30,6 +35,7 @@ typedef struct ForeignWalk
 	Oid			me;				/* the reading role */
 	Oid			found;			/* the first function it may not run */
 	Oid			owner;			/* ... and its owner */
+	List	   *relids;			/* the relations it names, views' and policies' too */
 } ForeignWalk;
 
 /*
@@ -69,8 +75,151 @@ foreign_walker(Node *node, void *arg)
 	if (check_functions_in_node(node, foreign_function, arg))
 		return true;
 	if (IsA(node, Query))
+	{
+		ForeignWalk *w = arg;
+		ListCell   *lc;
+
+		foreach(lc, ((Query *) node)->rtable)
+			if (lfirst_node(RangeTblEntry, lc)->rtekind == RTE_RELATION)
+				w->relids = list_append_unique_oid(w->relids, lfirst_node(RangeTblEntry, lc)->relid);
 		return query_tree_walker((Query *) node, foreign_walker, arg, 0);
+	}
 	return expression_tree_walker(node, foreign_walker, arg);
+}
+
+/*
+ * The reads xdpg_refuse_foreign_sql allowed, kept per backend so that a
+ * read made on every call (a cold user's rows) is not parsed and rewritten
+ * again each time. A verdict holds for its SQL, argument types, reading
+ * role, the model's owner, the relation, row_security and search_path,
+ * and only while no invalidation that could change the rewritten read or
+ * the verdict has arrived since it was reached: any relation's (a view's
+ * definition, a policy, row-level security switched, an owner changed),
+ * any function's (its owner, volatility, body), type's, cast's,
+ * operator's or schema's, any role's (superuser, bypassrls) or role
+ * membership's. Any of them forgets every
+ * verdict (verdict_epoch). Before a verdict is used, the relations the read
+ * named are locked as its parse locked them (so that none of them can
+ * change until the transaction ends) and pending invalidations are taken
+ * in. A refusal is never kept. A few are kept, least recently used out.
+ */
+#define XDPG_VERDICTS 8
+
+typedef struct ReadVerdict
+{
+	char	   *sql;			/* NULL: an empty slot */
+	int			nargs;
+	Oid			types[FUNC_MAX_ARGS];
+	Oid			role;
+	Oid			model_owner;
+	Oid			relid;
+	bool		row_security;
+	char	   *search_path;	/* as set (xdrec's user span pins it) */
+	Oid		   *relids;			/* the relations the read named */
+	int			n_relids;
+	uint64		epoch;			/* verdict_epoch when it was reached */
+	uint64		used;
+} ReadVerdict;
+
+static ReadVerdict verdicts[XDPG_VERDICTS];
+static uint64 verdict_epoch = 1;
+static uint64 verdicts_clock = 0;
+static bool verdict_callbacks = false;
+
+static void
+verdicts_forget_sys(Datum arg, int cacheid, uint32 hashvalue)
+{
+	verdict_epoch++;
+}
+
+static void
+verdicts_forget_rel(Datum arg, Oid relid)
+{
+	verdict_epoch++;
+}
+
+/* the callbacks that forget every verdict, once per backend */
+static void
+verdicts_watch(void)
+{
+	static const int caches[] = {PROCOID, TYPEOID, CASTSOURCETARGET, OPEROID, NAMESPACEOID,
+	AUTHOID, AUTHMEMROLEMEM};
+
+	if (verdict_callbacks)
+		return;
+	CacheRegisterRelcacheCallback(verdicts_forget_rel, (Datum) 0);
+	for (int i = 0; i < lengthof(caches); i++)
+		CacheRegisterSyscacheCallback(caches[i], verdicts_forget_sys, (Datum) 0);
+	verdict_callbacks = true;
+}
+
+/* the slot of a read's verdict (matching: *found), else the one to reuse */
+static ReadVerdict *
+verdict_slot(const char *sql, int nargs, const Oid *types, Oid role, Oid model_owner,
+			 Oid relid, bool *found)
+{
+	ReadVerdict *slot = &verdicts[0];
+
+	*found = false;
+	for (int i = 0; i < XDPG_VERDICTS; i++)
+	{
+		ReadVerdict *r = &verdicts[i];
+
+		if (r->sql && r->role == role && r->model_owner == model_owner && r->relid == relid &&
+			r->row_security == row_security && r->nargs == nargs &&
+			strcmp(r->search_path, namespace_search_path) == 0 &&
+			memcmp(r->types, types, sizeof(Oid) * nargs) == 0 && strcmp(r->sql, sql) == 0)
+		{
+			*found = true;
+			return r;
+		}
+		if (r->used < slot->used)
+			slot = r;
+	}
+	return slot;
+}
+
+/*
+ * Whether v still holds: its relations locked as the parse would lock them
+ * (taking in the invalidations of whatever committed before), then no
+ * invalidation since it was reached.
+ */
+static bool
+verdict_holds(ReadVerdict *v)
+{
+	for (int i = 0; i < v->n_relids; i++)
+		LockRelationOid(v->relids[i], AccessShareLock);
+	AcceptInvalidationMessages();
+	return v->epoch == verdict_epoch;
+}
+
+static void
+verdict_keep(ReadVerdict *slot, const char *sql, int nargs, const Oid *types, Oid role,
+			 Oid model_owner, Oid relid, List *relids, uint64 epoch)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	if (slot->sql)
+	{
+		pfree(slot->sql);
+		pfree(slot->search_path);
+		pfree(slot->relids);
+	}
+	slot->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	slot->nargs = nargs;
+	memcpy(slot->types, types, sizeof(Oid) * nargs);
+	slot->role = role;
+	slot->model_owner = model_owner;
+	slot->relid = relid;
+	slot->row_security = row_security;
+	slot->search_path = MemoryContextStrdup(TopMemoryContext, namespace_search_path);
+	slot->relids = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * Max(list_length(relids), 1));
+	foreach(lc, relids)
+		slot->relids[i++] = lfirst_oid(lc);
+	slot->n_relids = i;
+	slot->epoch = epoch;
+	slot->used = ++verdicts_clock;
 }
 
 /*
@@ -94,11 +243,14 @@ void
 xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs, Oid *types,
 						const char *reading)
 {
-	ForeignWalk w = {GetUserId(), InvalidOid, InvalidOid};
+	ForeignWalk w = {GetUserId(), InvalidOid, InvalidOid, NIL};
 	Oid			owner = md->owner ? get_role_oid(md->owner, true) : InvalidOid;
 	HeapTuple	rel = SearchSysCache1(RELOID, ObjectIdGetDatum(md->relid));
 	bool		own;
 	ListCell   *lc;
+	ReadVerdict *slot;
+	bool		found;
+	uint64		epoch;
 
 	own = OidIsValid(owner) && is_member_of_role_nosuper(w.me, owner) && HeapTupleIsValid(rel) &&
 		is_member_of_role_nosuper(w.me, ((Form_pg_class) GETSTRUCT(rel))->relowner);
@@ -106,6 +258,18 @@ xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs, Oid *t
 		ReleaseSysCache(rel);
 	if (own)
 		return;
+	if (nargs > FUNC_MAX_ARGS)
+		elog(ERROR, "xdrec: a read of %d arguments", nargs);
+	verdicts_watch();
+	slot = verdict_slot(sql, nargs, types, w.me, owner, md->relid, &found);
+	if (found && verdict_holds(slot))
+	{
+		slot->used = ++verdicts_clock;
+		return;
+	}
+	/* the epoch before the parse: an invalidation during it is not missed */
+	AcceptInvalidationMessages();
+	epoch = verdict_epoch;
 	foreach(lc, pg_parse_query(sql))
 	{
 		List	   *queries = pg_analyze_and_rewrite_fixedparams(lfirst_node(RawStmt, lc), sql,
@@ -127,6 +291,7 @@ xdpg_refuse_foreign_sql(const XdModelDef *md, const char *sql, int nargs, Oid *t
 						GetUserNameFromId(w.owner, true)),
 				 errdetail("xdrec reads the model's relation as the caller; unless the caller belongs to the model's owner and the relation's, it runs there only functions that are not volatile, of the caller's own roles or built in: a feature expression, a view or a row-level security policy calls this one."),
 				 errhint("Call it as a member of that role, or have the model's owner declare the feature without the function.")));
+	verdict_keep(slot, sql, nargs, types, w.me, owner, md->relid, w.relids, epoch);
 }
 
 /*

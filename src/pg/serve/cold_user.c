@@ -606,6 +606,7 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	XdSpan		span;
 	uint64		n_rows;
 	SPITupleTable *tt;
+	char	   *sql;
 
 	if (!key_datum(md, user_text, user_int, is_int, &vals[0], &key_text))
 		return NULL;
@@ -625,9 +626,10 @@ xdpg_cold_from_rows(XdServed *s, const char *model, const char *domain,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "xdrec: SPI_connect failed");
 	vals[2] = xdpg_forgotten_of(md->id, NULL, key_text);
+	sql = rows_sql(md, limit);
 	xdpg_user_begin(&span);
-	xdpg_refuse_foreign_sql(md, rows_sql(md, limit), 3, types, psprintf("the rows of user %s", shown));
-	if (SPI_execute_plan(rows_plan(rows_sql(md, limit), types), vals, NULL, true, 0) != SPI_OK_SELECT)
+	xdpg_refuse_foreign_sql(md, sql, 3, types, psprintf("the rows of user %s", shown));
+	if (SPI_execute_plan(rows_plan(sql, types), vals, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "xdrec: reading the rows of user %s failed", shown);
 	xdpg_span_end(&span);
 	n_rows = SPI_processed;

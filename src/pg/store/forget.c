@@ -230,16 +230,18 @@ forget_in_version(int64 model_id, int64 version_id, const char *user_key)
 Datum
 xdpg_forgotten_of(int64 model_id, const char *domain, const char *user_key)
 {
+	/* kept: serving runs one on every call for a cold user or new items */
+	static SPIPlanPtr plans[2];
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		vals[2] = {Int64GetDatum(model_id), CStringGetTextDatum(user_key ? user_key : domain)};
 	bool		isnull;
 
-	xdpg_owner_execute(user_key
-					   ? "SELECT COALESCE(pg_catalog.array_agg(domain), '{}') FROM xdrec.forgotten "
-					   "WHERE model_id OPERATOR(pg_catalog.=) $1 AND user_key OPERATOR(pg_catalog.=) $2"
-					   : "SELECT COALESCE(pg_catalog.array_agg(user_key), '{}') FROM xdrec.forgotten "
-					   "WHERE model_id OPERATOR(pg_catalog.=) $1 AND domain OPERATOR(pg_catalog.=) $2",
-					   2, types, vals, NULL, SPI_OK_SELECT);
+	xdpg_owner_execute_kept(&plans[user_key ? 0 : 1], user_key
+							? "SELECT COALESCE(pg_catalog.array_agg(domain), '{}') FROM xdrec.forgotten "
+							"WHERE model_id OPERATOR(pg_catalog.=) $1 AND user_key OPERATOR(pg_catalog.=) $2"
+							: "SELECT COALESCE(pg_catalog.array_agg(user_key), '{}') FROM xdrec.forgotten "
+							"WHERE model_id OPERATOR(pg_catalog.=) $1 AND domain OPERATOR(pg_catalog.=) $2",
+							2, types, vals, NULL, SPI_OK_SELECT);
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 }
 

@@ -182,6 +182,36 @@ xdpg_owner_execute(const char *sql, int nargs, Oid *types, Datum *vals,
 	return SPI_processed;
 }
 
+/*
+ * xdpg_owner_execute through a plan of sql kept in *plan for the backend's
+ * life (prepared, in the span, on the first call): for a statement run on
+ * every call of a hot path. The plan cache replans it after DDL on what it
+ * reads, and its search_path is the span's, pinned, each time.
+ */
+uint64
+xdpg_owner_execute_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types,
+						Datum *vals, const char *nulls, int expect)
+{
+	XdSpan		span;
+	int			ret;
+
+	xdpg_owner_begin(&span);
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "xdrec: preparing a statement failed (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, vals, nulls, false, 0);
+	xdpg_span_end(&span);
+	if (ret != expect)
+		elog(ERROR, "xdrec: a catalog statement failed (%s): %s", SPI_result_code_string(ret), sql);
+	return SPI_processed;
+}
+
 /* The current role's name: the value of "owner", "submitted_by", ... columns. */
 Datum
 xdpg_current_role_name(void)

@@ -9,6 +9,8 @@
 #ifndef XDREC_PG_STORE_H
 #define XDREC_PG_STORE_H
 
+#include "executor/spi.h"
+
 #include "data/data.h"
 
 /* weight chunks stay far below the 1 GB datum limit */
@@ -245,6 +247,8 @@ extern void xdpg_span_end(XdSpan *span);
 extern ErrorData *xdpg_subxact_try(void (*fn) (void *arg), void *arg);
 extern uint64 xdpg_owner_execute(const char *sql, int nargs, Oid *types, Datum *vals,
 								 const char *nulls, int expect);
+extern uint64 xdpg_owner_execute_kept(SPIPlanPtr *plan, const char *sql, int nargs,
+									  Oid *types, Datum *vals, const char *nulls, int expect);
 extern Datum xdpg_current_role_name(void);
 extern void xdpg_model_check_write(int64 model_id, const char *name, const char *privilege);
 

@@ -855,7 +855,7 @@ take_key_inventory(VersionRead *r)
  * core), the key maps and the seen items.
  */
 static void
-check_budget(VersionRead *r)
+check_budget(VersionRead *r, const xd_schema *schema)
 {
 	const XdVersionRef *ref = r->ref;
 	Size		budget = (Size) ref->budget_kb * 1024;
@@ -866,6 +866,9 @@ check_budget(VersionRead *r)
 		if (r->tensors[i].found)
 			tensors += (Size) xdpg_stored_tensor_count(&r->tensors[i]) * sizeof(float);
 	r->v->core_bytes = tensors + xd_model_workspace_bytes(&r->cfg, method_has_residuals(r->v->method));
+	/* the rows of the cold module's prior its pass keeps (xd_cold_prior_keep) */
+	if (r->has_cold_prior)
+		r->v->core_bytes += xd_cold_prior_keep_bytes(schema, r->n_items);
 	data = ((Size) r->n_users + (Size) r->n_items) * (sizeof(int64) + sizeof(char *)) +
 		(Size) r->key_bytes + ((Size) r->n_users + 1) * sizeof(int64) +
 		(Size) r->n_seen_items * sizeof(int32);
@@ -1172,6 +1175,9 @@ read_tensors(VersionRead *r)
 	/* the prior's counts are counts, own items first 0 or 1 (cold.h) */
 	if (r->has_cold && xd_cold_prior_ready(r->v->cold) != XD_OK)
 		version_corrupt(r, "its cold-start module's context prior holds values that are not counts, or its own-items-first flag is neither 0 nor 1");
+	/* served from now on, N unchanged: its pass keeps the rows it reads */
+	if (r->has_cold)
+		xdpg_check_status(xd_cold_prior_keep(r->v->cold), "keeping the cold-start module's context prior");
 	/* neighbours are items, shares in [0, 1], lambda >= 0 (cold.h) */
 	if (r->has_cold && xd_cold_cooc_ready(r->v->cold) != XD_OK)
 		version_corrupt(r, "its cold-start module's co-occurrence prior holds a neighbour that is not an item, a share outside [0, 1] or a negative lambda");
@@ -1500,7 +1506,7 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 	r.n_tensors = xdpg_stored_tensors(&layout, &r.tensors);
 	take_tensor_inventory(&r);
 	take_key_inventory(&r);
-	check_budget(&r);
+	check_budget(&r, &schema);
 
 	PG_TRY();
 	{
