@@ -80,11 +80,20 @@
  * fits only what the product's row reads (auto's three candidates, its blend,
  * repeat "auto"'s decision) and prints the full ranking of that row, of it
  * with the user's own items lifted first (all of them, or only the top one or
- * two by the model's score or by popularity in context: own_first's top), and
- * of the heuristics, split by the test positive's kind (its pair in the
- * user's training rows or new), each row's difference to "own items first"
- * as the sum of the two kinds' parts, and each row against the product on
- * the first three seeds, the next three and the rest (print_by_kind).
+ * two by the model's score or by popularity in context: own_first's top), of
+ * the repeat/explore mixture on the product's scores (mix: the user's own
+ * items at their calibrated probability of being repeated beside the
+ * model's softmax over the items; kind_mix_rule's variants, one MIX line
+ * per fit to stderr), and of the heuristics, split by the test positive's
+ * kind (its pair in the user's training rows or new; one KIND line per row
+ * and fit to stderr, so that a run cut short can be read), each row's
+ * difference to "own items first" as the sum of the two kinds' parts, and
+ * each row against the product on the first three seeds, the next three and
+ * the rest (print_by_kind). A view of one domain (DePaulMovie) is its own
+ * target; where its repeat share gives the lift, the product's row is its
+ * pick with the lift added, calibrated and the popularity weight served
+ * (lifted_eval; auto picks on the fits without the lift, where --auto-lift's
+ * served row picks on fits that carry their calibrated lifts).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
