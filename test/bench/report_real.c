@@ -311,7 +311,7 @@ typedef struct cell
 } cell;
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
-#define N_KIND_MIX 4				/* --by-kind's rows of the repeat/explore mixture */
+#define N_KIND_MIX 5				/* --by-kind's rows of the repeat/explore mixture */
 #define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
 
 typedef struct view_run
@@ -720,12 +720,14 @@ static const struct
 	double		k;
 	bool		fixed_a;
 	bool		user_z;
+	bool		q_model;
 	const char *label;
 }			kind_mix_rule[N_KIND_MIX] = {
-	{2.0, false, false, "the mixture, k 2, Z per context (T and a on validation)"},
-	{2.0, false, true, "the mixture, k 2, Z the user's (T and a on validation)"},
-	{10.0, false, true, "the mixture, k 10, Z the user's (T and a on validation)"},
-	{2.0, true, true, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
+	{2.0, false, false, false, "the mixture, k 2, Z per context (T and a on validation)"},
+	{2.0, false, true, false, "the mixture, k 2, Z the user's (T and a on validation)"},
+	{10.0, false, true, false, "the mixture, k 10, Z the user's (T and a on validation)"},
+	{2.0, true, true, false, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
+	{10.0, false, true, true, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
 };
 
 static bool
@@ -963,7 +965,9 @@ own_first_score(void *arg, const xd_batch *b, float *scores)
  * + k pi0) / (n_u + k), r_u the user's training rows whose item the user
  * has in another training row (leave-one-out: a row never counts itself),
  * n_u the user's training rows, pi0 the domain's rate of the same (its
- * sum of r_u over its sum of n_u), k a prior weight in rows. T and the scale
+ * sum of r_u over its sum of n_u), k a prior weight in rows (q_model: q_u(i |
+ * c) proportional to the user's rows with i times exp(s(i)/T), the model's
+ * order among the user's items in c instead of the count share). T and the scale
  * a are chosen on validation's full ranking (every item, the user's own
  * allowed; at most MIX_VALID_MAX positives). Rows rank by log p.
  */
@@ -971,6 +975,7 @@ own_first_score(void *arg, const xd_batch *b, float *scores)
 #define N_MIX_A 7
 #define MIX_A_ONE 4				/* mix_A's 1 */
 #define MIX_VALID_MAX 1000
+#define MIX_W (2 * N_MIX_T)			/* a cache entry: log Z, then log Q, per T */
 static const double mix_T[N_MIX_T] = {1.0 / 64, 1.0 / 32, 1.0 / 16, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
 static const double mix_A[N_MIX_A] = {1.0 / 16, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0};
 
@@ -981,6 +986,9 @@ typedef struct mix
 	void	   *arg;
 	double		k;				/* the prior's weight, in rows */
 	bool		user_z;			/* Z the user's mean over its training contexts */
+	bool		q_model;		/* q_u(i | c) = n_ui exp(s(i)/T) / Q(u, c), Q
+								 * the sum over the user's items: the model's
+								 * order among them, not the count share */
 	double	   *zbar;			/* [n_users * N_MIX_T] its log, with user_z */
 	double		pi0;
 	double	   *pi;				/* [n_users] (r_u + k pi0) / (n_u + k), unscaled */
@@ -989,7 +997,7 @@ typedef struct mix
 	double		a;
 	/* log Z(u, c) per T, cached per (user, interaction part of c) */
 	uint64_t   *keys;
-	double	   *logz;			/* [cap * N_MIX_T] */
+	double	   *logz;			/* [cap * MIX_W] */
 	int64_t		cap,
 				used;
 	xd_batch	zb;
@@ -1101,25 +1109,35 @@ mix_score_all(mix *x, int32_t u, const float *c)
 	return x->inner(x->arg, &x->zb, x->zs);
 }
 
-/* log sum exp(zs / T) for every T of the ladder, from x->zs */
+/*
+ * From x->zs (user u's scores), for every T of the ladder: log Z, the log
+ * sum of exp(s/T) over every item, into logz[0..N_MIX_T), and log Q, of
+ * n_ui exp(s/T) over the user's items, into logz[N_MIX_T..MIX_W)
+ */
 static void
-mix_logz_of_scores(const mix *x, double *logz)
+mix_logz_of_scores(const mix *x, int32_t u, double *logz)
 {
+	const xd_dataset *ds = x->ds;
 	float		mx = -INFINITY;
 
-	for (int32_t w = 0; w < x->ds->n_items; w++)
+	for (int32_t w = 0; w < ds->n_items; w++)
 		mx = x->zs[w] > mx ? x->zs[w] : mx;
 	for (int t = 0; t < N_MIX_T; t++)
 	{
-		double		sum = 0.0;
+		double		sum = 0.0,
+					own = 0.0;
 
-		for (int32_t w = 0; w < x->ds->n_items; w++)
+		for (int32_t w = 0; w < ds->n_items; w++)
 			sum += exp(((double) x->zs[w] - mx) / mix_T[t]);
+		for (int64_t j = ds->user_train_off[u]; j < ds->user_train_off[u + 1]; j++)
+			own += ds->user_train_count[j] *
+				exp(((double) x->zs[ds->user_train_items[j]] - mx) / mix_T[t]);
 		logz[t] = (double) mx / mix_T[t] + log(sum);
+		logz[N_MIX_T + t] = (double) mx / mix_T[t] + log(own);
 	}
 }
 
-/* log Z(u, c) for every T, cached */
+/* log Z(u, c) and log Q(u, c) for every T (mix_logz_of_scores), cached */
 static xd_status
 mix_logz(mix *x, int32_t u, const float *c, const double **out)
 {
@@ -1131,7 +1149,7 @@ mix_logz(mix *x, int32_t u, const float *c, const double **out)
 	{
 		int64_t		ncap = x->cap ? 2 * x->cap : 1024;
 		uint64_t   *nk = calloc((size_t) ncap, sizeof(uint64_t));
-		double	   *nl = malloc(sizeof(double) * (size_t) ncap * N_MIX_T);
+		double	   *nl = malloc(sizeof(double) * (size_t) ncap * MIX_W);
 
 		if (!nk || !nl)
 			exit(1);
@@ -1143,7 +1161,7 @@ mix_logz(mix *x, int32_t u, const float *c, const double **out)
 				while (nk[p])
 					p = (p + 1) & (ncap - 1);
 				nk[p] = x->keys[j];
-				memcpy(nl + p * N_MIX_T, x->logz + j * N_MIX_T, sizeof(double) * N_MIX_T);
+				memcpy(nl + p * MIX_W, x->logz + j * MIX_W, sizeof(double) * MIX_W);
 			}
 		free(x->keys);
 		free(x->logz);
@@ -1158,11 +1176,11 @@ mix_logz(mix *x, int32_t u, const float *c, const double **out)
 	{
 		if ((st = mix_score_all(x, u, c)) != XD_OK)
 			return st;
-		mix_logz_of_scores(x, x->logz + i * N_MIX_T);
+		mix_logz_of_scores(x, u, x->logz + i * MIX_W);
 		x->keys[i] = key;
 		x->used++;
 	}
-	*out = x->logz + i * N_MIX_T;
+	*out = x->logz + i * MIX_W;
 	return XD_OK;
 }
 
@@ -1201,9 +1219,9 @@ mix_user_z(mix *x)
 	free(base);
 }
 
-/* log p of item v for user u, from its inner score s and log Z at T index t */
+/* log p of item v for user u, from its inner score s, log Z and log Q at T index t */
 static double
-mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, double a)
+mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, double logq, double a)
 {
 	double		pi = a * x->pi[u],
 				q,
@@ -1211,7 +1229,10 @@ mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, doubl
 
 	if (pi > 0.99)
 		pi = 0.99;
-	q = x->n_rows[u] > 0.0 ? cnt / x->n_rows[u] : 0.0;
+	if (x->q_model)
+		q = cnt > 0.0 ? cnt * exp((double) s / mix_T[t] - logq) : 0.0;
+	else
+		q = x->n_rows[u] > 0.0 ? cnt / x->n_rows[u] : 0.0;
 	return log(pi * q + (1.0 - pi) * exp((double) s / mix_T[t] - logz));
 }
 
@@ -1225,11 +1246,14 @@ mix_score(void *arg, const xd_batch *b, float *scores)
 
 	for (int r = 0; st == XD_OK && r < b->n; r++)
 	{
-		const double *logz = x->user_z ? x->zbar + (int64_t) b->users[r] * N_MIX_T : NULL;
+		const double *e = NULL;
 
-		if (!logz && (st = mix_logz(x, b->users[r], b->c + (size_t) r * b->m, &logz)) != XD_OK)
+		if ((!x->user_z || x->q_model) &&
+			(st = mix_logz(x, b->users[r], b->c + (size_t) r * b->m, &e)) != XD_OK)
 			break;
-		scores[r] = (float) mix_log_p(x, b->users[r], b->items[r], scores[r], t, logz[t], x->a);
+		scores[r] = (float) mix_log_p(x, b->users[r], b->items[r], scores[r], t,
+									  x->user_z ? x->zbar[(int64_t) b->users[r] * N_MIX_T + t] : e[t],
+									  e ? e[N_MIX_T + t] : 0.0, x->a);
 	}
 	return st;
 }
@@ -1259,20 +1283,19 @@ mix_choose(mix *x, bool fixed_a, double *mrr_out)
 		int64_t		row = ds->split_rows[XD_SPLIT_VALID][i];
 		int32_t		u = ds->users[row],
 					v = ds->items[row];
-		double		logz[N_MIX_T];
+		double		logz[MIX_W];
 
 		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
 			continue;
 		xd_dataset_encode(ds, row, -1, base);
 		CHECK(mix_score_all(x, u, base));
+		mix_logz_of_scores(x, u, logz);
 		if (x->user_z)
-			memcpy(logz, x->zbar + (int64_t) u * N_MIX_T, sizeof(logz));
-		else
-			mix_logz_of_scores(x, logz);
+			memcpy(logz, x->zbar + (int64_t) u * N_MIX_T, sizeof(double) * N_MIX_T);
 		for (int t = 0; t < N_MIX_T; t++)
 			for (int ai = 0; ai < N_MIX_A; ai++)
 			{
-				double		pos = (double) (float) mix_log_p(x, u, v, x->zs[v], t, logz[t], mix_A[ai]);
+				double		pos = (double) (float) mix_log_p(x, u, v, x->zs[v], t, logz[t], logz[N_MIX_T + t], mix_A[ai]);
 				double		higher = 0.0,
 							tied = 0.0;
 
@@ -1284,7 +1307,7 @@ mix_choose(mix *x, bool fixed_a, double *mrr_out)
 
 					if (w == v)
 						continue;
-					lp = (double) (float) mix_log_p(x, u, w, x->zs[w], t, logz[t], mix_A[ai]);
+					lp = (double) (float) mix_log_p(x, u, w, x->zs[w], t, logz[t], logz[N_MIX_T + t], mix_A[ai]);
 					higher += lp > pos;
 					tied += lp == pos;
 				}
@@ -2367,6 +2390,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						cell	   *mc = &v->kind_mix[k][x][s];
 
 						mix_init(&mx, ds[k], of.inner, of.arg, kind_mix_rule[x].k, kind_mix_rule[x].user_z);
+						mx.q_model = kind_mix_rule[x].q_model;
 						if (mx.user_z)
 							mix_user_z(&mx);
 						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, &vm);
