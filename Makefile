@@ -62,7 +62,8 @@
 #                            heuristics on TripAdvisor's full ranking, split
 #                            by the test positive's kind (a repeat or a new
 #                            pair), with the user's own items lifted (all, or
-#                            the top ones), 6 seeds, printed (~15 min)
+#                            the top ones) and the repeat/explore mixture
+#                            (an experiment), 6 seeds, printed (~15 min)
 #   make report-real-untuned  the same report on STS (prepare.py's sts_ratings), a
 #                            dataset no default was tuned on, 3 seeds, to
 #                            build/real-untuned/real-report.md (under a minute;

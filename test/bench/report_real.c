@@ -80,11 +80,20 @@
  * fits only what the product's row reads (auto's three candidates, its blend,
  * repeat "auto"'s decision) and prints the full ranking of that row, of it
  * with the user's own items lifted first (all of them, or only the top one or
- * two by the model's score or by popularity in context: own_first's top), and
- * of the heuristics, split by the test positive's kind (its pair in the
- * user's training rows or new), each row's difference to "own items first"
- * as the sum of the two kinds' parts, and each row against the product on
- * the first three seeds, the next three and the rest (print_by_kind).
+ * two by the model's score or by popularity in context: own_first's top), of
+ * the repeat/explore mixture on the product's scores (mix: the user's own
+ * items at their calibrated probability of being repeated beside the
+ * model's softmax over the items; kind_mix_rule's variants, one MIX line
+ * per fit to stderr), and of the heuristics, split by the test positive's
+ * kind (its pair in the user's training rows or new; one KIND line per row
+ * and fit to stderr, so that a run cut short can be read), each row's
+ * difference to "own items first" as the sum of the two kinds' parts, and
+ * each row against the product on the first three seeds, the next three and
+ * the rest (print_by_kind). A view of one domain (DePaulMovie) is its own
+ * target; where its repeat share gives the lift, the product's row is its
+ * pick with the lift added, calibrated and the popularity weight served
+ * (lifted_eval; auto picks on the fits without the lift, where --auto-lift's
+ * served row picks on fits that carry their calibrated lifts).
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -302,6 +311,8 @@ typedef struct cell
 } cell;
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
+#define N_KIND_MIX 5				/* --by-kind's rows of the repeat/explore mixture */
+#define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
 
 typedef struct view_run
 {
@@ -333,6 +344,7 @@ typedef struct view_run
 	double		rule_test[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	bool		rule_kept[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	cell		kind_top[MAX_DOMAINS][N_KIND_TOP][MAX_SEEDS];	/* --by-kind */
+	cell		kind_mix[MAX_DOMAINS][N_KIND_MIX][MAX_SEEDS];	/* --by-kind: the mixture */
 	double		wall_seconds;
 } view_run;
 
@@ -687,6 +699,9 @@ static bool ensemble_mode;
  */
 static bool by_kind;
 
+static const cell *by_kind_cell(const view_run *v, int row, int k, int s);
+static const char *by_kind_label(int row);
+
 /* --by-kind: the product with only the user's top own items lifted (own_first) */
 static const struct
 {
@@ -697,6 +712,22 @@ static const struct
 	{1, false, "the product, its top own item first"},
 	{1, true, "the product, the most popular own item first"},
 	{2, false, "the product, its top 2 own items first"},
+};
+
+/* --by-kind: the mixture's rows (mix below): the prior's weight k in rows, a fixed at 1 or not */
+static const struct
+{
+	double		k;
+	bool		fixed_a;
+	bool		user_z;
+	bool		q_model;
+	const char *label;
+}			kind_mix_rule[N_KIND_MIX] = {
+	{2.0, false, false, false, "the mixture, k 2, Z per context (T and a on validation)"},
+	{2.0, false, true, false, "the mixture, k 2, Z the user's (T and a on validation)"},
+	{10.0, false, true, false, "the mixture, k 10, Z the user's (T and a on validation)"},
+	{2.0, true, true, false, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
+	{10.0, false, true, true, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
 };
 
 static bool
@@ -919,6 +950,383 @@ own_first_score(void *arg, const xd_batch *b, float *scores)
 				scores[r] += OWN_FIRST_LIFT;
 		}
 	return XD_OK;
+}
+
+/*
+ * --by-kind: the repeat/explore mixture (an experiment, not served). For a
+ * user u in a context c, the probability of item i is
+ *     p(i) = pi_u q_u(i) + (1 - pi_u) exp(s(i)/T) / Z(u, c)
+ * where s is the product's score without any repeat term, Z the sum of
+ * exp(s/T) over every item of the domain in c (or, user_z, the mean of
+ * Z(u, c') over the contexts c' of the user's training rows: a normalizer
+ * that does not depend on the request's context, so the item's scores in
+ * two contexts keep the model's order), q_u(i) the item's share of
+ * the user's training rows, and pi_u the user's repeat propensity: a * (r_u
+ * + k pi0) / (n_u + k), r_u the user's training rows whose item the user
+ * has in another training row (leave-one-out: a row never counts itself),
+ * n_u the user's training rows, pi0 the domain's rate of the same (its
+ * sum of r_u over its sum of n_u), k a prior weight in rows (q_model: q_u(i |
+ * c) proportional to the user's rows with i times exp(s(i)/T), the model's
+ * order among the user's items in c instead of the count share). T and the scale
+ * a are chosen on validation's full ranking (every item, the user's own
+ * allowed; at most MIX_VALID_MAX positives). Rows rank by log p.
+ */
+#define N_MIX_T 10
+#define N_MIX_A 7
+#define MIX_A_ONE 4				/* mix_A's 1 */
+#define MIX_VALID_MAX 1000
+#define MIX_W (2 * N_MIX_T)			/* a cache entry: log Z, then log Q, per T */
+static const double mix_T[N_MIX_T] = {1.0 / 64, 1.0 / 32, 1.0 / 16, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0};
+static const double mix_A[N_MIX_A] = {1.0 / 16, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0};
+
+typedef struct mix
+{
+	const xd_dataset *ds;
+	xd_score_fn inner;
+	void	   *arg;
+	double		k;				/* the prior's weight, in rows */
+	bool		user_z;			/* Z the user's mean over its training contexts */
+	bool		q_model;		/* q_u(i | c) = n_ui exp(s(i)/T) / Q(u, c), Q
+								 * the sum over the user's items: the model's
+								 * order among them, not the count share */
+	double	   *zbar;			/* [n_users * N_MIX_T] its log, with user_z */
+	double		pi0;
+	double	   *pi;				/* [n_users] (r_u + k pi0) / (n_u + k), unscaled */
+	double	   *n_rows;			/* [n_users] n_u */
+	int			t;				/* the temperature: an index into mix_T */
+	double		a;
+	/* log Z(u, c) per T, cached per (user, interaction part of c) */
+	uint64_t   *keys;
+	double	   *logz;			/* [cap * MIX_W] */
+	int64_t		cap,
+				used;
+	xd_batch	zb;
+	float	   *zs;
+} mix;
+
+/* r_u and n_u from the training rows, leave-one-out; pi0 the domain's */
+static void
+mix_init(mix *x, const xd_dataset *ds, xd_score_fn inner, void *arg, double k, bool user_z)
+{
+	double		r_all = 0.0,
+				n_all = 0.0;
+
+	memset(x, 0, sizeof(*x));
+	x->ds = ds;
+	x->inner = inner;
+	x->arg = arg;
+	x->k = k;
+	x->user_z = user_z;
+	x->t = 6;
+	x->a = 1.0;
+	x->pi = calloc((size_t) ds->n_users + 1, sizeof(double));
+	x->n_rows = calloc((size_t) ds->n_users + 1, sizeof(double));
+	if (!x->pi || !x->n_rows)
+		exit(1);
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		double		r = 0.0,
+					n = 0.0;
+
+		for (int64_t j = ds->user_train_off[u]; j < ds->user_train_off[u + 1]; j++)
+		{
+			n += ds->user_train_count[j];
+			r += ds->user_train_count[j] >= 2 ? ds->user_train_count[j] : 0;
+		}
+		x->pi[u] = r;
+		x->n_rows[u] = n;
+		r_all += r;
+		n_all += n;
+	}
+	x->pi0 = n_all > 0.0 ? r_all / n_all : 0.0;
+	for (int32_t u = 0; u < ds->n_users; u++)
+		x->pi[u] = (x->pi[u] + k * x->pi0) / (x->n_rows[u] + k);
+	CHECK(xd_batch_init(&x->zb, ds->n_items > 0 ? ds->n_items : 1, ds->enc.schema.m));
+	if (!(x->zs = malloc(sizeof(float) * (size_t) (ds->n_items > 0 ? ds->n_items : 1))))
+		exit(1);
+}
+
+static void
+mix_reset_cache(mix *x)
+{
+	free(x->keys);
+	free(x->logz);
+	x->keys = NULL;
+	x->logz = NULL;
+	x->cap = x->used = 0;
+}
+
+static void
+mix_free(mix *x)
+{
+	mix_reset_cache(x);
+	free(x->pi);
+	free(x->n_rows);
+	free(x->zbar);
+	free(x->zs);
+	xd_batch_free(&x->zb);
+}
+
+/* a key of the user and c's interaction-scoped part (never 0) */
+static uint64_t
+mix_key(const xd_schema *s, int32_t u, const float *c)
+{
+	uint64_t	h = 1469598103934665603ULL ^ (uint64_t) (uint32_t) u;
+
+	for (int f = 0; f < s->n_features; f++)
+	{
+		const xd_feature *ft = &s->features[f];
+
+		if (ft->scope != XD_SCOPE_INTERACTION)
+			continue;
+		for (int j = 0; j < ft->width; j++)
+		{
+			uint32_t	bits;
+
+			memcpy(&bits, c + ft->offset + j, sizeof(bits));
+			h = (h ^ bits) * 1099511628211ULL;
+		}
+	}
+	return h | 1;
+}
+
+/* every item's inner score for user u in c (item-scoped parts re-encoded), into x->zs */
+static xd_status
+mix_score_all(mix *x, int32_t u, const float *c)
+{
+	const xd_dataset *ds = x->ds;
+	int			m = ds->enc.schema.m;
+
+	for (int32_t w = 0; w < ds->n_items; w++)
+	{
+		x->zb.users[w] = u;
+		x->zb.items[w] = w;
+		x->zb.hist[w] = 0.0f;
+		memcpy(x->zb.c + (size_t) w * m, c, sizeof(float) * (size_t) m);
+		xd_encode_item(&ds->enc, w, x->zb.c + (size_t) w * m);
+	}
+	x->zb.n = ds->n_items;
+	return x->inner(x->arg, &x->zb, x->zs);
+}
+
+/*
+ * From x->zs (user u's scores), for every T of the ladder: log Z, the log
+ * sum of exp(s/T) over every item, into logz[0..N_MIX_T), and log Q, of
+ * n_ui exp(s/T) over the user's items, into logz[N_MIX_T..MIX_W)
+ */
+static void
+mix_logz_of_scores(const mix *x, int32_t u, double *logz)
+{
+	const xd_dataset *ds = x->ds;
+	float		mx = -INFINITY;
+
+	for (int32_t w = 0; w < ds->n_items; w++)
+		mx = x->zs[w] > mx ? x->zs[w] : mx;
+	for (int t = 0; t < N_MIX_T; t++)
+	{
+		double		sum = 0.0,
+					own = 0.0;
+
+		for (int32_t w = 0; w < ds->n_items; w++)
+			sum += exp(((double) x->zs[w] - mx) / mix_T[t]);
+		for (int64_t j = ds->user_train_off[u]; j < ds->user_train_off[u + 1]; j++)
+			own += ds->user_train_count[j] *
+				exp(((double) x->zs[ds->user_train_items[j]] - mx) / mix_T[t]);
+		logz[t] = (double) mx / mix_T[t] + log(sum);
+		logz[N_MIX_T + t] = (double) mx / mix_T[t] + log(own);
+	}
+}
+
+/* log Z(u, c) and log Q(u, c) for every T (mix_logz_of_scores), cached */
+static xd_status
+mix_logz(mix *x, int32_t u, const float *c, const double **out)
+{
+	uint64_t	key = mix_key(&x->ds->enc.schema, u, c);
+	int64_t		i;
+	xd_status	st;
+
+	if (2 * (x->used + 1) > x->cap)
+	{
+		int64_t		ncap = x->cap ? 2 * x->cap : 1024;
+		uint64_t   *nk = calloc((size_t) ncap, sizeof(uint64_t));
+		double	   *nl = malloc(sizeof(double) * (size_t) ncap * MIX_W);
+
+		if (!nk || !nl)
+			exit(1);
+		for (int64_t j = 0; j < x->cap; j++)
+			if (x->keys[j])
+			{
+				int64_t		p = (int64_t) ((x->keys[j] * 0x9E3779B97F4A7C15ULL) & (uint64_t) (ncap - 1));
+
+				while (nk[p])
+					p = (p + 1) & (ncap - 1);
+				nk[p] = x->keys[j];
+				memcpy(nl + p * MIX_W, x->logz + j * MIX_W, sizeof(double) * MIX_W);
+			}
+		free(x->keys);
+		free(x->logz);
+		x->keys = nk;
+		x->logz = nl;
+		x->cap = ncap;
+	}
+	i = (int64_t) ((key * 0x9E3779B97F4A7C15ULL) & (uint64_t) (x->cap - 1));
+	while (x->keys[i] && x->keys[i] != key)
+		i = (i + 1) & (x->cap - 1);
+	if (!x->keys[i])
+	{
+		if ((st = mix_score_all(x, u, c)) != XD_OK)
+			return st;
+		mix_logz_of_scores(x, u, x->logz + i * MIX_W);
+		x->keys[i] = key;
+		x->used++;
+	}
+	*out = x->logz + i * MIX_W;
+	return XD_OK;
+}
+
+/* user_z: each user's log mean Z(u, c') over its training rows' contexts c', into x->zbar */
+static void
+mix_user_z(mix *x)
+{
+	const xd_dataset *ds = x->ds;
+	float	   *base = malloc(sizeof(float) * (size_t) (ds->enc.schema.m ? ds->enc.schema.m : 1));
+
+	if (!base || !(x->zbar = malloc(sizeof(double) * ((size_t) ds->n_users + 1) * N_MIX_T)))
+		exit(1);
+	for (int64_t j = 0; j < ((int64_t) ds->n_users + 1) * N_MIX_T; j++)
+		x->zbar[j] = -INFINITY;
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_TRAIN]; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_TRAIN][i];
+		int32_t		u = ds->users[row];
+		const double *logz;
+
+		xd_dataset_encode(ds, row, -1, base);
+		CHECK(mix_logz(x, u, base, &logz));
+		for (int t = 0; t < N_MIX_T; t++)
+		{
+			double	   *z = &x->zbar[(int64_t) u * N_MIX_T + t],
+						hi = *z > logz[t] ? *z : logz[t];
+
+			*z = hi + log(exp(*z - hi) + exp(logz[t] - hi));
+		}
+	}
+	for (int32_t u = 0; u < ds->n_users; u++)
+		for (int t = 0; t < N_MIX_T; t++)
+			if (x->n_rows[u] > 0.0)
+				x->zbar[(int64_t) u * N_MIX_T + t] -= log(x->n_rows[u]);
+	mix_reset_cache(x);
+	free(base);
+}
+
+/* log p of item v for user u, from its inner score s, log Z and log Q at T index t */
+static double
+mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, double logq, double a)
+{
+	double		pi = a * x->pi[u],
+				q,
+				cnt = (double) xd_dataset_train_count(x->ds, u, v);
+
+	if (pi > 0.99)
+		pi = 0.99;
+	if (x->q_model)
+		q = cnt > 0.0 ? cnt * exp((double) s / mix_T[t] - logq) : 0.0;
+	else
+		q = x->n_rows[u] > 0.0 ? cnt / x->n_rows[u] : 0.0;
+	return log(pi * q + (1.0 - pi) * exp((double) s / mix_T[t] - logz));
+}
+
+/* an xd_score_fn at mix_T[x->t] and x->a */
+static xd_status
+mix_score(void *arg, const xd_batch *b, float *scores)
+{
+	mix		   *x = arg;
+	int			t = x->t;
+	xd_status	st = x->inner(x->arg, b, scores);
+
+	for (int r = 0; st == XD_OK && r < b->n; r++)
+	{
+		const double *e = NULL;
+
+		if ((!x->user_z || x->q_model) &&
+			(st = mix_logz(x, b->users[r], b->c + (size_t) r * b->m, &e)) != XD_OK)
+			break;
+		scores[r] = (float) mix_log_p(x, b->users[r], b->items[r], scores[r], t,
+									  x->user_z ? x->zbar[(int64_t) b->users[r] * N_MIX_T + t] : e[t],
+									  e ? e[N_MIX_T + t] : 0.0, x->a);
+	}
+	return st;
+}
+
+/*
+ * T and a on validation: every eligible validation positive (at most
+ * MIX_VALID_MAX, the first) ranked against every item in its context, each
+ * (T, a) of the ladders (a fixed at 1 when fixed_a); the best mean 1/rank
+ * (ties: the first, smaller T then smaller a). Sets x->t and x->a;
+ * returns the positives ranked.
+ */
+static double
+mix_choose(mix *x, bool fixed_a, double *mrr_out)
+{
+	const xd_dataset *ds = x->ds;
+	int			m = ds->enc.schema.m;
+	float	   *base = malloc(sizeof(float) * (size_t) (m ? m : 1));
+	double		rr[N_MIX_T][N_MIX_A] = {{0}};
+	int64_t		n = 0;
+	int			bt = 0,
+				ba = MIX_A_ONE;
+
+	if (!base)
+		exit(1);
+	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_VALID] && n < MIX_VALID_MAX; i++)
+	{
+		int64_t		row = ds->split_rows[XD_SPLIT_VALID][i];
+		int32_t		u = ds->users[row],
+					v = ds->items[row];
+		double		logz[MIX_W];
+
+		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
+			continue;
+		xd_dataset_encode(ds, row, -1, base);
+		CHECK(mix_score_all(x, u, base));
+		mix_logz_of_scores(x, u, logz);
+		if (x->user_z)
+			memcpy(logz, x->zbar + (int64_t) u * N_MIX_T, sizeof(double) * N_MIX_T);
+		for (int t = 0; t < N_MIX_T; t++)
+			for (int ai = 0; ai < N_MIX_A; ai++)
+			{
+				double		pos = (double) (float) mix_log_p(x, u, v, x->zs[v], t, logz[t], logz[N_MIX_T + t], mix_A[ai]);
+				double		higher = 0.0,
+							tied = 0.0;
+
+				if (fixed_a && ai != MIX_A_ONE)
+					continue;
+				for (int32_t w = 0; w < ds->n_items; w++)
+				{
+					double		lp;
+
+					if (w == v)
+						continue;
+					lp = (double) (float) mix_log_p(x, u, w, x->zs[w], t, logz[t], logz[N_MIX_T + t], mix_A[ai]);
+					higher += lp > pos;
+					tied += lp == pos;
+				}
+				rr[t][ai] += 1.0 / (1.0 + higher + 0.5 * tied);
+			}
+		n++;
+	}
+	for (int t = 0; t < N_MIX_T; t++)
+		for (int ai = 0; ai < N_MIX_A; ai++)
+			if (!(fixed_a && ai != MIX_A_ONE) && rr[t][ai] > rr[bt][ba])
+			{
+				bt = t;
+				ba = ai;
+			}
+	x->t = bt;
+	x->a = mix_A[ba];
+	*mrr_out = n > 0 ? rr[bt][ba] / n : 0.0;
+	free(base);
+	return (double) n;
 }
 
 /*
@@ -1465,47 +1873,53 @@ free_view(xd_dataset **ds, int32_t **user_src, int n_dom)
  * term taken off again: served_repeat_undo), so another row can decide on
  * them.
  */
+/*
+ * pr (its fits, a blend's two) lifted as adapt serves the lift: the term
+ * added and calibrated on each fit unless already there (add false), then
+ * popularity in context among the lifted items at the weight chosen on
+ * validation (served_repeat_pop, into pc); c is the test on what that
+ * serves. pr leaves without the weight and, where added, without the term.
+ */
 static void
-product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k,
-					int s, const char *what, cell *product)
+lifted_eval(const xd_dataset *ds, xd_transfer_result *pr, bool add, xd_repeat_pop_calibration *pc,
+			cell *c)
 {
 	xd_transfer_opts o;
 	xd_train_opts to;
-	xd_repeat_pop_calibration cal,
-				pc;
-	served_repeat_saved saved;
 	xd_cold    *served;
-	cell		lifted = *product;
-	xd_model   *second = pr->blend ? pr->blend->model : NULL;
+	xd_transfer_result *fit[2] = {pr, pr->blend};
 	int64_t		tn,
 				tex;
 
 	xd_transfer_opts_default(&o);
-	served_repeat_decide(pr, ds, fit_seed(M_TO, s), &cal, &saved);
-	if (!cal.term_kept)
+	for (int i = 0; add && i < 2 && fit[i]; i++)
 	{
-		xd_transfer_result *fit[2] = {pr, pr->blend};
+		xd_repeat_calibration rc;
 
-		for (int i = 0; i < 2 && fit[i]; i++)
-		{
-			xd_repeat_calibration rc;
-
-			xd_train_opts_default(&to, &fit[i]->model->cfg);
-			to.valid_max = o.valid_max;
-			CHECK(xd_model_add_repeat(fit[i]->model, true));
-			CHECK(xd_repeat_calibrate(fit[i]->model, ds, &to, &rc));
-		}
+		xd_train_opts_default(&to, &fit[i]->model->cfg);
+		to.valid_max = o.valid_max;
+		CHECK(xd_model_add_repeat(fit[i]->model, true));
+		CHECK(xd_repeat_calibrate(fit[i]->model, ds, &to, &rc));
 	}
-	served = served_repeat_pop(pr, ds, &pc);
-	eval_test(ds, xd_transfer_score, pr, &lifted, &tn, &tex);
+	served = served_repeat_pop(pr, ds, pc);
+	eval_test(ds, xd_transfer_score, pr, c, &tn, &tex);
 	served_repeat_pop_off(pr, served);
-	if (!cal.term_kept)
-	{
-		CHECK(xd_model_drop_repeat(pr->model, true));
-		if (second)
-			CHECK(xd_model_drop_repeat(second, true));
-	}
-	else
+	for (int i = 0; add && i < 2 && fit[i]; i++)
+		CHECK(xd_model_drop_repeat(fit[i]->model, true));
+}
+
+static void
+product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k,
+					int s, const char *what, cell *product)
+{
+	xd_repeat_pop_calibration cal,
+				pc;
+	served_repeat_saved saved;
+	cell		lifted = *product;
+
+	served_repeat_decide(pr, ds, fit_seed(M_TO, s), &cal, &saved);
+	lifted_eval(ds, pr, !cal.term_kept, &pc, &lifted);
+	if (cal.term_kept)
 		served_repeat_undo(pr, &saved);
 	fprintf(stderr, "[%s] %s seed %d: REPEAT_AUTO valid lift %.5f off %.5f se %.5f gain/se %.3f n %lld %s w %g; "
 			"test without: sampled %.5f H10 %.5f MRR %.5f; lifted: %.5f %.5f %.5f (%s)\n",
@@ -1697,7 +2111,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 	for (int s = 0; s < n_seeds; s++)
 	{
 		n_dom = load_view(path, s, v, ds, user_src);
-		if (n_dom == 1 && lift_mode)
+		if (n_dom == 1 && (lift_mode || by_kind))
 			n_dom = own_target(v, ds, user_src, s);
 
 		/* the source: the product's defaults, its search included */
@@ -1967,6 +2381,29 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						eval_test(ds[k], own_first_score, &of, &v->kind_top[k][x][s], &tn, &tex);
 						heuristic_free(&h);
 					}
+					/* --by-kind: the repeat/explore mixture on the product's scores */
+					for (int x = 0; by_kind && !v->explicit_fb && x < N_KIND_MIX; x++)
+					{
+						mix			mx;
+						double		vm,
+									nv;
+						cell	   *mc = &v->kind_mix[k][x][s];
+
+						mix_init(&mx, ds[k], of.inner, of.arg, kind_mix_rule[x].k, kind_mix_rule[x].user_z);
+						mx.q_model = kind_mix_rule[x].q_model;
+						if (mx.user_z)
+							mix_user_z(&mx);
+						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, &vm);
+						mix_reset_cache(&mx);
+						*mc = *pc;
+						eval_test(ds[k], mix_score, &mx, mc, &tn, &tex);
+						fprintf(stderr, "[%s] %s seed %d: MIX %d k %g pi0 %.4f T %g a %g valid %.5f n %.0f; "
+								"test sampled %.5f H10 %.5f MRR %.5f (product before the repeat decision %.5f %.5f %.5f)\n",
+								v->name, v->domain[k], s, x, kind_mix_rule[x].k, mx.pi0, mix_T[mx.t], mx.a,
+								vm, nv, mc->metric, mc->full_h10, mc->full_mrr, pc->metric,
+								pc->full_h10, pc->full_mrr);
+						mix_free(&mx);
+					}
 					free(bl.tmp);
 				}
 				/*
@@ -2029,6 +2466,24 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					c->chosen = ch;
 					c->seconds = v->c[k][M_AUTO][s].seconds;
 				}
+				else if (by_kind)
+				{
+					/* --by-kind from the share up: the lift and the weight as served */
+					int			ch = c->chosen;
+					xd_transfer_result pr = kept[ch == M_ANNEAL_ALT || ch == M_DRR_ALT ? ch : M_TO];
+					xd_repeat_pop_calibration pc;
+
+					if (ch == M_AUTO_PRODUCT)
+					{
+						pr.blend = &kept[M_DRR_ALT];
+						pr.blend_a = XD_BLEND_A;
+					}
+					lifted_eval(ds[k], &pr, true, &pc, c);
+					c->chosen = ch;
+					c->seconds = v->c[k][M_AUTO][s].seconds;
+					fprintf(stderr, "[%s] %s seed %d: the lift from the share, w %g: test sampled %.5f H10 %.5f MRR %.5f\n",
+							v->name, v->domain[k], s, pc.weight, c->metric, c->full_h10, c->full_mrr);
+				}
 			}
 			if (ensemble_mode)
 			{
@@ -2058,6 +2513,16 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					v->c[k][M_TO_010][s].metric, v->c[k][M_HEUR1][s].metric,
 					v->c[k][M_HEUR2][s].metric, v->c[k][M_TO][s].seconds,
 					v->c[k][M_DRR][s].seconds);
+			/* --by-kind: each row's parts, so that a run cut short can be read */
+			for (int r = 0; by_kind && !v->explicit_fb && r < N_BY_KIND_ROWS; r++)
+			{
+				const cell *c = by_kind_cell(v, r, k, s);
+
+				fprintf(stderr, "[%s] %s seed %d: KIND %d repeats %.5f/%d new %.5f/%d; sampled %.5f full MRR %.5f H10 %.5f (%s)\n",
+						v->name, v->domain[k], s, r, c->grp_rr[G_REPEAT], c->grp_n[G_REPEAT],
+						c->grp_rr[G_NEW], c->grp_n[G_NEW], c->metric, c->full_mrr, c->full_h10,
+						by_kind_label(r));
+			}
 		}
 		xd_dist_encoders_free(enc);
 		if (enc_rep)
@@ -2892,14 +3357,14 @@ mean_se_of(const double *x, int lo, int hi, double *mu, double *se)
  * positives, so the two parts add to the difference), mean over seeds with
  * its standard error, per target and as the report's mean over targets
  */
-#define N_BY_KIND_ROWS (4 + N_KIND_TOP)
 
 static const cell *
 by_kind_cell(const view_run *v, int row, int k, int s)
 {
 	static const int method[4] = {M_AUTO_PRODUCT, M_PRODUCT_OWN_FIRST, M_HEUR1, M_HEUR2};
 
-	return row < 4 ? &v->c[k][method[row]][s] : &v->kind_top[k][row - 4][s];
+	return row < 4 ? &v->c[k][method[row]][s] :
+		row < 4 + N_KIND_TOP ? &v->kind_top[k][row - 4][s] : &v->kind_mix[k][row - 4 - N_KIND_TOP][s];
 }
 
 static const char *
@@ -2908,7 +3373,8 @@ by_kind_label(int row)
 	static const char *const name[4] = {"the product (as served)",
 	"the product, own items first", "popularity in context", "own items first, then popular"};
 
-	return row < 4 ? name[row] : kind_top_rule[row - 4].label;
+	return row < 4 ? name[row] :
+		row < 4 + N_KIND_TOP ? kind_top_rule[row - 4].label : kind_mix_rule[row - 4 - N_KIND_TOP].label;
 }
 
 static void
