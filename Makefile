@@ -241,10 +241,10 @@ report-transfer: check-core-headers build/bench/report_transfer
 # the cold path with the repeat term (its goals are judged with it); the real
 # tables are small (7 and 8 cold users a seed), so 40 seeds each: 10 read
 # Tijuana's K = 5 as 1.11x, 40 as 1.03x; MovieLens ml-latest-small (43 cold
-# users a seed, about a minute of CPU each) 20 (TABLE@N: N seeds on that
+# users a seed, about a minute of CPU each) 16 (TABLE@N: N seeds on that
 # table); report-cold-real: those alone, printed
 REPORT_COLD_FLAGS ?= --repeat --real-seeds 40
-COLD_TABLES = build/real/depaulmovie.tsv build/real/tijuana.tsv build/real/ml-latest-small.tsv@20
+COLD_TABLES = build/real/depaulmovie.tsv build/real/tijuana.tsv build/real/ml-latest-small.tsv@16
 report-cold: check-core-headers build/bench/report_cold
 	bash test/real/cold_data.sh || echo "report-cold: no real data, synthetic only"
 	@mkdir -p docs/img
