@@ -17,9 +17,10 @@
 #                            target-only, Direct, Anneal, DRR, auto (15-30 min)
 #   make report-cold         docs/cold-report.md + docs/img/cold-hit10.png: cold-start
 #                            users (CMML, with the repeat term) against heuristics,
-#                            fine-tuning and warm users; synthetic, DePaulMovie and the
-#                            Tijuana restaurants (~30 min on the shared machine)
-#   make report-cold-real    the real tables alone, printed (~7 min of CPU)
+#                            fine-tuning, item-kNN and warm users; synthetic, DePaulMovie,
+#                            the Tijuana restaurants and MovieLens ml-latest-small
+#                            (~1 h 30 on the shared machine)
+#   make report-cold-real    the real tables alone, printed (~30 min of CPU)
 #   make report-cold-targets cold users of adapted targets (DRR, target-only) on the
 #                            transfer report's world: the source's module as is,
 #                            meta-trained on the target, the heuristics; printed
@@ -247,9 +248,11 @@ report-transfer: check-core-headers build/bench/report_transfer
 
 # the cold path with the repeat term (its goals are judged with it); the real
 # tables are small (7 and 8 cold users a seed), so 40 seeds each: 10 read
-# Tijuana's K = 5 as 1.11x, 40 as 1.03x; report-cold-real: those alone, printed
+# Tijuana's K = 5 as 1.11x, 40 as 1.03x; MovieLens ml-latest-small (43 cold
+# users a seed, about a minute of CPU each) 16 (TABLE@N: N seeds on that
+# table); report-cold-real: those alone, printed
 REPORT_COLD_FLAGS ?= --repeat --real-seeds 40
-COLD_TABLES = build/real/depaulmovie.tsv build/real/tijuana.tsv
+COLD_TABLES = build/real/depaulmovie.tsv build/real/tijuana.tsv build/real/ml-latest-small.tsv@16
 report-cold: check-core-headers build/bench/report_cold
 	bash test/real/cold_data.sh || echo "report-cold: no real data, synthetic only"
 	@mkdir -p docs/img

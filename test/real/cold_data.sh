@@ -40,3 +40,4 @@ get() {
 }
 get Movie_DePaulMovie.zip 6a7e7076b5de98fb7fd734fe817c97126262bf1a35267f5aca601b83a9abfbe3 depaulmovie.tsv
 get Restaurant_TijuanaRestaurant.zip 0a66d9d54dc9b48a40e1ebda3333fde515e5ef4df01e2b956b6cead0de58bbae tijuana.tsv
+bash test/real/movielens_data.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""test/real/cold_prepare.py ZIP OUT - DePaulMovie or the Tijuana
-restaurants as one implicit domain (which one: the archive's contents).
+"""test/real/cold_prepare.py ZIP|CSV OUT - DePaulMovie, the Tijuana
+restaurants (a ZIP: which one, its contents) or MovieLens's ml-latest-small
+ratings (a CSV) as one implicit domain.
 
 DePaulMovie: every rating is an interaction (the user chose to watch and rate the movie
 in that context), in the file's order, which is the arrival order the cold
@@ -19,9 +20,23 @@ the sheet's order (user by user, restaurant by restaurant, the situations in
 turn: the order the survey asked them; no timestamps), the restaurant's name
 trimmed and lowercased as its key; one feature, the situation (1-6).
 
+MovieLens ml-latest-small (ratings.csv: userId,movieId,rating,timestamp;
+the header line is skipped whatever its names, every other line must be
+four fields): a rating of 4 or more is an interaction (the user liked the
+movie; lower ratings are left out), then only the movies liked by at least
+MIN_ITEM_USERS users are kept (one pass over the whole file; the long tail
+of movies liked once or twice carries no co-occurrence and would pass the
+cold probe's item bound), each user's rows in timestamp order (ties: the
+movie id), the arrival order the cold protocol takes a user's first K
+from. Two features from the timestamp (UTC: the data carry no time zone):
+Daypart, the hour in quarters of the day (0-5 night, 6-11 morning, 12-17
+afternoon, 18-23 evening: codes 0-3), and Week (0 Monday to Friday,
+1 Saturday and Sunday).
+
 Python's standard library only (the .xlsx is read as its XML).
 """
 import csv
+import datetime
 import io
 import re
 import sys
@@ -29,6 +44,8 @@ import zipfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 
+MIN_RATING = 4.0
+MIN_ITEM_USERS = 5
 XLSX = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
@@ -75,9 +92,35 @@ def tijuana(zf, out):
     write(out, "tijuana", [("Situation", 7)], rows)
 
 
+def movielens(path, out):
+    liked = []
+    with open(path, newline="") as fh:
+        r = csv.reader(fh)
+        next(r, None)           # the header, whatever its names
+        for n, row in enumerate(r, start=2):
+            if len(row) != 4:
+                sys.exit(f"{path}:{n}: {len(row)} fields, expected 4 (user, movie, rating, timestamp)")
+            try:
+                u, i, rating, ts = int(row[0]), int(row[1]), float(row[2]), int(row[3])
+            except ValueError:
+                sys.exit(f"{path}:{n}: not a rating row: {row}")
+            if rating >= MIN_RATING:
+                liked.append((u, ts, i, row[2]))
+    users_of = Counter(i for _, i in {(u, i) for u, _, i, _ in liked})
+    rows = []
+    for u, ts, i, rating in sorted(liked):
+        if users_of[i] < MIN_ITEM_USERS:
+            continue
+        t = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+        rows.append((str(u), str(i), rating, [t.hour // 6, int(t.weekday() >= 5)]))
+    write(out, "ml-latest-small", [("Daypart", 5), ("Week", 3)], rows)
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
+    if sys.argv[1].endswith(".csv"):
+        return movielens(sys.argv[1], sys.argv[2])
     with zipfile.ZipFile(sys.argv[1]) as zf:
         if any(n.endswith("/Q8.xlsx") for n in zf.namelist()):
             return tijuana(zf, sys.argv[2])
