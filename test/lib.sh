@@ -88,6 +88,17 @@ xd_build_install()
 	make -C "$XD_ROOT" -s install >/dev/null
 }
 
+# The same, its output shown only when it fails (the real-data scripts,
+# whose own output is the measurement).
+xd_build_install_quietly()
+{
+	local log rc=0
+	log=$(mktemp)
+	xd_build_install > "$log" 2>&1 || { rc=$?; cat "$log" >&2; }
+	rm -f "$log"
+	return $rc
+}
+
 # A port nobody listens on, over TCP or the usual socket directories.
 xd_free_port()
 {

@@ -21,9 +21,7 @@ SEEDS=${*:-1 2 3}
 DATA=$PWD/build/real/incarmusic.tsv
 [ -f "$DATA" ] || { echo "no $DATA: run test/real/fetch.sh" >&2; exit 1; }
 . test/lib.sh
-BUILD_LOG=$(mktemp)
-xd_build_install > "$BUILD_LOG" 2>&1 || { cat "$BUILD_LOG" >&2; rm -f "$BUILD_LOG"; exit 1; }
-rm -f "$BUILD_LOG"
+xd_build_install_quietly || exit 1
 xd_start_cluster
 W=$XD_TMP/icm; mkdir "$W"
 grep -v '^#' "$DATA" | awk -F'\t' 'BEGIN{OFS="\t"} NR==1{print "domain","user_key","item_key","rating","f1","f2","f3","f4","f5","f6","f7","f8"; next} {for(i=5;i<=12;i++) if($i=="-1") $i="\\N"; print}' > "$W/im.tsv"

@@ -7,9 +7,7 @@
 DATA=$PWD/build/real/tripadvisor.tsv
 [ -f "$DATA" ] || { echo "no $DATA: run test/real/fetch.sh" >&2; exit 1; }
 . test/lib.sh
-BUILD_LOG=$(mktemp)
-xd_build_install > "$BUILD_LOG" 2>&1 || { cat "$BUILD_LOG" >&2; rm -f "$BUILD_LOG"; exit 1; }
-rm -f "$BUILD_LOG"
+xd_build_install_quietly || exit 1
 xd_start_cluster
 WORK=$XD_TMP/tripadvisor
 LOG=$WORK/log
