@@ -63,7 +63,8 @@
  * its blend, auto's three fits a third each, or target-only, the second
  * target-only fit and DRR a third each (no repeat decision on these), the
  * latter also against its own budget, the three-seed ensemble (target-only
- * at a third seed too, the three a third each).
+ * at a third seed too, the three a third each); one ENSEMBLE line per fit
+ * to stderr with every row's test metrics (to pool the seeds of runs).
  * --auto-lift (make report-real-auto-lift) fits auto's three
  * candidates from a source with repeat 'lift', so each is calibrated as the
  * product calibrates it, and prints auto as the product deploys it with
@@ -1618,6 +1619,16 @@ run_thirds(view_run *v, const xd_dataset *ds, int k, int s, const xd_transfer_re
 		c->epochs += v->c[k][M_TO_SEED2][s].epochs + v->c[k][M_TO_SEED3][s].epochs;
 		free(mf.tmp);
 	}
+	/* one ENSEMBLE line per fit: the rows' test metrics, to pool runs' seeds after */
+	fprintf(stderr, "[%s] %s split %llu: ENSEMBLE", v->name, v->domain[k],
+			(unsigned long long) v->split[s]);
+	for (int m = M_TO_SERVED; m <= M_TO_ENS3; m++)
+		fprintf(stderr, " %d %.6f %.6f %.6f", m, v->c[k][m][s].metric, v->c[k][m][s].full_mrr,
+				v->c[k][m][s].full_h10);
+	fprintf(stderr, " %d %.6f %.6f %.6f %d %.6f %.6f %.6f\n", M_TO, v->c[k][M_TO][s].metric,
+			v->c[k][M_TO][s].full_mrr, v->c[k][M_TO][s].full_h10, M_AUTO_PRODUCT,
+			v->c[k][M_AUTO_PRODUCT][s].metric, v->c[k][M_AUTO_PRODUCT][s].full_mrr,
+			v->c[k][M_AUTO_PRODUCT][s].full_h10);
 }
 
 /*
