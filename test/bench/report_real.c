@@ -25,7 +25,7 @@
  * (product_repeat_auto), which prints each decision and both test outcomes
  * (REPEAT_AUTO lines) to stderr.
  *
- * Usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--first-seed f] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -61,7 +61,10 @@
  * standard errors (run_ensemble, print_ensemble), and two candidates for the
  * large-target blend against both (run_thirds): where the product deploys
  * its blend, auto's three fits a third each, or target-only, the second
- * target-only fit and DRR a third each (no repeat decision on these).
+ * target-only fit and DRR a third each (no repeat decision on these), the
+ * latter also against its own budget, the three-seed ensemble (target-only
+ * at a third seed too, the three a third each); one ENSEMBLE line per fit
+ * to stderr with every row's test metrics (to pool the seeds of runs).
  * --auto-lift (make report-real-auto-lift) fits auto's three
  * candidates from a source with repeat 'lift', so each is calibrated as the
  * product calibrates it, and prints auto as the product deploys it with
@@ -103,7 +106,10 @@
  * on split n (the report before, at n = 42: the seeds vary the fits only).
  * --seeds n (or XD_REAL_SEEDS=n) runs n seeds, 2..MAX_SEEDS; 6 by default
  * for the report, 3 for the printed runs (--quick, --auto-lift, --blend,
- * --blend-rule, --ensemble).
+ * --blend-rule, --ensemble). --first-seed f (1 by default) runs seeds
+ * f..f+n-1: each seed's split and fits are those of the same seed in a run
+ * from the first (--first-seed 7 --seeds 6: splits 6..11, the fresh half of
+ * a 12-seed run).
  */
 #include <math.h>
 #include <stdbool.h>
@@ -139,6 +145,7 @@
 #define DEFAULT_SEEDS_PRINTED 3
 #define MAX_SEEDS 20
 static int	n_seeds;			/* set by main */
+static int	first_seed;			/* --first-seed f: f - 1, the seeds f..f+n-1 */
 #define MAX_DOMAINS REAL_MAX_DOMAINS
 #define MAX_VIEWS 4
 
@@ -164,6 +171,7 @@ enum
 	M_TO_REP,					/* target-only with the repeat term (core.h) */
 	M_DRR_REP,					/* DRR with it, from a source trained with it */
 	M_TO_SEED2,					/* --ensemble: target-only, another seed */
+	M_TO_SEED3,					/* --ensemble: target-only, a third seed */
 	M_AUTO,						/* target-only, Anneal, DRR under xd_auto_choose */
 	M_AUTO1,					/* the same at margin 1 */
 	M_AUTO0,					/* the same at margin 0: the best on validation */
@@ -192,6 +200,8 @@ enum
 								 * three fits a third each (no repeat decision) */
 	M_RULE_THIRDS_TO2,			/* --ensemble: the same with target-only, M_TO_SEED2
 								 * and DRR (decay) a third each */
+	M_TO_ENS3,					/* --ensemble: M_TO, M_TO_SEED2 and M_TO_SEED3 a third
+								 * each (M_RULE_THIRDS_TO2's budget, no transfer) */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -205,7 +215,8 @@ static const char *const method_label[M_HEUR1] = {
 	"Anneal (search: decay)", "DRR (search: decay)",
 	"Anneal (shared users from the source)", "DRR (shared users from the source)",
 	"DRR (shared users from the source, search: decay)",
-	"target-only (repeat term)", "DRR (repeat term)", "target-only (another seed)", "auto",
+	"target-only (repeat term)", "DRR (repeat term)", "target-only (another seed)",
+	"target-only (a third seed)", "auto",
 	"auto (margin 1)",
 	"auto (margin 0: the best on validation)", "auto (every candidate searched by grid)",
 	"auto (shared users from the source)",
@@ -226,7 +237,8 @@ static const char *const method_label[M_HEUR1] = {
 	"target-only ensemble: two target-only fits (seeds differ), a = 0.5",
 	"target-only ensemble as served (the repeat decision on the pair)",
 	"the product, its blend replaced by auto's three fits a third each",
-	"the product, its blend replaced by target-only, another seed and DRR a third each"
+	"the product, its blend replaced by target-only, another seed and DRR a third each",
+	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -360,7 +372,7 @@ static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9,
 static uint64_t
 split_of_seed(int s)
 {
-	return real_split_seed_or(split_seed_of[s]);
+	return real_split_seed_or(split_seed_of[first_seed + s]);
 }
 
 /*
@@ -669,6 +681,7 @@ static const fit_plan plan[N_FITTED] = {
 	[M_TO_REP] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 	[M_DRR_REP] = {XD_TRANSFER_DRR, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT, false, false, true},
 	[M_TO_SEED2] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
+	[M_TO_SEED3] = {XD_TRANSFER_TARGET_ONLY, 2, 0, 0.1f, XD_LR_SEARCH_DEFAULT},
 };
 
 /*
@@ -734,28 +747,34 @@ static bool
 fitted_in_this_run(int m)
 {
 	if (ensemble_mode)
-		return m == M_TO || m == M_TO_SEED2 || m == M_ANNEAL_ALT || m == M_DRR_ALT;
+		return m == M_TO || m == M_TO_SEED2 || m == M_TO_SEED3 || m == M_ANNEAL_ALT ||
+			m == M_DRR_ALT;
 	if (blend_rule || by_kind)
 		return m == M_TO || m == M_ANNEAL_ALT || m == M_DRR_ALT;
 	if (blend_only)
 		return m == M_TO || m == M_TO_ALT || m == M_ANNEAL_ALT || m == M_DRR_ALT ||
 			m == M_DRR_SHARED || m == M_DRR_SHARED_ALT;
-	return (!quick && m != M_TO_SEED2) || m == M_TO || m == M_TO_REP;
+	return (!quick && m != M_TO_SEED2 && m != M_TO_SEED3) || m == M_TO || m == M_TO_REP;
 }
 
 /* the rows --ensemble alone fills (the full report leaves them out) */
 static bool
 ensemble_row(int m)
 {
-	return m == M_TO_SEED2 || m == M_TO_SERVED || m == M_TO_ENS || m == M_TO_ENS_SERVED ||
-		m == M_RULE_THIRDS_AUTO || m == M_RULE_THIRDS_TO2;
+	return m == M_TO_SEED2 || m == M_TO_SEED3 || m == M_TO_SERVED || m == M_TO_ENS ||
+		m == M_TO_ENS_SERVED || m == M_RULE_THIRDS_AUTO || m == M_RULE_THIRDS_TO2 ||
+		m == M_TO_ENS3;
 }
 
-/* seed s's fits; M_TO_SEED2 another */
+/*
+ * seed s's fits (s counted from --first-seed's: the same fits as that seed
+ * of a run from the first); M_TO_SEED2 and M_TO_SEED3 others
+ */
 static uint64_t
 fit_seed(int m, int s)
 {
-	return (uint64_t) ((m == M_TO_SEED2 ? 5000 : 1000) + 17 * s);
+	return (uint64_t) ((m == M_TO_SEED2 ? 5000 : (m == M_TO_SEED3 ? 9000 : 1000)) +
+					   17 * (first_seed + s));
 }
 
 /* the best of no lift and the lifts on mrr (ties: no lift, then the smaller) */
@@ -834,7 +853,7 @@ fit_lift_only(const char *view, const char *dom, const xd_config *src_cfg, const
 
 	cfg.repeat = true;
 	cfg.repeat_lift = true;
-	cfg.seed = 1000 + 17 * s;
+	cfg.seed = fit_seed(M_TO, s);
 	xd_rng_seed(&rng, cfg.seed);
 	CHECK(xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model));
 	xd_train_opts_default(&o, &cfg);
@@ -1354,7 +1373,7 @@ fit_blend(const xd_dataset *ds, const xd_transfer_result *to, const cell *c_to,
 				chosen = j;
 	}
 	else
-		chosen = blend_choose(ds, &bl, n_tr, tr, (uint64_t) (1000 + 17 * s), margin);
+		chosen = blend_choose(ds, &bl, n_tr, tr, fit_seed(M_TO, s), margin);
 	*c = *c_to;
 	eval_test(ds, blend_score, &bl, c, &tn, &tex);
 	c->chosen = chosen;
@@ -1645,7 +1664,7 @@ run_auto_lift(view_run *v, xd_dataset **ds, int n_dom, const xd_transfer_result 
 
 		xd_transfer_opts_default(&o);
 		o.auto_blend = true;
-		o.seed = 1000 + 17 * s;
+		o.seed = fit_seed(M_TO, s);
 		for (int i = 0; i < 3; i++)
 		{
 			xd_transfer_opts co = o;
@@ -1969,7 +1988,9 @@ run_ensemble(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result
  * seed and DRR: one more fit), elsewhere the product's cell as served. The
  * repeat decision is not run on the mix (a served result blends two fits
  * only), so a row that differs from the product's is compared with the
- * ensemble both with and without it. Time: the three fits'.
+ * ensemble both with and without it. Time: the three fits'. Then (b)'s
+ * budget without transfer on every target (the three-seed ensemble:
+ * target-only and two more seeds a third each, no repeat decision).
  */
 static void
 run_thirds(view_run *v, const xd_dataset *ds, int k, int s, const xd_transfer_result *kept)
@@ -1998,6 +2019,30 @@ run_thirds(view_run *v, const xd_dataset *ds, int k, int s, const xd_transfer_re
 		c->chosen = rows[r];
 		free(mf.tmp);
 	}
+	{
+		const xd_transfer_result *fits[3] = {&kept[M_TO], &kept[M_TO_SEED2], &kept[M_TO_SEED3]};
+		mean_of_fits mf = {3, fits, NULL, 0};
+		cell	   *c = &v->c[k][M_TO_ENS3][s];
+		int64_t		tn,
+					tex;
+
+		*c = v->c[k][M_TO][s];
+		eval_test(ds, mean_of_fits_score, &mf, c, &tn, &tex);
+		c->chosen = M_TO_ENS3;
+		c->seconds += v->c[k][M_TO_SEED2][s].seconds + v->c[k][M_TO_SEED3][s].seconds;
+		c->epochs += v->c[k][M_TO_SEED2][s].epochs + v->c[k][M_TO_SEED3][s].epochs;
+		free(mf.tmp);
+	}
+	/* one ENSEMBLE line per fit: the rows' test metrics, to pool runs' seeds after */
+	fprintf(stderr, "[%s] %s split %llu: ENSEMBLE", v->name, v->domain[k],
+			(unsigned long long) v->split[s]);
+	for (int m = M_TO_SERVED; m <= M_TO_ENS3; m++)
+		fprintf(stderr, " %d %.6f %.6f %.6f", m, v->c[k][m][s].metric, v->c[k][m][s].full_mrr,
+				v->c[k][m][s].full_h10);
+	fprintf(stderr, " %d %.6f %.6f %.6f %d %.6f %.6f %.6f\n", M_TO, v->c[k][M_TO][s].metric,
+			v->c[k][M_TO][s].full_mrr, v->c[k][M_TO][s].full_h10, M_AUTO_PRODUCT,
+			v->c[k][M_AUTO_PRODUCT][s].metric, v->c[k][M_AUTO_PRODUCT][s].full_mrr,
+			v->c[k][M_AUTO_PRODUCT][s].full_h10);
 }
 
 /*
@@ -2240,7 +2285,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					/* auto pays for its paired validation terms */
 					c->seconds += cpu_now() - t0;
 				}
-				if (!quick && (mi == M_TO || mi == M_TO_SEED2 || mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
+				if (!quick && (mi == M_TO || mi == M_TO_SEED2 || mi == M_TO_SEED3 ||
+							   mi == M_TO_ALT || mi == M_ANNEAL_ALT ||
 							   mi == M_DRR_ALT || mi == M_DRR_SHARED ||
 							   mi == M_DRR_SHARED_ALT))
 					kept[mi] = r;
@@ -3245,6 +3291,8 @@ ensemble_label(int m)
 			return "thirds: auto's three fits";
 		case M_RULE_THIRDS_TO2:
 			return "thirds: TO, TO seed 2, DRR";
+		case M_TO_ENS3:
+			return "TO three-seed ensemble";
 		default:
 			return "target-only";
 	}
@@ -3298,12 +3346,15 @@ print_ensemble(const view_run *v)
 		{M_AUTO_PRODUCT, M_TO_ENS_SERVED}, {M_TO_ENS_SERVED, M_TO_SERVED},
 		{M_RULE_THIRDS_AUTO, M_TO_ENS_SERVED}, {M_RULE_THIRDS_AUTO, M_TO_ENS},
 		{M_RULE_THIRDS_AUTO, M_AUTO_PRODUCT}, {M_RULE_THIRDS_TO2, M_TO_ENS_SERVED},
-		{M_RULE_THIRDS_TO2, M_TO_ENS}, {M_RULE_THIRDS_TO2, M_AUTO_PRODUCT}
+		{M_RULE_THIRDS_TO2, M_TO_ENS}, {M_RULE_THIRDS_TO2, M_AUTO_PRODUCT},
+		{M_TO_ENS3, M_TO}, {M_TO_ENS3, M_TO_ENS}, {M_TO_ENS3, M_TO_ENS_SERVED},
+		{M_RULE_THIRDS_TO2, M_TO_ENS3}, {M_RULE_THIRDS_AUTO, M_TO_ENS3},
+		{M_AUTO_PRODUCT, M_TO_ENS3}
 	};
 	int			blended = 0;
 
-	printf("%s (%s): sums over targets of the means over %d seeds (+ better), targets better / worse beyond 2 paired se; per target the difference (2 se). TO ensemble: two target-only fits (seeds differ), a = 0.5; as served: the repeat decision below the share\n",
-		   v->name, v->explicit_fb ? "explicit" : "implicit", n_seeds);
+	printf("%s (%s): sums over targets of the means over %d seeds (splits %s) (+ better), targets better / worse beyond 2 paired se; per target the difference (2 se). TO ensemble: two target-only fits (seeds differ), a = 0.5; as served: the repeat decision below the share; TO three-seed ensemble: three target-only fits a third each, no repeat decision\n",
+		   v->name, v->explicit_fb ? "explicit" : "implicit", n_seeds, split_list(v));
 	for (int line = 0; line < (v->explicit_fb ? 1 : 3); line++)
 		for (size_t j = 0; j < sizeof(pairs) / sizeof(pairs[0]); j++)
 			print_vs(v, pairs[j][0], pairs[j][1],
@@ -3313,10 +3364,10 @@ print_ensemble(const view_run *v)
 	for (int k = 1; k <= v->n_targets; k++)
 		for (int s = 0; s < n_seeds; s++)
 			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
-	printf("  the product deployed the blend on %d of %d fits (the thirds rows replace it there, without the repeat decision); time / target-only: the product %.2f, the ensemble %.2f, thirds of auto's fits %.2f, thirds with a second seed %.2f\n",
+	printf("  the product deployed the blend on %d of %d fits (the thirds rows replace it there, without the repeat decision); time / target-only: the product %.2f, the ensemble %.2f, thirds of auto's fits %.2f, thirds with a second seed %.2f, the three-seed ensemble %.2f\n",
 		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO_PRODUCT, M_TO),
 		   time_ratio(v, M_TO_ENS, M_TO), time_ratio(v, M_RULE_THIRDS_AUTO, M_TO),
-		   time_ratio(v, M_RULE_THIRDS_TO2, M_TO));
+		   time_ratio(v, M_RULE_THIRDS_TO2, M_TO), time_ratio(v, M_TO_ENS3, M_TO));
 }
 
 /* a --blend-rule rule's label */
@@ -3581,10 +3632,16 @@ main(int argc, char **argv)
 		n_seeds = atoi(getenv("XD_REAL_SEEDS"));
 		seeds_given = true;
 	}
-	if (argc > 2 && strcmp(argv[1], "--seeds") == 0)
+	/* --seeds n and --first-seed f, in either order */
+	while (argc > 2 && (strcmp(argv[1], "--seeds") == 0 || strcmp(argv[1], "--first-seed") == 0))
 	{
-		n_seeds = atoi(argv[2]);
-		seeds_given = true;
+		if (strcmp(argv[1], "--seeds") == 0)
+		{
+			n_seeds = atoi(argv[2]);
+			seeds_given = true;
+		}
+		else
+			first_seed = atoi(argv[2]) - 1;
 		argv += 2;
 		argc -= 2;
 	}
@@ -3638,9 +3695,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "report_real: the number of seeds must be 2..%d (got %d)\n", MAX_SEEDS, n_seeds);
 		return 2;
 	}
+	if (first_seed < 0 || first_seed + n_seeds > MAX_SEEDS)
+	{
+		fprintf(stderr, "report_real: the first seed must be 1..%d for %d seeds (got %d)\n",
+				MAX_SEEDS - n_seeds + 1, n_seeds, first_seed + 1);
+		return 2;
+	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--seeds n] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--first-seed f] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];

@@ -16,9 +16,12 @@
  * 5. Writes docs/transfer-report.md and the plots docs/img/transfer-*.png
  * (gnuplot), and checks the goals honestly.
  *
- * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control]
+ * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control] [--seeds n]
  *
  * --control: the control world alone, to out_dir/transfer-report-control.md.
+ * --seeds n: n seeds of every fit (2..MAX_SEEDS; 3 by default): seed s fits
+ * at the same seeds on any n, so a longer run adds seeds to the report's
+ * (the source that transfers is chosen over all of them, so it may differ).
  * --auto-repeat: model option repeat "auto" (the product's default) as
  * xdrec.train and xdrec.adapt resolve it: each domain, the source and every
  * target, the lift where its training rows repeat a quarter of the time or
@@ -39,7 +42,9 @@
  * check can tell transfer from an ensemble's own gain (docs/transfer.md,
  * "The control check against a same-budget ensemble"). Two candidates for
  * the large-target blend are measured against it (thirds_rows): the rule
- * with its blend replaced by an equal mix of three fits.
+ * with its blend replaced by an equal mix of three fits, and the second of
+ * them, which trains one more fit, against its own budget: the three-seed
+ * ensemble, three target-only fits (seeds differ) a third each.
  */
 #include <math.h>
 #include <stddef.h>
@@ -60,7 +65,14 @@
 #include "repeat_pop.h"
 #include "report_common.h"
 
-#define N_SEEDS 3
+/*
+ * The seeds of every fit: 3 (the report's), or --seeds n up to MAX_SEEDS;
+ * seed s fits at fit_seed(s), the same on any n, so the first 3 of a longer
+ * run are the report's where the source chosen is the same
+ */
+#define N_SEEDS_DEFAULT 3
+#define MAX_SEEDS 12
+static int	n_seeds = N_SEEDS_DEFAULT;
 #define N_TARGETS 4
 #define MAX_HIST 256
 #define SRC_ROWS 40000
@@ -99,6 +111,8 @@ enum
 								 * third each: no new fit */
 	M_THIRDS_TO2,				/* the same with target-only, the ensemble's second
 								 * target-only fit and DRR (patience 10): one more */
+	M_TO_ENS3,					/* three target-only fits (seeds differ) a third
+								 * each: M_THIRDS_TO2's budget, no transfer */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -128,6 +142,7 @@ static const char *const method_label[N_METHODS] = {
 	"target-only ensemble + popularity in context among the lifted items (as served)",
 	"the large-target rule, its blend: auto's three fits a third each",
 	"the large-target rule, its blend: target-only, a second target-only and DRR a third each",
+	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -165,17 +180,17 @@ typedef struct world_run
 	double		source_seconds[N_LR];
 	int			source_epochs[N_LR];
 	xd_dist_encoder_report enc_rep;
-	cell		c[N_TARGETS][N_METHODS][N_SEEDS];
+	cell		c[N_TARGETS][N_METHODS][MAX_SEEDS];
 	/* DRR from each source (the choice of the source, and its sensitivity) */
-	cell		drr_src[N_TARGETS][N_LR][N_SEEDS];
+	cell		drr_src[N_TARGETS][N_LR][MAX_SEEDS];
 	/*
 	 * auto's inputs, the validation terms of the kept fits: target-only,
 	 * Anneal, DRR (DRR from every source until one is chosen)
 	 */
-	double	   *each_to[N_TARGETS][N_SEEDS];
-	double	   *each_anneal[N_TARGETS][N_SEEDS];
-	double	   *each_drr[N_TARGETS][N_LR][N_SEEDS];
-	double	   *each_drr10[N_TARGETS][N_SEEDS];	/* DRR at the default patience */
+	double	   *each_to[N_TARGETS][MAX_SEEDS];
+	double	   *each_anneal[N_TARGETS][MAX_SEEDS];
+	double	   *each_drr[N_TARGETS][N_LR][MAX_SEEDS];
+	double	   *each_drr10[N_TARGETS][MAX_SEEDS];	/* DRR at the default patience */
 	int64_t		n_each[N_TARGETS];
 	/* Figure 3: loss per epoch on the first target, seed 0 */
 	int			n_hist[3];
@@ -235,7 +250,10 @@ gen_config(xd_gen_config *gc, int control, int k, const world_run *w)
 	gc->tgt_interactions = w->tgt_rows[k];
 }
 
-/* seed s's fits; the target-only ensemble's second fit takes ENS_SEED's */
+/*
+ * seed s's fits; the target-only ensemble's second fit takes ENS_SEED's, the
+ * three-seed ensemble's third ENS3_SEED's
+ */
 static uint64_t
 fit_seed(int s)
 {
@@ -243,6 +261,7 @@ fit_seed(int s)
 }
 
 #define ENS_SEED(s) ((uint64_t) (5000 + 17 * (s)))
+#define ENS3_SEED(s) ((uint64_t) (9000 + 17 * (s)))
 
 /* One fit plan: a method and the options that make the rows differ. */
 typedef struct fit_plan
@@ -450,7 +469,7 @@ run_world(world_run *w)
 	xd_dist_encoder_report enc_reps[N_LR];
 	double		hist[MAX_HIST];
 	int			n_hist;
-	xd_transfer_result keep_to[N_TARGETS][N_SEEDS] = {{{0}}};	/* for the blends */
+	xd_transfer_result keep_to[N_TARGETS][MAX_SEEDS] = {{{0}}};	/* for the blends */
 
 	/* one generation per target size; the source is the same in each */
 	for (int k = 0; k < N_TARGETS; k++)
@@ -529,7 +548,7 @@ run_world(world_run *w)
 		double		best_mean = -INFINITY;
 
 		for (int k = 0; k < N_TARGETS; k++)
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				const xd_dataset *ds = g[k]->domains[k + 1].ds;
 
@@ -553,8 +572,8 @@ run_world(world_run *w)
 			double		mean = 0.0;
 
 			for (int k = 0; k < N_TARGETS; k++)
-				for (int s = 0; s < N_SEEDS; s++)
-					mean += w->drr_src[k][li][s].valid / (N_TARGETS * N_SEEDS);
+				for (int s = 0; s < n_seeds; s++)
+					mean += w->drr_src[k][li][s].valid / (N_TARGETS * n_seeds);
 			if (mean > best_mean)
 			{
 				best_mean = mean;
@@ -573,26 +592,34 @@ run_world(world_run *w)
 		const xd_shared *source = sources[w->source_chosen].shared;
 		const xd_dist_encoders *enc = encs[w->source_chosen];
 
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 		{
 			xd_transfer_result keep_an = {0},
 						keep_drr = {0},
-						keep_to2 = {0};
+						keep_to2 = {0},
+						keep_to3 = {0};
 
 			w->c[k][M_DRR][s] = w->drr_src[k][w->source_chosen][s];
 			/*
-			 * the target-only ensemble's second fit: target-only again,
-			 * the same grid and source config, another seed
+			 * the target-only ensembles' second and third fits: target-only
+			 * again, the same grid and source config, other seeds
 			 */
 			{
-				cell		c2;
+				cell		c2,
+							c3;
 
 				fit_grid(&plan[M_TO], sources[0].shared, NULL, ds, ENS_SEED(s), &c2, NULL,
 						 hist, &n_hist, NULL, NULL, &keep_to2);
+				fit_grid(&plan[M_TO], sources[0].shared, NULL, ds, ENS3_SEED(s), &c3, NULL,
+						 hist, &n_hist, NULL, NULL, &keep_to3);
 				w->c[k][M_TO_ENS][s] = w->c[k][M_TO][s];
 				w->c[k][M_TO_ENS][s].chosen = M_TO_ENS;
 				w->c[k][M_TO_ENS][s].seconds += c2.seconds;
 				w->c[k][M_TO_ENS][s].epochs += c2.epochs;
+				w->c[k][M_TO_ENS3][s] = w->c[k][M_TO_ENS][s];
+				w->c[k][M_TO_ENS3][s].chosen = M_TO_ENS3;
+				w->c[k][M_TO_ENS3][s].seconds += c3.seconds;
+				w->c[k][M_TO_ENS3][s].epochs += c3.epochs;
 			}
 			for (int mi = M_DIRECT; mi < N_FITTED; mi++)
 			{
@@ -688,9 +715,18 @@ run_world(world_run *w)
 				bl.cap = 0;
 				eval_test(ds, blend_score, &bl, &w->c[k][M_TO_ENS][s]);
 				free(bl.tmp);
+				/* the three-seed ensemble: the three fits' time */
+				{
+					const xd_transfer_result *to3[3] = {&keep_to[k][s], &keep_to2, &keep_to3};
+					mean_of_fits mf = {3, to3, NULL, 0};
+
+					eval_test(ds, mean_of_fits_score, &mf, &w->c[k][M_TO_ENS3][s]);
+					free(mf.tmp);
+				}
 				thirds_rows(w, k, s, ds, &keep_to[k][s], &keep_an, &keep_drr, &keep_to2);
 				served_pop(w, k, s, ds, &keep_to[k][s], &keep_an, &keep_drr, &keep_to2);
 				xd_transfer_result_free(&keep_to2);
+				xd_transfer_result_free(&keep_to3);
 				xd_transfer_result_free(&keep_an);
 				xd_transfer_result_free(&keep_drr);
 				xd_transfer_result_free(&keep_to[k][s]);
@@ -732,7 +768,7 @@ run_world(world_run *w)
 		xd_transfer_result_free(&sources[li]);
 	}
 	for (int k = 0; k < N_TARGETS; k++)
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 		{
 			free(w->each_to[k][s]);
 			free(w->each_anneal[k][s]);
@@ -751,9 +787,9 @@ mean_of(const world_run *w, int k, int m, size_t off)
 {
 	double		s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		s += *(const double *) ((const char *) &w->c[k][m][i] + off);
-	return s / N_SEEDS;
+	return s / n_seeds;
 }
 
 static double
@@ -762,13 +798,13 @@ sd_of(const world_run *w, int k, int m, size_t off)
 	double		mu = mean_of(w, k, m, off),
 				s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 	{
 		double		v = *(const double *) ((const char *) &w->c[k][m][i] + off) - mu;
 
 		s += v * v;
 	}
-	return sqrt(s / (N_SEEDS - 1));
+	return sqrt(s / (n_seeds - 1));
 }
 
 /* % change of method m against method base, of the per-seed means */
@@ -856,7 +892,7 @@ write_table_avg(FILE *f, const world_run *w)
 	fprintf(f, "\nPercentages are the average over targets of each target's change against "
 			"target-only (means over %d seeds; n/a where target-only's value is 0 on a target); times are CPU seconds of one core (= wall time on an idle core; "
 			"the machine was shared during the run), pretraining included; \"time / target-only\" is the average per-target ratio.\n\n",
-			N_SEEDS);
+			n_seeds);
 }
 
 static void
@@ -873,14 +909,14 @@ write_tables_per_target(FILE *f, const world_run *w)
 		for (int m = 0; m < N_METHODS; m++)
 		{
 			double		ep = 0.0;
-			char		lrs[64] = "";
+			char		lrs[8 * MAX_SEEDS + 1] = "";
 			size_t		len = 0;
 
-			for (int s = 0; s < N_SEEDS; s++)
+			for (int s = 0; s < n_seeds; s++)
 			{
 				const cell *c = &w->c[k][m][s];
 
-				ep += (double) c->epochs / N_SEEDS;
+				ep += (double) c->epochs / n_seeds;
 				len += snprintf(lrs + len, sizeof(lrs) - len, "%s%.0e%s", s ? " " : "",
 								c->lr, c->capped ? "*" : "");
 			}
@@ -895,17 +931,17 @@ write_tables_per_target(FILE *f, const world_run *w)
 		fprintf(f, "\nlr per seed: the Adam rate the validation metric chose from {1e-3, 3e-3, 1e-2}; "
 				"* marks a fit stopped by the %d-epoch cap rather than by patience. auto kept:",
 				quick ? 10 : 100);
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, " %s (best gain %.1f se)", method_label[w->c[k][M_AUTO][s].chosen],
 					w->c[k][M_AUTO][s].gain_z);
 		fprintf(f, "; at margin 1:");
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, " %s", method_label[w->c[k][M_AUTO1][s].chosen]);
 		fprintf(f, "; at margin 0:");
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, " %s", method_label[w->c[k][M_AUTO0][s].chosen]);
 		fprintf(f, "; with the blends:");
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 		{
 			int			p;
 			float		a;
@@ -917,9 +953,9 @@ write_tables_per_target(FILE *f, const world_run *w)
 				fprintf(f, " %s a=%g", p ? "Anneal" : "DRR", a);
 		}
 		fprintf(f, "; with the large-target blend rule:");
-		for (int s = 0; s < N_SEEDS; s++)
+		for (int s = 0; s < n_seeds; s++)
 			fprintf(f, " %s", method_label[w->c[k][M_AUTO_LARGE][s].chosen]);
-		fprintf(f, " (seeds 1..%d).\n\n", N_SEEDS);
+		fprintf(f, " (seeds 1..%d).\n\n", n_seeds);
 	}
 }
 
@@ -930,18 +966,18 @@ write_tables_per_target(FILE *f, const world_run *w)
 static double
 paired_se(const world_run *w, int k, int a, int b)
 {
-	double		d[N_SEEDS],
+	double		d[MAX_SEEDS],
 				mu = 0.0,
 				s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 	{
 		d[i] = w->c[k][a][i].mrr - w->c[k][b][i].mrr;
-		mu += d[i] / N_SEEDS;
+		mu += d[i] / n_seeds;
 	}
-	for (int i = 0; i < N_SEEDS; i++)
+	for (int i = 0; i < n_seeds; i++)
 		s += (d[i] - mu) * (d[i] - mu);
-	return sqrt(s / (N_SEEDS - 1) / N_SEEDS);
+	return sqrt(s / (n_seeds - 1) / n_seeds);
 }
 
 /* the source whose own validation MRR is best (what it would be chosen by alone) */
@@ -961,8 +997,8 @@ drr_src_mean(const world_run *w, int k, int li, size_t off)
 {
 	double		s = 0.0;
 
-	for (int i = 0; i < N_SEEDS; i++)
-		s += *(const double *) ((const char *) &w->drr_src[k][li][i] + off) / N_SEEDS;
+	for (int i = 0; i < n_seeds; i++)
+		s += *(const double *) ((const char *) &w->drr_src[k][li][i] + off) / n_seeds;
 	return s;
 }
 
@@ -1038,15 +1074,15 @@ write_goals(FILE *f, const world_run *sh, const world_run *ct)
 		int			capped = 0;
 
 		for (int k = 0; k < N_TARGETS; k++)
-			for (int i = 0; i < N_SEEDS; i++)
+			for (int i = 0; i < n_seeds; i++)
 				capped += sh->c[k][M_TO][i].capped + ct->c[k][M_TO][i].capped;
 		fprintf(f, "| the baseline converged: target-only (rate chosen on validation) stops by patience, not by the epoch cap | %d of %d fits hit the cap; untuned (lr 1e-3 only) DRR would read %+.1f%% against target-only at lr 1e-3 | %s |\n",
-				capped, 2 * N_TARGETS * N_SEEDS,
+				capped, 2 * N_TARGETS * n_seeds,
 				avg_pct_vs(sh, M_DRR_LR3, M_TO_LR3, OFF(mrr)),
 				capped == 0 ? "met" : "not everywhere: see the * in the per-target tables");
 	}
 	fprintf(f, "| DRR MRR ≥ target-only + 10%% (average over targets, %d seeds) | DRR (pretrain 2) %+.1f%%, DRR (pretrain 0) %+.1f%%, DRR (patience 10) %+.1f%%; DRR from the source its own validation prefers (lr %.0e) %+.1f%% | %s |\n",
-			N_SEEDS, drr, drr0, drr10, lr_grid[own], drr_own,
+			n_seeds, drr, drr0, drr10, lr_grid[own], drr_own,
 			drr >= 10.0 ? "met (pretrain 2)" :
 			(drr0 >= 10.0 ? "met with pretrain 0 only; missed with pretrain 2" :
 			 "missed"));
@@ -1127,9 +1163,9 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 	 */
 	static const int rows[] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
 		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
-	M_THIRDS_AUTO, M_THIRDS_TO2};
+	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO};
 	static const int base_of[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP,
-	M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE};
+	M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3, M_TO_ENS3};
 	const int	n_rows = (int) (sizeof(rows) / sizeof(rows[0]));
 	const world_run *ws[2] = {sh, ct};
 	int			worse = 0,
@@ -1145,7 +1181,7 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 			"fits auto already makes (no new training; its time is auto's). Per target: mean "
 			"ΔMRR against target-only over %d seeds (2 paired standard errors); **better** / "
 			"**worse**: beyond both 2 s.e. and 0.002.\n\n",
-			XD_AUTO_SMALL_ROWS, XD_AUTO_MARGIN_SE, N_SEEDS);
+			XD_AUTO_SMALL_ROWS, XD_AUTO_MARGIN_SE, n_seeds);
 	for (int wi = 0; wi < 2; wi++)
 	{
 		const world_run *w = ws[wi];
@@ -1267,7 +1303,7 @@ write_plots(const char *dir, const world_run *sh)
 			"'' using 1:3 with linespoints title 'Anneal', "
 			"'' using 1:4 with linespoints title 'DRR'\n", dat);
 	fprintf(gp, "set output '%s/img/transfer-time.png'\n", dir);
-	fprintf(gp, "set title 'Time per target against its size (mean of %d seeds)'\n", N_SEEDS);
+	fprintf(gp, "set title 'Time per target against its size (mean of %d seeds)'\n", n_seeds);
 	fprintf(gp, "set xlabel 'training interactions of the target'\nset ylabel 'CPU seconds (pretraining included)'\n");
 	fprintf(gp, "set key top left\nset logscale x\n");
 	fprintf(gp, "plot '%s' using 1:2 with linespoints title 'target-only', "
@@ -1291,9 +1327,10 @@ write_control_only(const char *dir, world_run *ct, double t0)
 {
 	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
 		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
-	M_THIRDS_AUTO, M_THIRDS_TO2};
+	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO};
 	static const int verdict_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP,
-	M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE};
+	M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3,
+	M_TO_ENS3};
 	char		path[512];
 	FILE	   *f;
 
@@ -1305,9 +1342,10 @@ write_control_only(const char *dir, world_run *ct, double t0)
 		return 1;
 	}
 	fprintf(f, "# Transfer report: the control world alone\n\n"
-			"Generated by `report_transfer --control%s` (`test/bench/report_transfer.c`): "
-			"docs/transfer-report.md's control world, its fits and seeds (%d) unchanged; "
-			"wall time %.0f s.\n\n", quick ? " --quick" : "", N_SEEDS, xd_clock_seconds() - t0);
+			"Generated by `report_transfer --control%s%s` (`test/bench/report_transfer.c`): "
+			"docs/transfer-report.md's control world, its fits, on %d seeds; "
+			"wall time %.0f s.\n\n", quick ? " --quick" : "",
+			n_seeds != N_SEEDS_DEFAULT ? " --seeds n" : "", n_seeds, xd_clock_seconds() - t0);
 	for (size_t i = 0; i < sizeof(verdict_rows) / sizeof(verdict_rows[0]); i++)
 	{
 		int			m = verdict_rows[i],
@@ -1363,6 +1401,17 @@ main(int argc, char **argv)
 			auto_repeat = true;
 		else if (strcmp(argv[a], "--control") == 0)
 			control_only = true;
+		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
+		{
+			n_seeds = atoi(argv[++a]);
+			if (n_seeds < 2 || n_seeds > MAX_SEEDS)
+			{
+				/* two at least: every verdict is a standard error over seeds */
+				fprintf(stderr, "report_transfer: the number of seeds must be 2..%d (got %d)\n",
+						MAX_SEEDS, n_seeds);
+				return 2;
+			}
+		}
 		else
 			dir = argv[a];
 	}
@@ -1444,7 +1493,7 @@ main(int argc, char **argv)
 			"only)\" are target-only and DRR at DESIGN's default rate alone (DRR from the source "
 			"trained at 1e-3): the previous report's setup, kept to show what an untuned "
 			"baseline does to the comparison.\n\n",
-			quick ? " in its --quick mode" : "", N_SEEDS);
+			quick ? " in its --quick mode" : "", n_seeds);
 	fprintf(f, "Setup: model defaults (d = 64, L_C = L_U = 2, Adam 1e-3, batch 256, dropout 0.1); "
 			"source %d users × %d items × %d interactions (generator seed 42), "
 			"targets of 4 sizes generated with the source's rule (shared world) or each with its own rule "
