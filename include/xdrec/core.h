@@ -101,6 +101,10 @@ typedef struct xd_config
 /* Fills the defaults of DESIGN.md section 3; the caller sets m and its split. */
 void		xd_config_defaults(xd_config *cfg);
 
+/* Sets m and its split (m_I, m_H, m_A) to the encoded layout of schema. */
+struct xd_schema;
+void		xd_config_set_widths(xd_config *cfg, const struct xd_schema *schema);
+
 /*
  * Option repeat "auto": the share of a domain's training rows that repeat a
  * (user, item) pair from which the term is the calibrated lift (and

@@ -105,10 +105,7 @@ default_model(const xd_dataset *ds, xd_config *cfg)
 	xd_rng		rng;
 
 	xd_config_defaults(cfg);
-	cfg->m = ds->enc.schema.m;
-	cfg->m_I = ds->enc.schema.m_I;
-	cfg->m_H = ds->enc.schema.m_H;
-	cfg->m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(cfg, &ds->enc.schema);
 	xd_rng_seed(&rng, 1);
 	if (xd_model_create(cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK)
 		return NULL;

@@ -139,10 +139,7 @@ static void
 config_of(const xd_dataset *ds, uint64_t seed, xd_config *cfg)
 {
 	xd_config_defaults(cfg);
-	cfg->m = ds->enc.schema.m;
-	cfg->m_I = ds->enc.schema.m_I;
-	cfg->m_H = ds->enc.schema.m_H;
-	cfg->m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(cfg, &ds->enc.schema);
 	cfg->feedback = XD_EXPLICIT;
 	cfg->seed = seed;
 }
@@ -329,10 +326,7 @@ run_auto_split(const real_view *rv, int s, target_cells *t)
 
 	/* the source as report_real trains it: the product's defaults */
 	xd_config_defaults(&cfg);
-	cfg.m = rv->ds[0]->enc.schema.m;
-	cfg.m_I = rv->ds[0]->enc.schema.m_I;
-	cfg.m_H = rv->ds[0]->enc.schema.m_H;
-	cfg.m_A = rv->ds[0]->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &rv->ds[0]->enc.schema);
 	cfg.feedback = XD_EXPLICIT;
 	xd_transfer_opts_default(&so);
 	CHECK(xd_transfer_train_source(&cfg, rv->ds[0], &so, &src));

@@ -301,10 +301,7 @@ new_model(const xd_dataset *src, uint64_t seed)
 	xd_model   *model;
 
 	xd_config_defaults(&cfg);
-	cfg.m = src->enc.schema.m;
-	cfg.m_I = src->enc.schema.m_I;
-	cfg.m_H = src->enc.schema.m_H;
-	cfg.m_A = src->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &src->enc.schema);
 	cfg.d = full ? 32 : 16;
 	cfg.batch_size = 128;
 	seed ^= init_xor;

@@ -887,10 +887,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 
 	/* MMT-Net, DESIGN.md section 3 defaults */
 	xd_config_defaults(&cfg);
-	cfg.m = w->schema.m;
-	cfg.m_I = w->schema.m_I;
-	cfg.m_H = w->schema.m_H;
-	cfg.m_A = w->schema.m_A;
+	xd_config_set_widths(&cfg, &w->schema);
 	cfg.seed = seed;
 	cfg.repeat = with_repeat;
 	xd_rng_seed(&rng, seed);
@@ -1641,10 +1638,7 @@ run_targets(int n_seeds, long long first_seed)
 		double		t0 = xd_clock_seconds();
 
 		xd_config_defaults(&cfg);
-		cfg.m = src->enc.schema.m;
-		cfg.m_I = src->enc.schema.m_I;
-		cfg.m_H = src->enc.schema.m_H;
-		cfg.m_A = src->enc.schema.m_A;
+		xd_config_set_widths(&cfg, &src->enc.schema);
 		cfg.seed = seed;
 		cfg.repeat = with_repeat;
 		xd_transfer_opts_default(&to);

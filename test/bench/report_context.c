@@ -65,10 +65,7 @@ train_and_test(const xd_dataset *ds, xd_variant variant, uint64_t seed,
 	xd_status	st;
 
 	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &ds->enc.schema);
 	cfg.variant = variant;
 	cfg.seed = seed;
 	xd_rng_seed(&rng, seed);

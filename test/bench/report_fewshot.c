@@ -250,10 +250,7 @@ run_world(int wi, bool quick)
 		if (quick)
 			to.max_epochs = 8;
 	}
-	cfg.m = src_ds->enc.schema.m;
-	cfg.m_I = src_ds->enc.schema.m_I;
-	cfg.m_H = src_ds->enc.schema.m_H;
-	cfg.m_A = src_ds->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &src_ds->enc.schema);
 	n_targets = n_targets < max_targets ? n_targets : max_targets;
 	world_ran[wi] = true;
 	world_targets[wi] = n_targets;

@@ -2161,10 +2161,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 		/* the source: the product's defaults, its search included */
 		xd_config_defaults(&cfg);
-		cfg.m = ds[0]->enc.schema.m;
-		cfg.m_I = ds[0]->enc.schema.m_I;
-		cfg.m_H = ds[0]->enc.schema.m_H;
-		cfg.m_A = ds[0]->enc.schema.m_A;
+		xd_config_set_widths(&cfg, &ds[0]->enc.schema);
 		cfg.feedback = v->explicit_fb ? XD_EXPLICIT : XD_IMPLICIT;
 		xd_transfer_opts_default(&to);
 		if (auto_lift_mode)

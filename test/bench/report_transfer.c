@@ -500,10 +500,7 @@ run_world(world_run *w)
 	 * the grid, each with its encoders (E_C, E_U, E_V).
 	 */
 	xd_config_defaults(&cfg);
-	cfg.m = src->enc.schema.m;
-	cfg.m_I = src->enc.schema.m_I;
-	cfg.m_H = src->enc.schema.m_H;
-	cfg.m_A = src->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &src->enc.schema);
 	/* --lift: every fit with model option repeat 'lift' (docs/serving.md#repeats) */
 	cfg.repeat = cfg.repeat_lift = lift;
 	cfg.repeat_auto = auto_repeat;

@@ -91,10 +91,7 @@ fit_one(const xd_dataset *ds, int s, uint64_t seed, fit_cell *c)
 	double		t0;
 
 	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &ds->enc.schema);
 	cfg.feedback = ds->has_ratings ? XD_EXPLICIT : XD_IMPLICIT;
 	cfg.seed = seed;
 	xd_rng_seed(&rng, seed);

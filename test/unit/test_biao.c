@@ -56,10 +56,7 @@ world_new_of(biao_world *w, uint64_t seed, int64_t src_rows, const xd_biao_opts 
 	if (!w->src || !w->tgt[0] || !w->tgt[1])
 		return false;
 	xd_config_defaults(&cfg);
-	cfg.m = w->src->enc.schema.m;
-	cfg.m_I = w->src->enc.schema.m_I;
-	cfg.m_H = w->src->enc.schema.m_H;
-	cfg.m_A = w->src->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &w->src->enc.schema);
 	cfg.d = 8;
 	cfg.batch_size = 64;
 	cfg.dropout = 0.0f;

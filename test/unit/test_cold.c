@@ -1375,10 +1375,7 @@ small_world_make(small_world *w)
 	if (xd_dataset_finalize(w->ds, 42) != XD_OK)
 		return false;
 	xd_config_defaults(&cfg);
-	cfg.m = s->m;
-	cfg.m_I = s->m_I;
-	cfg.m_H = s->m_H;
-	cfg.m_A = s->m_A;
+	xd_config_set_widths(&cfg, s);
 	cfg.d = 32;
 	xd_rng_seed(&rng, 7);
 	if (xd_model_create(&cfg, src->n_users, src->n_items, 0.0f, &rng, &w->model) != XD_OK)
@@ -1453,10 +1450,7 @@ cooc_model(const xd_schema *s, const xd_dataset *ds, xd_model **model, xd_cold *
 	xd_rng		rng;
 
 	xd_config_defaults(&cfg);
-	cfg.m = s->m;
-	cfg.m_I = s->m_I;
-	cfg.m_H = s->m_H;
-	cfg.m_A = s->m_A;
+	xd_config_set_widths(&cfg, s);
 	cfg.d = 8;
 	xd_rng_seed(&rng, 5);
 	return xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, model) == XD_OK &&
@@ -2107,10 +2101,7 @@ XD_TEST(cold_target_module_slow)
 	src = g->domains[0].ds;
 	tgt = g->domains[1].ds;
 	xd_config_defaults(&cfg);
-	cfg.m = src->enc.schema.m;
-	cfg.m_I = src->enc.schema.m_I;
-	cfg.m_H = src->enc.schema.m_H;
-	cfg.m_A = src->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &src->enc.schema);
 	cfg.d = 16;
 	cfg.repeat = true;
 	xd_transfer_opts_default(&to);

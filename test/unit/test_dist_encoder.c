@@ -401,10 +401,7 @@ XD_TEST(encoder_train_separates)
 	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
 	ds = g->domains[0].ds;
 	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &ds->enc.schema);
 	cfg.d = 8;
 	xd_transfer_opts_default(&to);
 	to.max_epochs = 3;

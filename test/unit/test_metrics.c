@@ -821,10 +821,7 @@ XD_TEST(damped_means_by_hand)
 
 	/* the gate: 4 training rows apply below 5, not below 4 nor at 0 */
 	xd_config_defaults(&cfg);
-	cfg.m = ds->enc.schema.m;
-	cfg.m_I = ds->enc.schema.m_I;
-	cfg.m_H = ds->enc.schema.m_H;
-	cfg.m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(&cfg, &ds->enc.schema);
 	cfg.feedback = XD_EXPLICIT;
 	xd_rng_seed(&rng, 5);
 	XD_REQUIRE(xd_model_create(&cfg, 4, 3, 3.25f, &rng, &model) == XD_OK);

@@ -33,10 +33,7 @@ static void
 config_for(const xd_dataset *ds, int d, uint64_t seed, xd_config *cfg)
 {
 	xd_config_defaults(cfg);
-	cfg->m = ds->enc.schema.m;
-	cfg->m_I = ds->enc.schema.m_I;
-	cfg->m_H = ds->enc.schema.m_H;
-	cfg->m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(cfg, &ds->enc.schema);
 	cfg->d = d;
 	cfg->seed = seed;
 	cfg->feedback = ds->has_ratings ? XD_EXPLICIT : XD_IMPLICIT;

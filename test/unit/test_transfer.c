@@ -59,10 +59,7 @@ tw_make(tw_world *w, uint64_t seed, int explicit_feedback)
 		return false;
 	ds = w->g->domains[0].ds;
 	xd_config_defaults(&w->cfg);
-	w->cfg.m = ds->enc.schema.m;
-	w->cfg.m_I = ds->enc.schema.m_I;
-	w->cfg.m_H = ds->enc.schema.m_H;
-	w->cfg.m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(&w->cfg, &ds->enc.schema);
 	w->cfg.d = 16;
 	w->cfg.feedback = explicit_feedback ? XD_EXPLICIT : XD_IMPLICIT;
 	xd_transfer_opts_default(&to);

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include "model_int.h"
+#include "xdrec/features.h"
 
 void
 xd_config_defaults(xd_config *cfg)
@@ -35,6 +36,15 @@ xd_config_defaults(xd_config *cfg)
 	cfg->repeat_lift = false;
 	cfg->repeat_auto = false;
 	cfg->item_bias = false;
+}
+
+void
+xd_config_set_widths(xd_config *cfg, const xd_schema *schema)
+{
+	cfg->m = schema->m;
+	cfg->m_I = schema->m_I;
+	cfg->m_H = schema->m_H;
+	cfg->m_A = schema->m_A;
 }
 
 /*

@@ -121,10 +121,7 @@ xdpg_train_load(const char *name, const char *domain, const char *deploy, Memory
 	/* below the share: the lift fitted all the same, decided after the fit */
 	if (run->repeat_decide)
 		run->cfg.repeat = run->cfg.repeat_lift = true;
-	run->cfg.m = ds->enc.schema.m;
-	run->cfg.m_I = ds->enc.schema.m_I;
-	run->cfg.m_H = ds->enc.schema.m_H;
-	run->cfg.m_A = ds->enc.schema.m_A;
+	xd_config_set_widths(&run->cfg, &ds->enc.schema);
 	if (xd_config_check(&run->cfg) != XD_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
