@@ -2317,7 +2317,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				int			chosen;
 				cell	   *a = &v->c[k][am][s];
 
-				/* the product's margin: 0 on a target below auto_small_rows */
+				/* the product's margin: 0 on a target below xd_auto_small_rows */
 				xd_transfer_opts_default(&po);
 				margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : xd_auto_margin(&po, ds[k]));
 				chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
