@@ -165,7 +165,30 @@ WHERE version_id IN (:blend2, :drr2) AND kind = 'user' AND array_position(keys, 
 SELECT probe(:usr) AS after_forget;
 
 SELECT xdrec.drop_model('b') AS dropped;
-DROP TABLE bgen, saved, kept, kept_keys;
+
+-- on an explicit target the small-target exception is off by default
+-- (auto_small_rows_explicit 0): a target of a few hundred ratings keeps the
+-- margin and, where auto keeps target-only, is served the blend; with the
+-- option above its size, margin 0 and no blend (the rule before)
+SELECT xdrec.generate('egen', '{"seed": 5, "domains": 2, "explicit": true, "sizes": {"source": {"users": 120, "items": 60, "interactions": 3000}, "target": {"users": 50, "items": 30, "interactions": 600}}}') AS rows;
+SELECT xdrec.create_model('e', 'egen', 'user_key', 'item_key', 'domain', rating_col => 'rating',
+	features => xdrec.generated_features(),
+	options => '{"feedback": "explicit", "d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "auto_margin": 100, "cold_min": 0}') AS model_id;
+SELECT xdrec.train('e', 'd0') ? 'version' AS trained;
+SELECT count(*) < 1000 AS small_target FROM egen WHERE domain = 'd1';
+SELECT j->>'method' AS method, (j->>'auto_margin')::float8 AS margin,
+       (j->>'auto_small_rows')::int AS small_rows,
+       j->'blend'->>'reason' ~ 'auto_small_rows_explicit 0 or more' AS reason_names_option,
+       (j->'test'->>'rmse')::float8 > 0 AS rmse_ok
+FROM (SELECT xdrec.adapt('e', 'd1', 'auto') AS j) x;
+SELECT xdrec.alter_model('e', options => '{"auto_small_rows_explicit": 100000}') IS NOT NULL AS altered;
+SELECT j->>'method' <> 'blend' AS not_blended, (j->>'auto_margin')::float8 AS margin,
+       (j->>'auto_small_rows')::int AS small_rows, j ? 'blend' AS has_blend
+FROM (SELECT xdrec.adapt('e', 'd1', 'auto') AS j) x;
+\i sql/include/try.sql
+SELECT pg_temp.try($$SELECT xdrec.alter_model('e', options => '{"auto_small_rows_explicit": -1}')$$);
+SELECT xdrec.drop_model('e') AS dropped;
+DROP TABLE bgen, egen, saved, kept, kept_keys;
 DROP FUNCTION tamper(jsonb);
 DROP FUNCTION probe(bigint);
 DROP EXTENSION xdrec;

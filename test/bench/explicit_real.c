@@ -26,7 +26,11 @@
  * --auto: instead, the product's default with the damped start and
  * without (the rows of auto_label below), one FITA line per target and split.
  *
- * Usage: explicit_real [--auto] [--splits lo hi] [--part lo hi]... data_dir view...
+ * --cand: candidates for what auto serves on explicit targets (cand_label
+ * below), one FITC line per target and split, each against target-only and
+ * the default, with its time in target-only fits.
+ *
+ * Usage: explicit_real [--auto | --cand] [--splits lo hi] [--part lo hi]... data_dir view...
  *   --splits: the splits fitted (default 0 6); --part: a range of them the
  *   summary is printed for too (the choice's splits and the confirmation's).
  */
@@ -44,10 +48,12 @@
 #include "real_view.h"
 #include "report_common.h"
 
-#define MAX_SPLITS 20
+#define MAX_SPLITS 40
 #define MAX_PARTS 4
+/* report_real's 20 splits, then 20 fresh ones (20-39: seeds 20-39) */
 static const uint64_t split_seed_of[MAX_SPLITS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-13, 14, 15, 16, 17, 18, 19};
+13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+36, 37, 38, 39};
 
 #define N_A 5
 static const float shrink_a[N_A] = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
@@ -75,14 +81,15 @@ static const char *const row_label[N_ROWS] = {
 
 /*
  * --auto: the product's default as xdrec.adapt runs it (auto with
- * auto_blend, from a source trained per split with its encoders), with the
- * damped start (damped_init_rows XD_DAMPED_INIT_ROWS) and without (0: the
- * product before), beside target-only both ways (xd_transfer's
- * target-only) and the damped means, and the default with the damped
- * start and auto_small_rows 0 (auto's margin 2 and the large-target blend
- * of target-only and DRR on every target: a candidate, not the default).
- * A target of XD_DAMPED_INIT_ROWS training rows or more fits the same
- * every way: copied, not refitted.
+ * auto_blend, from a source trained per split with its encoders: the damped
+ * start, damped_init_rows XD_DAMPED_INIT_ROWS, and no small-target
+ * exception on explicit targets, auto_small_rows_explicit 0: auto's margin
+ * 2 and the blend of target-only and DRR on every size), the same with the
+ * exception (auto_small_rows_explicit XD_AUTO_SMALL_ROWS: the default
+ * before) and the default before both (no damped start, the exception),
+ * beside target-only with and without the damped start (xd_transfer's
+ * target-only) and the damped means. A target of XD_DAMPED_INIT_ROWS
+ * training rows or more fits the same every way: copied, not refitted.
  */
 enum
 {
@@ -96,9 +103,63 @@ enum
 };
 static const char *const auto_label[N_AUTO_ROWS] = {
 	"target-only, biases from 0 (before)", "target-only (damped start below 1,000 rows)",
-	"the product's default before (auto, auto_blend)", "the product's default (damped start)",
-	"the same, auto_small_rows 0 (margin 2, blend: all sizes)", "damped means (bias-only model)"
+	"the default before both (from 0, exception)", "the product's default (damped, no exception)",
+	"the same with the small-target exception", "damped means (bias-only model)"
 };
+
+/*
+ * --cand: candidates for what auto serves on an explicit target, composed
+ * from one set of fits per target and split: auto's three (target-only with
+ * the product's search, Anneal and DRR by decay: the fits xd_transfer's auto
+ * makes, bit for bit) and a second target-only fit (seed + 1). The choice
+ * is xd_auto_choose's on xd_transfer_validation's terms, as auto's.
+ *   C_TO    target-only (the damped start below 1,000 rows, as the product);
+ *   C_D     the default before (session 23): margin 0 below
+ *           XD_AUTO_SMALL_ROWS, else margin 2 and, where auto keeps
+ *           target-only, the 0.5 blend of target-only and DRR (auto_blend);
+ *   C_TO2   the two target-only fits averaged (a reference: two fits);
+ *   C_A0    (a) auto_small_rows 0: margin 2 and the blend on every size
+ *           (chosen on InCarMusic's splits 20-29: the product's default on
+ *           explicit targets since, auto_small_rows_explicit 0);
+ *   C_AM0   margin 0 below 1,000 rows with the blend where target-only is
+ *           kept (the blend part of (a) alone);
+ *   C_E2    (b) the default's choice, the two target-only fits averaged
+ *           where it keeps target-only below 1,000 rows (above: the default);
+ *   C_E2M2  (b) with margin 2 on every size;
+ *   C_SHRK  (c) margin 2 and, where target-only is kept, the blend with DRR
+ *           at a = (n a* + N0 / 2) / (n + N0): the validation-optimal weight
+ *           a* (clipped to [0, 1]) shrunk toward the fixed 0.5 by the n
+ *           validation ratings (N0 = 100 pseudo-ratings);
+ *   C_SHTO  (c) the same with a = 0.5 n / (n + N0): toward target-only;
+ *   C_BEST  (c) margin 2 and, where target-only is kept, the 0.5 blend with
+ *           the better of Anneal and DRR on validation.
+ */
+#define CAND_N0 100.0
+enum
+{
+	C_TO = 0,
+	C_D,
+	C_TO2,
+	C_A0,
+	C_AM0,
+	C_E2,
+	C_E2M2,
+	C_SHRK,
+	C_SHTO,
+	C_BEST,
+	N_CAND_ROWS
+};
+static const char *const cand_label[N_CAND_ROWS] = {
+	"target-only (damped start below 1,000 rows)", "the default before (exception)",
+	"two target-only fits averaged", "(a) margin 2, blend w/ DRR (the default)",
+	"margin 0 small, blend w/ DRR where TO kept", "(b) default choice, TO x2 where TO kept",
+	"(b) margin 2, TO x2 where TO kept", "(c) margin 2, blend a* shrunk to .5",
+	"(c) margin 2, blend .5 n/(n+100)", "(c) margin 2, blend w/ better transfer"
+};
+
+/* rows of the largest mode */
+#define MAX_ROWS N_CAND_ROWS
+_Static_assert((int) N_ROWS <= (int) MAX_ROWS && (int) N_AUTO_ROWS <= (int) MAX_ROWS, "MAX_ROWS");
 
 typedef struct cell
 {
@@ -221,7 +282,8 @@ mean_of(const double *x, int64_t n)
 typedef struct target_cells
 {
 	char		name[32];
-	cell		c[N_ROWS][MAX_SPLITS];
+	cell		c[MAX_ROWS][MAX_SPLITS];
+	double		seconds[MAX_ROWS];	/* --cand: the fits' time, summed */
 } target_cells;
 
 static void
@@ -293,14 +355,14 @@ run_split(const xd_dataset *ds, int s, cell *c)
 /* one xd_transfer fit of method m on target ds, its test RMSE in c */
 static void
 auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_dataset *ds,
-		 xd_transfer_method m, int64_t damped_rows, bool margin_everywhere, int s, cell *c)
+		 xd_transfer_method m, int64_t damped_rows, bool small_exception, int s, cell *c)
 {
 	xd_transfer_opts o;
 	xd_transfer_result r;
 
 	xd_transfer_opts_default(&o);
-	if (margin_everywhere)
-		o.auto_small_rows = 0;
+	if (small_exception)		/* the rule before: margin 0, no blend below 1,000 rows */
+		o.auto_small_rows_explicit = XD_AUTO_SMALL_ROWS;
 	o.method = m;
 	o.auto_blend = true;		/* as the product sets it */
 	o.damped_init_rows = damped_rows;
@@ -314,24 +376,31 @@ auto_fit(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_da
 	xd_transfer_result_free(&r);
 }
 
+/* the source as report_real trains it (the product's defaults), its encoders */
 static void
-run_auto_split(const real_view *rv, int s, target_cells *t)
+train_source(const real_view *rv, xd_transfer_result *src, xd_dist_encoders **enc)
 {
 	xd_config	cfg;
 	xd_transfer_opts so;
-	xd_transfer_result src;
 	xd_dist_encoder_opts eo;
 	xd_dist_encoder_report erep;
-	xd_dist_encoders *enc;
 
-	/* the source as report_real trains it: the product's defaults */
 	xd_config_defaults(&cfg);
 	xd_config_set_widths(&cfg, &rv->ds[0]->enc.schema);
 	cfg.feedback = XD_EXPLICIT;
 	xd_transfer_opts_default(&so);
-	CHECK(xd_transfer_train_source(&cfg, rv->ds[0], &so, &src));
+	CHECK(xd_transfer_train_source(&cfg, rv->ds[0], &so, src));
 	xd_dist_encoder_opts_default(&eo);
-	CHECK(xd_dist_encoders_train(src.model, rv->ds[0], &eo, &enc, &erep));
+	CHECK(xd_dist_encoders_train(src->model, rv->ds[0], &eo, enc, &erep));
+}
+
+static void
+run_auto_split(const real_view *rv, int s, target_cells *t)
+{
+	xd_transfer_result src;
+	xd_dist_encoders *enc;
+
+	train_source(rv, &src, &enc);
 	for (int k = 1; k < rv->n_domains; k++)
 	{
 		const xd_dataset *ds = rv->ds[k];
@@ -343,7 +412,7 @@ run_auto_split(const real_view *rv, int s, target_cells *t)
 			c[r] = &t[k - 1].c[r][s];
 		snprintf(t[k - 1].name, sizeof(t[k - 1].name), "%s", rv->domain[k]);
 		auto_fit(&src, enc, ds, XD_TRANSFER_TARGET_ONLY, 0, false, s, c[A_TO0]);
-		auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, 0, false, s, c[A_P0]);
+		auto_fit(&src, enc, ds, XD_TRANSFER_AUTO, 0, true, s, c[A_P0]);
 		if (same)
 		{
 			*c[A_TO] = *c[A_TO0];
@@ -357,7 +426,7 @@ run_auto_split(const real_view *rv, int s, target_cells *t)
 		}
 		dm = bias_only_model(ds, 1, c[A_DM]);
 		xd_model_free(dm);
-		printf("FITA %s %s split %d train %lld: TO0 %.4f TO %.4f | product0 %.4f (%s) product %.4f (%s) | DM %.4f | margin2 %.4f (%s)%s\n",
+		printf("FITA %s %s split %d train %lld: TO0 %.4f TO %.4f | product0 %.4f (%s) product %.4f (%s) | DM %.4f | exception %.4f (%s)%s\n",
 			   rv->name, rv->domain[k], s, (long long) ds->n_split[XD_SPLIT_TRAIN],
 			   c[A_TO0]->test, c[A_TO]->test, c[A_P0]->test,
 			   c[A_P0]->a < 0.0f ? "blend" : xd_transfer_method_name((xd_transfer_method) c[A_P0]->a),
@@ -369,6 +438,177 @@ run_auto_split(const real_view *rv, int s, target_cells *t)
 		for (int r = 0; r < N_AUTO_ROWS; r++)
 			c[r]->a = r == A_P || r == A_P0 || r == A_PM ?
 				(c[r]->a != (float) XD_TRANSFER_TARGET_ONLY) : 0.0f;
+		fflush(stdout);
+	}
+	xd_dist_encoders_free(enc);
+	xd_transfer_result_free(&src);
+}
+
+/*
+ * a served fit of two (second NULL: first alone): its test RMSE in c, and
+ * in c->a the second's weight (a transfer served alone: 1, set by the caller)
+ */
+static void
+served(xd_model *first, xd_model *second, float a, const xd_dataset *ds, cell *c)
+{
+	pair_arg	p = {first, second, a};
+
+	c->test = test_rmse(pair_score, &p, ds);
+	c->a = second ? a : 0.0f;
+}
+
+/* the candidates of --cand on one target and split (cand_label) */
+static void
+run_cand_target(const xd_transfer_result *src, const xd_dist_encoders *enc,
+				const xd_dataset *ds, const char *name, int s, cell *c, double *seconds)
+{
+	static const xd_transfer_method m[4] =
+	{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR, XD_TRANSFER_TARGET_ONLY};
+	xd_transfer_result f[4];
+	double	   *each[4],
+				gain[3],
+				se[3],
+				sec[4],
+				mse0,
+				mse2,
+				mse_half,
+				cross,
+				a_opt,
+				a_shrk,
+				a_shto;
+	int64_t		n = 0,
+				n2;
+	bool		small = ds->n_split[XD_SPLIT_TRAIN] < XD_AUTO_SMALL_ROWS;
+	int			ch0,
+				ch2,
+				better;
+	double	   *e;
+	xd_model   *to,
+			   *drr;
+
+	for (int i = 0; i < 4; i++)
+	{
+		xd_transfer_opts o;
+
+		xd_transfer_opts_default(&o);
+		o.method = m[i];
+		o.lr_decay = i == 1 || i == 2;	/* auto's transfer candidates */
+		o.seed = 1000 + 17 * (uint64_t) s + (i == 3);	/* report_real's fit seed */
+		CHECK(xd_transfer(src->shared, enc, ds, &o, &f[i]));
+		CHECK(xd_transfer_validation(&f[i], ds, &o, &each[i], &n2));
+		if (i > 0 && n2 != n)
+			abort();
+		n = n2;
+		sec[i] = f[i].seconds;
+	}
+	to = f[0].model;
+	drr = f[2].model;
+	ch0 = xd_auto_choose((const double *const *) each, 3, n, 0.0, gain, se);
+	ch2 = xd_auto_choose((const double *const *) each, 3, n, XD_AUTO_MARGIN_SE, gain, se);
+	better = gain[2] >= gain[1] ? 2 : 1;
+
+	/* the blend's validation MSE is quadratic in a: a* from a = 0, 1/2, 1 */
+	mse0 = -mean_of(each[0], n);
+	mse2 = -mean_of(each[2], n);
+	e = valid_terms(to, drr, 0.5f, ds, &n2);
+	mse_half = -mean_of(e, n2);
+	free(e);
+	cross = 2.0 * mse_half - 0.5 * (mse0 + mse2);	/* the residuals' mean product */
+	a_opt = mse0 + mse2 - 2.0 * cross > 0.0 ? (mse0 - cross) / (mse0 + mse2 - 2.0 * cross) : 0.5;
+	a_opt = a_opt < 0.0 ? 0.0 : a_opt > 1.0 ? 1.0 : a_opt;
+	a_shrk = ((double) n * a_opt + 0.5 * CAND_N0) / ((double) n + CAND_N0);
+	a_shto = 0.5 * (double) n / ((double) n + CAND_N0);
+
+	served(to, NULL, 0.0f, ds, &c[C_TO]);
+	seconds[C_TO] += sec[0];
+	/* the default */
+	{
+		int			ch = small ? ch0 : ch2;
+
+		if (ch == 0 && !small)
+			served(to, drr, XD_BLEND_A, ds, &c[C_D]);
+		else
+		{
+			served(f[ch].model, NULL, 0.0f, ds, &c[C_D]);
+			c[C_D].a = ch != 0;
+		}
+		c[C_D].lr = (float) ch;
+		/* (b): the same choice, two target-only fits where it keeps one */
+		if (ch == 0 && small)
+			served(to, f[3].model, 0.5f, ds, &c[C_E2]);
+		else
+			c[C_E2] = c[C_D];
+	}
+	seconds[C_D] += sec[0] + sec[1] + sec[2];
+	seconds[C_E2] += sec[0] + sec[1] + sec[2] + sec[3];
+	served(to, f[3].model, 0.5f, ds, &c[C_TO2]);
+	seconds[C_TO2] += sec[0] + sec[3];
+	/* margin 0 below 1,000 rows, the blend where target-only is kept */
+	if (small)
+	{
+		if (ch0 == 0)
+			served(to, drr, XD_BLEND_A, ds, &c[C_AM0]);
+		else
+		{
+			served(f[ch0].model, NULL, 0.0f, ds, &c[C_AM0]);
+			c[C_AM0].a = 1.0f;
+		}
+	}
+	else
+		c[C_AM0] = c[C_D];
+	seconds[C_AM0] += sec[0] + sec[1] + sec[2];
+	/* margin 2 on every size: (a), (b) and (c) differ where target-only is kept */
+	if (ch2 != 0)
+	{
+		served(f[ch2].model, NULL, 0.0f, ds, &c[C_A0]);
+		c[C_A0].a = 1.0f;
+		c[C_E2M2] = c[C_SHRK] = c[C_SHTO] = c[C_BEST] = c[C_A0];
+	}
+	else
+	{
+		served(to, drr, XD_BLEND_A, ds, &c[C_A0]);
+		if (small)
+			served(to, f[3].model, 0.5f, ds, &c[C_E2M2]);
+		else
+			c[C_E2M2] = c[C_A0];
+		served(to, drr, (float) a_shrk, ds, &c[C_SHRK]);
+		served(to, drr, (float) a_shto, ds, &c[C_SHTO]);
+		served(to, f[better].model, XD_BLEND_A, ds, &c[C_BEST]);
+	}
+	seconds[C_A0] += sec[0] + sec[1] + sec[2];
+	seconds[C_E2M2] += sec[0] + sec[1] + sec[2] + sec[3];
+	seconds[C_SHRK] += sec[0] + sec[1] + sec[2];
+	seconds[C_SHTO] += sec[0] + sec[1] + sec[2];
+	seconds[C_BEST] += sec[0] + sec[1] + sec[2];
+	printf("FITC %s split %d train %lld valid %lld: TO %.4f D %.4f (%s) TO2 %.4f | "
+		   "(a) %.4f margin0+blend %.4f | (b) %.4f %.4f | (c) shrink a %.2f %.4f, "
+		   "to-TO a %.2f %.4f, better %.4f | ch0 %d ch2 %d\n",
+		   name, s, (long long) ds->n_split[XD_SPLIT_TRAIN], (long long) n, c[C_TO].test,
+		   c[C_D].test, xd_transfer_method_name(m[(int) c[C_D].lr]), c[C_TO2].test,
+		   c[C_A0].test, c[C_AM0].test, c[C_E2].test, c[C_E2M2].test,
+		   a_shrk, c[C_SHRK].test, a_shto, c[C_SHTO].test, c[C_BEST].test, ch0, ch2);
+	for (int i = 0; i < 4; i++)
+	{
+		xd_transfer_result_free(&f[i]);
+		free(each[i]);
+	}
+}
+
+static void
+run_cand_split(const real_view *rv, int s, target_cells *t)
+{
+	xd_transfer_result src;
+	xd_dist_encoders *enc;
+
+	train_source(rv, &src, &enc);
+	for (int k = 1; k < rv->n_domains; k++)
+	{
+		cell		c[N_CAND_ROWS] = {0};
+
+		snprintf(t[k - 1].name, sizeof(t[k - 1].name), "%s", rv->domain[k]);
+		run_cand_target(&src, enc, rv->ds[k], rv->domain[k], s, c, t[k - 1].seconds);
+		for (int r = 0; r < N_CAND_ROWS; r++)
+			t[k - 1].c[r][s] = c[r];
 		fflush(stdout);
 	}
 	xd_dist_encoders_free(enc);
@@ -391,17 +631,27 @@ mean_se(const double *x, int lo, int hi, double *mu, double *se)
 	*se = n > 1 ? sqrt(v / (n - 1) / n) : INFINITY;
 }
 
-static void
-summary(const char *view, target_cells *t, int n_t, int lo, int hi, bool auto_rows)
+typedef enum bench_mode
 {
-	const char *const *label = auto_rows ? auto_label : row_label;
-	int			n_rows = auto_rows ? N_AUTO_ROWS : N_ROWS;
-	int			R_BASE = auto_rows ? A_TO0 : R_TO;
-	int			R_HEUR = auto_rows ? A_DM : R_DM;
+	MODE_FITS,
+	MODE_AUTO,
+	MODE_CAND
+} bench_mode;
 
-	printf("\n== %s, splits %d-%d (%d): summed RMSE over %d targets; vs TO and vs DM: paired "
+static void
+summary(const char *view, target_cells *t, int n_t, int lo, int hi, bench_mode mode)
+{
+	bool		auto_rows = mode == MODE_AUTO;
+	const char *const *label = mode == MODE_CAND ? cand_label : auto_rows ? auto_label : row_label;
+	int			n_rows = mode == MODE_CAND ? N_CAND_ROWS : auto_rows ? N_AUTO_ROWS : N_ROWS;
+	int			R_BASE = mode == MODE_CAND ? C_TO : auto_rows ? A_TO0 : R_TO;
+	/* the second reference: the damped means, or (--cand) the default */
+	int			R_HEUR = mode == MODE_CAND ? C_D : auto_rows ? A_DM : R_DM;
+	const char *heur = mode == MODE_CAND ? "D" : "DM";
+
+	printf("\n== %s, splits %d-%d (%d): summed RMSE over %d targets; vs TO and vs %s: paired "
 		   "difference of the sums (2 s.e.), + is better; b/w: targets better / worse "
-		   "beyond 2 s.e.\n", view, lo, hi - 1, hi - lo, n_t);
+		   "beyond 2 s.e.\n", view, lo, hi - 1, hi - lo, n_t, heur);
 	for (int r = 0; r < n_rows; r++)
 	{
 		double		sum[MAX_SPLITS],
@@ -418,6 +668,7 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi, bool auto_ro
 					w_to = 0,
 					b_dm = 0,
 					w_dm = 0;
+		char		moved[1024] = "";
 
 		for (int s = lo; s < hi; s++)
 		{
@@ -443,16 +694,41 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi, bool auto_ro
 			mean_se(x, lo, hi, &mu, &se);
 			b_to += mu > 2 * se;
 			w_to += -mu > 2 * se;
+			if (-mu > 2 * se || mu > 2 * se)
+				snprintf(moved + strlen(moved), sizeof(moved) - strlen(moved), " %s%s vs TO %+.4f (%.4f)",
+						 mu > 0 ? "+" : "-", t[k].name, mu, 2 * se);
 			mean_se(y, lo, hi, &mu, &se);
 			b_dm += mu > 2 * se;
 			w_dm += -mu > 2 * se;
+			if (mode == MODE_CAND && (-mu > 2 * se || mu > 2 * se))
+				snprintf(moved + strlen(moved), sizeof(moved) - strlen(moved), " %s%s vs D %+.4f (%.4f)",
+						 mu > 0 ? "+" : "-", t[k].name, mu, 2 * se);
 		}
 		mean_se(sum, lo, hi, &mu, &se);
 		mean_se(d_to, lo, hi, &m_to, &se_to);
 		mean_se(d_dm, lo, hi, &m_dm, &se_dm);
-		printf("%-42s sum %.4f | vs TO %+.4f (%.4f) %+.2f%% b/w %d/%d | vs DM %+.4f (%.4f) "
-			   "b/w %d/%d | mean a/pick %.2f\n", label[r], mu, m_to, 2 * se_to,
-			   100.0 * m_to / (mu + m_to), b_to, w_to, m_dm, 2 * se_dm, b_dm, w_dm, share);
+		printf("%-42s sum %.4f | vs TO %+.4f (%.4f) %+.2f%% b/w %d/%d | vs %s %+.4f (%.4f) "
+			   "%+.2f%% b/w %d/%d | mean a/pick %.2f", label[r], mu, m_to, 2 * se_to,
+			   100.0 * m_to / (mu + m_to), b_to, w_to, heur, m_dm, 2 * se_dm,
+			   100.0 * m_dm / (mu + m_dm), b_dm, w_dm, share);
+		if (mode == MODE_CAND)
+		{
+			double		secs = 0.0,
+						secs_to = 0.0;
+
+			for (int k = 0; k < n_t; k++)
+			{
+				secs += t[k].seconds[r];
+				secs_to += t[k].seconds[C_TO];
+			}
+			printf(" | time %.2f TO (every split fitted)%s", secs / secs_to, moved);
+		}
+		printf("\n");
+	}
+	if (mode == MODE_CAND)
+	{
+		fflush(stdout);
+		return;
 	}
 	printf(auto_rows ? "per target, mean RMSE of TO0 / TO / product0 / product / DM:\n" :
 		   "per target, mean RMSE of TO / TOD / DM / pick(TOD,DM,1) / shrink(TOD):\n");
@@ -479,13 +755,13 @@ main(int argc, char **argv)
 				n_parts = 0,
 				part[MAX_PARTS][2],
 				i = 1;
-	bool		auto_mode = false;
+	bench_mode	mode = MODE_FITS;
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 3)
 	{
-		if (strcmp(argv[i], "--auto") == 0)
+		if (strcmp(argv[i], "--auto") == 0 || strcmp(argv[i], "--cand") == 0)
 		{
-			auto_mode = true;
+			mode = strcmp(argv[i], "--auto") == 0 ? MODE_AUTO : MODE_CAND;
 			i -= 2;
 			continue;
 		}
@@ -507,7 +783,7 @@ main(int argc, char **argv)
 	}
 	if (argc - i < 2 || lo < 0 || hi > MAX_SPLITS || hi - lo < 2)
 	{
-		fprintf(stderr, "usage: explicit_real [--auto] [--splits lo hi] [--part lo hi]... data_dir view...\n");
+		fprintf(stderr, "usage: explicit_real [--auto | --cand] [--splits lo hi] [--part lo hi]... data_dir view...\n");
 		return 2;
 	}
 	for (int v = i + 1; v < argc; v++)
@@ -532,9 +808,11 @@ main(int argc, char **argv)
 			}
 			snprintf(name, sizeof(name), "%s", rv.name);
 			n_t = rv.n_domains - 1;
-			if (auto_mode)
+			if (mode == MODE_AUTO)
 				run_auto_split(&rv, s, t);
-			for (int k = 1; k < rv.n_domains && !auto_mode; k++)
+			else if (mode == MODE_CAND)
+				run_cand_split(&rv, s, t);
+			for (int k = 1; k < rv.n_domains && mode == MODE_FITS; k++)
 			{
 				target_cells *tk = &t[k - 1];
 				cell		c[N_ROWS] = {0};
@@ -560,10 +838,10 @@ main(int argc, char **argv)
 				free(rv.user_src[k]);
 			}
 		}
-		summary(name, t, n_t, lo, hi, auto_mode);
+		summary(name, t, n_t, lo, hi, mode);
 		for (int p = 0; p < n_parts; p++)
 			if (part[p][0] >= lo && part[p][1] <= hi && part[p][1] - part[p][0] >= 2)
-				summary(name, t, n_t, part[p][0], part[p][1], auto_mode);
+				summary(name, t, n_t, part[p][0], part[p][1], mode);
 		free(t);
 	}
 	return 0;

@@ -226,7 +226,7 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
 	"blend: target-only + target-only (search: decay), a = 0.5 (no transfer)",
 	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation",
-	"auto as the product deploys it (auto_blend: + DRR at 0.5 on 1,000+ rows)",
+	"auto as the product deploys it (auto_blend: + DRR at 0.5; implicit: on 1,000+ rows)",
 	"blend: target-only + DRR (shared users from the source), a = 0.5",
 	"blend: target-only + DRR (shared users, search: decay), a = 0.5 (auto_blend's pair)",
 	"blend: target-only, DRR (search: decay) and DRR (shared users), a third each",
@@ -2314,7 +2314,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				int			chosen;
 				cell	   *a = &v->c[k][am][s];
 
-				/* the product's margin: 0 on a target below auto_small_rows */
+				/* the product's margin: 0 on a target below xd_auto_small_rows */
 				xd_transfer_opts_default(&po);
 				margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : xd_auto_margin(&po, ds[k]));
 				chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
@@ -3788,7 +3788,8 @@ main(int argc, char **argv)
 			"target-only (searched by the grid), Anneal and DRR (each searched by decay: one fit "
 			"from rate 1e-2 down to 1e-3, the rate stepped down when early stopping ends a stage) "
 			"and keeps target-only unless Anneal or DRR beats it on validation by more than %.0f "
-			"paired standard errors, none on a target of fewer than %d training rows), %d seeds per method and target, "
+			"paired standard errors, none on an implicit target of fewer than %d training rows; "
+			"explicit targets: %d, 0 = every size keeps the margin), %d seeds per method and target, "
 			"%s, test metrics on DESIGN.md section 5's protocols "
 			"(implicit: the positive against 50 item and 50 context negatives; explicit: RMSE and "
 			"MAE). A method is \"worse\" or \"better\" on a target when the mean over seeds of its "
@@ -3800,7 +3801,7 @@ main(int argc, char **argv)
 			"blends\" chooses so among target-only and both transfer fits' blends at every a; "
 			"their time is the fits' and the blends' validation. \"auto as the product deploys "
 			"it\" is auto with option auto_blend (the default of xdrec.adapt): where auto keeps "
-			"target-only on a target of %d training rows or more, the a = %.1f blend of "
+			"target-only on an implicit target of %d training rows or more (explicit: %d), the a = %.1f blend of "
 			"target-only and auto's DRR fit; auto's time; on an implicit target whose training "
 			"rows repeat a (user, item) pair less than a quarter of the time, option repeat "
 			"\"auto\" as xdrec.adapt serves it: the user's own items lifted (with popularity in "
@@ -3819,8 +3820,8 @@ main(int argc, char **argv)
 			"target-only and than \"own items first, then popular in context\" (deterministic "
 			"on a split, so paired with the method per seed on the seed's split). Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
-			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, n_seeds, seed_text,
-			XD_AUTO_SMALL_ROWS, XD_BLEND_A, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
+			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, XD_AUTO_SMALL_ROWS_EXPLICIT,
+			n_seeds, seed_text, XD_AUTO_SMALL_ROWS, XD_AUTO_SMALL_ROWS_EXPLICIT, XD_BLEND_A, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
 	fclose(f);

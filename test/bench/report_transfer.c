@@ -647,7 +647,7 @@ run_world(world_run *w)
 				xd_transfer_opts po;
 				double		margin;
 
-				/* the product's margin: 0 on a target below auto_small_rows */
+				/* the product's margin: 0 on a target below xd_auto_small_rows */
 				xd_transfer_opts_default(&po);
 				margin = am == M_AUTO ? xd_auto_margin(&po, ds) : (am == M_AUTO1 ? 1.0 : 0.0);
 				double		gain[3],

@@ -725,6 +725,60 @@ XD_TEST(transfer_blend)
 	tw_free(&w);
 }
 
+/*
+ * The small-target size by feedback (xd_auto_small_rows): auto_small_rows on
+ * an implicit target, auto_small_rows_explicit (0 by default) on an
+ * explicit one. By default auto on a small explicit target keeps its margin
+ * and, where it keeps target-only, the blend with DRR (auto_blend); on a
+ * small implicit target margin 0 and no blend.
+ */
+XD_TEST(transfer_small_rows_by_feedback)
+{
+	for (int fb = 0; fb <= 1; fb++)
+	{
+		tw_world	w;
+		xd_transfer_opts o;
+		xd_transfer_result ar;
+		const xd_dataset *ds;
+		int64_t		rows;
+
+		XD_REQUIRE(tw_make(&w, 9, fb));
+		ds = w.g->domains[1].ds;
+		rows = ds->n_split[XD_SPLIT_TRAIN];
+		xd_transfer_opts_default(&o);
+		XD_CHECK(o.auto_small_rows == XD_AUTO_SMALL_ROWS && o.auto_small_rows_explicit == 0);
+		XD_REQUIRE(rows > 0 && rows < XD_AUTO_SMALL_ROWS);	/* a small target */
+		XD_CHECK(xd_auto_small_rows(&o, ds) == (fb ? 0 : XD_AUTO_SMALL_ROWS));
+		XD_CHECK(xd_auto_margin(&o, ds) == (fb ? XD_AUTO_MARGIN_SE : 0.0));
+		XD_CHECK(xd_auto_blends(&o, ds, 0) == (fb == 1));
+		XD_CHECK(!xd_auto_blends(&o, ds, 1) && !xd_auto_blends(&o, ds, 2));
+		/* each feedback reads its own size */
+		o.auto_small_rows = 0;
+		o.auto_small_rows_explicit = rows + 1;
+		XD_CHECK(xd_auto_small_rows(&o, ds) == (fb ? rows + 1 : 0));
+		XD_CHECK(xd_auto_margin(&o, ds) == (fb ? 0.0 : XD_AUTO_MARGIN_SE));
+		XD_CHECK(xd_auto_blends(&o, ds, 0) == (fb == 0));
+
+		/* auto with the defaults and auto_blend, a margin no transfer passes */
+		tw_opts(&o, XD_TRANSFER_AUTO, 9);
+		o.auto_blend = true;
+		o.auto_margin_se = 100.0;
+		o.auto_small_rows_explicit = -1;
+		XD_CHECK(xd_transfer(w.src.shared, w.enc, ds, &o, &ar) == XD_EINVAL);
+		xd_transfer_result_free(&ar);
+		o.auto_small_rows_explicit = XD_AUTO_SMALL_ROWS_EXPLICIT;
+		XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &ar) == XD_OK);
+		if (fb)
+			XD_CHECK(ar.auto_margin == 100.0 && ar.method == XD_TRANSFER_TARGET_ONLY &&
+					 ar.blend != NULL && ar.blend->method == XD_TRANSFER_DRR &&
+					 ar.blend_a == XD_BLEND_A);
+		else
+			XD_CHECK(ar.auto_margin == 0.0 && ar.blend == NULL);
+		xd_transfer_result_free(&ar);
+		tw_free(&w);
+	}
+}
+
 static void
 tw_methods(int explicit_feedback)
 {
@@ -742,7 +796,11 @@ tw_methods(int explicit_feedback)
 
 			tw_opts(&o, (xd_transfer_method) m, 3);
 			o.pretrain_epochs = pre;
-			/* auto's small-target rule on (margin 0) without pretraining, off with */
+			/*
+			 * auto's small-target rule on (margin 0) without pretraining, off
+			 * with; auto_small_rows is the implicit target's: on an explicit
+			 * one the rule is auto_small_rows_explicit's, off by default
+			 */
 			o.auto_small_rows = pre == 0 ? ds->n_split[XD_SPLIT_TRAIN] + 1 : 0;
 			XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &r) == XD_OK);
 			XD_CHECK(r.requested == (xd_transfer_method) m);
@@ -764,10 +822,10 @@ tw_methods(int explicit_feedback)
 
 				/*
 				 * target-only unless a candidate gains beyond the margin (2
-				 * standard errors; 0 on a small target); then the passing
-				 * candidate of largest gain
+				 * standard errors; 0 on a small implicit target); then the
+				 * passing candidate of largest gain
 				 */
-				XD_CHECK(r.auto_margin == (pre == 0 ? 0.0 : XD_AUTO_MARGIN_SE));
+				XD_CHECK(r.auto_margin == (pre == 0 && !explicit_feedback ? 0.0 : XD_AUTO_MARGIN_SE));
 				XD_CHECK(r.auto_margin == xd_auto_margin(&o, ds));
 				XD_CHECK(r.method == XD_TRANSFER_TARGET_ONLY ||
 						 r.method == XD_TRANSFER_ANNEAL || r.method == XD_TRANSFER_DRR);

@@ -51,6 +51,7 @@ xd_transfer_opts_default(xd_transfer_opts *o)
 	o->anneal_ratio = 1e-3;
 	o->auto_margin_se = XD_AUTO_MARGIN_SE;
 	o->auto_small_rows = XD_AUTO_SMALL_ROWS;
+	o->auto_small_rows_explicit = XD_AUTO_SMALL_ROWS_EXPLICIT;
 	o->damped_init_rows = XD_DAMPED_INIT_ROWS;
 	o->lr_search = XD_LR_SEARCH_DEFAULT;
 	o->lr_decay = false;		/* the grid; auto decays its transfer candidates */
@@ -489,7 +490,7 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		!(o->anneal_ratio > 0.0) ||
 		!(o->lambda_kl >= 0.0f) || !isfinite(o->lambda_kl) ||
 		!(o->auto_margin_se >= 0.0) || !isfinite(o->auto_margin_se) ||
-		o->auto_small_rows < 0 || o->damped_init_rows < 0)
+		o->auto_small_rows < 0 || o->auto_small_rows_explicit < 0 || o->damped_init_rows < 0)
 		return XD_EINVAL;
 	out->requested = o->method;
 	out->cfg = source->cfg;
@@ -602,10 +603,17 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 	}
 }
 
+int64_t
+xd_auto_small_rows(const xd_transfer_opts *o, const xd_dataset *target)
+{
+	return target->has_ratings ? o->auto_small_rows_explicit : o->auto_small_rows;
+}
+
 double
 xd_auto_margin(const xd_transfer_opts *o, const xd_dataset *target)
 {
-	return target->n_split[XD_SPLIT_TRAIN] < o->auto_small_rows ? 0.0 : o->auto_margin_se;
+	return target->n_split[XD_SPLIT_TRAIN] < xd_auto_small_rows(o, target) ? 0.0 :
+		o->auto_margin_se;
 }
 
 xd_status
@@ -783,7 +791,7 @@ xd_transfer_score(void *arg, const xd_batch *b, float *scores)
 bool
 xd_auto_blends(const xd_transfer_opts *o, const xd_dataset *target, int chosen)
 {
-	return chosen == 0 && target->n_split[XD_SPLIT_TRAIN] >= o->auto_small_rows;
+	return chosen == 0 && target->n_split[XD_SPLIT_TRAIN] >= xd_auto_small_rows(o, target);
 }
 
 xd_status

@@ -96,7 +96,9 @@ typedef struct XdModelDef
 	float		lambda_kl;		/* DRR's eq. 22 weight: 0.1 */
 	bool		lambda_search;	/* lambda_kl = 'search' */
 	double		auto_margin;	/* auto's margin in standard errors: 2 */
-	int64		auto_small_rows;	/* ... 0 below this many training rows: 1000 */
+	int64		auto_small_rows;	/* ... 0 below this many training rows
+									 * (implicit): 1000 */
+	int64		auto_small_rows_explicit;	/* the same, explicit: 0 */
 	bool		auto_blend;		/* ... the blend where it keeps target-only on a
 								 * large target (transfer.h): true */
 	bool		shared_users;	/* option "shared_users": a user key is the same

@@ -97,9 +97,11 @@ static const XdOption options[] = {
 	{"auto_margin", XDPG_OPT_NUMBER, XDPG_FIELD_DOUBLE, FIELD(auto_margin), .lo = 0, .hi = 100,
 	.help = "standard errors a transfer must gain for auto to keep it"},
 	{"auto_small_rows", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(auto_small_rows), .min = 0, .max = 1000000000,
-	.help = "auto keeps the best on validation (margin 0) on a target with fewer training rows; 0: never"},
+	.help = "auto keeps the best on validation (margin 0), no blend, on an implicit target with fewer training rows; 0: never"},
+	{"auto_small_rows_explicit", XDPG_OPT_INT, XDPG_FIELD_INT64, FIELD(auto_small_rows_explicit), .min = 0, .max = 1000000000,
+	.help = "auto_small_rows on an explicit target; 0 (the default): never"},
 	{"auto_blend", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(auto_blend),
-	.deflt = "true", .help = "auto serves the 0.5 blend of target-only and DRR where it keeps target-only on a target of auto_small_rows training rows or more"},
+	.deflt = "true", .help = "auto serves the 0.5 blend of target-only and DRR where it keeps target-only on a target of auto_small_rows (explicit: auto_small_rows_explicit) training rows or more"},
 	{"shared_users", XDPG_OPT_BOOL, XDPG_FIELD_BOOL, FIELD(shared_users),
 	.deflt = "false", .help = "declares that a user key means the same person in every domain: adapt starts a target user who is a user of the source from the source's embedding"},
 	{"lr_search", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(lr_search), .min = 1, .max = 5,
@@ -514,6 +516,7 @@ options_read(XdModelDef *md, Jsonb *opts, bool *broken, StringInfo faults)
 	md->lambda_search = transfer.lambda_search;
 	md->auto_margin = transfer.auto_margin_se;
 	md->auto_small_rows = transfer.auto_small_rows;
+	md->auto_small_rows_explicit = transfer.auto_small_rows_explicit;
 	md->lr_search = transfer.lr_search;
 	xd_fewshot_opts_default(&fewshot);
 	md->fewshot_episodes = fewshot.episodes;

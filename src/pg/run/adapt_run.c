@@ -393,6 +393,7 @@ adapt_opts(const XdAdaptRun *run, xd_transfer_opts *opts)
 	opts->lambda_kl = run->md->lambda_kl;
 	opts->auto_margin_se = run->md->auto_margin;
 	opts->auto_small_rows = run->md->auto_small_rows;
+	opts->auto_small_rows_explicit = run->md->auto_small_rows_explicit;
 	opts->auto_blend = run->md->auto_blend;
 	opts->lr_search = run->md->lr_search;
 	opts->lambda_search = run->md->lambda_search;
@@ -610,9 +611,10 @@ xdpg_adapt_store(XdAdaptRun *run)
 		escape_json(&b,
 					psprintf("auto: blend of target_only and drr, a = %g, because auto kept target_only "
 							 "(no transfer gained beyond %g standard errors) on a target of " INT64_FORMAT
-							 " training rows, auto_small_rows %lld or more (option auto_blend)",
+							 " training rows, %s %lld or more (option auto_blend)",
 							 res->blend_a, res->auto_margin, ds->n_split[XD_SPLIT_TRAIN],
-							 (long long) md->auto_small_rows));
+							 md->explicit_fb ? "auto_small_rows_explicit" : "auto_small_rows",
+							 (long long) xd_auto_small_rows(&run->opts, ds)));
 		appendStringInfoString(&b, "}");
 		blend_json = b.data;
 	}
@@ -714,8 +716,12 @@ xdpg_adapt_store(XdAdaptRun *run)
 			appendStringInfoString(&summary, "}");
 		}
 		appendStringInfoString(&summary, "}");
-		/* the margin used: 0 on a target below auto_small_rows training rows */
+		/*
+		 * the margin used: 0 on a target below the small-target size that
+		 * applied (auto_small_rows, explicit: auto_small_rows_explicit)
+		 */
 		xdpg_json_num(&summary, "auto_margin", res->auto_margin, true);
+		xdpg_json_int(&summary, "auto_small_rows", xd_auto_small_rows(&run->opts, ds), true);
 	}
 	if (blend_json)
 		appendStringInfo(&summary, ", \"blend\": %s", blend_json);	/* adapt_all's reason */
