@@ -30,7 +30,10 @@
  * below), one FITC line per target and split, each against target-only and
  * the default, with its time in target-only fits.
  *
- * Usage: explicit_real [--auto | --cand] [--splits lo hi] [--part lo hi]... data_dir view...
+ * --cost: which of auto's fits can be skipped on explicit targets
+ * (cost_label below), one FITK line per target and split, as --cand's.
+ *
+ * Usage: explicit_real [--auto | --cand | --cost] [--splits lo hi] [--part lo hi]... data_dir view...
  *   --splits: the splits fitted (default 0 6); --part: a range of them the
  *   summary is printed for too (the choice's splits and the confirmation's).
  */
@@ -157,9 +160,42 @@ static const char *const cand_label[N_CAND_ROWS] = {
 	"(c) margin 2, blend .5 n/(n+100)", "(c) margin 2, blend w/ better transfer"
 };
 
+/*
+ * --cost: which of auto's fits can be skipped on explicit targets (session
+ * 23, issue 17's cost), from auto's three fits per target and split:
+ *   K_TO    target-only;
+ *   K_D     the default (auto_small_rows_explicit 0): margin 2 over
+ *           target-only, Anneal and DRR, and the 0.5 blend of target-only and
+ *           DRR where target-only is kept; "mean a/pick": the share of fits
+ *           it serves Anneal on (what skipping Anneal changes);
+ *   K_NOAN  no Anneal: margin 2 over target-only and DRR, the blend where
+ *           target-only is kept; a/pick: the share it serves DRR alone;
+ *   K_BL    no choice: the 0.5 blend of target-only and DRR on every fit;
+ *   K_NODRR no DRR: margin 2 over target-only and Anneal, the 0.5 blend of
+ *           target-only and Anneal where target-only is kept.
+ * Time: the fits each row needs, against target-only's.
+ */
+enum
+{
+	K_TO = 0,
+	K_D,
+	K_NOAN,
+	K_BL,
+	K_NODRR,
+	N_COST_ROWS
+};
+static const char *const cost_label[N_COST_ROWS] = {
+	"target-only", "the default (TO, Anneal, DRR; blend)",
+	"no Anneal: margin 2 over TO, DRR; blend", "no choice: the blend TO + DRR",
+	"no DRR: margin 2 over TO, Anneal; blend"
+};
+
 /* rows of the largest mode */
 #define MAX_ROWS N_CAND_ROWS
-_Static_assert((int) N_ROWS <= (int) MAX_ROWS && (int) N_AUTO_ROWS <= (int) MAX_ROWS, "MAX_ROWS");
+_Static_assert((int) N_ROWS <= (int) MAX_ROWS && (int) N_AUTO_ROWS <= (int) MAX_ROWS &&
+			   (int) N_COST_ROWS <= (int) MAX_ROWS, "MAX_ROWS");
+/* --cand's and --cost's summaries read target-only and the default at one index */
+_Static_assert((int) K_TO == (int) C_TO && (int) K_D == (int) C_D, "references");
 
 typedef struct cell
 {
@@ -457,13 +493,42 @@ served(xd_model *first, xd_model *second, float a, const xd_dataset *ds, cell *c
 	c->a = second ? a : 0.0f;
 }
 
+static const xd_transfer_method fit_method[4] =
+{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR, XD_TRANSFER_TARGET_ONLY};
+
+/*
+ * auto's fits on one target and split (xd_transfer's auto makes them bit for
+ * bit): target-only with the product's search, Anneal and DRR by decay, and
+ * (n_fits 4) a second target-only fit, seed + 1; their validation terms
+ */
+static void
+auto_fits(const xd_transfer_result *src, const xd_dist_encoders *enc, const xd_dataset *ds,
+		  int s, int n_fits, xd_transfer_result *f, double **each, int64_t *n, double *sec)
+{
+	int64_t		n2;
+
+	for (int i = 0; i < n_fits; i++)
+	{
+		xd_transfer_opts o;
+
+		xd_transfer_opts_default(&o);
+		o.method = fit_method[i];
+		o.lr_decay = i == 1 || i == 2;	/* auto's transfer candidates */
+		o.seed = 1000 + 17 * (uint64_t) s + (i == 3);	/* report_real's fit seed */
+		CHECK(xd_transfer(src->shared, enc, ds, &o, &f[i]));
+		CHECK(xd_transfer_validation(&f[i], ds, &o, &each[i], &n2));
+		if (i > 0 && n2 != *n)
+			abort();
+		*n = n2;
+		sec[i] = f[i].seconds;
+	}
+}
+
 /* the candidates of --cand on one target and split (cand_label) */
 static void
 run_cand_target(const xd_transfer_result *src, const xd_dist_encoders *enc,
 				const xd_dataset *ds, const char *name, int s, cell *c, double *seconds)
 {
-	static const xd_transfer_method m[4] =
-	{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR, XD_TRANSFER_TARGET_ONLY};
 	xd_transfer_result f[4];
 	double	   *each[4],
 				gain[3],
@@ -486,21 +551,7 @@ run_cand_target(const xd_transfer_result *src, const xd_dist_encoders *enc,
 	xd_model   *to,
 			   *drr;
 
-	for (int i = 0; i < 4; i++)
-	{
-		xd_transfer_opts o;
-
-		xd_transfer_opts_default(&o);
-		o.method = m[i];
-		o.lr_decay = i == 1 || i == 2;	/* auto's transfer candidates */
-		o.seed = 1000 + 17 * (uint64_t) s + (i == 3);	/* report_real's fit seed */
-		CHECK(xd_transfer(src->shared, enc, ds, &o, &f[i]));
-		CHECK(xd_transfer_validation(&f[i], ds, &o, &each[i], &n2));
-		if (i > 0 && n2 != n)
-			abort();
-		n = n2;
-		sec[i] = f[i].seconds;
-	}
+	auto_fits(src, enc, ds, s, 4, f, each, &n, sec);
 	to = f[0].model;
 	drr = f[2].model;
 	ch0 = xd_auto_choose((const double *const *) each, 3, n, 0.0, gain, se);
@@ -584,7 +635,7 @@ run_cand_target(const xd_transfer_result *src, const xd_dist_encoders *enc,
 		   "(a) %.4f margin0+blend %.4f | (b) %.4f %.4f | (c) shrink a %.2f %.4f, "
 		   "to-TO a %.2f %.4f, better %.4f | ch0 %d ch2 %d\n",
 		   name, s, (long long) ds->n_split[XD_SPLIT_TRAIN], (long long) n, c[C_TO].test,
-		   c[C_D].test, xd_transfer_method_name(m[(int) c[C_D].lr]), c[C_TO2].test,
+		   c[C_D].test, xd_transfer_method_name(fit_method[(int) c[C_D].lr]), c[C_TO2].test,
 		   c[C_A0].test, c[C_AM0].test, c[C_E2].test, c[C_E2M2].test,
 		   a_shrk, c[C_SHRK].test, a_shto, c[C_SHTO].test, c[C_BEST].test, ch0, ch2);
 	for (int i = 0; i < 4; i++)
@@ -594,8 +645,69 @@ run_cand_target(const xd_transfer_result *src, const xd_dist_encoders *enc,
 	}
 }
 
+/* the rows of --cost on one target and split (cost_label) */
 static void
-run_cand_split(const real_view *rv, int s, target_cells *t)
+run_cost_target(const xd_transfer_result *src, const xd_dist_encoders *enc,
+				const xd_dataset *ds, const char *name, int s, cell *c, double *seconds)
+{
+	xd_transfer_result f[3];
+	double	   *each[3],
+				gain[3],
+				se[3],
+				sec[3];
+	const double *pair[2];
+	int64_t		n = 0;
+	int			ch,
+				ch_noan,
+				ch_nodrr;
+
+	auto_fits(src, enc, ds, s, 3, f, each, &n, sec);
+	ch = xd_auto_choose((const double *const *) each, 3, n, XD_AUTO_MARGIN_SE, gain, se);
+	pair[0] = each[0];
+	pair[1] = each[2];
+	ch_noan = xd_auto_choose(pair, 2, n, XD_AUTO_MARGIN_SE, gain, se) ? 2 : 0;
+	pair[1] = each[1];
+	ch_nodrr = xd_auto_choose(pair, 2, n, XD_AUTO_MARGIN_SE, gain, se) ? 1 : 0;
+
+	served(f[0].model, NULL, 0.0f, ds, &c[K_TO]);
+	served(f[0].model, f[2].model, XD_BLEND_A, ds, &c[K_BL]);
+	if (ch == 0)
+		c[K_D] = c[K_BL];
+	else
+		served(f[ch].model, NULL, 0.0f, ds, &c[K_D]);
+	c[K_D].a = ch == 1;
+	if (ch_noan == 0)
+		c[K_NOAN] = c[K_BL];
+	else
+		served(f[2].model, NULL, 0.0f, ds, &c[K_NOAN]);
+	c[K_NOAN].a = ch_noan != 0;
+	c[K_BL].a = 0.0f;
+	if (ch_nodrr == 0)
+		served(f[0].model, f[1].model, XD_BLEND_A, ds, &c[K_NODRR]);
+	else
+		served(f[1].model, NULL, 0.0f, ds, &c[K_NODRR]);
+	c[K_NODRR].a = ch_nodrr != 0;
+	seconds[K_TO] += sec[0];
+	seconds[K_D] += sec[0] + sec[1] + sec[2];
+	seconds[K_NOAN] += sec[0] + sec[2];
+	seconds[K_BL] += sec[0] + sec[2];
+	seconds[K_NODRR] += sec[0] + sec[1];
+	printf("FITK %s split %d train %lld valid %lld: TO %.4f D %.4f (%s) noAnneal %.4f (%s) "
+		   "blend %.4f noDRR %.4f (%s) | s TO %.2f Anneal %.2f DRR %.2f\n",
+		   name, s, (long long) ds->n_split[XD_SPLIT_TRAIN], (long long) n, c[K_TO].test,
+		   c[K_D].test, xd_transfer_method_name(fit_method[ch]), c[K_NOAN].test,
+		   xd_transfer_method_name(fit_method[ch_noan]), c[K_BL].test, c[K_NODRR].test,
+		   xd_transfer_method_name(fit_method[ch_nodrr]), sec[0], sec[1], sec[2]);
+	for (int i = 0; i < 3; i++)
+	{
+		xd_transfer_result_free(&f[i]);
+		free(each[i]);
+	}
+}
+
+/* --cand or --cost on one split: a source, then every target */
+static void
+run_cand_split(const real_view *rv, int s, target_cells *t, bool cost)
 {
 	xd_transfer_result src;
 	xd_dist_encoders *enc;
@@ -603,11 +715,12 @@ run_cand_split(const real_view *rv, int s, target_cells *t)
 	train_source(rv, &src, &enc);
 	for (int k = 1; k < rv->n_domains; k++)
 	{
-		cell		c[N_CAND_ROWS] = {0};
+		cell		c[MAX_ROWS] = {0};
 
 		snprintf(t[k - 1].name, sizeof(t[k - 1].name), "%s", rv->domain[k]);
-		run_cand_target(&src, enc, rv->ds[k], rv->domain[k], s, c, t[k - 1].seconds);
-		for (int r = 0; r < N_CAND_ROWS; r++)
+		(cost ? run_cost_target : run_cand_target) (&src, enc, rv->ds[k], rv->domain[k], s, c,
+													 t[k - 1].seconds);
+		for (int r = 0; r < MAX_ROWS; r++)
 			t[k - 1].c[r][s] = c[r];
 		fflush(stdout);
 	}
@@ -635,19 +748,23 @@ typedef enum bench_mode
 {
 	MODE_FITS,
 	MODE_AUTO,
-	MODE_CAND
+	MODE_CAND,
+	MODE_COST
 } bench_mode;
 
 static void
 summary(const char *view, target_cells *t, int n_t, int lo, int hi, bench_mode mode)
 {
-	bool		auto_rows = mode == MODE_AUTO;
-	const char *const *label = mode == MODE_CAND ? cand_label : auto_rows ? auto_label : row_label;
-	int			n_rows = mode == MODE_CAND ? N_CAND_ROWS : auto_rows ? N_AUTO_ROWS : N_ROWS;
-	int			R_BASE = mode == MODE_CAND ? C_TO : auto_rows ? A_TO0 : R_TO;
-	/* the second reference: the damped means, or (--cand) the default */
-	int			R_HEUR = mode == MODE_CAND ? C_D : auto_rows ? A_DM : R_DM;
-	const char *heur = mode == MODE_CAND ? "D" : "DM";
+	bool		auto_rows = mode == MODE_AUTO,
+				cand = mode == MODE_CAND || mode == MODE_COST;
+	const char *const *label = mode == MODE_COST ? cost_label : mode == MODE_CAND ? cand_label :
+		auto_rows ? auto_label : row_label;
+	int			n_rows = mode == MODE_COST ? N_COST_ROWS : mode == MODE_CAND ? N_CAND_ROWS :
+		auto_rows ? N_AUTO_ROWS : N_ROWS;
+	int			R_BASE = cand ? C_TO : auto_rows ? A_TO0 : R_TO;
+	/* the second reference: the damped means, or (--cand, --cost) the default */
+	int			R_HEUR = cand ? C_D : auto_rows ? A_DM : R_DM;
+	const char *heur = cand ? "D" : "DM";
 
 	printf("\n== %s, splits %d-%d (%d): summed RMSE over %d targets; vs TO and vs %s: paired "
 		   "difference of the sums (2 s.e.), + is better; b/w: targets better / worse "
@@ -700,7 +817,7 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi, bench_mode m
 			mean_se(y, lo, hi, &mu, &se);
 			b_dm += mu > 2 * se;
 			w_dm += -mu > 2 * se;
-			if (mode == MODE_CAND && (-mu > 2 * se || mu > 2 * se))
+			if (cand && (-mu > 2 * se || mu > 2 * se))
 				snprintf(moved + strlen(moved), sizeof(moved) - strlen(moved), " %s%s vs D %+.4f (%.4f)",
 						 mu > 0 ? "+" : "-", t[k].name, mu, 2 * se);
 		}
@@ -711,7 +828,7 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi, bench_mode m
 			   "%+.2f%% b/w %d/%d | mean a/pick %.2f", label[r], mu, m_to, 2 * se_to,
 			   100.0 * m_to / (mu + m_to), b_to, w_to, heur, m_dm, 2 * se_dm,
 			   100.0 * m_dm / (mu + m_dm), b_dm, w_dm, share);
-		if (mode == MODE_CAND)
+		if (cand)
 		{
 			double		secs = 0.0,
 						secs_to = 0.0;
@@ -725,7 +842,7 @@ summary(const char *view, target_cells *t, int n_t, int lo, int hi, bench_mode m
 		}
 		printf("\n");
 	}
-	if (mode == MODE_CAND)
+	if (cand)
 	{
 		fflush(stdout);
 		return;
@@ -759,9 +876,11 @@ main(int argc, char **argv)
 
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 3)
 	{
-		if (strcmp(argv[i], "--auto") == 0 || strcmp(argv[i], "--cand") == 0)
+		if (strcmp(argv[i], "--auto") == 0 || strcmp(argv[i], "--cand") == 0 ||
+			strcmp(argv[i], "--cost") == 0)
 		{
-			mode = strcmp(argv[i], "--auto") == 0 ? MODE_AUTO : MODE_CAND;
+			mode = strcmp(argv[i], "--auto") == 0 ? MODE_AUTO :
+				strcmp(argv[i], "--cand") == 0 ? MODE_CAND : MODE_COST;
 			i -= 2;
 			continue;
 		}
@@ -783,7 +902,7 @@ main(int argc, char **argv)
 	}
 	if (argc - i < 2 || lo < 0 || hi > MAX_SPLITS || hi - lo < 2)
 	{
-		fprintf(stderr, "usage: explicit_real [--auto | --cand] [--splits lo hi] [--part lo hi]... data_dir view...\n");
+		fprintf(stderr, "usage: explicit_real [--auto | --cand | --cost] [--splits lo hi] [--part lo hi]... data_dir view...\n");
 		return 2;
 	}
 	for (int v = i + 1; v < argc; v++)
@@ -810,8 +929,8 @@ main(int argc, char **argv)
 			n_t = rv.n_domains - 1;
 			if (mode == MODE_AUTO)
 				run_auto_split(&rv, s, t);
-			else if (mode == MODE_CAND)
-				run_cand_split(&rv, s, t);
+			else if (mode == MODE_CAND || mode == MODE_COST)
+				run_cand_split(&rv, s, t, mode == MODE_COST);
 			for (int k = 1; k < rv.n_domains && mode == MODE_FITS; k++)
 			{
 				target_cells *tk = &t[k - 1];
