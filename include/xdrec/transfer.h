@@ -63,8 +63,10 @@ typedef enum xd_transfer_method
 	XD_TRANSFER_DIRECT = 1,		/* pretrain + swap, nothing more */
 	XD_TRANSFER_ANNEAL = 2,		/* + train everything, module lr annealed */
 	XD_TRANSFER_DRR = 3,		/* + residuals and embeddings under eq. 22 */
-	XD_TRANSFER_AUTO = 4,		/* target-only, Anneal, DRR: target-only unless a
-								 * transfer beats it on validation beyond noise */
+	XD_TRANSFER_AUTO = 4,		/* target-only, Anneal, DRR (an explicit
+								 * target: not Anneal, xd_auto_fits):
+								 * target-only unless a transfer beats it on
+								 * validation beyond noise */
 	XD_N_TRANSFER = 5
 } xd_transfer_method;
 
@@ -172,13 +174,18 @@ typedef struct xd_transfer_result
 								 * they are numbered 1..n_reported (a job's
 								 * progress rows are keyed by them) */
 	/*
-	 * auto: the candidates target-only, Anneal, DRR: each one's validation
-	 * metric (with a repeat term, the MRR after its calibration, which
-	 * auto's choice compares)
+	 * auto: the candidates target-only, Anneal, DRR: whether auto fitted
+	 * each (xd_auto_fits), each one's validation metric (with a repeat
+	 * term, the MRR after its calibration, which auto's choice compares;
+	 * NaN if not fitted) and time (0 if not fitted)
 	 */
+	bool		auto_fitted[3];
 	double		auto_metric[3];
 	double		auto_seconds[3];
-	/* ... and their gain over target-only, with its standard error ([0] = 0) */
+	/*
+	 * ... and their gain over target-only, with its standard error ([0] = 0;
+	 * NaN if not fitted)
+	 */
 	double		auto_gain[3];
 	double		auto_gain_se[3];
 	double		auto_margin;	/* the margin auto used (xd_auto_margin) */
@@ -264,6 +271,21 @@ int			xd_auto_choose(const double *const *each, int n_cand, int64_t n,
  * with ratings).
  */
 int64_t		xd_auto_small_rows(const xd_transfer_opts *o, const xd_dataset *target);
+
+/*
+ * Whether auto fits its candidate cand (0 target-only, 1 Anneal, 2 DRR) on a
+ * target: every one on an implicit target; on an explicit one (a target
+ * with ratings) not Anneal. With the margin of 2 and the blend with DRR
+ * (XD_AUTO_SMALL_ROWS_EXPLICIT) auto served Anneal on 3 of InCarMusic's 180
+ * fits and none of STS's 40 or TripAdvisor ratings' 60 (fresh splits
+ * 20-39); without it the summed RMSE moves by +0.14% (InCarMusic, within
+ * noise) and 0 (STS) and auto's time falls from 2.17 to 1.73 target-only
+ * fits on InCarMusic, 2.56 to 1.86 on STS, 3.54 to 2.51 on TripAdvisor
+ * ratings; on splits 0-19 Anneal was served on 8 of InCarMusic's 180 fits,
+ * and the sum moves by -0.09% (within noise) (docs/transfer.md, "Explicit
+ * targets without Anneal").
+ */
+bool		xd_auto_fits(const xd_dataset *target, int cand);
 
 /*
  * auto's margin on a target: 0 when it has fewer training rows than

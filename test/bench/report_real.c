@@ -2305,7 +2305,9 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				int			cand[3] = {M_TO,
 					grid ? M_ANNEAL : (sh ? M_ANNEAL_SHARED : M_ANNEAL_ALT),
 				grid ? M_DRR : (sh ? M_DRR_SHARED : M_DRR_ALT)};
-				const double *e[3] = {each[cand[0]], each[cand[1]], each[cand[2]]};
+				const double *e[3];
+				int			fit[3],
+							n_fit = 0;
 				xd_transfer_opts po;
 				double		margin;
 
@@ -2314,16 +2316,23 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				int			chosen;
 				cell	   *a = &v->c[k][am][s];
 
+				/* the candidates auto fits (an explicit target: not Anneal) */
+				for (int i = 0; i < 3; i++)
+					if (xd_auto_fits(ds[k], i))
+					{
+						e[n_fit] = each[cand[i]];
+						fit[n_fit++] = cand[i];
+					}
 				/* the product's margin: 0 on a target below xd_auto_small_rows */
 				xd_transfer_opts_default(&po);
 				margin = am == M_AUTO1 ? 1.0 : (am == M_AUTO0 ? 0.0 : xd_auto_margin(&po, ds[k]));
-				chosen = xd_auto_choose(e, 3, n_each, margin, gain, se);
+				chosen = xd_auto_choose(e, n_fit, n_each, margin, gain, se);
 
-				*a = v->c[k][cand[chosen]][s];
-				a->chosen = cand[chosen];
+				*a = v->c[k][fit[chosen]][s];
+				a->chosen = fit[chosen];
 				a->seconds = 0.0;
-				for (int i = 0; i < 3; i++)
-					a->seconds += v->c[k][cand[i]][s].seconds;
+				for (int i = 0; i < n_fit; i++)
+					a->seconds += v->c[k][fit[i]][s].seconds;
 			}
 			if (blend_rule)
 				run_blend_rule(v, ds[k], k, s, &kept[M_TO], &kept[M_DRR_ALT], each[M_TO],

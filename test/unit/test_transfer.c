@@ -779,6 +779,75 @@ XD_TEST(transfer_small_rows_by_feedback)
 	}
 }
 
+/*
+ * auto on an explicit target fits target-only and DRR, not Anneal
+ * (xd_auto_fits; docs/transfer.md, "Explicit targets without Anneal"): its
+ * epochs are exactly those of target-only and DRR fitted alone, its choice
+ * is theirs; an implicit target still fits all three
+ */
+static void
+tw_count_epoch(void *arg, const xd_epoch_report *rep)
+{
+	(void) rep;
+	(*(int *) arg)++;
+}
+
+XD_TEST(transfer_auto_explicit_without_anneal)
+{
+	for (int fb = 0; fb <= 1; fb++)
+	{
+		tw_world	w;
+		xd_transfer_opts o;
+		xd_transfer_result ar,
+					alone[3];
+		const xd_dataset *ds;
+		int			epochs = 0,
+					counted = 0;
+
+		XD_REQUIRE(tw_make(&w, 9, fb));
+		ds = w.g->domains[1].ds;
+		XD_CHECK(xd_auto_fits(ds, 0) && xd_auto_fits(ds, 2));
+		XD_CHECK(xd_auto_fits(ds, 1) == !fb);
+		tw_opts(&o, XD_TRANSFER_AUTO, 9);
+		o.auto_margin_se = 0.0;	/* the best on validation */
+		o.hooks.progress = tw_count_epoch;	/* numbers every fit's epochs */
+		o.hooks.progress_arg = &counted;
+		XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &o, &ar) == XD_OK);
+		XD_CHECK(ar.n_reported == counted && counted > 0);
+		XD_CHECK(ar.auto_fitted[0] && ar.auto_fitted[2] && ar.auto_fitted[1] == !fb);
+		/* the fits auto makes, alone: target-only, Anneal and DRR by decay */
+		for (int i = 0; i < 3; i++)
+		{
+			xd_transfer_opts so = o;
+
+			so.method = i == 0 ? XD_TRANSFER_TARGET_ONLY :
+				(i == 1 ? XD_TRANSFER_ANNEAL : XD_TRANSFER_DRR);
+			so.lr_decay = i > 0;
+			XD_REQUIRE(xd_transfer(w.src.shared, w.enc, ds, &so, &alone[i]) == XD_OK);
+			if (i != 1 || !fb)
+				epochs += alone[i].n_reported;
+		}
+		/* every epoch auto ran is one of the fits it kept a record of */
+		XD_CHECK(ar.n_reported == epochs);
+		XD_CHECK(ar.auto_metric[0] == alone[0].best_metric);
+		XD_CHECK(ar.auto_metric[2] == alone[2].best_metric);
+		if (fb)
+		{
+			XD_CHECK(isnan(ar.auto_metric[1]) && ar.auto_seconds[1] == 0.0);
+			XD_CHECK(isnan(ar.auto_gain[1]) && isnan(ar.auto_gain_se[1]));
+			/* margin 0: DRR if it gains on validation, else target-only */
+			XD_CHECK(ar.method == (ar.auto_gain[2] > 0.0 ? XD_TRANSFER_DRR :
+								   XD_TRANSFER_TARGET_ONLY));
+		}
+		else
+			XD_CHECK(ar.auto_metric[1] == alone[1].best_metric && ar.auto_seconds[1] > 0.0);
+		for (int i = 0; i < 3; i++)
+			xd_transfer_result_free(&alone[i]);
+		xd_transfer_result_free(&ar);
+		tw_free(&w);
+	}
+}
+
 static void
 tw_methods(int explicit_feedback)
 {
@@ -831,10 +900,20 @@ tw_methods(int explicit_feedback)
 						 r.method == XD_TRANSFER_ANNEAL || r.method == XD_TRANSFER_DRR);
 				XD_CHECK(r.best_metric == r.auto_metric[k]);
 				XD_CHECK(r.auto_gain[0] == 0.0 && r.auto_gain_se[0] == 0.0);
+				/* an explicit target: no Anneal (xd_auto_fits) */
+				XD_CHECK(r.auto_fitted[0] && r.auto_fitted[2] &&
+						 r.auto_fitted[1] == !explicit_feedback);
+				XD_CHECK(r.auto_fitted[k]);
 				for (int c = 1; c < 3; c++)
 				{
 					bool		passes = r.auto_gain[c] > r.auto_margin * r.auto_gain_se[c];
 
+					if (!r.auto_fitted[c])
+					{
+						XD_CHECK(isnan(r.auto_metric[c]) && isnan(r.auto_gain[c]) &&
+								 isnan(r.auto_gain_se[c]) && r.auto_seconds[c] == 0.0);
+						continue;
+					}
 					XD_CHECK(r.auto_gain_se[c] > 0.0);
 					XD_CHECK(k == 0 ? !passes : (c == k ? passes :
 												 !passes || r.auto_gain[c] <= r.auto_gain[k]));

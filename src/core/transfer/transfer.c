@@ -503,8 +503,9 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		return xd_transfer_one(o->method, source, enc, target, o, eta0, out);
 
 	/*
-	 * auto (DESIGN.md section 4): target-only, Anneal and DRR, each with its
-	 * own pretraining; a transfer candidate is deployed only when it beats
+	 * auto (DESIGN.md section 4): target-only, Anneal and DRR (on an
+	 * explicit target not Anneal: xd_auto_fits), each with its own
+	 * pretraining; a transfer candidate is deployed only when it beats
 	 * target-only on validation beyond noise (xd_auto_choose)
 	 */
 	{
@@ -512,7 +513,9 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		{XD_TRANSFER_TARGET_ONLY, XD_TRANSFER_ANNEAL, XD_TRANSFER_DRR};
 		xd_transfer_result fits[3];
 		double	   *each[3] = {NULL, NULL, NULL};
+		bool		fitted[3];
 		int64_t		n = 0;
+		int			reported = 0;
 		double		t0 = xd_clock_seconds();
 
 		memset(fits, 0, sizeof(fits));
@@ -528,26 +531,55 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		cand_opts.lr_decay = true;
 		for (int i = 0; i < 3 && st == XD_OK; i++)
 		{
+			if (!(fitted[i] = xd_auto_fits(target, i)))
+				continue;
 			fits[i].requested = XD_TRANSFER_AUTO;
 			fits[i].cfg = out->cfg;
-			fits[i].n_reported = i > 0 ? fits[i - 1].n_reported : 0;	/* numbered on */
+			fits[i].n_reported = reported;	/* numbered on */
 			st = xd_transfer_one(cands[i], source, enc, target, i == 0 ? o : &cand_opts,
 								 eta0, &fits[i]);
 			if (st == XD_OK)
 				st = xd_transfer_validation(&fits[i], target, o, &each[i], &n);
+			reported = fits[i].n_reported;
 		}
 		if (st == XD_OK)
 		{
 			double		gain[3],
 						se[3],
 						metric[3],
-						secs[3];
+						secs[3],
+						g[3],
+						s[3];
 			double		margin = xd_auto_margin(o, target);
-			int			chosen = xd_auto_choose((const double *const *) each, 3, n,
-												margin, gain, se);
+			const double *fit_each[3];
+			int			idx[3],
+						n_fit = 0,
+						chosen;
+
+			/* the choice among the fitted candidates (target-only first) */
+			for (int i = 0; i < 3; i++)
+				if (fitted[i])
+				{
+					fit_each[n_fit] = each[i];
+					idx[n_fit++] = i;
+				}
+			chosen = idx[xd_auto_choose(fit_each, n_fit, n, margin, g, s)];
+			for (int i = 0; i < 3; i++)
+				gain[i] = se[i] = NAN;
+			for (int c = 0; c < n_fit; c++)
+			{
+				gain[idx[c]] = g[c];
+				se[idx[c]] = s[c];
+			}
 
 			for (int i = 0; i < 3; i++)
 			{
+				if (!fitted[i])
+				{
+					metric[i] = NAN;
+					secs[i] = 0.0;
+					continue;
+				}
 				/*
 				 * what the choice compared: with a repeat term the
 				 * calibration after the fit (train.h) moves the validation
@@ -565,7 +597,6 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 				}
 				secs[i] = fits[i].seconds;
 			}
-			int			reported = fits[2].n_reported;
 			xd_transfer_result *blend = NULL;
 
 			/*
@@ -588,6 +619,7 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 			out->n_reported = reported;
 			out->requested = XD_TRANSFER_AUTO;
 			out->seconds = xd_clock_seconds() - t0;
+			memcpy(out->auto_fitted, fitted, sizeof(fitted));
 			memcpy(out->auto_metric, metric, sizeof(metric));
 			memcpy(out->auto_seconds, secs, sizeof(secs));
 			memcpy(out->auto_gain, gain, sizeof(gain));
@@ -601,6 +633,12 @@ xd_transfer(const xd_shared *source, const xd_dist_encoders *enc,
 		}
 		return st;
 	}
+}
+
+bool
+xd_auto_fits(const xd_dataset *target, int cand)
+{
+	return cand != 1 || !target->has_ratings;
 }
 
 int64_t

@@ -702,19 +702,37 @@ xdpg_adapt_store(XdAdaptRun *run)
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{
 		static const char *const cands[3] = {"target_only", "anneal", "drr"};
+		bool		first = true;
 
-		appendStringInfoString(&summary, ", \"candidates\": {");
+		/* what auto fitted (an explicit target: not Anneal, xd_auto_fits) */
+		appendStringInfoString(&summary, ", \"auto_fitted\": [");
 		for (int i = 0; i < 3; i++)
-			xdpg_json_num(&summary, cands[i], res->auto_metric[i], i > 0);
+			if (res->auto_fitted[i])
+			{
+				appendStringInfoString(&summary, first ? "" : ", ");
+				escape_json(&summary, cands[i]);
+				first = false;
+			}
+		appendStringInfoString(&summary, "], \"candidates\": {");
+		first = true;
+		for (int i = 0; i < 3; i++)
+			if (res->auto_fitted[i])
+			{
+				xdpg_json_num(&summary, cands[i], res->auto_metric[i], !first);
+				first = false;
+			}
 		/* the rule's numbers: a gain counts beyond auto_margin of them */
 		appendStringInfoString(&summary, "}, \"gain_over_target_only\": {");
+		first = true;
 		for (int i = 1; i < 3; i++)
-		{
-			appendStringInfo(&summary, "%s\"%s\": {", i > 1 ? ", " : "", cands[i]);
-			xdpg_json_num(&summary, "gain", res->auto_gain[i], false);
-			xdpg_json_num(&summary, "se", res->auto_gain_se[i], true);
-			appendStringInfoString(&summary, "}");
-		}
+			if (res->auto_fitted[i])
+			{
+				appendStringInfo(&summary, "%s\"%s\": {", first ? "" : ", ", cands[i]);
+				xdpg_json_num(&summary, "gain", res->auto_gain[i], false);
+				xdpg_json_num(&summary, "se", res->auto_gain_se[i], true);
+				appendStringInfoString(&summary, "}");
+				first = false;
+			}
 		appendStringInfoString(&summary, "}");
 		/*
 		 * the margin used: 0 on a target below the small-target size that
