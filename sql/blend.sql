@@ -25,6 +25,9 @@ SELECT (:'j'::jsonb)->>'method' AS method, (:'j'::jsonb)->>'requested' AS reques
        (:'j'::jsonb)->'blend'->>'a' AS a,
        (:'j'::jsonb)->'blend'->>'reason' ~ '^auto: blend of target_only and drr, a = 0.5, because auto kept target_only' AS reason_ok,
        ((:'j'::jsonb)->'test'->>'mrr')::float8 BETWEEN 0 AND 1 AS mrr_ok;
+-- an implicit target: auto fitted all three candidates
+SELECT (:'j'::jsonb)->'auto_fitted' AS fitted,
+       (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys((:'j'::jsonb)->'candidates') k) AS candidates;
 SELECT ((:'j'::jsonb)->>'version')::bigint AS blend, ((:'j'::jsonb)->'blend'->>'second_version')::bigint AS drr \gset
 -- two versions: the blend (served, target-only's whole model) and its DRR
 -- version (never served by itself, the source's modules)
@@ -179,7 +182,11 @@ SELECT count(*) < 1000 AS small_target FROM egen WHERE domain = 'd1';
 SELECT j->>'method' AS method, (j->>'auto_margin')::float8 AS margin,
        (j->>'auto_small_rows')::int AS small_rows,
        j->'blend'->>'reason' ~ 'auto_small_rows_explicit 0 or more' AS reason_names_option,
-       (j->'test'->>'rmse')::float8 > 0 AS rmse_ok
+       (j->'test'->>'rmse')::float8 > 0 AS rmse_ok,
+       -- an explicit target: auto fits target-only and DRR, not Anneal
+       j->'auto_fitted' AS fitted,
+       (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(j->'candidates') k) AS candidates,
+       (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(j->'gain_over_target_only') k) AS gains
 FROM (SELECT xdrec.adapt('e', 'd1', 'auto') AS j) x;
 SELECT xdrec.alter_model('e', options => '{"auto_small_rows_explicit": 100000}') IS NOT NULL AS altered;
 SELECT j->>'method' <> 'blend' AS not_blended, (j->>'auto_margin')::float8 AS margin,
