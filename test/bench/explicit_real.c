@@ -87,7 +87,8 @@ static const char *const row_label[N_ROWS] = {
  * auto_blend, from a source trained per split with its encoders: the damped
  * start, damped_init_rows XD_DAMPED_INIT_ROWS, and no small-target
  * exception on explicit targets, auto_small_rows_explicit 0: auto's margin
- * 2 and the blend of target-only and DRR on every size), the same with the
+ * 2 and the blend of target-only and DRR on every size; since session 23's
+ * cost change auto fits no Anneal there, xd_auto_fits), the same with the
  * exception (auto_small_rows_explicit XD_AUTO_SMALL_ROWS: the default
  * before) and the default before both (no damped start, the exception),
  * beside target-only with and without the damped start (xd_transfer's
