@@ -323,7 +323,7 @@ typedef struct cell
 } cell;
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
-#define N_KIND_MIX 5				/* --by-kind's rows of the repeat/explore mixture */
+#define N_KIND_MIX 8				/* --by-kind's rows of the repeat/explore mixture */
 #define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
 
 typedef struct view_run
@@ -727,6 +727,21 @@ static const struct
 	{2, false, "the product, its top 2 own items first"},
 };
 
+/*
+ * --by-kind: how a mixture row chooses T and a on validation (mix_choose):
+ * its full ranking's MRR; or, with the product itself (a = 0) a candidate
+ * too, the sampled protocol's MRR; or the full ranking's MRR among the
+ * candidates whose sampled MRR is not below the product's (JOINT), or not
+ * below it by more than one paired standard error (JOINT_SE)
+ */
+typedef enum mix_by
+{
+	MIX_BY_FULL,
+	MIX_BY_SAMPLED,
+	MIX_BY_JOINT,
+	MIX_BY_JOINT_SE,
+} mix_by;
+
 /* --by-kind: the mixture's rows (mix below): the prior's weight k in rows, a fixed at 1 or not */
 static const struct
 {
@@ -734,13 +749,17 @@ static const struct
 	bool		fixed_a;
 	bool		user_z;
 	bool		q_model;
+	mix_by		by;
 	const char *label;
 }			kind_mix_rule[N_KIND_MIX] = {
-	{2.0, false, false, false, "the mixture, k 2, Z per context (T and a on validation)"},
-	{2.0, false, true, false, "the mixture, k 2, Z the user's (T and a on validation)"},
-	{10.0, false, true, false, "the mixture, k 10, Z the user's (T and a on validation)"},
-	{2.0, true, true, false, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
-	{10.0, false, true, true, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
+	{2.0, false, false, false, MIX_BY_FULL, "the mixture, k 2, Z per context (T and a on validation)"},
+	{2.0, false, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's (T and a on validation)"},
+	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's (T and a on validation)"},
+	{2.0, true, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
+	{10.0, false, true, true, MIX_BY_FULL, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
+	{10.0, false, true, false, MIX_BY_SAMPLED, "the mixture, k 10, Z the user's (T and a, or the product, on validation's sampled MRR)"},
+	{10.0, false, true, false, MIX_BY_JOINT, "the mixture, k 10, Z the user's (best full MRR with sampled not below the product's)"},
+	{10.0, false, true, false, MIX_BY_JOINT_SE, "the mixture, k 10, Z the user's (best full MRR with sampled within 1 se of the product's)"},
 };
 
 static bool
@@ -1255,7 +1274,7 @@ mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, doubl
 	return log(pi * q + (1.0 - pi) * exp((double) s / mix_T[t] - logz));
 }
 
-/* an xd_score_fn at mix_T[x->t] and x->a */
+/* an xd_score_fn at mix_T[x->t] and x->a (a = 0: the inner scores, the product) */
 static xd_status
 mix_score(void *arg, const xd_batch *b, float *scores)
 {
@@ -1263,7 +1282,7 @@ mix_score(void *arg, const xd_batch *b, float *scores)
 	int			t = x->t;
 	xd_status	st = x->inner(x->arg, b, scores);
 
-	for (int r = 0; st == XD_OK && r < b->n; r++)
+	for (int r = 0; st == XD_OK && x->a > 0.0 && r < b->n; r++)
 	{
 		const double *e = NULL;
 
@@ -1278,19 +1297,138 @@ mix_score(void *arg, const xd_batch *b, float *scores)
 }
 
 /*
- * T and a on validation: every eligible validation positive (at most
- * MIX_VALID_MAX, the first) ranked against every item in its context, each
- * (T, a) of the ladders (a fixed at 1 when fixed_a); the best mean 1/rank
- * (ties: the first, smaller T then smaller a). Sets x->t and x->a;
- * returns the positives ranked.
+ * An xd_score_fn that scores with inner once and then, replaying, returns
+ * the same scores call after call: the sampled protocol's candidates are
+ * the same rows in the same order on every evaluation of one split and
+ * seed (xd_eval_sampled), so the mixture's candidates of validation
+ * re-read the product's scores instead of scoring them again
+ */
+typedef struct score_memo
+{
+	xd_score_fn inner;
+	void	   *arg;
+	float	   *s;
+	int64_t		n,
+				cap,
+				pos;
+	bool		replay;
+} score_memo;
+
+static xd_status
+score_memo_fn(void *arg, const xd_batch *b, float *scores)
+{
+	score_memo *mm = arg;
+	xd_status	st;
+
+	if (mm->replay)
+	{
+		if (mm->pos + b->n > mm->n)
+			return XD_EINVAL;
+		memcpy(scores, mm->s + mm->pos, sizeof(float) * (size_t) b->n);
+		mm->pos += b->n;
+		return XD_OK;
+	}
+	if ((st = mm->inner(mm->arg, b, scores)) != XD_OK)
+		return st;
+	if (mm->n + b->n > mm->cap)
+	{
+		mm->cap = 2 * (mm->n + b->n);
+		if (!(mm->s = realloc(mm->s, sizeof(float) * (size_t) mm->cap)))
+			exit(1);
+	}
+	memcpy(mm->s + mm->n, scores, sizeof(float) * (size_t) b->n);
+	mm->n += b->n;
+	return XD_OK;
+}
+
+/*
+ * The sampled protocol's MRR on validation (at most MIX_VALID_MAX
+ * positives) of the product (*base, its paired terms into base_each) and
+ * of the mixture at every (T, a) of the ladders (into mrr, and the paired
+ * standard error of its difference to the product into se)
+ */
+static void
+mix_sampled_table(mix *x, double *base, double mrr[N_MIX_T][N_MIX_A], double se[N_MIX_T][N_MIX_A])
+{
+	xd_eval_opts eo;
+	xd_eval_set *set = NULL;
+	xd_rank_metrics rm;
+	double	   *b_each = NULL,
+			   *each = NULL;
+	score_memo	mm = {x->inner, x->arg, NULL, 0, 0, 0, false};
+	xd_score_fn inner = x->inner;
+	void	   *arg = x->arg;
+	int			t0 = x->t;
+	double		a0 = x->a;
+
+	if (!x->user_z || x->q_model)
+	{
+		/* mix_score would score every item again (mix_logz): not replayed */
+		fprintf(stderr, "report_real: the sampled choice needs the user's Z and the count share\n");
+		exit(1);
+	}
+	xd_eval_opts_default(&eo);
+	eo.max_positives = MIX_VALID_MAX;
+	eo.reuse = &set;
+	eo.each = &b_each;
+	CHECK(xd_eval_sampled(x->ds, XD_SPLIT_VALID, &eo, score_memo_fn, &mm, &rm));
+	*base = rm.mrr;
+	x->inner = score_memo_fn;
+	x->arg = &mm;
+	mm.replay = true;
+	eo.each = &each;
+	for (int t = 0; t < N_MIX_T; t++)
+		for (int ai = 0; ai < N_MIX_A; ai++)
+		{
+			double		mu = 0.0,
+						ss = 0.0;
+
+			x->t = t;
+			x->a = mix_A[ai];
+			mm.pos = 0;
+			CHECK(xd_eval_sampled(x->ds, XD_SPLIT_VALID, &eo, mix_score, x, &rm));
+			mrr[t][ai] = rm.mrr;
+			for (int64_t i = 0; i < rm.n; i++)
+				mu += (each[i] - b_each[i]) / rm.n;
+			for (int64_t i = 0; i < rm.n; i++)
+				ss += (each[i] - b_each[i] - mu) * (each[i] - b_each[i] - mu);
+			se[t][ai] = rm.n > 1 ? sqrt(ss / (rm.n - 1) / rm.n) : INFINITY;
+			free(each);
+			each = NULL;
+		}
+	x->inner = inner;
+	x->arg = arg;
+	x->t = t0;
+	x->a = a0;
+	free(b_each);
+	free(mm.s);
+	xd_eval_set_free(set);
+}
+
+/*
+ * T and a on validation by the row's rule (mix_by). Full ranking: every
+ * eligible validation positive (at most MIX_VALID_MAX, the first) ranked
+ * against every item in its context, each (T, a) of the ladders (a fixed
+ * at 1 when fixed_a); MIX_BY_FULL takes the best mean 1/rank (ties: the
+ * first, smaller T then smaller a). The other rules read the sampled
+ * protocol too (mix_sampled_table) and keep the product (a = 0) unless a
+ * candidate beats it: by sampled MRR, or by full MRR among the candidates
+ * whose sampled MRR is not below the product's (less one paired standard
+ * error with MIX_BY_JOINT_SE). Sets x->t and x->a (0: the product); returns
+ * the positives ranked, the chosen full MRR into *mrr_out and its sampled
+ * MRR and the product's into sampled_out[0..1] (not MIX_BY_FULL: 0).
  */
 static double
-mix_choose(mix *x, bool fixed_a, double *mrr_out)
+mix_choose(mix *x, bool fixed_a, mix_by by, double *mrr_out, double *sampled_out)
 {
 	const xd_dataset *ds = x->ds;
 	int			m = ds->enc.schema.m;
 	float	   *base = malloc(sizeof(float) * (size_t) (m ? m : 1));
-	double		rr[N_MIX_T][N_MIX_A] = {{0}};
+	double		rr[N_MIX_T][N_MIX_A] = {{0}},
+				smrr[N_MIX_T][N_MIX_A] = {{0}},
+				sse[N_MIX_T][N_MIX_A] = {{0}},
+				rr_prod = 0.0,
+				s_prod = 0.0;
 	int64_t		n = 0;
 	int			bt = 0,
 				ba = MIX_A_ONE;
@@ -1311,6 +1449,19 @@ mix_choose(mix *x, bool fixed_a, double *mrr_out)
 		mix_logz_of_scores(x, u, logz);
 		if (x->user_z)
 			memcpy(logz, x->zbar + (int64_t) u * N_MIX_T, sizeof(double) * N_MIX_T);
+		if (by != MIX_BY_FULL)
+		{
+			double		higher = 0.0,
+						tied = 0.0;
+
+			for (int32_t w = 0; w < ds->n_items; w++)
+				if (w != v)
+				{
+					higher += x->zs[w] > x->zs[v];
+					tied += x->zs[w] == x->zs[v];
+				}
+			rr_prod += 1.0 / (1.0 + higher + 0.5 * tied);
+		}
 		for (int t = 0; t < N_MIX_T; t++)
 			for (int ai = 0; ai < N_MIX_A; ai++)
 			{
@@ -1334,16 +1485,53 @@ mix_choose(mix *x, bool fixed_a, double *mrr_out)
 			}
 		n++;
 	}
-	for (int t = 0; t < N_MIX_T; t++)
-		for (int ai = 0; ai < N_MIX_A; ai++)
-			if (!(fixed_a && ai != MIX_A_ONE) && rr[t][ai] > rr[bt][ba])
+	sampled_out[0] = sampled_out[1] = 0.0;
+	if (by == MIX_BY_FULL)
+	{
+		for (int t = 0; t < N_MIX_T; t++)
+			for (int ai = 0; ai < N_MIX_A; ai++)
+				if (!(fixed_a && ai != MIX_A_ONE) && rr[t][ai] > rr[bt][ba])
+				{
+					bt = t;
+					ba = ai;
+				}
+		x->t = bt;
+		x->a = mix_A[ba];
+		*mrr_out = n > 0 ? rr[bt][ba] / n : 0.0;
+		free(base);
+		return (double) n;
+	}
+	mix_sampled_table(x, &s_prod, smrr, sse);
+	{
+		double		best = by == MIX_BY_SAMPLED ? s_prod : rr_prod,
+					best_s = s_prod;
+
+		x->a = 0.0;				/* the product, unless beaten */
+		x->t = 0;
+		*mrr_out = rr_prod;
+		for (int t = 0; t < N_MIX_T; t++)
+			for (int ai = 0; ai < N_MIX_A; ai++)
 			{
-				bt = t;
-				ba = ai;
+				double		key = by == MIX_BY_SAMPLED ? smrr[t][ai] : rr[t][ai];
+				double		floor_s = s_prod - (by == MIX_BY_JOINT_SE ? sse[t][ai] : 0.0);
+
+				if (fixed_a && ai != MIX_A_ONE)
+					continue;
+				if (by != MIX_BY_SAMPLED && smrr[t][ai] < floor_s)
+					continue;
+				if (key > best)
+				{
+					best = key;
+					best_s = smrr[t][ai];
+					x->t = t;
+					x->a = mix_A[ai];
+					*mrr_out = rr[t][ai];
+				}
 			}
-	x->t = bt;
-	x->a = mix_A[ba];
-	*mrr_out = n > 0 ? rr[bt][ba] / n : 0.0;
+		sampled_out[0] = best_s;
+		sampled_out[1] = s_prod;
+	}
+	*mrr_out = n > 0 ? *mrr_out / n : 0.0;
 	free(base);
 	return (double) n;
 }
@@ -2432,21 +2620,22 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					{
 						mix			mx;
 						double		vm,
-									nv;
+									nv,
+									vs[2];
 						cell	   *mc = &v->kind_mix[k][x][s];
 
 						mix_init(&mx, ds[k], of.inner, of.arg, kind_mix_rule[x].k, kind_mix_rule[x].user_z);
 						mx.q_model = kind_mix_rule[x].q_model;
 						if (mx.user_z)
 							mix_user_z(&mx);
-						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, &vm);
+						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, kind_mix_rule[x].by, &vm, vs);
 						mix_reset_cache(&mx);
 						*mc = *pc;
 						eval_test(ds[k], mix_score, &mx, mc, &tn, &tex);
-						fprintf(stderr, "[%s] %s seed %d: MIX %d k %g pi0 %.4f T %g a %g valid %.5f n %.0f; "
+						fprintf(stderr, "[%s] %s seed %d: MIX %d k %g pi0 %.4f T %g a %g valid %.5f n %.0f sampled %.5f (product %.5f); "
 								"test sampled %.5f H10 %.5f MRR %.5f (product before the repeat decision %.5f %.5f %.5f)\n",
 								v->name, v->domain[k], s, x, kind_mix_rule[x].k, mx.pi0, mix_T[mx.t], mx.a,
-								vm, nv, mc->metric, mc->full_h10, mc->full_mrr, pc->metric,
+								vm, nv, vs[0], vs[1], mc->metric, mc->full_h10, mc->full_mrr, pc->metric,
 								pc->full_h10, pc->full_mrr);
 						mix_free(&mx);
 					}
