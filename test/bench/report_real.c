@@ -323,7 +323,7 @@ typedef struct cell
 } cell;
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
-#define N_KIND_MIX 5				/* --by-kind's rows of the repeat/explore mixture */
+#define N_KIND_MIX 10				/* --by-kind's rows of the repeat/explore mixture */
 #define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
 
 typedef struct view_run
@@ -727,6 +727,25 @@ static const struct
 	{2, false, "the product, its top 2 own items first"},
 };
 
+/*
+ * --by-kind: how a mixture row chooses T and a on validation (mix_choose):
+ * its full ranking's MRR; or, with the product itself (a = 0) a candidate
+ * too, the sampled protocol's MRR; or the full ranking's MRR among the
+ * candidates whose sampled MRR is not below the product's (JOINT), or not
+ * below it by more than one paired standard error (JOINT_SE); or the same
+ * two with the sampled protocol's expected MRR in place of one draw's
+ * (EXPECTED, EXPECTED_SE: xd_repeat_pop_calibrate's estimate, train.h)
+ */
+typedef enum mix_by
+{
+	MIX_BY_FULL,
+	MIX_BY_SAMPLED,
+	MIX_BY_JOINT,
+	MIX_BY_JOINT_SE,
+	MIX_BY_EXPECTED,
+	MIX_BY_EXPECTED_SE,
+} mix_by;
+
 /* --by-kind: the mixture's rows (mix below): the prior's weight k in rows, a fixed at 1 or not */
 static const struct
 {
@@ -734,13 +753,19 @@ static const struct
 	bool		fixed_a;
 	bool		user_z;
 	bool		q_model;
+	mix_by		by;
 	const char *label;
 }			kind_mix_rule[N_KIND_MIX] = {
-	{2.0, false, false, false, "the mixture, k 2, Z per context (T and a on validation)"},
-	{2.0, false, true, false, "the mixture, k 2, Z the user's (T and a on validation)"},
-	{10.0, false, true, false, "the mixture, k 10, Z the user's (T and a on validation)"},
-	{2.0, true, true, false, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
-	{10.0, false, true, true, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
+	{2.0, false, false, false, MIX_BY_FULL, "the mixture, k 2, Z per context (T and a on validation)"},
+	{2.0, false, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's (T and a on validation)"},
+	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's (T and a on validation)"},
+	{2.0, true, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
+	{10.0, false, true, true, MIX_BY_FULL, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
+	{10.0, false, true, false, MIX_BY_SAMPLED, "the mixture, k 10, Z the user's (T and a, or the product, on validation's sampled MRR)"},
+	{10.0, false, true, false, MIX_BY_JOINT, "the mixture, k 10, Z the user's (best full MRR with sampled not below the product's)"},
+	{10.0, false, true, false, MIX_BY_JOINT_SE, "the mixture, k 10, Z the user's (best full MRR with sampled within 1 se of the product's)"},
+	{10.0, false, true, false, MIX_BY_EXPECTED, "the mixture, k 10, Z the user's (best full MRR with expected sampled not below the product's)"},
+	{10.0, false, true, false, MIX_BY_EXPECTED_SE, "the mixture, k 10, Z the user's (best full MRR with expected sampled within 1 se of the product's)"},
 };
 
 static bool
@@ -1255,7 +1280,7 @@ mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, doubl
 	return log(pi * q + (1.0 - pi) * exp((double) s / mix_T[t] - logz));
 }
 
-/* an xd_score_fn at mix_T[x->t] and x->a */
+/* an xd_score_fn at mix_T[x->t] and x->a (a = 0: the inner scores, the product) */
 static xd_status
 mix_score(void *arg, const xd_batch *b, float *scores)
 {
@@ -1263,7 +1288,7 @@ mix_score(void *arg, const xd_batch *b, float *scores)
 	int			t = x->t;
 	xd_status	st = x->inner(x->arg, b, scores);
 
-	for (int r = 0; st == XD_OK && r < b->n; r++)
+	for (int r = 0; st == XD_OK && x->a > 0.0 && r < b->n; r++)
 	{
 		const double *e = NULL;
 
@@ -1278,31 +1303,172 @@ mix_score(void *arg, const xd_batch *b, float *scores)
 }
 
 /*
- * T and a on validation: every eligible validation positive (at most
- * MIX_VALID_MAX, the first) ranked against every item in its context, each
- * (T, a) of the ladders (a fixed at 1 when fixed_a); the best mean 1/rank
- * (ties: the first, smaller T then smaller a). Sets x->t and x->a;
- * returns the positives ranked.
+ * An xd_score_fn that scores with inner once and then, replaying (after
+ * score_memo_rewind), returns the same scores call after call: an
+ * evaluation's candidates are the same rows in the same order every time
+ * for one split and seed (metrics.h), so the candidates of a rule that
+ * only moves a term on top of the product's scores (the mixture's T and a,
+ * the popularity weight of --auto-lift) re-read them instead of scoring
+ * them again
+ */
+typedef struct score_memo
+{
+	xd_score_fn inner;
+	void	   *arg;
+	float	   *s;
+	int64_t		n,
+				cap,
+				pos;
+	bool		replay;
+} score_memo;
+
+static xd_status
+score_memo_fn(void *arg, const xd_batch *b, float *scores)
+{
+	score_memo *mm = arg;
+	xd_status	st;
+
+	if (mm->replay)
+	{
+		if (mm->pos + b->n > mm->n)
+			return XD_EINVAL;
+		memcpy(scores, mm->s + mm->pos, sizeof(float) * (size_t) b->n);
+	}
+	else
+	{
+		if ((st = mm->inner(mm->arg, b, scores)) != XD_OK)
+			return st;
+		if (mm->n + b->n > mm->cap)
+		{
+			mm->cap = 2 * (mm->n + b->n);
+			if (!(mm->s = realloc(mm->s, sizeof(float) * (size_t) mm->cap)))
+				exit(1);
+		}
+		memcpy(mm->s + mm->n, scores, sizeof(float) * (size_t) b->n);
+		mm->n += b->n;
+	}
+	mm->pos += b->n;
+	return XD_OK;
+}
+
+/* the first evaluation through a memo records, the later ones replay it */
+static void
+score_memo_rewind(score_memo *mm)
+{
+	mm->replay = mm->n > 0;
+	mm->pos = 0;
+}
+
+/*
+ * The sampled protocol's MRR on validation (at most MIX_VALID_MAX
+ * positives) of the product (*base, its paired terms into base_each) and
+ * of the mixture at every (T, a) of the ladders (into mrr, and the paired
+ * standard error of its difference to the product into se)
+ */
+static void
+mix_sampled_table(mix *x, double *base, double mrr[N_MIX_T][N_MIX_A], double se[N_MIX_T][N_MIX_A])
+{
+	xd_eval_opts eo;
+	xd_eval_set *set = NULL;
+	xd_rank_metrics rm;
+	double	   *b_each = NULL,
+			   *each = NULL;
+	score_memo	mm = {x->inner, x->arg, NULL, 0, 0, 0, false};
+	xd_score_fn inner = x->inner;
+	void	   *arg = x->arg;
+	int			t0 = x->t;
+	double		a0 = x->a;
+
+	if (!x->user_z || x->q_model)
+	{
+		/* mix_score would score every item again (mix_logz): not replayed */
+		fprintf(stderr, "report_real: the sampled choice needs the user's Z and the count share\n");
+		exit(1);
+	}
+	xd_eval_opts_default(&eo);
+	eo.max_positives = MIX_VALID_MAX;
+	eo.reuse = &set;
+	eo.each = &b_each;
+	CHECK(xd_eval_sampled(x->ds, XD_SPLIT_VALID, &eo, score_memo_fn, &mm, &rm));
+	*base = rm.mrr;
+	x->inner = score_memo_fn;
+	x->arg = &mm;
+	eo.each = &each;
+	for (int t = 0; t < N_MIX_T; t++)
+		for (int ai = 0; ai < N_MIX_A; ai++)
+		{
+			double		mu = 0.0,
+						ss = 0.0;
+
+			x->t = t;
+			x->a = mix_A[ai];
+			score_memo_rewind(&mm);
+			CHECK(xd_eval_sampled(x->ds, XD_SPLIT_VALID, &eo, mix_score, x, &rm));
+			mrr[t][ai] = rm.mrr;
+			for (int64_t i = 0; i < rm.n; i++)
+				mu += (each[i] - b_each[i]) / rm.n;
+			for (int64_t i = 0; i < rm.n; i++)
+				ss += (each[i] - b_each[i] - mu) * (each[i] - b_each[i] - mu);
+			se[t][ai] = rm.n > 1 ? sqrt(ss / (rm.n - 1) / rm.n) : INFINITY;
+			free(each);
+			each = NULL;
+		}
+	x->inner = inner;
+	x->arg = arg;
+	x->t = t0;
+	x->a = a0;
+	free(b_each);
+	free(mm.s);
+	xd_eval_set_free(set);
+}
+
+/*
+ * T and a on validation by the row's rule (mix_by). Full ranking: every
+ * eligible validation positive (at most MIX_VALID_MAX, the first) ranked
+ * against every item in its context, each (T, a) of the ladders (a fixed
+ * at 1 when fixed_a); MIX_BY_FULL takes the best mean 1/rank (ties: the
+ * first, smaller T then smaller a). The other rules read the sampled
+ * protocol too (mix_sampled_table) and keep the product (a = 0) unless a
+ * candidate beats it: by sampled MRR, or by full MRR among the candidates
+ * whose sampled MRR is not below the product's (less one paired standard
+ * error with MIX_BY_JOINT_SE). Sets x->t and x->a (0: the product); returns
+ * the positives ranked, the chosen full MRR into *mrr_out and its sampled
+ * MRR and the product's into sampled_out[0..1] (not MIX_BY_FULL: 0).
  */
 static double
-mix_choose(mix *x, bool fixed_a, double *mrr_out)
+mix_choose(mix *x, bool fixed_a, mix_by by, double *mrr_out, double *sampled_out)
 {
 	const xd_dataset *ds = x->ds;
 	int			m = ds->enc.schema.m;
 	float	   *base = malloc(sizeof(float) * (size_t) (m ? m : 1));
-	double		rr[N_MIX_T][N_MIX_A] = {{0}};
+	bool		expected = by == MIX_BY_EXPECTED || by == MIX_BY_EXPECTED_SE;
+	int			item_neg = ds->n_items - 1 < XD_REPEAT_POP_ITEM_NEG ? ds->n_items - 1 : XD_REPEAT_POP_ITEM_NEG;
+	double		e_d1[N_MIX_T][N_MIX_A] = {{0}},
+				e_d2[N_MIX_T][N_MIX_A] = {{0}};
+	xd_batch	cb = {0};
+	float		cs[XD_REPEAT_POP_CONTEXTS + 1];
+	double		rr[N_MIX_T][N_MIX_A] = {{0}},
+				smrr[N_MIX_T][N_MIX_A] = {{0}},
+				sse[N_MIX_T][N_MIX_A] = {{0}},
+				rr_prod = 0.0,
+				s_prod = 0.0;
 	int64_t		n = 0;
 	int			bt = 0,
 				ba = MIX_A_ONE;
 
 	if (!base)
 		exit(1);
+	if (expected)
+		CHECK(xd_batch_init(&cb, XD_REPEAT_POP_CONTEXTS + 1, m));
 	for (int64_t i = 0; i < ds->n_split[XD_SPLIT_VALID] && n < MIX_VALID_MAX; i++)
 	{
 		int64_t		row = ds->split_rows[XD_SPLIT_VALID][i];
 		int32_t		u = ds->users[row],
 					v = ds->items[row];
-		double		logz[MIX_W];
+		double		logz[MIX_W],
+					ctx_above = 0.0,
+					share_p = 0.0,
+					e_p = 0.0;
 
 		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
 			continue;
@@ -1311,6 +1477,48 @@ mix_choose(mix *x, bool fixed_a, double *mrr_out)
 		mix_logz_of_scores(x, u, logz);
 		if (x->user_z)
 			memcpy(logz, x->zbar + (int64_t) u * N_MIX_T, sizeof(double) * N_MIX_T);
+		if (by != MIX_BY_FULL)
+		{
+			double		higher = 0.0,
+						tied = 0.0;
+
+			for (int32_t w = 0; w < ds->n_items; w++)
+				if (w != v)
+				{
+					higher += x->zs[w] > x->zs[v];
+					tied += x->zs[w] == x->zs[v];
+				}
+			rr_prod += 1.0 / (1.0 + higher + 0.5 * tied);
+			share_p = ds->n_items > 1 ? (higher + 0.5 * tied) / (ds->n_items - 1) : 0.0;
+		}
+		if (expected)
+		{
+			/*
+			 * the positive among its item in XD_REPEAT_POP_CONTEXTS other
+			 * contexts, drawn as the sampled protocol draws them: the
+			 * mixture (the user's Z) is increasing in the item's score
+			 * across contexts, so the product's count is every candidate's
+			 */
+			xd_rng		r;
+
+			xd_rng_seed(&r, 42 ^ ((uint64_t) row * 0x9e3779b97f4a7c15ULL) ^ 0xc0c7e47ULL);
+			cb.n = XD_REPEAT_POP_CONTEXTS + 1;
+			for (int j = 0; j < cb.n; j++)
+			{
+				cb.users[j] = u;
+				cb.items[j] = v;
+				cb.hist[j] = 0.0f;
+				if (j == 0)
+					memcpy(cb.c, base, sizeof(float) * (size_t) m);
+				else
+					xd_eval_context_negative(ds, row, base, &r, cb.c + (size_t) j * m);
+			}
+			CHECK(x->inner(x->arg, &cb, cs));
+			for (int j = 1; j < cb.n; j++)
+				ctx_above += cs[j] > cs[0] ? 1.0 : cs[j] == cs[0] ? 0.5 : 0.0;
+			e_p = 1.0 / (1.0 + item_neg * share_p + ctx_above);
+			s_prod += e_p;
+		}
 		for (int t = 0; t < N_MIX_T; t++)
 			for (int ai = 0; ai < N_MIX_A; ai++)
 			{
@@ -1331,19 +1539,80 @@ mix_choose(mix *x, bool fixed_a, double *mrr_out)
 					tied += lp == pos;
 				}
 				rr[t][ai] += 1.0 / (1.0 + higher + 0.5 * tied);
+				if (expected)
+				{
+					double		e = 1.0 / (1.0 + item_neg * (ds->n_items > 1 ? (higher + 0.5 * tied) / (ds->n_items - 1) : 0.0) + ctx_above);
+
+					smrr[t][ai] += e;
+					e_d1[t][ai] += e - e_p;
+					e_d2[t][ai] += (e - e_p) * (e - e_p);
+				}
 			}
 		n++;
 	}
-	for (int t = 0; t < N_MIX_T; t++)
-		for (int ai = 0; ai < N_MIX_A; ai++)
-			if (!(fixed_a && ai != MIX_A_ONE) && rr[t][ai] > rr[bt][ba])
+	sampled_out[0] = sampled_out[1] = 0.0;
+	if (by == MIX_BY_FULL)
+	{
+		for (int t = 0; t < N_MIX_T; t++)
+			for (int ai = 0; ai < N_MIX_A; ai++)
+				if (!(fixed_a && ai != MIX_A_ONE) && rr[t][ai] > rr[bt][ba])
+				{
+					bt = t;
+					ba = ai;
+				}
+		x->t = bt;
+		x->a = mix_A[ba];
+		*mrr_out = n > 0 ? rr[bt][ba] / n : 0.0;
+		free(base);
+		return (double) n;
+	}
+	xd_batch_free(&cb);
+	if (expected)
+	{
+		/* the means, and the paired differences' standard errors */
+		s_prod = n > 0 ? s_prod / n : 0.0;
+		for (int t = 0; t < N_MIX_T; t++)
+			for (int ai = 0; ai < N_MIX_A; ai++)
 			{
-				bt = t;
-				ba = ai;
+				double		mu = n > 0 ? e_d1[t][ai] / n : 0.0,
+							var = n > 1 ? (e_d2[t][ai] - n * mu * mu) / (n - 1) : 0.0;
+
+				smrr[t][ai] = n > 0 ? smrr[t][ai] / n : 0.0;
+				sse[t][ai] = var > 0.0 ? sqrt(var / n) : 0.0;
 			}
-	x->t = bt;
-	x->a = mix_A[ba];
-	*mrr_out = n > 0 ? rr[bt][ba] / n : 0.0;
+	}
+	else
+		mix_sampled_table(x, &s_prod, smrr, sse);
+	{
+		double		best = by == MIX_BY_SAMPLED ? s_prod : rr_prod,
+					best_s = s_prod;
+
+		x->a = 0.0;				/* the product, unless beaten */
+		x->t = 0;
+		*mrr_out = rr_prod;
+		for (int t = 0; t < N_MIX_T; t++)
+			for (int ai = 0; ai < N_MIX_A; ai++)
+			{
+				double		key = by == MIX_BY_SAMPLED ? smrr[t][ai] : rr[t][ai];
+				double		floor_s = s_prod - (by == MIX_BY_JOINT_SE || by == MIX_BY_EXPECTED_SE ? sse[t][ai] : 0.0);
+
+				if (fixed_a && ai != MIX_A_ONE)
+					continue;
+				if (by != MIX_BY_SAMPLED && smrr[t][ai] < floor_s)
+					continue;
+				if (key > best)
+				{
+					best = key;
+					best_s = smrr[t][ai];
+					x->t = t;
+					x->a = mix_A[ai];
+					*mrr_out = rr[t][ai];
+				}
+			}
+		sampled_out[0] = best_s;
+		sampled_out[1] = s_prod;
+	}
+	*mrr_out = n > 0 ? *mrr_out / n : 0.0;
 	free(base);
 	return (double) n;
 }
@@ -1499,15 +1768,10 @@ static int	al_wchosen[MAX_DOMAINS][2][MAX_SEEDS];
 
 typedef struct pop_lift
 {
-	xd_transfer_result *pr;
 	heuristic  *h;
 	float		w;
 	bool		all;
-	float	   *memo;			/* the model's scores, in call order */
-	size_t		memo_n,
-				memo_cap,
-				pos;
-	bool		replay;
+	score_memo	memo;			/* the model's scores (xd_transfer_score), in call order */
 } pop_lift;
 
 static xd_status
@@ -1515,30 +1779,10 @@ pop_lift_score(void *arg, const xd_batch *b, float *scores)
 {
 	pop_lift   *pl = arg;
 	const xd_schema *sc = &pl->h->ds->enc.schema;
+	xd_status	st = score_memo_fn(&pl->memo, b, scores);
 
-	if (pl->replay)
-	{
-		if (pl->pos + (size_t) b->n > pl->memo_n)
-			exit(1);
-		memcpy(scores, pl->memo + pl->pos, sizeof(float) * (size_t) b->n);
-	}
-	else
-	{
-		xd_status	st = xd_transfer_score(pl->pr, b, scores);
-
-		if (st != XD_OK)
-			return st;
-		while (pl->memo_n + (size_t) b->n > pl->memo_cap)
-		{
-			pl->memo_cap = pl->memo_cap ? 2 * pl->memo_cap : 1 << 16;
-			pl->memo = realloc(pl->memo, sizeof(float) * pl->memo_cap);
-			if (!pl->memo)
-				exit(1);
-		}
-		memcpy(pl->memo + pl->memo_n, scores, sizeof(float) * (size_t) b->n);
-		pl->memo_n += (size_t) b->n;
-	}
-	pl->pos += (size_t) b->n;
+	if (st != XD_OK)
+		return st;
 	for (int r = 0; r < b->n && pl->w != 0.0f; r++)
 		if (pl->all || b->hist[r] > 0.0f)
 		{
@@ -1547,14 +1791,6 @@ pop_lift_score(void *arg, const xd_batch *b, float *scores)
 			scores[r] += pl->w * (float) log1p(pl->h->cnt[slot]);
 		}
 	return XD_OK;
-}
-
-/* the first call of a memo records, the later ones replay it */
-static void
-pop_lift_rewind(pop_lift *pl)
-{
-	pl->replay = pl->memo_n > 0;
-	pl->pos = 0;
 }
 
 /* full-ranking MRR on validation, as the lift's calibration ranks it */
@@ -1567,7 +1803,7 @@ pop_lift_valid(const xd_dataset *ds, pop_lift *pl)
 	xd_eval_opts_default(&eo);
 	eo.keep_seen = true;
 	eo.max_positives = 1000;
-	pop_lift_rewind(pl);
+	score_memo_rewind(&pl->memo);
 	CHECK(xd_eval_full(ds, XD_SPLIT_VALID, 10, &eo, pop_lift_score, pl, &fm));
 	return fm.mrr;
 }
@@ -1585,7 +1821,8 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 				tex;
 
 	auto_product_pick(ds, fits, o, &pr, &chosen);
-	val.pr = tst.pr = &pr;
+	val.memo.inner = tst.memo.inner = xd_transfer_score;
+	val.memo.arg = tst.memo.arg = &pr;
 	val.h = tst.h = h;
 	for (int scope = 0; scope < 2; scope++)
 	{
@@ -1598,7 +1835,7 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 			al_wvalid[k][scope][wi][s] = pop_lift_valid(ds, &val);
 			if (al_wvalid[k][scope][wi][s] > al_wvalid[k][scope][best][s])
 				best = wi;
-			pop_lift_rewind(&tst);
+			score_memo_rewind(&tst.memo);
 			eval_test(ds, pop_lift_score, &tst, &al_w[k][scope][wi][s], &tn, &tex);
 		}
 		al_wchosen[k][scope][s] = best;
@@ -1612,8 +1849,8 @@ run_pop_lift(const xd_dataset *ds, xd_transfer_result *fits, const xd_transfer_o
 			fprintf(stderr, " %.4f", al_w[k][scope][wi][s].full_mrr);
 		fprintf(stderr, "\n");
 	}
-	free(val.memo);
-	free(tst.memo);
+	free(val.memo.s);
+	free(tst.memo.s);
 }
 static float al_served_w[MAX_DOMAINS][MAX_SEEDS];
 
@@ -2438,21 +2675,22 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					{
 						mix			mx;
 						double		vm,
-									nv;
+									nv,
+									vs[2];
 						cell	   *mc = &v->kind_mix[k][x][s];
 
 						mix_init(&mx, ds[k], of.inner, of.arg, kind_mix_rule[x].k, kind_mix_rule[x].user_z);
 						mx.q_model = kind_mix_rule[x].q_model;
 						if (mx.user_z)
 							mix_user_z(&mx);
-						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, &vm);
+						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, kind_mix_rule[x].by, &vm, vs);
 						mix_reset_cache(&mx);
 						*mc = *pc;
 						eval_test(ds[k], mix_score, &mx, mc, &tn, &tex);
-						fprintf(stderr, "[%s] %s seed %d: MIX %d k %g pi0 %.4f T %g a %g valid %.5f n %.0f; "
+						fprintf(stderr, "[%s] %s seed %d: MIX %d k %g pi0 %.4f T %g a %g valid %.5f n %.0f sampled %.5f (product %.5f); "
 								"test sampled %.5f H10 %.5f MRR %.5f (product before the repeat decision %.5f %.5f %.5f)\n",
 								v->name, v->domain[k], s, x, kind_mix_rule[x].k, mx.pi0, mix_T[mx.t], mx.a,
-								vm, nv, mc->metric, mc->full_h10, mc->full_mrr, pc->metric,
+								vm, nv, vs[0], vs[1], mc->metric, mc->full_h10, mc->full_mrr, pc->metric,
 								pc->full_h10, pc->full_mrr);
 						mix_free(&mx);
 					}
