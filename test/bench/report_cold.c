@@ -96,26 +96,11 @@ static int	mmt_max_epochs;
 static int	mmt_patience;
 
 /*
- * --neg-weight W / --ctx-weight W: every training batch's item negatives
- * (context negatives) weigh W in the loss (batch.h's weights, through
- * xd_train_opts.weigh), as W negatives would in expectation; 1 the default
+ * --neg-weight W: MMT-Net's item negatives weigh W in its loss
+ * (xd_train_opts.item_neg_weight; 1 DESIGN.md section 3's); 0, the
+ * default: by the domain's item count, as xdrec.train fits (xd_item_neg_weight)
  */
-static float mmt_neg_weight = 1.0f;
-static float mmt_ctx_weight = 1.0f;
-
-static xd_status
-weigh_negatives(void *arg, xd_model *model, xd_batch *b, int64_t step)
-{
-	(void) arg;
-	(void) model;
-	(void) step;
-	for (int i = 0; i < b->n_pos && b->n == 3 * b->n_pos; i++)
-	{
-		b->weights[b->n_pos + i] = mmt_neg_weight;
-		b->weights[2 * b->n_pos + i] = mmt_ctx_weight;
-	}
-	return XD_OK;
-}
+static float mmt_neg_weight;
 
 /*
  * The cold module's variants, each meta-trained and run; the report keeps
@@ -999,8 +984,7 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 		to.max_epochs = mmt_max_epochs;
 	if (mmt_patience > 0)
 		to.patience = mmt_patience;
-	if (mmt_neg_weight != 1.0f || mmt_ctx_weight != 1.0f)
-		to.weigh = weigh_negatives;
+	to.item_neg_weight = mmt_neg_weight;
 	t0 = xd_clock_seconds();
 	if (mmt_lr_search > 0)
 	{
@@ -1111,8 +1095,8 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	}
 	if (with_paired_scale || paired_alt())
 		print_paired(w, seed, rr, crep_unscaled, res_unscaled);
-	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, kept %s, %lld cold %lld warm users\n",
-			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
+	fprintf(stderr, "%s seed %llu: %d epochs %.0fs (item negatives weigh %g), kept %s, %lld cold %lld warm users\n",
+			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds, tr.item_neg_weight,
 			variant_names[rr->kept], (long long) rr->res[0].n_cold_users,
 			(long long) rr->res[0].n_warm_users);
 	/* each variant: validation HitRate@10, the prior's scale, K = 5 on the test */
@@ -2025,8 +2009,6 @@ main(int argc, char **argv)
 			mmt_dim = atoi(argv[++a]);
 		else if (strcmp(argv[a], "--neg-weight") == 0 && a + 1 < argc)
 			mmt_neg_weight = (float) atof(argv[++a]);
-		else if (strcmp(argv[a], "--ctx-weight") == 0 && a + 1 < argc)
-			mmt_ctx_weight = (float) atof(argv[++a]);
 		else if (strcmp(argv[a], "--item-bias") == 0)
 			mmt_item_bias = true;
 		else if (strcmp(argv[a], "--max-epochs") == 0 && a + 1 < argc)
