@@ -55,7 +55,9 @@
  * co-occurrence prior (cold.h, xd_cold_cooc_fit: otherwise fitted as train
  * fits it, `cooc served` lines); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
- * `make report-cold-targets`).
+ * `make report-cold-targets`); --lr, --lr-search, --dim, --item-bias,
+ * --max-epochs, --patience, --neg-weight set MMT-Net's training (below;
+ * docs/cold-start.md, MMT-Net on a catalogue of thousands of items).
  */
 #include <math.h>
 #include <stdio.h>
@@ -2054,7 +2056,8 @@ main(int argc, char **argv)
 				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] "
 				"[--rank-negatives K [--rank-popular]] [--paired-rank K | --paired-rank-pop K] "
 				"[--variants N] [--valid-lambda] [--no-cooc] [--real-only] [--targets] "
-				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV[@N]...]   (N in 1..%d, "
+				"[--lr X] [--lr-search N] [--dim D] [--item-bias] [--max-epochs N] [--patience N] "
+				"[--neg-weight W] [--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV[@N]...]   (N in 1..%d, "
 				"S >= 0, X in 0..1, K in 1..%d)\n",
 				MAX_SEEDS, XD_COLD_RANK_MAX);
 		return 2;
