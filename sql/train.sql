@@ -41,7 +41,8 @@ SELECT j->>'rows_read' AS rows_read, j->>'rows_used' AS rows_used, j->'rows_skip
        j->>'epochs' AS epochs, (j->>'best_epoch')::int BETWEEN 1 AND 3 AS best_epoch_ok,
        (j->'test'->>'mrr')::float8 BETWEEN 0.02 AND 1 AS test_mrr_ok,
        (j->'test'->>'n')::int > 300 AS test_n_ok,
-       (j->>'interactions_per_sec')::float8 > 0 AS speed_ok
+       (j->>'interactions_per_sec')::float8 > 0 AS speed_ok,
+       j->>'item_negative_weight' AS item_negative_weight
 FROM s;
 SELECT pg_temp.catalog();
 SELECT model, domain, role, served_version, rows, users, items, metrics ? 'mrr' AS has_mrr
@@ -457,6 +458,17 @@ DROP TABLE gen_few1;
 
 SELECT xdrec.drop_model('rep_up') IS NOT NULL AS up_dropped, xdrec.drop_model('rep_down') IS NOT NULL AS down_dropped;
 DROP TABLE gen_once, gen_up, gen_down;
+-- a catalogue of 1,024 items or more: each item negative weighs the item
+-- count over 256 (docs/training.md, "Item negatives on a large catalogue")
+SELECT xdrec.generate('gen_wide', '{"seed": 3, "domains": 1, "sizes": {"source": {"users": 100, "items": 3000, "interactions": 10000}}}') AS rows;
+SELECT xdrec.create_model('g_wide', 'gen_wide', 'user_key', 'item_key', 'domain',
+	features => xdrec.generated_features(),
+	options => '{"d": 8, "epochs": 1, "seed": 1, "lr_search": 1, "cold": false}') AS model_id;
+SELECT (j->>'items')::int >= 1024 AS wide,
+       abs((j->>'item_negative_weight')::float8 - (j->>'items')::float8 / 256) < 1e-4 AS weight_is_items_over_256
+FROM (SELECT xdrec.train('g_wide', 'd0') AS j) x;
+SELECT xdrec.drop_model('g_wide');
+DROP TABLE gen_wide;
 SELECT xdrec.drop_model('g');
 SELECT xdrec.drop_model('gt');
 SELECT xdrec.drop_model('ex');

@@ -50,6 +50,11 @@ typedef struct xd_train_opts
 								 * share of it (0.002; 0: any gain); the
 								 * best epoch is kept as ever */
 	uint64_t	seed;			/* shuffles, negatives, dropout, validation */
+	float		item_neg_weight;	/* implicit feedback: the loss weight of each
+									 * positive's item negative (batch.h; as
+									 * that many uniform item negatives weigh
+									 * in expectation); 0: by the domain's item
+									 * count, xd_item_neg_weight (below) */
 	int			first_kept_epoch;	/* > 1: the epochs before it are never the
 									 * best kept nor count toward patience (the
 									 * training changed under them: biao.h's
@@ -68,6 +73,22 @@ typedef struct xd_train_opts
 
 /* The defaults of DESIGN.md section 3 for a model config (lr = cfg->lr). */
 void		xd_train_opts_default(xd_train_opts *o, const xd_config *cfg);
+
+/*
+ * The item negative's weight a fit of a domain of n_items items trains with
+ * by default (xd_train_opts.item_neg_weight 0; docs/training.md, "Item
+ * negatives on a large catalogue"): DESIGN.md section 3's 1 below
+ * XD_ITEM_NEG_MIN_ITEMS items, n_items / XD_ITEM_NEG_ITEMS_PER from there
+ * (8 at 2,048 items). With one uniform negative per positive, the squared
+ * loss's target for an item a user may choose, p / (2 p + 1 / n_items)
+ * beside its context negative, saturates near 1/2 for every item much
+ * likelier than a uniform one on a catalogue of thousands: the head is
+ * not ordered and the full ranking falls below popularity (cold23:
+ * ml-latest-small, 1,956 movies).
+ */
+#define XD_ITEM_NEG_MIN_ITEMS 1024
+#define XD_ITEM_NEG_ITEMS_PER 256
+float		xd_item_neg_weight(int32_t n_items);
 
 /* The repeat term's calibration (xd_repeat_calibrate below). */
 enum
@@ -105,6 +126,8 @@ typedef struct xd_train_result
 	double		positives_per_sec;
 	int64_t		n_train;		/* training positives per epoch */
 	int64_t		n_valid;		/* validation positives evaluated per epoch */
+	float		item_neg_weight;	/* the item negatives' weight it trained
+									 * with (explicit feedback: 1, none) */
 	xd_repeat_calibration repeat;	/* xd_train_search: the repeat term's
 									 * calibration (below) */
 } xd_train_result;

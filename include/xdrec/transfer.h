@@ -163,6 +163,8 @@ typedef struct xd_transfer_result
 	double		best_metric;	/* validation MRR (implicit) or RMSE */
 	xd_lr_search lr_search;		/* the rates tried and kept (n = 0: Direct) */
 	xd_repeat_calibration repeat;	/* the repeat term's calibration (train.h) */
+	float		item_neg_weight;	/* its item negatives' weight (train.h; 0:
+									 * no fit, Direct) */
 	/* per epoch: pretraining epochs first (metric NaN there), then training */
 	int			n_history;
 	int			n_pretrain;

@@ -55,18 +55,22 @@
  * co-occurrence prior (cold.h, xd_cold_cooc_fit: otherwise fitted as train
  * fits it, `cooc served` lines); --targets
  * measures cold users of adapted targets instead (run_targets, printed;
- * `make report-cold-targets`).
+ * `make report-cold-targets`); --lr, --lr-search, --dim, --item-bias,
+ * --max-epochs, --patience, --neg-weight set MMT-Net's training (below;
+ * docs/cold-start.md, MMT-Net on a catalogue of thousands of items).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "xdrec/baseline.h"
 #include "xdrec/clock.h"
 #include "xdrec/cold.h"
 #include "xdrec/coldeval.h"
 #include "xdrec/dist_encoder.h"
 #include "xdrec/generate.h"
+#include "xdrec/metrics.h"
 #include "xdrec/train.h"
 #include "xdrec/transfer.h"
 
@@ -77,6 +81,28 @@
 
 /* --repeat: MMT-Net with the repeat term */
 static bool with_repeat;
+
+/*
+ * MMT-Net's training against DESIGN.md section 3's defaults (cold23's
+ * probe of why it learns little on ml-latest-small): --lr X its rate,
+ * --lr-search N xd_train_search over N rates as xdrec.train fits (option
+ * lr_search, 3) instead of the one fit, --dim D the width, --item-bias the
+ * implicit item bias s_v (core.h), --max-epochs N, --patience N; 0: the
+ * default's
+ */
+static float mmt_lr;
+static int	mmt_lr_search;
+static int	mmt_dim;
+static bool mmt_item_bias;
+static int	mmt_max_epochs;
+static int	mmt_patience;
+
+/*
+ * --neg-weight W: MMT-Net's item negatives weigh W in its loss
+ * (xd_train_opts.item_neg_weight; 1 DESIGN.md section 3's); 0, the
+ * default: by the domain's item count, as xdrec.train fits (xd_item_neg_weight)
+ */
+static float mmt_neg_weight;
 
 /*
  * The cold module's variants, each meta-trained and run; the report keeps
@@ -863,6 +889,59 @@ cold_min_lines(xd_model *model, xd_dataset *ds, xd_cold *cold, int max_support, 
 		}
 }
 
+/*
+ * MMT-Net as trained against popularity on the trained users' test rows, by
+ * full ranking (xd_eval_full, the user's training items left out): the
+ * warm model's own reading with thousands of positives, where the warm
+ * comparison users give about 200 queries (`full` lines, paired)
+ */
+static void
+full_line(xd_model *model, const xd_dataset *ds, const world *w, uint64_t seed)
+{
+	xd_eval_opts eo;
+	xd_full_metrics f_mmt,
+				f_pop;
+	xd_popularity *pop;
+	double	   *each_m = NULL,
+			   *each_p = NULL,
+				sd = 0.0,
+				sdd = 0.0;
+	xd_status	st;
+
+	if (ds->has_ratings)
+		return;
+	xd_eval_opts_default(&eo);
+	eo.seed = seed;
+	eo.max_positives = 4000;
+	eo.each = &each_m;
+	if ((st = xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, xd_model_score, model, &f_mmt)) != XD_OK)
+		die("full ranking", st);
+	if ((st = xd_popularity_fit(ds, &pop)) != XD_OK)
+		die("popularity", st);
+	eo.each = &each_p;
+	if ((st = xd_eval_full(ds, XD_SPLIT_TEST, 10, &eo, xd_popularity_score, pop, &f_pop)) != XD_OK)
+		die("full ranking", st);
+	xd_popularity_free(pop);
+	/* paired on HitRate@10: 1/rank > 1/10.5 is rank <= 10 (ties count half) */
+	for (int64_t i = 0; i < f_mmt.n; i++)
+	{
+		double		d = (double) (each_m[i] >= 1.0 / 10.5) - (double) (each_p[i] >= 1.0 / 10.5);
+
+		sd += d;
+		sdd += d * d;
+	}
+	if (f_mmt.n > 1)
+	{
+		sd /= (double) f_mmt.n;
+		sdd = sqrt((sdd / (double) f_mmt.n - sd * sd) / (double) (f_mmt.n - 1));
+	}
+	fprintf(stderr, "full %s seed %llu: %lld test positives, MMT-Net HitRate@10 %.4f MRR %.4f, "
+			"popularity %.4f %.4f; diff %+.4f +- %.4f\n", w->name, (unsigned long long) seed,
+			(long long) f_mmt.n, f_mmt.hit, f_mmt.mrr, f_pop.hit, f_pop.mrr, sd, sdd);
+	free(each_m);
+	free(each_p);
+}
+
 static void
 run_world(const world *w, uint64_t seed, run_result *rr)
 {
@@ -890,17 +969,41 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	xd_config_set_widths(&cfg, &w->schema);
 	cfg.seed = seed;
 	cfg.repeat = with_repeat;
+	if (mmt_lr > 0.0f)
+		cfg.lr = mmt_lr;
+	if (mmt_dim > 0)
+		cfg.d = mmt_dim;
+	cfg.item_bias = mmt_item_bias;
 	xd_rng_seed(&rng, seed);
 	if ((st = xd_model_create(&cfg, w->n_users, w->n_items, 0.0f, &rng, &model)) != XD_OK)
 		die("model", st);
 	xd_train_opts_default(&to, &cfg);
 	to.seed = seed;
+	if (mmt_max_epochs > 0)
+		to.max_epochs = mmt_max_epochs;
+	if (mmt_patience > 0)
+		to.patience = mmt_patience;
+	to.item_neg_weight = mmt_neg_weight;
 	t0 = xd_clock_seconds();
-	if ((st = xd_train(model, ds, &to, &tr)) != XD_OK)
+	if (mmt_lr_search > 0)
+	{
+		xd_lr_search search;
+
+		if ((st = xd_train_search(model, ds, &to, mmt_lr_search, &tr, &search)) != XD_OK)
+			die("train", st);
+		fprintf(stderr, "%s seed %llu: lr search kept %g of", w->name, (unsigned long long) seed,
+				search.lr[search.chosen]);
+		for (int i = 0; i < search.n; i++)
+			fprintf(stderr, " %g (%d epochs, valid %.4f)", search.lr[i], search.epochs[i],
+					search.metric[i]);
+		fprintf(stderr, "\n");
+	}
+	else if ((st = xd_train(model, ds, &to, &tr)) != XD_OK)
 		die("train", st);
 	rr->train_seconds = xd_clock_seconds() - t0;
 	rr->epochs = tr.epochs;
 	repeat_signal(model, ds, rr);
+	full_line(model, ds, w, seed);
 
 	/* the cold module's variants: with and without FiLM, rho, the prior */
 	rr->n_variants = xd_model_has_repeat(model) ? (with_joint ? 5 : 4) : 2;
@@ -991,8 +1094,8 @@ run_world(const world *w, uint64_t seed, run_result *rr)
 	}
 	if (with_paired_scale || paired_alt())
 		print_paired(w, seed, rr, crep_unscaled, res_unscaled);
-	fprintf(stderr, "%s seed %llu: %d epochs %.0fs, kept %s, %lld cold %lld warm users\n",
-			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds,
+	fprintf(stderr, "%s seed %llu: %d epochs %.0fs (item negatives weigh %g), kept %s, %lld cold %lld warm users\n",
+			w->name, (unsigned long long) seed, tr.epochs, rr->train_seconds, tr.item_neg_weight,
 			variant_names[rr->kept], (long long) rr->res[0].n_cold_users,
 			(long long) rr->res[0].n_warm_users);
 	/* each variant: validation HitRate@10, the prior's scale, K = 5 on the test */
@@ -1894,6 +1997,20 @@ main(int argc, char **argv)
 			without_cooc = true;
 		else if (strcmp(argv[a], "--real-only") == 0)
 			real_only = true;
+		else if (strcmp(argv[a], "--lr") == 0 && a + 1 < argc)
+			mmt_lr = (float) atof(argv[++a]);
+		else if (strcmp(argv[a], "--lr-search") == 0 && a + 1 < argc)
+			mmt_lr_search = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--dim") == 0 && a + 1 < argc)
+			mmt_dim = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--neg-weight") == 0 && a + 1 < argc)
+			mmt_neg_weight = (float) atof(argv[++a]);
+		else if (strcmp(argv[a], "--item-bias") == 0)
+			mmt_item_bias = true;
+		else if (strcmp(argv[a], "--max-epochs") == 0 && a + 1 < argc)
+			mmt_max_epochs = atoi(argv[++a]);
+		else if (strcmp(argv[a], "--patience") == 0 && a + 1 < argc)
+			mmt_patience = atoi(argv[++a]);
 		else if (strcmp(argv[a], "--targets") == 0)
 			targets = true;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
@@ -1933,7 +2050,8 @@ main(int argc, char **argv)
 				"[--paired-scale] [--pop-negatives X] [--paired-negatives X] "
 				"[--rank-negatives K [--rank-popular]] [--paired-rank K | --paired-rank-pop K] "
 				"[--variants N] [--valid-lambda] [--no-cooc] [--real-only] [--targets] "
-				"[--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV[@N]...]   (N in 1..%d, "
+				"[--lr X] [--lr-search N] [--dim D] [--item-bias] [--max-epochs N] [--patience N] "
+				"[--neg-weight W] [--seeds N] [--real-seeds N] [--first-seed S] DOCS_DIR [TSV[@N]...]   (N in 1..%d, "
 				"S >= 0, X in 0..1, K in 1..%d)\n",
 				MAX_SEEDS, XD_COLD_RANK_MAX);
 		return 2;

@@ -1560,3 +1560,109 @@ XD_TEST(train_search_decay_steps_down)
 	xd_model_free(model);
 	xd_generated_free(g);
 }
+
+/* every parameter of two models of one config equal, bit for bit */
+static bool
+same_params(const xd_model *a, const xd_model *b)
+{
+	if (a->n_params != b->n_params)
+		return false;
+	for (int k = 0; k < a->n_params; k++)
+		if (memcmp(a->params[k]->w, b->params[k]->w,
+				   sizeof(float) * a->params[k]->rows * a->params[k]->cols) != 0)
+			return false;
+	return true;
+}
+
+/* train.h's weigh hook: every item negative of the batch weighs *arg */
+static xd_status
+weigh_item_negatives(void *arg, xd_model *model, xd_batch *b, int64_t step)
+{
+	(void) model;
+	(void) step;
+	for (int i = 0; i < b->n_pos; i++)
+		b->weights[b->n_pos + i] = *(const float *) arg;
+	return XD_OK;
+}
+
+/*
+ * The item negatives' weight (train.h, xd_train_opts.item_neg_weight): an
+ * explicit weight w trains exactly as a weigh hook setting each item
+ * negative's weight to w (and its context negative's left at 1) does; 0
+ * takes xd_item_neg_weight of the domain's item count, 1 below 1,024
+ * items (DESIGN's loss, bit for bit) and n_items / 256 from there, and the
+ * result records the weight; a negative or non-finite weight is refused.
+ */
+XD_TEST(train_item_negatives_weigh_by_the_item_count)
+{
+	static const int32_t n_items[2] = {60, 1100};
+	xd_train_opts o;
+	xd_train_result r;
+
+	XD_CHECK(xd_item_neg_weight(1) == 1.0f && xd_item_neg_weight(1023) == 1.0f);
+	XD_CHECK(xd_item_neg_weight(1024) == 4.0f && xd_item_neg_weight(2048) == 8.0f);
+	XD_CHECK(xd_item_neg_weight(1956) == 1956.0f / 256.0f);
+	for (int w = 0; w < 2; w++)
+	{
+		xd_gen_config gc;
+		xd_generated *g;
+		xd_model   *by_count,
+				   *explicit_w,
+				   *hooked,
+				   *plain;
+		const xd_dataset *ds;
+		float		want = w == 0 ? 1.0f : 1100.0f / 256.0f,
+					three = 3.0f;
+
+		tiny_world(&gc, 7, 0);
+		gc.src_items = n_items[w];
+		XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+		ds = g->domains[0].ds;
+		XD_REQUIRE(ds->n_items == n_items[w]);
+		XD_REQUIRE(model_for(ds, 8, 7, &by_count) == XD_OK);
+		XD_REQUIRE(model_for(ds, 8, 7, &explicit_w) == XD_OK);
+		XD_REQUIRE(model_for(ds, 8, 7, &hooked) == XD_OK);
+		XD_REQUIRE(model_for(ds, 8, 7, &plain) == XD_OK);
+		xd_train_opts_default(&o, &by_count->cfg);
+		XD_CHECK(o.item_neg_weight == 0.0f);
+		o.max_epochs = 2;
+		o.fixed_epochs = true;
+		/* by the item count */
+		XD_REQUIRE(xd_train(by_count, ds, &o, &r) == XD_OK);
+		XD_CHECK(r.item_neg_weight == want);
+		/* that weight given */
+		o.item_neg_weight = want;
+		XD_REQUIRE(xd_train(explicit_w, ds, &o, &r) == XD_OK);
+		XD_CHECK(r.item_neg_weight == want);
+		XD_CHECK(same_params(by_count, explicit_w));
+		/* 3 given (from the start again), against the hook's 3 on DESIGN's weights */
+		xd_model_free(explicit_w);
+		XD_REQUIRE(model_for(ds, 8, 7, &explicit_w) == XD_OK);
+		o.item_neg_weight = 3.0f;
+		XD_REQUIRE(xd_train(explicit_w, ds, &o, &r) == XD_OK);
+		XD_CHECK(r.item_neg_weight == 3.0f);
+		o.item_neg_weight = 1.0f;
+		o.weigh = weigh_item_negatives;
+		o.weigh_arg = &three;
+		XD_REQUIRE(xd_train(hooked, ds, &o, &r) == XD_OK);
+		XD_CHECK(same_params(explicit_w, hooked));
+		/* DESIGN's 1: the fit by the count below 1,024 items, not above */
+		o.weigh = NULL;
+		XD_REQUIRE(xd_train(plain, ds, &o, &r) == XD_OK);
+		XD_CHECK(r.item_neg_weight == 1.0f);
+		XD_CHECK(same_params(by_count, plain) == (w == 0));
+		XD_CHECK(!same_params(plain, hooked));
+		/* refused */
+		o.item_neg_weight = -1.0f;
+		XD_CHECK(xd_train(plain, ds, &o, &r) == XD_EINVAL);
+		o.item_neg_weight = NAN;
+		XD_CHECK(xd_train(plain, ds, &o, &r) == XD_EINVAL);
+		o.item_neg_weight = INFINITY;
+		XD_CHECK(xd_train(plain, ds, &o, &r) == XD_EINVAL);
+		xd_model_free(by_count);
+		xd_model_free(explicit_w);
+		xd_model_free(hooked);
+		xd_model_free(plain);
+		xd_generated_free(g);
+	}
+}

@@ -29,6 +29,15 @@ xd_train_opts_default(xd_train_opts *o, const xd_config *cfg)
 	for (int g = 0; g < XD_N_GROUPS; g++)
 		o->lr[g] = cfg->lr;
 	o->seed = cfg->seed;
+	o->item_neg_weight = 0.0f;
+}
+
+float
+xd_item_neg_weight(int32_t n_items)
+{
+	if (n_items < XD_ITEM_NEG_MIN_ITEMS)
+		return 1.0f;
+	return (float) n_items / (float) XD_ITEM_NEG_ITEMS_PER;
 }
 
 double
@@ -269,10 +278,16 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 	int			since_best = 0;
 	int			bs = model->cfg.batch_size;
 	bool		implicit = model->cfg.feedback == XD_IMPLICIT;
+	float		neg_w = o->item_neg_weight > 0.0f ? o->item_neg_weight :
+		xd_item_neg_weight(ds->n_items);
 
 	memset(res, 0, sizeof(*res));
+	if (!implicit)
+		neg_w = 1.0f;
+	res->item_neg_weight = neg_w;
 	if (o->max_epochs < 1 || (!o->fixed_epochs && o->patience < 1) ||
 		o->valid_max < 0 || !(o->anneal_ratio >= 0.0) ||
+		!(o->item_neg_weight >= 0.0f && isfinite(o->item_neg_weight)) ||
 		model->cfg.m != ds->enc.schema.m ||
 		(model->cfg.feedback == XD_EXPLICIT) != (ds->has_ratings != 0))
 		return XD_EINVAL;
@@ -330,8 +345,12 @@ xd_train_fit(xd_model *model, const xd_dataset *ds, const xd_train_opts *o,
 				goto done;
 			ts = xd_clock_seconds();
 			res->sample_seconds += ts - tc;
-			if ((o->weigh && (st = o->weigh(o->weigh_arg, model, &batch, step)) != XD_OK) ||
-				(st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK)
+			if (o->weigh && (st = o->weigh(o->weigh_arg, model, &batch, step)) != XD_OK)
+				goto done;
+			/* the item negatives [n_pos, 2 n_pos) weigh neg_w (batch.h) */
+			for (int i = 0; implicit && neg_w != 1.0f && i < batch.n_pos; i++)
+				batch.weights[batch.n_pos + i] *= neg_w;
+			if ((st = xd_model_loss_backward(model, &batch, &rng, true, &loss)) != XD_OK)
 				goto done;
 			tb = xd_clock_seconds();
 			res->step_seconds += tb - ts;

@@ -374,6 +374,7 @@ xd_run_method(xd_transfer_method method, const xd_shared *source,
 	res->epochs = tr.epochs;
 	res->best_epoch = tr.best_epoch;
 	res->repeat = tr.repeat;
+	res->item_neg_weight = tr.item_neg_weight;
 	/* no validation positive (a tiny domain): no metric to compare on */
 	res->best_metric = tr.metric_is_loss ? NAN : tr.best_metric;
 	return XD_OK;

@@ -695,6 +695,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 		appendStringInfoString(&summary, "}");
 	}
 	xdpg_fit_summary_lr_search(&summary, md, &res->lr_search);
+	if (res->item_neg_weight > 0.0f)
+		xdpg_json_num(&summary, "item_negative_weight", res->item_neg_weight, true);
 	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds, &run->decision);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &res->cfg, &run->rpop);

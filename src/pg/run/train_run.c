@@ -247,6 +247,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_json_int(&summary, "n", res->n_valid, true);
 	appendStringInfoString(&summary, "}");
 	xdpg_fit_summary_lr_search(&summary, md, &run->search);
+	xdpg_json_num(&summary, "item_negative_weight", res->item_neg_weight, true);
 	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &run->cfg, ds, &run->decision);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &run->cfg, &run->rpop);
