@@ -10,6 +10,12 @@ reading, printed as print_ensemble prints one run's: per comparison and
 metric the sums over targets of the means over splits, the change, the
 targets better / worse beyond 2 paired standard errors, and per target the
 mean difference (2 s.e.). Implicit views only (RMSE is not turned).
+
+The last row, the switch (run_switch: the target-only ensemble as served
+where the product deployed its blend, else the product), is in the lines
+of runs from 2026-12-06 on; for an older line it is derived: the product
+deployed its blend where the thirds row of auto's three fits differs from
+the product's (run_thirds copies the product's cell elsewhere).
 """
 import math
 import re
@@ -18,7 +24,8 @@ import sys
 LINE = re.compile(r"^\[(\S+)\] (\S+) split (\d+): ENSEMBLE (.*)$")
 # the rows in the line's order: M_TO_SERVED..M_TO_ENS3 (report_real.c's enum),
 # then M_TO and M_AUTO_PRODUCT
-ORDER = ["TO served", "TO ens", "TO ens served", "thirds auto", "thirds (b)", "TO ens3"]
+ORDER = ["TO served", "TO ens", "TO ens served", "thirds auto", "thirds (b)", "TO ens3",
+         "switch"]
 PAIRS = [
     ("product", "TO"), ("TO ens served", "TO"), ("TO ens3", "TO"),
     ("TO ens3", "TO ens"), ("TO ens3", "TO ens served"),
@@ -26,6 +33,7 @@ PAIRS = [
     ("thirds (b)", "TO ens served"), ("thirds (b)", "TO ens"),
     ("thirds (b)", "TO ens3"), ("thirds (b)", "product"),
     ("thirds auto", "TO ens3"),
+    ("switch", "product"), ("switch", "TO"), ("switch", "TO served"), ("switch", "TO ens3"),
 ]
 METRICS = ["sampled MRR", "full MRR", "full H@10"]
 
@@ -41,12 +49,19 @@ def load(paths):
                 tok = m.group(4).split()
                 vals = [tok[i:i + 4] for i in range(0, len(tok), 4)]
                 names = ORDER + ["TO", "product"]
+                old = len(vals) == len(names) - 1
+                if old:
+                    names = [n for n in names if n != "switch"]
                 if len(vals) != len(names):
                     sys.exit("%s: an ENSEMBLE line of %d rows, not %d" % (path, len(vals), len(names)))
                 key = (m.group(2), int(m.group(3)))
                 if key in cells:
                     sys.exit("%s: target %s split %d twice" % (path, key[0], key[1]))
-                cells[key] = {n: [float(x) for x in v[1:]] for n, v in zip(names, vals)}
+                row = {n: [float(x) for x in v[1:]] for n, v in zip(names, vals)}
+                if old:
+                    blended = row["thirds auto"] != row["product"]
+                    row["switch"] = row["TO ens served" if blended else "product"]
+                cells[key] = row
     return cells
 
 

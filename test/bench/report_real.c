@@ -63,7 +63,9 @@
  * its blend, auto's three fits a third each, or target-only, the second
  * target-only fit and DRR a third each (no repeat decision on these), the
  * latter also against its own budget, the three-seed ensemble (target-only
- * at a third seed too, the three a third each); one ENSEMBLE line per fit
+ * at a third seed too, the three a third each), and the switch (run_switch:
+ * where the product deploys its blend on an implicit target, the target-only
+ * ensemble as served instead); one ENSEMBLE line per fit
  * to stderr with every row's test metrics (to pool the seeds of runs).
  * --auto-lift (make report-real-auto-lift) fits auto's three
  * candidates from a source with repeat 'lift', so each is calibrated as the
@@ -202,6 +204,8 @@ enum
 								 * and DRR (decay) a third each */
 	M_TO_ENS3,					/* --ensemble: M_TO, M_TO_SEED2 and M_TO_SEED3 a third
 								 * each (M_RULE_THIRDS_TO2's budget, no transfer) */
+	M_SWITCH,					/* --ensemble: the product, its blend on an implicit
+								 * target replaced by M_TO_ENS_SERVED (the switch) */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -238,7 +242,8 @@ static const char *const method_label[M_HEUR1] = {
 	"target-only ensemble as served (the repeat decision on the pair)",
 	"the product, its blend replaced by auto's three fits a third each",
 	"the product, its blend replaced by target-only, another seed and DRR a third each",
-	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each"
+	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each",
+	"the product with the switch: its blend on an implicit target replaced by the target-only ensemble as served"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -788,7 +793,7 @@ ensemble_row(int m)
 {
 	return m == M_TO_SEED2 || m == M_TO_SEED3 || m == M_TO_SERVED || m == M_TO_ENS ||
 		m == M_TO_ENS_SERVED || m == M_RULE_THIRDS_AUTO || m == M_RULE_THIRDS_TO2 ||
-		m == M_TO_ENS3;
+		m == M_TO_ENS3 || m == M_SWITCH;
 }
 
 /*
@@ -2218,6 +2223,30 @@ run_ensemble(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result
 }
 
 /*
+ * --ensemble's switch (docs/transfer.md, "A target-only seed ensemble in
+ * place of the DRR blend"): where the product deployed its blend of
+ * target-only and DRR on an implicit target (auto kept target-only on
+ * auto_small_rows training rows or more), the target-only ensemble as served
+ * (the second fit in the blend's place, the repeat decision on the pair);
+ * elsewhere, and on explicit targets, the product's cell. Time: the
+ * product's fits and the second target-only fit.
+ */
+static void
+run_switch(view_run *v, int k, int s)
+{
+	const cell *pr = &v->c[k][M_AUTO_PRODUCT][s];
+	cell	   *c = &v->c[k][M_SWITCH][s];
+
+	*c = *pr;
+	if (v->explicit_fb || pr->chosen != M_AUTO_PRODUCT)
+		return;
+	*c = v->c[k][M_TO_ENS_SERVED][s];
+	c->seconds = pr->seconds + v->c[k][M_TO_SEED2][s].seconds;
+	c->epochs = pr->epochs + v->c[k][M_TO_SEED2][s].epochs;
+	c->chosen = M_SWITCH;
+}
+
+/*
  * --ensemble's candidates for the large-target blend (docs/transfer.md, "The
  * large-target blend against the ensemble: two three-fit candidates"): where
  * the product deployed its blend of target-only and DRR, the equal mix of
@@ -2270,10 +2299,11 @@ run_thirds(view_run *v, const xd_dataset *ds, int k, int s, const xd_transfer_re
 		c->epochs += v->c[k][M_TO_SEED2][s].epochs + v->c[k][M_TO_SEED3][s].epochs;
 		free(mf.tmp);
 	}
+	run_switch(v, k, s);
 	/* one ENSEMBLE line per fit: the rows' test metrics, to pool runs' seeds after */
 	fprintf(stderr, "[%s] %s split %llu: ENSEMBLE", v->name, v->domain[k],
 			(unsigned long long) v->split[s]);
-	for (int m = M_TO_SERVED; m <= M_TO_ENS3; m++)
+	for (int m = M_TO_SERVED; m <= M_SWITCH; m++)
 		fprintf(stderr, " %d %.6f %.6f %.6f", m, v->c[k][m][s].metric, v->c[k][m][s].full_mrr,
 				v->c[k][m][s].full_h10);
 	fprintf(stderr, " %d %.6f %.6f %.6f %d %.6f %.6f %.6f\n", M_TO, v->c[k][M_TO][s].metric,
@@ -3537,6 +3567,8 @@ ensemble_label(int m)
 			return "thirds: TO, TO seed 2, DRR";
 		case M_TO_ENS3:
 			return "TO three-seed ensemble";
+		case M_SWITCH:
+			return "the switch (as served)";
 		default:
 			return "target-only";
 	}
@@ -3593,9 +3625,11 @@ print_ensemble(const view_run *v)
 		{M_RULE_THIRDS_TO2, M_TO_ENS}, {M_RULE_THIRDS_TO2, M_AUTO_PRODUCT},
 		{M_TO_ENS3, M_TO}, {M_TO_ENS3, M_TO_ENS}, {M_TO_ENS3, M_TO_ENS_SERVED},
 		{M_RULE_THIRDS_TO2, M_TO_ENS3}, {M_RULE_THIRDS_AUTO, M_TO_ENS3},
-		{M_AUTO_PRODUCT, M_TO_ENS3}
+		{M_AUTO_PRODUCT, M_TO_ENS3}, {M_SWITCH, M_AUTO_PRODUCT}, {M_SWITCH, M_TO},
+		{M_SWITCH, M_TO_SERVED}, {M_SWITCH, M_TO_ENS3}
 	};
-	int			blended = 0;
+	int			blended = 0,
+				switched = 0;
 
 	printf("%s (%s): sums over targets of the means over %d seeds (splits %s) (+ better), targets better / worse beyond 2 paired se; per target the difference (2 se). TO ensemble: two target-only fits (seeds differ), a = 0.5; as served: the repeat decision below the share; TO three-seed ensemble: three target-only fits a third each, no repeat decision\n",
 		   v->name, v->explicit_fb ? "explicit" : "implicit", n_seeds, split_list(v));
@@ -3607,11 +3641,15 @@ print_ensemble(const view_run *v)
 					 (line == 1 ? "full MRR" : "full H@10"));
 	for (int k = 1; k <= v->n_targets; k++)
 		for (int s = 0; s < n_seeds; s++)
+		{
 			blended += v->c[k][M_AUTO_PRODUCT][s].chosen == M_AUTO_PRODUCT;
-	printf("  the product deployed the blend on %d of %d fits (the thirds rows replace it there, without the repeat decision); time / target-only: the product %.2f, the ensemble %.2f, thirds of auto's fits %.2f, thirds with a second seed %.2f, the three-seed ensemble %.2f\n",
-		   blended, v->n_targets * n_seeds, time_ratio(v, M_AUTO_PRODUCT, M_TO),
+			switched += v->c[k][M_SWITCH][s].chosen == M_SWITCH;
+		}
+	printf("  the product deployed the blend on %d of %d fits (the thirds rows replace it there, without the repeat decision; the switch on %d); time / target-only: the product %.2f, the ensemble %.2f, thirds of auto's fits %.2f, thirds with a second seed %.2f, the three-seed ensemble %.2f, the switch %.2f\n",
+		   blended, v->n_targets * n_seeds, switched, time_ratio(v, M_AUTO_PRODUCT, M_TO),
 		   time_ratio(v, M_TO_ENS, M_TO), time_ratio(v, M_RULE_THIRDS_AUTO, M_TO),
-		   time_ratio(v, M_RULE_THIRDS_TO2, M_TO), time_ratio(v, M_TO_ENS3, M_TO));
+		   time_ratio(v, M_RULE_THIRDS_TO2, M_TO), time_ratio(v, M_TO_ENS3, M_TO),
+		   time_ratio(v, M_SWITCH, M_TO));
 }
 
 /* a --blend-rule rule's label */

@@ -16,12 +16,15 @@
  * 5. Writes docs/transfer-report.md and the plots docs/img/transfer-*.png
  * (gnuplot), and checks the goals honestly.
  *
- * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control] [--seeds n]
+ * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control | --shared] [--seeds n] [--first-seed f]
  *
- * --control: the control world alone, to out_dir/transfer-report-control.md.
+ * --control: the control world alone, to out_dir/transfer-report-control.md;
+ * --shared: the shared world alone, to out_dir/transfer-report-shared.md.
  * --seeds n: n seeds of every fit (2..MAX_SEEDS; 3 by default): seed s fits
  * at the same seeds on any n, so a longer run adds seeds to the report's
  * (the source that transfers is chosen over all of them, so it may differ).
+ * --first-seed f (1 or more): seeds f..f+n-1, fresh seeds for a rule chosen
+ * on the first ones.
  * --auto-repeat: model option repeat "auto" (the product's default) as
  * xdrec.train and xdrec.adapt resolve it: each domain, the source and every
  * target, the lift where its training rows repeat a quarter of the time or
@@ -68,11 +71,13 @@
 /*
  * The seeds of every fit: 3 (the report's), or --seeds n up to MAX_SEEDS;
  * seed s fits at fit_seed(s), the same on any n, so the first 3 of a longer
- * run are the report's where the source chosen is the same
+ * run are the report's where the source chosen is the same; --first-seed f
+ * runs seeds f..f+n-1 (the fits those seeds have in a run from the first)
  */
 #define N_SEEDS_DEFAULT 3
 #define MAX_SEEDS 12
 static int	n_seeds = N_SEEDS_DEFAULT;
+static int	first_seed;			/* --first-seed f: f - 1 */
 #define N_TARGETS 4
 #define MAX_HIST 256
 #define SRC_ROWS 40000
@@ -113,6 +118,8 @@ enum
 								 * target-only fit and DRR (patience 10): one more */
 	M_TO_ENS3,					/* three target-only fits (seeds differ) a third
 								 * each: M_THIRDS_TO2's budget, no transfer */
+	M_SWITCH,					/* M_PRODUCT_POP, M_TO_ENS_POP in place of its blend
+								 * (the switch: a second target-only seed for DRR) */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -143,6 +150,7 @@ static const char *const method_label[N_METHODS] = {
 	"the large-target rule, its blend: auto's three fits a third each",
 	"the large-target rule, its blend: target-only, a second target-only and DRR a third each",
 	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each",
+	"the product with the switch: its blend replaced by the target-only ensemble (as served)",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -200,6 +208,7 @@ typedef struct world_run
 static bool quick = false;
 static bool lift = false;		/* --lift: the sources (and so every fit) repeat 'lift' */
 static bool control_only = false;	/* --control: the control world alone */
+static bool shared_only = false;	/* --shared: the shared world alone */
 static bool auto_repeat = false;	/* --auto-repeat: repeat "auto", per domain */
 
 /*
@@ -257,11 +266,11 @@ gen_config(xd_gen_config *gc, int control, int k, const world_run *w)
 static uint64_t
 fit_seed(int s)
 {
-	return (uint64_t) (1000 + 17 * s);
+	return (uint64_t) (1000 + 17 * (first_seed + s));
 }
 
-#define ENS_SEED(s) ((uint64_t) (5000 + 17 * (s)))
-#define ENS3_SEED(s) ((uint64_t) (9000 + 17 * (s)))
+#define ENS_SEED(s) ((uint64_t) (5000 + 17 * (first_seed + (s))))
+#define ENS3_SEED(s) ((uint64_t) (9000 + 17 * (first_seed + (s))))
 
 /* One fit plan: a method and the options that make the rows differ. */
 typedef struct fit_plan
@@ -420,6 +429,21 @@ served_pop(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result 
 	ens.blend = to2;
 	ens.blend_a = XD_BLEND_A;
 	served_pop_row(w, k, s, ds, &ens, M_TO_ENS, M_TO_ENS_POP);
+	/*
+	 * the switch (docs/transfer.md, "A target-only seed ensemble in place of
+	 * the DRR blend"): where the product serves its blend, the ensemble as
+	 * served; time: the product's and the second target-only fit's
+	 */
+	w->c[k][M_SWITCH][s] = w->c[k][M_PRODUCT_POP][s];
+	if (large->chosen == M_BLEND_HALF)
+	{
+		cell	   *c = &w->c[k][M_SWITCH][s];
+
+		*c = w->c[k][M_TO_ENS_POP][s];
+		c->chosen = M_SWITCH;
+		c->seconds = w->c[k][M_PRODUCT_POP][s].seconds + w->c[k][M_TO_ENS][s].seconds -
+			w->c[k][M_TO][s].seconds;
+	}
 }
 
 /*
@@ -677,7 +701,7 @@ run_world(world_run *w)
 
 				xd_transfer_opts_default(&po);
 				*a = w->c[k][M_TO][s];
-				a->chosen = blend_choose(ds, &bl, 2, tr, (uint64_t) (1000 + 17 * s),
+				a->chosen = blend_choose(ds, &bl, 2, tr, fit_seed(s),
 										 xd_auto_margin(&po, ds));
 				eval_test(ds, blend_score, &bl, a);
 				a->seconds = w->c[k][M_AUTO][s].seconds + (cpu_now() - t0);
@@ -1160,9 +1184,11 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 	 */
 	static const int rows[] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
 		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
-	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO};
+	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
+	M_SWITCH, M_SWITCH};
 	static const int base_of[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP,
-	M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3, M_TO_ENS3};
+		M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3, M_TO_ENS3,
+	M_PRODUCT_POP, M_TO_POP, M_TO_ENS3};
 	const int	n_rows = (int) (sizeof(rows) / sizeof(rows[0]));
 	const world_run *ws[2] = {sh, ct};
 	int			worse = 0,
@@ -1314,35 +1340,38 @@ write_plots(const char *dir, const world_run *sh)
 }
 
 /*
- * --control: the control world alone (half the full report's CPU), its
- * section of the report written to out_dir/transfer-report-control.md to be
- * set beside docs/transfer-report.md's (the same fits, seeds and data: the
- * metrics should agree to the digit; the times are the machine's)
+ * --control or --shared: that world alone (one of the full report's two
+ * processes), its section of the report written to
+ * out_dir/transfer-report-<world>.md to be set beside
+ * docs/transfer-report.md's (the same fits, seeds and data: the metrics
+ * should agree to the digit; the times are the machine's)
  */
 static int
-write_control_only(const char *dir, world_run *ct, double t0)
+write_world_only(const char *dir, world_run *ct, double t0)
 {
 	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
 		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
-	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO};
+	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
+	M_SWITCH, M_SWITCH};
 	static const int verdict_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP,
-	M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3,
-	M_TO_ENS3};
+		M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3,
+	M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS3};
 	char		path[512];
 	FILE	   *f;
 
 	run_world(ct);
-	snprintf(path, sizeof(path), "%s/transfer-report-control.md", dir);
+	snprintf(path, sizeof(path), "%s/transfer-report-%s.md", dir, ct->name);
 	if (!(f = fopen(path, "w")))
 	{
 		perror(path);
 		return 1;
 	}
-	fprintf(f, "# Transfer report: the control world alone\n\n"
-			"Generated by `report_transfer --control%s%s` (`test/bench/report_transfer.c`): "
-			"docs/transfer-report.md's control world, its fits, on %d seeds; "
-			"wall time %.0f s.\n\n", quick ? " --quick" : "",
-			n_seeds != N_SEEDS_DEFAULT ? " --seeds n" : "", n_seeds, xd_clock_seconds() - t0);
+	fprintf(f, "# Transfer report: the %s world alone\n\n"
+			"Generated by `report_transfer --%s%s%s` (`test/bench/report_transfer.c`): "
+			"docs/transfer-report.md's %s world, its fits, on %d seeds (from seed %d); "
+			"wall time %.0f s.\n\n", ct->name, ct->name, quick ? " --quick" : "",
+			n_seeds != N_SEEDS_DEFAULT ? " --seeds n" : "", ct->name, n_seeds, first_seed + 1,
+			xd_clock_seconds() - t0);
 	for (size_t i = 0; i < sizeof(verdict_rows) / sizeof(verdict_rows[0]); i++)
 	{
 		int			m = verdict_rows[i],
@@ -1365,7 +1394,9 @@ write_control_only(const char *dir, world_run *ct, double t0)
 					2.0 * paired_se(ct, k, m, base));
 		fprintf(f, ")\n");
 	}
-	fprintf(f, "\n## Control world (each target its own rule of another form: the source's invariant cannot help)\n\n");
+	fprintf(f, "\n## %s\n\n", ct->control ? "Control world (each target its own rule of another form: "
+			"the source's invariant cannot help)" : "Shared world (the targets generated with the "
+			"source's rule)");
 	write_table_avg(f, ct);
 	fprintf(f, "### The source model\n\n");
 	write_sources(f, ct);
@@ -1398,6 +1429,10 @@ main(int argc, char **argv)
 			auto_repeat = true;
 		else if (strcmp(argv[a], "--control") == 0)
 			control_only = true;
+		else if (strcmp(argv[a], "--shared") == 0)
+			shared_only = true;
+		else if (strcmp(argv[a], "--first-seed") == 0 && a + 1 < argc)
+			first_seed = atoi(argv[++a]) - 1;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)
 		{
 			n_seeds = atoi(argv[++a]);
@@ -1412,6 +1447,11 @@ main(int argc, char **argv)
 		else
 			dir = argv[a];
 	}
+	if (first_seed < 0)
+	{
+		fprintf(stderr, "report_transfer: the first seed must be 1 or more\n");
+		return 2;
+	}
 	snprintf(path, sizeof(path), "%s/img", dir);
 	mkdir(path, 0755);
 
@@ -1425,7 +1465,9 @@ main(int argc, char **argv)
 		sh.tgt_rows[k] = ct.tgt_rows[k] = quick ? rows[k] / 4 : rows[k];
 	}
 	if (control_only)
-		return write_control_only(dir, &ct, t0);
+		return write_world_only(dir, &ct, t0);
+	if (shared_only)
+		return write_world_only(dir, &sh, t0);
 
 	/*
 	 * the two worlds in two processes, one per core (each method's time is
