@@ -1032,16 +1032,16 @@ pop_weight_index(float weight)
  */
 XD_TEST(train_repeat_decide_each_gives_the_served_ranks)
 {
-	xd_gen_config gc;
-	xd_generated *g;
-	xd_dataset *once;
-	xd_model   *model;
-	xd_train_opts o;
-	xd_train_result res;
 	xd_repeat_pop_calibration cal,
 				plain;
-	xd_cold    *helps;
 	double	   *each = NULL;
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_dataset *once;
+	xd_cold    *helps;
+	xd_train_opts o;
+	xd_train_result res;
 	int			k;
 
 	tiny_world(&gc, 6, 0);
