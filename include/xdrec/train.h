@@ -334,12 +334,16 @@ typedef struct xd_repeat_pop_calibration
 	bool		term_kept;		/* the lift (and weight) kept, or taken off */
 	double		mrr_off;		/* validation MRR with no term */
 	double		se_gain;		/* s.e. of the best weight's paired gain over it */
+	/* the validation MRR of what is served: the kept weight's (with the
+	 * lift), or, decided and not kept, mrr_off */
+	double		served_mrr;
 } xd_repeat_pop_calibration;
 
 struct xd_cold;
 xd_status	xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a,
 									const struct xd_cold *table, const xd_dataset *ds,
 									const xd_train_opts *o, xd_repeat_pop_calibration *out);
+
 
 /*
  * Option repeat "auto" below its share (core.h, XD_REPEAT_AUTO_SHARE):
@@ -358,6 +362,22 @@ xd_status	xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a,
 xd_status	xd_repeat_auto_decide(xd_model *model, xd_model *second, float a,
 								  const struct xd_cold *table, const xd_dataset *ds,
 								  const xd_train_opts *o, xd_repeat_pop_calibration *out);
+
+/*
+ * xd_repeat_auto_decide (decide) or xd_repeat_pop_calibrate (not), and
+ * *each (malloc'd, the caller frees it; NULL on an error) every ranked
+ * positive's reciprocal rank in validation's full ranking as served: the
+ * kept weight's with the lift, or, decided and not kept, with no term;
+ * out->n_valid of them, in validation order, their mean out->served_mrr
+ * (none where nothing is ranked: a model without a lift-only term, or not
+ * deciding with a table without a prior). Two calls on one dataset with the
+ * same options rank the same positives, so their terms pair (the
+ * large-target blend's gate, docs/transfer.md).
+ */
+xd_status	xd_repeat_pop_each(xd_model *model, xd_model *second, float a,
+							   const struct xd_cold *table, const xd_dataset *ds,
+							   const xd_train_opts *o, bool decide,
+							   xd_repeat_pop_calibration *out, double **each);
 
 /*
  * The popularity table xd_repeat_auto_decide ranks the weights with: the

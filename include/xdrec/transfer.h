@@ -244,6 +244,15 @@ xd_status	xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold 
 									  xd_repeat_pop_calibration *out);
 
 /*
+ * xd_transfer_repeat_decide with the decision's per-positive terms
+ * (xd_repeat_pop_each: *each malloc'd, out->n_valid entries, the
+ * served full ranking's 1/rank on validation; NULL on an error).
+ */
+xd_status	xd_transfer_repeat_decide_each(xd_transfer_result *r, const struct xd_cold *table,
+										   const xd_dataset *ds, const xd_transfer_opts *o,
+										   xd_repeat_pop_calibration *out, double **each);
+
+/*
  * A result's validation terms: *each (malloc'd, *n entries, the caller
  * frees it) holds every validation positive's own term, larger is better
  * (1/rank, or minus the squared error), on the positives and negatives the

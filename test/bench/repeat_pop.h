@@ -27,8 +27,19 @@
  * not fit ds's items: weight 0, as a module without a prior gives), to be
  * passed to served_repeat_pop_off once pr has been scored
  */
+static xd_cold *served_repeat_pop_each(xd_transfer_result *pr, const xd_dataset *ds,
+									   xd_repeat_pop_calibration *cal, double **each);
+
 static xd_cold *
 served_repeat_pop(xd_transfer_result *pr, const xd_dataset *ds, xd_repeat_pop_calibration *cal)
+{
+	return served_repeat_pop_each(pr, ds, cal, NULL);
+}
+
+/* ... with each (not NULL) the per-positive terms (xd_repeat_pop_each) */
+static xd_cold *
+served_repeat_pop_each(xd_transfer_result *pr, const xd_dataset *ds, xd_repeat_pop_calibration *cal,
+					   double **each)
 {
 	xd_cold    *table = NULL;
 	xd_train_opts to;
@@ -40,8 +51,12 @@ served_repeat_pop(xd_transfer_result *pr, const xd_dataset *ds, xd_repeat_pop_ca
 		CHECK(xd_cold_prior_count(table, ds));
 	}
 	xd_train_opts_default(&to, &pr->model->cfg);
-	CHECK(xd_repeat_pop_calibrate(pr->model, pr->blend ? pr->blend->model : NULL, pr->blend_a,
-								  table, ds, &to, cal));
+	if (each)
+		CHECK(xd_repeat_pop_each(pr->model, pr->blend ? pr->blend->model : NULL, pr->blend_a,
+								 table, ds, &to, false, cal, each));
+	else
+		CHECK(xd_repeat_pop_calibrate(pr->model, pr->blend ? pr->blend->model : NULL, pr->blend_a,
+									  table, ds, &to, cal));
 	return table;
 }
 
@@ -95,8 +110,26 @@ typedef struct served_repeat_saved
  * it (calibrated) until served_repeat_undo, with what it changed in saved.
  */
 static bool
+served_repeat_decide_each(xd_transfer_result *pr, const xd_dataset *ds, uint64_t seed,
+						  xd_repeat_pop_calibration *cal, served_repeat_saved *saved,
+						  double **each);
+
+static bool
 served_repeat_decide(xd_transfer_result *pr, const xd_dataset *ds, uint64_t seed,
 					 xd_repeat_pop_calibration *cal, served_repeat_saved *saved)
+{
+	return served_repeat_decide_each(pr, ds, seed, cal, saved, NULL);
+}
+
+/*
+ * ... and with each (not NULL) the decision's per-positive terms on
+ * validation, as served (xd_transfer_repeat_decide_each; malloc'd, the
+ * caller frees them)
+ */
+static bool
+served_repeat_decide_each(xd_transfer_result *pr, const xd_dataset *ds, uint64_t seed,
+						  xd_repeat_pop_calibration *cal, served_repeat_saved *saved,
+						  double **each)
 {
 	xd_transfer_opts o;
 	xd_cold    *table = NULL;
@@ -111,7 +144,7 @@ served_repeat_decide(xd_transfer_result *pr, const xd_dataset *ds, uint64_t seed
 		saved->repeat[1] = pr->blend->repeat;
 	}
 	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
-	CHECK(xd_transfer_repeat_decide(pr, table, ds, &o, cal));
+	CHECK(xd_transfer_repeat_decide_each(pr, table, ds, &o, cal, each));
 	xd_cold_free(table);
 	return cal->term_kept;
 }

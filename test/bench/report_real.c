@@ -25,7 +25,7 @@
  * (product_repeat_auto), which prints each decision and both test outcomes
  * (REPEAT_AUTO lines) to stderr.
  *
- * Usage: report_real [--seeds n] [--first-seed f] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view...
+ * Usage: report_real [--seeds n] [--first-seed f] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind | --gate] data_dir out_dir view...
  * (views: the .tsv basenames). --quick fits only target-only, with and
  * without the repeat term, beside the heuristics, and prints their means to
  * stdout instead of writing the report (make report-real-quick): the full
@@ -145,7 +145,7 @@
  */
 #define DEFAULT_SEEDS 6
 #define DEFAULT_SEEDS_PRINTED 3
-#define MAX_SEEDS 20
+#define MAX_SEEDS 24
 static int	n_seeds;			/* set by main */
 static int	first_seed;			/* --first-seed f: f - 1, the seeds f..f+n-1 */
 #define MAX_DOMAINS REAL_MAX_DOMAINS
@@ -331,6 +331,30 @@ typedef struct cell
 #define N_KIND_MIX 10				/* --by-kind's rows of the repeat/explore mixture */
 #define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
 
+/*
+ * --gate: where the product deploys its large-target blend below the repeat
+ * share, the blend and target-only each decided as served on validation's
+ * full ranking (xd_transfer_repeat_decide_each), and the blend kept only if
+ * its MRR there is not below target-only's by more than gate_margin paired
+ * standard errors, else target-only as served (run_gate)
+ */
+#define N_GATE 2
+static const double gate_margin[N_GATE] = {0.0, 1.0};
+
+typedef struct gate_rec
+{
+	bool		applies;		/* the product deployed its blend, below the share */
+	int64_t		n;				/* validation positives ranked (both alike) */
+	double		blend_mrr;		/* the blend as served: validation full MRR */
+	double		to_mrr;			/* target-only as served: the same */
+	double		diff;			/* blend - target-only, mean of paired terms */
+	double		se;				/* its standard error */
+	bool		blend_lift;		/* each one's repeat decision kept the lift */
+	bool		to_lift;
+	double		seconds;		/* the gate's own cost: target-only's decision */
+	cell		to_served;		/* target-only as served (its decision), test */
+} gate_rec;
+
 typedef struct view_run
 {
 	char		name[64];
@@ -362,6 +386,7 @@ typedef struct view_run
 	bool		rule_kept[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	cell		kind_top[MAX_DOMAINS][N_KIND_TOP][MAX_SEEDS];	/* --by-kind */
 	cell		kind_mix[MAX_DOMAINS][N_KIND_MIX][MAX_SEEDS];	/* --by-kind: the mixture */
+	gate_rec	gate[MAX_DOMAINS][MAX_SEEDS];	/* --gate */
 	double		wall_seconds;
 } view_run;
 
@@ -372,7 +397,7 @@ typedef struct view_run
  * the report kept fixed before), so that the seeds vary everything a user's
  * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
  */
-static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
 
 static uint64_t
 split_of_seed(int s)
@@ -716,6 +741,9 @@ static bool ensemble_mode;
  * split by the test positive's kind (print_by_kind)
  */
 static bool by_kind;
+
+/* --gate: --by-kind's fits without its own-item and mixture rows, and the gate (run_gate) */
+static bool gate_mode;
 
 static const cell *by_kind_cell(const view_run *v, int row, int k, int s);
 static const char *by_kind_label(int row);
@@ -2169,6 +2197,97 @@ lifted_eval(const xd_dataset *ds, xd_transfer_result *pr, bool add, xd_repeat_po
 		CHECK(xd_model_drop_repeat(fit[i]->model, true));
 }
 
+static void product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr,
+								int k, int s, const char *what, cell *product);
+
+/*
+ * --gate on target k, seed s, where the product deploys its blend (pr, its
+ * fits without a term) below the share: the blend and target-only alone
+ * (to_fit, the blend's first fit) each given the repeat decision adapt makes
+ * (served_repeat_decide_each, taken back after), so each one's validation
+ * full ranking as served, paired per positive; then target-only as served on
+ * test (product_repeat_auto on its fit alone). The gated rows are composed
+ * from these after the run (GATE lines, test/bench/pool_gate.py); the gate's
+ * own cost is target-only's decision (the blend's is the product's).
+ */
+static void
+run_gate(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result *pr,
+		 const xd_transfer_result *to_fit)
+{
+	gate_rec   *g = &v->gate[k][s];
+	xd_transfer_result to = *to_fit;
+	xd_repeat_pop_calibration cb,
+				ct;
+	served_repeat_saved sb,
+				st;
+	double	   *eb = NULL,
+			   *et = NULL,
+				t0,
+				sum = 0.0,
+				ss = 0.0;
+
+	to.blend = NULL;
+	to.blend_a = 0.0f;
+	g->applies = true;
+	if (served_repeat_decide_each(pr, ds, fit_seed(M_TO, s), &cb, &sb, &eb))
+		served_repeat_undo(pr, &sb);
+	t0 = cpu_now();
+	if (served_repeat_decide_each(&to, ds, fit_seed(M_TO, s), &ct, &st, &et))
+		served_repeat_undo(&to, &st);
+	g->seconds = cpu_now() - t0;
+	if (cb.n_valid != ct.n_valid)
+	{
+		fprintf(stderr, "report_real: the gate's two decisions ranked %lld and %lld positives\n",
+				(long long) cb.n_valid, (long long) ct.n_valid);
+		exit(1);
+	}
+	g->n = cb.n_valid;
+	g->blend_mrr = cb.served_mrr;
+	g->to_mrr = ct.served_mrr;
+	g->blend_lift = cb.term_kept;
+	g->to_lift = ct.term_kept;
+	for (int64_t i = 0; i < g->n; i++)
+		sum += eb[i] - et[i];
+	g->diff = g->n > 0 ? sum / (double) g->n : 0.0;
+	for (int64_t i = 0; i < g->n; i++)
+		ss += (eb[i] - et[i] - g->diff) * (eb[i] - et[i] - g->diff);
+	g->se = g->n > 1 ? sqrt(ss / (double) (g->n - 1) / (double) g->n) : 0.0;
+	free(eb);
+	free(et);
+	g->to_served = v->c[k][M_TO][s];
+	product_repeat_auto(v, ds, &to, k, s, "target-only, the gate", &g->to_served);
+	g->to_served.seconds = v->c[k][M_TO][s].seconds;
+}
+
+/*
+ * --gate: one line per target and seed (after the heuristics): the gate's
+ * validation numbers and the test metrics (sampled MRR, full MRR, full
+ * HitRate@10) of target-only, target-only as served, the product as served
+ * and "own items first, then popular", with the fits' times
+ */
+static void
+print_gate_line(const view_run *v, int k, int s)
+{
+	const gate_rec *g = &v->gate[k][s];
+	const cell *to = &v->c[k][M_TO][s],
+			   *ts = g->applies ? &g->to_served : &v->c[k][M_AUTO_PRODUCT][s],
+			   *p = &v->c[k][M_AUTO_PRODUCT][s],
+			   *h = &v->c[k][M_HEUR2][s];
+	bool		keeps[N_GATE];
+
+	/* each margin's decision: the blend kept unless below target-only beyond it */
+	for (int i = 0; i < N_GATE; i++)
+		keeps[i] = !g->applies || g->diff >= -gate_margin[i] * g->se;
+	fprintf(stderr, "[%s] %s seed %d: GATE split-seed %d applies %d n %lld valid blend %.6f (%s) to %.6f (%s) diff %.6f se %.6f; "
+			"test to %.6f %.6f %.6f; to_served %.6f %.6f %.6f; product %.6f %.6f %.6f; heur %.6f %.6f %.6f; "
+			"secs to %.3f product %.3f gate %.3f; blend kept at margin 0 %d, 1 se %d\n",
+			v->name, v->domain[k], s, first_seed + s + 1, g->applies, (long long) g->n, g->blend_mrr,
+			g->blend_lift ? "lift" : "off", g->to_mrr, g->to_lift ? "lift" : "off", g->diff, g->se,
+			to->metric, to->full_mrr, to->full_h10, ts->metric, ts->full_mrr, ts->full_h10,
+			p->metric, p->full_mrr, p->full_h10, h->metric, h->full_mrr, h->full_h10,
+			to->seconds, p->seconds, g->seconds, keeps[0], keeps[1]);
+}
+
 static void
 product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k,
 					int s, const char *what, cell *product)
@@ -2689,7 +2808,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						eval_test(ds[k], own_first_score, &of, c, &tn, &tex);
 					c->seconds = pc->seconds;
 					/* --by-kind: only the user's top own items lifted */
-					for (int x = 0; by_kind && !v->explicit_fb && x < N_KIND_TOP; x++)
+					for (int x = 0; by_kind && !gate_mode && !v->explicit_fb && x < N_KIND_TOP; x++)
 					{
 						heuristic	h;
 
@@ -2701,7 +2820,7 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						heuristic_free(&h);
 					}
 					/* --by-kind: the repeat/explore mixture on the product's scores */
-					for (int x = 0; by_kind && !v->explicit_fb && x < N_KIND_MIX; x++)
+					for (int x = 0; by_kind && !gate_mode && !v->explicit_fb && x < N_KIND_MIX; x++)
 					{
 						mix			mx;
 						double		vm,
@@ -2782,6 +2901,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 						pr.blend = &kept[M_DRR_ALT];
 						pr.blend_a = XD_BLEND_A;
 					}
+					if (gate_mode && ch == M_AUTO_PRODUCT)
+						run_gate(v, ds[k], k, s, &pr, &kept[M_TO]);
 					product_repeat_auto(v, ds[k], &pr, k, s, "the product", c);
 					c->chosen = ch;
 					c->seconds = v->c[k][M_AUTO][s].seconds;
@@ -2833,6 +2954,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					v->c[k][M_TO_010][s].metric, v->c[k][M_HEUR1][s].metric,
 					v->c[k][M_HEUR2][s].metric, v->c[k][M_TO][s].seconds,
 					v->c[k][M_DRR][s].seconds);
+			if (gate_mode && !v->explicit_fb)
+				print_gate_line(v, k, s);
 			/* --by-kind: each row's parts, so that a run cut short can be read */
 			for (int r = 0; by_kind && !v->explicit_fb && r < N_BY_KIND_ROWS; r++)
 			{
@@ -3724,7 +3847,7 @@ print_by_kind(const view_run *v)
 	printf("\n## %s: full ranking by the test positive's kind (%d seeds, pooled)\n\n", v->name, n_seeds);
 	printf("| target | row | repeats (per seed) | repeats' MRR | repeats' HitRate@10 | new (per seed) | new pairs' MRR | new pairs' HitRate@10 | full MRR | full HitRate@10 |\n|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int k = 1; k < n_dom; k++)
-		for (int r = 0; r < N_BY_KIND_ROWS; r++)
+		for (int r = 0; r < (gate_mode ? 4 : N_BY_KIND_ROWS); r++)
 		{
 			double		rr[2] = {0},
 						hit[2] = {0},
@@ -3751,7 +3874,7 @@ print_by_kind(const view_run *v)
 				   n[1] > 0 ? hit[1] / n[1] : 0.0, mrr, h10);
 		}
 	printf("\n| row | target | metric | row - heuristic (se) | from repeats | from new pairs |\n|---|---|---|---|---|---|\n");
-	for (int r = 0; r < N_BY_KIND_ROWS; r++)
+	for (int r = 0; r < (gate_mode ? 4 : N_BY_KIND_ROWS); r++)
 		for (int metric = 0; metric < 2; metric++)
 			for (int k = 1; k <= n_dom; k++)
 			{
@@ -3794,7 +3917,7 @@ print_by_kind(const view_run *v)
 	 * targets, full MRR and HitRate@10 the mean over targets
 	 */
 	printf("\n| row | seeds | sampled MRR (sum) | Δ vs the product (se) | full MRR | Δ (se) | full HitRate@10 | Δ (se) |\n|---|---|---|---|---|---|---|---|\n");
-	for (int r = 0; r < N_BY_KIND_ROWS; r++)
+	for (int r = 0; r < (gate_mode ? 4 : N_BY_KIND_ROWS); r++)
 		for (int part = 0; part < 3; part++)
 		{
 			int			lo = 3 * part,
@@ -3969,6 +4092,12 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	else if (argc > 1 && strcmp(argv[1], "--gate") == 0)
+	{
+		by_kind = gate_mode = true;
+		argv++;
+		argc--;
+	}
 	if (!seeds_given)
 		n_seeds = quick || auto_lift_mode || blend_only || ensemble_mode || by_kind ? DEFAULT_SEEDS_PRINTED : DEFAULT_SEEDS;
 	if (n_seeds < 2 || n_seeds > MAX_SEEDS)
@@ -3985,7 +4114,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 4 || argc - 3 > MAX_VIEWS)
 	{
-		fprintf(stderr, "usage: report_real [--seeds n] [--first-seed f] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
+		fprintf(stderr, "usage: report_real [--seeds n] [--first-seed f] [--quick [--lift] | --auto-lift | --blend | --blend-rule | --ensemble | --by-kind | --gate] data_dir out_dir view... (at most %d views)\n", MAX_VIEWS);
 		return 2;
 	}
 	data_dir = argv[1];

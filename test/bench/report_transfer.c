@@ -120,6 +120,10 @@ enum
 								 * each: M_THIRDS_TO2's budget, no transfer */
 	M_SWITCH,					/* M_PRODUCT_POP, M_TO_ENS_POP in place of its blend
 								 * (the switch: a second target-only seed for DRR) */
+	M_GATE0,					/* M_PRODUCT_POP, M_TO_POP in place of its blend where
+								 * the blend's validation full MRR as served is
+								 * below target-only's as served (gate_row) */
+	M_GATE1,					/* the same, below by more than one paired s.e. */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
 	N_METHODS
@@ -151,6 +155,8 @@ static const char *const method_label[N_METHODS] = {
 	"the large-target rule, its blend: target-only, a second target-only and DRR a third each",
 	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each",
 	"the product with the switch: its blend replaced by the target-only ensemble (as served)",
+	"the product gated at margin 0: its blend kept unless below target-only on validation's full ranking (as served)",
+	"the product gated at margin 1 s.e.: its blend kept unless below target-only on validation's full ranking beyond 1 paired s.e. (as served)",
 	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
 };
 
@@ -405,6 +411,104 @@ served_pop_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_res
 }
 
 /*
+ * pr's validation full ranking as served, per positive (*each, malloc'd; 0
+ * positives where nothing ranks it: no term to decide or weigh), as
+ * served_pop_row serves it: below the share the lift decided (and taken
+ * back), else where pr's fits lift the popularity weight chosen. pr's fits
+ * are left as they came.
+ */
+static int64_t
+gate_valid(const xd_dataset *ds, int s, xd_transfer_result *pr, double *mrr, double **each)
+{
+	xd_repeat_pop_calibration cal;
+	served_repeat_saved saved;
+
+	*each = NULL;
+	*mrr = 0.0;
+	if (auto_repeat && !xd_model_has_repeat(pr->model) &&
+		served_repeat_below(&pr->model->cfg, ds))
+	{
+		if (served_repeat_decide_each(pr, ds, fit_seed(s), &cal, &saved, each))
+			served_repeat_undo(pr, &saved);
+	}
+	else if (xd_model_has_repeat(pr->model) && pr->model->cfg.repeat_lift)
+		served_repeat_pop_off(pr, served_repeat_pop_each(pr, ds, &cal, each));
+	else
+		return 0;
+	*mrr = cal.served_mrr;
+	return cal.n_valid;
+}
+
+/*
+ * The blend gated on validation's full ranking (docs/transfer.md, "The
+ * blend gated on validation's full ranking"): where the product serves its
+ * blend, the blend and target-only each scored as served on validation's
+ * full ranking (gate_valid, paired per positive); M_GATE0 keeps the product
+ * unless the blend's MRR is below target-only's, M_GATE1 unless below by
+ * more than one paired s.e.; else target-only as served (M_TO_POP). Time:
+ * the product's and target-only's scoring (the blend's is the product's
+ * decision or weight).
+ */
+static void
+gate_rows(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result *pr,
+		  xd_transfer_result *to)
+{
+	static const double margin[2] = {0.0, 1.0};
+	static const int rows[2] = {M_GATE0, M_GATE1};
+	double	   *eb,
+			   *et,
+				mb,
+				mt,
+				sum = 0.0,
+				ss = 0.0,
+				diff,
+				se,
+				t0;
+	int64_t		nb,
+				nt;
+
+	for (int r = 0; r < 2; r++)
+		w->c[k][rows[r]][s] = w->c[k][M_PRODUCT_POP][s];
+	if (w->c[k][M_AUTO_LARGE][s].chosen != M_BLEND_HALF)
+		return;
+	nb = gate_valid(ds, s, pr, &mb, &eb);
+	t0 = cpu_now();
+	nt = gate_valid(ds, s, to, &mt, &et);
+	t0 = cpu_now() - t0;
+	if (nb != nt)
+	{
+		fprintf(stderr, "report_transfer: the gate's two scorings ranked %lld and %lld positives\n",
+				(long long) nb, (long long) nt);
+		exit(1);
+	}
+	for (int64_t i = 0; i < nb; i++)
+		sum += eb[i] - et[i];
+	diff = nb > 0 ? sum / (double) nb : 0.0;
+	for (int64_t i = 0; i < nb; i++)
+		ss += (eb[i] - et[i] - diff) * (eb[i] - et[i] - diff);
+	se = nb > 1 ? sqrt(ss / (double) (nb - 1) / (double) nb) : 0.0;
+	free(eb);
+	free(et);
+	for (int r = 0; r < 2; r++)
+	{
+		cell	   *c = &w->c[k][rows[r]][s];
+		bool		keep = nb == 0 || diff >= -margin[r] * se;
+
+		if (!keep)
+		{
+			*c = w->c[k][M_TO_POP][s];
+			c->chosen = rows[r];
+		}
+		c->seconds = w->c[k][M_PRODUCT_POP][s].seconds + t0;
+	}
+	fprintf(stderr, "[%s] target %d seed %d: GATE n %lld valid blend %.6f to %.6f diff %.6f se %.6f; "
+			"blend kept at margin 0 %d, 1 se %d; test MRR product %.4f to %.4f; gate %.2f s\n",
+			w->name, k + 1, s, (long long) nb, mb, mt, diff, se,
+			w->c[k][M_GATE0][s].chosen != M_GATE0, w->c[k][M_GATE1][s].chosen != M_GATE1,
+			w->c[k][M_PRODUCT_POP][s].mrr, w->c[k][M_TO_POP][s].mrr, t0);
+}
+
+/*
  * The product as served (M_PRODUCT_POP: M_AUTO_LARGE's pick, target-only,
  * Anneal, DRR (patience 10) or target-only's blend with it, with the term),
  * target-only as served (M_TO_POP) and the target-only ensemble as served
@@ -429,6 +533,7 @@ served_pop(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result 
 	ens.blend = to2;
 	ens.blend_a = XD_BLEND_A;
 	served_pop_row(w, k, s, ds, &ens, M_TO_ENS, M_TO_ENS_POP);
+	gate_rows(w, k, s, ds, &pr, to);
 	/*
 	 * the switch (docs/transfer.md, "A target-only seed ensemble in place of
 	 * the DRR blend"): where the product serves its blend, the ensemble as
@@ -1185,10 +1290,11 @@ write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 	static const int rows[] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
 		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
 	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
-	M_SWITCH, M_SWITCH};
+	M_SWITCH, M_SWITCH, M_GATE0, M_GATE0, M_GATE0, M_GATE1, M_GATE1, M_GATE1};
 	static const int base_of[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP,
 		M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3, M_TO_ENS3,
-	M_PRODUCT_POP, M_TO_POP, M_TO_ENS3};
+	M_PRODUCT_POP, M_TO_POP, M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP, M_PRODUCT_POP,
+	M_TO_POP, M_TO_ENS_POP};
 	const int	n_rows = (int) (sizeof(rows) / sizeof(rows[0]));
 	const world_run *ws[2] = {sh, ct};
 	int			worse = 0,
@@ -1352,10 +1458,11 @@ write_world_only(const char *dir, world_run *ct, double t0)
 	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
 		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
 	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
-	M_SWITCH, M_SWITCH};
+	M_SWITCH, M_SWITCH, M_GATE0, M_GATE0, M_GATE0, M_GATE1, M_GATE1, M_GATE1};
 	static const int verdict_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP,
 		M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3,
-	M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS3};
+	M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP,
+	M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP};
 	char		path[512];
 	FILE	   *f;
 

@@ -892,6 +892,26 @@ XD_TEST(train_repeat_pop_keeps_the_context_ranking)
 }
 
 /*
+ * A lift-only model of ds, trained and calibrated (repeat_model), and a
+ * popularity table counted on ds's validation rows (pop_table: one that
+ * agrees with validation); NULL on a failure
+ */
+static xd_model *
+lifted_model(const xd_dataset *ds, xd_train_opts *o, xd_train_result *res, xd_cold **helps)
+{
+	xd_model   *model = repeat_model(ds, true, true, 0, o, res);
+
+	*helps = NULL;
+	if (model && (xd_repeat_calibrate(model, ds, o, &res->repeat) != XD_OK ||
+				  !(*helps = pop_table(model, ds, XD_SPLIT_VALID, 1))))
+	{
+		xd_model_free(model);
+		model = NULL;
+	}
+	return model;
+}
+
+/*
  * Option repeat "auto" below its share, the lift decided on validation
  * (train.h, xd_repeat_auto_decide): on the tiny world, whose users repeat,
  * the calibrated lift with a table that agrees with validation beats no
@@ -920,9 +940,7 @@ XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
 	XD_REQUIRE(fx_without_repeats(g->domains[0].ds, &once) == XD_OK);
 
 	/* users repeat: the lift pays */
-	XD_REQUIRE((model = repeat_model(g->domains[0].ds, true, true, 0, &o, &res)) != NULL);
-	XD_REQUIRE(xd_repeat_calibrate(model, g->domains[0].ds, &o, &res.repeat) == XD_OK);
-	XD_REQUIRE((helps = pop_table(model, g->domains[0].ds, XD_SPLIT_VALID, 1)) != NULL);
+	XD_REQUIRE((model = lifted_model(g->domains[0].ds, &o, &res, &helps)) != NULL);
 	br = xd_model_find_param(model, "rep.b");
 	XD_REQUIRE(xd_repeat_auto_decide(model, NULL, 0.0f, NULL, g->domains[0].ds, &o, &cal) == XD_OK);
 	XD_CHECK(cal.decided && cal.term_kept && cal.n_valid > 0 && cal.weight == 0.0f);
@@ -937,12 +955,10 @@ XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
 	xd_model_free(model);
 
 	/* no repeats: the lift forced on loses to no term and is taken off */
-	XD_REQUIRE((model = repeat_model(once, true, true, 0, &o, &res)) != NULL);
-	XD_REQUIRE(xd_repeat_calibrate(model, once, &o, &res.repeat) == XD_OK);
+	XD_REQUIRE((model = lifted_model(once, &o, &res, &helps)) != NULL);
 	xd_repeat_apply(model, XD_REPEAT_FIRST);
 	br = xd_model_find_param(model, "rep.b");
 	XD_REQUIRE(br->w[0] == 1000.0f);
-	XD_REQUIRE((helps = pop_table(model, once, XD_SPLIT_VALID, 1)) != NULL);
 	XD_REQUIRE(xd_repeat_auto_decide(model, NULL, 0.0f, helps, once, &o, &cal) == XD_OK);
 	XD_CHECK(cal.decided && !cal.term_kept && cal.n_valid > 0);
 	XD_CHECK(cal.mrr_off > cal.mrr[0]);
@@ -978,6 +994,98 @@ XD_TEST(train_repeat_auto_decides_the_lift_on_validation)
 	/* a learned term is trained with the model: never dropped */
 	XD_REQUIRE((model = repeat_model(once, true, false, 0, &o, &res)) != NULL);
 	XD_CHECK(xd_model_drop_repeat(model, false) == XD_EINVAL && xd_model_has_repeat(model));
+	xd_model_free(model);
+	xd_dataset_free(once);
+	xd_generated_free(g);
+}
+
+/* whether n terms (n > 0) average to want; a weight's ladder index (-1: none) */
+static bool
+each_mean_is(const double *each, int64_t n, double want)
+{
+	double		sum = 0.0;
+
+	for (int64_t i = 0; i < n; i++)
+		sum += each[i];
+	return n > 0 && fabs(sum / (double) n - want) < 1e-12;
+}
+
+static int
+pop_weight_index(float weight)
+{
+	for (int k = 0; k < XD_REPEAT_POP_WEIGHTS; k++)
+		if (xd_repeat_pop_ladder[k] == weight)
+			return k;
+	return -1;
+}
+
+/*
+ * The decision's per-positive terms (xd_repeat_pop_each, the
+ * large-target blend's gate, docs/transfer.md): what is served on
+ * validation's full ranking, positive by positive. Kept (users repeat, a
+ * table that agrees with validation): n_valid terms whose mean is the kept
+ * weight's MRR with the lift (served_mrr), and the decision is the one
+ * xd_repeat_auto_decide makes. Not kept (every pair's first only, the lift
+ * forced on): their mean is no term's MRR, which differs from the lift's.
+ * The calibration alone (not deciding): the kept weight's.
+ * A model without a lift: no term ranked, an empty array.
+ */
+XD_TEST(train_repeat_decide_each_gives_the_served_ranks)
+{
+	xd_repeat_pop_calibration cal,
+				plain;
+	double	   *each = NULL;
+	xd_gen_config gc;
+	xd_generated *g;
+	xd_model   *model;
+	xd_dataset *once;
+	xd_cold    *helps;
+	xd_train_opts o;
+	xd_train_result res;
+	int			k;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	XD_REQUIRE(fx_without_repeats(g->domains[0].ds, &once) == XD_OK);
+
+	XD_REQUIRE((model = lifted_model(g->domains[0].ds, &o, &res, &helps)) != NULL);
+	XD_REQUIRE(xd_repeat_auto_decide(model, NULL, 0.0f, helps, g->domains[0].ds, &o, &plain) == XD_OK);
+	XD_REQUIRE(xd_repeat_pop_each(model, NULL, 0.0f, helps, g->domains[0].ds, &o, true, &cal,
+								  &each) == XD_OK);
+	XD_REQUIRE(each != NULL && cal.term_kept && cal.weight > 0.0f && cal.n_valid > 0);
+	XD_CHECK(memcmp(&plain, &cal, sizeof(cal)) == 0);
+	k = pop_weight_index(cal.weight);
+	XD_REQUIRE(k > 0);
+	XD_CHECK(cal.served_mrr == cal.mrr[k] && cal.mrr[k] != cal.mrr_off);
+	XD_CHECK(each_mean_is(each, cal.n_valid, cal.mrr[k]));
+	for (int64_t i = 0; i < cal.n_valid; i++)
+		XD_CHECK(each[i] > 0.0 && each[i] <= 1.0);
+	free(each);
+	/* the calibration alone: the same weight's terms */
+	XD_REQUIRE(xd_repeat_pop_each(model, NULL, 0.0f, helps, g->domains[0].ds, &o, false, &cal,
+								  &each) == XD_OK);
+	XD_CHECK(!cal.decided && cal.weight == xd_repeat_pop_ladder[k]);
+	XD_CHECK(each_mean_is(each, cal.n_valid, cal.mrr[k]) && cal.served_mrr == cal.mrr[k]);
+	free(each);
+	xd_cold_free(helps);
+	xd_model_free(model);
+
+	/* not kept: no term's ranks */
+	XD_REQUIRE((model = lifted_model(once, &o, &res, &helps)) != NULL);
+	xd_repeat_apply(model, XD_REPEAT_FIRST);
+	XD_REQUIRE(xd_repeat_pop_each(model, NULL, 0.0f, helps, once, &o, true, &cal, &each) == XD_OK);
+	XD_REQUIRE(each != NULL && cal.decided && !cal.term_kept && cal.n_valid > 0);
+	XD_CHECK(cal.served_mrr == cal.mrr_off && cal.mrr_off > cal.mrr[0]);
+	XD_CHECK(each_mean_is(each, cal.n_valid, cal.mrr_off));
+	free(each);
+	xd_cold_free(helps);
+	xd_model_free(model);
+
+	/* no lift-only term: nothing ranked */
+	XD_REQUIRE((model = repeat_model(once, false, false, 0, &o, &res)) != NULL);
+	XD_REQUIRE(xd_repeat_pop_each(model, NULL, 0.0f, NULL, once, &o, false, &cal, &each) == XD_OK);
+	XD_CHECK(each != NULL && cal.n_valid == 0 && cal.served_mrr == 0.0);
+	free(each);
 	xd_model_free(model);
 	xd_dataset_free(once);
 	xd_generated_free(g);

@@ -369,7 +369,7 @@ xd_repeat_pop_contexts(xd_model *model, xd_model *second, float a, const xd_cold
 static xd_status
 xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *table,
 				   const xd_dataset *ds, const xd_train_opts *o, bool decide,
-				   xd_repeat_pop_calibration *out)
+				   xd_repeat_pop_calibration *out, double **each)
 {
 	const int64_t *rows = ds->split_rows[XD_SPLIT_VALID];
 	int64_t		n_rows = ds->n_split[XD_SPLIT_VALID],
@@ -386,6 +386,9 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 			   *c = NULL,
 			   *cs = NULL,
 			   *cp = NULL;
+	/* each: every positive's 1/rank per weight, and with no term */
+	double	   *rk = NULL,
+			   *r0 = NULL;
 	double		sum[XD_REPEAT_POP_WEIGHTS] = {0},
 				d1[XD_REPEAT_POP_WEIGHTS] = {0},
 				d2[XD_REPEAT_POP_WEIGHTS] = {0},
@@ -401,10 +404,27 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 	xd_status	st;
 
 	memset(out, 0, sizeof(*out));
+	if (each)
+	{
+		/* room for every positive the calibration may rank (at most cap) */
+		int64_t		room = cap > 0 ? cap : 1;
+
+		*each = calloc((size_t) room, sizeof(double));
+		rk = malloc(sizeof(double) * (size_t) room * XD_REPEAT_POP_WEIGHTS);
+		r0 = calloc((size_t) room, sizeof(double));
+		if (!*each || !rk || !r0)
+		{
+			free(*each);
+			*each = NULL;
+			free(rk);
+			free(r0);
+			return XD_ENOMEM;
+		}
+	}
 	/* the lift alone while its ranks are taken */
 	if ((st = xd_model_set_repeat_pop(model, NULL, 0.0f)) != XD_OK ||
 		(second && (st = xd_model_set_repeat_pop(second, NULL, 0.0f)) != XD_OK))
-		return st;
+		goto done;
 	counted = table && table->prior_N && table->n_items == n_items && table->m == m;
 	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || (!counted && !decide) ||
 		n_rows == 0 || n_items == 0)
@@ -412,7 +432,7 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 	/* room for every item in chunks, and for a positive with its other contexts */
 	if ((st = xd_batch_init(&b, n_items < 4096 ? (n_items > XD_REPEAT_POP_CONTEXTS ? n_items :
 												  XD_REPEAT_POP_CONTEXTS + 1) : 4096, m)) != XD_OK)
-		return st;
+		goto done;
 	s = malloc(sizeof(float) * (size_t) n_items);
 	s0 = malloc(sizeof(float) * (size_t) n_items);
 	g = malloc(sizeof(float) * (size_t) n_items);
@@ -459,6 +479,8 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 				}
 			rr_off = 1.0 / (1.0 + (double) higher + 0.5 * (double) tied);
 			sum_off += rr_off;
+			if (r0)
+				r0[out->n_valid] = rr_off;
 		}
 		/* item-scoped features do not pick the cell: the row's context for every item */
 		xd_dataset_encode(ds, row, -1, c);
@@ -488,6 +510,8 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 			above_items = (double) higher + 0.5 * (double) tied;
 			rr = 1.0 / (1.0 + above_items);
 			sum[k] += rr;
+			if (rk)
+				rk[out->n_valid * XD_REPEAT_POP_WEIGHTS + k] = rr;
 			d1[k] += rr - rr_off;
 			d2[k] += (rr - rr_off) * (rr - rr_off);
 			/* the same item in the other contexts (cs[0]: its own), against w = 0's */
@@ -551,6 +575,7 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 		out->mrr_off = sum_off / n;
 		out->se_gain = paired_se(d1[best], d2[best], n);
 	}
+	out->served_mrr = out->n_valid > 0 ? out->mrr[best] : 0.0;
 decided:
 	out->term_kept = true;
 	if (decide)
@@ -561,6 +586,7 @@ decided:
 			out->mrr[best] - out->mrr_off > XD_REPEAT_AUTO_MARGIN * out->se_gain;
 		if (!out->term_kept)
 		{
+			out->served_mrr = out->mrr_off;
 			out->weight = 0.0f;
 			xd_repeat_apply(model, XD_REPEAT_OFF);
 			if (second)
@@ -576,7 +602,17 @@ decided:
 	}
 	else
 		st = XD_OK;
+	/* what is served, per positive: the kept weight's ranks, or no term's */
+	for (int64_t i = 0; each && i < out->n_valid; i++)
+		(*each)[i] = decide && !out->term_kept ? r0[i] : rk[i * XD_REPEAT_POP_WEIGHTS + best];
 done:
+	if (each && st != XD_OK)
+	{
+		free(*each);
+		*each = NULL;
+	}
+	free(rk);
+	free(r0);
 	free(s);
 	free(s0);
 	free(g);
@@ -593,7 +629,7 @@ xd_repeat_pop_calibrate(xd_model *model, xd_model *second, float a, const xd_col
 						const xd_dataset *ds, const xd_train_opts *o,
 						xd_repeat_pop_calibration *out)
 {
-	return xd_repeat_pop_rank(model, second, a, table, ds, o, false, out);
+	return xd_repeat_pop_rank(model, second, a, table, ds, o, false, out, NULL);
 }
 
 xd_status
@@ -601,7 +637,15 @@ xd_repeat_auto_decide(xd_model *model, xd_model *second, float a, const xd_cold 
 					  const xd_dataset *ds, const xd_train_opts *o,
 					  xd_repeat_pop_calibration *out)
 {
-	return xd_repeat_pop_rank(model, second, a, table, ds, o, true, out);
+	return xd_repeat_pop_rank(model, second, a, table, ds, o, true, out, NULL);
+}
+
+xd_status
+xd_repeat_pop_each(xd_model *model, xd_model *second, float a, const xd_cold *table,
+				   const xd_dataset *ds, const xd_train_opts *o, bool decide,
+				   xd_repeat_pop_calibration *out, double **each)
+{
+	return xd_repeat_pop_rank(model, second, a, table, ds, o, decide, out, each);
 }
 
 xd_status

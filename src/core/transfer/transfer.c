@@ -706,6 +706,14 @@ xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
 						  const xd_dataset *ds, const xd_transfer_opts *o,
 						  xd_repeat_pop_calibration *out)
 {
+	return xd_transfer_repeat_decide_each(r, table, ds, o, out, NULL);
+}
+
+xd_status
+xd_transfer_repeat_decide_each(xd_transfer_result *r, const struct xd_cold *table,
+							   const xd_dataset *ds, const xd_transfer_opts *o,
+							   xd_repeat_pop_calibration *out, double **each)
+{
 	xd_transfer_result *fit[2];
 	xd_repeat_calibration before[2];
 	xd_train_opts to;
@@ -713,6 +721,8 @@ xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
 	xd_status	st = XD_OK;
 
 	memset(out, 0, sizeof(*out));
+	if (each)
+		*each = NULL;
 	if (!r || !r->model || !ds || !o)
 		return XD_EINVAL;
 	fit[0] = r;
@@ -732,8 +742,11 @@ xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
 			st = xd_repeat_calibrate(fit[i]->model, ds, &to, &fit[i]->repeat);
 	}
 	if (st == XD_OK)
-		st = xd_repeat_auto_decide(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
-								   table, ds, &to, out);
+		st = each ?
+			xd_repeat_pop_each(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
+							   table, ds, &to, true, out, each) :
+			xd_repeat_auto_decide(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
+								  table, ds, &to, out);
 	/* the table is the caller's: the weight off before it goes */
 	for (int i = 0; i < n_fit; i++)
 		xd_model_set_repeat_pop(fit[i]->model, NULL, 0.0f);
@@ -761,6 +774,11 @@ xd_transfer_repeat_decide(xd_transfer_result *r, const struct xd_cold *table,
 		fit[i]->repeat = before[i];
 		if (st == XD_OK)
 			st = dropped;
+	}
+	if (st != XD_OK && each)
+	{
+		free(*each);
+		*each = NULL;
 	}
 	return st;
 }
