@@ -328,7 +328,7 @@ typedef struct cell
 } cell;
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
-#define N_KIND_MIX 10				/* --by-kind's rows of the repeat/explore mixture */
+#define N_KIND_MIX 13				/* --by-kind's rows of the repeat/explore mixture */
 #define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
 
 /*
@@ -779,7 +779,13 @@ typedef enum mix_by
 	MIX_BY_EXPECTED_SE,
 } mix_by;
 
-/* --by-kind: the mixture's rows (mix below): the prior's weight k in rows, a fixed at 1 or not */
+/*
+ * --by-kind: the mixture's rows (mix below): the prior's weight k in rows, a
+ * fixed at 1 or not; distinct_q: q_u(i) = 1 / the user's distinct training
+ * items for each of them (what xdrec.seen holds) in place of the count
+ * share; repeaters: the mixture only for users with r_u > 0 (pi_u = 0, the
+ * product's order, for the others).
+ */
 static const struct
 {
 	double		k;
@@ -788,18 +794,49 @@ static const struct
 	bool		q_model;
 	mix_by		by;
 	const char *label;
+	bool		distinct_q;
+	bool		repeaters;
 }			kind_mix_rule[N_KIND_MIX] = {
-	{2.0, false, false, false, MIX_BY_FULL, "the mixture, k 2, Z per context (T and a on validation)"},
-	{2.0, false, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's (T and a on validation)"},
-	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's (T and a on validation)"},
-	{2.0, true, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's, a 1 (T on validation)"},
-	{10.0, false, true, true, MIX_BY_FULL, "the mixture, k 10, Z the user's, q by the model (T and a on validation)"},
-	{10.0, false, true, false, MIX_BY_SAMPLED, "the mixture, k 10, Z the user's (T and a, or the product, on validation's sampled MRR)"},
-	{10.0, false, true, false, MIX_BY_JOINT, "the mixture, k 10, Z the user's (best full MRR with sampled not below the product's)"},
-	{10.0, false, true, false, MIX_BY_JOINT_SE, "the mixture, k 10, Z the user's (best full MRR with sampled within 1 se of the product's)"},
-	{10.0, false, true, false, MIX_BY_EXPECTED, "the mixture, k 10, Z the user's (best full MRR with expected sampled not below the product's)"},
-	{10.0, false, true, false, MIX_BY_EXPECTED_SE, "the mixture, k 10, Z the user's (best full MRR with expected sampled within 1 se of the product's)"},
+	{2.0, false, false, false, MIX_BY_FULL, "the mixture, k 2, Z per context (T and a on validation)", false, false},
+	{2.0, false, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's (T and a on validation)", false, false},
+	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's (T and a on validation)", false, false},
+	{2.0, true, true, false, MIX_BY_FULL, "the mixture, k 2, Z the user's, a 1 (T on validation)", false, false},
+	{10.0, false, true, true, MIX_BY_FULL, "the mixture, k 10, Z the user's, q by the model (T and a on validation)", false, false},
+	{10.0, false, true, false, MIX_BY_SAMPLED, "the mixture, k 10, Z the user's (T and a, or the product, on validation's sampled MRR)", false, false},
+	{10.0, false, true, false, MIX_BY_JOINT, "the mixture, k 10, Z the user's (best full MRR with sampled not below the product's)", false, false},
+	{10.0, false, true, false, MIX_BY_JOINT_SE, "the mixture, k 10, Z the user's (best full MRR with sampled within 1 se of the product's)", false, false},
+	{10.0, false, true, false, MIX_BY_EXPECTED, "the mixture, k 10, Z the user's (best full MRR with expected sampled not below the product's)", false, false},
+	{10.0, false, true, false, MIX_BY_EXPECTED_SE, "the mixture, k 10, Z the user's (best full MRR with expected sampled within 1 se of the product's)", false, false},
+	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's, q 1 / distinct items (T and a on validation)", true, false},
+	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's, only users with r_u > 0 (T and a on validation)", false, true},
+	{10.0, false, true, false, MIX_BY_FULL, "the mixture, k 10, Z the user's, q 1 / distinct items, only users with r_u > 0 (T and a on validation)", true, true},
 };
+
+/*
+ * XD_KIND_MIX="2,10,..." in the environment: run only those mixture rows
+ * (the others are left out of the KIND lines and the tables); all by default
+ */
+static bool
+kind_mix_on(int x)
+{
+	const char *e = getenv("XD_KIND_MIX");
+	char		buf[256];
+
+	if (!e || !*e)
+		return true;
+	snprintf(buf, sizeof(buf), "%s", e);
+	for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+		if (atoi(t) == x)
+			return true;
+	return false;
+}
+
+/* a --by-kind row is printed (a mixture row only if it ran) */
+static bool
+by_kind_row_on(int r)
+{
+	return r < 4 + N_KIND_TOP || kind_mix_on(r - 4 - N_KIND_TOP);
+}
 
 static bool
 fitted_in_this_run(int m)
@@ -1070,6 +1107,8 @@ typedef struct mix
 	double		pi0;
 	double	   *pi;				/* [n_users] (r_u + k pi0) / (n_u + k), unscaled */
 	double	   *n_rows;			/* [n_users] n_u */
+	bool		distinct_q;		/* q_u(i) = 1 / d_u on the user's items */
+	double	   *d_items;		/* [n_users] d_u, the user's distinct training items */
 	int			t;				/* the temperature: an index into mix_T */
 	double		a;
 	/* log Z(u, c) per T, cached per (user, interaction part of c) */
@@ -1098,7 +1137,8 @@ mix_init(mix *x, const xd_dataset *ds, xd_score_fn inner, void *arg, double k, b
 	x->a = 1.0;
 	x->pi = calloc((size_t) ds->n_users + 1, sizeof(double));
 	x->n_rows = calloc((size_t) ds->n_users + 1, sizeof(double));
-	if (!x->pi || !x->n_rows)
+	x->d_items = calloc((size_t) ds->n_users + 1, sizeof(double));
+	if (!x->pi || !x->n_rows || !x->d_items)
 		exit(1);
 	for (int32_t u = 0; u < ds->n_users; u++)
 	{
@@ -1112,6 +1152,7 @@ mix_init(mix *x, const xd_dataset *ds, xd_score_fn inner, void *arg, double k, b
 		}
 		x->pi[u] = r;
 		x->n_rows[u] = n;
+		x->d_items[u] = (double) (ds->user_train_off[u + 1] - ds->user_train_off[u]);
 		r_all += r;
 		n_all += n;
 	}
@@ -1121,6 +1162,23 @@ mix_init(mix *x, const xd_dataset *ds, xd_score_fn inner, void *arg, double k, b
 	CHECK(xd_batch_init(&x->zb, ds->n_items > 0 ? ds->n_items : 1, ds->enc.schema.m));
 	if (!(x->zs = malloc(sizeof(float) * (size_t) (ds->n_items > 0 ? ds->n_items : 1))))
 		exit(1);
+}
+
+/* pi_u = 0 (the product's order) for every user without a repeated training row */
+static void
+mix_repeaters_only(mix *x)
+{
+	const xd_dataset *ds = x->ds;
+
+	for (int32_t u = 0; u < ds->n_users; u++)
+	{
+		bool		r = false;
+
+		for (int64_t j = ds->user_train_off[u]; j < ds->user_train_off[u + 1]; j++)
+			r = r || ds->user_train_count[j] >= 2;
+		if (!r)
+			x->pi[u] = 0.0;
+	}
 }
 
 static void
@@ -1139,6 +1197,7 @@ mix_free(mix *x)
 	mix_reset_cache(x);
 	free(x->pi);
 	free(x->n_rows);
+	free(x->d_items);
 	free(x->zbar);
 	free(x->zs);
 	xd_batch_free(&x->zb);
@@ -1308,6 +1367,8 @@ mix_log_p(const mix *x, int32_t u, int32_t v, float s, int t, double logz, doubl
 		pi = 0.99;
 	if (x->q_model)
 		q = cnt > 0.0 ? cnt * exp((double) s / mix_T[t] - logq) : 0.0;
+	else if (x->distinct_q)
+		q = cnt > 0.0 ? 1.0 / x->d_items[u] : 0.0;
 	else
 		q = x->n_rows[u] > 0.0 ? cnt / x->n_rows[u] : 0.0;
 	return log(pi * q + (1.0 - pi) * exp((double) s / mix_T[t] - logz));
@@ -2823,6 +2884,9 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					for (int x = 0; by_kind && !gate_mode && !v->explicit_fb && x < N_KIND_MIX; x++)
 					{
 						mix			mx;
+
+						if (!kind_mix_on(x))
+							continue;
 						double		vm,
 									nv,
 									vs[2];
@@ -2830,6 +2894,9 @@ run_view(const char *data_dir, const char *view, view_run *v)
 
 						mix_init(&mx, ds[k], of.inner, of.arg, kind_mix_rule[x].k, kind_mix_rule[x].user_z);
 						mx.q_model = kind_mix_rule[x].q_model;
+						mx.distinct_q = kind_mix_rule[x].distinct_q;
+						if (kind_mix_rule[x].repeaters)
+							mix_repeaters_only(&mx);
 						if (mx.user_z)
 							mix_user_z(&mx);
 						nv = mix_choose(&mx, kind_mix_rule[x].fixed_a, kind_mix_rule[x].by, &vm, vs);
@@ -2961,6 +3028,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 			{
 				const cell *c = by_kind_cell(v, r, k, s);
 
+				if (!by_kind_row_on(r))
+					continue;
 				fprintf(stderr, "[%s] %s seed %d: KIND %d repeats %.5f/%d new %.5f/%d; sampled %.5f full MRR %.5f H10 %.5f (%s)\n",
 						v->name, v->domain[k], s, r, c->grp_rr[G_REPEAT], c->grp_n[G_REPEAT],
 						c->grp_rr[G_NEW], c->grp_n[G_NEW], c->metric, c->full_mrr, c->full_h10,
@@ -3849,6 +3918,8 @@ print_by_kind(const view_run *v)
 	for (int k = 1; k < n_dom; k++)
 		for (int r = 0; r < (gate_mode ? 4 : N_BY_KIND_ROWS); r++)
 		{
+			if (!by_kind_row_on(r))
+				continue;
 			double		rr[2] = {0},
 						hit[2] = {0},
 						n[2] = {0},
@@ -3883,7 +3954,7 @@ print_by_kind(const view_run *v)
 				double		mu[3],
 							se[3];
 
-				if (r == 2 || r == 3)
+				if (r == 2 || r == 3 || !by_kind_row_on(r))
 					continue;
 				for (int s = 0; s < n_seeds; s++)
 					for (int t = (k == n_dom ? 1 : k); t <= (k == n_dom ? n_dom - 1 : k); t++)
@@ -3927,7 +3998,7 @@ print_by_kind(const view_run *v)
 						se[3],
 						d[3][MAX_SEEDS] = {{0}};
 
-			if (hi - lo < 2)
+			if (hi - lo < 2 || !by_kind_row_on(r))
 				continue;
 			for (int s = lo; s < hi; s++)
 				for (int t = 1; t < n_dom; t++)
@@ -3947,6 +4018,52 @@ print_by_kind(const view_run *v)
 			printf("| %s | %d-%d | %.4f | %+.4f (%.4f) | %.4f | %+.4f (%.4f) | %.4f | %+.4f (%.4f) |\n",
 				   by_kind_label(r), lo + 1, hi, x[0], mu[0], se[0], x[1], mu[1], se[1], x[2],
 				   mu[2], se[2]);
+		}
+
+	/*
+	 * issue 17's two lines, paired per seed over every seed of the run: the
+	 * sampled MRR against target-only (auto's candidate, M_TO) per target and
+	 * summed (line 1: better on the sum, no target worse beyond 2 s.e.), and
+	 * the full ranking's MRR and HitRate@10 against "own items first, then
+	 * popular in context" (line 2), per target and the mean over targets
+	 */
+	printf("\n| row | target | sampled MRR | vs target-only (se) | %% | full MRR | vs the heuristic (se) | vs the product (se) | full HitRate@10 | vs the heuristic (se) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+	for (int r = 0; r < N_BY_KIND_ROWS; r++)
+		for (int k = 1; k <= n_dom; k++)
+		{
+			/* k == n_dom: the sum (sampled) and the mean (full) over targets */
+			double		x[3] = {0},
+						to = 0.0,
+						mu[4],
+						se[4],
+						d[4][MAX_SEEDS] = {{0}};
+
+			if (r == 2 || !by_kind_row_on(r))
+				continue;
+			for (int s = 0; s < n_seeds; s++)
+				for (int t = (k == n_dom ? 1 : k); t <= (k == n_dom ? n_dom - 1 : k); t++)
+				{
+					const cell *c = by_kind_cell(v, r, t, s),
+							   *o = &v->c[t][M_TO][s],
+							   *h = &v->c[t][M_HEUR2][s],
+							   *p = &v->c[t][M_AUTO_PRODUCT][s];
+					double		w = k == n_dom ? (double) (n_dom - 1) : 1.0;
+
+					x[0] += c->metric / n_seeds;
+					to += o->metric / n_seeds;
+					x[1] += c->full_mrr / (n_seeds * w);
+					x[2] += c->full_h10 / (n_seeds * w);
+					d[0][s] += c->metric - o->metric;
+					d[1][s] += (c->full_mrr - h->full_mrr) / w;
+					d[2][s] += (c->full_mrr - p->full_mrr) / w;
+					d[3][s] += (c->full_h10 - h->full_h10) / w;
+				}
+			for (int j = 0; j < 4; j++)
+				mean_se_of(d[j], 0, n_seeds, &mu[j], &se[j]);
+			printf("| %s | %s | %.4f | %+.4f (%.4f) | %+.1f%% | %.4f | %+.4f (%.4f) | %+.4f (%.4f) | %.4f | %+.4f (%.4f) |\n",
+				   by_kind_label(r), k == n_dom ? "sum / mean over targets" : v->domain[k], x[0],
+				   mu[0], se[0], to > 0.0 ? 100.0 * mu[0] / to : 0.0, x[1], mu[1], se[1], mu[2],
+				   se[2], x[2], mu[3], se[3]);
 		}
 }
 
