@@ -742,11 +742,9 @@ xd_transfer_repeat_decide_each(xd_transfer_result *r, const struct xd_cold *tabl
 			st = xd_repeat_calibrate(fit[i]->model, ds, &to, &fit[i]->repeat);
 	}
 	if (st == XD_OK)
-		st = each ?
-			xd_repeat_pop_each(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
-							   table, ds, &to, true, out, each) :
-			xd_repeat_auto_decide(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
-								  table, ds, &to, out);
+		/* xd_repeat_auto_decide, with the terms where they are asked for */
+		st = xd_repeat_pop_each(r->model, r->blend ? r->blend->model : NULL, r->blend_a,
+								table, ds, &to, true, out, each);
 	/* the table is the caller's: the weight off before it goes */
 	for (int i = 0; i < n_fit; i++)
 		xd_model_set_repeat_pop(fit[i]->model, NULL, 0.0f);
