@@ -98,7 +98,14 @@
  * target; where its repeat share gives the lift, the product's row is its
  * pick with the lift added, calibrated and the popularity weight served
  * (lifted_eval; auto picks on the fits without the lift, where --auto-lift's
- * served row picks on fits that carry their calibrated lifts).
+ * served row picks on fits that carry their calibrated lifts). With
+ * XD_KIND_POP=1 --by-kind adds popularity in context on every item
+ * (run_pop_all, an experiment: not served): the product as served, the
+ * product with the lift always, and target-only as served, each plus w
+ * p(v, c) on every item for the fixed weights of pop_all_w and for the weight
+ * the served rule keeps on validation (pop_all_choose; one POPALL line per
+ * family and fit to stderr); test/bench/pop_all_lines.py reads the lines of
+ * several runs. XD_KIND_MIX=-1 leaves the mixture rows out.
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
