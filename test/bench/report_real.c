@@ -98,7 +98,14 @@
  * target; where its repeat share gives the lift, the product's row is its
  * pick with the lift added, calibrated and the popularity weight served
  * (lifted_eval; auto picks on the fits without the lift, where --auto-lift's
- * served row picks on fits that carry their calibrated lifts).
+ * served row picks on fits that carry their calibrated lifts). With
+ * XD_KIND_POP=1 --by-kind adds popularity in context on every item
+ * (run_pop_all, an experiment: not served): the product as served, the
+ * product with the lift always, and target-only as served, each plus w
+ * p(v, c) on every item for the fixed weights of pop_all_w and for the weight
+ * the served rule keeps on validation (pop_all_choose; one POPALL line per
+ * family and fit to stderr); test/bench/pop_all_lines.py reads the lines of
+ * several runs. XD_KIND_MIX=-1 leaves the mixture rows out.
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -145,7 +152,7 @@
  */
 #define DEFAULT_SEEDS 6
 #define DEFAULT_SEEDS_PRINTED 3
-#define MAX_SEEDS 24
+#define MAX_SEEDS 30
 static int	n_seeds;			/* set by main */
 static int	first_seed;			/* --first-seed f: f - 1, the seeds f..f+n-1 */
 #define MAX_DOMAINS REAL_MAX_DOMAINS
@@ -329,7 +336,24 @@ typedef struct cell
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
 #define N_KIND_MIX 13				/* --by-kind's rows of the repeat/explore mixture */
-#define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX)
+/*
+ * --by-kind with XD_KIND_POP: popularity in context on every item (pop_all):
+ * per family (POP_SERVED the product as served, POP_LIFT the product with
+ * the lift always on, POP_TO target-only as served) one row per fixed weight
+ * of pop_all_w (the first 0: the family itself), then the weight chosen on
+ * validation (pop_all_choose)
+ */
+#define N_POP_W 6
+#define N_POP_FAM 3
+#define N_POP_ROWS (N_POP_W + 1)
+#define N_KIND_POP (N_POP_FAM * N_POP_ROWS)
+enum
+{
+	POP_SERVED = 0,
+	POP_LIFT,
+	POP_TO,
+};
+#define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX + N_KIND_POP)
 
 /*
  * --gate: where the product deploys its large-target blend below the repeat
@@ -386,6 +410,7 @@ typedef struct view_run
 	bool		rule_kept[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	cell		kind_top[MAX_DOMAINS][N_KIND_TOP][MAX_SEEDS];	/* --by-kind */
 	cell		kind_mix[MAX_DOMAINS][N_KIND_MIX][MAX_SEEDS];	/* --by-kind: the mixture */
+	cell		kind_pop[MAX_DOMAINS][N_KIND_POP][MAX_SEEDS];	/* --by-kind: pop_all */
 	gate_rec	gate[MAX_DOMAINS][MAX_SEEDS];	/* --gate */
 	double		wall_seconds;
 } view_run;
@@ -397,7 +422,7 @@ typedef struct view_run
  * the report kept fixed before), so that the seeds vary everything a user's
  * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
  */
-static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
+static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
 
 static uint64_t
 split_of_seed(int s)
@@ -831,10 +856,21 @@ kind_mix_on(int x)
 	return false;
 }
 
-/* a --by-kind row is printed (a mixture row only if it ran) */
+/* XD_KIND_POP=1 in the environment: the pop_all rows run (none by default) */
+static bool
+kind_pop_on(void)
+{
+	const char *e = getenv("XD_KIND_POP");
+
+	return e && atoi(e) > 0;
+}
+
+/* a --by-kind row is printed (a mixture or pop_all row only if it ran) */
 static bool
 by_kind_row_on(int r)
 {
+	if (r >= 4 + N_KIND_TOP + N_KIND_MIX)
+		return kind_pop_on();
 	return r < 4 + N_KIND_TOP || kind_mix_on(r - 4 - N_KIND_TOP);
 }
 
@@ -2208,6 +2244,36 @@ free_view(xd_dataset **ds, int32_t **user_src, int n_dom)
 		}
 }
 
+/* the lift as adapt serves it added to pr's fits (a blend's two) and calibrated */
+static void
+lift_add(const xd_dataset *ds, xd_transfer_result *pr)
+{
+	xd_transfer_opts o;
+	xd_train_opts to;
+	xd_transfer_result *fit[2] = {pr, pr->blend};
+
+	xd_transfer_opts_default(&o);
+	for (int i = 0; i < 2 && fit[i]; i++)
+	{
+		xd_repeat_calibration rc;
+
+		xd_train_opts_default(&to, &fit[i]->model->cfg);
+		to.valid_max = o.valid_max;
+		CHECK(xd_model_add_repeat(fit[i]->model, true));
+		CHECK(xd_repeat_calibrate(fit[i]->model, ds, &to, &rc));
+	}
+}
+
+/* lift_add's term taken off pr's fits again */
+static void
+lift_drop(xd_transfer_result *pr)
+{
+	xd_transfer_result *fit[2] = {pr, pr->blend};
+
+	for (int i = 0; i < 2 && fit[i]; i++)
+		CHECK(xd_model_drop_repeat(fit[i]->model, true));
+}
+
 /*
  * Option repeat "auto" below its share on the product's row, as xdrec.adapt
  * serves it (adapt_run.c): auto's pick (pr: the fit kept, or the blend of
@@ -2234,28 +2300,17 @@ static void
 lifted_eval(const xd_dataset *ds, xd_transfer_result *pr, bool add, xd_repeat_pop_calibration *pc,
 			cell *c)
 {
-	xd_transfer_opts o;
-	xd_train_opts to;
 	xd_cold    *served;
-	xd_transfer_result *fit[2] = {pr, pr->blend};
 	int64_t		tn,
 				tex;
 
-	xd_transfer_opts_default(&o);
-	for (int i = 0; add && i < 2 && fit[i]; i++)
-	{
-		xd_repeat_calibration rc;
-
-		xd_train_opts_default(&to, &fit[i]->model->cfg);
-		to.valid_max = o.valid_max;
-		CHECK(xd_model_add_repeat(fit[i]->model, true));
-		CHECK(xd_repeat_calibrate(fit[i]->model, ds, &to, &rc));
-	}
+	if (add)
+		lift_add(ds, pr);
 	served = served_repeat_pop(pr, ds, pc);
 	eval_test(ds, xd_transfer_score, pr, c, &tn, &tex);
 	served_repeat_pop_off(pr, served);
-	for (int i = 0; add && i < 2 && fit[i]; i++)
-		CHECK(xd_model_drop_repeat(fit[i]->model, true));
+	if (add)
+		lift_drop(pr);
 }
 
 static void product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr,
@@ -2371,6 +2426,275 @@ product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result 
 			what);
 	if (cal.term_kept)
 		*product = lifted;
+}
+
+/*
+ * --by-kind with XD_KIND_POP (an experiment, not served): popularity in
+ * context on EVERY item. A family's scores as served (inner on arg: the
+ * product, the product with the lift always, target-only) plus w p(v, c) for
+ * every item v, p the served popularity table's xd_cold_cell_pop (the table
+ * of xd_repeat_auto_table), where the product adds it only to the user's own
+ * lifted items (xd_repeat_pop_rank). Weight 0 is the family itself.
+ */
+static const float pop_all_w[N_POP_W] = {0.0f, 0.125f, 0.25f, 0.5f, 1.0f, 2.0f};
+
+typedef struct pop_all
+{
+	xd_score_fn inner;
+	void	   *arg;
+	const xd_cold *table;
+	float		w;
+} pop_all;
+
+/* an xd_score_fn; arg = the pop_all */
+static xd_status
+pop_all_score(void *arg, const xd_batch *b, float *scores)
+{
+	pop_all    *p = arg;
+	xd_status	st = p->inner(p->arg, b, scores);
+
+	if (st != XD_OK || p->w == 0.0f)
+		return st;
+	for (int r = 0; r < b->n; r++)
+		scores[r] += p->w * xd_cold_cell_pop(p->table, b->c + (size_t) r * b->m, b->items[r]);
+	return XD_OK;
+}
+
+/* the mean of n paired differences summing to s1, squares to s2: its s.e. */
+static double
+pop_all_se(double s1, double s2, double n)
+{
+	double		mean = s1 / n,
+				var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : 0.0;
+
+	return var > 0.0 ? sqrt(var / n) : 0.0;
+}
+
+/*
+ * The weight chosen on validation by the served rule of
+ * xd_repeat_pop_calibrate (train.h), on every item: the same positives (at
+ * most xd_repeat_cal_positives' cap, spread evenly), each ranked among every
+ * item in its context (the user's own allowed) and among its item in
+ * XD_REPEAT_POP_CONTEXTS other contexts drawn as that function draws them
+ * (seeded by o->seed and the row); kept, the best full-ranking MRR among the
+ * weights of pop_all_w whose expected sampled MRR is not below w = 0's by
+ * more than XD_REPEAT_POP_MARGIN paired standard errors (ties: the
+ * smaller). Returns the index; mrr[], smp[], se[] each weight's numbers.
+ */
+static int
+pop_all_choose(const xd_dataset *ds, pop_all *p, const xd_train_opts *o, double *mrr,
+			   double *smp, double *se, int64_t *n_valid)
+{
+	const int64_t *rows = ds->split_rows[XD_SPLIT_VALID];
+	int64_t		n_rows = ds->n_split[XD_SPLIT_VALID],
+				cap = o->valid_max > 0 && o->valid_max < 1000 ? o->valid_max : 1000,
+				stride;
+	int32_t		n_items = ds->n_items;
+	int			m = ds->enc.schema.m,
+				best = 0;
+	double		item_neg = n_items - 1 < XD_REPEAT_POP_ITEM_NEG ? n_items - 1 : XD_REPEAT_POP_ITEM_NEG,
+				sum[N_POP_W] = {0},
+				smp_sum[N_POP_W] = {0},
+				f1[N_POP_W] = {0},
+				f2[N_POP_W] = {0};
+	float	   *s,
+			   *t,
+			   *c,
+				cs[XD_REPEAT_POP_CONTEXTS + 1],
+				cp[XD_REPEAT_POP_CONTEXTS + 1];
+	xd_batch	b = {0};
+	float		w0 = p->w;
+
+	/* repeat_fit.c's xd_repeat_cal_positives (its score budget: 2e7, at least 100) */
+	if (n_items > 0 && cap * n_items > 20000000)
+		cap = 20000000 / n_items > 100 ? 20000000 / n_items : 100;
+	*n_valid = 0;
+	p->w = 0.0f;
+	s = malloc(sizeof(float) * (size_t) (n_items + 1));
+	t = malloc(sizeof(float) * (size_t) (n_items + 1));
+	c = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1));
+	if (!s || !t || !c)
+		exit(1);
+	CHECK(xd_batch_init(&b, n_items > XD_REPEAT_POP_CONTEXTS ? n_items : XD_REPEAT_POP_CONTEXTS + 1, m));
+	stride = n_rows > cap ? (n_rows + cap - 1) / cap : 1;
+	for (int64_t i = 0; i < n_rows && n_items > 0; i += stride)
+	{
+		int64_t		row = rows[i];
+		int32_t		u = ds->users[row],
+					v = ds->items[row];
+		double		rr_smp0 = 0.0;
+		xd_rng		r;
+
+		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
+			continue;
+		/* every item in the row's context, as xd_repeat_score_all scores them */
+		for (int32_t w = 0; w < n_items; w++)
+		{
+			b.users[w] = u;
+			b.items[w] = w;
+			b.hist[w] = xd_dataset_hist(ds, row, w);
+			xd_dataset_encode(ds, row, w, b.c + (size_t) w * m);
+		}
+		b.n = n_items;
+		CHECK(p->inner(p->arg, &b, s));
+		xd_dataset_encode(ds, row, -1, c);
+		for (int32_t w = 0; w < n_items; w++)
+			t[w] = xd_cold_cell_pop(p->table, c, w);
+		/* the positive's item in its context and the other contexts */
+		xd_rng_seed(&r, o->seed ^ ((uint64_t) row * 0x9e3779b97f4a7c15ULL) ^ 0xc0c7e47ULL);
+		b.n = XD_REPEAT_POP_CONTEXTS + 1;
+		for (int j = 0; j < b.n; j++)
+		{
+			float	   *cj = b.c + (size_t) j * m;
+
+			b.users[j] = u;
+			b.items[j] = v;
+			b.hist[j] = xd_dataset_hist(ds, row, v);
+			if (j == 0)
+				memcpy(cj, c, sizeof(float) * (size_t) m);
+			else
+				xd_eval_context_negative(ds, row, c, &r, cj);
+			cp[j] = xd_cold_cell_pop(p->table, cj, v);
+		}
+		CHECK(p->inner(p->arg, &b, cs));
+		for (int k = 0; k < N_POP_W; k++)
+		{
+			float		wk = pop_all_w[k],
+						pos = s[v] + wk * t[v];
+			int64_t		higher = 0,
+						tied = 0;
+			double		above_items,
+						rr;
+
+			for (int32_t w = 0; w < n_items; w++)
+			{
+				float		x = s[w] + wk * t[w];
+
+				if (w == v)
+					continue;
+				higher += x > pos;
+				tied += x == pos;
+			}
+			above_items = (double) higher + 0.5 * (double) tied;
+			sum[k] += 1.0 / (1.0 + above_items);
+			higher = tied = 0;
+			pos = cs[0] + wk * cp[0];
+			for (int j = 1; j <= XD_REPEAT_POP_CONTEXTS; j++)
+			{
+				float		x = cs[j] + wk * cp[j];
+
+				higher += x > pos;
+				tied += x == pos;
+			}
+			rr = 1.0 / (1.0 + item_neg * above_items / (double) (n_items > 1 ? n_items - 1 : 1) +
+						(double) higher + 0.5 * (double) tied);
+			if (k == 0)
+				rr_smp0 = rr;
+			smp_sum[k] += rr;
+			f1[k] += rr - rr_smp0;
+			f2[k] += (rr - rr_smp0) * (rr - rr_smp0);
+		}
+		(*n_valid)++;
+	}
+	for (int k = 0; k < N_POP_W; k++)
+	{
+		double		n = (double) (*n_valid > 0 ? *n_valid : 1);
+
+		mrr[k] = sum[k] / n;
+		smp[k] = smp_sum[k] / n;
+		se[k] = pop_all_se(f1[k], f2[k], n);
+		if (k > 0 && *n_valid > 0 && p->table && smp[k] - smp[0] >= -XD_REPEAT_POP_MARGIN * se[k] &&
+			mrr[k] > mrr[best])
+			best = k;
+	}
+	p->w = w0;
+	free(s);
+	free(t);
+	free(c);
+	xd_batch_free(&b);
+	return best;
+}
+
+/*
+ * Family fam's rows (v->kind_pop's N_POP_ROWS from fam * N_POP_ROWS): pr as
+ * it is now (the family's state) plus each fixed weight on every item, then
+ * the weight pop_all_choose keeps; base gives the cells' other fields. One
+ * POPALL line per family to stderr.
+ */
+static void
+pop_all_family(view_run *v, const xd_dataset *ds, xd_transfer_result *pr, const xd_cold *table,
+			   const cell *base, int k, int s, int fam)
+{
+	cell	   *row[N_POP_ROWS];
+	pop_all		p = {xd_transfer_score, pr, table, 0.0f};
+	xd_train_opts to;
+	double		mrr[N_POP_W],
+				smp[N_POP_W],
+				se[N_POP_W];
+	int64_t		n,
+				tn,
+				tex;
+	int			best;
+
+	for (int j = 0; j < N_POP_ROWS; j++)
+		row[j] = &v->kind_pop[k][fam * N_POP_ROWS + j][s];
+	for (int j = 0; j < N_POP_W; j++)
+	{
+		*row[j] = *base;
+		p.w = pop_all_w[j];
+		eval_test(ds, pop_all_score, &p, row[j], &tn, &tex);
+	}
+	xd_train_opts_default(&to, &pr->model->cfg);
+	best = pop_all_choose(ds, &p, &to, mrr, smp, se, &n);
+	*row[N_POP_W] = *row[best];
+	fprintf(stderr, "[%s] %s seed %d: POPALL %d chose w %g n %lld; valid full",
+			v->name, v->domain[k], s, fam, pop_all_w[best], (long long) n);
+	for (int j = 0; j < N_POP_W; j++)
+		fprintf(stderr, " %g:%.4f", pop_all_w[j], mrr[j]);
+	fprintf(stderr, "; expected sampled");
+	for (int j = 0; j < N_POP_W; j++)
+		fprintf(stderr, " %g:%.4f(%.4f)", pop_all_w[j], smp[j], se[j]);
+	fprintf(stderr, "\n");
+}
+
+/*
+ * --by-kind with XD_KIND_POP on target k, seed s: pr's fits (as xd_transfer
+ * returned them) served as product_repeat_auto serves them below the share
+ * (the decision; kept, the lift with the served weight on the user's own
+ * items), or lifted from the share up, with pop_all on every item: family
+ * fam's rows; with lift_fam >= 0 also the lift always on (lift_add, the served
+ * weight) into that family's. pr leaves as it came.
+ */
+static void
+run_pop_all(view_run *v, const xd_dataset *ds, xd_transfer_result *pr, const cell *base, int k,
+			int s, int fam, int lift_fam)
+{
+	xd_cold    *table,
+			   *served;
+	xd_repeat_pop_calibration cal,
+				pc;
+	served_repeat_saved saved;
+	bool		below = served_repeat_below(&pr->model->cfg, ds),
+				kept = false;
+
+	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
+	if (below)
+		kept = served_repeat_decide(pr, ds, fit_seed(M_TO, s), &cal, &saved);
+	if (below && !kept)
+		pop_all_family(v, ds, pr, table, base, k, s, fam);
+	if (!kept)
+		lift_add(ds, pr);
+	served = served_repeat_pop(pr, ds, &pc);
+	if (!below || kept)
+		pop_all_family(v, ds, pr, table, base, k, s, fam);
+	if (lift_fam >= 0)
+		pop_all_family(v, ds, pr, table, base, k, s, lift_fam);
+	served_repeat_pop_off(pr, served);
+	if (!kept)
+		lift_drop(pr);
+	else
+		served_repeat_undo(pr, &saved);
+	xd_cold_free(table);
 }
 
 /*
@@ -2992,6 +3316,27 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					fprintf(stderr, "[%s] %s seed %d: the lift from the share, w %g: test sampled %.5f H10 %.5f MRR %.5f\n",
 							v->name, v->domain[k], s, pc.weight, c->metric, c->full_h10, c->full_mrr);
 				}
+			}
+			/*
+			 * --by-kind with XD_KIND_POP: popularity in context on every
+			 * item, on the product's pick (as served, and with the lift
+			 * always) and on target-only as served (auto's candidate)
+			 */
+			if (by_kind && !gate_mode && !quick && !v->explicit_fb && kind_pop_on())
+			{
+				int			ch = v->c[k][M_AUTO_PRODUCT][s].chosen;
+				xd_transfer_result pr = kept[ch == M_ANNEAL_ALT || ch == M_DRR_ALT ? ch : M_TO],
+							to = kept[M_TO];
+
+				if (ch == M_AUTO_PRODUCT)
+				{
+					pr.blend = &kept[M_DRR_ALT];
+					pr.blend_a = XD_BLEND_A;
+				}
+				run_pop_all(v, ds[k], &pr, &v->c[k][M_AUTO_PRODUCT][s], k, s, POP_SERVED, POP_LIFT);
+				to.blend = NULL;
+				to.blend_a = 0.0f;
+				run_pop_all(v, ds[k], &to, &v->c[k][M_TO][s], k, s, POP_TO, -1);
 			}
 			if (ensemble_mode)
 			{
@@ -3889,7 +4234,9 @@ by_kind_cell(const view_run *v, int row, int k, int s)
 	static const int method[4] = {M_AUTO_PRODUCT, M_PRODUCT_OWN_FIRST, M_HEUR1, M_HEUR2};
 
 	return row < 4 ? &v->c[k][method[row]][s] :
-		row < 4 + N_KIND_TOP ? &v->kind_top[k][row - 4][s] : &v->kind_mix[k][row - 4 - N_KIND_TOP][s];
+		row < 4 + N_KIND_TOP ? &v->kind_top[k][row - 4][s] :
+		row < 4 + N_KIND_TOP + N_KIND_MIX ? &v->kind_mix[k][row - 4 - N_KIND_TOP][s] :
+		&v->kind_pop[k][row - 4 - N_KIND_TOP - N_KIND_MIX][s];
 }
 
 static const char *
@@ -3898,8 +4245,23 @@ by_kind_label(int row)
 	static const char *const name[4] = {"the product (as served)",
 	"the product, own items first", "popularity in context", "own items first, then popular"};
 
-	return row < 4 ? name[row] :
-		row < 4 + N_KIND_TOP ? kind_top_rule[row - 4].label : kind_mix_rule[row - 4 - N_KIND_TOP].label;
+	static const char *const fam[N_POP_FAM] = {"the product (as served)",
+	"the product, the lift always", "target-only (as served)"};
+	static char buf[N_KIND_POP][128];
+	int			x = row - 4 - N_KIND_TOP - N_KIND_MIX;
+
+	if (row < 4)
+		return name[row];
+	if (row < 4 + N_KIND_TOP)
+		return kind_top_rule[row - 4].label;
+	if (x < 0)
+		return kind_mix_rule[row - 4 - N_KIND_TOP].label;
+	if (x % N_POP_ROWS < N_POP_W)
+		snprintf(buf[x], sizeof(buf[x]), "%s + %g pop on every item", fam[x / N_POP_ROWS],
+				 pop_all_w[x % N_POP_ROWS]);
+	else
+		snprintf(buf[x], sizeof(buf[x]), "%s + pop on every item, w on validation", fam[x / N_POP_ROWS]);
+	return buf[x];
 }
 
 static void
