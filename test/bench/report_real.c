@@ -152,7 +152,7 @@
  */
 #define DEFAULT_SEEDS 6
 #define DEFAULT_SEEDS_PRINTED 3
-#define MAX_SEEDS 30
+#define MAX_SEEDS 36
 static int	n_seeds;			/* set by main */
 static int	first_seed;			/* --first-seed f: f - 1, the seeds f..f+n-1 */
 #define MAX_DOMAINS REAL_MAX_DOMAINS
@@ -422,7 +422,7 @@ typedef struct view_run
  * the report kept fixed before), so that the seeds vary everything a user's
  * data could; XD_REAL_SPLIT_SEED=n puts every seed on split n
  */
-static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
+static const uint64_t split_seed_of[MAX_SEEDS] = {42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
 
 static uint64_t
 split_of_seed(int s)
