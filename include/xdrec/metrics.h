@@ -159,6 +159,12 @@ typedef struct xd_metric_se
 } xd_metric_se;
 
 /*
+ * The standard error of the mean of n paired differences whose sum is s1 and
+ * sum of squares s2 (sd with n - 1); 0 for n < 2 or no spread.
+ */
+double		xd_paired_se(double s1, double s2, double n);
+
+/*
  * Every ranking metric from each positive's 1/rank (o->each of the sampled
  * and full protocols), with its standard error: HitRate@1, @5, @10 (the
  * sampled protocol's H@k), @20, NDCG@10 and MRR. n = 0 gives zeros.

@@ -2460,16 +2460,6 @@ pop_all_score(void *arg, const xd_batch *b, float *scores)
 	return XD_OK;
 }
 
-/* the mean of n paired differences summing to s1, squares to s2: its s.e. */
-static double
-pop_all_se(double s1, double s2, double n)
-{
-	double		mean = s1 / n,
-				var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : 0.0;
-
-	return var > 0.0 ? sqrt(var / n) : 0.0;
-}
-
 /*
  * The weight chosen on validation by the served rule of
  * xd_repeat_pop_calibrate (train.h), on every item: the same positives (at
@@ -2602,7 +2592,7 @@ pop_all_choose(const xd_dataset *ds, pop_all *p, const xd_train_opts *o, double 
 
 		mrr[k] = sum[k] / n;
 		smp[k] = smp_sum[k] / n;
-		se[k] = pop_all_se(f1[k], f2[k], n);
+		se[k] = xd_paired_se(f1[k], f2[k], n);
 		if (k > 0 && *n_valid > 0 && p->table && smp[k] - smp[0] >= -XD_REPEAT_POP_MARGIN * se[k] &&
 			mrr[k] > mrr[best])
 			best = k;

@@ -775,6 +775,17 @@ XD_TEST(dataset_split_by_order_then_hold_out)
 }
 
 /*
+ * xd_paired_se by hand: differences 1, 2, 3 (sum 6, squares 14): mean 2,
+ * sample variance 1, s.e. sqrt(1/3); one difference or no spread: 0.
+ */
+XD_TEST(metrics_paired_se_by_hand)
+{
+	XD_CHECK_NEAR(xd_paired_se(6.0, 14.0, 3.0), sqrt(1.0 / 3.0), 1e-12);
+	XD_CHECK(xd_paired_se(2.0, 4.0, 1.0) == 0.0);
+	XD_CHECK(xd_paired_se(6.0, 12.0, 3.0) == 0.0);
+}
+
+/*
  * The damped means by hand (baseline.h), damping 1, on the training rows
  * (user, item, rating) (0,0,5) (0,1,3) (1,0,4) (2,1,1); user 3 and item 2
  * only in the later splits. mu = 3.25; item 0: (1.75 + 0.75) / 3 = 5/6,

@@ -847,3 +847,12 @@ xd_rating_summary_of(const double *sq_err, int64_t n, xd_metric_se *rmse, xd_met
 	rmse->value = sqrt(mse.value);
 	rmse->se = rmse->value > 0.0 ? mse.se / (2.0 * rmse->value) : mse.se;
 }
+
+double
+xd_paired_se(double s1, double s2, double n)
+{
+	double		mean = s1 / n,
+				var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : 0.0;
+
+	return var > 0.0 ? sqrt(var / n) : 0.0;
+}

@@ -315,16 +315,6 @@ xd_repeat_apply(xd_model *model, int candidate)
  */
 const float xd_repeat_pop_ladder[XD_REPEAT_POP_WEIGHTS] = {0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 4.0f, 8.0f, XD_REPEAT_POP_MAX};
 
-/* the standard error of a mean of n paired differences summing to s1, squares to s2 */
-static double
-paired_se(double s1, double s2, double n)
-{
-	double		mean = s1 / n,
-				var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : 0.0;
-
-	return var > 0.0 ? sqrt(var / n) : 0.0;
-}
-
 /*
  * Row's positive scored (the term at weight 0) in its own context c, into
  * cs[0], and in XD_REPEAT_POP_CONTEXTS other contexts drawn as the sampled
@@ -551,9 +541,9 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 
 		out->mrr[k] = sum[k] / n;
 		out->ctx_mrr[k] = ctx_sum[k] / n;
-		out->ctx_se[k] = paired_se(e1[k], e2[k], n);
+		out->ctx_se[k] = xd_paired_se(e1[k], e2[k], n);
 		out->sampled_mrr[k] = smp_sum[k] / n;
-		out->sampled_se[k] = paired_se(f1[k], f2[k], n);
+		out->sampled_se[k] = xd_paired_se(f1[k], f2[k], n);
 	}
 	for (int k = 1; k < XD_REPEAT_POP_WEIGHTS && out->n_valid > 0; k++)
 	{
@@ -573,7 +563,7 @@ xd_repeat_pop_rank(xd_model *model, xd_model *second, float a, const xd_cold *ta
 		double		n = (double) out->n_valid;
 
 		out->mrr_off = sum_off / n;
-		out->se_gain = paired_se(d1[best], d2[best], n);
+		out->se_gain = xd_paired_se(d1[best], d2[best], n);
 	}
 	out->served_mrr = out->n_valid > 0 ? out->mrr[best] : 0.0;
 decided:
