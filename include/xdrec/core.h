@@ -332,6 +332,16 @@ struct xd_model
 	 */
 	float		rep_pop_w;
 	const struct xd_cold *rep_pop;
+	/*
+	 * Popularity in context on every item (implicit feedback;
+	 * xd_model_set_pop_all): scoring in inference adds pop_all_w times
+	 * xd_cold_cell_pop(pop_all, c, v) to EVERY item's score, the user's own
+	 * or not (the own-item term above stays on top). 0 / NULL: no term (the
+	 * default, and every version stored before it). Never in a train-mode
+	 * pass: a constant per (item, context) would move the loss's gradients.
+	 */
+	float		pop_all_w;
+	const struct xd_cold *pop_all;
 };
 
 /*
@@ -519,6 +529,20 @@ xd_status	xd_model_set_repeat_pop(xd_model *model, const struct xd_cold *table, 
  * (no weight, or v not an item of the table).
  */
 float		xd_model_repeat_pop(const xd_model *model, const float *c, int32_t v);
+
+/*
+ * Popularity in context on every item (xd_model.pop_all_w; docs/serving.md,
+ * "Popularity in context on every item"): w * xd_cold_cell_pop from table's
+ * prior (borrowed, as above), added to every item's score in inference.
+ * w = 0 or table NULL turns it off. XD_EINVAL for a weight not finite,
+ * negative or above XD_REPEAT_POP_MAX, an explicit-feedback model, or a
+ * table without a prior of the model's items. Unlike the own-item term it
+ * needs no repeat term: target-only and every transfer method get it alike.
+ */
+xd_status	xd_model_set_pop_all(xd_model *model, const struct xd_cold *table, float w);
+
+/* The term for item v in the encoded context c: 0 without it. */
+float		xd_model_pop_all(const xd_model *model, const float *c, int32_t v);
 
 /*
  * The training loss of a batch laid out as batch.h describes (implicit: 3

@@ -60,6 +60,8 @@ int			xd_top_k(const float *scores, const uint8_t *keep, int n, int k,
  *                       per_item: [n_items]
  *   p_c  [n_items]      popularity in context among a user's own lifted
  *                       items (core.h, xd_model_repeat_pop; 0 without it)
+ *   a_c  [n_items]      popularity in context on every item (core.h,
+ *                       xd_model_pop_all; 0 without it)
  */
 typedef struct xd_item_outputs
 {
@@ -71,6 +73,7 @@ typedef struct xd_item_outputs
 	float	   *s_c;
 	float	   *r_c;
 	float	   *p_c;
+	float	   *a_c;
 } xd_item_outputs;
 
 size_t		xd_item_outputs_floats(const xd_model *model, bool per_item);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "mmt/model_int.h"
 #include "unit.h"
 #include "xdrec/cold.h"
 #include "xdrec/generate.h"
@@ -821,6 +822,138 @@ XD_TEST(train_repeat_pop_follows_context_popularity)
 	xd_model_free(model);
 	xd_cold_free(helps);
 	xd_cold_free(hurts);
+	xd_generated_free(g);
+}
+
+/*
+ * Popularity in context on every item (core.h, xd_model_set_pop_all), on a
+ * model without a repeat term: with w set, every item's score in one
+ * validation row's context gains w log(1 + its count there) (the table
+ * xd_repeat_auto_table counts, as serving's cold prior), whether it is the
+ * user's or not, in xd_model_score, xd_model_score_shared_ctx,
+ * xd_score_candidates and the item outputs alike; a train-mode pass is the
+ * same bit for bit with it or without it (it never moves the gradients);
+ * bad weights, an explicit model and a table of other items are refused.
+ */
+XD_TEST(train_pop_all_adds_to_every_item_in_serving_only)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	const xd_dataset *ds;
+	xd_model   *model,
+			   *other;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_cold    *table;
+	xd_config	cfg;
+	const float w = 1.5f;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE((model = repeat_model(ds, false, false, 0, &o, &res)) != NULL);
+	XD_REQUIRE(xd_repeat_auto_table(&model->cfg, ds, &table) == XD_OK && table != NULL);
+	{
+		int			m = ds->enc.schema.m;
+		int32_t		n = ds->n_items;
+		int64_t		row = ds->split_rows[XD_SPLIT_VALID][0];
+		int32_t		u = ds->users[row];
+		xd_batch	b = {0};
+		float	   *sc[2][4],
+				   *buf = malloc(sizeof(float) * xd_item_outputs_floats(model, false)),
+				   *c = malloc(sizeof(float) * (size_t) m);
+		int32_t    *ids = malloc(sizeof(int32_t) * (size_t) n);
+		int			n_moved_new = 0;	/* items not the user's the term moved */
+		xd_item_outputs io;
+
+		XD_REQUIRE(buf && c && ids);
+		for (int pass = 0; pass < 2; pass++)
+			for (int p = 0; p < 4; p++)
+				XD_REQUIRE((sc[pass][p] = malloc(sizeof(float) * (size_t) n)) != NULL);
+		XD_REQUIRE(xd_batch_init(&b, n, m) == XD_OK);
+		b.n = n;
+		for (int32_t v = 0; v < n; v++)
+		{
+			b.users[v] = u;
+			b.items[v] = v;
+			ids[v] = v;
+			xd_dataset_encode(ds, row, v, b.c + (size_t) v * m);
+		}
+		xd_dataset_encode(ds, row, -1, c);
+		xd_item_outputs_bind(&io, model, false, buf);
+		/* each path with the weight, then without it */
+		for (int pass = 0; pass < 2; pass++)
+		{
+			XD_REQUIRE(xd_model_set_pop_all(model, pass ? NULL : table, w) == XD_OK);
+			XD_CHECK(pass ? model->pop_all_w == 0.0f && !model->pop_all
+					 : model->pop_all_w == w && model->pop_all == table);
+			XD_REQUIRE(xd_model_score(model, &b, sc[pass][0]) == XD_OK);
+			XD_REQUIRE(xd_model_score_shared_ctx(model, &b, sc[pass][1]) == XD_OK);
+			XD_REQUIRE(xd_score_candidates(model, u, c, NULL, ids, NULL, n, sc[pass][2]) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_compute(model, c, NULL, &io) == XD_OK);
+			XD_REQUIRE(xd_item_outputs_score(model, &io, &u, 1, sc[pass][3]) == XD_OK);
+		}
+		for (int32_t v = 0; v < n; v++)
+		{
+			float		t = w * xd_cold_cell_pop(table, c, v);
+
+			for (int p = 0; p < 4; p++)
+				XD_CHECK(fabsf(sc[0][p][v] - sc[1][p][v] - t) <= 1e-4f * (1.0f + fabsf(sc[0][p][v])));
+			n_moved_new += t > 0.0f && xd_dataset_hist(ds, row, v) == 0.0f;
+		}
+		/* unlike the own-item term, it reaches items the user never had */
+		XD_CHECK(n_moved_new > 0);
+
+		/* a train-mode pass: the same scores with the term set or not */
+		{
+			float	   *train_sc[2];
+			xd_rng		rng;
+			int			k = n < xd_model_max_rows(model) ? n : xd_model_max_rows(model);
+
+			for (int pass = 0; pass < 2; pass++)
+			{
+				XD_REQUIRE(xd_model_set_pop_all(model, pass ? NULL : table, w) == XD_OK);
+				xd_rng_seed(&rng, 11);
+				XD_REQUIRE(xd_model_forward(model, b.users, b.items, b.c, NULL, k, true, &rng) == XD_OK);
+				XD_REQUIRE((train_sc[pass] = malloc(sizeof(float) * (size_t) k)) != NULL);
+				memcpy(train_sc[pass], model->ws->score, sizeof(float) * (size_t) k);
+			}
+			XD_CHECK(memcmp(train_sc[0], train_sc[1], sizeof(float) * (size_t) k) == 0);
+			free(train_sc[0]);
+			free(train_sc[1]);
+		}
+		xd_batch_free(&b);
+		for (int pass = 0; pass < 2; pass++)
+			for (int p = 0; p < 4; p++)
+				free(sc[pass][p]);
+		free(buf);
+		free(c);
+		free(ids);
+	}
+
+	/* bad weights, explicit feedback, a table of other items */
+	XD_CHECK(xd_model_set_pop_all(model, table, NAN) == XD_EINVAL);
+	XD_CHECK(xd_model_set_pop_all(model, table, -1.0f) == XD_EINVAL);
+	XD_CHECK(xd_model_set_pop_all(model, table, INFINITY) == XD_EINVAL);
+	XD_CHECK(xd_model_set_pop_all(model, table, nextafterf(XD_REPEAT_POP_MAX, INFINITY)) == XD_EINVAL);
+	XD_CHECK(xd_model_set_pop_all(model, table, XD_REPEAT_POP_MAX) == XD_OK);
+	XD_CHECK(xd_model_set_pop_all(model, table, 0.0f) == XD_OK && model->pop_all == NULL);
+	cfg = model->cfg;
+	cfg.feedback = XD_EXPLICIT;
+	XD_REQUIRE(model_of(ds, &cfg, &other) == XD_OK);
+	XD_CHECK(xd_model_set_pop_all(other, table, 1.0f) == XD_EINVAL && other->pop_all_w == 0.0f);
+	xd_model_free(other);
+	cfg.feedback = XD_IMPLICIT;
+	{
+		xd_rng		rng;
+
+		xd_rng_seed(&rng, 3);
+		XD_REQUIRE(xd_model_create(&cfg, ds->n_users, ds->n_items - 1, 0.0f, &rng, &other) == XD_OK);
+	}
+	XD_CHECK(xd_model_set_pop_all(other, table, 1.0f) == XD_EINVAL && other->pop_all_w == 0.0f);
+	xd_model_free(other);
+	xd_cold_free(table);
+	xd_model_free(model);
 	xd_generated_free(g);
 }
 

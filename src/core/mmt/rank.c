@@ -34,6 +34,14 @@ xd_model_repeat_coef(const xd_model *model, int n, float *r)
 		r[i] += dom->b_R->w[0];
 }
 
+/* a prior table of the model's items and encoded context */
+static bool
+pop_table_fits(const xd_model *model, const xd_cold *table)
+{
+	return table->prior_N && table->n_items == model->domain->n_items &&
+		table->m == model->cfg.m;
+}
+
 xd_status
 xd_model_set_repeat_pop(xd_model *model, const xd_cold *table, float w)
 {
@@ -46,8 +54,7 @@ xd_model_set_repeat_pop(xd_model *model, const xd_cold *table, float w)
 		return XD_OK;
 	}
 	/* a lift-only term: training never reads the history, so never the term */
-	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || !table->prior_N ||
-		table->n_items != model->domain->n_items || table->m != model->cfg.m)
+	if (!xd_model_has_repeat(model) || !model->cfg.repeat_lift || !pop_table_fits(model, table))
 		return XD_EINVAL;
 	model->rep_pop_w = w;
 	model->rep_pop = table;
@@ -60,6 +67,32 @@ xd_model_repeat_pop(const xd_model *model, const float *c, int32_t v)
 	if (model->rep_pop_w == 0.0f)
 		return 0.0f;
 	return model->rep_pop_w * xd_cold_cell_pop(model->rep_pop, c, v);
+}
+
+xd_status
+xd_model_set_pop_all(xd_model *model, const xd_cold *table, float w)
+{
+	if (!isfinite(w) || w < 0.0f || w > XD_REPEAT_POP_MAX)
+		return XD_EINVAL;
+	if (w == 0.0f || !table)
+	{
+		model->pop_all_w = 0.0f;
+		model->pop_all = NULL;
+		return XD_OK;
+	}
+	if (model->cfg.feedback != XD_IMPLICIT || !pop_table_fits(model, table))
+		return XD_EINVAL;
+	model->pop_all_w = w;
+	model->pop_all = table;
+	return XD_OK;
+}
+
+float
+xd_model_pop_all(const xd_model *model, const float *c, int32_t v)
+{
+	if (model->pop_all_w == 0.0f)
+		return 0.0f;
+	return model->pop_all_w * xd_cold_cell_pop(model->pop_all, c, v);
 }
 
 /* xd_model_forward's checks and the workspace's rows; false: bad input */
@@ -88,7 +121,7 @@ forward_begin(xd_model *model, const int32_t *users, const int32_t *items,
 
 /* eq. 10-12 / 15 and the repeat term from c* in x[LC] and the towers' h^L */
 static void
-forward_scores(xd_model *model, int n)
+forward_scores(xd_model *model, int n, bool train_mode)
 {
 	xd_workspace *ws = model->ws;
 	xd_shared  *sh = model->shared;
@@ -131,6 +164,9 @@ forward_scores(xd_model *model, int n)
 			if (ws->hist[r] > 0.0f)
 				ws->score[r] += xd_model_repeat_pop(model, ws->c + (size_t) r * m, items[r]);
 	}
+	/* serving only: popularity in context on every item (core.h) */
+	for (int r = 0; r < n && !train_mode && model->pop_all_w != 0.0f; r++)
+		ws->score[r] += xd_model_pop_all(model, ws->c + (size_t) r * m, items[r]);
 }
 
 xd_status
@@ -147,7 +183,7 @@ xd_model_forward(xd_model *model, const int32_t *users, const int32_t *items,
 	/* eq. 6-9, then the scores */
 	if ((st = xd_cluster_forward(model, n, train_mode, rng)) != XD_OK)
 		return st;
-	forward_scores(model, n);
+	forward_scores(model, n, train_mode);
 	return XD_OK;
 }
 
@@ -384,7 +420,7 @@ score_shared_chunk(xd_model *model, const xd_batch *b, int start, int n, shared_
 			memcpy(hu + (size_t) r * d, hu + (size_t) sr->pair[r] * d, hb);
 		}
 	xd_cluster_side_forward(model, false, ws->items, n);
-	forward_scores(model, n);
+	forward_scores(model, n, false);
 	memcpy(scores + start, ws->score, sizeof(float) * (size_t) n);
 	return XD_OK;
 }
@@ -478,6 +514,7 @@ xd_model_score_items(xd_model *model, int32_t user, const float *c,
 				scores[start + r] += rep * hist[start + r];
 			if (hist && hist[start + r] > 0.0f)
 				scores[start + r] += xd_model_repeat_pop(model, c, items[start + r]);
+			scores[start + r] += xd_model_pop_all(model, c, items[start + r]);
 		}
 	}
 	return XD_OK;

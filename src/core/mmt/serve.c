@@ -130,7 +130,7 @@ xd_item_outputs_floats(const xd_model *model, bool per_item)
 	size_t		n = (size_t) model->domain->n_items;
 	size_t		d = (size_t) model->cfg.d;
 
-	return n * d + (per_item ? n * d + 2 * n : d + 2) + n;
+	return n * d + (per_item ? n * d + 2 * n : d + 2) + 2 * n;
 }
 
 void
@@ -148,6 +148,7 @@ xd_item_outputs_bind(xd_item_outputs *io, const xd_model *model, bool per_item,
 	io->s_c = io->g_u + (per_item ? n * d : d);
 	io->r_c = io->s_c + (per_item ? n : 1);
 	io->p_c = io->r_c + (per_item ? n : 1);
+	io->a_c = io->p_c + n;
 }
 
 void
@@ -235,7 +236,10 @@ xd_item_outputs_compute(xd_model *model, const float *c, const xd_feature_encode
 	ws->h_v[LU] = h_last;
 	/* item-scoped features do not pick the context's cell: c's for every item */
 	for (int i = 0; i < n; i++)
+	{
 		io->p_c[i] = xd_model_repeat_pop(model, c, i);
+		io->a_c[i] = xd_model_pop_all(model, c, i);
+	}
 	free(ids);
 	free(ctx);
 	return XD_OK;
@@ -292,6 +296,9 @@ xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 				else if (dom->s_v)	/* cfg.item_bias (core.h) */
 					for (int i = 0; i < n; i++)
 						row[i] += dom->s_v->w[i];
+				/* popularity in context on every item (core.h) */
+				for (int i = 0; i < n && model->pop_all_w != 0.0f; i++)
+					row[i] += io->a_c[i];
 			}
 		}
 		return XD_OK;
@@ -323,6 +330,7 @@ xd_item_outputs_score(xd_model *model, const xd_item_outputs *io,
 					row[i] += dom->s_u->w[users[u]] + dom->s_v->w[i] + dom->s->w[0];
 				else if (dom->s_v)
 					row[i] += dom->s_v->w[i];
+				row[i] += io->a_c[i];
 			}
 		}
 	}
