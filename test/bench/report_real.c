@@ -98,14 +98,20 @@
  * target; where its repeat share gives the lift, the product's row is its
  * pick with the lift added, calibrated and the popularity weight served
  * (lifted_eval; auto picks on the fits without the lift, where --auto-lift's
- * served row picks on fits that carry their calibrated lifts). With
- * XD_KIND_POP=1 --by-kind adds popularity in context on every item
- * (run_pop_all, an experiment: not served): the product as served, the
- * product with the lift always, and target-only as served, each plus w
- * p(v, c) on every item for the fixed weights of pop_all_w and for the weight
- * the served rule keeps on validation (pop_all_choose; one POPALL line per
- * family and fit to stderr); test/bench/pop_all_lines.py reads the lines of
- * several runs. XD_KIND_MIX=-1 leaves the mixture rows out.
+ * served row picks on fits that carry their calibrated lifts).
+ * XD_KIND_MIX=-1 leaves the mixture rows out.
+ *
+ * Popularity in context on every item (implicit): the product and
+ * target-only as served carry it as xdrec.train / xdrec.adapt serve it
+ * (served_pop_all_on, w = 1, set after every choice made on validation) in
+ * every mode that reports the product as served but --auto-lift: rows
+ * M_PRODUCT_POP and M_TO_SERVED_POP, beside the same rows without the term
+ * (M_AUTO_PRODUCT, M_TO_SERVED), and one SERVED line per target and seed to
+ * stderr (test/bench/pool_served.py pools them over runs). Issue 17's line 1
+ * is read as the product against target-only as served, both with the term;
+ * line 2 as the product against "own items first, then popular in context"
+ * on full ranking. --ensemble's, --blend-rule's and --auto-lift's own rows
+ * stay without the term.
  *
  * Each seed is a split too: seed s splits every domain with
  * split_seed_of[s] (42, 1, 2, then 3, 4, ...) and trains the source on that split once, so
@@ -213,6 +219,10 @@ enum
 								 * each (M_RULE_THIRDS_TO2's budget, no transfer) */
 	M_SWITCH,					/* --ensemble: the product, its blend on an implicit
 								 * target replaced by M_TO_ENS_SERVED (the switch) */
+	M_PRODUCT_POP,				/* the product as served: M_AUTO_PRODUCT + popularity in
+								 * context on every item (implicit; served_pop_all_on) */
+	M_TO_SERVED_POP,			/* target-only as served + the same term: line 1's
+								 * honest baseline */
 	M_HEUR1,					/* popularity in context / damped user and item means */
 	M_HEUR2,					/* own items first, then popular in context / item mean in context */
 	N_METHODS
@@ -237,20 +247,22 @@ static const char *const method_label[M_HEUR1] = {
 	"blend: target-only + target-only (search: decay), a on validation (no transfer)",
 	"blend: target-only + target-only (search: decay), a = 0.5 (no transfer)",
 	"auto with the blends: target-only, or it + Anneal or DRR (decay), on validation",
-	"auto as the product deploys it (auto_blend: + DRR at 0.5; implicit: on 1,000+ rows)",
+	"auto as the product deployed it without popularity on every item (auto_blend: + DRR at 0.5; implicit: on 1,000+ rows)",
 	"blend: target-only + DRR (shared users from the source), a = 0.5",
 	"blend: target-only + DRR (shared users, search: decay), a = 0.5 (auto_blend's pair)",
 	"blend: target-only, DRR (search: decay) and DRR (shared users), a third each",
 	"auto as the product deploys it, the user's own items first (a lift at scoring)",
 	"the three-way blend, the user's own items first (a lift at scoring)",
 	"blend: auto's three fits (target-only, Anneal and DRR (search: decay)), a third each",
-	"target-only as served (method target_only: the repeat decision below the share)",
+	"target-only as served without popularity on every item (method target_only: the repeat decision below the share)",
 	"target-only ensemble: two target-only fits (seeds differ), a = 0.5",
 	"target-only ensemble as served (the repeat decision on the pair)",
 	"the product, its blend replaced by auto's three fits a third each",
 	"the product, its blend replaced by target-only, another seed and DRR a third each",
 	"target-only three-seed ensemble: three target-only fits (seeds differ), a third each",
-	"the product with the switch: its blend on an implicit target replaced by the target-only ensemble as served"
+	"the product with the switch: its blend on an implicit target replaced by the target-only ensemble as served",
+	"the product as served: auto as deployed + popularity in context on every item (w = 1, implicit)",
+	"target-only as served + popularity in context on every item (w = 1, implicit)"
 };
 /* the heuristics, by feedback: [implicit?][which] */
 static const char *const heuristic_label[2][2] = {
@@ -336,24 +348,9 @@ typedef struct cell
 
 #define N_KIND_TOP 3				/* --by-kind's rows of the top own items lifted */
 #define N_KIND_MIX 13				/* --by-kind's rows of the repeat/explore mixture */
-/*
- * --by-kind with XD_KIND_POP: popularity in context on every item (pop_all):
- * per family (POP_SERVED the product as served, POP_LIFT the product with
- * the lift always on, POP_TO target-only as served) one row per fixed weight
- * of pop_all_w (the first 0: the family itself), then the weight chosen on
- * validation (pop_all_choose)
- */
-#define N_POP_W 6
-#define N_POP_FAM 3
-#define N_POP_ROWS (N_POP_W + 1)
-#define N_KIND_POP (N_POP_FAM * N_POP_ROWS)
-enum
-{
-	POP_SERVED = 0,
-	POP_LIFT,
-	POP_TO,
-};
-#define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX + N_KIND_POP)
+/* --by-kind's rows after the mixture's: the served rows with popularity on every item */
+#define N_KIND_SERVED 3
+#define N_BY_KIND_ROWS (4 + N_KIND_TOP + N_KIND_MIX + N_KIND_SERVED)
 
 /*
  * --gate: where the product deploys its large-target blend below the repeat
@@ -410,7 +407,6 @@ typedef struct view_run
 	bool		rule_kept[MAX_DOMAINS][N_BLEND_RULES][MAX_SEEDS];
 	cell		kind_top[MAX_DOMAINS][N_KIND_TOP][MAX_SEEDS];	/* --by-kind */
 	cell		kind_mix[MAX_DOMAINS][N_KIND_MIX][MAX_SEEDS];	/* --by-kind: the mixture */
-	cell		kind_pop[MAX_DOMAINS][N_KIND_POP][MAX_SEEDS];	/* --by-kind: pop_all */
 	gate_rec	gate[MAX_DOMAINS][MAX_SEEDS];	/* --gate */
 	double		wall_seconds;
 } view_run;
@@ -856,21 +852,12 @@ kind_mix_on(int x)
 	return false;
 }
 
-/* XD_KIND_POP=1 in the environment: the pop_all rows run (none by default) */
-static bool
-kind_pop_on(void)
-{
-	const char *e = getenv("XD_KIND_POP");
-
-	return e && atoi(e) > 0;
-}
-
-/* a --by-kind row is printed (a mixture or pop_all row only if it ran) */
+/* a --by-kind row is printed (a mixture row only if it ran) */
 static bool
 by_kind_row_on(int r)
 {
 	if (r >= 4 + N_KIND_TOP + N_KIND_MIX)
-		return kind_pop_on();
+		return true;
 	return r < 4 + N_KIND_TOP || kind_mix_on(r - 4 - N_KIND_TOP);
 }
 
@@ -892,7 +879,7 @@ fitted_in_this_run(int m)
 static bool
 ensemble_row(int m)
 {
-	return m == M_TO_SEED2 || m == M_TO_SEED3 || m == M_TO_SERVED || m == M_TO_ENS ||
+	return m == M_TO_SEED2 || m == M_TO_SEED3 || m == M_TO_ENS ||
 		m == M_TO_ENS_SERVED || m == M_RULE_THIRDS_AUTO || m == M_RULE_THIRDS_TO2 ||
 		m == M_TO_ENS3 || m == M_SWITCH;
 }
@@ -2290,15 +2277,36 @@ lift_drop(xd_transfer_result *pr)
  * them.
  */
 /*
+ * pop (not NULL): the test on pr as it is now plus popularity in context on
+ * every item as served (served_pop_all_on, after every choice made on
+ * validation), then taken off again
+ */
+static void
+pop_all_eval(const xd_dataset *ds, xd_transfer_result *pr, cell *pop)
+{
+	xd_cold    *table;
+	int64_t		tn,
+				tex;
+
+	if (!pop)
+		return;
+	table = served_pop_all_on(pr, ds);
+	eval_test(ds, xd_transfer_score, pr, pop, &tn, &tex);
+	served_pop_all_off(pr, table);
+}
+
+/*
  * pr (its fits, a blend's two) lifted as adapt serves the lift: the term
  * added and calibrated on each fit unless already there (add false), then
  * popularity in context among the lifted items at the weight chosen on
  * validation (served_repeat_pop, into pc); c is the test on what that
- * serves. pr leaves without the weight and, where added, without the term.
+ * serves, pop (not NULL) the same with popularity on every item
+ * (pop_all_eval). pr leaves without the weight and, where added, without
+ * the term.
  */
 static void
 lifted_eval(const xd_dataset *ds, xd_transfer_result *pr, bool add, xd_repeat_pop_calibration *pc,
-			cell *c)
+			cell *c, cell *pop)
 {
 	xd_cold    *served;
 	int64_t		tn,
@@ -2308,13 +2316,47 @@ lifted_eval(const xd_dataset *ds, xd_transfer_result *pr, bool add, xd_repeat_po
 		lift_add(ds, pr);
 	served = served_repeat_pop(pr, ds, pc);
 	eval_test(ds, xd_transfer_score, pr, c, &tn, &tex);
+	pop_all_eval(ds, pr, pop);
 	served_repeat_pop_off(pr, served);
 	if (add)
 		lift_drop(pr);
 }
 
 static void product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr,
-								int k, int s, const char *what, cell *product);
+								int k, int s, const char *what, cell *product, cell *pop);
+
+/*
+ * pr (auto's pick with its blend, or target-only alone; its fits without a
+ * term) as xdrec.adapt serves it into c, with popularity in context on every
+ * item into pop: below the share (below) option repeat "auto"'s decision
+ * (product_repeat_auto); from the share up under --by-kind the lift always,
+ * with the weight served (lifted_eval); else (the report's other modes from
+ * the share up) the fits as they came. c and pop keep c's other fields
+ * (time, the method kept).
+ */
+static void
+serve_fit(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k, int s,
+		  bool below, const char *what, cell *c, cell *pop)
+{
+	int			ch = c->chosen;
+	double		secs = c->seconds;
+
+	*pop = *c;
+	if (below)
+		product_repeat_auto(v, ds, pr, k, s, what, c, pop);
+	else if (by_kind)
+	{
+		xd_repeat_pop_calibration pc;
+
+		lifted_eval(ds, pr, true, &pc, c, pop);
+		fprintf(stderr, "[%s] %s seed %d: the lift from the share (%s), w %g: test sampled %.5f H10 %.5f MRR %.5f\n",
+				v->name, v->domain[k], s, what, pc.weight, c->metric, c->full_h10, c->full_mrr);
+	}
+	else
+		pop_all_eval(ds, pr, pop);
+	c->chosen = pop->chosen = ch;
+	c->seconds = pop->seconds = secs;
+}
 
 /*
  * --gate on target k, seed s, where the product deploys its blend (pr, its
@@ -2370,9 +2412,8 @@ run_gate(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result *pr
 	g->se = g->n > 1 ? sqrt(ss / (double) (g->n - 1) / (double) g->n) : 0.0;
 	free(eb);
 	free(et);
-	g->to_served = v->c[k][M_TO][s];
-	product_repeat_auto(v, ds, &to, k, s, "target-only, the gate", &g->to_served);
-	g->to_served.seconds = v->c[k][M_TO][s].seconds;
+	/* target-only as served (without popularity on every item), from the run */
+	g->to_served = v->c[k][M_TO_SERVED][s];
 }
 
 /*
@@ -2404,19 +2445,56 @@ print_gate_line(const view_run *v, int k, int s)
 			to->seconds, p->seconds, g->seconds, keeps[0], keeps[1]);
 }
 
+/*
+ * ... and pop (not NULL): what it serves (the lifted pick where the lift is
+ * kept, else pr's fits as they came) plus popularity in context on every
+ * item, set after the decision (pop_all_eval); its other fields product's
+ */
+/*
+ * One SERVED line per implicit target and seed (after the heuristics; every
+ * mode but --quick and --auto-lift): the test metrics (sampled MRR, full
+ * MRR, full HitRate@10) of target-only as fitted, target-only as served
+ * without and with popularity in context on every item, the product the
+ * same two ways, and "own items first, then popular in context", with the
+ * fits' times; test/bench/pool_served.py pools them over runs
+ */
+static void
+print_served_line(const view_run *v, int k, int s)
+{
+	static const int row[6] = {M_TO, M_TO_SERVED, M_TO_SERVED_POP, M_AUTO_PRODUCT,
+	M_PRODUCT_POP, M_HEUR2};
+	static const char *const name[6] = {"to", "to_served", "to_served_pop", "product",
+	"product_pop", "heur"};
+
+	fprintf(stderr, "[%s] %s seed %d: SERVED split-seed %d;", v->name, v->domain[k], s,
+			first_seed + s + 1);
+	for (int i = 0; i < 6; i++)
+	{
+		const cell *c = &v->c[k][row[i]][s];
+
+		fprintf(stderr, " %s %.6f %.6f %.6f;", name[i], c->metric, c->full_mrr, c->full_h10);
+	}
+	fprintf(stderr, " secs to %.3f product %.3f\n", v->c[k][M_TO][s].seconds,
+			v->c[k][M_AUTO_PRODUCT][s].seconds);
+}
+
 static void
 product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result *pr, int k,
-					int s, const char *what, cell *product)
+					int s, const char *what, cell *product, cell *pop)
 {
 	xd_repeat_pop_calibration cal,
 				pc;
 	served_repeat_saved saved;
 	cell		lifted = *product;
 
+	if (pop)
+		*pop = *product;
 	served_repeat_decide(pr, ds, fit_seed(M_TO, s), &cal, &saved);
-	lifted_eval(ds, pr, !cal.term_kept, &pc, &lifted);
+	lifted_eval(ds, pr, !cal.term_kept, &pc, &lifted, cal.term_kept ? pop : NULL);
 	if (cal.term_kept)
 		served_repeat_undo(pr, &saved);
+	else
+		pop_all_eval(ds, pr, pop);
 	fprintf(stderr, "[%s] %s seed %d: REPEAT_AUTO valid lift %.5f off %.5f se %.5f gain/se %.3f n %lld %s w %g; "
 			"test without: sampled %.5f H10 %.5f MRR %.5f; lifted: %.5f %.5f %.5f (%s)\n",
 			v->name, v->domain[k], s, served_repeat_best(&cal), cal.mrr_off, cal.se_gain,
@@ -2426,265 +2504,6 @@ product_repeat_auto(const view_run *v, const xd_dataset *ds, xd_transfer_result 
 			what);
 	if (cal.term_kept)
 		*product = lifted;
-}
-
-/*
- * --by-kind with XD_KIND_POP (an experiment, not served): popularity in
- * context on EVERY item. A family's scores as served (inner on arg: the
- * product, the product with the lift always, target-only) plus w p(v, c) for
- * every item v, p the served popularity table's xd_cold_cell_pop (the table
- * of xd_repeat_auto_table), where the product adds it only to the user's own
- * lifted items (xd_repeat_pop_rank). Weight 0 is the family itself.
- */
-static const float pop_all_w[N_POP_W] = {0.0f, 0.125f, 0.25f, 0.5f, 1.0f, 2.0f};
-
-typedef struct pop_all
-{
-	xd_score_fn inner;
-	void	   *arg;
-	const xd_cold *table;
-	float		w;
-} pop_all;
-
-/* an xd_score_fn; arg = the pop_all */
-static xd_status
-pop_all_score(void *arg, const xd_batch *b, float *scores)
-{
-	pop_all    *p = arg;
-	xd_status	st = p->inner(p->arg, b, scores);
-
-	if (st != XD_OK || p->w == 0.0f)
-		return st;
-	for (int r = 0; r < b->n; r++)
-		scores[r] += p->w * xd_cold_cell_pop(p->table, b->c + (size_t) r * b->m, b->items[r]);
-	return XD_OK;
-}
-
-/*
- * The weight chosen on validation by the served rule of
- * xd_repeat_pop_calibrate (train.h), on every item: the same positives (at
- * most xd_repeat_cal_positives' cap, spread evenly), each ranked among every
- * item in its context (the user's own allowed) and among its item in
- * XD_REPEAT_POP_CONTEXTS other contexts drawn as that function draws them
- * (seeded by o->seed and the row); kept, the best full-ranking MRR among the
- * weights of pop_all_w whose expected sampled MRR is not below w = 0's by
- * more than XD_REPEAT_POP_MARGIN paired standard errors (ties: the
- * smaller). Returns the index; mrr[], smp[], se[] each weight's numbers.
- */
-static int
-pop_all_choose(const xd_dataset *ds, pop_all *p, const xd_train_opts *o, double *mrr,
-			   double *smp, double *se, int64_t *n_valid)
-{
-	const int64_t *rows = ds->split_rows[XD_SPLIT_VALID];
-	int64_t		n_rows = ds->n_split[XD_SPLIT_VALID],
-				cap = o->valid_max > 0 && o->valid_max < 1000 ? o->valid_max : 1000,
-				stride;
-	int32_t		n_items = ds->n_items;
-	int			m = ds->enc.schema.m,
-				best = 0;
-	double		item_neg = n_items - 1 < XD_REPEAT_POP_ITEM_NEG ? n_items - 1 : XD_REPEAT_POP_ITEM_NEG,
-				sum[N_POP_W] = {0},
-				smp_sum[N_POP_W] = {0},
-				f1[N_POP_W] = {0},
-				f2[N_POP_W] = {0};
-	float	   *s,
-			   *t,
-			   *c,
-				cs[XD_REPEAT_POP_CONTEXTS + 1],
-				cp[XD_REPEAT_POP_CONTEXTS + 1];
-	xd_batch	b = {0};
-	float		w0 = p->w;
-
-	/* repeat_fit.c's xd_repeat_cal_positives (its score budget: 2e7, at least 100) */
-	if (n_items > 0 && cap * n_items > 20000000)
-		cap = 20000000 / n_items > 100 ? 20000000 / n_items : 100;
-	*n_valid = 0;
-	p->w = 0.0f;
-	s = malloc(sizeof(float) * (size_t) (n_items + 1));
-	t = malloc(sizeof(float) * (size_t) (n_items + 1));
-	c = malloc(sizeof(float) * (size_t) (m > 0 ? m : 1));
-	if (!s || !t || !c)
-		exit(1);
-	CHECK(xd_batch_init(&b, n_items > XD_REPEAT_POP_CONTEXTS ? n_items : XD_REPEAT_POP_CONTEXTS + 1, m));
-	stride = n_rows > cap ? (n_rows + cap - 1) / cap : 1;
-	for (int64_t i = 0; i < n_rows && n_items > 0; i += stride)
-	{
-		int64_t		row = rows[i];
-		int32_t		u = ds->users[row],
-					v = ds->items[row];
-		double		rr_smp0 = 0.0;
-		xd_rng		r;
-
-		if (!xd_dataset_user_known(ds, u) || !xd_dataset_item_known(ds, v))
-			continue;
-		/* every item in the row's context, as xd_repeat_score_all scores them */
-		for (int32_t w = 0; w < n_items; w++)
-		{
-			b.users[w] = u;
-			b.items[w] = w;
-			b.hist[w] = xd_dataset_hist(ds, row, w);
-			xd_dataset_encode(ds, row, w, b.c + (size_t) w * m);
-		}
-		b.n = n_items;
-		CHECK(p->inner(p->arg, &b, s));
-		xd_dataset_encode(ds, row, -1, c);
-		for (int32_t w = 0; w < n_items; w++)
-			t[w] = xd_cold_cell_pop(p->table, c, w);
-		/* the positive's item in its context and the other contexts */
-		xd_rng_seed(&r, o->seed ^ ((uint64_t) row * 0x9e3779b97f4a7c15ULL) ^ 0xc0c7e47ULL);
-		b.n = XD_REPEAT_POP_CONTEXTS + 1;
-		for (int j = 0; j < b.n; j++)
-		{
-			float	   *cj = b.c + (size_t) j * m;
-
-			b.users[j] = u;
-			b.items[j] = v;
-			b.hist[j] = xd_dataset_hist(ds, row, v);
-			if (j == 0)
-				memcpy(cj, c, sizeof(float) * (size_t) m);
-			else
-				xd_eval_context_negative(ds, row, c, &r, cj);
-			cp[j] = xd_cold_cell_pop(p->table, cj, v);
-		}
-		CHECK(p->inner(p->arg, &b, cs));
-		for (int k = 0; k < N_POP_W; k++)
-		{
-			float		wk = pop_all_w[k],
-						pos = s[v] + wk * t[v];
-			int64_t		higher = 0,
-						tied = 0;
-			double		above_items,
-						rr;
-
-			for (int32_t w = 0; w < n_items; w++)
-			{
-				float		x = s[w] + wk * t[w];
-
-				if (w == v)
-					continue;
-				higher += x > pos;
-				tied += x == pos;
-			}
-			above_items = (double) higher + 0.5 * (double) tied;
-			sum[k] += 1.0 / (1.0 + above_items);
-			higher = tied = 0;
-			pos = cs[0] + wk * cp[0];
-			for (int j = 1; j <= XD_REPEAT_POP_CONTEXTS; j++)
-			{
-				float		x = cs[j] + wk * cp[j];
-
-				higher += x > pos;
-				tied += x == pos;
-			}
-			rr = 1.0 / (1.0 + item_neg * above_items / (double) (n_items > 1 ? n_items - 1 : 1) +
-						(double) higher + 0.5 * (double) tied);
-			if (k == 0)
-				rr_smp0 = rr;
-			smp_sum[k] += rr;
-			f1[k] += rr - rr_smp0;
-			f2[k] += (rr - rr_smp0) * (rr - rr_smp0);
-		}
-		(*n_valid)++;
-	}
-	for (int k = 0; k < N_POP_W; k++)
-	{
-		double		n = (double) (*n_valid > 0 ? *n_valid : 1);
-
-		mrr[k] = sum[k] / n;
-		smp[k] = smp_sum[k] / n;
-		se[k] = xd_paired_se(f1[k], f2[k], n);
-		if (k > 0 && *n_valid > 0 && p->table && smp[k] - smp[0] >= -XD_REPEAT_POP_MARGIN * se[k] &&
-			mrr[k] > mrr[best])
-			best = k;
-	}
-	p->w = w0;
-	free(s);
-	free(t);
-	free(c);
-	xd_batch_free(&b);
-	return best;
-}
-
-/*
- * Family fam's rows (v->kind_pop's N_POP_ROWS from fam * N_POP_ROWS): pr as
- * it is now (the family's state) plus each fixed weight on every item, then
- * the weight pop_all_choose keeps; base gives the cells' other fields. One
- * POPALL line per family to stderr.
- */
-static void
-pop_all_family(view_run *v, const xd_dataset *ds, xd_transfer_result *pr, const xd_cold *table,
-			   const cell *base, int k, int s, int fam)
-{
-	cell	   *row[N_POP_ROWS];
-	pop_all		p = {xd_transfer_score, pr, table, 0.0f};
-	xd_train_opts to;
-	double		mrr[N_POP_W],
-				smp[N_POP_W],
-				se[N_POP_W];
-	int64_t		n,
-				tn,
-				tex;
-	int			best;
-
-	for (int j = 0; j < N_POP_ROWS; j++)
-		row[j] = &v->kind_pop[k][fam * N_POP_ROWS + j][s];
-	for (int j = 0; j < N_POP_W; j++)
-	{
-		*row[j] = *base;
-		p.w = pop_all_w[j];
-		eval_test(ds, pop_all_score, &p, row[j], &tn, &tex);
-	}
-	xd_train_opts_default(&to, &pr->model->cfg);
-	best = pop_all_choose(ds, &p, &to, mrr, smp, se, &n);
-	*row[N_POP_W] = *row[best];
-	fprintf(stderr, "[%s] %s seed %d: POPALL %d chose w %g n %lld; valid full",
-			v->name, v->domain[k], s, fam, pop_all_w[best], (long long) n);
-	for (int j = 0; j < N_POP_W; j++)
-		fprintf(stderr, " %g:%.4f", pop_all_w[j], mrr[j]);
-	fprintf(stderr, "; expected sampled");
-	for (int j = 0; j < N_POP_W; j++)
-		fprintf(stderr, " %g:%.4f(%.4f)", pop_all_w[j], smp[j], se[j]);
-	fprintf(stderr, "\n");
-}
-
-/*
- * --by-kind with XD_KIND_POP on target k, seed s: pr's fits (as xd_transfer
- * returned them) served as product_repeat_auto serves them below the share
- * (the decision; kept, the lift with the served weight on the user's own
- * items), or lifted from the share up, with pop_all on every item: family
- * fam's rows; with lift_fam >= 0 also the lift always on (lift_add, the served
- * weight) into that family's. pr leaves as it came.
- */
-static void
-run_pop_all(view_run *v, const xd_dataset *ds, xd_transfer_result *pr, const cell *base, int k,
-			int s, int fam, int lift_fam)
-{
-	xd_cold    *table,
-			   *served;
-	xd_repeat_pop_calibration cal,
-				pc;
-	served_repeat_saved saved;
-	bool		below = served_repeat_below(&pr->model->cfg, ds),
-				kept = false;
-
-	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
-	if (below)
-		kept = served_repeat_decide(pr, ds, fit_seed(M_TO, s), &cal, &saved);
-	if (below && !kept)
-		pop_all_family(v, ds, pr, table, base, k, s, fam);
-	if (!kept)
-		lift_add(ds, pr);
-	served = served_repeat_pop(pr, ds, &pc);
-	if (!below || kept)
-		pop_all_family(v, ds, pr, table, base, k, s, fam);
-	if (lift_fam >= 0)
-		pop_all_family(v, ds, pr, table, base, k, s, lift_fam);
-	served_repeat_pop_off(pr, served);
-	if (!kept)
-		lift_drop(pr);
-	else
-		served_repeat_undo(pr, &saved);
-	xd_cold_free(table);
 }
 
 /*
@@ -2705,15 +2524,14 @@ run_ensemble(view_run *v, const xd_dataset *ds, int k, int s, xd_transfer_result
 	fit_blend(ds, &kept[M_TO], &v->c[k][M_TO][s], 1, tr, ct, s, XD_BLEND_A, 0.0,
 			  &v->c[k][M_TO_ENS][s]);
 	v->c[k][M_TO_ENS][s].chosen = M_TO_ENS;
-	v->c[k][M_TO_SERVED][s] = v->c[k][M_TO][s];
 	v->c[k][M_TO_ENS_SERVED][s] = v->c[k][M_TO_ENS][s];
+	/* M_TO_SERVED: the run's (serve_fit) */
 	if (v->explicit_fb || !served_repeat_below(&kept[M_TO].model->cfg, ds))
 		return;
-	product_repeat_auto(v, ds, &kept[M_TO], k, s, "target-only", &v->c[k][M_TO_SERVED][s]);
 	ens.blend = &kept[M_TO_SEED2];
 	ens.blend_a = XD_BLEND_A;
 	product_repeat_auto(v, ds, &ens, k, s, "the target-only ensemble",
-						&v->c[k][M_TO_ENS_SERVED][s]);
+						&v->c[k][M_TO_ENS_SERVED][s], NULL);
 }
 
 /*
@@ -3261,72 +3079,41 @@ run_view(const char *data_dir, const char *view, view_run *v)
 				}
 			}
 			/*
-			 * the product's row as xdrec.adapt serves it: option repeat
-			 * "auto" below the share (implicit) decides the lift on the
-			 * pick (last: it adds the term to the kept fits)
+			 * the product's row and target-only's as xdrec.adapt serves
+			 * them: option repeat "auto" below the share (implicit) decides
+			 * the lift on the pick (last: it adds the term to the kept
+			 * fits), then popularity in context on every item (w = 1) on
+			 * what that serves; the rows without the term beside them
 			 */
 			if (!quick && !v->explicit_fb)
 			{
 				xd_config	rc = kept[M_TO].cfg;
-				cell	   *c = &v->c[k][M_AUTO_PRODUCT][s];
-
-				rc.repeat_auto = true;
-				xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
-				if (!rc.repeat)
-				{
-					int			ch = c->chosen;
-					xd_transfer_result pr = kept[ch == M_ANNEAL_ALT || ch == M_DRR_ALT ? ch : M_TO];
-
-					if (ch == M_AUTO_PRODUCT)
-					{
-						pr.blend = &kept[M_DRR_ALT];
-						pr.blend_a = XD_BLEND_A;
-					}
-					if (gate_mode && ch == M_AUTO_PRODUCT)
-						run_gate(v, ds[k], k, s, &pr, &kept[M_TO]);
-					product_repeat_auto(v, ds[k], &pr, k, s, "the product", c);
-					c->chosen = ch;
-					c->seconds = v->c[k][M_AUTO][s].seconds;
-				}
-				else if (by_kind)
-				{
-					/* --by-kind from the share up: the lift and the weight as served */
-					int			ch = c->chosen;
-					xd_transfer_result pr = kept[ch == M_ANNEAL_ALT || ch == M_DRR_ALT ? ch : M_TO];
-					xd_repeat_pop_calibration pc;
-
-					if (ch == M_AUTO_PRODUCT)
-					{
-						pr.blend = &kept[M_DRR_ALT];
-						pr.blend_a = XD_BLEND_A;
-					}
-					lifted_eval(ds[k], &pr, true, &pc, c);
-					c->chosen = ch;
-					c->seconds = v->c[k][M_AUTO][s].seconds;
-					fprintf(stderr, "[%s] %s seed %d: the lift from the share, w %g: test sampled %.5f H10 %.5f MRR %.5f\n",
-							v->name, v->domain[k], s, pc.weight, c->metric, c->full_h10, c->full_mrr);
-				}
-			}
-			/*
-			 * --by-kind with XD_KIND_POP: popularity in context on every
-			 * item, on the product's pick (as served, and with the lift
-			 * always) and on target-only as served (auto's candidate)
-			 */
-			if (by_kind && !gate_mode && !quick && !v->explicit_fb && kind_pop_on())
-			{
 				int			ch = v->c[k][M_AUTO_PRODUCT][s].chosen;
 				xd_transfer_result pr = kept[ch == M_ANNEAL_ALT || ch == M_DRR_ALT ? ch : M_TO],
 							to = kept[M_TO];
 
+				rc.repeat_auto = true;
+				xd_config_repeat_from_data(&rc, xd_dataset_repeat_share(ds[k]));
 				if (ch == M_AUTO_PRODUCT)
 				{
 					pr.blend = &kept[M_DRR_ALT];
 					pr.blend_a = XD_BLEND_A;
 				}
-				run_pop_all(v, ds[k], &pr, &v->c[k][M_AUTO_PRODUCT][s], k, s, POP_SERVED, POP_LIFT);
 				to.blend = NULL;
 				to.blend_a = 0.0f;
-				run_pop_all(v, ds[k], &to, &v->c[k][M_TO][s], k, s, POP_TO, -1);
+				v->c[k][M_TO_SERVED][s] = v->c[k][M_TO][s];
+				serve_fit(v, ds[k], &to, k, s, !rc.repeat, "target-only", &v->c[k][M_TO_SERVED][s],
+						  &v->c[k][M_TO_SERVED_POP][s]);
+				if (gate_mode && !rc.repeat && ch == M_AUTO_PRODUCT)
+					run_gate(v, ds[k], k, s, &pr, &kept[M_TO]);
+				serve_fit(v, ds[k], &pr, k, s, !rc.repeat, "the product", &v->c[k][M_AUTO_PRODUCT][s],
+						  &v->c[k][M_PRODUCT_POP][s]);
+			}
+			else if (!quick)
+			{
+				/* explicit feedback: no term, served as fitted */
+				v->c[k][M_TO_SERVED][s] = v->c[k][M_TO_SERVED_POP][s] = v->c[k][M_TO][s];
+				v->c[k][M_PRODUCT_POP][s] = v->c[k][M_AUTO_PRODUCT][s];
 			}
 			if (ensemble_mode)
 			{
@@ -3358,6 +3145,8 @@ run_view(const char *data_dir, const char *view, view_run *v)
 					v->c[k][M_DRR][s].seconds);
 			if (gate_mode && !v->explicit_fb)
 				print_gate_line(v, k, s);
+			if (!quick && !v->explicit_fb)
+				print_served_line(v, k, s);
 			/* --by-kind: each row's parts, so that a run cut short can be read */
 			for (int r = 0; by_kind && !v->explicit_fb && r < N_BY_KIND_ROWS; r++)
 			{
@@ -4223,21 +4012,23 @@ by_kind_cell(const view_run *v, int row, int k, int s)
 {
 	static const int method[4] = {M_AUTO_PRODUCT, M_PRODUCT_OWN_FIRST, M_HEUR1, M_HEUR2};
 
+	static const int served[N_KIND_SERVED] = {M_PRODUCT_POP, M_TO_SERVED_POP, M_TO_SERVED};
+
 	return row < 4 ? &v->c[k][method[row]][s] :
 		row < 4 + N_KIND_TOP ? &v->kind_top[k][row - 4][s] :
 		row < 4 + N_KIND_TOP + N_KIND_MIX ? &v->kind_mix[k][row - 4 - N_KIND_TOP][s] :
-		&v->kind_pop[k][row - 4 - N_KIND_TOP - N_KIND_MIX][s];
+		&v->c[k][served[row - 4 - N_KIND_TOP - N_KIND_MIX]][s];
 }
 
 static const char *
 by_kind_label(int row)
 {
-	static const char *const name[4] = {"the product (as served)",
+	static const char *const name[4] = {"the product, without popularity on every item",
 	"the product, own items first", "popularity in context", "own items first, then popular"};
-
-	static const char *const fam[N_POP_FAM] = {"the product (as served)",
-	"the product, the lift always", "target-only (as served)"};
-	static char buf[N_KIND_POP][128];
+	static const char *const served[N_KIND_SERVED] = {
+		"the product as served (+ popularity on every item, w = 1)",
+		"target-only as served (+ popularity on every item, w = 1)",
+	"target-only as served, without popularity on every item"};
 	int			x = row - 4 - N_KIND_TOP - N_KIND_MIX;
 
 	if (row < 4)
@@ -4246,12 +4037,7 @@ by_kind_label(int row)
 		return kind_top_rule[row - 4].label;
 	if (x < 0)
 		return kind_mix_rule[row - 4 - N_KIND_TOP].label;
-	if (x % N_POP_ROWS < N_POP_W)
-		snprintf(buf[x], sizeof(buf[x]), "%s + %g pop on every item", fam[x / N_POP_ROWS],
-				 pop_all_w[x % N_POP_ROWS]);
-	else
-		snprintf(buf[x], sizeof(buf[x]), "%s + pop on every item, w on validation", fam[x / N_POP_ROWS]);
-	return buf[x];
+	return served[x];
 }
 
 static void
