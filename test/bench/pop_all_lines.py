@@ -6,7 +6,12 @@ usage: test/bench/pop_all_lines.py [--choose] first_seed:file.err [first_seed:fi
 Paired per split, s.e. over splits; sampled MRR summed over the markets, full MRR and
 HitRate@10 their mean. --choose: the choice rule (docs/transfer.md): among the product's
 families' rows, the highest full MRR mean whose sampled sum is not below the product as
-served by more than 1 paired s.e."""
+served by more than 1 paired s.e.
+
+Old logs only: report_real's XD_KIND_POP rows were dropped once the term was served (the
+served rows with the term, SERVED lines, read by test/bench/pool_served.py, equal rows 24
+and 38 here). Newer --by-kind logs print KIND rows 20-22 as the product as served with the
+term, target-only as served with it and without; this script does not read those."""
 import re, sys, math, collections
 
 POP0, NW, NROWS = 20, 6, 7          # report_real: 4 + N_KIND_TOP + N_KIND_MIX, N_POP_W, N_POP_ROWS

@@ -3322,6 +3322,77 @@ split_list(const view_run *v)
 	return buf;
 }
 
+static void mean_se_of(const double *x, int lo, int hi, double *mu, double *se);
+
+/*
+ * Over seeds, the paired difference of m and base in field off summed over
+ * the targets (mean: their mean instead): its mean (*mu), standard error
+ * (*se) and base's mean (*b)
+ */
+static void
+paired_over_targets(const view_run *v, int m, int base, size_t off, bool mean, double *mu,
+					double *se, double *b)
+{
+	double		d[MAX_SEEDS];
+
+	*b = 0.0;
+	for (int i = 0; i < n_seeds; i++)
+	{
+		d[i] = 0.0;
+		for (int k = 1; k <= v->n_targets; k++)
+		{
+			double		x = *(const double *) ((const char *) &v->c[k][m][i] + off),
+						y = *(const double *) ((const char *) &v->c[k][base][i] + off);
+
+			d[i] += (x - y) / (mean ? v->n_targets : 1);
+			*b += y / (mean ? v->n_targets : 1) / n_seeds;
+		}
+	}
+	mean_se_of(d, 0, n_seeds, mu, se);
+}
+
+/*
+ * Issue 17's two lines on an implicit view, as the product is served
+ * (popularity in context on every item): line 1 against target-only as
+ * served with the same term (the honest baseline), and against target-only
+ * as served before; line 2 against "own items first, then popular in
+ * context" on full ranking
+ */
+static void
+write_lines(FILE *f, const view_run *v)
+{
+	static const struct
+	{
+		int			base;
+		size_t		off;
+		bool		mean;
+		const char *what;
+	}			line[4] = {
+		{M_TO_SERVED_POP, OFF(metric), false, "**Line 1, sampled MRR summed over the targets, against target-only as served with the same term** (the honest baseline)"},
+		{M_TO_SERVED, OFF(metric), false, "against target-only as served without the term (the baseline before)"},
+		{M_HEUR2, OFF(full_mrr), true, "**line 2, full MRR (mean over the targets) against own items first, then popular in context**"},
+		{M_HEUR2, OFF(full_h10), true, "full HitRate@10 the same"},
+	};
+
+	fprintf(f, "**Issue 17's lines, the product as served** (%s: popularity in context on every item, w = 1), paired over the %d seeds (2 s.e.):",
+			label(v, M_PRODUCT_POP), n_seeds);
+	for (int j = 0; j < 4; j++)
+	{
+		double		mu,
+					se,
+					b;
+		int			better,
+					worse;
+
+		paired_over_targets(v, M_PRODUCT_POP, line[j].base, line[j].off, line[j].mean, &mu, &se, &b);
+		count_beyond_noise(v, M_PRODUCT_POP, line[j].base, line[j].off, &better, &worse);
+		fprintf(f, " %s: %.4f against %.4f, %+.4f (2 s.e. %.4f, %+.1f%%%s), targets better / worse beyond 2 s.e. %d / %d%s",
+				line[j].what, b + mu, b, mu, 2.0 * se, b != 0.0 ? 100.0 * mu / b : 0.0,
+				mu > 2.0 * se && mu != 0.0 ? ", better" : (mu < -2.0 * se && mu != 0.0 ? ", **worse**" : ""),
+				better, worse, j < 3 ? ";" : ".\n\n");
+	}
+}
+
 static void
 write_view(FILE *f, const view_run *v, const char *dir)
 {
@@ -3361,6 +3432,8 @@ write_view(FILE *f, const view_run *v, const char *dir)
 	fprintf(f, " Wall time of the view: %.0f s.\n\n", v->wall_seconds);
 
 	fprintf(f, "### Summed over the %d targets (means over %d seeds)\n\n", v->n_targets, n_seeds);
+	if (!v->explicit_fb)
+		write_lines(f, v);
 	fprintf(f, "| method | sum of %s | vs target-only (+ is better) | targets better / worse beyond 2 se | time / target-only | time / one 0.1.0 fit |%s\n",
 			metric, v->explicit_fb ? "" : " full ranking, repeats allowed: mean HitRate@10 | full: mean MRR | full MRR: targets better / worse than target-only beyond 2 se | full MRR: better / worse than own items first | full HitRate@10: better / worse than own items first |");
 	fprintf(f, "|---|---|---|---|---|---|%s\n", v->explicit_fb ? "" : "---|---|---|---|---|");
@@ -4475,7 +4548,18 @@ main(int argc, char **argv)
 			"rows repeat a (user, item) pair less than a quarter of the time, option repeat "
 			"\"auto\" as xdrec.adapt serves it: the user's own items lifted (with popularity in "
 			"context among them) only where validation beats no term by more than one paired "
-			"standard error, decided on that pick. The rows after it measure what "
+			"standard error, decided on that pick; this row is labelled \"without popularity on "
+			"every item\" on implicit views, where the product as served (\"the product as "
+			"served\" row) adds popularity in context on every item: w = %.0f times log(1 + the "
+			"item's training rows in the row's context) from the cold module's prior table "
+			"(xd_model_set_pop_all, option context_popularity), set after every choice made on "
+			"validation, so auto's pick, the blend and the lift do not move; \"target-only as "
+			"served\" is target-only with option repeat \"auto\"'s decision, without and with the "
+			"same term. Issue 17's line 1 is read as the product as served against target-only "
+			"as served with the term (the paragraph before each view's sums: the honest "
+			"baseline, and the baseline before without the term), line 2 as its full ranking "
+			"against \"own items first, then popular in context\"; the table's \"vs "
+			"target-only\" columns stay against target-only as fitted. The rows after it measure what "
 			"could close the gaps (none is a product default): the a = 0.5 blend of target-only and DRR with "
 			"shared users from the source; \"the three-way blend\", the equal mix of "
 			"target-only, DRR (search: decay) and DRR (shared users), the three fits' time; and, "
@@ -4490,7 +4574,8 @@ main(int argc, char **argv)
 			"on a split, so paired with the method per seed on the seed's split). Total wall "
 			"time %.0f s, one process per view on a shared 2-core machine.\n\n",
 			XD_LR_SEARCH_DEFAULT, XD_AUTO_MARGIN_SE, XD_AUTO_SMALL_ROWS, XD_AUTO_SMALL_ROWS_EXPLICIT,
-			n_seeds, seed_text, XD_AUTO_SMALL_ROWS, XD_AUTO_SMALL_ROWS_EXPLICIT, XD_BLEND_A, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
+			n_seeds, seed_text, XD_AUTO_SMALL_ROWS, XD_AUTO_SMALL_ROWS_EXPLICIT, XD_BLEND_A,
+			(double) SERVED_POP_ALL_W, (double) OWN_FIRST_LIFT, xd_clock_seconds() - t0);
 	for (int i = 0; i < n_views; i++)
 		write_view(f, &runs[i], dir);
 	fclose(f);
