@@ -175,47 +175,21 @@ served_repeat_undo(xd_transfer_result *pr, const served_repeat_saved *saved)
 	}
 }
 
+/* a popularity term's setter (core.h) applied to pr's model and its blend's */
+static void
+served_set_each(xd_transfer_result *pr, xd_status (*set) (xd_model *, const xd_cold *, float),
+				const xd_cold *table, float w)
+{
+	CHECK(set(pr->model, table, w));
+	if (pr->blend)
+		CHECK(set(pr->blend->model, table, w));
+}
+
 /* the weight taken off pr again, and the table freed */
 static void
 served_repeat_pop_off(xd_transfer_result *pr, xd_cold *table)
 {
-	CHECK(xd_model_set_repeat_pop(pr->model, NULL, 0.0f));
-	if (pr->blend)
-		CHECK(xd_model_set_repeat_pop(pr->blend->model, NULL, 0.0f));
-	xd_cold_free(table);
-}
-
-/*
- * Popularity in context on every item as xdrec.train / xdrec.adapt serve it
- * on implicit feedback (option context_popularity, default 1; core.h,
- * xd_model_set_pop_all): w = SERVED_POP_ALL_W times the cell's count in the
- * table xd_repeat_auto_table counts (the cold module's prior), set on what
- * serving scores (a blend's two fits alike) AFTER every choice made on
- * validation (the lift, its own-item weight, the method), so nothing chosen
- * moves. Returns the table (NULL: the prior does not fit, no term), to be
- * passed to served_pop_all_off once pr has been scored.
- */
-#define SERVED_POP_ALL_W 1.0f
-
-static xd_cold *
-served_pop_all_on(xd_transfer_result *pr, const xd_dataset *ds)
-{
-	xd_cold    *table = NULL;
-
-	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
-	CHECK(xd_model_set_pop_all(pr->model, table, SERVED_POP_ALL_W));
-	if (pr->blend)
-		CHECK(xd_model_set_pop_all(pr->blend->model, table, SERVED_POP_ALL_W));
-	return table;
-}
-
-/* the term taken off pr again, and its table freed */
-static void
-served_pop_all_off(xd_transfer_result *pr, xd_cold *table)
-{
-	CHECK(xd_model_set_pop_all(pr->model, NULL, 0.0f));
-	if (pr->blend)
-		CHECK(xd_model_set_pop_all(pr->blend->model, NULL, 0.0f));
+	served_set_each(pr, xd_model_set_repeat_pop, NULL, 0.0f);
 	xd_cold_free(table);
 }
 

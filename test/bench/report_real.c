@@ -2277,6 +2277,37 @@ lift_drop(xd_transfer_result *pr)
  * them.
  */
 /*
+ * Popularity in context on every item as xdrec.train / xdrec.adapt serve it
+ * on implicit feedback (option context_popularity, default 1; core.h,
+ * xd_model_set_pop_all): w = SERVED_POP_ALL_W times the cell's count in the
+ * table xd_repeat_auto_table counts (the cold module's prior), set on what
+ * serving scores (a blend's two fits alike) AFTER every choice made on
+ * validation (the lift, its own-item weight, the method), so nothing chosen
+ * moves. Returns the table (NULL: the prior does not fit, no term), to be
+ * passed to served_pop_all_off once pr has been scored (served_set_each:
+ * repeat_pop.h).
+ */
+#define SERVED_POP_ALL_W 1.0f
+
+static xd_cold *
+served_pop_all_on(xd_transfer_result *pr, const xd_dataset *ds)
+{
+	xd_cold    *table = NULL;
+
+	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
+	served_set_each(pr, xd_model_set_pop_all, table, SERVED_POP_ALL_W);
+	return table;
+}
+
+/* the term taken off pr again, and its table freed */
+static void
+served_pop_all_off(xd_transfer_result *pr, xd_cold *table)
+{
+	served_set_each(pr, xd_model_set_pop_all, NULL, 0.0f);
+	xd_cold_free(table);
+}
+
+/*
  * pop (not NULL): the test on pr as it is now plus popularity in context on
  * every item as served (served_pop_all_on, after every choice made on
  * validation), then taken off again
