@@ -3405,7 +3405,7 @@ write_lines(FILE *f, const view_run *v)
 		{M_HEUR2, OFF(full_h10), true, "full HitRate@10 the same"},
 	};
 
-	fprintf(f, "**Issue 17's lines, the product as served** (%s: popularity in context on every item, w = 1), paired over the %d seeds (2 s.e.):",
+	fprintf(f, "**Issue 17's lines**, %s, paired over the %d seeds (2 s.e.):",
 			label(v, M_PRODUCT_POP), n_seeds);
 	for (int j = 0; j < 4; j++)
 	{
