@@ -103,7 +103,56 @@ SELECT tamper(encoder) FROM saved;
 \c
 SELECT probe(), 1 AS alive;
 
+
+-- Popularity in context on EVERY item (option context_popularity, default
+-- 1; docs/serving.md): serving adds w log(1 + the item's training rows in
+-- the context) to every item's score, the user's own or not, after every
+-- choice made on validation; the version records it as "context_popularity"
+-- and the summary says so. User 1 in context x, every item, with and without
+-- it: item 1 (chosen in x by everyone) gains more than 4 (log(1 + about 190
+-- training rows)), item 2 (never in x) nothing, and items user 1 never had
+-- gain too; rank_many adds the same. (User 1 has 4 items, fewer than
+-- cold_min: the version records the cold path for such users, which reads
+-- the prior through the cold module instead; without "cold_min" user 1 is
+-- ranked warm.)
+SELECT (:'run'::jsonb->'context_popularity'->>'weight')::float8 AS summary_weight,
+       (encoder->>'context_popularity')::float8 AS recorded
+FROM xdrec.version WHERE id = :v;
+SELECT tamper(encoder - 'cold_min') FROM saved;
+\c
+CREATE TABLE p1 AS SELECT item_key, score FROM xdrec.rank('rp', 1, '{"ctx": "x"}', 30);
+SELECT current_setting('xdrec.served_as') AS served_as;
+CREATE TABLE pm AS SELECT item_key, score FROM xdrec.rank_many('rp', ARRAY[1]::bigint[], '{"ctx": "x"}', 30);
+SELECT tamper(encoder - 'cold_min' - 'context_popularity') FROM saved;
+\c
+CREATE TABLE p0 AS SELECT item_key, score FROM xdrec.rank('rp', 1, '{"ctx": "x"}', 30);
+SELECT count(*) AS items, bool_and(p1.score - p0.score >= -1e-4) AS none_lower,
+       bool_or(p1.item_key = 1 AND p1.score - p0.score > 4) AS popular_item_gains,
+       bool_or(p1.item_key = 2 AND abs(p1.score - p0.score) < 1e-4) AS item_never_in_x_does_not,
+       bool_or(p1.item_key NOT IN (1, 2, 4, 20) AND p1.score - p0.score > 0.5) AS other_items_gain,
+       bool_and(abs(pm.score - p1.score) < 1e-4) AS rank_many_same
+FROM p1 JOIN p0 USING (item_key) JOIN pm USING (item_key);
+-- recorded weights that are not one: negative, above 1000, not a number
+SELECT tamper(encoder || '{"context_popularity": -1}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+SELECT tamper(encoder || '{"context_popularity": 1001}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+SELECT tamper(encoder || '{"context_popularity": "lots"}') FROM saved;
+\c
+SELECT probe(), 1 AS alive;
+SELECT tamper(encoder) FROM saved;
+\c
+-- option 0 turns it off: the summary says why, the version records nothing
+SELECT xdrec.alter_model('rp', options => '{"d": 8, "epochs": 3, "seed": 1, "lr_search": 1, "repeat": "lift", "exclude_seen": "never", "context_popularity": 0}') IS NOT NULL AS altered;
+SELECT xdrec.train('rp', 'd0') AS off_run \gset
+SELECT :'off_run'::jsonb->'context_popularity' AS off, encoder ? 'context_popularity' AS recorded
+FROM xdrec.version WHERE id = (:'off_run'::jsonb->>'version')::bigint;
+\i sql/include/try.sql
+SELECT pg_temp.try($$SELECT xdrec.alter_model('rp', options => '{"context_popularity": -1}')$$);
+
 SET client_min_messages = warning;
-DROP TABLE rp, saved, r0;
+DROP TABLE rp, saved, r0, p0, p1, pm;
 DROP FUNCTION tamper(jsonb), probe();
 DROP EXTENSION xdrec CASCADE;

@@ -342,6 +342,16 @@ xd_status	xd_blend_score(xd_model *first, xd_model *second, float a,
  */
 xd_status	xd_fit_score(xd_model *first, xd_model *second, float a,
 						 const xd_batch *b, float *scores);
+
+/* ... as an xd_score_fn: arg = an xd_fit_pair */
+typedef struct xd_fit_pair
+{
+	xd_model   *first;
+	xd_model   *second;			/* NULL: first alone */
+	float		a;
+} xd_fit_pair;
+
+xd_status	xd_fit_pair_score(void *arg, const xd_batch *b, float *scores);
 xd_status	xd_blend_score_items(xd_model *first, xd_model *second, float a,
 								 int32_t user, const float *c, const int32_t *items,
 								 const float *hist, int n, float *scores, float *tmp);

@@ -207,21 +207,6 @@ typedef struct cell
 	float		a;				/* shrink: the weight kept; pick: 1 = DM */
 } cell;
 
-typedef struct pair_arg
-{
-	xd_model   *first;
-	xd_model   *second;
-	float		a;
-} pair_arg;
-
-static xd_status
-pair_score(void *arg, const xd_batch *b, float *scores)
-{
-	pair_arg   *p = arg;
-
-	return xd_fit_score(p->first, p->second, p->a, b, scores);
-}
-
 static double
 test_rmse(xd_score_fn fn, void *arg, const xd_dataset *ds)
 {
@@ -297,12 +282,12 @@ static double *
 valid_terms(xd_model *first, xd_model *second, float a, const xd_dataset *ds, int64_t *n)
 {
 	xd_train_opts o;
-	pair_arg	p = {first, second, a};
+	xd_fit_pair p = {first, second, a};
 	double		metric,
 			   *each = NULL;
 
 	xd_train_opts_default(&o, &first->cfg);
-	CHECK(xd_train_validate_score(pair_score, &p, XD_EXPLICIT, ds, &o, &metric, n, &each));
+	CHECK(xd_train_validate_score(xd_fit_pair_score, &p, XD_EXPLICIT, ds, &o, &metric, n, &each));
 	return each;
 }
 
@@ -373,12 +358,12 @@ run_split(const xd_dataset *ds, int s, cell *c)
 		}
 		{
 			int			r = f ? R_SHRINK_TOD : R_SHRINK_TO;
-			pair_arg	p = {fits[f], dm, best_a};
+			xd_fit_pair p = {fits[f], dm, best_a};
 
 			c[r] = c[base];
 			c[r].a = best_a;
 			c[r].valid = sqrt(-best);
-			c[r].test = test_rmse(pair_score, &p, ds);
+			c[r].test = test_rmse(xd_fit_pair_score, &p, ds);
 		}
 		free(e);
 	}
@@ -488,9 +473,9 @@ run_auto_split(const real_view *rv, int s, target_cells *t)
 static void
 served(xd_model *first, xd_model *second, float a, const xd_dataset *ds, cell *c)
 {
-	pair_arg	p = {first, second, a};
+	xd_fit_pair p = {first, second, a};
 
-	c->test = test_rmse(pair_score, &p, ds);
+	c->test = test_rmse(xd_fit_pair_score, &p, ds);
 	c->a = second ? a : 0.0f;
 }
 

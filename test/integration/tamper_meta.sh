@@ -173,6 +173,9 @@ C:adapt|fewshot: a bias slot on implicit feedback|INSERT INTO xdrec.weight SELEC
 C:adapt|fewshot: NaN in the stop LSTM|@W@ pg_temp.blob_set(data, 0, 'NaN') WHERE version_id = @V@ AND tensor = 'fs.stop.Wx'
 C:adapt|fewshot: +Inf in an initialisation|@W@ pg_temp.blob_set(data, 1, 'Infinity') WHERE version_id = @V@ AND tensor = 'fs.init.res.V.R'
 C:adapt|fewshot: -Inf in a LayerNorm gain|@W@ pg_temp.blob_set(data, 0, '-Infinity') WHERE version_id = @V@ AND tensor = 'fs.upd.emb.item.ln_g'
+C|popularity on every item: the weight negative|@E@ encoder || '{"context_popularity": -1}' WHERE id = @V@
+C|popularity on every item: the weight a string|@E@ encoder || '{"context_popularity": "1"}' WHERE id = @V@
+C|popularity on every item: the weight without the prior it reads|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor LIKE 'cold.prior.%'; @E@ encoder || '{"context_popularity": 1}' WHERE id = @V@
 C:coldeval|holdout: the share a string|@E@ jsonb_set(encoder, '{cold_holdout}', '"a fifth"') WHERE id = @V@
 C:coldeval|holdout: the share 0.9|@E@ jsonb_set(encoder, '{cold_holdout}', '0.9') WHERE id = @V@
 C:coldeval|holdout: the seed a string|@E@ jsonb_set(encoder, '{cold_holdout_seed}', '"x42"') WHERE id = @V@
@@ -205,7 +208,7 @@ CONTROLS=$(cat <<'CASES'
 C|control: a later release's cold tensor|INSERT INTO xdrec.weight SELECT model_id, version_id, 'cold.later', 0, data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'cold.prior.k'
 C|control: a later release's few-shot tensor|INSERT INTO xdrec.weight SELECT model_id, version_id, 'fs.later.Wx', 0, data FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'fs.stop.Wx'
 C|control: trained without the perceptron|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor = 'biao.phi'
-C|control: the module stored before its context prior (nor the floor)|DELETE FROM xdrec.weight WHERE version_id = @V@ AND (tensor LIKE 'cold.prior.%' OR tensor = 'cold.rep.floor')
+C|control: the module stored before its context prior (nor the floor, nor popularity on every item)|DELETE FROM xdrec.weight WHERE version_id = @V@ AND (tensor LIKE 'cold.prior.%' OR tensor = 'cold.rep.floor'); @E@ encoder - 'context_popularity' WHERE id = @V@
 C|control: the module without its FiLM heads|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor LIKE 'cold.film.%'
 C|control: the module stored before its co-occurrence prior|DELETE FROM xdrec.weight WHERE version_id = @V@ AND tensor LIKE 'cold.cooc.%'
 C|control: the co-occurrence lambda rewritten|@W@ pg_temp.blob_set(data, 0, 0.5) WHERE version_id = @V@ AND tensor = 'cold.cooc.lambda'

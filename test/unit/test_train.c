@@ -958,6 +958,53 @@ XD_TEST(train_pop_all_adds_to_every_item_in_serving_only)
 }
 
 /*
+ * The validation guard of popularity in context on every item (train.h,
+ * xd_pop_all_choose): a table that agrees with the validation positives
+ * (counted from them) raises the validation MRR and is kept at w; one that
+ * turns against them lowers it beyond one standard error of the paired
+ * difference and is dropped (the model left without the term); weight 0,
+ * no table or an explicit model rank nothing.
+ */
+XD_TEST(train_pop_all_kept_only_where_validation_agrees)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	const xd_dataset *ds;
+	xd_model   *model;
+	xd_train_opts o;
+	xd_train_result res;
+	xd_pop_all_choice ch;
+	xd_cold    *helps,
+			   *hurts;
+
+	tiny_world(&gc, 6, 0);
+	XD_REQUIRE(xd_generate(&gc, &g) == XD_OK);
+	ds = g->domains[0].ds;
+	XD_REQUIRE((model = repeat_model(ds, false, false, 0, &o, &res)) != NULL);
+	XD_REQUIRE((helps = pop_table(model, ds, XD_SPLIT_VALID, 1)) != NULL);
+	XD_REQUIRE((hurts = pop_table(model, ds, XD_SPLIT_VALID, -1)) != NULL);
+
+	XD_REQUIRE(xd_pop_all_choose(model, NULL, 0.0f, helps, ds, &o, 1.0f, &ch) == XD_OK);
+	XD_CHECK(ch.n > 0 && ch.weight == 1.0f && ch.valid_on > ch.valid_off);
+	XD_CHECK(model->pop_all_w == 1.0f && model->pop_all == helps);
+
+	XD_REQUIRE(xd_pop_all_choose(model, NULL, 0.0f, hurts, ds, &o, 1.0f, &ch) == XD_OK);
+	XD_CHECK(ch.n > 0 && ch.weight == 0.0f && ch.valid_on < ch.valid_off - ch.se && ch.se > 0.0);
+	XD_CHECK(model->pop_all_w == 0.0f && model->pop_all == NULL);
+
+	/* nothing to guard: no weight, no table */
+	XD_REQUIRE(xd_pop_all_choose(model, NULL, 0.0f, helps, ds, &o, 0.0f, &ch) == XD_OK);
+	XD_CHECK(ch.n == 0 && ch.weight == 0.0f && model->pop_all_w == 0.0f);
+	XD_REQUIRE(xd_pop_all_choose(model, NULL, 0.0f, NULL, ds, &o, 1.0f, &ch) == XD_OK);
+	XD_CHECK(ch.n == 0 && ch.weight == 0.0f && model->pop_all_w == 0.0f);
+
+	xd_cold_free(helps);
+	xd_cold_free(hurts);
+	xd_model_free(model);
+	xd_generated_free(g);
+}
+
+/*
  * The weight also sees the context ranking (train.h, xd_repeat_pop_calibrate):
  * a table whose counts are (1000 + the item's validation rows) times
  * (1000 - its validation rows in the cell) orders the user's own items by

@@ -658,3 +658,65 @@ xd_repeat_auto_table(const xd_config *cfg, const xd_dataset *ds, xd_cold **out)
 	}
 	return st;
 }
+
+/* the term at w on the pair's fits (0: off) */
+static xd_status
+pop_all_set(xd_fit_pair *p, const xd_cold *table, float w)
+{
+	xd_status	st = xd_model_set_pop_all(p->first, table, w);
+
+	if (st == XD_OK && p->second)
+		st = xd_model_set_pop_all(p->second, table, w);
+	return st;
+}
+
+xd_status
+xd_pop_all_choose(xd_model *model, xd_model *second, float a, const xd_cold *table,
+				  const xd_dataset *ds, const xd_train_opts *o, float w, xd_pop_all_choice *out)
+{
+	xd_fit_pair p = {model, second, a};
+	double	   *on = NULL,
+			   *off = NULL,
+				s1 = 0.0,
+				s2 = 0.0;
+	int64_t		n_on = 0,
+				n_off = 0;
+	xd_status	st;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = pop_all_set(&p, NULL, 0.0f)) != XD_OK)
+		return st;
+	if (!(w > 0.0f) || !table || !table->prior_N || model->cfg.feedback != XD_IMPLICIT ||
+		ds->n_split[XD_SPLIT_VALID] == 0)
+		return XD_OK;
+	if ((st = xd_train_validate_score(xd_fit_pair_score, &p, XD_IMPLICIT, ds, o, &out->valid_off,
+									  &n_off, &off)) != XD_OK ||
+		(st = pop_all_set(&p, table, w)) != XD_OK ||
+		(st = xd_train_validate_score(xd_fit_pair_score, &p, XD_IMPLICIT, ds, o, &out->valid_on,
+									  &n_on, &on)) != XD_OK)
+		goto done;
+	if (n_on != n_off)
+	{
+		st = XD_EINVAL;			/* the same seeded positives, or a bug */
+		goto done;
+	}
+	for (int64_t i = 0; i < n_on; i++)
+	{
+		s1 += on[i] - off[i];
+		s2 += (on[i] - off[i]) * (on[i] - off[i]);
+	}
+	out->n = n_on;
+	out->se = xd_paired_se(s1, s2, (double) n_on);
+	out->weight = n_on > 0 && out->valid_on - out->valid_off >= -XD_POP_ALL_MARGIN * out->se ? w : 0.0f;
+done:
+	if (st != XD_OK || out->weight == 0.0f)
+	{
+		xd_status	off_st = pop_all_set(&p, NULL, 0.0f);
+
+		out->weight = 0.0f;
+		st = st != XD_OK ? st : off_st;
+	}
+	free(on);
+	free(off);
+	return st;
+}

@@ -61,12 +61,17 @@ xd_model_set_repeat_pop(xd_model *model, const xd_cold *table, float w)
 	return XD_OK;
 }
 
+/* w times the item's popularity in context c from table (0 without a weight) */
+static inline float
+pop_term(float w, const xd_cold *table, const float *c, int32_t v)
+{
+	return w == 0.0f ? 0.0f : w * xd_cold_cell_pop(table, c, v);
+}
+
 float
 xd_model_repeat_pop(const xd_model *model, const float *c, int32_t v)
 {
-	if (model->rep_pop_w == 0.0f)
-		return 0.0f;
-	return model->rep_pop_w * xd_cold_cell_pop(model->rep_pop, c, v);
+	return pop_term(model->rep_pop_w, model->rep_pop, c, v);
 }
 
 xd_status
@@ -90,9 +95,7 @@ xd_model_set_pop_all(xd_model *model, const xd_cold *table, float w)
 float
 xd_model_pop_all(const xd_model *model, const float *c, int32_t v)
 {
-	if (model->pop_all_w == 0.0f)
-		return 0.0f;
-	return model->pop_all_w * xd_cold_cell_pop(model->pop_all, c, v);
+	return pop_term(model->pop_all_w, model->pop_all, c, v);
 }
 
 /* xd_model_forward's checks and the workspace's rows; false: bad input */

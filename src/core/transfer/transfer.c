@@ -865,6 +865,14 @@ xd_blend_score(xd_model *first, xd_model *second, float a, const xd_batch *b,
 }
 
 xd_status
+xd_fit_pair_score(void *arg, const xd_batch *b, float *scores)
+{
+	xd_fit_pair *p = arg;
+
+	return xd_fit_score(p->first, p->second, p->a, b, scores);
+}
+
+xd_status
 xd_fit_score(xd_model *first, xd_model *second, float a, const xd_batch *b, float *scores)
 {
 	float	   *tmp;

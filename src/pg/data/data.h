@@ -128,6 +128,9 @@ typedef struct XdModelDef
 	float		cold_holdout;	/* option "cold_holdout": the share of each domain's
 								 * users left out of training (protocol 'cold') */
 	char	   *exclude_seen;	/* option "exclude_seen": "auto", "always", "never" */
+	float		context_popularity; /* option "context_popularity": the weight of
+									 * popularity in context on every item
+									 * when an implicit fit is served: 1 */
 	int			n_features;
 	XdFeatureDef *features;
 } XdModelDef;

@@ -83,6 +83,8 @@ static const XdOption options[] = {
 	{"exclude_seen", XDPG_OPT_CHOICE, XDPG_FIELD_STRING, FIELD(exclude_seen), .choices = seen_choices,
 	.deflt = "\"auto\"", .recorded = true,
 	.help = "rank's default for exclude_seen; auto: leave seen items out unless a quarter of the training rows repeat"},
+	{"context_popularity", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(context_popularity), .lo = 0, .hi = XD_REPEAT_POP_MAX,
+	.deflt = "1", .help = "the weight of an item's popularity in the request's context (log(1 + its training rows there)) added to every item's score when an implicit fit is served; 0: off"},
 	{"vocab_cap", XDPG_OPT_INT, XDPG_FIELD_INT, FIELD(vocab_cap), .min = 1, .max = 1000000,
 	.deflt = "100", .help = "values a categorical feature keeps (the most frequent)"},
 	{"lambda_kl", XDPG_OPT_NUMBER, XDPG_FIELD_FLOAT, FIELD(lambda_kl), .lo = 0, .hi = 1000,

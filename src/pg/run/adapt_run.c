@@ -474,10 +474,11 @@ xdpg_adapt_fit(XdAdaptRun *run, const xd_hooks *hooks)
 	 * DRR's residual (and the few-shot adaptation's), or the target's own
 	 * (target-only, Anneal: res->shared), where a fresh start is a candidate
 	 */
-	run->cold = xdpg_cold_fit_target(run->md, res->model, run->guard->ds, run->src->cold,
+	run->cold = xdpg_cold_fit_target(run->md, res->model, res->blend ? res->blend->model : NULL,
+									 res->blend_a, run->guard->ds, run->src->cold,
 									 res->shared != NULL,
 									 run->popular ? "the domain is served by popularity: no model to modulate" : NULL,
-									 &run->curve.after, run->cxt);
+									 !run->popular && !run->fewshot, &run->curve.after, run->cxt);
 	/*
 	 * option cold_min compared target-only's warm path, while a blend scores
 	 * a warm user with both fits: its users keep the warm path
@@ -528,7 +529,7 @@ write_blend_second(XdAdaptRun *run, xd_transfer_result *second, const xd_dataset
 	return xdpg_write_version(run->md, run->domain, second->model, ds, &run->users, &run->items,
 							  vm.data,
 							  xdpg_fit_encoder_json(run->md, &second->cfg, run->md->cfg.seed, ds,
-													run->domain, 0, run->repeat_auto, 0.0f),
+													run->domain, 0, run->repeat_auto, 0.0f, 0.0f),
 							  &info);
 }
 
@@ -640,7 +641,7 @@ xdpg_adapt_store(XdAdaptRun *run)
 	info.cold = run->cold->cold;
 	encoder_json = xdpg_fit_encoder_json(md, &res->cfg, md->cfg.seed, ds, run->domain,
 										 xdpg_cold_fit_min_rows(run->cold), run->repeat_auto,
-										 run->rpop.weight);
+										 run->rpop.weight, run->cold->pop_all.weight);
 	if (res->blend)
 		encoder_json = blend_encoder_json(encoder_json, second_id, res->blend_a);
 	version_id = xdpg_write_version(md, run->domain, res->model, ds, &run->users, &run->items,
@@ -700,6 +701,8 @@ xdpg_adapt_store(XdAdaptRun *run)
 	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &res->cfg, ds, &run->decision);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &res->cfg, &run->rpop);
+	if (!run->popular && !run->fewshot)
+		xdpg_fit_summary_context_popularity(&summary, &run->cold->pop_all, run->cold->pop_all_why);
 	xdpg_cold_fit_json(&summary, run->cold);
 	if (run->method == XD_TRANSFER_AUTO && !run->fewshot && !run->popular)
 	{

@@ -111,6 +111,22 @@ cold_fit_cooc(const XdModelDef *md, xd_model *model, const xd_dataset *ds, const
 					  "counting the cold-start module's co-occurrence prior");
 }
 
+/*
+ * Popularity in context on every item (fit_common.c,
+ * xdpg_fit_context_popularity) from the module's prior, as soon as the
+ * module is trained, on model (and second, a blend's other fit at a):
+ * the warm path cold_min compares next, and the own-item weight chosen
+ * after the module (xdpg_fit_repeat_pop), see the scores served. Without
+ * a module, only why none.
+ */
+static void
+cold_fit_pop_all(const XdModelDef *md, xd_model *model, xd_model *second, float a,
+				 const xd_dataset *ds, const xd_hooks *hooks, XdColdFit *f)
+{
+	f->pop_all_why = xdpg_fit_context_popularity(md, model, second, a, f->cold, ds, hooks,
+												 &f->pop_all);
+}
+
 /* The training rows below which the version serves a trained user cold (0: never). */
 int
 xdpg_cold_fit_min_rows(const XdColdFit *f)
@@ -133,49 +149,31 @@ xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 	xd_cold_opts o;
 	xd_status	st;
 
-	if (!md->cold)
-		return f;
-	xd_cold_opts_default(&o);
-	cold_fit_opts(md, model, hooks, &o);
-	st = xd_cold_train(model, ds, NULL, &o, &f->cold, &f->rep);
-	if (st == XD_ENODATA)
-		return f;				/* no user with two rows: reported, not an error */
-	xdpg_check_status(st, "meta-training the cold-start module");
-	cold_fit_cooc(md, model, ds, hooks, f);
-	cold_fit_min(md, model, ds, hooks, f);
+	if (md->cold)
+	{
+		xd_cold_opts_default(&o);
+		cold_fit_opts(md, model, hooks, &o);
+		st = xd_cold_train(model, ds, NULL, &o, &f->cold, &f->rep);
+		/* no user with two rows: reported, not an error */
+		if (st != XD_ENODATA)
+			xdpg_check_status(st, "meta-training the cold-start module");
+	}
+	if (f->cold)
+		cold_fit_cooc(md, model, ds, hooks, f);
+	cold_fit_pop_all(md, model, NULL, 0.0f, ds, hooks, f);
+	if (f->cold)
+		cold_fit_min(md, model, ds, hooks, f);
 	return f;
 }
 
-/*
- * An adapted target's module (xd_cold_train_target) for its fitted model on
- * ds (the target's data), from source, the source version's module, in
- * adapt's fit phase; own_towers: the model's towers are not the source's
- * (target-only, Anneal). without (may be NULL): why the target has no
- * module though the option is on (a domain served by popularity); a source
- * without a module gives none either. Lives in cxt as xdpg_cold_fit's.
- */
-XdColdFit *
-xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
-					 xd_cold *source, bool own_towers, const char *without,
-					 const xd_hooks *hooks, MemoryContext cxt)
+/* An adapted target's module (below), meta-trained from the source's. */
+static void
+cold_fit_target_module(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
+					   xd_cold *source, bool own_towers, const xd_hooks *hooks, XdColdFit *f)
 {
-	XdColdFit  *f = cold_fit_new(md, cxt);
 	xd_cold_opts o;
 	xd_status	st;
 
-	f->target = true;
-	if (!md->cold)
-		return f;
-	if (without)
-	{
-		f->reason = without;
-		return f;
-	}
-	if (!source)
-	{
-		f->reason = "the source version has no cold-start module (trained with option cold off, or before 0.2.0)";
-		return f;
-	}
 	xd_cold_target_opts_default(&o);
 	cold_fit_opts(md, model, hooks, &o);
 	/* the source's module's own shape (a version may store it without FiLM) */
@@ -186,8 +184,40 @@ xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, const xd_dataset *ds
 	if (!f->trep.too_small)
 		f->rep = f->trep.cand[f->trep.kept];
 	f->rep.seconds = f->trep.seconds;
-	cold_fit_cooc(md, model, ds, hooks, f);
-	cold_fit_min(md, model, ds, hooks, f);
+}
+
+/*
+ * An adapted target's module (xd_cold_train_target) for its fitted model on
+ * ds (the target's data), from source, the source version's module, in
+ * adapt's fit phase; own_towers: the model's towers are not the source's
+ * (target-only, Anneal). without (may be NULL): why the target has no
+ * module though the option is on (a domain served by popularity); a source
+ * without a module gives none either. pop_all: the fit gets popularity in
+ * context on every item (not a few-shot market or a domain served by
+ * popularity), a blend's other fit second (may be NULL) at a alike. Lives
+ * in cxt as xdpg_cold_fit's.
+ */
+XdColdFit *
+xdpg_cold_fit_target(const XdModelDef *md, xd_model *model, xd_model *second, float a,
+					 const xd_dataset *ds,
+					 xd_cold *source, bool own_towers, const char *without, bool pop_all,
+					 const xd_hooks *hooks, MemoryContext cxt)
+{
+	XdColdFit  *f = cold_fit_new(md, cxt);
+
+	f->target = true;
+	if (md->cold && without)
+		f->reason = without;
+	else if (md->cold && !source)
+		f->reason = "the source version has no cold-start module (trained with option cold off, or before 0.2.0)";
+	else if (md->cold)
+		cold_fit_target_module(md, model, ds, source, own_towers, hooks, f);
+	if (f->cold)
+		cold_fit_cooc(md, model, ds, hooks, f);
+	if (pop_all)
+		cold_fit_pop_all(md, model, second, a, ds, hooks, f);
+	if (f->cold)
+		cold_fit_min(md, model, ds, hooks, f);
 	return f;
 }
 

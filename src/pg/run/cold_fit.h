@@ -26,13 +26,17 @@ typedef struct XdColdFit
 	/* option cold_min: warm or cold path for users with few rows */
 	xd_cold_min_report mrep;	/* min_rows 0: not compared */
 	const char *min_reason;		/* ... why not, when the option is on */
+	/* popularity in context on every item, set from the module's prior */
+	xd_pop_all_choice pop_all;	/* its weight (0: none) and validation, */
+	const char *pop_all_why;	/* ... why none (NULL: kept, or not wanted) */
 } XdColdFit;
 
 extern XdColdFit *xdpg_cold_fit(const XdModelDef *md, xd_model *model, const xd_dataset *ds,
 								const xd_hooks *hooks, MemoryContext cxt);
 extern XdColdFit *xdpg_cold_fit_target(const XdModelDef *md, xd_model *model,
+									   xd_model *second, float a,
 									   const xd_dataset *ds, xd_cold *source,
-									   bool own_towers, const char *without,
+									   bool own_towers, const char *without, bool pop_all,
 									   const xd_hooks *hooks, MemoryContext cxt);
 extern void xdpg_cold_fit_json(StringInfo b, const XdColdFit *f);
 extern int	xdpg_cold_fit_min_rows(const XdColdFit *f);

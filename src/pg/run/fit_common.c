@@ -234,12 +234,14 @@ xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds)
  * cold_fit.c); repeat_auto: cfg's repeat term was resolved from option
  * repeat "auto" (xdpg_fit_repeat_auto); repeat_pop > 0: the weight of
  * popularity in context among the user's own lifted items
- * (xdpg_fit_repeat_pop), absent when 0, as in every version before it.
+ * (xdpg_fit_repeat_pop), absent when 0, as in every version before it;
+ * context_popularity > 0: the weight of popularity in context on every
+ * item (xdpg_fit_context_popularity), absent when 0 likewise.
  */
 char *
 xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 					  const xd_dataset *ds, const char *domain, int cold_min, bool repeat_auto,
-					  float repeat_pop)
+					  float repeat_pop, float context_popularity)
 {
 	StringInfoData encoder;
 
@@ -259,6 +261,8 @@ xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg, uint64 seed,
 		appendStringInfoString(&encoder, ", \"repeat_auto\": true");
 	if (repeat_pop > 0.0f)
 		appendStringInfo(&encoder, ", \"repeat_pop\": %.9g", repeat_pop);
+	if (context_popularity > 0.0f)
+		appendStringInfo(&encoder, ", \"context_popularity\": %.9g", context_popularity);
 		/* the split by time, which evaluate must repeat whatever the model says now */
 	if (md->time_col)
 	{
@@ -575,6 +579,65 @@ xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
 		json_per_weight(b, "valid_sampled_se", cal->sampled_se);
 	}
 	xdpg_json_int(b, "n", cal->n_valid, true);
+	appendStringInfoString(b, "}");
+}
+
+/*
+ * Popularity in context on every item (train.h, xd_pop_all_choose): option
+ * context_popularity's weight on what serving scores (second: a blend's
+ * other fit, at a, alike; may be NULL), from the cold module's prior
+ * table, kept unless validation reads it worse than none beyond
+ * XD_POP_ALL_MARGIN standard errors. Set as soon as the module is trained
+ * (cold_fit.c): never in training, after the choices made before the
+ * module (the learning rate, the method, the lift's decision), while
+ * cold_min's comparison and the own-item weight, chosen after it, see the
+ * served scores. Returns why none, or NULL: the option 0, explicit
+ * feedback, no table to read (option cold false, no user with two rows, a
+ * prior too large to keep), or validation.
+ */
+const char *
+xdpg_fit_context_popularity(const XdModelDef *md, xd_model *model, xd_model *second, float a,
+							const struct xd_cold *table, const xd_dataset *ds,
+							const xd_hooks *hooks, xd_pop_all_choice *out)
+{
+	xd_train_opts o;
+
+	memset(out, 0, sizeof(*out));
+	if (!(md->context_popularity > 0.0f))
+		return "option context_popularity is 0";
+	if (md->explicit_fb)
+		return "explicit feedback: the term ranks implicit feedback only";
+	if (!table || !table->prior_N)
+		return "no cold-start context prior to read it from (option cold false, or a prior too large to keep)";
+	xd_train_opts_default(&o, &model->cfg);
+	o.valid_max = md->val_sample;
+	o.hooks = *hooks;
+	xdpg_check_status(xd_pop_all_choose(model, second, a, table, ds, &o, md->context_popularity, out),
+					  "choosing popularity in context on validation");
+	if (out->weight > 0.0f)
+		return NULL;
+	return out->n > 0 ? "validation: the model ranks better without it (beyond one standard error)"
+		: "no validation positive to check it on";
+}
+
+/* ... in the summary: the weight kept (0 and why: none), its validation check */
+void
+xdpg_fit_summary_context_popularity(StringInfo b, const xd_pop_all_choice *c, const char *why)
+{
+	appendStringInfoString(b, ", \"context_popularity\": {");
+	xdpg_json_num(b, "weight", c->weight, false);
+	if (c->n > 0)
+	{
+		xdpg_json_num(b, "valid_mrr_on", c->valid_on, true);
+		xdpg_json_num(b, "valid_mrr_off", c->valid_off, true);
+		xdpg_json_num(b, "se", c->se, true);
+		xdpg_json_int(b, "n", c->n, true);
+	}
+	if (why)
+	{
+		appendStringInfoString(b, ", \"reason\": ");
+		escape_json(b, why);
+	}
 	appendStringInfoString(b, "}");
 }
 

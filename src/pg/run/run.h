@@ -52,7 +52,7 @@ extern char *xdpg_fit_test_metrics(const XdModelDef *md, const xd_dataset *ds,
 extern char *xdpg_fit_encoder_json(const XdModelDef *md, const xd_config *cfg,
 								   uint64 seed, const xd_dataset *ds,
 								   const char *domain, int cold_min, bool repeat_auto,
-								   float repeat_pop);
+								   float repeat_pop, float context_popularity);
 extern char *xdpg_fit_stats_json(int64 rows, const xd_dataset *ds);
 extern bool xdpg_fit_keeps_seen(const XdModelDef *md, const xd_dataset *ds);
 extern void xdpg_fit_summary_begin(StringInfo b, const char *name, const char *domain);
@@ -70,6 +70,13 @@ extern void xdpg_fit_repeat_pop(xd_model *model, xd_model *second, float a,
 								xd_repeat_pop_calibration *out);
 extern void xdpg_fit_summary_repeat_pop(StringInfo b, const xd_config *cfg,
 										const xd_repeat_pop_calibration *cal);
+extern const char *xdpg_fit_context_popularity(const XdModelDef *md, xd_model *model,
+											   xd_model *second, float a,
+											   const struct xd_cold *table,
+											   const xd_dataset *ds, const xd_hooks *hooks,
+											   xd_pop_all_choice *out);
+extern void xdpg_fit_summary_context_popularity(StringInfo b, const xd_pop_all_choice *c,
+												const char *why);
 extern bool xdpg_fit_repeat_auto(xd_config *cfg, const xd_dataset *ds, bool *below);
 extern struct xd_cold *xdpg_fit_repeat_table(const XdModelDef *md, bool module,
 											 const xd_config *cfg, const xd_dataset *ds);

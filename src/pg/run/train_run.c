@@ -185,7 +185,10 @@ xdpg_train_fit(XdTrainRun *run, const xd_hooks *hooks)
 						   &run->erep);
 	xdpg_check_status(st, "training the encoders");
 
-	/* the cold-start module (CMML), on the trained model */
+	/*
+	 * the cold-start module (CMML), on the trained model, and popularity
+	 * in context on every item from its prior (cold_fit.c)
+	 */
 	run->cold = xdpg_cold_fit(run->md, run->guard->model, run->guard->ds, &run->curve.after, run->cxt);
 	/* the lift's popularity in context, from the module's prior table */
 	xdpg_fit_repeat_pop(run->guard->model, NULL, 0.0f, run->cold->cold, run->guard->ds,
@@ -251,6 +254,7 @@ xdpg_train_store(XdTrainRun *run)
 	xdpg_fit_summary_repeat_auto(&summary, run->repeat_auto, &run->cfg, ds, &run->decision);
 	xdpg_fit_summary_repeat(&summary, &res->repeat);
 	xdpg_fit_summary_repeat_pop(&summary, &run->cfg, &run->rpop);
+	xdpg_fit_summary_context_popularity(&summary, &run->cold->pop_all, run->cold->pop_all_why);
 	appendStringInfoString(&summary, ", \"test\": ");
 	appendStringInfoString(&summary, metrics);
 	xdpg_json_num(&summary, "train_seconds", res->seconds, true);
@@ -276,7 +280,8 @@ xdpg_train_store(XdTrainRun *run)
 										vm.data,
 										xdpg_fit_encoder_json(md, &run->cfg, run->cfg.seed, ds, run->domain,
 																xdpg_cold_fit_min_rows(run->cold),
-																run->repeat_auto, run->rpop.weight),
+																run->repeat_auto, run->rpop.weight,
+																run->cold->pop_all.weight),
 										&info);
 	}
 	xdpg_deploy_after_run(md, run->domain, "source", run->deploy, &valid, version_id,

@@ -83,6 +83,7 @@ typedef struct VersionRead
 	int64		blend_second;	/* a blend version: the DRR version it blends */
 	double		blend_a;		/* ... with this weight (read_blend_link) */
 	double		repeat_pop;		/* the lift's popularity in context (0: none) */
+	double		pop_all;		/* popularity in context on every item (0: none) */
 } VersionRead;
 
 static void version_corrupt(const VersionRead *r, const char *fmt,...)
@@ -320,6 +321,26 @@ read_repeat(VersionRead *r, JsonbContainer *root, JsonbContainer *c)
 }
 
 /*
+ * A popularity weight of the encoder (key: "repeat_pop" or
+ * "context_popularity"), 0 when absent; at most XD_REPEAT_POP_MAX, the
+ * ladder's top: a larger one could make a score infinite (core.h)
+ */
+static double
+read_pop_weight(const VersionRead *r, JsonbContainer *root, const char *key)
+{
+	JsonbValue	jv;
+	double		w;
+
+	if (!json_opt_key(r, root, "", key, JSON_NUMBER, &jv))
+		return 0.0;
+	w = json_float(r, root, "", key);
+	if (!(w >= 0.0 && w <= XD_REPEAT_POP_MAX))
+		version_corrupt(r, "its encoder's \"%s\" is %g, not a weight from 0 to %g",
+						key, w, (double) XD_REPEAT_POP_MAX);
+	return w;
+}
+
+/*
  * The model's config and sizes ("config", "n_users", "n_items",
  * "rating_mean"), within the bounds create_model puts on the options.
  */
@@ -365,14 +386,13 @@ read_config(VersionRead *r, JsonbContainer *root)
 		 * items (fit_common.c, xdpg_fit_repeat_pop); absent (0) before it,
 		 * or when validation kept the lift alone
 		 */
-		if (json_opt_key(r, root, "", "repeat_pop", JSON_NUMBER, &jv))
-		{
-			r->repeat_pop = json_float(r, root, "", "repeat_pop");
-			/* at most the ladder's top: a larger one could make a score infinite */
-			if (!(r->repeat_pop >= 0.0 && r->repeat_pop <= XD_REPEAT_POP_MAX))
-				version_corrupt(r, "its encoder's \"repeat_pop\" is %g, not a weight from 0 to %g",
-								r->repeat_pop, (double) XD_REPEAT_POP_MAX);
-		}
+		r->repeat_pop = read_pop_weight(r, root, "repeat_pop");
+		/*
+		 * the weight of popularity in context on every item (fit_common.c,
+		 * xdpg_fit_context_popularity); absent (0) before it, on explicit
+		 * feedback, or with option context_popularity 0
+		 */
+		r->pop_all = read_pop_weight(r, root, "context_popularity");
 	}
 }
 
@@ -1453,6 +1473,11 @@ read_blend(VersionRead *r, int64 second_id, double a)
 		xd_model_set_repeat_pop(s->model, v->model->rep_pop, v->model->rep_pop_w) != XD_OK)
 		version_corrupt(r, "its blend's version " INT64_FORMAT " has no lift-only repeat term for its \"repeat_pop\"",
 						second_id);
+	/* ... and popularity in context on every item (fit_common.c) */
+	if (v->model->pop_all_w > 0.0f &&
+		xd_model_set_pop_all(s->model, v->model->pop_all, v->model->pop_all_w) != XD_OK)
+		version_corrupt(r, "its blend's version " INT64_FORMAT " cannot carry its \"context_popularity\"",
+						second_id);
 	v->blend = s;
 	v->blend_a = (float) a;
 	v->core_bytes += s->core_bytes;
@@ -1524,6 +1549,11 @@ xdpg_read_version(XdVersion *v, const XdVersionRef *ref)
 		 xd_model_set_repeat_pop(v->model, v->cold, (float) r.repeat_pop) != XD_OK))
 		version_corrupt(&r, "its encoder's \"repeat_pop\" is %g, but it has no lift-only repeat term and cold-start context prior to apply it with",
 						r.repeat_pop);
+	if (r.pop_all > 0.0 &&
+		(!r.has_cold_prior ||
+		 xd_model_set_pop_all(v->model, v->cold, (float) r.pop_all) != XD_OK))
+		version_corrupt(&r, "its encoder's \"context_popularity\" is %g, but it is not an implicit model with a cold-start context prior to apply it with",
+						r.pop_all);
 	read_key_maps(&r);
 	read_seen(&r);
 	xdpg_span_end(&span);
