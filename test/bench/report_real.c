@@ -102,8 +102,9 @@
  * XD_KIND_MIX=-1 leaves the mixture rows out.
  *
  * Popularity in context on every item (implicit): the product and
- * target-only as served carry it as xdrec.train / xdrec.adapt serve it
- * (served_pop_all_on, w = 1, set after every choice made on validation) in
+ * target-only as served carry it (served_pop_all_on, w = 1, unguarded and
+ * set after every choice made on validation; the product guards it and sets
+ * it before the own-item weight, not modelled here yet) in
  * every mode that reports the product as served but --auto-lift: rows
  * M_PRODUCT_POP and M_TO_SERVED_POP, beside the same rows without the term
  * (M_AUTO_PRODUCT, M_TO_SERVED), and one SERVED line per target and seed to
@@ -2277,9 +2278,11 @@ lift_drop(xd_transfer_result *pr)
  * them.
  */
 /*
- * Popularity in context on every item as xdrec.train / xdrec.adapt serve it
- * on implicit feedback (option context_popularity, default 1; core.h,
- * xd_model_set_pop_all): w = SERVED_POP_ALL_W times the cell's count in the
+ * Popularity in context on every item on implicit feedback (option
+ * context_popularity, default 1; core.h, xd_model_set_pop_all), unguarded
+ * and set last (the product since ff75535 guards it on validation,
+ * xd_pop_all_choose, and sets it before the own-item weight: not modelled
+ * here yet): w = SERVED_POP_ALL_W times the cell's count in the
  * table xd_repeat_auto_table counts (the cold module's prior), set on what
  * serving scores (a blend's two fits alike) AFTER every choice made on
  * validation (the lift, its own-item weight, the method), so nothing chosen
