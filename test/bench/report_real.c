@@ -102,9 +102,9 @@
  * XD_KIND_MIX=-1 leaves the mixture rows out.
  *
  * Popularity in context on every item (implicit): the product and
- * target-only as served carry it (served_pop_all_on, w = 1, unguarded and
- * set after every choice made on validation; the product guards it and sets
- * it before the own-item weight, not modelled here yet) in
+ * target-only as served carry it (served_pop_all_on, w = 1, guarded on
+ * validation as the product guards it, set after the own-item weight where
+ * the product sets it before) in
  * every mode that reports the product as served but --auto-lift: rows
  * M_PRODUCT_POP and M_TO_SERVED_POP, beside the same rows without the term
  * (M_AUTO_PRODUCT, M_TO_SERVED), and one SERVED line per target and seed to
@@ -2279,16 +2279,16 @@ lift_drop(xd_transfer_result *pr)
  */
 /*
  * Popularity in context on every item on implicit feedback (option
- * context_popularity, default 1; core.h, xd_model_set_pop_all), unguarded
- * and set last (the product since ff75535 guards it on validation,
- * xd_pop_all_choose, and sets it before the own-item weight: not modelled
- * here yet): w = SERVED_POP_ALL_W times the cell's count in the
- * table xd_repeat_auto_table counts (the cold module's prior), set on what
- * serving scores (a blend's two fits alike) AFTER every choice made on
- * validation (the lift, its own-item weight, the method), so nothing chosen
- * moves. Returns the table (NULL: the prior does not fit, no term), to be
- * passed to served_pop_all_off once pr has been scored (served_set_each:
- * repeat_pop.h).
+ * context_popularity, default 1; core.h, xd_model_set_pop_all), guarded on
+ * validation as the product guards it (train.h, xd_pop_all_choose; one
+ * GUARD line per decision to stderr): w = SERVED_POP_ALL_W times the
+ * cell's count in the table xd_repeat_auto_table counts (the cold module's
+ * prior), on what serving scores (a blend's two fits alike). Set last,
+ * after the own-item weight: the product sets it before that weight and
+ * before cold_min (neither modelled here), so a lifted fit's rows may
+ * differ from the product's. Returns the table (NULL: the prior does not
+ * fit, no term), to be passed to served_pop_all_off once pr has been
+ * scored (served_set_each: repeat_pop.h).
  */
 #define SERVED_POP_ALL_W 1.0f
 
@@ -2296,9 +2296,15 @@ static xd_cold *
 served_pop_all_on(xd_transfer_result *pr, const xd_dataset *ds)
 {
 	xd_cold    *table = NULL;
+	xd_train_opts to;
+	xd_pop_all_choice ch;
 
 	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
-	served_set_each(pr, xd_model_set_pop_all, table, SERVED_POP_ALL_W);
+	xd_train_opts_default(&to, &pr->model->cfg);
+	CHECK(xd_pop_all_choose(pr->model, pr->blend ? pr->blend->model : NULL, pr->blend_a, table, ds,
+							&to, SERVED_POP_ALL_W, &ch));
+	fprintf(stderr, "GUARD w %g on %.5f off %.5f se %.5f n %lld\n", ch.weight, ch.valid_on,
+			ch.valid_off, ch.se, (long long) ch.n);
 	return table;
 }
 
