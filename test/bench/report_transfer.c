@@ -16,7 +16,7 @@
  * 5. Writes docs/transfer-report.md and the plots docs/img/transfer-*.png
  * (gnuplot), and checks the goals honestly.
  *
- * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control | --shared] [--seeds n] [--first-seed f]
+ * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control | --shared] [--seeds n] [--first-seed f] [--context-pop w]
  *
  * --control: the control world alone, to out_dir/transfer-report-control.md;
  * --shared: the shared world alone, to out_dir/transfer-report-shared.md.
@@ -37,6 +37,14 @@
  * popularity in context among the user's own lifted items, its weight
  * chosen on validation as xdrec.adapt chooses it (repeat_pop.h; the rows
  * equal those without the term where nothing lifts).
+ *
+ * --context-pop w (0 by default: the report as before): the product,
+ * target-only and the target-only ensemble as served also with popularity
+ * in context on every item at w (xd_model_set_pop_all, the table
+ * xd_repeat_auto_table counts from the target's training rows: the product
+ * serves every implicit fit with it at w = 1), on the same fits, and the
+ * checks on those rows (docs/transfer.md, "The control world with
+ * popularity in context on every item").
  *
  * The target-only ensemble (every mode): a second target-only fit, its
  * seed another, searched by the same grid, and the a = XD_BLEND_A blend of
@@ -126,6 +134,11 @@ enum
 	M_GATE1,					/* the same, below by more than one paired s.e. */
 	M_TO_LR3,					/* target-only at DESIGN's lr 1e-3 alone */
 	M_DRR_LR3,					/* DRR at lr 1e-3 from the source at lr 1e-3 */
+	M_PRODUCT_PA,				/* --context-pop w: M_PRODUCT_POP + popularity in
+								 * context on every item at w (pop_all_row), */
+	M_TO_PA,					/* M_TO_POP + the same, */
+	M_TO_ENS_PA,				/* M_TO_ENS_POP + the same (both fits); each =
+								 * its row without the term when w = 0 */
 	N_METHODS
 };
 
@@ -157,7 +170,10 @@ static const char *const method_label[N_METHODS] = {
 	"the product with the switch: its blend replaced by the target-only ensemble (as served)",
 	"the product gated at margin 0: its blend kept unless below target-only on validation's full ranking (as served)",
 	"the product gated at margin 1 s.e.: its blend kept unless below target-only on validation's full ranking beyond 1 paired s.e. (as served)",
-	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)"
+	"target-only (lr 1e-3 only)", "DRR (lr 1e-3 only)",
+	"the product as served + popularity in context on every item",
+	"target-only as served + popularity in context on every item",
+	"target-only ensemble as served + popularity in context on every item"
 };
 
 typedef struct cell
@@ -216,6 +232,7 @@ static bool lift = false;		/* --lift: the sources (and so every fit) repeat 'lif
 static bool control_only = false;	/* --control: the control world alone */
 static bool shared_only = false;	/* --shared: the shared world alone */
 static bool auto_repeat = false;	/* --auto-repeat: repeat "auto", per domain */
+static float context_pop = 0.0f;	/* --context-pop w: the M_*_PA rows' weight */
 
 /*
  * --auto-repeat: a target's term from its own rows, as xdrec.adapt sets it
@@ -361,6 +378,38 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc
 }
 
 /*
+ * Row served (pr as served) with popularity in context on every item, as
+ * the product serves every implicit fit (xd_model_set_pop_all on pr's fits,
+ * a blend's two alike, at --context-pop's w, the table a target's cold
+ * module counts: xd_repeat_auto_table), into row m; pr's fits are left as
+ * they came. The same row without the term where w = 0. Time: served's and
+ * the table's count.
+ */
+static void
+pop_all_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result *pr,
+			int served, int m)
+{
+	cell	   *c = &w->c[k][m][s];
+	xd_cold    *table = NULL;
+	double		t0 = cpu_now();
+
+	*c = w->c[k][served][s];
+	if (context_pop == 0.0f)
+		return;
+	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
+	for (int i = 0; i < 2 && table; i++)
+		if (i == 0 || pr->blend)
+			CHECK(xd_model_set_pop_all(i ? pr->blend->model : pr->model, table, context_pop));
+	if (table)
+		eval_test(ds, xd_transfer_score, pr, c);
+	for (int i = 0; i < 2; i++)
+		if (i == 0 || pr->blend)
+			CHECK(xd_model_set_pop_all(i ? pr->blend->model : pr->model, NULL, 0.0f));
+	xd_cold_free(table);
+	c->seconds += cpu_now() - t0;
+}
+
+/*
  * Row base's fit (or blend), pr, as xdrec.adapt serves it, into row m:
  * under --auto-repeat below the share, the lift decided on validation first
  * (served_repeat_decide, repeat_pop.h; not kept: row base itself), then
@@ -371,7 +420,7 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc
  */
 static void
 served_pop_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result *pr,
-			   int base, int m)
+			   int base, int m, int pa)
 {
 	cell	   *c = &w->c[k][m][s];
 	const cell *b = &w->c[k][base][s];
@@ -393,13 +442,20 @@ served_pop_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_res
 				served_repeat_best(&cal), cal.mrr_off, cal.se_gain, (long long) cal.n_valid);
 		c->seconds = b->seconds + (cpu_now() - t0);
 		if (!decided)
+		{
+			pop_all_row(w, k, s, ds, pr, m, pa);
 			return;
+		}
 	}
 	if (!xd_model_has_repeat(pr->model) || !pr->model->cfg.repeat_lift)
+	{
+		pop_all_row(w, k, s, ds, pr, m, pa);
 		return;
+	}
 	table = served_repeat_pop(pr, ds, &cal);
 	eval_test(ds, xd_transfer_score, pr, c);
 	c->seconds = b->seconds + (cpu_now() - t0);
+	pop_all_row(w, k, s, ds, pr, m, pa);
 	served_repeat_pop_off(pr, table);
 	if (decided)
 		served_repeat_undo(pr, &saved);
@@ -528,11 +584,17 @@ served_pop(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result 
 		pr.blend = drr;
 		pr.blend_a = XD_BLEND_A;
 	}
-	served_pop_row(w, k, s, ds, &pr, M_AUTO_LARGE, M_PRODUCT_POP);
-	served_pop_row(w, k, s, ds, to, M_TO, M_TO_POP);
+	served_pop_row(w, k, s, ds, &pr, M_AUTO_LARGE, M_PRODUCT_POP, M_PRODUCT_PA);
+	served_pop_row(w, k, s, ds, to, M_TO, M_TO_POP, M_TO_PA);
 	ens.blend = to2;
 	ens.blend_a = XD_BLEND_A;
-	served_pop_row(w, k, s, ds, &ens, M_TO_ENS, M_TO_ENS_POP);
+	served_pop_row(w, k, s, ds, &ens, M_TO_ENS, M_TO_ENS_POP, M_TO_ENS_PA);
+	if (context_pop != 0.0f)
+		fprintf(stderr, "[%s] target %d seed %d: popularity in context on every item (w %g): "
+				"test MRR product %.4f -> %.4f, target-only %.4f -> %.4f, ensemble %.4f -> %.4f\n",
+				w->name, k + 1, s, context_pop, w->c[k][M_PRODUCT_POP][s].mrr,
+				w->c[k][M_PRODUCT_PA][s].mrr, w->c[k][M_TO_POP][s].mrr, w->c[k][M_TO_PA][s].mrr,
+				w->c[k][M_TO_ENS_POP][s].mrr, w->c[k][M_TO_ENS_PA][s].mrr);
 	gate_rows(w, k, s, ds, &pr, to);
 	/*
 	 * the switch (docs/transfer.md, "A target-only seed ensemble in place of
@@ -1275,6 +1337,33 @@ beyond_noise(const world_run *w, int k, int m, int base_m)
 }
 
 /*
+ * The comparisons the large-target rule's table and --control's summary
+ * print, row against base: the product as served against target-only as
+ * served, and against the target-only ensemble as served (the judged
+ * check: the baseline with the product's budget), the candidates; the
+ * last N_CHECK_PA (--context-pop only): the same two with popularity in
+ * context on every item on both sides, and each served row with the term
+ * against itself without it.
+ */
+static const int check_rows[] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
+	M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
+	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
+	M_SWITCH, M_SWITCH, M_GATE0, M_GATE0, M_GATE0, M_GATE1, M_GATE1, M_GATE1,
+M_PRODUCT_PA, M_PRODUCT_PA, M_PRODUCT_PA, M_TO_PA, M_TO_ENS_PA};
+static const int check_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP,
+	M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3, M_TO_ENS3,
+	M_PRODUCT_POP, M_TO_POP, M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP, M_PRODUCT_POP,
+	M_TO_POP, M_TO_ENS_POP, M_TO_PA, M_TO_ENS_PA, M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP};
+#define N_CHECK_PA 5
+
+static int
+n_check_rows(void)
+{
+	return (int) (sizeof(check_rows) / sizeof(check_rows[0])) -
+		(context_pop != 0.0f ? 0 : N_CHECK_PA);
+}
+
+/*
  * The rows the blend decision reads (docs/transfer.md, "The blend of
  * target-only and a transfer"): per world and target, the change against
  * target-only with 2 paired s.e., and the rule's two checks.
@@ -1282,20 +1371,9 @@ beyond_noise(const world_run *w, int k, int m, int base_m)
 static void
 write_blend_rule(FILE *f, const world_run *sh, const world_run *ct)
 {
-	/*
-	 * the last two rows: the product as served against target-only as
-	 * served, and against the target-only ensemble as served (the judged
-	 * check: the baseline with the product's budget)
-	 */
-	static const int rows[] = {M_AUTO, M_BLEND_HALF, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
-		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
-	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
-	M_SWITCH, M_SWITCH, M_GATE0, M_GATE0, M_GATE0, M_GATE1, M_GATE1, M_GATE1};
-	static const int base_of[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP, M_TO_ENS_POP,
-		M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3, M_TO_ENS3,
-	M_PRODUCT_POP, M_TO_POP, M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP, M_PRODUCT_POP,
-	M_TO_POP, M_TO_ENS_POP};
-	const int	n_rows = (int) (sizeof(rows) / sizeof(rows[0]));
+	const int	n_rows = n_check_rows();
+	const int  *rows = check_rows,
+			   *base_of = check_base;
 	const world_run *ws[2] = {sh, ct};
 	int			worse = 0,
 				gain = 0,
@@ -1455,14 +1533,6 @@ write_plots(const char *dir, const world_run *sh)
 static int
 write_world_only(const char *dir, world_run *ct, double t0)
 {
-	static const int verdict_rows[] = {M_DRR10, M_AUTO, M_AUTO_LARGE, M_TO_ENS, M_AUTO_LARGE,
-		M_PRODUCT_POP, M_PRODUCT_POP, M_PRODUCT_POP, M_THIRDS_AUTO, M_THIRDS_TO2,
-	M_THIRDS_AUTO, M_THIRDS_TO2, M_TO_ENS3, M_TO_ENS3, M_THIRDS_TO2, M_THIRDS_AUTO, M_SWITCH,
-	M_SWITCH, M_SWITCH, M_GATE0, M_GATE0, M_GATE0, M_GATE1, M_GATE1, M_GATE1};
-	static const int verdict_base[] = {M_TO, M_TO, M_TO, M_TO, M_TO_ENS, M_TO, M_TO_POP,
-		M_TO_ENS_POP, M_TO_ENS, M_TO_ENS, M_AUTO_LARGE, M_AUTO_LARGE, M_TO, M_TO_ENS, M_TO_ENS3,
-	M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS3, M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP,
-	M_PRODUCT_POP, M_TO_POP, M_TO_ENS_POP};
 	char		path[512];
 	FILE	   *f;
 
@@ -1474,15 +1544,20 @@ write_world_only(const char *dir, world_run *ct, double t0)
 		return 1;
 	}
 	fprintf(f, "# Transfer report: the %s world alone\n\n"
-			"Generated by `report_transfer --%s%s%s` (`test/bench/report_transfer.c`): "
+			"Generated by `report_transfer --%s%s%s%s` (`test/bench/report_transfer.c`): "
 			"docs/transfer-report.md's %s world, its fits, on %d seeds (from seed %d); "
 			"wall time %.0f s.\n\n", ct->name, ct->name, quick ? " --quick" : "",
-			n_seeds != N_SEEDS_DEFAULT ? " --seeds n" : "", ct->name, n_seeds, first_seed + 1,
+			n_seeds != N_SEEDS_DEFAULT ? " --seeds n" : "",
+			context_pop != 0.0f ? " --context-pop w" : "", ct->name, n_seeds, first_seed + 1,
 			xd_clock_seconds() - t0);
-	for (size_t i = 0; i < sizeof(verdict_rows) / sizeof(verdict_rows[0]); i++)
+	if (context_pop != 0.0f)
+		fprintf(f, "Popularity in context on every item at w = %g on the rows that say so "
+				"(the product serves every implicit fit with it).\n\n", context_pop);
+	/* DRR (patience 10) against target-only, then the checks' rows */
+	for (int i = -1; i < n_check_rows(); i++)
 	{
-		int			m = verdict_rows[i],
-					base = verdict_base[i],
+		int			m = i < 0 ? M_DRR10 : check_rows[i],
+					base = i < 0 ? M_TO : check_base[i],
 					better = 0,
 					worse = 0;
 
@@ -1538,6 +1613,16 @@ main(int argc, char **argv)
 			control_only = true;
 		else if (strcmp(argv[a], "--shared") == 0)
 			shared_only = true;
+		else if (strcmp(argv[a], "--context-pop") == 0 && a + 1 < argc)
+		{
+			context_pop = strtof(argv[++a], NULL);
+			if (!(context_pop >= 0.0f && context_pop <= XD_REPEAT_POP_MAX))
+			{
+				fprintf(stderr, "report_transfer: --context-pop takes a weight in 0..%g\n",
+						XD_REPEAT_POP_MAX);
+				return 2;
+			}
+		}
 		else if (strcmp(argv[a], "--first-seed") == 0 && a + 1 < argc)
 			first_seed = atoi(argv[++a]) - 1;
 		else if (strcmp(argv[a], "--seeds") == 0 && a + 1 < argc)

@@ -13,15 +13,27 @@
  * median time of the cold path's co-occurrence prior for 20 support rows
  * (cold.h: xd_cold_cooc_of when the task is encoded, xd_cold_cooc_blend
  * after scoring), which a served lambda of 0 skips.
+ *
+ * With a fifth argument pop-all, a third line instead of the other two:
+ * popularity in context on every item (core.h, xd_model_set_pop_all at
+ * w = 1, the table xd_repeat_auto_table counts), what it adds to a rank
+ * call: the median time of the uncached path (a new context: compute +
+ * score) and of scoring alone (the repeated context's cached outputs), with
+ * the term and without it, alternating call by call, on a generated domain
+ * of n_items items (its own schema, so m is the generator's, not the
+ * argument's).
  */
 #include <cblas.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "report_common.h"
 #include "xdrec/cold.h"
+#include "xdrec/generate.h"
 #include "xdrec/serve.h"
+#include "xdrec/train.h"
 
 static double
 now(void)
@@ -30,6 +42,100 @@ now(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/*
+ * pop-all: a generated domain of n_items items (1,000 users, 20,000 rows:
+ * the counts do not change what a call reads), a model of its widths and d,
+ * and the median of each path with the term and without it, the two
+ * alternating (off, on, off, ...)
+ */
+static int
+pop_all_cost(int n_items, int d, double secs)
+{
+	xd_gen_config gc;
+	xd_generated *g;
+	const xd_dataset *ds;
+	xd_config	cfg;
+	xd_model   *model;
+	xd_cold    *table;
+	xd_rng		rng;
+	xd_item_outputs io;
+	float	   *buf,
+			   *scores,
+			   *c;
+	double	   *all,
+			   *times[2][2];	/* [path: uncached, scoring][term: off, on] */
+	int			runs = 0,
+				max_runs = 20000;
+	int32_t		user = 0;
+	double		t0;
+
+	xd_gen_config_default(&gc);
+	gc.n_domains = 1;
+	gc.src_users = 1000;
+	gc.src_items = n_items;
+	gc.src_interactions = 20000;
+	if (xd_generate(&gc, &g) != XD_OK)
+		return 4;
+	ds = g->domains[0].ds;
+	xd_config_defaults(&cfg);
+	xd_config_set_widths(&cfg, &ds->enc.schema);
+	cfg.d = d;
+	xd_rng_seed(&rng, 1);
+	if (xd_model_create(&cfg, ds->n_users, ds->n_items, 0.0f, &rng, &model) != XD_OK ||
+		xd_repeat_auto_table(&model->cfg, ds, &table) != XD_OK || !table)
+		return 5;
+	xd_model_drop_training_state(model);
+	buf = malloc(sizeof(float) * xd_item_outputs_floats(model, false));
+	scores = malloc(sizeof(float) * ds->n_items);
+	c = malloc(sizeof(float) * cfg.m);
+	all = malloc(sizeof(double) * 4 * max_runs);
+	for (int p = 0; p < 2; p++)
+		for (int t = 0; t < 2; t++)
+			times[p][t] = all + (2 * p + t) * max_runs;
+	xd_item_outputs_bind(&io, model, false, buf);
+	t0 = now();
+	while (now() - t0 < secs && runs < max_runs)
+	{
+		int			on = runs % 2;
+		int64_t		row = ds->split_rows[XD_SPLIT_TEST][(runs / 2) % ds->n_split[XD_SPLIT_TEST]];
+		double		t;
+
+		xd_dataset_encode(ds, row, -1, c);
+		if (xd_model_set_pop_all(model, on ? table : NULL, 1.0f) != XD_OK)
+			return 6;
+		t = now();
+		if (xd_item_outputs_compute(model, c, NULL, &io) != XD_OK)
+			return 7;
+		times[0][on][runs / 2] = now() - t;
+		t = now();
+		if (xd_item_outputs_score(model, &io, &user, 1, scores) != XD_OK)
+			return 7;
+		times[1][on][runs / 2] = now() - t;
+		times[0][on][runs / 2] += times[1][on][runs / 2];
+		runs++;
+	}
+	runs /= 2;
+	for (int p = 0; p < 2; p++)
+		for (int t = 0; t < 2; t++)
+			qsort(times[p][t], runs, sizeof(double), cmp_double);
+	printf("popularity in context on every item, %d items, m=%d d=%d, %d calls each: "
+		   "uncached median %.4f ms without, %.4f ms with (+%.4f ms); "
+		   "scoring the cached outputs %.4f ms without, %.4f ms with (+%.4f ms)\n",
+		   ds->n_items, cfg.m, d, runs, times[0][0][runs / 2] * 1e3,
+		   times[0][1][runs / 2] * 1e3, (times[0][1][runs / 2] - times[0][0][runs / 2]) * 1e3,
+		   times[1][0][runs / 2] * 1e3, times[1][1][runs / 2] * 1e3,
+		   (times[1][1][runs / 2] - times[1][0][runs / 2]) * 1e3);
+	CHECK(xd_model_set_pop_all(model, NULL, 0.0f));
+	free(all);
+	free(buf);
+	free(scores);
+	free(c);
+	xd_cold_free(table);
+	xd_model_free(model);
+	xd_generated_free(g);
+	return 0;
 }
 
 int
@@ -57,6 +163,8 @@ main(int argc, char **argv)
 				max_runs = 100000;
 	int32_t		user = 0;
 
+	if (argc > 5 && strcmp(argv[5], "pop-all") == 0)
+		return pop_all_cost(n_items, d, secs);
 	xd_config_defaults(&cfg);
 	cfg.m = cfg.m_I = m;
 	cfg.d = d;
