@@ -16,7 +16,7 @@
  * 5. Writes docs/transfer-report.md and the plots docs/img/transfer-*.png
  * (gnuplot), and checks the goals honestly.
  *
- * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control | --shared] [--seeds n] [--first-seed f] [--context-pop w]
+ * Usage: report_transfer [out_dir (docs)] [--quick] [--lift | --auto-repeat] [--control | --shared] [--seeds n] [--first-seed f] [--context-pop w [--context-pop-fixed]]
  *
  * --control: the control world alone, to out_dir/transfer-report-control.md;
  * --shared: the shared world alone, to out_dir/transfer-report-shared.md.
@@ -233,6 +233,7 @@ static bool control_only = false;	/* --control: the control world alone */
 static bool shared_only = false;	/* --shared: the shared world alone */
 static bool auto_repeat = false;	/* --auto-repeat: repeat "auto", per domain */
 static float context_pop = 0.0f;	/* --context-pop w: the M_*_PA rows' weight */
+static bool context_pop_fixed = false;	/* --context-pop-fixed: not guarded */
 
 /*
  * --auto-repeat: a target's term from its own rows, as xdrec.adapt sets it
@@ -379,11 +380,14 @@ fit_grid(const fit_plan *p, const xd_shared *source, const xd_dist_encoders *enc
 
 /*
  * Row served (pr as served) with popularity in context on every item, as
- * the product serves every implicit fit (xd_model_set_pop_all on pr's fits,
- * a blend's two alike, at --context-pop's w, the table a target's cold
- * module counts: xd_repeat_auto_table), into row m; pr's fits are left as
- * they came. The same row without the term where w = 0. Time: served's and
- * the table's count.
+ * the product serves every implicit fit (at --context-pop's w on pr's fits,
+ * a blend's two alike, the table a target's cold module counts:
+ * xd_repeat_auto_table), guarded on validation as the product guards it
+ * (xd_pop_all_choose; one GUARD line to stderr), or with
+ * --context-pop-fixed set on every fit (xd_model_set_pop_all: session 26's
+ * first rows), into row m; pr's fits are left as they came. The same row
+ * without the term where w = 0. Time: served's, the table's count and the
+ * guard's two validations.
  */
 static void
 pop_all_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result *pr,
@@ -397,7 +401,18 @@ pop_all_row(world_run *w, int k, int s, const xd_dataset *ds, xd_transfer_result
 	if (context_pop == 0.0f)
 		return;
 	CHECK(xd_repeat_auto_table(&pr->model->cfg, ds, &table));
-	for (int i = 0; i < 2 && table; i++)
+	if (table && !context_pop_fixed)
+	{
+		xd_train_opts to;
+		xd_pop_all_choice ch;
+
+		xd_train_opts_default(&to, &pr->model->cfg);
+		CHECK(xd_pop_all_choose(pr->model, pr->blend ? pr->blend->model : NULL, pr->blend_a, table,
+								ds, &to, context_pop, &ch));
+		fprintf(stderr, "[%s] T%d seed %d row %d: GUARD w %g on %.5f off %.5f se %.5f n %lld\n",
+				w->name, k + 1, s, m, ch.weight, ch.valid_on, ch.valid_off, ch.se, (long long) ch.n);
+	}
+	for (int i = 0; i < 2 && table && context_pop_fixed; i++)
 		if (i == 0 || pr->blend)
 			CHECK(xd_model_set_pop_all(i ? pr->blend->model : pr->model, table, context_pop));
 	if (table)
@@ -1611,6 +1626,8 @@ main(int argc, char **argv)
 			auto_repeat = true;
 		else if (strcmp(argv[a], "--control") == 0)
 			control_only = true;
+		else if (strcmp(argv[a], "--context-pop-fixed") == 0)
+			context_pop_fixed = true;
 		else if (strcmp(argv[a], "--shared") == 0)
 			shared_only = true;
 		else if (strcmp(argv[a], "--context-pop") == 0 && a + 1 < argc)
